@@ -1,0 +1,120 @@
+import { type EventFields, encode } from "../protocol/index.js"
+import type { SSEConnection } from "./connection.js"
+import { createEventHistory, type EventHistory, type HistoryLimits } from "./history.js"
+
+/** Options for {@link createChannel}. */
+export interface ChannelOptions {
+  /**
+   * Keep recent events so reconnecting clients replay what they missed by `Last-Event-ID`.
+   * `true` uses the default bounds (1000 events, 1 MiB); off by default.
+   */
+  history?: boolean | HistoryLimits
+  /**
+   * The event type sent to a subscriber whose `Last-Event-ID` the history no longer holds, so
+   * the app knows to reload its state instead of trusting a stream with a hole in it. Its data
+   * is JSON `{"lastEventId": …, "oldestId": …}`. `null` sends nothing (the caller still gets
+   * `"too-old"` from `subscribe`). Default `"herald-id-too-old"`.
+   */
+  tooOldEvent?: string | null
+}
+
+/** How a subscription started. */
+export type SubscribeResult =
+  /** No cursor given (or no history): live events only. */
+  | { status: "live" }
+  /** The cursor was found; `replayed` events that followed it were written first. */
+  | { status: "replayed"; replayed: number }
+  /** The cursor is not in the history (evicted, unknown, from another server): the client missed events. */
+  | { status: "too-old"; oldestId: string | undefined }
+
+/** A broadcast group: every event is serialized once and the same bytes go to every subscriber. */
+export interface Channel {
+  /**
+   * Serializes `fields` once and writes the bytes to every subscriber. With history on and no
+   * `id` given, assigns one (unique to this channel instance, so a cursor from an earlier process
+   * is reported as too old rather than misread).
+   *
+   * @returns the id the event carries (`undefined` if none) and how many subscribers took it
+   *   without queueing.
+   */
+  publish(fields: EventFields): { id: string | undefined; delivered: number }
+  /**
+   * Adds a connection; it leaves by itself when it closes. With history on, first replays what
+   * followed `lastEventId` (default: the connection's own cursor) — replay and live events hand
+   * over with no gap and no duplicate, because both happen in one synchronous step.
+   */
+  subscribe(connection: SSEConnection, options?: { lastEventId?: string }): SubscribeResult
+  /** Removes a connection (it stays open). */
+  unsubscribe(connection: SSEConnection): void
+  /** Current subscribers. */
+  readonly size: number
+  /** The history, if enabled. */
+  readonly history: EventHistory | undefined
+}
+
+const utf8 = new TextEncoder()
+
+/** Creates a {@link Channel}. */
+export function createChannel(options: ChannelOptions = {}): Channel {
+  const subscribers = new Map<SSEConnection, () => void>()
+  const history =
+    options.history === undefined || options.history === false
+      ? undefined
+      : createEventHistory(options.history === true ? {} : options.history)
+  const tooOldEvent = options.tooOldEvent === undefined ? "herald-id-too-old" : options.tooOldEvent
+  // A random epoch makes generated ids unique across restarts: an old cursor is "too old", never misread.
+  const epoch = Math.floor(Math.random() * 0xffffffff).toString(36)
+  let sequence = 0
+
+  const unsubscribe = (connection: SSEConnection): void => {
+    const stopListening = subscribers.get(connection)
+    if (stopListening === undefined) return
+    subscribers.delete(connection)
+    stopListening()
+  }
+
+  return {
+    publish(fields) {
+      const id = fields.id ?? (history === undefined ? undefined : `${epoch}-${++sequence}`)
+      // Serialize once, to bytes, so no subscriber pays for encoding (DESIGN.md invariant 5).
+      const frame = utf8.encode(encode(id === fields.id ? fields : { ...fields, id }))
+      if (history !== undefined && id !== undefined) history.append(id, frame)
+      let delivered = 0
+      for (const connection of subscribers.keys()) if (connection.writeFrame(frame)) delivered++
+      return { id, delivered }
+    },
+    subscribe(connection, subscribeOptions = {}) {
+      if (connection.closed || subscribers.has(connection)) return { status: "live" }
+      const lastEventId = subscribeOptions.lastEventId ?? connection.lastEventId
+      let result: SubscribeResult = { status: "live" }
+      if (history !== undefined && lastEventId !== "") {
+        const replay = history.after(lastEventId)
+        if (replay.found) {
+          for (const frame of replay.frames) connection.writeFrame(frame)
+          result = { status: "replayed", replayed: replay.frames.length }
+        } else {
+          result = { status: "too-old", oldestId: replay.oldestId }
+          if (tooOldEvent !== null) {
+            connection.send({
+              event: tooOldEvent,
+              data: JSON.stringify({ lastEventId, oldestId: replay.oldestId ?? null }),
+            })
+          }
+        }
+      }
+      if (connection.closed) return result
+      subscribers.set(
+        connection,
+        connection.onClose(() => subscribers.delete(connection)),
+      )
+      return result
+    },
+    unsubscribe,
+    get size() {
+      return subscribers.size
+    },
+    get history() {
+      return history
+    },
+  }
+}

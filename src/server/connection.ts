@@ -1,0 +1,252 @@
+import { type EventFields, encode } from "../protocol/index.js"
+import { type EventStreamSource, pipeSource } from "./pipe.js"
+import { createFrameQueue, type Frame, type FrameQueue, type FrameQueueLimits } from "./queue.js"
+
+/**
+ * The transport under one connection: a Node response, a Web stream controller, or anything
+ * else that takes bytes. Adapters implement it; applications never need to.
+ */
+export interface ConnectionSink {
+  /** Hands a frame to the transport. `false` means its buffer is full: wait for the drain listener. */
+  write(frame: Frame): boolean
+  /** Calls `listener` once, the next time the transport can take more. */
+  onceDrain(listener: () => void): void
+  /** Ends the stream once what was written is sent. */
+  end(): void
+  /** Aborts the stream now; unsent bytes are dropped. */
+  destroy(): void
+}
+
+/** Why a connection closed. */
+export type CloseReason =
+  /** The client went away (or the transport failed). */
+  | "client-gone"
+  /** The server called `close()` (or `destroy()`). */
+  | "closed"
+  /** The client read too slowly and its queue filled under the `"disconnect"` policy. */
+  | "overflow"
+  /** A graceful shutdown ended it. */
+  | "shutdown"
+
+/** Per-connection settings an adapter passes in. */
+export interface ConnectionSettings extends FrameQueueLimits {
+  /** The client's resume cursor (`Last-Event-ID`), `""` for a fresh subscription. */
+  lastEventId: string
+}
+
+/**
+ * One open `text/event-stream` response.
+ *
+ * Writes go straight to the transport while it keeps up. When it reports backpressure, frames
+ * wait in a bounded queue (allocated only then, released once drained); when that fills, the
+ * overflow policy decides — disconnect by default, so a stalled reader can never grow the
+ * server's memory without bound. Every wait for `drain` is raced with the connection closing.
+ *
+ * A class rather than a closure factory on purpose: a hub holds tens of thousands of these, and
+ * shared prototype methods keep an idle connection to a handful of fields.
+ */
+export class SSEConnection {
+  /** The client's resume cursor: the `Last-Event-ID` header or its query fallback; `""` if none. */
+  readonly lastEventId: string
+  /** Why the connection closed; `undefined` while it is open. */
+  closeReason: CloseReason | undefined = undefined
+
+  readonly #sink: ConnectionSink
+  readonly #limits: FrameQueueLimits
+  /** Non-null exactly while the transport is applying backpressure. */
+  #queue: FrameQueue | null = null
+  #closeListeners: Array<(reason: CloseReason) => void> | null = null
+  #writableWaiters: Array<() => void> | null = null
+  #abort: AbortController | null = null
+  #transportGone = false
+  #transportWaiters: Array<() => void> | null = null
+
+  constructor(sink: ConnectionSink, settings: ConnectionSettings) {
+    this.#sink = sink
+    this.#limits = { maxBytes: settings.maxBytes, policy: settings.policy }
+    this.lastEventId = settings.lastEventId
+  }
+
+  /** `true` once the connection closed; writes are then ignored. */
+  get closed(): boolean {
+    return this.closeReason !== undefined
+  }
+
+  /** `true` while frames wait for the client to read (the transport reported backpressure). */
+  get backpressured(): boolean {
+    return this.#queue !== null
+  }
+
+  /** Bytes (approximately) waiting in this connection's queue. */
+  get queuedBytes(): number {
+    return this.#queue?.bytes ?? 0
+  }
+
+  /**
+   * Aborted when the connection closes. Pass it to whatever produces events for this client
+   * (`fetch(upstream, { signal })`) so their work stops when the client leaves.
+   */
+  get signal(): AbortSignal {
+    if (this.#abort === null) {
+      this.#abort = new AbortController()
+      if (this.closed) this.#abort.abort(this.#closeError())
+    }
+    return this.#abort.signal
+  }
+
+  /**
+   * Sends one event. Throws a `TypeError` for an `event`/`id` with CR, LF or NUL (see `encode`).
+   *
+   * @returns `true` if the transport took it at once; `false` if it was queued behind a slow
+   *   reader, or dropped because the connection is closed. Producers that can wait should then
+   *   `await whenWritable()`.
+   */
+  send(fields: EventFields): boolean {
+    return this.writeFrame(encode(fields))
+  }
+
+  /** Sends a comment line (ignored by clients; handy for debugging or keep-alive). */
+  comment(text: string): boolean {
+    return this.writeFrame(encode({ comment: text }))
+  }
+
+  /**
+   * Writes an already-serialized frame (from `encode`). Channels use it to write the same bytes
+   * to every subscriber. Same return value as {@link send}.
+   */
+  writeFrame(frame: Frame): boolean {
+    if (this.closeReason !== undefined) return false
+    const queue = this.#queue
+    if (queue !== null) {
+      if (!queue.push(frame)) this.#finish("overflow", true)
+      return false
+    }
+    if (this.#sink.write(frame)) return true
+    this.#queue = createFrameQueue(this.#limits)
+    this.#sink.onceDrain(() => this.#flush())
+    return false
+  }
+
+  /** Resolves when the transport can take more without queueing, or when the connection closes. */
+  whenWritable(): Promise<void> {
+    if (this.#queue === null || this.closed) return Promise.resolve()
+    return new Promise((resolve) => {
+      if (this.#writableWaiters === null) this.#writableWaiters = []
+      this.#writableWaiters.push(resolve)
+    })
+  }
+
+  /**
+   * Streams events from an async iterable or a `ReadableStream` (an LLM stream, a database
+   * cursor), waiting for the client whenever it falls behind. Strings are sent as `data`.
+   *
+   * If the client leaves, the source is cancelled (`reader.cancel()` / `iterator.return()`), and
+   * the promise resolves. It rejects if the source throws; the connection stays open, so the
+   * caller can send an error event. It does not close the connection when the source ends.
+   */
+  pipe(source: EventStreamSource): Promise<void> {
+    return pipeSource(this, source)
+  }
+
+  /**
+   * Calls `listener` once when the connection closes, with the reason. If it is already closed,
+   * calls it on the next microtask.
+   *
+   * @returns a function that removes the listener.
+   */
+  onClose(listener: (reason: CloseReason) => void): () => void {
+    const reason = this.closeReason
+    if (reason !== undefined) {
+      queueMicrotask(() => listener(reason))
+      return () => {}
+    }
+    if (this.#closeListeners === null) this.#closeListeners = []
+    this.#closeListeners.push(listener)
+    return () => {
+      const listeners = this.#closeListeners
+      const index = listeners?.indexOf(listener) ?? -1
+      if (listeners && index !== -1) listeners.splice(index, 1)
+    }
+  }
+
+  /** Ends the stream gracefully: frames already queued are still sent, then the response ends. */
+  close(reason: CloseReason = "closed"): void {
+    if (this.closeReason !== undefined) return
+    const queue = this.#queue
+    // The queue is bounded, so handing it all over now is bounded too; the transport then ends.
+    if (queue !== null)
+      for (let frame = queue.shift(); frame !== undefined; frame = queue.shift()) this.#sink.write(frame)
+    this.#finish(reason, false)
+  }
+
+  /**
+   * Aborts the stream now, dropping anything unsent. Adapters call it when the client goes away;
+   * applications may call it to cut a client off.
+   */
+  destroy(reason: CloseReason = "closed"): void {
+    if (this.closeReason === undefined) this.#finish(reason, true)
+    // Already ended gracefully: the transport may still be flushing; cut it unless it is already gone.
+    else this.#markTransportGone(reason !== "client-gone")
+  }
+
+  /** Resolves once the transport itself has closed (after `close()` has flushed, or the client left). */
+  whenTransportClosed(): Promise<void> {
+    if (this.#transportGone) return Promise.resolve()
+    return new Promise((resolve) => {
+      if (this.#transportWaiters === null) this.#transportWaiters = []
+      this.#transportWaiters.push(resolve)
+    })
+  }
+
+  #flush(): void {
+    const queue = this.#queue
+    if (queue === null || this.closed) return
+    for (let frame = queue.shift(); frame !== undefined; frame = queue.shift()) {
+      if (!this.#sink.write(frame)) {
+        this.#sink.onceDrain(() => this.#flush())
+        return
+      }
+    }
+    this.#queue = null
+    this.#wakeWriters()
+  }
+
+  #wakeWriters(): void {
+    const waiters = this.#writableWaiters
+    this.#writableWaiters = null
+    if (waiters !== null) for (const wake of waiters) wake()
+  }
+
+  #finish(reason: CloseReason, abortTransport: boolean): void {
+    this.closeReason = reason
+    this.#queue = null
+    if (abortTransport) this.#markTransportGone(true)
+    else this.#sink.end()
+    this.#wakeWriters()
+    this.#abort?.abort(this.#closeError())
+    const listeners = this.#closeListeners
+    this.#closeListeners = null
+    if (listeners === null) return
+    for (const listener of listeners) {
+      try {
+        listener(reason)
+      } catch (error) {
+        // One faulty listener must not keep the others (or the connection cleanup) from running.
+        console.error("herald/server: a connection close listener threw; the others still ran.", error)
+      }
+    }
+  }
+
+  #markTransportGone(destroySink: boolean): void {
+    if (destroySink) this.#sink.destroy()
+    if (this.#transportGone) return
+    this.#transportGone = true
+    const waiters = this.#transportWaiters
+    this.#transportWaiters = null
+    if (waiters !== null) for (const wake of waiters) wake()
+  }
+
+  #closeError(): Error {
+    return new Error(`SSE connection closed (${this.closeReason ?? "open"})`)
+  }
+}

@@ -1,0 +1,80 @@
+import { type ConnectionSettings, type ConnectionSink, SSEConnection } from "./connection.js"
+import { sseHeaders } from "./headers.js"
+import type { Frame } from "./queue.js"
+
+const utf8 = new TextEncoder()
+
+/** Bytes the response body buffers before the connection sees backpressure. */
+const BODY_HIGH_WATER_MARK = 64 * 1024
+
+class StreamControllerSink implements ConnectionSink {
+  controller: ReadableStreamDefaultController<Uint8Array> | undefined
+  drainListener: (() => void) | undefined
+  write(frame: Frame): boolean {
+    const controller = this.controller
+    if (controller === undefined) return false
+    controller.enqueue(typeof frame === "string" ? utf8.encode(frame) : frame)
+    return (controller.desiredSize ?? 0) > 0
+  }
+  onceDrain(listener: () => void): void {
+    this.drainListener = listener
+  }
+  end(): void {
+    try {
+      this.controller?.close()
+    } catch {
+      // Already closed or errored by the runtime: the stream is over either way.
+    }
+  }
+  destroy(): void {
+    try {
+      this.controller?.error(new Error("SSE connection aborted"))
+    } catch {
+      // Already closed: nothing left to abort.
+    }
+  }
+}
+
+/** What {@link openFetchConnection} needs besides the request. */
+export interface FetchConnectionSettings extends ConnectionSettings {
+  headers?: Readonly<Record<string, string>> | undefined
+  /** Written first so the runtime sends the headers at once. */
+  firstFrame: Frame
+}
+
+/**
+ * An event stream for Fetch-API servers (Hono, Next route handlers, Bun, Deno): returns the
+ * connection and the `Response` to hand back, whose body streams with backpressure (the
+ * runtime's reads drive `drain`). The connection closes when the body is cancelled or the
+ * request's `signal` aborts — both mean the client left.
+ */
+export function openFetchConnection(
+  request: Request,
+  settings: FetchConnectionSettings,
+): { connection: SSEConnection; response: Response } {
+  const sink = new StreamControllerSink()
+  const connection = new SSEConnection(sink, settings)
+  const body = new ReadableStream<Uint8Array>(
+    {
+      start(controller) {
+        sink.controller = controller
+      },
+      pull() {
+        const listener = sink.drainListener
+        sink.drainListener = undefined
+        listener?.()
+      },
+      cancel() {
+        connection.destroy("client-gone")
+      },
+    },
+    new ByteLengthQueuingStrategy({ highWaterMark: BODY_HIGH_WATER_MARK }),
+  )
+  const signal = request.signal
+  if (signal.aborted) connection.destroy("client-gone")
+  else signal.addEventListener("abort", () => connection.destroy("client-gone"), { once: true })
+  connection.writeFrame(settings.firstFrame)
+  // The runtime decides the HTTP version, so no Connection header (forbidden on HTTP/2).
+  const response = new Response(body, { status: 200, headers: sseHeaders(2, settings.headers) })
+  return { connection, response }
+}

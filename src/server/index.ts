@@ -1,0 +1,37 @@
+/**
+ * `herald/server`: Server-Sent Events connections done right on `node:http`, `node:http2` and
+ * the Fetch API — headers, one shared heartbeat timer, bounded per-connection queues with an
+ * overflow policy, `Last-Event-ID`, piping async sources with cancellation, graceful shutdown —
+ * and channels that serialize each event once for every subscriber, with bounded replay history.
+ *
+ * @packageDocumentation
+ */
+
+export { type Channel, type ChannelOptions, createChannel, type SubscribeResult } from "./channel.js"
+export {
+  type CloseReason,
+  type ConnectionSettings,
+  type ConnectionSink,
+  SSEConnection,
+} from "./connection.js"
+export { type FetchConnectionSettings, openFetchConnection } from "./fetch-adapter.js"
+export { sseHeaders } from "./headers.js"
+export { createHeartbeat, HEARTBEAT_FRAME, type Heartbeat, type HeartbeatTarget } from "./heartbeat.js"
+export { createEventHistory, type EventHistory, type HistoryLimits, type ReplayResult } from "./history.js"
+export { readLastEventId } from "./last-event-id.js"
+export {
+  type NodeConnectionSettings,
+  type NodeRequestLike,
+  type NodeResponseLike,
+  openNodeConnection,
+} from "./node-adapter.js"
+export type { EventStreamSource } from "./pipe.js"
+export {
+  createFrameQueue,
+  type Frame,
+  type FrameQueue,
+  type FrameQueueLimits,
+  type OverflowPolicy,
+} from "./queue.js"
+export { type ShutdownOptions, shutdownConnections } from "./shutdown.js"
+export { createSSE, type SSE, type SSEOptions } from "./sse.js"

@@ -1,0 +1,66 @@
+import type { EventFields } from "../protocol/index.js"
+import type { SSEConnection } from "./connection.js"
+
+/** What {@link SSEConnection.pipe} reads: events, or strings sent as `data`. */
+export type EventStreamSource =
+  | AsyncIterable<EventFields | string>
+  | Iterable<EventFields | string>
+  | ReadableStream<EventFields | string>
+
+interface SourceCursor {
+  next(): Promise<IteratorResult<EventFields | string>>
+  cancel(): Promise<unknown>
+}
+
+/**
+ * Pumps `source` into `connection`, pausing while the client is slow and cancelling the source
+ * when the client leaves. See {@link SSEConnection.pipe}.
+ */
+export async function pipeSource(connection: SSEConnection, source: EventStreamSource): Promise<void> {
+  const cursor = openCursor(source)
+  let finished = false
+  const cancel = (): void => {
+    if (finished) return
+    finished = true
+    // The client is gone: propagate to the producer (an LLM request, a DB cursor) so it stops working.
+    cursor.cancel().catch(() => {})
+  }
+  if (connection.closed) return cancel()
+  const stopListening = connection.onClose(cancel)
+  try {
+    while (!finished) {
+      const step = await cursor.next()
+      if (step.done) {
+        finished = true
+        break
+      }
+      if (finished) break
+      const item = step.value
+      if (!connection.send(typeof item === "string" ? { data: item } : item)) await connection.whenWritable()
+    }
+  } catch (error) {
+    cancel()
+    throw error
+  } finally {
+    stopListening()
+  }
+}
+
+function openCursor(source: EventStreamSource): SourceCursor {
+  if (typeof (source as ReadableStream).getReader === "function") {
+    const reader = (source as ReadableStream<EventFields | string>).getReader()
+    return {
+      next: () => reader.read() as Promise<IteratorResult<EventFields | string>>,
+      cancel: () => reader.cancel(),
+    }
+  }
+  if (Symbol.asyncIterator in source) {
+    const iterator = (source as AsyncIterable<EventFields | string>)[Symbol.asyncIterator]()
+    return { next: () => iterator.next(), cancel: async () => iterator.return?.() }
+  }
+  if (Symbol.iterator in source) {
+    const iterator = (source as Iterable<EventFields | string>)[Symbol.iterator]()
+    return { next: async () => iterator.next(), cancel: async () => iterator.return?.() }
+  }
+  throw new TypeError("pipe() needs an async iterable, an iterable or a ReadableStream of events or strings.")
+}

@@ -1,0 +1,83 @@
+import { once } from "node:events"
+import { createServer, type IncomingHttpHeaders, request, type Server } from "node:http"
+import type { AddressInfo } from "node:net"
+import { createParser, type ServerSentEvent } from "../../src/protocol/index.js"
+
+/** Starts a node:http server on an ephemeral loopback port. */
+export async function listen(
+  handler: Parameters<typeof createServer>[1],
+): Promise<{ server: Server; url: string }> {
+  const server = createServer(handler)
+  server.listen(0, "127.0.0.1")
+  await once(server, "listening")
+  const { port } = server.address() as AddressInfo
+  return { server, url: `http://127.0.0.1:${port}` }
+}
+
+/** Closes a server and every connection still open on it. */
+export async function stop(server: Server): Promise<void> {
+  server.closeAllConnections()
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+}
+
+/** A test SSE client: everything parsed off one response, plus ways to wait for it. */
+export interface StreamReader {
+  status: number
+  headers: IncomingHttpHeaders
+  events: ServerSentEvent[]
+  comments: string[]
+  retries: number[]
+  ended: Promise<void>
+  /** Resolves once at least `count` events arrived. */
+  waitForEvents(count: number): Promise<ServerSentEvent[]>
+  /** Resolves once at least `count` comments arrived. */
+  waitForComments(count: number): Promise<string[]>
+  close(): void
+}
+
+/** Opens `url` as an event stream with node:http and parses it with Herald's own parser. */
+export async function openStream(url: string, headers: Record<string, string> = {}): Promise<StreamReader> {
+  const req = request(url, { headers: { accept: "text/event-stream", ...headers } })
+  req.end()
+  const [res] = (await once(req, "response")) as [import("node:http").IncomingMessage]
+  const reader: StreamReader = {
+    status: res.statusCode ?? 0,
+    headers: res.headers,
+    events: [],
+    comments: [],
+    retries: [],
+    ended: new Promise((resolve) => {
+      res.once("close", resolve)
+      res.once("end", resolve)
+    }),
+    waitForEvents: (count) =>
+      waitUntil(
+        () => reader.events.length >= count,
+        () => reader.events,
+      ),
+    waitForComments: (count) =>
+      waitUntil(
+        () => reader.comments.length >= count,
+        () => reader.comments,
+      ),
+    close: () => req.destroy(),
+  }
+  const parser = createParser({
+    onEvent: (event) => reader.events.push(event),
+    onComment: (text) => reader.comments.push(text),
+    onRetry: (ms) => reader.retries.push(ms),
+  })
+  res.on("data", (chunk: Buffer) => parser.feed(chunk))
+  res.on("error", () => {})
+  return reader
+}
+
+/** Polls `condition` every 5 ms (for at most 5 s). */
+export async function waitUntil<T>(condition: () => boolean, value: () => T, timeoutMs = 5000): Promise<T> {
+  const started = Date.now()
+  while (!condition()) {
+    if (Date.now() - started > timeoutMs) throw new Error(`condition not met within ${timeoutMs} ms`)
+    await new Promise((resolve) => setTimeout(resolve, 5))
+  }
+  return value()
+}

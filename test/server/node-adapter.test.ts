@@ -1,0 +1,207 @@
+import { once } from "node:events"
+import { connect } from "node:net"
+import { afterEach, describe, expect, it } from "vitest"
+import type { SSEConnection } from "../../src/server/index.js"
+import { createSSE, type SSE } from "../../src/server/index.js"
+import { listen, openStream, stop, waitUntil } from "./helpers.js"
+
+const cleanups: Array<() => Promise<void> | void> = []
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0)) await cleanup()
+})
+
+/** An SSE server whose handler receives each new connection. */
+async function sseServer(sse: SSE, onConnection: (connection: SSEConnection) => void = () => {}) {
+  const opened: SSEConnection[] = []
+  const { server, url } = await listen((req, res) => {
+    const connection = sse.connect(req, res)
+    opened.push(connection)
+    onConnection(connection)
+  })
+  cleanups.push(() => stop(server))
+  cleanups.push(() => sse.close({ deadlineMs: 100 }))
+  return { server, url, opened }
+}
+
+describe("node:http adapter", () => {
+  it("answers 200 with the SSE headers and flushes them at once with the retry hint", async () => {
+    const { url } = await sseServer(createSSE({ retryMs: 1234 }))
+    const stream = await openStream(url)
+    expect(stream.status).toBe(200)
+    expect(stream.headers["content-type"]).toBe("text/event-stream; charset=utf-8")
+    expect(stream.headers["cache-control"]).toBe("no-cache, no-transform")
+    expect(stream.headers["x-accel-buffering"]).toBe("no")
+    expect(stream.headers.connection).toBe("keep-alive")
+    await waitUntil(
+      () => stream.retries.length > 0,
+      () => undefined,
+    )
+    expect(stream.retries).toEqual([1234])
+    stream.close()
+  })
+
+  it("sends events, with multi-line data split into data lines", async () => {
+    const { url } = await sseServer(createSSE(), (connection) => {
+      connection.send({ event: "greeting", id: "1", data: "hello\nworld" })
+      connection.send({ data: " leading space" })
+    })
+    const stream = await openStream(url)
+    const events = await stream.waitForEvents(2)
+    expect(events).toEqual([
+      { type: "greeting", data: "hello\nworld", lastEventId: "1" },
+      { type: "message", data: " leading space", lastEventId: "1" },
+    ])
+    stream.close()
+  })
+
+  it("refuses an id that would inject fields, and the stream carries on", async () => {
+    let refusal: unknown
+    const { url } = await sseServer(createSSE(), (connection) => {
+      try {
+        connection.send({ id: "1\ndata: injected", data: "x" })
+      } catch (error) {
+        refusal = error
+      }
+      connection.send({ data: "after" })
+    })
+    const stream = await openStream(url)
+    expect((await stream.waitForEvents(1))[0]?.data).toBe("after")
+    expect(String(refusal)).toMatch(/must not contain CR, LF or NUL/)
+    stream.close()
+  })
+
+  it("reads Last-Event-ID from the header, UTF-8 included, and from the query as a fallback", async () => {
+    const { url, opened } = await sseServer(createSSE())
+    const fromHeader = await openStream(`${url}/?lastEventId=ignored`, { "last-event-id": "42" })
+    const fromUtf8Header = await openStream(url, {
+      "last-event-id": Buffer.from("é-7", "utf8").toString("latin1"),
+    })
+    const fromQuery = await openStream(`${url}/events?topic=x&lastEventID=abc`)
+    const fresh = await openStream(url)
+    await waitUntil(
+      () => opened.length === 4,
+      () => undefined,
+    )
+    expect(opened.map((connection) => connection.lastEventId)).toEqual(["42", "é-7", "abc", ""])
+    for (const stream of [fromHeader, fromUtf8Header, fromQuery, fresh]) stream.close()
+  })
+
+  it("sends heartbeat comments from one shared timer to every connection", async () => {
+    const sse = createSSE({ heartbeatMs: 30 })
+    const { url } = await sseServer(sse)
+    const streams = await Promise.all([openStream(url), openStream(url), openStream(url)])
+    for (const stream of streams) await stream.waitForComments(3)
+    for (const stream of streams) stream.close()
+  })
+
+  it("notices a client leaving promptly and releases the connection", async () => {
+    const sse = createSSE()
+    const { url, opened } = await sseServer(sse)
+    const stream = await openStream(url)
+    await waitUntil(
+      () => sse.connections.size === 1,
+      () => undefined,
+    )
+    const connection = opened[0] as SSEConnection
+    let aborted = false
+    connection.signal.addEventListener("abort", () => {
+      aborted = true
+    })
+    stream.close()
+    await waitUntil(
+      () => connection.closed,
+      () => undefined,
+      2000,
+    )
+    expect(connection.closeReason).toBe("client-gone")
+    expect(aborted).toBe(true)
+    expect(sse.connections.size).toBe(0)
+    expect(connection.send({ data: "into the void" })).toBe(false)
+  })
+
+  it("disconnects a stalled reader once its bounded queue fills (the default policy)", async () => {
+    const { server, opened } = await sseServer(createSSE({ maxQueuedBytes: 64 * 1024 }))
+    // A raw client that sends the request and then never reads.
+    const socket = connect((server.address() as { port: number }).port, "127.0.0.1")
+    await once(socket, "connect")
+    socket.write("GET / HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n")
+    socket.pause()
+    cleanups.push(() => void socket.destroy())
+    const connection = await waitUntil(
+      () => opened.length === 1,
+      () => opened[0] as SSEConnection,
+    )
+    const chunk = { data: "x".repeat(64 * 1024) }
+    // Bounded: loopback socket buffers hold a few MiB at most; the queue then fills within 64 KiB.
+    for (let i = 0; i < 2000 && !connection.closed; i++) connection.send(chunk)
+    expect(connection.closeReason).toBe("overflow")
+    expect(connection.queuedBytes).toBe(0)
+  })
+
+  it("keeps the newest events and the connection under drop-oldest", async () => {
+    const { server, opened } = await sseServer(
+      createSSE({ maxQueuedBytes: 64 * 1024, overflow: "drop-oldest" }),
+    )
+    const socket = connect((server.address() as { port: number }).port, "127.0.0.1")
+    await once(socket, "connect")
+    socket.write("GET / HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n")
+    socket.pause()
+    cleanups.push(() => void socket.destroy())
+    const connection = await waitUntil(
+      () => opened.length === 1,
+      () => opened[0] as SSEConnection,
+    )
+    const chunk = { data: "x".repeat(16 * 1024) }
+    let i = 0
+    while (!connection.backpressured && i++ < 5000) connection.send(chunk)
+    for (let j = 0; j < 100; j++) connection.send(chunk)
+    expect(connection.closed).toBe(false)
+    expect(connection.queuedBytes).toBeLessThanOrEqual(64 * 1024)
+    expect(connection.queuedBytes).toBeGreaterThan(0)
+  })
+
+  it("lets a waiting writer go when the client leaves mid-backpressure", async () => {
+    const { server, opened } = await sseServer(createSSE())
+    const socket = connect((server.address() as { port: number }).port, "127.0.0.1")
+    await once(socket, "connect")
+    socket.write("GET / HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n")
+    socket.pause()
+    const connection = await waitUntil(
+      () => opened.length === 1,
+      () => opened[0] as SSEConnection,
+    )
+    let i = 0
+    while (connection.send({ data: "y".repeat(8192) }) && i++ < 5000) {}
+    expect(connection.backpressured).toBe(true)
+    const writable = connection.whenWritable()
+    socket.destroy()
+    await writable
+    await waitUntil(
+      () => connection.closed,
+      () => undefined,
+    )
+    expect(connection.closeReason).toBe("client-gone")
+  })
+
+  it("refuses a response whose headers were already sent, with advice", async () => {
+    const sse = createSSE()
+    let error: unknown
+    const { server, url } = await listen((req, res) => {
+      res.writeHead(200).flushHeaders()
+      try {
+        sse.connect(req, res)
+      } catch (caught) {
+        error = caught
+      }
+      res.end()
+    })
+    cleanups.push(() => stop(server))
+    await fetch(url).then((response) => response.text())
+    expect(String(error)).toMatch(/already sent its headers.*reply.hijack/)
+  })
+
+  it("rejects nonsense options with the option named", () => {
+    expect(() => createSSE({ heartbeatMs: -1 })).toThrow(/heartbeatMs must be a non-negative integer/)
+    expect(() => createSSE({ overflow: "block" as never })).toThrow(/overflow must be/)
+  })
+})

@@ -1,0 +1,127 @@
+import { afterEach, describe, expect, it } from "vitest"
+import { createSSE, type SSEConnection } from "../../src/server/index.js"
+import { listen, openStream, stop, waitUntil } from "./helpers.js"
+
+const cleanups: Array<() => Promise<void> | void> = []
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0)) await cleanup()
+})
+
+async function serve(onConnection: (connection: SSEConnection) => void) {
+  const sse = createSSE()
+  const { server, url } = await listen((req, res) => onConnection(sse.connect(req, res)))
+  cleanups.push(() => stop(server))
+  cleanups.push(() => sse.close({ deadlineMs: 100 }))
+  return url
+}
+
+describe("SSEConnection.pipe", () => {
+  it("streams an async iterable of events and strings, then resolves", async () => {
+    let piped: Promise<void> | undefined
+    const url = await serve((connection) => {
+      piped = connection.pipe(
+        (async function* () {
+          yield "first"
+          yield { event: "token", data: "second", id: "2" }
+        })(),
+      )
+    })
+    const stream = await openStream(url)
+    expect(await stream.waitForEvents(2)).toEqual([
+      { type: "message", data: "first", lastEventId: "" },
+      { type: "token", data: "second", lastEventId: "2" },
+    ])
+    await piped
+    stream.close()
+  })
+
+  it("cancels a ReadableStream source when the client goes away", async () => {
+    let cancelled: unknown
+    let piped: Promise<void> | undefined
+    const url = await serve((connection) => {
+      let n = 0
+      const source = new ReadableStream<string>({
+        async pull(controller) {
+          await new Promise((resolve) => setTimeout(resolve, 5))
+          controller.enqueue(`token ${n++}`)
+        },
+        cancel(reason) {
+          cancelled = reason ?? "cancelled"
+        },
+      })
+      piped = connection.pipe(source)
+    })
+    const stream = await openStream(url)
+    await stream.waitForEvents(3)
+    stream.close()
+    await waitUntil(
+      () => cancelled !== undefined,
+      () => undefined,
+    )
+    await piped
+  })
+
+  it("stops an async generator (its finally runs) when the client goes away", async () => {
+    let cleanedUp = false
+    const url = await serve((connection) => {
+      void connection.pipe(
+        (async function* () {
+          try {
+            for (let i = 0; ; i++) {
+              await new Promise((resolve) => setTimeout(resolve, 5))
+              yield `token ${i}`
+            }
+          } finally {
+            cleanedUp = true
+          }
+        })(),
+      )
+    })
+    const stream = await openStream(url)
+    await stream.waitForEvents(2)
+    stream.close()
+    await waitUntil(
+      () => cleanedUp,
+      () => undefined,
+    )
+  })
+
+  it("rejects when the source fails, leaving the connection open for an error event", async () => {
+    let outcome: unknown
+    const url = await serve((connection) => {
+      connection
+        .pipe(
+          (async function* () {
+            yield "partial"
+            throw new Error("upstream broke")
+          })(),
+        )
+        .catch((error: Error) => {
+          outcome = error.message
+          connection.send({ event: "error", data: error.message })
+        })
+    })
+    const stream = await openStream(url)
+    const events = await stream.waitForEvents(2)
+    expect(events.map((event) => event.type)).toEqual(["message", "error"])
+    expect(outcome).toBe("upstream broke")
+    stream.close()
+  })
+
+  it("waits for a slow reader instead of queueing without bound", async () => {
+    let connectionRef: SSEConnection | undefined
+    let produced = 0
+    const url = await serve((connection) => {
+      connectionRef = connection
+      void connection.pipe(
+        (function* () {
+          for (; produced < 5000; produced++) yield { data: "z".repeat(4096) }
+        })(),
+      )
+    })
+    const stream = await openStream(url)
+    await stream.waitForEvents(5000)
+    expect(connectionRef?.closed).toBe(false)
+    stream.close()
+  })
+})
