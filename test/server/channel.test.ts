@@ -1,0 +1,107 @@
+import { afterEach, describe, expect, it } from "vitest"
+import { type ConnectionSink, createChannel, createSSE, SSEConnection } from "../../src/server/index.js"
+import { listen, openStream, stop, waitUntil } from "./helpers.js"
+
+/** A connection over an in-memory sink that records every frame written, by identity. */
+function recordingConnection(lastEventId = "") {
+  const frames: Array<string | Uint8Array> = []
+  const sink: ConnectionSink = {
+    write: (frame) => frames.push(frame) > 0,
+    onceDrain: () => {},
+    end: () => {},
+    destroy: () => {},
+  }
+  const connection = new SSEConnection(sink, { lastEventId, maxBytes: 1024, policy: "disconnect" })
+  const text = () =>
+    frames.map((frame) => (typeof frame === "string" ? frame : Buffer.from(frame).toString()))
+  return { connection, frames, text }
+}
+
+describe("createChannel (in memory)", () => {
+  it("serializes each event once and writes the very same bytes to every subscriber", () => {
+    const channel = createChannel()
+    const subscribers = Array.from({ length: 5 }, () => recordingConnection())
+    for (const { connection } of subscribers) channel.subscribe(connection)
+    expect(channel.publish({ event: "tick", data: "1" })).toEqual({ id: undefined, delivered: 5 })
+    const first = subscribers[0]?.frames[0]
+    expect(first).toBeInstanceOf(Uint8Array)
+    for (const { frames } of subscribers) expect(frames[0]).toBe(first)
+    expect(Buffer.from(first as Uint8Array).toString()).toBe("event: tick\ndata: 1\n\n")
+  })
+
+  it("forgets a subscriber when its connection closes", () => {
+    const channel = createChannel()
+    const { connection } = recordingConnection()
+    channel.subscribe(connection)
+    expect(channel.size).toBe(1)
+    connection.destroy()
+    expect(channel.size).toBe(0)
+    channel.subscribe(connection)
+    expect(channel.size).toBe(0)
+  })
+
+  it("replays what followed the client's Last-Event-ID, then goes live with no gap or duplicate", () => {
+    const channel = createChannel({ history: true })
+    const ids = ["a", "b", "c"].map((data) => channel.publish({ data }).id as string)
+    const late = recordingConnection(ids[0])
+    expect(channel.subscribe(late.connection)).toEqual({ status: "replayed", replayed: 2 })
+    channel.publish({ data: "d" })
+    expect(late.text().map((frame) => frame.split("data: ")[1])).toEqual(["b\n\n", "c\n\n", "d\n\n"])
+  })
+
+  it("signals an id it no longer holds, to the caller and to the client, never a silent gap", () => {
+    const channel = createChannel({ history: { maxEvents: 2 } })
+    const first = channel.publish({ data: "1" }).id as string
+    const oldest = channel.publish({ data: "2" }).id
+    channel.publish({ data: "3" })
+    const stale = recordingConnection(first)
+    expect(channel.subscribe(stale.connection)).toEqual({ status: "too-old", oldestId: oldest })
+    const signal = stale.text()[0] ?? ""
+    expect(signal).toContain("event: herald-id-too-old\n")
+    expect(JSON.parse(signal.split("data: ")[1] ?? "")).toEqual({ lastEventId: first, oldestId: oldest })
+    const silent = createChannel({ history: true, tooOldEvent: null })
+    const quiet = recordingConnection("from-another-server")
+    expect(silent.subscribe(quiet.connection).status).toBe("too-old")
+    expect(quiet.frames).toEqual([])
+  })
+
+  it("keeps ids the publisher gives, and generated ids differ between channel instances", () => {
+    const channel = createChannel({ history: true })
+    expect(channel.publish({ id: "mine", data: "x" }).id).toBe("mine")
+    const generatedA = createChannel({ history: true }).publish({ data: "x" }).id
+    const generatedB = createChannel({ history: true }).publish({ data: "x" }).id
+    expect(generatedA).not.toBe(generatedB)
+  })
+})
+
+describe("createChannel over node:http", () => {
+  const cleanups: Array<() => Promise<void> | void> = []
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0)) await cleanup()
+  })
+
+  it("broadcasts to real clients and resumes a reconnecting one from its Last-Event-ID", async () => {
+    const sse = createSSE()
+    const channel = createChannel({ history: true })
+    const { server, url } = await listen((req, res) => channel.subscribe(sse.connect(req, res)))
+    cleanups.push(() => stop(server))
+    cleanups.push(() => sse.close({ deadlineMs: 100 }))
+    const a = await openStream(url)
+    const b = await openStream(url)
+    await waitUntil(
+      () => channel.size === 2,
+      () => undefined,
+    )
+    channel.publish({ data: "one" })
+    channel.publish({ data: "two" })
+    const [first] = await a.waitForEvents(2)
+    await b.waitForEvents(2)
+    expect(b.events.map((event) => event.data)).toEqual(["one", "two"])
+    a.close()
+    channel.publish({ data: "three" })
+    const resumed = await openStream(url, { "last-event-id": first?.lastEventId ?? "" })
+    expect((await resumed.waitForEvents(2)).map((event) => event.data)).toEqual(["two", "three"])
+    b.close()
+    resumed.close()
+  })
+})

@@ -1,0 +1,120 @@
+import { afterEach, describe, expect, it } from "vitest"
+import { createParser, type ServerSentEvent } from "../../src/protocol/index.js"
+import { createSSE, type SSEConnection } from "../../src/server/index.js"
+import { waitUntil } from "./helpers.js"
+
+const sse = createSSE({ retryMs: 2000 })
+afterEach(() => {
+  for (const connection of sse.connections) connection.destroy()
+})
+
+/** Reads events from a Response body until `count` arrived. */
+async function readEvents(response: Response, count: number) {
+  const reader = (response.body as ReadableStream<Uint8Array>).getReader()
+  const events: ServerSentEvent[] = []
+  const retries: number[] = []
+  const parser = createParser({ onEvent: (event) => events.push(event), onRetry: (ms) => retries.push(ms) })
+  while (events.length < count) {
+    const { value, done } = await reader.read()
+    if (done) break
+    parser.feed(value)
+  }
+  return { events, retries, reader }
+}
+
+describe("Fetch adapter", () => {
+  it("returns a streaming 200 Response with the SSE headers and no Connection header", async () => {
+    const response = sse.response(new Request("http://app/events"), (connection) => {
+      connection.send({ id: "1", data: "hi" })
+    })
+    expect(response.status).toBe(200)
+    expect(response.headers.get("content-type")).toBe("text/event-stream; charset=utf-8")
+    expect(response.headers.get("cache-control")).toBe("no-cache, no-transform")
+    expect(response.headers.get("connection")).toBeNull()
+    const { events, retries, reader } = await readEvents(response, 1)
+    expect(retries).toEqual([2000])
+    expect(events).toEqual([{ type: "message", data: "hi", lastEventId: "1" }])
+    await reader.cancel()
+  })
+
+  it("reads Last-Event-ID from the request header or query", () => {
+    const seen: string[] = []
+    sse.response(
+      new Request("http://app/", { headers: { "Last-Event-ID": "7" } }),
+      (c) => void seen.push(c.lastEventId),
+    )
+    sse.response(new Request("http://app/?lastEventId=8"), (c) => void seen.push(c.lastEventId))
+    expect(seen).toEqual(["7", "8"])
+  })
+
+  it("closes the connection and cancels a piped source when the body is cancelled", async () => {
+    let connection: SSEConnection | undefined
+    let sourceCancelled = false
+    const response = sse.response(new Request("http://app/"), (opened) => {
+      connection = opened
+      return opened.pipe(
+        new ReadableStream<string>({
+          pull: (controller) => controller.enqueue("token"),
+          cancel: () => {
+            sourceCancelled = true
+          },
+        }),
+      )
+    })
+    const { reader } = await readEvents(response, 3)
+    await reader.cancel()
+    await waitUntil(
+      () => sourceCancelled,
+      () => undefined,
+    )
+    expect(connection?.closeReason).toBe("client-gone")
+  })
+
+  it("closes the connection when the request's signal aborts", async () => {
+    const controller = new AbortController()
+    let connection: SSEConnection | undefined
+    sse.response(new Request("http://app/", { signal: controller.signal }), (opened) => {
+      connection = opened
+    })
+    controller.abort()
+    expect(connection?.closeReason).toBe("client-gone")
+  })
+
+  it("applies backpressure when the body is not read, and resumes once it is", async () => {
+    let connection: SSEConnection | undefined
+    const response = sse.response(new Request("http://app/"), (opened) => {
+      connection = opened
+    })
+    const open = connection as SSEConnection
+    let accepted = 0
+    while (open.send({ data: "x".repeat(1000) }) && accepted < 1000) accepted++
+    expect(accepted).toBeLessThan(100)
+    expect(open.backpressured).toBe(true)
+    const writable = open.whenWritable()
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader()
+    for (let i = 0; i < 200 && open.backpressured; i++) await reader.read()
+    await writable
+    expect(open.backpressured).toBe(false)
+    await reader.cancel()
+  })
+
+  it("closes the stream when the handler fails, and the process lives on", async () => {
+    const errors: unknown[] = []
+    const original = console.error
+    console.error = (...args: unknown[]) => void errors.push(args)
+    try {
+      const response = sse.response(new Request("http://app/"), async () => {
+        throw new Error("handler bug")
+      })
+      const reader = (response.body as ReadableStream<Uint8Array>).getReader()
+      await expect(
+        (async () => {
+          for (;;) if ((await reader.read()).done) return
+        })(),
+      ).rejects.toThrow(/aborted/)
+      expect(errors).toHaveLength(1)
+    } finally {
+      console.error = original
+    }
+  })
+})

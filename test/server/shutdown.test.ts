@@ -1,0 +1,71 @@
+import { once } from "node:events"
+import type { ServerResponse } from "node:http"
+import { connect } from "node:net"
+import { afterEach, describe, expect, it } from "vitest"
+import { createSSE, type SSEConnection } from "../../src/server/index.js"
+import { listen, openStream, stop, waitUntil } from "./helpers.js"
+
+const cleanups: Array<() => Promise<void> | void> = []
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0)) await cleanup()
+})
+
+describe("graceful shutdown", () => {
+  it("tells every client when to come back, ends the streams, and stops accepting", async () => {
+    const sse = createSSE({ retryMs: 3000 })
+    const { server, url } = await listen((req, res) => void sse.connect(req, res))
+    cleanups.push(() => stop(server))
+    const streams = await Promise.all([openStream(url), openStream(url)])
+    await waitUntil(
+      () => sse.connections.size === 2,
+      () => undefined,
+    )
+    await sse.close({ retryMs: 750, deadlineMs: 2000, server })
+    for (const stream of streams) {
+      await stream.ended
+      expect(stream.retries).toEqual([3000, 750])
+    }
+    expect(sse.connections.size).toBe(0)
+    expect(sse.closing).toBe(true)
+    expect(server.listening).toBe(false)
+  })
+
+  it("answers streams that arrive during shutdown with the retry hint and an end, not an error status", async () => {
+    const sse = createSSE({ retryMs: 3000 })
+    const { server, url } = await listen((req, res) => void sse.connect(req, res))
+    cleanups.push(() => stop(server))
+    await sse.close({ retryMs: 500 })
+    const late = await openStream(url)
+    await late.ended
+    expect(late.status).toBe(200)
+    expect(late.retries).toEqual([3000, 500])
+  })
+
+  it("cuts a client that is still flushing at the deadline", async () => {
+    const sse = createSSE({ maxQueuedBytes: 32 * 1024 * 1024 })
+    const opened: SSEConnection[] = []
+    const responses: ServerResponse[] = []
+    const { server } = await listen((req, res) => {
+      responses.push(res)
+      opened.push(sse.connect(req, res))
+    })
+    cleanups.push(() => stop(server))
+    const socket = connect((server.address() as { port: number }).port, "127.0.0.1")
+    await once(socket, "connect")
+    socket.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    socket.pause()
+    cleanups.push(() => void socket.destroy())
+    const connection = await waitUntil(
+      () => opened.length === 1,
+      () => opened[0] as SSEConnection,
+    )
+    // More than loopback socket buffers hold (a few MiB each way), so the stream cannot finish flushing.
+    const chunk = { data: "x".repeat(64 * 1024) }
+    for (let i = 0; i < 400; i++) connection.send(chunk)
+    expect(connection.queuedBytes).toBeGreaterThan(16 * 1024 * 1024)
+    const started = Date.now()
+    await sse.close({ deadlineMs: 150 })
+    expect(Date.now() - started).toBeGreaterThanOrEqual(140)
+    expect(responses[0]?.destroyed).toBe(true)
+  })
+})
