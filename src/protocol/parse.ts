@@ -1,11 +1,13 @@
 import { ParseError } from "./errors.js"
-import type { Parser, ParserHandlers, ParserOptions, ServerSentEvent } from "./types.js"
+import type { Parser, ParserHandlers, ParserOptions } from "./types.js"
 
 /** 32 Mi UTF-16 code units: far above any sane event, low enough that a runaway stream cannot exhaust memory. */
 const DEFAULT_MAX_EVENT_SIZE = 32 * 1024 * 1024
 
 const LF = 10
+const CR = 13
 const SPACE = 32
+const COLON = 58
 const BOM = 0xfeff
 
 /**
@@ -77,9 +79,10 @@ export function createParser(handlers: ParserHandlers, options: ParserOptions = 
     throw error
   }
 
-  function parseText(text: string): void {
+  function parseText(chunk: string): void {
+    let text = chunk
     let position = 0
-    const length = text.length
+    let length = text.length
     if (length === 0) return
 
     if (atStreamStart) {
@@ -92,11 +95,28 @@ export function createParser(handlers: ParserHandlers, options: ParserOptions = 
       if (text.charCodeAt(position) === LF) position++
     }
 
-    // Positions of the next LF, CR and colon, each searched for once per chunk and reused until
-    // passed: that keeps the scan linear even when a chunk holds a million short lines.
-    let nextLF = -2
-    let nextCR = -2
-    let nextColon = -2
+    // Positions of the next LF and CR, each searched for once and reused until passed: that keeps
+    // the scan linear even when a chunk holds a million lines and only one kind of line end.
+    let nextLF = text.indexOf("\n", position)
+    let nextCR = text.indexOf("\r", position)
+
+    if (pendingLine !== "") {
+      const rest = position === 0 ? text : text.slice(position)
+      if (nextLF === -1 && nextCR === -1) {
+        // Still no line end: the piece is kept, not searched again.
+        pendingLine += rest
+        checkSize(data.length + pendingLine.length)
+        return
+      }
+      // The line ends in this chunk: read the joined text as one, so its lines take the fast path too.
+      const shift = pendingLine.length - position
+      text = pendingLine + rest
+      pendingLine = ""
+      length = text.length
+      position = 0
+      if (nextLF !== -1) nextLF += shift
+      if (nextCR !== -1) nextCR += shift
+    }
 
     while (position < length) {
       if (nextLF !== -1 && nextLF < position) nextLF = text.indexOf("\n", position)
@@ -112,15 +132,31 @@ export function createParser(handlers: ParserHandlers, options: ParserOptions = 
         lineEnd = nextCR === -1 || nextLF < nextCR ? nextLF : nextCR
       }
 
-      if (pendingLine === "") {
-        if (nextColon !== -1 && nextColon < position) nextColon = text.indexOf(":", position)
-        parseLine(text, position, lineEnd, nextColon === -1 || nextColon > lineEnd ? -1 : nextColon)
+      // `data:` lines are nearly every line of a stream: they are read here, without a call.
+      if (lineEnd - position >= 5 && isDataColon(text, position)) {
+        const valueStart = text.charCodeAt(position + 5) === SPACE ? position + 6 : position + 5
+        const value = valueStart < lineEnd ? text.slice(valueStart, lineEnd) : ""
+        if (!hasData) {
+          // The commonest block, a lone `data:` line and then a blank line, is dispatched at
+          // once instead of buffering the data and reading the blank line on another turn.
+          let blankStart = lineEnd + 1
+          if (lineEnd === nextCR && text.charCodeAt(blankStart) === LF) blankStart++
+          const blankEnd = text.charCodeAt(blankStart)
+          if ((blankEnd === LF || blankEnd === CR) && value.length <= maxEventSize) {
+            lastEventId = lastEventIdBuffer
+            fire(value)
+            position = blankStart + 1
+            if (blankEnd === CR) {
+              if (position === length) skipLeadingLF = true
+              else if (text.charCodeAt(position) === LF) position++
+            }
+            continue
+          }
+        }
+        appendData(value)
       } else {
-        const line = pendingLine + text.slice(position, lineEnd)
-        pendingLine = ""
-        parseLine(line, 0, line.length, line.indexOf(":"))
+        parseLine(text, position, lineEnd)
       }
-
       position = lineEnd + 1
       if (lineEnd === nextCR) {
         if (position === length) skipLeadingLF = true
@@ -134,16 +170,17 @@ export function createParser(handlers: ParserHandlers, options: ParserOptions = 
     }
   }
 
-  /** Interprets `text[start, end)`, one line; `colon` is the index of its first colon, or -1. */
-  function parseLine(text: string, start: number, end: number, colon: number): void {
+  /** Interprets `text[start, end)`, one line without its line end. */
+  function parseLine(text: string, start: number, end: number): void {
     // "If the line is empty (a blank line): Dispatch the event."
     if (start === end) {
       dispatch()
       return
     }
 
+    const first = text.charCodeAt(start)
     // "If the line starts with a U+003A COLON character (:): Ignore the line." Handed to onComment.
-    if (colon === start) {
+    if (first === COLON) {
       if (onComment) {
         const textStart = start + 1 < end && text.charCodeAt(start + 1) === SPACE ? start + 2 : start + 1
         onComment(text.slice(textStart, end))
@@ -155,49 +192,66 @@ export function createParser(handlers: ParserHandlers, options: ParserOptions = 
     // the first colon, and let field be that string. Collect the characters on the line after the
     // first colon, and let value be that string. If value starts with a U+0020 SPACE character,
     // remove it from value." Otherwise "using the whole line as the field name, and the empty
-    // string as the field value."
-    const nameEnd = colon === -1 ? end : colon
-    let valueStart = colon === -1 ? end : colon + 1
+    // string as the field value." The usual field names are recognised in place, which spares a
+    // colon search on nearly every line.
+    const length = end - start
+    let field: string
+    let valueStart: number
+    if (first === 100 && length >= 5 && isDataColon(text, start)) {
+      field = "data"
+      valueStart = start + 5
+    } else if (first === 105 && length >= 3 && isIdColon(text, start)) {
+      field = "id"
+      valueStart = start + 3
+    } else if (first === 101 && length >= 6 && isEventColon(text, start)) {
+      field = "event"
+      valueStart = start + 6
+    } else {
+      const colon = indexOfColon(text, start, end)
+      field = text.slice(start, colon)
+      valueStart = colon === end ? end : colon + 1
+    }
     if (valueStart < end && text.charCodeAt(valueStart) === SPACE) valueStart++
 
-    // Field names are compared character by character to avoid a slice per line; they are case-sensitive.
-    switch (nameEnd - start) {
-      case 4:
-        if (isField(text, start, "data")) {
-          // "Append the field value to the data buffer, then append a single U+000A LINE FEED (LF)
-          // character to the data buffer."
-          const value = text.slice(valueStart, end)
-          if (hasData) {
-            checkSize(data.length + 1 + value.length)
-            data = `${data}\n${value}`
-          } else {
-            checkSize(value.length)
-            data = value
-            hasData = true
-          }
-        }
+    // Field names are case-sensitive.
+    switch (field) {
+      case "data": {
+        appendData(text.slice(valueStart, end))
         return
-      case 2:
-        if (isField(text, start, "id")) {
-          // "If the field value does not contain U+0000 NULL, then set the last event ID buffer to the field value."
-          const value = text.slice(valueStart, end)
-          if (value.indexOf("\0") === -1) lastEventIdBuffer = value
-        }
+      }
+      case "id": {
+        // "If the field value does not contain U+0000 NULL, then set the last event ID buffer to the field value."
+        const value = text.slice(valueStart, end)
+        if (value.indexOf("\0") === -1) lastEventIdBuffer = value
         return
-      case 5:
-        if (isField(text, start, "event")) {
-          // "Set the event type buffer to field value."
-          eventType = text.slice(valueStart, end)
-        } else if (isField(text, start, "retry")) {
-          // "If the field value consists of only ASCII digits, then interpret the field value as an
-          // integer in base ten, and set the event stream's reconnection time to that integer."
-          if (valueStart < end && isAsciiDigits(text, valueStart, end)) {
-            onRetry?.(Number.parseInt(text.slice(valueStart, end), 10))
-          }
+      }
+      case "event":
+        // "Set the event type buffer to field value."
+        eventType = text.slice(valueStart, end)
+        return
+      case "retry":
+        // "If the field value consists of only ASCII digits, then interpret the field value as an
+        // integer in base ten, and set the event stream's reconnection time to that integer."
+        if (valueStart < end && isAsciiDigits(text, valueStart, end)) {
+          onRetry?.(Number.parseInt(text.slice(valueStart, end), 10))
         }
         return
       default:
       // "Otherwise: The field is ignored."
+    }
+  }
+
+  function appendData(value: string): void {
+    // "Append the field value to the data buffer, then append a single U+000A LINE FEED (LF)
+    // character to the data buffer." The LF is written before the next value instead, so the
+    // final one never needs removing.
+    if (hasData) {
+      checkSize(data.length + 1 + value.length)
+      data = `${data}\n${value}`
+    } else {
+      checkSize(value.length)
+      data = value
+      hasData = true
     }
   }
 
@@ -211,12 +265,20 @@ export function createParser(handlers: ParserHandlers, options: ParserOptions = 
       eventType = ""
       return
     }
+    const eventData = data
+    data = ""
+    hasData = false
+    fire(eventData)
+  }
+
+  /** Fires an event with the given data, the current type and the last event ID string. */
+  function fire(eventData: string): void {
     // "If the event type buffer has a value other than the empty string, change the type of the
     // newly created event to equal the value of the event type buffer."
-    const event: ServerSentEvent = { type: eventType === "" ? "message" : eventType, data, lastEventId }
-    resetEvent()
+    const type = eventType === "" ? "message" : eventType
+    eventType = ""
     try {
-      onEvent(event)
+      onEvent({ type, data: eventData, lastEventId })
     } catch (error) {
       handlerError ??= { error }
     }
@@ -250,11 +312,37 @@ export function createParser(handlers: ParserHandlers, options: ParserOptions = 
   }
 }
 
-function isField(text: string, start: number, name: string): boolean {
-  for (let i = 0; i < name.length; i++) {
-    if (text.charCodeAt(start + i) !== name.charCodeAt(i)) return false
-  }
-  return true
+/** Whether the line at `start` begins with `data:` (the caller checked it has five characters). */
+function isDataColon(text: string, start: number): boolean {
+  return (
+    text.charCodeAt(start) === 100 &&
+    text.charCodeAt(start + 1) === 97 &&
+    text.charCodeAt(start + 2) === 116 &&
+    text.charCodeAt(start + 3) === 97 &&
+    text.charCodeAt(start + 4) === 58
+  )
+}
+
+/** Whether the line at `start` begins with `id:` (the caller checked it has three characters). */
+function isIdColon(text: string, start: number): boolean {
+  return text.charCodeAt(start + 1) === 100 && text.charCodeAt(start + 2) === 58
+}
+
+/** Whether the line at `start` begins with `event:` (the caller checked it has six characters). */
+function isEventColon(text: string, start: number): boolean {
+  return (
+    text.charCodeAt(start + 1) === 118 &&
+    text.charCodeAt(start + 2) === 101 &&
+    text.charCodeAt(start + 3) === 110 &&
+    text.charCodeAt(start + 4) === 116 &&
+    text.charCodeAt(start + 5) === 58
+  )
+}
+
+/** The first colon in `text[start, end)`, or `end`. A bounded scan: `indexOf` could run far past the line. */
+function indexOfColon(text: string, start: number, end: number): number {
+  for (let i = start; i < end; i++) if (text.charCodeAt(i) === COLON) return i
+  return end
 }
 
 function isAsciiDigits(text: string, start: number, end: number): boolean {

@@ -1,0 +1,125 @@
+import fc from "fast-check"
+import { describe, expect, it } from "vitest"
+import { createParser, encode } from "../../src/protocol/index.js"
+import { collect } from "./collect.js"
+import { referenceParse } from "./reference-parser.js"
+
+/** Pieces that exercise every branch of the parser: field names, separators, every line end, BOM, NUL, non-ASCII. */
+const streamPiece = fc.constantFrom(
+  "data",
+  "data:",
+  "data: ",
+  "event:",
+  "event: ",
+  "id:",
+  "id: ",
+  "retry:",
+  "retry: ",
+  ":",
+  ": ",
+  " ",
+  "\t",
+  "\n",
+  "\r",
+  "\r\n",
+  "\n\n",
+  "\0",
+  "\uFEFF",
+  "x",
+  "42",
+  "0300",
+  "\u00e9",
+  "\u{1F600}",
+  "Data:",
+  "dat",
+  // Whole lines and blocks, so well-formed streams (and the parser's fast paths) come up often.
+  "id: 7\n",
+  "event: t\n",
+  "retry: 10\n",
+  "data: a\n\n",
+  "data: b\r\n\r\n",
+  "data: c\r\r",
+)
+const stream = fc
+  .array(fc.oneof(streamPiece, fc.string({ maxLength: 6 })), { maxLength: 60 })
+  .map((parts) => parts.join(""))
+
+/** Cuts `length` units into chunks at the given (sorted, deduplicated) positions. */
+function cut<T extends string | Uint8Array>(whole: T, positions: number[]): T[] {
+  const points = [...new Set(positions.map((p) => p % (whole.length + 1)))].sort((a, b) => a - b)
+  const chunks: T[] = []
+  let start = 0
+  for (const point of [...points, whole.length]) {
+    chunks.push(whole.slice(start, point) as T)
+    start = point
+  }
+  return chunks
+}
+
+const cutPositions = fc.array(fc.nat(), { maxLength: 20 })
+
+describe("properties", () => {
+  it("matches the reference algorithm on any stream, however it is cut into strings", () => {
+    fc.assert(
+      fc.property(stream, cutPositions, (text, positions) => {
+        expect(collect(cut(text, positions))).toEqual(referenceParse(text))
+      }),
+      { numRuns: 3000 },
+    )
+  })
+
+  it("gives the same result for bytes cut anywhere, including inside a character", () => {
+    fc.assert(
+      fc.property(stream, cutPositions, (text, positions) => {
+        const bytes = new TextEncoder().encode(text)
+        expect(collect(cut(bytes, positions))).toEqual(referenceParse(new TextDecoder().decode(bytes)))
+      }),
+      { numRuns: 2000 },
+    )
+  })
+
+  it("gives the same result fed one byte at a time", () => {
+    fc.assert(
+      fc.property(stream, (text) => {
+        const bytes = new TextEncoder().encode(text)
+        const oneByOne = Array.from(bytes, (byte) => Uint8Array.of(byte))
+        expect(collect(oneByOne)).toEqual(collect([text]))
+      }),
+      { numRuns: 500 },
+    )
+  })
+
+  it("round-trips arbitrary Unicode data, types and ids through encode", () => {
+    const noBreaks = (s: string) => !/[\r\n\0]/.test(s)
+    const event = fc.record({
+      data: fc.string({ unit: "grapheme", maxLength: 40 }),
+      event: fc.string({ unit: "grapheme", minLength: 1, maxLength: 10 }).filter(noBreaks),
+      id: fc.string({ unit: "grapheme", maxLength: 10 }).filter(noBreaks),
+    })
+    fc.assert(
+      fc.property(fc.array(event, { minLength: 1, maxLength: 8 }), cutPositions, (events, positions) => {
+        const bytes = new TextEncoder().encode(events.map((e) => encode(e)).join(""))
+        const parsed = collect(cut(bytes, positions)).events
+        // CRLF and CR in data come back as LF: the format has one line separator in data.
+        const expected = events.map((e) => ({
+          type: e.event,
+          data: e.data.replace(/\r\n|\r/g, "\n"),
+          lastEventId: e.id,
+        }))
+        expect(parsed).toEqual(expected)
+      }),
+      { numRuns: 1000 },
+    )
+  })
+
+  it("never throws on random bytes", () => {
+    fc.assert(
+      fc.property(fc.array(fc.uint8Array({ maxLength: 64 }), { maxLength: 10 }), (chunks) => {
+        const parser = createParser({ onEvent: () => {}, onRetry: () => {}, onComment: () => {} })
+        for (const chunk of chunks) parser.feed(chunk)
+        parser.end()
+      }),
+      { numRuns: 2000 },
+    )
+  })
+})
