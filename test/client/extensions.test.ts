@@ -1,0 +1,364 @@
+// Herald's extensions in the init dictionary: request options, reconnection policy, response
+// hook, abort signal, async iteration, errors. The standard behaviour is in wpt-node.test.ts.
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import {
+  EventSource,
+  EventSourceError,
+  type EventSourceErrorEvent,
+  EventSourceResponseError,
+  events,
+} from "../../src/client/index.js"
+import { sse, startTestServer, type TestServer } from "./test-server.js"
+
+let server: TestServer
+
+beforeAll(async () => {
+  server = await startTestServer()
+})
+
+afterAll(async () => {
+  await server.close()
+})
+
+/** Resolves with the next event of `type`. */
+function next<E extends Event>(source: EventTarget, type: string): Promise<E> {
+  return new Promise((resolve) =>
+    source.addEventListener(type, (event) => resolve(event as E), { once: true }),
+  )
+}
+
+/** Resolves with the `error` event that closes the source. */
+function closed(source: EventSource): Promise<EventSourceErrorEvent> {
+  return new Promise((resolve) => {
+    source.addEventListener("error", (event) => {
+      if (source.readyState === EventSource.CLOSED) resolve(event as EventSourceErrorEvent)
+    })
+  })
+}
+
+async function collect(iterable: AsyncIterable<MessageEvent<string>>): Promise<string[]> {
+  const seen: string[] = []
+  for await (const event of iterable) seen.push(`${event.type}:${event.data}`)
+  return seen
+}
+
+describe("request options", () => {
+  it("sends headers, and calls a headers function before every (re)connection", async () => {
+    server.handle(sse("retry: 10\ndata: x\n\n"))
+    let calls = 0
+    const source = new EventSource(server.url, {
+      headers: () => ({ Authorization: `Bearer token-${++calls}` }),
+    })
+    await new Promise<void>((resolve) => {
+      let seen = 0
+      source.onmessage = () => {
+        if (++seen === 2) resolve()
+      }
+    })
+    source.close()
+    expect(server.requests.slice(0, 2).map((r) => r.headers.authorization)).toEqual([
+      "Bearer token-1",
+      "Bearer token-2",
+    ])
+  })
+
+  it("sends a POST body (a function is called again for each attempt)", async () => {
+    server.handle(sse("data: done\n\n"))
+    const body = JSON.stringify({ prompt: "hi" })
+    const seen = await collect(
+      events(server.url, {
+        method: "POST",
+        body,
+        headers: { "Content-Type": "application/json" },
+        reconnect: false,
+      }),
+    )
+    expect(seen).toEqual(["message:done"])
+    expect(server.requests[0]).toMatchObject({ method: "POST", body })
+    expect(server.requests[0]?.headers["content-type"]).toBe("application/json")
+  })
+
+  it("starts from init.lastEventId, sent as Last-Event-ID from the first request", async () => {
+    server.handle(sse("data: x\n\n"))
+    await collect(events(server.url, { lastEventId: "42", reconnect: false }))
+    expect(server.requests[0]?.headers["last-event-id"]).toBe("42")
+  })
+
+  it("uses an injected fetch, and events take the origin of the URL when the Response has none", async () => {
+    const calls: Array<{ url: string; init: RequestInit }> = []
+    const fetch = async (url: string, init: RequestInit) => {
+      calls.push({ url, init })
+      return new Response("id: 7\ndata: from a stub\n\n", {
+        headers: { "Content-Type": "text/event-stream" },
+      })
+    }
+    const source = new EventSource("https://example.test/stream", { fetch, reconnect: false })
+    const event = await next<MessageEvent>(source, "message")
+    expect([event.data, event.origin, event.lastEventId]).toEqual([
+      "from a stub",
+      "https://example.test",
+      "7",
+    ])
+    const headers = new Headers(calls[0]?.init.headers)
+    expect([calls[0]?.url, headers.get("accept"), calls[0]?.init.cache]).toEqual([
+      "https://example.test/stream",
+      "text/event-stream",
+      "no-store",
+    ])
+  })
+
+  it("fails with invalid-request when the headers function throws", async () => {
+    const source = new EventSource(server.url, {
+      headers: () => {
+        throw new Error("token store offline")
+      },
+    })
+    const { error } = await closed(source)
+    expect(error?.code).toBe("invalid-request")
+    expect(error?.message).toContain("token store offline")
+  })
+})
+
+describe("reconnection policy", () => {
+  it("backs off exponentially up to maxAttempts, then fails with retries-exhausted", async () => {
+    const times: number[] = []
+    const fetch = async () => {
+      times.push(Date.now())
+      throw new TypeError("connection refused")
+    }
+    const source = new EventSource("http://127.0.0.1:9/never", {
+      fetch,
+      reconnect: { delay: 20, backoff: 2, maxAttempts: 3 },
+    })
+    const states: number[] = []
+    source.addEventListener("error", () => states.push(source.readyState))
+    const { error } = await closed(source)
+    expect(times).toHaveLength(4)
+    const gaps = times.slice(1).map((time, i) => time - (times[i] as number))
+    expect(gaps[0]).toBeGreaterThanOrEqual(18)
+    expect(gaps[1]).toBeGreaterThanOrEqual(38)
+    expect(gaps[2]).toBeGreaterThanOrEqual(78)
+    expect(states).toEqual([0, 0, 0, 2])
+    expect(error?.code).toBe("retries-exhausted")
+    expect(error?.message).toMatch(/after 3 reconnection attempts.*connection refused/)
+  })
+
+  it("fails on a 503 by default, with status and headers on the error", async () => {
+    server.handle((_req, res) => res.writeHead(503, { "Retry-After": "1" }).end())
+    const source = new EventSource(server.url)
+    const { error } = await closed(source)
+    expect(error).toBeInstanceOf(EventSourceResponseError)
+    const responseError = error as EventSourceResponseError
+    expect([responseError.code, responseError.status, responseError.headers.get("retry-after")]).toEqual([
+      "status",
+      503,
+      "1",
+    ])
+    expect(responseError.message).toContain("503")
+    expect(responseError.message).toContain("reconnect.retryOnStatus")
+    expect(server.requests).toHaveLength(1)
+  })
+
+  it("with retryOnStatus, retries a 503 after its Retry-After, then opens", async () => {
+    let count = 0
+    server.handle((req, res) => {
+      if (++count === 1) return void res.writeHead(503, { "Retry-After": "1" }).end()
+      sse("data: back\n\n")(req, res, "")
+    })
+    const source = new EventSource(server.url, { reconnect: { delay: 10, retryOnStatus: true } })
+    const started = Date.now()
+    const error = await next<EventSourceErrorEvent>(source, "error")
+    expect(source.readyState).toBe(EventSource.CONNECTING)
+    expect((error.error as EventSourceResponseError).status).toBe(503)
+    const message = await next<MessageEvent>(source, "message")
+    source.close()
+    expect(message.data).toBe("back")
+    expect(Date.now() - started).toBeGreaterThanOrEqual(950)
+  })
+
+  it("retries a 429 with retryOnStatus but still fails on a 404", async () => {
+    let count = 0
+    server.handle((_req, res) => res.writeHead(++count === 1 ? 429 : 404).end())
+    const source = new EventSource(server.url, { reconnect: { delay: 10, retryOnStatus: true } })
+    const { error } = await closed(source)
+    expect((error as EventSourceResponseError).status).toBe(404)
+    expect(count).toBe(2)
+  })
+
+  it("never retries a dropped POST by default, and says why", async () => {
+    server.handle((_req, res) => {
+      res.writeHead(200, { "Content-Type": "text/event-stream" })
+      res.write("data: partial\n\n")
+      setTimeout(() => res.destroy(), 20)
+    })
+    const source = new EventSource(server.url, { method: "POST", body: "{}", reconnect: { delay: 10 } })
+    const { error } = await closed(source)
+    expect(error?.code).toBe("network")
+    expect(error?.message).toContain("POST is not idempotent")
+    expect(server.requests).toHaveLength(1)
+  })
+
+  it("retries a POST with retryNonIdempotent, sending Last-Event-ID", async () => {
+    server.handle(sse("retry: 10\nid: 5\ndata: x\n\n"))
+    const source = new EventSource(server.url, {
+      method: "POST",
+      body: () => "again",
+      reconnect: { retryNonIdempotent: true },
+    })
+    await new Promise<void>((resolve) => {
+      let seen = 0
+      source.onmessage = () => {
+        if (++seen === 2) resolve()
+      }
+    })
+    source.close()
+    expect(server.requests.slice(0, 2).map((r) => [r.method, r.body, r.headers["last-event-id"]])).toEqual([
+      ["POST", "again", undefined],
+      ["POST", "again", "5"],
+    ])
+  })
+
+  it("with reconnect: false, a clean end closes the source with an error event that has no error", async () => {
+    server.handle(sse("data: only\n\n"))
+    const source = new EventSource(server.url, { reconnect: false })
+    const event = await closed(source)
+    expect(event.error).toBeUndefined()
+    expect(server.requests).toHaveLength(1)
+  })
+})
+
+describe("response hook", () => {
+  it("fails the connection with the hook's reason, before open", async () => {
+    server.handle((_req, res) => {
+      res.writeHead(200, { "Content-Type": "text/event-stream", "X-Stream-Version": "1" })
+      res.end("data: x\n\n")
+    })
+    const opened: Event[] = []
+    const source = new EventSource(server.url, {
+      onResponse(response) {
+        if (response.headers.get("X-Stream-Version") !== "2") throw new Error("needs stream version 2")
+      },
+    })
+    source.onopen = (event) => opened.push(event)
+    const { error } = await closed(source)
+    expect(opened).toEqual([])
+    expect(error).toBeInstanceOf(EventSourceResponseError)
+    expect([error?.code, (error?.cause as Error | undefined)?.message]).toEqual([
+      "rejected",
+      "needs stream version 2",
+    ])
+    expect(error?.message).toContain("needs stream version 2")
+  })
+
+  it("accepts the response when the hook returns", async () => {
+    server.handle(sse("data: ok\n\n"))
+    const seen: number[] = []
+    const result = await collect(
+      events(server.url, { reconnect: false, onResponse: (response) => void seen.push(response.status) }),
+    )
+    expect([result, seen]).toEqual([["message:ok"], [200]])
+  })
+})
+
+describe("errors", () => {
+  it("a 404 says what happened and what to do", async () => {
+    server.handle((_req, res) => res.writeHead(404, { "Content-Type": "text/plain" }).end("nope"))
+    const { error } = await closed(new EventSource(server.url))
+    expect(error).toBeInstanceOf(EventSourceError)
+    expect(error?.message).toBe(
+      `GET ${server.url} answered 404 Not Found, but an event stream must answer 200. Check the URL and the server's route. Not reconnecting.`,
+    )
+  })
+
+  it("a wrong Content-Type names the type it got", async () => {
+    server.handle((_req, res) => res.writeHead(200, { "Content-Type": "text/html" }).end("<p>hi</p>"))
+    const { error } = await closed(new EventSource(server.url))
+    expect(error?.code).toBe("content-type")
+    expect(error?.message).toContain('Content-Type "text/html"')
+  })
+
+  it("an event over maxEventSize fails the connection", async () => {
+    server.handle(sse(`data: ${"x".repeat(1000)}\n\n`))
+    const { error } = await closed(new EventSource(server.url, { maxEventSize: 100 }))
+    expect(error?.code).toBe("event-too-large")
+  })
+
+  it("a reconnection's error event carries the network error", async () => {
+    server.handle((_req, res) => {
+      res.writeHead(200, { "Content-Type": "text/event-stream" })
+      res.write("retry: 10\ndata: x\n\n")
+      setTimeout(() => res.destroy(), 10)
+    })
+    const source = new EventSource(server.url)
+    const event = await next<EventSourceErrorEvent>(source, "error")
+    source.close()
+    expect(event.error?.code).toBe("network")
+    expect(event.error?.message).toContain("dropped")
+  })
+})
+
+describe("signal and async iteration", () => {
+  it("yields every event type in order across reconnections, and break closes the connection", async () => {
+    server.handle((_req, res) => {
+      res.writeHead(200, { "Content-Type": "text/event-stream" })
+      res.write("retry: 10\nevent: token\ndata: a\n\ndata: b\n\n")
+    })
+    const source = new EventSource(server.url)
+    const seen: string[] = []
+    for await (const event of source) {
+      seen.push(`${event.type}:${event.data}`)
+      if (seen.length === 2) break
+    }
+    expect(seen).toEqual(["token:a", "message:b"])
+    expect(source.readyState).toBe(EventSource.CLOSED)
+    await expect.poll(() => server.aborted).toBe(1)
+  })
+
+  it("the iterator throws the EventSourceError when the source fails", async () => {
+    server.handle((_req, res) => res.writeHead(401).end())
+    await expect(collect(new EventSource(server.url))).rejects.toMatchObject({ code: "status", status: 401 })
+  })
+
+  it("aborting the signal closes the source and ends events() cleanly", async () => {
+    server.handle((_req, res) => {
+      res.writeHead(200, { "Content-Type": "text/event-stream" })
+      res.write("data: first\n\n")
+    })
+    const controller = new AbortController()
+    const seen: string[] = []
+    for await (const event of events(server.url, { signal: controller.signal })) {
+      seen.push(event.data)
+      controller.abort()
+    }
+    expect(seen).toEqual(["first"])
+    await expect.poll(() => server.aborted).toBe(1)
+  })
+
+  it("an already aborted signal gives a CLOSED source that never connects", async () => {
+    server.handle(sse("data: x\n\n"))
+    const source = new EventSource(server.url, { signal: AbortSignal.abort() })
+    expect(source.readyState).toBe(EventSource.CLOSED)
+    expect(await collect(source)).toEqual([])
+    expect(server.requests).toHaveLength(0)
+  })
+
+  it("a slow loop pauses reading instead of buffering without bound (maxQueuedEvents)", async () => {
+    let written = 0
+    server.handle((_req, res) => {
+      res.writeHead(200, { "Content-Type": "text/event-stream" })
+      const timer = setInterval(() => {
+        if (res.destroyed || written === 200) return clearInterval(timer)
+        res.write(`data: ${++written}\n\n`)
+      }, 1)
+    })
+    const source = new EventSource(server.url, { maxQueuedEvents: 2 })
+    let dispatched = 0
+    source.addEventListener("message", () => dispatched++)
+    const iterator = source[Symbol.asyncIterator]()
+    await iterator.next()
+    await new Promise((resolve) => setTimeout(resolve, 400))
+    expect(written).toBeGreaterThan(150)
+    expect(dispatched).toBeLessThan(20)
+    await iterator.return?.()
+  })
+})
