@@ -1,0 +1,102 @@
+// The client's small pure parts: reconnection delays, Retry-After, the MIME check, the iteration queue.
+import { describe, expect, it } from "vitest"
+import { isEventStreamContentType } from "../../src/client/content-type.js"
+import { createEventQueue } from "../../src/client/event-queue.js"
+import { createReconnectPolicy } from "../../src/client/reconnect-policy.js"
+import { parseRetryAfter } from "../../src/client/retry-after.js"
+
+describe("reconnect policy", () => {
+  it("by default waits the reconnection time every time, forever (the standard)", () => {
+    const policy = createReconnectPolicy()
+    expect([policy.nextDelay(), policy.nextDelay(), policy.nextDelay()]).toEqual([3000, 3000, 3000])
+    policy.setReconnectionTime(50)
+    expect(policy.nextDelay()).toBe(50)
+  })
+
+  it("backs off up to maxDelay, never below the reconnection time, and resets on open", () => {
+    const policy = createReconnectPolicy({ delay: 100, backoff: 2, maxDelay: 500 })
+    expect([1, 2, 3, 4, 5].map(() => policy.nextDelay())).toEqual([100, 200, 400, 500, 500])
+    policy.opened()
+    expect(policy.nextDelay()).toBe(100)
+    policy.setReconnectionTime(1000)
+    expect(policy.nextDelay()).toBe(1000)
+  })
+
+  it("adds at most `jitter` of the wait, never less than the wait", () => {
+    expect(createReconnectPolicy({ delay: 100, jitter: 0.5 }, () => 0.999).nextDelay()).toBeCloseTo(149.95)
+    expect(createReconnectPolicy({ delay: 100, jitter: 0.5 }, () => 0).nextDelay()).toBe(100)
+  })
+
+  it("honours Retry-After up to maxRetryAfter, and stops after maxAttempts", () => {
+    const policy = createReconnectPolicy({ delay: 100, maxAttempts: 2, maxRetryAfter: 5000 })
+    expect(policy.nextDelay(2000)).toBe(2000)
+    expect(policy.nextDelay(60_000)).toBe(5000)
+    expect(policy.nextDelay()).toBeUndefined()
+    expect(policy.attempts).toBe(2)
+  })
+})
+
+describe("parseRetryAfter", () => {
+  it("reads delay-seconds and HTTP-dates, and ignores the rest", () => {
+    const now = Date.parse("Sat, 21 Nov 2026 08:00:00 GMT")
+    expect(parseRetryAfter("120", now)).toBe(120_000)
+    expect(parseRetryAfter("Sat, 21 Nov 2026 08:00:30 GMT", now)).toBe(30_000)
+    expect(parseRetryAfter("Sat, 21 Nov 2026 07:00:00 GMT", now)).toBe(0)
+    expect(parseRetryAfter("-5", now)).toBeUndefined()
+    expect(parseRetryAfter("soon", now)).toBeUndefined()
+    expect(parseRetryAfter(null, now)).toBeUndefined()
+  })
+})
+
+describe("isEventStreamContentType", () => {
+  it("compares the MIME type essence, case-insensitively, ignoring parameters", () => {
+    for (const value of [
+      "text/event-stream",
+      "TEXT/Event-Stream",
+      "text/event-stream;",
+      " text/event-stream ; charset=x",
+    ]) {
+      expect(isEventStreamContentType(value)).toBe(true)
+    }
+    for (const value of [
+      null,
+      "",
+      "text/plain",
+      "text/event-streams",
+      "text/event-stream-x",
+      "text/html;text/event-stream",
+    ]) {
+      expect(isEventStreamContentType(value)).toBe(false)
+    }
+  })
+})
+
+describe("event queue", () => {
+  it("hands values over in order, then ends; an error is thrown after the buffered values", async () => {
+    const queue = createEventQueue<number>(10)
+    queue.push(1)
+    const pending = queue.next()
+    queue.push(2)
+    queue.finish(new Error("boom"))
+    queue.push(3)
+    expect(await pending).toEqual({ done: false, value: 1 })
+    expect(await queue.next()).toEqual({ done: false, value: 2 })
+    await expect(queue.next()).rejects.toThrow("boom")
+    expect(await queue.next()).toEqual({ done: true, value: undefined })
+  })
+
+  it("room() waits while the buffer is full", async () => {
+    const queue = createEventQueue<number>(2)
+    queue.push(1)
+    queue.push(2)
+    let roomy = false
+    const room = queue.room().then(() => {
+      roomy = true
+    })
+    await Promise.resolve()
+    expect(roomy).toBe(false)
+    await queue.next()
+    await room
+    expect(roomy).toBe(true)
+  })
+})
