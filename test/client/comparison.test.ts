@@ -52,14 +52,43 @@ describe("eventsource v4 on the ported WPT cases", () => {
     expect(Symbol.asyncIterator in EventSource.prototype).toBe(true)
   })
 
-  it("fails on a 503 with no way to retry it (Herald: reconnect.retryOnStatus)", async () => {
+  it("fails on a 503 with no way to retry it; the error has the status but no headers", async () => {
     server.handle((_req, res) => res.writeHead(503, { "Retry-After": "0" }).end())
     const source = new EventSourcePackage(server.url)
-    await new Promise((resolve) => {
+    const event = await new Promise<Event>((resolve) => {
       source.onerror = resolve
     })
     expect(source.readyState).toBe(2)
     expect(server.requests).toHaveLength(1)
+    expect((event as unknown as { code: number }).code).toBe(503)
+    expect("headers" in event).toBe(false)
+  })
+
+  it("after a non-ASCII id, never reconnects: every attempt throws before sending", async () => {
+    server.handle(sse("retry: 10\nid: \u203d\ndata: x\n\n"))
+    const source = new EventSourcePackage(server.url)
+    const errors: string[] = []
+    source.onerror = (event) => errors.push(event.message ?? "")
+    await expect.poll(() => errors.length).toBeGreaterThanOrEqual(3)
+    source.close()
+    expect(server.requests).toHaveLength(1)
+    expect(errors.at(-1)).toMatch(/ByteString/)
+  })
+
+  it("reconnects at a constant interval, with no backoff and no attempt limit", async () => {
+    let connections = 0
+    const times: number[] = []
+    const fetch = async (url: string | URL, init?: RequestInit) => {
+      times.push(Date.now())
+      if (++connections === 1) return globalThis.fetch(url, init)
+      throw new TypeError("connection refused")
+    }
+    server.handle(sse("retry: 20\ndata: x\n\n"))
+    const source = new EventSourcePackage(server.url, { fetch })
+    await expect.poll(() => times.length).toBeGreaterThanOrEqual(7)
+    source.close()
+    const gaps = times.slice(2, 7).map((time, i) => time - (times[i + 1] as number))
+    expect(Math.max(...gaps)).toBeLessThan(200)
   })
 })
 
@@ -153,6 +182,26 @@ describe("@microsoft/fetch-event-source v2", () => {
       })
       await run({ method: "POST", body: "{}" }, (messages) => messages.length === 2)
       expect(server.requests.slice(0, 2).map((request) => request.method)).toEqual(["POST", "POST"])
+    })
+
+    it("after a non-ASCII id, every reconnection attempt throws before sending", async () => {
+      server.handle((_req, res) => {
+        res.writeHead(200, { "Content-Type": "text/event-stream" })
+        res.write("retry: 10\nid: \u203d\ndata: x\n\n")
+        setTimeout(() => res.destroy(), 10)
+      })
+      const errors: unknown[] = []
+      const controller = new AbortController()
+      const done = fetchEventSource(server.url, {
+        openWhenHidden: true,
+        signal: controller.signal,
+        onerror: (error) => void errors.push(error),
+      })
+      await expect.poll(() => errors.length).toBeGreaterThanOrEqual(3)
+      controller.abort()
+      await done
+      expect(server.requests).toHaveLength(1)
+      expect(String(errors.at(-1))).toMatch(/ByteString/)
     })
 
     it("reads headers once: a retry cannot refresh a token (Herald: headers as a function)", async () => {
