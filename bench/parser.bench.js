@@ -273,6 +273,46 @@ printTable(
   ],
 )
 
+// The floor: what any parser must do per event of the token workload — find the line end, slice
+// the value, allocate the event, call the handler — and nothing else (no SSE rules at all). No
+// correct parser can beat it, so it bounds the ratio any parser can reach over another.
+function floorParse(text) {
+  let events = 0
+  const onEvent = () => events++
+  let position = 0
+  for (;;) {
+    const lineEnd = text.indexOf("\n", position)
+    if (lineEnd === -1) break
+    onEvent({ type: "message", data: text.slice(position + 6, lineEnd), lastEventId: "" })
+    position = lineEnd + 2
+  }
+  return events
+}
+const floorRow = compare(
+  "10k tokens, one chunk (strings)",
+  tokens.length,
+  () => floorParse(tokens),
+  () => runners.peer([tokens]),
+)
+const heraldOneChunk = rows[0]
+printTable(
+  "The floor: the least work per event, against both parsers (10k tokens, one chunk, strings)",
+  ["parser", "MB/s", "vs eventsource-parser"],
+  [
+    [
+      "floor (find LF, slice, allocate, call; no SSE rules)",
+      floorRow.herald.toFixed(0),
+      `${(floorRow.herald / floorRow.peer).toFixed(2)}×`,
+    ],
+    [
+      "Herald",
+      heraldOneChunk.herald.toFixed(0),
+      `${(heraldOneChunk.herald / heraldOneChunk.peer).toFixed(2)}×`,
+    ],
+    ["eventsource-parser", floorRow.peer.toFixed(0), "1.00×"],
+  ],
+)
+
 const slower = rows.filter((row) => row.herald < row.peer)
 const shortOfGoal = rows.filter((row) => row.small && row.herald < 1.5 * row.peer)
 console.log(

@@ -105,7 +105,7 @@ export function createParser(handlers: ParserHandlers, options: ParserOptions = 
       if (nextLF === -1 && nextCR === -1) {
         // Still no line end: the piece is kept, not searched again.
         pendingLine += rest
-        checkSize(data.length + pendingLine.length)
+        if (data.length + pendingLine.length > maxEventSize) tooLarge()
         return
       }
       // The line ends in this chunk: read the joined text as one, so its lines take the fast path too.
@@ -118,6 +118,53 @@ export function createParser(handlers: ParserHandlers, options: ParserOptions = 
       if (nextCR !== -1) nextCR += shift
     }
 
+    position =
+      nextCR === -1
+        ? parseLinesEndingInLF(text, position, nextLF)
+        : parseLines(text, position, nextLF, nextCR)
+    if (position < length) {
+      pendingLine += position === 0 ? text : text.slice(position)
+      if (data.length + pendingLine.length > maxEventSize) tooLarge()
+    }
+  }
+
+  /**
+   * Reads the lines of a chunk that has no CR, the usual case, with one search per line. Returns
+   * where the unterminated rest of the chunk begins.
+   */
+  function parseLinesEndingInLF(text: string, start: number, firstLF: number): number {
+    let position = start
+    let lineEnd = firstLF
+    while (lineEnd !== -1) {
+      if (isDataColon(text, position)) {
+        const value = dataValue(text, position, lineEnd)
+        // The commonest block, a lone `data:` line and then a blank line, is dispatched at
+        // once instead of buffering the data and reading the blank line on another turn.
+        if (!hasData && text.charCodeAt(lineEnd + 1) === LF && value.length <= maxEventSize) {
+          lastEventId = lastEventIdBuffer
+          fire(value)
+          position = lineEnd + 2
+          lineEnd = text.indexOf("\n", position)
+          continue
+        }
+        appendData(value)
+      } else if (lineEnd === position) {
+        dispatch()
+      } else {
+        parseLine(text, position, lineEnd)
+      }
+      position = lineEnd + 1
+      lineEnd = text.indexOf("\n", position)
+    }
+    return position
+  }
+
+  /** Reads the lines of a chunk with CRs: CR, LF and CRLF line ends, mixed. Returns where its unterminated rest begins. */
+  function parseLines(text: string, start: number, firstLF: number, firstCR: number): number {
+    const length = text.length
+    let position = start
+    let nextLF = firstLF
+    let nextCR = firstCR
     while (position < length) {
       if (nextLF !== -1 && nextLF < position) nextLF = text.indexOf("\n", position)
       if (nextCR !== -1 && nextCR < position) nextCR = text.indexOf("\r", position)
@@ -132,10 +179,11 @@ export function createParser(handlers: ParserHandlers, options: ParserOptions = 
         lineEnd = nextCR === -1 || nextLF < nextCR ? nextLF : nextCR
       }
 
-      // `data:` lines are nearly every line of a stream: they are read here, without a call.
-      if (lineEnd - position >= 5 && isDataColon(text, position)) {
-        const valueStart = text.charCodeAt(position + 5) === SPACE ? position + 6 : position + 5
-        const value = valueStart < lineEnd ? text.slice(valueStart, lineEnd) : ""
+      // Blank lines and `data:` lines are nearly every line of a stream: they are read here, without a call.
+      if (lineEnd === position) {
+        dispatch()
+      } else if (isDataColon(text, position)) {
+        const value = dataValue(text, position, lineEnd)
         if (!hasData) {
           // The commonest block, a lone `data:` line and then a blank line, is dispatched at
           // once instead of buffering the data and reading the blank line on another turn.
@@ -163,21 +211,11 @@ export function createParser(handlers: ParserHandlers, options: ParserOptions = 
         else if (text.charCodeAt(position) === LF) position++
       }
     }
-
-    if (position < length) {
-      pendingLine += position === 0 ? text : text.slice(position)
-      checkSize(data.length + pendingLine.length)
-    }
+    return position
   }
 
-  /** Interprets `text[start, end)`, one line without its line end. */
+  /** Interprets `text[start, end)`, one line, neither blank nor `data:`, without its line end. */
   function parseLine(text: string, start: number, end: number): void {
-    // "If the line is empty (a blank line): Dispatch the event."
-    if (start === end) {
-      dispatch()
-      return
-    }
-
     const first = text.charCodeAt(start)
     // "If the line starts with a U+003A COLON character (:): Ignore the line." Handed to onComment.
     if (first === COLON) {
@@ -194,16 +232,15 @@ export function createParser(handlers: ParserHandlers, options: ParserOptions = 
     // remove it from value." Otherwise "using the whole line as the field name, and the empty
     // string as the field value." The usual field names are recognised in place, which spares a
     // colon search on nearly every line.
-    const length = end - start
     let field: string
     let valueStart: number
-    if (first === 100 && length >= 5 && isDataColon(text, start)) {
+    if (first === 100 && isDataColon(text, start)) {
       field = "data"
       valueStart = start + 5
-    } else if (first === 105 && length >= 3 && isIdColon(text, start)) {
+    } else if (first === 105 && isIdColon(text, start)) {
       field = "id"
       valueStart = start + 3
-    } else if (first === 101 && length >= 6 && isEventColon(text, start)) {
+    } else if (first === 101 && isEventColon(text, start)) {
       field = "event"
       valueStart = start + 6
     } else {
@@ -246,16 +283,17 @@ export function createParser(handlers: ParserHandlers, options: ParserOptions = 
     // character to the data buffer." The LF is written before the next value instead, so the
     // final one never needs removing.
     if (hasData) {
-      checkSize(data.length + 1 + value.length)
+      if (data.length + 1 + value.length > maxEventSize) tooLarge()
       data = `${data}\n${value}`
     } else {
-      checkSize(value.length)
+      if (value.length > maxEventSize) tooLarge()
       data = value
       hasData = true
     }
   }
 
   function dispatch(): void {
+    // "If the line is empty (a blank line): Dispatch the event."
     // "Set the last event ID string of the event source to the value of the last event ID
     // buffer. The buffer does not get reset."
     lastEventId = lastEventIdBuffer
@@ -290,8 +328,7 @@ export function createParser(handlers: ParserHandlers, options: ParserOptions = 
     eventType = ""
   }
 
-  function checkSize(size: number): void {
-    if (size <= maxEventSize) return
+  function tooLarge(): never {
     // The event is lost either way; dropping it here keeps memory bounded and the state consistent.
     pendingLine = ""
     resetEvent()
@@ -312,7 +349,15 @@ export function createParser(handlers: ParserHandlers, options: ParserOptions = 
   }
 }
 
-/** Whether the line at `start` begins with `data:` (the caller checked it has five characters). */
+/** The value of the `data:` line `text[start, end)`: after the colon and one optional space. */
+function dataValue(text: string, start: number, end: number): string {
+  return text.slice(text.charCodeAt(start + 5) === SPACE ? start + 6 : start + 5, end)
+}
+
+/**
+ * Whether the line at `start` begins with `data:`. Safe on a shorter line: the character that
+ * ends it (CR, LF, or NaN past the text) matches none of these.
+ */
 function isDataColon(text: string, start: number): boolean {
   return (
     text.charCodeAt(start) === 100 &&
@@ -323,12 +368,12 @@ function isDataColon(text: string, start: number): boolean {
   )
 }
 
-/** Whether the line at `start` begins with `id:` (the caller checked it has three characters). */
+/** Whether the line at `start` begins with `id:` (its first character checked by the caller). */
 function isIdColon(text: string, start: number): boolean {
   return text.charCodeAt(start + 1) === 100 && text.charCodeAt(start + 2) === 58
 }
 
-/** Whether the line at `start` begins with `event:` (the caller checked it has six characters). */
+/** Whether the line at `start` begins with `event:` (its first character checked by the caller). */
 function isEventColon(text: string, start: number): boolean {
   return (
     text.charCodeAt(start + 1) === 118 &&
