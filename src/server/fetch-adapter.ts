@@ -75,6 +75,6 @@ export function openFetchConnection(
   else signal.addEventListener("abort", () => connection.destroy("client-gone"), { once: true })
   connection.writeFrame(settings.firstFrame)
   // The runtime decides the HTTP version, so no Connection header (forbidden on HTTP/2).
-  const response = new Response(body, { status: 200, headers: sseHeaders(2, settings.headers) })
+  const response = new Response(body, { status: 200, headers: sseHeaders(undefined, settings.headers) })
   return { connection, response }
 }

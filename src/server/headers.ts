@@ -13,16 +13,17 @@ const STREAM_HEADERS: Readonly<Record<string, string>> = Object.freeze({
 /**
  * Headers for an SSE response.
  *
- * @param httpVersionMajor - `1` adds `Connection: keep-alive`; HTTP/2 forbids connection-specific
- *   headers (RFC 9113 §8.2.2), so `2` (and the Fetch adapter, which cannot know) leaves it out.
+ * @param httpVersion - the request's version: `"1.1"` adds `Connection: keep-alive`. HTTP/2
+ *   forbids connection-specific headers (RFC 9113 §8.2.2), an HTTP/1.0 stream ends with the
+ *   connection anyway, and the Fetch adapter cannot know — so those leave it out.
  * @param extra - the application's own headers (CORS and the like); they override the defaults.
  */
 export function sseHeaders(
-  httpVersionMajor: number,
+  httpVersion: string | undefined,
   extra?: Readonly<Record<string, string>>,
 ): Record<string, string> {
   const headers: Record<string, string> = { ...STREAM_HEADERS }
-  if (httpVersionMajor === 1) headers.connection = "keep-alive"
+  if (httpVersion === "1.1") headers.connection = "keep-alive"
   if (extra !== undefined)
     for (const [name, value] of Object.entries(extra)) headers[name.toLowerCase()] = value
   return headers

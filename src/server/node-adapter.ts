@@ -1,13 +1,16 @@
-import type { IncomingHttpHeaders } from "node:http"
+import { type IncomingHttpHeaders, ServerResponse } from "node:http"
 import { type ConnectionSettings, type ConnectionSink, SSEConnection } from "./connection.js"
 import { sseHeaders } from "./headers.js"
+import { http1Chunk } from "./http1-chunk.js"
 import type { Frame } from "./queue.js"
 
 /** The parts of a `node:http` or `node:http2` (compat API) request the adapter reads. */
 export interface NodeRequestLike {
   readonly headers: IncomingHttpHeaders
   readonly url?: string | undefined
-  readonly httpVersionMajor: number
+  /** `"1.1"`, `"2.0"`, … */
+  readonly httpVersion: string
+  readonly method?: string | undefined
 }
 
 /** The parts of a `node:http` `ServerResponse` or `node:http2` `Http2ServerResponse` the adapter uses. */
@@ -19,6 +22,12 @@ export interface NodeResponseLike {
   destroy(error?: Error): unknown
   once(event: "close" | "drain", listener: () => void): unknown
   on(event: "error", listener: (error: Error) => void): unknown
+}
+
+/** The socket of an HTTP/1.1 response, as far as the fast path writes to it. */
+interface SocketLike {
+  write(chunk: Uint8Array): boolean
+  once(event: "drain", listener: () => void): unknown
 }
 
 class NodeResponseSink implements ConnectionSink {
@@ -38,6 +47,46 @@ class NodeResponseSink implements ConnectionSink {
   destroy(): void {
     this.#response.destroy()
   }
+}
+
+/**
+ * The HTTP/1.1 fast path: each frame goes to the socket as one ready-made chunk, in one write.
+ * `ServerResponse#write` would cork the socket, write the size line, the data and the CRLF
+ * separately and uncork on the next tick — about 3× the CPU per event in a fan-out to 10 000
+ * sockets (bench/server-fanout). Ending still goes through the response, which writes the last
+ * chunk, so the stream stays valid HTTP/1.1.
+ */
+class ChunkedSocketSink implements ConnectionSink {
+  readonly #response: NodeResponseLike
+  readonly #socket: SocketLike
+  constructor(response: NodeResponseLike, socket: SocketLike) {
+    this.#response = response
+    this.#socket = socket
+  }
+  write(frame: Frame): boolean {
+    return this.#socket.write(http1Chunk(frame))
+  }
+  onceDrain(listener: () => void): void {
+    this.#socket.once("drain", listener)
+  }
+  end(): void {
+    this.#response.end()
+  }
+  destroy(): void {
+    this.#response.destroy()
+  }
+}
+
+/**
+ * The socket to write chunks to directly, or `undefined` when only the response may be written:
+ * HTTP/2 (frames, not chunks), HTTP/1.0 (no chunked encoding), HEAD (no body at all), a
+ * response not yet owning its socket (a pipelined request waiting its turn), or a `write`
+ * wrapped by middleware (which must keep seeing every byte).
+ */
+function directSocket(request: NodeRequestLike, response: NodeResponseLike): SocketLike | undefined {
+  if (!(response instanceof ServerResponse) || request.method === "HEAD") return undefined
+  if (!response.chunkedEncoding || response.write !== ServerResponse.prototype.write) return undefined
+  return response.socket ?? undefined
 }
 
 /** What {@link openNodeConnection} needs besides the request and response. */
@@ -66,12 +115,15 @@ export function openNodeConnection(
         "Open the SSE connection before writing anything to the response (in Fastify, call reply.hijack() and pass reply.raw).",
     )
   }
-  response.writeHead(200, sseHeaders(request.httpVersionMajor, settings.headers))
-  const connection = new SSEConnection(new NodeResponseSink(response), settings)
+  response.writeHead(200, sseHeaders(request.httpVersion, settings.headers))
+  // The first frame goes through the response, so it sends the head; the socket then holds it in order.
+  response.write(settings.firstFrame)
+  const socket = directSocket(request, response)
+  const sink = socket === undefined ? new NodeResponseSink(response) : new ChunkedSocketSink(response, socket)
+  const connection = new SSEConnection(sink, settings)
   // One closure serves both events: a socket error and a close both mean the client is gone.
   const gone = (): void => connection.destroy("client-gone")
   response.once("close", gone)
   response.on("error", gone)
-  connection.writeFrame(settings.firstFrame)
   return connection
 }

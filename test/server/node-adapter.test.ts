@@ -205,3 +205,88 @@ describe("node:http adapter", () => {
     expect(() => createSSE({ overflow: "block" as never })).toThrow(/overflow must be/)
   })
 })
+
+describe("node:http adapter wire format", () => {
+  const servers: Array<() => Promise<void>> = []
+  afterEach(async () => {
+    for (const cleanup of servers.splice(0)) await cleanup()
+  })
+
+  async function rawExchange(port: number, requestText: string, until: (text: string) => boolean) {
+    const socket = connect(port, "127.0.0.1")
+    await once(socket, "connect")
+    socket.write(requestText)
+    let text = ""
+    socket.on("data", (chunk: Buffer) => {
+      text += chunk.toString("utf8")
+    })
+    try {
+      return await waitUntil(
+        () => until(text),
+        () => text,
+      )
+    } finally {
+      socket.destroy()
+    }
+  }
+
+  it("frames multi-byte UTF-8 events as exact HTTP/1.1 chunks", async () => {
+    const sse = createSSE({ retryMs: null })
+    const { server, url } = await listen((req, res) => {
+      const connection = sse.connect(req, res)
+      connection.send({ data: "é🎉 ünïcödé" })
+      connection.close()
+    })
+    servers.push(() => stop(server))
+    const stream = await openStream(url)
+    await stream.ended
+    expect(stream.events.map((event) => event.data)).toEqual(["é🎉 ünïcödé"])
+    const port = (server.address() as { port: number }).port
+    const raw = await rawExchange(port, "GET / HTTP/1.1\r\nHost: x\r\n\r\n", (text) =>
+      text.endsWith("0\r\n\r\n"),
+    )
+    const body = raw.slice(raw.indexOf("\r\n\r\n") + 4)
+    expect(body).toBe(
+      `4\r\n: \n\n\r\n${Buffer.byteLength("data: é🎉 ünïcödé\n\n").toString(16)}\r\ndata: é🎉 ünïcödé\n\n\r\n0\r\n\r\n`,
+    )
+  })
+
+  it("writes through a response whose write() middleware wrapped, so the wrapper sees every byte", async () => {
+    const sse = createSSE({ retryMs: null })
+    const seen: string[] = []
+    const { server, url } = await listen((req, res) => {
+      const original = res.write.bind(res)
+      res.write = ((chunk: string | Uint8Array) => {
+        seen.push(Buffer.from(chunk).toString())
+        return original(chunk)
+      }) as typeof res.write
+      const connection = sse.connect(req, res)
+      connection.send({ data: "watched" })
+      connection.close()
+    })
+    servers.push(() => stop(server))
+    const stream = await openStream(url)
+    await stream.ended
+    expect(seen).toEqual([": \n\n", "data: watched\n\n"])
+  })
+
+  it("serves HTTP/1.0 clients (no chunked encoding) and sends no body to HEAD", async () => {
+    const sse = createSSE({ retryMs: null })
+    const { server } = await listen((req, res) => {
+      const connection = sse.connect(req, res)
+      connection.send({ data: "old client" })
+      connection.close()
+    })
+    servers.push(() => stop(server))
+    const port = (server.address() as { port: number }).port
+    const old = await rawExchange(port, "GET / HTTP/1.0\r\n\r\n", (text) => text.includes("old client\n\n"))
+    expect(old).not.toMatch(/transfer-encoding/i)
+    expect(old).not.toMatch(/^connection: keep-alive/im)
+    expect(old.slice(old.indexOf("\r\n\r\n") + 4)).toBe(": \n\ndata: old client\n\n")
+    const head = await rawExchange(port, "HEAD / HTTP/1.1\r\nHost: x\r\n\r\n", (text) =>
+      text.includes("\r\n\r\n"),
+    )
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    expect(head.slice(head.indexOf("\r\n\r\n") + 4)).toBe("")
+  })
+})

@@ -1,0 +1,124 @@
+// The load client, in its own process: opens N raw HTTP/1.1 connections (net sockets, no
+// parser library in the way) and counts and timestamps every event delivered. Driven over IPC
+// by harness.js. Latency = receive time − the publish time the server embedded in the data,
+// both read from process.hrtime (CLOCK_MONOTONIC, shared by all processes on one machine).
+import { connect } from "node:net"
+
+const MAX_SAMPLES = 4_000_000
+const samples = new Float64Array(MAX_SAMPLES)
+let sampleCount = 0
+let delivered = 0
+let lastDeliveryAt = 0
+let measuring = false
+const sockets = []
+const nowMicros = () => Number(process.hrtime.bigint() / 1000n)
+
+/**
+ * Counts `data:` lines in a chunk (better-sse writes them without the space, the others with
+ * it); a partial line is carried over to the next chunk.
+ */
+function onData(chunk) {
+  const text = this.carry === "" ? chunk.toString("latin1") : this.carry + chunk.toString("latin1")
+  this.carry = ""
+  const now = nowMicros()
+  let from = 0
+  for (;;) {
+    const at = text.indexOf("data:", from)
+    if (at === -1) {
+      // Keep a possible "data:" prefix cut by the chunk boundary.
+      this.carry = text.slice(Math.max(from, text.length - 4))
+      break
+    }
+    const lineEnd = text.indexOf("\n", at)
+    if (lineEnd === -1) {
+      this.carry = text.slice(at)
+      break
+    }
+    delivered++
+    lastDeliveryAt = now
+    if (measuring && sampleCount < MAX_SAMPLES) {
+      const start = text.charCodeAt(at + 5) === 32 ? at + 6 : at + 5
+      samples[sampleCount++] = (now - Number(text.slice(start, text.indexOf(" ", start)))) / 1000
+    }
+    from = lineEnd + 1
+  }
+}
+
+function openOne(port) {
+  return new Promise((resolve) => {
+    const socket = connect(port, "127.0.0.1")
+    socket.carry = ""
+    socket.setNoDelay(true)
+    socket.once("connect", () => {
+      socket.write("GET /events HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n")
+    })
+    // The first bytes are the response head: the subscription is open.
+    socket.once("data", () => {
+      socket.on("data", onData)
+      resolve(true)
+    })
+    socket.on("error", () => resolve(false))
+    sockets.push(socket)
+  })
+}
+
+/** Opens `n` connections, at most `parallel` handshakes at a time (keeps the accept queue from overflowing). */
+async function openMany(port, n, parallel = 200) {
+  let opened = 0
+  let failed = 0
+  let next = 0
+  const worker = async () => {
+    while (next < n) {
+      next++
+      if (await openOne(port)) opened++
+      else failed++
+    }
+  }
+  await Promise.all(Array.from({ length: parallel }, worker))
+  return { opened, failed }
+}
+
+function percentile(sorted, p) {
+  if (sorted.length === 0) return Number.NaN
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]
+}
+
+const commands = {
+  connect: ({ port, n }) => openMany(port, n),
+  reset: ({ measureLatency }) => {
+    delivered = 0
+    sampleCount = 0
+    lastDeliveryAt = 0
+    measuring = measureLatency
+    return {}
+  },
+  /** Resolves once `expected` deliveries arrived (or the timeout passed). */
+  wait: ({ expected, timeoutMs }) =>
+    new Promise((resolve) => {
+      const started = Date.now()
+      const check = () => {
+        if (delivered >= expected || Date.now() - started > timeoutMs) {
+          const sorted = samples.subarray(0, sampleCount).slice().sort()
+          resolve({
+            delivered,
+            lastDeliveryAt,
+            p50: percentile(sorted, 50),
+            p99: percentile(sorted, 99),
+            max: sorted.length ? sorted[sorted.length - 1] : Number.NaN,
+          })
+        } else setTimeout(check, 5)
+      }
+      check()
+    }),
+  rss: () => ({ rss: process.memoryUsage.rss() }),
+}
+
+process.on("message", async (message) => {
+  if (message.cmd === "exit") {
+    for (const socket of sockets) socket.destroy()
+    process.exit(0)
+  }
+  const reply = await commands[message.cmd](message)
+  process.send({ type: message.cmd, ...reply })
+})
+process.send({ type: "ready" })

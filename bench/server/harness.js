@@ -1,0 +1,78 @@
+// Starts a server process and load-client processes, and talks to them over IPC.
+import { fork } from "node:child_process"
+import { once } from "node:events"
+import { dirname, join } from "node:path"
+import { fileURLToPath } from "node:url"
+
+const here = dirname(fileURLToPath(import.meta.url))
+
+/** The contenders, in table order. */
+export const CONTENDERS = ["herald", "better-sse", "plain"]
+
+/** A child process answering one IPC request at a time. */
+async function startChild(script, args, execArgv = []) {
+  const child = fork(join(here, script), args, { execArgv, stdio: ["ignore", "inherit", "inherit", "ipc"] })
+  const [ready] = await once(child, "message")
+  const request = async (cmd, payload = {}) => {
+    child.send({ cmd, ...payload })
+    for (;;) {
+      const [reply] = await once(child, "message")
+      if (reply.type === cmd) return reply
+    }
+  }
+  const stop = async () => {
+    if (child.exitCode !== null) return
+    const exited = once(child, "exit")
+    child.send({ cmd: "exit" })
+    const timer = setTimeout(() => child.kill("SIGKILL"), 5000)
+    await exited
+    clearTimeout(timer)
+  }
+  return { ready, request, stop }
+}
+
+/**
+ * Starts `contender`'s server and `clientProcesses` load clients sharing `n` connections, and
+ * waits until the server counts all `n` subscribers.
+ */
+export async function startCell(contender, n, clientProcesses = 1) {
+  const server = await startChild("server.js", [contender], ["--expose-gc"])
+  const port = server.ready.port
+  const baseline = await server.request("rss")
+  const clients = await Promise.all(
+    Array.from({ length: clientProcesses }, () => startChild("client.js", [])),
+  )
+  const share = Math.ceil(n / clientProcesses)
+  const opened = await Promise.all(
+    clients.map((client, index) =>
+      client.request("connect", { port, n: Math.min(share, n - index * share) }),
+    ),
+  )
+  const failed = opened.reduce((sum, result) => sum + result.failed, 0)
+  const deadline = Date.now() + 20_000
+  let count = 0
+  while (Date.now() < deadline) {
+    count = (await server.request("count")).count
+    if (count >= n) break
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+  if (count < n) {
+    throw new Error(`${contender}: only ${count} of ${n} subscribers connected (${failed} connects failed)`)
+  }
+  const all = (cmd, payload) => Promise.all(clients.map((client) => client.request(cmd, payload)))
+  return {
+    server,
+    baseline,
+    clients: { all },
+    stop: async () => {
+      await Promise.all(clients.map((client) => client.stop()))
+      await server.stop()
+    },
+  }
+}
+
+export const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b)
+  const middle = Math.floor(sorted.length / 2)
+  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
+}

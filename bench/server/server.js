@@ -1,0 +1,127 @@
+// One SSE server under test, in its own process: `node server.js <herald|better-sse|plain>`.
+// Driven over IPC by the benchmark (see harness.js): it reports its subscriber count and RSS,
+// and publishes events carrying their publish time (process.hrtime, CLOCK_MONOTONIC, shared by
+// every process on the machine) so the load client can compute publish→receive latency.
+import { createServer } from "node:http"
+
+const PAD = "x".repeat(64)
+
+/** The three contenders. Each broadcasts the same ~100-byte event: an id and one data line. */
+const contenders = {
+  async herald() {
+    const { createSSE, createChannel } = await import("herald/server")
+    const sse = createSSE()
+    const channel = createChannel()
+    return {
+      onRequest: (req, res) => channel.subscribe(sse.connect(req, res)),
+      publish: (id, data) => channel.publish({ id, data }),
+      count: () => channel.size,
+    }
+  },
+  async "better-sse"() {
+    const { createSession, createChannel } = await import("better-sse")
+    const channel = createChannel()
+    // An identity serializer, so better-sse does not pay for JSON.stringify (Herald takes strings too).
+    const options = { serializer: (data) => data }
+    return {
+      onRequest: (req, res) => {
+        createSession(req, res, options).then(
+          (session) => channel.register(session),
+          () => res.destroy(),
+        )
+      },
+      publish: (id, data) => channel.broadcast(data, "message", { eventId: id }),
+      count: () => channel.sessionCount,
+    }
+  },
+  async plain() {
+    const responses = new Set()
+    const headers = {
+      "content-type": "text/event-stream; charset=utf-8",
+      "cache-control": "no-cache, no-transform",
+      connection: "keep-alive",
+    }
+    return {
+      onRequest: (req, res) => {
+        res.writeHead(200, headers)
+        res.write(": \n\n")
+        responses.add(res)
+        res.on("close", () => responses.delete(res))
+      },
+      publish: (id, data) => {
+        const frame = `id: ${id}\ndata: ${data}\n\n`
+        for (const res of responses) res.write(frame)
+      },
+      count: () => responses.size,
+    }
+  },
+}
+
+const name = process.argv[2]
+if (!(name in contenders)) {
+  console.error(`Unknown contender ${name}; use one of ${Object.keys(contenders).join(", ")}`)
+  process.exit(2)
+}
+const contender = await contenders[name]()
+const nowMicros = () => Number(process.hrtime.bigint() / 1000n)
+let sequence = 0
+/** Time spent inside publish calls (the synchronous fan-out loop), for the report. */
+let publishMicros = 0
+const publishOne = () => {
+  sequence++
+  const startedAt = nowMicros()
+  contender.publish(String(sequence), `${startedAt} ${sequence} ${PAD}`)
+  publishMicros += nowMicros() - startedAt
+}
+
+const commands = {
+  count: () => ({ count: contender.count() }),
+  cpu: () => ({ ...process.cpuUsage(), publishMicros }),
+  rss() {
+    for (let i = 0; i < 3; i++) globalThis.gc?.()
+    return { rss: process.memoryUsage.rss(), heapUsed: process.memoryUsage().heapUsed }
+  },
+  /** Publishes `events` events back to back, yielding to I/O between them. */
+  burst: ({ events }) =>
+    new Promise((resolve) => {
+      const startedAt = nowMicros()
+      let left = events
+      const next = () => {
+        publishOne()
+        if (--left > 0) setImmediate(next)
+        else resolve({ startedAt, endedAt: nowMicros() })
+      }
+      next()
+    }),
+  /** Publishes `rate` events per second for `durationMs`, on a schedule that does not drift. */
+  paced: ({ rate, durationMs }) =>
+    new Promise((resolve) => {
+      const period = 1000 / rate
+      const total = Math.round((durationMs / 1000) * rate)
+      const start = performance.now()
+      let sent = 0
+      let lateMs = 0
+      const tick = () => {
+        lateMs = Math.max(lateMs, performance.now() - (start + sent * period))
+        publishOne()
+        sent++
+        if (sent >= total) return resolve({ sent, maxScheduleLagMs: lateMs })
+        setTimeout(tick, Math.max(0, start + sent * period - performance.now()))
+      }
+      tick()
+    }),
+}
+
+const server = createServer(contender.onRequest)
+server.listen(0, "127.0.0.1", 8192, () => {
+  process.send({ type: "ready", port: server.address().port })
+})
+process.on("message", async (message) => {
+  if (message.cmd === "exit") {
+    server.closeAllConnections()
+    server.close()
+    process.exit(0)
+  }
+  const reply = await commands[message.cmd](message)
+  process.send({ type: message.cmd, ...reply })
+})
