@@ -4,6 +4,9 @@ import type { Parser, ParserHandlers, ParserOptions } from "./types.js"
 /** 32 Mi UTF-16 code units: far above any sane event, low enough that a runaway stream cannot exhaust memory. */
 const DEFAULT_MAX_EVENT_SIZE = 32 * 1024 * 1024
 
+/** "Initialize event's type attribute to "message"": the type of events without an `event` field. */
+const DEFAULT_TYPE = "message"
+
 const LF = 10
 const CR = 13
 const SPACE = 32
@@ -35,10 +38,11 @@ export function createParser(handlers: ParserHandlers, options: ParserOptions = 
   let pendingLine = ""
 
   // "data buffer, event type buffer, and last event ID buffer": the data buffer is kept without
-  // its trailing LF, `hasData` tells "empty" apart from "one empty data line".
+  // its trailing LF, `hasData` tells "empty" apart from "one empty data line". The type buffer
+  // holds the type the event will get: "message" stands for the spec's empty buffer.
   let data = ""
   let hasData = false
-  let eventType = ""
+  let eventType = DEFAULT_TYPE
   let lastEventIdBuffer = options.lastEventId ?? ""
   let lastEventId = lastEventIdBuffer
 
@@ -137,7 +141,7 @@ export function createParser(handlers: ParserHandlers, options: ParserOptions = 
     let lineEnd = firstLF
     while (lineEnd !== -1) {
       if (isDataColon(text, position)) {
-        const value = dataValue(text, position, lineEnd)
+        const value = fieldValue(text, position + 5, lineEnd)
         // The commonest block, a lone `data:` line and then a blank line, is dispatched at
         // once instead of buffering the data and reading the blank line on another turn.
         if (!hasData && text.charCodeAt(lineEnd + 1) === LF && value.length <= maxEventSize) {
@@ -183,7 +187,7 @@ export function createParser(handlers: ParserHandlers, options: ParserOptions = 
       if (lineEnd === position) {
         dispatch()
       } else if (isDataColon(text, position)) {
-        const value = dataValue(text, position, lineEnd)
+        const value = fieldValue(text, position + 5, lineEnd)
         if (!hasData) {
           // The commonest block, a lone `data:` line and then a blank line, is dispatched at
           // once instead of buffering the data and reading the blank line on another turn.
@@ -229,53 +233,50 @@ export function createParser(handlers: ParserHandlers, options: ParserOptions = 
     // "If the line contains a U+003A COLON character: collect the characters on the line before
     // the first colon, and let field be that string. Collect the characters on the line after the
     // first colon, and let value be that string. If value starts with a U+0020 SPACE character,
-    // remove it from value." Otherwise "using the whole line as the field name, and the empty
-    // string as the field value." The usual field names are recognised in place, which spares a
-    // colon search on nearly every line.
-    let field: string
-    let valueStart: number
-    if (first === 100 && isDataColon(text, start)) {
-      field = "data"
-      valueStart = start + 5
-    } else if (first === 105 && isIdColon(text, start)) {
-      field = "id"
-      valueStart = start + 3
+    // remove it from value." The usual `id:` and `event:` are recognised in place, which spares a
+    // colon search and a name comparison on nearly every line.
+    if (first === 105 && isIdColon(text, start)) {
+      setLastEventId(fieldValue(text, start + 3, end))
     } else if (first === 101 && isEventColon(text, start)) {
-      field = "event"
-      valueStart = start + 6
+      setEventType(fieldValue(text, start + 6, end))
     } else {
+      // "Otherwise, the string is not empty but does not contain a U+003A COLON character: process
+      // the field using the whole line as the field name, and the empty string as the field value."
       const colon = indexOfColon(text, start, end)
-      field = text.slice(start, colon)
-      valueStart = colon === end ? end : colon + 1
+      processField(text.slice(start, colon), colon === end ? "" : fieldValue(text, colon + 1, end))
     }
-    if (valueStart < end && text.charCodeAt(valueStart) === SPACE) valueStart++
+  }
 
-    // Field names are case-sensitive.
-    switch (field) {
-      case "data": {
-        appendData(text.slice(valueStart, end))
+  /** "Process the field": field names are case-sensitive; unknown ones are ignored. */
+  function processField(name: string, value: string): void {
+    switch (name) {
+      case "data":
+        appendData(value)
         return
-      }
-      case "id": {
-        // "If the field value does not contain U+0000 NULL, then set the last event ID buffer to the field value."
-        const value = text.slice(valueStart, end)
-        if (value.indexOf("\0") === -1) lastEventIdBuffer = value
+      case "id":
+        setLastEventId(value)
         return
-      }
       case "event":
-        // "Set the event type buffer to field value."
-        eventType = text.slice(valueStart, end)
+        setEventType(value)
         return
       case "retry":
         // "If the field value consists of only ASCII digits, then interpret the field value as an
         // integer in base ten, and set the event stream's reconnection time to that integer."
-        if (valueStart < end && isAsciiDigits(text, valueStart, end)) {
-          onRetry?.(Number.parseInt(text.slice(valueStart, end), 10))
-        }
+        if (value !== "" && isAsciiDigits(value)) onRetry?.(Number.parseInt(value, 10))
         return
       default:
       // "Otherwise: The field is ignored."
     }
+  }
+
+  function setLastEventId(value: string): void {
+    // "If the field value does not contain U+0000 NULL, then set the last event ID buffer to the field value."
+    if (value.indexOf("\0") === -1) lastEventIdBuffer = value
+  }
+
+  function setEventType(value: string): void {
+    // "Set the event type buffer to field value."
+    eventType = value === "" ? DEFAULT_TYPE : value
   }
 
   function appendData(value: string): void {
@@ -300,7 +301,7 @@ export function createParser(handlers: ParserHandlers, options: ParserOptions = 
     // "If the data buffer is an empty string, set the data buffer and the event type buffer to
     // the empty string and return."
     if (!hasData) {
-      eventType = ""
+      eventType = DEFAULT_TYPE
       return
     }
     const eventData = data
@@ -312,9 +313,9 @@ export function createParser(handlers: ParserHandlers, options: ParserOptions = 
   /** Fires an event with the given data, the current type and the last event ID string. */
   function fire(eventData: string): void {
     // "If the event type buffer has a value other than the empty string, change the type of the
-    // newly created event to equal the value of the event type buffer."
-    const type = eventType === "" ? "message" : eventType
-    eventType = ""
+    // newly created event to equal the value of the event type buffer" (otherwise "message").
+    const type = eventType
+    eventType = DEFAULT_TYPE
     try {
       onEvent({ type, data: eventData, lastEventId })
     } catch (error) {
@@ -325,7 +326,7 @@ export function createParser(handlers: ParserHandlers, options: ParserOptions = 
   function resetEvent(): void {
     data = ""
     hasData = false
-    eventType = ""
+    eventType = DEFAULT_TYPE
   }
 
   function tooLarge(): never {
@@ -349,9 +350,10 @@ export function createParser(handlers: ParserHandlers, options: ParserOptions = 
   }
 }
 
-/** The value of the `data:` line `text[start, end)`: after the colon and one optional space. */
-function dataValue(text: string, start: number, end: number): string {
-  return text.slice(text.charCodeAt(start + 5) === SPACE ? start + 6 : start + 5, end)
+/** A field value: `text[valueStart, end)` without one leading U+0020 SPACE. */
+function fieldValue(text: string, valueStart: number, end: number): string {
+  // At valueStart === end the character read is the line end (or NaN past the text), never a space.
+  return text.slice(text.charCodeAt(valueStart) === SPACE ? valueStart + 1 : valueStart, end)
 }
 
 /**
@@ -390,9 +392,9 @@ function indexOfColon(text: string, start: number, end: number): number {
   return end
 }
 
-function isAsciiDigits(text: string, start: number, end: number): boolean {
-  for (let i = start; i < end; i++) {
-    const code = text.charCodeAt(i)
+function isAsciiDigits(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i)
     if (code < 48 || code > 57) return false
   }
   return true
