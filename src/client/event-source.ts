@@ -20,8 +20,42 @@ type Outcome =
   | { kind: "fail"; error: EventSourceError }
   /** "Reestablish the connection": a network error, or the clean end of a stream (no `error`). */
   | { kind: "reestablish"; error?: EventSourceError; retryAfter?: number }
+  /** `close()` was called while the attempt ran. */
+  | { kind: "closed" }
 
 type Handler<E extends Event> = ((this: EventSource, event: E) => unknown) | null
+
+/** The events an {@link EventSource} fires; any other type is a `MessageEvent` named by the stream's `event:` field. */
+export interface EventSourceEventMap {
+  open: Event
+  message: MessageEvent<string>
+  error: EventSourceErrorEvent
+}
+
+// Typed listener overloads, merged into the class's type only: at run time addEventListener stays
+// EventTarget's own, as WebIDL has it.
+export interface EventSource {
+  addEventListener<K extends keyof EventSourceEventMap>(
+    type: K,
+    listener: (this: EventSource, event: EventSourceEventMap[K]) => unknown,
+    options?: boolean | AddEventListenerOptions,
+  ): void
+  addEventListener(
+    type: string,
+    listener: ((this: EventSource, event: MessageEvent<string>) => unknown) | EventListenerObject | null,
+    options?: boolean | AddEventListenerOptions,
+  ): void
+  removeEventListener<K extends keyof EventSourceEventMap>(
+    type: K,
+    listener: (this: EventSource, event: EventSourceEventMap[K]) => unknown,
+    options?: boolean | EventListenerOptions,
+  ): void
+  removeEventListener(
+    type: string,
+    listener: ((this: EventSource, event: MessageEvent<string>) => unknown) | EventListenerObject | null,
+    options?: boolean | EventListenerOptions,
+  ): void
+}
 
 /**
  * The WHATWG `EventSource`, exactly — in Node 20, browsers and web workers alike — with opt-in
@@ -38,6 +72,7 @@ type Handler<E extends Event> = ((this: EventSource, event: E) => unknown) | nul
  * for await (const event of chat) console.log(event.type, event.data)
  * ```
  */
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: see the interface above.
 export class EventSource extends EventTarget {
   static readonly CONNECTING = CONNECTING
   static readonly OPEN = OPEN
@@ -69,8 +104,9 @@ export class EventSource extends EventTarget {
    * @param init - `withCredentials` (standard) and Herald's extensions, all off by default.
    * @throws DOMException `SyntaxError` when `url` cannot be parsed, as the standard requires.
    */
-  constructor(url: string | URL, init: EventSourceInit = {}) {
+  constructor(url: string | URL, eventSourceInitDict?: EventSourceInit | null) {
     super()
+    const init = eventSourceInitDict ?? {}
     // "Let urlRecord be the result of encoding-parsing a URL given url, relative to settings.
     // If urlRecord is failure, then throw a "SyntaxError" DOMException."
     try {
@@ -168,7 +204,7 @@ export class EventSource extends EventTarget {
     try {
       for (;;) {
         const outcome = await this.#connect()
-        if (this.#readyState === CLOSED) return
+        if (outcome.kind === "closed" || this.#isClosed()) return
         if (outcome.kind === "fail") return this.#terminate(outcome.error, true)
         const delay = this.#reconnectDelay(outcome)
         if (delay === undefined) return
@@ -248,20 +284,18 @@ export class EventSource extends EventTarget {
       const fetchImpl = this.#init.fetch ?? globalThis.fetch
       response = await fetchImpl(this.#url, requestInit)
     } catch (cause) {
-      const error = new EventSourceError(
-        "network",
-        this.#url,
-        `Could not connect to ${this.#url}: ${describe(cause)}${this.#notRetriedHint()}`,
-        { cause },
-      )
+      if (this.#isClosed()) return { kind: "closed" }
       // "If res is a network error, then reestablish the connection, unless the user agent knows
       // that to be futile, in which case the user agent may fail the connection." Only HTTP(S) can work.
       const futile = !/^https?:$/.test(new URL(this.#url).protocol)
+      const hint = futile ? " Only http: and https: URLs can carry an event stream." : this.#notRetriedHint()
+      const message = `Could not connect to ${this.#url}: ${describe(cause)}${hint}`
+      const error = new EventSourceError("network", this.#url, message, { cause })
       return futile ? { kind: "fail", error } : { kind: "reestablish", error }
     }
     if (this.#isClosed()) {
       controller.abort()
-      return { kind: "reestablish" }
+      return { kind: "closed" }
     }
 
     const refused = await this.#check(response)
@@ -271,7 +305,7 @@ export class EventSource extends EventTarget {
     }
     if (this.#isClosed()) {
       controller.abort()
-      return { kind: "reestablish" }
+      return { kind: "closed" }
     }
 
     // "Announce the connection": "set the readyState attribute to OPEN" and "fire an event named open".
@@ -345,16 +379,17 @@ export class EventSource extends EventTarget {
     try {
       for (;;) {
         for (const tap of this.#taps) await tap.room()
-        if (this.#isClosed()) return { kind: "reestablish" }
+        if (this.#isClosed()) return { kind: "closed" }
         const { done, value } = await reader.read()
         if (done) break
         parser.feed(value)
-        if (this.#isClosed()) return { kind: "reestablish" }
+        if (this.#isClosed()) return { kind: "closed" }
       }
       // A clean end: the unterminated block is dropped, and the source reconnects.
       parser.end()
       return { kind: "reestablish" }
     } catch (cause) {
+      if (this.#isClosed()) return { kind: "closed" }
       if (cause instanceof ParseError) {
         return {
           kind: "fail",

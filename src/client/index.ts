@@ -12,6 +12,6 @@ export {
   EventSourceErrorEvent,
   EventSourceResponseError,
 } from "./errors.js"
-export { EventSource } from "./event-source.js"
+export { EventSource, type EventSourceEventMap } from "./event-source.js"
 export { events } from "./events.js"
 export type { EventSourceInit, FetchLike, ReconnectOptions, ReusableBody } from "./types.js"

@@ -2,6 +2,7 @@
 import { describe, expect, it } from "vitest"
 import { isEventStreamContentType } from "../../src/client/content-type.js"
 import { createEventQueue } from "../../src/client/event-queue.js"
+import { EventSource } from "../../src/client/index.js"
 import { createReconnectPolicy } from "../../src/client/reconnect-policy.js"
 import { parseRetryAfter } from "../../src/client/retry-after.js"
 
@@ -98,5 +99,22 @@ describe("event queue", () => {
     await queue.next()
     await room
     expect(roomy).toBe(true)
+  })
+})
+
+describe("EventSource types", () => {
+  it("types listeners by event name (a compile-time check that also runs)", () => {
+    const source = new EventSource("http://127.0.0.1:9/", { signal: AbortSignal.abort() })
+    const seen: Array<string | undefined> = []
+    source.addEventListener("error", (event) => seen.push(event.error?.code))
+    source.addEventListener("message", (event) => seen.push(event.data))
+    source.addEventListener("token", (event) => seen.push(event.lastEventId))
+    source.dispatchEvent(new MessageEvent("message", { data: "typed" }))
+    expect(seen).toEqual(["typed"])
+    expect(Object.hasOwn(EventSource.prototype, "addEventListener")).toBe(false)
+  })
+
+  it("accepts a null init dictionary, as WebIDL does", () => {
+    expect(new EventSource("http://127.0.0.1:9/", null).withCredentials).toBe(false)
   })
 })
