@@ -12,7 +12,9 @@ export interface EventQueue<T> {
   next(): Promise<IteratorResult<T, undefined>>
 }
 
-export function createEventQueue<T>(limit: number): EventQueue<T> {
+export function createEventQueue<T>(maxBuffered: number): EventQueue<T> {
+  // At least one: with none, the producer would wait for room that never comes.
+  const limit = Math.max(1, maxBuffered)
   const buffer: T[] = []
   let finished: { error?: unknown } | undefined
   let waitingConsumer:

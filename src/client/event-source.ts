@@ -101,8 +101,9 @@ export class EventSource extends EventTarget {
 
   /**
    * @param url - Resolved against `location` where there is one (browsers, workers).
-   * @param init - `withCredentials` (standard) and Herald's extensions, all off by default.
+   * @param eventSourceInitDict - `withCredentials` (standard) and Herald's extensions, all off by default.
    * @throws DOMException `SyntaxError` when `url` cannot be parsed, as the standard requires.
+   * @throws TypeError when a `body` is given with a GET or HEAD method.
    */
   constructor(url: string | URL, eventSourceInitDict?: EventSourceInit | null) {
     super()
@@ -120,6 +121,10 @@ export class EventSource extends EventTarget {
     }
     this.#init = init
     this.#method = (init.method ?? "GET").toUpperCase()
+    if (init.body !== undefined && (this.#method === "GET" || this.#method === "HEAD")) {
+      // fetch would reject it at every attempt, which would read as an endless network failure.
+      throw new TypeError(`EventSource: a ${this.#method} request cannot have a body; set method: "POST".`)
+    }
     this.#reconnect = init.reconnect === false ? undefined : (init.reconnect ?? {})
     this.#policy = createReconnectPolicy(this.#reconnect)
     this.#lastEventId = init.lastEventId ?? ""

@@ -86,6 +86,15 @@ describe("event queue", () => {
     expect(await queue.next()).toEqual({ done: true, value: undefined })
   })
 
+  it("buffers at least one value, whatever the limit", async () => {
+    const queue = createEventQueue<number>(0)
+    await queue.room()
+    queue.push(1)
+    const room = queue.room()
+    expect(await queue.next()).toEqual({ done: false, value: 1 })
+    await room
+  })
+
   it("room() waits while the buffer is full", async () => {
     const queue = createEventQueue<number>(2)
     queue.push(1)
@@ -112,6 +121,12 @@ describe("EventSource types", () => {
     source.dispatchEvent(new MessageEvent("message", { data: "typed" }))
     expect(seen).toEqual(["typed"])
     expect(Object.hasOwn(EventSource.prototype, "addEventListener")).toBe(false)
+  })
+
+  it("refuses a body on a GET at once, instead of failing every attempt", () => {
+    expect(() => new EventSource("http://127.0.0.1:9/", { body: "{}" })).toThrow(
+      /GET request cannot have a body/,
+    )
   })
 
   it("accepts a null init dictionary, as WebIDL does", () => {
