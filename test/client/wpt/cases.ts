@@ -457,7 +457,11 @@ const connectionCases: WptCase[] = [
       await nextEvent(source, "open")
       source.close()
       // Generous: a browser may take a moment to tear the socket down on a loaded machine.
-      await until(async () => (await context.stats()).aborted === 1, "the server to see the disconnect", 4500)
+      await until(
+        async () => (await context.stats()).aborted === 1,
+        "the server to see the disconnect",
+        10_000,
+      )
     },
   },
 ]
