@@ -111,6 +111,7 @@ const commands = {
       check()
     }),
   rss: () => ({ rss: process.memoryUsage.rss() }),
+  cpu: () => process.cpuUsage(),
 }
 
 process.on("message", async (message) => {

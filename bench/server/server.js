@@ -42,7 +42,7 @@ const contenders = {
       connection: "keep-alive",
     }
     return {
-      onRequest: (req, res) => {
+      onRequest: (_req, res) => {
         res.writeHead(200, headers)
         res.write(": \n\n")
         responses.add(res)

@@ -1,5 +1,5 @@
 import { type EventFields, encode } from "../protocol/index.js"
-import type { SSEConnection } from "./connection.js"
+import type { CloseListener, SSEConnection } from "./connection.js"
 import { createEventHistory, type EventHistory, type HistoryLimits } from "./history.js"
 
 /** Options for {@link createChannel}. */
@@ -56,7 +56,11 @@ const utf8 = new TextEncoder()
 
 /** Creates a {@link Channel}. */
 export function createChannel(options: ChannelOptions = {}): Channel {
-  const subscribers = new Map<SSEConnection, () => void>()
+  const subscribers = new Set<SSEConnection>()
+  // One listener for every subscriber: no closure per connection.
+  const forget: CloseListener = (_reason, connection) => {
+    subscribers.delete(connection)
+  }
   const history =
     options.history === undefined || options.history === false
       ? undefined
@@ -67,10 +71,7 @@ export function createChannel(options: ChannelOptions = {}): Channel {
   let sequence = 0
 
   const unsubscribe = (connection: SSEConnection): void => {
-    const stopListening = subscribers.get(connection)
-    if (stopListening === undefined) return
-    subscribers.delete(connection)
-    stopListening()
+    if (subscribers.delete(connection)) connection.offClose(forget)
   }
 
   return {
@@ -80,7 +81,7 @@ export function createChannel(options: ChannelOptions = {}): Channel {
       const frame = utf8.encode(encode(id === fields.id ? fields : { ...fields, id }))
       if (history !== undefined && id !== undefined) history.append(id, frame)
       let delivered = 0
-      for (const connection of subscribers.keys()) if (connection.writeFrame(frame)) delivered++
+      for (const connection of subscribers) if (connection.writeFrame(frame)) delivered++
       return { id, delivered }
     },
     subscribe(connection, subscribeOptions = {}) {
@@ -103,10 +104,8 @@ export function createChannel(options: ChannelOptions = {}): Channel {
         }
       }
       if (connection.closed) return result
-      subscribers.set(
-        connection,
-        connection.onClose(() => subscribers.delete(connection)),
-      )
+      subscribers.add(connection)
+      connection.onClose(forget)
       return result
     },
     unsubscribe,

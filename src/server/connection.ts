@@ -29,10 +29,15 @@ export type CloseReason =
   | "shutdown"
 
 /** Per-connection settings an adapter passes in. */
-export interface ConnectionSettings extends FrameQueueLimits {
+export interface ConnectionSettings {
   /** The client's resume cursor (`Last-Event-ID`), `""` for a fresh subscription. */
   lastEventId: string
+  /** Queue bounds; one object shared by every connection of an `SSE` (kept by reference, not copied). */
+  limits: FrameQueueLimits
 }
+
+/** Called once when a connection closes. One function can serve every connection: it gets the connection. */
+export type CloseListener = (reason: CloseReason, connection: SSEConnection) => void
 
 /**
  * One open `text/event-stream` response.
@@ -55,7 +60,8 @@ export class SSEConnection {
   readonly #limits: FrameQueueLimits
   /** Non-null exactly while the transport is applying backpressure. */
   #queue: FrameQueue | null = null
-  #closeListeners: Array<(reason: CloseReason) => void> | null = null
+  /** One listener held directly, several in an array: most connections have one or two. */
+  #closeListeners: CloseListener | CloseListener[] | null = null
   #writableWaiters: Array<() => void> | null = null
   #abort: AbortController | null = null
   #transportGone = false
@@ -63,7 +69,7 @@ export class SSEConnection {
 
   constructor(sink: ConnectionSink, settings: ConnectionSettings) {
     this.#sink = sink
-    this.#limits = { maxBytes: settings.maxBytes, policy: settings.policy }
+    this.#limits = settings.limits
     this.lastEventId = settings.lastEventId
   }
 
@@ -149,23 +155,28 @@ export class SSEConnection {
   }
 
   /**
-   * Calls `listener` once when the connection closes, with the reason. If it is already closed,
-   * calls it on the next microtask.
-   *
-   * @returns a function that removes the listener.
+   * Calls `listener` once when the connection closes, with the reason and the connection. If it
+   * is already closed, calls it on the next microtask. Remove it with {@link offClose}.
    */
-  onClose(listener: (reason: CloseReason) => void): () => void {
+  onClose(listener: CloseListener): void {
     const reason = this.closeReason
     if (reason !== undefined) {
-      queueMicrotask(() => listener(reason))
-      return () => {}
+      queueMicrotask(() => listener(reason, this))
+      return
     }
-    if (this.#closeListeners === null) this.#closeListeners = []
-    this.#closeListeners.push(listener)
-    return () => {
-      const listeners = this.#closeListeners
-      const index = listeners?.indexOf(listener) ?? -1
-      if (listeners && index !== -1) listeners.splice(index, 1)
+    const listeners = this.#closeListeners
+    if (listeners === null) this.#closeListeners = listener
+    else if (Array.isArray(listeners)) listeners.push(listener)
+    else this.#closeListeners = [listeners, listener]
+  }
+
+  /** Removes one registration of `listener` added with {@link onClose}. */
+  offClose(listener: CloseListener): void {
+    const listeners = this.#closeListeners
+    if (listeners === listener) this.#closeListeners = null
+    else if (Array.isArray(listeners)) {
+      const index = listeners.indexOf(listener)
+      if (index !== -1) listeners.splice(index, 1)
     }
   }
 
@@ -227,9 +238,9 @@ export class SSEConnection {
     const listeners = this.#closeListeners
     this.#closeListeners = null
     if (listeners === null) return
-    for (const listener of listeners) {
+    for (const listener of Array.isArray(listeners) ? listeners : [listeners]) {
       try {
-        listener(reason)
+        listener(reason, this)
       } catch (error) {
         // One faulty listener must not keep the others (or the connection cleanup) from running.
         console.error("herald/server: a connection close listener threw; the others still ran.", error)

@@ -20,8 +20,8 @@ export interface NodeResponseLike {
   write(chunk: Frame): boolean
   end(): unknown
   destroy(error?: Error): unknown
-  once(event: "close" | "drain", listener: () => void): unknown
-  on(event: "error", listener: (error: Error) => void): unknown
+  once(event: "drain", listener: () => void): unknown
+  on(event: "close" | "error", listener: () => void): unknown
 }
 
 /** The socket of an HTTP/1.1 response, as far as the fast path writes to it. */
@@ -89,10 +89,19 @@ function directSocket(request: NodeRequestLike, response: NodeResponseLike): Soc
   return response.socket ?? undefined
 }
 
+const CONNECTION = Symbol("herald.connection")
+type ResponseWithConnection = NodeResponseLike & { [CONNECTION]?: SSEConnection }
+
+/**
+ * A close or a socket error both mean the client is gone. One function shared by every response
+ * (it finds its connection through `this`), so an idle connection carries no closure for it.
+ */
+function responseGone(this: ResponseWithConnection): void {
+  this[CONNECTION]?.destroy("client-gone")
+}
+
 /** What {@link openNodeConnection} needs besides the request and response. */
-export interface NodeConnectionSettings extends Omit<ConnectionSettings, "lastEventId"> {
-  /** The resume cursor, already read from the request. */
-  lastEventId: string
+export interface NodeConnectionSettings extends ConnectionSettings {
   /** Extra response headers. */
   headers?: Readonly<Record<string, string>> | undefined
   /** Written right after the headers so they leave at once (the `retry` hint or a comment). */
@@ -121,9 +130,10 @@ export function openNodeConnection(
   const socket = directSocket(request, response)
   const sink = socket === undefined ? new NodeResponseSink(response) : new ChunkedSocketSink(response, socket)
   const connection = new SSEConnection(sink, settings)
-  // One closure serves both events: a socket error and a close both mean the client is gone.
-  const gone = (): void => connection.destroy("client-gone")
-  response.once("close", gone)
-  response.on("error", gone)
+  ;(response as ResponseWithConnection)[CONNECTION] = connection
+  response.on("close", responseGone)
+  // Only response writes can make the response emit "error" (e.g. write-after-destroy); the fast
+  // path writes to the socket, whose errors the HTTP server already handles.
+  if (socket === undefined) response.on("error", responseGone)
   return connection
 }

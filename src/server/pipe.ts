@@ -26,7 +26,7 @@ export async function pipeSource(connection: SSEConnection, source: EventStreamS
     cursor.cancel().catch(() => {})
   }
   if (connection.closed) return cancel()
-  const stopListening = connection.onClose(cancel)
+  connection.onClose(cancel)
   try {
     while (!finished) {
       const step = await cursor.next()
@@ -42,7 +42,7 @@ export async function pipeSource(connection: SSEConnection, source: EventStreamS
     cancel()
     throw error
   } finally {
-    stopListening()
+    connection.offClose(cancel)
   }
 }
 

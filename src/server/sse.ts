@@ -1,10 +1,10 @@
 import { encode } from "../protocol/index.js"
-import type { SSEConnection } from "./connection.js"
+import type { CloseListener, SSEConnection } from "./connection.js"
 import { openFetchConnection } from "./fetch-adapter.js"
 import { createHeartbeat, HEARTBEAT_FRAME } from "./heartbeat.js"
 import { DEFAULT_LAST_EVENT_ID_PARAMS, readLastEventId } from "./last-event-id.js"
 import { type NodeRequestLike, type NodeResponseLike, openNodeConnection } from "./node-adapter.js"
-import type { OverflowPolicy } from "./queue.js"
+import type { FrameQueueLimits, OverflowPolicy } from "./queue.js"
 import { type ShutdownOptions, shutdownConnections } from "./shutdown.js"
 
 /** Options for {@link createSSE}. Every limit has a bounded default. */
@@ -62,10 +62,16 @@ export function createSSE(options: SSEOptions = {}): SSE {
   // The retry hint doubles as the frame that flushes the headers at once.
   const firstFrame = retryMs === null ? HEARTBEAT_FRAME : encode({ retry: retryMs })
 
+  // Shared by every connection (kept by reference), so an idle connection carries no copy.
+  const limits: FrameQueueLimits = Object.freeze({ maxBytes, policy })
   const connections = new Set<SSEConnection>()
   const heartbeat = createHeartbeat(heartbeatMs, connections)
   let shutdown: Promise<void> | undefined
   let shutdownRetryFrame = ""
+  const untrack: CloseListener = (_reason, connection) => {
+    connections.delete(connection)
+    if (connections.size === 0) heartbeat.stop()
+  }
 
   const track = (connection: SSEConnection): SSEConnection => {
     if (shutdown !== undefined) {
@@ -77,19 +83,14 @@ export function createSSE(options: SSEOptions = {}): SSE {
     if (connection.closed) return connection
     connections.add(connection)
     heartbeat.start()
-    connection.onClose(() => {
-      connections.delete(connection)
-      if (connections.size === 0) heartbeat.stop()
-    })
+    connection.onClose(untrack)
     return connection
   }
 
   return {
     connect(request, response) {
       const lastEventId = readLastEventId(request.headers["last-event-id"], request.url, lastEventIdParams)
-      return track(
-        openNodeConnection(request, response, { lastEventId, maxBytes, policy, headers, firstFrame }),
-      )
+      return track(openNodeConnection(request, response, { lastEventId, limits, headers, firstFrame }))
     },
     response(request, onConnection) {
       const lastEventId = readLastEventId(
@@ -97,7 +98,7 @@ export function createSSE(options: SSEOptions = {}): SSE {
         request.url,
         lastEventIdParams,
       )
-      const opened = openFetchConnection(request, { lastEventId, maxBytes, policy, headers, firstFrame })
+      const opened = openFetchConnection(request, { lastEventId, limits, headers, firstFrame })
       const connection = track(opened.connection)
       const fail = (error: unknown): void => {
         console.error("herald/server: the SSE connection handler failed; the stream was closed.", error)

@@ -11,7 +11,10 @@ function recordingConnection(lastEventId = "") {
     end: () => {},
     destroy: () => {},
   }
-  const connection = new SSEConnection(sink, { lastEventId, maxBytes: 1024, policy: "disconnect" })
+  const connection = new SSEConnection(sink, {
+    lastEventId,
+    limits: { maxBytes: 1024, policy: "disconnect" },
+  })
   const text = () =>
     frames.map((frame) => (typeof frame === "string" ? frame : Buffer.from(frame).toString()))
   return { connection, frames, text }
