@@ -3,7 +3,12 @@
 // subscribers are raw HTTP connections held by a separate load-client process (bench/server/).
 //
 // Per subscriber count (1k, 5k, 10k) and run:
-//   - throughput: a burst of events published back to back (yielding to I/O between them);
+//   - closed loop: events published one per event-loop turn, each right after the previous
+//     fan-out returns (no two events ever go out together);
+//   - open loop: events offered at 10M deliveries/s whatever the server's speed, as by a
+//     publisher fed from outside; each turn publishes every event due — with Herald's
+//     `publishBatch`, and one `broadcast`/write loop per event for the peers (whose
+//     `res.write`s within one tick Node corks into one system call per socket);
 //     deliveries/s = events received by all subscribers / (last receive − first publish);
 //   - latency: 10 events/s for 3 s; publish→receive p50/p99 over every delivery.
 // Runs interleave the contenders so machine noise spreads evenly; the table shows medians.
@@ -13,26 +18,35 @@ import { CONTENDERS, median, startCell } from "./server/harness.js"
 
 const RUNS = Number(process.env.HERALD_BENCH_RUNS ?? 3)
 const SIZES = (process.env.HERALD_BENCH_SIZES ?? "1000,5000,10000").split(",").map(Number)
-const BURST_DELIVERIES = 300_000
+const CLOSED_LOOP_DELIVERIES = 200_000
+const OPEN_LOOP_DELIVERIES = 1_000_000
+const OPEN_LOOP_OFFERED = 10_000_000
 const PACED_RATE = 10
 const PACED_MS = 3000
 
 async function measure(contender, n) {
   const cell = await startCell(contender, n)
   try {
-    const events = Math.ceil(BURST_DELIVERIES / n)
-    await cell.clients.all("reset", { measureLatency: false })
-    const burst = await cell.server.request("burst", { events })
-    const [received] = await cell.clients.all("wait", { expected: n * events, timeoutMs: 60_000 })
-    const seconds = (received.lastDeliveryAt - burst.startedAt) / 1e6
-    const throughput = received.delivered / seconds
+    const throughput = async (command, deliveries, extra = {}) => {
+      const events = Math.ceil(deliveries / n)
+      await cell.clients.all("reset", { measureLatency: false })
+      const published = await cell.server.request(command, { events, ...extra })
+      const [received] = await cell.clients.all("wait", { expected: n * events, timeoutMs: 60_000 })
+      return {
+        rate: received.delivered / ((received.lastDeliveryAt - published.startedAt) / 1e6),
+        lost: n * events - received.delivered,
+      }
+    }
+    const closed = await throughput("burst", CLOSED_LOOP_DELIVERIES)
+    const open = await throughput("offered", OPEN_LOOP_DELIVERIES, { rate: OPEN_LOOP_OFFERED / n })
 
     await cell.clients.all("reset", { measureLatency: true })
     const paced = await cell.server.request("paced", { rate: PACED_RATE, durationMs: PACED_MS })
     const [latency] = await cell.clients.all("wait", { expected: n * paced.sent, timeoutMs: 30_000 })
     return {
-      throughput,
-      lost: n * events - received.delivered + (n * paced.sent - latency.delivered),
+      closed: closed.rate,
+      open: open.rate,
+      lost: closed.lost + open.lost + (n * paced.sent - latency.delivered),
       p50: latency.p50,
       p99: latency.p99,
     }
@@ -50,7 +64,7 @@ for (const n of SIZES) {
       if (!results.has(key)) results.set(key, [])
       results.get(key).push(result)
       console.error(
-        `  run ${run + 1} ${contender} n=${n}: ${Math.round(result.throughput)} deliveries/s, ` +
+        `  run ${run + 1} ${contender} n=${n}: closed ${Math.round(result.closed)} / open ${Math.round(result.open)} deliveries/s, ` +
           `p50 ${result.p50.toFixed(1)} ms, p99 ${result.p99.toFixed(1)} ms, lost ${result.lost}`,
       )
     }
@@ -58,19 +72,25 @@ for (const n of SIZES) {
 }
 
 const format = (value) => Math.round(value).toLocaleString("en-US")
+const ratio = (herald, peer) => `${(herald / peer).toFixed(2)}×`
+console.log(`\n### Broadcast fan-out (~100-byte events; median of ${RUNS} runs)\n`)
 console.log(
-  `\n### Broadcast fan-out (~100-byte events; median of ${RUNS} runs; latency at ${PACED_RATE} events/s)\n`,
+  "| subscribers | contender | deliveries/s, closed loop | Herald ÷ | deliveries/s, open loop | Herald ÷ | " +
+    `p50 ms @${PACED_RATE}/s | p99 ms @${PACED_RATE}/s | lost |`,
 )
-console.log("| subscribers | contender | deliveries/s | Herald ÷ contender | p50 ms | p99 ms | lost |")
-console.log("|---:|---|---:|---:|---:|---:|---:|")
+console.log("|---:|---|---:|---:|---:|---:|---:|---:|---:|")
 for (const n of SIZES) {
-  const heraldThroughput = median(results.get(`herald@${n}`).map((r) => r.throughput))
+  const heraldRuns = results.get(`herald@${n}`)
+  const heraldClosed = median(heraldRuns.map((r) => r.closed))
+  const heraldOpen = median(heraldRuns.map((r) => r.open))
   for (const contender of CONTENDERS) {
     const runs = results.get(`${contender}@${n}`)
-    const throughput = median(runs.map((r) => r.throughput))
-    const ratio = contender === "herald" ? "—" : `${(heraldThroughput / throughput).toFixed(2)}×`
+    const closed = median(runs.map((r) => r.closed))
+    const open = median(runs.map((r) => r.open))
+    const self = contender === "herald"
     console.log(
-      `| ${format(n)} | ${contender} | ${format(throughput)} | ${ratio} | ${median(runs.map((r) => r.p50)).toFixed(1)} | ` +
+      `| ${format(n)} | ${contender} | ${format(closed)} | ${self ? "—" : ratio(heraldClosed, closed)} | ` +
+        `${format(open)} | ${self ? "—" : ratio(heraldOpen, open)} | ${median(runs.map((r) => r.p50)).toFixed(1)} | ` +
         `${median(runs.map((r) => r.p99)).toFixed(1)} | ${runs.reduce((sum, r) => sum + r.lost, 0)} |`,
     )
   }

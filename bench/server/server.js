@@ -15,6 +15,8 @@ const contenders = {
     return {
       onRequest: (req, res) => channel.subscribe(sse.connect(req, res)),
       publish: (id, data) => channel.publish({ id, data }),
+      // Events that arrive together go out as one write per subscriber.
+      publishBatch: (events) => channel.publishBatch(events),
       count: () => channel.size,
     }
   },
@@ -73,6 +75,18 @@ const publishOne = () => {
   contender.publish(String(sequence), `${startedAt} ${sequence} ${PAD}`)
   publishMicros += nowMicros() - startedAt
 }
+/** Publishes `count` events that arrived together: as a batch where the contender has a batch API, else one by one. */
+const publishMany = (count) => {
+  const startedAt = nowMicros()
+  const events = []
+  for (let i = 0; i < count; i++) {
+    sequence++
+    events.push({ id: String(sequence), data: `${startedAt} ${sequence} ${PAD}` })
+  }
+  if (contender.publishBatch) contender.publishBatch(events)
+  else for (const { id, data } of events) contender.publish(id, data)
+  publishMicros += nowMicros() - startedAt
+}
 
 const commands = {
   count: () => ({ count: contender.count() }),
@@ -92,6 +106,28 @@ const commands = {
         else resolve({ startedAt, endedAt: nowMicros() })
       }
       next()
+    }),
+  /**
+   * Open loop: `events` events offered at `rate` per second whatever the server's speed, as a
+   * publisher fed from outside would. Each timer turn publishes every event due by then.
+   */
+  offered: ({ rate, events }) =>
+    new Promise((resolve) => {
+      const startedAt = nowMicros()
+      const start = performance.now()
+      let sent = 0
+      let largestBatch = 0
+      const tick = () => {
+        const due = Math.min(events, Math.floor(((performance.now() - start) / 1000) * rate) + 1) - sent
+        if (due > 0) {
+          publishMany(due)
+          sent += due
+          largestBatch = Math.max(largestBatch, due)
+        }
+        if (sent >= events) return resolve({ startedAt, endedAt: nowMicros(), largestBatch })
+        setTimeout(tick, Math.max(0, start + (sent * 1000) / rate - performance.now()))
+      }
+      tick()
     }),
   /** Publishes `rate` events per second for `durationMs`, on a schedule that does not drift. */
   paced: ({ rate, durationMs }) =>

@@ -108,3 +108,35 @@ describe("createChannel over node:http", () => {
     resumed.close()
   })
 })
+
+describe("createChannel publishBatch", () => {
+  it("writes one chunk per subscriber carrying exactly what publish in a loop would", () => {
+    const batched = createChannel({ history: true })
+    const looped = createChannel()
+    const a = recordingConnection()
+    const b = recordingConnection()
+    batched.subscribe(a.connection)
+    looped.subscribe(b.connection)
+    const events = [
+      { id: "1", data: "one" },
+      { event: "x", id: "2", data: "two\nlines" },
+      { id: "3", data: "three" },
+    ]
+    expect(batched.publishBatch(events)).toEqual({ ids: ["1", "2", "3"], delivered: 1 })
+    for (const event of events) looped.publish(event)
+    expect(a.frames).toHaveLength(1)
+    expect(a.text().join("")).toBe(b.text().join(""))
+    // Each event is its own history entry, so a client can resume from the middle of a batch.
+    const late = recordingConnection("2")
+    expect(batched.subscribe(late.connection)).toEqual({ status: "replayed", replayed: 1 })
+  })
+
+  it("refuses the whole batch, recording nothing, when one event is bad", () => {
+    const channel = createChannel({ history: true })
+    const { connection, frames } = recordingConnection()
+    channel.subscribe(connection)
+    expect(() => channel.publishBatch([{ data: "fine" }, { id: "bad\nid", data: "x" }])).toThrow(TypeError)
+    expect(frames).toEqual([])
+    expect(channel.history?.size).toBe(0)
+  })
+})
