@@ -21,7 +21,14 @@ async function startExample(file: string): Promise<{ child: ChildProcess; url: s
     output += chunk.toString()
   })
   const line = await waitUntil(
-    () => /listening on (\S+)/.test(output),
+    () => {
+      if (child.exitCode !== null) {
+        throw new Error(
+          `examples/${file} exited (${child.exitCode}) before listening — run \`npm run build\` first: it imports herald/server from dist/.`,
+        )
+      }
+      return /listening on (\S+)/.test(output)
+    },
     () => output,
     15_000,
   )
