@@ -10,6 +10,7 @@ const BODY_HIGH_WATER_MARK = 64 * 1024
 class StreamControllerSink implements ConnectionSink {
   controller: ReadableStreamDefaultController<Uint8Array> | undefined
   drainListener: (() => void) | undefined
+  clientGone = false
   write(frame: Frame): boolean {
     const controller = this.controller
     if (controller === undefined) return false
@@ -27,8 +28,10 @@ class StreamControllerSink implements ConnectionSink {
     }
   }
   destroy(): void {
+    // The client left: end quietly. Erroring the body would make the runtime log a failure.
+    if (this.clientGone) return this.end()
     try {
-      this.controller?.error(new Error("SSE connection aborted"))
+      this.controller?.error(new Error("SSE connection aborted by the server"))
     } catch {
       // Already closed: nothing left to abort.
     }
@@ -65,14 +68,19 @@ export function openFetchConnection(
         listener?.()
       },
       cancel() {
+        sink.clientGone = true
         connection.destroy("client-gone")
       },
     },
     new ByteLengthQueuingStrategy({ highWaterMark: BODY_HIGH_WATER_MARK }),
   )
+  const clientGone = (): void => {
+    sink.clientGone = true
+    connection.destroy("client-gone")
+  }
   const signal = request.signal
-  if (signal.aborted) connection.destroy("client-gone")
-  else signal.addEventListener("abort", () => connection.destroy("client-gone"), { once: true })
+  if (signal.aborted) clientGone()
+  else signal.addEventListener("abort", clientGone, { once: true })
   connection.writeFrame(settings.firstFrame)
   // The runtime decides the HTTP version, so no Connection header (forbidden on HTTP/2).
   const response = new Response(body, { status: 200, headers: sseHeaders(undefined, settings.headers) })

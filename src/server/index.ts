@@ -34,4 +34,4 @@ export {
   type OverflowPolicy,
 } from "./queue.js"
 export { type ShutdownOptions, shutdownConnections } from "./shutdown.js"
-export { createSSE, type SSE, type SSEOptions } from "./sse.js"
+export { createSSE, type SSE, type SSEOptions, type StreamOptions } from "./sse.js"

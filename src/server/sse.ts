@@ -23,18 +23,28 @@ export interface SSEOptions {
   headers?: Readonly<Record<string, string>>
 }
 
+/** Options for one stream. */
+export interface StreamOptions {
+  /** Response headers for this stream only (e.g. the hub's `Last-Event-ID`); they override {@link SSEOptions.headers}. */
+  headers?: Readonly<Record<string, string>>
+}
+
 /** A set of SSE connections sharing settings, one heartbeat timer and one shutdown. */
 export interface SSE {
   /**
    * Opens an event stream on a `node:http` (HTTP/1.1) or `node:http2` compat request/response
    * — also Express's, and Fastify's `request.raw`/`reply.raw` after `reply.hijack()`.
    */
-  connect(request: NodeRequestLike, response: NodeResponseLike): SSEConnection
+  connect(request: NodeRequestLike, response: NodeResponseLike, options?: StreamOptions): SSEConnection
   /**
    * Opens an event stream for a Fetch-API handler and returns the `Response` to hand back.
    * `onConnection` runs before this returns; if it throws or rejects, the stream is closed.
    */
-  response(request: Request, onConnection: (connection: SSEConnection) => void | Promise<void>): Response
+  response(
+    request: Request,
+    onConnection: (connection: SSEConnection) => void | Promise<void>,
+    options?: StreamOptions,
+  ): Response
   /** Open connections. */
   readonly connections: ReadonlySet<SSEConnection>
   /** `true` once {@link SSE.close} was called; new streams are then told to retry and closed. */
@@ -58,7 +68,9 @@ export function createSSE(options: SSEOptions = {}): SSE {
     throw new RangeError(`overflow must be "disconnect" or "drop-oldest"; got ${JSON.stringify(policy)}.`)
   }
   const lastEventIdParams = options.lastEventIdParams ?? DEFAULT_LAST_EVENT_ID_PARAMS
-  const headers = options.headers
+  const sharedHeaders = options.headers
+  const headersFor = (stream: StreamOptions | undefined) =>
+    stream?.headers === undefined ? sharedHeaders : { ...sharedHeaders, ...stream.headers }
   // The retry hint doubles as the frame that flushes the headers at once.
   const firstFrame = retryMs === null ? HEARTBEAT_FRAME : encode({ retry: retryMs })
 
@@ -88,11 +100,13 @@ export function createSSE(options: SSEOptions = {}): SSE {
   }
 
   return {
-    connect(request, response) {
+    connect(request, response, streamOptions) {
+      const headers = headersFor(streamOptions)
       const lastEventId = readLastEventId(request.headers["last-event-id"], request.url, lastEventIdParams)
       return track(openNodeConnection(request, response, { lastEventId, limits, headers, firstFrame }))
     },
-    response(request, onConnection) {
+    response(request, onConnection, streamOptions) {
+      const headers = headersFor(streamOptions)
       const lastEventId = readLastEventId(
         request.headers.get("last-event-id"),
         request.url,

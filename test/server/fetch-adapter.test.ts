@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from "vitest"
+import { afterEach, describe, expect, it, vi } from "vitest"
 import { createParser, type ServerSentEvent } from "../../src/protocol/index.js"
 import { createSSE, type SSEConnection } from "../../src/server/index.js"
 import { waitUntil } from "./helpers.js"
@@ -115,6 +115,44 @@ describe("Fetch adapter", () => {
       expect(errors).toHaveLength(1)
     } finally {
       console.error = original
+    }
+  })
+})
+
+describe("Fetch adapter on a real server (@hono/node-server)", () => {
+  it("sees the client leave, closes quietly, and accepts per-stream headers", async () => {
+    const { serve } = await import("@hono/node-server")
+    const { openStream } = await import("./helpers.js")
+    const opened: SSEConnection[] = []
+    const server = serve({
+      fetch: (request: Request) =>
+        sse.response(request, (connection) => void opened.push(connection), {
+          headers: { "last-event-id": "9" },
+        }),
+      port: 0,
+      hostname: "127.0.0.1",
+    })
+    await new Promise((resolve) => server.once("listening", resolve))
+    const logged = vi.spyOn(console, "error").mockImplementation(() => {})
+    try {
+      const { port } = server.address() as { port: number }
+      const stream = await openStream(`http://127.0.0.1:${port}/`)
+      expect(stream.headers["last-event-id"]).toBe("9")
+      await waitUntil(
+        () => stream.retries.length === 1,
+        () => undefined,
+      )
+      stream.close()
+      await waitUntil(
+        () => opened[0]?.closed === true,
+        () => undefined,
+      )
+      expect(opened[0]?.closeReason).toBe("client-gone")
+      await new Promise((resolve) => setTimeout(resolve, 20))
+      expect(logged).not.toHaveBeenCalled()
+    } finally {
+      logged.mockRestore()
+      await new Promise((resolve) => server.close(resolve))
     }
   })
 })

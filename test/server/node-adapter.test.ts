@@ -200,6 +200,19 @@ describe("node:http adapter", () => {
     expect(String(error)).toMatch(/already sent its headers.*reply.hijack/)
   })
 
+  it("merges shared and per-stream headers, the stream's winning", async () => {
+    const sse = createSSE({ headers: { "access-control-allow-origin": "*", "x-shared": "a" } })
+    const { server, url } = await listen(
+      (req, res) => void sse.connect(req, res, { headers: { "X-Shared": "b" } }),
+    )
+    cleanups.push(() => stop(server))
+    cleanups.push(() => sse.close({ deadlineMs: 100 }))
+    const stream = await openStream(url)
+    expect(stream.headers["access-control-allow-origin"]).toBe("*")
+    expect(stream.headers["x-shared"]).toBe("b")
+    stream.close()
+  })
+
   it("rejects nonsense options with the option named", () => {
     expect(() => createSSE({ heartbeatMs: -1 })).toThrow(/heartbeatMs must be a non-negative integer/)
     expect(() => createSSE({ overflow: "block" as never })).toThrow(/overflow must be/)
