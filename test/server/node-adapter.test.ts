@@ -303,3 +303,28 @@ describe("node:http adapter wire format", () => {
     expect(head.slice(head.indexOf("\r\n\r\n") + 4)).toBe("")
   })
 })
+
+describe("node:http adapter write coalescing", () => {
+  it("sends the first write of a turn at once and gathers the rest into one flush at the end of the turn", async () => {
+    const sse = createSSE({ retryMs: null })
+    const corkedAfter: number[] = []
+    const { server, url } = await listen((req, res) => {
+      const connection = sse.connect(req, res)
+      const socket = res.socket
+      setImmediate(() => {
+        connection.send({ data: "1" })
+        corkedAfter.push(socket?.writableCorked ?? -1)
+        connection.send({ data: "2" })
+        connection.send({ data: "3" })
+        corkedAfter.push(socket?.writableCorked ?? -1)
+        process.nextTick(() => corkedAfter.push(socket?.writableCorked ?? -1))
+      })
+    })
+    const stream = await openStream(url)
+    expect((await stream.waitForEvents(3)).map((event) => event.data)).toEqual(["1", "2", "3"])
+    expect(corkedAfter).toEqual([0, 1, 0])
+    stream.close()
+    await sse.close({ deadlineMs: 100 })
+    await stop(server)
+  })
+})
