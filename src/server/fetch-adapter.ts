@@ -29,7 +29,10 @@ class StreamControllerSink implements ConnectionSink {
   }
   destroy(): void {
     // The client left: end quietly. Erroring the body would make the runtime log a failure.
-    if (this.clientGone) return this.end()
+    if (this.clientGone) {
+      this.end()
+      return
+    }
     try {
       this.controller?.error(new Error("SSE connection aborted by the server"))
     } catch {
