@@ -10,7 +10,9 @@
 //     `publishBatch`, and one `broadcast`/write loop per event for the peers (whose
 //     `res.write`s within one tick Node corks into one system call per socket);
 //     deliveries/s = events received by all subscribers / (last receive − first publish);
-//   - latency: 10 events/s for 3 s; publish→receive p50/p99 over every delivery.
+//   - latency: 10 events/s for 3 s; publish→receive p50/p99 over every delivery;
+//   - server CPU (user + system, all threads) per delivery in the closed loop: the capacity
+//     figure least disturbed by other work on a shared machine.
 // Runs interleave the contenders so machine noise spreads evenly; the table shows medians.
 //
 // `HERALD_BENCH_RUNS=1 npm run bench -- server-fanout` for a quick look.
@@ -30,10 +32,14 @@ async function measure(contender, n) {
     const throughput = async (command, deliveries, extra = {}) => {
       const events = Math.ceil(deliveries / n)
       await cell.clients.all("reset", { measureLatency: false })
+      const cpuBefore = await cell.server.request("cpu")
       const published = await cell.server.request(command, { events, ...extra })
       const [received] = await cell.clients.all("wait", { expected: n * events, timeoutMs: 60_000 })
+      const cpuAfter = await cell.server.request("cpu")
+      const cpuMicros = cpuAfter.user - cpuBefore.user + cpuAfter.system - cpuBefore.system
       return {
         rate: received.delivered / ((received.lastDeliveryAt - published.startedAt) / 1e6),
+        cpuPerDelivery: cpuMicros / received.delivered,
         lost: n * events - received.delivered,
       }
     }
@@ -45,6 +51,7 @@ async function measure(contender, n) {
     const [latency] = await cell.clients.all("wait", { expected: n * paced.sent, timeoutMs: 30_000 })
     return {
       closed: closed.rate,
+      closedCpu: closed.cpuPerDelivery,
       open: open.rate,
       lost: closed.lost + open.lost + (n * paced.sent - latency.delivered),
       p50: latency.p50,
@@ -65,6 +72,7 @@ for (const n of SIZES) {
       results.get(key).push(result)
       console.error(
         `  run ${run + 1} ${contender} n=${n}: closed ${Math.round(result.closed)} / open ${Math.round(result.open)} deliveries/s, ` +
+          `server CPU ${result.closedCpu.toFixed(2)} µs/delivery, ` +
           `p50 ${result.p50.toFixed(1)} ms, p99 ${result.p99.toFixed(1)} ms, lost ${result.lost}`,
       )
     }
@@ -75,10 +83,11 @@ const format = (value) => Math.round(value).toLocaleString("en-US")
 const ratio = (herald, peer) => `${(herald / peer).toFixed(2)}×`
 console.log(`\n### Broadcast fan-out (~100-byte events; median of ${RUNS} runs)\n`)
 console.log(
-  "| subscribers | contender | deliveries/s, closed loop | Herald ÷ | deliveries/s, open loop | Herald ÷ | " +
+  "| subscribers | contender | deliveries/s, closed loop | Herald ÷ | server CPU µs/delivery, closed loop | " +
+    "deliveries/s, open loop | Herald ÷ | " +
     `p50 ms @${PACED_RATE}/s | p99 ms @${PACED_RATE}/s | lost |`,
 )
-console.log("|---:|---|---:|---:|---:|---:|---:|---:|---:|")
+console.log("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")
 for (const n of SIZES) {
   const heraldRuns = results.get(`herald@${n}`)
   const heraldClosed = median(heraldRuns.map((r) => r.closed))
@@ -90,6 +99,7 @@ for (const n of SIZES) {
     const self = contender === "herald"
     console.log(
       `| ${format(n)} | ${contender} | ${format(closed)} | ${self ? "—" : ratio(heraldClosed, closed)} | ` +
+        `${median(runs.map((r) => r.closedCpu)).toFixed(2)} | ` +
         `${format(open)} | ${self ? "—" : ratio(heraldOpen, open)} | ${median(runs.map((r) => r.p50)).toFixed(1)} | ` +
         `${median(runs.map((r) => r.p99)).toFixed(1)} | ${runs.reduce((sum, r) => sum + r.lost, 0)} |`,
     )

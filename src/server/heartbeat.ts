@@ -7,6 +7,8 @@ export const HEARTBEAT_FRAME: string = encode({ comment: "" })
 /** Anything a heartbeat can write to. */
 export interface HeartbeatTarget {
   writeFrame(frame: Frame): boolean
+  /** A target whose writes are already waiting is not idle: it is skipped. */
+  readonly backpressured?: boolean
 }
 
 /** One timer that keeps many idle connections alive. */
@@ -30,7 +32,7 @@ export interface Heartbeat {
 export function createHeartbeat(intervalMs: number, targets: Iterable<HeartbeatTarget>): Heartbeat {
   let timer: ReturnType<typeof setInterval> | undefined
   const beat = (): void => {
-    for (const target of targets) target.writeFrame(HEARTBEAT_FRAME)
+    for (const target of targets) if (target.backpressured !== true) target.writeFrame(HEARTBEAT_FRAME)
   }
   return {
     start() {

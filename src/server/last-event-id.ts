@@ -19,7 +19,13 @@ export function readLastEventId(
   const value = Array.isArray(header) ? header[0] : header
   if (value !== undefined && value !== null && value !== "") return latin1ToUtf8(value)
   if (url === undefined || url.indexOf("?") === -1 || queryParams.length === 0) return ""
-  const search = new URL(url, "http://localhost").searchParams
+  let search: URLSearchParams
+  try {
+    search = new URL(url, "http://localhost").searchParams
+  } catch {
+    // An unparsable request target carries no usable cursor; never let it throw into the server.
+    return ""
+  }
   for (const name of queryParams) {
     const fromQuery = search.get(name)
     if (fromQuery !== null) return fromQuery

@@ -43,3 +43,18 @@ describe("createHeartbeat", () => {
     expect(off.running).toBe(false)
   })
 })
+
+describe("createHeartbeat and backpressure", () => {
+  it("skips a target whose writes are already waiting", () => {
+    vi.useFakeTimers()
+    const frames: unknown[] = []
+    const heartbeat = createHeartbeat(10, [
+      { backpressured: true, writeFrame: (frame) => frames.push(["busy", frame]) > 0 },
+      { backpressured: false, writeFrame: (frame) => frames.push(["idle", frame]) > 0 },
+    ])
+    heartbeat.start()
+    vi.advanceTimersByTime(10)
+    heartbeat.stop()
+    expect(frames).toEqual([["idle", HEARTBEAT_FRAME]])
+  })
+})
