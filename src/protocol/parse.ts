@@ -114,7 +114,8 @@ export function createParser(handlers: ParserHandlers, options: ParserOptions = 
       }
       // The line ends in this chunk: read the joined text as one, so its lines take the fast path too.
       const shift = pendingLine.length - position
-      text = pendingLine + rest
+      // join() builds a flat string; `+` would make a rope that every later charCodeAt walks through.
+      text = [pendingLine, rest].join("")
       pendingLine = ""
       length = text.length
       position = 0
