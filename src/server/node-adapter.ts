@@ -82,6 +82,8 @@ class ChunkedSocketSink implements ConnectionSink {
     this.#socket = socket
   }
   write(frame: Frame): boolean {
+    // An empty chunk is the chunked body's terminator: it would end the stream for the client.
+    if (frame.length === 0) return true
     const socket = this.#socket
     if (this.#lastTurn !== turn) this.#lastTurn = turn
     else if (socket.writableCorked === 0) {

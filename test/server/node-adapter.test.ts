@@ -264,6 +264,21 @@ describe("node:http adapter wire format", () => {
     )
   })
 
+  it("ignores an empty frame, which as an HTTP/1.1 chunk would end the body", async () => {
+    const sse = createSSE({ retryMs: null })
+    const { server, url } = await listen((req, res) => {
+      const connection = sse.connect(req, res)
+      connection.writeFrame("")
+      connection.writeFrame(new Uint8Array(0))
+      connection.send({ data: "still streaming" })
+    })
+    servers.push(() => stop(server))
+    servers.push(() => sse.close({ deadlineMs: 100 }))
+    const stream = await openStream(url)
+    expect((await stream.waitForEvents(1))[0]?.data).toBe("still streaming")
+    stream.close()
+  })
+
   it("writes through a response whose write() middleware wrapped, so the wrapper sees every byte", async () => {
     const sse = createSSE({ retryMs: null })
     const seen: string[] = []
