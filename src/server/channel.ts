@@ -126,7 +126,7 @@ export function createChannel(options: ChannelOptions = {}): Channel {
       if (history !== undefined && lastEventId !== "") {
         const replay = history.after(lastEventId)
         if (replay.found) {
-          for (const frame of replay.frames) connection.writeFrame(frame)
+          connection.replay(replay.frames)
           result = { status: "replayed", replayed: replay.frames.length }
         } else {
           result = { status: "too-old", oldestId: replay.oldestId }

@@ -128,9 +128,23 @@ export class SSEConnection {
       return false
     }
     if (this.#sink.write(frame)) return true
-    this.#queue = createFrameQueue(this.#limits)
-    this.#sink.onceDrain(() => this.#flush())
+    this.#startQueueing()
     return false
+  }
+
+  /**
+   * Writes frames owned elsewhere — a channel history's, shared by every client that replays
+   * them. If they must wait for a slow reader, they do not count against `maxQueuedBytes`
+   * (queueing a reference costs nothing), so a replay longer than the bound still gets through
+   * instead of disconnecting the client on every reconnect.
+   */
+  replay(frames: readonly Frame[]): void {
+    for (const frame of frames) {
+      if (this.closeReason !== undefined) return
+      const queue = this.#queue
+      if (queue !== null) queue.pushShared(frame)
+      else if (!this.#sink.write(frame)) this.#startQueueing()
+    }
   }
 
   /** Resolves when the transport can take more without queueing, or when the connection closes. */
@@ -207,6 +221,11 @@ export class SSEConnection {
       if (this.#transportWaiters === null) this.#transportWaiters = []
       this.#transportWaiters.push(resolve)
     })
+  }
+
+  #startQueueing(): void {
+    this.#queue = createFrameQueue(this.#limits)
+    this.#sink.onceDrain(() => this.#flush())
   }
 
   #flush(): void {

@@ -22,25 +22,51 @@ export interface FrameQueueLimits {
 export interface FrameQueue {
   /** Adds a frame; `false` means the queue is full under the `"disconnect"` policy and the frame was not kept. */
   push(frame: Frame): boolean
+  /**
+   * Adds a frame owned elsewhere — a history's, shared by every replaying client — without
+   * counting it against `maxBytes`: holding one more reference to it costs the queue nothing.
+   * A replay longer than the bound would otherwise disconnect the client, which would reconnect
+   * with the same cursor and be disconnected again, for ever.
+   */
+  pushShared(frame: Frame): void
   /** Removes and returns the oldest frame. */
   shift(): Frame | undefined
   readonly length: number
+  /** Bytes counted against the bound (shared frames excluded). */
   readonly bytes: number
 }
+
+/** A queued frame that does not count against the bound. */
+interface SharedFrame {
+  readonly shared: Frame
+}
+
+type Entry = Frame | SharedFrame
+
+const isShared = (entry: Entry): entry is SharedFrame => typeof entry === "object" && "shared" in entry
+const countedSize = (entry: Entry): number => (isShared(entry) ? 0 : entry.length)
 
 /** Creates an empty, bounded frame queue. */
 export function createFrameQueue(limits: FrameQueueLimits): FrameQueue {
   // A head index instead of Array#shift keeps removal O(1); the array is compacted once half is dead.
-  let frames: Frame[] = []
+  let entries: Entry[] = []
   let head = 0
   let bytes = 0
 
-  const dropOldest = (): void => {
-    const oldest = frames[head]
-    if (oldest === undefined) return
-    frames[head] = ""
+  const take = (): Entry | undefined => {
+    if (head >= entries.length) return undefined
+    const entry = entries[head]
+    entries[head] = ""
     head++
-    bytes -= oldest.length
+    if (entry !== undefined) bytes -= countedSize(entry)
+    if (head === entries.length) {
+      entries = []
+      head = 0
+    } else if (head > 1024 && head * 2 > entries.length) {
+      entries = entries.slice(head)
+      head = 0
+    }
+    return entry
   }
 
   return {
@@ -48,29 +74,21 @@ export function createFrameQueue(limits: FrameQueueLimits): FrameQueue {
       const size = frame.length
       if (bytes + size > limits.maxBytes) {
         if (limits.policy === "disconnect") return false
-        while (head < frames.length && bytes + size > limits.maxBytes) dropOldest()
+        while (head < entries.length && bytes + size > limits.maxBytes) take()
       }
-      frames.push(frame)
+      entries.push(frame)
       bytes += size
       return true
     },
+    pushShared(frame) {
+      entries.push({ shared: frame })
+    },
     shift() {
-      if (head >= frames.length) return undefined
-      const frame = frames[head]
-      frames[head] = ""
-      head++
-      if (frame !== undefined) bytes -= frame.length
-      if (head === frames.length) {
-        frames = []
-        head = 0
-      } else if (head > 1024 && head * 2 > frames.length) {
-        frames = frames.slice(head)
-        head = 0
-      }
-      return frame
+      const entry = take()
+      return entry === undefined || !isShared(entry) ? entry : entry.shared
     },
     get length() {
-      return frames.length - head
+      return entries.length - head
     },
     get bytes() {
       return bytes

@@ -1,5 +1,11 @@
 import { afterEach, describe, expect, it } from "vitest"
-import { type ConnectionSink, createChannel, createSSE, SSEConnection } from "../../src/server/index.js"
+import {
+  type ConnectionSink,
+  createChannel,
+  createFrameQueue,
+  createSSE,
+  SSEConnection,
+} from "../../src/server/index.js"
 import { listen, openStream, stop, waitUntil } from "./helpers.js"
 
 /** A connection over an in-memory sink that records every frame written, by identity. */
@@ -138,5 +144,49 @@ describe("createChannel publishBatch", () => {
     expect(() => channel.publishBatch([{ data: "fine" }, { id: "bad\nid", data: "x" }])).toThrow(TypeError)
     expect(frames).toEqual([])
     expect(channel.history?.size).toBe(0)
+  })
+})
+
+describe("replay longer than the queue bound", () => {
+  const cleanups: Array<() => Promise<void> | void> = []
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0)) await cleanup()
+  })
+
+  it("gets through to a reconnecting client instead of disconnecting it for overflow", async () => {
+    const sse = createSSE({ maxQueuedBytes: 16 * 1024 })
+    const channel = createChannel({ history: { maxEvents: 1000, maxBytes: 8 * 1024 * 1024 } })
+    const opened: SSEConnection[] = []
+    const { server, url } = await listen((req, res) => {
+      const connection = sse.connect(req, res)
+      opened.push(connection)
+      channel.subscribe(connection)
+    })
+    cleanups.push(() => stop(server))
+    cleanups.push(() => sse.close({ deadlineMs: 100 }))
+    const payload = "r".repeat(8 * 1024)
+    const first = channel.publish({ data: payload }).id as string
+    for (let i = 0; i < 399; i++) channel.publish({ data: payload })
+    const resumed = await openStream(url, { "last-event-id": first })
+    await resumed.waitForEvents(399)
+    expect(opened[0]?.closed).toBe(false)
+    resumed.close()
+  })
+})
+
+describe("createFrameQueue shared frames", () => {
+  it("queues shared frames in order without counting them against the bound", () => {
+    const queue = createFrameQueue({ maxBytes: 4, policy: "disconnect" })
+    queue.pushShared("shared-1")
+    expect(queue.push("abcd")).toBe(true)
+    queue.pushShared("shared-2")
+    expect(queue.bytes).toBe(4)
+    expect([queue.shift(), queue.shift(), queue.shift(), queue.shift()]).toEqual([
+      "shared-1",
+      "abcd",
+      "shared-2",
+      undefined,
+    ])
+    expect(queue.bytes).toBe(0)
   })
 })
