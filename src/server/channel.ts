@@ -76,6 +76,8 @@ export function createChannel(options: ChannelOptions = {}): Channel {
       ? undefined
       : createEventHistory(options.history === true ? {} : options.history)
   const tooOldEvent = options.tooOldEvent === undefined ? "herald-id-too-old" : options.tooOldEvent
+  // Refuse a bad event name now, not at the first stale reconnect.
+  if (tooOldEvent !== null) encode({ event: tooOldEvent })
   // A random epoch makes generated ids unique across restarts: an old cursor is "too old", never misread.
   const epoch = Math.floor(Math.random() * 0xffffffff).toString(36)
   let sequence = 0

@@ -74,6 +74,12 @@ describe("createChannel (in memory)", () => {
     expect(quiet.frames).toEqual([])
   })
 
+  it("refuses a too-old event name that would inject fields, at creation", () => {
+    expect(() => createChannel({ history: true, tooOldEvent: "reset\ndata: x" })).toThrow(
+      /must not contain CR, LF or NUL/,
+    )
+  })
+
   it("keeps ids the publisher gives, and generated ids differ between channel instances", () => {
     const channel = createChannel({ history: true })
     expect(channel.publish({ id: "mine", data: "x" }).id).toBe("mine")
