@@ -7,6 +7,8 @@ import { fileURLToPath } from "node:url"
 const here = dirname(fileURLToPath(import.meta.url))
 
 /** The contenders, in table order. */
+export { median } from "../stats.js"
+
 export const CONTENDERS = ["herald", "better-sse", "plain"]
 
 /** A child process answering one IPC request at a time. */
@@ -69,10 +71,4 @@ export async function startCell(contender, n, clientProcesses = 1) {
       await server.stop()
     },
   }
-}
-
-export const median = (values) => {
-  const sorted = [...values].sort((a, b) => a - b)
-  const middle = Math.floor(sorted.length / 2)
-  return sorted.length % 2 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
 }

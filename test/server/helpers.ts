@@ -1,6 +1,6 @@
 import { once } from "node:events"
 import { createServer, type IncomingHttpHeaders, request, type Server } from "node:http"
-import type { AddressInfo } from "node:net"
+import { type AddressInfo, connect, type Socket } from "node:net"
 import { createParser, type ServerSentEvent } from "../../src/protocol/index.js"
 
 /** Starts a node:http server on an ephemeral loopback port. */
@@ -80,4 +80,23 @@ export async function waitUntil<T>(condition: () => boolean, value: () => T, tim
     await new Promise((resolve) => setTimeout(resolve, 5))
   }
   return value()
+}
+
+/**
+ * Connects a raw client that sends an SSE request and then never reads, so the server's writes
+ * back up; resolves once the server has opened the connection (the first one in `opened`).
+ */
+export async function connectStalledReader<T>(
+  server: Server,
+  opened: T[],
+): Promise<{ socket: Socket; connection: T }> {
+  const socket = connect((server.address() as AddressInfo).port, "127.0.0.1")
+  await once(socket, "connect")
+  socket.write("GET / HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n")
+  socket.pause()
+  const connection = await waitUntil(
+    () => opened.length === 1,
+    () => opened[0] as T,
+  )
+  return { socket, connection }
 }

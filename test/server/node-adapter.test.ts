@@ -3,7 +3,7 @@ import { connect } from "node:net"
 import { afterEach, describe, expect, it } from "vitest"
 import type { SSEConnection } from "../../src/server/index.js"
 import { createSSE, type SSE } from "../../src/server/index.js"
-import { listen, openStream, stop, waitUntil } from "./helpers.js"
+import { connectStalledReader, listen, openStream, stop, waitUntil } from "./helpers.js"
 
 const cleanups: Array<() => Promise<void> | void> = []
 afterEach(async () => {
@@ -122,15 +122,8 @@ describe("node:http adapter", () => {
   it("disconnects a stalled reader once its bounded queue fills (the default policy)", async () => {
     const { server, opened } = await sseServer(createSSE({ maxQueuedBytes: 64 * 1024 }))
     // A raw client that sends the request and then never reads.
-    const socket = connect((server.address() as { port: number }).port, "127.0.0.1")
-    await once(socket, "connect")
-    socket.write("GET / HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n")
-    socket.pause()
+    const { socket, connection } = await connectStalledReader(server, opened)
     cleanups.push(() => void socket.destroy())
-    const connection = await waitUntil(
-      () => opened.length === 1,
-      () => opened[0] as SSEConnection,
-    )
     const chunk = { data: "x".repeat(64 * 1024) }
     // Bounded: loopback socket buffers hold a few MiB at most; the queue then fills within 64 KiB.
     for (let i = 0; i < 2000 && !connection.closed; i++) connection.send(chunk)
@@ -142,15 +135,8 @@ describe("node:http adapter", () => {
     const { server, opened } = await sseServer(
       createSSE({ maxQueuedBytes: 64 * 1024, overflow: "drop-oldest" }),
     )
-    const socket = connect((server.address() as { port: number }).port, "127.0.0.1")
-    await once(socket, "connect")
-    socket.write("GET / HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n")
-    socket.pause()
+    const { socket, connection } = await connectStalledReader(server, opened)
     cleanups.push(() => void socket.destroy())
-    const connection = await waitUntil(
-      () => opened.length === 1,
-      () => opened[0] as SSEConnection,
-    )
     const chunk = { data: "x".repeat(16 * 1024) }
     let i = 0
     while (!connection.backpressured && i++ < 5000) connection.send(chunk)

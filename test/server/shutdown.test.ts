@@ -1,9 +1,7 @@
-import { once } from "node:events"
 import type { ServerResponse } from "node:http"
-import { connect } from "node:net"
 import { afterEach, describe, expect, it } from "vitest"
 import { createSSE, type SSEConnection } from "../../src/server/index.js"
-import { listen, openStream, stop, waitUntil } from "./helpers.js"
+import { connectStalledReader, listen, openStream, stop, waitUntil } from "./helpers.js"
 
 const cleanups: Array<() => Promise<void> | void> = []
 afterEach(async () => {
@@ -50,15 +48,8 @@ describe("graceful shutdown", () => {
       opened.push(sse.connect(req, res))
     })
     cleanups.push(() => stop(server))
-    const socket = connect((server.address() as { port: number }).port, "127.0.0.1")
-    await once(socket, "connect")
-    socket.write("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-    socket.pause()
+    const { socket, connection } = await connectStalledReader(server, opened)
     cleanups.push(() => void socket.destroy())
-    const connection = await waitUntil(
-      () => opened.length === 1,
-      () => opened[0] as SSEConnection,
-    )
     // More than loopback socket buffers hold (a few MiB each way), so the stream cannot finish flushing.
     const chunk = { data: "x".repeat(64 * 1024) }
     for (let i = 0; i < 400; i++) connection.send(chunk)
