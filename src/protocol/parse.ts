@@ -34,8 +34,10 @@ export function createParser(handlers: ParserHandlers, options: ParserOptions = 
   let atStreamStart = true
   // The previous chunk ended with CR: an LF opening the next one belongs to the same line end.
   let skipLeadingLF = false
-  // The start of a line whose end has not arrived yet.
-  let pendingLine = ""
+  // The pieces of a line whose end has not arrived yet, joined once when it does: appending to
+  // one string instead would build a rope of one node per chunk, kept alive until the line ends.
+  const pendingPieces: string[] = []
+  let pendingLength = 0
 
   // "data buffer, event type buffer, and last event ID buffer": the data buffer is kept without
   // its trailing LF, `hasData` tells "empty" apart from "one empty data line". The type buffer
@@ -71,7 +73,7 @@ export function createParser(handlers: ParserHandlers, options: ParserOptions = 
     decoder = undefined
     atStreamStart = true
     skipLeadingLF = false
-    pendingLine = ""
+    dropPending()
     resetEvent()
     rethrowHandlerError()
   }
@@ -104,19 +106,19 @@ export function createParser(handlers: ParserHandlers, options: ParserOptions = 
     let nextLF = text.indexOf("\n", position)
     let nextCR = text.indexOf("\r", position)
 
-    if (pendingLine !== "") {
+    if (pendingLength !== 0) {
       const rest = position === 0 ? text : text.slice(position)
       if (nextLF === -1 && nextCR === -1) {
         // Still no line end: the piece is kept, not searched again.
-        pendingLine += rest
-        if (data.length + pendingLine.length > maxEventSize) tooLarge()
+        keepPending(rest)
         return
       }
-      // The line ends in this chunk: read the joined text as one, so its lines take the fast path too.
-      const shift = pendingLine.length - position
-      // join() builds a flat string; `+` would make a rope that every later charCodeAt walks through.
-      text = [pendingLine, rest].join("")
-      pendingLine = ""
+      // The line ends in this chunk: read the joined text as one, so its lines take the fast path
+      // too. join() builds a flat string, which charCodeAt reads faster than a rope.
+      const shift = pendingLength - position
+      pendingPieces.push(rest)
+      text = pendingPieces.join("")
+      dropPending()
       length = text.length
       position = 0
       if (nextLF !== -1) nextLF += shift
@@ -127,10 +129,18 @@ export function createParser(handlers: ParserHandlers, options: ParserOptions = 
       nextCR === -1
         ? parseLinesEndingInLF(text, position, nextLF)
         : parseLines(text, position, nextLF, nextCR)
-    if (position < length) {
-      pendingLine += position === 0 ? text : text.slice(position)
-      if (data.length + pendingLine.length > maxEventSize) tooLarge()
-    }
+    if (position < length) keepPending(position === 0 ? text : text.slice(position))
+  }
+
+  function keepPending(piece: string): void {
+    pendingPieces.push(piece)
+    pendingLength += piece.length
+    if (data.length + pendingLength > maxEventSize) tooLarge()
+  }
+
+  function dropPending(): void {
+    pendingPieces.length = 0
+    pendingLength = 0
   }
 
   /**
@@ -332,7 +342,7 @@ export function createParser(handlers: ParserHandlers, options: ParserOptions = 
 
   function tooLarge(): never {
     // The event is lost either way; dropping it here keeps memory bounded and the state consistent.
-    pendingLine = ""
+    dropPending()
     resetEvent()
     throw new ParseError(
       "event-too-large",
