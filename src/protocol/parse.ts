@@ -34,9 +34,11 @@ export function createParser(handlers: ParserHandlers, options: ParserOptions = 
   let atStreamStart = true
   // The previous chunk ended with CR: an LF opening the next one belongs to the same line end.
   let skipLeadingLF = false
-  // The pieces of a line whose end has not arrived yet, joined once when it does: appending to
-  // one string instead would build a rope of one node per chunk, kept alive until the line ends.
-  const pendingPieces: string[] = []
+  // A line whose end has not arrived yet: its first piece, and the next ones when it spans more
+  // chunks. They are joined once when the line ends; appending to one string instead would build
+  // a rope of one node per chunk, kept alive until the line ends.
+  let pendingLine = ""
+  let pendingMore: string[] | undefined
   let pendingLength = 0
 
   // "data buffer, event type buffer, and last event ID buffer": the data buffer is kept without
@@ -116,8 +118,10 @@ export function createParser(handlers: ParserHandlers, options: ParserOptions = 
       // The line ends in this chunk: read the joined text as one, so its lines take the fast path
       // too. join() builds a flat string, which charCodeAt reads faster than a rope.
       const shift = pendingLength - position
-      pendingPieces.push(rest)
-      text = pendingPieces.join("")
+      text =
+        pendingMore === undefined
+          ? [pendingLine, rest].join("")
+          : [pendingLine, ...pendingMore, rest].join("")
       dropPending()
       length = text.length
       position = 0
@@ -133,13 +137,15 @@ export function createParser(handlers: ParserHandlers, options: ParserOptions = 
   }
 
   function keepPending(piece: string): void {
-    pendingPieces.push(piece)
+    if (pendingLength === 0) pendingLine = piece
+    else (pendingMore ??= []).push(piece)
     pendingLength += piece.length
     if (data.length + pendingLength > maxEventSize) tooLarge()
   }
 
   function dropPending(): void {
-    pendingPieces.length = 0
+    pendingLine = ""
+    pendingMore = undefined
     pendingLength = 0
   }
 
