@@ -138,7 +138,8 @@ export function createParser(handlers: ParserHandlers, options: ParserOptions = 
 
   function keepPending(piece: string): void {
     if (pendingLength === 0) pendingLine = piece
-    else (pendingMore ??= []).push(piece)
+    else if (pendingMore === undefined) pendingMore = [piece]
+    else pendingMore.push(piece)
     pendingLength += piece.length
     if (data.length + pendingLength > maxEventSize) tooLarge()
   }
