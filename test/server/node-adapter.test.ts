@@ -148,14 +148,7 @@ describe("node:http adapter", () => {
 
   it("lets a waiting writer go when the client leaves mid-backpressure", async () => {
     const { server, opened } = await sseServer(createSSE())
-    const socket = connect((server.address() as { port: number }).port, "127.0.0.1")
-    await once(socket, "connect")
-    socket.write("GET / HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n")
-    socket.pause()
-    const connection = await waitUntil(
-      () => opened.length === 1,
-      () => opened[0] as SSEConnection,
-    )
+    const { socket, connection } = await connectStalledReader(server, opened)
     let i = 0
     while (connection.send({ data: "y".repeat(8192) }) && i++ < 5000) {}
     expect(connection.backpressured).toBe(true)
