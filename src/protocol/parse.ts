@@ -160,11 +160,7 @@ export function createParser(handlers: ParserHandlers, options: ParserOptions = 
     while (lineEnd !== -1) {
       if (isDataColon(text, position)) {
         const value = fieldValue(text, position + 5, lineEnd)
-        // The commonest block, a lone `data:` line and then a blank line, is dispatched at
-        // once instead of buffering the data and reading the blank line on another turn.
-        if (!hasData && text.charCodeAt(lineEnd + 1) === LF && value.length <= maxEventSize) {
-          lastEventId = lastEventIdBuffer
-          fire(value)
+        if (!hasData && text.charCodeAt(lineEnd + 1) === LF && fireLoneData(value)) {
           position = lineEnd + 2
           lineEnd = text.indexOf("\n", position)
           continue
@@ -207,14 +203,10 @@ export function createParser(handlers: ParserHandlers, options: ParserOptions = 
       } else if (isDataColon(text, position)) {
         const value = fieldValue(text, position + 5, lineEnd)
         if (!hasData) {
-          // The commonest block, a lone `data:` line and then a blank line, is dispatched at
-          // once instead of buffering the data and reading the blank line on another turn.
           let blankStart = lineEnd + 1
           if (lineEnd === nextCR && text.charCodeAt(blankStart) === LF) blankStart++
           const blankEnd = text.charCodeAt(blankStart)
-          if ((blankEnd === LF || blankEnd === CR) && value.length <= maxEventSize) {
-            lastEventId = lastEventIdBuffer
-            fire(value)
+          if ((blankEnd === LF || blankEnd === CR) && fireLoneData(value)) {
             position = blankStart + 1
             if (blankEnd === CR) {
               if (position === length) skipLeadingLF = true
@@ -326,6 +318,18 @@ export function createParser(handlers: ParserHandlers, options: ParserOptions = 
     data = ""
     hasData = false
     fire(eventData)
+  }
+
+  /**
+   * The commonest block, a lone `data:` line and then a blank line, is dispatched at once instead
+   * of buffering the data and reading the blank line on another turn. False when the value is over
+   * the bound: the caller then takes the ordinary path, which reports it.
+   */
+  function fireLoneData(value: string): boolean {
+    if (value.length > maxEventSize) return false
+    lastEventId = lastEventIdBuffer
+    fire(value)
+    return true
   }
 
   /** Fires an event with the given data, the current type and the last event ID string. */
