@@ -71,17 +71,17 @@ function endTurn(): void {
  * to 10 000 sockets (bench/server-fanout). Here the first write of a turn goes out at once (the
  * fan-out case), and only a second write to the same socket in the same turn corks it, so a burst
  * of sends (a replay, a loop of publishes) still leaves in one system call at the end of the turn.
- * Ending goes through the response, which writes the last chunk: the stream stays valid HTTP/1.1.
+ * Ending and destroying are inherited: they go through the response, which writes the last chunk,
+ * so the stream stays valid HTTP/1.1.
  */
-class ChunkedSocketSink implements ConnectionSink {
-  readonly #response: NodeResponseLike
+class ChunkedSocketSink extends NodeResponseSink {
   readonly #socket: SocketLike
   #lastTurn = -1
   constructor(response: NodeResponseLike, socket: SocketLike) {
-    this.#response = response
+    super(response)
     this.#socket = socket
   }
-  write(frame: Frame): boolean {
+  override write(frame: Frame): boolean {
     // An empty chunk is the chunked body's terminator: it would end the stream for the client.
     if (frame.length === 0) return true
     const socket = this.#socket
@@ -96,14 +96,8 @@ class ChunkedSocketSink implements ConnectionSink {
     }
     return socket.write(http1Chunk(frame))
   }
-  onceDrain(listener: () => void): void {
+  override onceDrain(listener: () => void): void {
     this.#socket.once("drain", listener)
-  }
-  end(): void {
-    this.#response.end()
-  }
-  destroy(): void {
-    this.#response.destroy()
   }
 }
 
