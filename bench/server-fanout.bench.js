@@ -16,7 +16,7 @@
 // Runs interleave the contenders so machine noise spreads evenly; the table shows medians.
 //
 // `HERALD_BENCH_RUNS=1 npm run bench -- server-fanout` for a quick look.
-import { CONTENDERS, median, startCell } from "./server/harness.js"
+import { CONTENDERS, median, runInterleaved, startCell } from "./server/harness.js"
 
 const RUNS = Number(process.env.HERALD_BENCH_RUNS ?? 3)
 const SIZES = (process.env.HERALD_BENCH_SIZES ?? "1000,5000,10000").split(",").map(Number)
@@ -62,22 +62,15 @@ async function measure(contender, n) {
   }
 }
 
-const results = new Map()
-for (const n of SIZES) {
-  for (let run = 0; run < RUNS; run++) {
-    for (const contender of CONTENDERS) {
-      const result = await measure(contender, n)
-      const key = `${contender}@${n}`
-      if (!results.has(key)) results.set(key, [])
-      results.get(key).push(result)
-      console.error(
-        `  run ${run + 1} ${contender} n=${n}: closed ${Math.round(result.closed)} / open ${Math.round(result.open)} deliveries/s, ` +
-          `server CPU ${result.closedCpu.toFixed(2)} µs/delivery, ` +
-          `p50 ${result.p50.toFixed(1)} ms, p99 ${result.p99.toFixed(1)} ms, lost ${result.lost}`,
-      )
-    }
-  }
-}
+const results = await runInterleaved(
+  SIZES,
+  RUNS,
+  measure,
+  (result) =>
+    `closed ${Math.round(result.closed)} / open ${Math.round(result.open)} deliveries/s, ` +
+    `server CPU ${result.closedCpu.toFixed(2)} µs/delivery, ` +
+    `p50 ${result.p50.toFixed(1)} ms, p99 ${result.p99.toFixed(1)} ms, lost ${result.lost}`,
+)
 
 const format = (value) => Math.round(value).toLocaleString("en-US")
 const ratio = (herald, peer) => `${(herald / peer).toFixed(2)}×`

@@ -5,7 +5,7 @@
 // 20 000 is out of reach here: the fd limit is 20 000 per process (hard limit, cannot be raised
 // in this container), and the server needs a few fds besides the sockets, so the large cell is
 // 19 900 connections.
-import { CONTENDERS, median, startCell } from "./server/harness.js"
+import { CONTENDERS, median, runInterleaved, startCell } from "./server/harness.js"
 
 const RUNS = Number(process.env.HERALD_BENCH_RUNS ?? 3)
 const SIZES = (process.env.HERALD_BENCH_MEMORY_SIZES ?? "10000,19900").split(",").map(Number)
@@ -26,21 +26,14 @@ async function measure(contender, n) {
   }
 }
 
-const results = new Map()
-for (const n of SIZES) {
-  for (let run = 0; run < RUNS; run++) {
-    for (const contender of CONTENDERS) {
-      const result = await measure(contender, n)
-      const key = `${contender}@${n}`
-      if (!results.has(key)) results.set(key, [])
-      results.get(key).push(result)
-      console.error(
-        `  run ${run + 1} ${contender} n=${n}: ${(result.rssPerConnection / 1024).toFixed(2)} KiB RSS, ` +
-          `${(result.heapPerConnection / 1024).toFixed(2)} KiB heap per connection`,
-      )
-    }
-  }
-}
+const results = await runInterleaved(
+  SIZES,
+  RUNS,
+  measure,
+  (result) =>
+    `${(result.rssPerConnection / 1024).toFixed(2)} KiB RSS, ` +
+    `${(result.heapPerConnection / 1024).toFixed(2)} KiB heap per connection`,
+)
 
 console.log(`\n### Memory per idle connection (median of ${RUNS} runs)\n`)
 console.log(

@@ -72,3 +72,24 @@ export async function startCell(contender, n, clientProcesses = 1) {
     },
   }
 }
+
+/**
+ * Measures every contender at every size, RUNS times, interleaving the contenders inside each run
+ * so a noisy spell on the shared machine hits all of them alike. Returns the results keyed
+ * `${contender}@${n}`; `describe(result)` is the progress line for one run.
+ */
+export async function runInterleaved(sizes, runs, measure, describe) {
+  const results = new Map()
+  for (const n of sizes) {
+    for (let run = 0; run < runs; run++) {
+      for (const contender of CONTENDERS) {
+        const result = await measure(contender, n)
+        const key = `${contender}@${n}`
+        if (!results.has(key)) results.set(key, [])
+        results.get(key).push(result)
+        console.error(`  run ${run + 1} ${contender} n=${n}: ${describe(result)}`)
+      }
+    }
+  }
+  return results
+}
