@@ -1,0 +1,180 @@
+import type { IncomingMessage, ServerResponse } from "node:http"
+import { performance } from "node:perf_hooks"
+import { readBody } from "./body.js"
+import type { HubContext } from "./context.js"
+import type { NewUpdate } from "./engine/engine.js"
+import { HttpError } from "./http-error.js"
+import { admitPublisher, authorizePublish, isMediaType } from "./publish.js"
+import { refuse } from "./refuse.js"
+import { sendJson } from "./responses.js"
+import { type UpdateDraft, validateUpdate } from "./update-fields.js"
+
+/** Where Herald's batch and streaming publish are answered (outside the Mercure namespace). */
+export const BATCH_PUBLISH_PATH = "/herald/v1/publish"
+
+/**
+ * Herald's publish for many updates per request, with the same validation and authorization as
+ * the form publish:
+ * - `application/json`: an array of updates (or `{"updates": [...]}`), stored atomically — all
+ *   or none. The answer is `{"ids": [...]}`.
+ * - `application/x-ndjson`: one update per line, stored as the lines arrive — for token streams,
+ *   where the producer cannot wait for the end. The answer, once the body ends, is
+ *   `{"ids": [...]}`; a bad line stops the stream with a 400 whose `ids` lists what was stored
+ *   before it, so the publisher knows exactly what landed.
+ *
+ * An update is `{"topic": "…" | ["…", …], "data"?: "…", "private"?: true, "id"?: "…", "type"?: "…", "retry"?: 1000}`.
+ */
+export async function publishBatch(
+  context: HubContext,
+  request: IncomingMessage,
+  response: ServerResponse,
+  url: URL,
+) {
+  const started = performance.now()
+  const cors = context.cors.headersFor(request.headers.origin)
+  const ids: string[] = []
+  try {
+    const { grants } = await admitPublisher(context, request, url)
+    const store = async (updates: NewUpdate[]): Promise<void> => {
+      authorizePublish(grants, updates)
+      const stored = await context.engine.append(updates)
+      for (const update of stored) ids.push(update.id)
+    }
+    if (isMediaType(request, "application/json")) {
+      const body = await readBody(request, context.settings.limits.maxBodyBytes)
+      await store(parseJsonBatch(body.toString("utf8"), context))
+    } else if (isMediaType(request, "application/x-ndjson")) {
+      await streamLines(request, context, store)
+    } else {
+      throw new HttpError(
+        415,
+        "Send Content-Type: application/json (an array of updates) or application/x-ndjson (one update per line).",
+      )
+    }
+    context.metrics.published(ids.length, (performance.now() - started) / 1000)
+    sendJson(response, 200, { ids }, cors)
+  } catch (error) {
+    if (ids.length > 0 && error instanceof HttpError) {
+      // Part of a stream was stored: say which, so nothing is published twice or lost.
+      context.metrics.refused(error.status)
+      sendJson(
+        response,
+        error.status,
+        { type: "about:blank", title: "Stream stopped", status: error.status, detail: error.message, ids },
+        { ...cors, "cache-control": "no-store" },
+        "application/problem+json",
+      )
+      return
+    }
+    refuse(context, response, error, cors)
+  }
+}
+
+function parseJsonBatch(text: string, context: HubContext): NewUpdate[] {
+  let document: unknown
+  try {
+    document = JSON.parse(text)
+  } catch (error) {
+    throw new HttpError(400, `The body is not valid JSON: ${(error as Error).message}.`)
+  }
+  const list = Array.isArray(document) ? document : (document as { updates?: unknown } | null)?.updates
+  if (!Array.isArray(list)) throw new HttpError(400, 'Send a JSON array of updates, or {"updates": [...]}.')
+  checkCount(list.length, context)
+  return list.map((item, index) =>
+    validateUpdate(draftFromJson(item, `update ${index}: `), context.settings, `update ${index}: `),
+  )
+}
+
+/**
+ * Reads an NDJSON body as it arrives, storing the complete lines of each chunk in one append
+ * before reading on — so a fast producer is paced by the engine, and memory stays bounded by
+ * one line (at most `maxBodyBytes`).
+ */
+async function streamLines(
+  request: IncomingMessage,
+  context: HubContext,
+  store: (updates: NewUpdate[]) => Promise<void>,
+): Promise<void> {
+  const { maxBodyBytes } = context.settings.limits
+  const decoder = new TextDecoder("utf-8", { fatal: true })
+  let pending = ""
+  let line = 0
+  let count = 0
+  const parseLine = (text: string): NewUpdate | undefined => {
+    line++
+    if (text.trim() === "") return undefined
+    let item: unknown
+    try {
+      item = JSON.parse(text)
+    } catch (error) {
+      throw new HttpError(400, `line ${line}: not valid JSON (${(error as Error).message}).`)
+    }
+    checkCount(++count, context)
+    return validateUpdate(draftFromJson(item, `line ${line}: `), context.settings, `line ${line}: `)
+  }
+  for await (const chunk of request as AsyncIterable<Buffer>) {
+    let text: string
+    try {
+      text = pending + decoder.decode(chunk, { stream: true })
+    } catch {
+      throw new HttpError(400, `line ${line + 1}: not valid UTF-8.`)
+    }
+    const lines = text.split("\n")
+    pending = lines.pop() ?? ""
+    if (pending.length > maxBodyBytes) {
+      throw new HttpError(413, `line ${line + lines.length + 1} is longer than ${maxBodyBytes} bytes.`)
+    }
+    const updates: NewUpdate[] = []
+    try {
+      for (const text of lines) {
+        const update = parseLine(text)
+        if (update !== undefined) updates.push(update)
+      }
+    } finally {
+      // The lines before a bad one are good: store them, so the answer's ids cover all of them.
+      if (updates.length > 0) await store(updates)
+    }
+  }
+  const last = parseLine(pending + decoder.decode())
+  if (last !== undefined) await store([last])
+}
+
+function checkCount(count: number, context: HubContext): void {
+  const max = context.settings.limits.maxUpdatesPerRequest
+  if (count > max) throw new HttpError(413, `Too many updates in one request (at most ${max}); split it.`)
+}
+
+/** Reads an update object of a JSON batch; `where` prefixes error messages. */
+function draftFromJson(item: unknown, where: string): UpdateDraft {
+  if (typeof item !== "object" || item === null || Array.isArray(item)) {
+    throw new HttpError(400, `${where}an update must be a JSON object.`)
+  }
+  const record = item as Record<string, unknown>
+  const string = (name: string): string | undefined => {
+    const value = record[name]
+    if (value === undefined || value === null) return undefined
+    if (typeof value !== "string") throw new HttpError(400, `${where}"${name}" must be a string.`)
+    return value
+  }
+  const topicField = record.topic ?? record.topics
+  const topics = typeof topicField === "string" ? [topicField] : topicField
+  if (!Array.isArray(topics) || !topics.every((topic) => typeof topic === "string")) {
+    throw new HttpError(400, `${where}"topic" must be a string or an array of strings.`)
+  }
+  const retry = record.retry
+  if (retry !== undefined && typeof retry !== "number" && typeof retry !== "string") {
+    throw new HttpError(400, `${where}"retry" must be a number of milliseconds.`)
+  }
+  const privateField = record.private
+  if (privateField !== undefined && typeof privateField !== "boolean") {
+    throw new HttpError(400, `${where}"private" must be true or false.`)
+  }
+  return {
+    topics,
+    data: string("data"),
+    private: privateField === true,
+    id: string("id"),
+    type: string("type"),
+    retry: retry === undefined ? undefined : String(retry),
+  }
+}

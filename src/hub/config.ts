@@ -1,0 +1,291 @@
+import { resolve } from "node:path"
+import type { Logger } from "pino"
+import type { TrustedKey } from "./auth/verifier.js"
+import { type DevSecret, loadOrCreateDevSecret } from "./config/dev-secret.js"
+import { ConfigError, type ConfigIssue } from "./config/errors.js"
+import { envOf, FIELDS, type FieldKey, flagOf } from "./config/fields.js"
+import { parseArgv } from "./config/flags.js"
+import { resolveKey } from "./config/keys.js"
+import { type RawSetting, readEnv, readFile, readFlags, type SourceReading } from "./config/sources.js"
+import type { Engine, RetentionLimits } from "./engine/engine.js"
+import type { HubLimits, HubOptions } from "./options.js"
+
+export { DEV_SECRET_FILE, type DevSecret, readDevSecret } from "./config/dev-secret.js"
+export { ConfigError, type ConfigIssue } from "./config/errors.js"
+export { envOf, FIELDS, type Field, type FieldGroup, type FieldKey, flagOf } from "./config/fields.js"
+export { addConfigOptions, GROUP_TITLES } from "./config/flags.js"
+export { parseBytes, parseDuration } from "./config/values.js"
+
+/** The hub path of the Mercure protocol, used in the default hub URL. */
+export const DEFAULT_HUB_PATH = "/.well-known/mercure"
+
+/** `herald serve`'s configuration: every source merged, validated, keys read, defaults applied. */
+export interface HeraldConfig {
+  readonly port: number
+  /** Address to bind; `undefined` binds all interfaces (IPv6 and IPv4). */
+  readonly host: string | undefined
+  /** The hub's public URL. Follows the port when it was not set (see {@link withBoundPort}). */
+  readonly hubUrl: string
+  /** Whether {@link hubUrl} was derived from the port rather than set. */
+  readonly hubUrlDerived: boolean
+  readonly resource: string | undefined
+  /** Tokens' required `iss`, when set: every key is bound to it. */
+  readonly issuer: string | undefined
+  readonly corsOrigins: readonly string[]
+  readonly engine: "sqlite" | "memory"
+  /** Absolute. */
+  readonly dataDir: string
+  readonly retention: RetentionLimits
+  readonly sync: "normal" | "full"
+  readonly publishKeys: readonly TrustedKey[]
+  readonly subscribeKeys: readonly TrustedKey[]
+  readonly algorithms: readonly string[] | undefined
+  readonly anonymous: boolean
+  readonly anonymousPublish: boolean
+  readonly cookieNames: readonly string[] | undefined
+  readonly legacy: boolean
+  readonly subscriptions: boolean
+  readonly heartbeatMs: number
+  readonly retryMs: number
+  /** Only the limits that were set; the hub applies its defaults to the others. */
+  readonly limits: HubLimits
+  readonly logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent"
+  readonly shutdownTimeoutMs: number
+  /** Dev mode's secret (used for both roles), when dev mode is on. */
+  readonly dev: DevSecret | undefined
+  /** The config file read, absolute, if any. */
+  readonly configFile: string | undefined
+  /** Where each setting that was given came from (`--port 9000`, `HERALD_ENGINE="memory"`, …). */
+  readonly sources: Readonly<Partial<Record<FieldKey, string>>>
+  /** Things worth logging at startup: ignored variables, weak secrets, risky choices. */
+  readonly warnings: readonly string[]
+}
+
+/** Where {@link loadConfig} reads from. */
+export interface LoadConfigOptions {
+  /** `herald serve`'s arguments, without `node`, the script and `serve`. */
+  readonly argv?: readonly string[]
+  /** Already-parsed options (commander's `opts()`), instead of `argv`. */
+  readonly flags?: Readonly<Record<string, unknown>>
+  /** Usually `process.env`. */
+  readonly env: Readonly<Record<string, string | undefined>>
+  /** Relative paths (data dir, config file, key files) resolve against it. */
+  readonly cwd: string
+}
+
+/**
+ * Reads `herald serve`'s configuration. Precedence, per setting: flags, then `HERALD_<NAME>`
+ * environment variables, then the JSON file given by `--config` or `HERALD_CONFIG`, then the
+ * defaults. Every problem found is reported at once in a {@link ConfigError}, each naming its
+ * source and setting and saying what is expected.
+ *
+ * Dev mode (on when no publisher key is set, unless `--no-dev` / `HERALD_DEV=false`) creates or
+ * reads `<dataDir>/dev-secret` and trusts it for both roles.
+ *
+ * @throws {ConfigError}
+ */
+export function loadConfig(options: LoadConfigOptions): HeraldConfig {
+  const { env, cwd } = options
+  const issues: ConfigIssue[] = []
+  const parsed = options.flags ?? (options.argv === undefined ? {} : undefined)
+  let flags: Readonly<Record<string, unknown>> = parsed ?? {}
+  if (parsed === undefined) {
+    const fromArgv = parseArgv(options.argv ?? [])
+    issues.push(...fromArgv.issues)
+    flags = fromArgv.flags
+  }
+  const configPath = typeof flags.config === "string" ? flags.config : env.HERALD_CONFIG?.trim() || undefined
+  const readings: SourceReading[] = [readFlags(flags), readEnv(env)]
+  if (configPath !== undefined) readings.push(readFile(configPath, cwd))
+  const warnings: string[] = []
+  for (const reading of readings) {
+    issues.push(...reading.issues)
+    warnings.push(...reading.warnings)
+  }
+
+  // Per setting, the first source that has it wins; only that value is validated, so that a
+  // bad value shadowed by a higher source does not stop the hub.
+  const values: Partial<Record<FieldKey, unknown>> = {}
+  const sources: Partial<Record<FieldKey, string>> = {}
+  const names: Partial<Record<FieldKey, string>> = {}
+  for (const field of FIELDS) {
+    const raw: RawSetting | undefined = readings
+      .map((reading) => reading.settings.get(field.key))
+      .find((setting) => setting !== undefined)
+    if (raw === undefined) continue
+    const result = field.type.schema.safeParse(raw.value)
+    if (result.success) {
+      values[field.key] = result.data
+      sources[field.key] = raw.where
+      names[field.key] = raw.name
+    } else {
+      issues.push({ where: raw.where, message: `expected ${field.type.expected}` })
+    }
+  }
+  const get = <T>(key: FieldKey): T | undefined => values[key] as T | undefined
+
+  const port = get<number>("port") ?? 8080
+  const hubUrl = get<string>("hubUrl")
+  const dataDir = resolve(cwd, get<string>("dataDir") ?? "./herald-data")
+  const issuer = get<string>("jwtIssuer")
+
+  const keyFor = (key: FieldKey): TrustedKey[] => {
+    const value = get<string>(key)
+    if (value === undefined) return []
+    const resolution = resolveKey(value, cwd, issuer)
+    const where = names[key] ?? key
+    if (!resolution.ok) {
+      issues.push({ where, message: resolution.message })
+      return []
+    }
+    if (resolution.warning) warnings.push(`${where}: ${resolution.warning}`)
+    return [resolution.key]
+  }
+  const shared = keyFor("jwtKey")
+  const publisherOwn = keyFor("publisherJwtKey")
+  const subscriberOwn = keyFor("subscriberJwtKey")
+  const jwksUrl = get<string>("jwksUrl")
+  const jwks: TrustedKey[] =
+    jwksUrl === undefined ? [] : [{ kind: "jwks", url: jwksUrl, ...(issuer === undefined ? {} : { issuer }) }]
+  let publishKeys = [...(publisherOwn.length > 0 ? publisherOwn : shared), ...jwks]
+  let subscribeKeys = [...(subscriberOwn.length > 0 ? subscriberOwn : shared), ...jwks]
+  const publisherKeyGiven =
+    values.jwtKey !== undefined || values.publisherJwtKey !== undefined || values.jwksUrl !== undefined
+
+  const devSetting = get<boolean>("dev")
+  const anonymousPublish = get<boolean>("anonymousPublish") ?? false
+  let dev: DevSecret | undefined
+  if (!publisherKeyGiven && devSetting !== false) {
+    if (issues.length === 0) {
+      try {
+        dev = loadOrCreateDevSecret(dataDir)
+      } catch (error) {
+        issues.push({
+          where: sources.dataDir ?? `data directory ${dataDir}`,
+          message: `cannot keep the dev secret there: ${(error as Error).message}`,
+        })
+      }
+    }
+    if (dev !== undefined) {
+      const key: TrustedKey = {
+        kind: "secret",
+        secret: dev.secret,
+        ...(issuer === undefined ? {} : { issuer }),
+      }
+      publishKeys = [key]
+      if (subscriberOwn.length === 0) subscribeKeys = [key]
+    }
+  } else if (!publisherKeyGiven && !anonymousPublish) {
+    issues.push({
+      where: sources.dev ?? "config",
+      message:
+        "dev mode is off and no publisher key is set, so nobody could publish. Set a key " +
+        `(${flagOf("jwtKey")} / ${envOf("jwtKey")}, ${flagOf("publisherJwtKey")}, or ${flagOf("jwksUrl")}), ` +
+        `allow ${flagOf("anonymousPublish")} on a trusted network, or drop ${sources.dev ?? "--no-dev"} for dev mode`,
+    })
+  } else if (devSetting === true) {
+    warnings.push(`${sources.dev}: ignored, a publisher key is set (dev mode only applies without keys)`)
+  }
+
+  if (issues.length > 0) throw new ConfigError(issues)
+
+  const engine = get<"sqlite" | "memory">("engine") ?? "sqlite"
+  if (engine === "memory") warnings.push("engine memory: updates are lost when the hub stops")
+  if (anonymousPublish) warnings.push("anonymous publishing is on: anyone who can reach the hub can publish")
+  if (get<string[]>("corsOrigins")?.includes("*")) {
+    warnings.push('CORS origin "*": any site may subscribe from a browser (cookies are not sent)')
+  }
+
+  const limits: Record<string, number> = {}
+  for (const key of [
+    "maxBodyBytes",
+    "maxTopicsPerUpdate",
+    "maxUpdatesPerRequest",
+    "maxMatchersPerSubscription",
+    "maxPatternLength",
+    "maxConnectionsPerAddress",
+    "maxConnections",
+    "maxQueuedBytes",
+  ] as const) {
+    const value = get<number>(key)
+    if (value !== undefined) limits[key] = value
+  }
+  const maxConnectionMs = get<number>("maxConnectionTime")
+  if (maxConnectionMs !== undefined) limits.maxConnectionMs = maxConnectionMs
+
+  const retention: { maxEvents?: number; maxAgeMs?: number } = {}
+  const maxEvents = get<number>("retentionMaxEvents")
+  const maxAgeMs = get<number>("retentionMaxAge")
+  if (maxEvents !== undefined) retention.maxEvents = maxEvents
+  if (maxAgeMs !== undefined) retention.maxAgeMs = maxAgeMs
+
+  return {
+    port,
+    host: get<string>("host"),
+    hubUrl: hubUrl ?? defaultHubUrl(port),
+    hubUrlDerived: hubUrl === undefined,
+    resource: get<string>("resource"),
+    issuer,
+    corsOrigins: (get<string[]>("corsOrigins") ?? []).map((origin) => origin.replace(/\/$/, "")),
+    engine,
+    dataDir,
+    retention,
+    sync: get<"normal" | "full">("sync") ?? "normal",
+    publishKeys,
+    subscribeKeys,
+    algorithms: get<string[]>("algorithms"),
+    anonymous: get<boolean>("anonymous") ?? false,
+    anonymousPublish,
+    cookieNames: get<string[]>("cookieNames"),
+    legacy: get<boolean>("legacy") ?? true,
+    subscriptions: get<boolean>("subscriptions") ?? false,
+    heartbeatMs: get<number>("heartbeat") ?? 15_000,
+    retryMs: get<number>("retry") ?? 3000,
+    limits,
+    logLevel: get<HeraldConfig["logLevel"]>("logLevel") ?? "info",
+    shutdownTimeoutMs: get<number>("shutdownTimeout") ?? 10_000,
+    dev,
+    configFile: configPath === undefined ? undefined : resolve(cwd, configPath),
+    sources,
+    warnings,
+  }
+}
+
+function defaultHubUrl(port: number): string {
+  return `http://localhost:${port}${DEFAULT_HUB_PATH}`
+}
+
+/**
+ * The configuration once the server is bound: with port 0 the system picked one, and a hub URL
+ * that was derived from the port must name the real one (tokens' `aud` is checked against it).
+ */
+export function withBoundPort(config: HeraldConfig, port: number): HeraldConfig {
+  return { ...config, port, hubUrl: config.hubUrlDerived ? defaultHubUrl(port) : config.hubUrl }
+}
+
+/** The resource identifier tokens must carry in `aud`: the configured one, else the hub URL. */
+export function resourceOf(config: HeraldConfig): string {
+  return config.resource ?? config.hubUrl
+}
+
+/** The hub's options from a configuration, an engine built from it, and the process's logger. */
+export function toHubOptions(config: HeraldConfig, engine: Engine, logger: Logger): HubOptions {
+  const algorithms = config.algorithms === undefined ? {} : { algorithms: config.algorithms }
+  return {
+    engine,
+    hubUrl: config.hubUrl,
+    ...(config.resource === undefined ? {} : { resource: config.resource }),
+    publish: { keys: config.publishKeys, ...algorithms },
+    subscribe: { keys: config.subscribeKeys, ...algorithms },
+    allowAnonymousSubscribe: config.anonymous,
+    allowAnonymousPublish: config.anonymousPublish,
+    legacy: config.legacy,
+    ...(config.cookieNames === undefined ? {} : { cookieNames: config.cookieNames }),
+    corsOrigins: config.corsOrigins,
+    subscriptions: config.subscriptions,
+    heartbeatMs: config.heartbeatMs,
+    retryMs: config.retryMs,
+    limits: config.limits,
+    logger,
+  }
+}

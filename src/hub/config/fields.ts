@@ -1,0 +1,347 @@
+import { z } from "zod"
+import {
+  boolean,
+  bytes,
+  count,
+  duration,
+  httpUrl,
+  list,
+  oneOf,
+  origin,
+  port,
+  text,
+  type ValueType,
+} from "./values.js"
+
+/**
+ * Every setting of `herald serve`, once: its name in a config file, its flag, its environment
+ * variable, its type and its help. The flags, the env names, the file's keys, `--help` and
+ * docs/cli.md all come from this table, so they cannot drift apart.
+ */
+
+/** One setting. */
+export interface Field<T = unknown> {
+  /** The key in a config file, camelCase. The flag is its kebab-case, the env var its UPPER_SNAKE. */
+  readonly key: string
+  readonly type: ValueType<T>
+  /** Placeholder in `--help` (`<n>`); absent for on/off settings, which get `--x` and `--no-x`. */
+  readonly arg?: string
+  /** One line for `--help`. */
+  readonly help: string
+  /** The default, as shown in `--help` (the value itself is applied by {@link loadConfig}). */
+  readonly shownDefault?: string
+  /** Key material: its value is never shown in messages. */
+  readonly secret?: boolean
+  /** Section in docs and help. */
+  readonly group: FieldGroup
+}
+
+/** Sections of the settings, in help order. */
+export type FieldGroup = "server" | "storage" | "auth" | "protocol" | "limits" | "process"
+
+const field = <T>(spec: Field<T>): Field<T> => spec
+
+/** The settings, in help order. */
+export const FIELDS = [
+  // server
+  field({
+    key: "port",
+    type: port,
+    arg: "<port>",
+    help: "TCP port to listen on",
+    shownDefault: "8080",
+    group: "server",
+  }),
+  field({
+    key: "host",
+    type: text("a host name or IP address"),
+    arg: "<host>",
+    help: "address to bind",
+    shownDefault: "all interfaces",
+    group: "server",
+  }),
+  field({
+    key: "hubUrl",
+    type: httpUrl,
+    arg: "<url>",
+    help: "the hub's public URL; its path is where the hub answers",
+    shownDefault: "http://localhost:<port>/.well-known/mercure",
+    group: "server",
+  }),
+  field({
+    key: "corsOrigins",
+    type: list("a comma-separated list of origins (scheme://host[:port]) or *", origin),
+    arg: "<origins>",
+    help: "origins allowed by CORS, comma-separated, or * for any (without credentials)",
+    shownDefault: "none",
+    group: "server",
+  }),
+  // storage
+  field({
+    key: "engine",
+    type: oneOf(["sqlite", "memory"] as const),
+    arg: "<engine>",
+    help: "where updates live: sqlite (durable, in --data-dir) or memory",
+    shownDefault: "sqlite",
+    group: "storage",
+  }),
+  field({
+    key: "dataDir",
+    type: text("a directory path"),
+    arg: "<dir>",
+    help: "directory for the database and the dev secret",
+    shownDefault: "./herald-data",
+    group: "storage",
+  }),
+  field({
+    key: "retentionMaxEvents",
+    type: count,
+    arg: "<n>",
+    help: "most updates kept for replay",
+    // The engines' own defaults (SQLITE_/MEMORY_RETENTION_DEFAULTS; a test keeps them in step).
+    shownDefault: "sqlite 1000000, memory 10000",
+    group: "storage",
+  }),
+  field({
+    key: "retentionMaxAge",
+    type: duration,
+    arg: "<duration>",
+    help: 'oldest update kept for replay ("30d", "1h", ms)',
+    shownDefault: "sqlite 30d, memory 1h",
+    group: "storage",
+  }),
+  field({
+    key: "sync",
+    type: oneOf(["normal", "full"] as const),
+    arg: "<mode>",
+    help: "sqlite durability: normal survives a crash of the process, full also a power loss",
+    shownDefault: "normal",
+    group: "storage",
+  }),
+  // auth
+  field({
+    key: "jwtKey",
+    secret: true,
+    type: text("a secret, PEM text, or the path of a PEM file"),
+    arg: "<key>",
+    help: "key for both publisher and subscriber tokens: an HMAC secret, PEM text, or a PEM file path",
+    group: "auth",
+  }),
+  field({
+    key: "publisherJwtKey",
+    secret: true,
+    type: text("a secret, PEM text, or the path of a PEM file"),
+    arg: "<key>",
+    help: "key for publisher tokens (overrides --jwt-key for publishing)",
+    group: "auth",
+  }),
+  field({
+    key: "subscriberJwtKey",
+    secret: true,
+    type: text("a secret, PEM text, or the path of a PEM file"),
+    arg: "<key>",
+    help: "key for subscriber tokens (overrides --jwt-key for subscribing)",
+    group: "auth",
+  }),
+  field({
+    key: "jwksUrl",
+    type: httpUrl,
+    arg: "<url>",
+    help: "JWK Set URL trusted for both roles (keys picked by kid)",
+    group: "auth",
+  }),
+  field({
+    key: "jwtIssuer",
+    type: text("an issuer identifier"),
+    arg: "<iss>",
+    help: "accept tokens only from this issuer (iss)",
+    group: "auth",
+  }),
+  field({
+    key: "algorithms",
+    type: list(
+      "a comma-separated list of JWS algorithms (HS256, RS256, ES256, EdDSA, …)",
+      z.string().regex(/^(HS|RS|PS|ES)(256|384|512)$|^EdDSA$|^Ed25519$/),
+    ),
+    arg: "<algs>",
+    help: "accepted token algorithms, comma-separated",
+    shownDefault: "HS256,RS256,ES256,EdDSA",
+    group: "auth",
+  }),
+  field({
+    key: "resource",
+    type: text("a resource identifier (usually a URL)"),
+    arg: "<id>",
+    help: "resource identifier required in tokens' aud",
+    shownDefault: "the hub URL",
+    group: "auth",
+  }),
+  field({
+    key: "anonymous",
+    type: boolean,
+    help: "let subscribers without a token in (public updates only)",
+    shownDefault: "off",
+    group: "auth",
+  }),
+  field({
+    key: "anonymousPublish",
+    type: boolean,
+    help: "let anyone publish without a token (trusted private networks only)",
+    shownDefault: "off",
+    group: "auth",
+  }),
+  field({
+    key: "cookieNames",
+    type: list("a comma-separated list of cookie names"),
+    arg: "<names>",
+    help: "cookies read for the subscriber token, comma-separated",
+    shownDefault: "__Secure-mercure_access_token,mercureAuthorization",
+    group: "auth",
+  }),
+  field({
+    key: "dev",
+    type: boolean,
+    help: "dev mode: without keys, generate a secret in --data-dir and print ready-to-use tokens",
+    shownDefault: "on when no publisher key is set",
+    group: "auth",
+  }),
+  // protocol
+  field({
+    key: "legacy",
+    type: boolean,
+    help: "accept pre-standardization tokens, selectors and parameters",
+    shownDefault: "on",
+    group: "protocol",
+  }),
+  field({
+    key: "subscriptions",
+    type: boolean,
+    help: "publish subscription events and expose the subscription API",
+    shownDefault: "off",
+    group: "protocol",
+  }),
+  field({
+    key: "heartbeat",
+    type: duration,
+    arg: "<duration>",
+    help: "interval of the keep-alive comment on idle streams",
+    shownDefault: "15s",
+    group: "protocol",
+  }),
+  field({
+    key: "retry",
+    type: duration,
+    arg: "<duration>",
+    help: "reconnection delay (retry:) sent to subscribers",
+    shownDefault: "3s",
+    group: "protocol",
+  }),
+  // limits
+  field({
+    key: "maxBodyBytes",
+    type: bytes,
+    arg: "<size>",
+    help: "largest publish request body (413 past it)",
+    shownDefault: "1mb",
+    group: "limits",
+  }),
+  field({
+    key: "maxTopicsPerUpdate",
+    type: count,
+    arg: "<n>",
+    help: "topic fields per update (413 past it)",
+    shownDefault: "64",
+    group: "limits",
+  }),
+  field({
+    key: "maxUpdatesPerRequest",
+    type: count,
+    arg: "<n>",
+    help: "updates per batch or streaming publish request",
+    shownDefault: "10000",
+    group: "limits",
+  }),
+  field({
+    key: "maxMatchersPerSubscription",
+    type: count,
+    arg: "<n>",
+    help: "matchers per subscription request (400 past it)",
+    shownDefault: "64",
+    group: "limits",
+  }),
+  field({
+    key: "maxPatternLength",
+    type: count,
+    arg: "<n>",
+    help: "longest matcher or topic, in characters",
+    shownDefault: "1024",
+    group: "limits",
+  }),
+  field({
+    key: "maxConnectionsPerAddress",
+    type: count,
+    arg: "<n>",
+    help: "open subscriber connections per client address (429 past it)",
+    shownDefault: "256",
+    group: "limits",
+  }),
+  field({
+    key: "maxConnections",
+    type: count,
+    arg: "<n>",
+    help: "open subscriber connections in all (429 past it)",
+    shownDefault: "50000",
+    group: "limits",
+  }),
+  field({
+    key: "maxQueuedBytes",
+    type: bytes,
+    arg: "<size>",
+    help: "bytes queued for one slow subscriber before it is disconnected",
+    shownDefault: "256kb",
+    group: "limits",
+  }),
+  field({
+    key: "maxConnectionTime",
+    type: duration,
+    arg: "<duration>",
+    help: "longest a subscriber connection stays open",
+    shownDefault: "24h",
+    group: "limits",
+  }),
+  // process
+  field({
+    key: "logLevel",
+    type: oneOf(["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const),
+    arg: "<level>",
+    help: "log level: fatal, error, warn, info, debug, trace or silent",
+    shownDefault: "info",
+    group: "process",
+  }),
+  field({
+    key: "shutdownTimeout",
+    type: duration,
+    arg: "<duration>",
+    help: "on SIGTERM, how long open subscribers get before they are closed",
+    shownDefault: "10s",
+    group: "process",
+  }),
+] as const satisfies readonly Field<unknown>[]
+
+/** A setting's name in a config file. */
+export type FieldKey = (typeof FIELDS)[number]["key"]
+
+/** `maxBodyBytes` → `--max-body-bytes`. */
+export function flagOf(key: string): string {
+  return `--${key.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`)}`
+}
+
+/** `maxBodyBytes` → `HERALD_MAX_BODY_BYTES`. */
+export function envOf(key: string): string {
+  return `HERALD_${key.replace(/[A-Z]/g, (letter) => `_${letter}`).toUpperCase()}`
+}
+
+/** Commander's property name for a flag: `--max-body-bytes` → `maxBodyBytes` (the key itself). */
+export function fieldByKey(key: string): Field | undefined {
+  return FIELDS.find((candidate) => candidate.key === key) as Field | undefined
+}

@@ -1,0 +1,68 @@
+import { Command, CommanderError, Option } from "commander"
+import type { ConfigIssue } from "./errors.js"
+import { envOf, FIELDS, type FieldGroup, flagOf } from "./fields.js"
+
+/** Help headings of the setting groups. */
+export const GROUP_TITLES: Readonly<Record<FieldGroup, string>> = {
+  server: "Server",
+  storage: "Storage",
+  auth: "Authorization",
+  protocol: "Protocol",
+  limits: "Limits",
+  process: "Process",
+}
+
+/**
+ * Adds every setting to `command` as an option, grouped under headings in `--help`, each line
+ * naming its environment variable and default. Options carry no commander default: an unset
+ * option stays `undefined`, so that the environment and the config file can fill it in.
+ */
+export function addConfigOptions(command: Command): Command {
+  command.addOption(
+    new Option("-c, --config <file>", "read settings from a JSON file [env: HERALD_CONFIG]").helpGroup(
+      "Config file:",
+    ),
+  )
+  for (const field of FIELDS) {
+    const flag = flagOf(field.key)
+    const heading = `${GROUP_TITLES[field.group]}:`
+    const shown = field.shownDefault === undefined ? "" : ` (default: ${field.shownDefault})`
+    const description = `${field.help}${shown} [env: ${envOf(field.key)}]`
+    if ("arg" in field) {
+      command.addOption(new Option(`${flag} ${field.arg}`, description).helpGroup(heading))
+    } else {
+      command.addOption(new Option(flag, description).helpGroup(heading))
+      command.addOption(new Option(`--no-${flag.slice(2)}`, `turn ${flag} off`).helpGroup(heading))
+    }
+  }
+  return command
+}
+
+/** Command-line settings, parsed. */
+export interface ParsedArgv {
+  readonly flags: Readonly<Record<string, unknown>>
+  readonly issues: readonly ConfigIssue[]
+}
+
+/**
+ * Parses `herald serve`'s arguments (without `node`, the script and `serve`) with the same
+ * option table `--help` shows. Unknown options and missing values become issues, not exits.
+ */
+export function parseArgv(argv: readonly string[]): ParsedArgv {
+  const command = addConfigOptions(new Command("serve"))
+    .exitOverride()
+    .configureOutput({ writeErr: () => {}, writeOut: () => {} })
+    .allowExcessArguments(false)
+  try {
+    command.parse([...argv], { from: "user" })
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      return {
+        flags: {},
+        issues: [{ where: "command line", message: error.message.replace(/^error: /, "") }],
+      }
+    }
+    throw error
+  }
+  return { flags: command.opts(), issues: [] }
+}

@@ -1,0 +1,380 @@
+import { mkdirSync } from "node:fs"
+import { dirname, resolve } from "node:path"
+import { assertCursor, assertLimit, assertSeq } from "./checks.js"
+import {
+  EARLIEST,
+  type Engine,
+  type NewUpdate,
+  type ReadResult,
+  type RetentionLimits,
+  type StoredUpdate,
+} from "./engine.js"
+import { type Listener, Listeners, reportListenerError } from "./listeners.js"
+import { type ResolvedRetention, resolveRetention } from "./retention.js"
+import { type Database, openDatabase, type Statement } from "./sqlite-driver.js"
+import { prepareUpdate } from "./update.js"
+
+/** Options for {@link createSqliteEngine}. */
+export interface SqliteEngineOptions {
+  /** The database file; its directory is created if missing. `":memory:"` for a throwaway one. */
+  readonly path: string
+  /** Default: 1 000 000 updates, 30 days. */
+  readonly retention?: RetentionLimits
+  /**
+   * `"normal"` (default): in WAL mode, an acknowledged append survives a crash or `kill -9` of
+   * the process, but the last few may be lost on power loss or an OS crash. `"full"`: every
+   * commit is fsynced, so acknowledged appends survive power loss too, at a cost per append.
+   */
+  readonly synchronous?: "normal" | "full"
+  /** The clock stamping `time` and ageing updates out (ms since the epoch). Default `Date.now`. */
+  readonly now?: () => number
+  /** Receives what a live-feed listener throws. Default: logged on stderr. */
+  readonly onListenerError?: (error: unknown) => void
+}
+
+/** The SQLite engine's retention when none is given: 1 000 000 updates, at most 30 days old. */
+export const SQLITE_RETENTION_DEFAULTS: ResolvedRetention = {
+  maxEvents: 1_000_000,
+  maxAgeMs: 30 * 24 * 60 * 60 * 1000,
+}
+
+/** `PRAGMA application_id` of a Herald database: "HRLD". Tells Herald's files from others. */
+export const SQLITE_APPLICATION_ID = 0x48524c44
+/** `PRAGMA user_version` of the schema this code reads and writes. */
+export const SQLITE_SCHEMA_VERSION = 1
+
+/** Most rows one trim deletes, so a large backlog never holds the writer for long. */
+const TRIM_BATCH = 10_000
+
+const SCHEMA = `
+  CREATE TABLE updates (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, -- AUTOINCREMENT: a seq is never reused, even once trimmed
+    id TEXT NOT NULL,
+    topics TEXT NOT NULL,                  -- JSON array, canonical topic first
+    data TEXT NOT NULL,
+    private INTEGER NOT NULL,
+    type TEXT,
+    retry INTEGER,
+    time INTEGER NOT NULL,
+    frame TEXT NOT NULL
+  );
+  -- Index entries carry the rowid in order: the earliest seq of an id is one seek.
+  CREATE INDEX updates_id ON updates (id);
+`
+
+/** A row of `#after`, read raw: the columns in the order the query names them. */
+type Row = [
+  seq: number,
+  id: string,
+  topics: string,
+  data: string,
+  isPrivate: number,
+  type: string | null,
+  retry: number | null,
+  time: number,
+  frame: string,
+]
+
+/**
+ * The embedded durable engine: better-sqlite3 in WAL mode. An append resolves once committed, so
+ * an acknowledged update survives a crash of the process; reopening the file continues the seq
+ * and keeps the history. One hub process per file.
+ */
+export function createSqliteEngine(options: SqliteEngineOptions): Engine {
+  return new SqliteEngine(options)
+}
+
+class SqliteEngine implements Engine {
+  readonly name = "sqlite"
+  readonly #retention: ResolvedRetention
+  readonly #now: () => number
+  readonly #listeners: Listeners
+  readonly #db: Database
+  readonly #insert: Statement
+  readonly #firstOfId: Statement
+  readonly #after: Statement
+  readonly #newest: Statement
+  readonly #firstFresh: Statement
+  readonly #deleteBelow: Statement
+  readonly #appendBatch: (
+    updates: readonly ReturnType<typeof prepareUpdate>[],
+    time: number,
+  ) => StoredUpdate[]
+  /** The highest seq ever assigned (kept across trims and restarts by AUTOINCREMENT). */
+  #lastSeq: number
+  /** Every row below this seq is physically deleted. */
+  #deletedBelow: number
+  /** Rows below this seq are known too old; cached so each row's age is checked about once. */
+  #ageFloor = 0
+  /** Trims run every this many appended updates. */
+  readonly #trimEvery: number
+  #appendedSinceTrim = 0
+  #trimScheduled: NodeJS.Immediate | undefined
+  readonly #ageTimer: NodeJS.Timeout | undefined
+  #closed = false
+
+  constructor(options: SqliteEngineOptions) {
+    if (
+      options === null ||
+      typeof options !== "object" ||
+      typeof options.path !== "string" ||
+      options.path === ""
+    ) {
+      throw new TypeError("sqlite engine: options.path must be the path of the database file.")
+    }
+    const synchronous = options.synchronous ?? "normal"
+    if (synchronous !== "normal" && synchronous !== "full") {
+      throw new RangeError(
+        `sqlite engine: synchronous must be "normal" or "full"; got ${String(synchronous)}.`,
+      )
+    }
+    this.#retention = resolveRetention(options.retention, SQLITE_RETENTION_DEFAULTS, "sqlite")
+    this.#now = options.now ?? Date.now
+    this.#listeners = new Listeners(options.onListenerError ?? reportListenerError)
+    this.#db = open(options.path, synchronous)
+    const db = this.#db
+    this.#insert = db.prepare(
+      "INSERT INTO updates (id, topics, data, private, type, retry, time, frame) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    this.#firstOfId = db.prepare("SELECT seq FROM updates WHERE id = ? AND seq >= ? ORDER BY seq LIMIT 1")
+    this.#after = db
+      .prepare(
+        "SELECT seq, id, topics, data, private, type, retry, time, frame FROM updates WHERE seq > ? ORDER BY seq LIMIT ?",
+      )
+      .raw(true)
+    this.#newest = db.prepare("SELECT seq, id FROM updates ORDER BY seq DESC LIMIT 1")
+    // Walks the rowid from `seq` and stops at the first fresh row: costs the number of rows
+    // that are too old, which the trims delete anyway. No index on time is needed.
+    this.#firstFresh = db.prepare("SELECT seq FROM updates WHERE seq >= ? AND time >= ? ORDER BY seq LIMIT 1")
+    this.#deleteBelow = db.prepare("DELETE FROM updates WHERE seq < ?")
+    const sequence = db.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'updates'").get() as
+      | { seq: number }
+      | undefined
+    this.#lastSeq = sequence?.seq ?? 0
+    const oldest = db.prepare("SELECT seq FROM updates ORDER BY seq LIMIT 1").get() as
+      | { seq: number }
+      | undefined
+    this.#deletedBelow = oldest?.seq ?? this.#lastSeq + 1
+    this.#trimEvery = Math.max(1, Math.min(1000, Math.floor(this.#retention.maxEvents / 100)))
+    this.#appendBatch = db.transaction(
+      (prepared: readonly ReturnType<typeof prepareUpdate>[], time: number) => {
+        const stored: StoredUpdate[] = []
+        for (const update of prepared) {
+          const { lastInsertRowid } = this.#insert.run(
+            update.id,
+            JSON.stringify(update.topics),
+            update.data,
+            update.private ? 1 : 0,
+            update.type ?? null,
+            update.retry ?? null,
+            time,
+            update.frame,
+          )
+          stored.push({ seq: Number(lastInsertRowid), ...update, time })
+        }
+        return stored
+      },
+    )
+    if (this.#retention.maxAgeMs !== Number.POSITIVE_INFINITY) {
+      // Without appends nothing else would trim: age the history out on a timer too.
+      const every = Math.min(60_000, Math.max(1000, Math.floor(this.#retention.maxAgeMs / 10)))
+      this.#ageTimer = setInterval(() => this.#scheduleTrim(), every)
+      this.#ageTimer.unref()
+    }
+    // A history left over-long by a previous run (or by smaller limits now) is trimmed soon.
+    this.#scheduleTrim()
+  }
+
+  async append(updates: readonly NewUpdate[]): Promise<readonly StoredUpdate[]> {
+    this.#assertOpen()
+    if (!Array.isArray(updates)) throw new TypeError("append() takes an array of updates.")
+    // Every update is checked and serialized before the transaction: a batch is all or nothing.
+    const prepared = updates.map(prepareUpdate)
+    if (prepared.length === 0) return []
+    const stored = this.#appendBatch(prepared, this.#now())
+    this.#lastSeq = (stored[stored.length - 1] as StoredUpdate).seq
+    this.#appendedSinceTrim += stored.length
+    if (this.#appendedSinceTrim >= this.#trimEvery) this.#scheduleTrim()
+    // Committed: now, and only now, the live feed hears of it.
+    this.#listeners.notify(stored)
+    return stored
+  }
+
+  listen(listener: Listener): () => void {
+    this.#assertOpen()
+    return this.#listeners.add(listener)
+  }
+
+  async readAfter(cursor: string, limit: number): Promise<ReadResult> {
+    this.#assertOpen()
+    assertCursor(cursor)
+    assertLimit(limit)
+    const floor = this.#floor()
+    let after = floor - 1
+    if (cursor !== EARLIEST) {
+      const row = this.#firstOfId.get(cursor, floor) as { seq: number } | undefined
+      if (row === undefined) return { found: false }
+      after = row.seq
+    }
+    return this.#page(after, limit)
+  }
+
+  async readAfterSeq(seq: number, limit: number): Promise<ReadResult> {
+    this.#assertOpen()
+    assertSeq(seq)
+    assertLimit(limit)
+    if (seq < this.#floor() - 1) return { found: false }
+    return this.#page(seq, limit)
+  }
+
+  async lastId(): Promise<string | undefined> {
+    this.#assertOpen()
+    const floor = this.#floor()
+    const row = this.#newest.get() as { seq: number; id: string } | undefined
+    return row !== undefined && row.seq >= floor ? row.id : undefined
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    if (this.#trimScheduled !== undefined) clearImmediate(this.#trimScheduled)
+    if (this.#ageTimer !== undefined) clearInterval(this.#ageTimer)
+    this.#listeners.clear()
+    this.#db.close()
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new Error("sqlite engine: the engine is closed.")
+  }
+
+  #page(after: number, limit: number): ReadResult {
+    // One row more than asked tells whether others follow.
+    const rows = this.#after.all(after, limit + 1) as Row[]
+    const more = rows.length > limit
+    if (more) rows.pop()
+    return { found: true, updates: rows.map(toStored), more }
+  }
+
+  /**
+   * The oldest seq retention still allows. Reads answer by it even before the trims have
+   * deleted the rows below it, so the limits are exact from a reader's point of view.
+   */
+  #floor(): number {
+    const byCount = Math.max(this.#deletedBelow, this.#lastSeq - this.#retention.maxEvents + 1)
+    if (this.#retention.maxAgeMs === Number.POSITIVE_INFINITY) return byCount
+    const start = Math.max(byCount, this.#ageFloor)
+    const fresh = this.#firstFresh.get(start, this.#now() - this.#retention.maxAgeMs) as
+      | { seq: number }
+      | undefined
+    this.#ageFloor = fresh?.seq ?? this.#lastSeq + 1
+    return this.#ageFloor
+  }
+
+  #scheduleTrim(): void {
+    if (this.#trimScheduled !== undefined || this.#closed) return
+    this.#trimScheduled = setImmediate(() => {
+      this.#trimScheduled = undefined
+      this.#trim()
+    })
+  }
+
+  /** Deletes rows below the floor, at most TRIM_BATCH at a time, in one `DELETE`. */
+  #trim(): void {
+    if (this.#closed) return
+    this.#appendedSinceTrim = 0
+    try {
+      const floor = this.#floor()
+      const below = Math.min(floor, this.#deletedBelow + TRIM_BATCH)
+      if (below > this.#deletedBelow) {
+        this.#deleteBelow.run(below)
+        this.#deletedBelow = below
+      }
+      // More to delete: yield to appends and reads, then go on.
+      if (below < floor) this.#scheduleTrim()
+    } catch (error) {
+      // A failed trim (disk full, busy) loses nothing; the next one retries.
+      console.error("herald sqlite engine: trimming the history failed; the next trim retries:", error)
+    }
+  }
+}
+
+function toStored([seq, id, topics, data, isPrivate, type, retry, time, frame]: Row): StoredUpdate {
+  return {
+    seq,
+    id,
+    topics: JSON.parse(topics) as string[],
+    data,
+    private: isPrivate === 1,
+    type: type ?? undefined,
+    retry: retry ?? undefined,
+    time,
+    frame,
+  }
+}
+
+/** Opens the file, checks it is a Herald database of this schema version, creates it if new. */
+function open(path: string, synchronous: "normal" | "full"): Database {
+  const inMemory = path === ":memory:"
+  if (!inMemory) mkdirSync(dirname(resolve(path)), { recursive: true })
+  let db: Database
+  try {
+    db = openDatabase(path)
+  } catch (error) {
+    throw new Error(`sqlite engine: cannot open ${path}: ${(error as Error).message}`, { cause: error })
+  }
+  try {
+    let applicationId: number
+    let version: number
+    try {
+      applicationId = db.pragma("application_id", { simple: true }) as number
+      version = db.pragma("user_version", { simple: true }) as number
+    } catch (error) {
+      if ((error as { code?: string }).code === "SQLITE_NOTADB") {
+        throw new Error(
+          `sqlite engine: ${path} is not a Herald database (it is not an SQLite file at all).`,
+          {
+            cause: error,
+          },
+        )
+      }
+      throw error
+    }
+    if (applicationId === 0 && version === 0) {
+      const tables = db.prepare("SELECT count(*) AS n FROM sqlite_master").get() as { n: number }
+      if (tables.n > 0) {
+        throw new Error(
+          `sqlite engine: ${path} is an SQLite database but not a Herald one (it has tables Herald did not create). ` +
+            "Point the engine at a new file.",
+        )
+      }
+    } else if (applicationId !== SQLITE_APPLICATION_ID) {
+      throw new Error(
+        `sqlite engine: ${path} is not a Herald database (application_id ${applicationId}, expected ${SQLITE_APPLICATION_ID}).`,
+      )
+    } else if (version !== SQLITE_SCHEMA_VERSION) {
+      throw new Error(
+        `sqlite engine: ${path} has Herald schema version ${version}; this Herald reads version ${SQLITE_SCHEMA_VERSION}. ` +
+          "Open it with the Herald release that wrote it, or start a new file.",
+      )
+    }
+    // WAL: readers never block the writer and a commit is one append to the log. Its durability
+    // is the point of `synchronous`: NORMAL syncs at checkpoints only (a process crash loses
+    // nothing committed, power loss may lose the last commits); FULL syncs every commit.
+    const mode = db.pragma("journal_mode = WAL", { simple: true })
+    if (mode !== "wal" && !inMemory) {
+      throw new Error(`sqlite engine: ${path} could not be switched to WAL mode (got ${String(mode)}).`)
+    }
+    db.pragma(`synchronous = ${synchronous === "full" ? "FULL" : "NORMAL"}`)
+    if (applicationId === 0) {
+      db.transaction(() => {
+        db.exec(SCHEMA)
+        db.pragma(`application_id = ${SQLITE_APPLICATION_ID}`)
+        db.pragma(`user_version = ${SQLITE_SCHEMA_VERSION}`)
+      })()
+    }
+    return db
+  } catch (error) {
+    db.close()
+    throw error
+  }
+}

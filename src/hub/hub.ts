@@ -1,0 +1,183 @@
+import type { IncomingMessage, ServerResponse } from "node:http"
+import type { Registry } from "prom-client"
+import { createSSE } from "../server/index.js"
+import { createAdmission } from "./admission.js"
+import { createAuthenticator } from "./authenticate.js"
+import { BATCH_PUBLISH_PATH, publishBatch } from "./batch-publish.js"
+import type { HubContext } from "./context.js"
+import { createCors } from "./cors.js"
+import { protectedResourceMetadata } from "./discovery.js"
+import type { StoredUpdate } from "./engine/engine.js"
+import { createHubMetrics } from "./metrics.js"
+import type { HubOptions } from "./options.js"
+import { publishForm } from "./publish.js"
+import { sendJson, sendProblem, sendText } from "./responses.js"
+import { resolveSettings } from "./settings.js"
+import { subscribe } from "./subscribe.js"
+import { subscriptionApi } from "./subscription-api.js"
+import { createSubscriptionRegistry } from "./subscriptions.js"
+import { prepareTopic } from "./topics/matcher.js"
+
+/** A running hub: one request handler for `node:http`, metrics, and a graceful close. */
+export interface Hub {
+  /**
+   * Answers a request: the hub URL's path (subscribe, publish, CORS preflight), the
+   * subscription API under it, Herald's batch and streaming publish, the OAuth protected
+   * resource metadata, `/healthz`, `/readyz` and `/metrics`. Anything else gets 404.
+   */
+  handle(request: IncomingMessage, response: ServerResponse): void
+  /** Prometheus registry holding the hub's metrics (served at `/metrics`). */
+  readonly metrics: Registry
+  /** Open subscriber connections. */
+  readonly connections: number
+  /**
+   * Graceful shutdown: refuses new subscribers and publishes, tells open subscribers to come
+   * back (`retry`), closes them within `deadlineMs` (default 10 000), then closes the engine.
+   */
+  close(options?: { deadlineMs?: number }): Promise<void>
+}
+
+/**
+ * Creates a Mercure hub on `options.engine` — see {@link HubOptions}. Mount it on any
+ * `node:http` server: `http.createServer(hub.handle)`.
+ */
+export function createHub(options: HubOptions): Hub {
+  const settings = resolveSettings(options)
+  const { engine } = options
+  const sse = createSSE({
+    heartbeatMs: settings.heartbeatMs,
+    retryMs: settings.retryMs,
+    maxQueuedBytes: settings.limits.maxQueuedBytes,
+    overflow: "disconnect",
+    // The hub reads the cursor itself (last_event_id, lastEventID); the SSE layer needs none.
+    lastEventIdParams: [],
+  })
+  const admission = createAdmission(settings.limits.maxConnections, settings.limits.maxConnectionsPerAddress)
+  const subscriptions = createSubscriptionRegistry(
+    settings.hubPath,
+    engine,
+    settings.subscriptions,
+    (error) => settings.logger.error({ err: error }, "could not publish a subscription event"),
+  )
+  const metrics = createHubMetrics({
+    connections: () => admission.open,
+    subscriptions: () => subscriptions.size,
+  })
+  let closing: Promise<void> | undefined
+  const context: HubContext = {
+    settings,
+    engine,
+    sse,
+    auth: createAuthenticator(settings, { publish: options.publish, subscribe: options.subscribe }),
+    admission,
+    subscriptions,
+    metrics,
+    cors: createCors(settings.corsOrigins),
+    preparedTopics: lastResult((update: StoredUpdate) =>
+      update.topics.map((topic) => prepareTopic(topic, settings.hubUrl, settings.limits.maxPatternLength)),
+    ),
+    joinedFrames: lastResult((updates: readonly StoredUpdate[]) =>
+      updates.map((update) => update.frame).join(""),
+    ),
+    closing: () => closing !== undefined,
+  }
+  const subscriptionsPrefix = `${settings.hubPath === "/" ? "" : settings.hubPath}/subscriptions`
+
+  const route = (request: IncomingMessage, response: ServerResponse): void => {
+    let url: URL
+    try {
+      url = new URL(request.url ?? "/", settings.hubUrl)
+    } catch {
+      sendProblem(response, 400, "The request target is not a valid URL.")
+      return
+    }
+    const path = url.pathname
+    const method = request.method ?? "GET"
+    if (path === settings.hubPath) {
+      if (method === "GET") void subscribe(context, request, response, url)
+      else if (method === "POST") void publishForm(context, request, response, url)
+      else if (method === "OPTIONS") context.cors.preflight(request, response)
+      else notAllowed(response, "GET, POST, OPTIONS")
+    } else if (path === subscriptionsPrefix || path.startsWith(`${subscriptionsPrefix}/`)) {
+      if (!settings.subscriptions)
+        sendProblem(response, 404, "The subscription API is off; start the hub with --subscriptions.")
+      else if (method === "GET") void subscriptionApi(context, request, response, url)
+      else if (method === "OPTIONS") context.cors.preflight(request, response)
+      else notAllowed(response, "GET, OPTIONS")
+    } else if (path === BATCH_PUBLISH_PATH) {
+      if (method === "POST") void publishBatch(context, request, response, url)
+      else if (method === "OPTIONS") context.cors.preflight(request, response)
+      else notAllowed(response, "POST, OPTIONS")
+    } else if (path === settings.metadataPath) {
+      sendJson(
+        response,
+        200,
+        protectedResourceMetadata(settings),
+        context.cors.headersFor(request.headers.origin),
+      )
+    } else if (path === "/healthz") {
+      sendText(response, 200, "ok")
+    } else if (path === "/readyz") {
+      void ready(context).then((problem) =>
+        problem === undefined ? sendText(response, 200, "ready") : sendText(response, 503, problem),
+      )
+    } else if (path === "/metrics") {
+      metrics.registry.metrics().then(
+        (text) => sendText(response, 200, text, { "content-type": metrics.registry.contentType }),
+        () => sendProblem(response, 500, "Collecting the metrics failed; see the hub's logs."),
+      )
+    } else {
+      sendProblem(response, 404, `Nothing here. The hub answers at ${settings.hubPath}.`)
+    }
+  }
+
+  return {
+    handle(request, response) {
+      try {
+        route(request, response)
+      } catch (error) {
+        // The process never dies on input.
+        settings.logger.error({ err: error }, "request handler failed")
+        sendProblem(response, 500, "The hub failed to handle this request; see its logs.")
+      }
+    },
+    metrics: metrics.registry,
+    get connections() {
+      return admission.open
+    },
+    close(closeOptions = {}) {
+      closing ??= sse
+        .close({ retryMs: settings.retryMs, deadlineMs: closeOptions.deadlineMs ?? 10_000 })
+        .then(() => engine.close())
+      return closing
+    },
+  }
+}
+
+/** Remembers `compute`'s result for the last argument: the fan-out asks the same question once per subscriber. */
+function lastResult<A extends object, R>(compute: (argument: A) => R): (argument: A) => R {
+  let lastArgument: A | undefined
+  let result: R
+  return (argument) => {
+    if (argument !== lastArgument) {
+      result = compute(argument)
+      lastArgument = argument
+    }
+    return result
+  }
+}
+
+function notAllowed(response: ServerResponse, allow: string): void {
+  sendProblem(response, 405, `Method not allowed here; use ${allow}.`, { allow })
+}
+
+/** Why the hub is not ready, or `undefined` when it is. */
+async function ready(context: HubContext): Promise<string | undefined> {
+  if (context.closing()) return "shutting down"
+  try {
+    await context.engine.lastId()
+    return undefined
+  } catch (error) {
+    return `the ${context.engine.name} engine does not answer: ${(error as Error).message}`
+  }
+}

@@ -1,0 +1,27 @@
+/**
+ * `herald/hub`: a Mercure-protocol (draft-dunglas-mercure-08) pub/sub hub for `node:http`, on a
+ * pluggable engine — the same hub `herald serve` runs. Mount `hub.handle` on any server.
+ *
+ * @packageDocumentation
+ */
+
+export { createDevTokens, type DevTokenOptions, type DevTokens, signAccessToken } from "./auth/dev-tokens.js"
+export { AuthError, type BearerErrorCode } from "./auth/errors.js"
+export type { Action, Grants } from "./auth/grants.js"
+export type { TrustedKey } from "./auth/verifier.js"
+export { BATCH_PUBLISH_PATH } from "./batch-publish.js"
+export {
+  createMemoryEngine,
+  createSqliteEngine,
+  EARLIEST,
+  type Engine,
+  type MemoryEngineOptions,
+  type NewUpdate,
+  type ReadResult,
+  type RetentionLimits,
+  type SqliteEngineOptions,
+  type StoredUpdate,
+} from "./engine/index.js"
+export { createHub, type Hub } from "./hub.js"
+export type { HubLimits, HubOptions, RoleAuthOptions } from "./options.js"
+export { CURSOR_NOT_FOUND_EVENT } from "./subscribe.js"

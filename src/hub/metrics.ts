@@ -1,0 +1,91 @@
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client"
+
+/** What the hub records; the hot-path counts are plain numbers read at scrape time. */
+export interface HubMetrics {
+  readonly registry: Registry
+  /** Deliveries to subscribers (called once per update per subscriber: kept cheap). */
+  delivered(count: number): void
+  /** An accepted publish request of `updates` updates that took `seconds`. */
+  published(updates: number, seconds: number): void
+  /** A subscriber disconnected because its queue filled. */
+  overflowed(): void
+  /** A refused request, by status code. */
+  refused(status: number): void
+}
+
+/** Live values the gauges read at scrape time. */
+export interface HubGauges {
+  connections(): number
+  subscriptions(): number
+}
+
+/** Creates the hub's Prometheus metrics on a registry of their own (several hubs can share a process). */
+export function createHubMetrics(gauges: HubGauges): HubMetrics {
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry, prefix: "herald_process_" })
+  let deliveries = 0
+  let reportedDeliveries = 0
+  new Gauge({
+    name: "herald_connections",
+    help: "Open subscriber connections.",
+    registers: [registry],
+    collect() {
+      this.set(gauges.connections())
+    },
+  })
+  new Gauge({
+    name: "herald_subscriptions",
+    help: "Active subscriptions (one per topic matcher of each connection).",
+    registers: [registry],
+    collect() {
+      this.set(gauges.subscriptions())
+    },
+  })
+  new Counter({
+    name: "herald_updates_delivered_total",
+    help: "Updates written to subscribers (one per update per subscriber).",
+    registers: [registry],
+    collect() {
+      this.inc(deliveries - reportedDeliveries)
+      reportedDeliveries = deliveries
+    },
+  })
+  const updatesIn = new Counter({
+    name: "herald_updates_published_total",
+    help: "Updates accepted from publishers.",
+    registers: [registry],
+  })
+  const overflows = new Counter({
+    name: "herald_queue_overflows_total",
+    help: "Subscribers disconnected because they read too slowly and their queue filled.",
+    registers: [registry],
+  })
+  const refusals = new Counter({
+    name: "herald_requests_refused_total",
+    help: "Requests refused, by status code.",
+    labelNames: ["status"],
+    registers: [registry],
+  })
+  const publishLatency = new Histogram({
+    name: "herald_publish_duration_seconds",
+    help: "Time from a publish request's arrival to its acknowledgement (stored, and handed to subscribers).",
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registers: [registry],
+  })
+  return {
+    registry,
+    delivered(count) {
+      deliveries += count
+    },
+    published(updates, seconds) {
+      updatesIn.inc(updates)
+      publishLatency.observe(seconds)
+    },
+    overflowed() {
+      overflows.inc()
+    },
+    refused(status) {
+      refusals.inc({ status: String(status) })
+    },
+  }
+}

@@ -1,0 +1,66 @@
+import type { Logger } from "pino"
+import type { TrustedKey } from "./auth/verifier.js"
+import type { Engine } from "./engine/engine.js"
+
+/** Token validation for one role. */
+export interface RoleAuthOptions {
+  /** Trusted keys; none means tokens for this role cannot be validated (and are refused). */
+  readonly keys: readonly TrustedKey[]
+  /** Accepted algorithms. Default `["HS256", "RS256", "ES256", "EdDSA"]`. */
+  readonly algorithms?: readonly string[]
+}
+
+/** Limits; every one is bounded by default. */
+export interface HubLimits {
+  /** Publish request body, bytes. Default 1 MiB (413 past it). */
+  readonly maxBodyBytes?: number
+  /** `topic` fields per update. Default 64 (413 past it). */
+  readonly maxTopicsPerUpdate?: number
+  /** Updates per batch or streaming publish request. Default 10 000. */
+  readonly maxUpdatesPerRequest?: number
+  /** Matchers per subscription request. Default 64 (400 past it). */
+  readonly maxMatchersPerSubscription?: number
+  /** Longest matcher or topic, characters. Default 1024. */
+  readonly maxPatternLength?: number
+  /** Open subscriber connections per client address. Default 256 (429 past it). */
+  readonly maxConnectionsPerAddress?: number
+  /** Open subscriber connections in all. Default 50 000 (429 past it). */
+  readonly maxConnections?: number
+  /** Bytes queued for one slow subscriber before it is disconnected. Default 256 KiB. */
+  readonly maxQueuedBytes?: number
+  /** Longest a subscriber connection stays open, ms, token or not. Default 24 h. */
+  readonly maxConnectionMs?: number
+}
+
+/** Everything {@link createHub} needs. Only `engine` is required. */
+export interface HubOptions {
+  /** Where updates live. */
+  readonly engine: Engine
+  /** The hub's public URL; its path is where the hub answers. Default `http://localhost:8080/.well-known/mercure`. */
+  readonly hubUrl?: string
+  /** The resource identifier required in tokens' `aud`. Default: `hubUrl`. */
+  readonly resource?: string
+  /** Publisher tokens. Without keys, publishing is refused unless `allowAnonymousPublish`. */
+  readonly publish?: RoleAuthOptions
+  /** Subscriber tokens. */
+  readonly subscribe?: RoleAuthOptions
+  /** Let subscribers without a token in (they get public updates only). Default `false`. */
+  readonly allowAnonymousSubscribe?: boolean
+  /** Let anyone publish without a token — trusted private networks only. Default `false`. */
+  readonly allowAnonymousPublish?: boolean
+  /** Accept pre-standardization tokens, selectors and parameters. Default `true`. */
+  readonly legacy?: boolean
+  /** Cookie names read for the token. Default `["__Secure-mercure_access_token", "mercureAuthorization"]`. */
+  readonly cookieNames?: readonly string[]
+  /** Origins allowed by CORS (exact `scheme://host:port`), or `["*"]` for any origin without credentials. Default none. */
+  readonly corsOrigins?: readonly string[]
+  /** Publish subscription events and expose the subscription API. Default `false`. */
+  readonly subscriptions?: boolean
+  /** Heartbeat comment interval, ms. Default 15 000. */
+  readonly heartbeatMs?: number
+  /** The `retry` hint sent to subscribers, ms. Default 3000. */
+  readonly retryMs?: number
+  readonly limits?: HubLimits
+  /** Retention is the engine's; this only feeds `/readyz` and logs. */
+  readonly logger?: Logger
+}

@@ -1,0 +1,116 @@
+import type { IncomingMessage, ServerResponse } from "node:http"
+import { performance } from "node:perf_hooks"
+import { AuthError } from "./auth/errors.js"
+import type { Grants } from "./auth/grants.js"
+import type { Authenticated } from "./authenticate.js"
+import { readBody } from "./body.js"
+import type { HubContext } from "./context.js"
+import type { NewUpdate } from "./engine/engine.js"
+import { parseForm } from "./form.js"
+import { HttpError } from "./http-error.js"
+import { refuse } from "./refuse.js"
+import { sendText } from "./responses.js"
+import { draftFromForm, validateUpdate } from "./update-fields.js"
+
+/**
+ * Answers a draft-08 publish request: a form-encoded POST carrying one update. On success the
+ * body is the update's id, `text/plain; charset=utf-8`, status 200 — sent only once the engine
+ * has stored it (durably, for durable engines) and handed it to subscribers.
+ */
+export async function publishForm(
+  context: HubContext,
+  request: IncomingMessage,
+  response: ServerResponse,
+  url: URL,
+) {
+  const started = performance.now()
+  const cors = context.cors.headersFor(request.headers.origin)
+  try {
+    const { grants } = await admitPublisher(context, request, url)
+    if (!isMediaType(request, "application/x-www-form-urlencoded")) {
+      throw new HttpError(
+        415,
+        "Publish with Content-Type: application/x-www-form-urlencoded (topic=…&data=…). For several updates in one request, POST JSON or NDJSON to /herald/v1/publish.",
+      )
+    }
+    const fields = parseForm(await readBody(request, context.settings.limits.maxBodyBytes))
+    if (typeof fields === "string") throw new HttpError(400, fields)
+    const update = validateUpdate(draftFromForm(fields), context.settings)
+    authorizePublish(grants, [update])
+    const [stored] = await context.engine.append([update])
+    context.metrics.published(1, (performance.now() - started) / 1000)
+    sendText(response, 200, stored?.id ?? "", cors)
+  } catch (error) {
+    refuse(context, response, error, cors)
+  }
+}
+
+/**
+ * Authenticates a publisher. A token taken from a cookie is ambient — the browser attaches it to
+ * any site's request — so "hubs SHOULD also verify that the source origin conveyed by the
+ * Origin or Referer HTTP header matches the target origin, rejecting the request when neither
+ * header is available" (CSRF).
+ */
+export async function admitPublisher(
+  context: HubContext,
+  request: IncomingMessage,
+  url: URL,
+): Promise<Authenticated> {
+  if (context.closing()) {
+    throw new HttpError(503, "The hub is shutting down; publish again in a moment.", { "retry-after": "1" })
+  }
+  const authenticated = await context.auth.authenticate(request, url, "publish")
+  if (authenticated.source === "cookie") {
+    const origin = request.headers.origin ?? originOf(request.headers.referer)
+    if (origin === undefined) {
+      throw new AuthError(
+        403,
+        "insufficient_scope",
+        "A publish authorized by cookie must carry an Origin or Referer header (CSRF protection).",
+      )
+    }
+    if (origin !== context.settings.hubUrl.origin && !context.cors.allows(origin)) {
+      throw new AuthError(
+        403,
+        "insufficient_scope",
+        `A publish authorized by cookie came from ${origin}, which is neither the hub's origin nor an allowed CORS origin (CSRF protection).`,
+      )
+    }
+  }
+  return authenticated
+}
+
+/**
+ * "A publisher MUST present a token that grants the publish action on every topic of the
+ * update"; otherwise nothing is dispatched (403 insufficient_scope naming the first topic refused).
+ */
+export function authorizePublish(grants: Grants, updates: readonly NewUpdate[]): void {
+  for (const update of updates) {
+    for (const topic of update.topics) {
+      if (!grants.can("publish", topic)) {
+        throw new AuthError(
+          403,
+          "insufficient_scope",
+          `The token does not grant "publish" on the topic ${JSON.stringify(topic)}. Add a matcher for it to the token's authorization_details (or to the legacy mercure.publish claim).`,
+        )
+      }
+    }
+  }
+}
+
+/** Whether the request's `Content-Type` is `mediaType` (parameters ignored). */
+export function isMediaType(request: IncomingMessage, mediaType: string): boolean {
+  const header = request.headers["content-type"]
+  if (header === undefined) return false
+  const semicolon = header.indexOf(";")
+  return (semicolon === -1 ? header : header.slice(0, semicolon)).trim().toLowerCase() === mediaType
+}
+
+function originOf(referer: string | undefined): string | undefined {
+  if (referer === undefined) return undefined
+  try {
+    return new URL(referer).origin
+  } catch {
+    return undefined
+  }
+}

@@ -1,0 +1,22 @@
+import type { ServerResponse } from "node:http"
+import { AuthError } from "./auth/errors.js"
+import type { HubContext } from "./context.js"
+import { sendAuthError, sendError } from "./responses.js"
+
+/** Answers a refused request — an `AuthError` with its Bearer challenge, anything else as its HTTP error — and counts it. */
+export function refuse(
+  context: HubContext,
+  response: ServerResponse,
+  error: unknown,
+  headers: Readonly<Record<string, string>> = {},
+): void {
+  if (error instanceof AuthError) {
+    context.metrics.refused(error.status)
+    sendAuthError(response, error, context.settings.metadataUrl, headers)
+    return
+  }
+  const status = (error as { status?: unknown }).status
+  context.metrics.refused(typeof status === "number" ? status : 500)
+  if (typeof status !== "number") context.settings.logger.error({ err: error }, "request failed")
+  sendError(response, error, headers)
+}

@@ -1,0 +1,95 @@
+import type { ServerResponse } from "node:http"
+import { type AuthError, bearerChallenge } from "./auth/errors.js"
+import { HttpError } from "./http-error.js"
+
+type Headers = Readonly<Record<string, string>>
+
+/** Sends a short `text/plain; charset=utf-8` body. */
+export function sendText(
+  response: ServerResponse,
+  status: number,
+  text: string,
+  headers: Headers = {},
+): void {
+  if (response.headersSent || response.destroyed) return
+  response.writeHead(status, {
+    ...headers,
+    "content-type": "text/plain; charset=utf-8",
+    "content-length": String(Buffer.byteLength(text)),
+    "cache-control": "no-store",
+  })
+  response.end(text)
+}
+
+/** Sends a JSON document. */
+export function sendJson(
+  response: ServerResponse,
+  status: number,
+  document: unknown,
+  headers: Headers = {},
+  contentType = "application/json",
+): void {
+  if (response.headersSent || response.destroyed) return
+  const body = JSON.stringify(document)
+  response.writeHead(status, {
+    ...headers,
+    "content-type": contentType,
+    "content-length": String(Buffer.byteLength(body)),
+  })
+  response.end(body)
+}
+
+const TITLES: Readonly<Record<number, string>> = {
+  400: "Bad Request",
+  401: "Unauthorized",
+  403: "Forbidden",
+  404: "Not Found",
+  405: "Method Not Allowed",
+  413: "Content Too Large",
+  415: "Unsupported Media Type",
+  429: "Too Many Requests",
+  500: "Internal Server Error",
+  503: "Service Unavailable",
+}
+
+/** Sends an RFC 9457 problem details document whose `detail` says what to change. */
+export function sendProblem(
+  response: ServerResponse,
+  status: number,
+  detail: string,
+  headers: Headers = {},
+): void {
+  sendJson(
+    response,
+    status,
+    { type: "about:blank", title: TITLES[status] ?? "Error", status, detail },
+    { ...headers, "cache-control": "no-store" },
+    "application/problem+json",
+  )
+}
+
+/**
+ * Sends an authorization failure: the status, the RFC 6750 `WWW-Authenticate: Bearer` challenge
+ * (pointing at the protected resource metadata), and the same reason in the body, since the
+ * challenge is easy to miss in a browser's network tab.
+ */
+export function sendAuthError(
+  response: ServerResponse,
+  error: AuthError,
+  metadataUrl: string,
+  headers: Headers = {},
+): void {
+  sendProblem(response, error.status, error.description, {
+    ...headers,
+    "www-authenticate": bearerChallenge(error, metadataUrl),
+  })
+}
+
+/** Sends whatever a handler threw: an {@link HttpError} as itself, anything else as a 500. */
+export function sendError(response: ServerResponse, error: unknown, headers: Headers = {}): void {
+  if (error instanceof HttpError) {
+    sendProblem(response, error.status, error.message, { ...headers, ...error.headers })
+  } else {
+    sendProblem(response, 500, "The hub failed to handle this request; see its logs.", headers)
+  }
+}

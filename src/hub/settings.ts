@@ -1,0 +1,92 @@
+import pino, { type Logger } from "pino"
+import type { HubLimits, HubOptions } from "./options.js"
+
+/** {@link HubLimits} with every default applied. */
+export type ResolvedLimits = Required<HubLimits>
+
+/** {@link HubOptions} resolved once at startup: defaults applied, URLs parsed, values checked. */
+export interface HubSettings {
+  readonly hubUrl: URL
+  /** The hub URL's path, without a trailing slash: where subscribe and publish are answered. */
+  readonly hubPath: string
+  readonly resource: string
+  /** Where the OAuth protected resource metadata is served (RFC 9728: well-known prefix + hub path). */
+  readonly metadataPath: string
+  readonly metadataUrl: string
+  readonly legacy: boolean
+  readonly allowAnonymousSubscribe: boolean
+  readonly allowAnonymousPublish: boolean
+  readonly cookieNames: readonly string[]
+  readonly corsOrigins: readonly string[]
+  readonly subscriptions: boolean
+  readonly heartbeatMs: number
+  readonly retryMs: number
+  readonly limits: ResolvedLimits
+  readonly logger: Logger
+}
+
+export const DEFAULT_HUB_URL = "http://localhost:8080/.well-known/mercure"
+export const DEFAULT_COOKIE_NAMES: readonly string[] = [
+  "__Secure-mercure_access_token",
+  "mercureAuthorization",
+]
+
+export const DEFAULT_LIMITS: ResolvedLimits = Object.freeze({
+  maxBodyBytes: 1024 * 1024,
+  maxTopicsPerUpdate: 64,
+  maxUpdatesPerRequest: 10_000,
+  maxMatchersPerSubscription: 64,
+  maxPatternLength: 1024,
+  maxConnectionsPerAddress: 256,
+  maxConnections: 50_000,
+  maxQueuedBytes: 256 * 1024,
+  maxConnectionMs: 24 * 60 * 60 * 1000,
+})
+
+/** Applies defaults and checks every value; throws a `RangeError` naming the option at fault. */
+export function resolveSettings(options: HubOptions): HubSettings {
+  let hubUrl: URL
+  try {
+    hubUrl = new URL(options.hubUrl ?? DEFAULT_HUB_URL)
+  } catch {
+    throw new RangeError(`hubUrl must be an absolute URL such as ${DEFAULT_HUB_URL}; got ${options.hubUrl}.`)
+  }
+  const hubPath = hubUrl.pathname.replace(/\/+$/, "") || "/"
+  const metadataPath = `/.well-known/oauth-protected-resource${hubPath === "/" ? "" : hubPath}`
+  const limits = { ...DEFAULT_LIMITS }
+  for (const [name, value] of Object.entries(options.limits ?? {})) {
+    if (!(name in DEFAULT_LIMITS)) throw new RangeError(`limits.${name} is not a hub limit.`)
+    if (value === undefined) continue
+    if (!Number.isSafeInteger(value) || value <= 0) {
+      throw new RangeError(`limits.${name} must be a positive integer; got ${value}.`)
+    }
+    limits[name as keyof ResolvedLimits] = value
+  }
+  const heartbeatMs = options.heartbeatMs ?? 15_000
+  const retryMs = options.retryMs ?? 3000
+  for (const [name, value] of [
+    ["heartbeatMs", heartbeatMs],
+    ["retryMs", retryMs],
+  ] as const) {
+    if (!Number.isSafeInteger(value) || value < 0) {
+      throw new RangeError(`${name} must be a non-negative integer; got ${value}.`)
+    }
+  }
+  return {
+    hubUrl,
+    hubPath,
+    resource: options.resource ?? hubUrl.href,
+    metadataPath,
+    metadataUrl: new URL(metadataPath, hubUrl).href,
+    legacy: options.legacy ?? true,
+    allowAnonymousSubscribe: options.allowAnonymousSubscribe ?? false,
+    allowAnonymousPublish: options.allowAnonymousPublish ?? false,
+    cookieNames: options.cookieNames ?? DEFAULT_COOKIE_NAMES,
+    corsOrigins: options.corsOrigins ?? [],
+    subscriptions: options.subscriptions ?? false,
+    heartbeatMs,
+    retryMs,
+    limits,
+    logger: options.logger ?? pino({ level: "silent" }),
+  }
+}

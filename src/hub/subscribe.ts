@@ -1,0 +1,156 @@
+import { randomUUID } from "node:crypto"
+import type { IncomingMessage, ServerResponse } from "node:http"
+import { encode } from "../protocol/index.js"
+import type { SSEConnection } from "../server/index.js"
+import type { Grants } from "./auth/grants.js"
+import type { HubContext } from "./context.js"
+import { mercureLink } from "./discovery.js"
+import { EARLIEST, type StoredUpdate } from "./engine/engine.js"
+import { follow } from "./engine/follow.js"
+import { refuse } from "./refuse.js"
+import { parseSubscriptionRequest } from "./subscription-request.js"
+import type { PreparedTopic, TopicMatcher } from "./topics/matcher.js"
+
+/** The event telling a resuming subscriber that the hub no longer holds its cursor. */
+export const CURSOR_NOT_FOUND_EVENT = "herald-id-too-old"
+
+/**
+ * Answers a subscribe request (draft-08 "Subscription"): checks the matchers and the token,
+ * admits the connection, resumes from the cursor, and streams every matching update the token
+ * may read until the client leaves, the token expires or the hub shuts down.
+ */
+export async function subscribe(
+  context: HubContext,
+  request: IncomingMessage,
+  response: ServerResponse,
+  url: URL,
+) {
+  const { settings, metrics } = context
+  const cors = context.cors.headersFor(request.headers.origin)
+  let grants: Grants
+  let parsed: ReturnType<typeof parseSubscriptionRequest>
+  try {
+    parsed = parseSubscriptionRequest(request, url, settings)
+    grants = (await context.auth.authenticate(request, url, "subscribe")).grants
+  } catch (error) {
+    refuse(context, response, error, cors)
+    return
+  }
+  const address = request.socket.remoteAddress ?? "unknown"
+  try {
+    context.admission.admit(address)
+  } catch (error) {
+    refuse(context, response, error, cors)
+    return
+  }
+
+  let connection: SSEConnection | undefined
+  const follower = await follow(context.engine, parsed.cursor, {
+    onOverflow: () => connection?.close("overflow"),
+  }).catch((error: unknown) => {
+    context.admission.release(address)
+    settings.logger.error({ err: error }, "could not read the history to resume a subscriber")
+    refuse(context, response, error, cors)
+    return undefined
+  })
+  if (follower === undefined) return
+  if (response.destroyed || request.socket.destroyed) {
+    follower.stop()
+    context.admission.release(address)
+    return
+  }
+
+  const headers: Record<string, string> = {
+    ...cors,
+    link: mercureLink(settings),
+  }
+  if (parsed.cursor !== undefined) {
+    // "the identifier of the event preceding the first event sent to the subscriber, or the
+    // reserved value earliest if there is no preceding event".
+    const preceding = follower.status === "found" && parsed.cursor !== EARLIEST ? parsed.cursor : EARLIEST
+    headers["mercure-last-event-id"] = preceding
+    if (settings.legacy) headers["last-event-id"] = preceding
+  }
+  connection = context.sse.connect(request, response, { headers })
+  if (connection.closed) {
+    follower.stop()
+    context.admission.release(address)
+    return
+  }
+  const open = connection
+  if (follower.status === "not-found") {
+    // Never a silent gap: say so, so the app reloads its state instead of trusting a stream with a hole.
+    open.writeFrame(
+      encode({ event: CURSOR_NOT_FOUND_EVENT, data: JSON.stringify({ lastEventId: parsed.cursor }) }),
+    )
+  }
+
+  const subscriber = `urn:uuid:${randomUUID()}`
+  const documents = context.subscriptions.add(subscriber, parsed.subscriptions, grants)
+  const matchers = parsed.subscriptions.map((subscription) => subscription.matcher)
+  const lifetime = closeAtExpiry(open, grants, settings.limits.maxConnectionMs)
+  open.onClose((reason) => {
+    clearTimeout(lifetime)
+    follower.stop()
+    context.admission.release(address)
+    context.subscriptions.remove(documents)
+    if (reason === "overflow") metrics.overflowed()
+  })
+
+  const exactOnly = matchers.every((matcher) => matcher.type === "exact" || matcher.type === "wildcard")
+  const wanted = (update: StoredUpdate): boolean =>
+    matchesAny(matchers, exactOnly ? update.topics : context.preparedTopics(update)) &&
+    // "If an update is marked as private, the hub MUST NOT dispatch it to subscribers not authorized to receive it."
+    (!update.private || mayRead(grants, update.topics))
+  const deliver = (update: StoredUpdate): boolean => {
+    if (!wanted(update)) return true
+    metrics.delivered(1)
+    return open.writeFrame(update.frame)
+  }
+  const deliverBatch = (updates: readonly StoredUpdate[]): void => {
+    for (const update of updates) {
+      if (!wanted(update)) {
+        for (const each of updates) deliver(each)
+        return
+      }
+    }
+    // The subscriber takes the whole batch: one frame, the same string for every such subscriber.
+    metrics.delivered(updates.length)
+    open.writeFrame(context.joinedFrames(updates))
+  }
+  try {
+    await follower.start(deliver, () => open.whenWritable(), deliverBatch)
+  } catch (error) {
+    // The history could not be read mid-replay: end the stream; the client resumes from its cursor.
+    settings.logger.error({ err: error }, "replay failed; closing the subscriber's stream")
+    open.close()
+  }
+}
+
+function matchesAny(matchers: readonly TopicMatcher[], topics: readonly (string | PreparedTopic)[]): boolean {
+  for (const matcher of matchers) {
+    for (const topic of topics) if (matcher.matches(topic)) return true
+  }
+  return false
+}
+
+/** "a token that grants the subscribe action on at least one topic of the update (canonical or alternate)". */
+function mayRead(grants: Grants, topics: readonly string[]): boolean {
+  if (grants.anonymous) return false
+  for (const topic of topics) if (grants.can("subscribe", topic)) return true
+  return false
+}
+
+/**
+ * "the hub MUST close the connection no later than the token's exp time", and no connection
+ * outlives the maximum lifetime, token or not: the client then reconnects and re-authenticates.
+ */
+function closeAtExpiry(connection: SSEConnection, grants: Grants, maxConnectionMs: number) {
+  const untilExpiry =
+    grants.expiresAt === undefined ? Number.POSITIVE_INFINITY : grants.expiresAt - Date.now()
+  // setTimeout caps delays at 2^31 - 1 ms (~24.8 days).
+  const delay = Math.max(0, Math.min(untilExpiry, maxConnectionMs, 2_147_483_647))
+  const timer = setTimeout(() => connection.close(), delay)
+  timer.unref()
+  return timer
+}

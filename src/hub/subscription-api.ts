@@ -1,0 +1,79 @@
+import type { IncomingMessage, ServerResponse } from "node:http"
+import { AuthError } from "./auth/errors.js"
+import type { HubContext } from "./context.js"
+import { mercureLink } from "./discovery.js"
+import { EARLIEST } from "./engine/engine.js"
+import { HttpError } from "./http-error.js"
+import { refuse } from "./refuse.js"
+import { sendJson } from "./responses.js"
+import { encodeTemplateValue } from "./subscriptions.js"
+
+/**
+ * Answers the subscription API (draft-08 "Subscription API"): `<hub>/subscriptions`,
+ * `<hub>/subscriptions/{match_type}/{match}` and `<hub>/subscriptions/{match_type}/{match}/{subscriber}`.
+ * The topic authorized is the request's absolute path, matched like any topic against the
+ * token's `subscribe` grants.
+ */
+export async function subscriptionApi(
+  context: HubContext,
+  request: IncomingMessage,
+  response: ServerResponse,
+  url: URL,
+): Promise<void> {
+  const cors = context.cors.headersFor(request.headers.origin)
+  try {
+    const prefix = `${context.settings.hubPath === "/" ? "" : context.settings.hubPath}/subscriptions`
+    const path = url.pathname
+    const segments = path === prefix ? [] : path.slice(prefix.length + 1).split("/")
+    if (segments.length !== 0 && segments.length !== 2 && segments.length !== 3) {
+      throw new HttpError(
+        404,
+        `No such resource. Use ${prefix}, ${prefix}/{match_type}/{match} or ${prefix}/{match_type}/{match}/{subscriber}.`,
+      )
+    }
+    const { grants } = await context.auth.authenticate(request, url, "subscribe")
+    if (!grants.can("subscribe", path)) {
+      throw new AuthError(
+        403,
+        "insufficient_scope",
+        `The token does not grant "subscribe" on ${path}. Grant it with a matcher such as ${prefix}/* (urlpattern) or "*".`,
+      )
+    }
+    const lastId = (await context.engine.lastId()) ?? EARLIEST
+    const headers = {
+      ...cors,
+      link: mercureLink(context.settings, {
+        "last-event-id": lastId,
+        type: "mercure",
+        "content-type": "application/json",
+      }),
+      etag: JSON.stringify(lastId),
+      "cache-control": "must-revalidate",
+    }
+    const [matchType, match, subscriber] = segments.map(decodeSegment)
+    if (subscriber !== undefined) {
+      // Looked up by the canonical spelling, whatever percent-encoding case the client used.
+      const id = `${prefix}/${encodeTemplateValue(matchType ?? "")}/${encodeTemplateValue(match ?? "")}/${encodeTemplateValue(subscriber)}`
+      const document = context.subscriptions.get(id)
+      if (document === undefined) throw new HttpError(404, `No active subscription ${path}.`)
+      sendJson(response, 200, document, headers)
+      return
+    }
+    sendJson(
+      response,
+      200,
+      { id: path, type: "subscriptions", subscriptions: context.subscriptions.list(matchType, match) },
+      headers,
+    )
+  } catch (error) {
+    refuse(context, response, error, cors)
+  }
+}
+
+function decodeSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment)
+  } catch {
+    throw new HttpError(400, `The path segment ${JSON.stringify(segment)} is not valid percent-encoding.`)
+  }
+}

@@ -1,0 +1,105 @@
+import type { Grants } from "./auth/grants.js"
+import type { Engine } from "./engine/engine.js"
+import type { RequestedSubscription } from "./subscription-request.js"
+
+/** The subscription document of draft-08 "Subscription Events". */
+export interface SubscriptionDocument {
+  readonly id: string
+  readonly type: "subscription"
+  readonly match_type: string
+  readonly match: string
+  readonly subscriber: string
+  readonly active: boolean
+  readonly payload?: unknown
+}
+
+/** The hub's active subscriptions: announced as subscription events, listed by the subscription API. */
+export interface SubscriptionRegistry {
+  /** Records a connection's subscriptions and (when the feature is on) publishes their events. */
+  add(
+    subscriber: string,
+    requested: readonly RequestedSubscription[],
+    grants: Grants,
+  ): readonly SubscriptionDocument[]
+  /** Forgets them and publishes `active: false` events. */
+  remove(documents: readonly SubscriptionDocument[]): void
+  /** Active subscriptions, all or for one matcher (`matchType` and `match` both given). */
+  list(matchType?: string, match?: string): SubscriptionDocument[]
+  /** One subscription by its topic path, or `undefined`. */
+  get(id: string): SubscriptionDocument | undefined
+  readonly size: number
+}
+
+/**
+ * Percent-encodes a variable value as RFC 6570 simple expansion does — everything but the
+ * unreserved characters — exactly once (a `%` already in the value is itself encoded).
+ */
+export function encodeTemplateValue(value: string): string {
+  return encodeURIComponent(value).replace(
+    /[!'()*]/g,
+    (char) => `%${char.charCodeAt(0).toString(16).toUpperCase()}`,
+  )
+}
+
+/**
+ * Creates the registry. `events` turns the active subscriptions feature on: "the hub MUST
+ * publish an update every time a subscription is created or terminated", private, with the SSE
+ * event type `mercure`, on the topic `<hub path>/subscriptions/{match_type}/{match}/{subscriber}`.
+ */
+export function createSubscriptionRegistry(
+  hubPath: string,
+  engine: Engine,
+  events: boolean,
+  onPublishError: (error: unknown) => void,
+): SubscriptionRegistry {
+  const active = new Map<string, SubscriptionDocument>()
+  const announce = (documents: readonly SubscriptionDocument[]): void => {
+    if (!events || documents.length === 0) return
+    engine
+      .append(
+        documents.map((document) => ({
+          topics: [document.id],
+          data: JSON.stringify(document),
+          private: true,
+          type: "mercure",
+        })),
+      )
+      .catch(onPublishError)
+  }
+  const prefix = `${hubPath === "/" ? "" : hubPath}/subscriptions/`
+  return {
+    add(subscriber, requested, grants) {
+      const documents = requested.map(({ matchType, matcher }): SubscriptionDocument => {
+        const id = `${prefix}${encodeTemplateValue(matchType)}/${encodeTemplateValue(matcher.pattern)}/${encodeTemplateValue(subscriber)}`
+        const payload = grants.payloadFor(matcher.pattern)
+        return {
+          id,
+          type: "subscription",
+          match_type: matchType,
+          match: matcher.pattern,
+          subscriber,
+          active: true,
+          ...(payload === undefined ? {} : { payload }),
+        }
+      })
+      for (const document of documents) active.set(document.id, document)
+      announce(documents)
+      return documents
+    },
+    remove(documents) {
+      for (const document of documents) active.delete(document.id)
+      announce(documents.map((document) => ({ ...document, active: false })))
+    },
+    list(matchType, match) {
+      const all = [...active.values()]
+      if (matchType === undefined || match === undefined) return all
+      return all.filter((document) => document.match_type === matchType && document.match === match)
+    },
+    get(id) {
+      return active.get(id)
+    },
+    get size() {
+      return active.size
+    },
+  }
+}

@@ -1,0 +1,434 @@
+// loadConfig on real files in a temp directory: precedence of flags > env > file > defaults,
+// one test per class of error message, dev mode's secret on disk, keys, and toHubOptions.
+import { generateKeyPairSync } from "node:crypto"
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import pino from "pino"
+import { afterEach, describe, expect, it } from "vitest"
+import {
+  ConfigError,
+  envOf,
+  FIELDS,
+  flagOf,
+  type LoadConfigOptions,
+  loadConfig,
+  parseBytes,
+  parseDuration,
+  toHubOptions,
+  withBoundPort,
+} from "../../src/hub/config.js"
+import type { Engine } from "../../src/hub/engine/engine.js"
+
+const dirs: string[] = []
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
+})
+
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), "herald-config-"))
+  dirs.push(dir)
+  return dir
+}
+
+const SECRET = "0123456789abcdef0123456789abcdef-test"
+
+function load(options: Partial<LoadConfigOptions> & { cwd?: string }) {
+  return loadConfig({ env: {}, cwd: options.cwd ?? tempDir(), ...options })
+}
+
+function errorOf(options: Partial<LoadConfigOptions> & { cwd?: string }): ConfigError {
+  try {
+    load(options)
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError)
+    return error as ConfigError
+  }
+  throw new Error("loadConfig did not throw")
+}
+
+describe("defaults", () => {
+  it("serves on 8080 with sqlite in ./herald-data, in dev mode with a persisted 0600 secret", () => {
+    const cwd = tempDir()
+    const config = load({ cwd })
+    expect(config.port).toBe(8080)
+    expect(config.host).toBeUndefined()
+    expect(config.hubUrl).toBe("http://localhost:8080/.well-known/mercure")
+    expect(config.engine).toBe("sqlite")
+    expect(config.dataDir).toBe(join(cwd, "herald-data"))
+    expect(config.sync).toBe("normal")
+    expect(config.legacy).toBe(true)
+    expect(config.anonymous).toBe(false)
+    expect(config.heartbeatMs).toBe(15_000)
+    expect(config.retryMs).toBe(3000)
+    expect(config.limits).toEqual({})
+    expect(config.dev?.created).toBe(true)
+    const file = join(cwd, "herald-data", "dev-secret")
+    expect(config.dev?.file).toBe(file)
+    expect(readFileSync(file, "utf8").trim()).toBe(config.dev?.secret)
+    expect(statSync(file).mode & 0o777).toBe(0o600)
+    expect(config.dev?.secret.length).toBeGreaterThanOrEqual(43)
+    expect(config.publishKeys).toEqual([{ kind: "secret", secret: config.dev?.secret }])
+    expect(config.subscribeKeys).toEqual(config.publishKeys)
+
+    const again = load({ cwd })
+    expect(again.dev?.created).toBe(false)
+    expect(again.dev?.secret).toBe(config.dev?.secret)
+  })
+
+  it("gives every field a flag and an env name derived from its key", () => {
+    expect(flagOf("maxBodyBytes")).toBe("--max-body-bytes")
+    expect(envOf("maxBodyBytes")).toBe("HERALD_MAX_BODY_BYTES")
+    expect(envOf("hubUrl")).toBe("HERALD_HUB_URL")
+    expect(new Set(FIELDS.map((field) => field.key)).size).toBe(FIELDS.length)
+  })
+})
+
+describe("precedence: flags > env > file > defaults", () => {
+  it("takes each setting from the highest source that has it", () => {
+    const cwd = tempDir()
+    writeFileSync(
+      join(cwd, "herald.json"),
+      JSON.stringify({ port: 1000, engine: "memory", heartbeat: "1m", logLevel: "debug", retry: 1234 }),
+    )
+    const env = { HERALD_CONFIG: "herald.json", HERALD_PORT: "2000", HERALD_HEARTBEAT: "30s" }
+    const config = load({ cwd, env, argv: ["--port", "3000"] })
+    expect(config.port).toBe(3000)
+    expect(config.heartbeatMs).toBe(30_000)
+    expect(config.engine).toBe("memory")
+    expect(config.logLevel).toBe("debug")
+    expect(config.retryMs).toBe(1234)
+    expect(config.configFile).toBe(join(cwd, "herald.json"))
+    expect(config.sources).toMatchObject({
+      port: '--port "3000"',
+      heartbeat: 'HERALD_HEARTBEAT="30s"',
+      engine: 'herald.json: engine = "memory"',
+    })
+    expect(load({ cwd, env }).port).toBe(2000)
+    expect(load({ cwd, env: { HERALD_CONFIG: "herald.json" } }).port).toBe(1000)
+  })
+
+  it("--config wins over HERALD_CONFIG", () => {
+    const cwd = tempDir()
+    writeFileSync(join(cwd, "a.json"), JSON.stringify({ port: 1111 }))
+    writeFileSync(join(cwd, "b.json"), JSON.stringify({ port: 2222 }))
+    expect(load({ cwd, env: { HERALD_CONFIG: "a.json" }, argv: ["--config", "b.json"] }).port).toBe(2222)
+  })
+
+  it("accepts already-parsed flags (commander's opts())", () => {
+    const config = load({ env: { HERALD_PORT: "2000" }, flags: { port: "4000", legacy: false } })
+    expect(config.port).toBe(4000)
+    expect(config.legacy).toBe(false)
+    expect(config.sources.legacy).toBe("--no-legacy")
+  })
+
+  it("validates only the winning value: a bad value shadowed by a higher source does not matter", () => {
+    expect(load({ env: { HERALD_PORT: "abc" }, argv: ["--port", "9000"] }).port).toBe(9000)
+  })
+
+  it("treats an empty env variable as unset", () => {
+    expect(load({ env: { HERALD_PORT: "" } }).port).toBe(8080)
+  })
+
+  it("negates booleans with --no-<flag> and reads text booleans in env", () => {
+    expect(load({ argv: ["--no-legacy"] }).legacy).toBe(false)
+    expect(load({ env: { HERALD_LEGACY: "off", HERALD_ANONYMOUS: "yes" } })).toMatchObject({
+      legacy: false,
+      anonymous: true,
+    })
+    expect(load({ env: { HERALD_ANONYMOUS: "1" }, argv: ["--no-anonymous"] }).anonymous).toBe(false)
+  })
+})
+
+describe("value types", () => {
+  it("parses durations and sizes", () => {
+    expect(parseDuration("30d")).toBe(30 * 86_400_000)
+    expect(parseDuration("1h")).toBe(3_600_000)
+    expect(parseDuration("1.5s")).toBe(1500)
+    expect(parseDuration("250ms")).toBe(250)
+    expect(parseDuration("42")).toBe(42)
+    expect(parseDuration("soon")).toBeUndefined()
+    expect(parseBytes("1mb")).toBe(1024 * 1024)
+    expect(parseBytes("256KiB")).toBe(256 * 1024)
+    expect(parseBytes("10")).toBe(10)
+    expect(parseBytes("10 apples")).toBeUndefined()
+  })
+
+  it("maps retention, limits and lists", () => {
+    const config = load({
+      argv: [
+        "--retention-max-age",
+        "30d",
+        "--max-body-bytes",
+        "2mb",
+        "--cors-origins",
+        "https://a.example, *",
+      ],
+      env: {
+        HERALD_RETENTION_MAX_EVENTS: "5000",
+        HERALD_MAX_CONNECTION_TIME: "1h",
+        HERALD_ALGORITHMS: "HS256,ES256",
+      },
+    })
+    expect(config.retention).toEqual({ maxEvents: 5000, maxAgeMs: 30 * 86_400_000 })
+    expect(config.limits).toEqual({ maxBodyBytes: 2 * 1024 * 1024, maxConnectionMs: 3_600_000 })
+    expect(config.corsOrigins).toEqual(["https://a.example", "*"])
+    expect(config.algorithms).toEqual(["HS256", "ES256"])
+  })
+
+  it("takes typed values from a JSON file (numbers, booleans, arrays)", () => {
+    const cwd = tempDir()
+    writeFileSync(
+      join(cwd, "h.json"),
+      JSON.stringify({
+        $schema: "./schema.json",
+        maxConnections: 10,
+        subscriptions: true,
+        cookieNames: ["a", "b"],
+      }),
+    )
+    const config = load({ cwd, argv: ["-c", "h.json"] })
+    expect(config.limits).toEqual({ maxConnections: 10 })
+    expect(config.subscriptions).toBe(true)
+    expect(config.cookieNames).toEqual(["a", "b"])
+  })
+})
+
+describe("error messages name the source and the key and say what is expected", () => {
+  it("env value", () => {
+    expect(errorOf({ env: { HERALD_PORT: "abc" } }).message).toBe(
+      'HERALD_PORT="abc": expected a port number 0–65535 (0 picks a free port)',
+    )
+  })
+
+  it("flag value", () => {
+    expect(errorOf({ argv: ["--port", "70000"] }).message).toBe(
+      '--port "70000": expected a port number 0–65535 (0 picks a free port)',
+    )
+    expect(errorOf({ argv: ["--engine", "redis"] }).message).toBe(
+      '--engine "redis": expected one of "sqlite", "memory"',
+    )
+    expect(errorOf({ argv: ["--heartbeat", "soon"] }).message).toMatch(
+      /^--heartbeat "soon": expected a duration/,
+    )
+  })
+
+  it("file value", () => {
+    const cwd = tempDir()
+    writeFileSync(join(cwd, "herald.json"), JSON.stringify({ maxBodyBytes: "lots", hubUrl: "ftp://x" }))
+    const error = errorOf({ cwd, argv: ["--config", "herald.json"] })
+    expect(error.issues).toEqual([
+      { where: 'herald.json: hubUrl = "ftp://x"', message: "expected an absolute http:// or https:// URL" },
+      { where: 'herald.json: maxBodyBytes = "lots"', message: expect.stringMatching(/^expected a size/) },
+    ])
+  })
+
+  it("unknown key in the file, with the nearest valid one", () => {
+    const cwd = tempDir()
+    writeFileSync(join(cwd, "herald.json"), JSON.stringify({ prot: 80, zzzzzzzzzz: 1 }))
+    expect(errorOf({ cwd, env: { HERALD_CONFIG: "herald.json" } }).message).toBe(
+      'herald.json: prot: unknown key (did you mean "port"?)\nherald.json: zzzzzzzzzz: unknown key',
+    )
+  })
+
+  it("unreadable, invalid or non-object config file", () => {
+    const cwd = tempDir()
+    expect(errorOf({ cwd, argv: ["--config", "nope.json"] }).message).toBe(
+      "nope.json: cannot read the config file: no such file",
+    )
+    writeFileSync(join(cwd, "bad.json"), "{ port: 1 }")
+    expect(errorOf({ cwd, argv: ["--config", "bad.json"] }).message).toMatch(/^bad\.json: not valid JSON: /)
+    writeFileSync(join(cwd, "list.json"), "[1]")
+    expect(errorOf({ cwd, argv: ["--config", "list.json"] }).message).toBe(
+      "list.json: expected a JSON object of settings",
+    )
+  })
+
+  it("unknown flag or missing flag value", () => {
+    expect(errorOf({ argv: ["--prot", "1"] }).message).toMatch(/^command line: unknown option '--prot'/)
+    expect(errorOf({ argv: ["--prot", "1"] }).message).toContain("--port")
+    expect(errorOf({ argv: ["--port"] }).message).toMatch(
+      /^command line: option '--port <port>' argument missing/,
+    )
+  })
+
+  it("bad CORS origin and bad algorithm", () => {
+    expect(errorOf({ env: { HERALD_CORS_ORIGINS: "https://a.example/path" } }).message).toMatch(
+      /^HERALD_CORS_ORIGINS="https:\/\/a.example\/path": expected a comma-separated list of origins/,
+    )
+    expect(errorOf({ env: { HERALD_ALGORITHMS: "none" } }).message).toMatch(
+      /^HERALD_ALGORITHMS="none": expected/,
+    )
+  })
+
+  it("boolean in env", () => {
+    expect(errorOf({ env: { HERALD_LEGACY: "maybe" } }).message).toBe(
+      'HERALD_LEGACY="maybe": expected true or false',
+    )
+  })
+
+  it("reports every issue at once", () => {
+    const error = errorOf({ env: { HERALD_PORT: "x", HERALD_RETRY: "y" }, argv: ["--engine", "z"] })
+    expect(error.issues.map((issue) => issue.where)).toEqual([
+      'HERALD_PORT="x"',
+      '--engine "z"',
+      'HERALD_RETRY="y"',
+    ])
+  })
+
+  it("refuses to start without keys when dev mode is off", () => {
+    for (const options of [{ argv: ["--no-dev"] }, { env: { HERALD_DEV: "false" } }]) {
+      const error = errorOf(options)
+      expect(error.message).toMatch(/dev mode is off and no publisher key is set/)
+      expect(error.message).toContain("--jwt-key")
+    }
+    // Anonymous publishing needs no key.
+    expect(load({ argv: ["--no-dev", "--anonymous-publish"] }).dev).toBeUndefined()
+  })
+
+  it("a key path that names no file is an error, never a secret", () => {
+    const cwd = tempDir()
+    const error = errorOf({ cwd, env: { HERALD_JWT_KEY: "./keys/public.pem" } })
+    expect(error.message).toBe(`HERALD_JWT_KEY: no such file: ${join(cwd, "keys/public.pem")}`)
+  })
+
+  it("never shows key material", () => {
+    const error = errorOf({ env: { HERALD_PUBLISHER_JWT_KEY: "-----BEGIN PUBLIC KEY-----\nnot a key" } })
+    expect(error.message).toMatch(/^HERALD_PUBLISHER_JWT_KEY: the PEM text is not a usable PEM/)
+    expect(error.message).not.toContain("not a key")
+    const cwd = tempDir()
+    writeFileSync(join(cwd, "h.json"), JSON.stringify({ jwtKey: 12345 }))
+    const typed = errorOf({ cwd, argv: ["-c", "h.json"] })
+    expect(typed.message).toMatch(/^h\.json: jwtKey = "\*\*\*": expected/)
+    expect(typed.message).not.toContain("12345")
+  })
+})
+
+describe("keys", () => {
+  it("a shared secret serves both roles, and turns dev mode off", () => {
+    const cwd = tempDir()
+    const config = load({ cwd, env: { HERALD_JWT_KEY: SECRET, HERALD_JWT_ISSUER: "https://issuer.example" } })
+    const key = { kind: "secret", secret: SECRET, issuer: "https://issuer.example" }
+    expect(config.publishKeys).toEqual([key])
+    expect(config.subscribeKeys).toEqual([key])
+    expect(config.dev).toBeUndefined()
+    expect(() => statSync(join(cwd, "herald-data"))).toThrow()
+    expect(config.warnings).toEqual([])
+  })
+
+  it("role keys override the shared one; a JWKS URL is trusted for both", () => {
+    const config = load({
+      env: {
+        HERALD_JWT_KEY: SECRET,
+        HERALD_SUBSCRIBER_JWT_KEY: `${SECRET}-sub`,
+        HERALD_JWKS_URL: "https://idp.example/jwks.json",
+      },
+    })
+    const jwks = { kind: "jwks", url: "https://idp.example/jwks.json" }
+    expect(config.publishKeys).toEqual([{ kind: "secret", secret: SECRET }, jwks])
+    expect(config.subscribeKeys).toEqual([{ kind: "secret", secret: `${SECRET}-sub` }, jwks])
+  })
+
+  it("reads PEM text, PEM files, secret files; a private key is reduced to its public half", () => {
+    const cwd = tempDir()
+    const { publicKey, privateKey } = generateKeyPairSync("ec", { namedCurve: "P-256" })
+    const spki = publicKey.export({ type: "spki", format: "pem" }).toString()
+    writeFileSync(join(cwd, "public.pem"), spki)
+    writeFileSync(join(cwd, "private.pem"), privateKey.export({ type: "pkcs8", format: "pem" }))
+    writeFileSync(join(cwd, "secret.txt"), `${SECRET}\n`)
+    const fromFile = load({
+      cwd,
+      argv: ["--publisher-jwt-key", "public.pem", "--subscriber-jwt-key", "secret.txt"],
+    })
+    expect(fromFile.publishKeys).toEqual([{ kind: "pem", pem: spki.trim() }])
+    expect(fromFile.subscribeKeys).toEqual([{ kind: "secret", secret: SECRET }])
+    const fromPrivate = load({ cwd, argv: ["--jwt-key", "./private.pem"] })
+    expect(fromPrivate.publishKeys).toEqual([{ kind: "pem", pem: spki }])
+    // PEM text in one env line, newlines escaped as \n.
+    const escaped = spki.trim().replaceAll("\n", "\\n")
+    expect(load({ env: { HERALD_JWT_KEY: escaped } }).publishKeys).toEqual([
+      { kind: "pem", pem: spki.trim() },
+    ])
+  })
+
+  it("warns about a short secret", () => {
+    const config = load({ env: { HERALD_JWT_KEY: "short" } })
+    expect(config.warnings).toEqual([
+      "HERALD_JWT_KEY: the HMAC secret is 5 bytes; use at least 32 random bytes",
+    ])
+  })
+
+  it("dev mode with a subscriber key keeps that key for subscribers", () => {
+    const config = load({ env: { HERALD_SUBSCRIBER_JWT_KEY: SECRET } })
+    expect(config.dev).toBeDefined()
+    expect(config.publishKeys).toEqual([{ kind: "secret", secret: config.dev?.secret }])
+    expect(config.subscribeKeys).toEqual([{ kind: "secret", secret: SECRET }])
+  })
+})
+
+describe("warnings", () => {
+  it("names an unknown HERALD_ variable and the nearest setting", () => {
+    const config = load({ env: { HERALD_PROT: "1", HERALD_TOKEN: "t", HERALD_CONFIG: "" } })
+    expect(config.warnings).toEqual([
+      "HERALD_PROT is not a Herald setting and is ignored (did you mean HERALD_PORT?)",
+    ])
+  })
+})
+
+describe("toHubOptions and withBoundPort", () => {
+  it("maps the configuration onto HubOptions", () => {
+    const engine = { name: "memory" } as Engine
+    const logger = pino({ level: "silent" })
+    const config = load({
+      env: {
+        HERALD_JWT_KEY: SECRET,
+        HERALD_ALGORITHMS: "HS256",
+        HERALD_MAX_CONNECTIONS: "5",
+        HERALD_ANONYMOUS: "true",
+      },
+    })
+    const options = toHubOptions(config, engine, logger)
+    expect(options).toMatchObject({
+      engine,
+      hubUrl: "http://localhost:8080/.well-known/mercure",
+      publish: { keys: [{ kind: "secret", secret: SECRET }], algorithms: ["HS256"] },
+      subscribe: { keys: [{ kind: "secret", secret: SECRET }], algorithms: ["HS256"] },
+      allowAnonymousSubscribe: true,
+      allowAnonymousPublish: false,
+      legacy: true,
+      corsOrigins: [],
+      heartbeatMs: 15_000,
+      retryMs: 3000,
+      limits: { maxConnections: 5 },
+      logger,
+    })
+    expect(options).not.toHaveProperty("resource")
+  })
+
+  it("a derived hub URL follows the bound port; an explicit one does not", () => {
+    const derived = withBoundPort(load({ argv: ["--port", "0"] }), 43210)
+    expect(derived.hubUrl).toBe("http://localhost:43210/.well-known/mercure")
+    const explicit = withBoundPort(
+      load({ argv: ["--port", "0", "--hub-url", "https://hub.example/hub"] }),
+      43210,
+    )
+    expect(explicit.hubUrl).toBe("https://hub.example/hub")
+  })
+})
+
+describe("help text", () => {
+  it("states the engines' retention defaults as they are", async () => {
+    const { SQLITE_RETENTION_DEFAULTS } = await import("../../src/hub/engine/sqlite.js")
+    const { MEMORY_RETENTION_DEFAULTS } = await import("../../src/hub/engine/memory.js")
+    const shown = (key: string) => FIELDS.find((field) => field.key === key)?.shownDefault
+    expect(shown("retentionMaxEvents")).toBe(
+      `sqlite ${SQLITE_RETENTION_DEFAULTS.maxEvents}, memory ${MEMORY_RETENTION_DEFAULTS.maxEvents}`,
+    )
+    expect(parseDuration(shown("retentionMaxAge")?.match(/sqlite (\S+),/)?.[1] ?? "")).toBe(
+      SQLITE_RETENTION_DEFAULTS.maxAgeMs,
+    )
+    expect(parseDuration(shown("retentionMaxAge")?.match(/memory (\S+)$/)?.[1] ?? "")).toBe(
+      MEMORY_RETENTION_DEFAULTS.maxAgeMs,
+    )
+  })
+})

@@ -1,0 +1,145 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { createRequire } from "node:module"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { afterAll, describe, expect, it } from "vitest"
+import { EARLIEST } from "../../src/hub/engine/engine.js"
+import { createSqliteEngine, SQLITE_APPLICATION_ID } from "../../src/hub/engine/sqlite.js"
+import { describeEngine, found, update } from "./engine-suite.js"
+
+const Database = createRequire(import.meta.url)("better-sqlite3") as new (
+  path: string,
+) => {
+  prepare(sql: string): { get(...params: unknown[]): unknown; run(...params: unknown[]): unknown }
+  pragma(sql: string, options?: { simple?: boolean }): unknown
+  exec(sql: string): void
+  close(): void
+}
+
+const root = mkdtempSync(join(tmpdir(), "herald-sqlite-"))
+let files = 0
+function newPath(): string {
+  return join(root, `db-${files++}`, "herald.db")
+}
+afterAll(() => rmSync(root, { recursive: true, force: true }))
+
+describeEngine("sqlite", (options) => createSqliteEngine({ path: newPath(), ...options }))
+
+describe("sqlite engine", () => {
+  it("keeps the history and continues the seq after a reopen", async () => {
+    const path = newPath()
+    const first = createSqliteEngine({ path })
+    const before = await first.append([update("a", { id: "a" }), update("b", { id: "b" })])
+    await first.close()
+    const second = createSqliteEngine({ path })
+    expect(await second.lastId()).toBe("b")
+    expect(found(await second.readAfter(EARLIEST, 10))).toEqual(before)
+    const [after] = await second.append([update("c")])
+    expect(after?.seq).toBe((before[1]?.seq as number) + 1)
+    expect(found(await second.readAfter("a", 10)).map((u) => u.data)).toEqual(["b", "c"])
+    await second.close()
+  })
+
+  it("never reuses a seq, even once every update was trimmed away", async () => {
+    let clock = 0
+    const path = newPath()
+    const options = { path, retention: { maxAgeMs: 10 }, now: () => clock }
+    const first = createSqliteEngine(options)
+    const stored = await first.append([update("a"), update("b")])
+    await first.close()
+    clock = 100
+    // Opening schedules a trim: both updates are too old and go.
+    const second = createSqliteEngine(options)
+    await new Promise((resolve) => setImmediate(resolve))
+    await second.close()
+    const reader = new Database(path)
+    expect(reader.prepare("SELECT count(*) AS n FROM updates").get()).toEqual({ n: 0 })
+    reader.close()
+    const third = createSqliteEngine(options)
+    expect(await third.lastId()).toBeUndefined()
+    const [next] = await third.append([update("c")])
+    expect(next?.seq).toBe((stored[1]?.seq as number) + 1)
+    await third.close()
+  })
+
+  it("deletes trimmed rows from the file, not only from reads", async () => {
+    const path = newPath()
+    const engine = createSqliteEngine({ path, retention: { maxEvents: 500 } })
+    for (let i = 0; i < 50; i++) {
+      await engine.append(Array.from({ length: 100 }, (_, j) => update(`e${i * 100 + j}`)))
+      await new Promise((resolve) => setImmediate(resolve))
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    const reader = new Database(path)
+    const { n } = reader.prepare("SELECT count(*) AS n FROM updates").get() as { n: number }
+    reader.close()
+    expect(n).toBeGreaterThanOrEqual(500)
+    // Trims run every maxEvents / 100 appended updates, so the file holds little more than the limit.
+    expect(n).toBeLessThanOrEqual(600)
+    await engine.close()
+  })
+
+  it("trims a large backlog in bounded steps that let appends through", async () => {
+    const path = newPath()
+    const big = createSqliteEngine({ path })
+    for (let i = 0; i < 5; i++)
+      await big.append(Array.from({ length: 10_000 }, (_, j) => update(`e${i}-${j}`)))
+    await big.close()
+    // Reopened with a much smaller limit: 49 900 rows must go, at most 10 000 per DELETE.
+    const small = createSqliteEngine({ path, retention: { maxEvents: 100 } })
+    expect(found(await small.readAfter(EARLIEST, 1000))).toHaveLength(100)
+    await new Promise((resolve) => setImmediate(resolve))
+    const reader = new Database(path)
+    const count = () => (reader.prepare("SELECT count(*) AS n FROM updates").get() as { n: number }).n
+    const afterOneStep = count()
+    expect(afterOneStep).toBeGreaterThan(100)
+    expect(afterOneStep).toBeLessThanOrEqual(50_000 - 10_000)
+    for (let i = 0; i < 10 && count() > 100; i++) await new Promise((resolve) => setTimeout(resolve, 5))
+    expect(count()).toBe(100)
+    reader.close()
+    await small.close()
+  })
+
+  it("uses WAL, and creates the directory of a new file", async () => {
+    const path = join(root, "deep", "er", "still", "herald.db")
+    const engine = createSqliteEngine({ path, synchronous: "full" })
+    await engine.append([update("x")])
+    const reader = new Database(path)
+    expect(reader.pragma("journal_mode", { simple: true })).toBe("wal")
+    expect(reader.pragma("application_id", { simple: true })).toBe(SQLITE_APPLICATION_ID)
+    reader.close()
+    await engine.close()
+  })
+
+  it("refuses a file that is not SQLite, with a clear error", () => {
+    const path = join(root, "not-sqlite.db")
+    writeFileSync(path, "this is a text file, long enough to look like something else ".repeat(20))
+    expect(() => createSqliteEngine({ path })).toThrow(/is not a Herald database \(it is not an SQLite file/)
+  })
+
+  it("refuses another application's SQLite database", () => {
+    const path = join(root, "other-app.db")
+    const other = new Database(path)
+    other.exec("CREATE TABLE users (name TEXT)")
+    other.close()
+    expect(() => createSqliteEngine({ path })).toThrow(/SQLite database but not a Herald one/)
+    const tagged = new Database(path)
+    tagged.pragma("application_id = 1234")
+    tagged.close()
+    expect(() => createSqliteEngine({ path })).toThrow(/is not a Herald database \(application_id 1234/)
+  })
+
+  it("refuses a Herald database of another schema version", async () => {
+    const path = newPath()
+    await createSqliteEngine({ path }).close()
+    const db = new Database(path)
+    db.pragma("user_version = 99")
+    db.close()
+    expect(() => createSqliteEngine({ path })).toThrow(/schema version 99; this Herald reads version 1/)
+  })
+
+  it("rejects bad options with a clear error", () => {
+    expect(() => createSqliteEngine({ path: "" })).toThrow(/options.path/)
+    expect(() => createSqliteEngine({ path: newPath(), synchronous: "off" as "full" })).toThrow(/synchronous/)
+  })
+})

@@ -1,0 +1,320 @@
+import { afterEach, describe, expect, it } from "vitest"
+import { createMemoryEngine } from "../../src/hub/engine/memory.js"
+import { openStream, waitUntil } from "../server/helpers.js"
+import { publish, startHub, subscribeUrl, type TestHub, token } from "./hub-helpers.js"
+
+let hub: TestHub | undefined
+afterEach(async () => {
+  await hub?.close()
+  hub = undefined
+})
+
+describe("engine failures", () => {
+  it("ends a stream whose replay cannot be read, and keeps serving", async () => {
+    const engine = createMemoryEngine()
+    await engine.append(
+      Array.from({ length: 300 }, (_, i) => ({ topics: ["t"], data: String(i), private: false })),
+    )
+    // The first page comes with the cursor lookup; the second read fails.
+    engine.readAfterSeq = () => Promise.reject(new Error("disk gone"))
+    hub = await startHub({ engine, allowAnonymousSubscribe: true })
+    const stream = await openStream(
+      subscribeUrl(hub.hubUrl, [
+        ["match", "t"],
+        ["last_event_id", "earliest"],
+      ]),
+    )
+    await stream.ended
+    expect(stream.events).toHaveLength(256)
+    expect((await fetch(`${hub.origin}/healthz`)).status).toBe(200)
+  })
+})
+
+describe("CORS", () => {
+  it("echoes an allowed origin with credentials, never *, and answers the preflight for Last-Event-ID and Authorization", async () => {
+    hub = await startHub({ allowAnonymousSubscribe: true, corsOrigins: ["https://app.example"] })
+    const preflight = await fetch(hub.hubUrl, {
+      method: "OPTIONS",
+      headers: {
+        origin: "https://app.example",
+        "access-control-request-method": "GET",
+        "access-control-request-headers": "last-event-id, authorization",
+      },
+    })
+    expect(preflight.status).toBe(204)
+    expect(preflight.headers.get("access-control-allow-origin")).toBe("https://app.example")
+    expect(preflight.headers.get("access-control-allow-credentials")).toBe("true")
+    expect(preflight.headers.get("access-control-allow-headers")).toMatch(/Last-Event-ID/)
+    expect(preflight.headers.get("access-control-allow-headers")).toMatch(/Authorization/)
+
+    const stream = await openStream(subscribeUrl(hub.hubUrl, [["match", "t"]]), {
+      origin: "https://app.example",
+    })
+    expect(stream.headers["access-control-allow-origin"]).toBe("https://app.example")
+    expect(stream.headers["access-control-expose-headers"]).toMatch(/Mercure-Last-Event-ID/)
+    stream.close()
+
+    const evil = await openStream(subscribeUrl(hub.hubUrl, [["match", "t"]]), {
+      origin: "https://evil.example",
+    })
+    expect(evil.headers["access-control-allow-origin"]).toBeUndefined()
+    evil.close()
+    const evilPreflight = await fetch(hub.hubUrl, {
+      method: "OPTIONS",
+      headers: { origin: "https://evil.example" },
+    })
+    expect(evilPreflight.status).toBe(403)
+    expect(await evilPreflight.text()).toMatch(/--cors-origins/)
+  })
+})
+
+describe("operations", () => {
+  it("serves /healthz, /readyz, /metrics and the protected resource metadata; 404 elsewhere", async () => {
+    hub = await startHub({ allowAnonymousSubscribe: true })
+    expect((await fetch(`${hub.origin}/healthz`)).status).toBe(200)
+    expect((await fetch(`${hub.origin}/readyz`)).status).toBe(200)
+    const publisher = await token(hub.hubUrl, { publish: ["*"] })
+    const stream = await openStream(subscribeUrl(hub.hubUrl, [["match", "t"]]))
+    await publish(hub.hubUrl, { topic: "t", data: "x" }, publisher)
+    await stream.waitForEvents(1)
+    const metrics = await (await fetch(`${hub.origin}/metrics`)).text()
+    expect(metrics).toMatch(/^herald_connections 1$/m)
+    expect(metrics).toMatch(/^herald_subscriptions 1$/m)
+    expect(metrics).toMatch(/^herald_updates_published_total 1$/m)
+    expect(metrics).toMatch(/^herald_updates_delivered_total 1$/m)
+    expect(metrics).toMatch(/^herald_publish_duration_seconds_count 1$/m)
+    stream.close()
+
+    const metadata = await (
+      await fetch(`${hub.origin}/.well-known/oauth-protected-resource/.well-known/mercure`)
+    ).json()
+    expect(metadata).toMatchObject({
+      resource: hub.hubUrl,
+      authorization_details_types_supported: ["https://mercure.rocks/authorization-detail"],
+      bearer_methods_supported: ["header"],
+    })
+    expect((await fetch(`${hub.origin}/nope`)).status).toBe(404)
+    expect((await fetch(hub.hubUrl, { method: "PUT" })).status).toBe(405)
+  })
+
+  it("limits connections per client address with 429", async () => {
+    hub = await startHub({ allowAnonymousSubscribe: true, limits: { maxConnectionsPerAddress: 2 } })
+    const url = subscribeUrl(hub.hubUrl, [["match", "t"]])
+    const first = await openStream(url)
+    const second = await openStream(url)
+    const third = await fetch(url)
+    expect(third.status).toBe(429)
+    expect(third.headers.get("retry-after")).toBe("5")
+    first.close()
+    await waitUntil(
+      () => hub?.hub.connections === 1,
+      () => 0,
+    )
+    const again = await openStream(url)
+    expect(again.status).toBe(200)
+    second.close()
+    again.close()
+  })
+
+  it("closes a subscriber's connection when its token expires", async () => {
+    hub = await startHub()
+    const shortLived = await token(hub.hubUrl, { subscribe: ["*"], expiresInSec: 1 })
+    const stream = await openStream(subscribeUrl(hub.hubUrl, [["match", "t"]]), {
+      authorization: `Bearer ${shortLived}`,
+    })
+    expect(stream.status).toBe(200)
+    const started = Date.now()
+    await stream.ended
+    expect(Date.now() - started).toBeLessThan(3000)
+  })
+
+  it("refuses subscribers without a token unless anonymous subscribers are allowed", async () => {
+    hub = await startHub()
+    const response = await fetch(subscribeUrl(hub.hubUrl, [["match", "t"]]))
+    expect(response.status).toBe(401)
+    expect(response.headers.get("www-authenticate")).toMatch(/^Bearer /)
+    expect((await response.json()).detail).toMatch(/access token/)
+  })
+
+  it("shuts down gracefully: subscribers are told when to come back, publishes get 503", async () => {
+    hub = await startHub({ allowAnonymousSubscribe: true })
+    const publisher = await token(hub.hubUrl, { publish: ["*"] })
+    const stream = await openStream(subscribeUrl(hub.hubUrl, [["match", "t"]]))
+    const closed = hub.hub.close({ deadlineMs: 1000 })
+    await stream.ended
+    expect(stream.retries.length).toBeGreaterThanOrEqual(2)
+    expect((await publish(hub.hubUrl, { topic: "t" }, publisher)).status).toBe(503)
+    await closed
+  })
+})
+
+describe("Herald's batch and streaming publish", () => {
+  it("stores a JSON batch atomically and answers every id", async () => {
+    hub = await startHub({ allowAnonymousSubscribe: true })
+    const publisher = await token(hub.hubUrl, { publish: ["*"] })
+    const stream = await openStream(subscribeUrl(hub.hubUrl, [["match", "t"]]))
+    const post = (body: unknown) =>
+      fetch(`${hub?.origin}/herald/v1/publish`, {
+        method: "POST",
+        body: JSON.stringify(body),
+        headers: { authorization: `Bearer ${publisher}`, "content-type": "application/json" },
+      })
+    const response = await post([
+      { topic: "t", data: "1" },
+      { topic: ["t", "u"], data: "2", type: "token", id: "urn:x:2" },
+    ])
+    expect(response.status).toBe(200)
+    const { ids } = await response.json()
+    expect(ids).toHaveLength(2)
+    expect(ids[1]).toBe("urn:x:2")
+    const refused = await post({
+      updates: [
+        { topic: "t", data: "3" },
+        { topic: "t", type: "mercure" },
+      ],
+    })
+    expect(refused.status).toBe(400)
+    expect((await refused.json()).detail).toMatch(/^update 1: /)
+    await post([{ topic: "t", data: "4" }])
+    expect((await stream.waitForEvents(3)).map((e) => e.data)).toEqual(["1", "2", "4"])
+    stream.close()
+  })
+
+  it("delivers a batch whole to subscribers taking all of it, and only their part to the others", async () => {
+    hub = await startHub({ allowAnonymousSubscribe: true })
+    const publisher = await token(hub.hubUrl, { publish: ["*"] })
+    const all = await openStream(subscribeUrl(hub.hubUrl, [["match", "*"]]), {
+      authorization: `Bearer ${await token(hub.hubUrl, { subscribe: ["*"] })}`,
+    })
+    const onlyT = await openStream(subscribeUrl(hub.hubUrl, [["match", "t"]]))
+    const response = await fetch(`${hub.origin}/herald/v1/publish`, {
+      method: "POST",
+      body: JSON.stringify([
+        { topic: "t", data: "1" },
+        { topic: "u", data: "2" },
+        { topic: "t", data: "3", private: true },
+        { topic: "t", data: "4" },
+      ]),
+      headers: { authorization: `Bearer ${publisher}`, "content-type": "application/json" },
+    })
+    const { ids } = await response.json()
+    expect((await all.waitForEvents(4)).map((e) => [e.data, e.lastEventId])).toEqual(
+      ["1", "2", "3", "4"].map((data, index) => [data, ids[index]]),
+    )
+    expect((await onlyT.waitForEvents(2)).map((e) => e.data)).toEqual(["1", "4"])
+    all.close()
+    onlyT.close()
+  })
+
+  it("stores an NDJSON stream line by line as it arrives, and reports what landed before a bad line", async () => {
+    hub = await startHub({ allowAnonymousSubscribe: true })
+    const publisher = await token(hub.hubUrl, { publish: ["*"] })
+    const stream = await openStream(subscribeUrl(hub.hubUrl, [["match", "t"]]))
+    const encoder = new TextEncoder()
+    let push: (line: string) => void = () => {}
+    let finish: () => void = () => {}
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        push = (line) => controller.enqueue(encoder.encode(line))
+        finish = () => controller.close()
+      },
+    })
+    const pending = fetch(`${hub.origin}/herald/v1/publish`, {
+      method: "POST",
+      body,
+      duplex: "half",
+      headers: { authorization: `Bearer ${publisher}`, "content-type": "application/x-ndjson" },
+    } as RequestInit)
+    push('{"topic":"t","data":"tok1"}\n{"topic":"t",')
+    push('"data":"tok2"}\n')
+    // Delivered before the request body ends: a token stream is not held back.
+    expect((await stream.waitForEvents(2)).map((e) => e.data)).toEqual(["tok1", "tok2"])
+    push('{"topic":"t","data":"tok3"}\nnot json\n{"topic":"t","data":"never"}\n')
+    finish()
+    const response = await pending
+    expect(response.status).toBe(400)
+    const problem = await response.json()
+    expect(problem.detail).toMatch(/^line 4: not valid JSON/)
+    expect(problem.ids).toHaveLength(3)
+    expect((await stream.waitForEvents(3)).map((e) => e.data)).toEqual(["tok1", "tok2", "tok3"])
+    stream.close()
+  })
+})
+
+describe("active subscriptions", () => {
+  it("publishes subscription events and lists subscriptions through the API", async () => {
+    hub = await startHub({ subscriptions: true })
+    const watcher = await token(hub.hubUrl, {
+      subscribe: [{ match: "/.well-known/mercure/subscriptions{/*}?", match_type: "urlpattern" }],
+    })
+    const events = await openStream(
+      subscribeUrl(hub.hubUrl, [
+        ["match_urlpattern", "/.well-known/mercure/subscriptions/:type/:match/:subscriber"],
+      ]),
+      { authorization: `Bearer ${watcher}` },
+    )
+    const member = await token(hub.hubUrl, {
+      subscribe: [{ match: "https://example.com/:x", match_type: "urlpattern" }],
+      payload: { tenant: 7 },
+    })
+    const stream = await openStream(
+      subscribeUrl(hub.hubUrl, [["match_urlpattern", "https://example.com/:x"]]),
+      {
+        authorization: `Bearer ${member}`,
+      },
+    )
+    const about = (active: boolean) =>
+      events.events.find((event) => {
+        const body = JSON.parse(event.data)
+        return body.match === "https://example.com/:x" && body.active === active
+      })
+    // The watcher also sees its own subscription's event; pick the member's.
+    const created = await waitUntil(
+      () => about(true) !== undefined,
+      () => about(true),
+    )
+    expect(created?.type).toBe("mercure")
+    const document = JSON.parse(created?.data ?? "{}")
+    expect(document).toMatchObject({
+      type: "subscription",
+      match_type: "urlpattern",
+      match: "https://example.com/:x",
+      active: true,
+      payload: { tenant: 7 },
+    })
+    expect(document.id).toBe(
+      `/.well-known/mercure/subscriptions/urlpattern/https%3A%2F%2Fexample.com%2F%3Ax/${encodeURIComponent(document.subscriber)}`,
+    )
+
+    const list = await fetch(`${hub.origin}/.well-known/mercure/subscriptions`, {
+      headers: { authorization: `Bearer ${watcher}` },
+    })
+    expect(list.status).toBe(200)
+    expect(list.headers.get("link")).toMatch(/rel="mercure"; last-event-id="[^"]+"; type="mercure"/)
+    const collection = await list.json()
+    expect(collection.type).toBe("subscriptions")
+    expect(collection.subscriptions.map((s: { match: string }) => s.match)).toContain(
+      "https://example.com/:x",
+    )
+    const one = await fetch(`${hub.origin}${document.id}`, {
+      headers: { authorization: `Bearer ${watcher}` },
+    })
+    expect(await one.json()).toEqual(document)
+    const forbidden = await fetch(`${hub.origin}/.well-known/mercure/subscriptions`, {
+      headers: { authorization: `Bearer ${member}` },
+    })
+    expect(forbidden.status).toBe(403)
+
+    stream.close()
+    const ended = await waitUntil(
+      () => about(false) !== undefined,
+      () => about(false),
+    )
+    expect(JSON.parse(ended?.data ?? "{}")).toMatchObject({ id: document.id, active: false })
+    expect(
+      (await fetch(`${hub.origin}${document.id}`, { headers: { authorization: `Bearer ${watcher}` } }))
+        .status,
+    ).toBe(404)
+    events.close()
+  })
+})
