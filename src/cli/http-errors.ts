@@ -1,0 +1,51 @@
+/**
+ * Messages for a hub that answered with an error, or did not answer, written for the person at
+ * the terminal: the status, the reason the hub gave in its `WWW-Authenticate` challenge (where
+ * Mercure puts it, RFC 6750 §3), the body, and what to try.
+ */
+
+/** The auth-params of a `WWW-Authenticate: Bearer …` challenge (`error`, `error_description`, …). */
+export function bearerParams(header: string | null): Record<string, string> {
+  const params: Record<string, string> = {}
+  if (header === null) return params
+  const pattern = /([A-Za-z_][\w-]*)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^\s,]*))/g
+  for (const match of header.matchAll(pattern)) {
+    const [, name, quoted, token] = match
+    if (name !== undefined)
+      params[name] = quoted === undefined ? (token ?? "") : quoted.replace(/\\(.)/g, "$1")
+  }
+  return params
+}
+
+/** One paragraph for a non-2xx answer. */
+export function describeFailure(
+  response: Pick<Response, "status" | "statusText" | "headers">,
+  body: string,
+  tokenSource: string | undefined,
+): string {
+  const lines = [`${response.status} ${response.statusText}`.trim()]
+  const challenge = bearerParams(response.headers.get("www-authenticate"))
+  if (challenge.error !== undefined || challenge.error_description !== undefined) {
+    lines.push(`  ${[challenge.error, challenge.error_description].filter(Boolean).join(": ")}`)
+  }
+  const text = body.trim()
+  if (text !== "") lines.push(...text.split("\n").map((line) => `  ${line}`))
+  if (response.status === 401) {
+    lines.push(
+      tokenSource === undefined
+        ? "  no token was sent: pass --token or HERALD_TOKEN (or run from the directory of a dev-mode herald serve)"
+        : `  the token came from ${tokenSource}`,
+    )
+  }
+  return lines.join("\n")
+}
+
+/** One line for a request that got no answer. */
+export function hubUnreachable(url: string, error: unknown): string {
+  if ((error as Error).name === "TimeoutError") return `no answer from ${url} in time`
+  // fetch wraps the socket's error in `cause`; with several addresses (localhost: ::1 and
+  // 127.0.0.1) the cause is an AggregateError whose `errors` carry the codes.
+  const cause = (error as { cause?: { code?: string; message?: string; errors?: { code?: string }[] } }).cause
+  const code = cause?.code ?? cause?.errors?.[0]?.code ?? cause?.message ?? (error as Error).message
+  return `cannot reach the hub at ${url} (${code}): is \`herald serve\` running? Set --hub or HERALD_HUB_URL`
+}

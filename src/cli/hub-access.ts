@@ -1,0 +1,67 @@
+import { resolve } from "node:path"
+import { createDevTokens } from "../hub/auth/dev-tokens.js"
+import { readDevSecret } from "../hub/config/dev-secret.js"
+
+/** The issuer of dev tokens when none is configured. */
+export const DEV_ISSUER = "urn:herald:dev"
+
+/** The banner's dev tokens live this long: a month of development without re-copying them. */
+export const DEV_TOKEN_TTL_SEC = 30 * 86_400
+
+/** Where `publish` and `listen` find the hub when neither `--hub` nor `HERALD_HUB_URL` says. */
+export const DEFAULT_CLIENT_HUB_URL = "http://localhost:8080/.well-known/mercure"
+
+/** How `publish` and `listen` reach the hub. */
+export interface HubAccess {
+  readonly hubUrl: string
+  /** The bearer token, if any (none: anonymous). */
+  readonly token: string | undefined
+  /** Where the token came from, for messages: `--token`, `HERALD_TOKEN`, `dev secret in …`. */
+  readonly tokenSource: string | undefined
+}
+
+/** The options both client commands share. */
+export interface HubAccessOptions {
+  readonly hub?: string
+  readonly token?: string
+  readonly dataDir?: string
+}
+
+/**
+ * The hub URL and the token for a client command. The token is `--token`, else `HERALD_TOKEN`,
+ * else — in dev mode — one minted for `role` from the dev secret that `herald serve` keeps in
+ * the data directory (same cwd, same `--data-dir`), else none.
+ */
+export async function resolveHubAccess(
+  options: HubAccessOptions,
+  role: "publisher" | "subscriber",
+  env: Readonly<Record<string, string | undefined>>,
+  cwd: string,
+): Promise<HubAccess> {
+  const hubUrl = options.hub ?? (env.HERALD_HUB_URL?.trim() || DEFAULT_CLIENT_HUB_URL)
+  try {
+    const url = new URL(hubUrl)
+    if (url.protocol !== "http:" && url.protocol !== "https:") throw new Error("not http")
+  } catch {
+    throw new UsageError(`--hub "${hubUrl}": expected an absolute http:// or https:// URL`)
+  }
+  if (options.token !== undefined) return { hubUrl, token: options.token, tokenSource: "--token" }
+  const fromEnv = env.HERALD_TOKEN?.trim()
+  if (fromEnv) return { hubUrl, token: fromEnv, tokenSource: "HERALD_TOKEN" }
+  const dataDir = resolve(cwd, options.dataDir ?? (env.HERALD_DATA_DIR?.trim() || "./herald-data"))
+  const secret = readDevSecret(dataDir)
+  if (secret === undefined) return { hubUrl, token: undefined, tokenSource: undefined }
+  const tokens = await createDevTokens({
+    secret,
+    // The hub checks `aud` against its resource: its configured one, else its URL.
+    resource: env.HERALD_RESOURCE?.trim() || hubUrl,
+    issuer: env.HERALD_JWT_ISSUER?.trim() || DEV_ISSUER,
+    ttlSec: 3600,
+  })
+  return { hubUrl, token: tokens[role], tokenSource: `the dev secret in ${dataDir}` }
+}
+
+/** A mistake in how a command was called: printed without a stack, exit code 2. */
+export class UsageError extends Error {
+  override name = "UsageError"
+}

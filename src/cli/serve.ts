@@ -1,0 +1,232 @@
+import { mkdirSync } from "node:fs"
+import { createServer, type Server } from "node:http"
+import type { AddressInfo } from "node:net"
+import { join } from "node:path"
+import { Command } from "commander"
+import type { Logger } from "pino"
+import { createDevTokens } from "../hub/auth/dev-tokens.js"
+import {
+  addConfigOptions,
+  ConfigError,
+  type HeraldConfig,
+  loadConfig,
+  resourceOf,
+  toHubOptions,
+  withBoundPort,
+} from "../hub/config.js"
+import type { Engine } from "../hub/engine/engine.js"
+import { devBanner } from "./dev-banner.js"
+import { DEV_ISSUER, DEV_TOKEN_TTL_SEC } from "./hub-access.js"
+import { createLogger } from "./logger.js"
+
+/** The database file inside the data directory. */
+export const DATABASE_FILE = "herald.db"
+
+/** Past the shutdown deadline, this long more for the engine and the sockets before a forced exit. */
+const EXIT_GRACE_MS = 5000
+
+const EXAMPLES = `
+Settings come from flags, then HERALD_* environment variables, then the JSON file
+given by --config / HERALD_CONFIG (keys are the camelCase option names), then defaults.
+Durations take "250ms", "15s", "1h", "30d" or milliseconds; sizes "256kb", "1mb" or bytes.
+
+Examples:
+  $ herald serve
+      dev mode: sqlite in ./herald-data, prints a publisher and a subscriber token
+  $ herald serve --engine memory --port 3000 --anonymous
+  $ HERALD_JWT_KEY=$(openssl rand -base64 32) herald serve --no-dev \\
+      --hub-url https://hub.example.com/.well-known/mercure --cors-origins https://app.example.com
+  $ herald serve --publisher-jwt-key ./keys/publisher.pem --jwks-url https://idp.example.com/jwks.json
+  $ herald serve --config herald.json`
+
+/** `herald serve`: the hub on node:http. */
+export function serveCommand(): Command {
+  return addConfigOptions(new Command("serve"))
+    .description("run the Mercure hub (sqlite in ./herald-data on http://localhost:8080 by default)")
+    .addHelpText("after", EXAMPLES)
+    .action(async (_options: unknown, command: Command) => {
+      process.exitCode = await serve(command.opts())
+    })
+}
+
+/**
+ * Starts the hub and resolves with the exit code once it has stopped: 0 after a graceful
+ * shutdown, 1 when it cannot start (port in use, storage), 2 for a bad configuration.
+ */
+export async function serve(flags: Readonly<Record<string, unknown>>): Promise<number> {
+  let config: HeraldConfig
+  try {
+    config = loadConfig({ flags, env: process.env, cwd: process.cwd() })
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error
+    process.stderr.write(
+      `herald serve: invalid configuration\n${error.issues.map((issue) => `  ${issue.where}: ${issue.message}\n`).join("")}` +
+        "See `herald serve --help`.\n",
+    )
+    return 2
+  }
+  const logger = createLogger(config.logLevel)
+  // Input never kills the hub; a bug might. Say so in the log, where operators look, and exit
+  // non-zero so that a supervisor restarts it.
+  for (const event of ["uncaughtException", "unhandledRejection"] as const) {
+    process.on(event, (error: unknown) => {
+      logger.fatal({ err: error }, `${event}: exiting`)
+      process.exit(1)
+    })
+  }
+  for (const warning of config.warnings) logger.warn(warning)
+
+  let engine: Engine
+  try {
+    engine = await openEngine(config)
+  } catch (error) {
+    logger.error({ err: error }, `cannot open the ${config.engine} engine in ${config.dataDir}`)
+    return 1
+  }
+
+  const server = createServer()
+  try {
+    await listen(server, config)
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code
+    const where = `${config.host ?? "all interfaces"} port ${config.port}`
+    const reason =
+      code === "EADDRINUSE"
+        ? `port ${config.port} is already in use (another herald serve?); pick another with --port or HERALD_PORT`
+        : code === "EACCES"
+          ? `no permission to bind ${where} (ports below 1024 need privileges); pick another with --port`
+          : `cannot listen on ${where}: ${(error as Error).message}`
+    logger.error(reason)
+    await engine.close()
+    return 1
+  }
+  const port = (server.address() as AddressInfo).port
+  config = withBoundPort(config, port)
+
+  const { createHub } = await import("../hub/hub.js")
+  let hub: ReturnType<typeof createHub>
+  try {
+    hub = createHub(toHubOptions(config, engine, logger))
+  } catch (error) {
+    // The hub checks what the config cannot (a key unusable with every allowed algorithm, …).
+    logger.error(`cannot start the hub: ${(error as Error).message}`)
+    server.close()
+    await engine.close()
+    return 2
+  }
+  // The server bound before the hub existed (so that port 0 yields the real hub URL); no
+  // request can have arrived in between, as both happen in this one turn of the event loop.
+  server.on("request", hub.handle)
+
+  const origin = `http://${config.host === undefined || config.host.includes(":") ? "localhost" : config.host}:${port}`
+  logger.info(
+    {
+      hubUrl: config.hubUrl,
+      engine: engine.name,
+      dataDir: config.engine === "sqlite" ? config.dataDir : undefined,
+    },
+    `listening on ${origin}`,
+  )
+  if (config.dev !== undefined) await printDevBanner(config, logger)
+
+  return await new Promise<number>((resolve) => {
+    let stopping = false
+    const stop = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        logger.warn(`${signal} again: exiting now`)
+        resolve(1)
+        process.exit(1)
+      }
+      stopping = true
+      logger.info(`${signal}: shutting down (open subscribers get ${config.shutdownTimeoutMs} ms)`)
+      const force = setTimeout(() => {
+        logger.error("shutdown took too long: exiting now")
+        process.exit(1)
+      }, config.shutdownTimeoutMs + EXIT_GRACE_MS)
+      force.unref()
+      void shutdown(server, hub, config.shutdownTimeoutMs, logger).then((code) => {
+        clearTimeout(force)
+        logger.info("stopped")
+        resolve(code)
+      })
+    }
+    process.on("SIGTERM", stop)
+    process.on("SIGINT", stop)
+  })
+}
+
+async function openEngine(config: HeraldConfig): Promise<Engine> {
+  const retention = config.retention
+  if (config.engine === "memory") {
+    const { createMemoryEngine } = await import("../hub/engine/memory.js")
+    return createMemoryEngine({ retention })
+  }
+  mkdirSync(config.dataDir, { recursive: true })
+  const { createSqliteEngine } = await import("../hub/engine/sqlite.js")
+  return createSqliteEngine({
+    path: join(config.dataDir, DATABASE_FILE),
+    retention,
+    synchronous: config.sync,
+  })
+}
+
+function listen(server: Server, config: HeraldConfig): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject)
+    server.listen({ port: config.port, host: config.host }, () => {
+      server.off("error", reject)
+      resolve()
+    })
+  })
+}
+
+/**
+ * Stops accepting connections, closes the hub (it tells subscribers when to come back, ends
+ * their streams within the deadline, then closes the engine), then drops what is left.
+ */
+async function shutdown(
+  server: Server,
+  hub: { close(options: { deadlineMs: number }): Promise<void> },
+  deadlineMs: number,
+  logger: Logger,
+): Promise<number> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+  let code = 0
+  try {
+    await hub.close({ deadlineMs })
+  } catch (error) {
+    logger.error({ err: error }, "the hub did not close cleanly")
+    code = 1
+  }
+  // Keep-alive sockets between requests would hold close() open until they time out.
+  server.closeAllConnections()
+  await closed
+  return code
+}
+
+async function printDevBanner(config: HeraldConfig, logger: Logger): Promise<void> {
+  const dev = config.dev
+  if (dev === undefined) return
+  try {
+    const tokens = await createDevTokens({
+      secret: dev.secret,
+      resource: resourceOf(config),
+      issuer: config.issuer ?? DEV_ISSUER,
+      ttlSec: DEV_TOKEN_TTL_SEC,
+    })
+    process.stdout.write(
+      devBanner({
+        hubUrl: config.hubUrl,
+        tokens,
+        secretFile: dev.file,
+        secretCreated: dev.created,
+        cwd: process.cwd(),
+      }),
+    )
+  } catch (error) {
+    logger.error(
+      { err: error },
+      `dev mode: cannot sign tokens with the secret in ${dev.file}; delete it to get a new one`,
+    )
+  }
+}

@@ -1,0 +1,148 @@
+// The built CLI's help and its answers to bad invocations: every setting documented, and
+// configuration errors reported with the source, the key and what is expected, before any port
+// is opened.
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { envOf, FIELDS, flagOf } from "../../src/hub/config.js"
+import { assertBuilt, heraldDone, killAll, removeTempDirs, tempCwd } from "./cli-helpers.js"
+
+beforeAll(assertBuilt)
+afterAll(() => {
+  killAll()
+  removeTempDirs()
+})
+
+describe("herald --help", () => {
+  it("lists the commands with a line each, and examples", async () => {
+    const { code, stdout } = await heraldDone(["--help"], { cwd: tempCwd() })
+    expect(code).toBe(0)
+    expect(stdout).toMatch(/^Usage: herald \[options\] \[command\]/)
+    expect(stdout).toMatch(/\n {2}serve \[options\] +run the Mercure hub/)
+    expect(stdout).toMatch(/\n {2}publish \[options\] <topic> <data> +publish an update/)
+    expect(stdout).toMatch(/\n {2}listen \[options\] <topic\|url\.\.\.> +subscribe to topics/)
+    expect(stdout).toContain("Examples:\n  $ herald serve")
+  })
+
+  it("prints the version", async () => {
+    const { code, stdout } = await heraldDone(["--version"], { cwd: tempCwd() })
+    expect(code).toBe(0)
+    expect(stdout.trim()).toMatch(/^\d+\.\d+\.\d+/)
+  })
+
+  it("suggests the nearest command for a typo, exit 2", async () => {
+    const { code, stderr } = await heraldDone(["serv"], { cwd: tempCwd() })
+    expect(code).toBe(2)
+    expect(stderr).toContain("unknown command 'serv'")
+    expect(stderr).toContain("Did you mean serve?")
+  })
+})
+
+describe("herald serve --help", () => {
+  it("documents every setting: its flag, its env variable, and --no-x for on/off ones", async () => {
+    const { code, stdout } = await heraldDone(["serve", "--help"], { cwd: tempCwd() })
+    expect(code).toBe(0)
+    // Help lines wrap at 80 columns: compare with the whitespace collapsed.
+    const help = stdout.replace(/\s+/g, " ")
+    expect(help).toContain("-c, --config <file>")
+    for (const field of FIELDS) {
+      const flag = flagOf(field.key)
+      expect(help).toContain("arg" in field ? `${flag} ${field.arg}` : flag)
+      expect(help).toContain(`[env: ${envOf(field.key)}]`)
+      if (!("arg" in field)) expect(help).toContain(`--no-${flag.slice(2)}`)
+      if (field.shownDefault !== undefined) expect(help).toContain(`(default: ${field.shownDefault})`)
+    }
+    for (const heading of [
+      "Server:",
+      "Storage:",
+      "Authorization:",
+      "Protocol:",
+      "Limits:",
+      "Process:",
+      "Examples:",
+    ]) {
+      expect(stdout).toContain(`\n${heading}\n`)
+    }
+  })
+
+  it("publish --help and listen --help list their options with examples", async () => {
+    const publish = await heraldDone(["publish", "--help"], { cwd: tempCwd() })
+    expect(publish.code).toBe(0)
+    for (const option of [
+      "--hub <url>",
+      "--token <jwt>",
+      "--id <id>",
+      "--type <type>",
+      "--retry <ms>",
+      "--private",
+    ]) {
+      expect(publish.stdout).toContain(option)
+    }
+    expect(publish.stdout).toContain("--topic <topic>")
+    expect(publish.stdout).toContain("Examples:")
+    const listen = await heraldDone(["listen", "--help"], { cwd: tempCwd() })
+    expect(listen.code).toBe(0)
+    for (const option of [
+      "--hub <url>",
+      "--token <jwt>",
+      "--urlpattern",
+      "--json",
+      "--count <n>",
+      "--max-retry-delay <ms>",
+      "--last-event-id",
+    ]) {
+      expect(listen.stdout).toContain(option)
+    }
+    expect(listen.stdout).toContain("Examples:")
+  })
+})
+
+describe("herald serve refuses a bad configuration before listening (exit 2)", () => {
+  it("names the env variable, its value and what is expected", async () => {
+    const { code, stderr, stdout } = await heraldDone(["serve"], {
+      cwd: tempCwd(),
+      env: { HERALD_PORT: "abc" },
+    })
+    expect(code).toBe(2)
+    expect(stderr).toContain('HERALD_PORT="abc": expected a port number 0–65535')
+    expect(stdout).not.toContain("listening")
+  })
+
+  it("suggests the nearest flag for an unknown one", async () => {
+    const { code, stderr } = await heraldDone(["serve", "--prot", "80"], { cwd: tempCwd() })
+    expect(code).toBe(2)
+    expect(stderr).toContain("unknown option '--prot'")
+    expect(stderr).toContain("--port")
+  })
+
+  it("lists every issue of a config file at once", async () => {
+    const cwd = tempCwd()
+    const { writeFileSync } = await import("node:fs")
+    writeFileSync(`${cwd}/herald.json`, JSON.stringify({ prot: 1, engine: "redis" }))
+    const { code, stderr } = await heraldDone(["serve", "--config", "herald.json"], { cwd })
+    expect(code).toBe(2)
+    expect(stderr).toContain('herald.json: prot: unknown key (did you mean "port"?)')
+    expect(stderr).toContain('herald.json: engine = "redis": expected one of "sqlite", "memory"')
+  })
+
+  it("without keys and with --no-dev, says how to configure one", async () => {
+    const { code, stderr } = await heraldDone(["serve", "--no-dev"], { cwd: tempCwd() })
+    expect(code).toBe(2)
+    expect(stderr).toContain("dev mode is off and no publisher key is set")
+    expect(stderr).toContain("--jwt-key")
+  })
+})
+
+describe("docs/cli.md", () => {
+  it("documents every setting of herald serve: flag, env variable and file key", async () => {
+    const { readFileSync } = await import("node:fs")
+    const docs = readFileSync(new URL("../../docs/cli.md", import.meta.url), "utf8")
+    for (const field of FIELDS) {
+      const flag = flagOf(field.key)
+      expect(docs).toContain(
+        "arg" in field ? `\`${flag} ${field.arg}\`` : `\`${flag}\` / \`--no-${flag.slice(2)}\``,
+      )
+      expect(docs).toContain(`\`${envOf(field.key)}\``)
+      expect(docs).toContain(`\`${field.key}\``)
+      if (field.shownDefault !== undefined) expect(docs).toContain(`\`${field.shownDefault}\``)
+    }
+  })
+})

@@ -1,0 +1,243 @@
+// `herald publish` and `herald listen` against a running `herald serve`, all three real
+// processes: the round trip, stdin data, alternate topics and private updates, errors, and a
+// listener that outlives a hub restart and resumes from its last event (sqlite).
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import {
+  assertBuilt,
+  freePort,
+  herald,
+  heraldDone,
+  killAll,
+  removeTempDirs,
+  startHub,
+  tempCwd,
+} from "./cli-helpers.js"
+
+beforeAll(assertBuilt)
+afterAll(() => {
+  killAll()
+  removeTempDirs()
+})
+
+interface Received {
+  time: string
+  id: string
+  type: string
+  data: string
+}
+
+const lines = (output: string): Received[] =>
+  output
+    .split("\n")
+    .filter((line) => line.trim() !== "")
+    .map((line) => JSON.parse(line) as Received)
+
+describe("herald publish + herald listen (dev mode: both read the dev secret)", () => {
+  it("round trip: listen --count 2 gets both updates, in order, with ids and types, then exits 0", async () => {
+    const cwd = tempCwd()
+    const hub = await startHub(["--engine", "memory", "--port", "0"], { cwd })
+    const hubArg = ["--hub", hub.hubUrl]
+    const topic = "https://example.com/books/1"
+    const listen = herald(["listen", ...hubArg, "--json", "--count", "2", topic], { cwd })
+    await listen.waitFor(/listening on /)
+
+    const first = await heraldDone(["publish", ...hubArg, topic, '{"title":"Dune"}', "--type", "book"], {
+      cwd,
+    })
+    expect(first.code).toBe(0)
+    const firstId = first.stdout.trim()
+    expect(firstId).toMatch(/^urn:uuid:/)
+    // Another topic, not matched: the listener must not count it.
+    expect((await heraldDone(["publish", ...hubArg, "https://example.com/other", "x"], { cwd })).code).toBe(0)
+    const second = await heraldDone(["publish", ...hubArg, topic, "-", "--id", "book-1-v2"], {
+      cwd,
+      stdin: "from stdin\nline 2",
+    })
+    expect(second.code).toBe(0)
+    expect(second.stdout.trim()).toBe("book-1-v2")
+
+    expect(await listen.exited).toBe(0)
+    expect(lines(listen.stdout())).toEqual([
+      { time: expect.any(String), id: firstId, type: "book", data: '{"title":"Dune"}' },
+      { time: expect.any(String), id: "book-1-v2", type: "message", data: "from stdin\nline 2" },
+    ])
+    hub.child.kill("SIGTERM")
+    expect(await hub.exited).toBe(0)
+  })
+
+  it("pretty output: JSON data indented, a header with the id and the type", async () => {
+    const cwd = tempCwd()
+    const hub = await startHub(["--engine", "memory", "--port", "0"], { cwd })
+    const listen = herald(["listen", "--hub", hub.hubUrl, "--count", "1", "books"], { cwd })
+    await listen.waitFor(/listening on /)
+    await heraldDone(["publish", "--hub", hub.hubUrl, "books", '{"a":[1,2]}', "--type", "t", "--id", "i1"], {
+      cwd,
+    })
+    expect(await listen.exited).toBe(0)
+    expect(listen.stdout()).toMatch(
+      /^\d\d:\d\d:\d\d {2}id i1 {2}type t\n\{\n {2}"a": \[\n {4}1,\n {4}2\n {2}\]\n\}\n\n$/,
+    )
+    hub.child.kill("SIGTERM")
+    await hub.exited
+  })
+
+  it("alternate topics and private updates reach a listener on the alternate topic; URL patterns match", async () => {
+    const cwd = tempCwd()
+    const hub = await startHub(["--engine", "memory", "--port", "0"], { cwd })
+    const hubArg = ["--hub", hub.hubUrl]
+    const onAlternate = herald(
+      ["listen", ...hubArg, "--json", "--count", "1", "https://example.com/authors/7"],
+      {
+        cwd,
+      },
+    )
+    const byPattern = herald(
+      ["listen", ...hubArg, "--json", "--count", "1", "--urlpattern", "https://example.com/books/:id"],
+      { cwd },
+    )
+    await onAlternate.waitFor(/listening on /)
+    await byPattern.waitFor(/listening on /)
+    const published = await heraldDone(
+      [
+        "publish",
+        ...hubArg,
+        "https://example.com/books/9",
+        "secret stock",
+        "--topic",
+        "https://example.com/authors/7",
+        "--private",
+      ],
+      { cwd },
+    )
+    expect(published.code).toBe(0)
+    expect(await onAlternate.exited).toBe(0)
+    expect(await byPattern.exited).toBe(0)
+    expect(lines(onAlternate.stdout())[0]?.data).toBe("secret stock")
+    expect(lines(byPattern.stdout())[0]?.data).toBe("secret stock")
+    hub.child.kill("SIGTERM")
+    await hub.exited
+  })
+
+  it("listen exits 0 on Ctrl-C (SIGINT)", async () => {
+    const cwd = tempCwd()
+    const hub = await startHub(["--engine", "memory", "--port", "0"], { cwd })
+    const listen = herald(["listen", "--hub", hub.hubUrl, "t"], { cwd })
+    await listen.waitFor(/listening on /)
+    listen.child.kill("SIGINT")
+    expect(await listen.exited).toBe(0)
+    hub.child.kill("SIGTERM")
+    expect(await hub.exited).toBe(0)
+  })
+
+  it("a full subscription URL is used as given", async () => {
+    const cwd = tempCwd()
+    const hub = await startHub(["--engine", "memory", "--port", "0"], { cwd })
+    const url = `${hub.hubUrl}?match=${encodeURIComponent("a/b")}`
+    const listen = herald(["listen", "--hub", hub.hubUrl, "--json", "--count", "1", url], { cwd })
+    await listen.waitFor(/listening on /)
+    expect(listen.stderr()).toContain(`listening on ${url}`)
+    await heraldDone(["publish", "--hub", hub.hubUrl, "a/b", "given"], { cwd })
+    expect(await listen.exited).toBe(0)
+    expect(lines(listen.stdout())[0]?.data).toBe("given")
+    hub.child.kill("SIGTERM")
+    await hub.exited
+  })
+
+  it("errors: a bad token prints the status and the hub's reason, exit 1; no hub, exit 1", async () => {
+    const cwd = tempCwd()
+    const hub = await startHub(["--engine", "memory", "--port", "0"], { cwd })
+    const refused = await heraldDone(["publish", "--hub", hub.hubUrl, "--token", "not-a-jwt", "t", "d"], {
+      cwd,
+    })
+    expect(refused.code).toBe(1)
+    expect(refused.stderr).toMatch(/^herald publish: 401 Unauthorized\n {2}invalid_token: \S/)
+    expect(refused.stderr).toContain("the token came from --token")
+    const listen = await heraldDone(["listen", "--hub", hub.hubUrl, "--token", "not-a-jwt", "t"], { cwd })
+    expect(listen.code).toBe(1)
+    expect(listen.stderr).toMatch(/herald listen: 401 Unauthorized\n {2}invalid_token: \S/)
+    hub.child.kill("SIGTERM")
+    await hub.exited
+
+    const port = await freePort()
+    const down = await heraldDone(
+      ["publish", "--hub", `http://localhost:${port}/.well-known/mercure`, "t", "d"],
+      {
+        cwd,
+      },
+    )
+    expect(down.code).toBe(1)
+    expect(down.stderr).toContain("cannot reach the hub")
+    const badHub = await heraldDone(["publish", "--hub", "nope", "t", "d"], { cwd })
+    expect(badHub.code).toBe(2)
+    expect(badHub.stderr).toContain('--hub "nope": expected an absolute http:// or https:// URL')
+  })
+
+  it("HERALD_HUB_URL and HERALD_TOKEN are read when the flags are absent", async () => {
+    const cwd = tempCwd()
+    const secret = "a-shared-secret-of-at-least-32-bytes!!"
+    const hub = await startHub(["--engine", "memory", "--port", "0", "--no-dev", "--anonymous"], {
+      cwd,
+      env: { HERALD_JWT_KEY: secret },
+    })
+    const { createDevTokens } = await import("../../src/hub/auth/dev-tokens.js")
+    const tokens = await createDevTokens({ secret, resource: hub.hubUrl, issuer: "test" })
+    const env = { HERALD_HUB_URL: hub.hubUrl, HERALD_TOKEN: tokens.publisher }
+    const listen = herald(["listen", "--json", "--count", "1", "t"], {
+      cwd,
+      env: { HERALD_HUB_URL: hub.hubUrl },
+    })
+    await listen.waitFor(/listening on /)
+    const published = await heraldDone(["publish", "t", "via env"], { cwd, env })
+    expect(published.code).toBe(0)
+    expect(await listen.exited).toBe(0)
+    expect(lines(listen.stdout())[0]?.data).toBe("via env")
+    hub.child.kill("SIGTERM")
+    await hub.exited
+  })
+})
+
+describe("herald listen across a hub restart (sqlite)", () => {
+  it("reconnects, resumes after its last event, and gets the updates published while it was away", {
+    timeout: 60_000,
+  }, async () => {
+    const cwd = tempCwd()
+    const port = String(await freePort())
+    // A short retry hint: the listener comes back soon, then backs off while the port is closed.
+    const args = ["--retry", "300ms"]
+    let hub = await startHub(["--port", port, ...args], { cwd })
+    const hubArg = ["--hub", hub.hubUrl]
+    // A capped backoff, so the listener is back soon after the hub is, however long the pause took.
+    const listen = herald(
+      ["listen", ...hubArg, "--json", "--count", "3", "--max-retry-delay", "1000", "orders"],
+      { cwd },
+    )
+    await listen.waitFor(/listening on /)
+    const first = (await heraldDone(["publish", ...hubArg, "orders", "one"], { cwd })).stdout.trim()
+    await listen.waitFor(/"data":"one"/)
+    hub.child.kill("SIGTERM")
+    expect(await hub.exited).toBe(0)
+    await listen.waitFor(/connection lost .*reconnecting/)
+
+    // While the listener's port stays closed, the same data directory takes two updates through a
+    // hub on another port: the listener can only get them by replay from the durable store.
+    const elsewhere = await startHub(["--port", "0", ...args], { cwd })
+    const publishElsewhere = async (data: string) =>
+      (await heraldDone(["publish", "--hub", elsewhere.hubUrl, "orders", data], { cwd })).stdout.trim()
+    const second = await publishElsewhere("two")
+    const third = await publishElsewhere("three")
+    elsewhere.child.kill("SIGTERM")
+    expect(await elsewhere.exited).toBe(0)
+    expect(listen.stderr()).not.toContain("reconnected")
+
+    hub = await startHub(["--port", port, ...args], { cwd })
+    expect(await listen.exited).toBe(0)
+    expect(lines(listen.stdout()).map((event) => [event.id, event.data])).toEqual([
+      [first, "one"],
+      [second, "two"],
+      [third, "three"],
+    ])
+    expect(listen.stderr()).toContain(`reconnected, resuming after ${first}`)
+    hub.child.kill("SIGTERM")
+    expect(await hub.exited).toBe(0)
+  })
+})

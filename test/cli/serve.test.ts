@@ -1,0 +1,172 @@
+// `herald serve` as a process: it starts with no setup (memory, and sqlite in a temp directory),
+// answers, prints dev tokens that the hub accepts, refuses a busy port, and exits 0 on SIGTERM.
+
+import { once } from "node:events"
+import { statSync } from "node:fs"
+import { connect, createServer } from "node:net"
+import { join } from "node:path"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { openStream } from "../server/helpers.js"
+import {
+  assertBuilt,
+  freePort,
+  heraldDone,
+  killAll,
+  removeTempDirs,
+  startHub,
+  tempCwd,
+} from "./cli-helpers.js"
+
+beforeAll(assertBuilt)
+afterAll(() => {
+  killAll()
+  removeTempDirs()
+})
+
+/** Sends SIGTERM and resolves with the exit code and how long it took. */
+async function terminate(
+  hub: Awaited<ReturnType<typeof startHub>>,
+): Promise<{ code: number | string; ms: number }> {
+  const started = Date.now()
+  hub.child.kill("SIGTERM")
+  const code = await hub.exited
+  return { code, ms: Date.now() - started }
+}
+
+function bannerTokens(output: string): { publisher: string; subscriber: string } {
+  const publisher = /Publisher token[^\n]*\n\s+(\S+)/.exec(output)?.[1]
+  const subscriber = /Subscriber token[^\n]*\n\s+(\S+)/.exec(output)?.[1]
+  if (publisher === undefined || subscriber === undefined) throw new Error(`no dev tokens in:\n${output}`)
+  return { publisher, subscriber }
+}
+
+describe("herald serve", () => {
+  it("memory engine: answers, prints working dev tokens, and exits 0 on SIGTERM", async () => {
+    const cwd = tempCwd()
+    const hub = await startHub(["--engine", "memory", "--port", "0"], { cwd })
+    expect(hub.stdout()).toMatch(/"msg":"listening on http:\/\/localhost:\d+"/)
+    expect(hub.stdout()).toContain('"engine":"memory"')
+    await hub.waitFor(/Subscriber token/)
+    const output = hub.stdout()
+    expect(output).toContain("DEV MODE")
+    expect(output).toContain("development only")
+    expect(output).toContain(`curl -X POST '${hub.hubUrl}'`)
+    expect(output).toContain(`curl -N -G '${hub.hubUrl}'`)
+    const { publisher, subscriber } = bannerTokens(output)
+
+    const health = await fetch(new URL("/healthz", hub.hubUrl))
+    expect(health.status).toBe(200)
+
+    // The printed tokens are the hub's: the subscriber one opens a stream that gets what the
+    // publisher one publishes, and no token gets 401.
+    const topic = "https://example.com/books/1"
+    const url = `${hub.hubUrl}?match=${encodeURIComponent(topic)}`
+    expect((await fetch(url)).status).toBe(401)
+    const stream = await openStream(url, { authorization: `Bearer ${subscriber}` })
+    expect(stream.status).toBe(200)
+    const published = await fetch(hub.hubUrl, {
+      method: "POST",
+      headers: { authorization: `Bearer ${publisher}` },
+      body: new URLSearchParams({ topic, data: "hello" }),
+    })
+    expect(published.status).toBe(200)
+    const id = await published.text()
+    const [event] = await stream.waitForEvents(1)
+    expect(event).toMatchObject({ data: "hello", lastEventId: id })
+
+    const { code, ms } = await terminate(hub)
+    expect(code).toBe(0)
+    expect(ms).toBeLessThan(5000)
+    await stream.ended
+    expect(hub.stdout()).toContain("SIGTERM: shutting down")
+  })
+
+  it("sqlite by default: herald.db and a 0600 dev-secret in ./herald-data; tokens survive a restart", async () => {
+    const cwd = tempCwd()
+    const port = await freePort()
+    const first = await startHub(["--port", String(port)], { cwd })
+    expect(first.stdout()).toContain(`"engine":"sqlite","dataDir":"${join(cwd, "herald-data")}"`)
+    await first.waitFor(/Subscriber token/)
+    expect(first.stdout()).toContain("created now")
+    expect(statSync(join(cwd, "herald-data", "herald.db")).isFile()).toBe(true)
+    expect(statSync(join(cwd, "herald-data", "dev-secret")).mode & 0o777).toBe(0o600)
+    const { publisher } = bannerTokens(first.stdout())
+    expect((await terminate(first)).code).toBe(0)
+
+    const second = await startHub(["--port", String(port)], { cwd })
+    await second.waitFor(/Subscriber token/)
+    expect(second.stdout()).toContain("kept from an earlier run")
+    const published = await fetch(second.hubUrl, {
+      method: "POST",
+      headers: { authorization: `Bearer ${publisher}` },
+      body: new URLSearchParams({ topic: "t", data: "still valid" }),
+    })
+    expect(published.status).toBe(200)
+    expect((await terminate(second)).code).toBe(0)
+  })
+
+  it("with a key and --no-dev: no banner, tokens required", async () => {
+    const cwd = tempCwd()
+    const hub = await startHub(["--engine", "memory", "--port", "0", "--no-dev"], {
+      cwd,
+      env: { HERALD_JWT_KEY: "a-production-secret-of-at-least-32-bytes!" },
+    })
+    expect(hub.stdout()).not.toContain("DEV MODE")
+    const refused = await fetch(hub.hubUrl, { method: "POST", body: new URLSearchParams({ topic: "t" }) })
+    expect(refused.status).toBe(401)
+    expect((await terminate(hub)).code).toBe(0)
+  })
+
+  it("a second signal exits at once while the first waits for a subscriber that does not read", async () => {
+    const cwd = tempCwd()
+    const hub = await startHub(
+      ["--engine", "memory", "--port", "0", "--max-queued-bytes", "64mb", "--max-body-bytes", "8mb"],
+      { cwd, env: { HERALD_SHUTDOWN_TIMEOUT: "60s" } },
+    )
+    await hub.waitFor(/Subscriber token/)
+    const { publisher, subscriber } = bannerTokens(hub.stdout())
+    // A subscriber that never reads: once its socket buffers are full, its stream cannot end.
+    const socket = connect(hub.port, "localhost")
+    await once(socket, "connect")
+    socket.write(
+      `GET /.well-known/mercure?match=big HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${subscriber}\r\n\r\n`,
+    )
+    socket.pause()
+    socket.on("error", () => {})
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    const published = await fetch(hub.hubUrl, {
+      method: "POST",
+      headers: { authorization: `Bearer ${publisher}` },
+      body: new URLSearchParams({ topic: "big", data: "x".repeat(6 * 1024 * 1024) }),
+    })
+    expect(published.status).toBe(200)
+
+    hub.child.kill("SIGTERM")
+    await hub.waitFor(/SIGTERM: shutting down/)
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    expect(hub.child.exitCode).toBeNull()
+    const started = Date.now()
+    hub.child.kill("SIGTERM")
+    expect(await hub.exited).toBe(1)
+    expect(Date.now() - started).toBeLessThan(3000)
+    expect(hub.stdout()).toContain("SIGTERM again: exiting now")
+    socket.destroy()
+  })
+
+  it("port in use: a clear error and exit 1", async () => {
+    const blocker = createServer()
+    await new Promise<void>((resolve) => blocker.listen(0, resolve))
+    const address = blocker.address()
+    const port = typeof address === "object" && address !== null ? address.port : 0
+    try {
+      const { code, stdout } = await heraldDone(["serve", "--engine", "memory", "--port", String(port)], {
+        cwd: tempCwd(),
+      })
+      expect(code).toBe(1)
+      expect(stdout).toContain(`port ${port} is already in use`)
+      expect(stdout).toContain("--port")
+    } finally {
+      await new Promise<void>((resolve) => blocker.close(() => resolve()))
+    }
+  })
+})
