@@ -16,51 +16,10 @@
 // Runs interleave the contenders so machine noise spreads evenly; the table shows medians.
 //
 // `HERALD_BENCH_RUNS=1 npm run bench -- server-fanout` for a quick look.
-import { CONTENDERS, median, runInterleaved, startCell } from "./server/harness.js"
+import { CONTENDERS, measureFanout as measure, median, PACED_RATE, runInterleaved } from "./server/harness.js"
 
 const RUNS = Number(process.env.HERALD_BENCH_RUNS ?? 3)
 const SIZES = (process.env.HERALD_BENCH_SIZES ?? "1000,5000,10000").split(",").map(Number)
-const CLOSED_LOOP_DELIVERIES = 200_000
-const OPEN_LOOP_DELIVERIES = 1_000_000
-const OPEN_LOOP_OFFERED = 10_000_000
-const PACED_RATE = 10
-const PACED_MS = 3000
-
-async function measure(contender, n) {
-  const cell = await startCell(contender, n)
-  try {
-    const throughput = async (command, deliveries, extra = {}) => {
-      const events = Math.ceil(deliveries / n)
-      await cell.clients.all("reset", { measureLatency: false })
-      const cpuBefore = await cell.server.request("cpu")
-      const published = await cell.server.request(command, { events, ...extra })
-      const [received] = await cell.clients.all("wait", { expected: n * events, timeoutMs: 60_000 })
-      const cpuAfter = await cell.server.request("cpu")
-      const cpuMicros = cpuAfter.user - cpuBefore.user + cpuAfter.system - cpuBefore.system
-      return {
-        rate: received.delivered / ((received.lastDeliveryAt - published.startedAt) / 1e6),
-        cpuPerDelivery: cpuMicros / received.delivered,
-        lost: n * events - received.delivered,
-      }
-    }
-    const closed = await throughput("burst", CLOSED_LOOP_DELIVERIES)
-    const open = await throughput("offered", OPEN_LOOP_DELIVERIES, { rate: OPEN_LOOP_OFFERED / n })
-
-    await cell.clients.all("reset", { measureLatency: true })
-    const paced = await cell.server.request("paced", { rate: PACED_RATE, durationMs: PACED_MS })
-    const [latency] = await cell.clients.all("wait", { expected: n * paced.sent, timeoutMs: 30_000 })
-    return {
-      closed: closed.rate,
-      closedCpu: closed.cpuPerDelivery,
-      open: open.rate,
-      lost: closed.lost + open.lost + (n * paced.sent - latency.delivered),
-      p50: latency.p50,
-      p99: latency.p99,
-    }
-  } finally {
-    await cell.stop()
-  }
-}
 
 const results = await runInterleaved(
   SIZES,

@@ -55,13 +55,13 @@ function onData(received) {
   }
 }
 
-function openOne(port) {
+function openOne(port, path) {
   return new Promise((resolve) => {
     const socket = connect(port, "127.0.0.1")
     socket.carry = null
     socket.setNoDelay(true)
     socket.once("connect", () => {
-      socket.write("GET /events HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n")
+      socket.write(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n`)
     })
     // The first bytes are the response head: the subscription is open.
     socket.once("data", () => {
@@ -74,14 +74,14 @@ function openOne(port) {
 }
 
 /** Opens `n` connections, at most `parallel` handshakes at a time (keeps the accept queue from overflowing). */
-async function openMany(port, n, parallel = 200) {
+async function openMany(port, n, path, parallel = 200) {
   let opened = 0
   let failed = 0
   let next = 0
   const worker = async () => {
     while (next < n) {
       next++
-      if (await openOne(port)) opened++
+      if (await openOne(port, path)) opened++
       else failed++
     }
   }
@@ -95,7 +95,7 @@ function percentile(sorted, p) {
 }
 
 const commands = {
-  connect: ({ port, n }) => openMany(port, n),
+  connect: ({ port, n, path }) => openMany(port, n, path),
   reset: ({ measureLatency }) => {
     delivered = 0
     sampleCount = 0

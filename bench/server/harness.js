@@ -11,6 +11,9 @@ export { median } from "../stats.js"
 
 export const CONTENDERS = ["herald", "better-sse", "plain"]
 
+/** Where each contender's subscribers connect (default `/events`). */
+const SUBSCRIBE_PATHS = { hub: "/.well-known/mercure?match=bench" }
+
 /** A child process answering one IPC request at a time. */
 async function startChild(script, args, execArgv = []) {
   const child = fork(join(here, script), args, { execArgv, stdio: ["ignore", "inherit", "inherit", "ipc"] })
@@ -47,7 +50,11 @@ export async function startCell(contender, n, clientProcesses = 1) {
   const share = Math.ceil(n / clientProcesses)
   const opened = await Promise.all(
     clients.map((client, index) =>
-      client.request("connect", { port, n: Math.min(share, n - index * share) }),
+      client.request("connect", {
+        port,
+        n: Math.min(share, n - index * share),
+        path: SUBSCRIBE_PATHS[contender] ?? "/events",
+      }),
     ),
   )
   const failed = opened.reduce((sum, result) => sum + result.failed, 0)
@@ -78,11 +85,11 @@ export async function startCell(contender, n, clientProcesses = 1) {
  * so a noisy spell on the shared machine hits all of them alike. Returns the results keyed
  * `${contender}@${n}`; `describe(result)` is the progress line for one run.
  */
-export async function runInterleaved(sizes, runs, measure, describe) {
+export async function runInterleaved(sizes, runs, measure, describe, contenders = CONTENDERS) {
   const results = new Map()
   for (const n of sizes) {
     for (let run = 0; run < runs; run++) {
-      for (const contender of CONTENDERS) {
+      for (const contender of contenders) {
         const result = await measure(contender, n)
         const key = `${contender}@${n}`
         if (!results.has(key)) results.set(key, [])
@@ -92,4 +99,51 @@ export async function runInterleaved(sizes, runs, measure, describe) {
     }
   }
   return results
+}
+
+const CLOSED_LOOP_DELIVERIES = 200_000
+const OPEN_LOOP_DELIVERIES = 1_000_000
+const OPEN_LOOP_OFFERED = 10_000_000
+export const PACED_RATE = 10
+const PACED_MS = 3000
+
+/**
+ * One fan-out cell: `contender` serving `n` subscribers, measured three ways — closed loop (one
+ * event per turn), open loop (events offered at 10M deliveries/s, those due in a turn published
+ * together), and latency at 10 events/s — plus the server's CPU per delivery in the closed loop.
+ */
+export async function measureFanout(contender, n) {
+  const cell = await startCell(contender, n)
+  try {
+    const throughput = async (command, deliveries, extra = {}) => {
+      const events = Math.ceil(deliveries / n)
+      await cell.clients.all("reset", { measureLatency: false })
+      const cpuBefore = await cell.server.request("cpu")
+      const published = await cell.server.request(command, { events, ...extra })
+      const [received] = await cell.clients.all("wait", { expected: n * events, timeoutMs: 60_000 })
+      const cpuAfter = await cell.server.request("cpu")
+      const cpuMicros = cpuAfter.user - cpuBefore.user + cpuAfter.system - cpuBefore.system
+      return {
+        rate: received.delivered / ((received.lastDeliveryAt - published.startedAt) / 1e6),
+        cpuPerDelivery: cpuMicros / received.delivered,
+        lost: n * events - received.delivered,
+      }
+    }
+    const closed = await throughput("burst", CLOSED_LOOP_DELIVERIES)
+    const open = await throughput("offered", OPEN_LOOP_DELIVERIES, { rate: OPEN_LOOP_OFFERED / n })
+
+    await cell.clients.all("reset", { measureLatency: true })
+    const paced = await cell.server.request("paced", { rate: PACED_RATE, durationMs: PACED_MS })
+    const [latency] = await cell.clients.all("wait", { expected: n * paced.sent, timeoutMs: 30_000 })
+    return {
+      closed: closed.rate,
+      closedCpu: closed.cpuPerDelivery,
+      open: open.rate,
+      lost: closed.lost + open.lost + (n * paced.sent - latency.delivered),
+      p50: latency.p50,
+      p99: latency.p99,
+    }
+  } finally {
+    await cell.stop()
+  }
 }

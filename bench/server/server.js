@@ -20,6 +20,29 @@ const contenders = {
       count: () => channel.size,
     }
   },
+  /**
+   * The hub (memory engine, anonymous subscribers on `match=bench`): each event is appended to
+   * the engine in-process — the HTTP publish path is measured by hub-ingest.bench.js — and goes
+   * through the hub's dispatch (resume follower, topic matching, private check) to every subscriber.
+   */
+  async hub() {
+    const { createHub } = await import("../../dist/hub/hub.js")
+    const { createMemoryEngine } = await import("../../dist/hub/engine/memory.js")
+    const engine = createMemoryEngine()
+    const hub = createHub({
+      engine,
+      hubUrl: "http://127.0.0.1/.well-known/mercure",
+      allowAnonymousSubscribe: true,
+      limits: { maxConnectionsPerAddress: 100_000, maxConnections: 100_000 },
+    })
+    const update = (id, data) => ({ topics: ["bench"], data, private: false, id })
+    return {
+      onRequest: hub.handle,
+      publish: (id, data) => void engine.append([update(id, data)]),
+      publishBatch: (events) => void engine.append(events.map(({ id, data }) => update(id, data))),
+      count: () => hub.connections,
+    }
+  },
   async "better-sse"() {
     const { createSession, createChannel } = await import("better-sse")
     const channel = createChannel()

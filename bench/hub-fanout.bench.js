@@ -1,0 +1,53 @@
+// End-to-end fan-out through the hub against the server library's own raw broadcast (a Channel),
+// in the same run: the hub's overhead as a ratio. Both serve ~100-byte events to N raw HTTP
+// subscribers held by a separate load-client process (bench/server/).
+//
+// Per subscriber count (1k, 10k) and run:
+//   - closed loop: one event per event-loop turn, each right after the previous fan-out;
+//   - open loop: events offered at 10M deliveries/s, every event due in a turn published
+//     together (Channel.publishBatch / one engine append);
+//   - latency: 10 events/s for 3 s; publish→receive p50/p99 over every delivery.
+// The hub's events enter through its engine's append (memory engine) and pass through the
+// hub's dispatch: each subscriber's resume follower, its topic matchers and the private check.
+//
+// `HERALD_BENCH_RUNS=1 npm run bench -- hub-fanout` for a quick look.
+import { measureFanout as measure, median, PACED_RATE, runInterleaved } from "./server/harness.js"
+
+const RUNS = Number(process.env.HERALD_BENCH_RUNS ?? 3)
+const SIZES = (process.env.HERALD_BENCH_SIZES ?? "1000,10000").split(",").map(Number)
+const CONTENDERS = ["herald", "hub"]
+const LABELS = { herald: "server library (Channel)", hub: "hub (memory engine)" }
+const results = await runInterleaved(
+  SIZES,
+  RUNS,
+  measure,
+  (result) =>
+    `closed ${Math.round(result.closed)} / open ${Math.round(result.open)} deliveries/s, ` +
+    `p50 ${result.p50.toFixed(1)} ms, p99 ${result.p99.toFixed(1)} ms, lost ${result.lost}`,
+  CONTENDERS,
+)
+
+const format = (value) => Math.round(value).toLocaleString("en-US")
+console.log(`\n### Fan-out through the hub vs the raw broadcast (~100-byte events; median of ${RUNS} runs)\n`)
+console.log(
+  "| subscribers | path | deliveries/s, closed loop | hub ÷ raw | deliveries/s, open loop | hub ÷ raw | " +
+    `p50 ms @${PACED_RATE}/s | p99 ms @${PACED_RATE}/s | lost |`,
+)
+console.log("|---:|---|---:|---:|---:|---:|---:|---:|---:|")
+for (const n of SIZES) {
+  const raw = results.get(`herald@${n}`)
+  const rawClosed = median(raw.map((r) => r.closed))
+  const rawOpen = median(raw.map((r) => r.open))
+  for (const contender of CONTENDERS) {
+    const runs = results.get(`${contender}@${n}`)
+    const closed = median(runs.map((r) => r.closed))
+    const open = median(runs.map((r) => r.open))
+    const isRaw = contender === "herald"
+    console.log(
+      `| ${format(n)} | ${LABELS[contender]} | ${format(closed)} | ${isRaw ? "—" : `${(closed / rawClosed).toFixed(2)}×`} | ` +
+        `${format(open)} | ${isRaw ? "—" : `${(open / rawOpen).toFixed(2)}×`} | ` +
+        `${median(runs.map((r) => r.p50)).toFixed(1)} | ${median(runs.map((r) => r.p99)).toFixed(1)} | ` +
+        `${runs.reduce((sum, r) => sum + r.lost, 0)} |`,
+    )
+  }
+}
