@@ -32,7 +32,10 @@ export interface Run {
   readonly child: ChildProcess
   readonly stdout: () => string
   readonly stderr: () => string
-  /** Resolves with the exit code (or the signal's name). */
+  /**
+   * Resolves with the exit code (or the signal's name); rejects, with everything the process
+   * wrote, if it has not exited within 30 s (a hung child names itself instead of timing out the test).
+   */
   readonly exited: Promise<number | string>
   /** Resolves with the first match of `pattern` in stdout + stderr. */
   waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpExecArray>
@@ -72,29 +75,42 @@ export function herald(
     stderr += chunk.toString()
   })
   child.stdin?.end(options.stdin ?? "")
-  const exited = new Promise<number | string>((resolve) => {
+  const exit = new Promise<number | string>((resolve) => {
     child.on("exit", (code, signal) => resolve(code ?? signal ?? "unknown"))
   })
+  const output = () => `\n--- stdout ---\n${stdout}\n--- stderr ---\n${stderr}`
   return {
     child,
     stdout: () => stdout,
     stderr: () => stderr,
-    exited,
+    get exited() {
+      return withTimeout(exit, EXIT_TIMEOUT_MS, () => `herald ${args.join(" ")} did not exit${output()}`)
+    },
     waitFor: (pattern, timeoutMs = 15_000) =>
       waitUntil(
         () => {
           if (pattern.test(stdout + stderr)) return true
           if (child.exitCode !== null) {
-            throw new Error(
-              `herald ${args.join(" ")} exited (${child.exitCode}) before ${pattern}:\n${stdout}${stderr}`,
-            )
+            throw new Error(`exited (${child.exitCode})`)
           }
           return false
         },
         () => pattern.exec(stdout + stderr) as RegExpExecArray,
         timeoutMs,
-      ),
+      ).catch((error: Error) => {
+        throw new Error(`herald ${args.join(" ")}: ${error.message} waiting for ${pattern}${output()}`)
+      }),
   }
+}
+
+const EXIT_TIMEOUT_MS = 30_000
+
+function withTimeout<T>(promise: Promise<T>, ms: number, message: () => string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message())), ms)
+  })
+  return Promise.race([promise, expired]).finally(() => clearTimeout(timer))
 }
 
 /** Runs `herald …args` to its end. */
@@ -120,7 +136,18 @@ export async function startHub(
 ) {
   const run = herald(["serve", ...args], options)
   const match = await run.waitFor(/"hubUrl":"(http:\/\/localhost:(\d+)[^"]*)"/)
-  return { ...run, hubUrl: match[1] as string, port: Number(match[2]) } satisfies Hub
+  return {
+    child: run.child,
+    stdout: run.stdout,
+    stderr: run.stderr,
+    // Not spread: the getter starts its exit timeout when a test awaits the exit, not now.
+    get exited() {
+      return run.exited
+    },
+    waitFor: run.waitFor,
+    hubUrl: match[1] as string,
+    port: Number(match[2]),
+  } satisfies Hub
 }
 
 /** A port that was free a moment ago (bound on 0, then released). */
