@@ -1,5 +1,6 @@
 import { ParseError } from "./errors.js"
 import type { Parser, ParserHandlers, ParserOptions } from "./types.js"
+import { Utf8StreamDecoder } from "./utf8.js"
 
 /** 32 Mi UTF-16 code units: far above any sane event, low enough that a runaway stream cannot exhaust memory. */
 const DEFAULT_MAX_EVENT_SIZE = 32 * 1024 * 1024
@@ -30,7 +31,7 @@ export function createParser(handlers: ParserHandlers, options: ParserOptions = 
   const { onEvent, onRetry, onComment } = handlers
   const maxEventSize = options.maxEventSize ?? DEFAULT_MAX_EVENT_SIZE
 
-  let decoder: TextDecoder | undefined
+  let decoder: Utf8StreamDecoder | undefined
   let atStreamStart = true
   // The previous chunk ended with CR: an LF opening the next one belongs to the same line end.
   let skipLeadingLF = false
@@ -60,8 +61,8 @@ export function createParser(handlers: ParserHandlers, options: ParserOptions = 
     } else {
       // "Streams must be decoded using the UTF-8 decode algorithm": invalid bytes become U+FFFD.
       // The BOM is kept here and dropped below, so strings and bytes follow one path.
-      decoder ??= new TextDecoder("utf-8", { ignoreBOM: true })
-      text = decoder.decode(chunk, { stream: true })
+      decoder ??= new Utf8StreamDecoder()
+      text = decoder.decode(chunk)
     }
     parseText(text)
     rethrowHandlerError()
@@ -69,7 +70,7 @@ export function createParser(handlers: ParserHandlers, options: ParserOptions = 
 
   function end(): void {
     // Bytes left in the decoder are an incomplete character: U+FFFD, then the block is discarded anyway.
-    if (decoder) parseText(decoder.decode())
+    if (decoder) parseText(decoder.end())
     // "If the file ends in the middle of an event, before the final empty line, the incomplete
     // event is not dispatched." Its fields (id included) never take effect.
     decoder = undefined

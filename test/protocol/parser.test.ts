@@ -40,6 +40,12 @@ describe("UTF-8 decoding", () => {
     expect(result.events.map((event) => event.data)).toEqual(["ok"])
   })
 
+  it("decodes bytes at the end of a chunk at once when no later byte can make them a character", () => {
+    // The string chunk between shows when they were decoded: a held byte would land after it.
+    const chunks = [Uint8Array.of(...bytesOf("data: a"), 0xe0, 0x80), "b", Uint8Array.of(0xf5), "c\n\n"]
+    expect(dataOf(chunks)).toEqual(["a\uFFFD\uFFFDb\uFFFDc"])
+  })
+
   it("mixes string and byte chunks", () => {
     expect(dataOf(["data: a", bytesOf("b\n"), "\n"])).toEqual(["ab"])
   })

@@ -44,6 +44,38 @@ const stream = fc
   .array(fc.oneof(streamPiece, fc.string({ maxLength: 6 })), { maxLength: 60 })
   .map((parts) => parts.join(""))
 
+/**
+ * Bytes around UTF-8's edges: whole characters of each length, lead bytes whose second byte the
+ * Encoding Standard narrows (E0, ED, F0, F4) with bytes just inside and outside those ranges, and
+ * bytes no UTF-8 holds. Mixed at random they make truncated, overlong and invalid sequences.
+ */
+const bytePiece = fc.constantFrom(
+  [0x64, 0x61, 0x74, 0x61, 0x3a, 0x20], // "data: "
+  [0x0a],
+  [0x0a, 0x0a],
+  [0x0d, 0x0a],
+  [0xef, 0xbb, 0xbf], // BOM
+  [0x61],
+  [0xc3, 0xa9],
+  [0xe2, 0x82, 0xac],
+  [0xf0, 0x9f, 0x98, 0x80],
+  [0x80],
+  [0x8f],
+  [0x90],
+  [0x9f],
+  [0xa0],
+  [0xbf],
+  [0xc0],
+  [0xc1],
+  [0xc2],
+  [0xe0],
+  [0xed],
+  [0xf0],
+  [0xf4],
+  [0xf5],
+  [0xff],
+)
+
 /** Cuts `length` units into chunks at the given (sorted, deduplicated) positions. */
 function cut<T extends string | Uint8Array>(whole: T, positions: number[]): T[] {
   const points = [...new Set(positions.map((p) => p % (whole.length + 1)))].sort((a, b) => a - b)
@@ -77,6 +109,17 @@ describe("properties", () => {
         expect(collect(cut(bytes, positions))).toEqual(referenceParse(decoded))
       }),
       { numRuns: 2000 },
+    )
+  })
+
+  it("decodes bytes cut anywhere as one streaming TextDecoder, invalid and truncated characters included", () => {
+    fc.assert(
+      fc.property(fc.array(bytePiece, { maxLength: 40 }), cutPositions, (pieces, positions) => {
+        const bytes = Uint8Array.from(pieces.flat())
+        const decoded = new TextDecoder("utf-8", { ignoreBOM: true }).decode(bytes)
+        expect(collect(cut(bytes, positions))).toEqual(referenceParse(decoded))
+      }),
+      { numRuns: 3000 },
     )
   })
 
