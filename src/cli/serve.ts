@@ -1,5 +1,5 @@
 import { mkdirSync } from "node:fs"
-import { createServer, type Server } from "node:http"
+import { createServer, type RequestListener, type Server } from "node:http"
 import type { AddressInfo } from "node:net"
 import { join } from "node:path"
 import { Command } from "commander"
@@ -15,6 +15,7 @@ import {
   withBoundPort,
 } from "../hub/config.js"
 import type { Engine } from "../hub/engine/engine.js"
+import { sendProblem } from "../hub/responses.js"
 import { devBanner } from "./dev-banner.js"
 import { DEV_ISSUER, DEV_TOKEN_TTL_SEC } from "./hub-access.js"
 import { createLogger } from "./logger.js"
@@ -84,7 +85,12 @@ export async function serve(flags: Readonly<Record<string, unknown>>): Promise<n
     return 1
   }
 
-  const server = createServer()
+  const { createHub } = await import("../hub/hub.js")
+  // Requests go through `handle` from the moment the port is bound: the hub needs the bound port
+  // (port 0) before it exists, and a request arriving meanwhile with no listener would hang.
+  let handle: RequestListener = (_request, response) =>
+    sendProblem(response, 503, "The hub is starting; retry in a moment.", { "retry-after": "1" })
+  const server = createServer((request, response) => handle(request, response))
   try {
     await listen(server, config)
   } catch (error) {
@@ -103,7 +109,6 @@ export async function serve(flags: Readonly<Record<string, unknown>>): Promise<n
   const port = (server.address() as AddressInfo).port
   config = withBoundPort(config, port)
 
-  const { createHub } = await import("../hub/hub.js")
   let hub: ReturnType<typeof createHub>
   try {
     hub = createHub(toHubOptions(config, engine, logger))
@@ -114,9 +119,7 @@ export async function serve(flags: Readonly<Record<string, unknown>>): Promise<n
     await engine.close()
     return 2
   }
-  // The server bound before the hub existed (so that port 0 yields the real hub URL); no
-  // request can have arrived in between, as both happen in this one turn of the event loop.
-  server.on("request", hub.handle)
+  handle = hub.handle
 
   const origin = `http://${config.host === undefined || config.host.includes(":") ? "localhost" : config.host}:${port}`
   logger.info(

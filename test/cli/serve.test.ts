@@ -3,13 +3,14 @@
 
 import { once } from "node:events"
 import { statSync } from "node:fs"
-import { connect, createServer } from "node:net"
+import { connect, createServer, type Socket } from "node:net"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { openStream } from "../server/helpers.js"
 import {
   assertBuilt,
   freePort,
+  herald,
   heraldDone,
   killAll,
   removeTempDirs,
@@ -169,4 +170,41 @@ describe("herald serve", () => {
       await new Promise<void>((resolve) => blocker.close(() => resolve()))
     }
   })
+
+  it("answers a request that arrives the moment the port opens (none is left hanging at start-up)", async () => {
+    const port = await freePort()
+    const hub = herald(["serve", "--engine", "memory", "--port", String(port)], { cwd: tempCwd() })
+    // Knock until the port opens, and send the request at once: a client reconnecting to a
+    // restarting hub does exactly this.
+    const socket = await connectWhenOpen(port, 15_000)
+    socket.write("GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n")
+    const statusLine = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error("no answer within 10 s")), 10_000)
+      socket.once("data", (chunk: Buffer) => {
+        clearTimeout(timer)
+        resolve(chunk.toString().split("\r\n")[0] ?? "")
+      })
+    })
+    socket.destroy()
+    // 200 once the hub is up; 503 with Retry-After in the moment before.
+    expect(statusLine).toMatch(/^HTTP\/1\.1 (200|503) /)
+    hub.child.kill("SIGTERM")
+    expect(await hub.exited).toBe(0)
+  })
 })
+
+/** Connects to `port` on loopback, retrying every few milliseconds while the connection is refused. */
+async function connectWhenOpen(port: number, timeoutMs: number): Promise<Socket> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const socket = connect(port, "127.0.0.1")
+    try {
+      await once(socket, "connect")
+      return socket
+    } catch (error) {
+      socket.destroy()
+      if (Date.now() > deadline) throw error
+      await new Promise((resolve) => setTimeout(resolve, 2))
+    }
+  }
+}
