@@ -8,6 +8,14 @@ const DEFAULT_MAX_EVENT_SIZE = 32 * 1024 * 1024
 /** "Initialize event's type attribute to "message"": the type of events without an `event` field. */
 const DEFAULT_TYPE = "message"
 
+/**
+ * An unterminated line's latest pieces are concatenated up to this many characters, then set
+ * aside as one flat block: few pieces join fastest as a rope, but a line of megabytes in tiny
+ * chunks would make a rope of a million nodes, or an array of a million strings, and both cost
+ * the garbage collector far more than a few hundred blocks.
+ */
+const PENDING_BLOCK_SIZE = 16 * 1024
+
 const LF = 10
 const CR = 13
 const SPACE = 32
@@ -35,11 +43,10 @@ export function createParser(handlers: ParserHandlers, options: ParserOptions = 
   let atStreamStart = true
   // The previous chunk ended with CR: an LF opening the next one belongs to the same line end.
   let skipLeadingLF = false
-  // A line whose end has not arrived yet: its first piece, and the next ones when it spans more
-  // chunks. They are joined once when the line ends; appending to one string instead would build
-  // a rope of one node per chunk, kept alive until the line ends.
+  // A line whose end has not arrived yet: its latest pieces concatenated, and the blocks of
+  // earlier ones (see PENDING_BLOCK_SIZE), joined once when the line ends.
   let pendingLine = ""
-  let pendingMore: string[] | undefined
+  let pendingBlocks: string[] | undefined
   let pendingLength = 0
 
   // "data buffer, event type buffer, and last event ID buffer": the data buffer is kept without
@@ -116,13 +123,14 @@ export function createParser(handlers: ParserHandlers, options: ParserOptions = 
         keepPending(rest)
         return
       }
-      // The line ends in this chunk: read the joined text as one, so its lines take the fast path
-      // too. join() builds a flat string, which charCodeAt reads faster than a rope.
+      // The line ends in this chunk: read the joined text as one, so its lines take the fast path too.
       const shift = pendingLength - position
-      text =
-        pendingMore === undefined
-          ? [pendingLine, rest].join("")
-          : [pendingLine, ...pendingMore, rest].join("")
+      if (pendingBlocks === undefined) {
+        text = pendingLine + rest
+      } else {
+        pendingBlocks.push(pendingLine, rest)
+        text = pendingBlocks.join("")
+      }
       dropPending()
       length = text.length
       position = 0
@@ -138,16 +146,22 @@ export function createParser(handlers: ParserHandlers, options: ParserOptions = 
   }
 
   function keepPending(piece: string): void {
-    if (pendingLength === 0) pendingLine = piece
-    else if (pendingMore === undefined) pendingMore = [piece]
-    else pendingMore.push(piece)
+    if (pendingLine.length < PENDING_BLOCK_SIZE) {
+      pendingLine += piece
+    } else {
+      // Reading a character of a rope makes V8 flatten it into one string: its pieces are freed.
+      pendingLine.charCodeAt(0)
+      pendingBlocks ??= []
+      pendingBlocks.push(pendingLine)
+      pendingLine = piece
+    }
     pendingLength += piece.length
     if (data.length + pendingLength > maxEventSize) tooLarge()
   }
 
   function dropPending(): void {
     pendingLine = ""
-    pendingMore = undefined
+    pendingBlocks = undefined
     pendingLength = 0
   }
 

@@ -108,6 +108,25 @@ describe("fields", () => {
   })
 })
 
+describe("long lines", () => {
+  // Some 100k characters, every one at its own place: a piece lost, doubled or out of order shows.
+  const long = Array.from({ length: 20_000 }, (_, i) => `${i}\u00e9`).join(",")
+  const stream = `data: ${long}\rdata: ${long}\n\n`
+
+  it("joins a line that spans thousands of small string chunks", () => {
+    const chunks = stream.match(/[^]{1,7}/g) ?? []
+    expect(dataOf(chunks)).toEqual([`${long}\n${long}`])
+  })
+
+  it("joins a line that spans thousands of small byte chunks", () => {
+    const bytes = bytesOf(stream)
+    const chunks = Array.from({ length: Math.ceil(bytes.length / 5) }, (_, i) =>
+      bytes.subarray(i * 5, i * 5 + 5),
+    )
+    expect(dataOf(chunks)).toEqual([`${long}\n${long}`])
+  })
+})
+
 describe("end of stream", () => {
   it("discards the unterminated block, then reads a new stream with a fresh BOM", () => {
     const events: string[] = []
