@@ -174,13 +174,28 @@ export function createParser(handlers: ParserHandlers, options: ParserOptions = 
     let lineEnd = firstLF
     while (lineEnd !== -1) {
       if (isDataColon(text, position)) {
-        const value = fieldValue(text, position + 5, lineEnd)
-        if (!hasData && text.charCodeAt(lineEnd + 1) === LF && fireLoneData(value)) {
-          position = lineEnd + 2
-          lineEnd = text.indexOf("\n", position)
+        let valueStart = text.charCodeAt(position + 5) === SPACE ? position + 6 : position + 5
+        if (!hasData && text.charCodeAt(lineEnd + 1) === LF && lineEnd - valueStart <= maxEventSize) {
+          lastEventId = lastEventIdBuffer
+          const id = lastEventId
+          let type = eventType
+          eventType = DEFAULT_TYPE
+          for (;;) {
+            try {
+              onEvent({ type, data: text.slice(valueStart, lineEnd), lastEventId: id })
+            } catch (error) {
+              handlerError ??= { error }
+            }
+            type = DEFAULT_TYPE
+            position = lineEnd + 2
+            lineEnd = text.indexOf("\n", position)
+            if (lineEnd === -1 || !isDataColon(text, position)) break
+            valueStart = text.charCodeAt(position + 5) === SPACE ? position + 6 : position + 5
+            if (text.charCodeAt(lineEnd + 1) !== LF || lineEnd - valueStart > maxEventSize) break
+          }
           continue
         }
-        appendData(value)
+        appendData(text.slice(valueStart, lineEnd))
       } else if (lineEnd === position) {
         dispatch()
       } else {
