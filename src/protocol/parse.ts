@@ -95,11 +95,10 @@ export function createParser(handlers: ParserHandlers, options: ParserOptions = 
     throw error
   }
 
-  function parseText(chunk: string): void {
-    let text = chunk
-    let position = 0
-    let length = text.length
+  function parseText(text: string): void {
+    const length = text.length
     if (length === 0) return
+    let position = 0
 
     if (atStreamStart) {
       atStreamStart = false
@@ -117,25 +116,24 @@ export function createParser(handlers: ParserHandlers, options: ParserOptions = 
     let nextCR = text.indexOf("\r", position)
 
     if (pendingLength !== 0) {
-      const rest = position === 0 ? text : text.slice(position)
       if (nextLF === -1 && nextCR === -1) {
         // Still no line end: the piece is kept, not searched again.
-        keepPending(rest)
+        keepPending(position === 0 ? text : text.slice(position))
         return
       }
-      // The line ends in this chunk: read the joined text as one, so its lines take the fast path too.
-      const shift = pendingLength - position
-      if (pendingBlocks === undefined) {
-        text = pendingLine + rest
-      } else {
-        pendingBlocks.push(pendingLine, rest)
-        text = pendingBlocks.join("")
+      // The pending line ends in this chunk: joined with its last piece, it is read on its own,
+      // and the rest of the chunk is read in place, not copied.
+      const lineEnd = nextCR === -1 || (nextLF !== -1 && nextLF < nextCR) ? nextLF : nextCR
+      const line = joinPending(text.slice(position, lineEnd))
+      if (isDataColon(line, 0)) appendData(fieldValue(line, 5, line.length))
+      else parseLine(line, 0, line.length)
+      position = lineEnd + 1
+      if (lineEnd === nextCR) {
+        if (position === length) skipLeadingLF = true
+        else if (text.charCodeAt(position) === LF) position++
+        nextCR = text.indexOf("\r", position)
       }
-      dropPending()
-      length = text.length
-      position = 0
-      if (nextLF !== -1) nextLF += shift
-      if (nextCR !== -1) nextCR += shift
+      if (nextLF !== -1 && nextLF < position) nextLF = text.indexOf("\n", position)
     }
 
     position =
@@ -143,6 +141,19 @@ export function createParser(handlers: ParserHandlers, options: ParserOptions = 
         ? parseLinesEndingInLF(text, position, nextLF)
         : parseLines(text, position, nextLF, nextCR)
     if (position < length) keepPending(position === 0 ? text : text.slice(position))
+  }
+
+  /** The pending line, completed by its last piece. */
+  function joinPending(lastPiece: string): string {
+    let line: string
+    if (pendingBlocks === undefined) {
+      line = pendingLine + lastPiece
+    } else {
+      pendingBlocks.push(pendingLine, lastPiece)
+      line = pendingBlocks.join("")
+    }
+    dropPending()
+    return line
   }
 
   function keepPending(piece: string): void {
