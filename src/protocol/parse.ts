@@ -47,6 +47,7 @@ export function createParser(handlers: ParserHandlers, options: ParserOptions = 
   // earlier ones (see PENDING_BLOCK_SIZE), joined once when the line ends.
   let pendingLine = ""
   let pendingBlocks: string[] | undefined
+  let ropePieces = 0
   let pendingLength = 0
 
   // "data buffer, event type buffer, and last event ID buffer": the data buffer is kept without
@@ -157,15 +158,17 @@ export function createParser(handlers: ParserHandlers, options: ParserOptions = 
   }
 
   function keepPending(piece: string): void {
-    if (pendingLine.length < PENDING_BLOCK_SIZE) {
-      pendingLine += piece
-    } else {
-      // Reading a character of a rope makes V8 flatten it into one string: its pieces are freed.
-      pendingLine.charCodeAt(0)
+    if (pendingLine.length >= PENDING_BLOCK_SIZE) {
+      // A rope of many small pieces is flattened before it is set aside, so they can be freed:
+      // reading a character of a rope makes V8 flatten it.
+      if (ropePieces > 64) pendingLine.charCodeAt(0)
       pendingBlocks ??= []
       pendingBlocks.push(pendingLine)
-      pendingLine = piece
+      pendingLine = ""
+      ropePieces = 0
     }
+    pendingLine += piece
+    ropePieces++
     pendingLength += piece.length
     if (data.length + pendingLength > maxEventSize) tooLarge()
   }
@@ -173,6 +176,7 @@ export function createParser(handlers: ParserHandlers, options: ParserOptions = 
   function dropPending(): void {
     pendingLine = ""
     pendingBlocks = undefined
+    ropePieces = 0
     pendingLength = 0
   }
 
