@@ -9,12 +9,15 @@ const DEFAULT_MAX_EVENT_SIZE = 32 * 1024 * 1024
 const DEFAULT_TYPE = "message"
 
 /**
- * An unterminated line's latest pieces are concatenated up to this many characters, then set
- * aside as one flat block: few pieces join fastest as a rope, but a line of megabytes in tiny
- * chunks would make a rope of a million nodes, or an array of a million strings, and both cost
- * the garbage collector far more than a few hundred blocks.
+ * An unterminated line's latest pieces are concatenated (a rope: the fastest way to join the few
+ * pieces of a usual line) until they reach this many characters, then set aside as one block.
+ * A line of megabytes in tiny chunks would otherwise make a rope of a million nodes, or an array
+ * of a million strings, and both cost the garbage collector far more than a few hundred blocks.
  */
 const PENDING_BLOCK_SIZE = 16 * 1024
+
+/** A block made of more pieces than this is flattened when set aside, so its pieces can be freed. */
+const FLATTEN_PIECES = 64
 
 const LF = 10
 const CR = 13
@@ -159,9 +162,8 @@ export function createParser(handlers: ParserHandlers, options: ParserOptions = 
 
   function keepPending(piece: string): void {
     if (pendingLine.length >= PENDING_BLOCK_SIZE) {
-      // A rope of many small pieces is flattened before it is set aside, so they can be freed:
-      // reading a character of a rope makes V8 flatten it.
-      if (ropePieces > 64) pendingLine.charCodeAt(0)
+      // Reading a character of a rope makes V8 flatten it into one string.
+      if (ropePieces > FLATTEN_PIECES) pendingLine.charCodeAt(0)
       pendingBlocks ??= []
       pendingBlocks.push(pendingLine)
       pendingLine = ""
@@ -190,7 +192,11 @@ export function createParser(handlers: ParserHandlers, options: ParserOptions = 
     while (lineEnd !== -1) {
       if (isDataColon(text, position)) {
         let valueStart = text.charCodeAt(position + 5) === SPACE ? position + 6 : position + 5
+        // A lone `data:` line and then a blank line, the commonest block (an LLM's tokens are
+        // nothing else), is fired at once, and so is each such block straight after it: one
+        // search per block, no buffering. Over the size bound, the ordinary path reports it.
         if (!hasData && text.charCodeAt(lineEnd + 1) === LF && lineEnd - valueStart <= maxEventSize) {
+          // "Set the last event ID string of the event source to the value of the last event ID buffer."
           lastEventId = lastEventIdBuffer
           const id = lastEventId
           let type = eventType
