@@ -1,7 +1,7 @@
 import type { EventSourceInit } from "./types.js"
 
-/** RFC 9110 §9.2.2: methods a client may safely repeat. */
-const IDEMPOTENT_METHODS = new Set(["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"])
+/** RFC 9110 §9.2.2: methods a client may safely repeat; and QUERY, "safe and idempotent" (RFC 10008). */
+const IDEMPOTENT_METHODS = new Set(["GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE", "QUERY"])
 
 /** Whether a request with this method may be sent again automatically. */
 export function isIdempotent(method: string): boolean {

@@ -24,3 +24,11 @@ function tooLarge(maxBytes: number): HttpError {
     `The request body is larger than the hub accepts (${maxBytes} bytes). Send smaller updates, or raise the limit with --max-body-bytes.`,
   )
 }
+
+/** Whether the request's `Content-Type` is `mediaType` (parameters ignored). */
+export function isMediaType(request: IncomingMessage, mediaType: string): boolean {
+  const header = request.headers["content-type"]
+  if (header === undefined) return false
+  const semicolon = header.indexOf(";")
+  return (semicolon === -1 ? header : header.slice(0, semicolon)).trim().toLowerCase() === mediaType
+}

@@ -4,7 +4,7 @@ import type { IncomingMessage, ServerResponse } from "node:http"
 const EXPOSED = "Mercure-Last-Event-ID, Last-Event-ID, Link, WWW-Authenticate, Content-Type"
 /** Request headers subscribers and publishers send: the token, the resume cursor (EventSource reconnects), the body type. */
 const ALLOWED_HEADERS = "Authorization, Last-Event-ID, Content-Type, Cache-Control"
-const ALLOWED_METHODS = "GET, POST, OPTIONS"
+const ALLOWED_METHODS = "GET, QUERY, POST, OPTIONS"
 const NONE: Readonly<Record<string, string>> = Object.freeze({})
 
 /** CORS for the hub: an explicit origin allowlist with credentials, or `*` without. */

@@ -94,10 +94,10 @@ export function createHub(options: HubOptions): Hub {
     const path = url.pathname
     const method = request.method ?? "GET"
     if (path === settings.hubPath) {
-      if (method === "GET") void subscribe(context, request, response, url)
+      if (method === "GET" || method === "QUERY") void subscribe(context, request, response, url)
       else if (method === "POST") void publishForm(context, request, response, url)
       else if (method === "OPTIONS") context.cors.preflight(request, response)
-      else notAllowed(response, "GET, POST, OPTIONS")
+      else notAllowed(response, "GET, QUERY, POST, OPTIONS")
     } else if (path === subscriptionsPrefix || path.startsWith(`${subscriptionsPrefix}/`)) {
       if (!settings.subscriptions)
         sendProblem(response, 404, "The subscription API is off; start the hub with --subscriptions.")

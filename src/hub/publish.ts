@@ -3,7 +3,7 @@ import { performance } from "node:perf_hooks"
 import { AuthError } from "./auth/errors.js"
 import type { Grants } from "./auth/grants.js"
 import type { Authenticated } from "./authenticate.js"
-import { readBody } from "./body.js"
+import { isMediaType, readBody } from "./body.js"
 import type { HubContext } from "./context.js"
 import type { NewUpdate } from "./engine/engine.js"
 import { parseForm } from "./form.js"
@@ -96,14 +96,6 @@ export function authorizePublish(grants: Grants, updates: readonly NewUpdate[]):
       }
     }
   }
-}
-
-/** Whether the request's `Content-Type` is `mediaType` (parameters ignored). */
-export function isMediaType(request: IncomingMessage, mediaType: string): boolean {
-  const header = request.headers["content-type"]
-  if (header === undefined) return false
-  const semicolon = header.indexOf(";")
-  return (semicolon === -1 ? header : header.slice(0, semicolon)).trim().toLowerCase() === mediaType
 }
 
 function originOf(referer: string | undefined): string | undefined {

@@ -3,10 +3,12 @@ import type { IncomingMessage, ServerResponse } from "node:http"
 import { encode } from "../protocol/index.js"
 import type { SSEConnection } from "../server/index.js"
 import type { Grants } from "./auth/grants.js"
+import { isMediaType, readBody } from "./body.js"
 import type { HubContext } from "./context.js"
 import { mercureLink } from "./discovery.js"
 import { EARLIEST, type StoredUpdate } from "./engine/engine.js"
 import { follow } from "./engine/follow.js"
+import { HttpError } from "./http-error.js"
 import { refuse } from "./refuse.js"
 import { parseSubscriptionRequest } from "./subscription-request.js"
 import type { PreparedTopic, TopicMatcher } from "./topics/matcher.js"
@@ -30,7 +32,9 @@ export async function subscribe(
   let grants: Grants
   let parsed: ReturnType<typeof parseSubscriptionRequest>
   try {
-    parsed = parseSubscriptionRequest(request, url, settings)
+    const body =
+      request.method === "QUERY" ? await readMatcherBody(request, settings.limits.maxBodyBytes) : undefined
+    parsed = parseSubscriptionRequest(request, url, settings, body)
     grants = (await context.auth.authenticate(request, url, "subscribe")).grants
   } catch (error) {
     refuse(context, response, error, cors)
@@ -125,6 +129,20 @@ export async function subscribe(
     settings.logger.error({ err: error }, "replay failed; closing the subscriber's stream")
     open.close()
   }
+}
+
+/**
+ * The body of a `QUERY` subscribe request: "the topic matcher parameters ... in the request body
+ * ... MUST be encoded as application/x-www-form-urlencoded", for matcher lists too long for a URL.
+ */
+async function readMatcherBody(request: IncomingMessage, maxBytes: number): Promise<Uint8Array> {
+  if (!isMediaType(request, "application/x-www-form-urlencoded")) {
+    throw new HttpError(
+      415,
+      "A QUERY subscription carries its matchers as Content-Type: application/x-www-form-urlencoded (match=…&match=…).",
+    )
+  }
+  return await readBody(request, maxBytes)
 }
 
 function matchesAny(matchers: readonly TopicMatcher[], topics: readonly (string | PreparedTopic)[]): boolean {

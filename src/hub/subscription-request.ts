@@ -20,7 +20,8 @@ export interface SubscriptionRequest {
 }
 
 /**
- * Reads the matchers and the cursor of a subscribe request. The query is parsed as
+ * Reads the matchers and the cursor of a subscribe request: from the query, and from `body`
+ * when the request carried them there (a `QUERY` request). Both are parsed as
  * `application/x-www-form-urlencoded` — strictly: a value that is not valid UTF-8 is refused,
  * not replaced. Throws a 400 {@link HttpError} naming the parameter at fault.
  */
@@ -28,10 +29,17 @@ export function parseSubscriptionRequest(
   request: IncomingMessage,
   url: URL,
   settings: HubSettings,
+  body?: Uint8Array,
 ): SubscriptionRequest {
   const query = url.search.length > 1 ? url.search.slice(1) : ""
-  const fields = parseForm(Buffer.from(query, "latin1"))
-  if (typeof fields === "string") throw new HttpError(400, `The query string is malformed: ${fields}`)
+  const queryFields = parseForm(Buffer.from(query, "latin1"))
+  if (typeof queryFields === "string")
+    throw new HttpError(400, `The query string is malformed: ${queryFields}`)
+  const bodyFields = body === undefined ? [] : parseForm(body)
+  if (typeof bodyFields === "string") throw new HttpError(400, `The request body is malformed: ${bodyFields}`)
+  // "The hub MUST then take the union of the two ... as if they had all appeared in one
+  // component." The query's pairs come first, so its last_event_id wins, as the spec requires.
+  const fields = bodyFields.length === 0 ? queryFields : [...queryFields, ...bodyFields]
 
   const context = { hubUrl: settings.hubUrl, maxPatternLength: settings.limits.maxPatternLength }
   const subscriptions: RequestedSubscription[] = []
@@ -39,7 +47,7 @@ export function parseSubscriptionRequest(
   let legacyCursor: string | undefined
   for (const [name, value] of fields) {
     if (name === "last_event_id") {
-      // Single-valued: the first occurrence counts.
+      // Single-valued: the first occurrence counts (the query's, if it has one).
       queryCursor ??= value
     } else if (name === "lastEventID" && settings.legacy) {
       legacyCursor ??= value
@@ -71,7 +79,7 @@ export function parseSubscriptionRequest(
   if (subscriptions.length === 0) {
     throw new HttpError(
       400,
-      "The subscription has no topic matcher. Add match=<topic> or match_urlpattern=<URL pattern> to the query (match=* for every topic).",
+      "The subscription has no topic matcher. Add match=<topic> or match_urlpattern=<URL pattern> to the query, or to the body of a QUERY request (match=* for every topic).",
     )
   }
   // "If both the Last-Event-ID HTTP header and the last_event_id query parameter are present,

@@ -288,3 +288,114 @@ describe("subscribe requests", () => {
     expect(response.status).toBe(400)
   })
 })
+
+describe("QUERY subscriptions (matchers in the body, for lists too long for a URL)", () => {
+  const FORM = { "content-type": "application/x-www-form-urlencoded" }
+  const query = (url: string, body: string, headers: Record<string, string> = FORM) =>
+    openStream(url, headers, { method: "QUERY", body })
+
+  it("subscribes with the body's matchers, united with the query's", async () => {
+    const bodyOnly = await query(
+      hub.hubUrl,
+      "match=a&match_urlpattern=https%3A%2F%2Fexample.com%2Fbooks%2F%3Aid",
+    )
+    const union = await query(subscribeUrl(hub.hubUrl, [["match", "b"]]), "match=a")
+    expect(bodyOnly.status).toBe(200)
+    expect(bodyOnly.headers["content-type"]).toMatch(/^text\/event-stream/)
+    for (const topic of ["a", "b", "https://example.com/books/1", "c"]) {
+      await publish(hub.hubUrl, { topic, data: topic }, publisher)
+    }
+    expect((await bodyOnly.waitForEvents(2)).map((e) => e.data)).toEqual(["a", "https://example.com/books/1"])
+    expect((await union.waitForEvents(2)).map((e) => e.data)).toEqual(["a", "b"])
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    expect(bodyOnly.events).toHaveLength(2)
+    expect(union.events).toHaveLength(2)
+    bodyOnly.close()
+    union.close()
+  })
+
+  it("resumes from last_event_id in the body; the query's wins over the body's, the header over both", async () => {
+    const ids: string[] = []
+    for (const data of ["a", "b", "c"]) {
+      ids.push(await (await publish(hub.hubUrl, { topic: "t", data }, publisher)).text())
+    }
+    const [first, second] = ids as [string, string]
+    const fromBody = await query(hub.hubUrl, `match=t&last_event_id=${encodeURIComponent(first)}`)
+    expect((await fromBody.waitForEvents(2)).map((e) => e.data)).toEqual(["b", "c"])
+    const queryWins = await query(
+      subscribeUrl(hub.hubUrl, [["last_event_id", second]]),
+      `match=t&last_event_id=${encodeURIComponent(first)}`,
+    )
+    expect(queryWins.headers["mercure-last-event-id"]).toBe(second)
+    expect((await queryWins.waitForEvents(1)).map((e) => e.data)).toEqual(["c"])
+    const headerWins = await query(
+      subscribeUrl(hub.hubUrl, [["last_event_id", second]]),
+      `match=t&last_event_id=${encodeURIComponent(second)}`,
+      { ...FORM, "last-event-id": first },
+    )
+    expect((await headerWins.waitForEvents(2)).map((e) => e.data)).toEqual(["b", "c"])
+    for (const stream of [fromBody, queryWins, headerWins]) stream.close()
+  })
+
+  it("refuses a body that is not a form (415), too large (413), not UTF-8 or without matchers (400)", async () => {
+    const send = (body: string | Uint8Array<ArrayBuffer>, headers: Record<string, string> = FORM) =>
+      fetch(hub.hubUrl, { method: "QUERY", headers, body })
+    const notForm = await send('{"match":"a"}', { "content-type": "application/json" })
+    expect(notForm.status).toBe(415)
+    expect((await notForm.json()).detail).toMatch(/application\/x-www-form-urlencoded/)
+    expect((await send(new Uint8Array([0x6d, 0x61, 0x74, 0x63, 0x68, 0x3d, 0xff]))).status).toBe(400)
+    const none = await send("foo=bar")
+    expect(none.status).toBe(400)
+    expect((await none.json()).detail).toMatch(/QUERY request/)
+    await hub.close()
+    hub = await startHub({ allowAnonymousSubscribe: true, limits: { maxBodyBytes: 64 } })
+    expect((await send(`match=${"x".repeat(100)}`)).status).toBe(413)
+  })
+
+  it("lists QUERY among the methods the hub path allows", async () => {
+    const response = await fetch(hub.hubUrl, { method: "PUT" })
+    expect(response.status).toBe(405)
+    expect(response.headers.get("allow")).toBe("GET, QUERY, POST, OPTIONS")
+  })
+})
+
+describe("QUERY subscriptions with herald/client", () => {
+  it("reconnect with the same body and resume after the last event (QUERY is safe to repeat)", async () => {
+    const { EventSource } = await import("../../src/client/index.js")
+    await hub.close()
+    // A long retry hint: the update published while the client is away can only come by resume.
+    hub = await startHub({ allowAnonymousSubscribe: true, retryMs: 500 })
+    publisher = await token(hub.hubUrl, { publish: ["*"] })
+    const source = new EventSource(hub.hubUrl, {
+      method: "QUERY",
+      headers: { "content-type": "application/x-www-form-urlencoded" },
+      body: "match=t",
+    })
+    const received: string[] = []
+    source.addEventListener("message", (event) => received.push(event.data))
+    try {
+      await waitUntil(
+        () => source.readyState === EventSource.OPEN,
+        () => undefined,
+      )
+      await publish(hub.hubUrl, { topic: "t", data: "before" }, publisher)
+      await waitUntil(
+        () => received.length === 1,
+        () => undefined,
+      )
+      hub.server.closeAllConnections()
+      await waitUntil(
+        () => source.readyState === EventSource.CONNECTING,
+        () => undefined,
+      )
+      await publish(hub.hubUrl, { topic: "t", data: "while away" }, publisher)
+      await waitUntil(
+        () => received.length === 2,
+        () => undefined,
+      )
+      expect(received).toEqual(["before", "while away"])
+    } finally {
+      source.close()
+    }
+  })
+})

@@ -35,10 +35,20 @@ export interface StreamReader {
   close(): void
 }
 
-/** Opens `url` as an event stream with node:http and parses it with Herald's own parser. */
-export async function openStream(url: string, headers: Record<string, string> = {}): Promise<StreamReader> {
-  const req = request(url, { headers: { accept: "text/event-stream", ...headers } })
-  req.end()
+/**
+ * Opens `url` as an event stream with node:http and parses it with Herald's own parser. GET by
+ * default; `init` sends another method, with a body.
+ */
+export async function openStream(
+  url: string,
+  headers: Record<string, string> = {},
+  init: { method?: string; body?: string } = {},
+): Promise<StreamReader> {
+  const req = request(url, {
+    method: init.method ?? "GET",
+    headers: { accept: "text/event-stream", ...headers },
+  })
+  req.end(init.body)
   const [res] = (await once(req, "response")) as [import("node:http").IncomingMessage]
   const reader: StreamReader = {
     status: res.statusCode ?? 0,
