@@ -11,7 +11,7 @@
 // hub's dispatch: each subscriber's resume follower, its topic matchers and the private check.
 //
 // `HERALD_BENCH_RUNS=1 npm run bench -- hub-fanout` for a quick look.
-import { measureFanout as measure, median, PACED_RATE, runInterleaved } from "./server/harness.js"
+import { measureFanout as measure, printFanoutTable, runInterleaved } from "./server/harness.js"
 
 const RUNS = Number(process.env.HERALD_BENCH_RUNS ?? 3)
 const SIZES = (process.env.HERALD_BENCH_SIZES ?? "1000,10000").split(",").map(Number)
@@ -27,27 +27,13 @@ const results = await runInterleaved(
   CONTENDERS,
 )
 
-const format = (value) => Math.round(value).toLocaleString("en-US")
-console.log(`\n### Fan-out through the hub vs the raw broadcast (~100-byte events; median of ${RUNS} runs)\n`)
-console.log(
-  "| subscribers | path | deliveries/s, closed loop | hub ÷ raw | deliveries/s, open loop | hub ÷ raw | " +
-    `p50 ms @${PACED_RATE}/s | p99 ms @${PACED_RATE}/s | lost |`,
-)
-console.log("|---:|---|---:|---:|---:|---:|---:|---:|---:|")
-for (const n of SIZES) {
-  const raw = results.get(`herald@${n}`)
-  const rawClosed = median(raw.map((r) => r.closed))
-  const rawOpen = median(raw.map((r) => r.open))
-  for (const contender of CONTENDERS) {
-    const runs = results.get(`${contender}@${n}`)
-    const closed = median(runs.map((r) => r.closed))
-    const open = median(runs.map((r) => r.open))
-    const isRaw = contender === "herald"
-    console.log(
-      `| ${format(n)} | ${LABELS[contender]} | ${format(closed)} | ${isRaw ? "—" : `${(closed / rawClosed).toFixed(2)}×`} | ` +
-        `${format(open)} | ${isRaw ? "—" : `${(open / rawOpen).toFixed(2)}×`} | ` +
-        `${median(runs.map((r) => r.p50)).toFixed(1)} | ${median(runs.map((r) => r.p99)).toFixed(1)} | ` +
-        `${runs.reduce((sum, r) => sum + r.lost, 0)} |`,
-    )
-  }
-}
+printFanoutTable({
+  title: `Fan-out through the hub vs the raw broadcast (~100-byte events; median of ${RUNS} runs)`,
+  results,
+  sizes: SIZES,
+  contenders: CONTENDERS,
+  reference: "herald",
+  ratioHeader: "hub ÷ raw",
+  ratio: (raw, hub) => hub / raw,
+  labels: LABELS,
+})

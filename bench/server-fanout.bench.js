@@ -16,7 +16,13 @@
 // Runs interleave the contenders so machine noise spreads evenly; the table shows medians.
 //
 // `HERALD_BENCH_RUNS=1 npm run bench -- server-fanout` for a quick look.
-import { CONTENDERS, measureFanout as measure, median, PACED_RATE, runInterleaved } from "./server/harness.js"
+import {
+  CONTENDERS,
+  measureFanout as measure,
+  median,
+  printFanoutTable,
+  runInterleaved,
+} from "./server/harness.js"
 
 const RUNS = Number(process.env.HERALD_BENCH_RUNS ?? 3)
 const SIZES = (process.env.HERALD_BENCH_SIZES ?? "1000,5000,10000").split(",").map(Number)
@@ -31,29 +37,18 @@ const results = await runInterleaved(
     `p50 ${result.p50.toFixed(1)} ms, p99 ${result.p99.toFixed(1)} ms, lost ${result.lost}`,
 )
 
-const format = (value) => Math.round(value).toLocaleString("en-US")
-const ratio = (herald, peer) => `${(herald / peer).toFixed(2)}×`
-console.log(`\n### Broadcast fan-out (~100-byte events; median of ${RUNS} runs)\n`)
-console.log(
-  "| subscribers | contender | deliveries/s, closed loop | Herald ÷ | server CPU µs/delivery, closed loop | " +
-    "deliveries/s, open loop | Herald ÷ | " +
-    `p50 ms @${PACED_RATE}/s | p99 ms @${PACED_RATE}/s | lost |`,
-)
-console.log("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-for (const n of SIZES) {
-  const heraldRuns = results.get(`herald@${n}`)
-  const heraldClosed = median(heraldRuns.map((r) => r.closed))
-  const heraldOpen = median(heraldRuns.map((r) => r.open))
-  for (const contender of CONTENDERS) {
-    const runs = results.get(`${contender}@${n}`)
-    const closed = median(runs.map((r) => r.closed))
-    const open = median(runs.map((r) => r.open))
-    const self = contender === "herald"
-    console.log(
-      `| ${format(n)} | ${contender} | ${format(closed)} | ${self ? "—" : ratio(heraldClosed, closed)} | ` +
-        `${median(runs.map((r) => r.closedCpu)).toFixed(2)} | ` +
-        `${format(open)} | ${self ? "—" : ratio(heraldOpen, open)} | ${median(runs.map((r) => r.p50)).toFixed(1)} | ` +
-        `${median(runs.map((r) => r.p99)).toFixed(1)} | ${runs.reduce((sum, r) => sum + r.lost, 0)} |`,
-    )
-  }
-}
+printFanoutTable({
+  title: `Broadcast fan-out (~100-byte events; median of ${RUNS} runs)`,
+  results,
+  sizes: SIZES,
+  contenders: CONTENDERS,
+  reference: "herald",
+  ratioHeader: "Herald ÷",
+  ratio: (herald, peer) => herald / peer,
+  extraColumns: [
+    {
+      header: "server CPU µs/delivery, closed loop",
+      value: (runs) => median(runs.map((run) => run.closedCpu)).toFixed(2),
+    },
+  ],
+})

@@ -7,7 +7,9 @@ import { fileURLToPath } from "node:url"
 const here = dirname(fileURLToPath(import.meta.url))
 
 /** The contenders, in table order. */
-export { median } from "../stats.js"
+import { median } from "../stats.js"
+
+export { median }
 
 export const CONTENDERS = ["herald", "better-sse", "plain"]
 
@@ -145,5 +147,71 @@ export async function measureFanout(contender, n) {
     }
   } finally {
     await cell.stop()
+  }
+}
+
+/**
+ * Prints a fan-out table in Markdown: per size and contender, the medians of the closed- and
+ * open-loop deliveries/s with their ratios, p50/p99 at the paced rate, and the losses.
+ *
+ * @param {object} table
+ * @param {string} table.title
+ * @param {Map<string, object[]>} table.results what runInterleaved returned
+ * @param {number[]} table.sizes
+ * @param {string[]} table.contenders
+ * @param {string} table.reference the contender the ratios are taken against (its own cells read "—")
+ * @param {string} table.ratioHeader e.g. "Herald ÷"
+ * @param {(reference: number, contender: number) => number} table.ratio
+ * @param {Record<string, string>} [table.labels] display names; the contender's key by default
+ * @param {{ header: string, value: (runs: object[]) => string }[]} [table.extraColumns] after the closed-loop ratio
+ */
+export function printFanoutTable({
+  title,
+  results,
+  sizes,
+  contenders,
+  reference,
+  ratioHeader,
+  ratio,
+  labels = {},
+  extraColumns = [],
+}) {
+  const format = (value) => Math.round(value).toLocaleString("en-US")
+  const medianOf = (runs, key) => median(runs.map((run) => run[key]))
+  const headers = [
+    "subscribers",
+    "contender",
+    "deliveries/s, closed loop",
+    ratioHeader,
+    ...extraColumns.map((column) => column.header),
+    "deliveries/s, open loop",
+    ratioHeader,
+    `p50 ms @${PACED_RATE}/s`,
+    `p99 ms @${PACED_RATE}/s`,
+    "lost",
+  ]
+  console.log(`\n### ${title}\n`)
+  console.log(`| ${headers.join(" | ")} |`)
+  console.log(`|${headers.map((_, index) => (index === 1 ? "---" : "---:")).join("|")}|`)
+  for (const n of sizes) {
+    const base = results.get(`${reference}@${n}`)
+    for (const contender of contenders) {
+      const runs = results.get(`${contender}@${n}`)
+      const versus = (key) =>
+        contender === reference ? "—" : `${ratio(medianOf(base, key), medianOf(runs, key)).toFixed(2)}×`
+      const cells = [
+        format(n),
+        labels[contender] ?? contender,
+        format(medianOf(runs, "closed")),
+        versus("closed"),
+        ...extraColumns.map((column) => column.value(runs)),
+        format(medianOf(runs, "open")),
+        versus("open"),
+        medianOf(runs, "p50").toFixed(1),
+        medianOf(runs, "p99").toFixed(1),
+        String(runs.reduce((sum, run) => sum + run.lost, 0)),
+      ]
+      console.log(`| ${cells.join(" | ")} |`)
+    }
   }
 }
