@@ -52,6 +52,30 @@ async function readAll(engine: Engine): Promise<StoredUpdate[]> {
 }
 
 /** Parses one SSE frame with Herald's parser: what a subscriber would see. */
+/**
+ * Follows `engine` from the earliest update, two per page, with a subscriber whose first
+ * delivery blocks until `release()`; resolves once the replay is stalled on it.
+ */
+async function startStalledReplay(engine: Engine, options: { maxPending?: number } = {}) {
+  const reasons: string[] = []
+  const follower = await follow(engine, EARLIEST, {
+    pageSize: 2,
+    ...options,
+    onOverflow: (reason) => reasons.push(reason),
+  })
+  const got: string[] = []
+  let unblock: () => void = () => {}
+  const started = follower.start(
+    (u) => got.push(u.data) < 0,
+    () =>
+      new Promise<void>((resolve) => {
+        unblock = resolve
+      }),
+  )
+  await new Promise((resolve) => setTimeout(resolve, 10))
+  return { reasons, got, started, release: () => unblock() }
+}
+
 function parseFrame(frame: string): { events: ServerSentEvent[]; retries: number[] } {
   const events: ServerSentEvent[] = []
   const retries: number[] = []
@@ -642,22 +666,7 @@ export function describeEngine(
       it("overflows while a slow replay waits, and delivers nothing after", async () => {
         const engine = await make()
         await engine.append(Array.from({ length: 6 }, (_, i) => update(`e${i}`)))
-        const reasons: string[] = []
-        const follower = await follow(engine, EARLIEST, {
-          pageSize: 2,
-          maxPending: 3,
-          onOverflow: (reason) => reasons.push(reason),
-        })
-        const got: string[] = []
-        let release: () => void = () => {}
-        const started = follower.start(
-          (u) => got.push(u.data) < 0,
-          () =>
-            new Promise<void>((resolve) => {
-              release = resolve
-            }),
-        )
-        await new Promise((resolve) => setTimeout(resolve, 10))
+        const { reasons, got, release, started } = await startStalledReplay(engine, { maxPending: 3 })
         await engine.append(Array.from({ length: 4 }, (_, i) => update(`live${i}`)))
         expect(reasons).toEqual(["pending"])
         release()
@@ -668,21 +677,7 @@ export function describeEngine(
       it("reports a gap as an overflow when history still to replay is evicted meanwhile", async () => {
         const engine = await make({ retention: { maxEvents: 6 } })
         await engine.append(Array.from({ length: 6 }, (_, i) => update(`e${i}`)))
-        const reasons: string[] = []
-        const follower = await follow(engine, EARLIEST, {
-          pageSize: 2,
-          onOverflow: (reason) => reasons.push(reason),
-        })
-        const got: string[] = []
-        let release: () => void = () => {}
-        const started = follower.start(
-          (u) => got.push(u.data) < 0,
-          () =>
-            new Promise<void>((resolve) => {
-              release = resolve
-            }),
-        )
-        await new Promise((resolve) => setTimeout(resolve, 10))
+        const { reasons, got, release, started } = await startStalledReplay(engine)
         // e2..e5 are not replayed yet; six new updates evict them all.
         await engine.append(Array.from({ length: 6 }, (_, i) => update(`new${i}`)))
         release()
