@@ -121,18 +121,9 @@ export async function serve(flags: Readonly<Record<string, unknown>>): Promise<n
   }
   handle = hub.handle
 
-  const origin = `http://${config.host === undefined || config.host.includes(":") ? "localhost" : config.host}:${port}`
-  logger.info(
-    {
-      hubUrl: config.hubUrl,
-      engine: engine.name,
-      dataDir: config.engine === "sqlite" ? config.dataDir : undefined,
-    },
-    `listening on ${origin}`,
-  )
-  if (config.dev !== undefined) await printDevBanner(config, logger)
-
-  return await new Promise<number>((resolve) => {
+  // Signal handlers go in before anything says the hub is ready: a supervisor (or a test) that
+  // sends SIGTERM on seeing the log line must get a clean shutdown, not the default kill.
+  const stopped = new Promise<number>((resolve) => {
     let stopping = false
     const stop = (signal: NodeJS.Signals) => {
       if (stopping) {
@@ -156,6 +147,18 @@ export async function serve(flags: Readonly<Record<string, unknown>>): Promise<n
     process.on("SIGTERM", stop)
     process.on("SIGINT", stop)
   })
+
+  const origin = `http://${config.host === undefined || config.host.includes(":") ? "localhost" : config.host}:${port}`
+  logger.info(
+    {
+      hubUrl: config.hubUrl,
+      engine: engine.name,
+      dataDir: config.engine === "sqlite" ? config.dataDir : undefined,
+    },
+    `listening on ${origin}`,
+  )
+  if (config.dev !== undefined) await printDevBanner(config, logger)
+  return await stopped
 }
 
 async function openEngine(config: HeraldConfig): Promise<Engine> {

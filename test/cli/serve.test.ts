@@ -5,24 +5,11 @@ import { once } from "node:events"
 import { statSync } from "node:fs"
 import { connect, createServer, type Socket } from "node:net"
 import { join } from "node:path"
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import { openStream } from "../server/helpers.js"
-import {
-  assertBuilt,
-  freePort,
-  herald,
-  heraldDone,
-  killAll,
-  removeTempDirs,
-  startHub,
-  tempCwd,
-} from "./cli-helpers.js"
+import { freePort, herald, heraldDone, startHub, tempCwd, useCliProcesses } from "./cli-helpers.js"
 
-beforeAll(assertBuilt)
-afterAll(() => {
-  killAll()
-  removeTempDirs()
-})
+useCliProcesses()
 
 /** Sends SIGTERM and resolves with the exit code and how long it took. */
 async function terminate(
@@ -152,6 +139,14 @@ describe("herald serve", () => {
     expect(Date.now() - started).toBeLessThan(3000)
     expect(hub.stdout()).toContain("SIGTERM again: exiting now")
     socket.destroy()
+  })
+
+  it("a SIGTERM sent the moment it logs that it listens still shuts down cleanly (exit 0)", async () => {
+    // The dev banner is printed after the listening line; a supervisor may signal in between.
+    const hub = await startHub(["--engine", "memory", "--port", "0"], { cwd: tempCwd() })
+    const { code } = await terminate(hub)
+    expect(code).toBe(0)
+    expect(hub.stdout()).toContain("SIGTERM: shutting down")
   })
 
   it("port in use: a clear error and exit 1", async () => {
