@@ -49,6 +49,62 @@ describe("UTF-8 decoding", () => {
   it("mixes string and byte chunks", () => {
     expect(dataOf(["data: a", bytesOf("b\n"), "\n"])).toEqual(["ab"])
   })
+
+  it("keeps a character cut in held bytes whole across a string chunk", () => {
+    // The first chunk ends no line, so it is held; the string must still come after its text.
+    const chunks = [Uint8Array.of(...bytesOf("data: a"), 0xc3), "b", Uint8Array.of(0xa9, 0x0a, 0x0a)]
+    expect(dataOf(chunks)).toEqual(["ab\u00e9"])
+  })
+
+  it("decodes a chunk larger than a decoding piece, characters cut at the pieces' edges", () => {
+    // "data: a" is 7 bytes, so every 16 KB edge falls inside a two-byte character.
+    const data = `a${"\u00e9".repeat(40_000)}`
+    expect(dataOf([bytesOf(`data: ${data}\n\n`)])).toEqual([data])
+  })
+})
+
+describe("byte chunks held until a line ends", () => {
+  it("treats a CR ending one byte chunk and an LF opening the next as one line end", () => {
+    const chunks = ["data: a", "\r", "\ndata: b", "\r", "\n\r", "\n"].map(bytesOf)
+    expect(dataOf(chunks)).toEqual(["a\nb"])
+  })
+
+  it("puts held bytes before a large chunk that ends their line", () => {
+    const long = "b".repeat(1000)
+    expect(dataOf([bytesOf("data: a"), bytesOf(`${long}\n\n`)])).toEqual([`a${long}`])
+  })
+
+  it("drops a BOM held back with the start of the first line, and only that one", () => {
+    const chunks = [Uint8Array.of(0xef, 0xbb), Uint8Array.of(0xbf, ...bytesOf("da")), bytesOf("ta: x\n\n")]
+    expect(dataOf(chunks)).toEqual(["x"])
+    expect(dataOf([bytesOf("\uFEFFda"), bytesOf("\uFEFFta: x\n\n")])).toEqual([])
+  })
+
+  it("reports every line at the chunk that ends it", () => {
+    const events: string[] = []
+    const comments: string[] = []
+    const parser = createParser({
+      onEvent: (event) => events.push(event.data),
+      onComment: (text) => comments.push(text),
+    })
+    parser.feed(bytesOf(": hi"))
+    expect(comments).toEqual([])
+    parser.feed(bytesOf("\ndata: a"))
+    expect(comments).toEqual(["hi"])
+    parser.feed(bytesOf("\n\nda"))
+    expect(events).toEqual(["a"])
+  })
+
+  it("discards held bytes at the end of the stream, lastEventId unchanged, then reads a new stream", () => {
+    const events: string[] = []
+    const parser = createParser({ onEvent: (event) => events.push(event.data) })
+    parser.feed(bytesOf("id: 1\ndata: first\n\nid: 2\ndata: lo"))
+    parser.feed(bytesOf("st"))
+    parser.end()
+    expect(parser.lastEventId).toBe("1")
+    parser.feed(bytesOf("\uFEFFdata: second\n\n"))
+    expect(events).toEqual(["first", "second"])
+  })
 })
 
 describe("last event ID", () => {
@@ -161,6 +217,21 @@ describe("bounded memory", () => {
     }
     expect(error).toBeInstanceOf(ParseError)
     expect((error as ParseError).code).toBe("event-too-large")
+  })
+
+  it("throws as soon as held bytes of an unterminated line outgrow maxEventSize", () => {
+    const parser = createParser({ onEvent: () => {} }, { maxEventSize: 10 })
+    parser.feed(bytesOf("data: 012"))
+    expect(() => parser.feed(bytesOf("34"))).toThrowError(/maxEventSize \(10 characters\)/)
+  })
+
+  it("counts held bytes as the characters they decode to", () => {
+    const events: string[] = []
+    const parser = createParser({ onEvent: (event) => events.push(event.data) }, { maxEventSize: 7 })
+    // 8 bytes, 7 characters: within the limit.
+    parser.feed(bytesOf("data: \u00e9"))
+    parser.feed(bytesOf("\n\n"))
+    expect(events).toEqual(["\u00e9"])
   })
 
   it("accepts events up to the limit", () => {

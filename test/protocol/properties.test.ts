@@ -123,6 +123,33 @@ describe("properties", () => {
     )
   })
 
+  it("reports every line at the byte chunk that ends it, as a parser of the decoded text does", () => {
+    // Bytes after a chunk's last line end may be held back undecoded: nothing they hold may be late.
+    const recorder = () => {
+      const seen: unknown[] = []
+      const parser = createParser({
+        onEvent: (event) => seen.push(event),
+        onRetry: (ms) => seen.push(ms),
+        onComment: (text) => seen.push(`:${text}`),
+      })
+      return { seen, parser }
+    }
+    fc.assert(
+      fc.property(stream, cutPositions, (text, positions) => {
+        const bytes = recorder()
+        const strings = recorder()
+        const decoder = new TextDecoder("utf-8", { ignoreBOM: true })
+        for (const chunk of cut(new TextEncoder().encode(text), positions)) {
+          bytes.parser.feed(chunk)
+          strings.parser.feed(decoder.decode(chunk, { stream: true }))
+          expect(bytes.seen).toEqual(strings.seen)
+          expect(bytes.parser.lastEventId).toBe(strings.parser.lastEventId)
+        }
+      }),
+      { numRuns: 2000 },
+    )
+  })
+
   it("drops one BOM only, even when the stream starts with two (bytes)", () => {
     const bytes = new TextEncoder().encode("\uFEFF\uFEFFdata: c\r\r")
     expect(collect([bytes]).events).toEqual([])
