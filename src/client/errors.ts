@@ -14,6 +14,8 @@ export type EventSourceErrorCode =
   | "event-too-large"
   /** The request could not be built: the `headers` or `body` option threw or gave an invalid value. */
   | "invalid-request"
+  /** `connectTimeout` or `idleTimeout` ran out; the message names which, and its value. */
+  | "timeout"
 
 /** Why an EventSource stopped for good (or why it is reconnecting); carried by {@link EventSourceErrorEvent}. */
 export class EventSourceError extends Error {

@@ -5,6 +5,7 @@ import { createEventQueue, type EventQueue } from "./event-queue.js"
 import { createReconnectPolicy, type ReconnectPolicy } from "./reconnect-policy.js"
 import { buildRequestInit, isIdempotent } from "./request.js"
 import { parseRetryAfter } from "./retry-after.js"
+import { startTimer, timeoutOption, watchIdle } from "./timeouts.js"
 import type { EventSourceInit, ReconnectOptions } from "./types.js"
 
 const CONNECTING = 0
@@ -86,6 +87,8 @@ export class EventSource extends EventTarget {
   readonly #method: string
   readonly #reconnect: ReconnectOptions | undefined
   readonly #policy: ReconnectPolicy
+  readonly #connectTimeout: number | undefined
+  readonly #idleTimeout: number | undefined
   #readyState: ReadyState = CONNECTING
   #lastEventId: string
   #origin = ""
@@ -103,7 +106,8 @@ export class EventSource extends EventTarget {
    * @param url - Resolved against `location` where there is one (browsers, workers).
    * @param eventSourceInitDict - `withCredentials` (standard) and Herald's extensions, all off by default.
    * @throws DOMException `SyntaxError` when `url` cannot be parsed, as the standard requires.
-   * @throws TypeError when a `body` is given with a GET or HEAD method.
+   * @throws TypeError when a `body` is given with a GET or HEAD method, or when `connectTimeout`
+   * or `idleTimeout` is not a positive number of milliseconds.
    */
   constructor(url: string | URL, eventSourceInitDict?: EventSourceInit | null) {
     super()
@@ -125,6 +129,8 @@ export class EventSource extends EventTarget {
       // fetch would reject it at every attempt, which would read as an endless network failure.
       throw new TypeError(`EventSource: a ${this.#method} request cannot have a body; set method: "POST".`)
     }
+    this.#connectTimeout = timeoutOption("connectTimeout", init.connectTimeout)
+    this.#idleTimeout = timeoutOption("idleTimeout", init.idleTimeout)
     this.#reconnect = init.reconnect === false ? undefined : (init.reconnect ?? {})
     this.#policy = createReconnectPolicy(this.#reconnect)
     this.#lastEventId = init.lastEventId ?? ""
@@ -285,11 +291,26 @@ export class EventSource extends EventTarget {
     }
 
     let response: Response
+    // Set when connectTimeout aborts the request, so the rejection reads as that, not as a drop.
+    let timedOut: EventSourceError | undefined
+    const connectTimeout = this.#connectTimeout
+    const timer =
+      connectTimeout === undefined
+        ? undefined
+        : startTimer(connectTimeout, () => {
+            const message =
+              `${this.#method} ${this.#url} sent no response headers within connectTimeout (${connectTimeout} ms). ` +
+              "Raise connectTimeout if the server answers only once its first event is ready, as AI endpoints may." +
+              this.#notRetriedHint()
+            timedOut = new EventSourceError("timeout", this.#url, message)
+            controller.abort(timedOut)
+          })
     try {
       const fetchImpl = this.#init.fetch ?? globalThis.fetch
       response = await fetchImpl(this.#url, requestInit)
     } catch (cause) {
       if (this.#isClosed()) return { kind: "closed" }
+      if (timedOut) return { kind: "reestablish", error: timedOut }
       // "If res is a network error, then reestablish the connection, unless the user agent knows
       // that to be futile, in which case the user agent may fail the connection." Only HTTP(S) can work.
       const futile = !/^https?:$/.test(new URL(this.#url).protocol)
@@ -297,6 +318,8 @@ export class EventSource extends EventTarget {
       const message = `Could not connect to ${this.#url}: ${describe(cause)}${hint}`
       const error = new EventSourceError("network", this.#url, message, { cause })
       return futile ? { kind: "fail", error } : { kind: "reestablish", error }
+    } finally {
+      clearTimeout(timer)
     }
     if (this.#isClosed()) {
       controller.abort()
@@ -320,7 +343,7 @@ export class EventSource extends EventTarget {
     this.#policy.opened()
     this.dispatchEvent(new Event("open"))
     try {
-      return await this.#read(response)
+      return await this.#read(response, controller)
     } finally {
       controller.abort()
     }
@@ -370,8 +393,11 @@ export class EventSource extends EventTarget {
     }
   }
 
-  /** Reads the body through the protocol parser until it ends, drops, or the source closes. */
-  async #read(response: Response): Promise<Outcome> {
+  /**
+   * Reads the body through the protocol parser until it ends, drops, or the source closes — or,
+   * with `idleTimeout`, until nothing has arrived for that long: `controller` then aborts it.
+   */
+  async #read(response: Response, controller: AbortController): Promise<Outcome> {
     if (!response.body) return { kind: "reestablish" }
     const parser = createParser(
       {
@@ -381,11 +407,27 @@ export class EventSource extends EventTarget {
       { lastEventId: this.#lastEventId, maxEventSize: this.#init.maxEventSize },
     )
     const reader = response.body.getReader()
+    let idled: EventSourceError | undefined
+    const idleTimeout = this.#idleTimeout
+    const idle =
+      idleTimeout === undefined
+        ? undefined
+        : watchIdle(idleTimeout, () => {
+            const message =
+              `Nothing arrived from ${this.#url} for idleTimeout (${idleTimeout} ms), not even a heartbeat, ` +
+              "so the connection was taken as dead. If the server is just quiet, set idleTimeout to 2-3 times " +
+              "its heartbeat interval." +
+              this.#notRetriedHint()
+            idled = new EventSourceError("timeout", this.#url, message)
+            controller.abort(idled)
+          })
     try {
       for (;;) {
         for (const tap of this.#taps) await tap.room()
         if (this.#isClosed()) return { kind: "closed" }
+        idle?.waiting()
         const { done, value } = await reader.read()
+        idle?.received()
         if (done) break
         parser.feed(value)
         if (this.#isClosed()) return { kind: "closed" }
@@ -395,6 +437,7 @@ export class EventSource extends EventTarget {
       return { kind: "reestablish" }
     } catch (cause) {
       if (this.#isClosed()) return { kind: "closed" }
+      if (idled) return { kind: "reestablish", error: idled }
       if (cause instanceof ParseError) {
         return {
           kind: "fail",
@@ -404,6 +447,7 @@ export class EventSource extends EventTarget {
       const message = `The connection to ${this.#url} dropped: ${describe(cause)}${this.#notRetriedHint()}`
       return { kind: "reestablish", error: new EventSourceError("network", this.#url, message, { cause }) }
     } finally {
+      idle?.stop()
       this.#lastEventId = parser.lastEventId
     }
   }

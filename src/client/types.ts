@@ -72,6 +72,23 @@ export interface EventSourceInit {
    * connection with that reason: the source closes and does not reconnect.
    */
   onResponse?: (response: Response) => void | Promise<void>
+  /**
+   * Milliseconds to wait for the response headers after each request is sent. When they have
+   * not arrived by then, the attempt is aborted and handled like a network error: the source
+   * reconnects under its policy (or closes, when the request may not be repeated), and the `error`
+   * event carries an `EventSourceError` with code `"timeout"`. Default: none (only the
+   * platform's limit, if any). Leave it off, or set it generously, for endpoints that send their
+   * headers only when the first event is ready, as AI endpoints may.
+   */
+  connectTimeout?: number
+  /**
+   * Milliseconds an open stream may stay silent: when no byte at all arrives for this long
+   * (no event, no heartbeat comment), the connection is taken as dead (a half-open TCP connection
+   * after a NAT timeout, sleep or network switch) and the source reconnects with `Last-Event-ID`,
+   * as after a drop; the `error` event carries code `"timeout"`. Default: none. Set it to 2–3 times
+   * the server's heartbeat interval: 45000 for Herald's server default of 15 s.
+   */
+  idleTimeout?: number
   /** The largest event, in UTF-16 code units, before the connection fails. Default 32 MiB (the parser's). */
   maxEventSize?: number
   /**

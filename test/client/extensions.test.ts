@@ -1,6 +1,6 @@
 // Herald's extensions in the init dictionary: request options, reconnection policy, response
 // hook, abort signal, async iteration, errors. The standard behaviour is in wpt-node.test.ts.
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest"
 import {
   EventSource,
   EventSourceError,
@@ -360,5 +360,179 @@ describe("signal and async iteration", () => {
     expect(written).toBeGreaterThan(50)
     expect(dispatched).toBeLessThan(20)
     await iterator.return?.()
+  })
+})
+
+describe("timeouts", () => {
+  /** Rejects when `promise` has not settled within `ms`, so a missing timeout fails fast. */
+  function within<T>(ms: number, promise: Promise<T>): Promise<T> {
+    return Promise.race([
+      promise,
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`nothing within ${ms} ms`)), ms)),
+    ])
+  }
+
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+  // server.aborted may also count a late close from an earlier test, so each test counts its own.
+  /** A server that accepts each request and never answers; `dropped()` counts those the client let go. */
+  function silentServer(): { dropped: () => number } {
+    let dropped = 0
+    server.handle((_req, res) => void res.on("close", () => dropped++))
+    return { dropped: () => dropped }
+  }
+
+  it("connectTimeout aborts an attempt that gets no headers, and reconnects under the policy", async () => {
+    const silent = silentServer()
+    const started = Date.now()
+    const source = new EventSource(server.url, {
+      connectTimeout: 150,
+      reconnect: { delay: 10, maxAttempts: 1 },
+    })
+    const first = await within(5000, next<EventSourceErrorEvent>(source, "error"))
+    expect(Date.now() - started).toBeGreaterThanOrEqual(140)
+    expect(source.readyState).toBe(EventSource.CONNECTING)
+    expect(first.error?.code).toBe("timeout")
+    expect(first.error?.message).toContain("connectTimeout (150 ms)")
+    const { error } = await within(5000, closed(source))
+    expect(error?.code).toBe("retries-exhausted")
+    expect((error?.cause as EventSourceError | undefined)?.code).toBe("timeout")
+    expect(server.requests).toHaveLength(2)
+    await expect.poll(silent.dropped).toBe(2)
+  })
+
+  it("connectTimeout on a POST that may not be repeated closes the source and says why", async () => {
+    const silent = silentServer()
+    const source = new EventSource(server.url, { method: "POST", body: "{}", connectTimeout: 150 })
+    const { error } = await within(5000, closed(source))
+    expect(error?.code).toBe("timeout")
+    expect(error?.message).toContain("POST is not idempotent")
+    expect(server.requests).toHaveLength(1)
+    await expect.poll(silent.dropped).toBe(1)
+  })
+
+  it("idleTimeout reconnects a silent open stream with Last-Event-ID", async () => {
+    let firstDropped = false
+    server.handle((_req, res) => {
+      res.writeHead(200, { "Content-Type": "text/event-stream" })
+      if (server.requests.length > 1) return void res.write(": resumed\n\n")
+      // The first response goes silent without closing, as a half-open connection would.
+      res.write("id: 7\ndata: x\n\n")
+      res.on("close", () => {
+        firstDropped = true
+      })
+    })
+    const source = new EventSource(server.url, { idleTimeout: 200, reconnect: { delay: 10 } })
+    await within(5000, next(source, "message"))
+    const heard = Date.now()
+    const { error } = await within(5000, next<EventSourceErrorEvent>(source, "error"))
+    expect(Date.now() - heard).toBeGreaterThanOrEqual(190)
+    expect(error?.code).toBe("timeout")
+    expect(error?.message).toContain("idleTimeout (200 ms)")
+    await within(5000, next(source, "open"))
+    // The client let the silent response go rather than leave it open.
+    await expect.poll(() => firstDropped).toBe(true)
+    source.close()
+    expect(server.requests.map((r) => r.headers["last-event-id"])).toEqual([undefined, "7"])
+  })
+
+  it("heartbeat comments keep an idle stream open; when they stop, the client reconnects", async () => {
+    let beating = true
+    server.handle((_req, res) => {
+      res.writeHead(200, { "Content-Type": "text/event-stream" })
+      res.write("retry: 10\n\n")
+      const timer = setInterval(() => {
+        if (res.destroyed || !beating) return clearInterval(timer)
+        res.write(":\n")
+      }, 40)
+    })
+    const source = new EventSource(server.url, { idleTimeout: 250 })
+    const errors: EventSourceErrorEvent[] = []
+    source.onerror = (event) => errors.push(event)
+    await within(5000, next(source, "open"))
+    await sleep(800)
+    expect([errors.length, source.readyState, server.requests.length]).toEqual([0, EventSource.OPEN, 1])
+    beating = false
+    const event = await within(5000, next<EventSourceErrorEvent>(source, "error"))
+    source.close()
+    expect(event.error?.code).toBe("timeout")
+  })
+
+  it("a slow async iterator is not idleness: reading paused for it does not count", async () => {
+    server.handle((_req, res) => {
+      res.writeHead(200, { "Content-Type": "text/event-stream" })
+      res.write("data: 1\n\ndata: 2\n\ndata: 3\n\n")
+    })
+    const source = new EventSource(server.url, { idleTimeout: 300, maxQueuedEvents: 1 })
+    const errors: EventSourceErrorEvent[] = []
+    source.onerror = (event) => errors.push(event)
+    const iterator = source[Symbol.asyncIterator]()
+    await iterator.next()
+    await sleep(700) // reading stays paused: events 2 and 3 wait in the queue
+    const rest = [await iterator.next(), await iterator.next()].map((result) => result.value?.data)
+    // Reading resumes with a fresh window: a source that counted the pause would drop at once here.
+    await sleep(50)
+    expect([rest, errors.length, source.readyState]).toEqual([["2", "3"], 0, EventSource.OPEN])
+    await iterator.return?.()
+    expect(server.requests).toHaveLength(1)
+  })
+
+  it("close() clears the timers, which never hold the process open, and nothing follows it", async () => {
+    const created: NodeJS.Timeout[] = []
+    const cleared = new Set<unknown>()
+    const realSetTimeout = globalThis.setTimeout
+    const realClearTimeout = globalThis.clearTimeout
+    // Odd delays single out the client's timers among those of undici and vitest.
+    const setSpy = vi.spyOn(globalThis, "setTimeout").mockImplementation(((
+      callback: () => void,
+      ms?: number,
+    ) => {
+      const timer = realSetTimeout(callback, ms)
+      if (ms === 123 || ms === 137) created.push(timer)
+      return timer
+    }) as typeof setTimeout)
+    const clearSpy = vi.spyOn(globalThis, "clearTimeout").mockImplementation((timer) => {
+      cleared.add(timer)
+      realClearTimeout(timer)
+    })
+    try {
+      silentServer()
+      const connecting = new EventSource(server.url, { connectTimeout: 123 })
+      await expect.poll(() => server.requests.length).toBe(1)
+      connecting.close()
+
+      server.handle((_req, res) => {
+        res.writeHead(200, { "Content-Type": "text/event-stream" })
+        res.write("data: x\n\n")
+      })
+      const open = new EventSource(server.url, { idleTimeout: 137 })
+      await within(5000, next(open, "message"))
+      open.close()
+
+      expect(created).toHaveLength(2)
+      expect(created.map((timer) => timer.hasRef())).toEqual([false, false])
+      await expect.poll(() => created.every((timer) => cleared.has(timer))).toBe(true)
+      const errors: Event[] = []
+      for (const source of [connecting, open]) source.onerror = (event) => errors.push(event)
+      await sleep(400)
+      expect([errors.length, server.requests.length]).toEqual([0, 1])
+    } finally {
+      setSpy.mockRestore()
+      clearSpy.mockRestore()
+    }
+  })
+
+  it.each([
+    ["connectTimeout", -1],
+    ["connectTimeout", Number.NaN],
+    ["idleTimeout", 0],
+    ["idleTimeout", Number.POSITIVE_INFINITY],
+    ["idleTimeout", 2 ** 31],
+    ["connectTimeout", "100"],
+  ])("rejects %s: %s with a TypeError", (name, value) => {
+    expect(() => new EventSource(server.url, { [name]: value })).toThrow(
+      new RegExp(`^EventSource: ${name} must be a number of milliseconds`),
+    )
+    expect(() => new EventSource(server.url, { [name]: value })).toThrow(TypeError)
   })
 })
