@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs"
 import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { afterAll, beforeAll } from "vitest"
 import { waitUntil } from "../server/helpers.js"
 
 const ROOT = join(import.meta.dirname, "..", "..")
@@ -15,7 +16,7 @@ export const HERALD = join(ROOT, "dist", "cli", "herald.js")
  * Fails early, and says what to do, when dist/ is missing or older than the sources it is built
  * from (tests of a stale build would pass or fail for the wrong reasons).
  */
-export function assertBuilt(): void {
+function assertBuilt(): void {
   if (!existsSync(HERALD)) throw new Error(`${HERALD} is missing — run \`npm run build\` first.`)
   const built = statSync(HERALD).mtimeMs
   const sources = [join(ROOT, "src", "cli"), join(ROOT, "src", "hub", "config")]
@@ -43,8 +44,8 @@ export interface Run {
 
 const running: ChildProcess[] = []
 
-/** SIGKILLs what a test left running (afterAll). */
-export function killAll(): void {
+/** SIGKILLs what a test left running. */
+function killAll(): void {
   for (const child of running.splice(0))
     if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL")
 }
@@ -169,7 +170,19 @@ export function tempCwd(): string {
   return dir
 }
 
-/** Removes the working directories (afterAll). */
-export function removeTempDirs(): void {
+/** Removes the working directories. */
+function removeTempDirs(): void {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
+}
+
+/**
+ * The set-up every CLI test file needs: a fresh build is checked before the first test, and the
+ * processes and working directories the tests left behind are cleaned up after the last.
+ */
+export function useCliProcesses(): void {
+  beforeAll(assertBuilt)
+  afterAll(() => {
+    killAll()
+    removeTempDirs()
+  })
 }

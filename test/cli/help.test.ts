@@ -1,15 +1,11 @@
 // The built CLI's help and its answers to bad invocations: every setting documented, and
 // configuration errors reported with the source, the key and what is expected, before any port
 // is opened.
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import { envOf, FIELDS, flagOf } from "../../src/hub/config.js"
-import { assertBuilt, heraldDone, killAll, removeTempDirs, tempCwd } from "./cli-helpers.js"
+import { heraldDone, tempCwd, useCliProcesses } from "./cli-helpers.js"
 
-beforeAll(assertBuilt)
-afterAll(() => {
-  killAll()
-  removeTempDirs()
-})
+useCliProcesses()
 
 describe("herald --help", () => {
   it("lists the commands with a line each, and examples", async () => {

@@ -1,23 +1,10 @@
 // `herald publish` and `herald listen` against a running `herald serve`, all three real
 // processes: the round trip, stdin data, alternate topics and private updates, errors, and a
 // listener that outlives a hub restart and resumes from its last event (sqlite).
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import {
-  assertBuilt,
-  freePort,
-  herald,
-  heraldDone,
-  killAll,
-  removeTempDirs,
-  startHub,
-  tempCwd,
-} from "./cli-helpers.js"
+import { describe, expect, it } from "vitest"
+import { freePort, herald, heraldDone, startHub, tempCwd, useCliProcesses } from "./cli-helpers.js"
 
-beforeAll(assertBuilt)
-afterAll(() => {
-  killAll()
-  removeTempDirs()
-})
+useCliProcesses()
 
 interface Received {
   time: string
