@@ -11,21 +11,18 @@
 // hub's dispatch: each subscriber's resume follower, its topic matchers and the private check.
 //
 // `HERALD_BENCH_RUNS=1 npm run bench -- hub-fanout` for a quick look.
-import { measureFanout as measure, printFanoutTable, runInterleaved } from "./server/harness.js"
+import {
+  describeFanoutRun,
+  measureFanout as measure,
+  printFanoutTable,
+  runInterleaved,
+} from "./server/harness.js"
 
 const RUNS = Number(process.env.HERALD_BENCH_RUNS ?? 3)
 const SIZES = (process.env.HERALD_BENCH_SIZES ?? "1000,10000").split(",").map(Number)
 const CONTENDERS = ["herald", "hub"]
 const LABELS = { herald: "server library (Channel)", hub: "hub (memory engine)" }
-const results = await runInterleaved(
-  SIZES,
-  RUNS,
-  measure,
-  (result) =>
-    `closed ${Math.round(result.closed)} / open ${Math.round(result.open)} deliveries/s, ` +
-    `p50 ${result.p50.toFixed(1)} ms, p99 ${result.p99.toFixed(1)} ms, lost ${result.lost}`,
-  CONTENDERS,
-)
+const results = await runInterleaved(SIZES, RUNS, measure, describeFanoutRun, CONTENDERS)
 
 printFanoutTable({
   title: `Fan-out through the hub vs the raw broadcast (~100-byte events; median of ${RUNS} runs)`,

@@ -18,6 +18,7 @@
 // `HERALD_BENCH_RUNS=1 npm run bench -- server-fanout` for a quick look.
 import {
   CONTENDERS,
+  describeFanoutRun,
   measureFanout as measure,
   median,
   printFanoutTable,
@@ -27,21 +28,16 @@ import {
 const RUNS = Number(process.env.HERALD_BENCH_RUNS ?? 3)
 const SIZES = (process.env.HERALD_BENCH_SIZES ?? "1000,5000,10000").split(",").map(Number)
 
-const results = await runInterleaved(
-  SIZES,
-  RUNS,
-  measure,
-  (result) =>
-    `closed ${Math.round(result.closed)} / open ${Math.round(result.open)} deliveries/s, ` +
-    `server CPU ${result.closedCpu.toFixed(2)} µs/delivery, ` +
-    `p50 ${result.p50.toFixed(1)} ms, p99 ${result.p99.toFixed(1)} ms, lost ${result.lost}`,
-)
+/** The three contenders, then the floor (see server.js): the ceiling any Node server reaches here. */
+const contenders = [...CONTENDERS, "floor"]
+
+const results = await runInterleaved(SIZES, RUNS, measure, describeFanoutRun, contenders)
 
 printFanoutTable({
   title: `Broadcast fan-out (~100-byte events; median of ${RUNS} runs)`,
   results,
   sizes: SIZES,
-  contenders: CONTENDERS,
+  contenders,
   reference: "herald",
   ratioHeader: "Herald ÷",
   ratio: (herald, peer) => herald / peer,

@@ -150,6 +150,15 @@ export async function measureFanout(contender, n) {
   }
 }
 
+/** The progress line for one fan-out run (`measureFanout`'s result). */
+export function describeFanoutRun(result) {
+  return (
+    `closed ${Math.round(result.closed)} / open ${Math.round(result.open)} deliveries/s, ` +
+    `server CPU ${result.closedCpu.toFixed(2)} µs/delivery, ` +
+    `p50 ${result.p50.toFixed(1)} ms, p99 ${result.p99.toFixed(1)} ms, lost ${result.lost}`
+  )
+}
+
 /**
  * Prints a fan-out table in Markdown: per size and contender, the medians of the closed- and
  * open-loop deliveries/s with their ratios, p50/p99 at the paced rate, and the losses.

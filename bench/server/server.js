@@ -82,6 +82,39 @@ const contenders = {
   },
 }
 
+/**
+ * The floor: the least a Node process can do per delivery through public APIs — one
+ * `socket.write` of ready-made chunked bytes (size line, frame, CRLF), built once per event, to
+ * every subscriber's socket. No SSE library, no queue, no bookkeeping: what is left is Node's
+ * stream write and the kernel's send. Only in the fan-out table, to show where the ceiling is.
+ */
+contenders.floor = async () => {
+  const sockets = new Set()
+  const headers = {
+    "content-type": "text/event-stream; charset=utf-8",
+    "cache-control": "no-cache, no-transform",
+    connection: "keep-alive",
+  }
+  const chunkOf = (frames) => Buffer.from(`${Buffer.byteLength(frames).toString(16)}\r\n${frames}\r\n`)
+  const writeToAll = (chunk) => {
+    for (const socket of sockets) socket.write(chunk)
+  }
+  return {
+    onRequest: (_req, res) => {
+      res.writeHead(200, headers)
+      res.write(": \n\n")
+      const socket = res.socket
+      sockets.add(socket)
+      res.on("close", () => sockets.delete(socket))
+    },
+    publish: (id, data) => writeToAll(chunkOf(`id: ${id}\ndata: ${data}\n\n`)),
+    // Events that arrive together: one chunk, one write per socket.
+    publishBatch: (events) =>
+      writeToAll(chunkOf(events.map(({ id, data }) => `id: ${id}\ndata: ${data}\n\n`).join(""))),
+    count: () => sockets.size,
+  }
+}
+
 const name = process.argv[2]
 if (!(name in contenders)) {
   console.error(`Unknown contender ${name}; use one of ${Object.keys(contenders).join(", ")}`)
