@@ -8,7 +8,7 @@ export interface TestServer {
   url: string
   /** Every request so far: method, headers and body. */
   requests: Array<{ method: string; headers: IncomingMessage["headers"]; body: string }>
-  /** Responses whose client went away before they ended. */
+  /** Responses, answered by the current handler, whose client went away before they ended. */
   aborted: number
   handle(handler: Handler): void
   close(): Promise<void>
@@ -17,12 +17,15 @@ export interface TestServer {
 export async function startTestServer(): Promise<TestServer> {
   let handler: Handler = (_req, res) => res.writeHead(500).end()
   const open = new Set<ServerResponse>()
+  // A late close of an earlier test's response must not count against the next test.
+  let generation = 0
   const state: TestServer = {
     url: "",
     requests: [],
     aborted: 0,
     handle(next) {
       handler = next
+      generation++
       state.requests = []
       state.aborted = 0
     },
@@ -41,9 +44,10 @@ export async function startTestServer(): Promise<TestServer> {
     req.on("end", () => {
       state.requests.push({ method: req.method ?? "", headers: req.headers, body })
       open.add(res)
+      const answeredBy = generation
       res.on("close", () => {
         open.delete(res)
-        if (!res.writableEnded) state.aborted++
+        if (!res.writableEnded && answeredBy === generation) state.aborted++
       })
       handler(req, res, body)
     })
