@@ -1,14 +1,14 @@
 import { Command } from "commander"
 import { EventSource, EventSourceErrorEvent, EventSourceResponseError } from "../client/index.js"
 import { formatEvent } from "./event-format.js"
-import { describeFailure } from "./http-errors.js"
+import { describeFailure, refusalText } from "./http-errors.js"
 import { type HubAccessOptions, resolveHubAccess } from "./hub-access.js"
 import { dataDirOption, hubOption, positiveInteger, tokenOption } from "./publish.js"
 
 const EXAMPLES = `
 Each argument is a topic to match exactly (or a URL pattern with --urlpattern), or one
 full subscription URL, used as given (a URL on the hub's path, or one with match= or
-topic= parameters). The token is --token, else HERALD_TOKEN, else one minted from the
+topic= parameters). Topic lists too long for a URL are sent in the body of a QUERY. The token is --token, else HERALD_TOKEN, else one minted from the
 dev secret of a dev-mode \`herald serve\` in this directory, else none (anonymous).
 
 Reconnects after a dropped connection and resumes after the last event received
@@ -52,13 +52,40 @@ export function listenCommand(): Command {
     })
 }
 
-/** The URL to subscribe to: the one given, or the hub URL with one matcher per topic. */
-export function subscriptionUrl(hubUrl: string, targets: readonly string[], urlpattern: boolean): string {
+/**
+ * Subscription URLs longer than this are sent as a `QUERY` with the matchers in the body
+ * (Mercure's way for long lists): proxies and CDNs commonly refuse request lines of 4-8 KB.
+ */
+export const MAX_SUBSCRIPTION_URL = 2000
+
+/** How to subscribe: a GET of `url`, or a QUERY of `url` with the matchers as a form `body`. */
+export type Subscription =
+  | { readonly method: "GET"; readonly url: string }
+  | {
+      readonly method: "QUERY"
+      readonly url: string
+      readonly body: URLSearchParams
+    }
+
+/**
+ * The request to subscribe with: the URL given, or the hub URL with one matcher per topic,
+ * moved into a QUERY body when the URL would be longer than {@link MAX_SUBSCRIPTION_URL}.
+ */
+export function subscriptionRequest(
+  hubUrl: string,
+  targets: readonly string[],
+  urlpattern: boolean,
+): Subscription {
   const [first] = targets
-  if (targets.length === 1 && first !== undefined && isSubscriptionUrl(first, hubUrl)) return first
+  if (targets.length === 1 && first !== undefined && isSubscriptionUrl(first, hubUrl))
+    return { method: "GET", url: first }
+  const matchers = new URLSearchParams(
+    targets.map((topic) => [urlpattern ? "match_urlpattern" : "match", topic]),
+  )
   const url = new URL(hubUrl)
-  for (const topic of targets) url.searchParams.append(urlpattern ? "match_urlpattern" : "match", topic)
-  return url.href
+  for (const [name, value] of matchers) url.searchParams.append(name, value)
+  if (url.href.length <= MAX_SUBSCRIPTION_URL) return { method: "GET", url: url.href }
+  return { method: "QUERY", url: hubUrl, body: matchers }
 }
 
 function isSubscriptionUrl(target: string, hubUrl: string): boolean {
@@ -75,11 +102,30 @@ function isSubscriptionUrl(target: string, hubUrl: string): boolean {
 
 async function listen(targets: string[], options: ListenOptions): Promise<number> {
   const access = await resolveHubAccess(options, "subscriber", process.env, process.cwd())
-  const url = subscriptionUrl(access.hubUrl, targets, options.urlpattern === true)
+  const subscription = subscriptionRequest(access.hubUrl, targets, options.urlpattern === true)
+  const where =
+    subscription.method === "GET"
+      ? subscription.url
+      : `${subscription.url} (QUERY, ${targets.length} matchers in the body: too long for a URL)`
   const color = process.stdout.isTTY === true
   const controller = new AbortController()
-  const source = new EventSource(url, {
+  // The client reports a refusal's status and headers; its body (the hub's problem document) is
+  // read here so the message can say what the hub objected to.
+  let refusal = ""
+  const fetchKeepingRefusal = async (input: string, init: RequestInit): Promise<Response> => {
+    const response = await fetch(input, init)
+    if (response.ok) return response
+    refusal = await refusalText(response)
+    return new Response(null, {
+      status: response.status,
+      statusText: response.statusText,
+      headers: response.headers,
+    })
+  }
+  const source = new EventSource(subscription.url, {
+    fetch: fetchKeepingRefusal,
     headers: access.token === undefined ? {} : { authorization: `Bearer ${access.token}` },
+    ...(subscription.method === "QUERY" ? { method: "QUERY", body: subscription.body } : {}),
     ...(options.lastEventId === undefined ? {} : { lastEventId: options.lastEventId }),
     signal: controller.signal,
     // Back off while the hub is away (restart, deploy), and come back on 5xx/429 too.
@@ -92,7 +138,7 @@ async function listen(targets: string[], options: ListenOptions): Promise<number
     if (dropped) {
       process.stderr.write(`reconnected${lastId === "" ? "" : `, resuming after ${lastId}`}\n`)
     } else {
-      process.stderr.write(`listening on ${url}\n`)
+      process.stderr.write(`listening on ${where}\n`)
     }
     dropped = false
   })
@@ -106,7 +152,7 @@ async function listen(targets: string[], options: ListenOptions): Promise<number
     }
     failure = 1
     if (error instanceof EventSourceResponseError) {
-      process.stderr.write(`herald listen: ${describeFailure(error, "", access.tokenSource)}\n`)
+      process.stderr.write(`herald listen: ${describeFailure(error, refusal, access.tokenSource)}\n`)
     } else {
       process.stderr.write(`herald listen: ${error?.message ?? "the connection closed"}\n`)
     }

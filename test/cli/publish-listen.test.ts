@@ -2,6 +2,7 @@
 // processes: the round trip, stdin data, alternate topics and private updates, errors, and a
 // listener that outlives a hub restart and resumes from its last event (sqlite).
 import { describe, expect, it } from "vitest"
+import { MAX_SUBSCRIPTION_URL, subscriptionRequest } from "../../src/cli/listen.js"
 import { freePort, herald, heraldDone, startHub, tempCwd, useCliProcesses } from "./cli-helpers.js"
 
 useCliProcesses()
@@ -128,6 +129,57 @@ describe("herald publish + herald listen (dev mode: both read the dev secret)", 
     expect(lines(listen.stdout())[0]?.data).toBe("given")
     hub.child.kill("SIGTERM")
     await hub.exited
+  })
+
+  it("a topic list too long for a URL is sent as a QUERY with the matchers in the body", async () => {
+    const cwd = tempCwd()
+    const hub = await startHub(["--engine", "memory", "--port", "0"], { cwd })
+    // 50 matchers (the hub takes up to 64) of ~60 characters each once encoded: a 3 KB URL.
+    const topics = Array.from({ length: 50 }, (_, n) => `https://example.com/library/shelf-${n}/books`)
+    const listen = herald(["listen", "--hub", hub.hubUrl, "--json", "--count", "2", ...topics], { cwd })
+    await listen.waitFor(/listening on /)
+    expect(listen.stderr()).toContain(`listening on ${hub.hubUrl} (QUERY, 50 matchers in the body`)
+    for (const topic of [topics[49], "https://example.com/library/shelf-50/books", topics[0]]) {
+      expect(
+        (await heraldDone(["publish", "--hub", hub.hubUrl, topic as string, topic as string], { cwd })).code,
+      ).toBe(0)
+    }
+    expect(await listen.exited).toBe(0)
+    expect(lines(listen.stdout()).map((event) => event.data)).toEqual([topics[49], topics[0]])
+    hub.child.kill("SIGTERM")
+    await hub.exited
+  })
+
+  it("a refused subscription prints the hub's explanation from the response body", async () => {
+    const cwd = tempCwd()
+    const hub = await startHub(["--engine", "memory", "--port", "0"], { cwd })
+    const topics = Array.from({ length: 70 }, (_, n) => `t${n}`)
+    const refused = await heraldDone(["listen", "--hub", hub.hubUrl, ...topics], { cwd })
+    expect(refused.code).toBe(1)
+    expect(refused.stderr).toContain("400 Bad Request")
+    // The problem document's detail, not the raw JSON.
+    expect(refused.stderr).toContain("\n  Too many topic matchers: the hub accepts at most 64 per subscription.")
+    expect(refused.stderr).not.toContain('"status"')
+    hub.child.kill("SIGTERM")
+    await hub.exited
+  })
+
+  it("subscriptionRequest: GET while the URL fits, QUERY past the limit, a given URL as is", () => {
+    const hubUrl = "http://localhost:8080/.well-known/mercure"
+    const short = subscriptionRequest(hubUrl, ["a/b", "c d"], false)
+    expect(short).toEqual({ method: "GET", url: `${hubUrl}?match=a%2Fb&match=c+d` })
+    const patterns = subscriptionRequest(hubUrl, ["https://example.com/:id"], true)
+    expect(new URL(patterns.url).searchParams.getAll("match_urlpattern")).toEqual(["https://example.com/:id"])
+    // Just at the limit stays a GET; one character more does not.
+    const base = `${hubUrl}?match=`.length
+    const fits = "x".repeat(MAX_SUBSCRIPTION_URL - base)
+    expect(subscriptionRequest(hubUrl, [fits], false).method).toBe("GET")
+    const long = subscriptionRequest(hubUrl, [`${fits}y`], false)
+    expect(long.method).toBe("QUERY")
+    expect(long.url).toBe(hubUrl)
+    expect(long.method === "QUERY" && long.body.getAll("match")).toEqual([`${fits}y`])
+    const given = `${hubUrl}?match=${"z".repeat(3000)}`
+    expect(subscriptionRequest(hubUrl, [given], false)).toEqual({ method: "GET", url: given })
   })
 
   it("errors: a bad token prints the status and the hub's reason, exit 1; no hub, exit 1", async () => {
