@@ -158,7 +158,9 @@ describe("herald publish + herald listen (dev mode: both read the dev secret)", 
     expect(refused.code).toBe(1)
     expect(refused.stderr).toContain("400 Bad Request")
     // The problem document's detail, not the raw JSON.
-    expect(refused.stderr).toContain("\n  Too many topic matchers: the hub accepts at most 64 per subscription.")
+    expect(refused.stderr).toContain(
+      "\n  Too many topic matchers: the hub accepts at most 64 per subscription.",
+    )
     expect(refused.stderr).not.toContain('"status"')
     hub.child.kill("SIGTERM")
     await hub.exited
