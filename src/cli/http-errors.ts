@@ -3,6 +3,7 @@
  * the terminal: the status, the reason the hub gave in its `WWW-Authenticate` challenge (where
  * Mercure puts it, RFC 6750 §3), the body, and what to try.
  */
+import { serverReason } from "../client/refusal.js"
 
 /** The auth-params of a `WWW-Authenticate: Bearer …` challenge (`error`, `error_description`, …). */
 export function bearerParams(header: string | null): Record<string, string> {
@@ -28,7 +29,8 @@ export function describeFailure(
   if (challenge.error !== undefined || challenge.error_description !== undefined) {
     lines.push(`  ${[challenge.error, challenge.error_description].filter(Boolean).join(": ")}`)
   }
-  const text = problemDetail(body) ?? body.trim()
+  // The hub's problem document says it in `detail`; the raw JSON would only add noise.
+  const text = serverReason(body, response.headers.get("content-type")) ?? body.trim()
   if (text !== "") lines.push(...text.split("\n").map((line) => `  ${line}`))
   if (response.status === 401) {
     lines.push(
@@ -38,50 +40,6 @@ export function describeFailure(
     )
   }
   return lines.join("\n")
-}
-
-/** The `detail` of an RFC 9457 problem document (what the hub answers errors with), if the body is one. */
-function problemDetail(body: string): string | undefined {
-  if (!body.trimStart().startsWith("{")) return undefined
-  try {
-    const detail = (JSON.parse(body) as { detail?: unknown }).detail
-    return typeof detail === "string" ? detail : undefined
-  } catch {
-    return undefined
-  }
-}
-
-/** The most of a refusal's body kept for the message: a problem document is far smaller. */
-const MAX_REFUSAL_BYTES = 8 * 1024
-/** A refusal's body that has not arrived by then is left out rather than waited for. */
-const REFUSAL_READ_MS = 2000
-
-/**
- * The start of a non-2xx response's body, as text, for {@link describeFailure}: at most 8 KiB,
- * and what arrives within 2 s (a hub that sends the head and stalls must not hang the CLI).
- */
-export async function refusalText(response: Response): Promise<string> {
-  const reader = response.body?.getReader()
-  if (reader === undefined) return ""
-  const decoder = new TextDecoder()
-  let text = ""
-  let bytes = 0
-  const timer = setTimeout(() => void reader.cancel(), REFUSAL_READ_MS)
-  try {
-    while (bytes < MAX_REFUSAL_BYTES) {
-      const { done, value } = await reader.read()
-      if (done) break
-      const piece = value.subarray(0, MAX_REFUSAL_BYTES - bytes)
-      bytes += piece.byteLength
-      text += decoder.decode(piece, { stream: true })
-    }
-  } catch {
-    // A body cut off mid-way still says what arrived.
-  } finally {
-    clearTimeout(timer)
-    void reader.cancel().catch(() => {})
-  }
-  return text + decoder.decode()
 }
 
 /** One line for a request that got no answer. */

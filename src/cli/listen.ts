@@ -1,7 +1,7 @@
 import { Command } from "commander"
 import { EventSource, EventSourceErrorEvent, EventSourceResponseError } from "../client/index.js"
 import { formatEvent } from "./event-format.js"
-import { describeFailure, refusalText } from "./http-errors.js"
+import { describeFailure } from "./http-errors.js"
 import { type HubAccessOptions, resolveHubAccess } from "./hub-access.js"
 import { dataDirOption, hubOption, positiveInteger, tokenOption } from "./publish.js"
 
@@ -109,21 +109,7 @@ async function listen(targets: string[], options: ListenOptions): Promise<number
       : `${subscription.url} (QUERY, ${targets.length} matchers in the body: too long for a URL)`
   const color = process.stdout.isTTY === true
   const controller = new AbortController()
-  // The client reports a refusal's status and headers; its body (the hub's problem document) is
-  // read here so the message can say what the hub objected to.
-  let refusal = ""
-  const fetchKeepingRefusal = async (input: string, init: RequestInit): Promise<Response> => {
-    const response = await fetch(input, init)
-    if (response.ok) return response
-    refusal = await refusalText(response)
-    return new Response(null, {
-      status: response.status,
-      statusText: response.statusText,
-      headers: response.headers,
-    })
-  }
   const source = new EventSource(subscription.url, {
-    fetch: fetchKeepingRefusal,
     headers: access.token === undefined ? {} : { authorization: `Bearer ${access.token}` },
     ...(subscription.method === "QUERY" ? { method: "QUERY", body: subscription.body } : {}),
     ...(options.lastEventId === undefined ? {} : { lastEventId: options.lastEventId }),
@@ -152,7 +138,7 @@ async function listen(targets: string[], options: ListenOptions): Promise<number
     }
     failure = 1
     if (error instanceof EventSourceResponseError) {
-      process.stderr.write(`herald listen: ${describeFailure(error, refusal, access.tokenSource)}\n`)
+      process.stderr.write(`herald listen: ${describeFailure(error, error.body, access.tokenSource)}\n`)
     } else {
       process.stderr.write(`herald listen: ${error?.message ?? "the connection closed"}\n`)
     }

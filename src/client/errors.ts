@@ -41,18 +41,24 @@ export class EventSourceResponseError extends EventSourceError {
   readonly statusText: string
   /** The response headers (e.g. `Retry-After`, `WWW-Authenticate`, `Content-Type`). */
   readonly headers: Headers
+  /**
+   * For a non-200 status (`code` `"status"`, or a retried status): the start of the response body
+   * (at most 4 KiB, what arrived within 1 s), where servers explain a refusal. `""` otherwise.
+   */
+  readonly body: string
 
   constructor(
     code: EventSourceErrorCode,
     url: string,
     response: Response,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; body?: string },
   ) {
     super(code, url, message, options)
     this.status = response.status
     this.statusText = response.statusText
     this.headers = response.headers
+    this.body = options?.body ?? ""
   }
 }
 

@@ -3,6 +3,7 @@ import { isEventStreamContentType } from "./content-type.js"
 import { EventSourceError, EventSourceErrorEvent, EventSourceResponseError } from "./errors.js"
 import { createEventQueue, type EventQueue } from "./event-queue.js"
 import { createReconnectPolicy, type ReconnectPolicy } from "./reconnect-policy.js"
+import { readRefusal, serverReason } from "./refusal.js"
 import { buildRequestInit, isIdempotent } from "./request.js"
 import { parseRetryAfter } from "./retry-after.js"
 import { startTimer, timeoutOption, watchIdle } from "./timeouts.js"
@@ -360,11 +361,15 @@ export class EventSource extends EventTarget {
         this.#mayReconnect() &&
         (this.#reconnect?.retryOnStatus ?? false) &&
         isRetryableStatus(response.status)
+      const body = await readRefusal(response)
+      const reason = serverReason(body, response.headers.get("Content-Type"))
+      const said = reason === undefined ? "" : ` The server said: ${reason}`
       const error = new EventSourceResponseError(
         "status",
         this.#url,
         response,
-        statusMessage(request, response, retryable),
+        statusMessage(request, response, retryable) + said,
+        { body },
       )
       if (!retryable) return { kind: "fail", error }
       return { kind: "reestablish", error, retryAfter: parseRetryAfter(response.headers.get("Retry-After")) }

@@ -266,8 +266,68 @@ describe("errors", () => {
     const { error } = await closed(new EventSource(server.url))
     expect(error).toBeInstanceOf(EventSourceError)
     expect(error?.message).toBe(
-      `GET ${server.url} answered 404 Not Found, but an event stream must answer 200. Check the URL and the server's route. Not reconnecting.`,
+      `GET ${server.url} answered 404 Not Found, but an event stream must answer 200. Check the URL and the server's route. Not reconnecting. The server said: nope`,
     )
+    expect((error as EventSourceResponseError).body).toBe("nope")
+  })
+
+  it("a refusal quotes the server's reason from a problem document, and keeps the body", async () => {
+    const problem = JSON.stringify({
+      title: "Unauthorized",
+      status: 401,
+      detail: "The token expired at 10:00.",
+    })
+    server.handle((_req, res) =>
+      res.writeHead(401, { "Content-Type": "application/problem+json" }).end(problem),
+    )
+    const { error } = await closed(new EventSource(server.url))
+    expect(error?.message).toMatch(
+      /answered 401 Unauthorized\. Check the credentials .* The server said: The token expired at 10:00\.$/,
+    )
+    expect((error as EventSourceResponseError).body).toBe(problem)
+  })
+
+  it("reads an AI provider's JSON error on a retried 429", async () => {
+    let count = 0
+    server.handle((req, res) => {
+      if (++count > 1) return sse("data: ok\n\n")(req, res, "")
+      res.writeHead(429, { "Content-Type": "application/json", "Retry-After": "0" })
+      res.end(JSON.stringify({ error: { message: "Rate limit reached for requests", type: "requests" } }))
+    })
+    const source = new EventSource(server.url, { reconnect: { delay: 10, retryOnStatus: true } })
+    const event = await next<EventSourceErrorEvent>(source, "error")
+    source.close()
+    expect(event.error?.message).toContain(
+      "retrying (reconnect.retryOnStatus). The server said: Rate limit reached for requests",
+    )
+  })
+
+  it("an HTML error page is kept in body but not quoted", async () => {
+    server.handle((_req, res) =>
+      res.writeHead(502, { "Content-Type": "text/html" }).end("<h1>Bad Gateway</h1>"),
+    )
+    const { error } = await closed(new EventSource(server.url))
+    expect(error?.message).not.toContain("The server said")
+    expect((error as EventSourceResponseError).body).toBe("<h1>Bad Gateway</h1>")
+  })
+
+  it("reads at most 4 KiB of a refusal, and does not wait more than a second for a stalled one", async () => {
+    server.handle((_req, res) =>
+      res.writeHead(500, { "Content-Type": "text/plain" }).end("x".repeat(100_000)),
+    )
+    const large = await closed(new EventSource(server.url))
+    expect((large.error as EventSourceResponseError).body).toBe("x".repeat(4096))
+
+    server.handle((_req, res) => {
+      res.writeHead(403, { "Content-Type": "text/plain" })
+      res.write("forbidden: no grant for this topic\n") // …and never ends
+    })
+    const started = Date.now()
+    const stalled = await closed(new EventSource(server.url))
+    expect(Date.now() - started).toBeLessThan(5000)
+    expect(stalled.error?.message).toContain("The server said: forbidden: no grant for this topic")
+    // The stalled response was let go, not left open.
+    await expect.poll(() => server.aborted).toBe(1)
   })
 
   it("a wrong Content-Type names the type it got", async () => {

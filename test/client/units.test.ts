@@ -1,9 +1,11 @@
-// The client's small pure parts: reconnection delays, Retry-After, the MIME check, the iteration queue.
+// The client's small pure parts: reconnection delays, Retry-After, the MIME check, the iteration
+// queue, the reason quoted from a refusal.
 import { describe, expect, it } from "vitest"
 import { isEventStreamContentType } from "../../src/client/content-type.js"
 import { createEventQueue } from "../../src/client/event-queue.js"
 import { EventSource } from "../../src/client/index.js"
 import { createReconnectPolicy } from "../../src/client/reconnect-policy.js"
+import { serverReason } from "../../src/client/refusal.js"
 import { parseRetryAfter } from "../../src/client/retry-after.js"
 
 describe("reconnect policy", () => {
@@ -46,6 +48,39 @@ describe("parseRetryAfter", () => {
     expect(parseRetryAfter("-5", now)).toBeUndefined()
     expect(parseRetryAfter("soon", now)).toBeUndefined()
     expect(parseRetryAfter(null, now)).toBeUndefined()
+  })
+})
+
+describe("serverReason", () => {
+  const json = (value: unknown) => JSON.stringify(value)
+  it("takes the most specific message of the common JSON error shapes", () => {
+    const problem = "application/problem+json"
+    expect(serverReason(json({ title: "Bad Request", detail: "Too many matchers." }), problem)).toBe(
+      "Too many matchers.",
+    )
+    expect(serverReason(json({ title: "Forbidden" }), problem)).toBe("Forbidden")
+    const openai = json({ error: { message: "Incorrect API key provided.", code: "invalid_api_key" } })
+    expect(serverReason(openai, "application/json; charset=utf-8")).toBe("Incorrect API key provided.")
+    const oauth = json({ error: "invalid_token", error_description: "The token expired" })
+    expect(serverReason(oauth, "application/json")).toBe("The token expired")
+    expect(serverReason(json({ error: "quota exceeded" }), "application/json")).toBe("quota exceeded")
+    expect(serverReason(json({ message: "Not here" }), null)).toBe("Not here")
+  })
+
+  it("takes the first line of short plain text, cut at 300 characters", () => {
+    expect(serverReason("  no such stream\nmore\n", "text/plain; charset=utf-8")).toBe("no such stream")
+    const long = serverReason("y".repeat(1000), "text/plain")
+    expect(long).toHaveLength(300)
+    expect(long?.endsWith("…")).toBe(true)
+  })
+
+  it("gives nothing for HTML, invalid or shapeless JSON, and empty bodies", () => {
+    expect(serverReason("<h1>502</h1>", "text/html")).toBeUndefined()
+    expect(serverReason("{not json", "application/json")).toBeUndefined()
+    expect(serverReason(json({ status: 500, error: { code: 7 } }), "application/json")).toBeUndefined()
+    expect(serverReason(json(["list"]), "application/json")).toBeUndefined()
+    expect(serverReason("   ", "text/plain")).toBeUndefined()
+    expect(serverReason(json({ detail: "   " }), "application/json")).toBeUndefined()
   })
 })
 
