@@ -31,7 +31,9 @@ export function describeFailure(
   }
   // The hub's problem document says it in `detail`; the raw JSON would only add noise.
   const text = serverReason(body, response.headers.get("content-type")) ?? body.trim()
-  if (text !== "") lines.push(...text.split("\n").map((line) => `  ${line}`))
+  // The hub puts the same reason in its challenge and its body: say it once.
+  if (text !== "" && text !== challenge.error_description)
+    lines.push(...text.split("\n").map((line) => `  ${line}`))
   if (response.status === 401) {
     lines.push(
       tokenSource === undefined

@@ -192,10 +192,13 @@ describe("herald publish + herald listen (dev mode: both read the dev secret)", 
     })
     expect(refused.code).toBe(1)
     expect(refused.stderr).toMatch(/^herald publish: 401 Unauthorized\n {2}invalid_token: \S/)
+    // The hub gives its reason in the challenge and in the body: it is printed once.
+    expect(refused.stderr.split("\n")).toHaveLength(4)
     expect(refused.stderr).toContain("the token came from --token")
     const listen = await heraldDone(["listen", "--hub", hub.hubUrl, "--token", "not-a-jwt", "t"], { cwd })
     expect(listen.code).toBe(1)
     expect(listen.stderr).toMatch(/herald listen: 401 Unauthorized\n {2}invalid_token: \S/)
+    expect(listen.stderr.split("\n")).toHaveLength(4)
     hub.child.kill("SIGTERM")
     await hub.exited
 
