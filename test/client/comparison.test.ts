@@ -64,6 +64,21 @@ describe("eventsource v4 on the ported WPT cases", () => {
     expect("headers" in event).toBe(false)
   })
 
+  it("does not read a refusal's body: the server's reason is not in the error", async () => {
+    const detail = "The token expired at 10:00."
+    server.handle((_req, res) =>
+      res.writeHead(401, { "Content-Type": "application/problem+json" }).end(JSON.stringify({ detail })),
+    )
+    const source = new EventSourcePackage(server.url)
+    const event = await new Promise<Event>((resolve) => {
+      source.onerror = resolve
+    })
+    const { code, message } = event as unknown as { code: number; message: string }
+    expect(code).toBe(401)
+    expect(message).not.toContain(detail)
+    expect(JSON.stringify(Object.values(event))).not.toContain(detail)
+  })
+
   it("after a non-ASCII id, never reconnects: every attempt throws before sending", async () => {
     server.handle(sse("retry: 10\nid: \u203d\ndata: x\n\n"))
     const source = new EventSourcePackage(server.url)
