@@ -8,8 +8,9 @@ import { dataDirOption, hubOption, positiveInteger, tokenOption } from "./publis
 const EXAMPLES = `
 Each argument is a topic to match exactly (or a URL pattern with --urlpattern), or one
 full subscription URL, used as given (a URL on the hub's path, or one with match= or
-topic= parameters). Topic lists too long for a URL are sent in the body of a QUERY. The token is --token, else HERALD_TOKEN, else one minted from the
-dev secret of a dev-mode \`herald serve\` in this directory, else none (anonymous).
+topic= parameters). Topic lists too long for a URL are sent in the body of a QUERY.
+The token is --token, else HERALD_TOKEN, else one minted from the dev secret of a
+dev-mode \`herald serve\` in this directory, else none (anonymous).
 
 Reconnects after a dropped connection and resumes after the last event received
 (Last-Event-ID); notices go to stderr, events to stdout.

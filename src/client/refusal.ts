@@ -54,8 +54,8 @@ export function serverReason(body: string, contentType: string | null): string |
   } else if (type === "text/plain") {
     reason = text.split("\n", 1)[0]
   }
-  if (reason === undefined || reason.trim() === "") return undefined
-  reason = reason.trim()
+  reason = reason?.trim()
+  if (!reason) return undefined
   return reason.length > MAX_REASON_LENGTH ? `${reason.slice(0, MAX_REASON_LENGTH - 1)}…` : reason
 }
 
