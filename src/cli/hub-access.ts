@@ -1,6 +1,6 @@
 import { resolve } from "node:path"
 import { createDevTokens } from "../hub/auth/dev-tokens.js"
-import { readDevSecret } from "../hub/config/dev-secret.js"
+import { readDevSecret } from "./config/dev-secret.js"
 
 /** The issuer of dev tokens when none is configured. */
 export const DEV_ISSUER = "urn:herald:dev"

@@ -5,6 +5,8 @@ import { join } from "node:path"
 import { Command } from "commander"
 import type { Logger } from "pino"
 import { createDevTokens } from "../hub/auth/dev-tokens.js"
+import type { Engine } from "../hub/engine/engine.js"
+import { sendProblem } from "../hub/responses.js"
 import {
   addConfigOptions,
   ConfigError,
@@ -13,9 +15,7 @@ import {
   resourceOf,
   toHubOptions,
   withBoundPort,
-} from "../hub/config.js"
-import type { Engine } from "../hub/engine/engine.js"
-import { sendProblem } from "../hub/responses.js"
+} from "./config.js"
 import { devBanner } from "./dev-banner.js"
 import { DEV_ISSUER, DEV_TOKEN_TTL_SEC } from "./hub-access.js"
 import { createLogger } from "./logger.js"

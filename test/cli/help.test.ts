@@ -2,7 +2,7 @@
 // configuration errors reported with the source, the key and what is expected, before any port
 // is opened.
 import { describe, expect, it } from "vitest"
-import { envOf, FIELDS, flagOf } from "../../src/hub/config.js"
+import { envOf, FIELDS, flagOf } from "../../src/cli/config.js"
 import { heraldDone, tempCwd, useCliProcesses } from "./cli-helpers.js"
 
 useCliProcesses()

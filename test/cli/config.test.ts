@@ -17,7 +17,7 @@ import {
   parseDuration,
   toHubOptions,
   withBoundPort,
-} from "../../src/hub/config.js"
+} from "../../src/cli/config.js"
 import type { Engine } from "../../src/hub/engine/engine.js"
 
 const dirs: string[] = []
