@@ -19,9 +19,9 @@ export const HERALD = join(ROOT, "dist", "cli", "herald.js")
 function assertBuilt(): void {
   if (!existsSync(HERALD)) throw new Error(`${HERALD} is missing — run \`npm run build\` first.`)
   const built = statSync(HERALD).mtimeMs
-  const sources = [join(ROOT, "src", "cli"), join(ROOT, "src", "hub", "config")]
-    .flatMap((dir) => readdirSync(dir).map((file) => join(dir, file)))
-    .concat(join(ROOT, "src", "hub", "config.ts"))
+  const sources = readdirSync(join(ROOT, "src"), { recursive: true, encoding: "utf8" })
+    .filter((file) => file.endsWith(".ts"))
+    .map((file) => join(ROOT, "src", file))
   const stale = sources.filter((file) => statSync(file).mtimeMs > built)
   if (stale.length > 0) {
     throw new Error(`dist/ is older than ${stale.join(", ")} — run \`npm run build\` first.`)

@@ -1,6 +1,6 @@
 // Backs each claim of docs/comparison-client.md about the peers: the `eventsource` package (v4)
 // and `@microsoft/fetch-event-source` (v2). Herald's side of each row is covered by
-// wpt-node.test.ts, wpt-browser.test.ts and extensions.test.ts.
+// wpt-node.test.ts, wpt-browser.process.test.ts and extensions.test.ts.
 import { fetchEventSource } from "@microsoft/fetch-event-source"
 import { EventSource as EventSourcePackage } from "eventsource"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
