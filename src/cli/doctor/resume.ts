@@ -6,7 +6,7 @@ import { eventsWithOwnId } from "./own-ids.js"
 /**
  * Reconnects the way EventSource does after a drop — same URL, `Last-Event-ID` set to an event
  * from the middle of the first watch — and records the replay, up to as many events as the
- * first watch saw after that one. Undefined when the watch gave fewer than two events with ids.
+ * first watch saw after that one, or to the first that differs from them. Undefined when the watch gave fewer than two events with ids.
  */
 export async function resumeAfter(
   first: Observation,
@@ -25,7 +25,18 @@ export async function resumeAfter(
   const observation = await observe(
     first.url,
     { ...settings, headers: { ...settings.headers, "last-event-id": after } },
-    { stopWhen: (events) => events.length >= expected.length },
+    // Enough to judge: all that was due, or the first event that differs from it.
+    {
+      stopWhen: (events) => {
+        const last = events.length - 1
+        const arrived = events[last]?.event
+        return (
+          last + 1 >= expected.length ||
+          arrived?.lastEventId !== expected[last]?.id ||
+          arrived?.data !== expected[last]?.data
+        )
+      },
+    },
   )
   return { after, expected, alreadySeen, observation }
 }
