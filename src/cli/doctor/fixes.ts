@@ -34,7 +34,7 @@ export const COMPRESSION_FIXES: readonly Fix[] = [
   {
     target: "server",
     snippet:
-      "Cache-Control: no-cache, no-transform\nand leave text/event-stream out of the compression middleware (Express compression(): a filter that returns false for it)",
+      "Cache-Control: no-cache, no-transform   (Express's compression() skips such responses)\nor leave text/event-stream out of the compression middleware's filter",
   },
   { target: "nginx", snippet: "gzip off;   (in the location of the stream)" },
   {
@@ -43,7 +43,8 @@ export const COMPRESSION_FIXES: readonly Fix[] = [
   },
   {
     target: "Cloudflare",
-    snippet: "Cache-Control: no-transform on the response: Cloudflare then leaves it uncompressed",
+    snippet:
+      "text/event-stream is not among the types Cloudflare compresses by default: remove any Compression Rule that adds it",
   },
 ]
 
