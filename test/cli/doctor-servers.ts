@@ -15,9 +15,9 @@ import { createChannel, createSSE } from "../../src/server/index.js"
 import { listen, stop } from "../server/helpers.js"
 
 /** Events this large fill nginx's 4 KiB proxy buffer in four: buffering shows as bursts of four. */
-export const LARGE_DATA = "x".repeat(1000)
+const LARGE_DATA = "x".repeat(1000)
 /** How often the servers send an event. */
-export const EVENT_EVERY_MS = 100
+const EVENT_EVERY_MS = 100
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void
 

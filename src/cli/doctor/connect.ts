@@ -48,11 +48,12 @@ export async function openStream(url: URL, options: OpenOptions): Promise<Opened
 
 async function open(url: URL, options: OpenOptions, deadline: AbortSignal): Promise<OpenedStream> {
   if (url.protocol !== "https:") return openHttp1(url, options.headers, deadline)
+  const host = hostOf(url)
   const socket = connectTls({
-    host: url.hostname.replace(/^\[|\]$/g, ""),
+    host,
     port: Number(url.port || 443),
     // SNI takes a host name, never an address.
-    ...(isIP(url.hostname.replace(/^\[|\]$/g, "")) === 0 ? { servername: url.hostname } : {}),
+    ...(isIP(host) === 0 ? { servername: host } : {}),
     ALPNProtocols: ["h2", "http/1.1"],
     rejectUnauthorized: !options.insecure,
   })
@@ -75,7 +76,7 @@ async function openHttp1(
   socket?: TLSSocket,
 ): Promise<OpenedStream> {
   const req = request({
-    host: url.hostname.replace(/^\[|\]$/g, ""),
+    host: hostOf(url),
     port: Number(url.port || (url.protocol === "https:" ? 443 : 80)),
     path: `${url.pathname}${url.search}`,
     headers: { ...headers, host: url.host },
@@ -139,4 +140,9 @@ function joinHeaders(
       joined[name.toLowerCase()] = Array.isArray(value) ? value.join(", ") : String(value)
   }
   return joined
+}
+
+/** The host to connect to: an IPv6 literal without the brackets URLs put around it. */
+function hostOf(url: URL): string {
+  return url.hostname.replace(/^\[|\]$/g, "")
 }

@@ -85,6 +85,7 @@ export async function observe(
         if (hooks.stopWhen?.(events) === true) finish()
       },
       onComment: () => {
+        if (!watching) return
         commentsMs.push(now())
         progress()
       },
