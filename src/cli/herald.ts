@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { readFileSync } from "node:fs"
 import { Command, CommanderError } from "commander"
+import { doctorCommand } from "./doctor/command.js"
 import { UsageError } from "./hub-access.js"
 import { listenCommand } from "./listen.js"
 import { publishCommand } from "./publish.js"
@@ -40,6 +41,7 @@ export function heraldProgram(): Command {
     .addCommand(serveCommand())
     .addCommand(publishCommand())
     .addCommand(listenCommand())
+    .addCommand(doctorCommand())
     .addHelpText("after", EXAMPLES)
 }
 

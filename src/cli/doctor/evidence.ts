@@ -1,0 +1,35 @@
+import type { Observation } from "./observation.js"
+
+/** A probe event the doctor published, and when (on the watch's clock). */
+export interface SentProbe {
+  readonly data: string
+  readonly sentMs: number
+}
+
+/** What the Mercure probe did: the events it published on its own topic, or why it could not. */
+export interface ProbeRun {
+  readonly topic: string
+  readonly sent: readonly SentProbe[]
+  /** Why publishing failed (no token, refused), if it did. */
+  readonly error: string | undefined
+}
+
+/** A second connection with `Last-Event-ID`, and what it replayed. */
+export interface ResumeRun {
+  /** The id the doctor resumed after. */
+  readonly after: string
+  /** The events (id and data) the first watch saw after that one: what a replay must start with. */
+  readonly expected: readonly { readonly id: string; readonly data: string }[]
+  /** Ids the client already had (up to `after`): a replay must not send these again. */
+  readonly alreadySeen: readonly string[]
+  readonly observation: Observation
+}
+
+/** Everything the checks judge. */
+export interface Evidence {
+  readonly observation: Observation
+  /** Present for a Mercure hub. */
+  readonly probe: ProbeRun | undefined
+  /** Present when the stream gave at least two events with ids to resume between. */
+  readonly resume: ResumeRun | undefined
+}
