@@ -9,6 +9,15 @@
 
 export { type Channel, type ChannelOptions, createChannel, type SubscribeResult } from "./channel.js"
 export {
+  type ClientAddressOptions,
+  type ClientAddressRequest,
+  type ClientAddressResolver,
+  canonicalAddress,
+  createClientAddressResolver,
+  type ForwardedHeader,
+  isProxyRange,
+} from "./client-address.js"
+export {
   type CloseReason,
   type ConnectionSettings,
   type ConnectionSink,
