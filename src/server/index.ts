@@ -42,5 +42,5 @@ export {
   type FrameQueueLimits,
   type OverflowPolicy,
 } from "./queue.js"
-export { type ShutdownOptions, shutdownConnections } from "./shutdown.js"
+export { jitteredRetryFrame, type ShutdownOptions, shutdownConnections } from "./shutdown.js"
 export { createSSE, type SSE, type SSEOptions, type StreamOptions } from "./sse.js"
