@@ -3,12 +3,14 @@ import type { Logger } from "pino"
 import type { TrustedKey } from "../hub/auth/verifier.js"
 import type { Engine, RetentionLimits } from "../hub/engine/engine.js"
 import type { HubLimits, HubOptions } from "../hub/options.js"
+import { DEFAULT_SHUTDOWN_RETRY_JITTER_MS } from "../hub/settings.js"
 import { type DevSecret, loadOrCreateDevSecret } from "./config/dev-secret.js"
 import { ConfigError, type ConfigIssue } from "./config/errors.js"
 import { envOf, FIELDS, type FieldKey, flagOf } from "./config/fields.js"
 import { parseArgv } from "./config/flags.js"
 import { resolveKey } from "./config/keys.js"
 import { type RawSetting, readEnv, readFile, readFlags, type SourceReading } from "./config/sources.js"
+import { DEFAULT_HTTP_TIMEOUTS, type HttpTimeouts } from "./http-server.js"
 
 export { DEV_SECRET_FILE, type DevSecret, readDevSecret } from "./config/dev-secret.js"
 export { ConfigError, type ConfigIssue } from "./config/errors.js"
@@ -32,6 +34,11 @@ export interface HeraldConfig {
   /** Tokens' required `iss`, when set: every key is bound to it. */
   readonly issuer: string | undefined
   readonly corsOrigins: readonly string[]
+  /** Reverse proxies whose forwarded header names the client; empty when none are trusted. */
+  readonly trustedProxies: readonly string[]
+  readonly trustedProxyHeader: "x-forwarded-for" | "forwarded"
+  /** The HTTP server's own timeouts (the body idle timeout is a hub limit). */
+  readonly timeouts: HttpTimeouts
   readonly engine: "sqlite" | "memory"
   /** Absolute. */
   readonly dataDir: string
@@ -51,6 +58,7 @@ export interface HeraldConfig {
   readonly limits: HubLimits
   readonly logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent"
   readonly shutdownTimeoutMs: number
+  readonly shutdownRetryJitterMs: number
   /** Dev mode's secret (used for both roles), when dev mode is on. */
   readonly dev: DevSecret | undefined
   /** The config file read, absolute, if any. */
@@ -206,12 +214,16 @@ export function loadConfig(options: LoadConfigOptions): HeraldConfig {
     "maxConnectionsPerAddress",
     "maxConnections",
     "maxQueuedBytes",
+    "maxConcurrentReplays",
+    "maxQueuedReplays",
   ] as const) {
     const value = get<number>(key)
     if (value !== undefined) limits[key] = value
   }
   const maxConnectionMs = get<number>("maxConnectionTime")
   if (maxConnectionMs !== undefined) limits.maxConnectionMs = maxConnectionMs
+  const bodyIdleTimeoutMs = get<number>("bodyIdleTimeout")
+  if (bodyIdleTimeoutMs !== undefined) limits.bodyIdleTimeoutMs = bodyIdleTimeoutMs
 
   const retention: { maxEvents?: number; maxAgeMs?: number } = {}
   const maxEvents = get<number>("retentionMaxEvents")
@@ -227,6 +239,12 @@ export function loadConfig(options: LoadConfigOptions): HeraldConfig {
     resource: get<string>("resource"),
     issuer,
     corsOrigins: (get<string[]>("corsOrigins") ?? []).map((origin) => origin.replace(/\/$/, "")),
+    trustedProxies: get<string[]>("trustedProxies") ?? [],
+    trustedProxyHeader: get<HeraldConfig["trustedProxyHeader"]>("trustedProxyHeader") ?? "x-forwarded-for",
+    timeouts: {
+      headersTimeoutMs: get<number>("headersTimeout") ?? DEFAULT_HTTP_TIMEOUTS.headersTimeoutMs,
+      keepAliveTimeoutMs: get<number>("keepAliveTimeout") ?? DEFAULT_HTTP_TIMEOUTS.keepAliveTimeoutMs,
+    },
     engine,
     dataDir,
     retention,
@@ -244,6 +262,7 @@ export function loadConfig(options: LoadConfigOptions): HeraldConfig {
     limits,
     logLevel: get<HeraldConfig["logLevel"]>("logLevel") ?? "info",
     shutdownTimeoutMs: get<number>("shutdownTimeout") ?? 10_000,
+    shutdownRetryJitterMs: get<number>("shutdownRetryJitter") ?? DEFAULT_SHUTDOWN_RETRY_JITTER_MS,
     dev,
     configFile: configPath === undefined ? undefined : resolve(cwd, configPath),
     sources,
@@ -282,6 +301,9 @@ export function toHubOptions(config: HeraldConfig, engine: Engine, logger: Logge
     legacy: config.legacy,
     ...(config.cookieNames === undefined ? {} : { cookieNames: config.cookieNames }),
     corsOrigins: config.corsOrigins,
+    trustedProxies: config.trustedProxies,
+    trustedProxyHeader: config.trustedProxyHeader,
+    shutdownRetryJitterMs: config.shutdownRetryJitterMs,
     subscriptions: config.subscriptions,
     heartbeatMs: config.heartbeatMs,
     retryMs: config.retryMs,

@@ -1,5 +1,5 @@
 import { mkdirSync } from "node:fs"
-import { createServer, type RequestListener, type Server } from "node:http"
+import type { RequestListener, Server } from "node:http"
 import type { AddressInfo } from "node:net"
 import { join } from "node:path"
 import { Command } from "commander"
@@ -17,6 +17,7 @@ import {
   withBoundPort,
 } from "./config.js"
 import { devBanner } from "./dev-banner.js"
+import { createHttpServer } from "./http-server.js"
 import { DEV_ISSUER, DEV_TOKEN_TTL_SEC } from "./hub-access.js"
 import { createLogger } from "./logger.js"
 
@@ -90,7 +91,7 @@ export async function serve(flags: Readonly<Record<string, unknown>>): Promise<n
   // (port 0) before it exists, and a request arriving meanwhile with no listener would hang.
   let handle: RequestListener = (_request, response) =>
     sendProblem(response, 503, "The hub is starting; retry in a moment.", { "retry-after": "1" })
-  const server = createServer((request, response) => handle(request, response))
+  const server = createHttpServer((request, response) => handle(request, response), config.timeouts)
   try {
     await listen(server, config)
   } catch (error) {

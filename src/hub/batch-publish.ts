@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http"
 import { performance } from "node:perf_hooks"
-import { isMediaType, readBody } from "./body.js"
+import { bodyChunks, isMediaType, readBody } from "./body.js"
 import type { HubContext } from "./context.js"
 import type { NewUpdate } from "./engine/engine.js"
 import { HttpError } from "./http-error.js"
@@ -41,7 +41,7 @@ export async function publishBatch(
       for (const update of stored) ids.push(update.id)
     }
     if (isMediaType(request, "application/json")) {
-      const body = await readBody(request, context.settings.limits.maxBodyBytes)
+      const body = await readBody(request, context.settings.limits)
       await store(parseJsonBatch(body.toString("utf8"), context))
     } else if (isMediaType(request, "application/x-ndjson")) {
       await streamLines(request, context, store)
@@ -61,7 +61,7 @@ export async function publishBatch(
         response,
         error.status,
         { type: "about:blank", title: "Stream stopped", status: error.status, detail: error.message, ids },
-        { ...cors, "cache-control": "no-store" },
+        { ...cors, ...error.headers, "cache-control": "no-store" },
         "application/problem+json",
       )
       return
@@ -95,7 +95,7 @@ async function streamLines(
   context: HubContext,
   store: (updates: NewUpdate[]) => Promise<void>,
 ): Promise<void> {
-  const { maxBodyBytes } = context.settings.limits
+  const { maxBodyBytes, bodyIdleTimeoutMs } = context.settings.limits
   const decoder = new TextDecoder("utf-8", { fatal: true })
   let pending = ""
   let line = 0
@@ -112,7 +112,7 @@ async function streamLines(
     checkCount(++count, context)
     return validateUpdate(draftFromJson(item, `line ${line}: `), context.settings, `line ${line}: `)
   }
-  for await (const chunk of request as AsyncIterable<Buffer>) {
+  for await (const chunk of bodyChunks(request, bodyIdleTimeoutMs)) {
     let text: string
     try {
       text = pending + decoder.decode(chunk, { stream: true })

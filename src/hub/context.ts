@@ -1,9 +1,10 @@
-import type { SSE } from "../server/index.js"
+import type { ClientAddressResolver, SSE } from "../server/index.js"
 import type { Admission } from "./admission.js"
 import type { Authenticator } from "./authenticate.js"
 import type { Cors } from "./cors.js"
 import type { Engine, StoredUpdate } from "./engine/engine.js"
 import type { HubMetrics } from "./metrics.js"
+import type { ReplayGate } from "./replay-gate.js"
 import type { HubSettings } from "./settings.js"
 import type { SubscriptionRegistry } from "./subscriptions.js"
 import type { PreparedTopic } from "./topics/matcher.js"
@@ -15,15 +16,19 @@ export interface HubContext {
   readonly sse: SSE
   readonly auth: Authenticator
   readonly admission: Admission
+  /** Bounds the history reads of resuming subscribers: follow `replays.engine` to resume one. */
+  readonly replays: ReplayGate
   readonly subscriptions: SubscriptionRegistry
   readonly metrics: HubMetrics
   readonly cors: Cors
+  /** The client's address: the TCP peer's, or the one a trusted proxy forwarded. */
+  readonly clientAddress: ClientAddressResolver
   /**
-   * The update's topics parsed once for URL-pattern matching, shared by every subscriber: the
-   * fan-out hands the same update to each in turn, so a one-entry cache parses it once.
+   * The update's topics parsed once for URL-pattern matching, shared by every subscriber: once
+   * per stored update object, however the deliveries of several updates interleave.
    */
   readonly preparedTopics: (update: StoredUpdate) => readonly PreparedTopic[]
-  /** The frames of a batch appended together, joined once and shared (a one-entry cache, like {@link preparedTopics}). */
+  /** The frames of a batch appended together, joined once per batch and shared, like {@link preparedTopics}. */
   readonly joinedFrames: (updates: readonly StoredUpdate[]) => string
   /** `true` once a graceful shutdown began. */
   readonly closing: () => boolean

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http"
 import type { Registry } from "prom-client"
-import { createSSE } from "../server/index.js"
+import { createClientAddressResolver, createSSE } from "../server/index.js"
 import { createAdmission } from "./admission.js"
 import { createAuthenticator } from "./authenticate.js"
 import { BATCH_PUBLISH_PATH, publishBatch } from "./batch-publish.js"
@@ -11,6 +11,7 @@ import type { StoredUpdate } from "./engine/engine.js"
 import { createHubMetrics } from "./metrics.js"
 import type { HubOptions } from "./options.js"
 import { publishForm } from "./publish.js"
+import { createReplayGate } from "./replay-gate.js"
 import { sendJson, sendProblem, sendText } from "./responses.js"
 import { resolveSettings } from "./settings.js"
 import { subscribe } from "./subscribe.js"
@@ -53,6 +54,11 @@ export function createHub(options: HubOptions): Hub {
     lastEventIdParams: [],
   })
   const admission = createAdmission(settings.limits.maxConnections, settings.limits.maxConnectionsPerAddress)
+  const replays = createReplayGate(
+    engine,
+    settings.limits.maxConcurrentReplays,
+    settings.limits.maxQueuedReplays,
+  )
   const subscriptions = createSubscriptionRegistry(
     settings.hubPath,
     engine,
@@ -62,6 +68,7 @@ export function createHub(options: HubOptions): Hub {
   const metrics = createHubMetrics({
     connections: () => admission.open,
     subscriptions: () => subscriptions.size,
+    replaysWaiting: () => replays.waiting,
   })
   let closing: Promise<void> | undefined
   const context: HubContext = {
@@ -70,13 +77,18 @@ export function createHub(options: HubOptions): Hub {
     sse,
     auth: createAuthenticator(settings, { publish: options.publish, subscribe: options.subscribe }),
     admission,
+    replays,
     subscriptions,
     metrics,
     cors: createCors(settings.corsOrigins),
-    preparedTopics: lastResult((update: StoredUpdate) =>
+    clientAddress: createClientAddressResolver({
+      trustedProxies: options.trustedProxies ?? [],
+      header: options.trustedProxyHeader ?? "x-forwarded-for",
+    }),
+    preparedTopics: oncePerObject((update: StoredUpdate) =>
       update.topics.map((topic) => prepareTopic(topic, settings.hubUrl, settings.limits.maxPatternLength)),
     ),
-    joinedFrames: lastResult((updates: readonly StoredUpdate[]) =>
+    joinedFrames: oncePerObject((updates: readonly StoredUpdate[]) =>
       updates.map((update) => update.frame).join(""),
     ),
     closing: () => closing !== undefined,
@@ -147,22 +159,28 @@ export function createHub(options: HubOptions): Hub {
     },
     close(closeOptions = {}) {
       closing ??= sse
-        .close({ retryMs: settings.retryMs, deadlineMs: closeOptions.deadlineMs ?? 10_000 })
+        .close({
+          retryMs: settings.retryMs,
+          retryJitterMs: settings.shutdownRetryJitterMs,
+          deadlineMs: closeOptions.deadlineMs ?? 10_000,
+        })
         .then(() => engine.close())
       return closing
     },
   }
 }
 
-/** Remembers `compute`'s result for the last argument: the fan-out asks the same question once per subscriber. */
-function lastResult<A extends object, R>(compute: (argument: A) => R): (argument: A) => R {
-  let lastArgument: A | undefined
-  let result: R
+/**
+ * Computes once per argument object, for as long as that object lives: the fan-out asks the same
+ * question of the same update once per subscriber, and a batch interleaves its updates across
+ * subscribers, so remembering only the last answer would compute it again for each of them.
+ */
+function oncePerObject<A extends object, R>(compute: (argument: A) => R): (argument: A) => R {
+  const results = new WeakMap<A, R>()
   return (argument) => {
-    if (argument !== lastArgument) {
-      result = compute(argument)
-      lastArgument = argument
-    }
+    if (results.has(argument)) return results.get(argument) as R
+    const result = compute(argument)
+    results.set(argument, result)
     return result
   }
 }

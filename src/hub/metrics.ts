@@ -17,6 +17,7 @@ export interface HubMetrics {
 export interface HubGauges {
   connections(): number
   subscriptions(): number
+  replaysWaiting(): number
 }
 
 /** Creates the hub's Prometheus metrics on a registry of their own (several hubs can share a process). */
@@ -39,6 +40,14 @@ export function createHubMetrics(gauges: HubGauges): HubMetrics {
     registers: [registry],
     collect() {
       this.set(gauges.subscriptions())
+    },
+  })
+  new Gauge({
+    name: "herald_replays_waiting",
+    help: "History reads of resuming subscribers waiting for a slot (--max-concurrent-replays).",
+    registers: [registry],
+    collect() {
+      this.set(gauges.replaysWaiting())
     },
   })
   new Counter({

@@ -1,4 +1,5 @@
 import type { Logger } from "pino"
+import type { ForwardedHeader } from "../server/client-address.js"
 import type { TrustedKey } from "./auth/verifier.js"
 import type { Engine } from "./engine/engine.js"
 
@@ -30,6 +31,18 @@ export interface HubLimits {
   readonly maxQueuedBytes?: number
   /** Longest a subscriber connection stays open, ms, token or not. Default 24 h. */
   readonly maxConnectionMs?: number
+  /**
+   * History reads for resuming subscribers running at once. Default 64. The others wait; a
+   * replay already under way reads its next page ahead of new ones.
+   */
+  readonly maxConcurrentReplays?: number
+  /** Resuming subscribers waiting to start reading history. Default 1024; past it they are told to come back later. */
+  readonly maxQueuedReplays?: number
+  /**
+   * Longest pause in a request body, ms. Default 60 000: past it, 408 and the connection is
+   * closed. A streaming publish with nothing to say can keep itself alive with an empty line.
+   */
+  readonly bodyIdleTimeoutMs?: number
 }
 
 /** Everything {@link createHub} needs. Only `engine` is required. */
@@ -60,7 +73,22 @@ export interface HubOptions {
   readonly heartbeatMs?: number
   /** The `retry` hint sent to subscribers, ms. Default 3000. */
   readonly retryMs?: number
+  /**
+   * Told to come back (at shutdown, or when too many replays wait), each subscriber gets
+   * `retryMs` plus a random share of this window, ms, so that they do not all return in one
+   * instant. Default 5000.
+   */
+  readonly shutdownRetryJitterMs?: number
   readonly limits?: HubLimits
+  /**
+   * Addresses and CIDR ranges of the reverse proxies in front of the hub. A request from one of
+   * them is counted (per-address connection limit) and logged under the client address the
+   * proxies forwarded in {@link trustedProxyHeader}; see `createClientAddressResolver` in
+   * `herald/server`. Default none: the TCP peer is the client.
+   */
+  readonly trustedProxies?: readonly string[]
+  /** The header the trusted proxies set: `"x-forwarded-for"` (default) or `"forwarded"` (RFC 7239). */
+  readonly trustedProxyHeader?: ForwardedHeader
   /** Retention is the engine's; this only feeds `/readyz` and logs. */
   readonly logger?: Logger
 }

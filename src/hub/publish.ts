@@ -33,7 +33,7 @@ export async function publishForm(
         "Publish with Content-Type: application/x-www-form-urlencoded (topic=…&data=…). For several updates in one request, POST JSON or NDJSON to /herald/v1/publish.",
       )
     }
-    const fields = parseForm(await readBody(request, context.settings.limits.maxBodyBytes))
+    const fields = parseForm(await readBody(request, context.settings.limits))
     if (typeof fields === "string") throw new HttpError(400, fields)
     const update = validateUpdate(draftFromForm(fields), context.settings)
     authorizePublish(grants, [update])

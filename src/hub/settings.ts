@@ -21,6 +21,7 @@ export interface HubSettings {
   readonly subscriptions: boolean
   readonly heartbeatMs: number
   readonly retryMs: number
+  readonly shutdownRetryJitterMs: number
   readonly limits: ResolvedLimits
   readonly logger: Logger
 }
@@ -41,7 +42,12 @@ export const DEFAULT_LIMITS: ResolvedLimits = Object.freeze({
   maxConnections: 50_000,
   maxQueuedBytes: 256 * 1024,
   maxConnectionMs: 24 * 60 * 60 * 1000,
+  maxConcurrentReplays: 64,
+  maxQueuedReplays: 1024,
+  bodyIdleTimeoutMs: 60_000,
 })
+
+export const DEFAULT_SHUTDOWN_RETRY_JITTER_MS = 5000
 
 /** Applies defaults and checks every value; throws a `RangeError` naming the option at fault. */
 export function resolveSettings(options: HubOptions): HubSettings {
@@ -64,9 +70,11 @@ export function resolveSettings(options: HubOptions): HubSettings {
   }
   const heartbeatMs = options.heartbeatMs ?? 15_000
   const retryMs = options.retryMs ?? 3000
+  const shutdownRetryJitterMs = options.shutdownRetryJitterMs ?? DEFAULT_SHUTDOWN_RETRY_JITTER_MS
   for (const [name, value] of [
     ["heartbeatMs", heartbeatMs],
     ["retryMs", retryMs],
+    ["shutdownRetryJitterMs", shutdownRetryJitterMs],
   ] as const) {
     if (!Number.isSafeInteger(value) || value < 0) {
       throw new RangeError(`${name} must be a non-negative integer; got ${value}.`)
@@ -86,6 +94,7 @@ export function resolveSettings(options: HubOptions): HubSettings {
     subscriptions: options.subscriptions ?? false,
     heartbeatMs,
     retryMs,
+    shutdownRetryJitterMs,
     limits,
     logger: options.logger ?? pino({ level: "silent" }),
   }

@@ -3,13 +3,14 @@ import type { IncomingMessage, ServerResponse } from "node:http"
 import { encode } from "../protocol/index.js"
 import type { SSEConnection } from "../server/index.js"
 import type { Grants } from "./auth/grants.js"
-import { isMediaType, readBody } from "./body.js"
+import { type BodyLimits, isMediaType, readBody } from "./body.js"
 import type { HubContext } from "./context.js"
 import { mercureLink } from "./discovery.js"
 import { EARLIEST, type StoredUpdate } from "./engine/engine.js"
 import { follow } from "./engine/follow.js"
 import { HttpError } from "./http-error.js"
 import { refuse } from "./refuse.js"
+import { askToComeBackLater, ReplaysBusyError } from "./replay-gate.js"
 import { parseSubscriptionRequest } from "./subscription-request.js"
 import type { PreparedTopic, TopicMatcher } from "./topics/matcher.js"
 
@@ -32,15 +33,14 @@ export async function subscribe(
   let grants: Grants
   let parsed: ReturnType<typeof parseSubscriptionRequest>
   try {
-    const body =
-      request.method === "QUERY" ? await readMatcherBody(request, settings.limits.maxBodyBytes) : undefined
+    const body = request.method === "QUERY" ? await readMatcherBody(request, settings.limits) : undefined
     parsed = parseSubscriptionRequest(request, url, settings, body)
     grants = (await context.auth.authenticate(request, url, "subscribe")).grants
   } catch (error) {
     refuse(context, response, error, cors)
     return
   }
-  const address = request.socket.remoteAddress ?? "unknown"
+  const address = context.clientAddress(request)
   try {
     context.admission.admit(address)
   } catch (error) {
@@ -49,11 +49,18 @@ export async function subscribe(
   }
 
   let connection: SSEConnection | undefined
-  const follower = await follow(context.engine, parsed.cursor, {
+  const follower = await follow(context.replays.engine, parsed.cursor, {
     onOverflow: () => connection?.close("overflow"),
   }).catch((error: unknown) => {
     context.admission.release(address)
-    settings.logger.error({ err: error }, "could not read the history to resume a subscriber")
+    if (error instanceof ReplaysBusyError) {
+      askToComeBackLater(context, request, response, cors)
+      return undefined
+    }
+    settings.logger.error(
+      { err: error, client: address },
+      "could not read the history to resume a subscriber",
+    )
     refuse(context, response, error, cors)
     return undefined
   })
@@ -126,7 +133,7 @@ export async function subscribe(
     await follower.start(deliver, () => open.whenWritable(), deliverBatch)
   } catch (error) {
     // The history could not be read mid-replay: end the stream; the client resumes from its cursor.
-    settings.logger.error({ err: error }, "replay failed; closing the subscriber's stream")
+    settings.logger.error({ err: error, client: address }, "replay failed; closing the subscriber's stream")
     open.close()
   }
 }
@@ -135,14 +142,14 @@ export async function subscribe(
  * The body of a `QUERY` subscribe request: "the topic matcher parameters ... in the request body
  * ... MUST be encoded as application/x-www-form-urlencoded", for matcher lists too long for a URL.
  */
-async function readMatcherBody(request: IncomingMessage, maxBytes: number): Promise<Uint8Array> {
+async function readMatcherBody(request: IncomingMessage, limits: BodyLimits): Promise<Uint8Array> {
   if (!isMediaType(request, "application/x-www-form-urlencoded")) {
     throw new HttpError(
       415,
       "A QUERY subscription carries its matchers as Content-Type: application/x-www-form-urlencoded (match=…&match=…).",
     )
   }
-  return await readBody(request, maxBytes)
+  return await readBody(request, limits)
 }
 
 function matchesAny(matchers: readonly TopicMatcher[], topics: readonly (string | PreparedTopic)[]): boolean {

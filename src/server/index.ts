@@ -9,6 +9,15 @@
 
 export { type Channel, type ChannelOptions, createChannel, type SubscribeResult } from "./channel.js"
 export {
+  type ClientAddressOptions,
+  type ClientAddressRequest,
+  type ClientAddressResolver,
+  canonicalAddress,
+  createClientAddressResolver,
+  type ForwardedHeader,
+  isProxyRange,
+} from "./client-address.js"
+export {
   type CloseReason,
   type ConnectionSettings,
   type ConnectionSink,
@@ -33,5 +42,5 @@ export {
   type FrameQueueLimits,
   type OverflowPolicy,
 } from "./queue.js"
-export { type ShutdownOptions, shutdownConnections } from "./shutdown.js"
+export { jitteredRetryFrame, type ShutdownOptions, shutdownConnections } from "./shutdown.js"
 export { createSSE, type SSE, type SSEOptions, type StreamOptions } from "./sse.js"

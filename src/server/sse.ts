@@ -79,7 +79,7 @@ export function createSSE(options: SSEOptions = {}): SSE {
   const connections = new Set<SSEConnection>()
   const heartbeat = createHeartbeat(heartbeatMs, connections)
   let shutdown: Promise<void> | undefined
-  let shutdownRetryFrame = ""
+  let shutdownRetryFrame = (): string => ""
   const untrack: CloseListener = (_reason, connection) => {
     connections.delete(connection)
     if (connections.size === 0) heartbeat.stop()
@@ -88,7 +88,7 @@ export function createSSE(options: SSEOptions = {}): SSE {
   const track = (connection: SSEConnection): SSEConnection => {
     if (shutdown !== undefined) {
       // Shutting down: accept, say when to come back, and end (a non-200 would make EventSource give up for good).
-      connection.writeFrame(shutdownRetryFrame)
+      connection.writeFrame(shutdownRetryFrame())
       connection.close("shutdown")
       return connection
     }

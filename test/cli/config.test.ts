@@ -416,6 +416,54 @@ describe("toHubOptions and withBoundPort", () => {
   })
 })
 
+describe("network settings", () => {
+  it("read trusted proxies, timeouts and replay bounds from every source, and hand them to the hub and the server", () => {
+    const config = load({
+      argv: [
+        "--trusted-proxies",
+        "10.0.0.0/8, ::1",
+        "--body-idle-timeout",
+        "5s",
+        "--max-concurrent-replays",
+        "8",
+      ],
+      env: {
+        HERALD_JWT_KEY: SECRET,
+        HERALD_TRUSTED_PROXY_HEADER: "Forwarded",
+        HERALD_HEADERS_TIMEOUT: "2s",
+        HERALD_SHUTDOWN_RETRY_JITTER: "1s",
+        HERALD_MAX_QUEUED_REPLAYS: "100",
+      },
+    })
+    expect(config.timeouts).toEqual({ headersTimeoutMs: 2000, keepAliveTimeoutMs: 65_000 })
+    expect(toHubOptions(config, { name: "memory" } as Engine, pino({ level: "silent" }))).toMatchObject({
+      trustedProxies: ["10.0.0.0/8", "::1"],
+      trustedProxyHeader: "forwarded",
+      shutdownRetryJitterMs: 1000,
+      limits: { bodyIdleTimeoutMs: 5000, maxConcurrentReplays: 8, maxQueuedReplays: 100 },
+    })
+  })
+
+  it("default to no trusted proxy and bounded timeouts", () => {
+    const config = load({ env: { HERALD_JWT_KEY: SECRET } })
+    expect(config.trustedProxies).toEqual([])
+    expect(config.trustedProxyHeader).toBe("x-forwarded-for")
+    expect(config.timeouts).toEqual({ headersTimeoutMs: 10_000, keepAliveTimeoutMs: 65_000 })
+  })
+
+  it("refuse a trusted proxy that is no address or range, saying what is expected", () => {
+    const error = errorOf({
+      env: { HERALD_JWT_KEY: SECRET, HERALD_TRUSTED_PROXIES: "10.0.0.0/8,proxy.internal" },
+    })
+    expect(error.issues).toEqual([
+      {
+        where: 'HERALD_TRUSTED_PROXIES="10.0.0.0/8,proxy.internal"',
+        message: expect.stringContaining("IP addresses and CIDR ranges"),
+      },
+    ])
+  })
+})
+
 describe("help text", () => {
   it("states the engines' retention defaults as they are", async () => {
     const { SQLITE_RETENTION_DEFAULTS } = await import("../../src/hub/engine/sqlite.js")

@@ -188,6 +188,33 @@ describe("herald serve", () => {
   })
 })
 
+describe("herald serve's timeouts", () => {
+  it("cuts a client that dribbles its headers past --headers-timeout (408)", async () => {
+    const hub = await startHub(["--engine", "memory", "--port", "0", "--headers-timeout", "300ms"], {
+      cwd: tempCwd(),
+    })
+    const socket = connect(Number(new URL(hub.hubUrl).port), "127.0.0.1")
+    await once(socket, "connect")
+    let answer = ""
+    socket.on("data", (chunk: Buffer) => {
+      answer += chunk.toString()
+    })
+    const closed = once(socket, "close")
+    socket.write("GET /healthz HTTP/1.1\r\nHost: x\r\n")
+    // A header byte every 20 ms, for at most 10 s: the hub must cut it long before.
+    let sent = 0
+    const dribble = setInterval(() => {
+      if (socket.writable && ++sent < 500) socket.write("X")
+    }, 20)
+    await closed
+    clearInterval(dribble)
+    expect(answer).toMatch(/^HTTP\/1\.1 408 /)
+    expect(sent).toBeLessThan(150)
+    hub.child.kill("SIGTERM")
+    expect(await hub.exited).toBe(0)
+  })
+})
+
 /** Connects to `port` on loopback, retrying every few milliseconds while the connection is refused. */
 async function connectWhenOpen(port: number, timeoutMs: number): Promise<Socket> {
   const deadline = Date.now() + timeoutMs

@@ -28,6 +28,27 @@ describe("graceful shutdown", () => {
     expect(server.listening).toBe(false)
   })
 
+  it("spreads the clients' return over the jitter window, each with its own retry", async () => {
+    const sse = createSSE({ retryMs: 3000 })
+    const { server, url } = await listen((req, res) => void sse.connect(req, res))
+    cleanups.push(() => stop(server))
+    const streams = await Promise.all(Array.from({ length: 40 }, () => openStream(url)))
+    await waitUntil(
+      () => sse.connections.size === 40,
+      () => undefined,
+    )
+    await sse.close({ retryMs: 500, retryJitterMs: 1000, deadlineMs: 2000 })
+    await Promise.all(streams.map((stream) => stream.ended))
+    const retries = streams.map((stream) => stream.retries[1] as number)
+    for (const retry of retries) {
+      expect(retry).toBeGreaterThanOrEqual(500)
+      expect(retry).toBeLessThanOrEqual(1500)
+    }
+    // 40 uniform draws over 1001 values: all but certainly this spread out (a failure is < 1e-9 likely).
+    expect(new Set(retries).size).toBeGreaterThan(30)
+    expect(Math.max(...retries) - Math.min(...retries)).toBeGreaterThan(500)
+  })
+
   it("answers streams that arrive during shutdown with the retry hint and an end, not an error status", async () => {
     const sse = createSSE({ retryMs: 3000 })
     const { server, url } = await listen((req, res) => void sse.connect(req, res))

@@ -1,4 +1,5 @@
 import { z } from "zod"
+import { isProxyRange } from "../../server/client-address.js"
 import {
   boolean,
   bytes,
@@ -37,7 +38,7 @@ export interface Field<T = unknown> {
 }
 
 /** Sections of the settings, in help order. */
-export type FieldGroup = "server" | "storage" | "auth" | "protocol" | "limits" | "process"
+export type FieldGroup = "server" | "storage" | "auth" | "protocol" | "limits" | "timeouts" | "process"
 
 const field = <T>(spec: Field<T>): Field<T> => spec
 
@@ -74,6 +75,25 @@ export const FIELDS = [
     arg: "<origins>",
     help: "origins allowed by CORS, comma-separated, or * for any (without credentials)",
     shownDefault: "none",
+    group: "server",
+  }),
+  field({
+    key: "trustedProxies",
+    type: list(
+      "a comma-separated list of IP addresses and CIDR ranges (10.0.0.0/8, ::1, 2001:db8::/32)",
+      z.string().refine(isProxyRange),
+    ),
+    arg: "<addresses>",
+    help: "reverse proxies (IP addresses, CIDR ranges) whose --trusted-proxy-header names the client",
+    shownDefault: "none",
+    group: "server",
+  }),
+  field({
+    key: "trustedProxyHeader",
+    type: oneOf(["x-forwarded-for", "forwarded"] as const),
+    arg: "<header>",
+    help: "the header the trusted proxies set: x-forwarded-for or forwarded (RFC 7239)",
+    shownDefault: "x-forwarded-for",
     group: "server",
   }),
   // storage
@@ -309,6 +329,47 @@ export const FIELDS = [
     shownDefault: "24h",
     group: "limits",
   }),
+  field({
+    key: "maxConcurrentReplays",
+    type: count,
+    arg: "<n>",
+    help: "history reads for resuming subscribers run at once; the others wait",
+    shownDefault: "64",
+    group: "limits",
+  }),
+  field({
+    key: "maxQueuedReplays",
+    type: count,
+    arg: "<n>",
+    help: "resuming subscribers waiting to read history; past it, told to come back later",
+    shownDefault: "1024",
+    group: "limits",
+  }),
+  // timeouts
+  field({
+    key: "headersTimeout",
+    type: duration,
+    arg: "<duration>",
+    help: "a client that has not sent its request headers by then is cut (slowloris)",
+    shownDefault: "10s",
+    group: "timeouts",
+  }),
+  field({
+    key: "bodyIdleTimeout",
+    type: duration,
+    arg: "<duration>",
+    help: "a request body that stops arriving for this long gets 408 and is cut",
+    shownDefault: "60s",
+    group: "timeouts",
+  }),
+  field({
+    key: "keepAliveTimeout",
+    type: duration,
+    arg: "<duration>",
+    help: "how long an idle keep-alive connection waits for its next request",
+    shownDefault: "65s",
+    group: "timeouts",
+  }),
   // process
   field({
     key: "logLevel",
@@ -324,6 +385,14 @@ export const FIELDS = [
     arg: "<duration>",
     help: "on SIGTERM, how long open subscribers get before they are closed",
     shownDefault: "10s",
+    group: "process",
+  }),
+  field({
+    key: "shutdownRetryJitter",
+    type: duration,
+    arg: "<duration>",
+    help: "on SIGTERM, subscribers come back after --retry plus a random share of this window",
+    shownDefault: "5s",
     group: "process",
   }),
 ] as const satisfies readonly Field<unknown>[]

@@ -1,0 +1,142 @@
+import { once } from "node:events"
+import { createServer, type RequestListener, request, type Server } from "node:http"
+import { type AddressInfo, connect } from "node:net"
+import { afterEach, describe, expect, it } from "vitest"
+import { createHttpServer, type HttpTimeouts } from "../../src/cli/http-server.js"
+import { createMemoryEngine } from "../../src/hub/engine/memory.js"
+import { createHub, type Hub } from "../../src/hub/hub.js"
+import type { HubLimits } from "../../src/hub/options.js"
+import { stop } from "../server/helpers.js"
+
+const cleanups: Array<() => Promise<void>> = []
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
+})
+
+const SHORT: HttpTimeouts = { headersTimeoutMs: 200, keepAliveTimeoutMs: 1000 }
+
+/** A hub with anonymous publishing on a server made by `makeServer` (herald serve's by default). */
+async function serveHub(
+  limits: HubLimits,
+  makeServer: (listener: RequestListener) => Server = (listener) => createHttpServer(listener, SHORT),
+): Promise<{ hub: Hub; server: Server; port: number }> {
+  let hub: Hub | undefined
+  const server = makeServer((req, res) => hub?.handle(req, res))
+  server.listen(0, "127.0.0.1")
+  await once(server, "listening")
+  const { port } = server.address() as AddressInfo
+  hub = createHub({
+    engine: createMemoryEngine(),
+    hubUrl: `http://127.0.0.1:${port}/.well-known/mercure`,
+    allowAnonymousPublish: true,
+    heartbeatMs: 0,
+    limits,
+  })
+  const running = hub
+  cleanups.push(async () => {
+    await running.close({ deadlineMs: 200 })
+    await stop(server)
+  })
+  return { hub: running, server, port }
+}
+
+/** Opens a raw socket, writes `head`, and collects what comes back until the server closes it. */
+async function rawExchange(port: number, head: string) {
+  const socket = connect(port, "127.0.0.1")
+  await once(socket, "connect")
+  let received = ""
+  socket.setEncoding("utf8")
+  socket.on("data", (text: string) => {
+    received += text
+  })
+  const closed = once(socket, "close").then(() => received)
+  socket.write(head)
+  cleanups.push(async () => void socket.destroy())
+  return { socket, closed }
+}
+
+describe("herald serve's HTTP timeouts", () => {
+  it("cuts a client that dribbles its headers, with 408", async () => {
+    const { port } = await serveHub({})
+    const { socket, closed } = await rawExchange(port, "GET /healthz HTTP/1.1\r\nHost: x\r\n")
+    // One header byte every 20 ms keeps the socket busy, never finishing the headers.
+    const dribble = setInterval(() => socket.writable && socket.write("X"), 20)
+    cleanups.push(async () => clearInterval(dribble))
+    const started = performance.now()
+    const answer = await closed
+    expect(answer).toMatch(/^HTTP\/1\.1 408 /)
+    expect(performance.now() - started).toBeLessThan(2000)
+  })
+
+  it("answers a body that stops arriving with 408 and closes the connection", async () => {
+    const { port } = await serveHub({ bodyIdleTimeoutMs: 150 })
+    const { closed } = await rawExchange(
+      port,
+      "POST /.well-known/mercure HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\ntopic=t&da",
+    )
+    const answer = await closed
+    expect(answer).toMatch(/^HTTP\/1\.1 408 /)
+    expect(answer.toLowerCase()).toContain("connection: close")
+    expect(answer).toContain("--body-idle-timeout")
+  })
+
+  it("stops a streaming publish whose body stalls, saying which updates were stored", async () => {
+    const { port } = await serveHub({ bodyIdleTimeoutMs: 150 })
+    const { closed } = await rawExchange(
+      port,
+      'POST /herald/v1/publish HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-ndjson\r\nTransfer-Encoding: chunked\r\n\r\n10\r\n{"topic":"t"}\n\r\n',
+    )
+    const answer = await closed
+    expect(answer).toMatch(/^HTTP\/1\.1 408 /)
+    expect(answer.toLowerCase()).toContain("connection: close")
+    expect(answer).toMatch(/"ids":\["urn:uuid:[^"]+"\]/)
+  })
+
+  it("keeps a streaming publish that keeps sending open past the headers and body idle timeouts", async () => {
+    const { port } = await serveHub({ bodyIdleTimeoutMs: 150 })
+    const result = await streamLines(port, 12, 60)
+    expect(result.status).toBe(200)
+    expect(JSON.parse(result.body).ids).toHaveLength(12)
+    // Well past every timeout of the server (200 ms headers, 150 ms idle).
+    expect(result.elapsedMs).toBeGreaterThan(600)
+  })
+
+  it("(control) Node's request timeout, scaled down from its 5 minutes, cuts the same stream", async () => {
+    const { port } = await serveHub({ bodyIdleTimeoutMs: 150 }, (listener) =>
+      createServer({ requestTimeout: 300, headersTimeout: 200, connectionsCheckingInterval: 20 }, listener),
+    )
+    const result = await streamLines(port, 12, 60)
+    expect(result.status).not.toBe(200)
+  })
+})
+
+/** POSTs `count` NDJSON lines, one every `everyMs`; resolves with the answer, or status 0 if the connection was cut. */
+async function streamLines(port: number, count: number, everyMs: number) {
+  const started = performance.now()
+  const req = request({
+    port,
+    host: "127.0.0.1",
+    method: "POST",
+    path: "/herald/v1/publish",
+    headers: { "content-type": "application/x-ndjson" },
+  })
+  let sent = 0
+  const pacer = setInterval(() => {
+    if (req.destroyed) return clearInterval(pacer)
+    req.write(`${JSON.stringify({ topic: "t", data: String(sent) })}\n`)
+    if (++sent === count) {
+      clearInterval(pacer)
+      req.end()
+    }
+  }, everyMs)
+  try {
+    const [response] = (await once(req, "response")) as [import("node:http").IncomingMessage]
+    let body = ""
+    for await (const chunk of response) body += chunk
+    return { status: response.statusCode ?? 0, body, elapsedMs: performance.now() - started }
+  } catch {
+    return { status: 0, body: "", elapsedMs: performance.now() - started }
+  } finally {
+    clearInterval(pacer)
+  }
+}
