@@ -1,6 +1,6 @@
 import { resolve } from "node:path"
 import type { Logger } from "pino"
-import type { TrustedKey } from "../hub/auth/verifier.js"
+import type { TrustedKey } from "../hub/auth/keys.js"
 import type { Engine, RetentionLimits } from "../hub/engine/engine.js"
 import type { HubLimits, HubOptions } from "../hub/options.js"
 import { type DevSecret, loadOrCreateDevSecret } from "./config/dev-secret.js"

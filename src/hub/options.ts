@@ -1,5 +1,5 @@
 import type { Logger } from "pino"
-import type { TrustedKey } from "./auth/verifier.js"
+import type { TrustedKey } from "./auth/keys.js"
 import type { Engine } from "./engine/engine.js"
 
 /** Token validation for one role. */
@@ -50,7 +50,7 @@ export interface HubOptions {
   readonly allowAnonymousPublish?: boolean
   /** Accept pre-standardization tokens, selectors and parameters. Default `true`. */
   readonly legacy?: boolean
-  /** Cookie names read for the token. Default `["__Secure-mercure_access_token", "mercureAuthorization"]`. */
+  /** Cookie names read for the token, in order. Default: the draft-08 name, then the legacy one (`DEFAULT_COOKIE_NAMES`). */
   readonly cookieNames?: readonly string[]
   /** Origins allowed by CORS (exact `scheme://host:port`), or `["*"]` for any origin without credentials. Default none. */
   readonly corsOrigins?: readonly string[]

@@ -1,4 +1,5 @@
 import pino, { type Logger } from "pino"
+import { DEFAULT_COOKIE_NAMES } from "./auth/presentation.js"
 import type { HubLimits, HubOptions } from "./options.js"
 
 /** {@link HubLimits} with every default applied. */
@@ -26,10 +27,6 @@ export interface HubSettings {
 }
 
 export const DEFAULT_HUB_URL = "http://localhost:8080/.well-known/mercure"
-export const DEFAULT_COOKIE_NAMES: readonly string[] = [
-  "__Secure-mercure_access_token",
-  "mercureAuthorization",
-]
 
 export const DEFAULT_LIMITS: ResolvedLimits = Object.freeze({
   maxBodyBytes: 1024 * 1024,

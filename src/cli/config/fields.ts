@@ -1,4 +1,5 @@
 import { z } from "zod"
+import { DEFAULT_COOKIE_NAMES } from "../../hub/auth/presentation.js"
 import {
   boolean,
   bytes,
@@ -195,7 +196,7 @@ export const FIELDS = [
     type: list("a comma-separated list of cookie names"),
     arg: "<names>",
     help: "cookies read for the subscriber token, comma-separated",
-    shownDefault: "__Secure-mercure_access_token,mercureAuthorization",
+    shownDefault: DEFAULT_COOKIE_NAMES.join(","),
     group: "auth",
   }),
   field({

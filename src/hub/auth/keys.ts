@@ -7,7 +7,15 @@ import {
   importSPKI,
   type JWSHeaderParameters,
 } from "jose"
-import type { TrustedKey } from "./verifier.js"
+
+/** One trusted verification key, bound to the issuer whose tokens it verifies. */
+export type TrustedKey =
+  /** A shared secret for HS256/HS384/HS512. */
+  | { readonly kind: "secret"; readonly secret: string; readonly issuer?: string; readonly kid?: string }
+  /** A PEM public key (SPKI) or X.509 certificate for RS*, PS*, ES*, EdDSA. */
+  | { readonly kind: "pem"; readonly pem: string; readonly issuer?: string; readonly kid?: string }
+  /** A JWK Set URL (fetched and cached by jose; keys chosen by `kid`). */
+  | { readonly kind: "jwks"; readonly url: string; readonly issuer?: string }
 
 /** The kind of key an algorithm needs: RFC 7518 binds every `alg` to one key type. */
 export type KeyFamily = "hmac" | "rsa" | "ec" | "okp"

@@ -16,17 +16,9 @@ import {
   type JwksOptions,
   type PreparedKey,
   prepareKey,
+  type TrustedKey,
 } from "./keys.js"
 import { parseLegacyClaim } from "./legacy-claim.js"
-
-/** One trusted verification key, bound to the issuer whose tokens it verifies. */
-export type TrustedKey =
-  /** A shared secret for HS256/HS384/HS512. */
-  | { readonly kind: "secret"; readonly secret: string; readonly issuer?: string; readonly kid?: string }
-  /** A PEM public key (SPKI) or X.509 certificate for RS*, PS*, ES*, EdDSA. */
-  | { readonly kind: "pem"; readonly pem: string; readonly issuer?: string; readonly kid?: string }
-  /** A JWK Set URL (fetched and cached by jose; keys chosen by `kid`). */
-  | { readonly kind: "jwks"; readonly url: string; readonly issuer?: string }
 
 /** How tokens for one role (publishing or subscribing) are validated. */
 export interface VerifierOptions {
