@@ -193,7 +193,9 @@ export function loadConfig(options: LoadConfigOptions): HeraldConfig {
   if (engine === "memory") warnings.push("engine memory: updates are lost when the hub stops")
   if (anonymousPublish) warnings.push("anonymous publishing is on: anyone who can reach the hub can publish")
   if (get<string[]>("corsOrigins")?.includes("*")) {
-    warnings.push('CORS origin "*": any site may subscribe from a browser (cookies are not sent)')
+    warnings.push(
+      'CORS origin "*": any site may read public updates from a browser; cookies authorize only the origins listed by name',
+    )
   }
 
   const limits: Record<string, number> = {}

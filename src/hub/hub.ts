@@ -72,7 +72,7 @@ export function createHub(options: HubOptions): Hub {
     admission,
     subscriptions,
     metrics,
-    cors: createCors(settings.corsOrigins),
+    cors: createCors(settings.corsOrigins, settings.hubUrl.origin),
     preparedTopics: lastResult((update: StoredUpdate) =>
       update.topics.map((topic) => prepareTopic(topic, settings.hubUrl, settings.limits.maxPatternLength)),
     ),

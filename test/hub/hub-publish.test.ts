@@ -322,4 +322,30 @@ describe("publish authorization", () => {
     })
     expect(same.status).toBe(200)
   })
+
+  it("with CORS origins * still refuses a cookie-authorized publish from a site not listed by name", async () => {
+    const open = await startHub({ corsOrigins: ["*", "https://app.example"] })
+    try {
+      const cookie = `mercureAuthorization=${await token(open.hubUrl, { publish: ["*"] })}`
+      const cookiePublish = (path: string, origin: string, type: string, body: string) =>
+        fetch(`${open.origin}${path}`, {
+          method: "POST",
+          body,
+          headers: { "content-type": type, cookie, origin },
+        })
+      const form = "application/x-www-form-urlencoded"
+      const json = JSON.stringify({ updates: [{ topic: "t", data: "x" }] })
+      for (const [path, type, body] of [
+        ["/.well-known/mercure", form, "topic=t"],
+        ["/herald/v1/publish", "application/json", json],
+      ] as const) {
+        const evil = await cookiePublish(path, "https://evil.example", type, body)
+        expect(evil.status).toBe(403)
+        expect((await evil.json()).detail).toMatch(/"\*" never lets a site publish with cookies/)
+        expect((await cookiePublish(path, "https://app.example", type, body)).status).toBe(200)
+      }
+    } finally {
+      await open.close()
+    }
+  })
 })
