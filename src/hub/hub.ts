@@ -64,15 +64,16 @@ export function createHub(options: HubOptions): Hub {
     subscriptions: () => subscriptions.size,
   })
   let closing: Promise<void> | undefined
+  const cors = createCors(settings.corsOrigins, settings.hubUrl.origin)
   const context: HubContext = {
     settings,
     engine,
     sse,
-    auth: createAuthenticator(settings, { publish: options.publish, subscribe: options.subscribe }),
+    auth: createAuthenticator(settings, { publish: options.publish, subscribe: options.subscribe }, cors),
     admission,
     subscriptions,
     metrics,
-    cors: createCors(settings.corsOrigins, settings.hubUrl.origin),
+    cors,
     preparedTopics: lastResult((update: StoredUpdate) =>
       update.topics.map((topic) => prepareTopic(topic, settings.hubUrl, settings.limits.maxPatternLength)),
     ),

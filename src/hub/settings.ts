@@ -17,6 +17,7 @@ export interface HubSettings {
   readonly legacy: boolean
   readonly allowAnonymousSubscribe: boolean
   readonly allowAnonymousPublish: boolean
+  readonly trustLocalClients: boolean
   readonly cookieNames: readonly string[]
   readonly corsOrigins: readonly string[]
   readonly subscriptions: boolean
@@ -78,6 +79,7 @@ export function resolveSettings(options: HubOptions): HubSettings {
     legacy: options.legacy ?? true,
     allowAnonymousSubscribe: options.allowAnonymousSubscribe ?? false,
     allowAnonymousPublish: options.allowAnonymousPublish ?? false,
+    trustLocalClients: options.trustLocalClients ?? false,
     cookieNames: options.cookieNames ?? DEFAULT_COOKIE_NAMES,
     corsOrigins: options.corsOrigins ?? [],
     subscriptions: options.subscriptions ?? false,
