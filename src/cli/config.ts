@@ -1,6 +1,7 @@
 import { resolve } from "node:path"
 import type { Logger } from "pino"
 import type { TrustedKey } from "../hub/auth/keys.js"
+import { isLoopbackHost } from "../hub/auth/loopback.js"
 import type { Engine, RetentionLimits } from "../hub/engine/engine.js"
 import type { HubLimits, HubOptions } from "../hub/options.js"
 import { type DevSecret, loadOrCreateDevSecret } from "./config/dev-secret.js"
@@ -16,13 +17,19 @@ export { envOf, FIELDS, type Field, type FieldGroup, type FieldKey, flagOf } fro
 export { addConfigOptions, GROUP_TITLES } from "./config/flags.js"
 export { parseBytes, parseDuration } from "./config/values.js"
 
+/**
+ * Where dev mode binds unless `--host` says otherwise: its tokenless access is for this machine,
+ * so by default nothing else can reach it. IPv4 loopback, which `localhost` reaches on every system.
+ */
+export const DEV_HOST = "127.0.0.1"
+
 /** The hub path of the Mercure protocol, used in the default hub URL. */
 export const DEFAULT_HUB_PATH = "/.well-known/mercure"
 
 /** `herald serve`'s configuration: every source merged, validated, keys read, defaults applied. */
 export interface HeraldConfig {
   readonly port: number
-  /** Address to bind; `undefined` binds all interfaces (IPv6 and IPv4). */
+  /** Address to bind; `undefined` binds all interfaces (IPv6 and IPv4). Loopback in dev mode unless set. */
   readonly host: string | undefined
   /** The hub's public URL. Follows the port when it was not set (see {@link withBoundPort}). */
   readonly hubUrl: string
@@ -80,7 +87,8 @@ export interface LoadConfigOptions {
  * source and setting and saying what is expected.
  *
  * Dev mode (on when no publisher key is set, unless `--no-dev` / `HERALD_DEV=false`) creates or
- * reads `<dataDir>/dev-secret` and trusts it for both roles.
+ * reads `<dataDir>/dev-secret` and trusts it for both roles, binds to {@link DEV_HOST} unless
+ * `--host` is set, and lets local clients in without a token (docs/authorization.md, "Dev mode").
  *
  * @throws {ConfigError}
  */
@@ -192,6 +200,12 @@ export function loadConfig(options: LoadConfigOptions): HeraldConfig {
   const engine = get<"sqlite" | "memory">("engine") ?? "sqlite"
   if (engine === "memory") warnings.push("engine memory: updates are lost when the hub stops")
   if (anonymousPublish) warnings.push("anonymous publishing is on: anyone who can reach the hub can publish")
+  const host = get<string>("host")
+  if (dev !== undefined && host !== undefined && !isLoopbackHost(host)) {
+    warnings.push(
+      `dev mode on ${sources.host}: other machines can reach the hub; they need a token, and the dev tokens grant everything`,
+    )
+  }
   if (get<string[]>("corsOrigins")?.includes("*")) {
     warnings.push(
       'CORS origin "*": any site may read public updates from a browser; cookies authorize only the origins listed by name',
@@ -223,7 +237,7 @@ export function loadConfig(options: LoadConfigOptions): HeraldConfig {
 
   return {
     port,
-    host: get<string>("host"),
+    host: host ?? (dev === undefined ? undefined : DEV_HOST),
     hubUrl: hubUrl ?? defaultHubUrl(port),
     hubUrlDerived: hubUrl === undefined,
     resource: get<string>("resource"),
@@ -281,6 +295,7 @@ export function toHubOptions(config: HeraldConfig, engine: Engine, logger: Logge
     subscribe: { keys: config.subscribeKeys, ...algorithms },
     allowAnonymousSubscribe: config.anonymous,
     allowAnonymousPublish: config.anonymousPublish,
+    trustLocalClients: config.dev !== undefined,
     legacy: config.legacy,
     ...(config.cookieNames === undefined ? {} : { cookieNames: config.cookieNames }),
     corsOrigins: config.corsOrigins,

@@ -58,7 +58,7 @@ export const FIELDS = [
     type: text("a host name or IP address"),
     arg: "<host>",
     help: "address to bind",
-    shownDefault: "all interfaces",
+    shownDefault: "127.0.0.1 in dev mode, else all interfaces",
     group: "server",
   }),
   field({
@@ -202,7 +202,7 @@ export const FIELDS = [
   field({
     key: "dev",
     type: boolean,
-    help: "dev mode: without keys, generate a secret in --data-dir and print ready-to-use tokens",
+    help: "dev mode: without keys, let clients on this machine in without a token, and print tokens for tools",
     shownDefault: "on when no publisher key is set",
     group: "auth",
   }),
