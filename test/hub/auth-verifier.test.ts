@@ -452,6 +452,47 @@ describe("token verification: keys and issuers", () => {
   })
 })
 
+describe("token verification: legacy tokens and a configured issuer", () => {
+  // Pre-standardization tokens never carried "iss": binding the keys to an issuer (--jwt-issuer)
+  // must not lock out every deployed publisher.
+  const legacyClaims = (extra: Record<string, unknown> = {}) => ({ mercure: { publish: ["*"] }, ...extra })
+  const boundTo = (issuer: string, secret = SECRET): TrustedKey => ({ kind: "secret", secret, issuer })
+
+  it("accepts a legacy token without iss signed with the key of the one configured issuer", async () => {
+    const v = verifier({ keys: [boundTo(ISSUER)] })
+    const grants = await v.verify(await sign(legacyClaims(), { typ: "JWT" }), "publish")
+    expect(grants.can("publish", "https://example.com/a")).toBe(true)
+    expect(grants.issuer).toBeUndefined()
+  })
+
+  it("still refuses a legacy token with a wrong iss, another key, or an aud for another hub", async () => {
+    const v = verifier({ keys: [boundTo(ISSUER)] })
+    await rejection(
+      v.verify(await sign(legacyClaims({ iss: "https://wrong.test" }), { typ: "JWT" }), "publish"),
+    )
+    const otherKey = new TextEncoder().encode("another-secret-that-is-at-least-32-bytes!")
+    await rejection(v.verify(await sign(legacyClaims(), { typ: "JWT" }, otherKey), "publish"))
+    await rejection(
+      v.verify(await sign(legacyClaims({ aud: "https://other.test/hub" }), { typ: "JWT" }), "publish"),
+    )
+    // Its own issuer, named, is fine.
+    expect(
+      (await v.verify(await sign(legacyClaims({ iss: ISSUER }), { typ: "JWT" }), "publish")).issuer,
+    ).toBe(ISSUER)
+  })
+
+  it("refuses an iss-less token when legacy support is off, or when keys of several issuers could have signed it", async () => {
+    const token = await sign(legacyClaims(), { typ: "JWT" })
+    await rejection(verifier({ keys: [boundTo(ISSUER)], legacy: false }).verify(token, "publish"))
+    const several = verifier({ keys: [boundTo(ISSUER), boundTo("https://other.test", `${SECRET}-other`)] })
+    const refused = await rejection(several.verify(token, "publish"))
+    expect(refused.reason).toMatch(/the keys are bound to several issuers/)
+    // A draft-08 token must name its issuer whatever the keys.
+    const { iss: _, ...draft } = claims()
+    await rejection(verifier({ keys: [boundTo(ISSUER)] }).verify(await sign(draft), "subscribe"))
+  })
+})
+
 describe("token verification: asymmetric keys", () => {
   async function pair(alg: "RS256" | "ES256" | "EdDSA" | "PS256") {
     const { publicKey, privateKey } = await generateKeyPair(alg, { extractable: true })

@@ -272,13 +272,13 @@ async function verifySignature(
     throw invalid(`no key is configured for ${who}, so no token can be validated; start the hub with ${hint}`)
   }
   const bound = issuer !== undefined && settings.issuers.has(issuer)
-  const trusted = settings.keys.filter((key) => (bound ? key.issuer === issuer : key.issuer === undefined))
+  const trusted = keysFor(issuer, settings)
   const owner = bound ? `issuer "${clip(issuer)}"` : who
   if (trusted.length === 0) {
     const list = [...settings.issuers].map((name) => `"${clip(name)}"`).join(", ")
     throw invalid(
       issuer === undefined
-        ? `the token has no "iss", and every key is bound to an issuer (trusted issuers: ${list})`
+        ? `the token has no "iss", and the keys are bound to several issuers (${list}); set "iss" to the one that signs it`
         : `no key is configured for issuer "${clip(issuer)}" (trusted issuers: ${list}); check the token's "iss"`,
     )
   }
@@ -322,6 +322,23 @@ async function verifySignature(
   )
   const extra = notes.length > 0 ? ` (${details(notes)})` : ""
   throw invalid(`the signature does not verify with ${tried}${extra}; sign with the matching key`)
+}
+
+/**
+ * The keys that may verify a token from `issuer`: those bound to it, else the unbound keys (an
+ * unbound key trusts any issuer). A token without `iss` is a legacy one (draft-08 tokens must
+ * carry it, checked before): pre-standardization issuers never set `iss`, so it gets the unbound
+ * keys, else — when every key is bound to one and the same issuer, as `--jwt-issuer` binds them —
+ * that issuer's keys: an operator who names the issuer still trusts the keys that sign its legacy
+ * tokens. With keys of several issuers and none unbound, the token could be any of theirs: none.
+ */
+function keysFor(issuer: string | undefined, settings: Settings): readonly PreparedKey[] {
+  if (issuer !== undefined && settings.issuers.has(issuer)) {
+    return settings.keys.filter((key) => key.issuer === issuer)
+  }
+  const unbound = settings.keys.filter((key) => key.issuer === undefined)
+  if (issuer === undefined && unbound.length === 0 && settings.issuers.size === 1) return settings.keys
+  return unbound
 }
 
 function details(failures: readonly Attempt[]): string {
