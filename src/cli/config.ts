@@ -1,5 +1,6 @@
 import { resolve } from "node:path"
 import type { Logger } from "pino"
+import { jwksUrlProblem } from "../hub/auth/jwks-url.js"
 import type { TrustedKey } from "../hub/auth/keys.js"
 import { isLoopbackHost } from "../hub/auth/loopback.js"
 import type { Engine, RetentionLimits } from "../hub/engine/engine.js"
@@ -153,6 +154,8 @@ export function loadConfig(options: LoadConfigOptions): HeraldConfig {
   const publisherOwn = keyFor("publisherJwtKey")
   const subscriberOwn = keyFor("subscriberJwtKey")
   const jwksUrl = get<string>("jwksUrl")
+  const jwksProblem = jwksUrl === undefined ? undefined : jwksUrlProblem(jwksUrl)
+  if (jwksProblem !== undefined) issues.push({ where: sources.jwksUrl ?? "jwksUrl", message: jwksProblem })
   const jwks: TrustedKey[] =
     jwksUrl === undefined ? [] : [{ kind: "jwks", url: jwksUrl, ...(issuer === undefined ? {} : { issuer }) }]
   let publishKeys = [...(publisherOwn.length > 0 ? publisherOwn : shared), ...jwks]

@@ -279,6 +279,15 @@ describe("error messages name the source and the key and say what is expected", 
     )
   })
 
+  it("a JWK Set URL over plain http, unless it points at this machine", () => {
+    expect(errorOf({ env: { HERALD_JWKS_URL: "http://idp.example/jwks.json" } }).message).toBe(
+      'HERALD_JWKS_URL="http://idp.example/jwks.json": the JWK Set URL http://idp.example/jwks.json is plain http: keys must be fetched over https (http is accepted only for localhost, 127.0.0.0/8 and ::1)',
+    )
+    for (const url of ["http://127.0.0.1:9000/jwks.json", "http://localhost/jwks", "http://[::1]:81/k"]) {
+      expect(load({ env: { HERALD_JWKS_URL: url } }).publishKeys).toEqual([{ kind: "jwks", url }])
+    }
+  })
+
   it("boolean in env", () => {
     expect(errorOf({ env: { HERALD_LEGACY: "maybe" } }).message).toBe(
       'HERALD_LEGACY="maybe": expected true or false',

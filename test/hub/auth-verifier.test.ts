@@ -579,6 +579,25 @@ describe("token verification: asymmetric keys", () => {
   })
 })
 
+describe("JWK Set URLs", () => {
+  it("are https, or http to a loopback host only", () => {
+    const jwks = (url: string) => () => verifier({ keys: [{ kind: "jwks", url }] })
+    expect(jwks("http://idp.example/jwks.json")).toThrow(
+      "keys[0]: the JWK Set URL http://idp.example/jwks.json is plain http: keys must be fetched over https",
+    )
+    expect(jwks("http://10.0.0.1/jwks.json")).toThrow(/plain http/)
+    expect(jwks("ftp://idp.example/jwks.json")).toThrow("the JWK Set URL must be https, got ftp:")
+    for (const url of [
+      "https://idp.example/jwks.json",
+      "http://localhost:8081/jwks.json",
+      "http://127.0.0.1:8081/jwks.json",
+      "http://[::1]/jwks.json",
+    ]) {
+      expect(jwks(url)).not.toThrow()
+    }
+  })
+})
+
 describe("token verification: JWK Set over loopback", () => {
   let server: Server
   let base = ""

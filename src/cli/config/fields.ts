@@ -148,7 +148,7 @@ export const FIELDS = [
     key: "jwksUrl",
     type: httpUrl,
     arg: "<url>",
-    help: "JWK Set URL trusted for both roles (keys picked by kid)",
+    help: "JWK Set URL trusted for both roles (keys picked by kid); https, or http to loopback only",
     group: "auth",
   }),
   field({

@@ -7,6 +7,7 @@ import {
   importSPKI,
   type JWSHeaderParameters,
 } from "jose"
+import { jwksUrlProblem } from "./jwks-url.js"
 
 /** One trusted verification key, bound to the issuer whose tokens it verifies. */
 export type TrustedKey =
@@ -169,15 +170,9 @@ function pemKey(pem: string, issuer: string | undefined, kid: string | undefined
 }
 
 function jwksKey(url: string, issuer: string | undefined, name: string, options: JwksOptions): PreparedKey {
-  let parsed: URL
-  try {
-    parsed = new URL(url)
-  } catch {
-    throw new Error(`${name}: the JWK Set URL ${JSON.stringify(url)} is not an absolute URL`)
-  }
-  if (parsed.protocol !== "https:" && parsed.protocol !== "http:") {
-    throw new Error(`${name}: the JWK Set URL must be http(s), got ${parsed.protocol}`)
-  }
+  const problem = jwksUrlProblem(url)
+  if (problem !== undefined) throw new Error(`${name}: ${problem}`)
+  const parsed = new URL(url)
   const set = createRemoteJWKSet(parsed, {
     timeoutDuration: options.timeoutMs ?? 5000,
     cooldownDuration: options.cooldownMs ?? 30_000,
