@@ -78,8 +78,9 @@ async function rejection(promise: Promise<unknown>): Promise<AuthError> {
   throw new Error("expected the token to be refused")
 }
 
+/** The full reason of a refusal, as the hub logs it (what a client reads may say less: see "what a caller without a valid signature learns"). */
 async function reason(promise: Promise<unknown>): Promise<string> {
-  return (await rejection(promise)).description
+  return (await rejection(promise)).reason
 }
 
 describe("token verification: the accepted token", () => {
@@ -452,6 +453,54 @@ describe("token verification: keys and issuers", () => {
   })
 })
 
+describe("what a caller without a valid signature learns", () => {
+  // Until the signature verifies, the caller may be anyone: the refusal it reads names what its
+  // token says, never what the hub trusts. The full reason stays on the error for the logs.
+  const KID = "kid-2025-internal"
+  const bound = verifier({
+    keys: [{ kind: "secret", secret: SECRET, issuer: ISSUER, kid: KID }],
+    algorithms: ["HS256", "PS512"],
+  })
+  // The trusted issuer is checked separately: a token that names it may read it back.
+  const secrets = [KID, "PS512", "mercure", "--publisher-jwt-key", "--subscriber-jwt-key"]
+
+  it("no trusted issuer, key id, key type, allowed algorithm or legacy setting", async () => {
+    const refusals = [
+      await rejection(bound.verify(await sign(claims({ iss: "https://unknown.test" })), "subscribe")),
+      await rejection(bound.verify(await sign(claims(), { kid: "guess" }), "subscribe")),
+      await rejection(bound.verify(handmade({ alg: "HS512", typ: "at+jwt" }, claims(), SECRET), "subscribe")),
+      await rejection(bound.verify(await sign(claims(), { typ: "JWT" }), "subscribe")),
+      await rejection(
+        bound.verify(await sign(claims(), {}, new TextEncoder().encode(`${SECRET}!`)), "subscribe"),
+      ),
+      await rejection(verifier({ keys: [] }).verify(await sign(claims()), "publish")),
+    ]
+    for (const refusal of refusals) {
+      expect(secrets.filter((secret) => refusal.description.includes(secret))).toEqual([])
+      // The operator still reads everything.
+      expect(refusal.reason).not.toBe("")
+    }
+    expect(refusals[0]?.description).toBe(
+      'no key this hub trusts verifies the token (alg "HS256", iss "https://unknown.test"); sign it with the key configured for its issuer, and check its "iss", "kid" and "alg"',
+    )
+    expect(refusals[0]?.description).not.toContain(ISSUER)
+    expect(refusals[0]?.reason).toContain(`trusted issuers: "${ISSUER}"`)
+    expect(refusals[1]?.reason).toContain(`(configured: "${KID}")`)
+    expect(refusals[2]?.description).toBe(
+      'algorithm "HS512" is not accepted by this hub; sign with one it accepts (by default HS256, RS256, ES256, EdDSA)',
+    )
+    expect(refusals[2]?.reason).toContain("(allowed: HS256, PS512)")
+  })
+
+  it("a caller whose signature verified reads every reason", async () => {
+    const refusal = await rejection(
+      bound.verify(await sign(claims({ aud: "https://other.test" }), { kid: KID }), "subscribe"),
+    )
+    expect(refusal.description).toBe(refusal.reason)
+    expect(refusal.description).toContain(RESOURCE)
+  })
+})
+
 describe("token verification: legacy tokens and a configured issuer", () => {
   // Pre-standardization tokens never carried "iss": binding the keys to an issuer (--jwt-issuer)
   // must not lock out every deployed publisher.
@@ -662,9 +711,13 @@ describe("token verification: JWK Set over loopback", () => {
 
   it("reports a set that cannot be fetched", async () => {
     const v = verifier({ keys: [{ kind: "jwks", url: `${base}/broken` }] })
-    expect(await reason(v.verify(await rs256({ kid: "k1" }), "subscribe"))).toContain(
+    const refusal = await rejection(v.verify(await rs256({ kid: "k1" }), "subscribe"))
+    expect(refusal.reason).toContain(
       `the signature could not be checked for subscribers: could not use the JWK Set at ${base}/broken: Expected 200 OK`,
     )
+    // The client learns that the keys are unavailable, not where the hub fetches them.
+    expect(refusal.description).not.toContain(base)
+    expect(refusal.description).toMatch(/retry later/)
   })
 
   it("ignores jku and jwk headers: the token never brings its own key", async () => {

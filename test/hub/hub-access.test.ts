@@ -1,9 +1,10 @@
 // Who gets in, on every route: no credentials → 401 with a challenge, a token without the grant →
 // 403, and dev mode's rule (a local client without a token gets every grant; nobody else does).
 import { request as httpRequest } from "node:http"
+import pino from "pino"
 import { afterEach, describe, expect, it } from "vitest"
 import { openStream } from "../server/helpers.js"
-import { publish, startHub, subscribeUrl, type TestHub, token } from "./hub-helpers.js"
+import { publish, SECRET, startHub, subscribeUrl, type TestHub, token } from "./hub-helpers.js"
 
 let hub: TestHub | undefined
 afterEach(async () => {
@@ -77,6 +78,28 @@ describe("401 and 403 on every route", () => {
     const response = await fetch(subscribeUrl(hub.hubUrl, [["match", "t"]]))
     expect(response.status).toBe(401)
     expect((await response.json()).detail).toMatch(/in the app_hub_token cookie/)
+  })
+})
+
+describe("refusals before a valid signature", () => {
+  it("tell the client nothing of the hub's keys, and the operator everything (debug log)", async () => {
+    const lines: string[] = []
+    const logger = pino({ level: "debug" }, { write: (line: string) => lines.push(line) })
+    const key = { kind: "secret" as const, secret: SECRET, issuer: "https://trusted.example" }
+    hub = await startHub({ publish: { keys: [key] }, subscribe: { keys: [] }, logger })
+    const stranger = await token(hub.hubUrl, { publish: ["*"], issuer: "https://stranger.example" })
+    const refused = await publish(hub.hubUrl, { topic: "t" }, stranger)
+    expect(refused.status).toBe(401)
+    expect((await refused.json()).detail).not.toContain("https://trusted.example")
+    const noSubscriberKeys = await openStream(subscribeUrl(hub.hubUrl, [["match", "t"]]), bearer(stranger))
+    expect(noSubscriberKeys.status).toBe(401)
+    expect(noSubscriberKeys.headers["www-authenticate"]).not.toContain("--subscriber-jwt-key")
+    noSubscriberKeys.close()
+    const logged = lines.map((line) => JSON.parse(line) as { msg: string; reason?: string })
+    expect(logged.filter((entry) => entry.msg === "token refused").map((entry) => entry.reason)).toEqual([
+      'no key is configured for issuer "https://stranger.example" (trusted issuers: "https://trusted.example"); check the token\'s "iss"',
+      "the hub has no key to verify subscriber tokens; start it with --subscriber-jwt-key (or --jwt-key)",
+    ])
   })
 })
 
