@@ -44,9 +44,11 @@ export interface VerifierOptions {
   /**
    * Tell clients why their token was refused (default `true`). draft-08 notes that a uniform
    * `invalid_token` "avoids disclosing why validation failed"; Herald reveals the reason by
-   * default because an unexplained 401 is the most common Mercure support question, and the
-   * reasons never include key material. With `false`, clients read a generic description and
-   * the reason stays in {@link AuthError.reason} for the hub's logs.
+   * default because an unexplained 401 is the most common Mercure support question. Even then, a
+   * token whose signature did not verify learns only what it says itself, never the hub's
+   * trusted issuers, key ids, key types, JWK Set URLs or allowed algorithms; the reasons never
+   * include key material. With `false`, clients read a generic description. Either way the full
+   * reason stays in {@link AuthError.reason} for the hub's logs.
    */
   readonly revealReasons?: boolean
   /** Longest token accepted, in characters. Default 65 536. */
