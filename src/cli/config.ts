@@ -20,7 +20,8 @@ export { parseBytes, parseDuration } from "./config/values.js"
 
 /**
  * Where dev mode binds unless `--host` says otherwise: its tokenless access is for this machine,
- * so by default nothing else can reach it. IPv4 loopback, which `localhost` reaches on every system.
+ * so by default nothing else can reach it. IPv4 loopback: clients asking for `localhost` reach it
+ * (where `localhost` is ::1 first, they fall back to 127.0.0.1).
  */
 export const DEV_HOST = "127.0.0.1"
 
