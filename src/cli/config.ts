@@ -1,6 +1,8 @@
 import { resolve } from "node:path"
 import type { Logger } from "pino"
-import type { TrustedKey } from "../hub/auth/verifier.js"
+import { jwksUrlProblem } from "../hub/auth/jwks-url.js"
+import type { TrustedKey } from "../hub/auth/keys.js"
+import { isLoopbackHost } from "../hub/auth/loopback.js"
 import type { Engine, RetentionLimits } from "../hub/engine/engine.js"
 import type { HubLimits, HubOptions } from "../hub/options.js"
 import { DEFAULT_SHUTDOWN_RETRY_JITTER_MS } from "../hub/settings.js"
@@ -18,13 +20,20 @@ export { envOf, FIELDS, type Field, type FieldGroup, type FieldKey, flagOf } fro
 export { addConfigOptions, GROUP_TITLES } from "./config/flags.js"
 export { parseBytes, parseDuration } from "./config/values.js"
 
+/**
+ * Where dev mode binds unless `--host` says otherwise: its tokenless access is for this machine,
+ * so by default nothing else can reach it. IPv4 loopback: clients asking for `localhost` reach it
+ * (where `localhost` is ::1 first, they fall back to 127.0.0.1).
+ */
+export const DEV_HOST = "127.0.0.1"
+
 /** The hub path of the Mercure protocol, used in the default hub URL. */
 export const DEFAULT_HUB_PATH = "/.well-known/mercure"
 
 /** `herald serve`'s configuration: every source merged, validated, keys read, defaults applied. */
 export interface HeraldConfig {
   readonly port: number
-  /** Address to bind; `undefined` binds all interfaces (IPv6 and IPv4). */
+  /** Address to bind; `undefined` binds all interfaces (IPv6 and IPv4). Loopback in dev mode unless set. */
   readonly host: string | undefined
   /** The hub's public URL. Follows the port when it was not set (see {@link withBoundPort}). */
   readonly hubUrl: string
@@ -88,7 +97,8 @@ export interface LoadConfigOptions {
  * source and setting and saying what is expected.
  *
  * Dev mode (on when no publisher key is set, unless `--no-dev` / `HERALD_DEV=false`) creates or
- * reads `<dataDir>/dev-secret` and trusts it for both roles.
+ * reads `<dataDir>/dev-secret` and trusts it for both roles, binds to {@link DEV_HOST} unless
+ * `--host` is set, and lets local clients in without a token (docs/authorization.md, "Dev mode").
  *
  * @throws {ConfigError}
  */
@@ -153,6 +163,8 @@ export function loadConfig(options: LoadConfigOptions): HeraldConfig {
   const publisherOwn = keyFor("publisherJwtKey")
   const subscriberOwn = keyFor("subscriberJwtKey")
   const jwksUrl = get<string>("jwksUrl")
+  const jwksProblem = jwksUrl === undefined ? undefined : jwksUrlProblem(jwksUrl)
+  if (jwksProblem !== undefined) issues.push({ where: sources.jwksUrl ?? "jwksUrl", message: jwksProblem })
   const jwks: TrustedKey[] =
     jwksUrl === undefined ? [] : [{ kind: "jwks", url: jwksUrl, ...(issuer === undefined ? {} : { issuer }) }]
   let publishKeys = [...(publisherOwn.length > 0 ? publisherOwn : shared), ...jwks]
@@ -200,8 +212,16 @@ export function loadConfig(options: LoadConfigOptions): HeraldConfig {
   const engine = get<"sqlite" | "memory">("engine") ?? "sqlite"
   if (engine === "memory") warnings.push("engine memory: updates are lost when the hub stops")
   if (anonymousPublish) warnings.push("anonymous publishing is on: anyone who can reach the hub can publish")
+  const host = get<string>("host")
+  if (dev !== undefined && host !== undefined && !isLoopbackHost(host)) {
+    warnings.push(
+      `dev mode on ${sources.host}: other machines can reach the hub; they need a token, and the dev tokens grant everything`,
+    )
+  }
   if (get<string[]>("corsOrigins")?.includes("*")) {
-    warnings.push('CORS origin "*": any site may subscribe from a browser (cookies are not sent)')
+    warnings.push(
+      'CORS origin "*": any site may read public updates from a browser; cookies authorize only the origins listed by name',
+    )
   }
 
   const limits: Record<string, number> = {}
@@ -233,7 +253,7 @@ export function loadConfig(options: LoadConfigOptions): HeraldConfig {
 
   return {
     port,
-    host: get<string>("host"),
+    host: host ?? (dev === undefined ? undefined : DEV_HOST),
     hubUrl: hubUrl ?? defaultHubUrl(port),
     hubUrlDerived: hubUrl === undefined,
     resource: get<string>("resource"),
@@ -298,6 +318,7 @@ export function toHubOptions(config: HeraldConfig, engine: Engine, logger: Logge
     subscribe: { keys: config.subscribeKeys, ...algorithms },
     allowAnonymousSubscribe: config.anonymous,
     allowAnonymousPublish: config.anonymousPublish,
+    trustLocalClients: config.dev !== undefined,
     legacy: config.legacy,
     ...(config.cookieNames === undefined ? {} : { cookieNames: config.cookieNames }),
     corsOrigins: config.corsOrigins,

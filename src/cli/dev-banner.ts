@@ -1,10 +1,13 @@
 import { relative } from "node:path"
 import type { DevTokens } from "../hub/auth/dev-tokens.js"
+import { isLoopbackHost } from "../hub/auth/loopback.js"
 import { DEFAULT_CLIENT_HUB_URL } from "./hub-access.js"
 
 /** What the banner shows. */
 export interface DevBannerInput {
   readonly hubUrl: string
+  /** The address bound (`undefined`: all interfaces). */
+  readonly host: string | undefined
   readonly tokens: DevTokens
   readonly secretFile: string
   readonly secretCreated: boolean
@@ -14,7 +17,8 @@ export interface DevBannerInput {
 const EXAMPLE_TOPIC = "https://example.com/books/1"
 
 /**
- * The dev-mode banner: where the secret is, a publisher and a subscriber token, and curl
+ * The dev-mode banner: what dev mode means (who gets in without a token, who can reach the hub),
+ * where the secret is, a publisher and a subscriber token for tools that send one, and curl
  * commands that work as pasted. Plain text (not a log line) so that it can be copied from.
  */
 export function devBanner(input: DevBannerInput): string {
@@ -25,7 +29,13 @@ export function devBanner(input: DevBannerInput): string {
   const hub = hubUrl === DEFAULT_CLIENT_HUB_URL ? "" : ` --hub ${hubUrl}`
   return [
     rule,
-    " Herald is in DEV MODE — the tokens below grant everything: development only.",
+    " Herald is in DEV MODE (no key is configured): for development only.",
+    "  - Clients on this machine need no token: they may publish, subscribe (private updates",
+    "    included) and read the subscription API. A request forwarded by a proxy, or sent by a",
+    "    web page of a site not in --cors-origins, is not one of them.",
+    reach(input.host),
+    "  - The tokens below grant everything, to whoever holds them.",
+    "",
     ` Secret: ${file} (${input.secretCreated ? "created now" : "kept from an earlier run"}; tokens valid until ${expires})`,
     "",
     " Publisher token (publish on any topic):",
@@ -53,4 +63,12 @@ export function devBanner(input: DevBannerInput): string {
     rule,
     "",
   ].join("\n")
+}
+
+/** Who can reach the hub, in the banner's words. */
+function reach(host: string | undefined): string {
+  if (host !== undefined && isLoopbackHost(host)) {
+    return `  - The hub listens on ${host} only: other machines cannot reach it (--host to change that).`
+  }
+  return `  - The hub listens on ${host ?? "all interfaces"}: other machines can reach it, and need a token.`
 }

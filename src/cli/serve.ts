@@ -224,6 +224,7 @@ async function printDevBanner(config: HeraldConfig, logger: Logger): Promise<voi
     process.stdout.write(
       devBanner({
         hubUrl: config.hubUrl,
+        host: config.host,
         tokens,
         secretFile: dev.file,
         secretCreated: dev.created,

@@ -1,16 +1,19 @@
 import type { IncomingMessage } from "node:http"
 import { AuthError } from "./auth/errors.js"
-import { type Action, ANONYMOUS, type Grants } from "./auth/grants.js"
+import { type Action, ANONYMOUS, type Grants, LOCAL_DEV_CLIENT } from "./auth/grants.js"
+import { isLocalClient } from "./auth/local-client.js"
+import { isLoopbackHost } from "./auth/loopback.js"
 import { findToken, type TokenSource } from "./auth/presentation.js"
 import { cacheVerifications } from "./auth/token-cache.js"
 import { createTokenVerifier, type TokenVerifier } from "./auth/verifier.js"
+import type { Cors } from "./cors.js"
 import type { RoleAuthOptions } from "./options.js"
 import type { HubSettings } from "./settings.js"
 
 /** Who the request is and what it may do. */
 export interface Authenticated {
   readonly grants: Grants
-  /** Where the token came from; `undefined` for an anonymous client. */
+  /** Where the token came from; `undefined` when none was presented. */
   readonly source: TokenSource | undefined
 }
 
@@ -26,10 +29,11 @@ const ANONYMOUS_PUBLISHER: Grants = Object.freeze({
   can: (action: Action) => action === "publish",
 })
 
-/** Builds the authenticator of a hub from its settings and the keys of each role. */
+/** Builds the authenticator of a hub from its settings, the keys of each role, and its CORS policy. */
 export function createAuthenticator(
   settings: HubSettings,
   roles: { readonly publish?: RoleAuthOptions | undefined; readonly subscribe?: RoleAuthOptions | undefined },
+  cors: Pick<Cors, "trusts">,
 ): Authenticator {
   const verifierFor = (role: RoleAuthOptions | undefined): TokenVerifier | undefined =>
     role === undefined || role.keys.length === 0
@@ -48,6 +52,21 @@ export function createAuthenticator(
     subscribe: verifierFor(roles.subscribe),
   }
   const flag: Record<Action, string> = { publish: "--publisher-jwt-key", subscribe: "--subscriber-jwt-key" }
+  const cookies = settings.cookieNames.join(" or ")
+
+  /**
+   * Dev mode lets a local client in without a token, but a browser on the developer's machine
+   * is a local client for every site it visits: a page of another origin (CSRF), or one whose
+   * name an attacker pointed at 127.0.0.1 (DNS rebinding: its `Host` is the attacker's name),
+   * gets nothing from the address alone.
+   */
+  const isTrustedLocalRequest = (request: IncomingMessage): boolean => {
+    if (!isLocalClient(request)) return false
+    const origin = request.headers.origin
+    if (origin !== undefined && !cors.trusts(origin)) return false
+    const host = hostnameOf(request.headers.host)
+    return host !== undefined && (isLoopbackHost(host) || host === settings.hubUrl.hostname)
+  }
 
   return {
     async authenticate(request, url, role) {
@@ -56,6 +75,9 @@ export function createAuthenticator(
         legacyQueryParameter: settings.legacy && role === "subscribe",
       })
       if (found === undefined) {
+        if (settings.trustLocalClients && isTrustedLocalRequest(request)) {
+          return { grants: LOCAL_DEV_CLIENT, source: undefined }
+        }
         if (role === "subscribe" && settings.allowAnonymousSubscribe) {
           return { grants: ANONYMOUS, source: undefined }
         }
@@ -67,18 +89,30 @@ export function createAuthenticator(
           undefined,
           role === "publish"
             ? "Publishing needs an access token: send it as Authorization: Bearer <token>."
-            : "This hub needs an access token to subscribe: send it as Authorization: Bearer <token> or in the mercureAuthorization cookie.",
+            : `This hub needs an access token to subscribe: send it as Authorization: Bearer <token> or in the ${cookies} cookie.`,
         )
       }
       const verifier = verifiers[role]
       if (verifier === undefined) {
+        // The caller showed no valid signature: the hub's configuration is the operator's to read, in the logs.
         throw new AuthError(
           401,
           "invalid_token",
-          `The hub has no key to verify ${role === "publish" ? "publisher" : "subscriber"} tokens. Start it with ${flag[role]} (or --jwt-key).`,
+          `No key this hub trusts verifies ${role === "publish" ? "publisher" : "subscriber"} tokens; ask the hub's operator.`,
+          `the hub has no key to verify ${role === "publish" ? "publisher" : "subscriber"} tokens; start it with ${flag[role]} (or --jwt-key)`,
         )
       }
       return { grants: await verifier.verify(found.token, role), source: found.source }
     },
+  }
+}
+
+/** The host name of a `Host` header (`example.com:8080`, `[::1]:80`), or `undefined` when it is not one. */
+function hostnameOf(host: string | undefined): string | undefined {
+  if (host === undefined) return undefined
+  try {
+    return new URL(`http://${host}`).hostname
+  } catch {
+    return undefined
   }
 }

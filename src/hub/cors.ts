@@ -13,6 +13,12 @@ export interface Cors {
   headersFor(origin: string | undefined): Readonly<Record<string, string>>
   /** Whether `origin` is on the allowlist (or the hub allows any origin without credentials). */
   allows(origin: string): boolean
+  /**
+   * Whether a request from `origin` may act on ambient authority — a cookie, or a dev-mode
+   * local client's address: the hub's own origin, or one named on the allowlist. `*` never
+   * counts: it allows any site to read public data, and no site to use what the browser attaches.
+   */
+  trusts(origin: string): boolean
   /** Answers a preflight: 204 with the grants, or 403 naming the origin to add. */
   preflight(request: IncomingMessage, response: ServerResponse): void
 }
@@ -21,9 +27,10 @@ export interface Cors {
  * Creates the hub's CORS policy. With an allowlist, the allowed origin is echoed with
  * `Access-Control-Allow-Credentials: true` (so cookies work), never `*`, and never an origin off
  * the list — draft-08: reflecting arbitrary origins on a credentialed endpoint lets any site read
- * a subscriber's updates. `["*"]` allows every origin, without credentials.
+ * a subscriber's updates. `["*"]` allows every origin, without credentials. `hubOrigin` is the
+ * hub's own origin (same-origin requests need no CORS, but are trusted with cookies).
  */
-export function createCors(origins: readonly string[]): Cors {
+export function createCors(origins: readonly string[], hubOrigin: string): Cors {
   const any = origins.includes("*")
   const allowlist = new Set(
     origins.filter((origin) => origin !== "*").map((origin) => origin.replace(/\/+$/, "")),
@@ -51,6 +58,7 @@ export function createCors(origins: readonly string[]): Cors {
   return {
     headersFor,
     allows,
+    trusts: (origin) => origin === hubOrigin || allowlist.has(origin),
     preflight(request, response) {
       const origin = request.headers.origin
       if (origin === undefined || !allows(origin)) {

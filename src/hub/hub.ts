@@ -71,16 +71,17 @@ export function createHub(options: HubOptions): Hub {
     replaysWaiting: () => replays.waiting,
   })
   let closing: Promise<void> | undefined
+  const cors = createCors(settings.corsOrigins, settings.hubUrl.origin)
   const context: HubContext = {
     settings,
     engine,
     sse,
-    auth: createAuthenticator(settings, { publish: options.publish, subscribe: options.subscribe }),
+    auth: createAuthenticator(settings, { publish: options.publish, subscribe: options.subscribe }, cors),
     admission,
     replays,
     subscriptions,
     metrics,
-    cors: createCors(settings.corsOrigins),
+    cors,
     clientAddress: createClientAddressResolver({
       trustedProxies: options.trustedProxies ?? [],
       header: options.trustedProxyHeader ?? "x-forwarded-for",

@@ -8,7 +8,7 @@
 export { createDevTokens, type DevTokenOptions, type DevTokens, signAccessToken } from "./auth/dev-tokens.js"
 export { AuthError, type BearerErrorCode } from "./auth/errors.js"
 export type { Action, Grants } from "./auth/grants.js"
-export type { TrustedKey } from "./auth/verifier.js"
+export type { TrustedKey } from "./auth/keys.js"
 export { BATCH_PUBLISH_PATH } from "./batch-publish.js"
 export {
   createMemoryEngine,

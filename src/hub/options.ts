@@ -1,6 +1,6 @@
 import type { Logger } from "pino"
 import type { ForwardedHeader } from "../server/client-address.js"
-import type { TrustedKey } from "./auth/verifier.js"
+import type { TrustedKey } from "./auth/keys.js"
 import type { Engine } from "./engine/engine.js"
 
 /** Token validation for one role. */
@@ -61,9 +61,16 @@ export interface HubOptions {
   readonly allowAnonymousSubscribe?: boolean
   /** Let anyone publish without a token — trusted private networks only. Default `false`. */
   readonly allowAnonymousPublish?: boolean
+  /**
+   * Dev mode's rule (docs/authorization.md, "Dev mode"): a client on this machine — a loopback
+   * peer, not forwarded by a proxy, not a browser page of a site the hub does not trust — that
+   * presents no token gets every grant. A token it presents is checked as usual. Never turn this
+   * on for a hub that a proxy on the same machine exposes. Default `false`.
+   */
+  readonly trustLocalClients?: boolean
   /** Accept pre-standardization tokens, selectors and parameters. Default `true`. */
   readonly legacy?: boolean
-  /** Cookie names read for the token. Default `["__Secure-mercure_access_token", "mercureAuthorization"]`. */
+  /** Cookie names read for the token, in order. Default: the draft-08 name, then the legacy one (`DEFAULT_COOKIE_NAMES`). */
   readonly cookieNames?: readonly string[]
   /** Origins allowed by CORS (exact `scheme://host:port`), or `["*"]` for any origin without credentials. Default none. */
   readonly corsOrigins?: readonly string[]

@@ -49,7 +49,8 @@ export async function publishForm(
  * Authenticates a publisher. A token taken from a cookie is ambient — the browser attaches it to
  * any site's request — so "hubs SHOULD also verify that the source origin conveyed by the
  * Origin or Referer HTTP header matches the target origin, rejecting the request when neither
- * header is available" (CSRF).
+ * header is available" (CSRF). Only the hub's origin and the origins named in its CORS allowlist
+ * pass: with `--cors-origins '*'` there is no list of sites trusted with cookies.
  */
 export async function admitPublisher(
   context: HubContext,
@@ -69,11 +70,11 @@ export async function admitPublisher(
         "A publish authorized by cookie must carry an Origin or Referer header (CSRF protection).",
       )
     }
-    if (origin !== context.settings.hubUrl.origin && !context.cors.allows(origin)) {
+    if (!context.cors.trusts(origin)) {
       throw new AuthError(
         403,
         "insufficient_scope",
-        `A publish authorized by cookie came from ${origin}, which is neither the hub's origin nor an allowed CORS origin (CSRF protection).`,
+        `A publish authorized by cookie came from ${origin}, which is neither the hub's origin nor listed in its CORS origins (CSRF protection; "*" never lets a site publish with cookies). Add the origin to --cors-origins, or send the token in the Authorization header.`,
       )
     }
   }

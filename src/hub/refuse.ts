@@ -12,6 +12,11 @@ export function refuse(
 ): void {
   if (error instanceof AuthError) {
     context.metrics.refused(error.status)
+    // The client may read less than the reason (nothing of the hub's keys before its signature
+    // verified); the operator reads it all, at debug level so that a flood of bad tokens is quiet.
+    if (error.reason !== error.description) {
+      context.settings.logger.debug({ status: error.status, reason: error.reason }, "token refused")
+    }
     sendAuthError(response, error, context.settings.metadataUrl, headers)
     return
   }

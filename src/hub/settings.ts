@@ -1,4 +1,5 @@
 import pino, { type Logger } from "pino"
+import { DEFAULT_COOKIE_NAMES } from "./auth/presentation.js"
 import type { HubLimits, HubOptions } from "./options.js"
 
 /** {@link HubLimits} with every default applied. */
@@ -16,6 +17,7 @@ export interface HubSettings {
   readonly legacy: boolean
   readonly allowAnonymousSubscribe: boolean
   readonly allowAnonymousPublish: boolean
+  readonly trustLocalClients: boolean
   readonly cookieNames: readonly string[]
   readonly corsOrigins: readonly string[]
   readonly subscriptions: boolean
@@ -27,10 +29,6 @@ export interface HubSettings {
 }
 
 export const DEFAULT_HUB_URL = "http://localhost:8080/.well-known/mercure"
-export const DEFAULT_COOKIE_NAMES: readonly string[] = [
-  "__Secure-mercure_access_token",
-  "mercureAuthorization",
-]
 
 export const DEFAULT_LIMITS: ResolvedLimits = Object.freeze({
   maxBodyBytes: 1024 * 1024,
@@ -89,6 +87,7 @@ export function resolveSettings(options: HubOptions): HubSettings {
     legacy: options.legacy ?? true,
     allowAnonymousSubscribe: options.allowAnonymousSubscribe ?? false,
     allowAnonymousPublish: options.allowAnonymousPublish ?? false,
+    trustLocalClients: options.trustLocalClients ?? false,
     cookieNames: options.cookieNames ?? DEFAULT_COOKIE_NAMES,
     corsOrigins: options.corsOrigins ?? [],
     subscriptions: options.subscriptions ?? false,

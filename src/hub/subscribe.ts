@@ -33,9 +33,10 @@ export async function subscribe(
   let grants: Grants
   let parsed: ReturnType<typeof parseSubscriptionRequest>
   try {
+    // Authentication first: a caller the hub refuses costs it neither a body read nor compiled patterns.
+    grants = (await context.auth.authenticate(request, url, "subscribe")).grants
     const body = request.method === "QUERY" ? await readMatcherBody(request, settings.limits) : undefined
     parsed = parseSubscriptionRequest(request, url, settings, body)
-    grants = (await context.auth.authenticate(request, url, "subscribe")).grants
   } catch (error) {
     refuse(context, response, error, cors)
     return

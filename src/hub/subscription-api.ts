@@ -24,19 +24,27 @@ export async function subscriptionApi(
   try {
     const prefix = `${context.settings.hubPath === "/" ? "" : context.settings.hubPath}/subscriptions`
     const path = url.pathname
+    const { grants } = await context.auth.authenticate(request, url, "subscribe")
+    if (!grants.can("subscribe", path)) {
+      // An anonymous subscriber (--anonymous) presented nothing: ask for a token (401 and a
+      // challenge). 403 is for a token that was presented and lacks the grant.
+      throw grants.anonymous
+        ? new AuthError(
+            401,
+            undefined,
+            `The subscription API needs an access token that grants "subscribe" on ${path}: send it as Authorization: Bearer <token>.`,
+          )
+        : new AuthError(
+            403,
+            "insufficient_scope",
+            `The token does not grant "subscribe" on ${path}. Grant it with a matcher such as ${prefix}/* (urlpattern) or "*".`,
+          )
+    }
     const segments = path === prefix ? [] : path.slice(prefix.length + 1).split("/")
     if (segments.length !== 0 && segments.length !== 2 && segments.length !== 3) {
       throw new HttpError(
         404,
         `No such resource. Use ${prefix}, ${prefix}/{match_type}/{match} or ${prefix}/{match_type}/{match}/{subscriber}.`,
-      )
-    }
-    const { grants } = await context.auth.authenticate(request, url, "subscribe")
-    if (!grants.can("subscribe", path)) {
-      throw new AuthError(
-        403,
-        "insufficient_scope",
-        `The token does not grant "subscribe" on ${path}. Grant it with a matcher such as ${prefix}/* (urlpattern) or "*".`,
       )
     }
     const lastId = (await context.engine.lastId()) ?? EARLIEST

@@ -52,7 +52,7 @@ describe("defaults", () => {
     const cwd = tempDir()
     const config = load({ cwd })
     expect(config.port).toBe(8080)
-    expect(config.host).toBeUndefined()
+    expect(config.host).toBe("127.0.0.1")
     expect(config.hubUrl).toBe("http://localhost:8080/.well-known/mercure")
     expect(config.engine).toBe("sqlite")
     expect(config.dataDir).toBe(join(cwd, "herald-data"))
@@ -74,6 +74,24 @@ describe("defaults", () => {
     const again = load({ cwd })
     expect(again.dev?.created).toBe(false)
     expect(again.dev?.secret).toBe(config.dev?.secret)
+  })
+
+  it("dev mode binds loopback and trusts local clients unless told otherwise; with a key, all interfaces and tokens only", () => {
+    const engine = { name: "memory" } as Engine
+    const logger = pino({ level: "silent" })
+    const dev = load({})
+    expect(dev.host).toBe("127.0.0.1")
+    expect(toHubOptions(dev, engine, logger).trustLocalClients).toBe(true)
+    const everywhere = load({ argv: ["--host", "0.0.0.0"] })
+    expect(everywhere.host).toBe("0.0.0.0")
+    expect(toHubOptions(everywhere, engine, logger).trustLocalClients).toBe(true)
+    expect(everywhere.warnings).toEqual([
+      'dev mode on --host "0.0.0.0": other machines can reach the hub; they need a token, and the dev tokens grant everything',
+    ])
+    expect(load({ argv: ["--host", "::1"] }).warnings).toEqual([])
+    const keyed = load({ env: { HERALD_JWT_KEY: SECRET } })
+    expect(keyed.host).toBeUndefined()
+    expect(toHubOptions(keyed, engine, logger).trustLocalClients).toBe(false)
   })
 
   it("gives every field a flag and an env name derived from its key", () => {
@@ -259,6 +277,15 @@ describe("error messages name the source and the key and say what is expected", 
     expect(errorOf({ env: { HERALD_ALGORITHMS: "none" } }).message).toMatch(
       /^HERALD_ALGORITHMS="none": expected/,
     )
+  })
+
+  it("a JWK Set URL over plain http, unless it points at this machine", () => {
+    expect(errorOf({ env: { HERALD_JWKS_URL: "http://idp.example/jwks.json" } }).message).toBe(
+      'HERALD_JWKS_URL="http://idp.example/jwks.json": the JWK Set URL http://idp.example/jwks.json is plain http: keys must be fetched over https (http is accepted only for localhost, 127.0.0.0/8 and ::1)',
+    )
+    for (const url of ["http://127.0.0.1:9000/jwks.json", "http://localhost/jwks", "http://[::1]:81/k"]) {
+      expect(load({ env: { HERALD_JWKS_URL: url } }).publishKeys).toEqual([{ kind: "jwks", url }])
+    }
   })
 
   it("boolean in env", () => {

@@ -32,7 +32,7 @@ describe("herald serve", () => {
   it("memory engine: answers, prints working dev tokens, and exits 0 on SIGTERM", async () => {
     const cwd = tempCwd()
     const hub = await startHub(["--engine", "memory", "--port", "0"], { cwd })
-    expect(hub.stdout()).toMatch(/"msg":"listening on http:\/\/localhost:\d+"/)
+    expect(hub.stdout()).toMatch(/"msg":"listening on http:\/\/127\.0\.0\.1:\d+"/)
     expect(hub.stdout()).toContain('"engine":"memory"')
     await hub.waitFor(/Subscriber token/)
     const output = hub.stdout()
@@ -46,10 +46,10 @@ describe("herald serve", () => {
     expect(health.status).toBe(200)
 
     // The printed tokens are the hub's: the subscriber one opens a stream that gets what the
-    // publisher one publishes, and no token gets 401.
+    // publisher one publishes. A bad token gets 401 even from this machine.
     const topic = "https://example.com/books/1"
     const url = `${hub.hubUrl}?match=${encodeURIComponent(topic)}`
-    expect((await fetch(url)).status).toBe(401)
+    expect((await fetch(url, { headers: { authorization: "Bearer not.a.jwt" } })).status).toBe(401)
     const stream = await openStream(url, { authorization: `Bearer ${subscriber}` })
     expect(stream.status).toBe(200)
     const published = await fetch(hub.hubUrl, {
@@ -91,6 +91,45 @@ describe("herald serve", () => {
     })
     expect(published.status).toBe(200)
     expect((await terminate(second)).code).toBe(0)
+  })
+
+  it("dev mode says what it means, and lets only clients on this machine in without a token, even on --host 0.0.0.0", async () => {
+    const cwd = tempCwd()
+    const hub = await startHub(["--engine", "memory", "--port", "0", "--host", "0.0.0.0"], { cwd })
+    await hub.waitFor(/Subscriber token/)
+    expect(hub.stdout()).toContain("Clients on this machine need no token")
+    expect(hub.stdout()).toContain(
+      "The hub listens on 0.0.0.0: other machines can reach it, and need a token.",
+    )
+    const topic = "https://example.com/users/1/inbox"
+    const url = `${hub.hubUrl}?match=${encodeURIComponent(topic)}`
+    const stream = await openStream(url)
+    expect(stream.status).toBe(200)
+    const published = await fetch(hub.hubUrl, {
+      method: "POST",
+      body: new URLSearchParams({ topic, data: "private, tokenless", private: "on" }),
+    })
+    expect(published.status).toBe(200)
+    expect((await stream.waitForEvents(1)).map((event) => event.data)).toEqual(["private, tokenless"])
+    // No non-loopback address is at hand: a proxy's header marks a request from elsewhere.
+    const forwarded = { "x-forwarded-for": "203.0.113.7" }
+    expect((await fetch(url, { headers: forwarded })).status).toBe(401)
+    const refused = await fetch(hub.hubUrl, {
+      method: "POST",
+      headers: forwarded,
+      body: new URLSearchParams({ topic, data: "from afar" }),
+    })
+    expect(refused.status).toBe(401)
+    stream.close()
+    expect((await terminate(hub)).code).toBe(0)
+  })
+
+  it("dev mode binds loopback only by default", async () => {
+    const hub = await startHub(["--engine", "memory", "--port", "0"], { cwd: tempCwd() })
+    await hub.waitFor(/Subscriber token/)
+    expect(hub.stdout()).toContain("The hub listens on 127.0.0.1 only")
+    expect(hub.stdout()).toMatch(/"msg":"listening on http:\/\/127\.0\.0\.1:\d+"/)
+    expect((await terminate(hub)).code).toBe(0)
   })
 
   it("with a key and --no-dev: no banner, tokens required", async () => {

@@ -6,7 +6,8 @@ import fc from "fast-check"
 import { type CryptoKey, exportJWK, exportSPKI, generateKeyPair, importPKCS8, SignJWT } from "jose"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { AuthError } from "../../src/hub/auth/errors.js"
-import { createTokenVerifier, type TrustedKey, type VerifierOptions } from "../../src/hub/auth/verifier.js"
+import type { TrustedKey } from "../../src/hub/auth/keys.js"
+import { createTokenVerifier, type VerifierOptions } from "../../src/hub/auth/verifier.js"
 
 const RESOURCE = "https://hub.test/.well-known/mercure"
 const ISSUER = "https://app.test"
@@ -77,8 +78,9 @@ async function rejection(promise: Promise<unknown>): Promise<AuthError> {
   throw new Error("expected the token to be refused")
 }
 
+/** The full reason of a refusal, as the hub logs it (what a client reads may say less: see "what a caller without a valid signature learns"). */
 async function reason(promise: Promise<unknown>): Promise<string> {
-  return (await rejection(promise)).description
+  return (await rejection(promise)).reason
 }
 
 describe("token verification: the accepted token", () => {
@@ -451,6 +453,95 @@ describe("token verification: keys and issuers", () => {
   })
 })
 
+describe("what a caller without a valid signature learns", () => {
+  // Until the signature verifies, the caller may be anyone: the refusal it reads names what its
+  // token says, never what the hub trusts. The full reason stays on the error for the logs.
+  const KID = "kid-2025-internal"
+  const bound = verifier({
+    keys: [{ kind: "secret", secret: SECRET, issuer: ISSUER, kid: KID }],
+    algorithms: ["HS256", "PS512"],
+  })
+  // The trusted issuer is checked separately: a token that names it may read it back.
+  const secrets = [KID, "PS512", "mercure", "--publisher-jwt-key", "--subscriber-jwt-key"]
+
+  it("no trusted issuer, key id, key type, allowed algorithm or legacy setting", async () => {
+    const refusals = [
+      await rejection(bound.verify(await sign(claims({ iss: "https://unknown.test" })), "subscribe")),
+      await rejection(bound.verify(await sign(claims(), { kid: "guess" }), "subscribe")),
+      await rejection(bound.verify(handmade({ alg: "HS512", typ: "at+jwt" }, claims(), SECRET), "subscribe")),
+      await rejection(bound.verify(await sign(claims(), { typ: "JWT" }), "subscribe")),
+      await rejection(
+        bound.verify(await sign(claims(), {}, new TextEncoder().encode(`${SECRET}!`)), "subscribe"),
+      ),
+      await rejection(verifier({ keys: [] }).verify(await sign(claims()), "publish")),
+    ]
+    for (const refusal of refusals) {
+      expect(secrets.filter((secret) => refusal.description.includes(secret))).toEqual([])
+      // The operator still reads everything.
+      expect(refusal.reason).not.toBe("")
+    }
+    expect(refusals[0]?.description).toBe(
+      'no key this hub trusts verifies the token (alg "HS256", iss "https://unknown.test"); sign it with the key configured for its issuer, and check its "iss", "kid" and "alg"',
+    )
+    expect(refusals[0]?.description).not.toContain(ISSUER)
+    expect(refusals[0]?.reason).toContain(`trusted issuers: "${ISSUER}"`)
+    expect(refusals[1]?.reason).toContain(`(configured: "${KID}")`)
+    expect(refusals[2]?.description).toBe(
+      'algorithm "HS512" is not accepted by this hub; sign with one it accepts (by default HS256, RS256, ES256, EdDSA)',
+    )
+    expect(refusals[2]?.reason).toContain("(allowed: HS256, PS512)")
+  })
+
+  it("a caller whose signature verified reads every reason", async () => {
+    const refusal = await rejection(
+      bound.verify(await sign(claims({ aud: "https://other.test" }), { kid: KID }), "subscribe"),
+    )
+    expect(refusal.description).toBe(refusal.reason)
+    expect(refusal.description).toContain(RESOURCE)
+  })
+})
+
+describe("token verification: legacy tokens and a configured issuer", () => {
+  // Pre-standardization tokens never carried "iss": binding the keys to an issuer (--jwt-issuer)
+  // must not lock out every deployed publisher.
+  const legacyClaims = (extra: Record<string, unknown> = {}) => ({ mercure: { publish: ["*"] }, ...extra })
+  const boundTo = (issuer: string, secret = SECRET): TrustedKey => ({ kind: "secret", secret, issuer })
+
+  it("accepts a legacy token without iss signed with the key of the one configured issuer", async () => {
+    const v = verifier({ keys: [boundTo(ISSUER)] })
+    const grants = await v.verify(await sign(legacyClaims(), { typ: "JWT" }), "publish")
+    expect(grants.can("publish", "https://example.com/a")).toBe(true)
+    expect(grants.issuer).toBeUndefined()
+  })
+
+  it("still refuses a legacy token with a wrong iss, another key, or an aud for another hub", async () => {
+    const v = verifier({ keys: [boundTo(ISSUER)] })
+    await rejection(
+      v.verify(await sign(legacyClaims({ iss: "https://wrong.test" }), { typ: "JWT" }), "publish"),
+    )
+    const otherKey = new TextEncoder().encode("another-secret-that-is-at-least-32-bytes!")
+    await rejection(v.verify(await sign(legacyClaims(), { typ: "JWT" }, otherKey), "publish"))
+    await rejection(
+      v.verify(await sign(legacyClaims({ aud: "https://other.test/hub" }), { typ: "JWT" }), "publish"),
+    )
+    // Its own issuer, named, is fine.
+    expect(
+      (await v.verify(await sign(legacyClaims({ iss: ISSUER }), { typ: "JWT" }), "publish")).issuer,
+    ).toBe(ISSUER)
+  })
+
+  it("refuses an iss-less token when legacy support is off, or when keys of several issuers could have signed it", async () => {
+    const token = await sign(legacyClaims(), { typ: "JWT" })
+    await rejection(verifier({ keys: [boundTo(ISSUER)], legacy: false }).verify(token, "publish"))
+    const several = verifier({ keys: [boundTo(ISSUER), boundTo("https://other.test", `${SECRET}-other`)] })
+    const refused = await rejection(several.verify(token, "publish"))
+    expect(refused.reason).toMatch(/the keys are bound to several issuers/)
+    // A draft-08 token must name its issuer whatever the keys.
+    const { iss: _, ...draft } = claims()
+    await rejection(verifier({ keys: [boundTo(ISSUER)] }).verify(await sign(draft), "subscribe"))
+  })
+})
+
 describe("token verification: asymmetric keys", () => {
   async function pair(alg: "RS256" | "ES256" | "EdDSA" | "PS256") {
     const { publicKey, privateKey } = await generateKeyPair(alg, { extractable: true })
@@ -537,6 +628,25 @@ describe("token verification: asymmetric keys", () => {
   })
 })
 
+describe("JWK Set URLs", () => {
+  it("are https, or http to a loopback host only", () => {
+    const jwks = (url: string) => () => verifier({ keys: [{ kind: "jwks", url }] })
+    expect(jwks("http://idp.example/jwks.json")).toThrow(
+      "keys[0]: the JWK Set URL http://idp.example/jwks.json is plain http: keys must be fetched over https",
+    )
+    expect(jwks("http://10.0.0.1/jwks.json")).toThrow(/plain http/)
+    expect(jwks("ftp://idp.example/jwks.json")).toThrow("the JWK Set URL must be https, got ftp:")
+    for (const url of [
+      "https://idp.example/jwks.json",
+      "http://localhost:8081/jwks.json",
+      "http://127.0.0.1:8081/jwks.json",
+      "http://[::1]/jwks.json",
+    ]) {
+      expect(jwks(url)).not.toThrow()
+    }
+  })
+})
+
 describe("token verification: JWK Set over loopback", () => {
   let server: Server
   let base = ""
@@ -601,9 +711,13 @@ describe("token verification: JWK Set over loopback", () => {
 
   it("reports a set that cannot be fetched", async () => {
     const v = verifier({ keys: [{ kind: "jwks", url: `${base}/broken` }] })
-    expect(await reason(v.verify(await rs256({ kid: "k1" }), "subscribe"))).toContain(
+    const refusal = await rejection(v.verify(await rs256({ kid: "k1" }), "subscribe"))
+    expect(refusal.reason).toContain(
       `the signature could not be checked for subscribers: could not use the JWK Set at ${base}/broken: Expected 200 OK`,
     )
+    // The client learns that the keys are unavailable, not where the hub fetches them.
+    expect(refusal.description).not.toContain(base)
+    expect(refusal.description).toMatch(/retry later/)
   })
 
   it("ignores jku and jwk headers: the token never brings its own key", async () => {

@@ -3,7 +3,7 @@
 // mercureAuthorization cookie and the authorization query parameter.
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
 import { openStream } from "../server/helpers.js"
-import { legacyToken, publish, startHub, subscribeUrl, type TestHub } from "./hub-helpers.js"
+import { legacyToken, publish, SECRET, startHub, subscribeUrl, type TestHub } from "./hub-helpers.js"
 
 let hub: TestHub
 beforeEach(async () => {
@@ -44,6 +44,18 @@ describe("legacy Mercure clients", () => {
     expect((await exact.waitForEvents(1)).map((e) => e.data)).toEqual(["author"])
     template.close()
     exact.close()
+  })
+
+  it("keeps accepting mercure-claim tokens (which carry no iss) once the keys are bound to an issuer", async () => {
+    await hub.close()
+    const key = { kind: "secret" as const, secret: SECRET, issuer: "https://app.example" }
+    hub = await startHub({ publish: { keys: [key] }, subscribe: { keys: [key] } })
+    const response = await publish(
+      hub.hubUrl,
+      { topic: "t", data: "a" },
+      await legacyToken({ publish: ["*"] }),
+    )
+    expect(response.status).toBe(200)
   })
 
   it("sends the legacy Last-Event-ID response header on resume", async () => {

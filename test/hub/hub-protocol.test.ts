@@ -1,3 +1,4 @@
+import { request as httpRequest } from "node:http"
 import { afterEach, beforeEach, describe, expect, it } from "vitest"
 import { openStream, waitUntil } from "../server/helpers.js"
 import { publish, startHub, subscribeUrl, type TestHub, token } from "./hub-helpers.js"
@@ -351,6 +352,37 @@ describe("QUERY subscriptions (matchers in the body, for lists too long for a UR
     hub = await startHub({ allowAnonymousSubscribe: true, limits: { maxBodyBytes: 64 } })
     expect((await send(`match=${"x".repeat(100)}`)).status).toBe(413)
   })
+
+  it("authenticates before it reads the body or compiles a matcher", async () => {
+    await hub.close()
+    hub = await startHub()
+    // A bad token with a matcher that does not compile: the token is what the answer is about.
+    const badToken = await fetch(hub.hubUrl, {
+      method: "QUERY",
+      headers: { ...FORM, ...auth("not.a.jwt") },
+      body: `match_urlpattern=${encodeURIComponent("https://example.com/(")}`,
+    })
+    expect(badToken.status).toBe(401)
+    expect(badToken.headers.get("www-authenticate")).toMatch(/error="invalid_token"/)
+    // No token, and a body announced but never sent: the 401 comes without waiting for it.
+    const { status, challenge } = await new Promise<{ status?: number; challenge?: string }>(
+      (resolve, reject) => {
+        const request = httpRequest(hub.hubUrl, {
+          method: "QUERY",
+          headers: { ...FORM, "content-length": "1000" },
+        })
+        request.on("response", (response) => {
+          response.resume()
+          resolve({ status: response.statusCode, challenge: response.headers["www-authenticate"] })
+          request.destroy()
+        })
+        request.on("error", reject)
+        request.flushHeaders()
+      },
+    )
+    expect(status).toBe(401)
+    expect(challenge).toMatch(/^Bearer resource_metadata=/)
+  }, 10_000)
 
   it("lists QUERY among the methods the hub path allows", async () => {
     const response = await fetch(hub.hubUrl, { method: "PUT" })

@@ -1,4 +1,5 @@
 import { z } from "zod"
+import { DEFAULT_COOKIE_NAMES } from "../../hub/auth/presentation.js"
 import { isProxyRange } from "../../server/client-address.js"
 import {
   boolean,
@@ -58,7 +59,7 @@ export const FIELDS = [
     type: text("a host name or IP address"),
     arg: "<host>",
     help: "address to bind",
-    shownDefault: "all interfaces",
+    shownDefault: "127.0.0.1 in dev mode, else all interfaces",
     group: "server",
   }),
   field({
@@ -167,7 +168,7 @@ export const FIELDS = [
     key: "jwksUrl",
     type: httpUrl,
     arg: "<url>",
-    help: "JWK Set URL trusted for both roles (keys picked by kid)",
+    help: "JWK Set URL trusted for both roles (keys picked by kid); https, or http to loopback only",
     group: "auth",
   }),
   field({
@@ -215,13 +216,13 @@ export const FIELDS = [
     type: list("a comma-separated list of cookie names"),
     arg: "<names>",
     help: "cookies read for the subscriber token, comma-separated",
-    shownDefault: "__Secure-mercure_access_token,mercureAuthorization",
+    shownDefault: DEFAULT_COOKIE_NAMES.join(","),
     group: "auth",
   }),
   field({
     key: "dev",
     type: boolean,
-    help: "dev mode: without keys, generate a secret in --data-dir and print ready-to-use tokens",
+    help: "dev mode: without keys, let clients on this machine in without a token, and print tokens for tools",
     shownDefault: "on when no publisher key is set",
     group: "auth",
   }),

@@ -15,8 +15,9 @@ export class AuthError extends Error {
   /** A developer-facing reason: what failed and what to do (never the token itself). */
   readonly description: string
   /**
-   * The full reason, for the hub's logs. Equal to `description` unless the verifier was told not
-   * to reveal reasons to clients (`revealReasons: false`), in which case `description` is generic.
+   * The full reason, for the hub's logs. `description` says less when the token's signature did
+   * not verify (nothing about the hub's keys) or when the verifier was told not to reveal reasons
+   * to clients (`revealReasons: false`, a generic description).
    */
   readonly reason: string
 

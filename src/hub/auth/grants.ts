@@ -41,6 +41,20 @@ export const ANONYMOUS: Grants = Object.freeze({
   payloadFor: () => undefined,
 })
 
+/**
+ * What a local client may do without a token in dev mode: everything — publish and subscribe on
+ * every topic, private updates and the subscription API included. Not anonymous: it is the
+ * developer's own machine, not an unknown caller.
+ */
+export const LOCAL_DEV_CLIENT: Grants = Object.freeze({
+  anonymous: false,
+  issuer: undefined,
+  subject: undefined,
+  expiresAt: undefined,
+  can: () => true,
+  payloadFor: () => undefined,
+})
+
 /** Everything {@link createGrants} needs besides the details. */
 export interface GrantsInit {
   readonly issuer: string | undefined

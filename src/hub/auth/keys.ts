@@ -7,7 +7,16 @@ import {
   importSPKI,
   type JWSHeaderParameters,
 } from "jose"
-import type { TrustedKey } from "./verifier.js"
+import { jwksUrlProblem } from "./jwks-url.js"
+
+/** One trusted verification key, bound to the issuer whose tokens it verifies. */
+export type TrustedKey =
+  /** A shared secret for HS256/HS384/HS512. */
+  | { readonly kind: "secret"; readonly secret: string; readonly issuer?: string; readonly kid?: string }
+  /** A PEM public key (SPKI) or X.509 certificate for RS*, PS*, ES*, EdDSA. */
+  | { readonly kind: "pem"; readonly pem: string; readonly issuer?: string; readonly kid?: string }
+  /** A JWK Set URL (fetched and cached by jose; keys chosen by `kid`). */
+  | { readonly kind: "jwks"; readonly url: string; readonly issuer?: string }
 
 /** The kind of key an algorithm needs: RFC 7518 binds every `alg` to one key type. */
 export type KeyFamily = "hmac" | "rsa" | "ec" | "okp"
@@ -161,15 +170,9 @@ function pemKey(pem: string, issuer: string | undefined, kid: string | undefined
 }
 
 function jwksKey(url: string, issuer: string | undefined, name: string, options: JwksOptions): PreparedKey {
-  let parsed: URL
-  try {
-    parsed = new URL(url)
-  } catch {
-    throw new Error(`${name}: the JWK Set URL ${JSON.stringify(url)} is not an absolute URL`)
-  }
-  if (parsed.protocol !== "https:" && parsed.protocol !== "http:") {
-    throw new Error(`${name}: the JWK Set URL must be http(s), got ${parsed.protocol}`)
-  }
+  const problem = jwksUrlProblem(url)
+  if (problem !== undefined) throw new Error(`${name}: ${problem}`)
+  const parsed = new URL(url)
   const set = createRemoteJWKSet(parsed, {
     timeoutDuration: options.timeoutMs ?? 5000,
     cooldownDuration: options.cooldownMs ?? 30_000,

@@ -6,7 +6,7 @@ export type TokenSource = "header" | "cookie" | "query"
 
 /** How a request may present its token. */
 export interface PresentationOptions {
-  /** Cookie names read, in order. Default `["__Secure-mercure_access_token", "mercureAuthorization"]`. */
+  /** Cookie names read, in order. Default {@link DEFAULT_COOKIE_NAMES}. */
   readonly cookieNames?: readonly string[]
   /** Accept the legacy `authorization` query parameter (subscribers only). Default `true`. */
   readonly legacyQueryParameter?: boolean

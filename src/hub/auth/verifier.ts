@@ -16,17 +16,9 @@ import {
   type JwksOptions,
   type PreparedKey,
   prepareKey,
+  type TrustedKey,
 } from "./keys.js"
 import { parseLegacyClaim } from "./legacy-claim.js"
-
-/** One trusted verification key, bound to the issuer whose tokens it verifies. */
-export type TrustedKey =
-  /** A shared secret for HS256/HS384/HS512. */
-  | { readonly kind: "secret"; readonly secret: string; readonly issuer?: string; readonly kid?: string }
-  /** A PEM public key (SPKI) or X.509 certificate for RS*, PS*, ES*, EdDSA. */
-  | { readonly kind: "pem"; readonly pem: string; readonly issuer?: string; readonly kid?: string }
-  /** A JWK Set URL (fetched and cached by jose; keys chosen by `kid`). */
-  | { readonly kind: "jwks"; readonly url: string; readonly issuer?: string }
 
 /** How tokens for one role (publishing or subscribing) are validated. */
 export interface VerifierOptions {
@@ -52,9 +44,11 @@ export interface VerifierOptions {
   /**
    * Tell clients why their token was refused (default `true`). draft-08 notes that a uniform
    * `invalid_token` "avoids disclosing why validation failed"; Herald reveals the reason by
-   * default because an unexplained 401 is the most common Mercure support question, and the
-   * reasons never include key material. With `false`, clients read a generic description and
-   * the reason stays in {@link AuthError.reason} for the hub's logs.
+   * default because an unexplained 401 is the most common Mercure support question. Even then, a
+   * token whose signature did not verify learns only what it says itself, never the hub's
+   * trusted issuers, key ids, key types, JWK Set URLs or allowed algorithms; the reasons never
+   * include key material. With `false`, clients read a generic description. Either way the full
+   * reason stays in {@link AuthError.reason} for the hub's logs.
    */
   readonly revealReasons?: boolean
   /** Longest token accepted, in characters. Default 65 536. */
@@ -124,11 +118,11 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
         return await verifyToken(token, role, settings)
       } catch (error) {
         // Anything unforeseen (a matcher bug, a crypto edge case) is still a refused token, never a crash.
-        const reason =
-          error instanceof AuthError
-            ? error.reason
-            : `the token could not be validated: ${(error as Error).message}`
-        throw new AuthError(401, "invalid_token", reveal ? reason : GENERIC_REASON, reason)
+        if (!(error instanceof AuthError)) {
+          const reason = `the token could not be validated: ${(error as Error).message}`
+          throw new AuthError(401, "invalid_token", reveal ? reason : GENERIC_REASON, reason)
+        }
+        throw new AuthError(401, "invalid_token", reveal ? error.description : GENERIC_REASON, error.reason)
       }
     },
   }
@@ -158,7 +152,8 @@ async function verifyToken(token: string, role: Action, settings: Settings): Pro
   if (alg.toLowerCase() === "none")
     throw invalid('algorithm "none" (an unsigned token) is never accepted; sign the token')
   if (!settings.algorithms.includes(alg)) {
-    throw invalid(
+    throw unverified(
+      `algorithm "${clip(alg)}" is not accepted by this hub; sign with one it accepts (by default ${DEFAULT_ALGORITHMS.join(", ")})`,
       `algorithm "${clip(alg)}" is not allowed (allowed: ${settings.algorithms.join(", ")}); sign with one of them or allow it in the hub's configuration (--algorithms)`,
     )
   }
@@ -245,15 +240,18 @@ function hasMercureDetail(details: unknown): boolean {
  * `application/at+jwt`, compared with the `application/` prefix omitted and case-insensitively".
  */
 function checkType(typ: unknown, legacy: boolean): void {
+  // Whether legacy tokens are accepted is configuration: the hint is for the hub's logs only.
   const hint = legacy ? ' (a pre-standardization token would carry a "mercure" claim instead)' : ""
-  if (typ === undefined) throw invalid(`the token header has no "typ", expected "at+jwt"${hint}`)
+  if (typ === undefined) {
+    const description = 'the token header has no "typ", expected "at+jwt"'
+    throw unverified(description, `${description}${hint}`)
+  }
   if (typeof typ !== "string") throw invalid(`"typ" is ${describe(typ)}, expected "at+jwt"`)
   const lower = typ.toLowerCase()
   const bare = lower.startsWith("application/") ? lower.slice("application/".length) : lower
   if (bare !== "at+jwt") {
-    throw invalid(
-      `"typ" is "${clip(typ)}", expected "at+jwt": the hub accepts OAuth access tokens (RFC 9068), not ID tokens or other JWTs${hint}`,
-    )
+    const description = `"typ" is "${clip(typ)}", expected "at+jwt": the hub accepts OAuth access tokens (RFC 9068), not ID tokens or other JWTs`
+    throw unverified(description, `${description}${hint}`)
   }
 }
 
@@ -276,26 +274,37 @@ async function verifySignature(
   const hint =
     settings.keysHint ??
     (role === "publish" ? "--publisher-jwt-key (or --jwt-key)" : "--subscriber-jwt-key (or --jwt-key)")
+  const kid = typeof header.kid === "string" ? header.kid : undefined
+  const claimed = [
+    `alg "${clip(alg)}"`,
+    issuer === undefined ? 'no "iss"' : `iss "${clip(issuer)}"`,
+    ...(kid === undefined ? [] : [`kid "${clip(kid)}"`]),
+  ].join(", ")
+  /** The refusal whatever the hub's keys lack: an unknown issuer, kid or key type looks like a bad signature. */
+  const noKey = (reason: string) =>
+    unverified(
+      `no key this hub trusts verifies the token (${claimed}); sign it with the key configured for its issuer, and check its "iss", "kid" and "alg"`,
+      reason,
+    )
   if (settings.keys.length === 0) {
-    throw invalid(`no key is configured for ${who}, so no token can be validated; start the hub with ${hint}`)
+    throw noKey(`no key is configured for ${who}, so no token can be validated; start the hub with ${hint}`)
   }
   const bound = issuer !== undefined && settings.issuers.has(issuer)
-  const trusted = settings.keys.filter((key) => (bound ? key.issuer === issuer : key.issuer === undefined))
+  const trusted = keysFor(issuer, settings)
   const owner = bound ? `issuer "${clip(issuer)}"` : who
   if (trusted.length === 0) {
     const list = [...settings.issuers].map((name) => `"${clip(name)}"`).join(", ")
-    throw invalid(
+    throw noKey(
       issuer === undefined
-        ? `the token has no "iss", and every key is bound to an issuer (trusted issuers: ${list})`
+        ? `the token has no "iss", and the keys are bound to several issuers (${list}); set "iss" to the one that signs it`
         : `no key is configured for issuer "${clip(issuer)}" (trusted issuers: ${list}); check the token's "iss"`,
     )
   }
-  const kid = typeof header.kid === "string" ? header.kid : undefined
   const byKid =
     kid === undefined ? trusted : trusted.filter((key) => key.kid === undefined || key.kid === kid)
   if (byKid.length === 0) {
     const kids = trusted.map((key) => `"${clip(key.kid ?? "")}"`).join(", ")
-    throw invalid(`no key configured for ${owner} has kid "${clip(kid ?? "")}" (configured: ${kids})`)
+    throw noKey(`no key configured for ${owner} has kid "${clip(kid ?? "")}" (configured: ${kids})`)
   }
   // "MUST verify that `alg` is compatible with the key used for verification (preventing
   // algorithm-confusion attacks)": an HS256 token is never checked against a public key.
@@ -306,7 +315,7 @@ async function verifySignature(
     )
     const family = ALGORITHM_FAMILY[alg]
     const needs = family === "hmac" ? `; ${alg} needs a shared secret: ${hint}` : ""
-    throw invalid(
+    throw noKey(
       `algorithm "${alg}" does not fit the key configured for ${owner}: it is ${families.join("; ")}${needs}`,
     )
   }
@@ -318,7 +327,10 @@ async function verifySignature(
   }
   const problems = failures.filter((failure) => !failure.ok && failure.why !== "mismatch")
   if (problems.length === failures.length) {
-    throw invalid(`the signature could not be checked for ${owner}: ${details(problems)}`)
+    throw unverified(
+      "the hub could not check the signature: its keys are unavailable; retry later, and tell the hub's operator if it lasts",
+      `the signature could not be checked for ${owner}: ${details(problems)}`,
+    )
   }
   const tried =
     fitting.length === 1
@@ -329,7 +341,24 @@ async function verifySignature(
     (failure) => !failure.ok && (failure.why !== "mismatch" || failure.detail.includes("JWK Set")),
   )
   const extra = notes.length > 0 ? ` (${details(notes)})` : ""
-  throw invalid(`the signature does not verify with ${tried}${extra}; sign with the matching key`)
+  throw noKey(`the signature does not verify with ${tried}${extra}; sign with the matching key`)
+}
+
+/**
+ * The keys that may verify a token from `issuer`: those bound to it, else the unbound keys (an
+ * unbound key trusts any issuer). A token without `iss` is a legacy one (draft-08 tokens must
+ * carry it, checked before): pre-standardization issuers never set `iss`, so it gets the unbound
+ * keys, else — when every key is bound to one and the same issuer, as `--jwt-issuer` binds them —
+ * that issuer's keys: an operator who names the issuer still trusts the keys that sign its legacy
+ * tokens. With keys of several issuers and none unbound, the token could be any of theirs: none.
+ */
+function keysFor(issuer: string | undefined, settings: Settings): readonly PreparedKey[] {
+  if (issuer !== undefined && settings.issuers.has(issuer)) {
+    return settings.keys.filter((key) => key.issuer === issuer)
+  }
+  const unbound = settings.keys.filter((key) => key.issuer === undefined)
+  if (issuer === undefined && unbound.length === 0 && settings.issuers.size === 1) return settings.keys
+  return unbound
 }
 
 function details(failures: readonly Attempt[]): string {
@@ -436,4 +465,14 @@ function positive(value: number | undefined, fallback: number, name: string): nu
 
 function invalid(reason: string): AuthError {
   return new AuthError(401, "invalid_token", reason)
+}
+
+/**
+ * A refusal that would tell something about the hub's configuration, before the signature
+ * verified: the caller may be anyone, so `description` says only what the token itself says (its
+ * `alg`, `typ`, `iss`, `kid`), never what the hub trusts (issuers, key ids, key types, JWK Set
+ * URLs, allowed algorithms). `reason`, for the hub's logs, has it all.
+ */
+function unverified(description: string, reason: string): AuthError {
+  return new AuthError(401, "invalid_token", description, reason)
 }
