@@ -1,6 +1,3 @@
-import type { IncomingMessage, ServerResponse } from "node:http"
-import { jitteredRetryFrame } from "../server/index.js"
-import type { HubContext } from "./context.js"
 import type { Engine } from "./engine/engine.js"
 
 /**
@@ -74,23 +71,6 @@ export function createReplayGate(engine: Engine, maxConcurrent: number, maxQueue
       close: () => engine.close(),
     },
   }
-}
-
-/**
- * Answers a subscriber refused by a full replay queue: 200, a `retry` drawn from the hub's
- * retry plus jitter window, and the end of the stream. Not a 503: EventSource gives up for good
- * on any status but 200, while an ended stream makes it reconnect, with its cursor, after `retry`.
- */
-export function askToComeBackLater(
-  context: HubContext,
-  request: IncomingMessage,
-  response: ServerResponse,
-  headers: Readonly<Record<string, string>>,
-): void {
-  const { settings } = context
-  const connection = context.sse.connect(request, response, { headers })
-  connection.writeFrame(jitteredRetryFrame(settings.retryMs, settings.shutdownRetryJitterMs))
-  connection.close()
 }
 
 /** A FIFO of waiters, O(1) at both ends. */

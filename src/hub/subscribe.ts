@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto"
 import type { IncomingMessage, ServerResponse } from "node:http"
 import { encode } from "../protocol/index.js"
-import type { SSEConnection } from "../server/index.js"
+import { jitteredRetryFrame, type SSEConnection } from "../server/index.js"
 import type { Grants } from "./auth/grants.js"
 import { type BodyLimits, isMediaType, readBody } from "./body.js"
 import type { HubContext } from "./context.js"
@@ -10,7 +10,7 @@ import { EARLIEST, type StoredUpdate } from "./engine/engine.js"
 import { follow } from "./engine/follow.js"
 import { HttpError } from "./http-error.js"
 import { refuse } from "./refuse.js"
-import { askToComeBackLater, ReplaysBusyError } from "./replay-gate.js"
+import { ReplaysBusyError } from "./replay-gate.js"
 import { parseSubscriptionRequest } from "./subscription-request.js"
 import type { PreparedTopic, TopicMatcher } from "./topics/matcher.js"
 
@@ -179,4 +179,21 @@ function closeAtExpiry(connection: SSEConnection, grants: Grants, maxConnectionM
   const timer = setTimeout(() => connection.close(), delay)
   timer.unref()
   return timer
+}
+
+/**
+ * Answers a subscriber refused by a full replay queue: 200, a `retry` drawn from the hub's
+ * retry plus jitter window, and the end of the stream. Not a 503: EventSource gives up for good
+ * on any status but 200, while an ended stream makes it reconnect, with its cursor, after `retry`.
+ */
+function askToComeBackLater(
+  context: HubContext,
+  request: IncomingMessage,
+  response: ServerResponse,
+  headers: Readonly<Record<string, string>>,
+): void {
+  const { settings } = context
+  const connection = context.sse.connect(request, response, { headers })
+  connection.writeFrame(jitteredRetryFrame(settings.retryMs, settings.shutdownRetryJitterMs))
+  connection.close()
 }

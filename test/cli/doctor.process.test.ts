@@ -248,7 +248,21 @@ describe("herald doctor on a Mercure hub (herald serve, dev mode): probes end to
 
   it("without a token it says the probes could not be published", async () => {
     const cwd = tempCwd()
-    const hub = await startHub(["--engine", "memory", "--port", "0", "--heartbeat", "300ms"], { cwd })
+    // A configured key (not dev mode, where local clients need no token) and anonymous subscribers.
+    const hub = await startHub(
+      [
+        "--engine",
+        "memory",
+        "--port",
+        "0",
+        "--heartbeat",
+        "300ms",
+        "--jwt-key",
+        "a-secret-of-at-least-32-bytes-for-hs256!",
+        "--anonymous",
+      ],
+      { cwd },
+    )
     try {
       // Another directory: no dev secret to mint a token from.
       const { verdicts, reason } = await doctor(hub.hubUrl)
