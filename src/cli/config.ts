@@ -3,6 +3,7 @@ import type { Logger } from "pino"
 import type { TrustedKey } from "../hub/auth/verifier.js"
 import type { Engine, RetentionLimits } from "../hub/engine/engine.js"
 import type { HubLimits, HubOptions } from "../hub/options.js"
+import { DEFAULT_HEARTBEAT_MS, DEFAULT_RETRY_MS } from "../server/index.js"
 import { type DevSecret, loadOrCreateDevSecret } from "./config/dev-secret.js"
 import { ConfigError, type ConfigIssue } from "./config/errors.js"
 import { envOf, FIELDS, type FieldKey, flagOf } from "./config/fields.js"
@@ -239,8 +240,8 @@ export function loadConfig(options: LoadConfigOptions): HeraldConfig {
     cookieNames: get<string[]>("cookieNames"),
     legacy: get<boolean>("legacy") ?? true,
     subscriptions: get<boolean>("subscriptions") ?? false,
-    heartbeatMs: get<number>("heartbeat") ?? 15_000,
-    retryMs: get<number>("retry") ?? 3000,
+    heartbeatMs: get<number>("heartbeat") ?? DEFAULT_HEARTBEAT_MS,
+    retryMs: get<number>("retry") ?? DEFAULT_RETRY_MS,
     limits,
     logLevel: get<HeraldConfig["logLevel"]>("logLevel") ?? "info",
     shutdownTimeoutMs: get<number>("shutdownTimeout") ?? 10_000,

@@ -51,6 +51,7 @@ export function createHub(options: HubOptions): Hub {
     overflow: "disconnect",
     // The hub reads the cursor itself (last_event_id, lastEventID); the SSE layer needs none.
     lastEventIdParams: [],
+    logger: settings.logger,
   })
   const admission = createAdmission(settings.limits.maxConnections, settings.limits.maxConnectionsPerAddress)
   const subscriptions = createSubscriptionRegistry(

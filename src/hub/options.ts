@@ -1,4 +1,4 @@
-import type { Logger } from "pino"
+import type { Logger } from "../logger.js"
 import type { TrustedKey } from "./auth/verifier.js"
 import type { Engine } from "./engine/engine.js"
 
@@ -61,6 +61,6 @@ export interface HubOptions {
   /** The `retry` hint sent to subscribers, ms. Default 3000. */
   readonly retryMs?: number
   readonly limits?: HubLimits
-  /** Retention is the engine's; this only feeds `/readyz` and logs. */
+  /** Where the hub reports what fails (a broken request, a stopped subscriber). Default: pino on stderr, warnings and errors. */
   readonly logger?: Logger
 }

@@ -1,4 +1,5 @@
-import pino, { type Logger } from "pino"
+import { defaultLogger, type Logger } from "../logger.js"
+import { DEFAULT_HEARTBEAT_MS, DEFAULT_MAX_QUEUED_BYTES, DEFAULT_RETRY_MS } from "../server/index.js"
 import type { HubLimits, HubOptions } from "./options.js"
 
 /** {@link HubLimits} with every default applied. */
@@ -39,7 +40,7 @@ export const DEFAULT_LIMITS: ResolvedLimits = Object.freeze({
   maxPatternLength: 1024,
   maxConnectionsPerAddress: 256,
   maxConnections: 50_000,
-  maxQueuedBytes: 256 * 1024,
+  maxQueuedBytes: DEFAULT_MAX_QUEUED_BYTES,
   maxConnectionMs: 24 * 60 * 60 * 1000,
 })
 
@@ -62,8 +63,8 @@ export function resolveSettings(options: HubOptions): HubSettings {
     }
     limits[name as keyof ResolvedLimits] = value
   }
-  const heartbeatMs = options.heartbeatMs ?? 15_000
-  const retryMs = options.retryMs ?? 3000
+  const heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS
+  const retryMs = options.retryMs ?? DEFAULT_RETRY_MS
   for (const [name, value] of [
     ["heartbeatMs", heartbeatMs],
     ["retryMs", retryMs],
@@ -87,6 +88,6 @@ export function resolveSettings(options: HubOptions): HubSettings {
     heartbeatMs,
     retryMs,
     limits,
-    logger: options.logger ?? pino({ level: "silent" }),
+    logger: options.logger ?? defaultLogger(),
   }
 }

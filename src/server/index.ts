@@ -7,6 +7,7 @@
  * @packageDocumentation
  */
 
+export type { Logger } from "../logger.js"
 export { type Channel, type ChannelOptions, createChannel, type SubscribeResult } from "./channel.js"
 export {
   type CloseReason,
@@ -34,4 +35,12 @@ export {
   type OverflowPolicy,
 } from "./queue.js"
 export { type ShutdownOptions, shutdownConnections } from "./shutdown.js"
-export { createSSE, type SSE, type SSEOptions, type StreamOptions } from "./sse.js"
+export {
+  createSSE,
+  DEFAULT_HEARTBEAT_MS,
+  DEFAULT_MAX_QUEUED_BYTES,
+  DEFAULT_RETRY_MS,
+  type SSE,
+  type SSEOptions,
+  type StreamOptions,
+} from "./sse.js"

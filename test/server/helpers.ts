@@ -1,6 +1,7 @@
 import { once } from "node:events"
 import { createServer, type IncomingHttpHeaders, request, type Server } from "node:http"
 import { type AddressInfo, connect, type Socket } from "node:net"
+import type { Logger } from "../../src/logger.js"
 import { createParser, type ServerSentEvent } from "../../src/protocol/index.js"
 
 /** Starts a node:http server on an ephemeral loopback port. */
@@ -109,4 +110,21 @@ export async function connectStalledReader<T>(
     () => opened[0] as T,
   )
   return { socket, connection }
+}
+
+/** One call to a {@link recordingLogger}. */
+export interface LogEntry {
+  readonly level: "error" | "warn" | "info" | "debug"
+  readonly fields: Record<string, unknown>
+  readonly message: string
+}
+
+/** A logger that keeps what it is given, for tests that check what library code reports. */
+export function recordingLogger(): Logger & { readonly entries: LogEntry[] } {
+  const entries: LogEntry[] = []
+  const at =
+    (level: LogEntry["level"]) =>
+    (fields: object, message: string): void =>
+      void entries.push({ level, fields: fields as Record<string, unknown>, message })
+  return { entries, error: at("error"), warn: at("warn"), info: at("info"), debug: at("debug") }
 }
