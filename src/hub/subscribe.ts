@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto"
 import type { IncomingMessage, ServerResponse } from "node:http"
 import { encode } from "../protocol/index.js"
-import type { SSEConnection } from "../server/index.js"
+import { type SSEConnection, toHeaderValue } from "../server/index.js"
 import type { Grants } from "./auth/grants.js"
 import { isMediaType, readBody } from "./body.js"
 import type { HubContext } from "./context.js"
@@ -71,7 +71,9 @@ export async function subscribe(
   if (parsed.cursor !== undefined) {
     // "the identifier of the event preceding the first event sent to the subscriber, or the
     // reserved value earliest if there is no preceding event".
-    const preceding = follower.status === "found" && parsed.cursor !== EARLIEST ? parsed.cursor : EARLIEST
+    const preceding = toHeaderValue(
+      follower.status === "found" && parsed.cursor !== EARLIEST ? parsed.cursor : EARLIEST,
+    )
     headers["mercure-last-event-id"] = preceding
     if (settings.legacy) headers["last-event-id"] = preceding
   }

@@ -16,6 +16,7 @@ export {
   SSEConnection,
 } from "./connection.js"
 export { type FetchConnectionSettings, openFetchConnection } from "./fetch-adapter.js"
+export { fromHeaderValue, toHeaderValue } from "./header-value.js"
 export { sseHeaders } from "./headers.js"
 export { createHeartbeat, HEARTBEAT_FRAME, type Heartbeat, type HeartbeatTarget } from "./heartbeat.js"
 export { createEventHistory, type EventHistory, type HistoryLimits, type ReplayResult } from "./history.js"
