@@ -33,6 +33,12 @@ export interface HeraldConfig {
   /** Tokens' required `iss`, when set: every key is bound to it. */
   readonly issuer: string | undefined
   readonly corsOrigins: readonly string[]
+  /** The bearer token `/metrics` requires, if any. */
+  readonly metricsToken: string | undefined
+  /** A port of its own for `/metrics` (and the health probes), if set. */
+  readonly metricsPort: number | undefined
+  /** The address the metrics port binds; `undefined`: as {@link host}. */
+  readonly metricsHost: string | undefined
   readonly engine: "sqlite" | "memory"
   /** Absolute. */
   readonly dataDir: string
@@ -188,6 +194,19 @@ export function loadConfig(options: LoadConfigOptions): HeraldConfig {
     warnings.push(`${sources.dev}: ignored, a publisher key is set (dev mode only applies without keys)`)
   }
 
+  const metricsPort = get<number>("metricsPort")
+  if (metricsPort !== undefined && metricsPort !== 0 && metricsPort === port) {
+    issues.push({
+      where: sources.metricsPort ?? "metricsPort",
+      message: `the metrics port must differ from the main port (${port}); drop it to serve /metrics on the main port`,
+    })
+  }
+  if (values.metricsHost !== undefined && metricsPort === undefined) {
+    warnings.push(
+      `${sources.metricsHost}: ignored, it applies to the metrics port (${flagOf("metricsPort")}), which is not set`,
+    )
+  }
+
   if (issues.length > 0) throw new ConfigError(issues)
 
   const engine = get<"sqlite" | "memory">("engine") ?? "sqlite"
@@ -228,6 +247,9 @@ export function loadConfig(options: LoadConfigOptions): HeraldConfig {
     resource: get<string>("resource"),
     issuer,
     corsOrigins: (get<string[]>("corsOrigins") ?? []).map((origin) => origin.replace(/\/$/, "")),
+    metricsToken: get<string>("metricsToken"),
+    metricsPort,
+    metricsHost: get<string>("metricsHost"),
     engine,
     dataDir,
     retention,

@@ -7,10 +7,11 @@ import { isMediaType, readBody } from "./body.js"
 import type { HubContext } from "./context.js"
 import { mercureLink } from "./discovery.js"
 import { EARLIEST, type StoredUpdate } from "./engine/engine.js"
-import { follow } from "./engine/follow.js"
+import { type Follower, follow } from "./engine/follow.js"
 import { HttpError } from "./http-error.js"
 import { refuse } from "./refuse.js"
 import { parseSubscriptionRequest } from "./subscription-request.js"
+import type { SubscriptionDocument } from "./subscriptions.js"
 import type { PreparedTopic, TopicMatcher } from "./topics/matcher.js"
 
 /** The event telling a resuming subscriber that the hub no longer holds its cursor. */
@@ -26,7 +27,7 @@ export async function subscribe(
   request: IncomingMessage,
   response: ServerResponse,
   url: URL,
-) {
+): Promise<void> {
   const { settings, metrics } = context
   const cors = context.cors.headersFor(request.headers.origin)
   let grants: Grants
@@ -48,61 +49,93 @@ export async function subscribe(
     return
   }
 
-  let connection: SSEConnection | undefined
-  const follower = await follow(context.engine, parsed.cursor, {
-    onOverflow: () => connection?.close("overflow"),
-  }).catch((error: unknown) => {
-    context.admission.release(address)
-    settings.logger.error({ err: error }, "could not read the history to resume a subscriber")
-    refuse(context, response, error, cors)
-    return undefined
-  })
-  if (follower === undefined) return
-  if (response.destroyed || request.socket.destroyed) {
-    follower.stop()
-    context.admission.release(address)
-    return
-  }
-
-  const headers: Record<string, string> = {
-    ...cors,
-    link: mercureLink(settings),
-  }
-  if (parsed.cursor !== undefined) {
-    // "the identifier of the event preceding the first event sent to the subscriber, or the
-    // reserved value earliest if there is no preceding event".
-    const preceding = toHeaderValue(
-      follower.status === "found" && parsed.cursor !== EARLIEST ? parsed.cursor : EARLIEST,
-    )
-    headers["mercure-last-event-id"] = preceding
-    if (settings.legacy) headers["last-event-id"] = preceding
-  }
-  connection = context.sse.connect(request, response, { headers })
-  if (connection.closed) {
-    follower.stop()
-    context.admission.release(address)
-    return
-  }
-  const open = connection
-  if (follower.status === "not-found") {
-    // Never a silent gap: say so, so the app reloads its state instead of trusting a stream with a hole.
-    open.writeFrame(
-      encode({ event: CURSOR_NOT_FOUND_EVENT, data: JSON.stringify({ lastEventId: parsed.cursor }) }),
-    )
-  }
-
-  const subscriber = `urn:uuid:${randomUUID()}`
-  const documents = context.subscriptions.add(subscriber, parsed.subscriptions, grants)
-  const matchers = parsed.subscriptions.map((subscription) => subscription.matcher)
-  const lifetime = closeAtExpiry(open, grants, settings.limits.maxConnectionMs)
-  open.onClose((reason) => {
+  // From here on a slot is held, and soon a follower and subscription documents: `release`
+  // gives back whatever was taken, once, on every path — the stream closing, or any failure.
+  let follower: Follower | undefined
+  let documents: readonly SubscriptionDocument[] | undefined
+  let lifetime: NodeJS.Timeout | undefined
+  let released = false
+  const release = (): void => {
+    if (released) return
+    released = true
     clearTimeout(lifetime)
-    follower.stop()
+    follower?.stop()
     context.admission.release(address)
-    context.subscriptions.remove(documents)
-    if (reason === "overflow") metrics.overflowed()
-  })
+    if (documents !== undefined) context.subscriptions.remove(documents)
+  }
+  let connection: SSEConnection | undefined
+  try {
+    try {
+      follower = await follow(context.engine, parsed.cursor, {
+        onOverflow: () => connection?.close("overflow"),
+        onError: (error) => {
+          // The follower stopped: end the stream, or it would carry heartbeats and nothing else.
+          settings.logger.error(
+            { err: error },
+            "delivering an update failed; closing the subscriber's stream",
+          )
+          connection?.close()
+        },
+      })
+    } catch (error) {
+      release()
+      settings.logger.error({ err: error }, "could not read the history to resume a subscriber")
+      refuse(context, response, error, cors)
+      return
+    }
+    if (response.destroyed || request.socket.destroyed) {
+      release()
+      return
+    }
 
+    const headers: Record<string, string> = {
+      ...cors,
+      link: mercureLink(settings),
+    }
+    if (parsed.cursor !== undefined) {
+      // "the identifier of the event preceding the first event sent to the subscriber, or the
+      // reserved value earliest if there is no preceding event".
+      const preceding = toHeaderValue(
+        follower.status === "found" && parsed.cursor !== EARLIEST ? parsed.cursor : EARLIEST,
+      )
+      headers["mercure-last-event-id"] = preceding
+      if (settings.legacy) headers["last-event-id"] = preceding
+    }
+    const open = context.sse.connect(request, response, { headers })
+    connection = open
+    open.onClose((reason) => {
+      release()
+      if (reason === "overflow") metrics.overflowed()
+    })
+    // Refused at once (the hub is shutting down): the close listener releases everything.
+    if (open.closed) return
+    if (follower.status === "not-found") {
+      // Never a silent gap: say so, so the app reloads its state instead of trusting a stream with a hole.
+      open.writeFrame(
+        encode({ event: CURSOR_NOT_FOUND_EVENT, data: JSON.stringify({ lastEventId: parsed.cursor }) }),
+      )
+    }
+    documents = context.subscriptions.add(`urn:uuid:${randomUUID()}`, parsed.subscriptions, grants)
+    lifetime = closeAtExpiry(open, grants, settings.limits.maxConnectionMs)
+    await stream(context, open, follower, parsed, grants)
+  } catch (error) {
+    // Nothing stays held: the stream, if open, is cut, and the request's error boundary answers and logs.
+    connection?.destroy()
+    release()
+    throw error
+  }
+}
+
+/** Delivers the follower's updates that the subscription matches and the token may read, until the stream ends. */
+async function stream(
+  context: HubContext,
+  open: SSEConnection,
+  follower: Follower,
+  parsed: ReturnType<typeof parseSubscriptionRequest>,
+  grants: Grants,
+): Promise<void> {
+  const { settings, metrics } = context
+  const matchers = parsed.subscriptions.map((subscription) => subscription.matcher)
   const exactOnly = matchers.every((matcher) => matcher.type === "exact" || matcher.type === "wildcard")
   const wanted = (update: StoredUpdate): boolean =>
     matchesAny(matchers, exactOnly ? update.topics : context.preparedTopics(update)) &&

@@ -15,6 +15,7 @@ export {
   type ConnectionSink,
   SSEConnection,
 } from "./connection.js"
+export { answerFailure, type RequestHandler, withErrorBoundary } from "./error-boundary.js"
 export { type FetchConnectionSettings, openFetchConnection } from "./fetch-adapter.js"
 export { fromHeaderValue, toHeaderValue } from "./header-value.js"
 export { sseHeaders } from "./headers.js"

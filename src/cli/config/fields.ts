@@ -76,6 +76,31 @@ export const FIELDS = [
     shownDefault: "none",
     group: "server",
   }),
+  field({
+    key: "metricsToken",
+    secret: true,
+    type: text("a token"),
+    arg: "<token>",
+    help: "bearer token /metrics requires (Authorization: Bearer <token>)",
+    shownDefault: "none: open in dev mode, else to loopback clients only",
+    group: "server",
+  }),
+  field({
+    key: "metricsPort",
+    type: port,
+    arg: "<port>",
+    help: "serve /metrics (and /healthz, /readyz) on this port instead of the main one",
+    shownDefault: "the main port",
+    group: "server",
+  }),
+  field({
+    key: "metricsHost",
+    type: text("a host name or IP address"),
+    arg: "<host>",
+    help: "address the metrics port binds",
+    shownDefault: "as --host",
+    group: "server",
+  }),
   // storage
   field({
     key: "engine",
