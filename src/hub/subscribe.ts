@@ -109,14 +109,15 @@ export async function subscribe(
     })
     // Refused at once (the hub is shutting down): the close listener releases everything.
     if (open.closed) return
+    // Taken before anything is written, so that a close that a write causes finds them to release.
+    documents = context.subscriptions.add(`urn:uuid:${randomUUID()}`, parsed.subscriptions, grants)
+    lifetime = closeAtExpiry(open, grants, settings.limits.maxConnectionMs)
     if (follower.status === "not-found") {
       // Never a silent gap: say so, so the app reloads its state instead of trusting a stream with a hole.
       open.writeFrame(
         encode({ event: CURSOR_NOT_FOUND_EVENT, data: JSON.stringify({ lastEventId: parsed.cursor }) }),
       )
     }
-    documents = context.subscriptions.add(`urn:uuid:${randomUUID()}`, parsed.subscriptions, grants)
-    lifetime = closeAtExpiry(open, grants, settings.limits.maxConnectionMs)
     await stream(context, open, follower, parsed, grants)
   } catch (error) {
     // Nothing stays held: the stream, if open, is cut, and the request's error boundary answers and logs.
