@@ -1,4 +1,5 @@
 import { z } from "zod"
+import { DEFAULT_HEARTBEAT_MS, DEFAULT_RETRY_MS } from "../../server/index.js"
 import {
   boolean,
   bytes,
@@ -250,7 +251,7 @@ export const FIELDS = [
     type: duration,
     arg: "<duration>",
     help: "interval of the keep-alive comment on idle streams",
-    shownDefault: "15s",
+    shownDefault: `${DEFAULT_HEARTBEAT_MS / 1000}s`,
     group: "protocol",
   }),
   field({
@@ -258,7 +259,7 @@ export const FIELDS = [
     type: duration,
     arg: "<duration>",
     help: "reconnection delay (retry:) sent to subscribers",
-    shownDefault: "3s",
+    shownDefault: `${DEFAULT_RETRY_MS / 1000}s`,
     group: "protocol",
   }),
   // limits
