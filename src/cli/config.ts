@@ -6,6 +6,7 @@ import { isLoopbackHost } from "../hub/auth/loopback.js"
 import type { Engine, RetentionLimits } from "../hub/engine/engine.js"
 import type { HubLimits, HubOptions } from "../hub/options.js"
 import { DEFAULT_SHUTDOWN_RETRY_JITTER_MS } from "../hub/settings.js"
+import { DEFAULT_HEARTBEAT_MS, DEFAULT_RETRY_MS } from "../server/index.js"
 import { type DevSecret, loadOrCreateDevSecret } from "./config/dev-secret.js"
 import { ConfigError, type ConfigIssue } from "./config/errors.js"
 import { envOf, FIELDS, type FieldKey, flagOf } from "./config/fields.js"
@@ -48,6 +49,12 @@ export interface HeraldConfig {
   readonly trustedProxyHeader: "x-forwarded-for" | "forwarded"
   /** The HTTP server's own timeouts (the body idle timeout is a hub limit). */
   readonly timeouts: HttpTimeouts
+  /** The bearer token `/metrics` requires, if any. */
+  readonly metricsToken: string | undefined
+  /** A port of its own for `/metrics` (and the health probes), if set. */
+  readonly metricsPort: number | undefined
+  /** The address the metrics port binds; `undefined`: as {@link host}. */
+  readonly metricsHost: string | undefined
   readonly engine: "sqlite" | "memory"
   /** Absolute. */
   readonly dataDir: string
@@ -207,6 +214,19 @@ export function loadConfig(options: LoadConfigOptions): HeraldConfig {
     warnings.push(`${sources.dev}: ignored, a publisher key is set (dev mode only applies without keys)`)
   }
 
+  const metricsPort = get<number>("metricsPort")
+  if (metricsPort !== undefined && metricsPort !== 0 && metricsPort === port) {
+    issues.push({
+      where: sources.metricsPort ?? "metricsPort",
+      message: `the metrics port must differ from the main port (${port}); drop it to serve /metrics on the main port`,
+    })
+  }
+  if (values.metricsHost !== undefined && metricsPort === undefined) {
+    warnings.push(
+      `${sources.metricsHost}: ignored, it applies to the metrics port (${flagOf("metricsPort")}), which is not set`,
+    )
+  }
+
   if (issues.length > 0) throw new ConfigError(issues)
 
   const engine = get<"sqlite" | "memory">("engine") ?? "sqlite"
@@ -265,6 +285,9 @@ export function loadConfig(options: LoadConfigOptions): HeraldConfig {
       headersTimeoutMs: get<number>("headersTimeout") ?? DEFAULT_HTTP_TIMEOUTS.headersTimeoutMs,
       keepAliveTimeoutMs: get<number>("keepAliveTimeout") ?? DEFAULT_HTTP_TIMEOUTS.keepAliveTimeoutMs,
     },
+    metricsToken: get<string>("metricsToken"),
+    metricsPort,
+    metricsHost: get<string>("metricsHost"),
     engine,
     dataDir,
     retention,
@@ -277,8 +300,8 @@ export function loadConfig(options: LoadConfigOptions): HeraldConfig {
     cookieNames: get<string[]>("cookieNames"),
     legacy: get<boolean>("legacy") ?? true,
     subscriptions: get<boolean>("subscriptions") ?? false,
-    heartbeatMs: get<number>("heartbeat") ?? 15_000,
-    retryMs: get<number>("retry") ?? 3000,
+    heartbeatMs: get<number>("heartbeat") ?? DEFAULT_HEARTBEAT_MS,
+    retryMs: get<number>("retry") ?? DEFAULT_RETRY_MS,
     limits,
     logLevel: get<HeraldConfig["logLevel"]>("logLevel") ?? "info",
     shutdownTimeoutMs: get<number>("shutdownTimeout") ?? 10_000,

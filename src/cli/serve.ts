@@ -20,6 +20,8 @@ import { devBanner } from "./dev-banner.js"
 import { createHttpServer } from "./http-server.js"
 import { DEV_ISSUER, DEV_TOKEN_TTL_SEC } from "./hub-access.js"
 import { createLogger } from "./logger.js"
+import { serveMounts } from "./mounts.js"
+import { createRouter } from "./router.js"
 
 /** The database file inside the data directory. */
 export const DATABASE_FILE = "herald.db"
@@ -80,7 +82,7 @@ export async function serve(flags: Readonly<Record<string, unknown>>): Promise<n
 
   let engine: Engine
   try {
-    engine = await openEngine(config)
+    engine = await openEngine(config, logger)
   } catch (error) {
     logger.error({ err: error }, `cannot open the ${config.engine} engine in ${config.dataDir}`)
     return 1
@@ -93,17 +95,9 @@ export async function serve(flags: Readonly<Record<string, unknown>>): Promise<n
     sendProblem(response, 503, "The hub is starting; retry in a moment.", { "retry-after": "1" })
   const server = createHttpServer((request, response) => handle(request, response), config.timeouts)
   try {
-    await listen(server, config)
+    await listen(server, config.port, config.host)
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code
-    const where = `${config.host ?? "all interfaces"} port ${config.port}`
-    const reason =
-      code === "EADDRINUSE"
-        ? `port ${config.port} is already in use (another herald serve?); pick another with --port or HERALD_PORT`
-        : code === "EACCES"
-          ? `no permission to bind ${where} (ports below 1024 need privileges); pick another with --port`
-          : `cannot listen on ${where}: ${(error as Error).message}`
-    logger.error(reason)
+    logger.error(cannotListen(error, config.host, config.port, "--port"))
     await engine.close()
     return 1
   }
@@ -120,7 +114,35 @@ export async function serve(flags: Readonly<Record<string, unknown>>): Promise<n
     await engine.close()
     return 2
   }
-  handle = hub.handle
+  const mounts = serveMounts({
+    hub,
+    hubPath: new URL(config.hubUrl).pathname,
+    metricsAccess: {
+      token: config.metricsToken,
+      // Dev mode is open by design; a port of its own is the operator's to guard (bind it
+      // privately, or set a token too). Otherwise only this host may read them.
+      loopbackOnly: config.dev === undefined && config.metricsPort === undefined,
+    },
+    separateMetricsPort: config.metricsPort !== undefined,
+  })
+  handle = createRouter(mounts.main, logger)
+
+  let metricsServer: Server | undefined
+  if (config.metricsPort !== undefined && mounts.metrics !== undefined) {
+    metricsServer = createHttpServer(createRouter(mounts.metrics, logger), config.timeouts)
+    const host = config.metricsHost ?? config.host
+    try {
+      await listen(metricsServer, config.metricsPort, host)
+    } catch (error) {
+      logger.error(cannotListen(error, host, config.metricsPort, "--metrics-port"))
+      server.close()
+      await hub.close({ deadlineMs: 0 })
+      return 1
+    }
+    const { port: metricsPort } = metricsServer.address() as AddressInfo
+    logger.info({ metricsPort }, `metrics on port ${metricsPort}: /metrics, /healthz, /readyz`)
+  }
+  const servers = metricsServer === undefined ? [server] : [server, metricsServer]
 
   // Signal handlers go in before anything says the hub is ready: a supervisor (or a test) that
   // sends SIGTERM on seeing the log line must get a clean shutdown, not the default kill.
@@ -139,7 +161,7 @@ export async function serve(flags: Readonly<Record<string, unknown>>): Promise<n
         process.exit(1)
       }, config.shutdownTimeoutMs + EXIT_GRACE_MS)
       force.unref()
-      void shutdown(server, hub, config.shutdownTimeoutMs, logger).then((code) => {
+      void shutdown(servers, hub, config.shutdownTimeoutMs, logger).then((code) => {
         clearTimeout(force)
         logger.info("stopped")
         resolve(code)
@@ -162,11 +184,22 @@ export async function serve(flags: Readonly<Record<string, unknown>>): Promise<n
   return await stopped
 }
 
-async function openEngine(config: HeraldConfig): Promise<Engine> {
+/** Why a server could not listen, saying which setting to change. */
+function cannotListen(error: unknown, host: string | undefined, port: number, flag: string): string {
+  const code = (error as NodeJS.ErrnoException).code
+  const where = `${host ?? "all interfaces"} port ${port}`
+  return code === "EADDRINUSE"
+    ? `port ${port} is already in use (another herald serve?); pick another with ${flag}`
+    : code === "EACCES"
+      ? `no permission to bind ${where} (ports below 1024 need privileges); pick another with ${flag}`
+      : `cannot listen on ${where}: ${(error as Error).message}`
+}
+
+async function openEngine(config: HeraldConfig, logger: Logger): Promise<Engine> {
   const retention = config.retention
   if (config.engine === "memory") {
     const { createMemoryEngine } = await import("../hub/engine/memory.js")
-    return createMemoryEngine({ retention })
+    return createMemoryEngine({ retention, logger })
   }
   mkdirSync(config.dataDir, { recursive: true })
   const { createSqliteEngine } = await import("../hub/engine/sqlite.js")
@@ -174,13 +207,14 @@ async function openEngine(config: HeraldConfig): Promise<Engine> {
     path: join(config.dataDir, DATABASE_FILE),
     retention,
     synchronous: config.sync,
+    logger,
   })
 }
 
-function listen(server: Server, config: HeraldConfig): Promise<void> {
+function listen(server: Server, port: number, host: string | undefined): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once("error", reject)
-    server.listen({ port: config.port, host: config.host }, () => {
+    server.listen({ port, host }, () => {
       server.off("error", reject)
       resolve()
     })
@@ -188,16 +222,17 @@ function listen(server: Server, config: HeraldConfig): Promise<void> {
 }
 
 /**
- * Stops accepting connections, closes the hub (it tells subscribers when to come back, ends
- * their streams within the deadline, then closes the engine), then drops what is left.
+ * Stops accepting connections on every server, closes the hub (it tells subscribers when to
+ * come back, ends their streams within the deadline, then closes the engine), then drops what
+ * is left.
  */
 async function shutdown(
-  server: Server,
+  servers: readonly Server[],
   hub: { close(options: { deadlineMs: number }): Promise<void> },
   deadlineMs: number,
   logger: Logger,
 ): Promise<number> {
-  const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+  const closed = servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve())))
   let code = 0
   try {
     await hub.close({ deadlineMs })
@@ -206,8 +241,8 @@ async function shutdown(
     code = 1
   }
   // Keep-alive sockets between requests would hold close() open until they time out.
-  server.closeAllConnections()
-  await closed
+  for (const server of servers) server.closeAllConnections()
+  await Promise.all(closed)
   return code
 }
 

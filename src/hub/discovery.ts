@@ -1,3 +1,4 @@
+import { toHeaderValue } from "../server/index.js"
 import type { HubSettings } from "./settings.js"
 
 /** The Mercure authorization detail type (draft-08 "Authorization Details"). */
@@ -19,7 +20,10 @@ export function protectedResourceMetadata(settings: HubSettings): Record<string,
   }
 }
 
-/** The `rel="mercure"` Link header value, optionally with target attributes (`last-event-id`, `type`, …). */
+/**
+ * The `rel="mercure"` Link header value, optionally with target attributes (`last-event-id`, `type`, …),
+ * ready to write: attribute values may come from input (an event id), see {@link toHeaderValue}.
+ */
 export function mercureLink(
   settings: HubSettings,
   attributes: Readonly<Record<string, string>> = {},
@@ -27,5 +31,5 @@ export function mercureLink(
   let link = `<${settings.hubUrl.href}>; rel="mercure"`
   for (const [name, value] of Object.entries(attributes))
     link += `; ${name}="${value.replace(/["\\]/g, "\\$&")}"`
-  return link
+  return toHeaderValue(link)
 }

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http"
 import type { Registry } from "prom-client"
-import { createClientAddressResolver, createSSE } from "../server/index.js"
+import { createClientAddressResolver, createSSE, withErrorBoundary } from "../server/index.js"
 import { createAdmission } from "./admission.js"
 import { createAuthenticator } from "./authenticate.js"
 import { BATCH_PUBLISH_PATH, publishBatch } from "./batch-publish.js"
@@ -12,22 +12,28 @@ import { createHubMetrics } from "./metrics.js"
 import type { HubOptions } from "./options.js"
 import { publishForm } from "./publish.js"
 import { createReplayGate } from "./replay-gate.js"
-import { sendJson, sendProblem, sendText } from "./responses.js"
+import { sendJson, sendProblem } from "./responses.js"
 import { resolveSettings } from "./settings.js"
 import { subscribe } from "./subscribe.js"
 import { subscriptionApi } from "./subscription-api.js"
 import { createSubscriptionRegistry } from "./subscriptions.js"
 import { prepareTopic } from "./topics/matcher.js"
 
-/** A running hub: one request handler for `node:http`, metrics, and a graceful close. */
+/** A running hub: one request handler for `node:http`, metrics, readiness, and a graceful close. */
 export interface Hub {
   /**
    * Answers a request: the hub URL's path (subscribe, publish, CORS preflight), the
-   * subscription API under it, Herald's batch and streaming publish, the OAuth protected
-   * resource metadata, `/healthz`, `/readyz` and `/metrics`. Anything else gets 404.
+   * subscription API under it, Herald's batch and streaming publish, and the OAuth protected
+   * resource metadata. Anything else gets 404. Resolves once the request is answered (a
+   * subscription: once its stream ended); never rejects — a handler that fails answers 500, or
+   * cuts the connection if the response had begun, and is logged.
    */
-  handle(request: IncomingMessage, response: ServerResponse): void
-  /** Prometheus registry holding the hub's metrics (served at `/metrics`). */
+  handle(request: IncomingMessage, response: ServerResponse): Promise<void>
+  /** Whether {@link handle} answers `path` (a request's path, without its query): what a router mounts it on. */
+  owns(path: string): boolean
+  /** Why the hub cannot serve now (shutting down, the engine does not answer), or `undefined` when it can. */
+  ready(): Promise<string | undefined>
+  /** Prometheus registry holding the hub's metrics (`herald serve` serves them at `/metrics`). */
   readonly metrics: Registry
   /** Open subscriber connections. */
   readonly connections: number
@@ -52,6 +58,7 @@ export function createHub(options: HubOptions): Hub {
     overflow: "disconnect",
     // The hub reads the cursor itself (last_event_id, lastEventID); the SSE layer needs none.
     lastEventIdParams: [],
+    logger: settings.logger,
   })
   const admission = createAdmission(settings.limits.maxConnections, settings.limits.maxConnectionsPerAddress)
   const replays = createReplayGate(
@@ -96,7 +103,14 @@ export function createHub(options: HubOptions): Hub {
   }
   const subscriptionsPrefix = `${settings.hubPath === "/" ? "" : settings.hubPath}/subscriptions`
 
-  const route = (request: IncomingMessage, response: ServerResponse): void => {
+  const owns = (path: string): boolean =>
+    path === settings.hubPath ||
+    path === subscriptionsPrefix ||
+    path.startsWith(`${subscriptionsPrefix}/`) ||
+    path === BATCH_PUBLISH_PATH ||
+    path === settings.metadataPath
+
+  const route = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
     let url: URL
     try {
       url = new URL(request.url ?? "/", settings.hubUrl)
@@ -107,18 +121,18 @@ export function createHub(options: HubOptions): Hub {
     const path = url.pathname
     const method = request.method ?? "GET"
     if (path === settings.hubPath) {
-      if (method === "GET" || method === "QUERY") void subscribe(context, request, response, url)
-      else if (method === "POST") void publishForm(context, request, response, url)
+      if (method === "GET" || method === "QUERY") await subscribe(context, request, response, url)
+      else if (method === "POST") await publishForm(context, request, response, url)
       else if (method === "OPTIONS") context.cors.preflight(request, response)
       else notAllowed(response, "GET, QUERY, POST, OPTIONS")
     } else if (path === subscriptionsPrefix || path.startsWith(`${subscriptionsPrefix}/`)) {
       if (!settings.subscriptions)
         sendProblem(response, 404, "The subscription API is off; start the hub with --subscriptions.")
-      else if (method === "GET") void subscriptionApi(context, request, response, url)
+      else if (method === "GET") await subscriptionApi(context, request, response, url)
       else if (method === "OPTIONS") context.cors.preflight(request, response)
       else notAllowed(response, "GET, OPTIONS")
     } else if (path === BATCH_PUBLISH_PATH) {
-      if (method === "POST") void publishBatch(context, request, response, url)
+      if (method === "POST") await publishBatch(context, request, response, url)
       else if (method === "OPTIONS") context.cors.preflight(request, response)
       else notAllowed(response, "POST, OPTIONS")
     } else if (path === settings.metadataPath) {
@@ -128,32 +142,16 @@ export function createHub(options: HubOptions): Hub {
         protectedResourceMetadata(settings),
         context.cors.headersFor(request.headers.origin),
       )
-    } else if (path === "/healthz") {
-      sendText(response, 200, "ok")
-    } else if (path === "/readyz") {
-      void ready(context).then((problem) =>
-        problem === undefined ? sendText(response, 200, "ready") : sendText(response, 503, problem),
-      )
-    } else if (path === "/metrics") {
-      metrics.registry.metrics().then(
-        (text) => sendText(response, 200, text, { "content-type": metrics.registry.contentType }),
-        () => sendProblem(response, 500, "Collecting the metrics failed; see the hub's logs."),
-      )
     } else {
       sendProblem(response, 404, `Nothing here. The hub answers at ${settings.hubPath}.`)
     }
   }
 
   return {
-    handle(request, response) {
-      try {
-        route(request, response)
-      } catch (error) {
-        // The process never dies on input.
-        settings.logger.error({ err: error }, "request handler failed")
-        sendProblem(response, 500, "The hub failed to handle this request; see its logs.")
-      }
-    },
+    // Its own error boundary, so that the hub mounted alone never lets a request end the process.
+    handle: withErrorBoundary(route, settings.logger),
+    owns,
+    ready: () => ready(context),
     metrics: metrics.registry,
     get connections() {
       return admission.open

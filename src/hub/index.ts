@@ -5,6 +5,7 @@
  * @packageDocumentation
  */
 
+export type { Logger } from "../logger.js"
 export { createDevTokens, type DevTokenOptions, type DevTokens, signAccessToken } from "./auth/dev-tokens.js"
 export { AuthError, type BearerErrorCode } from "./auth/errors.js"
 export type { Action, Grants } from "./auth/grants.js"

@@ -1,4 +1,4 @@
-import type { Logger } from "pino"
+import type { Logger } from "../logger.js"
 import type { ForwardedHeader } from "../server/client-address.js"
 import type { TrustedKey } from "./auth/keys.js"
 import type { Engine } from "./engine/engine.js"
@@ -96,6 +96,6 @@ export interface HubOptions {
   readonly trustedProxies?: readonly string[]
   /** The header the trusted proxies set: `"x-forwarded-for"` (default) or `"forwarded"` (RFC 7239). */
   readonly trustedProxyHeader?: ForwardedHeader
-  /** Retention is the engine's; this only feeds `/readyz` and logs. */
+  /** Where the hub reports what fails (a broken request, a stopped subscriber). Default: pino on stderr, warnings and errors. */
   readonly logger?: Logger
 }

@@ -18,7 +18,8 @@ export function sendText(
     "content-length": String(Buffer.byteLength(text)),
     "cache-control": "no-store",
   })
-  response.end(text)
+  // A Buffer body makes Node write the head as Latin-1, byte for byte (see toHeaderValue).
+  response.end(Buffer.from(text))
 }
 
 /** Sends a JSON document. */
@@ -36,7 +37,8 @@ export function sendJson(
     "content-type": contentType,
     "content-length": String(Buffer.byteLength(body)),
   })
-  response.end(body)
+  // A Buffer body makes Node write the head as Latin-1, byte for byte (see toHeaderValue).
+  response.end(Buffer.from(body))
 }
 
 const TITLES: Readonly<Record<number, string>> = {

@@ -1,4 +1,5 @@
-import pino, { type Logger } from "pino"
+import { defaultLogger, type Logger } from "../logger.js"
+import { DEFAULT_HEARTBEAT_MS, DEFAULT_MAX_QUEUED_BYTES, DEFAULT_RETRY_MS } from "../server/index.js"
 import { DEFAULT_COOKIE_NAMES } from "./auth/presentation.js"
 import type { HubLimits, HubOptions } from "./options.js"
 
@@ -38,7 +39,7 @@ export const DEFAULT_LIMITS: ResolvedLimits = Object.freeze({
   maxPatternLength: 1024,
   maxConnectionsPerAddress: 256,
   maxConnections: 50_000,
-  maxQueuedBytes: 256 * 1024,
+  maxQueuedBytes: DEFAULT_MAX_QUEUED_BYTES,
   maxConnectionMs: 24 * 60 * 60 * 1000,
   maxConcurrentReplays: 64,
   maxQueuedReplays: 1024,
@@ -66,8 +67,8 @@ export function resolveSettings(options: HubOptions): HubSettings {
     }
     limits[name as keyof ResolvedLimits] = value
   }
-  const heartbeatMs = options.heartbeatMs ?? 15_000
-  const retryMs = options.retryMs ?? 3000
+  const heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS
+  const retryMs = options.retryMs ?? DEFAULT_RETRY_MS
   const shutdownRetryJitterMs = options.shutdownRetryJitterMs ?? DEFAULT_SHUTDOWN_RETRY_JITTER_MS
   for (const [name, value] of [
     ["heartbeatMs", heartbeatMs],
@@ -95,6 +96,6 @@ export function resolveSettings(options: HubOptions): HubSettings {
     retryMs,
     shutdownRetryJitterMs,
     limits,
-    logger: options.logger ?? pino({ level: "silent" }),
+    logger: options.logger ?? defaultLogger(),
   }
 }

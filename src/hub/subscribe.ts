@@ -1,17 +1,18 @@
 import { randomUUID } from "node:crypto"
 import type { IncomingMessage, ServerResponse } from "node:http"
 import { encode } from "../protocol/index.js"
-import { jitteredRetryFrame, type SSEConnection } from "../server/index.js"
+import { jitteredRetryFrame, type SSEConnection, toHeaderValue } from "../server/index.js"
 import type { Grants } from "./auth/grants.js"
 import { type BodyLimits, isMediaType, readBody } from "./body.js"
 import type { HubContext } from "./context.js"
 import { mercureLink } from "./discovery.js"
 import { EARLIEST, type StoredUpdate } from "./engine/engine.js"
-import { follow } from "./engine/follow.js"
+import { type Follower, follow } from "./engine/follow.js"
 import { HttpError } from "./http-error.js"
 import { refuse } from "./refuse.js"
 import { ReplaysBusyError } from "./replay-gate.js"
 import { parseSubscriptionRequest } from "./subscription-request.js"
+import type { SubscriptionDocument } from "./subscriptions.js"
 import type { PreparedTopic, TopicMatcher } from "./topics/matcher.js"
 
 /** The event telling a resuming subscriber that the hub no longer holds its cursor. */
@@ -27,7 +28,7 @@ export async function subscribe(
   request: IncomingMessage,
   response: ServerResponse,
   url: URL,
-) {
+): Promise<void> {
   const { settings, metrics } = context
   const cors = context.cors.headersFor(request.headers.origin)
   let grants: Grants
@@ -49,66 +50,101 @@ export async function subscribe(
     return
   }
 
-  let connection: SSEConnection | undefined
-  const follower = await follow(context.replays.engine, parsed.cursor, {
-    onOverflow: () => connection?.close("overflow"),
-  }).catch((error: unknown) => {
-    context.admission.release(address)
-    if (error instanceof ReplaysBusyError) {
-      askToComeBackLater(context, request, response, cors)
-      return undefined
-    }
-    settings.logger.error(
-      { err: error, client: address },
-      "could not read the history to resume a subscriber",
-    )
-    refuse(context, response, error, cors)
-    return undefined
-  })
-  if (follower === undefined) return
-  if (response.destroyed || request.socket.destroyed) {
-    follower.stop()
-    context.admission.release(address)
-    return
-  }
-
-  const headers: Record<string, string> = {
-    ...cors,
-    link: mercureLink(settings),
-  }
-  if (parsed.cursor !== undefined) {
-    // "the identifier of the event preceding the first event sent to the subscriber, or the
-    // reserved value earliest if there is no preceding event".
-    const preceding = follower.status === "found" && parsed.cursor !== EARLIEST ? parsed.cursor : EARLIEST
-    headers["mercure-last-event-id"] = preceding
-    if (settings.legacy) headers["last-event-id"] = preceding
-  }
-  connection = context.sse.connect(request, response, { headers })
-  if (connection.closed) {
-    follower.stop()
-    context.admission.release(address)
-    return
-  }
-  const open = connection
-  if (follower.status === "not-found") {
-    // Never a silent gap: say so, so the app reloads its state instead of trusting a stream with a hole.
-    open.writeFrame(
-      encode({ event: CURSOR_NOT_FOUND_EVENT, data: JSON.stringify({ lastEventId: parsed.cursor }) }),
-    )
-  }
-
-  const subscriber = `urn:uuid:${randomUUID()}`
-  const documents = context.subscriptions.add(subscriber, parsed.subscriptions, grants)
-  const matchers = parsed.subscriptions.map((subscription) => subscription.matcher)
-  const lifetime = closeAtExpiry(open, grants, settings.limits.maxConnectionMs)
-  open.onClose((reason) => {
+  // From here on a slot is held, and soon a follower and subscription documents: `release`
+  // gives back whatever was taken, once, on every path — the stream closing, or any failure.
+  let follower: Follower | undefined
+  let documents: readonly SubscriptionDocument[] | undefined
+  let lifetime: NodeJS.Timeout | undefined
+  let released = false
+  const release = (): void => {
+    if (released) return
+    released = true
     clearTimeout(lifetime)
-    follower.stop()
+    follower?.stop()
     context.admission.release(address)
-    context.subscriptions.remove(documents)
-    if (reason === "overflow") metrics.overflowed()
-  })
+    if (documents !== undefined) context.subscriptions.remove(documents)
+  }
+  let connection: SSEConnection | undefined
+  try {
+    try {
+      follower = await follow(context.replays.engine, parsed.cursor, {
+        onOverflow: () => connection?.close("overflow"),
+        onError: (error) => {
+          // The follower stopped: end the stream, or it would carry heartbeats and nothing else.
+          settings.logger.error(
+            { err: error },
+            "delivering an update failed; closing the subscriber's stream",
+          )
+          connection?.close()
+        },
+      })
+    } catch (error) {
+      release()
+      if (error instanceof ReplaysBusyError) {
+        askToComeBackLater(context, request, response, cors)
+        return
+      }
+      settings.logger.error(
+        { err: error, client: address },
+        "could not read the history to resume a subscriber",
+      )
+      refuse(context, response, error, cors)
+      return
+    }
+    if (response.destroyed || request.socket.destroyed) {
+      release()
+      return
+    }
 
+    const headers: Record<string, string> = {
+      ...cors,
+      link: mercureLink(settings),
+    }
+    if (parsed.cursor !== undefined) {
+      // "the identifier of the event preceding the first event sent to the subscriber, or the
+      // reserved value earliest if there is no preceding event".
+      const preceding = toHeaderValue(
+        follower.status === "found" && parsed.cursor !== EARLIEST ? parsed.cursor : EARLIEST,
+      )
+      headers["mercure-last-event-id"] = preceding
+      if (settings.legacy) headers["last-event-id"] = preceding
+    }
+    const open = context.sse.connect(request, response, { headers })
+    connection = open
+    open.onClose((reason) => {
+      release()
+      if (reason === "overflow") metrics.overflowed()
+    })
+    // Refused at once (the hub is shutting down): the close listener releases everything.
+    if (open.closed) return
+    // Taken before anything is written, so that a close that a write causes finds them to release.
+    documents = context.subscriptions.add(`urn:uuid:${randomUUID()}`, parsed.subscriptions, grants)
+    lifetime = closeAtExpiry(open, grants, settings.limits.maxConnectionMs)
+    if (follower.status === "not-found") {
+      // Never a silent gap: say so, so the app reloads its state instead of trusting a stream with a hole.
+      open.writeFrame(
+        encode({ event: CURSOR_NOT_FOUND_EVENT, data: JSON.stringify({ lastEventId: parsed.cursor }) }),
+      )
+    }
+    await stream(context, open, follower, parsed, grants)
+  } catch (error) {
+    // Nothing stays held: the stream, if open, is cut, and the request's error boundary answers and logs.
+    connection?.destroy()
+    release()
+    throw error
+  }
+}
+
+/** Delivers the follower's updates that the subscription matches and the token may read, until the stream ends. */
+async function stream(
+  context: HubContext,
+  open: SSEConnection,
+  follower: Follower,
+  parsed: ReturnType<typeof parseSubscriptionRequest>,
+  grants: Grants,
+): Promise<void> {
+  const { settings, metrics } = context
+  const matchers = parsed.subscriptions.map((subscription) => subscription.matcher)
   const exactOnly = matchers.every((matcher) => matcher.type === "exact" || matcher.type === "wildcard")
   const wanted = (update: StoredUpdate): boolean =>
     matchesAny(matchers, exactOnly ? update.topics : context.preparedTopics(update)) &&
@@ -134,7 +170,7 @@ export async function subscribe(
     await follower.start(deliver, () => open.whenWritable(), deliverBatch)
   } catch (error) {
     // The history could not be read mid-replay: end the stream; the client resumes from its cursor.
-    settings.logger.error({ err: error, client: address }, "replay failed; closing the subscriber's stream")
+    settings.logger.error({ err: error }, "replay failed; closing the subscriber's stream")
     open.close()
   }
 }

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http"
+import { toHeaderValue } from "../server/index.js"
 import { AuthError } from "./auth/errors.js"
 import type { HubContext } from "./context.js"
 import { mercureLink } from "./discovery.js"
@@ -55,7 +56,7 @@ export async function subscriptionApi(
         type: "mercure",
         "content-type": "application/json",
       }),
-      etag: JSON.stringify(lastId),
+      etag: toHeaderValue(JSON.stringify(lastId)),
       "cache-control": "must-revalidate",
     }
     const [matchType, match, subscriber] = segments.map(decodeSegment)

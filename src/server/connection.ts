@@ -1,3 +1,4 @@
+import { defaultLogger, type Logger } from "../logger.js"
 import { type EventFields, encode } from "../protocol/index.js"
 import { type EventStreamSource, pipeSource } from "./pipe.js"
 import { createFrameQueue, type Frame, type FrameQueue, type FrameQueueLimits } from "./queue.js"
@@ -34,6 +35,8 @@ export interface ConnectionSettings {
   lastEventId: string
   /** Queue bounds; one object shared by every connection of an `SSE` (kept by reference, not copied). */
   limits: FrameQueueLimits
+  /** Receives what a close listener throws. Default: {@link defaultLogger}. */
+  logger?: Logger | undefined
 }
 
 /** Called once when a connection closes. One function can serve every connection: it gets the connection. */
@@ -58,6 +61,7 @@ export class SSEConnection {
 
   readonly #sink: ConnectionSink
   readonly #limits: FrameQueueLimits
+  readonly #logger: Logger | undefined
   /** Non-null exactly while the transport is applying backpressure. */
   #queue: FrameQueue | null = null
   /** One listener held directly, several in an array: most connections have one or two. */
@@ -70,6 +74,7 @@ export class SSEConnection {
   constructor(sink: ConnectionSink, settings: ConnectionSettings) {
     this.#sink = sink
     this.#limits = settings.limits
+    this.#logger = settings.logger
     this.lastEventId = settings.lastEventId
   }
 
@@ -262,7 +267,10 @@ export class SSEConnection {
         listener(reason, this)
       } catch (error) {
         // One faulty listener must not keep the others (or the connection cleanup) from running.
-        console.error("herald/server: a connection close listener threw; the others still ran.", error)
+        ;(this.#logger ?? defaultLogger()).error(
+          { err: error },
+          "herald/server: a connection close listener threw; the others still ran",
+        )
       }
     }
   }

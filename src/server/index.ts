@@ -7,6 +7,7 @@
  * @packageDocumentation
  */
 
+export type { Logger } from "../logger.js"
 export { type Channel, type ChannelOptions, createChannel, type SubscribeResult } from "./channel.js"
 export {
   type ClientAddressOptions,
@@ -23,7 +24,9 @@ export {
   type ConnectionSink,
   SSEConnection,
 } from "./connection.js"
+export { answerFailure, type RequestHandler, withErrorBoundary } from "./error-boundary.js"
 export { type FetchConnectionSettings, openFetchConnection } from "./fetch-adapter.js"
+export { fromHeaderValue, toHeaderValue } from "./header-value.js"
 export { sseHeaders } from "./headers.js"
 export { createHeartbeat, HEARTBEAT_FRAME, type Heartbeat, type HeartbeatTarget } from "./heartbeat.js"
 export { createEventHistory, type EventHistory, type HistoryLimits, type ReplayResult } from "./history.js"
@@ -43,4 +46,12 @@ export {
   type OverflowPolicy,
 } from "./queue.js"
 export { jitteredRetryFrame, type ShutdownOptions, shutdownConnections } from "./shutdown.js"
-export { createSSE, type SSE, type SSEOptions, type StreamOptions } from "./sse.js"
+export {
+  createSSE,
+  DEFAULT_HEARTBEAT_MS,
+  DEFAULT_MAX_QUEUED_BYTES,
+  DEFAULT_RETRY_MS,
+  type SSE,
+  type SSEOptions,
+  type StreamOptions,
+} from "./sse.js"

@@ -113,6 +113,14 @@ function directSocket(request: NodeRequestLike, response: NodeResponseLike): Soc
   return response.socket ?? undefined
 }
 
+/** Written to send the response head alone (see {@link openNodeConnection}). */
+const HEAD_ONLY = new Uint8Array(0)
+const utf8 = new TextEncoder()
+
+function toBytes(frame: Frame): Uint8Array {
+  return typeof frame === "string" ? utf8.encode(frame) : frame
+}
+
 const CONNECTION = Symbol("herald.connection")
 type ResponseWithConnection = NodeResponseLike & { [CONNECTION]?: SSEConnection }
 
@@ -150,15 +158,18 @@ export function openNodeConnection(
   }
   response.writeHead(200, sseHeaders(request.httpVersion, settings.headers))
   const socket = directSocket(request, response)
-  // The first frame goes through the response, so it sends the head; the socket then holds it in order.
-  if (socket === undefined) response.write(settings.firstFrame)
+  // Node writes the head joined to the first body chunk when that is a string, and then as
+  // UTF-8, which would mangle header values that already hold UTF-8 bytes (see header-value.ts);
+  // before bytes, it writes the head on its own, as Latin-1: byte for byte. So the first write is
+  // bytes: the first frame's, through the response (so middleware wrapping write() sees it) …
+  if (socket === undefined) response.write(toBytes(settings.firstFrame))
   else {
-    // The head goes out on its own first (in the same corked write as the frame). Node then writes
-    // its header string as it is, and V8 flattens it in place on the way; sent with the frame,
-    // a joined copy is written instead, and the response keeps the header as the ~20-piece
-    // concatenation Node built it from: about 0.5 KiB per connection, for the connection's life.
+    // … or, on the fast path, none at all: the head goes out alone, then the frame, in one corked
+    // write. Node then writes its header string as it is, and V8 flattens it in place on the way;
+    // sent with the frame, a joined copy is written instead, and the response keeps the header
+    // as the ~20-piece concatenation Node built it from: about 0.5 KiB per connection, for life.
     socket.cork()
-    ;(response as ServerResponse).flushHeaders()
+    response.write(HEAD_ONLY)
     response.write(settings.firstFrame)
     socket.uncork()
   }

@@ -1,11 +1,22 @@
 import type { EventFields } from "../protocol/index.js"
-import type { SSEConnection } from "./connection.js"
 
-/** What {@link SSEConnection.pipe} reads: events, or strings sent as `data`. */
+/** What `SSEConnection.pipe` reads: events, or strings sent as `data`. */
 export type EventStreamSource =
   | AsyncIterable<EventFields | string>
   | Iterable<EventFields | string>
   | ReadableStream<EventFields | string>
+
+/**
+ * What {@link pipeSource} writes to: the part of an `SSEConnection` it uses. Declared here, not
+ * imported, so that connection.ts (which calls `pipeSource`) and this file do not import each other.
+ */
+export interface PipeTarget {
+  readonly closed: boolean
+  send(fields: EventFields): boolean
+  whenWritable(): Promise<void>
+  onClose(listener: () => void): void
+  offClose(listener: () => void): void
+}
 
 interface SourceCursor {
   next(): Promise<IteratorResult<EventFields | string>>
@@ -14,9 +25,9 @@ interface SourceCursor {
 
 /**
  * Pumps `source` into `connection`, pausing while the client is slow and cancelling the source
- * when the client leaves. See {@link SSEConnection.pipe}.
+ * when the client leaves. See `SSEConnection.pipe`.
  */
-export async function pipeSource(connection: SSEConnection, source: EventStreamSource): Promise<void> {
+export async function pipeSource(connection: PipeTarget, source: EventStreamSource): Promise<void> {
   const cursor = openCursor(source)
   let finished = false
   const cancel = (): void => {

@@ -1,3 +1,4 @@
+import { defaultLogger, type Logger } from "../logger.js"
 import { encode } from "../protocol/index.js"
 import type { CloseListener, SSEConnection } from "./connection.js"
 import { openFetchConnection } from "./fetch-adapter.js"
@@ -21,6 +22,8 @@ export interface SSEOptions {
   lastEventIdParams?: readonly string[]
   /** Extra response headers for every stream (CORS and the like). */
   headers?: Readonly<Record<string, string>>
+  /** Where failures that cannot be thrown to a caller go (a failed `onConnection`, a close listener that threw). Default: pino on stderr. */
+  logger?: Logger
 }
 
 /** Options for one stream. */
@@ -53,8 +56,11 @@ export interface SSE {
   close(options?: ShutdownOptions): Promise<void>
 }
 
+/** The heartbeat interval when none is given, ms: under the shortest common proxy idle timeout (60 s). */
 export const DEFAULT_HEARTBEAT_MS = 15_000
+/** The `retry` hint when none is given, ms. */
 export const DEFAULT_RETRY_MS = 3000
+/** Bytes queued for one slow client before the overflow policy applies, when no bound is given. */
 export const DEFAULT_MAX_QUEUED_BYTES = 256 * 1024
 
 /** Creates an {@link SSE}: the entry point of `herald/server`. */
@@ -69,6 +75,7 @@ export function createSSE(options: SSEOptions = {}): SSE {
   }
   const lastEventIdParams = options.lastEventIdParams ?? DEFAULT_LAST_EVENT_ID_PARAMS
   const sharedHeaders = options.headers
+  const logger = options.logger ?? defaultLogger()
   const headersFor = (stream: StreamOptions | undefined) =>
     stream?.headers === undefined ? sharedHeaders : { ...sharedHeaders, ...stream.headers }
   // The retry hint doubles as the frame that flushes the headers at once.
@@ -103,7 +110,9 @@ export function createSSE(options: SSEOptions = {}): SSE {
     connect(request, response, streamOptions) {
       const headers = headersFor(streamOptions)
       const lastEventId = readLastEventId(request.headers["last-event-id"], request.url, lastEventIdParams)
-      return track(openNodeConnection(request, response, { lastEventId, limits, headers, firstFrame }))
+      return track(
+        openNodeConnection(request, response, { lastEventId, limits, headers, firstFrame, logger }),
+      )
     },
     response(request, onConnection, streamOptions) {
       const headers = headersFor(streamOptions)
@@ -112,10 +121,13 @@ export function createSSE(options: SSEOptions = {}): SSE {
         request.url,
         lastEventIdParams,
       )
-      const opened = openFetchConnection(request, { lastEventId, limits, headers, firstFrame })
+      const opened = openFetchConnection(request, { lastEventId, limits, headers, firstFrame, logger })
       const connection = track(opened.connection)
       const fail = (error: unknown): void => {
-        console.error("herald/server: the SSE connection handler failed; the stream was closed.", error)
+        logger.error(
+          { err: error },
+          "herald/server: the SSE connection handler failed; the stream was closed",
+        )
         connection.destroy()
       }
       try {

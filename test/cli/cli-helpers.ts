@@ -151,6 +151,14 @@ export async function startHub(
   } satisfies Hub
 }
 
+/** The publisher and subscriber tokens the dev-mode banner printed. */
+export function bannerTokens(output: string): { publisher: string; subscriber: string } {
+  const publisher = /Publisher token[^\n]*\n\s+(\S+)/.exec(output)?.[1]
+  const subscriber = /Subscriber token[^\n]*\n\s+(\S+)/.exec(output)?.[1]
+  if (publisher === undefined || subscriber === undefined) throw new Error(`no dev tokens in:\n${output}`)
+  return { publisher, subscriber }
+}
+
 /** A port that was free a moment ago (bound on 0, then released). */
 export async function freePort(): Promise<number> {
   const server = createServer()

@@ -400,6 +400,18 @@ describe("warnings", () => {
       "HERALD_PROT is not a Herald setting and is ignored (did you mean HERALD_PORT?)",
     ])
   })
+
+  it("says a metrics host without a metrics port is ignored, and refuses a metrics port equal to the main one", () => {
+    const config = load({ argv: ["--metrics-host", "127.0.0.1", "--metrics-token", "t0ken"] })
+    expect(config.metricsToken).toBe("t0ken")
+    expect(config.warnings).toEqual([
+      '--metrics-host "127.0.0.1": ignored, it applies to the metrics port (--metrics-port), which is not set',
+    ])
+    expect(load({ env: { HERALD_METRICS_PORT: "9100" } }).metricsPort).toBe(9100)
+    expect(errorOf({ argv: ["--port", "9000", "--metrics-port", "9000"] }).message).toBe(
+      '--metrics-port "9000": the metrics port must differ from the main port (9000); drop it to serve /metrics on the main port',
+    )
+  })
 })
 
 describe("toHubOptions and withBoundPort", () => {

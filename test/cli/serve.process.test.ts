@@ -7,7 +7,15 @@ import { connect, createServer, type Socket } from "node:net"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
 import { openStream } from "../server/helpers.js"
-import { freePort, herald, heraldDone, startHub, tempCwd, useCliProcesses } from "./cli-helpers.js"
+import {
+  bannerTokens,
+  freePort,
+  herald,
+  heraldDone,
+  startHub,
+  tempCwd,
+  useCliProcesses,
+} from "./cli-helpers.js"
 
 useCliProcesses()
 
@@ -19,13 +27,6 @@ async function terminate(
   hub.child.kill("SIGTERM")
   const code = await hub.exited
   return { code, ms: Date.now() - started }
-}
-
-function bannerTokens(output: string): { publisher: string; subscriber: string } {
-  const publisher = /Publisher token[^\n]*\n\s+(\S+)/.exec(output)?.[1]
-  const subscriber = /Subscriber token[^\n]*\n\s+(\S+)/.exec(output)?.[1]
-  if (publisher === undefined || subscriber === undefined) throw new Error(`no dev tokens in:\n${output}`)
-  return { publisher, subscriber }
 }
 
 describe("herald serve", () => {

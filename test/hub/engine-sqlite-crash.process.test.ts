@@ -15,7 +15,8 @@ const here = dirname(fileURLToPath(import.meta.url))
 const project = join(here, "..", "..")
 const writer = join(here, "fixtures", "engine-sqlite-writer.mjs")
 // The bundle lives under node_modules so the child resolves better-sqlite3 (kept external: it is
-// a native module) from the project's own node_modules.
+// a native module) and pino (the engines' default logger; CommonJS that an ESM bundle cannot
+// require Node built-ins from) from the project's own node_modules.
 const bundleDir = join(project, "node_modules", ".cache", "herald-test")
 const bundle = join(bundleDir, `engine-${process.pid}.mjs`)
 const root = mkdtempSync(join(tmpdir(), "herald-crash-"))
@@ -29,7 +30,7 @@ beforeAll(async () => {
     platform: "node",
     format: "esm",
     target: "node20",
-    external: ["better-sqlite3"],
+    external: ["better-sqlite3", "pino"],
     outfile: bundle,
     logLevel: "silent",
   })

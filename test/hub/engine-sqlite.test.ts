@@ -5,6 +5,7 @@ import { join } from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
 import { EARLIEST } from "../../src/hub/engine/engine.js"
 import { createSqliteEngine, SQLITE_APPLICATION_ID } from "../../src/hub/engine/sqlite.js"
+import { recordingLogger } from "../server/helpers.js"
 import { describeEngine, found, update } from "./engine-suite.js"
 
 const Database = createRequire(import.meta.url)("better-sqlite3") as new (
@@ -76,6 +77,28 @@ describe("sqlite engine", () => {
     expect(n).toBeGreaterThanOrEqual(500)
     // Trims run every maxEvents / 100 appended updates, so the file holds little more than the limit.
     expect(n).toBeLessThanOrEqual(600)
+    await engine.close()
+  })
+
+  it("reports a failed trim to its logger, loses nothing, and keeps serving", async () => {
+    const path = newPath()
+    const logger = recordingLogger()
+    const engine = createSqliteEngine({ path, retention: { maxEvents: 1 }, logger })
+    await engine.append([update("first")])
+    // Another connection makes every DELETE fail: the next trim cannot run.
+    const saboteur = new Database(path)
+    saboteur.exec(
+      "CREATE TRIGGER no_delete BEFORE DELETE ON updates BEGIN SELECT RAISE(ABORT, 'injected'); END",
+    )
+    saboteur.close()
+    await engine.append([update("second")])
+    await engine.append([update("third")])
+    for (let i = 0; i < 100 && logger.entries.length === 0; i++)
+      await new Promise((resolve) => setImmediate(resolve))
+    expect(logger.entries[0]?.message).toMatch(/trimming the history failed/)
+    expect(String(logger.entries[0]?.fields.err)).toMatch(/injected/)
+    const [fourth] = await engine.append([update("fourth")])
+    expect(fourth?.data).toBe("fourth")
     await engine.close()
   })
 

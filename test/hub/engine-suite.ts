@@ -10,12 +10,15 @@ import {
   type StoredUpdate,
 } from "../../src/hub/engine/engine.js"
 import { follow } from "../../src/hub/engine/follow.js"
+import type { Logger } from "../../src/logger.js"
 import { createParser, encode, type ServerSentEvent } from "../../src/protocol/index.js"
+import { recordingLogger } from "../server/helpers.js"
 
 /** What the suite may ask of an engine factory. */
 export interface EngineTestOptions {
   readonly retention?: RetentionLimits
   readonly now?: () => number
+  readonly logger?: Logger
 }
 
 /** Makes a fresh, empty engine for one test. */
@@ -204,23 +207,20 @@ export function describeEngine(
         expect(Buffer.from(frames[0]?.[0] ?? "")).toEqual(Buffer.from(stored?.frame ?? "x"))
       })
 
-      it("keeps delivering to the other listeners, and stores the update, when one listener throws", async () => {
-        const engine = await make()
+      it("keeps delivering to the other listeners, and stores the update, when one listener throws; the error goes to the logger", async () => {
+        const logger = recordingLogger()
+        const engine = await make({ logger })
         const got: string[] = []
-        const errors: unknown[] = []
-        const original = console.error
-        console.error = (...args: unknown[]) => errors.push(args)
-        try {
-          engine.listen(() => {
-            throw new Error("listener bug")
-          })
-          engine.listen((batch) => got.push(...batch.map((u) => u.data)))
-          await expect(engine.append([update("still here")])).resolves.toHaveLength(1)
-        } finally {
-          console.error = original
-        }
+        engine.listen(() => {
+          throw new Error("listener bug")
+        })
+        engine.listen((batch) => got.push(...batch.map((u) => u.data)))
+        await expect(engine.append([update("still here")])).resolves.toHaveLength(1)
         expect(got).toEqual(["still here"])
         expect(found(await engine.readAfter(EARLIEST, 5)).map((u) => u.data)).toEqual(["still here"])
+        expect(logger.entries.map((entry) => [entry.level, String(entry.fields.err)])).toEqual([
+          ["error", "Error: listener bug"],
+        ])
       })
     })
 

@@ -1,8 +1,11 @@
 import type { Server } from "node:http"
 import { SignJWT } from "jose"
+import { serveMounts } from "../../src/cli/mounts.js"
+import { createRouter } from "../../src/cli/router.js"
 import { createMemoryEngine } from "../../src/hub/engine/memory.js"
 import { createHub, type Hub } from "../../src/hub/hub.js"
 import type { HubOptions } from "../../src/hub/options.js"
+import { defaultLogger } from "../../src/logger.js"
 import { listen, stop } from "../server/helpers.js"
 
 export const SECRET = "test-secret-with-enough-entropy-0123456789"
@@ -19,12 +22,16 @@ export interface TestHub {
   close(): Promise<void>
 }
 
+/**
+ * Starts a hub mounted as `herald serve` mounts it (with /healthz, /readyz and an open /metrics
+ * beside it, behind the router's error boundary).
+ */
 export async function startHub(options: Partial<HubOptions> = {}): Promise<TestHub> {
-  let hub: Hub | undefined
-  const { server, url } = await listen((request, response) => hub?.handle(request, response))
+  let router: ReturnType<typeof createRouter> | undefined
+  const { server, url } = await listen((request, response) => router?.(request, response))
   const hubUrl = `${url}/.well-known/mercure`
   const key = { kind: "secret" as const, secret: SECRET }
-  hub = createHub({
+  const hub = createHub({
     engine: createMemoryEngine(),
     hubUrl,
     publish: { keys: [key] },
@@ -32,14 +39,21 @@ export async function startHub(options: Partial<HubOptions> = {}): Promise<TestH
     heartbeatMs: 0,
     ...options,
   })
-  const running = hub
+  const logger = options.logger ?? defaultLogger()
+  const mounts = serveMounts({
+    hub,
+    hubPath: "/.well-known/mercure",
+    metricsAccess: { token: undefined, loopbackOnly: false },
+    separateMetricsPort: false,
+  })
+  router = createRouter(mounts.main, logger)
   return {
-    hub: running,
+    hub,
     server,
     origin: url,
     hubUrl,
     async close() {
-      await running.close({ deadlineMs: 500 })
+      await hub.close({ deadlineMs: 500 })
       await stop(server)
     },
   }

@@ -1,5 +1,6 @@
-import { describe, expect, it, vi } from "vitest"
+import { describe, expect, it } from "vitest"
 import { type ConnectionSink, type Frame, SSEConnection } from "../../src/server/index.js"
+import { recordingLogger } from "./helpers.js"
 
 /** A transport that takes `capacity` frames before it reports backpressure, and drains on demand. */
 function fakeSink(capacity: number) {
@@ -69,9 +70,10 @@ describe("SSEConnection", () => {
     expect(connection.writeFrame("late")).toBe(false)
   })
 
-  it("runs every close listener once, even when one throws, and honours offClose", async () => {
+  it("runs every close listener once, even when one throws (reported to the logger), and honours offClose", async () => {
     const { sink } = fakeSink(10)
-    const connection = new SSEConnection(sink, { lastEventId: "", limits })
+    const logger = recordingLogger()
+    const connection = new SSEConnection(sink, { lastEventId: "", limits, logger })
     const calls: string[] = []
     const removed = () => calls.push("removed")
     connection.onClose(() => {
@@ -80,12 +82,12 @@ describe("SSEConnection", () => {
     connection.onClose(removed)
     connection.onClose((reason, which) => calls.push(`${reason}:${which === connection}`))
     connection.offClose(removed)
-    const logged = vi.spyOn(console, "error").mockImplementation(() => {})
     connection.destroy()
     connection.destroy()
     expect(calls).toEqual(["closed:true"])
-    expect(logged).toHaveBeenCalledOnce()
-    logged.mockRestore()
+    expect(logger.entries).toHaveLength(1)
+    expect(logger.entries[0]?.level).toBe("error")
+    expect(String(logger.entries[0]?.fields.err)).toBe("Error: listener bug")
     connection.onClose((reason) => calls.push(`late:${reason}`))
     await Promise.resolve()
     expect(calls).toEqual(["closed:true", "late:closed"])

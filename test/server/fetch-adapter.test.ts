@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest"
 import { createParser, type ServerSentEvent } from "../../src/protocol/index.js"
 import { createSSE, type SSEConnection } from "../../src/server/index.js"
-import { waitUntil } from "./helpers.js"
+import { recordingLogger, waitUntil } from "./helpers.js"
 
 const sse = createSSE({ retryMs: 2000 })
 afterEach(() => {
@@ -98,24 +98,19 @@ describe("Fetch adapter", () => {
     await reader.cancel()
   })
 
-  it("closes the stream when the handler fails, and the process lives on", async () => {
-    const errors: unknown[] = []
-    const original = console.error
-    console.error = (...args: unknown[]) => void errors.push(args)
-    try {
-      const response = sse.response(new Request("http://app/"), async () => {
-        throw new Error("handler bug")
-      })
-      const reader = (response.body as ReadableStream<Uint8Array>).getReader()
-      await expect(
-        (async () => {
-          for (;;) if ((await reader.read()).done) return
-        })(),
-      ).rejects.toThrow(/aborted/)
-      expect(errors).toHaveLength(1)
-    } finally {
-      console.error = original
-    }
+  it("closes the stream when the handler fails, reports it to the logger, and the process lives on", async () => {
+    const logger = recordingLogger()
+    const logged = createSSE({ heartbeatMs: 0, logger })
+    const response = logged.response(new Request("http://app/"), async () => {
+      throw new Error("handler bug")
+    })
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader()
+    await expect(
+      (async () => {
+        for (;;) if ((await reader.read()).done) return
+      })(),
+    ).rejects.toThrow(/aborted/)
+    expect(logger.entries.map((entry) => String(entry.fields.err))).toEqual(["Error: handler bug"])
   })
 })
 

@@ -1,6 +1,7 @@
 import { once } from "node:events"
 import { createServer, type IncomingHttpHeaders, request, type Server } from "node:http"
 import { type AddressInfo, connect, type Socket } from "node:net"
+import type { Logger } from "../../src/logger.js"
 import { createParser, type ServerSentEvent } from "../../src/protocol/index.js"
 
 /** Starts a node:http server on an ephemeral loopback port. */
@@ -109,4 +110,68 @@ export async function connectStalledReader<T>(
     () => opened[0] as T,
   )
   return { socket, connection }
+}
+
+/** One call to a {@link recordingLogger}. */
+export interface LogEntry {
+  readonly level: "error" | "warn" | "info" | "debug"
+  readonly fields: Record<string, unknown>
+  readonly message: string
+}
+
+/** A logger that keeps what it is given, for tests that check what library code reports. */
+export function recordingLogger(): Logger & { readonly entries: LogEntry[] } {
+  const entries: LogEntry[] = []
+  const at =
+    (level: LogEntry["level"]) =>
+    (fields: object, message: string): void =>
+      void entries.push({ level, fields: fields as Record<string, unknown>, message })
+  return { entries, error: at("error"), warn: at("warn"), info: at("info"), debug: at("debug") }
+}
+
+/** A response head read byte for byte, and the socket, left open, that carries the rest. */
+export interface RawResponse {
+  readonly status: number
+  /** Each header's value as the bytes that came on the wire, by lower-case name. */
+  readonly headers: ReadonlyMap<string, Buffer>
+  /** Whatever of the body came with the head. */
+  readonly bodyStart: Buffer
+  readonly socket: Socket
+}
+
+/**
+ * Sends `head` (request line and headers, given as bytes so a test can put any byte in a header)
+ * to `origin` and reads the response head: what a client that echoes header bytes sees.
+ */
+export async function rawRequest(origin: string, head: Buffer): Promise<RawResponse> {
+  const { hostname, port } = new URL(origin)
+  const socket = connect(Number(port), hostname)
+  await once(socket, "connect")
+  socket.write(head)
+  return await new Promise((resolve, reject) => {
+    let received = Buffer.alloc(0)
+    const onData = (chunk: Buffer): void => {
+      received = Buffer.concat([received, chunk])
+      const end = received.indexOf("\r\n\r\n")
+      if (end === -1) return
+      // Paused with the rest unread: a test that wants the body adds its own "data" listener.
+      socket.off("data", onData)
+      socket.pause()
+      const lines = received.subarray(0, end).toString("latin1").split("\r\n")
+      const headers = new Map<string, Buffer>()
+      for (const line of lines.slice(1)) {
+        const colon = line.indexOf(":")
+        headers.set(line.slice(0, colon).toLowerCase(), Buffer.from(line.slice(colon + 1).trim(), "latin1"))
+      }
+      resolve({
+        status: Number(lines[0]?.split(" ")[1]),
+        headers,
+        bodyStart: received.subarray(end + 4),
+        socket,
+      })
+    }
+    socket.on("data", onData)
+    socket.once("error", reject)
+    socket.once("end", () => reject(new Error(`the connection ended before a response head: ${received}`)))
+  })
 }

@@ -1,6 +1,7 @@
 import { z } from "zod"
 import { DEFAULT_COOKIE_NAMES } from "../../hub/auth/presentation.js"
 import { isProxyRange } from "../../server/client-address.js"
+import { DEFAULT_HEARTBEAT_MS, DEFAULT_RETRY_MS } from "../../server/index.js"
 import {
   boolean,
   bytes,
@@ -95,6 +96,31 @@ export const FIELDS = [
     arg: "<header>",
     help: "the header the trusted proxies set: x-forwarded-for or forwarded (RFC 7239)",
     shownDefault: "x-forwarded-for",
+    group: "server",
+  }),
+  field({
+    key: "metricsToken",
+    secret: true,
+    type: text("a token"),
+    arg: "<token>",
+    help: "bearer token /metrics requires (Authorization: Bearer <token>)",
+    shownDefault: "none: open in dev mode, else to loopback clients only",
+    group: "server",
+  }),
+  field({
+    key: "metricsPort",
+    type: port,
+    arg: "<port>",
+    help: "serve /metrics (and /healthz, /readyz) on this port instead of the main one",
+    shownDefault: "the main port",
+    group: "server",
+  }),
+  field({
+    key: "metricsHost",
+    type: text("a host name or IP address"),
+    arg: "<host>",
+    help: "address the metrics port binds",
+    shownDefault: "as --host",
     group: "server",
   }),
   // storage
@@ -246,7 +272,7 @@ export const FIELDS = [
     type: duration,
     arg: "<duration>",
     help: "interval of the keep-alive comment on idle streams",
-    shownDefault: "15s",
+    shownDefault: `${DEFAULT_HEARTBEAT_MS / 1000}s`,
     group: "protocol",
   }),
   field({
@@ -254,7 +280,7 @@ export const FIELDS = [
     type: duration,
     arg: "<duration>",
     help: "reconnection delay (retry:) sent to subscribers",
-    shownDefault: "3s",
+    shownDefault: `${DEFAULT_RETRY_MS / 1000}s`,
     group: "protocol",
   }),
   // limits

@@ -19,6 +19,13 @@ export interface FollowOptions {
    * caller has a connection to close (and not at all if it calls `stop` instead).
    */
   readonly onOverflow?: (reason: "pending" | "evicted") => void
+  /**
+   * Called once if delivering a live update threw (a bug in `deliver`, a transport that
+   * failed): the follower has stopped, so the owner must end the subscriber's stream — left
+   * open, it would carry heartbeats and nothing else — and the client resumes from its cursor.
+   * Without it, the error is thrown to the engine, which reports it as a listener's.
+   */
+  readonly onError?: (error: unknown) => void
 }
 
 /** One subscriber's ordered view of the engine: history after a cursor, then live updates. */
@@ -66,7 +73,7 @@ export async function follow(
   if (!Number.isSafeInteger(maxPending) || maxPending < 1) {
     throw new RangeError(`follow(): maxPending must be a positive integer; got ${String(maxPending)}.`)
   }
-  const follower = new EngineFollower(engine, pageSize, maxPending, options.onOverflow)
+  const follower = new EngineFollower(engine, pageSize, maxPending, options.onOverflow, options.onError)
   await follower.open(cursor)
   return follower
 }
@@ -79,6 +86,7 @@ class EngineFollower implements Follower {
   readonly #pageSize: number
   readonly #maxPending: number
   readonly #onOverflow: ((reason: "pending" | "evicted") => void) | undefined
+  readonly #onError: ((error: unknown) => void) | undefined
   #unlisten: (() => void) | undefined
   /** Live updates held back while the replay is delivered, oldest first. */
   #pending: StoredUpdate[] = []
@@ -100,11 +108,13 @@ class EngineFollower implements Follower {
     pageSize: number,
     maxPending: number,
     onOverflow: ((reason: "pending" | "evicted") => void) | undefined,
+    onError: ((error: unknown) => void) | undefined,
   ) {
     this.#engine = engine
     this.#pageSize = pageSize
     this.#maxPending = maxPending
     this.#onOverflow = onOverflow
+    this.#onError = onError
   }
 
   async open(cursor: string | undefined): Promise<void> {
@@ -232,7 +242,8 @@ class EngineFollower implements Follower {
         }
       } catch (error) {
         this.stop()
-        throw error
+        if (this.#onError === undefined) throw error
+        this.#onError(error)
       }
       return
     }

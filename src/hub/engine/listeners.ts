@@ -69,8 +69,3 @@ export class Listeners {
     this.#queue.length = 0
   }
 }
-
-/** The default for listener errors: reported on stderr, never thrown into the publisher. */
-export function reportListenerError(error: unknown): void {
-  console.error("herald engine: a live-feed listener threw:", error)
-}

@@ -1,3 +1,4 @@
+import { defaultLogger, type Logger } from "../../logger.js"
 import { assertCursor, assertLimit, assertSeq } from "./checks.js"
 import {
   EARLIEST,
@@ -7,7 +8,7 @@ import {
   type RetentionLimits,
   type StoredUpdate,
 } from "./engine.js"
-import { type Listener, Listeners, reportListenerError } from "./listeners.js"
+import { type Listener, Listeners } from "./listeners.js"
 import { type ResolvedRetention, resolveRetention } from "./retention.js"
 import { prepareUpdate } from "./update.js"
 
@@ -17,8 +18,8 @@ export interface MemoryEngineOptions {
   readonly retention?: RetentionLimits
   /** The clock stamping `time` and ageing updates out (ms since the epoch). Default `Date.now`. */
   readonly now?: () => number
-  /** Receives what a live-feed listener throws. Default: logged on stderr. */
-  readonly onListenerError?: (error: unknown) => void
+  /** Receives what a live-feed listener throws (a bug in its owner). Default: {@link defaultLogger}. */
+  readonly logger?: Logger
 }
 
 /** The memory engine's retention when none is given: 10 000 updates, at most one hour old. */
@@ -55,7 +56,10 @@ class MemoryEngine implements Engine {
   constructor(options: MemoryEngineOptions) {
     this.#retention = resolveRetention(options.retention, MEMORY_RETENTION_DEFAULTS, "memory")
     this.#now = options.now ?? Date.now
-    this.#listeners = new Listeners(options.onListenerError ?? reportListenerError)
+    const logger = options.logger ?? defaultLogger()
+    this.#listeners = new Listeners((error) =>
+      logger.error({ err: error }, `herald ${this.name} engine: a live-feed listener threw`),
+    )
   }
 
   async append(updates: readonly NewUpdate[]): Promise<readonly StoredUpdate[]> {

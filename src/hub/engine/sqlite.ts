@@ -1,5 +1,6 @@
 import { mkdirSync } from "node:fs"
 import { dirname, resolve } from "node:path"
+import { defaultLogger, type Logger } from "../../logger.js"
 import { assertCursor, assertLimit, assertSeq } from "./checks.js"
 import {
   EARLIEST,
@@ -9,7 +10,7 @@ import {
   type RetentionLimits,
   type StoredUpdate,
 } from "./engine.js"
-import { type Listener, Listeners, reportListenerError } from "./listeners.js"
+import { type Listener, Listeners } from "./listeners.js"
 import { type ResolvedRetention, resolveRetention } from "./retention.js"
 import { type Database, openDatabase, type Statement } from "./sqlite-driver.js"
 import { prepareUpdate } from "./update.js"
@@ -28,8 +29,8 @@ export interface SqliteEngineOptions {
   readonly synchronous?: "normal" | "full"
   /** The clock stamping `time` and ageing updates out (ms since the epoch). Default `Date.now`. */
   readonly now?: () => number
-  /** Receives what a live-feed listener throws. Default: logged on stderr. */
-  readonly onListenerError?: (error: unknown) => void
+  /** Receives what a live-feed listener throws (a bug in its owner), and failed trims. Default: {@link defaultLogger}. */
+  readonly logger?: Logger
 }
 
 /** The SQLite engine's retention when none is given: 1 000 000 updates, at most 30 days old. */
@@ -89,6 +90,7 @@ class SqliteEngine implements Engine {
   readonly #retention: ResolvedRetention
   readonly #now: () => number
   readonly #listeners: Listeners
+  readonly #logger: Logger
   readonly #db: Database
   readonly #insert: Statement
   readonly #firstOfId: Statement
@@ -130,7 +132,11 @@ class SqliteEngine implements Engine {
     }
     this.#retention = resolveRetention(options.retention, SQLITE_RETENTION_DEFAULTS, "sqlite")
     this.#now = options.now ?? Date.now
-    this.#listeners = new Listeners(options.onListenerError ?? reportListenerError)
+    const logger = options.logger ?? defaultLogger()
+    this.#logger = logger
+    this.#listeners = new Listeners((error) =>
+      logger.error({ err: error }, `herald ${this.name} engine: a live-feed listener threw`),
+    )
     this.#db = open(options.path, synchronous)
     const db = this.#db
     this.#insert = db.prepare(
@@ -293,7 +299,10 @@ class SqliteEngine implements Engine {
       if (below < floor) this.#scheduleTrim()
     } catch (error) {
       // A failed trim (disk full, busy) loses nothing; the next one retries.
-      console.error("herald sqlite engine: trimming the history failed; the next trim retries:", error)
+      this.#logger.error(
+        { err: error },
+        "herald sqlite engine: trimming the history failed; the next trim retries",
+      )
     }
   }
 }

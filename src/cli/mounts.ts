@@ -1,0 +1,31 @@
+import type { Hub } from "../hub/hub.js"
+import { healthMount } from "./health.js"
+import { type MetricsAccess, metricsMount } from "./metrics.js"
+import type { Mount } from "./router.js"
+
+/** What {@link serveMounts} mounts. */
+export interface ServedApps {
+  readonly hub: Hub
+  /** The hub's path, for the 404 that lists what is served. */
+  readonly hubPath: string
+  readonly metricsAccess: MetricsAccess
+  /** `/metrics` goes on a port of its own (with the health probes) rather than on the main one. */
+  readonly separateMetricsPort: boolean
+}
+
+/**
+ * The mount tables of `herald serve`: one line per app, the first owner of a path wins (so a
+ * catch-all such as the web pages goes last). `metrics` is the table of the metrics port, when
+ * it has one.
+ */
+export function serveMounts(apps: ServedApps): { main: Mount[]; metrics: Mount[] | undefined } {
+  const { hub } = apps
+  const health = healthMount(() => hub.ready())
+  const metrics = metricsMount(hub.metrics, apps.metricsAccess)
+  const main: Mount[] = [
+    { serves: `the Mercure hub at ${apps.hubPath}`, owns: hub.owns, handle: hub.handle },
+    health,
+  ]
+  if (!apps.separateMetricsPort) return { main: [...main, metrics], metrics: undefined }
+  return { main, metrics: [metrics, health] }
+}

@@ -1,0 +1,81 @@
+// `herald serve` as a process, against what used to end it or expose it: a non-Latin-1 event id
+// echoed into response headers, and /metrics reachable by anyone.
+
+import { describe, expect, it } from "vitest"
+import { SECRET } from "../hub/hub-helpers.js"
+import { rawRequest } from "../server/helpers.js"
+import { bannerTokens, startHub, tempCwd, useCliProcesses } from "./cli-helpers.js"
+
+useCliProcesses()
+
+const utf8 = (text: string) => Buffer.from(text, "utf8")
+
+describe("herald serve, hardened", () => {
+  it("resumes a subscriber from id=中1 and é: the headers carry UTF-8 bytes and the process lives on", async () => {
+    const hub = await startHub(["--engine", "memory", "--port", "0"], { cwd: tempCwd() })
+    await hub.waitFor(/Subscriber token/)
+    const { publisher, subscriber } = bannerTokens(hub.stdout())
+    const topic = "https://example.com/t"
+    for (const id of ["中1", "é", "next"]) {
+      const published = await fetch(hub.hubUrl, {
+        method: "POST",
+        headers: { authorization: `Bearer ${publisher}` },
+        body: new URLSearchParams({ topic, id, data: `after ${id}` }),
+      })
+      expect(published.status).toBe(200)
+    }
+    const { origin, pathname } = new URL(hub.hubUrl)
+    for (const id of ["中1", "é"]) {
+      const head = Buffer.concat([
+        Buffer.from(
+          `GET ${pathname}?match=${encodeURIComponent(topic)} HTTP/1.1\r\nHost: localhost\r\n` +
+            `Authorization: Bearer ${subscriber}\r\nAccept: text/event-stream\r\nLast-Event-ID: `,
+        ),
+        utf8(id),
+        Buffer.from("\r\n\r\n"),
+      ])
+      const response = await rawRequest(origin, head)
+      expect(response.status).toBe(200)
+      expect(response.headers.get("mercure-last-event-id")).toEqual(utf8(id))
+      expect(response.headers.get("last-event-id")).toEqual(utf8(id))
+      response.socket.destroy()
+    }
+    expect((await fetch(`${origin}/healthz`)).status).toBe(200)
+    expect(hub.child.exitCode).toBeNull()
+    hub.child.kill("SIGTERM")
+    expect(await hub.exited).toBe(0)
+    expect(hub.stdout()).not.toMatch(/unhandledRejection|uncaughtException/)
+  })
+
+  it("keeps /metrics to loopback clients outside dev mode, and answers 404 naming what is served", async () => {
+    const hub = await startHub(["--engine", "memory", "--port", "0", "--no-dev", "--jwt-key", SECRET], {
+      cwd: tempCwd(),
+    })
+    const { origin } = new URL(hub.hubUrl)
+    expect((await fetch(`${origin}/metrics`)).status).toBe(200)
+    const relayed = await fetch(`${origin}/metrics`, { headers: { "x-forwarded-for": "203.0.113.7" } })
+    expect(relayed.status).toBe(403)
+    const missing = await fetch(`${origin}/nope`)
+    expect(missing.status).toBe(404)
+    expect((await missing.json()).detail).toContain("the Mercure hub at /.well-known/mercure")
+    hub.child.kill("SIGTERM")
+    expect(await hub.exited).toBe(0)
+  })
+
+  it("serves /metrics on --metrics-port behind --metrics-token, and not on the main port", async () => {
+    const hub = await startHub(
+      ["--engine", "memory", "--port", "0", "--metrics-port", "0", "--metrics-token", "scrape-0123456789"],
+      { cwd: tempCwd() },
+    )
+    const [, port] = await hub.waitFor(/"metricsPort":(\d+)/)
+    const metricsUrl = `http://127.0.0.1:${port}/metrics`
+    expect((await fetch(new URL("/metrics", hub.hubUrl))).status).toBe(404)
+    expect((await fetch(metricsUrl)).status).toBe(401)
+    const scraped = await fetch(metricsUrl, { headers: { authorization: "Bearer scrape-0123456789" } })
+    expect(scraped.status).toBe(200)
+    expect(await scraped.text()).toContain("herald_connections")
+    expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200)
+    hub.child.kill("SIGTERM")
+    expect(await hub.exited).toBe(0)
+  })
+})
