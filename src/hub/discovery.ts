@@ -1,5 +1,6 @@
 import { toHeaderValue } from "../server/index.js"
 import type { HubSettings } from "./settings.js"
+import { MATCHER_TYPES } from "./topics/matcher.js"
 
 /** The Mercure authorization detail type (draft-08 "Authorization Details"). */
 export const AUTHORIZATION_DETAIL_TYPE = "https://mercure.rocks/authorization-detail"
@@ -15,7 +16,7 @@ export function protectedResourceMetadata(settings: HubSettings): Record<string,
     bearer_methods_supported: ["header"],
     // The cookie is a Mercure extension, advertised on its own member rather than as a bearer method.
     mercure_cookie: settings.cookieNames[0],
-    mercure_matcher_types_supported: ["exact", "urlpattern"],
+    mercure_matcher_types_supported: MATCHER_TYPES,
     ...(settings.subscriptions ? { mercure_subscriptions: true } : {}),
   }
 }

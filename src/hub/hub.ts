@@ -16,7 +16,7 @@ import { sendJson, sendProblem } from "./responses.js"
 import { resolveSettings } from "./settings.js"
 import { subscribe } from "./subscribe.js"
 import { subscriptionApi } from "./subscription-api.js"
-import { createSubscriptionRegistry } from "./subscriptions.js"
+import { createSubscriptionRegistry, subscriptionsPath } from "./subscriptions.js"
 import { prepareTopic } from "./topics/matcher.js"
 
 /** A running hub: one request handler for `node:http`, metrics, readiness, and a graceful close. */
@@ -101,7 +101,7 @@ export function createHub(options: HubOptions): Hub {
     ),
     closing: () => closing !== undefined,
   }
-  const subscriptionsPrefix = `${settings.hubPath === "/" ? "" : settings.hubPath}/subscriptions`
+  const subscriptionsPrefix = subscriptionsPath(settings.hubPath)
 
   const owns = (path: string): boolean =>
     path === settings.hubPath ||

@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto"
 import type { IncomingMessage, ServerResponse } from "node:http"
 import { encode } from "../protocol/index.js"
-import { jitteredRetryFrame, type SSEConnection, toHeaderValue } from "../server/index.js"
+import { jitteredRetryFrame, type SSEConnection, TOO_OLD_EVENT, toHeaderValue } from "../server/index.js"
 import type { Grants } from "./auth/grants.js"
 import { type BodyLimits, isMediaType, readBody } from "./body.js"
 import type { HubContext } from "./context.js"
@@ -16,7 +16,7 @@ import type { SubscriptionDocument } from "./subscriptions.js"
 import type { PreparedTopic, TopicMatcher } from "./topics/matcher.js"
 
 /** The event telling a resuming subscriber that the hub no longer holds its cursor. */
-export const CURSOR_NOT_FOUND_EVENT = "herald-id-too-old"
+export const CURSOR_NOT_FOUND_EVENT = TOO_OLD_EVENT
 
 /**
  * Answers a subscribe request (draft-08 "Subscription"): checks the matchers and the token,

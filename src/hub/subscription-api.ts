@@ -7,7 +7,7 @@ import { EARLIEST } from "./engine/engine.js"
 import { HttpError } from "./http-error.js"
 import { refuse } from "./refuse.js"
 import { sendJson } from "./responses.js"
-import { encodeTemplateValue } from "./subscriptions.js"
+import { encodeTemplateValue, subscriptionsPath } from "./subscriptions.js"
 
 /**
  * Answers the subscription API (draft-08 "Subscription API"): `<hub>/subscriptions`,
@@ -23,7 +23,7 @@ export async function subscriptionApi(
 ): Promise<void> {
   const cors = context.cors.headersFor(request.headers.origin)
   try {
-    const prefix = `${context.settings.hubPath === "/" ? "" : context.settings.hubPath}/subscriptions`
+    const prefix = subscriptionsPath(context.settings.hubPath)
     const path = url.pathname
     const { grants } = await context.auth.authenticate(request, url, "subscribe")
     if (!grants.can("subscribe", path)) {

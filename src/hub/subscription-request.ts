@@ -3,7 +3,13 @@ import { readLastEventId } from "../server/last-event-id.js"
 import { parseForm } from "./form.js"
 import { HttpError } from "./http-error.js"
 import type { HubSettings } from "./settings.js"
-import { compileLegacySelector, compileMatcher, MatcherError, type TopicMatcher } from "./topics/matcher.js"
+import {
+  compileLegacySelector,
+  compileMatcher,
+  isMatcherType,
+  MatcherError,
+  type TopicMatcher,
+} from "./topics/matcher.js"
 
 /** One subscription of a connection: the matcher as the client spelled it. */
 export interface RequestedSubscription {
@@ -58,7 +64,7 @@ export function parseSubscriptionRequest(
       // "a parameter name in the reserved match namespace ... that does not correspond to a matcher
       // type supported by the hub MUST be rejected" — a misspelling fails loudly.
       const type = name === "match" ? "exact" : name.startsWith("match_") ? name.slice(6) : ""
-      if (type !== "exact" && type !== "urlpattern") {
+      if (!isMatcherType(type)) {
         throw new HttpError(
           400,
           `Unknown matcher parameter "${name}". Use match=<topic> (exact) or match_urlpattern=<URL pattern>.`,

@@ -66,7 +66,7 @@ export function createSubscriptionRegistry(
       )
       .catch(onPublishError)
   }
-  const prefix = `${hubPath === "/" ? "" : hubPath}/subscriptions/`
+  const prefix = `${subscriptionsPath(hubPath)}/`
   return {
     add(subscriber, requested, grants) {
       const documents = requested.map(({ matchType, matcher }): SubscriptionDocument => {
@@ -102,4 +102,9 @@ export function createSubscriptionRegistry(
       return active.size
     },
   }
+}
+
+/** Where the subscription API answers, and the prefix of subscription topics: `<hub path>/subscriptions`. */
+export function subscriptionsPath(hubPath: string): string {
+  return `${hubPath === "/" ? "" : hubPath}/subscriptions`
 }

@@ -62,6 +62,9 @@ export interface Channel {
   readonly history: EventHistory | undefined
 }
 
+/** The event that tells a resuming client its cursor is no longer held (a gap it must handle). */
+export const TOO_OLD_EVENT = "herald-id-too-old"
+
 const utf8 = new TextEncoder()
 
 /** Creates a {@link Channel}. */
@@ -75,7 +78,7 @@ export function createChannel(options: ChannelOptions = {}): Channel {
     options.history === undefined || options.history === false
       ? undefined
       : createEventHistory(options.history === true ? {} : options.history)
-  const tooOldEvent = options.tooOldEvent === undefined ? "herald-id-too-old" : options.tooOldEvent
+  const tooOldEvent = options.tooOldEvent === undefined ? TOO_OLD_EVENT : options.tooOldEvent
   // Refuse a bad event name now, not at the first stale reconnect.
   if (tooOldEvent !== null) encode({ event: tooOldEvent })
   // A random epoch makes generated ids unique across restarts: an old cursor is "too old", never misread.

@@ -8,7 +8,13 @@
  */
 
 export type { Logger } from "../logger.js"
-export { type Channel, type ChannelOptions, createChannel, type SubscribeResult } from "./channel.js"
+export {
+  type Channel,
+  type ChannelOptions,
+  createChannel,
+  type SubscribeResult,
+  TOO_OLD_EVENT,
+} from "./channel.js"
 export {
   type ClientAddressOptions,
   type ClientAddressRequest,

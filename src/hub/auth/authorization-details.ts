@@ -1,4 +1,10 @@
-import { compileMatcher, MATCHER_TYPES, type MatcherContext, type TopicMatcher } from "../topics/matcher.js"
+import {
+  compileMatcher,
+  isMatcherType,
+  MATCHER_TYPES,
+  type MatcherContext,
+  type TopicMatcher,
+} from "../topics/matcher.js"
 import { AuthError } from "./errors.js"
 import type { Action, GrantDetail } from "./grants.js"
 
@@ -96,7 +102,7 @@ function parseTopic(topic: unknown, path: string, context: MatcherContext): Topi
     throw invalid(`${path}.match_type is ${describe(type)}, expected a string`)
   }
   // "a `match_type` the hub does not support MUST cause the token to be rejected"
-  if (type !== undefined && !(MATCHER_TYPES as readonly string[]).includes(type)) {
+  if (type !== undefined && !isMatcherType(type)) {
     throw invalid(
       `${path}.match_type "${clip(type)}" is not supported (supported: ${MATCHER_TYPES.join(", ")})`,
     )

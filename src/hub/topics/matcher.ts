@@ -51,6 +51,14 @@ export class MatcherError extends Error {
 /** The matcher types a hub supports, by their canonical names. */
 export const MATCHER_TYPES = ["exact", "urlpattern"] as const
 
+/** One of {@link MATCHER_TYPES}. */
+export type MatcherType = (typeof MATCHER_TYPES)[number]
+
+/** Whether `type` names a matcher type this hub supports. */
+export function isMatcherType(type: string | undefined): type is MatcherType {
+  return (MATCHER_TYPES as readonly (string | undefined)[]).includes(type)
+}
+
 /** Default for {@link MatcherContext.maxPatternLength}. */
 export const DEFAULT_MAX_PATTERN_LENGTH = 1024
 
@@ -139,7 +147,7 @@ const WILDCARD: TopicMatcher = Object.freeze({
  * variable-length parts per component; topics over the length limit never match.
  */
 export function compileMatcher(type: string, pattern: string, context: MatcherContext): TopicMatcher {
-  if (!(MATCHER_TYPES as readonly string[]).includes(type)) {
+  if (!isMatcherType(type)) {
     throw new MatcherError(
       `unsupported matcher type "${type}"; this hub supports: ${MATCHER_TYPES.join(", ")}`,
     )
