@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http"
 import { sendProblem } from "../hub/responses.js"
 import type { Logger } from "../logger.js"
-import { answerFailure, type RequestHandler } from "../server/index.js"
+import { type RequestHandler, withErrorBoundary } from "../server/index.js"
 
 /**
  * An app `herald serve` mounts (the hub, health and metrics; Durable Streams, AI, the web pages
@@ -34,23 +34,19 @@ export function createRouter(
   logger: Logger,
 ): (request: IncomingMessage, response: ServerResponse) => Promise<void> {
   const served = mounts.map((mount) => mount.serves).join("; ")
-  return async (request, response) => {
-    try {
-      const path = pathOf(request.url)
-      if (path === undefined) {
-        sendProblem(response, 400, "The request target is not a valid URL path.")
-        return
-      }
-      const mount = mounts.find((candidate) => candidate.owns(path))
-      if (mount === undefined) {
-        sendProblem(response, 404, `Nothing here. This server answers ${served}.`)
-        return
-      }
-      await mount.handle(request, response)
-    } catch (error) {
-      answerFailure(request, response, error, logger)
+  return withErrorBoundary((request, response) => {
+    const path = pathOf(request.url)
+    if (path === undefined) {
+      sendProblem(response, 400, "The request target is not a valid URL path.")
+      return
     }
-  }
+    const mount = mounts.find((candidate) => candidate.owns(path))
+    if (mount === undefined) {
+      sendProblem(response, 404, `Nothing here. This server answers ${served}.`)
+      return
+    }
+    return mount.handle(request, response)
+  }, logger)
 }
 
 /** The path of a request target, parsed as the apps parse it, or `undefined` if it is not a URL. */
