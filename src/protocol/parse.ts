@@ -108,6 +108,7 @@ export function createParser(handlers: ParserHandlers, options: ParserOptions = 
     skipLeadingLF = false
     dropPending()
     resetEvent()
+    lastEventIdBuffer = lastEventId
     rethrowHandlerError()
   }
 

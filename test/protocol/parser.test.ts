@@ -192,6 +192,16 @@ describe("end of stream", () => {
     parser.feed("\uFEFFdata: second\n\n")
     expect(events).toEqual(["first", "second"])
   })
+
+  it("does not let the discarded block's id reach the next stream's events", () => {
+    const ids: string[] = []
+    const parser = createParser({ onEvent: (event) => ids.push(event.lastEventId) })
+    parser.feed("id: 1\ndata: first\n\nid: lost\ndata: x\n")
+    parser.end()
+    parser.feed("data: second\n\n")
+    expect(ids).toEqual(["1", "1"])
+    expect(parser.lastEventId).toBe("1")
+  })
 })
 
 describe("bounded memory", () => {
