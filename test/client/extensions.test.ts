@@ -8,6 +8,7 @@ import {
   EventSourceResponseError,
   events,
 } from "../../src/client/index.js"
+import { MAX_TIMER_DELAY } from "../../src/client/timeouts.js"
 import { sse, startTestServer, type TestServer } from "./test-server.js"
 
 let server: TestServer
@@ -141,6 +142,30 @@ describe("reconnection policy", () => {
     expect(states).toEqual([0, 0, 0, 2])
     expect(error?.code).toBe("retries-exhausted")
     expect(error?.message).toMatch(/after 3 reconnection attempts.*connection refused/)
+  })
+
+  it("waits the longest timer delay after a retry: of 400 digits, instead of reconnecting at once", async () => {
+    // Faked setTimeout overflows past MAX_TIMER_DELAY and fires at once, as Node's does.
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] })
+    let connections = 0
+    const fetch = async () => {
+      connections++
+      return new Response(`retry: ${"9".repeat(400)}\ndata: x\n\n`, {
+        headers: { "Content-Type": "text/event-stream" },
+      })
+    }
+    const source = new EventSource("http://herald.test/stream", { fetch })
+    try {
+      await next(source, "error")
+      const reopened = next(source, "open")
+      const droppedAt = Date.now()
+      await vi.advanceTimersToNextTimerAsync()
+      await reopened
+      expect([connections, Date.now() - droppedAt]).toEqual([2, MAX_TIMER_DELAY])
+    } finally {
+      source.close()
+      vi.useRealTimers()
+    }
   })
 
   it("fails on a 503 by default, with status and headers on the error", async () => {

@@ -136,6 +136,14 @@ describe("fields", () => {
     expect(collect(["retry: 1e3\nretry: -1\nretry:  5\nretry: 12 \nretry: 7\n\n"]).retries).toEqual([7])
   })
 
+  it("reports a retry too large for a number as the largest safe integer", () => {
+    const huge = "9".repeat(400)
+    expect(collect([`retry: ${huge}\nretry: 9007199254740993\n\n`]).retries).toEqual([
+      Number.MAX_SAFE_INTEGER,
+      Number.MAX_SAFE_INTEGER,
+    ])
+  })
+
   it("reports comments without the colon and one space", () => {
     expect(collect([": keep-alive\n:raw\n:  two\n\n"]).comments).toEqual(["keep-alive", "raw", " two"])
   })
