@@ -26,16 +26,7 @@ export async function runScenario(scenario: Scenario, hub: FuzzHub, log: string[
       return
     }
     case "resume": {
-      const published = wellFormedRequest(
-        "POST",
-        ROUTES.hub,
-        [
-          ["Authorization", `Bearer ${hub.publisherToken}`],
-          ["Content-Type", "application/x-www-form-urlencoded"],
-        ],
-        `topic=${percentEncode(utf8(scenario.topic))}&id=${percentEncode(utf8(scenario.id))}&data=resume`,
-      )
-      await send(hub, { bytes: published, answerOwed: true }, { kind: "whole" }, log)
+      await send(hub, publishRequest(scenario, hub), { kind: "whole" }, log)
       await send(hub, resumeRequest(scenario, hub.subscriberToken), { kind: "whole" }, log)
       return
     }
@@ -49,6 +40,7 @@ export async function runScenario(scenario: Scenario, hub: FuzzHub, log: string[
         )
         stream.write(subscribe)
         check({ bytes: subscribe, answerOwed: true }, await stream.read(ANSWER_DEADLINE_MS), log)
+        await send(hub, publishRequest(scenario, hub), { kind: "whole" }, log)
         const path = [ROUTES.subscriptions, ...scenario.segments].join("/")
         const api = wellFormedRequest("GET", path, [["Authorization", `Bearer ${hub.subscriberToken}`]])
         await send(hub, { bytes: api, answerOwed: !/[\r\n]/.test(path) }, { kind: "whole" }, log)
@@ -58,6 +50,19 @@ export async function runScenario(scenario: Scenario, hub: FuzzHub, log: string[
       return
     }
   }
+}
+
+/** A publish of an update with the scenario's id on its topic, with the dev publisher token. */
+function publishRequest(
+  scenario: { readonly topic: string; readonly id: string },
+  hub: { readonly publisherToken: string },
+): RenderedRequest {
+  const body = `topic=${percentEncode(utf8(scenario.topic))}&id=${percentEncode(utf8(scenario.id))}&data=fuzz`
+  const headers: [string, string][] = [
+    ["Authorization", `Bearer ${hub.publisherToken}`],
+    ["Content-Type", "application/x-www-form-urlencoded"],
+  ]
+  return { bytes: wellFormedRequest("POST", ROUTES.hub, headers, body), answerOwed: true }
 }
 
 /** The subscribe request of a resume scenario: the cursor in the header (as UTF-8 or Latin-1) or the query. */
