@@ -1,3 +1,4 @@
+import { MAX_TIMER_DELAY } from "./timeouts.js"
 import type { ReconnectOptions } from "./types.js"
 
 /** Chromium's initial reconnection time; the spec says "probably in the region of a few seconds". */
@@ -27,12 +28,13 @@ export function createReconnectPolicy(options: ReconnectOptions = {}, random = M
   const jitter = Math.min(1, Math.max(0, options.jitter ?? 0))
   const maxAttempts = options.maxAttempts ?? Number.POSITIVE_INFINITY
   const maxRetryAfter = options.maxRetryAfter ?? DEFAULT_MAX_RETRY_AFTER
-  let reconnectionTime = options.delay ?? DEFAULT_DELAY
+  let reconnectionTime = Math.min(options.delay ?? DEFAULT_DELAY, MAX_TIMER_DELAY)
   let attempts = 0
 
   return {
     setReconnectionTime(ms) {
-      reconnectionTime = ms
+      // Capped here too, so that backoff and jitter compute on finite numbers (Infinity × 0 is NaN).
+      reconnectionTime = Math.min(ms, MAX_TIMER_DELAY)
     },
     opened() {
       attempts = 0
@@ -46,7 +48,8 @@ export function createReconnectPolicy(options: ReconnectOptions = {}, random = M
       let delay = Math.max(reconnectionTime, grown)
       delay += delay * jitter * random()
       if (retryAfter !== undefined) delay = Math.max(delay, Math.min(retryAfter, maxRetryAfter))
-      return delay
+      // A huge `retry:` or option would overflow the timer, which then fires at once: a hot loop.
+      return Math.min(delay, MAX_TIMER_DELAY)
     },
     get attempts() {
       return attempts

@@ -1,5 +1,5 @@
 /** The longest delay `setTimeout` honours; a larger one overflows and fires at once. */
-const MAX_TIMER_DELAY = 2 ** 31 - 1
+export const MAX_TIMER_DELAY = 2 ** 31 - 1
 
 /**
  * Checks a timeout option (`connectTimeout`, `idleTimeout`): `undefined` means none, anything

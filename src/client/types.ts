@@ -8,7 +8,9 @@ export type FetchLike = (input: string, init: RequestInit) => Promise<Response>
 export interface ReconnectOptions {
   /**
    * The initial reconnection time in milliseconds, until the server sends `retry:`.
-   * Default 3000 (what Chromium uses; the spec leaves it to the user agent).
+   * Default 3000 (what Chromium uses; the spec leaves it to the user agent). Any wait, this one,
+   * a server's `retry:` or a grown backoff, is capped at 2^31 - 1 ms (about 24.8 days), the
+   * longest a timer can wait.
    */
   delay?: number
   /**

@@ -108,6 +108,7 @@ export function createParser(handlers: ParserHandlers, options: ParserOptions = 
     skipLeadingLF = false
     dropPending()
     resetEvent()
+    lastEventIdBuffer = lastEventId
     rethrowHandlerError()
   }
 
@@ -385,7 +386,10 @@ export function createParser(handlers: ParserHandlers, options: ParserOptions = 
       case "retry":
         // "If the field value consists of only ASCII digits, then interpret the field value as an
         // integer in base ten, and set the event stream's reconnection time to that integer."
-        if (value !== "" && isAsciiDigits(value)) onRetry?.(Number.parseInt(value, 10))
+        // Past the largest safe integer (up to Infinity for a long enough value), the number is
+        // capped there, so a handler always gets an exact, finite integer.
+        if (value !== "" && isAsciiDigits(value))
+          onRetry?.(Math.min(Number.parseInt(value, 10), Number.MAX_SAFE_INTEGER))
         return
       default:
       // "Otherwise: The field is ignored."

@@ -12,7 +12,11 @@ export interface ServerSentEvent {
 export interface ParserHandlers {
   /** Called once for every dispatched event, in stream order. */
   onEvent(event: ServerSentEvent): void
-  /** Called with the new reconnection time when a valid `retry` field (ASCII digits only) arrives. */
+  /**
+   * Called with the new reconnection time when a valid `retry` field (ASCII digits only) arrives.
+   * A value past `Number.MAX_SAFE_INTEGER` is reported as `Number.MAX_SAFE_INTEGER`. Before handing
+   * it to `setTimeout`, cap it at 2^31 - 1: a longer delay overflows and fires at once.
+   */
   onRetry?(ms: number): void
   /** Called for each comment line (`:` first), without the colon and one following space. */
   onComment?(text: string): void

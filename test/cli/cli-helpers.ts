@@ -56,15 +56,23 @@ function cleanEnv(env: Record<string, string>): NodeJS.ProcessEnv {
   return { ...base, ...env }
 }
 
+/** How a run is started. */
+export interface RunOptions {
+  cwd: string
+  env?: Record<string, string>
+  stdin?: string
+  /** Flags for node itself, before the CLI's path (`--expose-gc`, `--require …`). */
+  nodeArgs?: readonly string[]
+  /** Open an IPC channel to the process (`child.send`, `child.on("message")`). */
+  ipc?: boolean
+}
+
 /** Spawns `herald …args` in `cwd`. */
-export function herald(
-  args: readonly string[],
-  options: { cwd: string; env?: Record<string, string>; stdin?: string },
-): Run {
-  const child = spawn(process.execPath, [HERALD, ...args], {
+export function herald(args: readonly string[], options: RunOptions): Run {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), HERALD, ...args], {
     cwd: options.cwd,
     env: cleanEnv(options.env ?? {}),
-    stdio: ["pipe", "pipe", "pipe"],
+    stdio: options.ipc ? ["pipe", "pipe", "pipe", "ipc"] : ["pipe", "pipe", "pipe"],
   })
   running.push(child)
   let stdout = ""
@@ -131,10 +139,7 @@ export interface Hub extends Run {
 }
 
 /** Starts `herald serve …args` and waits until it is listening. */
-export async function startHub(
-  args: readonly string[],
-  options: { cwd: string; env?: Record<string, string> },
-) {
+export async function startHub(args: readonly string[], options: Omit<RunOptions, "stdin">) {
   const run = herald(["serve", ...args], options)
   const match = await run.waitFor(/"hubUrl":"(http:\/\/localhost:(\d+)[^"]*)"/)
   return {

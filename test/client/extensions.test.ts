@@ -7,7 +7,9 @@ import {
   type EventSourceErrorEvent,
   EventSourceResponseError,
   events,
+  type EventSourceInit as HeraldEventSourceInit,
 } from "../../src/client/index.js"
+import { MAX_TIMER_DELAY } from "../../src/client/timeouts.js"
 import { sse, startTestServer, type TestServer } from "./test-server.js"
 
 let server: TestServer
@@ -141,6 +143,30 @@ describe("reconnection policy", () => {
     expect(states).toEqual([0, 0, 0, 2])
     expect(error?.code).toBe("retries-exhausted")
     expect(error?.message).toMatch(/after 3 reconnection attempts.*connection refused/)
+  })
+
+  it("waits the longest timer delay after a retry: of 400 digits, instead of reconnecting at once", async () => {
+    // Faked setTimeout overflows past MAX_TIMER_DELAY and fires at once, as Node's does.
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "Date"] })
+    let connections = 0
+    const fetch = async () => {
+      connections++
+      return new Response(`retry: ${"9".repeat(400)}\ndata: x\n\n`, {
+        headers: { "Content-Type": "text/event-stream" },
+      })
+    }
+    const source = new EventSource("http://herald.test/stream", { fetch })
+    try {
+      await next(source, "error")
+      const reopened = next(source, "open")
+      const droppedAt = Date.now()
+      await vi.advanceTimersToNextTimerAsync()
+      await reopened
+      expect([connections, Date.now() - droppedAt]).toEqual([2, MAX_TIMER_DELAY])
+    } finally {
+      source.close()
+      vi.useRealTimers()
+    }
   })
 
   it("fails on a 503 by default, with status and headers on the error", async () => {
@@ -416,8 +442,9 @@ describe("signal and async iteration", () => {
     source.addEventListener("message", () => dispatched++)
     const iterator = source[Symbol.asyncIterator]()
     await iterator.next()
-    await new Promise((resolve) => setTimeout(resolve, 400))
-    expect(written).toBeGreaterThan(50)
+    // The server's last write is the sentinel: a client that kept reading would have dispatched
+    // nearly all 200 events by then.
+    await expect.poll(() => written, { timeout: 5000 }).toBe(200)
     expect(dispatched).toBeLessThan(20)
     await iterator.return?.()
   })
@@ -491,45 +518,76 @@ describe("timeouts", () => {
     expect(server.requests.map((r) => r.headers["last-event-id"])).toEqual([undefined, "7"])
   })
 
-  it("heartbeat comments keep an idle stream open; when they stop, the client reconnects", async () => {
-    let beating = true
-    server.handle((_req, res) => {
-      res.writeHead(200, { "Content-Type": "text/event-stream" })
-      res.write("retry: 10\n\n")
-      const timer = setInterval(() => {
-        if (res.destroyed || !beating) return clearInterval(timer)
-        res.write(":\n")
-      }, 40)
-    })
-    const source = new EventSource(server.url, { idleTimeout: 250 })
+  /**
+   * A source on a stream the test writes, under a faked clock (timers and performance.now), so
+   * that idleness is exactly what the test says. `connections` counts the attempts.
+   */
+  function sourceOnWrittenStream(init: HeraldEventSourceInit) {
+    vi.useFakeTimers({ toFake: ["setTimeout", "clearTimeout", "performance"] })
+    const streams: ReadableStreamDefaultController<Uint8Array>[] = []
+    // Like a real fetch, aborting the request errors its body.
+    const fetch = async (_input: string, { signal }: RequestInit) => {
+      const body = new ReadableStream<Uint8Array>({
+        start: (controller) => {
+          streams.push(controller)
+          signal?.addEventListener("abort", () => controller.error(signal.reason))
+        },
+      })
+      return new Response(body, { headers: { "Content-Type": "text/event-stream" } })
+    }
+    const source = new EventSource("http://herald.test/stream", { ...init, fetch })
     const errors: EventSourceErrorEvent[] = []
     source.onerror = (event) => errors.push(event)
-    await within(5000, next(source, "open"))
-    await sleep(800)
-    expect([errors.length, source.readyState, server.requests.length]).toEqual([0, EventSource.OPEN, 1])
-    beating = false
-    const event = await within(5000, next<EventSourceErrorEvent>(source, "error"))
-    source.close()
-    expect(event.error?.code).toBe("timeout")
+    const write = (text: string) => streams.at(-1)?.enqueue(new TextEncoder().encode(text))
+    return { source, errors, write, connections: () => streams.length }
+  }
+
+  it("heartbeat comments keep an idle stream open; when they stop, the client reconnects", async () => {
+    const { source, errors, write, connections } = sourceOnWrittenStream({ idleTimeout: 250 })
+    try {
+      await next(source, "open")
+      // 800 ms of heartbeats every 40 ms: more than three idle windows, none of them silent.
+      for (let elapsed = 0; elapsed < 800; elapsed += 40) {
+        write(":\n")
+        await vi.advanceTimersByTimeAsync(40)
+      }
+      expect([errors.length, source.readyState, connections()]).toEqual([0, EventSource.OPEN, 1])
+      await vi.advanceTimersByTimeAsync(250)
+      expect(errors.map((event) => event.error?.code)).toEqual(["timeout"])
+      expect(source.readyState).toBe(EventSource.CONNECTING)
+      await vi.advanceTimersByTimeAsync(3000) // the default reconnection time
+      expect(connections()).toBe(2)
+    } finally {
+      source.close()
+      vi.useRealTimers()
+    }
   })
 
   it("a slow async iterator is not idleness: reading paused for it does not count", async () => {
-    server.handle((_req, res) => {
-      res.writeHead(200, { "Content-Type": "text/event-stream" })
-      res.write("data: 1\n\ndata: 2\n\ndata: 3\n\n")
+    const { source, errors, write, connections } = sourceOnWrittenStream({
+      idleTimeout: 300,
+      maxQueuedEvents: 1,
     })
-    const source = new EventSource(server.url, { idleTimeout: 300, maxQueuedEvents: 1 })
-    const errors: EventSourceErrorEvent[] = []
-    source.onerror = (event) => errors.push(event)
-    const iterator = source[Symbol.asyncIterator]()
-    await iterator.next()
-    await sleep(700) // reading stays paused: events 2 and 3 wait in the queue
-    const rest = [await iterator.next(), await iterator.next()].map((result) => result.value?.data)
-    // Reading resumes with a fresh window: a source that counted the pause would drop at once here.
-    await sleep(50)
-    expect([rest, errors.length, source.readyState]).toEqual([["2", "3"], 0, EventSource.OPEN])
-    await iterator.return?.()
-    expect(server.requests).toHaveLength(1)
+    try {
+      await next(source, "open")
+      write("data: 1\n\ndata: 2\n\ndata: 3\n\n")
+      const iterator = source[Symbol.asyncIterator]()
+      await iterator.next()
+      await vi.advanceTimersByTimeAsync(700) // reading stays paused: events 2 and 3 wait in the queue
+      const rest = [await iterator.next(), await iterator.next()].map((result) => result.value?.data)
+      // Reading resumes with a fresh window: a source that counted the pause would drop at once here.
+      await vi.advanceTimersByTimeAsync(50)
+      expect([rest, errors.length, source.readyState, connections()]).toEqual([
+        ["2", "3"],
+        0,
+        EventSource.OPEN,
+        1,
+      ])
+      await iterator.return?.()
+    } finally {
+      source.close()
+      vi.useRealTimers()
+    }
   })
 
   it("close() clears the timers, which never hold the process open, and nothing follows it", async () => {

@@ -7,6 +7,7 @@ import { EventSource } from "../../src/client/index.js"
 import { createReconnectPolicy } from "../../src/client/reconnect-policy.js"
 import { serverReason } from "../../src/client/refusal.js"
 import { parseRetryAfter } from "../../src/client/retry-after.js"
+import { MAX_TIMER_DELAY } from "../../src/client/timeouts.js"
 
 describe("reconnect policy", () => {
   it("by default waits the reconnection time every time, forever (the standard)", () => {
@@ -28,6 +29,17 @@ describe("reconnect policy", () => {
   it("adds at most `jitter` of the wait, never less than the wait", () => {
     expect(createReconnectPolicy({ delay: 100, jitter: 0.5 }, () => 0.999).nextDelay()).toBeCloseTo(149.95)
     expect(createReconnectPolicy({ delay: 100, jitter: 0.5 }, () => 0).nextDelay()).toBe(100)
+  })
+
+  it("never waits longer than a timer can, whatever the server's retry or the options say", () => {
+    // A longer setTimeout overflows and fires at once: the source would reconnect in a hot loop.
+    const policy = createReconnectPolicy({ jitter: 1, maxRetryAfter: Number.POSITIVE_INFINITY }, () => 0.999)
+    policy.setReconnectionTime(Number.POSITIVE_INFINITY)
+    expect(policy.nextDelay()).toBe(MAX_TIMER_DELAY)
+    expect(policy.nextDelay(Number.POSITIVE_INFINITY)).toBe(MAX_TIMER_DELAY)
+    policy.setReconnectionTime(MAX_TIMER_DELAY - 1)
+    expect(policy.nextDelay()).toBe(MAX_TIMER_DELAY)
+    expect(createReconnectPolicy({ delay: Number.POSITIVE_INFINITY }).nextDelay()).toBe(MAX_TIMER_DELAY)
   })
 
   it("honours Retry-After up to maxRetryAfter, and stops after maxAttempts", () => {

@@ -68,14 +68,20 @@ async function startStalledReplay(engine: Engine, options: { maxPending?: number
   })
   const got: string[] = []
   let unblock: () => void = () => {}
+  let stalled: () => void = () => {}
+  const isStalled = new Promise<void>((resolve) => {
+    stalled = resolve
+  })
   const started = follower.start(
     (u) => got.push(u.data) < 0,
-    () =>
-      new Promise<void>((resolve) => {
+    () => {
+      stalled()
+      return new Promise<void>((resolve) => {
         unblock = resolve
-      }),
+      })
+    },
   )
-  await new Promise((resolve) => setTimeout(resolve, 10))
+  await isStalled
   return { reasons, got, started, release: () => unblock() }
 }
 
@@ -604,18 +610,19 @@ export function describeEngine(
             })
           },
         )
-        await new Promise((resolve) => setTimeout(resolve, 20))
+        // Each wait is a sentinel: the follower is parked on it, and nothing more can arrive until release().
+        await expect.poll(() => waits).toBe(1)
         expect(got).toEqual(["e0", "e1", "e2"])
-        expect(waits).toBe(1)
         release()
-        await new Promise((resolve) => setTimeout(resolve, 20))
+        await expect.poll(() => waits).toBe(2)
         expect(got).toHaveLength(6)
         // Appending never waits for this stuck subscriber.
         await expect(engine.append([update("publisher is not blocked")])).resolves.toHaveLength(1)
-        for (let i = 0; i < 3; i++) {
+        for (const parked of [3, 4]) {
           release()
-          await new Promise((resolve) => setTimeout(resolve, 20))
+          await expect.poll(() => waits).toBe(parked)
         }
+        release()
         await started
         expect(got).toEqual([...Array.from({ length: 10 }, (_, i) => `e${i}`), "publisher is not blocked"])
         follower.stop()

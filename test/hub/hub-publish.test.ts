@@ -1,5 +1,5 @@
 import { request as httpRequest } from "node:http"
-import { afterEach, beforeEach, describe, expect, it } from "vitest"
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest"
 import { openStream } from "../server/helpers.js"
 import { publish, startHub, subscribeUrl, type TestHub, token } from "./hub-helpers.js"
 
@@ -290,13 +290,21 @@ describe("publish authorization", () => {
   })
 
   it("refuses a token once it expires, though the hub remembered it as valid", async () => {
-    // Expired 3 s ago: inside the verifier's 5 s clock tolerance for at least 1 s more, out of it within 2.1 s.
-    const shortLived = await token(hub.hubUrl, { publish: ["*"], expiresInSec: -3 })
-    expect((await publish(hub.hubUrl, { topic: "t" }, shortLived)).status).toBe(200)
-    await new Promise((resolve) => setTimeout(resolve, 2100))
-    const response = await publish(hub.hubUrl, { topic: "t" }, shortLived)
-    expect(response.status).toBe(401)
-    expect((await response.json()).detail).toMatch(/expired/)
+    // A hub made while Date is faked keeps reading that clock: the token expires without a wait.
+    vi.useFakeTimers({ toFake: ["Date"], now: Date.now() })
+    const clocked = await startHub()
+    try {
+      // Expired 3 s ago: inside the verifier's 5 s clock tolerance until the clock moves 2 s on.
+      const shortLived = await token(clocked.hubUrl, { publish: ["*"], expiresInSec: -3 })
+      expect((await publish(clocked.hubUrl, { topic: "t" }, shortLived)).status).toBe(200)
+      vi.setSystemTime(Date.now() + 2100)
+      const response = await publish(clocked.hubUrl, { topic: "t" }, shortLived)
+      expect(response.status).toBe(401)
+      expect((await response.json()).detail).toMatch(/expired/)
+    } finally {
+      vi.useRealTimers()
+      await clocked.close()
+    }
   })
 
   it("refuses a subscriber token for publishing", async () => {

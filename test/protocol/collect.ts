@@ -4,6 +4,14 @@ import type { ReferenceResult } from "./reference-parser.js"
 
 /** Feeds the chunks in order, ends the stream, and returns what the parser reported. */
 export function collect(chunks: Array<string | Uint8Array>, options?: ParserOptions): ReferenceResult {
+  return collectStreams([chunks], options)
+}
+
+/** Feeds several streams to one parser, ending each (a reconnection), and returns what it reported. */
+export function collectStreams(
+  streams: Array<Array<string | Uint8Array>>,
+  options?: ParserOptions,
+): ReferenceResult {
   const result: ReferenceResult = { events: [], retries: [], comments: [], lastEventId: "" }
   const parser = createParser(
     {
@@ -13,8 +21,10 @@ export function collect(chunks: Array<string | Uint8Array>, options?: ParserOpti
     },
     options,
   )
-  for (const chunk of chunks) parser.feed(chunk)
-  parser.end()
+  for (const chunks of streams) {
+    for (const chunk of chunks) parser.feed(chunk)
+    parser.end()
+  }
   result.lastEventId = parser.lastEventId
   return result
 }

@@ -136,6 +136,14 @@ describe("fields", () => {
     expect(collect(["retry: 1e3\nretry: -1\nretry:  5\nretry: 12 \nretry: 7\n\n"]).retries).toEqual([7])
   })
 
+  it("reports a retry too large for a number as the largest safe integer", () => {
+    const huge = "9".repeat(400)
+    expect(collect([`retry: ${huge}\nretry: 9007199254740993\n\n`]).retries).toEqual([
+      Number.MAX_SAFE_INTEGER,
+      Number.MAX_SAFE_INTEGER,
+    ])
+  })
+
   it("reports comments without the colon and one space", () => {
     expect(collect([": keep-alive\n:raw\n:  two\n\n"]).comments).toEqual(["keep-alive", "raw", " two"])
   })
@@ -191,6 +199,16 @@ describe("end of stream", () => {
     parser.end()
     parser.feed("\uFEFFdata: second\n\n")
     expect(events).toEqual(["first", "second"])
+  })
+
+  it("does not let the discarded block's id reach the next stream's events", () => {
+    const ids: string[] = []
+    const parser = createParser({ onEvent: (event) => ids.push(event.lastEventId) })
+    parser.feed("id: 1\ndata: first\n\nid: lost\ndata: x\n")
+    parser.end()
+    parser.feed("data: second\n\n")
+    expect(ids).toEqual(["1", "1"])
+    expect(parser.lastEventId).toBe("1")
   })
 })
 

@@ -42,7 +42,9 @@ export function referenceParse(stream: string, initialLastEventId = ""): Referen
     if (field === "event") type = value
     else if (field === "data") data += `${value}\n`
     else if (field === "id" && !value.includes("\0")) idBuffer = value
-    else if (field === "retry" && /^[0-9]+$/.test(value)) result.retries.push(Number(value))
+    // Herald's documented choice: a retry past the largest safe integer is reported as that integer.
+    else if (field === "retry" && /^[0-9]+$/.test(value))
+      result.retries.push(Math.min(Number(value), Number.MAX_SAFE_INTEGER))
   }
   return result
 }

@@ -290,11 +290,13 @@ describe("node:http adapter wire format", () => {
     expect(old).not.toMatch(/transfer-encoding/i)
     expect(old).not.toMatch(/^connection: keep-alive/im)
     expect(old.slice(old.indexOf("\r\n\r\n") + 4)).toBe(": \n\ndata: old client\n\n")
-    const head = await rawExchange(port, "HEAD / HTTP/1.1\r\nHost: x\r\n\r\n", (text) =>
-      text.includes("\r\n\r\n"),
+    // A second request pipelined after the HEAD is the sentinel: its answer follows the HEAD's
+    // head straight away, so a body of the HEAD would sit between them.
+    const both = await rawExchange(port, "HEAD / HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.0\r\n\r\n", (text) =>
+      text.includes("old client\n\n"),
     )
-    await new Promise((resolve) => setTimeout(resolve, 50))
-    expect(head.slice(head.indexOf("\r\n\r\n") + 4)).toBe("")
+    const afterHead = both.slice(both.indexOf("\r\n\r\n") + 4)
+    expect(afterHead.slice(0, afterHead.indexOf("HTTP/1.1 200"))).toBe("")
   })
 })
 
