@@ -112,13 +112,16 @@ async function streamLines(
     checkCount(++count, context)
     return validateUpdate(draftFromJson(item, `line ${line}: `), context.settings, `line ${line}: `)
   }
-  for await (const chunk of bodyChunks(request, bodyIdleTimeoutMs)) {
-    let text: string
+  // The body's end may cut a character in two: the final flush is checked like any chunk.
+  const decode = (chunk?: Uint8Array): string => {
     try {
-      text = pending + decoder.decode(chunk, { stream: true })
+      return chunk === undefined ? decoder.decode() : decoder.decode(chunk, { stream: true })
     } catch {
       throw new HttpError(400, `line ${line + 1}: not valid UTF-8.`)
     }
+  }
+  for await (const chunk of bodyChunks(request, bodyIdleTimeoutMs)) {
+    const text = pending + decode(chunk)
     const lines = text.split("\n")
     pending = lines.pop() ?? ""
     if (pending.length > maxBodyBytes) {
@@ -135,7 +138,7 @@ async function streamLines(
       if (updates.length > 0) await store(updates)
     }
   }
-  const last = parseLine(pending + decoder.decode())
+  const last = parseLine(pending + decode())
   if (last !== undefined) await store([last])
 }
 

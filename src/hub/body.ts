@@ -46,6 +46,8 @@ export async function* bodyChunks(request: IncomingMessage, idleMs: number): Asy
         next = await Promise.race([chunks.next(), idle])
       } catch (error) {
         timedOut = error instanceof HttpError
+        // The client left mid-body: nobody to answer, and nothing the hub did wrong.
+        if (!timedOut && request.destroyed) throw bodyAbandoned()
         throw error
       } finally {
         clearTimeout(timer)
@@ -66,6 +68,10 @@ function bodyStalled(idleMs: number): HttpError {
     `The request body stopped arriving for ${idleMs} ms, so the hub stopped reading it. Send the body without pauses; a streaming publish with nothing to send can send an empty line to stay open (raise the limit with --body-idle-timeout).`,
     { connection: "close" },
   )
+}
+
+function bodyAbandoned(): HttpError {
+  return new HttpError(400, "The client closed the connection before the request body ended.")
 }
 
 function tooLarge(maxBytes: number): HttpError {

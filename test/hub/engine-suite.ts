@@ -54,7 +54,6 @@ async function readAll(engine: Engine): Promise<StoredUpdate[]> {
   }
 }
 
-/** Parses one SSE frame with Herald's parser: what a subscriber would see. */
 /**
  * Follows `engine` from the earliest update, two per page, with a subscriber whose first
  * delivery blocks until `release()`; resolves once the replay is stalled on it.
@@ -73,7 +72,10 @@ async function startStalledReplay(engine: Engine, options: { maxPending?: number
     stalled = resolve
   })
   const started = follower.start(
-    (u) => got.push(u.data) < 0,
+    (u) => {
+      got.push(u.data)
+      return false // asks to wait: the replay calls whenWritable next
+    },
     () => {
       stalled()
       return new Promise<void>((resolve) => {
@@ -85,6 +87,7 @@ async function startStalledReplay(engine: Engine, options: { maxPending?: number
   return { reasons, got, started, release: () => unblock() }
 }
 
+/** Parses one SSE frame with Herald's parser: what a subscriber would see. */
 function parseFrame(frame: string): { events: ServerSentEvent[]; retries: number[] } {
   const events: ServerSentEvent[] = []
   const retries: number[] = []

@@ -239,6 +239,25 @@ describe("Herald's batch and streaming publish", () => {
     expect((await stream.waitForEvents(3)).map((e) => e.data)).toEqual(["tok1", "tok2", "tok3"])
     stream.close()
   })
+
+  it("refuses an NDJSON body that ends inside a character with 400, after storing the lines before it", async () => {
+    hub = await startHub()
+    const publisher = await token(hub.hubUrl, { publish: ["*"] })
+    // The first two bytes of "中" (E4 B8 AD) and then the end of the body.
+    const body = Buffer.concat([
+      Buffer.from('{"topic":"t","data":"ok"}\n{"topic":"t","data":"'),
+      Buffer.from([0xe4, 0xb8]),
+    ])
+    const response = await fetch(`${hub.origin}/herald/v1/publish`, {
+      method: "POST",
+      body,
+      headers: { authorization: `Bearer ${publisher}`, "content-type": "application/x-ndjson" },
+    })
+    expect(response.status).toBe(400)
+    const problem = await response.json()
+    expect(problem.detail).toMatch(/^line 2: not valid UTF-8/)
+    expect(problem.ids).toHaveLength(1)
+  })
 })
 
 describe("active subscriptions", () => {

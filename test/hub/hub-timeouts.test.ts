@@ -6,7 +6,8 @@ import { createHttpServer, type HttpTimeouts } from "../../src/cli/http-server.j
 import { createMemoryEngine } from "../../src/hub/engine/memory.js"
 import { createHub, type Hub } from "../../src/hub/hub.js"
 import type { HubLimits } from "../../src/hub/options.js"
-import { stop } from "../server/helpers.js"
+import type { Logger } from "../../src/logger.js"
+import { recordingLogger, stop } from "../server/helpers.js"
 
 const cleanups: Array<() => Promise<void>> = []
 afterEach(async () => {
@@ -19,6 +20,7 @@ const SHORT: HttpTimeouts = { headersTimeoutMs: 200, keepAliveTimeoutMs: 1000 }
 async function serveHub(
   limits: HubLimits,
   makeServer: (listener: RequestListener) => Server = (listener) => createHttpServer(listener, SHORT),
+  logger?: Logger,
 ): Promise<{ hub: Hub; server: Server; port: number }> {
   let hub: Hub | undefined
   const server = makeServer((req, res) => hub?.handle(req, res))
@@ -31,6 +33,7 @@ async function serveHub(
     allowAnonymousPublish: true,
     heartbeatMs: 0,
     limits,
+    ...(logger === undefined ? {} : { logger }),
   })
   const running = hub
   cleanups.push(async () => {
@@ -56,6 +59,38 @@ async function rawExchange(port: number, head: string) {
 }
 
 describe("herald serve's HTTP timeouts", () => {
+  it("counts a client that leaves mid-body as a 400, not as a server error", async () => {
+    const logger = recordingLogger()
+    let arrived: () => void = () => {}
+    const requestArrived = new Promise<void>((resolve) => {
+      arrived = resolve
+    })
+    const { hub, port } = await serveHub(
+      {},
+      (listener) =>
+        createHttpServer((request, response) => {
+          arrived()
+          listener(request, response)
+        }, SHORT),
+      logger,
+    )
+    const { socket } = await rawExchange(
+      port,
+      "POST /.well-known/mercure HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 100\r\n\r\ntopic=t&da",
+    )
+    await requestArrived
+    socket.destroy()
+    const refusals = async () =>
+      (await hub.metrics.getSingleMetric("herald_requests_refused_total")?.get())?.values ?? []
+    let counted = await refusals()
+    for (let tries = 0; tries < 500 && counted.length === 0; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 10))
+      counted = await refusals()
+    }
+    expect(counted.map((value) => [value.labels.status, value.value])).toEqual([["400", 1]])
+    expect(logger.entries.filter((entry) => entry.level === "error")).toEqual([])
+  })
+
   it("cuts a client that dribbles its headers, with 408", async () => {
     const { port } = await serveHub({})
     const { socket, closed } = await rawExchange(port, "GET /healthz HTTP/1.1\r\nHost: x\r\n")
