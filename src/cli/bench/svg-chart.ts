@@ -86,10 +86,9 @@ function series(
       drawing = false
       continue
     }
-    const point = `${fixed(x(second.second))},${fixed(y(ms))}`
-    path += `${drawing ? "L" : "M"}${point} `
-    const [cx, cy] = point.split(",")
-    dots.push(`<circle cx="${cx}" cy="${cy}" r="2.5" fill="${color}"/>`)
+    const [px, py] = [fixed(x(second.second)), fixed(y(ms))]
+    path += `${drawing ? "L" : "M"}${px},${py} `
+    dots.push(`<circle cx="${px}" cy="${py}" r="2.5" fill="${color}"/>`)
     drawing = true
   }
   return [
