@@ -1,4 +1,5 @@
-import { relative } from "node:path"
+import { isAbsolute, relative, sep } from "node:path"
+import { fileURLToPath } from "node:url"
 import type { DevTokens } from "../hub/auth/dev-tokens.js"
 import { isLoopbackHost } from "../hub/auth/loopback.js"
 import { DEFAULT_CLIENT_HUB_URL } from "./hub-access.js"
@@ -16,6 +17,22 @@ export interface DevBannerInput {
 
 const EXAMPLE_TOPIC = "https://example.com/books/1"
 
+/** This CLI's entry point (dist/cli/herald.js), beside this module. */
+const HERALD_SCRIPT = fileURLToPath(new URL("./herald.js", import.meta.url))
+
+/**
+ * The command that runs this CLI from `cwd` at once. In a clone it is `node dist/cli/herald.js`:
+ * there `npx herald` first installs the package into npx's cache (seconds, and an interrupted
+ * install leaves a broken cache). Where the package is a dependency (`node_modules`), or
+ * elsewhere, `npx herald` finds the installed bin.
+ */
+export function heraldCommand(cwd: string, script: string = HERALD_SCRIPT): string {
+  const path = relative(cwd, script)
+  if (path.startsWith("..") || isAbsolute(path) || path.split(sep).includes("node_modules"))
+    return "npx herald"
+  return `node ${path}`
+}
+
 /**
  * The dev-mode banner: what dev mode means (who gets in without a token, who can reach the hub),
  * where the secret is, a publisher and a subscriber token for tools that send one, and curl
@@ -27,6 +44,7 @@ export function devBanner(input: DevBannerInput): string {
   const expires = new Date(tokens.expiresAt).toISOString().slice(0, 10)
   const rule = "─".repeat(78)
   const hub = hubUrl === DEFAULT_CLIENT_HUB_URL ? "" : ` --hub ${hubUrl}`
+  const herald = heraldCommand(input.cwd)
   return [
     rule,
     " Herald is in DEV MODE (no key is configured): for development only.",
@@ -55,8 +73,8 @@ export function devBanner(input: DevBannerInput): string {
     `     --data-urlencode 'match=${EXAMPLE_TOPIC}'`,
     "",
     " Or, from this directory (the CLI reads the dev secret):",
-    `   npx herald listen${hub} ${EXAMPLE_TOPIC}`,
-    `   npx herald publish${hub} ${EXAMPLE_TOPIC} '{"title":"Hello"}'`,
+    `   ${herald} listen${hub} ${EXAMPLE_TOPIC}`,
+    `   ${herald} publish${hub} ${EXAMPLE_TOPIC} '{"title":"Hello"}'`,
     "",
     " For production set --jwt-key (or --publisher-jwt-key / --subscriber-jwt-key / --jwks-url)",
     " and --no-dev; see `herald serve --help`.",

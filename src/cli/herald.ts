@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { readFileSync } from "node:fs"
 import { Command, CommanderError } from "commander"
+import { benchCommand } from "./bench/command.js"
 import { doctorCommand } from "./doctor/command.js"
 import { UsageError } from "./hub-access.js"
 import { listenCommand } from "./listen.js"
@@ -42,6 +43,7 @@ export function heraldProgram(): Command {
     .addCommand(publishCommand())
     .addCommand(listenCommand())
     .addCommand(doctorCommand())
+    .addCommand(benchCommand())
     .addHelpText("after", EXAMPLES)
 }
 

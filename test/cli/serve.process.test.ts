@@ -41,6 +41,8 @@ describe("herald serve", () => {
     expect(output).toContain("development only")
     expect(output).toContain(`curl -X POST '${hub.hubUrl}'`)
     expect(output).toContain(`curl -N -G '${hub.hubUrl}'`)
+    // Run from outside the clone, so the banner's herald commands go through npx.
+    expect(output).toContain(`npx herald listen --hub ${hub.hubUrl} https://example.com/books/1`)
     const { publisher, subscriber } = bannerTokens(output)
 
     const health = await fetch(new URL("/healthz", hub.hubUrl))

@@ -1,0 +1,81 @@
+import type { ErrorCount } from "./error-tally.js"
+import type { DeliveryTotals } from "./ledger.js"
+import type { BenchResult } from "./run.js"
+import type { TimelineSecond } from "./timeline.js"
+
+/** A run's outcome as plain data: what the table, `--json` and the chart all show. */
+export interface BenchReport {
+  readonly hubUrl: string
+  readonly parameters: {
+    readonly subscribers: number
+    readonly topics: number
+    readonly rate: number
+    readonly durationMs: number
+    readonly warmupMs: number
+    readonly drainMs: number
+    readonly connectConcurrency: number
+  }
+  readonly subscribers: {
+    readonly requested: number
+    readonly connected: number
+    readonly reconnects: number
+  }
+  readonly publishes: {
+    readonly planned: number
+    readonly sent: number
+    readonly acknowledged: number
+    readonly failed: number
+  }
+  readonly deliveries: DeliveryTotals & { readonly perSecond: number }
+  /** Publish→receive, over every first delivery; undefined (absent in JSON) when none arrived. */
+  readonly latencyMs: {
+    readonly p50: number | undefined
+    readonly p95: number | undefined
+    readonly p99: number | undefined
+    readonly max: number | undefined
+  }
+  readonly errors: Readonly<Record<string, ErrorCount>>
+  readonly timeline: readonly TimelineSecond[]
+  /** Every publish acknowledged, every expected delivery arrived, none twice: exit code 0. */
+  readonly passed: boolean
+}
+
+/** The report of a finished run. */
+export function buildReport(result: BenchResult): BenchReport {
+  const { settings, publishes, deliveries, latency } = result
+  return {
+    hubUrl: settings.hubUrl.href,
+    parameters: {
+      subscribers: settings.subscribers,
+      topics: settings.topics,
+      rate: settings.rate,
+      durationMs: settings.durationMs,
+      warmupMs: settings.warmupMs,
+      drainMs: settings.drainMs,
+      connectConcurrency: settings.connectConcurrency,
+    },
+    subscribers: {
+      requested: settings.subscribers,
+      connected: result.connected,
+      reconnects: result.reconnects,
+    },
+    publishes,
+    deliveries: {
+      ...deliveries,
+      perSecond: result.measuredMs > 0 ? Math.round((deliveries.received * 1000) / result.measuredMs) : 0,
+    },
+    latencyMs: {
+      p50: latency.quantileMs(0.5),
+      p95: latency.quantileMs(0.95),
+      p99: latency.quantileMs(0.99),
+      max: latency.maxMs,
+    },
+    errors: Object.fromEntries(result.errors),
+    timeline: result.timeline,
+    passed:
+      publishes.planned > 0 &&
+      publishes.acknowledged === publishes.planned &&
+      deliveries.missing === 0 &&
+      deliveries.duplicated === 0,
+  }
+}
