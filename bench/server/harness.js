@@ -250,7 +250,8 @@ export function printMemoryTable({ title, results, sizes, contenders, reference,
  * @param {string} table.ratioHeader e.g. "Herald ÷"
  * @param {(reference: number, contender: number) => number} table.ratio
  * @param {Record<string, string>} [table.labels] display names; the contender's key by default
- * @param {{ header: string, value: (runs: object[]) => string }[]} [table.extraColumns] after the closed-loop ratio
+ * @param {{ header: string, value: (runs: object[], referenceRuns: object[]) => string }[]} [table.extraColumns]
+ *   after the closed-loop ratio; `value` gets the contender's runs and the reference's, at one size
  */
 export function printFanoutTable({
   title,
@@ -291,7 +292,7 @@ export function printFanoutTable({
         labels[contender] ?? contender,
         format(medianOf(runs, "closed")),
         versus("closed"),
-        ...extraColumns.map((column) => column.value(runs)),
+        ...extraColumns.map((column) => column.value(runs, base)),
         format(medianOf(runs, "open")),
         versus("open"),
         medianOf(runs, "p50").toFixed(1),
