@@ -4,7 +4,7 @@
 // Buffer per event; events that arrive together joined into one message, as Herald batches them).
 // Same harness as the server benchmarks (bench/server/): each contender in a fresh server
 // process, N raw-socket subscribers in a load-client process that counts SSE `data:` lines or
-// WebSocket frames, every message carrying the same ~90 bytes of data.
+// WebSocket frames, every event carrying the same ~80 bytes of data.
 //
 // Per subscriber count and run, in one cell: memory per idle connection (after GC, before any
 // event), then the fan-out rows of server-fanout.bench.js — closed loop, open loop, latency at
@@ -51,7 +51,7 @@ const cpuColumns = (phase, key) => [
 ]
 
 printFanoutTable({
-  title: `SSE vs WebSocket: broadcast fan-out (~90-byte events; median of ${RUNS} runs)`,
+  title: `SSE vs WebSocket: broadcast fan-out (~80 bytes of data per event; median of ${RUNS} runs)`,
   results,
   sizes: SIZES,
   contenders,
