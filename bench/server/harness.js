@@ -15,6 +15,8 @@ export const CONTENDERS = ["herald", "better-sse", "plain"]
 
 /** Where each contender's subscribers connect (default `/events`). */
 const SUBSCRIBE_PATHS = { hub: "/.well-known/mercure?match=bench" }
+/** The contenders whose subscribers speak WebSocket (client.js's frame reader) instead of SSE. */
+const WEBSOCKET_CONTENDERS = new Set(["ws", "ws-buffer"])
 
 /** A child process answering one IPC request at a time. */
 async function startChild(script, args, execArgv = []) {
@@ -56,6 +58,7 @@ export async function startCell(contender, n, clientProcesses = 1) {
         port,
         n: Math.min(share, n - index * share),
         path: SUBSCRIBE_PATHS[contender] ?? "/events",
+        protocol: WEBSOCKET_CONTENDERS.has(contender) ? "websocket" : "sse",
       }),
     ),
   )
@@ -103,31 +106,63 @@ export async function runInterleaved(sizes, runs, measure, describe, contenders 
   return results
 }
 
+/**
+ * The server's RSS and JS heap per connection, after a full GC, for a cell whose `n` connections
+ * are idle: minus the figures from before the first connection, ÷ n.
+ */
+export async function idleMemoryPerConnection(cell, n) {
+  // Lets the last handshakes' garbage and socket buffers settle before the GC.
+  await new Promise((resolve) => setTimeout(resolve, 500))
+  const idle = await cell.server.request("rss")
+  return {
+    rssPerConnection: (idle.rss - cell.baseline.rss) / n,
+    heapPerConnection: (idle.heapUsed - cell.baseline.heapUsed) / n,
+  }
+}
+
 const CLOSED_LOOP_DELIVERIES = 200_000
 const OPEN_LOOP_DELIVERIES = 1_000_000
 const OPEN_LOOP_OFFERED = 10_000_000
 export const PACED_RATE = 10
 const PACED_MS = 3000
 
+/** CPU time (user + system, all threads) in µs between two `process.cpuUsage()` readings. */
+const cpuMicrosBetween = (before, after) => after.user - before.user + after.system - before.system
+
 /**
  * One fan-out cell: `contender` serving `n` subscribers, measured three ways — closed loop (one
  * event per turn), open loop (events offered at 10M deliveries/s, those due in a turn published
- * together), and latency at 10 events/s — plus the server's CPU per delivery in the closed loop.
+ * together), and latency at 10 events/s — plus the server's CPU per delivery. With `idleMemory`,
+ * the server's memory per connection is read first, while the connections are still idle.
+ *
+ * Each throughput phase also reports how busy the server and the load client were (CPU time ÷
+ * the phase's wall time, 1 = one core): a server near 1 and a client well below it show that the
+ * server, not the client, set the rate.
  */
-export async function measureFanout(contender, n) {
+export async function measureFanout(contender, n, { idleMemory = false } = {}) {
   const cell = await startCell(contender, n)
   try {
+    const memory = idleMemory ? await idleMemoryPerConnection(cell, n) : {}
     const throughput = async (command, deliveries, extra = {}) => {
       const events = Math.ceil(deliveries / n)
       await cell.clients.all("reset", { measureLatency: false })
       const cpuBefore = await cell.server.request("cpu")
+      const clientCpuBefore = await cell.clients.all("cpu")
       const published = await cell.server.request(command, { events, ...extra })
       const [received] = await cell.clients.all("wait", { expected: n * events, timeoutMs: 60_000 })
       const cpuAfter = await cell.server.request("cpu")
-      const cpuMicros = cpuAfter.user - cpuBefore.user + cpuAfter.system - cpuBefore.system
+      const clientCpuAfter = await cell.clients.all("cpu")
+      const cpuMicros = cpuMicrosBetween(cpuBefore, cpuAfter)
+      const clientCpuMicros = clientCpuAfter.reduce(
+        (sum, after, index) => sum + cpuMicrosBetween(clientCpuBefore[index], after),
+        0,
+      )
+      const wallMicros = received.lastDeliveryAt - published.startedAt
       return {
-        rate: received.delivered / ((received.lastDeliveryAt - published.startedAt) / 1e6),
+        rate: received.delivered / (wallMicros / 1e6),
         cpuPerDelivery: cpuMicros / received.delivered,
+        serverLoad: cpuMicros / wallMicros,
+        clientLoad: clientCpuMicros / wallMicros,
         lost: n * events - received.delivered,
       }
     }
@@ -138,9 +173,15 @@ export async function measureFanout(contender, n) {
     const paced = await cell.server.request("paced", { rate: PACED_RATE, durationMs: PACED_MS })
     const [latency] = await cell.clients.all("wait", { expected: n * paced.sent, timeoutMs: 30_000 })
     return {
+      ...memory,
       closed: closed.rate,
       closedCpu: closed.cpuPerDelivery,
+      closedServerLoad: closed.serverLoad,
+      closedClientLoad: closed.clientLoad,
       open: open.rate,
+      openCpu: open.cpuPerDelivery,
+      openServerLoad: open.serverLoad,
+      openClientLoad: open.clientLoad,
       lost: closed.lost + open.lost + (n * paced.sent - latency.delivered),
       p50: latency.p50,
       p99: latency.p99,
@@ -155,8 +196,45 @@ export function describeFanoutRun(result) {
   return (
     `closed ${Math.round(result.closed)} / open ${Math.round(result.open)} deliveries/s, ` +
     `server CPU ${result.closedCpu.toFixed(2)} µs/delivery, ` +
-    `p50 ${result.p50.toFixed(1)} ms, p99 ${result.p99.toFixed(1)} ms, lost ${result.lost}`
+    `p50 ${result.p50.toFixed(1)} ms, p99 ${result.p99.toFixed(1)} ms, lost ${result.lost}; ` +
+    `busy (cores) closed server ${result.closedServerLoad.toFixed(2)} client ${result.closedClientLoad.toFixed(2)}, ` +
+    `open server ${result.openServerLoad.toFixed(2)} client ${result.openClientLoad.toFixed(2)}` +
+    (result.rssPerConnection === undefined ? "" : `; idle ${describeMemory(result)}`)
   )
+}
+
+/** One run's memory per idle connection, for a progress line. */
+export function describeMemory(result) {
+  return (
+    `${(result.rssPerConnection / 1024).toFixed(2)} KiB RSS, ` +
+    `${(result.heapPerConnection / 1024).toFixed(2)} KiB heap per connection`
+  )
+}
+
+/**
+ * Prints the memory-per-idle-connection table in Markdown: per size and contender, the medians
+ * of RSS and JS heap per connection, and the RSS ratio `reference` ÷ contender (below 1: the
+ * reference uses less).
+ */
+export function printMemoryTable({ title, results, sizes, contenders, reference, labels = {} }) {
+  const kib = (bytes) => `${(bytes / 1024).toFixed(2)} KiB`
+  const medianOf = (runs, key) => median(runs.map((run) => run[key]))
+  console.log(`\n### ${title}\n`)
+  console.log(
+    "| connections | contender | RSS per connection | JS heap per connection | Herald ÷ contender (RSS) |",
+  )
+  console.log("|---:|---|---:|---:|---:|")
+  for (const n of sizes) {
+    const base = medianOf(results.get(`${reference}@${n}`), "rssPerConnection")
+    for (const contender of contenders) {
+      const runs = results.get(`${contender}@${n}`)
+      const rss = medianOf(runs, "rssPerConnection")
+      const ratio = contender === reference ? "—" : (base / rss).toFixed(2)
+      const cells = [n.toLocaleString("en-US"), labels[contender] ?? contender, kib(rss)]
+      cells.push(kib(medianOf(runs, "heapPerConnection")), ratio)
+      console.log(`| ${cells.join(" | ")} |`)
+    }
+  }
 }
 
 /**
@@ -172,7 +250,8 @@ export function describeFanoutRun(result) {
  * @param {string} table.ratioHeader e.g. "Herald ÷"
  * @param {(reference: number, contender: number) => number} table.ratio
  * @param {Record<string, string>} [table.labels] display names; the contender's key by default
- * @param {{ header: string, value: (runs: object[]) => string }[]} [table.extraColumns] after the closed-loop ratio
+ * @param {{ header: string, value: (runs: object[], referenceRuns: object[]) => string }[]} [table.extraColumns]
+ *   after the closed-loop ratio; `value` gets the contender's runs and the reference's, at one size
  */
 export function printFanoutTable({
   title,
@@ -213,7 +292,7 @@ export function printFanoutTable({
         labels[contender] ?? contender,
         format(medianOf(runs, "closed")),
         versus("closed"),
-        ...extraColumns.map((column) => column.value(runs)),
+        ...extraColumns.map((column) => column.value(runs, base)),
         format(medianOf(runs, "open")),
         versus("open"),
         medianOf(runs, "p50").toFixed(1),

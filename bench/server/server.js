@@ -1,4 +1,5 @@
-// One SSE server under test, in its own process: `node server.js <herald|better-sse|plain>`.
+// One server under test, in its own process: `node server.js <contender>` (herald, hub,
+// better-sse, plain, floor: SSE; ws, ws-buffer: WebSocket).
 // Driven over IPC by the benchmark (see harness.js): it reports its subscriber count and RSS,
 // and publishes events carrying their publish time (process.hrtime, CLOCK_MONOTONIC, shared by
 // every process on the machine) so the load client can compute publish→receive latency.
@@ -115,6 +116,42 @@ contenders.floor = async () => {
   }
 }
 
+/**
+ * `ws` broadcasting the way its README shows: for each client, if OPEN, `send`. A message is the
+ * event's data string alone, the same bytes as the SSE `data:` line (WebSocket has no `id:`; the
+ * sequence number inside the data plays that part). ws writes each message at once (cork,
+ * header + payload, uncork): one system call per message per client.
+ *
+ * - `ws`: the data string as is; ws measures and encodes it again for every client.
+ * - `ws-buffer`: what a ws user tuning for fan-out would write: one Buffer per event, sent to
+ *   every client as a text frame, and events that arrive together (the open loop) joined by LF
+ *   into one message, Herald's `publishBatch` done by hand. A frame built once for all clients
+ *   would need ws's private `_socket`, so it is not measured.
+ */
+async function wsBroadcast({ preEncode }) {
+  const { WebSocketServer, WebSocket } = await import("ws")
+  let server
+  const sendOptions = { binary: false }
+  const broadcast = (data) => {
+    const message = preEncode ? Buffer.from(data) : data
+    for (const client of server.clients) {
+      if (client.readyState === WebSocket.OPEN) client.send(message, sendOptions)
+    }
+  }
+  return {
+    // perMessageDeflate is off by default on a ws server; the SSE contenders do not compress either.
+    attach: (httpServer) => {
+      server = new WebSocketServer({ server: httpServer })
+    },
+    onRequest: (_req, res) => res.writeHead(426).end(),
+    publish: (_id, data) => broadcast(data),
+    publishBatch: preEncode ? (events) => broadcast(events.map(({ data }) => data).join("\n")) : undefined,
+    count: () => server.clients.size,
+  }
+}
+contenders.ws = () => wsBroadcast({ preEncode: false })
+contenders["ws-buffer"] = () => wsBroadcast({ preEncode: true })
+
 const name = process.argv[2]
 if (!(name in contenders)) {
   console.error(`Unknown contender ${name}; use one of ${Object.keys(contenders).join(", ")}`)
@@ -205,6 +242,7 @@ const commands = {
 }
 
 const server = createServer(contender.onRequest)
+contender.attach?.(server)
 server.listen(0, "127.0.0.1", 8192, () => {
   process.send({ type: "ready", port: server.address().port })
 })
