@@ -1,7 +1,7 @@
 import { isAbsolute, relative, sep } from "node:path"
 import { fileURLToPath } from "node:url"
-import type { DevTokens } from "../hub/auth/dev-tokens.js"
-import { isLoopbackHost } from "../hub/auth/loopback.js"
+import type { DevTokens } from "../auth/dev-tokens.js"
+import { isLoopbackHost } from "../auth/loopback.js"
 import { DEFAULT_CLIENT_HUB_URL } from "./hub-access.js"
 
 /** What the banner shows. */

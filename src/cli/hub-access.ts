@@ -1,5 +1,5 @@
 import { resolve } from "node:path"
-import { createDevTokens } from "../hub/auth/dev-tokens.js"
+import { createDevTokens } from "../auth/dev-tokens.js"
 import { readDevSecret } from "./config/dev-secret.js"
 
 /** The issuer of dev tokens when none is configured. */

@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from "node:crypto"
 import type { IncomingMessage } from "node:http"
 import type { Registry } from "prom-client"
-import { isLocalClient } from "../hub/auth/local-client.js"
+import { isLocalClient } from "../auth/local-client.js"
 import { sendProblem, sendText } from "../hub/responses.js"
 import { exactPaths, type Mount } from "./router.js"
 

@@ -4,7 +4,7 @@ import type { AddressInfo } from "node:net"
 import { join } from "node:path"
 import { Command } from "commander"
 import type { Logger } from "pino"
-import { createDevTokens } from "../hub/auth/dev-tokens.js"
+import { createDevTokens } from "../auth/dev-tokens.js"
 import type { Engine } from "../hub/engine/engine.js"
 import { sendProblem } from "../hub/responses.js"
 import {

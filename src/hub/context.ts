@@ -1,13 +1,13 @@
+import type { Cors } from "../auth/cors.js"
+import type { PreparedTopic } from "../auth/matchers/matcher.js"
 import type { ClientAddressResolver, SSE } from "../server/index.js"
 import type { Admission } from "./admission.js"
 import type { Authenticator } from "./authenticate.js"
-import type { Cors } from "./cors.js"
 import type { Engine, StoredUpdate } from "./engine/engine.js"
 import type { HubMetrics } from "./metrics.js"
 import type { ReplayGate } from "./replay-gate.js"
 import type { HubSettings } from "./settings.js"
 import type { SubscriptionRegistry } from "./subscriptions.js"
-import type { PreparedTopic } from "./topics/matcher.js"
 
 /** What every request handler of a hub shares. */
 export interface HubContext {

@@ -1,6 +1,6 @@
+import { MATCHER_TYPES } from "../auth/matchers/matcher.js"
 import { toHeaderValue } from "../server/index.js"
 import type { HubSettings } from "./settings.js"
-import { MATCHER_TYPES } from "./topics/matcher.js"
 
 /** The Mercure authorization detail type (draft-08 "Authorization Details"). */
 export const AUTHORIZATION_DETAIL_TYPE = "https://mercure.rocks/authorization-detail"

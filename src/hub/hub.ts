@@ -1,11 +1,12 @@
 import type { IncomingMessage, ServerResponse } from "node:http"
 import type { Registry } from "prom-client"
+import { createCors } from "../auth/cors.js"
+import { prepareTopic } from "../auth/matchers/matcher.js"
 import { createClientAddressResolver, createSSE, withErrorBoundary } from "../server/index.js"
 import { createAdmission } from "./admission.js"
 import { createAuthenticator } from "./authenticate.js"
 import { BATCH_PUBLISH_PATH, publishBatch } from "./batch-publish.js"
 import type { HubContext } from "./context.js"
-import { createCors } from "./cors.js"
 import { protectedResourceMetadata } from "./discovery.js"
 import type { StoredUpdate } from "./engine/engine.js"
 import { createHubMetrics } from "./metrics.js"
@@ -17,7 +18,6 @@ import { resolveSettings } from "./settings.js"
 import { subscribe } from "./subscribe.js"
 import { subscriptionApi } from "./subscription-api.js"
 import { createSubscriptionRegistry, subscriptionsPath } from "./subscriptions.js"
-import { prepareTopic } from "./topics/matcher.js"
 
 /** A running hub: one request handler for `node:http`, metrics, readiness, and a graceful close. */
 export interface Hub {

@@ -1,5 +1,5 @@
 import type { ServerResponse } from "node:http"
-import { AuthError } from "./auth/errors.js"
+import { AuthError } from "../auth/errors.js"
 import type { HubContext } from "./context.js"
 import { sendAuthError, sendError } from "./responses.js"
 

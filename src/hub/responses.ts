@@ -1,5 +1,5 @@
 import type { ServerResponse } from "node:http"
-import { type AuthError, bearerChallenge } from "./auth/errors.js"
+import { type AuthError, bearerChallenge } from "../auth/errors.js"
 import { HttpError } from "./http-error.js"
 
 type Headers = Readonly<Record<string, string>>

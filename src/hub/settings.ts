@@ -1,6 +1,6 @@
+import { DEFAULT_COOKIE_NAMES } from "../auth/presentation.js"
 import { defaultLogger, type Logger } from "../logger.js"
 import { DEFAULT_HEARTBEAT_MS, DEFAULT_MAX_QUEUED_BYTES, DEFAULT_RETRY_MS } from "../server/index.js"
-import { DEFAULT_COOKIE_NAMES } from "./auth/presentation.js"
 import type { HubLimits, HubOptions } from "./options.js"
 
 /** {@link HubLimits} with every default applied. */

@@ -1,8 +1,9 @@
 import { randomUUID } from "node:crypto"
 import type { IncomingMessage, ServerResponse } from "node:http"
+import type { Grants } from "../auth/grants.js"
+import type { PreparedTopic, TopicMatcher } from "../auth/matchers/matcher.js"
 import { encode } from "../protocol/index.js"
 import { jitteredRetryFrame, type SSEConnection, TOO_OLD_EVENT, toHeaderValue } from "../server/index.js"
-import type { Grants } from "./auth/grants.js"
 import { type BodyLimits, isMediaType, readBody } from "./body.js"
 import type { HubContext } from "./context.js"
 import { mercureLink } from "./discovery.js"
@@ -13,7 +14,6 @@ import { refuse } from "./refuse.js"
 import { ReplaysBusyError } from "./replay-gate.js"
 import { parseSubscriptionRequest } from "./subscription-request.js"
 import type { SubscriptionDocument } from "./subscriptions.js"
-import type { PreparedTopic, TopicMatcher } from "./topics/matcher.js"
 
 /** The event telling a resuming subscriber that the hub no longer holds its cursor. */
 export const CURSOR_NOT_FOUND_EVENT = TOO_OLD_EVENT

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http"
+import { AuthError } from "../auth/errors.js"
 import { toHeaderValue } from "../server/index.js"
-import { AuthError } from "./auth/errors.js"
 import type { HubContext } from "./context.js"
 import { mercureLink } from "./discovery.js"
 import { EARLIEST } from "./engine/engine.js"

@@ -1,15 +1,15 @@
 import type { IncomingMessage } from "node:http"
-import { readLastEventId } from "../server/last-event-id.js"
-import { parseForm } from "./form.js"
-import { HttpError } from "./http-error.js"
-import type { HubSettings } from "./settings.js"
 import {
   compileLegacySelector,
   compileMatcher,
   isMatcherType,
   MatcherError,
   type TopicMatcher,
-} from "./topics/matcher.js"
+} from "../auth/matchers/matcher.js"
+import { readLastEventId } from "../server/last-event-id.js"
+import { parseForm } from "./form.js"
+import { HttpError } from "./http-error.js"
+import type { HubSettings } from "./settings.js"
 
 /** One subscription of a connection: the matcher as the client spelled it. */
 export interface RequestedSubscription {

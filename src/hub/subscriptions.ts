@@ -1,4 +1,4 @@
-import type { Grants } from "./auth/grants.js"
+import type { Grants } from "../auth/grants.js"
 import type { Engine } from "./engine/engine.js"
 import type { RequestedSubscription } from "./subscription-request.js"
 

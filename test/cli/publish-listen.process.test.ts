@@ -223,7 +223,7 @@ describe("herald publish + herald listen (dev mode: both read the dev secret)", 
       cwd,
       env: { HERALD_JWT_KEY: secret },
     })
-    const { createDevTokens } = await import("../../src/hub/auth/dev-tokens.js")
+    const { createDevTokens } = await import("../../src/auth/dev-tokens.js")
     const tokens = await createDevTokens({ secret, resource: hub.hubUrl, issuer: "test" })
     const env = { HERALD_HUB_URL: hub.hubUrl, HERALD_TOKEN: tokens.publisher }
     const listen = herald(["listen", "--json", "--count", "1", "t"], {

@@ -2,9 +2,9 @@
 // dev mode on loopback, with a heap probe preloaded, and the dev secret read from its data
 // directory so that the campaign can sign valid tokens (and subtly invalid ones).
 import { join } from "node:path"
+import { createDevTokens } from "../../src/auth/dev-tokens.js"
 import { readDevSecret } from "../../src/cli/config/dev-secret.js"
 import { DEV_ISSUER } from "../../src/cli/hub-access.js"
-import { createDevTokens } from "../../src/hub/auth/dev-tokens.js"
 import { type Hub, startHub, tempCwd } from "../cli/cli-helpers.js"
 
 /** The preload that answers "heap" IPC messages with the heap in use after a full GC. */

@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it, vi } from "vitest"
-import * as matcher from "../../src/hub/topics/matcher.js"
+import * as matcher from "../../src/auth/matchers/matcher.js"
 import { openStream, type StreamReader } from "../server/helpers.js"
 import { startHub, subscribeUrl, type TestHub } from "./hub-helpers.js"
 
 // The hub's own prepareTopic, counted.
-vi.mock(import("../../src/hub/topics/matcher.js"), async (importOriginal) => {
+vi.mock(import("../../src/auth/matchers/matcher.js"), async (importOriginal) => {
   const original = await importOriginal()
   return { ...original, prepareTopic: vi.fn(original.prepareTopic) }
 })

@@ -1,5 +1,5 @@
 import { z } from "zod"
-import { DEFAULT_COOKIE_NAMES } from "../../hub/auth/presentation.js"
+import { DEFAULT_COOKIE_NAMES } from "../../auth/presentation.js"
 import { isProxyRange } from "../../server/client-address.js"
 import { DEFAULT_HEARTBEAT_MS, DEFAULT_RETRY_MS } from "../../server/index.js"
 import {

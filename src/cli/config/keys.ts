@@ -1,7 +1,7 @@
 import { createPublicKey } from "node:crypto"
 import { existsSync, readFileSync, statSync } from "node:fs"
 import { resolve } from "node:path"
-import type { TrustedKey } from "../../hub/auth/keys.js"
+import type { TrustedKey } from "../../auth/keys.js"
 
 /** A key setting's value made into a trusted key, or why it cannot be. */
 export type KeyResolution =

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest"
-import { readCookie } from "../../src/hub/auth/cookies.js"
-import { AuthError } from "../../src/hub/auth/errors.js"
-import { findToken } from "../../src/hub/auth/presentation.js"
+import { readCookie } from "../../src/auth/cookies.js"
+import { AuthError } from "../../src/auth/errors.js"
+import { findToken } from "../../src/auth/presentation.js"
 
 const hub = "https://hub.test/.well-known/mercure"
 const url = (query = "") => new URL(`${hub}${query}`)

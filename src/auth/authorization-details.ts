@@ -1,12 +1,12 @@
+import { AuthError } from "./errors.js"
+import type { Action, GrantDetail } from "./grants.js"
 import {
   compileMatcher,
   isMatcherType,
   MATCHER_TYPES,
   type MatcherContext,
   type TopicMatcher,
-} from "../topics/matcher.js"
-import { AuthError } from "./errors.js"
-import type { Action, GrantDetail } from "./grants.js"
+} from "./matchers/matcher.js"
 
 /** "the authorization detail type identified by the URI `https://mercure.rocks/authorization-detail`". */
 export const MERCURE_DETAIL_TYPE = "https://mercure.rocks/authorization-detail"

@@ -7,7 +7,7 @@ import {
   MATCHER_TYPES,
   MatcherError,
   prepareTopic,
-} from "../../src/hub/topics/matcher.js"
+} from "../../src/auth/matchers/matcher.js"
 
 const hubUrl = new URL("https://hub.example.com/.well-known/mercure")
 const context = { hubUrl }

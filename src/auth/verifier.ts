@@ -1,4 +1,3 @@
-import type { MatcherContext } from "../topics/matcher.js"
 import {
   clip,
   type DetailLimits,
@@ -19,6 +18,7 @@ import {
   type TrustedKey,
 } from "./keys.js"
 import { parseLegacyClaim } from "./legacy-claim.js"
+import type { MatcherContext } from "./matchers/matcher.js"
 
 /** How tokens for one role (publishing or subscribing) are validated. */
 export interface VerifierOptions {

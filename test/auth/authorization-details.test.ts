@@ -1,9 +1,9 @@
 import { decodeJwt, decodeProtectedHeader, SignJWT } from "jose"
 import { describe, expect, it } from "vitest"
-import { createDevTokens, signAccessToken } from "../../src/hub/auth/dev-tokens.js"
-import { AuthError } from "../../src/hub/auth/errors.js"
-import { ANONYMOUS } from "../../src/hub/auth/grants.js"
-import { createTokenVerifier, type VerifierOptions } from "../../src/hub/auth/verifier.js"
+import { createDevTokens, signAccessToken } from "../../src/auth/dev-tokens.js"
+import { AuthError } from "../../src/auth/errors.js"
+import { ANONYMOUS } from "../../src/auth/grants.js"
+import { createTokenVerifier, type VerifierOptions } from "../../src/auth/verifier.js"
 
 const RESOURCE = "https://hub.test/.well-known/mercure"
 const ISSUER = "https://app.test"

@@ -2,7 +2,7 @@ import { once } from "node:events"
 import { createServer, get, type IncomingMessage } from "node:http"
 import type { AddressInfo } from "node:net"
 import { describe, expect, it } from "vitest"
-import { AuthError, bearerChallenge, quoteAuthParam } from "../../src/hub/auth/errors.js"
+import { AuthError, bearerChallenge, quoteAuthParam } from "../../src/auth/errors.js"
 
 describe("AuthError", () => {
   it("carries status, code and description; reason defaults to the description", () => {

@@ -1,7 +1,7 @@
-import { compileLegacySelector, type MatcherContext, type TopicMatcher } from "../topics/matcher.js"
 import { clip, type DetailLimits, describe, isObject } from "./authorization-details.js"
 import { AuthError } from "./errors.js"
 import type { Action, GrantDetail } from "./grants.js"
+import { compileLegacySelector, type MatcherContext, type TopicMatcher } from "./matchers/matcher.js"
 
 /** What a pre-standardization `mercure` claim grants. */
 export interface LegacyGrants {

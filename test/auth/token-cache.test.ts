@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest"
-import { AuthError } from "../../src/hub/auth/errors.js"
-import type { Grants } from "../../src/hub/auth/grants.js"
-import { cacheVerifications } from "../../src/hub/auth/token-cache.js"
-import type { TokenVerifier } from "../../src/hub/auth/verifier.js"
+import { AuthError } from "../../src/auth/errors.js"
+import type { Grants } from "../../src/auth/grants.js"
+import { cacheVerifications } from "../../src/auth/token-cache.js"
+import type { TokenVerifier } from "../../src/auth/verifier.js"
 
 /** A verifier that counts its calls; tokens starting with "bad" fail, `exp:<ms>` tokens expire then. */
 function countingVerifier(): TokenVerifier & { calls: number } {

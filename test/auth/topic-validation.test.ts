@@ -4,7 +4,7 @@ import {
   addressesReservedNamespace,
   invalidCharacterReason,
   removeDotSegments,
-} from "../../src/hub/topics/validate.js"
+} from "../../src/auth/matchers/validate.js"
 
 /** The rule written out per code point, the slow obvious way. */
 function referenceReason(value: string): { codePoint: number; position: number } | undefined {

@@ -1,4 +1,4 @@
-import type { TopicMatcher } from "../topics/matcher.js"
+import type { TopicMatcher } from "./matchers/matcher.js"
 
 /** The two actions draft-08 defines. */
 export type Action = "publish" | "subscribe"
