@@ -136,7 +136,7 @@ export async function startHub(
   options: { cwd: string; env?: Record<string, string> },
 ) {
   const run = herald(["serve", ...args], options)
-  const match = await run.waitFor(/"hubUrl":"(http:\/\/localhost:(\d+)[^"]*)"/)
+  const match = await run.waitFor(/"hubUrl":"(https?:\/\/localhost:(\d+)[^"]*)"/)
   return {
     child: run.child,
     stdout: run.stdout,
