@@ -127,13 +127,18 @@ export async function connectionsGauge(session: ClientHttp2Session): Promise<num
   return Number(match[1])
 }
 
-/** Resolves once `herald_connections` reads 0 (every subscriber released); rejects after `timeoutMs`. */
-export async function untilNoConnections(session: ClientHttp2Session, timeoutMs = 5000): Promise<void> {
+/** Resolves once `herald_connections` reads `expected`; rejects after `timeoutMs`. */
+export async function untilConnections(
+  session: ClientHttp2Session,
+  expected: number,
+  timeoutMs = 5000,
+): Promise<void> {
   const started = Date.now()
   let open = await connectionsGauge(session)
-  while (open !== 0) {
-    if (Date.now() - started > timeoutMs)
-      throw new Error(`${open} connections still open after ${timeoutMs} ms`)
+  while (open !== expected) {
+    if (Date.now() - started > timeoutMs) {
+      throw new Error(`${open} connections open after ${timeoutMs} ms, not ${expected}`)
+    }
     await new Promise((resolve) => setTimeout(resolve, 20))
     open = await connectionsGauge(session)
   }

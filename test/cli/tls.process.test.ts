@@ -17,7 +17,7 @@ import {
   hasOpenssl,
   makeCertificate,
   type TestCertificate,
-  untilNoConnections,
+  untilConnections,
 } from "./tls-helpers.js"
 
 useCliProcesses()
@@ -185,7 +185,7 @@ describe.skipIf(!hasOpenssl())("herald serve over TLS", () => {
     expect(await connectionsGauge(observer)).toBe(3)
 
     session.destroy()
-    await untilNoConnections(observer)
+    await untilConnections(observer, 0)
     const again = await connectH2(origin, certificate.ca)
     const readmitted = [1, 2, 3].map(() => h2Subscribe(again, SUBSCRIBE))
     for (const subscription of readmitted) expect((await subscription.response)[":status"]).toBe(200)
@@ -220,7 +220,7 @@ describe.skipIf(!hasOpenssl())("herald serve over TLS", () => {
 
     const fresh = await connectH2(origin, certificate.ca)
     expect((await h2Request(fresh, { ":path": "/healthz" })).status).toBe(200)
-    await untilNoConnections(fresh)
+    await untilConnections(fresh, 0)
     fresh.close()
     expect(hub.child.exitCode).toBeNull()
     hub.child.kill("SIGTERM")
