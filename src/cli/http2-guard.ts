@@ -60,7 +60,6 @@ export interface Http2SessionGuard {
 
 /**
  * Watches every HTTP/2 session of `server`:
- * - a stream whose response has ended while its request body was left unread is closed.
  * - idle: a session with no open stream is closed (GOAWAY) after `keepAliveTimeoutMs`, or
  *   after `headersTimeoutMs` before its first request — the HTTP/1.1 keep-alive and headers
  *   timeouts. A session with a stream open (a subscriber) is never idle.
@@ -109,12 +108,6 @@ export function guardHttp2Sessions(
       // the peer (RST_STREAM) or from nghttp2 answering the peer's bad frame.
       stream.once("aborted", () => {
         if (!stream.destroyed) countReset()
-      })
-      // An answer sent before the request body was read (an early 405 or 413): ask the client to
-      // stop sending (RFC 9113 §8.1), or the stream would wait on a body nobody reads, and hold
-      // its slot, until the connection ends.
-      stream.once("finish", () => {
-        if (!stream.readableEnded && !stream.closed) stream.close(constants.NGHTTP2_NO_ERROR)
       })
       stream.once("close", () => {
         open.delete(stream)
