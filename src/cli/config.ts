@@ -14,6 +14,8 @@ import { parseArgv } from "./config/flags.js"
 import { resolveKey } from "./config/keys.js"
 import { type RawSetting, readEnv, readFile, readFlags, type SourceReading } from "./config/sources.js"
 import { DEFAULT_HTTP_TIMEOUTS, type HttpTimeouts } from "./http-server.js"
+import { DEFAULT_HTTP2_LIMITS, type Http2Limits } from "./http2-guard.js"
+import { loadTlsCredentials, type TlsCredentials } from "./tls.js"
 
 export { DEV_SECRET_FILE, type DevSecret, readDevSecret } from "./config/dev-secret.js"
 export { ConfigError, type ConfigIssue } from "./config/errors.js"
@@ -49,6 +51,10 @@ export interface HeraldConfig {
   readonly trustedProxyHeader: "x-forwarded-for" | "forwarded"
   /** The HTTP server's own timeouts (the body idle timeout is a hub limit). */
   readonly timeouts: HttpTimeouts
+  /** Set: serve HTTPS, HTTP/2 with HTTP/1.1 for clients without it. Unset: plain HTTP/1.1. */
+  readonly tls: TlsCredentials | undefined
+  /** Bounds on each HTTP/2 connection (with {@link tls} only). */
+  readonly http2: Http2Limits
   /** The bearer token `/metrics` requires, if any. */
   readonly metricsToken: string | undefined
   /** A port of its own for `/metrics` (and the health probes), if set. */
@@ -214,6 +220,8 @@ export function loadConfig(options: LoadConfigOptions): HeraldConfig {
     warnings.push(`${sources.dev}: ignored, a publisher key is set (dev mode only applies without keys)`)
   }
 
+  const tls = readTls(values, sources, cwd, issues, warnings)
+
   const metricsPort = get<number>("metricsPort")
   if (metricsPort !== undefined && metricsPort !== 0 && metricsPort === port) {
     issues.push({
@@ -274,7 +282,7 @@ export function loadConfig(options: LoadConfigOptions): HeraldConfig {
   return {
     port,
     host: host ?? (dev === undefined ? undefined : DEV_HOST),
-    hubUrl: hubUrl ?? defaultHubUrl(port),
+    hubUrl: hubUrl ?? defaultHubUrl(port, tls !== undefined),
     hubUrlDerived: hubUrl === undefined,
     resource: get<string>("resource"),
     issuer,
@@ -284,6 +292,12 @@ export function loadConfig(options: LoadConfigOptions): HeraldConfig {
     timeouts: {
       headersTimeoutMs: get<number>("headersTimeout") ?? DEFAULT_HTTP_TIMEOUTS.headersTimeoutMs,
       keepAliveTimeoutMs: get<number>("keepAliveTimeout") ?? DEFAULT_HTTP_TIMEOUTS.keepAliveTimeoutMs,
+    },
+    tls,
+    http2: {
+      maxConcurrentStreams: get<number>("maxConcurrentStreams") ?? DEFAULT_HTTP2_LIMITS.maxConcurrentStreams,
+      maxStreamResetsPerSecond:
+        get<number>("maxStreamResetsPerSecond") ?? DEFAULT_HTTP2_LIMITS.maxStreamResetsPerSecond,
     },
     metricsToken: get<string>("metricsToken"),
     metricsPort,
@@ -313,8 +327,40 @@ export function loadConfig(options: LoadConfigOptions): HeraldConfig {
   }
 }
 
-function defaultHubUrl(port: number): string {
-  return `http://localhost:${port}${DEFAULT_HUB_PATH}`
+function defaultHubUrl(port: number, tls: boolean): string {
+  return `${tls ? "https" : "http"}://localhost:${port}${DEFAULT_HUB_PATH}`
+}
+
+/**
+ * The TLS credentials when `--tls-cert` and `--tls-key` are both set; an issue when only one
+ * is, or when the files are no certificate and key for each other.
+ */
+function readTls(
+  values: Partial<Record<FieldKey, unknown>>,
+  sources: Partial<Record<FieldKey, string>>,
+  cwd: string,
+  issues: ConfigIssue[],
+  warnings: string[],
+): TlsCredentials | undefined {
+  const cert = values.tlsCert as string | undefined
+  const key = values.tlsKey as string | undefined
+  if (cert === undefined && key === undefined) return undefined
+  if (cert === undefined || key === undefined) {
+    const [given, missing] =
+      cert === undefined ? (["tlsKey", "tlsCert"] as const) : (["tlsCert", "tlsKey"] as const)
+    issues.push({
+      where: sources[given] ?? given,
+      message: `TLS needs a certificate and its key: set ${flagOf(missing)} / ${envOf(missing)} too`,
+    })
+    return undefined
+  }
+  const loading = loadTlsCredentials(cert, key, cwd)
+  if (!loading.ok) {
+    issues.push({ where: sources[loading.setting] ?? loading.setting, message: loading.message })
+    return undefined
+  }
+  if (loading.warning !== undefined) warnings.push(loading.warning)
+  return loading.credentials
 }
 
 /**
@@ -322,7 +368,11 @@ function defaultHubUrl(port: number): string {
  * that was derived from the port must name the real one (tokens' `aud` is checked against it).
  */
 export function withBoundPort(config: HeraldConfig, port: number): HeraldConfig {
-  return { ...config, port, hubUrl: config.hubUrlDerived ? defaultHubUrl(port) : config.hubUrl }
+  return {
+    ...config,
+    port,
+    hubUrl: config.hubUrlDerived ? defaultHubUrl(port, config.tls !== undefined) : config.hubUrl,
+  }
 }
 
 /** The resource identifier tokens must carry in `aud`: the configured one, else the hub URL. */

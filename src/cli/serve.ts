@@ -1,6 +1,6 @@
 import { mkdirSync } from "node:fs"
 import type { RequestListener, Server } from "node:http"
-import type { AddressInfo } from "node:net"
+import type { AddressInfo, Server as NetServer } from "node:net"
 import { join } from "node:path"
 import { Command } from "commander"
 import type { Logger } from "pino"
@@ -22,6 +22,7 @@ import { DEV_ISSUER, DEV_TOKEN_TTL_SEC } from "./hub-access.js"
 import { createLogger } from "./logger.js"
 import { serveMounts } from "./mounts.js"
 import { createRouter } from "./router.js"
+import { createTlsServer } from "./tls-server.js"
 
 /** The database file inside the data directory. */
 export const DATABASE_FILE = "herald.db"
@@ -93,7 +94,12 @@ export async function serve(flags: Readonly<Record<string, unknown>>): Promise<n
   // (port 0) before it exists, and a request arriving meanwhile with no listener would hang.
   let handle: RequestListener = (_request, response) =>
     sendProblem(response, 503, "The hub is starting; retry in a moment.", { "retry-after": "1" })
-  const server = createHttpServer((request, response) => handle(request, response), config.timeouts)
+  const listener: RequestListener = (request, response) => handle(request, response)
+  const main: ServingServer =
+    config.tls === undefined
+      ? plainServer(createHttpServer(listener, config.timeouts))
+      : createTlsServer(listener, config.tls, config.timeouts, config.http2, logger)
+  const { server } = main
   try {
     await listen(server, config.port, config.host)
   } catch (error) {
@@ -128,6 +134,7 @@ export async function serve(flags: Readonly<Record<string, unknown>>): Promise<n
   handle = createRouter(mounts.main, logger)
 
   let metricsServer: Server | undefined
+  // The metrics port stays plain HTTP/1.1: scrapers reach it on a private network.
   if (config.metricsPort !== undefined && mounts.metrics !== undefined) {
     metricsServer = createHttpServer(createRouter(mounts.metrics, logger), config.timeouts)
     const host = config.metricsHost ?? config.host
@@ -142,7 +149,7 @@ export async function serve(flags: Readonly<Record<string, unknown>>): Promise<n
     const { port: metricsPort } = metricsServer.address() as AddressInfo
     logger.info({ metricsPort }, `metrics on port ${metricsPort}: /metrics, /healthz, /readyz`)
   }
-  const servers = metricsServer === undefined ? [server] : [server, metricsServer]
+  const servers = metricsServer === undefined ? [main] : [main, plainServer(metricsServer)]
 
   // Signal handlers go in before anything says the hub is ready: a supervisor (or a test) that
   // sends SIGTERM on seeing the log line must get a clean shutdown, not the default kill.
@@ -171,7 +178,7 @@ export async function serve(flags: Readonly<Record<string, unknown>>): Promise<n
     process.on("SIGINT", stop)
   })
 
-  const origin = `http://${config.host === undefined || config.host.includes(":") ? "localhost" : config.host}:${port}`
+  const origin = `${config.tls === undefined ? "http" : "https"}://${config.host === undefined || config.host.includes(":") ? "localhost" : config.host}:${port}`
   logger.info(
     {
       hubUrl: config.hubUrl,
@@ -211,7 +218,20 @@ async function openEngine(config: HeraldConfig, logger: Logger): Promise<Engine>
   })
 }
 
-function listen(server: Server, port: number, host: string | undefined): Promise<void> {
+/** A listening server, as the shutdown sees it. */
+interface ServingServer {
+  readonly server: NetServer
+  /** Tells the clients of open connections to make no new request here (HTTP/2's GOAWAY). */
+  goAway?(): void
+  /** Ends every connection still open. */
+  closeAllConnections(): void
+}
+
+function plainServer(server: Server): ServingServer {
+  return { server, closeAllConnections: () => server.closeAllConnections() }
+}
+
+function listen(server: NetServer, port: number, host: string | undefined): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once("error", reject)
     server.listen({ port, host }, () => {
@@ -222,17 +242,18 @@ function listen(server: Server, port: number, host: string | undefined): Promise
 }
 
 /**
- * Stops accepting connections on every server, closes the hub (it tells subscribers when to
- * come back, ends their streams within the deadline, then closes the engine), then drops what
- * is left.
+ * Stops accepting connections on every server (and requests on HTTP/2 connections), closes the
+ * hub (it tells subscribers when to come back, ends their streams within the deadline, then
+ * closes the engine), then drops what is left.
  */
 async function shutdown(
-  servers: readonly Server[],
+  servers: readonly ServingServer[],
   hub: { close(options: { deadlineMs: number }): Promise<void> },
   deadlineMs: number,
   logger: Logger,
 ): Promise<number> {
-  const closed = servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve())))
+  const closed = servers.map(({ server }) => new Promise<void>((resolve) => server.close(() => resolve())))
+  for (const server of servers) server.goAway?.()
   let code = 0
   try {
     await hub.close({ deadlineMs })

@@ -64,7 +64,9 @@ export function createAuthenticator(
     if (!isLocalClient(request)) return false
     const origin = request.headers.origin
     if (origin !== undefined && !cors.trusts(origin)) return false
-    const host = hostnameOf(request.headers.host)
+    // HTTP/2 names the host in `:authority`; browsers send no `Host` there (RFC 9113 §8.3.1).
+    const authority = request.headers[":authority"]
+    const host = hostnameOf(request.headers.host ?? (typeof authority === "string" ? authority : undefined))
     return host !== undefined && (isLoopbackHost(host) || host === settings.hubUrl.hostname)
   }
 

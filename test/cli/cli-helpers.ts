@@ -141,7 +141,7 @@ export interface Hub extends Run {
 /** Starts `herald serve …args` and waits until it is listening. */
 export async function startHub(args: readonly string[], options: Omit<RunOptions, "stdin">) {
   const run = herald(["serve", ...args], options)
-  const match = await run.waitFor(/"hubUrl":"(http:\/\/localhost:(\d+)[^"]*)"/)
+  const match = await run.waitFor(/"hubUrl":"(https?:\/\/localhost:(\d+)[^"]*)"/)
   return {
     child: run.child,
     stdout: run.stdout,
