@@ -54,7 +54,7 @@ export function http2SessionOptions(
 export interface Http2SessionGuard {
   /** GOAWAY to every session: no new stream, while the open ones (subscribers) get their last frames. */
   goAway(): void
-  /** Resets the streams whose response has not ended, so that no session holds the shutdown open. */
+  /** Resets every open stream and drops every session, so that none holds the shutdown open. */
   closeAll(): void
 }
 
@@ -86,6 +86,7 @@ export function guardHttp2Sessions(
     armIdle(timeouts.headersTimeoutMs)
     let windowStart = 0
     let resets = 0
+    let condemned = false
     const countReset = () => {
       const now = Date.now()
       if (now - windowStart >= 1000) {
@@ -93,12 +94,19 @@ export function guardHttp2Sessions(
         resets = 0
       }
       resets++
-      if (resets > limits.maxStreamResetsPerSecond && !session.destroyed) {
+      if (resets > limits.maxStreamResetsPerSecond && !condemned) {
+        condemned = true
         logger.warn(
           { client: session.socket?.remoteAddress },
           `HTTP/2 connection closed: more than ${limits.maxStreamResetsPerSecond} streams reset within a second`,
         )
-        session.destroy(new Error("too many stream resets"), constants.NGHTTP2_ENHANCE_YOUR_CALM)
+        // Not from inside this callback: it may run while nghttp2 is still handing out the
+        // connection's buffered frames, and destroying the session there aborts Node 20 itself
+        // ("Assertion failed: onread->IsFunction()", nodejs/node#64850).
+        setImmediate(() => {
+          if (!session.destroyed)
+            session.destroy(new Error("too many stream resets"), constants.NGHTTP2_ENHANCE_YOUR_CALM)
+        })
       }
     }
     session.on("stream", (stream: ServerHttp2Stream) => {
@@ -124,9 +132,11 @@ export function guardHttp2Sessions(
       for (const session of sessions.keys()) session.close()
     },
     closeAll() {
+      // Past the deadline: a stream whose answer ended may still wait for the rest of a request
+      // body that never comes, and a session closed gracefully would wait for it forever.
       for (const [session, open] of sessions) {
-        for (const stream of open) if (!stream.writableEnded) stream.destroy()
-        session.close()
+        for (const stream of open) stream.destroy()
+        session.destroy()
       }
     },
   }

@@ -167,7 +167,8 @@ export async function serve(flags: Readonly<Record<string, unknown>>): Promise<n
         logger.error("shutdown took too long: exiting now")
         process.exit(1)
       }, config.shutdownTimeoutMs + EXIT_GRACE_MS)
-      force.unref()
+      // Kept referenced: if what shutdown waits on can never settle and nothing else is left
+      // running, the process ends here with a reason, not with Node's silent exit code 13.
       void shutdown(servers, hub, config.shutdownTimeoutMs, logger).then((code) => {
         clearTimeout(force)
         logger.info("stopped")

@@ -209,13 +209,16 @@ describe.skipIf(!hasOpenssl())("herald serve over TLS", () => {
       }
       await new Promise((resolve) => setImmediate(resolve))
     }
-    // The ping goes after the resets: a session that survived them answers it.
-    const pinged = await new Promise<boolean>((resolve) => {
-      if (session.destroyed) resolve(false)
-      else if (!session.ping((error) => resolve(error === null))) resolve(false)
-    })
-    expect(pinged).toBe(false)
-    if (!session.closed) await once(session, "close")
+    // The hub drops the connection on its next turn (not from inside nghttp2's frame callbacks),
+    // so a frame already in flight may still be answered; the connection must end all the same.
+    if (!session.closed) {
+      const cut = new Promise<never>((_, reject) =>
+        setTimeout(() => reject(new Error("the hub kept the connection open")), 5000).unref(),
+      )
+      // Not events.once: it would reject on the "error" (ENHANCE_YOUR_CALM) that comes with the close.
+      const closed = new Promise<void>((resolve) => session.once("close", () => resolve()))
+      await Promise.race([closed, cut])
+    }
     await hub.waitFor(/more than 200 streams reset within a second/)
 
     const fresh = await connectH2(origin, certificate.ca)
