@@ -195,6 +195,33 @@ describe.skipIf(!hasOpenssl())("herald serve over TLS", () => {
     expect(await hub.exited).toBe(0)
   })
 
+  // RFC 9113, 8.1: a server that answered before the request ended "MAY request that the client
+  // abort transmission of a request without error by sending a RST_STREAM with an error code of
+  // NO_ERROR". Node's compatibility layer does it when the answer ends; this holds it to that.
+  it("answering before an upload ended closes the stream (RST_STREAM NO_ERROR) instead of waiting for the rest", async () => {
+    const { hub, certificate, origin } = await startTlsHub()
+    const session = await connectH2(origin, certificate.ca)
+    // A publish whose body never ends, refused at once (415: not a form).
+    const stream = session.request({
+      ":method": "POST",
+      ":path": "/.well-known/mercure",
+      "content-type": "text/plain",
+    })
+    stream.on("error", () => undefined)
+    stream.write("x".repeat(1000))
+    const [head] = (await once(stream, "response")) as [Record<string, unknown>]
+    expect(head[":status"]).toBe(415)
+    stream.resume()
+    const closed = new Promise<number>((resolve) => stream.once("close", () => resolve(stream.rstCode ?? -1)))
+    const kept = new Promise<never>((_, reject) =>
+      setTimeout(() => reject(new Error("the hub kept the unfinished upload's stream open")), 5000).unref(),
+    )
+    expect(await Promise.race([closed, kept])).toBe(constants.NGHTTP2_NO_ERROR)
+    session.close()
+    hub.child.kill("SIGTERM")
+    expect(await hub.exited).toBe(0)
+  })
+
   it("destroys a connection that resets streams faster than --max-stream-resets-per-second; the process lives", async () => {
     const { hub, certificate, origin } = await startTlsHub()
     const session = await connectH2(origin, certificate.ca)
