@@ -1,6 +1,6 @@
 import { writeFileSync } from "node:fs"
 import { Command, InvalidArgumentError, Option } from "commander"
-import { parseDuration } from "../config/values.js"
+import { durationArgument } from "../duration-argument.js"
 import { type HubAccess, resolveHubAccess, UsageError } from "../hub-access.js"
 import { dataDirOption, positiveInteger, tokenOption } from "../publish.js"
 import { openFileLimit } from "./fd-limit.js"
@@ -77,9 +77,24 @@ export function benchCommand(): Command {
       1,
     )
     .option("-r, --rate <n>", `publishes a second (at most ${MAX_RATE})`, bounded(MAX_RATE), 10)
-    .option("-d, --duration <duration>", "how long to publish, measured (at least 1s)", runDuration, 10_000)
-    .option("--warmup <duration>", "publish this long first, not measured (0 for none)", spareDuration, 1000)
-    .option("--drain <duration>", "longest wait for deliveries after the last publish", spareDuration, 5000)
+    .option(
+      "-d, --duration <duration>",
+      "how long to publish, measured (at least 1s)",
+      durationArgument(1000, MAX_DURATION_MS),
+      10_000,
+    )
+    .option(
+      "--warmup <duration>",
+      "publish this long first, not measured (0 for none)",
+      durationArgument(0, MAX_WARMUP_OR_DRAIN_MS),
+      1000,
+    )
+    .option(
+      "--drain <duration>",
+      "longest wait for deliveries after the last publish",
+      durationArgument(0, MAX_WARMUP_OR_DRAIN_MS),
+      5000,
+    )
     .option(
       "--connect-concurrency <n>",
       "subscriptions opened at once while connecting",
@@ -196,25 +211,4 @@ function bounded(max: number): (value: string) => number {
     if (number > max) throw new InvalidArgumentError(`at most ${max.toLocaleString("en-US")}`)
     return number
   }
-}
-
-function runDuration(value: string): number {
-  const ms = parseDuration(value)
-  if (ms === undefined) throw new InvalidArgumentError('expected a duration such as "10s" or "1500ms"')
-  if (ms < 1000) {
-    throw new InvalidArgumentError(
-      /^\s*\d+(\.\d+)?\s*$/.test(value)
-        ? `${ms} ms is under the 1 s minimum (a bare number is milliseconds): add a unit, e.g. "${value.trim()}s"`
-        : "under the 1 s minimum",
-    )
-  }
-  if (ms > MAX_DURATION_MS) throw new InvalidArgumentError("at most 1h")
-  return ms
-}
-
-function spareDuration(value: string): number {
-  const ms = parseDuration(value)
-  if (ms === undefined) throw new InvalidArgumentError('expected a duration such as "1s" or "500ms", or 0')
-  if (ms > MAX_WARMUP_OR_DRAIN_MS) throw new InvalidArgumentError("at most 1m")
-  return ms
 }

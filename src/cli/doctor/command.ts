@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError } from "commander"
-import { parseDuration } from "../config/values.js"
+import { durationArgument } from "../duration-argument.js"
 import { resolveHubAccess } from "../hub-access.js"
 import { dataDirOption, tokenOption } from "../publish.js"
 import { diagnose, type MercureAccess } from "./diagnose.js"
@@ -45,13 +45,13 @@ export function doctorCommand(): Command {
     .option(
       "--duration <duration>",
       "how long to watch the stream (e.g. 20s, 1500ms)",
-      durationArgument,
+      durationArgument(1000, 3_600_000),
       20_000,
     )
     .option(
       "--timeout <duration>",
       "longest wait for the headers, and for the replay after resuming",
-      durationArgument,
+      durationArgument(100, 600_000),
       10_000,
     )
     .option("--json", "print the report as one JSON object")
@@ -110,11 +110,4 @@ function absoluteUrl(value: string): URL {
     // Reported below, with what is expected.
   }
   throw new InvalidArgumentError("expected an absolute http:// or https:// URL")
-}
-
-function durationArgument(value: string): number {
-  const ms = parseDuration(value)
-  if (ms === undefined || ms < 1)
-    throw new InvalidArgumentError('expected a duration such as "20s" or "1500ms"')
-  return ms
 }
