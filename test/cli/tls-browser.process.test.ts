@@ -5,8 +5,8 @@
 import type { Browser } from "playwright-core"
 import { afterAll, describe, expect, it } from "vitest"
 import { findChromium, launchChromium } from "../client/browser.js"
-import { startHub, tempCwd, useCliProcesses } from "./cli-helpers.js"
-import { connectH2, h2Publish, hasOpenssl, makeCertificate, untilConnections } from "./tls-helpers.js"
+import { useCliProcesses } from "./cli-helpers.js"
+import { connectH2, h2Publish, hasOpenssl, startTlsHub, untilConnections } from "./tls-helpers.js"
 
 useCliProcesses()
 
@@ -21,22 +21,7 @@ afterAll(async () => {
 
 describe.skipIf(executablePath === undefined || !hasOpenssl())("Chromium over HTTP/2", () => {
   it("keeps 10 EventSources on one origin live at once, over h2 with a self-signed certificate", async () => {
-    const cwd = tempCwd()
-    const certificate = makeCertificate(cwd)
-    const hub = await startHub(
-      [
-        "--engine",
-        "memory",
-        "--port",
-        "0",
-        "--tls-cert",
-        certificate.certFile,
-        "--tls-key",
-        certificate.keyFile,
-      ],
-      { cwd },
-    )
-    const { origin } = new URL(hub.hubUrl)
+    const { hub, certificate, origin } = await startTlsHub()
     browser = await launchChromium(executablePath as string)
     // The test's own certificate: trusted for this context only.
     const context = await browser.newContext({ ignoreHTTPSErrors: true })

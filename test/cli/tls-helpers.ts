@@ -13,6 +13,7 @@ import {
 } from "node:http2"
 import { join } from "node:path"
 import { createParser, type ServerSentEvent } from "../../src/protocol/index.js"
+import { startHub, tempCwd } from "./cli-helpers.js"
 
 /** A certificate for localhost and 127.0.0.1, its key, and the certificate's bytes for `ca`. */
 export interface TestCertificate {
@@ -142,4 +143,25 @@ export async function untilConnections(
     await new Promise((resolve) => setTimeout(resolve, 20))
     open = await connectionsGauge(session)
   }
+}
+
+/** A dev-mode hub on TLS in a fresh directory, with its certificate. */
+export async function startTlsHub(extra: readonly string[] = []) {
+  const cwd = tempCwd()
+  const certificate = makeCertificate(cwd)
+  const hub = await startHub(
+    [
+      "--engine",
+      "memory",
+      "--port",
+      "0",
+      "--tls-cert",
+      certificate.certFile,
+      "--tls-key",
+      certificate.keyFile,
+      ...extra,
+    ],
+    { cwd },
+  )
+  return { hub, certificate, origin: new URL(hub.hubUrl).origin }
 }

@@ -7,7 +7,7 @@ import { constants } from "node:http2"
 import { get } from "node:https"
 import { describe, expect, it } from "vitest"
 import { waitUntil } from "../server/helpers.js"
-import { heraldDone, startHub, tempCwd, useCliProcesses } from "./cli-helpers.js"
+import { heraldDone, tempCwd, useCliProcesses } from "./cli-helpers.js"
 import {
   connectH2,
   connectionsGauge,
@@ -16,6 +16,7 @@ import {
   h2Subscribe,
   hasOpenssl,
   makeCertificate,
+  startTlsHub,
   type TestCertificate,
   untilConnections,
 } from "./tls-helpers.js"
@@ -24,27 +25,6 @@ useCliProcesses()
 
 const TOPIC = "https://example.com/books/1"
 const SUBSCRIBE = `/.well-known/mercure?topic=${encodeURIComponent(TOPIC)}`
-
-/** A dev-mode hub on TLS in a fresh directory, with its certificate. */
-async function startTlsHub(extra: readonly string[] = []) {
-  const cwd = tempCwd()
-  const certificate = makeCertificate(cwd)
-  const hub = await startHub(
-    [
-      "--engine",
-      "memory",
-      "--port",
-      "0",
-      "--tls-cert",
-      certificate.certFile,
-      "--tls-key",
-      certificate.keyFile,
-      ...extra,
-    ],
-    { cwd },
-  )
-  return { hub, certificate, origin: new URL(hub.hubUrl).origin }
-}
 
 /** `GET path` over HTTPS as HTTP/1.1 (no h2 in ALPN): the response, body unread. */
 async function http1Get(

@@ -6,14 +6,14 @@
 import type { ClientHttp2Session, OutgoingHttpHeaders } from "node:http2"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { startHub, tempCwd, useCliProcesses } from "../cli/cli-helpers.js"
+import { useCliProcesses } from "../cli/cli-helpers.js"
 import {
   connectH2,
   h2Publish,
   h2Request,
   h2Subscribe,
   hasOpenssl,
-  makeCertificate,
+  startTlsHub,
   untilConnections,
 } from "../cli/tls-helpers.js"
 import { waitUntil } from "../server/helpers.js"
@@ -135,24 +135,7 @@ async function answeredWithin(played: Promise<void>, ms: number): Promise<void> 
 describe.skipIf(!hasOpenssl())("fuzzing herald serve over HTTP/2", () => {
   it("survives randomized h2 requests, resets and dropped connections with nothing left open", async () => {
     console.log(`hub-h2 fuzz seed ${SEED} (replay with HERALD_FUZZ_SEED=${SEED})`)
-    const cwd = tempCwd()
-    const certificate = makeCertificate(cwd)
-    const hub = await startHub(
-      [
-        "--engine",
-        "memory",
-        "--port",
-        "0",
-        "--tls-cert",
-        certificate.certFile,
-        "--tls-key",
-        certificate.keyFile,
-        "--body-idle-timeout",
-        "2s",
-      ],
-      { cwd },
-    )
-    const { origin } = new URL(hub.hubUrl)
+    const { hub, certificate, origin } = await startTlsHub(["--body-idle-timeout", "2s"])
     let session = await connectH2(origin, certificate.ca)
     await fc.assert(
       fc.asyncProperty(scenario, async (run) => {
