@@ -111,7 +111,7 @@ function promptText(request: NormalizedRequest): string {
           part.type === "text" ? [part.text] : part.type === "tool-call" ? [part.arguments] : [],
         ),
   )
-  return [request.system ?? "", ...parts].join("\n")
+  return (request.system === undefined ? parts : [request.system, ...parts]).join("\n")
 }
 
 /** Waits `ms` (no timer when ≤ 0); rejects with the abort reason, and clears the timer, the moment `signal` aborts. */
