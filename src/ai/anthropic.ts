@@ -1,4 +1,3 @@
-import { toAnthropicMessagesRequest } from "./anthropic-request.js"
 import type { Entry, FinishReason } from "./entries.js"
 import type { Provider } from "./provider.js"
 import type { NormalizedRequest } from "./request.js"
@@ -10,6 +9,7 @@ import {
   type Translation,
   upstreamFailure,
 } from "./sse-over-fetch.js"
+import { toAnthropicMessagesRequest } from "./to-anthropic-request.js"
 
 /** Where and how to reach the Anthropic Messages API (or a compatible one). */
 export interface AnthropicProviderOptions {

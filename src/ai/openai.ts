@@ -1,5 +1,4 @@
 import type { Entry, FinishReason } from "./entries.js"
-import { toOpenAIChatRequest } from "./openai-request.js"
 import type { Provider } from "./provider.js"
 import type { NormalizedRequest } from "./request.js"
 import {
@@ -9,6 +8,7 @@ import {
   type Translation,
   upstreamFailure,
 } from "./sse-over-fetch.js"
+import { toOpenAIChatRequest } from "./to-openai-request.js"
 
 /** Where and how to reach an OpenAI-compatible Chat Completions API. */
 export interface OpenAIProviderOptions {

@@ -1,18 +1,18 @@
 import type { AssistantMessage, NormalizedRequest, ToolResultMessage, UserMessage } from "./request.js"
-import { UntranslatableFieldError } from "./untranslatable-field-error.js"
+import { RequestFieldError } from "./request-field-error.js"
 
 /** Anthropic requires `max_tokens`; this is used when the request sets none. */
 export const DEFAULT_ANTHROPIC_MAX_TOKENS = 4096
 
 /**
  * The Messages body for a normalized request, without `stream` (the adapter adds it).
- * Throws {@link UntranslatableFieldError} for what Messages cannot express: `response_format`
+ * Throws {@link RequestFieldError} for what Messages cannot express: `response_format`
  * other than text, an image URL that is neither `https:` nor a base64 `data:` URL, tool-call
  * arguments that are not a JSON object.
  */
 export function toAnthropicMessagesRequest(request: NormalizedRequest): Record<string, unknown> {
   if (request.responseFormat !== undefined && request.responseFormat.type !== "text") {
-    throw new UntranslatableFieldError("response_format", "Anthropic Messages has no JSON response format")
+    throw new RequestFieldError("response_format", "Anthropic Messages has no JSON response format")
   }
   const messages: { role: "user" | "assistant"; content: Record<string, unknown>[] }[] = []
   request.messages.forEach((message, at) => {
@@ -62,7 +62,7 @@ function userBlocks(message: UserMessage, at: number): Record<string, unknown>[]
     if (data !== null)
       return { type: "image", source: { type: "base64", media_type: data[1], data: data[2] } }
     if (/^https?:/i.test(part.url)) return { type: "image", source: { type: "url", url: part.url } }
-    throw new UntranslatableFieldError(
+    throw new RequestFieldError(
       `messages[${at}].content[${partAt}].image_url.url`,
       "an image for Anthropic must be an http(s) URL or a base64 data: URL",
     )
@@ -79,7 +79,7 @@ function assistantBlocks(message: AssistantMessage, at: number): Record<string, 
       input = undefined
     }
     if (typeof input !== "object" || input === null || Array.isArray(input)) {
-      throw new UntranslatableFieldError(
+      throw new RequestFieldError(
         `messages[${at}].tool_calls[${part.id}].function.arguments`,
         "Anthropic takes a tool call's input as a JSON object",
       )

@@ -2,7 +2,8 @@ import type { NormalizedMessage, NormalizedRequest, ToolChoice } from "./request
 
 /**
  * The Chat Completions body for a normalized request, without `stream` (the adapter adds it).
- * Every normalized field has a Chat Completions form, so this direction never fails.
+ * Every normalized field has a Chat Completions form, so this direction never fails; only a tool
+ * result's `isError` is dropped (Chat Completions has no such flag; the result's text says it).
  */
 export function toOpenAIChatRequest(request: NormalizedRequest): Record<string, unknown> {
   const messages: Record<string, unknown>[] = []
