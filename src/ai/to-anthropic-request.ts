@@ -70,8 +70,10 @@ function userBlocks(message: UserMessage, at: number): Record<string, unknown>[]
 }
 
 function assistantBlocks(message: AssistantMessage, at: number): Record<string, unknown>[] {
+  let toolCallAt = 0
   return message.content.map((part) => {
     if (part.type === "text") return { type: "text", text: part.text }
+    const path = `messages[${at}].tool_calls[${toolCallAt++}].function.arguments`
     let input: unknown
     try {
       input = JSON.parse(part.arguments === "" ? "{}" : part.arguments)
@@ -79,10 +81,7 @@ function assistantBlocks(message: AssistantMessage, at: number): Record<string, 
       input = undefined
     }
     if (typeof input !== "object" || input === null || Array.isArray(input)) {
-      throw new RequestFieldError(
-        `messages[${at}].tool_calls[${part.id}].function.arguments`,
-        "Anthropic takes a tool call's input as a JSON object",
-      )
+      throw new RequestFieldError(path, "Anthropic takes a tool call's input as a JSON object")
     }
     return { type: "tool_use", id: part.id, name: part.name, input }
   })
