@@ -210,6 +210,17 @@ describe("openai provider", () => {
     ])
   })
 
+  it("ends with a stream_cut error when the upstream connection drops mid-stream", async () => {
+    upstream.answer = (response, socket) => {
+      response.writeHead(200, { "content-type": "text/event-stream" })
+      response.write(chunk({ content: "Hel" }), () => socket.destroy())
+    }
+    const entries = await run()
+    expect(entries[0]).toEqual({ type: "text-delta", text: "Hel" })
+    expect(entries[1]).toMatchObject({ type: "error", errorType: "stream_cut", afterOutput: true })
+    expect(entries).toHaveLength(2)
+  })
+
   it("accepts a stream that ends after its finish reason without [DONE]", async () => {
     upstream.answer = { chunks: [chunk({ content: "Hel" }), chunk({}, "stop")] }
     expect((await run()).map((entry) => entry.type)).toEqual(["text-delta", "finish"])
