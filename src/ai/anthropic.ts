@@ -31,9 +31,9 @@ export function anthropicProvider(options: AnthropicProviderOptions): Provider {
   if (options.apiKey !== undefined) headers["x-api-key"] = options.apiKey
   return {
     kind: "anthropic",
-    stream(request: NormalizedRequest, signal: AbortSignal): AsyncIterable<Entry> {
+    async *stream(request: NormalizedRequest, signal: AbortSignal): AsyncGenerator<Entry, void, undefined> {
       const body = { ...toAnthropicMessagesRequest(request), stream: true }
-      return streamFromUpstream({ url, headers, body }, new AnthropicEventTranslator(), signal)
+      yield* streamFromUpstream({ url, headers, body }, new AnthropicEventTranslator(), signal)
     },
   }
 }

@@ -37,6 +37,8 @@ function loadTokenizer(): Promise<Tokenizer> {
  * (r50k_base) after a time to first token, at a steady rate, with usage counted locally.
  */
 export function demoProvider(options: DemoProviderOptions = {}): Provider {
+  if (!((options.tokensPerSecond ?? 1) > 0)) throw new RangeError("tokensPerSecond must be above 0")
+  if (!((options.timeToFirstTokenMs ?? 0) >= 0)) throw new RangeError("timeToFirstTokenMs must be 0 or more")
   return {
     kind: "demo",
     stream: (request, signal) => streamDemo(request, signal, options),

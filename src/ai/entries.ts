@@ -130,7 +130,7 @@ export interface FinishEntry {
 export interface ErrorEntry {
   type: "error"
   message: string
-  /** The provider's error type (`overloaded_error`, `server_error`…), or Herald's (`malformed_frame`, `stream_cut`, `protocol_error`). */
+  /** The provider's error type (`overloaded_error`, `server_error`…), or Herald's (`malformed_frame`, `stream_cut`, `protocol_error`, `demo_error`). */
   errorType?: string
   /** The provider's error code, when it gave one (OpenAI's `code`, vLLM's numeric `code` as text). */
   code?: string

@@ -30,10 +30,10 @@ export function openaiProvider(options: OpenAIProviderOptions): Provider {
   if (options.apiKey !== undefined) headers.authorization = `Bearer ${options.apiKey}`
   return {
     kind: "openai",
-    stream(request: NormalizedRequest, signal: AbortSignal): AsyncIterable<Entry> {
+    async *stream(request: NormalizedRequest, signal: AbortSignal): AsyncGenerator<Entry, void, undefined> {
       // "The usage chunk (`choices: []`) comes only with `stream_options: {include_usage: true}`."
       const body = { ...toOpenAIChatRequest(request), stream: true, stream_options: { include_usage: true } }
-      return streamFromUpstream({ url, headers, body }, new OpenAIChunkTranslator(), signal)
+      yield* streamFromUpstream({ url, headers, body }, new OpenAIChunkTranslator(), signal)
     },
   }
 }

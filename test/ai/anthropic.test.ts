@@ -253,6 +253,16 @@ describe("anthropic provider", () => {
     })
   })
 
+  it("refuses a request Messages cannot express before asking the upstream", async () => {
+    const provider = anthropicProvider({ baseURL: upstream.baseURL })
+    const json: NormalizedRequest = { ...REQUEST, responseFormat: { type: "json_object" } }
+    await expect(collect(provider.stream(json, new AbortController().signal))).rejects.toMatchObject({
+      name: "RequestFieldError",
+      field: "response_format",
+    })
+    expect(upstream.requests).toEqual([])
+  })
+
   it("throws a typed error when a 200 is not an event stream", async () => {
     upstream.answer = (response) => {
       response.writeHead(200, { "content-type": "application/json" })

@@ -105,6 +105,11 @@ describe("demo provider", () => {
     expect(vi.getTimerCount()).toBe(0)
   })
 
+  it("refuses a rate or a delay that cannot be scheduled", () => {
+    expect(() => demoProvider({ tokensPerSecond: 0 })).toThrow(RangeError)
+    expect(() => demoProvider({ timeToFirstTokenMs: -1 })).toThrow(RangeError)
+  })
+
   it("can call a tool after its text", async () => {
     const toolCall = { name: "weather", arguments: '{"city":"Oslo"}' }
     const entries = await collect(
