@@ -1,0 +1,200 @@
+import type { Entry, FinishReason } from "./entries.js"
+import type { Provider } from "./provider.js"
+import type { NormalizedRequest } from "./request.js"
+import {
+  type EventTranslator,
+  failure,
+  isRecord,
+  streamFromUpstream,
+  type Translation,
+  upstreamFailure,
+} from "./sse-over-fetch.js"
+import { toAnthropicMessagesRequest } from "./to-anthropic-request.js"
+
+/** Where and how to reach the Anthropic Messages API (or a compatible one). */
+export interface AnthropicProviderOptions {
+  /** Up to and including `/v1`: `https://api.anthropic.com/v1`. */
+  baseURL: string
+  /** Sent as `x-api-key`. */
+  apiKey?: string
+  /** More headers on every request (`anthropic-beta`…). */
+  headers?: Record<string, string>
+}
+
+/** The API version this adapter reads: "Headers: `x-api-key`, `anthropic-version: 2023-06-01`". */
+export const ANTHROPIC_VERSION = "2023-06-01"
+
+/** A provider for Anthropic Messages, streaming. */
+export function anthropicProvider(options: AnthropicProviderOptions): Provider {
+  const url = `${options.baseURL.replace(/\/+$/, "")}/messages`
+  const headers: Record<string, string> = { "anthropic-version": ANTHROPIC_VERSION, ...options.headers }
+  if (options.apiKey !== undefined) headers["x-api-key"] = options.apiKey
+  return {
+    kind: "anthropic",
+    async *stream(request: NormalizedRequest, signal: AbortSignal): AsyncGenerator<Entry, void, undefined> {
+      const body = { ...toAnthropicMessagesRequest(request), stream: true }
+      yield* streamFromUpstream({ url, headers, body }, new AnthropicEventTranslator(), signal)
+    },
+  }
+}
+
+const FINISH_REASONS: Record<string, FinishReason> = {
+  end_turn: "stop",
+  stop_sequence: "stop",
+  max_tokens: "length",
+  model_context_window_exceeded: "length",
+  tool_use: "tool_calls",
+  refusal: "content_filter",
+  pause_turn: "pause",
+}
+
+/** An open content block: a tool call (its entry index and input so far), or another kind. */
+type OpenBlock = { kind: "tool"; index: number; input: string } | { kind: "other" }
+
+/** Reads Messages stream events (`event:` named, the `type` repeated in the JSON) into entries. */
+export class AnthropicEventTranslator implements EventTranslator {
+  private started = false
+  /** Open content blocks by the event's `index`. */
+  private readonly blocks = new Map<number, OpenBlock>()
+  private toolCallCount = 0
+
+  translate(frame: Record<string, unknown>): Translation {
+    // The JSON's `type` is the event's name repeated; it is the one the SDK reads.
+    switch (frame.type) {
+      case "ping":
+        // "`ping` may appear anywhere."
+        return { entries: [], end: false }
+      case "error":
+        // `event: error` / `data: {"type":"error","error":{"type":"overloaded_error",...}}`
+        return {
+          entries: [upstreamFailure(isRecord(frame.error) ? frame.error : {}, "api_error")],
+          end: true,
+        }
+      case "message_start":
+        this.started = true
+        return { entries: usageOf(isRecord(frame.message) ? frame.message.usage : undefined), end: false }
+      case "content_block_start":
+      case "content_block_delta":
+      case "content_block_stop":
+      case "message_delta":
+        // "`MessageStream` also throws on deltas before `message_start`."
+        if (!this.started) {
+          return { entries: [failure("protocol_error", `${frame.type} before message_start`)], end: true }
+        }
+        return { entries: this.readMessageEvent(frame), end: false }
+      case "message_stop":
+        return { entries: [], end: true }
+      default:
+        // "Unknown event types must be ignored (the versioning policy says new ones will appear)."
+        return { entries: [], end: false }
+    }
+  }
+
+  private readMessageEvent(frame: Record<string, unknown>): Translation["entries"] {
+    const at = typeof frame.index === "number" ? frame.index : 0
+    if (frame.type === "content_block_start") return this.startBlock(at, frame.content_block)
+    if (frame.type === "content_block_delta")
+      return isRecord(frame.delta) ? this.readDelta(at, frame.delta) : []
+    if (frame.type === "content_block_stop") {
+      const block = this.blocks.get(at)
+      this.blocks.delete(at)
+      // "`partial_json` fragments of a tool's input; parse at `content_block_stop`" — the views
+      // parse; the end entry carries the whole input.
+      return block?.kind === "tool"
+        ? [{ type: "tool-call-end", index: block.index, arguments: block.input || "{}" }]
+        : []
+    }
+    // message_delta: `{"delta": {"stop_reason", "stop_sequence"}, "usage": {"output_tokens"}}`.
+    const entries: Translation["entries"] = []
+    const delta = isRecord(frame.delta) ? frame.delta : {}
+    if (typeof delta.stop_reason === "string") {
+      entries.push({
+        type: "finish",
+        reason: FINISH_REASONS[delta.stop_reason] ?? "other",
+        rawReason: delta.stop_reason,
+        ...(typeof delta.stop_sequence === "string" && { stopSequence: delta.stop_sequence }),
+      })
+    }
+    entries.push(...usageOf(frame.usage))
+    return entries
+  }
+
+  private startBlock(at: number, block: unknown): Translation["entries"] {
+    if (!isRecord(block)) return []
+    switch (block.type) {
+      case "tool_use": {
+        const index = this.toolCallCount++
+        this.blocks.set(at, { kind: "tool", index, input: "" })
+        const name = typeof block.name === "string" ? block.name : ""
+        return [{ type: "tool-call-start", index, id: typeof block.id === "string" ? block.id : "", name }]
+      }
+      case "redacted_thinking":
+        this.blocks.set(at, { kind: "other" })
+        return typeof block.data === "string" ? [{ type: "reasoning-redacted", data: block.data }] : []
+      case "text":
+        this.blocks.set(at, { kind: "other" })
+        // The block usually starts empty (`"text": ""`) and fills through deltas.
+        return typeof block.text === "string" && block.text !== ""
+          ? [{ type: "text-delta", text: block.text }]
+          : []
+      case "thinking":
+        this.blocks.set(at, { kind: "other" })
+        return typeof block.thinking === "string" && block.thinking !== ""
+          ? [{ type: "reasoning-delta", text: block.thinking }]
+          : []
+      default:
+        // Server tool blocks (`server_tool_use`, `web_search_tool_result`…) run upstream: the
+        // client has nothing to do with them, so they are not tool calls of this generation.
+        this.blocks.set(at, { kind: "other" })
+        return []
+    }
+  }
+
+  private readDelta(at: number, delta: Record<string, unknown>): Translation["entries"] {
+    switch (delta.type) {
+      case "text_delta":
+        return typeof delta.text === "string" && delta.text !== ""
+          ? [{ type: "text-delta", text: delta.text }]
+          : []
+      case "thinking_delta":
+        return typeof delta.thinking === "string" && delta.thinking !== ""
+          ? [{ type: "reasoning-delta", text: delta.thinking }]
+          : []
+      case "signature_delta":
+        return typeof delta.signature === "string"
+          ? [{ type: "reasoning-signature", signature: delta.signature }]
+          : []
+      case "citations_delta":
+        return isRecord(delta.citation) ? [{ type: "citation", citation: delta.citation }] : []
+      case "input_json_delta": {
+        const block = this.blocks.get(at)
+        if (block?.kind !== "tool" || typeof delta.partial_json !== "string" || delta.partial_json === "")
+          return []
+        block.input += delta.partial_json
+        return [{ type: "tool-call-delta", index: block.index, arguments: delta.partial_json }]
+      }
+      default:
+        return []
+    }
+  }
+}
+
+/**
+ * Usage from `message_start.message.usage` or `message_delta.usage`; both hold totals so far
+ * ("`message_delta.usage.output_tokens` is cumulative"). The prompt's tokens are split three ways
+ * (fresh, written to the cache, read from it); the entry counts them all.
+ */
+function usageOf(usage: unknown): Translation["entries"] {
+  if (!isRecord(usage)) return []
+  const inputParts = [usage.input_tokens, usage.cache_creation_input_tokens, usage.cache_read_input_tokens]
+  const known = inputParts.filter((part): part is number => typeof part === "number")
+  return [
+    {
+      type: "usage",
+      ...(typeof usage.input_tokens === "number" && {
+        inputTokens: known.reduce((sum, part) => sum + part, 0),
+      }),
+      ...(typeof usage.output_tokens === "number" && { outputTokens: usage.output_tokens }),
+    },
+  ]
+}

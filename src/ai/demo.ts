@@ -1,0 +1,144 @@
+import { demoAnswer } from "./demo-text.js"
+import type { Entry } from "./entries.js"
+import type { Provider } from "./provider.js"
+import type { NormalizedRequest } from "./request.js"
+
+/** How the demo model answers. */
+export interface DemoProviderOptions {
+  /** Milliseconds before the first token. Default 300. */
+  timeToFirstTokenMs?: number
+  /** Tokens per second after the first; `Infinity` sends them as fast as they can go. Default 40. */
+  tokensPerSecond?: number
+  /** About how many words the answer has. Default 60. */
+  words?: number
+  /** For tests: after the text, call this tool (one delta with the whole arguments) and finish with `tool_calls`. */
+  toolCall?: { name: string; arguments: string }
+  /** For tests: end with an error entry once this many tokens were sent (0: before any). */
+  failAfterTokens?: number
+}
+
+type Tokenizer = typeof import("gpt-tokenizer/encoding/r50k_base")
+
+let tokenizer: Promise<Tokenizer> | undefined
+
+/**
+ * gpt-tokenizer, loaded on first use so that nothing but the demo model pays for it. r50k_base
+ * (GPT-3's) is the smallest of its encodings: on the reference machine it loads in ~180 ms,
+ * against ~370 ms for cl100k_base and ~670 ms for o200k_base; any of them gives real tokens.
+ */
+function loadTokenizer(): Promise<Tokenizer> {
+  tokenizer ??= import("gpt-tokenizer/encoding/r50k_base")
+  return tokenizer
+}
+
+/**
+ * The demo model: offline, no key, deterministic. It answers a prompt with a text built from the
+ * prompt's words (the same prompt, the same answer), streamed as the real tokens of gpt-tokenizer
+ * (r50k_base) after a time to first token, at a steady rate, with usage counted locally.
+ */
+export function demoProvider(options: DemoProviderOptions = {}): Provider {
+  if (!((options.tokensPerSecond ?? 1) > 0)) throw new RangeError("tokensPerSecond must be above 0")
+  if (!((options.timeToFirstTokenMs ?? 0) >= 0)) throw new RangeError("timeToFirstTokenMs must be 0 or more")
+  return {
+    kind: "demo",
+    stream: (request, signal) => streamDemo(request, signal, options),
+  }
+}
+
+async function* streamDemo(
+  request: NormalizedRequest,
+  signal: AbortSignal,
+  options: DemoProviderOptions,
+): AsyncGenerator<Entry, void, undefined> {
+  const { timeToFirstTokenMs = 300, tokensPerSecond = 40, words = 60, toolCall, failAfterTokens } = options
+  const { encode, decodeGenerator } = await untilAborted(loadTokenizer(), signal)
+  const text = demoAnswer(lastUserText(request), words)
+  const tokens = encode(text)
+  const inputTokens = encode(promptText(request)).length
+  const startedAt = Date.now()
+  const intervalMs = 1000 / tokensPerSecond
+
+  // decodeGenerator yields a piece once its bytes form whole characters (a character may take
+  // several tokens), so the tokens it has taken are counted as it takes them.
+  let sent = 0
+  const counted = (function* () {
+    for (const token of tokens) {
+      sent++
+      yield token
+    }
+  })()
+  const failed = (): Entry => ({
+    type: "error",
+    message: `the demo model failed on purpose after ${failAfterTokens} tokens`,
+    errorType: "demo_error",
+    afterOutput: (failAfterTokens ?? 0) > 0,
+  })
+  if (failAfterTokens === 0) {
+    yield failed()
+    return
+  }
+  for (const piece of decodeGenerator(counted)) {
+    // Token n (from 1) is due at TTFT + (n - 1) intervals: a schedule, so timer lateness does not add up.
+    await sleep(startedAt + timeToFirstTokenMs + (sent - 1) * intervalMs - Date.now(), signal)
+    yield { type: "text-delta", text: piece }
+    signal.throwIfAborted()
+    if (failAfterTokens !== undefined && sent >= failAfterTokens) {
+      yield { type: "usage", inputTokens, outputTokens: sent }
+      yield failed()
+      return
+    }
+  }
+  if (toolCall !== undefined) {
+    yield { type: "tool-call-start", index: 0, id: "call_demo_0", name: toolCall.name }
+    yield { type: "tool-call-delta", index: 0, arguments: toolCall.arguments }
+    yield { type: "tool-call-end", index: 0, arguments: toolCall.arguments }
+  }
+  const finishReason = toolCall === undefined ? "stop" : "tool_calls"
+  yield { type: "finish", reason: finishReason, rawReason: finishReason }
+  yield { type: "usage", inputTokens, outputTokens: sent }
+}
+
+/** The text the answer is about: the last user message's. */
+function lastUserText(request: NormalizedRequest): string {
+  const message = request.messages.filter((each) => each.role === "user").at(-1)
+  return message?.content.flatMap((part) => (part.type === "text" ? [part.text] : [])).join(" ") ?? ""
+}
+
+/** The prompt's text, for a local count of input tokens (message framing tokens are not counted). */
+function promptText(request: NormalizedRequest): string {
+  const parts = request.messages.flatMap((message) =>
+    message.role === "tool"
+      ? [message.content]
+      : message.content.flatMap((part) =>
+          part.type === "text" ? [part.text] : part.type === "tool-call" ? [part.arguments] : [],
+        ),
+  )
+  return (request.system === undefined ? parts : [request.system, ...parts]).join("\n")
+}
+
+/** Waits `ms` (no timer when ≤ 0); rejects with the abort reason, and clears the timer, the moment `signal` aborts. */
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  signal.throwIfAborted()
+  if (ms <= 0) return Promise.resolve()
+  return new Promise<void>((resolve, reject) => {
+    const onAbort = (): void => {
+      clearTimeout(timer)
+      reject(signal.reason)
+    }
+    const timer = setTimeout(() => {
+      signal.removeEventListener("abort", onAbort)
+      resolve()
+    }, ms)
+    signal.addEventListener("abort", onAbort, { once: true })
+  })
+}
+
+/** `promise`, or a rejection with the abort reason as soon as `signal` aborts. */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  signal.throwIfAborted()
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason)
+    signal.addEventListener("abort", onAbort, { once: true })
+    promise.finally(() => signal.removeEventListener("abort", onAbort)).then(resolve, reject)
+  })
+}

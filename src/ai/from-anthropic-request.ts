@@ -1,0 +1,166 @@
+import type {
+  AssistantMessage,
+  ImagePart,
+  NormalizedMessage,
+  NormalizedRequest,
+  TextPart,
+  ToolChoice,
+} from "./request.js"
+import { RequestFieldError } from "./request-field-error.js"
+import {
+  array,
+  type JsonObject,
+  object,
+  onlySupportedFields,
+  optionalNumber,
+  optionalString,
+  string,
+  textContent,
+} from "./request-fields.js"
+
+/** The Messages fields {@link fromAnthropicMessagesRequest} reads; any other is refused by name. */
+const ANTHROPIC_FIELDS = new Set([
+  "model",
+  "messages",
+  "system",
+  "max_tokens",
+  "stop_sequences",
+  "temperature",
+  "top_p",
+  "tools",
+  "tool_choice",
+  "stream",
+  "metadata",
+])
+
+/** Block fields that only tune Anthropic's own prompt cache: dropping them changes the bill, not the answer. */
+const CACHE_CONTROL = "cache_control"
+
+/**
+ * The normalized request for a Messages body. Throws {@link RequestFieldError} naming the first
+ * field that is invalid or that Herald does not translate (`top_k`, `thinking`, server tools,
+ * documents, thinking blocks in the history…). `stream` and `metadata` are read by the endpoint.
+ * A user turn's tool results become `tool` messages, placed before the turn's other content.
+ */
+export function fromAnthropicMessagesRequest(input: unknown): NormalizedRequest {
+  const body = object(input, "body")
+  onlySupportedFields(body, ANTHROPIC_FIELDS)
+  const request: NormalizedRequest = { model: string(body.model, "model"), messages: [] }
+  array(body.messages, "messages").forEach((value, at) => {
+    request.messages.push(...fromAnthropicMessage(object(value, `messages[${at}]`), `messages[${at}]`))
+  })
+  if (body.system !== undefined) request.system = textContent(body.system, "system")
+  const maxTokens = optionalNumber(body.max_tokens, "max_tokens")
+  if (maxTokens !== undefined) request.maxTokens = maxTokens
+  if (body.stop_sequences !== undefined) {
+    request.stop = array(body.stop_sequences, "stop_sequences").map((each, at) =>
+      string(each, `stop_sequences[${at}]`),
+    )
+  }
+  const temperature = optionalNumber(body.temperature, "temperature")
+  if (temperature !== undefined) request.temperature = temperature
+  const topP = optionalNumber(body.top_p, "top_p")
+  if (topP !== undefined) request.topP = topP
+  if (body.tools !== undefined) {
+    request.tools = array(body.tools, "tools").map((value, at) => {
+      const path = `tools[${at}]`
+      const tool = object(value, path)
+      // Server tools (`web_search_20250305`…) run at Anthropic: no other upstream has them.
+      if (tool.type !== undefined && tool.type !== "custom") {
+        throw new RequestFieldError(`${path}.type`, "only custom (client) tools are supported")
+      }
+      onlySupportedFields(
+        tool,
+        new Set(["type", "name", "description", "input_schema", CACHE_CONTROL]),
+        `${path}.`,
+      )
+      const description = optionalString(tool.description, `${path}.description`)
+      return {
+        name: string(tool.name, `${path}.name`),
+        ...(description !== undefined && { description }),
+        parameters: object(tool.input_schema, `${path}.input_schema`),
+      }
+    })
+  }
+  if (body.tool_choice !== undefined) request.toolChoice = fromAnthropicToolChoice(body.tool_choice)
+  return request
+}
+
+function fromAnthropicMessage(message: JsonObject, path: string): NormalizedMessage[] {
+  const role = string(message.role, `${path}.role`)
+  if (role !== "user" && role !== "assistant") {
+    throw new RequestFieldError(`${path}.role`, "must be user or assistant")
+  }
+  onlySupportedFields(message, new Set(["role", "content"]), `${path}.`)
+  const blocks =
+    typeof message.content === "string"
+      ? [{ type: "text", text: message.content }]
+      : array(message.content, `${path}.content`).map((each, at) => object(each, `${path}.content[${at}]`))
+  if (role === "assistant") {
+    const content: AssistantMessage["content"] = blocks.map((block, at) => {
+      const blockPath = `${path}.content[${at}]`
+      if (block.type === "text") return { type: "text", text: string(block.text, `${blockPath}.text`) }
+      if (block.type !== "tool_use") {
+        throw new RequestFieldError(
+          `${blockPath}.type`,
+          `assistant blocks of type ${String(block.type)} are not supported`,
+        )
+      }
+      return {
+        type: "tool-call",
+        id: string(block.id, `${blockPath}.id`),
+        name: string(block.name, `${blockPath}.name`),
+        arguments: JSON.stringify(object(block.input, `${blockPath}.input`)),
+      }
+    })
+    return [{ role, content }]
+  }
+  const toolResults: NormalizedMessage[] = []
+  const content: (TextPart | ImagePart)[] = []
+  blocks.forEach((block, at) => {
+    const blockPath = `${path}.content[${at}]`
+    if (block.type === "text") content.push({ type: "text", text: string(block.text, `${blockPath}.text`) })
+    else if (block.type === "image") content.push(imageOf(block, blockPath))
+    else if (block.type === "tool_result") {
+      toolResults.push({
+        role: "tool",
+        toolCallId: string(block.tool_use_id, `${blockPath}.tool_use_id`),
+        content: block.content === undefined ? "" : textContent(block.content, `${blockPath}.content`),
+        ...(block.is_error === true && { isError: true }),
+      })
+    } else {
+      throw new RequestFieldError(
+        `${blockPath}.type`,
+        `user blocks of type ${String(block.type)} are not supported`,
+      )
+    }
+  })
+  return content.length > 0 ? [...toolResults, { role, content }] : toolResults
+}
+
+/** `{"type": "image", "source": {"type": "base64", media_type, data} | {"type": "url", url}}` as a URL. */
+function imageOf(block: JsonObject, path: string): ImagePart {
+  const source = object(block.source, `${path}.source`)
+  if (source.type === "url") return { type: "image", url: string(source.url, `${path}.source.url`) }
+  if (source.type !== "base64") throw new RequestFieldError(`${path}.source.type`, "must be base64 or url")
+  const mediaType = string(source.media_type, `${path}.source.media_type`)
+  return { type: "image", url: `data:${mediaType};base64,${string(source.data, `${path}.source.data`)}` }
+}
+
+function fromAnthropicToolChoice(value: unknown): ToolChoice {
+  const choice = object(value, "tool_choice")
+  if (choice.disable_parallel_tool_use === true) {
+    throw new RequestFieldError("tool_choice.disable_parallel_tool_use", "is not supported")
+  }
+  switch (choice.type) {
+    case "auto":
+    case "none":
+      return choice.type
+    case "any":
+      return "required"
+    case "tool":
+      return { name: string(choice.name, "tool_choice.name") }
+    default:
+      throw new RequestFieldError("tool_choice.type", "must be auto, any, tool or none")
+  }
+}

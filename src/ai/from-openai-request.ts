@@ -1,0 +1,181 @@
+import type {
+  AssistantMessage,
+  ImagePart,
+  NormalizedMessage,
+  NormalizedRequest,
+  ResponseFormat,
+  TextPart,
+  ToolChoice,
+} from "./request.js"
+import { RequestFieldError } from "./request-field-error.js"
+import {
+  array,
+  type JsonObject,
+  object,
+  onlySupportedFields,
+  optionalNumber,
+  optionalString,
+  string,
+  textContent,
+} from "./request-fields.js"
+
+/** The Chat Completions fields {@link fromOpenAIChatRequest} reads; any other is refused by name. */
+const OPENAI_FIELDS = new Set([
+  "model",
+  "messages",
+  "stream",
+  "stream_options",
+  "max_tokens",
+  "max_completion_tokens",
+  "temperature",
+  "top_p",
+  "stop",
+  "tools",
+  "tool_choice",
+  "response_format",
+  "n",
+  "user",
+])
+
+/**
+ * The normalized request for a Chat Completions body. Throws {@link RequestFieldError} naming
+ * the first field that is invalid or that Herald does not translate (`n` above 1, `logprobs`,
+ * audio parts, `parallel_tool_calls`…). `stream`, `stream_options` and `user` are read by the
+ * endpoint, not the model, and left out here.
+ */
+export function fromOpenAIChatRequest(input: unknown): NormalizedRequest {
+  const body = object(input, "body")
+  onlySupportedFields(body, OPENAI_FIELDS)
+  if (body.n !== undefined && body.n !== null && body.n !== 1) {
+    throw new RequestFieldError("n", "only one choice per request is supported")
+  }
+  const request: NormalizedRequest = { model: string(body.model, "model"), messages: [] }
+  const system: string[] = []
+  array(body.messages, "messages").forEach((value, at) => {
+    const path = `messages[${at}]`
+    const message = object(value, path)
+    const role = string(message.role, `${path}.role`)
+    if (role === "system" || role === "developer")
+      system.push(textContent(message.content, `${path}.content`))
+    else request.messages.push(fromOpenAIMessage(role, message, path))
+  })
+  if (system.length > 0) request.system = system.join("\n\n")
+  if (body.tools !== undefined) {
+    request.tools = array(body.tools, "tools").map((value, at) => {
+      const tool = object(value, `tools[${at}]`)
+      if (tool.type !== "function")
+        throw new RequestFieldError(`tools[${at}].type`, "only function tools are supported")
+      const fn = object(tool.function, `tools[${at}].function`)
+      const description = optionalString(fn.description, `tools[${at}].function.description`)
+      return {
+        name: string(fn.name, `tools[${at}].function.name`),
+        ...(description !== undefined && { description }),
+        parameters:
+          fn.parameters === undefined ? {} : object(fn.parameters, `tools[${at}].function.parameters`),
+      }
+    })
+  }
+  if (body.tool_choice !== undefined) request.toolChoice = fromOpenAIToolChoice(body.tool_choice)
+  if (body.stop !== undefined && body.stop !== null) {
+    request.stop =
+      typeof body.stop === "string"
+        ? [body.stop]
+        : array(body.stop, "stop").map((each, at) => string(each, `stop[${at}]`))
+  }
+  const maxTokens =
+    optionalNumber(body.max_completion_tokens, "max_completion_tokens") ??
+    optionalNumber(body.max_tokens, "max_tokens")
+  if (maxTokens !== undefined) request.maxTokens = maxTokens
+  const temperature = optionalNumber(body.temperature, "temperature")
+  if (temperature !== undefined) request.temperature = temperature
+  const topP = optionalNumber(body.top_p, "top_p")
+  if (topP !== undefined) request.topP = topP
+  if (body.response_format !== undefined)
+    request.responseFormat = fromOpenAIResponseFormat(body.response_format)
+  return request
+}
+
+function fromOpenAIMessage(role: string, message: JsonObject, path: string): NormalizedMessage {
+  switch (role) {
+    case "user": {
+      onlySupportedFields(message, new Set(["role", "content"]), `${path}.`)
+      if (typeof message.content === "string")
+        return { role, content: [{ type: "text", text: message.content }] }
+      const content = array(message.content, `${path}.content`).map((value, at): TextPart | ImagePart => {
+        const partPath = `${path}.content[${at}]`
+        const part = object(value, partPath)
+        if (part.type === "text") return { type: "text", text: string(part.text, `${partPath}.text`) }
+        if (part.type !== "image_url") {
+          throw new RequestFieldError(
+            `${partPath}.type`,
+            `content parts of type ${String(part.type)} are not supported`,
+          )
+        }
+        const image = object(part.image_url, `${partPath}.image_url`)
+        // `detail` tunes OpenAI's own image resolution; no other format can say it.
+        if (image.detail !== undefined && image.detail !== "auto") {
+          throw new RequestFieldError(`${partPath}.image_url.detail`, "only auto is supported")
+        }
+        return { type: "image", url: string(image.url, `${partPath}.image_url.url`) }
+      })
+      return { role, content }
+    }
+    case "assistant": {
+      onlySupportedFields(message, new Set(["role", "content", "tool_calls"]), `${path}.`)
+      const content: AssistantMessage["content"] = []
+      if (message.content !== undefined && message.content !== null) {
+        const text = textContent(message.content, `${path}.content`)
+        if (text !== "") content.push({ type: "text", text })
+      }
+      if (message.tool_calls !== undefined && message.tool_calls !== null) {
+        array(message.tool_calls, `${path}.tool_calls`).forEach((value, at) => {
+          const callPath = `${path}.tool_calls[${at}]`
+          const call = object(value, callPath)
+          const fn = object(call.function, `${callPath}.function`)
+          content.push({
+            type: "tool-call",
+            id: string(call.id, `${callPath}.id`),
+            name: string(fn.name, `${callPath}.function.name`),
+            arguments: string(fn.arguments, `${callPath}.function.arguments`),
+          })
+        })
+      }
+      return { role, content }
+    }
+    case "tool":
+      onlySupportedFields(message, new Set(["role", "content", "tool_call_id"]), `${path}.`)
+      return {
+        role,
+        toolCallId: string(message.tool_call_id, `${path}.tool_call_id`),
+        content: textContent(message.content, `${path}.content`),
+      }
+    default:
+      throw new RequestFieldError(`${path}.role`, `messages of role ${role} are not supported`)
+  }
+}
+
+function fromOpenAIToolChoice(value: unknown): ToolChoice {
+  if (value === "auto" || value === "none" || value === "required") return value
+  const choice = object(value, "tool_choice")
+  if (choice.type !== "function") throw new RequestFieldError("tool_choice.type", "must be function")
+  return { name: string(object(choice.function, "tool_choice.function").name, "tool_choice.function.name") }
+}
+
+function fromOpenAIResponseFormat(value: unknown): ResponseFormat {
+  const format = object(value, "response_format")
+  const type = string(format.type, "response_format.type")
+  if (type === "text" || type === "json_object") return { type }
+  if (type !== "json_schema")
+    throw new RequestFieldError("response_format.type", `unknown response format ${type}`)
+  const jsonSchema = object(format.json_schema, "response_format.json_schema")
+  const strict = jsonSchema.strict
+  if (strict !== undefined && strict !== null && typeof strict !== "boolean") {
+    throw new RequestFieldError("response_format.json_schema.strict", "must be a boolean")
+  }
+  return {
+    type,
+    name: string(jsonSchema.name, "response_format.json_schema.name"),
+    schema: object(jsonSchema.schema ?? {}, "response_format.json_schema.schema"),
+    ...(typeof strict === "boolean" && { strict }),
+  }
+}

@@ -1,0 +1,64 @@
+import { RequestFieldError } from "./request-field-error.js"
+
+/**
+ * Readers for a client's JSON request body: each returns the field's value with its type, or
+ * throws a {@link RequestFieldError} naming the field by its path.
+ *
+ * @packageDocumentation
+ */
+
+/** A JSON object, as the body or a part of it. */
+export type JsonObject = Record<string, unknown>
+
+export function object(value: unknown, path: string): JsonObject {
+  if (typeof value === "object" && value !== null && !Array.isArray(value)) return value as JsonObject
+  throw new RequestFieldError(path, "must be an object")
+}
+
+export function array(value: unknown, path: string): unknown[] {
+  if (Array.isArray(value)) return value
+  throw new RequestFieldError(path, "must be an array")
+}
+
+export function string(value: unknown, path: string): string {
+  if (typeof value === "string") return value
+  throw new RequestFieldError(path, "must be a string")
+}
+
+export function optionalString(value: unknown, path: string): string | undefined {
+  return value === undefined || value === null ? undefined : string(value, path)
+}
+
+export function optionalNumber(value: unknown, path: string): number | undefined {
+  if (value === undefined || value === null) return undefined
+  if (typeof value === "number" && Number.isFinite(value)) return value
+  throw new RequestFieldError(path, "must be a number")
+}
+
+/**
+ * Throws for the first field of `body` that is not in `supported`: a field this translation does
+ * not know would otherwise be dropped without a word.
+ */
+export function onlySupportedFields(body: JsonObject, supported: ReadonlySet<string>, prefix = ""): void {
+  for (const field of Object.keys(body)) {
+    if (!supported.has(field)) {
+      throw new RequestFieldError(`${prefix}${field}`, "is not supported by Herald's request translation")
+    }
+  }
+}
+
+/**
+ * A content that must be text: a string, or `{"type": "text", "text"}` parts joined (OpenAI's
+ * content parts and Anthropic's text blocks have the same shape).
+ */
+export function textContent(value: unknown, path: string): string {
+  if (typeof value === "string") return value
+  return array(value, path)
+    .map((each, at) => {
+      const part = object(each, `${path}[${at}]`)
+      if (part.type !== "text")
+        throw new RequestFieldError(`${path}[${at}].type`, "only text is supported here")
+      return string(part.text, `${path}[${at}].text`)
+    })
+    .join("")
+}

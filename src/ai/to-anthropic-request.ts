@@ -1,0 +1,97 @@
+import type { AssistantMessage, NormalizedRequest, ToolResultMessage, UserMessage } from "./request.js"
+import { RequestFieldError } from "./request-field-error.js"
+
+/** Anthropic requires `max_tokens`; this is used when the request sets none. */
+export const DEFAULT_ANTHROPIC_MAX_TOKENS = 4096
+
+/**
+ * The Messages body for a normalized request, without `stream` (the adapter adds it).
+ * Throws {@link RequestFieldError} for what Messages cannot express: `response_format`
+ * other than text, an image URL that is neither `https:` nor a base64 `data:` URL, tool-call
+ * arguments that are not a JSON object.
+ */
+export function toAnthropicMessagesRequest(request: NormalizedRequest): Record<string, unknown> {
+  if (request.responseFormat !== undefined && request.responseFormat.type !== "text") {
+    throw new RequestFieldError("response_format", "Anthropic Messages has no JSON response format")
+  }
+  const messages: { role: "user" | "assistant"; content: Record<string, unknown>[] }[] = []
+  request.messages.forEach((message, at) => {
+    // Tool results are blocks of a user turn; consecutive user-side turns merge, since Messages
+    // wants user and assistant to alternate.
+    const role = message.role === "assistant" ? "assistant" : "user"
+    const blocks =
+      message.role === "user"
+        ? userBlocks(message, at)
+        : message.role === "assistant"
+          ? assistantBlocks(message, at)
+          : [toolResultBlock(message)]
+    const last = messages.at(-1)
+    if (last !== undefined && last.role === role) last.content.push(...blocks)
+    else messages.push({ role, content: blocks })
+  })
+  const body: Record<string, unknown> = {
+    model: request.model,
+    messages,
+    max_tokens: request.maxTokens ?? DEFAULT_ANTHROPIC_MAX_TOKENS,
+  }
+  if (request.system !== undefined) body.system = request.system
+  if (request.tools !== undefined) {
+    body.tools = request.tools.map((tool) => ({
+      name: tool.name,
+      ...(tool.description !== undefined && { description: tool.description }),
+      input_schema: tool.parameters,
+    }))
+  }
+  if (request.toolChoice !== undefined) {
+    const choice = request.toolChoice
+    body.tool_choice =
+      typeof choice === "object"
+        ? { type: "tool", name: choice.name }
+        : { type: choice === "required" ? "any" : choice }
+  }
+  if (request.stop !== undefined) body.stop_sequences = request.stop
+  if (request.temperature !== undefined) body.temperature = request.temperature
+  if (request.topP !== undefined) body.top_p = request.topP
+  return body
+}
+
+function userBlocks(message: UserMessage, at: number): Record<string, unknown>[] {
+  return message.content.map((part, partAt) => {
+    if (part.type === "text") return { type: "text", text: part.text }
+    const data = /^data:([^;,]+);base64,(.*)$/s.exec(part.url)
+    if (data !== null)
+      return { type: "image", source: { type: "base64", media_type: data[1], data: data[2] } }
+    if (/^https?:/i.test(part.url)) return { type: "image", source: { type: "url", url: part.url } }
+    throw new RequestFieldError(
+      `messages[${at}].content[${partAt}].image_url.url`,
+      "an image for Anthropic must be an http(s) URL or a base64 data: URL",
+    )
+  })
+}
+
+function assistantBlocks(message: AssistantMessage, at: number): Record<string, unknown>[] {
+  let toolCallAt = 0
+  return message.content.map((part) => {
+    if (part.type === "text") return { type: "text", text: part.text }
+    const path = `messages[${at}].tool_calls[${toolCallAt++}].function.arguments`
+    let input: unknown
+    try {
+      input = JSON.parse(part.arguments === "" ? "{}" : part.arguments)
+    } catch {
+      input = undefined
+    }
+    if (typeof input !== "object" || input === null || Array.isArray(input)) {
+      throw new RequestFieldError(path, "Anthropic takes a tool call's input as a JSON object")
+    }
+    return { type: "tool_use", id: part.id, name: part.name, input }
+  })
+}
+
+function toolResultBlock(message: ToolResultMessage): Record<string, unknown> {
+  return {
+    type: "tool_result",
+    tool_use_id: message.toolCallId,
+    content: message.content,
+    ...(message.isError === true && { is_error: true }),
+  }
+}

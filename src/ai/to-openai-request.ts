@@ -1,0 +1,82 @@
+import type { NormalizedMessage, NormalizedRequest, ToolChoice } from "./request.js"
+
+/**
+ * The Chat Completions body for a normalized request, without `stream` (the adapter adds it).
+ * Every normalized field has a Chat Completions form, so this direction never fails; only a tool
+ * result's `isError` is dropped (Chat Completions has no such flag; the result's text says it).
+ */
+export function toOpenAIChatRequest(request: NormalizedRequest): Record<string, unknown> {
+  const messages: Record<string, unknown>[] = []
+  if (request.system !== undefined) messages.push({ role: "system", content: request.system })
+  for (const message of request.messages) messages.push(toOpenAIMessage(message))
+  const body: Record<string, unknown> = { model: request.model, messages }
+  if (request.tools !== undefined) {
+    body.tools = request.tools.map((tool) => ({
+      type: "function",
+      function: {
+        name: tool.name,
+        ...(tool.description !== undefined && { description: tool.description }),
+        parameters: tool.parameters,
+      },
+    }))
+  }
+  if (request.toolChoice !== undefined) body.tool_choice = toOpenAIToolChoice(request.toolChoice)
+  if (request.stop !== undefined) body.stop = request.stop
+  // `max_tokens`, not `max_completion_tokens`: the compatible servers (vLLM, Ollama, llama.cpp)
+  // all read it; OpenAI's own reasoning models want the newer name.
+  if (request.maxTokens !== undefined) body.max_tokens = request.maxTokens
+  if (request.temperature !== undefined) body.temperature = request.temperature
+  if (request.topP !== undefined) body.top_p = request.topP
+  if (request.responseFormat !== undefined) {
+    const format = request.responseFormat
+    body.response_format =
+      format.type === "json_schema"
+        ? {
+            type: "json_schema",
+            json_schema: {
+              name: format.name,
+              schema: format.schema,
+              ...(format.strict !== undefined && { strict: format.strict }),
+            },
+          }
+        : { type: format.type }
+  }
+  return body
+}
+
+function toOpenAIMessage(message: NormalizedMessage): Record<string, unknown> {
+  switch (message.role) {
+    case "user": {
+      const only = message.content[0]
+      // A single text part as a plain string: the form every compatible server reads.
+      if (message.content.length === 1 && only?.type === "text") return { role: "user", content: only.text }
+      return {
+        role: "user",
+        content: message.content.map((part) =>
+          part.type === "text"
+            ? { type: "text", text: part.text }
+            : { type: "image_url", image_url: { url: part.url } },
+        ),
+      }
+    }
+    case "assistant": {
+      const text = message.content.flatMap((part) => (part.type === "text" ? [part.text] : [])).join("")
+      const toolCalls = message.content.flatMap((part) =>
+        part.type === "tool-call"
+          ? [{ id: part.id, type: "function", function: { name: part.name, arguments: part.arguments } }]
+          : [],
+      )
+      return {
+        role: "assistant",
+        content: text === "" && toolCalls.length > 0 ? null : text,
+        ...(toolCalls.length > 0 && { tool_calls: toolCalls }),
+      }
+    }
+    case "tool":
+      return { role: "tool", tool_call_id: message.toolCallId, content: message.content }
+  }
+}
+
+function toOpenAIToolChoice(choice: ToolChoice): unknown {
+  return typeof choice === "string" ? choice : { type: "function", function: { name: choice.name } }
+}

@@ -1,0 +1,264 @@
+import { once } from "node:events"
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
+import type { Entry } from "../../src/ai/entries.js"
+import { openaiProvider } from "../../src/ai/openai.js"
+import type { NormalizedRequest } from "../../src/ai/request.js"
+import { UpstreamRequestError } from "../../src/ai/upstream-error.js"
+import { collect, splitAt, startUpstream, type Upstream } from "./upstream.js"
+
+// The documented stream, frame for frame (shared/specs/ai-wire-formats.md).
+const DOCUMENTED = `data: {"id":"chatcmpl-1","object":"chat.completion.chunk","created":1700000000,"model":"m","choices":[{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}
+
+data: {"id":"chatcmpl-1","object":"chat.completion.chunk","created":1700000000,"model":"m","choices":[{"index":0,"delta":{"content":"Hel"},"finish_reason":null}]}
+
+data: {"id":"chatcmpl-1","object":"chat.completion.chunk","created":1700000000,"model":"m","choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}
+
+data: {"id":"chatcmpl-1","object":"chat.completion.chunk","created":1700000000,"model":"m","choices":[],"usage":{"prompt_tokens":9,"completion_tokens":12,"total_tokens":21}}
+
+data: [DONE]
+
+`
+
+const DOCUMENTED_ENTRIES: Entry[] = [
+  { type: "text-delta", text: "Hel" },
+  { type: "finish", reason: "stop", rawReason: "stop" },
+  { type: "usage", inputTokens: 9, outputTokens: 12 },
+]
+
+const REQUEST: NormalizedRequest = {
+  model: "m",
+  messages: [{ role: "user", content: [{ type: "text", text: "Hi" }] }],
+}
+
+/** One `data:` frame of a chunk with choice 0's `delta` and `finish_reason`. */
+function chunk(delta: Record<string, unknown>, finishReason: string | null = null): string {
+  const body = {
+    id: "chatcmpl-1",
+    object: "chat.completion.chunk",
+    choices: [{ index: 0, delta, finish_reason: finishReason }],
+  }
+  return `data: ${JSON.stringify(body)}\n\n`
+}
+
+let upstream: Upstream
+
+beforeAll(async () => {
+  upstream = await startUpstream()
+})
+afterAll(() => upstream.close())
+beforeEach(() => {
+  upstream.requests.length = 0
+})
+
+function run(signal = new AbortController().signal): Promise<Entry[]> {
+  const provider = openaiProvider({
+    baseURL: upstream.baseURL,
+    apiKey: "sk-test",
+    headers: { "x-extra": "1" },
+  })
+  return collect(provider.stream(REQUEST, signal))
+}
+
+describe("openai provider", () => {
+  it("reads the documented stream and sends a streaming request with usage", async () => {
+    upstream.answer = { chunks: [DOCUMENTED] }
+    expect(await run()).toEqual(DOCUMENTED_ENTRIES)
+    const [request] = upstream.requests
+    expect(request?.path).toBe("/v1/chat/completions")
+    expect(request?.headers.authorization).toBe("Bearer sk-test")
+    expect(request?.headers["x-extra"]).toBe("1")
+    expect(request?.body).toEqual({
+      model: "m",
+      messages: [{ role: "user", content: "Hi" }],
+      stream: true,
+      stream_options: { include_usage: true },
+    })
+  })
+
+  it("reads the same entries whatever the byte at which the stream is cut in two", async () => {
+    const short = `${chunk({ content: "héllo ✓" })}${chunk({}, "stop")}data: [DONE]\n\n`
+    const length = Buffer.byteLength(short)
+    for (let at = 1; at < length; at++) {
+      upstream.answer = { chunks: splitAt(short, at) }
+      expect(await run(), `cut at byte ${at}`).toEqual([
+        { type: "text-delta", text: "héllo ✓" },
+        { type: "finish", reason: "stop", rawReason: "stop" },
+      ])
+    }
+  })
+
+  it("reads CRLF line ends, comments, id: lines, obfuscation and unknown fields", async () => {
+    const noisy = DOCUMENTED.replaceAll(
+      '"model":"m",',
+      '"model":"m","obfuscation":"x9Zq","system_fingerprint":"fp",',
+    )
+      .replaceAll("data: {", "id: 7\ndata: {")
+      .replaceAll("\n", "\r\n")
+    upstream.answer = { chunks: [": OPENROUTER PROCESSING\r\n\r\n", ": ping\r\n\r\n", noisy] }
+    expect(await run()).toEqual(DOCUMENTED_ENTRIES)
+  })
+
+  it("streams tool calls as start, argument fragments and an end with the whole arguments", async () => {
+    upstream.answer = {
+      chunks: [
+        chunk({
+          tool_calls: [
+            { index: 0, id: "call_a", type: "function", function: { name: "weather", arguments: "" } },
+          ],
+        }),
+        chunk({ tool_calls: [{ index: 0, function: { arguments: '{"city":' } }] }),
+        chunk({ tool_calls: [{ index: 0, function: { arguments: '"Oslo"}' } }] }),
+        chunk({ tool_calls: [{ index: 1, id: "call_b", function: { name: "time", arguments: "{}" } }] }),
+        chunk({}, "tool_calls"),
+        "data: [DONE]\n\n",
+      ],
+    }
+    expect(await run()).toEqual([
+      { type: "tool-call-start", index: 0, id: "call_a", name: "weather" },
+      { type: "tool-call-delta", index: 0, arguments: '{"city":' },
+      { type: "tool-call-delta", index: 0, arguments: '"Oslo"}' },
+      { type: "tool-call-start", index: 1, id: "call_b", name: "time" },
+      { type: "tool-call-delta", index: 1, arguments: "{}" },
+      { type: "tool-call-end", index: 0, arguments: '{"city":"Oslo"}' },
+      { type: "tool-call-end", index: 1, arguments: "{}" },
+      { type: "finish", reason: "tool_calls", rawReason: "tool_calls" },
+    ])
+  })
+
+  it("reads reasoning_content and reasoning as reasoning", async () => {
+    upstream.answer = {
+      chunks: [
+        chunk({ reasoning_content: "Think" }),
+        chunk({ reasoning: "ing." }),
+        chunk({}, "length"),
+        "data: [DONE]\n\n",
+      ],
+    }
+    expect(await run()).toEqual([
+      { type: "reasoning-delta", text: "Think" },
+      { type: "reasoning-delta", text: "ing." },
+      { type: "finish", reason: "length", rawReason: "length" },
+    ])
+  })
+
+  it.each([
+    [
+      "OpenAI's",
+      'data: {"error": {"message": "The server had an error", "type": "server_error", "code": "boom"}}\n\n',
+      { message: "The server had an error", errorType: "server_error", code: "boom" },
+    ],
+    [
+      "vLLM's",
+      'data: {"object": "error", "message": "out of memory", "type": "InternalServerError", "code": 500}\n\n',
+      { message: "out of memory", errorType: "InternalServerError", code: "500" },
+    ],
+  ])("turns %s error after 200 into the last entry", async (_name, frame, error) => {
+    upstream.answer = { chunks: [chunk({ content: "Hel" }), frame, chunk({ content: "never read" })] }
+    expect(await run()).toEqual([
+      { type: "text-delta", text: "Hel" },
+      { type: "error", ...error, afterOutput: true },
+    ])
+  })
+
+  it("throws a typed error carrying status, body and retry-after on a 429 before streaming", async () => {
+    const body = { error: { message: "Rate limit reached", type: "requests", code: "rate_limit_exceeded" } }
+    upstream.answer = (response) => {
+      response.writeHead(429, {
+        "content-type": "application/json",
+        "retry-after": "2",
+        "x-ratelimit-remaining-requests": "0",
+      })
+      response.end(JSON.stringify(body))
+    }
+    const error = await run().catch((caught: unknown) => caught)
+    expect(error).toBeInstanceOf(UpstreamRequestError)
+    expect(error).toMatchObject({
+      status: 429,
+      body,
+      retryAfterMs: 2000,
+      headers: { "retry-after": "2", "x-ratelimit-remaining-requests": "0" },
+      message: "the upstream answered 429: Rate limit reached",
+    })
+  })
+
+  it("throws a typed error without status when the upstream cannot be reached", async () => {
+    const provider = openaiProvider({ baseURL: "http://127.0.0.1:1/v1" })
+    const error = await collect(provider.stream(REQUEST, new AbortController().signal)).catch(
+      (caught) => caught,
+    )
+    expect(error).toBeInstanceOf(UpstreamRequestError)
+    expect(error.status).toBeUndefined()
+  })
+
+  it("ends with an error entry on a frame that is not JSON", async () => {
+    upstream.answer = { chunks: ['data: {"choices": [\n\n', chunk({ content: "never read" })] }
+    const entries = await run()
+    expect(entries).toHaveLength(1)
+    expect(entries[0]).toMatchObject({ type: "error", errorType: "malformed_frame", afterOutput: false })
+  })
+
+  it("ends with a stream_cut error when the stream ends without [DONE] or a finish reason", async () => {
+    upstream.answer = { chunks: [chunk({ content: "Hel" })] }
+    expect(await run()).toEqual([
+      { type: "text-delta", text: "Hel" },
+      {
+        type: "error",
+        errorType: "stream_cut",
+        message: "the upstream stream ended before its final frame",
+        afterOutput: true,
+      },
+    ])
+  })
+
+  it("ends with a stream_cut error when the upstream connection drops mid-stream", async () => {
+    upstream.answer = (response, socket) => {
+      response.writeHead(200, { "content-type": "text/event-stream" })
+      response.write(chunk({ content: "Hel" }), () => socket.destroy())
+    }
+    const entries = await run()
+    expect(entries[0]).toEqual({ type: "text-delta", text: "Hel" })
+    expect(entries[1]).toMatchObject({ type: "error", errorType: "stream_cut", afterOutput: true })
+    expect(entries).toHaveLength(2)
+  })
+
+  it("accepts a stream that ends after its finish reason without [DONE]", async () => {
+    upstream.answer = { chunks: [chunk({ content: "Hel" }), chunk({}, "stop")] }
+    expect((await run()).map((entry) => entry.type)).toEqual(["text-delta", "finish"])
+  })
+
+  it("closes the upstream connection at once when the signal aborts a stalled stream", async () => {
+    upstream.answer = (response) => {
+      response.writeHead(200, { "content-type": "text/event-stream" })
+      response.write(chunk({ content: "Hel" }))
+      // Then stalls: nothing more, ever.
+    }
+    const controller = new AbortController()
+    const provider = openaiProvider({ baseURL: upstream.baseURL })
+    const iterator = provider.stream(REQUEST, controller.signal)[Symbol.asyncIterator]()
+    expect((await iterator.next()).value).toEqual({ type: "text-delta", text: "Hel" })
+    const pending = iterator.next()
+    const socket = upstream.lastSocket
+    expect(socket?.destroyed).toBe(false)
+    const closed = once(socket as NonNullable<typeof socket>, "close")
+    const abortedAt = performance.now()
+    controller.abort()
+    await expect(pending).rejects.toMatchObject({ name: "AbortError" })
+    await closed
+    // Loopback closes in about a millisecond; the bound is loose for a busy 2-core machine.
+    expect(performance.now() - abortedAt).toBeLessThan(500)
+  })
+
+  it("closes the upstream connection when the consumer stops reading", async () => {
+    upstream.answer = (response) => {
+      response.writeHead(200, { "content-type": "text/event-stream" })
+      response.write(chunk({ content: "Hel" }))
+    }
+    const provider = openaiProvider({ baseURL: upstream.baseURL })
+    for await (const entry of provider.stream(REQUEST, new AbortController().signal)) {
+      expect(entry).toEqual({ type: "text-delta", text: "Hel" })
+      break
+    }
+    const socket = upstream.lastSocket as NonNullable<Upstream["lastSocket"]>
+    if (!socket.destroyed) await once(socket, "close")
+  })
+})

@@ -1,0 +1,235 @@
+import { describe, expect, it } from "vitest"
+import { fromAnthropicMessagesRequest } from "../../src/ai/from-anthropic-request.js"
+import { fromOpenAIChatRequest } from "../../src/ai/from-openai-request.js"
+import type { NormalizedRequest } from "../../src/ai/request.js"
+import { RequestFieldError } from "../../src/ai/request-field-error.js"
+import { toAnthropicMessagesRequest } from "../../src/ai/to-anthropic-request.js"
+import { toOpenAIChatRequest } from "../../src/ai/to-openai-request.js"
+
+const PNG = "data:image/png;base64,iVBORw0KGgo="
+const WEATHER_SCHEMA = { type: "object", properties: { city: { type: "string" } }, required: ["city"] }
+
+// One conversation in each format: system, an image, a tool call and its result, then a question.
+const OPENAI_BODY = {
+  model: "m",
+  messages: [
+    { role: "system", content: "Be brief." },
+    {
+      role: "user",
+      content: [
+        { type: "text", text: "Weather where this was taken?" },
+        { type: "image_url", image_url: { url: PNG } },
+      ],
+    },
+    {
+      role: "assistant",
+      content: null,
+      tool_calls: [
+        { id: "call_1", type: "function", function: { name: "weather", arguments: '{"city":"Oslo"}' } },
+      ],
+    },
+    { role: "tool", tool_call_id: "call_1", content: "Rain, 8 °C" },
+    { role: "user", content: "Umbrella?" },
+  ],
+  tools: [
+    {
+      type: "function",
+      function: { name: "weather", description: "Current weather", parameters: WEATHER_SCHEMA },
+    },
+  ],
+  tool_choice: { type: "function", function: { name: "weather" } },
+  stop: ["END"],
+  max_tokens: 100,
+  temperature: 0.5,
+  top_p: 0.9,
+}
+
+const ANTHROPIC_BODY = {
+  model: "m",
+  messages: [
+    {
+      role: "user",
+      content: [
+        { type: "text", text: "Weather where this was taken?" },
+        { type: "image", source: { type: "base64", media_type: "image/png", data: "iVBORw0KGgo=" } },
+      ],
+    },
+    {
+      role: "assistant",
+      content: [{ type: "tool_use", id: "call_1", name: "weather", input: { city: "Oslo" } }],
+    },
+    {
+      role: "user",
+      content: [
+        { type: "tool_result", tool_use_id: "call_1", content: "Rain, 8 °C" },
+        { type: "text", text: "Umbrella?" },
+      ],
+    },
+  ],
+  max_tokens: 100,
+  system: "Be brief.",
+  tools: [{ name: "weather", description: "Current weather", input_schema: WEATHER_SCHEMA }],
+  tool_choice: { type: "tool", name: "weather" },
+  stop_sequences: ["END"],
+  temperature: 0.5,
+  top_p: 0.9,
+}
+
+const NORMALIZED: NormalizedRequest = {
+  model: "m",
+  system: "Be brief.",
+  messages: [
+    {
+      role: "user",
+      content: [
+        { type: "text", text: "Weather where this was taken?" },
+        { type: "image", url: PNG },
+      ],
+    },
+    {
+      role: "assistant",
+      content: [{ type: "tool-call", id: "call_1", name: "weather", arguments: '{"city":"Oslo"}' }],
+    },
+    { role: "tool", toolCallId: "call_1", content: "Rain, 8 °C" },
+    { role: "user", content: [{ type: "text", text: "Umbrella?" }] },
+  ],
+  tools: [{ name: "weather", description: "Current weather", parameters: WEATHER_SCHEMA }],
+  toolChoice: { name: "weather" },
+  stop: ["END"],
+  maxTokens: 100,
+  temperature: 0.5,
+  topP: 0.9,
+}
+
+function fieldOf(translate: () => unknown): string | undefined {
+  try {
+    translate()
+  } catch (error) {
+    if (error instanceof RequestFieldError) return error.field
+    throw error
+  }
+  return undefined
+}
+
+describe("request translation", () => {
+  it("reads an OpenAI body and an Anthropic body of the same conversation as the same request", () => {
+    expect(fromOpenAIChatRequest(OPENAI_BODY)).toEqual(NORMALIZED)
+    expect(fromAnthropicMessagesRequest(ANTHROPIC_BODY)).toEqual(NORMALIZED)
+  })
+
+  it("writes the request back as either body", () => {
+    expect(toOpenAIChatRequest(NORMALIZED)).toEqual(OPENAI_BODY)
+    expect(toAnthropicMessagesRequest(NORMALIZED)).toEqual(ANTHROPIC_BODY)
+  })
+
+  it("translates an OpenAI request to Anthropic and back", () => {
+    const anthropic = toAnthropicMessagesRequest(fromOpenAIChatRequest(OPENAI_BODY))
+    expect(toOpenAIChatRequest(fromAnthropicMessagesRequest(anthropic))).toEqual(OPENAI_BODY)
+  })
+
+  it("maps tool choices and response formats", () => {
+    const base = { model: "m", messages: [] }
+    expect(fromOpenAIChatRequest({ ...base, tool_choice: "required" }).toolChoice).toBe("required")
+    expect(toAnthropicMessagesRequest({ ...base, toolChoice: "required" }).tool_choice).toEqual({
+      type: "any",
+    })
+    expect(fromAnthropicMessagesRequest({ ...base, tool_choice: { type: "any" } }).toolChoice).toBe(
+      "required",
+    )
+    expect(toAnthropicMessagesRequest({ ...base, toolChoice: "none" }).tool_choice).toEqual({ type: "none" })
+    const format = {
+      type: "json_schema",
+      json_schema: { name: "answer", schema: WEATHER_SCHEMA, strict: true },
+    }
+    const request = fromOpenAIChatRequest({
+      ...base,
+      response_format: format,
+      max_completion_tokens: 7,
+      stop: "x",
+    })
+    expect(request).toMatchObject({
+      responseFormat: { type: "json_schema", name: "answer", schema: WEATHER_SCHEMA, strict: true },
+      maxTokens: 7,
+      stop: ["x"],
+    })
+    expect(toOpenAIChatRequest(request).response_format).toEqual(format)
+  })
+
+  it("names the field that cannot be translated or is invalid", () => {
+    const base = { model: "m", messages: [{ role: "user", content: "Hi" }] }
+    expect(fieldOf(() => fromOpenAIChatRequest({ ...base, logprobs: true }))).toBe("logprobs")
+    expect(fieldOf(() => fromOpenAIChatRequest({ ...base, n: 2 }))).toBe("n")
+    expect(
+      fieldOf(() => fromOpenAIChatRequest({ ...base, messages: [{ role: "function", content: "" }] })),
+    ).toBe("messages[0].role")
+    expect(
+      fieldOf(() =>
+        fromOpenAIChatRequest({
+          ...base,
+          messages: [{ role: "user", content: [{ type: "input_audio", input_audio: {} }] }],
+        }),
+      ),
+    ).toBe("messages[0].content[0].type")
+    expect(fieldOf(() => fromOpenAIChatRequest({ ...base, model: 3 }))).toBe("model")
+    expect(fieldOf(() => fromAnthropicMessagesRequest({ ...base, top_k: 5 }))).toBe("top_k")
+    expect(fieldOf(() => fromAnthropicMessagesRequest({ ...base, thinking: { type: "enabled" } }))).toBe(
+      "thinking",
+    )
+    expect(
+      fieldOf(() =>
+        fromAnthropicMessagesRequest({ ...base, tools: [{ type: "web_search_20250305", name: "web" }] }),
+      ),
+    ).toBe("tools[0].type")
+    expect(
+      fieldOf(() =>
+        fromAnthropicMessagesRequest({
+          ...base,
+          messages: [{ role: "user", content: [{ type: "document", source: {} }] }],
+        }),
+      ),
+    ).toBe("messages[0].content[0].type")
+    const json = { model: "m", messages: [], responseFormat: { type: "json_object" as const } }
+    expect(fieldOf(() => toAnthropicMessagesRequest(json))).toBe("response_format")
+    const badImage: NormalizedRequest = {
+      model: "m",
+      messages: [{ role: "user", content: [{ type: "image", url: "ftp://x/y.png" }] }],
+    }
+    expect(fieldOf(() => toAnthropicMessagesRequest(badImage))).toBe("messages[0].content[0].image_url.url")
+    const badArguments: NormalizedRequest = {
+      model: "m",
+      messages: [
+        {
+          role: "assistant",
+          content: [
+            { type: "tool-call", id: "a", name: "t", arguments: "{}" },
+            { type: "tool-call", id: "b", name: "t", arguments: "[1]" },
+          ],
+        },
+      ],
+    }
+    expect(fieldOf(() => toAnthropicMessagesRequest(badArguments))).toBe(
+      "messages[0].tool_calls[1].function.arguments",
+    )
+  })
+
+  it("merges consecutive user-side turns for Anthropic, which wants roles to alternate", () => {
+    const request: NormalizedRequest = {
+      model: "m",
+      messages: [
+        { role: "tool", toolCallId: "a", content: "1" },
+        { role: "tool", toolCallId: "b", content: "2", isError: true },
+        { role: "user", content: [{ type: "text", text: "and?" }] },
+      ],
+    }
+    expect(toAnthropicMessagesRequest(request).messages).toEqual([
+      {
+        role: "user",
+        content: [
+          { type: "tool_result", tool_use_id: "a", content: "1" },
+          { type: "tool_result", tool_use_id: "b", content: "2", is_error: true },
+          { type: "text", text: "and?" },
+        ],
+      },
+    ])
+  })
+})

@@ -1,0 +1,81 @@
+import { once } from "node:events"
+import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from "node:http"
+import type { AddressInfo, Socket } from "node:net"
+import type { Entry } from "../../src/ai/entries.js"
+
+/** What the fake upstream received. */
+export interface ReceivedRequest {
+  method: string
+  path: string
+  headers: IncomingHttpHeaders
+  body: Record<string, unknown>
+}
+
+/** How the fake upstream answers one request: the chunks to write, or full control. */
+export type Answer =
+  | { chunks: (string | Uint8Array)[]; status?: number; headers?: Record<string, string> }
+  | ((response: ServerResponse, socket: Socket) => void)
+
+/** A loopback HTTP server standing in for a provider; `answer` is read for each request. */
+export interface Upstream {
+  baseURL: string
+  requests: ReceivedRequest[]
+  answer: Answer
+  /** The server-side socket of the latest request. */
+  lastSocket: Socket | undefined
+  close(): Promise<void>
+}
+
+/** Starts a fake upstream on an ephemeral loopback port; its base URL ends in `/v1`. */
+export async function startUpstream(): Promise<Upstream> {
+  let server: Server
+  const upstream: Upstream = {
+    baseURL: "",
+    requests: [],
+    answer: { chunks: [] },
+    lastSocket: undefined,
+    close: async () => {
+      server.closeAllConnections()
+      await new Promise<void>((resolve) => server.close(() => resolve()))
+    },
+  }
+  server = createServer(async (request, response) => {
+    const parts: Buffer[] = []
+    for await (const part of request) parts.push(part as Buffer)
+    upstream.requests.push({
+      method: request.method ?? "",
+      path: request.url ?? "",
+      headers: request.headers,
+      body: JSON.parse(Buffer.concat(parts).toString("utf8")),
+    })
+    upstream.lastSocket = request.socket
+    const answer = upstream.answer
+    if (typeof answer === "function") {
+      answer(response, request.socket)
+      return
+    }
+    response.writeHead(answer.status ?? 200, { "content-type": "text/event-stream", ...answer.headers })
+    // Each chunk its own write, after the previous one went out: the client sees them apart.
+    for (const chunk of answer.chunks) {
+      await new Promise<void>((resolve) => response.write(chunk, () => resolve()))
+    }
+    response.end()
+  })
+  server.listen(0, "127.0.0.1")
+  await once(server, "listening")
+  upstream.baseURL = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`
+  return upstream
+}
+
+/** Every entry of a stream, in order. */
+export async function collect(entries: AsyncIterable<Entry>): Promise<Entry[]> {
+  const all: Entry[] = []
+  for await (const entry of entries) all.push(entry)
+  return all
+}
+
+/** `text` cut in two at byte `at` (a cut may fall inside a UTF-8 character: the parser must hold it). */
+export function splitAt(text: string, at: number): Uint8Array[] {
+  const bytes = Buffer.from(text, "utf8")
+  return [bytes.subarray(0, at), bytes.subarray(at)]
+}
