@@ -79,8 +79,14 @@ export function createCheckpointer(path: string, policy: CheckpointPolicy, logge
   const walPath = `${path}-wal`
   const startAfterBytes = Math.min(START_AFTER_WAL_BYTES, policy.walLimitBytes)
   let worker: Worker | undefined
+  // Once the thread has ended it is not started again: one that cannot load would fail per commit.
+  let gone = false
   let exited: Promise<void> = Promise.resolve()
   let restarted: (() => void) | undefined
+  const settleRestart = () => {
+    restarted?.()
+    restarted = undefined
+  }
 
   function start(): Worker {
     const driver = createRequire(import.meta.url).resolve("better-sqlite3")
@@ -88,32 +94,36 @@ export function createCheckpointer(path: string, policy: CheckpointPolicy, logge
     // A checkpointer never keeps the process alive.
     started.unref()
     started.on("message", (message: { failed?: string; restarted?: true }) => {
-      if (message.restarted) {
-        restarted?.()
-        restarted = undefined
-      } else {
+      if (message.restarted) settleRestart()
+      else
         logger.error(
           { err: message.failed },
           "herald sqlite engine: a checkpoint failed; the WAL grows until one succeeds",
         )
-      }
     })
-    started.on("error", (error) => {
+    started.on("error", (error) =>
       logger.error(
         { err: error },
         "herald sqlite engine: the checkpointer stopped; the WAL is no longer bounded",
-      )
-      restarted?.()
-    })
-    exited = new Promise<void>((resolve) => started.once("exit", () => resolve()))
+      ),
+    )
+    exited = new Promise<void>((resolve) =>
+      started.once("exit", () => {
+        gone = true
+        // Commits waiting on a RESTART that will not come go on.
+        settleRestart()
+        resolve()
+      }),
+    )
     return started
   }
 
   return {
     afterCommit() {
+      if (gone) return undefined
       // A stat costs about a microsecond: cheap enough after every commit.
       const walBytes = statSync(walPath, { throwIfNoEntry: false })?.size ?? 0
-      if (worker === undefined && walBytes > startAfterBytes) worker = start()
+      worker ??= walBytes > startAfterBytes ? start() : undefined
       if (worker === undefined || walBytes <= policy.walLimitBytes || restarted !== undefined)
         return undefined
       worker.postMessage("restart")
@@ -125,7 +135,6 @@ export function createCheckpointer(path: string, policy: CheckpointPolicy, logge
       // Held while it stops: else a process with nothing else to do would exit before it has.
       worker?.ref()
       worker?.postMessage("stop")
-      restarted?.()
       await exited
     },
   }

@@ -54,8 +54,8 @@ export function lockDatabaseFile(databasePath: string): DatabaseLock {
   const path = `${databasePath}.lock`
   const db = openDatabase(path, { timeout: BUSY_WAIT_MS })
   try {
-    // Nothing in this file needs to survive a crash: no journal, no fsync.
-    db.pragma("journal_mode = OFF")
+    // The holder row need not survive a power loss: no fsync. The journal stays, so a process
+    // killed while writing the row leaves a file the next starter can still read.
     db.pragma("synchronous = OFF")
     db.exec(
       "CREATE TABLE IF NOT EXISTS holder (pid INTEGER NOT NULL, host TEXT NOT NULL, since INTEGER NOT NULL)",

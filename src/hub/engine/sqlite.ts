@@ -32,7 +32,7 @@ export interface SqliteEngineOptions {
   readonly synchronous?: "normal" | "full"
   /** The clock stamping `time` and ageing updates out (ms since the epoch). Default `Date.now`. */
   readonly now?: () => number
-  /** Receives what a live-feed listener throws (a bug in its owner), and failed trims. Default: {@link defaultLogger}. */
+  /** Receives what a live-feed listener throws (a bug in its owner), and failed trims and checkpoints. Default: {@link defaultLogger}. */
   readonly logger?: Logger
   /**
    * When the WAL is copied back into the database file, by a worker thread on its own
