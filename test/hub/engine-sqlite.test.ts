@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs"
+import { mkdtempSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { createRequire } from "node:module"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -275,6 +275,19 @@ describe("sqlite engine: checkpoints", () => {
     await writeLoop(engine, path, 500)
     // Only a checkpoint writes pages into the database file itself: 500 rows of 4 KB take 2 MB.
     await expect.poll(() => statSync(path).size, { timeout: 5000 }).toBeGreaterThan(2 * 1024 * 1024)
+    await engine.close()
+  })
+
+  it("goes on committing, and says so, when the checkpointer thread cannot run", async () => {
+    const path = newPath()
+    const logger = recordingLogger()
+    const engine = createSqliteEngine({ path, logger, checkpoint: { everyMs: 5, walLimitBytes: 64 * 1024 } })
+    // The thread starts with the first commit past the limit; it then finds no database to open.
+    renameSync(path, `${path}.moved`)
+    await writeLoop(engine, path, 100)
+    expect(logger.entries.map((entry) => entry.message)).toContain(
+      "herald sqlite engine: the checkpointer stopped; the WAL is no longer bounded",
+    )
     await engine.close()
   })
 

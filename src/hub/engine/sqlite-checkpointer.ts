@@ -37,7 +37,7 @@ const RESTART_WAIT_MS = 200
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require("node:worker_threads")
 const Driver = require(workerData.driver)
-const db = new Driver(workerData.path, { timeout: ${RESTART_WAIT_MS} })
+const db = new Driver(workerData.path, { timeout: ${RESTART_WAIT_MS}, fileMustExist: true })
 const report = (error) => parentPort.postMessage({ failed: String(error && error.message) })
 const timer = setInterval(() => {
   try {
