@@ -25,3 +25,4 @@ export {
   type SqliteEngineOptions,
 } from "./sqlite.js"
 export type { CheckpointPolicy } from "./sqlite-checkpointer.js"
+export { DatabaseLockedError } from "./sqlite-lock.js"

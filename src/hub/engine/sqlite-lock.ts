@@ -32,7 +32,7 @@ export class DatabaseLockedError extends Error {
         : `process ${holder.pid} on ${holder.host}, since ${new Date(holder.since).toISOString()}`
     super(
       `sqlite engine: ${databasePath} is in use by ${who}; its lock file is ${lockPath}. ` +
-        "One process per database file: stop that process, or give this one another file (--data-dir).",
+        "One process per database file: stop that process, or point this one at another file.",
     )
     this.name = "DatabaseLockedError"
   }
