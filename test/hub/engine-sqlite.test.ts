@@ -1,11 +1,13 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { mkdtempSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs"
 import { createRequire } from "node:module"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
 import { EARLIEST } from "../../src/hub/engine/engine.js"
 import { createSqliteEngine, SQLITE_APPLICATION_ID } from "../../src/hub/engine/sqlite.js"
+import { DatabaseLockedError } from "../../src/hub/engine/sqlite-lock.js"
 import { recordingLogger } from "../server/helpers.js"
+import { walCommits } from "./engine-sqlite-wal.js"
 import { describeEngine, found, update } from "./engine-suite.js"
 
 const Database = createRequire(import.meta.url)("better-sqlite3") as new (
@@ -163,5 +165,138 @@ describe("sqlite engine", () => {
   it("rejects bad options with a clear error", () => {
     expect(() => createSqliteEngine({ path: "" })).toThrow(/options.path/)
     expect(() => createSqliteEngine({ path: newPath(), synchronous: "off" as "full" })).toThrow(/synchronous/)
+    expect(() => createSqliteEngine({ path: newPath(), checkpoint: { everyMs: 0 } })).toThrow(
+      /checkpoint.everyMs/,
+    )
+  })
+})
+
+describe("sqlite engine: one process per file", () => {
+  it("refuses a second engine on a file in use, naming the lock file and the holder; takes it once released", async () => {
+    const path = newPath()
+    const first = createSqliteEngine({ path })
+    let refusal: unknown
+    try {
+      createSqliteEngine({ path })
+    } catch (error) {
+      refusal = error
+    }
+    expect(refusal).toBeInstanceOf(DatabaseLockedError)
+    expect((refusal as Error).message).toContain(`${path} is in use by process ${process.pid}`)
+    expect((refusal as Error).message).toContain(`its lock file is ${path}.lock`)
+    await first.append([update("kept")])
+    await first.close()
+    const second = createSqliteEngine({ path })
+    expect(await second.lastId()).toBeDefined()
+    await second.close()
+  })
+})
+
+describe("sqlite engine: group commit", () => {
+  // The checkpointer is kept idle so that the WAL keeps every commit for walCommits to count.
+  const idle = { everyMs: 3_600_000 }
+
+  it("commits appends that arrive together in one transaction, and settles each caller in order with its own updates", async () => {
+    const path = newPath()
+    const engine = createSqliteEngine({ path, checkpoint: idle })
+    const before = walCommits(path)
+    const settled: number[] = []
+    const appends = Array.from({ length: 100 }, (_, i) =>
+      engine.append([update(`a${i}`), update(`b${i}`)]).then((stored) => {
+        settled.push(i)
+        return stored
+      }),
+    )
+    const results = await Promise.all(appends)
+    expect(walCommits(path) - before).toBe(1)
+    expect(settled).toEqual(results.map((_, i) => i))
+    const seqs = results.flatMap((stored) => stored.map((u) => u.seq))
+    expect(seqs).toEqual(seqs.map((_, i) => (seqs[0] as number) + i))
+    expect(results[7]?.map((u) => u.data)).toEqual(["a7", "b7"])
+    await engine.close()
+  })
+
+  it("fails only the caller whose batch cannot be stored; the others of its group commit, and its batch leaves nothing", async () => {
+    const path = newPath()
+    const engine = createSqliteEngine({ path, checkpoint: idle })
+    await engine.append([update("first")])
+    // Valid for the engine, refused by the database: a failure no check before the group can see.
+    const saboteur = new Database(path)
+    saboteur.exec(
+      "CREATE TRIGGER no_poison BEFORE INSERT ON updates WHEN NEW.data = 'poison' BEGIN SELECT RAISE(ABORT, 'injected'); END",
+    )
+    saboteur.close()
+    const before = walCommits(path)
+    const [a, poisoned, c] = await Promise.allSettled([
+      engine.append([update("a")]),
+      engine.append([update("b"), update("poison")]),
+      engine.append([update("c")]),
+    ])
+    expect(walCommits(path) - before).toBe(1)
+    expect(a?.status).toBe("fulfilled")
+    expect(poisoned?.status).toBe("rejected")
+    expect(String((poisoned as PromiseRejectedResult).reason)).toMatch(/injected/)
+    expect(c?.status).toBe("fulfilled")
+    expect(found(await engine.readAfter(EARLIEST, 10)).map((u) => u.data)).toEqual(["first", "a", "c"])
+    await engine.close()
+  })
+
+  it("commits the appends still queued when it closes", async () => {
+    // In memory: no checkpointer to stop, so close() closes the connection without yielding.
+    const engine = createSqliteEngine({ path: ":memory:" })
+    const pending = engine.append([update("last")])
+    await engine.close()
+    expect((await pending)[0]?.data).toBe("last")
+  })
+})
+
+describe("sqlite engine: checkpoints", () => {
+  const payload = "x".repeat(4000)
+  /** Appends `count` updates of about 4 KB one by one; the WAL's largest size on the way. */
+  async function writeLoop(engine: ReturnType<typeof createSqliteEngine>, path: string, count: number) {
+    let largest = 0
+    for (let i = 0; i < count; i++) {
+      await engine.append([update(`${i} ${payload}`)])
+      largest = Math.max(largest, statSync(`${path}-wal`).size)
+    }
+    return largest
+  }
+
+  it("never checkpoints in a commit: with the checkpointer idle the WAL grows past SQLite's auto-checkpoint (1000 pages)", async () => {
+    const path = newPath()
+    const engine = createSqliteEngine({ path, checkpoint: { everyMs: 3_600_000 } })
+    expect(await writeLoop(engine, path, 1500)).toBeGreaterThan(1000 * 4096 * 1.5)
+    await engine.close()
+  })
+
+  it("copies the WAL into the database file from its own thread, with no help from commits", async () => {
+    const path = newPath()
+    const engine = createSqliteEngine({ path, checkpoint: { everyMs: 10 } })
+    await writeLoop(engine, path, 500)
+    // Only a checkpoint writes pages into the database file itself: 500 rows of 4 KB take 2 MB.
+    await expect.poll(() => statSync(path).size, { timeout: 5000 }).toBeGreaterThan(2 * 1024 * 1024)
+    await engine.close()
+  })
+
+  it("goes on committing, and says so, when the checkpointer thread cannot run", async () => {
+    const path = newPath()
+    const logger = recordingLogger()
+    const engine = createSqliteEngine({ path, logger, checkpoint: { everyMs: 5, walLimitBytes: 64 * 1024 } })
+    // The thread starts with the first commit past the limit; it then finds no database to open.
+    renameSync(path, `${path}.moved`)
+    await writeLoop(engine, path, 100)
+    expect(logger.entries.map((entry) => entry.message)).toContain(
+      "herald sqlite engine: the checkpointer stopped; the WAL is no longer bounded",
+    )
+    await engine.close()
+  })
+
+  it("keeps the WAL near its limit under a write loop", async () => {
+    const path = newPath()
+    const walLimitBytes = 256 * 1024
+    const engine = createSqliteEngine({ path, checkpoint: { everyMs: 5, walLimitBytes } })
+    // 3000 commits write well over 12 MB of WAL frames; past the limit, one commit's frames at most.
+    expect(await writeLoop(engine, path, 3000)).toBeLessThan(walLimitBytes + 64 * 1024)
+    await engine.close()
   })
 })

@@ -19,7 +19,10 @@ export type { ResolvedRetention } from "./retention.js"
 export {
   createSqliteEngine,
   SQLITE_APPLICATION_ID,
+  SQLITE_CHECKPOINT_DEFAULTS,
   SQLITE_RETENTION_DEFAULTS,
   SQLITE_SCHEMA_VERSION,
   type SqliteEngineOptions,
 } from "./sqlite.js"
+export type { CheckpointPolicy } from "./sqlite-checkpointer.js"
+export { DatabaseLockedError } from "./sqlite-lock.js"

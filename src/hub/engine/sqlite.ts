@@ -10,9 +10,12 @@ import {
   type RetentionLimits,
   type StoredUpdate,
 } from "./engine.js"
+import { GroupCommit, type Outcome } from "./group-commit.js"
 import { type Listener, Listeners } from "./listeners.js"
 import { type ResolvedRetention, resolveRetention } from "./retention.js"
+import { type Checkpointer, type CheckpointPolicy, createCheckpointer } from "./sqlite-checkpointer.js"
 import { type Database, openDatabase, type Statement } from "./sqlite-driver.js"
+import { type DatabaseLock, lockDatabaseFile } from "./sqlite-lock.js"
 import { prepareUpdate } from "./update.js"
 
 /** Options for {@link createSqliteEngine}. */
@@ -29,8 +32,19 @@ export interface SqliteEngineOptions {
   readonly synchronous?: "normal" | "full"
   /** The clock stamping `time` and ageing updates out (ms since the epoch). Default `Date.now`. */
   readonly now?: () => number
-  /** Receives what a live-feed listener throws (a bug in its owner), and failed trims. Default: {@link defaultLogger}. */
+  /** Receives what a live-feed listener throws (a bug in its owner), and failed trims and checkpoints. Default: {@link defaultLogger}. */
   readonly logger?: Logger
+  /**
+   * When the WAL is copied back into the database file, by a worker thread on its own
+   * connection (commits never checkpoint). Default: {@link SQLITE_CHECKPOINT_DEFAULTS}.
+   */
+  readonly checkpoint?: Partial<CheckpointPolicy>
+}
+
+/** A PASSIVE checkpoint every 200 ms; a RESTART one past 64 MiB of WAL. */
+export const SQLITE_CHECKPOINT_DEFAULTS: CheckpointPolicy = {
+  everyMs: 200,
+  walLimitBytes: 64 * 1024 * 1024,
 }
 
 /** The SQLite engine's retention when none is given: 1 000 000 updates, at most 30 days old. */
@@ -76,10 +90,15 @@ type Row = [
   frame: string,
 ]
 
+/** A checked, serialized update, ready to insert. */
+type PreparedUpdate = ReturnType<typeof prepareUpdate>
+
 /**
  * The embedded durable engine: better-sqlite3 in WAL mode. An append resolves once committed, so
  * an acknowledged update survives a crash of the process; reopening the file continues the seq
- * and keeps the history. One hub process per file.
+ * and keeps the history. One process per file, enforced by a lock file beside it
+ * (sqlite-lock.ts); appends arriving together share a transaction (group-commit.ts); the WAL is
+ * checkpointed off the event loop (sqlite-checkpointer.ts).
  */
 export function createSqliteEngine(options: SqliteEngineOptions): Engine {
   return new SqliteEngine(options)
@@ -92,16 +111,22 @@ class SqliteEngine implements Engine {
   readonly #listeners: Listeners
   readonly #logger: Logger
   readonly #db: Database
+  readonly #lock: DatabaseLock | undefined
+  readonly #checkpointer: Checkpointer | undefined
+  readonly #commits: GroupCommit<readonly PreparedUpdate[], readonly StoredUpdate[]>
   readonly #insert: Statement
   readonly #firstOfId: Statement
   readonly #after: Statement
   readonly #newest: Statement
   readonly #firstFresh: Statement
   readonly #deleteBelow: Statement
-  readonly #appendBatch: (
-    updates: readonly ReturnType<typeof prepareUpdate>[],
+  /** Inserts one caller's batch; inside {@link SqliteEngine.#appendGroup}, a savepoint of its own. */
+  readonly #appendBatch: (updates: readonly PreparedUpdate[], time: number) => StoredUpdate[]
+  /** One transaction for the batches of many callers; a batch that fails is rolled back alone. */
+  readonly #appendGroup: (
+    batches: readonly (readonly PreparedUpdate[])[],
     time: number,
-  ) => StoredUpdate[]
+  ) => Outcome<readonly StoredUpdate[]>[]
   /** The highest seq ever assigned (kept across trims and restarts by AUTOINCREMENT). */
   #lastSeq: number
   /** Every row below this seq is physically deleted. */
@@ -137,7 +162,17 @@ class SqliteEngine implements Engine {
     this.#listeners = new Listeners((error) =>
       logger.error({ err: error }, `herald ${this.name} engine: a live-feed listener threw`),
     )
-    this.#db = open(options.path, synchronous)
+    const checkpoint = resolveCheckpointPolicy(options.checkpoint)
+    const inMemory = options.path === ":memory:"
+    if (!inMemory) mkdirSync(dirname(resolve(options.path)), { recursive: true })
+    // The lock first: a refused second process must not touch the file at all.
+    this.#lock = inMemory ? undefined : lockDatabaseFile(options.path)
+    try {
+      this.#db = open(options.path, synchronous, checkpoint)
+    } catch (error) {
+      this.#lock?.release()
+      throw error
+    }
     const db = this.#db
     this.#insert = db.prepare(
       "INSERT INTO updates (id, topics, data, private, type, retry, time, frame) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -162,25 +197,34 @@ class SqliteEngine implements Engine {
       | undefined
     this.#deletedBelow = oldest?.seq ?? this.#lastSeq + 1
     this.#trimEvery = Math.max(1, Math.min(1000, Math.floor(this.#retention.maxEvents / 100)))
-    this.#appendBatch = db.transaction(
-      (prepared: readonly ReturnType<typeof prepareUpdate>[], time: number) => {
-        const stored: StoredUpdate[] = []
-        for (const update of prepared) {
-          const { lastInsertRowid } = this.#insert.run(
-            update.id,
-            JSON.stringify(update.topics),
-            update.data,
-            update.private ? 1 : 0,
-            update.type ?? null,
-            update.retry ?? null,
-            time,
-            update.frame,
-          )
-          stored.push({ seq: Number(lastInsertRowid), ...update, time })
+    this.#appendBatch = db.transaction((prepared: readonly PreparedUpdate[], time: number) => {
+      const stored: StoredUpdate[] = []
+      for (const update of prepared) {
+        const { lastInsertRowid } = this.#insert.run(
+          update.id,
+          JSON.stringify(update.topics),
+          update.data,
+          update.private ? 1 : 0,
+          update.type ?? null,
+          update.retry ?? null,
+          time,
+          update.frame,
+        )
+        stored.push({ seq: Number(lastInsertRowid), ...update, time })
+      }
+      return stored
+    })
+    this.#appendGroup = db.transaction((batches: readonly (readonly PreparedUpdate[])[], time: number) =>
+      batches.map((batch): Outcome<readonly StoredUpdate[]> => {
+        try {
+          return { ok: true, value: this.#appendBatch(batch, time) }
+        } catch (error) {
+          return { ok: false, error }
         }
-        return stored
-      },
+      }),
     )
+    this.#commits = new GroupCommit((batches) => this.#commitGroup(batches))
+    this.#checkpointer = inMemory ? undefined : createCheckpointer(options.path, checkpoint, logger)
     if (this.#retention.maxAgeMs !== Number.POSITIVE_INFINITY) {
       // Without appends nothing else would trim: age the history out on a timer too.
       const every = Math.min(60_000, Math.max(1000, Math.floor(this.#retention.maxAgeMs / 10)))
@@ -194,16 +238,11 @@ class SqliteEngine implements Engine {
   async append(updates: readonly NewUpdate[]): Promise<readonly StoredUpdate[]> {
     this.#assertOpen()
     if (!Array.isArray(updates)) throw new TypeError("append() takes an array of updates.")
-    // Every update is checked and serialized before the transaction: a batch is all or nothing.
+    // Every update is checked and serialized before the transaction: a batch is all or nothing,
+    // so one caller's bad update never reaches, let alone fails, the group it would join.
     const prepared = updates.map(prepareUpdate)
     if (prepared.length === 0) return []
-    const stored = this.#appendBatch(prepared, this.#now())
-    this.#lastSeq = (stored[stored.length - 1] as StoredUpdate).seq
-    this.#appendedSinceTrim += stored.length
-    if (this.#appendedSinceTrim >= this.#trimEvery) this.#scheduleTrim()
-    // Committed: now, and only now, the live feed hears of it.
-    this.#listeners.notify(stored)
-    return stored
+    return this.#commits.submit(prepared)
   }
 
   listen(listener: Listener): () => void {
@@ -243,10 +282,30 @@ class SqliteEngine implements Engine {
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
+    this.#commits.flush()
     if (this.#trimScheduled !== undefined) clearImmediate(this.#trimScheduled)
     if (this.#ageTimer !== undefined) clearInterval(this.#ageTimer)
     this.#listeners.clear()
+    await this.#checkpointer?.stop()
     this.#db.close()
+    this.#lock?.release()
+  }
+
+  /** Commits a group of callers' batches in one transaction; then, and only then, tells the live feed. */
+  #commitGroup(batches: readonly (readonly PreparedUpdate[])[]): Outcome<readonly StoredUpdate[]>[] {
+    const outcomes = this.#appendGroup(batches, this.#now())
+    for (const outcome of outcomes) {
+      if (!outcome.ok) continue
+      const stored = outcome.value
+      this.#lastSeq = (stored[stored.length - 1] as StoredUpdate).seq
+      this.#appendedSinceTrim += stored.length
+      // Each caller's batch is one batch of the feed, in commit order.
+      this.#listeners.notify(stored)
+    }
+    if (this.#appendedSinceTrim >= this.#trimEvery) this.#scheduleTrim()
+    const checkpointing = this.#checkpointer?.afterCommit()
+    if (checkpointing !== undefined) this.#commits.pause(checkpointing)
+    return outcomes
   }
 
   #assertOpen(): void {
@@ -321,10 +380,21 @@ function toStored([seq, id, topics, data, isPrivate, type, retry, time, frame]: 
   }
 }
 
+function resolveCheckpointPolicy(given: Partial<CheckpointPolicy> | undefined): CheckpointPolicy {
+  const policy = { ...SQLITE_CHECKPOINT_DEFAULTS, ...given }
+  for (const [name, value] of Object.entries(policy)) {
+    if (!Number.isSafeInteger(value) || value <= 0) {
+      throw new RangeError(
+        `sqlite engine: checkpoint.${name} must be a positive integer; got ${String(value)}.`,
+      )
+    }
+  }
+  return policy
+}
+
 /** Opens the file, checks it is a Herald database of this schema version, creates it if new. */
-function open(path: string, synchronous: "normal" | "full"): Database {
+function open(path: string, synchronous: "normal" | "full", checkpoint: CheckpointPolicy): Database {
   const inMemory = path === ":memory:"
-  if (!inMemory) mkdirSync(dirname(resolve(path)), { recursive: true })
   let db: Database
   try {
     db = openDatabase(path)
@@ -374,6 +444,11 @@ function open(path: string, synchronous: "normal" | "full"): Database {
       throw new Error(`sqlite engine: ${path} could not be switched to WAL mode (got ${String(mode)}).`)
     }
     db.pragma(`synchronous = ${synchronous === "full" ? "FULL" : "NORMAL"}`)
+    // Commits never checkpoint (the checkpointer's thread does, see sqlite-checkpointer.ts): an
+    // auto-checkpoint would run inside some unlucky publish, on the event loop. When the WAL
+    // starts over, the file is cut back to the limit rather than kept at its largest.
+    db.pragma("wal_autocheckpoint = 0")
+    db.pragma(`journal_size_limit = ${checkpoint.walLimitBytes}`)
     if (applicationId === 0) {
       db.transaction(() => {
         db.exec(SCHEMA)
