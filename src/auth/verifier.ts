@@ -186,7 +186,8 @@ async function verifyToken(token: string, role: Role, settings: Settings): Promi
     details = grants.details
     defaultPayload = grants.payload
   } else if (verified.authorization_details !== undefined) {
-    // "Tokens with no Mercure authorization detail grant no publish or subscribe rights."
+    // "Tokens with no Mercure authorization detail grant no publish or subscribe rights" — unless
+    // a Herald grant of the hub gives them.
     details = parseAuthorizationDetails(verified.authorization_details, settings.limits, settings.context)
   }
   return createGrants(details, { issuer, subject, expiresAt, role, defaultPayload })
