@@ -69,7 +69,8 @@ export function parseAuthorizationDetails(
 /** Whether `claim` holds a detail Herald acts on: such a token is a draft-08 token, never a legacy one. */
 export function hasRecognizedDetail(claim: unknown): boolean {
   return (
-    Array.isArray(claim) && claim.some((entry) => isObject(entry) && DETAIL_TYPES.has(entry.type as string))
+    Array.isArray(claim) &&
+    claim.some((entry) => isObject(entry) && typeof entry.type === "string" && DETAIL_TYPES.has(entry.type))
   )
 }
 

@@ -121,35 +121,38 @@ export interface GrantsInit {
  */
 export function createGrants(details: readonly GrantDetail[], init: GrantsInit): Grants {
   const { role, subject } = init
-  const holds = (detail: GrantDetail, action: Action) =>
-    detail.actions.has(action) || detail.actions.has(ADMIN_ACTION)
   const matches = (detail: GrantDetail, resource: string) =>
     detail.resources.some((matcher) => matcher.matches(resource))
+  // Grouped once per token: `can` runs for every private update a subscriber is sent.
+  const byApp = new Map<App, GrantDetail[]>()
+  for (const detail of details) byApp.set(detail.app, [...(byApp.get(detail.app) ?? []), detail])
   // `admin` on every resource of the admin app: the operator's token, allowed everything.
-  const superuser = details.some(
+  const superuser = (byApp.get("admin") ?? []).some(
     (detail) =>
-      detail.app === "admin" &&
-      detail.actions.has(ADMIN_ACTION) &&
-      detail.resources.some((matcher) => matcher.type === "wildcard"),
+      detail.actions.has(ADMIN_ACTION) && detail.resources.some((matcher) => matcher.type === "wildcard"),
   )
   const subscribe =
     role === "publish"
       ? []
-      : details.filter(
-          (detail) => detail.app === "hub" && detail.origin === "mercure" && detail.actions.has("subscribe"),
+      : (byApp.get("hub") ?? []).filter(
+          (detail) => detail.origin === "mercure" && detail.actions.has("subscribe"),
         )
   return Object.freeze({
     anonymous: false,
     issuer: init.issuer,
     subject,
     expiresAt: init.expiresAt,
-    can(app: App, action: Action, resource: string, facts: ResourceFacts = {}): boolean {
+    can(app: App, action: Action, resource: string, facts?: ResourceFacts): boolean {
       if (app === "hub" && role !== undefined && action !== role) return false
       if (superuser) return true
-      const ofApp = details.filter((detail) => detail.app === app && holds(detail, action))
-      if (ofApp.some((detail) => matches(detail, resource))) return true
+      let heldInApp = false
+      for (const detail of byApp.get(app) ?? []) {
+        if (!detail.actions.has(action) && !detail.actions.has(ADMIN_ACTION)) continue
+        if (matches(detail, resource)) return true
+        heldInApp = true
+      }
       // The creator may act on what it created with any action it holds in the app at all.
-      return subject !== undefined && facts.owner === subject && ofApp.length > 0
+      return heldInApp && subject !== undefined && facts?.owner === subject
     },
     payloadFor(matcher: string): unknown {
       // "The `payload` of the first `subscribe` authorization detail whose `topics` matches the
