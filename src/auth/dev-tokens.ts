@@ -1,7 +1,7 @@
 import { randomUUID } from "node:crypto"
 import { SignJWT } from "jose"
 import { MERCURE_DETAIL_TYPE } from "./authorization-details.js"
-import type { Action } from "./grants.js"
+import type { Role } from "./grants.js"
 
 /** A Mercure authorization detail as written in a token (draft-08 "Authorization Details"). */
 export interface AuthorizationDetail {
@@ -73,7 +73,7 @@ export async function signAccessToken(options: AccessTokenOptions): Promise<stri
 }
 
 /** One detail granting `action` on every topic. */
-function everything(action: Action): AuthorizationDetail {
+function everything(action: Role): AuthorizationDetail {
   return { type: MERCURE_DETAIL_TYPE, actions: [action], topics: [{ match: "*" }] }
 }
 

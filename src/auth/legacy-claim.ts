@@ -1,6 +1,5 @@
-import { clip, type DetailLimits, describe, isObject } from "./authorization-details.js"
-import { AuthError } from "./errors.js"
-import type { Action, GrantDetail } from "./grants.js"
+import { clip, type DetailLimits, describe, invalidToken, isObject } from "./detail-members.js"
+import type { GrantDetail, Role } from "./grants.js"
 import { compileLegacySelector, type MatcherContext, type TopicMatcher } from "./matchers/matcher.js"
 
 /** What a pre-standardization `mercure` claim grants. */
@@ -21,18 +20,19 @@ export function parseLegacyClaim(
   limits: DetailLimits,
   context: MatcherContext,
 ): LegacyGrants {
-  if (!isObject(claim)) throw invalid(`the "mercure" claim is ${describe(claim)}, expected an object`)
+  if (!isObject(claim)) throw invalidToken(`the "mercure" claim is ${describe(claim)}, expected an object`)
   const details: GrantDetail[] = []
-  for (const action of ["publish", "subscribe"] as const satisfies readonly Action[]) {
+  for (const action of ["publish", "subscribe"] as const satisfies readonly Role[]) {
     const topics = selectors(claim[action], action, limits, context)
-    if (topics.length > 0) details.push({ actions: new Set([action]), topics })
+    if (topics.length > 0)
+      details.push({ app: "hub", origin: "mercure", actions: new Set([action]), resources: topics })
   }
   return { details, payload: claim.payload ?? undefined }
 }
 
 function selectors(
   value: unknown,
-  action: Action,
+  action: Role,
   limits: DetailLimits,
   context: MatcherContext,
 ): TopicMatcher[] {
@@ -40,25 +40,21 @@ function selectors(
   if (value === undefined || value === null) return []
   const path = `mercure.${action}`
   if (!Array.isArray(value))
-    throw invalid(`${path} is ${describe(value)}, expected an array of topic selectors`)
+    throw invalidToken(`${path} is ${describe(value)}, expected an array of topic selectors`)
   if (value.length > limits.maxTopicsPerDetail) {
-    throw invalid(
+    throw invalidToken(
       `${path} has ${value.length} selectors, more than the hub's limit of ${limits.maxTopicsPerDetail}`,
     )
   }
   return value.map((selector, index) => {
     if (typeof selector !== "string")
-      throw invalid(`${path}[${index}] is ${describe(selector)}, expected a string`)
+      throw invalidToken(`${path}[${index}] is ${describe(selector)}, expected a string`)
     try {
       return compileLegacySelector(selector, context)
     } catch (error) {
-      throw invalid(
+      throw invalidToken(
         `${path}[${index}] "${clip(selector)}": ${error instanceof Error ? error.message : String(error)}`,
       )
     }
   })
-}
-
-function invalid(reason: string): AuthError {
-  return new AuthError(401, "invalid_token", reason)
 }

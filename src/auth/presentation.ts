@@ -1,8 +1,8 @@
 import { readCookie } from "./cookies.js"
 import { AuthError } from "./errors.js"
 
-/** Where a token was found. */
-export type TokenSource = "header" | "cookie" | "query"
+/** Where a token was found: the `Authorization` header, the `x-api-key` header, a cookie, the legacy query parameter. */
+export type TokenSource = "header" | "api-key" | "cookie" | "query"
 
 /** How a request may present its token. */
 export interface PresentationOptions {
@@ -10,6 +10,18 @@ export interface PresentationOptions {
   readonly cookieNames?: readonly string[]
   /** Accept the legacy `authorization` query parameter (subscribers only). Default `true`. */
   readonly legacyQueryParameter?: boolean
+  /**
+   * Accept the token in the `x-api-key` header, which the Anthropic SDK sends. Default `false`:
+   * an app whose clients never send it does not read it.
+   */
+  readonly apiKeyHeader?: boolean
+}
+
+/** The headers {@link findToken} reads. */
+export interface PresentationHeaders {
+  readonly authorization?: string | undefined
+  readonly cookie?: string | undefined
+  readonly "x-api-key"?: string | string[] | undefined
 }
 
 /** The draft-08 cookie name, then the pre-standardization one. */
@@ -25,17 +37,19 @@ const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/
 
 /**
  * Finds the access token of a request: the `Authorization: Bearer` header wins (a cookie is
- * then ignored, per draft-08), then the legacy `authorization` query parameter, then the
- * cookie. Returns `undefined` when none is present. Throws `AuthError(400, "invalid_request", …)`
- * for a malformed `Authorization` header (wrong scheme, empty token) or query parameter, or for
- * two tokens presented by header and query at once.
+ * then ignored, per draft-08), then the `x-api-key` header when enabled, then the legacy
+ * `authorization` query parameter, then the cookie. Returns `undefined` when none is present.
+ * Throws `AuthError(400, "invalid_request", …)` for a malformed `Authorization` or `x-api-key`
+ * header (wrong scheme, empty token) or query parameter, for two tokens presented by header and
+ * query at once, or for different tokens in the `Authorization` and `x-api-key` headers (the
+ * same token in both is one presentation: SDKs configured with a key and a token send both).
  *
  * The query parameter is explicit and the cookie ambient (the user agent attaches it whatever
  * the client chose), so the query parameter wins over the cookie, for the same reason draft-08
  * lets the header win over it; pre-standardization hubs (Mercure.rocks) order them this way too.
  */
 export function findToken(
-  headers: { readonly authorization?: string | undefined; readonly cookie?: string | undefined },
+  headers: PresentationHeaders,
   url: URL,
   options: PresentationOptions = {},
 ): { token: string; source: TokenSource } | undefined {
@@ -45,6 +59,7 @@ export function findToken(
       `the "authorization" query parameter is given ${query.length} times; send one token, preferably in the Authorization header`,
     )
   }
+  const apiKey = options.apiKeyHeader === true ? apiKeyToken(headers["x-api-key"]) : undefined
   if (headers.authorization !== undefined) {
     // Per RFC 6750 section 2, "clients MUST NOT use more than one method to transmit the token";
     // draft-08 relaxes this for the ambient cookie only.
@@ -53,7 +68,22 @@ export function findToken(
         'a token is presented both in the Authorization header and in the "authorization" query parameter; send only one',
       )
     }
-    return { token: bearerToken(headers.authorization), source: "header" }
+    const token = bearerToken(headers.authorization)
+    // Picking one of two different tokens would act with authority the client may not expect.
+    if (apiKey !== undefined && apiKey !== token) {
+      throw invalidRequest(
+        "different tokens are presented in the Authorization header and in the x-api-key header; send only one",
+      )
+    }
+    return { token, source: "header" }
+  }
+  if (apiKey !== undefined) {
+    if (query.length > 0) {
+      throw invalidRequest(
+        'a token is presented both in the x-api-key header and in the "authorization" query parameter; send only one',
+      )
+    }
+    return { token: apiKey, source: "api-key" }
   }
   const fromQuery = query[0]
   if (fromQuery !== undefined) {
@@ -87,15 +117,30 @@ function bearerToken(value: string): string {
   const token = (match[2] ?? "").trim()
   if (token === "")
     throw invalidRequest('the Authorization header has the Bearer scheme but no token after "Bearer "')
-  if (!B64TOKEN.test(token)) {
-    const hint = /\s/.test(token)
-      ? ' (it has spaces: is "Bearer" repeated, or two tokens given?)'
-      : token.startsWith('"')
-        ? " (remove the quotes around the token)"
-        : ""
-    throw invalidRequest(`the Bearer token contains characters an access token cannot contain${hint}`)
+  return checkCharacters(token, "the Bearer token", 'is "Bearer" repeated, or two tokens given?')
+}
+
+/** The token of an `x-api-key` header, or `undefined` when there is none. */
+function apiKeyToken(value: string | string[] | undefined): string | undefined {
+  if (value === undefined) return undefined
+  if (Array.isArray(value)) {
+    throw invalidRequest(`the x-api-key header is given ${value.length} times; send one token`)
   }
-  return token
+  const token = value.trim()
+  if (token === "") throw invalidRequest("the x-api-key header is empty; put the token in it")
+  // Node joins a repeated x-api-key header with ", ": the space hint covers it.
+  return checkCharacters(token, "the x-api-key header", "are two tokens given?")
+}
+
+/** `token` when it is an RFC 6750 `b64token`, as every JWT is; otherwise a 400 saying what is wrong. */
+function checkCharacters(token: string, where: string, spacesHint: string): string {
+  if (B64TOKEN.test(token)) return token
+  const hint = /\s/.test(token)
+    ? ` (it has spaces: ${spacesHint})`
+    : token.startsWith('"')
+      ? " (remove the quotes around the token)"
+      : ""
+  throw invalidRequest(`${where} contains characters an access token cannot contain${hint}`)
 }
 
 function invalidRequest(description: string): AuthError {

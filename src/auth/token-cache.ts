@@ -1,4 +1,4 @@
-import type { Action, Grants } from "./grants.js"
+import type { Grants, Role } from "./grants.js"
 import type { TokenVerifier } from "./verifier.js"
 
 /** Bounds of a {@link cacheVerifications} cache. */
@@ -33,7 +33,7 @@ export function cacheVerifications(
   const maxTokenLength = limits.maxTokenLength ?? 4096
   const entries = new Map<string, Entry>()
   return {
-    async verify(token: string, role: Action): Promise<Grants> {
+    async verify(token: string, role: Role): Promise<Grants> {
       if (token.length > maxTokenLength) return verifier.verify(token, role)
       const key = `${role} ${token}`
       const entry = entries.get(key)

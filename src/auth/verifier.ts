@@ -1,13 +1,7 @@
-import {
-  clip,
-  type DetailLimits,
-  describe,
-  isObject,
-  MERCURE_DETAIL_TYPE,
-  parseAuthorizationDetails,
-} from "./authorization-details.js"
+import { hasRecognizedDetail, parseAuthorizationDetails } from "./authorization-details.js"
+import { clip, type DetailLimits, describe, isObject } from "./detail-members.js"
 import { AuthError } from "./errors.js"
-import { type Action, createGrants, type GrantDetail, type Grants } from "./grants.js"
+import { createGrants, type GrantDetail, type Grants, type Role } from "./grants.js"
 import {
   ALGORITHM_FAMILY,
   type Attempt,
@@ -68,7 +62,7 @@ export interface TokenVerifier {
    * `nbf`, `aud`, `iss`, authorization details) and returns what it grants for `role`.
    * Throws `AuthError(401, "invalid_token", reason)` on any failure.
    */
-  verify(token: string, role: Action): Promise<Grants>
+  verify(token: string, role: Role): Promise<Grants>
 }
 
 /** The algorithms accepted when none are configured: draft-08's minimum plus HS256, the Mercure.rocks default. */
@@ -142,7 +136,7 @@ interface Settings {
   readonly now: () => number
 }
 
-async function verifyToken(token: string, role: Action, settings: Settings): Promise<Grants> {
+async function verifyToken(token: string, role: Role, settings: Settings): Promise<Grants> {
   const { header, claims } = decode(token, settings.maxTokenLength)
 
   // "Hubs MUST NOT accept `alg=none`, MUST NOT derive the set of acceptable algorithms from the
@@ -159,9 +153,10 @@ async function verifyToken(token: string, role: Action, settings: Settings): Pro
   }
 
   // A pre-standardization token: "the `mercure` JWT claim", "any signed JWT". One that also
-  // carries a Mercure authorization detail is a draft-08 token and is held to draft-08's rules.
+  // carries a Mercure authorization detail or a Herald grant is a draft-08 token and is held to
+  // draft-08's rules.
   const legacy =
-    settings.legacy && claims.mercure !== undefined && !hasMercureDetail(claims.authorization_details)
+    settings.legacy && claims.mercure !== undefined && !hasRecognizedDetail(claims.authorization_details)
   if (!legacy) checkType(header.typ, settings.legacy)
 
   const issuer = claims.iss
@@ -191,7 +186,8 @@ async function verifyToken(token: string, role: Action, settings: Settings): Pro
     details = grants.details
     defaultPayload = grants.payload
   } else if (verified.authorization_details !== undefined) {
-    // "Tokens with no Mercure authorization detail grant no publish or subscribe rights."
+    // "Tokens with no Mercure authorization detail grant no publish or subscribe rights" — unless
+    // a Herald grant of the hub gives them.
     details = parseAuthorizationDetails(verified.authorization_details, settings.limits, settings.context)
   }
   return createGrants(details, { issuer, subject, expiresAt, role, defaultPayload })
@@ -229,12 +225,6 @@ function parsePart(part: string, name: string): Record<string, unknown> {
   return value
 }
 
-function hasMercureDetail(details: unknown): boolean {
-  return (
-    Array.isArray(details) && details.some((entry) => isObject(entry) && entry.type === MERCURE_DETAIL_TYPE)
-  )
-}
-
 /**
  * "Hubs MUST verify that the token header `typ` is `at+jwt`, or the equivalent
  * `application/at+jwt`, compared with the `application/` prefix omitted and case-insensitively".
@@ -267,7 +257,7 @@ async function verifySignature(
   alg: string,
   header: Record<string, unknown>,
   issuer: string | undefined,
-  role: Action,
+  role: Role,
   settings: Settings,
 ): Promise<Uint8Array> {
   const who = role === "publish" ? "publishers" : "subscribers"

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from "node:http"
 import type { Cors } from "../auth/cors.js"
 import { AuthError } from "../auth/errors.js"
-import { type Action, ANONYMOUS, type Grants, LOCAL_DEV_CLIENT } from "../auth/grants.js"
+import { type Action, ANONYMOUS, type App, type Grants, LOCAL_DEV_CLIENT, type Role } from "../auth/grants.js"
 import { isLocalClient } from "../auth/local-client.js"
 import { isLoopbackHost } from "../auth/loopback.js"
 import { findToken, type TokenSource } from "../auth/presentation.js"
@@ -20,13 +20,13 @@ export interface Authenticated {
 /** Turns a request's token into {@link Grants} for one role. */
 export interface Authenticator {
   /** Throws an `AuthError` (401 missing or invalid token, 400 malformed presentation). */
-  authenticate(request: IncomingMessage, url: URL, role: Action): Promise<Authenticated>
+  authenticate(request: IncomingMessage, url: URL, role: Role): Promise<Authenticated>
 }
 
 /** An anonymous client on a hub that lets anyone publish: anonymous, yet granted `publish` everywhere. */
 const ANONYMOUS_PUBLISHER: Grants = Object.freeze({
   ...ANONYMOUS,
-  can: (action: Action) => action === "publish",
+  can: (app: App, action: Action) => app === "hub" && action === "publish",
 })
 
 /** Builds the authenticator of a hub from its settings, the keys of each role, and its CORS policy. */
@@ -47,11 +47,11 @@ export function createAuthenticator(
             matcherContext: { hubUrl: settings.hubUrl, maxPatternLength: settings.limits.maxPatternLength },
           }),
         )
-  const verifiers: Record<Action, TokenVerifier | undefined> = {
+  const verifiers: Record<Role, TokenVerifier | undefined> = {
     publish: verifierFor(roles.publish),
     subscribe: verifierFor(roles.subscribe),
   }
-  const flag: Record<Action, string> = { publish: "--publisher-jwt-key", subscribe: "--subscriber-jwt-key" }
+  const flag: Record<Role, string> = { publish: "--publisher-jwt-key", subscribe: "--subscriber-jwt-key" }
   const cookies = settings.cookieNames.join(" or ")
 
   /**

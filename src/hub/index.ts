@@ -7,7 +7,7 @@
 
 export { createDevTokens, type DevTokenOptions, type DevTokens, signAccessToken } from "../auth/dev-tokens.js"
 export { AuthError, type BearerErrorCode } from "../auth/errors.js"
-export type { Action, Grants } from "../auth/grants.js"
+export type { Action, App, Grants, Role } from "../auth/grants.js"
 export type { TrustedKey } from "../auth/keys.js"
 export type { Logger } from "../logger.js"
 export { BATCH_PUBLISH_PATH } from "./batch-publish.js"

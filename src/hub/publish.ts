@@ -88,7 +88,7 @@ export async function admitPublisher(
 export function authorizePublish(grants: Grants, updates: readonly NewUpdate[]): void {
   for (const update of updates) {
     for (const topic of update.topics) {
-      if (!grants.can("publish", topic)) {
+      if (!grants.can("hub", "publish", topic)) {
         throw new AuthError(
           403,
           "insufficient_scope",

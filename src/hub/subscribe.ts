@@ -199,7 +199,7 @@ function matchesAny(matchers: readonly TopicMatcher[], topics: readonly (string 
 /** "a token that grants the subscribe action on at least one topic of the update (canonical or alternate)". */
 function mayRead(grants: Grants, topics: readonly string[]): boolean {
   if (grants.anonymous) return false
-  for (const topic of topics) if (grants.can("subscribe", topic)) return true
+  for (const topic of topics) if (grants.can("hub", "subscribe", topic)) return true
   return false
 }
 

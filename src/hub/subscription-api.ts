@@ -26,7 +26,7 @@ export async function subscriptionApi(
     const prefix = subscriptionsPath(context.settings.hubPath)
     const path = url.pathname
     const { grants } = await context.auth.authenticate(request, url, "subscribe")
-    if (!grants.can("subscribe", path)) {
+    if (!grants.can("hub", "subscribe", path)) {
       // An anonymous subscriber (--anonymous) presented nothing: ask for a token (401 and a
       // challenge). 403 is for a token that was presented and lacks the grant.
       throw grants.anonymous

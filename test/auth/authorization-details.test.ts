@@ -70,10 +70,10 @@ describe("authorization details", () => {
       ),
     ])
     const grants = await verifier().verify(token, "subscribe")
-    expect(grants.can("subscribe", "https://example.com/books/1")).toBe(true)
-    expect(grants.can("subscribe", "https://example.com/books/7")).toBe(true)
-    expect(grants.can("subscribe", "https://example.com/books/2")).toBe(false)
-    expect(grants.can("subscribe", "https://example.com/books/10")).toBe(false)
+    expect(grants.can("hub", "subscribe", "https://example.com/books/1")).toBe(true)
+    expect(grants.can("hub", "subscribe", "https://example.com/books/7")).toBe(true)
+    expect(grants.can("hub", "subscribe", "https://example.com/books/2")).toBe(false)
+    expect(grants.can("hub", "subscribe", "https://example.com/books/10")).toBe(false)
   })
 
   it("grants through URL patterns and the * wildcard", async () => {
@@ -82,22 +82,22 @@ describe("authorization details", () => {
       detail(["publish"], [{ match: "*", match_type: "urlpattern" }]),
     ])
     const subscriber = await verifier().verify(token, "subscribe")
-    expect(subscriber.can("subscribe", "https://example.com/users/42/books/1")).toBe(true)
-    expect(subscriber.can("subscribe", "https://example.com/users/43/books/1")).toBe(false)
+    expect(subscriber.can("hub", "subscribe", "https://example.com/users/42/books/1")).toBe(true)
+    expect(subscriber.can("hub", "subscribe", "https://example.com/users/43/books/1")).toBe(false)
     const publisher = await verifier().verify(token, "publish")
-    expect(publisher.can("publish", "urn:anything")).toBe(true)
+    expect(publisher.can("hub", "publish", "urn:anything")).toBe(true)
   })
 
   it("grants nothing without a Mercure detail, and ignores other detail types", async () => {
     const none = await verifier().verify(await withDetails(undefined), "subscribe")
-    expect(none.can("subscribe", "x")).toBe(false)
+    expect(none.can("hub", "subscribe", "x")).toBe(false)
     const other = await withDetails([
       { type: "https://bank.example/payment", actions: [1, 2], topics: "not even an array" },
       detail(["subscribe"], [{ match: "x" }]),
     ])
     const grants = await verifier().verify(other, "subscribe")
-    expect(grants.can("subscribe", "x")).toBe(true)
-    expect(grants.can("subscribe", "y")).toBe(false)
+    expect(grants.can("hub", "subscribe", "x")).toBe(true)
+    expect(grants.can("hub", "subscribe", "y")).toBe(false)
   })
 
   it("ignores unknown actions, which grant nothing and do not invalidate the token", async () => {
@@ -106,8 +106,8 @@ describe("authorization details", () => {
       detail(["admin"], [{ match: "*" }]),
     ])
     const grants = await verifier().verify(token, "subscribe")
-    expect(grants.can("subscribe", "a")).toBe(true)
-    expect(grants.can("subscribe", "b")).toBe(false)
+    expect(grants.can("hub", "subscribe", "a")).toBe(true)
+    expect(grants.can("hub", "subscribe", "b")).toBe(false)
   })
 
   it("rejects the whole token for any malformed Mercure detail", async () => {
@@ -241,17 +241,17 @@ describe("legacy mercure claim", () => {
       subscribe: ["https://example.com/users/42", "https://example.com/rooms/{room}/messages"],
     })
     const publisher = await verifier().verify(token, "publish")
-    expect(publisher.can("publish", "https://example.com/books/1")).toBe(true)
-    expect(publisher.can("publish", "https://example.com/authors/1")).toBe(false)
+    expect(publisher.can("hub", "publish", "https://example.com/books/1")).toBe(true)
+    expect(publisher.can("hub", "publish", "https://example.com/authors/1")).toBe(false)
     const subscriber = await verifier().verify(token, "subscribe")
-    expect(subscriber.can("subscribe", "https://example.com/users/42")).toBe(true)
-    expect(subscriber.can("subscribe", "https://example.com/users/43")).toBe(false)
-    expect(subscriber.can("subscribe", "https://example.com/rooms/7/messages")).toBe(true)
-    expect(subscriber.can("subscribe", "https://example.com/books/1")).toBe(false)
+    expect(subscriber.can("hub", "subscribe", "https://example.com/users/42")).toBe(true)
+    expect(subscriber.can("hub", "subscribe", "https://example.com/users/43")).toBe(false)
+    expect(subscriber.can("hub", "subscribe", "https://example.com/rooms/7/messages")).toBe(true)
+    expect(subscriber.can("hub", "subscribe", "https://example.com/books/1")).toBe(false)
     expect(subscriber.expiresAt).toBeUndefined()
     expect(subscriber.issuer).toBeUndefined()
     const everything = await verifier().verify(await legacyToken({ publish: ["*"] }), "publish")
-    expect(everything.can("publish", "urn:x")).toBe(true)
+    expect(everything.can("hub", "publish", "urn:x")).toBe(true)
   })
 
   it("attaches mercure.payload to every subscription", async () => {
@@ -324,7 +324,9 @@ describe("legacy mercure claim", () => {
     })
       .setProtectedHeader({ alg: "HS256", typ: "at+jwt" })
       .sign(key)
-    expect((await verifier({ legacy: false }).verify(typed, "subscribe")).can("subscribe", "x")).toBe(false)
+    expect((await verifier({ legacy: false }).verify(typed, "subscribe")).can("hub", "subscribe", "x")).toBe(
+      false,
+    )
   })
 
   it("holds a token with Mercure authorization details to draft-08 rules, ignoring its mercure claim", async () => {
@@ -339,8 +341,8 @@ describe("legacy mercure claim", () => {
       mercure: { subscribe: ["*"] },
     })
     const grants = await verifier().verify(draft, "subscribe")
-    expect(grants.can("subscribe", "a")).toBe(true)
-    expect(grants.can("subscribe", "b")).toBe(false)
+    expect(grants.can("hub", "subscribe", "a")).toBe(true)
+    expect(grants.can("hub", "subscribe", "b")).toBe(false)
   })
 
   it("rejects a malformed claim", async () => {
@@ -359,15 +361,15 @@ describe("legacy mercure claim", () => {
       await legacyToken({ publish: null, subscribe: ["a"] }),
       "subscribe",
     )
-    expect(grants.can("subscribe", "a")).toBe(true)
+    expect(grants.can("hub", "subscribe", "a")).toBe(true)
   })
 })
 
 describe("anonymous grants", () => {
   it("grant nothing", () => {
     expect(ANONYMOUS.anonymous).toBe(true)
-    expect(ANONYMOUS.can("subscribe", "*")).toBe(false)
-    expect(ANONYMOUS.can("publish", "x")).toBe(false)
+    expect(ANONYMOUS.can("hub", "subscribe", "*")).toBe(false)
+    expect(ANONYMOUS.can("hub", "publish", "x")).toBe(false)
     expect(ANONYMOUS.payloadFor("*")).toBeUndefined()
     expect([ANONYMOUS.issuer, ANONYMOUS.subject, ANONYMOUS.expiresAt]).toEqual([
       undefined,
@@ -394,11 +396,11 @@ describe("dev tokens", () => {
     expect(decodeJwt(tokens.publisher).jti).not.toBe(decodeJwt(tokens.subscriber).jti)
     const bound = verifier({ keys: [{ kind: "secret", secret: SECRET, issuer: ISSUER }], legacy: false })
     const publisher = await bound.verify(tokens.publisher, "publish")
-    expect(publisher.can("publish", "https://example.com/anything")).toBe(true)
-    expect((await bound.verify(tokens.publisher, "subscribe")).can("subscribe", "x")).toBe(false)
+    expect(publisher.can("hub", "publish", "https://example.com/anything")).toBe(true)
+    expect((await bound.verify(tokens.publisher, "subscribe")).can("hub", "subscribe", "x")).toBe(false)
     const subscriber = await bound.verify(tokens.subscriber, "subscribe")
-    expect(subscriber.can("subscribe", "https://example.com/anything")).toBe(true)
-    expect((await bound.verify(tokens.subscriber, "publish")).can("publish", "x")).toBe(false)
+    expect(subscriber.can("hub", "subscribe", "https://example.com/anything")).toBe(true)
+    expect((await bound.verify(tokens.subscriber, "publish")).can("hub", "publish", "x")).toBe(false)
   })
 
   it("refuse a secret shorter than 32 bytes", async () => {

@@ -128,3 +128,51 @@ describe("findToken", () => {
     ).toEqual({ token: "h.h.h", source: "header" })
   })
 })
+
+describe("findToken with x-api-key", () => {
+  const apiKey = { apiKeyHeader: true }
+
+  it("reads x-api-key only when the app enables it", () => {
+    expect(findToken({ "x-api-key": "abc.def" }, url())).toBeUndefined()
+    expect(findToken({ "x-api-key": "abc.def" }, url(), apiKey)).toEqual({
+      token: "abc.def",
+      source: "api-key",
+    })
+  })
+
+  it("prefers x-api-key, which the client chose, over the ambient cookie", () => {
+    const headers = { "x-api-key": "key", cookie: "mercureAuthorization=cookie" }
+    expect(findToken(headers, url(), apiKey)).toEqual({ token: "key", source: "api-key" })
+  })
+
+  it("accepts the same token in both headers, and refuses two different ones naming both", () => {
+    expect(findToken({ authorization: "Bearer t", "x-api-key": "t" }, url(), apiKey)).toEqual({
+      token: "t",
+      source: "header",
+    })
+    const error = thrown(() => findToken({ authorization: "Bearer t", "x-api-key": "u" }, url(), apiKey))
+    expect(error.status).toBe(400)
+    expect(error.code).toBe("invalid_request")
+    expect(error.description).toContain("Authorization header")
+    expect(error.description).toContain("x-api-key header")
+    // Disabled, x-api-key is not read at all, so it cannot conflict.
+    expect(findToken({ authorization: "Bearer t", "x-api-key": "u" }, url())).toEqual({
+      token: "t",
+      source: "header",
+    })
+  })
+
+  it("refuses an empty, repeated or malformed x-api-key, and one beside the query parameter", () => {
+    const cases: [Parameters<typeof findToken>[0], string, string][] = [
+      [{ "x-api-key": " " }, "", "the x-api-key header is empty"],
+      [{ "x-api-key": ["a", "b"] }, "", "the x-api-key header is given 2 times"],
+      [{ "x-api-key": "a, b" }, "", "are two tokens given?"],
+      [{ "x-api-key": "a" }, "?authorization=b", "both in the x-api-key header and in the"],
+    ]
+    for (const [headers, query, expected] of cases) {
+      const error = thrown(() => findToken(headers, url(query), apiKey))
+      expect(error.status).toBe(400)
+      expect(error.description).toContain(expected)
+    }
+  })
+})

@@ -91,7 +91,7 @@ describe("token verification: the accepted token", () => {
     expect(grants.issuer).toBe(ISSUER)
     expect(grants.subject).toBe("user-1")
     expect(grants.expiresAt).toBe(exp * 1000)
-    expect(grants.can("subscribe", "https://example.com/books/1")).toBe(true)
+    expect(grants.can("hub", "subscribe", "https://example.com/books/1")).toBe(true)
   })
 
   it("accepts typ application/at+jwt and any case", async () => {
@@ -108,11 +108,11 @@ describe("token verification: the accepted token", () => {
   it("grants only the role whose keys validated the token", async () => {
     const token = await sign(claims())
     const asSubscriber = await verifier().verify(token, "subscribe")
-    expect(asSubscriber.can("subscribe", "x")).toBe(true)
-    expect(asSubscriber.can("publish", "x")).toBe(false)
+    expect(asSubscriber.can("hub", "subscribe", "x")).toBe(true)
+    expect(asSubscriber.can("hub", "publish", "x")).toBe(false)
     const asPublisher = await verifier().verify(token, "publish")
-    expect(asPublisher.can("publish", "x")).toBe(true)
-    expect(asPublisher.can("subscribe", "x")).toBe(false)
+    expect(asPublisher.can("hub", "publish", "x")).toBe(true)
+    expect(asPublisher.can("hub", "subscribe", "x")).toBe(false)
   })
 })
 
@@ -342,7 +342,7 @@ describe("token verification: arbitrary input", () => {
       fc.asyncProperty(claim, async (payload) => {
         try {
           const grants = await v.verify(await sign(payload as Record<string, unknown>), "subscribe")
-          expect(typeof grants.can("subscribe", "https://example.com/x")).toBe("boolean")
+          expect(typeof grants.can("hub", "subscribe", "https://example.com/x")).toBe("boolean")
         } catch (error) {
           expect(error).toBeInstanceOf(AuthError)
           expect((error as AuthError).status).toBe(401)
@@ -510,7 +510,7 @@ describe("token verification: legacy tokens and a configured issuer", () => {
   it("accepts a legacy token without iss signed with the key of the one configured issuer", async () => {
     const v = verifier({ keys: [boundTo(ISSUER)] })
     const grants = await v.verify(await sign(legacyClaims(), { typ: "JWT" }), "publish")
-    expect(grants.can("publish", "https://example.com/a")).toBe(true)
+    expect(grants.can("hub", "publish", "https://example.com/a")).toBe(true)
     expect(grants.issuer).toBeUndefined()
   })
 

@@ -149,3 +149,39 @@ describe("dev mode: local clients need no token", () => {
     expect((await publish(hub.hubUrl, { topic: "t" }, undefined, { origin: hub.origin })).status).toBe(200)
   })
 })
+
+describe("Herald grants on the hub", () => {
+  const heraldToken = (running: TestHub, app: string, actions: string[]) =>
+    token(running.hubUrl, {
+      claims: {
+        authorization_details: [
+          { type: "https://herald.dev/grant", app, actions, resources: [{ match: PRIVATE_TOPIC }] },
+        ],
+      },
+    })
+
+  it("publish and receive private updates through a grant of the hub app", async () => {
+    hub = await startHub()
+    const granted = await heraldToken(hub, "hub", ["publish", "subscribe"])
+    const stream = await openStream(subscribeUrl(hub.hubUrl, [["match", PRIVATE_TOPIC]]), bearer(granted))
+    expect(stream.status).toBe(200)
+    const published = await publish(
+      hub.hubUrl,
+      { topic: PRIVATE_TOPIC, data: "secret", private: "on" },
+      granted,
+    )
+    expect(published.status).toBe(200)
+    expect((await stream.waitForEvents(1)).map((event) => event.data)).toEqual(["secret"])
+    stream.close()
+  })
+
+  it("grant nothing on the hub when they name another app, and refuse a malformed grant with 401", async () => {
+    hub = await startHub()
+    const streams = await heraldToken(hub, "streams", ["publish", "append"])
+    expect((await publish(hub.hubUrl, { topic: PRIVATE_TOPIC, data: "x" }, streams)).status).toBe(403)
+    const malformed = await heraldToken(hub, "stream", ["publish"])
+    const refused = await publish(hub.hubUrl, { topic: PRIVATE_TOPIC, data: "x" }, malformed)
+    expect(refused.status).toBe(401)
+    expect((await refused.json()).detail).toContain('authorization_details[0].app is "stream"')
+  })
+})
