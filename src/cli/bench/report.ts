@@ -1,20 +1,23 @@
 import type { ErrorCount } from "./error-tally.js"
 import type { DeliveryTotals } from "./ledger.js"
-import type { BenchResult } from "./run.js"
+import type { BenchResult, BenchSettings } from "./run.js"
 import type { TimelineSecond } from "./timeline.js"
+
+/** The settings a report repeats (not the URL's query, nor the tokens). */
+const PARAMETERS = [
+  "subscribers",
+  "topics",
+  "rate",
+  "durationMs",
+  "warmupMs",
+  "drainMs",
+  "connectConcurrency",
+] as const
 
 /** A run's outcome as plain data: what the table, `--json` and the chart all show. */
 export interface BenchReport {
   readonly hubUrl: string
-  readonly parameters: {
-    readonly subscribers: number
-    readonly topics: number
-    readonly rate: number
-    readonly durationMs: number
-    readonly warmupMs: number
-    readonly drainMs: number
-    readonly connectConcurrency: number
-  }
+  readonly parameters: Pick<BenchSettings, (typeof PARAMETERS)[number]>
   readonly subscribers: {
     readonly requested: number
     readonly connected: number
@@ -45,15 +48,9 @@ export function buildReport(result: BenchResult): BenchReport {
   const { settings, publishes, deliveries, latency } = result
   return {
     hubUrl: settings.hubUrl.href,
-    parameters: {
-      subscribers: settings.subscribers,
-      topics: settings.topics,
-      rate: settings.rate,
-      durationMs: settings.durationMs,
-      warmupMs: settings.warmupMs,
-      drainMs: settings.drainMs,
-      connectConcurrency: settings.connectConcurrency,
-    },
+    parameters: Object.fromEntries(
+      PARAMETERS.map((name) => [name, settings[name]]),
+    ) as BenchReport["parameters"],
     subscribers: {
       requested: settings.subscribers,
       connected: result.connected,
