@@ -61,6 +61,7 @@ describe("imports", () => {
     ["client", ["protocol"]],
     ["server", ["protocol", "logger.js"]],
     ["auth", []],
+    ["engine", ["logger.js"]],
     ["ai", ["protocol"]],
   ])("src/%s imports only from %j", (folder, allowed) => {
     const { folders } = importsOf(folder)
