@@ -1,5 +1,5 @@
 import { addressesReservedNamespace, invalidCharacterReason } from "../auth/matchers/validate.js"
-import type { NewUpdate } from "./engine/engine.js"
+import type { NewUpdate } from "./update.js"
 import type { FormFields } from "./form.js"
 import { HttpError } from "./http-error.js"
 import type { ResolvedLimits } from "./settings.js"
