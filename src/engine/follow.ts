@@ -20,6 +20,9 @@ export type FollowEnd =
   /** `deliver`, `whenWritable` or a read threw; the error comes with it. */
   | "error"
 
+/** What a follower needs of an engine: its feed, heads and reads (a wrapper may gate the reads). */
+export type FollowSource = Pick<Engine, "watch" | "head" | "read">
+
 /** Why a read was not held: see {@link ReadResult}. */
 export type NotHeldReason = Extract<ReadResult, { held: false }>["reason"]
 
@@ -85,7 +88,7 @@ export interface Follower {
  * on {@link Follower.status}.
  */
 export async function follow(
-  engine: Engine,
+  engine: FollowSource,
   log: string,
   from: Position | typeof START | undefined,
   options: FollowOptions = {},
@@ -111,7 +114,7 @@ class LogFollower implements Follower {
   status: Follower["status"] = "live"
   reason: NotHeldReason | undefined
   after: Position | undefined
-  readonly #engine: Engine
+  readonly #engine: FollowSource
   readonly #log: string
   readonly #pageSize: number
   readonly #maxPending: number
@@ -150,7 +153,7 @@ class LogFollower implements Follower {
   #endBeforeStart: { readonly reason: FollowEnd; readonly error: unknown } | undefined
 
   constructor(
-    engine: Engine,
+    engine: FollowSource,
     log: string,
     pageSize: number,
     maxPending: number,

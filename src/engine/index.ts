@@ -25,7 +25,14 @@ export type {
   Retention,
   Signal,
 } from "./engine.js"
-export { type FollowEnd, type Follower, type FollowOptions, follow, type NotHeldReason } from "./follow.js"
+export {
+  type FollowEnd,
+  type Follower,
+  type FollowOptions,
+  type FollowSource,
+  follow,
+  type NotHeldReason,
+} from "./follow.js"
 export { LocalFeed } from "./local-feed.js"
 export { createMemoryEngine, type MemoryEngineOptions } from "./memory.js"
 export {

@@ -1,4 +1,5 @@
 import type { Engine } from "../engine/engine.js"
+import type { FollowSource } from "../engine/follow.js"
 
 /**
  * Thrown by a replay's first history read when {@link ReplayGate} already has its maximum of
@@ -10,9 +11,6 @@ export class ReplaysBusyError extends Error {
     this.name = "ReplaysBusyError"
   }
 }
-
-/** What a follower reads through: the engine's feed and head as they are, its reads gated. */
-export type GatedReads = Pick<Engine, "watch" | "head" | "read">
 
 /**
  * A bound on the history reads of resuming subscribers, so that a reconnect storm (a node's
@@ -31,7 +29,7 @@ export interface ReplayGate {
    * {@link ReplaysBusyError} past it; later reads (a replay's next pages) are never refused, and
    * go ahead of replays not yet started, so the replays under way finish first.
    */
-  forFollower(): GatedReads
+  forFollower(): FollowSource
 }
 
 /** Creates the gate: at most `maxConcurrent` reads at once, at most `maxQueued` replays waiting to start. */

@@ -506,7 +506,7 @@ describe("network settings", () => {
 describe("help text", () => {
   it("states the engines' retention defaults as they are", async () => {
     const { SQLITE_RETENTION_DEFAULTS } = await import("../../src/hub/engine/sqlite.js")
-    const { MEMORY_RETENTION_DEFAULTS } = await import("../../src/hub/engine/memory.js")
+    const { MEMORY_RETENTION_DEFAULTS } = await import("../../src/engine/memory.js")
     const shown = (key: string) => FIELDS.find((field) => field.key === key)?.shownDefault
     expect(shown("retentionMaxEvents")).toBe(
       `sqlite ${SQLITE_RETENTION_DEFAULTS.maxEvents}, memory ${MEMORY_RETENTION_DEFAULTS.maxEvents}`,
