@@ -5,6 +5,8 @@
  * @packageDocumentation
  */
 
+export type { CheckpointPolicy } from "../../engine/sqlite-checkpointer.js"
+export { DatabaseLockedError } from "../../engine/sqlite-lock.js"
 export {
   EARLIEST,
   type Engine,
@@ -24,5 +26,3 @@ export {
   SQLITE_SCHEMA_VERSION,
   type SqliteEngineOptions,
 } from "./sqlite.js"
-export type { CheckpointPolicy } from "./sqlite-checkpointer.js"
-export { DatabaseLockedError } from "./sqlite-lock.js"

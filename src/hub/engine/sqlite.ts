@@ -1,5 +1,13 @@
 import { mkdirSync } from "node:fs"
 import { dirname, resolve } from "node:path"
+import { GroupCommit, type Outcome } from "../../engine/group-commit.js"
+import {
+  type Checkpointer,
+  type CheckpointPolicy,
+  createCheckpointer,
+} from "../../engine/sqlite-checkpointer.js"
+import { type Database, openDatabase, type Statement } from "../../engine/sqlite-driver.js"
+import { type DatabaseLock, lockDatabaseFile } from "../../engine/sqlite-lock.js"
 import { defaultLogger, type Logger } from "../../logger.js"
 import { assertCursor, assertLimit, assertSeq } from "./checks.js"
 import {
@@ -10,12 +18,8 @@ import {
   type RetentionLimits,
   type StoredUpdate,
 } from "./engine.js"
-import { GroupCommit, type Outcome } from "./group-commit.js"
 import { type Listener, Listeners } from "./listeners.js"
 import { type ResolvedRetention, resolveRetention } from "./retention.js"
-import { type Checkpointer, type CheckpointPolicy, createCheckpointer } from "./sqlite-checkpointer.js"
-import { type Database, openDatabase, type Statement } from "./sqlite-driver.js"
-import { type DatabaseLock, lockDatabaseFile } from "./sqlite-lock.js"
 import { prepareUpdate } from "./update.js"
 
 /** Options for {@link createSqliteEngine}. */

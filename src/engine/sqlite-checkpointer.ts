@@ -1,7 +1,7 @@
 import { statSync } from "node:fs"
 import { createRequire } from "node:module"
 import { Worker } from "node:worker_threads"
-import type { Logger } from "../../logger.js"
+import type { Logger } from "../logger.js"
 
 /** When the checkpointer copies the WAL back into the database file. */
 export interface CheckpointPolicy {
