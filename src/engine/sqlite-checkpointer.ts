@@ -17,6 +17,25 @@ export interface CheckpointPolicy {
   readonly walLimitBytes: number
 }
 
+/** A PASSIVE checkpoint every 200 ms; a RESTART one past 64 MiB of WAL. */
+export const SQLITE_CHECKPOINT_DEFAULTS: CheckpointPolicy = {
+  everyMs: 200,
+  walLimitBytes: 64 * 1024 * 1024,
+}
+
+/** Fills in {@link SQLITE_CHECKPOINT_DEFAULTS} and rejects a bound that is not a positive integer. */
+export function resolveCheckpointPolicy(given: Partial<CheckpointPolicy> | undefined): CheckpointPolicy {
+  const policy = { ...SQLITE_CHECKPOINT_DEFAULTS, ...given }
+  for (const [name, value] of Object.entries(policy)) {
+    if (!Number.isSafeInteger(value) || value <= 0) {
+      throw new RangeError(
+        `sqlite engine: checkpoint.${name} must be a positive integer; got ${String(value)}.`,
+      )
+    }
+  }
+  return policy
+}
+
 /** The running checkpointer of one database file. */
 export interface Checkpointer {
   /**

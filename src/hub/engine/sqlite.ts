@@ -5,8 +5,16 @@ import {
   type Checkpointer,
   type CheckpointPolicy,
   createCheckpointer,
+  resolveCheckpointPolicy,
+  SQLITE_CHECKPOINT_DEFAULTS,
 } from "../../engine/sqlite-checkpointer.js"
-import { type Database, openDatabase, type Statement } from "../../engine/sqlite-driver.js"
+import type { Database, Statement } from "../../engine/sqlite-driver.js"
+import {
+  openHeraldFile,
+  SQLITE_APPLICATION_ID,
+  stampHeraldFile,
+  unknownSchemaError,
+} from "../../engine/sqlite-file.js"
 import { type DatabaseLock, lockDatabaseFile } from "../../engine/sqlite-lock.js"
 import { defaultLogger, type Logger } from "../../logger.js"
 import { assertCursor, assertLimit, assertSeq } from "./checks.js"
@@ -45,22 +53,16 @@ export interface SqliteEngineOptions {
   readonly checkpoint?: Partial<CheckpointPolicy>
 }
 
-/** A PASSIVE checkpoint every 200 ms; a RESTART one past 64 MiB of WAL. */
-export const SQLITE_CHECKPOINT_DEFAULTS: CheckpointPolicy = {
-  everyMs: 200,
-  walLimitBytes: 64 * 1024 * 1024,
-}
-
 /** The SQLite engine's retention when none is given: 1 000 000 updates, at most 30 days old. */
 export const SQLITE_RETENTION_DEFAULTS: ResolvedRetention = {
   maxEvents: 1_000_000,
   maxAgeMs: 30 * 24 * 60 * 60 * 1000,
 }
 
-/** `PRAGMA application_id` of a Herald database: "HRLD". Tells Herald's files from others. */
-export const SQLITE_APPLICATION_ID = 0x48524c44
 /** `PRAGMA user_version` of the schema this code reads and writes. */
 export const SQLITE_SCHEMA_VERSION = 1
+
+export { SQLITE_APPLICATION_ID, SQLITE_CHECKPOINT_DEFAULTS }
 
 /** Most rows one trim deletes, so a large backlog never holds the writer for long. */
 const TRIM_BATCH = 10_000
@@ -384,85 +386,20 @@ function toStored([seq, id, topics, data, isPrivate, type, retry, time, frame]: 
   }
 }
 
-function resolveCheckpointPolicy(given: Partial<CheckpointPolicy> | undefined): CheckpointPolicy {
-  const policy = { ...SQLITE_CHECKPOINT_DEFAULTS, ...given }
-  for (const [name, value] of Object.entries(policy)) {
-    if (!Number.isSafeInteger(value) || value <= 0) {
-      throw new RangeError(
-        `sqlite engine: checkpoint.${name} must be a positive integer; got ${String(value)}.`,
-      )
-    }
-  }
-  return policy
-}
-
 /** Opens the file, checks it is a Herald database of this schema version, creates it if new. */
 function open(path: string, synchronous: "normal" | "full", checkpoint: CheckpointPolicy): Database {
-  const inMemory = path === ":memory:"
-  let db: Database
-  try {
-    db = openDatabase(path)
-  } catch (error) {
-    throw new Error(`sqlite engine: cannot open ${path}: ${(error as Error).message}`, { cause: error })
-  }
-  try {
-    let applicationId: number
-    let version: number
-    try {
-      applicationId = db.pragma("application_id", { simple: true }) as number
-      version = db.pragma("user_version", { simple: true }) as number
-    } catch (error) {
-      if ((error as { code?: string }).code === "SQLITE_NOTADB") {
-        throw new Error(
-          `sqlite engine: ${path} is not a Herald database (it is not an SQLite file at all).`,
-          {
-            cause: error,
-          },
-        )
+  return openHeraldFile(path, {
+    synchronous,
+    walLimitBytes: checkpoint.walLimitBytes,
+    setUp(db, version) {
+      if (version === 0) {
+        db.transaction(() => {
+          db.exec(SCHEMA)
+          stampHeraldFile(db, SQLITE_SCHEMA_VERSION)
+        })()
+      } else if (version !== SQLITE_SCHEMA_VERSION) {
+        throw unknownSchemaError(path, version, SQLITE_SCHEMA_VERSION)
       }
-      throw error
-    }
-    if (applicationId === 0 && version === 0) {
-      const tables = db.prepare("SELECT count(*) AS n FROM sqlite_master").get() as { n: number }
-      if (tables.n > 0) {
-        throw new Error(
-          `sqlite engine: ${path} is an SQLite database but not a Herald one (it has tables Herald did not create). ` +
-            "Point the engine at a new file.",
-        )
-      }
-    } else if (applicationId !== SQLITE_APPLICATION_ID) {
-      throw new Error(
-        `sqlite engine: ${path} is not a Herald database (application_id ${applicationId}, expected ${SQLITE_APPLICATION_ID}).`,
-      )
-    } else if (version !== SQLITE_SCHEMA_VERSION) {
-      throw new Error(
-        `sqlite engine: ${path} has Herald schema version ${version}; this Herald reads version ${SQLITE_SCHEMA_VERSION}. ` +
-          "Open it with the Herald release that wrote it, or start a new file.",
-      )
-    }
-    // WAL: readers never block the writer and a commit is one append to the log. Its durability
-    // is the point of `synchronous`: NORMAL syncs at checkpoints only (a process crash loses
-    // nothing committed, power loss may lose the last commits); FULL syncs every commit.
-    const mode = db.pragma("journal_mode = WAL", { simple: true })
-    if (mode !== "wal" && !inMemory) {
-      throw new Error(`sqlite engine: ${path} could not be switched to WAL mode (got ${String(mode)}).`)
-    }
-    db.pragma(`synchronous = ${synchronous === "full" ? "FULL" : "NORMAL"}`)
-    // Commits never checkpoint (the checkpointer's thread does, see sqlite-checkpointer.ts): an
-    // auto-checkpoint would run inside some unlucky publish, on the event loop. When the WAL
-    // starts over, the file is cut back to the limit rather than kept at its largest.
-    db.pragma("wal_autocheckpoint = 0")
-    db.pragma(`journal_size_limit = ${checkpoint.walLimitBytes}`)
-    if (applicationId === 0) {
-      db.transaction(() => {
-        db.exec(SCHEMA)
-        db.pragma(`application_id = ${SQLITE_APPLICATION_ID}`)
-        db.pragma(`user_version = ${SQLITE_SCHEMA_VERSION}`)
-      })()
-    }
-    return db
-  } catch (error) {
-    db.close()
-    throw error
-  }
+    },
+  })
 }
