@@ -318,7 +318,8 @@ class SqliteEngine implements Engine {
       for (const row of rows) {
         if (!row[1].startsWith(prefix)) break scan
         const state = this.#cached(row)
-        if (!this.#expired(state, now)) found.push(state)
+        if (this.#expired(state, now)) this.#queueMaintenance()
+        else found.push(state)
         if (found.length > limit) break scan
       }
       if (rows.length <= limit) break
