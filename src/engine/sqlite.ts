@@ -1,6 +1,16 @@
 import { mkdirSync } from "node:fs"
 import { dirname, resolve } from "node:path"
 import { defaultLogger, type Logger } from "../logger.js"
+import {
+  assertAppendOptions,
+  assertDuration,
+  assertLimit,
+  assertLogName,
+  assertNewEntries,
+  assertNodeName,
+  assertString,
+} from "./checks.js"
+import { checkLogConfig } from "./config.js"
 import type {
   AppendOptions,
   AppendResult,
@@ -19,7 +29,8 @@ import type {
 import { GroupCommit, type Outcome } from "./group-commit.js"
 import { LocalFeed } from "./local-feed.js"
 import { formatPosition, newEpoch, type Position, parsePosition, START } from "./position.js"
-import { assertProducerFence, checkProducer, type ProducerState } from "./producer.js"
+import { checkProducer, type ProducerState } from "./producer.js"
+import { type ResolvedRetention, resolveRetention } from "./retention.js"
 import {
   type Checkpointer,
   type CheckpointPolicy,
@@ -61,7 +72,7 @@ export interface SqliteEngineOptions {
 }
 
 /** Each log's retention when neither the engine nor the log says: 1 000 000 entries, 30 days. */
-export const SQLITE_RETENTION_DEFAULTS: Required<Retention> = {
+export const SQLITE_RETENTION_DEFAULTS: ResolvedRetention = {
   maxEntries: 1_000_000,
   maxAgeMs: 30 * 24 * 60 * 60 * 1000,
 }
@@ -75,8 +86,6 @@ const EXPIRY_BATCH = 100
 const SWEEP_EVERY_MS = 1000
 /** Logs whose age retention one step of the age walk checks. */
 const AGE_WALK_PAGE = 500
-/** Longest name of a log. */
-const MAX_LOG_NAME = 1024
 
 /**
  * The embedded durable engine: better-sqlite3 in WAL mode, many logs in one file. An append
@@ -103,12 +112,11 @@ interface LogState {
   readonly deleted: number
   readonly closed: boolean
   readonly stop: boolean
-  readonly owner: string | undefined
   readonly writerSeq: string | undefined
   readonly config: LogConfig
   readonly configJson: string
   readonly createdAt: number
-  readonly retention: Required<Retention>
+  readonly retention: ResolvedRetention
   /** A trim is due once this many entries past retention are still in the file. */
   readonly trimEvery: number
   readonly hints: LogHints
@@ -141,19 +149,17 @@ type LogRow = [
   floor: number,
   closed: number,
   stop: number,
-  owner: string | null,
   writerSeq: string | null,
   config: string,
   createdAt: number,
   expiresAt: number | null,
 ]
 
-const LOG_COLUMNS =
-  "id, name, epoch, tail, floor, closed, stop, owner, writer_seq, config, created_at, expires_at"
+const LOG_COLUMNS = "id, name, epoch, tail, floor, closed, stop, writer_seq, config, created_at, expires_at"
 
 class SqliteEngine implements Engine {
   readonly name = "sqlite"
-  readonly #retention: Required<Retention>
+  readonly #retention: ResolvedRetention
   readonly #now: () => number
   readonly #logger: Logger
   readonly #maxLogs: number
@@ -201,7 +207,7 @@ class SqliteEngine implements Engine {
         `sqlite engine: synchronous must be "normal" or "full"; got ${String(synchronous)}.`,
       )
     }
-    this.#retention = resolveRetention(options.retention, SQLITE_RETENTION_DEFAULTS, "retention")
+    this.#retention = resolveRetention(options.retention, SQLITE_RETENTION_DEFAULTS, "sqlite engine")
     this.#maxLogs = options.maxLogs ?? DEFAULT_MAX_LOGS
     if (!Number.isSafeInteger(this.#maxLogs) || this.#maxLogs < 1) {
       throw new RangeError(
@@ -264,7 +270,7 @@ class SqliteEngine implements Engine {
   async create(log: string, config: LogConfig = {}): Promise<CreateResult> {
     this.#assertOpen()
     assertLogName(log)
-    const configJson = encodeConfig(checkConfig(config))
+    const configJson = encodeConfig(checkLogConfig(config, this.#retention).config)
     return this.#write((stage, time): CreateResult => {
       const existing = this.#liveIn(stage, log, time)
       if (existing !== undefined) {
@@ -303,8 +309,8 @@ class SqliteEngine implements Engine {
   }): Promise<LogList> {
     this.#assertOpen()
     const { prefix = "", after = "", limit } = options ?? {}
-    if (typeof prefix !== "string") throw new TypeError("list(): `prefix` must be a string.")
-    if (typeof after !== "string") throw new TypeError("list(): `after` must be a string.")
+    assertString(prefix, "prefix")
+    assertString(after, "after")
     assertLimit(limit)
     const now = this.#now()
     const found: LogState[] = []
@@ -337,15 +343,11 @@ class SqliteEngine implements Engine {
   ): Promise<AppendResult> {
     this.#assertOpen()
     assertLogName(log)
-    assertEntries(entries)
-    const { create, close = false, producer, writerSeq, fence } = options ?? {}
-    const createJson = create === undefined ? undefined : encodeConfig(checkConfig(create))
-    if (typeof close !== "boolean") throw new TypeError("append(): `close` must be a boolean.")
-    if (producer !== undefined) assertProducerFence(producer)
-    if (writerSeq !== undefined && typeof writerSeq !== "string") {
-      throw new TypeError("append(): `writerSeq` must be a string.")
-    }
-    if (fence !== undefined) assertFence(fence)
+    assertNewEntries(entries)
+    assertAppendOptions(options)
+    const { create, close = false, producer, writerSeq, fence } = options
+    const createJson =
+      create === undefined ? undefined : encodeConfig(checkLogConfig(create, this.#retention).config)
     return this.#write((stage, time): AppendResult => {
       let state = this.#liveIn(stage, log, time)
       if (state === undefined) {
@@ -354,15 +356,14 @@ class SqliteEngine implements Engine {
       } else if (createJson !== undefined && createJson !== state.configJson) {
         return { status: "conflict", head: this.#headOf(state, time) }
       }
-      let owner = state.owner
+      const { owner } = state.config
+      let takeOver: string | undefined
       if (fence !== undefined) {
         if ("owner" in fence) {
-          if (state.owner !== fence.owner) return { status: "fenced", owner: state.owner }
+          if (owner !== fence.owner) return { status: "fenced", owner }
         } else {
-          if (state.owner !== fence.from || this.#holdsLease(fence.from, time)) {
-            return { status: "fenced", owner: state.owner }
-          }
-          owner = fence.takeOver
+          if (owner !== fence.from || this.#holdsLease(fence.from, time)) return { status: "fenced", owner }
+          takeOver = fence.takeOver
         }
       }
       let producerNext: ProducerState | undefined
@@ -393,21 +394,20 @@ class SqliteEngine implements Engine {
       }
       const ttlMs = state.config.ttlMs
       if (ttlMs !== undefined) state.hints.expiresAt = time + ttlMs
-      const next: LogState = {
-        ...state,
-        tail: seq,
-        closed: close,
-        owner,
-        writerSeq: writerSeq ?? state.writerSeq,
-      }
+      let next: LogState = { ...state, tail: seq, closed: close, writerSeq: writerSeq ?? state.writerSeq }
       this.#sql.updateLog.run(
         seq,
         close ? 1 : 0,
-        owner ?? null,
         next.writerSeq ?? null,
         next.hints.expiresAt ?? null,
         state.id,
       )
+      if (takeOver !== undefined) {
+        // The owner is part of the config: head() reports it, and create() compares it.
+        const config = { ...state.config, owner: takeOver }
+        next = { ...next, config, configJson: encodeConfig(config) }
+        this.#sql.setOwner.run(takeOver, next.configJson, state.id)
+      }
       if (producerNext !== undefined) {
         this.#sql.putProducer.run(
           state.id,
@@ -428,7 +428,7 @@ class SqliteEngine implements Engine {
   async read(log: string, after: Position, limit: number): Promise<ReadResult> {
     this.#assertOpen()
     assertLogName(log)
-    if (typeof after !== "string") throw new TypeError("read(): `after` must be a position or START.")
+    assertString(after, "after")
     assertLimit(limit)
     const now = this.#now()
     const state = this.#live(log, now)
@@ -471,7 +471,7 @@ class SqliteEngine implements Engine {
   async locate(log: string, key: string): Promise<Position | undefined> {
     this.#assertOpen()
     assertLogName(log)
-    if (typeof key !== "string") throw new TypeError("locate(): `key` must be a string.")
+    assertString(key, "key")
     const now = this.#now()
     const state = this.#live(log, now)
     if (state === undefined) return undefined
@@ -533,16 +533,14 @@ class SqliteEngine implements Engine {
 
   async holdLease(node: string, ttlMs: number): Promise<void> {
     this.#assertOpen()
-    assertNode(node)
-    if (!Number.isSafeInteger(ttlMs) || ttlMs < 1) {
-      throw new RangeError(`holdLease(): \`ttlMs\` must be a positive integer; got ${String(ttlMs)}.`)
-    }
+    assertNodeName(node, "node")
+    assertDuration(ttlMs, "ttlMs")
     await this.#write((_stage, time) => this.#sql.putLease.run(node, time + ttlMs))
   }
 
   async releaseLease(node: string): Promise<void> {
     this.#assertOpen()
-    assertNode(node)
+    assertNodeName(node, "node")
     await this.#write(() => this.#sql.deleteLease.run(node))
   }
 
@@ -668,7 +666,6 @@ class SqliteEngine implements Engine {
       0,
       0,
       0,
-      config.owner ?? null,
       null,
       configJson,
       time,
@@ -868,8 +865,9 @@ function prepareStatements(db: Database) {
       "INSERT INTO logs (name, epoch, tail, floor, closed, stop, owner, config, created_at, expires_at, ttl) VALUES (?, ?, 0, 0, 0, 0, ?, ?, ?, ?, ?)",
     ),
     updateLog: db.prepare(
-      "UPDATE logs SET tail = ?, closed = ?, owner = ?, writer_seq = ?, expires_at = ? WHERE id = ?",
+      "UPDATE logs SET tail = ?, closed = ?, writer_seq = ?, expires_at = ? WHERE id = ?",
     ),
+    setOwner: db.prepare("UPDATE logs SET owner = ?, config = ? WHERE id = ?"),
     setStop: db.prepare("UPDATE logs SET stop = 1 WHERE id = ?"),
     setFloor: db.prepare("UPDATE logs SET floor = ? WHERE id = ?"),
     setExpiry: db.prepare("UPDATE logs SET expires_at = ? WHERE id = ?"),
@@ -903,10 +901,10 @@ function prepareStatements(db: Database) {
   }
 }
 
-function hydrate(row: LogRow, defaults: Required<Retention>): LogState {
-  const [id, name, epoch, tail, floor, closed, stop, owner, writerSeq, configJson, createdAt, expiresAt] = row
+function hydrate(row: LogRow, defaults: ResolvedRetention): LogState {
+  const [id, name, epoch, tail, floor, closed, stop, writerSeq, configJson, createdAt, expiresAt] = row
   const config = decodeConfig(configJson)
-  const retention = resolveRetention(config.retention, defaults, "config.retention")
+  const retention = resolveRetention(config.retention, defaults, "log config")
   return {
     id,
     name,
@@ -915,7 +913,6 @@ function hydrate(row: LogRow, defaults: Required<Retention>): LogState {
     deleted: floor,
     closed: closed === 1,
     stop: stop === 1,
-    owner: owner ?? undefined,
     writerSeq: writerSeq ?? undefined,
     config,
     configJson,
@@ -925,87 +922,4 @@ function hydrate(row: LogRow, defaults: Required<Retention>): LogState {
     trimEvery: Math.max(1, Math.min(1000, Math.floor(retention.maxEntries / 100))),
     hints: { expiresAt: expiresAt ?? undefined, agedThrough: 0, freshSeq: 0, freshTime: 0 },
   }
-}
-
-// --- argument checks (bad arguments throw; refusals are results) ---
-
-function resolveRetention(
-  given: Retention | undefined,
-  defaults: Required<Retention>,
-  field: string,
-): Required<Retention> {
-  const maxEntries = given?.maxEntries ?? defaults.maxEntries
-  const maxAgeMs = given?.maxAgeMs ?? defaults.maxAgeMs
-  if (!Number.isSafeInteger(maxEntries) || maxEntries < 1) {
-    throw new RangeError(`${field}.maxEntries must be a positive integer; got ${String(maxEntries)}.`)
-  }
-  if (typeof maxAgeMs !== "number" || Number.isNaN(maxAgeMs) || maxAgeMs <= 0) {
-    throw new RangeError(
-      `${field}.maxAgeMs must be a positive number of milliseconds; got ${String(maxAgeMs)}.`,
-    )
-  }
-  return { maxEntries, maxAgeMs }
-}
-
-function assertLogName(log: string): void {
-  if (typeof log !== "string" || log === "" || log.length > MAX_LOG_NAME) {
-    throw new TypeError(`A log name must be a non-empty string of at most ${MAX_LOG_NAME} characters.`)
-  }
-}
-
-function assertLimit(limit: number): void {
-  if (!Number.isSafeInteger(limit) || limit < 1) {
-    throw new RangeError(`\`limit\` must be a positive integer; got ${String(limit)}.`)
-  }
-}
-
-function assertNode(node: string): void {
-  if (typeof node !== "string" || node === "") throw new TypeError("A node must be a non-empty string.")
-}
-
-function assertEntries(entries: readonly NewEntry[]): void {
-  if (!Array.isArray(entries)) throw new TypeError("append() takes an array of entries.")
-  for (const entry of entries) {
-    if (entry === null || typeof entry !== "object" || typeof entry.data !== "string") {
-      throw new TypeError("An entry needs `data`: a string.")
-    }
-    if (entry.key !== undefined && typeof entry.key !== "string") {
-      throw new TypeError("An entry's `key` must be a string.")
-    }
-  }
-}
-
-function assertFence(fence: NonNullable<AppendOptions["fence"]>): void {
-  const ok =
-    fence !== null &&
-    typeof fence === "object" &&
-    ("owner" in fence
-      ? typeof fence.owner === "string"
-      : typeof fence.takeOver === "string" && typeof fence.from === "string")
-  if (!ok) throw new TypeError("append(): `fence` must be { owner } or { takeOver, from }, with strings.")
-}
-
-function checkConfig(config: LogConfig): LogConfig {
-  if (config === null || typeof config !== "object") throw new TypeError("A log config must be an object.")
-  const { retention, ttlMs, expiresAt, owner, meta } = config
-  if (retention !== undefined) resolveRetention(retention, SQLITE_RETENTION_DEFAULTS, "config.retention")
-  if (ttlMs !== undefined && (!Number.isSafeInteger(ttlMs) || ttlMs < 1)) {
-    throw new RangeError(`config.ttlMs must be a positive integer; got ${String(ttlMs)}.`)
-  }
-  if (expiresAt !== undefined && !Number.isSafeInteger(expiresAt)) {
-    throw new RangeError(`config.expiresAt must be a time in ms since the epoch; got ${String(expiresAt)}.`)
-  }
-  if (ttlMs !== undefined && expiresAt !== undefined) {
-    throw new TypeError("config.ttlMs and config.expiresAt are mutually exclusive.")
-  }
-  if (owner !== undefined && (typeof owner !== "string" || owner === "")) {
-    throw new TypeError("config.owner must be a non-empty string.")
-  }
-  if (
-    meta !== undefined &&
-    (meta === null || typeof meta !== "object" || !Object.values(meta).every((v) => typeof v === "string"))
-  ) {
-    throw new TypeError("config.meta must be an object of strings.")
-  }
-  return config
 }

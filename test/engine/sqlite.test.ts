@@ -12,6 +12,7 @@ import { SQLITE_SCHEMA_VERSION, type V1Update } from "../../src/engine/sqlite-sc
 import { createSqliteEngine as createV1Engine } from "../../src/hub/engine/sqlite.js"
 import { recordingLogger } from "../server/helpers.js"
 import { walCommits } from "./sqlite-wal.js"
+import { describeEngine } from "./suite.js"
 
 interface RawDatabase {
   prepare(sql: string): {
@@ -31,6 +32,8 @@ function newPath(): string {
   return join(root, `db-${files++}`, "herald.db")
 }
 afterAll(() => rmSync(root, { recursive: true, force: true }))
+
+describeEngine("sqlite", (options) => createSqliteEngine({ path: newPath(), ...options }))
 
 /** Runs `check` on a connection of its own to the file, beside the engine's. */
 function inspect<T>(path: string, check: (db: RawDatabase) => T): T {
