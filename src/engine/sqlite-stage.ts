@@ -13,6 +13,8 @@ export class Stage<State> {
   /** Written states by name; `undefined`: the name was dropped. */
   #states: Map<string, State | undefined> | undefined
   #effects: (() => void)[] | undefined
+  /** Names whose row is to be written once, with their final state, before the commit. */
+  #dirty: Set<string> | undefined
   #logDelta = 0
 
   constructor(committed: (name: string) => State | undefined, parent?: Stage<State>) {
@@ -37,6 +39,20 @@ export class Stage<State> {
     this.#states.set(name, state)
   }
 
+  /**
+   * Marks the row of `name` to be written from its final state before the transaction commits
+   * (see {@link Stage.dirty}): many appends to one log in a group write its row once.
+   */
+  markDirty(name: string): void {
+    this.#dirty ??= new Set()
+    this.#dirty.add(name)
+  }
+
+  /** The names marked by {@link Stage.markDirty} in this stage and its merged children. */
+  dirty(): ReadonlySet<string> {
+    return this.#dirty ?? new Set()
+  }
+
   /** Counts a log created (+1) or dropped (-1). */
   countLogs(delta: number): void {
     this.#logDelta += delta
@@ -58,6 +74,7 @@ export class Stage<State> {
     const parent = this.#parent as Stage<State>
     if (this.#states !== undefined) for (const [name, state] of this.#states) parent.set(name, state)
     if (this.#effects !== undefined) for (const effect of this.#effects) parent.after(effect)
+    if (this.#dirty !== undefined) for (const name of this.#dirty) parent.markDirty(name)
     parent.countLogs(this.#logDelta)
   }
 

@@ -243,8 +243,8 @@ class SqliteEngine implements Engine {
     this.#savepoint = db.transaction((write: Write, stage: Stage<LogState>, time: number) =>
       write(stage, time),
     )
-    this.#transaction = db.transaction((writes: readonly Write[], group: Stage<LogState>, time: number) =>
-      writes.map((write): Outcome<unknown> => {
+    this.#transaction = db.transaction((writes: readonly Write[], group: Stage<LogState>, time: number) => {
+      const outcomes = writes.map((write): Outcome<unknown> => {
         const stage = group.child()
         try {
           const value = this.#savepoint(write, stage, time)
@@ -253,8 +253,16 @@ class SqliteEngine implements Engine {
         } catch (error) {
           return { ok: false, error }
         }
-      }),
-    )
+      })
+      // Each appended log's row once, as the group leaves it.
+      for (const name of group.dirty()) {
+        const state = group.get(name)
+        if (state === undefined) continue
+        const { tail, closed, writerSeq, hints } = state
+        this.#sql.updateLog.run(tail, closed ? 1 : 0, writerSeq ?? null, hints.expiresAt ?? null, state.id)
+      }
+      return outcomes
+    })
     this.#commits = new GroupCommit((writes) => this.#commitGroup(writes))
     this.#checkpointer = inMemory ? undefined : createCheckpointer(path, checkpoint, logger)
     this.#sweepTimer = setInterval(() => this.#queueMaintenance(), SWEEP_EVERY_MS)
@@ -395,13 +403,7 @@ class SqliteEngine implements Engine {
       const ttlMs = state.config.ttlMs
       if (ttlMs !== undefined) state.hints.expiresAt = time + ttlMs
       let next: LogState = { ...state, tail: seq, closed: close, writerSeq: writerSeq ?? state.writerSeq }
-      this.#sql.updateLog.run(
-        seq,
-        close ? 1 : 0,
-        next.writerSeq ?? null,
-        next.hints.expiresAt ?? null,
-        state.id,
-      )
+      stage.markDirty(log)
       if (takeOver !== undefined) {
         // The owner is part of the config: head() reports it, and create() compares it.
         const config = { ...state.config, owner: takeOver }

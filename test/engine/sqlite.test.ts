@@ -139,7 +139,7 @@ describe("sqlite engine: a file outlives the process", () => {
       )
     expect(
       plan("SELECT seq, data, key, time FROM entries WHERE log = 1 AND seq > 5 ORDER BY seq LIMIT 10"),
-    ).toMatch(/SEARCH entries USING PRIMARY KEY \(log=\? AND seq>\?\)/)
+    ).toMatch(/SEARCH entries USING INDEX entries_position \(log=\? AND seq>\?\)/)
     expect(
       plan("SELECT seq FROM entries WHERE log = 1 AND key = 'k' AND seq > 5 ORDER BY seq LIMIT 1"),
     ).toMatch(/SEARCH entries USING COVERING INDEX entries_key \(log=\? AND key=\? AND seq>\?\)/)
