@@ -644,6 +644,10 @@ class SqliteEngine implements Engine {
 
   #createIn(stage: Stage<LogState>, log: string, configJson: string, time: number): LogState {
     if (this.#logCount + stage.logDelta >= this.#maxLogs) {
+      // Expired logs do not count: drop those not yet swept before refusing (only at the bound).
+      this.#dropExpired(stage, time)
+    }
+    if (this.#logCount + stage.logDelta >= this.#maxLogs) {
       throw new RangeError(
         `sqlite engine: cannot create ${JSON.stringify(log)}: the engine holds its maximum of ${this.#maxLogs} logs (maxLogs).`,
       )
@@ -781,10 +785,7 @@ class SqliteEngine implements Engine {
    * left for another step.
    */
   #maintain(stage: Stage<LogState>, time: number): boolean {
-    this.#writeTouched(stage)
-    const expiring = this.#sql.expiring.all(time, EXPIRY_BATCH) as [string][]
-    for (const [name] of expiring) this.#liveIn(stage, name, time)
-    const more = expiring.length === EXPIRY_BATCH
+    const more = this.#dropExpired(stage, time)
     let budget = TRIM_BATCH
     for (const log of this.#trimDue) {
       if (budget === 0) return true
@@ -813,6 +814,14 @@ class SqliteEngine implements Engine {
     }
     this.#sql.deleteStaleLeases.run(time)
     return more || budget === 0
+  }
+
+  /** Drops up to EXPIRY_BATCH expired logs (their expiries written down first); whether more may be. */
+  #dropExpired(stage: Stage<LogState>, time: number): boolean {
+    this.#writeTouched(stage)
+    const expiring = this.#sql.expiring.all(time, EXPIRY_BATCH) as [string][]
+    for (const [name] of expiring) this.#liveIn(stage, name, time)
+    return expiring.length === EXPIRY_BATCH
   }
 
   /** Writes down the sliding expiries reads have moved. */

@@ -394,14 +394,19 @@ describe("sqlite engine: retention, expiry and delete", () => {
     await reopened.close()
   })
 
-  it("holds at most maxLogs logs; a deleted one frees its place", async () => {
-    const engine = createSqliteEngine({ path: ":memory:", maxLogs: 2 })
+  it("holds at most maxLogs logs; a deleted or expired one frees its place", async () => {
+    let clock = 1_000_000
+    const engine = createSqliteEngine({ path: ":memory:", maxLogs: 2, now: () => clock })
     await engine.create("a")
-    await engine.append("b", [], { create: {} })
+    await engine.append("b", [], { create: { ttlMs: 100 } })
     await expect(engine.create("c")).rejects.toThrow(RangeError)
     await expect(engine.append("c", [{ data: "x" }], { create: {} })).rejects.toThrow(/maximum of 2 logs/)
     await engine.delete("a")
     expect((await engine.create("c")).status).toBe("created")
+    await expect(engine.create("d")).rejects.toThrow(/maximum of 2 logs/)
+    clock += 100
+    // "b" has expired, though no sweep has run yet.
+    expect((await engine.create("d")).status).toBe("created")
     await engine.close()
   })
 
