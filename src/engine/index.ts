@@ -2,8 +2,8 @@
  * `herald/engine`: where Herald's logs live and how they travel between nodes — the contract
  * every engine keeps (named, append-only logs with epoch-tagged sortable positions, typed append
  * results with producer, writer and owner fences, closure, expiry, signals, leases), `follow`
- * (replay then live, with no gap and no duplicate, over any engine), and the in-process memory
- * engine. Use it to build an app on logs, or to write an engine of your own: `LocalFeed` fans a
+ * (replay then live, with no gap and no duplicate, over any engine), the in-process memory
+ * engine and the durable sqlite engine (one process per file). Use it to build an app on logs, or to write an engine of your own: `LocalFeed` fans a
  * node's live appends out to its watchers, `checkProducer` runs the idempotent-producer fence.
  *
  * @packageDocumentation
@@ -51,3 +51,8 @@ export {
   type ProducerState,
 } from "./producer.js"
 export { RETENTION_DEFAULTS, type ResolvedRetention, resolveRetention } from "./retention.js"
+export { createSqliteEngine, SQLITE_RETENTION_DEFAULTS, type SqliteEngineOptions } from "./sqlite.js"
+export { type CheckpointPolicy, SQLITE_CHECKPOINT_DEFAULTS } from "./sqlite-checkpointer.js"
+export { SQLITE_APPLICATION_ID } from "./sqlite-file.js"
+export { DatabaseLockedError } from "./sqlite-lock.js"
+export { SQLITE_SCHEMA_VERSION, type SqliteMigrations, type V1Update } from "./sqlite-schema.js"

