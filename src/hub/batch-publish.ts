@@ -2,11 +2,11 @@ import type { IncomingMessage, ServerResponse } from "node:http"
 import { performance } from "node:perf_hooks"
 import { bodyChunks, isMediaType, readBody } from "./body.js"
 import type { HubContext } from "./context.js"
-import type { NewUpdate } from "./update.js"
 import { HttpError } from "./http-error.js"
 import { admitPublisher, authorizePublish } from "./publish.js"
 import { refuse } from "./refuse.js"
 import { sendJson } from "./responses.js"
+import type { NewUpdate } from "./update.js"
 import { type UpdateDraft, validateUpdate } from "./update-fields.js"
 
 /** Where Herald's batch and streaming publish are answered (outside the Mercure namespace). */

@@ -1,6 +1,6 @@
 import type { Cors } from "../auth/cors.js"
-import type { Entry } from "../engine/engine.js"
 import type { PreparedTopic } from "../auth/matchers/matcher.js"
+import type { Entry } from "../engine/engine.js"
 import type { ClientAddressResolver, SSE } from "../server/index.js"
 import type { Admission } from "./admission.js"
 import type { Authenticator } from "./authenticate.js"

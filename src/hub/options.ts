@@ -1,7 +1,7 @@
 import type { TrustedKey } from "../auth/keys.js"
+import type { Engine } from "../engine/engine.js"
 import type { Logger } from "../logger.js"
 import type { ForwardedHeader } from "../server/client-address.js"
-import type { Engine } from "../engine/engine.js"
 
 /** Token validation for one role. */
 export interface RoleAuthOptions {

@@ -5,11 +5,11 @@ import type { Grants } from "../auth/grants.js"
 import type { Authenticated } from "./authenticate.js"
 import { isMediaType, readBody } from "./body.js"
 import type { HubContext } from "./context.js"
-import type { NewUpdate } from "./update.js"
 import { parseForm } from "./form.js"
 import { HttpError } from "./http-error.js"
 import { refuse } from "./refuse.js"
 import { sendText } from "./responses.js"
+import type { NewUpdate } from "./update.js"
 import { draftFromForm, validateUpdate } from "./update-fields.js"
 
 /**

@@ -1,9 +1,9 @@
 import { randomUUID } from "node:crypto"
 import type { IncomingMessage, ServerResponse } from "node:http"
 import type { Grants } from "../auth/grants.js"
+import type { PreparedTopic, TopicMatcher } from "../auth/matchers/matcher.js"
 import type { Entry } from "../engine/engine.js"
 import { type Follower, follow } from "../engine/follow.js"
-import type { PreparedTopic, TopicMatcher } from "../auth/matchers/matcher.js"
 import { encode } from "../protocol/index.js"
 import { jitteredRetryFrame, type SSEConnection, TOO_OLD_EVENT, toHeaderValue } from "../server/index.js"
 import { type BodyLimits, isMediaType, readBody } from "./body.js"
@@ -79,7 +79,10 @@ export async function subscribe(
             // end the stream, or it would carry heartbeats and nothing else. The client resumes
             // from its cursor, and that resume answers honestly.
             if (reason === "error") {
-              settings.logger.error({ err: error }, "delivering an update failed; closing the subscriber's stream")
+              settings.logger.error(
+                { err: error },
+                "delivering an update failed; closing the subscriber's stream",
+              )
             }
             connection?.close()
           }
@@ -111,9 +114,7 @@ export async function subscribe(
     if (parsed.cursor !== undefined) {
       // "the identifier of the event preceding the first event sent to the subscriber, or the
       // reserved value earliest if there is no preceding event".
-      const preceding = toHeaderValue(
-        cursorHeld && parsed.cursor !== EARLIEST ? parsed.cursor : EARLIEST,
-      )
+      const preceding = toHeaderValue(cursorHeld && parsed.cursor !== EARLIEST ? parsed.cursor : EARLIEST)
       headers["mercure-last-event-id"] = preceding
       if (settings.legacy) headers["last-event-id"] = preceding
     }

@@ -3,11 +3,11 @@ import { AuthError } from "../auth/errors.js"
 import { toHeaderValue } from "../server/index.js"
 import type { HubContext } from "./context.js"
 import { mercureLink } from "./discovery.js"
-import { EARLIEST } from "./update.js"
 import { HttpError } from "./http-error.js"
 import { refuse } from "./refuse.js"
 import { sendJson } from "./responses.js"
 import { encodeTemplateValue, subscriptionsPath } from "./subscriptions.js"
+import { EARLIEST } from "./update.js"
 
 /**
  * Answers the subscription API (draft-08 "Subscription API"): `<hub>/subscriptions`,

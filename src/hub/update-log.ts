@@ -1,4 +1,4 @@
-import type { Engine, Entry } from "../engine/engine.js"
+import type { Engine, Entry, NewEntry } from "../engine/engine.js"
 import { formatPosition, type Position, parsePosition, START } from "../engine/position.js"
 import { encode } from "../protocol/index.js"
 import { EARLIEST, type NewUpdate, type PreparedUpdate, prepareUpdate, type StoredUpdate } from "./update.js"
@@ -30,7 +30,13 @@ export interface UpdateLog {
 }
 
 /** Field order of an entry's JSON array: topics, data, private (0/1), type, retry. */
-type EncodedUpdate = [topics: string[], data: string, isPrivate: 0 | 1, type: string | null, retry: number | null]
+type EncodedUpdate = [
+  topics: string[],
+  data: string,
+  isPrivate: 0 | 1,
+  type: string | null,
+  retry: number | null,
+]
 
 /** Opens the hub's log `name` on `engine`; the log is created by the first append if missing. */
 export function openUpdateLog(engine: Engine, name: string = DEFAULT_HUB_LOG): UpdateLog {
@@ -47,11 +53,7 @@ export function openUpdateLog(engine: Engine, name: string = DEFAULT_HUB_LOG): U
       // Every update is checked and framed before any is stored: a batch is all or nothing.
       const prepared = updates.map(prepareUpdate)
       if (prepared.length === 0) return []
-      const result = await engine.append(
-        name,
-        prepared.map((update) => ({ key: update.id, data: JSON.stringify(encodeFields(update)) })),
-        { create: {} },
-      )
+      const result = await engine.append(name, prepared.map(toUpdateEntry), { create: {} })
       if (result.status !== "appended") {
         throw new Error(`The hub's log "${name}" refused an append: ${result.status}.`)
       }
@@ -76,14 +78,21 @@ export function openUpdateLog(engine: Engine, name: string = DEFAULT_HUB_LOG): U
   }
 }
 
-function encodeFields(update: PreparedUpdate): EncodedUpdate {
-  return [
+/**
+ * The entry holding an update with these fields: what the hub appends, and how `herald serve`
+ * migrates a Herald 0.1.0 database's updates into the hub's log.
+ */
+export function toUpdateEntry(
+  update: Pick<StoredUpdate, "id" | "topics" | "data" | "private"> & { type?: string; retry?: number },
+): NewEntry {
+  const fields: EncodedUpdate = [
     [...update.topics],
     update.data,
     update.private ? 1 : 0,
     update.type ?? null,
     update.retry ?? null,
   ]
+  return { key: update.id, data: JSON.stringify(fields) }
 }
 
 /** Rebuilds an update from another node's (or an earlier run's) entry. */

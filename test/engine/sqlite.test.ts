@@ -1,7 +1,7 @@
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { createRequire } from "node:module"
 import { tmpdir } from "node:os"
-import { join } from "node:path"
+import { dirname, join } from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
 import type { AppendResult, Entry, ReadResult } from "../../src/engine/engine.js"
 import { parsePosition, START } from "../../src/engine/position.js"
@@ -9,8 +9,8 @@ import { createSqliteEngine } from "../../src/engine/sqlite.js"
 import { SQLITE_APPLICATION_ID } from "../../src/engine/sqlite-file.js"
 import { DatabaseLockedError } from "../../src/engine/sqlite-lock.js"
 import { SQLITE_SCHEMA_VERSION, type V1Update } from "../../src/engine/sqlite-schema.js"
-import { createSqliteEngine as createV1Engine } from "../../src/hub/engine/sqlite.js"
 import { recordingLogger } from "../server/helpers.js"
+import { v1LastId, writeV1Database } from "./fixtures/v1-database.js"
 import { walCommits } from "./sqlite-wal.js"
 import { describeEngine } from "./suite.js"
 
@@ -433,13 +433,12 @@ describe("sqlite engine: migration from schema 1 (Herald 0.1.0)", () => {
   /** A schema-1 file written by the 0.1.0 engine: three updates, one of them typed and private. */
   async function v1File(): Promise<string> {
     const path = newPath()
-    const old = createV1Engine({ path })
-    await old.append([
+    mkdirSync(dirname(path), { recursive: true })
+    writeV1Database(path, [
       { id: "u1", topics: ["https://example.com/a", "alt"], data: "one", private: false },
       { id: "u2", topics: ["https://example.com/b"], data: "two", private: true, type: "note", retry: 500 },
+      { id: "u3", topics: ["https://example.com/a"], data: "three\nlines", private: false },
     ])
-    await old.append([{ id: "u3", topics: ["https://example.com/a"], data: "three\nlines", private: false }])
-    await old.close()
     return path
   }
 
@@ -448,9 +447,7 @@ describe("sqlite engine: migration from schema 1 (Herald 0.1.0)", () => {
     expect(() => createSqliteEngine({ path })).toThrow(
       /is a Herald 0\.1\.0 database \(schema version 1.*`migrate: \{ v1: \{ log, toEntry \} \}`/,
     )
-    const old = createV1Engine({ path })
-    expect(await old.lastId()).toBe("u3")
-    await old.close()
+    expect(v1LastId(path)).toBe("u3")
   })
 
   it("migrates a schema-1 file in place, in order, through the caller's codec; then opens it as schema 2", async () => {
@@ -531,8 +528,6 @@ describe("sqlite engine: migration from schema 1 (Herald 0.1.0)", () => {
       expect(db.prepare("SELECT name FROM sqlite_master WHERE name = 'logs'").get()).toBeUndefined()
     })
     // And the lock was released with the failure.
-    const old = createV1Engine({ path })
-    expect(await old.lastId()).toBe("u3")
-    await old.close()
+    expect(v1LastId(path)).toBe("u3")
   })
 })

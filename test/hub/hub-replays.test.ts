@@ -88,7 +88,14 @@ describe("the replay gate", () => {
   it("lets a replay under way read its next page before replays that have not started", async () => {
     const order: string[] = []
     const releases: Array<() => void> = []
-    const result: ReadResult = { held: true, after: "start", entries: [], more: false, tail: "", closed: false }
+    const result: ReadResult = {
+      held: true,
+      after: "start",
+      entries: [],
+      more: false,
+      tail: "",
+      closed: false,
+    }
     const heldRead = (name: string) => async () => {
       order.push(name)
       await new Promise<void>((release) => releases.push(release))
