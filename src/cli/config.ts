@@ -3,7 +3,7 @@ import type { Logger } from "pino"
 import { jwksUrlProblem } from "../auth/jwks-url.js"
 import type { TrustedKey } from "../auth/keys.js"
 import { isLoopbackHost } from "../auth/loopback.js"
-import type { Engine, RetentionLimits } from "../hub/engine/engine.js"
+import type { Engine } from "../engine/engine.js"
 import type { HubLimits, HubOptions } from "../hub/options.js"
 import { DEFAULT_SHUTDOWN_RETRY_JITTER_MS } from "../hub/settings.js"
 import { DEFAULT_HEARTBEAT_MS, DEFAULT_RETRY_MS } from "../server/index.js"
@@ -64,7 +64,8 @@ export interface HeraldConfig {
   readonly engine: "sqlite" | "memory"
   /** Absolute. */
   readonly dataDir: string
-  readonly retention: RetentionLimits
+  /** Every log's retention unless the log sets its own (the hub's log does not). */
+  readonly retention: { readonly maxEvents?: number; readonly maxAgeMs?: number }
   readonly sync: "normal" | "full"
   readonly publishKeys: readonly TrustedKey[]
   readonly subscribeKeys: readonly TrustedKey[]

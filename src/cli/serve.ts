@@ -5,8 +5,9 @@ import { join } from "node:path"
 import { Command } from "commander"
 import type { Logger } from "pino"
 import { createDevTokens } from "../auth/dev-tokens.js"
-import type { Engine } from "../hub/engine/engine.js"
+import type { Engine } from "../engine/engine.js"
 import { sendProblem } from "../hub/responses.js"
+import { DEFAULT_HUB_LOG, toUpdateEntry } from "../hub/update-log.js"
 import {
   addConfigOptions,
   ConfigError,
@@ -204,18 +205,24 @@ function cannotListen(error: unknown, host: string | undefined, port: number, fl
 }
 
 async function openEngine(config: HeraldConfig, logger: Logger): Promise<Engine> {
-  const retention = config.retention
+  const { maxEvents, maxAgeMs } = config.retention
+  const retention = {
+    ...(maxEvents === undefined ? {} : { maxEntries: maxEvents }),
+    ...(maxAgeMs === undefined ? {} : { maxAgeMs }),
+  }
   if (config.engine === "memory") {
-    const { createMemoryEngine } = await import("../hub/engine/memory.js")
+    const { createMemoryEngine } = await import("../engine/memory.js")
     return createMemoryEngine({ retention, logger })
   }
   mkdirSync(config.dataDir, { recursive: true })
-  const { createSqliteEngine } = await import("../hub/engine/sqlite.js")
+  const { createSqliteEngine } = await import("../engine/sqlite.js")
   return createSqliteEngine({
     path: join(config.dataDir, DATABASE_FILE),
     retention,
     synchronous: config.sync,
     logger,
+    // A Herald 0.1.0 file held the hub's updates only: they become the hub's log.
+    migrate: { v1: { log: DEFAULT_HUB_LOG, toEntry: toUpdateEntry } },
   })
 }
 

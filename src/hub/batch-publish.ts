@@ -2,11 +2,11 @@ import type { IncomingMessage, ServerResponse } from "node:http"
 import { performance } from "node:perf_hooks"
 import { bodyChunks, isMediaType, readBody } from "./body.js"
 import type { HubContext } from "./context.js"
-import type { NewUpdate } from "./engine/engine.js"
 import { HttpError } from "./http-error.js"
 import { admitPublisher, authorizePublish } from "./publish.js"
 import { refuse } from "./refuse.js"
 import { sendJson } from "./responses.js"
+import type { NewUpdate } from "./update.js"
 import { type UpdateDraft, validateUpdate } from "./update-fields.js"
 
 /** Where Herald's batch and streaming publish are answered (outside the Mercure namespace). */
@@ -37,7 +37,7 @@ export async function publishBatch(
     const { grants } = await admitPublisher(context, request, url)
     const store = async (updates: NewUpdate[]): Promise<void> => {
       authorizePublish(grants, updates)
-      const stored = await context.engine.append(updates)
+      const stored = await context.updates.append(updates)
       for (const update of stored) ids.push(update.id)
     }
     if (isMediaType(request, "application/json")) {

@@ -1,22 +1,25 @@
 import type { Cors } from "../auth/cors.js"
 import type { PreparedTopic } from "../auth/matchers/matcher.js"
+import type { Entry } from "../engine/engine.js"
 import type { ClientAddressResolver, SSE } from "../server/index.js"
 import type { Admission } from "./admission.js"
 import type { Authenticator } from "./authenticate.js"
-import type { Engine, StoredUpdate } from "./engine/engine.js"
 import type { HubMetrics } from "./metrics.js"
 import type { ReplayGate } from "./replay-gate.js"
 import type { HubSettings } from "./settings.js"
 import type { SubscriptionRegistry } from "./subscriptions.js"
+import type { StoredUpdate } from "./update.js"
+import type { UpdateLog } from "./update-log.js"
 
 /** What every request handler of a hub shares. */
 export interface HubContext {
   readonly settings: HubSettings
-  readonly engine: Engine
+  /** The hub's updates: one log on the engine. */
+  readonly updates: UpdateLog
   readonly sse: SSE
   readonly auth: Authenticator
   readonly admission: Admission
-  /** Bounds the history reads of resuming subscribers: follow `replays.engine` to resume one. */
+  /** Bounds the history reads of resuming subscribers: a subscriber follows through `replays.forFollower()`. */
   readonly replays: ReplayGate
   readonly subscriptions: SubscriptionRegistry
   readonly metrics: HubMetrics
@@ -28,8 +31,8 @@ export interface HubContext {
    * per stored update object, however the deliveries of several updates interleave.
    */
   readonly preparedTopics: (update: StoredUpdate) => readonly PreparedTopic[]
-  /** The frames of a batch appended together, joined once per batch and shared, like {@link preparedTopics}. */
-  readonly joinedFrames: (updates: readonly StoredUpdate[]) => string
+  /** The frames of a batch of entries appended together, joined once per batch and shared, like {@link preparedTopics}. */
+  readonly joinedFrames: (entries: readonly Entry[]) => string
   /** `true` once a graceful shutdown began. */
   readonly closing: () => boolean
 }

@@ -2,13 +2,13 @@ import type { IncomingMessage, ServerResponse } from "node:http"
 import type { Registry } from "prom-client"
 import { createCors } from "../auth/cors.js"
 import { prepareTopic } from "../auth/matchers/matcher.js"
+import type { Entry } from "../engine/engine.js"
 import { createClientAddressResolver, createSSE, withErrorBoundary } from "../server/index.js"
 import { createAdmission } from "./admission.js"
 import { createAuthenticator } from "./authenticate.js"
 import { BATCH_PUBLISH_PATH, publishBatch } from "./batch-publish.js"
 import type { HubContext } from "./context.js"
 import { protectedResourceMetadata } from "./discovery.js"
-import type { StoredUpdate } from "./engine/engine.js"
 import { createHubMetrics } from "./metrics.js"
 import type { HubOptions } from "./options.js"
 import { publishForm } from "./publish.js"
@@ -18,6 +18,8 @@ import { resolveSettings } from "./settings.js"
 import { subscribe } from "./subscribe.js"
 import { subscriptionApi } from "./subscription-api.js"
 import { createSubscriptionRegistry, subscriptionsPath } from "./subscriptions.js"
+import type { StoredUpdate } from "./update.js"
+import { openUpdateLog } from "./update-log.js"
 
 /** A running hub: one request handler for `node:http`, metrics, readiness, and a graceful close. */
 export interface Hub {
@@ -51,6 +53,7 @@ export interface Hub {
 export function createHub(options: HubOptions): Hub {
   const settings = resolveSettings(options)
   const { engine } = options
+  const updates = openUpdateLog(engine, options.log)
   const sse = createSSE({
     heartbeatMs: settings.heartbeatMs,
     retryMs: settings.retryMs,
@@ -68,7 +71,7 @@ export function createHub(options: HubOptions): Hub {
   )
   const subscriptions = createSubscriptionRegistry(
     settings.hubPath,
-    engine,
+    updates,
     settings.subscriptions,
     (error) => settings.logger.error({ err: error }, "could not publish a subscription event"),
   )
@@ -81,7 +84,7 @@ export function createHub(options: HubOptions): Hub {
   const cors = createCors(settings.corsOrigins, settings.hubUrl.origin)
   const context: HubContext = {
     settings,
-    engine,
+    updates,
     sse,
     auth: createAuthenticator(settings, { publish: options.publish, subscribe: options.subscribe }, cors),
     admission,
@@ -96,8 +99,8 @@ export function createHub(options: HubOptions): Hub {
     preparedTopics: oncePerObject((update: StoredUpdate) =>
       update.topics.map((topic) => prepareTopic(topic, settings.hubUrl, settings.limits.maxPatternLength)),
     ),
-    joinedFrames: oncePerObject((updates: readonly StoredUpdate[]) =>
-      updates.map((update) => update.frame).join(""),
+    joinedFrames: oncePerObject((entries: readonly Entry[]) =>
+      entries.map((entry) => updates.decode(entry).frame).join(""),
     ),
     closing: () => closing !== undefined,
   }
@@ -192,9 +195,9 @@ function notAllowed(response: ServerResponse, allow: string): void {
 async function ready(context: HubContext): Promise<string | undefined> {
   if (context.closing()) return "shutting down"
   try {
-    await context.engine.lastId()
+    await context.updates.engine.head(context.updates.name)
     return undefined
   } catch (error) {
-    return `the ${context.engine.name} engine does not answer: ${(error as Error).message}`
+    return `the ${context.updates.engine.name} engine does not answer: ${(error as Error).message}`
   }
 }

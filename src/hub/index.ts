@@ -9,20 +9,11 @@ export { createDevTokens, type DevTokenOptions, type DevTokens, signAccessToken 
 export { AuthError, type BearerErrorCode } from "../auth/errors.js"
 export type { Action, App, Grants, Role } from "../auth/grants.js"
 export type { TrustedKey } from "../auth/keys.js"
+export type { Engine } from "../engine/engine.js"
 export type { Logger } from "../logger.js"
 export { BATCH_PUBLISH_PATH } from "./batch-publish.js"
-export {
-  createMemoryEngine,
-  createSqliteEngine,
-  EARLIEST,
-  type Engine,
-  type MemoryEngineOptions,
-  type NewUpdate,
-  type ReadResult,
-  type RetentionLimits,
-  type SqliteEngineOptions,
-  type StoredUpdate,
-} from "./engine/index.js"
 export { createHub, type Hub } from "./hub.js"
 export type { HubLimits, HubOptions, RoleAuthOptions } from "./options.js"
 export { CURSOR_NOT_FOUND_EVENT } from "./subscribe.js"
+export { EARLIEST, type NewUpdate, type StoredUpdate } from "./update.js"
+export { DEFAULT_HUB_LOG, type UpdateLog } from "./update-log.js"

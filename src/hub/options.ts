@@ -1,7 +1,7 @@
 import type { TrustedKey } from "../auth/keys.js"
+import type { Engine } from "../engine/engine.js"
 import type { Logger } from "../logger.js"
 import type { ForwardedHeader } from "../server/client-address.js"
-import type { Engine } from "./engine/engine.js"
 
 /** Token validation for one role. */
 export interface RoleAuthOptions {
@@ -47,8 +47,13 @@ export interface HubLimits {
 
 /** Everything {@link createHub} needs. Only `engine` is required. */
 export interface HubOptions {
-  /** Where updates live. */
+  /** Where updates live: the hub keeps them in one log of this engine (see `log`). */
   readonly engine: Engine
+  /**
+   * The name of the hub's log in the engine. Default `"mercure"`. Hubs sharing an engine (one
+   * Redis for several nodes of the same hub) must use the same name; different hubs, different names.
+   */
+  readonly log?: string
   /** The hub's public URL; its path is where the hub answers. Default `http://localhost:8080/.well-known/mercure`. */
   readonly hubUrl?: string
   /** The resource identifier required in tokens' `aud`. Default: `hubUrl`. */

@@ -5,11 +5,11 @@ import type { Grants } from "../auth/grants.js"
 import type { Authenticated } from "./authenticate.js"
 import { isMediaType, readBody } from "./body.js"
 import type { HubContext } from "./context.js"
-import type { NewUpdate } from "./engine/engine.js"
 import { parseForm } from "./form.js"
 import { HttpError } from "./http-error.js"
 import { refuse } from "./refuse.js"
 import { sendText } from "./responses.js"
+import type { NewUpdate } from "./update.js"
 import { draftFromForm, validateUpdate } from "./update-fields.js"
 
 /**
@@ -37,7 +37,7 @@ export async function publishForm(
     if (typeof fields === "string") throw new HttpError(400, fields)
     const update = validateUpdate(draftFromForm(fields), context.settings)
     authorizePublish(grants, [update])
-    const [stored] = await context.engine.append([update])
+    const [stored] = await context.updates.append([update])
     context.metrics.published(1, (performance.now() - started) / 1000)
     sendText(response, 200, stored?.id ?? "", cors)
   } catch (error) {

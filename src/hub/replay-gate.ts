@@ -1,4 +1,5 @@
-import type { Engine } from "./engine/engine.js"
+import type { Engine } from "../engine/engine.js"
+import type { FollowSource } from "../engine/follow.js"
 
 /**
  * Thrown by a replay's first history read when {@link ReplayGate} already has its maximum of
@@ -23,12 +24,12 @@ export interface ReplayGate {
   /** Reads waiting for a slot. */
   readonly waiting: number
   /**
-   * The engine, its history reads passed through the gate. `readAfter` (the cursor lookup that
-   * starts a replay) waits in a bounded queue and throws {@link ReplaysBusyError} past it;
-   * `readAfterSeq` (a replay's next page) is never refused, and goes ahead of replays not yet
-   * started, so the replays under way finish first.
+   * The engine as one follower sees it, its history reads passed through the gate. The first
+   * read (the one that starts a replay) waits in a bounded queue and throws
+   * {@link ReplaysBusyError} past it; later reads (a replay's next pages) are never refused, and
+   * go ahead of replays not yet started, so the replays under way finish first.
    */
-  readonly engine: Engine
+  forFollower(): FollowSource
 }
 
 /** Creates the gate: at most `maxConcurrent` reads at once, at most `maxQueued` replays waiting to start. */
@@ -61,14 +62,17 @@ export function createReplayGate(engine: Engine, maxConcurrent: number, maxQueue
     get waiting() {
       return continuing.length + starting.length
     },
-    engine: {
-      name: engine.name,
-      append: (updates) => engine.append(updates),
-      listen: (listener) => engine.listen(listener),
-      readAfter: (cursor, limit) => gated(starting, () => engine.readAfter(cursor, limit)),
-      readAfterSeq: (seq, limit) => gated(continuing, () => engine.readAfterSeq(seq, limit)),
-      lastId: () => engine.lastId(),
-      close: () => engine.close(),
+    forFollower() {
+      let started = false
+      return {
+        watch: (log, sink) => engine.watch(log, sink),
+        head: (log) => engine.head(log),
+        read: (log, after, limit) => {
+          const queue = started ? continuing : starting
+          started = true
+          return gated(queue, () => engine.read(log, after, limit))
+        },
+      }
     },
   }
 }

@@ -2,18 +2,19 @@ import { randomUUID } from "node:crypto"
 import type { IncomingMessage, ServerResponse } from "node:http"
 import type { Grants } from "../auth/grants.js"
 import type { PreparedTopic, TopicMatcher } from "../auth/matchers/matcher.js"
+import type { Entry } from "../engine/engine.js"
+import { type Follower, follow } from "../engine/follow.js"
 import { encode } from "../protocol/index.js"
 import { jitteredRetryFrame, type SSEConnection, TOO_OLD_EVENT, toHeaderValue } from "../server/index.js"
 import { type BodyLimits, isMediaType, readBody } from "./body.js"
 import type { HubContext } from "./context.js"
 import { mercureLink } from "./discovery.js"
-import { EARLIEST, type StoredUpdate } from "./engine/engine.js"
-import { type Follower, follow } from "./engine/follow.js"
 import { HttpError } from "./http-error.js"
 import { refuse } from "./refuse.js"
 import { ReplaysBusyError } from "./replay-gate.js"
 import { parseSubscriptionRequest } from "./subscription-request.js"
 import type { SubscriptionDocument } from "./subscriptions.js"
+import { EARLIEST, type StoredUpdate } from "./update.js"
 
 /** The event telling a resuming subscriber that the hub no longer holds its cursor. */
 export const CURSOR_NOT_FOUND_EVENT = TOO_OLD_EVENT
@@ -65,19 +66,29 @@ export async function subscribe(
     if (documents !== undefined) context.subscriptions.remove(documents)
   }
   let connection: SSEConnection | undefined
+  let cursorHeld = false
   try {
     try {
-      follower = await follow(context.replays.engine, parsed.cursor, {
-        onOverflow: () => connection?.close("overflow"),
-        onError: (error) => {
-          // The follower stopped: end the stream, or it would carry heartbeats and nothing else.
-          settings.logger.error(
-            { err: error },
-            "delivering an update failed; closing the subscriber's stream",
-          )
-          connection?.close()
+      const { updates } = context
+      const from = parsed.cursor === undefined ? undefined : await updates.locate(parsed.cursor)
+      follower = await follow(context.replays.forFollower(), updates.name, from, {
+        onEnd: (reason, error) => {
+          if (reason === "pending") connection?.close("overflow")
+          else {
+            // The follower stopped (its history was trimmed mid-replay, or a delivery failed):
+            // end the stream, or it would carry heartbeats and nothing else. The client resumes
+            // from its cursor, and that resume answers honestly.
+            if (reason === "error") {
+              settings.logger.error(
+                { err: error },
+                "delivering an update failed; closing the subscriber's stream",
+              )
+            }
+            connection?.close()
+          }
         },
       })
+      cursorHeld = from !== undefined && follower.status === "held"
     } catch (error) {
       release()
       if (error instanceof ReplaysBusyError) {
@@ -103,9 +114,7 @@ export async function subscribe(
     if (parsed.cursor !== undefined) {
       // "the identifier of the event preceding the first event sent to the subscriber, or the
       // reserved value earliest if there is no preceding event".
-      const preceding = toHeaderValue(
-        follower.status === "found" && parsed.cursor !== EARLIEST ? parsed.cursor : EARLIEST,
-      )
+      const preceding = toHeaderValue(cursorHeld && parsed.cursor !== EARLIEST ? parsed.cursor : EARLIEST)
       headers["mercure-last-event-id"] = preceding
       if (settings.legacy) headers["last-event-id"] = preceding
     }
@@ -120,7 +129,7 @@ export async function subscribe(
     // Taken before anything is written, so that a close that a write causes finds them to release.
     documents = context.subscriptions.add(`urn:uuid:${randomUUID()}`, parsed.subscriptions, grants)
     lifetime = closeAtExpiry(open, grants, settings.limits.maxConnectionMs)
-    if (follower.status === "not-found") {
+    if (parsed.cursor !== undefined && !cursorHeld) {
       // Never a silent gap: say so, so the app reloads its state instead of trusting a stream with a hole.
       open.writeFrame(
         encode({ event: CURSOR_NOT_FOUND_EVENT, data: JSON.stringify({ lastEventId: parsed.cursor }) }),
@@ -146,25 +155,27 @@ async function stream(
   const { settings, metrics } = context
   const matchers = parsed.subscriptions.map((subscription) => subscription.matcher)
   const exactOnly = matchers.every((matcher) => matcher.type === "exact" || matcher.type === "wildcard")
+  const { updates } = context
   const wanted = (update: StoredUpdate): boolean =>
     matchesAny(matchers, exactOnly ? update.topics : context.preparedTopics(update)) &&
     // "If an update is marked as private, the hub MUST NOT dispatch it to subscribers not authorized to receive it."
     (!update.private || mayRead(grants, update.topics))
-  const deliver = (update: StoredUpdate): boolean => {
+  const deliver = (entry: Entry): boolean => {
+    const update = updates.decode(entry)
     if (!wanted(update)) return true
     metrics.delivered(1)
     return open.writeFrame(update.frame)
   }
-  const deliverBatch = (updates: readonly StoredUpdate[]): void => {
-    for (const update of updates) {
-      if (!wanted(update)) {
-        for (const each of updates) deliver(each)
+  const deliverBatch = (entries: readonly Entry[]): void => {
+    for (const entry of entries) {
+      if (!wanted(updates.decode(entry))) {
+        for (const each of entries) deliver(each)
         return
       }
     }
     // The subscriber takes the whole batch: one frame, the same string for every such subscriber.
-    metrics.delivered(updates.length)
-    open.writeFrame(context.joinedFrames(updates))
+    metrics.delivered(entries.length)
+    open.writeFrame(context.joinedFrames(entries))
   }
   try {
     await follower.start(deliver, () => open.whenWritable(), deliverBatch)

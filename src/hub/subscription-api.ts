@@ -3,11 +3,11 @@ import { AuthError } from "../auth/errors.js"
 import { toHeaderValue } from "../server/index.js"
 import type { HubContext } from "./context.js"
 import { mercureLink } from "./discovery.js"
-import { EARLIEST } from "./engine/engine.js"
 import { HttpError } from "./http-error.js"
 import { refuse } from "./refuse.js"
 import { sendJson } from "./responses.js"
 import { encodeTemplateValue, subscriptionsPath } from "./subscriptions.js"
+import { EARLIEST } from "./update.js"
 
 /**
  * Answers the subscription API (draft-08 "Subscription API"): `<hub>/subscriptions`,
@@ -48,7 +48,7 @@ export async function subscriptionApi(
         `No such resource. Use ${prefix}, ${prefix}/{match_type}/{match} or ${prefix}/{match_type}/{match}/{subscriber}.`,
       )
     }
-    const lastId = (await context.engine.lastId()) ?? EARLIEST
+    const lastId = (await context.updates.lastId()) ?? EARLIEST
     const headers = {
       ...cors,
       link: mercureLink(context.settings, {

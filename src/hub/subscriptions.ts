@@ -1,6 +1,6 @@
 import type { Grants } from "../auth/grants.js"
-import type { Engine } from "./engine/engine.js"
 import type { RequestedSubscription } from "./subscription-request.js"
+import type { UpdateLog } from "./update-log.js"
 
 /** The subscription document of draft-08 "Subscription Events". */
 export interface SubscriptionDocument {
@@ -48,14 +48,14 @@ export function encodeTemplateValue(value: string): string {
  */
 export function createSubscriptionRegistry(
   hubPath: string,
-  engine: Engine,
+  updates: UpdateLog,
   events: boolean,
   onPublishError: (error: unknown) => void,
 ): SubscriptionRegistry {
   const active = new Map<string, SubscriptionDocument>()
   const announce = (documents: readonly SubscriptionDocument[]): void => {
     if (!events || documents.length === 0) return
-    engine
+    updates
       .append(
         documents.map((document) => ({
           topics: [document.id],

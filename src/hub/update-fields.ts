@@ -1,8 +1,8 @@
 import { addressesReservedNamespace, invalidCharacterReason } from "../auth/matchers/validate.js"
-import type { NewUpdate } from "./engine/engine.js"
 import type { FormFields } from "./form.js"
 import { HttpError } from "./http-error.js"
 import type { ResolvedLimits } from "./settings.js"
+import type { NewUpdate } from "./update.js"
 
 /** An update as it arrived (form fields or a JSON object), before validation. */
 export interface UpdateDraft {

@@ -18,7 +18,7 @@ import {
   toHubOptions,
   withBoundPort,
 } from "../../src/cli/config.js"
-import type { Engine } from "../../src/hub/engine/engine.js"
+import type { Engine } from "../../src/engine/engine.js"
 
 const dirs: string[] = []
 afterEach(() => {
@@ -505,11 +505,11 @@ describe("network settings", () => {
 
 describe("help text", () => {
   it("states the engines' retention defaults as they are", async () => {
-    const { SQLITE_RETENTION_DEFAULTS } = await import("../../src/hub/engine/sqlite.js")
-    const { MEMORY_RETENTION_DEFAULTS } = await import("../../src/hub/engine/memory.js")
+    const { SQLITE_RETENTION_DEFAULTS } = await import("../../src/engine/sqlite.js")
+    const { RETENTION_DEFAULTS: MEMORY_RETENTION_DEFAULTS } = await import("../../src/engine/retention.js")
     const shown = (key: string) => FIELDS.find((field) => field.key === key)?.shownDefault
     expect(shown("retentionMaxEvents")).toBe(
-      `sqlite ${SQLITE_RETENTION_DEFAULTS.maxEvents}, memory ${MEMORY_RETENTION_DEFAULTS.maxEvents}`,
+      `sqlite ${SQLITE_RETENTION_DEFAULTS.maxEntries}, memory ${MEMORY_RETENTION_DEFAULTS.maxEntries}`,
     )
     expect(parseDuration(shown("retentionMaxAge")?.match(/sqlite (\S+),/)?.[1] ?? "")).toBe(
       SQLITE_RETENTION_DEFAULTS.maxAgeMs,

@@ -2,7 +2,7 @@
 // updates), the page publishes with fetch, and a dropped connection resumes with Last-Event-ID.
 import type { Browser, Page } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { createMemoryEngine } from "../../src/hub/engine/memory.js"
+import { createMemoryEngine } from "../../src/engine/memory.js"
 import { createHub, type Hub } from "../../src/hub/hub.js"
 import { findChromium, launchChromium } from "../client/browser.js"
 import { listen, stop, waitUntil } from "../server/helpers.js"

@@ -4,8 +4,8 @@
 
 import type { RequestListener } from "node:http"
 import { afterEach, describe, expect, it } from "vitest"
-import type { Engine, StoredUpdate } from "../../src/hub/engine/engine.js"
-import { createMemoryEngine } from "../../src/hub/engine/memory.js"
+import type { Engine, Entry } from "../../src/engine/engine.js"
+import { createMemoryEngine } from "../../src/engine/memory.js"
 import { createHub, type Hub } from "../../src/hub/hub.js"
 import { listen, openStream, recordingLogger, stop, waitUntil } from "../server/helpers.js"
 import { publish, SECRET, startHub, subscribeUrl, type TestHub, token } from "./hub-helpers.js"
@@ -16,18 +16,21 @@ afterEach(async () => {
 })
 
 /**
- * A memory engine that counts its live-feed listeners and, once `poison()` is called, hands
- * them updates whose topics are missing: delivering one throws, as a bug in delivery would.
+ * A memory engine that counts its live-feed watchers and, once `poison()` is called, hands
+ * them entries that hold no update: decoding one throws, as a bug in delivery would.
  */
 function faultyEngine(): { engine: Engine; listening: () => number; poison: () => void } {
   const engine = createMemoryEngine()
-  const listen = engine.listen.bind(engine)
+  const watch = engine.watch.bind(engine)
   let listening = 0
   let poisoned = false
-  const broken = (update: StoredUpdate) => ({ ...update, topics: undefined as unknown as string[] })
-  engine.listen = (listener) => {
+  const broken = (entry: Entry): Entry => ({ ...entry, data: "not an update" })
+  engine.watch = async (log, sink) => {
     listening++
-    const off = listen((updates) => listener(poisoned ? updates.map(broken) : updates))
+    const off = await watch(log, {
+      onAppend: (entries, closed) => sink.onAppend(poisoned ? entries.map(broken) : entries, closed),
+      onLost: () => sink.onLost(),
+    })
     let removed = false
     return () => {
       if (!removed) listening--

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest"
-import { createMemoryEngine } from "../../src/hub/engine/memory.js"
+import { createMemoryEngine } from "../../src/engine/memory.js"
+import { openUpdateLog } from "../../src/hub/update-log.js"
 import { openStream, waitUntil } from "../server/helpers.js"
 import { publish, startHub, subscribeUrl, type TestHub, token } from "./hub-helpers.js"
 
@@ -12,11 +13,14 @@ afterEach(async () => {
 describe("engine failures", () => {
   it("ends a stream whose replay cannot be read, and keeps serving", async () => {
     const engine = createMemoryEngine()
-    await engine.append(
+    await openUpdateLog(engine).append(
       Array.from({ length: 300 }, (_, i) => ({ topics: ["t"], data: String(i), private: false })),
     )
-    // The first page comes with the cursor lookup; the second read fails.
-    engine.readAfterSeq = () => Promise.reject(new Error("disk gone"))
+    // The first page is read; the second read fails.
+    const read = engine.read.bind(engine)
+    let reads = 0
+    engine.read = (log, after, limit) =>
+      ++reads === 1 ? read(log, after, limit) : Promise.reject(new Error("disk gone"))
     hub = await startHub({ engine, allowAnonymousSubscribe: true })
     const stream = await openStream(
       subscribeUrl(hub.hubUrl, [

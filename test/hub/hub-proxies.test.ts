@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest"
-import { createMemoryEngine } from "../../src/hub/engine/memory.js"
+import { createMemoryEngine } from "../../src/engine/memory.js"
 import { createHub } from "../../src/hub/hub.js"
 import { openStream, type StreamReader } from "../server/helpers.js"
 import { startHub, subscribeUrl, type TestHub } from "./hub-helpers.js"

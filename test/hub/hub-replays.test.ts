@@ -1,7 +1,9 @@
 import { afterEach, describe, expect, it } from "vitest"
-import type { Engine, ReadResult } from "../../src/hub/engine/engine.js"
-import { createMemoryEngine } from "../../src/hub/engine/memory.js"
+import type { Engine, ReadResult } from "../../src/engine/engine.js"
+import type { FollowSource } from "../../src/engine/follow.js"
+import { createMemoryEngine } from "../../src/engine/memory.js"
 import { createReplayGate, ReplaysBusyError } from "../../src/hub/replay-gate.js"
+import { openUpdateLog } from "../../src/hub/update-log.js"
 import { openStream, type StreamReader, waitUntil } from "../server/helpers.js"
 import { startHub, subscribeUrl, type TestHub } from "./hub-helpers.js"
 
@@ -16,12 +18,12 @@ afterEach(async () => {
 /** A memory engine holding one update, whose history reads wait until the test lets each go. */
 async function engineWithHeldReads() {
   const engine = createMemoryEngine()
-  await engine.append([{ topics: ["t"], data: "held", private: false, id: "first" }])
+  await openUpdateLog(engine).append([{ topics: ["t"], data: "held", private: false, id: "first" }])
   const held: Array<() => void> = []
-  const read = engine.readAfter.bind(engine)
-  engine.readAfter = async (cursor, limit) => {
+  const read = engine.read.bind(engine)
+  engine.read = async (log, after, limit) => {
     await new Promise<void>((release) => held.push(release))
-    return read(cursor, limit)
+    return read(log, after, limit)
   }
   return { engine, held }
 }
@@ -86,23 +88,26 @@ describe("the replay gate", () => {
   it("lets a replay under way read its next page before replays that have not started", async () => {
     const order: string[] = []
     const releases: Array<() => void> = []
-    const result: ReadResult = { found: true, updates: [], more: false }
+    const result: ReadResult = {
+      held: true,
+      after: "start",
+      entries: [],
+      more: false,
+      tail: "",
+      closed: false,
+    }
     const heldRead = (name: string) => async () => {
       order.push(name)
       await new Promise<void>((release) => releases.push(release))
       return result
     }
     const engine = {
-      readAfter: (cursor: string) => heldRead(`start ${cursor}`)(),
-      readAfterSeq: (seq: number) => heldRead(`page ${seq}`)(),
+      read: (log: string, after: string) => heldRead(`${log} after ${after}`)(),
     } as unknown as Engine
     const gate = createReplayGate(engine, 1, 1)
-    const reads = [
-      gate.engine.readAfter("a", 1),
-      gate.engine.readAfter("b", 1),
-      gate.engine.readAfterSeq(7, 1),
-    ]
-    await expect(gate.engine.readAfter("c", 1)).rejects.toBeInstanceOf(ReplaysBusyError)
+    const [a, b, c]: FollowSource[] = [gate.forFollower(), gate.forFollower(), gate.forFollower()]
+    const reads = [a?.read("a", "start", 1), b?.read("b", "start", 1), a?.read("a", "page 2", 1)]
+    await expect(c?.read("c", "start", 1)).rejects.toBeInstanceOf(ReplaysBusyError)
     expect(gate.waiting).toBe(2)
     for (let step = 0; step < 3; step++) {
       await waitUntil(
@@ -112,7 +117,7 @@ describe("the replay gate", () => {
       releases[step]?.()
     }
     await Promise.all(reads)
-    expect(order).toEqual(["start a", "page 7", "start b"])
+    expect(order).toEqual(["a after start", "a after page 2", "b after start"])
     expect(gate.running).toBe(0)
   })
 })

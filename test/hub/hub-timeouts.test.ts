@@ -3,7 +3,7 @@ import { createServer, type RequestListener, request, type Server } from "node:h
 import { type AddressInfo, connect } from "node:net"
 import { afterEach, describe, expect, it } from "vitest"
 import { createHttpServer, type HttpTimeouts } from "../../src/cli/http-server.js"
-import { createMemoryEngine } from "../../src/hub/engine/memory.js"
+import { createMemoryEngine } from "../../src/engine/memory.js"
 import { createHub, type Hub } from "../../src/hub/hub.js"
 import type { HubLimits } from "../../src/hub/options.js"
 import type { Logger } from "../../src/logger.js"

@@ -1,9 +1,43 @@
 import { randomUUID } from "node:crypto"
-import { encode } from "../../protocol/index.js"
-import { EARLIEST, type NewUpdate, type StoredUpdate } from "./engine.js"
+import type { Position } from "../engine/position.js"
+import { encode } from "../protocol/index.js"
 
-/** An update checked and serialized (its `frame` built once, here), waiting only for its `seq` and `time`. */
-export type PreparedUpdate = Omit<StoredUpdate, "seq" | "time">
+/** The reserved cursor meaning "everything the hub holds". */
+export const EARLIEST = "earliest"
+
+/** An update as a publisher gave it, validated. */
+export interface NewUpdate {
+  /** Canonical topic first, then alternate topics. At least one. */
+  readonly topics: readonly string[]
+  readonly data: string
+  readonly private: boolean
+  /** Publisher-supplied id; the hub generates one (`urn:uuid:…`) when absent. */
+  readonly id?: string
+  /** SSE `event` field. */
+  readonly type?: string
+  /** SSE `retry` field, ms. */
+  readonly retry?: number
+}
+
+/** An update the hub's log holds: ordered, identified, serialized once per node. */
+export interface StoredUpdate {
+  /** Its place in the hub's log (engine position): strictly increasing, never reused. */
+  readonly position: Position
+  /** The SSE id (the publisher's, or the generated one). The cursor clients resume from. */
+  readonly id: string
+  readonly topics: readonly string[]
+  readonly data: string
+  readonly private: boolean
+  readonly type: string | undefined
+  readonly retry: number | undefined
+  /** When the engine accepted it (ms since the epoch). */
+  readonly time: number
+  /** The complete SSE frame (`id:`, `event:`, `retry:`, `data:` lines and the blank line). */
+  readonly frame: string
+}
+
+/** An update checked and serialized (its `frame` built once, here), waiting only for its `position` and `time`. */
+export type PreparedUpdate = Omit<StoredUpdate, "position" | "time">
 
 /** A fresh update id, as the Mercure spec suggests: a URN built from a random UUID. */
 export function generateId(): string {

@@ -1,7 +1,7 @@
 import { statSync } from "node:fs"
 import { createRequire } from "node:module"
 import { Worker } from "node:worker_threads"
-import type { Logger } from "../../logger.js"
+import type { Logger } from "../logger.js"
 
 /** When the checkpointer copies the WAL back into the database file. */
 export interface CheckpointPolicy {
@@ -15,6 +15,25 @@ export interface CheckpointPolicy {
    * publish can wait for.
    */
   readonly walLimitBytes: number
+}
+
+/** A PASSIVE checkpoint every 200 ms; a RESTART one past 64 MiB of WAL. */
+export const SQLITE_CHECKPOINT_DEFAULTS: CheckpointPolicy = {
+  everyMs: 200,
+  walLimitBytes: 64 * 1024 * 1024,
+}
+
+/** Fills in {@link SQLITE_CHECKPOINT_DEFAULTS} and rejects a bound that is not a positive integer. */
+export function resolveCheckpointPolicy(given: Partial<CheckpointPolicy> | undefined): CheckpointPolicy {
+  const policy = { ...SQLITE_CHECKPOINT_DEFAULTS, ...given }
+  for (const [name, value] of Object.entries(policy)) {
+    if (!Number.isSafeInteger(value) || value <= 0) {
+      throw new RangeError(
+        `sqlite engine: checkpoint.${name} must be a positive integer; got ${String(value)}.`,
+      )
+    }
+  }
+  return policy
 }
 
 /** The running checkpointer of one database file. */

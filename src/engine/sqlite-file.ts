@@ -1,0 +1,96 @@
+import { type Database, openDatabase } from "./sqlite-driver.js"
+
+/** `PRAGMA application_id` of a Herald database: "HRLD". Tells Herald's files from others. */
+export const SQLITE_APPLICATION_ID = 0x48524c44
+
+/** How a Herald database file is opened. */
+export interface HeraldFileOptions {
+  /** `"normal"`: WAL with syncs at checkpoints only; `"full"`: every commit is fsynced. */
+  readonly synchronous: "normal" | "full"
+  /** The WAL's size bound (`journal_size_limit`), enforced by the checkpointer. */
+  readonly walLimitBytes: number
+  /**
+   * Brings the file to the caller's schema, in WAL mode already: `version` 0 is a new, empty
+   * file (create the schema and set `user_version`); any other is the file's Herald schema
+   * version (check it, migrate it, or throw naming what to do).
+   */
+  readonly setUp: (db: Database, version: number) => void
+}
+
+/**
+ * Opens the Herald database at `path` (`":memory:"` for a throwaway one): refuses files that are
+ * not SQLite or not Herald's, switches to WAL with the commit policy the engine relies on, and
+ * lets `setUp` handle the schema. Closes the connection if anything fails.
+ */
+export function openHeraldFile(path: string, options: HeraldFileOptions): Database {
+  const inMemory = path === ":memory:"
+  let db: Database
+  try {
+    db = openDatabase(path)
+  } catch (error) {
+    throw new Error(`sqlite engine: cannot open ${path}: ${(error as Error).message}`, { cause: error })
+  }
+  try {
+    let applicationId: number
+    let version: number
+    try {
+      applicationId = db.pragma("application_id", { simple: true }) as number
+      version = db.pragma("user_version", { simple: true }) as number
+    } catch (error) {
+      if ((error as { code?: string }).code === "SQLITE_NOTADB") {
+        throw new Error(
+          `sqlite engine: ${path} is not a Herald database (it is not an SQLite file at all).`,
+          {
+            cause: error,
+          },
+        )
+      }
+      throw error
+    }
+    if (applicationId === 0 && version === 0) {
+      const tables = db.prepare("SELECT count(*) AS n FROM sqlite_master").get() as { n: number }
+      if (tables.n > 0) {
+        throw new Error(
+          `sqlite engine: ${path} is an SQLite database but not a Herald one (it has tables Herald did not create). ` +
+            "Point the engine at a new file.",
+        )
+      }
+    } else if (applicationId !== SQLITE_APPLICATION_ID) {
+      throw new Error(
+        `sqlite engine: ${path} is not a Herald database (application_id ${applicationId}, expected ${SQLITE_APPLICATION_ID}).`,
+      )
+    }
+    // WAL: readers never block the writer and a commit is one append to the log. Its durability
+    // is the point of `synchronous`: NORMAL syncs at checkpoints only (a process crash loses
+    // nothing committed, power loss may lose the last commits); FULL syncs every commit.
+    const mode = db.pragma("journal_mode = WAL", { simple: true })
+    if (mode !== "wal" && !inMemory) {
+      throw new Error(`sqlite engine: ${path} could not be switched to WAL mode (got ${String(mode)}).`)
+    }
+    db.pragma(`synchronous = ${options.synchronous === "full" ? "FULL" : "NORMAL"}`)
+    // Commits never checkpoint (the checkpointer's thread does, see sqlite-checkpointer.ts): an
+    // auto-checkpoint would run inside some unlucky append, on the event loop. When the WAL
+    // starts over, the file is cut back to the limit rather than kept at its largest.
+    db.pragma("wal_autocheckpoint = 0")
+    db.pragma(`journal_size_limit = ${options.walLimitBytes}`)
+    options.setUp(db, applicationId === 0 ? 0 : version)
+    return db
+  } catch (error) {
+    db.close()
+    throw error
+  }
+}
+
+/** Stamps a new file as a Herald database of schema `version`, inside the caller's transaction. */
+export function stampHeraldFile(db: Database, version: number): void {
+  db.pragma(`application_id = ${SQLITE_APPLICATION_ID}`)
+  db.pragma(`user_version = ${version}`)
+}
+
+/** The refusal of a Herald file whose schema this code neither reads nor migrates. */
+export function unknownSchemaError(path: string, version: number, expected: number): Error {
+  return new Error(
+    `sqlite engine: ${path} has Herald schema version ${version}; this Herald reads version ${expected}. ` +
+      "Open it with the Herald release that wrote it, or start a new file.",
+  )
+}

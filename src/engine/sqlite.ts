@@ -1,0 +1,936 @@
+import { mkdirSync } from "node:fs"
+import { dirname, resolve } from "node:path"
+import { defaultLogger, type Logger } from "../logger.js"
+import {
+  assertAppendOptions,
+  assertDuration,
+  assertLimit,
+  assertLogName,
+  assertNewEntries,
+  assertNodeName,
+  assertString,
+} from "./checks.js"
+import { checkLogConfig } from "./config.js"
+import type {
+  AppendOptions,
+  AppendResult,
+  CreateResult,
+  Engine,
+  Entry,
+  FeedSink,
+  LogConfig,
+  LogHead,
+  LogList,
+  NewEntry,
+  ReadResult,
+  Retention,
+  Signal,
+} from "./engine.js"
+import { GroupCommit, type Outcome } from "./group-commit.js"
+import { LocalFeed } from "./local-feed.js"
+import { formatPosition, newEpoch, type Position, parsePosition, START } from "./position.js"
+import { checkProducer, type ProducerState } from "./producer.js"
+import { type ResolvedRetention, resolveRetention } from "./retention.js"
+import {
+  type Checkpointer,
+  type CheckpointPolicy,
+  createCheckpointer,
+  resolveCheckpointPolicy,
+} from "./sqlite-checkpointer.js"
+import { decodeConfig, encodeConfig } from "./sqlite-config.js"
+import type { Database, Statement } from "./sqlite-driver.js"
+import { openHeraldFile } from "./sqlite-file.js"
+import { type DatabaseLock, lockDatabaseFile } from "./sqlite-lock.js"
+import { type SqliteMigrations, setUpSchema } from "./sqlite-schema.js"
+import { Stage } from "./sqlite-stage.js"
+
+/** Options for {@link createSqliteEngine}. */
+export interface SqliteEngineOptions {
+  /** The database file; its directory is created if missing. `":memory:"` for a throwaway one. */
+  readonly path: string
+  /** Each log's retention unless its config says otherwise. Default {@link SQLITE_RETENTION_DEFAULTS}. */
+  readonly retention?: Retention
+  /**
+   * `"normal"` (default): in WAL mode, an acknowledged append survives a crash or `kill -9` of
+   * the process, but the last few may be lost on power loss or an OS crash. `"full"`: every
+   * commit is fsynced, so acknowledged appends survive power loss too, at a cost per append.
+   */
+  readonly synchronous?: "normal" | "full"
+  /** The clock stamping entries, ageing them out and expiring logs (ms since the epoch). Default `Date.now`. */
+  readonly now?: () => number
+  /** Receives what a feed sink or signal handler throws, and failed maintenance and checkpoints. Default: {@link defaultLogger}. */
+  readonly logger?: Logger
+  /**
+   * When the WAL is copied back into the database file, by a worker thread on its own
+   * connection (commits never checkpoint). Default: `SQLITE_CHECKPOINT_DEFAULTS`.
+   */
+  readonly checkpoint?: Partial<CheckpointPolicy>
+  /** Most logs held at once; creating one more throws a `RangeError`. Default 100 000. */
+  readonly maxLogs?: number
+  /** Converts a file of an older schema in place; without it such a file is refused. */
+  readonly migrate?: SqliteMigrations
+}
+
+/** Each log's retention when neither the engine nor the log says: 1 000 000 entries, 30 days. */
+export const SQLITE_RETENTION_DEFAULTS: ResolvedRetention = {
+  maxEntries: 1_000_000,
+  maxAgeMs: 30 * 24 * 60 * 60 * 1000,
+}
+
+const DEFAULT_MAX_LOGS = 100_000
+/** Most entry rows one maintenance step deletes, so a large backlog never holds the writer for long. */
+const TRIM_BATCH = 10_000
+/** Most expired logs one maintenance step drops. */
+const EXPIRY_BATCH = 100
+/** How often expired logs are swept and sliding TTLs written down. */
+const SWEEP_EVERY_MS = 1000
+/** Logs whose age retention one step of the age walk checks. */
+const AGE_WALK_PAGE = 500
+
+/**
+ * The embedded durable engine: better-sqlite3 in WAL mode, many logs in one file. An append
+ * resolves once committed, so an acknowledged entry survives a crash of the process; reopening
+ * the file keeps every log, epoch, position and producer state. One process per file, enforced
+ * by a lock file beside it (sqlite-lock.ts); appends arriving together share a transaction
+ * (group-commit.ts); the WAL is checkpointed off the event loop (sqlite-checkpointer.ts).
+ */
+export function createSqliteEngine(options: SqliteEngineOptions): Engine {
+  return new SqliteEngine(options)
+}
+
+/**
+ * One incarnation of a log as the engine knows it: its row, parsed. The process owns the file,
+ * so this cache is authoritative; write transactions replace states (never mutate them) and
+ * install them once committed (sqlite-stage.ts).
+ */
+interface LogState {
+  readonly id: number
+  readonly name: string
+  readonly epoch: string
+  readonly tail: number
+  /** Entries at or below this seq are deleted from the file (the `floor` column). */
+  readonly deleted: number
+  readonly closed: boolean
+  readonly stop: boolean
+  readonly writerSeq: string | undefined
+  readonly config: LogConfig
+  readonly configJson: string
+  readonly createdAt: number
+  readonly retention: ResolvedRetention
+  /** A trim is due once this many entries past retention are still in the file. */
+  readonly trimEvery: number
+  readonly hints: LogHints
+}
+
+/**
+ * What reads learn or change of a log without a write transaction, shared by every copy of one
+ * incarnation's state. Each stays true whatever a rollback undoes: entries appended later are
+ * never older than the ones held.
+ */
+interface LogHints {
+  /** When the log disappears unless touched again (a sliding TTL moves it on every touch). */
+  expiresAt: number | undefined
+  /** Entries at or below this seq are known to be past the age bound. */
+  agedThrough: number
+  /** An entry known held and the time it was appended (0: none known): is it still fresh? */
+  freshSeq: number
+  freshTime: number
+}
+
+/** A write, run inside a savepoint of a group's transaction; `time` is the group's clock. */
+type Write = (stage: Stage<LogState>, time: number) => unknown
+
+/** A `logs` row as selected, raw. */
+type LogRow = [
+  id: number,
+  name: string,
+  epoch: string,
+  tail: number,
+  floor: number,
+  closed: number,
+  stop: number,
+  writerSeq: string | null,
+  config: string,
+  createdAt: number,
+  expiresAt: number | null,
+]
+
+const LOG_COLUMNS = "id, name, epoch, tail, floor, closed, stop, writer_seq, config, created_at, expires_at"
+
+class SqliteEngine implements Engine {
+  readonly name = "sqlite"
+  readonly #retention: ResolvedRetention
+  readonly #now: () => number
+  readonly #logger: Logger
+  readonly #maxLogs: number
+  readonly #feed: LocalFeed
+  readonly #signalHandlers = new Set<(signal: Signal) => void>()
+  readonly #db: Database
+  readonly #lock: DatabaseLock | undefined
+  readonly #checkpointer: Checkpointer | undefined
+  readonly #commits: GroupCommit<Write, unknown>
+  /** Runs a group's writes in one transaction, each in a savepoint of its own. */
+  readonly #transaction: (
+    writes: readonly Write[],
+    stage: Stage<LogState>,
+    time: number,
+  ) => Outcome<unknown>[]
+  readonly #savepoint: (write: Write, stage: Stage<LogState>, time: number) => unknown
+  readonly #sql: ReturnType<typeof prepareStatements>
+  /** Every log loaded so far, by name (never a missing one). */
+  readonly #cache = new Map<string, LogState>()
+  #logCount: number
+  /** Logs whose sliding expiry moved since it was last written down, by id. */
+  readonly #touched = new Map<number, LogState>()
+  /** Logs with entries past retention still in the file, by name. */
+  readonly #trimDue = new Set<string>()
+  #maintenanceQueued = false
+  readonly #sweepTimer: NodeJS.Timeout
+  readonly #ageTimer: NodeJS.Timeout
+  /** Where the age walk goes on: the id of the last log it checked. */
+  #ageWalkAfter = 0
+  #ageWalkScheduled: NodeJS.Immediate | undefined
+  #closed = false
+
+  constructor(options: SqliteEngineOptions) {
+    if (
+      options === null ||
+      typeof options !== "object" ||
+      typeof options.path !== "string" ||
+      options.path === ""
+    ) {
+      throw new TypeError("sqlite engine: options.path must be the path of the database file.")
+    }
+    const synchronous = options.synchronous ?? "normal"
+    if (synchronous !== "normal" && synchronous !== "full") {
+      throw new RangeError(
+        `sqlite engine: synchronous must be "normal" or "full"; got ${String(synchronous)}.`,
+      )
+    }
+    this.#retention = resolveRetention(options.retention, SQLITE_RETENTION_DEFAULTS, "sqlite engine")
+    this.#maxLogs = options.maxLogs ?? DEFAULT_MAX_LOGS
+    if (!Number.isSafeInteger(this.#maxLogs) || this.#maxLogs < 1) {
+      throw new RangeError(
+        `sqlite engine: maxLogs must be a positive integer; got ${String(options.maxLogs)}.`,
+      )
+    }
+    if (options.migrate?.v1 !== undefined) assertLogName(options.migrate.v1.log)
+    this.#now = options.now ?? Date.now
+    const logger = options.logger ?? defaultLogger()
+    this.#logger = logger
+    this.#feed = new LocalFeed((error) =>
+      logger.error({ err: error }, "herald sqlite engine: a live-feed sink threw"),
+    )
+    const checkpoint = resolveCheckpointPolicy(options.checkpoint)
+    const path = options.path
+    const inMemory = path === ":memory:"
+    if (!inMemory) mkdirSync(dirname(resolve(path)), { recursive: true })
+    // The lock first: a refused second process must not touch the file at all.
+    this.#lock = inMemory ? undefined : lockDatabaseFile(path)
+    try {
+      this.#db = openHeraldFile(path, {
+        synchronous,
+        walLimitBytes: checkpoint.walLimitBytes,
+        setUp: (db, version) => setUpSchema(db, version, path, options.migrate, this.#now),
+      })
+    } catch (error) {
+      this.#lock?.release()
+      throw error
+    }
+    const db = this.#db
+    this.#sql = prepareStatements(db)
+    this.#logCount = (db.prepare("SELECT count(*) AS n FROM logs").get() as { n: number }).n
+    this.#savepoint = db.transaction((write: Write, stage: Stage<LogState>, time: number) =>
+      write(stage, time),
+    )
+    this.#transaction = db.transaction((writes: readonly Write[], group: Stage<LogState>, time: number) => {
+      const outcomes = writes.map((write): Outcome<unknown> => {
+        const stage = group.child()
+        try {
+          const value = this.#savepoint(write, stage, time)
+          stage.merge()
+          return { ok: true, value }
+        } catch (error) {
+          return { ok: false, error }
+        }
+      })
+      // Each appended log's row once, as the group leaves it.
+      for (const name of group.dirty()) {
+        const state = group.get(name)
+        if (state === undefined) continue
+        const { tail, closed, writerSeq, hints } = state
+        this.#sql.updateLog.run(tail, closed ? 1 : 0, writerSeq ?? null, hints.expiresAt ?? null, state.id)
+      }
+      return outcomes
+    })
+    this.#commits = new GroupCommit((writes) => this.#commitGroup(writes))
+    this.#checkpointer = inMemory ? undefined : createCheckpointer(path, checkpoint, logger)
+    this.#sweepTimer = setInterval(() => this.#queueMaintenance(), SWEEP_EVERY_MS)
+    this.#sweepTimer.unref()
+    const ageEvery = Math.min(60_000, Math.max(1000, Math.floor(this.#retention.maxAgeMs / 10)))
+    this.#ageTimer = setInterval(() => this.#walkAges(), ageEvery)
+    this.#ageTimer.unref()
+    // Leftovers of a previous run (entries of dropped logs, entries past smaller limits now).
+    this.#queueMaintenance()
+    this.#walkAges()
+  }
+
+  async create(log: string, config: LogConfig = {}): Promise<CreateResult> {
+    this.#assertOpen()
+    assertLogName(log)
+    const configJson = encodeConfig(checkLogConfig(config, this.#retention).config)
+    return this.#write((stage, time): CreateResult => {
+      const existing = this.#liveIn(stage, log, time)
+      if (existing !== undefined) {
+        const status = existing.configJson === configJson ? "exists" : "conflict"
+        return { status, head: this.#headOf(existing, time) }
+      }
+      return { status: "created", head: this.#headOf(this.#createIn(stage, log, configJson, time), time) }
+    })
+  }
+
+  async head(log: string): Promise<LogHead | undefined> {
+    this.#assertOpen()
+    assertLogName(log)
+    const now = this.#now()
+    const state = this.#live(log, now)
+    if (state === undefined) return undefined
+    this.#touch(state, now)
+    return this.#headOf(state, now)
+  }
+
+  async delete(log: string): Promise<boolean> {
+    this.#assertOpen()
+    assertLogName(log)
+    return this.#write((stage, time) => {
+      const state = this.#liveIn(stage, log, time)
+      if (state === undefined) return false
+      this.#drop(stage, state)
+      return true
+    })
+  }
+
+  async list(options: {
+    readonly prefix?: string
+    readonly after?: string
+    readonly limit: number
+  }): Promise<LogList> {
+    this.#assertOpen()
+    const { prefix = "", after = "", limit } = options ?? {}
+    assertString(prefix, "prefix")
+    assertString(after, "after")
+    assertLimit(limit)
+    const now = this.#now()
+    const found: LogState[] = []
+    // Names with the prefix sort together, from the prefix on: scan from there until a name
+    // without it. One more than the page is found to tell whether another page follows.
+    let rows =
+      after !== "" && after >= prefix
+        ? (this.#sql.listAfter.all(after, limit + 1) as LogRow[])
+        : (this.#sql.listFrom.all(prefix, limit + 1) as LogRow[])
+    scan: while (rows.length > 0) {
+      for (const row of rows) {
+        if (!row[1].startsWith(prefix)) break scan
+        const state = this.#cached(row)
+        if (this.#expired(state, now)) this.#queueMaintenance()
+        else found.push(state)
+        if (found.length > limit) break scan
+      }
+      if (rows.length <= limit) break
+      rows = this.#sql.listAfter.all((rows[rows.length - 1] as LogRow)[1], limit + 1) as LogRow[]
+    }
+    const page = found.slice(0, limit)
+    const logs = page.map((state) => this.#headOf(state, now))
+    return found.length > limit ? { logs, next: (page[page.length - 1] as LogState).name } : { logs }
+  }
+
+  async append(
+    log: string,
+    entries: readonly NewEntry[],
+    options: AppendOptions = {},
+  ): Promise<AppendResult> {
+    this.#assertOpen()
+    assertLogName(log)
+    assertNewEntries(entries)
+    assertAppendOptions(options)
+    const { create, close = false, producer, writerSeq, fence } = options
+    const createJson =
+      create === undefined ? undefined : encodeConfig(checkLogConfig(create, this.#retention).config)
+    return this.#write((stage, time): AppendResult => {
+      let state = this.#liveIn(stage, log, time)
+      if (state === undefined) {
+        if (createJson === undefined) return { status: "missing" }
+        state = this.#createIn(stage, log, createJson, time)
+      } else if (createJson !== undefined && createJson !== state.configJson) {
+        return { status: "conflict", head: this.#headOf(state, time) }
+      }
+      const { owner } = state.config
+      let takeOver: string | undefined
+      if (fence !== undefined) {
+        if ("owner" in fence) {
+          if (owner !== fence.owner) return { status: "fenced", owner }
+        } else {
+          if (owner !== fence.from || this.#holdsLease(fence.from, time)) return { status: "fenced", owner }
+          takeOver = fence.takeOver
+        }
+      }
+      let producerNext: ProducerState | undefined
+      if (producer !== undefined) {
+        const stored = this.#sql.producer.get(state.id, producer.id) as ProducerState | undefined
+        const check = checkProducer(stored, producer)
+        if (check.status === "duplicate") {
+          const tail = formatPosition(state.epoch, state.tail)
+          return { status: "duplicate", lastSeq: check.lastSeq, tail, closed: state.closed }
+        }
+        if (check.status !== "accepted") return check
+        producerNext = check.next
+      }
+      if (state.closed) {
+        // A repeated close succeeds; anything else is refused.
+        if (entries.length === 0 && close) return this.#appended(state, [])
+        return { status: "closed", tail: formatPosition(state.epoch, state.tail) }
+      }
+      if (writerSeq !== undefined && state.writerSeq !== undefined && writerSeq <= state.writerSeq) {
+        return { status: "writer-seq-conflict", lastWriterSeq: state.writerSeq }
+      }
+      const stored: Entry[] = []
+      let seq = state.tail
+      for (const { data, key } of entries) {
+        seq++
+        this.#sql.insertEntry.run(state.id, seq, data, key ?? null, time)
+        stored.push({ position: formatPosition(state.epoch, seq), seq, data, key, time })
+      }
+      const ttlMs = state.config.ttlMs
+      if (ttlMs !== undefined) state.hints.expiresAt = time + ttlMs
+      let next: LogState = { ...state, tail: seq, closed: close, writerSeq: writerSeq ?? state.writerSeq }
+      stage.markDirty(log)
+      if (takeOver !== undefined) {
+        // The owner is part of the config: head() reports it, and create() compares it.
+        const config = { ...state.config, owner: takeOver }
+        next = { ...next, config, configJson: encodeConfig(config) }
+        this.#sql.setOwner.run(takeOver, next.configJson, state.id)
+      }
+      if (producerNext !== undefined) {
+        this.#sql.putProducer.run(
+          state.id,
+          (producer as { id: string }).id,
+          producerNext.epoch,
+          producerNext.seq,
+        )
+      }
+      stage.set(log, next)
+      stage.after(() => {
+        this.#feed.deliver(log, stored, close)
+        if (this.#floor(next, time) - next.deleted >= next.trimEvery) this.#dueForTrim(log)
+      })
+      return this.#appended(next, stored)
+    })
+  }
+
+  async read(log: string, after: Position, limit: number): Promise<ReadResult> {
+    this.#assertOpen()
+    assertLogName(log)
+    assertString(after, "after")
+    assertLimit(limit)
+    const now = this.#now()
+    const state = this.#live(log, now)
+    if (state === undefined) return { held: false, after, reason: "missing" }
+    this.#touch(state, now)
+    const floor = this.#floor(state, now)
+    let afterSeq = floor
+    if (after !== START) {
+      const position = parsePosition(after)
+      if (position === undefined) return { held: false, after, reason: "malformed" }
+      if (position.epoch !== state.epoch) return { held: false, after, reason: "other-epoch" }
+      if (position.seq > state.tail) return { held: false, after, reason: "ahead" }
+      if (position.seq < floor) return { held: false, after, reason: "trimmed" }
+      afterSeq = position.seq
+    }
+    // One row more than asked tells whether others follow.
+    const rows = this.#sql.entriesAfter.all(state.id, afterSeq, limit + 1) as EntryRow[]
+    const more = rows.length > limit
+    if (more) rows.pop()
+    const { epoch } = state
+    const entries = rows.map(
+      ([seq, data, key, time]): Entry => ({
+        position: formatPosition(epoch, seq),
+        seq,
+        data,
+        key: key ?? undefined,
+        time,
+      }),
+    )
+    return {
+      held: true,
+      after: formatPosition(epoch, afterSeq),
+      entries,
+      more,
+      tail: formatPosition(epoch, state.tail),
+      closed: state.closed && !more,
+    }
+  }
+
+  async locate(log: string, key: string): Promise<Position | undefined> {
+    this.#assertOpen()
+    assertLogName(log)
+    assertString(key, "key")
+    const now = this.#now()
+    const state = this.#live(log, now)
+    if (state === undefined) return undefined
+    const row = this.#sql.locate.get(state.id, key, this.#floor(state, now)) as [number] | undefined
+    return row === undefined ? undefined : formatPosition(state.epoch, row[0])
+  }
+
+  async requestStop(log: string): Promise<boolean> {
+    this.#assertOpen()
+    assertLogName(log)
+    return this.#write((stage, time) => {
+      const state = this.#liveIn(stage, log, time)
+      if (state === undefined) return false
+      this.#sql.setStop.run(state.id)
+      stage.set(log, { ...state, stop: true })
+      return true
+    })
+  }
+
+  async watch(log: string, sink: FeedSink): Promise<() => void> {
+    this.#assertOpen()
+    assertLogName(log)
+    if (typeof sink?.onAppend !== "function" || typeof sink.onLost !== "function") {
+      throw new TypeError("watch(): `sink` needs onAppend and onLost functions.")
+    }
+    // Appends reach the feed synchronously once committed: the feed is active at once.
+    return this.#feed.add(log, sink)
+  }
+
+  async signal(signal: Signal): Promise<void> {
+    this.#assertOpen()
+    if (typeof signal?.topic !== "string" || typeof signal.payload !== "string") {
+      throw new TypeError("signal(): a signal needs a string `topic` and a string `payload`.")
+    }
+    const { topic, payload } = signal
+    // One process per file: every node is this one. Delivered later, as another node's would be.
+    for (const handler of this.#signalHandlers) {
+      queueMicrotask(() => {
+        if (!this.#signalHandlers.has(handler)) return
+        try {
+          handler({ topic, payload })
+        } catch (error) {
+          this.#logger.error({ err: error }, "herald sqlite engine: a signal handler threw")
+        }
+      })
+    }
+  }
+
+  onSignal(handler: (signal: Signal) => void): () => void {
+    this.#assertOpen()
+    if (typeof handler !== "function") throw new TypeError("onSignal() takes a function.")
+    // A wrapper makes each registration distinct, so one handler registered twice stays twice.
+    const registration = (signal: Signal) => handler(signal)
+    this.#signalHandlers.add(registration)
+    return () => {
+      this.#signalHandlers.delete(registration)
+    }
+  }
+
+  async holdLease(node: string, ttlMs: number): Promise<void> {
+    this.#assertOpen()
+    assertNodeName(node, "node")
+    assertDuration(ttlMs, "ttlMs")
+    await this.#write((_stage, time) => this.#sql.putLease.run(node, time + ttlMs))
+  }
+
+  async releaseLease(node: string): Promise<void> {
+    this.#assertOpen()
+    assertNodeName(node, "node")
+    await this.#write(() => this.#sql.deleteLease.run(node))
+  }
+
+  async liveNodes(): Promise<readonly string[]> {
+    this.#assertOpen()
+    return (this.#sql.liveNodes.all(this.#now()) as [string][]).map(([node]) => node)
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    clearInterval(this.#sweepTimer)
+    clearInterval(this.#ageTimer)
+    if (this.#ageWalkScheduled !== undefined) clearImmediate(this.#ageWalkScheduled)
+    // Sliding expiries moved by reads are written down with the last group.
+    if (this.#touched.size > 0) this.#commits.submit((stage) => this.#writeTouched(stage)).catch(() => {})
+    this.#commits.flush()
+    this.#feed.clear()
+    this.#signalHandlers.clear()
+    await this.#checkpointer?.stop()
+    this.#db.close()
+    this.#lock?.release()
+  }
+
+  /** Queues `write` for the next group commit; resolves with what it returned, once committed. */
+  #write<Result>(write: (stage: Stage<LogState>, time: number) => Result): Promise<Result> {
+    return this.#commits.submit(write) as Promise<Result>
+  }
+
+  /**
+   * Commits a group of writes in one transaction; then, and only then, the cache and the live
+   * feed learn of them, in commit order.
+   */
+  #commitGroup(writes: readonly Write[]): Outcome<unknown>[] {
+    const group = new Stage<LogState>((name) => this.#committed(name))
+    const outcomes = this.#transaction(writes, group, this.#now())
+    const { states, effects, logDelta } = group.outcome()
+    for (const [name, state] of states) {
+      if (state === undefined) this.#cache.delete(name)
+      else this.#cache.set(name, state)
+    }
+    this.#logCount += logDelta
+    for (const effect of effects) effect()
+    const checkpointing = this.#checkpointer?.afterCommit()
+    if (checkpointing !== undefined) this.#commits.pause(checkpointing)
+    return outcomes
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new Error("sqlite engine: the engine is closed.")
+  }
+
+  /** The committed state of `log` (loaded into the cache on first use), expired or not. */
+  #committed(log: string): LogState | undefined {
+    const cached = this.#cache.get(log)
+    if (cached !== undefined) return cached
+    const row = this.#sql.logByName.get(log) as LogRow | undefined
+    return row === undefined ? undefined : this.#cached(row)
+  }
+
+  /** The cached state of the log of `row`, hydrated and cached if it was not. */
+  #cached(row: LogRow): LogState {
+    const cached = this.#cache.get(row[1])
+    if (cached !== undefined) return cached
+    const state = hydrate(row, this.#retention)
+    this.#cache.set(state.name, state)
+    return state
+  }
+
+  /** The committed state of `log` unless it is missing or expired (then it is swept soon). */
+  #live(log: string, now: number): LogState | undefined {
+    const state = this.#committed(log)
+    if (state === undefined) return undefined
+    if (!this.#expired(state, now)) return state
+    this.#queueMaintenance()
+    return undefined
+  }
+
+  /** The state of `log` in a write, unless it is missing; an expired log is dropped first. */
+  #liveIn(stage: Stage<LogState>, log: string, time: number): LogState | undefined {
+    const state = stage.get(log)
+    if (state === undefined || !this.#expired(state, time)) return state
+    this.#drop(stage, state)
+    return undefined
+  }
+
+  #expired(state: LogState, now: number): boolean {
+    const { expiresAt } = state.hints
+    return expiresAt !== undefined && expiresAt <= now
+  }
+
+  /** A sliding TTL starts again: the new expiry is written down by the next maintenance. */
+  #touch(state: LogState, now: number): void {
+    const { ttlMs } = state.config
+    if (ttlMs === undefined) return
+    state.hints.expiresAt = now + ttlMs
+    this.#touched.set(state.id, state)
+  }
+
+  #createIn(stage: Stage<LogState>, log: string, configJson: string, time: number): LogState {
+    if (this.#logCount + stage.logDelta >= this.#maxLogs) {
+      // Expired logs do not count: drop those not yet swept before refusing (only at the bound).
+      this.#dropExpired(stage, time)
+    }
+    if (this.#logCount + stage.logDelta >= this.#maxLogs) {
+      throw new RangeError(
+        `sqlite engine: cannot create ${JSON.stringify(log)}: the engine holds its maximum of ${this.#maxLogs} logs (maxLogs).`,
+      )
+    }
+    const config = decodeConfig(configJson)
+    const expiresAt = config.expiresAt ?? (config.ttlMs === undefined ? undefined : time + config.ttlMs)
+    const epoch = newEpoch()
+    const { lastInsertRowid } = this.#sql.insertLog.run(
+      log,
+      epoch,
+      config.owner ?? null,
+      configJson,
+      time,
+      expiresAt ?? null,
+      config.ttlMs ?? null,
+    )
+    const row: LogRow = [
+      Number(lastInsertRowid),
+      log,
+      epoch,
+      0,
+      0,
+      0,
+      0,
+      null,
+      configJson,
+      time,
+      expiresAt ?? null,
+    ]
+    const state = hydrate(row, this.#retention)
+    stage.set(log, state)
+    stage.countLogs(1)
+    return state
+  }
+
+  /** Deletes a log for readers at once; its entries go in bounded batches (maintenance). */
+  #drop(stage: Stage<LogState>, state: LogState): void {
+    this.#sql.deleteLog.run(state.id)
+    this.#sql.deleteProducers.run(state.id)
+    this.#sql.insertDropped.run(state.id)
+    stage.set(state.name, undefined)
+    stage.countLogs(-1)
+    stage.after(() => {
+      this.#touched.delete(state.id)
+      this.#feed.lost(state.name)
+      this.#queueMaintenance()
+    })
+  }
+
+  #appended(state: LogState, entries: readonly Entry[]): AppendResult {
+    return {
+      status: "appended",
+      entries,
+      tail: formatPosition(state.epoch, state.tail),
+      closed: state.closed,
+      stopRequested: state.stop,
+    }
+  }
+
+  #headOf(state: LogState, now: number): LogHead {
+    return {
+      name: state.name,
+      epoch: state.epoch,
+      tail: formatPosition(state.epoch, state.tail),
+      floor: formatPosition(state.epoch, this.#floor(state, now)),
+      closed: state.closed,
+      stopRequested: state.stop,
+      createdAt: state.createdAt,
+      expiresAt: state.hints.expiresAt,
+      config: state.config,
+    }
+  }
+
+  #holdsLease(node: string, now: number): boolean {
+    const row = this.#sql.lease.get(node) as [number] | undefined
+    return row !== undefined && row[0] > now
+  }
+
+  /**
+   * The seq before the oldest entry retention still allows. Reads answer by it even before
+   * maintenance has deleted the entries at or below it, so the limits are exact for a reader.
+   */
+  #floor(state: LogState, now: number): number {
+    const { retention, hints } = state
+    const byCount = Math.max(state.deleted, state.tail - retention.maxEntries)
+    if (retention.maxAgeMs === Number.POSITIVE_INFINITY) return byCount
+    const floor = Math.max(byCount, hints.agedThrough)
+    if (floor >= state.tail) return state.tail
+    const cutoff = now - retention.maxAgeMs
+    // Entries are appended in time order: if a fresh one is known at or before the floor's
+    // successor, that successor is fresh too, and no query is needed.
+    if (hints.freshSeq !== 0 && hints.freshSeq <= floor + 1 && hints.freshTime >= cutoff) return floor
+    // Walks from the floor and stops at the first fresh entry: costs the entries that are too
+    // old, which maintenance deletes anyway. No index on time is needed.
+    const fresh = this.#sql.firstFresh.get(state.id, floor, cutoff) as [number, number] | undefined
+    if (fresh === undefined) {
+      hints.agedThrough = state.tail
+      hints.freshSeq = 0
+      return state.tail
+    }
+    hints.agedThrough = fresh[0] - 1
+    hints.freshSeq = fresh[0]
+    hints.freshTime = fresh[1]
+    return hints.agedThrough
+  }
+
+  #dueForTrim(log: string): void {
+    this.#trimDue.add(log)
+    this.#queueMaintenance()
+  }
+
+  /** Queues one bounded maintenance step into the next group commit, unless one is queued. */
+  #queueMaintenance(): void {
+    if (this.#maintenanceQueued || this.#closed) return
+    this.#maintenanceQueued = true
+    this.#write((stage, time) => this.#maintain(stage, time)).then(
+      (more) => {
+        this.#maintenanceQueued = false
+        if (more) this.#queueMaintenance()
+      },
+      (error: unknown) => {
+        this.#maintenanceQueued = false
+        // Nothing is lost: what was due stays due, and the next step retries.
+        this.#logger.error(
+          { err: error },
+          "herald sqlite engine: maintenance (trimming, expiring) failed; the next step retries",
+        )
+      },
+    )
+  }
+
+  /**
+   * One bounded step of housekeeping: writes sliding expiries down, drops expired logs, deletes
+   * entries past retention and those of dropped logs, at most TRIM_BATCH rows. Whether work is
+   * left for another step.
+   */
+  #maintain(stage: Stage<LogState>, time: number): boolean {
+    const more = this.#dropExpired(stage, time)
+    let budget = TRIM_BATCH
+    for (const log of this.#trimDue) {
+      if (budget === 0) return true
+      const state = this.#liveIn(stage, log, time)
+      const floor = state === undefined ? 0 : this.#floor(state, time)
+      if (state !== undefined && floor > state.deleted) {
+        const through = Math.min(floor, state.deleted + budget)
+        this.#sql.deleteEntriesThrough.run(state.id, through)
+        this.#sql.setFloor.run(through, state.id)
+        budget -= through - state.deleted
+        stage.set(log, { ...state, deleted: through })
+        if (through < floor) continue
+      }
+      stage.after(() => this.#trimDue.delete(log))
+    }
+    while (budget > 0) {
+      const dropped = this.#sql.firstDropped.get() as [number] | undefined
+      if (dropped === undefined) break
+      const [log] = dropped
+      const oldest = this.#sql.oldestEntry.get(log) as [number | null]
+      if (oldest[0] === null) {
+        this.#sql.deleteDropped.run(log)
+        continue
+      }
+      budget -= this.#sql.deleteEntriesBelow.run(log, oldest[0] + budget).changes
+    }
+    this.#sql.deleteStaleLeases.run(time)
+    return more || budget === 0
+  }
+
+  /** Drops up to EXPIRY_BATCH expired logs (their expiries written down first); whether more may be. */
+  #dropExpired(stage: Stage<LogState>, time: number): boolean {
+    this.#writeTouched(stage)
+    const expiring = this.#sql.expiring.all(time, EXPIRY_BATCH) as [string][]
+    for (const [name] of expiring) this.#liveIn(stage, name, time)
+    return expiring.length === EXPIRY_BATCH
+  }
+
+  /** Writes down the sliding expiries reads have moved. */
+  #writeTouched(stage: Stage<LogState>): void {
+    if (this.#touched.size === 0) return
+    const touched = [...this.#touched.values()]
+    for (const state of touched) this.#sql.setExpiry.run(state.hints.expiresAt ?? null, state.id)
+    stage.after(() => {
+      for (const state of touched) this.#touched.delete(state.id)
+    })
+  }
+
+  /**
+   * Checks the age retention of every log, a page at a time (entries age out without any
+   * append, so no append would notice): logs with entries to delete are due for a trim.
+   */
+  #walkAges(): void {
+    if (this.#closed || this.#ageWalkScheduled !== undefined) return
+    try {
+      const now = this.#now()
+      const rows = this.#sql.logsAfterId.all(this.#ageWalkAfter, AGE_WALK_PAGE) as LogRow[]
+      for (const row of rows) {
+        const state = this.#cached(row)
+        if (!this.#expired(state, now) && this.#floor(state, now) > state.deleted)
+          this.#dueForTrim(state.name)
+      }
+      this.#ageWalkAfter = rows.length < AGE_WALK_PAGE ? 0 : (rows[rows.length - 1] as LogRow)[0]
+      if (this.#ageWalkAfter === 0) return
+    } catch (error) {
+      this.#logger.error({ err: error }, "herald sqlite engine: checking the age of entries failed")
+      return
+    }
+    this.#ageWalkScheduled = setImmediate(() => {
+      this.#ageWalkScheduled = undefined
+      this.#walkAges()
+    })
+  }
+}
+
+/** A row of `entries` as `entriesAfter` selects it, raw. */
+type EntryRow = [seq: number, data: string, key: string | null, time: number]
+
+function prepareStatements(db: Database) {
+  const raw = (sql: string): Statement => db.prepare(sql).raw(true)
+  return {
+    logByName: raw(`SELECT ${LOG_COLUMNS} FROM logs WHERE name = ?`),
+    listFrom: raw(`SELECT ${LOG_COLUMNS} FROM logs WHERE name >= ? ORDER BY name LIMIT ?`),
+    listAfter: raw(`SELECT ${LOG_COLUMNS} FROM logs WHERE name > ? ORDER BY name LIMIT ?`),
+    logsAfterId: raw(`SELECT ${LOG_COLUMNS} FROM logs WHERE id > ? ORDER BY id LIMIT ?`),
+    expiring: raw("SELECT name FROM logs WHERE expires_at <= ? ORDER BY expires_at LIMIT ?"),
+    insertLog: db.prepare(
+      "INSERT INTO logs (name, epoch, tail, floor, closed, stop, owner, config, created_at, expires_at, ttl) VALUES (?, ?, 0, 0, 0, 0, ?, ?, ?, ?, ?)",
+    ),
+    updateLog: db.prepare(
+      "UPDATE logs SET tail = ?, closed = ?, writer_seq = ?, expires_at = ? WHERE id = ?",
+    ),
+    setOwner: db.prepare("UPDATE logs SET owner = ?, config = ? WHERE id = ?"),
+    setStop: db.prepare("UPDATE logs SET stop = 1 WHERE id = ?"),
+    setFloor: db.prepare("UPDATE logs SET floor = ? WHERE id = ?"),
+    setExpiry: db.prepare("UPDATE logs SET expires_at = ? WHERE id = ?"),
+    deleteLog: db.prepare("DELETE FROM logs WHERE id = ?"),
+    insertEntry: db.prepare("INSERT INTO entries (log, seq, data, key, time) VALUES (?, ?, ?, ?, ?)"),
+    entriesAfter: raw(
+      "SELECT seq, data, key, time FROM entries WHERE log = ? AND seq > ? ORDER BY seq LIMIT ?",
+    ),
+    locate: raw("SELECT seq FROM entries WHERE log = ? AND key = ? AND seq > ? ORDER BY seq LIMIT 1"),
+    firstFresh: raw(
+      "SELECT seq, time FROM entries WHERE log = ? AND seq > ? AND time >= ? ORDER BY seq LIMIT 1",
+    ),
+    oldestEntry: raw("SELECT min(seq) FROM entries WHERE log = ?"),
+    deleteEntriesThrough: db.prepare("DELETE FROM entries WHERE log = ? AND seq <= ?"),
+    deleteEntriesBelow: db.prepare("DELETE FROM entries WHERE log = ? AND seq < ?"),
+    producer: db.prepare("SELECT epoch, seq FROM producers WHERE log = ? AND id = ?"),
+    putProducer: db.prepare(
+      "INSERT INTO producers (log, id, epoch, seq) VALUES (?, ?, ?, ?) ON CONFLICT (log, id) DO UPDATE SET epoch = excluded.epoch, seq = excluded.seq",
+    ),
+    deleteProducers: db.prepare("DELETE FROM producers WHERE log = ?"),
+    insertDropped: db.prepare("INSERT INTO dropped (log) VALUES (?)"),
+    firstDropped: raw("SELECT log FROM dropped LIMIT 1"),
+    deleteDropped: db.prepare("DELETE FROM dropped WHERE log = ?"),
+    lease: raw("SELECT expires FROM leases WHERE node = ?"),
+    putLease: db.prepare(
+      "INSERT INTO leases (node, expires) VALUES (?, ?) ON CONFLICT (node) DO UPDATE SET expires = excluded.expires",
+    ),
+    deleteLease: db.prepare("DELETE FROM leases WHERE node = ?"),
+    liveNodes: raw("SELECT node FROM leases WHERE expires > ? ORDER BY node"),
+    deleteStaleLeases: db.prepare("DELETE FROM leases WHERE expires <= ?"),
+  }
+}
+
+function hydrate(row: LogRow, defaults: ResolvedRetention): LogState {
+  const [id, name, epoch, tail, floor, closed, stop, writerSeq, configJson, createdAt, expiresAt] = row
+  const config = decodeConfig(configJson)
+  const retention = resolveRetention(config.retention, defaults, "log config")
+  return {
+    id,
+    name,
+    epoch,
+    tail,
+    deleted: floor,
+    closed: closed === 1,
+    stop: stop === 1,
+    writerSeq: writerSeq ?? undefined,
+    config,
+    configJson,
+    createdAt,
+    retention,
+    // Trims run every 1% of the count bound (at least 1, at most 1000 entries).
+    trimEvery: Math.max(1, Math.min(1000, Math.floor(retention.maxEntries / 100))),
+    hints: { expiresAt: expiresAt ?? undefined, agedThrough: 0, freshSeq: 0, freshTime: 0 },
+  }
+}
