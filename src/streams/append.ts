@@ -23,7 +23,10 @@ export async function appendToStream(context: StreamsContext, request: StreamReq
   request.caller.require("append", request.path, stream.owner)
   const body = await readBody(request.request, context.limits.maxBodyBytes)
   if (body.length === 0 && !close) {
-    throw new StreamsError(400, "An append needs a body (only a close, with Stream-Closed: true, may be empty).")
+    throw new StreamsError(
+      400,
+      "An append needs a body (only a close, with Stream-Closed: true, may be empty).",
+    )
   }
   let entries: readonly NewEntry[] = []
   if (body.length > 0) {
@@ -33,9 +36,13 @@ export async function appendToStream(context: StreamsContext, request: StreamReq
       entries = REFUSED
     } else {
       const contentType = normalizeContentType(header(headers, "content-type"))
-      if (contentType === undefined) throw new StreamsError(400, "An append with a body needs a Content-Type.")
+      if (contentType === undefined)
+        throw new StreamsError(400, "An append with a body needs a Content-Type.")
       if (mediaType(contentType) !== mediaType(stream.contentType)) {
-        throw new StreamsError(409, `This stream's content type is ${stream.contentType}, not ${contentType}.`)
+        throw new StreamsError(
+          409,
+          `This stream's content type is ${stream.contentType}, not ${contentType}.`,
+        )
       }
       entries = bodyToEntries(stream.json, body, false)
     }
@@ -55,7 +62,10 @@ function producerHeaders(headers: IncomingHttpHeaders): ProducerFence | undefine
   const seq = header(headers, "producer-seq")
   if (id === undefined && epoch === undefined && seq === undefined) return undefined
   if (id === undefined || epoch === undefined || seq === undefined) {
-    throw new StreamsError(400, "Send Producer-Id, Producer-Epoch and Producer-Seq together, or none of them.")
+    throw new StreamsError(
+      400,
+      "Send Producer-Id, Producer-Epoch and Producer-Seq together, or none of them.",
+    )
   }
   if (id === "") throw new StreamsError(400, "`Producer-Id` must not be empty.")
   return { id, epoch: decimalHeader(epoch, "Producer-Epoch"), seq: decimalHeader(seq, "Producer-Seq") }
@@ -65,7 +75,8 @@ function replyTo(stream: Stream, result: AppendResult, producer: ProducerFence |
   switch (result.status) {
     case "appended":
       return {
-        status: producer === undefined ? 204 : 200,
+        // 200 says a producer's data was written; a close alone writes none.
+        status: producer === undefined || result.entries.length === 0 ? 204 : 200,
         headers: {
           "stream-next-offset": exposedOffset(stream, result.tail),
           ...(result.closed ? { "stream-closed": "true" } : {}),
@@ -95,10 +106,14 @@ function replyTo(stream: Stream, result: AppendResult, producer: ProducerFence |
     case "invalid-epoch-seq":
       throw new StreamsError(400, "A new producer epoch must start at Producer-Seq 0.")
     case "sequence-gap":
-      throw new StreamsError(409, `Producer-Seq ${result.receivedSeq} skips ahead: ${result.expectedSeq} was expected.`, {
-        "producer-expected-seq": String(result.expectedSeq),
-        "producer-received-seq": String(result.receivedSeq),
-      })
+      throw new StreamsError(
+        409,
+        `Producer-Seq ${result.receivedSeq} skips ahead: ${result.expectedSeq} was expected.`,
+        {
+          "producer-expected-seq": String(result.expectedSeq),
+          "producer-received-seq": String(result.receivedSeq),
+        },
+      )
     case "writer-seq-conflict":
       throw new StreamsError(409, `Stream-Seq must sort after the last one given (${result.lastWriterSeq}).`)
     case "fenced":

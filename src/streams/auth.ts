@@ -40,7 +40,11 @@ export async function authenticate(
   try {
     const found = findToken(request.headers, url, { legacyQueryParameter: false, ...options.presentation })
     if (found === undefined) {
-      throw new AuthError(401, undefined, "These streams need an access token: send Authorization: Bearer <token>.")
+      throw new AuthError(
+        401,
+        undefined,
+        "These streams need an access token: send Authorization: Bearer <token>.",
+      )
     }
     grants = await options.verifier.verify(found.token, "publish")
   } catch (error) {
@@ -53,8 +57,14 @@ export async function authenticate(
     subject: grants.subject,
     require(action, path, owner) {
       if (grants.can("streams", action, path, { owner })) return
-      const refusal = new AuthError(403, "insufficient_scope", `The token does not grant "${action}" on ${path}.`)
-      throw new StreamsError(403, refusal.description, { "www-authenticate": bearerChallenge(refusal, undefined) })
+      const refusal = new AuthError(
+        403,
+        "insufficient_scope",
+        `The token does not grant "${action}" on ${path}.`,
+      )
+      throw new StreamsError(403, refusal.description, {
+        "www-authenticate": bearerChallenge(refusal, undefined),
+      })
     },
   }
 }

@@ -62,13 +62,22 @@ export interface StreamsCors {
 export function createStreamsCors(options: StreamsCorsOptions = {}): StreamsCors {
   const origins = options.origins ?? "*"
   const any = origins === "*" || origins.includes("*")
-  const allowlist = new Set(typeof origins === "string" ? [] : origins.map((origin) => origin.replace(/\/+$/, "")))
-  const anyHeaders = Object.freeze({ "access-control-allow-origin": "*", "access-control-expose-headers": EXPOSED })
+  const allowlist = new Set(
+    typeof origins === "string" ? [] : origins.map((origin) => origin.replace(/\/+$/, "")),
+  )
+  const anyHeaders = Object.freeze({
+    "access-control-allow-origin": "*",
+    "access-control-expose-headers": EXPOSED,
+  })
   const maxAge = String(options.maxAgeSeconds ?? 600)
   const headersFor = (origin: string | undefined): Readonly<Record<string, string>> => {
     if (origin === undefined) return NONE
     if (allowlist.has(origin)) {
-      return { "access-control-allow-origin": origin, "access-control-expose-headers": EXPOSED, vary: "Origin" }
+      return {
+        "access-control-allow-origin": origin,
+        "access-control-expose-headers": EXPOSED,
+        vary: "Origin",
+      }
     }
     return any ? anyHeaders : NONE
   }

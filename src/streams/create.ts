@@ -34,7 +34,10 @@ export async function createStream(context: StreamsContext, request: StreamReque
   const subOffset = header(headers, "stream-fork-sub-offset")
   const forkOffset = header(headers, "stream-fork-offset")
   if (forkedFrom === undefined && (subOffset !== undefined || forkOffset !== undefined)) {
-    throw new StreamsError(400, "`Stream-Fork-Offset` and `Stream-Fork-Sub-Offset` need `Stream-Forked-From`.")
+    throw new StreamsError(
+      400,
+      "`Stream-Fork-Offset` and `Stream-Fork-Sub-Offset` need `Stream-Forked-From`.",
+    )
   }
   const sub = subOffset === undefined ? 0 : decimalHeader(subOffset, "Stream-Fork-Sub-Offset")
   if (sub > 0 && forkOffset === undefined) {
@@ -47,19 +50,26 @@ export async function createStream(context: StreamsContext, request: StreamReque
     request.caller.subject === undefined ? {} : { [META.owner]: request.caller.subject }
   const creation =
     forkedFrom === undefined
-      ? plainCreation(normalizeContentType(header(headers, "content-type")) ?? defaultContentType(), expiry, owner, body)
+      ? plainCreation(
+          normalizeContentType(header(headers, "content-type")) ?? defaultContentType(),
+          expiry,
+          owner,
+          body,
+        )
       : await forkCreation(context, request, forkedFrom, forkOffset, sub, expiry, owner, body)
-  const config = context.retention === undefined ? creation.config : { ...creation.config, retention: context.retention }
+  const config =
+    context.retention === undefined ? creation.config : { ...creation.config, retention: context.retention }
 
   const log = logOf(request.path)
   await context.streamCount.reserve()
   const marked = creation.source !== undefined && (await addMarker(context, creation.source, request.path))
   const result = await context.engine.create(log, config)
   if (result.status !== "created") {
-    if (marked && result.status === "conflict") await context.engine.delete(markerOf(creation.source as string, request.path))
+    if (marked && result.status === "conflict")
+      await context.engine.delete(markerOf(creation.source as string, request.path))
     const existing = streamOf(request.path, log, result.head)
     if (result.status === "conflict" || existing.softDeleted || existing.head.closed !== closed) {
-      throw new StreamsError(409, conflictReason(existing, closed, result.status === "conflict"))
+      throw new StreamsError(409, conflictReason(existing, result.status === "conflict"))
     }
     return { status: 200, headers: createdHeaders(existing, existing.head.closed, tailOffset(existing)) }
   }
@@ -68,7 +78,8 @@ export async function createStream(context: StreamsContext, request: StreamReque
   let tail = result.head.tail
   if (creation.initial.length > 0 || closed) {
     const appended = await context.engine.append(log, creation.initial, { close: closed })
-    if (appended.status !== "appended") throw new StreamsError(409, "The stream changed while it was created; retry.")
+    if (appended.status !== "appended")
+      throw new StreamsError(409, "The stream changed while it was created; retry.")
     tail = appended.tail
   }
   return {
@@ -106,7 +117,8 @@ async function forkCreation(
   const source = context.owns(sourcePath) ? await loadStream(context.engine, sourcePath) : undefined
   if (source === undefined) throw new StreamsError(404, `There is no stream at ${sourcePath} to fork.`)
   request.caller.require("read", sourcePath, source.owner)
-  if (source.softDeleted) throw new StreamsError(409, `The stream at ${sourcePath} was deleted: it cannot be forked.`)
+  if (source.softDeleted)
+    throw new StreamsError(409, `The stream at ${sourcePath} was deleted: it cannot be forked.`)
   const requested = normalizeContentType(header(request.request.headers, "content-type"))
   if (requested !== undefined && mediaType(requested) !== mediaType(source.contentType)) {
     throw new StreamsError(409, `A fork has its source's content type, ${source.contentType}.`)
@@ -129,7 +141,7 @@ async function forkCreation(
   return { config: streamConfig(source.contentType, inherited, fork), initial, source: sourcePath }
 }
 
-function conflictReason(existing: Stream, closed: boolean, configDiffers: boolean): string {
+function conflictReason(existing: Stream, configDiffers: boolean): string {
   if (existing.softDeleted) return "A deleted stream that forks still read cannot be created again yet."
   if (configDiffers) return "A stream exists here with another configuration (content type, expiry or fork)."
   return existing.head.closed

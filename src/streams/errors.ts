@@ -33,7 +33,12 @@ export class StreamsError extends Error {
 }
 
 /** Sends an RFC 9457 problem document whose `detail` says what to change. */
-export function sendProblem(response: ServerResponse, status: number, detail: string, headers: Headers = {}): void {
+export function sendProblem(
+  response: ServerResponse,
+  status: number,
+  detail: string,
+  headers: Headers = {},
+): void {
   if (response.headersSent || response.destroyed) return
   const body = Buffer.from(
     JSON.stringify({ type: "about:blank", title: TITLES[status] ?? "Error", status, detail }),

@@ -30,7 +30,9 @@ export interface ResolvedForkPoint {
 
 /** The offset before a stream's first append (its chain's epoch, seq 0). */
 export function startOf(stream: Stream): ParsedPosition {
-  return stream.fork === undefined ? { epoch: stream.head.epoch, seq: 0 } : { epoch: stream.fork.at.epoch, seq: 0 }
+  return stream.fork === undefined
+    ? { epoch: stream.head.epoch, seq: 0 }
+    : { epoch: stream.fork.at.epoch, seq: 0 }
 }
 
 /**

@@ -9,7 +9,7 @@ import { sendReply } from "./context.js"
 import { createStreamsCors, type StreamsCorsOptions } from "./cors.js"
 import { createStream } from "./create.js"
 import { deleteStream } from "./delete.js"
-import { sendProblem, StreamsError } from "./errors.js"
+import { StreamsError, sendProblem } from "./errors.js"
 import { SECURITY_HEADERS } from "./headers.js"
 import { resolveLimits, type StreamsLimits } from "./limits.js"
 import { streamMetadata } from "./metadata.js"
@@ -95,7 +95,9 @@ function dispatch(context: StreamsContext, request: StreamRequest): Promise<Repl
   switch (request.request.method) {
     case "GET":
     case "HEAD":
-      return request.request.method === "GET" ? readStream(context, request) : streamMetadata(context, request)
+      return request.request.method === "GET"
+        ? readStream(context, request)
+        : streamMetadata(context, request)
     case "PUT":
       return createStream(context, request)
     case "POST":

@@ -24,6 +24,8 @@ export interface RangeRead {
   closed: boolean
 }
 
+const NOT_TOUCHING = Object.freeze({ touch: false })
+
 const REASONS = {
   missing: [404, "The stream does not exist."],
   trimmed: [410, "The data after this offset is no longer retained; read from -1 or now."],
@@ -99,7 +101,8 @@ async function readOwn(
     out.more = true
     return
   }
-  const result = await engine.read(stream.log, after, limit)
+  // A fork reading its source does not keep the source alive: only the fork was read.
+  const result = await engine.read(stream.log, after, limit, top ? undefined : NOT_TOUCHING)
   if (!result.held) throw notHeld(result.reason, top)
   let taken = 0
   let last = result.after
@@ -122,7 +125,8 @@ async function readOwn(
 }
 
 function notHeld(reason: keyof typeof REASONS, top: boolean): StreamsError {
-  if (!top && reason === "missing") return new StreamsError(410, "The source this fork inherits from is gone.")
+  if (!top && reason === "missing")
+    return new StreamsError(410, "The source this fork inherits from is gone.")
   const [status, detail] = REASONS[reason]
   return new StreamsError(status, detail)
 }

@@ -20,7 +20,10 @@ export interface ReadQuery {
 }
 
 /** Answers a GET: a {@link Reply} for catch-up and long-poll, `undefined` when SSE answered itself. */
-export async function readStream(context: StreamsContext, request: StreamRequest): Promise<Reply | undefined> {
+export async function readStream(
+  context: StreamsContext,
+  request: StreamRequest,
+): Promise<Reply | undefined> {
   const params = request.url.searchParams
   const offsets = params.getAll("offset")
   const query: ReadQuery = { start: parseOffsetParameter(offsets), offsetText: offsets[0] ?? "-1" }

@@ -20,7 +20,10 @@ export function closedHeader(headers: IncomingHttpHeaders): boolean {
 /** A decimal non-negative integer header, or a 400 naming it. */
 export function decimalHeader(value: string, name: string): number {
   if (!DECIMAL.test(value) || !Number.isSafeInteger(Number(value))) {
-    throw new StreamsError(400, `\`${name}\` must be a non-negative integer in decimal (no sign, leading zeros or point).`)
+    throw new StreamsError(
+      400,
+      `\`${name}\` must be a non-negative integer in decimal (no sign, leading zeros or point).`,
+    )
   }
   return Number(value)
 }

@@ -48,7 +48,8 @@ export async function serveSse(
       const read = await readRange(context.engine, stream, after, context.limits)
       if (read.chunks.length > 0 || first || read.closed) {
         cursor = read.closed ? null : nextCursor(cursor)
-        const frame = (read.chunks.length > 0 ? dataEvent(stream, read, base64) : "") + controlEvent(read, cursor)
+        const frame =
+          (read.chunks.length > 0 ? dataEvent(stream, read, base64) : "") + controlEvent(read, cursor)
         if (!response.write(Buffer.from(frame, "latin1"))) await drained(response, () => gone)
       }
       first = false
@@ -66,10 +67,16 @@ export async function serveSse(
 
 /** A `data` event, as a latin1 string (one char per byte) of the UTF-8 it is sent as. */
 function dataEvent(stream: Stream, read: RangeRead, base64: boolean): string {
-  if (base64) return `event: data\ndata: ${Buffer.from(read.chunks.join(""), "latin1").toString("base64")}\n\n`
-  if (stream.json) return `event: data\ndata: ${Buffer.from(`[${read.chunks.join(",")}]`).toString("latin1")}\n\n`
-  // Text is stored as latin1 bytes already; each line of it is a data line (a CR, LF or CRLF cannot end the event).
-  return `event: data\ndata: ${read.chunks.join("").split(/\r\n|\r|\n/).join("\ndata: ")}\n\n`
+  if (base64) return `event: data\ndata:${Buffer.from(read.chunks.join(""), "latin1").toString("base64")}\n\n`
+  if (stream.json)
+    return `event: data\ndata:${Buffer.from(`[${read.chunks.join(",")}]`).toString("latin1")}\n\n`
+  // Text is stored as latin1 bytes already; each line of it is a data line (a CR, LF or CRLF
+  // cannot end the event), and a line that starts with a space gets one more (parsers strip one).
+  let event = "event: data\n"
+  for (const line of read.chunks.join("").split(/\r\n|\r|\n/)) {
+    event += line.startsWith(" ") ? `data: ${line}\n` : `data:${line}\n`
+  }
+  return `${event}\n`
 }
 
 function controlEvent(read: RangeRead, cursor: string | null): string {
@@ -77,7 +84,7 @@ function controlEvent(read: RangeRead, cursor: string | null): string {
   if (cursor !== null) control.streamCursor = cursor
   if (!read.more) control.upToDate = true
   if (read.closed) control.streamClosed = true
-  return `event: control\ndata: ${JSON.stringify(control)}\n\n`
+  return `event: control\ndata:${JSON.stringify(control)}\n\n`
 }
 
 function drained(response: NodeJS.WritableStream, gone: () => boolean): Promise<void> {

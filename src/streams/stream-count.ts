@@ -23,7 +23,11 @@ export function createStreamCount(engine: Engine, max: number): StreamCount {
     let after: string | undefined
     // Bounded: stops once past the bound.
     while (total <= max) {
-      const page = await engine.list({ prefix: STREAM_LOG_PREFIX, limit: PAGE, ...(after === undefined ? {} : { after }) })
+      const page = await engine.list({
+        prefix: STREAM_LOG_PREFIX,
+        limit: PAGE,
+        ...(after === undefined ? {} : { after }),
+      })
       total += page.logs.length
       if (page.next === undefined) break
       after = page.next

@@ -6,7 +6,7 @@
  */
 
 import type { Engine, LogConfig, LogHead } from "../engine/engine.js"
-import { formatPosition, type ParsedPosition, parsePosition, type Position } from "../engine/position.js"
+import { formatPosition, type ParsedPosition, type Position, parsePosition } from "../engine/position.js"
 import { isJsonMode } from "./content.js"
 
 /** The prefix of the engine log names of streams. */
