@@ -1,6 +1,8 @@
 import type { IncomingMessage } from "node:http"
 import { AuthError, bearerChallenge } from "../auth/errors.js"
-import type { Grants } from "../auth/grants.js"
+import { type Grants, LOCAL_DEV_CLIENT } from "../auth/grants.js"
+import { isLocalClient } from "../auth/local-client.js"
+import { isLoopbackHost } from "../auth/loopback.js"
 import { findToken, type PresentationOptions } from "../auth/presentation.js"
 import type { TokenVerifier } from "../auth/verifier.js"
 import { StreamsError } from "./errors.js"
@@ -11,6 +13,12 @@ export interface StreamsAuthOptions {
   readonly verifier: TokenVerifier
   /** Where a request may present its token. Default: the `Authorization: Bearer` header or the cookies. */
   readonly presentation?: PresentationOptions
+  /**
+   * Dev mode's one rule: a client on this machine without a token may do everything. Not a page
+   * of another site it visits (an `Origin` that is not loopback), nor one reached by a name
+   * pointed at 127.0.0.1 (a `Host` that is not loopback). Default `false`.
+   */
+  readonly trustLocalClients?: boolean
 }
 
 /** An action of the streams app. */
@@ -40,6 +48,7 @@ export async function authenticate(
   try {
     const found = findToken(request.headers, url, { legacyQueryParameter: false, ...options.presentation })
     if (found === undefined) {
+      if (options.trustLocalClients === true && isTrustedLocalRequest(request)) return callerOf(LOCAL_DEV_CLIENT)
       throw new AuthError(
         401,
         undefined,
@@ -53,6 +62,10 @@ export async function authenticate(
       "www-authenticate": bearerChallenge(error, undefined),
     })
   }
+  return callerOf(grants)
+}
+
+function callerOf(grants: Grants): StreamsCaller {
   return {
     subject: grants.subject,
     require(action, path, owner) {
@@ -66,5 +79,28 @@ export async function authenticate(
         "www-authenticate": bearerChallenge(refusal, undefined),
       })
     },
+  }
+}
+
+function isTrustedLocalRequest(request: IncomingMessage): boolean {
+  if (!isLocalClient(request)) return false
+  const origin = request.headers.origin
+  return isLoopbackName(request.headers.host) && (origin === undefined || isLoopbackName(hostOf(origin)))
+}
+
+function hostOf(origin: string): string | undefined {
+  try {
+    return new URL(origin).host
+  } catch {
+    return undefined
+  }
+}
+
+function isLoopbackName(host: string | undefined): boolean {
+  if (host === undefined) return false
+  try {
+    return isLoopbackHost(new URL(`http://${host}`).hostname)
+  } catch {
+    return false
   }
 }
