@@ -21,8 +21,8 @@ import { createHttpServer } from "./http-server.js"
 import { DEV_ISSUER, DEV_TOKEN_TTL_SEC } from "./hub-access.js"
 import { createLogger } from "./logger.js"
 import { serveMounts } from "./mounts.js"
-import { streamsMount } from "./streams-mount.js"
 import { createRouter } from "./router.js"
+import { streamsMount } from "./streams-mount.js"
 import { createTlsServer } from "./tls-server.js"
 
 /** The database file inside the data directory. */

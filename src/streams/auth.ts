@@ -48,7 +48,8 @@ export async function authenticate(
   try {
     const found = findToken(request.headers, url, { legacyQueryParameter: false, ...options.presentation })
     if (found === undefined) {
-      if (options.trustLocalClients === true && isTrustedLocalRequest(request)) return callerOf(LOCAL_DEV_CLIENT)
+      if (options.trustLocalClients === true && isTrustedLocalRequest(request))
+        return callerOf(LOCAL_DEV_CLIENT)
       throw new AuthError(
         401,
         undefined,
