@@ -11,6 +11,8 @@ export interface ServedApps {
   readonly metricsAccess: MetricsAccess
   /** `/metrics` goes on a port of its own (with the health probes) rather than on the main one. */
   readonly separateMetricsPort: boolean
+  /** Durable Streams (cli/streams-mount.ts), when served. */
+  readonly streams?: Mount
 }
 
 /**
@@ -24,6 +26,7 @@ export function serveMounts(apps: ServedApps): { main: Mount[]; metrics: Mount[]
   const metrics = metricsMount(hub.metrics, apps.metricsAccess)
   const main: Mount[] = [
     { serves: `the Mercure hub at ${apps.hubPath}`, owns: hub.owns, handle: hub.handle },
+    ...(apps.streams === undefined ? [] : [apps.streams]),
     health,
   ]
   if (!apps.separateMetricsPort) return { main: [...main, metrics], metrics: undefined }

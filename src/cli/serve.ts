@@ -23,6 +23,7 @@ import { DEV_ISSUER, DEV_TOKEN_TTL_SEC } from "./hub-access.js"
 import { createLogger } from "./logger.js"
 import { serveMounts } from "./mounts.js"
 import { createRouter } from "./router.js"
+import { streamsMount } from "./streams-mount.js"
 import { createTlsServer } from "./tls-server.js"
 
 /** The database file inside the data directory. */
@@ -131,6 +132,7 @@ export async function serve(flags: Readonly<Record<string, unknown>>): Promise<n
       loopbackOnly: config.dev === undefined && config.metricsPort === undefined,
     },
     separateMetricsPort: config.metricsPort !== undefined,
+    streams: streamsMount(config, logger),
   })
   handle = createRouter(mounts.main, logger)
 

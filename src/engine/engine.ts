@@ -148,6 +148,12 @@ export type AppendResult =
   /** `create` was given and the log exists with another config. */
   | { readonly status: "conflict"; readonly head: LogHead }
 
+/** Options of one {@link Engine.read}. */
+export interface ReadOptions {
+  /** Whether the read slides the log's `ttlMs`. Default `true`. */
+  readonly touch?: boolean
+}
+
 /** What a read returned. */
 export type ReadResult =
   | {
@@ -217,7 +223,10 @@ export interface Engine {
 
   /** Creates a log; idempotent for an equal config. */
   create(log: string, config?: LogConfig): Promise<CreateResult>
-  /** What the engine holds of a log, or `undefined` when there is no such log (or it expired). */
+  /**
+   * What the engine holds of a log, or `undefined` when there is no such log (or it expired).
+   * Not a read: it does not touch a sliding `ttlMs` (Durable Streams' HEAD must not).
+   */
   head(log: string): Promise<LogHead | undefined>
   /** Deletes a log and its entries; its followers end. `false` when there was none. */
   delete(log: string): Promise<boolean>
@@ -230,8 +239,12 @@ export interface Engine {
 
   /** Appends a batch atomically, with its checks. See {@link AppendResult}. */
   append(log: string, entries: readonly NewEntry[], options?: AppendOptions): Promise<AppendResult>
-  /** Up to `limit` entries after `after` (a position or `START`), oldest first. */
-  read(log: string, after: Position, limit: number): Promise<ReadResult>
+  /**
+   * Up to `limit` entries after `after` (a position or `START`), oldest first. A read touches a
+   * sliding `ttlMs` unless `options.touch` is `false` (a Durable Streams fork reading the source
+   * it inherits from: that is not a read of the source).
+   */
+  read(log: string, after: Position, limit: number, options?: ReadOptions): Promise<ReadResult>
   /** The position of the oldest held entry with this key, or `undefined`. */
   locate(log: string, key: string): Promise<Position | undefined>
   /** Sets the log's durable stop flag (an append then reports it). `false` when there is no such log. */

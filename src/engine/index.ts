@@ -21,6 +21,7 @@ export type {
   LogHead,
   LogList,
   NewEntry,
+  ReadOptions,
   ReadResult,
   Retention,
   Signal,

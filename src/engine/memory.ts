@@ -20,6 +20,7 @@ import type {
   LogHead,
   LogList,
   NewEntry,
+  ReadOptions,
   ReadResult,
   Retention,
   Signal,
@@ -122,7 +123,6 @@ class MemoryEngine implements Engine {
     assertLogName(log)
     const state = this.#live(log)
     if (state === undefined) return undefined
-    state.touchedAt = this.#now()
     return this.#headOf(state)
   }
 
@@ -233,14 +233,14 @@ class MemoryEngine implements Engine {
     }
   }
 
-  async read(log: string, after: Position, limit: number): Promise<ReadResult> {
+  async read(log: string, after: Position, limit: number, options: ReadOptions = {}): Promise<ReadResult> {
     this.#assertOpen()
     assertLogName(log)
     assertString(after, "after")
     assertLimit(limit)
     const state = this.#live(log)
     if (state === undefined) return { held: false, after, reason: "missing" }
-    state.touchedAt = this.#now()
+    if (options.touch !== false) state.touchedAt = this.#now()
     this.#trimByAge(state)
     const { entries } = state
     let afterSeq = entries.floorSeq

@@ -588,7 +588,7 @@ export function describeEngine(
     })
 
     describe("expiry", () => {
-      it("expires a log ttlMs after it was last appended to, read or headed", async () => {
+      it("expires a log ttlMs after it was last appended to or read (head does not touch it)", async () => {
         const { engine, clock } = await makeClocked()
         await engine.create(LOG, { ttlMs: 1000 })
         expect((await engine.head(LOG))?.expiresAt).toBe(T0 + 1000)
@@ -597,13 +597,23 @@ export function describeEngine(
         clock.now += 900
         expect(held(await engine.read(LOG, START, 1)).entries).toHaveLength(1)
         clock.now += 900
-        expect((await engine.head(LOG))?.expiresAt).toBe(clock.now + 1000)
-        clock.now += 1001
+        expect((await engine.head(LOG))?.expiresAt).toBe(clock.now + 100)
+        clock.now += 101
         expect(await engine.head(LOG)).toBeUndefined()
         expect(await engine.read(LOG, START, 1)).toMatchObject({ held: false, reason: "missing" })
         expect(await engine.append(LOG, newEntries(1))).toEqual({ status: "missing" })
         expect((await engine.list({ limit: 10 })).logs).toEqual([])
         expect(await engine.delete(LOG)).toBe(false)
+      })
+
+      it("does not slide ttlMs on a read with touch: false", async () => {
+        const { engine, clock } = await makeClocked()
+        await engine.create(LOG, { ttlMs: 1000 })
+        await engine.append(LOG, newEntries(1))
+        clock.now += 900
+        expect(held(await engine.read(LOG, START, 1, { touch: false })).entries).toHaveLength(1)
+        clock.now += 101
+        expect(await engine.head(LOG)).toBeUndefined()
       })
 
       it("expires a log at expiresAt, touched or not; it may be created again, afresh", async () => {

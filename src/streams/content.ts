@@ -1,0 +1,77 @@
+/**
+ * Content types and how a stream's bytes become engine entries (and back). Entries are strings:
+ * a byte stream stores each append as a "binary string" (latin1: one char per byte, lossless,
+ * so a multi-byte character split across appends survives); a JSON stream stores each append's
+ * messages as JSON text joined by commas, so a read is `[` + entries joined by `,` + `]`.
+ */
+
+import type { NewEntry } from "../engine/engine.js"
+import { StreamsError } from "./errors.js"
+
+const DEFAULT_CONTENT_TYPE = "application/octet-stream"
+
+/** A `Content-Type` as stored and compared: trimmed and lowercased (media types are case-insensitive). */
+export function normalizeContentType(header: string | undefined): string | undefined {
+  const value = header?.trim().toLowerCase()
+  return value === undefined || value === "" ? undefined : value
+}
+
+/** The content type of a stream created without one. */
+export function defaultContentType(): string {
+  return DEFAULT_CONTENT_TYPE
+}
+
+/** The media type without its parameters (`application/json; charset=utf-8` → `application/json`). */
+export function mediaType(contentType: string): string {
+  const semicolon = contentType.indexOf(";")
+  return (semicolon === -1 ? contentType : contentType.slice(0, semicolon)).trim()
+}
+
+/** JSON mode (protocol section 9.1): messages are JSON values, reads answer an array. */
+export function isJsonMode(contentType: string): boolean {
+  return mediaType(contentType) === "application/json"
+}
+
+/** Whether SSE carries the data as text; any other stream is base64 in SSE (section 5.8). */
+export function isTextual(contentType: string): boolean {
+  return contentType.startsWith("text/") || isJsonMode(contentType)
+}
+
+/**
+ * The entries a request body appends: none for an empty body. JSON mode validates the body and
+ * flattens one level of array (an empty array is refused on POST, `allowEmptyArray` on PUT).
+ */
+export function bodyToEntries(json: boolean, body: Buffer, allowEmptyArray: boolean): NewEntry[] {
+  if (body.length === 0) return []
+  if (!json) return [{ data: body.toString("latin1") }]
+  const text = body.toString("utf8")
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch (error) {
+    throw new StreamsError(400, `The body is not valid JSON: ${(error as Error).message}.`)
+  }
+  // Stored text never holds a line break, so an SSE data line carries it as is.
+  if (!Array.isArray(value)) return [{ data: /[\r\n]/.test(text) ? JSON.stringify(value) : text.trim() }]
+  if (value.length === 0) {
+    if (allowEmptyArray) return []
+    throw new StreamsError(400, "An empty JSON array appends nothing: send at least one message.")
+  }
+  return [{ data: JSON.stringify(value).slice(1, -1) }]
+}
+
+/** The body of a read: a JSON array of the messages, or the bytes. */
+export function renderBody(json: boolean, chunks: readonly string[]): Buffer {
+  if (json) return Buffer.from(`[${chunks.join(",")}]`)
+  return Buffer.from(chunks.join(""), "latin1")
+}
+
+/**
+ * The first `count` units of an append, for a fork at a sub-offset: bytes of a byte stream,
+ * messages of a JSON one. `undefined` when the append has fewer.
+ */
+export function prefixOf(json: boolean, data: string, count: number): string | undefined {
+  if (!json) return count <= data.length ? data.slice(0, count) : undefined
+  const messages = JSON.parse(`[${data}]`) as unknown[]
+  return count <= messages.length ? JSON.stringify(messages.slice(0, count)).slice(1, -1) : undefined
+}

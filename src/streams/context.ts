@@ -1,0 +1,49 @@
+import type { IncomingMessage, ServerResponse } from "node:http"
+import type { Engine, Retention } from "../engine/engine.js"
+import type { Logger } from "../logger.js"
+import type { StreamsCaller } from "./auth.js"
+import type { StreamsLimits } from "./limits.js"
+import type { StreamCount } from "./stream-count.js"
+
+/** What every operation shares: the engine and the handler's settings. */
+export interface StreamsContext {
+  readonly engine: Engine
+  readonly limits: StreamsLimits
+  readonly logger: Logger
+  /** Tokens are checked: cacheable reads are `private`. */
+  readonly authenticated: boolean
+  /** The retention of every stream's log (`undefined`: the engine's). */
+  readonly retention: Retention | undefined
+  readonly streamCount: StreamCount
+  /** Owns `path`: a stream path of this handler (fork sources must be). */
+  owns(path: string): boolean
+}
+
+/** One request to a stream. */
+export interface StreamRequest {
+  /** The stream's path: the request's URL path, as sent. */
+  readonly path: string
+  readonly url: URL
+  readonly request: IncomingMessage
+  readonly response: ServerResponse
+  readonly caller: StreamsCaller
+  /** Security and CORS headers every response carries. */
+  readonly baseHeaders: Readonly<Record<string, string>>
+}
+
+/** A complete response. */
+export interface Reply {
+  readonly status: number
+  readonly headers: Readonly<Record<string, string>>
+  readonly body?: Buffer
+}
+
+/** Sends a {@link Reply} (a HEAD's body is never sent, its headers are). */
+export function sendReply(request: StreamRequest, reply: Reply): void {
+  const { response } = request
+  if (response.headersSent || response.destroyed) return
+  const headers: Record<string, string> = { ...request.baseHeaders, ...reply.headers }
+  if (reply.body !== undefined) headers["content-length"] = String(reply.body.length)
+  response.writeHead(reply.status, headers)
+  response.end(request.request.method === "HEAD" ? undefined : reply.body)
+}

@@ -1,0 +1,159 @@
+/** PUT: create a stream, idempotently (protocol section 5.1), or a fork (section 4.2). */
+
+import type { LogConfig, NewEntry } from "../engine/engine.js"
+import { readBody } from "./body.js"
+import { bodyToEntries, defaultContentType, isJsonMode, mediaType, normalizeContentType } from "./content.js"
+import type { Reply, StreamRequest, StreamsContext } from "./context.js"
+import { StreamsError } from "./errors.js"
+import { addMarker, formatForkPoint, markerOf, resolveForkPoint } from "./fork.js"
+import { NO_STORE } from "./headers.js"
+import { closedHeader, decimalHeader, expiryHeaders, header } from "./request-headers.js"
+import {
+  exposedOffset,
+  loadStream,
+  logOf,
+  META,
+  type Stream,
+  streamConfig,
+  streamOf,
+  tailOffset,
+} from "./stream.js"
+
+/** What a PUT asks for, its body read. */
+interface Creation {
+  readonly config: LogConfig
+  readonly initial: NewEntry[]
+  /** The source's path, for a fork. */
+  readonly source: string | undefined
+}
+
+export async function createStream(context: StreamsContext, request: StreamRequest): Promise<Reply> {
+  const headers = request.request.headers
+  const closed = closedHeader(headers)
+  const forkedFrom = header(headers, "stream-forked-from")
+  const subOffset = header(headers, "stream-fork-sub-offset")
+  const forkOffset = header(headers, "stream-fork-offset")
+  if (forkedFrom === undefined && (subOffset !== undefined || forkOffset !== undefined)) {
+    throw new StreamsError(
+      400,
+      "`Stream-Fork-Offset` and `Stream-Fork-Sub-Offset` need `Stream-Forked-From`.",
+    )
+  }
+  const sub = subOffset === undefined ? 0 : decimalHeader(subOffset, "Stream-Fork-Sub-Offset")
+  if (sub > 0 && forkOffset === undefined) {
+    throw new StreamsError(400, "`Stream-Fork-Sub-Offset` counts past `Stream-Fork-Offset`: send both.")
+  }
+  request.caller.require("create", request.path, undefined)
+  const expiry = expiryHeaders(headers)
+  const body = await readBody(request.request, context.limits.maxBodyBytes)
+  const owner: Record<string, string> =
+    request.caller.subject === undefined ? {} : { [META.owner]: request.caller.subject }
+  const creation =
+    forkedFrom === undefined
+      ? plainCreation(
+          normalizeContentType(header(headers, "content-type")) ?? defaultContentType(),
+          expiry,
+          owner,
+          body,
+        )
+      : await forkCreation(context, request, forkedFrom, forkOffset, sub, expiry, owner, body)
+  const config =
+    context.retention === undefined ? creation.config : { ...creation.config, retention: context.retention }
+
+  const log = logOf(request.path)
+  await context.streamCount.reserve()
+  const marked = creation.source !== undefined && (await addMarker(context, creation.source, request.path))
+  const result = await context.engine.create(log, config)
+  if (result.status !== "created") {
+    if (marked && result.status === "conflict")
+      await context.engine.delete(markerOf(creation.source as string, request.path))
+    const existing = streamOf(request.path, log, result.head)
+    if (result.status === "conflict" || existing.softDeleted || existing.head.closed !== closed) {
+      throw new StreamsError(409, conflictReason(existing, result.status === "conflict"))
+    }
+    return { status: 200, headers: createdHeaders(existing, existing.head.closed, tailOffset(existing)) }
+  }
+  context.streamCount.created()
+  const stream = streamOf(request.path, log, result.head)
+  let tail = result.head.tail
+  if (creation.initial.length > 0 || closed) {
+    const appended = await context.engine.append(log, creation.initial, { close: closed })
+    if (appended.status !== "appended")
+      throw new StreamsError(409, "The stream changed while it was created; retry.")
+    tail = appended.tail
+  }
+  return {
+    status: 201,
+    headers: {
+      ...createdHeaders(stream, closed, exposedOffset(stream, tail)),
+      location: new URL(request.path, request.url).href,
+    },
+  }
+}
+
+function plainCreation(
+  contentType: string,
+  expiry: { ttlMs?: number; expiresAt?: number },
+  owner: Record<string, string>,
+  body: Buffer,
+): Creation {
+  return {
+    config: streamConfig(contentType, expiry, owner),
+    initial: bodyToEntries(isJsonMode(contentType), body, true),
+    source: undefined,
+  }
+}
+
+async function forkCreation(
+  context: StreamsContext,
+  request: StreamRequest,
+  sourcePath: string,
+  forkOffset: string | undefined,
+  sub: number,
+  expiry: { ttlMs?: number; expiresAt?: number },
+  owner: Record<string, string>,
+  body: Buffer,
+): Promise<Creation> {
+  const source = context.owns(sourcePath) ? await loadStream(context.engine, sourcePath) : undefined
+  if (source === undefined) throw new StreamsError(404, `There is no stream at ${sourcePath} to fork.`)
+  request.caller.require("read", sourcePath, source.owner)
+  if (source.softDeleted)
+    throw new StreamsError(409, `The stream at ${sourcePath} was deleted: it cannot be forked.`)
+  const requested = normalizeContentType(header(request.request.headers, "content-type"))
+  if (requested !== undefined && mediaType(requested) !== mediaType(source.contentType)) {
+    throw new StreamsError(409, `A fork has its source's content type, ${source.contentType}.`)
+  }
+  const point = await resolveForkPoint(context, source, forkOffset, sub)
+  const { ttlMs, expiresAt } = source.head.config
+  // Protocol section 4.2: a fork without its own expiry inherits its source's.
+  const inherited =
+    expiry.ttlMs !== undefined || expiry.expiresAt !== undefined
+      ? expiry
+      : { ...(ttlMs === undefined ? {} : { ttlMs }), ...(expiresAt === undefined ? {} : { expiresAt }) }
+  const fork = {
+    ...owner,
+    [META.forkOf]: sourcePath,
+    [META.forkAt]: formatForkPoint(point.at),
+    ...(sub === 0 ? {} : { [META.forkSub]: String(sub) }),
+  }
+  const initial = bodyToEntries(source.json, body, true)
+  if (point.prefix !== undefined) initial.unshift({ data: point.prefix })
+  return { config: streamConfig(source.contentType, inherited, fork), initial, source: sourcePath }
+}
+
+function conflictReason(existing: Stream, configDiffers: boolean): string {
+  if (existing.softDeleted) return "A deleted stream that forks still read cannot be created again yet."
+  if (configDiffers) return "A stream exists here with another configuration (content type, expiry or fork)."
+  return existing.head.closed
+    ? "The stream exists and is closed: create it with Stream-Closed: true, or use another URL."
+    : "The stream exists and is open: Stream-Closed: true does not match it."
+}
+
+function createdHeaders(stream: Stream, closed: boolean, nextOffset: string): Record<string, string> {
+  return {
+    "content-type": stream.contentType,
+    "stream-next-offset": nextOffset,
+    "cache-control": NO_STORE,
+    ...(closed ? { "stream-closed": "true" } : {}),
+  }
+}

@@ -1,0 +1,18 @@
+/** DELETE (protocol section 5.4): for good, or a soft delete while forks still read the stream. */
+
+import type { Reply, StreamRequest, StreamsContext } from "./context.js"
+import { deleteForGood, hasLiveForks } from "./fork.js"
+import { requireStream } from "./lookup.js"
+
+export async function deleteStream(context: StreamsContext, request: StreamRequest): Promise<Reply> {
+  const stream = await requireStream(context, request.path)
+  request.caller.require("delete", request.path, stream.owner)
+  if (await hasLiveForks(context, request.path)) {
+    // Closed first, so that no append lands after the delete; the stop flag marks it deleted.
+    await context.engine.append(stream.log, [], { close: true })
+    await context.engine.requestStop(stream.log)
+  } else {
+    await deleteForGood(context, stream)
+  }
+  return { status: 204, headers: {} }
+}

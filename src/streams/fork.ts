@@ -1,0 +1,117 @@
+/**
+ * Forks (protocol section 4.2) on the engine: a fork is a log of its own whose `meta` names its
+ * source and fork point; reads stitch the source up to the fork point, then the fork's own log
+ * (read-range.ts), and the fork's offsets continue the source's (stream.ts). Nothing is copied.
+ *
+ * A source must outlive its forks' reads: each fork is recorded by an empty marker log
+ * `streams-fork:{source} {fork}`, and deleting a source that has live forks only soft-deletes
+ * it. Markers are checked against the forks they name (a fork that expired leaves a stale
+ * marker, removed when found), so the count never keeps a source alive for nothing.
+ */
+
+import { formatPosition, type ParsedPosition, START } from "../engine/position.js"
+import { prefixOf } from "./content.js"
+import type { StreamsContext } from "./context.js"
+import { StreamsError } from "./errors.js"
+import { parseOffset } from "./offsets.js"
+import { readRange } from "./read-range.js"
+import { loadStream, type Stream, tailOffset } from "./stream.js"
+
+const MARKER_PREFIX = "streams-fork:"
+/** A space cannot appear in a URL path, so it separates the source's path from the fork's. */
+const SEPARATOR = " "
+const PAGE = 100
+
+/** Where a new fork starts: its fork point, and the part of the next append it inherits (a sub-offset). */
+export interface ResolvedForkPoint {
+  readonly at: ParsedPosition
+  readonly prefix: string | undefined
+}
+
+/** The offset before a stream's first append (its chain's epoch, seq 0). */
+export function startOf(stream: Stream): ParsedPosition {
+  return stream.fork === undefined
+    ? { epoch: stream.head.epoch, seq: 0 }
+    : { epoch: stream.fork.at.epoch, seq: 0 }
+}
+
+/**
+ * Resolves `Stream-Fork-Offset` (default: the source's tail) and `Stream-Fork-Sub-Offset`
+ * against the source. Throws a 400 for an offset past the tail or of another stream, a
+ * malformed sub-offset, or one past the next append's end.
+ */
+export async function resolveForkPoint(
+  context: StreamsContext,
+  source: Stream,
+  offsetHeader: string | undefined,
+  sub: number,
+): Promise<ResolvedForkPoint> {
+  const tail = parseOffset(tailOffset(source), "tail") as ParsedPosition
+  const start = startOf(source)
+  let at: ParsedPosition = tail
+  if (offsetHeader !== undefined) {
+    const given = parseOffset(offsetHeader, "Stream-Fork-Offset", false)
+    at = given === START ? start : (given as ParsedPosition)
+  }
+  if (at.epoch !== start.epoch || at.seq > tail.seq) {
+    throw new StreamsError(400, "`Stream-Fork-Offset` is not an offset of the source stream up to its tail.")
+  }
+  if (sub === 0) return { at, prefix: undefined }
+  const next = await readRange(context.engine, source, at, { ...context.limits, readPageEntries: 1 })
+  const data = next.chunks[0]
+  const prefix = data === undefined ? undefined : prefixOf(source.json, data, sub)
+  if (prefix === undefined) {
+    throw new StreamsError(400, "`Stream-Fork-Sub-Offset` names a position past the end of the next append.")
+  }
+  return { at, prefix }
+}
+
+/** The marker log recording that `fork` reads from `source`. */
+export function markerOf(source: string, fork: string): string {
+  return `${MARKER_PREFIX}${source}${SEPARATOR}${fork}`
+}
+
+/** Records a fork of `source`; `true` when this call created the record. */
+export async function addMarker(context: StreamsContext, source: string, fork: string): Promise<boolean> {
+  const result = await context.engine.create(markerOf(source, fork))
+  return result.status === "created"
+}
+
+/** Whether a live fork still reads from `source` (stale markers found on the way are removed). */
+export async function hasLiveForks(context: StreamsContext, source: string): Promise<boolean> {
+  const prefix = `${MARKER_PREFIX}${source}${SEPARATOR}`
+  let after: string | undefined
+  for (;;) {
+    const page = await context.engine.list({ prefix, limit: PAGE, ...(after === undefined ? {} : { after }) })
+    for (const marker of page.logs) {
+      const fork = await loadStream(context.engine, marker.name.slice(prefix.length))
+      if (fork?.fork?.source === source) return true
+      await context.engine.delete(marker.name)
+    }
+    if (page.next === undefined) return false
+    after = page.next
+  }
+}
+
+/**
+ * Deletes the stream `path` for good (its log, and its own marker as a fork), then collects its
+ * source if the source was soft-deleted and this was its last fork, and so on up the chain.
+ */
+export async function deleteForGood(context: StreamsContext, stream: Stream): Promise<void> {
+  let current: Stream | undefined = stream
+  // Bounded by the chain's length: each step goes one source up.
+  while (current !== undefined) {
+    if (await context.engine.delete(current.log)) context.streamCount.deleted()
+    const fork = current.fork
+    if (fork === undefined) return
+    await context.engine.delete(markerOf(fork.source, current.path))
+    const source = await loadStream(context.engine, fork.source)
+    if (source === undefined || !source.softDeleted || (await hasLiveForks(context, source.path))) return
+    current = source
+  }
+}
+
+/** The fork point as stored in the fork's `meta`. */
+export function formatForkPoint(at: ParsedPosition): string {
+  return formatPosition(at.epoch, at.seq)
+}

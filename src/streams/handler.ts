@@ -1,0 +1,122 @@
+import type { IncomingMessage, ServerResponse } from "node:http"
+import type { Engine, Retention } from "../engine/engine.js"
+import { defaultLogger, type Logger } from "../logger.js"
+import { withErrorBoundary } from "../server/index.js"
+import { appendToStream } from "./append.js"
+import { authenticate, OPEN_CALLER, type StreamsAuthOptions } from "./auth.js"
+import type { Reply, StreamRequest, StreamsContext } from "./context.js"
+import { sendReply } from "./context.js"
+import { createStreamsCors, type StreamsCorsOptions } from "./cors.js"
+import { createStream } from "./create.js"
+import { deleteStream } from "./delete.js"
+import { StreamsError, sendProblem } from "./errors.js"
+import { SECURITY_HEADERS } from "./headers.js"
+import { resolveLimits, type StreamsLimits } from "./limits.js"
+import { streamMetadata } from "./metadata.js"
+import { readStream } from "./read.js"
+import { createStreamCount } from "./stream-count.js"
+
+/** How to serve the Durable Streams protocol. */
+export interface StreamsOptions {
+  /** Where streams live: one log per stream. Any engine (memory, sqlite, redis). */
+  readonly engine: Engine
+  /** The path prefix of stream URLs. Default `/v1/stream/`. */
+  readonly prefix?: string
+  /**
+   * Token checks (Herald grants of app `streams`). `undefined` (the default): everyone may do
+   * everything — for a library user behind their own auth, and for dev mode on loopback.
+   */
+  readonly auth?: StreamsAuthOptions | undefined
+  /** CORS policy. Default: any origin, without credentials. */
+  readonly cors?: StreamsCorsOptions
+  readonly limits?: Partial<StreamsLimits>
+  /** Retention of every stream's log. Default: the engine's. */
+  readonly retention?: Retention
+  readonly logger?: Logger
+}
+
+/** A Durable Streams server for `node:http`: `http.createServer(streams.handle)`, or mounted beside other apps. */
+export interface StreamsHandler {
+  /** Whether {@link handle} answers `path` (a request's path, without its query). */
+  owns(path: string): boolean
+  /** Answers one request; never rejects (a failure is logged and answered 500). */
+  handle(request: IncomingMessage, response: ServerResponse): Promise<void>
+}
+
+/** The reserved control namespace (protocol section 6): Herald serves no subscriptions yet. */
+const RESERVED = "__ds"
+
+/** Creates the handler. Throws a RangeError for a bad limit. */
+export function createStreamsHandler(options: StreamsOptions): StreamsHandler {
+  const prefix = options.prefix ?? "/v1/stream/"
+  const limits = resolveLimits(options.limits)
+  const logger = options.logger ?? defaultLogger()
+  const cors = createStreamsCors(options.cors)
+  const auth = options.auth
+  const owns = (path: string) => path.startsWith(prefix) && path.length > prefix.length
+  const context: StreamsContext = {
+    engine: options.engine,
+    limits,
+    logger,
+    authenticated: auth !== undefined,
+    retention: options.retention,
+    streamCount: createStreamCount(options.engine, limits.maxStreams),
+    owns,
+  }
+
+  const route = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
+    const url = requestUrl(request)
+    const baseHeaders = { ...SECURITY_HEADERS, ...cors.headersFor(request.headers.origin) }
+    try {
+      if (request.method === "OPTIONS") {
+        cors.preflight(request, response)
+        return
+      }
+      const path = url.pathname
+      if (path.length > limits.maxPathLength) {
+        throw new StreamsError(414, `Stream paths are at most ${limits.maxPathLength} characters.`)
+      }
+      if (!owns(path) || path.slice(prefix.length).split("/", 1)[0] === RESERVED) {
+        throw new StreamsError(404, `There is no stream at ${path}.`)
+      }
+      const caller = auth === undefined ? OPEN_CALLER : await authenticate(auth, request, url)
+      const streamRequest: StreamRequest = { path, url, request, response, caller, baseHeaders }
+      const reply = await dispatch(context, streamRequest)
+      if (reply !== undefined) sendReply(streamRequest, reply)
+    } catch (error) {
+      if (!(error instanceof StreamsError)) throw error
+      sendProblem(response, error.status, error.message, { ...baseHeaders, ...error.headers })
+    }
+  }
+  return { owns, handle: withErrorBoundary(route, logger) as StreamsHandler["handle"] }
+}
+
+function dispatch(context: StreamsContext, request: StreamRequest): Promise<Reply | undefined> {
+  switch (request.request.method) {
+    case "GET":
+    case "HEAD":
+      return request.request.method === "GET"
+        ? readStream(context, request)
+        : streamMetadata(context, request)
+    case "PUT":
+      return createStream(context, request)
+    case "POST":
+      return appendToStream(context, request)
+    case "DELETE":
+      return deleteStream(context, request)
+    default:
+      throw new StreamsError(405, `${request.request.method} is not a stream operation.`, {
+        allow: "GET, HEAD, PUT, POST, DELETE, OPTIONS",
+      })
+  }
+}
+
+/** The request's URL (its host from `Host`, for `Location`). */
+function requestUrl(request: IncomingMessage): URL {
+  const scheme = (request.socket as { encrypted?: boolean }).encrypted === true ? "https" : "http"
+  try {
+    return new URL(request.url ?? "/", `${scheme}://${request.headers.host ?? "localhost"}`)
+  } catch {
+    return new URL(request.url ?? "/", `${scheme}://localhost`)
+  }
+}

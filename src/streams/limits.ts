@@ -1,0 +1,44 @@
+/** Bounds of a streams handler: what one request or one client may hold. */
+export interface StreamsLimits {
+  /** Largest request body (PUT or POST), in bytes; past it a 413. Default 8 MiB. */
+  readonly maxBodyBytes: number
+  /**
+   * Most streams (per node: counted from the engine when the bound is near, so it holds across
+   * restarts, but nodes creating at once may each pass it by a few). Default 100 000.
+   */
+  readonly maxStreams: number
+  /** Longest stream path (the URL path), in characters; past it a 414. Default 500. */
+  readonly maxPathLength: number
+  /** How long a long-poll waits for data before its 204. Default 20 s. */
+  readonly longPollTimeoutMs: number
+  /**
+   * How long an SSE response lasts before the server ends it (the client reconnects from its
+   * offset): the protocol asks for about 60 s, so that CDNs can collapse readers. Default 60 s.
+   */
+  readonly sseLifetimeMs: number
+  /** Most bytes of stream data in one read response (at least one append is always sent). Default 1 MiB. */
+  readonly maxReadBytes: number
+  /** Most appends read per engine page. Default 1000. */
+  readonly readPageEntries: number
+}
+
+export const DEFAULT_LIMITS: StreamsLimits = Object.freeze({
+  maxBodyBytes: 8 * 1024 * 1024,
+  maxStreams: 100_000,
+  maxPathLength: 500,
+  longPollTimeoutMs: 20_000,
+  sseLifetimeMs: 60_000,
+  maxReadBytes: 1024 * 1024,
+  readPageEntries: 1000,
+})
+
+/** The defaults overridden by `given`; throws a RangeError naming a limit that is not a positive integer. */
+export function resolveLimits(given: Partial<StreamsLimits> = {}): StreamsLimits {
+  const limits = { ...DEFAULT_LIMITS, ...given }
+  for (const [name, value] of Object.entries(limits)) {
+    if (!Number.isSafeInteger(value) || value <= 0) {
+      throw new RangeError(`The streams limit \`${name}\` must be a positive integer; got ${String(value)}.`)
+    }
+  }
+  return Object.freeze(limits)
+}

@@ -1,0 +1,56 @@
+/** GET `live=long-poll` (protocol section 5.7): data at once if there is some, else wait for it (bounded), else 204. */
+
+import { parsePosition } from "../engine/position.js"
+import type { Reply, StreamRequest, StreamsContext } from "./context.js"
+import { nextCursor } from "./cursor.js"
+import { NO_STORE } from "./headers.js"
+import type { ReadStart } from "./offsets.js"
+import { liveStart, type ReadQuery, readReply } from "./read.js"
+import { readRange } from "./read-range.js"
+import type { Stream } from "./stream.js"
+import { watchLog } from "./wake.js"
+
+export async function longPoll(
+  context: StreamsContext,
+  request: StreamRequest,
+  stream: Stream,
+  query: ReadQuery,
+): Promise<Reply | undefined> {
+  const cursor = nextCursor(request.url.searchParams.get("cursor"))
+  // Watch first: an append between the read and the wait still wakes it.
+  const wake = await watchLog(context.engine, stream.log)
+  const { response } = request
+  let gone = false
+  const onClose = () => {
+    gone = true
+    wake.interrupt()
+  }
+  response.once("close", onClose)
+  try {
+    let after = liveStart(stream, query.start as ReadStart)
+    const deadline = Date.now() + context.limits.longPollTimeoutMs
+    // Bounded by the deadline: each turn waits for a wake or for the time left.
+    for (;;) {
+      const read = await readRange(context.engine, stream, after, context.limits)
+      if (read.chunks.length > 0) return readReply(context, request, stream, read, query.offsetText, cursor)
+      const left = deadline - Date.now()
+      if (read.closed || left <= 0) {
+        return {
+          status: 204,
+          headers: {
+            "stream-next-offset": read.next,
+            "stream-up-to-date": "true",
+            "cache-control": NO_STORE,
+            ...(read.closed ? { "stream-closed": "true" } : { "stream-cursor": cursor }),
+          },
+        }
+      }
+      await wake.next(left)
+      if (gone) return undefined
+      after = parsePosition(read.next) ?? after
+    }
+  } finally {
+    response.off("close", onClose)
+    wake.stop()
+  }
+}

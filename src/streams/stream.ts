@@ -1,0 +1,100 @@
+/**
+ * A Durable Stream on the engine: one log per stream URL path, named `streams:{path}`, its
+ * content type (and owner, and fork point) in the log's `meta`. A soft-deleted stream (deleted
+ * while forks still read it) is its log closed with the stop flag set: both are durable, atomic
+ * and seen by every node through `head`, and the protocol has no other use for the flag.
+ */
+
+import type { Engine, LogConfig, LogHead } from "../engine/engine.js"
+import { formatPosition, type ParsedPosition, type Position, parsePosition } from "../engine/position.js"
+import { isJsonMode } from "./content.js"
+
+/** The prefix of the engine log names of streams. */
+export const STREAM_LOG_PREFIX = "streams:"
+
+/** The `meta` keys a stream's log carries. */
+export const META = {
+  contentType: "contentType",
+  owner: "owner",
+  forkOf: "forkOf",
+  forkAt: "forkAt",
+  forkSub: "forkSub",
+} as const
+
+/** Where a fork diverges from its source. */
+export interface ForkPoint {
+  /** The source stream's path. */
+  readonly source: string
+  /** The offset (of the source) after which the fork's own appends go. */
+  readonly at: ParsedPosition
+}
+
+/** A stream as one request sees it. */
+export interface Stream {
+  readonly path: string
+  readonly log: string
+  readonly head: LogHead
+  readonly contentType: string
+  readonly json: boolean
+  readonly owner: string | undefined
+  readonly fork: ForkPoint | undefined
+  readonly softDeleted: boolean
+}
+
+/** The engine log of the stream at `path`. */
+export function logOf(path: string): string {
+  return STREAM_LOG_PREFIX + path
+}
+
+/** The stream at `path`, or `undefined` when there is none (never created, deleted, expired). */
+export async function loadStream(engine: Engine, path: string): Promise<Stream | undefined> {
+  const log = logOf(path)
+  const head = await engine.head(log)
+  return head === undefined ? undefined : streamOf(path, log, head)
+}
+
+/** The stream a log head describes. */
+export function streamOf(path: string, log: string, head: LogHead): Stream {
+  const meta = head.config.meta ?? {}
+  const contentType = meta[META.contentType] ?? "application/octet-stream"
+  const forkOf = meta[META.forkOf]
+  const forkAtText = meta[META.forkAt]
+  const forkAt = forkAtText === undefined ? undefined : parsePosition(forkAtText)
+  return {
+    path,
+    log,
+    head,
+    contentType,
+    json: isJsonMode(contentType),
+    owner: meta[META.owner],
+    fork: forkOf === undefined || forkAt === undefined ? undefined : { source: forkOf, at: forkAt },
+    softDeleted: head.stopRequested,
+  }
+}
+
+/**
+ * The offset clients see for a position of the stream's own log: the position itself, or for a
+ * fork the fork point's epoch with the seq counted on from the fork point, so that a fork's
+ * offsets continue its source's and sort after the fork point.
+ */
+export function exposedOffset(stream: Stream, position: Position): Position {
+  const fork = stream.fork
+  if (fork === undefined) return position
+  const own = parsePosition(position)
+  if (own === undefined) return position
+  return formatPosition(fork.at.epoch, fork.at.seq + own.seq)
+}
+
+/** The stream's tail as clients see it (`Stream-Next-Offset` of HEAD and appends). */
+export function tailOffset(stream: Stream): Position {
+  return exposedOffset(stream, stream.head.tail)
+}
+
+/** The config of a stream's log. */
+export function streamConfig(
+  contentType: string,
+  expiry: { readonly ttlMs?: number; readonly expiresAt?: number },
+  extra: Readonly<Record<string, string>> = {},
+): LogConfig {
+  return { ...expiry, meta: { [META.contentType]: contentType, ...extra } }
+}

@@ -1,0 +1,210 @@
+// Herald's own promises on top of the protocol: who may do what (401/403, ownership, dev mode's
+// local clients), the bounds (413, 414, 429), and the official client reading, tailing and
+// resuming a Herald stream.
+import { DurableStream } from "@durable-streams/client"
+import { SignJWT } from "jose"
+import { afterEach, describe, expect, it } from "vitest"
+import { createTokenVerifier } from "../../src/auth/verifier.js"
+import { createMemoryEngine } from "../../src/engine/memory.js"
+import type { StreamsOptions } from "../../src/streams/index.js"
+import { type ServedStreams, serveStreams } from "./serve-streams.js"
+
+const SECRET = "streams-test-secret-with-enough-entropy-0123"
+const RESOURCE = "https://herald.test/"
+
+let served: ServedStreams | undefined
+afterEach(async () => {
+  await served?.close()
+  served = undefined
+})
+
+async function start(options: Omit<StreamsOptions, "engine"> = {}): Promise<ServedStreams> {
+  served = await serveStreams(createMemoryEngine(), options)
+  return served
+}
+
+const verifier = () =>
+  createTokenVerifier({
+    keys: [{ kind: "secret", secret: SECRET }],
+    resource: RESOURCE,
+    legacy: false,
+    matcherContext: { hubUrl: new URL(RESOURCE), maxPatternLength: 1024 },
+  })
+
+/** A token of `subject` with Herald grants of app `streams`. */
+function token(
+  subject: string,
+  grants: ReadonlyArray<{ actions: string[]; match: string }>,
+): Promise<string> {
+  return new SignJWT({
+    authorization_details: grants.map(({ actions, match }) => ({
+      type: "https://herald.dev/grant",
+      app: "streams",
+      actions,
+      resources: [{ match, match_type: "urlpattern" }],
+    })),
+  })
+    .setProtectedHeader({ alg: "HS256", typ: "at+jwt" })
+    .setIssuer("https://issuer.test")
+    .setSubject(subject)
+    .setAudience(RESOURCE)
+    .setIssuedAt()
+    .setExpirationTime("5m")
+    .sign(new TextEncoder().encode(SECRET))
+}
+
+const bearer = (jwt: string) => ({ authorization: `Bearer ${jwt}` })
+
+describe("auth", () => {
+  it("answers 401 with a Bearer challenge without a token, 403 for a token without the grant", async () => {
+    const { baseUrl } = await start({ auth: { verifier: verifier() } })
+    const url = `${baseUrl}/v1/stream/users/42/inbox`
+    const anonymous = await fetch(url, { method: "PUT" })
+    expect(anonymous.status).toBe(401)
+    expect(anonymous.headers.get("www-authenticate")).toMatch(/^Bearer/)
+    expect(anonymous.headers.get("content-type")).toBe("application/problem+json")
+
+    const forged = await fetch(url, { method: "PUT", headers: bearer("not.a.jwt") })
+    expect(forged.status).toBe(401)
+
+    const readOnly = await token("user-42", [{ actions: ["read"], match: "/v1/stream/users/42/*" }])
+    const refused = await fetch(url, { method: "PUT", headers: bearer(readOnly) })
+    expect(refused.status).toBe(403)
+    expect(refused.headers.get("www-authenticate")).toContain("insufficient_scope")
+  })
+
+  it("lets a grant create, append and read its paths only", async () => {
+    const { baseUrl } = await start({ auth: { verifier: verifier() } })
+    const jwt = await token("user-42", [
+      { actions: ["create", "append", "read"], match: "/v1/stream/users/42/*" },
+    ])
+    const url = `${baseUrl}/v1/stream/users/42/inbox`
+    const headers = { ...bearer(jwt), "content-type": "text/plain" }
+    expect((await fetch(url, { method: "PUT", headers })).status).toBe(201)
+    expect((await fetch(url, { method: "POST", headers, body: "hello" })).status).toBe(204)
+    const read = await fetch(url, { headers: bearer(jwt) })
+    expect(read.status).toBe(200)
+    expect(await read.text()).toBe("hello")
+    // Private: the data may be user-specific.
+    expect(read.headers.get("cache-control")).toMatch(/^private/)
+    expect((await fetch(url, { method: "DELETE", headers: bearer(jwt) })).status).toBe(403)
+    const other = await fetch(`${baseUrl}/v1/stream/users/43/inbox`, { method: "PUT", headers })
+    expect(other.status).toBe(403)
+  })
+
+  it("lets the creator act on its stream with any action it holds in the app, and nobody else", async () => {
+    const { baseUrl } = await start({ auth: { verifier: verifier() } })
+    const grants = [
+      { actions: ["create"], match: "/v1/stream/drafts/*" },
+      { actions: ["read", "append", "delete"], match: "/v1/stream/elsewhere" },
+    ]
+    const owner = await token("alice", grants)
+    const stranger = await token("bob", grants)
+    const url = `${baseUrl}/v1/stream/drafts/1`
+    expect(
+      (await fetch(url, { method: "PUT", headers: { ...bearer(owner), "content-type": "text/plain" } }))
+        .status,
+    ).toBe(201)
+    const append = (jwt: string) =>
+      fetch(url, { method: "POST", headers: { ...bearer(jwt), "content-type": "text/plain" }, body: "x" })
+    expect((await append(owner)).status).toBe(204)
+    expect((await append(stranger)).status).toBe(403)
+    expect((await fetch(url, { headers: bearer(stranger) })).status).toBe(403)
+    expect((await fetch(url, { headers: bearer(owner) })).status).toBe(200)
+    expect((await fetch(url, { method: "DELETE", headers: bearer(owner) })).status).toBe(204)
+  })
+
+  it("trusts a local client without a token in dev mode, but not a page of another origin", async () => {
+    const { baseUrl } = await start({ auth: { verifier: verifier(), trustLocalClients: true } })
+    const url = `${baseUrl}/v1/stream/dev`
+    expect((await fetch(url, { method: "PUT" })).status).toBe(201)
+    const foreign = await fetch(url, { headers: { origin: "https://evil.example" } })
+    expect(foreign.status).toBe(401)
+    const localPage = await fetch(url, { headers: { origin: "http://localhost:5173" } })
+    expect(localPage.status).toBe(200)
+  })
+})
+
+describe("limits", () => {
+  it("refuses a body past maxBodyBytes with 413, and a path past maxPathLength with 414", async () => {
+    const { baseUrl } = await start({ limits: { maxBodyBytes: 16, maxPathLength: 40 } })
+    const url = `${baseUrl}/v1/stream/small`
+    const headers = { "content-type": "application/octet-stream" }
+    expect((await fetch(url, { method: "PUT", headers })).status).toBe(201)
+    expect((await fetch(url, { method: "POST", headers, body: "x".repeat(16) })).status).toBe(204)
+    const large = await fetch(url, { method: "POST", headers, body: "x".repeat(17) })
+    expect(large.status).toBe(413)
+    expect(await (await fetch(url)).text()).toBe("x".repeat(16))
+    const long = await fetch(`${baseUrl}/v1/stream/${"p".repeat(40)}`, { method: "PUT" })
+    expect(long.status).toBe(414)
+  })
+
+  it("holds at most maxStreams streams (429), and makes room again on delete", async () => {
+    const { baseUrl } = await start({ limits: { maxStreams: 2 } })
+    const put = (name: string) => fetch(`${baseUrl}/v1/stream/${name}`, { method: "PUT" })
+    expect((await put("a")).status).toBe(201)
+    expect((await put("b")).status).toBe(201)
+    expect((await put("c")).status).toBe(429)
+    expect((await fetch(`${baseUrl}/v1/stream/a`, { method: "DELETE" })).status).toBe(204)
+    expect((await put("c")).status).toBe(201)
+  })
+
+  it("ends a long-poll with 204 after longPollTimeoutMs, and an SSE response after sseLifetimeMs", async () => {
+    const { baseUrl } = await start({ limits: { longPollTimeoutMs: 200, sseLifetimeMs: 300 } })
+    const url = `${baseUrl}/v1/stream/quiet`
+    const created = await fetch(url, { method: "PUT", headers: { "content-type": "text/plain" } })
+    const tail = created.headers.get("stream-next-offset") as string
+    const poll = await fetch(`${url}?offset=${tail}&live=long-poll`)
+    expect(poll.status).toBe(204)
+    expect(poll.headers.get("stream-next-offset")).toBe(tail)
+    const sse = await fetch(`${url}?offset=${tail}&live=sse`)
+    // The body ends on its own: the server closed the response.
+    expect(await sse.text()).toContain('"upToDate":true')
+  })
+})
+
+describe("the official client (@durable-streams/client)", () => {
+  it("reads, tails live and resumes a Herald stream", async () => {
+    const { baseUrl } = await start()
+    const url = `${baseUrl}/v1/stream/chat/1`
+    const stream = await DurableStream.create({ url, contentType: "application/json" })
+    await stream.append(JSON.stringify({ token: "Hel" }))
+    await stream.append(JSON.stringify({ token: "lo" }))
+
+    const caughtUp = await stream.stream({ live: false })
+    expect(await caughtUp.json()).toEqual([{ token: "Hel" }, { token: "lo" }])
+    const resumeFrom = caughtUp.offset
+
+    let from = resumeFrom
+    for (const live of ["sse", "long-poll"] as const) {
+      const tail = await stream.stream({ offset: from, live })
+      const received: unknown[] = []
+      const done = new Promise<void>((resolve) => {
+        tail.subscribeJson((batch) => {
+          received.push(...batch.items)
+          if (received.length >= 1) resolve()
+        })
+      })
+      await stream.append(JSON.stringify({ token: `!${live}` }))
+      await done
+      tail.cancel()
+      expect(received).toEqual([{ token: `!${live}` }])
+      from = tail.offset
+    }
+
+    const resumed = await stream.stream({ offset: resumeFrom, live: false })
+    expect(await resumed.json()).toEqual([{ token: "!sse" }, { token: "!long-poll" }])
+  })
+
+  it("reads a byte stream with multi-byte characters split across appends", async () => {
+    const { baseUrl } = await start()
+    const url = `${baseUrl}/v1/stream/bytes`
+    const stream = await DurableStream.create({ url, contentType: "text/plain" })
+    const bytes = Buffer.from("héllo 👋", "utf8")
+    await stream.append(bytes.subarray(0, 2))
+    await stream.append(bytes.subarray(2, 9))
+    await stream.append(bytes.subarray(9))
+    const read = await stream.stream({ live: false })
+    expect(await read.text()).toBe("héllo 👋")
+  })
+})
