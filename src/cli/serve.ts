@@ -132,7 +132,7 @@ export async function serve(flags: Readonly<Record<string, unknown>>): Promise<n
       loopbackOnly: config.dev === undefined && config.metricsPort === undefined,
     },
     separateMetricsPort: config.metricsPort !== undefined,
-    streams: streamsMount(config, logger),
+    streams: streamsMount(config, engine, logger),
   })
   handle = createRouter(mounts.main, logger)
 
@@ -172,7 +172,7 @@ export async function serve(flags: Readonly<Record<string, unknown>>): Promise<n
       }, config.shutdownTimeoutMs + EXIT_GRACE_MS)
       // Kept referenced: if what shutdown waits on can never settle and nothing else is left
       // running, the process ends here with a reason, not with Node's silent exit code 13.
-      void shutdown(servers, hub, config.shutdownTimeoutMs, logger).then((code) => {
+      void shutdown(servers, hub, engine, config.shutdownTimeoutMs, logger).then((code) => {
         clearTimeout(force)
         logger.info("stopped")
         resolve(code)
@@ -253,12 +253,13 @@ function listen(server: NetServer, port: number, host: string | undefined): Prom
 
 /**
  * Stops accepting connections on every server (and requests on HTTP/2 connections), closes the
- * hub (it tells subscribers when to come back, ends their streams within the deadline, then
- * closes the engine), then drops what is left.
+ * hub (it tells subscribers when to come back and ends their streams within the deadline), drops
+ * what is left, then closes the engine every app shares.
  */
 async function shutdown(
   servers: readonly ServingServer[],
   hub: { close(options: { deadlineMs: number }): Promise<void> },
+  engine: Engine,
   deadlineMs: number,
   logger: Logger,
 ): Promise<number> {
@@ -274,6 +275,12 @@ async function shutdown(
   // Keep-alive sockets between requests would hold close() open until they time out.
   for (const server of servers) server.closeAllConnections()
   await Promise.all(closed)
+  try {
+    await engine.close()
+  } catch (error) {
+    logger.error({ err: error }, "the engine did not close cleanly")
+    code = 1
+  }
   return code
 }
 

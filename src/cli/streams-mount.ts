@@ -1,5 +1,5 @@
 import { createTokenVerifier } from "../auth/verifier.js"
-import { createMemoryEngine } from "../engine/memory.js"
+import type { Engine } from "../engine/engine.js"
 import type { Logger } from "../logger.js"
 import { createStreamsHandler } from "../streams/index.js"
 import type { HeraldConfig } from "./config.js"
@@ -9,14 +9,12 @@ import type { Mount } from "./router.js"
 export const STREAMS_PREFIX = "/v1/stream/"
 
 /**
- * The Durable Streams app of `herald serve`. Its streams live on an engine of the new logs
- * contract; until the hub is ported onto that contract (its engine is the older one), that is a
- * memory engine of its own, so streams do not survive a restart yet. Tokens are checked with the
- * publisher keys (Herald grants of app `streams`); in dev mode a client on this machine needs none.
- * The memory engine's sweep timer does not hold the process open, so shutdown has nothing to close.
+ * The Durable Streams app of `herald serve`, on the engine every app shares: a stream is one log
+ * of it, kept whole until the stream is deleted or expires (the protocol has no retention).
+ * Tokens are checked with the publisher keys (Herald grants of app `streams`); in dev mode a
+ * client on this machine needs none.
  */
-export function streamsMount(config: HeraldConfig, logger: Logger): Mount {
-  const engine = createMemoryEngine({ logger })
+export function streamsMount(config: HeraldConfig, engine: Engine, logger: Logger): Mount {
   const verifier = createTokenVerifier({
     keys: config.publishKeys,
     resource: config.resource ?? config.hubUrl,
@@ -26,6 +24,7 @@ export function streamsMount(config: HeraldConfig, logger: Logger): Mount {
   const streams = createStreamsHandler({
     engine,
     prefix: STREAMS_PREFIX,
+    retention: { maxEntries: Number.MAX_SAFE_INTEGER, maxAgeMs: Number.POSITIVE_INFINITY },
     auth: { verifier, trustLocalClients: config.dev !== undefined },
     logger,
   })

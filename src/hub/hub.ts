@@ -41,7 +41,8 @@ export interface Hub {
   readonly connections: number
   /**
    * Graceful shutdown: refuses new subscribers and publishes, tells open subscribers to come
-   * back (`retry`), closes them within `deadlineMs` (default 10 000), then closes the engine.
+   * back (`retry`) and closes them within `deadlineMs` (default 10 000). The engine is the
+   * caller's: other apps may share it, so the hub leaves it open.
    */
   close(options?: { deadlineMs?: number }): Promise<void>
 }
@@ -160,13 +161,11 @@ export function createHub(options: HubOptions): Hub {
       return admission.open
     },
     close(closeOptions = {}) {
-      closing ??= sse
-        .close({
-          retryMs: settings.retryMs,
-          retryJitterMs: settings.shutdownRetryJitterMs,
-          deadlineMs: closeOptions.deadlineMs ?? 10_000,
-        })
-        .then(() => engine.close())
+      closing ??= sse.close({
+        retryMs: settings.retryMs,
+        retryJitterMs: settings.shutdownRetryJitterMs,
+        deadlineMs: closeOptions.deadlineMs ?? 10_000,
+      })
       return closing
     },
   }
