@@ -542,7 +542,11 @@ class SqliteEngine implements Engine {
     clearInterval(this.#ageTimer)
     if (this.#ageWalkScheduled !== undefined) clearImmediate(this.#ageWalkScheduled)
     // Sliding expiries moved by reads are written down with the last group.
-    if (this.#touched.size > 0) this.#commits.submit((stage) => this.#writeTouched(stage)).catch(() => {})
+    if (this.#touched.size > 0) {
+      this.#write((stage) => this.#writeTouched(stage)).catch((error: unknown) =>
+        this.#logger.error({ err: error }, "herald sqlite engine: writing sliding expiries down failed"),
+      )
+    }
     this.#commits.flush()
     this.#feed.clear()
     this.#signalHandlers.clear()

@@ -6,8 +6,8 @@ import { afterAll, describe, expect, it } from "vitest"
 import { DatabaseLockedError } from "../../src/engine/sqlite-lock.js"
 import { EARLIEST } from "../../src/hub/engine/engine.js"
 import { createSqliteEngine, SQLITE_APPLICATION_ID } from "../../src/hub/engine/sqlite.js"
-import { recordingLogger } from "../server/helpers.js"
 import { walCommits } from "../engine/sqlite-wal.js"
+import { recordingLogger } from "../server/helpers.js"
 import { describeEngine, found, update } from "./engine-suite.js"
 
 const Database = createRequire(import.meta.url)("better-sqlite3") as new (
