@@ -52,8 +52,9 @@ async function runAndKill(path: string, killAfter: number): Promise<string[]> {
   child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
     stderr += chunk
   })
+  // "close", not "exit": only then has everything the child wrote been read from its pipe.
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.once("exit", (code, signal) => resolve({ code, signal })),
+    child.once("close", (code, signal) => resolve({ code, signal })),
   )
   child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
     stdout += chunk
