@@ -38,11 +38,12 @@ import {
   resolveCheckpointPolicy,
 } from "./sqlite-checkpointer.js"
 import { decodeConfig, encodeConfig } from "./sqlite-config.js"
-import type { Database, Statement } from "./sqlite-driver.js"
+import type { Database } from "./sqlite-driver.js"
 import { openHeraldFile } from "./sqlite-file.js"
 import { type DatabaseLock, lockDatabaseFile } from "./sqlite-lock.js"
 import { type SqliteMigrations, setUpSchema } from "./sqlite-schema.js"
 import { Stage } from "./sqlite-stage.js"
+import { type EntryRow, type LogRow, prepareStatements } from "./sqlite-statements.js"
 
 /** Options for {@link createSqliteEngine}. */
 export interface SqliteEngineOptions {
@@ -139,23 +140,6 @@ interface LogHints {
 
 /** A write, run inside a savepoint of a group's transaction; `time` is the group's clock. */
 type Write = (stage: Stage<LogState>, time: number) => unknown
-
-/** A `logs` row as selected, raw. */
-type LogRow = [
-  id: number,
-  name: string,
-  epoch: string,
-  tail: number,
-  floor: number,
-  closed: number,
-  stop: number,
-  writerSeq: string | null,
-  config: string,
-  createdAt: number,
-  expiresAt: number | null,
-]
-
-const LOG_COLUMNS = "id, name, epoch, tail, floor, closed, stop, writer_seq, config, created_at, expires_at"
 
 class SqliteEngine implements Engine {
   readonly name = "sqlite"
@@ -558,7 +542,11 @@ class SqliteEngine implements Engine {
     clearInterval(this.#ageTimer)
     if (this.#ageWalkScheduled !== undefined) clearImmediate(this.#ageWalkScheduled)
     // Sliding expiries moved by reads are written down with the last group.
-    if (this.#touched.size > 0) this.#commits.submit((stage) => this.#writeTouched(stage)).catch(() => {})
+    if (this.#touched.size > 0) {
+      this.#write((stage) => this.#writeTouched(stage)).catch((error: unknown) =>
+        this.#logger.error({ err: error }, "herald sqlite engine: writing sliding expiries down failed"),
+      )
+    }
     this.#commits.flush()
     this.#feed.clear()
     this.#signalHandlers.clear()
@@ -858,57 +846,6 @@ class SqliteEngine implements Engine {
       this.#ageWalkScheduled = undefined
       this.#walkAges()
     })
-  }
-}
-
-/** A row of `entries` as `entriesAfter` selects it, raw. */
-type EntryRow = [seq: number, data: string, key: string | null, time: number]
-
-function prepareStatements(db: Database) {
-  const raw = (sql: string): Statement => db.prepare(sql).raw(true)
-  return {
-    logByName: raw(`SELECT ${LOG_COLUMNS} FROM logs WHERE name = ?`),
-    listFrom: raw(`SELECT ${LOG_COLUMNS} FROM logs WHERE name >= ? ORDER BY name LIMIT ?`),
-    listAfter: raw(`SELECT ${LOG_COLUMNS} FROM logs WHERE name > ? ORDER BY name LIMIT ?`),
-    logsAfterId: raw(`SELECT ${LOG_COLUMNS} FROM logs WHERE id > ? ORDER BY id LIMIT ?`),
-    expiring: raw("SELECT name FROM logs WHERE expires_at <= ? ORDER BY expires_at LIMIT ?"),
-    insertLog: db.prepare(
-      "INSERT INTO logs (name, epoch, tail, floor, closed, stop, owner, config, created_at, expires_at, ttl) VALUES (?, ?, 0, 0, 0, 0, ?, ?, ?, ?, ?)",
-    ),
-    updateLog: db.prepare(
-      "UPDATE logs SET tail = ?, closed = ?, writer_seq = ?, expires_at = ? WHERE id = ?",
-    ),
-    setOwner: db.prepare("UPDATE logs SET owner = ?, config = ? WHERE id = ?"),
-    setStop: db.prepare("UPDATE logs SET stop = 1 WHERE id = ?"),
-    setFloor: db.prepare("UPDATE logs SET floor = ? WHERE id = ?"),
-    setExpiry: db.prepare("UPDATE logs SET expires_at = ? WHERE id = ?"),
-    deleteLog: db.prepare("DELETE FROM logs WHERE id = ?"),
-    insertEntry: db.prepare("INSERT INTO entries (log, seq, data, key, time) VALUES (?, ?, ?, ?, ?)"),
-    entriesAfter: raw(
-      "SELECT seq, data, key, time FROM entries WHERE log = ? AND seq > ? ORDER BY seq LIMIT ?",
-    ),
-    locate: raw("SELECT seq FROM entries WHERE log = ? AND key = ? AND seq > ? ORDER BY seq LIMIT 1"),
-    firstFresh: raw(
-      "SELECT seq, time FROM entries WHERE log = ? AND seq > ? AND time >= ? ORDER BY seq LIMIT 1",
-    ),
-    oldestEntry: raw("SELECT min(seq) FROM entries WHERE log = ?"),
-    deleteEntriesThrough: db.prepare("DELETE FROM entries WHERE log = ? AND seq <= ?"),
-    deleteEntriesBelow: db.prepare("DELETE FROM entries WHERE log = ? AND seq < ?"),
-    producer: db.prepare("SELECT epoch, seq FROM producers WHERE log = ? AND id = ?"),
-    putProducer: db.prepare(
-      "INSERT INTO producers (log, id, epoch, seq) VALUES (?, ?, ?, ?) ON CONFLICT (log, id) DO UPDATE SET epoch = excluded.epoch, seq = excluded.seq",
-    ),
-    deleteProducers: db.prepare("DELETE FROM producers WHERE log = ?"),
-    insertDropped: db.prepare("INSERT INTO dropped (log) VALUES (?)"),
-    firstDropped: raw("SELECT log FROM dropped LIMIT 1"),
-    deleteDropped: db.prepare("DELETE FROM dropped WHERE log = ?"),
-    lease: raw("SELECT expires FROM leases WHERE node = ?"),
-    putLease: db.prepare(
-      "INSERT INTO leases (node, expires) VALUES (?, ?) ON CONFLICT (node) DO UPDATE SET expires = excluded.expires",
-    ),
-    deleteLease: db.prepare("DELETE FROM leases WHERE node = ?"),
-    liveNodes: raw("SELECT node FROM leases WHERE expires > ? ORDER BY node"),
-    deleteStaleLeases: db.prepare("DELETE FROM leases WHERE expires <= ?"),
   }
 }
 

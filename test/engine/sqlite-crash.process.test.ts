@@ -61,8 +61,9 @@ async function runAndKill(path: string, killAfter: number): Promise<Acknowledged
   child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
     stderr += chunk
   })
+  // "close", not "exit": only then has everything the child wrote been read from its pipe.
   const exited = new Promise<NodeJS.Signals | null>((resolve) =>
-    child.once("exit", (_code, signal) => resolve(signal)),
+    child.once("close", (_code, signal) => resolve(signal)),
   )
   child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
     stdout += chunk
