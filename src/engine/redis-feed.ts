@@ -1,0 +1,297 @@
+/**
+ * The redis engine's live feed on one node: Redis notifications in, {@link LocalFeed} out.
+ *
+ * A log's appends are published on its channel by the append script itself (store and notify
+ * are one atomic step), with the entries in the message, so a watching node needs no read. This
+ * node subscribes to a log's channel only while it has local sinks (reference-counted), on a
+ * dedicated subscriber connection (SSUBSCRIBE on a Cluster, where each master has its own);
+ * `watch` resolves once Redis has confirmed the subscription. Each notification becomes Entry
+ * objects once, shared by every local sink — and, for an append made on this node, by its
+ * append result too (see {@link RedisFeed.entriesOfReply}).
+ *
+ * After the subscriber connection comes back, every channel is subscribed again and only then
+ * are all sinks told `onLost`: they re-read from where they are, with the feed already active,
+ * so nothing stored meanwhile is missed. A Redis that came back empty makes those reads answer
+ * "missing" or "other epoch": an honest gap, never a silent one.
+ *
+ * Signals travel on one global channel that every node holds (a normal PUBLISH reaches every
+ * node of a Cluster).
+ */
+
+import type { Logger } from "../logger.js"
+import type { Entry, FeedSink, Signal } from "./engine.js"
+import { LocalFeed } from "./local-feed.js"
+import { formatPosition } from "./position.js"
+import type { RedisLink } from "./redis-client.js"
+
+/** A log's notification as the append and delete scripts publish it. */
+interface Notification {
+  /** Deleted: the watchers re-read (and find the log missing). */
+  readonly x?: 1
+  /** Epoch, first seq, time, closed, the appending node's token, data and keys (false: none). */
+  readonly e: string
+  readonly f: number
+  readonly t: number
+  readonly c: 0 | 1
+  readonly o: string
+  readonly d?: readonly string[]
+  readonly k?: readonly (string | false)[]
+}
+
+/** One channel this node holds for its local sinks. */
+interface Subscription {
+  readonly log: string
+  /** Local watches holding it. */
+  count: number
+  /** Settles when Redis has confirmed the subscription. */
+  readonly active: Promise<void>
+}
+
+/** Entries waiting to be shared between an append's reply and its notification, at most. */
+const HANDOFF_LIMIT = 1024
+
+/** Options of {@link RedisFeed}. */
+export interface RedisFeedOptions {
+  readonly subscriber: RedisLink
+  readonly cluster: boolean
+  readonly signalsChannel: string
+  /** Starts the tokens of this node's appends (it tells its own notifications from others'). */
+  readonly origin: string
+  readonly logger: Logger
+}
+
+/** A node's subscriptions to log channels and to signals. */
+export class RedisFeed {
+  readonly #local: LocalFeed
+  readonly #link: RedisFeedOptions["subscriber"]
+  readonly #cluster: boolean
+  readonly #signalsChannel: string
+  readonly #origin: string
+  readonly #logger: Logger
+  readonly #subscriptions = new Map<string, Subscription>()
+  readonly #signalHandlers = new Set<(signal: Signal) => void>()
+  #signals: Promise<void> | undefined
+  /** Append token → the entries built for it, by whichever of reply and notification came first. */
+  readonly #handoff = new Map<string, readonly Entry[]>()
+  /** The subscriber was ready once: a later "ready" is a reconnect. */
+  #connected = false
+  #closed = false
+
+  constructor(options: RedisFeedOptions) {
+    this.#link = options.subscriber
+    this.#cluster = options.cluster
+    this.#signalsChannel = options.signalsChannel
+    this.#origin = options.origin
+    this.#logger = options.logger
+    this.#local = new LocalFeed((error) =>
+      this.#logger.error({ err: error }, "herald redis engine: a live-feed sink threw"),
+    )
+    const client = this.#link.client
+    client.on(this.#cluster ? "smessage" : "message", (channel: string, message: string) =>
+      this.#onMessage(channel, message),
+    )
+    if (this.#cluster) {
+      client.on("message", (channel: string, message: string) => this.#onMessage(channel, message))
+      // ioredis has re-created the per-master subscribers after a topology change or a lost node.
+      client.on("subscribersReady", () => this.#recover())
+    } else {
+      client.on("ready", () => {
+        if (this.#connected) this.#recover()
+        this.#connected = true
+      })
+    }
+    client.on("error", (error: Error) =>
+      this.#logger.debug({ err: error }, "herald redis engine: subscriber connection error"),
+    )
+    // Held from the start, so that this node hears signals sent from now on.
+    this.signalsActive().catch(() => {})
+  }
+
+  /** Delivers `log`'s live appends to `sink` once the subscription to `channel` is active. */
+  async watch(log: string, channel: string, sink: FeedSink): Promise<() => void> {
+    const remove = this.#local.add(log, sink)
+    let subscription = this.#subscriptions.get(channel)
+    if (subscription === undefined) {
+      subscription = { log, count: 0, active: this.#subscribe(channel) }
+      this.#subscriptions.set(channel, subscription)
+    }
+    subscription.count++
+    const held = subscription
+    let released = false
+    const release = () => {
+      if (released) return
+      released = true
+      remove()
+      if (--held.count > 0 || this.#subscriptions.get(channel) !== held) return
+      this.#subscriptions.delete(channel)
+      if (this.#closed) return
+      // Commands on one connection run in order: a later watch's SUBSCRIBE follows this one.
+      const client = this.#link.client
+      const unsubscribe = this.#cluster ? client.sunsubscribe(channel) : client.unsubscribe(channel)
+      unsubscribe.catch((error: unknown) =>
+        this.#logger.debug({ err: error }, "herald redis engine: unsubscribe failed"),
+      )
+    }
+    try {
+      await held.active
+    } catch (error) {
+      release()
+      throw error
+    }
+    return release
+  }
+
+  /** Resolves once this node holds the signals channel (subscribing again after a failure). */
+  signalsActive(): Promise<void> {
+    this.#signals ??= this.#link
+      .call("subscribe to signals", (client) => client.subscribe(this.#signalsChannel))
+      .then(
+        () => {},
+        (error: unknown) => {
+          this.#signals = undefined
+          throw error
+        },
+      )
+    return this.#signals
+  }
+
+  /** Receives signals from every node; returns the function that stops it. */
+  onSignal(handler: (signal: Signal) => void): () => void {
+    const registration = (signal: Signal) => handler(signal)
+    this.#signalHandlers.add(registration)
+    return () => {
+      this.#signalHandlers.delete(registration)
+    }
+  }
+
+  /**
+   * The entries of an append this node made (token `token`), as its result gives them: the SAME
+   * objects this node's feed delivers for it when the notification came first, or built here
+   * and left for the notification when the log is watched here. Bounded: past
+   * {@link HANDOFF_LIMIT} appends in flight, the oldest are forgotten (their notification then
+   * builds its own objects).
+   */
+  entriesOfReply(
+    token: string,
+    log: string,
+    channel: string,
+    build: () => readonly Entry[],
+  ): readonly Entry[] {
+    const early = this.#handoff.get(token)
+    if (early !== undefined) {
+      this.#handoff.delete(token)
+      return early
+    }
+    const entries = build()
+    if (this.#subscriptions.get(channel)?.log === log) this.#keep(token, entries)
+    return entries
+  }
+
+  /** Drops every subscription and sink. */
+  close(): void {
+    this.#closed = true
+    this.#subscriptions.clear()
+    this.#handoff.clear()
+    this.#signalHandlers.clear()
+    this.#local.clear()
+  }
+
+  #subscribe(channel: string): Promise<void> {
+    return this.#link.call("subscribe to a log", async (client) => {
+      await (this.#cluster ? client.ssubscribe(channel) : client.subscribe(channel))
+    })
+  }
+
+  #onMessage(channel: string, message: string): void {
+    if (channel === this.#signalsChannel) {
+      this.#onSignal(message)
+      return
+    }
+    const subscription = this.#subscriptions.get(channel)
+    if (subscription === undefined) return
+    let notification: Notification
+    try {
+      notification = JSON.parse(message) as Notification
+    } catch (error) {
+      this.#logger.warn({ err: error }, "herald redis engine: an unreadable notification")
+      this.#local.lost(subscription.log)
+      return
+    }
+    if (notification.x === 1) {
+      this.#local.lost(subscription.log)
+      return
+    }
+    this.#local.deliver(subscription.log, this.#entriesOfNotification(notification), notification.c === 1)
+  }
+
+  #entriesOfNotification(notification: Notification): readonly Entry[] {
+    const token = notification.o
+    const early = this.#handoff.get(token)
+    if (early !== undefined) {
+      this.#handoff.delete(token)
+      return early
+    }
+    const { e: epoch, f: first, t: time, d: data = [], k: keys = [] } = notification
+    const entries = data.map(
+      (payload, i): Entry => ({
+        position: formatPosition(epoch, first + i),
+        seq: first + i,
+        data: payload,
+        key: keys[i] === false ? undefined : keys[i],
+        time,
+      }),
+    )
+    if (entries.length > 0 && token.startsWith(this.#origin)) this.#keep(token, entries)
+    return entries
+  }
+
+  #keep(token: string, entries: readonly Entry[]): void {
+    this.#handoff.set(token, entries)
+    if (this.#handoff.size > HANDOFF_LIMIT) {
+      const oldest = this.#handoff.keys().next().value as string
+      this.#handoff.delete(oldest)
+    }
+  }
+
+  #onSignal(message: string): void {
+    let signal: Signal
+    try {
+      const { topic, payload } = JSON.parse(message) as Signal
+      signal = { topic: String(topic), payload: String(payload) }
+    } catch (error) {
+      this.#logger.warn({ err: error }, "herald redis engine: an unreadable signal")
+      return
+    }
+    for (const handler of [...this.#signalHandlers]) {
+      if (!this.#signalHandlers.has(handler)) continue
+      try {
+        handler(signal)
+      } catch (error) {
+        this.#logger.error({ err: error }, "herald redis engine: a signal handler threw")
+      }
+    }
+  }
+
+  /**
+   * The connection came back: subscribe to every channel again, then tell every sink it may
+   * have missed appends. Signals sent while away are lost (at most once).
+   */
+  #recover(): void {
+    if (this.#closed) return
+    const channels = [...this.#subscriptions.keys()]
+    this.#signals = undefined
+    const client = this.#link.client
+    const resubscribed = Promise.all([
+      this.signalsActive(),
+      ...channels.map((channel) => (this.#cluster ? client.ssubscribe(channel) : client.subscribe(channel))),
+    ])
+    resubscribed.then(
+      () => this.#local.lostAll(),
+      (error: unknown) => {
+        // The connection broke again: its next "ready" recovers. Sinks re-read meanwhile.
+        this.#logger.warn({ err: error }, "herald redis engine: resubscribing after a reconnect failed")
+        this.#local.lostAll()
+      },
+    )
+  }
+}
