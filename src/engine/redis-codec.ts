@@ -9,7 +9,7 @@ import type { ResolvedRetention } from "./retention.js"
 
 /** The field/value pairs of a new incarnation's meta hash, created at `now`. */
 export function newLogMeta(config: LogConfig, retention: ResolvedRetention, now: number): string[] {
-  const fields = ["e", newEpoch(), "t", "0", "cfg", canonicalJson(config), "ca", String(now)]
+  const fields = ["e", newEpoch(), "t", "0", "cfg", encodeConfig(config), "ca", String(now)]
   fields.push("mn", String(retention.maxEntries))
   fields.push("ma", retention.maxAgeMs === Number.POSITIVE_INFINITY ? "" : String(retention.maxAgeMs))
   if (config.owner !== undefined) fields.push("o", config.owner)
@@ -19,16 +19,34 @@ export function newLogMeta(config: LogConfig, retention: ResolvedRetention, now:
 }
 
 /**
- * JSON with object keys sorted, so that two equal configs are the same string whatever order
- * their fields were written in: `create` compares them in Lua as strings.
+ * A config as JSON with its fields in a fixed order, so that two equal configs are the same
+ * string however they were written: `create` compares them in Lua as strings. A `maxAgeMs` of
+ * `Infinity` (which JSON cannot say) is written as the string "Infinity".
  */
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_, inner: unknown) => {
-    if (inner === null || typeof inner !== "object" || Array.isArray(inner)) return inner
-    const sorted: Record<string, unknown> = {}
-    for (const key of Object.keys(inner).sort()) sorted[key] = (inner as Record<string, unknown>)[key]
-    return sorted
-  })
+export function encodeConfig(config: LogConfig): string {
+  const { retention, meta } = config
+  const plain: Record<string, unknown> = { ...config }
+  if (retention !== undefined) {
+    const infinite = retention.maxAgeMs === Number.POSITIVE_INFINITY
+    plain.retention = sortedFields(infinite ? { ...retention, maxAgeMs: "Infinity" } : retention)
+  }
+  if (meta !== undefined) plain.meta = sortedFields(meta)
+  return JSON.stringify(sortedFields(plain))
+}
+
+/** The config {@link encodeConfig} encoded. */
+export function decodeConfig(json: string): LogConfig {
+  const config = JSON.parse(json) as LogConfig
+  if (config.retention?.maxAgeMs === ("Infinity" as unknown)) {
+    return { ...config, retention: { ...config.retention, maxAgeMs: Number.POSITIVE_INFINITY } }
+  }
+  return config
+}
+
+function sortedFields<T extends object>(value: T): T {
+  const sorted: Record<string, unknown> = {}
+  for (const key of Object.keys(value).sort()) sorted[key] = (value as Record<string, unknown>)[key]
+  return sorted as T
 }
 
 /**
@@ -37,7 +55,7 @@ export function canonicalJson(value: unknown): string {
  */
 export function decodeHead(name: string, reply: readonly string[]): LogHead {
   const [epoch = "", tail, floor, closed, stop, createdAt, expiresAt, config = "{}", owner = ""] = reply
-  const created = JSON.parse(config) as LogConfig
+  const created = decodeConfig(config)
   return {
     name,
     epoch,

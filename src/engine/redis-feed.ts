@@ -6,8 +6,11 @@
  * node subscribes to a log's channel only while it has local sinks (reference-counted), on a
  * dedicated subscriber connection (SSUBSCRIBE on a Cluster, where each master has its own);
  * `watch` resolves once Redis has confirmed the subscription. Each notification becomes Entry
- * objects once, shared by every local sink — and, for an append made on this node, by its
- * append result too (see {@link RedisFeed.entriesOfReply}).
+ * objects once, shared by every local sink.
+ *
+ * An append made on this node to a log watched here resolves only once this node's feed has
+ * delivered it (as the memory and sqlite engines do, whose feed runs inside append), with the
+ * same Entry objects in its result ({@link RedisFeed.expectOwn}).
  *
  * After the subscriber connection comes back, every channel is subscribed again and only then
  * are all sinks told `onLost`: they re-read from where they are, with the feed already active,
@@ -45,18 +48,28 @@ interface Subscription {
   count: number
   /** Settles when Redis has confirmed the subscription. */
   readonly active: Promise<void>
+  /** Confirmed, and the connection has not broken since: its notifications arrive. */
+  confirmed: boolean
 }
 
-/** Entries waiting to be shared between an append's reply and its notification, at most. */
-const HANDOFF_LIMIT = 1024
+/** An append of this node to a log watched here, between its script and its notification. */
+interface OwnAppend {
+  readonly channel: string
+  /** Built by whichever of the reply and the notification came first. */
+  entries: readonly Entry[] | undefined
+  /** Settles when the feed has delivered it, or will not. */
+  readonly delivered: Promise<void>
+  settle(): void
+}
+
+/** The longest an append waits for its notification to reach this node's feed. */
+const OWN_NOTIFICATION_WAIT_MS = 1000
 
 /** Options of {@link RedisFeed}. */
 export interface RedisFeedOptions {
   readonly subscriber: RedisLink
   readonly cluster: boolean
   readonly signalsChannel: string
-  /** Starts the tokens of this node's appends (it tells its own notifications from others'). */
-  readonly origin: string
   readonly logger: Logger
 }
 
@@ -66,13 +79,12 @@ export class RedisFeed {
   readonly #link: RedisFeedOptions["subscriber"]
   readonly #cluster: boolean
   readonly #signalsChannel: string
-  readonly #origin: string
   readonly #logger: Logger
   readonly #subscriptions = new Map<string, Subscription>()
   readonly #signalHandlers = new Set<(signal: Signal) => void>()
   #signals: Promise<void> | undefined
-  /** Append token → the entries built for it, by whichever of reply and notification came first. */
-  readonly #handoff = new Map<string, readonly Entry[]>()
+  /** This node's appends awaiting their notification, by append token. */
+  readonly #own = new Map<string, OwnAppend>()
   /** The subscriber was ready once: a later "ready" is a reconnect. */
   #connected = false
   #closed = false
@@ -81,7 +93,6 @@ export class RedisFeed {
     this.#link = options.subscriber
     this.#cluster = options.cluster
     this.#signalsChannel = options.signalsChannel
-    this.#origin = options.origin
     this.#logger = options.logger
     this.#local = new LocalFeed((error) =>
       this.#logger.error({ err: error }, "herald redis engine: a live-feed sink threw"),
@@ -99,6 +110,10 @@ export class RedisFeed {
         if (this.#connected) this.#recover()
         this.#connected = true
       })
+      client.on("close", () => {
+        for (const subscription of this.#subscriptions.values()) subscription.confirmed = false
+        this.#settleOwn()
+      })
     }
     client.on("error", (error: Error) =>
       this.#logger.debug({ err: error }, "herald redis engine: subscriber connection error"),
@@ -112,7 +127,14 @@ export class RedisFeed {
     const remove = this.#local.add(log, sink)
     let subscription = this.#subscriptions.get(channel)
     if (subscription === undefined) {
-      subscription = { log, count: 0, active: this.#subscribe(channel) }
+      const fresh: Subscription = { log, count: 0, active: this.#subscribe(channel), confirmed: false }
+      fresh.active.then(
+        () => {
+          fresh.confirmed = true
+        },
+        () => {},
+      )
+      subscription = fresh
       this.#subscriptions.set(channel, subscription)
     }
     subscription.count++
@@ -124,6 +146,7 @@ export class RedisFeed {
       remove()
       if (--held.count > 0 || this.#subscriptions.get(channel) !== held) return
       this.#subscriptions.delete(channel)
+      this.#settleOwn(channel)
       if (this.#closed) return
       // Commands on one connection run in order: a later watch's SUBSCRIBE follows this one.
       const client = this.#link.client
@@ -165,33 +188,51 @@ export class RedisFeed {
   }
 
   /**
-   * The entries of an append this node made (token `token`), as its result gives them: the SAME
-   * objects this node's feed delivers for it when the notification came first, or built here
-   * and left for the notification when the log is watched here. Bounded: past
-   * {@link HANDOFF_LIMIT} appends in flight, the oldest are forgotten (their notification then
-   * builds its own objects).
+   * Called before this node sends the append `token` to the log of `channel`: when the log is
+   * watched here, {@link ownEntries} will wait for the append's notification. Returns whether
+   * it will. {@link forgetOwn} must follow, whatever the append's fate.
    */
-  entriesOfReply(
-    token: string,
-    log: string,
-    channel: string,
-    build: () => readonly Entry[],
-  ): readonly Entry[] {
-    const early = this.#handoff.get(token)
-    if (early !== undefined) {
-      this.#handoff.delete(token)
-      return early
+  expectOwn(token: string, channel: string): boolean {
+    if (this.#subscriptions.get(channel)?.confirmed !== true) return false
+    let settle = () => {}
+    const delivered = new Promise<void>((resolve) => {
+      settle = resolve
+    })
+    this.#own.set(token, { channel, entries: undefined, delivered, settle })
+    return true
+  }
+
+  /**
+   * The entries of this node's stored append `token`, once this node's feed has delivered them
+   * (bounded wait) — the same objects — or built here when the log is not watched here.
+   */
+  async ownEntries(token: string, build: () => readonly Entry[]): Promise<readonly Entry[]> {
+    const own = this.#own.get(token)
+    if (own === undefined) return build()
+    own.entries ??= build()
+    let timer: NodeJS.Timeout | undefined
+    const late = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, OWN_NOTIFICATION_WAIT_MS)
+    })
+    try {
+      await Promise.race([own.delivered, late])
+    } finally {
+      clearTimeout(timer)
     }
-    const entries = build()
-    if (this.#subscriptions.get(channel)?.log === log) this.#keep(token, entries)
-    return entries
+    return own.entries
+  }
+
+  /** Forgets the append `token` ({@link expectOwn}). */
+  forgetOwn(token: string): void {
+    this.#own.get(token)?.settle()
+    this.#own.delete(token)
   }
 
   /** Drops every subscription and sink. */
   close(): void {
     this.#closed = true
     this.#subscriptions.clear()
-    this.#handoff.clear()
+    this.#settleOwn()
     this.#signalHandlers.clear()
     this.#local.clear()
   }
@@ -221,36 +262,20 @@ export class RedisFeed {
       this.#local.lost(subscription.log)
       return
     }
-    this.#local.deliver(subscription.log, this.#entriesOfNotification(notification), notification.c === 1)
+    this.#onAppended(subscription.log, notification)
   }
 
-  #entriesOfNotification(notification: Notification): readonly Entry[] {
-    const token = notification.o
-    const early = this.#handoff.get(token)
-    if (early !== undefined) {
-      this.#handoff.delete(token)
-      return early
-    }
-    const { e: epoch, f: first, t: time, d: data = [], k: keys = [] } = notification
-    const entries = data.map(
-      (payload, i): Entry => ({
-        position: formatPosition(epoch, first + i),
-        seq: first + i,
-        data: payload,
-        key: keys[i] === false ? undefined : keys[i],
-        time,
-      }),
-    )
-    if (entries.length > 0 && token.startsWith(this.#origin)) this.#keep(token, entries)
-    return entries
+  #onAppended(log: string, notification: Notification): void {
+    const own = this.#own.get(notification.o)
+    const entries = own?.entries ?? entriesOf(notification)
+    if (own !== undefined) own.entries = entries
+    this.#local.deliver(log, entries, notification.c === 1)
+    own?.settle()
   }
 
-  #keep(token: string, entries: readonly Entry[]): void {
-    this.#handoff.set(token, entries)
-    if (this.#handoff.size > HANDOFF_LIMIT) {
-      const oldest = this.#handoff.keys().next().value as string
-      this.#handoff.delete(oldest)
-    }
+  /** Stops the waits of this node's appends (to `channel`, or all): no notification will come. */
+  #settleOwn(channel?: string): void {
+    for (const own of this.#own.values()) if (channel === undefined || own.channel === channel) own.settle()
   }
 
   #onSignal(message: string): void {
@@ -286,7 +311,13 @@ export class RedisFeed {
       ...channels.map((channel) => (this.#cluster ? client.ssubscribe(channel) : client.subscribe(channel))),
     ])
     resubscribed.then(
-      () => this.#local.lostAll(),
+      () => {
+        for (const channel of channels) {
+          const subscription = this.#subscriptions.get(channel)
+          if (subscription !== undefined) subscription.confirmed = true
+        }
+        this.#local.lostAll()
+      },
       (error: unknown) => {
         // The connection broke again: its next "ready" recovers. Sinks re-read meanwhile.
         this.#logger.warn({ err: error }, "herald redis engine: resubscribing after a reconnect failed")
@@ -294,4 +325,18 @@ export class RedisFeed {
       },
     )
   }
+}
+
+/** The entries a notification carries, as Entry objects. */
+function entriesOf(notification: Notification): readonly Entry[] {
+  const { e: epoch, f: first, t: time, d: data = [], k: keys = [] } = notification
+  return data.map(
+    (payload, i): Entry => ({
+      position: formatPosition(epoch, first + i),
+      seq: first + i,
+      data: payload,
+      key: keys[i] === false ? undefined : keys[i],
+      time,
+    }),
+  )
 }

@@ -200,7 +200,7 @@ end
  * ("1"), the number N of create meta ARGVs (0: no create), those N, the number of entries, then
  * per entry its data and its key ("" for none, else "k" + the key).
  *
- * Replies `{status, ...}`: appended (epoch, first seq, tail, closed, stop, created), duplicate
+ * Replies `{status, ...}`: appended (epoch, first seq, tail, closed, stop, created, published), duplicate
  * (last producer seq, epoch, tail, closed), missing, closed (epoch, tail), stale-epoch (epoch),
  * invalid-epoch-seq, sequence-gap (expected, received), writer-seq-conflict (hex), fenced
  * (owner or ""), conflict (head).
@@ -240,7 +240,7 @@ if ARGV[6] ~= '' then
 end
 
 if m.c == '1' then
-  if n == 0 and close then return {'appended', m.e, str(tonumber(m.t) + 1), m.t, '1', m.st or '', ''} end
+  if n == 0 and close then return {'appended', m.e, str(tonumber(m.t) + 1), m.t, '1', m.st or '', '', ''} end
   return {'closed', m.e, m.t}
 end
 
@@ -279,13 +279,14 @@ if n > 0 then expire_keys(m, now) end
 
 -- Store and notify in the same atomic step: the entries travel with the notification, so a
 -- watching node rarely needs a read.
-if n > 0 or close then
+local published = n > 0 or close
+if published then
   local body = '{"e":"' .. m.e .. '","f":' .. str(first) .. ',"t":' .. time .. ',"c":' .. (close and '1' or '0')
     .. ',"o":' .. cjson.encode(ARGV[2])
   if n > 0 then body = body .. ',"d":' .. cjson.encode(data) .. ',"k":' .. cjson.encode(keys) end
   redis.call(ARGV[3], ARGV[4], body .. '}')
 end
-return {'appended', m.e, str(first), m.t, m.c or '', m.st or '', created and '1' or ''}
+return {'appended', m.e, str(first), m.t, m.c or '', m.st or '', created and '1' or '', published and '1' or ''}
 `
 
 /**

@@ -28,6 +28,15 @@
 
 import { randomBytes } from "node:crypto"
 import { defaultLogger, type Logger } from "../logger.js"
+import {
+  assertAppendOptions,
+  assertLimit,
+  assertLogName,
+  assertNewEntries,
+  assertNodeName,
+  assertString,
+} from "./checks.js"
+import { checkLogConfig } from "./config.js"
 import type {
   AppendOptions,
   AppendResult,
@@ -45,7 +54,6 @@ import type {
 } from "./engine.js"
 import type { EngineHealth, HealthCapability } from "./health.js"
 import { formatPosition, type Position, parsePosition, START } from "./position.js"
-import { assertProducerFence } from "./producer.js"
 import { luaScript, openRedis, type RedisConnectionOptions, type RedisConnections } from "./redis-client.js"
 import {
   decodeEntry,
@@ -85,9 +93,6 @@ export interface RedisEngineOptions extends RedisConnectionOptions {
   /** Receives what a live-feed sink or signal handler throws. Default: {@link defaultLogger}. */
   readonly logger?: Logger
 }
-
-/** Log names are 1 to this many characters. */
-const LOG_NAME_MAX = 1024
 
 const SCRIPTS = {
   append: luaScript(APPEND_LUA),
@@ -129,7 +134,9 @@ class RedisEngine implements Engine, HealthCapability {
     assertKeyPrefix(this.#prefix)
     this.#global = globalKeys(this.#prefix)
     this.#retention = resolveRetention(options.retention, RETENTION_DEFAULTS, "redis engine")
-    this.#now = options.now ?? Date.now
+    const clock = options.now ?? Date.now
+    // Redis keeps times as whole milliseconds: every node must see the same entry time.
+    this.#now = () => Math.trunc(clock())
     this.#logger = options.logger ?? defaultLogger()
     this.#redis = openRedis(options)
     this.#publish = this.#redis.cluster ? "SPUBLISH" : "PUBLISH"
@@ -140,15 +147,15 @@ class RedisEngine implements Engine, HealthCapability {
       subscriber: this.#redis.subscriber,
       cluster: this.#redis.cluster,
       signalsChannel: this.#global.signals,
-      origin: this.#origin,
       logger: this.#logger,
     })
   }
 
   async create(log: string, config: LogConfig = {}): Promise<CreateResult> {
     const keys = this.#keys(log)
+    const checked = checkLogConfig(config, this.#retention)
     const now = this.#now()
-    const meta = newLogMeta(config, this.#logRetention(config), now)
+    const meta = newLogMeta(checked.config, checked.retention, now)
     const reply = (await this.#script("create", SCRIPTS.create, keys, [now, meta.length, ...meta])) as [
       CreateResult["status"],
       string[],
@@ -209,14 +216,12 @@ class RedisEngine implements Engine, HealthCapability {
     options: AppendOptions = {},
   ): Promise<AppendResult> {
     const keys = this.#keys(log)
-    assertEntries(entries)
+    assertNewEntries(entries)
+    assertAppendOptions(options)
     const { producer, writerSeq, fence, create } = options
-    if (producer !== undefined) assertProducerFence(producer)
-    if (writerSeq !== undefined && typeof writerSeq !== "string") {
-      throw new TypeError(`append(): writerSeq must be a string; got ${typeof writerSeq}.`)
-    }
+    const checked = create === undefined ? undefined : checkLogConfig(create, this.#retention)
     const now = this.#now()
-    const meta = create === undefined ? [] : newLogMeta(create, this.#logRetention(create), now)
+    const meta = checked === undefined ? [] : newLogMeta(checked.config, checked.retention, now)
     let fenceArgs = ["", "", "", ""]
     if (fence !== undefined && "takeOver" in fence) {
       // The lease lives outside the log's slot, so it is read before the script, not in it: a
@@ -247,8 +252,13 @@ class RedisEngine implements Engine, HealthCapability {
       entries.length,
     ]
     for (const entry of entries) args.push(entry.data, entry.key === undefined ? "" : `k${entry.key}`)
-    const reply = (await this.#script("append", SCRIPTS.append, keys, args)) as unknown[]
-    return this.#appendResult(log, keys, token, now, entries, reply)
+    this.#feed.expectOwn(token, keys.channel)
+    try {
+      const reply = (await this.#script("append", SCRIPTS.append, keys, args)) as unknown[]
+      return await this.#appendResult(log, token, now, entries, reply)
+    } finally {
+      this.#feed.forgetOwn(token)
+    }
   }
 
   async read(log: string, after: Position, limit: number): Promise<ReadResult> {
@@ -287,7 +297,7 @@ class RedisEngine implements Engine, HealthCapability {
 
   async locate(log: string, key: string): Promise<Position | undefined> {
     const keys = this.#keys(log)
-    if (typeof key !== "string") throw new TypeError(`locate(): key must be a string; got ${typeof key}.`)
+    assertString(key, "key")
     const reply = (await this.#script("locate", SCRIPTS.locate, keys, [this.#now(), key])) as
       | [string, string]
       | null
@@ -306,9 +316,8 @@ class RedisEngine implements Engine, HealthCapability {
 
   async signal(signal: Signal): Promise<void> {
     this.#assertOpen()
-    if (typeof signal?.topic !== "string" || typeof signal.payload !== "string") {
-      throw new TypeError("signal(): topic and payload must be strings.")
-    }
+    assertString(signal?.topic, "signal.topic")
+    assertString(signal.payload, "signal.payload")
     // This node hears its own signal only if it holds the channel before the PUBLISH.
     await this.#feed.signalsActive()
     const message = JSON.stringify({ topic: signal.topic, payload: signal.payload })
@@ -321,10 +330,8 @@ class RedisEngine implements Engine, HealthCapability {
   }
 
   async holdLease(node: string, ttlMs: number): Promise<void> {
-    assertNode(node)
-    if (!Number.isSafeInteger(ttlMs) || ttlMs < 1) {
-      throw new RangeError(`holdLease(): ttlMs must be a positive integer; got ${String(ttlMs)}.`)
-    }
+    assertNodeName(node, "node")
+    assertLimit(ttlMs, "ttlMs")
     const now = this.#now()
     await this.#redis.command.call("hold a lease", (client) =>
       client
@@ -336,7 +343,7 @@ class RedisEngine implements Engine, HealthCapability {
   }
 
   async releaseLease(node: string): Promise<void> {
-    assertNode(node)
+    assertNodeName(node, "node")
     await this.#redis.command.call("release a lease", (client) => client.zrem(this.#global.leases, node))
   }
 
@@ -371,29 +378,8 @@ class RedisEngine implements Engine, HealthCapability {
 
   #keys(log: string): LogKeys {
     this.#assertOpen()
-    if (typeof log !== "string" || log.length === 0 || log.length > LOG_NAME_MAX) {
-      throw new RangeError(
-        `A log name must be a string of 1 to ${LOG_NAME_MAX} characters; got ${typeof log === "string" ? `${log.length} characters` : typeof log}.`,
-      )
-    }
+    assertLogName(log)
     return logKeys(this.#prefix, log)
-  }
-
-  #logRetention(config: LogConfig): ResolvedRetention {
-    if (config === null || typeof config !== "object") throw new TypeError("A log config must be an object.")
-    const { ttlMs, expiresAt } = config
-    if (ttlMs !== undefined && expiresAt !== undefined) {
-      throw new TypeError("A log config takes ttlMs or expiresAt, not both.")
-    }
-    if (ttlMs !== undefined && (!Number.isSafeInteger(ttlMs) || ttlMs < 1)) {
-      throw new RangeError(`A log config's ttlMs must be a positive integer; got ${String(ttlMs)}.`)
-    }
-    if (expiresAt !== undefined && !Number.isSafeInteger(expiresAt)) {
-      throw new RangeError(
-        `A log config's expiresAt must be an integer time in ms; got ${String(expiresAt)}.`,
-      )
-    }
-    return resolveRetention(config.retention, this.#retention, "redis engine: log config")
   }
 
   /** Adds `log` to the index behind `list`. A failure is logged: the log itself is stored. */
@@ -427,32 +413,28 @@ class RedisEngine implements Engine, HealthCapability {
 
   async #appendResult(
     log: string,
-    keys: LogKeys,
     token: string,
     time: number,
     given: readonly NewEntry[],
     reply: unknown[],
   ): Promise<AppendResult> {
-    const [status, a, b, c, d, e, f] = reply as string[]
+    const [status, a, b, c, d, e, f, published] = reply as string[]
     switch (status) {
       case "appended": {
         const epoch = a as string
         const first = Number(b)
         if (f === "1") await this.#index(log)
-        const entries =
-          given.length === 0
-            ? []
-            : this.#feed.entriesOfReply(token, log, keys.channel, () =>
-                given.map(
-                  (entry, i): Entry => ({
-                    position: formatPosition(epoch, first + i),
-                    seq: first + i,
-                    data: entry.data,
-                    key: entry.key,
-                    time,
-                  }),
-                ),
-              )
+        const build = () =>
+          given.map(
+            (entry, i): Entry => ({
+              position: formatPosition(epoch, first + i),
+              seq: first + i,
+              data: entry.data,
+              key: entry.key,
+              time,
+            }),
+          )
+        const entries = published === "1" ? await this.#feed.ownEntries(token, build) : build()
         return {
           status,
           entries,
@@ -486,26 +468,4 @@ class RedisEngine implements Engine, HealthCapability {
   #assertOpen(): void {
     if (this.#closed) throw new Error("redis engine: the engine is closed.")
   }
-}
-
-function assertLimit(limit: number): void {
-  if (!Number.isSafeInteger(limit) || limit < 1) {
-    throw new RangeError(`The limit must be a positive integer; got ${String(limit)}.`)
-  }
-}
-
-function assertNode(node: string): void {
-  if (typeof node !== "string" || node === "") throw new TypeError("A node name must be a non-empty string.")
-}
-
-/** Checks a whole batch before anything is sent: a batch is all or nothing. */
-function assertEntries(entries: readonly NewEntry[]): void {
-  if (!Array.isArray(entries)) throw new TypeError("append() takes an array of entries.")
-  entries.forEach((entry: NewEntry | null, i) => {
-    if (entry === null || typeof entry !== "object") throw new TypeError(`Entry ${i} is not an object.`)
-    if (typeof entry.data !== "string") throw new TypeError(`Entry ${i}: data must be a string.`)
-    if (entry.key !== undefined && typeof entry.key !== "string") {
-      throw new TypeError(`Entry ${i}: key must be a string when given.`)
-    }
-  })
 }

@@ -23,6 +23,7 @@ import {
   startRedis,
   waitFor,
 } from "./redis-servers.js"
+import { describeEngine } from "./suite.js"
 
 const RUN = `herald-test-${randomBytes(4).toString("hex")}`
 const sharedUp = await redisAnswers(SHARED_REDIS_URL)
@@ -54,6 +55,14 @@ function recordingSink() {
   return sink
 }
 
+afterAll(async () => {
+  if (sharedUp) await deleteKeys(SHARED_REDIS_URL, RUN)
+})
+
+describe.skipIf(!sharedUp && !STRICT)("redis engine: the shared suite", () => {
+  describeEngine("redis", (options) => engineOnShared(options))
+})
+
 describe("redis engine: test setup", () => {
   it.runIf(STRICT)("has a Redis at the shared URL and redis-server installed (HERALD_TEST_STRICT=1)", () => {
     expect(sharedUp, `no Redis answers at ${SHARED_REDIS_URL}`).toBe(true)
@@ -65,10 +74,6 @@ describe.skipIf(!sharedUp && !STRICT)("redis engine on the shared Redis", () => 
   afterEach(async () => {
     await Promise.all(open.splice(0).map((engine) => engine.close()))
   })
-  afterAll(async () => {
-    await deleteKeys(SHARED_REDIS_URL, RUN)
-  })
-
   it("runs the producer fence in Lua exactly as checkProducer does", async () => {
     const client = new Redis(SHARED_REDIS_URL)
     try {
