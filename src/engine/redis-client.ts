@@ -12,6 +12,10 @@
  * never sent, so that wait is safe) and then rejects, and `commandTimeout` bounds a Redis that
  * hangs. A writer that must not lose nor duplicate retries with a producer fence: the retry of a
  * stored append answers `duplicate`.
+ *
+ * A Cluster connects to each node lazily, on its first command, so there the offline queues stay
+ * on: they hold only commands not yet sent, for a node that is connecting. A node that does not
+ * connect within `commandTimeoutMs` is closed, which rejects what waited for it.
  */
 
 import { createHash } from "node:crypto"
@@ -65,17 +69,19 @@ export function openRedis(options: RedisConnectionOptions): RedisConnections {
     throw new TypeError("redis engine: give one of `url`, `nodes` (Cluster) or `sentinels`, not several.")
   }
   const waitMs = options.connectWaitMs ?? 1_000
-  const safe: RedisOptions = {
+  const commandTimeout = options.commandTimeoutMs ?? 2_000
+  const common = {
     ...options.redisOptions,
-    enableOfflineQueue: false,
     autoResendUnfulfilledCommands: false,
     maxRetriesPerRequest: 0,
-    commandTimeout: options.commandTimeoutMs ?? 2_000,
-  }
+    commandTimeout,
+  } satisfies RedisOptions
+  const safe: RedisOptions = { ...common, enableOfflineQueue: false }
   if (options.nodes !== undefined) {
+    // ioredis gives a Cluster's node connections an offline queue whatever the options say.
     const cluster = new ioredis.Cluster(options.nodes as ClusterNode[], {
-      redisOptions: safe,
-      enableOfflineQueue: false,
+      redisOptions: { ...common, connectTimeout: commandTimeout },
+      enableOfflineQueue: true,
       retryDelayOnFailover: 0,
       shardedSubscribers: true,
     })

@@ -17,8 +17,9 @@
  * so nothing stored meanwhile is missed. A Redis that came back empty makes those reads answer
  * "missing" or "other epoch": an honest gap, never a silent one.
  *
- * Signals travel on one global channel that every node holds (a normal PUBLISH reaches every
- * node of a Cluster).
+ * Signals travel on one global channel that every node holds. On a Cluster it is a shard channel
+ * too: its one master relays every signal, so one node's signals arrive in the order sent (a
+ * normal PUBLISH goes to any node and crosses the cluster bus, so two of them may swap).
  */
 
 import type { Logger } from "../logger.js"
@@ -85,7 +86,7 @@ export class RedisFeed {
   #signals: Promise<void> | undefined
   /** This node's appends awaiting their notification, by append token. */
   readonly #own = new Map<string, OwnAppend>()
-  /** The subscriber was ready once: a later "ready" is a reconnect. */
+  /** The subscriber was ready once: a later "ready" (on a Cluster: "subscribersReady") is a reconnect. */
   #connected = false
   #closed = false
 
@@ -101,15 +102,15 @@ export class RedisFeed {
     client.on(this.#cluster ? "smessage" : "message", (channel: string, message: string) =>
       this.#onMessage(channel, message),
     )
+    const connected = () => {
+      if (this.#connected) this.#recover()
+      this.#connected = true
+    }
     if (this.#cluster) {
-      client.on("message", (channel: string, message: string) => this.#onMessage(channel, message))
       // ioredis has re-created the per-master subscribers after a topology change or a lost node.
-      client.on("subscribersReady", () => this.#recover())
+      client.on("subscribersReady", connected)
     } else {
-      client.on("ready", () => {
-        if (this.#connected) this.#recover()
-        this.#connected = true
-      })
+      client.on("ready", connected)
       client.on("close", () => {
         for (const subscription of this.#subscriptions.values()) subscription.confirmed = false
         this.#settleOwn()
@@ -167,7 +168,9 @@ export class RedisFeed {
   /** Resolves once this node holds the signals channel (subscribing again after a failure). */
   signalsActive(): Promise<void> {
     this.#signals ??= this.#link
-      .call("subscribe to signals", (client) => client.subscribe(this.#signalsChannel))
+      .call("subscribe to signals", (client) =>
+        this.#cluster ? client.ssubscribe(this.#signalsChannel) : client.subscribe(this.#signalsChannel),
+      )
       .then(
         () => {},
         (error: unknown) => {

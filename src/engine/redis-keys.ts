@@ -38,7 +38,7 @@ export interface GlobalKeys {
   readonly logs: string
   /** A sorted set: node → lease expiry (ms since the Unix epoch, by the engine's clock). */
   readonly leases: string
-  /** The channel of cross-node signals (a normal PUBLISH reaches every Cluster node). */
+  /** The channel of cross-node signals (a shard channel on a Cluster: see redis-feed.ts). */
   readonly signals: string
 }
 

@@ -321,7 +321,10 @@ class RedisEngine implements Engine, HealthCapability {
     // This node hears its own signal only if it holds the channel before the PUBLISH.
     await this.#feed.signalsActive()
     const message = JSON.stringify({ topic: signal.topic, payload: signal.payload })
-    await this.#redis.command.call("signal", (client) => client.publish(this.#global.signals, message))
+    const channel = this.#global.signals
+    await this.#redis.command.call("signal", (client) =>
+      this.#redis.cluster ? client.spublish(channel, message) : client.publish(channel, message),
+    )
   }
 
   onSignal(handler: (signal: Signal) => void): () => void {
