@@ -102,15 +102,20 @@ export class RedisFeed {
     client.on(this.#cluster ? "smessage" : "message", (channel: string, message: string) =>
       this.#onMessage(channel, message),
     )
-    const connected = () => {
-      if (this.#connected) this.#recover()
-      this.#connected = true
-    }
     if (this.#cluster) {
-      // ioredis has re-created the per-master subscribers after a topology change or a lost node.
-      client.on("subscribersReady", connected)
+      // ioredis re-creates the per-master subscribers after a topology change or a lost node; it
+      // also says so twice while the Cluster first connects, before "ready".
+      client.once("ready", () => {
+        this.#connected = true
+      })
+      client.on("subscribersReady", () => {
+        if (this.#connected) this.#recover()
+      })
     } else {
-      client.on("ready", connected)
+      client.on("ready", () => {
+        if (this.#connected) this.#recover()
+        this.#connected = true
+      })
       client.on("close", () => {
         for (const subscription of this.#subscriptions.values()) subscription.confirmed = false
         this.#settleOwn()
@@ -322,8 +327,9 @@ export class RedisFeed {
         this.#local.lostAll()
       },
       (error: unknown) => {
-        // The connection broke again: its next "ready" recovers. Sinks re-read meanwhile.
-        this.#logger.warn({ err: error }, "herald redis engine: resubscribing after a reconnect failed")
+        // The connection broke again (on a Cluster: a subscriber was replaced meanwhile): the
+        // next "ready" recovers. Sinks re-read meanwhile.
+        this.#logger.debug({ err: error }, "herald redis engine: resubscribing after a reconnect failed")
         this.#local.lostAll()
       },
     )

@@ -43,7 +43,9 @@ describe.skipIf(!installed && !STRICT)("redis engine on a 3-master Cluster", () 
           const keys = logKeys(`${RUN}-${engines}`, log)
           const slots = new Set(
             await Promise.all(
-              Object.values(keys).map(async (key) => (await masters[0]?.call("CLUSTER", "KEYSLOT", key)) as number),
+              Object.values(keys).map(
+                async (key) => (await masters[0]?.call("CLUSTER", "KEYSLOT", key)) as number,
+              ),
             ),
           )
           expect(slots.size, log).toBe(1)
@@ -60,5 +62,8 @@ describe.skipIf(!installed && !STRICT)("redis engine on a 3-master Cluster", () 
     }
   })
 
-  describeEngine("redis cluster", (options) => engineOnCluster(options), { largeHistory: 20_000, propertyRuns: 10 })
+  describeEngine("redis cluster", (options) => engineOnCluster(options), {
+    largeHistory: 20_000,
+    propertyRuns: 10,
+  })
 })
