@@ -275,7 +275,8 @@ if close then
 end
 trim(m, now)
 touch(m, now)
-if n > 0 then expire_keys(m, now) end
+-- Keys this append made (stream, key index, producers) need the log's expiry too.
+if not m.ttl then expire_keys(m, now) end
 
 -- Store and notify in the same atomic step: the entries travel with the notification, so a
 -- watching node rarely needs a read.

@@ -194,6 +194,36 @@ return check_producer(state, tonumber(ARGV[2]), tonumber(ARGV[3]))`
     expect(await b.liveNodes()).toEqual(["node-a"])
   })
 
+  it("gives every key of an expiring log Redis's own expiry, so Redis reclaims it unvisited", async () => {
+    const engine = engineOnShared()
+    const client = new Redis(SHARED_REDIS_URL)
+    try {
+      for (const [log, config] of [
+        ["ttl/log", { ttlMs: 60_000 }],
+        ["at/log", { expiresAt: Date.now() + 60_000 }],
+      ] as const) {
+        await engine.append(
+          log,
+          [
+            { data: "a", key: "k" },
+            { data: "b", key: "k" },
+          ],
+          { create: config },
+        )
+        await engine.append(log, [], { close: true, producer: { id: "p", epoch: 0, seq: 0 } })
+        const keys = logKeys(engine.prefix, log)
+        const stored = [keys.meta, keys.stream, keys.keyFirst, keys.keyLast, keys.keyNext, keys.producers]
+        for (const key of stored) {
+          const ttl = await client.pttl(key)
+          expect(ttl, key).toBeGreaterThan(0)
+          expect(ttl, key).toBeLessThanOrEqual(60_000)
+        }
+      }
+    } finally {
+      client.disconnect()
+    }
+  })
+
   it("reports its health, and says it is up with a latency", async () => {
     const engine = engineOnShared()
     expect(hasHealth(engine)).toBe(true)
