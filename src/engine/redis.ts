@@ -123,7 +123,7 @@ class RedisEngine implements Engine, HealthCapability {
   readonly #feed: RedisFeed
   /** Publishes a log's notification: SPUBLISH on a Cluster, so it stays on the log's shard. */
   readonly #publish: "PUBLISH" | "SPUBLISH"
-  /** Starts this engine's append tokens: its own notifications are told from other nodes'. */
+  /** Starts this engine's append tokens, unique across nodes: a notification names its append. */
   readonly #origin = `${randomBytes(6).toString("hex")}:`
   #appends = 0
   readonly #inFlight = new Set<Promise<unknown>>()
