@@ -1,0 +1,106 @@
+/**
+ * How the redis engine writes its values into Redis and reads them back: a new log's meta hash,
+ * a head, stream entries, writer seqs. The layout is described in redis-scripts.ts.
+ */
+
+import type { Entry, LogConfig, LogHead } from "./engine.js"
+import { formatPosition, newEpoch } from "./position.js"
+import type { ResolvedRetention } from "./retention.js"
+
+/** The field/value pairs of a new incarnation's meta hash, created at `now`. */
+export function newLogMeta(config: LogConfig, retention: ResolvedRetention, now: number): string[] {
+  const fields = ["e", newEpoch(), "t", "0", "cfg", encodeConfig(config), "ca", String(now)]
+  fields.push("mn", String(retention.maxEntries))
+  fields.push("ma", retention.maxAgeMs === Number.POSITIVE_INFINITY ? "" : String(retention.maxAgeMs))
+  if (config.owner !== undefined) fields.push("o", config.owner)
+  if (config.ttlMs !== undefined) fields.push("ttl", String(config.ttlMs), "x", String(now + config.ttlMs))
+  else if (config.expiresAt !== undefined) fields.push("x", String(config.expiresAt))
+  return fields
+}
+
+/**
+ * A config as JSON with its fields in a fixed order, so that two equal configs are the same
+ * string however they were written: `create` compares them in Lua as strings. A `maxAgeMs` of
+ * `Infinity` (which JSON cannot say) is written as the string "Infinity".
+ */
+export function encodeConfig(config: LogConfig): string {
+  const { retention, meta } = config
+  const plain: Record<string, unknown> = { ...config }
+  if (retention !== undefined) {
+    const infinite = retention.maxAgeMs === Number.POSITIVE_INFINITY
+    plain.retention = sortedFields(infinite ? { ...retention, maxAgeMs: "Infinity" } : retention)
+  }
+  if (meta !== undefined) plain.meta = sortedFields(meta)
+  return JSON.stringify(sortedFields(plain))
+}
+
+/** The config {@link encodeConfig} encoded. */
+export function decodeConfig(json: string): LogConfig {
+  const config = JSON.parse(json) as LogConfig
+  if (config.retention?.maxAgeMs === ("Infinity" as unknown)) {
+    return { ...config, retention: { ...config.retention, maxAgeMs: Number.POSITIVE_INFINITY } }
+  }
+  return config
+}
+
+function sortedFields<T extends object>(value: T): T {
+  const sorted: Record<string, unknown> = {}
+  for (const key of Object.keys(value).sort()) sorted[key] = (value as Record<string, unknown>)[key]
+  return sorted as T
+}
+
+/**
+ * A head as the scripts reply it: epoch, tail, floor, closed, stop, created, expires, config,
+ * owner. The config is the one given at creation, except its owner: a takeover changes it.
+ */
+export function decodeHead(name: string, reply: readonly string[]): LogHead {
+  const [epoch = "", tail, floor, closed, stop, createdAt, expiresAt, config = "{}", owner = ""] = reply
+  const created = decodeConfig(config)
+  return {
+    name,
+    epoch,
+    tail: formatPosition(epoch, Number(tail)),
+    floor: formatPosition(epoch, Number(floor)),
+    closed: closed === "1",
+    stopRequested: stop === "1",
+    createdAt: Number(createdAt),
+    expiresAt: expiresAt === "" || expiresAt === undefined ? undefined : Number(expiresAt),
+    config: owner === "" || owner === created.owner ? created : { ...created, owner },
+  }
+}
+
+/** A stream entry as XRANGE gives it: `[id, [field, value, …]]`. */
+export type StreamEntry = readonly [id: string, fields: readonly string[]]
+
+/** A stream entry of the incarnation `epoch` as an {@link Entry}. */
+export function decodeEntry(epoch: string, [id, fields]: StreamEntry): Entry {
+  const seq = Number.parseInt(id, 10)
+  let data = ""
+  let key: string | undefined
+  let time = 0
+  for (let i = 0; i < fields.length; i += 2) {
+    const value = fields[i + 1] as string
+    if (fields[i] === "d") data = value
+    else if (fields[i] === "k") key = value
+    else if (fields[i] === "t") time = Number(value)
+  }
+  return { position: formatPosition(epoch, seq), seq, data, key, time }
+}
+
+/**
+ * A writer seq as hex of its UTF-16 code units, four digits each: Lua compares bytes, and the
+ * byte order of this form is JavaScript's string order (UTF-8's is not, past U+FFFF).
+ */
+export function encodeWriterSeq(writerSeq: string): string {
+  let hex = ""
+  for (let i = 0; i < writerSeq.length; i++) hex += writerSeq.charCodeAt(i).toString(16).padStart(4, "0")
+  return hex
+}
+
+/** The writer seq {@link encodeWriterSeq} encoded. */
+export function decodeWriterSeq(hex: string): string {
+  let writerSeq = ""
+  for (let i = 0; i < hex.length; i += 4)
+    writerSeq += String.fromCharCode(Number.parseInt(hex.slice(i, i + 4), 16))
+  return writerSeq
+}

@@ -1,0 +1,351 @@
+/**
+ * The redis engine's live feed on one node: Redis notifications in, {@link LocalFeed} out.
+ *
+ * A log's appends are published on its channel by the append script itself (store and notify
+ * are one atomic step), with the entries in the message, so a watching node needs no read. This
+ * node subscribes to a log's channel only while it has local sinks (reference-counted), on a
+ * dedicated subscriber connection (SSUBSCRIBE on a Cluster, where each master has its own);
+ * `watch` resolves once Redis has confirmed the subscription. Each notification becomes Entry
+ * objects once, shared by every local sink.
+ *
+ * An append made on this node to a log watched here resolves only once this node's feed has
+ * delivered it (as the memory and sqlite engines do, whose feed runs inside append), with the
+ * same Entry objects in its result ({@link RedisFeed.expectOwn}).
+ *
+ * After the subscriber connection comes back, every channel is subscribed again and only then
+ * are all sinks told `onLost`: they re-read from where they are, with the feed already active,
+ * so nothing stored meanwhile is missed. A Redis that came back empty makes those reads answer
+ * "missing" or "other epoch": an honest gap, never a silent one.
+ *
+ * Signals travel on one global channel that every node holds. On a Cluster it is a shard channel
+ * too: its one master relays every signal, so one node's signals arrive in the order sent (a
+ * normal PUBLISH goes to any node and crosses the cluster bus, so two of them may swap).
+ */
+
+import type { Logger } from "../logger.js"
+import type { Entry, FeedSink, Signal } from "./engine.js"
+import { LocalFeed } from "./local-feed.js"
+import { formatPosition } from "./position.js"
+import type { RedisLink } from "./redis-client.js"
+
+/** A log's notification as the append and delete scripts publish it. */
+interface Notification {
+  /** Deleted: the watchers re-read (and find the log missing). */
+  readonly x?: 1
+  /** Epoch, first seq, time, closed, the appending node's token, data and keys (false: none). */
+  readonly e: string
+  readonly f: number
+  readonly t: number
+  readonly c: 0 | 1
+  readonly o: string
+  readonly d?: readonly string[]
+  readonly k?: readonly (string | false)[]
+}
+
+/** One channel this node holds for its local sinks. */
+interface Subscription {
+  readonly log: string
+  /** Local watches holding it. */
+  count: number
+  /** Settles when Redis has confirmed the subscription. */
+  readonly active: Promise<void>
+  /** Confirmed, and the connection has not broken since: its notifications arrive. */
+  confirmed: boolean
+}
+
+/** An append of this node to a log watched here, between its script and its notification. */
+interface OwnAppend {
+  readonly channel: string
+  /** Built by whichever of the reply and the notification came first. */
+  entries: readonly Entry[] | undefined
+  /** Settles when the feed has delivered it, or will not. */
+  readonly delivered: Promise<void>
+  settle(): void
+}
+
+/** The longest an append waits for its notification to reach this node's feed. */
+const OWN_NOTIFICATION_WAIT_MS = 1000
+
+/** Options of {@link RedisFeed}. */
+export interface RedisFeedOptions {
+  readonly subscriber: RedisLink
+  readonly cluster: boolean
+  readonly signalsChannel: string
+  readonly logger: Logger
+}
+
+/** A node's subscriptions to log channels and to signals. */
+export class RedisFeed {
+  readonly #local: LocalFeed
+  readonly #link: RedisFeedOptions["subscriber"]
+  readonly #cluster: boolean
+  readonly #signalsChannel: string
+  readonly #logger: Logger
+  readonly #subscriptions = new Map<string, Subscription>()
+  readonly #signalHandlers = new Set<(signal: Signal) => void>()
+  #signals: Promise<void> | undefined
+  /** This node's appends awaiting their notification, by append token. */
+  readonly #own = new Map<string, OwnAppend>()
+  /** The subscriber was ready once: a later "ready" (on a Cluster: "subscribersReady") is a reconnect. */
+  #connected = false
+  #closed = false
+
+  constructor(options: RedisFeedOptions) {
+    this.#link = options.subscriber
+    this.#cluster = options.cluster
+    this.#signalsChannel = options.signalsChannel
+    this.#logger = options.logger
+    this.#local = new LocalFeed((error) =>
+      this.#logger.error({ err: error }, "herald redis engine: a live-feed sink threw"),
+    )
+    const client = this.#link.client
+    client.on(this.#cluster ? "smessage" : "message", (channel: string, message: string) =>
+      this.#onMessage(channel, message),
+    )
+    if (this.#cluster) {
+      // ioredis re-creates the per-master subscribers after a topology change or a lost node; it
+      // also says so twice while the Cluster first connects, before "ready".
+      client.once("ready", () => {
+        this.#connected = true
+      })
+      client.on("subscribersReady", () => {
+        if (this.#connected) this.#recover()
+      })
+    } else {
+      client.on("ready", () => {
+        if (this.#connected) this.#recover()
+        this.#connected = true
+      })
+      client.on("close", () => {
+        for (const subscription of this.#subscriptions.values()) subscription.confirmed = false
+        this.#settleOwn()
+      })
+    }
+    client.on("error", (error: Error) =>
+      this.#logger.debug({ err: error }, "herald redis engine: subscriber connection error"),
+    )
+    // Held from the start, so that this node hears signals sent from now on.
+    this.signalsActive().catch(() => {})
+  }
+
+  /** Delivers `log`'s live appends to `sink` once the subscription to `channel` is active. */
+  async watch(log: string, channel: string, sink: FeedSink): Promise<() => void> {
+    const remove = this.#local.add(log, sink)
+    let subscription = this.#subscriptions.get(channel)
+    if (subscription === undefined) {
+      const fresh: Subscription = { log, count: 0, active: this.#subscribe(channel), confirmed: false }
+      fresh.active.then(
+        () => {
+          fresh.confirmed = true
+        },
+        () => {},
+      )
+      subscription = fresh
+      this.#subscriptions.set(channel, subscription)
+    }
+    subscription.count++
+    const held = subscription
+    let released = false
+    const release = () => {
+      if (released) return
+      released = true
+      remove()
+      if (--held.count > 0 || this.#subscriptions.get(channel) !== held) return
+      this.#subscriptions.delete(channel)
+      this.#settleOwn(channel)
+      if (this.#closed) return
+      // Commands on one connection run in order: a later watch's SUBSCRIBE follows this one.
+      const client = this.#link.client
+      const unsubscribe = this.#cluster ? client.sunsubscribe(channel) : client.unsubscribe(channel)
+      unsubscribe.catch((error: unknown) =>
+        this.#logger.debug({ err: error }, "herald redis engine: unsubscribe failed"),
+      )
+    }
+    try {
+      await held.active
+    } catch (error) {
+      release()
+      throw error
+    }
+    return release
+  }
+
+  /** Resolves once this node holds the signals channel (subscribing again after a failure). */
+  signalsActive(): Promise<void> {
+    this.#signals ??= this.#link
+      .call("subscribe to signals", (client) =>
+        this.#cluster ? client.ssubscribe(this.#signalsChannel) : client.subscribe(this.#signalsChannel),
+      )
+      .then(
+        () => {},
+        (error: unknown) => {
+          this.#signals = undefined
+          throw error
+        },
+      )
+    return this.#signals
+  }
+
+  /** Receives signals from every node; returns the function that stops it. */
+  onSignal(handler: (signal: Signal) => void): () => void {
+    const registration = (signal: Signal) => handler(signal)
+    this.#signalHandlers.add(registration)
+    return () => {
+      this.#signalHandlers.delete(registration)
+    }
+  }
+
+  /**
+   * Called before this node sends the append `token` to the log of `channel`: when the log is
+   * watched here, {@link ownEntries} will wait for the append's notification. Returns whether
+   * it will. {@link forgetOwn} must follow, whatever the append's fate.
+   */
+  expectOwn(token: string, channel: string): boolean {
+    if (this.#subscriptions.get(channel)?.confirmed !== true) return false
+    let settle = () => {}
+    const delivered = new Promise<void>((resolve) => {
+      settle = resolve
+    })
+    this.#own.set(token, { channel, entries: undefined, delivered, settle })
+    return true
+  }
+
+  /**
+   * The entries of this node's stored append `token`, once this node's feed has delivered them
+   * (bounded wait) — the same objects — or built here when the log is not watched here.
+   */
+  async ownEntries(token: string, build: () => readonly Entry[]): Promise<readonly Entry[]> {
+    const own = this.#own.get(token)
+    if (own === undefined) return build()
+    own.entries ??= build()
+    let timer: NodeJS.Timeout | undefined
+    const late = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, OWN_NOTIFICATION_WAIT_MS)
+    })
+    try {
+      await Promise.race([own.delivered, late])
+    } finally {
+      clearTimeout(timer)
+    }
+    return own.entries
+  }
+
+  /** Forgets the append `token` ({@link expectOwn}). */
+  forgetOwn(token: string): void {
+    this.#own.get(token)?.settle()
+    this.#own.delete(token)
+  }
+
+  /** Drops every subscription and sink. */
+  close(): void {
+    this.#closed = true
+    this.#subscriptions.clear()
+    this.#settleOwn()
+    this.#signalHandlers.clear()
+    this.#local.clear()
+  }
+
+  #subscribe(channel: string): Promise<void> {
+    return this.#link.call("subscribe to a log", async (client) => {
+      await (this.#cluster ? client.ssubscribe(channel) : client.subscribe(channel))
+    })
+  }
+
+  #onMessage(channel: string, message: string): void {
+    if (channel === this.#signalsChannel) {
+      this.#onSignal(message)
+      return
+    }
+    const subscription = this.#subscriptions.get(channel)
+    if (subscription === undefined) return
+    let notification: Notification
+    try {
+      notification = JSON.parse(message) as Notification
+    } catch (error) {
+      this.#logger.warn({ err: error }, "herald redis engine: an unreadable notification")
+      this.#local.lost(subscription.log)
+      return
+    }
+    if (notification.x === 1) {
+      this.#local.lost(subscription.log)
+      return
+    }
+    this.#onAppended(subscription.log, notification)
+  }
+
+  #onAppended(log: string, notification: Notification): void {
+    const own = this.#own.get(notification.o)
+    const entries = own?.entries ?? entriesOf(notification)
+    if (own !== undefined) own.entries = entries
+    this.#local.deliver(log, entries, notification.c === 1)
+    own?.settle()
+  }
+
+  /** Stops the waits of this node's appends (to `channel`, or all): no notification will come. */
+  #settleOwn(channel?: string): void {
+    for (const own of this.#own.values()) if (channel === undefined || own.channel === channel) own.settle()
+  }
+
+  #onSignal(message: string): void {
+    let signal: Signal
+    try {
+      const { topic, payload } = JSON.parse(message) as Signal
+      signal = { topic: String(topic), payload: String(payload) }
+    } catch (error) {
+      this.#logger.warn({ err: error }, "herald redis engine: an unreadable signal")
+      return
+    }
+    for (const handler of [...this.#signalHandlers]) {
+      if (!this.#signalHandlers.has(handler)) continue
+      try {
+        handler(signal)
+      } catch (error) {
+        this.#logger.error({ err: error }, "herald redis engine: a signal handler threw")
+      }
+    }
+  }
+
+  /**
+   * The connection came back: subscribe to every channel again, then tell every sink it may
+   * have missed appends. Signals sent while away are lost (at most once).
+   */
+  #recover(): void {
+    if (this.#closed) return
+    const channels = [...this.#subscriptions.keys()]
+    this.#signals = undefined
+    const client = this.#link.client
+    const resubscribed = Promise.all([
+      this.signalsActive(),
+      ...channels.map((channel) => (this.#cluster ? client.ssubscribe(channel) : client.subscribe(channel))),
+    ])
+    resubscribed.then(
+      () => {
+        for (const channel of channels) {
+          const subscription = this.#subscriptions.get(channel)
+          if (subscription !== undefined) subscription.confirmed = true
+        }
+        this.#local.lostAll()
+      },
+      (error: unknown) => {
+        // The connection broke again (on a Cluster: a subscriber was replaced meanwhile): the
+        // next "ready" recovers. Sinks re-read meanwhile.
+        this.#logger.debug({ err: error }, "herald redis engine: resubscribing after a reconnect failed")
+        this.#local.lostAll()
+      },
+    )
+  }
+}
+
+/** The entries a notification carries, as Entry objects. */
+function entriesOf(notification: Notification): readonly Entry[] {
+  const { e: epoch, f: first, t: time, d: data = [], k: keys = [] } = notification
+  return data.map(
+    (payload, i): Entry => ({
+      position: formatPosition(epoch, first + i),
+      seq: first + i,
+      data: payload,
+      key: keys[i] === false ? undefined : keys[i],
+      time,
+    }),
+  )
+}

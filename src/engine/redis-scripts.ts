@@ -1,0 +1,376 @@
+/**
+ * The Lua scripts of the redis engine. Each operation on a log is ONE script over the log's keys
+ * (redis-keys.ts, all under one hash tag), so its checks, its write and its notification happen
+ * in one atomic step (ENGINE-NOTES lesson 4) and cost one round trip.
+ *
+ * KEYS, in every script: meta, stream, keyFirst, keyLast, keyNext, producers (see LogKeys).
+ *
+ * Meta hash fields: `e` epoch, `t` tail seq, `c` "1" once closed, `st` "1" once a stop was
+ * requested, `o` owner, `w` last writer seq (hex of its UTF-16 code units, so that byte order is
+ * JavaScript's string order), `cfg` the config as canonical JSON, `ca` created at, `x` expires at
+ * (absent: never), `ttl` sliding TTL in ms, `mn` most entries kept, `ma` oldest age kept in ms
+ * ("" = no age bound).
+ *
+ * Stream entry `seq` has the id `<seq>-0` and the fields `t` time, `d` data, and `k` key when it
+ * has one.
+ *
+ * Time is the engine's clock (`now`), passed in by the caller: expiry, age and leases follow it,
+ * so a test's fake clock drives them. Redis's own key expiry (PEXPIRE) is set as well, only so
+ * that Redis reclaims an expired log nobody looks at again.
+ */
+
+/** The idempotent-producer check, the same rules as `checkProducer` (producer.ts). */
+export const PRODUCER_CHECK_LUA = `
+-- state: "epoch:seq" of the producer's last accepted append, or false when never seen.
+-- Returns {status, a, b} with the fields of producer.ts's ProducerCheck, as strings.
+local function check_producer(state, epoch, seq)
+  if not state then
+    if seq == 0 then return {'accepted'} end
+    return {'sequence-gap', '0', string.format('%d', seq)}
+  end
+  local se, ss = string.match(state, '^(%d+):(%d+)$')
+  se, ss = tonumber(se), tonumber(ss)
+  if epoch > se then
+    if seq == 0 then return {'accepted'} end
+    return {'invalid-epoch-seq'}
+  end
+  if epoch < se then return {'stale-epoch', string.format('%d', se)} end
+  if seq <= ss then return {'duplicate', string.format('%d', ss)} end
+  if seq == ss + 1 then return {'accepted'} end
+  return {'sequence-gap', string.format('%d', ss + 1), string.format('%d', seq)}
+end
+`
+
+/** What every log script starts with: its keys, and the helpers over them. */
+const PRELUDE = `
+local K_META, K_STREAM, K_FIRST, K_LAST, K_NEXT, K_PROD = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+
+-- Numbers go to Redis as strings made here: Lua's own conversion writes 1e+15 for a large one.
+local function str(n) return string.format('%d', n) end
+
+local function seq_of(id) return tonumber(string.match(id, '^(%d+)')) end
+
+local function field(fields, name)
+  for i = 1, #fields, 2 do
+    if fields[i] == name then return fields[i + 1] end
+  end
+  return nil
+end
+
+local function drop()
+  redis.call('DEL', K_META, K_STREAM, K_FIRST, K_LAST, K_NEXT, K_PROD)
+end
+
+-- The log's meta as a table, or nil when there is no such log. A log past its expiry is dropped
+-- here: it is missing from this instant on, whether or not Redis has expired its keys yet.
+local function load(now)
+  local flat = redis.call('HGETALL', K_META)
+  if #flat == 0 then return nil end
+  local m = {}
+  for i = 1, #flat, 2 do m[flat[i]] = flat[i + 1] end
+  if m.x and tonumber(m.x) <= now then
+    drop()
+    return nil
+  end
+  return m
+end
+
+-- A new incarnation: what an expired one left (Redis expires keys one by one) goes first, or the
+-- stream would refuse the new seq 1. \`fields\` are the meta's field/value pairs (epoch included).
+local function create(fields)
+  drop()
+  redis.call('HSET', K_META, unpack(fields))
+  local m = {}
+  for i = 1, #fields, 2 do m[fields[i]] = fields[i + 1] end
+  return m
+end
+
+-- Gives every key of an expiring log Redis's own expiry too (keys made since need it).
+local function expire_keys(m, now)
+  if not m.x then return end
+  local ms = str(math.max(1, tonumber(m.x) - now))
+  for i = 1, 6 do redis.call('PEXPIRE', KEYS[i], ms) end
+end
+
+-- A read or a write moves a sliding TTL on.
+local function touch(m, now)
+  if not m.ttl then return end
+  m.x = str(now + tonumber(m.ttl))
+  redis.call('HSET', K_META, 'x', m.x)
+  expire_keys(m, now)
+end
+
+-- The key index keeps, per key, the oldest held entry and a chain to the next one with the same
+-- key, so a repeated key still resolves to its oldest HELD entry after trims (as in memory).
+local function index(key, seq)
+  local first = redis.call('HGET', K_FIRST, key)
+  if not first then
+    redis.call('HSET', K_FIRST, key, seq)
+    return
+  end
+  local last = redis.call('HGET', K_LAST, key) or first
+  redis.call('HSET', K_NEXT, last, seq)
+  redis.call('HSET', K_LAST, key, seq)
+end
+
+local function unindex(key, seq)
+  if redis.call('HGET', K_FIRST, key) ~= seq then return end
+  local next = redis.call('HGET', K_NEXT, seq)
+  if next then
+    redis.call('HSET', K_FIRST, key, next)
+    redis.call('HDEL', K_NEXT, seq)
+  else
+    redis.call('HDEL', K_FIRST, key)
+    redis.call('HDEL', K_LAST, key)
+  end
+end
+
+local function oldest_seq()
+  local first = redis.call('XRANGE', K_STREAM, '-', '+', 'COUNT', 1)
+  if #first == 0 then return nil end
+  return seq_of(first[1][1])
+end
+
+-- The seq before the oldest entry held: reading after it is held.
+local function floor_of(m)
+  local first = oldest_seq()
+  if first then return first - 1 end
+  return tonumber(m.t)
+end
+
+-- Drops what retention no longer keeps: past \`mn\` entries, then older than \`ma\` ms. Entries are
+-- in time order, so the age scan stops at the first one young enough; its cost is paid once per
+-- entry dropped. The dropped entries' keys leave the index.
+local function trim(m, now)
+  local first = oldest_seq()
+  if not first then return end
+  local tail = tonumber(m.t)
+  local keep = math.max(first, tail - tonumber(m.mn) + 1)
+  if m.ma ~= '' then
+    local cutoff = now - tonumber(m.ma)
+    local young = false
+    while not young and keep <= tail do
+      local page = redis.call('XRANGE', K_STREAM, str(keep) .. '-0', '+', 'COUNT', 64)
+      if #page == 0 then break end
+      for _, entry in ipairs(page) do
+        if tonumber(field(entry[2], 't')) >= cutoff then
+          young = true
+          break
+        end
+        keep = seq_of(entry[1]) + 1
+      end
+    end
+  end
+  if keep <= first then return end
+  if redis.call('EXISTS', K_FIRST) == 1 then
+    for _, entry in ipairs(redis.call('XRANGE', K_STREAM, '-', str(keep - 1) .. '-0')) do
+      local key = field(entry[2], 'k')
+      if key then unindex(key, str(seq_of(entry[1]))) end
+    end
+  end
+  redis.call('XTRIM', K_STREAM, 'MINID', str(keep) .. '-0')
+end
+
+-- What head() reports: epoch, tail, floor, closed, stop, created at, expires at, config, owner.
+local function head_reply(m)
+  return {m.e, m.t, str(floor_of(m)), m.c or '', m.st or '', m.ca, m.x or '', m.cfg, m.o or ''}
+end
+
+-- Reads \`count\` field/value pairs from ARGV starting at \`at\`.
+local function pairs_at(at, count)
+  local fields = {}
+  for i = 0, count - 1 do fields[i + 1] = ARGV[at + i] end
+  return fields
+end
+
+local function bytes_after(a, b)
+  local n = math.min(#a, #b)
+  for i = 1, n do
+    local x, y = string.byte(a, i), string.byte(b, i)
+    if x ~= y then return x > y end
+  end
+  return #a > #b
+end
+`
+
+/**
+ * append. ARGV: now, origin token, publish command (PUBLISH or SPUBLISH), channel, close ("1"),
+ * producer id ("" for none), producer epoch, producer seq, writer seq hex ("" for none), fence
+ * kind ("", "owner", "takeover"), fence owner or new owner, fence `from`, `from` holds a lease
+ * ("1"), the number N of create meta ARGVs (0: no create), those N, the number of entries, then
+ * per entry its data and its key ("" for none, else "k" + the key).
+ *
+ * Replies `{status, ...}`: appended (epoch, first seq, tail, closed, stop, created, published), duplicate
+ * (last producer seq, epoch, tail, closed), missing, closed (epoch, tail), stale-epoch (epoch),
+ * invalid-epoch-seq, sequence-gap (expected, received), writer-seq-conflict (hex), fenced
+ * (owner or ""), conflict (head).
+ */
+export const APPEND_LUA = `${PRODUCER_CHECK_LUA}${PRELUDE}
+local now = tonumber(ARGV[1])
+local close = ARGV[5] == '1'
+local create_count = tonumber(ARGV[14])
+local at = 15 + create_count
+local n = tonumber(ARGV[at])
+
+local m = load(now)
+local created = false
+if not m then
+  if create_count == 0 then return {'missing'} end
+  m = create(pairs_at(15, create_count))
+  created = true
+elseif create_count > 0 and m.cfg ~= field(pairs_at(15, create_count), 'cfg') then
+  trim(m, now)
+  return {'conflict', head_reply(m)}
+end
+
+if ARGV[10] == 'owner' then
+  if m.o ~= ARGV[11] then return {'fenced', m.o or ''} end
+elseif ARGV[10] == 'takeover' then
+  if m.o ~= ARGV[12] or ARGV[13] == '1' then return {'fenced', m.o or ''} end
+  m.o = ARGV[11]
+  redis.call('HSET', K_META, 'o', m.o)
+end
+
+local producer = nil
+if ARGV[6] ~= '' then
+  local check = check_producer(redis.call('HGET', K_PROD, ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8]))
+  if check[1] == 'duplicate' then return {'duplicate', check[2], m.e, m.t, m.c or ''} end
+  if check[1] ~= 'accepted' then return check end
+  producer = ARGV[7] .. ':' .. ARGV[8]
+end
+
+if m.c == '1' then
+  if n == 0 and close then return {'appended', m.e, str(tonumber(m.t) + 1), m.t, '1', m.st or '', '', ''} end
+  return {'closed', m.e, m.t}
+end
+
+if ARGV[9] ~= '' then
+  if m.w and not bytes_after(ARGV[9], m.w) then return {'writer-seq-conflict', m.w} end
+  redis.call('HSET', K_META, 'w', ARGV[9])
+end
+if producer then redis.call('HSET', K_PROD, ARGV[6], producer) end
+
+local tail = tonumber(m.t)
+local first = tail + 1
+local time = str(now)
+local data, keys = {}, {}
+for i = 1, n do
+  local seq = str(tail + i)
+  local d, k = ARGV[at + 2 * i - 1], ARGV[at + 2 * i]
+  data[i] = d
+  if k == '' then
+    keys[i] = false
+    redis.call('XADD', K_STREAM, seq .. '-0', 't', time, 'd', d)
+  else
+    keys[i] = string.sub(k, 2)
+    redis.call('XADD', K_STREAM, seq .. '-0', 't', time, 'd', d, 'k', keys[i])
+    index(keys[i], seq)
+  end
+end
+m.t = str(tail + n)
+if n > 0 then redis.call('HSET', K_META, 't', m.t) end
+if close then
+  m.c = '1'
+  redis.call('HSET', K_META, 'c', '1')
+end
+trim(m, now)
+touch(m, now)
+-- Keys this append made (stream, key index, producers) need the log's expiry too.
+if not m.ttl then expire_keys(m, now) end
+
+-- Store and notify in the same atomic step: the entries travel with the notification, so a
+-- watching node rarely needs a read.
+local published = n > 0 or close
+if published then
+  local body = '{"e":"' .. m.e .. '","f":' .. str(first) .. ',"t":' .. time .. ',"c":' .. (close and '1' or '0')
+    .. ',"o":' .. cjson.encode(ARGV[2])
+  if n > 0 then body = body .. ',"d":' .. cjson.encode(data) .. ',"k":' .. cjson.encode(keys) end
+  redis.call(ARGV[3], ARGV[4], body .. '}')
+end
+return {'appended', m.e, str(first), m.t, m.c or '', m.st or '', created and '1' or '', published and '1' or ''}
+`
+
+/**
+ * read. ARGV: now, the epoch of the position read after ("" for START), its seq, the most
+ * entries to return. Replies `{status}` for missing, other-epoch, ahead, trimmed, or `{"held",
+ * epoch, after seq, tail, closed, entries}` with entries as XRANGE gives them.
+ */
+export const READ_LUA = `${PRELUDE}
+local now = tonumber(ARGV[1])
+local m = load(now)
+if not m then return {'missing'} end
+trim(m, now)
+touch(m, now)
+local floor, tail = floor_of(m), tonumber(m.t)
+local after = floor
+if ARGV[2] ~= '' then
+  if ARGV[2] ~= m.e then return {'other-epoch'} end
+  after = tonumber(ARGV[3])
+  if after > tail then return {'ahead'} end
+  if after < floor then return {'trimmed'} end
+end
+local entries = {}
+if after < tail then
+  entries = redis.call('XRANGE', K_STREAM, str(after + 1) .. '-0', '+', 'COUNT', ARGV[4])
+end
+return {'held', m.e, str(after), m.t, m.c or '', entries}
+`
+
+/** head. ARGV: now. Replies the head fields (see head_reply) or nil. */
+export const HEAD_LUA = `${PRELUDE}
+local now = tonumber(ARGV[1])
+local m = load(now)
+if not m then return false end
+trim(m, now)
+touch(m, now)
+return head_reply(m)
+`
+
+/**
+ * create. ARGV: now, the number N of meta ARGVs, those N (field/value pairs). Replies
+ * `{created | exists | conflict, head}`.
+ */
+export const CREATE_LUA = `${PRELUDE}
+local now = tonumber(ARGV[1])
+local fields = pairs_at(3, tonumber(ARGV[2]))
+local m = load(now)
+if not m then
+  m = create(fields)
+  expire_keys(m, now)
+  return {'created', head_reply(m)}
+end
+trim(m, now)
+if m.cfg == field(fields, 'cfg') then return {'exists', head_reply(m)} end
+return {'conflict', head_reply(m)}
+`
+
+/** locate. ARGV: now, key. Replies `{epoch, seq}` of the oldest held entry with the key, or nil. */
+export const LOCATE_LUA = `${PRELUDE}
+local now = tonumber(ARGV[1])
+local m = load(now)
+if not m then return false end
+trim(m, now)
+local seq = redis.call('HGET', K_FIRST, ARGV[2])
+if not seq then return false end
+return {m.e, seq}
+`
+
+/** requestStop. ARGV: now. Replies 1, or 0 when there is no such log. */
+export const STOP_LUA = `${PRELUDE}
+local m = load(tonumber(ARGV[1]))
+if not m then return 0 end
+redis.call('HSET', K_META, 'st', '1')
+return 1
+`
+
+/**
+ * delete. ARGV: now, publish command, channel. Tells the log's watchers on every node that their
+ * feed lost track (they re-read and find the log missing). Replies 1, or 0 when there was none.
+ */
+export const DELETE_LUA = `${PRELUDE}
+local m = load(tonumber(ARGV[1]))
+drop()
+if not m then return 0 end
+redis.call(ARGV[2], ARGV[3], '{"x":1}')
+return 1
+`

@@ -1,0 +1,474 @@
+/**
+ * The redis engine: the distributed engine (DESIGN.md "The engine: logs"), on standalone Redis,
+ * Sentinel or Cluster (ioredis). Redis holds everything; a node keeps nothing it needs to survive
+ * its own restart.
+ *
+ * - One Redis stream per log, entry `seq` at stream id `<seq>-0`, and every key of the log under
+ *   one hash tag, so a log lives in one Cluster slot (redis-keys.ts).
+ * - Every operation on a log is one Lua script, one round trip (redis-scripts.ts): an append
+ *   creates the log if asked (with a random epoch made here: Lua has no good randomness),
+ *   checks close, owner, producer and writer seq, writes, trims, refreshes the TTL and
+ *   publishes the entries on the log's channel, all in one atomic step.
+ * - The live feed subscribes to a log's channel while this node watches it (redis-feed.ts).
+ * - A Redis that goes away makes calls reject with {@link EngineUnavailableError} within
+ *   `connectWaitMs` / `commandTimeoutMs`, never with a false success, and the engine reconnects
+ *   by itself (redis-client.ts). A Redis that comes back empty has lost the logs' meta: a log
+ *   created again gets a new epoch, and old positions read as "other-epoch" or "missing".
+ *
+ * Durability is Redis's: run it with `appendonly yes` (and `appendfsync always` for every
+ * acknowledged append to survive a power loss; `everysec` loses up to a second), and
+ * `maxmemory-policy noeviction` — an evicted meta hash would make a log silently start over.
+ * Replication is asynchronous: a failover may lose acknowledged appends (the promoted replica
+ * then has an older tail; the epoch stays, so positions past it read as "ahead").
+ *
+ * The log index behind `list` (a sorted set under its own key, so one Cluster slot) is kept
+ * beside the log's own keys, not atomically with them: a creation adds the name after its script,
+ * a deletion removes it after its script, and `list` drops names whose log has expired.
+ */
+
+import { randomBytes } from "node:crypto"
+import { defaultLogger, type Logger } from "../logger.js"
+import {
+  assertAppendOptions,
+  assertLimit,
+  assertLogName,
+  assertNewEntries,
+  assertNodeName,
+  assertString,
+} from "./checks.js"
+import { checkLogConfig } from "./config.js"
+import type {
+  AppendOptions,
+  AppendResult,
+  CreateResult,
+  Engine,
+  Entry,
+  FeedSink,
+  LogConfig,
+  LogHead,
+  LogList,
+  NewEntry,
+  ReadResult,
+  Retention,
+  Signal,
+} from "./engine.js"
+import type { EngineHealth, HealthCapability } from "./health.js"
+import { formatPosition, type Position, parsePosition, START } from "./position.js"
+import { luaScript, openRedis, type RedisConnectionOptions, type RedisConnections } from "./redis-client.js"
+import {
+  decodeEntry,
+  decodeHead,
+  decodeWriterSeq,
+  encodeWriterSeq,
+  newLogMeta,
+  type StreamEntry,
+} from "./redis-codec.js"
+import { RedisFeed } from "./redis-feed.js"
+import { assertKeyPrefix, type GlobalKeys, globalKeys, type LogKeys, logKeys } from "./redis-keys.js"
+import {
+  APPEND_LUA,
+  CREATE_LUA,
+  DELETE_LUA,
+  HEAD_LUA,
+  LOCATE_LUA,
+  READ_LUA,
+  STOP_LUA,
+} from "./redis-scripts.js"
+import { RETENTION_DEFAULTS, type ResolvedRetention, resolveRetention } from "./retention.js"
+import { EngineUnavailableError } from "./unavailable.js"
+
+export { EngineUnavailableError }
+
+/** Options of {@link createRedisEngine}: where Redis is (default `redis://127.0.0.1:6379`), and more. */
+export interface RedisEngineOptions extends RedisConnectionOptions {
+  /** Starts every key and channel name, so several Heralds can share a Redis. Default `"herald"`. */
+  readonly keyPrefix?: string
+  /** The retention of logs created without their own. Default: 10 000 entries, one hour. */
+  readonly retention?: Retention
+  /**
+   * The clock of entry times, age retention, TTLs and leases (ms since the Unix epoch). Nodes
+   * sharing a Redis must agree on the time (NTP): each stamps with its own. Default `Date.now`.
+   */
+  readonly now?: () => number
+  /** Receives what a live-feed sink or signal handler throws. Default: {@link defaultLogger}. */
+  readonly logger?: Logger
+}
+
+const SCRIPTS = {
+  append: luaScript(APPEND_LUA),
+  read: luaScript(READ_LUA),
+  head: luaScript(HEAD_LUA),
+  create: luaScript(CREATE_LUA),
+  locate: luaScript(LOCATE_LUA),
+  stop: luaScript(STOP_LUA),
+  delete: luaScript(DELETE_LUA),
+}
+
+/**
+ * The distributed engine on Redis. Connects in the background; calls made before Redis answers
+ * wait for it up to `connectWaitMs`. Needs Redis 7 (sharded pub/sub on a Cluster).
+ */
+export function createRedisEngine(options: RedisEngineOptions = {}): Engine & HealthCapability {
+  return new RedisEngine(options)
+}
+
+class RedisEngine implements Engine, HealthCapability {
+  readonly name = "redis"
+  readonly #prefix: string
+  readonly #global: GlobalKeys
+  readonly #retention: ResolvedRetention
+  readonly #now: () => number
+  readonly #logger: Logger
+  readonly #redis: RedisConnections
+  readonly #feed: RedisFeed
+  /** Publishes a log's notification: SPUBLISH on a Cluster, so it stays on the log's shard. */
+  readonly #publish: "PUBLISH" | "SPUBLISH"
+  /** Starts this engine's append tokens, unique across nodes: a notification names its append. */
+  readonly #origin = `${randomBytes(6).toString("hex")}:`
+  #appends = 0
+  readonly #inFlight = new Set<Promise<unknown>>()
+  #closed = false
+
+  constructor(options: RedisEngineOptions) {
+    this.#prefix = options.keyPrefix ?? "herald"
+    assertKeyPrefix(this.#prefix)
+    this.#global = globalKeys(this.#prefix)
+    this.#retention = resolveRetention(options.retention, RETENTION_DEFAULTS, "redis engine")
+    const clock = options.now ?? Date.now
+    // Redis keeps times as whole milliseconds: every node must see the same entry time.
+    this.#now = () => Math.trunc(clock())
+    this.#logger = options.logger ?? defaultLogger()
+    this.#redis = openRedis(options)
+    this.#publish = this.#redis.cluster ? "SPUBLISH" : "PUBLISH"
+    this.#redis.command.client.on("error", (error: Error) =>
+      this.#logger.debug({ err: error }, "herald redis engine: connection error"),
+    )
+    this.#feed = new RedisFeed({
+      subscriber: this.#redis.subscriber,
+      cluster: this.#redis.cluster,
+      signalsChannel: this.#global.signals,
+      logger: this.#logger,
+    })
+  }
+
+  async create(log: string, config: LogConfig = {}): Promise<CreateResult> {
+    const keys = this.#keys(log)
+    const checked = checkLogConfig(config, this.#retention)
+    const now = this.#now()
+    const meta = newLogMeta(checked.config, checked.retention, now)
+    const reply = (await this.#script("create", SCRIPTS.create, keys, [now, meta.length, ...meta])) as [
+      CreateResult["status"],
+      string[],
+    ]
+    const [status, head] = reply
+    if (status !== "conflict") await this.#index(log)
+    return { status, head: decodeHead(log, head) }
+  }
+
+  async head(log: string): Promise<LogHead | undefined> {
+    const reply = (await this.#script("head", SCRIPTS.head, this.#keys(log), [this.#now()])) as
+      | string[]
+      | null
+    return reply === null ? undefined : decodeHead(log, reply)
+  }
+
+  async delete(log: string): Promise<boolean> {
+    const keys = this.#keys(log)
+    const deleted = await this.#script("delete", SCRIPTS.delete, keys, [
+      this.#now(),
+      this.#publish,
+      keys.channel,
+    ])
+    await this.#redis.command.call("unlist a log", (client) => client.zrem(this.#global.logs, log))
+    return deleted === 1
+  }
+
+  async list(options: { readonly prefix?: string; readonly after?: string; readonly limit: number }) {
+    assertLimit(options.limit)
+    const prefix = options.prefix ?? ""
+    const logs: LogHead[] = []
+    let from = options.after !== undefined && options.after >= prefix ? `(${options.after}` : `[${prefix}`
+    let more = true
+    // Each round consumes index names, so the loop ends with the index; names whose log expired
+    // (the index does not learn of Redis's expiry) are dropped as they are met.
+    while (more && logs.length < options.limit) {
+      const want = options.limit - logs.length
+      const names = await this.#redis.command.call("list logs", (client) =>
+        client.zrangebylex(this.#global.logs, from, "+", "LIMIT", 0, want + 1),
+      )
+      const matching = names.filter((name) => name.startsWith(prefix))
+      more = matching.length > want
+      const batch = matching.slice(0, want)
+      const heads = await Promise.all(batch.map((name) => this.head(name)))
+      const gone = batch.filter((_, i) => heads[i] === undefined)
+      if (gone.length > 0)
+        await this.#redis.command.call("unlist logs", (client) => client.zrem(this.#global.logs, ...gone))
+      for (const head of heads) if (head !== undefined) logs.push(head)
+      if (batch.length > 0) from = `(${batch[batch.length - 1]}`
+    }
+    const last = logs[logs.length - 1]
+    return (more && last !== undefined ? { logs, next: last.name } : { logs }) satisfies LogList
+  }
+
+  async append(
+    log: string,
+    entries: readonly NewEntry[],
+    options: AppendOptions = {},
+  ): Promise<AppendResult> {
+    const keys = this.#keys(log)
+    assertNewEntries(entries)
+    assertAppendOptions(options)
+    const { producer, writerSeq, fence, create } = options
+    const checked = create === undefined ? undefined : checkLogConfig(create, this.#retention)
+    const now = this.#now()
+    const meta = checked === undefined ? [] : newLogMeta(checked.config, checked.retention, now)
+    let fenceArgs = ["", "", "", ""]
+    if (fence !== undefined && "takeOver" in fence) {
+      // The lease lives outside the log's slot, so it is read before the script, not in it: a
+      // lease renewed in between lets this takeover through, and the fence still keeps one
+      // writer (the old owner's next append is refused).
+      const expiry = await this.#redis.command.call("read a lease", (client) =>
+        client.zscore(this.#global.leases, fence.from),
+      )
+      const live = expiry !== null && Number(expiry) > now
+      fenceArgs = ["takeover", fence.takeOver, fence.from, live ? "1" : ""]
+    } else if (fence !== undefined) {
+      fenceArgs = ["owner", fence.owner, "", ""]
+    }
+    const token = `${this.#origin}${++this.#appends}`
+    const args: (string | number)[] = [
+      now,
+      token,
+      this.#publish,
+      keys.channel,
+      options.close === true ? "1" : "",
+      producer?.id ?? "",
+      producer?.epoch ?? 0,
+      producer?.seq ?? 0,
+      writerSeq === undefined ? "" : encodeWriterSeq(writerSeq),
+      ...fenceArgs,
+      meta.length,
+      ...meta,
+      entries.length,
+    ]
+    for (const entry of entries) args.push(entry.data, entry.key === undefined ? "" : `k${entry.key}`)
+    this.#feed.expectOwn(token, keys.channel)
+    try {
+      const reply = (await this.#script("append", SCRIPTS.append, keys, args)) as unknown[]
+      return await this.#appendResult(log, token, now, entries, reply)
+    } finally {
+      this.#feed.forgetOwn(token)
+    }
+  }
+
+  async read(log: string, after: Position, limit: number): Promise<ReadResult> {
+    const keys = this.#keys(log)
+    assertLimit(limit)
+    let at = { epoch: "", seq: 0 }
+    if (after !== START) {
+      const parsed = typeof after === "string" ? parsePosition(after) : undefined
+      if (parsed === undefined) return { held: false, after, reason: "malformed" }
+      at = parsed
+    }
+    const reply = (await this.#script("read", SCRIPTS.read, keys, [
+      this.#now(),
+      at.epoch,
+      at.seq,
+      limit + 1,
+    ])) as [string, string, string, string, string, StreamEntry[]]
+    const [status, epoch, afterSeq, tail, closed, stream] = reply
+    if (status !== "held") return { held: false, after, reason: status as "missing" }
+    const from = Number(afterSeq)
+    const first = stream[0]
+    // Held means contiguous (lesson 3): the first entry must be the successor of `after`.
+    if (first !== undefined && Number.parseInt(first[0], 10) !== from + 1) {
+      return { held: false, after, reason: "trimmed" }
+    }
+    const more = stream.length > limit
+    return {
+      held: true,
+      after: formatPosition(epoch, from),
+      entries: stream.slice(0, limit).map((entry) => decodeEntry(epoch, entry)),
+      more,
+      tail: formatPosition(epoch, Number(tail)),
+      closed: closed === "1" && !more,
+    }
+  }
+
+  async locate(log: string, key: string): Promise<Position | undefined> {
+    const keys = this.#keys(log)
+    assertString(key, "key")
+    const reply = (await this.#script("locate", SCRIPTS.locate, keys, [this.#now(), key])) as
+      | [string, string]
+      | null
+    return reply === null ? undefined : formatPosition(reply[0], Number(reply[1]))
+  }
+
+  async requestStop(log: string): Promise<boolean> {
+    return (await this.#script("requestStop", SCRIPTS.stop, this.#keys(log), [this.#now()])) === 1
+  }
+
+  watch(log: string, sink: FeedSink): Promise<() => void> {
+    const keys = this.#keys(log)
+    this.#assertOpen()
+    return this.#feed.watch(log, keys.channel, sink)
+  }
+
+  async signal(signal: Signal): Promise<void> {
+    this.#assertOpen()
+    assertString(signal?.topic, "signal.topic")
+    assertString(signal.payload, "signal.payload")
+    // This node hears its own signal only if it holds the channel before the PUBLISH.
+    await this.#feed.signalsActive()
+    const message = JSON.stringify({ topic: signal.topic, payload: signal.payload })
+    const channel = this.#global.signals
+    await this.#redis.command.call("signal", (client) =>
+      this.#redis.cluster ? client.spublish(channel, message) : client.publish(channel, message),
+    )
+  }
+
+  onSignal(handler: (signal: Signal) => void): () => void {
+    this.#assertOpen()
+    return this.#feed.onSignal(handler)
+  }
+
+  async holdLease(node: string, ttlMs: number): Promise<void> {
+    assertNodeName(node, "node")
+    assertLimit(ttlMs, "ttlMs")
+    const now = this.#now()
+    await this.#redis.command.call("hold a lease", (client) =>
+      client
+        .multi()
+        .zadd(this.#global.leases, now + ttlMs, node)
+        .zremrangebyscore(this.#global.leases, "-inf", now)
+        .exec(),
+    )
+  }
+
+  async releaseLease(node: string): Promise<void> {
+    assertNodeName(node, "node")
+    await this.#redis.command.call("release a lease", (client) => client.zrem(this.#global.leases, node))
+  }
+
+  async liveNodes(): Promise<readonly string[]> {
+    this.#assertOpen()
+    const now = this.#now()
+    const nodes = await this.#redis.command.call("list live nodes", (client) =>
+      client.zrangebyscore(this.#global.leases, `(${now}`, "+inf"),
+    )
+    return nodes.sort()
+  }
+
+  /** One PING: its round trip, or why Redis did not answer. */
+  async health(): Promise<EngineHealth> {
+    const started = performance.now()
+    try {
+      await this.#redis.command.call("health", (client) => client.ping())
+      return { status: "up", latencyMs: performance.now() - started }
+    } catch (error) {
+      return { status: "down", reason: error instanceof Error ? error.message : String(error) }
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    await Promise.allSettled([...this.#inFlight])
+    this.#feed.close()
+    const clients = new Set([this.#redis.command.client, this.#redis.subscriber.client])
+    await Promise.all([...clients].map((client) => client.quit().catch(() => client.disconnect())))
+  }
+
+  #keys(log: string): LogKeys {
+    this.#assertOpen()
+    assertLogName(log)
+    return logKeys(this.#prefix, log)
+  }
+
+  /** Adds `log` to the index behind `list`. A failure is logged: the log itself is stored. */
+  async #index(log: string): Promise<void> {
+    try {
+      await this.#redis.command.call("list a log", (client) => client.zadd(this.#global.logs, 0, log))
+    } catch (error) {
+      this.#logger.warn({ err: error, log }, "herald redis engine: a new log could not be added to the list")
+    }
+  }
+
+  /** Runs a log script; tracked, so that close() lets it settle. */
+  #script(
+    what: string,
+    script: (typeof SCRIPTS)[keyof typeof SCRIPTS],
+    keys: LogKeys,
+    args: (string | number)[],
+  ) {
+    const { meta, stream, keyFirst, keyLast, keyNext, producers } = keys
+    const run = this.#redis.command.script(
+      what,
+      script,
+      [meta, stream, keyFirst, keyLast, keyNext, producers],
+      args,
+    )
+    this.#inFlight.add(run)
+    const forget = () => this.#inFlight.delete(run)
+    run.then(forget, forget)
+    return run
+  }
+
+  async #appendResult(
+    log: string,
+    token: string,
+    time: number,
+    given: readonly NewEntry[],
+    reply: unknown[],
+  ): Promise<AppendResult> {
+    const [status, a, b, c, d, e, f, published] = reply as string[]
+    switch (status) {
+      case "appended": {
+        const epoch = a as string
+        const first = Number(b)
+        if (f === "1") await this.#index(log)
+        const build = () =>
+          given.map(
+            (entry, i): Entry => ({
+              position: formatPosition(epoch, first + i),
+              seq: first + i,
+              data: entry.data,
+              key: entry.key,
+              time,
+            }),
+          )
+        const entries = published === "1" ? await this.#feed.ownEntries(token, build) : build()
+        return {
+          status,
+          entries,
+          tail: formatPosition(epoch, Number(c)),
+          closed: d === "1",
+          stopRequested: e === "1",
+        }
+      }
+      case "duplicate":
+        return { status, lastSeq: Number(a), tail: formatPosition(b as string, Number(c)), closed: d === "1" }
+      case "missing":
+      case "invalid-epoch-seq":
+        return { status }
+      case "closed":
+        return { status, tail: formatPosition(a as string, Number(b)) }
+      case "stale-epoch":
+        return { status, currentEpoch: Number(a) }
+      case "sequence-gap":
+        return { status, expectedSeq: Number(a), receivedSeq: Number(b) }
+      case "writer-seq-conflict":
+        return { status, lastWriterSeq: decodeWriterSeq(a as string) }
+      case "fenced":
+        return { status, owner: a === "" ? undefined : a }
+      case "conflict":
+        return { status, head: decodeHead(log, reply[1] as string[]) }
+      default:
+        throw new Error(`redis engine: the append script replied ${JSON.stringify(reply)}.`)
+    }
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new Error("redis engine: the engine is closed.")
+  }
+}

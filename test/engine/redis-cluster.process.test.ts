@@ -1,0 +1,69 @@
+// The redis engine on a real 3-master Redis Cluster started by this test: the shared engine
+// suite, and logs spreading over the masters (one slot per log, many slots over many logs).
+import { randomBytes } from "node:crypto"
+import { Redis } from "ioredis"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import type { Engine } from "../../src/engine/engine.js"
+import { createRedisEngine } from "../../src/engine/redis.js"
+import { logKeys } from "../../src/engine/redis-keys.js"
+import { type RedisCluster, redisServerInstalled, STRICT, startCluster } from "./redis-servers.js"
+import { describeEngine } from "./suite.js"
+
+const RUN = `herald-cluster-${randomBytes(4).toString("hex")}`
+const installed = await redisServerInstalled()
+
+describe.skipIf(!installed && !STRICT)("redis engine on a 3-master Cluster", () => {
+  let cluster: RedisCluster | undefined
+  let engines = 0
+  beforeAll(async () => {
+    cluster = await startCluster(3)
+  })
+  afterAll(async () => {
+    await cluster?.destroy()
+  })
+
+  function engineOnCluster(options: object = {}): Engine {
+    if (cluster === undefined) throw new Error("the cluster did not start")
+    return createRedisEngine({ nodes: cluster.nodes, keyPrefix: `${RUN}-${++engines}`, ...options })
+  }
+
+  it("spreads logs over every master, each log's keys in one slot", async () => {
+    const engine = engineOnCluster()
+    try {
+      const logs = Array.from({ length: 30 }, (_, i) => `spread/gen-${i}`)
+      for (const log of logs) {
+        const result = await engine.append(log, [{ data: "x", key: "k" }], { create: {} })
+        expect(result.status).toBe("appended")
+        await engine.append(log, [{ data: "y" }], { producer: { id: "p", epoch: 0, seq: 0 } })
+      }
+      const masters = (cluster as RedisCluster).servers.map((server) => new Redis(server.url))
+      try {
+        const slotsUsed = new Set<number>()
+        for (const log of logs) {
+          const keys = logKeys(`${RUN}-${engines}`, log)
+          const slots = new Set(
+            await Promise.all(
+              Object.values(keys).map(
+                async (key) => (await masters[0]?.call("CLUSTER", "KEYSLOT", key)) as number,
+              ),
+            ),
+          )
+          expect(slots.size, log).toBe(1)
+          slotsUsed.add([...slots][0] as number)
+        }
+        expect(slotsUsed.size).toBeGreaterThan(20)
+        const keysPerMaster = await Promise.all(masters.map((master) => master.dbsize()))
+        for (const count of keysPerMaster) expect(count).toBeGreaterThan(0)
+      } finally {
+        for (const master of masters) master.disconnect()
+      }
+    } finally {
+      await engine.close()
+    }
+  })
+
+  describeEngine("redis cluster", (options) => engineOnCluster(options), {
+    largeHistory: 20_000,
+    propertyRuns: 10,
+  })
+})

@@ -1,0 +1,210 @@
+// Real Redis processes for the redis engine's tests: the shared server on 127.0.0.1:6379, spare
+// servers on free loopback ports (killed and restarted by the tests), and a 3-master Cluster.
+// Every wait is bounded; every process started here is stopped by its own pid.
+import { type ChildProcess, execFile, spawn } from "node:child_process"
+import { mkdtempSync, rmSync } from "node:fs"
+import { createServer } from "node:net"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { promisify } from "node:util"
+import { Redis } from "ioredis"
+
+const run = promisify(execFile)
+
+/** The shared Redis the unit tests use (`.ci/run` starts it). */
+export const SHARED_REDIS_URL = process.env.HERALD_TEST_REDIS_URL ?? "redis://127.0.0.1:6379"
+
+/** Under HERALD_TEST_STRICT=1 (CI) a missing Redis fails the run instead of skipping. */
+export const STRICT = process.env.HERALD_TEST_STRICT === "1"
+
+/** Whether a Redis answers PING at `url` within `ms`. */
+export async function redisAnswers(url: string, ms = 1000): Promise<boolean> {
+  const client = new Redis(url, {
+    lazyConnect: true,
+    retryStrategy: () => null,
+    connectTimeout: ms,
+    maxRetriesPerRequest: 0,
+  })
+  client.on("error", () => {})
+  try {
+    await client.connect()
+    return (await client.ping()) === "PONG"
+  } catch {
+    return false
+  } finally {
+    client.disconnect()
+  }
+}
+
+/** Whether redis-server can be started here. */
+export async function redisServerInstalled(): Promise<boolean> {
+  try {
+    await run("redis-server", ["--version"])
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** A free loopback port (the OS picks one; a small race with other processes is accepted). */
+export async function freePort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+  const address = server.address()
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+  if (address === null || typeof address === "string") throw new Error("no port")
+  return address.port
+}
+
+/** Polls `check` every 50 ms until it holds; fails after `ms`. */
+export async function waitFor(
+  check: () => Promise<boolean> | boolean,
+  what: string,
+  ms = 10_000,
+): Promise<void> {
+  const deadline = Date.now() + ms
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}
+
+/** A redis-server this test started. */
+export interface RedisServer {
+  readonly port: number
+  readonly url: string
+  readonly dir: string
+  /** Starts it again on the same port and directory (with what its AOF kept, if any). */
+  start(): Promise<void>
+  /** Kills it (SIGKILL by default: no shutdown save) and waits for it to exit. */
+  stop(signal?: NodeJS.Signals): Promise<void>
+  /** Stops it and removes its directory. */
+  destroy(): Promise<void>
+}
+
+/** Starts a redis-server on a free loopback port; `aof`: append-only file, fsync on every write. */
+export async function startRedis(
+  options: { aof?: boolean; args?: readonly string[] } = {},
+): Promise<RedisServer> {
+  const port = await freePort()
+  const dir = mkdtempSync(join(tmpdir(), "herald-redis-"))
+  const url = `redis://127.0.0.1:${port}`
+  const args = [
+    "--port",
+    String(port),
+    "--bind",
+    "127.0.0.1",
+    "--save",
+    "",
+    "--dir",
+    dir,
+    "--appendonly",
+    options.aof === true ? "yes" : "no",
+    "--appendfsync",
+    "always",
+    ...(options.args ?? []),
+  ]
+  let child: ChildProcess | undefined
+  const server: RedisServer = {
+    port,
+    url,
+    dir,
+    async start() {
+      child = spawn("redis-server", args, { stdio: "ignore" })
+      await waitFor(() => redisAnswers(url, 200), `redis-server on port ${port}`)
+    },
+    async stop(signal = "SIGKILL") {
+      const running = child
+      child = undefined
+      if (running === undefined || running.exitCode !== null || running.signalCode !== null) return
+      const exited = new Promise((resolve) => running.once("exit", resolve))
+      running.kill(signal)
+      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000))])
+    },
+    async destroy() {
+      await server.stop()
+      rmSync(dir, { recursive: true, force: true })
+    },
+  }
+  await server.start()
+  return server
+}
+
+/** A Redis Cluster of masters this test started. */
+export interface RedisCluster {
+  readonly nodes: readonly { host: string; port: number }[]
+  readonly servers: readonly RedisServer[]
+  destroy(): Promise<void>
+}
+
+/** Starts `masters` cluster-enabled servers and joins them into one Cluster (no replicas). */
+export async function startCluster(masters = 3): Promise<RedisCluster> {
+  const servers: RedisServer[] = []
+  try {
+    for (let i = 0; i < masters; i++) {
+      servers.push(
+        await startRedis({
+          args: [
+            "--cluster-enabled",
+            "yes",
+            "--cluster-config-file",
+            `nodes-${i}.conf`,
+            "--cluster-node-timeout",
+            "5000",
+          ],
+        }),
+      )
+    }
+    const addresses = servers.map((server) => `127.0.0.1:${server.port}`)
+    await run(
+      "redis-cli",
+      ["--cluster", "create", ...addresses, "--cluster-replicas", "0", "--cluster-yes"],
+      {
+        timeout: 30_000,
+      },
+    )
+    for (const server of servers) {
+      await waitFor(async () => {
+        const client = new Redis(server.url, { maxRetriesPerRequest: 0 })
+        client.on("error", () => {})
+        try {
+          const info = (await client.call("CLUSTER", "INFO")) as string
+          return info.includes("cluster_state:ok")
+        } catch {
+          return false
+        } finally {
+          client.disconnect()
+        }
+      }, `cluster state ok on port ${server.port}`)
+    }
+  } catch (error) {
+    await Promise.all(servers.map((server) => server.destroy()))
+    throw error
+  }
+  return {
+    nodes: servers.map((server) => ({ host: "127.0.0.1", port: server.port })),
+    servers,
+    destroy: async () => {
+      await Promise.all(servers.map((server) => server.destroy()))
+    },
+  }
+}
+
+/** Deletes every key of `url` that starts with `keyPrefix` (bare, or inside a hash tag). */
+export async function deleteKeys(url: string, keyPrefix: string): Promise<void> {
+  const client = new Redis(url, { maxRetriesPerRequest: 0 })
+  client.on("error", () => {})
+  try {
+    for (const pattern of [`${keyPrefix}*`, `{${keyPrefix}*`]) {
+      let cursor = "0"
+      for (let rounds = 0; rounds < 100_000; rounds++) {
+        const [next, keys] = await client.scan(cursor, "MATCH", pattern, "COUNT", 1000)
+        if (keys.length > 0) await client.del(...keys)
+        cursor = next
+        if (cursor === "0") break
+      }
+    }
+  } finally {
+    client.disconnect()
+  }
+}

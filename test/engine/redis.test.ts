@@ -1,0 +1,339 @@
+// The redis engine against a real Redis: the shared engine suite on the Redis at 127.0.0.1:6379
+// (a unique key prefix per engine, its keys deleted afterwards), and what only Redis has: round
+// trips per append, the Lua producer fence against producer.ts, two nodes on one Redis, a Redis
+// restarted from its AOF, a Redis that comes back empty.
+import { randomBytes } from "node:crypto"
+import fc from "fast-check"
+import { Redis } from "ioredis"
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
+import type { Engine, Entry, FeedSink } from "../../src/engine/engine.js"
+import { hasHealth } from "../../src/engine/health.js"
+import { formatPosition, parsePosition, START } from "../../src/engine/position.js"
+import { checkProducer, type ProducerState } from "../../src/engine/producer.js"
+import { createRedisEngine, EngineUnavailableError, type RedisEngineOptions } from "../../src/engine/redis.js"
+import { logKeys } from "../../src/engine/redis-keys.js"
+import { PRODUCER_CHECK_LUA } from "../../src/engine/redis-scripts.js"
+import {
+  deleteKeys,
+  type RedisServer,
+  redisAnswers,
+  redisServerInstalled,
+  SHARED_REDIS_URL,
+  STRICT,
+  startRedis,
+  waitFor,
+} from "./redis-servers.js"
+import { describeEngine } from "./suite.js"
+
+const RUN = `herald-test-${randomBytes(4).toString("hex")}`
+const sharedUp = await redisAnswers(SHARED_REDIS_URL)
+const serverInstalled = await redisServerInstalled()
+
+let engines = 0
+const open: Engine[] = []
+
+/** A fresh engine on the shared Redis, under a key prefix no other engine of this run uses. */
+function engineOnShared(options: RedisEngineOptions = {}): Engine & { readonly prefix: string } {
+  const prefix = `${RUN}-${++engines}`
+  const engine = createRedisEngine({ url: SHARED_REDIS_URL, keyPrefix: prefix, ...options })
+  open.push(engine)
+  return Object.assign(engine, { prefix })
+}
+
+/** A sink that records what the feed gives it. */
+function recordingSink() {
+  const sink = {
+    batches: [] as { entries: readonly Entry[]; closed: boolean }[],
+    lost: 0,
+    onAppend(entries: readonly Entry[], closed: boolean) {
+      sink.batches.push({ entries, closed })
+    },
+    onLost() {
+      sink.lost++
+    },
+  } satisfies FeedSink & Record<string, unknown>
+  return sink
+}
+
+afterAll(async () => {
+  if (sharedUp) await deleteKeys(SHARED_REDIS_URL, RUN)
+})
+
+describe.skipIf(!sharedUp && !STRICT)("redis engine: the shared suite", () => {
+  describeEngine("redis", (options) => engineOnShared(options))
+})
+
+describe("redis engine: test setup", () => {
+  it.runIf(STRICT)("has a Redis at the shared URL and redis-server installed (HERALD_TEST_STRICT=1)", () => {
+    expect(sharedUp, `no Redis answers at ${SHARED_REDIS_URL}`).toBe(true)
+    expect(serverInstalled, "redis-server is not installed").toBe(true)
+  })
+})
+
+describe.skipIf(!sharedUp && !STRICT)("redis engine on the shared Redis", () => {
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((engine) => engine.close()))
+  })
+  it("runs the producer fence in Lua exactly as checkProducer does", async () => {
+    const client = new Redis(SHARED_REDIS_URL)
+    try {
+      const script = `${PRODUCER_CHECK_LUA}
+local state = false
+if ARGV[1] ~= '' then state = ARGV[1] end
+return check_producer(state, tonumber(ARGV[2]), tonumber(ARGV[3]))`
+      const small = fc.integer({ min: 0, max: 6 })
+      const big = fc.maxSafeInteger().filter((n) => n >= 0)
+      const number = fc.oneof(small, small, big)
+      await fc.assert(
+        fc.asyncProperty(
+          fc.option(fc.record({ epoch: number, seq: number }), { nil: undefined }),
+          number,
+          number,
+          async (state: ProducerState | undefined, epoch, seq) => {
+            const reply = (await client.eval(
+              script,
+              0,
+              state === undefined ? "" : `${state.epoch}:${state.seq}`,
+              epoch,
+              seq,
+            )) as string[]
+            const expected = checkProducer(state, { id: "p", epoch, seq })
+            const fields: Record<string, string[]> = {
+              accepted: [],
+              duplicate: ["lastSeq"],
+              "stale-epoch": ["currentEpoch"],
+              "invalid-epoch-seq": [],
+              "sequence-gap": ["expectedSeq", "receivedSeq"],
+            }
+            const values = (fields[expected.status] ?? []).map((name) =>
+              String((expected as unknown as Record<string, number>)[name]),
+            )
+            expect(reply).toEqual([expected.status, ...values])
+          },
+        ),
+        { numRuns: 300 },
+      )
+    } finally {
+      client.disconnect()
+    }
+  })
+
+  it("costs one round trip per append, for one entry and for a batch", async () => {
+    const engine = engineOnShared()
+    const log = "rt/log"
+    await engine.append(log, [{ data: "warm-up" }], { create: {} })
+    await engine.append(log, [{ data: "warm-up" }])
+    const monitor = await new Redis(SHARED_REDIS_URL).monitor()
+    const seen: string[][] = []
+    monitor.on("monitor", (_time: string, args: string[], source: string) => {
+      // Commands a script runs show up with the source "lua"; the prefix picks this engine's.
+      if (source !== "lua" && args.some((arg) => arg.includes(engine.prefix))) seen.push(args)
+    })
+    try {
+      await engine.append(log, [{ data: "one" }])
+      await engine.append(
+        log,
+        Array.from({ length: 200 }, (_, i) => ({ data: `batch ${i}`, key: `k${i}` })),
+      )
+      await engine.append(log, [{ data: "closing" }], {
+        close: true,
+        producer: { id: "p", epoch: 0, seq: 0 },
+      })
+      await engine.append(log, [{ data: "refused" }])
+      // MONITOR output may trail the replies: wait until nothing more arrives.
+      let count = -1
+      await waitFor(async () => {
+        const settled = seen.length === count
+        count = seen.length
+        await new Promise((resolve) => setTimeout(resolve, 100))
+        return settled
+      }, "the monitor to settle")
+      expect(seen.map((args) => args[0]?.toLowerCase())).toEqual(["evalsha", "evalsha", "evalsha", "evalsha"])
+    } finally {
+      monitor.disconnect()
+    }
+  })
+
+  it("keeps every key of a log under one hash tag, bounded for long or braced names", () => {
+    const tagOf = (key: string) => /\{([^}]*)\}/.exec(key)?.[1]
+    for (const log of ["a", "gen/42", "x".repeat(1024), "odd{name}", "}{", "#abc"]) {
+      const keys = logKeys("herald", log)
+      const tags = new Set(Object.values(keys).map(tagOf))
+      expect(tags.size, log).toBe(1)
+      const [tag] = tags
+      expect(tag?.length, log).toBeLessThanOrEqual(110)
+    }
+    expect(logKeys("herald", "a").meta).not.toBe(logKeys("herald", "b").meta)
+    expect(logKeys("herald", "x".repeat(200)).meta).not.toBe(logKeys("herald", `${"x".repeat(199)}y`).meta)
+  })
+
+  it("works as two nodes: a watch on B gets A's appends; B follows from a position minted on A", async () => {
+    const a = engineOnShared()
+    const b = createRedisEngine({ url: SHARED_REDIS_URL, keyPrefix: a.prefix })
+    open.push(b)
+    const log = "nodes/log"
+    const sinkA = recordingSink()
+    const sinkB = recordingSink()
+    await a.watch(log, sinkA)
+    await b.watch(log, sinkB)
+    const heard: string[] = []
+    b.onSignal((signal) => heard.push(signal.payload))
+    const first = await a.append(log, [{ data: "one" }, { data: "two", key: "k2" }], { create: {} })
+    if (first.status !== "appended") throw new Error(first.status)
+    await waitFor(() => sinkB.batches.length === 1 && sinkA.batches.length === 1, "both nodes' feeds")
+    expect(sinkB.batches[0]?.entries).toEqual(first.entries)
+    // On the appending node, the feed and the append result share the entry objects.
+    expect(sinkA.batches[0]?.entries[0]).toBe(first.entries[0])
+    expect(await b.locate(log, "k2")).toBe(first.entries[1]?.position)
+    const read = await b.read(log, first.entries[0]?.position as string, 10)
+    expect(read).toMatchObject({ held: true, entries: [first.entries[1]] })
+    await a.signal({ topic: "cancel", payload: "from A" })
+    await waitFor(() => heard.length === 1, "the signal on B")
+    expect(heard).toEqual(["from A"])
+    await a.holdLease("node-a", 60_000)
+    expect(await b.liveNodes()).toEqual(["node-a"])
+  })
+
+  it("gives every key of an expiring log Redis's own expiry, so Redis reclaims it unvisited", async () => {
+    const engine = engineOnShared()
+    const client = new Redis(SHARED_REDIS_URL)
+    try {
+      for (const [log, config] of [
+        ["ttl/log", { ttlMs: 60_000 }],
+        ["at/log", { expiresAt: Date.now() + 60_000 }],
+      ] as const) {
+        await engine.append(
+          log,
+          [
+            { data: "a", key: "k" },
+            { data: "b", key: "k" },
+          ],
+          { create: config },
+        )
+        await engine.append(log, [], { close: true, producer: { id: "p", epoch: 0, seq: 0 } })
+        const keys = logKeys(engine.prefix, log)
+        const stored = [keys.meta, keys.stream, keys.keyFirst, keys.keyLast, keys.keyNext, keys.producers]
+        for (const key of stored) {
+          const ttl = await client.pttl(key)
+          expect(ttl, key).toBeGreaterThan(0)
+          expect(ttl, key).toBeLessThanOrEqual(60_000)
+        }
+      }
+    } finally {
+      client.disconnect()
+    }
+  })
+
+  it("reports its health, and says it is up with a latency", async () => {
+    const engine = engineOnShared()
+    expect(hasHealth(engine)).toBe(true)
+    if (!hasHealth(engine)) return
+    const health = await engine.health()
+    expect(health.status).toBe("up")
+    if (health.status === "up") expect(health.latencyMs).toBeGreaterThanOrEqual(0)
+  })
+})
+
+describe.skipIf(!serverInstalled && !STRICT)("redis engine when Redis goes away", () => {
+  let server: RedisServer | undefined
+  beforeAll(async () => {
+    server = await startRedis({ aof: true })
+  })
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((engine) => engine.close()))
+  })
+  afterAll(async () => {
+    await server?.destroy()
+  })
+
+  it("rejects with EngineUnavailableError while Redis is down, recovers by itself, and loses nothing acknowledged", async () => {
+    const redis = server as RedisServer
+    const engine = createRedisEngine({
+      url: redis.url,
+      keyPrefix: RUN,
+      commandTimeoutMs: 1000,
+      connectWaitMs: 300,
+    })
+    open.push(engine)
+    const log = "restart/log"
+    await engine.create(log)
+    const sink = recordingSink()
+    await engine.watch(log, sink)
+    const acknowledged: string[] = []
+    const failures: unknown[] = []
+    let i = 0
+    const appendOne = async () => {
+      const data = `e${i++}`
+      try {
+        const result = await engine.append(log, [{ data }])
+        if (result.status === "appended") acknowledged.push(data)
+      } catch (error) {
+        failures.push(error)
+      }
+    }
+    for (let n = 0; n < 20; n++) await appendOne()
+    await redis.stop("SIGKILL")
+    const downSince = Date.now()
+    for (let n = 0; n < 5; n++) await appendOne()
+    expect(failures.length).toBe(5)
+    expect(Date.now() - downSince).toBeLessThan(10_000)
+    for (const failure of failures) expect(failure).toBeInstanceOf(EngineUnavailableError)
+    if (hasHealth(engine)) expect((await engine.health()).status).toBe("down")
+    await redis.start()
+    // No restart of the engine: it reconnects by itself.
+    for (let n = 0; n < 200 && acknowledged.length < 30; n++) {
+      await appendOne()
+      if (acknowledged.length < 21) await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+    expect(acknowledged.length).toBeGreaterThanOrEqual(30)
+    const stored = await engine.read(log, START, 1000)
+    if (!stored.held) throw new Error(stored.reason)
+    const data = stored.entries.map((entry) => entry.data)
+    for (const each of acknowledged) expect(data).toContain(each)
+    expect(new Set(data).size).toBe(data.length)
+    expect(stored.entries.map((entry) => entry.seq)).toEqual(stored.entries.map((_, n) => n + 1))
+    // The feed came back too: the watcher was told it may have missed appends, and hears new ones.
+    await waitFor(() => sink.lost > 0, "onLost after the reconnect")
+    const before = sink.batches.length
+    await engine.append(log, [{ data: "after" }])
+    await waitFor(() => sink.batches.length > before, "a live batch after the reconnect")
+  })
+
+  it("gives honest gaps when Redis comes back empty: a new epoch, old positions not held", async () => {
+    const empty = await startRedis({ aof: false })
+    try {
+      const engine = createRedisEngine({ url: empty.url, keyPrefix: RUN, connectWaitMs: 300 })
+      open.push(engine)
+      const log = "empty/log"
+      const first = await engine.append(log, [{ data: "a" }, { data: "b" }], { create: {} })
+      if (first.status !== "appended") throw new Error(first.status)
+      const old = first.entries[0]?.position as string
+      const oldEpoch = parsePosition(old)?.epoch
+      const sink = recordingSink()
+      await engine.watch(log, sink)
+      await empty.stop("SIGKILL")
+      await empty.start()
+      await waitFor(async () => {
+        try {
+          return (await engine.head(log)) === undefined
+        } catch (error) {
+          if (error instanceof EngineUnavailableError) return false
+          throw error
+        }
+      }, "the engine to see the empty Redis")
+      expect(await engine.read(log, old, 10)).toEqual({ held: false, after: old, reason: "missing" })
+      const again = await engine.append(log, [{ data: "c" }], { create: {} })
+      if (again.status !== "appended") throw new Error(again.status)
+      expect(again.entries[0]?.seq).toBe(1)
+      expect(parsePosition(again.entries[0]?.position as string)?.epoch).not.toBe(oldEpoch)
+      expect(await engine.read(log, old, 10)).toEqual({ held: false, after: old, reason: "other-epoch" })
+      expect(await engine.read(log, formatPosition(oldEpoch as string, 2), 10)).toMatchObject({
+        reason: "other-epoch",
+      })
+      await waitFor(() => sink.lost > 0, "onLost after the reconnect")
+    } finally {
+      await Promise.all(open.splice(0).map((engine) => engine.close()))
+      await empty.destroy()
+    }
+  })
+})
