@@ -32,6 +32,15 @@ export interface Database {
 /** Opens (creating if needed) the database file at `path`. */
 export function openDatabase(path: string, options: { timeout?: number } = {}): Database {
   const require = createRequire(import.meta.url)
-  const Driver = require("better-sqlite3") as new (path: string, options?: { timeout?: number }) => Database
+  let Driver: new (path: string, options?: { timeout?: number }) => Database
+  try {
+    Driver = require("better-sqlite3")
+  } catch (error) {
+    // An optional dependency: its native build may have failed at install time.
+    throw new Error(
+      "sqlite engine: the better-sqlite3 package is not installed or did not build. Run `npm install better-sqlite3` (it needs a C++ toolchain when no prebuilt binary fits), or use another engine.",
+      { cause: error },
+    )
+  }
   return new Driver(path, options)
 }
