@@ -1,0 +1,75 @@
+/**
+ * Argument checks every engine runs before touching its store. A bad argument is a bug in the
+ * caller, so it throws (TypeError or RangeError naming the field); refusals of valid requests are
+ * results (engine.ts).
+ */
+
+import type { AppendOptions, NewEntry } from "./engine.js"
+import { assertProducerFence } from "./producer.js"
+
+/** Longest log name accepted, in UTF-16 code units. */
+export const MAX_LOG_NAME = 1024
+
+/** Rejects a log name that is not a string of 1 to {@link MAX_LOG_NAME} characters. */
+export function assertLogName(log: string): void {
+  if (typeof log !== "string") throw new TypeError(`The log name must be a string; got ${typeof log}.`)
+  if (log.length === 0 || log.length > MAX_LOG_NAME) {
+    throw new RangeError(`The log name must be 1 to ${MAX_LOG_NAME} characters long; got ${log.length}.`)
+  }
+}
+
+/** Rejects a page size (`field`) that is not a positive integer. */
+export function assertLimit(limit: number, field = "limit"): void {
+  if (!Number.isSafeInteger(limit) || limit < 1) {
+    throw new RangeError(`\`${field}\` must be a positive integer; got ${String(limit)}.`)
+  }
+}
+
+/** Rejects a string argument (`field`) of another type. */
+export function assertString(value: unknown, field: string): asserts value is string {
+  if (typeof value !== "string") throw new TypeError(`\`${field}\` must be a string; got ${typeof value}.`)
+}
+
+/** Rejects a duration (`field`) that is not a positive finite number of milliseconds. */
+export function assertDuration(ms: number, field: string): void {
+  if (typeof ms !== "number" || !Number.isFinite(ms) || ms <= 0) {
+    throw new RangeError(`\`${field}\` must be a positive number of milliseconds; got ${String(ms)}.`)
+  }
+}
+
+/** Rejects a batch that is not an array of `{ data: string, key?: string }`, naming the entry. */
+export function assertNewEntries(entries: readonly NewEntry[]): void {
+  if (!Array.isArray(entries)) throw new TypeError("append() takes an array of entries.")
+  entries.forEach((entry: NewEntry, i) => {
+    if (typeof entry !== "object" || entry === null) {
+      throw new TypeError(`entries[${i}] must be an object { data, key? }; got ${String(entry)}.`)
+    }
+    assertString(entry.data, `entries[${i}].data`)
+    if (entry.key !== undefined) assertString(entry.key, `entries[${i}].key`)
+  })
+}
+
+/** Rejects malformed append options, naming the field (the `create` config is checked apart). */
+export function assertAppendOptions(options: AppendOptions): void {
+  if (typeof options !== "object" || options === null)
+    throw new TypeError("append() options must be an object.")
+  if (options.close !== undefined && typeof options.close !== "boolean") {
+    throw new TypeError(`\`close\` must be a boolean; got ${typeof options.close}.`)
+  }
+  if (options.producer !== undefined) assertProducerFence(options.producer)
+  if (options.writerSeq !== undefined) assertString(options.writerSeq, "writerSeq")
+  const fence = options.fence
+  if (fence === undefined) return
+  if ("owner" in fence) {
+    assertNodeName(fence.owner, "fence.owner")
+  } else {
+    assertNodeName(fence.takeOver, "fence.takeOver")
+    assertNodeName(fence.from, "fence.from")
+  }
+}
+
+/** Rejects a node name (`field`) that is not a non-empty string. */
+export function assertNodeName(node: string, field: string): void {
+  assertString(node, field)
+  if (node === "") throw new RangeError(`\`${field}\` must not be empty.`)
+}

@@ -1,0 +1,55 @@
+import { assertDuration, assertNodeName, assertString } from "./checks.js"
+import type { LogConfig } from "./engine.js"
+import { type ResolvedRetention, resolveRetention } from "./retention.js"
+
+/**
+ * Checks a log's config (naming the field at fault) and returns a frozen copy without absent
+ * fields, plus its retention resolved against the engine's default.
+ */
+export function checkLogConfig(
+  config: LogConfig,
+  defaults: ResolvedRetention,
+): { readonly config: LogConfig; readonly retention: ResolvedRetention } {
+  if (typeof config !== "object" || config === null) throw new TypeError("A log config must be an object.")
+  const { retention, ttlMs, expiresAt, owner, meta } = config
+  const resolved = resolveRetention(retention, defaults, "log config")
+  if (ttlMs !== undefined) assertDuration(ttlMs, "ttlMs")
+  if (expiresAt !== undefined && (typeof expiresAt !== "number" || !Number.isFinite(expiresAt))) {
+    throw new RangeError(`\`expiresAt\` must be a time in ms since the Unix epoch; got ${String(expiresAt)}.`)
+  }
+  if (ttlMs !== undefined && expiresAt !== undefined) {
+    throw new TypeError("A log config takes `ttlMs` or `expiresAt`, not both.")
+  }
+  if (owner !== undefined) assertNodeName(owner, "owner")
+  if (meta !== undefined) {
+    if (typeof meta !== "object" || meta === null) throw new TypeError("`meta` must be an object of strings.")
+    for (const [name, value] of Object.entries(meta)) assertString(value, `meta.${name}`)
+  }
+  const copy: Record<string, unknown> = {}
+  if (retention !== undefined) copy.retention = Object.freeze(withoutUndefined({ ...retention }))
+  if (ttlMs !== undefined) copy.ttlMs = ttlMs
+  if (expiresAt !== undefined) copy.expiresAt = expiresAt
+  if (owner !== undefined) copy.owner = owner
+  if (meta !== undefined) copy.meta = Object.freeze({ ...meta })
+  return { config: Object.freeze(copy) as LogConfig, retention: resolved }
+}
+
+/** Whether two configs say the same (create is idempotent for an equal config). */
+export function sameConfig(a: LogConfig, b: LogConfig): boolean {
+  return deepEqual(a, b)
+}
+
+function deepEqual(a: unknown, b: unknown): boolean {
+  if (Object.is(a, b)) return true
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false
+  const left = a as Record<string, unknown>
+  const right = b as Record<string, unknown>
+  const keys = Object.keys(left).filter((key) => left[key] !== undefined)
+  const otherKeys = Object.keys(right).filter((key) => right[key] !== undefined)
+  return keys.length === otherKeys.length && keys.every((key) => deepEqual(left[key], right[key]))
+}
+
+function withoutUndefined<T extends object>(value: T): T {
+  for (const key of Object.keys(value) as (keyof T)[]) if (value[key] === undefined) delete value[key]
+  return value
+}

@@ -1,0 +1,96 @@
+import type { Entry } from "./engine.js"
+
+/** Slots freed at the front of the buffer before it is compacted (amortized O(1) trimming). */
+const COMPACT_AFTER = 1024
+
+/**
+ * The entries one log holds, oldest first, with O(1) lookup by seq (seqs are contiguous, so a
+ * seq maps to a slot) and by key (the oldest held entry carrying it, kept right through trims
+ * and repeated keys in O(1) per entry).
+ */
+export class EntryRing {
+  /** Held entries are `#entries[#head..]`. */
+  #entries: (Entry | undefined)[] = []
+  #head = 0
+  /** The seq of the newest entry ever stored (0 before the first). */
+  #lastSeq = 0
+  /** key → seq of the oldest held entry with that key. */
+  readonly #firstSeq = new Map<string, number>()
+  /** key → seq of the newest held entry with that key, only for keys held more than once. */
+  readonly #newestSeq = new Map<string, number>()
+  /** seq → seq of the next held entry with the same key, only for keys held more than once. */
+  readonly #nextSameKey = new Map<number, number>()
+
+  /** The seq of the newest entry ever stored, held or not (0 before the first). */
+  get lastSeq(): number {
+    return this.#lastSeq
+  }
+
+  /** The seq before the oldest held entry: reading after it misses nothing held. */
+  get floorSeq(): number {
+    const oldest = this.#entries[this.#head]
+    return oldest === undefined ? this.#lastSeq : oldest.seq - 1
+  }
+
+  /** How many entries are held. */
+  get size(): number {
+    return this.#entries.length - this.#head
+  }
+
+  oldest(): Entry | undefined {
+    return this.#entries[this.#head]
+  }
+
+  /** Stores the next entry; its seq must be `lastSeq + 1`. */
+  push(entry: Entry): void {
+    this.#entries.push(entry)
+    this.#lastSeq = entry.seq
+    const key = entry.key
+    if (key === undefined) return
+    const first = this.#firstSeq.get(key)
+    if (first === undefined) {
+      this.#firstSeq.set(key, entry.seq)
+      return
+    }
+    // A repeated key keeps meaning its oldest use; chain this use behind the newest so trimming
+    // the oldest hands the key on to the next use in O(1).
+    this.#nextSameKey.set(this.#newestSeq.get(key) ?? first, entry.seq)
+    this.#newestSeq.set(key, entry.seq)
+  }
+
+  /** Up to `limit` entries after `seq` (at least the floor seq), oldest first. */
+  after(seq: number, limit: number): Entry[] {
+    const from = this.#head + (seq - this.floorSeq)
+    return this.#entries.slice(from, Math.min(from + limit, this.#entries.length)) as Entry[]
+  }
+
+  /** The seq of the oldest held entry with `key`. */
+  seqOfKey(key: string): number | undefined {
+    return this.#firstSeq.get(key)
+  }
+
+  /** Drops the oldest held entry. */
+  dropOldest(): void {
+    const oldest = this.#entries[this.#head]
+    if (oldest === undefined) return
+    this.#entries[this.#head] = undefined
+    this.#head++
+    const key = oldest.key
+    if (key !== undefined) {
+      // Trimming goes in seq order, so the entry dropped is always the oldest use of its key.
+      const next = this.#nextSameKey.get(oldest.seq)
+      if (next === undefined) {
+        this.#firstSeq.delete(key)
+        this.#newestSeq.delete(key)
+      } else {
+        this.#nextSameKey.delete(oldest.seq)
+        this.#firstSeq.set(key, next)
+        if (this.#newestSeq.get(key) === next) this.#newestSeq.delete(key)
+      }
+    }
+    if (this.#head >= COMPACT_AFTER && this.#head * 2 >= this.#entries.length) {
+      this.#entries = this.#entries.slice(this.#head)
+      this.#head = 0
+    }
+  }
+}

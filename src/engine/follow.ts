@@ -1,0 +1,442 @@
+/**
+ * Replay then live, written once above every engine (ENGINE-NOTES.md lessons 5 and 6): watch the
+ * log first, then read; deduplicate by seq; fill every hole of the live feed with a read; end
+ * honestly when a hole cannot be filled.
+ */
+
+import type { Engine, Entry, ReadResult } from "./engine.js"
+import { formatPosition, type Position, parsePosition, type START } from "./position.js"
+
+/** Why a follower ended. */
+export type FollowEnd =
+  /** The log was closed and its last entry delivered. */
+  | "closed"
+  /** More than `maxPending` live entries piled up while the follower was catching up. */
+  | "pending"
+  /** Entries the follower had yet to deliver are gone (trimmed, another epoch). */
+  | "gap"
+  /** The log was deleted (or expired). */
+  | "deleted"
+  /** `deliver`, `whenWritable` or a read threw; the error comes with it. */
+  | "error"
+
+/** Why a read was not held: see {@link ReadResult}. */
+export type NotHeldReason = Extract<ReadResult, { held: false }>["reason"]
+
+/** Options for {@link follow}. */
+export interface FollowOptions {
+  /** Entries read per page while replaying or filling a hole. Default 256. */
+  readonly pageSize?: number
+  /**
+   * Most live entries held back while the follower catches up (the replay, a hole being
+   * filled). Past it the follower ends with `"pending"`. Default 10 000.
+   */
+  readonly maxPending?: number
+  /**
+   * What to do when the position given is not held: `"live"` (default) follows live from the
+   * tail, as Mercure does with an unknown id; `"end"` ends at once — `start()` resolves and
+   * `onEnd` is not called; the caller reads {@link Follower.status}.
+   */
+  readonly notHeld?: "live" | "end"
+  /**
+   * Called at most once when the follower ends by itself (not after `stop()`). An end found
+   * before {@link Follower.start} is reported by `start`, once the caller has a connection to
+   * close (and not at all if it calls `stop` instead).
+   */
+  readonly onEnd?: (reason: FollowEnd, error?: unknown) => void
+}
+
+/** One reader's ordered view of a log: the entries after a position, then live ones. */
+export interface Follower {
+  /**
+   * `"live"`: no position was given, only entries appended from now on follow. `"held"`: the
+   * position is held and its successors follow. `"not-held"`: it is not (see `reason`).
+   */
+  readonly status: "live" | "held" | "not-held"
+  /** Why the position is not held, when {@link Follower.status} is `"not-held"`. */
+  readonly reason: NotHeldReason | undefined
+  /**
+   * The position delivery starts after: the one read after (`START` resolved to the floor), or
+   * the tail a live follower starts from; `undefined` when the log does not exist yet.
+   */
+  readonly after: Position | undefined
+  /**
+   * Starts delivery: the replay, then live entries, in log order, each exactly once. When
+   * `deliver` returns `false` (the reader is backpressured) the replay waits for
+   * `whenWritable()` before reading on. Resolves once the follower is live or has ended. Call
+   * once. Once live, a feed batch of several new entries goes to `deliverBatch` when given —
+   * the same array for every follower of the node, so a reader taking all of it can write one
+   * shared frame — instead of to `deliver` one by one.
+   */
+  start(
+    deliver: (entry: Entry) => boolean,
+    whenWritable: () => Promise<void>,
+    deliverBatch?: (entries: readonly Entry[]) => void,
+  ): Promise<void>
+  /** Stops following and releases the watch; safe to call more than once. */
+  stop(): void
+}
+
+/**
+ * Opens a follower of `log` on `engine`, after `from` (a position, or `START` for everything
+ * held; `undefined` for live entries only). It watches the log before reading it, so nothing
+ * appended in between is lost, and drops what it delivered already. Resolves once the position
+ * has been looked up, before anything is delivered, so the caller can set headers that depend
+ * on {@link Follower.status}.
+ */
+export async function follow(
+  engine: Engine,
+  log: string,
+  from: Position | typeof START | undefined,
+  options: FollowOptions = {},
+): Promise<Follower> {
+  const pageSize = options.pageSize ?? 256
+  const maxPending = options.maxPending ?? 10_000
+  for (const [name, value] of [
+    ["pageSize", pageSize],
+    ["maxPending", maxPending],
+  ] as const) {
+    if (!Number.isSafeInteger(value) || value < 1) {
+      throw new RangeError(`follow(): ${name} must be a positive integer; got ${String(value)}.`)
+    }
+  }
+  const follower = new LogFollower(engine, log, pageSize, maxPending, options.onEnd)
+  await follower.open(from, options.notHeld ?? "live")
+  return follower
+}
+
+type Deliver = (entry: Entry) => boolean
+
+class LogFollower implements Follower {
+  status: Follower["status"] = "live"
+  reason: NotHeldReason | undefined
+  after: Position | undefined
+  readonly #engine: Engine
+  readonly #log: string
+  readonly #pageSize: number
+  readonly #maxPending: number
+  readonly #onEnd: FollowOptions["onEnd"]
+  #unwatch: (() => void) | undefined
+
+  /**
+   * The watermark: the epoch followed (`undefined` until one is known, for a log that does not
+   * exist yet) and the seq of the last entry delivered (or skipped as older than the start).
+   */
+  #epoch: string | undefined
+  /** `${#epoch}_`: what every position of the epoch starts with, checked without allocating. */
+  #epochPrefix = ""
+  #seq = 0
+  /** The seq the log was closed at, once known: the follower ends after delivering it. */
+  #closedAt: number | undefined
+
+  /** Feed entries received while catching up, oldest first (not yet checked). */
+  #pending: Entry[] = []
+  /** The catch-up must read the log (a replay page left, a hole, a lost feed, a bare close). */
+  #mustRead = false
+  /** The page read by `open`, delivered first. */
+  #firstPage: readonly Entry[] = []
+
+  #deliver: Deliver | undefined
+  #whenWritable: (() => Promise<void>) | undefined
+  #deliverBatch: ((entries: readonly Entry[]) => void) | undefined
+  /** Delivering straight from the feed; otherwise the catch-up owns delivery. */
+  #live = false
+  #catchingUp = false
+  /** The reader asked to wait during the current catch-up step. */
+  #blocked = false
+  #started = false
+  #stopped = false
+  /** An end found before `start`, reported by `start`. */
+  #endBeforeStart: { readonly reason: FollowEnd; readonly error: unknown } | undefined
+
+  constructor(
+    engine: Engine,
+    log: string,
+    pageSize: number,
+    maxPending: number,
+    onEnd: FollowOptions["onEnd"],
+  ) {
+    this.#engine = engine
+    this.#log = log
+    this.#pageSize = pageSize
+    this.#maxPending = maxPending
+    this.#onEnd = onEnd
+  }
+
+  async open(from: Position | typeof START | undefined, notHeld: "live" | "end"): Promise<void> {
+    // Watch first: whatever is appended while the log is read lands in #pending, and the seq
+    // check drops what the read already held.
+    this.#unwatch = await this.#engine.watch(this.#log, {
+      onAppend: (entries, closed) => this.#onAppend(entries, closed),
+      onLost: () => this.#onLost(),
+    })
+    try {
+      if (from === undefined) {
+        await this.#startAtTail()
+        return
+      }
+      const result = await this.#engine.read(this.#log, from, this.#pageSize)
+      if (result.held) {
+        this.status = "held"
+        this.after = result.after
+        this.#setWatermark(result.after)
+        this.#firstPage = result.entries
+        this.#mustRead = result.more
+        if (result.closed && !result.more)
+          this.#closedAt = result.entries[result.entries.length - 1]?.seq ?? this.#seq
+        return
+      }
+      this.status = "not-held"
+      this.reason = result.reason
+      if (notHeld === "end") this.stop()
+      else await this.#startAtTail()
+    } catch (error) {
+      this.stop()
+      throw error
+    }
+  }
+
+  async start(
+    deliver: Deliver,
+    whenWritable: () => Promise<void>,
+    deliverBatch?: (entries: readonly Entry[]) => void,
+  ): Promise<void> {
+    if (this.#started) throw new Error("Follower.start() may only be called once.")
+    this.#started = true
+    const early = this.#endBeforeStart
+    if (early !== undefined) {
+      this.#endBeforeStart = undefined
+      this.#onEnd?.(early.reason, early.error)
+      return
+    }
+    if (this.#stopped) return
+    this.#deliver = deliver
+    this.#whenWritable = whenWritable
+    this.#deliverBatch = deliverBatch
+    await this.#catchUp()
+  }
+
+  stop(): void {
+    // The caller stopping first means it will not want an end found before start().
+    this.#endBeforeStart = undefined
+    if (this.#stopped) return
+    this.#stopped = true
+    this.#live = false
+    this.#unwatch?.()
+    this.#unwatch = undefined
+    this.#pending = []
+    this.#firstPage = []
+    this.#deliver = undefined
+    this.#whenWritable = undefined
+    this.#deliverBatch = undefined
+  }
+
+  /** Live only: the watermark is the tail now (or nothing yet, for a log still to be created). */
+  async #startAtTail(): Promise<void> {
+    const head = await this.#engine.head(this.#log)
+    if (head === undefined) return
+    this.after = head.tail
+    this.#setWatermark(head.tail)
+    if (head.closed) this.#closedAt = this.#seq
+  }
+
+  #setWatermark(position: Position): void {
+    const parsed = parsePosition(position)
+    if (parsed === undefined)
+      throw new Error(`follow(): the engine answered a malformed position ${position}.`)
+    this.#epoch = parsed.epoch
+    this.#epochPrefix = `${parsed.epoch}_`
+    this.#seq = parsed.seq
+  }
+
+  // --- The live feed -------------------------------------------------------------------------
+
+  #onAppend(entries: readonly Entry[], closed: boolean): void {
+    if (this.#stopped) return
+    if (this.#live) {
+      const first = entries[0]
+      const last = entries[entries.length - 1]
+      if (
+        first !== undefined &&
+        last !== undefined &&
+        this.#epoch !== undefined &&
+        first.seq === this.#seq + 1 &&
+        last.seq - first.seq === entries.length - 1 &&
+        first.position.startsWith(this.#epochPrefix)
+      ) {
+        this.#deliverLive(entries, closed)
+        return
+      }
+      // Anything else (old entries, a hole, another epoch, a bare close) takes the checked
+      // path of the catch-up, which reads the log when something is missing.
+      this.#live = false
+    }
+    this.#hold(entries, closed)
+    if (!this.#live && !this.#catchingUp) void this.#catchUp()
+  }
+
+  /** The hot path: entries that all continue the watermark, straight from the feed. */
+  #deliverLive(entries: readonly Entry[], closed: boolean): void {
+    this.#seq = (entries[entries.length - 1] as Entry).seq
+    const deliver = this.#deliver as Deliver
+    const batch = this.#deliverBatch
+    try {
+      // Appended together: one call for the lot, with the feed's own array.
+      if (batch !== undefined && entries.length > 1) batch(entries)
+      else for (let i = 0; i < entries.length && !this.#stopped; i++) deliver(entries[i] as Entry)
+    } catch (error) {
+      this.#end("error", error)
+      return
+    }
+    if (closed) this.#end("closed")
+  }
+
+  #onLost(): void {
+    if (this.#stopped) return
+    this.#mustRead = true
+    if (this.#live) {
+      this.#live = false
+      void this.#catchUp()
+    }
+  }
+
+  /** Keeps feed entries for the catch-up; ends the follower when too many pile up. */
+  #hold(entries: readonly Entry[], closed: boolean): void {
+    for (const entry of entries) this.#pending.push(entry)
+    if (closed) {
+      const last = entries[entries.length - 1]
+      // A close with entries closed the log at its last one; a bare close says not where.
+      if (last !== undefined && this.#isOfEpoch(last)) this.#closedAt = last.seq
+      else this.#mustRead = true
+    }
+    if (this.#pending.length > this.#maxPending) this.#end("pending")
+  }
+
+  // --- Catching up: replay, holes, lost feeds ------------------------------------------------
+
+  /**
+   * Delivers the replay and the held feed entries, reading the log until nothing is missing,
+   * then goes live. One runs at a time (before start() none): entries arriving meanwhile are
+   * held and delivered by it. Ends the follower instead of throwing.
+   */
+  async #catchUp(): Promise<void> {
+    if (this.#catchingUp || this.#stopped || !this.#started) return
+    this.#catchingUp = true
+    const deliver = this.#deliver as Deliver
+    const whenWritable = this.#whenWritable as () => Promise<void>
+    try {
+      let page = this.#firstPage
+      this.#firstPage = []
+      /** The last read found nothing after the watermark. */
+      let readNothing = false
+      for (;;) {
+        if (this.#stopped) return
+        this.#blocked = false
+        if (page.length > 0) {
+          // A read page: the watermark's successors by contract, delivered whole.
+          if (this.#deliverRun(page, page.length, deliver) < page.length) this.#end("gap")
+          page = []
+        } else {
+          // Held feed entries, a page at a time so a slow reader still paces us.
+          const want = Math.min(this.#pageSize, this.#pending.length)
+          const used = this.#deliverRun(this.#pending, want, deliver)
+          this.#pending.splice(0, used)
+          if (used < want && !this.#stopped) {
+            // A hole: read it, unless the last read said the log holds nothing more.
+            if (readNothing) this.#end("gap")
+            this.#mustRead = true
+          }
+          readNothing = false
+        }
+        if (this.#stopped) return
+        if (this.#closedAt !== undefined && this.#seq >= this.#closedAt) {
+          this.#end("closed")
+          return
+        }
+        if (this.#blocked) {
+          await whenWritable()
+          continue
+        }
+        if (!this.#mustRead) {
+          if (this.#pending.length > 0) continue
+          // No await between "nothing pending" and going live: no entry can slip in between.
+          this.#catchingUp = false
+          this.#live = true
+          return
+        }
+        this.#mustRead = false
+        const read = await this.#readPage()
+        if (read === undefined) return
+        page = read
+        readNothing = read.length === 0
+      }
+    } catch (error) {
+      this.#end("error", error)
+    } finally {
+      this.#catchingUp = false
+    }
+  }
+
+  /** The page after the watermark, or `undefined` when it is not held (the follower ended). */
+  async #readPage(): Promise<readonly Entry[] | undefined> {
+    if (this.#epoch === undefined) {
+      // A log created since the follower started: everything in it came after.
+      const head = await this.#engine.head(this.#log)
+      if (this.#stopped) return undefined
+      if (head === undefined) return []
+      if (this.#epoch === undefined) this.#setWatermark(formatPosition(head.epoch, 0))
+    }
+    const after = formatPosition(this.#epoch as string, this.#seq)
+    const result = await this.#engine.read(this.#log, after, this.#pageSize)
+    if (this.#stopped) return undefined
+    if (!result.held) {
+      this.#end(result.reason === "missing" ? "deleted" : "gap")
+      return undefined
+    }
+    this.#mustRead = result.more
+    if (result.closed && !result.more)
+      this.#closedAt = result.entries[result.entries.length - 1]?.seq ?? this.#seq
+    return result.entries
+  }
+
+  /**
+   * Delivers `entries[0..limit)` that continue the watermark, in order, up to the first hole:
+   * repeats are skipped, another epoch ends the follower. Returns how many it consumed; sets
+   * #blocked when `deliver` asks to wait.
+   */
+  #deliverRun(entries: readonly Entry[], limit: number, deliver: Deliver): number {
+    let used = 0
+    for (; used < limit && !this.#stopped; used++) {
+      const entry = entries[used] as Entry
+      if (this.#epoch === undefined) this.#setWatermark(formatPosition(this.#epochOf(entry), 0))
+      if (!entry.position.startsWith(this.#epochPrefix)) {
+        this.#end("gap")
+        break
+      }
+      if (entry.seq <= this.#seq) continue
+      if (entry.seq > this.#seq + 1) break
+      this.#seq = entry.seq
+      if (deliver(entry) === false) this.#blocked = true
+    }
+    return used
+  }
+
+  #isOfEpoch(entry: Entry): boolean {
+    return this.#epoch === undefined || entry.position.startsWith(this.#epochPrefix)
+  }
+
+  #epochOf(entry: Entry): string {
+    const parsed = parsePosition(entry.position)
+    if (parsed === undefined)
+      throw new Error(`follow(): the feed gave a malformed position ${entry.position}.`)
+    return parsed.epoch
+  }
+
+  #end(reason: FollowEnd, error?: unknown): void {
+    if (this.#stopped) return
+    this.stop()
+    // Before start() the caller may have no connection yet to close: report it from start().
+    if (this.#started) this.#onEnd?.(reason, error)
+    else this.#endBeforeStart = { reason, error }
+  }
+}
