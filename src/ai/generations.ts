@@ -36,6 +36,8 @@ export interface GenerationsOptions {
 
 /** What {@link Generations.start} needs. */
 export interface GenerationSpec {
+  /** Its id (see generation-id.ts); default: a new one. */
+  readonly id?: string
   readonly provider: Provider
   readonly request: NormalizedRequest
   readonly meta: GenerationMeta
@@ -116,7 +118,7 @@ export function createGenerations(options: GenerationsOptions): Generations {
         leaseTimer = setInterval(() => void renewLease(), Math.max(1, Math.floor(leaseMs / 3)))
         leaseTimer.unref()
       }
-      const id = newGenerationId()
+      const id = spec.id ?? newGenerationId()
       const log = generationLog(id)
       const created = await engine.create(log, {
         owner: node,
