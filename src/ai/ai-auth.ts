@@ -42,7 +42,11 @@ export function createAIAuthenticator(options: AIAuthOptions | undefined): AIAut
         apiKeyHeader,
       })
       if (found === undefined) {
-        if (options.trustLocalClients === true && localTrust !== undefined && isTrustedLocalRequest(request, localTrust)) {
+        if (
+          options.trustLocalClients === true &&
+          localTrust !== undefined &&
+          isTrustedLocalRequest(request, localTrust)
+        ) {
           return LOCAL_DEV_CLIENT
         }
         throw new AuthError(

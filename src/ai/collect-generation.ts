@@ -7,7 +7,11 @@ import { parseEntry, type StoredEntry } from "./stored-entry.js"
  * Every entry of a generation once it has ended (a non-streaming response), read from its log.
  * Rejects if the log ends otherwise (deleted, expired) or when `signal` aborts (the client left).
  */
-export async function collectGeneration(engine: Engine, log: string, signal: AbortSignal): Promise<StoredEntry[]> {
+export async function collectGeneration(
+  engine: Engine,
+  log: string,
+  signal: AbortSignal,
+): Promise<StoredEntry[]> {
   const entries: StoredEntry[] = []
   let settle!: { resolve: () => void; reject: (error: unknown) => void }
   const ended = new Promise<void>((resolve, reject) => {

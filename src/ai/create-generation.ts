@@ -2,8 +2,8 @@ import type { IncomingMessage, ServerResponse } from "node:http"
 import type { AIContext } from "./ai-context.js"
 import { foldAnswer } from "./answer.js"
 import { collectGeneration } from "./collect-generation.js"
-import type { GenerationMeta } from "./generation-meta.js"
 import { generationPath, newGenerationId } from "./generation-id.js"
+import type { GenerationMeta } from "./generation-meta.js"
 import type { GenerationRun, StartOutcome } from "./generation-run.js"
 import { ShuttingDownError } from "./generations.js"
 import { readJsonBody } from "./json-body.js"
@@ -97,7 +97,8 @@ export async function createGeneration(
   const outcome = await firstAnswer(run, context.headWaitMs)
   if (outcome?.kind === "refused") {
     const error = outcome.error
-    const status = "status" in error ? (error.status !== undefined && error.status >= 400 ? error.status : 502) : 400
+    const status =
+      "status" in error ? (error.status !== undefined && error.status >= 400 ? error.status : 502) : 400
     sendFormatError(
       response,
       format,
@@ -112,7 +113,14 @@ export async function createGeneration(
   if (streaming) {
     const connection = context.sse.connect(request, response, { headers: { [GENERATION_ID_HEADER]: id } })
     if (connection.closed) return
-    await streamGeneration(context.engine, run.log, format.view(viewContext), undefined, connection, context.logger)
+    await streamGeneration(
+      context.engine,
+      run.log,
+      format.view(viewContext),
+      undefined,
+      connection,
+      context.logger,
+    )
     return
   }
   const closed = new AbortController()
@@ -132,7 +140,14 @@ export async function createGeneration(
     return
   }
   const failure = endFailure(end, answer.error)
-  sendFormatError(response, format, failure.status, failure.message, failure.type === undefined ? {} : { type: failure.type }, headers)
+  sendFormatError(
+    response,
+    format,
+    failure.status,
+    failure.message,
+    failure.type === undefined ? {} : { type: failure.type },
+    headers,
+  )
 }
 
 /** The status and error of a generation that did not finish: what a non-streaming client gets. */
@@ -140,7 +155,12 @@ function endFailure(
   end: EndEntry | undefined,
   error: { message: string; errorType?: string } | undefined,
 ): { status: number; message: string; type?: string } {
-  if (error !== undefined) return { status: 502, message: error.message, ...(error.errorType === undefined ? {} : { type: error.errorType }) }
+  if (error !== undefined)
+    return {
+      status: 502,
+      message: error.message,
+      ...(error.errorType === undefined ? {} : { type: error.errorType }),
+    }
   const message = end?.error?.message ?? "the generation ended without an answer"
   switch (end?.status) {
     case "cancelled":

@@ -45,9 +45,15 @@ async function authorize(
   }
   const found = await findGeneration(context.engine, id)
   // The same answer for "none" and "not yours to read": ids are unguessable, and stay unconfirmed.
-  const allowed = found !== undefined && grants.can("ai", action, generationPath(id), { owner: found.meta.owner })
-  if (found === undefined || (!allowed && !grants.can("ai", "read", generationPath(id), { owner: found.meta.owner }))) {
-    sendFormatError(response, format, 404, `No generation ${id} here (it may have expired).`, { code: "not_found" })
+  const allowed =
+    found !== undefined && grants.can("ai", action, generationPath(id), { owner: found.meta.owner })
+  if (
+    found === undefined ||
+    (!allowed && !grants.can("ai", "read", generationPath(id), { owner: found.meta.owner }))
+  ) {
+    sendFormatError(response, format, 404, `No generation ${id} here (it may have expired).`, {
+      code: "not_found",
+    })
     return undefined
   }
   if (!allowed) {
@@ -89,7 +95,9 @@ export async function generationStream(
   const chosen = asked === null ? undefined : FORMATS[asked]
   if (asked !== null && chosen === undefined) {
     const hint = asked === "ai-sdk" ? " (the AI SDK's UI message stream is not served yet)" : ""
-    sendFormatError(response, openaiFormat, 400, `format must be "openai" or "anthropic"${hint}.`, { param: "format" })
+    sendFormatError(response, openaiFormat, 400, `format must be "openai" or "anthropic"${hint}.`, {
+      param: "format",
+    })
     return
   }
   const errorFormat = chosen ?? openaiFormat
@@ -101,9 +109,15 @@ export async function generationStream(
   const cursor = given === "" ? undefined : parseCursor(given)
   const tail = parsePosition(found.head.tail)
   if (given !== "" && (cursor === undefined || cursor.epoch !== tail?.epoch || cursor.seq > tail.seq)) {
-    sendFormatError(response, format, 400, "The cursor (Last-Event-ID) is not one of this generation's event ids.", {
-      param: "last_event_id",
-    })
+    sendFormatError(
+      response,
+      format,
+      400,
+      "The cursor (Last-Event-ID) is not one of this generation's event ids.",
+      {
+        param: "last_event_id",
+      },
+    )
     return
   }
   const connection = context.sse.connect(request, response, { headers: { [GENERATION_ID_HEADER]: id } })
@@ -141,7 +155,9 @@ export async function cancelGeneration(
   }
   const now = await findGeneration(context.engine, id)
   if (now === undefined) {
-    sendFormatError(response, openaiFormat, 404, `No generation ${id} here (it may have expired).`, { code: "not_found" })
+    sendFormatError(response, openaiFormat, 404, `No generation ${id} here (it may have expired).`, {
+      code: "not_found",
+    })
     return
   }
   sendJson(response, now.head.closed ? 200 : 202, stateBody(now, await readEnd(context.engine, now)))

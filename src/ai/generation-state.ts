@@ -1,7 +1,7 @@
 import type { Engine, LogHead } from "../engine/engine.js"
 import { formatPosition, parsePosition } from "../engine/position.js"
-import { type GenerationMeta, metaFromRecord } from "./generation-meta.js"
 import { generationLog } from "./generation-id.js"
+import { type GenerationMeta, metaFromRecord } from "./generation-meta.js"
 import { type EndEntry, parseEntry } from "./stored-entry.js"
 
 /** A generation found in the engine: its log's head and its meta. */

@@ -8,8 +8,8 @@ import { anthropicFormat } from "./anthropic-format.js"
 import { createGeneration } from "./create-generation.js"
 import { fromAnthropicMessagesRequest } from "./from-anthropic-request.js"
 import { fromOpenAIChatRequest } from "./from-openai-request.js"
-import { isGenerationId } from "./generation-id.js"
 import { cancelGeneration, generationState, generationStream, listModels } from "./generation-endpoints.js"
+import { isGenerationId } from "./generation-id.js"
 import { createGenerations, type Generations, type GenerationsOptions } from "./generations.js"
 import { createModels, type ModelConfig } from "./models.js"
 import { openaiFormat } from "./openai-format.js"
@@ -102,7 +102,12 @@ export function createAIHandler(options: AIHandlerOptions): AIHandler {
     }
     const [id, action, ...rest] = path.slice(GENERATIONS_PREFIX.length).split("/")
     if (id === undefined || !isGenerationId(id) || rest.length > 0) {
-      sendFormatError(response, openaiFormat, 404, "No such generation path: /v1/generations/{id}[/stream|/cancel].")
+      sendFormatError(
+        response,
+        openaiFormat,
+        404,
+        "No such generation path: /v1/generations/{id}[/stream|/cancel].",
+      )
       return
     }
     if (action === undefined) {
@@ -117,7 +122,12 @@ export function createAIHandler(options: AIHandlerOptions): AIHandler {
       if (method !== "POST") return notAllowed(response, openaiFormat, "POST")
       return cancelGeneration(context, request, response, url, id)
     }
-    sendFormatError(response, openaiFormat, 404, "No such generation path: /v1/generations/{id}[/stream|/cancel].")
+    sendFormatError(
+      response,
+      openaiFormat,
+      404,
+      "No such generation path: /v1/generations/{id}[/stream|/cancel].",
+    )
   }
 
   return {
@@ -132,10 +142,13 @@ export function createAIHandler(options: AIHandlerOptions): AIHandler {
   }
 }
 
-function notAllowed(
-  response: ServerResponse,
-  format: typeof openaiFormat,
-  allow: "GET" | "POST",
-): void {
-  sendFormatError(response, format, 405, `Use ${allow} here.`, {}, { allow: allow === "GET" ? "GET, HEAD" : "POST" })
+function notAllowed(response: ServerResponse, format: typeof openaiFormat, allow: "GET" | "POST"): void {
+  sendFormatError(
+    response,
+    format,
+    405,
+    `Use ${allow} here.`,
+    {},
+    { allow: allow === "GET" ? "GET, HEAD" : "POST" },
+  )
 }

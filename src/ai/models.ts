@@ -1,5 +1,5 @@
 import { anthropicProvider } from "./anthropic.js"
-import { demoProvider, type DemoProviderOptions } from "./demo.js"
+import { type DemoProviderOptions, demoProvider } from "./demo.js"
 import { openaiProvider } from "./openai.js"
 import type { Provider } from "./provider.js"
 
@@ -33,10 +33,16 @@ export const DEFAULT_MODELS: Readonly<Record<string, ModelConfig>> = { demo: { p
 const PUBLIC_BASE_URL = { openai: "https://api.openai.com/v1", anthropic: "https://api.anthropic.com/v1" }
 
 /** The models of a configuration, by name. Throws a `TypeError` naming a model whose provider is unknown. */
-export function createModels(config: Readonly<Record<string, ModelConfig>> = DEFAULT_MODELS): ReadonlyMap<string, Model> {
+export function createModels(
+  config: Readonly<Record<string, ModelConfig>> = DEFAULT_MODELS,
+): ReadonlyMap<string, Model> {
   const models = new Map<string, Model>()
   for (const [name, model] of Object.entries(config)) {
-    models.set(name, { name, provider: providerOf(name, model), upstreamModel: (model.provider !== "demo" && model.model) || name })
+    models.set(name, {
+      name,
+      provider: providerOf(name, model),
+      upstreamModel: (model.provider !== "demo" && model.model) || name,
+    })
   }
   return models
 }

@@ -42,7 +42,14 @@ export function sendClientError(response: ServerResponse, format: WireFormat, er
     const headers: Record<string, string> =
       error.status === 401 ? { "www-authenticate": bearerChallenge(error, undefined) } : {}
     const code = error.status === 401 ? (error.code ?? "missing_token") : error.code
-    sendFormatError(response, format, error.status, error.description, code === undefined ? {} : { code }, headers)
+    sendFormatError(
+      response,
+      format,
+      error.status,
+      error.description,
+      code === undefined ? {} : { code },
+      headers,
+    )
     return true
   }
   if (error instanceof BodyError) {

@@ -38,7 +38,8 @@ export async function streamGeneration(
   }
   const deliver = (entry: Entry): boolean => {
     const events = view.render(parseEntry(entry.data))
-    const skip = cursor === undefined || entry.seq > cursor.seq ? 0 : skipped(entry.seq, cursor, events.length)
+    const skip =
+      cursor === undefined || entry.seq > cursor.seq ? 0 : skipped(entry.seq, cursor, events.length)
     if (skip >= events.length) return true
     let frame = ""
     for (let index = skip; index < events.length; index++) {

@@ -9,7 +9,9 @@ export function upstreamErrorMessage(error: UpstreamRequestError): string {
   if (typeof body === "object" && body !== null) {
     const inner = (body as { error?: unknown }).error
     const message =
-      typeof inner === "object" && inner !== null ? (inner as { message?: unknown }).message : (body as { message?: unknown }).message
+      typeof inner === "object" && inner !== null
+        ? (inner as { message?: unknown }).message
+        : (body as { message?: unknown }).message
     if (typeof message === "string" && message !== "") return `The upstream refused the request: ${message}`
   }
   return error.status === undefined
