@@ -38,7 +38,7 @@ export const anthropicFormat: WireFormat = {
           return { type: "thinking", thinking: block.thinking, signature: block.signature }
         case "redacted_thinking":
           return { type: "redacted_thinking", data: block.data }
-        case "tool_call":
+        default:
           return { type: "tool_use", id: block.id, name: block.name, input: parseInput(block.arguments) }
       }
     })
