@@ -1,0 +1,456 @@
+import { defaultLogger, type Logger } from "../logger.js"
+import {
+  assertAppendOptions,
+  assertDuration,
+  assertLimit,
+  assertLogName,
+  assertNewEntries,
+  assertNodeName,
+  assertString,
+} from "./checks.js"
+import { checkLogConfig, sameConfig } from "./config.js"
+import type {
+  AppendOptions,
+  AppendResult,
+  CreateResult,
+  Engine,
+  Entry,
+  FeedSink,
+  LogConfig,
+  LogHead,
+  LogList,
+  NewEntry,
+  ReadResult,
+  Retention,
+  Signal,
+} from "./engine.js"
+import { EntryRing } from "./entry-ring.js"
+import { LocalFeed } from "./local-feed.js"
+import { formatPosition, newEpoch, type Position, parsePosition, START } from "./position.js"
+import { checkProducer, type ProducerState } from "./producer.js"
+import { RETENTION_DEFAULTS, type ResolvedRetention, resolveRetention } from "./retention.js"
+
+/** Options for {@link createMemoryEngine}. */
+export interface MemoryEngineOptions {
+  /** Every log's retention unless its config says otherwise. Default: 10 000 entries, 1 hour. */
+  readonly retention?: Retention
+  /** The clock: entry times, age retention, TTLs, leases (ms since the epoch). Default `Date.now`. */
+  readonly now?: () => number
+  /** Receives what a feed sink or signal handler throws (a bug in its owner). Default: {@link defaultLogger}. */
+  readonly logger?: Logger
+  /** Most logs held at once; creating one more throws a RangeError. Default 100 000. */
+  readonly maxLogs?: number
+}
+
+/** How often the background sweep looks for expired logs and aged entries. */
+const SWEEP_INTERVAL_MS = 1000
+/** Logs the background sweep visits per run: its work per tick stays bounded. */
+const SWEEP_BATCH = 1000
+
+/**
+ * The in-process engine: every log a ring of entries with O(1) lookup by position and key.
+ * Nothing survives the process; for tests, development, or a single node whose clients can live
+ * with a fresh start (their positions then answer "other-epoch", never a wrong entry).
+ */
+export function createMemoryEngine(options: MemoryEngineOptions = {}): Engine {
+  return new MemoryEngine(options)
+}
+
+/** One incarnation of a log. */
+interface MemoryLog {
+  readonly name: string
+  readonly epoch: string
+  readonly config: LogConfig
+  readonly retention: ResolvedRetention
+  readonly createdAt: number
+  readonly entries: EntryRing
+  /** Last append, read or head: the sliding TTL counts from it. */
+  touchedAt: number
+  closed: boolean
+  stopRequested: boolean
+  /** The owner now: a takeover changes it (the config keeps the owner it was created with). */
+  owner: string | undefined
+  readonly producers: Map<string, ProducerState>
+  lastWriterSeq: string | undefined
+}
+
+class MemoryEngine implements Engine {
+  readonly name = "memory"
+  readonly #retention: ResolvedRetention
+  readonly #now: () => number
+  readonly #logger: Logger
+  readonly #maxLogs: number
+  readonly #logs = new Map<string, MemoryLog>()
+  readonly #feed: LocalFeed
+  readonly #signalHandlers = new Set<(signal: Signal) => void>()
+  /** node → when its lease ends. */
+  readonly #leases = new Map<string, number>()
+  readonly #sweepTimer: NodeJS.Timeout
+  /** Where the background sweep goes on from: it visits every log, a batch per tick. */
+  #sweepCursor: Iterator<MemoryLog> | undefined
+  #closed = false
+
+  constructor(options: MemoryEngineOptions) {
+    this.#retention = resolveRetention(options.retention, RETENTION_DEFAULTS, "memory engine")
+    this.#now = options.now ?? Date.now
+    this.#logger = options.logger ?? defaultLogger()
+    this.#maxLogs = options.maxLogs ?? 100_000
+    assertLimit(this.#maxLogs, "maxLogs")
+    this.#feed = new LocalFeed((error) =>
+      this.#logger.error({ err: error }, "herald memory engine: a live-feed sink threw"),
+    )
+    this.#sweepTimer = setInterval(() => this.#sweep(SWEEP_BATCH), SWEEP_INTERVAL_MS)
+    this.#sweepTimer.unref()
+  }
+
+  async create(log: string, config: LogConfig = {}): Promise<CreateResult> {
+    this.#assertOpen()
+    assertLogName(log)
+    const checked = checkLogConfig(config, this.#retention)
+    const existing = this.#live(log)
+    if (existing !== undefined) {
+      return {
+        status: sameConfig(existing.config, checked.config) ? "exists" : "conflict",
+        head: this.#headOf(existing),
+      }
+    }
+    return { status: "created", head: this.#headOf(this.#add(log, checked)) }
+  }
+
+  async head(log: string): Promise<LogHead | undefined> {
+    this.#assertOpen()
+    assertLogName(log)
+    const state = this.#live(log)
+    if (state === undefined) return undefined
+    state.touchedAt = this.#now()
+    return this.#headOf(state)
+  }
+
+  async delete(log: string): Promise<boolean> {
+    this.#assertOpen()
+    assertLogName(log)
+    if (this.#live(log) === undefined) return false
+    this.#remove(log)
+    return true
+  }
+
+  /** Sorts the matching names on every call: O(n log n) in the logs held, fine for a dashboard. */
+  async list(options: {
+    readonly prefix?: string
+    readonly after?: string
+    readonly limit: number
+  }): Promise<LogList> {
+    this.#assertOpen()
+    const { prefix = "", after, limit } = options
+    assertString(prefix, "prefix")
+    if (after !== undefined) assertString(after, "after")
+    assertLimit(limit)
+    const names = [...this.#logs.keys()]
+      .filter((name) => name.startsWith(prefix) && (after === undefined || name > after))
+      .sort()
+    const logs: LogHead[] = []
+    for (const name of names) {
+      const state = this.#live(name)
+      if (state === undefined) continue
+      if (logs.length === limit) return { logs, next: (logs[logs.length - 1] as LogHead).name }
+      logs.push(this.#headOf(state))
+    }
+    return { logs }
+  }
+
+  async append(
+    log: string,
+    entries: readonly NewEntry[],
+    options: AppendOptions = {},
+  ): Promise<AppendResult> {
+    this.#assertOpen()
+    assertLogName(log)
+    assertNewEntries(entries)
+    assertAppendOptions(options)
+    const create = options.create === undefined ? undefined : checkLogConfig(options.create, this.#retention)
+    let state = this.#live(log)
+    if (state === undefined) {
+      if (create === undefined) return { status: "missing" }
+      state = this.#add(log, create)
+    } else if (create !== undefined && !sameConfig(state.config, create.config)) {
+      return { status: "conflict", head: this.#headOf(state) }
+    }
+    const now = this.#now()
+    state.touchedAt = now
+    this.#trimByAge(state)
+    const tail = formatPosition(state.epoch, state.entries.lastSeq)
+
+    // Every check before anything changes: a refused append leaves the log as it was.
+    const fence = options.fence
+    if (fence !== undefined) {
+      const allowed =
+        "owner" in fence
+          ? state.owner === fence.owner
+          : state.owner === fence.from && !this.#holdsLease(fence.from)
+      if (!allowed) return { status: "fenced", owner: state.owner }
+    }
+    const producer = options.producer
+    const producerCheck =
+      producer === undefined ? undefined : checkProducer(state.producers.get(producer.id), producer)
+    if (producerCheck !== undefined && producerCheck.status !== "accepted") {
+      if (producerCheck.status === "duplicate") {
+        return { status: "duplicate", lastSeq: producerCheck.lastSeq, tail, closed: state.closed }
+      }
+      return producerCheck
+    }
+    if (state.closed) {
+      // A repeated bare close succeeds; entries after the close are refused.
+      if (entries.length === 0 && options.close === true) {
+        return { status: "appended", entries: [], tail, closed: true, stopRequested: state.stopRequested }
+      }
+      return { status: "closed", tail }
+    }
+    const writerSeq = options.writerSeq
+    if (writerSeq !== undefined && state.lastWriterSeq !== undefined && !(writerSeq > state.lastWriterSeq)) {
+      return { status: "writer-seq-conflict", lastWriterSeq: state.lastWriterSeq }
+    }
+
+    if (fence !== undefined && "takeOver" in fence) state.owner = fence.takeOver
+    if (producer !== undefined && producerCheck?.status === "accepted") {
+      state.producers.set(producer.id, producerCheck.next)
+    }
+    if (writerSeq !== undefined) state.lastWriterSeq = writerSeq
+    const stored: Entry[] = entries.map((entry, i) => {
+      const seq = state.entries.lastSeq + 1 + i
+      return { position: formatPosition(state.epoch, seq), seq, data: entry.data, key: entry.key, time: now }
+    })
+    for (const entry of stored) state.entries.push(entry)
+    while (state.entries.size > state.retention.maxEntries) state.entries.dropOldest()
+    const closing = options.close === true
+    if (closing) state.closed = true
+    this.#feed.deliver(log, stored, closing)
+    return {
+      status: "appended",
+      entries: stored,
+      tail: formatPosition(state.epoch, state.entries.lastSeq),
+      closed: state.closed,
+      stopRequested: state.stopRequested,
+    }
+  }
+
+  async read(log: string, after: Position, limit: number): Promise<ReadResult> {
+    this.#assertOpen()
+    assertLogName(log)
+    assertString(after, "after")
+    assertLimit(limit)
+    const state = this.#live(log)
+    if (state === undefined) return { held: false, after, reason: "missing" }
+    state.touchedAt = this.#now()
+    this.#trimByAge(state)
+    const { entries } = state
+    let afterSeq = entries.floorSeq
+    if (after !== START) {
+      const parsed = parsePosition(after)
+      if (parsed === undefined) return { held: false, after, reason: "malformed" }
+      if (parsed.epoch !== state.epoch) return { held: false, after, reason: "other-epoch" }
+      if (parsed.seq > entries.lastSeq) return { held: false, after, reason: "ahead" }
+      if (parsed.seq < entries.floorSeq) return { held: false, after, reason: "trimmed" }
+      afterSeq = parsed.seq
+    }
+    const page = entries.after(afterSeq, limit)
+    const more = afterSeq + page.length < entries.lastSeq
+    return {
+      held: true,
+      after: formatPosition(state.epoch, afterSeq),
+      entries: page,
+      more,
+      tail: formatPosition(state.epoch, entries.lastSeq),
+      closed: state.closed && !more,
+    }
+  }
+
+  async locate(log: string, key: string): Promise<Position | undefined> {
+    this.#assertOpen()
+    assertLogName(log)
+    assertString(key, "key")
+    const state = this.#live(log)
+    if (state === undefined) return undefined
+    this.#trimByAge(state)
+    const seq = state.entries.seqOfKey(key)
+    return seq === undefined ? undefined : formatPosition(state.epoch, seq)
+  }
+
+  async requestStop(log: string): Promise<boolean> {
+    this.#assertOpen()
+    assertLogName(log)
+    const state = this.#live(log)
+    if (state === undefined) return false
+    state.stopRequested = true
+    return true
+  }
+
+  async watch(log: string, sink: FeedSink): Promise<() => void> {
+    this.#assertOpen()
+    assertLogName(log)
+    return this.#feed.add(log, sink)
+  }
+
+  async signal(signal: Signal): Promise<void> {
+    this.#assertOpen()
+    assertString(signal.topic, "topic")
+    assertString(signal.payload, "payload")
+    // Asynchronously, as from another node: a handler never runs inside its sender's call.
+    for (const handler of this.#signalHandlers) {
+      queueMicrotask(() => {
+        if (!this.#signalHandlers.has(handler)) return
+        try {
+          handler(signal)
+        } catch (error) {
+          this.#logger.error({ err: error }, "herald memory engine: a signal handler threw")
+        }
+      })
+    }
+  }
+
+  onSignal(handler: (signal: Signal) => void): () => void {
+    this.#assertOpen()
+    // A wrapper makes each registration distinct, so one function registered twice hears twice.
+    const registration = (signal: Signal) => handler(signal)
+    this.#signalHandlers.add(registration)
+    return () => {
+      this.#signalHandlers.delete(registration)
+    }
+  }
+
+  async holdLease(node: string, ttlMs: number): Promise<void> {
+    this.#assertOpen()
+    assertNodeName(node, "node")
+    assertDuration(ttlMs, "ttlMs")
+    this.#leases.set(node, this.#now() + ttlMs)
+  }
+
+  async releaseLease(node: string): Promise<void> {
+    this.#assertOpen()
+    assertNodeName(node, "node")
+    this.#leases.delete(node)
+  }
+
+  async liveNodes(): Promise<readonly string[]> {
+    this.#assertOpen()
+    const live: string[] = []
+    for (const node of [...this.#leases.keys()]) {
+      if (this.#holdsLease(node)) live.push(node)
+      else this.#leases.delete(node)
+    }
+    return live
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    clearInterval(this.#sweepTimer)
+    this.#feed.clear()
+    this.#logs.clear()
+    this.#signalHandlers.clear()
+    this.#leases.clear()
+  }
+
+  #assertOpen(): void {
+    if (this.#closed) throw new Error("memory engine: the engine is closed.")
+  }
+
+  #holdsLease(node: string): boolean {
+    const until = this.#leases.get(node)
+    return until !== undefined && until > this.#now()
+  }
+
+  /** The log, unless it does not exist or has expired (then it is removed now). */
+  #live(log: string): MemoryLog | undefined {
+    const state = this.#logs.get(log)
+    if (state === undefined) return undefined
+    if (!this.#expired(state)) return state
+    this.#remove(log)
+    return undefined
+  }
+
+  #add(log: string, checked: ReturnType<typeof checkLogConfig>): MemoryLog {
+    if (this.#logs.size >= this.#maxLogs) {
+      // Expired logs do not count: look for them before refusing (a full pass, only at the bound).
+      for (const state of [...this.#logs.values()]) if (this.#expired(state)) this.#remove(state.name)
+      if (this.#logs.size >= this.#maxLogs) {
+        throw new RangeError(
+          `memory engine: it holds ${this.#maxLogs} logs, its maxLogs; delete some or raise maxLogs.`,
+        )
+      }
+    }
+    const now = this.#now()
+    const state: MemoryLog = {
+      name: log,
+      epoch: newEpoch(),
+      config: checked.config,
+      retention: checked.retention,
+      createdAt: now,
+      entries: new EntryRing(),
+      touchedAt: now,
+      closed: false,
+      stopRequested: false,
+      owner: checked.config.owner,
+      producers: new Map(),
+      lastWriterSeq: undefined,
+    }
+    this.#logs.set(log, state)
+    return state
+  }
+
+  /** Forgets a log; its watchers hear they lost the feed, and their next read says "missing". */
+  #remove(log: string): void {
+    this.#logs.delete(log)
+    this.#feed.lost(log)
+  }
+
+  #expiresAt(state: MemoryLog): number | undefined {
+    const { ttlMs, expiresAt } = state.config
+    return ttlMs === undefined ? expiresAt : state.touchedAt + ttlMs
+  }
+
+  #expired(state: MemoryLog): boolean {
+    const at = this.#expiresAt(state)
+    return at !== undefined && this.#now() >= at
+  }
+
+  /** Drops entries older than the log's `maxAgeMs`: O(1) plus O(1) per entry dropped. */
+  #trimByAge(state: MemoryLog): void {
+    const { maxAgeMs } = state.retention
+    if (maxAgeMs === Number.POSITIVE_INFINITY) return
+    const cutoff = this.#now() - maxAgeMs
+    for (let oldest = state.entries.oldest(); oldest !== undefined && oldest.time < cutoff; ) {
+      state.entries.dropOldest()
+      oldest = state.entries.oldest()
+    }
+  }
+
+  /** Visits up to `count` logs where the last sweep stopped: removes the expired, ages the rest. */
+  #sweep(count: number): void {
+    for (let visited = 0; visited < count && visited < this.#logs.size; visited++) {
+      this.#sweepCursor ??= this.#logs.values()
+      const next = this.#sweepCursor.next()
+      if (next.done === true) {
+        this.#sweepCursor = undefined
+        continue
+      }
+      const state = next.value
+      if (this.#expired(state)) this.#remove(state.name)
+      else this.#trimByAge(state)
+    }
+  }
+
+  #headOf(state: MemoryLog): LogHead {
+    const { entries } = state
+    return {
+      name: state.name,
+      epoch: state.epoch,
+      tail: formatPosition(state.epoch, entries.lastSeq),
+      floor: formatPosition(state.epoch, entries.floorSeq),
+      closed: state.closed,
+      stopRequested: state.stopRequested,
+      createdAt: state.createdAt,
+      expiresAt: this.#expiresAt(state),
+      config: state.owner === state.config.owner ? state.config : { ...state.config, owner: state.owner },
+    }
+  }
+}

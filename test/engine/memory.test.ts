@@ -1,0 +1,117 @@
+import { afterEach, describe, expect, it, vi } from "vitest"
+import type { Entry } from "../../src/engine/engine.js"
+import { createMemoryEngine } from "../../src/engine/memory.js"
+import { START } from "../../src/engine/position.js"
+import { appended, describeEngine, held, newEntries, readAll } from "./suite.js"
+
+describeEngine("memory", (options) => createMemoryEngine(options))
+
+describe("memory engine", () => {
+  afterEach(() => {
+    vi.useRealTimers()
+  })
+
+  it("is bounded by default: 10 000 entries and one hour per log", async () => {
+    let clock = 0
+    const engine = createMemoryEngine({ now: () => clock })
+    for (let i = 0; i < 21; i++) await engine.append("log", newEntries(500), { create: {} })
+    expect((await readAll(engine, "log"))[0]?.seq).toBe(501)
+    clock = 60 * 60 * 1000
+    expect(held(await engine.read("log", START, 1)).entries).toHaveLength(1)
+    clock += 1
+    expect(held(await engine.read("log", START, 1)).entries).toEqual([])
+    await engine.close()
+  })
+
+  it("holds at most maxLogs logs, not counting expired ones", async () => {
+    let clock = 0
+    const engine = createMemoryEngine({ maxLogs: 3, now: () => clock })
+    await engine.create("a", { ttlMs: 10 })
+    await engine.create("b")
+    await engine.create("c")
+    await expect(engine.create("d")).rejects.toThrow(RangeError)
+    await expect(engine.append("d", newEntries(1), { create: {} })).rejects.toThrow(/maxLogs/)
+    expect((await engine.create("b")).status).toBe("exists")
+    clock = 10
+    expect((await engine.create("d")).status).toBe("created")
+    expect(() => createMemoryEngine({ maxLogs: 0 })).toThrow(/maxLogs/)
+    await engine.close()
+  })
+
+  it("hands the feed the very entry objects (and array) the append resolves with", async () => {
+    const engine = createMemoryEngine()
+    let heard: readonly Entry[] = []
+    await engine.watch("log", {
+      onAppend: (entries) => {
+        heard = entries
+      },
+      onLost() {},
+    })
+    const result = appended(await engine.append("log", newEntries(2), { create: {} }))
+    expect(heard).toBe(result.entries)
+    expect(held(await engine.read("log", START, 5)).entries[1]).toBe(result.entries[1])
+    await engine.close()
+  })
+
+  it("keeps every sink in log order when a sink appends while it runs", async () => {
+    const engine = createMemoryEngine()
+    await engine.create("log")
+    const seen: number[][] = [[], [], []]
+    let reactions = 0
+    for (const [i, list] of seen.entries()) {
+      await engine.watch("log", {
+        onAppend: (entries) => {
+          list.push(...entries.map((entry) => entry.seq))
+          // A reaction to a delivery, as a hub publishing a subscription event would do.
+          if (i === 0 && reactions++ < 3) void engine.append("log", newEntries(1))
+        },
+        onLost() {},
+      })
+    }
+    await engine.append("log", newEntries(2))
+    await new Promise((resolve) => setImmediate(resolve))
+    for (const list of seen) expect(list).toEqual([1, 2, 3, 4, 5])
+    await engine.close()
+  })
+
+  it("sweeps expired logs in the background, telling their watchers", async () => {
+    vi.useFakeTimers()
+    let clock = 0
+    const engine = createMemoryEngine({ now: () => clock })
+    await engine.create("log", { ttlMs: 500 })
+    let lost = 0
+    await engine.watch("log", {
+      onAppend() {},
+      onLost: () => {
+        lost++
+      },
+    })
+    clock = 600
+    vi.advanceTimersByTime(999)
+    expect(lost).toBe(0)
+    vi.advanceTimersByTime(1)
+    expect(lost).toBe(1)
+    expect((await engine.list({ limit: 10 })).logs).toEqual([])
+    await engine.close()
+  })
+
+  it("delivers signals after signal() returns, never inside it", async () => {
+    const engine = createMemoryEngine()
+    const heard: string[] = []
+    engine.onSignal((signal) => heard.push(signal.payload))
+    const sent = engine.signal({ topic: "t", payload: "p" })
+    expect(heard).toEqual([])
+    await sent
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(heard).toEqual(["p"])
+    await engine.close()
+  })
+
+  it("refuses work once closed; closing twice is fine", async () => {
+    const engine = createMemoryEngine()
+    await engine.close()
+    await engine.close()
+    await expect(engine.append("log", newEntries(1), { create: {} })).rejects.toThrow(/closed/)
+    await expect(engine.read("log", START, 1)).rejects.toThrow(/closed/)
+  })
+})
