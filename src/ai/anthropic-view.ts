@@ -43,6 +43,7 @@ export function anthropicView(context: ViewContext): View {
   let open: OpenBlock | undefined
   let nextIndex = 0
   let finish: FinishEntry | undefined
+  let inputTokens: number | undefined
   let outputTokens: number | undefined
   let errorSent = false
 
@@ -97,6 +98,7 @@ export function anthropicView(context: ViewContext): View {
       case "tool-call-end":
         return open?.kind === "tool" && open.index === entry.index ? close() : []
       case "usage":
+        inputTokens = entry.inputTokens ?? inputTokens
         outputTokens = entry.outputTokens ?? outputTokens
         return []
       case "finish":
@@ -117,7 +119,11 @@ export function anthropicView(context: ViewContext): View {
             stop_reason: finish === undefined ? "end_turn" : anthropicStopReason(finish),
             stop_sequence: finish?.stopSequence ?? null,
           },
-          usage: { output_tokens: outputTokens ?? entry.stats.usage.outputTokens ?? 0 },
+          // Anthropic repeats the input tokens here; an OpenAI upstream only tells them at the end.
+          usage: {
+            ...(inputTokens === undefined ? {} : { input_tokens: inputTokens }),
+            output_tokens: outputTokens ?? entry.stats.usage.outputTokens ?? 0,
+          },
         }),
         event("message_stop"),
       ]
@@ -132,7 +138,6 @@ export function anthropicView(context: ViewContext): View {
       const events = entry.type === "end" ? end(entry) : content(entry)
       if (started) return events
       started = true
-      const inputTokens = entry.type === "usage" ? (entry.inputTokens ?? 0) : 0
       const message = {
         id: `msg_${id}`,
         type: "message",
@@ -141,7 +146,7 @@ export function anthropicView(context: ViewContext): View {
         model: meta.model,
         stop_reason: null,
         stop_sequence: null,
-        usage: { input_tokens: inputTokens, output_tokens: 0 },
+        usage: { input_tokens: entry.type === "usage" ? (entry.inputTokens ?? 0) : 0, output_tokens: 0 },
       }
       return [event("message_start", { message }), event("ping"), ...events]
     },

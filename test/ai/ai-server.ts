@@ -1,6 +1,6 @@
 import type { Server } from "node:http"
 import { SignJWT } from "jose"
-import { createAIHandler, type AIHandler, type AIHandlerOptions } from "../../src/ai/handler.js"
+import { type AIHandler, type AIHandlerOptions, createAIHandler } from "../../src/ai/handler.js"
 import { createTokenVerifier } from "../../src/auth/verifier.js"
 import type { Engine } from "../../src/engine/engine.js"
 import { createMemoryEngine } from "../../src/engine/memory.js"

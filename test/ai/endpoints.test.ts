@@ -7,7 +7,11 @@ import { aiToken, readEvents, startAI, type TestAI } from "./ai-server.js"
 import { collect, startUpstream, type Upstream } from "./upstream.js"
 
 const PROMPT = "Tell me about resumable streams over server-sent events"
-const FAST_DEMO = { provider: "demo" as const, timeToFirstTokenMs: 0, tokensPerSecond: Number.POSITIVE_INFINITY }
+const FAST_DEMO = {
+  provider: "demo" as const,
+  timeToFirstTokenMs: 0,
+  tokensPerSecond: Number.POSITIVE_INFINITY,
+}
 
 let running: TestAI | undefined
 let upstream: Upstream | undefined
@@ -21,7 +25,11 @@ afterEach(async () => {
 /** The demo model's whole answer to `prompt`, straight from the provider. */
 async function demoAnswer(prompt: string, words?: number): Promise<string> {
   const entries = await collect(
-    demoProvider({ timeToFirstTokenMs: 0, tokensPerSecond: Number.POSITIVE_INFINITY, ...(words === undefined ? {} : { words }) }).stream(
+    demoProvider({
+      timeToFirstTokenMs: 0,
+      tokensPerSecond: Number.POSITIVE_INFINITY,
+      ...(words === undefined ? {} : { words }),
+    }).stream(
       { model: "demo", messages: [{ role: "user", content: [{ type: "text", text: prompt }] }] },
       new AbortController().signal,
     ),
@@ -107,7 +115,9 @@ describe("the official SDKs against the demo model", () => {
     })
     const message = await stream.finalMessage()
     const expected = await demoAnswer(PROMPT)
-    expect(message.content).toEqual([{ type: "text", text: expected, citations: null }].map(({ citations: _, ...block }) => block))
+    expect(message.content).toEqual(
+      [{ type: "text", text: expected, citations: null }].map(({ citations: _, ...block }) => block),
+    )
     expect(message.stop_reason).toBe("end_turn")
     expect(message.usage.output_tokens).toBeGreaterThan(10)
     const whole = await client.messages.create({
@@ -127,7 +137,10 @@ describe("the official SDKs against the demo model", () => {
   it("answers an unknown model with a 404 in each endpoint's shape", async () => {
     running = await startAI()
     await expect(
-      openai(running.origin).chat.completions.create({ model: "nope", messages: [{ role: "user", content: "hi" }] }),
+      openai(running.origin).chat.completions.create({
+        model: "nope",
+        messages: [{ role: "user", content: "hi" }],
+      }),
     ).rejects.toMatchObject({ status: 404, code: "model_not_found" })
     await expect(
       anthropic(running.origin).messages.create({
@@ -151,7 +164,12 @@ describe("resume", () => {
     return { id: response.headers.get("herald-generation-id") as string, response }
   }
 
-  function resume(origin: string, id: string, cursor: string | undefined, format?: string): Promise<Response> {
+  function resume(
+    origin: string,
+    id: string,
+    cursor: string | undefined,
+    format?: string,
+  ): Promise<Response> {
     const query = format === undefined ? "" : `?format=${format}`
     return fetch(`${origin}/v1/generations/${id}/stream${query}`, {
       headers: cursor === undefined ? {} : { "last-event-id": cursor },
@@ -249,7 +267,9 @@ describe("upstreams", () => {
         "data: [DONE]\n\n",
       ],
     }
-    running = await startAI({ models: { gpt: { provider: "openai", baseURL: upstream.baseURL, model: "gpt-up" } } })
+    running = await startAI({
+      models: { gpt: { provider: "openai", baseURL: upstream.baseURL, model: "gpt-up" } },
+    })
     const message = await anthropic(running.origin)
       .messages.stream({ model: "gpt", max_tokens: 50, messages: [{ role: "user", content: "hi" }] })
       .finalMessage()
@@ -291,7 +311,11 @@ describe("upstreams", () => {
     upstream = await startUpstream()
     upstream.answer = (response) => {
       response.writeHead(429, { "content-type": "application/json", "retry-after": "7" })
-      response.end(JSON.stringify({ error: { message: "Rate limit reached", type: "requests", code: "rate_limit_exceeded" } }))
+      response.end(
+        JSON.stringify({
+          error: { message: "Rate limit reached", type: "requests", code: "rate_limit_exceeded" },
+        }),
+      )
     }
     running = await startAI({ models: { gpt: { provider: "openai", baseURL: upstream.baseURL } } })
     const openaiRefused = await fetch(`${running.origin}/v1/chat/completions`, {
@@ -335,7 +359,10 @@ describe("cancel and disconnect", () => {
     const socketClosed = new Promise((resolve) => upstream?.lastSocket?.once("close", resolve))
     const cancelled = await fetch(`${running.origin}/v1/generations/${id}/cancel`, { method: "POST" })
     expect(cancelled.status).toBe(200)
-    const state = (await cancelled.json()) as { status: string; stats: { cancelLatencyMs: number; usage: unknown } }
+    const state = (await cancelled.json()) as {
+      status: string
+      stats: { cancelLatencyMs: number; usage: unknown }
+    }
     expect(state.status).toBe("cancelled")
     expect(state.stats.cancelLatencyMs).toBeGreaterThanOrEqual(0)
     expect(state.stats.usage).toMatchObject({ outputTokens: 1, source: "estimated" })
@@ -358,17 +385,20 @@ describe("cancel and disconnect", () => {
         signal: controller.signal,
       })
       await readEvents(response, (events) => events.length >= 2)
+      const socket = upstream?.lastSocket
+      const socketClosed = new Promise((resolve) => socket?.once("close", resolve))
       controller.abort()
-      return response.headers.get("herald-generation-id") as string
+      return { id: response.headers.get("herald-generation-id") as string, socketClosed }
     }
-    const socketClosed = new Promise((resolve) => upstream?.lastSocket?.once("close", resolve))
-    const id = await open({ "herald-on-disconnect": "cancel" })
-    await socketClosed
-    await expect.poll(async () => ((await (await fetch(`${running?.origin}/v1/generations/${id}`)).json()) as { status: string }).status).toBe("cancelled")
+    const state = async (id: string) =>
+      ((await (await fetch(`${running?.origin}/v1/generations/${id}`)).json()) as { status: string }).status
+    const cancelled = await open({ "herald-on-disconnect": "cancel" })
+    await cancelled.socketClosed
+    await expect.poll(() => state(cancelled.id)).toBe("cancelled")
 
     const kept = await open({})
     await new Promise((resolve) => setTimeout(resolve, 100))
-    expect(((await (await fetch(`${running.origin}/v1/generations/${kept}`)).json()) as { status: string }).status).toBe("running")
+    expect(await state(kept.id)).toBe("running")
   })
 })
 
@@ -376,14 +406,21 @@ describe("auth", () => {
   it("401 without a token, 403 without the grant, x-api-key on /v1/messages, owners read their own", async () => {
     running = await startAI({ auth: true, models: { demo: FAST_DEMO } })
     const body = JSON.stringify({ model: "demo", messages: [{ role: "user", content: "hi" }] })
-    const missing = await fetch(`${running.origin}/v1/chat/completions`, { method: "POST", body, headers: { "content-type": "application/json" } })
+    const missing = await fetch(`${running.origin}/v1/chat/completions`, {
+      method: "POST",
+      body,
+      headers: { "content-type": "application/json" },
+    })
     expect(missing.status).toBe(401)
     expect(missing.headers.get("www-authenticate")).toMatch(/^Bearer/)
     expect(await missing.json()).toMatchObject({ error: { type: "authentication_error" } })
 
     const readOnly = await aiToken(["read"])
     await expect(
-      openai(running.origin, readOnly).chat.completions.create({ model: "demo", messages: [{ role: "user", content: "hi" }] }),
+      openai(running.origin, readOnly).chat.completions.create({
+        model: "demo",
+        messages: [{ role: "user", content: "hi" }],
+      }),
     ).rejects.toMatchObject({ status: 403 })
 
     const alice = await aiToken(["generate"], { resources: ["/v1/generations/none"] })
@@ -402,13 +439,19 @@ describe("auth", () => {
     const id = created.headers.get("herald-generation-id") as string
     await created.text()
     // Alice created it: she holds `generate` only, so she may not read it, her own or not (rule 4 needs the action).
-    const own = await fetch(`${running.origin}/v1/generations/${id}`, { headers: { authorization: `Bearer ${alice}` } })
+    const own = await fetch(`${running.origin}/v1/generations/${id}`, {
+      headers: { authorization: `Bearer ${alice}` },
+    })
     expect(own.status).toBe(404)
     const reader = await aiToken(["generate", "read"], { resources: ["/v1/generations/none"] })
-    const mine = await fetch(`${running.origin}/v1/generations/${id}`, { headers: { authorization: `Bearer ${reader}` } })
+    const mine = await fetch(`${running.origin}/v1/generations/${id}`, {
+      headers: { authorization: `Bearer ${reader}` },
+    })
     expect(mine.status).toBe(200)
     const bob = await aiToken(["read"], { subject: "urn:test:bob", resources: ["/v1/generations/none"] })
-    const theirs = await fetch(`${running.origin}/v1/generations/${id}`, { headers: { authorization: `Bearer ${bob}` } })
+    const theirs = await fetch(`${running.origin}/v1/generations/${id}`, {
+      headers: { authorization: `Bearer ${bob}` },
+    })
     expect(theirs.status).toBe(404)
     const cancelOnly = await fetch(`${running.origin}/v1/generations/${id}/cancel`, {
       method: "POST",
