@@ -9,13 +9,15 @@ import type { Entry } from "./entries.js"
  */
 export class PendingEntries {
   #entries: Entry[] = []
+  #added = 0
 
-  /** Entries waiting. */
-  get size(): number {
-    return this.#entries.length
+  /** Entries added since the last {@link take}, counted before merging: what bounds the memory held. */
+  get added(): number {
+    return this.#added
   }
 
   add(entry: Entry): void {
+    this.#added++
     const last = this.#entries.at(-1)
     if (last !== undefined) {
       const merged = merge(last, entry)
@@ -31,6 +33,7 @@ export class PendingEntries {
   take(): Entry[] {
     const taken = this.#entries
     this.#entries = []
+    this.#added = 0
     return taken
   }
 }

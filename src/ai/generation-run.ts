@@ -17,7 +17,7 @@ export interface RunSettings {
   readonly node: string
   /** How long token deltas wait to be merged into one append, in ms. */
   readonly flushMs: number
-  /** Past this many entries waiting for the store, the upstream is not read until they are stored. */
+  /** Past this many provider entries waiting for the store (before merging), the upstream is not read until they are stored. */
   readonly maxPendingEntries: number
   /** An append that takes longer counts as a failed store, in ms. */
   readonly storeTimeoutMs: number
@@ -139,7 +139,7 @@ export class GenerationRun {
         if (entry.type === "error") status = "failed"
         this.#pending.add(entry)
         // Bounded: when the store lags this far behind, wait for it before reading on.
-        if (this.#pending.size >= this.#settings.maxPendingEntries) await this.#flushNow()
+        if (this.#pending.added >= this.#settings.maxPendingEntries) await this.#flushNow()
         else this.#flushSoon()
         // Leaving the loop closes the upstream request.
         if (this.#stop !== undefined) break

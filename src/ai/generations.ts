@@ -25,7 +25,7 @@ export interface GenerationsOptions {
   readonly disconnectGraceMs?: number
   /** An append slower than this counts as a failed store, in ms. Default 10 000. */
   readonly storeTimeoutMs?: number
-  /** Entries waiting for the store past which the upstream is not read. Default 1024. */
+  /** Provider entries waiting for the store past which the upstream is not read. Default 1024. */
   readonly maxPendingEntries?: number
   /** This node's engine lease, renewed a third of the way through, in ms. Default 15 000. */
   readonly leaseMs?: number
