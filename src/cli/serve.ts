@@ -7,6 +7,7 @@ import type { Logger } from "pino"
 import { createDevTokens } from "../auth/dev-tokens.js"
 import type { Engine } from "../hub/engine/engine.js"
 import { sendProblem } from "../hub/responses.js"
+import { createServedAI, type ServedAI } from "./ai-app.js"
 import {
   addConfigOptions,
   ConfigError,
@@ -120,8 +121,18 @@ export async function serve(flags: Readonly<Record<string, unknown>>): Promise<n
     await engine.close()
     return 2
   }
+  let ai: ServedAI
+  try {
+    ai = createServedAI(config, logger, process.env)
+  } catch (error) {
+    logger.error(`cannot start the AI endpoints: ${(error as Error).message}`)
+    server.close()
+    await hub.close({ deadlineMs: 0 })
+    return 2
+  }
   const mounts = serveMounts({
     hub,
+    ai: ai.mount,
     hubPath: new URL(config.hubUrl).pathname,
     metricsAccess: {
       token: config.metricsToken,
@@ -143,7 +154,7 @@ export async function serve(flags: Readonly<Record<string, unknown>>): Promise<n
     } catch (error) {
       logger.error(cannotListen(error, host, config.metricsPort, "--metrics-port"))
       server.close()
-      await hub.close({ deadlineMs: 0 })
+      await Promise.all([ai.close({ deadlineMs: 0 }), hub.close({ deadlineMs: 0 })])
       return 1
     }
     const { port: metricsPort } = metricsServer.address() as AddressInfo
@@ -169,7 +180,7 @@ export async function serve(flags: Readonly<Record<string, unknown>>): Promise<n
       }, config.shutdownTimeoutMs + EXIT_GRACE_MS)
       // Kept referenced: if what shutdown waits on can never settle and nothing else is left
       // running, the process ends here with a reason, not with Node's silent exit code 13.
-      void shutdown(servers, hub, config.shutdownTimeoutMs, logger).then((code) => {
+      void shutdown(servers, [ai, hub], config.shutdownTimeoutMs, logger).then((code) => {
         clearTimeout(force)
         logger.info("stopped")
         resolve(code)
@@ -244,12 +255,12 @@ function listen(server: NetServer, port: number, host: string | undefined): Prom
 
 /**
  * Stops accepting connections on every server (and requests on HTTP/2 connections), closes the
- * hub (it tells subscribers when to come back, ends their streams within the deadline, then
- * closes the engine), then drops what is left.
+ * apps together (the hub tells subscribers when to come back and ends their streams within the
+ * deadline; the AI endpoints let generations finish within it), then drops what is left.
  */
 async function shutdown(
   servers: readonly ServingServer[],
-  hub: { close(options: { deadlineMs: number }): Promise<void> },
+  apps: readonly { close(options: { deadlineMs: number }): Promise<void> }[],
   deadlineMs: number,
   logger: Logger,
 ): Promise<number> {
@@ -257,9 +268,9 @@ async function shutdown(
   for (const server of servers) server.goAway?.()
   let code = 0
   try {
-    await hub.close({ deadlineMs })
+    await Promise.all(apps.map((app) => app.close({ deadlineMs })))
   } catch (error) {
-    logger.error({ err: error }, "the hub did not close cleanly")
+    logger.error({ err: error }, "an app did not close cleanly")
     code = 1
   }
   // Keep-alive sockets between requests would hold close() open until they time out.
