@@ -43,7 +43,10 @@ async function authorize(
     if (sendClientError(response, format, error)) return undefined
     throw error
   }
-  const found = await findGeneration(context.engine, id)
+  let found = await findGeneration(context.engine, id)
+  if (found !== undefined && (await context.generations.reapIfOrphaned(id, found.head))) {
+    found = await findGeneration(context.engine, id)
+  }
   // The same answer for "none" and "not yours to read": ids are unguessable, and stay unconfirmed.
   const allowed =
     found !== undefined && grants.can("ai", action, generationPath(id), { owner: found.meta.owner })

@@ -1,11 +1,12 @@
 import { randomBytes } from "node:crypto"
-import type { Engine, Signal } from "../engine/engine.js"
+import type { Engine, LogHead, Signal } from "../engine/engine.js"
 import { defaultLogger, type Logger } from "../logger.js"
 import { generationLog, newGenerationId } from "./generation-id.js"
 import { type GenerationMeta, metaToRecord } from "./generation-meta.js"
 import { GenerationRun } from "./generation-run.js"
 import type { Provider } from "./provider.js"
 import type { NormalizedRequest } from "./request.js"
+import { type EndEntry, serializeEntry } from "./stored-entry.js"
 
 /** The signal asking the node that runs a generation to stop it; payload: the generation id. */
 export const CANCEL_SIGNAL = "ai.cancel"
@@ -63,6 +64,12 @@ export interface Generations {
    * sees, and a signal that reaches its node at once. `false` when there is no such generation.
    */
   cancel(id: string): Promise<boolean>
+  /**
+   * Closes generation `id` as `interrupted` when it is still open but the node that ran it holds
+   * no lease any more (it died): whoever notices writes the end, fenced so the old owner can never
+   * write again, and no reader waits forever. `true` when it did.
+   */
+  reapIfOrphaned(id: string, head: LogHead): Promise<boolean>
   /** A viewer of `id` on this node; call the returned function when it leaves. */
   watch(id: string): () => void
   /**
@@ -150,6 +157,24 @@ export function createGenerations(options: GenerationsOptions): Generations {
       if (!(await engine.requestStop(generationLog(id)))) return false
       await engine.signal({ topic: CANCEL_SIGNAL, payload: id })
       return true
+    },
+    async reapIfOrphaned(id, head) {
+      const owner = head.config.owner
+      if (head.closed || owner === undefined || owner === node || runs.has(id)) return false
+      if ((await engine.liveNodes()).includes(owner)) return false
+      const end: EndEntry = {
+        type: "end",
+        status: "interrupted",
+        stats: { durationMs: now() - head.createdAt, usage: { source: "estimated" } },
+        error: { type: "interrupted", message: `the node running the generation (${owner}) stopped` },
+      }
+      const result = await engine.append(generationLog(id), [{ data: serializeEntry(end) }], {
+        fence: { takeOver: node, from: owner },
+        close: true,
+      })
+      if (result.status === "appended")
+        logger.warn({ generation: id, owner }, "a generation's node died; closed it as interrupted")
+      return result.status === "appended"
     },
     watch(id) {
       const run = runs.get(id)

@@ -2,6 +2,8 @@ import Anthropic from "@anthropic-ai/sdk"
 import OpenAI from "openai"
 import { afterEach, describe, expect, it } from "vitest"
 import { demoProvider } from "../../src/ai/demo.js"
+import { generationLog } from "../../src/ai/generation-id.js"
+import { metaToRecord } from "../../src/ai/generation-meta.js"
 import type { ServerSentEvent } from "../../src/protocol/index.js"
 import { aiToken, readEvents, startAI, type TestAI } from "./ai-server.js"
 import { collect, startUpstream, type Upstream } from "./upstream.js"
@@ -399,6 +401,36 @@ describe("cancel and disconnect", () => {
     const kept = await open({})
     await new Promise((resolve) => setTimeout(resolve, 100))
     expect(await state(kept.id)).toBe("running")
+  })
+})
+
+describe("a dead node", () => {
+  it("its open generation is closed as interrupted by the node that reads it, fencing the old owner", async () => {
+    running = await startAI()
+    const id = "AAAAAAAAAAAAAAAAAAAAAA"
+    const log = generationLog(id)
+    const meta = {
+      model: "demo",
+      format: "openai" as const,
+      owner: undefined,
+      createdAt: Date.now(),
+      includeUsage: false,
+    }
+    await running.engine.create(log, { owner: "dead-node", meta: metaToRecord(meta) })
+    await running.engine.append(
+      log,
+      [{ data: JSON.stringify({ type: "text-delta", text: "Half an ans" }) }],
+      {
+        fence: { owner: "dead-node" },
+      },
+    )
+    const events = await readEvents(await fetch(`${running.origin}/v1/generations/${id}/stream`))
+    expect(openaiText(events)).toBe("Half an ans")
+    expect(JSON.parse(events.at(-1)?.data ?? "{}")).toMatchObject({
+      error: { type: "generation_interrupted" },
+    })
+    const late = await running.engine.append(log, [{ data: "{}" }], { fence: { owner: "dead-node" } })
+    expect(late.status).not.toBe("appended")
   })
 })
 
