@@ -181,7 +181,8 @@ class LogFollower implements Follower {
         this.after = result.after
         this.#setWatermark(result.after)
         this.#firstPage = result.entries
-        this.#mustRead = result.more
+        // Sticky: a loss or a bare close heard while reading still needs its own read.
+        if (result.more) this.#mustRead = true
         if (result.closed && !result.more)
           this.#closedAt = result.entries[result.entries.length - 1]?.seq ?? this.#seq
         return
@@ -393,7 +394,8 @@ class LogFollower implements Follower {
       this.#end(result.reason === "missing" ? "deleted" : "gap")
       return undefined
     }
-    this.#mustRead = result.more
+    // Sticky: a loss or a bare close heard while this read was in flight needs another read.
+    if (result.more) this.#mustRead = true
     if (result.closed && !result.more)
       this.#closedAt = result.entries[result.entries.length - 1]?.seq ?? this.#seq
     return result.entries

@@ -883,15 +883,16 @@ export function describeEngine(
 
       it("never makes an append wait for a reader", async () => {
         const engine = await make()
-        await engine.create(LOG)
-        const follower = await follow(engine, LOG, START, { maxPending: 100_000 })
-        void follower.start(
-          () => false,
-          () => new Promise<void>(() => {}),
-        )
+        appended(await engine.append(LOG, newEntries(10), { create: {} }))
+        // A reader stalled in its replay for good: live entries pile up behind it, appends go on.
+        const follower = await follow(engine, LOG, START, { pageSize: 2, maxPending: 100_000 })
+        const reader = stalledReader()
+        void follower.start(reader.deliver, reader.whenWritable)
+        await until(() => reader.stalls === 1, "the stall")
         for (let i = 0; i < 100; i++) appended(await engine.append(LOG, newEntries(10)))
+        expect(parsePosition((await engine.head(LOG))?.tail as string)?.seq).toBe(1010)
+        expect(seqs(reader.got)).toEqual([1, 2])
         follower.stop()
-        expect(parsePosition((await engine.head(LOG))?.tail as string)?.seq).toBe(1000)
       })
     })
 
@@ -1016,6 +1017,35 @@ export function describeEngine(
         await Promise.all([replay.started, live.started])
         expect([seqs(replay.got), replay.ends.map((end) => end.reason)]).toEqual([[1, 2, 3], ["closed"]])
         expect([seqs(live.got), live.ends.map((end) => end.reason)]).toEqual([[], ["closed"]])
+      })
+
+      it("ends with closed when a bare close arrives while a fill read is in flight", async () => {
+        // The read answers from before the close; the close notice must still cause a read.
+        const inner = await make()
+        appended(await inner.append(LOG, newEntries(3), { create: {} }))
+        let duringRead: (() => Promise<void>) | undefined
+        class SlowRead extends LaggingFeed {
+          override async read(log: string, after: string, limit: number) {
+            const result = await super.read(log, after, limit)
+            const hook = duringRead
+            duringRead = undefined
+            await hook?.()
+            return result
+          }
+        }
+        // Every batch of the inner feed is dropped: the test hands the follower what it hears.
+        const engine = new SlowRead(inner, 1, { ...FAITHFUL_FEED, droppedSilently: 1 })
+        const r = await followAndRecord(engine, LOG, undefined)
+        await r.started
+        const [, fifth] = appended(await inner.append(LOG, newEntries(2))).entries
+        duringRead = async () => {
+          appended(await inner.append(LOG, [], { close: true }))
+          engine.inject(LOG, [], true)
+        }
+        engine.inject(LOG, [fifth as Entry])
+        await until(() => r.ends.length > 0, "the end")
+        expect(seqs(r.got)).toEqual([4, 5])
+        expect(r.ends.map((end) => end.reason)).toEqual(["closed"])
       })
 
       it("ends with gap when entries still to replay are trimmed meanwhile", async () => {
