@@ -4,6 +4,7 @@ import { follow } from "../engine/follow.js"
 import { parsePosition } from "../engine/position.js"
 import { readLastEventId } from "../server/index.js"
 import type { AIContext } from "./ai-context.js"
+import { aiSdkView, UI_MESSAGE_STREAM_HEADERS } from "./ai-sdk-view.js"
 import { anthropicFormat } from "./anthropic-format.js"
 import { GENERATION_ID_HEADER } from "./create-generation.js"
 import { parseCursor } from "./cursor.js"
@@ -83,7 +84,8 @@ export async function generationState(
 }
 
 /**
- * `GET /v1/generations/{id}/stream`: the generation's events in its format (or `?format=`),
+ * `GET /v1/generations/{id}/stream`: the generation's events in its format (or `?format=`:
+ * `openai`, `anthropic`, or `ai-sdk`, the AI SDK's UI message stream),
  * from the start or after the cursor (`Last-Event-ID`, `?last_event_id`), live until it ends,
  * and after it ended while it is kept.
  */
@@ -95,10 +97,10 @@ export async function generationStream(
   id: string,
 ): Promise<void> {
   const asked = url.searchParams.get("format")
-  const chosen = asked === null ? undefined : FORMATS[asked]
-  if (asked !== null && chosen === undefined) {
-    const hint = asked === "ai-sdk" ? " (the AI SDK's UI message stream is not served yet)" : ""
-    sendFormatError(response, openaiFormat, 400, `format must be "openai" or "anthropic"${hint}.`, {
+  const aiSdk = asked === "ai-sdk"
+  const chosen = asked === null || aiSdk ? undefined : FORMATS[asked]
+  if (asked !== null && !aiSdk && chosen === undefined) {
+    sendFormatError(response, openaiFormat, 400, 'format must be "openai", "anthropic" or "ai-sdk".', {
       param: "format",
     })
     return
@@ -123,13 +125,14 @@ export async function generationStream(
     )
     return
   }
-  const connection = context.sse.connect(request, response, { headers: { [GENERATION_ID_HEADER]: id } })
+  const headers = { [GENERATION_ID_HEADER]: id, ...(aiSdk ? UI_MESSAGE_STREAM_HEADERS : {}) }
+  const connection = context.sse.connect(request, response, { headers })
   if (connection.closed) return
   connection.onClose(context.generations.watch(id))
   await streamGeneration(
     context.engine,
     found.log,
-    format.view({ id, meta: found.meta }),
+    (aiSdk ? aiSdkView : format.view)({ id, meta: found.meta }),
     cursor,
     connection,
     context.logger,

@@ -9,6 +9,7 @@
  */
 
 export type { AIAuthOptions } from "./ai-auth.js"
+export { aiSdkView, UI_MESSAGE_STREAM_HEADERS } from "./ai-sdk-view.js"
 export { ANTHROPIC_VERSION, type AnthropicProviderOptions, anthropicProvider } from "./anthropic.js"
 export { anthropicView } from "./anthropic-view.js"
 export { type Cursor, parseCursor } from "./cursor.js"

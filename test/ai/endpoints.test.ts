@@ -231,6 +231,49 @@ describe("resume", () => {
     expect(state.stats.usage.outputTokens).toBeGreaterThan(100)
   })
 
+  it("renders the AI SDK's UI message stream, resumable like the others", async () => {
+    running = await startAI({
+      models: { demo: { ...FAST_DEMO, toolCall: { name: "lookup", arguments: '{"q":"logs"}' } } },
+    })
+    const { id, response } = await start(running.origin, { model: "demo" })
+    await readEvents(response)
+    const stream = await resume(running.origin, id, undefined, "ai-sdk")
+    expect(stream.headers.get("x-vercel-ai-ui-message-stream")).toBe("v1")
+    const events = await readEvents(stream)
+    const parts = events.map((event) =>
+      event.data === "[DONE]" ? { type: "[DONE]" } : JSON.parse(event.data),
+    )
+    const types = parts.map((part: { type: string }) => part.type)
+    expect(types.slice(0, 3)).toEqual(["start", "start-step", "text-start"])
+    expect(types.slice(-7)).toEqual([
+      "text-end",
+      "tool-input-start",
+      "tool-input-delta",
+      "tool-input-available",
+      "finish-step",
+      "finish",
+      "[DONE]",
+    ])
+    expect(parts.find((part: { type: string }) => part.type === "tool-input-available")).toMatchObject({
+      toolName: "lookup",
+      input: { q: "logs" },
+    })
+    const uiText = (seen: readonly ServerSentEvent[]) =>
+      seen
+        .filter((event) => event.data !== "[DONE]")
+        .map((event) => JSON.parse(event.data) as { type: string; delta?: string })
+        .map((part) => (part.type === "text-delta" ? (part.delta ?? "") : ""))
+        .join("")
+    const expected = await demoAnswer(PROMPT)
+    expect(uiText(events)).toBe(expected)
+    let seed = 3
+    const random = () => {
+      seed = (seed * 1103515245 + 12345) % 2147483648
+      return seed / 2147483648
+    }
+    expect((await readInPieces(running.origin, id, uiText, random, "ai-sdk")).text).toBe(expected)
+  })
+
   it("each event carries an id, and a resume after the last id sends nothing more", async () => {
     running = await startAI({ models: { demo: FAST_DEMO } })
     const { id, response } = await start(running.origin, { model: "demo" })
