@@ -35,12 +35,12 @@ export class DisconnectGrace {
 
   /** A viewer showed up on another node. */
   remoteViewer(): void {
-    this.#disabled = true
     this.dispose()
   }
 
-  /** The generation ended: nothing more to time. */
+  /** The generation ended (or must never be stopped for a disconnect): nothing more to time. */
   dispose(): void {
+    this.#disabled = true
     clearTimeout(this.#timer)
     this.#timer = undefined
   }

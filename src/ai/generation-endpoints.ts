@@ -128,7 +128,8 @@ export async function generationStream(
   const headers = { [GENERATION_ID_HEADER]: id, ...(aiSdk ? UI_MESSAGE_STREAM_HEADERS : {}) }
   const connection = context.sse.connect(request, response, { headers })
   if (connection.closed) return
-  connection.onClose(context.generations.watch(id))
+  // A reader of a running generation keeps it from being stopped for a disconnect.
+  if (!found.head.closed) connection.onClose(context.generations.watch(id))
   await streamGeneration(
     context.engine,
     found.log,
