@@ -77,6 +77,8 @@ export interface HeraldConfig {
   readonly subscriptions: boolean
   readonly heartbeatMs: number
   readonly retryMs: number
+  /** The AI models file, absolute, if set (the demo model otherwise). */
+  readonly aiModels: string | undefined
   /** Only the limits that were set; the hub applies its defaults to the others. */
   readonly limits: HubLimits
   readonly logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent"
@@ -160,6 +162,7 @@ export function loadConfig(options: LoadConfigOptions): HeraldConfig {
   const hubUrl = get<string>("hubUrl")
   const dataDir = resolve(cwd, get<string>("dataDir") ?? "./herald-data")
   const issuer = get<string>("jwtIssuer")
+  const aiModels = get<string>("aiModels")
 
   const keyFor = (key: FieldKey): TrustedKey[] => {
     const value = get<string>(key)
@@ -317,6 +320,7 @@ export function loadConfig(options: LoadConfigOptions): HeraldConfig {
     subscriptions: get<boolean>("subscriptions") ?? false,
     heartbeatMs: get<number>("heartbeat") ?? DEFAULT_HEARTBEAT_MS,
     retryMs: get<number>("retry") ?? DEFAULT_RETRY_MS,
+    aiModels: aiModels === undefined ? undefined : resolve(cwd, aiModels),
     limits,
     logLevel: get<HeraldConfig["logLevel"]>("logLevel") ?? "info",
     shutdownTimeoutMs: get<number>("shutdownTimeout") ?? 10_000,

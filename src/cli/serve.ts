@@ -8,6 +8,7 @@ import { createDevTokens } from "../auth/dev-tokens.js"
 import type { Engine } from "../engine/engine.js"
 import { sendProblem } from "../hub/responses.js"
 import { DEFAULT_HUB_LOG, toUpdateEntry } from "../hub/update-log.js"
+import { createServedAI, type ServedAI } from "./ai-app.js"
 import {
   addConfigOptions,
   ConfigError,
@@ -122,8 +123,19 @@ export async function serve(flags: Readonly<Record<string, unknown>>): Promise<n
     await engine.close()
     return 2
   }
+  let ai: ServedAI
+  try {
+    ai = createServedAI(config, engine, logger, process.env)
+  } catch (error) {
+    logger.error(`cannot start the AI endpoints: ${(error as Error).message}`)
+    server.close()
+    await hub.close({ deadlineMs: 0 })
+    await engine.close()
+    return 2
+  }
   const mounts = serveMounts({
     hub,
+    ai: ai.mount,
     hubPath: new URL(config.hubUrl).pathname,
     metricsAccess: {
       token: config.metricsToken,
@@ -146,7 +158,8 @@ export async function serve(flags: Readonly<Record<string, unknown>>): Promise<n
     } catch (error) {
       logger.error(cannotListen(error, host, config.metricsPort, "--metrics-port"))
       server.close()
-      await hub.close({ deadlineMs: 0 })
+      await Promise.all([ai.close({ deadlineMs: 0 }), hub.close({ deadlineMs: 0 })])
+      await engine.close()
       return 1
     }
     const { port: metricsPort } = metricsServer.address() as AddressInfo
@@ -172,7 +185,7 @@ export async function serve(flags: Readonly<Record<string, unknown>>): Promise<n
       }, config.shutdownTimeoutMs + EXIT_GRACE_MS)
       // Kept referenced: if what shutdown waits on can never settle and nothing else is left
       // running, the process ends here with a reason, not with Node's silent exit code 13.
-      void shutdown(servers, hub, engine, config.shutdownTimeoutMs, logger).then((code) => {
+      void shutdown(servers, [ai, hub], engine, config.shutdownTimeoutMs, logger).then((code) => {
         clearTimeout(force)
         logger.info("stopped")
         resolve(code)
@@ -253,12 +266,12 @@ function listen(server: NetServer, port: number, host: string | undefined): Prom
 
 /**
  * Stops accepting connections on every server (and requests on HTTP/2 connections), closes the
- * hub (it tells subscribers when to come back and ends their streams within the deadline), drops
- * what is left, then closes the engine every app shares.
+ * apps together (the hub tells subscribers when to come back and ends their streams within the
+ * deadline; the AI endpoints let generations finish within it), then drops what is left.
  */
 async function shutdown(
   servers: readonly ServingServer[],
-  hub: { close(options: { deadlineMs: number }): Promise<void> },
+  apps: readonly { close(options: { deadlineMs: number }): Promise<void> }[],
   engine: Engine,
   deadlineMs: number,
   logger: Logger,
@@ -267,9 +280,9 @@ async function shutdown(
   for (const server of servers) server.goAway?.()
   let code = 0
   try {
-    await hub.close({ deadlineMs })
+    await Promise.all(apps.map((app) => app.close({ deadlineMs })))
   } catch (error) {
-    logger.error({ err: error }, "the hub did not close cleanly")
+    logger.error({ err: error }, "an app did not close cleanly")
     code = 1
   }
   // Keep-alive sockets between requests would hold close() open until they time out.
