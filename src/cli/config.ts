@@ -6,6 +6,7 @@ import { jwksUrlProblem } from "../auth/jwks-url.js"
 import type { TrustedKey } from "../auth/keys.js"
 import { isLoopbackHost } from "../auth/loopback.js"
 import type { Engine } from "../engine/engine.js"
+import type { NodeLeaseView } from "../engine/node-lease.js"
 import type { HubLimits, HubOptions } from "../hub/options.js"
 import { DEFAULT_SHUTDOWN_RETRY_JITTER_MS } from "../hub/settings.js"
 import { DEFAULT_HEARTBEAT_MS, DEFAULT_RETRY_MS } from "../server/index.js"
@@ -507,8 +508,16 @@ export function resourceOf(config: HeraldConfig): string {
   return config.resource ?? config.hubUrl
 }
 
-/** The hub's options from a configuration, an engine built from it, and the process's logger. */
-export function toHubOptions(config: HeraldConfig, engine: Engine, logger: Logger): HubOptions {
+/**
+ * The hub's options from a configuration, an engine built from it, the process's logger, and
+ * the node's lease (which makes the subscription API hub-wide).
+ */
+export function toHubOptions(
+  config: HeraldConfig,
+  engine: Engine,
+  logger: Logger,
+  node?: NodeLeaseView,
+): HubOptions {
   const algorithms = config.algorithms === undefined ? {} : { algorithms: config.algorithms }
   return {
     engine,
@@ -526,6 +535,7 @@ export function toHubOptions(config: HeraldConfig, engine: Engine, logger: Logge
     trustedProxyHeader: config.trustedProxyHeader,
     shutdownRetryJitterMs: config.shutdownRetryJitterMs,
     subscriptions: config.subscriptions,
+    ...(node === undefined ? {} : { node }),
     heartbeatMs: config.heartbeatMs,
     retryMs: config.retryMs,
     limits: config.limits,

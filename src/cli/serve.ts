@@ -120,7 +120,7 @@ export async function serve(flags: Readonly<Record<string, unknown>>): Promise<n
 
   let hub: ReturnType<typeof createHub>
   try {
-    hub = createHub(toHubOptions(config, engine, logger))
+    hub = createHub(toHubOptions(config, engine, logger, lease))
   } catch (error) {
     // The hub checks what the config cannot (a key unusable with every allowed algorithm, …).
     logger.error(`cannot start the hub: ${(error as Error).message}`)
