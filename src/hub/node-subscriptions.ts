@@ -155,9 +155,10 @@ export function createNodeSubscriptions(options: NodeSubscriptionsOptions): Node
       })
       for (const head of listed.logs) {
         const owner = head.config.owner
-        if (owner === undefined || head.name === ownLog) continue
-        // Its node, or a live node that took it over and is finishing the job.
-        if (live.has(head.name.slice(prefix.length)) || (owner !== self && live.has(owner))) continue
+        // A live owner: its node, or a node that took it over and is finishing the job. This
+        // node's own log, or one it took over and could not finish with: finish now.
+        if (owner === undefined || (owner === self && head.name === ownLog)) continue
+        if (owner !== self && live.has(owner)) continue
         await takeOver(head.name, owner)
       }
       if (listed.next === undefined) break

@@ -15,7 +15,7 @@ import { nodeLogPrefix } from "../../src/hub/node-subscriptions.js"
 import type { SubscriptionDocument } from "../../src/hub/subscriptions.js"
 import { openUpdateLog } from "../../src/hub/update-log.js"
 import { deleteKeys, redisAnswers, SHARED_REDIS_URL, STRICT } from "../engine/redis-servers.js"
-import { openStream, type StreamReader } from "../server/helpers.js"
+import { openStream, recordingLogger, type StreamReader } from "../server/helpers.js"
 import { startHub, subscribeUrl, type TestHub, token } from "./hub-helpers.js"
 
 const RUN = `herald-nodes-${randomBytes(4).toString("hex")}`
@@ -84,7 +84,7 @@ describe.each(engines)("subscriptions across nodes (%s)", (_name, runs, store) =
     id: string,
   ): Promise<{ hub: TestHub; lease: NodeLease; engine: Engine }> {
     const engine = opened(on)
-    const lease = holdNodeLease(engine, id, LEASE_MS)
+    const lease = holdNodeLease(engine, id, LEASE_MS, { logger: recordingLogger() })
     const hub = await startHub({ engine, log, node: lease, subscriptions: true })
     cleanups.push(async () => {
       await hub.close()
@@ -222,6 +222,40 @@ describe.each(engines)("subscriptions across nodes (%s)", (_name, runs, store) =
       expect(
         (await events(writer, log)).filter((event) => !event.active && event.match.endsWith("alive")),
       ).toEqual([])
+    },
+  )
+
+  it.runIf(runs)(
+    "a node cut off for longer than its lease has its subscriptions ended, then announces them again",
+    async () => {
+      const on = store()
+      const log = `hub-${randomBytes(3).toString("hex")}`
+      const a = await node(on, log, "node-a")
+      const b = await node(on, log, "node-b")
+      // A's renewals fail for a while, as when it cannot reach Redis; everything else works.
+      let cutOff = false
+      const hold = a.engine.holdLease.bind(a.engine)
+      a.engine.holdLease = (id, ttlMs) =>
+        id === "node-a" && cutOff ? Promise.reject(new Error("cut off")) : hold(id, ttlMs)
+      await subscriber(a.hub, "https://example.com/on-a")
+      await eventually(
+        async () => ((await matches(b.hub)).includes("https://example.com/on-a") ? true : undefined),
+        "A's subscriber listed on B",
+      )
+      const states = async () =>
+        (await events(b.engine, log))
+          .filter((event) => event.match.endsWith("on-a"))
+          .map((event) => event.active)
+      cutOff = true
+      await eventually(async () => ((await states()).length === 2 ? true : undefined), "ended by B")
+      expect(await states()).toEqual([true, false])
+      cutOff = false
+      await eventually(async () => ((await states()).length === 3 ? true : undefined), "announced again by A")
+      expect(await states()).toEqual([true, false, true])
+      await eventually(
+        async () => ((await matches(b.hub)).includes("https://example.com/on-a") ? true : undefined),
+        "A's subscriber listed on B again",
+      )
     },
   )
 
