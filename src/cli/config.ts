@@ -398,7 +398,8 @@ function readRedisTarget(
   const where = (key: FieldKey) => sources[key] ?? key
   if (typeof engine === "string") {
     for (const key of REDIS_ONLY) {
-      if (values[key] !== undefined)
+      // `--no-redis-cluster` asks for nothing: harmless on any engine.
+      if (values[key] !== undefined && values[key] !== false)
         issues.push({
           where: where(key),
           message: `applies to a Redis engine only (${flagOf("engine")} redis://…)`,
