@@ -2,11 +2,11 @@
 // says (issue 11, section 3): one hub across nodes, a node killed with `kill -9`, Redis killed
 // and restarted mid-run. Subscribers are Herald's own EventSource; every assertion is a count or
 // a sequence, never a time.
-import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
 import { useCliProcesses } from "../cli/cli-helpers.js"
 import { waitFor } from "../engine/redis-servers.js"
 import { token } from "../hub/hub-helpers.js"
-import { type Cluster, clusterUnavailable, roundRobin, startCluster } from "./cluster.js"
+import { type Cluster, clusterUnavailable, roundRobin, startCluster, totalConnections } from "./cluster.js"
 import { Publisher } from "./publisher.js"
 import { hasReceived, type Subscriber, subscribe, waitForAll } from "./subscribers.js"
 
@@ -31,12 +31,12 @@ describe.skipIf(unavailable !== undefined)("three nodes on one Redis behind ngin
     publisherToken = await token(audience, { publish: ["*"], secret })
     subscriberToken = await token(audience, { subscribe: ["*"], secret })
   })
-  afterAll(async () => {
+  afterEach(() => {
     for (const subscriber of subscribers.splice(0)) subscriber.close()
-    await cluster?.stop()
   })
+  afterAll(() => cluster?.stop())
 
-  /** Subscribes to `topic` at `hubUrl`; closed after the file's tests. */
+  /** Subscribes to `topic` at `hubUrl`; closed after the test. */
   const subscriber = (hubUrl: string, topic: string, lastEventId?: string) => {
     const opened = subscribe(hubUrl, topic, subscriberToken, lastEventId === undefined ? {} : { lastEventId })
     subscribers.push(opened)
@@ -77,7 +77,13 @@ describe.skipIf(unavailable !== undefined)("three nodes on one Redis behind ngin
     const crowd = Array.from({ length: 20 }, () => subscriber(cluster.hubUrl, topic))
     await waitForAll(crowd, (each) => each.open, "are open", DELIVERY_MS)
     const [victim, ...survivors] = cluster.nodes
-    // nginx spreads the 20 streams over the three nodes: the victim holds some of them.
+    // Once the nodes have seen the earlier tests' streams close, the cluster holds these 20,
+    // spread by nginx over the three nodes: the victim holds some of them.
+    await waitFor(
+      async () => (await totalConnections(cluster)) === crowd.length,
+      "the nodes to hold exactly the 20 streams",
+      DELIVERY_MS,
+    )
     const held = await victim.connections()
     expect(held).toBeGreaterThan(0)
 

@@ -45,6 +45,8 @@ export interface ClusterNode {
   readonly hubUrl: string
   /** Its current process (what it logged, its exit). */
   process(): Run
+  /** Whether its process is running. */
+  readonly running: boolean
   /** The subscriber connections it holds open (its `herald_connections` metric). */
   connections(): Promise<number>
   /** `kill -9`, and waits for the process to be gone. */
@@ -72,6 +74,13 @@ export interface Cluster {
 /** The `i`-th of `nodes`, round robin: where a test sends its `i`-th publish. */
 export function roundRobin(nodes: readonly ClusterNode[], i: number): ClusterNode {
   return nodes[i % nodes.length] as ClusterNode
+}
+
+/** The subscriber connections the running nodes hold, together. */
+export async function totalConnections(cluster: Cluster): Promise<number> {
+  const running = cluster.nodes.filter((node) => node.running)
+  const counts = await Promise.all(running.map((node) => node.connections()))
+  return counts.reduce((sum, count) => sum + count, 0)
 }
 
 /** What a test adds to the page's setup. */
@@ -149,6 +158,9 @@ function clusterNode(args: readonly string[], port: number, env: Record<string, 
     id,
     port,
     hubUrl,
+    get running() {
+      return current !== undefined && current.child.exitCode === null && current.child.signalCode === null
+    },
     process() {
       if (current === undefined) throw new Error(`node ${id} was never started`)
       return current
@@ -163,7 +175,7 @@ function clusterNode(args: readonly string[], port: number, env: Record<string, 
     },
     async kill() {
       const run = current
-      if (run === undefined || run.child.exitCode !== null || run.child.signalCode !== null) return
+      if (run === undefined || !node.running) return
       const exited = run.exited
       run.child.kill("SIGKILL")
       await exited
