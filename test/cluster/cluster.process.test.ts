@@ -6,7 +6,14 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
 import { useCliProcesses } from "../cli/cli-helpers.js"
 import { waitFor } from "../engine/redis-servers.js"
 import { token } from "../hub/hub-helpers.js"
-import { type Cluster, clusterUnavailable, roundRobin, startCluster, totalConnections } from "./cluster.js"
+import {
+  CLUSTER_START_MS,
+  type Cluster,
+  clusterUnavailable,
+  roundRobin,
+  startCluster,
+  totalConnections,
+} from "./cluster.js"
 import { Publisher } from "./publisher.js"
 import { hasReceived, type Subscriber, subscribe, waitForAll } from "./subscribers.js"
 
@@ -33,7 +40,7 @@ describe.skipIf(unavailable !== undefined)("three nodes on one Redis behind ngin
     const secret = cluster.env.HERALD_JWT_KEY as string
     publisherToken = await token(audience, { publish: ["*"], secret })
     subscriberToken = await token(audience, { subscribe: ["*"], secret })
-  }, DELIVERY_MS)
+  }, CLUSTER_START_MS)
   afterEach(() => {
     for (const subscriber of subscribers.splice(0)) subscriber.close()
   })

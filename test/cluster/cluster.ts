@@ -21,6 +21,9 @@ const HUB_PATH = "/.well-known/mercure"
 /** How long a node may take to start on a loaded 2-core machine. */
 const NODE_START_MS = 30_000
 
+/** The bound of a `beforeAll` that starts a cluster: three nodes, Redis and nginx. */
+export const CLUSTER_START_MS = 4 * NODE_START_MS
+
 /**
  * Why the cluster tests cannot run here (no nginx, no redis-server), or `undefined` when they
  * can. Under HERALD_TEST_STRICT=1 (CI) a missing part throws instead: it must fail, not skip.

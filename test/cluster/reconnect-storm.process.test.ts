@@ -4,7 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { useCliProcesses } from "../cli/cli-helpers.js"
 import { token } from "../hub/hub-helpers.js"
-import { type Cluster, clusterUnavailable, roundRobin, startCluster } from "./cluster.js"
+import { CLUSTER_START_MS, type Cluster, clusterUnavailable, roundRobin, startCluster } from "./cluster.js"
 import { Publisher } from "./publisher.js"
 import { hasReceived, type Subscriber, subscribe, waitForAll } from "./subscribers.js"
 
@@ -32,7 +32,7 @@ describe.skipIf(unavailable !== undefined)("a reconnect storm", () => {
       // Each stream through nginx holds two connections.
       workerConnections: SUBSCRIBERS * 3,
     })
-  }, STORM_MS)
+  }, CLUSTER_START_MS)
   afterAll(async () => {
     for (const subscriber of crowd) subscriber.close()
     await cluster?.stop()
