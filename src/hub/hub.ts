@@ -9,6 +9,7 @@ import { createAuthenticator } from "./authenticate.js"
 import { BATCH_PUBLISH_PATH, publishBatch } from "./batch-publish.js"
 import type { HubContext } from "./context.js"
 import { protectedResourceMetadata } from "./discovery.js"
+import { engineReadiness } from "./engine-readiness.js"
 import { createHubMetrics } from "./metrics.js"
 import type { HubOptions } from "./options.js"
 import { publishForm } from "./publish.js"
@@ -106,6 +107,7 @@ export function createHub(options: HubOptions): Hub {
     closing: () => closing !== undefined,
   }
   const subscriptionsPrefix = subscriptionsPath(settings.hubPath)
+  const engineReady = engineReadiness(engine, updates.name)
 
   const owns = (path: string): boolean =>
     path === settings.hubPath ||
@@ -155,7 +157,7 @@ export function createHub(options: HubOptions): Hub {
     // Its own error boundary, so that the hub mounted alone never lets a request end the process.
     handle: withErrorBoundary(route, settings.logger),
     owns,
-    ready: () => ready(context),
+    ready: async () => (closing !== undefined ? "shutting down" : await engineReady()),
     metrics: metrics.registry,
     get connections() {
       return admission.open
@@ -188,15 +190,4 @@ function oncePerObject<A extends object, R>(compute: (argument: A) => R): (argum
 
 function notAllowed(response: ServerResponse, allow: string): void {
   sendProblem(response, 405, `Method not allowed here; use ${allow}.`, { allow })
-}
-
-/** Why the hub is not ready, or `undefined` when it is. */
-async function ready(context: HubContext): Promise<string | undefined> {
-  if (context.closing()) return "shutting down"
-  try {
-    await context.updates.engine.head(context.updates.name)
-    return undefined
-  } catch (error) {
-    return `the ${context.updates.engine.name} engine does not answer: ${(error as Error).message}`
-  }
 }
