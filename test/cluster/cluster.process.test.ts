@@ -2,6 +2,8 @@
 // says (issue 11, section 3): one hub across nodes, a node killed with `kill -9`, Redis killed
 // and restarted mid-run. Subscribers are Herald's own EventSource; every assertion is a count or
 // a sequence, never a time.
+import { readdirSync, rmSync } from "node:fs"
+import { join } from "node:path"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
 import { useCliProcesses } from "../cli/cli-helpers.js"
 import { waitFor } from "../engine/redis-servers.js"
@@ -163,6 +165,40 @@ describe.skipIf(unavailable !== undefined)("three nodes on one Redis behind ngin
         expect(new Set(each.received.map((event) => event.id)).size).toBe(each.received.length)
         expect(each.received).toEqual(crowd[0]?.received)
         expect(each.tooOld).toBe(0)
+      }
+    },
+    TEST_MS,
+  )
+
+  it(
+    "Redis back empty: a new epoch — every subscriber is told herald-id-too-old, then gets the new updates once; no old id stands for a new update",
+    async () => {
+      const topic = "https://example.com/cluster/redis-empty"
+      const crowd = Array.from({ length: 10 }, () => subscriber(cluster.hubUrl, topic))
+      await waitForAll(crowd, (each) => each.open, "are open", DELIVERY_MS)
+      const before = new Publisher(publisherToken)
+      for (let i = 1; i <= 5; i++) await before.publish(roundRobin(cluster.nodes, i).hubUrl, topic, `u${i}`)
+      await waitForAll(crowd, (each) => hasReceived(each, "u5"), "received u5", DELIVERY_MS)
+
+      await cluster.redis.stop("SIGKILL")
+      for (const file of readdirSync(cluster.redis.dir))
+        rmSync(join(cluster.redis.dir, file), { recursive: true })
+      await cluster.redis.start()
+      // Each node's feed finds the log gone: its followers end, and their clients, resuming from
+      // u5's id, are told the hub no longer holds it.
+      await waitForAll(
+        crowd,
+        (each) => each.tooOld === 1 && each.open,
+        "were told herald-id-too-old",
+        DELIVERY_MS,
+      )
+
+      const after = new Publisher(publisherToken)
+      for (let i = 6; i <= 8; i++) await after.publish(roundRobin(cluster.nodes, i).hubUrl, topic, `u${i}`)
+      await waitForAll(crowd, (each) => hasReceived(each, "u8"), "received u8", DELIVERY_MS)
+      for (const each of crowd) {
+        expect(each.received).toEqual([...before.acked, ...after.acked])
+        expect(each.tooOld).toBe(1)
       }
     },
     TEST_MS,
