@@ -1,6 +1,7 @@
 // A reconnect storm (issue 11, section 3): 1,000 subscribers of one node, the node killed with
 // `kill -9`, all of them back at once through nginx with their cursors. Counts only: every
 // subscriber ends with every update once, in order; no timing is asserted.
+import { execFileSync } from "node:child_process"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { useCliProcesses } from "../cli/cli-helpers.js"
 import { token } from "../hub/hub-helpers.js"
@@ -25,6 +26,11 @@ describe.skipIf(unavailable !== undefined)("a reconnect storm", () => {
   let crowd: Subscriber[] = []
 
   beforeAll(async () => {
+    // The test process holds a socket per subscriber, nginx two per stream, the nodes one each.
+    const openFiles = Number(execFileSync("sh", ["-c", "ulimit -n"], { encoding: "utf8" }))
+    if (openFiles < SUBSCRIBERS * 3) {
+      throw new Error(`the open-files limit is ${openFiles}; the storm needs ${SUBSCRIBERS * 3} (ulimit -n)`)
+    }
     cluster = await startCluster({
       // Every test client is 127.0.0.1: lift the per-address limit above the crowd. The retry
       // hint has no jitter added by the client: the crowd comes back together.
@@ -66,17 +72,20 @@ describe.skipIf(unavailable !== undefined)("a reconnect storm", () => {
       const wrong = crowd.filter(
         (each) =>
           each.tooOld > 0 ||
-          each.opens !== 2 ||
+          // The victim's stream, then one through nginx (or more, if told to come back later).
+          each.opens < 2 ||
           each.received.length !== publisher.acked.length ||
           each.received.some((event, i) => event.id !== publisher.acked[i]?.id),
       )
-      expect(wrong.length, JSON.stringify(wrong[0]?.received)).toBe(0)
+      const first = wrong[0]
+      const sample = first && { opens: first.opens, tooOld: first.tooOld, received: first.received }
+      expect(wrong.length, JSON.stringify(sample)).toBe(0)
       expect(crowd[0]?.received).toEqual(publisher.acked)
       // nginx spread the crowd over both survivors.
-      const [first, second] = await Promise.all(survivors.map((node) => node.connections()))
-      expect(first).toBeGreaterThan(0)
-      expect(second).toBeGreaterThan(0)
-      expect((first ?? 0) + (second ?? 0)).toBe(SUBSCRIBERS)
+      const [onOne = 0, onOther = 0] = await Promise.all(survivors.map((node) => node.connections()))
+      expect(onOne).toBeGreaterThan(0)
+      expect(onOther).toBeGreaterThan(0)
+      expect(onOne + onOther).toBe(SUBSCRIBERS)
     },
     TEST_MS,
   )
