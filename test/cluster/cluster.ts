@@ -46,8 +46,6 @@ export interface ClusterNode {
   readonly port: number
   /** The hub on this node, straight (not through nginx). */
   readonly hubUrl: string
-  /** Its current process (what it logged, its exit). */
-  process(): Run
   /** Whether its process is running. */
   readonly running: boolean
   /** The subscriber connections it holds open (its `herald_connections` metric). */
@@ -163,10 +161,6 @@ function clusterNode(args: readonly string[], port: number, env: Record<string, 
     hubUrl,
     get running() {
       return current !== undefined && current.child.exitCode === null && current.child.signalCode === null
-    },
-    process() {
-      if (current === undefined) throw new Error(`node ${id} was never started`)
-      return current
     },
     async connections() {
       // Metrics answer loopback clients without a token outside dev mode.

@@ -34,7 +34,12 @@ export interface SubscribeOptions {
  * Subscribes to `topic` at `hubUrl` with `token`. Reconnects after a drop, a 5xx or a 429 (after
  * the hub's `retry` or `Retry-After`), for as long as the test runs.
  */
-export function subscribe(hubUrl: string, topic: string, token: string, options: SubscribeOptions = {}) {
+export function subscribe(
+  hubUrl: string,
+  topic: string,
+  token: string,
+  options: SubscribeOptions = {},
+): Subscriber {
   const url = new URL(hubUrl)
   url.searchParams.set("match", topic)
   const received: Received[] = []
@@ -45,6 +50,8 @@ export function subscribe(hubUrl: string, topic: string, token: string, options:
     headers: { authorization: `Bearer ${token}` },
     ...(options.lastEventId === undefined ? {} : { lastEventId: options.lastEventId }),
     reconnect: { delay: 250, retryOnStatus: true, maxRetryAfter: 2000 },
+    // The EventSource's URL is fixed; a test that wants the first stream on one node (and the
+    // reconnections through nginx) routes that one request itself.
     fetch: (input, init) => {
       const first = attempts++ === 0 && options.firstUrl !== undefined
       if (!first) return fetch(input, init)
@@ -74,7 +81,7 @@ export function subscribe(hubUrl: string, topic: string, token: string, options:
       return source.readyState === EventSource.OPEN
     },
     close: () => source.close(),
-  } satisfies Subscriber
+  }
 }
 
 /**
