@@ -2,7 +2,8 @@
 // acknowledged, over keep-alive HTTP from a separate process — single form POSTs (16 in flight),
 // JSON batches of 100, and one NDJSON stream. Against, in the same run, a floor that only parses
 // the form and answers an id (no token check, no validation, no storage).
-// Every acknowledged update is stored (memory) or committed (sqlite, WAL) before the 200.
+// Every acknowledged update is stored (memory), committed (sqlite, WAL) or written by Redis
+// (redis: the server on 127.0.0.1:6379, or HERALD_BENCH_REDIS_URL) before the 200.
 //
 // `HERALD_BENCH_RUNS=1 npm run bench -- hub-ingest` for a quick look.
 import { fork } from "node:child_process"
@@ -22,7 +23,7 @@ const IN_FLIGHT = 16
 const BATCHES = 100
 const BATCH_SIZE = 100
 const STREAM_LINES = 10_000
-const KINDS = ["plain", "memory", "sqlite"]
+const KINDS = ["plain", "memory", "sqlite", "redis"]
 const SECRET = "bench-secret-bench-secret-bench-secret"
 const HUB = "http://127.0.0.1/.well-known/mercure"
 

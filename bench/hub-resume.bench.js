@@ -1,14 +1,18 @@
 // Hub resume lookup: how long a reconnecting client's resume costs as the history grows. Times
-// engine.readAfter(recent cursor, 100) — find the client's Last-Event-ID, read the 100 updates
-// after it — with 1k, 100k and 1M updates stored, on the memory and the sqlite engine. The goal
-// (DESIGN.md invariant 3) is O(log n) or better: the 1M / 1k ratio should stay near 1. The peer is
-// a linear scan of the same in-memory history (what a plain array + findIndex would cost).
+// what the hub does for a Last-Event-ID — locate the update with that id in the hub's log, then
+// read the 100 entries after it — with 1k, 100k and 1M updates stored, on the memory, sqlite and
+// redis engines (redis: the server on 127.0.0.1:6379, or HERALD_BENCH_REDIS_URL; skipped with a
+// note when none answers). The goal (DESIGN.md: cursor lookup O(log n) or better) is a 1M / 1k
+// ratio near 1. The peer is a linear scan of the same in-memory history (a plain array +
+// findIndex).
 // Run: npm run bench -- hub-resume   (after a build, `node bench/hub-resume.bench.js --quick` for
 // 1k / 10k / 100k: bench/run.js does not pass flags on)
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { createMemoryEngine, createSqliteEngine } from "../dist/hub/engine/index.js"
+import { createMemoryEngine, createSqliteEngine } from "../dist/engine/index.js"
+import { createRedisEngine } from "../dist/engine/redis.js"
+import { openUpdateLog } from "../dist/hub/update-log.js"
 import { median, printTable } from "./stats.js"
 
 const quick = process.argv.includes("--quick")
@@ -26,16 +30,21 @@ const FILL_LIMIT_MS = 180_000
 
 const root = mkdtempSync(join(tmpdir(), "herald-bench-resume-"))
 const largest = SIZES[SIZES.length - 1]
-const contenders = [
-  { name: "memory", engine: createMemoryEngine({ retention: { maxEvents: largest, maxAgeMs: 864e5 } }) },
-  {
-    name: "sqlite",
-    engine: createSqliteEngine({
-      path: join(root, "herald.db"),
-      retention: { maxEvents: largest, maxAgeMs: 864e5 },
-    }),
-  },
+const retention = { maxEntries: largest, maxAgeMs: 864e5 }
+const engines = [
+  { name: "memory", engine: createMemoryEngine({ retention }) },
+  { name: "sqlite", engine: createSqliteEngine({ path: join(root, "herald.db"), retention }) },
 ]
+const redisUrl = process.env.HERALD_BENCH_REDIS_URL ?? "redis://127.0.0.1:6379"
+const redisPrefix = `herald-bench-resume-${process.pid}`
+try {
+  const engine = createRedisEngine({ url: redisUrl, keyPrefix: redisPrefix, retention })
+  await engine.head("probe")
+  engines.push({ name: "redis", engine })
+} catch (error) {
+  console.log(`redis: skipped, ${redisUrl} does not answer (${error.message})`)
+}
+const contenders = engines.map(({ name, engine }) => ({ name, engine, log: openUpdateLog(engine, "bench") }))
 /** The linear-scan peer's history: ids only, which is all a findIndex touches. */
 const scanIds = []
 
@@ -48,12 +57,12 @@ function makeUpdate(n) {
   }
 }
 
-async function fill(engine, from, to) {
+async function fill(log, from, to) {
   const started = performance.now()
   for (let n = from; n < to; n += FILL_BATCH) {
     const batch = []
     for (let i = n; i < Math.min(to, n + FILL_BATCH); i++) batch.push(makeUpdate(i))
-    await engine.append(batch)
+    await log.append(batch)
     // Let the sqlite engine's retention trims run between batches, as they would in a hub.
     await new Promise((resolve) => setImmediate(resolve))
     if (performance.now() - started > FILL_LIMIT_MS)
@@ -73,14 +82,15 @@ function cursors(size, run) {
   return out
 }
 
-async function timeEngine(engine, size, run) {
+async function timeEngine({ engine, log }, size, run) {
   const times = []
   for (const at of cursors(size, run)) {
     const started = performance.now()
-    const result = await engine.readAfter(`u${at}`, PAGE)
+    const position = await log.locate(`u${at}`)
+    const result = position === undefined ? undefined : await engine.read(log.name, position, PAGE)
     times.push(performance.now() - started)
     // A wrong answer makes the timing meaningless: check it every time.
-    if (!result.found || result.updates.length !== PAGE || result.updates[0].id !== `u${at + 1}`) {
+    if (!result?.held || result.entries.length !== PAGE || result.entries[0].key !== `u${at + 1}`) {
       throw new Error(`${engine.name}: wrong answer for u${at} at ${size} updates`)
     }
   }
@@ -102,20 +112,20 @@ function timeScan(size, run) {
 const results = new Map()
 let filled = 0
 for (const size of SIZES) {
-  for (const { name, engine } of contenders) {
-    const ms = await fill(engine, filled, size)
+  for (const { name, log } of contenders) {
+    const ms = await fill(log, filled, size)
     console.log(`${name}: filled to ${size.toLocaleString("en-US")} updates in ${(ms / 1000).toFixed(1)} s`)
   }
   for (let n = filled; n < size; n++) scanIds.push(`u${n}`)
   filled = size
   globalThis.gc?.()
   // One warm-up run each, then interleaved runs so drift hits every contender alike.
-  for (const { engine } of contenders) await timeEngine(engine, size, -1)
+  for (const contender of contenders) await timeEngine(contender, size, -1)
   timeScan(size, -1)
   for (let run = 0; run < RUNS; run++) {
-    for (const { name, engine } of contenders) {
-      const key = `${name}@${size}`
-      results.set(key, [...(results.get(key) ?? []), await timeEngine(engine, size, run)])
+    for (const contender of contenders) {
+      const key = `${contender.name}@${size}`
+      results.set(key, [...(results.get(key) ?? []), await timeEngine(contender, size, run)])
     }
     const key = `linear scan@${size}`
     results.set(key, [...(results.get(key) ?? []), timeScan(size, run)])
@@ -126,7 +136,7 @@ for (const size of SIZES) {
 const names = [...contenders.map((c) => c.name), "linear scan"]
 const us = (value) => `${value < 10 ? value.toFixed(2) : value.toFixed(1)} µs`
 printTable(
-  `readAfter(recent cursor, ${PAGE}): median µs per lookup (median of ${RUNS} runs × ${LOOKUPS} lookups)`,
+  `locate(recent id) + read(${PAGE}): median µs per resume (median of ${RUNS} runs × ${LOOKUPS} lookups)`,
   ["engine", ...SIZES.map((s) => `${s.toLocaleString("en-US")} stored`), `${SIZES.at(-1) / SIZES[0]}× ratio`],
   names.map((name) => {
     const values = SIZES.map((size) => median(results.get(`${name}@${size}`)))
@@ -134,5 +144,8 @@ printTable(
   }),
 )
 
-for (const { engine } of contenders) await engine.close()
+for (const { name, engine } of contenders) {
+  if (name === "redis") await engine.delete("bench")
+  await engine.close()
+}
 rmSync(root, { recursive: true, force: true })

@@ -62,7 +62,7 @@ describe("imports", () => {
     ["server", ["protocol", "logger.js"]],
     ["auth", []],
     ["engine", ["logger.js"]],
-    ["ai", ["protocol"]],
+    ["ai", ["protocol", "server", "engine", "auth", "logger.js"]],
   ])("src/%s imports only from %j", (folder, allowed) => {
     const { folders } = importsOf(folder)
     expect([...folders].filter((each) => !allowed.includes(each))).toEqual([])

@@ -1,4 +1,4 @@
-// One publish endpoint under test, in its own process: `node ingest-server.js <memory|sqlite|plain> <dir>`.
+// One publish endpoint under test, in its own process: `node ingest-server.js <memory|sqlite|redis|plain> <dir>`.
 // `plain` is the floor: a node:http handler that reads the form body, parses it with
 // URLSearchParams and answers a random id — no validation, no token, no storage.
 import { randomUUID } from "node:crypto"
@@ -22,15 +22,24 @@ if (kind === "plain") {
   }
 } else {
   const { createHub } = await import("../../dist/hub/hub.js")
-  const engines = await import("../../dist/hub/engine/index.js")
+  const engines = await import("../../dist/engine/index.js")
   const engine =
     kind === "sqlite"
       ? engines.createSqliteEngine({ path: join(dir, "ingest.db") })
-      : engines.createMemoryEngine()
+      : kind === "redis"
+        ? (await import("../../dist/engine/redis.js")).createRedisEngine({
+            url: process.env.HERALD_BENCH_REDIS_URL ?? "redis://127.0.0.1:6379",
+            keyPrefix: `herald-bench-ingest-${process.pid}`,
+          })
+        : engines.createMemoryEngine()
   const key = { kind: "secret", secret: SECRET }
   const hub = createHub({ engine, hubUrl: "http://127.0.0.1/.well-known/mercure", publish: { keys: [key] } })
   handler = hub.handle
-  closeAll = () => hub.close({ deadlineMs: 100 })
+  closeAll = async () => {
+    await hub.close({ deadlineMs: 100 })
+    if (kind === "redis") await engine.delete("mercure")
+    await engine.close()
+  }
 }
 const server = createServer({ keepAliveTimeout: 30_000 }, handler)
 server.listen(0, "127.0.0.1", () => process.send({ type: "ready", port: server.address().port }))

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto"
 import { SignJWT } from "jose"
 import { MERCURE_DETAIL_TYPE } from "./authorization-details.js"
 import type { Role } from "./grants.js"
+import { HERALD_GRANT_TYPE } from "./herald-grant.js"
 
 /** A Mercure authorization detail as written in a token (draft-08 "Authorization Details"). */
 export interface AuthorizationDetail {
@@ -9,6 +10,14 @@ export interface AuthorizationDetail {
   readonly actions: readonly string[]
   readonly topics: readonly { readonly match: string; readonly match_type?: string }[]
   readonly payload?: Record<string, unknown>
+}
+
+/** A Herald grant as written in a token (docs/authorization.md, "Herald grants"). */
+export interface HeraldGrantDetail {
+  readonly type: typeof HERALD_GRANT_TYPE
+  readonly app: string
+  readonly actions: readonly string[]
+  readonly resources: readonly { readonly match: string; readonly match_type?: string }[]
 }
 
 /** What {@link signAccessToken} needs. */
@@ -20,7 +29,7 @@ export interface AccessTokenOptions {
   /** `iss`, and `client_id` (a self-issuing publisher is its own client). */
   readonly issuer: string
   readonly subject: string
-  readonly details: readonly AuthorizationDetail[]
+  readonly details: readonly (AuthorizationDetail | HeraldGrantDetail)[]
   /** Lifetime in seconds. Default 86 400 (a day of development). */
   readonly ttlSec?: number
   /** `iat`, seconds since the epoch. Default now. */
@@ -29,7 +38,7 @@ export interface AccessTokenOptions {
 
 /** The tokens of the hub's development mode. */
 export interface DevTokens {
-  /** Grants `publish` on every topic (`*`). */
+  /** Grants `publish` on every topic (`*`), and every action on every AI generation. */
   readonly publisher: string
   /** Grants `subscribe` on every topic (`*`). */
   readonly subscriber: string
@@ -77,9 +86,18 @@ function everything(action: Role): AuthorizationDetail {
   return { type: MERCURE_DETAIL_TYPE, actions: [action], topics: [{ match: "*" }] }
 }
 
+/** Every action of the AI app on every generation. */
+const AI_EVERYTHING: HeraldGrantDetail = {
+  type: HERALD_GRANT_TYPE,
+  app: "ai",
+  actions: ["generate", "read", "cancel"],
+  resources: [{ match: "*" }],
+}
+
 /**
- * Issues the development-mode tokens: a publisher token (publish on `*`) and a subscriber
- * token (subscribe on `*`), signed with `secret`. Never use them outside development: they
+ * Issues the development-mode tokens: a publisher token (publish on `*`, and the AI app's
+ * generate, read and cancel on `*`: the official AI SDKs always send a key, so a developer
+ * needs one) and a subscriber token (subscribe on `*`), signed with `secret`. Never use them outside development: they
  * grant everything to whoever holds them.
  */
 export async function createDevTokens(options: DevTokenOptions): Promise<DevTokens> {
@@ -93,7 +111,11 @@ export async function createDevTokens(options: DevTokenOptions): Promise<DevToke
     issuedAt,
   }
   const [publisher, subscriber] = await Promise.all([
-    signAccessToken({ ...common, subject: "herald-dev-publisher", details: [everything("publish")] }),
+    signAccessToken({
+      ...common,
+      subject: "herald-dev-publisher",
+      details: [everything("publish"), AI_EVERYTHING],
+    }),
     signAccessToken({ ...common, subject: "herald-dev-subscriber", details: [everything("subscribe")] }),
   ])
   return { publisher, subscriber, expiresAt: (issuedAt + ttlSec) * 1000 }

@@ -15,3 +15,38 @@ export function isLocalClient(request: IncomingMessage): boolean {
   const address = request.socket.remoteAddress
   return address !== undefined && isLoopbackHost(address)
 }
+
+/** What {@link isTrustedLocalRequest} checks a local request against. */
+export interface LocalTrust {
+  /** Whether a page of `origin` may act with the developer's rights (the app's CORS allowlist). */
+  trusts(origin: string): boolean
+  /** The server's own public host name, besides loopback names. */
+  readonly hostname: string
+}
+
+/**
+ * Dev mode's test (docs/authorization.md, "Dev mode"): a local client, not sent by a page of an
+ * untrusted origin, naming this server as its host. A browser on the developer's machine is a
+ * local client for every site it visits: a page of another origin (CSRF), or one whose name an
+ * attacker pointed at 127.0.0.1 (DNS rebinding: its `Host` is the attacker's name), gets nothing
+ * from the address alone.
+ */
+export function isTrustedLocalRequest(request: IncomingMessage, trust: LocalTrust): boolean {
+  if (!isLocalClient(request)) return false
+  const origin = request.headers.origin
+  if (origin !== undefined && !trust.trusts(origin)) return false
+  // HTTP/2 names the host in `:authority`; browsers send no `Host` there (RFC 9113 §8.3.1).
+  const authority = request.headers[":authority"]
+  const host = hostnameOf(request.headers.host ?? (typeof authority === "string" ? authority : undefined))
+  return host !== undefined && (isLoopbackHost(host) || host === trust.hostname)
+}
+
+/** The host name of a `Host` header (`example.com:8080`, `[::1]:80`), or `undefined` when it is not one. */
+function hostnameOf(host: string | undefined): string | undefined {
+  if (host === undefined) return undefined
+  try {
+    return new URL(`http://${host}`).hostname
+  } catch {
+    return undefined
+  }
+}

@@ -6,6 +6,7 @@ import { jwksUrlProblem } from "../auth/jwks-url.js"
 import type { TrustedKey } from "../auth/keys.js"
 import { isLoopbackHost } from "../auth/loopback.js"
 import type { Engine } from "../engine/engine.js"
+import type { NodeLeaseView } from "../engine/node-lease.js"
 import type { HubLimits, HubOptions } from "../hub/options.js"
 import { DEFAULT_SHUTDOWN_RETRY_JITTER_MS } from "../hub/settings.js"
 import { DEFAULT_HEARTBEAT_MS, DEFAULT_RETRY_MS } from "../server/index.js"
@@ -86,6 +87,8 @@ export interface HeraldConfig {
   readonly subscriptions: boolean
   readonly heartbeatMs: number
   readonly retryMs: number
+  /** The AI models file, absolute, if set (the demo model otherwise). */
+  readonly aiModels: string | undefined
   /** Only the limits that were set; the hub applies its defaults to the others. */
   readonly limits: HubLimits
   readonly logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent"
@@ -191,6 +194,7 @@ export function loadConfig(options: LoadConfigOptions): HeraldConfig {
   const hubUrl = get<string>("hubUrl")
   const dataDir = resolve(cwd, get<string>("dataDir") ?? "./herald-data")
   const issuer = get<string>("jwtIssuer")
+  const aiModels = get<string>("aiModels")
 
   const keyFor = (key: FieldKey): TrustedKey[] => {
     const value = get<string>(key)
@@ -354,6 +358,7 @@ export function loadConfig(options: LoadConfigOptions): HeraldConfig {
     subscriptions: get<boolean>("subscriptions") ?? false,
     heartbeatMs: get<number>("heartbeat") ?? DEFAULT_HEARTBEAT_MS,
     retryMs: get<number>("retry") ?? DEFAULT_RETRY_MS,
+    aiModels: aiModels === undefined ? undefined : resolve(cwd, aiModels),
     limits,
     logLevel: get<HeraldConfig["logLevel"]>("logLevel") ?? "info",
     shutdownTimeoutMs: get<number>("shutdownTimeout") ?? 10_000,
@@ -397,7 +402,8 @@ function readRedisTarget(
   const where = (key: FieldKey) => sources[key] ?? key
   if (typeof engine === "string") {
     for (const key of REDIS_ONLY) {
-      if (values[key] !== undefined)
+      // `--no-redis-cluster` asks for nothing: harmless on any engine.
+      if (values[key] !== undefined && values[key] !== false)
         issues.push({
           where: where(key),
           message: `applies to a Redis engine only (${flagOf("engine")} redis://…)`,
@@ -507,8 +513,16 @@ export function resourceOf(config: HeraldConfig): string {
   return config.resource ?? config.hubUrl
 }
 
-/** The hub's options from a configuration, an engine built from it, and the process's logger. */
-export function toHubOptions(config: HeraldConfig, engine: Engine, logger: Logger): HubOptions {
+/**
+ * The hub's options from a configuration, an engine built from it, the process's logger, and
+ * the node's lease (which makes the subscription API hub-wide).
+ */
+export function toHubOptions(
+  config: HeraldConfig,
+  engine: Engine,
+  logger: Logger,
+  node?: NodeLeaseView,
+): HubOptions {
   const algorithms = config.algorithms === undefined ? {} : { algorithms: config.algorithms }
   return {
     engine,
@@ -526,6 +540,7 @@ export function toHubOptions(config: HeraldConfig, engine: Engine, logger: Logge
     trustedProxyHeader: config.trustedProxyHeader,
     shutdownRetryJitterMs: config.shutdownRetryJitterMs,
     subscriptions: config.subscriptions,
+    ...(node === undefined ? {} : { node }),
     heartbeatMs: config.heartbeatMs,
     retryMs: config.retryMs,
     limits: config.limits,

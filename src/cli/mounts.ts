@@ -6,6 +6,8 @@ import type { Mount } from "./router.js"
 /** What {@link serveMounts} mounts. */
 export interface ServedApps {
   readonly hub: Hub
+  /** The AI endpoints (`/v1/chat/completions`, `/v1/messages`, `/v1/models`, `/v1/generations/`), when served. */
+  readonly ai?: Mount
   /** The hub's path, for the 404 that lists what is served. */
   readonly hubPath: string
   readonly metricsAccess: MetricsAccess
@@ -27,6 +29,7 @@ export function serveMounts(apps: ServedApps): { main: Mount[]; metrics: Mount[]
   const main: Mount[] = [
     { serves: `the Mercure hub at ${apps.hubPath}`, owns: hub.owns, handle: hub.handle },
     ...(apps.streams === undefined ? [] : [apps.streams]),
+    ...(apps.ai === undefined ? [] : [apps.ai]),
     health,
   ]
   if (!apps.separateMetricsPort) return { main: [...main, metrics], metrics: undefined }

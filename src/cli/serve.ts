@@ -9,6 +9,7 @@ import type { Engine } from "../engine/engine.js"
 import { holdNodeLease, type NodeLease } from "../engine/node-lease.js"
 import { sendProblem } from "../hub/responses.js"
 import { DEFAULT_HUB_LOG, toUpdateEntry } from "../hub/update-log.js"
+import { createServedAI, type ServedAI } from "./ai-app.js"
 import {
   addConfigOptions,
   ConfigError,
@@ -120,7 +121,7 @@ export async function serve(flags: Readonly<Record<string, unknown>>): Promise<n
 
   let hub: ReturnType<typeof createHub>
   try {
-    hub = createHub(toHubOptions(config, engine, logger))
+    hub = createHub(toHubOptions(config, engine, logger, lease))
   } catch (error) {
     // The hub checks what the config cannot (a key unusable with every allowed algorithm, …).
     logger.error(`cannot start the hub: ${(error as Error).message}`)
@@ -128,8 +129,19 @@ export async function serve(flags: Readonly<Record<string, unknown>>): Promise<n
     await closeEngine(lease, engine)
     return 2
   }
+  let ai: ServedAI
+  try {
+    ai = createServedAI(config, engine, logger, process.env)
+  } catch (error) {
+    logger.error(`cannot start the AI endpoints: ${(error as Error).message}`)
+    server.close()
+    await hub.close({ deadlineMs: 0 })
+    await closeEngine(lease, engine)
+    return 2
+  }
   const mounts = serveMounts({
     hub,
+    ai: ai.mount,
     hubPath: new URL(config.hubUrl).pathname,
     metricsAccess: {
       token: config.metricsToken,
@@ -152,7 +164,7 @@ export async function serve(flags: Readonly<Record<string, unknown>>): Promise<n
     } catch (error) {
       logger.error(cannotListen(error, host, config.metricsPort, "--metrics-port"))
       server.close()
-      await hub.close({ deadlineMs: 0 })
+      await Promise.all([ai.close({ deadlineMs: 0 }), hub.close({ deadlineMs: 0 })])
       await closeEngine(lease, engine)
       return 1
     }
@@ -179,7 +191,7 @@ export async function serve(flags: Readonly<Record<string, unknown>>): Promise<n
       }, config.shutdownTimeoutMs + EXIT_GRACE_MS)
       // Kept referenced: if what shutdown waits on can never settle and nothing else is left
       // running, the process ends here with a reason, not with Node's silent exit code 13.
-      void shutdown(servers, hub, lease, engine, config.shutdownTimeoutMs, logger).then((code) => {
+      void shutdown(servers, [ai, hub], lease, engine, config.shutdownTimeoutMs, logger).then((code) => {
         clearTimeout(force)
         logger.info("stopped")
         resolve(code)
@@ -281,12 +293,13 @@ function listen(server: NetServer, port: number, host: string | undefined): Prom
 
 /**
  * Stops accepting connections on every server (and requests on HTTP/2 connections), closes the
- * hub (it tells subscribers when to come back and ends their streams within the deadline), drops
- * what is left, gives the node's lease up, then closes the engine every app shares.
+ * apps together (the hub tells subscribers when to come back and ends their streams within the
+ * deadline; the AI endpoints let generations finish within it), drops what is left, gives the
+ * node's lease up, then closes the engine every app shares.
  */
 async function shutdown(
   servers: readonly ServingServer[],
-  hub: { close(options: { deadlineMs: number }): Promise<void> },
+  apps: readonly { close(options: { deadlineMs: number }): Promise<void> }[],
   lease: NodeLease,
   engine: Engine,
   deadlineMs: number,
@@ -296,9 +309,9 @@ async function shutdown(
   for (const server of servers) server.goAway?.()
   let code = 0
   try {
-    await hub.close({ deadlineMs })
+    await Promise.all(apps.map((app) => app.close({ deadlineMs })))
   } catch (error) {
-    logger.error({ err: error }, "the hub did not close cleanly")
+    logger.error({ err: error }, "an app did not close cleanly")
     code = 1
   }
   // Keep-alive sockets between requests would hold close() open until they time out.

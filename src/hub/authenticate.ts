@@ -2,8 +2,7 @@ import type { IncomingMessage } from "node:http"
 import type { Cors } from "../auth/cors.js"
 import { AuthError } from "../auth/errors.js"
 import { type Action, ANONYMOUS, type App, type Grants, LOCAL_DEV_CLIENT, type Role } from "../auth/grants.js"
-import { isLocalClient } from "../auth/local-client.js"
-import { isLoopbackHost } from "../auth/loopback.js"
+import { isTrustedLocalRequest } from "../auth/local-client.js"
 import { findToken, type TokenSource } from "../auth/presentation.js"
 import { cacheVerifications } from "../auth/token-cache.js"
 import { createTokenVerifier, type TokenVerifier } from "../auth/verifier.js"
@@ -54,21 +53,7 @@ export function createAuthenticator(
   const flag: Record<Role, string> = { publish: "--publisher-jwt-key", subscribe: "--subscriber-jwt-key" }
   const cookies = settings.cookieNames.join(" or ")
 
-  /**
-   * Dev mode lets a local client in without a token, but a browser on the developer's machine
-   * is a local client for every site it visits: a page of another origin (CSRF), or one whose
-   * name an attacker pointed at 127.0.0.1 (DNS rebinding: its `Host` is the attacker's name),
-   * gets nothing from the address alone.
-   */
-  const isTrustedLocalRequest = (request: IncomingMessage): boolean => {
-    if (!isLocalClient(request)) return false
-    const origin = request.headers.origin
-    if (origin !== undefined && !cors.trusts(origin)) return false
-    // HTTP/2 names the host in `:authority`; browsers send no `Host` there (RFC 9113 §8.3.1).
-    const authority = request.headers[":authority"]
-    const host = hostnameOf(request.headers.host ?? (typeof authority === "string" ? authority : undefined))
-    return host !== undefined && (isLoopbackHost(host) || host === settings.hubUrl.hostname)
-  }
+  const localTrust = { trusts: (origin: string) => cors.trusts(origin), hostname: settings.hubUrl.hostname }
 
   return {
     async authenticate(request, url, role) {
@@ -77,7 +62,7 @@ export function createAuthenticator(
         legacyQueryParameter: settings.legacy && role === "subscribe",
       })
       if (found === undefined) {
-        if (settings.trustLocalClients && isTrustedLocalRequest(request)) {
+        if (settings.trustLocalClients && isTrustedLocalRequest(request, localTrust)) {
           return { grants: LOCAL_DEV_CLIENT, source: undefined }
         }
         if (role === "subscribe" && settings.allowAnonymousSubscribe) {
@@ -106,15 +91,5 @@ export function createAuthenticator(
       }
       return { grants: await verifier.verify(found.token, role), source: found.source }
     },
-  }
-}
-
-/** The host name of a `Host` header (`example.com:8080`, `[::1]:80`), or `undefined` when it is not one. */
-function hostnameOf(host: string | undefined): string | undefined {
-  if (host === undefined) return undefined
-  try {
-    return new URL(`http://${host}`).hostname
-  } catch {
-    return undefined
   }
 }

@@ -11,6 +11,7 @@ import type { HubContext } from "./context.js"
 import { protectedResourceMetadata } from "./discovery.js"
 import { engineReadiness } from "./engine-readiness.js"
 import { createHubMetrics } from "./metrics.js"
+import { createNodeSubscriptions } from "./node-subscriptions.js"
 import type { HubOptions } from "./options.js"
 import { publishForm } from "./publish.js"
 import { createReplayGate } from "./replay-gate.js"
@@ -18,7 +19,12 @@ import { sendJson, sendProblem } from "./responses.js"
 import { resolveSettings } from "./settings.js"
 import { subscribe } from "./subscribe.js"
 import { subscriptionApi } from "./subscription-api.js"
-import { createSubscriptionRegistry, subscriptionsPath } from "./subscriptions.js"
+import {
+  createSubscriptionRegistry,
+  localDirectory,
+  publishSubscriptionEvents,
+  subscriptionsPath,
+} from "./subscriptions.js"
 import type { StoredUpdate } from "./update.js"
 import { openUpdateLog } from "./update-log.js"
 
@@ -71,12 +77,26 @@ export function createHub(options: HubOptions): Hub {
     settings.limits.maxConcurrentReplays,
     settings.limits.maxQueuedReplays,
   )
+  // Across nodes when they share the engine (a lease says this node is one of them), else this node's.
+  const acrossNodes =
+    settings.subscriptions && options.node !== undefined
+      ? createNodeSubscriptions({
+          engine,
+          hubLog: updates.name,
+          node: options.node,
+          current: () => subscriptions.all(),
+          announce: (documents) => publishSubscriptionEvents(updates, documents),
+          logger: settings.logger,
+        })
+      : undefined
   const subscriptions = createSubscriptionRegistry(
     settings.hubPath,
     updates,
     settings.subscriptions,
     (error) => settings.logger.error({ err: error }, "could not publish a subscription event"),
+    acrossNodes?.changed,
   )
+  const directory = acrossNodes ?? localDirectory(subscriptions)
   const metrics = createHubMetrics({
     connections: () => admission.open,
     subscriptions: () => subscriptions.size,
@@ -92,6 +112,7 @@ export function createHub(options: HubOptions): Hub {
     admission,
     replays,
     subscriptions,
+    directory,
     metrics,
     cors,
     clientAddress: createClientAddressResolver({
@@ -163,11 +184,15 @@ export function createHub(options: HubOptions): Hub {
       return admission.open
     },
     close(closeOptions = {}) {
-      closing ??= sse.close({
-        retryMs: settings.retryMs,
-        retryJitterMs: settings.shutdownRetryJitterMs,
-        deadlineMs: closeOptions.deadlineMs ?? 10_000,
-      })
+      closing ??= sse
+        .close({
+          retryMs: settings.retryMs,
+          retryJitterMs: settings.shutdownRetryJitterMs,
+          deadlineMs: closeOptions.deadlineMs ?? 10_000,
+        })
+        // The subscribers' last events are stored before this node's snapshot goes.
+        .then(() => subscriptions.settled())
+        .then(() => directory.close())
       return closing
     },
   }

@@ -136,4 +136,64 @@ describe.skipIf(!installed && !STRICT)("herald serve on Redis", () => {
     }
     expect(hub.stdout() + hub.stderr()).not.toContain("never-logged")
   })
+
+  it("two nodes are one hub: either lists both nodes' subscribers; a node killed -9 has its subscriptions ended by the other", async () => {
+    const common = [
+      "--engine",
+      redis.url,
+      "--port",
+      "0",
+      "--subscriptions",
+      "--node-lease",
+      "1s",
+      "--redis-key-prefix",
+      "two-nodes",
+    ]
+    const a = await startHub([...common, "--node-id", "node-a"], { cwd: tempCwd() })
+    const b = await startHub([...common, "--node-id", "node-b"], { cwd: tempCwd() })
+    const list = async (hubUrl: string) => {
+      const response = await fetch(`${hubUrl}/subscriptions`)
+      expect(response.status).toBe(200)
+      const body = (await response.json()) as { subscriptions: { match: string }[] }
+      return body.subscriptions.map((subscription) => subscription.match).sort()
+    }
+    const events = await openStream(
+      `${a.hubUrl}?match_urlpattern=${encodeURIComponent("/.well-known/mercure/subscriptions/:type/:match/:subscriber")}`,
+    )
+    const onA = await openStream(`${a.hubUrl}?match=on-a`)
+    const onB = await openStream(`${b.hubUrl}?match=on-b`)
+    expect([onA.status, onB.status]).toEqual([200, 200])
+    for (const hub of [a, b]) {
+      await eventually(50, async () =>
+        (await list(hub.hubUrl)).includes("on-b") && (await list(hub.hubUrl)).includes("on-a")
+          ? true
+          : undefined,
+      )
+    }
+    // Published on B, received on A: one hub.
+    const published = await fetch(b.hubUrl, {
+      method: "POST",
+      body: new URLSearchParams({ topic: "on-a", data: "from b" }),
+    })
+    expect(published.status).toBe(200)
+    expect((await onA.waitForEvents(1)).map((event) => event.data)).toEqual(["from b"])
+
+    b.child.kill("SIGKILL")
+    await b.exited
+    const ended = await eventually(80, async () =>
+      events.events
+        .map((event) => JSON.parse(event.data) as { match: string; active: boolean })
+        .find((event) => event.match === "on-b" && !event.active),
+    )
+    expect(ended).toMatchObject({ match: "on-b", active: false })
+    expect(await list(a.hubUrl)).not.toContain("on-b")
+    expect(await list(a.hubUrl)).toContain("on-a")
+    const inactiveOnB = events.events.filter((event) => {
+      const document = JSON.parse(event.data) as { match: string; active: boolean }
+      return document.match === "on-b" && !document.active
+    })
+    expect(inactiveOnB).toHaveLength(1)
+    a.child.kill("SIGTERM")
+    expect(await a.exited).toBe(0)
+  })
 })

@@ -43,7 +43,7 @@ export interface Field<T = unknown> {
 }
 
 /** Sections of the settings, in help order. */
-export type FieldGroup = "server" | "storage" | "auth" | "protocol" | "limits" | "timeouts" | "process"
+export type FieldGroup = "server" | "storage" | "auth" | "protocol" | "ai" | "limits" | "timeouts" | "process"
 
 const field = <T>(spec: Field<T>): Field<T> => spec
 
@@ -479,6 +479,15 @@ export const FIELDS = [
     help: "how long an idle keep-alive connection (HTTP/2: one with no open stream) waits for its next request",
     shownDefault: "65s",
     group: "timeouts",
+  }),
+  // ai
+  field({
+    key: "aiModels",
+    type: text("the path of a JSON file"),
+    arg: "<file>",
+    help: 'models served at /v1: a JSON file {"name": {"provider": "openai"|"anthropic"|"demo", "baseURL", "model", "apiKeyEnv"}}',
+    shownDefault: "the offline demo model, named demo",
+    group: "ai",
   }),
   // process
   field({

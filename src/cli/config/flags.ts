@@ -8,6 +8,7 @@ export const GROUP_TITLES: Readonly<Record<FieldGroup, string>> = {
   storage: "Storage",
   auth: "Authorization",
   protocol: "Protocol",
+  ai: "AI generations",
   limits: "Limits",
   timeouts: "Timeouts",
   process: "Process",

@@ -1,0 +1,22 @@
+import type { Engine } from "../engine/engine.js"
+import type { Logger } from "../logger.js"
+import type { SSE } from "../server/index.js"
+import type { AIAuthenticator } from "./ai-auth.js"
+import type { Generations } from "./generations.js"
+import type { Model } from "./models.js"
+
+/** What every AI endpoint shares. */
+export interface AIContext {
+  readonly engine: Engine
+  readonly generations: Generations
+  readonly models: ReadonlyMap<string, Model>
+  readonly auth: AIAuthenticator
+  readonly sse: SSE
+  /** How long a new generation's response head waits for the upstream's first answer, in ms. */
+  readonly headWaitMs: number
+  readonly maxBodyBytes: number
+  /** How long a cancel request waits for the generation to end before answering, in ms. */
+  readonly cancelWaitMs: number
+  readonly logger: Logger
+  readonly now: () => number
+}

@@ -1,0 +1,111 @@
+import type { Entry } from "./entries.js"
+import type { EndEntry, StoredEntry } from "./stored-entry.js"
+import type { View, ViewContext, ViewEvent } from "./view.js"
+
+/** The response header the AI SDK's UI message stream is recognized by. */
+export const UI_MESSAGE_STREAM_HEADERS: Readonly<Record<string, string>> = {
+  "x-vercel-ai-ui-message-stream": "v1",
+}
+
+/**
+ * A generation as the Vercel AI SDK's UI message stream (what `useChat` reads): `start` and
+ * `start-step`, text and reasoning parts (`*-start`, `*-delta`, `*-end`) opened whenever the
+ * kind of entry changes, tool calls as `tool-input-start`, `tool-input-delta` and
+ * `tool-input-available` (with the parsed arguments), then `finish-step`, `finish` and `[DONE]`.
+ * A failure or an interruption is an `error` part, a cancel an `abort` part.
+ */
+export function aiSdkView(context: ViewContext): View {
+  let started = false
+  let open: { readonly kind: "text" | "reasoning"; readonly id: string } | undefined
+  let parts = 0
+  let ended = false
+  const tools = new Map<number, { readonly id: string; readonly name: string }>()
+
+  const part = (fields: Record<string, unknown>): ViewEvent => ({ data: JSON.stringify(fields) })
+  const close = (): ViewEvent[] => {
+    if (open === undefined) return []
+    const event = part({ type: `${open.kind}-end`, id: open.id })
+    open = undefined
+    return [event]
+  }
+  const ensure = (kind: "text" | "reasoning"): ViewEvent[] => {
+    if (open?.kind === kind) return []
+    const events = close()
+    open = { kind, id: `${kind}-${parts++}` }
+    events.push(part({ type: `${kind}-start`, id: open.id }))
+    return events
+  }
+
+  const content = (entry: Entry): ViewEvent[] => {
+    switch (entry.type) {
+      case "text-delta":
+        return [...ensure("text"), part({ type: "text-delta", id: open?.id, delta: entry.text })]
+      case "reasoning-delta":
+        return [...ensure("reasoning"), part({ type: "reasoning-delta", id: open?.id, delta: entry.text })]
+      case "tool-call-start":
+        tools.set(entry.index, { id: entry.id, name: entry.name })
+        return [...close(), part({ type: "tool-input-start", toolCallId: entry.id, toolName: entry.name })]
+      case "tool-call-delta": {
+        const tool = tools.get(entry.index)
+        return tool === undefined
+          ? []
+          : [part({ type: "tool-input-delta", toolCallId: tool.id, inputTextDelta: entry.arguments })]
+      }
+      case "tool-call-end": {
+        const tool = tools.get(entry.index)
+        return tool === undefined
+          ? []
+          : [
+              part({
+                type: "tool-input-available",
+                toolCallId: tool.id,
+                toolName: tool.name,
+                input: parseInput(entry.arguments),
+              }),
+            ]
+      }
+      case "finish":
+        return close()
+      case "error":
+        ended = true
+        return [...close(), part({ type: "error", errorText: entry.message })]
+      default:
+        // Usage, signatures, redacted reasoning and citations have no part of their own.
+        return []
+    }
+  }
+
+  const end = (entry: EndEntry): ViewEvent[] => {
+    const events = close()
+    if (entry.status === "done") events.push(part({ type: "finish-step" }), part({ type: "finish" }))
+    else if (entry.status === "cancelled") events.push(part({ type: "abort" }))
+    else if (!ended)
+      events.push(
+        part({ type: "error", errorText: entry.error?.message ?? `the generation ${entry.status}` }),
+      )
+    events.push({ data: "[DONE]" })
+    return events
+  }
+
+  return {
+    render(entry: StoredEntry) {
+      const events = entry.type === "end" ? end(entry) : content(entry)
+      if (started) return events
+      started = true
+      return [
+        part({ type: "start", messageId: `msg_${context.id}` }),
+        part({ type: "start-step" }),
+        ...events,
+      ]
+    },
+  }
+}
+
+/** A tool call's input: its arguments parsed, or the text itself when it is not JSON. */
+function parseInput(text: string): unknown {
+  try {
+    return JSON.parse(text === "" ? "{}" : text)
+  } catch {
+    return text
+  }
+}

@@ -1,0 +1,93 @@
+import type { FinishEntry } from "./entries.js"
+import type { EndEntry, StoredEntry } from "./stored-entry.js"
+
+/** A tool call of a finished answer, its arguments whole. */
+export interface AnswerToolCall {
+  readonly id: string
+  readonly name: string
+  arguments: string
+}
+
+/** A content block of an answer, in order: what a non-streaming response lists. */
+export type AnswerBlock =
+  | { readonly type: "text"; text: string }
+  | { readonly type: "thinking"; thinking: string; signature: string }
+  | { readonly type: "redacted_thinking"; readonly data: string }
+  | ({ readonly type: "tool_call" } & AnswerToolCall)
+
+/** A whole generation folded for a non-streaming response. */
+export interface Answer {
+  readonly blocks: readonly AnswerBlock[]
+  readonly finish: FinishEntry | undefined
+  readonly inputTokens: number | undefined
+  readonly outputTokens: number | undefined
+  /** The upstream's error entry, if it sent one. */
+  readonly error: (StoredEntry & { type: "error" }) | undefined
+  readonly end: EndEntry | undefined
+}
+
+/** Folds a generation's entries into its answer: deltas joined into blocks, the last usage, the end. */
+export function foldAnswer(entries: Iterable<StoredEntry>): Answer {
+  const blocks: AnswerBlock[] = []
+  const calls = new Map<number, AnswerToolCall>()
+  let finish: FinishEntry | undefined
+  let inputTokens: number | undefined
+  let outputTokens: number | undefined
+  let error: Answer["error"]
+  let end: EndEntry | undefined
+  for (const entry of entries) {
+    const last = blocks.at(-1)
+    switch (entry.type) {
+      case "text-delta":
+        if (last?.type === "text") last.text += entry.text
+        else blocks.push({ type: "text", text: entry.text })
+        break
+      case "reasoning-delta":
+        if (last?.type === "thinking") last.thinking += entry.text
+        else blocks.push({ type: "thinking", thinking: entry.text, signature: "" })
+        break
+      case "reasoning-signature":
+        if (last?.type === "thinking") last.signature += entry.signature
+        else blocks.push({ type: "thinking", thinking: "", signature: entry.signature })
+        break
+      case "reasoning-redacted":
+        blocks.push({ type: "redacted_thinking", data: entry.data })
+        break
+      case "tool-call-start": {
+        const call = { type: "tool_call" as const, id: entry.id, name: entry.name, arguments: "" }
+        calls.set(entry.index, call)
+        blocks.push(call)
+        break
+      }
+      case "tool-call-end": {
+        const call = calls.get(entry.index)
+        if (call !== undefined) call.arguments = entry.arguments
+        break
+      }
+      case "usage":
+        inputTokens = entry.inputTokens ?? inputTokens
+        outputTokens = entry.outputTokens ?? outputTokens
+        break
+      case "finish":
+        finish = entry
+        break
+      case "error":
+        error = entry
+        break
+      case "end":
+        end = entry
+        break
+      default:
+        // Tool-call deltas are summed up by their end; citations are not kept in a whole answer.
+        break
+    }
+  }
+  return {
+    blocks,
+    finish,
+    inputTokens: inputTokens ?? end?.stats.usage.inputTokens,
+    outputTokens: outputTokens ?? end?.stats.usage.outputTokens,
+    error,
+    end,
+  }
+}

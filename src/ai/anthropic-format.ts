@@ -1,0 +1,66 @@
+import type { Answer } from "./answer.js"
+import { anthropicStopReason, anthropicView } from "./anthropic-view.js"
+import type { WireFormat } from "./wire-format.js"
+
+/** Anthropic's error `type` for a status (its "Errors" page). */
+function errorType(status: number): string {
+  switch (status) {
+    case 401:
+      return "authentication_error"
+    case 403:
+      return "permission_error"
+    case 404:
+      return "not_found_error"
+    case 413:
+      return "request_too_large"
+    case 429:
+      return "rate_limit_error"
+    case 529:
+      return "overloaded_error"
+    default:
+      return status >= 500 ? "api_error" : "invalid_request_error"
+  }
+}
+
+/** Anthropic Messages: events, `{type: "error", error: {type, message}}`, a `message`. */
+export const anthropicFormat: WireFormat = {
+  name: "anthropic",
+  view: anthropicView,
+  error(status, message, details = {}) {
+    return { type: "error", error: { type: details.type ?? errorType(status), message } }
+  },
+  answer(answer: Answer, { id, meta }) {
+    const content = answer.blocks.map((block) => {
+      switch (block.type) {
+        case "text":
+          return { type: "text", text: block.text }
+        case "thinking":
+          return { type: "thinking", thinking: block.thinking, signature: block.signature }
+        case "redacted_thinking":
+          return { type: "redacted_thinking", data: block.data }
+        default:
+          return { type: "tool_use", id: block.id, name: block.name, input: parseInput(block.arguments) }
+      }
+    })
+    return {
+      id: `msg_${id}`,
+      type: "message",
+      role: "assistant",
+      model: meta.model,
+      content,
+      stop_reason: answer.finish === undefined ? "end_turn" : anthropicStopReason(answer.finish),
+      stop_sequence: answer.finish?.stopSequence ?? null,
+      usage: { input_tokens: answer.inputTokens ?? 0, output_tokens: answer.outputTokens ?? 0 },
+    }
+  },
+}
+
+/** A tool call's input object; arguments that are not a JSON object become `{}` rather than a broken message. */
+function parseInput(text: string): unknown {
+  try {
+    const value: unknown = JSON.parse(text === "" ? "{}" : text)
+    return typeof value === "object" && value !== null && !Array.isArray(value) ? value : {}
+  } catch {
+    return {}
+  }
+}

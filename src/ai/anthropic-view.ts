@@ -1,0 +1,158 @@
+import type { Entry, FinishEntry, FinishReason } from "./entries.js"
+import type { EndEntry, StoredEntry } from "./stored-entry.js"
+import type { View, ViewContext, ViewEvent } from "./view.js"
+
+/** Anthropic's `stop_reason` for each of Herald's finish reasons, when the upstream spoke another format. */
+const STOP_REASON: Record<FinishReason, string> = {
+  stop: "end_turn",
+  length: "max_tokens",
+  tool_calls: "tool_use",
+  content_filter: "refusal",
+  pause: "pause_turn",
+  other: "end_turn",
+}
+const ANTHROPIC_STOP_REASONS = new Set([
+  "end_turn",
+  "max_tokens",
+  "stop_sequence",
+  "tool_use",
+  "pause_turn",
+  "refusal",
+])
+
+/** The stop reason of `finish` in Anthropic's words: the upstream's own when it is Anthropic's. */
+export function anthropicStopReason(finish: FinishEntry): string {
+  if (ANTHROPIC_STOP_REASONS.has(finish.rawReason)) return finish.rawReason
+  if (finish.reason === "stop" && finish.stopSequence !== undefined) return "stop_sequence"
+  return STOP_REASON[finish.reason]
+}
+
+/** The kind of content block open: text, thinking, or tool call `index`. */
+type OpenBlock = { readonly kind: "text" | "thinking" } | { readonly kind: "tool"; readonly index: number }
+
+/**
+ * A generation as Anthropic Messages events, as `@anthropic-ai/sdk` reads them: `message_start`
+ * (with the input tokens when they are known first), a `ping`, content blocks opened whenever
+ * the kind of entry changes (text, thinking, a tool call by index) and closed before the next,
+ * then `message_delta` (stop reason, cumulative output tokens) and `message_stop`. Failures,
+ * cancels and interruptions are `event: error`.
+ */
+export function anthropicView(context: ViewContext): View {
+  const { id, meta } = context
+  let started = false
+  let open: OpenBlock | undefined
+  let nextIndex = 0
+  let finish: FinishEntry | undefined
+  let inputTokens: number | undefined
+  let outputTokens: number | undefined
+  let errorSent = false
+
+  const event = (type: string, fields: Record<string, unknown> = {}): ViewEvent => ({
+    event: type,
+    data: JSON.stringify({ type, ...fields }),
+  })
+  const close = (): ViewEvent[] => {
+    if (open === undefined) return []
+    open = undefined
+    return [event("content_block_stop", { index: nextIndex - 1 })]
+  }
+  const openBlock = (block: OpenBlock, contentBlock: Record<string, unknown>): ViewEvent[] => {
+    const events = close()
+    open = block
+    events.push(event("content_block_start", { index: nextIndex, content_block: contentBlock }))
+    nextIndex++
+    return events
+  }
+  const delta = (value: Record<string, unknown>): ViewEvent =>
+    event("content_block_delta", { index: nextIndex - 1, delta: value })
+  const ensure = (kind: "text" | "thinking"): ViewEvent[] =>
+    open?.kind === kind
+      ? []
+      : openBlock({ kind }, kind === "text" ? { type: "text", text: "" } : { type: "thinking", thinking: "" })
+
+  const content = (entry: Entry): ViewEvent[] => {
+    switch (entry.type) {
+      case "text-delta":
+        return [...ensure("text"), delta({ type: "text_delta", text: entry.text })]
+      case "reasoning-delta":
+        return [...ensure("thinking"), delta({ type: "thinking_delta", thinking: entry.text })]
+      case "reasoning-signature":
+        return [...ensure("thinking"), delta({ type: "signature_delta", signature: entry.signature })]
+      case "reasoning-redacted":
+        return [
+          ...openBlock({ kind: "thinking" }, { type: "redacted_thinking", data: entry.data }),
+          ...close(),
+        ]
+      case "citation":
+        return [...ensure("text"), delta({ type: "citations_delta", citation: entry.citation })]
+      case "tool-call-start":
+        return openBlock(
+          { kind: "tool", index: entry.index },
+          { type: "tool_use", id: entry.id, name: entry.name, input: {} },
+        )
+      case "tool-call-delta":
+        // A block cannot be reopened: a fragment of another call than the open one has no place.
+        return open?.kind === "tool" && open.index === entry.index
+          ? [delta({ type: "input_json_delta", partial_json: entry.arguments })]
+          : []
+      case "tool-call-end":
+        return open?.kind === "tool" && open.index === entry.index ? close() : []
+      case "usage":
+        inputTokens = entry.inputTokens ?? inputTokens
+        outputTokens = entry.outputTokens ?? outputTokens
+        return []
+      case "finish":
+        finish = entry
+        return close()
+      case "error":
+        errorSent = true
+        return [errorEvent(entry.errorType ?? "api_error", entry.message)]
+    }
+  }
+
+  const end = (entry: EndEntry): ViewEvent[] => {
+    if (entry.status === "done") {
+      return [
+        ...close(),
+        event("message_delta", {
+          delta: {
+            stop_reason: finish === undefined ? "end_turn" : anthropicStopReason(finish),
+            stop_sequence: finish?.stopSequence ?? null,
+          },
+          // Anthropic repeats the input tokens here; an OpenAI upstream only tells them at the end.
+          usage: {
+            ...(inputTokens === undefined ? {} : { input_tokens: inputTokens }),
+            output_tokens: outputTokens ?? entry.stats.usage.outputTokens ?? 0,
+          },
+        }),
+        event("message_stop"),
+      ]
+    }
+    if (errorSent) return []
+    const type = entry.status === "failed" ? (entry.error?.type ?? "api_error") : entry.status
+    return [errorEvent(type, entry.error?.message ?? `the generation ${entry.status}`)]
+  }
+
+  return {
+    render(entry: StoredEntry) {
+      const events = entry.type === "end" ? end(entry) : content(entry)
+      if (started) return events
+      started = true
+      const message = {
+        id: `msg_${id}`,
+        type: "message",
+        role: "assistant",
+        content: [],
+        model: meta.model,
+        stop_reason: null,
+        stop_sequence: null,
+        usage: { input_tokens: entry.type === "usage" ? (entry.inputTokens ?? 0) : 0, output_tokens: 0 },
+      }
+      return [event("message_start", { message }), event("ping"), ...events]
+    },
+  }
+}
+
+function errorEvent(type: string, message: string): ViewEvent {
+  return { event: "error", data: JSON.stringify({ type: "error", error: { type, message } }) }
+}

@@ -1,0 +1,212 @@
+import type { IncomingMessage, ServerResponse } from "node:http"
+import type { Grants } from "../auth/grants.js"
+import { follow } from "../engine/follow.js"
+import { parsePosition } from "../engine/position.js"
+import { readLastEventId } from "../server/index.js"
+import type { AIContext } from "./ai-context.js"
+import { aiSdkView, UI_MESSAGE_STREAM_HEADERS } from "./ai-sdk-view.js"
+import { anthropicFormat } from "./anthropic-format.js"
+import { GENERATION_ID_HEADER } from "./create-generation.js"
+import { parseCursor } from "./cursor.js"
+import { generationPath } from "./generation-id.js"
+import { type FoundGeneration, findGeneration, readEnd, stateBody } from "./generation-state.js"
+import { openaiFormat } from "./openai-format.js"
+import { sendClientError, sendFormatError, sendJson } from "./responses.js"
+import { streamGeneration } from "./stream-generation.js"
+import type { WireFormat } from "./wire-format.js"
+
+const FORMATS: Readonly<Record<string, WireFormat>> = { openai: openaiFormat, anthropic: anthropicFormat }
+
+/** The query parameters read for a resume cursor when there is no `Last-Event-ID` header. */
+const CURSOR_PARAMS = ["last_event_id", "lastEventId"] as const
+
+/** What a generation endpoint does once the generation is found and the action allowed. */
+type Action = "read" | "cancel"
+
+/**
+ * Authenticates, finds the generation and checks `action` on it (its creator may act on it with
+ * any AI action it holds; docs/authorization.md, rule 4). Answers the refusal itself and returns
+ * `undefined` then.
+ */
+async function authorize(
+  context: AIContext,
+  request: IncomingMessage,
+  response: ServerResponse,
+  url: URL,
+  id: string,
+  action: Action,
+  format: WireFormat,
+): Promise<{ found: FoundGeneration; grants: Grants } | undefined> {
+  let grants: Grants
+  try {
+    grants = await context.auth.authenticate(request, url, format.name === "anthropic")
+  } catch (error) {
+    if (sendClientError(response, format, error)) return undefined
+    throw error
+  }
+  let found = await findGeneration(context.engine, id)
+  if (found !== undefined && (await context.generations.reapIfOrphaned(id, found.head))) {
+    found = await findGeneration(context.engine, id)
+  }
+  // The same answer for "none" and "not yours to read": ids are unguessable, and stay unconfirmed.
+  const allowed =
+    found !== undefined && grants.can("ai", action, generationPath(id), { owner: found.meta.owner })
+  if (
+    found === undefined ||
+    (!allowed && !grants.can("ai", "read", generationPath(id), { owner: found.meta.owner }))
+  ) {
+    sendFormatError(response, format, 404, `No generation ${id} here (it may have expired).`, {
+      code: "not_found",
+    })
+    return undefined
+  }
+  if (!allowed) {
+    sendFormatError(response, format, 403, `This token does not grant \`${action}\` on this generation.`, {
+      code: "insufficient_scope",
+    })
+    return undefined
+  }
+  return { found, grants }
+}
+
+/** `GET /v1/generations/{id}`: the generation's state as JSON. */
+export async function generationState(
+  context: AIContext,
+  request: IncomingMessage,
+  response: ServerResponse,
+  url: URL,
+  id: string,
+): Promise<void> {
+  const allowed = await authorize(context, request, response, url, id, "read", openaiFormat)
+  if (allowed === undefined) return
+  const { found } = allowed
+  sendJson(response, 200, stateBody(found, await readEnd(context.engine, found)))
+}
+
+/**
+ * `GET /v1/generations/{id}/stream`: the generation's events in its format (or `?format=`:
+ * `openai`, `anthropic`, or `ai-sdk`, the AI SDK's UI message stream),
+ * from the start or after the cursor (`Last-Event-ID`, `?last_event_id`), live until it ends,
+ * and after it ended while it is kept.
+ */
+export async function generationStream(
+  context: AIContext,
+  request: IncomingMessage,
+  response: ServerResponse,
+  url: URL,
+  id: string,
+): Promise<void> {
+  const asked = url.searchParams.get("format")
+  const aiSdk = asked === "ai-sdk"
+  const chosen = asked === null || aiSdk ? undefined : FORMATS[asked]
+  if (asked !== null && !aiSdk && chosen === undefined) {
+    sendFormatError(response, openaiFormat, 400, 'format must be "openai", "anthropic" or "ai-sdk".', {
+      param: "format",
+    })
+    return
+  }
+  const errorFormat = chosen ?? openaiFormat
+  const allowed = await authorize(context, request, response, url, id, "read", errorFormat)
+  if (allowed === undefined) return
+  const { found } = allowed
+  const format = chosen ?? (FORMATS[found.meta.format] as WireFormat)
+  const given = readLastEventId(request.headers["last-event-id"], request.url, CURSOR_PARAMS)
+  const cursor = given === "" ? undefined : parseCursor(given)
+  const tail = parsePosition(found.head.tail)
+  if (given !== "" && (cursor === undefined || cursor.epoch !== tail?.epoch || cursor.seq > tail.seq)) {
+    sendFormatError(
+      response,
+      format,
+      400,
+      "The cursor (Last-Event-ID) is not one of this generation's event ids.",
+      {
+        param: "last_event_id",
+      },
+    )
+    return
+  }
+  const headers = { [GENERATION_ID_HEADER]: id, ...(aiSdk ? UI_MESSAGE_STREAM_HEADERS : {}) }
+  const connection = context.sse.connect(request, response, { headers })
+  if (connection.closed) return
+  // A reader of a running generation keeps it from being stopped for a disconnect.
+  if (!found.head.closed) connection.onClose(context.generations.watch(id))
+  await streamGeneration(
+    context.engine,
+    found.log,
+    (aiSdk ? aiSdkView : format.view)({ id, meta: found.meta }),
+    cursor,
+    connection,
+    context.logger,
+  )
+}
+
+/**
+ * `POST /v1/generations/{id}/cancel`: stops the generation on whichever node runs it, waits a
+ * moment (`cancelWaitMs`) for it to end, and answers its state: 200 once ended, 202 if it is
+ * still stopping.
+ */
+export async function cancelGeneration(
+  context: AIContext,
+  request: IncomingMessage,
+  response: ServerResponse,
+  url: URL,
+  id: string,
+): Promise<void> {
+  const allowed = await authorize(context, request, response, url, id, "cancel", openaiFormat)
+  if (allowed === undefined) return
+  const { found } = allowed
+  if (!found.head.closed) {
+    const ended = untilClosed(context, found.log)
+    await context.generations.cancel(id)
+    await ended
+  }
+  const now = await findGeneration(context.engine, id)
+  if (now === undefined) {
+    sendFormatError(response, openaiFormat, 404, `No generation ${id} here (it may have expired).`, {
+      code: "not_found",
+    })
+    return
+  }
+  sendJson(response, now.head.closed ? 200 : 202, stateBody(now, await readEnd(context.engine, now)))
+}
+
+/** Resolves when the log closes, or after `cancelWaitMs`, whichever comes first. */
+async function untilClosed(context: AIContext, log: string): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  let stop = (): void => {}
+  const closed = new Promise<void>((resolve) => {
+    timer = setTimeout(resolve, context.cancelWaitMs)
+    void follow(context.engine, log, undefined, { onEnd: () => resolve() }).then((follower) => {
+      stop = () => follower.stop()
+      return follower.start(
+        () => true,
+        () => Promise.resolve(),
+      )
+    }, resolve)
+  })
+  await closed
+  clearTimeout(timer)
+  stop()
+}
+
+/** `GET /v1/models`: the configured models, in OpenAI's list format. */
+export async function listModels(
+  context: AIContext,
+  request: IncomingMessage,
+  response: ServerResponse,
+  url: URL,
+): Promise<void> {
+  try {
+    await context.auth.authenticate(request, url, true)
+  } catch (error) {
+    if (sendClientError(response, openaiFormat, error)) return
+    throw error
+  }
+  const data = [...context.models.values()].map((model) => ({
+    id: model.name,
+    object: "model",
+    created: 0,
+    owned_by: model.provider.kind,
+  }))
+  sendJson(response, 200, { object: "list", data })
+}

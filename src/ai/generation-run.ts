@@ -1,0 +1,253 @@
+import type { AppendResult, Engine, NewEntry } from "../engine/engine.js"
+import type { Logger } from "../logger.js"
+import { PendingEntries } from "./coalesce.js"
+import { DisconnectGrace } from "./disconnect-grace.js"
+import type { Entry } from "./entries.js"
+import type { Provider } from "./provider.js"
+import type { NormalizedRequest } from "./request.js"
+import { RequestFieldError } from "./request-field-error.js"
+import { StatsRecorder } from "./stats-recorder.js"
+import { type EndEntry, type EndError, type GenerationStatus, serializeEntry } from "./stored-entry.js"
+import { UpstreamRequestError } from "./upstream-error.js"
+
+/** How a node runs its generations. */
+export interface RunSettings {
+  readonly engine: Engine
+  /** This node's id: the owner every append is fenced with. */
+  readonly node: string
+  /** How long token deltas wait to be merged into one append, in ms. */
+  readonly flushMs: number
+  /** Past this many provider entries waiting for the store (before merging), the upstream is not read until they are stored. */
+  readonly maxPendingEntries: number
+  /** An append that takes longer counts as a failed store, in ms. */
+  readonly storeTimeoutMs: number
+  readonly logger: Logger
+  readonly now: () => number
+}
+
+/** What happened before the first entry: the endpoint waits for it to choose its response head. */
+export type StartOutcome =
+  /** Entries are flowing: answer 200 and stream from the log. */
+  | { readonly kind: "streaming" }
+  /** The upstream refused (an HTTP error, no connection) or the request cannot be sent to it. */
+  | { readonly kind: "refused"; readonly error: UpstreamRequestError | RequestFieldError }
+  /** It ended before any entry (cancelled, the store failed): the log says how. */
+  | { readonly kind: "ended" }
+
+/** Why a run stops early, and what its terminal entry then says. */
+type Stop =
+  | { readonly status: "cancelled" | "interrupted"; readonly message: string; readonly at: number }
+  /** The store failed: stop reading, try to record it. */
+  | { readonly status: "failed"; readonly message: string; readonly at: number }
+  /** Another node closed or took over the log, or it is gone: stop without writing. */
+  | { readonly status: "lost"; readonly message: string; readonly at: number }
+
+/**
+ * One generation running on this node: it reads the provider's entries, merges token deltas
+ * over a short flush window and appends them to the generation's log (fenced by this node's
+ * ownership), then closes the log with the terminal entry. Clients never read the upstream
+ * directly, only the log, so a token anyone has seen is stored before it was seen.
+ *
+ * The upstream is not read further when the store falls behind (more than `maxPendingEntries`
+ * waiting), refuses an append (the log was closed or taken over by another node) or fails (an
+ * error or `storeTimeoutMs`); a stop request (cancel, shutdown, the disconnect grace) aborts the
+ * upstream request at once.
+ */
+export class GenerationRun {
+  readonly id: string
+  readonly log: string
+  /** Settles once the first entry came, or the upstream refused, or the run ended before either. */
+  readonly started: Promise<StartOutcome>
+  /** The terminal entry once written; `undefined` if the log was lost to another writer or the store. */
+  readonly ended: Promise<EndEntry | undefined>
+
+  readonly #settings: RunSettings
+  readonly #abort = new AbortController()
+  readonly #pending = new PendingEntries()
+  readonly #stats: StatsRecorder
+  readonly #grace: DisconnectGrace
+  #resolveStarted!: (outcome: StartOutcome) => void
+  #stop: Stop | undefined
+  #flushTimer: ReturnType<typeof setTimeout> | undefined
+  #appending: Promise<void> = Promise.resolve()
+  /** Until the provider's entries end: a cancel after that changes nothing. */
+  #reading = true
+
+  constructor(
+    spec: {
+      readonly id: string
+      readonly log: string
+      readonly provider: Provider
+      readonly request: NormalizedRequest
+      readonly startedAt: number
+      readonly graceMs: number
+    },
+    settings: RunSettings,
+  ) {
+    this.id = spec.id
+    this.log = spec.log
+    this.#settings = settings
+    this.#stats = new StatsRecorder(spec.startedAt)
+    this.#grace = new DisconnectGrace(spec.graceMs, () =>
+      this.stop("cancelled", "every viewer left and none came back within the disconnect grace period"),
+    )
+    this.started = new Promise((resolve) => {
+      this.#resolveStarted = resolve
+    })
+    this.ended = this.#run(spec.provider, spec.request)
+  }
+
+  /** Whether it still reads the upstream. */
+  get running(): boolean {
+    return this.#reading && this.#stop === undefined
+  }
+
+  /** A viewer on this node (see {@link DisconnectGrace}); call the returned function when it leaves. */
+  attachViewer(): () => void {
+    return this.#grace.attach()
+  }
+
+  /** A viewer on another node: never stop for a disconnect from now on. */
+  remoteViewer(): void {
+    this.#grace.remoteViewer()
+  }
+
+  /** Stops the generation: aborts the upstream request, stores what came, ends with `status`. */
+  stop(status: "cancelled" | "interrupted", message: string): void {
+    this.#halt({ status, message, at: this.#settings.now() })
+  }
+
+  #halt(stop: Stop): void {
+    if (this.#stop !== undefined) return
+    if (!this.#reading && (stop.status === "cancelled" || stop.status === "interrupted")) return
+    this.#stop = stop
+    this.#abort.abort(new Error(stop.message))
+  }
+
+  async #run(provider: Provider, request: NormalizedRequest): Promise<EndEntry | undefined> {
+    const { now } = this.#settings
+    let status: GenerationStatus = "done"
+    let error: EndError | undefined
+    try {
+      let first = true
+      for await (const entry of provider.stream(request, this.#abort.signal)) {
+        if (first) {
+          first = false
+          this.#resolveStarted({ kind: "streaming" })
+        }
+        this.#stats.observe(entry, now())
+        if (entry.type === "error") status = "failed"
+        this.#pending.add(entry)
+        // Bounded: when the store lags this far behind, wait for it before reading on.
+        if (this.#pending.added >= this.#settings.maxPendingEntries) await this.#flushNow()
+        else this.#flushSoon()
+        // Leaving the loop closes the upstream request.
+        if (this.#stop !== undefined) break
+      }
+    } catch (thrown) {
+      if (this.#stop === undefined) {
+        status = "failed"
+        if (thrown instanceof UpstreamRequestError || thrown instanceof RequestFieldError) {
+          this.#resolveStarted({ kind: "refused", error: thrown })
+          error = {
+            message: thrown.message,
+            type: thrown instanceof RequestFieldError ? "invalid_request" : "upstream_refused",
+            ...(thrown instanceof UpstreamRequestError && thrown.status !== undefined
+              ? { status: thrown.status }
+              : {}),
+          }
+        } else {
+          this.#settings.logger.error({ err: thrown, generation: this.id }, "a provider failed")
+          error = { message: `the provider failed: ${(thrown as Error).message}`, type: "provider_failed" }
+        }
+      }
+    }
+    this.#reading = false
+    const stop = this.#stop
+    if (stop !== undefined) {
+      if (stop.status === "cancelled" || stop.status === "interrupted") this.#stats.cancelled(now() - stop.at)
+      if (stop.status !== "lost") {
+        status = stop.status
+        error = { message: stop.message, type: stop.status === "failed" ? "store_failed" : stop.status }
+      }
+    }
+    this.#resolveStarted({ kind: "ended" })
+    this.#grace.dispose()
+    await this.#flushNow()
+    if (this.#stop?.status === "lost") return undefined
+    const end: EndEntry = {
+      type: "end",
+      status,
+      stats: this.#stats.finish(now()),
+      ...(error === undefined ? {} : { error }),
+    }
+    // After a failed store this is one more bounded try: if it fails too, whoever notices the
+    // open log of a node without a lease closes it as `interrupted`.
+    const stored = await this.#append([{ data: serializeEntry(end) }], true)
+    return stored ? end : undefined
+  }
+
+  #flushSoon(): void {
+    if (this.#flushTimer !== undefined) return
+    this.#flushTimer = setTimeout(() => void this.#flushNow(), this.#settings.flushMs)
+  }
+
+  /** Appends what waits, after the appends before it; resolves once stored (or failed). */
+  #flushNow(): Promise<void> {
+    clearTimeout(this.#flushTimer)
+    this.#flushTimer = undefined
+    const entries = this.#pending.take()
+    if (entries.length === 0) return this.#appending
+    this.#appending = this.#appending.then(async () => {
+      if (this.#stop?.status === "lost" || this.#stop?.status === "failed") return
+      await this.#append(entries.map(toNewEntry), false)
+    })
+    return this.#appending
+  }
+
+  /** One fenced append; `true` once stored. A refusal or failure stops the run. */
+  async #append(entries: readonly NewEntry[], close: boolean): Promise<boolean> {
+    const { engine, node, storeTimeoutMs, logger, now } = this.#settings
+    let result: AppendResult
+    try {
+      result = await withTimeout(
+        engine.append(this.log, entries, { fence: { owner: node }, close }),
+        storeTimeoutMs,
+      )
+    } catch (thrown) {
+      logger.error({ err: thrown, generation: this.id }, "storing a generation's entries failed; stopping it")
+      this.#halt({ status: "failed", message: `the store failed: ${(thrown as Error).message}`, at: now() })
+      return false
+    }
+    if (result.status === "appended") {
+      if (result.stopRequested && !close) this.stop("cancelled", "the generation was cancelled")
+      return true
+    }
+    const lost = result.status === "fenced" || result.status === "closed" || result.status === "missing"
+    logger.warn(
+      { generation: this.id, status: result.status },
+      lost
+        ? "a generation's log was closed, taken over or deleted elsewhere; stopping it here"
+        : "a generation's append was refused; stopping it",
+    )
+    this.#halt({
+      status: lost ? "lost" : "failed",
+      message: `the store refused an append (${result.status})`,
+      at: now(),
+    })
+    return false
+  }
+}
+
+function toNewEntry(entry: Entry): NewEntry {
+  return { data: serializeEntry(entry) }
+}
+
+/** `promise`, or a rejection after `ms`. */
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)
+  })
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
+}

@@ -1,0 +1,222 @@
+import { randomBytes } from "node:crypto"
+import type { Engine, LogHead, Signal } from "../engine/engine.js"
+import { defaultLogger, type Logger } from "../logger.js"
+import { generationLog, newGenerationId } from "./generation-id.js"
+import { type GenerationMeta, metaToRecord } from "./generation-meta.js"
+import { GenerationRun } from "./generation-run.js"
+import type { Provider } from "./provider.js"
+import type { NormalizedRequest } from "./request.js"
+import { type EndEntry, serializeEntry } from "./stored-entry.js"
+
+/** The signal asking the node that runs a generation to stop it; payload: the generation id. */
+export const CANCEL_SIGNAL = "ai.cancel"
+/** The signal telling the node that runs a generation that someone watches it elsewhere. */
+export const VIEWER_SIGNAL = "ai.viewer"
+
+/** Options of {@link createGenerations}; every one has a default. */
+export interface GenerationsOptions {
+  readonly engine: Engine
+  /** This node's id, unique among the nodes sharing the engine. Default: random. */
+  readonly node?: string
+  /** How long token deltas wait to be merged into one append, in ms. Default 15. */
+  readonly flushMs?: number
+  /** How long a generation is kept after its last write or read, in ms. Default 1 hour. */
+  readonly retentionMs?: number
+  /** How long a generation runs on with no viewer, in ms (`0`: stop at once, `Infinity`: finish). Default 30 000. */
+  readonly disconnectGraceMs?: number
+  /** An append slower than this counts as a failed store, in ms. Default 10 000. */
+  readonly storeTimeoutMs?: number
+  /** Provider entries waiting for the store past which the upstream is not read. Default 1024. */
+  readonly maxPendingEntries?: number
+  /** This node's engine lease, renewed a third of the way through, in ms. Default 15 000. */
+  readonly leaseMs?: number
+  readonly logger?: Logger
+  /** The clock, in ms since the Unix epoch (tests). Default `Date.now`. */
+  readonly now?: () => number
+}
+
+/** What {@link Generations.start} needs. */
+export interface GenerationSpec {
+  /** Its id (see generation-id.ts); default: a new one. */
+  readonly id?: string
+  readonly provider: Provider
+  readonly request: NormalizedRequest
+  readonly meta: GenerationMeta
+  /** This generation's disconnect grace (the request's `Herald-On-Disconnect`), else the default. */
+  readonly disconnectGraceMs?: number
+}
+
+/** Refused because the node is shutting down: the client should retry, elsewhere or later. */
+export class ShuttingDownError extends Error {
+  override readonly name = "ShuttingDownError"
+}
+
+/** The generations of one node: it starts them, stops them on request from any node, and shuts down cleanly. */
+export interface Generations {
+  readonly node: string
+  readonly engine: Engine
+  /** Creates the generation's log and starts it. Throws {@link ShuttingDownError} while closing. */
+  start(spec: GenerationSpec): Promise<GenerationRun>
+  /** The generation if it runs on this node. */
+  running(id: string): GenerationRun | undefined
+  /**
+   * Asks the generation to stop, on whichever node runs it: a durable flag its next append
+   * sees, and a signal that reaches its node at once. `false` when there is no such generation.
+   */
+  cancel(id: string): Promise<boolean>
+  /**
+   * Closes generation `id` as `interrupted` when it is still open but the node that ran it holds
+   * no lease any more (it died): whoever notices writes the end, fenced so the old owner can never
+   * write again, and no reader waits forever. `true` when it did.
+   */
+  reapIfOrphaned(id: string, head: LogHead): Promise<boolean>
+  /** A viewer of `id` on this node; call the returned function when it leaves. */
+  watch(id: string): () => void
+  /**
+   * Takes no new generations, lets running ones finish for `deadlineMs`, then stops the rest
+   * as `interrupted`, and gives the lease up. Leaves the engine open (it is the caller's).
+   */
+  close(options?: { readonly deadlineMs?: number }): Promise<void>
+}
+
+/** The generations of this node on `options.engine`. */
+export function createGenerations(options: GenerationsOptions): Generations {
+  const { engine } = options
+  const node = options.node ?? `node-${randomBytes(6).toString("base64url")}`
+  const logger = options.logger ?? defaultLogger()
+  const now = options.now ?? Date.now
+  const retentionMs = positive("retentionMs", options.retentionMs ?? 3_600_000)
+  const defaultGraceMs = nonNegative("disconnectGraceMs", options.disconnectGraceMs ?? 30_000)
+  const leaseMs = positive("leaseMs", options.leaseMs ?? 15_000)
+  const settings = {
+    engine,
+    node,
+    flushMs: nonNegative("flushMs", options.flushMs ?? 15),
+    maxPendingEntries: positive("maxPendingEntries", options.maxPendingEntries ?? 1024),
+    storeTimeoutMs: positive("storeTimeoutMs", options.storeTimeoutMs ?? 10_000),
+    logger,
+    now,
+  }
+  const runs = new Map<string, GenerationRun>()
+  let closing = false
+  let leaseTimer: ReturnType<typeof setInterval> | undefined
+
+  const renewLease = (): Promise<void> =>
+    engine.holdLease(node, leaseMs).catch((error: unknown) => {
+      logger.error(
+        { err: error, node },
+        "could not renew this node's lease; other nodes may take its generations over",
+      )
+    })
+  const stopSignals = engine.onSignal((signal: Signal) => {
+    const run = runs.get(signal.payload)
+    if (run === undefined) return
+    if (signal.topic === CANCEL_SIGNAL) run.stop("cancelled", "the generation was cancelled")
+    else if (signal.topic === VIEWER_SIGNAL) run.remoteViewer()
+  })
+
+  return {
+    node,
+    engine,
+    async start(spec) {
+      if (closing) throw new ShuttingDownError("this node is shutting down and takes no new generations")
+      if (leaseTimer === undefined) {
+        await renewLease()
+        leaseTimer = setInterval(() => void renewLease(), Math.max(1, Math.floor(leaseMs / 3)))
+        leaseTimer.unref()
+      }
+      const id = spec.id ?? newGenerationId()
+      const log = generationLog(id)
+      const created = await engine.create(log, {
+        owner: node,
+        ttlMs: retentionMs,
+        // A long answer at a high rate makes many entries: retention must never trim a running one.
+        retention: { maxEntries: MAX_ENTRIES, maxAgeMs: MAX_AGE_MS },
+        meta: metaToRecord(spec.meta),
+      })
+      if (created.status !== "created")
+        throw new Error(`a new generation's log exists already (${created.status})`)
+      const run = new GenerationRun(
+        {
+          id,
+          log,
+          provider: spec.provider,
+          request: spec.request,
+          startedAt: spec.meta.createdAt,
+          graceMs: spec.disconnectGraceMs ?? defaultGraceMs,
+        },
+        settings,
+      )
+      runs.set(id, run)
+      void run.ended.finally(() => runs.delete(id))
+      return run
+    },
+    running: (id) => runs.get(id),
+    async cancel(id) {
+      runs.get(id)?.stop("cancelled", "the generation was cancelled")
+      if (!(await engine.requestStop(generationLog(id)))) return false
+      await engine.signal({ topic: CANCEL_SIGNAL, payload: id })
+      return true
+    },
+    async reapIfOrphaned(id, head) {
+      const owner = head.config.owner
+      if (head.closed || owner === undefined || owner === node || runs.has(id)) return false
+      if ((await engine.liveNodes()).includes(owner)) return false
+      const end: EndEntry = {
+        type: "end",
+        status: "interrupted",
+        stats: { durationMs: now() - head.createdAt, usage: { source: "estimated" } },
+        error: { type: "interrupted", message: `the node running the generation (${owner}) stopped` },
+      }
+      const result = await engine.append(generationLog(id), [{ data: serializeEntry(end) }], {
+        fence: { takeOver: node, from: owner },
+        close: true,
+      })
+      if (result.status === "appended")
+        logger.warn({ generation: id, owner }, "a generation's node died; closed it as interrupted")
+      return result.status === "appended"
+    },
+    watch(id) {
+      const run = runs.get(id)
+      if (run !== undefined) return run.attachViewer()
+      engine.signal({ topic: VIEWER_SIGNAL, payload: id }).catch((error: unknown) => {
+        logger.warn({ err: error, generation: id }, "could not tell the generation's node about a viewer")
+      })
+      return () => {}
+    },
+    async close(closeOptions = {}) {
+      closing = true
+      const ended = Promise.all([...runs.values()].map((run) => run.ended))
+      let timer: ReturnType<typeof setTimeout> | undefined
+      const deadline = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, closeOptions.deadlineMs ?? 10_000)
+      })
+      await Promise.race([ended, deadline])
+      clearTimeout(timer)
+      for (const run of runs.values()) run.stop("interrupted", "the node running the generation shut down")
+      await Promise.all([...runs.values()].map((run) => run.ended))
+      stopSignals()
+      clearInterval(leaseTimer)
+      if (leaseTimer !== undefined) {
+        await engine.releaseLease(node).catch((error: unknown) => {
+          logger.warn({ err: error, node }, "could not release this node's lease")
+        })
+      }
+    },
+  }
+}
+
+/** The most entries a generation's log keeps: far beyond any answer, so retention never trims one. */
+const MAX_ENTRIES = 10_000_000
+/** Age never trims a generation: its TTL after the last write or read removes it. */
+const MAX_AGE_MS = 365 * 24 * 3_600_000
+
+function positive(name: string, value: number): number {
+  if (!(value > 0)) throw new RangeError(`${name} must be above 0; got ${String(value)}.`)
+  return value
+}
+
+function nonNegative(name: string, value: number): number {
+  if (!(value >= 0)) throw new RangeError(`${name} must be 0 or more; got ${String(value)}.`)
+  return value
+}

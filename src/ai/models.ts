@@ -1,0 +1,70 @@
+import { anthropicProvider } from "./anthropic.js"
+import { type DemoProviderOptions, demoProvider } from "./demo.js"
+import { openaiProvider } from "./openai.js"
+import type { Provider } from "./provider.js"
+
+/**
+ * One model clients may ask for, by the name they use. Upstream keys stay on the server: clients
+ * never see them, and authenticate with Herald's own tokens.
+ */
+export type ModelConfig =
+  | {
+      readonly provider: "openai" | "anthropic"
+      /** The upstream's model name. Default: the configured name. */
+      readonly model?: string
+      /** Up to and including `/v1`. Default: the provider's public API. */
+      readonly baseURL?: string
+      readonly apiKey?: string
+      readonly headers?: Readonly<Record<string, string>>
+    }
+  | ({ readonly provider: "demo" } & DemoProviderOptions)
+
+/** A configured model, ready to stream. */
+export interface Model {
+  readonly name: string
+  readonly provider: Provider
+  /** The name the upstream knows it by. */
+  readonly upstreamModel: string
+}
+
+/** The model served when none is configured: the offline demo (`npm start` answers with it). */
+export const DEFAULT_MODELS: Readonly<Record<string, ModelConfig>> = { demo: { provider: "demo" } }
+
+const PUBLIC_BASE_URL = { openai: "https://api.openai.com/v1", anthropic: "https://api.anthropic.com/v1" }
+
+/** The models of a configuration, by name. Throws a `TypeError` naming a model whose provider is unknown. */
+export function createModels(
+  config: Readonly<Record<string, ModelConfig>> = DEFAULT_MODELS,
+): ReadonlyMap<string, Model> {
+  const models = new Map<string, Model>()
+  for (const [name, model] of Object.entries(config)) {
+    models.set(name, {
+      name,
+      provider: providerOf(name, model),
+      upstreamModel: (model.provider !== "demo" && model.model) || name,
+    })
+  }
+  return models
+}
+
+function providerOf(name: string, model: ModelConfig): Provider {
+  switch (model.provider) {
+    case "demo": {
+      const { provider: _, ...options } = model
+      return demoProvider(options)
+    }
+    case "openai":
+    case "anthropic": {
+      const options = {
+        baseURL: model.baseURL ?? PUBLIC_BASE_URL[model.provider],
+        ...(model.apiKey === undefined ? {} : { apiKey: model.apiKey }),
+        ...(model.headers === undefined ? {} : { headers: { ...model.headers } }),
+      }
+      return model.provider === "openai" ? openaiProvider(options) : anthropicProvider(options)
+    }
+    default:
+      throw new TypeError(
+        `model "${name}": provider must be "openai", "anthropic" or "demo"; got ${JSON.stringify((model as { provider: unknown }).provider)}`,
+      )
+  }
+}

@@ -1,0 +1,130 @@
+import type { Entry, FinishReason, UsageEntry } from "./entries.js"
+import type { EndEntry, StoredEntry } from "./stored-entry.js"
+import type { View, ViewContext, ViewEvent } from "./view.js"
+
+/** What OpenAI's `finish_reason` says for each of Herald's; it has no word for a paused turn. */
+const FINISH_REASON: Record<FinishReason, string> = {
+  stop: "stop",
+  length: "length",
+  tool_calls: "tool_calls",
+  content_filter: "content_filter",
+  pause: "stop",
+  other: "stop",
+}
+
+/** The OpenAI error `type` a generation's end carries when it did not finish. */
+const END_ERROR_TYPE = { cancelled: "generation_cancelled", interrupted: "generation_interrupted" } as const
+
+/**
+ * A generation as OpenAI Chat Completions chunks (`chat.completion.chunk`), as the `openai` SDK
+ * reads them: the assistant role first, `delta.content`, `delta.reasoning_content`,
+ * `delta.tool_calls` fragments, the `finish_reason` chunk, the usage chunk (`choices: []`, when
+ * asked for with `stream_options.include_usage`), then `[DONE]`. A failure is
+ * `{"error": {...}}`; so are a cancel and an interruption, which OpenAI's format cannot
+ * otherwise tell from a finished answer.
+ */
+export function openaiView(context: ViewContext): View {
+  const { id, meta } = context
+  const base = {
+    id: `chatcmpl-${id}`,
+    object: "chat.completion.chunk",
+    created: seconds(meta.createdAt),
+    model: meta.model,
+  }
+  const chunk = (delta: Record<string, unknown>, finishReason: string | null = null): ViewEvent => ({
+    data: JSON.stringify({ ...base, choices: [{ index: 0, delta, finish_reason: finishReason }] }),
+  })
+  let started = false
+  let usage: UsageEntry | undefined
+  let errorSent = false
+
+  const content = (entry: Entry): ViewEvent[] => {
+    switch (entry.type) {
+      case "text-delta":
+        return [chunk({ content: entry.text })]
+      case "reasoning-delta":
+        return [chunk({ reasoning_content: entry.text })]
+      case "tool-call-start":
+        return [
+          chunk({
+            tool_calls: [
+              {
+                index: entry.index,
+                id: entry.id,
+                type: "function",
+                function: { name: entry.name, arguments: "" },
+              },
+            ],
+          }),
+        ]
+      case "tool-call-delta":
+        return [chunk({ tool_calls: [{ index: entry.index, function: { arguments: entry.arguments } }] })]
+      case "finish":
+        return [chunk({}, FINISH_REASON[entry.reason])]
+      case "usage":
+        usage = entry
+        return []
+      case "error":
+        errorSent = true
+        return [errorEvent(entry.message, entry.errorType ?? "server_error", entry.code)]
+      default:
+        // Signatures, redacted reasoning, citations and a tool call's end have no place in a chunk.
+        return []
+    }
+  }
+
+  const end = (entry: EndEntry): ViewEvent[] => {
+    if (entry.status === "done") {
+      const counts = entry.stats.usage
+      const final = meta.includeUsage
+        ? [
+            {
+              data: JSON.stringify({
+                ...base,
+                choices: [],
+                usage: openaiUsage(
+                  usage?.inputTokens ?? counts.inputTokens,
+                  usage?.outputTokens ?? counts.outputTokens,
+                ),
+              }),
+            },
+          ]
+        : []
+      return [...final, { data: "[DONE]" }]
+    }
+    if (errorSent) return []
+    if (entry.status === "failed") {
+      return [
+        errorEvent(entry.error?.message ?? "the generation failed", entry.error?.type ?? "server_error"),
+      ]
+    }
+    return [
+      errorEvent(entry.error?.message ?? `the generation was ${entry.status}`, END_ERROR_TYPE[entry.status]),
+    ]
+  }
+
+  return {
+    render(entry: StoredEntry) {
+      const events = entry.type === "end" ? end(entry) : content(entry)
+      if (started || entry.type === "end" || entry.type === "error") return events
+      started = true
+      // OpenAI's first chunk names the role; every stream starts with it.
+      return [chunk({ role: "assistant", content: "" }), ...events]
+    },
+  }
+}
+
+/** OpenAI's usage object; unknown counts are 0, as an OpenAI client expects numbers. */
+export function openaiUsage(inputTokens: number | undefined, outputTokens: number | undefined) {
+  const prompt = inputTokens ?? 0
+  const completion = outputTokens ?? 0
+  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion }
+}
+
+function errorEvent(message: string, type: string, code?: string): ViewEvent {
+  return { data: JSON.stringify({ error: { message, type, param: null, code: code ?? null } }) }
+}
+
+function seconds(ms: number): number {
+  return Math.floor(ms / 1000)
+}

@@ -1,0 +1,64 @@
+import type { ServerResponse } from "node:http"
+import { AuthError, bearerChallenge } from "../auth/errors.js"
+import { BodyError } from "./json-body.js"
+import { RequestFieldError } from "./request-field-error.js"
+import type { ErrorDetails, WireFormat } from "./wire-format.js"
+
+/** Answers `body` as JSON with `status`. */
+export function sendJson(
+  response: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Readonly<Record<string, string>> = {},
+): void {
+  const text = JSON.stringify(body)
+  response.writeHead(status, {
+    "content-type": "application/json",
+    "content-length": Buffer.byteLength(text),
+    "cache-control": "no-store",
+    ...headers,
+  })
+  response.end(text)
+}
+
+/** Answers an error in `format`'s own shape. */
+export function sendFormatError(
+  response: ServerResponse,
+  format: WireFormat,
+  status: number,
+  message: string,
+  details?: ErrorDetails,
+  headers?: Readonly<Record<string, string>>,
+): void {
+  sendJson(response, status, format.error(status, message, details), headers)
+}
+
+/**
+ * Answers what a request's handling threw, when it is the client's doing (a token, a body, a
+ * field), in `format`'s shape; `false` for anything else, which the caller rethrows.
+ */
+export function sendClientError(response: ServerResponse, format: WireFormat, error: unknown): boolean {
+  if (error instanceof AuthError) {
+    const headers: Record<string, string> =
+      error.status === 401 ? { "www-authenticate": bearerChallenge(error, undefined) } : {}
+    const code = error.status === 401 ? (error.code ?? "missing_token") : error.code
+    sendFormatError(
+      response,
+      format,
+      error.status,
+      error.description,
+      code === undefined ? {} : { code },
+      headers,
+    )
+    return true
+  }
+  if (error instanceof BodyError) {
+    sendFormatError(response, format, error.status, error.message)
+    return true
+  }
+  if (error instanceof RequestFieldError) {
+    sendFormatError(response, format, 400, error.message, { param: error.field })
+    return true
+  }
+  return false
+}

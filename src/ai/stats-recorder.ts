@@ -1,0 +1,68 @@
+import { type Entry, isOutputEntry } from "./entries.js"
+import type { GenerationStats, GenerationUsage } from "./stored-entry.js"
+
+/** Measures a generation as its entries arrive: time to first token, rate, usage. */
+export class StatsRecorder {
+  readonly #startedAt: number
+  #firstOutputAt: number | undefined
+  #lastOutputAt: number | undefined
+  #outputDeltas = 0
+  #inputTokens: number | undefined
+  #outputTokens: number | undefined
+  #cancelLatencyMs: number | undefined
+
+  /** `startedAt`: when the request arrived, in ms (the clock of `observe`'s `now`). */
+  constructor(startedAt: number) {
+    this.#startedAt = startedAt
+  }
+
+  observe(entry: Entry, now: number): void {
+    if (isOutputEntry(entry)) {
+      this.#firstOutputAt ??= now
+      this.#lastOutputAt = now
+      if (
+        entry.type === "text-delta" ||
+        entry.type === "reasoning-delta" ||
+        entry.type === "tool-call-delta"
+      ) {
+        this.#outputDeltas++
+      }
+    } else if (entry.type === "usage") {
+      this.#inputTokens = entry.inputTokens ?? this.#inputTokens
+      this.#outputTokens = entry.outputTokens ?? this.#outputTokens
+    }
+  }
+
+  /** The upstream request was aborted `ms` after this node learnt of a cancel. */
+  cancelled(ms: number): void {
+    this.#cancelLatencyMs = ms
+  }
+
+  finish(now: number): GenerationStats {
+    const usage: GenerationUsage =
+      this.#outputTokens === undefined
+        ? { ...this.#input(), outputTokens: this.#outputDeltas, source: "estimated" }
+        : { ...this.#input(), outputTokens: this.#outputTokens, source: "provider" }
+    const first = this.#firstOutputAt
+    const last = this.#lastOutputAt
+    const streamingMs = first === undefined || last === undefined ? 0 : last - first
+    return {
+      ...(first === undefined ? {} : { timeToFirstTokenMs: first - this.#startedAt }),
+      // Tokens after the first, over the time they took: one token alone has no rate.
+      ...(streamingMs > 0 && (usage.outputTokens ?? 0) > 1
+        ? { tokensPerSecond: round(((usage.outputTokens ?? 0) - 1) / (streamingMs / 1000)) }
+        : {}),
+      durationMs: now - this.#startedAt,
+      usage,
+      ...(this.#cancelLatencyMs === undefined ? {} : { cancelLatencyMs: this.#cancelLatencyMs }),
+    }
+  }
+
+  #input(): { inputTokens?: number } {
+    return this.#inputTokens === undefined ? {} : { inputTokens: this.#inputTokens }
+  }
+}
+
+function round(value: number): number {
+  return Math.round(value * 10) / 10
+}

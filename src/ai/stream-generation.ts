@@ -1,0 +1,58 @@
+import type { Engine, Entry } from "../engine/engine.js"
+import { follow } from "../engine/follow.js"
+import { START } from "../engine/position.js"
+import type { Logger } from "../logger.js"
+import { encode } from "../protocol/index.js"
+import type { SSEConnection } from "../server/index.js"
+import { type Cursor, eventId } from "./cursor.js"
+import { parseEntry } from "./stored-entry.js"
+import type { View } from "./view.js"
+
+/**
+ * Streams a generation to one SSE connection, from its log only (never from the upstream), so a
+ * client sees nothing the log does not hold. Every entry is rendered from the first one, so the
+ * view's state (open blocks, the role chunk) is the same on every node and every resume; events
+ * up to `cursor` are rendered but not sent. The stream ends after the terminal entry; a follower
+ * that ends otherwise (the log deleted or expired) closes it too, and the client resumes.
+ * Resolves once the follower is live.
+ */
+export async function streamGeneration(
+  engine: Engine,
+  log: string,
+  view: View,
+  cursor: Cursor | undefined,
+  connection: SSEConnection,
+  logger: Logger,
+): Promise<void> {
+  const follower = await follow(engine, log, START, {
+    notHeld: "end",
+    onEnd: (reason, error) => {
+      if (reason !== "closed") logger.warn({ err: error, log, reason }, "a generation's stream ended early")
+      connection.close()
+    },
+  })
+  connection.onClose(() => follower.stop())
+  if (follower.status === "not-held") {
+    connection.close()
+    return
+  }
+  const deliver = (entry: Entry): boolean => {
+    const events = view.render(parseEntry(entry.data))
+    const skip =
+      cursor === undefined || entry.seq > cursor.seq ? 0 : skipped(entry.seq, cursor, events.length)
+    if (skip >= events.length) return true
+    let frame = ""
+    for (let index = skip; index < events.length; index++) {
+      const event = events[index] as (typeof events)[number]
+      frame += encode({ ...event, id: eventId(entry.position, index, events.length) })
+    }
+    return connection.writeFrame(frame)
+  }
+  await follower.start(deliver, () => connection.whenWritable())
+}
+
+/** How many of the `count` events of entry `seq` the reader at `cursor` has. */
+function skipped(seq: number, cursor: Cursor, count: number): number {
+  if (seq < cursor.seq) return count
+  return cursor.eventsSeen ?? count
+}

@@ -1,0 +1,105 @@
+import { readFileSync } from "node:fs"
+import { createAIHandler } from "../ai/handler.js"
+import type { ModelConfig } from "../ai/models.js"
+import { createCors } from "../auth/cors.js"
+import { createTokenVerifier } from "../auth/verifier.js"
+import type { Engine } from "../engine/engine.js"
+import type { Logger } from "../logger.js"
+import { type HeraldConfig, resourceOf } from "./config.js"
+import type { Mount } from "./router.js"
+
+/** The AI endpoints as `herald serve` runs them. */
+export interface ServedAI {
+  readonly mount: Mount
+  /** Lets running generations finish within the deadline and marks the rest interrupted. */
+  close(options: { readonly deadlineMs: number }): Promise<void>
+}
+
+/**
+ * The AI endpoints of `herald serve`: the models of `--ai-models` (the demo model without it),
+ * the same keys as publishers (`--jwt-key`, `--publisher-jwt-key`, `--jwks-url`) and the same
+ * dev mode as the hub, on the engine every app shares (a generation is one log of it). Throws an
+ * `Error` saying what is wrong with the models file.
+ */
+export function createServedAI(
+  config: HeraldConfig,
+  engine: Engine,
+  logger: Logger,
+  env: NodeJS.ProcessEnv,
+): ServedAI {
+  const hubUrl = new URL(config.hubUrl)
+  const cors = createCors(config.corsOrigins, hubUrl.origin)
+  const ai = createAIHandler({
+    engine,
+    // One identity per process: the lease serve holds is the one that fences its generations.
+    node: config.nodeId,
+    ...(config.aiModels === undefined ? {} : { models: readModels(config.aiModels, env) }),
+    auth: {
+      verifier:
+        config.publishKeys.length === 0
+          ? undefined
+          : createTokenVerifier({
+              keys: config.publishKeys,
+              ...(config.algorithms === undefined ? {} : { algorithms: config.algorithms }),
+              resource: resourceOf(config),
+              legacy: false,
+              matcherContext: { hubUrl, maxPatternLength: 1024 },
+              keysHint: "--jwt-key (or --publisher-jwt-key, --jwks-url)",
+            }),
+      trustLocalClients: config.dev !== undefined,
+      localTrust: { trusts: (origin) => cors.trusts(origin), hostname: hubUrl.hostname },
+    },
+    heartbeatMs: config.heartbeatMs,
+    logger,
+  })
+  return {
+    mount: {
+      serves: "AI generations at /v1/chat/completions, /v1/messages, /v1/models and /v1/generations/{id}",
+      owns: ai.owns,
+      handle: ai.handle,
+    },
+    close: (options) => ai.close(options),
+  }
+}
+
+/**
+ * The models of an `--ai-models` file: `{"name": {"provider": …, "baseURL"?, "model"?,
+ * "apiKeyEnv"?, "headers"?}}`. Upstream keys come from the environment variable `apiKeyEnv`
+ * names, so the file can be committed without secrets.
+ */
+function readModels(file: string, env: NodeJS.ProcessEnv): Record<string, ModelConfig> {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(readFileSync(file, "utf8"))
+  } catch (error) {
+    throw new Error(`--ai-models ${file}: cannot read it as JSON: ${(error as Error).message}`)
+  }
+  if (
+    typeof parsed !== "object" ||
+    parsed === null ||
+    Array.isArray(parsed) ||
+    Object.keys(parsed).length === 0
+  ) {
+    throw new Error(`--ai-models ${file}: expected an object of models by name, with at least one`)
+  }
+  const models: Record<string, ModelConfig> = {}
+  for (const [name, value] of Object.entries(parsed)) {
+    if (typeof value !== "object" || value === null)
+      throw new Error(`--ai-models ${file}: "${name}" is not an object`)
+    const { apiKeyEnv, ...model } = value as { apiKeyEnv?: unknown; provider?: unknown }
+    if (!["openai", "anthropic", "demo"].includes(String(model.provider))) {
+      throw new Error(`--ai-models ${file}: "${name}".provider must be "openai", "anthropic" or "demo"`)
+    }
+    let apiKey: string | undefined
+    if (apiKeyEnv !== undefined) {
+      apiKey = typeof apiKeyEnv === "string" ? env[apiKeyEnv] : undefined
+      if (apiKey === undefined || apiKey === "") {
+        throw new Error(
+          `--ai-models ${file}: "${name}".apiKeyEnv names ${JSON.stringify(apiKeyEnv)}, which is not set`,
+        )
+      }
+    }
+    models[name] = { ...(model as ModelConfig), ...(apiKey === undefined ? {} : { apiKey }) } as ModelConfig
+  }
+  return models
+}

@@ -1,0 +1,106 @@
+import type { Server } from "node:http"
+import { SignJWT } from "jose"
+import { type AIHandler, type AIHandlerOptions, createAIHandler } from "../../src/ai/handler.js"
+import { createTokenVerifier } from "../../src/auth/verifier.js"
+import type { Engine } from "../../src/engine/engine.js"
+import { createMemoryEngine } from "../../src/engine/memory.js"
+import { createParser, type ServerSentEvent } from "../../src/protocol/index.js"
+import { listen, stop } from "../server/helpers.js"
+
+export const SECRET = "ai-test-secret-with-enough-entropy-0123456789"
+export const ISSUER = "https://issuer.test"
+export const RESOURCE = "https://herald.test"
+
+/** The AI endpoints on a memory engine, listening on loopback. */
+export interface TestAI {
+  readonly ai: AIHandler
+  readonly engine: Engine
+  readonly server: Server
+  /** `http://127.0.0.1:<port>` */
+  readonly origin: string
+  close(): Promise<void>
+}
+
+/** Starts the AI handler; with `auth: true`, tokens signed by {@link aiToken} are required. */
+export async function startAI(
+  options: Partial<Omit<AIHandlerOptions, "auth">> & { readonly auth?: boolean } = {},
+): Promise<TestAI> {
+  const engine = options.engine ?? createMemoryEngine()
+  const { auth, ...rest } = options
+  const ai = createAIHandler({
+    engine,
+    heartbeatMs: 0,
+    flushMs: 5,
+    ...rest,
+    ...(auth === true
+      ? {
+          auth: {
+            verifier: createTokenVerifier({
+              keys: [{ kind: "secret", secret: SECRET }],
+              resource: RESOURCE,
+              matcherContext: { hubUrl: new URL(RESOURCE), maxPatternLength: 1024 },
+            }),
+          },
+        }
+      : {}),
+  })
+  const { server, url } = await listen((request, response) => void ai.handle(request, response))
+  return {
+    ai,
+    engine,
+    server,
+    origin: url,
+    async close() {
+      await ai.close({ deadlineMs: 200 })
+      await stop(server)
+      await engine.close()
+    },
+  }
+}
+
+/** A token with a Herald grant of the `ai` app: `actions` on `resources` (default `*`). */
+export async function aiToken(
+  actions: string[],
+  options: { subject?: string; resources?: string[]; app?: string } = {},
+): Promise<string> {
+  const now = Math.floor(Date.now() / 1000)
+  return new SignJWT({
+    client_id: "test",
+    authorization_details: [
+      {
+        type: "https://herald.dev/grant",
+        app: options.app ?? "ai",
+        actions,
+        resources: (options.resources ?? ["*"]).map((match) => ({ match })),
+      },
+    ],
+  })
+    .setProtectedHeader({ alg: "HS256", typ: "at+jwt" })
+    .setIssuer(ISSUER)
+    .setSubject(options.subject ?? "urn:test:alice")
+    .setAudience(RESOURCE)
+    .setIssuedAt(now)
+    .setExpirationTime(now + 600)
+    .setJti(crypto.randomUUID())
+    .sign(new TextEncoder().encode(SECRET))
+}
+
+/** A stream's events read with Herald's parser, until it ends or `stopAfter` says so. */
+export async function readEvents(
+  response: Response,
+  stopAfter: (events: ServerSentEvent[]) => boolean = () => false,
+): Promise<ServerSentEvent[]> {
+  const events: ServerSentEvent[] = []
+  const parser = createParser({ onEvent: (event) => events.push(event) })
+  const reader = (response.body as ReadableStream<Uint8Array>).getReader()
+  try {
+    while (!stopAfter(events)) {
+      const { done, value } = await reader.read()
+      if (done) break
+      parser.feed(value)
+    }
+  } finally {
+    await reader.cancel().catch(() => {})
+  }
+  return events
+}

@@ -1,0 +1,209 @@
+import { setTimeout as sleep } from "node:timers/promises"
+import { afterEach, describe, expect, it } from "vitest"
+import type { Entry } from "../../src/ai/entries.js"
+import type { GenerationMeta } from "../../src/ai/generation-meta.js"
+import { createGenerations, type Generations } from "../../src/ai/generations.js"
+import type { Provider } from "../../src/ai/provider.js"
+import { parseEntry, type StoredEntry } from "../../src/ai/stored-entry.js"
+import type { Engine } from "../../src/engine/engine.js"
+import { createMemoryEngine } from "../../src/engine/memory.js"
+import { START } from "../../src/engine/position.js"
+import { recordingLogger } from "../server/helpers.js"
+
+const REQUEST = {
+  model: "m",
+  messages: [{ role: "user" as const, content: [{ type: "text" as const, text: "hi" }] }],
+}
+const META: GenerationMeta = {
+  model: "m",
+  format: "openai",
+  owner: "urn:test",
+  createdAt: Date.now(),
+  includeUsage: false,
+}
+
+/** A provider that yields text deltas one by one until aborted (or `count`), and reports what it did. */
+function endless(options: { count?: number; everyMs?: number } = {}) {
+  const state = { pulled: 0, closed: false }
+  const provider: Provider = {
+    kind: "test",
+    async *stream(_request, signal) {
+      try {
+        for (let index = 0; index < (options.count ?? 1_000_000); index++) {
+          if ((options.everyMs ?? 0) > 0) await sleep(options.everyMs, undefined, { signal })
+          signal.throwIfAborted()
+          state.pulled++
+          yield { type: "text-delta", text: `t${index} ` } satisfies Entry
+        }
+        yield { type: "finish", reason: "stop", rawReason: "stop" } satisfies Entry
+      } finally {
+        state.closed = true
+      }
+    },
+  }
+  return { provider, state }
+}
+
+/** `engine` with its `append` replaced. */
+function withAppend(engine: Engine, append: Engine["append"]): Engine {
+  return new Proxy(engine, {
+    get: (target, name) => (name === "append" ? append : Reflect.get(target, name, target).bind(target)),
+  })
+}
+
+async function entriesOf(engine: Engine, log: string): Promise<StoredEntry[]> {
+  const read = await engine.read(log, START, 100_000)
+  if (!read.held) throw new Error(`not held: ${read.reason}`)
+  return read.entries.map((entry) => parseEntry(entry.data))
+}
+
+function textOf(entries: readonly StoredEntry[]): string {
+  return entries.map((entry) => (entry.type === "text-delta" ? entry.text : "")).join("")
+}
+
+let generations: Generations[] = []
+afterEach(async () => {
+  await Promise.all(generations.map((each) => each.close({ deadlineMs: 0 })))
+  generations = []
+})
+function generationsOn(
+  engine: Engine,
+  options: Partial<Parameters<typeof createGenerations>[0]> = {},
+): Generations {
+  const created = createGenerations({ engine, flushMs: 10, logger: recordingLogger(), ...options })
+  generations.push(created)
+  return created
+}
+
+describe("a generation's log", () => {
+  it("merges token deltas per flush window, loses none, and ends with the terminal entry and its numbers", async () => {
+    const engine = createMemoryEngine()
+    const { provider } = endless({ count: 300 })
+    const run = await generationsOn(engine).start({ provider, request: REQUEST, meta: META })
+    const end = await run.ended
+    expect(end).toMatchObject({
+      type: "end",
+      status: "done",
+      stats: { usage: { outputTokens: 300, source: "estimated" } },
+    })
+    const entries = await entriesOf(engine, run.log)
+    expect(textOf(entries)).toBe(Array.from({ length: 300 }, (_, index) => `t${index} `).join(""))
+    // Delivered synchronously, 300 deltas fit in a few windows: far fewer entries than tokens.
+    expect(entries.length).toBeLessThan(30)
+    expect(entries.at(-1)).toEqual(end)
+    expect((await engine.head(run.log))?.closed).toBe(true)
+  })
+
+  it("stops reading the upstream when the store fails, and records the failure when it can", async () => {
+    const engine = createMemoryEngine()
+    let failing = false
+    const flaky = withAppend(engine, (...args) =>
+      failing && args[2]?.close !== true ? Promise.reject(new Error("disk on fire")) : engine.append(...args),
+    )
+    const { provider, state } = endless({ everyMs: 1 })
+    const run = await generationsOn(flaky).start({ provider, request: REQUEST, meta: META })
+    await sleep(50)
+    failing = true
+    const end = await run.ended
+    expect(end).toMatchObject({ status: "failed", error: { type: "store_failed" } })
+    expect(state.closed).toBe(true)
+    const pulled = state.pulled
+    await sleep(30)
+    expect(state.pulled).toBe(pulled)
+  })
+
+  it("waits for a slow store instead of reading on without bound", async () => {
+    const engine = createMemoryEngine()
+    let release: () => void = () => {}
+    const gate = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    let appends = 0
+    const slow = withAppend(engine, async (...args) => {
+      if (++appends > 1) await gate
+      return engine.append(...args)
+    })
+    const { provider, state } = endless({ count: 100_000 })
+    const run = await generationsOn(slow, { maxPendingEntries: 50, flushMs: 0 }).start({
+      provider,
+      request: REQUEST,
+      meta: META,
+    })
+    await sleep(50)
+    // The second append hangs: the upstream is read up to the bound, and no further.
+    expect(state.pulled).toBeLessThanOrEqual(2 * 50 + 1)
+    release()
+    expect(await run.ended).toMatchObject({ status: "done" })
+    expect(textOf(await entriesOf(engine, run.log)).length).toBeGreaterThan(100_000)
+  })
+
+  it("stops, writing nothing more, when another writer closed the log", async () => {
+    const engine = createMemoryEngine()
+    const { provider, state } = endless({ everyMs: 1 })
+    const run = await generationsOn(engine).start({ provider, request: REQUEST, meta: META })
+    await sleep(30)
+    await engine.append(
+      run.log,
+      [{ data: JSON.stringify({ type: "end", status: "interrupted", stats: {} }) }],
+      {
+        close: true,
+      },
+    )
+    expect(await run.ended).toBeUndefined()
+    expect(state.closed).toBe(true)
+    expect((await entriesOf(engine, run.log)).at(-1)).toMatchObject({ status: "interrupted" })
+  })
+
+  it("is cancelled from another node by the signal, and by the durable stop flag alone", async () => {
+    const engine = createMemoryEngine()
+    const here = generationsOn(engine)
+    const elsewhere = generationsOn(engine)
+    const first = endless({ everyMs: 1 })
+    const run = await here.start({ provider: first.provider, request: REQUEST, meta: META })
+    await sleep(20)
+    expect(await elsewhere.cancel(run.id)).toBe(true)
+    expect(await run.ended).toMatchObject({ status: "cancelled" })
+    expect(first.state.closed).toBe(true)
+
+    const second = endless({ everyMs: 1 })
+    const flagged = await here.start({ provider: second.provider, request: REQUEST, meta: META })
+    await sleep(20)
+    // No signal: only the flag, which the next append reports.
+    await engine.requestStop(flagged.log)
+    expect(await flagged.ended).toMatchObject({
+      status: "cancelled",
+      stats: { cancelLatencyMs: expect.any(Number) },
+    })
+    expect(second.state.closed).toBe(true)
+    expect(await elsewhere.cancel("no-such-generation-id-xx")).toBe(false)
+  })
+
+  it("a shutdown lets generations finish within the deadline, then marks the rest interrupted", async () => {
+    const engine = createMemoryEngine()
+    const node = generationsOn(engine)
+    const short = endless({ count: 5, everyMs: 1 })
+    const long = endless({ everyMs: 5 })
+    const finishing = await node.start({ provider: short.provider, request: REQUEST, meta: META })
+    const stalled = await node.start({ provider: long.provider, request: REQUEST, meta: META })
+    await node.close({ deadlineMs: 100 })
+    expect(await finishing.ended).toMatchObject({ status: "done" })
+    expect(await stalled.ended).toMatchObject({ status: "interrupted" })
+    await expect(node.start({ provider: short.provider, request: REQUEST, meta: META })).rejects.toThrow(
+      /shutting down/,
+    )
+  })
+
+  it("stops after the disconnect grace when the last viewer left and none came back", async () => {
+    const engine = createMemoryEngine()
+    const node = generationsOn(engine, { disconnectGraceMs: 40 })
+    const { provider } = endless({ everyMs: 1 })
+    const run = await node.start({ provider, request: REQUEST, meta: META })
+    const leave = run.attachViewer()
+    leave()
+    const back = run.attachViewer()
+    await sleep(80)
+    expect(run.running).toBe(true)
+    back()
+    expect(await run.ended).toMatchObject({ status: "cancelled" })
+  })
+})

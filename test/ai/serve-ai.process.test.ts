@@ -1,0 +1,63 @@
+import { writeFileSync } from "node:fs"
+import { join } from "node:path"
+import Anthropic from "@anthropic-ai/sdk"
+import OpenAI from "openai"
+import { afterEach, describe, expect, it } from "vitest"
+import { bannerTokens, type Hub, herald, startHub, tempCwd } from "../cli/cli-helpers.js"
+
+let serving: Hub | undefined
+afterEach(async () => {
+  serving?.child.kill("SIGTERM")
+  await serving?.exited
+  serving = undefined
+})
+
+describe("herald serve mounts the AI endpoints", () => {
+  it("serves the demo model with no configuration, to local clients in dev mode, and stops cleanly", async () => {
+    serving = await startHub(["--engine", "memory", "--port", "0"], { cwd: tempCwd() })
+    const origin = `http://localhost:${serving.port}`
+    // The SDK always sends a key: in dev mode, the publisher token the banner prints.
+    await serving.waitFor(/Publisher token[^\n]*\n\s+\S+/)
+    const { publisher } = bannerTokens(serving.stdout())
+    const client = new OpenAI({ baseURL: `${origin}/v1`, apiKey: publisher, maxRetries: 0 })
+    expect((await client.models.list()).data.map((model) => model.id)).toEqual(["demo"])
+    const stream = await client.chat.completions.create({
+      model: "demo",
+      stream: true,
+      messages: [{ role: "user", content: "Say something about logs" }],
+    })
+    let text = ""
+    for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? ""
+    expect(text).toMatch(/demo/i)
+    serving.child.kill("SIGTERM")
+    expect(await serving.exited).toBe(0)
+    serving = undefined
+  })
+
+  it("serves the models of --ai-models, and refuses a bad file at start", async () => {
+    const cwd = tempCwd()
+    writeFileSync(
+      join(cwd, "models.json"),
+      JSON.stringify({ quick: { provider: "demo", timeToFirstTokenMs: 0, tokensPerSecond: 1000 } }),
+    )
+    serving = await startHub(["--engine", "memory", "--port", "0", "--ai-models", "models.json"], { cwd })
+    await serving.waitFor(/Publisher token[^\n]*\n\s+\S+/)
+    const apiKey = bannerTokens(serving.stdout()).publisher
+    const message = await new Anthropic({
+      baseURL: `http://localhost:${serving.port}`,
+      apiKey,
+      maxRetries: 0,
+    }).messages
+      .stream({ model: "quick", max_tokens: 100, messages: [{ role: "user", content: "hi" }] })
+      .finalMessage()
+    expect(message.stop_reason).toBe("end_turn")
+    serving.child.kill("SIGTERM")
+    await serving.exited
+    serving = undefined
+
+    writeFileSync(join(cwd, "bad.json"), JSON.stringify({ broken: { provider: "nope" } }))
+    const run = herald(["serve", "--engine", "memory", "--port", "0", "--ai-models", "bad.json"], { cwd })
+    expect(await run.exited).toBe(2)
+    expect(run.stderr() + run.stdout()).toMatch(/broken.{0,4}\.provider must be/)
+  })
+})
