@@ -34,7 +34,10 @@ export function resolveKey(value: string, cwd: string, issuer: string | undefine
     return fromSecret(content, bound)
   }
   if (/^(\/|\.\.?[\\/]|~)|\.(pem|key|crt|cer)$/i.test(trimmed)) {
-    return { ok: false, message: `no such file: ${path}` }
+    return {
+      ok: false,
+      message: `no such file: ${path} (a value starting with / or ./, or ending in .pem, is read as a path; for a secret, use one that does not, e.g. \`openssl rand -hex 32\`)`,
+    }
   }
   return fromSecret(trimmed, bound)
 }
