@@ -18,6 +18,7 @@ import {
   toHubOptions,
   withBoundPort,
 } from "./config.js"
+import { createDashboard } from "./dashboard.js"
 import { devBanner } from "./dev-banner.js"
 import { createHttpServer } from "./http-server.js"
 import { DEV_ISSUER, DEV_TOKEN_TTL_SEC } from "./hub-access.js"
@@ -133,6 +134,14 @@ export async function serve(flags: Readonly<Record<string, unknown>>): Promise<n
     await engine.close()
     return 2
   }
+  const streams = streamsMount(config, engine, logger)
+  const dashboard = createDashboard(
+    config,
+    engine,
+    { hub, ai, streams },
+    config.engine === "sqlite" ? join(config.dataDir, DATABASE_FILE) : undefined,
+    logger,
+  )
   const mounts = serveMounts({
     hub,
     ai: ai.mount,
@@ -144,7 +153,9 @@ export async function serve(flags: Readonly<Record<string, unknown>>): Promise<n
       loopbackOnly: config.dev === undefined && config.metricsPort === undefined,
     },
     separateMetricsPort: config.metricsPort !== undefined,
-    streams: streamsMount(config, engine, logger),
+    streams,
+    admin: dashboard.admin.mount,
+    web: dashboard.web,
   })
   handle = createRouter(mounts.main, logger)
 
@@ -158,7 +169,7 @@ export async function serve(flags: Readonly<Record<string, unknown>>): Promise<n
     } catch (error) {
       logger.error(cannotListen(error, host, config.metricsPort, "--metrics-port"))
       server.close()
-      await Promise.all([ai.close({ deadlineMs: 0 }), hub.close({ deadlineMs: 0 })])
+      await Promise.all([ai, hub, dashboard.admin].map((app) => app.close({ deadlineMs: 0 })))
       await engine.close()
       return 1
     }
@@ -185,11 +196,13 @@ export async function serve(flags: Readonly<Record<string, unknown>>): Promise<n
       }, config.shutdownTimeoutMs + EXIT_GRACE_MS)
       // Kept referenced: if what shutdown waits on can never settle and nothing else is left
       // running, the process ends here with a reason, not with Node's silent exit code 13.
-      void shutdown(servers, [ai, hub], engine, config.shutdownTimeoutMs, logger).then((code) => {
-        clearTimeout(force)
-        logger.info("stopped")
-        resolve(code)
-      })
+      void shutdown(servers, [ai, hub, dashboard.admin], engine, config.shutdownTimeoutMs, logger).then(
+        (code) => {
+          clearTimeout(force)
+          logger.info("stopped")
+          resolve(code)
+        },
+      )
     }
     process.on("SIGTERM", stop)
     process.on("SIGINT", stop)
