@@ -59,7 +59,7 @@ interface WebFile {
  * The web pages of `herald serve` (the dashboard at `/`, the chat page at `/chat` once it
  * exists), static files held in memory: `ETag` and revalidation (`Cache-Control: no-cache`, so
  * a new version shows at once), gzip for clients that take it, and a strict Content Security
- * Policy. A missing directory (a build without the pages) answers 404 saying how to build them.
+ * Policy. Without the pages (a build that skipped them), 404 says how to build them.
  */
 export function webMount(options: WebOptions): Mount {
   const files = loadFiles(options)
@@ -81,7 +81,7 @@ export function webMount(options: WebOptions): Mount {
         sendProblem(
           response,
           404,
-          files.size === 0
+          !files.has("index.html")
             ? "The web pages are not built: run `npm run build` in Herald's directory."
             : `There is no file at ${path}.`,
         )
