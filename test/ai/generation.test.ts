@@ -207,3 +207,38 @@ describe("a generation's log", () => {
     expect(await run.ended).toMatchObject({ status: "cancelled" })
   })
 })
+
+describe("a node's generation activity", () => {
+  it("lists the running generations with their numbers so far, then the ended ones, newest first", async () => {
+    const engine = createMemoryEngine()
+    const node = generationsOn(engine)
+    const slow = endless({ everyMs: 5 })
+    const running = await node.start({ provider: slow.provider, request: REQUEST, meta: META })
+    await running.started
+    await sleep(30)
+    const [summary] = node.activity().running
+    expect(summary).toMatchObject({
+      id: running.id,
+      model: "m",
+      status: "running",
+      startedAt: META.createdAt,
+    })
+    expect(summary?.stats.timeToFirstTokenMs).toBeGreaterThanOrEqual(0)
+    expect(summary?.stats.usage.outputTokens).toBeGreaterThan(0)
+    expect(node.activity().recent).toEqual([])
+
+    const quick = await node.start({ provider: endless({ count: 3 }).provider, request: REQUEST, meta: META })
+    await quick.ended
+    await node.cancel(running.id)
+    await running.ended
+    // Settled after `ended` resolves: the lists are updated in its continuations.
+    await sleep(0)
+    const { running: still, recent } = node.activity()
+    expect(still).toEqual([])
+    expect(recent.map((each) => [each.id, each.status])).toEqual([
+      [running.id, "cancelled"],
+      [quick.id, "done"],
+    ])
+    expect(recent[1]?.stats.usage).toEqual({ outputTokens: 3, source: "estimated" })
+  })
+})
