@@ -34,8 +34,10 @@ export function createServedAI(
   const cors = createCors(config.corsOrigins, hubUrl.origin)
   const ai = createAIHandler({
     engine,
-    // One identity per process: the lease serve holds is the one that fences its generations.
+    // One identity per process: the lease serve holds is the one that fences its generations,
+    // renewed for the same TTL (--node-lease), so a dead node's generations are taken over then.
     node: config.nodeId,
+    leaseMs: config.nodeLeaseMs,
     ...(config.aiModels === undefined ? {} : { models: readModels(config.aiModels, env) }),
     auth: {
       verifier:
