@@ -117,7 +117,7 @@ export class GenerationRun {
       model: this.model,
       status: "running",
       startedAt: this.startedAt,
-      stats: this.#stats.finish(this.#settings.now()),
+      stats: this.#stats.progress(this.#settings.now()),
     }
   }
 

@@ -124,6 +124,7 @@ function render(snapshot) {
   byId("uptime").textContent = duration(snapshot.time - snapshot.startedAt)
   byId("hub-path").textContent = hubPath
   renderEngine(snapshot.engine)
+  renderProcess(snapshot.process)
   renderNodes(snapshot.nodes)
   renderTopics(hub.mostSubscribed)
   renderRecent(hub.recentUpdates, snapshot.time)
@@ -153,14 +154,33 @@ function renderEngine(engine) {
   badge.textContent = up ? "healthy" : "down"
   badge.dataset.tone = up ? "good" : "bad"
   /** @type {Array<[string, string]>} */
-  const facts = [["Engine", engine.name]]
+  const facts = [["Name", engine.name]]
   if (up) facts.push(["Round trip", `${rates.format(engine.health.latencyMs)} ms`])
   else facts.push(["Problem", engine.health.reason])
   if (engine.file !== undefined) {
     facts.push(["Database", engine.file.path])
     facts.push(["Size", `${bytes(engine.file.bytes)} + ${bytes(engine.file.walBytes)} WAL`])
   }
-  byId("engine-facts").replaceChildren(
+  pairs("engine-facts", facts)
+}
+
+/** @param {any} process */
+function renderProcess(process) {
+  pairs("process-facts", [
+    ["Node.js", `${process.node} · pid ${process.pid}`],
+    ["CPU", `${rates.format(process.cpuPercent)} % of a core`],
+    ["Event loop", `${rates.format(process.eventLoopDelayMs)} ms delay (p99)`],
+    ["Memory", `${bytes(process.rssBytes)} RSS · ${bytes(process.heapUsedBytes)} heap`],
+  ])
+}
+
+/**
+ * Fills a definition list with name–value pairs.
+ * @param {string} id
+ * @param {Array<[string, string]>} facts
+ */
+function pairs(id, facts) {
+  byId(id).replaceChildren(
     ...facts.flatMap(([name, value]) => [h("dt", {}, name), h("dd", { title: value }, value)]),
   )
 }

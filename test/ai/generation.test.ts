@@ -4,6 +4,7 @@ import type { Entry } from "../../src/ai/entries.js"
 import type { GenerationMeta } from "../../src/ai/generation-meta.js"
 import { createGenerations, type Generations } from "../../src/ai/generations.js"
 import type { Provider } from "../../src/ai/provider.js"
+import { StatsRecorder } from "../../src/ai/stats-recorder.js"
 import { parseEntry, type StoredEntry } from "../../src/ai/stored-entry.js"
 import type { Engine } from "../../src/engine/engine.js"
 import { createMemoryEngine } from "../../src/engine/memory.js"
@@ -240,5 +241,28 @@ describe("a node's generation activity", () => {
       [quick.id, "done"],
     ])
     expect(recent[1]?.stats.usage).toEqual({ outputTokens: 3, source: "estimated" })
+  })
+})
+
+describe("a generation's measures", () => {
+  it("while it runs, counts its rate up to now: a pause after two quick tokens is not 1000 tokens/s", () => {
+    const stats = new StatsRecorder(0)
+    stats.observe({ type: "text-delta", text: "a" }, 100)
+    stats.observe({ type: "text-delta", text: "b" }, 101)
+    expect(stats.progress(1_101)).toMatchObject({
+      timeToFirstTokenMs: 100,
+      tokensPerSecond: 1,
+      durationMs: 1_101,
+    })
+    // Once ended, the rate is over the time the tokens took.
+    expect(stats.finish(1_101)).toMatchObject({
+      timeToFirstTokenMs: 100,
+      tokensPerSecond: 1000,
+      durationMs: 1_101,
+    })
+    expect(new StatsRecorder(0).progress(50)).toEqual({
+      durationMs: 50,
+      usage: { outputTokens: 0, source: "estimated" },
+    })
   })
 })

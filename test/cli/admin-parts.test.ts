@@ -6,6 +6,7 @@ import { join } from "node:path"
 import { afterAll, describe, expect, it } from "vitest"
 import { engineStatus } from "../../src/cli/admin/engine-status.js"
 import { createNodeCensus, type NodeFigures } from "../../src/cli/admin/node-census.js"
+import { ProcessProbe } from "../../src/cli/admin/process-probe.js"
 import { RateHistory } from "../../src/cli/admin/rate-history.js"
 import type { Engine } from "../../src/engine/engine.js"
 import { createMemoryEngine } from "../../src/engine/memory.js"
@@ -119,5 +120,27 @@ describe("the engine status", () => {
     })
     expect((await engineStatus(probed, undefined)).health).toEqual({ status: "up", latencyMs: 1.25 })
     await probed.close()
+  })
+})
+
+describe("the process probe", () => {
+  it("reads memory at once, then CPU and event loop delay over each interval", async () => {
+    const probe = new ProcessProbe(Date.now())
+    expect(probe.latest()).toMatchObject({
+      node: process.version,
+      pid: process.pid,
+      cpuPercent: 0,
+      eventLoopDelayMs: 0,
+    })
+    expect(probe.latest().rssBytes).toBeGreaterThan(0)
+    // Hold the loop and a core for a while: both show in the next sample.
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    const until = Date.now() + 60
+    while (Date.now() < until) {}
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    probe.sample(Date.now())
+    expect(probe.latest().cpuPercent).toBeGreaterThan(0)
+    expect(probe.latest().eventLoopDelayMs).toBeGreaterThan(0)
+    probe.stop()
   })
 })

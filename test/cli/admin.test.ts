@@ -226,6 +226,7 @@ describe("the admin stream", () => {
       expect.objectContaining({ node: "node-a", connections: 3, subscriptions: 3 }),
     ])
     expect(snapshot.engine).toMatchObject({ name: "memory", health: { status: "up" } })
+    expect(snapshot.process).toMatchObject({ node: process.version, pid: process.pid })
     expect(snapshot.generations).toBeNull()
     expect(snapshot.streams).toBeNull()
     for (const subscriber of subscribers) subscriber.close()

@@ -8,6 +8,7 @@ import type { StreamsOverview } from "../../streams/overview.js"
 import type { Mount } from "../router.js"
 import type { AdminAccess } from "./admin-access.js"
 import { createNodeCensus } from "./node-census.js"
+import { ProcessProbe } from "./process-probe.js"
 import { RateHistory } from "./rate-history.js"
 import { type AdminSources, SNAPSHOT_LIMITS, type Snapshot, takeSnapshot } from "./snapshot.js"
 
@@ -43,8 +44,8 @@ const STREAMS_EVERY_MS = 5000
 
 /**
  * The admin stream (`GET /_herald/admin/stream`) and snapshot (`GET /_herald/admin/snapshot`),
- * for those `access` lets in. Rates are sampled every interval whether or not anyone watches
- * (the chart then opens on the minutes before); the rest of a snapshot is gathered only while a
+ * for those `access` lets in. Rates, and the process's CPU and event loop delay, are sampled every
+ * interval whether or not anyone watches (the chart then opens on the minutes before); the rest of a snapshot is gathered only while a
  * stream is open, once per interval for all of them, and serialized once.
  */
 export function createAdminApp(options: AdminAppOptions): AdminApp {
@@ -52,6 +53,7 @@ export function createAdminApp(options: AdminAppOptions): AdminApp {
   const intervalMs = options.intervalMs ?? 1000
   const startedAt = Date.now() - Math.round(process.uptime() * 1000)
   const rates = new RateHistory(options.historySize ?? 120)
+  const processProbe = new ProcessProbe(Date.now())
   const sse = createSSE({ heartbeatMs: options.heartbeatMs ?? 15_000, logger, lastEventIdParams: [] })
   const viewers = createChannel()
   const census = createNodeCensus(
@@ -92,6 +94,7 @@ export function createAdminApp(options: AdminAppOptions): AdminApp {
       startedAt,
       rate: rates.latest(),
       nodes: census.nodes(),
+      process: processProbe.latest(),
       streams: await streamsOverview(time),
     })
   }
@@ -113,7 +116,9 @@ export function createAdminApp(options: AdminAppOptions): AdminApp {
   }
 
   const timer = setInterval(() => {
-    rates.sample(sources.hub.figures(), Date.now())
+    const now = Date.now()
+    rates.sample(sources.hub.figures(), now)
+    processProbe.sample(now)
     if (viewers.size === 0) return
     census.ask()
     broadcast()
@@ -178,6 +183,7 @@ export function createAdminApp(options: AdminAppOptions): AdminApp {
     async close(closeOptions) {
       clearInterval(timer)
       census.stop()
+      processProbe.stop()
       await sse.close({ deadlineMs: closeOptions.deadlineMs })
     },
   }

@@ -5,6 +5,7 @@ import type { MatcherCount } from "../../hub/subscriptions.js"
 import type { StreamsOverview } from "../../streams/overview.js"
 import { type EngineStatus, engineStatus } from "./engine-status.js"
 import type { NodeFigures } from "./node-census.js"
+import type { ProcessStatus } from "./process-probe.js"
 import type { RateSample } from "./rate-history.js"
 
 /**
@@ -45,6 +46,8 @@ export interface Snapshot {
   /** Every node heard from, this one first. */
   readonly nodes: readonly NodeFigures[]
   readonly engine: EngineStatus
+  /** This node's process: memory, CPU, event loop delay. */
+  readonly process: ProcessStatus
   /** `null` when the AI endpoints are not served. */
   readonly generations: GenerationActivity | null
   /** `null` when Durable Streams are not served, or their listing failed. */
@@ -55,6 +58,7 @@ export interface Snapshot {
 export const SNAPSHOT_LIMITS = {
   topics: 10,
   recentUpdates: 10,
+  recentGenerations: 8,
   streamsCounted: 10_000,
   newestStreams: 8,
 } as const
@@ -65,6 +69,7 @@ export interface SnapshotInputs {
   readonly startedAt: number
   readonly rate: RateSample
   readonly nodes: readonly NodeFigures[]
+  readonly process: ProcessStatus
   /** The streams overview: refreshed less often than every snapshot (it lists logs). */
   readonly streams: StreamsOverview | null
 }
@@ -73,8 +78,13 @@ export interface SnapshotInputs {
 export async function takeSnapshot(sources: AdminSources, inputs: SnapshotInputs): Promise<Snapshot> {
   const figures = sources.hub.figures()
   const mostSubscribed = sources.hub.mostSubscribed(SNAPSHOT_LIMITS.topics)
-  const generations = sources.generations?.activity() ?? null
+  const activity = sources.generations?.activity()
+  const generations =
+    activity === undefined
+      ? null
+      : { running: activity.running, recent: activity.recent.slice(0, SNAPSHOT_LIMITS.recentGenerations) }
   const [recentUpdates, engine] = await Promise.all([
+    // A store that fails shows as down in the engine's status: the list is then empty, not an error.
     sources.hub.recentUpdates(SNAPSHOT_LIMITS.recentUpdates).catch(() => []),
     engineStatus(sources.engine, sources.engineFile),
   ])
@@ -86,6 +96,7 @@ export async function takeSnapshot(sources: AdminSources, inputs: SnapshotInputs
     hub: { ...figures, rate: inputs.rate, mostSubscribed, recentUpdates },
     nodes: inputs.nodes,
     engine,
+    process: inputs.process,
     generations,
     streams: inputs.streams,
   }
