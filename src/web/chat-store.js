@@ -53,7 +53,7 @@ export function flushSave() {
   try {
     sessionStorage.setItem(CONVERSATION_KEY, JSON.stringify(pending))
   } catch {
-    // Storage full or refused: the page works on; a reload then starts the answer over from the log.
+    // Storage full or refused: the page works on; a reload resumes from the last save that landed.
   }
   pending = undefined
 }

@@ -477,7 +477,11 @@ byId("new-chat").addEventListener("click", () => {
 })
 
 window.addEventListener("hashchange", watchFromUrl)
+// A page may go away without pagehide (a mobile browser discarding a hidden tab): save when hidden too.
 window.addEventListener("pagehide", flushSave)
+document.addEventListener("visibilitychange", () => {
+  if (document.hidden) flushSave()
+})
 
 // ---- start: the turns this tab had, each running one followed from its cursor ----
 
