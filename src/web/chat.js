@@ -120,15 +120,18 @@ function describeStats(stats) {
   return parts.join(" · ")
 }
 
+/** A server's message inside a sentence of the page's: without its own final period. */
+const clause = (/** @type {string} */ message) => message.replace(/\.+$/, "")
+
 /** @param {Turn} turn */
 function endMessage(turn) {
   switch (turn.status) {
     case "cancelled":
-      return "Stopped: the model was told to stop. The text above is all it wrote."
+      return "Stopped: the model was told to stop. The text above is what it wrote until then."
     case "interrupted":
-      return `Interrupted: ${turn.message ?? "the node running it stopped"}. The text above is everything it wrote before.`
+      return `Interrupted: ${clause(turn.message ?? "the node running it stopped")}. The text above is everything it wrote before.`
     case "failed":
-      return `Failed: ${turn.message ?? "the generation failed"}.`
+      return `Failed: ${clause(turn.message ?? "the generation failed")}.`
     case "lost":
       return turn.message
     case "done":
@@ -332,19 +335,25 @@ function watchFromUrl() {
 
 // ---- the token ----
 
-/** @param {string} reason */
-function showTokenPanel(reason) {
+/**
+ * Asks for a token, saying why: the server's reason for a refusal, or what the tab sends now.
+ * @param {string} reason
+ * @param {boolean} [refused]  whether the server refused a request (or the token the tab sent)
+ */
+function showTokenPanel(reason, refused = true) {
   byId("token-panel").hidden = false
-  byId("token-reason").textContent =
-    currentToken() === undefined ? reason : `The token was refused: ${reason}`
+  const text = byId("token-reason")
+  text.textContent = refused && currentToken() !== undefined ? `The token was refused: ${reason}` : reason
+  text.dataset.kind = refused ? "refused" : "info"
   byId("token-forget").hidden = currentToken() === undefined
   byId("token-input").focus()
 }
 
 byId("token-button").addEventListener("click", () => {
   const panel = byId("token-panel")
-  if (panel.hidden) showTokenPanel(currentToken() === undefined ? "This tab sends no token." : "")
-  else panel.hidden = true
+  if (!panel.hidden) panel.hidden = true
+  else if (currentToken() === undefined) showTokenPanel("This tab sends no token.", false)
+  else showTokenPanel("This tab sends a token: paste another to replace it, or forget it.", false)
 })
 
 byId("token-form").addEventListener("submit", (event) => {
