@@ -80,6 +80,21 @@ async function load(page, origin) {
   })
 }
 
+/**
+ * What a cold load costs Chromium here before any of the page's work: a fresh context loading a
+ * tiny document with no script (`/healthz`), to DOMContentLoaded.
+ */
+async function blankLoad(browser, origin) {
+  const context = await browser.newContext()
+  const page = await context.newPage()
+  await page.goto(`${origin}/healthz`)
+  const domContentLoaded = await page.evaluate(
+    () => performance.getEntriesByType("navigation")[0].domContentLoadedEventEnd,
+  )
+  await context.close()
+  return { domContentLoaded }
+}
+
 const cwd = mkdtempSync(join(tmpdir(), "herald-dashboard-bench-"))
 const { child, origin } = await startHerald(cwd)
 const browser = await chromium.launch({
@@ -91,10 +106,12 @@ try {
   await new Promise((resolve) => setTimeout(resolve, 2500))
 
   const cold = []
+  const floor = []
   for (let run = 0; run < RUNS; run++) {
     const context = await browser.newContext()
     cold.push(await load(await context.newPage(), origin))
     await context.close()
+    floor.push(await blankLoad(browser, origin))
   }
   const context = await browser.newContext()
   const page = await context.newPage()
@@ -126,6 +143,7 @@ try {
     `Time to first chart (ms from navigation start; ${RUNS} loads each; loopback)`,
     ["load", "median", "min", "max"],
     [
+      row("floor: a fresh context loading `/healthz` (no script)", floor, "domContentLoaded"),
       row("cold: page's first byte", cold, "firstByte"),
       row("cold: DOMContentLoaded", cold, "domContentLoaded"),
       row("cold: **first chart**", cold, "firstChart"),

@@ -148,6 +148,8 @@ export async function serve(flags: Readonly<Record<string, unknown>>): Promise<n
     config.engine === "sqlite" ? join(config.dataDir, DATABASE_FILE) : undefined,
     logger,
   )
+  // What shutdown closes together.
+  const apps = [ai, hub, dashboard.admin]
   const mounts = serveMounts({
     hub,
     ai: ai.mount,
@@ -175,7 +177,7 @@ export async function serve(flags: Readonly<Record<string, unknown>>): Promise<n
     } catch (error) {
       logger.error(cannotListen(error, host, config.metricsPort, "--metrics-port"))
       server.close()
-      await Promise.all([ai, hub, dashboard.admin].map((app) => app.close({ deadlineMs: 0 })))
+      await Promise.all(apps.map((app) => app.close({ deadlineMs: 0 })))
       await closeEngine(lease, engine)
       return 1
     }
@@ -202,14 +204,7 @@ export async function serve(flags: Readonly<Record<string, unknown>>): Promise<n
       }, config.shutdownTimeoutMs + EXIT_GRACE_MS)
       // Kept referenced: if what shutdown waits on can never settle and nothing else is left
       // running, the process ends here with a reason, not with Node's silent exit code 13.
-      void shutdown(
-        servers,
-        [ai, hub, dashboard.admin],
-        lease,
-        engine,
-        config.shutdownTimeoutMs,
-        logger,
-      ).then((code) => {
+      void shutdown(servers, apps, lease, engine, config.shutdownTimeoutMs, logger).then((code) => {
         clearTimeout(force)
         logger.info("stopped")
         resolve(code)

@@ -57,7 +57,7 @@ export interface Snapshot {
 /** How much of each list a snapshot carries. */
 export const SNAPSHOT_LIMITS = {
   topics: 10,
-  recentUpdates: 10,
+  recentUpdates: 8,
   recentGenerations: 8,
   streamsCounted: 10_000,
   newestStreams: 8,
