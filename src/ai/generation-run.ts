@@ -3,6 +3,7 @@ import type { Logger } from "../logger.js"
 import { PendingEntries } from "./coalesce.js"
 import { DisconnectGrace } from "./disconnect-grace.js"
 import type { Entry } from "./entries.js"
+import type { GenerationSummary } from "./generation-activity.js"
 import type { Provider } from "./provider.js"
 import type { NormalizedRequest } from "./request.js"
 import { RequestFieldError } from "./request-field-error.js"
@@ -56,6 +57,10 @@ type Stop =
 export class GenerationRun {
   readonly id: string
   readonly log: string
+  /** The model name the client asked for. */
+  readonly model: string
+  /** When the request arrived, in ms since the Unix epoch. */
+  readonly startedAt: number
   /** Settles once the first entry came, or the upstream refused, or the run ended before either. */
   readonly started: Promise<StartOutcome>
   /** The terminal entry once written; `undefined` if the log was lost to another writer or the store. */
@@ -79,6 +84,7 @@ export class GenerationRun {
       readonly log: string
       readonly provider: Provider
       readonly request: NormalizedRequest
+      readonly model: string
       readonly startedAt: number
       readonly graceMs: number
     },
@@ -86,6 +92,8 @@ export class GenerationRun {
   ) {
     this.id = spec.id
     this.log = spec.log
+    this.model = spec.model
+    this.startedAt = spec.startedAt
     this.#settings = settings
     this.#stats = new StatsRecorder(spec.startedAt)
     this.#grace = new DisconnectGrace(spec.graceMs, () =>
@@ -100,6 +108,17 @@ export class GenerationRun {
   /** Whether it still reads the upstream. */
   get running(): boolean {
     return this.#reading && this.#stop === undefined
+  }
+
+  /** What a dashboard shows of it while it runs: its measures so far. */
+  summary(): GenerationSummary {
+    return {
+      id: this.id,
+      model: this.model,
+      status: "running",
+      startedAt: this.startedAt,
+      stats: this.#stats.progress(this.#settings.now()),
+    }
   }
 
   /** A viewer on this node (see {@link DisconnectGrace}); call the returned function when it leaves. */

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto"
 import type { Engine, LogHead, Signal } from "../engine/engine.js"
 import { defaultLogger, type Logger } from "../logger.js"
+import { type GenerationActivity, RecentGenerations } from "./generation-activity.js"
 import { generationLog, newGenerationId } from "./generation-id.js"
 import { type GenerationMeta, metaToRecord } from "./generation-meta.js"
 import { GenerationRun } from "./generation-run.js"
@@ -72,6 +73,8 @@ export interface Generations {
   reapIfOrphaned(id: string, head: LogHead): Promise<boolean>
   /** A viewer of `id` on this node; call the returned function when it leaves. */
   watch(id: string): () => void
+  /** What this node runs now, and what ended here lately (for a dashboard). */
+  activity(): GenerationActivity
   /**
    * Takes no new generations, lets running ones finish for `deadlineMs`, then stops the rest
    * as `interrupted`, and gives the lease up. Leaves the engine open (it is the caller's).
@@ -98,6 +101,7 @@ export function createGenerations(options: GenerationsOptions): Generations {
     now,
   }
   const runs = new Map<string, GenerationRun>()
+  const ended = new RecentGenerations(RECENT_KEPT)
   let closing = false
   let leaseTimer: ReturnType<typeof setInterval> | undefined
 
@@ -142,6 +146,7 @@ export function createGenerations(options: GenerationsOptions): Generations {
           log,
           provider: spec.provider,
           request: spec.request,
+          model: spec.meta.model,
           startedAt: spec.meta.createdAt,
           graceMs: spec.disconnectGraceMs ?? defaultGraceMs,
         },
@@ -149,6 +154,12 @@ export function createGenerations(options: GenerationsOptions): Generations {
       )
       runs.set(id, run)
       void run.ended.finally(() => runs.delete(id))
+      void run.ended.then((end) =>
+        ended.add({
+          ...run.summary(),
+          ...(end === undefined ? { status: "lost" } : { status: end.status, stats: end.stats }),
+        }),
+      )
       return run
     },
     running: (id) => runs.get(id),
@@ -176,6 +187,10 @@ export function createGenerations(options: GenerationsOptions): Generations {
         logger.warn({ generation: id, owner }, "a generation's node died; closed it as interrupted")
       return result.status === "appended"
     },
+    activity: () => ({
+      running: [...runs.values()].map((run) => run.summary()),
+      recent: ended.list(),
+    }),
     watch(id) {
       const run = runs.get(id)
       if (run !== undefined) return run.attachViewer()
@@ -205,6 +220,9 @@ export function createGenerations(options: GenerationsOptions): Generations {
     },
   }
 }
+
+/** How many ended generations {@link Generations.activity} remembers. */
+const RECENT_KEPT = 20
 
 /** The most entries a generation's log keeps: far beyond any answer, so retention never trims one. */
 const MAX_ENTRIES = 10_000_000

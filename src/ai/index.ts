@@ -18,6 +18,7 @@ export type * from "./entries.js"
 export { isOutputEntry } from "./entries.js"
 export { fromAnthropicMessagesRequest } from "./from-anthropic-request.js"
 export { fromOpenAIChatRequest } from "./from-openai-request.js"
+export type { GenerationActivity, GenerationSummary } from "./generation-activity.js"
 export type { GenerationFormat, GenerationMeta } from "./generation-meta.js"
 export type { GenerationRun, StartOutcome } from "./generation-run.js"
 export {

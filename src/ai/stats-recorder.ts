@@ -38,14 +38,23 @@ export class StatsRecorder {
     this.#cancelLatencyMs = ms
   }
 
+  /** The final measures, once the generation ended at `now`. */
   finish(now: number): GenerationStats {
+    return this.#measure(now, this.#lastOutputAt)
+  }
+
+  /** The measures so far of a running generation: its rate counts the time up to `now`, not to its last token. */
+  progress(now: number): GenerationStats {
+    return this.#measure(now, this.#firstOutputAt === undefined ? undefined : now)
+  }
+
+  #measure(now: number, rateEnd: number | undefined): GenerationStats {
     const usage: GenerationUsage =
       this.#outputTokens === undefined
         ? { ...this.#input(), outputTokens: this.#outputDeltas, source: "estimated" }
         : { ...this.#input(), outputTokens: this.#outputTokens, source: "provider" }
     const first = this.#firstOutputAt
-    const last = this.#lastOutputAt
-    const streamingMs = first === undefined || last === undefined ? 0 : last - first
+    const streamingMs = first === undefined || rateEnd === undefined ? 0 : rateEnd - first
     return {
       ...(first === undefined ? {} : { timeToFirstTokenMs: first - this.#startedAt }),
       // Tokens after the first, over the time they took: one token alone has no rate.

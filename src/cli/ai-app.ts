@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs"
+import type { Generations } from "../ai/generations.js"
 import { createAIHandler } from "../ai/handler.js"
 import type { ModelConfig } from "../ai/models.js"
 import { createCors } from "../auth/cors.js"
@@ -11,6 +12,8 @@ import type { Mount } from "./router.js"
 /** The AI endpoints as `herald serve` runs them. */
 export interface ServedAI {
   readonly mount: Mount
+  /** This node's generations, as the dashboard lists them. */
+  readonly generations: Pick<Generations, "node" | "activity">
   /** Lets running generations finish within the deadline and marks the rest interrupted. */
   close(options: { readonly deadlineMs: number }): Promise<void>
 }
@@ -31,8 +34,10 @@ export function createServedAI(
   const cors = createCors(config.corsOrigins, hubUrl.origin)
   const ai = createAIHandler({
     engine,
-    // One identity per process: the lease serve holds is the one that fences its generations.
+    // One identity per process: the lease serve holds is the one that fences its generations,
+    // renewed for the same TTL (--node-lease), so a dead node's generations are taken over then.
     node: config.nodeId,
+    leaseMs: config.nodeLeaseMs,
     ...(config.aiModels === undefined ? {} : { models: readModels(config.aiModels, env) }),
     auth: {
       verifier:
@@ -58,6 +63,7 @@ export function createServedAI(
       owns: ai.owns,
       handle: ai.handle,
     },
+    generations: ai.generations,
     close: (options) => ai.close(options),
   }
 }

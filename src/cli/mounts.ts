@@ -15,6 +15,10 @@ export interface ServedApps {
   readonly separateMetricsPort: boolean
   /** Durable Streams (cli/streams-mount.ts), when served. */
   readonly streams?: Mount
+  /** The dashboard's admin API (cli/admin/), when served. */
+  readonly admin?: Mount
+  /** The web pages (cli/web.ts), when served: they own `/` and `/_herald/`, so they go last. */
+  readonly web?: Mount
 }
 
 /**
@@ -31,7 +35,9 @@ export function serveMounts(apps: ServedApps): { main: Mount[]; metrics: Mount[]
     ...(apps.streams === undefined ? [] : [apps.streams]),
     ...(apps.ai === undefined ? [] : [apps.ai]),
     health,
+    ...(apps.admin === undefined ? [] : [apps.admin]),
   ]
-  if (!apps.separateMetricsPort) return { main: [...main, metrics], metrics: undefined }
-  return { main, metrics: [metrics, health] }
+  const pages = apps.web === undefined ? [] : [apps.web]
+  if (!apps.separateMetricsPort) return { main: [...main, metrics, ...pages], metrics: undefined }
+  return { main: [...main, ...pages], metrics: [metrics, health] }
 }

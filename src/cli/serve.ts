@@ -19,6 +19,7 @@ import {
   toHubOptions,
   withBoundPort,
 } from "./config.js"
+import { createDashboard } from "./dashboard.js"
 import { devBanner } from "./dev-banner.js"
 import { createHttpServer } from "./http-server.js"
 import { DEV_ISSUER, DEV_TOKEN_TTL_SEC } from "./hub-access.js"
@@ -139,6 +140,16 @@ export async function serve(flags: Readonly<Record<string, unknown>>): Promise<n
     await closeEngine(lease, engine)
     return 2
   }
+  const streams = streamsMount(config, engine, logger)
+  const dashboard = createDashboard(
+    config,
+    engine,
+    { hub, ai, streams },
+    config.engine === "sqlite" ? join(config.dataDir, DATABASE_FILE) : undefined,
+    logger,
+  )
+  // What shutdown closes together.
+  const apps = [ai, hub, dashboard.admin]
   const mounts = serveMounts({
     hub,
     ai: ai.mount,
@@ -150,7 +161,9 @@ export async function serve(flags: Readonly<Record<string, unknown>>): Promise<n
       loopbackOnly: config.dev === undefined && config.metricsPort === undefined,
     },
     separateMetricsPort: config.metricsPort !== undefined,
-    streams: streamsMount(config, engine, logger),
+    streams,
+    admin: dashboard.admin.mount,
+    web: dashboard.web,
   })
   handle = createRouter(mounts.main, logger)
 
@@ -164,7 +177,7 @@ export async function serve(flags: Readonly<Record<string, unknown>>): Promise<n
     } catch (error) {
       logger.error(cannotListen(error, host, config.metricsPort, "--metrics-port"))
       server.close()
-      await Promise.all([ai.close({ deadlineMs: 0 }), hub.close({ deadlineMs: 0 })])
+      await Promise.all(apps.map((app) => app.close({ deadlineMs: 0 })))
       await closeEngine(lease, engine)
       return 1
     }
@@ -191,7 +204,7 @@ export async function serve(flags: Readonly<Record<string, unknown>>): Promise<n
       }, config.shutdownTimeoutMs + EXIT_GRACE_MS)
       // Kept referenced: if what shutdown waits on can never settle and nothing else is left
       // running, the process ends here with a reason, not with Node's silent exit code 13.
-      void shutdown(servers, [ai, hub], lease, engine, config.shutdownTimeoutMs, logger).then((code) => {
+      void shutdown(servers, apps, lease, engine, config.shutdownTimeoutMs, logger).then((code) => {
         clearTimeout(force)
         logger.info("stopped")
         resolve(code)

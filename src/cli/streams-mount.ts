@@ -1,12 +1,15 @@
 import { createTokenVerifier } from "../auth/verifier.js"
 import type { Engine } from "../engine/engine.js"
 import type { Logger } from "../logger.js"
-import { createStreamsHandler } from "../streams/index.js"
+import { createStreamsHandler, type StreamsHandler } from "../streams/index.js"
 import type { HeraldConfig } from "./config.js"
 import type { Mount } from "./router.js"
 
 /** Where `herald serve` answers the Durable Streams protocol. */
 export const STREAMS_PREFIX = "/v1/stream/"
+
+/** The Durable Streams app as `herald serve` mounts it, with its overview for the dashboard. */
+export type ServedStreams = Mount & Pick<StreamsHandler, "overview">
 
 /**
  * The Durable Streams app of `herald serve`, on the engine every app shares: a stream is one log
@@ -14,7 +17,7 @@ export const STREAMS_PREFIX = "/v1/stream/"
  * Tokens are checked with the publisher keys (Herald grants of app `streams`); in dev mode a
  * client on this machine needs none.
  */
-export function streamsMount(config: HeraldConfig, engine: Engine, logger: Logger): Mount {
+export function streamsMount(config: HeraldConfig, engine: Engine, logger: Logger): ServedStreams {
   const verifier = createTokenVerifier({
     keys: config.publishKeys,
     resource: config.resource ?? config.hubUrl,
@@ -32,5 +35,6 @@ export function streamsMount(config: HeraldConfig, engine: Engine, logger: Logge
     serves: `Durable Streams at ${STREAMS_PREFIX}`,
     owns: streams.owns,
     handle: streams.handle,
+    overview: streams.overview,
   }
 }

@@ -4,6 +4,7 @@ import { createCors } from "../auth/cors.js"
 import { prepareTopic } from "../auth/matchers/matcher.js"
 import type { Entry } from "../engine/engine.js"
 import { createClientAddressResolver, createSSE, withErrorBoundary } from "../server/index.js"
+import type { HubActivity } from "./activity.js"
 import { createAdmission } from "./admission.js"
 import { createAuthenticator } from "./authenticate.js"
 import { BATCH_PUBLISH_PATH, publishBatch } from "./batch-publish.js"
@@ -46,6 +47,8 @@ export interface Hub {
   readonly metrics: Registry
   /** Open subscriber connections. */
   readonly connections: number
+  /** What the hub is doing, for a dashboard (`herald serve` shows it at `/`). */
+  readonly activity: HubActivity
   /**
    * Graceful shutdown: refuses new subscribers and publishes, tells open subscribers to come
    * back (`retry`) and closes them within `deadlineMs` (default 10 000). The engine is the
@@ -182,6 +185,25 @@ export function createHub(options: HubOptions): Hub {
     metrics: metrics.registry,
     get connections() {
       return admission.open
+    },
+    activity: {
+      figures: () => ({
+        connections: admission.open,
+        subscriptions: subscriptions.size,
+        replaysWaiting: replays.waiting,
+        ...metrics.totals(),
+      }),
+      mostSubscribed: (limit) => subscriptions.mostSubscribed(limit),
+      async recentUpdates(limit) {
+        return (await updates.recent(limit)).map((update) => ({
+          id: update.id,
+          topics: update.topics,
+          type: update.type,
+          private: update.private,
+          time: update.time,
+          bytes: Buffer.byteLength(update.data),
+        }))
+      },
     },
     close(closeOptions = {}) {
       closing ??= sse

@@ -29,7 +29,15 @@ export interface SubscriptionRegistry {
   get(id: string): SubscriptionDocument | undefined
   /** Resolves once the subscription events published so far are stored (or failed). */
   settled(): Promise<void>
+  /** The `limit` topic matchers with the most active subscriptions, most first. */
+  mostSubscribed(limit: number): readonly MatcherCount[]
   readonly size: number
+}
+
+/** How many active subscriptions use one topic matcher. */
+export interface MatcherCount {
+  readonly match: string
+  readonly subscriptions: number
 }
 
 /** What the subscription API lists: this node's subscriptions, or every live node's (node-subscriptions.ts). */
@@ -106,6 +114,8 @@ export function createSubscriptionRegistry(
 ): SubscriptionRegistry {
   const active = new Map<string, SubscriptionDocument>()
   const publishing = new Set<Promise<void>>()
+  // Kept as subscriptions come and go, so that a dashboard asking every second never walks them all.
+  const perMatcher = new Map<string, number>()
   const announce = (documents: readonly SubscriptionDocument[]): void => {
     onChange()
     if (!events) return
@@ -130,12 +140,22 @@ export function createSubscriptionRegistry(
           ...(payload === undefined ? {} : { payload }),
         }
       })
-      for (const document of documents) active.set(document.id, document)
+      for (const document of documents) {
+        // A matcher given twice in one request is one subscription (one id), counted once.
+        if (!active.has(document.id))
+          perMatcher.set(document.match, (perMatcher.get(document.match) ?? 0) + 1)
+        active.set(document.id, document)
+      }
       announce(documents)
       return documents
     },
     remove(documents) {
-      for (const document of documents) active.delete(document.id)
+      for (const document of documents) {
+        if (!active.delete(document.id)) continue
+        const left = (perMatcher.get(document.match) ?? 1) - 1
+        if (left === 0) perMatcher.delete(document.match)
+        else perMatcher.set(document.match, left)
+      }
       announce(documents.map((document) => ({ ...document, active: false })))
     },
     all() {
@@ -146,6 +166,12 @@ export function createSubscriptionRegistry(
     },
     async settled() {
       await Promise.all(publishing)
+    },
+    mostSubscribed(limit) {
+      return [...perMatcher]
+        .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+        .slice(0, limit)
+        .map(([match, subscriptions]) => ({ match, subscriptions }))
     },
     get size() {
       return active.size

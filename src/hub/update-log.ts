@@ -27,6 +27,8 @@ export interface UpdateLog {
   locate(cursor: string): Promise<Position | undefined>
   /** The id of the newest update held, or `undefined` when the log holds none. */
   lastId(): Promise<string | undefined>
+  /** Up to `limit` of the newest updates held (appended on any node), newest first. */
+  recent(limit: number): Promise<readonly StoredUpdate[]>
 }
 
 /** Field order of an entry's JSON array: topics, data, private (0/1), type, retry. */
@@ -68,12 +70,18 @@ export function openUpdateLog(engine: Engine, name: string = DEFAULT_HUB_LOG): U
       return await engine.locate(name, cursor)
     },
     async lastId() {
+      return (await this.recent(1))[0]?.id
+    },
+    async recent(limit) {
       const head = await engine.head(name)
       const tail = head === undefined ? undefined : parsePosition(head.tail)
-      if (tail === undefined || tail.seq === 0 || head?.tail === head?.floor) return undefined
-      const read = await engine.read(name, formatPosition(tail.epoch, tail.seq - 1), 1)
-      const newest = read.held ? read.entries[0] : undefined
-      return newest === undefined ? undefined : this.decode(newest).id
+      const floor = head === undefined ? undefined : parsePosition(head.floor)
+      if (tail === undefined || floor === undefined || limit < 1) return []
+      const after = Math.max(floor.seq, tail.seq - limit)
+      if (after >= tail.seq) return []
+      // Not held when retention trimmed past `after` meanwhile: nothing this time.
+      const read = await engine.read(name, formatPosition(tail.epoch, after), limit)
+      return read.held ? read.entries.map((entry) => this.decode(entry)).reverse() : []
     },
   }
 }

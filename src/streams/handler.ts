@@ -13,6 +13,7 @@ import { StreamsError, sendProblem } from "./errors.js"
 import { SECURITY_HEADERS } from "./headers.js"
 import { resolveLimits, type StreamsLimits } from "./limits.js"
 import { streamMetadata } from "./metadata.js"
+import { type StreamsOverview, streamsOverview } from "./overview.js"
 import { readStream } from "./read.js"
 import { createStreamCount } from "./stream-count.js"
 
@@ -41,6 +42,11 @@ export interface StreamsHandler {
   owns(path: string): boolean
   /** Answers one request; never rejects (a failure is logged and answered 500). */
   handle(request: IncomingMessage, response: ServerResponse): Promise<void>
+  /**
+   * The streams held, counted up to `maxCount` (each call lists them from the engine: a cost in
+   * proportion), and the `newest` most recently created: for a dashboard.
+   */
+  overview(bounds: { readonly maxCount: number; readonly newest: number }): Promise<StreamsOverview>
 }
 
 /** The reserved control namespace (protocol section 6): Herald serves no subscriptions yet. */
@@ -88,7 +94,11 @@ export function createStreamsHandler(options: StreamsOptions): StreamsHandler {
       sendProblem(response, error.status, error.message, { ...baseHeaders, ...error.headers })
     }
   }
-  return { owns, handle: withErrorBoundary(route, logger) as StreamsHandler["handle"] }
+  return {
+    owns,
+    handle: withErrorBoundary(route, logger) as StreamsHandler["handle"],
+    overview: (bounds) => streamsOverview(options.engine, prefix, bounds),
+  }
 }
 
 function dispatch(context: StreamsContext, request: StreamRequest): Promise<Reply | undefined> {

@@ -4,6 +4,7 @@ import type { Entry } from "../../src/ai/entries.js"
 import type { GenerationMeta } from "../../src/ai/generation-meta.js"
 import { createGenerations, type Generations } from "../../src/ai/generations.js"
 import type { Provider } from "../../src/ai/provider.js"
+import { StatsRecorder } from "../../src/ai/stats-recorder.js"
 import { parseEntry, type StoredEntry } from "../../src/ai/stored-entry.js"
 import type { Engine } from "../../src/engine/engine.js"
 import { createMemoryEngine } from "../../src/engine/memory.js"
@@ -205,5 +206,63 @@ describe("a generation's log", () => {
     expect(run.running).toBe(true)
     back()
     expect(await run.ended).toMatchObject({ status: "cancelled" })
+  })
+})
+
+describe("a node's generation activity", () => {
+  it("lists the running generations with their numbers so far, then the ended ones, newest first", async () => {
+    const engine = createMemoryEngine()
+    const node = generationsOn(engine)
+    const slow = endless({ everyMs: 5 })
+    const running = await node.start({ provider: slow.provider, request: REQUEST, meta: META })
+    await running.started
+    await sleep(30)
+    const [summary] = node.activity().running
+    expect(summary).toMatchObject({
+      id: running.id,
+      model: "m",
+      status: "running",
+      startedAt: META.createdAt,
+    })
+    expect(summary?.stats.timeToFirstTokenMs).toBeGreaterThanOrEqual(0)
+    expect(summary?.stats.usage.outputTokens).toBeGreaterThan(0)
+    expect(node.activity().recent).toEqual([])
+
+    const quick = await node.start({ provider: endless({ count: 3 }).provider, request: REQUEST, meta: META })
+    await quick.ended
+    await node.cancel(running.id)
+    await running.ended
+    // Settled after `ended` resolves: the lists are updated in its continuations.
+    await sleep(0)
+    const { running: still, recent } = node.activity()
+    expect(still).toEqual([])
+    expect(recent.map((each) => [each.id, each.status])).toEqual([
+      [running.id, "cancelled"],
+      [quick.id, "done"],
+    ])
+    expect(recent[1]?.stats.usage).toEqual({ outputTokens: 3, source: "estimated" })
+  })
+})
+
+describe("a generation's measures", () => {
+  it("while it runs, counts its rate up to now: a pause after two quick tokens is not 1000 tokens/s", () => {
+    const stats = new StatsRecorder(0)
+    stats.observe({ type: "text-delta", text: "a" }, 100)
+    stats.observe({ type: "text-delta", text: "b" }, 101)
+    expect(stats.progress(1_101)).toMatchObject({
+      timeToFirstTokenMs: 100,
+      tokensPerSecond: 1,
+      durationMs: 1_101,
+    })
+    // Once ended, the rate is over the time the tokens took.
+    expect(stats.finish(1_101)).toMatchObject({
+      timeToFirstTokenMs: 100,
+      tokensPerSecond: 1000,
+      durationMs: 1_101,
+    })
+    expect(new StatsRecorder(0).progress(50)).toEqual({
+      durationMs: 50,
+      usage: { outputTokens: 0, source: "estimated" },
+    })
   })
 })

@@ -4,7 +4,7 @@ import { type ChildProcess, spawn } from "node:child_process"
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs"
 import { createServer } from "node:net"
 import { tmpdir } from "node:os"
-import { join } from "node:path"
+import { join, sep } from "node:path"
 import { afterAll, beforeAll } from "vitest"
 import { waitUntil } from "../server/helpers.js"
 
@@ -20,7 +20,8 @@ function assertBuilt(): void {
   if (!existsSync(HERALD)) throw new Error(`${HERALD} is missing — run \`npm run build\` first.`)
   const built = statSync(HERALD).mtimeMs
   const sources = readdirSync(join(ROOT, "src"), { recursive: true, encoding: "utf8" })
-    .filter((file) => file.endsWith(".ts"))
+    // The TypeScript, and the web pages' files that the build copies.
+    .filter((file) => file.endsWith(".ts") || file.startsWith(`web${sep}`))
     .map((file) => join(ROOT, "src", file))
   const stale = sources.filter((file) => statSync(file).mtimeMs > built)
   if (stale.length > 0) {

@@ -1,0 +1,236 @@
+// One generation as the chat page reads it: created by a POST whose response streams it, or
+// followed from a cursor with GET /v1/generations/{id}/stream (after a reload, a dropped
+// connection, or in a second tab). Always in OpenAI's format, since a cursor (each event's `id:`)
+// is a place in one format's events. Herald's own EventSource sends the token and the cursor.
+
+import { authHeaders, errorMessage, generationState } from "./chat-api.js"
+import { EventSource } from "./herald-client.js"
+
+/**
+ * A stream silent this long makes the page ask the generation's state: a generation that ended
+ * while its stream missed the end is resumed to read it, and the node asked notices a dead node's
+ * generation and closes it as interrupted (a follower on an open log would wait on forever).
+ */
+const SILENCE_MS = 4000
+
+/** A followed stream that drops comes back quickly, through a proxy's 502s while a node dies, within bounds. */
+const RECONNECT = {
+  delay: 500,
+  backoff: 2,
+  maxDelay: 5000,
+  jitter: 0.2,
+  retryOnStatus: true,
+  maxAttempts: 20,
+}
+
+/** What the terminal event of OpenAI's format says: `[DONE]`, or an error whose type names how it ended. */
+const END_OF_ERROR_TYPE = { generation_cancelled: "cancelled", generation_interrupted: "interrupted" }
+
+/**
+ * @typedef {"done" | "cancelled" | "interrupted" | "failed" | "lost"} EndStatus
+ * @typedef {"connecting" | "live" | "reconnecting" | "offline"} ConnectionState
+ * @typedef {object} StreamEvent
+ * @property {string} text           answer text the event adds ("" for none)
+ * @property {string} reasoning      reasoning text it adds
+ * @property {string | undefined} finishReason
+ * @property {string} cursor         the event's id: where a resume starts after it
+ * @typedef {object} StreamHandlers
+ * @property {(id: string) => void} onId                       the id, as soon as the response head names it
+ * @property {(event: StreamEvent) => void} onEvent
+ * @property {(state: ConnectionState) => void} onConnection
+ * @property {(status: EndStatus, message?: string) => void} onEnd
+ * @property {(status: number, message: string) => void} onRefused  401 or 403: the stream stops, a token may help
+ */
+
+/** Reads one generation until its terminal event; `close()` leaves it (the generation runs on). */
+export class GenerationStream {
+  /** @type {StreamHandlers} */
+  #handlers
+  /** @type {EventSource | undefined} */
+  #source
+  /** @type {string | undefined} */
+  #id
+  /** @type {string | undefined} */
+  #cursor
+  #ended = false
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  #silence
+
+  /** @param {StreamHandlers} handlers */
+  constructor(handlers) {
+    this.#handlers = handlers
+  }
+
+  /**
+   * Creates a generation (`POST /v1/chat/completions`) and reads its answer. A POST is never sent
+   * twice: once the head named the id, a dropped response is followed from the last cursor.
+   * @param {object} body  an OpenAI Chat Completions request
+   */
+  create(body) {
+    this.#open("/v1/chat/completions", {
+      method: "POST",
+      body: JSON.stringify({ ...body, stream: true }),
+      headers: () => ({ "content-type": "application/json", ...authHeaders() }),
+      reconnect: false,
+      onResponse: (response) => {
+        const id = response.headers.get("herald-generation-id")
+        if (id === null || id === "") return
+        this.#id = id
+        this.#handlers.onId(id)
+      },
+    })
+  }
+
+  /**
+   * Follows generation `id` after `cursor` (from its first event without one): what the page
+   * already has is never sent again, and nothing after it is skipped.
+   * @param {string} id
+   * @param {string} [cursor]
+   */
+  follow(id, cursor) {
+    this.#id = id
+    this.#cursor = cursor
+    this.#open(`/v1/generations/${encodeURIComponent(id)}/stream?format=openai`, {
+      headers: authHeaders,
+      reconnect: RECONNECT,
+      ...(cursor === undefined ? {} : { lastEventId: cursor }),
+    })
+  }
+
+  /** Follows again from the last cursor, after the connection was given up (`offline`). */
+  reconnect() {
+    if (this.#id !== undefined && !this.#ended) this.follow(this.#id, this.#cursor)
+  }
+
+  /** Stops reading. The generation itself runs on (a Stop is `cancelGeneration`). */
+  close() {
+    this.#ended = true
+    this.#stop()
+  }
+
+  /**
+   * @param {string} url
+   * @param {import("./herald-client.js").EventSourceInit} init
+   */
+  #open(url, init) {
+    this.#stop()
+    this.#handlers.onConnection("connecting")
+    const source = new EventSource(url, init)
+    source.addEventListener("open", () => {
+      if (source !== this.#source) return
+      this.#handlers.onConnection("live")
+      this.#watch()
+    })
+    source.addEventListener("message", (event) => {
+      if (source === this.#source) this.#message(event)
+    })
+    source.addEventListener("error", (event) => {
+      if (source === this.#source)
+        this.#error(source, /** @type {any} */ (event).error, init.method === "POST")
+    })
+    this.#source = source
+  }
+
+  /** @param {MessageEvent<string>} event */
+  #message(event) {
+    this.#watch()
+    if (event.data === "[DONE]") return this.#end("done")
+    let chunk
+    try {
+      chunk = JSON.parse(event.data)
+    } catch {
+      return
+    }
+    if (chunk?.error !== undefined) {
+      const type = String(chunk.error?.type ?? "")
+      return this.#end(
+        END_OF_ERROR_TYPE[type] ?? "failed",
+        String(chunk.error?.message ?? "the generation failed"),
+      )
+    }
+    const choice = chunk?.choices?.[0]
+    const delta = choice?.delta ?? {}
+    this.#cursor = event.lastEventId
+    this.#handlers.onEvent({
+      text: typeof delta.content === "string" ? delta.content : "",
+      reasoning: typeof delta.reasoning_content === "string" ? delta.reasoning_content : "",
+      finishReason: choice?.finish_reason ?? undefined,
+      cursor: event.lastEventId,
+    })
+  }
+
+  /**
+   * @param {EventSource} source
+   * @param {{status?: number, body?: string, message?: string} | undefined} failure  the EventSourceError, if any
+   * @param {boolean} created  whether this was the POST that created the generation
+   */
+  #error(source, failure, created) {
+    if (source.readyState === EventSource.CONNECTING) {
+      this.#handlers.onConnection("reconnecting")
+      return
+    }
+    this.#stop()
+    const status = failure?.status
+    const message = status === undefined ? undefined : errorMessage(status, failure?.body ?? "")
+    if (status === 401 || status === 403) {
+      this.#ended = true
+      this.#handlers.onRefused(status, message ?? "")
+    } else if (status === 404) {
+      this.#end("lost", "This generation is not kept any more (it expired), or never existed.")
+    } else if (status !== undefined && (created || status < 500)) {
+      this.#end("failed", message)
+    } else if (created && this.#id !== undefined) {
+      // The response dropped mid-answer (a node died, the network blinked): read on from the log.
+      this.#handlers.onConnection("reconnecting")
+      this.follow(this.#id, this.#cursor)
+    } else if (created) {
+      this.#end("failed", "The connection was lost before the answer started.")
+    } else {
+      this.#handlers.onConnection("offline")
+    }
+  }
+
+  /** Re-arms the silence check. */
+  #watch() {
+    clearTimeout(this.#silence)
+    if (this.#ended || this.#id === undefined) return
+    this.#silence = setTimeout(() => void this.#checkState(), SILENCE_MS)
+  }
+
+  async #checkState() {
+    const id = /** @type {string} */ (this.#id)
+    try {
+      const state = await generationState(id)
+      if (this.#ended) return
+      if (state.status !== "running") {
+        // It ended, but this stream did not say so: read the rest, and the end, from the cursor.
+        this.follow(id, this.#cursor)
+        return
+      }
+    } catch (error) {
+      if (this.#ended) return
+      if (/** @type {any} */ (error).status === 404) {
+        this.#end("lost", "This generation is not kept any more (it expired), or never existed.")
+        return
+      }
+    }
+    this.#watch()
+  }
+
+  #stop() {
+    clearTimeout(this.#silence)
+    this.#source?.close()
+    this.#source = undefined
+  }
+
+  /**
+   * @param {EndStatus} status
+   * @param {string} [message]
+   */
+  #end(status, message) {
+    if (this.#ended) return
+    this.#ended = true
+    this.#stop()
+    this.#handlers.onEnd(status, message)
+  }
+}

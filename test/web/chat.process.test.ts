@@ -1,0 +1,206 @@
+// The chat page (/chat) in Chromium against a real `herald serve` with a slowed demo model: a
+// reload mid-answer resumes from the page's cursor with the exact answer, a second tab follows the
+// same answer live, Stop ends it cancelled, and outside dev mode the page asks for a token.
+import type { Browser, BrowserContext } from "playwright-core"
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
+import { startHub, tempCwd, useCliProcesses } from "../cli/cli-helpers.js"
+import { findChromium, launchChromium } from "../client/browser.js"
+import { SECRET, token } from "../hub/hub-helpers.js"
+import {
+  lastAnswer,
+  loggedGeneration,
+  openChat,
+  pageErrors,
+  send,
+  waitForAnswer,
+  waitForEnd,
+  wholeAnswer,
+  writeModels,
+} from "./chat-page.js"
+
+useCliProcesses()
+
+const executablePath = findChromium()
+
+/** A test's own bound: its waits fail first, saying what they waited for. */
+const TEST_MS = 90_000
+
+let browser: Browser
+let context: BrowserContext | undefined
+
+beforeAll(async () => {
+  if (executablePath !== undefined) browser = await launchChromium(executablePath)
+})
+afterEach(async () => {
+  await context?.close()
+  context = undefined
+})
+afterAll(async () => {
+  await browser?.close()
+})
+
+describe.skipIf(executablePath === undefined)("the chat page in dev mode", () => {
+  let hub: Awaited<ReturnType<typeof startHub>>
+  let origin: string
+
+  beforeAll(async () => {
+    const cwd = tempCwd()
+    hub = await startHub(["--engine", "memory", "--port", "0", "--ai-models", writeModels(cwd)], { cwd })
+    origin = new URL(hub.hubUrl).origin
+  })
+  afterAll(() => {
+    hub?.child.kill("SIGKILL")
+  })
+
+  it(
+    "a reload mid-answer follows the same generation from the page's cursor: the text is the whole answer, once",
+    async () => {
+      context = await browser.newContext()
+      const page = await openChat(context, `${origin}/chat`)
+      const prompt = "How do tides work?"
+      await send(page, prompt)
+      const before = await waitForAnswer(
+        page,
+        (answer) => answer.status === "running" && answer.text.length >= 40,
+        "showed 40 characters",
+      )
+      const id = before.id as string
+      expect(page.url()).toBe(`${origin}/chat#g=${id}`)
+
+      const resumes: (string | undefined)[] = []
+      page.on("request", (request) => {
+        if (request.url().includes(`/v1/generations/${id}/stream`))
+          resumes.push(request.headers()["last-event-id"])
+      })
+      await page.reload()
+      const reloaded = await waitForEnd(page)
+
+      const whole = await wholeAnswer(origin, prompt)
+      expect(before.text.length).toBeLessThan(whole.length)
+      expect(reloaded).toMatchObject({ id, status: "done", text: whole })
+      expect(await loggedGeneration(origin, id)).toEqual({ text: whole, end: "done" })
+      // It resumed after its cursor, not from the start: the first request after the reload named
+      // the cursor kept with the text (a position of the log, or an event within one).
+      expect(resumes[0]).toMatch(/^\w+_\d+(\.\d+)?$/)
+      expect(whole.startsWith(before.text)).toBe(true)
+      expect(pageErrors(page)).toEqual([])
+    },
+    TEST_MS,
+  )
+
+  it(
+    "a second tab opened on the watch link follows the same answer live; both end with the same text",
+    async () => {
+      context = await browser.newContext()
+      const first = await openChat(context, `${origin}/chat`)
+      const prompt = "Explain Server-Sent Events to a new developer"
+      await send(first, prompt)
+      const started = await waitForAnswer(first, (answer) => answer.id !== undefined, "had an id")
+      const link = await first.getAttribute(".turn .watch", "href")
+      expect(link).toBe(`/chat#g=${started.id}`)
+
+      const second = await openChat(context, `${origin}${link}`)
+      // Live: the second tab shows part of the answer while the generation still runs.
+      const watching = await waitForAnswer(
+        second,
+        (answer) => answer.status === "running" && answer.text.length > 0,
+        "showed text while running",
+      )
+      expect(watching.id).toBe(started.id)
+      const [one, two] = [await waitForEnd(first), await waitForEnd(second)]
+      const whole = await wholeAnswer(origin, prompt)
+      expect(one).toMatchObject({ status: "done", text: whole })
+      expect(two).toMatchObject({ id: started.id, status: "done", text: whole })
+      expect(watching.text.length).toBeLessThan(whole.length)
+      expect([...pageErrors(first), ...pageErrors(second)]).toEqual([])
+    },
+    TEST_MS,
+  )
+
+  it(
+    "Stop cancels the generation: it ends cancelled, and the text stops where the log stops",
+    async () => {
+      context = await browser.newContext()
+      const page = await openChat(context, `${origin}/chat`)
+      const prompt = "Why do streams need cursors?"
+      await send(page, prompt)
+      await waitForAnswer(page, (answer) => answer.status === "running" && answer.text.length >= 20, "ran")
+      await page.click("#stop")
+      const stopped = await waitForEnd(page)
+      expect(stopped.status).toBe("cancelled")
+      expect(stopped.endMessage).toMatch(/^Stopped/)
+
+      const id = stopped.id as string
+      const state = (await (await fetch(`${origin}/v1/generations/${id}`)).json()) as { status: string }
+      expect(state.status).toBe("cancelled")
+      const logged = await loggedGeneration(origin, id)
+      expect(logged).toEqual({ text: stopped.text, end: "generation_cancelled" })
+      const whole = await wholeAnswer(origin, prompt)
+      expect(whole.startsWith(stopped.text)).toBe(true)
+      expect(stopped.text.length).toBeLessThan(whole.length)
+      // The text stays where it stopped (the demo model would have written more by now).
+      await page.waitForTimeout(1500)
+      expect((await lastAnswer(page)).text).toBe(stopped.text)
+      expect(await page.isHidden("#stop")).toBe(true)
+      expect(pageErrors(page)).toEqual([])
+    },
+    TEST_MS,
+  )
+})
+
+describe.skipIf(executablePath === undefined)("the chat page outside dev mode", () => {
+  let hub: Awaited<ReturnType<typeof startHub>>
+  let origin: string
+
+  beforeAll(async () => {
+    const cwd = tempCwd()
+    hub = await startHub(
+      ["--engine", "memory", "--port", "0", "--no-dev", "--jwt-key", SECRET, "--ai-models", writeModels(cwd)],
+      { cwd },
+    )
+    origin = new URL(hub.hubUrl).origin
+  })
+  afterAll(() => {
+    hub?.child.kill("SIGKILL")
+  })
+
+  it(
+    "asks for a token (401), says why a bad one is refused, and streams with a good one kept for the tab",
+    async () => {
+      context = await browser.newContext()
+      const page = await openChat(context, `${origin}/chat`)
+      await page.waitForSelector("#token-panel:not([hidden])", { timeout: 15_000 })
+      expect(await page.textContent("#token-reason")).toMatch(/token/i)
+
+      await page.fill("#token-input", "not-a-jwt")
+      await page.click("#token-form button[type=submit]")
+      await page.waitForSelector("#token-panel:not([hidden])")
+      expect(await page.textContent("#token-reason")).toMatch(/^The token was refused: .*JWT/)
+
+      const good = await token(hub.hubUrl, {
+        secret: SECRET,
+        claims: {
+          authorization_details: [
+            {
+              type: "https://herald.dev/grant",
+              app: "ai",
+              actions: ["generate", "read", "cancel"],
+              resources: [{ match: "*" }],
+            },
+          ],
+        },
+      })
+      await page.fill("#token-input", good)
+      await page.click("#token-form button[type=submit]")
+      const prompt = "How do tides work?"
+      await send(page, prompt)
+      expect(await page.isHidden("#token-panel")).toBe(true)
+      const answered = await waitForEnd(page)
+      const whole = await wholeAnswer(origin, prompt, { authorization: `Bearer ${good}` })
+      expect(answered).toMatchObject({ status: "done", text: whole })
+      expect(await page.evaluate(() => sessionStorage.getItem("herald.chat.token"))).toBe(good)
+      expect(pageErrors(page)).toEqual([])
+    },
+    TEST_MS,
+  )
+})
