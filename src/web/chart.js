@@ -64,8 +64,8 @@ export function createRateChart(container, options = {}) {
     const end = samples.at(-1)?.time ?? Date.now()
     const start = end - windowMs
     const visible = samples.filter((sample) => sample.time >= start)
-    // Four gridlines a round step apart, the highest above every value.
-    const top = 4 * niceCeiling(Math.max(1, ...visible.flatMap((sample) => [sample.in, sample.out])) / 4)
+    // Four gridlines a whole, round step apart, the highest above every value.
+    const top = 4 * niceCeiling(Math.max(4, ...visible.flatMap((sample) => [sample.in, sample.out])) / 4)
     const plotWidth = width - PAD.left - PAD.right
     const plotHeight = height - PAD.top - PAD.bottom
     const x = (/** @type {number} */ time) => PAD.left + ((time - start) / windowMs) * plotWidth
