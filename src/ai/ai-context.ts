@@ -2,6 +2,7 @@ import type { Engine } from "../engine/engine.js"
 import type { Logger } from "../logger.js"
 import type { SSE } from "../server/index.js"
 import type { AIAuthenticator } from "./ai-auth.js"
+import type { ChatGenerations } from "./chat-generations.js"
 import type { Generations } from "./generations.js"
 import type { Model } from "./models.js"
 
@@ -10,6 +11,10 @@ export interface AIContext {
   readonly engine: Engine
   readonly generations: Generations
   readonly models: ReadonlyMap<string, Model>
+  /** The model a request that names none gets (the AI SDK endpoint): the first configured. */
+  readonly defaultModel: string
+  /** The AI SDK chats' latest generations. */
+  readonly chats: ChatGenerations
   readonly auth: AIAuthenticator
   readonly sse: SSE
   /** How long a new generation's response head waits for the upstream's first answer, in ms. */

@@ -3,43 +3,63 @@ import type { AIContext } from "./ai-context.js"
 import { foldAnswer } from "./answer.js"
 import { collectGeneration } from "./collect-generation.js"
 import { generationPath, newGenerationId } from "./generation-id.js"
-import type { GenerationMeta } from "./generation-meta.js"
+import type { GenerationFormat, GenerationMeta } from "./generation-meta.js"
 import type { GenerationRun, StartOutcome } from "./generation-run.js"
 import { ShuttingDownError } from "./generations.js"
 import { readJsonBody } from "./json-body.js"
 import type { NormalizedRequest } from "./request.js"
 import { sendClientError, sendFormatError, sendJson } from "./responses.js"
 import type { EndEntry } from "./stored-entry.js"
+import { STREAM_FORMATS } from "./stream-formats.js"
 import { streamGeneration } from "./stream-generation.js"
 import { upstreamErrorMessage } from "./upstream-message.js"
-import type { WireFormat } from "./wire-format.js"
 
 /** The response header naming the generation, to read, resume or cancel it later. */
 export const GENERATION_ID_HEADER = "herald-generation-id"
 /** The request header choosing what a disconnect does: `cancel` at once, or `continue` to the end. */
 export const ON_DISCONNECT_HEADER = "herald-on-disconnect"
 
+/** How a client asked for a generation, read from its request body. */
+export interface ClientRequest {
+  /** What to ask the model; `model` is the name the client used. */
+  readonly request: NormalizedRequest
+  /** Stream the answer (else answer it whole once it ended). */
+  readonly streaming: boolean
+  /** The OpenAI client asked for the usage chunk (`stream_options.include_usage`). */
+  readonly includeUsage: boolean
+  /** Runs once the generation exists (the AI SDK endpoint records it as its chat's latest). */
+  readonly created?: (id: string, subject: string | undefined) => Promise<void>
+}
+
+/** An endpoint that creates generations: the format it speaks and how it reads its body. */
+export interface CreateEndpoint {
+  readonly format: GenerationFormat
+  /** Reads the body; throws `RequestFieldError` naming a field it refuses. */
+  read(body: unknown, context: AIContext): ClientRequest
+}
+
 /**
- * `POST /v1/chat/completions` and `POST /v1/messages`: reads the request in `format`, starts a
- * generation on the model it names, and answers in `format` whatever the upstream speaks —
- * streaming from the generation's log, or the whole answer once it ended. The response head
- * waits up to `headWaitMs` for the upstream's first answer, so a refusal passes through with
- * its status (and `retry-after`) in the format's error shape; later failures are error events.
+ * Starts a generation on the model a request names and answers in the endpoint's format,
+ * whatever the upstream speaks — streaming from the generation's log, or the whole answer once
+ * it ended. The response head waits up to `headWaitMs` for the upstream's first answer, so a
+ * refusal passes through with its status (and `retry-after`) in the format's error shape; later
+ * failures are error events.
  */
 export async function createGeneration(
   context: AIContext,
-  format: WireFormat,
-  parse: (body: unknown) => NormalizedRequest,
+  endpoint: CreateEndpoint,
   request: IncomingMessage,
   response: ServerResponse,
   url: URL,
 ): Promise<void> {
+  const stream = STREAM_FORMATS[endpoint.format]
+  const format = stream.errors
   const id = newGenerationId()
   let run: GenerationRun
-  let streaming: boolean
+  let asked: ClientRequest
   let meta: GenerationMeta
   try {
-    const grants = await context.auth.authenticate(request, url, format.name === "anthropic")
+    const grants = await context.auth.authenticate(request, url, endpoint.format === "anthropic")
     if (!grants.can("ai", "generate", generationPath(id))) {
       sendFormatError(response, format, 403, "This token does not grant `generate` on the AI app.", {
         code: "insufficient_scope",
@@ -47,14 +67,14 @@ export async function createGeneration(
       return
     }
     const body = await readJsonBody(request, context.maxBodyBytes)
-    const normalized = parse(body)
-    const model = context.models.get(normalized.model)
+    asked = endpoint.read(body, context)
+    const model = context.models.get(asked.request.model)
     if (model === undefined) {
       sendFormatError(
         response,
         format,
         404,
-        `The model \`${normalized.model}\` does not exist here; GET /v1/models lists the models served.`,
+        `The model \`${asked.request.model}\` does not exist here; GET /v1/models lists the models served.`,
         { code: "model_not_found", param: "model" },
       )
       return
@@ -66,22 +86,21 @@ export async function createGeneration(
       })
       return
     }
-    const fields = body as { stream?: unknown; stream_options?: { include_usage?: unknown } }
-    streaming = fields.stream === true
     meta = {
       model: model.name,
-      format: format.name,
+      format: endpoint.format,
       owner: grants.subject,
       createdAt: context.now(),
-      includeUsage: fields.stream_options?.include_usage === true,
+      includeUsage: asked.includeUsage,
     }
     run = await context.generations.start({
       id,
       provider: model.provider,
-      request: { ...normalized, model: model.upstreamModel },
+      request: { ...asked.request, model: model.upstreamModel },
       meta,
       ...(graceMs === undefined ? {} : { disconnectGraceMs: graceMs }),
     })
+    await asked.created?.(id, grants.subject)
   } catch (error) {
     if (sendClientError(response, format, error)) return
     if (error instanceof ShuttingDownError) {
@@ -110,13 +129,15 @@ export async function createGeneration(
     return
   }
   const viewContext = { id, meta }
-  if (streaming) {
-    const connection = context.sse.connect(request, response, { headers: { [GENERATION_ID_HEADER]: id } })
+  if (asked.streaming) {
+    const connection = context.sse.connect(request, response, {
+      headers: { [GENERATION_ID_HEADER]: id, ...stream.headers },
+    })
     if (connection.closed) return
     await streamGeneration(
       context.engine,
       run.log,
-      format.view(viewContext),
+      stream.view(viewContext),
       undefined,
       connection,
       context.logger,

@@ -4,18 +4,16 @@ import { follow } from "../engine/follow.js"
 import { parsePosition } from "../engine/position.js"
 import { readLastEventId } from "../server/index.js"
 import type { AIContext } from "./ai-context.js"
-import { aiSdkView, UI_MESSAGE_STREAM_HEADERS } from "./ai-sdk-view.js"
-import { anthropicFormat } from "./anthropic-format.js"
 import { GENERATION_ID_HEADER } from "./create-generation.js"
-import { parseCursor } from "./cursor.js"
+import { type Cursor, parseCursor } from "./cursor.js"
 import { generationPath } from "./generation-id.js"
+import { isGenerationFormat } from "./generation-meta.js"
 import { type FoundGeneration, findGeneration, readEnd, stateBody } from "./generation-state.js"
 import { openaiFormat } from "./openai-format.js"
 import { sendClientError, sendFormatError, sendJson } from "./responses.js"
+import { STREAM_FORMATS, type StreamFormat } from "./stream-formats.js"
 import { streamGeneration } from "./stream-generation.js"
 import type { WireFormat } from "./wire-format.js"
-
-const FORMATS: Readonly<Record<string, WireFormat>> = { openai: openaiFormat, anthropic: anthropicFormat }
 
 /** The query parameters read for a resume cursor when there is no `Last-Event-ID` header. */
 const CURSOR_PARAMS = ["last_event_id", "lastEventId"] as const
@@ -44,29 +42,51 @@ async function authorize(
     if (sendClientError(response, format, error)) return undefined
     throw error
   }
-  let found = await findGeneration(context.engine, id)
-  if (found !== undefined && (await context.generations.reapIfOrphaned(id, found.head))) {
-    found = await findGeneration(context.engine, id)
-  }
-  // The same answer for "none" and "not yours to read": ids are unguessable, and stay unconfirmed.
-  const allowed =
-    found !== undefined && grants.can("ai", action, generationPath(id), { owner: found.meta.owner })
-  if (
-    found === undefined ||
-    (!allowed && !grants.can("ai", "read", generationPath(id), { owner: found.meta.owner }))
-  ) {
+  const found = await findLiveGeneration(context, id)
+  const verdict = found === undefined ? "hidden" : permits(grants, found, action)
+  if (found === undefined || verdict === "hidden") {
     sendFormatError(response, format, 404, `No generation ${id} here (it may have expired).`, {
       code: "not_found",
     })
     return undefined
   }
-  if (!allowed) {
+  if (verdict === "forbidden") {
     sendFormatError(response, format, 403, `This token does not grant \`${action}\` on this generation.`, {
       code: "insufficient_scope",
     })
     return undefined
   }
   return { found, grants }
+}
+
+/**
+ * The generation `id` as the engine holds it, closed as `interrupted` first when its node died
+ * (whoever notices writes its end), or `undefined`.
+ */
+export async function findLiveGeneration(
+  context: AIContext,
+  id: string,
+): Promise<FoundGeneration | undefined> {
+  const found = await findGeneration(context.engine, id)
+  if (found !== undefined && (await context.generations.reapIfOrphaned(id, found.head))) {
+    return await findGeneration(context.engine, id)
+  }
+  return found
+}
+
+/**
+ * Whether `grants` allow `action` on `found`: `hidden` when they may not even read it (answered
+ * like a generation that does not exist: ids are unguessable, and stay unconfirmed).
+ */
+export function permits(
+  grants: Grants,
+  found: FoundGeneration,
+  action: Action,
+): "allowed" | "forbidden" | "hidden" {
+  const path = generationPath(found.id)
+  const facts = { owner: found.meta.owner }
+  if (grants.can("ai", action, path, facts)) return "allowed"
+  return grants.can("ai", "read", path, facts) ? "forbidden" : "hidden"
 }
 
 /** `GET /v1/generations/{id}`: the generation's state as JSON. */
@@ -97,43 +117,65 @@ export async function generationStream(
   id: string,
 ): Promise<void> {
   const asked = url.searchParams.get("format")
-  const aiSdk = asked === "ai-sdk"
-  const chosen = asked === null || aiSdk ? undefined : FORMATS[asked]
-  if (asked !== null && !aiSdk && chosen === undefined) {
+  if (asked !== null && !isGenerationFormat(asked)) {
     sendFormatError(response, openaiFormat, 400, 'format must be "openai", "anthropic" or "ai-sdk".', {
       param: "format",
     })
     return
   }
-  const errorFormat = chosen ?? openaiFormat
-  const allowed = await authorize(context, request, response, url, id, "read", errorFormat)
+  const errors = asked === null ? openaiFormat : STREAM_FORMATS[asked].errors
+  const allowed = await authorize(context, request, response, url, id, "read", errors)
   if (allowed === undefined) return
   const { found } = allowed
-  const format = chosen ?? (FORMATS[found.meta.format] as WireFormat)
-  const given = readLastEventId(request.headers["last-event-id"], request.url, CURSOR_PARAMS)
-  const cursor = given === "" ? undefined : parseCursor(given)
-  const tail = parsePosition(found.head.tail)
-  if (given !== "" && (cursor === undefined || cursor.epoch !== tail?.epoch || cursor.seq > tail.seq)) {
+  const format = STREAM_FORMATS[asked ?? found.meta.format]
+  const given = readCursor(request)
+  const cursor = given === "" ? undefined : cursorOf(given, found)
+  if (given !== "" && cursor === undefined) {
     sendFormatError(
       response,
-      format,
+      format.errors,
       400,
       "The cursor (Last-Event-ID) is not one of this generation's event ids.",
-      {
-        param: "last_event_id",
-      },
+      { param: "last_event_id" },
     )
     return
   }
-  const headers = { [GENERATION_ID_HEADER]: id, ...(aiSdk ? UI_MESSAGE_STREAM_HEADERS : {}) }
+  await sendStream(context, request, response, found, format, cursor)
+}
+
+/** The request's resume cursor (`Last-Event-ID`, else `?last_event_id`), `""` when none. */
+export function readCursor(request: IncomingMessage): string {
+  return readLastEventId(request.headers["last-event-id"], request.url, CURSOR_PARAMS)
+}
+
+/** The cursor `given` names in `found`, or `undefined` when it is none of its event ids. */
+export function cursorOf(given: string, found: FoundGeneration): Cursor | undefined {
+  const cursor = parseCursor(given)
+  const tail = parsePosition(found.head.tail)
+  if (cursor === undefined || cursor.epoch !== tail?.epoch || cursor.seq > tail.seq) return undefined
+  return cursor
+}
+
+/**
+ * Streams `found` in `format` after `cursor` (from the start without one). A reader of a
+ * running generation keeps it from being stopped for a disconnect.
+ */
+export async function sendStream(
+  context: AIContext,
+  request: IncomingMessage,
+  response: ServerResponse,
+  found: FoundGeneration,
+  format: StreamFormat,
+  cursor: Cursor | undefined,
+): Promise<void> {
+  const headers = { [GENERATION_ID_HEADER]: found.id, ...format.headers }
   const connection = context.sse.connect(request, response, { headers })
   if (connection.closed) return
-  // A reader of a running generation keeps it from being stopped for a disconnect.
-  if (!found.head.closed) connection.onClose(context.generations.watch(id))
+  if (!found.head.closed) connection.onClose(context.generations.watch(found.id))
   await streamGeneration(
     context.engine,
     found.log,
-    (aiSdk ? aiSdkView : format.view)({ id, meta: found.meta }),
+    format.view({ id: found.id, meta: found.meta }),
     cursor,
     connection,
     context.logger,

@@ -55,6 +55,8 @@ export class ShuttingDownError extends Error {
 export interface Generations {
   readonly node: string
   readonly engine: Engine
+  /** How long a generation is kept after its last write or read, in ms. */
+  readonly retentionMs: number
   /** Creates the generation's log and starts it. Throws {@link ShuttingDownError} while closing. */
   start(spec: GenerationSpec): Promise<GenerationRun>
   /** The generation if it runs on this node. */
@@ -118,6 +120,7 @@ export function createGenerations(options: GenerationsOptions): Generations {
   return {
     node,
     engine,
+    retentionMs,
     async start(spec) {
       if (closing) throw new ShuttingDownError("this node is shutting down and takes no new generations")
       if (leaseTimer === undefined) {

@@ -54,7 +54,8 @@ export function createServedAI(
   })
   return {
     mount: {
-      serves: "AI generations at /v1/chat/completions, /v1/messages, /v1/models and /v1/generations/{id}",
+      serves:
+        "AI generations at /v1/chat/completions, /v1/messages, /v1/ai-sdk/chat, /v1/models and /v1/generations/{id}",
       owns: ai.owns,
       handle: ai.handle,
     },
