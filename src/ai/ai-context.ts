@@ -4,6 +4,7 @@ import type { SSE } from "../server/index.js"
 import type { AIAuthenticator } from "./ai-auth.js"
 import type { ChatGenerations } from "./chat-generations.js"
 import type { Generations } from "./generations.js"
+import type { IdempotencyKeys } from "./idempotency.js"
 import type { Model } from "./models.js"
 
 /** What every AI endpoint shares. */
@@ -15,6 +16,8 @@ export interface AIContext {
   readonly defaultModel: string
   /** The AI SDK chats' latest generations. */
   readonly chats: ChatGenerations
+  /** The `Idempotency-Key`s of create requests. */
+  readonly idempotency: IdempotencyKeys
   readonly auth: AIAuthenticator
   readonly sse: SSE
   /** How long a new generation's response head waits for the upstream's first answer, in ms. */

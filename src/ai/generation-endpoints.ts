@@ -1,25 +1,15 @@
 import type { IncomingMessage, ServerResponse } from "node:http"
 import type { Grants } from "../auth/grants.js"
 import { follow } from "../engine/follow.js"
-import { parsePosition } from "../engine/position.js"
-import { readLastEventId } from "../server/index.js"
 import type { AIContext } from "./ai-context.js"
-import { GENERATION_ID_HEADER } from "./create-generation.js"
-import { type Cursor, parseCursor } from "./cursor.js"
-import { generationPath } from "./generation-id.js"
+import { type Action, findLiveGeneration, permits } from "./generation-access.js"
 import { isGenerationFormat } from "./generation-meta.js"
 import { type FoundGeneration, findGeneration, readEnd, stateBody } from "./generation-state.js"
 import { openaiFormat } from "./openai-format.js"
 import { sendClientError, sendFormatError, sendJson } from "./responses.js"
-import { STREAM_FORMATS, type StreamFormat } from "./stream-formats.js"
-import { streamGeneration } from "./stream-generation.js"
+import { cursorOf, readCursor, sendStream } from "./send-stream.js"
+import { STREAM_FORMATS } from "./stream-formats.js"
 import type { WireFormat } from "./wire-format.js"
-
-/** The query parameters read for a resume cursor when there is no `Last-Event-ID` header. */
-const CURSOR_PARAMS = ["last_event_id", "lastEventId"] as const
-
-/** What a generation endpoint does once the generation is found and the action allowed. */
-type Action = "read" | "cancel"
 
 /**
  * Authenticates, finds the generation and checks `action` on it (its creator may act on it with
@@ -57,36 +47,6 @@ async function authorize(
     return undefined
   }
   return { found, grants }
-}
-
-/**
- * The generation `id` as the engine holds it, closed as `interrupted` first when its node died
- * (whoever notices writes its end), or `undefined`.
- */
-export async function findLiveGeneration(
-  context: AIContext,
-  id: string,
-): Promise<FoundGeneration | undefined> {
-  const found = await findGeneration(context.engine, id)
-  if (found !== undefined && (await context.generations.reapIfOrphaned(id, found.head))) {
-    return await findGeneration(context.engine, id)
-  }
-  return found
-}
-
-/**
- * Whether `grants` allow `action` on `found`: `hidden` when they may not even read it (answered
- * like a generation that does not exist: ids are unguessable, and stay unconfirmed).
- */
-export function permits(
-  grants: Grants,
-  found: FoundGeneration,
-  action: Action,
-): "allowed" | "forbidden" | "hidden" {
-  const path = generationPath(found.id)
-  const facts = { owner: found.meta.owner }
-  if (grants.can("ai", action, path, facts)) return "allowed"
-  return grants.can("ai", "read", path, facts) ? "forbidden" : "hidden"
 }
 
 /** `GET /v1/generations/{id}`: the generation's state as JSON. */
@@ -141,45 +101,6 @@ export async function generationStream(
     return
   }
   await sendStream(context, request, response, found, format, cursor)
-}
-
-/** The request's resume cursor (`Last-Event-ID`, else `?last_event_id`), `""` when none. */
-export function readCursor(request: IncomingMessage): string {
-  return readLastEventId(request.headers["last-event-id"], request.url, CURSOR_PARAMS)
-}
-
-/** The cursor `given` names in `found`, or `undefined` when it is none of its event ids. */
-export function cursorOf(given: string, found: FoundGeneration): Cursor | undefined {
-  const cursor = parseCursor(given)
-  const tail = parsePosition(found.head.tail)
-  if (cursor === undefined || cursor.epoch !== tail?.epoch || cursor.seq > tail.seq) return undefined
-  return cursor
-}
-
-/**
- * Streams `found` in `format` after `cursor` (from the start without one). A reader of a
- * running generation keeps it from being stopped for a disconnect.
- */
-export async function sendStream(
-  context: AIContext,
-  request: IncomingMessage,
-  response: ServerResponse,
-  found: FoundGeneration,
-  format: StreamFormat,
-  cursor: Cursor | undefined,
-): Promise<void> {
-  const headers = { [GENERATION_ID_HEADER]: found.id, ...format.headers }
-  const connection = context.sse.connect(request, response, { headers })
-  if (connection.closed) return
-  if (!found.head.closed) connection.onClose(context.generations.watch(found.id))
-  await streamGeneration(
-    context.engine,
-    found.log,
-    format.view({ id: found.id, meta: found.meta }),
-    cursor,
-    connection,
-    context.logger,
-  )
 }
 
 /**

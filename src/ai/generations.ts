@@ -4,6 +4,7 @@ import { defaultLogger, type Logger } from "../logger.js"
 import { generationLog, newGenerationId } from "./generation-id.js"
 import { type GenerationMeta, metaToRecord } from "./generation-meta.js"
 import { GenerationRun } from "./generation-run.js"
+import { nonNegative, positive } from "./option-checks.js"
 import type { Provider } from "./provider.js"
 import type { NormalizedRequest } from "./request.js"
 import { type EndEntry, serializeEntry } from "./stored-entry.js"
@@ -44,6 +45,17 @@ export interface GenerationSpec {
   readonly meta: GenerationMeta
   /** This generation's disconnect grace (the request's `Herald-On-Disconnect`), else the default. */
   readonly disconnectGraceMs?: number
+  /**
+   * Runs once the generation's log exists and before the upstream is asked. `false`: another
+   * request took this work (an `Idempotency-Key` claimed first), so the log is deleted unstarted
+   * and {@link Generations.start} throws {@link NotClaimedError}.
+   */
+  readonly claim?: () => Promise<boolean>
+}
+
+/** A generation not started because its {@link GenerationSpec.claim} went to another request. */
+export class NotClaimedError extends Error {
+  override readonly name = "NotClaimedError"
 }
 
 /** Refused because the node is shutting down: the client should retry, elsewhere or later. */
@@ -57,7 +69,10 @@ export interface Generations {
   readonly engine: Engine
   /** How long a generation is kept after its last write or read, in ms. */
   readonly retentionMs: number
-  /** Creates the generation's log and starts it. Throws {@link ShuttingDownError} while closing. */
+  /**
+   * Creates the generation's log and starts it. Throws {@link ShuttingDownError} while closing,
+   * {@link NotClaimedError} when its claim fails.
+   */
   start(spec: GenerationSpec): Promise<GenerationRun>
   /** The generation if it runs on this node. */
   running(id: string): GenerationRun | undefined
@@ -139,6 +154,10 @@ export function createGenerations(options: GenerationsOptions): Generations {
       })
       if (created.status !== "created")
         throw new Error(`a new generation's log exists already (${created.status})`)
+      if (spec.claim !== undefined && !(await spec.claim())) {
+        await engine.delete(log)
+        throw new NotClaimedError(`generation ${id} was not started: another request claimed its work`)
+      }
       const run = new GenerationRun(
         {
           id,
@@ -213,13 +232,3 @@ export function createGenerations(options: GenerationsOptions): Generations {
 const MAX_ENTRIES = 10_000_000
 /** Age never trims a generation: its TTL after the last write or read removes it. */
 const MAX_AGE_MS = 365 * 24 * 3_600_000
-
-function positive(name: string, value: number): number {
-  if (!(value > 0)) throw new RangeError(`${name} must be above 0; got ${String(value)}.`)
-  return value
-}
-
-function nonNegative(name: string, value: number): number {
-  if (!(value >= 0)) throw new RangeError(`${name} must be 0 or more; got ${String(value)}.`)
-  return value
-}

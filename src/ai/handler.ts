@@ -10,8 +10,10 @@ import { type CreateEndpoint, createGeneration } from "./create-generation.js"
 import { cancelGeneration, generationState, generationStream, listModels } from "./generation-endpoints.js"
 import { isGenerationId } from "./generation-id.js"
 import { createGenerations, type Generations, type GenerationsOptions } from "./generations.js"
+import { createIdempotencyKeys } from "./idempotency.js"
 import { createModels, type ModelConfig } from "./models.js"
 import { openaiFormat } from "./openai-format.js"
+import { positive } from "./option-checks.js"
 import { sendFormatError } from "./responses.js"
 import { resumeChat } from "./resume-chat.js"
 import { STREAM_FORMATS } from "./stream-formats.js"
@@ -32,6 +34,11 @@ export interface AIHandlerOptions extends Omit<GenerationsOptions, "logger"> {
   readonly maxBodyBytes?: number
   /** How long `POST /v1/generations/{id}/cancel` waits for the generation to end, in ms. Default 2000. */
   readonly cancelWaitMs?: number
+  /**
+   * How long an `Idempotency-Key` is remembered after the last generation started with it, in ms.
+   * Default: the generations' retention (1 hour); a key outliving its generation starts a new one.
+   */
+  readonly idempotencyWindowMs?: number
   readonly logger?: Logger
 }
 
@@ -81,6 +88,10 @@ export function createAIHandler(options: AIHandlerOptions): AIHandler {
     models,
     defaultModel: models.keys().next().value ?? "demo",
     chats: createChatGenerations(options.engine, generations.retentionMs),
+    idempotency: createIdempotencyKeys(
+      options.engine,
+      positive("idempotencyWindowMs", options.idempotencyWindowMs ?? generations.retentionMs),
+    ),
     auth: createAIAuthenticator(options.auth),
     sse,
     headWaitMs: options.headWaitMs ?? 2000,

@@ -1,8 +1,9 @@
 import type { IncomingMessage, ServerResponse } from "node:http"
 import type { Grants } from "../auth/grants.js"
 import type { AIContext } from "./ai-context.js"
-import { cursorOf, findLiveGeneration, permits, readCursor, sendStream } from "./generation-endpoints.js"
+import { findLiveGeneration, permits } from "./generation-access.js"
 import { sendClientError, sendFormatError } from "./responses.js"
+import { cursorOf, readCursor, sendStream } from "./send-stream.js"
 import { STREAM_FORMATS } from "./stream-formats.js"
 
 /**
