@@ -6,6 +6,8 @@ import type { ChatGenerations } from "./chat-generations.js"
 import type { Generations } from "./generations.js"
 import type { IdempotencyKeys } from "./idempotency.js"
 import type { Model } from "./models.js"
+import type { Prompts } from "./prompts.js"
+import type { SubjectLimits } from "./subject-limits.js"
 
 /** What every AI endpoint shares. */
 export interface AIContext {
@@ -18,6 +20,12 @@ export interface AIContext {
   readonly chats: ChatGenerations
   /** The `Idempotency-Key`s of create requests. */
   readonly idempotency: IdempotencyKeys
+  /** Concurrency and rate per subject. */
+  readonly limits: SubjectLimits
+  /** The most output tokens a request may ask for. */
+  readonly maxOutputTokens: number
+  /** Where prompts are kept (or not). */
+  readonly prompts: Prompts
   readonly auth: AIAuthenticator
   readonly sse: SSE
   /** How long a new generation's response head waits for the upstream's first answer, in ms. */

@@ -17,8 +17,9 @@ export interface ChatGenerations {
 
 /** The chats' latest generations on `engine`, each kept `ttlMs` after its last write or read. */
 export function createChatGenerations(engine: Engine, ttlMs: number): ChatGenerations {
-  // Only the latest matters: the log keeps one entry.
-  const config = { ttlMs, retention: { maxEntries: 1 } }
+  // Only the latest matters: the log keeps one entry, as long as the log itself (not the
+  // engine's default age, which may be the hub's).
+  const config = { ttlMs, retention: { maxEntries: 1, maxAgeMs: ttlMs } }
   return {
     async record(subject, chatId, id) {
       const log = subjectScopedLog(CHAT_LOG_PREFIX, subject, chatId)

@@ -6,6 +6,7 @@ import { fromOpenAIChatRequest } from "./from-openai-request.js"
 /** `POST /v1/chat/completions`: `stream` and `stream_options.include_usage` choose the answer's form. */
 export const openaiChatEndpoint: CreateEndpoint = {
   format: "openai",
+  maxTokensField: "max_tokens",
   read(body) {
     const fields = body as { stream?: unknown; stream_options?: { include_usage?: unknown } }
     return {
@@ -19,6 +20,7 @@ export const openaiChatEndpoint: CreateEndpoint = {
 /** `POST /v1/messages`: `stream` chooses the answer's form. */
 export const anthropicMessagesEndpoint: CreateEndpoint = {
   format: "anthropic",
+  maxTokensField: "max_tokens",
   read(body) {
     return {
       request: fromAnthropicMessagesRequest(body),
@@ -34,6 +36,7 @@ export const anthropicMessagesEndpoint: CreateEndpoint = {
  */
 export const aiSdkChatEndpoint: CreateEndpoint = {
   format: "ai-sdk",
+  maxTokensField: "maxOutputTokens",
   read(body, context) {
     const { chatId, request } = fromAISdkChatRequest(body, context.defaultModel)
     return {

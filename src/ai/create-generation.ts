@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http"
+import { LOCAL_DEV_CLIENT } from "../auth/grants.js"
 import type { AIContext } from "./ai-context.js"
 import {
   GENERATION_ID_HEADER,
@@ -19,6 +20,7 @@ import { sendClientError, sendFormatError } from "./responses.js"
 import { cursorOf, readCursor, sendStream } from "./send-stream.js"
 import { STREAM_FORMATS, type StreamFormat } from "./stream-formats.js"
 import { streamGeneration } from "./stream-generation.js"
+import { isRefusal } from "./subject-limits.js"
 import { upstreamErrorMessage } from "./upstream-message.js"
 import { sendWholeAnswer } from "./whole-answer.js"
 
@@ -37,6 +39,8 @@ export interface ClientRequest {
 /** An endpoint that creates generations: the format it speaks and how it reads its body. */
 export interface CreateEndpoint {
   readonly format: GenerationFormat
+  /** The body field that asks for the most output tokens, to name when it asks too many. */
+  readonly maxTokensField: string
   /** Reads the body; throws `RequestFieldError` naming a field it refuses. */
   read(body: unknown, context: AIContext): ClientRequest
 }
@@ -168,6 +172,17 @@ async function admit(
     )
     return undefined
   }
+  const maxTokens = asked.request.maxTokens
+  if (maxTokens !== undefined && maxTokens > context.maxOutputTokens) {
+    sendFormatError(
+      response,
+      format,
+      400,
+      `${endpoint.maxTokensField}: at most ${context.maxOutputTokens} output tokens may be asked for here.`,
+      { param: endpoint.maxTokensField },
+    )
+    return undefined
+  }
   const graceMs = disconnectGrace(request.headers[ON_DISCONNECT_HEADER])
   if (graceMs === null) {
     sendFormatError(response, format, 400, `${ON_DISCONNECT_HEADER} must be "cancel" or "continue".`, {
@@ -203,6 +218,22 @@ async function admit(
       }
       claim = () => check.claim(id)
     }
+    // Trusted local clients (dev mode, no auth in front) have no subject to count.
+    const ticket = grants === LOCAL_DEV_CLIENT ? undefined : await context.limits.admit(grants.subject)
+    if (ticket !== undefined && isRefusal(ticket)) {
+      sendFormatError(
+        response,
+        format,
+        429,
+        ticket.message,
+        { code: ticket.code },
+        {
+          "retry-after": String(Math.ceil(ticket.retryAfterMs / 1000)),
+          "retry-after-ms": String(Math.ceil(ticket.retryAfterMs)),
+        },
+      )
+      return undefined
+    }
     const meta: GenerationMeta = {
       model: model.name,
       format: endpoint.format,
@@ -210,8 +241,9 @@ async function admit(
       createdAt: context.now(),
       includeUsage: asked.includeUsage,
     }
+    let run: GenerationRun
     try {
-      const run = await context.generations.start({
+      run = await context.generations.start({
         id,
         provider: model.provider,
         request: { ...asked.request, model: model.upstreamModel },
@@ -219,12 +251,22 @@ async function admit(
         ...(graceMs === undefined ? {} : { disconnectGraceMs: graceMs }),
         ...(claim === undefined ? {} : { claim }),
       })
-      await asked.created?.(id, grants.subject)
-      return { kind: "run", run, meta, streaming: asked.streaming }
     } catch (error) {
+      ticket?.release()
       // Another request with the key won the claim: answer its generation (next round).
-      if (!(error instanceof NotClaimedError)) throw error
+      if (error instanceof NotClaimedError) continue
+      throw error
     }
+    // Records about the generation, not the generation: one that fails is logged, and it runs on.
+    const noted = (what: string) => (error: unknown) => {
+      context.logger.warn({ err: error, generation: id }, `could not record ${what}`)
+    }
+    await Promise.all([
+      ticket?.started(run.ended).catch(noted("a generation's start for its subject's rate")),
+      asked.created?.(id, grants.subject).catch(noted("a chat's latest generation")),
+      context.prompts.store(id, asked.request).catch(noted("a generation's prompt")),
+    ])
+    return { kind: "run", run, meta, streaming: asked.streaming }
   }
   throw new NotClaimedError("every round of claiming the Idempotency-Key went to another request")
 }

@@ -49,7 +49,7 @@ async function authorize(
   return { found, grants }
 }
 
-/** `GET /v1/generations/{id}`: the generation's state as JSON. */
+/** `GET /v1/generations/{id}`: the generation's state as JSON; `?include=prompt` adds its prompt (`null` when not kept). */
 export async function generationState(
   context: AIContext,
   request: IncomingMessage,
@@ -60,7 +60,9 @@ export async function generationState(
   const allowed = await authorize(context, request, response, url, id, "read", openaiFormat)
   if (allowed === undefined) return
   const { found } = allowed
-  sendJson(response, 200, stateBody(found, await readEnd(context.engine, found)))
+  const body = stateBody(found, await readEnd(context.engine, found))
+  if (url.searchParams.get("include") === "prompt") body.prompt = (await context.prompts.read(id)) ?? null
+  sendJson(response, 200, body)
 }
 
 /**

@@ -14,9 +14,11 @@ import { createIdempotencyKeys } from "./idempotency.js"
 import { createModels, type ModelConfig } from "./models.js"
 import { openaiFormat } from "./openai-format.js"
 import { positive } from "./option-checks.js"
+import { createPrompts, UNSTORED_PROMPTS } from "./prompts.js"
 import { sendFormatError } from "./responses.js"
 import { resumeChat } from "./resume-chat.js"
 import { STREAM_FORMATS } from "./stream-formats.js"
+import { createSubjectLimits } from "./subject-limits.js"
 import type { WireFormat } from "./wire-format.js"
 
 /** Options of {@link createAIHandler}. Everything but the engine has a default. */
@@ -32,6 +34,17 @@ export interface AIHandlerOptions extends Omit<GenerationsOptions, "logger"> {
   readonly heartbeatMs?: number
   /** Largest request body, in bytes (prompts with images are large). Default 8 MiB. */
   readonly maxBodyBytes?: number
+  /** Generations one subject (a token's `sub`) may run at once on this node. Default 16. */
+  readonly maxConcurrentPerSubject?: number
+  /** Generations one subject may start per minute, counted across the nodes of the engine. Default 120. */
+  readonly maxPerMinutePerSubject?: number
+  /** The most output tokens a request may ask for (`max_tokens`); more is a 400. Default 65 536. */
+  readonly maxOutputTokens?: number
+  /**
+   * Keep each generation's prompt (system and messages; inline images as their media type only)
+   * for `GET /v1/generations/{id}?include=prompt`, as long as the generation. Default `true`.
+   */
+  readonly storePrompts?: boolean
   /** How long `POST /v1/generations/{id}/cancel` waits for the generation to end, in ms. Default 2000. */
   readonly cancelWaitMs?: number
   /**
@@ -92,10 +105,23 @@ export function createAIHandler(options: AIHandlerOptions): AIHandler {
       options.engine,
       positive("idempotencyWindowMs", options.idempotencyWindowMs ?? generations.retentionMs),
     ),
+    limits: createSubjectLimits(
+      options.engine,
+      {
+        maxConcurrent: positive("maxConcurrentPerSubject", options.maxConcurrentPerSubject ?? 16),
+        maxPerMinute: positive("maxPerMinutePerSubject", options.maxPerMinutePerSubject ?? 120),
+      },
+      options.now ?? Date.now,
+    ),
+    maxOutputTokens: positive("maxOutputTokens", options.maxOutputTokens ?? 65_536),
+    prompts:
+      options.storePrompts === false
+        ? UNSTORED_PROMPTS
+        : createPrompts(options.engine, generations.retentionMs),
     auth: createAIAuthenticator(options.auth),
     sse,
     headWaitMs: options.headWaitMs ?? 2000,
-    maxBodyBytes: options.maxBodyBytes ?? 8 * 1024 * 1024,
+    maxBodyBytes: positive("maxBodyBytes", options.maxBodyBytes ?? 8 * 1024 * 1024),
     cancelWaitMs: options.cancelWaitMs ?? 2000,
     logger,
     now: options.now ?? Date.now,

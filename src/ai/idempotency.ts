@@ -54,7 +54,11 @@ export function createIdempotencyKeys(engine: Engine, windowMs: number): Idempot
         const id = read.held ? read.entries[0]?.data : undefined
         if (id !== undefined && (await reusable(id))) return { kind: "replay", id }
       }
-      const config = { ttlMs: windowMs, retention: { maxEntries: 1 }, meta: { request: fingerprint } }
+      const config = {
+        ttlMs: windowMs,
+        retention: { maxEntries: 1, maxAgeMs: windowMs },
+        meta: { request: fingerprint },
+      }
       const writerSeq = String(claims + 1).padStart(CLAIM_DIGITS, "0")
       return {
         kind: "claim",

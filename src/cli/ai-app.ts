@@ -50,6 +50,7 @@ export function createServedAI(
       localTrust: { trusts: (origin) => cors.trusts(origin), hostname: hubUrl.hostname },
     },
     heartbeatMs: config.heartbeatMs,
+    ...config.aiLimits,
     logger,
   })
   return {

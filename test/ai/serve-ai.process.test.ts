@@ -34,13 +34,16 @@ describe("herald serve mounts the AI endpoints", () => {
     serving = undefined
   })
 
-  it("serves the models of --ai-models, and refuses a bad file at start", async () => {
+  it("serves the models of --ai-models with the --ai-* limits, and refuses a bad file at start", async () => {
     const cwd = tempCwd()
     writeFileSync(
       join(cwd, "models.json"),
       JSON.stringify({ quick: { provider: "demo", timeToFirstTokenMs: 0, tokensPerSecond: 1000 } }),
     )
-    serving = await startHub(["--engine", "memory", "--port", "0", "--ai-models", "models.json"], { cwd })
+    serving = await startHub(
+      ["--engine", "memory", "--port", "0", "--ai-models", "models.json", "--ai-max-output-tokens", "100"],
+      { cwd },
+    )
     await serving.waitFor(/Publisher token[^\n]*\n\s+\S+/)
     const apiKey = bannerTokens(serving.stdout()).publisher
     const message = await new Anthropic({
@@ -51,6 +54,14 @@ describe("herald serve mounts the AI endpoints", () => {
       .stream({ model: "quick", max_tokens: 100, messages: [{ role: "user", content: "hi" }] })
       .finalMessage()
     expect(message.stop_reason).toBe("end_turn")
+    // The limits come from the flags.
+    const over = await fetch(`http://localhost:${serving.port}/v1/messages`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-api-key": apiKey },
+      body: JSON.stringify({ model: "quick", max_tokens: 101, messages: [{ role: "user", content: "hi" }] }),
+    })
+    expect(over.status).toBe(400)
+    expect(await over.json()).toMatchObject({ error: { message: expect.stringMatching(/at most 100/) } })
     serving.child.kill("SIGTERM")
     await serving.exited
     serving = undefined
