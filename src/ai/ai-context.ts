@@ -2,6 +2,7 @@ import type { Engine } from "../engine/engine.js"
 import type { Logger } from "../logger.js"
 import type { SSE } from "../server/index.js"
 import type { AIAuthenticator } from "./ai-auth.js"
+import type { AIMetrics } from "./ai-metrics.js"
 import type { ChatGenerations } from "./chat-generations.js"
 import type { Generations } from "./generations.js"
 import type { IdempotencyKeys } from "./idempotency.js"
@@ -20,6 +21,7 @@ export interface AIContext {
   readonly chats: ChatGenerations
   /** The `Idempotency-Key`s of create requests. */
   readonly idempotency: IdempotencyKeys
+  readonly metrics: AIMetrics
   /** Concurrency and rate per subject. */
   readonly limits: SubjectLimits
   /** The most output tokens a request may ask for. */

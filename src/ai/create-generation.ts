@@ -174,6 +174,7 @@ async function admit(
   }
   const maxTokens = asked.request.maxTokens
   if (maxTokens !== undefined && maxTokens > context.maxOutputTokens) {
+    context.metrics.refused("max_tokens")
     sendFormatError(
       response,
       format,
@@ -221,6 +222,7 @@ async function admit(
     // Trusted local clients (dev mode, no auth in front) have no subject to count.
     const ticket = grants === LOCAL_DEV_CLIENT ? undefined : await context.limits.admit(grants.subject)
     if (ticket !== undefined && isRefusal(ticket)) {
+      context.metrics.refused(ticket.code)
       sendFormatError(
         response,
         format,

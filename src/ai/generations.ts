@@ -1,8 +1,9 @@
 import { randomBytes } from "node:crypto"
 import type { Engine, LogHead, Signal } from "../engine/engine.js"
 import { defaultLogger, type Logger } from "../logger.js"
+import type { GenerationObserver } from "./ai-metrics.js"
 import { generationLog, newGenerationId } from "./generation-id.js"
-import { type GenerationMeta, metaToRecord } from "./generation-meta.js"
+import { type GenerationMeta, metaFromRecord, metaToRecord } from "./generation-meta.js"
 import { GenerationRun } from "./generation-run.js"
 import { nonNegative, positive } from "./option-checks.js"
 import type { Provider } from "./provider.js"
@@ -32,6 +33,8 @@ export interface GenerationsOptions {
   /** This node's engine lease, renewed a third of the way through, in ms. Default 15 000. */
   readonly leaseMs?: number
   readonly logger?: Logger
+  /** Told when generations start and end (the metrics). */
+  readonly observer?: GenerationObserver
   /** The clock, in ms since the Unix epoch (tests). Default `Date.now`. */
   readonly now?: () => number
 }
@@ -170,6 +173,12 @@ export function createGenerations(options: GenerationsOptions): Generations {
         settings,
       )
       runs.set(id, run)
+      const model = spec.meta.model
+      options.observer?.started(model)
+      void run.ended.then(
+        (end) => options.observer?.ended(model, end),
+        () => options.observer?.ended(model, undefined),
+      )
       void run.ended.finally(() => runs.delete(id))
       return run
     },
@@ -194,8 +203,10 @@ export function createGenerations(options: GenerationsOptions): Generations {
         fence: { takeOver: node, from: owner },
         close: true,
       })
-      if (result.status === "appended")
+      if (result.status === "appended") {
         logger.warn({ generation: id, owner }, "a generation's node died; closed it as interrupted")
+        options.observer?.reaped(metaFromRecord(head.config.meta)?.model ?? "unknown")
+      }
       return result.status === "appended"
     },
     watch(id) {

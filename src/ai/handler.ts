@@ -1,9 +1,11 @@
 import type { IncomingMessage, ServerResponse } from "node:http"
+import type { Registry } from "prom-client"
 import type { Engine } from "../engine/engine.js"
 import { defaultLogger, type Logger } from "../logger.js"
 import { createSSE, DEFAULT_HEARTBEAT_MS } from "../server/index.js"
 import { type AIAuthOptions, createAIAuthenticator } from "./ai-auth.js"
 import type { AIContext } from "./ai-context.js"
+import { createAIMetrics } from "./ai-metrics.js"
 import { createChatGenerations } from "./chat-generations.js"
 import { aiSdkChatEndpoint, anthropicMessagesEndpoint, openaiChatEndpoint } from "./create-endpoints.js"
 import { type CreateEndpoint, createGeneration } from "./create-generation.js"
@@ -63,6 +65,8 @@ export interface AIHandler {
   handle(request: IncomingMessage, response: ServerResponse): Promise<void>
   /** This node's generations. */
   readonly generations: Generations
+  /** The metrics of the generations (`herald_ai_*`), for a `/metrics` endpoint (`herald serve` merges them into its own). */
+  readonly metrics: Registry
   /**
    * Takes no new generations, lets running ones finish for `deadlineMs`, marks the rest
    * `interrupted`, then ends the open streams. Leaves the engine open.
@@ -88,7 +92,8 @@ const AI_SDK_RESUME = /^\/v1\/ai-sdk\/chat\/([^/]+)\/stream$/
  */
 export function createAIHandler(options: AIHandlerOptions): AIHandler {
   const logger = options.logger ?? defaultLogger()
-  const generations = createGenerations({ ...options, logger })
+  const metrics = createAIMetrics()
+  const generations = createGenerations({ ...options, logger, observer: metrics })
   const sse = createSSE({
     heartbeatMs: options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
     lastEventIdParams: ["last_event_id", "lastEventId"],
@@ -105,6 +110,7 @@ export function createAIHandler(options: AIHandlerOptions): AIHandler {
       options.engine,
       positive("idempotencyWindowMs", options.idempotencyWindowMs ?? generations.retentionMs),
     ),
+    metrics,
     limits: createSubjectLimits(
       options.engine,
       {
@@ -192,6 +198,7 @@ export function createAIHandler(options: AIHandlerOptions): AIHandler {
     owns,
     handle,
     generations,
+    metrics: metrics.registry,
     async close(closeOptions = {}) {
       await generations.close(closeOptions)
       // Every generation has ended: its readers got the terminal entry; the rest are told to come back.

@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs"
+import type { Registry } from "prom-client"
 import { createAIHandler } from "../ai/handler.js"
 import type { ModelConfig } from "../ai/models.js"
 import { createCors } from "../auth/cors.js"
@@ -11,6 +12,8 @@ import type { Mount } from "./router.js"
 /** The AI endpoints as `herald serve` runs them. */
 export interface ServedAI {
   readonly mount: Mount
+  /** The generations' metrics, for `/metrics`. */
+  readonly metrics: Registry
   /** Lets running generations finish within the deadline and marks the rest interrupted. */
   close(options: { readonly deadlineMs: number }): Promise<void>
 }
@@ -60,6 +63,7 @@ export function createServedAI(
       owns: ai.owns,
       handle: ai.handle,
     },
+    metrics: ai.metrics,
     close: (options) => ai.close(options),
   }
 }

@@ -151,6 +151,7 @@ export async function serve(flags: Readonly<Record<string, unknown>>): Promise<n
     },
     separateMetricsPort: config.metricsPort !== undefined,
     streams: streamsMount(config, engine, logger),
+    registries: [ai.metrics],
   })
   handle = createRouter(mounts.main, logger)
 

@@ -13,7 +13,7 @@ afterEach(async () => {
 })
 
 describe("herald serve mounts the AI endpoints", () => {
-  it("serves the demo model with no configuration, to local clients in dev mode, and stops cleanly", async () => {
+  it("serves the demo model with no configuration, to local clients in dev mode, its metrics on /metrics, and stops cleanly", async () => {
     serving = await startHub(["--engine", "memory", "--port", "0"], { cwd: tempCwd() })
     const origin = `http://localhost:${serving.port}`
     // The SDK always sends a key: in dev mode, the publisher token the banner prints.
@@ -29,6 +29,10 @@ describe("herald serve mounts the AI endpoints", () => {
     let text = ""
     for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? ""
     expect(text).toMatch(/demo/i)
+    // /metrics serves the generations' metrics with the hub's.
+    const metrics = await (await fetch(`${origin}/metrics`)).text()
+    expect(metrics).toMatch(/^herald_ai_generations_started_total\{model="demo"\} 1$/m)
+    expect(metrics).toMatch(/^herald_connections /m)
     serving.child.kill("SIGTERM")
     expect(await serving.exited).toBe(0)
     serving = undefined
