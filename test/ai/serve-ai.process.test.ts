@@ -75,4 +75,38 @@ describe("herald serve mounts the AI endpoints", () => {
     expect(await run.exited).toBe(2)
     expect(run.stderr() + run.stdout()).toMatch(/broken.{0,4}\.provider must be/)
   })
+
+  it("on sqlite (the default engine), a generation outlives the process: a restarted server resumes it", async () => {
+    const cwd = tempCwd()
+    serving = await startHub(["--port", "0"], { cwd })
+    await serving.waitFor(/Publisher token[^\n]*\n\s+\S+/)
+    const apiKey = bannerTokens(serving.stdout()).publisher
+    const headers = { "content-type": "application/json", authorization: `Bearer ${apiKey}` }
+    const created = await fetch(`http://localhost:${serving.port}/v1/ai-sdk/chat`, {
+      method: "POST",
+      headers,
+      body: JSON.stringify({
+        id: "chat-1",
+        messages: [{ id: "u", role: "user", parts: [{ type: "text", text: "Say something about logs" }] }],
+      }),
+    })
+    const id = created.headers.get("herald-generation-id")
+    const first = await created.text()
+    serving.child.kill("SIGTERM")
+    expect(await serving.exited).toBe(0)
+
+    serving = await startHub(["--port", "0"], { cwd })
+    await serving.waitFor(/Publisher token[^\n]*\n\s+\S+/)
+    // Tokens name the server's URL, port included: the new port needs the new banner's token.
+    headers.authorization = `Bearer ${bannerTokens(serving.stdout()).publisher}`
+    const resumed = await fetch(`http://localhost:${serving.port}/v1/generations/${id}/stream`, { headers })
+    expect(resumed.status).toBe(200)
+    expect(await resumed.text()).toBe(first)
+    const state = (await (
+      await fetch(`http://localhost:${serving.port}/v1/generations/${id}`, { headers })
+    ).json()) as {
+      status: string
+    }
+    expect(state.status).toBe("done")
+  })
 })
