@@ -157,9 +157,16 @@ export function createGenerations(options: GenerationsOptions): Generations {
       })
       if (created.status !== "created")
         throw new Error(`a new generation's log exists already (${created.status})`)
-      if (spec.claim !== undefined && !(await spec.claim())) {
-        await engine.delete(log)
-        throw new NotClaimedError(`generation ${id} was not started: another request claimed its work`)
+      if (spec.claim !== undefined) {
+        // Unclaimed, the log must not stay: an open generation nobody runs would keep readers waiting.
+        const claimed = await spec.claim().catch(async (error: unknown) => {
+          await engine.delete(log)
+          throw error
+        })
+        if (!claimed) {
+          await engine.delete(log)
+          throw new NotClaimedError(`generation ${id} was not started: another request claimed its work`)
+        }
       }
       const run = new GenerationRun(
         {

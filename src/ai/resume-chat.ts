@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http"
 import type { Grants } from "../auth/grants.js"
 import type { AIContext } from "./ai-context.js"
 import { findLiveGeneration, permits } from "./generation-access.js"
-import { sendClientError, sendFormatError } from "./responses.js"
+import { sendClientError } from "./responses.js"
 import { cursorOf, readCursor, sendStream } from "./send-stream.js"
 import { STREAM_FORMATS } from "./stream-formats.js"
 
@@ -30,23 +30,12 @@ export async function resumeChat(
   }
   const id = await context.chats.latest(grants.subject, chatId)
   const found = id === undefined ? undefined : await findLiveGeneration(context, id)
-  const verdict = found === undefined ? "hidden" : permits(grants, found, "read")
-  if (verdict === "forbidden") {
-    sendFormatError(
-      response,
-      format.errors,
-      403,
-      "This token does not grant `read` on this chat's generation.",
-      {
-        code: "insufficient_scope",
-      },
-    )
-    return
-  }
+  // Not readable with this token: as if there were none (ids stay unconfirmed).
+  const readable = found !== undefined && permits(grants, found, "read") === "allowed"
   // A cursor of another generation (an earlier answer of the chat) is no reason to refuse.
   const given = readCursor(request)
   const cursor = found === undefined || given === "" ? undefined : cursorOf(given, found)
-  if (found === undefined || verdict === "hidden" || (cursor === undefined && found.head.closed)) {
+  if (found === undefined || !readable || (cursor === undefined && found.head.closed)) {
     response.writeHead(204, { "cache-control": "no-store" })
     response.end()
     return
