@@ -68,9 +68,12 @@ describe("imports", () => {
     expect([...folders].filter((each) => !allowed.includes(each))).toEqual([])
   })
 
-  it.each(["protocol", "client"])("src/%s imports no Node built-in (it runs in browsers)", (folder) => {
-    expect([...importsOf(folder).builtins]).toEqual([])
-  })
+  it.each(["protocol", "client", "ai/ai-sdk"])(
+    "src/%s imports no Node built-in (it runs in browsers)",
+    (folder) => {
+      expect([...importsOf(folder).builtins]).toEqual([])
+    },
+  )
 
   it("src/ has no import cycle", () => {
     expect(importCycles(SRC)).toEqual([])

@@ -2,14 +2,32 @@ import type { Engine } from "../engine/engine.js"
 import type { Logger } from "../logger.js"
 import type { SSE } from "../server/index.js"
 import type { AIAuthenticator } from "./ai-auth.js"
+import type { AIMetrics } from "./ai-metrics.js"
+import type { ChatGenerations } from "./chat-generations.js"
 import type { Generations } from "./generations.js"
+import type { IdempotencyKeys } from "./idempotency.js"
 import type { Model } from "./models.js"
+import type { Prompts } from "./prompts.js"
+import type { SubjectLimits } from "./subject-limits.js"
 
 /** What every AI endpoint shares. */
 export interface AIContext {
   readonly engine: Engine
   readonly generations: Generations
   readonly models: ReadonlyMap<string, Model>
+  /** The model a request that names none gets (the AI SDK endpoint): the first configured. */
+  readonly defaultModel: string
+  /** The AI SDK chats' latest generations. */
+  readonly chats: ChatGenerations
+  /** The `Idempotency-Key`s of create requests. */
+  readonly idempotency: IdempotencyKeys
+  readonly metrics: AIMetrics
+  /** Concurrency and rate per subject. */
+  readonly limits: SubjectLimits
+  /** The most output tokens a request may ask for. */
+  readonly maxOutputTokens: number
+  /** Where prompts are kept (or not). */
+  readonly prompts: Prompts
   readonly auth: AIAuthenticator
   readonly sse: SSE
   /** How long a new generation's response head waits for the upstream's first answer, in ms. */

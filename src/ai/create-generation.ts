@@ -1,96 +1,107 @@
 import type { IncomingMessage, ServerResponse } from "node:http"
+import { LOCAL_DEV_CLIENT } from "../auth/grants.js"
 import type { AIContext } from "./ai-context.js"
-import { foldAnswer } from "./answer.js"
-import { collectGeneration } from "./collect-generation.js"
+import {
+  GENERATION_ID_HEADER,
+  IDEMPOTENCY_KEY_HEADER,
+  IDEMPOTENT_REPLAYED_HEADER,
+  ON_DISCONNECT_HEADER,
+} from "./ai-headers.js"
+import { findLiveGeneration, permits } from "./generation-access.js"
 import { generationPath, newGenerationId } from "./generation-id.js"
-import type { GenerationMeta } from "./generation-meta.js"
+import type { GenerationFormat, GenerationMeta } from "./generation-meta.js"
 import type { GenerationRun, StartOutcome } from "./generation-run.js"
-import { ShuttingDownError } from "./generations.js"
+import { type FoundGeneration, readEnd } from "./generation-state.js"
+import { NotClaimedError, ShuttingDownError } from "./generations.js"
+import { idempotencyKeyOf, requestFingerprint } from "./idempotency.js"
 import { readJsonBody } from "./json-body.js"
 import type { NormalizedRequest } from "./request.js"
-import { sendClientError, sendFormatError, sendJson } from "./responses.js"
-import type { EndEntry } from "./stored-entry.js"
+import { sendClientError, sendFormatError } from "./responses.js"
+import { cursorOf, readCursor, sendStream } from "./send-stream.js"
+import { STREAM_FORMATS, type StreamFormat } from "./stream-formats.js"
 import { streamGeneration } from "./stream-generation.js"
+import { isRefusal } from "./subject-limits.js"
 import { upstreamErrorMessage } from "./upstream-message.js"
-import type { WireFormat } from "./wire-format.js"
+import { sendWholeAnswer } from "./whole-answer.js"
 
-/** The response header naming the generation, to read, resume or cancel it later. */
-export const GENERATION_ID_HEADER = "herald-generation-id"
-/** The request header choosing what a disconnect does: `cancel` at once, or `continue` to the end. */
-export const ON_DISCONNECT_HEADER = "herald-on-disconnect"
+/** How a client asked for a generation, read from its request body. */
+export interface ClientRequest {
+  /** What to ask the model; `model` is the name the client used. */
+  readonly request: NormalizedRequest
+  /** Stream the answer (else answer it whole once it ended). */
+  readonly streaming: boolean
+  /** The OpenAI client asked for the usage chunk (`stream_options.include_usage`). */
+  readonly includeUsage: boolean
+  /** Runs once the generation exists (the AI SDK endpoint records it as its chat's latest). */
+  readonly created?: (id: string, subject: string | undefined) => Promise<void>
+}
+
+/** An endpoint that creates generations: the format it speaks and how it reads its body. */
+export interface CreateEndpoint {
+  readonly format: GenerationFormat
+  /** The body field that asks for the most output tokens, to name when it asks too many. */
+  readonly maxTokensField: string
+  /** Reads the body; throws `RequestFieldError` naming a field it refuses. */
+  read(body: unknown, context: AIContext): ClientRequest
+}
+
+/** What a create request comes to once admitted: a new generation, or an earlier one to answer again. */
+type Admitted =
+  | {
+      readonly kind: "run"
+      readonly run: GenerationRun
+      readonly meta: GenerationMeta
+      readonly streaming: boolean
+    }
+  | { readonly kind: "replay"; readonly found: FoundGeneration; readonly streaming: boolean }
+
+/** Rounds of "check the key, claim it" before a request racing others for one key gives up. */
+const MAX_CLAIM_ROUNDS = 3
 
 /**
- * `POST /v1/chat/completions` and `POST /v1/messages`: reads the request in `format`, starts a
- * generation on the model it names, and answers in `format` whatever the upstream speaks —
- * streaming from the generation's log, or the whole answer once it ended. The response head
- * waits up to `headWaitMs` for the upstream's first answer, so a refusal passes through with
- * its status (and `retry-after`) in the format's error shape; later failures are error events.
+ * Starts a generation on the model a request names and answers in the endpoint's format,
+ * whatever the upstream speaks — streaming from the generation's log, or the whole answer once
+ * it ended. The response head waits up to `headWaitMs` for the upstream's first answer, so a
+ * refusal passes through with its status (and `retry-after`) in the format's error shape; later
+ * failures are error events. A retry with the same `Idempotency-Key` is answered from the
+ * generation the first request started.
  */
 export async function createGeneration(
   context: AIContext,
-  format: WireFormat,
-  parse: (body: unknown) => NormalizedRequest,
+  endpoint: CreateEndpoint,
   request: IncomingMessage,
   response: ServerResponse,
   url: URL,
 ): Promise<void> {
-  const id = newGenerationId()
-  let run: GenerationRun
-  let streaming: boolean
-  let meta: GenerationMeta
+  const stream = STREAM_FORMATS[endpoint.format]
+  const format = stream.errors
+  let admitted: Admitted | undefined
   try {
-    const grants = await context.auth.authenticate(request, url, format.name === "anthropic")
-    if (!grants.can("ai", "generate", generationPath(id))) {
-      sendFormatError(response, format, 403, "This token does not grant `generate` on the AI app.", {
-        code: "insufficient_scope",
-      })
-      return
-    }
-    const body = await readJsonBody(request, context.maxBodyBytes)
-    const normalized = parse(body)
-    const model = context.models.get(normalized.model)
-    if (model === undefined) {
-      sendFormatError(
-        response,
-        format,
-        404,
-        `The model \`${normalized.model}\` does not exist here; GET /v1/models lists the models served.`,
-        { code: "model_not_found", param: "model" },
-      )
-      return
-    }
-    const graceMs = disconnectGrace(request.headers[ON_DISCONNECT_HEADER])
-    if (graceMs === null) {
-      sendFormatError(response, format, 400, `${ON_DISCONNECT_HEADER} must be "cancel" or "continue".`, {
-        param: ON_DISCONNECT_HEADER,
-      })
-      return
-    }
-    const fields = body as { stream?: unknown; stream_options?: { include_usage?: unknown } }
-    streaming = fields.stream === true
-    meta = {
-      model: model.name,
-      format: format.name,
-      owner: grants.subject,
-      createdAt: context.now(),
-      includeUsage: fields.stream_options?.include_usage === true,
-    }
-    run = await context.generations.start({
-      id,
-      provider: model.provider,
-      request: { ...normalized, model: model.upstreamModel },
-      meta,
-      ...(graceMs === undefined ? {} : { disconnectGraceMs: graceMs }),
-    })
+    admitted = await admit(context, endpoint, request, response, url)
   } catch (error) {
     if (sendClientError(response, format, error)) return
     if (error instanceof ShuttingDownError) {
       sendFormatError(response, format, 503, error.message, {}, { "retry-after": "1" })
       return
     }
+    if (error instanceof NotClaimedError) {
+      sendFormatError(
+        response,
+        format,
+        409,
+        "Other requests with this Idempotency-Key are being processed; retry in a moment.",
+        { param: IDEMPOTENCY_KEY_HEADER },
+        { "retry-after": "1" },
+      )
+      return
+    }
     throw error
   }
+  if (admitted === undefined) return
+  if (admitted.kind === "replay") return answerAgain(context, request, response, admitted, stream)
 
+  const { run, meta } = admitted
+  const id = run.id
   // The request's client is the first viewer: disconnect is not cancel, the grace period decides.
   const leave = run.attachViewer()
   response.once("close", leave)
@@ -110,66 +121,201 @@ export async function createGeneration(
     return
   }
   const viewContext = { id, meta }
-  if (streaming) {
-    const connection = context.sse.connect(request, response, { headers: { [GENERATION_ID_HEADER]: id } })
-    if (connection.closed) return
-    await streamGeneration(
-      context.engine,
-      run.log,
-      format.view(viewContext),
-      undefined,
-      connection,
-      context.logger,
-    )
+  if (!admitted.streaming) {
+    await sendWholeAnswer(context, format, response, run.log, viewContext, { [GENERATION_ID_HEADER]: id })
     return
   }
-  const closed = new AbortController()
-  response.once("close", () => closed.abort(new Error("the client left")))
-  let entries: Awaited<ReturnType<typeof collectGeneration>>
-  try {
-    entries = await collectGeneration(context.engine, run.log, closed.signal)
-  } catch (error) {
-    if (closed.signal.aborted) return
-    throw error
-  }
-  const answer = foldAnswer(entries)
-  const headers = { [GENERATION_ID_HEADER]: id }
-  const end = answer.end
-  if (end?.status === "done" && answer.error === undefined) {
-    sendJson(response, 200, format.answer(answer, viewContext), headers)
-    return
-  }
-  const failure = endFailure(end, answer.error)
-  sendFormatError(
-    response,
-    format,
-    failure.status,
-    failure.message,
-    failure.type === undefined ? {} : { type: failure.type },
-    headers,
+  const connection = context.sse.connect(request, response, {
+    headers: { [GENERATION_ID_HEADER]: id, ...stream.headers },
+  })
+  if (connection.closed) return
+  await streamGeneration(
+    context.engine,
+    run.log,
+    stream.view(viewContext),
+    undefined,
+    connection,
+    context.logger,
   )
 }
 
-/** The status and error of a generation that did not finish: what a non-streaming client gets. */
-function endFailure(
-  end: EndEntry | undefined,
-  error: { message: string; errorType?: string } | undefined,
-): { status: number; message: string; type?: string } {
-  if (error !== undefined)
-    return {
-      status: 502,
-      message: error.message,
-      ...(error.errorType === undefined ? {} : { type: error.errorType }),
-    }
-  const message = end?.error?.message ?? "the generation ended without an answer"
-  switch (end?.status) {
-    case "cancelled":
-      return { status: 409, message, type: "generation_cancelled" }
-    case "interrupted":
-      return { status: 503, message, type: "generation_interrupted" }
-    default:
-      return { status: end?.error?.status ?? 502, message }
+/**
+ * Authenticates and reads the request, then starts its generation — or finds the one an earlier
+ * request with the same `Idempotency-Key` started. Answers a refusal itself and returns
+ * `undefined` then; throws what `sendClientError` answers.
+ */
+async function admit(
+  context: AIContext,
+  endpoint: CreateEndpoint,
+  request: IncomingMessage,
+  response: ServerResponse,
+  url: URL,
+): Promise<Admitted | undefined> {
+  const format = STREAM_FORMATS[endpoint.format].errors
+  const grants = await context.auth.authenticate(request, url, endpoint.format === "anthropic")
+  if (!grants.can("ai", "generate", generationPath(newGenerationId()))) {
+    sendFormatError(response, format, 403, "This token does not grant `generate` on the AI app.", {
+      code: "insufficient_scope",
+    })
+    return undefined
   }
+  const body = await readJsonBody(request, context.maxBodyBytes)
+  const asked = endpoint.read(body, context)
+  const model = context.models.get(asked.request.model)
+  if (model === undefined) {
+    sendFormatError(
+      response,
+      format,
+      404,
+      `The model \`${asked.request.model}\` does not exist here; GET /v1/models lists the models served.`,
+      { code: "model_not_found", param: "model" },
+    )
+    return undefined
+  }
+  const maxTokens = asked.request.maxTokens
+  if (maxTokens !== undefined && maxTokens > context.maxOutputTokens) {
+    context.metrics.refused("max_tokens")
+    sendFormatError(
+      response,
+      format,
+      400,
+      `${endpoint.maxTokensField}: at most ${context.maxOutputTokens} output tokens may be asked for here.`,
+      { param: endpoint.maxTokensField },
+    )
+    return undefined
+  }
+  const graceMs = disconnectGrace(request.headers[ON_DISCONNECT_HEADER])
+  if (graceMs === null) {
+    sendFormatError(response, format, 400, `${ON_DISCONNECT_HEADER} must be "cancel" or "continue".`, {
+      param: ON_DISCONNECT_HEADER,
+    })
+    return undefined
+  }
+  const key = idempotencyKeyOf(request.headers[IDEMPOTENCY_KEY_HEADER])
+  const fingerprint = key === undefined ? "" : requestFingerprint(endpoint.format, body)
+  for (let round = 1; round <= MAX_CLAIM_ROUNDS; round++) {
+    const id = newGenerationId()
+    let claim: (() => Promise<boolean>) | undefined
+    if (key !== undefined) {
+      const check = await context.idempotency.check(grants.subject, key, fingerprint, (earlier) =>
+        reusable(context, earlier),
+      )
+      if (check.kind === "mismatch") {
+        sendFormatError(
+          response,
+          format,
+          422,
+          "This Idempotency-Key was used with another request; use a new key for a new request.",
+          { param: IDEMPOTENCY_KEY_HEADER },
+        )
+        return undefined
+      }
+      if (check.kind === "replay") {
+        const found = await findLiveGeneration(context, check.id)
+        if (found !== undefined && permits(grants, found, "read") === "allowed")
+          return { kind: "replay", found, streaming: asked.streaming }
+        // Gone since it was checked: claim the key again.
+        continue
+      }
+      claim = () => check.claim(id)
+    }
+    // Trusted local clients (dev mode, no auth in front) have no subject to count.
+    const ticket = grants === LOCAL_DEV_CLIENT ? undefined : await context.limits.admit(grants.subject)
+    if (ticket !== undefined && isRefusal(ticket)) {
+      context.metrics.refused(ticket.code)
+      sendFormatError(
+        response,
+        format,
+        429,
+        ticket.message,
+        { code: ticket.code },
+        {
+          "retry-after": String(Math.ceil(ticket.retryAfterMs / 1000)),
+          "retry-after-ms": String(Math.ceil(ticket.retryAfterMs)),
+        },
+      )
+      return undefined
+    }
+    const meta: GenerationMeta = {
+      model: model.name,
+      format: endpoint.format,
+      owner: grants.subject,
+      createdAt: context.now(),
+      includeUsage: asked.includeUsage,
+    }
+    let run: GenerationRun
+    try {
+      run = await context.generations.start({
+        id,
+        provider: model.provider,
+        request: { ...asked.request, model: model.upstreamModel },
+        meta,
+        ...(graceMs === undefined ? {} : { disconnectGraceMs: graceMs }),
+        ...(claim === undefined ? {} : { claim }),
+      })
+    } catch (error) {
+      ticket?.release()
+      // Another request with the key won the claim: answer its generation (next round).
+      if (error instanceof NotClaimedError) continue
+      throw error
+    }
+    // Records about the generation, not the generation: one that fails is logged, and it runs on.
+    const noted = (what: string) => (error: unknown) => {
+      context.logger.warn({ err: error, generation: id }, `could not record ${what}`)
+    }
+    await Promise.all([
+      ticket?.started(run.ended).catch(noted("a generation's start for its subject's rate")),
+      asked.created?.(id, grants.subject).catch(noted("a chat's latest generation")),
+      context.prompts.store(id, asked.request).catch(noted("a generation's prompt")),
+    ])
+    return { kind: "run", run, meta, streaming: asked.streaming }
+  }
+  throw new NotClaimedError("every round of claiming the Idempotency-Key went to another request")
+}
+
+/**
+ * Whether a retry may be answered with generation `id`: it is still kept, and did not fail
+ * before its first token (a retry after a refusal, a 429, asks again).
+ */
+async function reusable(context: AIContext, id: string): Promise<boolean> {
+  const found = await findLiveGeneration(context, id)
+  if (found === undefined) return false
+  const end = await readEnd(context.engine, found)
+  return (
+    end === undefined ||
+    end.status === "done" ||
+    end.status === "cancelled" ||
+    end.stats.timeToFirstTokenMs !== undefined
+  )
+}
+
+/** Answers a retry with the generation of the request it repeats: streamed from the start (or its cursor), or whole. */
+async function answerAgain(
+  context: AIContext,
+  request: IncomingMessage,
+  response: ServerResponse,
+  admitted: Admitted & { kind: "replay" },
+  stream: StreamFormat,
+): Promise<void> {
+  const { found } = admitted
+  const headers = { [IDEMPOTENT_REPLAYED_HEADER]: "true" }
+  if (admitted.streaming) {
+    const given = readCursor(request)
+    const cursor = given === "" ? undefined : cursorOf(given, found)
+    await sendStream(context, request, response, found, stream, cursor, headers)
+    return
+  }
+  await sendWholeAnswer(
+    context,
+    stream.errors,
+    response,
+    found.log,
+    { id: found.id, meta: found.meta },
+    {
+      ...headers,
+      [GENERATION_ID_HEADER]: found.id,
+    },
+  )
 }
 
 /** The run's first answer, or `undefined` when it takes longer than `ms`. */

@@ -1,27 +1,15 @@
 import type { IncomingMessage, ServerResponse } from "node:http"
 import type { Grants } from "../auth/grants.js"
 import { follow } from "../engine/follow.js"
-import { parsePosition } from "../engine/position.js"
-import { readLastEventId } from "../server/index.js"
 import type { AIContext } from "./ai-context.js"
-import { aiSdkView, UI_MESSAGE_STREAM_HEADERS } from "./ai-sdk-view.js"
-import { anthropicFormat } from "./anthropic-format.js"
-import { GENERATION_ID_HEADER } from "./create-generation.js"
-import { parseCursor } from "./cursor.js"
-import { generationPath } from "./generation-id.js"
+import { type Action, findLiveGeneration, permits } from "./generation-access.js"
+import { isGenerationFormat } from "./generation-meta.js"
 import { type FoundGeneration, findGeneration, readEnd, stateBody } from "./generation-state.js"
 import { openaiFormat } from "./openai-format.js"
 import { sendClientError, sendFormatError, sendJson } from "./responses.js"
-import { streamGeneration } from "./stream-generation.js"
+import { cursorOf, readCursor, sendStream } from "./send-stream.js"
+import { STREAM_FORMATS } from "./stream-formats.js"
 import type { WireFormat } from "./wire-format.js"
-
-const FORMATS: Readonly<Record<string, WireFormat>> = { openai: openaiFormat, anthropic: anthropicFormat }
-
-/** The query parameters read for a resume cursor when there is no `Last-Event-ID` header. */
-const CURSOR_PARAMS = ["last_event_id", "lastEventId"] as const
-
-/** What a generation endpoint does once the generation is found and the action allowed. */
-type Action = "read" | "cancel"
 
 /**
  * Authenticates, finds the generation and checks `action` on it (its creator may act on it with
@@ -44,23 +32,15 @@ async function authorize(
     if (sendClientError(response, format, error)) return undefined
     throw error
   }
-  let found = await findGeneration(context.engine, id)
-  if (found !== undefined && (await context.generations.reapIfOrphaned(id, found.head))) {
-    found = await findGeneration(context.engine, id)
-  }
-  // The same answer for "none" and "not yours to read": ids are unguessable, and stay unconfirmed.
-  const allowed =
-    found !== undefined && grants.can("ai", action, generationPath(id), { owner: found.meta.owner })
-  if (
-    found === undefined ||
-    (!allowed && !grants.can("ai", "read", generationPath(id), { owner: found.meta.owner }))
-  ) {
+  const found = await findLiveGeneration(context, id)
+  const verdict = found === undefined ? "hidden" : permits(grants, found, action)
+  if (found === undefined || verdict === "hidden") {
     sendFormatError(response, format, 404, `No generation ${id} here (it may have expired).`, {
       code: "not_found",
     })
     return undefined
   }
-  if (!allowed) {
+  if (verdict === "forbidden") {
     sendFormatError(response, format, 403, `This token does not grant \`${action}\` on this generation.`, {
       code: "insufficient_scope",
     })
@@ -69,7 +49,7 @@ async function authorize(
   return { found, grants }
 }
 
-/** `GET /v1/generations/{id}`: the generation's state as JSON. */
+/** `GET /v1/generations/{id}`: the generation's state as JSON; `?include=prompt` adds its prompt (`null` when not kept). */
 export async function generationState(
   context: AIContext,
   request: IncomingMessage,
@@ -80,7 +60,9 @@ export async function generationState(
   const allowed = await authorize(context, request, response, url, id, "read", openaiFormat)
   if (allowed === undefined) return
   const { found } = allowed
-  sendJson(response, 200, stateBody(found, await readEnd(context.engine, found)))
+  const body = stateBody(found, await readEnd(context.engine, found))
+  if (url.searchParams.get("include") === "prompt") body.prompt = (await context.prompts.read(id)) ?? null
+  sendJson(response, 200, body)
 }
 
 /**
@@ -97,47 +79,30 @@ export async function generationStream(
   id: string,
 ): Promise<void> {
   const asked = url.searchParams.get("format")
-  const aiSdk = asked === "ai-sdk"
-  const chosen = asked === null || aiSdk ? undefined : FORMATS[asked]
-  if (asked !== null && !aiSdk && chosen === undefined) {
+  if (asked !== null && !isGenerationFormat(asked)) {
     sendFormatError(response, openaiFormat, 400, 'format must be "openai", "anthropic" or "ai-sdk".', {
       param: "format",
     })
     return
   }
-  const errorFormat = chosen ?? openaiFormat
-  const allowed = await authorize(context, request, response, url, id, "read", errorFormat)
+  const errors = asked === null ? openaiFormat : STREAM_FORMATS[asked].errors
+  const allowed = await authorize(context, request, response, url, id, "read", errors)
   if (allowed === undefined) return
   const { found } = allowed
-  const format = chosen ?? (FORMATS[found.meta.format] as WireFormat)
-  const given = readLastEventId(request.headers["last-event-id"], request.url, CURSOR_PARAMS)
-  const cursor = given === "" ? undefined : parseCursor(given)
-  const tail = parsePosition(found.head.tail)
-  if (given !== "" && (cursor === undefined || cursor.epoch !== tail?.epoch || cursor.seq > tail.seq)) {
+  const format = STREAM_FORMATS[asked ?? found.meta.format]
+  const given = readCursor(request)
+  const cursor = given === "" ? undefined : cursorOf(given, found)
+  if (given !== "" && cursor === undefined) {
     sendFormatError(
       response,
-      format,
+      format.errors,
       400,
       "The cursor (Last-Event-ID) is not one of this generation's event ids.",
-      {
-        param: "last_event_id",
-      },
+      { param: "last_event_id" },
     )
     return
   }
-  const headers = { [GENERATION_ID_HEADER]: id, ...(aiSdk ? UI_MESSAGE_STREAM_HEADERS : {}) }
-  const connection = context.sse.connect(request, response, { headers })
-  if (connection.closed) return
-  // A reader of a running generation keeps it from being stopped for a disconnect.
-  if (!found.head.closed) connection.onClose(context.generations.watch(id))
-  await streamGeneration(
-    context.engine,
-    found.log,
-    (aiSdk ? aiSdkView : format.view)({ id, meta: found.meta }),
-    cursor,
-    connection,
-    context.logger,
-  )
+  await sendStream(context, request, response, found, format, cursor)
 }
 
 /**

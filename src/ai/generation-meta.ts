@@ -1,5 +1,15 @@
-/** The wire format a generation was created in: what its stream renders by default. */
-export type GenerationFormat = "openai" | "anthropic"
+/**
+ * The wire format a generation was created in: what its stream renders by default. `ai-sdk` is
+ * the Vercel AI SDK's UI message stream (`POST /v1/ai-sdk/chat`).
+ */
+export type GenerationFormat = "openai" | "anthropic" | "ai-sdk"
+
+const FORMATS: ReadonlySet<string> = new Set<GenerationFormat>(["openai", "anthropic", "ai-sdk"])
+
+/** Whether `name` is a {@link GenerationFormat}. */
+export function isGenerationFormat(name: string): name is GenerationFormat {
+  return FORMATS.has(name)
+}
 
 /** What a generation's log records about it besides its entries (the log's `config.meta`). */
 export interface GenerationMeta {
@@ -31,7 +41,7 @@ export function metaFromRecord(
 ): GenerationMeta | undefined {
   if (record === undefined || record.model === undefined) return undefined
   const format = record.format
-  if (format !== "openai" && format !== "anthropic") return undefined
+  if (format === undefined || !isGenerationFormat(format)) return undefined
   return {
     model: record.model,
     format,

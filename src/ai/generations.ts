@@ -1,10 +1,12 @@
 import { randomBytes } from "node:crypto"
 import type { Engine, LogHead, Signal } from "../engine/engine.js"
 import { defaultLogger, type Logger } from "../logger.js"
+import type { GenerationObserver } from "./ai-metrics.js"
 import { type GenerationActivity, RecentGenerations } from "./generation-activity.js"
 import { generationLog, newGenerationId } from "./generation-id.js"
-import { type GenerationMeta, metaToRecord } from "./generation-meta.js"
+import { type GenerationMeta, metaFromRecord, metaToRecord } from "./generation-meta.js"
 import { GenerationRun } from "./generation-run.js"
+import { nonNegative, positive } from "./option-checks.js"
 import type { Provider } from "./provider.js"
 import type { NormalizedRequest } from "./request.js"
 import { type EndEntry, serializeEntry } from "./stored-entry.js"
@@ -32,6 +34,8 @@ export interface GenerationsOptions {
   /** This node's engine lease, renewed a third of the way through, in ms. Default 15 000. */
   readonly leaseMs?: number
   readonly logger?: Logger
+  /** Told when generations start and end (the metrics). */
+  readonly observer?: GenerationObserver
   /** The clock, in ms since the Unix epoch (tests). Default `Date.now`. */
   readonly now?: () => number
 }
@@ -45,6 +49,17 @@ export interface GenerationSpec {
   readonly meta: GenerationMeta
   /** This generation's disconnect grace (the request's `Herald-On-Disconnect`), else the default. */
   readonly disconnectGraceMs?: number
+  /**
+   * Runs once the generation's log exists and before the upstream is asked. `false`: another
+   * request took this work (an `Idempotency-Key` claimed first), so the log is deleted unstarted
+   * and {@link Generations.start} throws {@link NotClaimedError}.
+   */
+  readonly claim?: () => Promise<boolean>
+}
+
+/** A generation not started because its {@link GenerationSpec.claim} went to another request. */
+export class NotClaimedError extends Error {
+  override readonly name = "NotClaimedError"
 }
 
 /** Refused because the node is shutting down: the client should retry, elsewhere or later. */
@@ -56,7 +71,12 @@ export class ShuttingDownError extends Error {
 export interface Generations {
   readonly node: string
   readonly engine: Engine
-  /** Creates the generation's log and starts it. Throws {@link ShuttingDownError} while closing. */
+  /** How long a generation is kept after its last write or read, in ms. */
+  readonly retentionMs: number
+  /**
+   * Creates the generation's log and starts it. Throws {@link ShuttingDownError} while closing,
+   * {@link NotClaimedError} when its claim fails.
+   */
   start(spec: GenerationSpec): Promise<GenerationRun>
   /** The generation if it runs on this node. */
   running(id: string): GenerationRun | undefined
@@ -122,6 +142,7 @@ export function createGenerations(options: GenerationsOptions): Generations {
   return {
     node,
     engine,
+    retentionMs,
     async start(spec) {
       if (closing) throw new ShuttingDownError("this node is shutting down and takes no new generations")
       if (leaseTimer === undefined) {
@@ -140,6 +161,17 @@ export function createGenerations(options: GenerationsOptions): Generations {
       })
       if (created.status !== "created")
         throw new Error(`a new generation's log exists already (${created.status})`)
+      if (spec.claim !== undefined) {
+        // Unclaimed, the log must not stay: an open generation nobody runs would keep readers waiting.
+        const claimed = await spec.claim().catch(async (error: unknown) => {
+          await engine.delete(log)
+          throw error
+        })
+        if (!claimed) {
+          await engine.delete(log)
+          throw new NotClaimedError(`generation ${id} was not started: another request claimed its work`)
+        }
+      }
       const run = new GenerationRun(
         {
           id,
@@ -153,6 +185,12 @@ export function createGenerations(options: GenerationsOptions): Generations {
         settings,
       )
       runs.set(id, run)
+      const model = spec.meta.model
+      options.observer?.started(model)
+      void run.ended.then(
+        (end) => options.observer?.ended(model, end),
+        () => options.observer?.ended(model, undefined),
+      )
       void run.ended.finally(() => runs.delete(id))
       void run.ended.then((end) =>
         ended.add({
@@ -183,8 +221,10 @@ export function createGenerations(options: GenerationsOptions): Generations {
         fence: { takeOver: node, from: owner },
         close: true,
       })
-      if (result.status === "appended")
+      if (result.status === "appended") {
         logger.warn({ generation: id, owner }, "a generation's node died; closed it as interrupted")
+        options.observer?.reaped(metaFromRecord(head.config.meta)?.model ?? "unknown")
+      }
       return result.status === "appended"
     },
     activity: () => ({
@@ -228,13 +268,3 @@ const RECENT_KEPT = 20
 const MAX_ENTRIES = 10_000_000
 /** Age never trims a generation: its TTL after the last write or read removes it. */
 const MAX_AGE_MS = 365 * 24 * 3_600_000
-
-function positive(name: string, value: number): number {
-  if (!(value > 0)) throw new RangeError(`${name} must be above 0; got ${String(value)}.`)
-  return value
-}
-
-function nonNegative(name: string, value: number): number {
-  if (!(value >= 0)) throw new RangeError(`${name} must be 0 or more; got ${String(value)}.`)
-  return value
-}

@@ -1,19 +1,27 @@
 import type { IncomingMessage, ServerResponse } from "node:http"
+import type { Registry } from "prom-client"
 import type { Engine } from "../engine/engine.js"
 import { defaultLogger, type Logger } from "../logger.js"
 import { createSSE, DEFAULT_HEARTBEAT_MS } from "../server/index.js"
 import { type AIAuthOptions, createAIAuthenticator } from "./ai-auth.js"
 import type { AIContext } from "./ai-context.js"
-import { anthropicFormat } from "./anthropic-format.js"
-import { createGeneration } from "./create-generation.js"
-import { fromAnthropicMessagesRequest } from "./from-anthropic-request.js"
-import { fromOpenAIChatRequest } from "./from-openai-request.js"
+import { createAIMetrics } from "./ai-metrics.js"
+import { createChatGenerations } from "./chat-generations.js"
+import { aiSdkChatEndpoint, anthropicMessagesEndpoint, openaiChatEndpoint } from "./create-endpoints.js"
+import { type CreateEndpoint, createGeneration } from "./create-generation.js"
 import { cancelGeneration, generationState, generationStream, listModels } from "./generation-endpoints.js"
 import { isGenerationId } from "./generation-id.js"
 import { createGenerations, type Generations, type GenerationsOptions } from "./generations.js"
+import { createIdempotencyKeys } from "./idempotency.js"
 import { createModels, type ModelConfig } from "./models.js"
 import { openaiFormat } from "./openai-format.js"
+import { positive } from "./option-checks.js"
+import { createPrompts, UNSTORED_PROMPTS } from "./prompts.js"
 import { sendFormatError } from "./responses.js"
+import { resumeChat } from "./resume-chat.js"
+import { STREAM_FORMATS } from "./stream-formats.js"
+import { createSubjectLimits } from "./subject-limits.js"
+import type { WireFormat } from "./wire-format.js"
 
 /** Options of {@link createAIHandler}. Everything but the engine has a default. */
 export interface AIHandlerOptions extends Omit<GenerationsOptions, "logger"> {
@@ -28,8 +36,24 @@ export interface AIHandlerOptions extends Omit<GenerationsOptions, "logger"> {
   readonly heartbeatMs?: number
   /** Largest request body, in bytes (prompts with images are large). Default 8 MiB. */
   readonly maxBodyBytes?: number
+  /** Generations one subject (a token's `sub`) may run at once on this node. Default 16. */
+  readonly maxConcurrentPerSubject?: number
+  /** Generations one subject may start per minute, counted across the nodes of the engine. Default 120. */
+  readonly maxPerMinutePerSubject?: number
+  /** The most output tokens a request may ask for (`max_tokens`); more is a 400. Default 65 536. */
+  readonly maxOutputTokens?: number
+  /**
+   * Keep each generation's prompt (system and messages; inline images as their media type only)
+   * for `GET /v1/generations/{id}?include=prompt`, as long as the generation. Default `true`.
+   */
+  readonly storePrompts?: boolean
   /** How long `POST /v1/generations/{id}/cancel` waits for the generation to end, in ms. Default 2000. */
   readonly cancelWaitMs?: number
+  /**
+   * How long an `Idempotency-Key` is remembered after the last generation started with it, in ms.
+   * Default: the generations' retention (1 hour); a key outliving its generation starts a new one.
+   */
+  readonly idempotencyWindowMs?: number
   readonly logger?: Logger
 }
 
@@ -41,6 +65,8 @@ export interface AIHandler {
   handle(request: IncomingMessage, response: ServerResponse): Promise<void>
   /** This node's generations. */
   readonly generations: Generations
+  /** The metrics of the generations (`herald_ai_*`), for a `/metrics` endpoint (`herald serve` merges them into its own). */
+  readonly metrics: Registry
   /**
    * Takes no new generations, lets running ones finish for `deadlineMs`, marks the rest
    * `interrupted`, then ends the open streams. Leaves the engine open.
@@ -49,52 +75,90 @@ export interface AIHandler {
 }
 
 const GENERATIONS_PREFIX = "/v1/generations/"
-const EXACT_PATHS = new Set(["/v1/chat/completions", "/v1/messages", "/v1/models"])
+/** The endpoints that create generations, by path. */
+const CREATE_ENDPOINTS: ReadonlyMap<string, CreateEndpoint> = new Map([
+  ["/v1/chat/completions", openaiChatEndpoint],
+  ["/v1/messages", anthropicMessagesEndpoint],
+  ["/v1/ai-sdk/chat", aiSdkChatEndpoint],
+])
+/** `/v1/ai-sdk/chat/{chatId}/stream`, the chat id percent-encoded. */
+const AI_SDK_RESUME = /^\/v1\/ai-sdk\/chat\/([^/]+)\/stream$/
 
 /**
  * OpenAI- and Anthropic-compatible endpoints whose generations are stored as logs as they stream:
  * `POST /v1/chat/completions`, `POST /v1/messages`, `GET /v1/models`, and
- * `GET /v1/generations/{id}`, `GET /v1/generations/{id}/stream`, `POST /v1/generations/{id}/cancel`.
+ * `GET /v1/generations/{id}`, `GET /v1/generations/{id}/stream`, `POST /v1/generations/{id}/cancel`;
+ * and the AI SDK's backend: `POST /v1/ai-sdk/chat`, `GET /v1/ai-sdk/chat/{chatId}/stream`.
  */
 export function createAIHandler(options: AIHandlerOptions): AIHandler {
   const logger = options.logger ?? defaultLogger()
-  const generations = createGenerations({ ...options, logger })
+  const metrics = createAIMetrics()
+  const generations = createGenerations({ ...options, logger, observer: metrics })
   const sse = createSSE({
     heartbeatMs: options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS,
     lastEventIdParams: ["last_event_id", "lastEventId"],
     logger,
   })
+  const models = createModels(options.models)
   const context: AIContext = {
     engine: options.engine,
     generations,
-    models: createModels(options.models),
+    models,
+    defaultModel: models.keys().next().value ?? "demo",
+    chats: createChatGenerations(options.engine, generations.retentionMs),
+    idempotency: createIdempotencyKeys(
+      options.engine,
+      positive("idempotencyWindowMs", options.idempotencyWindowMs ?? generations.retentionMs),
+    ),
+    metrics,
+    limits: createSubjectLimits(
+      options.engine,
+      {
+        maxConcurrent: positive("maxConcurrentPerSubject", options.maxConcurrentPerSubject ?? 16),
+        maxPerMinute: positive("maxPerMinutePerSubject", options.maxPerMinutePerSubject ?? 120),
+      },
+      options.now ?? Date.now,
+    ),
+    maxOutputTokens: positive("maxOutputTokens", options.maxOutputTokens ?? 65_536),
+    prompts:
+      options.storePrompts === false
+        ? UNSTORED_PROMPTS
+        : createPrompts(options.engine, generations.retentionMs),
     auth: createAIAuthenticator(options.auth),
     sse,
     headWaitMs: options.headWaitMs ?? 2000,
-    maxBodyBytes: options.maxBodyBytes ?? 8 * 1024 * 1024,
+    maxBodyBytes: positive("maxBodyBytes", options.maxBodyBytes ?? 8 * 1024 * 1024),
     cancelWaitMs: options.cancelWaitMs ?? 2000,
     logger,
     now: options.now ?? Date.now,
   }
 
-  const owns = (path: string): boolean => EXACT_PATHS.has(path) || path.startsWith(GENERATIONS_PREFIX)
+  const owns = (path: string): boolean =>
+    CREATE_ENDPOINTS.has(path) ||
+    path === "/v1/models" ||
+    path.startsWith(GENERATIONS_PREFIX) ||
+    AI_SDK_RESUME.test(path)
 
   const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
     const url = new URL(request.url ?? "/", "http://localhost")
     const method = request.method ?? "GET"
     const path = url.pathname
-    if (path === "/v1/chat/completions" || path === "/v1/messages") {
-      const anthropic = path === "/v1/messages"
-      const format = anthropic ? anthropicFormat : openaiFormat
-      if (method !== "POST") return notAllowed(response, format, "POST")
-      return createGeneration(
-        context,
-        format,
-        anthropic ? fromAnthropicMessagesRequest : fromOpenAIChatRequest,
-        request,
-        response,
-        url,
-      )
+    const endpoint = CREATE_ENDPOINTS.get(path)
+    if (endpoint !== undefined) {
+      if (method !== "POST") return notAllowed(response, STREAM_FORMATS[endpoint.format].errors, "POST")
+      return createGeneration(context, endpoint, request, response, url)
+    }
+    const resume = AI_SDK_RESUME.exec(path)
+    if (resume !== null) {
+      if (method !== "GET") return notAllowed(response, openaiFormat, "GET")
+      let chatId: string
+      try {
+        chatId = decodeURIComponent(resume[1] as string)
+      } catch {
+        sendFormatError(response, openaiFormat, 400, "The chat id in the path is not valid percent-encoding.")
+        return
+      }
+      return resumeChat(context, request, response, url, chatId)
     }
     if (path === "/v1/models") {
       if (method !== "GET" && method !== "HEAD") return notAllowed(response, openaiFormat, "GET")
@@ -134,6 +198,7 @@ export function createAIHandler(options: AIHandlerOptions): AIHandler {
     owns,
     handle,
     generations,
+    metrics: metrics.registry,
     async close(closeOptions = {}) {
       await generations.close(closeOptions)
       // Every generation has ended: its readers got the terminal entry; the rest are told to come back.
@@ -142,7 +207,7 @@ export function createAIHandler(options: AIHandlerOptions): AIHandler {
   }
 }
 
-function notAllowed(response: ServerResponse, format: typeof openaiFormat, allow: "GET" | "POST"): void {
+function notAllowed(response: ServerResponse, format: WireFormat, allow: "GET" | "POST"): void {
   sendFormatError(
     response,
     format,

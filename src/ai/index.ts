@@ -1,7 +1,8 @@
 /**
- * `herald/ai`: OpenAI- and Anthropic-compatible endpoints whose generations are stored as logs
- * while they stream (`createAIHandler`), so a reload, a dropped network or another node resumes
- * them from the last event seen, and a cancel stops the model. Also the pieces: the providers
+ * `herald/ai`: OpenAI- and Anthropic-compatible endpoints, and the AI SDK's chat backend (its
+ * transport is `herald/ai/ai-sdk`), whose generations are stored as logs while they stream
+ * (`createAIHandler`), so a reload, a dropped network or another node resumes them from the last
+ * event seen, and a cancel stops the model. Also the pieces: the providers
  * (`openai`, `anthropic`, the offline `demo` model), the normalized entries, request
  * translation, the node's generations and the views (docs/ai.md).
  *
@@ -9,6 +10,7 @@
  */
 
 export type { AIAuthOptions } from "./ai-auth.js"
+export type { GenerationObserver } from "./ai-metrics.js"
 export { aiSdkView, UI_MESSAGE_STREAM_HEADERS } from "./ai-sdk-view.js"
 export { ANTHROPIC_VERSION, type AnthropicProviderOptions, anthropicProvider } from "./anthropic.js"
 export { anthropicView } from "./anthropic-view.js"
@@ -27,6 +29,7 @@ export {
   type GenerationSpec,
   type Generations,
   type GenerationsOptions,
+  NotClaimedError,
   ShuttingDownError,
 } from "./generations.js"
 export { type AIHandler, type AIHandlerOptions, createAIHandler } from "./handler.js"

@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs"
+import type { Registry } from "prom-client"
 import type { Generations } from "../ai/generations.js"
 import { createAIHandler } from "../ai/handler.js"
 import type { ModelConfig } from "../ai/models.js"
@@ -14,6 +15,8 @@ export interface ServedAI {
   readonly mount: Mount
   /** This node's generations, as the dashboard lists them. */
   readonly generations: Pick<Generations, "node" | "activity">
+  /** The generations' metrics, for `/metrics`. */
+  readonly metrics: Registry
   /** Lets running generations finish within the deadline and marks the rest interrupted. */
   close(options: { readonly deadlineMs: number }): Promise<void>
 }
@@ -55,15 +58,18 @@ export function createServedAI(
       localTrust: { trusts: (origin) => cors.trusts(origin), hostname: hubUrl.hostname },
     },
     heartbeatMs: config.heartbeatMs,
+    ...config.aiLimits,
     logger,
   })
   return {
     mount: {
-      serves: "AI generations at /v1/chat/completions, /v1/messages, /v1/models and /v1/generations/{id}",
+      serves:
+        "AI generations at /v1/chat/completions, /v1/messages, /v1/ai-sdk/chat, /v1/models and /v1/generations/{id}",
       owns: ai.owns,
       handle: ai.handle,
     },
     generations: ai.generations,
+    metrics: ai.metrics,
     close: (options) => ai.close(options),
   }
 }

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto"
 import { hostname } from "node:os"
 import { resolve } from "node:path"
 import type { Logger } from "pino"
+import type { AIHandlerOptions } from "../ai/handler.js"
 import { jwksUrlProblem } from "../auth/jwks-url.js"
 import type { TrustedKey } from "../auth/keys.js"
 import { isLoopbackHost } from "../auth/loopback.js"
@@ -89,6 +90,8 @@ export interface HeraldConfig {
   readonly retryMs: number
   /** The AI models file, absolute, if set (the demo model otherwise). */
   readonly aiModels: string | undefined
+  /** The AI endpoints' limits and prompt storage that were set; the AI handler's defaults otherwise. */
+  readonly aiLimits: AILimitSettings
   /** Only the limits that were set; the hub applies its defaults to the others. */
   readonly limits: HubLimits
   readonly logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent"
@@ -291,6 +294,11 @@ export function loadConfig(options: LoadConfigOptions): HeraldConfig {
     )
   }
 
+  const aiLimits: Record<string, number | boolean> = {}
+  for (const [option, key] of AI_LIMIT_KEYS) {
+    const value = get<number | boolean>(key)
+    if (value !== undefined) aiLimits[option] = value
+  }
   const limits: Record<string, number> = {}
   for (const key of [
     "maxBodyBytes",
@@ -359,6 +367,7 @@ export function loadConfig(options: LoadConfigOptions): HeraldConfig {
     heartbeatMs: get<number>("heartbeat") ?? DEFAULT_HEARTBEAT_MS,
     retryMs: get<number>("retry") ?? DEFAULT_RETRY_MS,
     aiModels: aiModels === undefined ? undefined : resolve(cwd, aiModels),
+    aiLimits,
     limits,
     logLevel: get<HeraldConfig["logLevel"]>("logLevel") ?? "info",
     shutdownTimeoutMs: get<number>("shutdownTimeout") ?? 10_000,
@@ -369,6 +378,23 @@ export function loadConfig(options: LoadConfigOptions): HeraldConfig {
     warnings,
   }
 }
+
+/** The AI handler's options the `--ai-*` limit settings set. */
+export type AILimitSettings = Partial<
+  Pick<
+    AIHandlerOptions,
+    "maxConcurrentPerSubject" | "maxPerMinutePerSubject" | "maxOutputTokens" | "maxBodyBytes" | "storePrompts"
+  >
+>
+
+/** Each AI handler option of {@link AILimitSettings} and the setting that sets it. */
+const AI_LIMIT_KEYS: readonly (readonly [keyof AILimitSettings, FieldKey])[] = [
+  ["maxConcurrentPerSubject", "aiMaxConcurrent"],
+  ["maxPerMinutePerSubject", "aiMaxPerMinute"],
+  ["maxOutputTokens", "aiMaxOutputTokens"],
+  ["maxBodyBytes", "aiMaxBodyBytes"],
+  ["storePrompts", "aiStorePrompts"],
+]
 
 /** How long a node's lease lasts unless renewed, by default. */
 export const DEFAULT_NODE_LEASE_MS = 10_000

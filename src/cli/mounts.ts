@@ -1,3 +1,4 @@
+import { Registry } from "prom-client"
 import type { Hub } from "../hub/hub.js"
 import { healthMount } from "./health.js"
 import { type MetricsAccess, metricsMount } from "./metrics.js"
@@ -19,6 +20,8 @@ export interface ServedApps {
   readonly admin?: Mount
   /** The web pages (cli/web.ts), when served: they own `/` and `/_herald/`, so they go last. */
   readonly web?: Mount
+  /** Metrics of other apps (the AI endpoints'), served on `/metrics` with the hub's. */
+  readonly registries?: readonly Registry[]
 }
 
 /**
@@ -29,7 +32,9 @@ export interface ServedApps {
 export function serveMounts(apps: ServedApps): { main: Mount[]; metrics: Mount[] | undefined } {
   const { hub } = apps
   const health = healthMount(() => hub.ready())
-  const metrics = metricsMount(hub.metrics, apps.metricsAccess)
+  const registries = apps.registries ?? []
+  const registry = registries.length === 0 ? hub.metrics : Registry.merge([hub.metrics, ...registries])
+  const metrics = metricsMount(registry, apps.metricsAccess)
   const main: Mount[] = [
     { serves: `the Mercure hub at ${apps.hubPath}`, owns: hub.owns, handle: hub.handle },
     ...(apps.streams === undefined ? [] : [apps.streams]),

@@ -164,6 +164,7 @@ export async function serve(flags: Readonly<Record<string, unknown>>): Promise<n
     streams,
     admin: dashboard.admin.mount,
     web: dashboard.web,
+    registries: [ai.metrics],
   })
   handle = createRouter(mounts.main, logger)
 

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from "vitest"
 import { demoProvider } from "../../src/ai/demo.js"
 import { generationLog } from "../../src/ai/generation-id.js"
 import { metaToRecord } from "../../src/ai/generation-meta.js"
-import type { ServerSentEvent } from "../../src/protocol/index.js"
+import { createParser, type ServerSentEvent } from "../../src/protocol/index.js"
 import { aiToken, readEvents, startAI, type TestAI } from "./ai-server.js"
 import { collect, startUpstream, type Upstream } from "./upstream.js"
 
@@ -378,6 +378,51 @@ describe("upstreams", () => {
         messages: [{ role: "user", content: "hi" }],
       }),
     ).rejects.toMatchObject({ status: 429, error: { type: "error", error: { type: "rate_limit_error" } } })
+  })
+})
+
+describe("a slow first token", () => {
+  it("the head goes out after headWaitMs, and heartbeats keep the stream open until the first token", async () => {
+    upstream = await startUpstream()
+    let sendToken = (): void => {}
+    upstream.answer = (response) => {
+      response.writeHead(200, { "content-type": "text/event-stream" })
+      // Nothing for now: the model is thinking.
+      sendToken = () => response.end(`${openaiChunk({ content: "Late" }, "stop")}data: [DONE]\n\n`)
+    }
+    running = await startAI({
+      models: { gpt: { provider: "openai", baseURL: upstream.baseURL } },
+      headWaitMs: 20,
+      heartbeatMs: 20,
+    })
+    const response = await fetch(`${running.origin}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "gpt", stream: true, messages: [{ role: "user", content: "hi" }] }),
+    })
+    expect(response.status).toBe(200)
+    const events: ServerSentEvent[] = []
+    let commentsBeforeFirstEvent = 0
+    const parser = createParser({
+      onEvent: (event) => events.push(event),
+      onComment: () => {
+        if (events.length === 0) commentsBeforeFirstEvent++
+      },
+    })
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader()
+    const readUntil = async (enough: () => boolean): Promise<void> => {
+      for (let reads = 0; reads < 100 && !enough(); reads++) {
+        const { done, value } = await reader.read()
+        if (done) return
+        parser.feed(value)
+      }
+    }
+    await readUntil(() => commentsBeforeFirstEvent >= 2)
+    expect(events).toEqual([])
+    sendToken()
+    await readUntil(() => events.at(-1)?.data === "[DONE]")
+    expect(commentsBeforeFirstEvent).toBeGreaterThanOrEqual(2)
+    expect(openaiText(events)).toBe("Late")
   })
 })
 

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest"
+import { fromAISdkChatRequest } from "../../src/ai/from-ai-sdk-request.js"
 import { fromAnthropicMessagesRequest } from "../../src/ai/from-anthropic-request.js"
 import { fromOpenAIChatRequest } from "../../src/ai/from-openai-request.js"
 import type { NormalizedRequest } from "../../src/ai/request.js"
@@ -231,5 +232,71 @@ describe("request translation", () => {
         ],
       },
     ])
+  })
+})
+
+describe("AI SDK chat requests (useChat's UI messages)", () => {
+  it("reads the same conversation as UI messages: a step per assistant turn, tool outputs as results", () => {
+    const body = {
+      id: "chat-1",
+      trigger: "submit-message",
+      messageId: undefined,
+      model: "m",
+      maxOutputTokens: 100,
+      temperature: 0.5,
+      messages: [
+        { id: "s", role: "system", parts: [{ type: "text", text: "Be brief." }] },
+        {
+          id: "u1",
+          role: "user",
+          parts: [
+            { type: "text", text: "Weather where this was taken?" },
+            { type: "file", mediaType: "image/png", url: PNG },
+          ],
+        },
+        {
+          id: "a1",
+          role: "assistant",
+          parts: [
+            { type: "step-start" },
+            { type: "reasoning", text: "Look it up." },
+            {
+              type: "tool-weather",
+              toolCallId: "call_1",
+              state: "output-available",
+              input: { city: "Oslo" },
+              output: "Rain, 8 °C",
+            },
+            { type: "step-start" },
+            { type: "text", text: "Take one." },
+            { type: "data-note", data: { shown: true } },
+          ],
+        },
+        { id: "u2", role: "user", parts: [{ type: "text", text: "Umbrella?" }] },
+      ],
+    }
+    const { chatId, request } = fromAISdkChatRequest(body, "default")
+    expect(chatId).toBe("chat-1")
+    const { tools: _tools, toolChoice: _choice, stop: _stop, topP: _topP, ...expected } = NORMALIZED
+    const messages = [...expected.messages]
+    messages.splice(3, 0, { role: "assistant", content: [{ type: "text", text: "Take one." }] })
+    expect(request).toEqual({ ...expected, messages })
+    // No model in the body: the default one.
+    expect(fromAISdkChatRequest({ id: "c", messages: [] }, "default").request.model).toBe("default")
+  })
+
+  it("names what it cannot send to the model", () => {
+    const read = (messages: unknown[], extra: Record<string, unknown> = {}) =>
+      fieldOf(() => fromAISdkChatRequest({ id: "c", messages, ...extra }, "m"))
+    expect(read([], { id: "" })).toBe("id")
+    expect(read([], { trigger: "resume" })).toBe("trigger")
+    expect(read([], { tools: [] })).toBe("tools")
+    expect(
+      read([{ role: "assistant", parts: [{ type: "tool-x", toolCallId: "1", state: "input-available" }] }]),
+    ).toBe("messages[0].parts[0].state")
+    expect(read([{ role: "user", parts: [{ type: "file", mediaType: "text/plain", url: "data:," }] }])).toBe(
+      "messages[0].parts[0].mediaType",
+    )
+    expect(read([{ role: "tool", parts: [] }])).toBe("messages[0].role")
   })
 })

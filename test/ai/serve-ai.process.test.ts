@@ -13,7 +13,7 @@ afterEach(async () => {
 })
 
 describe("herald serve mounts the AI endpoints", () => {
-  it("serves the demo model with no configuration, to local clients in dev mode, and stops cleanly", async () => {
+  it("serves the demo model with no configuration, to local clients in dev mode, its metrics on /metrics, and stops cleanly", async () => {
     serving = await startHub(["--engine", "memory", "--port", "0"], { cwd: tempCwd() })
     const origin = `http://localhost:${serving.port}`
     // The SDK always sends a key: in dev mode, the publisher token the banner prints.
@@ -29,18 +29,25 @@ describe("herald serve mounts the AI endpoints", () => {
     let text = ""
     for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? ""
     expect(text).toMatch(/demo/i)
+    // /metrics serves the generations' metrics with the hub's.
+    const metrics = await (await fetch(`${origin}/metrics`)).text()
+    expect(metrics).toMatch(/^herald_ai_generations_started_total\{model="demo"\} 1$/m)
+    expect(metrics).toMatch(/^herald_connections /m)
     serving.child.kill("SIGTERM")
     expect(await serving.exited).toBe(0)
     serving = undefined
   })
 
-  it("serves the models of --ai-models, and refuses a bad file at start", async () => {
+  it("serves the models of --ai-models with the --ai-* limits, and refuses a bad file at start", async () => {
     const cwd = tempCwd()
     writeFileSync(
       join(cwd, "models.json"),
       JSON.stringify({ quick: { provider: "demo", timeToFirstTokenMs: 0, tokensPerSecond: 1000 } }),
     )
-    serving = await startHub(["--engine", "memory", "--port", "0", "--ai-models", "models.json"], { cwd })
+    serving = await startHub(
+      ["--engine", "memory", "--port", "0", "--ai-models", "models.json", "--ai-max-output-tokens", "100"],
+      { cwd },
+    )
     await serving.waitFor(/Publisher token[^\n]*\n\s+\S+/)
     const apiKey = bannerTokens(serving.stdout()).publisher
     const message = await new Anthropic({
@@ -51,6 +58,14 @@ describe("herald serve mounts the AI endpoints", () => {
       .stream({ model: "quick", max_tokens: 100, messages: [{ role: "user", content: "hi" }] })
       .finalMessage()
     expect(message.stop_reason).toBe("end_turn")
+    // The limits come from the flags.
+    const over = await fetch(`http://localhost:${serving.port}/v1/messages`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-api-key": apiKey },
+      body: JSON.stringify({ model: "quick", max_tokens: 101, messages: [{ role: "user", content: "hi" }] }),
+    })
+    expect(over.status).toBe(400)
+    expect(await over.json()).toMatchObject({ error: { message: expect.stringMatching(/at most 100/) } })
     serving.child.kill("SIGTERM")
     await serving.exited
     serving = undefined
@@ -59,5 +74,39 @@ describe("herald serve mounts the AI endpoints", () => {
     const run = herald(["serve", "--engine", "memory", "--port", "0", "--ai-models", "bad.json"], { cwd })
     expect(await run.exited).toBe(2)
     expect(run.stderr() + run.stdout()).toMatch(/broken.{0,4}\.provider must be/)
+  })
+
+  it("on sqlite (the default engine), a generation outlives the process: a restarted server resumes it", async () => {
+    const cwd = tempCwd()
+    serving = await startHub(["--port", "0"], { cwd })
+    await serving.waitFor(/Publisher token[^\n]*\n\s+\S+/)
+    const apiKey = bannerTokens(serving.stdout()).publisher
+    const headers = { "content-type": "application/json", authorization: `Bearer ${apiKey}` }
+    const created = await fetch(`http://localhost:${serving.port}/v1/ai-sdk/chat`, {
+      method: "POST",
+      headers,
+      body: JSON.stringify({
+        id: "chat-1",
+        messages: [{ id: "u", role: "user", parts: [{ type: "text", text: "Say something about logs" }] }],
+      }),
+    })
+    const id = created.headers.get("herald-generation-id")
+    const first = await created.text()
+    serving.child.kill("SIGTERM")
+    expect(await serving.exited).toBe(0)
+
+    serving = await startHub(["--port", "0"], { cwd })
+    await serving.waitFor(/Publisher token[^\n]*\n\s+\S+/)
+    // Tokens name the server's URL, port included: the new port needs the new banner's token.
+    headers.authorization = `Bearer ${bannerTokens(serving.stdout()).publisher}`
+    const resumed = await fetch(`http://localhost:${serving.port}/v1/generations/${id}/stream`, { headers })
+    expect(resumed.status).toBe(200)
+    expect(await resumed.text()).toBe(first)
+    const state = (await (
+      await fetch(`http://localhost:${serving.port}/v1/generations/${id}`, { headers })
+    ).json()) as {
+      status: string
+    }
+    expect(state.status).toBe("done")
   })
 })

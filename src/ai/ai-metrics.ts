@@ -1,0 +1,104 @@
+import { Counter, Gauge, Histogram, Registry } from "prom-client"
+import type { EndEntry } from "./stored-entry.js"
+
+/** What a node's generations tell whoever watches them (the metrics). */
+export interface GenerationObserver {
+  /** A generation of `model` started on this node. */
+  started(model: string): void
+  /**
+   * A generation that ran on this node ended: its terminal entry, or `undefined` when another
+   * node closed it, took it over, or the store failed it for good.
+   */
+  ended(model: string, end: EndEntry | undefined): void
+  /** This node closed a dead node's generation of `model` as `interrupted`. */
+  reaped(model: string): void
+}
+
+/** The AI endpoints' Prometheus metrics, on a registry of their own, and the observer that feeds them. */
+export interface AIMetrics extends GenerationObserver {
+  readonly registry: Registry
+  /** A create request refused by a limit (`concurrency_limit_exceeded`, `rate_limit_exceeded`, `max_tokens`). */
+  refused(reason: string): void
+}
+
+/** The metrics of one AI handler. Labels are the configured model names (a bounded set) and statuses. */
+export function createAIMetrics(): AIMetrics {
+  const registry = new Registry()
+  let running = 0
+  new Gauge({
+    name: "herald_ai_generations_running",
+    help: "AI generations running on this node.",
+    registers: [registry],
+    collect() {
+      this.set(running)
+    },
+  })
+  const started = new Counter({
+    name: "herald_ai_generations_started_total",
+    help: "AI generations started on this node, by model.",
+    labelNames: ["model"],
+    registers: [registry],
+  })
+  const ended = new Counter({
+    name: "herald_ai_generations_ended_total",
+    help: "AI generations ended, by model and status (done, cancelled, failed, interrupted; lost: closed or taken over by another node).",
+    labelNames: ["model", "status"],
+    registers: [registry],
+  })
+  const firstToken = new Histogram({
+    name: "herald_ai_time_to_first_token_seconds",
+    help: "From a generation's request to its first output (text, reasoning or a tool call), by model.",
+    labelNames: ["model"],
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30],
+    registers: [registry],
+  })
+  const rate = new Histogram({
+    name: "herald_ai_tokens_per_second",
+    help: "Output tokens per second between a generation's first and last output, by model.",
+    labelNames: ["model"],
+    buckets: [5, 10, 20, 40, 80, 160, 320, 640, 1280],
+    registers: [registry],
+  })
+  const outputTokens = new Counter({
+    name: "herald_ai_output_tokens_total",
+    help: "Output tokens of ended generations (the provider's count, else one per delta), by model.",
+    labelNames: ["model"],
+    registers: [registry],
+  })
+  const cancelLatency = new Histogram({
+    name: "herald_ai_cancel_latency_seconds",
+    help: "From the moment the node running a generation learnt of its cancel to the upstream request's abort.",
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1],
+    registers: [registry],
+  })
+  const refusals = new Counter({
+    name: "herald_ai_requests_refused_total",
+    help: "Create requests refused by a limit, by reason.",
+    labelNames: ["reason"],
+    registers: [registry],
+  })
+  return {
+    registry,
+    started(model) {
+      running++
+      started.inc({ model })
+    },
+    ended(model, end) {
+      running--
+      ended.inc({ model, status: end?.status ?? "lost" })
+      if (end === undefined) return
+      const { stats } = end
+      if (stats.timeToFirstTokenMs !== undefined)
+        firstToken.observe({ model }, stats.timeToFirstTokenMs / 1000)
+      if (stats.tokensPerSecond !== undefined) rate.observe({ model }, stats.tokensPerSecond)
+      if (stats.usage.outputTokens !== undefined) outputTokens.inc({ model }, stats.usage.outputTokens)
+      if (stats.cancelLatencyMs !== undefined) cancelLatency.observe(stats.cancelLatencyMs / 1000)
+    },
+    reaped(model) {
+      ended.inc({ model, status: "interrupted" })
+    },
+    refused(reason) {
+      refusals.inc({ reason })
+    },
+  }
+}

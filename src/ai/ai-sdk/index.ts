@@ -1,0 +1,16 @@
+/**
+ * `herald/ai/ai-sdk`: a transport for the Vercel AI SDK's `useChat` that resumes a cut answer
+ * from the last event it got instead of from the start. Needs the `ai` package (an optional peer
+ * dependency of Herald). Runs in browsers.
+ *
+ * ```ts
+ * import { useChat } from "@ai-sdk/react"
+ * import { HeraldChatTransport } from "herald/ai/ai-sdk"
+ *
+ * const chat = useChat({ transport: new HeraldChatTransport({ api: "https://herald.example/v1/ai-sdk/chat" }), resume: true })
+ * ```
+ *
+ * @packageDocumentation
+ */
+
+export { DEFAULT_CHAT_API, HeraldChatTransport } from "./transport.js"

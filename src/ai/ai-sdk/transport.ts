@@ -1,0 +1,174 @@
+import {
+  asSchema,
+  DefaultChatTransport,
+  type HttpChatTransportInitOptions,
+  type UIMessage,
+  type UIMessageChunk,
+  uiMessageChunkSchema,
+} from "ai"
+import { createParser } from "../../protocol/index.js"
+import { MessageReplay } from "./message-replay.js"
+
+/** Where Herald serves the AI SDK's chat backend. */
+export const DEFAULT_CHAT_API = "/v1/ai-sdk/chat"
+
+type SendOptions<UI_MESSAGE extends UIMessage> = Parameters<
+  DefaultChatTransport<UI_MESSAGE>["sendMessages"]
+>[0]
+type ReconnectOptions<UI_MESSAGE extends UIMessage> = Parameters<
+  DefaultChatTransport<UI_MESSAGE>["reconnectToStream"]
+>[0]
+
+/** Which chat a response stream belongs to, and whether it continues after a cursor. */
+interface Binding {
+  replay: MessageReplay
+  afterCursor: boolean
+}
+
+/**
+ * A `ChatTransport` for `useChat` that resumes from where it was cut, not from the start.
+ *
+ * Herald gives every event of the UI message stream an `id:`. This transport remembers, per chat,
+ * the id of the last chunk the chat took, and `reconnectToStream` (`resumeStream()`, or
+ * `useChat({ resume: true })`) sends it as `Last-Event-ID`: Herald sends only what follows. The
+ * chat's message is rebuilt locally from the chunks the transport already had (merged), then
+ * continued, so no text is fetched or shown twice. Without a cursor (a reloaded page) Herald
+ * sends the running answer from its start, as with the stock transport.
+ *
+ * Everything else is `DefaultChatTransport`'s (headers, body, credentials, fetch, the `prepare*`
+ * hooks); `api` defaults to `/v1/ai-sdk/chat`. A failure while reading a response is reported as
+ * a network error (`TypeError`), which the AI SDK treats as a disconnect to resume from.
+ */
+export class HeraldChatTransport<
+  UI_MESSAGE extends UIMessage = UIMessage,
+> extends DefaultChatTransport<UI_MESSAGE> {
+  readonly #replays = new Map<string, MessageReplay>()
+  readonly #bindings = new WeakMap<ReadableStream<UIMessageChunk>, Binding>()
+
+  constructor(options: HttpChatTransportInitOptions<UI_MESSAGE> = {}) {
+    // A resumed stream starts with the message so far (replayed here, or sent from its start by
+    // Herald), so the chat must start the message over on its first `start` chunk.
+    super({ ...options, api: options.api ?? DEFAULT_CHAT_API, resumeStreamIsReplay: true })
+  }
+
+  override async sendMessages(options: SendOptions<UI_MESSAGE>): Promise<ReadableStream<UIMessageChunk>> {
+    const stream = await super.sendMessages(options)
+    const replay = new MessageReplay()
+    this.#replays.set(options.chatId, replay)
+    this.#bind(stream, { replay, afterCursor: false })
+    return stream
+  }
+
+  override async reconnectToStream(
+    options: ReconnectOptions<UI_MESSAGE>,
+  ): Promise<ReadableStream<UIMessageChunk> | null> {
+    const replay = this.#replays.get(options.chatId) ?? new MessageReplay()
+    const cursor = replay.cursor
+    const headers = new Headers(options.headers)
+    if (cursor !== undefined) headers.set("last-event-id", cursor)
+    const stream = await super.reconnectToStream({ ...options, headers: Object.fromEntries(headers) })
+    if (stream === null) return null
+    this.#replays.set(options.chatId, replay)
+    this.#bind(stream, { replay, afterCursor: cursor !== undefined })
+    return stream
+  }
+
+  protected override processResponseStream(
+    stream: ReadableStream<Uint8Array<ArrayBufferLike>>,
+  ): ReadableStream<UIMessageChunk> {
+    // The chat is bound once super's call returns, before anyone reads the stream.
+    const binding: Binding = { replay: new MessageReplay(), afterCursor: false }
+    const chunks = chunkStream(stream, binding)
+    this.#bindings.set(chunks, binding)
+    return chunks
+  }
+
+  #bind(stream: ReadableStream<UIMessageChunk>, binding: Binding): void {
+    const pending = this.#bindings.get(stream)
+    if (pending === undefined) return
+    pending.replay = binding.replay
+    pending.afterCursor = binding.afterCursor
+  }
+}
+
+/** One event of the response: its chunk and its `id:`. */
+interface ChunkEvent {
+  readonly chunk: UIMessageChunk
+  readonly id: string | undefined
+}
+
+/**
+ * The response's chunks, each recorded as the chat takes it: pulled one at a time (no read-ahead
+ * queue), so the cursor never passes a chunk the chat did not get, even when the response is
+ * cut. A response that continues after a cursor is preceded by the message so far.
+ */
+function chunkStream(
+  bytes: ReadableStream<Uint8Array<ArrayBufferLike>>,
+  binding: Binding,
+): ReadableStream<UIMessageChunk> {
+  const schema = asSchema(uiMessageChunkSchema)
+  const reader = bytes.getReader()
+  const parsed: { data: string; id: string }[] = []
+  const parser = createParser({
+    onEvent: (event) => {
+      if (event.data !== "[DONE]") parsed.push({ data: event.data, id: event.lastEventId })
+    },
+  })
+  const next = async (): Promise<ChunkEvent | undefined> => {
+    while (parsed.length === 0) {
+      let read: ReadableStreamReadResult<Uint8Array>
+      try {
+        read = await reader.read()
+      } catch (error) {
+        throw asNetworkError(error)
+      }
+      if (read.done) return undefined
+      parser.feed(read.value)
+    }
+    const event = parsed.shift() as { data: string; id: string }
+    const value: unknown = JSON.parse(event.data)
+    const validation = await schema.validate?.(value)
+    if (validation !== undefined && !validation.success) throw validation.error
+    return {
+      chunk: (validation === undefined ? value : validation.value) as UIMessageChunk,
+      id: event.id || undefined,
+    }
+  }
+
+  let local: UIMessageChunk[] | undefined
+  let ahead: ChunkEvent | undefined
+  return new ReadableStream<UIMessageChunk>(
+    {
+      async pull(controller) {
+        if (local === undefined) {
+          ahead = await next()
+          // Herald answers from the start (a `start` chunk) when the cursor is not of the
+          // chat's latest answer: then there is nothing to replay.
+          local = binding.afterCursor && ahead?.chunk.type !== "start" ? binding.replay.chunks() : []
+        }
+        const replayed = local.shift()
+        if (replayed !== undefined) {
+          controller.enqueue(replayed)
+          return
+        }
+        const event = ahead ?? (await next())
+        ahead = undefined
+        if (event === undefined) {
+          controller.close()
+          return
+        }
+        controller.enqueue(event.chunk)
+        binding.replay.record(event.chunk, event.id)
+      },
+      cancel: (reason) => reader.cancel(reason),
+    },
+    { highWaterMark: 0 },
+  )
+}
+
+/** What the AI SDK recognizes as a disconnect (a `TypeError` naming the network), unless it is an abort. */
+function asNetworkError(error: unknown): unknown {
+  if (error instanceof Error && error.name === "AbortError") return error
+  const reason = error instanceof Error ? error.message : String(error)
+  return new TypeError(`network error while reading the chat's stream: ${reason}`, { cause: error })
+}

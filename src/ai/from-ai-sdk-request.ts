@@ -1,0 +1,176 @@
+import type {
+  AssistantMessage,
+  NormalizedMessage,
+  NormalizedRequest,
+  ToolResultMessage,
+  UserMessage,
+} from "./request.js"
+import { RequestFieldError } from "./request-field-error.js"
+import {
+  array,
+  type JsonObject,
+  object,
+  onlySupportedFields,
+  optionalNumber,
+  optionalString,
+  string,
+} from "./request-fields.js"
+
+/**
+ * What `useChat` (the AI SDK's `DefaultChatTransport`) posts: `id` (the chat), `messages` (UI
+ * messages), `trigger`, `messageId`; plus what the app adds with the transport's `body` option.
+ */
+const AI_SDK_FIELDS = new Set([
+  "id",
+  "messages",
+  "trigger",
+  "messageId",
+  "model",
+  "system",
+  "maxOutputTokens",
+  "temperature",
+])
+
+const TRIGGERS = new Set(["submit-message", "regenerate-message"])
+
+/** Longest chat id accepted: it names the chat in `GET /v1/ai-sdk/chat/{chatId}/stream`. */
+const MAX_CHAT_ID = 256
+
+/** An AI SDK chat request: the chat it belongs to and the request for the model. */
+export interface AISdkChatRequest {
+  readonly chatId: string
+  readonly request: NormalizedRequest
+}
+
+/**
+ * Reads an AI SDK chat body. The model is `model` (set with the transport's `body` option), else
+ * `defaultModel`. UI message parts become the request's messages: text, image files, and tool
+ * calls with their output (each step of an assistant message is one assistant turn followed by
+ * its tool results); reasoning, sources, step markers and data parts are for the UI and are not
+ * sent to the model (as the AI SDK's `convertToModelMessages` does). Throws
+ * {@link RequestFieldError} naming the first field that is invalid or not translated.
+ */
+export function fromAISdkChatRequest(input: unknown, defaultModel: string): AISdkChatRequest {
+  const body = object(input, "body")
+  onlySupportedFields(body, AI_SDK_FIELDS)
+  const chatId = string(body.id, "id")
+  if (chatId === "" || chatId.length > MAX_CHAT_ID) {
+    throw new RequestFieldError("id", `must be 1 to ${MAX_CHAT_ID} characters`)
+  }
+  if (body.trigger !== undefined && !TRIGGERS.has(string(body.trigger, "trigger"))) {
+    throw new RequestFieldError("trigger", "must be submit-message or regenerate-message")
+  }
+  optionalString(body.messageId, "messageId")
+  const request: NormalizedRequest = {
+    model: optionalString(body.model, "model") ?? defaultModel,
+    messages: [],
+  }
+  const system: string[] = []
+  const bodySystem = optionalString(body.system, "system")
+  if (bodySystem !== undefined) system.push(bodySystem)
+  array(body.messages, "messages").forEach((value, at) => {
+    const path = `messages[${at}]`
+    const message = object(value, path)
+    const parts = array(message.parts, `${path}.parts`).map((part, index) =>
+      object(part, `${path}.parts[${index}]`),
+    )
+    const role = string(message.role, `${path}.role`)
+    if (role === "system") system.push(systemText(parts, path))
+    else if (role === "user") request.messages.push(userMessage(parts, path))
+    else if (role === "assistant") request.messages.push(...assistantTurns(parts, path))
+    else throw new RequestFieldError(`${path}.role`, `messages of role ${role} are not supported`)
+  })
+  if (system.length > 0) request.system = system.join("\n\n")
+  const maxTokens = optionalNumber(body.maxOutputTokens, "maxOutputTokens")
+  if (maxTokens !== undefined) request.maxTokens = maxTokens
+  const temperature = optionalNumber(body.temperature, "temperature")
+  if (temperature !== undefined) request.temperature = temperature
+  return { chatId, request }
+}
+
+/** Parts the model never sees: they only drive the UI. */
+function uiOnly(part: JsonObject): boolean {
+  const type = String(part.type)
+  return (
+    type === "reasoning" ||
+    type === "step-start" ||
+    type === "source-url" ||
+    type === "source-document" ||
+    type.startsWith("data-")
+  )
+}
+
+function systemText(parts: readonly JsonObject[], path: string): string {
+  return parts
+    .map((part, at) => {
+      if (part.type !== "text") throw new RequestFieldError(`${path}.parts[${at}].type`, "must be text")
+      return string(part.text, `${path}.parts[${at}].text`)
+    })
+    .join("")
+}
+
+function userMessage(parts: readonly JsonObject[], path: string): UserMessage {
+  const content: UserMessage["content"] = []
+  parts.forEach((part, at) => {
+    const partPath = `${path}.parts[${at}]`
+    if (part.type === "text") content.push({ type: "text", text: string(part.text, `${partPath}.text`) })
+    else if (part.type === "file") {
+      const mediaType = string(part.mediaType, `${partPath}.mediaType`)
+      if (!mediaType.startsWith("image/"))
+        throw new RequestFieldError(`${partPath}.mediaType`, "only image files are supported")
+      content.push({ type: "image", url: string(part.url, `${partPath}.url`) })
+    } else if (!uiOnly(part)) {
+      throw new RequestFieldError(`${partPath}.type`, `parts of type ${String(part.type)} are not supported`)
+    }
+  })
+  return { role: "user", content }
+}
+
+/** An assistant UI message: one assistant turn per step, each followed by its tool results. */
+function assistantTurns(parts: readonly JsonObject[], path: string): NormalizedMessage[] {
+  const turns: NormalizedMessage[] = []
+  let content: AssistantMessage["content"] = []
+  let results: ToolResultMessage[] = []
+  const endStep = (): void => {
+    if (content.length > 0) turns.push({ role: "assistant", content }, ...results)
+    content = []
+    results = []
+  }
+  parts.forEach((part, at) => {
+    const partPath = `${path}.parts[${at}]`
+    const type = String(part.type)
+    if (type === "step-start") endStep()
+    else if (type === "text") {
+      const text = string(part.text, `${partPath}.text`)
+      if (text !== "") content.push({ type: "text", text })
+    } else if (type === "dynamic-tool" || type.startsWith("tool-")) {
+      const id = string(part.toolCallId, `${partPath}.toolCallId`)
+      const name = type === "dynamic-tool" ? string(part.toolName, `${partPath}.toolName`) : type.slice(5)
+      if (part.state !== "output-available" && part.state !== "output-error") {
+        throw new RequestFieldError(
+          `${partPath}.state`,
+          "a tool call sent back to the model needs its result (output-available or output-error)",
+        )
+      }
+      content.push({ type: "tool-call", id, name, arguments: JSON.stringify(part.input ?? {}) })
+      results.push(
+        part.state === "output-error"
+          ? {
+              role: "tool",
+              toolCallId: id,
+              content: string(part.errorText, `${partPath}.errorText`),
+              isError: true,
+            }
+          : {
+              role: "tool",
+              toolCallId: id,
+              content: typeof part.output === "string" ? part.output : JSON.stringify(part.output ?? null),
+            },
+      )
+    } else if (!uiOnly(part)) {
+      throw new RequestFieldError(`${partPath}.type`, `parts of type ${type} are not supported`)
+    }
+  })
+  endStep()
+  return turns
+}

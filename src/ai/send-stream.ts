@@ -1,0 +1,52 @@
+import type { IncomingMessage, ServerResponse } from "node:http"
+import { parsePosition } from "../engine/position.js"
+import { readLastEventId } from "../server/index.js"
+import type { AIContext } from "./ai-context.js"
+import { GENERATION_ID_HEADER } from "./ai-headers.js"
+import { type Cursor, parseCursor } from "./cursor.js"
+import type { FoundGeneration } from "./generation-state.js"
+import type { StreamFormat } from "./stream-formats.js"
+import { streamGeneration } from "./stream-generation.js"
+
+/** The query parameters read for a resume cursor when there is no `Last-Event-ID` header. */
+const CURSOR_PARAMS = ["last_event_id", "lastEventId"] as const
+
+/** The request's resume cursor (`Last-Event-ID`, else `?last_event_id`), `""` when none. */
+export function readCursor(request: IncomingMessage): string {
+  return readLastEventId(request.headers["last-event-id"], request.url, CURSOR_PARAMS)
+}
+
+/** The cursor `given` names in `found`, or `undefined` when it is none of its event ids. */
+export function cursorOf(given: string, found: FoundGeneration): Cursor | undefined {
+  const cursor = parseCursor(given)
+  const tail = parsePosition(found.head.tail)
+  if (cursor === undefined || cursor.epoch !== tail?.epoch || cursor.seq > tail.seq) return undefined
+  return cursor
+}
+
+/**
+ * Streams `found` in `format` after `cursor` (from the start without one). A reader of a
+ * running generation keeps it from being stopped for a disconnect.
+ */
+export async function sendStream(
+  context: AIContext,
+  request: IncomingMessage,
+  response: ServerResponse,
+  found: FoundGeneration,
+  format: StreamFormat,
+  cursor: Cursor | undefined,
+  extraHeaders: Readonly<Record<string, string>> = {},
+): Promise<void> {
+  const headers = { [GENERATION_ID_HEADER]: found.id, ...format.headers, ...extraHeaders }
+  const connection = context.sse.connect(request, response, { headers })
+  if (connection.closed) return
+  if (!found.head.closed) connection.onClose(context.generations.watch(found.id))
+  await streamGeneration(
+    context.engine,
+    found.log,
+    format.view({ id: found.id, meta: found.meta }),
+    cursor,
+    connection,
+    context.logger,
+  )
+}

@@ -1,0 +1,69 @@
+import type { ServerResponse } from "node:http"
+import type { AIContext } from "./ai-context.js"
+import { foldAnswer } from "./answer.js"
+import { collectGeneration } from "./collect-generation.js"
+import { sendFormatError, sendJson } from "./responses.js"
+import type { EndEntry } from "./stored-entry.js"
+import type { ViewContext } from "./view.js"
+import type { WireFormat } from "./wire-format.js"
+
+/**
+ * A non-streaming response: the whole answer in `format` once the generation (log `log`) ended,
+ * or its failure in `format`'s error shape (an upstream error 502, a cancel 409, an
+ * interruption 503). Nothing is sent if the client leaves first.
+ */
+export async function sendWholeAnswer(
+  context: AIContext,
+  format: WireFormat,
+  response: ServerResponse,
+  log: string,
+  view: ViewContext,
+  headers: Readonly<Record<string, string>>,
+): Promise<void> {
+  const closed = new AbortController()
+  response.once("close", () => closed.abort(new Error("the client left")))
+  let entries: Awaited<ReturnType<typeof collectGeneration>>
+  try {
+    entries = await collectGeneration(context.engine, log, closed.signal)
+  } catch (error) {
+    if (closed.signal.aborted) return
+    throw error
+  }
+  const answer = foldAnswer(entries)
+  const end = answer.end
+  if (end?.status === "done" && answer.error === undefined) {
+    sendJson(response, 200, format.answer(answer, view), headers)
+    return
+  }
+  const failure = endFailure(end, answer.error)
+  sendFormatError(
+    response,
+    format,
+    failure.status,
+    failure.message,
+    failure.type === undefined ? {} : { type: failure.type },
+    headers,
+  )
+}
+
+/** The status and error of a generation that did not finish: what a non-streaming client gets. */
+function endFailure(
+  end: EndEntry | undefined,
+  error: { message: string; errorType?: string } | undefined,
+): { status: number; message: string; type?: string } {
+  if (error !== undefined)
+    return {
+      status: 502,
+      message: error.message,
+      ...(error.errorType === undefined ? {} : { type: error.errorType }),
+    }
+  const message = end?.error?.message ?? "the generation ended without an answer"
+  switch (end?.status) {
+    case "cancelled":
+      return { status: 409, message, type: "generation_cancelled" }
+    case "interrupted":
+      return { status: 503, message, type: "generation_interrupted" }
+    default:
+      return { status: end?.error?.status ?? 502, message }
+  }
+}

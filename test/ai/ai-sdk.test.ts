@@ -1,0 +1,334 @@
+import {
+  AbstractChat,
+  type ChatInit,
+  type ChatState,
+  DefaultChatTransport,
+  parseJsonEventStream,
+  readUIMessageStream,
+  type UIMessage,
+  type UIMessageChunk,
+  uiMessageChunkSchema,
+} from "ai"
+import { afterEach, describe, expect, it } from "vitest"
+import { HeraldChatTransport } from "../../src/ai/ai-sdk/index.js"
+import { demoProvider } from "../../src/ai/demo.js"
+import { createParser, type ServerSentEvent } from "../../src/protocol/index.js"
+import { startAI, type TestAI } from "./ai-server.js"
+import { collect } from "./upstream.js"
+
+const PROMPT = "Explain how a reload resumes a streamed answer"
+const FAST = { provider: "demo" as const, timeToFirstTokenMs: 0, tokensPerSecond: Number.POSITIVE_INFINITY }
+/** Slow enough to be cut in the middle: about 80 tokens over a second. */
+const PACED = { provider: "demo" as const, timeToFirstTokenMs: 0, tokensPerSecond: 80 }
+
+let running: TestAI | undefined
+afterEach(async () => {
+  await running?.close()
+  running = undefined
+})
+
+/** The demo model's whole answer to `prompt`, straight from the provider. */
+async function demoAnswer(prompt: string): Promise<string> {
+  const entries = await collect(
+    demoProvider({ timeToFirstTokenMs: 0, tokensPerSecond: Number.POSITIVE_INFINITY }).stream(
+      { model: "demo", messages: [{ role: "user", content: [{ type: "text", text: prompt }] }] },
+      new AbortController().signal,
+    ),
+  )
+  return entries.map((entry) => (entry.type === "text-delta" ? entry.text : "")).join("")
+}
+
+/** `AbstractChat` with its state in a plain object: what `useChat` runs, without React. */
+class TestChat extends AbstractChat<UIMessage> {
+  constructor(init: ChatInit<UIMessage>) {
+    const state: ChatState<UIMessage> = {
+      status: "ready",
+      error: undefined,
+      messages: [...(init.messages ?? [])],
+      pushMessage: (message) => {
+        state.messages = [...state.messages, message]
+      },
+      popMessage: () => {
+        state.messages = state.messages.slice(0, -1)
+      },
+      replaceMessage: (index, message) => {
+        state.messages = state.messages.map((each, at) => (at === index ? message : each))
+      },
+      snapshot: (thing) => structuredClone(thing),
+    }
+    super({ ...init, state })
+  }
+}
+
+function userMessage(text: string): UIMessage {
+  return { id: "user-1", role: "user", parts: [{ type: "text", text }] }
+}
+
+/** The visible text of a message: its text parts joined. */
+function textOf(message: UIMessage | undefined): string {
+  return (message?.parts ?? []).map((part) => (part.type === "text" ? part.text : "")).join("")
+}
+
+/** What a fetch saw of one request and its response. */
+interface Exchange {
+  readonly method: string
+  readonly url: string
+  readonly headers: Headers
+  readonly status: number
+  readonly responseHeaders: Headers
+  /** The response's events, read from a copy of its body. */
+  readonly events: Promise<ServerSentEvent[]>
+}
+
+/**
+ * A `fetch` that records every exchange and, while `cut.after` is set, cuts the next response's
+ * body after that many reads (the connection drops mid-answer).
+ */
+function recordingFetch(cut: { after?: number }) {
+  const exchanges: Exchange[] = []
+  const fetchFn = async (input: RequestInfo | URL, init?: RequestInit): Promise<Response> => {
+    const response = await fetch(input, init)
+    const reads = cut.after
+    cut.after = undefined
+    const body =
+      reads === undefined || response.body === null ? response.body : cutAfter(response.body, reads)
+    // The copy sees what the client sees.
+    const [mine, theirs] = body === null ? [null, null] : body.tee()
+    exchanges.push({
+      method: init?.method ?? "GET",
+      url: String(input),
+      headers: new Headers(init?.headers),
+      status: response.status,
+      responseHeaders: response.headers,
+      events: eventsOf(mine),
+    })
+    return new Response(theirs, { status: response.status, headers: response.headers })
+  }
+  return { fetch: fetchFn as typeof fetch, exchanges }
+}
+
+async function eventsOf(body: ReadableStream<Uint8Array> | null): Promise<ServerSentEvent[]> {
+  const events: ServerSentEvent[] = []
+  if (body === null) return events
+  const parser = createParser({ onEvent: (event) => events.push(event) })
+  try {
+    for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) parser.feed(chunk)
+  } catch {
+    // The copy of a cut response ends with it.
+  }
+  return events
+}
+
+/** `body` until `reads` chunks went through, then an error, as when the connection drops. */
+function cutAfter(body: ReadableStream<Uint8Array>, reads: number): ReadableStream<Uint8Array> {
+  const reader = body.getReader()
+  let count = 0
+  return new ReadableStream({
+    async pull(controller) {
+      if (count++ === reads) {
+        await reader.cancel()
+        controller.error(new Error("connection reset by peer"))
+        return
+      }
+      const { done, value } = await reader.read()
+      if (done) controller.close()
+      else controller.enqueue(value)
+    },
+  })
+}
+
+/** The text the UI message chunks of `events` carry. */
+function textOfEvents(events: readonly ServerSentEvent[]): string {
+  let text = ""
+  for (const event of events) {
+    if (event.data === "[DONE]") continue
+    const chunk = JSON.parse(event.data) as { type: string; delta?: string }
+    if (chunk.type === "text-delta") text += chunk.delta ?? ""
+  }
+  return text
+}
+
+describe("the AI SDK backend with the ai package as client", () => {
+  it("useChat's stock transport posts a chat and reads the UI message stream, with the headers the SDK expects", async () => {
+    running = await startAI({ models: { demo: FAST } })
+    const recorder = recordingFetch({})
+    const chat = new TestChat({
+      id: "chat-stock",
+      transport: new DefaultChatTransport({ api: `${running.origin}/v1/ai-sdk/chat`, fetch: recorder.fetch }),
+    })
+    await chat.sendMessage({ text: PROMPT })
+    expect(chat.status).toBe("ready")
+    expect(chat.messages.map((message) => message.role)).toEqual(["user", "assistant"])
+    const answer = chat.messages[1]
+    expect(textOf(answer)).toBe(await demoAnswer(PROMPT))
+    const post = recorder.exchanges[0] as Exchange
+    expect(post.status).toBe(200)
+    expect(post.responseHeaders.get("x-vercel-ai-ui-message-stream")).toBe("v1")
+    expect(post.responseHeaders.get("content-type")).toMatch(/^text\/event-stream/)
+    const id = post.responseHeaders.get("herald-generation-id")
+    expect(answer?.id).toBe(`msg_${id}`)
+    // Every event carries a cursor; the stock parser ignores it.
+    const events = await post.events
+    expect(events.every((event) => event.lastEventId !== "")).toBe(true)
+    expect(events.at(-1)?.data).toBe("[DONE]")
+  })
+
+  it("readUIMessageStream reads Herald's view of a generation made elsewhere: text, a tool call, the end", async () => {
+    running = await startAI({
+      models: { demo: FAST, tools: { ...FAST, toolCall: { name: "lookup", arguments: '{"q":"sse"}' } } },
+    })
+    const created = await fetch(`${running.origin}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "tools", stream: true, messages: [{ role: "user", content: PROMPT }] }),
+    })
+    const id = created.headers.get("herald-generation-id")
+    await created.text()
+    const response = await fetch(`${running.origin}/v1/generations/${id}/stream?format=ai-sdk`)
+    expect(response.headers.get("x-vercel-ai-ui-message-stream")).toBe("v1")
+    const chunks = parseJsonEventStream({
+      stream: response.body as ReadableStream<Uint8Array>,
+      schema: uiMessageChunkSchema,
+    }).pipeThrough(
+      new TransformStream({
+        transform(parsed, controller) {
+          if (!parsed.success) throw parsed.error
+          controller.enqueue(parsed.value as UIMessageChunk)
+        },
+      }),
+    )
+    let last: UIMessage | undefined
+    for await (const message of readUIMessageStream({ stream: chunks, terminateOnError: true }))
+      last = message
+    expect(last?.id).toBe(`msg_${id}`)
+    expect(textOf(last)).toBe(await demoAnswer(PROMPT))
+    const tool = last?.parts.find((part) => part.type === "tool-lookup") as
+      | { state: string; input: unknown; toolCallId: string }
+      | undefined
+    expect(tool?.state).toBe("input-available")
+    expect(tool?.input).toEqual({ q: "sse" })
+  })
+
+  it("the stock transport resumes a reloaded chat from the start of the running answer, and gets 204 once it ended", async () => {
+    running = await startAI({ models: { demo: PACED } })
+    const api = `${running.origin}/v1/ai-sdk/chat`
+    // The first page: posts, reads a little, and goes away (a reload).
+    const first = await fetch(api, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ id: "chat-reload", messages: [userMessage(PROMPT)], trigger: "submit-message" }),
+    })
+    const reader = (first.body as ReadableStream<Uint8Array>).getReader()
+    await reader.read()
+    await reader.cancel()
+    // The reloaded page has what the app kept (the question) and asks to resume.
+    const recorder = recordingFetch({})
+    const chat = new TestChat({
+      id: "chat-reload",
+      messages: [userMessage(PROMPT)],
+      transport: new DefaultChatTransport({ api, fetch: recorder.fetch }),
+    })
+    await chat.resumeStream()
+    const resumed = recorder.exchanges[0] as Exchange
+    expect(resumed.method).toBe("GET")
+    expect(resumed.url).toBe(`${api}/chat-reload/stream`)
+    expect(resumed.status).toBe(200)
+    expect(JSON.parse((await resumed.events)[0]?.data ?? "{}").type).toBe("start")
+    expect(chat.messages.map((message) => message.role)).toEqual(["user", "assistant"])
+    expect(textOf(chat.messages[1])).toBe(await demoAnswer(PROMPT))
+
+    // Ended: nothing to resume for a client without a cursor.
+    const again = new TestChat({
+      id: "chat-reload",
+      messages: [userMessage(PROMPT)],
+      transport: new DefaultChatTransport({ api, fetch: recorder.fetch }),
+    })
+    await again.resumeStream()
+    expect(recorder.exchanges[1]?.status).toBe(204)
+    expect(again.status).toBe("ready")
+    expect(again.messages).toHaveLength(1)
+    // A chat never seen is nothing to resume either.
+    expect((await fetch(`${api}/no-such-chat/stream`)).status).toBe(204)
+  })
+
+  it("Herald's transport resumes a cut answer from its cursor: the rest only, no text twice", async () => {
+    running = await startAI({ models: { demo: PACED } })
+    const cut: { after?: number } = { after: 4 }
+    const recorder = recordingFetch(cut)
+    const errors: Error[] = []
+    const chat = new TestChat({
+      id: "chat-cut",
+      transport: new HeraldChatTransport({ api: `${running.origin}/v1/ai-sdk/chat`, fetch: recorder.fetch }),
+      onError: (error) => errors.push(error),
+    })
+    await chat.sendMessage({ text: PROMPT })
+    // The cut is a disconnect to the SDK, with part of the answer shown.
+    expect(chat.status).toBe("error")
+    expect(errors[0]).toBeInstanceOf(TypeError)
+    const shown = textOf(chat.messages[1])
+    const full = await demoAnswer(PROMPT)
+    expect(shown.length).toBeGreaterThan(0)
+    expect(full.startsWith(shown)).toBe(true)
+    expect(shown.length).toBeLessThan(full.length)
+
+    await chat.resumeStream()
+    expect(chat.status).toBe("ready")
+    const resumed = recorder.exchanges[1] as Exchange
+    expect(resumed.method).toBe("GET")
+    const cursor = resumed.headers.get("last-event-id")
+    expect(cursor).toBe((await (recorder.exchanges[0] as Exchange).events).at(-1)?.lastEventId)
+    // Herald sent what follows the cursor only…
+    const rest = await resumed.events
+    expect(rest.some((event) => event.data.includes('"type":"start"'))).toBe(false)
+    expect(shown + textOfEvents(rest)).toBe(full)
+    // …and the chat shows the whole answer once, in one text part of one message.
+    expect(chat.messages.map((message) => message.role)).toEqual(["user", "assistant"])
+    expect(textOf(chat.messages[1])).toBe(full)
+    expect(chat.messages[1]?.parts.filter((part) => part.type === "text")).toHaveLength(1)
+  })
+
+  it("Herald's transport resumes after the answer ended, from its cursor", async () => {
+    running = await startAI({ models: { demo: FAST }, disconnectGraceMs: Number.POSITIVE_INFINITY })
+    const recorder = recordingFetch({ after: 1 })
+    const chat = new TestChat({
+      id: "chat-late",
+      transport: new HeraldChatTransport({ api: `${running.origin}/v1/ai-sdk/chat`, fetch: recorder.fetch }),
+    })
+    await chat.sendMessage({ text: PROMPT })
+    expect(chat.status).toBe("error")
+    const id = (recorder.exchanges[0] as Exchange).responseHeaders.get("herald-generation-id")
+    // Wait for the end: the generation finishes with nobody reading it.
+    for (let tries = 0; tries < 100; tries++) {
+      const state = (await (await fetch(`${running.origin}/v1/generations/${id}`)).json()) as {
+        status: string
+      }
+      if (state.status !== "running") break
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+    await chat.resumeStream()
+    expect(chat.status).toBe("ready")
+    expect(recorder.exchanges[1]?.status).toBe(200)
+    expect(textOf(chat.messages[1])).toBe(await demoAnswer(PROMPT))
+  })
+
+  it("refuses a body it cannot translate, naming the field, in a shape useChat shows", async () => {
+    running = await startAI({ models: { demo: FAST } })
+    const response = await fetch(`${running.origin}/v1/ai-sdk/chat`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        id: "chat-pdf",
+        messages: [
+          {
+            id: "u",
+            role: "user",
+            parts: [{ type: "file", mediaType: "application/pdf", url: "data:application/pdf;base64,AA==" }],
+          },
+        ],
+      }),
+    })
+    expect(response.status).toBe(400)
+    const body = (await response.json()) as { error: { param: string } }
+    expect(body.error.param).toBe("messages[0].parts[0].mediaType")
+  })
+})

@@ -1,0 +1,209 @@
+import type { Server } from "node:http"
+import { afterEach, describe, expect, it } from "vitest"
+import { type AIHandler, createAIHandler } from "../../src/ai/handler.js"
+import { createTokenVerifier } from "../../src/auth/verifier.js"
+import { createMemoryEngine } from "../../src/engine/memory.js"
+import { listen, stop } from "../server/helpers.js"
+import { aiToken, RESOURCE, SECRET, startAI, type TestAI } from "./ai-server.js"
+
+const FAST = { provider: "demo" as const, timeToFirstTokenMs: 0, tokensPerSecond: Number.POSITIVE_INFINITY }
+/** Runs for about 10 seconds unless cancelled. */
+const SLOW = { provider: "demo" as const, timeToFirstTokenMs: 0, tokensPerSecond: 8 }
+const PNG = "data:image/png;base64,iVBORw0KGgo="
+
+let running: TestAI | undefined
+afterEach(async () => {
+  await running?.close()
+  running = undefined
+})
+
+async function bearer(subject = "urn:test:alice"): Promise<Record<string, string>> {
+  return { authorization: `Bearer ${await aiToken(["generate", "read", "cancel"], { subject })}` }
+}
+
+function post(
+  origin: string,
+  headers: Record<string, string>,
+  body: Record<string, unknown>,
+  path = "/v1/chat/completions",
+): Promise<Response> {
+  return fetch(`${origin}${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: JSON.stringify(body),
+  })
+}
+
+const chat = (model = "demo", extra: Record<string, unknown> = {}) => ({
+  model,
+  stream: true,
+  messages: [{ role: "user", content: "hi" }],
+  ...extra,
+})
+
+describe("limits per subject and per app", () => {
+  it("concurrent generations: one subject's past the limit get 429 with retry-after, in each endpoint's shape", async () => {
+    running = await startAI({ models: { demo: SLOW }, auth: true, maxConcurrentPerSubject: 2 })
+    const alice = await bearer()
+    const first = await post(running.origin, alice, chat())
+    const second = await post(running.origin, alice, chat())
+    expect([first.status, second.status]).toEqual([200, 200])
+    const third = await post(running.origin, alice, chat())
+    expect(third.status).toBe(429)
+    expect(third.headers.get("retry-after")).toBe("1")
+    expect(await third.json()).toMatchObject({
+      error: { type: "rate_limit_exceeded", code: "concurrency_limit_exceeded" },
+    })
+    const anthropic = await post(
+      running.origin,
+      alice,
+      { model: "demo", max_tokens: 10, stream: true, messages: [{ role: "user", content: "hi" }] },
+      "/v1/messages",
+    )
+    expect(anthropic.status).toBe(429)
+    expect(await anthropic.json()).toMatchObject({ type: "error", error: { type: "rate_limit_error" } })
+    // Another subject has places of its own.
+    const bob = await post(running.origin, await bearer("urn:test:bob"), chat())
+    expect(bob.status).toBe(200)
+    await bob.body?.cancel()
+    // Once one of alice's ends, she may start another.
+    const id = first.headers.get("herald-generation-id")
+    expect((await post(running.origin, alice, {}, `/v1/generations/${id}/cancel`)).status).toBe(200)
+    const fourth = await post(running.origin, alice, chat())
+    expect(fourth.status).toBe(200)
+    for (const response of [first, second, fourth]) await response.body?.cancel()
+  })
+
+  it("starts per minute are counted across the nodes of one engine", async () => {
+    const engine = createMemoryEngine()
+    const nodes: { ai: AIHandler; server: Server; origin: string }[] = []
+    try {
+      for (const node of ["node-a", "node-b"]) {
+        const ai = createAIHandler({
+          engine,
+          node,
+          heartbeatMs: 0,
+          models: { demo: FAST },
+          maxPerMinutePerSubject: 3,
+          auth: {
+            verifier: createTokenVerifier({
+              keys: [{ kind: "secret", secret: SECRET }],
+              resource: RESOURCE,
+              matcherContext: { hubUrl: new URL(RESOURCE), maxPatternLength: 1024 },
+            }),
+          },
+        })
+        const { server, url } = await listen((request, response) => void ai.handle(request, response))
+        nodes.push({ ai, server, origin: url })
+      }
+      const [a, b] = nodes as [(typeof nodes)[0], (typeof nodes)[0]]
+      const alice = await bearer()
+      for (const origin of [a.origin, a.origin, b.origin]) {
+        const response = await post(origin, alice, chat())
+        expect(response.status).toBe(200)
+        await response.text()
+      }
+      const refused = await post(b.origin, alice, chat())
+      expect(refused.status).toBe(429)
+      expect(await refused.json()).toMatchObject({ error: { code: "rate_limit_exceeded" } })
+      const wait = Number(refused.headers.get("retry-after"))
+      expect(wait).toBeGreaterThan(55)
+      expect(wait).toBeLessThanOrEqual(60)
+      expect(Number(refused.headers.get("retry-after-ms"))).toBeLessThanOrEqual(60_000)
+      // Counted per subject.
+      expect((await post(a.origin, await bearer("urn:test:bob"), chat())).status).toBe(200)
+    } finally {
+      for (const node of nodes) {
+        await node.ai.close({ deadlineMs: 200 })
+        await stop(node.server)
+      }
+      await engine.close()
+    }
+  })
+
+  it("a request asking for more output tokens than allowed is a 400 naming its field", async () => {
+    running = await startAI({ models: { demo: FAST }, maxOutputTokens: 100 })
+    const openai = await post(running.origin, {}, chat("demo", { max_tokens: 101 }))
+    expect(openai.status).toBe(400)
+    expect(await openai.json()).toMatchObject({ error: { param: "max_tokens" } })
+    const aiSdk = await post(
+      running.origin,
+      {},
+      {
+        id: "c",
+        maxOutputTokens: 1000,
+        messages: [{ id: "u", role: "user", parts: [{ type: "text", text: "hi" }] }],
+      },
+      "/v1/ai-sdk/chat",
+    )
+    expect(aiSdk.status).toBe(400)
+    expect(await aiSdk.json()).toMatchObject({ error: { param: "maxOutputTokens" } })
+    const within = await post(running.origin, {}, chat("demo", { max_tokens: 100 }))
+    expect(within.status).toBe(200)
+    await within.text()
+  })
+
+  it("bodies past the app's size are refused with 413; a local client without a token is not counted", async () => {
+    running = await startAI({ models: { demo: SLOW }, maxBodyBytes: 2000, maxConcurrentPerSubject: 1 })
+    const big = await post(
+      running.origin,
+      {},
+      chat("demo", { messages: [{ role: "user", content: "x".repeat(3000) }] }),
+    )
+    expect(big.status).toBe(413)
+    expect(await big.json()).toMatchObject({ error: { type: "invalid_request_error" } })
+    const both = await Promise.all([post(running.origin, {}, chat()), post(running.origin, {}, chat())])
+    expect(both.map((response) => response.status)).toEqual([200, 200])
+    for (const response of both) await response.body?.cancel()
+  })
+
+  it("keeps a generation's prompt for include=prompt, inline images as their type; storePrompts: false keeps none", async () => {
+    const body = {
+      model: "demo",
+      stream: false,
+      messages: [
+        { role: "system", content: "Be brief." },
+        {
+          role: "user",
+          content: [
+            { type: "text", text: "What is this?" },
+            { type: "image_url", image_url: { url: PNG } },
+          ],
+        },
+      ],
+    }
+    running = await startAI({ models: { demo: FAST } })
+    const kept = await post(running.origin, {}, body)
+    const id = kept.headers.get("herald-generation-id")
+    await kept.text()
+    const state = (await (await fetch(`${running.origin}/v1/generations/${id}?include=prompt`)).json()) as {
+      prompt: unknown
+    }
+    expect(state.prompt).toEqual({
+      system: "Be brief.",
+      messages: [
+        {
+          role: "user",
+          content: [
+            { type: "text", text: "What is this?" },
+            { type: "image", url: "data:image/png" },
+          ],
+        },
+      ],
+    })
+    expect(await (await fetch(`${running.origin}/v1/generations/${id}`)).json()).not.toHaveProperty("prompt")
+    await running.close()
+
+    running = await startAI({ models: { demo: FAST }, storePrompts: false })
+    const unkept = await post(running.origin, {}, body)
+    const unkeptId = unkept.headers.get("herald-generation-id")
+    await unkept.text()
+    const none = (await (
+      await fetch(`${running.origin}/v1/generations/${unkeptId}?include=prompt`)
+    ).json()) as {
+      prompt: unknown
+    }
+    expect(none.prompt).toBeNull()
+    expect((await running.engine.list({ prefix: "ai/prompt/", limit: 10 })).logs).toEqual([])
+  })
+})
