@@ -1,0 +1,113 @@
+// The Redis the redis bench measures on: its own redis-server on a spare loopback port, in a
+// temp dir, with AOF (`appendfsync everysec`: an acknowledged write survives a crash of Redis,
+// up to a second of it a power loss — the durability class of the sqlite engine's WAL with
+// `synchronous = NORMAL`), so that other jobs on the shared Redis neither disturb nor see the
+// counts. HERALD_BENCH_REDIS_URL names another Redis instead (its durability is its own).
+import { spawn } from "node:child_process"
+import { once } from "node:events"
+import { mkdtempSync, rmSync } from "node:fs"
+import { createServer } from "node:net"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { Redis } from "ioredis"
+
+const START_LIMIT_MS = 10_000
+
+/** A free loopback port (free when asked: the server is started right after). */
+async function sparePort() {
+  const probe = createServer().listen(0, "127.0.0.1")
+  await once(probe, "listening")
+  const { port } = probe.address()
+  probe.close()
+  await once(probe, "close")
+  return port
+}
+
+/**
+ * Starts a redis-server (or takes HERALD_BENCH_REDIS_URL's). Returns its `url`, a line saying
+ * what it is, and `stop()`, which shuts an own server down and removes its directory.
+ */
+export async function startRedis() {
+  const external = process.env.HERALD_BENCH_REDIS_URL
+  if (external !== undefined) {
+    return {
+      url: external,
+      description: `${external} (given by HERALD_BENCH_REDIS_URL)`,
+      stop: async () => {},
+    }
+  }
+  const dir = mkdtempSync(join(tmpdir(), "herald-bench-redis-"))
+  const port = await sparePort()
+  const server = spawn(
+    "redis-server",
+    [
+      ...["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", ""],
+      ...["--appendonly", "yes", "--appendfsync", "everysec", "--maxmemory-policy", "noeviction"],
+    ],
+    { stdio: ["ignore", "ignore", "inherit"] },
+  )
+  const url = `redis://127.0.0.1:${port}`
+  const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null })
+  // A refused connect while the server starts is expected: it rejects connect(), retried below.
+  client.on("error", () => {})
+  const started = Date.now()
+  let version
+  for (;;) {
+    try {
+      await client.connect()
+      version = (await client.info("server")).match(/redis_version:(\S+)/)?.[1]
+      break
+    } catch (error) {
+      if (Date.now() - started > START_LIMIT_MS || server.exitCode !== null) {
+        server.kill("SIGKILL")
+        rmSync(dir, { recursive: true, force: true })
+        throw new Error(`redis-server on port ${port} did not answer: ${error.message}`)
+      }
+      client.disconnect()
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+  }
+  client.disconnect()
+  const stop = async () => {
+    if (server.exitCode === null) {
+      const exited = once(server, "exit")
+      server.kill("SIGTERM")
+      const timer = setTimeout(() => server.kill("SIGKILL"), 5000)
+      await exited
+      clearTimeout(timer)
+    }
+    rmSync(dir, { recursive: true, force: true })
+  }
+  return {
+    url,
+    description: `redis-server ${version} of its own on 127.0.0.1:${port}, appendonly yes, appendfsync everysec`,
+    stop,
+  }
+}
+
+/** Deletes every key of the redis engine under `prefix` (its logs' keys and its global ones). */
+export async function deleteKeys(url, prefix) {
+  const client = new Redis(url, { maxRetriesPerRequest: 1 })
+  try {
+    for (const pattern of [`{${prefix}:*`, `${prefix}:*`]) {
+      let cursor = "0"
+      do {
+        const [next, keys] = await client.scan(cursor, "MATCH", pattern, "COUNT", 1000)
+        if (keys.length > 0) await client.unlink(...keys)
+        cursor = next
+      } while (cursor !== "0")
+    }
+  } finally {
+    client.disconnect()
+  }
+}
+
+/** INFO `section` of the Redis at `client` as an object of strings. */
+export async function info(client, section) {
+  const fields = {}
+  for (const line of (await client.info(section)).split("\r\n")) {
+    const at = line.indexOf(":")
+    if (at > 0 && !line.startsWith("#")) fields[line.slice(0, at)] = line.slice(at + 1)
+  }
+  return fields
+}
