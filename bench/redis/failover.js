@@ -50,6 +50,7 @@ export async function measureFailover(url) {
     const counts = await Promise.all([publisher, survivor].map((node) => node.request("count")))
     const sum = (key) => subscribers.reduce((total, s) => total + s[key], 0)
     return {
+      rate: RATE,
       published: sent,
       subscribers: subscribers.length,
       // Exactly once, in order, to the end: every event 1…sent, once each.
