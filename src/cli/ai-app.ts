@@ -31,6 +31,8 @@ export function createServedAI(
   const cors = createCors(config.corsOrigins, hubUrl.origin)
   const ai = createAIHandler({
     engine,
+    // One identity per process: the lease serve holds is the one that fences its generations.
+    node: config.nodeId,
     ...(config.aiModels === undefined ? {} : { models: readModels(config.aiModels, env) }),
     auth: {
       verifier:

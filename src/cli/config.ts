@@ -1,13 +1,17 @@
+import { randomBytes } from "node:crypto"
+import { hostname } from "node:os"
 import { resolve } from "node:path"
 import type { Logger } from "pino"
 import { jwksUrlProblem } from "../auth/jwks-url.js"
 import type { TrustedKey } from "../auth/keys.js"
 import { isLoopbackHost } from "../auth/loopback.js"
 import type { Engine } from "../engine/engine.js"
+import type { NodeLeaseView } from "../engine/node-lease.js"
 import type { HubLimits, HubOptions } from "../hub/options.js"
 import { DEFAULT_SHUTDOWN_RETRY_JITTER_MS } from "../hub/settings.js"
 import { DEFAULT_HEARTBEAT_MS, DEFAULT_RETRY_MS } from "../server/index.js"
 import { type DevSecret, loadOrCreateDevSecret } from "./config/dev-secret.js"
+import { type EngineSetting, maskCredentials, parseHostPort, type RedisUrl } from "./config/engine-setting.js"
 import { ConfigError, type ConfigIssue } from "./config/errors.js"
 import { envOf, FIELDS, type FieldKey, flagOf } from "./config/fields.js"
 import { parseArgv } from "./config/flags.js"
@@ -61,7 +65,13 @@ export interface HeraldConfig {
   readonly metricsPort: number | undefined
   /** The address the metrics port binds; `undefined`: as {@link host}. */
   readonly metricsHost: string | undefined
-  readonly engine: "sqlite" | "memory"
+  readonly engine: "sqlite" | "memory" | "redis"
+  /** Where Redis is, with `--engine redis://…`. */
+  readonly redis: RedisTarget | undefined
+  /** This process's name among the nodes sharing the engine. */
+  readonly nodeId: string
+  /** How long this node's lease lasts unless renewed. */
+  readonly nodeLeaseMs: number
   /** Absolute. */
   readonly dataDir: string
   /** Every log's retention unless the log sets its own (the hub's log does not). */
@@ -92,6 +102,26 @@ export interface HeraldConfig {
   readonly sources: Readonly<Partial<Record<FieldKey, string>>>
   /** Things worth logging at startup: ignored variables, weak secrets, risky choices. */
   readonly warnings: readonly string[]
+}
+
+/** A Redis node's address. */
+export interface HostPort {
+  readonly host: string
+  readonly port: number
+}
+
+/** Where the redis engine finds Redis: `--engine redis://…` and the `--redis-*` settings. */
+export interface RedisTarget {
+  /** The URL: the server (unless Sentinels or a Cluster say where), credentials, TLS, database. */
+  readonly url: RedisUrl
+  /** What logs show of it: the URL with its password masked, and how Redis is found. */
+  readonly shown: string
+  /** The Sentinels that say where the master is, and its name; `undefined` when not used. */
+  readonly sentinels: { readonly nodes: readonly HostPort[]; readonly name: string } | undefined
+  /** The seed nodes of a Cluster (the URL's first); `undefined` when Redis is no Cluster. */
+  readonly clusterSeeds: readonly HostPort[] | undefined
+  /** Starts every key and channel. */
+  readonly keyPrefix: string
 }
 
 /** Where {@link loadConfig} reads from. */
@@ -153,7 +183,9 @@ export function loadConfig(options: LoadConfigOptions): HeraldConfig {
       sources[field.key] = raw.where
       names[field.key] = raw.name
     } else {
-      issues.push({ where: raw.where, message: `expected ${field.type.expected}` })
+      const problem = "problem" in field.type ? field.type.problem?.(raw.value) : undefined
+      const message = `expected ${field.type.expected}${problem === undefined ? "" : `: ${problem}`}`
+      issues.push({ where: raw.where, message })
     }
   }
   const get = <T>(key: FieldKey): T | undefined => values[key] as T | undefined
@@ -239,9 +271,12 @@ export function loadConfig(options: LoadConfigOptions): HeraldConfig {
     )
   }
 
+  const engineSetting = get<EngineSetting>("engine") ?? "sqlite"
+  const redis = readRedisTarget(engineSetting, values, sources, issues)
+
   if (issues.length > 0) throw new ConfigError(issues)
 
-  const engine = get<"sqlite" | "memory">("engine") ?? "sqlite"
+  const engine = typeof engineSetting === "string" ? engineSetting : "redis"
   if (engine === "memory") warnings.push("engine memory: updates are lost when the hub stops")
   if (anonymousPublish) warnings.push("anonymous publishing is on: anyone who can reach the hub can publish")
   const host = get<string>("host")
@@ -307,6 +342,9 @@ export function loadConfig(options: LoadConfigOptions): HeraldConfig {
     metricsPort,
     metricsHost: get<string>("metricsHost"),
     engine,
+    redis,
+    nodeId: get<string>("nodeId") ?? defaultNodeId(),
+    nodeLeaseMs: get<number>("nodeLease") ?? DEFAULT_NODE_LEASE_MS,
     dataDir,
     retention,
     sync: get<"normal" | "full">("sync") ?? "normal",
@@ -329,6 +367,96 @@ export function loadConfig(options: LoadConfigOptions): HeraldConfig {
     configFile: configPath === undefined ? undefined : resolve(cwd, configPath),
     sources,
     warnings,
+  }
+}
+
+/** How long a node's lease lasts unless renewed, by default. */
+export const DEFAULT_NODE_LEASE_MS = 10_000
+
+/** `<hostname>-<pid>-<random>`: unique among the nodes, and says which process it is. */
+function defaultNodeId(): string {
+  const host = hostname().replace(/[^\x21-\x7e]/g, "") || "node"
+  return `${host.slice(0, 100)}-${process.pid}-${randomBytes(3).toString("hex")}`
+}
+
+/** The `--redis-*` settings that make sense only with a Redis engine. */
+const REDIS_ONLY = [
+  "redisSentinels",
+  "redisSentinelName",
+  "redisCluster",
+  "redisClusterSeeds",
+  "redisKeyPrefix",
+] as const
+
+/**
+ * Where Redis is, from `--engine redis://…` and the `--redis-*` settings, or `undefined` for
+ * another engine. Settings that contradict each other are issues: a hub that would start on
+ * another Redis (or another engine) than the operator meant is worse than one that does not start.
+ */
+function readRedisTarget(
+  engine: EngineSetting,
+  values: Partial<Record<FieldKey, unknown>>,
+  sources: Partial<Record<FieldKey, string>>,
+  issues: ConfigIssue[],
+): RedisTarget | undefined {
+  const where = (key: FieldKey) => sources[key] ?? key
+  if (typeof engine === "string") {
+    for (const key of REDIS_ONLY) {
+      // `--no-redis-cluster` asks for nothing: harmless on any engine.
+      if (values[key] !== undefined && values[key] !== false)
+        issues.push({
+          where: where(key),
+          message: `applies to a Redis engine only (${flagOf("engine")} redis://…)`,
+        })
+    }
+    return undefined
+  }
+  const addresses = (key: FieldKey): HostPort[] | undefined =>
+    (values[key] as string[] | undefined)?.map((item) => parseHostPort(item) as HostPort)
+  const sentinelNodes = addresses("redisSentinels")
+  const sentinelName = values.redisSentinelName as string | undefined
+  const cluster = values.redisCluster === true
+  const seeds = addresses("redisClusterSeeds")
+  let sentinels: RedisTarget["sentinels"]
+  if (sentinelNodes !== undefined && sentinelName !== undefined)
+    sentinels = { nodes: sentinelNodes, name: sentinelName }
+  else if (sentinelNodes !== undefined)
+    issues.push({
+      where: where("redisSentinels"),
+      message: `needs the master's name: set ${flagOf("redisSentinelName")} too`,
+    })
+  else if (sentinelName !== undefined)
+    issues.push({
+      where: where("redisSentinelName"),
+      message: `needs the Sentinels: set ${flagOf("redisSentinels")} too`,
+    })
+  if (cluster && sentinelNodes !== undefined)
+    issues.push({
+      where: where("redisCluster"),
+      message: `a Cluster has no Sentinels: drop ${flagOf("redisSentinels")} or this`,
+    })
+  if (seeds !== undefined && !cluster)
+    issues.push({
+      where: where("redisClusterSeeds"),
+      message: `seeds a Cluster: set ${flagOf("redisCluster")} too`,
+    })
+  if (cluster && engine.db !== 0)
+    issues.push({
+      where: where("engine"),
+      message: `a Redis Cluster has database 0 only; drop /${engine.db} from the URL`,
+    })
+  const masked = maskCredentials(engine.url)
+  return {
+    url: engine,
+    shown:
+      sentinels !== undefined
+        ? `${masked} (master "${sentinels.name}" of Sentinels ${sentinelNodes?.map(({ host, port }) => `${host}:${port}`).join(",")})`
+        : cluster
+          ? `${masked} (Cluster)`
+          : masked,
+    sentinels,
+    clusterSeeds: cluster ? [{ host: engine.host, port: engine.port }, ...(seeds ?? [])] : undefined,
+    keyPrefix: (values.redisKeyPrefix as string | undefined) ?? "herald",
   }
 }
 
@@ -385,8 +513,16 @@ export function resourceOf(config: HeraldConfig): string {
   return config.resource ?? config.hubUrl
 }
 
-/** The hub's options from a configuration, an engine built from it, and the process's logger. */
-export function toHubOptions(config: HeraldConfig, engine: Engine, logger: Logger): HubOptions {
+/**
+ * The hub's options from a configuration, an engine built from it, the process's logger, and
+ * the node's lease (which makes the subscription API hub-wide).
+ */
+export function toHubOptions(
+  config: HeraldConfig,
+  engine: Engine,
+  logger: Logger,
+  node?: NodeLeaseView,
+): HubOptions {
   const algorithms = config.algorithms === undefined ? {} : { algorithms: config.algorithms }
   return {
     engine,
@@ -404,6 +540,7 @@ export function toHubOptions(config: HeraldConfig, engine: Engine, logger: Logge
     trustedProxyHeader: config.trustedProxyHeader,
     shutdownRetryJitterMs: config.shutdownRetryJitterMs,
     subscriptions: config.subscriptions,
+    ...(node === undefined ? {} : { node }),
     heartbeatMs: config.heartbeatMs,
     retryMs: config.retryMs,
     limits: config.limits,

@@ -6,6 +6,7 @@ import { Command } from "commander"
 import type { Logger } from "pino"
 import { createDevTokens } from "../auth/dev-tokens.js"
 import type { Engine } from "../engine/engine.js"
+import { holdNodeLease, type NodeLease } from "../engine/node-lease.js"
 import { sendProblem } from "../hub/responses.js"
 import { DEFAULT_HUB_LOG, toUpdateEntry } from "../hub/update-log.js"
 import { createServedAI, type ServedAI } from "./ai-app.js"
@@ -23,6 +24,7 @@ import { createHttpServer } from "./http-server.js"
 import { DEV_ISSUER, DEV_TOKEN_TTL_SEC } from "./hub-access.js"
 import { createLogger } from "./logger.js"
 import { serveMounts } from "./mounts.js"
+import { redisConnection } from "./redis-connection.js"
 import { createRouter } from "./router.js"
 import { streamsMount } from "./streams-mount.js"
 import { createTlsServer } from "./tls-server.js"
@@ -88,9 +90,13 @@ export async function serve(flags: Readonly<Record<string, unknown>>): Promise<n
   try {
     engine = await openEngine(config, logger)
   } catch (error) {
-    logger.error({ err: error }, `cannot open the ${config.engine} engine in ${config.dataDir}`)
+    logger.error({ err: error }, `cannot open the ${config.engine} engine ${engineLocation(config)}`)
     return 1
   }
+  // Held whatever the engine: one node is a cluster of one (a restart is a new node, which
+  // ends what the old one left behind). Not awaited: a store that is away now makes /readyz
+  // say so, and the lease is taken when it comes back.
+  const lease = holdNodeLease(engine, config.nodeId, config.nodeLeaseMs, { logger })
 
   const { createHub } = await import("../hub/hub.js")
   // Requests go through `handle` from the moment the port is bound: the hub needs the bound port
@@ -107,7 +113,7 @@ export async function serve(flags: Readonly<Record<string, unknown>>): Promise<n
     await listen(server, config.port, config.host)
   } catch (error) {
     logger.error(cannotListen(error, config.host, config.port, "--port"))
-    await engine.close()
+    await closeEngine(lease, engine)
     return 1
   }
   const port = (server.address() as AddressInfo).port
@@ -115,12 +121,12 @@ export async function serve(flags: Readonly<Record<string, unknown>>): Promise<n
 
   let hub: ReturnType<typeof createHub>
   try {
-    hub = createHub(toHubOptions(config, engine, logger))
+    hub = createHub(toHubOptions(config, engine, logger, lease))
   } catch (error) {
     // The hub checks what the config cannot (a key unusable with every allowed algorithm, …).
     logger.error(`cannot start the hub: ${(error as Error).message}`)
     server.close()
-    await engine.close()
+    await closeEngine(lease, engine)
     return 2
   }
   let ai: ServedAI
@@ -130,7 +136,7 @@ export async function serve(flags: Readonly<Record<string, unknown>>): Promise<n
     logger.error(`cannot start the AI endpoints: ${(error as Error).message}`)
     server.close()
     await hub.close({ deadlineMs: 0 })
-    await engine.close()
+    await closeEngine(lease, engine)
     return 2
   }
   const mounts = serveMounts({
@@ -159,7 +165,7 @@ export async function serve(flags: Readonly<Record<string, unknown>>): Promise<n
       logger.error(cannotListen(error, host, config.metricsPort, "--metrics-port"))
       server.close()
       await Promise.all([ai.close({ deadlineMs: 0 }), hub.close({ deadlineMs: 0 })])
-      await engine.close()
+      await closeEngine(lease, engine)
       return 1
     }
     const { port: metricsPort } = metricsServer.address() as AddressInfo
@@ -185,7 +191,7 @@ export async function serve(flags: Readonly<Record<string, unknown>>): Promise<n
       }, config.shutdownTimeoutMs + EXIT_GRACE_MS)
       // Kept referenced: if what shutdown waits on can never settle and nothing else is left
       // running, the process ends here with a reason, not with Node's silent exit code 13.
-      void shutdown(servers, [ai, hub], engine, config.shutdownTimeoutMs, logger).then((code) => {
+      void shutdown(servers, [ai, hub], lease, engine, config.shutdownTimeoutMs, logger).then((code) => {
         clearTimeout(force)
         logger.info("stopped")
         resolve(code)
@@ -199,8 +205,9 @@ export async function serve(flags: Readonly<Record<string, unknown>>): Promise<n
   logger.info(
     {
       hubUrl: config.hubUrl,
-      engine: engine.name,
+      engine: config.redis?.shown ?? engine.name,
       dataDir: config.engine === "sqlite" ? config.dataDir : undefined,
+      node: config.nodeId,
     },
     `listening on ${origin}`,
   )
@@ -219,6 +226,17 @@ function cannotListen(error: unknown, host: string | undefined, port: number, fl
       : `cannot listen on ${where}: ${(error as Error).message}`
 }
 
+/** Where the engine is, for messages (a Redis URL's password masked). */
+function engineLocation(config: HeraldConfig): string {
+  return config.redis === undefined ? `in ${config.dataDir}` : `at ${config.redis.shown}`
+}
+
+/** Gives the node's lease up, then closes the engine. */
+async function closeEngine(lease: NodeLease, engine: Engine): Promise<void> {
+  await lease.release()
+  await engine.close()
+}
+
 async function openEngine(config: HeraldConfig, logger: Logger): Promise<Engine> {
   const { maxEvents, maxAgeMs } = config.retention
   const retention = {
@@ -228,6 +246,15 @@ async function openEngine(config: HeraldConfig, logger: Logger): Promise<Engine>
   if (config.engine === "memory") {
     const { createMemoryEngine } = await import("../engine/memory.js")
     return createMemoryEngine({ retention, logger })
+  }
+  if (config.redis !== undefined) {
+    const { createRedisEngine } = await import("../engine/redis.js")
+    return createRedisEngine({
+      ...redisConnection(config.redis),
+      keyPrefix: config.redis.keyPrefix,
+      retention,
+      logger,
+    })
   }
   mkdirSync(config.dataDir, { recursive: true })
   const { createSqliteEngine } = await import("../engine/sqlite.js")
@@ -267,11 +294,13 @@ function listen(server: NetServer, port: number, host: string | undefined): Prom
 /**
  * Stops accepting connections on every server (and requests on HTTP/2 connections), closes the
  * apps together (the hub tells subscribers when to come back and ends their streams within the
- * deadline; the AI endpoints let generations finish within it), then drops what is left.
+ * deadline; the AI endpoints let generations finish within it), drops what is left, gives the
+ * node's lease up, then closes the engine every app shares.
  */
 async function shutdown(
   servers: readonly ServingServer[],
   apps: readonly { close(options: { deadlineMs: number }): Promise<void> }[],
+  lease: NodeLease,
   engine: Engine,
   deadlineMs: number,
   logger: Logger,
@@ -289,7 +318,7 @@ async function shutdown(
   for (const server of servers) server.closeAllConnections()
   await Promise.all(closed)
   try {
-    await engine.close()
+    await closeEngine(lease, engine)
   } catch (error) {
     logger.error({ err: error }, "the engine did not close cleanly")
     code = 1

@@ -2,9 +2,13 @@
  * `herald/engine`: where Herald's logs live and how they travel between nodes — the contract
  * every engine keeps (named, append-only logs with epoch-tagged sortable positions, typed append
  * results with producer, writer and owner fences, closure, expiry, signals, leases), `follow`
- * (replay then live, with no gap and no duplicate, over any engine), the in-process memory
- * engine and the durable sqlite engine (one process per file). Use it to build an app on logs, or to write an engine of your own: `LocalFeed` fans a
- * node's live appends out to its watchers, `checkProducer` runs the idempotent-producer fence.
+ * (replay then live, with no gap and no duplicate, over any engine), and three engines: memory
+ * (in-process), sqlite (durable, one process per file; needs the optional better-sqlite3) and
+ * redis (distributed: standalone, Sentinel or Cluster; needs the optional ioredis). Each driver
+ * is loaded when its engine is created, not when this module is imported. `hasHealth` probes an
+ * engine for the optional health capability (redis has it). Use it to build an app on logs, or
+ * to write an engine of your own: `LocalFeed` fans a node's live appends out to its watchers,
+ * `checkProducer` runs the idempotent-producer fence.
  *
  * @packageDocumentation
  */
@@ -34,6 +38,7 @@ export {
   follow,
   type NotHeldReason,
 } from "./follow.js"
+export { type EngineHealth, type HealthCapability, hasHealth } from "./health.js"
 export { LocalFeed } from "./local-feed.js"
 export { createMemoryEngine, type MemoryEngineOptions } from "./memory.js"
 export {
@@ -51,9 +56,11 @@ export {
   type ProducerFence,
   type ProducerState,
 } from "./producer.js"
+export { createRedisEngine, type RedisEngineOptions } from "./redis.js"
 export { RETENTION_DEFAULTS, type ResolvedRetention, resolveRetention } from "./retention.js"
 export { createSqliteEngine, SQLITE_RETENTION_DEFAULTS, type SqliteEngineOptions } from "./sqlite.js"
 export { type CheckpointPolicy, SQLITE_CHECKPOINT_DEFAULTS } from "./sqlite-checkpointer.js"
 export { SQLITE_APPLICATION_ID } from "./sqlite-file.js"
 export { DatabaseLockedError } from "./sqlite-lock.js"
 export { SQLITE_SCHEMA_VERSION, type SqliteMigrations, type V1Update } from "./sqlite-schema.js"
+export { EngineUnavailableError } from "./unavailable.js"

@@ -7,6 +7,12 @@
  * `{`, `}` or a leading `#`, is replaced by `#` and its SHA-256 (128 bits, hex): the tag stays
  * bounded, and cannot be cut short by a brace in the name (Redis hashes only what lies between
  * the first `{` and the next `}`).
+ *
+ * A log name may choose its tag the way a Redis key does: when its first `{` is followed by a
+ * `}` with something in between, that inside is the tag, named as a log name would be. So the
+ * log `a{b}c` lives in the slot of the log `b`, and logs that an app wants together (a Durable
+ * Stream and the records of its forks) share a slot. Their keys stay apart: after the tag comes
+ * the hash of the whole name.
  */
 
 import { createHash } from "node:crypto"
@@ -51,7 +57,9 @@ export function assertKeyPrefix(prefix: string): void {
 
 /** The keys of `log` under `prefix`. */
 export function logKeys(prefix: string, log: string): LogKeys {
-  const tag = `{${prefix}:${tagName(log)}}`
+  const chosen = chosenTag(log)
+  const tag =
+    chosen === undefined ? `{${prefix}:${tagName(log)}}` : `{${prefix}:${tagName(chosen)}}:${hashedName(log)}`
   return {
     meta: `${tag}:m`,
     stream: `${tag}:s`,
@@ -68,7 +76,20 @@ export function globalKeys(prefix: string): GlobalKeys {
   return { logs: `${prefix}:logs`, leases: `${prefix}:leases`, signals: `${prefix}:signals` }
 }
 
+/** The tag a log name chooses (Redis's rule: between its first `{` and the next `}`, if not empty). */
+function chosenTag(log: string): string | undefined {
+  const open = log.indexOf("{")
+  if (open === -1) return undefined
+  const close = log.indexOf("}", open + 1)
+  return close > open + 1 ? log.slice(open + 1, close) : undefined
+}
+
 function tagName(log: string): string {
   if (log.length <= RAW_NAME_MAX && !/[{}]/.test(log) && !log.startsWith("#")) return log
+  return hashedName(log)
+}
+
+/** `#` and 128 bits of the name's SHA-256, in hex: never a raw name (those never start with `#`). */
+function hashedName(log: string): string {
   return `#${createHash("sha256").update(log).digest("hex").slice(0, 32)}`
 }

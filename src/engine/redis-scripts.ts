@@ -92,7 +92,7 @@ local function expire_keys(m, now)
   for i = 1, 6 do redis.call('PEXPIRE', KEYS[i], ms) end
 end
 
--- A read or a write moves a sliding TTL on.
+-- A write, or a read that asks to, moves a sliding TTL on.
 local function touch(m, now)
   if not m.ttl then return end
   m.x = str(now + tonumber(m.ttl))
@@ -223,12 +223,11 @@ elseif create_count > 0 and m.cfg ~= field(pairs_at(15, create_count), 'cfg') th
   return {'conflict', head_reply(m)}
 end
 
+-- Every check before anything changes: a refused append leaves the log as it was.
 if ARGV[10] == 'owner' then
   if m.o ~= ARGV[11] then return {'fenced', m.o or ''} end
 elseif ARGV[10] == 'takeover' then
   if m.o ~= ARGV[12] or ARGV[13] == '1' then return {'fenced', m.o or ''} end
-  m.o = ARGV[11]
-  redis.call('HSET', K_META, 'o', m.o)
 end
 
 local producer = nil
@@ -244,10 +243,13 @@ if m.c == '1' then
   return {'closed', m.e, m.t}
 end
 
-if ARGV[9] ~= '' then
-  if m.w and not bytes_after(ARGV[9], m.w) then return {'writer-seq-conflict', m.w} end
-  redis.call('HSET', K_META, 'w', ARGV[9])
+if ARGV[9] ~= '' and m.w and not bytes_after(ARGV[9], m.w) then return {'writer-seq-conflict', m.w} end
+
+if ARGV[10] == 'takeover' then
+  m.o = ARGV[11]
+  redis.call('HSET', K_META, 'o', m.o)
 end
+if ARGV[9] ~= '' then redis.call('HSET', K_META, 'w', ARGV[9]) end
 if producer then redis.call('HSET', K_PROD, ARGV[6], producer) end
 
 local tail = tonumber(m.t)
@@ -292,7 +294,7 @@ return {'appended', m.e, str(first), m.t, m.c or '', m.st or '', created and '1'
 
 /**
  * read. ARGV: now, the epoch of the position read after ("" for START), its seq, the most
- * entries to return. Replies `{status}` for missing, other-epoch, ahead, trimmed, or `{"held",
+ * entries to return, "1" to slide a TTL ("" for a read that must not). Replies `{status}` for missing, other-epoch, ahead, trimmed, or `{"held",
  * epoch, after seq, tail, closed, entries}` with entries as XRANGE gives them.
  */
 export const READ_LUA = `${PRELUDE}
@@ -300,7 +302,7 @@ local now = tonumber(ARGV[1])
 local m = load(now)
 if not m then return {'missing'} end
 trim(m, now)
-touch(m, now)
+if ARGV[5] == '1' then touch(m, now) end
 local floor, tail = floor_of(m), tonumber(m.t)
 local after = floor
 if ARGV[2] ~= '' then
@@ -316,13 +318,12 @@ end
 return {'held', m.e, str(after), m.t, m.c or '', entries}
 `
 
-/** head. ARGV: now. Replies the head fields (see head_reply) or nil. */
+/** head. ARGV: now. Replies the head fields (see head_reply) or nil. Not a read: no touch. */
 export const HEAD_LUA = `${PRELUDE}
 local now = tonumber(ARGV[1])
 local m = load(now)
 if not m then return false end
 trim(m, now)
-touch(m, now)
 return head_reply(m)
 `
 

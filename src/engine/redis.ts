@@ -7,7 +7,7 @@
  *   one hash tag, so a log lives in one Cluster slot (redis-keys.ts).
  * - Every operation on a log is one Lua script, one round trip (redis-scripts.ts): an append
  *   creates the log if asked (with a random epoch made here: Lua has no good randomness),
- *   checks close, owner, producer and writer seq, writes, trims, refreshes the TTL and
+ *   checks owner, producer, close and writer seq, writes, trims, refreshes the TTL and
  *   publishes the entries on the log's channel, all in one atomic step.
  * - The live feed subscribes to a log's channel while this node watches it (redis-feed.ts).
  * - A Redis that goes away makes calls reject with {@link EngineUnavailableError} within
@@ -48,6 +48,7 @@ import type {
   LogHead,
   LogList,
   NewEntry,
+  ReadOptions,
   ReadResult,
   Retention,
   Signal,
@@ -261,7 +262,7 @@ class RedisEngine implements Engine, HealthCapability {
     }
   }
 
-  async read(log: string, after: Position, limit: number): Promise<ReadResult> {
+  async read(log: string, after: Position, limit: number, options: ReadOptions = {}): Promise<ReadResult> {
     const keys = this.#keys(log)
     assertLimit(limit)
     let at = { epoch: "", seq: 0 }
@@ -275,6 +276,7 @@ class RedisEngine implements Engine, HealthCapability {
       at.epoch,
       at.seq,
       limit + 1,
+      options.touch === false ? "" : "1",
     ])) as [string, string, string, string, string, StreamEntry[]]
     const [status, epoch, afterSeq, tail, closed, stream] = reply
     if (status !== "held") return { held: false, after, reason: status as "missing" }

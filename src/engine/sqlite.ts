@@ -22,6 +22,7 @@ import type {
   LogHead,
   LogList,
   NewEntry,
+  ReadOptions,
   ReadResult,
   Retention,
   Signal,
@@ -279,7 +280,6 @@ class SqliteEngine implements Engine {
     const now = this.#now()
     const state = this.#live(log, now)
     if (state === undefined) return undefined
-    this.#touch(state, now)
     return this.#headOf(state, now)
   }
 
@@ -411,7 +411,7 @@ class SqliteEngine implements Engine {
     })
   }
 
-  async read(log: string, after: Position, limit: number): Promise<ReadResult> {
+  async read(log: string, after: Position, limit: number, options: ReadOptions = {}): Promise<ReadResult> {
     this.#assertOpen()
     assertLogName(log)
     assertString(after, "after")
@@ -419,7 +419,7 @@ class SqliteEngine implements Engine {
     const now = this.#now()
     const state = this.#live(log, now)
     if (state === undefined) return { held: false, after, reason: "missing" }
-    this.#touch(state, now)
+    if (options.touch !== false) this.#touch(state, now)
     const floor = this.#floor(state, now)
     let afterSeq = floor
     if (after !== START) {

@@ -7,7 +7,7 @@ import type { Authenticator } from "./authenticate.js"
 import type { HubMetrics } from "./metrics.js"
 import type { ReplayGate } from "./replay-gate.js"
 import type { HubSettings } from "./settings.js"
-import type { SubscriptionRegistry } from "./subscriptions.js"
+import type { SubscriptionDirectory, SubscriptionRegistry } from "./subscriptions.js"
 import type { StoredUpdate } from "./update.js"
 import type { UpdateLog } from "./update-log.js"
 
@@ -21,7 +21,10 @@ export interface HubContext {
   readonly admission: Admission
   /** Bounds the history reads of resuming subscribers: a subscriber follows through `replays.forFollower()`. */
   readonly replays: ReplayGate
+  /** This node's subscriptions. */
   readonly subscriptions: SubscriptionRegistry
+  /** What the subscription API lists: every live node's subscriptions, or this node's. */
+  readonly directory: SubscriptionDirectory
   readonly metrics: HubMetrics
   readonly cors: Cors
   /** The client's address: the TCP peer's, or the one a trusted proxy forwarded. */

@@ -9,7 +9,9 @@ import { createAuthenticator } from "./authenticate.js"
 import { BATCH_PUBLISH_PATH, publishBatch } from "./batch-publish.js"
 import type { HubContext } from "./context.js"
 import { protectedResourceMetadata } from "./discovery.js"
+import { engineReadiness } from "./engine-readiness.js"
 import { createHubMetrics } from "./metrics.js"
+import { createNodeSubscriptions } from "./node-subscriptions.js"
 import type { HubOptions } from "./options.js"
 import { publishForm } from "./publish.js"
 import { createReplayGate } from "./replay-gate.js"
@@ -17,7 +19,12 @@ import { sendJson, sendProblem } from "./responses.js"
 import { resolveSettings } from "./settings.js"
 import { subscribe } from "./subscribe.js"
 import { subscriptionApi } from "./subscription-api.js"
-import { createSubscriptionRegistry, subscriptionsPath } from "./subscriptions.js"
+import {
+  createSubscriptionRegistry,
+  localDirectory,
+  publishSubscriptionEvents,
+  subscriptionsPath,
+} from "./subscriptions.js"
 import type { StoredUpdate } from "./update.js"
 import { openUpdateLog } from "./update-log.js"
 
@@ -70,12 +77,26 @@ export function createHub(options: HubOptions): Hub {
     settings.limits.maxConcurrentReplays,
     settings.limits.maxQueuedReplays,
   )
+  // Across nodes when they share the engine (a lease says this node is one of them), else this node's.
+  const acrossNodes =
+    settings.subscriptions && options.node !== undefined
+      ? createNodeSubscriptions({
+          engine,
+          hubLog: updates.name,
+          node: options.node,
+          current: () => subscriptions.all(),
+          announce: (documents) => publishSubscriptionEvents(updates, documents),
+          logger: settings.logger,
+        })
+      : undefined
   const subscriptions = createSubscriptionRegistry(
     settings.hubPath,
     updates,
     settings.subscriptions,
     (error) => settings.logger.error({ err: error }, "could not publish a subscription event"),
+    acrossNodes?.changed,
   )
+  const directory = acrossNodes ?? localDirectory(subscriptions)
   const metrics = createHubMetrics({
     connections: () => admission.open,
     subscriptions: () => subscriptions.size,
@@ -91,6 +112,7 @@ export function createHub(options: HubOptions): Hub {
     admission,
     replays,
     subscriptions,
+    directory,
     metrics,
     cors,
     clientAddress: createClientAddressResolver({
@@ -106,6 +128,7 @@ export function createHub(options: HubOptions): Hub {
     closing: () => closing !== undefined,
   }
   const subscriptionsPrefix = subscriptionsPath(settings.hubPath)
+  const engineReady = engineReadiness(engine, updates.name)
 
   const owns = (path: string): boolean =>
     path === settings.hubPath ||
@@ -155,17 +178,21 @@ export function createHub(options: HubOptions): Hub {
     // Its own error boundary, so that the hub mounted alone never lets a request end the process.
     handle: withErrorBoundary(route, settings.logger),
     owns,
-    ready: () => ready(context),
+    ready: async () => (closing !== undefined ? "shutting down" : await engineReady()),
     metrics: metrics.registry,
     get connections() {
       return admission.open
     },
     close(closeOptions = {}) {
-      closing ??= sse.close({
-        retryMs: settings.retryMs,
-        retryJitterMs: settings.shutdownRetryJitterMs,
-        deadlineMs: closeOptions.deadlineMs ?? 10_000,
-      })
+      closing ??= sse
+        .close({
+          retryMs: settings.retryMs,
+          retryJitterMs: settings.shutdownRetryJitterMs,
+          deadlineMs: closeOptions.deadlineMs ?? 10_000,
+        })
+        // The subscribers' last events are stored before this node's snapshot goes.
+        .then(() => subscriptions.settled())
+        .then(() => directory.close())
       return closing
     },
   }
@@ -188,15 +215,4 @@ function oncePerObject<A extends object, R>(compute: (argument: A) => R): (argum
 
 function notAllowed(response: ServerResponse, allow: string): void {
   sendProblem(response, 405, `Method not allowed here; use ${allow}.`, { allow })
-}
-
-/** Why the hub is not ready, or `undefined` when it is. */
-async function ready(context: HubContext): Promise<string | undefined> {
-  if (context.closing()) return "shutting down"
-  try {
-    await context.updates.engine.head(context.updates.name)
-    return undefined
-  } catch (error) {
-    return `the ${context.updates.engine.name} engine does not answer: ${(error as Error).message}`
-  }
 }

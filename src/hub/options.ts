@@ -1,5 +1,6 @@
 import type { TrustedKey } from "../auth/keys.js"
 import type { Engine } from "../engine/engine.js"
+import type { NodeLeaseView } from "../engine/node-lease.js"
 import type { Logger } from "../logger.js"
 import type { ForwardedHeader } from "../server/client-address.js"
 
@@ -81,6 +82,15 @@ export interface HubOptions {
   readonly corsOrigins?: readonly string[]
   /** Publish subscription events and expose the subscription API. Default `false`. */
   readonly subscriptions?: boolean
+  /**
+   * This node's lease (`holdNodeLease` of `herald/engine`), when several hubs share the engine
+   * (and `log`) as one hub across nodes: with `subscriptions`, each node then keeps its
+   * subscriptions in the engine, the subscription API lists those of every node holding a
+   * lease, and the subscriptions of a node whose lease expired are announced inactive by
+   * another. The caller holds the lease for as long as the hub runs, and releases it after
+   * `hub.close()`. Default: none — the hub lists its own subscriptions only.
+   */
+  readonly node?: NodeLeaseView
   /** Heartbeat comment interval, ms. Default 15 000. */
   readonly heartbeatMs?: number
   /** The `retry` hint sent to subscribers, ms. Default 3000. */

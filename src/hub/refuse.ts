@@ -1,15 +1,20 @@
 import type { ServerResponse } from "node:http"
 import { AuthError } from "../auth/errors.js"
 import type { HubContext } from "./context.js"
+import { withEngineUnavailable } from "./engine-unavailable.js"
 import { sendAuthError, sendError } from "./responses.js"
 
-/** Answers a refused request — an `AuthError` with its Bearer challenge, anything else as its HTTP error — and counts it. */
+/**
+ * Answers a refused request — an `AuthError` with its Bearer challenge, an engine away as 503,
+ * anything else as its HTTP error — and counts it.
+ */
 export function refuse(
   context: HubContext,
   response: ServerResponse,
-  error: unknown,
+  thrown: unknown,
   headers: Readonly<Record<string, string>> = {},
 ): void {
+  const error = withEngineUnavailable(context, thrown)
   if (error instanceof AuthError) {
     context.metrics.refused(error.status)
     // The client may read less than the reason (nothing of the hub's keys before its signature

@@ -4,6 +4,7 @@ import type { Grants } from "../auth/grants.js"
 import type { PreparedTopic, TopicMatcher } from "../auth/matchers/matcher.js"
 import type { Entry } from "../engine/engine.js"
 import { type Follower, follow } from "../engine/follow.js"
+import { EngineUnavailableError } from "../engine/unavailable.js"
 import { encode } from "../protocol/index.js"
 import { jitteredRetryFrame, type SSEConnection, TOO_OLD_EVENT, toHeaderValue } from "../server/index.js"
 import { type BodyLimits, isMediaType, readBody } from "./body.js"
@@ -75,10 +76,15 @@ export async function subscribe(
         onEnd: (reason, error) => {
           if (reason === "pending") connection?.close("overflow")
           else {
-            // The follower stopped (its history was trimmed mid-replay, or a delivery failed):
-            // end the stream, or it would carry heartbeats and nothing else. The client resumes
-            // from its cursor, and that resume answers honestly.
-            if (reason === "error") {
+            // The follower stopped (its history was trimmed mid-replay, a delivery failed, the
+            // engine could not read): end the stream, or it would carry heartbeats and nothing
+            // else. The client resumes from its cursor, and that resume answers honestly.
+            if (error instanceof EngineUnavailableError) {
+              settings.logger.warn(
+                { err: error },
+                "the engine is unavailable; closing the subscriber's stream (it resumes from its cursor)",
+              )
+            } else if (reason === "error") {
               settings.logger.error(
                 { err: error },
                 "delivering an update failed; closing the subscriber's stream",
@@ -92,6 +98,15 @@ export async function subscribe(
     } catch (error) {
       release()
       if (error instanceof ReplaysBusyError) {
+        askToComeBackLater(context, request, response, cors)
+        return
+      }
+      if (error instanceof EngineUnavailableError) {
+        // Not a 503, which EventSource takes as final: the client comes back after `retry`.
+        settings.logger.warn(
+          { err: error, client: address },
+          "the engine is unavailable; a subscriber is told to come back",
+        )
         askToComeBackLater(context, request, response, cors)
         return
       }
@@ -229,8 +244,8 @@ function closeAtExpiry(connection: SSEConnection, grants: Grants, maxConnectionM
 }
 
 /**
- * Answers a subscriber refused by a full replay queue: 200, a `retry` drawn from the hub's
- * retry plus jitter window, and the end of the stream. Not a 503: EventSource gives up for good
+ * Answers a subscriber refused by a full replay queue or an engine that is away: 200, a `retry`
+ * drawn from the hub's retry plus jitter window, and the end of the stream. Not a 503: EventSource gives up for good
  * on any status but 200, while an ended stream makes it reconnect, with its cursor, after `retry`.
  */
 function askToComeBackLater(

@@ -63,7 +63,7 @@ export async function subscriptionApi(
     if (subscriber !== undefined) {
       // Looked up by the canonical spelling, whatever percent-encoding case the client used.
       const id = `${prefix}/${encodeTemplateValue(matchType ?? "")}/${encodeTemplateValue(match ?? "")}/${encodeTemplateValue(subscriber)}`
-      const document = context.subscriptions.get(id)
+      const document = await context.directory.get(id)
       if (document === undefined) throw new HttpError(404, `No active subscription ${path}.`)
       sendJson(response, 200, document, headers)
       return
@@ -71,7 +71,7 @@ export async function subscriptionApi(
     sendJson(
       response,
       200,
-      { id: path, type: "subscriptions", subscriptions: context.subscriptions.list(matchType, match) },
+      { id: path, type: "subscriptions", subscriptions: await context.directory.list(matchType, match) },
       headers,
     )
   } catch (error) {

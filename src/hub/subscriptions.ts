@@ -13,7 +13,7 @@ export interface SubscriptionDocument {
   readonly payload?: unknown
 }
 
-/** The hub's active subscriptions: announced as subscription events, listed by the subscription API. */
+/** This node's active subscriptions: announced as subscription events as they come and go. */
 export interface SubscriptionRegistry {
   /** Records a connection's subscriptions and (when the feature is on) publishes their events. */
   add(
@@ -23,11 +23,61 @@ export interface SubscriptionRegistry {
   ): readonly SubscriptionDocument[]
   /** Forgets them and publishes `active: false` events. */
   remove(documents: readonly SubscriptionDocument[]): void
-  /** Active subscriptions, all or for one matcher (`matchType` and `match` both given). */
-  list(matchType?: string, match?: string): SubscriptionDocument[]
-  /** One subscription by its topic path, or `undefined`. */
+  /** Every active subscription of this node. */
+  all(): SubscriptionDocument[]
+  /** One of them by its topic path, or `undefined`. */
   get(id: string): SubscriptionDocument | undefined
+  /** Resolves once the subscription events published so far are stored (or failed). */
+  settled(): Promise<void>
   readonly size: number
+}
+
+/** What the subscription API lists: this node's subscriptions, or every live node's (node-subscriptions.ts). */
+export interface SubscriptionDirectory {
+  /** Active subscriptions, all or for one matcher (`matchType` and `match` both given). */
+  list(matchType?: string, match?: string): Promise<SubscriptionDocument[]>
+  /** One subscription by its topic path, or `undefined`. */
+  get(id: string): Promise<SubscriptionDocument | undefined>
+  /** Stops what it runs in the background and removes what it keeps in the engine. */
+  close(): Promise<void>
+}
+
+/** The subscriptions of `documents` that match one matcher, or all of them (`matchType` or `match` not given). */
+export function matching(
+  documents: readonly SubscriptionDocument[],
+  matchType?: string,
+  match?: string,
+): SubscriptionDocument[] {
+  if (matchType === undefined || match === undefined) return [...documents]
+  return documents.filter((document) => document.match_type === matchType && document.match === match)
+}
+
+/** The directory of a hub alone on its engine: the registry's own subscriptions. */
+export function localDirectory(registry: SubscriptionRegistry): SubscriptionDirectory {
+  return {
+    list: async (matchType, match) => matching(registry.all(), matchType, match),
+    get: async (id) => registry.get(id),
+    close: async () => {},
+  }
+}
+
+/**
+ * Publishes subscription events (draft-08): one private update of type `mercure` per document,
+ * on the document's own topic. Resolves once they are stored.
+ */
+export async function publishSubscriptionEvents(
+  updates: UpdateLog,
+  documents: readonly SubscriptionDocument[],
+): Promise<void> {
+  if (documents.length === 0) return
+  await updates.append(
+    documents.map((document) => ({
+      topics: [document.id],
+      data: JSON.stringify(document),
+      private: true,
+      type: "mercure",
+    })),
+  )
 }
 
 /**
@@ -45,26 +95,24 @@ export function encodeTemplateValue(value: string): string {
  * Creates the registry. `events` turns the active subscriptions feature on: "the hub MUST
  * publish an update every time a subscription is created or terminated", private, with the SSE
  * event type `mercure`, on the topic `<hub path>/subscriptions/{match_type}/{match}/{subscriber}`.
+ * `onChange` hears of every change (a hub-wide directory keeps the engine's copy up to date).
  */
 export function createSubscriptionRegistry(
   hubPath: string,
   updates: UpdateLog,
   events: boolean,
   onPublishError: (error: unknown) => void,
+  onChange: () => void = () => {},
 ): SubscriptionRegistry {
   const active = new Map<string, SubscriptionDocument>()
+  const publishing = new Set<Promise<void>>()
   const announce = (documents: readonly SubscriptionDocument[]): void => {
-    if (!events || documents.length === 0) return
-    updates
-      .append(
-        documents.map((document) => ({
-          topics: [document.id],
-          data: JSON.stringify(document),
-          private: true,
-          type: "mercure",
-        })),
-      )
+    onChange()
+    if (!events) return
+    const published = publishSubscriptionEvents(updates, documents)
       .catch(onPublishError)
+      .finally(() => publishing.delete(published))
+    publishing.add(published)
   }
   const prefix = `${subscriptionsPath(hubPath)}/`
   return {
@@ -90,13 +138,14 @@ export function createSubscriptionRegistry(
       for (const document of documents) active.delete(document.id)
       announce(documents.map((document) => ({ ...document, active: false })))
     },
-    list(matchType, match) {
-      const all = [...active.values()]
-      if (matchType === undefined || match === undefined) return all
-      return all.filter((document) => document.match_type === matchType && document.match === match)
+    all() {
+      return [...active.values()]
     },
     get(id) {
       return active.get(id)
+    },
+    async settled() {
+      await Promise.all(publishing)
     },
     get size() {
       return active.size

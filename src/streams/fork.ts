@@ -4,9 +4,11 @@
  * (read-range.ts), and the fork's offsets continue the source's (stream.ts). Nothing is copied.
  *
  * A source must outlive its forks' reads: each fork is recorded by an empty marker log
- * `streams-fork:{source} {fork}`, and deleting a source that has live forks only soft-deletes
- * it. Markers are checked against the forks they name (a fork that expired leaves a stale
- * marker, removed when found), so the count never keeps a source alive for nothing.
+ * `streams-fork:{<source's log>} <fork's path>`, and deleting a source that has live forks only
+ * soft-deletes it. Markers are checked against the forks they name (a fork that expired leaves a
+ * stale marker, removed when found), so the count never keeps a source alive for nothing. The
+ * braces are a hash tag (engine/redis-keys.ts): on a Redis Cluster a source's markers live in
+ * its slot. A fork's own log cannot: it is found by its own path alone.
  */
 
 import { formatPosition, type ParsedPosition, START } from "../engine/position.js"
@@ -15,7 +17,7 @@ import type { StreamsContext } from "./context.js"
 import { StreamsError } from "./errors.js"
 import { parseOffset } from "./offsets.js"
 import { readRange } from "./read-range.js"
-import { loadStream, type Stream, tailOffset } from "./stream.js"
+import { loadStream, logOf, type Stream, tailOffset } from "./stream.js"
 
 const MARKER_PREFIX = "streams-fork:"
 /** A space cannot appear in a URL path, so it separates the source's path from the fork's. */
@@ -68,7 +70,12 @@ export async function resolveForkPoint(
 
 /** The marker log recording that `fork` reads from `source`. */
 export function markerOf(source: string, fork: string): string {
-  return `${MARKER_PREFIX}${source}${SEPARATOR}${fork}`
+  return `${markersOf(source)}${fork}`
+}
+
+/** What the names of `source`'s markers start with; the source's log is their hash tag. */
+function markersOf(source: string): string {
+  return `${MARKER_PREFIX}{${logOf(source)}}${SEPARATOR}`
 }
 
 /** Records a fork of `source`; `true` when this call created the record. */
@@ -79,7 +86,7 @@ export async function addMarker(context: StreamsContext, source: string, fork: s
 
 /** Whether a live fork still reads from `source` (stale markers found on the way are removed). */
 export async function hasLiveForks(context: StreamsContext, source: string): Promise<boolean> {
-  const prefix = `${MARKER_PREFIX}${source}${SEPARATOR}`
+  const prefix = markersOf(source)
   let after: string | undefined
   for (;;) {
     const page = await context.engine.list({ prefix, limit: PAGE, ...(after === undefined ? {} : { after }) })

@@ -224,7 +224,7 @@ describe("error messages name the source and the key and say what is expected", 
       '--port "70000": expected a port number 0–65535 (0 picks a free port)',
     )
     expect(errorOf({ argv: ["--engine", "redis"] }).message).toBe(
-      '--engine "redis": expected one of "sqlite", "memory"',
+      '--engine "redis": expected "sqlite", "memory", or a Redis URL redis://[user:password@]host:port[/db] (rediss:// for TLS): give the Redis URL, e.g. redis://127.0.0.1:6379',
     )
     expect(errorOf({ argv: ["--heartbeat", "soon"] }).message).toMatch(
       /^--heartbeat "soon": expected a duration/,
@@ -503,18 +503,122 @@ describe("network settings", () => {
   })
 })
 
+describe("the redis engine and the node", () => {
+  it("reads a Redis URL from a flag, the environment or the file, and defaults to sqlite", () => {
+    expect(load({}).redis).toBeUndefined()
+    const cwd = tempDir()
+    writeFileSync(
+      join(cwd, "herald.json"),
+      JSON.stringify({ engine: "rediss://herald:p%40ss@redis.internal:6380/2" }),
+    )
+    for (const options of [
+      { argv: ["--engine", "rediss://herald:p%40ss@redis.internal:6380/2"] },
+      { env: { HERALD_ENGINE: "rediss://herald:p%40ss@redis.internal:6380/2" } },
+      { cwd, argv: ["--config", "herald.json"] },
+    ]) {
+      const config = load(options)
+      expect(config.engine).toBe("redis")
+      expect(config.redis?.url).toMatchObject({
+        tls: true,
+        host: "redis.internal",
+        port: 6380,
+        username: "herald",
+        password: "p@ss",
+        db: 2,
+      })
+      expect(config.redis?.shown).toBe("rediss://herald:***@redis.internal:6380/2")
+      expect(config.redis?.keyPrefix).toBe("herald")
+      expect(config.redis?.sentinels).toBeUndefined()
+      expect(config.redis?.clusterSeeds).toBeUndefined()
+    }
+    expect(load({ argv: ["--engine", "redis://127.0.0.1"] }).redis?.url).toMatchObject({ port: 6379, db: 0 })
+  })
+
+  it("says what is wrong with a bad Redis URL, and never shows its password", () => {
+    const cases: [string, string][] = [
+      ["redis://:pw@host/x", "the path must be a database number (/0, /1, …), not /x"],
+      ["http://:pw@host:6379", "the scheme must be redis:// or rediss:// (TLS), not http://"],
+      ["redis://:pw@host:99999", "not a valid URL"],
+      ["redis://:pw@host:6379?db=1", "a query or fragment is not supported"],
+      ["redis://", "the URL names no host"],
+    ]
+    for (const [value, reason] of cases) {
+      const message = errorOf({ argv: ["--engine", value] }).message
+      expect(message).toContain(reason)
+      expect(message).toContain('expected "sqlite", "memory", or a Redis URL')
+      expect(message).not.toContain("pw")
+    }
+    expect(errorOf({ env: { HERALD_ENGINE: "redis://user:hunter2@h:1/x" } }).message).toMatch(
+      /^HERALD_ENGINE="redis:\/\/user:\*\*\*@h:1\/x": /,
+    )
+  })
+
+  it("connects through Sentinels or to a Cluster when told, and refuses contradictions", () => {
+    const sentinel = load({
+      argv: ["--engine", "redis://:pw@master/3", "--redis-sentinels", "10.0.0.1:26379,[::1]:26380"],
+      env: { HERALD_REDIS_SENTINEL_NAME: "herald" },
+    })
+    expect(sentinel.redis?.sentinels).toEqual({
+      name: "herald",
+      nodes: [
+        { host: "10.0.0.1", port: 26379 },
+        { host: "::1", port: 26380 },
+      ],
+    })
+    expect(sentinel.redis?.shown).toBe(
+      'redis://:***@master/3 (master "herald" of Sentinels 10.0.0.1:26379,::1:26380)',
+    )
+    const cluster = load({
+      argv: ["--engine", "redis://a:7000", "--redis-cluster", "--redis-cluster-seeds", "b:7001,c:7002"],
+    })
+    expect(cluster.redis?.clusterSeeds).toEqual([
+      { host: "a", port: 7000 },
+      { host: "b", port: 7001 },
+      { host: "c", port: 7002 },
+    ])
+    const refusals: [string[], string][] = [
+      [["--redis-cluster"], "applies to a Redis engine only (--engine redis://…)"],
+      [["--engine", "redis://h:1", "--redis-sentinels", "s:1"], "needs the master's name"],
+      [["--engine", "redis://h:1", "--redis-sentinel-name", "m"], "needs the Sentinels"],
+      [["--engine", "redis://h:1", "--redis-cluster-seeds", "s:1"], "set --redis-cluster too"],
+      [["--engine", "redis://h:1/1", "--redis-cluster"], "a Redis Cluster has database 0 only"],
+      [
+        ["--engine", "redis://h:1", "--redis-sentinels", "nope"],
+        "expected a comma-separated list of host:port",
+      ],
+      [["--engine", "redis://h:1", "--redis-key-prefix", "{x}"], "without braces"],
+    ]
+    for (const [argv, message] of refusals) expect(errorOf({ argv }).message).toContain(message)
+  })
+
+  it("names the node and its lease", () => {
+    const defaults = load({})
+    expect(defaults.nodeId).toMatch(new RegExp(`-${process.pid}-[0-9a-f]{6}$`))
+    expect(load({}).nodeId).not.toBe(defaults.nodeId)
+    expect(defaults.nodeLeaseMs).toBe(10_000)
+    const set = load({ argv: ["--node-id", "web-1", "--node-lease", "30s"] })
+    expect(set.nodeId).toBe("web-1")
+    expect(set.nodeLeaseMs).toBe(30_000)
+    expect(errorOf({ argv: ["--node-id", "web 1"] }).message).toContain("no spaces")
+  })
+})
+
 describe("help text", () => {
   it("states the engines' retention defaults as they are", async () => {
     const { SQLITE_RETENTION_DEFAULTS } = await import("../../src/engine/sqlite.js")
     const { RETENTION_DEFAULTS: MEMORY_RETENTION_DEFAULTS } = await import("../../src/engine/retention.js")
     const shown = (key: string) => FIELDS.find((field) => field.key === key)?.shownDefault
+    // The redis engine takes the memory engine's defaults (RETENTION_DEFAULTS).
     expect(shown("retentionMaxEvents")).toBe(
-      `sqlite ${SQLITE_RETENTION_DEFAULTS.maxEntries}, memory ${MEMORY_RETENTION_DEFAULTS.maxEntries}`,
+      `sqlite ${SQLITE_RETENTION_DEFAULTS.maxEntries}, memory ${MEMORY_RETENTION_DEFAULTS.maxEntries}, redis ${MEMORY_RETENTION_DEFAULTS.maxEntries}`,
     )
     expect(parseDuration(shown("retentionMaxAge")?.match(/sqlite (\S+),/)?.[1] ?? "")).toBe(
       SQLITE_RETENTION_DEFAULTS.maxAgeMs,
     )
-    expect(parseDuration(shown("retentionMaxAge")?.match(/memory (\S+)$/)?.[1] ?? "")).toBe(
+    expect(parseDuration(shown("retentionMaxAge")?.match(/memory (\S+),/)?.[1] ?? "")).toBe(
+      MEMORY_RETENTION_DEFAULTS.maxAgeMs,
+    )
+    expect(parseDuration(shown("retentionMaxAge")?.match(/redis (\S+)$/)?.[1] ?? "")).toBe(
       MEMORY_RETENTION_DEFAULTS.maxAgeMs,
     )
   })

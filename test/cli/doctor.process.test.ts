@@ -5,8 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { NGINX_SSE_DIRECTIVES } from "../../src/cli/doctor/fixes.js"
 import type { Verdict } from "../../src/cli/doctor/verdict.js"
+import { findNginx, type Nginx, startNginx } from "../support/nginx.js"
 import { freePort, heraldDone, startHub, tempCwd, useCliProcesses } from "./cli-helpers.js"
-import { findNginx, type Nginx, startNginx } from "./doctor-nginx.js"
 import { startHttp2Server, startMisbehavingServers } from "./doctor-servers.js"
 
 useCliProcesses()

@@ -114,7 +114,7 @@ describe("herald serve refuses a bad configuration before listening (exit 2)", (
     const { code, stderr } = await heraldDone(["serve", "--config", "herald.json"], { cwd })
     expect(code).toBe(2)
     expect(stderr).toContain('herald.json: prot: unknown key (did you mean "port"?)')
-    expect(stderr).toContain('herald.json: engine = "redis": expected one of "sqlite", "memory"')
+    expect(stderr).toContain('herald.json: engine = "redis": expected "sqlite", "memory", or a Redis URL')
   })
 
   it("without keys and with --no-dev, says how to configure one", async () => {

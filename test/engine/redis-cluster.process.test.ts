@@ -7,7 +7,7 @@ import type { Engine } from "../../src/engine/engine.js"
 import { createRedisEngine } from "../../src/engine/redis.js"
 import { logKeys } from "../../src/engine/redis-keys.js"
 import { type RedisCluster, redisServerInstalled, STRICT, startCluster } from "./redis-servers.js"
-import { describeEngine } from "./suite.js"
+import { appended, describeEngine, readAll } from "./suite.js"
 
 const RUN = `herald-cluster-${randomBytes(4).toString("hex")}`
 const installed = await redisServerInstalled()
@@ -58,6 +58,33 @@ describe.skipIf(!installed && !STRICT)("redis engine on a 3-master Cluster", () 
         for (const master of masters) master.disconnect()
       }
     } finally {
+      await engine.close()
+    }
+  })
+
+  it("keeps a log whose name chooses a hash tag in the slot of the log of that name", async () => {
+    const engine = engineOnCluster()
+    const prefix = `${RUN}-${engines}`
+    const master = new Redis((cluster as RedisCluster).servers[0]?.url as string)
+    try {
+      const family = [
+        "streams:/root",
+        "streams-fork:{streams:/root} /fork-1",
+        "streams-fork:{streams:/root} /fork-2",
+      ]
+      const slots = new Set<number>()
+      for (const log of family) {
+        appended(await engine.append(log, [{ data: log, key: "k" }], { create: {} }))
+        for (const key of Object.values(logKeys(prefix, log))) {
+          slots.add((await master.call("CLUSTER", "KEYSLOT", key)) as number)
+        }
+      }
+      expect(slots.size).toBe(1)
+      for (const log of family) {
+        expect((await readAll(engine, log)).map((entry) => entry.data)).toEqual([log])
+      }
+    } finally {
+      master.disconnect()
       await engine.close()
     }
   })

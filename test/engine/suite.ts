@@ -751,6 +751,28 @@ export function describeEngine(
         })
       })
 
+      it("checks the producer fence before closure: a stale epoch on a closed log is stale-epoch", async () => {
+        const engine = await make()
+        await engine.create(LOG)
+        appended(
+          await engine.append(LOG, newEntries(1), { producer: { id: "p", epoch: 1, seq: 0 }, close: true }),
+        )
+        expect(await engine.append(LOG, newEntries(1), { producer: { id: "p", epoch: 0, seq: 0 } })).toEqual({
+          status: "stale-epoch",
+          currentEpoch: 1,
+        })
+        expect(await engine.append(LOG, newEntries(1), { producer: { id: "p", epoch: 1, seq: 3 } })).toEqual({
+          status: "sequence-gap",
+          expectedSeq: 1,
+          receivedSeq: 3,
+        })
+        expect(
+          await engine.append(LOG, newEntries(1), { producer: { id: "p", epoch: 1, seq: 1 } }),
+        ).toMatchObject({
+          status: "closed",
+        })
+      })
+
       it("refuses a writer seq that does not sort after the last one", async () => {
         const engine = await make()
         await engine.create(LOG)
@@ -798,6 +820,18 @@ export function describeEngine(
         appended(await engine.append(LOG, newEntries(1), { fence: { owner: "n2" } }))
         expect((await engine.head(LOG))?.config.owner).toBe("n2")
         expect(seqs(await readAll(engine, LOG))).toEqual([1, 2, 3])
+      })
+
+      it("keeps the owner when a takeover is refused by a later check", async () => {
+        const engine = await make()
+        await engine.create(LOG, { owner: "n1" })
+        const takeOver = { fence: { takeOver: "n2", from: "n1" } }
+        expect(
+          await engine.append(LOG, newEntries(1), { ...takeOver, producer: { id: "p", epoch: 0, seq: 1 } }),
+        ).toMatchObject({ status: "sequence-gap" })
+        appended(await engine.append(LOG, [], { close: true }))
+        expect(await engine.append(LOG, newEntries(1), takeOver)).toMatchObject({ status: "closed" })
+        expect((await engine.head(LOG))?.config.owner).toBe("n1")
       })
 
       it("lets a takeover through at once when the owner released its lease", async () => {

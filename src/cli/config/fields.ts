@@ -2,6 +2,7 @@ import { z } from "zod"
 import { DEFAULT_COOKIE_NAMES } from "../../auth/presentation.js"
 import { isProxyRange } from "../../server/client-address.js"
 import { DEFAULT_HEARTBEAT_MS, DEFAULT_RETRY_MS } from "../../server/index.js"
+import { engineSetting, maskCredentials, parseHostPort } from "./engine-setting.js"
 import {
   boolean,
   bytes,
@@ -35,6 +36,8 @@ export interface Field<T = unknown> {
   readonly shownDefault?: string
   /** Key material: its value is never shown in messages. */
   readonly secret?: boolean
+  /** Masks what must not be shown of a value (a URL's password) in messages. */
+  readonly redact?: (value: string) => string
   /** Section in docs and help. */
   readonly group: FieldGroup
 }
@@ -43,6 +46,8 @@ export interface Field<T = unknown> {
 export type FieldGroup = "server" | "storage" | "auth" | "protocol" | "ai" | "limits" | "timeouts" | "process"
 
 const field = <T>(spec: Field<T>): Field<T> => spec
+
+const hostPort = z.string().refine((value) => parseHostPort(value) !== undefined)
 
 /** The settings, in help order. */
 export const FIELDS = [
@@ -142,10 +147,56 @@ export const FIELDS = [
   // storage
   field({
     key: "engine",
-    type: oneOf(["sqlite", "memory"] as const),
+    type: engineSetting,
     arg: "<engine>",
-    help: "where updates live: sqlite (durable, in --data-dir) or memory",
+    help: "where logs live: sqlite (durable, in --data-dir), memory, or the Redis every node shares: redis://[user:password@]host:port[/db] (rediss:// for TLS)",
     shownDefault: "sqlite",
+    redact: maskCredentials,
+    group: "storage",
+  }),
+  field({
+    key: "redisSentinels",
+    type: list("a comma-separated list of host:port", hostPort),
+    arg: "<addresses>",
+    help: "ask these Sentinels (host:port, comma-separated) where the Redis master is; the --engine URL then gives only the password and db",
+    shownDefault: "none",
+    group: "storage",
+  }),
+  field({
+    key: "redisSentinelName",
+    type: text("the name of a master the Sentinels watch"),
+    arg: "<name>",
+    help: "the master's name the Sentinels know (with --redis-sentinels)",
+    shownDefault: "none",
+    group: "storage",
+  }),
+  field({
+    key: "redisCluster",
+    type: boolean,
+    help: "the Redis is a Cluster: the --engine URL's host:port is a seed node",
+    shownDefault: "off",
+    group: "storage",
+  }),
+  field({
+    key: "redisClusterSeeds",
+    type: list("a comma-separated list of host:port", hostPort),
+    arg: "<addresses>",
+    help: "more Cluster seed nodes (host:port, comma-separated) besides the --engine URL's (with --redis-cluster)",
+    shownDefault: "none",
+    group: "storage",
+  }),
+  field({
+    key: "redisKeyPrefix",
+    type: {
+      schema: z
+        .string()
+        .trim()
+        .regex(/^[^{}\s]+$/),
+      expected: "a non-empty string without braces or spaces",
+    },
+    arg: "<prefix>",
+    help: "starts every Redis key and channel, so that several hubs can share one Redis",
+    shownDefault: "herald",
     group: "storage",
   }),
   field({
@@ -161,8 +212,8 @@ export const FIELDS = [
     type: count,
     arg: "<n>",
     help: "most updates kept for replay",
-    // The engines' own defaults (SQLITE_/MEMORY_RETENTION_DEFAULTS; a test keeps them in step).
-    shownDefault: "sqlite 1000000, memory 10000",
+    // The engines' own defaults (SQLITE_RETENTION_DEFAULTS, RETENTION_DEFAULTS; a test keeps them in step).
+    shownDefault: "sqlite 1000000, memory 10000, redis 10000",
     group: "storage",
   }),
   field({
@@ -170,7 +221,7 @@ export const FIELDS = [
     type: duration,
     arg: "<duration>",
     help: 'oldest update kept for replay ("30d", "1h", ms)',
-    shownDefault: "sqlite 30d, memory 1h",
+    shownDefault: "sqlite 30d, memory 1h, redis 1h",
     group: "storage",
   }),
   field({
@@ -439,6 +490,28 @@ export const FIELDS = [
     group: "ai",
   }),
   // process
+  field({
+    key: "nodeId",
+    type: {
+      schema: z
+        .string()
+        .trim()
+        .regex(/^[\x21-\x7e]{1,128}$/),
+      expected: "1 to 128 visible ASCII characters (no spaces)",
+    },
+    arg: "<id>",
+    help: "this process's name among the nodes sharing the engine (its lease, its subscribers)",
+    shownDefault: "<hostname>-<pid>-<random>",
+    group: "process",
+  }),
+  field({
+    key: "nodeLease",
+    type: duration,
+    arg: "<duration>",
+    help: "this node's lease in the engine, renewed every third of it; once it lapses, other nodes take its work over",
+    shownDefault: "10s",
+    group: "process",
+  }),
   field({
     key: "logLevel",
     type: oneOf(["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const),

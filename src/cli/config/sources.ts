@@ -31,9 +31,13 @@ const KEYS: readonly string[] = FIELDS.map((field) => field.key)
 /** `HERALD_*` variables that are not serve settings but are Herald's (the CLI's, the tests'). */
 const OTHER_HERALD_ENV = new Set(["HERALD_CONFIG", "HERALD_TOKEN", "HERALD_TEST_STRICT"])
 
-/** A value as error messages show it; key material is never shown (logs and terminals keep it). */
-const show = (key: string, value: unknown): string =>
-  fieldByKey(key)?.secret ? '"***"' : typeof value === "string" ? JSON.stringify(value) : String(value)
+/** A value as error messages show it; key material and passwords are never shown (logs and terminals keep them). */
+const show = (key: string, value: unknown): string => {
+  const field = fieldByKey(key)
+  if (field?.secret) return '"***"'
+  if (typeof value !== "string") return String(value)
+  return JSON.stringify(field?.redact === undefined ? value : field.redact(value))
+}
 
 /** Parsed command-line options (commander's `opts()`: unset options are `undefined`). */
 export function readFlags(flags: Readonly<Record<string, unknown>>): SourceReading {

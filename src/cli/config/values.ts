@@ -11,6 +11,8 @@ export interface ValueType<T> {
   readonly schema: z.ZodType<T>
   /** Completes "expected …", e.g. "a port number 0–65535". */
   readonly expected: string
+  /** Says what exactly is wrong with a value the schema refused, when it can (a URL's bad part). */
+  readonly problem?: (value: unknown) => string | undefined
 }
 
 const UNITS_MS: Readonly<Record<string, number>> = {

@@ -1,6 +1,7 @@
-// Debian's nginx on a loopback port, started by the test with its own prefix (config, pid,
+// Debian's nginx on loopback ports, started by the test with its own prefix (config, pid,
 // logs and temp files in a temp dir) and `daemon off`. Without nginx the tests skip — except
-// under HERALD_TEST_STRICT=1 (CI), where they fail.
+// under HERALD_TEST_STRICT=1 (CI), where they fail. Used by `herald doctor`'s proxy tests and by
+// the multi-node tests (test/cluster/).
 import { type ChildProcess, spawn } from "node:child_process"
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { connect } from "node:net"
@@ -20,26 +21,41 @@ export function findNginx(): string | undefined {
 
 /** A running nginx. */
 export interface Nginx {
+  /** What nginx wrote to its error log so far (for a failing test's message). */
+  errorLog(): string
   stop(): Promise<void>
 }
 
+/** How {@link startNginx} sizes nginx. */
+export interface NginxOptions {
+  /**
+   * Connections the worker may hold at once, clients and upstreams together: a proxied stream
+   * takes two. Default 64. The worker's file-descriptor limit is set to twice this.
+   */
+  readonly workerConnections?: number
+}
+
 /**
- * Starts `executable` with the `server { … }` blocks given, and resolves once every port in
- * `ports` accepts connections. The rest of the config is nginx's defaults.
+ * Starts `executable` with the http-context blocks given (`server { … }`, `upstream … { … }`),
+ * and resolves once every port in `ports` accepts connections. The rest of the config is
+ * nginx's defaults.
  */
 export async function startNginx(
   executable: string,
   servers: string,
   ports: readonly number[],
+  options: NginxOptions = {},
 ): Promise<Nginx> {
+  const workerConnections = options.workerConnections ?? 64
   const dir = mkdtempSync(join(tmpdir(), "herald-nginx-"))
   mkdirSync(join(dir, "temp"))
   const temp = join(dir, "temp")
   const config = `daemon off;
 worker_processes 1;
+worker_rlimit_nofile ${workerConnections * 2};
 pid ${join(dir, "nginx.pid")};
 error_log ${join(dir, "error.log")} warn;
-events { worker_connections 64; }
+events { worker_connections ${workerConnections}; }
 http {
   access_log off;
   client_body_temp_path ${temp}; proxy_temp_path ${temp}; fastcgi_temp_path ${temp};
@@ -70,10 +86,15 @@ ${servers}
     throw error
   }
   return {
+    errorLog: log,
     async stop() {
-      const exited = new Promise((resolve) => child.once("exit", resolve))
-      if (child.exitCode === null) child.kill("SIGQUIT")
-      await exited
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise((resolve) => child.once("exit", resolve))
+        // SIGTERM, nginx's fast shutdown: SIGQUIT would wait for every open stream to end.
+        child.kill("SIGTERM")
+        await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000))])
+        if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL")
+      }
       rmSync(dir, { recursive: true, force: true })
     },
   }

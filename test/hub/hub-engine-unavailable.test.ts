@@ -1,0 +1,195 @@
+// An engine that cannot reach its store (Redis down): publishes answer 503 with Retry-After and
+// never a false 200, a new subscriber is told to come back, an open one keeps its stream and
+// gets what is published once the store is back, and /readyz follows the engine's health.
+
+import { afterEach, describe, expect, it } from "vitest"
+import type { Engine } from "../../src/engine/engine.js"
+import type { EngineHealth, HealthCapability } from "../../src/engine/health.js"
+import { createMemoryEngine } from "../../src/engine/memory.js"
+import { EngineUnavailableError } from "../../src/engine/unavailable.js"
+import { engineReadiness } from "../../src/hub/engine-readiness.js"
+import { openStream, waitUntil } from "../server/helpers.js"
+import { publish, startHub, subscribeUrl, type TestHub, token } from "./hub-helpers.js"
+
+const cleanups: (() => Promise<void>)[] = []
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0)) await cleanup()
+})
+
+/** A memory engine whose store can be switched off: every call then rejects as Redis's do. */
+function switchableEngine(): {
+  engine: Engine & HealthCapability
+  setDown(down: boolean): void
+  probes(): number
+} {
+  const engine = createMemoryEngine() as Engine & HealthCapability
+  let down = false
+  let probes = 0
+  const away = () => new EngineUnavailableError("switchable engine: the store is away.")
+  for (const method of ["append", "read", "head", "locate", "watch", "create"] as const) {
+    const original = (engine[method] as (...args: unknown[]) => Promise<unknown>).bind(engine)
+    ;(engine as unknown as Record<string, unknown>)[method] = (...args: unknown[]) =>
+      down ? Promise.reject(away()) : original(...args)
+  }
+  engine.health = async (): Promise<EngineHealth> => {
+    probes++
+    return down ? { status: "down", reason: "the store is away" } : { status: "up", latencyMs: 0 }
+  }
+  return {
+    engine,
+    setDown(value) {
+      down = value
+    },
+    probes: () => probes,
+  }
+}
+
+async function hubOn(engine: Engine): Promise<TestHub> {
+  const hub = await startHub({ engine, allowAnonymousSubscribe: true, retryMs: 2500 })
+  cleanups.push(() => hub.close())
+  return hub
+}
+
+describe("the hub while its engine is unavailable", () => {
+  it("answers every kind of publish 503 with Retry-After and a problem naming the engine, then 200 once it is back", async () => {
+    const { engine, setDown } = switchableEngine()
+    const hub = await hubOn(engine)
+    const bearer = await token(hub.hubUrl, { publish: ["*"] })
+    const origin = new URL(hub.hubUrl).origin
+    const batch = (body: string, type: string) =>
+      fetch(`${origin}/herald/v1/publish`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${bearer}`, "content-type": type },
+        body,
+      })
+    setDown(true)
+    const answers = [
+      await publish(hub.hubUrl, { topic: "t", data: "form" }, bearer),
+      await batch(JSON.stringify([{ topic: "t", data: "json" }]), "application/json"),
+      await batch(`${JSON.stringify({ topic: "t", data: "ndjson" })}\n`, "application/x-ndjson"),
+    ]
+    for (const response of answers) {
+      expect(response.status).toBe(503)
+      expect(response.headers.get("retry-after")).toBe("3")
+      expect(response.headers.get("content-type")).toBe("application/problem+json")
+      const problem = (await response.json()) as { detail: string; status: number }
+      expect(problem.status).toBe(503)
+      expect(problem.detail).toContain("memory engine is unavailable")
+      expect(problem.detail).toContain("nothing was acknowledged")
+    }
+    setDown(false)
+    expect((await publish(hub.hubUrl, { topic: "t", data: "back" }, bearer)).status).toBe(200)
+  })
+
+  it("tells a streaming publish that stopped midway which updates were stored", async () => {
+    const { engine, setDown } = switchableEngine()
+    const hub = await hubOn(engine)
+    const bearer = await token(hub.hubUrl, { publish: ["*"] })
+    let push: (line: string | undefined) => void = () => {}
+    const body = new ReadableStream<Uint8Array>({
+      start(controller) {
+        push = (line) =>
+          line === undefined ? controller.close() : controller.enqueue(new TextEncoder().encode(line))
+      },
+    })
+    const answer = fetch(`${new URL(hub.hubUrl).origin}/herald/v1/publish`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${bearer}`, "content-type": "application/x-ndjson" },
+      body,
+      duplex: "half",
+    } as RequestInit)
+    const stored = engine.append.bind(engine)
+    let appends = 0
+    engine.append = async (...args) => {
+      const result = await stored(...args)
+      appends++
+      return result
+    }
+    push(`${JSON.stringify({ topic: "t", data: "1", id: "one" })}\n`)
+    await waitUntil(
+      () => appends === 1,
+      () => undefined,
+    )
+    setDown(true)
+    push(`${JSON.stringify({ topic: "t", data: "2", id: "two" })}\n`)
+    push(undefined)
+    const response = await answer
+    expect(response.status).toBe(503)
+    expect(response.headers.get("retry-after")).toBe("3")
+    expect(await response.json()).toMatchObject({ status: 503, ids: ["one"] })
+  })
+
+  it("tells a new subscriber to come back, and keeps an open one, which gets what is published after", async () => {
+    const { engine, setDown } = switchableEngine()
+    const hub = await hubOn(engine)
+    const bearer = await token(hub.hubUrl, { publish: ["*"] })
+    const url = subscribeUrl(hub.hubUrl, [["match", "t"]])
+    const open = await openStream(url)
+    expect(open.status).toBe(200)
+    setDown(true)
+    const refused = await openStream(url)
+    expect(refused.status).toBe(200)
+    await refused.ended
+    // The stream's opening retry, then the one drawn for this client: --retry plus jitter.
+    expect(refused.retries.at(-1)).toBeGreaterThanOrEqual(2500)
+    expect(refused.events).toEqual([])
+    expect((await publish(hub.hubUrl, { topic: "t", data: "lost?" }, bearer)).status).toBe(503)
+    setDown(false)
+    expect((await publish(hub.hubUrl, { topic: "t", data: "after" }, bearer)).status).toBe(200)
+    expect((await open.waitForEvents(1)).map((event) => event.data)).toEqual(["after"])
+    open.close()
+  })
+
+  it("says so on /readyz while the engine's health is down, and is ready again without a restart", async () => {
+    const { engine, setDown } = switchableEngine()
+    const hub = await hubOn(engine)
+    const readyz = async () => {
+      const response = await fetch(`${hub.origin}/readyz`)
+      return { status: response.status, text: await response.text() }
+    }
+    expect((await readyz()).status).toBe(200)
+    setDown(true)
+    // The answer is cached for a second: wait for the next probe to see it (bounded).
+    let answer = await readyz()
+    for (let i = 0; i < 40 && answer.status === 200; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      answer = await readyz()
+    }
+    expect(answer).toEqual({ status: 503, text: "the memory engine is unavailable: the store is away" })
+    setDown(false)
+    for (let i = 0; i < 40 && answer.status === 503; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      answer = await readyz()
+    }
+    expect(answer).toEqual({ status: 200, text: "ready" })
+  })
+})
+
+describe("engineReadiness", () => {
+  it("probes the engine's health once per period, however many ask", async () => {
+    const { engine, setDown, probes } = switchableEngine()
+    let clock = 0
+    const ready = engineReadiness(engine, "log", 1000, () => clock)
+    expect(await Promise.all([ready(), ready(), ready()])).toEqual([undefined, undefined, undefined])
+    expect(probes()).toBe(1)
+    setDown(true)
+    clock = 999
+    expect(await ready()).toBeUndefined()
+    clock = 2000
+    expect(await ready()).toBe("the memory engine is unavailable: the store is away")
+    expect(probes()).toBe(2)
+  })
+
+  it("asks an engine without the health capability for a head", async () => {
+    const engine = createMemoryEngine()
+    const head = engine.head.bind(engine)
+    let fail = false
+    engine.head = (log) => (fail ? Promise.reject(new Error("disk gone")) : head(log))
+    let clock = 0
+    const ready = engineReadiness(engine, "log", 1000, () => clock)
+    expect(await ready()).toBeUndefined()
+    fail = true
+    clock = 5000
+    expect(await ready()).toBe("the memory engine does not answer: disk gone")
+  })
+})
