@@ -1,5 +1,5 @@
 // The redis engine and several nodes (issue 11 §4), each figure against its peer in the same run:
-//   1. Redis round trips and bytes per publish request (single form POST; JSON batch of 100),
+//   1. Redis round trips, bytes and CPU per publish request (single form POST; JSON batch of 100),
 //      counted through a hub on the redis engine (bench/redis/round-trips.js).
 //   2. One node: fan-out at 10k subscribers through the hub on sqlite, redis and memory
 //      (the fan-out harness, bench/server/), interleaved; redis ÷ sqlite.
@@ -7,7 +7,7 @@
 //      redis and memory; what redis adds to sqlite's p50.
 //   4. Three nodes × 2k subscribers on one Redis against one node × 6k: every subscriber of
 //      every node receives every update (checked per subscriber); deliveries/s, p50/p99, CPU
-//      per delivery per node, Redis bytes per update (bench/redis/cluster.js).
+//      per delivery per node, Redis's bytes and CPU per update (bench/redis/cluster.js).
 //   5. Failover: 1k subscribers of a node killed with SIGKILL resume on the survivors with
 //      their Last-Event-ID; time from the kill to all caught up, exactly once
 //      (bench/redis/failover.js).
@@ -79,7 +79,7 @@ async function roundTrips() {
   const per = (value, result) =>
     (value / result.updatesPerRequest).toFixed(result.updatesPerRequest > 1 ? 1 : 0)
   printTable(
-    "Redis round trips and bytes per publish request (hub on the redis engine, 10 subscribers listening; counted with MONITOR, bytes from INFO stats)",
+    "Redis round trips, bytes and CPU per publish request (hub on the redis engine, 10 subscribers listening; commands counted with MONITOR, bytes and CPU from INFO)",
     [
       "request",
       "requests",
@@ -87,6 +87,7 @@ async function roundTrips() {
       "commands the script runs in Redis, per request",
       "bytes to Redis per request (per update)",
       "bytes from Redis per request (per update)",
+      "Redis main-thread CPU µs per request (per update)",
       "updates each subscriber received",
     ],
     results.map((result) => [
@@ -96,6 +97,7 @@ async function roundTrips() {
       result.insidePerRequest.toFixed(1),
       `${format(result.bytesInPerRequest)} (${per(result.bytesInPerRequest, result)})`,
       `${format(result.bytesOutPerRequest)} (${per(result.bytesOutPerRequest, result)})`,
+      `${result.redisCpuPerRequest.toFixed(1)} (${(result.redisCpuPerRequest / result.updatesPerRequest).toFixed(1)})`,
       `${result.fewest}–${result.most} of ${result.updates}`,
     ]),
   )
@@ -195,7 +197,8 @@ async function cluster() {
     (name) => measureCluster(redis.url, byName.get(name).nodes, byName.get(name).perNode),
     (run) =>
       `${format(run.rate)} deliveries/s, CPU µs/delivery per node ${run.cpuPerDelivery.map((v) => v.toFixed(2)).join(" / ")}, ` +
-      `p50 ${run.p50.toFixed(1)} ms, p99 ${run.p99.toFixed(1)} ms, Redis bytes/update in ${format(run.redisBytesInPerUpdate)} out ${format(run.redisBytesOutPerUpdate)}`,
+      `p50 ${run.p50.toFixed(1)} ms, p99 ${run.p99.toFixed(1)} ms, Redis bytes/update in ${format(run.redisBytesInPerUpdate)} out ${format(run.redisBytesOutPerUpdate)}, ` +
+      `Redis CPU ${run.redisCpuPerUpdate.toFixed(1)} µs/update`,
     [...byName.keys()],
   )
   const runsOf = (name) => results.get(`${name}@6000`)
@@ -208,6 +211,7 @@ async function cluster() {
       "÷ one node",
       "CPU µs per delivery, per node",
       "Redis bytes per update, in / out",
+      "Redis CPU µs per update",
       "p50 ms @10/s",
       "p99 ms @10/s",
       "every subscriber got every update",
@@ -224,6 +228,7 @@ async function cluster() {
         `${(rate / single).toFixed(2)}×`,
         cpu.join(" / "),
         `${format(median(runs.map((run) => run.redisBytesInPerUpdate)))} / ${format(median(runs.map((run) => run.redisBytesOutPerUpdate)))}`,
+        median(runs.map((run) => run.redisCpuPerUpdate)).toFixed(1),
         ms(median(runs.map((run) => run.p50))),
         ms(median(runs.map((run) => run.p99))),
         `yes, ${runs.length} of ${runs.length} runs (checked per subscriber)`,

@@ -2,11 +2,11 @@
 // load-client process): every update published on any node reaches every subscriber of every
 // node. Measured per cell: the closed loop (each node publishes its share of the events, one at
 // a time, each awaited: stored and handed to its own subscribers), with every node's CPU per
-// delivery and the Redis bytes per update; then publish→receive latency at PACED_RATE events/s
+// delivery and Redis's bytes and CPU per update; then publish→receive latency at PACED_RATE events/s
 // in all, published by every node in turn.
 import { Redis } from "ioredis"
 import { HUB_SUBSCRIBE_PATH, PACED_RATE, startChild } from "../server/harness.js"
-import { deleteKeys, info } from "./redis-server.js"
+import { deleteKeys, info, redisCpuMicros } from "./redis-server.js"
 
 const CLOSED_LOOP_DELIVERIES = Number(process.env.HERALD_BENCH_CLUSTER_DELIVERIES ?? 600_000)
 const PACED_MS = 3000
@@ -72,12 +72,14 @@ export async function measureCluster(url, nodes, perNode) {
     const events = Math.ceil(CLOSED_LOOP_DELIVERIES / subscribers)
     await client.request("reset", { measureLatency: false })
     const cpuBefore = await Promise.all(servers.map((server) => server.request("cpu")))
+    const redisCpuBefore = await info(redis, "cpu")
     const statsBefore = await info(redis, "stats")
     const bursts = await Promise.all(
       shares(events, nodes).map((share, i) => servers[i].request("burst", { events: share })),
     )
     const received = await client.request("wait", { expected: subscribers * events, timeoutMs: 120_000 })
     const statsAfter = await info(redis, "stats")
+    const redisCpuAfter = await info(redis, "cpu")
     const cpuAfter = await Promise.all(servers.map((server) => server.request("cpu")))
     check(received, events, "closed loop")
     const startedAt = Math.min(...bursts.map((burst) => burst.startedAt))
@@ -98,6 +100,7 @@ export async function measureCluster(url, nodes, perNode) {
       ),
       redisBytesInPerUpdate: perUpdate("total_net_input_bytes"),
       redisBytesOutPerUpdate: perUpdate("total_net_output_bytes"),
+      redisCpuPerUpdate: redisCpuMicros(redisCpuBefore, redisCpuAfter) / events,
       p50: latency.p50,
       p99: latency.p99,
       everyUpdateToEverySubscriber: true,

@@ -1,8 +1,10 @@
 // The Redis the redis bench measures on: its own redis-server on a spare loopback port, in a
-// temp dir, with AOF (`appendfsync everysec`: an acknowledged write survives a crash of Redis,
-// up to a second of it a power loss — the durability class of the sqlite engine's WAL with
-// `synchronous = NORMAL`), so that other jobs on the shared Redis neither disturb nor see the
-// counts. HERALD_BENCH_REDIS_URL names another Redis instead (its durability is its own).
+// temp dir, with AOF (`appendfsync everysec`: an acknowledged write survives a crash of the
+// Redis process, a power loss may take the last second or two — the durability class of the
+// sqlite engine's WAL with `synchronous = NORMAL`), so that other jobs on the shared Redis
+// neither disturb nor see the counts. HERALD_BENCH_REDIS_APPENDFSYNC=always fsyncs every write
+// (what docs/deployment.md asks for); HERALD_BENCH_REDIS_URL names another Redis instead (its
+// durability is its own).
 import { spawn } from "node:child_process"
 import { once } from "node:events"
 import { mkdtempSync, rmSync } from "node:fs"
@@ -12,6 +14,8 @@ import { join } from "node:path"
 import { Redis } from "ioredis"
 
 const START_LIMIT_MS = 10_000
+/** `everysec` unless HERALD_BENCH_REDIS_APPENDFSYNC says `always` (or `no`). */
+const APPENDFSYNC = process.env.HERALD_BENCH_REDIS_APPENDFSYNC ?? "everysec"
 
 /** A free loopback port (free when asked: the server is started right after). */
 async function sparePort() {
@@ -42,7 +46,7 @@ export async function startRedis() {
     "redis-server",
     [
       ...["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", ""],
-      ...["--appendonly", "yes", "--appendfsync", "everysec", "--maxmemory-policy", "noeviction"],
+      ...["--appendonly", "yes", "--appendfsync", APPENDFSYNC, "--maxmemory-policy", "noeviction"],
     ],
     { stdio: ["ignore", "ignore", "inherit"] },
   )
@@ -80,7 +84,7 @@ export async function startRedis() {
   }
   return {
     url,
-    description: `redis-server ${version} of its own on 127.0.0.1:${port}, appendonly yes, appendfsync everysec`,
+    description: `redis-server ${version} of its own on 127.0.0.1:${port}, appendonly yes, appendfsync ${APPENDFSYNC}`,
     stop,
   }
 }
@@ -101,6 +105,17 @@ export async function deleteKeys(url, prefix) {
     client.disconnect()
   }
 }
+
+/**
+ * Microseconds of CPU that Redis's main thread (where commands and scripts run) spent between two
+ * INFO cpu readings.
+ */
+export const redisCpuMicros = (before, after) =>
+  (Number(after.used_cpu_user_main_thread) +
+    Number(after.used_cpu_sys_main_thread) -
+    Number(before.used_cpu_user_main_thread) -
+    Number(before.used_cpu_sys_main_thread)) *
+  1e6
 
 /** INFO `section` of the Redis at `client` as an object of strings. */
 export async function info(client, section) {

@@ -1,7 +1,7 @@
-// Redis round trips and bytes per publish request, through a hub on the redis engine in its own
-// process (bench/hub/ingest-server.js) with 10 subscribers listening: single form POSTs and
-// JSON batches of 100. Commands are counted from MONITOR (who sent each one); bytes from
-// INFO stats deltas, in a second pass without MONITOR (its feed would count as output).
+// Redis round trips, bytes and CPU per publish request, through a hub on the redis engine in its
+// own process (bench/hub/ingest-server.js) with 10 subscribers listening: single form POSTs and
+// JSON batches of 100. Commands are counted from MONITOR (who sent each one); bytes and Redis's
+// main-thread CPU from INFO deltas, in a second pass without MONITOR (its feed would count).
 import { fork } from "node:child_process"
 import { once } from "node:events"
 import { mkdtempSync, rmSync } from "node:fs"
@@ -12,7 +12,7 @@ import { Redis } from "ioredis"
 import { createPublisher, FORM, jsonBatch, publisherToken, TOPIC } from "../hub/publisher.js"
 import { startChild } from "../server/harness.js"
 import { openMonitor } from "./monitor.js"
-import { info } from "./redis-server.js"
+import { info, redisCpuMicros } from "./redis-server.js"
 
 const here = dirname(fileURLToPath(import.meta.url))
 const SUBSCRIBERS = 10
@@ -99,9 +99,11 @@ export async function measureRoundTrips(url) {
       monitor.close()
       monitor = undefined
 
+      const cpuBefore = await info(control, "cpu")
       const before = await info(control, "stats")
       await pass(kind)
       const after = await info(control, "stats")
+      const cpuAfter = await info(control, "cpu")
       // One INFO's own request and reply, measured the same way, comes off the deltas.
       const again = await info(control, "stats")
       const bytes = (key) =>
@@ -132,6 +134,7 @@ export async function measureRoundTrips(url) {
         insideByCommand,
         bytesInPerRequest: perRequest(bytes("total_net_input_bytes")),
         bytesOutPerRequest: perRequest(bytes("total_net_output_bytes")),
+        redisCpuPerRequest: perRequest(redisCpuMicros(cpuBefore, cpuAfter)),
         ...delivered,
       })
     }
