@@ -7,7 +7,8 @@
 //      redis and memory; what redis adds to sqlite's p50.
 //   4. Three nodes × 2k subscribers on one Redis against one node × 6k: every subscriber of
 //      every node receives every update (checked per subscriber); deliveries/s, p50/p99, CPU
-//      per delivery per node, Redis's bytes and CPU per update (bench/redis/cluster.js).
+//      per delivery per node, Redis's bytes per update (bench/redis/cluster.js); then 1, 2, 3
+//      nodes publishing flat out: Redis's commands, CPU and bytes per update as nodes are added.
 //   5. Failover: 1k subscribers of a node killed with SIGKILL resume on the survivors with
 //      their Last-Event-ID; time from the kill to all caught up, exactly once
 //      (bench/redis/failover.js).
@@ -48,6 +49,8 @@ const CLUSTER_SETUPS = [
   { name: "3 nodes × 2,000", nodes: 3, perNode: 2000 },
   { name: "1 node × 6,000", nodes: 1, perNode: 6000 },
 ]
+/** The cells of the cost-by-nodes table. */
+const COST = { nodes: ["1", "2", "3"], perNode: 10, events: 3000 }
 /** Prints whether a goal is met, with the figures it compares. */
 const goal = (met, text) => console.log(`\n${met ? "Goal met" : "Goal NOT met"}: ${text}`)
 const format = (value) => Math.round(value).toLocaleString("en-US")
@@ -67,7 +70,10 @@ try {
   if (PARTS.includes("round-trips")) await roundTrips()
   if (PARTS.includes("fanout")) await fanout()
   if (PARTS.includes("latency")) await lightLatency()
-  if (PARTS.includes("cluster")) await cluster()
+  if (PARTS.includes("cluster")) {
+    await cluster()
+    await redisCostByNodes()
+  }
   if (PARTS.includes("failover")) await failover()
 } finally {
   await redis.stop()
@@ -197,8 +203,7 @@ async function cluster() {
     (name) => measureCluster(redis.url, byName.get(name).nodes, byName.get(name).perNode),
     (run) =>
       `${format(run.rate)} deliveries/s, CPU µs/delivery per node ${run.cpuPerDelivery.map((v) => v.toFixed(2)).join(" / ")}, ` +
-      `p50 ${run.p50.toFixed(1)} ms, p99 ${run.p99.toFixed(1)} ms, Redis bytes/update in ${format(run.redisBytesInPerUpdate)} out ${format(run.redisBytesOutPerUpdate)}, ` +
-      `Redis CPU ${run.redisCpuPerUpdate.toFixed(1)} µs/update`,
+      `p50 ${run.p50.toFixed(1)} ms, p99 ${run.p99.toFixed(1)} ms, Redis bytes/update in ${format(run.redisBytesInPerUpdate)} out ${format(run.redisBytesOutPerUpdate)}`,
     [...byName.keys()],
   )
   const runsOf = (name) => results.get(`${name}@6000`)
@@ -211,7 +216,6 @@ async function cluster() {
       "÷ one node",
       "CPU µs per delivery, per node",
       "Redis bytes per update, in / out",
-      "Redis CPU µs per update",
       "p50 ms @10/s",
       "p99 ms @10/s",
       "every subscriber got every update",
@@ -228,12 +232,50 @@ async function cluster() {
         `${(rate / single).toFixed(2)}×`,
         cpu.join(" / "),
         `${format(median(runs.map((run) => run.redisBytesInPerUpdate)))} / ${format(median(runs.map((run) => run.redisBytesOutPerUpdate)))}`,
-        median(runs.map((run) => run.redisCpuPerUpdate)).toFixed(1),
         ms(median(runs.map((run) => run.p50))),
         ms(median(runs.map((run) => run.p99))),
         `yes, ${runs.length} of ${runs.length} runs (checked per subscriber)`,
       ]
     }),
+  )
+}
+
+/**
+ * What each node adds to Redis's work per update, and what every update costs each node: 1, 2
+ * and 3 nodes with a few subscribers each, publishing as fast as they can (Redis is busy, so
+ * its idle housekeeping does not weigh on the figures).
+ */
+async function redisCostByNodes() {
+  const results = await runInterleaved(
+    [COST.perNode],
+    RUNS,
+    (nodes, perNode) =>
+      measureCluster(redis.url, Number(nodes), perNode, { events: COST.events, paced: false }),
+    (run) =>
+      `Redis ${run.redisCommandsPerUpdate.toFixed(2)} commands, ${run.redisCpuPerUpdate.toFixed(1)} µs CPU, ` +
+      `${format(run.redisBytesInPerUpdate)} bytes in, ${format(run.redisBytesOutPerUpdate)} bytes out per update; ` +
+      `node CPU µs per update ${run.cpuPerUpdate.map((v) => v.toFixed(1)).join(" / ")}`,
+    COST.nodes,
+  )
+  const of = (nodes, value) => median(results.get(`${nodes}@${COST.perNode}`).map(value))
+  printTable(
+    `Redis's work per update as nodes are added (${COST.perNode} subscribers per node, ${format(COST.events)} updates published back to back by the nodes in turn; median of ${RUNS} runs)`,
+    [
+      "nodes",
+      "commands Redis runs per update (sent + in scripts)",
+      "Redis main-thread CPU µs per update",
+      "Redis bytes per update, in / out",
+      "node CPU µs per update (each node)",
+    ],
+    COST.nodes.map((nodes) => [
+      nodes,
+      of(nodes, (run) => run.redisCommandsPerUpdate).toFixed(2),
+      of(nodes, (run) => run.redisCpuPerUpdate).toFixed(1),
+      `${format(of(nodes, (run) => run.redisBytesInPerUpdate))} / ${format(of(nodes, (run) => run.redisBytesOutPerUpdate))}`,
+      Array.from({ length: Number(nodes) }, (_, i) =>
+        of(nodes, (run) => run.cpuPerUpdate[i]).toFixed(1),
+      ).join(" / "),
+    ]),
   )
 }
 

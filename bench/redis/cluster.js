@@ -6,7 +6,7 @@
 // in all, published by every node in turn.
 import { Redis } from "ioredis"
 import { HUB_SUBSCRIBE_PATH, PACED_RATE, startChild } from "../server/harness.js"
-import { deleteKeys, info, redisCpuMicros } from "./redis-server.js"
+import { deleteKeys, info, redisCpuMicros, statsAround } from "./redis-server.js"
 
 const CLOSED_LOOP_DELIVERIES = Number(process.env.HERALD_BENCH_CLUSTER_DELIVERIES ?? 600_000)
 const PACED_MS = 3000
@@ -52,11 +52,17 @@ async function startCluster(url, nodes, perNode) {
 const shares = (total, parts) =>
   Array.from({ length: parts }, (_, i) => Math.floor(total / parts) + (i < total % parts ? 1 : 0))
 
+/** Commands Redis ran (those sent and those scripts ran), from INFO commandstats. */
+const commandsRun = (stats) =>
+  Object.values(stats).reduce((sum, value) => sum + Number(/calls=(\d+)/.exec(value)?.[1] ?? 0), 0)
+
 /**
- * One cell: `nodes` nodes × `perNode` subscribers on the Redis at `url`. Throws unless every
- * subscriber received every update exactly as many times as there were updates.
+ * One cell: `nodes` nodes × `perNode` subscribers on the Redis at `url`; the closed loop
+ * publishes `events` events in all (default: CLOSED_LOOP_DELIVERIES' worth), then, with
+ * `paced`, the latency phase runs. Throws unless every subscriber received every update
+ * exactly once per update published.
  */
-export async function measureCluster(url, nodes, perNode) {
+export async function measureCluster(url, nodes, perNode, options = {}) {
   const cell = await startCluster(url, nodes, perNode)
   const redis = new Redis(url)
   const subscribers = nodes * perNode
@@ -69,21 +75,46 @@ export async function measureCluster(url, nodes, perNode) {
   }
   try {
     const { servers, client } = cell
-    const events = Math.ceil(CLOSED_LOOP_DELIVERIES / subscribers)
+    const events = options.events ?? Math.ceil(CLOSED_LOOP_DELIVERIES / subscribers)
+    // Warm-up: each node appends once (Redis caches the append script; the code paths are hot).
+    await client.request("reset", { measureLatency: false })
+    await Promise.all(servers.map((server) => server.request("burst", { events: 1 })))
+    check(
+      await client.request("wait", { expected: subscribers * nodes, timeoutMs: 30_000 }),
+      nodes,
+      "warm-up",
+    )
     await client.request("reset", { measureLatency: false })
     const cpuBefore = await Promise.all(servers.map((server) => server.request("cpu")))
     const redisCpuBefore = await info(redis, "cpu")
-    const statsBefore = await info(redis, "stats")
-    const bursts = await Promise.all(
-      shares(events, nodes).map((share, i) => servers[i].request("burst", { events: share })),
-    )
-    const received = await client.request("wait", { expected: subscribers * events, timeoutMs: 120_000 })
-    const statsAfter = await info(redis, "stats")
+    const commandsBefore = await info(redis, "commandstats")
+    const { result, delta } = await statsAround(redis, async () => {
+      const bursts = await Promise.all(
+        shares(events, nodes).map((share, i) => servers[i].request("burst", { events: share })),
+      )
+      const received = await client.request("wait", { expected: subscribers * events, timeoutMs: 120_000 })
+      return { bursts, received }
+    })
+    const { bursts, received } = result
+    const commandsAfter = await info(redis, "commandstats")
     const redisCpuAfter = await info(redis, "cpu")
     const cpuAfter = await Promise.all(servers.map((server) => server.request("cpu")))
     check(received, events, "closed loop")
     const startedAt = Math.min(...bursts.map((burst) => burst.startedAt))
-    const perUpdate = (key) => (Number(statsAfter[key]) - Number(statsBefore[key])) / events
+    const perUpdate = (key) => delta(key) / events
+    const closedLoop = {
+      events,
+      rate: received.delivered / ((received.lastDeliveryAt - startedAt) / 1e6),
+      cpuPerUpdate: cpuBefore.map((before, i) => cpuMicrosBetween(before, cpuAfter[i]) / events),
+      cpuPerDelivery: cpuBefore.map(
+        (before, i) => cpuMicrosBetween(before, cpuAfter[i]) / (perNode * events),
+      ),
+      redisBytesInPerUpdate: perUpdate("total_net_input_bytes"),
+      redisBytesOutPerUpdate: perUpdate("total_net_output_bytes"),
+      redisCpuPerUpdate: redisCpuMicros(redisCpuBefore, redisCpuAfter) / events,
+      redisCommandsPerUpdate: (commandsRun(commandsAfter) - commandsRun(commandsBefore)) / events,
+    }
+    if (options.paced === false) return closedLoop
 
     await client.request("reset", { measureLatency: true })
     const paced = await Promise.all(
@@ -92,19 +123,7 @@ export async function measureCluster(url, nodes, perNode) {
     const sent = paced.reduce((sum, run) => sum + run.sent, 0)
     const latency = await client.request("wait", { expected: subscribers * sent, timeoutMs: 60_000 })
     check(latency, sent, "paced")
-    return {
-      events,
-      rate: received.delivered / ((received.lastDeliveryAt - startedAt) / 1e6),
-      cpuPerDelivery: cpuBefore.map(
-        (before, i) => cpuMicrosBetween(before, cpuAfter[i]) / (perNode * events),
-      ),
-      redisBytesInPerUpdate: perUpdate("total_net_input_bytes"),
-      redisBytesOutPerUpdate: perUpdate("total_net_output_bytes"),
-      redisCpuPerUpdate: redisCpuMicros(redisCpuBefore, redisCpuAfter) / events,
-      p50: latency.p50,
-      p99: latency.p99,
-      everyUpdateToEverySubscriber: true,
-    }
+    return { ...closedLoop, p50: latency.p50, p99: latency.p99 }
   } finally {
     redis.disconnect()
     await cell.stop()

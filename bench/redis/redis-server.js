@@ -126,3 +126,18 @@ export async function info(client, section) {
   }
   return fields
 }
+
+/**
+ * Runs `work` between two INFO stats readings of the Redis at `client`; returns what it
+ * resolved to and `delta(field)`, the change of a counter (e.g. total_net_output_bytes) less
+ * what one INFO stats itself adds (its reply is counted in the second reading).
+ */
+export async function statsAround(client, work) {
+  const before = await info(client, "stats")
+  const result = await work()
+  const after = await info(client, "stats")
+  const again = await info(client, "stats")
+  const delta = (field) =>
+    Number(after[field]) - Number(before[field]) - (Number(again[field]) - Number(after[field]))
+  return { result, delta }
+}

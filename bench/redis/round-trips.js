@@ -12,7 +12,7 @@ import { Redis } from "ioredis"
 import { createPublisher, FORM, jsonBatch, publisherToken, TOPIC } from "../hub/publisher.js"
 import { startChild } from "../server/harness.js"
 import { openMonitor } from "./monitor.js"
-import { info, redisCpuMicros } from "./redis-server.js"
+import { info, redisCpuMicros, statsAround } from "./redis-server.js"
 
 const here = dirname(fileURLToPath(import.meta.url))
 const SUBSCRIBERS = 10
@@ -100,14 +100,8 @@ export async function measureRoundTrips(url) {
       monitor = undefined
 
       const cpuBefore = await info(control, "cpu")
-      const before = await info(control, "stats")
-      await pass(kind)
-      const after = await info(control, "stats")
+      const { delta: bytes } = await statsAround(control, () => pass(kind))
       const cpuAfter = await info(control, "cpu")
-      // One INFO's own request and reply, measured the same way, comes off the deltas.
-      const again = await info(control, "stats")
-      const bytes = (key) =>
-        Number(after[key]) - Number(before[key]) - (Number(again[key]) - Number(after[key]))
 
       const perRequest = (value) => value / kind.requests
       let sent = 0
