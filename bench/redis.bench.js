@@ -76,8 +76,9 @@ try {
   }
   if (PARTS.includes("failover")) await failover()
 } finally {
-  await redis.stop()
+  const warnings = await redis.stop()
   console.log(`\nLoad average at the end: ${load()}`)
+  if (warnings.length > 0) console.log(`Redis logged slow disk writes:\n${warnings.join("\n")}`)
 }
 
 async function roundTrips() {
@@ -288,6 +289,7 @@ async function failover() {
       `  run ${run + 1} failover: ${result.complete} of ${result.subscribers} complete, caught up p50 ${ms(result.caughtUpP50Ms)} ms, ` +
         `max ${ms(result.caughtUpMaxMs)} ms; resubscribed p50 ${ms(result.resubscribedP50Ms)} ms, max ${ms(result.resubscribedMaxMs)} ms; ` +
         `closes seen by ${ms(result.detectedMaxMs)} ms; duplicates ${result.duplicates}, missing ${result.missing}, ` +
+        `publishes failed ${result.publishesFailed}, ` +
         `failed attempts ${result.failedAttempts}, survivors hold ${result.survivorsHold.join(" + ")}`,
     )
   }
@@ -304,6 +306,7 @@ async function failover() {
       "every update exactly once, in order",
       "duplicates",
       "missing",
+      "publishes failed",
     ],
     [
       [
@@ -316,6 +319,7 @@ async function failover() {
         `${runs.reduce((sum, run) => sum + run.complete, 0)} of ${runs.reduce((sum, run) => sum + run.subscribers, 0)} subscribers`,
         String(runs.reduce((sum, run) => sum + run.duplicates, 0)),
         String(runs.reduce((sum, run) => sum + run.missing, 0)),
+        String(runs.reduce((sum, run) => sum + run.publishesFailed, 0)),
       ],
     ],
   )

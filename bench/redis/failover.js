@@ -40,27 +40,35 @@ export async function measureFailover(url) {
     await new Promise((resolve) => setTimeout(resolve, KILL_AFTER_MS))
     const killedAt = nowMicros()
     await victim.kill()
-    const { sent } = await publishing
-    const { subscribers } = await client.request("wait", { lastSequence: sent, timeoutMs: 30_000 })
+    // A publish that failed (Redis did not answer in time) may or may not have been stored:
+    // its sequence may be missing; every other must arrive, once.
+    const { sent, failed } = await publishing
+    const failedSet = new Set(failed)
+    let lastStored = sent
+    while (failedSet.has(lastStored)) lastStored--
+    const { subscribers } = await client.request("wait", { lastSequence: lastStored, timeoutMs: 30_000 })
 
     const sinceKill = (values) => values.map((at) => (at - killedAt) / 1000)
     const caughtUp = sinceKill(subscribers.map((s) => s.caughtUpAt ?? Number.NaN))
     const detected = sinceKill(subscribers.map((s) => s.closedAt ?? Number.NaN))
     const resubscribed = sinceKill(subscribers.map((s) => s.resubscribedAt ?? Number.NaN))
     const counts = await Promise.all([publisher, survivor].map((node) => node.request("count")))
-    const sum = (key) => subscribers.reduce((total, s) => total + s[key], 0)
+    const missing = (s) => s.missing.filter((sequence) => !failedSet.has(sequence)).length
+    const sum = (count) => subscribers.reduce((total, s) => total + count(s), 0)
     return {
       rate: RATE,
       published: sent,
+      publishesFailed: failed.length,
       subscribers: subscribers.length,
-      // Exactly once, in order, to the end: every event 1…sent, once each.
-      complete: subscribers.filter((s) => s.lastSeq === sent && s.received === sent && s.missing === 0)
-        .length,
-      duplicates: sum("duplicates"),
-      missing: sum("missing"),
-      unexpected: sum("unexpected"),
+      // Exactly once, in order, to the end.
+      complete: subscribers.filter(
+        (s) => s.lastSeq >= lastStored && missing(s) === 0 && s.duplicates === 0 && s.unexpected === 0,
+      ).length,
+      duplicates: sum((s) => s.duplicates),
+      missing: sum(missing),
+      unexpected: sum((s) => s.unexpected),
       resubscribed: subscribers.filter((s) => s.resubscribedAt !== undefined).length,
-      failedAttempts: sum("failedAttempts"),
+      failedAttempts: sum((s) => s.failedAttempts),
       survivorsHold: counts.map((reply) => reply.count),
       detectedMaxMs: Math.max(...detected),
       resubscribedP50Ms: percentile(resubscribed, 50),

@@ -7,7 +7,7 @@
 // durability is its own).
 import { spawn } from "node:child_process"
 import { once } from "node:events"
-import { mkdtempSync, rmSync } from "node:fs"
+import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -29,7 +29,8 @@ async function sparePort() {
 
 /**
  * Starts a redis-server (or takes HERALD_BENCH_REDIS_URL's). Returns its `url`, a line saying
- * what it is, and `stop()`, which shuts an own server down and removes its directory.
+ * what it is, and `stop()`, which shuts an own server down, removes its directory and resolves
+ * with the lines it logged about slow disk writes.
  */
 export async function startRedis() {
   const external = process.env.HERALD_BENCH_REDIS_URL
@@ -46,6 +47,7 @@ export async function startRedis() {
     "redis-server",
     [
       ...["--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--save", ""],
+      ...["--logfile", join(dir, "redis.log")],
       ...["--appendonly", "yes", "--appendfsync", APPENDFSYNC, "--maxmemory-policy", "noeviction"],
     ],
     { stdio: ["ignore", "ignore", "inherit"] },
@@ -72,7 +74,12 @@ export async function startRedis() {
     }
   }
   client.disconnect()
+  // A bench that dies takes its Redis with it.
+  const killOnExit = () => server.kill("SIGKILL")
+  process.once("exit", killOnExit)
+  /** Stops the server; returns what it logged of slow disk writes (an AOF fsync taking too long). */
   const stop = async () => {
+    process.off("exit", killOnExit)
     if (server.exitCode === null) {
       const exited = once(server, "exit")
       server.kill("SIGTERM")
@@ -80,7 +87,9 @@ export async function startRedis() {
       await exited
       clearTimeout(timer)
     }
+    const log = readFileSync(join(dir, "redis.log"), "utf8")
     rmSync(dir, { recursive: true, force: true })
+    return log.split("\n").filter((line) => /fsync|too long|slow/i.test(line))
   }
   return {
     url,

@@ -8,6 +8,7 @@ import { request } from "node:http"
 
 const RECONNECT_TRIES = 100
 const RECONNECT_PAUSE_MS = 50
+const MAX_MISSING = 1000
 const nowMicros = () => Number(process.hrtime.bigint() / 1000n)
 
 /** Where a subscriber goes when its connection ends: the survivors' ports, taken in turn. */
@@ -23,7 +24,8 @@ function newSubscriber() {
     lastSeq: 0,
     received: 0,
     duplicates: 0,
-    missing: 0,
+    /** Sequences skipped (the first MAX_MISSING of them). */
+    missing: [],
     /** Events that carried no sequence (e.g. the hub saying it no longer holds the cursor). */
     unexpected: 0,
     /** Events received on a survivor that were published before it asked: its replay. */
@@ -70,7 +72,9 @@ function onEvent(subscriber, id, data) {
     subscriber.duplicates++
     return
   }
-  subscriber.missing += sequence - subscriber.lastSeq - 1
+  for (let skipped = subscriber.lastSeq + 1; skipped < sequence; skipped++) {
+    if (subscriber.missing.length < MAX_MISSING) subscriber.missing.push(skipped)
+  }
   subscriber.lastSeq = sequence
   subscriber.lastId = id
   if (subscriber.resubscribeSentAt !== undefined && publishedAt <= subscriber.resubscribeSentAt) {
@@ -163,6 +167,8 @@ const commands = {
     }),
 }
 
+// Orphaned (the bench died): go too.
+process.on("disconnect", () => process.exit(0))
 process.on("message", async (message) => {
   if (message.cmd === "exit") process.exit(0)
   const reply = await commands[message.cmd](message)

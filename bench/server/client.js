@@ -209,6 +209,8 @@ const commands = {
   cpu: () => process.cpuUsage(),
 }
 
+// Orphaned (the bench died): go too.
+process.on("disconnect", () => process.exit(0))
 process.on("message", async (message) => {
   if (message.cmd === "exit") {
     for (const socket of sockets) socket.destroy()

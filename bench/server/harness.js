@@ -34,13 +34,30 @@ export async function startChild(script, args, { execArgv = [], env = process.en
     env,
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   })
-  const [ready] = await once(child, "message")
-  const request = async (cmd, payload = {}) => {
+  /** The next message of `type` (any, when undefined); rejects if the child exits first. */
+  const reply = (type) =>
+    new Promise((resolve, reject) => {
+      const onMessage = (message) => {
+        if (type !== undefined && message.type !== type) return
+        settle()
+        resolve(message)
+      }
+      const onExit = (code, signal) => {
+        settle()
+        reject(new Error(`${script} exited (${signal ?? code}) before it answered ${type ?? "ready"}`))
+      }
+      const settle = () => {
+        child.off("message", onMessage)
+        child.off("exit", onExit)
+      }
+      child.on("message", onMessage)
+      child.once("exit", onExit)
+    })
+  const ready = await reply(undefined)
+  const request = (cmd, payload = {}) => {
+    const answered = reply(cmd)
     child.send({ cmd, ...payload })
-    for (;;) {
-      const [reply] = await once(child, "message")
-      if (reply.type === cmd) return reply
-    }
+    return answered
   }
   const gone = () => child.exitCode !== null || child.signalCode !== null
   const stop = async () => {

@@ -286,7 +286,11 @@ const commands = {
       }
       tick()
     }),
-  /** Publishes `rate` events per second for `durationMs`, on a schedule that does not drift. */
+  /**
+   * Publishes `rate` events per second for `durationMs`, on a schedule that does not drift.
+   * Resolves once every publish has settled, with the sequences of those that failed (a hub
+   * whose engine did not answer in time: such an update may or may not have been stored).
+   */
   paced: ({ rate, durationMs }) =>
     new Promise((resolve) => {
       const period = 1000 / rate
@@ -294,11 +298,18 @@ const commands = {
       const start = performance.now()
       let sent = 0
       let lateMs = 0
+      const settled = []
+      const failed = []
       const tick = () => {
         lateMs = Math.max(lateMs, performance.now() - (start + sent * period))
-        publishOne()
+        const published = publishOne()
+        const number = sequence
+        if (published instanceof Promise) settled.push(published.catch(() => failed.push(number)))
         sent++
-        if (sent >= total) return resolve({ sent, maxScheduleLagMs: lateMs })
+        if (sent >= total) {
+          Promise.all(settled).then(() => resolve({ sent, maxScheduleLagMs: lateMs, failed }))
+          return
+        }
         setTimeout(tick, Math.max(0, start + sent * period - performance.now()))
       }
       tick()
@@ -310,6 +321,8 @@ contender.attach?.(server)
 server.listen(0, "127.0.0.1", 8192, () => {
   process.send({ type: "ready", port: server.address().port })
 })
+// Orphaned (the bench died): go too.
+process.on("disconnect", () => process.exit(0))
 process.on("message", async (message) => {
   if (message.cmd === "exit") {
     server.closeAllConnections()
