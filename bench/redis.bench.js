@@ -123,7 +123,7 @@ async function fanout() {
     describeFanoutRun,
     ENGINES,
   )
-  const cpu = (runs) => `${median(runs.map((run) => run.closedCpu)).toFixed(2)}`
+  const cpu = (key) => (runs) => `${median(runs.map((run) => run[key])).toFixed(2)}`
   printFanoutTable({
     title: `One node: fan-out through the hub at ${format(FANOUT_SUBSCRIBERS)} subscribers, by engine (~100-byte events; median of ${RUNS} runs)`,
     results,
@@ -133,7 +133,10 @@ async function fanout() {
     ratioHeader: "÷ sqlite",
     ratio: (sqlite, other) => other / sqlite,
     labels: LABELS,
-    extraColumns: [{ header: "server CPU µs/delivery, closed loop", value: cpu }],
+    extraColumns: [
+      { header: "server CPU µs/delivery, closed loop", value: cpu("closedCpu") },
+      { header: "server CPU µs/delivery, open loop", value: cpu("openCpu") },
+    ],
   })
   const runsOf = (engine) => results.get(`${engine}@${FANOUT_SUBSCRIBERS}`)
   const closed = (engine) => median(runsOf(engine).map((run) => run.closed))
