@@ -9,7 +9,9 @@
 //      every node receives every update (checked per subscriber); deliveries/s, p50/p99, CPU
 //      per delivery per node, Redis's bytes per update (bench/redis/cluster.js); then 1, 2, 3
 //      nodes publishing flat out: Redis's commands, CPU and bytes per update as nodes are added.
-//   5. Failover: 1k subscribers of a node killed with SIGKILL resume on the survivors with
+//   5. What a subscriber that wants none of the updates costs its node per update
+//      (bench/redis/unmatched.js): every node checks every update against every subscriber.
+//   6. Failover: 1k subscribers of a node killed with SIGKILL resume on the survivors with
 //      their Last-Event-ID; time from the kill to all caught up, exactly once
 //      (bench/redis/failover.js).
 // Resume lookup at 1M entries in Redis is hub-resume.bench.js's redis row, not repeated here.
@@ -20,7 +22,7 @@
 //
 // `npm run bench -- redis`: 5 runs of each part, about 10 minutes on the shared 2-core machine.
 // Quick look: `HERALD_BENCH_RUNS=1 npm run bench -- redis`; some parts only:
-// HERALD_BENCH_REDIS_PARTS=round-trips,fanout,latency,cluster,failover (any of them).
+// HERALD_BENCH_REDIS_PARTS=round-trips,fanout,latency,cluster,unmatched,failover (any of them).
 // HERALD_BENCH_SVG=<file> writes the fan-out bar chart there.
 import { writeFileSync } from "node:fs"
 import { cpus, loadavg } from "node:os"
@@ -30,13 +32,14 @@ import { measureFailover } from "./redis/failover.js"
 import { measureLightLatency } from "./redis/light-latency.js"
 import { startRedis } from "./redis/redis-server.js"
 import { measureRoundTrips } from "./redis/round-trips.js"
+import { measureUnmatched } from "./redis/unmatched.js"
 import { describeFanoutRun, measureFanout, printFanoutTable, runInterleaved } from "./server/harness.js"
 import { median, printTable } from "./stats.js"
 
 const RUNS = Number(process.env.HERALD_BENCH_RUNS ?? 5)
-const PARTS = (process.env.HERALD_BENCH_REDIS_PARTS ?? "round-trips,fanout,latency,cluster,failover").split(
-  ",",
-)
+const PARTS = (
+  process.env.HERALD_BENCH_REDIS_PARTS ?? "round-trips,fanout,latency,cluster,unmatched,failover"
+).split(",")
 const FANOUT_SUBSCRIBERS = 10_000
 const ENGINES = ["hub-sqlite", "hub-redis", "hub"]
 const LABELS = {
@@ -61,6 +64,8 @@ const load = () =>
     .map((value) => value.toFixed(2))
     .join(", ")
 const redis = await startRedis()
+// The fan-out harness's hub-redis servers (bench/server/server.js) find it here.
+process.env.HERALD_BENCH_REDIS_URL = redis.url
 console.log(`Redis: ${redis.description}`)
 console.log(
   `Machine: ${cpus().length} × ${cpus()[0]?.model.trim()}, Node ${process.versions.node}, ` +
@@ -74,6 +79,7 @@ try {
     await cluster()
     await redisCostByNodes()
   }
+  if (PARTS.includes("unmatched")) await unmatched()
   if (PARTS.includes("failover")) await failover()
 } finally {
   const warnings = await redis.stop()
@@ -280,6 +286,30 @@ async function redisCostByNodes() {
         of(nodes, (run) => run.cpuPerUpdate[i]).toFixed(1),
       ).join(" / "),
     ]),
+  )
+}
+
+async function unmatched() {
+  const runs = []
+  for (let run = 0; run < RUNS; run++) {
+    const result = await measureUnmatched()
+    runs.push(result)
+    console.error(
+      `  run ${run + 1} unmatched: node CPU per update ${result.few.toFixed(1)} µs with ${result.sizes.few}, ` +
+        `${result.many.toFixed(1)} µs with ${format(result.sizes.many)} subscribers of another topic: ` +
+        `${result.nanosPerSubscriber.toFixed(0)} ns per subscriber`,
+    )
+  }
+  const of = (key) => median(runs.map((run) => run[key]))
+  const { few, many } = runs[0].sizes
+  printTable(
+    `What a subscriber that wants none of the updates costs its node, per update (hub on the redis engine; median of ${RUNS} runs)`,
+    [
+      `node CPU µs per update, ${few} subscribers of another topic`,
+      `the same, ${format(many)} subscribers`,
+      "ns per unmatched subscriber per update",
+    ],
+    [[of("few").toFixed(1), of("many").toFixed(1), of("nanosPerSubscriber").toFixed(0)]],
   )
 }
 

@@ -89,7 +89,7 @@ export async function startRedis() {
     }
     const log = readFileSync(join(dir, "redis.log"), "utf8")
     rmSync(dir, { recursive: true, force: true })
-    return log.split("\n").filter((line) => /fsync|too long|slow/i.test(line))
+    return log.split("\n").filter((line) => /taking too long|slow/i.test(line))
   }
   return {
     url,

@@ -78,10 +78,10 @@ export async function startChild(script, args, { execArgv = [], env = process.en
 }
 
 /**
- * Starts `contender`'s server and `clientProcesses` load clients sharing `n` connections, and
- * waits until the server counts all `n` subscribers.
+ * Starts `contender`'s server and `clientProcesses` load clients sharing `n` connections to
+ * `path` (default: the contender's), and waits until the server counts all `n` subscribers.
  */
-export async function startCell(contender, n, clientProcesses = 1) {
+export async function startCell(contender, n, clientProcesses = 1, path = SUBSCRIBE_PATHS[contender]) {
   const server = await startChild("server.js", [contender], { execArgv: ["--expose-gc"] })
   const port = server.ready.port
   const baseline = await server.request("rss")
@@ -94,7 +94,7 @@ export async function startCell(contender, n, clientProcesses = 1) {
       client.request("connect", {
         port,
         n: Math.min(share, n - index * share),
-        path: SUBSCRIBE_PATHS[contender] ?? "/events",
+        path: path ?? "/events",
         protocol: WEBSOCKET_CONTENDERS.has(contender) ? "websocket" : "sse",
       }),
     ),
