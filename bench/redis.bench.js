@@ -20,7 +20,7 @@
 // at the end; HERALD_BENCH_REDIS_URL names another. Every cell uses key prefixes of its own and
 // deletes its keys.
 //
-// `npm run bench -- redis`: 5 runs of each part, about 10 minutes on the shared 2-core machine.
+// `npm run bench -- redis`: 5 runs of each part, about 14 minutes on the shared 2-core machine.
 // Quick look: `HERALD_BENCH_RUNS=1 npm run bench -- redis`; some parts only:
 // HERALD_BENCH_REDIS_PARTS=round-trips,fanout,latency,cluster,unmatched,failover (any of them).
 // HERALD_BENCH_SVG=<file> writes the fan-out bar chart there.
