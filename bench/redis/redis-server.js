@@ -38,7 +38,7 @@ export async function startRedis() {
     return {
       url: external,
       description: `${external} (given by HERALD_BENCH_REDIS_URL)`,
-      stop: async () => {},
+      stop: async () => [],
     }
   }
   const dir = mkdtempSync(join(tmpdir(), "herald-bench-redis-"))
