@@ -9,11 +9,10 @@
 import { fork } from "node:child_process"
 import { once } from "node:events"
 import { mkdtempSync, rmSync } from "node:fs"
-import { Agent, request } from "node:http"
 import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
-import { SignJWT } from "jose"
+import { createPublisher, FORM, jsonBatch, publisherToken, UPDATE_JSON } from "./hub/publisher.js"
 import { median, percentile } from "./stats.js"
 
 const here = dirname(fileURLToPath(import.meta.url))
@@ -24,28 +23,8 @@ const BATCHES = 100
 const BATCH_SIZE = 100
 const STREAM_LINES = 10_000
 const KINDS = ["plain", "memory", "sqlite", "redis"]
-const SECRET = "bench-secret-bench-secret-bench-secret"
-const HUB = "http://127.0.0.1/.well-known/mercure"
 
-const now = Math.floor(Date.now() / 1000)
-const token = await new SignJWT({
-  client_id: "bench",
-  authorization_details: [
-    { type: "https://mercure.rocks/authorization-detail", actions: ["publish"], topics: [{ match: "*" }] },
-  ],
-})
-  .setProtectedHeader({ alg: "HS256", typ: "at+jwt" })
-  .setIssuer("bench")
-  .setSubject("bench")
-  .setAudience(HUB)
-  .setIssuedAt(now)
-  .setExpirationTime(now + 3600)
-  .setJti("bench")
-  .sign(new TextEncoder().encode(SECRET))
-
-const data = JSON.stringify({ token: "hello", index: 0 }).padEnd(100, " ")
-const form = new URLSearchParams({ topic: "https://example.com/chat/1", data }).toString()
-const update = JSON.stringify({ topic: "https://example.com/chat/1", data })
+const token = await publisherToken()
 
 async function measure(kind) {
   const dir = mkdtempSync(join(tmpdir(), "herald-ingest-"))
@@ -53,29 +32,10 @@ async function measure(kind) {
     stdio: ["ignore", "inherit", "inherit", "ipc"],
   })
   const [{ port }] = await once(child, "message")
-  const origin = `http://127.0.0.1:${port}`
-  const agent = new Agent({ keepAlive: true, maxSockets: IN_FLIGHT })
+  const publisher = createPublisher(`http://127.0.0.1:${port}`, token, IN_FLIGHT)
   const post = (path, body, contentType) =>
-    new Promise((resolve, reject) => {
-      const req = request(`${origin}${path}`, {
-        method: "POST",
-        agent,
-        headers: {
-          authorization: `Bearer ${token}`,
-          "content-type": contentType,
-          "content-length": Buffer.byteLength(body),
-        },
-      })
-      req.on("error", reject)
-      req.on("response", (response) => {
-        response.resume()
-        response.on("end", () =>
-          response.statusCode === 200
-            ? resolve()
-            : reject(new Error(`${kind}: ${path} answered ${response.statusCode}`)),
-        )
-      })
-      req.end(body)
+    publisher.post(path, body, contentType).catch((error) => {
+      throw new Error(`${kind}: ${error.message}`)
     })
   try {
     // Single publishes, IN_FLIGHT at a time.
@@ -87,7 +47,7 @@ async function measure(kind) {
         while (next < SINGLE_REQUESTS) {
           const index = next++
           const sent = performance.now()
-          await post("/.well-known/mercure", form, "application/x-www-form-urlencoded")
+          await post("/.well-known/mercure", FORM, "application/x-www-form-urlencoded")
           latencies[index] = performance.now() - sent
         }
       }),
@@ -96,7 +56,7 @@ async function measure(kind) {
     const sorted = latencies.sort()
     if (kind === "plain") return { single, p50: percentile(sorted, 50), p99: percentile(sorted, 99) }
 
-    const batchBody = `[${Array.from({ length: BATCH_SIZE }, () => update).join(",")}]`
+    const batchBody = jsonBatch(BATCH_SIZE)
     const batchStarted = performance.now()
     for (let i = 0; i < BATCHES; i++) await post("/herald/v1/publish", batchBody, "application/json")
     const batch = (BATCHES * BATCH_SIZE) / ((performance.now() - batchStarted) / 1000)
@@ -104,13 +64,13 @@ async function measure(kind) {
     const streamStarted = performance.now()
     await post(
       "/herald/v1/publish",
-      Array.from({ length: STREAM_LINES }, () => update).join("\n"),
+      Array.from({ length: STREAM_LINES }, () => UPDATE_JSON).join("\n"),
       "application/x-ndjson",
     )
     const stream = STREAM_LINES / ((performance.now() - streamStarted) / 1000)
     return { single, p50: percentile(sorted, 50), p99: percentile(sorted, 99), batch, stream }
   } finally {
-    agent.destroy()
+    publisher.close()
     child.send({ cmd: "exit" })
     await once(child, "exit")
     rmSync(dir, { recursive: true, force: true })

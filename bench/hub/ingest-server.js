@@ -4,8 +4,7 @@
 import { randomUUID } from "node:crypto"
 import { createServer } from "node:http"
 import { join } from "node:path"
-
-export const SECRET = "bench-secret-bench-secret-bench-secret"
+import { SECRET } from "./publisher.js"
 
 const [kind, dir] = process.argv.slice(2)
 let handler
@@ -33,7 +32,13 @@ if (kind === "plain") {
           })
         : engines.createMemoryEngine()
   const key = { kind: "secret", secret: SECRET }
-  const hub = createHub({ engine, hubUrl: "http://127.0.0.1/.well-known/mercure", publish: { keys: [key] } })
+  // Anonymous subscribers may listen (the redis bench checks that they receive what it publishes).
+  const hub = createHub({
+    engine,
+    hubUrl: "http://127.0.0.1/.well-known/mercure",
+    publish: { keys: [key] },
+    allowAnonymousSubscribe: true,
+  })
   handler = hub.handle
   closeAll = async () => {
     await hub.close({ deadlineMs: 100 })

@@ -11,6 +11,8 @@ let delivered = 0
 let lastDeliveryAt = 0
 let measuring = false
 const sockets = []
+/** The sockets whose subscription opened: each counts its own deliveries (`socket.delivered`). */
+const subscriptions = []
 const nowMicros = () => Number(process.hrtime.bigint() / 1000n)
 
 const DATA = Buffer.from("data:")
@@ -20,9 +22,13 @@ const ZERO = 48
 const WEBSOCKET_TEXT = 1
 const WEBSOCKET_BINARY = 2
 
-/** Counts one delivery whose payload starts at `payloadAt` with the publish time in µs, then a space. */
-function countDelivery(chunk, payloadAt, now) {
+/**
+ * Counts one delivery to `socket` whose payload starts at `payloadAt` with the publish time in
+ * µs, then a space.
+ */
+function countDelivery(socket, chunk, payloadAt, now) {
   delivered++
+  socket.delivered++
   lastDeliveryAt = now
   if (measuring && sampleCount < MAX_SAMPLES) {
     let index = payloadAt
@@ -57,7 +63,7 @@ function onData(received) {
       this.carry = Buffer.from(chunk.subarray(at))
       break
     }
-    countDelivery(chunk, chunk[at + 5] === SPACE ? at + 6 : at + 5, now)
+    countDelivery(this, chunk, chunk[at + 5] === SPACE ? at + 6 : at + 5, now)
     from = lineEnd + 1
   }
 }
@@ -90,9 +96,9 @@ function onWebSocketData(received) {
     if (payloadAt + length > chunk.length) break
     const end = payloadAt + length
     if (opcode === WEBSOCKET_TEXT || opcode === WEBSOCKET_BINARY) {
-      countDelivery(chunk, payloadAt, now)
+      countDelivery(this, chunk, payloadAt, now)
       for (let index = payloadAt; index < end; index++) {
-        if (chunk[index] === LF) countDelivery(chunk, index + 1, now)
+        if (chunk[index] === LF) countDelivery(this, chunk, index + 1, now)
       }
     }
     at = end
@@ -121,14 +127,17 @@ function openOne(port, path, protocol) {
   return new Promise((resolve) => {
     const socket = connect(port, "127.0.0.1")
     socket.carry = null
+    socket.delivered = 0
     socket.setNoDelay(true)
     socket.once("connect", () => socket.write(protocol.request(path)))
     // The first bytes are the response head (no event is published before every subscriber is
     // in): with the expected status, the subscription is open.
     socket.once("data", (head) => {
       const opened = head.toString("latin1", 9, 12) === protocol.status
-      if (opened) socket.on("data", protocol.onData)
-      else socket.destroy()
+      if (opened) {
+        socket.on("data", protocol.onData)
+        subscriptions.push(socket)
+      } else socket.destroy()
       resolve(opened)
     })
     socket.on("error", () => resolve(false))
@@ -164,17 +173,29 @@ const commands = {
     sampleCount = 0
     lastDeliveryAt = 0
     measuring = measureLatency
+    for (const socket of subscriptions) socket.delivered = 0
     return {}
   },
-  /** Resolves once `expected` deliveries arrived (or the timeout passed). */
+  /**
+   * Resolves once `expected` deliveries arrived (or the timeout passed), with the fewest and the
+   * most that one subscription received.
+   */
   wait: ({ expected, timeoutMs }) =>
     new Promise((resolve) => {
       const started = Date.now()
       const check = () => {
         if (delivered >= expected || Date.now() - started > timeoutMs) {
           const sorted = samples.subarray(0, sampleCount).slice().sort()
+          let fewestPerConnection = Number.POSITIVE_INFINITY
+          let mostPerConnection = 0
+          for (const socket of subscriptions) {
+            fewestPerConnection = Math.min(fewestPerConnection, socket.delivered)
+            mostPerConnection = Math.max(mostPerConnection, socket.delivered)
+          }
           resolve({
             delivered,
+            fewestPerConnection,
+            mostPerConnection,
             lastDeliveryAt,
             p50: percentile(sorted, 50),
             p99: percentile(sorted, 99),
@@ -188,6 +209,8 @@ const commands = {
   cpu: () => process.cpuUsage(),
 }
 
+// Orphaned (the bench died): go too.
+process.on("disconnect", () => process.exit(0))
 process.on("message", async (message) => {
   if (message.cmd === "exit") {
     for (const socket of sockets) socket.destroy()

@@ -1,7 +1,7 @@
 // Starts a server process and load-client processes, and talks to them over IPC.
 import { fork } from "node:child_process"
 import { once } from "node:events"
-import { dirname, join } from "node:path"
+import { dirname, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
 
 const here = dirname(fileURLToPath(import.meta.url))
@@ -13,39 +13,76 @@ export { median }
 
 export const CONTENDERS = ["herald", "better-sse", "plain"]
 
+/** Where a hub's subscribers connect (the hub contenders' events have the topic `bench`). */
+export const HUB_SUBSCRIBE_PATH = "/.well-known/mercure?match=bench"
 /** Where each contender's subscribers connect (default `/events`). */
-const SUBSCRIBE_PATHS = { hub: "/.well-known/mercure?match=bench" }
+const SUBSCRIBE_PATHS = {
+  hub: HUB_SUBSCRIBE_PATH,
+  "hub-sqlite": HUB_SUBSCRIBE_PATH,
+  "hub-redis": HUB_SUBSCRIBE_PATH,
+}
 /** The contenders whose subscribers speak WebSocket (client.js's frame reader) instead of SSE. */
 const WEBSOCKET_CONTENDERS = new Set(["ws", "ws-buffer"])
 
-/** A child process answering one IPC request at a time. */
-async function startChild(script, args, execArgv = []) {
-  const child = fork(join(here, script), args, { execArgv, stdio: ["ignore", "inherit", "inherit", "ipc"] })
-  const [ready] = await once(child, "message")
-  const request = async (cmd, payload = {}) => {
+/**
+ * A child process answering one IPC request at a time: `script` is a path relative to
+ * bench/server/ (or absolute). `kill()` ends it with SIGKILL at once, as a crash would.
+ */
+export async function startChild(script, args, { execArgv = [], env = process.env } = {}) {
+  const child = fork(resolve(here, script), args, {
+    execArgv,
+    env,
+    stdio: ["ignore", "inherit", "inherit", "ipc"],
+  })
+  /** The next message of `type` (any, when undefined); rejects if the child exits first. */
+  const reply = (type) =>
+    new Promise((resolve, reject) => {
+      const onMessage = (message) => {
+        if (type !== undefined && message.type !== type) return
+        settle()
+        resolve(message)
+      }
+      const onExit = (code, signal) => {
+        settle()
+        reject(new Error(`${script} exited (${signal ?? code}) before it answered ${type ?? "ready"}`))
+      }
+      const settle = () => {
+        child.off("message", onMessage)
+        child.off("exit", onExit)
+      }
+      child.on("message", onMessage)
+      child.once("exit", onExit)
+    })
+  const ready = await reply(undefined)
+  const request = (cmd, payload = {}) => {
+    const answered = reply(cmd)
     child.send({ cmd, ...payload })
-    for (;;) {
-      const [reply] = await once(child, "message")
-      if (reply.type === cmd) return reply
-    }
+    return answered
   }
+  const gone = () => child.exitCode !== null || child.signalCode !== null
   const stop = async () => {
-    if (child.exitCode !== null) return
+    if (gone()) return
     const exited = once(child, "exit")
     child.send({ cmd: "exit" })
     const timer = setTimeout(() => child.kill("SIGKILL"), 5000)
     await exited
     clearTimeout(timer)
   }
-  return { ready, request, stop }
+  const kill = async () => {
+    if (gone()) return
+    const exited = once(child, "exit")
+    child.kill("SIGKILL")
+    await exited
+  }
+  return { ready, request, stop, kill }
 }
 
 /**
- * Starts `contender`'s server and `clientProcesses` load clients sharing `n` connections, and
- * waits until the server counts all `n` subscribers.
+ * Starts `contender`'s server and `clientProcesses` load clients sharing `n` connections to
+ * `path` (default: the contender's), and waits until the server counts all `n` subscribers.
  */
-export async function startCell(contender, n, clientProcesses = 1) {
-  const server = await startChild("server.js", [contender], ["--expose-gc"])
+export async function startCell(contender, n, clientProcesses = 1, path = SUBSCRIBE_PATHS[contender]) {
+  const server = await startChild("server.js", [contender], { execArgv: ["--expose-gc"] })
   const port = server.ready.port
   const baseline = await server.request("rss")
   const clients = await Promise.all(
@@ -57,7 +94,7 @@ export async function startCell(contender, n, clientProcesses = 1) {
       client.request("connect", {
         port,
         n: Math.min(share, n - index * share),
-        path: SUBSCRIBE_PATHS[contender] ?? "/events",
+        path: path ?? "/events",
         protocol: WEBSOCKET_CONTENDERS.has(contender) ? "websocket" : "sse",
       }),
     ),

@@ -1,13 +1,16 @@
-// One server under test, in its own process: `node server.js <contender>` (herald, hub,
-// better-sse, plain, floor: SSE; ws, ws-buffer: WebSocket).
+// One server under test, in its own process: `node server.js <contender> [id prefix]` (herald,
+// hub, hub-sqlite, hub-redis, better-sse, plain, floor: SSE; ws, ws-buffer: WebSocket).
 // Driven over IPC by the benchmark (see harness.js): it reports its subscriber count and RSS,
 // and publishes events carrying their publish time (process.hrtime, CLOCK_MONOTONIC, shared by
 // every process on the machine) so the load client can compute publish→receive latency.
+import { mkdtempSync, rmSync } from "node:fs"
 import { createServer } from "node:http"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 
 const PAD = "x".repeat(64)
 
-/** The three contenders. Each broadcasts the same ~100-byte event: an id and one data line. */
+/** The contenders. Each broadcasts the same ~100-byte event: an id and one data line. */
 const contenders = {
   async herald() {
     const { createSSE, createChannel } = await import("herald/server")
@@ -22,28 +25,47 @@ const contenders = {
     }
   },
   /**
-   * The hub (memory engine, anonymous subscribers on `match=bench`): each event is appended to
-   * the engine in-process — the HTTP publish path is measured by hub-ingest.bench.js — and goes
-   * through the hub's dispatch (resume follower, topic matching, private check) to every subscriber.
+   * The hub on the memory engine (anonymous subscribers on `match=bench`): each event is
+   * appended to the hub's log in-process — the HTTP publish path is measured by
+   * hub-ingest.bench.js — and goes through the hub's dispatch (resume follower, topic matching,
+   * private check) to every subscriber.
    */
-  async hub() {
-    const { createHub } = await import("../../dist/hub/hub.js")
-    const { createMemoryEngine } = await import("../../dist/hub/engine/memory.js")
-    const engine = createMemoryEngine()
-    const hub = createHub({
-      engine,
-      hubUrl: "http://127.0.0.1/.well-known/mercure",
-      allowAnonymousSubscribe: true,
-      limits: { maxConnectionsPerAddress: 100_000, maxConnections: 100_000 },
-    })
-    const update = (id, data) => ({ topics: ["bench"], data, private: false, id })
-    return {
-      onRequest: hub.handle,
-      publish: (id, data) => void engine.append([update(id, data)]),
-      publishBatch: (events) => void engine.append(events.map(({ id, data }) => update(id, data))),
-      count: () => hub.connections,
-    }
-  },
+  hub: () =>
+    hubContender(async () => {
+      const engine = (await import("../../dist/engine/index.js")).createMemoryEngine()
+      return { engine, close: () => engine.close() }
+    }),
+  /** The hub on the sqlite engine (WAL, `synchronous = NORMAL`), its database in a temp dir. */
+  "hub-sqlite": () =>
+    hubContender(async () => {
+      const { createSqliteEngine } = await import("../../dist/engine/index.js")
+      const dir = mkdtempSync(join(tmpdir(), "herald-bench-fanout-"))
+      const engine = createSqliteEngine({ path: join(dir, "bench.db") })
+      const close = async () => {
+        await engine.close()
+        rmSync(dir, { recursive: true, force: true })
+      }
+      return { engine, close }
+    }),
+  /**
+   * The hub on the redis engine: HERALD_BENCH_REDIS_URL (default 127.0.0.1:6379), under the key
+   * prefix HERALD_BENCH_REDIS_PREFIX when several nodes share one hub (the bench that set it
+   * deletes the keys), else a prefix of its own, whose log it deletes on exit.
+   */
+  "hub-redis": () =>
+    hubContender(async () => {
+      const { createRedisEngine } = await import("../../dist/engine/redis.js")
+      const shared = process.env.HERALD_BENCH_REDIS_PREFIX
+      const engine = createRedisEngine({
+        url: process.env.HERALD_BENCH_REDIS_URL ?? "redis://127.0.0.1:6379",
+        keyPrefix: shared ?? `herald-bench-fanout-${process.pid}`,
+      })
+      const close = async () => {
+        if (shared === undefined) await engine.delete("mercure")
+        await engine.close()
+      }
+      return { engine, close }
+    }),
   async "better-sse"() {
     const { createSession, createChannel } = await import("better-sse")
     const channel = createChannel()
@@ -152,21 +174,56 @@ async function wsBroadcast({ preEncode }) {
 contenders.ws = () => wsBroadcast({ preEncode: false })
 contenders["ws-buffer"] = () => wsBroadcast({ preEncode: true })
 
+/**
+ * A hub on the engine that `open` resolves to (`{ engine, close }`: `close` also removes what
+ * the bench stored). Events are appended to the hub's log ("mercure") through an
+ * update log of the bench's own, as another node's append would arrive: the hub decodes and
+ * frames each entry once.
+ */
+async function hubContender(open) {
+  const { createHub } = await import("../../dist/hub/hub.js")
+  const { openUpdateLog } = await import("../../dist/hub/update-log.js")
+  const { engine, close } = await open()
+  const hub = createHub({
+    engine,
+    hubUrl: "http://127.0.0.1/.well-known/mercure",
+    allowAnonymousSubscribe: true,
+    limits: { maxConnectionsPerAddress: 100_000, maxConnections: 100_000 },
+  })
+  const updates = openUpdateLog(engine)
+  const update = ({ id, data }) => ({ topics: ["bench"], data, private: false, id })
+  return {
+    onRequest: hub.handle,
+    // Resolves once stored and handed to this node's subscribers: a closed loop waits for it.
+    publish: (id, data) => updates.append([update({ id, data })]),
+    publishBatch: (events) => void updates.append(events.map(update)),
+    count: () => hub.connections,
+    close: async () => {
+      await hub.close({ deadlineMs: 100 })
+      await close()
+    },
+  }
+}
+
 const name = process.argv[2]
 if (!(name in contenders)) {
   console.error(`Unknown contender ${name}; use one of ${Object.keys(contenders).join(", ")}`)
   process.exit(2)
 }
 const contender = await contenders[name]()
+/** Starts every event id: nodes publishing to one hub need ids of their own (`node server.js hub-redis b`). */
+const idPrefix = process.argv[3] ?? ""
 const nowMicros = () => Number(process.hrtime.bigint() / 1000n)
 let sequence = 0
 /** Time spent inside publish calls (the synchronous fan-out loop), for the report. */
 let publishMicros = 0
+/** Publishes one event; returns what the contender's publish returns (a hub: a promise). */
 const publishOne = () => {
   sequence++
   const startedAt = nowMicros()
-  contender.publish(String(sequence), `${startedAt} ${sequence} ${PAD}`)
+  const published = contender.publish(`${idPrefix}${sequence}`, `${startedAt} ${sequence} ${PAD}`)
   publishMicros += nowMicros() - startedAt
+  return published
 }
 /** Publishes `count` events that arrived together: as a batch where the contender has a batch API, else one by one. */
 const publishMany = (count) => {
@@ -174,7 +231,7 @@ const publishMany = (count) => {
   const events = []
   for (let i = 0; i < count; i++) {
     sequence++
-    events.push({ id: String(sequence), data: `${startedAt} ${sequence} ${PAD}` })
+    events.push({ id: `${idPrefix}${sequence}`, data: `${startedAt} ${sequence} ${PAD}` })
   }
   if (contender.publishBatch) contender.publishBatch(events)
   else for (const { id, data } of events) contender.publish(id, data)
@@ -188,15 +245,22 @@ const commands = {
     for (let i = 0; i < 3; i++) globalThis.gc?.()
     return { rss: process.memoryUsage.rss(), heapUsed: process.memoryUsage().heapUsed }
   },
-  /** Publishes `events` events back to back, yielding to I/O between them. */
+  /**
+   * Publishes `events` events back to back, yielding to I/O between them; an event whose publish
+   * is asynchronous (a hub: stored, then handed to subscribers) is awaited before the next.
+   */
   burst: ({ events }) =>
-    new Promise((resolve) => {
+    new Promise((resolve, reject) => {
       const startedAt = nowMicros()
       let left = events
       const next = () => {
-        publishOne()
-        if (--left > 0) setImmediate(next)
-        else resolve({ startedAt, endedAt: nowMicros() })
+        const afterPublish = () => {
+          if (--left > 0) setImmediate(next)
+          else resolve({ startedAt, endedAt: nowMicros() })
+        }
+        const published = publishOne()
+        if (published instanceof Promise) published.then(afterPublish, reject)
+        else afterPublish()
       }
       next()
     }),
@@ -222,7 +286,11 @@ const commands = {
       }
       tick()
     }),
-  /** Publishes `rate` events per second for `durationMs`, on a schedule that does not drift. */
+  /**
+   * Publishes `rate` events per second for `durationMs`, on a schedule that does not drift.
+   * Resolves once every publish has settled, with the sequences of those that failed (a hub
+   * whose engine did not answer in time: such an update may or may not have been stored).
+   */
   paced: ({ rate, durationMs }) =>
     new Promise((resolve) => {
       const period = 1000 / rate
@@ -230,11 +298,18 @@ const commands = {
       const start = performance.now()
       let sent = 0
       let lateMs = 0
+      const settled = []
+      const failed = []
       const tick = () => {
         lateMs = Math.max(lateMs, performance.now() - (start + sent * period))
-        publishOne()
+        const published = publishOne()
+        const number = sequence
+        if (published instanceof Promise) settled.push(published.catch(() => failed.push(number)))
         sent++
-        if (sent >= total) return resolve({ sent, maxScheduleLagMs: lateMs })
+        if (sent >= total) {
+          Promise.all(settled).then(() => resolve({ sent, maxScheduleLagMs: lateMs, failed }))
+          return
+        }
         setTimeout(tick, Math.max(0, start + sent * period - performance.now()))
       }
       tick()
@@ -246,10 +321,13 @@ contender.attach?.(server)
 server.listen(0, "127.0.0.1", 8192, () => {
   process.send({ type: "ready", port: server.address().port })
 })
+// Orphaned (the bench died): go too.
+process.on("disconnect", () => process.exit(0))
 process.on("message", async (message) => {
   if (message.cmd === "exit") {
     server.closeAllConnections()
     server.close()
+    await contender.close?.()
     process.exit(0)
   }
   const reply = await commands[message.cmd](message)
