@@ -140,7 +140,8 @@ end
 
 -- Drops what retention no longer keeps: past \`mn\` entries, then older than \`ma\` ms. Entries are
 -- in time order, so the age scan stops at the first one young enough; its cost is paid once per
--- entry dropped. The dropped entries' keys leave the index.
+-- entry dropped. The first look reads one entry (almost every append finds it young), later ones
+-- a page. The dropped entries' keys leave the index.
 local function trim(m, now)
   local first = oldest_seq()
   if not first then return end
@@ -149,8 +150,10 @@ local function trim(m, now)
   if m.ma ~= '' then
     local cutoff = now - tonumber(m.ma)
     local young = false
+    local count = 1
     while not young and keep <= tail do
-      local page = redis.call('XRANGE', K_STREAM, str(keep) .. '-0', '+', 'COUNT', 64)
+      local page = redis.call('XRANGE', K_STREAM, str(keep) .. '-0', '+', 'COUNT', count)
+      count = 64
       if #page == 0 then break end
       for _, entry in ipairs(page) do
         if tonumber(field(entry[2], 't')) >= cutoff then
