@@ -26,7 +26,7 @@ import { createLogger } from "./logger.js"
 import { serveMounts } from "./mounts.js"
 import { redisConnection } from "./redis-connection.js"
 import { createRouter } from "./router.js"
-import { streamsMount } from "./streams-mount.js"
+import { createServedStreams } from "./streams-mount.js"
 import { createTlsServer } from "./tls-server.js"
 
 /** The database file inside the data directory. */
@@ -139,6 +139,7 @@ export async function serve(flags: Readonly<Record<string, unknown>>): Promise<n
     await closeEngine(lease, engine)
     return 2
   }
+  const streams = createServedStreams(config, engine, logger)
   const mounts = serveMounts({
     hub,
     ai: ai.mount,
@@ -150,7 +151,7 @@ export async function serve(flags: Readonly<Record<string, unknown>>): Promise<n
       loopbackOnly: config.dev === undefined && config.metricsPort === undefined,
     },
     separateMetricsPort: config.metricsPort !== undefined,
-    streams: streamsMount(config, engine, logger),
+    streams: streams.mount,
   })
   handle = createRouter(mounts.main, logger)
 
@@ -191,11 +192,13 @@ export async function serve(flags: Readonly<Record<string, unknown>>): Promise<n
       }, config.shutdownTimeoutMs + EXIT_GRACE_MS)
       // Kept referenced: if what shutdown waits on can never settle and nothing else is left
       // running, the process ends here with a reason, not with Node's silent exit code 13.
-      void shutdown(servers, [ai, hub], lease, engine, config.shutdownTimeoutMs, logger).then((code) => {
-        clearTimeout(force)
-        logger.info("stopped")
-        resolve(code)
-      })
+      void shutdown(servers, [ai, hub, streams], lease, engine, config.shutdownTimeoutMs, logger).then(
+        (code) => {
+          clearTimeout(force)
+          logger.info("stopped")
+          resolve(code)
+        },
+      )
     }
     process.on("SIGTERM", stop)
     process.on("SIGINT", stop)

@@ -8,13 +8,20 @@ import type { Mount } from "./router.js"
 /** Where `herald serve` answers the Durable Streams protocol. */
 export const STREAMS_PREFIX = "/v1/stream/"
 
+/** The Durable Streams app as `herald serve` runs it. */
+export interface ServedStreams {
+  readonly mount: Mount
+  /** Ends the open SSE responses within the deadline (their clients resume from their offsets). */
+  close(options: { readonly deadlineMs: number }): Promise<void>
+}
+
 /**
  * The Durable Streams app of `herald serve`, on the engine every app shares: a stream is one log
  * of it, kept whole until the stream is deleted or expires (the protocol has no retention).
  * Tokens are checked with the publisher keys (Herald grants of app `streams`); in dev mode a
  * client on this machine needs none.
  */
-export function streamsMount(config: HeraldConfig, engine: Engine, logger: Logger): Mount {
+export function createServedStreams(config: HeraldConfig, engine: Engine, logger: Logger): ServedStreams {
   const verifier = createTokenVerifier({
     keys: config.publishKeys,
     resource: config.resource ?? config.hubUrl,
@@ -29,8 +36,7 @@ export function streamsMount(config: HeraldConfig, engine: Engine, logger: Logge
     logger,
   })
   return {
-    serves: `Durable Streams at ${STREAMS_PREFIX}`,
-    owns: streams.owns,
-    handle: streams.handle,
+    mount: { serves: `Durable Streams at ${STREAMS_PREFIX}`, owns: streams.owns, handle: streams.handle },
+    close: (options) => streams.close(options),
   }
 }

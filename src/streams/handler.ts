@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http"
 import type { Engine, Retention } from "../engine/engine.js"
 import { defaultLogger, type Logger } from "../logger.js"
-import { withErrorBoundary } from "../server/index.js"
+import { createSSE, withErrorBoundary } from "../server/index.js"
 import { appendToStream } from "./append.js"
 import { authenticate, OPEN_CALLER, type StreamsAuthOptions } from "./auth.js"
 import type { Reply, StreamRequest, StreamsContext } from "./context.js"
@@ -14,6 +14,7 @@ import { SECURITY_HEADERS } from "./headers.js"
 import { resolveLimits, type StreamsLimits } from "./limits.js"
 import { streamMetadata } from "./metadata.js"
 import { readStream } from "./read.js"
+import { LiveFrames } from "./sse-events.js"
 import { createStreamCount } from "./stream-count.js"
 
 /** How to serve the Durable Streams protocol. */
@@ -41,6 +42,11 @@ export interface StreamsHandler {
   owns(path: string): boolean
   /** Answers one request; never rejects (a failure is logged and answered 500). */
   handle(request: IncomingMessage, response: ServerResponse): Promise<void>
+  /**
+   * Ends the open SSE responses within `deadlineMs` (default 1000): their clients resume from
+   * their offsets, on this node once it is back or on another. Leaves the engine open.
+   */
+  close(options?: { readonly deadlineMs?: number }): Promise<void>
 }
 
 /** The reserved control namespace (protocol section 6): Herald serves no subscriptions yet. */
@@ -61,6 +67,9 @@ export function createStreamsHandler(options: StreamsOptions): StreamsHandler {
     authenticated: auth !== undefined,
     retention: options.retention,
     streamCount: createStreamCount(options.engine, limits.maxStreams),
+    // No `retry` field: Durable Streams clients resume from their offsets, on their own schedule.
+    sse: createSSE({ retryMs: null, maxQueuedBytes: limits.maxQueuedBytes, logger }),
+    liveFrames: new LiveFrames(),
     owns,
   }
 
@@ -88,7 +97,11 @@ export function createStreamsHandler(options: StreamsOptions): StreamsHandler {
       sendProblem(response, error.status, error.message, { ...baseHeaders, ...error.headers })
     }
   }
-  return { owns, handle: withErrorBoundary(route, logger) as StreamsHandler["handle"] }
+  return {
+    owns,
+    handle: withErrorBoundary(route, logger) as StreamsHandler["handle"],
+    close: (closeOptions = {}) => context.sse.close({ deadlineMs: closeOptions.deadlineMs ?? 1000 }),
+  }
 }
 
 function dispatch(context: StreamsContext, request: StreamRequest): Promise<Reply | undefined> {

@@ -8,7 +8,7 @@ import type { Engine } from "../engine/engine.js"
 import { formatPosition, type ParsedPosition, parsePosition, START } from "../engine/position.js"
 import { StreamsError } from "./errors.js"
 import type { StreamsLimits } from "./limits.js"
-import { exposedOffset, loadStream, type Stream } from "./stream.js"
+import { exposedOffset, loadStream, ownPosition, type Stream } from "./stream.js"
 
 /** What a read returned. */
 export interface RangeRead {
@@ -74,12 +74,8 @@ async function readInto(
     await readOwn(engine, stream, formatPosition(stream.head.epoch, 0), until, limits, out, top)
     return
   }
-  let own: string = START
-  if (after !== START) {
-    if (fork === undefined) own = formatPosition(after.epoch, after.seq)
-    else if (after.epoch === fork.at.epoch) own = formatPosition(stream.head.epoch, after.seq - fork.at.seq)
-    else throw notHeld("other-epoch", top)
-  }
+  const own = after === START ? START : ownPosition(stream, after)
+  if (own === undefined) throw notHeld("other-epoch", top)
   await readOwn(engine, stream, own, until, limits, out, top)
 }
 

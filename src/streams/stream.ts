@@ -85,6 +85,18 @@ export function exposedOffset(stream: Stream, position: Position): Position {
   return formatPosition(fork.at.epoch, fork.at.seq + own.seq)
 }
 
+/**
+ * The position of the stream's own log that an offset of its own range means (the inverse of
+ * {@link exposedOffset}), or `undefined` for an offset of another epoch, or of a fork's
+ * inherited range.
+ */
+export function ownPosition(stream: Stream, offset: ParsedPosition): Position | undefined {
+  const fork = stream.fork
+  if (fork === undefined) return formatPosition(offset.epoch, offset.seq)
+  if (offset.epoch !== fork.at.epoch || offset.seq < fork.at.seq) return undefined
+  return formatPosition(stream.head.epoch, offset.seq - fork.at.seq)
+}
+
 /** The stream's tail as clients see it (`Stream-Next-Offset` of HEAD and appends). */
 export function tailOffset(stream: Stream): Position {
   return exposedOffset(stream, stream.head.tail)
