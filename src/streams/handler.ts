@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http"
 import type { Engine, Retention } from "../engine/engine.js"
+import { EngineUnavailableError } from "../engine/unavailable.js"
 import { defaultLogger, type Logger } from "../logger.js"
 import { createSSE, withErrorBoundary } from "../server/index.js"
 import { appendToStream } from "./append.js"
@@ -93,8 +94,9 @@ export function createStreamsHandler(options: StreamsOptions): StreamsHandler {
       const reply = await dispatch(context, streamRequest)
       if (reply !== undefined) sendReply(streamRequest, reply)
     } catch (error) {
-      if (!(error instanceof StreamsError)) throw error
-      sendProblem(response, error.status, error.message, { ...baseHeaders, ...error.headers })
+      const refusal = error instanceof EngineUnavailableError ? unavailable(context.engine, error) : error
+      if (!(refusal instanceof StreamsError)) throw error
+      sendProblem(response, refusal.status, refusal.message, { ...baseHeaders, ...refusal.headers })
     }
   }
   return {
@@ -122,6 +124,22 @@ function dispatch(context: StreamsContext, request: StreamRequest): Promise<Repl
         allow: "GET, HEAD, PUT, POST, DELETE, OPTIONS",
       })
   }
+}
+
+/** Seconds a client waits before retrying while the engine cannot reach its store (a Redis failing over). */
+const RETRY_AFTER_SECONDS = 1
+
+/**
+ * A 503 with `Retry-After`: the engine cannot reach its store right now, and the same request
+ * may succeed in a moment. An append may or may not have been stored when the connection broke,
+ * so the detail says how to retry it without a duplicate.
+ */
+function unavailable(engine: Engine, error: EngineUnavailableError): StreamsError {
+  return new StreamsError(
+    503,
+    `The streams' ${engine.name} engine is unavailable (${error.message}). Retry in ${RETRY_AFTER_SECONDS} s; an append may have been stored, so retry appends with the same Producer-Id, Producer-Epoch and Producer-Seq to be safe from duplicates.`,
+    { "retry-after": String(RETRY_AFTER_SECONDS) },
+  )
 }
 
 /** The request's URL (its host from `Host`, for `Location`). */
