@@ -8,7 +8,7 @@ import { aiSdkView, UI_MESSAGE_STREAM_HEADERS } from "./ai-sdk-view.js"
 import { anthropicFormat } from "./anthropic-format.js"
 import { GENERATION_ID_HEADER } from "./create-generation.js"
 import { parseCursor } from "./cursor.js"
-import { generationPath } from "./generation-id.js"
+import { checkGenerationAccess, type GenerationAction } from "./generation-access.js"
 import { type FoundGeneration, findGeneration, readEnd, stateBody } from "./generation-state.js"
 import { openaiFormat } from "./openai-format.js"
 import { sendClientError, sendFormatError, sendJson } from "./responses.js"
@@ -20,13 +20,9 @@ const FORMATS: Readonly<Record<string, WireFormat>> = { openai: openaiFormat, an
 /** The query parameters read for a resume cursor when there is no `Last-Event-ID` header. */
 const CURSOR_PARAMS = ["last_event_id", "lastEventId"] as const
 
-/** What a generation endpoint does once the generation is found and the action allowed. */
-type Action = "read" | "cancel"
-
 /**
- * Authenticates, finds the generation and checks `action` on it (its creator may act on it with
- * any AI action it holds; docs/authorization.md, rule 4). Answers the refusal itself and returns
- * `undefined` then.
+ * Authenticates, finds the generation and checks `action` on it (see {@link checkGenerationAccess}).
+ * Answers the refusal itself, in `format`'s shape, and returns `undefined` then.
  */
 async function authorize(
   context: AIContext,
@@ -34,39 +30,15 @@ async function authorize(
   response: ServerResponse,
   url: URL,
   id: string,
-  action: Action,
+  action: GenerationAction,
   format: WireFormat,
 ): Promise<{ found: FoundGeneration; grants: Grants } | undefined> {
-  let grants: Grants
-  try {
-    grants = await context.auth.authenticate(request, url, format.name === "anthropic")
-  } catch (error) {
-    if (sendClientError(response, format, error)) return undefined
-    throw error
-  }
-  let found = await findGeneration(context.engine, id)
-  if (found !== undefined && (await context.generations.reapIfOrphaned(id, found.head))) {
-    found = await findGeneration(context.engine, id)
-  }
-  // The same answer for "none" and "not yours to read": ids are unguessable, and stay unconfirmed.
-  const allowed =
-    found !== undefined && grants.can("ai", action, generationPath(id), { owner: found.meta.owner })
-  if (
-    found === undefined ||
-    (!allowed && !grants.can("ai", "read", generationPath(id), { owner: found.meta.owner }))
-  ) {
-    sendFormatError(response, format, 404, `No generation ${id} here (it may have expired).`, {
-      code: "not_found",
-    })
-    return undefined
-  }
-  if (!allowed) {
-    sendFormatError(response, format, 403, `This token does not grant \`${action}\` on this generation.`, {
-      code: "insufficient_scope",
-    })
-    return undefined
-  }
-  return { found, grants }
+  const access = await checkGenerationAccess(context, request, url, id, action, format.name === "anthropic")
+  if ("found" in access) return access
+  const { refusal } = access
+  const details = refusal.code === undefined ? {} : { code: refusal.code }
+  sendFormatError(response, format, refusal.status, refusal.message, details, refusal.headers)
+  return undefined
 }
 
 /** `GET /v1/generations/{id}`: the generation's state as JSON. */

@@ -8,6 +8,7 @@ import { anthropicFormat } from "./anthropic-format.js"
 import { createGeneration } from "./create-generation.js"
 import { fromAnthropicMessagesRequest } from "./from-anthropic-request.js"
 import { fromOpenAIChatRequest } from "./from-openai-request.js"
+import { type GenerationLogAccess, openGenerationLog } from "./generation-access.js"
 import { cancelGeneration, generationState, generationStream, listModels } from "./generation-endpoints.js"
 import { isGenerationId } from "./generation-id.js"
 import { createGenerations, type Generations, type GenerationsOptions } from "./generations.js"
@@ -41,6 +42,11 @@ export interface AIHandler {
   handle(request: IncomingMessage, response: ServerResponse): Promise<void>
   /** This node's generations. */
   readonly generations: Generations
+  /**
+   * Opens generation `id`'s log for a reader of another protocol — `herald serve` serves it as a
+   * read-only Durable Stream — with the checks of `GET /v1/generations/{id}/stream`.
+   */
+  openGenerationLog(id: string, request: IncomingMessage, url: URL): Promise<GenerationLogAccess>
   /**
    * Takes no new generations, lets running ones finish for `deadlineMs`, marks the rest
    * `interrupted`, then ends the open streams. Leaves the engine open.
@@ -134,6 +140,7 @@ export function createAIHandler(options: AIHandlerOptions): AIHandler {
     owns,
     handle,
     generations,
+    openGenerationLog: (id, request, url) => openGenerationLog(context, request, url, id),
     async close(closeOptions = {}) {
       await generations.close(closeOptions)
       // Every generation has ended: its readers got the terminal entry; the rest are told to come back.

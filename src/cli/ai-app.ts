@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs"
-import { createAIHandler } from "../ai/handler.js"
+import { type AIHandler, createAIHandler } from "../ai/handler.js"
 import type { ModelConfig } from "../ai/models.js"
 import { createCors } from "../auth/cors.js"
 import { createTokenVerifier } from "../auth/verifier.js"
@@ -13,6 +13,8 @@ export interface ServedAI {
   readonly mount: Mount
   /** Lets running generations finish within the deadline and marks the rest interrupted. */
   close(options: { readonly deadlineMs: number }): Promise<void>
+  /** Opens a generation's log for its read-only Durable Stream (cli/streams-mount.ts). */
+  readonly openGenerationLog: AIHandler["openGenerationLog"]
 }
 
 /**
@@ -59,6 +61,7 @@ export function createServedAI(
       handle: ai.handle,
     },
     close: (options) => ai.close(options),
+    openGenerationLog: (id, request, url) => ai.openGenerationLog(id, request, url),
   }
 }
 

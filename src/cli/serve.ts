@@ -139,7 +139,7 @@ export async function serve(flags: Readonly<Record<string, unknown>>): Promise<n
     await closeEngine(lease, engine)
     return 2
   }
-  const streams = createServedStreams(config, engine, logger)
+  const streams = createServedStreams(config, engine, logger, ai)
   const mounts = serveMounts({
     hub,
     ai: ai.mount,

@@ -2,11 +2,14 @@ import { createTokenVerifier } from "../auth/verifier.js"
 import type { Engine } from "../engine/engine.js"
 import type { Logger } from "../logger.js"
 import { createStreamsHandler } from "../streams/index.js"
+import type { ServedAI } from "./ai-app.js"
 import type { HeraldConfig } from "./config.js"
 import type { Mount } from "./router.js"
 
 /** Where `herald serve` answers the Durable Streams protocol. */
 export const STREAMS_PREFIX = "/v1/stream/"
+/** Where each AI generation is also a read-only Durable Stream (JSON mode): `{prefix}{id}`. */
+export const GENERATION_STREAMS_PREFIX = `${STREAMS_PREFIX}_generations/`
 
 /** The Durable Streams app as `herald serve` runs it. */
 export interface ServedStreams {
@@ -21,7 +24,12 @@ export interface ServedStreams {
  * Tokens are checked with the publisher keys (Herald grants of app `streams`); in dev mode a
  * client on this machine needs none.
  */
-export function createServedStreams(config: HeraldConfig, engine: Engine, logger: Logger): ServedStreams {
+export function createServedStreams(
+  config: HeraldConfig,
+  engine: Engine,
+  logger: Logger,
+  ai: Pick<ServedAI, "openGenerationLog">,
+): ServedStreams {
   const verifier = createTokenVerifier({
     keys: config.publishKeys,
     resource: config.resource ?? config.hubUrl,
@@ -33,6 +41,14 @@ export function createServedStreams(config: HeraldConfig, engine: Engine, logger
     prefix: STREAMS_PREFIX,
     retention: { maxEntries: Number.MAX_SAFE_INTEGER, maxAgeMs: Number.POSITIVE_INFINITY },
     auth: { verifier, trustLocalClients: config.dev !== undefined },
+    // A generation's own entries (JSON), read with the AI app's `read` grant on it.
+    views: [
+      {
+        prefix: GENERATION_STREAMS_PREFIX,
+        contentType: "application/json",
+        open: (id, request, url) => ai.openGenerationLog(id, request, url),
+      },
+    ],
     logger,
   })
   return {

@@ -13,10 +13,12 @@ import { deleteStream } from "./delete.js"
 import { StreamsError, sendProblem } from "./errors.js"
 import { SECURITY_HEADERS } from "./headers.js"
 import { resolveLimits, type StreamsLimits } from "./limits.js"
+import { openForRead } from "./lookup.js"
 import { streamMetadata } from "./metadata.js"
 import { readStream } from "./read.js"
 import { LiveFrames } from "./sse-events.js"
 import { createStreamCount } from "./stream-count.js"
+import { type LogView, serveView } from "./view.js"
 
 /** How to serve the Durable Streams protocol. */
 export interface StreamsOptions {
@@ -34,6 +36,12 @@ export interface StreamsOptions {
   readonly limits?: Partial<StreamsLimits>
   /** Retention of every stream's log. Default: the engine's. */
   readonly retention?: Retention
+  /**
+   * Other apps' logs served read-only as streams, each under its own path prefix (`herald serve`
+   * serves AI generations at `/v1/stream/_generations/{id}`). Their access is their app's: the
+   * handler's `auth` does not apply to them.
+   */
+  readonly views?: readonly LogView[]
   readonly logger?: Logger
 }
 
@@ -60,7 +68,11 @@ export function createStreamsHandler(options: StreamsOptions): StreamsHandler {
   const logger = options.logger ?? defaultLogger()
   const cors = createStreamsCors(options.cors)
   const auth = options.auth
-  const owns = (path: string) => path.startsWith(prefix) && path.length > prefix.length
+  const views = options.views ?? []
+  const viewOf = (path: string) =>
+    views.find((view) => path.startsWith(view.prefix) && path.length > view.prefix.length)
+  const owns = (path: string) =>
+    (path.startsWith(prefix) && path.length > prefix.length) || viewOf(path) !== undefined
   const context: StreamsContext = {
     engine: options.engine,
     limits,
@@ -86,12 +98,18 @@ export function createStreamsHandler(options: StreamsOptions): StreamsHandler {
       if (path.length > limits.maxPathLength) {
         throw new StreamsError(414, `Stream paths are at most ${limits.maxPathLength} characters.`)
       }
-      if (!owns(path) || path.slice(prefix.length).split("/", 1)[0] === RESERVED) {
+      const view = viewOf(path)
+      if (view === undefined && (!owns(path) || path.slice(prefix.length).split("/", 1)[0] === RESERVED)) {
         throw new StreamsError(404, `There is no stream at ${path}.`)
       }
-      const caller = auth === undefined ? OPEN_CALLER : await authenticate(auth, request, url)
+      // A view's app checks its own access.
+      const caller =
+        auth === undefined || view !== undefined ? OPEN_CALLER : await authenticate(auth, request, url)
       const streamRequest: StreamRequest = { path, url, request, response, caller, baseHeaders }
-      const reply = await dispatch(context, streamRequest)
+      const reply =
+        view === undefined
+          ? await dispatch(context, streamRequest)
+          : await serveView(context, view, streamRequest)
       if (reply !== undefined) sendReply(streamRequest, reply)
     } catch (error) {
       const refusal = error instanceof EngineUnavailableError ? unavailable(context.engine, error) : error
@@ -109,10 +127,9 @@ export function createStreamsHandler(options: StreamsOptions): StreamsHandler {
 function dispatch(context: StreamsContext, request: StreamRequest): Promise<Reply | undefined> {
   switch (request.request.method) {
     case "GET":
+      return readStream(context, request, () => openForRead(context, request))
     case "HEAD":
-      return request.request.method === "GET"
-        ? readStream(context, request)
-        : streamMetadata(context, request)
+      return streamMetadata(() => openForRead(context, request))
     case "PUT":
       return createStream(context, request)
     case "POST":

@@ -30,7 +30,8 @@ export function readReply(
     "content-type": stream.contentType,
     "stream-next-offset": read.next,
     etag: tag,
-    "cache-control": read.chunks.length > 0 ? dataCacheControl(context.authenticated) : NO_STORE,
+    "cache-control":
+      read.chunks.length > 0 ? dataCacheControl(context.authenticated || stream.private === true) : NO_STORE,
   }
   if (!read.more) headers["stream-up-to-date"] = "true"
   if (read.closed) headers["stream-closed"] = "true"

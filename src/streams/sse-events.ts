@@ -12,7 +12,7 @@ import { exposedOffset, type Stream } from "./stream.js"
 export interface Control {
   /** The offset to resume after (`streamNextOffset`). */
   readonly next: string
-  /** `streamCursor`; left out of the final event of a closed stream (`closed`). */
+  /** `streamCursor`; left out of the final event of a closed stream (`closed`), which is up to date. */
   readonly cursor: string
   readonly upToDate: boolean
   readonly closed: boolean
@@ -47,11 +47,11 @@ function dataEvent(encoding: SseEncoding, chunks: readonly string[]): string {
 
 function controlEvent(control: Control): string {
   const fields: Record<string, unknown> = { streamNextOffset: control.next }
+  if (!control.closed) fields.streamCursor = control.cursor
+  // Said with the close too: a client hands a control event without data on only when it says
+  // "up to date" (@durable-streams/client), and a closed stream's end is its reader's.
+  if (control.upToDate || control.closed) fields.upToDate = true
   if (control.closed) fields.streamClosed = true
-  else {
-    fields.streamCursor = control.cursor
-    if (control.upToDate) fields.upToDate = true
-  }
   return `event: control\ndata:${JSON.stringify(fields)}\n\n`
 }
 

@@ -51,7 +51,11 @@ export async function serveSse(
   })
   if (connection.closed) return
   const lifetime = setTimeout(() => connection.close(), context.limits.sseLifetimeMs)
-  connection.onClose(() => clearTimeout(lifetime))
+  const unwatch = stream.watch?.()
+  connection.onClose(() => {
+    clearTimeout(lifetime)
+    unwatch?.()
+  })
   const reader: SseReader = {
     context,
     stream,

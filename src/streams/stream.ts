@@ -39,6 +39,13 @@ export interface Stream {
   readonly owner: string | undefined
   readonly fork: ForkPoint | undefined
   readonly softDeleted: boolean
+  /** Its data is one user's (another app's log, checked by that app): caches keep reads `private`. */
+  readonly private?: boolean
+  /**
+   * Tells the app whose log this is that a live read began; returns the function that says it
+   * ended (an AI generation runs on while someone watches it).
+   */
+  readonly watch?: () => () => void
 }
 
 /** The engine log of the stream at `path`. */
