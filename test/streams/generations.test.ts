@@ -99,10 +99,14 @@ async function readUntil(
   const response = await readStream<StoredEntry>({ url, offset, live })
   const items: StoredEntry[] = []
   let closed = false
+  // The offset after the last batch taken: where a reader resumes (the client may read ahead).
+  let at = offset
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${live}: ${items.length} entries, no end`)), 10_000)
     response.subscribeJson((batch) => {
+      if (closed || enough(items)) return
       items.push(...batch.items)
+      at = batch.offset
       closed = batch.streamClosed
       if (closed || enough(items)) {
         clearTimeout(timer)
@@ -110,8 +114,6 @@ async function readUntil(
       }
     })
   })
-  // The offset after what the subscriber was given (the client advances it once delivered).
-  const at = response.offset
   response.cancel()
   return { items, offset: at, closed }
 }

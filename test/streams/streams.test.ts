@@ -85,8 +85,10 @@ describe("auth", () => {
     const read = await fetch(url, { headers: bearer(jwt) })
     expect(read.status).toBe(200)
     expect(await read.text()).toBe("hello")
+    await fetch(url, { method: "POST", headers: { ...bearer(jwt), "stream-closed": "true" } })
+    const closed = await fetch(url, { headers: bearer(jwt) })
     // Private: the data may be user-specific.
-    expect(read.headers.get("cache-control")).toMatch(/^private/)
+    expect(closed.headers.get("cache-control")).toMatch(/^private, max-age=60/)
     expect((await fetch(url, { method: "DELETE", headers: bearer(jwt) })).status).toBe(403)
     const other = await fetch(`${baseUrl}/v1/stream/users/43/inbox`, { method: "PUT", headers })
     expect(other.status).toBe(403)
@@ -160,6 +162,37 @@ describe("limits", () => {
     const sse = await fetch(`${url}?offset=${tail}&live=sse`)
     // The body ends on its own: the server closed the response.
     expect(await sse.text()).toContain('"upToDate":true')
+  })
+})
+
+describe("caching", () => {
+  it("lets caches keep what a URL answers for good, and revalidate a read up to an open stream's tail", async () => {
+    const { baseUrl } = await start({ limits: { readPageEntries: 1 } })
+    const url = `${baseUrl}/v1/stream/cached`
+    const text = { "content-type": "text/plain" }
+    await fetch(url, { method: "PUT", headers: text, body: "a" })
+    const tail = await fetch(`${url}?offset=-1`)
+    expect(tail.headers.get("cache-control")).toBe("no-cache")
+    const tag = tail.headers.get("etag") as string
+    expect((await fetch(`${url}?offset=-1`, { headers: { "if-none-match": tag } })).status).toBe(304)
+
+    await fetch(url, { method: "POST", headers: text, body: "b" })
+    // The same URL answers more now: its old copy is not valid any more.
+    const grown = await fetch(`${url}?offset=-1`, { headers: { "if-none-match": tag } })
+    expect(grown.status).toBe(200)
+    // One append per page here: the first page stops short of the tail, and never changes.
+    expect(await grown.text()).toBe("a")
+    expect(grown.headers.get("cache-control")).toBe("public, max-age=60, stale-while-revalidate=300")
+
+    const next = grown.headers.get("stream-next-offset") as string
+    const poll = await fetch(`${url}?offset=${next}&live=long-poll`)
+    expect(await poll.text()).toBe("b")
+    expect(poll.headers.get("cache-control")).toMatch(/^public, max-age=60/)
+
+    await fetch(url, { method: "POST", headers: { "stream-closed": "true" } })
+    const end = await fetch(`${url}?offset=${next}`)
+    expect(end.headers.get("stream-closed")).toBe("true")
+    expect(end.headers.get("cache-control")).toMatch(/^public, max-age=60/)
   })
 })
 
