@@ -10,6 +10,7 @@ import { createRedisEngine } from "../../src/engine/redis.js"
 import { LiveFrames } from "../../src/streams/sse-events.js"
 import type { Stream } from "../../src/streams/stream.js"
 import { deleteKeys, redisAnswers, SHARED_REDIS_URL, STRICT } from "../engine/redis-servers.js"
+import { countingReads } from "./counting-reads.js"
 import { type ServedStreams, serveStreams } from "./serve-streams.js"
 
 const keyPrefix = `herald-sse-${randomBytes(4).toString("hex")}`
@@ -23,24 +24,6 @@ afterEach(async () => {
 afterAll(async () => {
   if (redisUp) await deleteKeys(SHARED_REDIS_URL, keyPrefix)
 })
-
-/** `engine`, counting its reads. */
-function countingReads(engine: Engine): { engine: Engine; reads: () => number } {
-  let reads = 0
-  const counted = new Proxy(engine, {
-    get(target, property) {
-      const value = Reflect.get(target, property, target)
-      if (property === "read") {
-        return (...args: Parameters<Engine["read"]>) => {
-          reads++
-          return target.read(...args)
-        }
-      }
-      return typeof value === "function" ? value.bind(target) : value
-    },
-  })
-  return { engine: counted, reads: () => reads }
-}
 
 /** An SSE reader: the JSON values of its data events, and its control events. */
 interface Reader {

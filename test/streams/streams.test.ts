@@ -1,12 +1,14 @@
 // Herald's own promises on top of the protocol: who may do what (401/403, ownership, dev mode's
 // local clients), the bounds (413, 414, 429), and the official client reading, tailing and
 // resuming a Herald stream.
+import { request } from "node:http"
 import { DurableStream } from "@durable-streams/client"
 import { SignJWT } from "jose"
 import { afterEach, describe, expect, it } from "vitest"
 import { createTokenVerifier } from "../../src/auth/verifier.js"
 import { createMemoryEngine } from "../../src/engine/memory.js"
 import type { StreamsOptions } from "../../src/streams/index.js"
+import { countingReads } from "./counting-reads.js"
 import { type ServedStreams, serveStreams } from "./serve-streams.js"
 
 const SECRET = "streams-test-secret-with-enough-entropy-0123"
@@ -139,6 +141,64 @@ describe("limits", () => {
     expect(await (await fetch(url)).text()).toBe("x".repeat(16))
     const long = await fetch(`${baseUrl}/v1/stream/${"p".repeat(40)}`, { method: "PUT" })
     expect(long.status).toBe(414)
+  })
+
+  it("answers 413 to a chunked body that grows past maxBodyBytes, without reading the rest", async () => {
+    const { baseUrl } = await start({ limits: { maxBodyBytes: 1024 } })
+    const url = `${baseUrl}/v1/stream/chunked`
+    await fetch(url, { method: "PUT", headers: { "content-type": "application/octet-stream" } })
+    const answer = await new Promise<{ status: number; connection: string | undefined }>(
+      (resolve, reject) => {
+        const upload = request(url, {
+          method: "POST",
+          headers: { "content-type": "application/octet-stream" },
+        })
+        upload.on("error", reject)
+        upload.on("response", (response) => {
+          response.resume()
+          resolve({ status: response.statusCode as number, connection: response.headers.connection })
+          upload.destroy()
+        })
+        // Chunks until the server answers (bounded: far past the limit, it has answered).
+        let sent = 0
+        const more = () => {
+          if (sent++ < 200 && !upload.destroyed) upload.write(Buffer.alloc(512), () => setTimeout(more, 1))
+        }
+        more()
+      },
+    )
+    expect(answer).toEqual({ status: 413, connection: "close" })
+    expect(await (await fetch(url)).text()).toBe("")
+  })
+
+  it("reads about maxReadBytes per response, asking the engine for little more than it sends", async () => {
+    const counted = countingReads(createMemoryEngine())
+    served = await serveStreams(counted.engine, { limits: { maxReadBytes: 32 * 1024 } })
+    const url = `${served.baseUrl}/v1/stream/pages`
+    const bytes = { "content-type": "application/octet-stream" }
+    await fetch(url, { method: "PUT", headers: bytes })
+    for (let i = 0; i < 40; i++)
+      await fetch(url, { method: "POST", headers: bytes, body: "x".repeat(10_000) })
+    for (let i = 0; i < 500; i++) await fetch(url, { method: "POST", headers: bytes, body: "y" })
+
+    counted.limits.length = 0
+    const large = await fetch(`${url}?offset=-1`)
+    // Three appends of 10 000 bytes fit in 32 KiB; the engine is asked for one small page.
+    expect((await large.arrayBuffer()).byteLength).toBe(30_000)
+    expect(counted.limits).toEqual([16])
+
+    counted.limits.length = 0
+    let offset = large.headers.get("stream-next-offset") as string
+    let read = ""
+    for (let page = 0; page < 20 && !read.endsWith("y".repeat(500)); page++) {
+      const response = await fetch(`${url}?offset=${offset}`)
+      read += await response.text()
+      offset = response.headers.get("stream-next-offset") as string
+    }
+    expect(read).toBe("x".repeat(370_000) + "y".repeat(500))
+    // Pages sized from the appends seen: never far more entries than a response carries.
+    expect(Math.max(...counted.limits)).toBeLessThanOrEqual(1000)
+    expect(counted.limits.length).toBeLessThan(40)
   })
 
   it("holds at most maxStreams streams (429), and makes room again on delete", async () => {
