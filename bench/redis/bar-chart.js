@@ -25,6 +25,7 @@ export function barChart({ title, subtitle, panels, format }) {
   const height = top + panels.reduce((sum, panel) => sum + panelHeight(panel), 0)
   const parts = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="system-ui, sans-serif" font-size="12">`,
+    `<title>${escapeXml(title)}</title>`,
     `<rect width="${WIDTH}" height="${height}" fill="#fff"/>`,
     `<text x="${WIDTH / 2}" y="24" text-anchor="middle" font-size="15" font-weight="bold">${escapeXml(title)}</text>`,
     `<text x="${WIDTH / 2}" y="44" text-anchor="middle" fill="#666">${escapeXml(subtitle)}</text>`,

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http"
 import type { Grants } from "../auth/grants.js"
 import { follow } from "../engine/follow.js"
 import type { AIContext } from "./ai-context.js"
-import { type Action, findLiveGeneration, permits } from "./generation-access.js"
+import { checkGenerationAccess, type GenerationAction } from "./generation-access.js"
 import { isGenerationFormat } from "./generation-meta.js"
 import { type FoundGeneration, findGeneration, readEnd, stateBody } from "./generation-state.js"
 import { openaiFormat } from "./openai-format.js"
@@ -22,31 +22,15 @@ async function authorize(
   response: ServerResponse,
   url: URL,
   id: string,
-  action: Action,
+  action: GenerationAction,
   format: WireFormat,
 ): Promise<{ found: FoundGeneration; grants: Grants } | undefined> {
-  let grants: Grants
-  try {
-    grants = await context.auth.authenticate(request, url, format.name === "anthropic")
-  } catch (error) {
-    if (sendClientError(response, format, error)) return undefined
-    throw error
-  }
-  const found = await findLiveGeneration(context, id)
-  const verdict = found === undefined ? "hidden" : permits(grants, found, action)
-  if (found === undefined || verdict === "hidden") {
-    sendFormatError(response, format, 404, `No generation ${id} here (it may have expired).`, {
-      code: "not_found",
-    })
-    return undefined
-  }
-  if (verdict === "forbidden") {
-    sendFormatError(response, format, 403, `This token does not grant \`${action}\` on this generation.`, {
-      code: "insufficient_scope",
-    })
-    return undefined
-  }
-  return { found, grants }
+  const access = await checkGenerationAccess(context, request, url, id, action, format.name === "anthropic")
+  if ("found" in access) return access
+  const { refusal } = access
+  const details = refusal.code === undefined ? {} : { code: refusal.code }
+  sendFormatError(response, format, refusal.status, refusal.message, details, refusal.headers)
+  return undefined
 }
 
 /** `GET /v1/generations/{id}`: the generation's state as JSON; `?include=prompt` adds its prompt (`null` when not kept). */

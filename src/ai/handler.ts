@@ -9,6 +9,7 @@ import { createAIMetrics } from "./ai-metrics.js"
 import { createChatGenerations } from "./chat-generations.js"
 import { aiSdkChatEndpoint, anthropicMessagesEndpoint, openaiChatEndpoint } from "./create-endpoints.js"
 import { type CreateEndpoint, createGeneration } from "./create-generation.js"
+import { type GenerationLogAccess, openGenerationLog } from "./generation-access.js"
 import { cancelGeneration, generationState, generationStream, listModels } from "./generation-endpoints.js"
 import { isGenerationId } from "./generation-id.js"
 import { createGenerations, type Generations, type GenerationsOptions } from "./generations.js"
@@ -67,6 +68,11 @@ export interface AIHandler {
   readonly generations: Generations
   /** The metrics of the generations (`herald_ai_*`), for a `/metrics` endpoint (`herald serve` merges them into its own). */
   readonly metrics: Registry
+  /**
+   * Opens generation `id`'s log for a reader of another protocol — `herald serve` serves it as a
+   * read-only Durable Stream — with the checks of `GET /v1/generations/{id}/stream`.
+   */
+  openGenerationLog(id: string, request: IncomingMessage, url: URL): Promise<GenerationLogAccess>
   /**
    * Takes no new generations, lets running ones finish for `deadlineMs`, marks the rest
    * `interrupted`, then ends the open streams. Leaves the engine open.
@@ -199,6 +205,7 @@ export function createAIHandler(options: AIHandlerOptions): AIHandler {
     handle,
     generations,
     metrics: metrics.registry,
+    openGenerationLog: (id, request, url) => openGenerationLog(context, request, url, id),
     async close(closeOptions = {}) {
       await generations.close(closeOptions)
       // Every generation has ended: its readers got the terminal entry; the rest are told to come back.

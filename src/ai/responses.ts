@@ -39,16 +39,15 @@ export function sendFormatError(
  */
 export function sendClientError(response: ServerResponse, format: WireFormat, error: unknown): boolean {
   if (error instanceof AuthError) {
-    const headers: Record<string, string> =
-      error.status === 401 ? { "www-authenticate": bearerChallenge(error, undefined) } : {}
-    const code = error.status === 401 ? (error.code ?? "missing_token") : error.code
+    const refusal = authRefusal(error)
+    const { code } = refusal
     sendFormatError(
       response,
       format,
-      error.status,
-      error.description,
+      refusal.status,
+      refusal.message,
       code === undefined ? {} : { code },
-      headers,
+      refusal.headers,
     )
     return true
   }
@@ -61,4 +60,25 @@ export function sendClientError(response: ServerResponse, format: WireFormat, er
     return true
   }
   return false
+}
+
+/** A refusal of a request, before it is answered in an endpoint's own shape. */
+export interface Refusal {
+  readonly status: number
+  readonly message: string
+  /** The error code (`missing_token`, `insufficient_scope`, `not_found`). */
+  readonly code: string | undefined
+  /** A 401's `WWW-Authenticate` challenge. */
+  readonly headers: Readonly<Record<string, string>>
+}
+
+/** What a token refused by authentication answers: a 401 with its Bearer challenge, or a 400. */
+export function authRefusal(error: AuthError): Refusal {
+  const unauthorized = error.status === 401
+  return {
+    status: error.status,
+    message: error.description,
+    code: unauthorized ? (error.code ?? "missing_token") : error.code,
+    headers: unauthorized ? { "www-authenticate": bearerChallenge(error, undefined) } : {},
+  }
 }

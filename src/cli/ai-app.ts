@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs"
 import type { Registry } from "prom-client"
 import type { Generations } from "../ai/generations.js"
-import { createAIHandler } from "../ai/handler.js"
+import { type AIHandler, createAIHandler } from "../ai/handler.js"
 import type { ModelConfig } from "../ai/models.js"
 import { createCors } from "../auth/cors.js"
 import { createTokenVerifier } from "../auth/verifier.js"
@@ -19,6 +19,8 @@ export interface ServedAI {
   readonly metrics: Registry
   /** Lets running generations finish within the deadline and marks the rest interrupted. */
   close(options: { readonly deadlineMs: number }): Promise<void>
+  /** Opens a generation's log for its read-only Durable Stream (cli/streams-mount.ts). */
+  readonly openGenerationLog: AIHandler["openGenerationLog"]
 }
 
 /**
@@ -71,6 +73,7 @@ export function createServedAI(
     generations: ai.generations,
     metrics: ai.metrics,
     close: (options) => ai.close(options),
+    openGenerationLog: (id, request, url) => ai.openGenerationLog(id, request, url),
   }
 }
 

@@ -27,7 +27,7 @@ import { createLogger } from "./logger.js"
 import { serveMounts } from "./mounts.js"
 import { redisConnection } from "./redis-connection.js"
 import { createRouter } from "./router.js"
-import { streamsMount } from "./streams-mount.js"
+import { createServedStreams } from "./streams-mount.js"
 import { createTlsServer } from "./tls-server.js"
 
 /** The database file inside the data directory. */
@@ -140,7 +140,7 @@ export async function serve(flags: Readonly<Record<string, unknown>>): Promise<n
     await closeEngine(lease, engine)
     return 2
   }
-  const streams = streamsMount(config, engine, logger)
+  const streams = createServedStreams(config, engine, logger, ai)
   const dashboard = createDashboard(
     config,
     engine,
@@ -149,7 +149,7 @@ export async function serve(flags: Readonly<Record<string, unknown>>): Promise<n
     logger,
   )
   // What shutdown closes together.
-  const apps = [ai, hub, dashboard.admin]
+  const apps = [ai, hub, streams, dashboard.admin]
   const mounts = serveMounts({
     hub,
     ai: ai.mount,
@@ -161,7 +161,7 @@ export async function serve(flags: Readonly<Record<string, unknown>>): Promise<n
       loopbackOnly: config.dev === undefined && config.metricsPort === undefined,
     },
     separateMetricsPort: config.metricsPort !== undefined,
-    streams,
+    streams: streams.mount,
     admin: dashboard.admin.mount,
     web: dashboard.web,
     registries: [ai.metrics],

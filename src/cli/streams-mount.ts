@@ -2,14 +2,23 @@ import { createTokenVerifier } from "../auth/verifier.js"
 import type { Engine } from "../engine/engine.js"
 import type { Logger } from "../logger.js"
 import { createStreamsHandler, type StreamsHandler } from "../streams/index.js"
+import type { ServedAI } from "./ai-app.js"
 import type { HeraldConfig } from "./config.js"
 import type { Mount } from "./router.js"
 
 /** Where `herald serve` answers the Durable Streams protocol. */
 export const STREAMS_PREFIX = "/v1/stream/"
+/** Where each AI generation is also a read-only Durable Stream (JSON mode): `{prefix}{id}`. */
+export const GENERATION_STREAMS_PREFIX = `${STREAMS_PREFIX}_generations/`
 
-/** The Durable Streams app as `herald serve` mounts it, with its overview for the dashboard. */
-export type ServedStreams = Mount & Pick<StreamsHandler, "overview">
+/** The Durable Streams app as `herald serve` runs it. */
+export interface ServedStreams {
+  readonly mount: Mount
+  /** The streams held, for the dashboard. */
+  readonly overview: StreamsHandler["overview"]
+  /** Ends the open SSE responses within the deadline (their clients resume from their offsets). */
+  close(options: { readonly deadlineMs: number }): Promise<void>
+}
 
 /**
  * The Durable Streams app of `herald serve`, on the engine every app shares: a stream is one log
@@ -17,7 +26,12 @@ export type ServedStreams = Mount & Pick<StreamsHandler, "overview">
  * Tokens are checked with the publisher keys (Herald grants of app `streams`); in dev mode a
  * client on this machine needs none.
  */
-export function streamsMount(config: HeraldConfig, engine: Engine, logger: Logger): ServedStreams {
+export function createServedStreams(
+  config: HeraldConfig,
+  engine: Engine,
+  logger: Logger,
+  ai: Pick<ServedAI, "openGenerationLog">,
+): ServedStreams {
   const verifier = createTokenVerifier({
     keys: config.publishKeys,
     resource: config.resource ?? config.hubUrl,
@@ -29,12 +43,19 @@ export function streamsMount(config: HeraldConfig, engine: Engine, logger: Logge
     prefix: STREAMS_PREFIX,
     retention: { maxEntries: Number.MAX_SAFE_INTEGER, maxAgeMs: Number.POSITIVE_INFINITY },
     auth: { verifier, trustLocalClients: config.dev !== undefined },
+    // A generation's own entries (JSON), read with the AI app's `read` grant on it.
+    views: [
+      {
+        prefix: GENERATION_STREAMS_PREFIX,
+        contentType: "application/json",
+        open: (id, request, url) => ai.openGenerationLog(id, request, url),
+      },
+    ],
     logger,
   })
   return {
-    serves: `Durable Streams at ${STREAMS_PREFIX}`,
-    owns: streams.owns,
-    handle: streams.handle,
+    mount: { serves: `Durable Streams at ${STREAMS_PREFIX}`, owns: streams.owns, handle: streams.handle },
     overview: streams.overview,
+    close: (options) => streams.close(options),
   }
 }

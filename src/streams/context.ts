@@ -1,8 +1,10 @@
 import type { IncomingMessage, ServerResponse } from "node:http"
 import type { Engine, Retention } from "../engine/engine.js"
 import type { Logger } from "../logger.js"
+import type { SSE } from "../server/index.js"
 import type { StreamsCaller } from "./auth.js"
 import type { StreamsLimits } from "./limits.js"
+import type { LiveFrames } from "./sse-events.js"
 import type { StreamCount } from "./stream-count.js"
 
 /** What every operation shares: the engine and the handler's settings. */
@@ -15,6 +17,10 @@ export interface StreamsContext {
   /** The retention of every stream's log (`undefined`: the engine's). */
   readonly retention: Retention | undefined
   readonly streamCount: StreamCount
+  /** The open SSE responses: their bounded queues, heartbeats and shutdown. */
+  readonly sse: SSE
+  /** The frame of the last live batch, shared by its stream's SSE readers. */
+  readonly liveFrames: LiveFrames
   /** Owns `path`: a stream path of this handler (fork sources must be). */
   owns(path: string): boolean
 }

@@ -14,6 +14,7 @@ const TITLES: Readonly<Record<number, string>> = {
   414: "URI Too Long",
   429: "Too Many Requests",
   500: "Internal Server Error",
+  503: "Service Unavailable",
 }
 
 /**

@@ -1,7 +1,8 @@
 import type { IncomingMessage, ServerResponse } from "node:http"
 import type { Engine, Retention } from "../engine/engine.js"
+import { EngineUnavailableError } from "../engine/unavailable.js"
 import { defaultLogger, type Logger } from "../logger.js"
-import { withErrorBoundary } from "../server/index.js"
+import { createSSE, withErrorBoundary } from "../server/index.js"
 import { appendToStream } from "./append.js"
 import { authenticate, OPEN_CALLER, type StreamsAuthOptions } from "./auth.js"
 import type { Reply, StreamRequest, StreamsContext } from "./context.js"
@@ -12,10 +13,13 @@ import { deleteStream } from "./delete.js"
 import { StreamsError, sendProblem } from "./errors.js"
 import { SECURITY_HEADERS } from "./headers.js"
 import { resolveLimits, type StreamsLimits } from "./limits.js"
+import { openForRead } from "./lookup.js"
 import { streamMetadata } from "./metadata.js"
 import { type StreamsOverview, streamsOverview } from "./overview.js"
 import { readStream } from "./read.js"
+import { LiveFrames } from "./sse-events.js"
 import { createStreamCount } from "./stream-count.js"
+import { type LogView, serveView } from "./view.js"
 
 /** How to serve the Durable Streams protocol. */
 export interface StreamsOptions {
@@ -33,6 +37,12 @@ export interface StreamsOptions {
   readonly limits?: Partial<StreamsLimits>
   /** Retention of every stream's log. Default: the engine's. */
   readonly retention?: Retention
+  /**
+   * Other apps' logs served read-only as streams, each under its own path prefix (`herald serve`
+   * serves AI generations at `/v1/stream/_generations/{id}`). Their access is their app's: the
+   * handler's `auth` does not apply to them.
+   */
+  readonly views?: readonly LogView[]
   readonly logger?: Logger
 }
 
@@ -47,6 +57,11 @@ export interface StreamsHandler {
    * proportion), and the `newest` most recently created: for a dashboard.
    */
   overview(bounds: { readonly maxCount: number; readonly newest: number }): Promise<StreamsOverview>
+  /**
+   * Ends the open SSE responses within `deadlineMs` (default 1000): their clients resume from
+   * their offsets, on this node once it is back or on another. Leaves the engine open.
+   */
+  close(options?: { readonly deadlineMs?: number }): Promise<void>
 }
 
 /** The reserved control namespace (protocol section 6): Herald serves no subscriptions yet. */
@@ -59,7 +74,11 @@ export function createStreamsHandler(options: StreamsOptions): StreamsHandler {
   const logger = options.logger ?? defaultLogger()
   const cors = createStreamsCors(options.cors)
   const auth = options.auth
-  const owns = (path: string) => path.startsWith(prefix) && path.length > prefix.length
+  const views = options.views ?? []
+  const viewOf = (path: string) =>
+    views.find((view) => path.startsWith(view.prefix) && path.length > view.prefix.length)
+  const owns = (path: string) =>
+    (path.startsWith(prefix) && path.length > prefix.length) || viewOf(path) !== undefined
   const context: StreamsContext = {
     engine: options.engine,
     limits,
@@ -67,6 +86,9 @@ export function createStreamsHandler(options: StreamsOptions): StreamsHandler {
     authenticated: auth !== undefined,
     retention: options.retention,
     streamCount: createStreamCount(options.engine, limits.maxStreams),
+    // No `retry` field: Durable Streams clients resume from their offsets, on their own schedule.
+    sse: createSSE({ retryMs: null, maxQueuedBytes: limits.maxQueuedBytes, logger }),
+    liveFrames: new LiveFrames(),
     owns,
   }
 
@@ -82,32 +104,39 @@ export function createStreamsHandler(options: StreamsOptions): StreamsHandler {
       if (path.length > limits.maxPathLength) {
         throw new StreamsError(414, `Stream paths are at most ${limits.maxPathLength} characters.`)
       }
-      if (!owns(path) || path.slice(prefix.length).split("/", 1)[0] === RESERVED) {
+      const view = viewOf(path)
+      if (view === undefined && (!owns(path) || path.slice(prefix.length).split("/", 1)[0] === RESERVED)) {
         throw new StreamsError(404, `There is no stream at ${path}.`)
       }
-      const caller = auth === undefined ? OPEN_CALLER : await authenticate(auth, request, url)
+      // A view's app checks its own access.
+      const caller =
+        auth === undefined || view !== undefined ? OPEN_CALLER : await authenticate(auth, request, url)
       const streamRequest: StreamRequest = { path, url, request, response, caller, baseHeaders }
-      const reply = await dispatch(context, streamRequest)
+      const reply =
+        view === undefined
+          ? await dispatch(context, streamRequest)
+          : await serveView(context, view, streamRequest)
       if (reply !== undefined) sendReply(streamRequest, reply)
     } catch (error) {
-      if (!(error instanceof StreamsError)) throw error
-      sendProblem(response, error.status, error.message, { ...baseHeaders, ...error.headers })
+      const refusal = error instanceof EngineUnavailableError ? unavailable(context.engine, error) : error
+      if (!(refusal instanceof StreamsError)) throw error
+      sendProblem(response, refusal.status, refusal.message, { ...baseHeaders, ...refusal.headers })
     }
   }
   return {
     owns,
     handle: withErrorBoundary(route, logger) as StreamsHandler["handle"],
     overview: (bounds) => streamsOverview(options.engine, prefix, bounds),
+    close: (closeOptions = {}) => context.sse.close({ deadlineMs: closeOptions.deadlineMs ?? 1000 }),
   }
 }
 
 function dispatch(context: StreamsContext, request: StreamRequest): Promise<Reply | undefined> {
   switch (request.request.method) {
     case "GET":
+      return readStream(context, request, () => openForRead(context, request))
     case "HEAD":
-      return request.request.method === "GET"
-        ? readStream(context, request)
-        : streamMetadata(context, request)
+      return streamMetadata(() => openForRead(context, request))
     case "PUT":
       return createStream(context, request)
     case "POST":
@@ -119,6 +148,22 @@ function dispatch(context: StreamsContext, request: StreamRequest): Promise<Repl
         allow: "GET, HEAD, PUT, POST, DELETE, OPTIONS",
       })
   }
+}
+
+/** Seconds a client waits before retrying while the engine cannot reach its store (a Redis failing over). */
+const RETRY_AFTER_SECONDS = 1
+
+/**
+ * A 503 with `Retry-After`: the engine cannot reach its store right now, and the same request
+ * may succeed in a moment. An append may or may not have been stored when the connection broke,
+ * so the detail says how to retry it without a duplicate.
+ */
+function unavailable(engine: Engine, error: EngineUnavailableError): StreamsError {
+  return new StreamsError(
+    503,
+    `The streams' ${engine.name} engine is unavailable (${error.message}). Retry in ${RETRY_AFTER_SECONDS} s; an append may have been stored, so retry appends with the same Producer-Id, Producer-Epoch and Producer-Seq to be safe from duplicates.`,
+    { "retry-after": String(RETRY_AFTER_SECONDS) },
+  )
 }
 
 /** The request's URL (its host from `Host`, for `Location`). */

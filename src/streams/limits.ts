@@ -16,6 +16,11 @@ export interface StreamsLimits {
    * offset): the protocol asks for about 60 s, so that CDNs can collapse readers. Default 60 s.
    */
   readonly sseLifetimeMs: number
+  /**
+   * Most bytes waiting for one slow SSE reader; past it the response ends and the client resumes
+   * from its offset, so a stalled reader never grows the server's memory. Default 256 KiB.
+   */
+  readonly maxQueuedBytes: number
   /** Most bytes of stream data in one read response (at least one append is always sent). Default 1 MiB. */
   readonly maxReadBytes: number
   /** Most appends read per engine page. Default 1000. */
@@ -28,6 +33,7 @@ export const DEFAULT_LIMITS: StreamsLimits = Object.freeze({
   maxPathLength: 500,
   longPollTimeoutMs: 20_000,
   sseLifetimeMs: 60_000,
+  maxQueuedBytes: 256 * 1024,
   maxReadBytes: 1024 * 1024,
   readPageEntries: 1000,
 })

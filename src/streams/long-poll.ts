@@ -19,6 +19,7 @@ export async function longPoll(
   const cursor = nextCursor(request.url.searchParams.get("cursor"))
   // Watch first: an append between the read and the wait still wakes it.
   const wake = await watchLog(context.engine, stream.log)
+  const unwatch = stream.watch?.()
   const { response } = request
   let gone = false
   const onClose = () => {
@@ -52,5 +53,6 @@ export async function longPoll(
   } finally {
     response.off("close", onClose)
     wake.stop()
+    unwatch?.()
   }
 }

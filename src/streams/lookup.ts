@@ -1,4 +1,4 @@
-import type { StreamsContext } from "./context.js"
+import type { StreamRequest, StreamsContext } from "./context.js"
 import { StreamsError } from "./errors.js"
 import { deleteForGood, hasLiveForks } from "./fork.js"
 import { loadStream, type Stream } from "./stream.js"
@@ -17,4 +17,11 @@ export async function requireStream(context: StreamsContext, path: string): Prom
   }
   await deleteForGood(context, stream)
   throw new StreamsError(404, `There is no stream at ${path}.`)
+}
+
+/** The stream a request reads (GET, HEAD): found as {@link requireStream} does, and the caller's `read` checked. */
+export async function openForRead(context: StreamsContext, request: StreamRequest): Promise<Stream> {
+  const stream = await requireStream(context, request.path)
+  request.caller.require("read", request.path, stream.owner)
+  return stream
 }

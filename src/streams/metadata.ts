@@ -1,13 +1,12 @@
 /** HEAD: a stream's metadata (protocol section 5.5). `head` does not touch a sliding TTL. */
 
-import type { Reply, StreamRequest, StreamsContext } from "./context.js"
+import type { Reply } from "./context.js"
 import { NO_STORE } from "./headers.js"
-import { requireStream } from "./lookup.js"
-import { tailOffset } from "./stream.js"
+import { type Stream, tailOffset } from "./stream.js"
 
-export async function streamMetadata(context: StreamsContext, request: StreamRequest): Promise<Reply> {
-  const stream = await requireStream(context, request.path)
-  request.caller.require("read", request.path, stream.owner)
+/** Answers a HEAD of the stream `open` finds (and checks the caller's access to). */
+export async function streamMetadata(open: () => Promise<Stream>): Promise<Reply> {
+  const stream = await open()
   const { ttlMs, expiresAt } = stream.head.config
   return {
     status: 200,

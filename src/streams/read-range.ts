@@ -8,7 +8,7 @@ import type { Engine } from "../engine/engine.js"
 import { formatPosition, type ParsedPosition, parsePosition, START } from "../engine/position.js"
 import { StreamsError } from "./errors.js"
 import type { StreamsLimits } from "./limits.js"
-import { exposedOffset, loadStream, type Stream } from "./stream.js"
+import { exposedOffset, loadStream, ownPosition, type Stream } from "./stream.js"
 
 /** What a read returned. */
 export interface RangeRead {
@@ -74,16 +74,21 @@ async function readInto(
     await readOwn(engine, stream, formatPosition(stream.head.epoch, 0), until, limits, out, top)
     return
   }
-  let own: string = START
-  if (after !== START) {
-    if (fork === undefined) own = formatPosition(after.epoch, after.seq)
-    else if (after.epoch === fork.at.epoch) own = formatPosition(stream.head.epoch, after.seq - fork.at.seq)
-    else throw notHeld("other-epoch", top)
-  }
+  const own = after === START ? START : ownPosition(stream, after)
+  if (own === undefined) throw notHeld("other-epoch", top)
   await readOwn(engine, stream, own, until, limits, out, top)
 }
 
-/** Reads the stream's own log after the engine position `after`. */
+/**
+ * Entries asked of the engine by a read's first page. Small, so that a stream of large entries
+ * does not load far past `maxReadBytes`; the next pages are sized from what it found.
+ */
+const FIRST_PAGE = 16
+
+/**
+ * Reads the stream's own log after the engine position `after`, page after page, until
+ * `limits.readPageEntries` appends or about `limits.maxReadBytes`, or the tail, or `until`.
+ */
 async function readOwn(
   engine: Engine,
   stream: Stream,
@@ -94,34 +99,48 @@ async function readOwn(
   top: boolean,
 ): Promise<void> {
   const shift = stream.fork?.at.seq ?? 0
-  const start = after === START ? undefined : parsePosition(after)
-  let limit = limits.readPageEntries - out.chunks.length
-  if (start !== undefined && Number.isFinite(until)) limit = Math.min(limit, until - shift - start.seq)
-  if (limit <= 0) {
-    out.more = true
-    return
-  }
-  // A fork reading its source does not keep the source alive: only the fork was read.
-  const result = await engine.read(stream.log, after, limit, top ? undefined : NOT_TOUCHING)
-  if (!result.held) throw notHeld(result.reason, top)
-  let taken = 0
-  let last = result.after
-  let capped = false
-  for (const entry of result.entries) {
-    if (entry.seq + shift > until) {
-      capped = true
-      break
+  let from = after
+  let page = FIRST_PAGE
+  // Bounded: each turn takes a whole page of entries, or ends the read.
+  for (;;) {
+    const start = from === START ? undefined : parsePosition(from)
+    let limit = Math.min(page, limits.readPageEntries - out.chunks.length)
+    if (start !== undefined && Number.isFinite(until)) limit = Math.min(limit, until - shift - start.seq)
+    if (limit <= 0) {
+      out.more = true
+      return
     }
-    if (out.chunks.length > 0 && out.bytes + entry.data.length > limits.maxReadBytes) break
-    out.chunks.push(entry.data)
-    out.bytes += entry.data.length
-    last = entry.position
-    taken++
+    // A fork reading its source does not keep the source alive: only the fork was read.
+    const result = await engine.read(stream.log, from, limit, top ? undefined : NOT_TOUCHING)
+    if (!result.held) throw notHeld(result.reason, top)
+    let taken = 0
+    let last = result.after
+    let capped = false
+    let full = false
+    for (const entry of result.entries) {
+      if (entry.seq + shift > until) {
+        capped = true
+        break
+      }
+      if (out.chunks.length > 0 && out.bytes + entry.data.length > limits.maxReadBytes) {
+        full = true
+        break
+      }
+      out.chunks.push(entry.data)
+      out.bytes += entry.data.length
+      last = entry.position
+      taken++
+    }
+    out.next = exposedOffset(stream, last)
+    const reachedUntil = capped || (parsePosition(last)?.seq ?? 0) + shift >= until
+    out.more = !reachedUntil && (taken < result.entries.length || result.more)
+    out.closed = result.closed && !out.more
+    if (!out.more || full || taken < result.entries.length) return
+    // The page was taken whole and more follow: size the next from the entries seen so far.
+    const average = Math.max(1, out.bytes / out.chunks.length)
+    page = Math.max(1, Math.ceil((limits.maxReadBytes - out.bytes) / average))
+    from = last
   }
-  out.next = exposedOffset(stream, last)
-  const reachedUntil = capped || (parsePosition(last)?.seq ?? 0) + shift >= until
-  out.more = !reachedUntil && (taken < result.entries.length || result.more)
-  out.closed = result.closed && !out.more
 }
 
 function notHeld(reason: keyof typeof REASONS, top: boolean): StreamsError {

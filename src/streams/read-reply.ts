@@ -25,12 +25,18 @@ export function readReply(
   offsetText: string,
   cursor: string | undefined,
 ): Reply {
-  const tag = entityTag(offsetText, read.next, read.closed)
+  const tag = entityTag(offsetText, read.next, read.closed ? "closed" : read.more ? "more" : "tail")
   const headers: Record<string, string> = {
     "content-type": stream.contentType,
     "stream-next-offset": read.next,
     etag: tag,
-    "cache-control": read.chunks.length > 0 ? dataCacheControl(context.authenticated) : NO_STORE,
+    "cache-control":
+      read.chunks.length > 0
+        ? dataCacheControl(
+            read.more || read.closed || cursor !== undefined,
+            context.authenticated || stream.private === true,
+          )
+        : NO_STORE,
   }
   if (!read.more) headers["stream-up-to-date"] = "true"
   if (read.closed) headers["stream-closed"] = "true"

@@ -6,17 +6,20 @@ import type { Reply, StreamRequest, StreamsContext } from "./context.js"
 import { StreamsError } from "./errors.js"
 import { NO_STORE } from "./headers.js"
 import { longPoll } from "./long-poll.js"
-import { requireStream } from "./lookup.js"
 import { NOW, parseOffsetParameter, type ReadStart } from "./offsets.js"
 import { readRange } from "./read-range.js"
 import { type ReadQuery, readReply } from "./read-reply.js"
 import { serveSse } from "./sse.js"
 import { type Stream, tailOffset } from "./stream.js"
 
-/** Answers a GET: a {@link Reply} for catch-up and long-poll, `undefined` when SSE answered itself. */
+/**
+ * Answers a GET of the stream `open` finds (and checks the caller's access to): a {@link Reply}
+ * for catch-up and long-poll, `undefined` when SSE answered itself.
+ */
 export async function readStream(
   context: StreamsContext,
   request: StreamRequest,
+  open: () => Promise<Stream>,
 ): Promise<Reply | undefined> {
   const params = request.url.searchParams
   const offsets = params.getAll("offset")
@@ -28,8 +31,7 @@ export async function readStream(
   if (live !== null && query.start === undefined) {
     throw new StreamsError(400, "A live read needs an `offset` (-1 for the beginning, now for the tail).")
   }
-  const stream = await requireStream(context, request.path)
-  request.caller.require("read", request.path, stream.owner)
+  const stream = await open()
   if (live === "sse") {
     await serveSse(context, request, stream, query.start as ReadStart)
     return undefined

@@ -3,6 +3,8 @@ import { StreamsError } from "./errors.js"
 
 /** A non-negative integer in decimal without sign, leading zeros, point or exponent (`Stream-TTL`). */
 const DECIMAL = /^(0|[1-9]\d{0,15})$/
+/** The longest `Stream-TTL`, in seconds: 100 years. */
+const MAX_TTL_SECONDS = 100 * 365 * 24 * 3600
 /** RFC 3339 date-time. */
 const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/
 
@@ -35,7 +37,14 @@ export function expiryHeaders(headers: IncomingHttpHeaders): { ttlMs?: number; e
   if (ttl !== undefined && expires !== undefined) {
     throw new StreamsError(400, "Send `Stream-TTL` or `Stream-Expires-At`, not both.")
   }
-  if (ttl !== undefined) return { ttlMs: decimalHeader(ttl, "Stream-TTL") * 1000 }
+  if (ttl !== undefined) {
+    const seconds = decimalHeader(ttl, "Stream-TTL")
+    // The engine keeps a log for a positive time, and a time it can date.
+    if (seconds < 1 || seconds > MAX_TTL_SECONDS) {
+      throw new StreamsError(400, `\`Stream-TTL\` must be 1 to ${MAX_TTL_SECONDS} seconds (100 years).`)
+    }
+    return { ttlMs: seconds * 1000 }
+  }
   if (expires !== undefined) {
     const time = RFC3339.test(expires) ? Date.parse(expires) : Number.NaN
     if (Number.isNaN(time)) {

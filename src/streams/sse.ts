@@ -1,18 +1,36 @@
 /**
- * GET `live=sse` (protocol section 5.8): catch-up then live, each read page as one `data` event
- * and its `control` event in one write; base64 for streams that are not text or JSON; the
- * response ends after `sseLifetimeMs` (the client reconnects from its offset) or at the close.
+ * GET `live=sse` (protocol section 5.8): the catch-up, each read page as one `data` event and its
+ * `control` event in one write; then live, from the engine's `follow` — the node's one feed of
+ * the log, not a read per reader per append — each live batch one frame shared by every reader
+ * (sse-events.ts). Base64 for streams that are not text or JSON. The response ends after
+ * `sseLifetimeMs` (the client reconnects from its offset), at the close, or when a slow reader's
+ * queue passes `maxQueuedBytes`.
  */
 
-import { type ParsedPosition, parsePosition, type START } from "../engine/position.js"
+import type { Entry } from "../engine/engine.js"
+import { type FollowEnd, follow } from "../engine/follow.js"
+import { type ParsedPosition, parsePosition } from "../engine/position.js"
+import { EngineUnavailableError } from "../engine/unavailable.js"
+import type { SSEConnection } from "../server/index.js"
 import { isTextual } from "./content.js"
 import type { StreamRequest, StreamsContext } from "./context.js"
-import { nextCursor } from "./cursor.js"
+import { responseCursors } from "./cursor.js"
+import { StreamsError } from "./errors.js"
 import type { ReadStart } from "./offsets.js"
-import { type RangeRead, readRange } from "./read-range.js"
+import { readRange } from "./read-range.js"
 import { liveStart } from "./read-reply.js"
-import type { Stream } from "./stream.js"
-import { watchLog } from "./wake.js"
+import { eventsFrame, type SseEncoding } from "./sse-events.js"
+import { exposedOffset, ownPosition, type Stream } from "./stream.js"
+
+/** One SSE response: where it is, and how it writes. */
+interface SseReader {
+  readonly context: StreamsContext
+  readonly stream: Stream
+  readonly connection: SSEConnection
+  readonly encoding: SseEncoding
+  /** The `streamCursor` of the next control event. */
+  readonly cursor: () => string
+}
 
 export async function serveSse(
   context: StreamsContext,
@@ -20,82 +38,114 @@ export async function serveSse(
   stream: Stream,
   start: ReadStart,
 ): Promise<void> {
-  const { response } = request
-  const base64 = !isTextual(stream.contentType)
-  // Watch first: an append between a read and the wait still wakes it.
-  const wake = await watchLog(context.engine, stream.log)
-  let gone = false
-  const onClose = () => {
-    gone = true
-    wake.interrupt()
-  }
-  response.once("close", onClose)
-  const lifetime = setTimeout(onClose, context.limits.sseLifetimeMs)
-  let cursor = request.url.searchParams.get("cursor")
-  try {
-    response.writeHead(200, {
+  // Read before answering: an offset that is not held is still a 404, 410 or 400.
+  const first = await readRange(context.engine, stream, liveStart(stream, start), context.limits)
+  const encoding: SseEncoding = { json: stream.json, base64: !isTextual(stream.contentType) }
+  const connection = context.sse.connect(request.request, request.response, {
+    headers: {
       ...request.baseHeaders,
       "content-type": "text/event-stream",
       "cache-control": "no-cache",
-      "x-accel-buffering": "no",
-      ...(base64 ? { "stream-sse-data-encoding": "base64" } : {}),
-    })
-    response.flushHeaders()
-    let after: typeof START | ParsedPosition = liveStart(stream, start)
-    let first = true
-    // Bounded by the lifetime timer, which ends the loop through `gone`.
-    while (!gone) {
-      const read = await readRange(context.engine, stream, after, context.limits)
-      if (read.chunks.length > 0 || first || read.closed) {
-        cursor = read.closed ? null : nextCursor(cursor)
-        const frame =
-          (read.chunks.length > 0 ? dataEvent(stream, read, base64) : "") + controlEvent(read, cursor)
-        if (!response.write(Buffer.from(frame, "latin1"))) await drained(response, () => gone)
-      }
-      first = false
-      if (read.closed) break
-      after = parsePosition(read.next) ?? after
-      if (!read.more) await wake.next(context.limits.sseLifetimeMs)
-    }
-  } finally {
-    clearTimeout(lifetime)
-    response.off("close", onClose)
-    wake.stop()
-    response.end()
-  }
-}
-
-/** A `data` event, as a latin1 string (one char per byte) of the UTF-8 it is sent as. */
-function dataEvent(stream: Stream, read: RangeRead, base64: boolean): string {
-  if (base64) return `event: data\ndata:${Buffer.from(read.chunks.join(""), "latin1").toString("base64")}\n\n`
-  if (stream.json)
-    return `event: data\ndata:${Buffer.from(`[${read.chunks.join(",")}]`).toString("latin1")}\n\n`
-  // Text is stored as latin1 bytes already; each line of it is a data line (a CR, LF or CRLF
-  // cannot end the event), and a line that starts with a space gets one more (parsers strip one).
-  let event = "event: data\n"
-  for (const line of read.chunks.join("").split(/\r\n|\r|\n/)) {
-    event += line.startsWith(" ") ? `data: ${line}\n` : `data:${line}\n`
-  }
-  return `${event}\n`
-}
-
-function controlEvent(read: RangeRead, cursor: string | null): string {
-  const control: Record<string, unknown> = { streamNextOffset: read.next }
-  if (cursor !== null) control.streamCursor = cursor
-  if (!read.more) control.upToDate = true
-  if (read.closed) control.streamClosed = true
-  return `event: control\ndata:${JSON.stringify(control)}\n\n`
-}
-
-function drained(response: NodeJS.WritableStream, gone: () => boolean): Promise<void> {
-  return new Promise((resolve) => {
-    if (gone()) return resolve()
-    const done = () => {
-      response.off("drain", done)
-      response.off("close", done)
-      resolve()
-    }
-    response.on("drain", done)
-    response.on("close", done)
+      ...(encoding.base64 ? { "stream-sse-data-encoding": "base64" } : {}),
+    },
   })
+  if (connection.closed) return
+  const lifetime = setTimeout(() => connection.close(), context.limits.sseLifetimeMs)
+  const unwatch = stream.watch?.()
+  connection.onClose(() => {
+    clearTimeout(lifetime)
+    unwatch?.()
+  })
+  const reader: SseReader = {
+    context,
+    stream,
+    connection,
+    encoding,
+    cursor: responseCursors(request.url.searchParams.get("cursor")),
+  }
+  try {
+    const caughtUp = await catchUp(reader, first)
+    if (caughtUp === undefined) return
+    const from = ownPosition(stream, caughtUp.after)
+    // An offset short of the stream's own log (a fork's source changed under it): start again.
+    if (from === undefined) return connection.close()
+    await followLive(reader, from, caughtUp.next)
+  } catch (error) {
+    connection.close()
+    reportFailure(context, error)
+  }
+}
+
+/** Logs why a response that had begun ended early; a refusal of the protocol (a 410 past a trim) is no failure. */
+function reportFailure(context: StreamsContext, error: unknown): void {
+  if (error instanceof StreamsError) return
+  if (error instanceof EngineUnavailableError) {
+    context.logger.warn({ err: error }, "the engine is unavailable; an SSE reader resumes from its offset")
+  } else {
+    context.logger.error({ err: error }, "an SSE read failed; its reader resumes from its offset")
+  }
+}
+
+/**
+ * Writes the stream from the first page read on, a page at a time at the reader's pace, until
+ * the tail. Returns where it got to, or `undefined` when the response is over (the stream was
+ * closed and its end sent, or the client left).
+ */
+async function catchUp(
+  reader: SseReader,
+  first: Awaited<ReturnType<typeof readRange>>,
+): Promise<{ readonly after: ParsedPosition; readonly next: string } | undefined> {
+  const { context, stream, connection, encoding } = reader
+  let read = first
+  // Bounded by the stream's length past the offset, a page per turn (and by the lifetime).
+  for (;;) {
+    const control = { next: read.next, cursor: reader.cursor(), upToDate: !read.more, closed: read.closed }
+    const written = connection.writeFrame(eventsFrame(encoding, read.chunks, control))
+    if (read.closed) {
+      connection.close()
+      return undefined
+    }
+    const after = parsePosition(read.next)
+    if (after === undefined) throw new Error(`A read ended at a malformed offset: ${read.next}.`)
+    if (!read.more) return { after, next: read.next }
+    if (!written) await connection.whenWritable()
+    if (connection.closed) return undefined
+    read = await readRange(context.engine, stream, after, context.limits)
+  }
+}
+
+/**
+ * Follows the stream's log after `from` (a position of its own log; `next` is the offset clients
+ * know it by), writing each live batch's shared frame, until the stream closes or the response
+ * ends. Resolves once live.
+ */
+async function followLive(reader: SseReader, from: string, next: string): Promise<void> {
+  const { context, stream, connection, encoding } = reader
+  let last: Entry | undefined
+  const onEnd = (reason: FollowEnd, error?: unknown): void => {
+    if (reason === "closed") {
+      const at = last === undefined ? next : exposedOffset(stream, last.position)
+      const control = { next: at, cursor: "", upToDate: true, closed: true }
+      connection.writeFrame(eventsFrame(encoding, [], control))
+    } else if (reason === "error") reportFailure(context, error)
+    // A gap or a deleted stream: the reader's next request is answered honestly (410, 404).
+    connection.close(reason === "pending" ? "overflow" : "closed")
+  }
+  const follower = await follow(context.engine, stream.log, from, {
+    pageSize: context.limits.readPageEntries,
+    notHeld: "end",
+    onEnd,
+  })
+  // Stopped when the response ends, however it ends (a write that overflows ends it at once).
+  connection.onClose(() => follower.stop())
+  if (follower.status === "not-held") return connection.close()
+  const deliver = (entry: Entry): boolean => {
+    last = entry
+    return connection.writeFrame(context.liveFrames.frameOf(stream, encoding, entry, reader.cursor()))
+  }
+  const deliverBatch = (entries: readonly Entry[]): void => {
+    last = entries[entries.length - 1]
+    connection.writeFrame(context.liveFrames.frameOf(stream, encoding, entries, reader.cursor()))
+  }
+  await follower.start(deliver, () => connection.whenWritable(), deliverBatch)
 }

@@ -39,6 +39,13 @@ export interface Stream {
   readonly owner: string | undefined
   readonly fork: ForkPoint | undefined
   readonly softDeleted: boolean
+  /** Its data is one user's (another app's log, checked by that app): caches keep reads `private`. */
+  readonly private?: boolean
+  /**
+   * Tells the app whose log this is that a live read began; returns the function that says it
+   * ended (an AI generation runs on while someone watches it).
+   */
+  readonly watch?: () => () => void
 }
 
 /** The engine log of the stream at `path`. */
@@ -83,6 +90,18 @@ export function exposedOffset(stream: Stream, position: Position): Position {
   const own = parsePosition(position)
   if (own === undefined) return position
   return formatPosition(fork.at.epoch, fork.at.seq + own.seq)
+}
+
+/**
+ * The position of the stream's own log that an offset of its own range means (the inverse of
+ * {@link exposedOffset}), or `undefined` for an offset of another epoch, or of a fork's
+ * inherited range.
+ */
+export function ownPosition(stream: Stream, offset: ParsedPosition): Position | undefined {
+  const fork = stream.fork
+  if (fork === undefined) return formatPosition(offset.epoch, offset.seq)
+  if (offset.epoch !== fork.at.epoch || offset.seq < fork.at.seq) return undefined
+  return formatPosition(stream.head.epoch, offset.seq - fork.at.seq)
 }
 
 /** The stream's tail as clients see it (`Stream-Next-Offset` of HEAD and appends). */

@@ -1,12 +1,14 @@
 // Herald's own promises on top of the protocol: who may do what (401/403, ownership, dev mode's
 // local clients), the bounds (413, 414, 429), and the official client reading, tailing and
 // resuming a Herald stream.
+import { request } from "node:http"
 import { DurableStream } from "@durable-streams/client"
 import { SignJWT } from "jose"
 import { afterEach, describe, expect, it } from "vitest"
 import { createTokenVerifier } from "../../src/auth/verifier.js"
 import { createMemoryEngine } from "../../src/engine/memory.js"
 import type { StreamsOptions } from "../../src/streams/index.js"
+import { countingReads } from "./counting-reads.js"
 import { type ServedStreams, serveStreams } from "./serve-streams.js"
 
 const SECRET = "streams-test-secret-with-enough-entropy-0123"
@@ -85,8 +87,10 @@ describe("auth", () => {
     const read = await fetch(url, { headers: bearer(jwt) })
     expect(read.status).toBe(200)
     expect(await read.text()).toBe("hello")
+    await fetch(url, { method: "POST", headers: { ...bearer(jwt), "stream-closed": "true" } })
+    const closed = await fetch(url, { headers: bearer(jwt) })
     // Private: the data may be user-specific.
-    expect(read.headers.get("cache-control")).toMatch(/^private/)
+    expect(closed.headers.get("cache-control")).toMatch(/^private, max-age=60/)
     expect((await fetch(url, { method: "DELETE", headers: bearer(jwt) })).status).toBe(403)
     const other = await fetch(`${baseUrl}/v1/stream/users/43/inbox`, { method: "PUT", headers })
     expect(other.status).toBe(403)
@@ -139,6 +143,64 @@ describe("limits", () => {
     expect(long.status).toBe(414)
   })
 
+  it("answers 413 to a chunked body that grows past maxBodyBytes, without reading the rest", async () => {
+    const { baseUrl } = await start({ limits: { maxBodyBytes: 1024 } })
+    const url = `${baseUrl}/v1/stream/chunked`
+    await fetch(url, { method: "PUT", headers: { "content-type": "application/octet-stream" } })
+    const answer = await new Promise<{ status: number; connection: string | undefined }>(
+      (resolve, reject) => {
+        const upload = request(url, {
+          method: "POST",
+          headers: { "content-type": "application/octet-stream" },
+        })
+        upload.on("error", reject)
+        upload.on("response", (response) => {
+          response.resume()
+          resolve({ status: response.statusCode as number, connection: response.headers.connection })
+          upload.destroy()
+        })
+        // Chunks until the server answers (bounded: far past the limit, it has answered).
+        let sent = 0
+        const more = () => {
+          if (sent++ < 200 && !upload.destroyed) upload.write(Buffer.alloc(512), () => setTimeout(more, 1))
+        }
+        more()
+      },
+    )
+    expect(answer).toEqual({ status: 413, connection: "close" })
+    expect(await (await fetch(url)).text()).toBe("")
+  })
+
+  it("reads about maxReadBytes per response, asking the engine for little more than it sends", async () => {
+    const counted = countingReads(createMemoryEngine())
+    served = await serveStreams(counted.engine, { limits: { maxReadBytes: 32 * 1024 } })
+    const url = `${served.baseUrl}/v1/stream/pages`
+    const bytes = { "content-type": "application/octet-stream" }
+    await fetch(url, { method: "PUT", headers: bytes })
+    for (let i = 0; i < 40; i++)
+      await fetch(url, { method: "POST", headers: bytes, body: "x".repeat(10_000) })
+    for (let i = 0; i < 500; i++) await fetch(url, { method: "POST", headers: bytes, body: "y" })
+
+    counted.limits.length = 0
+    const large = await fetch(`${url}?offset=-1`)
+    // Three appends of 10 000 bytes fit in 32 KiB; the engine is asked for one small page.
+    expect((await large.arrayBuffer()).byteLength).toBe(30_000)
+    expect(counted.limits).toEqual([16])
+
+    counted.limits.length = 0
+    let offset = large.headers.get("stream-next-offset") as string
+    let read = ""
+    for (let page = 0; page < 20 && !read.endsWith("y".repeat(500)); page++) {
+      const response = await fetch(`${url}?offset=${offset}`)
+      read += await response.text()
+      offset = response.headers.get("stream-next-offset") as string
+    }
+    expect(read).toBe("x".repeat(370_000) + "y".repeat(500))
+    // Pages sized from the appends seen: never far more entries than a response carries.
+    expect(Math.max(...counted.limits)).toBeLessThanOrEqual(1000)
+    expect(counted.limits.length).toBeLessThan(40)
+  })
+
   it("holds at most maxStreams streams (429), and makes room again on delete", async () => {
     const { baseUrl } = await start({ limits: { maxStreams: 2 } })
     const put = (name: string) => fetch(`${baseUrl}/v1/stream/${name}`, { method: "PUT" })
@@ -160,6 +222,37 @@ describe("limits", () => {
     const sse = await fetch(`${url}?offset=${tail}&live=sse`)
     // The body ends on its own: the server closed the response.
     expect(await sse.text()).toContain('"upToDate":true')
+  })
+})
+
+describe("caching", () => {
+  it("lets caches keep what a URL answers for good, and revalidate a read up to an open stream's tail", async () => {
+    const { baseUrl } = await start({ limits: { readPageEntries: 1 } })
+    const url = `${baseUrl}/v1/stream/cached`
+    const text = { "content-type": "text/plain" }
+    await fetch(url, { method: "PUT", headers: text, body: "a" })
+    const tail = await fetch(`${url}?offset=-1`)
+    expect(tail.headers.get("cache-control")).toBe("no-cache")
+    const tag = tail.headers.get("etag") as string
+    expect((await fetch(`${url}?offset=-1`, { headers: { "if-none-match": tag } })).status).toBe(304)
+
+    await fetch(url, { method: "POST", headers: text, body: "b" })
+    // The same URL answers more now: its old copy is not valid any more.
+    const grown = await fetch(`${url}?offset=-1`, { headers: { "if-none-match": tag } })
+    expect(grown.status).toBe(200)
+    // One append per page here: the first page stops short of the tail, and never changes.
+    expect(await grown.text()).toBe("a")
+    expect(grown.headers.get("cache-control")).toBe("public, max-age=60, stale-while-revalidate=300")
+
+    const next = grown.headers.get("stream-next-offset") as string
+    const poll = await fetch(`${url}?offset=${next}&live=long-poll`)
+    expect(await poll.text()).toBe("b")
+    expect(poll.headers.get("cache-control")).toMatch(/^public, max-age=60/)
+
+    await fetch(url, { method: "POST", headers: { "stream-closed": "true" } })
+    const end = await fetch(`${url}?offset=${next}`)
+    expect(end.headers.get("stream-closed")).toBe("true")
+    expect(end.headers.get("cache-control")).toMatch(/^public, max-age=60/)
   })
 })
 

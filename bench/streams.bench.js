@@ -1,0 +1,299 @@
+// Durable Streams: Herald's streams handler (memory engine; sqlite engine with every append
+// fsynced) against the reference server, @durable-streams/server (in memory; file-backed, which
+// fdatasyncs every append), in the same run, each contender in its own process on loopback, the
+// contenders interleaved in every run; medians of HERALD_BENCH_RUNS runs (default 3).
+//   - appends/s: one JSON message (~100 bytes) per POST over keep-alive, 16 in flight; then the
+//     same with idempotent producers (16 producers, each its own Producer-Id, one in flight).
+//     10 000 appends or 10 s, whichever comes first, after 2 000 unmeasured ones (both servers
+//     are JIT-compiled programs: a short run measures the compiler).
+//   - catch-up read MB/s: a stream of 10 000 messages of 1 KiB read from -1 to its tail,
+//     following Stream-Next-Offset, by one client.
+//   - SSE fan-out (a fresh server): 1 000 readers of one stream (raw sockets in a process of
+//     their own). Memory per open reader: the server's RSS and JS heap after a full GC with the
+//     readers idle, minus before they connected, ÷ 1 000. Latency: 20 appends/s for 3 s,
+//     append→delivery p50 and p99. Deliveries/s: 200 appends (or 10 s of them), 16 in flight.
+//     Each phase counts only its own messages, and waits at most 60 s for them: what has not
+//     arrived by then is reported as late.
+//
+// `HERALD_BENCH_RUNS=1 npm run bench -- streams` for a quick look.
+import { fork } from "node:child_process"
+import { once } from "node:events"
+import { mkdtempSync, rmSync } from "node:fs"
+import { Agent, request } from "node:http"
+import { tmpdir } from "node:os"
+import { dirname, join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { median, percentile } from "./stats.js"
+
+const here = dirname(fileURLToPath(import.meta.url))
+const RUNS = Number(process.env.HERALD_BENCH_RUNS ?? 3)
+const CONTENDERS = ["herald-memory", "herald-sqlite", "reference-memory", "reference-file"]
+const LABELS = {
+  "herald-memory": "Herald, memory engine",
+  "herald-sqlite": "Herald, sqlite engine (durable: fsync per commit)",
+  "reference-memory": "@durable-streams/server 0.3.7, in memory",
+  "reference-file": "@durable-streams/server 0.3.7, file-backed (fdatasync per append)",
+}
+const APPENDS = 10_000
+const WARM_UP_APPENDS = 2000
+const PHASE_MS = 10_000
+const IN_FLIGHT = 16
+const CATCH_UP_MESSAGES = 10_000
+const CATCH_UP_BATCH = 100
+const CATCH_UP_READS = 3
+const READERS = 1000
+const FANOUT_APPENDS = 200
+const PACED_RATE = 20
+const PACED_MS = 3000
+const WAIT_MS = 60_000
+
+const nowMicros = () => Number(process.hrtime.bigint() / 1000n)
+/** A message of about `bytes` bytes, stamped with its append time for the readers' latency. */
+const message = (bytes) => {
+  const head = `{"t":${nowMicros()},"pad":"`
+  return `${head}${"x".repeat(Math.max(0, bytes - head.length - 2))}"}`
+}
+
+/** A child process answering one IPC request at a time. */
+async function startChild(script, args, execArgv = []) {
+  // stdout ignored: the reference server logs every slow append there.
+  const child = fork(join(here, "streams", script), args, {
+    execArgv,
+    stdio: ["ignore", "ignore", "inherit", "ipc"],
+  })
+  const [ready] = await once(child, "message")
+  const ask = async (cmd, payload = {}) => {
+    child.send({ cmd, ...payload })
+    for (;;) {
+      const [reply] = await once(child, "message")
+      if (reply.type === cmd) return reply
+    }
+  }
+  const stop = async () => {
+    if (child.exitCode !== null) return
+    const exited = once(child, "exit")
+    child.send({ cmd: "exit" })
+    const timer = setTimeout(() => child.kill("SIGKILL"), 5000)
+    await exited
+    clearTimeout(timer)
+  }
+  return { ready, ask, stop }
+}
+
+/** HTTP requests to one server over keep-alive connections. */
+function client(port) {
+  const agent = new Agent({ keepAlive: true, maxSockets: IN_FLIGHT })
+  const send = (method, path, body, headers = {}) =>
+    new Promise((resolve, reject) => {
+      const req = request({ host: "127.0.0.1", port, path, method, agent, headers })
+      req.on("error", reject)
+      req.on("response", (response) => {
+        const chunks = []
+        response.on("data", (chunk) => chunks.push(chunk))
+        response.on("end", () => {
+          if (response.statusCode >= 300) {
+            reject(new Error(`${method} ${path} answered ${response.statusCode}: ${Buffer.concat(chunks)}`))
+          } else resolve({ headers: response.headers, body: Buffer.concat(chunks) })
+        })
+      })
+      req.end(body)
+    })
+  const json = { "content-type": "application/json" }
+  return {
+    create: (path) => send("PUT", path, undefined, json),
+    append: (path, body, headers = {}) => send("POST", path, body, { ...json, ...headers }),
+    read: (path, offset) => send("GET", `${path}?offset=${encodeURIComponent(offset)}`),
+    close: () => agent.destroy(),
+  }
+}
+
+/**
+ * Up to `count` appends of one message, `IN_FLIGHT` at a time, for at most PHASE_MS;
+ * `headersOf(index, worker)` adds a request's headers.
+ */
+async function appendMany(http, path, count, headersOf = () => ({})) {
+  const latencies = []
+  let next = 0
+  const started = performance.now()
+  const deadline = started + PHASE_MS
+  await Promise.all(
+    Array.from({ length: IN_FLIGHT }, async (_, worker) => {
+      for (let index = next++; index < count && performance.now() < deadline; index = next++) {
+        const sent = performance.now()
+        await http.append(path, message(100), headersOf(index, worker))
+        latencies.push(performance.now() - sent)
+      }
+    }),
+  )
+  const rate = latencies.length / ((performance.now() - started) / 1000)
+  return { appended: latencies.length, rate, p50: percentile(latencies, 50), p99: percentile(latencies, 99) }
+}
+
+async function measureAppends(http) {
+  await http.create("/v1/stream/bench/warm-up")
+  await appendMany(http, "/v1/stream/bench/warm-up", WARM_UP_APPENDS)
+  await http.create("/v1/stream/bench/appends")
+  const single = await appendMany(http, "/v1/stream/bench/appends", APPENDS)
+  // One producer per worker, each sequential: seq counts that producer's appends.
+  await http.create("/v1/stream/bench/producers")
+  const seqs = new Array(IN_FLIGHT).fill(0)
+  const producer = await appendMany(http, "/v1/stream/bench/producers", APPENDS, (_, worker) => ({
+    "producer-id": `producer-${worker}`,
+    "producer-epoch": "0",
+    "producer-seq": String(seqs[worker]++),
+  }))
+  return { single, producer }
+}
+
+async function measureCatchUp(http) {
+  const path = "/v1/stream/bench/catch-up"
+  await http.create(path)
+  const batch = `[${Array.from({ length: CATCH_UP_BATCH }, () => message(1024)).join(",")}]`
+  for (let i = 0; i < CATCH_UP_MESSAGES / CATCH_UP_BATCH; i++) await http.append(path, batch)
+  const rates = []
+  for (let read = 0; read < CATCH_UP_READS; read++) {
+    const started = performance.now()
+    let bytes = 0
+    let offset = "-1"
+    // Bounded: each page moves the offset on, and the stream does not grow meanwhile.
+    for (let page = 0; page < CATCH_UP_MESSAGES; page++) {
+      const { headers, body } = await http.read(path, offset)
+      bytes += body.length
+      offset = headers["stream-next-offset"]
+      if (headers["stream-up-to-date"] !== undefined) break
+    }
+    if (bytes < CATCH_UP_MESSAGES * 1024) throw new Error(`catch-up read ${bytes} bytes only`)
+    rates.push(bytes / 1024 / 1024 / ((performance.now() - started) / 1000))
+  }
+  return median(rates)
+}
+
+async function measureFanOut(contender, dir) {
+  const server = await startChild("server.js", [contender, dir], ["--expose-gc"])
+  const { port } = server.ready
+  const http = client(port)
+  const path = "/v1/stream/bench/fan-out"
+  await http.create(path)
+  await http.append(path, message(100))
+  const before = await server.ask("rss")
+  const readers = await startChild("readers.js", [])
+  try {
+    const { opened, live } = await readers.ask("connect", { port, path, n: READERS, timeoutMs: WAIT_MS })
+    if (live < READERS) throw new Error(`only ${live} of ${READERS} readers are live (${opened} opened)`)
+    // Lets the last handshakes' garbage and socket buffers settle before the GC.
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    const idle = await server.ask("rss")
+
+    await readers.ask("reset", { measureLatency: true })
+    const total = Math.round((PACED_MS / 1000) * PACED_RATE)
+    const start = performance.now()
+    for (let sent = 0; sent < total; sent++) {
+      const due = start + (sent * 1000) / PACED_RATE - performance.now()
+      if (due > 0) await new Promise((resolve) => setTimeout(resolve, due))
+      await http.append(path, message(100))
+    }
+    const paced = await readers.ask("wait", { expected: READERS * total, timeoutMs: WAIT_MS })
+
+    await readers.ask("reset", { measureLatency: false })
+    const startedAt = nowMicros()
+    const { appended } = await appendMany(http, path, FANOUT_APPENDS)
+    const burst = await readers.ask("wait", { expected: READERS * appended, timeoutMs: WAIT_MS })
+    return {
+      rssPerReader: (idle.rss - before.rss) / READERS,
+      heapPerReader: (idle.heapUsed - before.heapUsed) / READERS,
+      p50: paced.p50,
+      p99: paced.p99,
+      deliveries: burst.delivered / ((burst.lastDeliveryAt - startedAt) / 1e6),
+      late: READERS * (total + appended) - paced.delivered - burst.delivered,
+    }
+  } finally {
+    await readers.stop()
+    http.close()
+    await server.stop()
+  }
+}
+
+async function measure(contender) {
+  const dir = mkdtempSync(join(tmpdir(), "herald-streams-bench-"))
+  try {
+    const server = await startChild("server.js", [contender, join(dir, "a")])
+    const http = client(server.ready.port)
+    let appends
+    let catchUp
+    try {
+      appends = await measureAppends(http)
+      catchUp = await measureCatchUp(http)
+    } finally {
+      http.close()
+      await server.stop()
+    }
+    const fanOut = await measureFanOut(contender, join(dir, "b"))
+    return { appends, catchUp, fanOut }
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+}
+
+const results = new Map(CONTENDERS.map((contender) => [contender, []]))
+for (let run = 0; run < RUNS; run++) {
+  for (const contender of CONTENDERS) {
+    const result = await measure(contender)
+    results.get(contender).push(result)
+    const { appends, catchUp, fanOut } = result
+    console.error(
+      `  run ${run + 1} ${contender}: appends ${Math.round(appends.single.rate)}/s ` +
+        `(producer ${Math.round(appends.producer.rate)}/s), catch-up ${catchUp.toFixed(1)} MB/s, ` +
+        `fan-out ${Math.round(fanOut.deliveries)} deliveries/s (p50 ${fanOut.p50.toFixed(1)} ms, ` +
+        `p99 ${fanOut.p99.toFixed(1)} ms, late ${fanOut.late}), ` +
+        `${(fanOut.rssPerReader / 1024).toFixed(1)} KiB RSS / ${(fanOut.heapPerReader / 1024).toFixed(1)} KiB heap per reader`,
+    )
+  }
+}
+
+const medianOf = (contender, pick) => median(results.get(contender).map(pick))
+const count = (value) => Math.round(value).toLocaleString("en-US")
+const kib = (bytes) => `${(bytes / 1024).toFixed(1)} KiB`
+/** Herald's figure over the reference's in the same storage class (memory with memory, durable with durable). */
+const REFERENCE_OF = { "herald-memory": "reference-memory", "herald-sqlite": "reference-file" }
+const versus = (contender, pick, higherIsBetter = true) => {
+  const reference = REFERENCE_OF[contender]
+  if (reference === undefined) return "—"
+  const ours = medianOf(contender, pick)
+  const theirs = medianOf(reference, pick)
+  return `${(higherIsBetter ? ours / theirs : theirs / ours).toFixed(2)}×`
+}
+const rows = [
+  ["appends/s, one message per POST, 16 in flight", (r) => r.appends.single.rate, count, true],
+  ["append p99 ms", (r) => r.appends.single.p99, (v) => v.toFixed(2), false],
+  ["appends/s, idempotent producers (16, one in flight each)", (r) => r.appends.producer.rate, count, true],
+  ["catch-up read MB/s (10 000 × 1 KiB, from -1)", (r) => r.catchUp, (v) => v.toFixed(1), true],
+  [
+    "SSE fan-out to 1 000 readers, deliveries/s (appends 16 in flight)",
+    (r) => r.fanOut.deliveries,
+    count,
+    true,
+  ],
+  [`SSE fan-out p50 ms @${PACED_RATE} appends/s`, (r) => r.fanOut.p50, (v) => v.toFixed(1), false],
+  [`SSE fan-out p99 ms @${PACED_RATE} appends/s`, (r) => r.fanOut.p99, (v) => v.toFixed(1), false],
+  ["memory per open SSE reader (RSS)", (r) => r.fanOut.rssPerReader, kib, false],
+  ["memory per open SSE reader (JS heap)", (r) => r.fanOut.heapPerReader, kib, false],
+]
+console.log(`\n### Durable Streams: Herald vs @durable-streams/server 0.3.7 (median of ${RUNS} runs)\n`)
+console.log(
+  `| | ${CONTENDERS.map((contender) => LABELS[contender]).join(" | ")} | Herald memory ÷ reference memory | Herald sqlite ÷ reference file |`,
+)
+console.log(`|---|${CONTENDERS.map(() => "---:").join("|")}|---:|---:|`)
+for (const [label, pick, format, higherIsBetter] of rows) {
+  const cells = CONTENDERS.map((contender) => format(medianOf(contender, pick)))
+  const ratios = ["herald-memory", "herald-sqlite"].map((contender) =>
+    versus(contender, pick, higherIsBetter),
+  )
+  console.log(`| ${label} | ${cells.join(" | ")} | ${ratios.join(" | ")} |`)
+}
+const late = CONTENDERS.map(
+  (contender) => `${contender} ${results.get(contender).reduce((sum, r) => sum + r.fanOut.late, 0)}`,
+)
+console.log(`\nMessages not delivered to SSE readers within 60 s, all runs: ${late.join(", ")}.`)
+console.log(
+  "Ratios: above 1 means Herald is ahead (for latency and memory: the reference's figure ÷ Herald's).",
+)
