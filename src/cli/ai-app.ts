@@ -3,11 +3,10 @@ import type { Registry } from "prom-client"
 import type { Generations } from "../ai/generations.js"
 import { type AIHandler, createAIHandler } from "../ai/handler.js"
 import type { ModelConfig } from "../ai/models.js"
-import { createCors } from "../auth/cors.js"
-import { createTokenVerifier } from "../auth/verifier.js"
 import type { Engine } from "../engine/engine.js"
 import type { Logger } from "../logger.js"
-import { type HeraldConfig, resourceOf } from "./config.js"
+import { appAuth } from "./app-auth.js"
+import type { HeraldConfig } from "./config.js"
 import type { Mount } from "./router.js"
 
 /** The AI endpoints as `herald serve` runs them. */
@@ -35,8 +34,6 @@ export function createServedAI(
   logger: Logger,
   env: NodeJS.ProcessEnv,
 ): ServedAI {
-  const hubUrl = new URL(config.hubUrl)
-  const cors = createCors(config.corsOrigins, hubUrl.origin)
   const ai = createAIHandler({
     engine,
     // One identity per process: the lease serve holds is the one that fences its generations,
@@ -44,21 +41,7 @@ export function createServedAI(
     node: config.nodeId,
     leaseMs: config.nodeLeaseMs,
     ...(config.aiModels === undefined ? {} : { models: readModels(config.aiModels, env) }),
-    auth: {
-      verifier:
-        config.publishKeys.length === 0
-          ? undefined
-          : createTokenVerifier({
-              keys: config.publishKeys,
-              ...(config.algorithms === undefined ? {} : { algorithms: config.algorithms }),
-              resource: resourceOf(config),
-              legacy: false,
-              matcherContext: { hubUrl, maxPatternLength: 1024 },
-              keysHint: "--jwt-key (or --publisher-jwt-key, --jwks-url)",
-            }),
-      trustLocalClients: config.dev !== undefined,
-      localTrust: { trusts: (origin) => cors.trusts(origin), hostname: hubUrl.hostname },
-    },
+    auth: appAuth(config),
     heartbeatMs: config.heartbeatMs,
     ...config.aiLimits,
     logger,

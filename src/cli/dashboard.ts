@@ -1,15 +1,14 @@
 import { fileURLToPath } from "node:url"
 import type { GenerationActivity } from "../ai/generation-activity.js"
-import { createCors } from "../auth/cors.js"
 import { DEFAULT_COOKIE_NAMES } from "../auth/presentation.js"
-import { createTokenVerifier } from "../auth/verifier.js"
 import type { Engine } from "../engine/engine.js"
 import type { Hub } from "../hub/hub.js"
 import type { Logger } from "../logger.js"
 import { createAdminAccess } from "./admin/admin-access.js"
 import { type AdminApp, createAdminApp } from "./admin/admin-app.js"
 import type { AdminSources } from "./admin/snapshot.js"
-import { type HeraldConfig, resourceOf } from "./config.js"
+import { appAuth } from "./app-auth.js"
+import type { HeraldConfig } from "./config.js"
 import type { Mount } from "./router.js"
 import { webMount } from "./web.js"
 
@@ -41,21 +40,8 @@ export function createDashboard(
   logger: Logger,
 ): ServedDashboard {
   const hubUrl = new URL(config.hubUrl)
-  const cors = createCors(config.corsOrigins, hubUrl.origin)
   const access = createAdminAccess({
-    verifier:
-      config.publishKeys.length === 0
-        ? undefined
-        : createTokenVerifier({
-            keys: config.publishKeys,
-            ...(config.algorithms === undefined ? {} : { algorithms: config.algorithms }),
-            resource: resourceOf(config),
-            legacy: false,
-            matcherContext: { hubUrl, maxPatternLength: 1024 },
-            keysHint: "--jwt-key (or --publisher-jwt-key, --jwks-url)",
-          }),
-    trustLocalClients: config.dev !== undefined,
-    localTrust: { trusts: (origin) => cors.trusts(origin), hostname: hubUrl.hostname },
+    ...appAuth(config),
     cookieNames: config.cookieNames ?? DEFAULT_COOKIE_NAMES,
   })
   const sources: AdminSources = {
