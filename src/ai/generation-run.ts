@@ -16,7 +16,7 @@ export interface RunSettings {
   readonly engine: Engine
   /** This node's id: the owner every append is fenced with. */
   readonly node: string
-  /** How long token deltas wait to be merged into one append, in ms. */
+  /** How long token deltas wait to be merged before an append, in ms; 0: the next turn of the event loop. */
   readonly flushMs: number
   /** Past this many provider entries waiting for the store (before merging), the upstream is not read until they are stored. */
   readonly maxPendingEntries: number
@@ -44,8 +44,8 @@ type Stop =
   | { readonly status: "lost"; readonly message: string; readonly at: number }
 
 /**
- * One generation running on this node: it reads the provider's entries, merges token deltas
- * over a short flush window and appends them to the generation's log (fenced by this node's
+ * One generation running on this node: it reads the provider's entries, merges the token deltas
+ * that arrive while the previous append is in flight and appends them to the generation's log (fenced by this node's
  * ownership), then closes the log with the terminal entry. Clients never read the upstream
  * directly, only the log, so a token anyone has seen is stored before it was seen.
  *
@@ -73,7 +73,7 @@ export class GenerationRun {
   readonly #grace: DisconnectGrace
   #resolveStarted!: (outcome: StartOutcome) => void
   #stop: Stop | undefined
-  #flushTimer: ReturnType<typeof setTimeout> | undefined
+  #flushQueued = false
   #appending: Promise<void> = Promise.resolve()
   /** Until the provider's entries end: a cancel after that changes nothing. */
   #reading = true
@@ -206,22 +206,34 @@ export class GenerationRun {
     return stored ? end : undefined
   }
 
+  /**
+   * Queues an append of what waits. It runs once the appends before it are stored and the merge
+   * window has passed (the next turn of the event loop when `flushMs` is 0), and takes every entry
+   * that came by then: when the store is quick each token is appended at once, and when it is
+   * slow the tokens that arrive meanwhile go in one append.
+   */
   #flushSoon(): void {
-    if (this.#flushTimer !== undefined) return
-    this.#flushTimer = setTimeout(() => void this.#flushNow(), this.#settings.flushMs)
+    if (this.#flushQueued) return
+    this.#flushQueued = true
+    this.#appending = this.#appending
+      .then(() => mergeWindow(this.#settings.flushMs))
+      .then(() => {
+        this.#flushQueued = false
+        return this.#appendPending()
+      })
   }
 
   /** Appends what waits, after the appends before it; resolves once stored (or failed). */
   #flushNow(): Promise<void> {
-    clearTimeout(this.#flushTimer)
-    this.#flushTimer = undefined
-    const entries = this.#pending.take()
-    if (entries.length === 0) return this.#appending
-    this.#appending = this.#appending.then(async () => {
-      if (this.#stop?.status === "lost" || this.#stop?.status === "failed") return
-      await this.#append(entries.map(toNewEntry), false)
-    })
+    this.#appending = this.#appending.then(() => this.#appendPending())
     return this.#appending
+  }
+
+  async #appendPending(): Promise<void> {
+    const entries = this.#pending.take()
+    if (entries.length === 0) return
+    if (this.#stop?.status === "lost" || this.#stop?.status === "failed") return
+    await this.#append(entries.map(toNewEntry), false)
   }
 
   /** One fenced append; `true` once stored. A refusal or failure stops the run. */
@@ -269,4 +281,9 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
     timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)
   })
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
+}
+
+/** Resolves after `ms`, or at the next turn of the event loop when `ms` is 0. */
+function mergeWindow(ms: number): Promise<void> {
+  return new Promise((resolve) => (ms > 0 ? setTimeout(resolve, ms) : setImmediate(resolve)))
 }

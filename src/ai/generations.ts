@@ -21,7 +21,11 @@ export interface GenerationsOptions {
   readonly engine: Engine
   /** This node's id, unique among the nodes sharing the engine. Default: random. */
   readonly node?: string
-  /** How long token deltas wait to be merged into one append, in ms. Default 15. */
+  /**
+   * How long token deltas wait to be merged before an append, in ms. Default 0: the next turn of
+   * the event loop, so a token is stored, and shown, one append after it came; the tokens that
+   * come while an append is in flight go in the next one. More merges more per append.
+   */
   readonly flushMs?: number
   /** How long a generation is kept after its last write or read, in ms. Default 1 hour. */
   readonly retentionMs?: number
@@ -114,7 +118,7 @@ export function createGenerations(options: GenerationsOptions): Generations {
   const settings = {
     engine,
     node,
-    flushMs: nonNegative("flushMs", options.flushMs ?? 15),
+    flushMs: nonNegative("flushMs", options.flushMs ?? 0),
     maxPendingEntries: positive("maxPendingEntries", options.maxPendingEntries ?? 1024),
     storeTimeoutMs: positive("storeTimeoutMs", options.storeTimeoutMs ?? 10_000),
     logger,

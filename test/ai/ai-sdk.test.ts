@@ -119,20 +119,28 @@ async function eventsOf(body: ReadableStream<Uint8Array> | null): Promise<Server
   return events
 }
 
-/** `body` until `reads` chunks went through, then an error, as when the connection drops. */
+/**
+ * `body` until `reads` chunks carrying events went through, then an error, as when the connection
+ * drops. Chunks of fields alone (the `retry:` sent with the head) are passed on and not counted.
+ */
 function cutAfter(body: ReadableStream<Uint8Array>, reads: number): ReadableStream<Uint8Array> {
   const reader = body.getReader()
+  const decoder = new TextDecoder()
   let count = 0
   return new ReadableStream({
     async pull(controller) {
-      if (count++ === reads) {
+      if (count === reads) {
         await reader.cancel()
         controller.error(new Error("connection reset by peer"))
         return
       }
       const { done, value } = await reader.read()
-      if (done) controller.close()
-      else controller.enqueue(value)
+      if (done) {
+        controller.close()
+        return
+      }
+      if (decoder.decode(value, { stream: true }).includes("data:")) count++
+      controller.enqueue(value)
     },
   })
 }
