@@ -95,7 +95,11 @@ export interface Generations {
    * write again, and no reader waits forever. `true` when it did.
    */
   reapIfOrphaned(id: string, head: LogHead): Promise<boolean>
-  /** A viewer of `id` on this node; call the returned function when it leaves. */
+  /**
+   * A viewer of `id` on this node; call the returned function when it leaves. While a viewer
+   * follows a generation that another node runs, this node checks that node's lease every third
+   * of `leaseMs` and closes the generation as `interrupted` once it died.
+   */
   watch(id: string): () => void
   /** What this node runs now, and what ended here lately (for a dashboard). */
   activity(): GenerationActivity
@@ -115,6 +119,7 @@ export function createGenerations(options: GenerationsOptions): Generations {
   const retentionMs = positive("retentionMs", options.retentionMs ?? 3_600_000)
   const defaultGraceMs = nonNegative("disconnectGraceMs", options.disconnectGraceMs ?? 30_000)
   const leaseMs = positive("leaseMs", options.leaseMs ?? 15_000)
+  const leaseTickMs = Math.max(1, Math.floor(leaseMs / 3))
   const settings = {
     engine,
     node,
@@ -143,6 +148,72 @@ export function createGenerations(options: GenerationsOptions): Generations {
     else if (signal.topic === VIEWER_SIGNAL) run.remoteViewer()
   })
 
+  /** {@link Generations.reapIfOrphaned}, with the live nodes asked for only when needed. */
+  const reap = async (id: string, head: LogHead, liveNodes: () => Promise<readonly string[]>) => {
+    const owner = head.config.owner
+    if (head.closed || owner === undefined || owner === node || runs.has(id)) return false
+    if ((await liveNodes()).includes(owner)) return false
+    const end: EndEntry = {
+      type: "end",
+      status: "interrupted",
+      stats: { durationMs: now() - head.createdAt, usage: { source: "estimated" } },
+      error: { type: "interrupted", message: `the node running the generation (${owner}) stopped` },
+    }
+    const result = await engine.append(generationLog(id), [{ data: serializeEntry(end) }], {
+      fence: { takeOver: node, from: owner },
+      close: true,
+    })
+    if (result.status === "appended") {
+      logger.warn({ generation: id, owner }, "a generation's node died; closed it as interrupted")
+      options.observer?.reaped(metaFromRecord(head.config.meta)?.model ?? "unknown")
+    }
+    return result.status === "appended"
+  }
+  /**
+   * The generations of other nodes that readers here follow, by how many: each sweep closes
+   * those whose node died, so a reader here never waits forever for a node that is gone.
+   */
+  const followedElsewhere = new Map<string, number>()
+  let sweepTimer: ReturnType<typeof setInterval> | undefined
+  const sweep = async (): Promise<void> => {
+    let live: Promise<readonly string[]> | undefined
+    for (const id of followedElsewhere.keys()) {
+      const head = await engine.head(generationLog(id))
+      if (head === undefined || head.closed) {
+        followedElsewhere.delete(id)
+        continue
+      }
+      await reap(id, head, () => {
+        live ??= engine.liveNodes()
+        return live
+      })
+    }
+  }
+  const follow = (id: string): (() => void) => {
+    followedElsewhere.set(id, (followedElsewhere.get(id) ?? 0) + 1)
+    if (sweepTimer === undefined) {
+      sweepTimer = setInterval(() => {
+        if (followedElsewhere.size === 0) {
+          clearInterval(sweepTimer)
+          sweepTimer = undefined
+          return
+        }
+        sweep().catch((error: unknown) => {
+          logger.warn({ err: error }, "could not check whether the nodes of followed generations are alive")
+        })
+      }, leaseTickMs)
+      sweepTimer.unref()
+    }
+    let left = false
+    return () => {
+      if (left) return
+      left = true
+      const count = (followedElsewhere.get(id) ?? 1) - 1
+      if (count > 0) followedElsewhere.set(id, count)
+      else followedElsewhere.delete(id)
+    }
+  }
+
   return {
     node,
     engine,
@@ -151,7 +222,7 @@ export function createGenerations(options: GenerationsOptions): Generations {
       if (closing) throw new ShuttingDownError("this node is shutting down and takes no new generations")
       if (leaseTimer === undefined) {
         await renewLease()
-        leaseTimer = setInterval(() => void renewLease(), Math.max(1, Math.floor(leaseMs / 3)))
+        leaseTimer = setInterval(() => void renewLease(), leaseTickMs)
         leaseTimer.unref()
       }
       const id = spec.id ?? newGenerationId()
@@ -211,26 +282,7 @@ export function createGenerations(options: GenerationsOptions): Generations {
       await engine.signal({ topic: CANCEL_SIGNAL, payload: id })
       return true
     },
-    async reapIfOrphaned(id, head) {
-      const owner = head.config.owner
-      if (head.closed || owner === undefined || owner === node || runs.has(id)) return false
-      if ((await engine.liveNodes()).includes(owner)) return false
-      const end: EndEntry = {
-        type: "end",
-        status: "interrupted",
-        stats: { durationMs: now() - head.createdAt, usage: { source: "estimated" } },
-        error: { type: "interrupted", message: `the node running the generation (${owner}) stopped` },
-      }
-      const result = await engine.append(generationLog(id), [{ data: serializeEntry(end) }], {
-        fence: { takeOver: node, from: owner },
-        close: true,
-      })
-      if (result.status === "appended") {
-        logger.warn({ generation: id, owner }, "a generation's node died; closed it as interrupted")
-        options.observer?.reaped(metaFromRecord(head.config.meta)?.model ?? "unknown")
-      }
-      return result.status === "appended"
-    },
+    reapIfOrphaned: (id, head) => reap(id, head, () => engine.liveNodes()),
     activity: () => ({
       running: [...runs.values()].map((run) => run.summary()),
       recent: ended.list(),
@@ -241,7 +293,7 @@ export function createGenerations(options: GenerationsOptions): Generations {
       engine.signal({ topic: VIEWER_SIGNAL, payload: id }).catch((error: unknown) => {
         logger.warn({ err: error, generation: id }, "could not tell the generation's node about a viewer")
       })
-      return () => {}
+      return follow(id)
     },
     async close(closeOptions = {}) {
       closing = true
@@ -255,6 +307,7 @@ export function createGenerations(options: GenerationsOptions): Generations {
       for (const run of runs.values()) run.stop("interrupted", "the node running the generation shut down")
       await Promise.all([...runs.values()].map((run) => run.ended))
       stopSignals()
+      clearInterval(sweepTimer)
       clearInterval(leaseTimer)
       if (leaseTimer !== undefined) {
         await engine.releaseLease(node).catch((error: unknown) => {

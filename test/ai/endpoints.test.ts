@@ -520,6 +520,32 @@ describe("a dead node", () => {
     const late = await running.engine.append(log, [{ data: "{}" }], { fence: { owner: "dead-node" } })
     expect(late.status).not.toBe("appended")
   })
+  it("a reader following it from another node sees it closed as interrupted once that node's lease ran out", async () => {
+    running = await startAI({ leaseMs: 150 })
+    const id = "BBBBBBBBBBBBBBBBBBBBBB"
+    const log = generationLog(id)
+    const meta = {
+      model: "demo",
+      format: "openai" as const,
+      owner: undefined,
+      createdAt: Date.now(),
+      includeUsage: false,
+    }
+    // The other node is alive when the reader comes, then stops renewing its lease.
+    await running.engine.holdLease("dying-node", 300)
+    await running.engine.create(log, { owner: "dying-node", meta: metaToRecord(meta) })
+    await running.engine.append(log, [{ data: JSON.stringify({ type: "text-delta", text: "Half" }) }], {
+      fence: { owner: "dying-node" },
+    })
+    const started = Date.now()
+    const events = await readEvents(await fetch(`${running.origin}/v1/generations/${id}/stream`))
+    expect(openaiText(events)).toBe("Half")
+    expect(JSON.parse(events.at(-1)?.data ?? "{}")).toMatchObject({
+      error: { type: "generation_interrupted" },
+    })
+    // Not before the lease ran out.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(250)
+  })
 })
 
 describe("auth", () => {
