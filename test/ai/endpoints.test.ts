@@ -493,9 +493,8 @@ describe("cancel and disconnect", () => {
 })
 
 describe("a dead node", () => {
-  it("its open generation is closed as interrupted by the node that reads it, fencing the old owner", async () => {
-    running = await startAI()
-    const id = "AAAAAAAAAAAAAAAAAAAAAA"
+  /** A generation that `owner` (another node) runs, with `text` stored so far. */
+  async function openGenerationOf(engine: TestAI["engine"], id: string, owner: string, text: string) {
     const log = generationLog(id)
     const meta = {
       model: "demo",
@@ -504,45 +503,33 @@ describe("a dead node", () => {
       createdAt: Date.now(),
       includeUsage: false,
     }
-    await running.engine.create(log, { owner: "dead-node", meta: metaToRecord(meta) })
-    await running.engine.append(
-      log,
-      [{ data: JSON.stringify({ type: "text-delta", text: "Half an ans" }) }],
-      {
-        fence: { owner: "dead-node" },
-      },
-    )
-    const events = await readEvents(await fetch(`${running.origin}/v1/generations/${id}/stream`))
-    expect(openaiText(events)).toBe("Half an ans")
+    await engine.create(log, { owner, meta: metaToRecord(meta) })
+    await engine.append(log, [{ data: JSON.stringify({ type: "text-delta", text }) }], { fence: { owner } })
+    return log
+  }
+  async function readToInterrupted(id: string, text: string): Promise<void> {
+    const events = await readEvents(await fetch(`${running?.origin}/v1/generations/${id}/stream`))
+    expect(openaiText(events)).toBe(text)
     expect(JSON.parse(events.at(-1)?.data ?? "{}")).toMatchObject({
       error: { type: "generation_interrupted" },
     })
+  }
+
+  it("its open generation is closed as interrupted by the node that reads it, fencing the old owner", async () => {
+    running = await startAI()
+    const log = await openGenerationOf(running.engine, "AAAAAAAAAAAAAAAAAAAAAA", "dead-node", "Half an ans")
+    await readToInterrupted("AAAAAAAAAAAAAAAAAAAAAA", "Half an ans")
     const late = await running.engine.append(log, [{ data: "{}" }], { fence: { owner: "dead-node" } })
     expect(late.status).not.toBe("appended")
   })
+
   it("a reader following it from another node sees it closed as interrupted once that node's lease ran out", async () => {
     running = await startAI({ leaseMs: 150 })
-    const id = "BBBBBBBBBBBBBBBBBBBBBB"
-    const log = generationLog(id)
-    const meta = {
-      model: "demo",
-      format: "openai" as const,
-      owner: undefined,
-      createdAt: Date.now(),
-      includeUsage: false,
-    }
     // The other node is alive when the reader comes, then stops renewing its lease.
     await running.engine.holdLease("dying-node", 300)
-    await running.engine.create(log, { owner: "dying-node", meta: metaToRecord(meta) })
-    await running.engine.append(log, [{ data: JSON.stringify({ type: "text-delta", text: "Half" }) }], {
-      fence: { owner: "dying-node" },
-    })
+    await openGenerationOf(running.engine, "BBBBBBBBBBBBBBBBBBBBBB", "dying-node", "Half")
     const started = Date.now()
-    const events = await readEvents(await fetch(`${running.origin}/v1/generations/${id}/stream`))
-    expect(openaiText(events)).toBe("Half")
-    expect(JSON.parse(events.at(-1)?.data ?? "{}")).toMatchObject({
-      error: { type: "generation_interrupted" },
-    })
+    await readToInterrupted("BBBBBBBBBBBBBBBBBBBBBB", "Half")
     // Not before the lease ran out.
     expect(Date.now() - started).toBeGreaterThanOrEqual(250)
   })
