@@ -319,6 +319,46 @@ describe("the AI SDK backend with the ai package as client", () => {
     expect(textOf(chat.messages[1])).toBe(await demoAnswer(PROMPT))
   })
 
+  it("Herald's transport cancels the generation on stop; the stock one only disconnects", async () => {
+    running = await startAI({ models: { demo: PACED } })
+    const origin = running.origin
+    const statusOf = async (id: string) =>
+      ((await (await fetch(`${origin}/v1/generations/${id}`)).json()) as { status: string }).status
+    const stopMidAnswer = async (transport: DefaultChatTransport<UIMessage>, chatId: string) => {
+      const chat = new TestChat({ id: chatId, transport })
+      const sent = chat.sendMessage({ text: PROMPT })
+      // Stop once some text showed.
+      await expect.poll(() => textOf(chat.messages[1]).length, { timeout: 5000 }).toBeGreaterThan(0)
+      await chat.stop()
+      await sent
+    }
+    const headersSeen: Headers[] = []
+    const watching = (input: RequestInfo | URL, init?: RequestInit) => {
+      if (String(input).endsWith("/cancel")) headersSeen.push(new Headers(init?.headers))
+      return fetch(input, init)
+    }
+    const ids: string[] = []
+    const recordId = async (input: RequestInfo | URL, init?: RequestInit) => {
+      const response = await watching(input, init)
+      const id = response.headers.get("herald-generation-id")
+      if (id !== null) ids.push(id)
+      return response
+    }
+    const api = `${origin}/v1/ai-sdk/chat`
+    await stopMidAnswer(
+      new HeraldChatTransport({ api, fetch: recordId, headers: { "x-app": "chat-test" } }),
+      "chat-stop",
+    )
+    await expect.poll(() => statusOf(ids[0] as string), { timeout: 2000 }).toBe("cancelled")
+    expect(headersSeen[0]?.get("x-app")).toBe("chat-test")
+
+    await stopMidAnswer(new DefaultChatTransport({ api, fetch: recordId }), "chat-stop-stock")
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    // The default disconnect grace (30 s) keeps it running: nothing told the server to stop.
+    expect(await statusOf(ids[1] as string)).toBe("running")
+    expect(headersSeen).toHaveLength(1)
+  })
+
   it("refuses a body it cannot translate, naming the field, in a shape useChat shows", async () => {
     running = await startAI({ models: { demo: FAST } })
     const response = await fetch(`${running.origin}/v1/ai-sdk/chat`, {

@@ -1,6 +1,7 @@
 /**
  * `herald/ai/ai-sdk`: a transport for the Vercel AI SDK's `useChat` that resumes a cut answer
- * from the last event it got instead of from the start. Needs the `ai` package (an optional peer
+ * from the last event it got instead of from the start, and whose Stop cancels the generation on
+ * the server. Needs the `ai` package (an optional peer
  * dependency of Herald). Runs in browsers.
  *
  * ```ts
@@ -13,4 +14,4 @@
  * @packageDocumentation
  */
 
-export { DEFAULT_CHAT_API, HeraldChatTransport } from "./transport.js"
+export { DEFAULT_CHAT_API, HeraldChatTransport, type HeraldChatTransportOptions } from "./transport.js"

@@ -19,6 +19,22 @@ type ReconnectOptions<UI_MESSAGE extends UIMessage> = Parameters<
   DefaultChatTransport<UI_MESSAGE>["reconnectToStream"]
 >[0]
 
+/** Options of {@link HeraldChatTransport}: `DefaultChatTransport`'s, and what Stop does. */
+export type HeraldChatTransportOptions<UI_MESSAGE extends UIMessage> =
+  HttpChatTransportInitOptions<UI_MESSAGE> & {
+    /**
+     * Whether `stop()` cancels the generation on the server (`POST /v1/generations/{id}/cancel`,
+     * with the request's headers and credentials), so the model stops at once. Without it, a stop
+     * is a disconnect and the server's disconnect grace decides. Default `true`.
+     */
+    readonly stopCancels?: boolean
+    /**
+     * Where the generations are: `{generationsApi}/{id}/cancel` is the cancel endpoint. Default:
+     * `api` with its trailing `/ai-sdk/chat` replaced by `/generations` (`/v1/generations`).
+     */
+    readonly generationsApi?: string
+  }
+
 /** Which chat a response stream belongs to, and whether it continues after a cursor. */
 interface Binding {
   replay: MessageReplay
@@ -35,6 +51,9 @@ interface Binding {
  * continued, so no text is fetched or shown twice. Without a cursor (a reloaded page) Herald
  * sends the running answer from its start, as with the stock transport.
  *
+ * `stop()` cancels the generation on the server (unless `stopCancels: false`): a stock transport's
+ * stop only drops the connection, and the model runs on.
+ *
  * Everything else is `DefaultChatTransport`'s (headers, body, credentials, fetch, the `prepare*`
  * hooks); `api` defaults to `/v1/ai-sdk/chat`. A failure while reading a response is reported as
  * a network error (`TypeError`), which the AI SDK treats as a disconnect to resume from.
@@ -45,10 +64,18 @@ export class HeraldChatTransport<
   readonly #replays = new Map<string, MessageReplay>()
   readonly #bindings = new WeakMap<ReadableStream<UIMessageChunk>, Binding>()
 
-  constructor(options: HttpChatTransportInitOptions<UI_MESSAGE> = {}) {
-    // A resumed stream starts with the message so far (replayed here, or sent from its start by
-    // Herald), so the chat must start the message over on its first `start` chunk.
-    super({ ...options, api: options.api ?? DEFAULT_CHAT_API, resumeStreamIsReplay: true })
+  constructor(options: HeraldChatTransportOptions<UI_MESSAGE> = {}) {
+    const { stopCancels = true, generationsApi, ...rest } = options
+    const api = rest.api ?? DEFAULT_CHAT_API
+    const fetchFn = rest.fetch ?? ((input, init) => globalThis.fetch(input, init))
+    super({
+      ...rest,
+      api,
+      ...(stopCancels ? { fetch: cancellingOnAbort(fetchFn, generationsApi ?? generationsApiOf(api)) } : {}),
+      // A resumed stream starts with the message so far (replayed here, or sent from its start by
+      // Herald), so the chat must start the message over on its first `start` chunk.
+      resumeStreamIsReplay: true,
+    })
   }
 
   override async sendMessages(options: SendOptions<UI_MESSAGE>): Promise<ReadableStream<UIMessageChunk>> {
@@ -89,6 +116,44 @@ export class HeraldChatTransport<
     pending.replay = binding.replay
     pending.afterCursor = binding.afterCursor
   }
+}
+
+type FetchFunction = (input: RequestInfo | URL, init?: RequestInit) => Promise<Response>
+
+/**
+ * `fetchFn`, and when a chat request's signal aborts after Herald named the generation, a cancel
+ * of that generation with the request's headers and credentials. A failed cancel changes nothing
+ * the chat shows: the stop already happened there.
+ */
+function cancellingOnAbort(fetchFn: FetchFunction, generationsApi: string): FetchFunction {
+  return async (input, init) => {
+    const response = await fetchFn(input, init)
+    const id = response.headers.get("herald-generation-id")
+    const signal = init?.signal
+    if (id === null || signal == null || init?.method !== "POST") return response
+    const cancel = () => {
+      const headers = new Headers(init.headers)
+      headers.delete("content-type")
+      fetchFn(`${generationsApi}/${encodeURIComponent(id)}/cancel`, {
+        method: "POST",
+        headers,
+        ...(init.credentials === undefined ? {} : { credentials: init.credentials }),
+      }).then(
+        (answer) => answer.body?.cancel(),
+        () => {},
+      )
+    }
+    if (signal.aborted) cancel()
+    else signal.addEventListener("abort", cancel, { once: true })
+    return response
+  }
+}
+
+/** `…/v1/generations` for `…/v1/ai-sdk/chat` (Herald's paths side by side); else `/v1/generations` on the api's origin. */
+function generationsApiOf(api: string): string {
+  const chatPath = /\/ai-sdk\/chat\/?$/
+  if (chatPath.test(api)) return api.replace(chatPath, "/generations")
+  return `${/^https?:\/\/[^/]+/i.exec(api)?.[0] ?? ""}/v1/generations`
 }
 
 /** One event of the response: its chunk and its `id:`. */
