@@ -2,7 +2,8 @@ import { createHash, timingSafeEqual } from "node:crypto"
 import type { IncomingMessage } from "node:http"
 import type { Registry } from "prom-client"
 import { isLocalClient } from "../auth/local-client.js"
-import { sendProblem, sendText } from "../hub/responses.js"
+import { sendText } from "../hub/responses.js"
+import { sendProblem } from "../server/problem.js"
 import { exactPaths, type Mount } from "./router.js"
 
 /**

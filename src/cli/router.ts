@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http"
-import { sendProblem } from "../hub/responses.js"
 import type { Logger } from "../logger.js"
 import { type RequestHandler, withErrorBoundary } from "../server/index.js"
+import { sendProblem } from "../server/problem.js"
 
 /**
  * An app `herald serve` mounts (the hub, health and metrics; Durable Streams, AI, the web pages

@@ -7,8 +7,8 @@ import type { Logger } from "pino"
 import { createDevTokens } from "../auth/dev-tokens.js"
 import type { Engine } from "../engine/engine.js"
 import { holdNodeLease, type NodeLease } from "../engine/node-lease.js"
-import { sendProblem } from "../hub/responses.js"
 import { DEFAULT_HUB_LOG, toUpdateEntry } from "../hub/update-log.js"
+import { sendProblem } from "../server/problem.js"
 import { createServedAI, type ServedAI } from "./ai-app.js"
 import {
   addConfigOptions,

@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from "node:fs"
 import type { IncomingMessage, ServerResponse } from "node:http"
 import { extname, join, relative, sep } from "node:path"
 import { gzipSync } from "node:zlib"
-import { sendProblem } from "../hub/responses.js"
+import { sendProblem } from "../server/problem.js"
 import type { Mount } from "./router.js"
 
 /** Where the web pages' files are served: every file of the web directory, by its name. */

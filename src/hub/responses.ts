@@ -1,5 +1,6 @@
 import type { ServerResponse } from "node:http"
 import { type AuthError, bearerChallenge } from "../auth/errors.js"
+import { sendProblem } from "../server/problem.js"
 import { HttpError } from "./http-error.js"
 
 type Headers = Readonly<Record<string, string>>
@@ -39,36 +40,6 @@ export function sendJson(
   })
   // A Buffer body makes Node write the head as Latin-1, byte for byte (see toHeaderValue).
   response.end(Buffer.from(body))
-}
-
-const TITLES: Readonly<Record<number, string>> = {
-  400: "Bad Request",
-  401: "Unauthorized",
-  403: "Forbidden",
-  404: "Not Found",
-  405: "Method Not Allowed",
-  408: "Request Timeout",
-  413: "Content Too Large",
-  415: "Unsupported Media Type",
-  429: "Too Many Requests",
-  500: "Internal Server Error",
-  503: "Service Unavailable",
-}
-
-/** Sends an RFC 9457 problem details document whose `detail` says what to change. */
-export function sendProblem(
-  response: ServerResponse,
-  status: number,
-  detail: string,
-  headers: Headers = {},
-): void {
-  sendJson(
-    response,
-    status,
-    { type: "about:blank", title: TITLES[status] ?? "Error", status, detail },
-    { ...headers, "cache-control": "no-store" },
-    "application/problem+json",
-  )
 }
 
 /**

@@ -1,21 +1,4 @@
-import type { ServerResponse } from "node:http"
-
 type Headers = Readonly<Record<string, string>>
-
-const TITLES: Readonly<Record<number, string>> = {
-  400: "Bad Request",
-  401: "Unauthorized",
-  403: "Forbidden",
-  404: "Not Found",
-  405: "Method Not Allowed",
-  409: "Conflict",
-  410: "Gone",
-  413: "Content Too Large",
-  414: "URI Too Long",
-  429: "Too Many Requests",
-  500: "Internal Server Error",
-  503: "Service Unavailable",
-}
 
 /**
  * A refusal the protocol defines (a status, the reason a developer can act on, and the headers
@@ -31,24 +14,4 @@ export class StreamsError extends Error {
     super(message)
     this.name = "StreamsError"
   }
-}
-
-/** Sends an RFC 9457 problem document whose `detail` says what to change. */
-export function sendProblem(
-  response: ServerResponse,
-  status: number,
-  detail: string,
-  headers: Headers = {},
-): void {
-  if (response.headersSent || response.destroyed) return
-  const body = Buffer.from(
-    JSON.stringify({ type: "about:blank", title: TITLES[status] ?? "Error", status, detail }),
-  )
-  response.writeHead(status, {
-    ...headers,
-    "content-type": "application/problem+json",
-    "content-length": String(body.length),
-    "cache-control": "no-store",
-  })
-  response.end(body)
 }
