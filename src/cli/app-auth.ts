@@ -2,7 +2,7 @@ import { createCors } from "../auth/cors.js"
 import { createTokenVerifier, type TokenVerifier } from "../auth/verifier.js"
 import { type HeraldConfig, resourceOf } from "./config.js"
 
-/** How `herald serve`'s apps beside the hub (the AI endpoints, the dashboard) take their callers. */
+/** How `herald serve`'s apps beside the hub (the AI endpoints, the streams, the dashboard) take their callers. */
 export interface AppAuth {
   /** Tokens signed with the publisher keys; `undefined` when none is configured (dev mode). */
   readonly verifier: TokenVerifier | undefined

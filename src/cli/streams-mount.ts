@@ -1,8 +1,8 @@
-import { createTokenVerifier } from "../auth/verifier.js"
 import type { Engine } from "../engine/engine.js"
 import type { Logger } from "../logger.js"
 import { createStreamsHandler, type StreamsHandler } from "../streams/index.js"
 import type { ServedAI } from "./ai-app.js"
+import { appAuth } from "./app-auth.js"
 import type { HeraldConfig } from "./config.js"
 import type { Mount } from "./router.js"
 
@@ -24,7 +24,7 @@ export interface ServedStreams {
  * The Durable Streams app of `herald serve`, on the engine every app shares: a stream is one log
  * of it, kept whole until the stream is deleted or expires (the protocol has no retention).
  * Tokens are checked with the publisher keys (Herald grants of app `streams`); in dev mode a
- * client on this machine needs none.
+ * local client needs none, by the rule every app follows (`appAuth`).
  */
 export function createServedStreams(
   config: HeraldConfig,
@@ -32,17 +32,12 @@ export function createServedStreams(
   logger: Logger,
   ai: Pick<ServedAI, "openGenerationLog">,
 ): ServedStreams {
-  const verifier = createTokenVerifier({
-    keys: config.publishKeys,
-    resource: config.resource ?? config.hubUrl,
-    legacy: false,
-    matcherContext: { hubUrl: new URL(config.hubUrl), maxPatternLength: 1024 },
-  })
+  const { verifier, trustLocalClients, localTrust } = appAuth(config)
   const streams = createStreamsHandler({
     engine,
     prefix: STREAMS_PREFIX,
     retention: { maxEntries: Number.MAX_SAFE_INTEGER, maxAgeMs: Number.POSITIVE_INFINITY },
-    auth: { verifier, trustLocalClients: config.dev !== undefined },
+    auth: { verifier, trustLocalClients, localTrust },
     // A generation's own entries (JSON), read with the AI app's `read` grant on it.
     views: [
       {

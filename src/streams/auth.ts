@@ -1,7 +1,7 @@
 import type { IncomingMessage } from "node:http"
 import { AuthError, bearerChallenge } from "../auth/errors.js"
 import { type Grants, LOCAL_DEV_CLIENT } from "../auth/grants.js"
-import { isLocalClient } from "../auth/local-client.js"
+import { isTrustedLocalRequest, type LocalTrust } from "../auth/local-client.js"
 import { isLoopbackHost } from "../auth/loopback.js"
 import { findToken, type PresentationOptions } from "../auth/presentation.js"
 import type { TokenVerifier } from "../auth/verifier.js"
@@ -9,16 +9,28 @@ import { StreamsError } from "./errors.js"
 
 /** Tokens for the streams: Herald grants of app `streams` (actions create, append, read, delete on stream paths). */
 export interface StreamsAuthOptions {
-  /** Validates tokens (`createTokenVerifier` of herald's auth). */
-  readonly verifier: TokenVerifier
+  /** Validates tokens (`createTokenVerifier` of herald's auth); `undefined`: none is configured, every token is refused. */
+  readonly verifier: TokenVerifier | undefined
   /** Where a request may present its token. Default: the `Authorization: Bearer` header or the cookies. */
   readonly presentation?: PresentationOptions
   /**
    * Dev mode's one rule: a client on this machine without a token may do everything. Not a page
-   * of another site it visits (an `Origin` that is not loopback), nor one reached by a name
-   * pointed at 127.0.0.1 (a `Host` that is not loopback). Default `false`.
+   * of another site it visits (an `Origin` that `localTrust` does not trust), nor one reached by
+   * a name pointed at 127.0.0.1 (a `Host` that is neither loopback nor `localTrust.hostname`).
+   * Default `false`.
    */
   readonly trustLocalClients?: boolean
+  /**
+   * What a local request must match to be trusted (`herald serve`: the server's own origin and
+   * `--cors-origins`, as for every app). Default: pages of loopback origins, loopback host names.
+   */
+  readonly localTrust?: LocalTrust
+}
+
+/** The default {@link StreamsAuthOptions.localTrust}: pages served from this machine. */
+const LOOPBACK_PAGES: LocalTrust = {
+  trusts: (origin) => isLoopbackName(hostOf(origin)),
+  hostname: "localhost",
 }
 
 /** An action of the streams app. */
@@ -48,12 +60,23 @@ export async function authenticate(
   try {
     const found = findToken(request.headers, url, { legacyQueryParameter: false, ...options.presentation })
     if (found === undefined) {
-      if (options.trustLocalClients === true && isTrustedLocalRequest(request))
+      if (
+        options.trustLocalClients === true &&
+        isTrustedLocalRequest(request, options.localTrust ?? LOOPBACK_PAGES)
+      )
         return callerOf(LOCAL_DEV_CLIENT)
       throw new AuthError(
         401,
         undefined,
         "These streams need an access token: send Authorization: Bearer <token>.",
+      )
+    }
+    if (options.verifier === undefined) {
+      throw new AuthError(
+        401,
+        "invalid_token",
+        "No key this server trusts verifies tokens; ask its operator.",
+        "no key is configured to verify stream tokens; start the server with --jwt-key (or --jwks-url)",
       )
     }
     grants = await options.verifier.verify(found.token, "publish")
@@ -81,12 +104,6 @@ function callerOf(grants: Grants): StreamsCaller {
       })
     },
   }
-}
-
-function isTrustedLocalRequest(request: IncomingMessage): boolean {
-  if (!isLocalClient(request)) return false
-  const origin = request.headers.origin
-  return isLoopbackName(request.headers.host) && (origin === undefined || isLoopbackName(hostOf(origin)))
 }
 
 function hostOf(origin: string): string | undefined {

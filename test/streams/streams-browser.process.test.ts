@@ -1,5 +1,5 @@
 // The official Durable Streams client (@durable-streams/client) in Chromium against a real
-// `herald serve` (dev mode, sqlite): a page of another loopback origin creates, appends, reads,
+// `herald serve` (dev mode, sqlite): a page of another origin that --cors-origins names creates, appends, reads,
 // tails by SSE and resumes a Herald stream, and resumes an AI generation's stream mid-way.
 import { createServer, type Server } from "node:http"
 import type { AddressInfo } from "node:net"
@@ -21,8 +21,6 @@ describe.skipIf(!executablePath)("@durable-streams/client in Chromium against he
   let page: Page
 
   beforeAll(async () => {
-    hub = await startHub(["--port", "0"], { cwd: tempCwd() })
-    origin = `http://localhost:${hub.port}`
     const bundle = await build({
       stdin: {
         contents: `import { DurableStream, stream } from "@durable-streams/client"; globalThis.DS = { DurableStream, stream }`,
@@ -45,10 +43,14 @@ describe.skipIf(!executablePath)("@durable-streams/client in Chromium against he
         .end('<!doctype html><script type="module" src="/client.js"></script>')
     })
     await new Promise<void>((resolve) => pageServer.listen(0, "127.0.0.1", resolve))
+    const pageOrigin = `http://localhost:${(pageServer.address() as AddressInfo).port}`
+    // Dev mode trusts a local page of the server's own origin or one --cors-origins names.
+    hub = await startHub(["--port", "0", "--cors-origins", pageOrigin], { cwd: tempCwd() })
+    origin = `http://localhost:${hub.port}`
     browser = await launchChromium(executablePath as string)
     page = await browser.newPage()
-    // Another origin than the server's (CORS applies), on loopback (dev mode trusts it).
-    await page.goto(`http://localhost:${(pageServer.address() as AddressInfo).port}/`)
+    // Another origin than the server's (CORS applies).
+    await page.goto(`${pageOrigin}/`)
     await page.waitForFunction(() => "DS" in globalThis)
   }, 60_000)
 

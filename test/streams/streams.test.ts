@@ -127,6 +127,23 @@ describe("auth", () => {
     const localPage = await fetch(url, { headers: { origin: "http://localhost:5173" } })
     expect(localPage.status).toBe(200)
   })
+
+  it("trusts only the pages its localTrust names when given one (herald serve: its origin and --cors-origins)", async () => {
+    const localTrust = {
+      trusts: (origin: string) => origin === "http://localhost:5173",
+      hostname: "herald.test",
+    }
+    const { baseUrl } = await start({ auth: { verifier: undefined, trustLocalClients: true, localTrust } })
+    const url = `${baseUrl}/v1/stream/trusted`
+    expect((await fetch(url, { method: "PUT", headers: { origin: "http://localhost:5173" } })).status).toBe(
+      201,
+    )
+    expect((await fetch(url, { headers: { origin: "http://localhost:4000" } })).status).toBe(401)
+    // No key configured: a token cannot be checked, and says so.
+    const withToken = await fetch(url, { headers: { authorization: "Bearer abc.def.ghi" } })
+    expect(withToken.status).toBe(401)
+    expect(await withToken.text()).toMatch(/No key this server trusts/)
+  })
 })
 
 describe("limits", () => {
