@@ -35,12 +35,20 @@ export { parseBytes, parseDuration } from "./config/values.js"
  */
 export const DEV_HOST = "127.0.0.1"
 
+/**
+ * The default listen backlog. Node's own (511) overflows when a thousand clients connect at once
+ * (a reconnect storm, a load test): the overflow waits for TCP's SYN retries, seconds.
+ */
+const DEFAULT_LISTEN_BACKLOG = 4096
+
 /** The hub path of the Mercure protocol, used in the default hub URL. */
 export const DEFAULT_HUB_PATH = "/.well-known/mercure"
 
 /** `herald serve`'s configuration: every source merged, validated, keys read, defaults applied. */
 export interface HeraldConfig {
   readonly port: number
+  /** The listen backlog: connections queued by the kernel before `accept`. */
+  readonly listenBacklog: number
   /** Address to bind; `undefined` binds all interfaces (IPv6 and IPv4). Loopback in dev mode unless set. */
   readonly host: string | undefined
   /** The hub's public URL. Follows the port when it was not set (see {@link withBoundPort}). */
@@ -194,6 +202,7 @@ export function loadConfig(options: LoadConfigOptions): HeraldConfig {
   const get = <T>(key: FieldKey): T | undefined => values[key] as T | undefined
 
   const port = get<number>("port") ?? 8080
+  const listenBacklog = get<number>("listenBacklog") ?? DEFAULT_LISTEN_BACKLOG
   const hubUrl = get<string>("hubUrl")
   const dataDir = resolve(cwd, get<string>("dataDir") ?? "./herald-data")
   const issuer = get<string>("jwtIssuer")
@@ -328,6 +337,7 @@ export function loadConfig(options: LoadConfigOptions): HeraldConfig {
 
   return {
     port,
+    listenBacklog,
     host: host ?? (dev === undefined ? undefined : DEV_HOST),
     hubUrl: hubUrl ?? defaultHubUrl(port, tls !== undefined),
     hubUrlDerived: hubUrl === undefined,

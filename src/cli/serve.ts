@@ -111,7 +111,7 @@ export async function serve(flags: Readonly<Record<string, unknown>>): Promise<n
       : createTlsServer(listener, config.tls, config.timeouts, config.http2, logger)
   const { server } = main
   try {
-    await listen(server, config.port, config.host)
+    await listen(server, config.port, config.host, config.listenBacklog)
   } catch (error) {
     logger.error(cannotListen(error, config.host, config.port, "--port"))
     await closeEngine(lease, engine)
@@ -174,7 +174,7 @@ export async function serve(flags: Readonly<Record<string, unknown>>): Promise<n
     metricsServer = createHttpServer(createRouter(mounts.metrics, logger), config.timeouts)
     const host = config.metricsHost ?? config.host
     try {
-      await listen(metricsServer, config.metricsPort, host)
+      await listen(metricsServer, config.metricsPort, host, config.listenBacklog)
     } catch (error) {
       logger.error(cannotListen(error, host, config.metricsPort, "--metrics-port"))
       server.close()
@@ -295,10 +295,10 @@ function plainServer(server: Server): ServingServer {
   return { server, closeAllConnections: () => server.closeAllConnections() }
 }
 
-function listen(server: NetServer, port: number, host: string | undefined): Promise<void> {
+function listen(server: NetServer, port: number, host: string | undefined, backlog: number): Promise<void> {
   return new Promise((resolve, reject) => {
     server.once("error", reject)
-    server.listen({ port, host }, () => {
+    server.listen({ port, host, backlog }, () => {
       server.off("error", reject)
       resolve()
     })

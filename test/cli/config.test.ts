@@ -52,6 +52,7 @@ describe("defaults", () => {
     const cwd = tempDir()
     const config = load({ cwd })
     expect(config.port).toBe(8080)
+    expect(config.listenBacklog).toBe(4096)
     expect(config.host).toBe("127.0.0.1")
     expect(config.hubUrl).toBe("http://localhost:8080/.well-known/mercure")
     expect(config.engine).toBe("sqlite")

@@ -1,8 +1,9 @@
 // `herald serve` as a process: it starts with no setup (memory, and sqlite in a temp directory),
 // answers, prints dev tokens that the hub accepts, refuses a busy port, and exits 0 on SIGTERM.
 
+import { execFileSync } from "node:child_process"
 import { once } from "node:events"
-import { statSync } from "node:fs"
+import { readFileSync, statSync } from "node:fs"
 import { connect, createServer, type Socket } from "node:net"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
@@ -18,6 +19,11 @@ import {
 } from "./cli-helpers.js"
 
 useCliProcesses()
+
+/** The kernel's cap on a listen backlog. */
+function somaxconn(): number {
+  return Number(readFileSync("/proc/sys/net/core/somaxconn", "utf8"))
+}
 
 /** Sends SIGTERM and resolves with the exit code and how long it took. */
 async function terminate(
@@ -133,6 +139,24 @@ describe("herald serve", () => {
     expect(hub.stdout()).toContain("The hub listens on 127.0.0.1 only")
     expect(hub.stdout()).toMatch(/"msg":"listening on http:\/\/127\.0\.0\.1:\d+"/)
     expect((await terminate(hub)).code).toBe(0)
+  })
+
+  it("listens with the backlog --listen-backlog gives (4096 by default), as the kernel reports it", async () => {
+    // `ss` shows a listening socket's backlog as its Send-Q.
+    const backlogOf = (port: number) =>
+      Number(
+        execFileSync("ss", ["-ltnH", `sport = :${port}`], { encoding: "utf8" })
+          .trim()
+          .split(/\s+/)[2],
+      )
+    const byDefault = await startHub(["--engine", "memory", "--port", "0"], { cwd: tempCwd() })
+    expect(backlogOf(byDefault.port)).toBe(Math.min(4096, somaxconn()))
+    expect((await terminate(byDefault)).code).toBe(0)
+    const small = await startHub(["--engine", "memory", "--port", "0", "--listen-backlog", "77"], {
+      cwd: tempCwd(),
+    })
+    expect(backlogOf(small.port)).toBe(77)
+    expect((await terminate(small)).code).toBe(0)
   })
 
   it("with a key and --no-dev: no banner, tokens required", async () => {

@@ -61,6 +61,14 @@ export const FIELDS = [
     group: "server",
   }),
   field({
+    key: "listenBacklog",
+    type: count,
+    arg: "<n>",
+    help: "connections the kernel queues before they are accepted (capped by net.core.somaxconn); a burst past it waits for TCP retries",
+    shownDefault: "4096",
+    group: "server",
+  }),
+  field({
     key: "host",
     type: text("a host name or IP address"),
     arg: "<host>",
