@@ -1,17 +1,26 @@
 // A streaming request read as Server-Sent Events over node:http, for the measuring clients:
 // each event is handed over with the time its bytes arrived (performance.now()), and the
-// characters received so far are counted (what resumable-stream's resumeAt counts).
+// characters received are kept (resumable-stream's resumeAt counts them).
 import { request } from "node:http"
 import { createParser } from "eventsource-parser"
 
 /**
  * Opens `method path` on the loopback `port`. `onEvent(event, arrivedAt)` gets every event.
  * Returns `head` (resolves with the status and headers), `ended` (resolves once the response
- * ended, was cut or timed out after `timeoutMs`: `{ complete }`), `chars()` (characters
+ * ended, was cut or timed out after `timeoutMs`: `{ complete }`), `text()` (the characters
  * received) and `abort()`.
  */
-export function openEventStream({ port, method = "GET", path, body, headers = {}, agent, onEvent, timeoutMs }) {
-  let chars = 0
+export function openEventStream({
+  port,
+  method = "GET",
+  path,
+  body,
+  headers = {},
+  agent,
+  onEvent,
+  timeoutMs,
+}) {
+  let received = ""
   let resolveHead
   let rejectHead
   let resolveEnded
@@ -47,7 +56,7 @@ export function openEventStream({ port, method = "GET", path, body, headers = {}
     response.socket.setNoDelay(true)
     response.on("data", (text) => {
       arrivedAt = performance.now()
-      chars += text.length
+      received += text
       parser.feed(text)
     })
     response.on("end", () => finish(true))
@@ -58,7 +67,7 @@ export function openEventStream({ port, method = "GET", path, body, headers = {}
   return {
     head,
     ended,
-    chars: () => chars,
+    text: () => received,
     abort: () => req.destroy(),
   }
 }

@@ -26,7 +26,12 @@ function heraldPeer(name, nodes) {
   return {
     name,
     pids: nodes.map((node) => node.pid),
-    create: (key) => ({ port: creator.port, method: "POST", path: "/v1/chat/completions", body: chatBody("upstream", key) }),
+    create: (key) => ({
+      port: creator.port,
+      method: "POST",
+      path: "/v1/chat/completions",
+      body: chatBody("upstream", key),
+    }),
     idOf: (headers) => headers["herald-generation-id"],
     follow: (id) => ({ port: other.port, path: `/v1/generations/${id}/stream` }),
     /** Resumes after the last event id seen. */
@@ -45,7 +50,12 @@ function resumablePeer(servers) {
   return {
     name: "resumable",
     pids: servers.map((server) => server.ready.pid),
-    create: (key) => ({ port: creator, method: "POST", path: "/v1/chat/completions", body: chatBody("bench", key) }),
+    create: (key) => ({
+      port: creator,
+      method: "POST",
+      path: "/v1/chat/completions",
+      body: chatBody("bench", key),
+    }),
     idOf: (headers) => headers["x-stream-id"],
     follow: (id) => ({ port: other, path: `/resume/${id}?resumeAt=0` }),
     /** Resumes after the characters received (its documented explicit resumption), or without them. */
@@ -95,7 +105,12 @@ export async function startPeers({ upstreamPort, redisUrl, dir }) {
     pipe: {
       name: "pipe",
       pids: [pipe.ready.pid],
-      create: (key) => ({ port: pipe.ready.port, method: "POST", path: "/v1/chat/completions", body: chatBody("bench", key) }),
+      create: (key) => ({
+        port: pipe.ready.port,
+        method: "POST",
+        path: "/v1/chat/completions",
+        body: chatBody("bench", key),
+      }),
       stop: () => pipe.stop(),
     },
     "herald-sqlite": heraldPeer("herald-sqlite", [sqlite]),

@@ -25,7 +25,9 @@ const server = createServer(async (request, response) => {
     response.destroy()
   }
 })
-server.listen(0, "127.0.0.1", () => process.send({ type: "ready", port: server.address().port, pid: process.pid }))
+server.listen(0, "127.0.0.1", () =>
+  process.send({ type: "ready", port: server.address().port, pid: process.pid }),
+)
 process.on("message", (message) => {
   if (message.cmd === "exit") {
     server.closeAllConnections()

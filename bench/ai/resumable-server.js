@@ -1,7 +1,7 @@
 // resumable-stream 2.2.13 (`resumable-stream/ioredis`) served by a plain node:http server, in its
 // own process (no Next.js: waitUntil is null, the server outlives every stream).
 // `node resumable-server.js <redis url> <key prefix> <upstream port>`; answers "ready" with its
-// port over IPC, stops on "exit".
+// port over IPC, answers "memory" with process.memoryUsage(), stops on "exit".
 //   POST /v1/chat/completions  fetches the upstream and streams its bytes through
 //                              createNewResumableStream; the stream's id in `x-stream-id`
 //   POST /demo                 {prompt, words, tokensPerSecond}: the demo model's answer made in
@@ -73,7 +73,11 @@ async function pipe(stream, response) {
 }
 
 const head = (response, id) =>
-  response.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", "x-stream-id": id })
+  response.writeHead(200, {
+    "content-type": "text/event-stream",
+    "cache-control": "no-cache",
+    "x-stream-id": id,
+  })
 
 const server = createServer(async (request, response) => {
   response.socket.setNoDelay(true)
@@ -84,7 +88,9 @@ const server = createServer(async (request, response) => {
   if (request.method === "POST") {
     const id = randomUUID()
     const make =
-      url.pathname === "/demo" ? () => demoStream(JSON.parse(body.toString("utf8"))) : () => upstreamStream(body)
+      url.pathname === "/demo"
+        ? () => demoStream(JSON.parse(body.toString("utf8")))
+        : () => upstreamStream(body)
     const stream = await context.createNewResumableStream(id, make)
     head(response, id)
     await pipe(stream, response)
@@ -100,10 +106,12 @@ const server = createServer(async (request, response) => {
     await pipe(stream, response)
   }
 })
-server.listen(0, "127.0.0.1", 8192, () =>
+// The default listen backlog, as herald serve's.
+server.listen(0, "127.0.0.1", () =>
   process.send({ type: "ready", port: server.address().port, pid: process.pid }),
 )
 process.on("message", (message) => {
+  if (message.cmd === "memory") process.send({ type: "memory", ...process.memoryUsage() })
   if (message.cmd === "exit") {
     server.closeAllConnections()
     server.close(() => {

@@ -50,7 +50,11 @@ export async function measureTokenLatency(peer, upstream, { answers, tokens, rat
     const follower =
       peer.follow === undefined
         ? undefined
-        : openEventStream({ ...peer.follow(peer.idOf(headers)), onEvent: recordInto(readings.follower), timeoutMs })
+        : openEventStream({
+            ...peer.follow(peer.idOf(headers)),
+            onEvent: recordInto(readings.follower),
+            timeoutMs,
+          })
     if ((await follower?.head)?.status > 200) throw new Error(`${peer.name}: the follower was refused`)
     await Promise.all([creator.ended, follower?.ended, plan.finished])
     return { plan, readings }
