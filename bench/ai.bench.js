@@ -12,8 +12,8 @@
 //      stock resume) (bench/ai/resume-check.js).
 //   3. load: 1,000 concurrent generations at 30 tokens/s on one node, the demo model (no time to
 //      first token), on sqlite and on redis, and resumable-stream making the same answers in
-//      process: token lateness, CPU per process, memory per generation, nothing lost
-//      (bench/ai/thousand.js).
+//      process: token lateness, CPU per process, memory per generation, nothing lost; a cold
+//      round then a warm one per cell (bench/ai/thousand.js).
 // Every server under test runs in a process of its own. Herald runs `herald serve` in dev mode
 // (local clients need no token and are not counted by the per-subject AI limits), sqlite with
 // its default durability (--sync normal: WAL, a commit survives a crash of the process, not a
@@ -200,8 +200,10 @@ async function loadPart() {
         `  run ${run + 1} load ${contender}: lateness p50 ${result.p50.toFixed(0)} p99 ${result.p99.toFixed(0)} ms ` +
           `(first token p50 ${result.firstP50.toFixed(0)} p99 ${result.firstP99.toFixed(0)} ms), ` +
           `${result.peakOpen} open at most, heads within ${result.rampMs.toFixed(0)} ms, CPU server ${pct(result.cpu.server)} ` +
+          `(${result.serverCpuPerToken.toFixed(0)} µs per token) ` +
           `redis ${pct(result.cpu.redis)} client ${pct(result.cpu.client)}, ${kib(result.rssPerGeneration)} RSS / ` +
-          `${kib(result.heapPerGeneration)} heap per open generation, exact ${result.exact}, ended ${result.terminated}, ` +
+          `${kib(result.heapPerGeneration)} heap per open generation; cold round: ${result.coldPeakOpen} open at most, ` +
+          `heads within ${result.coldRampMs.toFixed(0)} ms; exact and ended ${result.complete} of ${result.streams}, ` +
           `refused ${result.refused}, listen drops ${result.listenDrops}`,
       )
     }
@@ -214,7 +216,7 @@ async function loadPart() {
     resumable: "resumable-stream, the same answers made in process",
   }
   printTable(
-    `${GENERATIONS.toLocaleString("en-US")} generations opened at once on one node, 30 tokens/s each, ~125 tokens, no time to first token (median of ${RUNS} runs; lateness = receive − (request sent + (n − 1) / 30 s); CPU in % of one core from the first request to the last end)`,
+    `${GENERATIONS.toLocaleString("en-US")} generations opened at once on one node, 30 tokens/s each, ~125 tokens, no time to first token (median of ${RUNS} runs; a fresh server per cell: a cold round then a warm one; lateness = receive − (request sent + (n − 1) / 30 s) and CPU in % of one core from the first request to the last end, warm round; memory per open generation, cold round; exact and ended, both rounds)`,
     [
       "server",
       "token lateness p50 ms",
@@ -223,7 +225,10 @@ async function loadPart() {
       "first token p99 ms",
       "open at once, most",
       "all heads in, s",
+      "cold round: open at once, most",
+      "cold round: all heads in, s",
       "CPU server",
+      "server CPU µs per token",
       "CPU redis-server",
       "CPU load client",
       "RSS per open generation",
@@ -239,17 +244,20 @@ async function loadPart() {
       of(contender, (r) => r.firstP99).toFixed(0),
       of(contender, (r) => r.peakOpen).toFixed(0),
       (of(contender, (r) => r.rampMs) / 1000).toFixed(1),
+      of(contender, (r) => r.coldPeakOpen).toFixed(0),
+      (of(contender, (r) => r.coldRampMs) / 1000).toFixed(1),
       pct(of(contender, (r) => r.cpu.server)),
+      of(contender, (r) => r.serverCpuPerToken).toFixed(0),
       contender === "herald-sqlite" ? "—" : pct(of(contender, (r) => r.cpu.redis)),
       pct(of(contender, (r) => r.cpu.client)),
       kib(of(contender, (r) => r.rssPerGeneration)),
       kib(of(contender, (r) => r.heapPerGeneration)),
-      `${total(contender, (r) => r.complete)} of ${RUNS * GENERATIONS}`,
+      `${total(contender, (r) => r.complete)} of ${total(contender, (r) => r.streams)}`,
       String(total(contender, (r) => r.listenDrops)),
     ]),
   )
   const lost = ["herald-sqlite", "herald-redis"].map(
-    (contender) => RUNS * GENERATIONS - total(contender, (r) => r.complete),
+    (contender) => total(contender, (r) => r.streams) - total(contender, (r) => r.complete),
   )
   goal(
     lost.every((count) => count === 0),

@@ -1,15 +1,15 @@
 // Part 3 of the AI bench: many concurrent generations of the demo model on one node (Herald,
 // models `demo30`: no time to first token, 30 tokens/s), or the same answers made in process by
-// resumable-stream's server through createNewResumableStream. Per cell: a warm-up (the tokenizer
-// loads, the code is compiled), then `count` generations opened by the load client (at most 256
-// waiting for their head). Measured: token lateness p50/p99 (bench/ai/load-client.js); the CPU
-// share of one core of the server, redis-server and the load client over the load, from the
-// first request to the last end (/proc), and over the steady part (every head came, none ended)
-// when there is one; the most streams open at once; memory per open generation: the server's
-// largest RSS during the load minus after the warm-up, ÷ the most open at once, and its JS heap
-// once every head came minus after the warm-up, ÷ those still open then (no GC forced in either,
-// as Herald's heap is read from its /metrics); every text exact and every stream ended with
-// [DONE]; connections the kernel dropped from a full listen
+// resumable-stream's server through createNewResumableStream. Per cell, on a fresh server: a
+// few generations (the tokenizer and the code load), the idle reading, then two rounds of
+// `count` generations opened at once by the load client. The first round finds the server cold
+// (its code not yet optimized: it measures the compiler too) and gives the memory per open
+// generation: the server's largest RSS during it minus idle, ÷ the most streams open at once, and
+// its JS heap once every head came minus idle, ÷ those still open then (no GC forced, as
+// Herald's heap is read from its /metrics). The second round gives token lateness p50/p99
+// (bench/ai/load-client.js) and the CPU share of one core of the server, redis-server and the
+// load client from its first request to its last end (/proc), and the server's CPU per token.
+// Both rounds: every text exact and every stream ended with [DONE]; connections the kernel dropped from a full listen
 // queue while the generations were opened (the machine's count).
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
@@ -22,7 +22,8 @@ import { listenOverflows } from "./listen-drops.js"
 import { rssBytes, sampleProcesses } from "./process-stats.js"
 
 const SAMPLE_MS = 100
-const WARM_UP = 50
+/** Generations run before the idle memory reading. */
+const PRIMING = 20
 let cells = 0
 
 /** Herald's JS heap in use, from its /metrics (prom-client's default metrics). */
@@ -79,39 +80,45 @@ export async function measureThousand(contender, { redisUrl, count, flags = [] }
       words: WORDS,
       tokensPerSecond: 30,
     }
-    await client.request("start", { ...load, count: WARM_UP })
-    const warm = await client.request("finish")
-    if (warm.exact !== WARM_UP)
-      throw new Error(`${contender}: the warm-up got ${JSON.stringify(warm.statuses)}`)
+    // The tokenizer and the code paths load before the idle reading.
+    await client.request("start", { ...load, count: PRIMING })
+    await client.request("finish")
     const before = { rss: rssBytes(server.pid), heap: await server.heap() }
     const redisPid = Number((await info(redis, "server")).process_id)
     const sampler = sampleProcesses(
       { server: server.pid, redis: redisPid, client: client.ready.pid },
       SAMPLE_MS,
     )
-    const overflowsBefore = listenOverflows()
-    const started = await client.request("start", { ...load, count })
-    const listenDrops = listenOverflows() - overflowsBefore
-    const heapDuring = await server.heap()
-    const finished = await client.request("finish")
+    const round = async () => {
+      const overflowsBefore = listenOverflows()
+      const started = await client.request("start", { ...load, count })
+      const listenDrops = listenOverflows() - overflowsBefore
+      const heap = await server.heap()
+      const finished = await client.request("finish")
+      return { started, finished, listenDrops, heap }
+    }
+    const cold = await round()
+    const { started, finished, listenDrops } = await round()
     sampler.stop()
-    const cpuBetween = (from, to) =>
-      Object.fromEntries(
-        ["server", "redis", "client"].map((name) => [name, sampler.cpuShare(name, from, to)]),
-      )
-    const steadyMs = finished.firstEndAt - started.streamingAt
+    const [from, to] = [started.startedAt, finished.lastEndAt]
     return {
       ...finished,
-      refused: started.refused,
-      listenDrops,
+      complete: cold.finished.complete + finished.complete,
+      streams: 2 * count,
+      refused: cold.started.refused + started.refused,
+      listenDrops: cold.listenDrops + listenDrops,
       rampMs: started.streamingAt - started.startedAt,
-      loadMs: finished.lastEndAt - started.startedAt,
-      steadyMs,
-      cpu: cpuBetween(started.startedAt, finished.lastEndAt),
-      steadyCpu: steadyMs > 5 * SAMPLE_MS ? cpuBetween(started.streamingAt, finished.firstEndAt) : undefined,
+      coldRampMs: cold.started.streamingAt - cold.started.startedAt,
+      coldPeakOpen: cold.finished.peakOpen,
+      cpu: Object.fromEntries(
+        ["server", "redis", "client"].map((name) => [name, sampler.cpuShare(name, from, to)]),
+      ),
+      /** The server's CPU per token delivered, in µs. */
+      serverCpuPerToken: (sampler.cpuShare("server", from, to) * (to - from) * 1000) / finished.tokens,
       rssPerGeneration:
-        (sampler.rssMax("server", started.startedAt, finished.lastEndAt) - before.rss) / finished.peakOpen,
-      heapPerGeneration: (heapDuring - before.heap) / started.openAtStreaming,
+        (sampler.rssMax("server", cold.started.startedAt, cold.finished.lastEndAt) - before.rss) /
+        cold.finished.peakOpen,
+      heapPerGeneration: (cold.heap - before.heap) / cold.started.openAtStreaming,
     }
   } finally {
     await client.stop()
