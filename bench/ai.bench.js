@@ -20,7 +20,7 @@
 // power loss), redis on bench/redis/redis-server.js's Redis (AOF, appendfsync everysec).
 //
 // `npm run bench -- ai`: medians of HERALD_BENCH_RUNS runs (default 5) for parts 1 and 3, about
-// 10 minutes on the shared 2-core machine. Quick look: `HERALD_BENCH_RUNS=1
+// 8 minutes on the shared 2-core machine. Quick look: `HERALD_BENCH_RUNS=1
 // HERALD_BENCH_AI_GENERATIONS=200 npm run bench -- ai`; some parts only:
 // HERALD_BENCH_AI_PARTS=latency,resume,load (any of them). HERALD_BENCH_AI_SEED (default 12)
 // seeds the resume part's cut points.
