@@ -23,8 +23,8 @@
 // 8 minutes on the shared 2-core machine. Quick look: `HERALD_BENCH_RUNS=1
 // HERALD_BENCH_AI_GENERATIONS=200 npm run bench -- ai`; some parts only:
 // HERALD_BENCH_AI_PARTS=latency,resume,load (any of them). HERALD_BENCH_AI_SEED (default 12)
-// seeds the resume part's cut points.
-import { mkdtempSync, rmSync } from "node:fs"
+// seeds the resume part's cut points. HERALD_BENCH_SVG=<file> writes the latency bar chart there.
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { cpus, loadavg, tmpdir } from "node:os"
 import { join } from "node:path"
 import { PEER_LABELS, startPeers } from "./ai/peers.js"
@@ -32,6 +32,7 @@ import { checkResumes } from "./ai/resume-check.js"
 import { measureThousand } from "./ai/thousand.js"
 import { measureTokenLatency } from "./ai/token-latency.js"
 import { startUpstream } from "./ai/upstream.js"
+import { barChart } from "./redis/bar-chart.js"
 import { startRedis } from "./redis/redis-server.js"
 import { median, printTable } from "./stats.js"
 
@@ -130,6 +131,29 @@ async function latency(peers, upstream) {
       `${sum(name, role, "lost")} / ${sum(name, role, "duplicates")} / ${sum(name, role, "unfinished")}`,
     ]),
   )
+  if (process.env.HERALD_BENCH_SVG !== undefined) {
+    const short = {
+      "herald-sqlite": "Herald sqlite",
+      "herald-redis": "Herald redis",
+      resumable: "resumable-stream",
+    }
+    const panel = (key) => ({
+      heading: `Added ${key} ms: peer − direct pipe, same run`,
+      bars: rows
+        .filter(([name]) => name !== "pipe")
+        .map(([name, role]) => ({ label: `${short[name]}, ${role}`, value: added(name, role, key) })),
+    })
+    writeFileSync(
+      process.env.HERALD_BENCH_SVG,
+      barChart({
+        title: `Added latency per token: ${LATENCY.answers} answers at ${LATENCY.rate} tokens/s`,
+        subtitle: `npm run bench -- ai · median of ${RUNS} runs · ${new Date().toISOString().slice(0, 10)} · shared 2-core VM`,
+        panels: [panel("p50"), panel("p99")],
+        format: (value) => value.toFixed(2),
+      }),
+    )
+    console.log(`\nChart written to ${process.env.HERALD_BENCH_SVG}`)
+  }
   const bar = { p50: added("resumable", "follower", "p50"), p99: added("resumable", "follower", "p99") }
   for (const name of ["herald-sqlite", "herald-redis"]) {
     const worst = (key) => Math.max(added(name, "creator", key), added(name, "follower", key))
