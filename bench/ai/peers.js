@@ -5,6 +5,7 @@
 // Each peer says how to create an answer, follow it and resume it, as openEventStream options.
 import { writeFileSync } from "node:fs"
 import { join } from "node:path"
+import { deleteKeys } from "../redis/redis-server.js"
 import { startChild } from "../server/harness.js"
 import { startHeraldNode } from "./herald-node.js"
 
@@ -119,9 +120,10 @@ export async function startPeers({ upstreamPort, redisUrl, dir }) {
   }
   return {
     peers,
-    prefix,
     stop: async () => {
       for (const peer of Object.values(peers)) await peer.stop()
+      await deleteKeys(redisUrl, prefix)
+      await deleteKeys(redisUrl, `${prefix}-rs`)
     },
   }
 }
