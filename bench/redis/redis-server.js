@@ -18,7 +18,7 @@ const START_LIMIT_MS = 10_000
 const APPENDFSYNC = process.env.HERALD_BENCH_REDIS_APPENDFSYNC ?? "everysec"
 
 /** A free loopback port (free when asked: the server is started right after). */
-async function sparePort() {
+export async function sparePort() {
   const probe = createServer().listen(0, "127.0.0.1")
   await once(probe, "listening")
   const { port } = probe.address()
