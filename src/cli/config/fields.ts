@@ -64,7 +64,7 @@ export const FIELDS = [
     key: "listenBacklog",
     type: count,
     arg: "<n>",
-    help: "connections the kernel queues before they are accepted (capped by net.core.somaxconn); a burst past it waits for TCP retries",
+    help: "connections the kernel queues before they are accepted (capped by net.core.somaxconn)",
     shownDefault: "4096",
     group: "server",
   }),
