@@ -80,6 +80,10 @@ export function createStreamsHandler(options: StreamsOptions): StreamsHandler {
     views.find((view) => path.startsWith(view.prefix) && path.length > view.prefix.length)
   const owns = (path: string) =>
     (path.startsWith(prefix) && path.length > prefix.length) || viewOf(path) !== undefined
+  const reservedPrefix = prefix + RESERVED
+  const reserved = (path: string) =>
+    path.startsWith(reservedPrefix) &&
+    (path.length === reservedPrefix.length || path[reservedPrefix.length] === "/")
   const context: StreamsContext = {
     engine: options.engine,
     limits,
@@ -118,7 +122,7 @@ export function createStreamsHandler(options: StreamsOptions): StreamsHandler {
         throw new StreamsError(414, `Stream paths are at most ${limits.maxPathLength} characters.`)
       }
       const view = viewOf(path)
-      if (view === undefined && (!owns(path) || path.slice(prefix.length).split("/", 1)[0] === RESERVED)) {
+      if (view === undefined && (!owns(path) || reserved(path))) {
         throw new StreamsError(404, `There is no stream at ${path}.`)
       }
       // A view's app checks its own access.
