@@ -16,7 +16,7 @@
 //     arrived by then is reported as late.
 //
 // `HERALD_BENCH_RUNS=1 npm run bench -- streams` for a quick look. A focused run picks its parts
-// and contenders (comma-separated; default all), e.g.
+// and contenders (comma-separated; default all; contenders run in the order given), e.g.
 //   HERALD_BENCH_STREAMS_PARTS=appends HERALD_BENCH_STREAMS_CONTENDERS=herald-memory,reference-memory
 // Parts: appends, catch-up, fan-out.
 import { fork } from "node:child_process"
@@ -32,7 +32,7 @@ const here = dirname(fileURLToPath(import.meta.url))
 const RUNS = Number(process.env.HERALD_BENCH_RUNS ?? 3)
 const ALL_CONTENDERS = ["herald-memory", "herald-sqlite", "reference-memory", "reference-file"]
 const ALL_PARTS = ["appends", "catch-up", "fan-out"]
-/** The names an environment variable picks (comma-separated) out of `all`; all of them when it is unset. */
+/** The names an environment variable picks (comma-separated, in its order) out of `all`; all of them when it is unset. */
 const selected = (variable, all) => {
   const value = process.env[variable]
   if (value === undefined || value.trim() === "") return all
@@ -40,7 +40,7 @@ const selected = (variable, all) => {
   const unknown = picked.filter((name) => !all.includes(name))
   if (unknown.length > 0)
     throw new Error(`${variable}: unknown ${unknown.join(", ")} (known: ${all.join(", ")})`)
-  return all.filter((name) => picked.includes(name))
+  return picked
 }
 const CONTENDERS = selected("HERALD_BENCH_STREAMS_CONTENDERS", ALL_CONTENDERS)
 const PARTS = selected("HERALD_BENCH_STREAMS_PARTS", ALL_PARTS)
