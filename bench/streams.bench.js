@@ -1,11 +1,14 @@
 // Durable Streams: Herald's streams handler (memory engine; sqlite engine with every append
 // fsynced) against the reference server, @durable-streams/server (in memory; file-backed, which
 // fdatasyncs every append), in the same run, each contender in its own process on loopback, the
-// contenders interleaved in every run; medians of HERALD_BENCH_RUNS runs (default 3).
+// contenders interleaved in every run; medians of HERALD_BENCH_RUNS runs (default 3). Herald on
+// the redis engine too (a redis-server of its own per contender run, AOF fsync every second):
+// informative, the reference has no such peer.
 //   - appends/s: one JSON message (~100 bytes) per POST over keep-alive, 16 in flight; then the
 //     same with idempotent producers (16 producers, each its own Producer-Id, one in flight).
 //     10 000 appends or 10 s, whichever comes first, after 2 000 unmeasured ones (both servers
-//     are JIT-compiled programs: a short run measures the compiler).
+//     are JIT-compiled programs: a short run measures the compiler). With each rate, the server
+//     process's CPU time (user + system, all its threads; not redis-server's) per append.
 //   - catch-up read MB/s: a stream of 10 000 messages of 1 KiB read from -1 to its tail,
 //     following Stream-Next-Offset, by one client.
 //   - SSE fan-out (a fresh server): 1 000 readers of one stream (raw sockets in a process of
@@ -26,11 +29,18 @@ import { Agent, request } from "node:http"
 import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
+import { startRedis } from "./redis/redis-server.js"
 import { median, percentile } from "./stats.js"
 
 const here = dirname(fileURLToPath(import.meta.url))
 const RUNS = Number(process.env.HERALD_BENCH_RUNS ?? 3)
-const ALL_CONTENDERS = ["herald-memory", "herald-sqlite", "reference-memory", "reference-file"]
+const ALL_CONTENDERS = [
+  "herald-memory",
+  "herald-sqlite",
+  "reference-memory",
+  "reference-file",
+  "herald-redis",
+]
 const ALL_PARTS = ["appends", "catch-up", "fan-out"]
 /** The names an environment variable picks (comma-separated, in its order) out of `all`; all of them when it is unset. */
 const selected = (variable, all) => {
@@ -49,6 +59,7 @@ const LABELS = {
   "herald-sqlite": "Herald, sqlite engine (durable: fsync per commit)",
   "reference-memory": "@durable-streams/server 0.3.7, in memory",
   "reference-file": "@durable-streams/server 0.3.7, file-backed (fdatasync per append)",
+  "herald-redis": "Herald, redis engine (its own redis-server, AOF fsync every second)",
 }
 const APPENDS = 10_000
 const WARM_UP_APPENDS = 2000
@@ -195,8 +206,8 @@ async function measureCatchUp(http) {
   return median(rates)
 }
 
-async function measureFanOut(contender, dir) {
-  const server = await startChild("server.js", [contender, dir], ["--expose-gc"])
+async function measureFanOut(contender, serverArgs) {
+  const server = await startChild("server.js", [contender, ...serverArgs], ["--expose-gc"])
   const { port } = server.ready
   const http = client(port)
   const path = "/v1/stream/bench/fan-out"
@@ -243,10 +254,13 @@ async function measureFanOut(contender, dir) {
 /** The selected parts for one contender: `{ appends?, catchUp?, fanOut? }`. */
 async function measure(contender) {
   const dir = mkdtempSync(join(tmpdir(), "herald-streams-bench-"))
+  const redis = contender === "herald-redis" ? await startRedis() : undefined
+  // Each server its own directory (and key prefix on redis): the fan-out starts on a fresh one.
+  const serverArgs = (name) => [join(dir, name), ...(redis === undefined ? [] : [redis.url])]
   try {
     const result = {}
     if (PARTS.includes("appends") || PARTS.includes("catch-up")) {
-      const server = await startChild("server.js", [contender, join(dir, "a")])
+      const server = await startChild("server.js", [contender, ...serverArgs("a")])
       const http = client(server.ready.port)
       try {
         if (PARTS.includes("appends")) result.appends = await measureAppends(http, server)
@@ -256,9 +270,10 @@ async function measure(contender) {
         await server.stop()
       }
     }
-    if (PARTS.includes("fan-out")) result.fanOut = await measureFanOut(contender, join(dir, "b"))
+    if (PARTS.includes("fan-out")) result.fanOut = await measureFanOut(contender, serverArgs("b"))
     return result
   } finally {
+    await redis?.stop()
     rmSync(dir, { recursive: true, force: true })
   }
 }
