@@ -1,11 +1,14 @@
 // Durable Streams: Herald's streams handler (memory engine; sqlite engine with every append
 // fsynced) against the reference server, @durable-streams/server (in memory; file-backed, which
 // fdatasyncs every append), in the same run, each contender in its own process on loopback, the
-// contenders interleaved in every run; medians of HERALD_BENCH_RUNS runs (default 3).
+// contenders interleaved in every run; medians of HERALD_BENCH_RUNS runs (default 3). Herald on
+// the redis engine too (a redis-server of its own per contender run, AOF fsync every second):
+// informative, the reference has no such peer.
 //   - appends/s: one JSON message (~100 bytes) per POST over keep-alive, 16 in flight; then the
 //     same with idempotent producers (16 producers, each its own Producer-Id, one in flight).
 //     10 000 appends or 10 s, whichever comes first, after 2 000 unmeasured ones (both servers
-//     are JIT-compiled programs: a short run measures the compiler).
+//     are JIT-compiled programs: a short run measures the compiler). With each rate, the server
+//     process's CPU time (user + system, all its threads; not redis-server's) per append.
 //   - catch-up read MB/s: a stream of 10 000 messages of 1 KiB read from -1 to its tail,
 //     following Stream-Next-Offset, by one client.
 //   - SSE fan-out (a fresh server): 1 000 readers of one stream (raw sockets in a process of
@@ -15,7 +18,10 @@
 //     Each phase counts only its own messages, and waits at most 60 s for them: what has not
 //     arrived by then is reported as late.
 //
-// `HERALD_BENCH_RUNS=1 npm run bench -- streams` for a quick look.
+// `HERALD_BENCH_RUNS=1 npm run bench -- streams` for a quick look. A focused run picks its parts
+// and contenders (comma-separated; default all; contenders run in the order given), e.g.
+//   HERALD_BENCH_STREAMS_PARTS=appends HERALD_BENCH_STREAMS_CONTENDERS=herald-memory,reference-memory
+// Parts: appends, catch-up, fan-out.
 import { fork } from "node:child_process"
 import { once } from "node:events"
 import { mkdtempSync, rmSync } from "node:fs"
@@ -23,16 +29,37 @@ import { Agent, request } from "node:http"
 import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
+import { startRedis } from "./redis/redis-server.js"
 import { median, percentile } from "./stats.js"
 
 const here = dirname(fileURLToPath(import.meta.url))
 const RUNS = Number(process.env.HERALD_BENCH_RUNS ?? 3)
-const CONTENDERS = ["herald-memory", "herald-sqlite", "reference-memory", "reference-file"]
+const ALL_CONTENDERS = [
+  "herald-memory",
+  "herald-sqlite",
+  "reference-memory",
+  "reference-file",
+  "herald-redis",
+]
+const ALL_PARTS = ["appends", "catch-up", "fan-out"]
+/** The names an environment variable picks (comma-separated, in its order) out of `all`; all of them when it is unset. */
+const selected = (variable, all) => {
+  const value = process.env[variable]
+  if (value === undefined || value.trim() === "") return all
+  const picked = value.split(",").map((name) => name.trim())
+  const unknown = picked.filter((name) => !all.includes(name))
+  if (unknown.length > 0)
+    throw new Error(`${variable}: unknown ${unknown.join(", ")} (known: ${all.join(", ")})`)
+  return picked
+}
+const CONTENDERS = selected("HERALD_BENCH_STREAMS_CONTENDERS", ALL_CONTENDERS)
+const PARTS = selected("HERALD_BENCH_STREAMS_PARTS", ALL_PARTS)
 const LABELS = {
   "herald-memory": "Herald, memory engine",
   "herald-sqlite": "Herald, sqlite engine (durable: fsync per commit)",
   "reference-memory": "@durable-streams/server 0.3.7, in memory",
   "reference-file": "@durable-streams/server 0.3.7, file-backed (fdatasync per append)",
+  "herald-redis": "Herald, redis engine (its own redis-server, AOF fsync every second)",
 }
 const APPENDS = 10_000
 const WARM_UP_APPENDS = 2000
@@ -129,19 +156,30 @@ async function appendMany(http, path, count, headersOf = () => ({})) {
   return { appended: latencies.length, rate, p50: percentile(latencies, 50), p99: percentile(latencies, 99) }
 }
 
-async function measureAppends(http) {
+/** `phase()` with the server's CPU time (user + system) per append it made, in µs. */
+async function withServerCpu(server, phase) {
+  const before = await server.ask("cpu")
+  const result = await phase()
+  const after = await server.ask("cpu")
+  const cpu = after.user - before.user + (after.system - before.system)
+  return { ...result, cpuPerAppend: cpu / result.appended }
+}
+
+async function measureAppends(http, server) {
   await http.create("/v1/stream/bench/warm-up")
   await appendMany(http, "/v1/stream/bench/warm-up", WARM_UP_APPENDS)
   await http.create("/v1/stream/bench/appends")
-  const single = await appendMany(http, "/v1/stream/bench/appends", APPENDS)
+  const single = await withServerCpu(server, () => appendMany(http, "/v1/stream/bench/appends", APPENDS))
   // One producer per worker, each sequential: seq counts that producer's appends.
   await http.create("/v1/stream/bench/producers")
   const seqs = new Array(IN_FLIGHT).fill(0)
-  const producer = await appendMany(http, "/v1/stream/bench/producers", APPENDS, (_, worker) => ({
-    "producer-id": `producer-${worker}`,
-    "producer-epoch": "0",
-    "producer-seq": String(seqs[worker]++),
-  }))
+  const producer = await withServerCpu(server, () =>
+    appendMany(http, "/v1/stream/bench/producers", APPENDS, (_, worker) => ({
+      "producer-id": `producer-${worker}`,
+      "producer-epoch": "0",
+      "producer-seq": String(seqs[worker]++),
+    })),
+  )
   return { single, producer }
 }
 
@@ -168,8 +206,8 @@ async function measureCatchUp(http) {
   return median(rates)
 }
 
-async function measureFanOut(contender, dir) {
-  const server = await startChild("server.js", [contender, dir], ["--expose-gc"])
+async function measureFanOut(contender, serverArgs) {
+  const server = await startChild("server.js", [contender, ...serverArgs], ["--expose-gc"])
   const { port } = server.ready
   const http = client(port)
   const path = "/v1/stream/bench/fan-out"
@@ -213,25 +251,52 @@ async function measureFanOut(contender, dir) {
   }
 }
 
+/** The selected parts for one contender: `{ appends?, catchUp?, fanOut? }`. */
 async function measure(contender) {
   const dir = mkdtempSync(join(tmpdir(), "herald-streams-bench-"))
+  const redis = contender === "herald-redis" ? await startRedis() : undefined
+  // Each server its own directory (and key prefix on redis): the fan-out starts on a fresh one.
+  const serverArgs = (name) => [join(dir, name), ...(redis === undefined ? [] : [redis.url])]
   try {
-    const server = await startChild("server.js", [contender, join(dir, "a")])
-    const http = client(server.ready.port)
-    let appends
-    let catchUp
-    try {
-      appends = await measureAppends(http)
-      catchUp = await measureCatchUp(http)
-    } finally {
-      http.close()
-      await server.stop()
+    const result = {}
+    if (PARTS.includes("appends") || PARTS.includes("catch-up")) {
+      const server = await startChild("server.js", [contender, ...serverArgs("a")])
+      const http = client(server.ready.port)
+      try {
+        if (PARTS.includes("appends")) result.appends = await measureAppends(http, server)
+        if (PARTS.includes("catch-up")) result.catchUp = await measureCatchUp(http)
+      } finally {
+        http.close()
+        await server.stop()
+      }
     }
-    const fanOut = await measureFanOut(contender, join(dir, "b"))
-    return { appends, catchUp, fanOut }
+    if (PARTS.includes("fan-out")) result.fanOut = await measureFanOut(contender, serverArgs("b"))
+    return result
   } finally {
+    await redis?.stop()
     rmSync(dir, { recursive: true, force: true })
   }
+}
+
+/** One run's figures for one contender, on one line. */
+function summary({ appends, catchUp, fanOut }) {
+  const parts = []
+  if (appends !== undefined) {
+    const { single, producer } = appends
+    parts.push(
+      `appends ${Math.round(single.rate)}/s (p99 ${single.p99.toFixed(2)} ms, ${single.cpuPerAppend.toFixed(1)} µs CPU each; ` +
+        `producer ${Math.round(producer.rate)}/s, ${producer.cpuPerAppend.toFixed(1)} µs CPU each)`,
+    )
+  }
+  if (catchUp !== undefined) parts.push(`catch-up ${catchUp.toFixed(1)} MB/s`)
+  if (fanOut !== undefined) {
+    parts.push(
+      `fan-out ${Math.round(fanOut.deliveries)} deliveries/s (p50 ${fanOut.p50.toFixed(1)} ms, ` +
+        `p99 ${fanOut.p99.toFixed(1)} ms, late ${fanOut.late}), ` +
+        `${(fanOut.rssPerReader / 1024).toFixed(1)} KiB RSS / ${(fanOut.heapPerReader / 1024).toFixed(1)} KiB heap per reader`,
+    )
+  }
+  return parts.join(", ")
 }
 
 const results = new Map(CONTENDERS.map((contender) => [contender, []]))
@@ -239,14 +304,7 @@ for (let run = 0; run < RUNS; run++) {
   for (const contender of CONTENDERS) {
     const result = await measure(contender)
     results.get(contender).push(result)
-    const { appends, catchUp, fanOut } = result
-    console.error(
-      `  run ${run + 1} ${contender}: appends ${Math.round(appends.single.rate)}/s ` +
-        `(producer ${Math.round(appends.producer.rate)}/s), catch-up ${catchUp.toFixed(1)} MB/s, ` +
-        `fan-out ${Math.round(fanOut.deliveries)} deliveries/s (p50 ${fanOut.p50.toFixed(1)} ms, ` +
-        `p99 ${fanOut.p99.toFixed(1)} ms, late ${fanOut.late}), ` +
-        `${(fanOut.rssPerReader / 1024).toFixed(1)} KiB RSS / ${(fanOut.heapPerReader / 1024).toFixed(1)} KiB heap per reader`,
-    )
+    console.error(`  run ${run + 1} ${contender}: ${summary(result)}`)
   }
 }
 
@@ -257,43 +315,61 @@ const kib = (bytes) => `${(bytes / 1024).toFixed(1)} KiB`
 const REFERENCE_OF = { "herald-memory": "reference-memory", "herald-sqlite": "reference-file" }
 const versus = (contender, pick, higherIsBetter = true) => {
   const reference = REFERENCE_OF[contender]
-  if (reference === undefined) return "—"
+  if (!CONTENDERS.includes(contender) || !CONTENDERS.includes(reference)) return "—"
   const ours = medianOf(contender, pick)
   const theirs = medianOf(reference, pick)
   return `${(higherIsBetter ? ours / theirs : theirs / ours).toFixed(2)}×`
 }
+/** [part, label, pick, format, higher is better] */
 const rows = [
-  ["appends/s, one message per POST, 16 in flight", (r) => r.appends.single.rate, count, true],
-  ["append p99 ms", (r) => r.appends.single.p99, (v) => v.toFixed(2), false],
-  ["appends/s, idempotent producers (16, one in flight each)", (r) => r.appends.producer.rate, count, true],
-  ["catch-up read MB/s (10 000 × 1 KiB, from -1)", (r) => r.catchUp, (v) => v.toFixed(1), true],
+  ["appends", "appends/s, one message per POST, 16 in flight", (r) => r.appends.single.rate, count, true],
+  ["appends", "append p99 ms", (r) => r.appends.single.p99, (v) => v.toFixed(2), false],
+  ["appends", "server CPU µs per append", (r) => r.appends.single.cpuPerAppend, (v) => v.toFixed(1), false],
   [
+    "appends",
+    "appends/s, idempotent producers (16, one in flight each)",
+    (r) => r.appends.producer.rate,
+    count,
+    true,
+  ],
+  [
+    "appends",
+    "server CPU µs per append, idempotent producers",
+    (r) => r.appends.producer.cpuPerAppend,
+    (v) => v.toFixed(1),
+    false,
+  ],
+  ["catch-up", "catch-up read MB/s (10 000 × 1 KiB, from -1)", (r) => r.catchUp, (v) => v.toFixed(1), true],
+  [
+    "fan-out",
     "SSE fan-out to 1 000 readers, deliveries/s (appends 16 in flight)",
     (r) => r.fanOut.deliveries,
     count,
     true,
   ],
-  [`SSE fan-out p50 ms @${PACED_RATE} appends/s`, (r) => r.fanOut.p50, (v) => v.toFixed(1), false],
-  [`SSE fan-out p99 ms @${PACED_RATE} appends/s`, (r) => r.fanOut.p99, (v) => v.toFixed(1), false],
-  ["memory per open SSE reader (RSS)", (r) => r.fanOut.rssPerReader, kib, false],
-  ["memory per open SSE reader (JS heap)", (r) => r.fanOut.heapPerReader, kib, false],
-]
+  ["fan-out", `SSE fan-out p50 ms @${PACED_RATE} appends/s`, (r) => r.fanOut.p50, (v) => v.toFixed(1), false],
+  ["fan-out", `SSE fan-out p99 ms @${PACED_RATE} appends/s`, (r) => r.fanOut.p99, (v) => v.toFixed(1), false],
+  ["fan-out", "memory per open SSE reader (RSS)", (r) => r.fanOut.rssPerReader, kib, false],
+  ["fan-out", "memory per open SSE reader (JS heap)", (r) => r.fanOut.heapPerReader, kib, false],
+].filter(([part]) => PARTS.includes(part))
 console.log(`\n### Durable Streams: Herald vs @durable-streams/server 0.3.7 (median of ${RUNS} runs)\n`)
 console.log(
   `| | ${CONTENDERS.map((contender) => LABELS[contender]).join(" | ")} | Herald memory ÷ reference memory | Herald sqlite ÷ reference file |`,
 )
 console.log(`|---|${CONTENDERS.map(() => "---:").join("|")}|---:|---:|`)
-for (const [label, pick, format, higherIsBetter] of rows) {
+for (const [, label, pick, format, higherIsBetter] of rows) {
   const cells = CONTENDERS.map((contender) => format(medianOf(contender, pick)))
   const ratios = ["herald-memory", "herald-sqlite"].map((contender) =>
     versus(contender, pick, higherIsBetter),
   )
   console.log(`| ${label} | ${cells.join(" | ")} | ${ratios.join(" | ")} |`)
 }
-const late = CONTENDERS.map(
-  (contender) => `${contender} ${results.get(contender).reduce((sum, r) => sum + r.fanOut.late, 0)}`,
-)
-console.log(`\nMessages not delivered to SSE readers within 60 s, all runs: ${late.join(", ")}.`)
+if (PARTS.includes("fan-out")) {
+  const late = CONTENDERS.map(
+    (contender) => `${contender} ${results.get(contender).reduce((sum, r) => sum + r.fanOut.late, 0)}`,
+  )
+  console.log(`\nMessages not delivered to SSE readers within 60 s, all runs: ${late.join(", ")}.`)
+}
 console.log(
   "Ratios: above 1 means Herald is ahead (for latency and memory: the reference's figure ÷ Herald's).",
 )

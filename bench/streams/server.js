@@ -5,12 +5,14 @@
 //                     share one), as the reference's file store fdatasyncs each append
 //   reference-memory  @durable-streams/server (DurableStreamTestServer), in memory
 //   reference-file    @durable-streams/server with `dataDir`: log files + LMDB, fdatasync per append
+//   herald-redis      Herald's streams handler on the redis engine: `node server.js herald-redis
+//                     <dir> <redis url>`, its keys under the dir's name
 // Driven over IPC by streams.bench.js: it answers "ready" with its port, then "rss" (after a
 // full GC) and "cpu" until "exit".
 import { createServer } from "node:http"
-import { join } from "node:path"
+import { basename, join } from "node:path"
 
-const [contender, dir] = process.argv.slice(2)
+const [contender, dir, redisUrl] = process.argv.slice(2)
 
 /** Starts the contender; returns its port and how to stop it. */
 async function start() {
@@ -30,7 +32,9 @@ async function start() {
   const engine =
     contender === "herald-sqlite"
       ? engines.createSqliteEngine({ path: join(dir, "streams.db"), synchronous: "full" })
-      : engines.createMemoryEngine()
+      : contender === "herald-redis"
+        ? engines.createRedisEngine({ url: redisUrl, keyPrefix: `herald-bench-${basename(dir)}` })
+        : engines.createMemoryEngine()
   const streams = createStreamsHandler({
     engine,
     // As `herald serve` keeps streams: whole, until deleted or expired.

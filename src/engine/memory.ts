@@ -178,7 +178,7 @@ class MemoryEngine implements Engine {
     const now = this.#now()
     state.touchedAt = now
     this.#trimByAge(state)
-    const tail = formatPosition(state.epoch, state.entries.lastSeq)
+    const priorTail = () => formatPosition(state.epoch, state.entries.lastSeq)
 
     // Every check before anything changes: a refused append leaves the log as it was.
     const fence = options.fence
@@ -194,16 +194,27 @@ class MemoryEngine implements Engine {
       producer === undefined ? undefined : checkProducer(state.producers.get(producer.id), producer)
     if (producerCheck !== undefined && producerCheck.status !== "accepted") {
       if (producerCheck.status === "duplicate") {
-        return { status: "duplicate", lastSeq: producerCheck.lastSeq, tail, closed: state.closed }
+        return {
+          status: "duplicate",
+          lastSeq: producerCheck.lastSeq,
+          tail: priorTail(),
+          closed: state.closed,
+        }
       }
       return producerCheck
     }
     if (state.closed) {
       // A repeated bare close succeeds; entries after the close are refused.
       if (entries.length === 0 && options.close === true) {
-        return { status: "appended", entries: [], tail, closed: true, stopRequested: state.stopRequested }
+        return {
+          status: "appended",
+          entries: [],
+          tail: priorTail(),
+          closed: true,
+          stopRequested: state.stopRequested,
+        }
       }
-      return { status: "closed", tail }
+      return { status: "closed", tail: priorTail() }
     }
     const writerSeq = options.writerSeq
     if (writerSeq !== undefined && state.lastWriterSeq !== undefined && !(writerSeq > state.lastWriterSeq)) {
@@ -215,19 +226,23 @@ class MemoryEngine implements Engine {
       state.producers.set(producer.id, producerCheck.next)
     }
     if (writerSeq !== undefined) state.lastWriterSeq = writerSeq
-    const stored: Entry[] = entries.map((entry, i) => {
-      const seq = state.entries.lastSeq + 1 + i
-      return { position: formatPosition(state.epoch, seq), seq, data: entry.data, key: entry.key, time: now }
-    })
-    for (const entry of stored) state.entries.push(entry)
+    const stored: Entry[] = []
+    for (const entry of entries) {
+      const seq = state.entries.lastSeq + 1
+      const position = formatPosition(state.epoch, seq)
+      const storedEntry: Entry = { position, seq, data: entry.data, key: entry.key, time: now }
+      state.entries.push(storedEntry)
+      stored.push(storedEntry)
+    }
     while (state.entries.size > state.retention.maxEntries) state.entries.dropOldest()
     const closing = options.close === true
     if (closing) state.closed = true
     this.#feed.deliver(log, stored, closing)
+    const newest = stored[stored.length - 1]
     return {
       status: "appended",
       entries: stored,
-      tail: formatPosition(state.epoch, state.entries.lastSeq),
+      tail: newest === undefined ? priorTail() : newest.position,
       closed: state.closed,
       stopRequested: state.stopRequested,
     }

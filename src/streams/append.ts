@@ -47,11 +47,7 @@ export async function appendToStream(context: StreamsContext, request: StreamReq
       entries = bodyToEntries(stream.json, body, false)
     }
   }
-  const result = await context.engine.append(stream.log, entries, {
-    close,
-    ...(producer === undefined ? {} : { producer }),
-    ...(writerSeq === undefined ? {} : { writerSeq }),
-  })
+  const result = await context.engine.append(stream.log, entries, { close, producer, writerSeq })
   return replyTo(stream, result, producer)
 }
 
@@ -73,18 +69,16 @@ function producerHeaders(headers: IncomingHttpHeaders): ProducerFence | undefine
 
 function replyTo(stream: Stream, result: AppendResult, producer: ProducerFence | undefined): Reply {
   switch (result.status) {
-    case "appended":
-      return {
-        // 200 says a producer's data was written; a close alone writes none.
-        status: producer === undefined || result.entries.length === 0 ? 204 : 200,
-        headers: {
-          "stream-next-offset": exposedOffset(stream, result.tail),
-          ...(result.closed ? { "stream-closed": "true" } : {}),
-          ...(producer === undefined
-            ? {}
-            : { "producer-epoch": String(producer.epoch), "producer-seq": String(producer.seq) }),
-        },
+    case "appended": {
+      const headers: Record<string, string> = { "stream-next-offset": exposedOffset(stream, result.tail) }
+      if (result.closed) headers["stream-closed"] = "true"
+      if (producer !== undefined) {
+        headers["producer-epoch"] = String(producer.epoch)
+        headers["producer-seq"] = String(producer.seq)
       }
+      // 200 says a producer's data was written; a close alone writes none.
+      return { status: producer === undefined || result.entries.length === 0 ? 204 : 200, headers }
+    }
     case "duplicate":
       return {
         status: 204,

@@ -6,6 +6,7 @@ import type { StreamsCaller } from "./auth.js"
 import type { StreamsLimits } from "./limits.js"
 import type { LiveFrames } from "./sse-events.js"
 import type { StreamCount } from "./stream-count.js"
+import type { RequestTarget } from "./target.js"
 
 /** What every operation shares: the engine and the handler's settings. */
 export interface StreamsContext {
@@ -29,7 +30,8 @@ export interface StreamsContext {
 export interface StreamRequest {
   /** The stream's path: the request's URL path, as sent. */
   readonly path: string
-  readonly url: URL
+  /** Its URL, parsed when read. */
+  readonly target: RequestTarget
   readonly request: IncomingMessage
   readonly response: ServerResponse
   readonly caller: StreamsCaller

@@ -52,7 +52,10 @@ const NONE: Readonly<Record<string, string>> = Object.freeze({})
 
 /** The streams handler's CORS policy. */
 export interface StreamsCors {
-  /** The CORS headers of a response to a request from `origin` (none when it is not allowed). */
+  /**
+   * The CORS headers of a response to a request from `origin` (none when it is not allowed): one
+   * of a fixed set of frozen objects, the same for every request from that origin.
+   */
   headersFor(origin: string | undefined): Readonly<Record<string, string>>
   /** Answers a preflight: 204 with the grants, or 403 naming the origin. */
   preflight(request: IncomingMessage, response: ServerResponse): void
@@ -70,16 +73,20 @@ export function createStreamsCors(options: StreamsCorsOptions = {}): StreamsCors
     "access-control-expose-headers": EXPOSED,
   })
   const maxAge = String(options.maxAgeSeconds ?? 600)
-  const headersFor = (origin: string | undefined): Readonly<Record<string, string>> => {
-    if (origin === undefined) return NONE
-    if (allowlist.has(origin)) {
-      return {
+  // Built once per allowed origin: the handler keeps one set of response headers per answer.
+  const echoed = new Map(
+    [...allowlist].map((origin) => [
+      origin,
+      Object.freeze({
         "access-control-allow-origin": origin,
         "access-control-expose-headers": EXPOSED,
         vary: "Origin",
-      }
-    }
-    return any ? anyHeaders : NONE
+      }),
+    ]),
+  )
+  const headersFor = (origin: string | undefined): Readonly<Record<string, string>> => {
+    if (origin === undefined) return NONE
+    return echoed.get(origin) ?? (any ? anyHeaders : NONE)
   }
   return {
     headersFor,

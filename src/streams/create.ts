@@ -86,7 +86,7 @@ export async function createStream(context: StreamsContext, request: StreamReque
     status: 201,
     headers: {
       ...createdHeaders(stream, closed, exposedOffset(stream, tail)),
-      location: new URL(request.path, request.url).href,
+      location: new URL(request.path, request.target.url).href,
     },
   }
 }

@@ -20,6 +20,7 @@ import { type StreamsOverview, streamsOverview } from "./overview.js"
 import { readStream } from "./read.js"
 import { LiveFrames } from "./sse-events.js"
 import { createStreamCount } from "./stream-count.js"
+import { RequestTarget } from "./target.js"
 import { type LogView, serveView } from "./view.js"
 
 /** How to serve the Durable Streams protocol. */
@@ -80,6 +81,10 @@ export function createStreamsHandler(options: StreamsOptions): StreamsHandler {
     views.find((view) => path.startsWith(view.prefix) && path.length > view.prefix.length)
   const owns = (path: string) =>
     (path.startsWith(prefix) && path.length > prefix.length) || viewOf(path) !== undefined
+  const reservedPrefix = prefix + RESERVED
+  const reserved = (path: string) =>
+    path.startsWith(reservedPrefix) &&
+    (path.length === reservedPrefix.length || path[reservedPrefix.length] === "/")
   const context: StreamsContext = {
     engine: options.engine,
     limits,
@@ -93,26 +98,38 @@ export function createStreamsHandler(options: StreamsOptions): StreamsHandler {
     owns,
   }
 
+  // The security headers with each CORS answer, merged once: the answers are a few fixed objects.
+  const baseHeadersByCors = new Map<Readonly<Record<string, string>>, Readonly<Record<string, string>>>()
+  const baseHeadersFor = (origin: string | undefined): Readonly<Record<string, string>> => {
+    const corsHeaders = cors.headersFor(origin)
+    let base = baseHeadersByCors.get(corsHeaders)
+    if (base === undefined) {
+      base = Object.freeze({ ...SECURITY_HEADERS, ...corsHeaders })
+      baseHeadersByCors.set(corsHeaders, base)
+    }
+    return base
+  }
+
   const route = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
-    const url = requestUrl(request)
-    const baseHeaders = { ...SECURITY_HEADERS, ...cors.headersFor(request.headers.origin) }
+    const target = new RequestTarget(request)
+    const baseHeaders = baseHeadersFor(request.headers.origin)
     try {
       if (request.method === "OPTIONS") {
         cors.preflight(request, response)
         return
       }
-      const path = url.pathname
+      const { path } = target
       if (path.length > limits.maxPathLength) {
         throw new StreamsError(414, `Stream paths are at most ${limits.maxPathLength} characters.`)
       }
       const view = viewOf(path)
-      if (view === undefined && (!owns(path) || path.slice(prefix.length).split("/", 1)[0] === RESERVED)) {
+      if (view === undefined && (!owns(path) || reserved(path))) {
         throw new StreamsError(404, `There is no stream at ${path}.`)
       }
       // A view's app checks its own access.
       const caller =
-        auth === undefined || view !== undefined ? OPEN_CALLER : await authenticate(auth, request, url)
-      const streamRequest: StreamRequest = { path, url, request, response, caller, baseHeaders }
+        auth === undefined || view !== undefined ? OPEN_CALLER : await authenticate(auth, request, target.url)
+      const streamRequest: StreamRequest = { path, target, request, response, caller, baseHeaders }
       const reply =
         view === undefined
           ? await dispatch(context, streamRequest)
@@ -165,14 +182,4 @@ function unavailable(engine: Engine, error: EngineUnavailableError): StreamsErro
     `The streams' ${engine.name} engine is unavailable (${error.message}). Retry in ${RETRY_AFTER_SECONDS} s; an append may have been stored, so retry appends with the same Producer-Id, Producer-Epoch and Producer-Seq to be safe from duplicates.`,
     { "retry-after": String(RETRY_AFTER_SECONDS) },
   )
-}
-
-/** The request's URL (its host from `Host`, for `Location`). */
-function requestUrl(request: IncomingMessage): URL {
-  const scheme = (request.socket as { encrypted?: boolean }).encrypted === true ? "https" : "http"
-  try {
-    return new URL(request.url ?? "/", `${scheme}://${request.headers.host ?? "localhost"}`)
-  } catch {
-    return new URL(request.url ?? "/", `${scheme}://localhost`)
-  }
 }

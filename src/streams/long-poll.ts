@@ -16,7 +16,7 @@ export async function longPoll(
   stream: Stream,
   query: ReadQuery,
 ): Promise<Reply | undefined> {
-  const cursor = nextCursor(request.url.searchParams.get("cursor"))
+  const cursor = nextCursor(request.target.url.searchParams.get("cursor"))
   // Watch first: an append between the read and the wait still wakes it.
   const wake = await watchLog(context.engine, stream.log)
   const unwatch = stream.watch?.()

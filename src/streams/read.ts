@@ -21,7 +21,7 @@ export async function readStream(
   request: StreamRequest,
   open: () => Promise<Stream>,
 ): Promise<Reply | undefined> {
-  const params = request.url.searchParams
+  const params = request.target.url.searchParams
   const offsets = params.getAll("offset")
   const query: ReadQuery = { start: parseOffsetParameter(offsets), offsetText: offsets[0] ?? "-1" }
   const live = params.get("live")

@@ -61,7 +61,7 @@ export async function serveSse(
     stream,
     connection,
     encoding,
-    cursor: responseCursors(request.url.searchParams.get("cursor")),
+    cursor: responseCursors(request.target.url.searchParams.get("cursor")),
   }
   try {
     const caughtUp = await catchUp(reader, first)

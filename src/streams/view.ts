@@ -55,7 +55,11 @@ export function serveView(
     })
   }
   const open = async (): Promise<Stream> => {
-    const opened = await view.open(request.path.slice(view.prefix.length), request.request, request.url)
+    const opened = await view.open(
+      request.path.slice(view.prefix.length),
+      request.request,
+      request.target.url,
+    )
     if ("refusal" in opened) {
       const { status, message, headers } = opened.refusal
       throw new StreamsError(status, message, headers)

@@ -242,6 +242,33 @@ describe("limits", () => {
   })
 })
 
+describe("paths", () => {
+  it("keeps the reserved namespace __ds (protocol section 6) free: no stream there, nor under it", async () => {
+    const { baseUrl } = await start()
+    for (const path of ["__ds", "__ds/x"]) {
+      expect((await fetch(`${baseUrl}/v1/stream/${path}`, { method: "PUT" })).status).toBe(404)
+    }
+    expect((await fetch(`${baseUrl}/v1/stream/__dsx`, { method: "PUT" })).status).toBe(201)
+  })
+
+  it("serves a stream at the path the URL parser reads from the request target, as sent", async () => {
+    const { baseUrl } = await start()
+    // fetch would resolve the dot segments itself: the raw target goes through node:http.
+    const { hostname, port } = new URL(baseUrl)
+    const target = "/v1/stream/a/../b%20c"
+    const status = await new Promise<number | undefined>((resolve, reject) => {
+      request({ hostname, port, path: target, method: "PUT" }, (response) => {
+        response.resume()
+        resolve(response.statusCode)
+      })
+        .on("error", reject)
+        .end()
+    })
+    expect(status).toBe(201)
+    expect((await fetch(`${baseUrl}/v1/stream/b%20c`, { method: "HEAD" })).status).toBe(200)
+  })
+})
+
 describe("caching", () => {
   it("lets caches keep what a URL answers for good, and revalidate a read up to an open stream's tail", async () => {
     const { baseUrl } = await start({ limits: { readPageEntries: 1 } })
