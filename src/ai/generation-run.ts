@@ -16,7 +16,7 @@ export interface RunSettings {
   readonly engine: Engine
   /** This node's id: the owner every append is fenced with. */
   readonly node: string
-  /** How long token deltas wait to be merged before an append, in ms; 0: the next turn of the event loop. */
+  /** How long token deltas wait to be merged before an append, in ms; 0: none (a token that finds the store idle is appended at once). */
   readonly flushMs: number
   /** Past this many provider entries waiting for the store (before merging), the upstream is not read until they are stored. */
   readonly maxPendingEntries: number
@@ -208,9 +208,9 @@ export class GenerationRun {
 
   /**
    * Queues an append of what waits. It runs once the appends before it are stored and the merge
-   * window has passed (the next turn of the event loop when `flushMs` is 0), and takes every entry
-   * that came by then: when the store is quick each token is appended at once, and when it is
-   * slow the tokens that arrive meanwhile go in one append.
+   * window has passed (none when `flushMs` is 0), and takes every entry that came by then: a
+   * token that finds the store idle is appended at once, and the tokens that arrive while an
+   * append is in flight go in the next one.
    */
   #flushSoon(): void {
     if (this.#flushQueued) return
@@ -283,7 +283,7 @@ function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
 }
 
-/** Resolves after `ms`, or at the next turn of the event loop when `ms` is 0. */
+/** Resolves after `ms`; at once when `ms` is 0. */
 function mergeWindow(ms: number): Promise<void> {
-  return new Promise((resolve) => (ms > 0 ? setTimeout(resolve, ms) : setImmediate(resolve)))
+  return ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve()
 }

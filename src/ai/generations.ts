@@ -22,9 +22,9 @@ export interface GenerationsOptions {
   /** This node's id, unique among the nodes sharing the engine. Default: random. */
   readonly node?: string
   /**
-   * How long token deltas wait to be merged before an append, in ms. Default 0: the next turn of
-   * the event loop, so a token is stored, and shown, one append after it came; the tokens that
-   * come while an append is in flight go in the next one. More merges more per append.
+   * How long token deltas wait to be merged before an append, in ms. Default 0: a token that
+   * finds the store idle is appended at once, and shown one append after it came; the tokens
+   * that come while an append is in flight go in the next one. More merges more per append.
    */
   readonly flushMs?: number
   /** How long a generation is kept after its last write or read, in ms. Default 1 hour. */

@@ -95,6 +95,25 @@ describe("a generation's log", () => {
     expect((await engine.head(run.log))?.closed).toBe(true)
   })
 
+  it("appends a token that finds the store idle at once, and merges what comes while an append is in flight", async () => {
+    const engine = createMemoryEngine()
+    // Each append takes 30 ms; tokens come every 2 ms.
+    const slow = withAppend(engine, async (...args) => {
+      await sleep(30)
+      return engine.append(...args)
+    })
+    const { provider } = endless({ count: 100, everyMs: 2 })
+    const run = await generationsOn(slow, { flushMs: 0 }).start({ provider, request: REQUEST, meta: META })
+    // The first token went alone, without waiting for a second one.
+    await expect.poll(async () => (await entriesOf(engine, run.log)).length, { timeout: 1000 }).toBe(1)
+    expect(textOf(await entriesOf(engine, run.log))).toBe("t0 ")
+    await run.ended
+    const entries = await entriesOf(engine, run.log)
+    expect(textOf(entries)).toBe(Array.from({ length: 100 }, (_, index) => `t${index} `).join(""))
+    // About one append per 30 ms of 2 ms tokens: far fewer than 100.
+    expect(entries.length).toBeLessThan(25)
+  })
+
   it("stops reading the upstream when the store fails, and records the failure when it can", async () => {
     const engine = createMemoryEngine()
     let failing = false
