@@ -143,6 +143,9 @@ end
 -- entry dropped. The first look reads one entry (almost every append finds it young), later ones
 -- a page. The dropped entries' keys leave the index.
 local function trim(m, now)
+  -- Nothing can be trimmed while the log holds no more entries than it keeps and is younger than
+  -- its age bound (every entry came after its creation): no stream read then.
+  if tonumber(m.t) <= tonumber(m.mn) and (m.ma == '' or now - tonumber(m.ca) < tonumber(m.ma)) then return end
   local first = oldest_seq()
   if not first then return end
   local tail = tonumber(m.t)
