@@ -10,7 +10,10 @@
  *
  * An append made on this node to a log watched here resolves only once this node's feed has
  * delivered it (as the memory and sqlite engines do, whose feed runs inside append), with the
- * same Entry objects in its result ({@link RedisFeed.expectOwn}).
+ * same Entry objects in its result ({@link RedisFeed.expectOwn}). When it directly follows the
+ * last entry this node's sinks got, it is delivered on the script's reply, without waiting for
+ * its notification (which then is skipped); otherwise it waits for the notification, so the
+ * sinks always get a log's appends in order.
  *
  * After the subscriber connection comes back, every channel is subscribed again and only then
  * are all sinks told `onLost`: they re-read from where they are, with the feed already active,
@@ -51,6 +54,8 @@ interface Subscription {
   readonly active: Promise<void>
   /** Confirmed, and the connection has not broken since: its notifications arrive. */
   confirmed: boolean
+  /** The last entry delivered to the local sinks since it was confirmed. */
+  last: { readonly epoch: string; readonly seq: number } | undefined
 }
 
 /** An append of this node to a log watched here, between its script and its notification. */
@@ -58,6 +63,12 @@ interface OwnAppend {
   readonly channel: string
   /** Built by whichever of the reply and the notification came first. */
   entries: readonly Entry[] | undefined
+  /** Delivered to the local sinks (on its reply or its notification). */
+  fed: boolean
+  /** Its notification came. */
+  echoed: boolean
+  /** When its append returned, its notification not yet come (it is then skipped when it does). */
+  forgottenAt: number | undefined
   /** Settles when the feed has delivered it, or will not. */
   readonly delivered: Promise<void>
   settle(): void
@@ -65,6 +76,8 @@ interface OwnAppend {
 
 /** The longest an append waits for its notification to reach this node's feed. */
 const OWN_NOTIFICATION_WAIT_MS = 1000
+/** How long the notification of an append delivered on its reply is waited for, to be skipped. */
+const ECHO_KEPT_MS = 5000
 
 /** Options of {@link RedisFeed}. */
 export interface RedisFeedOptions {
@@ -86,6 +99,7 @@ export class RedisFeed {
   #signals: Promise<void> | undefined
   /** This node's appends awaiting their notification, by append token. */
   readonly #own = new Map<string, OwnAppend>()
+  #echoSweep: NodeJS.Timeout | undefined
   /** The subscriber was ready once: a later "ready" (on a Cluster: "subscribersReady") is a reconnect. */
   #connected = false
   #closed = false
@@ -117,7 +131,10 @@ export class RedisFeed {
         this.#connected = true
       })
       client.on("close", () => {
-        for (const subscription of this.#subscriptions.values()) subscription.confirmed = false
+        for (const subscription of this.#subscriptions.values()) {
+          subscription.confirmed = false
+          subscription.last = undefined
+        }
         this.#settleOwn()
       })
     }
@@ -133,7 +150,13 @@ export class RedisFeed {
     const remove = this.#local.add(log, sink)
     let subscription = this.#subscriptions.get(channel)
     if (subscription === undefined) {
-      const fresh: Subscription = { log, count: 0, active: this.#subscribe(channel), confirmed: false }
+      const fresh: Subscription = {
+        log,
+        count: 0,
+        active: this.#subscribe(channel),
+        confirmed: false,
+        last: undefined,
+      }
       fresh.active.then(
         () => {
           fresh.confirmed = true
@@ -206,18 +229,46 @@ export class RedisFeed {
     const delivered = new Promise<void>((resolve) => {
       settle = resolve
     })
-    this.#own.set(token, { channel, entries: undefined, delivered, settle })
+    this.#own.set(token, {
+      channel,
+      entries: undefined,
+      fed: false,
+      echoed: false,
+      forgottenAt: undefined,
+      delivered,
+      settle,
+    })
     return true
   }
 
   /**
-   * The entries of this node's stored append `token`, once this node's feed has delivered them
-   * (bounded wait) — the same objects — or built here when the log is not watched here.
+   * The entries of this node's stored append `token` (`first` in `epoch`; `closed`: it closed the
+   * log), once this node's feed has delivered them — the same objects — or built here when the
+   * log is not watched here. Delivered at once when they directly follow what the sinks got;
+   * else after the notification (bounded wait).
    */
-  async ownEntries(token: string, build: () => readonly Entry[]): Promise<readonly Entry[]> {
+  async ownEntries(
+    token: string,
+    build: () => readonly Entry[],
+    at: { readonly epoch: string; readonly first: number; readonly closed: boolean },
+  ): Promise<readonly Entry[]> {
     const own = this.#own.get(token)
     if (own === undefined) return build()
     own.entries ??= build()
+    if (own.fed) return own.entries
+    const subscription = this.#subscriptions.get(own.channel)
+    const last = subscription?.last
+    if (
+      subscription?.confirmed === true &&
+      own.entries.length > 0 &&
+      last?.epoch === at.epoch &&
+      last.seq + 1 === at.first
+    ) {
+      this.#feed(subscription, own.entries, at.epoch, at.first, at.closed)
+      own.fed = true
+      own.settle()
+      return own.entries
+    }
     let timer: NodeJS.Timeout | undefined
     const late = new Promise<void>((resolve) => {
       timer = setTimeout(resolve, OWN_NOTIFICATION_WAIT_MS)
@@ -230,10 +281,32 @@ export class RedisFeed {
     return own.entries
   }
 
-  /** Forgets the append `token` ({@link expectOwn}). */
+  /**
+   * Forgets the append `token` ({@link expectOwn}); one delivered on its reply is kept a while,
+   * so that its notification, when it comes, is skipped.
+   */
   forgetOwn(token: string): void {
-    this.#own.get(token)?.settle()
-    this.#own.delete(token)
+    const own = this.#own.get(token)
+    if (own === undefined) return
+    own.settle()
+    if (!own.fed || own.echoed) {
+      this.#own.delete(token)
+      return
+    }
+    own.forgottenAt = Date.now()
+    this.#echoSweep ??= setInterval(() => this.#sweepEchoes(), ECHO_KEPT_MS).unref()
+  }
+
+  /** Drops the appends whose notification never came (the connection broke meanwhile). */
+  #sweepEchoes(): void {
+    const before = Date.now() - ECHO_KEPT_MS
+    for (const [token, own] of this.#own) {
+      if (own.forgottenAt !== undefined && own.forgottenAt < before) this.#own.delete(token)
+    }
+    if (this.#own.size === 0) {
+      clearInterval(this.#echoSweep)
+      this.#echoSweep = undefined
+    }
   }
 
   /** Drops every subscription and sink. */
@@ -241,6 +314,7 @@ export class RedisFeed {
     this.#closed = true
     this.#subscriptions.clear()
     this.#settleOwn()
+    clearInterval(this.#echoSweep)
     this.#signalHandlers.clear()
     this.#local.clear()
   }
@@ -270,15 +344,38 @@ export class RedisFeed {
       this.#local.lost(subscription.log)
       return
     }
-    this.#onAppended(subscription.log, notification)
+    this.#onAppended(subscription, notification)
   }
 
-  #onAppended(log: string, notification: Notification): void {
+  #onAppended(subscription: Subscription, notification: Notification): void {
     const own = this.#own.get(notification.o)
+    if (own !== undefined) {
+      own.echoed = true
+      if (own.forgottenAt !== undefined) this.#own.delete(notification.o)
+      // Delivered on its reply already.
+      if (own.fed) return
+    }
     const entries = own?.entries ?? entriesOf(notification)
-    if (own !== undefined) own.entries = entries
-    this.#local.deliver(log, entries, notification.c === 1)
+    if (own !== undefined) {
+      own.entries = entries
+      own.fed = true
+    }
+    this.#feed(subscription, entries, notification.e, notification.f, notification.c === 1)
     own?.settle()
+  }
+
+  /** Hands a stored batch to the log's local sinks, and remembers where they are. */
+  #feed(
+    subscription: Subscription,
+    entries: readonly Entry[],
+    epoch: string,
+    first: number,
+    closed: boolean,
+  ): void {
+    if (entries.length > 0 && subscription.confirmed) {
+      subscription.last = { epoch, seq: first + entries.length - 1 }
+    }
+    this.#local.deliver(subscription.log, entries, closed)
   }
 
   /** Stops the waits of this node's appends (to `channel`, or all): no notification will come. */
@@ -322,7 +419,10 @@ export class RedisFeed {
       () => {
         for (const channel of channels) {
           const subscription = this.#subscriptions.get(channel)
-          if (subscription !== undefined) subscription.confirmed = true
+          if (subscription !== undefined) {
+            subscription.confirmed = true
+            subscription.last = undefined
+          }
         }
         this.#local.lostAll()
       },

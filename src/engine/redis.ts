@@ -439,7 +439,10 @@ class RedisEngine implements Engine, HealthCapability {
               time,
             }),
           )
-        const entries = published === "1" ? await this.#feed.ownEntries(token, build) : build()
+        const entries =
+          published === "1"
+            ? await this.#feed.ownEntries(token, build, { epoch, first, closed: d === "1" })
+            : build()
         return {
           status,
           entries,
