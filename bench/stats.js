@@ -22,3 +22,8 @@ export function printTable(title, header, rows) {
   console.log(`| ${header.map((_, i) => (i === 0 ? "---" : "---:")).join(" | ")} |`)
   for (const row of rows) console.log(`| ${row.join(" | ")} |`)
 }
+
+/** CPU time (user + system, all threads) in µs between two `process.cpuUsage()` readings. */
+export function cpuMicrosBetween(before, after) {
+  return after.user - before.user + after.system - before.system
+}

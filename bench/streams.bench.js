@@ -30,7 +30,7 @@ import { tmpdir } from "node:os"
 import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { startRedis } from "./redis/redis-server.js"
-import { median, percentile } from "./stats.js"
+import { cpuMicrosBetween, median, percentile } from "./stats.js"
 
 const here = dirname(fileURLToPath(import.meta.url))
 const RUNS = Number(process.env.HERALD_BENCH_RUNS ?? 3)
@@ -161,8 +161,7 @@ async function withServerCpu(server, phase) {
   const before = await server.ask("cpu")
   const result = await phase()
   const after = await server.ask("cpu")
-  const cpu = after.user - before.user + (after.system - before.system)
-  return { ...result, cpuPerAppend: cpu / result.appended }
+  return { ...result, cpuPerAppend: cpuMicrosBetween(before, after) / result.appended }
 }
 
 async function measureAppends(http, server) {

@@ -6,15 +6,13 @@
 // in all, published by every node in turn.
 import { Redis } from "ioredis"
 import { HUB_SUBSCRIBE_PATH, PACED_RATE, startChild } from "../server/harness.js"
+import { cpuMicrosBetween } from "../stats.js"
 import { deleteKeys, info, redisCpuMicros, statsAround } from "./redis-server.js"
 
 const CLOSED_LOOP_DELIVERIES = Number(process.env.HERALD_BENCH_CLUSTER_DELIVERIES ?? 600_000)
 const PACED_MS = 3000
 const CONNECT_LIMIT_MS = 30_000
 let cells = 0
-
-/** CPU time (user + system, all threads) in µs between two `process.cpuUsage()` readings. */
-const cpuMicrosBetween = (before, after) => after.user - before.user + after.system - before.system
 
 /** Starts `nodes` hub-redis nodes under one key prefix, with `perNode` subscribers each. */
 async function startCluster(url, nodes, perNode) {

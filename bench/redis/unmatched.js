@@ -4,14 +4,12 @@
 // subscribers. Each subscriber's follower sees every update of the hub's log and checks its
 // matchers against it: a node pays this for every update, whatever its subscribers want.
 import { startCell } from "../server/harness.js"
+import { cpuMicrosBetween } from "../stats.js"
 
 const MANY = 10_000
 const FEW = 10
 const EVENTS = 300
 const ELSEWHERE = "/.well-known/mercure?match=elsewhere"
-
-/** CPU time (user + system, all threads) in µs between two `process.cpuUsage()` readings. */
-const cpuMicrosBetween = (before, after) => after.user - before.user + after.system - before.system
 
 /** The node's CPU µs per update with `subscribers` subscribers of another topic. */
 async function cpuPerUpdate(subscribers) {

@@ -7,7 +7,7 @@ import { fileURLToPath } from "node:url"
 const here = dirname(fileURLToPath(import.meta.url))
 
 /** The contenders, in table order. */
-import { median } from "../stats.js"
+import { cpuMicrosBetween, median } from "../stats.js"
 
 export { median }
 
@@ -162,9 +162,6 @@ const OPEN_LOOP_DELIVERIES = 1_000_000
 const OPEN_LOOP_OFFERED = 10_000_000
 export const PACED_RATE = 10
 const PACED_MS = 3000
-
-/** CPU time (user + system, all threads) in µs between two `process.cpuUsage()` readings. */
-const cpuMicrosBetween = (before, after) => after.user - before.user + after.system - before.system
 
 /**
  * One fan-out cell: `contender` serving `n` subscribers, measured three ways — closed loop (one
