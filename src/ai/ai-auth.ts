@@ -1,5 +1,5 @@
 import type { IncomingMessage } from "node:http"
-import { AuthError } from "../auth/errors.js"
+import { AuthError, noKeyConfigured } from "../auth/errors.js"
 import { type Grants, LOCAL_DEV_CLIENT } from "../auth/grants.js"
 import { isTrustedLocalRequest, type LocalTrust } from "../auth/local-client.js"
 import { findToken } from "../auth/presentation.js"
@@ -56,12 +56,7 @@ export function createAIAuthenticator(options: AIAuthOptions | undefined): AIAut
         )
       }
       if (verifier === undefined) {
-        throw new AuthError(
-          401,
-          "invalid_token",
-          "No key this server trusts verifies tokens; ask its operator.",
-          "no key is configured to verify AI tokens; start the server with --jwt-key (or --jwks-url)",
-        )
+        throw noKeyConfigured("AI")
       }
       // The role only narrows hub actions; a token's `ai` grants are read the same either way.
       return await verifier.verify(found.token, "publish")

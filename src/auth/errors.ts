@@ -82,3 +82,17 @@ export function bearerChallenge(
     params.push(`resource_metadata=${quoteAuthParam(resourceMetadataUrl)}`)
   return params.length === 0 ? "Bearer" : `Bearer ${params.join(", ")}`
 }
+
+/**
+ * The 401 for a token that cannot be checked because no key is configured (`what`: whose
+ * tokens, as the log line names them): the client is told to ask the operator, the log says
+ * which flag to set.
+ */
+export function noKeyConfigured(what: string): AuthError {
+  return new AuthError(
+    401,
+    "invalid_token",
+    "No key this server trusts verifies tokens; ask its operator.",
+    `no key is configured to verify ${what} tokens; start the server with --jwt-key (or --jwks-url)`,
+  )
+}

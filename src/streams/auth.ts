@@ -1,5 +1,5 @@
 import type { IncomingMessage } from "node:http"
-import { AuthError, bearerChallenge } from "../auth/errors.js"
+import { AuthError, bearerChallenge, noKeyConfigured } from "../auth/errors.js"
 import { type Grants, LOCAL_DEV_CLIENT } from "../auth/grants.js"
 import { isTrustedLocalRequest, type LocalTrust } from "../auth/local-client.js"
 import { isLoopbackHost } from "../auth/loopback.js"
@@ -72,12 +72,7 @@ export async function authenticate(
       )
     }
     if (options.verifier === undefined) {
-      throw new AuthError(
-        401,
-        "invalid_token",
-        "No key this server trusts verifies tokens; ask its operator.",
-        "no key is configured to verify stream tokens; start the server with --jwt-key (or --jwks-url)",
-      )
+      throw noKeyConfigured("stream")
     }
     grants = await options.verifier.verify(found.token, "publish")
   } catch (error) {

@@ -1,5 +1,5 @@
 import type { IncomingMessage } from "node:http"
-import { AuthError } from "../../auth/errors.js"
+import { AuthError, noKeyConfigured } from "../../auth/errors.js"
 import { ADMIN_ACTION } from "../../auth/grants.js"
 import { isTrustedLocalRequest, type LocalTrust } from "../../auth/local-client.js"
 import { findToken } from "../../auth/presentation.js"
@@ -44,12 +44,7 @@ export function createAdminAccess(options: AdminAccessOptions): AdminAccess {
       throw new AuthError(401, undefined, `The admin API needs an access token. ${HOW}.`)
     }
     if (verifier === undefined) {
-      throw new AuthError(
-        401,
-        "invalid_token",
-        "No key this server trusts verifies tokens; ask its operator.",
-        "no key is configured to verify admin tokens; start the server with --jwt-key (or --jwks-url)",
-      )
+      throw noKeyConfigured("admin")
     }
     // The role only narrows hub actions; `admin` grants read the same either way.
     const grants = await verifier.verify(found.token, "publish")
