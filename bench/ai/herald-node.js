@@ -9,6 +9,8 @@ import { sparePort } from "../redis/redis-server.js"
 
 const herald = join(dirname(fileURLToPath(import.meta.url)), "../../dist/cli/herald.js")
 const START_LIMIT_MS = 15_000
+/** More Node.js flags for the servers under test, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile them. */
+const NODE_ARGS = (process.env.HERALD_BENCH_NODE_ARGS ?? "").split(" ").filter((flag) => flag !== "")
 
 /**
  * Starts `herald serve --engine <engine>` with the models of `modelsFile`; `flags` adds more.
@@ -19,6 +21,7 @@ export async function startHeraldNode({ engine, dataDir, modelsFile, nodeId, fla
   const child = spawn(
     process.execPath,
     [
+      ...NODE_ARGS,
       herald,
       "serve",
       ...["--port", String(port), "--host", "127.0.0.1", "--engine", engine, "--data-dir", dataDir],
