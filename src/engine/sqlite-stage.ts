@@ -1,10 +1,11 @@
 /**
  * What one write transaction has done so far to cached per-log state, kept aside until it
- * commits. A group commit is one transaction with a savepoint per caller: the group has a stage,
- * each caller a child stage merged into it when the caller's savepoint is released (and dropped
- * when it rolls back), and the engine installs the group's stage into its cache, and runs its
- * effects (telling the live feed), only once the transaction has committed. So the cache never
- * holds what a rollback undid, and a caller sees what earlier callers of its group wrote.
+ * commits. A group commit is one transaction whose callers write into the group's stage; when
+ * one of them throws, the group runs again with a savepoint per caller: each caller a child stage
+ * merged into it when the caller's savepoint is released (and dropped when it rolls back). The
+ * engine installs the group's stage into its cache, and runs its effects (telling the live
+ * feed), only once the transaction has committed. So the cache never holds what a rollback
+ * undid, and a caller sees what earlier callers of its group wrote.
  */
 export class Stage<State> {
   readonly #parent: Stage<State> | undefined

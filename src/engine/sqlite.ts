@@ -139,8 +139,14 @@ interface LogHints {
   freshTime: number
 }
 
-/** A write, run inside a savepoint of a group's transaction; `time` is the group's clock. */
+/**
+ * A write, run inside a group's transaction; `time` is the group's clock. It changes nothing
+ * but the database and its stage, so that it can run again when its group is retried.
+ */
 type Write = (stage: Stage<LogState>, time: number) => unknown
+
+/** Runs a group of writes in one transaction, and answers each one's outcome. */
+type GroupTransaction = (writes: readonly Write[], group: Stage<LogState>, time: number) => Outcome<unknown>[]
 
 class SqliteEngine implements Engine {
   readonly name = "sqlite"
@@ -154,12 +160,10 @@ class SqliteEngine implements Engine {
   readonly #lock: DatabaseLock | undefined
   readonly #checkpointer: Checkpointer | undefined
   readonly #commits: GroupCommit<Write, unknown>
+  /** Runs a group's writes in one transaction; the first that throws rolls it all back. */
+  readonly #transaction: GroupTransaction
   /** Runs a group's writes in one transaction, each in a savepoint of its own. */
-  readonly #transaction: (
-    writes: readonly Write[],
-    stage: Stage<LogState>,
-    time: number,
-  ) => Outcome<unknown>[]
+  readonly #isolatedTransaction: GroupTransaction
   readonly #savepoint: (write: Write, stage: Stage<LogState>, time: number) => unknown
   readonly #sql: ReturnType<typeof prepareStatements>
   /** Every log loaded so far, by name (never a missing one). */
@@ -229,25 +233,26 @@ class SqliteEngine implements Engine {
       write(stage, time),
     )
     this.#transaction = db.transaction((writes: readonly Write[], group: Stage<LogState>, time: number) => {
-      const outcomes = writes.map((write): Outcome<unknown> => {
-        const stage = group.child()
-        try {
-          const value = this.#savepoint(write, stage, time)
-          stage.merge()
-          return { ok: true, value }
-        } catch (error) {
-          return { ok: false, error }
-        }
-      })
-      // Each appended log's row once, as the group leaves it.
-      for (const name of group.dirty()) {
-        const state = group.get(name)
-        if (state === undefined) continue
-        const { tail, closed, writerSeq, hints } = state
-        this.#sql.updateLog.run(tail, closed ? 1 : 0, writerSeq ?? null, hints.expiresAt ?? null, state.id)
-      }
+      const outcomes = writes.map((write): Outcome<unknown> => ({ ok: true, value: write(group, time) }))
+      this.#writeLogRows(group)
       return outcomes
     })
+    this.#isolatedTransaction = db.transaction(
+      (writes: readonly Write[], group: Stage<LogState>, time: number) => {
+        const outcomes = writes.map((write): Outcome<unknown> => {
+          const stage = group.child()
+          try {
+            const value = this.#savepoint(write, stage, time)
+            stage.merge()
+            return { ok: true, value }
+          } catch (error) {
+            return { ok: false, error }
+          }
+        })
+        this.#writeLogRows(group)
+        return outcomes
+      },
+    )
     this.#commits = new GroupCommit((writes) => this.#commitGroup(writes))
     this.#checkpointer = inMemory ? undefined : createCheckpointer(path, checkpoint, logger)
     this.#sweepTimer = setInterval(() => this.#queueMaintenance(), SWEEP_EVERY_MS)
@@ -565,8 +570,18 @@ class SqliteEngine implements Engine {
    * feed learn of them, in commit order.
    */
   #commitGroup(writes: readonly Write[]): Outcome<unknown>[] {
-    const group = new Stage<LogState>((name) => this.#committed(name))
-    const outcomes = this.#transaction(writes, group, this.#now())
+    const time = this.#now()
+    let group = new Stage<LogState>((name) => this.#committed(name))
+    let outcomes: Outcome<unknown>[]
+    try {
+      outcomes = this.#transaction(writes, group, time)
+    } catch {
+      // A write threw (rarely: the bound on logs, a full disk): the whole group was rolled back. Again,
+      // each write in a savepoint, so that only the writes that throw fail. Savepoints for every
+      // group would cost two more statements per write.
+      group = new Stage<LogState>((name) => this.#committed(name))
+      outcomes = this.#isolatedTransaction(writes, group, time)
+    }
     const { states, effects, logDelta } = group.outcome()
     for (const [name, state] of states) {
       if (state === undefined) this.#cache.delete(name)
@@ -577,6 +592,16 @@ class SqliteEngine implements Engine {
     const checkpointing = this.#checkpointer?.afterCommit()
     if (checkpointing !== undefined) this.#commits.pause(checkpointing)
     return outcomes
+  }
+
+  /** Each log a group appended to gets its row written once, as the group leaves it. */
+  #writeLogRows(group: Stage<LogState>): void {
+    for (const name of group.dirty()) {
+      const state = group.get(name)
+      if (state === undefined) continue
+      const { tail, closed, writerSeq, hints } = state
+      this.#sql.updateLog.run(tail, closed ? 1 : 0, writerSeq ?? null, hints.expiresAt ?? null, state.id)
+    }
   }
 
   #assertOpen(): void {
