@@ -57,16 +57,6 @@ async function* streamDemo(
   const inputTokens = encode(promptText(request)).length
   const startedAt = Date.now()
   const intervalMs = 1000 / tokensPerSecond
-
-  // decodeGenerator yields a piece once its bytes form whole characters (a character may take
-  // several tokens), so the tokens it has taken are counted as it takes them.
-  let sent = 0
-  const counted = (function* () {
-    for (const token of tokens) {
-      sent++
-      yield token
-    }
-  })()
   const failed = (): Entry => ({
     type: "error",
     message: `the demo model failed on purpose after ${failAfterTokens} tokens`,
@@ -77,16 +67,21 @@ async function* streamDemo(
     yield failed()
     return
   }
-  for (const piece of decodeGenerator(counted)) {
-    // Token n (from 1) is due at TTFT + (n - 1) intervals: a schedule, so timer lateness does not add up.
-    await sleep(startedAt + timeToFirstTokenMs + (sent - 1) * intervalMs - Date.now(), signal)
-    yield { type: "text-delta", text: piece }
-    signal.throwIfAborted()
-    if (failAfterTokens !== undefined && sent >= failAfterTokens) {
-      yield { type: "usage", inputTokens, outputTokens: sent }
-      yield failed()
-      return
+  const pacer = abortablePacer(signal)
+  try {
+    for (const { text: piece, sent } of decodePieces(tokens, decodeGenerator)) {
+      // Token n (from 1) is due at TTFT + (n - 1) intervals: a schedule, so timer lateness does not add up.
+      await pacer.wait(startedAt + timeToFirstTokenMs + (sent - 1) * intervalMs - Date.now())
+      yield { type: "text-delta", text: piece }
+      signal.throwIfAborted()
+      if (failAfterTokens !== undefined && sent >= failAfterTokens) {
+        yield { type: "usage", inputTokens, outputTokens: sent }
+        yield failed()
+        return
+      }
     }
+  } finally {
+    pacer.dispose()
   }
   if (toolCall !== undefined) {
     yield { type: "tool-call-start", index: 0, id: "call_demo_0", name: toolCall.name }
@@ -95,7 +90,7 @@ async function* streamDemo(
   }
   const finishReason = toolCall === undefined ? "stop" : "tool_calls"
   yield { type: "finish", reason: finishReason, rawReason: finishReason }
-  yield { type: "usage", inputTokens, outputTokens: sent }
+  yield { type: "usage", inputTokens, outputTokens: tokens.length }
 }
 
 /** The text the answer is about: the last user message's. */
@@ -116,21 +111,56 @@ function promptText(request: NormalizedRequest): string {
   return (request.system === undefined ? parts : [request.system, ...parts]).join("\n")
 }
 
-/** Waits `ms` (no timer when ≤ 0); rejects with the abort reason, and clears the timer, the moment `signal` aborts. */
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  signal.throwIfAborted()
-  if (ms <= 0) return Promise.resolve()
-  return new Promise<void>((resolve, reject) => {
-    const onAbort = (): void => {
-      clearTimeout(timer)
-      reject(signal.reason)
+/**
+ * The answer's pieces as they stream: decodeGenerator yields a piece once its bytes form whole
+ * characters (a character may take several tokens), each with the number of tokens taken so far.
+ */
+function decodePieces(
+  tokens: readonly number[],
+  decodeGenerator: Tokenizer["decodeGenerator"],
+): { readonly text: string; readonly sent: number }[] {
+  let sent = 0
+  const counted = (function* () {
+    for (const token of tokens) {
+      sent++
+      yield token
     }
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", onAbort)
-      resolve()
-    }, ms)
-    signal.addEventListener("abort", onAbort, { once: true })
-  })
+  })()
+  const pieces: { text: string; sent: number }[] = []
+  for (const text of decodeGenerator(counted)) pieces.push({ text, sent })
+  return pieces
+}
+
+/**
+ * Waits between tokens: `wait(ms)` resolves after `ms` (at once, without a timer, when ≤ 0) and
+ * rejects with the abort reason, its timer cleared, the moment `signal` aborts. One abort
+ * listener for the whole answer, not one per token.
+ */
+function abortablePacer(signal: AbortSignal): { wait(ms: number): Promise<void>; dispose(): void } {
+  let pending:
+    | { readonly timer: ReturnType<typeof setTimeout>; readonly reject: (reason: unknown) => void }
+    | undefined
+  const onAbort = (): void => {
+    if (pending === undefined) return
+    clearTimeout(pending.timer)
+    pending.reject(signal.reason)
+    pending = undefined
+  }
+  signal.addEventListener("abort", onAbort, { once: true })
+  return {
+    wait(ms) {
+      signal.throwIfAborted()
+      if (ms <= 0) return Promise.resolve()
+      return new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          pending = undefined
+          resolve()
+        }, ms)
+        pending = { timer, reject }
+      })
+    },
+    dispose: () => signal.removeEventListener("abort", onAbort),
+  }
 }
 
 /** `promise`, or a rejection with the abort reason as soon as `signal` aborts. */
