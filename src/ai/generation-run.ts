@@ -8,6 +8,7 @@ import type { Provider } from "./provider.js"
 import type { NormalizedRequest } from "./request.js"
 import { RequestFieldError } from "./request-field-error.js"
 import { StatsRecorder } from "./stats-recorder.js"
+import { StoreDeadline } from "./store-deadline.js"
 import { type EndEntry, type EndError, type GenerationStatus, serializeEntry } from "./stored-entry.js"
 import { UpstreamRequestError } from "./upstream-error.js"
 
@@ -71,6 +72,7 @@ export class GenerationRun {
   readonly #pending = new PendingEntries()
   readonly #stats: StatsRecorder
   readonly #grace: DisconnectGrace
+  readonly #storeDeadline: StoreDeadline
   #resolveStarted!: (outcome: StartOutcome) => void
   #stop: Stop | undefined
   #flushQueued = false
@@ -96,6 +98,7 @@ export class GenerationRun {
     this.startedAt = spec.startedAt
     this.#settings = settings
     this.#stats = new StatsRecorder(spec.startedAt)
+    this.#storeDeadline = new StoreDeadline(settings.storeTimeoutMs)
     this.#grace = new DisconnectGrace(spec.graceMs, () =>
       this.stop("cancelled", "every viewer left and none came back within the disconnect grace period"),
     )
@@ -203,6 +206,7 @@ export class GenerationRun {
     // After a failed store this is one more bounded try: if it fails too, whoever notices the
     // open log of a node without a lease closes it as `interrupted`.
     const stored = await this.#append([{ data: serializeEntry(end) }], true)
+    this.#storeDeadline.dispose()
     return stored ? end : undefined
   }
 
@@ -215,12 +219,15 @@ export class GenerationRun {
   #flushSoon(): void {
     if (this.#flushQueued) return
     this.#flushQueued = true
-    this.#appending = this.#appending
-      .then(() => mergeWindow(this.#settings.flushMs))
-      .then(() => {
-        this.#flushQueued = false
-        return this.#appendPending()
-      })
+    const append = (): Promise<void> => {
+      this.#flushQueued = false
+      return this.#appendPending()
+    }
+    const { flushMs } = this.#settings
+    this.#appending =
+      flushMs > 0
+        ? this.#appending.then(() => new Promise((resolve) => setTimeout(resolve, flushMs))).then(append)
+        : this.#appending.then(append)
   }
 
   /** Appends what waits, after the appends before it; resolves once stored (or failed). */
@@ -238,12 +245,11 @@ export class GenerationRun {
 
   /** One fenced append; `true` once stored. A refusal or failure stops the run. */
   async #append(entries: readonly NewEntry[], close: boolean): Promise<boolean> {
-    const { engine, node, storeTimeoutMs, logger, now } = this.#settings
+    const { engine, node, logger, now } = this.#settings
     let result: AppendResult
     try {
-      result = await withTimeout(
+      result = await this.#storeDeadline.within(
         engine.append(this.log, entries, { fence: { owner: node }, close }),
-        storeTimeoutMs,
       )
     } catch (thrown) {
       logger.error({ err: thrown, generation: this.id }, "storing a generation's entries failed; stopping it")
@@ -272,18 +278,4 @@ export class GenerationRun {
 
 function toNewEntry(entry: Entry): NewEntry {
   return { data: serializeEntry(entry) }
-}
-
-/** `promise`, or a rejection after `ms`. */
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)
-  })
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
-}
-
-/** Resolves after `ms`; at once when `ms` is 0. */
-function mergeWindow(ms: number): Promise<void> {
-  return ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve()
 }
