@@ -17,8 +17,8 @@ export interface RunSettings {
   readonly engine: Engine
   /** This node's id: the owner every append is fenced with. */
   readonly node: string
-  /** How long token deltas wait to be merged before an append, in ms; 0: none (a token that finds the store idle is appended at once). */
-  readonly flushMs: number
+  /** How long token deltas wait to be merged before an append now, in ms; 0: none (a token that finds the store idle is appended at once). */
+  readonly mergeWindowMs: () => number
   /** Past this many provider entries waiting for the store (before merging), the upstream is not read until they are stored. */
   readonly maxPendingEntries: number
   /** An append that takes longer counts as a failed store, in ms. */
@@ -212,7 +212,7 @@ export class GenerationRun {
 
   /**
    * Queues an append of what waits. It runs once the appends before it are stored and the merge
-   * window has passed (none when `flushMs` is 0), and takes every entry that came by then: a
+   * window has passed (see `mergeWindowMs`; none when 0), and takes every entry that came by then: a
    * token that finds the store idle is appended at once, and the tokens that arrive while an
    * append is in flight go in the next one.
    */
@@ -223,10 +223,10 @@ export class GenerationRun {
       this.#flushQueued = false
       return this.#appendPending()
     }
-    const { flushMs } = this.#settings
+    const windowMs = this.#settings.mergeWindowMs()
     this.#appending =
-      flushMs > 0
-        ? this.#appending.then(() => new Promise((resolve) => setTimeout(resolve, flushMs))).then(append)
+      windowMs > 0
+        ? this.#appending.then(() => new Promise((resolve) => setTimeout(resolve, windowMs))).then(append)
         : this.#appending.then(append)
   }
 

@@ -6,6 +6,7 @@ import { type GenerationActivity, RecentGenerations } from "./generation-activit
 import { generationLog, newGenerationId } from "./generation-id.js"
 import { type GenerationMeta, metaFromRecord, metaToRecord } from "./generation-meta.js"
 import { GenerationRun } from "./generation-run.js"
+import { LoopLoad } from "./loop-load.js"
 import { nonNegative, positive } from "./option-checks.js"
 import type { Provider } from "./provider.js"
 import type { NormalizedRequest } from "./request.js"
@@ -27,6 +28,13 @@ export interface GenerationsOptions {
    * that come while an append is in flight go in the next one. More merges more per append.
    */
   readonly flushMs?: number
+  /**
+   * How long token deltas wait to be merged while this node's event loop is saturated (busy 90 %
+   * of the time, until below 75 %), in ms, when longer than `flushMs`. Default 50: a node
+   * streaming more tokens than one core keeps up with appends, stores and sends several per
+   * entry, and so does less work per token, rather than fall further behind. 0: never.
+   */
+  readonly saturatedFlushMs?: number
   /** How long a generation is kept after its last write or read, in ms. Default 1 hour. */
   readonly retentionMs?: number
   /** How long a generation runs on with no viewer, in ms (`0`: stop at once, `Infinity`: finish). Default 30 000. */
@@ -120,10 +128,13 @@ export function createGenerations(options: GenerationsOptions): Generations {
   const defaultGraceMs = nonNegative("disconnectGraceMs", options.disconnectGraceMs ?? 30_000)
   const leaseMs = positive("leaseMs", options.leaseMs ?? 15_000)
   const leaseTickMs = Math.max(1, Math.floor(leaseMs / 3))
+  const flushMs = nonNegative("flushMs", options.flushMs ?? 0)
+  const saturatedFlushMs = nonNegative("saturatedFlushMs", options.saturatedFlushMs ?? 50)
+  const loopLoad = new LoopLoad()
   const settings = {
     engine,
     node,
-    flushMs: nonNegative("flushMs", options.flushMs ?? 0),
+    mergeWindowMs: () => (saturatedFlushMs > flushMs && loopLoad.saturated() ? saturatedFlushMs : flushMs),
     maxPendingEntries: positive("maxPendingEntries", options.maxPendingEntries ?? 1024),
     storeTimeoutMs: positive("storeTimeoutMs", options.storeTimeoutMs ?? 10_000),
     logger,

@@ -114,6 +114,27 @@ describe("a generation's log", () => {
     expect(entries.length).toBeLessThan(25)
   })
 
+  it("merges over saturatedFlushMs while the node's event loop is saturated, and appends at once otherwise", async () => {
+    /** Entries of 20 tokens 2 ms apart, after the loop was kept busy for 150 ms. */
+    const entriesAfterBusyLoop = async (saturatedFlushMs: number) => {
+      const engine = createMemoryEngine()
+      const created = generationsOn(engine, { flushMs: 0, saturatedFlushMs })
+      const until = performance.now() + 150
+      while (performance.now() < until) {
+        // Busy, as a node streaming more than one core keeps up with.
+      }
+      const { provider } = endless({ count: 20, everyMs: 2 })
+      const run = await created.start({ provider, request: REQUEST, meta: META })
+      await run.ended
+      const entries = await entriesOf(engine, run.log)
+      expect(textOf(entries)).toBe(Array.from({ length: 20 }, (_, index) => `t${index} `).join(""))
+      return entries.filter((entry) => entry.type === "text-delta").length
+    }
+    // The 40 ms of tokens fit in one 200 ms window.
+    expect(await entriesAfterBusyLoop(200)).toBe(1)
+    expect(await entriesAfterBusyLoop(0)).toBeGreaterThan(10)
+  })
+
   it("stops reading the upstream when the store fails, and records the failure when it can", async () => {
     const engine = createMemoryEngine()
     let failing = false
