@@ -281,7 +281,8 @@ for (const kind of ENGINES) {
         const other = kind.nodeBeside(engine)
         const here = generationsOn(engine)
         const elsewhere = generationsOn(other)
-        const first = endless({ everyMs: 1 })
+        // Stalled: no append comes to report the stop flag, only the signal can stop it.
+        const first = endless({ everyMs: 60_000 })
         const run = await here.start({ provider: first.provider, request: REQUEST, meta: META })
         await sleep(20)
         expect(await elsewhere.cancel(run.id)).toBe(true)
