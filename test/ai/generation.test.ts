@@ -302,6 +302,35 @@ for (const kind of ENGINES) {
         expect(await elsewhere.cancel("no-such-generation-id-xx")).toBe(false)
       })
 
+      it("is closed as interrupted by a node following it once its node's lease ran out, fencing that node", async () => {
+        const engine = kind.open()
+        // The running node stops renewing its lease, as a dead or cut-off node does; its upstream goes on.
+        let renewing = true
+        const dying = replacing(engine, {
+          holdLease: (...args) => (renewing ? engine.holdLease(...args) : Promise.resolve()),
+        })
+        const running = generationsOn(dying, { leaseMs: 150 })
+        const follower = generationsOn(kind.nodeBeside(engine), { leaseMs: 150 })
+        const { provider, state } = endless({ everyMs: 5 })
+        const run = await running.start({ provider, request: REQUEST, meta: META })
+        await sleep(30)
+        renewing = false
+        const since = Date.now()
+        const stopFollowing = follower.watch(run.id)
+        await expect
+          .poll(async () => (await engine.head(run.log))?.closed, { timeout: 2000, interval: 5 })
+          .toBe(true)
+        // Not before the lease ran out: renewed at most 50 ms before, for 150 ms.
+        expect(Date.now() - since).toBeGreaterThanOrEqual(100)
+        stopFollowing()
+        // Its next append is fenced: it stops reading, and writes no end of its own.
+        expect(await run.ended).toBeUndefined()
+        expect(state.closed).toBe(true)
+        const entries = await entriesOf(engine, run.log)
+        expect(entries.filter((entry) => entry.type === "end")).toHaveLength(1)
+        expect(entries.at(-1)).toMatchObject({ status: "interrupted", error: { type: "interrupted" } })
+      })
+
       it("a shutdown lets generations finish within the deadline, then marks the rest interrupted", async () => {
         const engine = kind.open()
         const node = generationsOn(engine)
