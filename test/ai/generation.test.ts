@@ -1,5 +1,9 @@
+import { randomBytes } from "node:crypto"
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { setTimeout as sleep } from "node:timers/promises"
-import { afterEach, describe, expect, it } from "vitest"
+import { afterAll, afterEach, describe, expect, it } from "vitest"
 import type { Entry } from "../../src/ai/entries.js"
 import type { GenerationMeta } from "../../src/ai/generation-meta.js"
 import { createGenerations, type Generations } from "../../src/ai/generations.js"
@@ -9,6 +13,9 @@ import { parseEntry, type StoredEntry } from "../../src/ai/stored-entry.js"
 import type { Engine } from "../../src/engine/engine.js"
 import { createMemoryEngine } from "../../src/engine/memory.js"
 import { START } from "../../src/engine/position.js"
+import { createRedisEngine } from "../../src/engine/redis.js"
+import { createSqliteEngine } from "../../src/engine/sqlite.js"
+import { deleteKeys, redisAnswers, SHARED_REDIS_URL, STRICT } from "../engine/redis-servers.js"
 import { recordingLogger } from "../server/helpers.js"
 
 const REQUEST = {
@@ -45,10 +52,13 @@ function endless(options: { count?: number; everyMs?: number } = {}) {
   return { provider, state }
 }
 
-/** `engine` with its `append` replaced. */
-function withAppend(engine: Engine, append: Engine["append"]): Engine {
+/** `engine` with some of its methods replaced. */
+function replacing(engine: Engine, methods: Partial<Engine>): Engine {
   return new Proxy(engine, {
-    get: (target, name) => (name === "append" ? append : Reflect.get(target, name, target).bind(target)),
+    get: (target, name) =>
+      Object.hasOwn(methods, name)
+        ? methods[name as keyof Engine]
+        : Reflect.get(target, name, target).bind(target),
   })
 }
 
@@ -63,9 +73,12 @@ function textOf(entries: readonly StoredEntry[]): string {
 }
 
 let generations: Generations[] = []
+let engines: Engine[] = []
 afterEach(async () => {
   await Promise.all(generations.map((each) => each.close({ deadlineMs: 0 })))
   generations = []
+  await Promise.all(engines.map((engine) => engine.close()))
+  engines = []
 })
 function generationsOn(
   engine: Engine,
@@ -75,214 +88,319 @@ function generationsOn(
   generations.push(created)
   return created
 }
+/** `engine`, closed after the test. */
+function opened<E extends Engine>(engine: E): E {
+  engines.push(engine)
+  return engine
+}
 
-describe("a generation's log", () => {
-  it("merges token deltas per flush window, loses none, and ends with the terminal entry and its numbers", async () => {
-    const engine = createMemoryEngine()
-    const { provider } = endless({ count: 300 })
-    const run = await generationsOn(engine).start({ provider, request: REQUEST, meta: META })
-    const end = await run.ended
-    expect(end).toMatchObject({
-      type: "end",
-      status: "done",
-      stats: { usage: { outputTokens: 300, source: "estimated" } },
-    })
-    const entries = await entriesOf(engine, run.log)
-    expect(textOf(entries)).toBe(Array.from({ length: 300 }, (_, index) => `t${index} `).join(""))
-    // Delivered synchronously, 300 deltas fit in a few windows: far fewer entries than tokens.
-    expect(entries.length).toBeLessThan(30)
-    expect(entries.at(-1)).toEqual(end)
-    expect((await engine.head(run.log))?.closed).toBe(true)
-  })
-
-  it("appends a token that finds the store idle at once, and merges what comes while an append is in flight", async () => {
-    const engine = createMemoryEngine()
-    // Each append takes 30 ms; tokens come every 2 ms.
-    const slow = withAppend(engine, async (...args) => {
-      await sleep(30)
-      return engine.append(...args)
-    })
-    const { provider } = endless({ count: 100, everyMs: 2 })
-    const run = await generationsOn(slow, { flushMs: 0 }).start({ provider, request: REQUEST, meta: META })
-    // The first token went alone, without waiting for a second one.
-    await expect.poll(async () => (await entriesOf(engine, run.log)).length, { timeout: 1000 }).toBe(1)
-    expect(textOf(await entriesOf(engine, run.log))).toBe("t0 ")
-    await run.ended
-    const entries = await entriesOf(engine, run.log)
-    expect(textOf(entries)).toBe(Array.from({ length: 100 }, (_, index) => `t${index} `).join(""))
-    // About one append per 30 ms of 2 ms tokens: far fewer than 100.
-    expect(entries.length).toBeLessThan(25)
-  })
-
-  it("merges over saturatedFlushMs while the node's event loop is saturated, and appends at once otherwise", async () => {
-    /** Entries of 20 tokens 2 ms apart, after the loop was kept busy for 150 ms. */
-    const entriesAfterBusyLoop = async (saturatedFlushMs: number) => {
-      const engine = createMemoryEngine()
-      const created = generationsOn(engine, { flushMs: 0, saturatedFlushMs })
-      const until = performance.now() + 150
-      while (performance.now() < until) {
-        // Busy, as a node streaming more than one core keeps up with.
-      }
-      const { provider } = endless({ count: 20, everyMs: 2 })
-      const run = await created.start({ provider, request: REQUEST, meta: META })
-      await run.ended
-      const entries = await entriesOf(engine, run.log)
-      expect(textOf(entries)).toBe(Array.from({ length: 20 }, (_, index) => `t${index} `).join(""))
-      return entries.filter((entry) => entry.type === "text-delta").length
-    }
-    // The 40 ms of tokens fit in one 200 ms window.
-    expect(await entriesAfterBusyLoop(200)).toBe(1)
-    expect(await entriesAfterBusyLoop(0)).toBeGreaterThan(10)
-  })
-
-  it("stops reading the upstream when the store fails, and records the failure when it can", async () => {
-    const engine = createMemoryEngine()
-    let failing = false
-    const flaky = withAppend(engine, (...args) =>
-      failing && args[2]?.close !== true ? Promise.reject(new Error("disk on fire")) : engine.append(...args),
-    )
-    const { provider, state } = endless({ everyMs: 1 })
-    const run = await generationsOn(flaky).start({ provider, request: REQUEST, meta: META })
-    await sleep(50)
-    failing = true
-    const end = await run.ended
-    expect(end).toMatchObject({ status: "failed", error: { type: "store_failed" } })
-    expect(state.closed).toBe(true)
-    const pulled = state.pulled
-    await sleep(30)
-    expect(state.pulled).toBe(pulled)
-  })
-
-  it("waits for a slow store instead of reading on without bound", async () => {
-    const engine = createMemoryEngine()
-    let release: () => void = () => {}
-    const gate = new Promise<void>((resolve) => {
-      release = resolve
-    })
-    let appends = 0
-    const slow = withAppend(engine, async (...args) => {
-      if (++appends > 1) await gate
-      return engine.append(...args)
-    })
-    const { provider, state } = endless({ count: 100_000 })
-    const run = await generationsOn(slow, { maxPendingEntries: 50, flushMs: 0 }).start({
-      provider,
-      request: REQUEST,
-      meta: META,
-    })
-    await sleep(50)
-    // The second append hangs: the upstream is read up to the bound, and no further.
-    expect(state.pulled).toBeLessThanOrEqual(2 * 50 + 1)
-    release()
-    expect(await run.ended).toMatchObject({ status: "done" })
-    expect(textOf(await entriesOf(engine, run.log)).length).toBeGreaterThan(100_000)
-  })
-
-  it("stops, writing nothing more, when another writer closed the log", async () => {
-    const engine = createMemoryEngine()
-    const { provider, state } = endless({ everyMs: 1 })
-    const run = await generationsOn(engine).start({ provider, request: REQUEST, meta: META })
-    await sleep(30)
-    await engine.append(
-      run.log,
-      [{ data: JSON.stringify({ type: "end", status: "interrupted", stats: {} }) }],
-      {
-        close: true,
-      },
-    )
-    expect(await run.ended).toBeUndefined()
-    expect(state.closed).toBe(true)
-    expect((await entriesOf(engine, run.log)).at(-1)).toMatchObject({ status: "interrupted" })
-  })
-
-  it("is cancelled from another node by the signal, and by the durable stop flag alone", async () => {
-    const engine = createMemoryEngine()
-    const here = generationsOn(engine)
-    const elsewhere = generationsOn(engine)
-    const first = endless({ everyMs: 1 })
-    const run = await here.start({ provider: first.provider, request: REQUEST, meta: META })
-    await sleep(20)
-    expect(await elsewhere.cancel(run.id)).toBe(true)
-    expect(await run.ended).toMatchObject({ status: "cancelled" })
-    expect(first.state.closed).toBe(true)
-
-    const second = endless({ everyMs: 1 })
-    const flagged = await here.start({ provider: second.provider, request: REQUEST, meta: META })
-    await sleep(20)
-    // No signal: only the flag, which the next append reports.
-    await engine.requestStop(flagged.log)
-    expect(await flagged.ended).toMatchObject({
-      status: "cancelled",
-      stats: { cancelLatencyMs: expect.any(Number) },
-    })
-    expect(second.state.closed).toBe(true)
-    expect(await elsewhere.cancel("no-such-generation-id-xx")).toBe(false)
-  })
-
-  it("a shutdown lets generations finish within the deadline, then marks the rest interrupted", async () => {
-    const engine = createMemoryEngine()
-    const node = generationsOn(engine)
-    const short = endless({ count: 5, everyMs: 1 })
-    const long = endless({ everyMs: 5 })
-    const finishing = await node.start({ provider: short.provider, request: REQUEST, meta: META })
-    const stalled = await node.start({ provider: long.provider, request: REQUEST, meta: META })
-    await node.close({ deadlineMs: 100 })
-    expect(await finishing.ended).toMatchObject({ status: "done" })
-    expect(await stalled.ended).toMatchObject({ status: "interrupted" })
-    await expect(node.start({ provider: short.provider, request: REQUEST, meta: META })).rejects.toThrow(
-      /shutting down/,
-    )
-  })
-
-  it("stops after the disconnect grace when the last viewer left and none came back", async () => {
-    const engine = createMemoryEngine()
-    const node = generationsOn(engine, { disconnectGraceMs: 40 })
-    const { provider } = endless({ everyMs: 1 })
-    const run = await node.start({ provider, request: REQUEST, meta: META })
-    const leave = run.attachViewer()
-    leave()
-    const back = run.attachViewer()
-    await sleep(80)
-    expect(run.running).toBe(true)
-    back()
-    expect(await run.ended).toMatchObject({ status: "cancelled" })
-  })
+const sqliteRoot = mkdtempSync(join(tmpdir(), "herald-generation-test-"))
+let sqliteFiles = 0
+const RUN = `herald-generation-test-${randomBytes(4).toString("hex")}`
+const redisUp = await redisAnswers(SHARED_REDIS_URL)
+const redisPrefixes = new WeakMap<Engine, string>()
+let redisEngines = 0
+afterAll(async () => {
+  rmSync(sqliteRoot, { recursive: true, force: true })
+  if (redisUp) await deleteKeys(SHARED_REDIS_URL, RUN)
 })
 
-describe("a node's generation activity", () => {
-  it("lists the running generations with their numbers so far, then the ended ones, newest first", async () => {
-    const engine = createMemoryEngine()
-    const node = generationsOn(engine)
-    const slow = endless({ everyMs: 5 })
-    const running = await node.start({ provider: slow.provider, request: REQUEST, meta: META })
-    await running.started
-    await sleep(30)
-    const [summary] = node.activity().running
-    expect(summary).toMatchObject({
-      id: running.id,
-      model: "m",
-      status: "running",
-      startedAt: META.createdAt,
-    })
-    expect(summary?.stats.timeToFirstTokenMs).toBeGreaterThanOrEqual(0)
-    expect(summary?.stats.usage.outputTokens).toBeGreaterThan(0)
-    expect(node.activity().recent).toEqual([])
+/** An engine the runner is tested on. */
+interface EngineKind {
+  readonly name: string
+  /** False only when its server does not answer outside HERALD_TEST_STRICT=1: its tests are skipped. */
+  readonly available: boolean
+  /** A new engine on a store of its own, closed after the test. */
+  open(): Engine
+  /** The engine another node has on the same store as `engine`. */
+  nodeBeside(engine: Engine): Engine
+}
 
-    const quick = await node.start({ provider: endless({ count: 3 }).provider, request: REQUEST, meta: META })
-    await quick.ended
-    await node.cancel(running.id)
-    await running.ended
-    // Settled after `ended` resolves: the lists are updated in its continuations.
-    await sleep(0)
-    const { running: still, recent } = node.activity()
-    expect(still).toEqual([])
-    expect(recent.map((each) => [each.id, each.status])).toEqual([
-      [running.id, "cancelled"],
-      [quick.id, "done"],
-    ])
-    expect(recent[1]?.stats.usage).toEqual({ outputTokens: 3, source: "estimated" })
+const ENGINES: readonly EngineKind[] = [
+  {
+    name: "memory",
+    available: true,
+    open: () => opened(createMemoryEngine()),
+    // A memory store lives in its engine: nodes on one store share the engine.
+    nodeBeside: (engine) => engine,
+  },
+  {
+    name: "sqlite",
+    available: true,
+    // A file, as `herald serve` runs it (WAL, lock, checkpoints).
+    open: () => opened(createSqliteEngine({ path: join(sqliteRoot, `${++sqliteFiles}.db`) })),
+    // One process per file (sqlite-lock.ts), and signals stay in it: nodes on one file share its engine.
+    nodeBeside: (engine) => engine,
+  },
+  {
+    name: "redis",
+    available: redisUp || STRICT,
+    open() {
+      const keyPrefix = `${RUN}-${++redisEngines}`
+      const engine = opened(createRedisEngine({ url: SHARED_REDIS_URL, keyPrefix }))
+      redisPrefixes.set(engine, keyPrefix)
+      return engine
+    },
+    nodeBeside: (engine) =>
+      opened(createRedisEngine({ url: SHARED_REDIS_URL, keyPrefix: redisPrefixes.get(engine) as string })),
+  },
+]
+
+for (const kind of ENGINES) {
+  describe.skipIf(!kind.available)(`on the ${kind.name} engine`, () => {
+    describe("a generation's log", () => {
+      it("merges token deltas per flush window, loses none, and ends with the terminal entry and its numbers", async () => {
+        const engine = kind.open()
+        const { provider } = endless({ count: 300 })
+        const run = await generationsOn(engine).start({ provider, request: REQUEST, meta: META })
+        const end = await run.ended
+        expect(end).toMatchObject({
+          type: "end",
+          status: "done",
+          stats: { usage: { outputTokens: 300, source: "estimated" } },
+        })
+        const entries = await entriesOf(engine, run.log)
+        expect(textOf(entries)).toBe(Array.from({ length: 300 }, (_, index) => `t${index} `).join(""))
+        // Delivered synchronously, 300 deltas fit in a few windows: far fewer entries than tokens.
+        expect(entries.length).toBeLessThan(30)
+        expect(entries.at(-1)).toEqual(end)
+        expect((await engine.head(run.log))?.closed).toBe(true)
+      })
+
+      it("appends a token that finds the store idle at once, and merges what comes while an append is in flight", async () => {
+        const engine = kind.open()
+        // Each append takes 30 ms; tokens come every 2 ms.
+        const slow = replacing(engine, {
+          append: async (...args) => {
+            await sleep(30)
+            return engine.append(...args)
+          },
+        })
+        const { provider } = endless({ count: 100, everyMs: 2 })
+        const run = await generationsOn(slow, { flushMs: 0 }).start({
+          provider,
+          request: REQUEST,
+          meta: META,
+        })
+        // The first token went alone, without waiting for a second one.
+        await expect.poll(async () => (await entriesOf(engine, run.log)).length, { timeout: 1000 }).toBe(1)
+        expect(textOf(await entriesOf(engine, run.log))).toBe("t0 ")
+        await run.ended
+        const entries = await entriesOf(engine, run.log)
+        expect(textOf(entries)).toBe(Array.from({ length: 100 }, (_, index) => `t${index} `).join(""))
+        // About one append per 30 ms of 2 ms tokens: far fewer than 100.
+        expect(entries.length).toBeLessThan(25)
+      })
+
+      it("merges over saturatedFlushMs while the node's event loop is saturated, and appends at once otherwise", async () => {
+        /** Entries of 20 tokens 2 ms apart, after the loop was kept busy for 150 ms. */
+        const entriesAfterBusyLoop = async (saturatedFlushMs: number) => {
+          const engine = kind.open()
+          const created = generationsOn(engine, { flushMs: 0, saturatedFlushMs })
+          const until = performance.now() + 150
+          while (performance.now() < until) {
+            // Busy, as a node streaming more than one core keeps up with.
+          }
+          const { provider } = endless({ count: 20, everyMs: 2 })
+          const run = await created.start({ provider, request: REQUEST, meta: META })
+          await run.ended
+          const entries = await entriesOf(engine, run.log)
+          expect(textOf(entries)).toBe(Array.from({ length: 20 }, (_, index) => `t${index} `).join(""))
+          return entries.filter((entry) => entry.type === "text-delta").length
+        }
+        // The 40 ms of tokens fit in one 200 ms window.
+        expect(await entriesAfterBusyLoop(200)).toBe(1)
+        expect(await entriesAfterBusyLoop(0)).toBeGreaterThan(10)
+      })
+
+      it("stops reading the upstream when the store fails, and records the failure when it can", async () => {
+        const engine = kind.open()
+        let failing = false
+        const flaky = replacing(engine, {
+          append: (...args) =>
+            failing && args[2]?.close !== true
+              ? Promise.reject(new Error("disk on fire"))
+              : engine.append(...args),
+        })
+        const { provider, state } = endless({ everyMs: 1 })
+        const run = await generationsOn(flaky).start({ provider, request: REQUEST, meta: META })
+        await sleep(50)
+        failing = true
+        const end = await run.ended
+        expect(end).toMatchObject({ status: "failed", error: { type: "store_failed" } })
+        expect(state.closed).toBe(true)
+        const pulled = state.pulled
+        await sleep(30)
+        expect(state.pulled).toBe(pulled)
+      })
+
+      it("waits for a slow store instead of reading on without bound", async () => {
+        const engine = kind.open()
+        let release: () => void = () => {}
+        const gate = new Promise<void>((resolve) => {
+          release = resolve
+        })
+        let appends = 0
+        const slow = replacing(engine, {
+          append: async (...args) => {
+            if (++appends > 1) await gate
+            return engine.append(...args)
+          },
+        })
+        const { provider, state } = endless({ count: 100_000 })
+        const run = await generationsOn(slow, { maxPendingEntries: 50, flushMs: 0 }).start({
+          provider,
+          request: REQUEST,
+          meta: META,
+        })
+        await sleep(50)
+        // The second append hangs: the upstream is read up to the bound, and no further.
+        expect(state.pulled).toBeLessThanOrEqual(2 * 50 + 1)
+        release()
+        expect(await run.ended).toMatchObject({ status: "done" })
+        expect(textOf(await entriesOf(engine, run.log)).length).toBeGreaterThan(100_000)
+      })
+
+      it("stops, writing nothing more, when another writer closed the log", async () => {
+        const engine = kind.open()
+        const { provider, state } = endless({ everyMs: 1 })
+        const run = await generationsOn(engine).start({ provider, request: REQUEST, meta: META })
+        await sleep(30)
+        await kind
+          .nodeBeside(engine)
+          .append(run.log, [{ data: JSON.stringify({ type: "end", status: "interrupted", stats: {} }) }], {
+            close: true,
+          })
+        expect(await run.ended).toBeUndefined()
+        expect(state.closed).toBe(true)
+        expect((await entriesOf(engine, run.log)).at(-1)).toMatchObject({ status: "interrupted" })
+      })
+
+      it("is cancelled from another node by the signal, and by the durable stop flag alone", async () => {
+        const engine = kind.open()
+        const other = kind.nodeBeside(engine)
+        const here = generationsOn(engine)
+        const elsewhere = generationsOn(other)
+        // Stalled: no append comes to report the stop flag, only the signal can stop it.
+        const first = endless({ everyMs: 60_000 })
+        const run = await here.start({ provider: first.provider, request: REQUEST, meta: META })
+        await sleep(20)
+        expect(await elsewhere.cancel(run.id)).toBe(true)
+        expect(await run.ended).toMatchObject({ status: "cancelled" })
+        expect(first.state.closed).toBe(true)
+
+        const second = endless({ everyMs: 1 })
+        const flagged = await here.start({ provider: second.provider, request: REQUEST, meta: META })
+        await sleep(20)
+        // No signal: only the flag, which the next append reports.
+        await other.requestStop(flagged.log)
+        expect(await flagged.ended).toMatchObject({
+          status: "cancelled",
+          stats: { cancelLatencyMs: expect.any(Number) },
+        })
+        expect(second.state.closed).toBe(true)
+        expect(await elsewhere.cancel("no-such-generation-id-xx")).toBe(false)
+      })
+
+      it("is closed as interrupted by a node following it once its node's lease ran out, fencing that node", async () => {
+        const engine = kind.open()
+        // The running node stops renewing its lease, as a dead or cut-off node does; its upstream goes on.
+        let renewing = true
+        const dying = replacing(engine, {
+          holdLease: (...args) => (renewing ? engine.holdLease(...args) : Promise.resolve()),
+        })
+        const running = generationsOn(dying, { leaseMs: 150 })
+        const follower = generationsOn(kind.nodeBeside(engine), { leaseMs: 150 })
+        const { provider, state } = endless({ everyMs: 5 })
+        const run = await running.start({ provider, request: REQUEST, meta: META })
+        await sleep(30)
+        renewing = false
+        const since = Date.now()
+        const stopFollowing = follower.watch(run.id)
+        await expect
+          .poll(async () => (await engine.head(run.log))?.closed, { timeout: 2000, interval: 5 })
+          .toBe(true)
+        // Not before the lease ran out: renewed at most 50 ms before, for 150 ms.
+        expect(Date.now() - since).toBeGreaterThanOrEqual(100)
+        stopFollowing()
+        // Its next append is fenced: it stops reading, and writes no end of its own.
+        expect(await run.ended).toBeUndefined()
+        expect(state.closed).toBe(true)
+        const entries = await entriesOf(engine, run.log)
+        expect(entries.filter((entry) => entry.type === "end")).toHaveLength(1)
+        expect(entries.at(-1)).toMatchObject({ status: "interrupted", error: { type: "interrupted" } })
+      })
+
+      it("a shutdown lets generations finish within the deadline, then marks the rest interrupted", async () => {
+        const engine = kind.open()
+        const node = generationsOn(engine)
+        const short = endless({ count: 5, everyMs: 1 })
+        const long = endless({ everyMs: 5 })
+        const finishing = await node.start({ provider: short.provider, request: REQUEST, meta: META })
+        const stalled = await node.start({ provider: long.provider, request: REQUEST, meta: META })
+        await node.close({ deadlineMs: 100 })
+        expect(await finishing.ended).toMatchObject({ status: "done" })
+        expect(await stalled.ended).toMatchObject({ status: "interrupted" })
+        await expect(node.start({ provider: short.provider, request: REQUEST, meta: META })).rejects.toThrow(
+          /shutting down/,
+        )
+      })
+
+      it("stops after the disconnect grace when the last viewer left and none came back", async () => {
+        const engine = kind.open()
+        const node = generationsOn(engine, { disconnectGraceMs: 40 })
+        const { provider } = endless({ everyMs: 1 })
+        const run = await node.start({ provider, request: REQUEST, meta: META })
+        const leave = run.attachViewer()
+        leave()
+        const back = run.attachViewer()
+        await sleep(80)
+        expect(run.running).toBe(true)
+        back()
+        expect(await run.ended).toMatchObject({ status: "cancelled" })
+      })
+    })
+
+    describe("a node's generation activity", () => {
+      it("lists the running generations with their numbers so far, then the ended ones, newest first", async () => {
+        const engine = kind.open()
+        const node = generationsOn(engine)
+        const slow = endless({ everyMs: 5 })
+        const running = await node.start({ provider: slow.provider, request: REQUEST, meta: META })
+        await running.started
+        await sleep(30)
+        const [summary] = node.activity().running
+        expect(summary).toMatchObject({
+          id: running.id,
+          model: "m",
+          status: "running",
+          startedAt: META.createdAt,
+        })
+        expect(summary?.stats.timeToFirstTokenMs).toBeGreaterThanOrEqual(0)
+        expect(summary?.stats.usage.outputTokens).toBeGreaterThan(0)
+        expect(node.activity().recent).toEqual([])
+
+        const quick = await node.start({
+          provider: endless({ count: 3 }).provider,
+          request: REQUEST,
+          meta: META,
+        })
+        await quick.ended
+        await node.cancel(running.id)
+        await running.ended
+        // Settled after `ended` resolves: the lists are updated in its continuations.
+        await sleep(0)
+        const { running: still, recent } = node.activity()
+        expect(still).toEqual([])
+        expect(recent.map((each) => [each.id, each.status])).toEqual([
+          [running.id, "cancelled"],
+          [quick.id, "done"],
+        ])
+        expect(recent[1]?.stats.usage).toEqual({ outputTokens: 3, source: "estimated" })
+      })
+    })
   })
-})
+}
 
 describe("a generation's measures", () => {
   it("while it runs, counts its rate up to now: a pause after two quick tokens is not 1000 tokens/s", () => {
