@@ -346,8 +346,8 @@ save()
 -- watching node rarely needs a read.
 local published = n > 0 or close
 if published then
-  local body = '{"e":"' .. m.e .. '","f":' .. str(first) .. ',"t":' .. time .. ',"c":' .. (close and '1' or '0')
-    .. ',"o":' .. cjson.encode(ARGV[2])
+  local body = '{"o":' .. cjson.encode(ARGV[2]) .. ',"e":"' .. m.e .. '","f":' .. str(first) .. ',"t":' .. time
+    .. ',"c":' .. (close and '1' or '0')
   if n > 0 then body = body .. ',"d":' .. cjson.encode(data) .. ',"k":' .. cjson.encode(keys) end
   redis.call(ARGV[3], ARGV[4], body .. '}')
 end

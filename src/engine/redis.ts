@@ -42,7 +42,6 @@ import type {
   AppendResult,
   CreateResult,
   Engine,
-  Entry,
   FeedSink,
   LogConfig,
   LogHead,
@@ -57,6 +56,7 @@ import type { EngineHealth, HealthCapability } from "./health.js"
 import { formatPosition, type Position, parsePosition, START } from "./position.js"
 import { luaScript, openRedis, type RedisConnectionOptions, type RedisConnections } from "./redis-client.js"
 import {
+  appendedEntries,
   decodeEntry,
   decodeHead,
   decodeWriterSeq,
@@ -253,7 +253,7 @@ class RedisEngine implements Engine, HealthCapability {
       entries.length,
     ]
     for (const entry of entries) args.push(entry.data, entry.key === undefined ? "" : `k${entry.key}`)
-    this.#feed.expectOwn(token, keys.channel)
+    this.#feed.expectOwn(token, keys.channel, entries)
     try {
       const reply = (await this.#script("append", SCRIPTS.append, keys, args)) as unknown[]
       return await this.#appendResult(log, token, now, entries, reply)
@@ -429,20 +429,10 @@ class RedisEngine implements Engine, HealthCapability {
         const epoch = a as string
         const first = Number(b)
         if (f === "1") await this.#index(log)
-        const build = () =>
-          given.map(
-            (entry, i): Entry => ({
-              position: formatPosition(epoch, first + i),
-              seq: first + i,
-              data: entry.data,
-              key: entry.key,
-              time,
-            }),
-          )
         const entries =
           published === "1"
-            ? await this.#feed.ownEntries(token, build, { epoch, first, closed: d === "1" })
-            : build()
+            ? await this.#feed.ownEntries(token, given, { epoch, first, time, closed: d === "1" })
+            : appendedEntries(given, epoch, first, time)
         return {
           status,
           entries,
