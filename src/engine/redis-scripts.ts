@@ -250,10 +250,12 @@ end
 
 /**
  * append. ARGV: now, origin token, publish command (PUBLISH or SPUBLISH), channel, close ("1"),
- * producer id ("" for none), producer epoch, producer seq, writer seq hex ("" for none), fence
- * kind ("", "owner", "takeover"), fence owner or new owner, fence `from`, `from` holds a lease
- * ("1"), the number N of create meta ARGVs (0: no create), those N, the number of entries, then
- * per entry its data and its key ("" for none, else "k" + the key).
+ * fence kind ("", "owner", "takeover"), fence owner or new owner, the number K of option ARGVs,
+ * those K (the rarer options, as name/value pairs: \`p\` producer id, \`pe\` its epoch, \`ps\` its
+ * seq, \`w\` writer seq hex, \`from\` the owner a takeover is from, \`leased\` "1" when that owner
+ * holds a lease), the number N of create meta ARGVs (0: no create), those N, the number of
+ * entries, then per entry its data and its key ("" for none, else "k" + the key). A token's
+ * append thus takes few arguments: each costs the client and Redis some work.
  *
  * Replies `{status, ...}`: appended (epoch, first seq, tail, closed, stop, created, published), duplicate
  * (last producer seq, epoch, tail, closed), missing, closed (epoch, tail), stale-epoch (epoch),
@@ -263,34 +265,39 @@ end
 export const APPEND_LUA = `${PRODUCER_CHECK_LUA}${PRELUDE}
 local now = tonumber(ARGV[1])
 local close = ARGV[5] == '1'
-local create_count = tonumber(ARGV[14])
-local at = 15 + create_count
+local fence, fence_owner = ARGV[6], ARGV[7]
+local options = {}
+local option_count = tonumber(ARGV[8])
+for i = 9, 8 + option_count, 2 do options[ARGV[i]] = ARGV[i + 1] end
+local create_at = 10 + option_count
+local create_count = tonumber(ARGV[create_at - 1])
+local at = create_at + create_count
 local n = tonumber(ARGV[at])
 
 local m = load(now, create_count > 0)
 local created = false
 if not m then
   if create_count == 0 then return {'missing'} end
-  m = create(pairs_at(15, create_count), now)
+  m = create(pairs_at(create_at, create_count), now)
   created = true
-elseif create_count > 0 and m.cfg ~= field(pairs_at(15, create_count), 'cfg') then
+elseif create_count > 0 and m.cfg ~= field(pairs_at(create_at, create_count), 'cfg') then
   trim(m, now)
   return {'conflict', head_reply(m)}
 end
 
 -- Every check before anything changes: a refused append leaves the log as it was.
-if ARGV[10] == 'owner' then
-  if m.o ~= ARGV[11] then return {'fenced', m.o or ''} end
-elseif ARGV[10] == 'takeover' then
-  if m.o ~= ARGV[12] or ARGV[13] == '1' then return {'fenced', m.o or ''} end
+if fence == 'owner' then
+  if m.o ~= fence_owner then return {'fenced', m.o or ''} end
+elseif fence == 'takeover' then
+  if m.o ~= options.from or options.leased == '1' then return {'fenced', m.o or ''} end
 end
 
 local producer = nil
-if ARGV[6] ~= '' then
-  local check = check_producer(redis.call('HGET', K_PROD, ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8]))
+if options.p then
+  local check = check_producer(redis.call('HGET', K_PROD, options.p), tonumber(options.pe), tonumber(options.ps))
   if check[1] == 'duplicate' then return {'duplicate', check[2], m.e, m.t, m.c or ''} end
   if check[1] ~= 'accepted' then return check end
-  producer = ARGV[7] .. ':' .. ARGV[8]
+  producer = options.pe .. ':' .. options.ps
 end
 
 if m.c == '1' then
@@ -298,14 +305,14 @@ if m.c == '1' then
   return {'closed', m.e, m.t}
 end
 
-if ARGV[9] ~= '' and m.w and not bytes_after(ARGV[9], m.w) then return {'writer-seq-conflict', m.w} end
+if options.w and m.w and not bytes_after(options.w, m.w) then return {'writer-seq-conflict', m.w} end
 
 -- The keys this append may make, which need the log's expiry (the others have it).
 local fresh = {}
-if ARGV[10] == 'takeover' then change(m, 'o', ARGV[11]) end
-if ARGV[9] ~= '' then change(m, 'w', ARGV[9]) end
+if fence == 'takeover' then change(m, 'o', fence_owner) end
+if options.w then change(m, 'w', options.w) end
 if producer then
-  redis.call('HSET', K_PROD, ARGV[6], producer)
+  redis.call('HSET', K_PROD, options.p, producer)
   fresh[#fresh + 1] = K_PROD
 end
 
