@@ -3,7 +3,7 @@
  * a head, stream entries, writer seqs. The layout is described in redis-scripts.ts.
  */
 
-import type { Entry, LogConfig, LogHead } from "./engine.js"
+import type { Entry, LogConfig, LogHead, NewEntry } from "./engine.js"
 import { formatPosition, newEpoch } from "./position.js"
 import type { ResolvedRetention } from "./retention.js"
 
@@ -85,6 +85,24 @@ export function decodeEntry(epoch: string, [id, fields]: StreamEntry): Entry {
     else if (fields[i] === "t") time = Number(value)
   }
   return { position: formatPosition(epoch, seq), seq, data, key, time }
+}
+
+/** The entries of an append of `given`, stored from `first` in `epoch` at `time`. */
+export function appendedEntries(
+  given: readonly NewEntry[],
+  epoch: string,
+  first: number,
+  time: number,
+): Entry[] {
+  return given.map(
+    (entry, i): Entry => ({
+      position: formatPosition(epoch, first + i),
+      seq: first + i,
+      data: entry.data,
+      key: entry.key,
+      time,
+    }),
+  )
 }
 
 /**

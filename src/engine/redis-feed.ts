@@ -13,7 +13,9 @@
  * same Entry objects in its result ({@link RedisFeed.expectOwn}). When it directly follows the
  * last entry this node's sinks got, it is delivered on the script's reply, without waiting for
  * its notification (which then is skipped); otherwise it waits for the notification, so the
- * sinks always get a log's appends in order.
+ * sinks always get a log's appends in order. A notification names its append first, so that one
+ * of this node's own is known without parsing it: skipped, or, when it comes before its reply,
+ * its entries built from the appended data and the notification's few leading fields.
  *
  * After the subscriber connection comes back, every channel is subscribed again and only then
  * are all sinks told `onLost`: they re-read from where they are, with the feed already active,
@@ -26,24 +28,29 @@
  */
 
 import type { Logger } from "../logger.js"
-import type { Entry, FeedSink, Signal } from "./engine.js"
+import type { Entry, FeedSink, NewEntry, Signal } from "./engine.js"
 import { LocalFeed } from "./local-feed.js"
-import { formatPosition } from "./position.js"
 import type { RedisLink } from "./redis-client.js"
+import { appendedEntries } from "./redis-codec.js"
 
 /** A log's notification as the append and delete scripts publish it. */
 interface Notification {
   /** Deleted: the watchers re-read (and find the log missing). */
   readonly x?: 1
-  /** Epoch, first seq, time, closed, the appending node's token, data and keys (false: none). */
+  /** The appending node's token (first), epoch, first seq, time, closed, data and keys (false: none). */
+  readonly o: string
   readonly e: string
   readonly f: number
   readonly t: number
   readonly c: 0 | 1
-  readonly o: string
   readonly d?: readonly string[]
   readonly k?: readonly (string | false)[]
 }
+
+/** How an append's notification starts: its token, then epoch, first seq, time and closed. */
+const NOTIFICATION_HEAD = /^\{"o":"[^"]*","e":"([^"]*)","f":(\d+),"t":(\d+),"c":([01])/
+/** Where the token starts in an append's notification. */
+const TOKEN_AT = '{"o":"'.length
 
 /** One channel this node holds for its local sinks. */
 interface Subscription {
@@ -61,6 +68,8 @@ interface Subscription {
 /** An append of this node to a log watched here, between its script and its notification. */
 interface OwnAppend {
   readonly channel: string
+  /** What it appends. */
+  readonly given: readonly NewEntry[]
   /** Built by whichever of the reply and the notification came first. */
   entries: readonly Entry[] | undefined
   /** Delivered to the local sinks (on its reply or its notification). */
@@ -69,9 +78,10 @@ interface OwnAppend {
   echoed: boolean
   /** When its append returned, its notification not yet come (it is then skipped when it does). */
   forgottenAt: number | undefined
-  /** Settles when the feed has delivered it, or will not. */
-  readonly delivered: Promise<void>
-  settle(): void
+  /** The feed has delivered it, or will not. */
+  settled: boolean
+  /** Wakes its append, waiting for its delivery. */
+  wake: (() => void) | undefined
 }
 
 /** The longest an append waits for its notification to reach this node's feed. */
@@ -219,43 +229,39 @@ export class RedisFeed {
   }
 
   /**
-   * Called before this node sends the append `token` to the log of `channel`: when the log is
-   * watched here, {@link ownEntries} will wait for the append's notification. Returns whether
-   * it will. {@link forgetOwn} must follow, whatever the append's fate.
+   * Called before this node sends the append `token` of `given` to the log of `channel`: when
+   * the log is watched here, {@link ownEntries} will wait for the append's delivery.
+   * {@link forgetOwn} must follow, whatever the append's fate.
    */
-  expectOwn(token: string, channel: string): boolean {
-    if (this.#subscriptions.get(channel)?.confirmed !== true) return false
-    let settle = () => {}
-    const delivered = new Promise<void>((resolve) => {
-      settle = resolve
-    })
+  expectOwn(token: string, channel: string, given: readonly NewEntry[]): void {
+    if (this.#subscriptions.get(channel)?.confirmed !== true) return
     this.#own.set(token, {
       channel,
+      given,
       entries: undefined,
       fed: false,
       echoed: false,
       forgottenAt: undefined,
-      delivered,
-      settle,
+      settled: false,
+      wake: undefined,
     })
-    return true
   }
 
   /**
-   * The entries of this node's stored append `token` (`first` in `epoch`; `closed`: it closed the
-   * log), once this node's feed has delivered them — the same objects — or built here when the
-   * log is not watched here. Delivered at once when they directly follow what the sinks got;
-   * else after the notification (bounded wait).
+   * The entries of this node's stored append `token` of `given` (`first` in `epoch`, at `time`;
+   * `closed`: it closed the log), once this node's feed has delivered them — the same objects —
+   * or built here when the log is not watched here. Delivered at once when they directly follow
+   * what the sinks got; else after the notification (bounded wait).
    */
   async ownEntries(
     token: string,
-    build: () => readonly Entry[],
-    at: { readonly epoch: string; readonly first: number; readonly closed: boolean },
+    given: readonly NewEntry[],
+    at: { readonly epoch: string; readonly first: number; readonly time: number; readonly closed: boolean },
   ): Promise<readonly Entry[]> {
     const own = this.#own.get(token)
-    if (own === undefined) return build()
-    own.entries ??= build()
-    if (own.fed) return own.entries
+    if (own === undefined) return appendedEntries(given, at.epoch, at.first, at.time)
+    own.entries ??= appendedEntries(given, at.epoch, at.first, at.time)
+    if (own.fed || own.settled) return own.entries
     const subscription = this.#subscriptions.get(own.channel)
     const last = subscription?.last
     if (
@@ -266,18 +272,15 @@ export class RedisFeed {
     ) {
       this.#feed(subscription, own.entries, at.epoch, at.first, at.closed)
       own.fed = true
-      own.settle()
+      settle(own)
       return own.entries
     }
     let timer: NodeJS.Timeout | undefined
-    const late = new Promise<void>((resolve) => {
+    await new Promise<void>((resolve) => {
+      own.wake = resolve
       timer = setTimeout(resolve, OWN_NOTIFICATION_WAIT_MS)
     })
-    try {
-      await Promise.race([own.delivered, late])
-    } finally {
-      clearTimeout(timer)
-    }
+    clearTimeout(timer)
     return own.entries
   }
 
@@ -288,7 +291,7 @@ export class RedisFeed {
   forgetOwn(token: string): void {
     const own = this.#own.get(token)
     if (own === undefined) return
-    own.settle()
+    settle(own)
     if (!own.fed || own.echoed) {
       this.#own.delete(token)
       return
@@ -332,36 +335,51 @@ export class RedisFeed {
     }
     const subscription = this.#subscriptions.get(channel)
     if (subscription === undefined) return
+    const token = this.#own.size > 0 ? ownToken(message) : undefined
+    const own = token === undefined ? undefined : this.#own.get(token)
+    if (token !== undefined && own !== undefined) {
+      this.#onOwn(subscription, token, own, message)
+      return
+    }
     let notification: Notification
     try {
       notification = JSON.parse(message) as Notification
     } catch (error) {
-      this.#logger.warn({ err: error }, "herald redis engine: an unreadable notification")
-      this.#local.lost(subscription.log)
+      this.#unreadable(subscription, error)
       return
     }
     if (notification.x === 1) {
       this.#local.lost(subscription.log)
       return
     }
-    this.#onAppended(subscription, notification)
+    const { e: epoch, f: first, t: time, c: closed, d: data = [], k: keys = [] } = notification
+    const given = data.map(
+      (payload, i): NewEntry => ({ data: payload, key: keys[i] === false ? undefined : keys[i] }),
+    )
+    this.#feed(subscription, appendedEntries(given, epoch, first, time), epoch, first, closed === 1)
   }
 
-  #onAppended(subscription: Subscription, notification: Notification): void {
-    const own = this.#own.get(notification.o)
-    if (own !== undefined) {
-      own.echoed = true
-      if (own.forgottenAt !== undefined) this.#own.delete(notification.o)
-      // Delivered on its reply already.
-      if (own.fed) return
+  /** The notification of this node's append `token`: skipped when delivered on its reply. */
+  #onOwn(subscription: Subscription, token: string, own: OwnAppend, message: string): void {
+    own.echoed = true
+    if (own.forgottenAt !== undefined) this.#own.delete(token)
+    if (own.fed) return
+    const head = NOTIFICATION_HEAD.exec(message)
+    if (head === null) {
+      this.#unreadable(subscription, new Error(`an append's notification starts ${message.slice(0, 80)}`))
+      return
     }
-    const entries = own?.entries ?? entriesOf(notification)
-    if (own !== undefined) {
-      own.entries = entries
-      own.fed = true
-    }
-    this.#feed(subscription, entries, notification.e, notification.f, notification.c === 1)
-    own?.settle()
+    const [, epoch = "", first, time, closed] = head
+    own.entries ??= appendedEntries(own.given, epoch, Number(first), Number(time))
+    own.fed = true
+    this.#feed(subscription, own.entries, epoch, Number(first), closed === "1")
+    settle(own)
+  }
+
+  /** The feed of a log cannot tell what a notification said: its sinks re-read. */
+  #unreadable(subscription: Subscription, error: unknown): void {
+    this.#logger.warn({ err: error }, "herald redis engine: an unreadable notification")
+    this.#local.lost(subscription.log)
   }
 
   /** Hands a stored batch to the log's local sinks, and remembers where they are. */
@@ -380,7 +398,7 @@ export class RedisFeed {
 
   /** Stops the waits of this node's appends (to `channel`, or all): no notification will come. */
   #settleOwn(channel?: string): void {
-    for (const own of this.#own.values()) if (channel === undefined || own.channel === channel) own.settle()
+    for (const own of this.#own.values()) if (channel === undefined || own.channel === channel) settle(own)
   }
 
   #onSignal(message: string): void {
@@ -436,16 +454,15 @@ export class RedisFeed {
   }
 }
 
-/** The entries a notification carries, as Entry objects. */
-function entriesOf(notification: Notification): readonly Entry[] {
-  const { e: epoch, f: first, t: time, d: data = [], k: keys = [] } = notification
-  return data.map(
-    (payload, i): Entry => ({
-      position: formatPosition(epoch, first + i),
-      seq: first + i,
-      data: payload,
-      key: keys[i] === false ? undefined : keys[i],
-      time,
-    }),
-  )
+/** The token a notification starts with, if it is an append's. */
+function ownToken(message: string): string | undefined {
+  if (!message.startsWith('{"o":"')) return undefined
+  const end = message.indexOf('"', TOKEN_AT)
+  return end === -1 ? undefined : message.slice(TOKEN_AT, end)
+}
+
+/** Marks an append delivered (or never to be), and wakes it if it waits. */
+function settle(own: OwnAppend): void {
+  own.settled = true
+  own.wake?.()
 }

@@ -8,16 +8,25 @@
  * Meta hash fields: `e` epoch, `t` tail seq, `c` "1" once closed, `st` "1" once a stop was
  * requested, `o` owner, `w` last writer seq (hex of its UTF-16 code units, so that byte order is
  * JavaScript's string order), `cfg` the config as canonical JSON, `ca` created at, `x` expires at
- * (absent: never), `ttl` sliding TTL in ms, `mn` most entries kept, `ma` oldest age kept in ms
- * ("" = no age bound).
+ * (absent: never), `ttl` sliding TTL in ms, `px` when Redis expires the log's keys (see below),
+ * `mn` most entries kept, `ma` oldest age kept in ms ("" = no age bound).
  *
  * Stream entry `seq` has the id `<seq>-0` and the fields `t` time, `d` data, and `k` key when it
  * has one.
  *
  * Time is the engine's clock (`now`), passed in by the caller: expiry, age and leases follow it,
- * so a test's fake clock drives them. Redis's own key expiry (PEXPIRE) is set as well, only so
- * that Redis reclaims an expired log nobody looks at again.
+ * so a test's fake clock drives them. A log is missing from its expiry `x` on, exactly. Redis's
+ * own key expiry (PEXPIRE) is set as well, only so that Redis reclaims an expired log nobody looks
+ * at again: at `px`, never before `x`. For a sliding TTL, `px` is set up to
+ * min(TTL, {@link EXPIRY_SLACK_MS}) past `x`, so that a log written steadily renews it once per
+ * that slack rather than on every write; an expired log's keys may stay in Redis that much longer.
+ *
+ * The meta is read with one HMGET of the fields a script needs (`cfg`, the longest, only where it
+ * is compared or replied) and written with at most one HSET per script.
  */
+
+/** How far past a sliding TTL's expiry Redis's own expiry of the log's keys may lie. */
+export const EXPIRY_SLACK_MS = 60_000
 
 /** The idempotent-producer check, the same rules as `checkProducer` (producer.ts). */
 export const PRODUCER_CHECK_LUA = `
@@ -61,13 +70,20 @@ local function drop()
   redis.call('DEL', K_META, K_STREAM, K_FIRST, K_LAST, K_NEXT, K_PROD)
 end
 
--- The log's meta as a table, or nil when there is no such log. A log past its expiry is dropped
--- here: it is missing from this instant on, whether or not Redis has expired its keys yet.
-local function load(now)
-  local flat = redis.call('HGETALL', K_META)
-  if #flat == 0 then return nil end
+-- The meta fields the scripts read; the last, the config, only by those that need it.
+local META_FIELDS = {'e', 't', 'c', 'st', 'o', 'w', 'ca', 'x', 'ttl', 'px', 'mn', 'ma', 'cfg'}
+
+-- The log's meta as a table (with \`cfg\` when \`with_config\`), or nil when there is no such log. A
+-- log past its expiry is dropped here: it is missing from this instant on, whether or not Redis
+-- has expired its keys yet.
+local function load(now, with_config)
+  local count = with_config and #META_FIELDS or #META_FIELDS - 1
+  local values = redis.call('HMGET', K_META, unpack(META_FIELDS, 1, count))
+  if not values[1] then return nil end
   local m = {}
-  for i = 1, #flat, 2 do m[flat[i]] = flat[i + 1] end
+  for i = 1, count do
+    if values[i] then m[META_FIELDS[i]] = values[i] end
+  end
   if m.x and tonumber(m.x) <= now then
     drop()
     return nil
@@ -75,29 +91,62 @@ local function load(now)
   return m
 end
 
--- A new incarnation: what an expired one left (Redis expires keys one by one) goes first, or the
--- stream would refuse the new seq 1. \`fields\` are the meta's field/value pairs (epoch included).
-local function create(fields)
-  drop()
-  redis.call('HSET', K_META, unpack(fields))
-  local m = {}
-  for i = 1, #fields, 2 do m[fields[i]] = fields[i + 1] end
-  return m
+-- The meta fields a script changed, as field/value pairs for its one HSET (save).
+local changes = {}
+
+local function change(m, name, value)
+  m[name] = value
+  changes[#changes + 1] = name
+  changes[#changes + 1] = value
 end
 
--- Gives every key of an expiring log Redis's own expiry too (keys made since need it).
-local function expire_keys(m, now)
-  if not m.x then return end
-  local ms = str(math.max(1, tonumber(m.x) - now))
-  for i = 1, 6 do redis.call('PEXPIRE', KEYS[i], ms) end
+local function save()
+  if #changes > 0 then redis.call('HSET', K_META, unpack(changes)) end
+end
+
+-- When Redis is to expire the keys of a log expiring at \`m.x\`.
+local function reclaim_at(m)
+  local at = tonumber(m.x)
+  if m.ttl then at = at + math.min(tonumber(m.ttl), ${EXPIRY_SLACK_MS}) end
+  return at
+end
+
+local function pexpire(keys, m, now)
+  local ms = str(math.max(1, tonumber(m.px) - now))
+  for i = 1, #keys do redis.call('PEXPIRE', keys[i], ms) end
+end
+
+-- A new incarnation: what an expired one left (Redis expires keys one by one) goes first, or the
+-- stream would refuse the new seq 1. \`fields\` are the meta's field/value pairs (epoch included).
+local function create(fields, now)
+  drop()
+  local m = {}
+  for i = 1, #fields, 2 do m[fields[i]] = fields[i + 1] end
+  if m.x then
+    m.px = str(reclaim_at(m))
+    fields[#fields + 1] = 'px'
+    fields[#fields + 1] = m.px
+  end
+  redis.call('HSET', K_META, unpack(fields))
+  if m.x then pexpire({K_META}, m, now) end
+  return m
 end
 
 -- A write, or a read that asks to, moves a sliding TTL on.
 local function touch(m, now)
-  if not m.ttl then return end
-  m.x = str(now + tonumber(m.ttl))
-  redis.call('HSET', K_META, 'x', m.x)
-  expire_keys(m, now)
+  if m.ttl then change(m, 'x', str(now + tonumber(m.ttl))) end
+end
+
+-- Keeps Redis's own expiry of an expiring log's keys at or after its expiry: all of them when
+-- \`px\` fell short of \`x\`, else only \`fresh\`, the keys the script may have made.
+local function expire_keys(m, now, fresh)
+  if not m.x then return end
+  local keys = fresh
+  if not m.px or tonumber(m.px) < tonumber(m.x) then
+    change(m, 'px', str(reclaim_at(m)))
+    keys = KEYS
+  end
+  if #keys > 0 then pexpire(keys, m, now) end
 end
 
 -- The key index keeps, per key, the oldest held entry and a chain to the next one with the same
@@ -201,10 +250,12 @@ end
 
 /**
  * append. ARGV: now, origin token, publish command (PUBLISH or SPUBLISH), channel, close ("1"),
- * producer id ("" for none), producer epoch, producer seq, writer seq hex ("" for none), fence
- * kind ("", "owner", "takeover"), fence owner or new owner, fence `from`, `from` holds a lease
- * ("1"), the number N of create meta ARGVs (0: no create), those N, the number of entries, then
- * per entry its data and its key ("" for none, else "k" + the key).
+ * fence kind ("", "owner", "takeover"), fence owner or new owner, the number K of option ARGVs,
+ * those K (the rarer options, as name/value pairs: \`p\` producer id, \`pe\` its epoch, \`ps\` its
+ * seq, \`w\` writer seq hex, \`from\` the owner a takeover is from, \`leased\` "1" when that owner
+ * holds a lease), the number N of create meta ARGVs (0: no create), those N, the number of
+ * entries, then per entry its data and its key ("" for none, else "k" + the key). A token's
+ * append thus takes few arguments: each costs the client and Redis some work.
  *
  * Replies `{status, ...}`: appended (epoch, first seq, tail, closed, stop, created, published), duplicate
  * (last producer seq, epoch, tail, closed), missing, closed (epoch, tail), stale-epoch (epoch),
@@ -214,34 +265,39 @@ end
 export const APPEND_LUA = `${PRODUCER_CHECK_LUA}${PRELUDE}
 local now = tonumber(ARGV[1])
 local close = ARGV[5] == '1'
-local create_count = tonumber(ARGV[14])
-local at = 15 + create_count
+local fence, fence_owner = ARGV[6], ARGV[7]
+local options = {}
+local option_count = tonumber(ARGV[8])
+for i = 9, 8 + option_count, 2 do options[ARGV[i]] = ARGV[i + 1] end
+local create_at = 10 + option_count
+local create_count = tonumber(ARGV[create_at - 1])
+local at = create_at + create_count
 local n = tonumber(ARGV[at])
 
-local m = load(now)
+local m = load(now, create_count > 0)
 local created = false
 if not m then
   if create_count == 0 then return {'missing'} end
-  m = create(pairs_at(15, create_count))
+  m = create(pairs_at(create_at, create_count), now)
   created = true
-elseif create_count > 0 and m.cfg ~= field(pairs_at(15, create_count), 'cfg') then
+elseif create_count > 0 and m.cfg ~= field(pairs_at(create_at, create_count), 'cfg') then
   trim(m, now)
   return {'conflict', head_reply(m)}
 end
 
 -- Every check before anything changes: a refused append leaves the log as it was.
-if ARGV[10] == 'owner' then
-  if m.o ~= ARGV[11] then return {'fenced', m.o or ''} end
-elseif ARGV[10] == 'takeover' then
-  if m.o ~= ARGV[12] or ARGV[13] == '1' then return {'fenced', m.o or ''} end
+if fence == 'owner' then
+  if m.o ~= fence_owner then return {'fenced', m.o or ''} end
+elseif fence == 'takeover' then
+  if m.o ~= options.from or options.leased == '1' then return {'fenced', m.o or ''} end
 end
 
 local producer = nil
-if ARGV[6] ~= '' then
-  local check = check_producer(redis.call('HGET', K_PROD, ARGV[6]), tonumber(ARGV[7]), tonumber(ARGV[8]))
+if options.p then
+  local check = check_producer(redis.call('HGET', K_PROD, options.p), tonumber(options.pe), tonumber(options.ps))
   if check[1] == 'duplicate' then return {'duplicate', check[2], m.e, m.t, m.c or ''} end
   if check[1] ~= 'accepted' then return check end
-  producer = ARGV[7] .. ':' .. ARGV[8]
+  producer = options.pe .. ':' .. options.ps
 end
 
 if m.c == '1' then
@@ -249,19 +305,24 @@ if m.c == '1' then
   return {'closed', m.e, m.t}
 end
 
-if ARGV[9] ~= '' and m.w and not bytes_after(ARGV[9], m.w) then return {'writer-seq-conflict', m.w} end
+if options.w and m.w and not bytes_after(options.w, m.w) then return {'writer-seq-conflict', m.w} end
 
-if ARGV[10] == 'takeover' then
-  m.o = ARGV[11]
-  redis.call('HSET', K_META, 'o', m.o)
+-- The keys this append may make, which need the log's expiry (the others have it).
+local fresh = {}
+if fence == 'takeover' then change(m, 'o', fence_owner) end
+if options.w then change(m, 'w', options.w) end
+if producer then
+  redis.call('HSET', K_PROD, options.p, producer)
+  fresh[#fresh + 1] = K_PROD
 end
-if ARGV[9] ~= '' then redis.call('HSET', K_META, 'w', ARGV[9]) end
-if producer then redis.call('HSET', K_PROD, ARGV[6], producer) end
 
 local tail = tonumber(m.t)
 local first = tail + 1
 local time = str(now)
 local data, keys = {}, {}
+-- Only the first entry of an incarnation makes its stream.
+if n > 0 and first == 1 then fresh[#fresh + 1] = K_STREAM end
+local indexed = false
 for i = 1, n do
   local seq = str(tail + i)
   local d, k = ARGV[at + 2 * i - 1], ARGV[at + 2 * i]
@@ -273,25 +334,27 @@ for i = 1, n do
     keys[i] = string.sub(k, 2)
     redis.call('XADD', K_STREAM, seq .. '-0', 't', time, 'd', d, 'k', keys[i])
     index(keys[i], seq)
+    indexed = true
   end
 end
-m.t = str(tail + n)
-if n > 0 then redis.call('HSET', K_META, 't', m.t) end
-if close then
-  m.c = '1'
-  redis.call('HSET', K_META, 'c', '1')
+if indexed then
+  fresh[#fresh + 1] = K_FIRST
+  fresh[#fresh + 1] = K_LAST
+  fresh[#fresh + 1] = K_NEXT
 end
+if n > 0 then change(m, 't', str(tail + n)) end
+if close then change(m, 'c', '1') end
 trim(m, now)
 touch(m, now)
--- Keys this append made (stream, key index, producers) need the log's expiry too.
-if not m.ttl then expire_keys(m, now) end
+expire_keys(m, now, fresh)
+save()
 
 -- Store and notify in the same atomic step: the entries travel with the notification, so a
 -- watching node rarely needs a read.
 local published = n > 0 or close
 if published then
-  local body = '{"e":"' .. m.e .. '","f":' .. str(first) .. ',"t":' .. time .. ',"c":' .. (close and '1' or '0')
-    .. ',"o":' .. cjson.encode(ARGV[2])
+  local body = '{"o":' .. cjson.encode(ARGV[2]) .. ',"e":"' .. m.e .. '","f":' .. str(first) .. ',"t":' .. time
+    .. ',"c":' .. (close and '1' or '0')
   if n > 0 then body = body .. ',"d":' .. cjson.encode(data) .. ',"k":' .. cjson.encode(keys) end
   redis.call(ARGV[3], ARGV[4], body .. '}')
 end
@@ -305,10 +368,14 @@ return {'appended', m.e, str(first), m.t, m.c or '', m.st or '', created and '1'
  */
 export const READ_LUA = `${PRELUDE}
 local now = tonumber(ARGV[1])
-local m = load(now)
+local m = load(now, false)
 if not m then return {'missing'} end
 trim(m, now)
-if ARGV[5] == '1' then touch(m, now) end
+if ARGV[5] == '1' then
+  touch(m, now)
+  expire_keys(m, now, {})
+  save()
+end
 local floor, tail = floor_of(m), tonumber(m.t)
 local after = floor
 if ARGV[2] ~= '' then
@@ -327,7 +394,7 @@ return {'held', m.e, str(after), m.t, m.c or '', entries}
 /** head. ARGV: now. Replies the head fields (see head_reply) or nil. Not a read: no touch. */
 export const HEAD_LUA = `${PRELUDE}
 local now = tonumber(ARGV[1])
-local m = load(now)
+local m = load(now, true)
 if not m then return false end
 trim(m, now)
 return head_reply(m)
@@ -340,10 +407,9 @@ return head_reply(m)
 export const CREATE_LUA = `${PRELUDE}
 local now = tonumber(ARGV[1])
 local fields = pairs_at(3, tonumber(ARGV[2]))
-local m = load(now)
+local m = load(now, true)
 if not m then
-  m = create(fields)
-  expire_keys(m, now)
+  m = create(fields, now)
   return {'created', head_reply(m)}
 end
 trim(m, now)
@@ -354,7 +420,7 @@ return {'conflict', head_reply(m)}
 /** locate. ARGV: now, key. Replies `{epoch, seq}` of the oldest held entry with the key, or nil. */
 export const LOCATE_LUA = `${PRELUDE}
 local now = tonumber(ARGV[1])
-local m = load(now)
+local m = load(now, false)
 if not m then return false end
 trim(m, now)
 local seq = redis.call('HGET', K_FIRST, ARGV[2])
@@ -364,7 +430,7 @@ return {m.e, seq}
 
 /** requestStop. ARGV: now. Replies 1, or 0 when there is no such log. */
 export const STOP_LUA = `${PRELUDE}
-local m = load(tonumber(ARGV[1]))
+local m = load(tonumber(ARGV[1]), false)
 if not m then return 0 end
 redis.call('HSET', K_META, 'st', '1')
 return 1
@@ -375,7 +441,7 @@ return 1
  * feed lost track (they re-read and find the log missing). Replies 1, or 0 when there was none.
  */
 export const DELETE_LUA = `${PRELUDE}
-local m = load(tonumber(ARGV[1]))
+local m = load(tonumber(ARGV[1]), false)
 drop()
 if not m then return 0 end
 redis.call(ARGV[2], ARGV[3], '{"x":1}')

@@ -42,7 +42,6 @@ import type {
   AppendResult,
   CreateResult,
   Engine,
-  Entry,
   FeedSink,
   LogConfig,
   LogHead,
@@ -57,6 +56,7 @@ import type { EngineHealth, HealthCapability } from "./health.js"
 import { formatPosition, type Position, parsePosition, START } from "./position.js"
 import { luaScript, openRedis, type RedisConnectionOptions, type RedisConnections } from "./redis-client.js"
 import {
+  appendedEntries,
   decodeEntry,
   decodeHead,
   decodeWriterSeq,
@@ -223,7 +223,12 @@ class RedisEngine implements Engine, HealthCapability {
     const checked = create === undefined ? undefined : checkLogConfig(create, this.#retention)
     const now = this.#now()
     const meta = checked === undefined ? [] : newLogMeta(checked.config, checked.retention, now)
-    let fenceArgs = ["", "", "", ""]
+    // The append script's rarer options, as name/value pairs (see APPEND_LUA).
+    const rare: string[] = []
+    if (producer !== undefined)
+      rare.push("p", producer.id, "pe", String(producer.epoch), "ps", String(producer.seq))
+    if (writerSeq !== undefined) rare.push("w", encodeWriterSeq(writerSeq))
+    let fenceArgs = ["", ""]
     if (fence !== undefined && "takeOver" in fence) {
       // The lease lives outside the log's slot, so it is read before the script, not in it: a
       // lease renewed in between lets this takeover through, and the fence still keeps one
@@ -231,10 +236,11 @@ class RedisEngine implements Engine, HealthCapability {
       const expiry = await this.#redis.command.call("read a lease", (client) =>
         client.zscore(this.#global.leases, fence.from),
       )
-      const live = expiry !== null && Number(expiry) > now
-      fenceArgs = ["takeover", fence.takeOver, fence.from, live ? "1" : ""]
+      fenceArgs = ["takeover", fence.takeOver]
+      rare.push("from", fence.from)
+      if (expiry !== null && Number(expiry) > now) rare.push("leased", "1")
     } else if (fence !== undefined) {
-      fenceArgs = ["owner", fence.owner, "", ""]
+      fenceArgs = ["owner", fence.owner]
     }
     const token = `${this.#origin}${++this.#appends}`
     const args: (string | number)[] = [
@@ -243,17 +249,15 @@ class RedisEngine implements Engine, HealthCapability {
       this.#publish,
       keys.channel,
       options.close === true ? "1" : "",
-      producer?.id ?? "",
-      producer?.epoch ?? 0,
-      producer?.seq ?? 0,
-      writerSeq === undefined ? "" : encodeWriterSeq(writerSeq),
       ...fenceArgs,
+      rare.length,
+      ...rare,
       meta.length,
       ...meta,
       entries.length,
     ]
     for (const entry of entries) args.push(entry.data, entry.key === undefined ? "" : `k${entry.key}`)
-    this.#feed.expectOwn(token, keys.channel)
+    this.#feed.expectOwn(token, keys.channel, entries)
     try {
       const reply = (await this.#script("append", SCRIPTS.append, keys, args)) as unknown[]
       return await this.#appendResult(log, token, now, entries, reply)
@@ -429,20 +433,10 @@ class RedisEngine implements Engine, HealthCapability {
         const epoch = a as string
         const first = Number(b)
         if (f === "1") await this.#index(log)
-        const build = () =>
-          given.map(
-            (entry, i): Entry => ({
-              position: formatPosition(epoch, first + i),
-              seq: first + i,
-              data: entry.data,
-              key: entry.key,
-              time,
-            }),
-          )
         const entries =
           published === "1"
-            ? await this.#feed.ownEntries(token, build, { epoch, first, closed: d === "1" })
-            : build()
+            ? await this.#feed.ownEntries(token, given, { epoch, first, time, closed: d === "1" })
+            : appendedEntries(given, epoch, first, time)
         return {
           status,
           entries,

@@ -12,7 +12,7 @@ import { formatPosition, parsePosition, START } from "../../src/engine/position.
 import { checkProducer, type ProducerState } from "../../src/engine/producer.js"
 import { createRedisEngine, EngineUnavailableError, type RedisEngineOptions } from "../../src/engine/redis.js"
 import { logKeys } from "../../src/engine/redis-keys.js"
-import { PRODUCER_CHECK_LUA } from "../../src/engine/redis-scripts.js"
+import { EXPIRY_SLACK_MS, PRODUCER_CHECK_LUA } from "../../src/engine/redis-scripts.js"
 import {
   deleteKeys,
   type RedisServer,
@@ -198,9 +198,9 @@ return check_producer(state, tonumber(ARGV[2]), tonumber(ARGV[3]))`
     const engine = engineOnShared()
     const client = new Redis(SHARED_REDIS_URL)
     try {
-      for (const [log, config] of [
-        ["ttl/log", { ttlMs: 60_000 }],
-        ["at/log", { expiresAt: Date.now() + 60_000 }],
+      for (const [log, config, slack] of [
+        ["ttl/log", { ttlMs: 60_000 }, EXPIRY_SLACK_MS],
+        ["at/log", { expiresAt: Date.now() + 60_000 }, 0],
       ] as const) {
         await engine.append(
           log,
@@ -216,7 +216,36 @@ return check_producer(state, tonumber(ARGV[2]), tonumber(ARGV[3]))`
         for (const key of stored) {
           const ttl = await client.pttl(key)
           expect(ttl, key).toBeGreaterThan(0)
-          expect(ttl, key).toBeLessThanOrEqual(60_000)
+          expect(ttl, key).toBeLessThanOrEqual(60_000 + slack)
+        }
+      }
+    } finally {
+      client.disconnect()
+    }
+  })
+
+  it("keeps Redis's expiry of a sliding log's keys at or after the log's, at most the slack past it", async () => {
+    let now = Date.now()
+    const engine = engineOnShared({ now: () => now })
+    const client = new Redis(SHARED_REDIS_URL)
+    const ttlMs = 10 * EXPIRY_SLACK_MS
+    try {
+      const log = "sliding/log"
+      await engine.create(log, { ttlMs })
+      // Writes and touching reads, each a third of the slack after the last: the log's expiry
+      // moves on every one, Redis's only once it would fall short.
+      for (let step = 0; step < 8; step++) {
+        now += EXPIRY_SLACK_MS / 3
+        if (step % 2 === 0) await engine.append(log, [{ data: String(step), key: `k${step % 3}` }])
+        else await engine.read(log, START, 10)
+        const expiresAt = (await engine.head(log))?.expiresAt as number
+        expect(expiresAt).toBe(now + ttlMs)
+        const keys = logKeys(engine.prefix, log)
+        for (const key of [keys.meta, keys.stream, keys.keyFirst]) {
+          // Redis counts from its own clock: the fake one stood still since the script ran.
+          const ttl = await client.pttl(key)
+          expect(ttl, key).toBeGreaterThan(expiresAt - now - 1_000)
+          expect(ttl, key).toBeLessThanOrEqual(expiresAt - now + EXPIRY_SLACK_MS)
         }
       }
     } finally {
