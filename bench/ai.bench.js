@@ -22,7 +22,8 @@
 // `npm run bench -- ai`: medians of HERALD_BENCH_RUNS runs (default 5) for parts 1 and 3, about
 // 8 minutes on the shared 2-core machine. Quick look: `HERALD_BENCH_RUNS=1
 // HERALD_BENCH_AI_GENERATIONS=200 npm run bench -- ai`; some parts only:
-// HERALD_BENCH_AI_PARTS=latency,resume,load (any of them). HERALD_BENCH_AI_SEED (default 12)
+// HERALD_BENCH_AI_PARTS=latency,resume,load (any of them); the load part's servers only:
+// HERALD_BENCH_AI_LOAD=herald-sqlite,herald-redis,resumable (any of them). HERALD_BENCH_AI_SEED (default 12)
 // seeds the resume part's cut points. HERALD_BENCH_SVG=<file> writes the latency bar chart there.
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { cpus, loadavg, tmpdir } from "node:os"
@@ -42,7 +43,7 @@ const SEED = Number(process.env.HERALD_BENCH_AI_SEED ?? 12)
 const LATENCY = { answers: 16, tokens: 200, rate: 50, warmTokens: 10 }
 const RESUME = { trials: 200, parallel: 8, rate: 200, minTokens: 100, maxTokens: 200, settleMs: 200 }
 const GENERATIONS = Number(process.env.HERALD_BENCH_AI_GENERATIONS ?? 1000)
-const LOAD_CONTENDERS = ["herald-sqlite", "herald-redis", "resumable"]
+const LOAD_CONTENDERS = (process.env.HERALD_BENCH_AI_LOAD ?? "herald-sqlite,herald-redis,resumable").split(",")
 
 const goal = (met, text) => console.log(`\n${met ? "Goal met" : "Goal NOT met"}: ${text}`)
 const ms = (value) => value.toFixed(2)
