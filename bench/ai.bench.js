@@ -43,7 +43,9 @@ const SEED = Number(process.env.HERALD_BENCH_AI_SEED ?? 12)
 const LATENCY = { answers: 16, tokens: 200, rate: 50, warmTokens: 10 }
 const RESUME = { trials: 200, parallel: 8, rate: 200, minTokens: 100, maxTokens: 200, settleMs: 200 }
 const GENERATIONS = Number(process.env.HERALD_BENCH_AI_GENERATIONS ?? 1000)
-const LOAD_CONTENDERS = (process.env.HERALD_BENCH_AI_LOAD ?? "herald-sqlite,herald-redis,resumable").split(",")
+const LOAD_CONTENDERS = (process.env.HERALD_BENCH_AI_LOAD ?? "herald-sqlite,herald-redis,resumable").split(
+  ",",
+)
 
 const goal = (met, text) => console.log(`\n${met ? "Goal met" : "Goal NOT met"}: ${text}`)
 const ms = (value) => value.toFixed(2)
