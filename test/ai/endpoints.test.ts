@@ -4,7 +4,10 @@ import { afterEach, describe, expect, it } from "vitest"
 import { demoProvider } from "../../src/ai/demo.js"
 import { generationLog } from "../../src/ai/generation-id.js"
 import { metaToRecord } from "../../src/ai/generation-meta.js"
+import { createAIHandler } from "../../src/ai/handler.js"
+import { createRedisEngine } from "../../src/engine/redis.js"
 import { createParser, type ServerSentEvent } from "../../src/protocol/index.js"
+import { listen, recordingLogger, stop } from "../server/helpers.js"
 import { aiToken, readEvents, startAI, type TestAI } from "./ai-server.js"
 import { testEngines } from "./engines.js"
 import { collect, startUpstream, type Upstream } from "./upstream.js"
@@ -624,5 +627,32 @@ describe("auth", () => {
       headers: { authorization: `Bearer ${reader}` },
     })
     expect(cancelOnly.status).toBe(403)
+  })
+})
+
+describe("a store that is away", () => {
+  it("a request is answered with a 500, and the handler's promise resolves (http.createServer(ai.handle) stays up)", async () => {
+    // Nothing listens on port 1: every call waits connectWaitMs for Redis, then fails.
+    const engine = createRedisEngine({ url: "redis://127.0.0.1:1", connectWaitMs: 100 })
+    const ai = createAIHandler({ engine, heartbeatMs: 0, logger: recordingLogger() })
+    const handled: Promise<void>[] = []
+    const { server, url } = await listen((request, response) => {
+      handled.push(ai.handle(request, response))
+    })
+    try {
+      const response = await fetch(`${url}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ model: "demo", stream: true, messages: [{ role: "user", content: "hi" }] }),
+        signal: AbortSignal.timeout(5000),
+      })
+      expect(response.status).toBe(500)
+      await response.body?.cancel()
+      await expect(Promise.all(handled)).resolves.toBeDefined()
+    } finally {
+      await ai.close({ deadlineMs: 0 })
+      await stop(server)
+      await engine.close()
+    }
   })
 })
