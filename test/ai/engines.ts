@@ -56,6 +56,8 @@ export async function testEngines(suite: string): Promise<readonly EngineKind[]>
       name: "redis",
       available: redisUp || STRICT,
       open() {
+        // Under HERALD_TEST_STRICT=1 a missing Redis fails each test at once, not at its timeout.
+        if (!redisUp) throw new Error(`no Redis answers at ${SHARED_REDIS_URL}`)
         const keyPrefix = `${run}-${++redisEngines}`
         const engine = createRedisEngine({ url: SHARED_REDIS_URL, keyPrefix })
         redisPrefixes.set(engine, keyPrefix)
