@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http"
 import type { Registry } from "prom-client"
 import type { Engine } from "../engine/engine.js"
 import { defaultLogger, type Logger } from "../logger.js"
-import { createSSE, DEFAULT_HEARTBEAT_MS } from "../server/index.js"
+import { createSSE, DEFAULT_HEARTBEAT_MS, withErrorBoundary } from "../server/index.js"
 import { type AIAuthOptions, createAIAuthenticator } from "./ai-auth.js"
 import type { AIContext } from "./ai-context.js"
 import { createAIMetrics } from "./ai-metrics.js"
@@ -62,7 +62,10 @@ export interface AIHandlerOptions extends Omit<GenerationsOptions, "logger"> {
 export interface AIHandler {
   /** Whether {@link handle} answers `path` (a request's path, without its query). */
   owns(path: string): boolean
-  /** Answers a request; resolves once answered (a stream: once it is live). */
+  /**
+   * Answers a request; resolves once answered (a stream: once it is live). Never rejects: a
+   * failure is answered as `withErrorBoundary` does (a 500, or the connection cut) and logged.
+   */
   handle(request: IncomingMessage, response: ServerResponse): Promise<void>
   /** This node's generations. */
   readonly generations: Generations
@@ -145,7 +148,7 @@ export function createAIHandler(options: AIHandlerOptions): AIHandler {
     path.startsWith(GENERATIONS_PREFIX) ||
     AI_SDK_RESUME.test(path)
 
-  const handle = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
+  const route = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
     const url = new URL(request.url ?? "/", "http://localhost")
     const method = request.method ?? "GET"
     const path = url.pathname
@@ -202,7 +205,8 @@ export function createAIHandler(options: AIHandlerOptions): AIHandler {
 
   return {
     owns,
-    handle,
+    // What a route throws (the engine away, a bug) is answered and logged, never left to reject.
+    handle: withErrorBoundary(route, logger),
     generations,
     metrics: metrics.registry,
     openGenerationLog: (id, request, url) => openGenerationLog(context, request, url, id),

@@ -14,6 +14,7 @@ import { HeraldChatTransport } from "../../src/ai/ai-sdk/index.js"
 import { demoProvider } from "../../src/ai/demo.js"
 import { createParser, type ServerSentEvent } from "../../src/protocol/index.js"
 import { startAI, type TestAI } from "./ai-server.js"
+import { testEngines } from "./engines.js"
 import { collect } from "./upstream.js"
 
 const PROMPT = "Explain how a reload resumes a streamed answer"
@@ -156,209 +157,241 @@ function textOfEvents(events: readonly ServerSentEvent[]): string {
   return text
 }
 
-describe("the AI SDK backend with the ai package as client", () => {
-  it("useChat's stock transport posts a chat and reads the UI message stream, with the headers the SDK expects", async () => {
-    running = await startAI({ models: { demo: FAST } })
-    const recorder = recordingFetch({})
-    const chat = new TestChat({
-      id: "chat-stock",
-      transport: new DefaultChatTransport({ api: `${running.origin}/v1/ai-sdk/chat`, fetch: recorder.fetch }),
+const ENGINES = await testEngines("ai-sdk")
+
+for (const kind of ENGINES) {
+  // Every chat below writes its generation and the chat's pointer to it through the engine.
+  describe.skipIf(!kind.available)(`on the ${kind.name} engine`, () => {
+    describe("the AI SDK backend with the ai package as client", () => {
+      it("useChat's stock transport posts a chat and reads the UI message stream, with the headers the SDK expects", async () => {
+        running = await startAI({ openEngine: kind.open, models: { demo: FAST } })
+        const recorder = recordingFetch({})
+        const chat = new TestChat({
+          id: "chat-stock",
+          transport: new DefaultChatTransport({
+            api: `${running.origin}/v1/ai-sdk/chat`,
+            fetch: recorder.fetch,
+          }),
+        })
+        await chat.sendMessage({ text: PROMPT })
+        expect(chat.status).toBe("ready")
+        expect(chat.messages.map((message) => message.role)).toEqual(["user", "assistant"])
+        const answer = chat.messages[1]
+        expect(textOf(answer)).toBe(await demoAnswer(PROMPT))
+        const post = recorder.exchanges[0] as Exchange
+        expect(post.status).toBe(200)
+        expect(post.responseHeaders.get("x-vercel-ai-ui-message-stream")).toBe("v1")
+        expect(post.responseHeaders.get("content-type")).toMatch(/^text\/event-stream/)
+        const id = post.responseHeaders.get("herald-generation-id")
+        expect(answer?.id).toBe(`msg_${id}`)
+        // Every event carries a cursor; the stock parser ignores it.
+        const events = await post.events
+        expect(events.every((event) => event.lastEventId !== "")).toBe(true)
+        expect(events.at(-1)?.data).toBe("[DONE]")
+      })
+
+      it("readUIMessageStream reads Herald's view of a generation made elsewhere: text, a tool call, the end", async () => {
+        running = await startAI({
+          openEngine: kind.open,
+          models: { demo: FAST, tools: { ...FAST, toolCall: { name: "lookup", arguments: '{"q":"sse"}' } } },
+        })
+        const created = await fetch(`${running.origin}/v1/chat/completions`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({
+            model: "tools",
+            stream: true,
+            messages: [{ role: "user", content: PROMPT }],
+          }),
+        })
+        const id = created.headers.get("herald-generation-id")
+        await created.text()
+        const response = await fetch(`${running.origin}/v1/generations/${id}/stream?format=ai-sdk`)
+        expect(response.headers.get("x-vercel-ai-ui-message-stream")).toBe("v1")
+        const chunks = parseJsonEventStream({
+          stream: response.body as ReadableStream<Uint8Array>,
+          schema: uiMessageChunkSchema,
+        }).pipeThrough(
+          new TransformStream({
+            transform(parsed, controller) {
+              if (!parsed.success) throw parsed.error
+              controller.enqueue(parsed.value as UIMessageChunk)
+            },
+          }),
+        )
+        let last: UIMessage | undefined
+        for await (const message of readUIMessageStream({ stream: chunks, terminateOnError: true }))
+          last = message
+        expect(last?.id).toBe(`msg_${id}`)
+        expect(textOf(last)).toBe(await demoAnswer(PROMPT))
+        const tool = last?.parts.find((part) => part.type === "tool-lookup") as
+          | { state: string; input: unknown; toolCallId: string }
+          | undefined
+        expect(tool?.state).toBe("input-available")
+        expect(tool?.input).toEqual({ q: "sse" })
+      })
+
+      it("the stock transport resumes a reloaded chat from the start of the running answer, and gets 204 once it ended", async () => {
+        running = await startAI({ openEngine: kind.open, models: { demo: PACED } })
+        const api = `${running.origin}/v1/ai-sdk/chat`
+        // The first page: posts, reads a little, and goes away (a reload).
+        const first = await fetch(api, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({
+            id: "chat-reload",
+            messages: [userMessage(PROMPT)],
+            trigger: "submit-message",
+          }),
+        })
+        const reader = (first.body as ReadableStream<Uint8Array>).getReader()
+        await reader.read()
+        await reader.cancel()
+        // The reloaded page has what the app kept (the question) and asks to resume.
+        const recorder = recordingFetch({})
+        const chat = new TestChat({
+          id: "chat-reload",
+          messages: [userMessage(PROMPT)],
+          transport: new DefaultChatTransport({ api, fetch: recorder.fetch }),
+        })
+        await chat.resumeStream()
+        const resumed = recorder.exchanges[0] as Exchange
+        expect(resumed.method).toBe("GET")
+        expect(resumed.url).toBe(`${api}/chat-reload/stream`)
+        expect(resumed.status).toBe(200)
+        expect(JSON.parse((await resumed.events)[0]?.data ?? "{}").type).toBe("start")
+        expect(chat.messages.map((message) => message.role)).toEqual(["user", "assistant"])
+        expect(textOf(chat.messages[1])).toBe(await demoAnswer(PROMPT))
+
+        // Ended: nothing to resume for a client without a cursor.
+        const again = new TestChat({
+          id: "chat-reload",
+          messages: [userMessage(PROMPT)],
+          transport: new DefaultChatTransport({ api, fetch: recorder.fetch }),
+        })
+        await again.resumeStream()
+        expect(recorder.exchanges[1]?.status).toBe(204)
+        expect(again.status).toBe("ready")
+        expect(again.messages).toHaveLength(1)
+        // A chat never seen is nothing to resume either.
+        expect((await fetch(`${api}/no-such-chat/stream`)).status).toBe(204)
+      })
+
+      it("Herald's transport resumes a cut answer from its cursor: the rest only, no text twice", async () => {
+        running = await startAI({ openEngine: kind.open, models: { demo: PACED } })
+        const cut: { after?: number } = { after: 4 }
+        const recorder = recordingFetch(cut)
+        const errors: Error[] = []
+        const chat = new TestChat({
+          id: "chat-cut",
+          transport: new HeraldChatTransport({
+            api: `${running.origin}/v1/ai-sdk/chat`,
+            fetch: recorder.fetch,
+          }),
+          onError: (error) => errors.push(error),
+        })
+        await chat.sendMessage({ text: PROMPT })
+        // The cut is a disconnect to the SDK, with part of the answer shown.
+        expect(chat.status).toBe("error")
+        expect(errors[0]).toBeInstanceOf(TypeError)
+        const shown = textOf(chat.messages[1])
+        const full = await demoAnswer(PROMPT)
+        expect(shown.length).toBeGreaterThan(0)
+        expect(full.startsWith(shown)).toBe(true)
+        expect(shown.length).toBeLessThan(full.length)
+
+        await chat.resumeStream()
+        expect(chat.status).toBe("ready")
+        const resumed = recorder.exchanges[1] as Exchange
+        expect(resumed.method).toBe("GET")
+        const cursor = resumed.headers.get("last-event-id")
+        expect(cursor).toBe((await (recorder.exchanges[0] as Exchange).events).at(-1)?.lastEventId)
+        // Herald sent what follows the cursor only…
+        const rest = await resumed.events
+        expect(rest.some((event) => event.data.includes('"type":"start"'))).toBe(false)
+        expect(shown + textOfEvents(rest)).toBe(full)
+        // …and the chat shows the whole answer once, in one text part of one message.
+        expect(chat.messages.map((message) => message.role)).toEqual(["user", "assistant"])
+        expect(textOf(chat.messages[1])).toBe(full)
+        expect(chat.messages[1]?.parts.filter((part) => part.type === "text")).toHaveLength(1)
+      })
+
+      it("Herald's transport resumes after the answer ended, from its cursor", async () => {
+        running = await startAI({
+          openEngine: kind.open,
+          models: { demo: FAST },
+          disconnectGraceMs: Number.POSITIVE_INFINITY,
+        })
+        const recorder = recordingFetch({ after: 1 })
+        const chat = new TestChat({
+          id: "chat-late",
+          transport: new HeraldChatTransport({
+            api: `${running.origin}/v1/ai-sdk/chat`,
+            fetch: recorder.fetch,
+          }),
+        })
+        await chat.sendMessage({ text: PROMPT })
+        expect(chat.status).toBe("error")
+        const id = (recorder.exchanges[0] as Exchange).responseHeaders.get("herald-generation-id")
+        // Wait for the end: the generation finishes with nobody reading it.
+        for (let tries = 0; tries < 100; tries++) {
+          const state = (await (await fetch(`${running.origin}/v1/generations/${id}`)).json()) as {
+            status: string
+          }
+          if (state.status !== "running") break
+          await new Promise((resolve) => setTimeout(resolve, 20))
+        }
+        await chat.resumeStream()
+        expect(chat.status).toBe("ready")
+        expect(recorder.exchanges[1]?.status).toBe(200)
+        expect(textOf(chat.messages[1])).toBe(await demoAnswer(PROMPT))
+      })
+
+      it("Herald's transport cancels the generation on stop; the stock one only disconnects", async () => {
+        running = await startAI({ openEngine: kind.open, models: { demo: PACED } })
+        const origin = running.origin
+        const statusOf = async (id: string) =>
+          ((await (await fetch(`${origin}/v1/generations/${id}`)).json()) as { status: string }).status
+        const stopMidAnswer = async (transport: DefaultChatTransport<UIMessage>, chatId: string) => {
+          const chat = new TestChat({ id: chatId, transport })
+          const sent = chat.sendMessage({ text: PROMPT })
+          // Stop once some text showed.
+          await expect.poll(() => textOf(chat.messages[1]).length, { timeout: 5000 }).toBeGreaterThan(0)
+          await chat.stop()
+          await sent
+        }
+        const headersSeen: Headers[] = []
+        const watching = (input: RequestInfo | URL, init?: RequestInit) => {
+          if (String(input).endsWith("/cancel")) headersSeen.push(new Headers(init?.headers))
+          return fetch(input, init)
+        }
+        const ids: string[] = []
+        const recordId = async (input: RequestInfo | URL, init?: RequestInit) => {
+          const response = await watching(input, init)
+          const id = response.headers.get("herald-generation-id")
+          if (id !== null) ids.push(id)
+          return response
+        }
+        const api = `${origin}/v1/ai-sdk/chat`
+        await stopMidAnswer(
+          new HeraldChatTransport({ api, fetch: recordId, headers: { "x-app": "chat-test" } }),
+          "chat-stop",
+        )
+        await expect.poll(() => statusOf(ids[0] as string), { timeout: 2000 }).toBe("cancelled")
+        expect(headersSeen[0]?.get("x-app")).toBe("chat-test")
+
+        await stopMidAnswer(new DefaultChatTransport({ api, fetch: recordId }), "chat-stop-stock")
+        await new Promise((resolve) => setTimeout(resolve, 200))
+        // The default disconnect grace (30 s) keeps it running: nothing told the server to stop.
+        expect(await statusOf(ids[1] as string)).toBe("running")
+        expect(headersSeen).toHaveLength(1)
+      })
     })
-    await chat.sendMessage({ text: PROMPT })
-    expect(chat.status).toBe("ready")
-    expect(chat.messages.map((message) => message.role)).toEqual(["user", "assistant"])
-    const answer = chat.messages[1]
-    expect(textOf(answer)).toBe(await demoAnswer(PROMPT))
-    const post = recorder.exchanges[0] as Exchange
-    expect(post.status).toBe(200)
-    expect(post.responseHeaders.get("x-vercel-ai-ui-message-stream")).toBe("v1")
-    expect(post.responseHeaders.get("content-type")).toMatch(/^text\/event-stream/)
-    const id = post.responseHeaders.get("herald-generation-id")
-    expect(answer?.id).toBe(`msg_${id}`)
-    // Every event carries a cursor; the stock parser ignores it.
-    const events = await post.events
-    expect(events.every((event) => event.lastEventId !== "")).toBe(true)
-    expect(events.at(-1)?.data).toBe("[DONE]")
   })
+}
 
-  it("readUIMessageStream reads Herald's view of a generation made elsewhere: text, a tool call, the end", async () => {
-    running = await startAI({
-      models: { demo: FAST, tools: { ...FAST, toolCall: { name: "lookup", arguments: '{"q":"sse"}' } } },
-    })
-    const created = await fetch(`${running.origin}/v1/chat/completions`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ model: "tools", stream: true, messages: [{ role: "user", content: PROMPT }] }),
-    })
-    const id = created.headers.get("herald-generation-id")
-    await created.text()
-    const response = await fetch(`${running.origin}/v1/generations/${id}/stream?format=ai-sdk`)
-    expect(response.headers.get("x-vercel-ai-ui-message-stream")).toBe("v1")
-    const chunks = parseJsonEventStream({
-      stream: response.body as ReadableStream<Uint8Array>,
-      schema: uiMessageChunkSchema,
-    }).pipeThrough(
-      new TransformStream({
-        transform(parsed, controller) {
-          if (!parsed.success) throw parsed.error
-          controller.enqueue(parsed.value as UIMessageChunk)
-        },
-      }),
-    )
-    let last: UIMessage | undefined
-    for await (const message of readUIMessageStream({ stream: chunks, terminateOnError: true }))
-      last = message
-    expect(last?.id).toBe(`msg_${id}`)
-    expect(textOf(last)).toBe(await demoAnswer(PROMPT))
-    const tool = last?.parts.find((part) => part.type === "tool-lookup") as
-      | { state: string; input: unknown; toolCallId: string }
-      | undefined
-    expect(tool?.state).toBe("input-available")
-    expect(tool?.input).toEqual({ q: "sse" })
-  })
-
-  it("the stock transport resumes a reloaded chat from the start of the running answer, and gets 204 once it ended", async () => {
-    running = await startAI({ models: { demo: PACED } })
-    const api = `${running.origin}/v1/ai-sdk/chat`
-    // The first page: posts, reads a little, and goes away (a reload).
-    const first = await fetch(api, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ id: "chat-reload", messages: [userMessage(PROMPT)], trigger: "submit-message" }),
-    })
-    const reader = (first.body as ReadableStream<Uint8Array>).getReader()
-    await reader.read()
-    await reader.cancel()
-    // The reloaded page has what the app kept (the question) and asks to resume.
-    const recorder = recordingFetch({})
-    const chat = new TestChat({
-      id: "chat-reload",
-      messages: [userMessage(PROMPT)],
-      transport: new DefaultChatTransport({ api, fetch: recorder.fetch }),
-    })
-    await chat.resumeStream()
-    const resumed = recorder.exchanges[0] as Exchange
-    expect(resumed.method).toBe("GET")
-    expect(resumed.url).toBe(`${api}/chat-reload/stream`)
-    expect(resumed.status).toBe(200)
-    expect(JSON.parse((await resumed.events)[0]?.data ?? "{}").type).toBe("start")
-    expect(chat.messages.map((message) => message.role)).toEqual(["user", "assistant"])
-    expect(textOf(chat.messages[1])).toBe(await demoAnswer(PROMPT))
-
-    // Ended: nothing to resume for a client without a cursor.
-    const again = new TestChat({
-      id: "chat-reload",
-      messages: [userMessage(PROMPT)],
-      transport: new DefaultChatTransport({ api, fetch: recorder.fetch }),
-    })
-    await again.resumeStream()
-    expect(recorder.exchanges[1]?.status).toBe(204)
-    expect(again.status).toBe("ready")
-    expect(again.messages).toHaveLength(1)
-    // A chat never seen is nothing to resume either.
-    expect((await fetch(`${api}/no-such-chat/stream`)).status).toBe(204)
-  })
-
-  it("Herald's transport resumes a cut answer from its cursor: the rest only, no text twice", async () => {
-    running = await startAI({ models: { demo: PACED } })
-    const cut: { after?: number } = { after: 4 }
-    const recorder = recordingFetch(cut)
-    const errors: Error[] = []
-    const chat = new TestChat({
-      id: "chat-cut",
-      transport: new HeraldChatTransport({ api: `${running.origin}/v1/ai-sdk/chat`, fetch: recorder.fetch }),
-      onError: (error) => errors.push(error),
-    })
-    await chat.sendMessage({ text: PROMPT })
-    // The cut is a disconnect to the SDK, with part of the answer shown.
-    expect(chat.status).toBe("error")
-    expect(errors[0]).toBeInstanceOf(TypeError)
-    const shown = textOf(chat.messages[1])
-    const full = await demoAnswer(PROMPT)
-    expect(shown.length).toBeGreaterThan(0)
-    expect(full.startsWith(shown)).toBe(true)
-    expect(shown.length).toBeLessThan(full.length)
-
-    await chat.resumeStream()
-    expect(chat.status).toBe("ready")
-    const resumed = recorder.exchanges[1] as Exchange
-    expect(resumed.method).toBe("GET")
-    const cursor = resumed.headers.get("last-event-id")
-    expect(cursor).toBe((await (recorder.exchanges[0] as Exchange).events).at(-1)?.lastEventId)
-    // Herald sent what follows the cursor only…
-    const rest = await resumed.events
-    expect(rest.some((event) => event.data.includes('"type":"start"'))).toBe(false)
-    expect(shown + textOfEvents(rest)).toBe(full)
-    // …and the chat shows the whole answer once, in one text part of one message.
-    expect(chat.messages.map((message) => message.role)).toEqual(["user", "assistant"])
-    expect(textOf(chat.messages[1])).toBe(full)
-    expect(chat.messages[1]?.parts.filter((part) => part.type === "text")).toHaveLength(1)
-  })
-
-  it("Herald's transport resumes after the answer ended, from its cursor", async () => {
-    running = await startAI({ models: { demo: FAST }, disconnectGraceMs: Number.POSITIVE_INFINITY })
-    const recorder = recordingFetch({ after: 1 })
-    const chat = new TestChat({
-      id: "chat-late",
-      transport: new HeraldChatTransport({ api: `${running.origin}/v1/ai-sdk/chat`, fetch: recorder.fetch }),
-    })
-    await chat.sendMessage({ text: PROMPT })
-    expect(chat.status).toBe("error")
-    const id = (recorder.exchanges[0] as Exchange).responseHeaders.get("herald-generation-id")
-    // Wait for the end: the generation finishes with nobody reading it.
-    for (let tries = 0; tries < 100; tries++) {
-      const state = (await (await fetch(`${running.origin}/v1/generations/${id}`)).json()) as {
-        status: string
-      }
-      if (state.status !== "running") break
-      await new Promise((resolve) => setTimeout(resolve, 20))
-    }
-    await chat.resumeStream()
-    expect(chat.status).toBe("ready")
-    expect(recorder.exchanges[1]?.status).toBe(200)
-    expect(textOf(chat.messages[1])).toBe(await demoAnswer(PROMPT))
-  })
-
-  it("Herald's transport cancels the generation on stop; the stock one only disconnects", async () => {
-    running = await startAI({ models: { demo: PACED } })
-    const origin = running.origin
-    const statusOf = async (id: string) =>
-      ((await (await fetch(`${origin}/v1/generations/${id}`)).json()) as { status: string }).status
-    const stopMidAnswer = async (transport: DefaultChatTransport<UIMessage>, chatId: string) => {
-      const chat = new TestChat({ id: chatId, transport })
-      const sent = chat.sendMessage({ text: PROMPT })
-      // Stop once some text showed.
-      await expect.poll(() => textOf(chat.messages[1]).length, { timeout: 5000 }).toBeGreaterThan(0)
-      await chat.stop()
-      await sent
-    }
-    const headersSeen: Headers[] = []
-    const watching = (input: RequestInfo | URL, init?: RequestInit) => {
-      if (String(input).endsWith("/cancel")) headersSeen.push(new Headers(init?.headers))
-      return fetch(input, init)
-    }
-    const ids: string[] = []
-    const recordId = async (input: RequestInfo | URL, init?: RequestInit) => {
-      const response = await watching(input, init)
-      const id = response.headers.get("herald-generation-id")
-      if (id !== null) ids.push(id)
-      return response
-    }
-    const api = `${origin}/v1/ai-sdk/chat`
-    await stopMidAnswer(
-      new HeraldChatTransport({ api, fetch: recordId, headers: { "x-app": "chat-test" } }),
-      "chat-stop",
-    )
-    await expect.poll(() => statusOf(ids[0] as string), { timeout: 2000 }).toBe("cancelled")
-    expect(headersSeen[0]?.get("x-app")).toBe("chat-test")
-
-    await stopMidAnswer(new DefaultChatTransport({ api, fetch: recordId }), "chat-stop-stock")
-    await new Promise((resolve) => setTimeout(resolve, 200))
-    // The default disconnect grace (30 s) keeps it running: nothing told the server to stop.
-    expect(await statusOf(ids[1] as string)).toBe("running")
-    expect(headersSeen).toHaveLength(1)
-  })
-
+// A refusal before any generation, on the memory engine only.
+describe("the AI SDK backend refusing a chat", () => {
   it("refuses a body it cannot translate, naming the field, in a shape useChat shows", async () => {
     running = await startAI({ models: { demo: FAST } })
     const response = await fetch(`${running.origin}/v1/ai-sdk/chat`, {

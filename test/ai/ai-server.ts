@@ -11,7 +11,7 @@ export const SECRET = "ai-test-secret-with-enough-entropy-0123456789"
 export const ISSUER = "https://issuer.test"
 export const RESOURCE = "https://herald.test"
 
-/** The AI endpoints on a memory engine, listening on loopback. */
+/** The AI endpoints on an engine of their own, listening on loopback. */
 export interface TestAI {
   readonly ai: AIHandler
   readonly engine: Engine
@@ -21,12 +21,18 @@ export interface TestAI {
   close(): Promise<void>
 }
 
-/** Starts the AI handler; with `auth: true`, tokens signed by {@link aiToken} are required. */
+/**
+ * Starts the AI handler on a new engine from `openEngine` (a memory engine by default), closed
+ * with it; with `auth: true`, tokens signed by {@link aiToken} are required.
+ */
 export async function startAI(
-  options: Partial<Omit<AIHandlerOptions, "auth">> & { readonly auth?: boolean } = {},
+  options: Partial<Omit<AIHandlerOptions, "auth" | "engine">> & {
+    readonly auth?: boolean
+    readonly openEngine?: () => Engine
+  } = {},
 ): Promise<TestAI> {
-  const engine = options.engine ?? createMemoryEngine()
-  const { auth, ...rest } = options
+  const { auth, openEngine = createMemoryEngine, ...rest } = options
+  const engine = openEngine()
   const ai = createAIHandler({
     engine,
     heartbeatMs: 0,

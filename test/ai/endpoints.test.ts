@@ -4,8 +4,12 @@ import { afterEach, describe, expect, it } from "vitest"
 import { demoProvider } from "../../src/ai/demo.js"
 import { generationLog } from "../../src/ai/generation-id.js"
 import { metaToRecord } from "../../src/ai/generation-meta.js"
+import { createAIHandler } from "../../src/ai/handler.js"
+import { createRedisEngine } from "../../src/engine/redis.js"
 import { createParser, type ServerSentEvent } from "../../src/protocol/index.js"
+import { listen, recordingLogger, stop } from "../server/helpers.js"
 import { aiToken, readEvents, startAI, type TestAI } from "./ai-server.js"
+import { testEngines } from "./engines.js"
 import { collect, startUpstream, type Upstream } from "./upstream.js"
 
 const PROMPT = "Tell me about resumable streams over server-sent events"
@@ -69,67 +73,353 @@ function anthropicText(events: readonly ServerSentEvent[]): string {
   return text
 }
 
-describe("the official SDKs against the demo model", () => {
-  it("openai: streams the demo answer, with the generation id, usage and [DONE]", async () => {
-    running = await startAI({ models: { demo: FAST_DEMO } })
-    const { data: stream, response } = await openai(running.origin)
-      .chat.completions.create({
-        model: "demo",
-        messages: [{ role: "user", content: PROMPT }],
-        stream: true,
-        stream_options: { include_usage: true },
+/** An OpenAI-style upstream frame with choice 0's delta. */
+function openaiChunk(delta: Record<string, unknown>, finishReason: string | null = null): string {
+  return `data: ${JSON.stringify({ id: "up", object: "chat.completion.chunk", choices: [{ index: 0, delta, finish_reason: finishReason }] })}\n\n`
+}
+
+const ENGINES = await testEngines("endpoints")
+
+for (const kind of ENGINES) {
+  // What goes through the engine: a generation's log written, read whole, resumed from a cursor
+  // during and after the answer, cancelled; a dead node's generation closed by another.
+  describe.skipIf(!kind.available)(`on the ${kind.name} engine`, () => {
+    describe("the official SDKs against the demo model", () => {
+      it("openai: streams the demo answer, with the generation id, usage and [DONE]", async () => {
+        running = await startAI({ openEngine: kind.open, models: { demo: FAST_DEMO } })
+        const { data: stream, response } = await openai(running.origin)
+          .chat.completions.create({
+            model: "demo",
+            messages: [{ role: "user", content: PROMPT }],
+            stream: true,
+            stream_options: { include_usage: true },
+          })
+          .withResponse()
+        const id = response.headers.get("herald-generation-id")
+        expect(id).toMatch(/^[A-Za-z0-9_-]{22}$/)
+        let text = ""
+        let finish: string | null | undefined
+        let usage: { completion_tokens: number } | undefined | null
+        for await (const chunk of stream) {
+          expect(chunk.id).toBe(`chatcmpl-${id}`)
+          text += chunk.choices[0]?.delta.content ?? ""
+          finish = chunk.choices[0]?.finish_reason ?? finish
+          usage = chunk.usage ?? usage
+        }
+        expect(text).toBe(await demoAnswer(PROMPT))
+        expect(finish).toBe("stop")
+        expect(usage?.completion_tokens).toBeGreaterThan(10)
       })
-      .withResponse()
-    const id = response.headers.get("herald-generation-id")
-    expect(id).toMatch(/^[A-Za-z0-9_-]{22}$/)
-    let text = ""
-    let finish: string | null | undefined
-    let usage: { completion_tokens: number } | undefined | null
-    for await (const chunk of stream) {
-      expect(chunk.id).toBe(`chatcmpl-${id}`)
-      text += chunk.choices[0]?.delta.content ?? ""
-      finish = chunk.choices[0]?.finish_reason ?? finish
-      usage = chunk.usage ?? usage
-    }
-    expect(text).toBe(await demoAnswer(PROMPT))
-    expect(finish).toBe("stop")
-    expect(usage?.completion_tokens).toBeGreaterThan(10)
-  })
 
-  it("openai: answers a whole chat.completion when not streaming", async () => {
-    running = await startAI({ models: { demo: FAST_DEMO } })
-    const completion = await openai(running.origin).chat.completions.create({
-      model: "demo",
-      messages: [{ role: "user", content: PROMPT }],
-    })
-    expect(completion.object).toBe("chat.completion")
-    expect(completion.choices[0]?.message.content).toBe(await demoAnswer(PROMPT))
-    expect(completion.usage?.completion_tokens).toBeGreaterThan(10)
-  })
+      it("openai: answers a whole chat.completion when not streaming", async () => {
+        running = await startAI({ openEngine: kind.open, models: { demo: FAST_DEMO } })
+        const completion = await openai(running.origin).chat.completions.create({
+          model: "demo",
+          messages: [{ role: "user", content: PROMPT }],
+        })
+        expect(completion.object).toBe("chat.completion")
+        expect(completion.choices[0]?.message.content).toBe(await demoAnswer(PROMPT))
+        expect(completion.usage?.completion_tokens).toBeGreaterThan(10)
+      })
 
-  it("anthropic: streams the demo answer as Messages events, and answers a whole message", async () => {
-    running = await startAI({ models: { demo: FAST_DEMO } })
-    const client = anthropic(running.origin)
-    const stream = client.messages.stream({
-      model: "demo",
-      max_tokens: 1024,
-      messages: [{ role: "user", content: PROMPT }],
+      it("anthropic: streams the demo answer as Messages events, and answers a whole message", async () => {
+        running = await startAI({ openEngine: kind.open, models: { demo: FAST_DEMO } })
+        const client = anthropic(running.origin)
+        const stream = client.messages.stream({
+          model: "demo",
+          max_tokens: 1024,
+          messages: [{ role: "user", content: PROMPT }],
+        })
+        const message = await stream.finalMessage()
+        const expected = await demoAnswer(PROMPT)
+        expect(message.content).toEqual(
+          [{ type: "text", text: expected, citations: null }].map(({ citations: _, ...block }) => block),
+        )
+        expect(message.stop_reason).toBe("end_turn")
+        expect(message.usage.output_tokens).toBeGreaterThan(10)
+        const whole = await client.messages.create({
+          model: "demo",
+          max_tokens: 1024,
+          messages: [{ role: "user", content: PROMPT }],
+        })
+        expect(whole.content).toEqual([{ type: "text", text: expected }])
+      })
     })
-    const message = await stream.finalMessage()
-    const expected = await demoAnswer(PROMPT)
-    expect(message.content).toEqual(
-      [{ type: "text", text: expected, citations: null }].map(({ citations: _, ...block }) => block),
-    )
-    expect(message.stop_reason).toBe("end_turn")
-    expect(message.usage.output_tokens).toBeGreaterThan(10)
-    const whole = await client.messages.create({
-      model: "demo",
-      max_tokens: 1024,
-      messages: [{ role: "user", content: PROMPT }],
-    })
-    expect(whole.content).toEqual([{ type: "text", text: expected }])
-  })
 
+    describe("resume", () => {
+      /** Starts a streaming generation with raw fetch and returns its id and response. */
+      async function start(origin: string, body: Record<string, unknown>, path = "/v1/chat/completions") {
+        const response = await fetch(`${origin}${path}`, {
+          method: "POST",
+          headers: { "content-type": "application/json", "herald-on-disconnect": "continue" },
+          body: JSON.stringify({ stream: true, messages: [{ role: "user", content: PROMPT }], ...body }),
+        })
+        expect(response.status).toBe(200)
+        return { id: response.headers.get("herald-generation-id") as string, response }
+      }
+
+      function resume(
+        origin: string,
+        id: string,
+        cursor: string | undefined,
+        format?: string,
+      ): Promise<Response> {
+        const query = format === undefined ? "" : `?format=${format}`
+        return fetch(`${origin}/v1/generations/${id}/stream${query}`, {
+          headers: cursor === undefined ? {} : { "last-event-id": cursor },
+        })
+      }
+
+      /** Reads the whole answer in pieces: each piece cut after a random number of events, then resumed. */
+      async function readInPieces(
+        origin: string,
+        id: string,
+        text: (events: readonly ServerSentEvent[]) => string,
+        random: () => number,
+        format?: string,
+      ): Promise<{ text: string; pieces: number }> {
+        let cursor: string | undefined
+        let whole = ""
+        for (let pieces = 1; pieces <= 500; pieces++) {
+          const take = 1 + Math.floor(random() * 6)
+          const response = await resume(origin, id, cursor, format)
+          expect(response.status).toBe(200)
+          const events = await readEvents(response, (seen) => seen.length >= take)
+          whole += text(events)
+          const last = events.at(-1)
+          if (last === undefined) return { text: whole, pieces }
+          cursor = last.lastEventId
+          if (events.length < take) return { text: whole, pieces }
+        }
+        throw new Error("the answer did not end within 500 pieces")
+      }
+
+      it("mid-answer and after the end, no text is lost or repeated (OpenAI and Anthropic views)", async () => {
+        running = await startAI({
+          openEngine: kind.open,
+          models: { demo: { provider: "demo", timeToFirstTokenMs: 0, tokensPerSecond: 400, words: 120 } },
+        })
+        const expected = await demoAnswer(PROMPT, 120)
+        let seed = 7
+        const random = () => {
+          seed = (seed * 1103515245 + 12345) % 2147483648
+          return seed / 2147483648
+        }
+        const { id, response } = await start(running.origin, { model: "demo" })
+        // The creating request is cut at once; resumes read the rest while it is still being written.
+        await readEvents(response, (events) => events.length >= 3)
+        const live = await readInPieces(running.origin, id, openaiText, random)
+        expect(live.text).toBe(expected)
+        expect(live.pieces).toBeGreaterThan(5)
+        // After the end, many more random cuts, in both formats.
+        for (let round = 0; round < 8; round++) {
+          expect((await readInPieces(running.origin, id, openaiText, random)).text).toBe(expected)
+          expect((await readInPieces(running.origin, id, anthropicText, random, "anthropic")).text).toBe(
+            expected,
+          )
+        }
+        const state = (await (await fetch(`${running.origin}/v1/generations/${id}`)).json()) as {
+          status: string
+          stats: { usage: { outputTokens: number }; timeToFirstTokenMs: number }
+        }
+        expect(state.status).toBe("done")
+        expect(state.stats.usage.outputTokens).toBeGreaterThan(100)
+      })
+
+      it("renders the AI SDK's UI message stream, resumable like the others", async () => {
+        running = await startAI({
+          openEngine: kind.open,
+          models: { demo: { ...FAST_DEMO, toolCall: { name: "lookup", arguments: '{"q":"logs"}' } } },
+        })
+        const { id, response } = await start(running.origin, { model: "demo" })
+        await readEvents(response)
+        const stream = await resume(running.origin, id, undefined, "ai-sdk")
+        expect(stream.headers.get("x-vercel-ai-ui-message-stream")).toBe("v1")
+        const events = await readEvents(stream)
+        const parts = events.map((event) =>
+          event.data === "[DONE]" ? { type: "[DONE]" } : JSON.parse(event.data),
+        )
+        const types = parts.map((part: { type: string }) => part.type)
+        expect(types.slice(0, 3)).toEqual(["start", "start-step", "text-start"])
+        expect(types.slice(-7)).toEqual([
+          "text-end",
+          "tool-input-start",
+          "tool-input-delta",
+          "tool-input-available",
+          "finish-step",
+          "finish",
+          "[DONE]",
+        ])
+        expect(parts.find((part: { type: string }) => part.type === "tool-input-available")).toMatchObject({
+          toolName: "lookup",
+          input: { q: "logs" },
+        })
+        const uiText = (seen: readonly ServerSentEvent[]) =>
+          seen
+            .filter((event) => event.data !== "[DONE]")
+            .map((event) => JSON.parse(event.data) as { type: string; delta?: string })
+            .map((part) => (part.type === "text-delta" ? (part.delta ?? "") : ""))
+            .join("")
+        const expected = await demoAnswer(PROMPT)
+        expect(uiText(events)).toBe(expected)
+        let seed = 3
+        const random = () => {
+          seed = (seed * 1103515245 + 12345) % 2147483648
+          return seed / 2147483648
+        }
+        expect((await readInPieces(running.origin, id, uiText, random, "ai-sdk")).text).toBe(expected)
+      })
+
+      it("each event carries an id, and a resume after the last id sends nothing more", async () => {
+        running = await startAI({ openEngine: kind.open, models: { demo: FAST_DEMO } })
+        const { id, response } = await start(running.origin, { model: "demo" })
+        const events = await readEvents(response)
+        expect(events.every((event) => event.lastEventId !== "")).toBe(true)
+        expect(events.at(-1)?.data).toBe("[DONE]")
+        const after = await readEvents(await resume(running.origin, id, events.at(-1)?.lastEventId))
+        expect(after).toEqual([])
+      })
+
+      it("refuses a cursor that is not one of the generation's", async () => {
+        running = await startAI({ openEngine: kind.open, models: { demo: FAST_DEMO } })
+        const { id, response } = await start(running.origin, { model: "demo" })
+        await readEvents(response)
+        const refused = await resume(running.origin, id, "abcdefgh_0000000000000001")
+        expect(refused.status).toBe(400)
+        expect(await refused.json()).toMatchObject({ error: { param: "last_event_id" } })
+      })
+    })
+
+    describe("cancel and disconnect", () => {
+      /** An upstream that sends one delta, then stalls with the connection open. */
+      function stallingUpstream(target: Upstream): void {
+        target.answer = (response) => {
+          response.writeHead(200, { "content-type": "text/event-stream" })
+          response.write(openaiChunk({ content: "Thinking" }))
+        }
+      }
+
+      it("cancel aborts the upstream request, and the generation ends cancelled with its numbers", async () => {
+        upstream = await startUpstream()
+        stallingUpstream(upstream)
+        running = await startAI({
+          openEngine: kind.open,
+          models: { gpt: { provider: "openai", baseURL: upstream.baseURL } },
+        })
+        const response = await fetch(`${running.origin}/v1/chat/completions`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ model: "gpt", stream: true, messages: [{ role: "user", content: "hi" }] }),
+        })
+        const id = response.headers.get("herald-generation-id") as string
+        const reading = readEvents(response)
+        const socketClosed = new Promise((resolve) => upstream?.lastSocket?.once("close", resolve))
+        const cancelled = await fetch(`${running.origin}/v1/generations/${id}/cancel`, { method: "POST" })
+        expect(cancelled.status).toBe(200)
+        const state = (await cancelled.json()) as {
+          status: string
+          stats: { cancelLatencyMs: number; usage: unknown }
+        }
+        expect(state.status).toBe("cancelled")
+        expect(state.stats.cancelLatencyMs).toBeGreaterThanOrEqual(0)
+        expect(state.stats.usage).toMatchObject({ outputTokens: 1, source: "estimated" })
+        await socketClosed
+        const events = await reading
+        expect(openaiText(events)).toBe("Thinking")
+        expect(JSON.parse(events.at(-1)?.data ?? "{}")).toMatchObject({
+          error: { type: "generation_cancelled" },
+        })
+      })
+
+      it("Herald-On-Disconnect: cancel stops the model when the client leaves; by default it runs on", async () => {
+        upstream = await startUpstream()
+        stallingUpstream(upstream)
+        running = await startAI({
+          openEngine: kind.open,
+          models: { gpt: { provider: "openai", baseURL: upstream.baseURL } },
+        })
+        const open = async (headers: Record<string, string>) => {
+          const controller = new AbortController()
+          const response = await fetch(`${running?.origin}/v1/chat/completions`, {
+            method: "POST",
+            headers: { "content-type": "application/json", ...headers },
+            body: JSON.stringify({ model: "gpt", stream: true, messages: [{ role: "user", content: "hi" }] }),
+            signal: controller.signal,
+          })
+          await readEvents(response, (events) => events.length >= 2)
+          const socket = upstream?.lastSocket
+          const socketClosed = new Promise((resolve) => socket?.once("close", resolve))
+          controller.abort()
+          return { id: response.headers.get("herald-generation-id") as string, socketClosed }
+        }
+        const state = async (id: string) =>
+          ((await (await fetch(`${running?.origin}/v1/generations/${id}`)).json()) as { status: string })
+            .status
+        const cancelled = await open({ "herald-on-disconnect": "cancel" })
+        await cancelled.socketClosed
+        await expect.poll(() => state(cancelled.id)).toBe("cancelled")
+
+        const kept = await open({})
+        await new Promise((resolve) => setTimeout(resolve, 100))
+        expect(await state(kept.id)).toBe("running")
+      })
+    })
+
+    describe("a dead node", () => {
+      /** A generation that `owner` (another node) runs, with `text` stored so far. */
+      async function openGenerationOf(engine: TestAI["engine"], id: string, owner: string, text: string) {
+        const log = generationLog(id)
+        const meta = {
+          model: "demo",
+          format: "openai" as const,
+          owner: undefined,
+          createdAt: Date.now(),
+          includeUsage: false,
+        }
+        await engine.create(log, { owner, meta: metaToRecord(meta) })
+        await engine.append(log, [{ data: JSON.stringify({ type: "text-delta", text }) }], {
+          fence: { owner },
+        })
+        return log
+      }
+      async function readToInterrupted(id: string, text: string): Promise<void> {
+        const events = await readEvents(await fetch(`${running?.origin}/v1/generations/${id}/stream`))
+        expect(openaiText(events)).toBe(text)
+        expect(JSON.parse(events.at(-1)?.data ?? "{}")).toMatchObject({
+          error: { type: "generation_interrupted" },
+        })
+      }
+
+      it("its open generation is closed as interrupted by the node that reads it, fencing the old owner", async () => {
+        running = await startAI({ openEngine: kind.open })
+        const log = await openGenerationOf(
+          running.engine,
+          "AAAAAAAAAAAAAAAAAAAAAA",
+          "dead-node",
+          "Half an ans",
+        )
+        await readToInterrupted("AAAAAAAAAAAAAAAAAAAAAA", "Half an ans")
+        const late = await running.engine.append(log, [{ data: "{}" }], { fence: { owner: "dead-node" } })
+        expect(late.status).not.toBe("appended")
+      })
+
+      it("a reader following it from another node sees it closed as interrupted once that node's lease ran out", async () => {
+        running = await startAI({ openEngine: kind.open, leaseMs: 150 })
+        // The other node is alive when the reader comes, then stops renewing its lease.
+        await running.engine.holdLease("dying-node", 300)
+        await openGenerationOf(running.engine, "BBBBBBBBBBBBBBBBBBBBBB", "dying-node", "Half")
+        const started = Date.now()
+        await readToInterrupted("BBBBBBBBBBBBBBBBBBBBBB", "Half")
+        // Not before the lease ran out.
+        expect(Date.now() - started).toBeGreaterThanOrEqual(250)
+      })
+    })
+  })
+}
+
+// What an engine does not change, on the memory engine only: refusals before any generation,
+// translation from upstreams, heartbeats before the first token, auth.
+describe("the official SDKs before any generation", () => {
   it("lists the configured models in OpenAI's list format", async () => {
     running = await startAI()
     const models = await openai(running.origin).models.list()
@@ -153,151 +443,6 @@ describe("the official SDKs against the demo model", () => {
     ).rejects.toMatchObject({ status: 404, error: { type: "error", error: { type: "not_found_error" } } })
   })
 })
-
-describe("resume", () => {
-  /** Starts a streaming generation with raw fetch and returns its id and response. */
-  async function start(origin: string, body: Record<string, unknown>, path = "/v1/chat/completions") {
-    const response = await fetch(`${origin}${path}`, {
-      method: "POST",
-      headers: { "content-type": "application/json", "herald-on-disconnect": "continue" },
-      body: JSON.stringify({ stream: true, messages: [{ role: "user", content: PROMPT }], ...body }),
-    })
-    expect(response.status).toBe(200)
-    return { id: response.headers.get("herald-generation-id") as string, response }
-  }
-
-  function resume(
-    origin: string,
-    id: string,
-    cursor: string | undefined,
-    format?: string,
-  ): Promise<Response> {
-    const query = format === undefined ? "" : `?format=${format}`
-    return fetch(`${origin}/v1/generations/${id}/stream${query}`, {
-      headers: cursor === undefined ? {} : { "last-event-id": cursor },
-    })
-  }
-
-  /** Reads the whole answer in pieces: each piece cut after a random number of events, then resumed. */
-  async function readInPieces(
-    origin: string,
-    id: string,
-    text: (events: readonly ServerSentEvent[]) => string,
-    random: () => number,
-    format?: string,
-  ): Promise<{ text: string; pieces: number }> {
-    let cursor: string | undefined
-    let whole = ""
-    for (let pieces = 1; pieces <= 500; pieces++) {
-      const take = 1 + Math.floor(random() * 6)
-      const response = await resume(origin, id, cursor, format)
-      expect(response.status).toBe(200)
-      const events = await readEvents(response, (seen) => seen.length >= take)
-      whole += text(events)
-      const last = events.at(-1)
-      if (last === undefined) return { text: whole, pieces }
-      cursor = last.lastEventId
-      if (events.length < take) return { text: whole, pieces }
-    }
-    throw new Error("the answer did not end within 500 pieces")
-  }
-
-  it("mid-answer and after the end, no text is lost or repeated (OpenAI and Anthropic views)", async () => {
-    running = await startAI({
-      models: { demo: { provider: "demo", timeToFirstTokenMs: 0, tokensPerSecond: 400, words: 120 } },
-    })
-    const expected = await demoAnswer(PROMPT, 120)
-    let seed = 7
-    const random = () => {
-      seed = (seed * 1103515245 + 12345) % 2147483648
-      return seed / 2147483648
-    }
-    const { id, response } = await start(running.origin, { model: "demo" })
-    // The creating request is cut at once; resumes read the rest while it is still being written.
-    await readEvents(response, (events) => events.length >= 3)
-    const live = await readInPieces(running.origin, id, openaiText, random)
-    expect(live.text).toBe(expected)
-    expect(live.pieces).toBeGreaterThan(5)
-    // After the end, many more random cuts, in both formats.
-    for (let round = 0; round < 8; round++) {
-      expect((await readInPieces(running.origin, id, openaiText, random)).text).toBe(expected)
-      expect((await readInPieces(running.origin, id, anthropicText, random, "anthropic")).text).toBe(expected)
-    }
-    const state = (await (await fetch(`${running.origin}/v1/generations/${id}`)).json()) as {
-      status: string
-      stats: { usage: { outputTokens: number }; timeToFirstTokenMs: number }
-    }
-    expect(state.status).toBe("done")
-    expect(state.stats.usage.outputTokens).toBeGreaterThan(100)
-  })
-
-  it("renders the AI SDK's UI message stream, resumable like the others", async () => {
-    running = await startAI({
-      models: { demo: { ...FAST_DEMO, toolCall: { name: "lookup", arguments: '{"q":"logs"}' } } },
-    })
-    const { id, response } = await start(running.origin, { model: "demo" })
-    await readEvents(response)
-    const stream = await resume(running.origin, id, undefined, "ai-sdk")
-    expect(stream.headers.get("x-vercel-ai-ui-message-stream")).toBe("v1")
-    const events = await readEvents(stream)
-    const parts = events.map((event) =>
-      event.data === "[DONE]" ? { type: "[DONE]" } : JSON.parse(event.data),
-    )
-    const types = parts.map((part: { type: string }) => part.type)
-    expect(types.slice(0, 3)).toEqual(["start", "start-step", "text-start"])
-    expect(types.slice(-7)).toEqual([
-      "text-end",
-      "tool-input-start",
-      "tool-input-delta",
-      "tool-input-available",
-      "finish-step",
-      "finish",
-      "[DONE]",
-    ])
-    expect(parts.find((part: { type: string }) => part.type === "tool-input-available")).toMatchObject({
-      toolName: "lookup",
-      input: { q: "logs" },
-    })
-    const uiText = (seen: readonly ServerSentEvent[]) =>
-      seen
-        .filter((event) => event.data !== "[DONE]")
-        .map((event) => JSON.parse(event.data) as { type: string; delta?: string })
-        .map((part) => (part.type === "text-delta" ? (part.delta ?? "") : ""))
-        .join("")
-    const expected = await demoAnswer(PROMPT)
-    expect(uiText(events)).toBe(expected)
-    let seed = 3
-    const random = () => {
-      seed = (seed * 1103515245 + 12345) % 2147483648
-      return seed / 2147483648
-    }
-    expect((await readInPieces(running.origin, id, uiText, random, "ai-sdk")).text).toBe(expected)
-  })
-
-  it("each event carries an id, and a resume after the last id sends nothing more", async () => {
-    running = await startAI({ models: { demo: FAST_DEMO } })
-    const { id, response } = await start(running.origin, { model: "demo" })
-    const events = await readEvents(response)
-    expect(events.every((event) => event.lastEventId !== "")).toBe(true)
-    expect(events.at(-1)?.data).toBe("[DONE]")
-    const after = await readEvents(await resume(running.origin, id, events.at(-1)?.lastEventId))
-    expect(after).toEqual([])
-  })
-
-  it("refuses a cursor that is not one of the generation's", async () => {
-    running = await startAI({ models: { demo: FAST_DEMO } })
-    const { id, response } = await start(running.origin, { model: "demo" })
-    await readEvents(response)
-    const refused = await resume(running.origin, id, "abcdefgh_0000000000000001")
-    expect(refused.status).toBe(400)
-    expect(await refused.json()).toMatchObject({ error: { param: "last_event_id" } })
-  })
-})
-
-/** An OpenAI-style upstream frame with choice 0's delta. */
-function openaiChunk(delta: Record<string, unknown>, finishReason: string | null = null): string {
-  return `data: ${JSON.stringify({ id: "up", object: "chat.completion.chunk", choices: [{ index: 0, delta, finish_reason: finishReason }] })}\n\n`
-}
 
 describe("upstreams", () => {
   it("an OpenAI upstream answers an Anthropic client (translated both ways)", async () => {
@@ -426,115 +571,6 @@ describe("a slow first token", () => {
   })
 })
 
-describe("cancel and disconnect", () => {
-  /** An upstream that sends one delta, then stalls with the connection open. */
-  function stallingUpstream(target: Upstream): void {
-    target.answer = (response) => {
-      response.writeHead(200, { "content-type": "text/event-stream" })
-      response.write(openaiChunk({ content: "Thinking" }))
-    }
-  }
-
-  it("cancel aborts the upstream request, and the generation ends cancelled with its numbers", async () => {
-    upstream = await startUpstream()
-    stallingUpstream(upstream)
-    running = await startAI({ models: { gpt: { provider: "openai", baseURL: upstream.baseURL } } })
-    const response = await fetch(`${running.origin}/v1/chat/completions`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ model: "gpt", stream: true, messages: [{ role: "user", content: "hi" }] }),
-    })
-    const id = response.headers.get("herald-generation-id") as string
-    const reading = readEvents(response)
-    const socketClosed = new Promise((resolve) => upstream?.lastSocket?.once("close", resolve))
-    const cancelled = await fetch(`${running.origin}/v1/generations/${id}/cancel`, { method: "POST" })
-    expect(cancelled.status).toBe(200)
-    const state = (await cancelled.json()) as {
-      status: string
-      stats: { cancelLatencyMs: number; usage: unknown }
-    }
-    expect(state.status).toBe("cancelled")
-    expect(state.stats.cancelLatencyMs).toBeGreaterThanOrEqual(0)
-    expect(state.stats.usage).toMatchObject({ outputTokens: 1, source: "estimated" })
-    await socketClosed
-    const events = await reading
-    expect(openaiText(events)).toBe("Thinking")
-    expect(JSON.parse(events.at(-1)?.data ?? "{}")).toMatchObject({ error: { type: "generation_cancelled" } })
-  })
-
-  it("Herald-On-Disconnect: cancel stops the model when the client leaves; by default it runs on", async () => {
-    upstream = await startUpstream()
-    stallingUpstream(upstream)
-    running = await startAI({ models: { gpt: { provider: "openai", baseURL: upstream.baseURL } } })
-    const open = async (headers: Record<string, string>) => {
-      const controller = new AbortController()
-      const response = await fetch(`${running?.origin}/v1/chat/completions`, {
-        method: "POST",
-        headers: { "content-type": "application/json", ...headers },
-        body: JSON.stringify({ model: "gpt", stream: true, messages: [{ role: "user", content: "hi" }] }),
-        signal: controller.signal,
-      })
-      await readEvents(response, (events) => events.length >= 2)
-      const socket = upstream?.lastSocket
-      const socketClosed = new Promise((resolve) => socket?.once("close", resolve))
-      controller.abort()
-      return { id: response.headers.get("herald-generation-id") as string, socketClosed }
-    }
-    const state = async (id: string) =>
-      ((await (await fetch(`${running?.origin}/v1/generations/${id}`)).json()) as { status: string }).status
-    const cancelled = await open({ "herald-on-disconnect": "cancel" })
-    await cancelled.socketClosed
-    await expect.poll(() => state(cancelled.id)).toBe("cancelled")
-
-    const kept = await open({})
-    await new Promise((resolve) => setTimeout(resolve, 100))
-    expect(await state(kept.id)).toBe("running")
-  })
-})
-
-describe("a dead node", () => {
-  /** A generation that `owner` (another node) runs, with `text` stored so far. */
-  async function openGenerationOf(engine: TestAI["engine"], id: string, owner: string, text: string) {
-    const log = generationLog(id)
-    const meta = {
-      model: "demo",
-      format: "openai" as const,
-      owner: undefined,
-      createdAt: Date.now(),
-      includeUsage: false,
-    }
-    await engine.create(log, { owner, meta: metaToRecord(meta) })
-    await engine.append(log, [{ data: JSON.stringify({ type: "text-delta", text }) }], { fence: { owner } })
-    return log
-  }
-  async function readToInterrupted(id: string, text: string): Promise<void> {
-    const events = await readEvents(await fetch(`${running?.origin}/v1/generations/${id}/stream`))
-    expect(openaiText(events)).toBe(text)
-    expect(JSON.parse(events.at(-1)?.data ?? "{}")).toMatchObject({
-      error: { type: "generation_interrupted" },
-    })
-  }
-
-  it("its open generation is closed as interrupted by the node that reads it, fencing the old owner", async () => {
-    running = await startAI()
-    const log = await openGenerationOf(running.engine, "AAAAAAAAAAAAAAAAAAAAAA", "dead-node", "Half an ans")
-    await readToInterrupted("AAAAAAAAAAAAAAAAAAAAAA", "Half an ans")
-    const late = await running.engine.append(log, [{ data: "{}" }], { fence: { owner: "dead-node" } })
-    expect(late.status).not.toBe("appended")
-  })
-
-  it("a reader following it from another node sees it closed as interrupted once that node's lease ran out", async () => {
-    running = await startAI({ leaseMs: 150 })
-    // The other node is alive when the reader comes, then stops renewing its lease.
-    await running.engine.holdLease("dying-node", 300)
-    await openGenerationOf(running.engine, "BBBBBBBBBBBBBBBBBBBBBB", "dying-node", "Half")
-    const started = Date.now()
-    await readToInterrupted("BBBBBBBBBBBBBBBBBBBBBB", "Half")
-    // Not before the lease ran out.
-    expect(Date.now() - started).toBeGreaterThanOrEqual(250)
-  })
-})
-
 describe("auth", () => {
   it("401 without a token, 403 without the grant, x-api-key on /v1/messages, owners read their own", async () => {
     running = await startAI({ auth: true, models: { demo: FAST_DEMO } })
@@ -591,5 +627,32 @@ describe("auth", () => {
       headers: { authorization: `Bearer ${reader}` },
     })
     expect(cancelOnly.status).toBe(403)
+  })
+})
+
+describe("a store that is away", () => {
+  it("a request is answered with a 500, and the handler's promise resolves (http.createServer(ai.handle) stays up)", async () => {
+    // Nothing listens on port 1: every call waits connectWaitMs for Redis, then fails.
+    const engine = createRedisEngine({ url: "redis://127.0.0.1:1", connectWaitMs: 100 })
+    const ai = createAIHandler({ engine, heartbeatMs: 0, logger: recordingLogger() })
+    const handled: Promise<void>[] = []
+    const { server, url } = await listen((request, response) => {
+      handled.push(ai.handle(request, response))
+    })
+    try {
+      const response = await fetch(`${url}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ model: "demo", stream: true, messages: [{ role: "user", content: "hi" }] }),
+        signal: AbortSignal.timeout(5000),
+      })
+      expect(response.status).toBe(500)
+      await response.body?.cancel()
+      await expect(Promise.all(handled)).resolves.toBeDefined()
+    } finally {
+      await ai.close({ deadlineMs: 0 })
+      await stop(server)
+      await engine.close()
+    }
   })
 })

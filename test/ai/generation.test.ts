@@ -1,9 +1,5 @@
-import { randomBytes } from "node:crypto"
-import { mkdtempSync, rmSync } from "node:fs"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
 import { setTimeout as sleep } from "node:timers/promises"
-import { afterAll, afterEach, describe, expect, it } from "vitest"
+import { afterEach, describe, expect, it } from "vitest"
 import type { Entry } from "../../src/ai/entries.js"
 import type { GenerationMeta } from "../../src/ai/generation-meta.js"
 import { createGenerations, type Generations } from "../../src/ai/generations.js"
@@ -11,12 +7,9 @@ import type { Provider } from "../../src/ai/provider.js"
 import { StatsRecorder } from "../../src/ai/stats-recorder.js"
 import { parseEntry, type StoredEntry } from "../../src/ai/stored-entry.js"
 import type { Engine } from "../../src/engine/engine.js"
-import { createMemoryEngine } from "../../src/engine/memory.js"
 import { START } from "../../src/engine/position.js"
-import { createRedisEngine } from "../../src/engine/redis.js"
-import { createSqliteEngine } from "../../src/engine/sqlite.js"
-import { deleteKeys, redisAnswers, SHARED_REDIS_URL, STRICT } from "../engine/redis-servers.js"
 import { recordingLogger } from "../server/helpers.js"
+import { testEngines } from "./engines.js"
 
 const REQUEST = {
   model: "m",
@@ -94,63 +87,13 @@ function opened<E extends Engine>(engine: E): E {
   return engine
 }
 
-const sqliteRoot = mkdtempSync(join(tmpdir(), "herald-generation-test-"))
-let sqliteFiles = 0
-const RUN = `herald-generation-test-${randomBytes(4).toString("hex")}`
-const redisUp = await redisAnswers(SHARED_REDIS_URL)
-const redisPrefixes = new WeakMap<Engine, string>()
-let redisEngines = 0
-afterAll(async () => {
-  rmSync(sqliteRoot, { recursive: true, force: true })
-  if (redisUp) await deleteKeys(SHARED_REDIS_URL, RUN)
-})
-
-/** An engine the runner is tested on. */
-interface EngineKind {
-  readonly name: string
-  /** False only when its server does not answer outside HERALD_TEST_STRICT=1: its tests are skipped. */
-  readonly available: boolean
-  /** A new engine on a store of its own, closed after the test. */
-  open(): Engine
-  /** The engine another node has on the same store as `engine`. */
-  nodeBeside(engine: Engine): Engine
-}
-
-const ENGINES: readonly EngineKind[] = [
-  {
-    name: "memory",
-    available: true,
-    open: () => opened(createMemoryEngine()),
-    // A memory store lives in its engine: nodes on one store share the engine.
-    nodeBeside: (engine) => engine,
-  },
-  {
-    name: "sqlite",
-    available: true,
-    // A file, as `herald serve` runs it (WAL, lock, checkpoints).
-    open: () => opened(createSqliteEngine({ path: join(sqliteRoot, `${++sqliteFiles}.db`) })),
-    // One process per file (sqlite-lock.ts), and signals stay in it: nodes on one file share its engine.
-    nodeBeside: (engine) => engine,
-  },
-  {
-    name: "redis",
-    available: redisUp || STRICT,
-    open() {
-      const keyPrefix = `${RUN}-${++redisEngines}`
-      const engine = opened(createRedisEngine({ url: SHARED_REDIS_URL, keyPrefix }))
-      redisPrefixes.set(engine, keyPrefix)
-      return engine
-    },
-    nodeBeside: (engine) =>
-      opened(createRedisEngine({ url: SHARED_REDIS_URL, keyPrefix: redisPrefixes.get(engine) as string })),
-  },
-]
+const ENGINES = await testEngines("generation")
 
 for (const kind of ENGINES) {
   describe.skipIf(!kind.available)(`on the ${kind.name} engine`, () => {
     describe("a generation's log", () => {
       it("merges token deltas per flush window, loses none, and ends with the terminal entry and its numbers", async () => {
-        const engine = kind.open()
+        const engine = opened(kind.open())
         const { provider } = endless({ count: 300 })
         const run = await generationsOn(engine).start({ provider, request: REQUEST, meta: META })
         const end = await run.ended
@@ -168,7 +111,7 @@ for (const kind of ENGINES) {
       })
 
       it("appends a token that finds the store idle at once, and merges what comes while an append is in flight", async () => {
-        const engine = kind.open()
+        const engine = opened(kind.open())
         // Each append takes 30 ms; tokens come every 2 ms.
         const slow = replacing(engine, {
           append: async (...args) => {
@@ -195,7 +138,7 @@ for (const kind of ENGINES) {
       it("merges over saturatedFlushMs while the node's event loop is saturated, and appends at once otherwise", async () => {
         /** Entries of 20 tokens 2 ms apart, after the loop was kept busy for 150 ms. */
         const entriesAfterBusyLoop = async (saturatedFlushMs: number) => {
-          const engine = kind.open()
+          const engine = opened(kind.open())
           const created = generationsOn(engine, { flushMs: 0, saturatedFlushMs })
           const until = performance.now() + 150
           while (performance.now() < until) {
@@ -214,7 +157,7 @@ for (const kind of ENGINES) {
       })
 
       it("stops reading the upstream when the store fails, and records the failure when it can", async () => {
-        const engine = kind.open()
+        const engine = opened(kind.open())
         let failing = false
         const flaky = replacing(engine, {
           append: (...args) =>
@@ -235,7 +178,7 @@ for (const kind of ENGINES) {
       })
 
       it("waits for a slow store instead of reading on without bound", async () => {
-        const engine = kind.open()
+        const engine = opened(kind.open())
         let release: () => void = () => {}
         const gate = new Promise<void>((resolve) => {
           release = resolve
@@ -262,7 +205,7 @@ for (const kind of ENGINES) {
       })
 
       it("stops, writing nothing more, when another writer closed the log", async () => {
-        const engine = kind.open()
+        const engine = opened(kind.open())
         const { provider, state } = endless({ everyMs: 1 })
         const run = await generationsOn(engine).start({ provider, request: REQUEST, meta: META })
         await sleep(30)
@@ -277,8 +220,8 @@ for (const kind of ENGINES) {
       })
 
       it("is cancelled from another node by the signal, and by the durable stop flag alone", async () => {
-        const engine = kind.open()
-        const other = kind.nodeBeside(engine)
+        const engine = opened(kind.open())
+        const other = opened(kind.nodeBeside(engine))
         const here = generationsOn(engine)
         const elsewhere = generationsOn(other)
         // Stalled: no append comes to report the stop flag, only the signal can stop it.
@@ -303,14 +246,14 @@ for (const kind of ENGINES) {
       })
 
       it("is closed as interrupted by a node following it once its node's lease ran out, fencing that node", async () => {
-        const engine = kind.open()
+        const engine = opened(kind.open())
         // The running node stops renewing its lease, as a dead or cut-off node does; its upstream goes on.
         let renewing = true
         const dying = replacing(engine, {
           holdLease: (...args) => (renewing ? engine.holdLease(...args) : Promise.resolve()),
         })
         const running = generationsOn(dying, { leaseMs: 150 })
-        const follower = generationsOn(kind.nodeBeside(engine), { leaseMs: 150 })
+        const follower = generationsOn(opened(kind.nodeBeside(engine)), { leaseMs: 150 })
         const { provider, state } = endless({ everyMs: 5 })
         const run = await running.start({ provider, request: REQUEST, meta: META })
         await sleep(30)
@@ -332,7 +275,7 @@ for (const kind of ENGINES) {
       })
 
       it("a shutdown lets generations finish within the deadline, then marks the rest interrupted", async () => {
-        const engine = kind.open()
+        const engine = opened(kind.open())
         const node = generationsOn(engine)
         const short = endless({ count: 5, everyMs: 1 })
         const long = endless({ everyMs: 5 })
@@ -347,7 +290,7 @@ for (const kind of ENGINES) {
       })
 
       it("stops after the disconnect grace when the last viewer left and none came back", async () => {
-        const engine = kind.open()
+        const engine = opened(kind.open())
         const node = generationsOn(engine, { disconnectGraceMs: 40 })
         const { provider } = endless({ everyMs: 1 })
         const run = await node.start({ provider, request: REQUEST, meta: META })
@@ -363,7 +306,7 @@ for (const kind of ENGINES) {
 
     describe("a node's generation activity", () => {
       it("lists the running generations with their numbers so far, then the ended ones, newest first", async () => {
-        const engine = kind.open()
+        const engine = opened(kind.open())
         const node = generationsOn(engine)
         const slow = endless({ everyMs: 5 })
         const running = await node.start({ provider: slow.provider, request: REQUEST, meta: META })

@@ -3,9 +3,9 @@ import OpenAI from "openai"
 import { afterEach, describe, expect, it } from "vitest"
 import { type AIHandler, createAIHandler } from "../../src/ai/handler.js"
 import type { Engine } from "../../src/engine/engine.js"
-import { createMemoryEngine } from "../../src/engine/memory.js"
 import { listen, stop } from "../server/helpers.js"
 import { aiToken, readEvents, startAI, type TestAI } from "./ai-server.js"
+import { testEngines } from "./engines.js"
 import { startUpstream, type Upstream } from "./upstream.js"
 
 const FAST = { provider: "demo" as const, timeToFirstTokenMs: 0, tokensPerSecond: Number.POSITIVE_INFINITY }
@@ -58,147 +58,169 @@ async function generationCount(engine: Engine): Promise<number> {
   return (await engine.list({ prefix: "ai/gen/", limit: 100 })).logs.length
 }
 
-describe("Idempotency-Key on create", () => {
-  it("a retry with the key gets the same generation again, from the start, and starts no second one", async () => {
-    running = await startAI({ models: { demo: PACED } })
-    const first = await create(running.origin, { "idempotency-key": "key-1" })
-    const id = first.headers.get("herald-generation-id")
-    const cut = await readEvents(first, (events) => events.length >= 3)
-    const retry = await create(running.origin, { "idempotency-key": "key-1" })
-    expect(retry.status).toBe(200)
-    expect(retry.headers.get("herald-generation-id")).toBe(id)
-    expect(retry.headers.get("idempotent-replayed")).toBe("true")
-    const all = await readEvents(retry)
-    expect(all.slice(0, cut.length)).toEqual(cut)
-    expect(all.at(-1)?.data).toBe("[DONE]")
-    // After it ended, and not streaming: the whole answer of the same generation.
-    const whole = await create(running.origin, { "idempotency-key": "key-2" }, { ...BODY, stream: false })
-    const wholeAgain = await create(
-      running.origin,
-      { "idempotency-key": "key-2" },
-      { ...BODY, stream: false },
-    )
-    expect(wholeAgain.headers.get("herald-generation-id")).toBe(whole.headers.get("herald-generation-id"))
-    expect(await wholeAgain.json()).toEqual(await whole.json())
-    expect(await generationCount(running.engine)).toBe(2)
-    // No key: a new generation each time.
-    await (await create(running.origin, {})).text()
-    expect(await generationCount(running.engine)).toBe(3)
-  })
+const ENGINES = await testEngines("idempotency")
 
-  it("the key with another body is a 422; the same key from another subject is another generation", async () => {
-    running = await startAI({ models: { demo: FAST }, auth: true })
-    const alice = { authorization: `Bearer ${await aiToken(["generate", "read"])}`, "idempotency-key": "k" }
-    const bob = {
-      authorization: `Bearer ${await aiToken(["generate", "read"], { subject: "urn:test:bob" })}`,
-      "idempotency-key": "k",
-    }
-    const first = await create(running.origin, alice)
-    await first.text()
-    const other = await create(running.origin, alice, {
-      ...BODY,
-      messages: [{ role: "user", content: "else" }],
+for (const kind of ENGINES) {
+  // A key is a log of the engine, claimed by the first request to create it.
+  describe.skipIf(!kind.available)(`on the ${kind.name} engine`, () => {
+    describe("Idempotency-Key on create", () => {
+      it("a retry with the key gets the same generation again, from the start, and starts no second one", async () => {
+        running = await startAI({ openEngine: kind.open, models: { demo: PACED } })
+        const first = await create(running.origin, { "idempotency-key": "key-1" })
+        const id = first.headers.get("herald-generation-id")
+        const cut = await readEvents(first, (events) => events.length >= 3)
+        const retry = await create(running.origin, { "idempotency-key": "key-1" })
+        expect(retry.status).toBe(200)
+        expect(retry.headers.get("herald-generation-id")).toBe(id)
+        expect(retry.headers.get("idempotent-replayed")).toBe("true")
+        const all = await readEvents(retry)
+        expect(all.slice(0, cut.length)).toEqual(cut)
+        expect(all.at(-1)?.data).toBe("[DONE]")
+        // After it ended, and not streaming: the whole answer of the same generation.
+        const whole = await create(running.origin, { "idempotency-key": "key-2" }, { ...BODY, stream: false })
+        const wholeAgain = await create(
+          running.origin,
+          { "idempotency-key": "key-2" },
+          { ...BODY, stream: false },
+        )
+        expect(wholeAgain.headers.get("herald-generation-id")).toBe(whole.headers.get("herald-generation-id"))
+        expect(await wholeAgain.json()).toEqual(await whole.json())
+        expect(await generationCount(running.engine)).toBe(2)
+        // No key: a new generation each time.
+        await (await create(running.origin, {})).text()
+        expect(await generationCount(running.engine)).toBe(3)
+      })
+
+      it("the key with another body is a 422; the same key from another subject is another generation", async () => {
+        running = await startAI({ openEngine: kind.open, models: { demo: FAST }, auth: true })
+        const alice = {
+          authorization: `Bearer ${await aiToken(["generate", "read"])}`,
+          "idempotency-key": "k",
+        }
+        const bob = {
+          authorization: `Bearer ${await aiToken(["generate", "read"], { subject: "urn:test:bob" })}`,
+          "idempotency-key": "k",
+        }
+        const first = await create(running.origin, alice)
+        await first.text()
+        const other = await create(running.origin, alice, {
+          ...BODY,
+          messages: [{ role: "user", content: "else" }],
+        })
+        expect(other.status).toBe(422)
+        expect(await other.json()).toMatchObject({ error: { param: "idempotency-key" } })
+        const bobs = await create(running.origin, bob)
+        await bobs.text()
+        expect(bobs.headers.get("herald-generation-id")).not.toBe(first.headers.get("herald-generation-id"))
+        expect(bobs.headers.get("idempotent-replayed")).toBeNull()
+        const empty = await create(running.origin, { ...alice, "idempotency-key": "" })
+        expect(empty.status).toBe(400)
+      })
+
+      it("requests racing with one key on two nodes of one store make one generation", async () => {
+        const engine = kind.open()
+        const engines = [engine, kind.nodeBeside(engine)]
+        const nodes: { ai: AIHandler; server: Server; origin: string }[] = []
+        try {
+          for (const [at, node] of ["node-a", "node-b"].entries()) {
+            const ai = createAIHandler({
+              // Every request looks the key up before any has claimed it: a real race.
+              engine: slowKeyLookups(engines[at] as Engine, 50),
+              node,
+              heartbeatMs: 0,
+              flushMs: 5,
+              models: { demo: FAST },
+            })
+            const { server, url } = await listen((request, response) => void ai.handle(request, response))
+            nodes.push({ ai, server, origin: url })
+          }
+          const responses = await Promise.all(
+            Array.from({ length: 6 }, (_, at) =>
+              create((nodes[at % 2] as { origin: string }).origin, { "idempotency-key": "raced" }),
+            ),
+          )
+          const texts = await Promise.all(
+            responses.map(async (response) => textOf(await readEvents(response))),
+          )
+          expect(responses.map((response) => response.status)).toEqual([200, 200, 200, 200, 200, 200])
+          const ids = new Set(responses.map((response) => response.headers.get("herald-generation-id")))
+          expect(ids.size).toBe(1)
+          expect(new Set(texts).size).toBe(1)
+          expect(await generationCount(engine)).toBe(1)
+        } finally {
+          for (const node of nodes) {
+            await node.ai.close({ deadlineMs: 200 })
+            await stop(node.server)
+          }
+          await Promise.all([...new Set(engines)].map((each) => each.close()))
+        }
+      })
+
+      it("the openai SDK retrying after a refusal asks again, and after a lost connection gets the same generation", async () => {
+        upstream = await startUpstream()
+        let calls = 0
+        upstream.answer = (response) => {
+          calls++
+          if (calls === 1) {
+            response.writeHead(503, { "content-type": "application/json", "retry-after-ms": "1" })
+            response.end(JSON.stringify({ error: { message: "Overloaded", type: "server_error" } }))
+            return
+          }
+          response.writeHead(200, { "content-type": "text/event-stream" })
+          const chunk = (delta: Record<string, unknown>, finish: string | null = null) =>
+            `data: ${JSON.stringify({ id: "up", object: "chat.completion.chunk", choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`
+          response.end(`${chunk({ content: "Hello" })}${chunk({}, "stop")}data: [DONE]\n\n`)
+        }
+        running = await startAI({
+          openEngine: kind.open,
+          models: { gpt: { provider: "openai", baseURL: upstream.baseURL } },
+        })
+        /** The SDK with its idempotency header on: every retry of a request repeats its key. */
+        class RetryingOpenAI extends OpenAI {
+          protected override idempotencyHeader = "Idempotency-Key"
+        }
+        const keys: (string | null)[] = []
+        let dropFirst = false
+        const client = new RetryingOpenAI({
+          baseURL: `${running.origin}/v1`,
+          apiKey: "unused",
+          maxRetries: 2,
+          fetch: async (input, init) => {
+            keys.push(new Headers(init?.headers).get("idempotency-key"))
+            const response = await fetch(input, init)
+            if (!dropFirst) return response
+            // The answer reached Herald, but the connection dies before the client reads it.
+            dropFirst = false
+            await response.body?.cancel()
+            throw new TypeError("fetch failed")
+          },
+        })
+        const request = {
+          model: "gpt",
+          stream: true as const,
+          messages: [{ role: "user" as const, content: "hi" }],
+        }
+        let text = ""
+        for await (const chunk of await client.chat.completions.create(request))
+          text += chunk.choices[0]?.delta.content ?? ""
+        expect(text).toBe("Hello")
+        // The 503 was passed through, the SDK retried with the same key, and Herald asked the upstream again.
+        expect(keys).toHaveLength(2)
+        expect(keys[0]).toMatch(/^stainless-node-retry-/)
+        expect(keys[1]).toBe(keys[0])
+        expect(calls).toBe(2)
+
+        dropFirst = true
+        keys.length = 0
+        text = ""
+        for await (const chunk of await client.chat.completions.create(request))
+          text += chunk.choices[0]?.delta.content ?? ""
+        expect(text).toBe("Hello")
+        expect(keys).toHaveLength(2)
+        expect(keys[1]).toBe(keys[0])
+        // The lost first answer's generation answered the retry: the upstream was asked once more, not twice.
+        expect(calls).toBe(3)
+      })
     })
-    expect(other.status).toBe(422)
-    expect(await other.json()).toMatchObject({ error: { param: "idempotency-key" } })
-    const bobs = await create(running.origin, bob)
-    await bobs.text()
-    expect(bobs.headers.get("herald-generation-id")).not.toBe(first.headers.get("herald-generation-id"))
-    expect(bobs.headers.get("idempotent-replayed")).toBeNull()
-    const empty = await create(running.origin, { ...alice, "idempotency-key": "" })
-    expect(empty.status).toBe(400)
   })
-
-  it("requests racing with one key on two nodes of one engine make one generation", async () => {
-    // Every request looks the key up before any has claimed it: a real race.
-    const engine = slowKeyLookups(createMemoryEngine(), 50)
-    const nodes: { ai: AIHandler; server: Server; origin: string }[] = []
-    try {
-      for (const node of ["node-a", "node-b"]) {
-        const ai = createAIHandler({ engine, node, heartbeatMs: 0, flushMs: 5, models: { demo: FAST } })
-        const { server, url } = await listen((request, response) => void ai.handle(request, response))
-        nodes.push({ ai, server, origin: url })
-      }
-      const responses = await Promise.all(
-        Array.from({ length: 6 }, (_, at) =>
-          create((nodes[at % 2] as { origin: string }).origin, { "idempotency-key": "raced" }),
-        ),
-      )
-      const texts = await Promise.all(responses.map(async (response) => textOf(await readEvents(response))))
-      expect(responses.map((response) => response.status)).toEqual([200, 200, 200, 200, 200, 200])
-      const ids = new Set(responses.map((response) => response.headers.get("herald-generation-id")))
-      expect(ids.size).toBe(1)
-      expect(new Set(texts).size).toBe(1)
-      expect(await generationCount(engine)).toBe(1)
-    } finally {
-      for (const node of nodes) {
-        await node.ai.close({ deadlineMs: 200 })
-        await stop(node.server)
-      }
-      await engine.close()
-    }
-  })
-
-  it("the openai SDK retrying after a refusal asks again, and after a lost connection gets the same generation", async () => {
-    upstream = await startUpstream()
-    let calls = 0
-    upstream.answer = (response) => {
-      calls++
-      if (calls === 1) {
-        response.writeHead(503, { "content-type": "application/json", "retry-after-ms": "1" })
-        response.end(JSON.stringify({ error: { message: "Overloaded", type: "server_error" } }))
-        return
-      }
-      response.writeHead(200, { "content-type": "text/event-stream" })
-      const chunk = (delta: Record<string, unknown>, finish: string | null = null) =>
-        `data: ${JSON.stringify({ id: "up", object: "chat.completion.chunk", choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`
-      response.end(`${chunk({ content: "Hello" })}${chunk({}, "stop")}data: [DONE]\n\n`)
-    }
-    running = await startAI({ models: { gpt: { provider: "openai", baseURL: upstream.baseURL } } })
-    /** The SDK with its idempotency header on: every retry of a request repeats its key. */
-    class RetryingOpenAI extends OpenAI {
-      protected override idempotencyHeader = "Idempotency-Key"
-    }
-    const keys: (string | null)[] = []
-    let dropFirst = false
-    const client = new RetryingOpenAI({
-      baseURL: `${running.origin}/v1`,
-      apiKey: "unused",
-      maxRetries: 2,
-      fetch: async (input, init) => {
-        keys.push(new Headers(init?.headers).get("idempotency-key"))
-        const response = await fetch(input, init)
-        if (!dropFirst) return response
-        // The answer reached Herald, but the connection dies before the client reads it.
-        dropFirst = false
-        await response.body?.cancel()
-        throw new TypeError("fetch failed")
-      },
-    })
-    const request = {
-      model: "gpt",
-      stream: true as const,
-      messages: [{ role: "user" as const, content: "hi" }],
-    }
-    let text = ""
-    for await (const chunk of await client.chat.completions.create(request))
-      text += chunk.choices[0]?.delta.content ?? ""
-    expect(text).toBe("Hello")
-    // The 503 was passed through, the SDK retried with the same key, and Herald asked the upstream again.
-    expect(keys).toHaveLength(2)
-    expect(keys[0]).toMatch(/^stainless-node-retry-/)
-    expect(keys[1]).toBe(keys[0])
-    expect(calls).toBe(2)
-
-    dropFirst = true
-    keys.length = 0
-    text = ""
-    for await (const chunk of await client.chat.completions.create(request))
-      text += chunk.choices[0]?.delta.content ?? ""
-    expect(text).toBe("Hello")
-    expect(keys).toHaveLength(2)
-    expect(keys[1]).toBe(keys[0])
-    // The lost first answer's generation answered the retry: the upstream was asked once more, not twice.
-    expect(calls).toBe(3)
-  })
-})
+}

@@ -2,9 +2,10 @@ import type { Server } from "node:http"
 import { afterEach, describe, expect, it } from "vitest"
 import { type AIHandler, createAIHandler } from "../../src/ai/handler.js"
 import { createTokenVerifier } from "../../src/auth/verifier.js"
-import { createMemoryEngine } from "../../src/engine/memory.js"
+import type { Engine } from "../../src/engine/engine.js"
 import { listen, stop } from "../server/helpers.js"
 import { aiToken, RESOURCE, SECRET, startAI, type TestAI } from "./ai-server.js"
+import { testEngines } from "./engines.js"
 
 const FAST = { provider: "demo" as const, timeToFirstTokenMs: 0, tokensPerSecond: Number.POSITIVE_INFINITY }
 /** Runs for about 10 seconds unless cancelled. */
@@ -74,53 +75,6 @@ describe("limits per subject and per app", () => {
     for (const response of [first, second, fourth]) await response.body?.cancel()
   })
 
-  it("starts per minute are counted across the nodes of one engine", async () => {
-    const engine = createMemoryEngine()
-    const nodes: { ai: AIHandler; server: Server; origin: string }[] = []
-    try {
-      for (const node of ["node-a", "node-b"]) {
-        const ai = createAIHandler({
-          engine,
-          node,
-          heartbeatMs: 0,
-          models: { demo: FAST },
-          maxPerMinutePerSubject: 3,
-          auth: {
-            verifier: createTokenVerifier({
-              keys: [{ kind: "secret", secret: SECRET }],
-              resource: RESOURCE,
-              matcherContext: { hubUrl: new URL(RESOURCE), maxPatternLength: 1024 },
-            }),
-          },
-        })
-        const { server, url } = await listen((request, response) => void ai.handle(request, response))
-        nodes.push({ ai, server, origin: url })
-      }
-      const [a, b] = nodes as [(typeof nodes)[0], (typeof nodes)[0]]
-      const alice = await bearer()
-      for (const origin of [a.origin, a.origin, b.origin]) {
-        const response = await post(origin, alice, chat())
-        expect(response.status).toBe(200)
-        await response.text()
-      }
-      const refused = await post(b.origin, alice, chat())
-      expect(refused.status).toBe(429)
-      expect(await refused.json()).toMatchObject({ error: { code: "rate_limit_exceeded" } })
-      const wait = Number(refused.headers.get("retry-after"))
-      expect(wait).toBeGreaterThan(55)
-      expect(wait).toBeLessThanOrEqual(60)
-      expect(Number(refused.headers.get("retry-after-ms"))).toBeLessThanOrEqual(60_000)
-      // Counted per subject.
-      expect((await post(a.origin, await bearer("urn:test:bob"), chat())).status).toBe(200)
-    } finally {
-      for (const node of nodes) {
-        await node.ai.close({ deadlineMs: 200 })
-        await stop(node.server)
-      }
-      await engine.close()
-    }
-  })
-
   it("a request asking for more output tokens than allowed is a 400 naming its field", async () => {
     running = await startAI({ models: { demo: FAST }, maxOutputTokens: 100 })
     const openai = await post(running.origin, {}, chat("demo", { max_tokens: 101 }))
@@ -156,54 +110,115 @@ describe("limits per subject and per app", () => {
     expect(both.map((response) => response.status)).toEqual([200, 200])
     for (const response of both) await response.body?.cancel()
   })
-
-  it("keeps a generation's prompt for include=prompt, inline images as their type; storePrompts: false keeps none", async () => {
-    const body = {
-      model: "demo",
-      stream: false,
-      messages: [
-        { role: "system", content: "Be brief." },
-        {
-          role: "user",
-          content: [
-            { type: "text", text: "What is this?" },
-            { type: "image_url", image_url: { url: PNG } },
-          ],
-        },
-      ],
-    }
-    running = await startAI({ models: { demo: FAST } })
-    const kept = await post(running.origin, {}, body)
-    const id = kept.headers.get("herald-generation-id")
-    await kept.text()
-    const state = (await (await fetch(`${running.origin}/v1/generations/${id}?include=prompt`)).json()) as {
-      prompt: unknown
-    }
-    expect(state.prompt).toEqual({
-      system: "Be brief.",
-      messages: [
-        {
-          role: "user",
-          content: [
-            { type: "text", text: "What is this?" },
-            { type: "image", url: "data:image/png" },
-          ],
-        },
-      ],
-    })
-    expect(await (await fetch(`${running.origin}/v1/generations/${id}`)).json()).not.toHaveProperty("prompt")
-    await running.close()
-
-    running = await startAI({ models: { demo: FAST }, storePrompts: false })
-    const unkept = await post(running.origin, {}, body)
-    const unkeptId = unkept.headers.get("herald-generation-id")
-    await unkept.text()
-    const none = (await (
-      await fetch(`${running.origin}/v1/generations/${unkeptId}?include=prompt`)
-    ).json()) as {
-      prompt: unknown
-    }
-    expect(none.prompt).toBeNull()
-    expect((await running.engine.list({ prefix: "ai/prompt/", limit: 10 })).logs).toEqual([])
-  })
 })
+
+const ENGINES = await testEngines("limits")
+
+for (const kind of ENGINES) {
+  // The starts per minute and the prompts are logs of the engine.
+  describe.skipIf(!kind.available)(`on the ${kind.name} engine`, () => {
+    describe("limits per subject and per app", () => {
+      it("starts per minute are counted across the nodes of one store", async () => {
+        const engine = kind.open()
+        const engines = [engine, kind.nodeBeside(engine)]
+        const nodes: { ai: AIHandler; server: Server; origin: string }[] = []
+        try {
+          for (const [at, node] of ["node-a", "node-b"].entries()) {
+            const ai = createAIHandler({
+              engine: engines[at] as Engine,
+              node,
+              heartbeatMs: 0,
+              models: { demo: FAST },
+              maxPerMinutePerSubject: 3,
+              auth: {
+                verifier: createTokenVerifier({
+                  keys: [{ kind: "secret", secret: SECRET }],
+                  resource: RESOURCE,
+                  matcherContext: { hubUrl: new URL(RESOURCE), maxPatternLength: 1024 },
+                }),
+              },
+            })
+            const { server, url } = await listen((request, response) => void ai.handle(request, response))
+            nodes.push({ ai, server, origin: url })
+          }
+          const [a, b] = nodes as [(typeof nodes)[0], (typeof nodes)[0]]
+          const alice = await bearer()
+          for (const origin of [a.origin, a.origin, b.origin]) {
+            const response = await post(origin, alice, chat())
+            expect(response.status).toBe(200)
+            await response.text()
+          }
+          const refused = await post(b.origin, alice, chat())
+          expect(refused.status).toBe(429)
+          expect(await refused.json()).toMatchObject({ error: { code: "rate_limit_exceeded" } })
+          const wait = Number(refused.headers.get("retry-after"))
+          expect(wait).toBeGreaterThan(55)
+          expect(wait).toBeLessThanOrEqual(60)
+          expect(Number(refused.headers.get("retry-after-ms"))).toBeLessThanOrEqual(60_000)
+          // Counted per subject.
+          expect((await post(a.origin, await bearer("urn:test:bob"), chat())).status).toBe(200)
+        } finally {
+          for (const node of nodes) {
+            await node.ai.close({ deadlineMs: 200 })
+            await stop(node.server)
+          }
+          await Promise.all([...new Set(engines)].map((each) => each.close()))
+        }
+      })
+
+      it("keeps a generation's prompt for include=prompt, inline images as their type; storePrompts: false keeps none", async () => {
+        const body = {
+          model: "demo",
+          stream: false,
+          messages: [
+            { role: "system", content: "Be brief." },
+            {
+              role: "user",
+              content: [
+                { type: "text", text: "What is this?" },
+                { type: "image_url", image_url: { url: PNG } },
+              ],
+            },
+          ],
+        }
+        running = await startAI({ openEngine: kind.open, models: { demo: FAST } })
+        const kept = await post(running.origin, {}, body)
+        const id = kept.headers.get("herald-generation-id")
+        await kept.text()
+        const state = (await (
+          await fetch(`${running.origin}/v1/generations/${id}?include=prompt`)
+        ).json()) as {
+          prompt: unknown
+        }
+        expect(state.prompt).toEqual({
+          system: "Be brief.",
+          messages: [
+            {
+              role: "user",
+              content: [
+                { type: "text", text: "What is this?" },
+                { type: "image", url: "data:image/png" },
+              ],
+            },
+          ],
+        })
+        expect(await (await fetch(`${running.origin}/v1/generations/${id}`)).json()).not.toHaveProperty(
+          "prompt",
+        )
+        await running.close()
+
+        running = await startAI({ openEngine: kind.open, models: { demo: FAST }, storePrompts: false })
+        const unkept = await post(running.origin, {}, body)
+        const unkeptId = unkept.headers.get("herald-generation-id")
+        await unkept.text()
+        const none = (await (
+          await fetch(`${running.origin}/v1/generations/${unkeptId}?include=prompt`)
+        ).json()) as {
+          prompt: unknown
+        }
+        expect(none.prompt).toBeNull()
+        expect((await running.engine.list({ prefix: "ai/prompt/", limit: 10 })).logs).toEqual([])
+      })
+    })
+  })
+}
