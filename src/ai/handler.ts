@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http"
 import type { Registry } from "prom-client"
 import type { Engine } from "../engine/engine.js"
+import { EngineUnavailableError } from "../engine/unavailable.js"
 import { defaultLogger, type Logger } from "../logger.js"
 import { createSSE, DEFAULT_HEARTBEAT_MS, withErrorBoundary } from "../server/index.js"
 import { type AIAuthOptions, createAIAuthenticator } from "./ai-auth.js"
@@ -82,6 +83,9 @@ export interface AIHandler {
    */
   close(options?: { readonly deadlineMs?: number }): Promise<void>
 }
+
+/** What a 503 for an unreachable store asks a client to wait, in seconds. */
+const UNAVAILABLE_RETRY_SECONDS = 1
 
 const GENERATIONS_PREFIX = "/v1/generations/"
 /** The endpoints that create generations, by path. */
@@ -203,10 +207,34 @@ export function createAIHandler(options: AIHandlerOptions): AIHandler {
     )
   }
 
+  /**
+   * An engine that cannot reach its store (Redis down, failing over) is a 503 with `Retry-After`
+   * in the endpoint's error shape, as the hub and the streams answer it: the same request may
+   * succeed in a moment. Anything else goes to the error boundary.
+   */
+  const routeOrUnavailable = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
+    try {
+      await route(request, response)
+    } catch (error) {
+      if (!(error instanceof EngineUnavailableError) || response.headersSent) throw error
+      const path = (request.url ?? "").split("?", 1)[0] as string
+      logger.warn({ err: error, path }, "the AI endpoints' engine is unavailable")
+      const format = STREAM_FORMATS[CREATE_ENDPOINTS.get(path)?.format ?? "openai"].errors
+      sendFormatError(
+        response,
+        format,
+        503,
+        `The AI endpoints' ${options.engine.name} engine is unavailable (${error.message}). Retry in ${UNAVAILABLE_RETRY_SECONDS} s; a generation may have started, so retry a create with the same Idempotency-Key to be safe from a second one.`,
+        {},
+        { "retry-after": String(UNAVAILABLE_RETRY_SECONDS) },
+      )
+    }
+  }
+
   return {
     owns,
-    // What a route throws (the engine away, a bug) is answered and logged, never left to reject.
-    handle: withErrorBoundary(route, logger),
+    // What a route throws (a bug) is answered and logged, never left to reject.
+    handle: withErrorBoundary(routeOrUnavailable, logger),
     generations,
     metrics: metrics.registry,
     openGenerationLog: (id, request, url) => openGenerationLog(context, request, url, id),

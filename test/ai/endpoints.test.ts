@@ -631,7 +631,7 @@ describe("auth", () => {
 })
 
 describe("a store that is away", () => {
-  it("a request is answered with a 500, and the handler's promise resolves (http.createServer(ai.handle) stays up)", async () => {
+  it("a request is answered with a 503 and Retry-After in its endpoint's shape, and the handler's promise resolves (http.createServer(ai.handle) stays up)", async () => {
     // Nothing listens on port 1: every call waits connectWaitMs for Redis, then fails.
     const engine = createRedisEngine({ url: "redis://127.0.0.1:1", connectWaitMs: 100 })
     const ai = createAIHandler({ engine, heartbeatMs: 0, logger: recordingLogger() })
@@ -646,8 +646,23 @@ describe("a store that is away", () => {
         body: JSON.stringify({ model: "demo", stream: true, messages: [{ role: "user", content: "hi" }] }),
         signal: AbortSignal.timeout(5000),
       })
-      expect(response.status).toBe(500)
-      await response.body?.cancel()
+      expect(response.status).toBe(503)
+      expect(response.headers.get("retry-after")).toBe("1")
+      const openaiError = (await response.json()) as { error: { message: string } }
+      expect(openaiError.error.message).toMatch(/redis engine is unavailable.*Idempotency-Key/)
+      const anthropic = await fetch(`${url}/v1/messages`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ model: "demo", max_tokens: 10, messages: [{ role: "user", content: "hi" }] }),
+        signal: AbortSignal.timeout(5000),
+      })
+      expect(anthropic.status).toBe(503)
+      expect(((await anthropic.json()) as { type: string }).type).toBe("error")
+      const state = await fetch(`${url}/v1/generations/${"a".repeat(22)}`, {
+        signal: AbortSignal.timeout(5000),
+      })
+      expect(state.status).toBe(503)
+      await state.body?.cancel()
       await expect(Promise.all(handled)).resolves.toBeDefined()
     } finally {
       await ai.close({ deadlineMs: 0 })
