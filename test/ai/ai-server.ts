@@ -21,6 +21,48 @@ export interface TestAI {
   close(): Promise<void>
 }
 
+/** A verifier of the tokens {@link aiToken} signs. */
+export function testVerifier() {
+  return createTokenVerifier({
+    keys: [{ kind: "secret", secret: SECRET }],
+    resource: RESOURCE,
+    matcherContext: { hubUrl: new URL(RESOURCE), maxPatternLength: 1024 },
+  })
+}
+
+/** Nodes of one store: an AI handler per engine of it, each listening on loopback. */
+export interface TestNodes {
+  readonly nodes: readonly { readonly ai: AIHandler; readonly server: Server; readonly origin: string }[]
+  /** Closes the nodes, then each distinct engine. */
+  close(): Promise<void>
+}
+
+/** Starts node `node-a`, `node-b`, … on `engines[0]`, `engines[1]`, …, each with `options`. */
+export async function startNodes(
+  engines: readonly Engine[],
+  options: Omit<AIHandlerOptions, "engine" | "node">,
+): Promise<TestNodes> {
+  const nodes: { ai: AIHandler; server: Server; origin: string }[] = []
+  const close = async (): Promise<void> => {
+    for (const node of nodes) {
+      await node.ai.close({ deadlineMs: 200 })
+      await stop(node.server)
+    }
+    await Promise.all([...new Set(engines)].map((engine) => engine.close()))
+  }
+  try {
+    for (const [at, engine] of engines.entries()) {
+      const ai = createAIHandler({ engine, node: `node-${String.fromCharCode(97 + at)}`, ...options })
+      const { server, url } = await listen((request, response) => void ai.handle(request, response))
+      nodes.push({ ai, server, origin: url })
+    }
+  } catch (error) {
+    await close()
+    throw error
+  }
+  return { nodes, close }
+}
+
 /**
  * Starts the AI handler on a new engine from `openEngine` (a memory engine by default), closed
  * with it; with `auth: true`, tokens signed by {@link aiToken} are required.
@@ -38,17 +80,7 @@ export async function startAI(
     heartbeatMs: 0,
     flushMs: 5,
     ...rest,
-    ...(auth === true
-      ? {
-          auth: {
-            verifier: createTokenVerifier({
-              keys: [{ kind: "secret", secret: SECRET }],
-              resource: RESOURCE,
-              matcherContext: { hubUrl: new URL(RESOURCE), maxPatternLength: 1024 },
-            }),
-          },
-        }
-      : {}),
+    ...(auth === true ? { auth: { verifier: testVerifier() } } : {}),
   })
   const { server, url } = await listen((request, response) => void ai.handle(request, response))
   return {

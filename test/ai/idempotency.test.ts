@@ -1,10 +1,7 @@
-import type { Server } from "node:http"
 import OpenAI from "openai"
 import { afterEach, describe, expect, it } from "vitest"
-import { type AIHandler, createAIHandler } from "../../src/ai/handler.js"
 import type { Engine } from "../../src/engine/engine.js"
-import { listen, stop } from "../server/helpers.js"
-import { aiToken, readEvents, startAI, type TestAI } from "./ai-server.js"
+import { aiToken, readEvents, startAI, startNodes, type TestAI } from "./ai-server.js"
 import { testEngines } from "./engines.js"
 import { startUpstream, type Upstream } from "./upstream.js"
 
@@ -119,21 +116,16 @@ for (const kind of ENGINES) {
 
       it("requests racing with one key on two nodes of one store make one generation", async () => {
         const engine = kind.open()
-        const engines = [engine, kind.nodeBeside(engine)]
-        const nodes: { ai: AIHandler; server: Server; origin: string }[] = []
+        // Every request looks the key up before any has claimed it: a real race.
+        const beside = kind.nodeBeside(engine)
+        const slow = slowKeyLookups(engine, 50)
+        const engines = [slow, beside === engine ? slow : slowKeyLookups(beside, 50)]
+        const { nodes, close } = await startNodes(engines, {
+          heartbeatMs: 0,
+          flushMs: 5,
+          models: { demo: FAST },
+        })
         try {
-          for (const [at, node] of ["node-a", "node-b"].entries()) {
-            const ai = createAIHandler({
-              // Every request looks the key up before any has claimed it: a real race.
-              engine: slowKeyLookups(engines[at] as Engine, 50),
-              node,
-              heartbeatMs: 0,
-              flushMs: 5,
-              models: { demo: FAST },
-            })
-            const { server, url } = await listen((request, response) => void ai.handle(request, response))
-            nodes.push({ ai, server, origin: url })
-          }
           const responses = await Promise.all(
             Array.from({ length: 6 }, (_, at) =>
               create((nodes[at % 2] as { origin: string }).origin, { "idempotency-key": "raced" }),
@@ -148,11 +140,7 @@ for (const kind of ENGINES) {
           expect(new Set(texts).size).toBe(1)
           expect(await generationCount(engine)).toBe(1)
         } finally {
-          for (const node of nodes) {
-            await node.ai.close({ deadlineMs: 200 })
-            await stop(node.server)
-          }
-          await Promise.all([...new Set(engines)].map((each) => each.close()))
+          await close()
         }
       })
 

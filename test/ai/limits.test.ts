@@ -1,10 +1,5 @@
-import type { Server } from "node:http"
 import { afterEach, describe, expect, it } from "vitest"
-import { type AIHandler, createAIHandler } from "../../src/ai/handler.js"
-import { createTokenVerifier } from "../../src/auth/verifier.js"
-import type { Engine } from "../../src/engine/engine.js"
-import { listen, stop } from "../server/helpers.js"
-import { aiToken, RESOURCE, SECRET, startAI, type TestAI } from "./ai-server.js"
+import { aiToken, startAI, startNodes, type TestAI, testVerifier } from "./ai-server.js"
 import { testEngines } from "./engines.js"
 
 const FAST = { provider: "demo" as const, timeToFirstTokenMs: 0, tokensPerSecond: Number.POSITIVE_INFINITY }
@@ -120,27 +115,13 @@ for (const kind of ENGINES) {
     describe("limits per subject and per app", () => {
       it("starts per minute are counted across the nodes of one store", async () => {
         const engine = kind.open()
-        const engines = [engine, kind.nodeBeside(engine)]
-        const nodes: { ai: AIHandler; server: Server; origin: string }[] = []
+        const { nodes, close } = await startNodes([engine, kind.nodeBeside(engine)], {
+          heartbeatMs: 0,
+          models: { demo: FAST },
+          maxPerMinutePerSubject: 3,
+          auth: { verifier: testVerifier() },
+        })
         try {
-          for (const [at, node] of ["node-a", "node-b"].entries()) {
-            const ai = createAIHandler({
-              engine: engines[at] as Engine,
-              node,
-              heartbeatMs: 0,
-              models: { demo: FAST },
-              maxPerMinutePerSubject: 3,
-              auth: {
-                verifier: createTokenVerifier({
-                  keys: [{ kind: "secret", secret: SECRET }],
-                  resource: RESOURCE,
-                  matcherContext: { hubUrl: new URL(RESOURCE), maxPatternLength: 1024 },
-                }),
-              },
-            })
-            const { server, url } = await listen((request, response) => void ai.handle(request, response))
-            nodes.push({ ai, server, origin: url })
-          }
           const [a, b] = nodes as [(typeof nodes)[0], (typeof nodes)[0]]
           const alice = await bearer()
           for (const origin of [a.origin, a.origin, b.origin]) {
@@ -158,11 +139,7 @@ for (const kind of ENGINES) {
           // Counted per subject.
           expect((await post(a.origin, await bearer("urn:test:bob"), chat())).status).toBe(200)
         } finally {
-          for (const node of nodes) {
-            await node.ai.close({ deadlineMs: 200 })
-            await stop(node.server)
-          }
-          await Promise.all([...new Set(engines)].map((each) => each.close()))
+          await close()
         }
       })
 
