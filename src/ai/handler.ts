@@ -64,8 +64,9 @@ export interface AIHandler {
   /** Whether {@link handle} answers `path` (a request's path, without its query). */
   owns(path: string): boolean
   /**
-   * Answers a request; resolves once answered (a stream: once it is live). Never rejects: a
-   * failure is answered as `withErrorBoundary` does (a 500, or the connection cut) and logged.
+   * Answers a request; resolves once answered (a stream: once it is live). Never rejects: a store
+   * out of reach is a 503 with `Retry-After` in the endpoint's error shape; any other failure is
+   * answered as `withErrorBoundary` does (a 500, or the connection cut) and logged.
    */
   handle(request: IncomingMessage, response: ServerResponse): Promise<void>
   /** This node's generations. */
@@ -233,7 +234,6 @@ export function createAIHandler(options: AIHandlerOptions): AIHandler {
 
   return {
     owns,
-    // What a route throws (a bug) is answered and logged, never left to reject.
     handle: withErrorBoundary(routeOrUnavailable, logger),
     generations,
     metrics: metrics.registry,
