@@ -92,6 +92,9 @@ async function latency(peers, upstream) {
     ["resumable", "creator", "resumable-stream: the creator's stream"],
     ["resumable", "follower", "resumable-stream: a resumed follower on the other server (Redis pub/sub)"],
   ]
+  // One uncounted round first, so that every peer's processes are past their JIT warm-up, as a
+  // server is after its first minutes; the load part's first round is uncounted for the same reason.
+  for (const name of Object.keys(PEER_LABELS)) await measureTokenLatency(peers[name], upstream, LATENCY)
   /** runs[run][peer][role] */
   const runs = []
   for (let run = 0; run < RUNS; run++) {

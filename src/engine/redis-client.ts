@@ -124,16 +124,21 @@ export function luaScript(source: string): LuaScript {
 
 /**
  * One ioredis client with a bounded wait for readiness and errors mapped to the engine's. On a
- * standalone or Sentinel connection, the commands sent in one tick leave in one write (one system
- * call) rather than one each: many generations' appends often go out together.
+ * standalone or Sentinel connection, the first command of a turn of the event loop is written at
+ * once, and the later ones of that turn leave together in one write (one system call) at its end:
+ * a lone append waits for nothing, and many generations' appends made in one turn (the replies of
+ * one read waking them all) still go out together. Holding the first one back as well would make
+ * it wait for every microtask the turn runs after it.
  */
 export class RedisLink {
   readonly client: RedisClient
   readonly #waitMs: number
   /** Settles when the client is next ready; shared by every waiter of one outage. */
   #ready: Promise<void> | undefined
-  /** The connection holds this tick's commands back, to write them at once at its end. */
-  #corked = false
+  /** A command was written in this turn: the next ones are held back until its end. */
+  #wroteThisTurn = false
+  /** The connection holding this turn's later commands back, to write them at once at its end. */
+  #held: { uncork(): void } | undefined
 
   constructor(client: RedisClient, waitMs: number) {
     this.client = client
@@ -183,13 +188,23 @@ export class RedisLink {
 
   #cork(): void {
     const stream = "stream" in this.client ? this.client.stream : undefined
-    if (this.#corked || stream === undefined) return
-    this.#corked = true
+    if (stream === undefined || this.#held === stream) return
+    if (!this.#wroteThisTurn) {
+      this.#wroteThisTurn = true
+      process.nextTick(this.#endTurn)
+      return
+    }
+    // A connection replaced within the turn (a reconnect) lets the old one's commands go.
+    this.#held?.uncork()
+    this.#held = stream
     stream.cork()
-    process.nextTick(() => {
-      this.#corked = false
-      stream.uncork()
-    })
+  }
+
+  readonly #endTurn = (): void => {
+    this.#wroteThisTurn = false
+    const held = this.#held
+    this.#held = undefined
+    held?.uncork()
   }
 
   /** Runs `script` with EVALSHA, or EVAL when Redis does not have it cached (NOSCRIPT). */
