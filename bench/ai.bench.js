@@ -286,12 +286,15 @@ async function loadPart() {
       String(total(contender, (r) => r.listenDrops)),
     ]),
   )
-  const lost = ["herald-sqlite", "herald-redis"].map(
+  const herald = ["herald-sqlite", "herald-redis"].filter((contender) => LOAD_CONTENDERS.includes(contender))
+  const lost = herald.map(
     (contender) => total(contender, (r) => r.streams) - total(contender, (r) => r.complete),
   )
   goal(
     lost.every((count) => count === 0),
-    `nothing lost under load on Herald: every text exact and ended (streams not: sqlite ${lost[0]}, redis ${lost[1]})`,
+    `nothing lost under load on Herald: every text exact and ended (streams not: ${herald
+      .map((contender, i) => `${contender.replace("herald-", "")} ${lost[i]}`)
+      .join(", ")})`,
   )
 }
 
