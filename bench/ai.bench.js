@@ -99,7 +99,11 @@ async function latency(peers, upstream) {
   const runs = []
   for (let run = 0; run < RUNS; run++) {
     const results = {}
-    for (const name of Object.keys(PEER_LABELS)) {
+    // Each run starts with another peer, so that none is always measured at the same point of a
+    // run (right after the same neighbour, at the same distance from the warm-up).
+    const names = Object.keys(PEER_LABELS)
+    const order = [...names.slice(run % names.length), ...names.slice(0, run % names.length)]
+    for (const name of order) {
       results[name] = await measureTokenLatency(peers[name], upstream, LATENCY)
     }
     runs.push(results)
