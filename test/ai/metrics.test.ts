@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest"
 import { readEvents, startAI, type TestAI } from "./ai-server.js"
+import { testEngines } from "./engines.js"
 
 const FAST = { provider: "demo" as const, timeToFirstTokenMs: 0, tokensPerSecond: 400 }
 const SLOW = { provider: "demo" as const, timeToFirstTokenMs: 0, tokensPerSecond: 8 }
@@ -25,33 +26,40 @@ function sample(text: string, name: string): number | undefined {
   return line === undefined ? undefined : Number(line.slice(name.length + 1))
 }
 
-describe("/metrics of the generations", () => {
-  it("counts running, started and ended by status, and observes first token, rate, tokens and cancel latency", async () => {
-    running = await startAI({
-      models: { fast: FAST, slow: SLOW, failing: FAILING },
-      maxOutputTokens: 1000,
-    })
-    const { origin, ai } = running
-    await readEvents(await create(origin, "fast"))
-    await readEvents(await create(origin, "failing"))
-    const slow = await create(origin, "slow")
-    const id = slow.headers.get("herald-generation-id")
-    await readEvents(slow, (events) => events.length >= 2)
-    let text = await ai.metrics.metrics()
-    expect(sample(text, "herald_ai_generations_running")).toBe(1)
-    expect(sample(text, 'herald_ai_generations_started_total{model="slow"}')).toBe(1)
-    await fetch(`${origin}/v1/generations/${id}/cancel`, { method: "POST" })
-    expect((await create(origin, "fast", { max_tokens: 5000 })).status).toBe(400)
+const ENGINES = await testEngines("metrics")
 
-    text = await ai.metrics.metrics()
-    expect(sample(text, "herald_ai_generations_running")).toBe(0)
-    expect(sample(text, 'herald_ai_generations_ended_total{model="fast",status="done"}')).toBe(1)
-    expect(sample(text, 'herald_ai_generations_ended_total{model="failing",status="failed"}')).toBe(1)
-    expect(sample(text, 'herald_ai_generations_ended_total{model="slow",status="cancelled"}')).toBe(1)
-    expect(sample(text, 'herald_ai_time_to_first_token_seconds_count{model="fast"}')).toBe(1)
-    expect(sample(text, 'herald_ai_tokens_per_second_count{model="fast"}')).toBe(1)
-    expect(sample(text, 'herald_ai_output_tokens_total{model="fast"}')).toBeGreaterThan(10)
-    expect(sample(text, "herald_ai_cancel_latency_seconds_count")).toBe(1)
-    expect(sample(text, 'herald_ai_requests_refused_total{reason="max_tokens"}')).toBe(1)
-  })
+describe("/metrics of the generations", () => {
+  for (const kind of ENGINES) {
+    describe.skipIf(!kind.available)(`on the ${kind.name} engine`, () => {
+      it("counts running, started and ended by status, and observes first token, rate, tokens and cancel latency", async () => {
+        running = await startAI({
+          openEngine: kind.open,
+          models: { fast: FAST, slow: SLOW, failing: FAILING },
+          maxOutputTokens: 1000,
+        })
+        const { origin, ai } = running
+        await readEvents(await create(origin, "fast"))
+        await readEvents(await create(origin, "failing"))
+        const slow = await create(origin, "slow")
+        const id = slow.headers.get("herald-generation-id")
+        await readEvents(slow, (events) => events.length >= 2)
+        let text = await ai.metrics.metrics()
+        expect(sample(text, "herald_ai_generations_running")).toBe(1)
+        expect(sample(text, 'herald_ai_generations_started_total{model="slow"}')).toBe(1)
+        await fetch(`${origin}/v1/generations/${id}/cancel`, { method: "POST" })
+        expect((await create(origin, "fast", { max_tokens: 5000 })).status).toBe(400)
+
+        text = await ai.metrics.metrics()
+        expect(sample(text, "herald_ai_generations_running")).toBe(0)
+        expect(sample(text, 'herald_ai_generations_ended_total{model="fast",status="done"}')).toBe(1)
+        expect(sample(text, 'herald_ai_generations_ended_total{model="failing",status="failed"}')).toBe(1)
+        expect(sample(text, 'herald_ai_generations_ended_total{model="slow",status="cancelled"}')).toBe(1)
+        expect(sample(text, 'herald_ai_time_to_first_token_seconds_count{model="fast"}')).toBe(1)
+        expect(sample(text, 'herald_ai_tokens_per_second_count{model="fast"}')).toBe(1)
+        expect(sample(text, 'herald_ai_output_tokens_total{model="fast"}')).toBeGreaterThan(10)
+        expect(sample(text, "herald_ai_cancel_latency_seconds_count")).toBe(1)
+        expect(sample(text, 'herald_ai_requests_refused_total{reason="max_tokens"}')).toBe(1)
+      })
+    })
+  }
 })
