@@ -224,10 +224,11 @@ export class GenerationRun {
       return this.#appendPending()
     }
     const windowMs = this.#settings.mergeWindowMs()
-    this.#appending =
+    const ready =
       windowMs > 0
-        ? this.#appending.then(() => new Promise((resolve) => setTimeout(resolve, windowMs))).then(append)
-        : this.#appending.then(append)
+        ? this.#appending.then(() => new Promise((resolve) => setTimeout(resolve, windowMs)))
+        : this.#appending
+    this.#appending = ready.then(append)
   }
 
   /** Appends what waits, after the appends before it; resolves once stored (or failed). */
