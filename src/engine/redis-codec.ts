@@ -106,6 +106,24 @@ export function appendedEntries(
 }
 
 /**
+ * The entries of an append as its notification carries them: `,"d":[data…],"k":[key or false…]`,
+ * or "" for none (see APPEND_LUA). Each string as Redis stores it, its lone surrogates replaced
+ * (as its UTF-8 encoding does), so that a live watcher gets what a later read gets.
+ */
+export function notificationEntries(entries: readonly NewEntry[]): string {
+  if (entries.length === 0) return ""
+  const data = entries.map((entry) => stored(entry.data))
+  const keys = entries.map((entry) => (entry.key === undefined ? false : stored(entry.key)))
+  return `,"d":${JSON.stringify(data)},"k":${JSON.stringify(keys)}`
+}
+
+/** `value` as its UTF-8 encoding gives it back: each lone surrogate becomes U+FFFD. */
+function stored(value: string): string {
+  const text = value as string & { isWellFormed(): boolean; toWellFormed(): string }
+  return text.isWellFormed() ? value : text.toWellFormed()
+}
+
+/**
  * A writer seq as hex of its UTF-16 code units, four digits each: Lua compares bytes, and the
  * byte order of this form is JavaScript's string order (UTF-8's is not, past U+FFFF).
  */

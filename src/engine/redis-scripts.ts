@@ -254,8 +254,11 @@ end
  * those K (the rarer options, as name/value pairs: \`p\` producer id, \`pe\` its epoch, \`ps\` its
  * seq, \`w\` writer seq hex, \`from\` the owner a takeover is from, \`leased\` "1" when that owner
  * holds a lease), the number N of create meta ARGVs (0: no create), those N, the number of
- * entries, then per entry its data and its key ("" for none, else "k" + the key). A token's
- * append thus takes few arguments: each costs the client and Redis some work.
+ * entries, then per entry its data and its key ("" for none, else "k" + the key), and last the
+ * entries as the notification carries them, JSON made by the caller (\`,"d":[data…],"k":[key or
+ * false…]\`; "" for none). A token's append thus takes few arguments: each costs the client and
+ * Redis some work. The caller encodes the notification's entries because JSON made in the script
+ * (cjson) was the costliest step of an append in Redis.
  *
  * Replies `{status, ...}`: appended (epoch, first seq, tail, closed, stop, created, published), duplicate
  * (last producer seq, epoch, tail, closed), missing, closed (epoch, tail), stale-epoch (epoch),
@@ -319,21 +322,18 @@ end
 local tail = tonumber(m.t)
 local first = tail + 1
 local time = str(now)
-local data, keys = {}, {}
 -- Only the first entry of an incarnation makes its stream.
 if n > 0 and first == 1 then fresh[#fresh + 1] = K_STREAM end
 local indexed = false
 for i = 1, n do
   local seq = str(tail + i)
   local d, k = ARGV[at + 2 * i - 1], ARGV[at + 2 * i]
-  data[i] = d
   if k == '' then
-    keys[i] = false
     redis.call('XADD', K_STREAM, seq .. '-0', 't', time, 'd', d)
   else
-    keys[i] = string.sub(k, 2)
-    redis.call('XADD', K_STREAM, seq .. '-0', 't', time, 'd', d, 'k', keys[i])
-    index(keys[i], seq)
+    local key = string.sub(k, 2)
+    redis.call('XADD', K_STREAM, seq .. '-0', 't', time, 'd', d, 'k', key)
+    index(key, seq)
     indexed = true
   end
 end
@@ -353,10 +353,8 @@ save()
 -- watching node rarely needs a read.
 local published = n > 0 or close
 if published then
-  local body = '{"o":' .. cjson.encode(ARGV[2]) .. ',"e":"' .. m.e .. '","f":' .. str(first) .. ',"t":' .. time
-    .. ',"c":' .. (close and '1' or '0')
-  if n > 0 then body = body .. ',"d":' .. cjson.encode(data) .. ',"k":' .. cjson.encode(keys) end
-  redis.call(ARGV[3], ARGV[4], body .. '}')
+  redis.call(ARGV[3], ARGV[4], '{"o":"' .. ARGV[2] .. '","e":"' .. m.e .. '","f":' .. str(first) .. ',"t":' .. time
+    .. ',"c":' .. (close and '1' or '0') .. ARGV[at + 2 * n + 1] .. '}')
 end
 return {'appended', m.e, str(first), m.t, m.c or '', m.st or '', created and '1' or '', published and '1' or ''}
 `

@@ -62,6 +62,7 @@ import {
   decodeWriterSeq,
   encodeWriterSeq,
   newLogMeta,
+  notificationEntries,
   type StreamEntry,
 } from "./redis-codec.js"
 import { RedisFeed } from "./redis-feed.js"
@@ -257,6 +258,7 @@ class RedisEngine implements Engine, HealthCapability {
       entries.length,
     ]
     for (const entry of entries) args.push(entry.data, entry.key === undefined ? "" : `k${entry.key}`)
+    args.push(notificationEntries(entries))
     this.#feed.expectOwn(token, keys.channel, entries)
     try {
       const reply = (await this.#script("append", SCRIPTS.append, keys, args)) as unknown[]

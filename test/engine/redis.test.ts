@@ -194,6 +194,29 @@ return check_producer(state, tonumber(ARGV[2]), tonumber(ARGV[3]))`
     expect(await b.liveNodes()).toEqual(["node-a"])
   })
 
+  it("gives a watch on another node what a read gives, whatever the data holds", async () => {
+    const a = engineOnShared()
+    const b = createRedisEngine({ url: SHARED_REDIS_URL, keyPrefix: a.prefix })
+    open.push(b)
+    const log = "nodes/odd-data"
+    const sink = recordingSink()
+    await b.watch(log, sink)
+    const odd = [
+      { data: 'quote " backslash \\ slash / newline \n tab \t nul \u0000 é 🙂' },
+      { data: "lone \ud800 surrogate", key: 'key \udfff " 🙂' },
+      { data: "" },
+    ]
+    const appended = await a.append(log, odd, { create: {} })
+    if (appended.status !== "appended") throw new Error(appended.status)
+    await waitFor(() => sink.batches.length === 1, "B's feed")
+    const read = await b.read(log, START, 10)
+    if (!read.held) throw new Error(read.reason)
+    expect(sink.batches[0]?.entries).toEqual(read.entries)
+    // Redis keeps UTF-8: a lone surrogate is stored, and so heard, as U+FFFD.
+    expect(read.entries[1]).toMatchObject({ data: "lone \ufffd surrogate", key: 'key \ufffd " 🙂' })
+    expect(read.entries[0]?.data).toBe(odd[0]?.data)
+  })
+
   it("gives every key of an expiring log Redis's own expiry, so Redis reclaims it unvisited", async () => {
     const engine = engineOnShared()
     const client = new Redis(SHARED_REDIS_URL)

@@ -1,0 +1,247 @@
+import { request as httpRequest, type IncomingMessage } from "node:http"
+import { request as httpsRequest } from "node:https"
+import { createParser, type ServerSentEvent } from "../protocol/index.js"
+import type { Entry, ErrorEntry } from "./entries.js"
+import { isOutputEntry } from "./entries.js"
+import { MAX_ERROR_BODY_BYTES, UpstreamRequestError } from "./upstream-error.js"
+
+/** An error entry as a translator makes it: whether output came before is known only to the reader. */
+export type UpstreamFailure = Omit<ErrorEntry, "afterOutput">
+
+/** What a translator makes of one upstream event. */
+export interface Translation {
+  entries: (Exclude<Entry, ErrorEntry> | UpstreamFailure)[]
+  /** The event was the stream's last (`[DONE]`, `message_stop`): stop reading. */
+  end: boolean
+}
+
+/**
+ * Turns one provider's events into entries; holds that provider's state (open blocks, tool
+ * calls). The reader parses each event's data as a JSON object first.
+ */
+export interface EventTranslator {
+  /** An event data that ends the stream and is not JSON (OpenAI's `[DONE]`). */
+  readonly endMarker?: string
+  /**
+   * The entries for one event's data. The `event:` field is not read: Anthropic repeats it as
+   * the JSON's `type`, which is what its SDK reads, and OpenAI sends none.
+   */
+  translate(frame: Record<string, unknown>): Translation
+}
+
+/** The POST an adapter sends upstream. */
+export interface UpstreamRequest {
+  url: string
+  headers: Record<string, string>
+  body: unknown
+}
+
+/**
+ * POSTs a JSON body to an SSE endpoint with node:http (node:https for `https:`), reads the
+ * response with Herald's parser, and yields the entries `translator` makes of its events. The one
+ * reader both HTTP adapters share. node:http rather than fetch: each chunk of the body then
+ * reaches the parser straight from the socket's read, not through web streams' queues. No
+ * redirect is followed and no compression asked for (a stream is not worth buffering to compress).
+ *
+ * - A refusal before the stream (non-2xx, no connection, not `text/event-stream`) throws an
+ *   {@link UpstreamRequestError}.
+ * - After the 200, every failure is an error entry, the last one: a connection lost mid-stream,
+ *   an event too large, a translator's error (malformed frame, error frame), or a stream that
+ *   ends without its final frame and without a `finish` entry ("cut").
+ * - Aborting `signal` aborts the request, which closes the connection, and throws
+ *   `signal.reason`; leaving the iteration early closes it too.
+ */
+export async function* streamFromUpstream(
+  request: UpstreamRequest,
+  translator: EventTranslator,
+  signal: AbortSignal,
+): AsyncGenerator<Entry, void, undefined> {
+  const response = await post(request, signal)
+  const body = response[Symbol.asyncIterator]()
+  const events: ServerSentEvent[] = []
+  // Comments (`: OPENROUTER PROCESSING`, `: ping`), `id:` and `retry:` lines mean nothing here.
+  const parser = createParser({ onEvent: (event) => events.push(event) })
+  let afterOutput = false
+  let finished = false
+  const stamp = (entry: Exclude<Entry, ErrorEntry> | UpstreamFailure): Entry => {
+    if (entry.type === "error") return { ...entry, afterOutput }
+    if (isOutputEntry(entry)) afterOutput = true
+    if (entry.type === "finish") finished = true
+    return entry
+  }
+  try {
+    for (;;) {
+      let chunk: IteratorResult<Buffer>
+      try {
+        chunk = await body.next()
+      } catch (error) {
+        if (signal.aborted) throw signal.reason
+        yield stamp(failure("stream_cut", `the upstream connection failed mid-stream: ${messageOf(error)}`))
+        return
+      }
+      try {
+        if (chunk.done) parser.end()
+        else parser.feed(chunk.value)
+      } catch (error) {
+        yield stamp(
+          failure("malformed_frame", `the upstream stream could not be parsed: ${messageOf(error)}`),
+        )
+        return
+      }
+      for (const event of events.splice(0)) {
+        const translation = translate(translator, event)
+        for (const entry of translation.entries) {
+          yield stamp(entry)
+          if (entry.type === "error") return
+        }
+        if (translation.end) return
+      }
+      if (chunk.done) break
+    }
+    if (!finished) {
+      yield stamp(failure("stream_cut", "the upstream stream ended before its final frame"))
+    }
+  } finally {
+    release(response)
+  }
+}
+
+/**
+ * Ends the reading of an upstream's stream. One that was not received to its end (an error, a
+ * stop, the consumer left) is closed, which stops the model generating. One that was (an end
+ * frame) has its rest read: that ends it, and its connection goes back to the agent for the next
+ * request.
+ */
+function release(response: IncomingMessage): void {
+  if (!response.complete) {
+    response.destroy()
+    return
+  }
+  while (response.read() !== null);
+}
+
+/** Makes an error entry of Herald's own (`errorType` names what went wrong with the stream). */
+export function failure(errorType: string, message: string): UpstreamFailure {
+  return { type: "error", message, errorType }
+}
+
+/** A frame that is not a JSON object ends the generation with an error entry, never an exception. */
+function translate(translator: EventTranslator, event: ServerSentEvent): Translation {
+  if (event.data === translator.endMarker) return { entries: [], end: true }
+  let frame: unknown
+  try {
+    frame = JSON.parse(event.data)
+  } catch {
+    // Reported below, with the frame.
+  }
+  if (isRecord(frame)) return translator.translate(frame)
+  const message = `the upstream sent a frame that is not a JSON object: ${event.data.slice(0, 200)}`
+  return { entries: [failure("malformed_frame", message)], end: true }
+}
+
+/** Whether a JSON value is an object (not null, not an array). */
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value)
+}
+
+/** An upstream's `{"type", "message", "code"}` error object as an error entry. */
+export function upstreamFailure(error: Record<string, unknown>, fallbackType: string): UpstreamFailure {
+  const entry: UpstreamFailure = {
+    type: "error",
+    message: typeof error.message === "string" ? error.message : "the upstream reported an error",
+    errorType: typeof error.type === "string" ? error.type : fallbackType,
+  }
+  if (typeof error.code === "string" || typeof error.code === "number") entry.code = String(error.code)
+  return entry
+}
+
+/** The upstream's response once it is a 2xx event stream; anything else throws {@link UpstreamRequestError}. */
+async function post(request: UpstreamRequest, signal: AbortSignal): Promise<IncomingMessage> {
+  let response: IncomingMessage
+  try {
+    response = await send(request, signal)
+  } catch (error) {
+    if (signal.aborted) throw signal.reason
+    throw new UpstreamRequestError(`the upstream could not be reached: ${messageOf(error)}`, { cause: error })
+  }
+  const status = response.statusCode ?? 0
+  const contentType = response.headers["content-type"] ?? ""
+  const ok = status >= 200 && status < 300
+  if (ok && contentType.toLowerCase().startsWith("text/event-stream")) return response
+  const headers = headersOf(response)
+  const body = await readErrorBody(response, signal)
+  const message = ok
+    ? `the upstream answered ${status} with ${contentType || "no content type"}, not text/event-stream`
+    : `the upstream answered ${status}: ${errorMessageOf(body) ?? response.statusMessage}`
+  throw new UpstreamRequestError(message, { status, body, headers })
+}
+
+/** Sends the POST; resolves with the response once its head came. */
+function send(request: UpstreamRequest, signal: AbortSignal): Promise<IncomingMessage> {
+  const url = new URL(request.url)
+  const body = Buffer.from(JSON.stringify(request.body))
+  const open = url.protocol === "https:" ? httpsRequest : httpRequest
+  return new Promise((resolve, reject) => {
+    const outgoing = open(
+      url,
+      {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          accept: "text/event-stream",
+          ...request.headers,
+          "content-length": body.byteLength,
+        },
+        signal,
+      },
+      resolve,
+    )
+    outgoing.on("error", reject)
+    outgoing.end(body)
+  })
+}
+
+/** A response's headers as web `Headers`, repeated ones joined as fetch joins them. */
+function headersOf(response: IncomingMessage): Headers {
+  const headers = new Headers()
+  const raw = response.rawHeaders
+  for (let i = 0; i + 1 < raw.length; i += 2) headers.append(raw[i] as string, raw[i + 1] as string)
+  return headers
+}
+
+/** The error body, parsed when it is JSON, read up to {@link MAX_ERROR_BODY_BYTES}. */
+async function readErrorBody(response: IncomingMessage, signal: AbortSignal): Promise<unknown> {
+  const chunks: Buffer[] = []
+  let size = 0
+  try {
+    for await (const chunk of response as AsyncIterable<Buffer>) {
+      chunks.push(chunk)
+      size += chunk.byteLength
+      if (size >= MAX_ERROR_BODY_BYTES) break
+    }
+  } catch {
+    // A body cut short: what arrived is still the best account of the refusal.
+    if (signal.aborted) throw signal.reason
+  } finally {
+    response.destroy()
+  }
+  const text = new TextDecoder().decode(Buffer.concat(chunks).subarray(0, MAX_ERROR_BODY_BYTES))
+  try {
+    return JSON.parse(text)
+  } catch {
+    return text
+  }
+}
+
+/** `{"error": {"message"}}` (OpenAI, Anthropic) or `{"message"}` (vLLM, others). */
+function errorMessageOf(body: unknown): string | undefined {
+  if (typeof body !== "object" || body === null) return typeof body === "string" && body ? body : undefined
+  const record = body as { error?: { message?: unknown }; message?: unknown }
+  const message = record.error?.message ?? record.message
+  return typeof message === "string" ? message : undefined
+}
+
+function messageOf(error: unknown): string {
+  const cause = error instanceof Error && error.cause instanceof Error ? ` (${error.cause.message})` : ""
+  return error instanceof Error ? `${error.message}${cause}` : String(error)
+}
