@@ -8,7 +8,7 @@ import {
   streamFromUpstream,
   type Translation,
   upstreamFailure,
-} from "./sse-over-fetch.js"
+} from "./sse-over-http.js"
 import { toAnthropicMessagesRequest } from "./to-anthropic-request.js"
 
 /** Where and how to reach the Anthropic Messages API (or a compatible one). */

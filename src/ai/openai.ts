@@ -7,7 +7,7 @@ import {
   streamFromUpstream,
   type Translation,
   upstreamFailure,
-} from "./sse-over-fetch.js"
+} from "./sse-over-http.js"
 import { toOpenAIChatRequest } from "./to-openai-request.js"
 
 /** Where and how to reach an OpenAI-compatible Chat Completions API. */

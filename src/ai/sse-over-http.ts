@@ -63,6 +63,8 @@ export async function* streamFromUpstream(
   const parser = createParser({ onEvent: (event) => events.push(event) })
   let afterOutput = false
   let finished = false
+  /** An end frame came (`[DONE]`, `message_stop`): the upstream has nothing more to say. */
+  let endFrame = false
   const stamp = (entry: Exclude<Entry, ErrorEntry> | UpstreamFailure): Entry => {
     if (entry.type === "error") return { ...entry, afterOutput }
     if (isOutputEntry(entry)) afterOutput = true
@@ -94,7 +96,10 @@ export async function* streamFromUpstream(
           yield stamp(entry)
           if (entry.type === "error") return
         }
-        if (translation.end) return
+        if (translation.end) {
+          endFrame = true
+          return
+        }
       }
       if (chunk.done) break
     }
@@ -102,22 +107,32 @@ export async function* streamFromUpstream(
       yield stamp(failure("stream_cut", "the upstream stream ended before its final frame"))
     }
   } finally {
-    release(response)
+    // Not read to its end (an error, a stop, the consumer left): closing the upstream connection
+    // stops the model generating. After an end frame the model is done: the connection is kept.
+    if (endFrame) drain(response, body)
+    else response.destroy()
   }
 }
 
+/** How long the rest of a stream after its end frame may take to come before its connection is closed. */
+const DRAIN_MS = 1_000
+
 /**
- * Ends the reading of an upstream's stream. One that was not received to its end (an error, a
- * stop, the consumer left) is closed, which stops the model generating. One that was (an end
- * frame) has its rest read: that ends it, and its connection goes back to the agent for the next
- * request.
+ * Reads what follows an end frame (the chunked body's last, empty chunk usually comes in the next
+ * packet): once the response ends, its connection goes back to the agent, and the next request
+ * to that upstream skips a new connection (and its TLS handshake). One that does not end within
+ * {@link DRAIN_MS} is closed.
  */
-function release(response: IncomingMessage): void {
-  if (!response.complete) {
-    response.destroy()
-    return
+function drain(response: IncomingMessage, body: AsyncIterator<Buffer>): void {
+  if (response.readableEnded) return
+  const timer = setTimeout(() => response.destroy(), DRAIN_MS)
+  const next = (): void => {
+    body.next().then(
+      (chunk) => (chunk.done ? clearTimeout(timer) : next()),
+      () => clearTimeout(timer),
+    )
   }
-  while (response.read() !== null);
+  next()
 }
 
 /** Makes an error entry of Herald's own (`errorType` names what went wrong with the stream). */

@@ -1,4 +1,5 @@
 import { once } from "node:events"
+import { globalAgent } from "node:http"
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
 import type { Entry } from "../../src/ai/entries.js"
 import { openaiProvider } from "../../src/ai/openai.js"
@@ -224,6 +225,21 @@ describe("openai provider", () => {
   it("accepts a stream that ends after its finish reason without [DONE]", async () => {
     upstream.answer = { chunks: [chunk({ content: "Hel" }), chunk({}, "stop")] }
     expect((await run()).map((entry) => entry.type)).toEqual(["text-delta", "finish"])
+  })
+
+  it("sends the next request on the connection of a stream read to its end", async () => {
+    upstream.answer = { chunks: [DOCUMENTED] }
+    const provider = openaiProvider({ baseURL: upstream.baseURL })
+    expect(await collect(provider.stream(REQUEST, new AbortController().signal))).toEqual(DOCUMENTED_ENTRIES)
+    const first = upstream.lastSocket
+    // The rest of the body (its last, empty chunk) is read after [DONE]; then the socket is free.
+    for (let waited = 0; Object.keys(globalAgent.freeSockets).length === 0; waited += 10) {
+      if (waited > 2_000) throw new Error("the connection never went back to the agent")
+      await new Promise((resolve) => setTimeout(resolve, 10))
+    }
+    expect(await collect(provider.stream(REQUEST, new AbortController().signal))).toEqual(DOCUMENTED_ENTRIES)
+    expect(upstream.lastSocket).toBe(first)
+    expect(first?.destroyed).toBe(false)
   })
 
   it("closes the upstream connection at once when the signal aborts a stalled stream", async () => {
