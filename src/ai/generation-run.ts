@@ -79,6 +79,8 @@ export class GenerationRun {
   #appending: Promise<void> = Promise.resolve()
   /** Until the provider's entries end: a cancel after that changes nothing. */
   #reading = true
+  /** When it last stored an append (or started), on `performance.now()`'s clock. */
+  #storedAt = performance.now()
 
   constructor(
     spec: {
@@ -111,6 +113,11 @@ export class GenerationRun {
   /** Whether it still reads the upstream. */
   get running(): boolean {
     return this.#reading && this.#stop === undefined
+  }
+
+  /** How long it has stored nothing while it still reads the upstream, in ms; 0 once it stopped. */
+  quietMs(): number {
+    return this.running ? performance.now() - this.#storedAt : 0
   }
 
   /** What a dashboard shows of it while it runs: its measures so far. */
@@ -258,6 +265,7 @@ export class GenerationRun {
       return false
     }
     if (result.status === "appended") {
+      this.#storedAt = performance.now()
       if (result.stopRequested && !close) this.stop("cancelled", "the generation was cancelled")
       return true
     }

@@ -45,6 +45,14 @@ export interface GenerationsOptions {
   readonly maxPendingEntries?: number
   /** This node's engine lease, renewed a third of the way through, in ms. Default 15 000. */
   readonly leaseMs?: number
+  /**
+   * How long a running generation may store nothing before this node reads its stop flag, in ms.
+   * A cancel sets the flag and signals the node running the generation, which stops at once; were
+   * the signal lost (a subscription broken at that instant), a generation learns of the flag from
+   * its next append, and one whose upstream is stalled (before the first token, or mid-answer)
+   * makes none: this bounds how long its model runs on. Default 1 000.
+   */
+  readonly stopCheckMs?: number
   readonly logger?: Logger
   /** Told when generations start and end (the metrics). */
   readonly observer?: GenerationObserver
@@ -128,6 +136,7 @@ export function createGenerations(options: GenerationsOptions): Generations {
   const defaultGraceMs = nonNegative("disconnectGraceMs", options.disconnectGraceMs ?? 30_000)
   const leaseMs = positive("leaseMs", options.leaseMs ?? 15_000)
   const leaseTickMs = Math.max(1, Math.floor(leaseMs / 3))
+  const stopCheckMs = positive("stopCheckMs", options.stopCheckMs ?? 1_000)
   const flushMs = nonNegative("flushMs", options.flushMs ?? 0)
   const saturatedFlushMs = nonNegative("saturatedFlushMs", options.saturatedFlushMs ?? 50)
   const loopLoad = new LoopLoad()
@@ -152,6 +161,24 @@ export function createGenerations(options: GenerationsOptions): Generations {
         "could not renew this node's lease; other nodes may take its generations over",
       )
     })
+  /** Stops the generations, quiet for `stopCheckMs`, whose stop flag is set (see `stopCheckMs`). */
+  let checkingStops = false
+  const checkStopFlags = async (): Promise<void> => {
+    if (checkingStops) return
+    checkingStops = true
+    try {
+      for (const run of runs.values()) {
+        if (run.quietMs() < stopCheckMs) continue
+        const head = await engine.head(run.log)
+        if (head?.stopRequested === true) run.stop("cancelled", "the generation was cancelled")
+      }
+    } catch (error) {
+      logger.warn({ err: error }, "could not read the stop flags of the quiet generations")
+    } finally {
+      checkingStops = false
+    }
+  }
+  let stopCheckTimer: ReturnType<typeof setInterval> | undefined
   const stopSignals = engine.onSignal((signal: Signal) => {
     const run = runs.get(signal.payload)
     if (run === undefined) return
@@ -235,6 +262,8 @@ export function createGenerations(options: GenerationsOptions): Generations {
         await renewLease()
         leaseTimer = setInterval(() => void renewLease(), leaseTickMs)
         leaseTimer.unref()
+        stopCheckTimer = setInterval(() => void checkStopFlags(), stopCheckMs)
+        stopCheckTimer.unref()
       }
       const id = spec.id ?? newGenerationId()
       const log = generationLog(id)
@@ -320,6 +349,7 @@ export function createGenerations(options: GenerationsOptions): Generations {
       stopSignals()
       clearInterval(sweepTimer)
       clearInterval(leaseTimer)
+      clearInterval(stopCheckTimer)
       if (leaseTimer !== undefined) {
         await engine.releaseLease(node).catch((error: unknown) => {
           logger.warn({ err: error, node }, "could not release this node's lease")

@@ -245,6 +245,23 @@ for (const kind of ENGINES) {
         expect(await elsewhere.cancel("no-such-generation-id-xx")).toBe(false)
       })
 
+      it("is cancelled by the stop flag alone while its upstream is stalled: a lost signal stops it within stopCheckMs", async () => {
+        const engine = opened(kind.open())
+        const other = opened(kind.nodeBeside(engine))
+        const here = generationsOn(engine, { stopCheckMs: 50 })
+        // Stalled before its first token: no append will come to report the flag.
+        const stalled = endless({ everyMs: 60_000 })
+        const run = await here.start({ provider: stalled.provider, request: REQUEST, meta: META })
+        await sleep(20)
+        // The flag without the signal, as when the signal is lost.
+        await other.requestStop(run.log)
+        const flaggedAt = performance.now()
+        expect(await run.ended).toMatchObject({ status: "cancelled" })
+        expect(stalled.state.closed).toBe(true)
+        // Within a check or two (50 ms each); the bound is loose for a busy machine.
+        expect(performance.now() - flaggedAt).toBeLessThan(2_000)
+      })
+
       it("is closed as interrupted by a node following it once its node's lease ran out, fencing that node", async () => {
         const engine = opened(kind.open())
         // The running node stops renewing its lease, as a dead or cut-off node does; its upstream goes on.
