@@ -19,6 +19,8 @@ export interface AnthropicProviderOptions {
   apiKey?: string
   /** More headers on every request (`anthropic-beta`…). */
   headers?: Record<string, string>
+  /** How long the upstream may send nothing (before its answer's head, or between chunks) before its connection is closed, in ms. Default 300 000. */
+  idleTimeoutMs?: number
 }
 
 /** The API version this adapter reads: "Headers: `x-api-key`, `anthropic-version: 2023-06-01`". */
@@ -33,7 +35,11 @@ export function anthropicProvider(options: AnthropicProviderOptions): Provider {
     kind: "anthropic",
     async *stream(request: NormalizedRequest, signal: AbortSignal): AsyncGenerator<Entry, void, undefined> {
       const body = { ...toAnthropicMessagesRequest(request), stream: true }
-      yield* streamFromUpstream({ url, headers, body }, new AnthropicEventTranslator(), signal)
+      yield* streamFromUpstream(
+        { url, headers, body, idleTimeoutMs: options.idleTimeoutMs },
+        new AnthropicEventTranslator(),
+        signal,
+      )
     },
   }
 }

@@ -16,6 +16,8 @@ export type ModelConfig =
       readonly baseURL?: string
       readonly apiKey?: string
       readonly headers?: Readonly<Record<string, string>>
+      /** How long the upstream may send nothing before its connection is closed, in ms. Default 300 000 (5 minutes). */
+      readonly idleTimeoutMs?: number
     }
   | ({ readonly provider: "demo" } & DemoProviderOptions)
 
@@ -55,10 +57,17 @@ function providerOf(name: string, model: ModelConfig): Provider {
     }
     case "openai":
     case "anthropic": {
+      const idle = model.idleTimeoutMs
+      if (idle !== undefined && !(typeof idle === "number" && idle > 0 && Number.isFinite(idle))) {
+        throw new TypeError(
+          `model "${name}": idleTimeoutMs must be a positive number of ms; got ${JSON.stringify(idle)}`,
+        )
+      }
       const options = {
         baseURL: model.baseURL ?? PUBLIC_BASE_URL[model.provider],
         ...(model.apiKey === undefined ? {} : { apiKey: model.apiKey }),
         ...(model.headers === undefined ? {} : { headers: { ...model.headers } }),
+        ...(model.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: model.idleTimeoutMs }),
       }
       return model.provider === "openai" ? openaiProvider(options) : anthropicProvider(options)
     }

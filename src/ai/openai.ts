@@ -18,6 +18,8 @@ export interface OpenAIProviderOptions {
   apiKey?: string
   /** More headers on every request (OpenRouter's `HTTP-Referer`, an organization header). */
   headers?: Record<string, string>
+  /** How long the upstream may send nothing (before its answer's head, or between chunks) before its connection is closed, in ms. Default 300 000. */
+  idleTimeoutMs?: number
 }
 
 /**
@@ -33,7 +35,11 @@ export function openaiProvider(options: OpenAIProviderOptions): Provider {
     async *stream(request: NormalizedRequest, signal: AbortSignal): AsyncGenerator<Entry, void, undefined> {
       // "The usage chunk (`choices: []`) comes only with `stream_options: {include_usage: true}`."
       const body = { ...toOpenAIChatRequest(request), stream: true, stream_options: { include_usage: true } }
-      yield* streamFromUpstream({ url, headers, body }, new OpenAIChunkTranslator(), signal)
+      yield* streamFromUpstream(
+        { url, headers, body, idleTimeoutMs: options.idleTimeoutMs },
+        new OpenAIChunkTranslator(),
+        signal,
+      )
     },
   }
 }

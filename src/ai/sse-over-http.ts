@@ -34,7 +34,12 @@ export interface UpstreamRequest {
   url: string
   headers: Record<string, string>
   body: unknown
+  /** How long the upstream may send nothing, before its head or mid-stream, in ms. Default {@link UPSTREAM_IDLE_TIMEOUT_MS}. */
+  idleTimeoutMs?: number
 }
+
+/** How long an upstream may send nothing before its connection is closed: 5 minutes, as fetch (undici) waits. */
+export const UPSTREAM_IDLE_TIMEOUT_MS = 300_000
 
 /**
  * POSTs a JSON body to an SSE endpoint with node:http (node:https for `https:`), reads the
@@ -45,6 +50,8 @@ export interface UpstreamRequest {
  *
  * - A refusal before the stream (non-2xx, no connection, not `text/event-stream`) throws an
  *   {@link UpstreamRequestError}.
+ * - An upstream that sends nothing for `idleTimeoutMs` is cut: before its head, a refusal; after
+ *   it, a connection lost mid-stream.
  * - After the 200, every failure is an error entry, the last one: a connection lost mid-stream,
  *   an event too large, a translator's error (malformed frame, error frame), or a stream that
  *   ends without its final frame and without a `finish` entry ("cut").
@@ -197,6 +204,7 @@ function send(request: UpstreamRequest, signal: AbortSignal): Promise<IncomingMe
   const body = Buffer.from(JSON.stringify(request.body))
   const open = url.protocol === "https:" ? httpsRequest : httpRequest
   return new Promise((resolve, reject) => {
+    let received: IncomingMessage | undefined
     const outgoing = open(
       url,
       {
@@ -209,8 +217,18 @@ function send(request: UpstreamRequest, signal: AbortSignal): Promise<IncomingMe
         },
         signal,
       },
-      resolve,
+      (response) => {
+        received = response
+        resolve(response)
+      },
     )
+    const idleMs = request.idleTimeoutMs ?? UPSTREAM_IDLE_TIMEOUT_MS
+    outgoing.setTimeout(idleMs, () => {
+      // The response, once there, carries the reason to its reader; the request, before.
+      const error = new Error(`the upstream sent nothing for ${idleMs} ms`)
+      if (received === undefined) outgoing.destroy(error)
+      else received.destroy(error)
+    })
     outgoing.on("error", reject)
     outgoing.end(body)
   })

@@ -2,6 +2,7 @@ import { once } from "node:events"
 import { globalAgent } from "node:http"
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
 import type { Entry } from "../../src/ai/entries.js"
+import { createModels } from "../../src/ai/models.js"
 import { openaiProvider } from "../../src/ai/openai.js"
 import type { NormalizedRequest } from "../../src/ai/request.js"
 import { UpstreamRequestError } from "../../src/ai/upstream-error.js"
@@ -240,6 +241,29 @@ describe("openai provider", () => {
     expect(await collect(provider.stream(REQUEST, new AbortController().signal))).toEqual(DOCUMENTED_ENTRIES)
     expect(upstream.lastSocket).toBe(first)
     expect(first?.destroyed).toBe(false)
+  })
+
+  it("cuts an upstream that sends nothing for idleTimeoutMs: before its head a refusal, mid-stream an error entry", async () => {
+    const provider = openaiProvider({ baseURL: upstream.baseURL, idleTimeoutMs: 100 })
+    upstream.answer = () => {
+      // Never answers.
+    }
+    await expect(collect(provider.stream(REQUEST, new AbortController().signal))).rejects.toMatchObject({
+      name: "UpstreamRequestError",
+      message: expect.stringContaining("sent nothing for 100 ms"),
+    })
+    upstream.answer = (response) => {
+      response.writeHead(200, { "content-type": "text/event-stream" })
+      response.write(chunk({ content: "Hel" }))
+      // Then stalls.
+    }
+    const entries = await collect(provider.stream(REQUEST, new AbortController().signal))
+    expect(entries).toEqual([
+      { type: "text-delta", text: "Hel" },
+      expect.objectContaining({ type: "error", errorType: "stream_cut", afterOutput: true }),
+    ])
+    expect((entries[1] as { message: string }).message).toContain("sent nothing for 100 ms")
+    expect(() => createModels({ slow: { provider: "openai", idleTimeoutMs: -1 } })).toThrow(/idleTimeoutMs/)
   })
 
   it("closes the upstream connection at once when the signal aborts a stalled stream", async () => {
