@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto"
 import type { Engine, LogHead, Signal } from "../engine/engine.js"
 import { defaultLogger, type Logger } from "../logger.js"
 import type { GenerationObserver } from "./ai-metrics.js"
+import { DeadNodeScan } from "./dead-node-scan.js"
 import { type GenerationActivity, RecentGenerations } from "./generation-activity.js"
 import { generationLog, newGenerationId } from "./generation-id.js"
 import { type GenerationMeta, metaFromRecord, metaToRecord } from "./generation-meta.js"
@@ -207,6 +208,10 @@ export function createGenerations(options: GenerationsOptions): Generations {
     }
     return result.status === "appended"
   }
+  // Every node looks for dead nodes, so a generation nobody reads is closed as well.
+  const deadNodes = new DeadNodeScan(engine, (id, head) => reap(id, head, () => engine.liveNodes()), logger)
+  const deadNodeTimer = setInterval(() => void deadNodes.tick(), leaseTickMs)
+  deadNodeTimer.unref()
   /**
    * The generations of other nodes that readers here follow, by how many: each sweep closes
    * those whose node died, so a reader here never waits forever for a node that is gone.
@@ -350,6 +355,8 @@ export function createGenerations(options: GenerationsOptions): Generations {
       clearInterval(sweepTimer)
       clearInterval(leaseTimer)
       clearInterval(stopCheckTimer)
+      clearInterval(deadNodeTimer)
+      await deadNodes.settled()
       if (leaseTimer !== undefined) {
         await engine.releaseLease(node).catch((error: unknown) => {
           logger.warn({ err: error, node }, "could not release this node's lease")

@@ -291,6 +291,54 @@ for (const kind of ENGINES) {
         expect(entries.at(-1)).toMatchObject({ status: "interrupted", error: { type: "interrupted" } })
       })
 
+      it("closes a dead node's generation that nobody reads: on a node started after it died, and on one beside it", async () => {
+        const engine = opened(kind.open())
+        /** A node on `store` that stops renewing its lease when told: dead, or cut off. */
+        const mortal = (store: Engine) => {
+          const life = { renewing: true }
+          const node = generationsOn(
+            replacing(store, {
+              holdLease: (...args) => (life.renewing ? store.holdLease(...args) : Promise.resolve()),
+            }),
+            { leaseMs: 150 },
+          )
+          return { node, life }
+        }
+        const closedAs = async (log: string) => {
+          await expect
+            .poll(async () => (await engine.head(log))?.closed, { timeout: 3000, interval: 10 })
+            .toBe(true)
+          return (await entriesOf(engine, log)).at(-1)
+        }
+        const interrupted = { type: "end", status: "interrupted", error: { type: "interrupted" } }
+
+        // Stalled, and read by nobody: no append and no reader will notice its node died.
+        const first = mortal(engine)
+        const orphan = await first.node.start({
+          provider: endless({ everyMs: 60_000 }).provider,
+          request: REQUEST,
+          meta: META,
+        })
+        first.life.renewing = false
+        await sleep(300)
+        expect((await engine.head(orphan.log))?.closed).toBe(false)
+        // A node started now finds it on its first look.
+        generationsOn(opened(kind.nodeBeside(engine)), { leaseMs: 150 })
+        expect(await closedAs(orphan.log)).toMatchObject(interrupted)
+
+        // That node, running beside another, sees it die.
+        const second = mortal(opened(kind.nodeBeside(engine)))
+        const unread = await second.node.start({
+          provider: endless({ everyMs: 60_000 }).provider,
+          request: REQUEST,
+          meta: META,
+        })
+        await sleep(150)
+        expect((await engine.head(unread.log))?.closed).toBe(false)
+        second.life.renewing = false
+        expect(await closedAs(unread.log)).toMatchObject(interrupted)
+      })
+
       it("a shutdown lets generations finish within the deadline, then marks the rest interrupted", async () => {
         const engine = opened(kind.open())
         const node = generationsOn(engine)

@@ -1,0 +1,67 @@
+import type { Engine, LogHead } from "../engine/engine.js"
+import type { Logger } from "../logger.js"
+import { GENERATION_LOG_PREFIX } from "./generation-id.js"
+
+/** How many generation logs one page of a scan lists. */
+const PAGE = 100
+
+/**
+ * Finds the open generations of nodes that died, so that one nobody reads is closed too: a reader
+ * closes the generation it follows once its node holds no lease, but a generation without
+ * readers would otherwise stay open until its TTL. Each {@link tick} compares the nodes holding a
+ * lease with those of the tick before; when one is gone (and on the first tick, which finds what
+ * a node that died before this one started left), it lists the generations and hands each open
+ * one whose owner holds no lease to `reap`, which checks the lease again and closes it, fenced,
+ * as `interrupted`. The scan reads every generation kept (a page at a time), so it runs only then.
+ */
+export class DeadNodeScan {
+  readonly #engine: Engine
+  readonly #reap: (id: string, head: LogHead) => Promise<boolean>
+  readonly #logger: Logger
+  #liveBefore: ReadonlySet<string> | undefined
+  #running: Promise<void> | undefined
+
+  constructor(engine: Engine, reap: (id: string, head: LogHead) => Promise<boolean>, logger: Logger) {
+    this.#engine = engine
+    this.#reap = reap
+    this.#logger = logger
+  }
+
+  /** Looks at the nodes once, and scans when one died since the last look. Never overlaps itself. */
+  tick(): Promise<void> {
+    this.#running ??= this.#look()
+      .catch((error: unknown) => {
+        this.#logger.warn({ err: error }, "could not look for the generations of dead nodes")
+      })
+      .finally(() => {
+        this.#running = undefined
+      })
+    return this.#running
+  }
+
+  /** Resolves once a scan in flight is over. */
+  async settled(): Promise<void> {
+    await this.#running
+  }
+
+  async #look(): Promise<void> {
+    const live = new Set(await this.#engine.liveNodes())
+    const before = this.#liveBefore
+    this.#liveBefore = live
+    if (before !== undefined && [...before].every((node) => live.has(node))) return
+    let after: string | undefined
+    do {
+      const page = await this.#engine.list({
+        prefix: GENERATION_LOG_PREFIX,
+        limit: PAGE,
+        ...(after === undefined ? {} : { after }),
+      })
+      for (const head of page.logs) {
+        const owner = head.config.owner
+        if (head.closed || owner === undefined || live.has(owner)) continue
+        await this.#reap(head.name.slice(GENERATION_LOG_PREFIX.length), head)
+      }
+      after = page.next
+    } while (after !== undefined)
+  }
+}
