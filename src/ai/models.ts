@@ -57,19 +57,17 @@ function providerOf(name: string, model: ModelConfig): Provider {
     }
     case "openai":
     case "anthropic": {
-      const idle = model.idleTimeoutMs
-      if (idle !== undefined && !(typeof idle === "number" && idle > 0 && Number.isFinite(idle))) {
-        throw new TypeError(
-          `model "${name}": idleTimeoutMs must be a positive number of ms; got ${JSON.stringify(idle)}`,
-        )
-      }
       const options = {
         baseURL: model.baseURL ?? PUBLIC_BASE_URL[model.provider],
         ...(model.apiKey === undefined ? {} : { apiKey: model.apiKey }),
         ...(model.headers === undefined ? {} : { headers: { ...model.headers } }),
         ...(model.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: model.idleTimeoutMs }),
       }
-      return model.provider === "openai" ? openaiProvider(options) : anthropicProvider(options)
+      try {
+        return model.provider === "openai" ? openaiProvider(options) : anthropicProvider(options)
+      } catch (error) {
+        throw new TypeError(`model "${name}": ${(error as Error).message}`, { cause: error })
+      }
     }
     default:
       throw new TypeError(

@@ -1,5 +1,5 @@
-import { request as httpRequest, type IncomingMessage } from "node:http"
-import { request as httpsRequest } from "node:https"
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from "node:http"
+import { Agent as HttpsAgent, request as httpsRequest } from "node:https"
 import { createParser, type ServerSentEvent } from "../protocol/index.js"
 import type { Entry, ErrorEntry } from "./entries.js"
 import { isOutputEntry } from "./entries.js"
@@ -40,6 +40,13 @@ export interface UpstreamRequest {
 
 /** How long an upstream may send nothing before its connection is closed: 5 minutes, as fetch (undici) waits. */
 export const UPSTREAM_IDLE_TIMEOUT_MS = 300_000
+
+/** Throws a `TypeError` unless `idleTimeoutMs` is absent or a positive number of ms. */
+export function checkIdleTimeout(idleTimeoutMs: unknown): void {
+  if (idleTimeoutMs === undefined) return
+  if (typeof idleTimeoutMs === "number" && idleTimeoutMs > 0 && Number.isFinite(idleTimeoutMs)) return
+  throw new TypeError(`idleTimeoutMs must be a positive number of ms; got ${JSON.stringify(idleTimeoutMs)}`)
+}
 
 /**
  * POSTs a JSON body to an SSE endpoint with node:http (node:https for `https:`), reads the
@@ -198,23 +205,42 @@ async function post(request: UpstreamRequest, signal: AbortSignal): Promise<Inco
   throw new UpstreamRequestError(message, { status, body, headers })
 }
 
-/** Sends the POST; resolves with the response once its head came. */
-function send(request: UpstreamRequest, signal: AbortSignal): Promise<IncomingMessage> {
+/** How long a kept-alive connection may wait for the next request: under the 5 s many servers keep one (uvicorn, Node's). */
+const FREE_SOCKET_MS = 4_000
+/** How long a connection (name lookup included) may take to open, as fetch (undici) allows. */
+const CONNECT_TIMEOUT_MS = 10_000
+
+/** The agents upstream requests go through, one per scheme, with their own connection settings. */
+export const UPSTREAM_AGENTS = {
+  http: new HttpAgent({ keepAlive: true, timeout: FREE_SOCKET_MS }),
+  https: new HttpsAgent({ keepAlive: true, timeout: FREE_SOCKET_MS }),
+}
+
+/**
+ * Sends the POST; resolves with the response once its head came. A kept-alive connection the
+ * server closed just as it was reused fails before any answer: the request is sent once more, on
+ * a new connection (Node's documented remedy; the server cannot have read it).
+ */
+function send(request: UpstreamRequest, signal: AbortSignal, fresh = false): Promise<IncomingMessage> {
   const url = new URL(request.url)
   const body = Buffer.from(JSON.stringify(request.body))
-  const open = url.protocol === "https:" ? httpsRequest : httpRequest
+  const https = url.protocol === "https:"
+  const idleMs = request.idleTimeoutMs ?? UPSTREAM_IDLE_TIMEOUT_MS
   return new Promise((resolve, reject) => {
     let received: IncomingMessage | undefined
-    const outgoing = open(
+    const outgoing = (https ? httpsRequest : httpRequest)(
       url,
       {
         method: "POST",
         headers: {
           "content-type": "application/json",
           accept: "text/event-stream",
+          "user-agent": "herald",
           ...request.headers,
           "content-length": body.byteLength,
         },
+        // `false`: a connection of its own, closed after it.
+        agent: fresh ? false : https ? UPSTREAM_AGENTS.https : UPSTREAM_AGENTS.http,
         signal,
       },
       (response) => {
@@ -222,14 +248,27 @@ function send(request: UpstreamRequest, signal: AbortSignal): Promise<IncomingMe
         resolve(response)
       },
     )
-    const idleMs = request.idleTimeoutMs ?? UPSTREAM_IDLE_TIMEOUT_MS
+    // Until it is open, the connection has CONNECT_TIMEOUT_MS; then the request's idleMs applies.
+    outgoing.on("socket", (socket) => {
+      if (socket.connecting) socket.setTimeout(CONNECT_TIMEOUT_MS)
+    })
     outgoing.setTimeout(idleMs, () => {
+      const error = new Error(
+        outgoing.socket?.connecting === true
+          ? `the upstream could not be connected to within ${CONNECT_TIMEOUT_MS} ms`
+          : `the upstream sent nothing for ${idleMs} ms`,
+      )
       // The response, once there, carries the reason to its reader; the request, before.
-      const error = new Error(`the upstream sent nothing for ${idleMs} ms`)
       if (received === undefined) outgoing.destroy(error)
       else received.destroy(error)
     })
-    outgoing.on("error", reject)
+    outgoing.on("error", (error: NodeJS.ErrnoException) => {
+      if (outgoing.reusedSocket && received === undefined && error.code === "ECONNRESET" && !signal.aborted) {
+        resolve(send(request, signal, true))
+      } else {
+        reject(error)
+      }
+    })
     outgoing.end(body)
   })
 }

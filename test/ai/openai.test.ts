@@ -1,10 +1,10 @@
 import { once } from "node:events"
-import { globalAgent } from "node:http"
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
 import type { Entry } from "../../src/ai/entries.js"
 import { createModels } from "../../src/ai/models.js"
 import { openaiProvider } from "../../src/ai/openai.js"
 import type { NormalizedRequest } from "../../src/ai/request.js"
+import { UPSTREAM_AGENTS } from "../../src/ai/sse-over-http.js"
 import { UpstreamRequestError } from "../../src/ai/upstream-error.js"
 import { collect, splitAt, startUpstream, type Upstream } from "./upstream.js"
 
@@ -26,6 +26,14 @@ const DOCUMENTED_ENTRIES: Entry[] = [
   { type: "finish", reason: "stop", rawReason: "stop" },
   { type: "usage", inputTokens: 9, outputTokens: 12 },
 ]
+
+/** Waits until a connection went back to the upstream agent (after [DONE], the rest of the body is read first). */
+async function connectionFreed(): Promise<void> {
+  for (let waited = 0; Object.keys(UPSTREAM_AGENTS.http.freeSockets).length === 0; waited += 10) {
+    if (waited > 2_000) throw new Error("the connection never went back to the agent")
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+}
 
 const REQUEST: NormalizedRequest = {
   model: "m",
@@ -229,18 +237,40 @@ describe("openai provider", () => {
   })
 
   it("sends the next request on the connection of a stream read to its end", async () => {
+    UPSTREAM_AGENTS.http.destroy()
     upstream.answer = { chunks: [DOCUMENTED] }
     const provider = openaiProvider({ baseURL: upstream.baseURL })
     expect(await collect(provider.stream(REQUEST, new AbortController().signal))).toEqual(DOCUMENTED_ENTRIES)
     const first = upstream.lastSocket
-    // The rest of the body (its last, empty chunk) is read after [DONE]; then the socket is free.
-    for (let waited = 0; Object.keys(globalAgent.freeSockets).length === 0; waited += 10) {
-      if (waited > 2_000) throw new Error("the connection never went back to the agent")
-      await new Promise((resolve) => setTimeout(resolve, 10))
-    }
+    await connectionFreed()
     expect(await collect(provider.stream(REQUEST, new AbortController().signal))).toEqual(DOCUMENTED_ENTRIES)
     expect(upstream.lastSocket).toBe(first)
     expect(first?.destroyed).toBe(false)
+  })
+
+  it("sends a request again on a new connection when the kept-alive one it reused was closed", async () => {
+    // No connection left from the tests before: the one this test frees is the one reused.
+    UPSTREAM_AGENTS.http.destroy()
+    const provider = openaiProvider({ baseURL: upstream.baseURL })
+    upstream.answer = { chunks: [DOCUMENTED] }
+    expect(await collect(provider.stream(REQUEST, new AbortController().signal))).toEqual(DOCUMENTED_ENTRIES)
+    await connectionFreed()
+    const kept = upstream.lastSocket
+    let dropped = 0
+    const before = upstream.requests.length
+    upstream.answer = (response, socket) => {
+      // As a server that closed the idle connection just as it was reused: no answer on it.
+      if (socket === kept) {
+        dropped++
+        socket.destroy()
+        return
+      }
+      response.writeHead(200, { "content-type": "text/event-stream" })
+      response.end(DOCUMENTED)
+    }
+    expect(await collect(provider.stream(REQUEST, new AbortController().signal))).toEqual(DOCUMENTED_ENTRIES)
+    expect(dropped).toBe(1)
+    expect(upstream.requests.length - before).toBe(2)
   })
 
   it("cuts an upstream that sends nothing for idleTimeoutMs: before its head a refusal, mid-stream an error entry", async () => {
