@@ -47,8 +47,11 @@ export class DeadNodeScan {
   async #look(): Promise<void> {
     const live = new Set(await this.#engine.liveNodes())
     const before = this.#liveBefore
-    this.#liveBefore = live
-    if (before !== undefined && [...before].every((node) => live.has(node))) return
+    if (before !== undefined && [...before].every((node) => live.has(node))) {
+      this.#liveBefore = live
+      return
+    }
+    let whole = true
     let after: string | undefined
     do {
       const page = await this.#engine.list({
@@ -59,9 +62,15 @@ export class DeadNodeScan {
       for (const head of page.logs) {
         const owner = head.config.owner
         if (head.closed || owner === undefined || live.has(owner)) continue
-        await this.#reap(head.name.slice(GENERATION_LOG_PREFIX.length), head)
+        await this.#reap(head.name.slice(GENERATION_LOG_PREFIX.length), head).catch((error: unknown) => {
+          whole = false
+          this.#logger.warn({ err: error, log: head.name }, "could not close a dead node's generation")
+        })
       }
       after = page.next
     } while (after !== undefined)
+    // Only a whole scan counts as the look: after a failure (here, or a listing that threw), the
+    // next tick scans again.
+    if (whole) this.#liveBefore = live
   }
 }

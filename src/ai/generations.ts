@@ -180,6 +180,8 @@ export function createGenerations(options: GenerationsOptions): Generations {
     }
   }
   let stopCheckTimer: ReturnType<typeof setInterval> | undefined
+  /** Settles once this node holds its lease and renews it (on its first generation). */
+  let leaseHeld: Promise<void> | undefined
   const stopSignals = engine.onSignal((signal: Signal) => {
     const run = runs.get(signal.payload)
     if (run === undefined) return
@@ -263,13 +265,14 @@ export function createGenerations(options: GenerationsOptions): Generations {
     retentionMs,
     async start(spec) {
       if (closing) throw new ShuttingDownError("this node is shutting down and takes no new generations")
-      if (leaseTimer === undefined) {
-        await renewLease()
+      // Once, however many first generations start together: the timers are made after the lease.
+      leaseHeld ??= renewLease().then(() => {
         leaseTimer = setInterval(() => void renewLease(), leaseTickMs)
         leaseTimer.unref()
         stopCheckTimer = setInterval(() => void checkStopFlags(), stopCheckMs)
         stopCheckTimer.unref()
-      }
+      })
+      await leaseHeld
       const id = spec.id ?? newGenerationId()
       const log = generationLog(id)
       const created = await engine.create(log, {
@@ -352,6 +355,8 @@ export function createGenerations(options: GenerationsOptions): Generations {
       for (const run of runs.values()) run.stop("interrupted", "the node running the generation shut down")
       await Promise.all([...runs.values()].map((run) => run.ended))
       stopSignals()
+      // A first generation taking the lease now makes its timers before they are cleared.
+      await leaseHeld
       clearInterval(sweepTimer)
       clearInterval(leaseTimer)
       clearInterval(stopCheckTimer)

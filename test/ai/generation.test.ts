@@ -339,6 +339,23 @@ for (const kind of ENGINES) {
         expect(await closedAs(unread.log)).toMatchObject(interrupted)
       })
 
+      it("takes its lease once when its first generations start together, and leaves nothing renewing it after close", async () => {
+        const engine = opened(kind.open())
+        const node = generationsOn(engine, { node: "together", leaseMs: 90 })
+        const runs = await Promise.all(
+          [1, 2, 3].map(() =>
+            node.start({ provider: endless({ count: 1 }).provider, request: REQUEST, meta: META }),
+          ),
+        )
+        await Promise.all(runs.map((run) => run.ended))
+        expect(await engine.liveNodes()).toContain("together")
+        await node.close({ deadlineMs: 0 })
+        expect(await engine.liveNodes()).not.toContain("together")
+        // Past two renewals: a timer left behind would have taken the lease again.
+        await sleep(120)
+        expect(await engine.liveNodes()).not.toContain("together")
+      })
+
       it("a shutdown lets generations finish within the deadline, then marks the rest interrupted", async () => {
         const engine = opened(kind.open())
         const node = generationsOn(engine)

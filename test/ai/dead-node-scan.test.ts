@@ -1,0 +1,74 @@
+import { describe, expect, it } from "vitest"
+import { DeadNodeScan } from "../../src/ai/dead-node-scan.js"
+import type { Engine, LogHead, LogList } from "../../src/engine/engine.js"
+import { recordingLogger } from "../server/helpers.js"
+
+/** An open generation log owned by `owner`. */
+const open = (id: string, owner: string) =>
+  ({ name: `ai/gen/${id}`, closed: false, config: { owner } }) as unknown as LogHead
+
+/** The engine calls a scan makes, scripted: the live nodes of each look, and list() pages or failures. */
+function scripted(looks: string[][], pages: (LogList | Error)[]) {
+  const calls = { lists: 0 }
+  const engine = {
+    liveNodes: async () => looks.shift() ?? [],
+    list: async () => {
+      calls.lists++
+      const page = pages.shift() ?? { logs: [] }
+      if (page instanceof Error) throw page
+      return page
+    },
+  } as unknown as Engine
+  return { engine, calls }
+}
+
+describe("the dead-node scan", () => {
+  it("scans on its first look and when a node is gone, not while every node it saw lives", async () => {
+    const { engine, calls } = scripted(
+      [["a"], ["a", "b"], ["b"]],
+      [{ logs: [open("g1", "x"), open("g2", "a")] }, { logs: [open("g3", "a")] }],
+    )
+    const reaped: string[] = []
+    const scan = new DeadNodeScan(engine, async (id) => reaped.push(id) > 0, recordingLogger())
+    await scan.tick()
+    // First look: x holds no lease, a does.
+    expect(reaped).toEqual(["g1"])
+    await scan.tick()
+    expect(calls.lists).toBe(1)
+    await scan.tick()
+    expect(reaped).toEqual(["g1", "g3"])
+  })
+
+  it("scans again on the next tick when a scan failed, whether the listing or a close threw", async () => {
+    const { engine, calls } = scripted(
+      [["a"], [], [], []],
+      [
+        { logs: [] },
+        new Error("the store is away"),
+        { logs: [open("g1", "a"), open("g2", "a")] },
+        { logs: [open("g2", "a")] },
+      ],
+    )
+    const reaped: string[] = []
+    const logger = recordingLogger()
+    let failOnce = true
+    const scan = new DeadNodeScan(
+      engine,
+      async (id) => {
+        if (id === "g1" && failOnce) {
+          failOnce = false
+          throw new Error("fenced write failed")
+        }
+        return reaped.push(id) > 0
+      },
+      logger,
+    )
+    await scan.tick() // first look, nothing open
+    await scan.tick() // a is gone: the listing throws
+    await scan.tick() // scans again: g1 fails, g2 is closed
+    await scan.tick() // scans again
+    expect(calls.lists).toBe(4)
+    expect(reaped).toEqual(["g2", "g2"])
+    expect(logger.entries.filter((entry) => entry.level === "warn")).toHaveLength(2)
+  })
+})
