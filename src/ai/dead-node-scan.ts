@@ -10,19 +10,29 @@ const PAGE = 100
  * closes the generation it follows once its node holds no lease, but a generation without
  * readers would otherwise stay open until its TTL. Each {@link tick} compares the nodes holding a
  * lease with those of the tick before; when one is gone (and on the first tick, which finds what
- * a node that died before this one started left), it lists the generations and hands each open
- * one whose owner holds no lease to `reap`, which checks the lease again and closes it, fenced,
- * as `interrupted`. The scan reads every generation kept (a page at a time), so it runs only then.
+ * a node that died before this one started left, this node's id included), it lists the
+ * generations and hands each open one whose owner holds no lease, or is this node, to `reap`,
+ * which checks again (the lease; for this node's own, that it does not run it) and closes it,
+ * fenced, as `interrupted`. The scan reads every generation kept (a page at a time), so it runs
+ * only then.
  */
 export class DeadNodeScan {
   readonly #engine: Engine
+  /** This node's id: its own open generations it does not run are candidates too (see `reap`). */
+  readonly #node: string
   readonly #reap: (id: string, head: LogHead) => Promise<boolean>
   readonly #logger: Logger
   #liveBefore: ReadonlySet<string> | undefined
   #running: Promise<void> | undefined
 
-  constructor(engine: Engine, reap: (id: string, head: LogHead) => Promise<boolean>, logger: Logger) {
+  constructor(
+    engine: Engine,
+    node: string,
+    reap: (id: string, head: LogHead) => Promise<boolean>,
+    logger: Logger,
+  ) {
     this.#engine = engine
+    this.#node = node
     this.#reap = reap
     this.#logger = logger
   }
@@ -61,7 +71,7 @@ export class DeadNodeScan {
       })
       for (const head of page.logs) {
         const owner = head.config.owner
-        if (head.closed || owner === undefined || live.has(owner)) continue
+        if (head.closed || owner === undefined || (live.has(owner) && owner !== this.#node)) continue
         await this.#reap(head.name.slice(GENERATION_LOG_PREFIX.length), head).catch((error: unknown) => {
           whole = false
           this.#logger.warn({ err: error, log: head.name }, "could not close a dead node's generation")

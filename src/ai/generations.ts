@@ -189,11 +189,19 @@ export function createGenerations(options: GenerationsOptions): Generations {
     else if (signal.topic === VIEWER_SIGNAL) run.remoteViewer()
   })
 
-  /** {@link Generations.reapIfOrphaned}, with the live nodes asked for only when needed. */
+  /** The generations this node is starting: their logs exist, their runs not yet. */
+  const starting = new Set<string>()
+  /**
+   * {@link Generations.reapIfOrphaned}, with the live nodes asked for only when needed. An open
+   * generation of this node's own id that it neither runs nor is starting was left by an earlier
+   * process with the same id (a fixed `--node-id`), or by a run whose end could not be stored:
+   * it is closed too, fenced as its owner.
+   */
   const reap = async (id: string, head: LogHead, liveNodes: () => Promise<readonly string[]>) => {
     const owner = head.config.owner
-    if (head.closed || owner === undefined || owner === node || runs.has(id)) return false
-    if ((await liveNodes()).includes(owner)) return false
+    if (head.closed || owner === undefined || runs.has(id) || starting.has(id)) return false
+    const own = owner === node
+    if (!own && (await liveNodes()).includes(owner)) return false
     const end: EndEntry = {
       type: "end",
       status: "interrupted",
@@ -201,7 +209,7 @@ export function createGenerations(options: GenerationsOptions): Generations {
       error: { type: "interrupted", message: `the node running the generation (${owner}) stopped` },
     }
     const result = await engine.append(generationLog(id), [{ data: serializeEntry(end) }], {
-      fence: { takeOver: node, from: owner },
+      fence: own ? { owner: node } : { takeOver: node, from: owner },
       close: true,
     })
     if (result.status === "appended") {
@@ -211,7 +219,12 @@ export function createGenerations(options: GenerationsOptions): Generations {
     return result.status === "appended"
   }
   // Every node looks for dead nodes, so a generation nobody reads is closed as well.
-  const deadNodes = new DeadNodeScan(engine, (id, head) => reap(id, head, () => engine.liveNodes()), logger)
+  const deadNodes = new DeadNodeScan(
+    engine,
+    node,
+    (id, head) => reap(id, head, () => engine.liveNodes()),
+    logger,
+  )
   const deadNodeTimer = setInterval(() => void deadNodes.tick(), leaseTickMs)
   deadNodeTimer.unref()
   /**
@@ -259,6 +272,57 @@ export function createGenerations(options: GenerationsOptions): Generations {
     }
   }
 
+  /** Creates generation `id`'s log and runs it (the rest of {@link Generations.start}). */
+  const startRun = async (id: string, log: string, spec: GenerationSpec): Promise<GenerationRun> => {
+    const created = await engine.create(log, {
+      owner: node,
+      ttlMs: retentionMs,
+      // A long answer at a high rate makes many entries: retention must never trim a running one.
+      retention: { maxEntries: MAX_ENTRIES, maxAgeMs: MAX_AGE_MS },
+      meta: metaToRecord(spec.meta),
+    })
+    if (created.status !== "created")
+      throw new Error(`a new generation's log exists already (${created.status})`)
+    if (spec.claim !== undefined) {
+      // Unclaimed, the log must not stay: an open generation nobody runs would keep readers waiting.
+      const claimed = await spec.claim().catch(async (error: unknown) => {
+        await engine.delete(log)
+        throw error
+      })
+      if (!claimed) {
+        await engine.delete(log)
+        throw new NotClaimedError(`generation ${id} was not started: another request claimed its work`)
+      }
+    }
+    const run = new GenerationRun(
+      {
+        id,
+        log,
+        provider: spec.provider,
+        request: spec.request,
+        model: spec.meta.model,
+        startedAt: spec.meta.createdAt,
+        graceMs: spec.disconnectGraceMs ?? defaultGraceMs,
+      },
+      settings,
+    )
+    runs.set(id, run)
+    const model = spec.meta.model
+    options.observer?.started(model)
+    void run.ended.then(
+      (end) => options.observer?.ended(model, end),
+      () => options.observer?.ended(model, undefined),
+    )
+    void run.ended.finally(() => runs.delete(id))
+    void run.ended.then((end) =>
+      ended.add({
+        ...run.summary(),
+        ...(end === undefined ? { status: "lost" } : { status: end.status, stats: end.stats }),
+      }),
+    )
+    return run
+  }
+
   return {
     node,
     engine,
@@ -275,53 +339,12 @@ export function createGenerations(options: GenerationsOptions): Generations {
       await leaseHeld
       const id = spec.id ?? newGenerationId()
       const log = generationLog(id)
-      const created = await engine.create(log, {
-        owner: node,
-        ttlMs: retentionMs,
-        // A long answer at a high rate makes many entries: retention must never trim a running one.
-        retention: { maxEntries: MAX_ENTRIES, maxAgeMs: MAX_AGE_MS },
-        meta: metaToRecord(spec.meta),
-      })
-      if (created.status !== "created")
-        throw new Error(`a new generation's log exists already (${created.status})`)
-      if (spec.claim !== undefined) {
-        // Unclaimed, the log must not stay: an open generation nobody runs would keep readers waiting.
-        const claimed = await spec.claim().catch(async (error: unknown) => {
-          await engine.delete(log)
-          throw error
-        })
-        if (!claimed) {
-          await engine.delete(log)
-          throw new NotClaimedError(`generation ${id} was not started: another request claimed its work`)
-        }
+      starting.add(id)
+      try {
+        return await startRun(id, log, spec)
+      } finally {
+        starting.delete(id)
       }
-      const run = new GenerationRun(
-        {
-          id,
-          log,
-          provider: spec.provider,
-          request: spec.request,
-          model: spec.meta.model,
-          startedAt: spec.meta.createdAt,
-          graceMs: spec.disconnectGraceMs ?? defaultGraceMs,
-        },
-        settings,
-      )
-      runs.set(id, run)
-      const model = spec.meta.model
-      options.observer?.started(model)
-      void run.ended.then(
-        (end) => options.observer?.ended(model, end),
-        () => options.observer?.ended(model, undefined),
-      )
-      void run.ended.finally(() => runs.delete(id))
-      void run.ended.then((end) =>
-        ended.add({
-          ...run.summary(),
-          ...(end === undefined ? { status: "lost" } : { status: end.status, stats: end.stats }),
-        }),
-      )
-      return run
     },
     running: (id) => runs.get(id),
     async cancel(id) {

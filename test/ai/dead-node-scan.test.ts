@@ -29,7 +29,7 @@ describe("the dead-node scan", () => {
       [{ logs: [open("g1", "x"), open("g2", "a")] }, { logs: [open("g3", "a")] }],
     )
     const reaped: string[] = []
-    const scan = new DeadNodeScan(engine, async (id) => reaped.push(id) > 0, recordingLogger())
+    const scan = new DeadNodeScan(engine, "self", async (id) => reaped.push(id) > 0, recordingLogger())
     await scan.tick()
     // First look: x holds no lease, a does.
     expect(reaped).toEqual(["g1"])
@@ -37,6 +37,14 @@ describe("the dead-node scan", () => {
     expect(calls.lists).toBe(1)
     await scan.tick()
     expect(reaped).toEqual(["g1", "g3"])
+  })
+
+  it("hands this node's own open generations to reap as well: reap tells a leftover from a running one", async () => {
+    const { engine } = scripted([["self", "a"]], [{ logs: [open("mine", "self"), open("theirs", "a")] }])
+    const reaped: string[] = []
+    const scan = new DeadNodeScan(engine, "self", async (id) => reaped.push(id) > 0, recordingLogger())
+    await scan.tick()
+    expect(reaped).toEqual(["mine"])
   })
 
   it("scans again on the next tick when a scan failed, whether the listing or a close threw", async () => {
@@ -54,6 +62,7 @@ describe("the dead-node scan", () => {
     let failOnce = true
     const scan = new DeadNodeScan(
       engine,
+      "self",
       async (id) => {
         if (id === "g1" && failOnce) {
           failOnce = false

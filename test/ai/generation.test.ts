@@ -1,11 +1,12 @@
 import { setTimeout as sleep } from "node:timers/promises"
 import { afterEach, describe, expect, it } from "vitest"
 import type { Entry } from "../../src/ai/entries.js"
+import { generationLog } from "../../src/ai/generation-id.js"
 import type { GenerationMeta } from "../../src/ai/generation-meta.js"
 import { createGenerations, type Generations } from "../../src/ai/generations.js"
 import type { Provider } from "../../src/ai/provider.js"
 import { StatsRecorder } from "../../src/ai/stats-recorder.js"
-import { parseEntry, type StoredEntry } from "../../src/ai/stored-entry.js"
+import { parseEntry, type StoredEntry, serializeEntry } from "../../src/ai/stored-entry.js"
 import type { Engine } from "../../src/engine/engine.js"
 import { START } from "../../src/engine/position.js"
 import { recordingLogger } from "../server/helpers.js"
@@ -337,6 +338,26 @@ for (const kind of ENGINES) {
         expect((await engine.head(unread.log))?.closed).toBe(false)
         second.life.renewing = false
         expect(await closedAs(unread.log)).toMatchObject(interrupted)
+      })
+
+      it("closes what an earlier process with the same node id left open, and none of what it runs", async () => {
+        const engine = opened(kind.open())
+        // As a process killed mid-answer left it: open, owned by its id, holding a token.
+        const left = generationLog("left-by-an-earlier-process")
+        await engine.create(left, { owner: "fixed-id", ttlMs: 60_000 })
+        await engine.append(left, [{ data: serializeEntry({ type: "text-delta", text: "half" }) }])
+        const restarted = generationsOn(engine, { node: "fixed-id", leaseMs: 150 })
+        const running = await restarted.start({
+          provider: endless({ everyMs: 60_000 }).provider,
+          request: REQUEST,
+          meta: META,
+        })
+        await expect
+          .poll(async () => (await engine.head(left))?.closed, { timeout: 3000, interval: 10 })
+          .toBe(true)
+        expect((await entriesOf(engine, left)).at(-1)).toMatchObject({ type: "end", status: "interrupted" })
+        await sleep(150)
+        expect((await engine.head(running.log))?.closed).toBe(false)
       })
 
       it("takes its lease once when its first generations start together, and leaves nothing renewing it after close", async () => {
