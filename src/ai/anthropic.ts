@@ -1,8 +1,8 @@
 import type { Entry, FinishReason } from "./entries.js"
+import { optionalPositiveFinite } from "./option-checks.js"
 import type { Provider } from "./provider.js"
 import type { NormalizedRequest } from "./request.js"
 import {
-  checkIdleTimeout,
   type EventTranslator,
   failure,
   isRecord,
@@ -29,7 +29,7 @@ export const ANTHROPIC_VERSION = "2023-06-01"
 
 /** A provider for Anthropic Messages, streaming. */
 export function anthropicProvider(options: AnthropicProviderOptions): Provider {
-  checkIdleTimeout(options.idleTimeoutMs)
+  optionalPositiveFinite("idleTimeoutMs", options.idleTimeoutMs)
   const url = `${options.baseURL.replace(/\/+$/, "")}/messages`
   const headers: Record<string, string> = { "anthropic-version": ANTHROPIC_VERSION, ...options.headers }
   if (options.apiKey !== undefined) headers["x-api-key"] = options.apiKey

@@ -2,6 +2,13 @@ import type { Engine, LogHead } from "../engine/engine.js"
 import type { Logger } from "../logger.js"
 import { GENERATION_LOG_PREFIX } from "./generation-id.js"
 
+/** Closes generation `id` if its node is dead (asking `liveNodes` when it must); `true` when it did. */
+export type Reap = (
+  id: string,
+  head: LogHead,
+  liveNodes: () => Promise<readonly string[]>,
+) => Promise<boolean>
+
 /** How many generation logs one page of a scan lists. */
 const PAGE = 100
 
@@ -20,17 +27,12 @@ export class DeadNodeScan {
   readonly #engine: Engine
   /** This node's id: its own open generations it does not run are candidates too (see `reap`). */
   readonly #node: string
-  readonly #reap: (id: string, head: LogHead) => Promise<boolean>
+  readonly #reap: Reap
   readonly #logger: Logger
   #liveBefore: ReadonlySet<string> | undefined
   #running: Promise<void> | undefined
 
-  constructor(
-    engine: Engine,
-    node: string,
-    reap: (id: string, head: LogHead) => Promise<boolean>,
-    logger: Logger,
-  ) {
+  constructor(engine: Engine, node: string, reap: Reap, logger: Logger) {
     this.#engine = engine
     this.#node = node
     this.#reap = reap
@@ -69,10 +71,18 @@ export class DeadNodeScan {
         limit: PAGE,
         ...(after === undefined ? {} : { after }),
       })
+      // Asked at most once per page, after it was read: a node that started since the first look
+      // held its lease before it made any generation of this page.
+      let liveNow: Promise<readonly string[]> | undefined
+      const liveNodes = () => {
+        liveNow ??= this.#engine.liveNodes()
+        return liveNow
+      }
       for (const head of page.logs) {
         const owner = head.config.owner
         if (head.closed || owner === undefined || (live.has(owner) && owner !== this.#node)) continue
-        await this.#reap(head.name.slice(GENERATION_LOG_PREFIX.length), head).catch((error: unknown) => {
+        const id = head.name.slice(GENERATION_LOG_PREFIX.length)
+        await this.#reap(id, head, liveNodes).catch((error: unknown) => {
           whole = false
           this.#logger.warn({ err: error, log: head.name }, "could not close a dead node's generation")
         })

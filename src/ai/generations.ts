@@ -219,12 +219,7 @@ export function createGenerations(options: GenerationsOptions): Generations {
     return result.status === "appended"
   }
   // Every node looks for dead nodes, so a generation nobody reads is closed as well.
-  const deadNodes = new DeadNodeScan(
-    engine,
-    node,
-    (id, head) => reap(id, head, () => engine.liveNodes()),
-    logger,
-  )
+  const deadNodes = new DeadNodeScan(engine, node, reap, logger)
   const deadNodeTimer = setInterval(() => void deadNodes.tick(), leaseTickMs)
   deadNodeTimer.unref()
   /**

@@ -1,8 +1,8 @@
 import type { Entry, FinishReason } from "./entries.js"
+import { optionalPositiveFinite } from "./option-checks.js"
 import type { Provider } from "./provider.js"
 import type { NormalizedRequest } from "./request.js"
 import {
-  checkIdleTimeout,
   type EventTranslator,
   isRecord,
   streamFromUpstream,
@@ -28,7 +28,7 @@ export interface OpenAIProviderOptions {
  * llama.cpp server, OpenRouter), streaming with `stream_options.include_usage`.
  */
 export function openaiProvider(options: OpenAIProviderOptions): Provider {
-  checkIdleTimeout(options.idleTimeoutMs)
+  optionalPositiveFinite("idleTimeoutMs", options.idleTimeoutMs)
   const url = `${options.baseURL.replace(/\/+$/, "")}/chat/completions`
   const headers: Record<string, string> = { ...options.headers }
   if (options.apiKey !== undefined) headers.authorization = `Bearer ${options.apiKey}`

@@ -9,3 +9,9 @@ export function nonNegative(name: string, value: number): number {
   if (!(value >= 0)) throw new RangeError(`${name} must be 0 or more; got ${String(value)}.`)
   return value
 }
+
+/** `value` when absent or a finite number above 0, else a `RangeError` naming option `name`. */
+export function optionalPositiveFinite(name: string, value: number | undefined): number | undefined {
+  if (value === undefined || (value > 0 && Number.isFinite(value))) return value
+  throw new RangeError(`${name} must be a finite number above 0; got ${String(value)}.`)
+}

@@ -41,13 +41,6 @@ export interface UpstreamRequest {
 /** How long an upstream may send nothing before its connection is closed: 5 minutes, as fetch (undici) waits. */
 export const UPSTREAM_IDLE_TIMEOUT_MS = 300_000
 
-/** Throws a `TypeError` unless `idleTimeoutMs` is absent or a positive number of ms. */
-export function checkIdleTimeout(idleTimeoutMs: unknown): void {
-  if (idleTimeoutMs === undefined) return
-  if (typeof idleTimeoutMs === "number" && idleTimeoutMs > 0 && Number.isFinite(idleTimeoutMs)) return
-  throw new TypeError(`idleTimeoutMs must be a positive number of ms; got ${JSON.stringify(idleTimeoutMs)}`)
-}
-
 /**
  * POSTs a JSON body to an SSE endpoint with node:http (node:https for `https:`), reads the
  * response with Herald's parser, and yields the entries `translator` makes of its events. The one
