@@ -40,6 +40,13 @@ function engineOnShared(options: RedisEngineOptions = {}): Engine & { readonly p
   return Object.assign(engine, { prefix })
 }
 
+/** Another node on the same Redis and key prefix as `engine`: the engine of a second process. */
+function nodeBeside(engine: { readonly prefix: string }): Engine {
+  const other = createRedisEngine({ url: SHARED_REDIS_URL, keyPrefix: engine.prefix })
+  open.push(other)
+  return other
+}
+
 /** A sink that records what the feed gives it. */
 function recordingSink() {
   const sink = {
@@ -169,8 +176,7 @@ return check_producer(state, tonumber(ARGV[2]), tonumber(ARGV[3]))`
 
   it("works as two nodes: a watch on B gets A's appends; B follows from a position minted on A", async () => {
     const a = engineOnShared()
-    const b = createRedisEngine({ url: SHARED_REDIS_URL, keyPrefix: a.prefix })
-    open.push(b)
+    const b = nodeBeside(a)
     const log = "nodes/log"
     const sinkA = recordingSink()
     const sinkB = recordingSink()
@@ -196,8 +202,7 @@ return check_producer(state, tonumber(ARGV[2]), tonumber(ARGV[3]))`
 
   it("gives a watch on another node what a read gives, whatever the data holds", async () => {
     const a = engineOnShared()
-    const b = createRedisEngine({ url: SHARED_REDIS_URL, keyPrefix: a.prefix })
-    open.push(b)
+    const b = nodeBeside(a)
     const log = "nodes/odd-data"
     const sink = recordingSink()
     await b.watch(log, sink)
