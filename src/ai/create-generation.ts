@@ -220,7 +220,7 @@ async function admit(
       claim = () => check.claim(id)
     }
     // Trusted local clients (dev mode, no auth in front) have no subject to count.
-    const ticket = grants === LOCAL_DEV_CLIENT ? undefined : await context.limits.admit(grants.subject)
+    const ticket = grants === LOCAL_DEV_CLIENT ? undefined : await context.limits.admit(grants.subject, id)
     if (ticket !== undefined && isRefusal(ticket)) {
       context.metrics.refused(ticket.code)
       sendFormatError(
@@ -264,7 +264,7 @@ async function admit(
       context.logger.warn({ err: error, generation: id }, `could not record ${what}`)
     }
     await Promise.all([
-      ticket?.started(run.ended).catch(noted("a generation's start for its subject's rate")),
+      ticket?.started().catch(noted("a generation's start for its subject's rate")),
       asked.created?.(id, grants.subject).catch(noted("a chat's latest generation")),
       context.prompts.store(id, asked.request).catch(noted("a generation's prompt")),
     ])

@@ -11,6 +11,7 @@ import { LoopLoad } from "./loop-load.js"
 import { nonNegative, positive } from "./option-checks.js"
 import type { Provider } from "./provider.js"
 import type { NormalizedRequest } from "./request.js"
+import { markedGeneration, runningMarker } from "./running-marker.js"
 import { type EndEntry, serializeEntry } from "./stored-entry.js"
 
 /** The signal asking the node that runs a generation to stop it; payload: the generation id. */
@@ -218,8 +219,23 @@ export function createGenerations(options: GenerationsOptions): Generations {
     }
     return result.status === "appended"
   }
+  /**
+   * Clears `marker` when its generation does not run any more: its node died, or it is this
+   * node's own and not running here (see `reap`). Closes the generation first when it is still
+   * open; `true` once the marker is deleted.
+   */
+  const clearMarker = async (marker: LogHead, liveNodes: () => Promise<readonly string[]>) => {
+    const id = markedGeneration(marker.name)
+    const owner = marker.config.owner
+    if (owner === undefined || runs.has(id) || starting.has(id)) return false
+    if (owner !== node && (await liveNodes()).includes(owner)) return false
+    const head = await engine.head(generationLog(id))
+    if (head !== undefined && !head.closed && !(await reap(id, head, liveNodes))) return false
+    await engine.delete(marker.name)
+    return true
+  }
   // Every node looks for dead nodes, so a generation nobody reads is closed as well.
-  const deadNodes = new DeadNodeScan(engine, node, reap, logger)
+  const deadNodes = new DeadNodeScan(engine, node, clearMarker, logger)
   const deadNodeTimer = setInterval(() => void deadNodes.tick(), leaseTickMs)
   deadNodeTimer.unref()
   /**
@@ -267,25 +283,59 @@ export function createGenerations(options: GenerationsOptions): Generations {
     }
   }
 
+  /**
+   * Deletes an ended run's marker once its log is closed (or gone). A log left open (its end
+   * could not be stored) keeps it, and so does a failure here: the next dead-node scan, asked
+   * for now, closes that generation and clears its marker.
+   */
+  const unmark = async (log: string, marker: string): Promise<void> => {
+    try {
+      const head = await engine.head(log)
+      if (head === undefined || head.closed) {
+        await engine.delete(marker)
+        return
+      }
+    } catch (error) {
+      logger.warn({ err: error, log }, "could not clear an ended generation's marker")
+    }
+    deadNodes.rescan()
+  }
+
   /** Creates generation `id`'s log and runs it (the rest of {@link Generations.start}). */
   const startRun = async (id: string, log: string, spec: GenerationSpec): Promise<GenerationRun> => {
-    const created = await engine.create(log, {
-      owner: node,
-      ttlMs: retentionMs,
-      // A long answer at a high rate makes many entries: retention must never trim a running one.
-      retention: { maxEntries: MAX_ENTRIES, maxAgeMs: MAX_AGE_MS },
-      meta: metaToRecord(spec.meta),
-    })
-    if (created.status !== "created")
+    // The marker first: no generation is ever open without one, so the scans find every one.
+    const marker = runningMarker(spec.meta.owner, id)
+    const marked = await engine.create(marker, { owner: node })
+    if (marked.status !== "created")
+      throw new Error(`a new generation's marker exists already (${marked.status})`)
+    /** Undoes the start: an open generation nobody runs would keep readers waiting. */
+    const unstart = async () => {
+      await engine.delete(log)
+      await engine.delete(marker)
+    }
+    const created = await engine
+      .create(log, {
+        owner: node,
+        ttlMs: retentionMs,
+        // A long answer at a high rate makes many entries: retention must never trim a running one.
+        retention: { maxEntries: MAX_ENTRIES, maxAgeMs: MAX_AGE_MS },
+        meta: metaToRecord(spec.meta),
+      })
+      .catch(async (error: unknown) => {
+        await engine.delete(marker)
+        throw error
+      })
+    if (created.status !== "created") {
+      await engine.delete(marker)
       throw new Error(`a new generation's log exists already (${created.status})`)
+    }
     if (spec.claim !== undefined) {
-      // Unclaimed, the log must not stay: an open generation nobody runs would keep readers waiting.
       const claimed = await spec.claim().catch(async (error: unknown) => {
-        await engine.delete(log)
+        await unstart()
         throw error
       })
       if (!claimed) {
-        await engine.delete(log)
+        await unstart()
         throw new NotClaimedError(`generation ${id} was not started: another request claimed its work`)
       }
     }
@@ -308,7 +358,10 @@ export function createGenerations(options: GenerationsOptions): Generations {
       (end) => options.observer?.ended(model, end),
       () => options.observer?.ended(model, undefined),
     )
-    void run.ended.finally(() => runs.delete(id))
+    void run.ended.finally(() => {
+      runs.delete(id)
+      void unmark(log, marker)
+    })
     void run.ended.then((end) =>
       ended.add({
         ...run.summary(),

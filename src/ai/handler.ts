@@ -38,7 +38,7 @@ export interface AIHandlerOptions extends Omit<GenerationsOptions, "logger"> {
   readonly heartbeatMs?: number
   /** Largest request body, in bytes (prompts with images are large). Default 8 MiB. */
   readonly maxBodyBytes?: number
-  /** Generations one subject (a token's `sub`) may run at once on this node. Default 16. */
+  /** Generations one subject (a token's `sub`) may run at once, across the nodes sharing the engine. Default 16. */
   readonly maxConcurrentPerSubject?: number
   /** Generations one subject may start per minute, counted across the nodes of the engine. Default 120. */
   readonly maxPerMinutePerSubject?: number

@@ -1,10 +1,11 @@
 import type { Engine } from "../engine/engine.js"
 import { parsePosition, START } from "../engine/position.js"
+import { markedGeneration, subjectMarkers } from "./running-marker.js"
 import { subjectScopedLog } from "./subject-scoped-log.js"
 
 /** How much one subject may ask for. Every limit is bounded. */
 export interface SubjectLimitSettings {
-  /** Generations one subject may run at once on this node. */
+  /** Generations one subject may run at once, counted across the nodes of the engine. */
   readonly maxConcurrent: number
   /** Generations one subject may start in any 60 seconds, counted across the nodes of the engine. */
   readonly maxPerMinute: number
@@ -19,8 +20,8 @@ export interface LimitRefusal {
 
 /** A place taken for a generation about to start. */
 export interface LimitTicket {
-  /** It started: it holds its place until `ended` settles, and counts towards the rate. */
-  started(ended: Promise<unknown>): Promise<void>
+  /** It started (its running marker exists, and holds its place from now on); it counts towards the rate. */
+  started(): Promise<void>
   /** It did not start: the place is free again. */
   release(): void
 }
@@ -28,10 +29,10 @@ export interface LimitTicket {
 /** The per-subject limits of one node. */
 export interface SubjectLimits {
   /**
-   * A place for a generation of `subject` (its token's `sub`; tokens without one share a place),
-   * or why there is none.
+   * A place for generation `id` of `subject` (its token's `sub`; tokens without one share a
+   * place), or why there is none.
    */
-  admit(subject: string | undefined): Promise<LimitTicket | LimitRefusal>
+  admit(subject: string | undefined, id: string): Promise<LimitTicket | LimitRefusal>
 }
 
 const RATE_LOG_PREFIX = "ai/rate/"
@@ -40,19 +41,26 @@ const RATE_WINDOW_MS = 60_000
 const CONCURRENCY_RETRY_MS = 1000
 
 /**
- * Per-subject limits: concurrency counted on this node (it protects the node's upstream
- * connections), the rate counted in the engine so every node sees every start. A subject's
- * recent starts are a log that keeps the last `maxPerMinute` of them: when it is full and its
- * oldest entry is less than a minute old, the subject waits until that entry is a minute old.
- * Two nodes admitting at the same instant may both pass the last place: the rate is exact to
- * within the requests in flight.
+ * Per-subject limits, both counted in the engine so that every node sees what every other runs
+ * and starts.
+ *
+ * - Concurrency: a subject's running generations are its running markers (running-marker.ts),
+ *   plus those this node admitted whose marker may not exist yet. A dead node's markers count
+ *   until the dead-node scan clears them, within a lease.
+ * - Rate: a subject's recent starts are a log that keeps the last `maxPerMinute` of them: when it
+ *   is full and its oldest entry is less than a minute old, the subject waits until that entry
+ *   is a minute old.
+ *
+ * Two nodes admitting at the same instant may both pass the last place: each limit is exact to
+ * within the requests in flight on other nodes.
  */
 export function createSubjectLimits(
   engine: Engine,
   settings: SubjectLimitSettings,
   now: () => number,
 ): SubjectLimits {
-  const running = new Map<string, number>()
+  /** By subject: the generations admitted here whose marker may not exist yet. */
+  const admitting = new Map<string, Set<string>>()
   const rateConfig = {
     ttlMs: RATE_WINDOW_MS,
     retention: { maxEntries: settings.maxPerMinute, maxAgeMs: RATE_WINDOW_MS },
@@ -67,34 +75,44 @@ export function createSubjectLimits(
     return Math.max(0, oldest.time + RATE_WINDOW_MS - now())
   }
 
+  /** The subject's generations that run (or are admitted here), up to one past the limit. */
+  const runningCount = async (subject: string | undefined, here: ReadonlySet<string>): Promise<number> => {
+    const markers = await engine.list({ prefix: subjectMarkers(subject), limit: settings.maxConcurrent + 1 })
+    const running = new Set(here)
+    for (const marker of markers.logs) running.add(markedGeneration(marker.name))
+    return running.size
+  }
+
+  const concurrencyRefusal: LimitRefusal = {
+    code: "concurrency_limit_exceeded",
+    message: `At most ${settings.maxConcurrent} generations may run at once for one subject; one must end first.`,
+    retryAfterMs: CONCURRENCY_RETRY_MS,
+  }
+
   return {
-    async admit(subject) {
+    async admit(subject, id) {
       const key = subject ?? ""
-      const count = running.get(key) ?? 0
-      if (count >= settings.maxConcurrent) {
-        return {
-          code: "concurrency_limit_exceeded",
-          message: `At most ${settings.maxConcurrent} generations may run at once for one subject; one must end first.`,
-          retryAfterMs: CONCURRENCY_RETRY_MS,
-        }
-      }
-      // Taken before the rate is read, so that requests arriving together cannot all pass.
-      running.set(key, count + 1)
-      let held = true
+      const here = admitting.get(key) ?? new Set<string>()
+      if (here.size >= settings.maxConcurrent) return concurrencyRefusal
+      // Taken before the engine is read, so that requests arriving here together cannot all pass.
+      here.add(id)
+      admitting.set(key, here)
       const release = (): void => {
-        if (!held) return
-        held = false
-        const left = (running.get(key) ?? 1) - 1
-        if (left === 0) running.delete(key)
-        else running.set(key, left)
+        here.delete(id)
+        if (here.size === 0 && admitting.get(key) === here) admitting.delete(key)
       }
       const log = subjectScopedLog(RATE_LOG_PREFIX, subject, "")
+      let running: number
       let waitMs: number
       try {
-        waitMs = await rateWait(log)
+        ;[running, waitMs] = await Promise.all([runningCount(subject, here), rateWait(log)])
       } catch (error) {
         release()
         throw error
+      }
+      if (running > settings.maxConcurrent) {
+        release()
+        return concurrencyRefusal
       }
       if (waitMs > 0) {
         release()
@@ -105,8 +123,9 @@ export function createSubjectLimits(
         }
       }
       return {
-        async started(ended) {
-          void ended.finally(release)
+        async started() {
+          // Its marker counts it from now on.
+          release()
           const result = await engine.append(log, [{ data: "" }], { create: rateConfig })
           // Made by a node with another limit: its config stays, the start is counted.
           if (result.status === "conflict") await engine.append(log, [{ data: "" }])

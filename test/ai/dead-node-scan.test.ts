@@ -1,11 +1,16 @@
 import { describe, expect, it } from "vitest"
 import { DeadNodeScan } from "../../src/ai/dead-node-scan.js"
+import { markedGeneration } from "../../src/ai/running-marker.js"
 import type { Engine, LogHead, LogList } from "../../src/engine/engine.js"
 import { recordingLogger } from "../server/helpers.js"
 
-/** An open generation log owned by `owner`. */
+/** The running marker of generation `id`, owned by node `owner`. */
 const open = (id: string, owner: string) =>
-  ({ name: `ai/gen/${id}`, closed: false, config: { owner } }) as unknown as LogHead
+  ({ name: `ai/run/subject/${id}`, closed: false, config: { owner } }) as unknown as LogHead
+
+/** A clear callback that records the generations it was handed. */
+const recording = (cleared: string[]) => async (marker: LogHead) =>
+  cleared.push(markedGeneration(marker.name)) > 0
 
 /** The engine calls a scan makes, scripted: the live nodes of each look, and list() pages or failures. */
 function scripted(looks: string[][], pages: (LogList | Error)[]) {
@@ -29,7 +34,7 @@ describe("the dead-node scan", () => {
       [{ logs: [open("g1", "x"), open("g2", "a")] }, { logs: [open("g3", "a")] }],
     )
     const reaped: string[] = []
-    const scan = new DeadNodeScan(engine, "self", async (id) => reaped.push(id) > 0, recordingLogger())
+    const scan = new DeadNodeScan(engine, "self", recording(reaped), recordingLogger())
     await scan.tick()
     // First look: x holds no lease, a does.
     expect(reaped).toEqual(["g1"])
@@ -42,7 +47,7 @@ describe("the dead-node scan", () => {
   it("hands this node's own open generations to reap as well: reap tells a leftover from a running one", async () => {
     const { engine } = scripted([["self", "a"]], [{ logs: [open("mine", "self"), open("theirs", "a")] }])
     const reaped: string[] = []
-    const scan = new DeadNodeScan(engine, "self", async (id) => reaped.push(id) > 0, recordingLogger())
+    const scan = new DeadNodeScan(engine, "self", recording(reaped), recordingLogger())
     await scan.tick()
     expect(reaped).toEqual(["mine"])
   })
@@ -63,12 +68,12 @@ describe("the dead-node scan", () => {
     const scan = new DeadNodeScan(
       engine,
       "self",
-      async (id) => {
-        if (id === "g1" && failOnce) {
+      async (marker) => {
+        if (markedGeneration(marker.name) === "g1" && failOnce) {
           failOnce = false
           throw new Error("fenced write failed")
         }
-        return reaped.push(id) > 0
+        return recording(reaped)(marker)
       },
       logger,
     )
@@ -79,5 +84,33 @@ describe("the dead-node scan", () => {
     expect(calls.lists).toBe(4)
     expect(reaped).toEqual(["g2", "g2"])
     expect(logger.entries.filter((entry) => entry.level === "warn")).toHaveLength(2)
+  })
+
+  it("scans on the next tick when asked to with every node alive, also when asked during a scan", async () => {
+    const { engine, calls } = scripted(
+      [["a"], ["a"], ["a"], ["a"], ["a"]],
+      [{ logs: [] }, { logs: [open("left", "self")] }, { logs: [] }],
+    )
+    const cleared: string[] = []
+    const scan = new DeadNodeScan(
+      engine,
+      "self",
+      async (marker) => {
+        // As when a generation of this node's ends with its log left open, mid-scan.
+        scan.rescan()
+        return recording(cleared)(marker)
+      },
+      recordingLogger(),
+    )
+    await scan.tick() // first look
+    await scan.tick() // every node it saw lives: no listing
+    expect(calls.lists).toBe(1)
+    scan.rescan()
+    await scan.tick()
+    expect(cleared).toEqual(["left"])
+    await scan.tick() // asked for during the last scan
+    expect(calls.lists).toBe(3)
+    await scan.tick()
+    expect(calls.lists).toBe(3)
   })
 })

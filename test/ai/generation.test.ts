@@ -5,6 +5,7 @@ import { generationLog } from "../../src/ai/generation-id.js"
 import type { GenerationMeta } from "../../src/ai/generation-meta.js"
 import { createGenerations, type Generations } from "../../src/ai/generations.js"
 import type { Provider } from "../../src/ai/provider.js"
+import { runningMarker } from "../../src/ai/running-marker.js"
 import { StatsRecorder } from "../../src/ai/stats-recorder.js"
 import { parseEntry, type StoredEntry, serializeEntry } from "../../src/ai/stored-entry.js"
 import type { Engine } from "../../src/engine/engine.js"
@@ -340,10 +341,54 @@ for (const kind of ENGINES) {
         expect(await closedAs(unread.log)).toMatchObject(interrupted)
       })
 
+      it("keeps a running marker while a generation runs and none once it ended; an end not stored is closed by the next scan", async () => {
+        const engine = opened(kind.open())
+        const markers = async () =>
+          (await engine.list({ prefix: "ai/run/", limit: 10 })).logs.map((log) => log.name)
+        let refuseOneEnd = true
+        const node = generationsOn(
+          replacing(engine, {
+            append: (log, entries, options) => {
+              if (options?.close === true && refuseOneEnd) {
+                refuseOneEnd = false
+                return Promise.reject(new Error("the store is away"))
+              }
+              return engine.append(log, entries, options)
+            },
+          }),
+          { leaseMs: 150 },
+        )
+        const stalled = endless({ everyMs: 60_000 })
+        const running = await node.start({ provider: stalled.provider, request: REQUEST, meta: META })
+        expect(await markers()).toEqual([runningMarker(META.owner, running.id)])
+        // Past the node's first look for dead nodes, which found it running.
+        await sleep(200)
+        // Its end is refused once: the log stays open, and so does its marker, until the scan.
+        running.stop("cancelled", "test")
+        expect(await running.ended).toBeUndefined()
+        await expect
+          .poll(async () => (await engine.head(running.log))?.closed, { timeout: 3000, interval: 10 })
+          .toBe(true)
+        expect((await entriesOf(engine, running.log)).at(-1)).toMatchObject({
+          type: "end",
+          status: "interrupted",
+        })
+        await expect.poll(markers, { timeout: 3000, interval: 10 }).toEqual([])
+        // One that ends well takes its marker along.
+        const short = await node.start({
+          provider: endless({ count: 3 }).provider,
+          request: REQUEST,
+          meta: META,
+        })
+        expect(await short.ended).toMatchObject({ status: "done" })
+        await expect.poll(markers, { timeout: 3000, interval: 10 }).toEqual([])
+      })
+
       it("closes what an earlier process with the same node id left open, and none of what it runs", async () => {
         const engine = opened(kind.open())
         // As a process killed mid-answer left it: open, owned by its id, holding a token.
         const left = generationLog("left-by-an-earlier-process")
+        await engine.create(runningMarker(META.owner, "left-by-an-earlier-process"), { owner: "fixed-id" })
         await engine.create(left, { owner: "fixed-id", ttlMs: 60_000 })
         await engine.append(left, [{ data: serializeEntry({ type: "text-delta", text: "half" }) }])
         const restarted = generationsOn(engine, { node: "fixed-id", leaseMs: 150 })

@@ -143,6 +143,48 @@ for (const kind of ENGINES) {
         }
       })
 
+      it("concurrent generations are counted across the nodes of one store", async () => {
+        const engine = kind.open()
+        const { nodes, close } = await startNodes([engine, kind.nodeBeside(engine)], {
+          heartbeatMs: 0,
+          models: { demo: SLOW },
+          maxConcurrentPerSubject: 2,
+          auth: { verifier: testVerifier() },
+        })
+        try {
+          const [a, b] = nodes as [(typeof nodes)[0], (typeof nodes)[0]]
+          const alice = await bearer()
+          const first = await post(a.origin, alice, chat())
+          const second = await post(b.origin, alice, chat())
+          expect([first.status, second.status]).toEqual([200, 200])
+          for (const origin of [a.origin, b.origin]) {
+            const refused = await post(origin, alice, chat())
+            expect(refused.status).toBe(429)
+            expect(await refused.json()).toMatchObject({ error: { code: "concurrency_limit_exceeded" } })
+          }
+          // Counted per subject.
+          const bob = await post(b.origin, await bearer("urn:test:bob"), chat())
+          expect(bob.status).toBe(200)
+          await bob.body?.cancel()
+          // Once the one on a is cancelled (from b), b has a place again.
+          const id = first.headers.get("herald-generation-id")
+          expect((await post(b.origin, alice, {}, `/v1/generations/${id}/cancel`)).status).toBe(200)
+          await expect
+            .poll(
+              async () => {
+                const again = await post(b.origin, alice, chat())
+                await again.body?.cancel()
+                return again.status
+              },
+              { timeout: 3000, interval: 20 },
+            )
+            .toBe(200)
+          for (const response of [first, second]) await response.body?.cancel()
+        } finally {
+          await close()
+        }
+      })
+
       it("keeps a generation's prompt for include=prompt, inline images as their type; storePrompts: false keeps none", async () => {
         const body = {
           model: "demo",

@@ -501,7 +501,7 @@ export const FIELDS = [
     key: "aiMaxConcurrent",
     type: count,
     arg: "<n>",
-    help: "AI generations one subject (a token's sub) may run at once on this node (429 past it)",
+    help: "AI generations one subject (a token's sub) may run at once, across the nodes sharing the engine (429 past it)",
     shownDefault: "16",
     group: "ai",
   }),
