@@ -169,10 +169,14 @@ export function createGenerations(options: GenerationsOptions): Generations {
     if (checkingStops) return
     checkingStops = true
     try {
-      for (const run of runs.values()) {
-        if (run.quietMs() < stopCheckMs) continue
-        const head = await engine.head(run.log)
-        if (head?.stopRequested === true) run.stop("cancelled", "the generation was cancelled")
+      const quiet = [...runs.values()].filter((run) => run.quietMs() >= stopCheckMs)
+      // A batch at a time: many stalled upstreams cost a few round trips, not one each.
+      for (let at = 0; at < quiet.length; at += STOP_CHECK_BATCH) {
+        const batch = quiet.slice(at, at + STOP_CHECK_BATCH)
+        const heads = await Promise.all(batch.map((run) => engine.head(run.log)))
+        batch.forEach((run, i) => {
+          if (heads[i]?.stopRequested === true) run.stop("cancelled", "the generation was cancelled")
+        })
       }
     } catch (error) {
       logger.warn({ err: error }, "could not read the stop flags of the quiet generations")
@@ -441,6 +445,9 @@ export function createGenerations(options: GenerationsOptions): Generations {
     },
   }
 }
+
+/** How many stop flags of quiet generations are read at once. */
+const STOP_CHECK_BATCH = 32
 
 /** How many ended generations {@link Generations.activity} remembers. */
 const RECENT_KEPT = 20

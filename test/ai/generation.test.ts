@@ -251,17 +251,25 @@ for (const kind of ENGINES) {
         const engine = opened(kind.open())
         const other = opened(kind.nodeBeside(engine))
         const here = generationsOn(engine, { stopCheckMs: 50 })
-        // Stalled before its first token: no append will come to report the flag.
-        const stalled = endless({ everyMs: 60_000 })
-        const run = await here.start({ provider: stalled.provider, request: REQUEST, meta: META })
+        // Stalled before their first token: no append will come to report the flag. More than one
+        // batch of checks, one flagged in each.
+        const stalled = Array.from({ length: 40 }, () => endless({ everyMs: 60_000 }))
+        const runs = await Promise.all(
+          stalled.map(({ provider }) => here.start({ provider, request: REQUEST, meta: META })),
+        )
         await sleep(20)
+        const flagged = [3, 35]
         // The flag without the signal, as when the signal is lost.
-        await other.requestStop(run.log)
+        for (const i of flagged) await other.requestStop(runs[i]?.log ?? "")
         const flaggedAt = performance.now()
-        expect(await run.ended).toMatchObject({ status: "cancelled" })
-        expect(stalled.state.closed).toBe(true)
+        for (const i of flagged) {
+          expect(await runs[i]?.ended).toMatchObject({ status: "cancelled" })
+          expect(stalled[i]?.state.closed).toBe(true)
+        }
         // Within a check or two (50 ms each); the bound is loose for a busy machine.
         expect(performance.now() - flaggedAt).toBeLessThan(2_000)
+        await sleep(100)
+        expect(runs.filter((run) => run.running)).toHaveLength(38)
       })
 
       it("is closed as interrupted by a node following it once its node's lease ran out, fencing that node", async () => {
