@@ -316,6 +316,50 @@ for (const kind of ENGINES) {
         expect(chat.messages[1]?.parts.filter((part) => part.type === "text")).toHaveLength(1)
       })
 
+      it("Herald's transport resumes a reloaded page from the cursor kept in its storage, and forgets it once the answer ended", async () => {
+        running = await startAI({ openEngine: kind.open, models: { demo: PACED } })
+        const api = `${running.origin}/v1/ai-sdk/chat`
+        // The page's sessionStorage, which outlives the reload.
+        const kept = new Map<string, string>()
+        const storage = {
+          getItem: (key: string) => kept.get(key) ?? null,
+          setItem: (key: string, value: string) => void kept.set(key, value),
+          removeItem: (key: string) => void kept.delete(key),
+        }
+        const recorder = recordingFetch({ after: 4 })
+        const before = new TestChat({
+          id: "chat-reloaded",
+          transport: new HeraldChatTransport({ api, fetch: recorder.fetch, storage }),
+        })
+        await before.sendMessage({ text: PROMPT })
+        expect(before.status).toBe("error")
+        const shown = textOf(before.messages[1])
+        const full = await demoAnswer(PROMPT)
+        expect(shown.length).toBeGreaterThan(0)
+        expect(shown.length).toBeLessThan(full.length)
+
+        // The reloaded page: a new transport and chat, with what the app kept (the question).
+        const after = new TestChat({
+          id: "chat-reloaded",
+          messages: [userMessage(PROMPT)],
+          transport: new HeraldChatTransport({ api, fetch: recorder.fetch, storage }),
+        })
+        await after.resumeStream()
+        expect(after.status).toBe("ready")
+        const resumed = recorder.exchanges[1] as Exchange
+        expect(resumed.headers.get("last-event-id")).toBe(
+          (await (recorder.exchanges[0] as Exchange).events).at(-1)?.lastEventId,
+        )
+        // Herald sent the rest only; the chat shows the whole answer once, in one text part.
+        const rest = await resumed.events
+        expect(rest.some((event) => event.data.includes('"type":"start"'))).toBe(false)
+        expect(shown + textOfEvents(rest)).toBe(full)
+        expect(after.messages.map((message) => message.role)).toEqual(["user", "assistant"])
+        expect(textOf(after.messages[1])).toBe(full)
+        expect(after.messages[1]?.parts.filter((part) => part.type === "text")).toHaveLength(1)
+        expect([...kept.keys()]).toEqual([])
+      })
+
       it("Herald's transport resumes after the answer ended, from its cursor", async () => {
         running = await startAI({
           openEngine: kind.open,

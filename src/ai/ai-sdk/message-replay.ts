@@ -9,6 +9,14 @@ export class MessageReplay {
   #chunks: UIMessageChunk[] = []
   #cursor: string | undefined
 
+  /** A replay as it was saved: `chunks` (merged, from the message's `start`) up to `cursor`. */
+  static restore(cursor: string, chunks: readonly UIMessageChunk[]): MessageReplay {
+    const replay = new MessageReplay()
+    replay.#chunks = [...chunks]
+    replay.#cursor = cursor
+    return replay
+  }
+
   /** The `id:` of the last chunk the chat got, if it came with one. */
   get cursor(): string | undefined {
     return this.#cursor

@@ -8,6 +8,7 @@ import {
 } from "ai"
 import { createParser } from "../../protocol/index.js"
 import { MessageReplay } from "./message-replay.js"
+import { type ChatStorage, defaultChatStorage, SavedReplays } from "./saved-replays.js"
 
 /** Where Herald serves the AI SDK's chat backend. */
 export const DEFAULT_CHAT_API = "/v1/ai-sdk/chat"
@@ -33,12 +34,21 @@ export type HeraldChatTransportOptions<UI_MESSAGE extends UIMessage> =
      * `api` with its trailing `/ai-sdk/chat` replaced by `/generations` (`/v1/generations`).
      */
     readonly generationsApi?: string
+    /**
+     * Where each chat's cursor and the chunks of its message so far are kept, so that a reloaded
+     * page resumes from the cursor too (see saved-replays.ts). Default: the page's
+     * `sessionStorage` (none outside a browser); `null`: memory only, and a reloaded page gets
+     * the running answer from its start.
+     */
+    readonly storage?: ChatStorage | null
   }
 
 /** Which chat a response stream belongs to, and whether it continues after a cursor. */
 interface Binding {
   replay: MessageReplay
   afterCursor: boolean
+  /** Once known: the chat's id, under which its replay is saved. */
+  chatId: string | undefined
 }
 
 /**
@@ -48,8 +58,10 @@ interface Binding {
  * the id of the last chunk the chat took, and `reconnectToStream` (`resumeStream()`, or
  * `useChat({ resume: true })`) sends it as `Last-Event-ID`: Herald sends only what follows. The
  * chat's message is rebuilt locally from the chunks the transport already had (merged), then
- * continued, so no text is fetched or shown twice. Without a cursor (a reloaded page) Herald
- * sends the running answer from its start, as with the stock transport.
+ * continued, so no text is fetched or shown twice. The cursor and those chunks are kept in the
+ * page's `sessionStorage` as well (the `storage` option), so a reloaded page resumes from the
+ * cursor too; without one, Herald sends the running answer from its start, as with the stock
+ * transport.
  *
  * `stop()` cancels the generation on the server (unless `stopCancels: false`): a stock transport's
  * stop only drops the connection, and the model runs on.
@@ -63,9 +75,10 @@ export class HeraldChatTransport<
 > extends DefaultChatTransport<UI_MESSAGE> {
   readonly #replays = new Map<string, MessageReplay>()
   readonly #bindings = new WeakMap<ReadableStream<UIMessageChunk>, Binding>()
+  readonly #saved: SavedReplays
 
   constructor(options: HeraldChatTransportOptions<UI_MESSAGE> = {}) {
-    const { stopCancels = true, generationsApi, ...rest } = options
+    const { stopCancels = true, generationsApi, storage, ...rest } = options
     const api = rest.api ?? DEFAULT_CHAT_API
     const fetchFn = rest.fetch ?? ((input, init) => globalThis.fetch(input, init))
     super({
@@ -76,27 +89,29 @@ export class HeraldChatTransport<
       // Herald), so the chat must start the message over on its first `start` chunk.
       resumeStreamIsReplay: true,
     })
+    this.#saved = new SavedReplays(storage === undefined ? defaultChatStorage() : (storage ?? undefined))
   }
 
   override async sendMessages(options: SendOptions<UI_MESSAGE>): Promise<ReadableStream<UIMessageChunk>> {
     const stream = await super.sendMessages(options)
     const replay = new MessageReplay()
     this.#replays.set(options.chatId, replay)
-    this.#bind(stream, { replay, afterCursor: false })
+    this.#bind(stream, { replay, afterCursor: false, chatId: options.chatId })
     return stream
   }
 
   override async reconnectToStream(
     options: ReconnectOptions<UI_MESSAGE>,
   ): Promise<ReadableStream<UIMessageChunk> | null> {
-    const replay = this.#replays.get(options.chatId) ?? new MessageReplay()
+    const replay =
+      this.#replays.get(options.chatId) ?? this.#saved.load(options.chatId) ?? new MessageReplay()
     const cursor = replay.cursor
     const headers = new Headers(options.headers)
     if (cursor !== undefined) headers.set("last-event-id", cursor)
     const stream = await super.reconnectToStream({ ...options, headers: Object.fromEntries(headers) })
     if (stream === null) return null
     this.#replays.set(options.chatId, replay)
-    this.#bind(stream, { replay, afterCursor: cursor !== undefined })
+    this.#bind(stream, { replay, afterCursor: cursor !== undefined, chatId: options.chatId })
     return stream
   }
 
@@ -104,8 +119,8 @@ export class HeraldChatTransport<
     stream: ReadableStream<Uint8Array<ArrayBufferLike>>,
   ): ReadableStream<UIMessageChunk> {
     // The chat is bound once super's call returns, before anyone reads the stream.
-    const binding: Binding = { replay: new MessageReplay(), afterCursor: false }
-    const chunks = chunkStream(stream, binding)
+    const binding: Binding = { replay: new MessageReplay(), afterCursor: false, chatId: undefined }
+    const chunks = chunkStream(stream, binding, this.#saved)
     this.#bindings.set(chunks, binding)
     return chunks
   }
@@ -115,6 +130,7 @@ export class HeraldChatTransport<
     if (pending === undefined) return
     pending.replay = binding.replay
     pending.afterCursor = binding.afterCursor
+    pending.chatId = binding.chatId
   }
 }
 
@@ -170,6 +186,7 @@ interface ChunkEvent {
 function chunkStream(
   bytes: ReadableStream<Uint8Array<ArrayBufferLike>>,
   binding: Binding,
+  saved: SavedReplays,
 ): ReadableStream<UIMessageChunk> {
   const schema = asSchema(uiMessageChunkSchema)
   const reader = bytes.getReader()
@@ -185,6 +202,8 @@ function chunkStream(
       try {
         read = await reader.read()
       } catch (error) {
+        // Cut: what the chat has is what a resume, in this page or a reloaded one, starts from.
+        saved.flush()
         throw asNetworkError(error)
       }
       if (read.done) return undefined
@@ -219,11 +238,13 @@ function chunkStream(
         const event = ahead ?? (await next())
         ahead = undefined
         if (event === undefined) {
+          if (binding.chatId !== undefined) saved.ended(binding.chatId)
           controller.close()
           return
         }
         controller.enqueue(event.chunk)
         binding.replay.record(event.chunk, event.id)
+        if (binding.chatId !== undefined) saved.changed(binding.chatId, binding.replay)
       },
       cancel: (reason) => reader.cancel(reason),
     },
