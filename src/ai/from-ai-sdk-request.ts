@@ -2,6 +2,8 @@ import type {
   AssistantMessage,
   NormalizedMessage,
   NormalizedRequest,
+  ToolChoice,
+  ToolDefinition,
   ToolResultMessage,
   UserMessage,
 } from "./request.js"
@@ -29,7 +31,14 @@ const AI_SDK_FIELDS = new Set([
   "system",
   "maxOutputTokens",
   "temperature",
+  "tools",
+  "toolChoice",
 ])
+
+/** A tool as the body declares it: the AI SDK's `tool()` fields that survive JSON. */
+const TOOL_FIELDS = new Set(["description", "inputSchema"])
+
+const TOOL_CHOICES = new Set(["auto", "none", "required"])
 
 const TRIGGERS = new Set(["submit-message", "regenerate-message"])
 
@@ -85,7 +94,41 @@ export function fromAISdkChatRequest(input: unknown, defaultModel: string): AISd
   if (maxTokens !== undefined) request.maxTokens = maxTokens
   const temperature = optionalNumber(body.temperature, "temperature")
   if (temperature !== undefined) request.temperature = temperature
+  if (body.tools !== undefined) request.tools = tools(body.tools)
+  if (body.toolChoice !== undefined) request.toolChoice = toolChoice(body.toolChoice)
   return { chatId, request }
+}
+
+/**
+ * The tools the model may call, for tools the page runs itself (`onToolCall`, then
+ * `addToolOutput`): `{name: {description?, inputSchema}}`, as `tool()` declares them in the AI
+ * SDK, with the input schema as JSON Schema (a Zod schema does not survive JSON:
+ * `z.toJSONSchema(schema)` gives it).
+ */
+function tools(value: unknown): ToolDefinition[] {
+  return Object.entries(object(value, "tools")).map(([name, declared]) => {
+    const path = `tools.${name}`
+    const tool = object(declared, path)
+    onlySupportedFields(tool, TOOL_FIELDS, `${path}.`)
+    const description = optionalString(tool.description, `${path}.description`)
+    return {
+      name,
+      ...(description === undefined ? {} : { description }),
+      parameters: object(tool.inputSchema, `${path}.inputSchema`),
+    }
+  })
+}
+
+/** The AI SDK's `toolChoice`: `auto`, `none`, `required`, or `{type: "tool", toolName}`. */
+function toolChoice(value: unknown): ToolChoice {
+  if (typeof value === "string") {
+    if (!TOOL_CHOICES.has(value))
+      throw new RequestFieldError("toolChoice", "must be auto, none, required or a tool")
+    return value as ToolChoice
+  }
+  const choice = object(value, "toolChoice")
+  if (choice.type !== "tool") throw new RequestFieldError("toolChoice.type", "must be tool")
+  return { name: string(choice.toolName, "toolChoice.toolName") }
 }
 
 /** Parts the model never sees: they only drive the UI. */

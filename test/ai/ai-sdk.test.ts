@@ -3,6 +3,7 @@ import {
   type ChatInit,
   type ChatState,
   DefaultChatTransport,
+  lastAssistantMessageIsCompleteWithToolCalls,
   parseJsonEventStream,
   readUIMessageStream,
   type UIMessage,
@@ -15,7 +16,7 @@ import { demoProvider } from "../../src/ai/demo.js"
 import { createParser, type ServerSentEvent } from "../../src/protocol/index.js"
 import { startAI, type TestAI } from "./ai-server.js"
 import { testEngines } from "./engines.js"
-import { collect } from "./upstream.js"
+import { collect, startUpstream } from "./upstream.js"
 
 const PROMPT = "Explain how a reload resumes a streamed answer"
 const FAST = { provider: "demo" as const, timeToFirstTokenMs: 0, tokensPerSecond: Number.POSITIVE_INFINITY }
@@ -455,5 +456,105 @@ describe("the AI SDK backend refusing a chat", () => {
     expect(response.status).toBe(400)
     const body = (await response.json()) as { error: { param: string } }
     expect(body.error.param).toBe("messages[0].parts[0].mediaType")
+  })
+})
+
+// The translation of the body's tools, on the memory engine only.
+describe("the AI SDK backend with tools the page runs", () => {
+  it("sends the body's tools to the model; the page runs the call, and the chat goes on with its output", async () => {
+    const upstream = await startUpstream()
+    try {
+      running = await startAI({ models: { up: { provider: "openai", baseURL: upstream.baseURL } } })
+      const frame = (delta: Record<string, unknown>, finish: string | null = null) =>
+        `data: ${JSON.stringify({ id: "chatcmpl-1", object: "chat.completion.chunk", choices: [{ index: 0, delta, finish_reason: finish }] })}\n\n`
+      // First the model calls the tool; asked again with its output, it answers.
+      upstream.answer = (response) => {
+        const chunks =
+          upstream.requests.length === 1
+            ? [
+                frame({
+                  role: "assistant",
+                  tool_calls: [
+                    {
+                      index: 0,
+                      id: "call_w",
+                      type: "function",
+                      function: { name: "weather", arguments: "" },
+                    },
+                  ],
+                }),
+                frame({ tool_calls: [{ index: 0, function: { arguments: '{"city":"Oslo"}' } }] }),
+                frame({}, "tool_calls"),
+              ]
+            : [frame({ role: "assistant", content: "It is 4 °C in Oslo." }), frame({}, "stop")]
+        response.writeHead(200, { "content-type": "text/event-stream" })
+        response.end(`${chunks.join("")}data: [DONE]\n\n`)
+      }
+      const inputSchema = { type: "object", properties: { city: { type: "string" } }, required: ["city"] }
+      const api = `${running.origin}/v1/ai-sdk/chat`
+      const chat: TestChat = new TestChat({
+        id: "chat-tools",
+        transport: new HeraldChatTransport({
+          api,
+          body: {
+            model: "up",
+            tools: { weather: { description: "The weather now", inputSchema } },
+            toolChoice: "auto",
+          },
+        }),
+        sendAutomaticallyWhen: lastAssistantMessageIsCompleteWithToolCalls,
+        onToolCall: ({ toolCall }) => {
+          void chat.addToolOutput({
+            tool: "weather",
+            toolCallId: toolCall.toolCallId,
+            output: { celsius: 4 },
+          })
+        },
+      })
+      await chat.sendMessage({ text: "Weather in Oslo?" })
+      await expect.poll(() => upstream.requests.length, { timeout: 5000 }).toBe(2)
+      await expect.poll(() => chat.status, { timeout: 5000 }).toBe("ready")
+      expect(upstream.requests[0]?.body).toMatchObject({
+        tools: [
+          {
+            type: "function",
+            function: { name: "weather", description: "The weather now", parameters: inputSchema },
+          },
+        ],
+        tool_choice: "auto",
+      })
+      // The page's output went back to the model with its call.
+      expect(upstream.requests[1]?.body.messages).toEqual([
+        { role: "user", content: "Weather in Oslo?" },
+        {
+          role: "assistant",
+          content: null,
+          tool_calls: [
+            { id: "call_w", type: "function", function: { name: "weather", arguments: '{"city":"Oslo"}' } },
+          ],
+        },
+        { role: "tool", tool_call_id: "call_w", content: '{"celsius":4}' },
+      ])
+      const answer = chat.messages.at(-1)
+      expect(answer?.role).toBe("assistant")
+      expect(textOf(answer)).toBe("It is 4 °C in Oslo.")
+
+      // A tool field that cannot travel as JSON is refused, named.
+      const refused = await fetch(api, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({
+          id: "chat-tools-2",
+          messages: [{ id: "u", role: "user", parts: [{ type: "text", text: "hi" }] }],
+          tools: { weather: { inputSchema, execute: "run it" } },
+        }),
+      })
+      expect(refused.status).toBe(400)
+      expect(((await refused.json()) as { error: { param: string } }).error.param).toBe(
+        "tools.weather.execute",
+      )
+    } finally {
+      await upstream.close()
+    }
   })
 })
