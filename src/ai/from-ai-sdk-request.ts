@@ -94,8 +94,9 @@ export function fromAISdkChatRequest(input: unknown, defaultModel: string): AISd
   if (maxTokens !== undefined) request.maxTokens = maxTokens
   const temperature = optionalNumber(body.temperature, "temperature")
   if (temperature !== undefined) request.temperature = temperature
-  if (body.tools !== undefined) request.tools = tools(body.tools)
-  if (body.toolChoice !== undefined) request.toolChoice = toolChoice(body.toolChoice)
+  const declared = body.tools === undefined ? [] : tools(body.tools)
+  if (declared.length > 0) request.tools = declared
+  if (body.toolChoice !== undefined) request.toolChoice = toolChoice(body.toolChoice, declared)
   return { chatId, request }
 }
 
@@ -119,8 +120,9 @@ function tools(value: unknown): ToolDefinition[] {
   })
 }
 
-/** The AI SDK's `toolChoice`: `auto`, `none`, `required`, or `{type: "tool", toolName}`. */
-function toolChoice(value: unknown): ToolChoice {
+/** The AI SDK's `toolChoice` among the `declared` tools: `auto`, `none`, `required`, or `{type: "tool", toolName}`. */
+function toolChoice(value: unknown, declared: readonly ToolDefinition[]): ToolChoice {
+  if (declared.length === 0) throw new RequestFieldError("toolChoice", "needs tools")
   if (typeof value === "string") {
     if (!TOOL_CHOICES.has(value))
       throw new RequestFieldError("toolChoice", "must be auto, none, required or a tool")
@@ -128,7 +130,10 @@ function toolChoice(value: unknown): ToolChoice {
   }
   const choice = object(value, "toolChoice")
   if (choice.type !== "tool") throw new RequestFieldError("toolChoice.type", "must be tool")
-  return { name: string(choice.toolName, "toolChoice.toolName") }
+  const name = string(choice.toolName, "toolChoice.toolName")
+  if (!declared.some((tool) => tool.name === name))
+    throw new RequestFieldError("toolChoice.toolName", `names no tool of tools (${name})`)
+  return { name }
 }
 
 /** Parts the model never sees: they only drive the UI. */

@@ -175,7 +175,11 @@ export function createGenerations(options: GenerationsOptions): Generations {
         const batch = quiet.slice(at, at + STOP_CHECK_BATCH)
         const heads = await Promise.all(batch.map((run) => engine.head(run.log)))
         batch.forEach((run, i) => {
-          if (heads[i]?.stopRequested === true) run.stop("cancelled", "the generation was cancelled")
+          const head = heads[i]
+          if (head?.stopRequested === true) run.stop("cancelled", "the generation was cancelled")
+          // Closed or deleted by another node (this node's lease lapsed): its upstream is let go.
+          else if (head === undefined || head.closed)
+            run.stop("interrupted", "another node closed the generation while this one ran it")
         })
       }
     } catch (error) {
@@ -194,7 +198,7 @@ export function createGenerations(options: GenerationsOptions): Generations {
     else if (signal.topic === VIEWER_SIGNAL) run.remoteViewer()
   })
 
-  /** The generations this node is starting: their logs exist, their runs not yet. */
+  /** The generations this node is starting: their markers and logs are being made, their runs not yet. */
   const starting = new Set<string>()
   /**
    * {@link Generations.reapIfOrphaned}, with the live nodes asked for only when needed. An open
@@ -217,11 +221,16 @@ export function createGenerations(options: GenerationsOptions): Generations {
       fence: own ? { owner: node } : { takeOver: node, from: owner },
       close: true,
     })
-    if (result.status === "appended") {
-      logger.warn({ generation: id, owner }, "a generation's node died; closed it as interrupted")
-      options.observer?.reaped(metaFromRecord(head.config.meta)?.model ?? "unknown")
-    }
-    return result.status === "appended"
+    if (result.status !== "appended") return false
+    const meta = metaFromRecord(head.config.meta)
+    logger.warn({ generation: id, owner }, "a generation's node died; closed it as interrupted")
+    options.observer?.reaped(meta?.model ?? "unknown")
+    // Its marker goes too (whoever closed it: a reader, a sweep or a scan), or it would count.
+    await engine.delete(runningMarker(meta?.owner, id)).catch((error: unknown) => {
+      logger.warn({ err: error, generation: id }, "could not clear a closed generation's marker")
+      deadNodes.rescan()
+    })
+    return true
   }
   /**
    * Clears `marker` when its generation does not run any more: its node died, or it is this
@@ -233,8 +242,13 @@ export function createGenerations(options: GenerationsOptions): Generations {
     const owner = marker.config.owner
     if (owner === undefined || runs.has(id) || starting.has(id)) return false
     if (owner !== node && (await liveNodes()).includes(owner)) return false
-    const head = await engine.head(generationLog(id))
-    if (head !== undefined && !head.closed && !(await reap(id, head, liveNodes))) return false
+    const log = generationLog(id)
+    const head = await engine.head(log)
+    if (head !== undefined && !head.closed && !(await reap(id, head, liveNodes))) {
+      // Not closed by this reap: closed meanwhile by another (a reader, a sweep), or not to close.
+      const after = await engine.head(log)
+      if (after !== undefined && !after.closed) return false
+    }
     await engine.delete(marker.name)
     return true
   }
@@ -292,6 +306,7 @@ export function createGenerations(options: GenerationsOptions): Generations {
    * could not be stored) keeps it, and so does a failure here: the next dead-node scan, asked
    * for now, closes that generation and clears its marker.
    */
+  const unmarking = new Set<Promise<void>>()
   const unmark = async (log: string, marker: string): Promise<void> => {
     try {
       const head = await engine.head(log)
@@ -307,41 +322,36 @@ export function createGenerations(options: GenerationsOptions): Generations {
 
   /** Creates generation `id`'s log and runs it (the rest of {@link Generations.start}). */
   const startRun = async (id: string, log: string, spec: GenerationSpec): Promise<GenerationRun> => {
-    // The marker first: no generation is ever open without one, so the scans find every one.
     const marker = runningMarker(spec.meta.owner, id)
-    const marked = await engine.create(marker, { owner: node })
-    if (marked.status !== "created")
-      throw new Error(`a new generation's marker exists already (${marked.status})`)
-    /** Undoes the start: an open generation nobody runs would keep readers waiting. */
-    const unstart = async () => {
-      await engine.delete(log)
-      await engine.delete(marker)
-    }
-    const created = await engine
-      .create(log, {
+    /** The log is not this start's (it existed already): a failed start leaves it alone. */
+    let foreignLog = false
+    try {
+      // The marker first: no generation is ever open without one, so the scans find every one.
+      const marked = await engine.create(marker, { owner: node })
+      if (marked.status !== "created")
+        throw new Error(`a new generation's marker exists already (${marked.status})`)
+      const created = await engine.create(log, {
         owner: node,
         ttlMs: retentionMs,
         // A long answer at a high rate makes many entries: retention must never trim a running one.
         retention: { maxEntries: MAX_ENTRIES, maxAgeMs: MAX_AGE_MS },
         meta: metaToRecord(spec.meta),
       })
-      .catch(async (error: unknown) => {
-        await engine.delete(marker)
-        throw error
-      })
-    if (created.status !== "created") {
-      await engine.delete(marker)
-      throw new Error(`a new generation's log exists already (${created.status})`)
-    }
-    if (spec.claim !== undefined) {
-      const claimed = await spec.claim().catch(async (error: unknown) => {
-        await unstart()
-        throw error
-      })
-      if (!claimed) {
-        await unstart()
+      foreignLog = created.status !== "created"
+      if (foreignLog) throw new Error(`a new generation's log exists already (${created.status})`)
+      if (spec.claim !== undefined && !(await spec.claim()))
         throw new NotClaimedError(`generation ${id} was not started: another request claimed its work`)
+    } catch (error) {
+      // Undone, log first: an open generation nobody runs would keep readers waiting, and a
+      // marker would count for its subject. What cannot be undone now, the next scan does.
+      try {
+        if (!foreignLog) await engine.delete(log)
+        await engine.delete(marker)
+      } catch (undoing) {
+        logger.warn({ err: undoing, generation: id }, "could not undo a generation's failed start")
+        deadNodes.rescan()
       }
+      throw error
     }
     const run = new GenerationRun(
       {
@@ -364,7 +374,8 @@ export function createGenerations(options: GenerationsOptions): Generations {
     )
     void run.ended.finally(() => {
       runs.delete(id)
-      void unmark(log, marker)
+      const unmarked = unmark(log, marker).finally(() => unmarking.delete(unmarked))
+      unmarking.add(unmarked)
     })
     void run.ended.then((end) =>
       ended.add({
@@ -429,6 +440,7 @@ export function createGenerations(options: GenerationsOptions): Generations {
       clearTimeout(timer)
       for (const run of runs.values()) run.stop("interrupted", "the node running the generation shut down")
       await Promise.all([...runs.values()].map((run) => run.ended))
+      await Promise.all(unmarking)
       stopSignals()
       // A first generation taking the lease now makes its timers before they are cleared.
       await leaseHeld

@@ -1,5 +1,6 @@
 import type { Engine } from "../engine/engine.js"
 import { parsePosition, START } from "../engine/position.js"
+import { generationLog } from "./generation-id.js"
 import { markedGeneration, subjectMarkers } from "./running-marker.js"
 import { subjectScopedLog } from "./subject-scoped-log.js"
 
@@ -44,9 +45,9 @@ const CONCURRENCY_RETRY_MS = 1000
  * Per-subject limits, both counted in the engine so that every node sees what every other runs
  * and starts.
  *
- * - Concurrency: a subject's running generations are its running markers (running-marker.ts),
- *   plus those this node admitted whose marker may not exist yet. A dead node's markers count
- *   until the dead-node scan clears them, within a lease.
+ * - Concurrency: a subject's running generations are its running markers (running-marker.ts)
+ *   of generations still open, plus those this node admitted whose marker may not exist yet. A
+ *   dead node's open generations count until they are closed, within a lease.
  * - Rate: a subject's recent starts are a log that keeps the last `maxPerMinute` of them: when it
  *   is full and its oldest entry is less than a minute old, the subject waits until that entry
  *   is a minute old.
@@ -78,9 +79,12 @@ export function createSubjectLimits(
   /** The subject's generations that run (or are admitted here), up to one past the limit. */
   const runningCount = async (subject: string | undefined, here: ReadonlySet<string>): Promise<number> => {
     const markers = await engine.list({ prefix: subjectMarkers(subject), limit: settings.maxConcurrent + 1 })
-    const running = new Set(here)
-    for (const marker of markers.logs) running.add(markedGeneration(marker.name))
-    return running.size
+    const marked = markers.logs.map((marker) => markedGeneration(marker.name)).filter((id) => !here.has(id))
+    if (here.size + marked.length <= settings.maxConcurrent) return here.size + marked.length
+    // Past the limit: a generation that just ended keeps its marker a moment (its node deletes it
+    // after storing the end, which its client may have read already), so ask the generations.
+    const heads = await Promise.all(marked.map((id) => engine.head(generationLog(id))))
+    return here.size + heads.filter((head) => head !== undefined && !head.closed).length
   }
 
   const concurrencyRefusal: LimitRefusal = {

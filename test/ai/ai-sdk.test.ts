@@ -539,6 +539,27 @@ describe("the AI SDK backend with tools the page runs", () => {
       expect(answer?.role).toBe("assistant")
       expect(textOf(answer)).toBe("It is 4 °C in Oslo.")
 
+      // A tool choice needs the tools it names.
+      for (const [extra, param] of [
+        [{ toolChoice: "auto" }, "toolChoice"],
+        [
+          { tools: { weather: { inputSchema } }, toolChoice: { type: "tool", toolName: "time" } },
+          "toolChoice.toolName",
+        ],
+      ] as const) {
+        const response = await fetch(api, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({
+            id: "chat-tools-choice",
+            messages: [{ id: "u", role: "user", parts: [{ type: "text", text: "hi" }] }],
+            model: "up",
+            ...extra,
+          }),
+        })
+        expect(response.status).toBe(400)
+        expect(((await response.json()) as { error: { param: string } }).error.param).toBe(param)
+      }
       // A tool field that cannot travel as JSON is refused, named.
       const refused = await fetch(api, {
         method: "POST",
@@ -555,6 +576,49 @@ describe("the AI SDK backend with tools the page runs", () => {
       )
     } finally {
       await upstream.close()
+    }
+  })
+})
+
+// The transport's kept cursors, on the memory engine only.
+describe("Herald's transport and a kept replay that does not read back", () => {
+  it("drops it and resumes the running answer from its start: malformed, not chunks, or not from a start", async () => {
+    running = await startAI({ models: { demo: PACED } })
+    const api = `${running.origin}/v1/ai-sdk/chat`
+    const kept = new Map<string, string>()
+    const storage = {
+      getItem: (key: string) => kept.get(key) ?? null,
+      setItem: (key: string, value: string) => void kept.set(key, value),
+      removeItem: (key: string) => void kept.delete(key),
+    }
+    const full = await demoAnswer(PROMPT)
+    for (const bad of [
+      "{not json",
+      JSON.stringify({ cursor: "x_0000000000000001", chunks: [null] }),
+      JSON.stringify({
+        cursor: "x_0000000000000001",
+        chunks: [{ type: "text-delta", id: "t", delta: "hi" }],
+      }),
+    ]) {
+      // A running answer for the chat, as a page left it.
+      const first = await fetch(api, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ id: "chat-kept", messages: [userMessage(PROMPT)], trigger: "submit-message" }),
+      })
+      await (first.body as ReadableStream<Uint8Array>).cancel()
+      kept.set("herald.chat.chat-kept", bad)
+      const recorder = recordingFetch({})
+      const chat = new TestChat({
+        id: "chat-kept",
+        messages: [userMessage(PROMPT)],
+        transport: new HeraldChatTransport({ api, fetch: recorder.fetch, storage }),
+      })
+      await chat.resumeStream()
+      expect(recorder.exchanges[0]?.headers.get("last-event-id")).toBeNull()
+      expect(chat.status).toBe("ready")
+      expect(textOf(chat.messages[1])).toBe(full)
+      expect(kept.size).toBe(0)
     }
   })
 })

@@ -8,7 +8,7 @@ import type { Provider } from "../../src/ai/provider.js"
 import { runningMarker } from "../../src/ai/running-marker.js"
 import { StatsRecorder } from "../../src/ai/stats-recorder.js"
 import { parseEntry, type StoredEntry, serializeEntry } from "../../src/ai/stored-entry.js"
-import type { Engine } from "../../src/engine/engine.js"
+import type { Engine, LogHead } from "../../src/engine/engine.js"
 import { START } from "../../src/engine/position.js"
 import { recordingLogger } from "../server/helpers.js"
 import { testEngines } from "./engines.js"
@@ -347,6 +347,87 @@ for (const kind of ENGINES) {
         expect((await engine.head(unread.log))?.closed).toBe(false)
         second.life.renewing = false
         expect(await closedAs(unread.log)).toMatchObject(interrupted)
+        // Their markers went with them: they count for their subject no more.
+        await expect
+          .poll(async () => (await engine.list({ prefix: "ai/run/", limit: 10 })).logs, {
+            timeout: 3000,
+            interval: 10,
+          })
+          .toEqual([])
+      })
+
+      it("a reader that closes a dead node's generation takes its marker along", async () => {
+        const engine = opened(kind.open())
+        let renewing = true
+        const dying = generationsOn(
+          replacing(engine, {
+            holdLease: (...args) => (renewing ? engine.holdLease(...args) : Promise.resolve()),
+          }),
+          { leaseMs: 150 },
+        )
+        const run = await dying.start({
+          provider: endless({ everyMs: 60_000 }).provider,
+          request: REQUEST,
+          meta: META,
+        })
+        renewing = false
+        await sleep(300)
+        // A reader on a node started after the death (its scan has not run yet) closes it.
+        const reader = generationsOn(opened(kind.nodeBeside(engine)), { leaseMs: 60_000 })
+        const head = await engine.head(run.log)
+        expect(await reader.reapIfOrphaned(run.id, head as LogHead)).toBe(true)
+        expect((await engine.list({ prefix: "ai/run/", limit: 10 })).logs).toEqual([])
+      })
+
+      it("a start that fails and cannot be undone at once leaves nothing open nor marked", async () => {
+        const engine = opened(kind.open())
+        let refuseOneDelete = false
+        const node = generationsOn(
+          replacing(engine, {
+            delete: (log) => {
+              if (refuseOneDelete) {
+                refuseOneDelete = false
+                return Promise.reject(new Error("the store is away"))
+              }
+              return engine.delete(log)
+            },
+          }),
+          { leaseMs: 150 },
+        )
+        // Past the node's first look for dead nodes.
+        await node.start({ provider: endless({ count: 1 }).provider, request: REQUEST, meta: META })
+        await sleep(200)
+        expect((await engine.list({ prefix: "ai/run/", limit: 10 })).logs).toEqual([])
+        // Undoing it fails at its first step (the log's delete).
+        refuseOneDelete = true
+        const id = "unclaimed-generation-0000"
+        await expect(
+          node.start({
+            id,
+            provider: endless().provider,
+            request: REQUEST,
+            meta: META,
+            claim: async () => false,
+          }),
+        ).rejects.toThrow(/another request claimed/)
+        await expect
+          .poll(async () => (await engine.list({ prefix: "ai/run/", limit: 10 })).logs, {
+            timeout: 3000,
+            interval: 10,
+          })
+          .toEqual([])
+        expect((await engine.head(generationLog(id)))?.closed ?? true).toBe(true)
+      })
+
+      it("lets its upstream go when another node closed or deleted the generation while its upstream stalls", async () => {
+        const engine = opened(kind.open())
+        const node = generationsOn(engine, { stopCheckMs: 50 })
+        const stalled = endless({ everyMs: 60_000 })
+        const run = await node.start({ provider: stalled.provider, request: REQUEST, meta: META })
+        await sleep(20)
+        await engine.delete(run.log)
+        expect(await run.ended).toBeUndefined()
+        expect(stalled.state.closed).toBe(true)
       })
 
       it("keeps a running marker while a generation runs and none once it ended; an end not stored is closed by the next scan", async () => {

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest"
+import type { Engine } from "../../src/engine/engine.js"
 import { aiToken, startAI, startNodes, type TestAI, testVerifier } from "./ai-server.js"
 import { testEngines } from "./engines.js"
 
@@ -140,6 +141,36 @@ for (const kind of ENGINES) {
           expect((await post(a.origin, await bearer("urn:test:bob"), chat())).status).toBe(200)
         } finally {
           await close()
+        }
+      })
+
+      it("a subject at its concurrency limit may start again as soon as it read its last answer's end", async () => {
+        // A node clears an ended generation's marker after storing its end, which its client may
+        // have read already: held back here, so that the next request always finds it.
+        const slowToUnmark = (): Engine => {
+          const engine = kind.open()
+          return new Proxy(engine, {
+            get: (target, name) =>
+              name === "delete"
+                ? async (log: string) => {
+                    if (log.startsWith("ai/run/")) await new Promise((resolve) => setTimeout(resolve, 300))
+                    return target.delete(log)
+                  }
+                : Reflect.get(target, name, target).bind(target),
+          })
+        }
+        running = await startAI({
+          openEngine: slowToUnmark,
+          models: { demo: FAST },
+          auth: true,
+          maxConcurrentPerSubject: 1,
+        })
+        const alice = await bearer()
+        // As a tool loop does: the next request leaves the moment the answer ended.
+        for (let turn = 0; turn < 3; turn++) {
+          const response = await post(running.origin, alice, chat())
+          expect(response.status).toBe(200)
+          expect(await response.text()).toContain("[DONE]")
         }
       })
 

@@ -1,4 +1,4 @@
-import type { UIMessageChunk } from "ai"
+import { asSchema, type UIMessageChunk, uiMessageChunkSchema } from "ai"
 import { MessageReplay } from "./message-replay.js"
 
 /** Where {@link SavedReplays} keeps them: the part of the Web Storage API it uses (`sessionStorage`). */
@@ -37,24 +37,24 @@ export class SavedReplays {
     this.#storage = storage
   }
 
-  /** Chat `chatId`'s saved replay, if there is one (and it reads back whole). */
-  load(chatId: string): MessageReplay | undefined {
+  /**
+   * Chat `chatId`'s saved replay, if there is one and it reads back as one: a cursor, and UI
+   * message chunks (checked as the ones from the network are) from a `start`. Anything else (a
+   * save of an older `ai`, another script's key) is removed, and the chat resumes from the start.
+   */
+  async load(chatId: string): Promise<MessageReplay | undefined> {
     const text = this.#attempt(() => this.#storage?.getItem(KEY_PREFIX + chatId))
     if (typeof text !== "string") return undefined
-    try {
-      const saved = JSON.parse(text) as SavedReplay
-      if (typeof saved.cursor !== "string" || !Array.isArray(saved.chunks)) return undefined
-      return MessageReplay.restore(saved.cursor, saved.chunks)
-    } catch {
-      return undefined
-    }
+    const restored = await restore(text)
+    if (restored === undefined) this.ended(chatId)
+    return restored
   }
 
   /** `replay` of chat `chatId` took a chunk: saved within {@link SAVE_EVERY_MS}. */
   changed(chatId: string, replay: MessageReplay): void {
     if (this.#storage === undefined) return
     this.#unsaved.set(chatId, replay)
-    this.#listen()
+    this.#listen(true)
     this.#timer ??= setTimeout(() => this.flush(), SAVE_EVERY_MS)
   }
 
@@ -69,19 +69,25 @@ export class SavedReplays {
       this.#attempt(() => this.#storage?.setItem(KEY_PREFIX + chatId, JSON.stringify(saved)))
     }
     this.#unsaved.clear()
+    this.#listen(false)
   }
 
-  /** Chat `chatId`'s response ended: nothing is left to resume from its cursor. */
+  /** Chat `chatId` has nothing to resume from its cursor: its answer ended, or was stopped. */
   ended(chatId: string): void {
     this.#unsaved.delete(chatId)
     this.#attempt(() => this.#storage?.removeItem(KEY_PREFIX + chatId))
   }
 
-  /** Saves what is unsaved when the page goes away (a reload runs no timer after it). */
-  #listen(): void {
-    if (this.#listening) return
-    this.#listening = true
-    globalThis.addEventListener?.("pagehide", () => this.flush())
+  /**
+   * Saves what is unsaved when the page goes away (a reload runs no timer after it). Listening
+   * only while something is unsaved, so the page does not hold this transport for good.
+   */
+  readonly #onPageHide = (): void => this.flush()
+  #listen(on: boolean): void {
+    if (this.#listening === on) return
+    this.#listening = on
+    if (on) globalThis.addEventListener?.("pagehide", this.#onPageHide)
+    else globalThis.removeEventListener?.("pagehide", this.#onPageHide)
   }
 
   #attempt<T>(action: () => T): T | undefined {
@@ -91,6 +97,29 @@ export class SavedReplays {
       return undefined
     }
   }
+}
+
+const chunkSchema = asSchema(uiMessageChunkSchema)
+
+/** `text` as a saved replay, or `undefined` when it does not read back as one. */
+async function restore(text: string): Promise<MessageReplay | undefined> {
+  let saved: Partial<SavedReplay>
+  try {
+    saved = JSON.parse(text) as Partial<SavedReplay>
+  } catch {
+    return undefined
+  }
+  if (typeof saved !== "object" || saved === null) return undefined
+  const { cursor, chunks } = saved
+  if (typeof cursor !== "string" || !Array.isArray(chunks) || chunks.length === 0) return undefined
+  const checked: UIMessageChunk[] = []
+  for (const chunk of chunks as unknown[]) {
+    const validation = await chunkSchema.validate?.(chunk)
+    if (validation !== undefined && !validation.success) return undefined
+    checked.push((validation === undefined ? chunk : validation.value) as UIMessageChunk)
+  }
+  if (checked[0]?.type !== "start") return undefined
+  return MessageReplay.restore(cursor, checked)
 }
 
 /** The page's `sessionStorage` when there is one (a browser): it outlives a reload, per tab. */

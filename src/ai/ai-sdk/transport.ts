@@ -104,12 +104,16 @@ export class HeraldChatTransport<
     options: ReconnectOptions<UI_MESSAGE>,
   ): Promise<ReadableStream<UIMessageChunk> | null> {
     const replay =
-      this.#replays.get(options.chatId) ?? this.#saved.load(options.chatId) ?? new MessageReplay()
+      this.#replays.get(options.chatId) ?? (await this.#saved.load(options.chatId)) ?? new MessageReplay()
     const cursor = replay.cursor
     const headers = new Headers(options.headers)
     if (cursor !== undefined) headers.set("last-event-id", cursor)
     const stream = await super.reconnectToStream({ ...options, headers: Object.fromEntries(headers) })
-    if (stream === null) return null
+    if (stream === null) {
+      // No answer runs for the chat (204): nothing to resume from this cursor again.
+      this.#saved.ended(options.chatId)
+      return null
+    }
     this.#replays.set(options.chatId, replay)
     this.#bind(stream, { replay, afterCursor: cursor !== undefined, chatId: options.chatId })
     return stream
@@ -202,8 +206,13 @@ function chunkStream(
       try {
         read = await reader.read()
       } catch (error) {
-        // Cut: what the chat has is what a resume, in this page or a reloaded one, starts from.
-        saved.flush()
+        if (isAbort(error)) {
+          // Stopped: nothing to resume.
+          if (binding.chatId !== undefined) saved.ended(binding.chatId)
+        } else {
+          // Cut: what the chat has is what a resume, in this page or a reloaded one, starts from.
+          saved.flush()
+        }
         throw asNetworkError(error)
       }
       if (read.done) return undefined
@@ -254,7 +263,11 @@ function chunkStream(
 
 /** What the AI SDK recognizes as a disconnect (a `TypeError` naming the network), unless it is an abort. */
 function asNetworkError(error: unknown): unknown {
-  if (error instanceof Error && error.name === "AbortError") return error
+  if (isAbort(error)) return error
   const reason = error instanceof Error ? error.message : String(error)
   return new TypeError(`network error while reading the chat's stream: ${reason}`, { cause: error })
+}
+
+function isAbort(error: unknown): boolean {
+  return error instanceof Error && error.name === "AbortError"
 }
