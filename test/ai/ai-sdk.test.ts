@@ -147,6 +147,38 @@ function cutAfter(body: ReadableStream<Uint8Array>, reads: number): ReadableStre
   })
 }
 
+/**
+ * The second exchange resumed the first from its last event's id: Herald sent what follows only
+ * (no `start`, the text after `shown`), and `chat` shows the whole answer once, in one text part
+ * of one message.
+ */
+async function expectResumedFromCursor(
+  exchanges: readonly Exchange[],
+  chat: TestChat,
+  shown: string,
+  full: string,
+): Promise<void> {
+  const [cut, resumed] = exchanges as [Exchange, Exchange]
+  expect(resumed.headers.get("last-event-id")).toBe((await cut.events).at(-1)?.lastEventId)
+  const rest = await resumed.events
+  expect(rest.some((event) => event.data.includes('"type":"start"'))).toBe(false)
+  expect(shown + textOfEvents(rest)).toBe(full)
+  expect(chat.messages.map((message) => message.role)).toEqual(["user", "assistant"])
+  expect(textOf(chat.messages[1])).toBe(full)
+  expect(chat.messages[1]?.parts.filter((part) => part.type === "text")).toHaveLength(1)
+}
+
+/** A page's `sessionStorage` in a Map (`kept`): what a reload leaves to the next page. */
+function pageStorage() {
+  const kept = new Map<string, string>()
+  const storage = {
+    getItem: (key: string) => kept.get(key) ?? null,
+    setItem: (key: string, value: string) => void kept.set(key, value),
+    removeItem: (key: string) => void kept.delete(key),
+  }
+  return { kept, storage }
+}
+
 /** The text the UI message chunks of `events` carry. */
 function textOfEvents(events: readonly ServerSentEvent[]): string {
   let text = ""
@@ -305,28 +337,14 @@ for (const kind of ENGINES) {
         expect(chat.status).toBe("ready")
         const resumed = recorder.exchanges[1] as Exchange
         expect(resumed.method).toBe("GET")
-        const cursor = resumed.headers.get("last-event-id")
-        expect(cursor).toBe((await (recorder.exchanges[0] as Exchange).events).at(-1)?.lastEventId)
-        // Herald sent what follows the cursor only…
-        const rest = await resumed.events
-        expect(rest.some((event) => event.data.includes('"type":"start"'))).toBe(false)
-        expect(shown + textOfEvents(rest)).toBe(full)
-        // …and the chat shows the whole answer once, in one text part of one message.
-        expect(chat.messages.map((message) => message.role)).toEqual(["user", "assistant"])
-        expect(textOf(chat.messages[1])).toBe(full)
-        expect(chat.messages[1]?.parts.filter((part) => part.type === "text")).toHaveLength(1)
+        await expectResumedFromCursor(recorder.exchanges, chat, shown, full)
       })
 
       it("Herald's transport resumes a reloaded page from the cursor kept in its storage, and forgets it once the answer ended", async () => {
         running = await startAI({ openEngine: kind.open, models: { demo: PACED } })
         const api = `${running.origin}/v1/ai-sdk/chat`
         // The page's sessionStorage, which outlives the reload.
-        const kept = new Map<string, string>()
-        const storage = {
-          getItem: (key: string) => kept.get(key) ?? null,
-          setItem: (key: string, value: string) => void kept.set(key, value),
-          removeItem: (key: string) => void kept.delete(key),
-        }
+        const { kept, storage } = pageStorage()
         const recorder = recordingFetch({ after: 4 })
         const before = new TestChat({
           id: "chat-reloaded",
@@ -347,17 +365,7 @@ for (const kind of ENGINES) {
         })
         await after.resumeStream()
         expect(after.status).toBe("ready")
-        const resumed = recorder.exchanges[1] as Exchange
-        expect(resumed.headers.get("last-event-id")).toBe(
-          (await (recorder.exchanges[0] as Exchange).events).at(-1)?.lastEventId,
-        )
-        // Herald sent the rest only; the chat shows the whole answer once, in one text part.
-        const rest = await resumed.events
-        expect(rest.some((event) => event.data.includes('"type":"start"'))).toBe(false)
-        expect(shown + textOfEvents(rest)).toBe(full)
-        expect(after.messages.map((message) => message.role)).toEqual(["user", "assistant"])
-        expect(textOf(after.messages[1])).toBe(full)
-        expect(after.messages[1]?.parts.filter((part) => part.type === "text")).toHaveLength(1)
+        await expectResumedFromCursor(recorder.exchanges, after, shown, full)
         expect([...kept.keys()]).toEqual([])
       })
 
@@ -539,9 +547,10 @@ describe("the AI SDK backend with tools the page runs", () => {
       expect(answer?.role).toBe("assistant")
       expect(textOf(answer)).toBe("It is 4 °C in Oslo.")
 
-      // A tool choice needs the tools it names.
+      // A tool choice needs the tools it names; a tool field that cannot travel as JSON is refused.
       for (const [extra, param] of [
         [{ toolChoice: "auto" }, "toolChoice"],
+        [{ tools: { weather: { inputSchema, execute: "run it" } } }, "tools.weather.execute"],
         [
           { tools: { weather: { inputSchema } }, toolChoice: { type: "tool", toolName: "time" } },
           "toolChoice.toolName",
@@ -560,20 +569,6 @@ describe("the AI SDK backend with tools the page runs", () => {
         expect(response.status).toBe(400)
         expect(((await response.json()) as { error: { param: string } }).error.param).toBe(param)
       }
-      // A tool field that cannot travel as JSON is refused, named.
-      const refused = await fetch(api, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({
-          id: "chat-tools-2",
-          messages: [{ id: "u", role: "user", parts: [{ type: "text", text: "hi" }] }],
-          tools: { weather: { inputSchema, execute: "run it" } },
-        }),
-      })
-      expect(refused.status).toBe(400)
-      expect(((await refused.json()) as { error: { param: string } }).error.param).toBe(
-        "tools.weather.execute",
-      )
     } finally {
       await upstream.close()
     }
@@ -585,12 +580,7 @@ describe("Herald's transport and a kept replay that does not read back", () => {
   it("drops it and resumes the running answer from its start: malformed, not chunks, or not from a start", async () => {
     running = await startAI({ models: { demo: PACED } })
     const api = `${running.origin}/v1/ai-sdk/chat`
-    const kept = new Map<string, string>()
-    const storage = {
-      getItem: (key: string) => kept.get(key) ?? null,
-      setItem: (key: string, value: string) => void kept.set(key, value),
-      removeItem: (key: string) => void kept.delete(key),
-    }
+    const { kept, storage } = pageStorage()
     const full = await demoAnswer(PROMPT)
     for (const bad of [
       "{not json",

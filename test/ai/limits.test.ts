@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest"
 import type { Engine } from "../../src/engine/engine.js"
 import { aiToken, startAI, startNodes, type TestAI, testVerifier } from "./ai-server.js"
-import { testEngines } from "./engines.js"
+import { type EngineKind, testEngines } from "./engines.js"
 
 const FAST = { provider: "demo" as const, timeToFirstTokenMs: 0, tokensPerSecond: Number.POSITIVE_INFINITY }
 /** Runs for about 10 seconds unless cancelled. */
@@ -108,6 +108,18 @@ describe("limits per subject and per app", () => {
   })
 })
 
+/** Two nodes of one store of `kind`, with auth and `options`. */
+async function twoNodes(kind: EngineKind, options: Omit<Parameters<typeof startNodes>[1], "auth">) {
+  const engine = kind.open()
+  const { nodes, close } = await startNodes([engine, kind.nodeBeside(engine)], {
+    heartbeatMs: 0,
+    auth: { verifier: testVerifier() },
+    ...options,
+  })
+  const [a, b] = nodes as [(typeof nodes)[0], (typeof nodes)[0]]
+  return { a, b, close }
+}
+
 const ENGINES = await testEngines("limits")
 
 for (const kind of ENGINES) {
@@ -115,15 +127,8 @@ for (const kind of ENGINES) {
   describe.skipIf(!kind.available)(`on the ${kind.name} engine`, () => {
     describe("limits per subject and per app", () => {
       it("starts per minute are counted across the nodes of one store", async () => {
-        const engine = kind.open()
-        const { nodes, close } = await startNodes([engine, kind.nodeBeside(engine)], {
-          heartbeatMs: 0,
-          models: { demo: FAST },
-          maxPerMinutePerSubject: 3,
-          auth: { verifier: testVerifier() },
-        })
+        const { a, b, close } = await twoNodes(kind, { models: { demo: FAST }, maxPerMinutePerSubject: 3 })
         try {
-          const [a, b] = nodes as [(typeof nodes)[0], (typeof nodes)[0]]
           const alice = await bearer()
           for (const origin of [a.origin, a.origin, b.origin]) {
             const response = await post(origin, alice, chat())
@@ -175,15 +180,8 @@ for (const kind of ENGINES) {
       })
 
       it("concurrent generations are counted across the nodes of one store", async () => {
-        const engine = kind.open()
-        const { nodes, close } = await startNodes([engine, kind.nodeBeside(engine)], {
-          heartbeatMs: 0,
-          models: { demo: SLOW },
-          maxConcurrentPerSubject: 2,
-          auth: { verifier: testVerifier() },
-        })
+        const { a, b, close } = await twoNodes(kind, { models: { demo: SLOW }, maxConcurrentPerSubject: 2 })
         try {
-          const [a, b] = nodes as [(typeof nodes)[0], (typeof nodes)[0]]
           const alice = await bearer()
           const first = await post(a.origin, alice, chat())
           const second = await post(b.origin, alice, chat())
