@@ -326,19 +326,25 @@ export function createGenerations(options: GenerationsOptions): Generations {
     /** The log is not this start's (it existed already): a failed start leaves it alone. */
     let foreignLog = false
     try {
-      // The marker first: no generation is ever open without one, so the scans find every one.
-      const marked = await engine.create(marker, { owner: node })
-      if (marked.status !== "created")
-        throw new Error(`a new generation's marker exists already (${marked.status})`)
-      const created = await engine.create(log, {
-        owner: node,
-        ttlMs: retentionMs,
-        // A long answer at a high rate makes many entries: retention must never trim a running one.
-        retention: { maxEntries: MAX_ENTRIES, maxAgeMs: MAX_AGE_MS },
-        meta: metaToRecord(spec.meta),
-      })
-      foreignLog = created.status !== "created"
-      if (foreignLog) throw new Error(`a new generation's log exists already (${created.status})`)
+      // The marker first, so that no generation is ever open without one and the scans find every
+      // one; asked together, in that order (one round trip: an engine runs one connection's
+      // commands in order), and both answered before anything is undone.
+      const [marked, created] = await Promise.allSettled([
+        engine.create(marker, { owner: node }),
+        engine.create(log, {
+          owner: node,
+          ttlMs: retentionMs,
+          // A long answer at a high rate makes many entries: retention must never trim a running one.
+          retention: { maxEntries: MAX_ENTRIES, maxAgeMs: MAX_AGE_MS },
+          meta: metaToRecord(spec.meta),
+        }),
+      ])
+      foreignLog = created.status === "fulfilled" && created.value.status !== "created"
+      if (marked.status === "rejected") throw marked.reason
+      if (created.status === "rejected") throw created.reason
+      if (marked.value.status !== "created")
+        throw new Error(`a new generation's marker exists already (${marked.value.status})`)
+      if (foreignLog) throw new Error(`a new generation's log exists already (${created.value.status})`)
       if (spec.claim !== undefined && !(await spec.claim()))
         throw new NotClaimedError(`generation ${id} was not started: another request claimed its work`)
     } catch (error) {
