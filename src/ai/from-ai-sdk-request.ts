@@ -96,7 +96,8 @@ export function fromAISdkChatRequest(input: unknown, defaultModel: string): AISd
   if (temperature !== undefined) request.temperature = temperature
   const declared = body.tools === undefined ? [] : tools(body.tools)
   if (declared.length > 0) request.tools = declared
-  if (body.toolChoice !== undefined) request.toolChoice = toolChoice(body.toolChoice, declared)
+  const choice = body.toolChoice === undefined ? undefined : toolChoice(body.toolChoice, declared)
+  if (choice !== undefined) request.toolChoice = choice
   return { chatId, request }
 }
 
@@ -120,13 +121,18 @@ function tools(value: unknown): ToolDefinition[] {
   })
 }
 
-/** The AI SDK's `toolChoice` among the `declared` tools: `auto`, `none`, `required`, or `{type: "tool", toolName}`. */
-function toolChoice(value: unknown, declared: readonly ToolDefinition[]): ToolChoice {
-  if (declared.length === 0) throw new RequestFieldError("toolChoice", "needs tools")
+/**
+ * The AI SDK's `toolChoice` among the `declared` tools: `auto`, `none`, `required`, or `{type:
+ * "tool", toolName}`. Without tools, `auto` and `none` say nothing (left out: upstreams refuse a
+ * choice without tools); `required` and a named tool cannot be met.
+ */
+function toolChoice(value: unknown, declared: readonly ToolDefinition[]): ToolChoice | undefined {
   if (typeof value === "string") {
     if (!TOOL_CHOICES.has(value))
       throw new RequestFieldError("toolChoice", "must be auto, none, required or a tool")
-    return value as ToolChoice
+    if (declared.length > 0) return value as ToolChoice
+    if (value === "required") throw new RequestFieldError("toolChoice", "required needs tools")
+    return undefined
   }
   const choice = object(value, "toolChoice")
   if (choice.type !== "tool") throw new RequestFieldError("toolChoice.type", "must be tool")

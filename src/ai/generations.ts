@@ -226,7 +226,7 @@ export function createGenerations(options: GenerationsOptions): Generations {
     logger.warn({ generation: id, owner }, "a generation's node died; closed it as interrupted")
     options.observer?.reaped(meta?.model ?? "unknown")
     // Its marker goes too (whoever closed it: a reader, a sweep or a scan), or it would count.
-    await engine.delete(runningMarker(meta?.owner, id)).catch((error: unknown) => {
+    await engine.delete(runningMarker(head.config.meta?.owner, id)).catch((error: unknown) => {
       logger.warn({ err: error, generation: id }, "could not clear a closed generation's marker")
       deadNodes.rescan()
     })
@@ -323,7 +323,8 @@ export function createGenerations(options: GenerationsOptions): Generations {
   /** Creates generation `id`'s log and runs it (the rest of {@link Generations.start}). */
   const startRun = async (id: string, log: string, spec: GenerationSpec): Promise<GenerationRun> => {
     const marker = runningMarker(spec.meta.owner, id)
-    /** The log is not this start's (it existed already): a failed start leaves it alone. */
+    /** The marker or the log is not this start's (it existed already): a failed start leaves it alone. */
+    let foreignMarker = false
     let foreignLog = false
     try {
       // The marker first, so that no generation is ever open without one and the scans find every
@@ -339,6 +340,7 @@ export function createGenerations(options: GenerationsOptions): Generations {
           meta: metaToRecord(spec.meta),
         }),
       ])
+      foreignMarker = marked.status === "fulfilled" && marked.value.status !== "created"
       foreignLog = created.status === "fulfilled" && created.value.status !== "created"
       if (marked.status === "rejected") throw marked.reason
       if (created.status === "rejected") throw created.reason
@@ -349,10 +351,12 @@ export function createGenerations(options: GenerationsOptions): Generations {
         throw new NotClaimedError(`generation ${id} was not started: another request claimed its work`)
     } catch (error) {
       // Undone, log first: an open generation nobody runs would keep readers waiting, and a
-      // marker would count for its subject. What cannot be undone now, the next scan does.
+      // marker would count for its subject. What cannot be undone now, the next scan does, when
+      // the marker was made; a log made without it (its create failed, then the log's delete)
+      // is known to no client and ends with its TTL.
       try {
         if (!foreignLog) await engine.delete(log)
-        await engine.delete(marker)
+        if (!foreignMarker) await engine.delete(marker)
       } catch (undoing) {
         logger.warn({ err: undoing, generation: id }, "could not undo a generation's failed start")
         deadNodes.rescan()

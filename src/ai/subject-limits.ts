@@ -38,6 +38,8 @@ export interface SubjectLimits {
 
 const RATE_LOG_PREFIX = "ai/rate/"
 const RATE_WINDOW_MS = 60_000
+/** How many pages of a subject's markers an admission reads at most (closed ones waiting to be cleared included). */
+const MAX_MARKER_PAGES = 8
 /** What a refusal of a subject at its concurrency limit suggests: a running generation may end soon. */
 const CONCURRENCY_RETRY_MS = 1000
 
@@ -78,13 +80,26 @@ export function createSubjectLimits(
 
   /** The subject's generations that run (or are admitted here), up to one past the limit. */
   const runningCount = async (subject: string | undefined, here: ReadonlySet<string>): Promise<number> => {
-    const markers = await engine.list({ prefix: subjectMarkers(subject), limit: settings.maxConcurrent + 1 })
-    const marked = markers.logs.map((marker) => markedGeneration(marker.name)).filter((id) => !here.has(id))
-    if (here.size + marked.length <= settings.maxConcurrent) return here.size + marked.length
-    // Past the limit: a generation that just ended keeps its marker a moment (its node deletes it
-    // after storing the end, which its client may have read already), so ask the generations.
-    const heads = await Promise.all(marked.map((id) => engine.head(generationLog(id))))
-    return here.size + heads.filter((head) => head !== undefined && !head.closed).length
+    let count = here.size
+    let after: string | undefined
+    for (let page = 0; page < MAX_MARKER_PAGES; page++) {
+      const listed = await engine.list({
+        prefix: subjectMarkers(subject),
+        limit: settings.maxConcurrent + 1,
+        ...(after === undefined ? {} : { after }),
+      })
+      const marked = listed.logs.map((marker) => markedGeneration(marker.name)).filter((id) => !here.has(id))
+      if (listed.next === undefined && count + marked.length <= settings.maxConcurrent)
+        return count + marked.length
+      // Past the limit, or more to list: a generation that just ended keeps its marker a moment
+      // (its node deletes it after storing the end, which its client may have read already), so
+      // the generations themselves are asked, and the listing goes on past the closed ones.
+      const heads = await Promise.all(marked.map((id) => engine.head(generationLog(id))))
+      count += heads.filter((head) => head !== undefined && !head.closed).length
+      if (count > settings.maxConcurrent || listed.next === undefined) return count
+      after = listed.next
+    }
+    return count
   }
 
   const concurrencyRefusal: LimitRefusal = {

@@ -549,7 +549,7 @@ describe("the AI SDK backend with tools the page runs", () => {
 
       // A tool choice needs the tools it names; a tool field that cannot travel as JSON is refused.
       for (const [extra, param] of [
-        [{ toolChoice: "auto" }, "toolChoice"],
+        [{ toolChoice: "required" }, "toolChoice"],
         [{ tools: { weather: { inputSchema, execute: "run it" } } }, "tools.weather.execute"],
         [
           { tools: { weather: { inputSchema } }, toolChoice: { type: "tool", toolName: "time" } },

@@ -419,6 +419,24 @@ for (const kind of ENGINES) {
         expect((await engine.head(generationLog(id)))?.closed ?? true).toBe(true)
       })
 
+      it("a start of an id that runs already fails and leaves the running one and its marker alone", async () => {
+        const engine = opened(kind.open())
+        const node = generationsOn(engine)
+        const first = await node.start({
+          id: "twice-started-generation",
+          provider: endless({ everyMs: 60_000 }).provider,
+          request: REQUEST,
+          meta: META,
+        })
+        await expect(
+          node.start({ id: first.id, provider: endless().provider, request: REQUEST, meta: META }),
+        ).rejects.toThrow(/exists already/)
+        expect((await engine.head(first.log))?.closed).toBe(false)
+        expect((await engine.list({ prefix: "ai/run/", limit: 10 })).logs.map((log) => log.name)).toEqual([
+          runningMarker(META.owner, first.id),
+        ])
+      })
+
       it("lets its upstream go when another node closed or deleted the generation while its upstream stalls", async () => {
         const engine = opened(kind.open())
         const node = generationsOn(engine, { stopCheckMs: 50 })

@@ -1,5 +1,9 @@
 import { afterEach, describe, expect, it } from "vitest"
+import { generationLog } from "../../src/ai/generation-id.js"
+import { runningMarker } from "../../src/ai/running-marker.js"
+import { createSubjectLimits, isRefusal } from "../../src/ai/subject-limits.js"
 import type { Engine } from "../../src/engine/engine.js"
+import { createMemoryEngine } from "../../src/engine/index.js"
 import { aiToken, startAI, startNodes, type TestAI, testVerifier } from "./ai-server.js"
 import { type EngineKind, testEngines } from "./engines.js"
 
@@ -119,6 +123,28 @@ async function twoNodes(kind: EngineKind, options: Omit<Parameters<typeof startN
   const [a, b] = nodes as [(typeof nodes)[0], (typeof nodes)[0]]
   return { a, b, close }
 }
+
+describe("the concurrency count", () => {
+  it("reads past the markers of generations that ended, to the open ones beyond them", async () => {
+    const engine = createMemoryEngine()
+    // Listed in name order: two ended generations' markers not cleared yet, then two running.
+    for (const [id, open] of [
+      ["aaaa", false],
+      ["bbbb", false],
+      ["cccc", true],
+      ["dddd", true],
+    ] as const) {
+      await engine.create(runningMarker("alice", id), { owner: "node" })
+      await engine.create(generationLog(id), { owner: "node" })
+      if (!open) await engine.append(generationLog(id), [{ data: "end" }], { close: true })
+    }
+    const limits = createSubjectLimits(engine, { maxConcurrent: 2, maxPerMinute: 100 }, Date.now)
+    expect(await limits.admit("alice", "zzzz")).toMatchObject({ code: "concurrency_limit_exceeded" })
+    await engine.append(generationLog("dddd"), [{ data: "end" }], { close: true })
+    expect(isRefusal(await limits.admit("alice", "zzzz"))).toBe(false)
+    await engine.close()
+  })
+})
 
 const ENGINES = await testEngines("limits")
 
