@@ -576,6 +576,35 @@ describe("the AI SDK backend with tools the page runs", () => {
 })
 
 // The transport's kept cursors, on the memory engine only.
+describe("Herald's transport forgets a kept replay with nothing left to resume", () => {
+  it("when the chat stops its answer, and when the chat has no running answer (204)", async () => {
+    running = await startAI({ models: { demo: PACED } })
+    const api = `${running.origin}/v1/ai-sdk/chat`
+    const { kept, storage } = pageStorage()
+    const chat = new TestChat({ id: "chat-stopped", transport: new HeraldChatTransport({ api, storage }) })
+    const sent = chat.sendMessage({ text: PROMPT })
+    await expect.poll(() => kept.size, { timeout: 5000 }).toBe(1)
+    await chat.stop()
+    await sent
+    expect(kept.size).toBe(0)
+
+    kept.set(
+      "herald.chat.chat-never-seen",
+      JSON.stringify({ cursor: "x_0000000000000001", chunks: [{ type: "start" }] }),
+    )
+    const recorder = recordingFetch({})
+    const other = new TestChat({
+      id: "chat-never-seen",
+      messages: [userMessage(PROMPT)],
+      transport: new HeraldChatTransport({ api, fetch: recorder.fetch, storage }),
+    })
+    await other.resumeStream()
+    expect(recorder.exchanges[0]?.headers.get("last-event-id")).toBe("x_0000000000000001")
+    expect(recorder.exchanges[0]?.status).toBe(204)
+    expect(kept.size).toBe(0)
+  })
+})
+
 describe("Herald's transport and a kept replay that does not read back", () => {
   it("drops it and resumes the running answer from its start: malformed, not chunks, or not from a start", async () => {
     running = await startAI({ models: { demo: PACED } })

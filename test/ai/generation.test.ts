@@ -440,12 +440,18 @@ for (const kind of ENGINES) {
       it("lets its upstream go when another node closed or deleted the generation while its upstream stalls", async () => {
         const engine = opened(kind.open())
         const node = generationsOn(engine, { stopCheckMs: 50 })
-        const stalled = endless({ everyMs: 60_000 })
-        const run = await node.start({ provider: stalled.provider, request: REQUEST, meta: META })
+        const [deleted, closed] = [endless({ everyMs: 60_000 }), endless({ everyMs: 60_000 })]
+        const runs = await Promise.all(
+          [deleted, closed].map(({ provider }) => node.start({ provider, request: REQUEST, meta: META })),
+        )
         await sleep(20)
-        await engine.delete(run.log)
-        expect(await run.ended).toBeUndefined()
-        expect(stalled.state.closed).toBe(true)
+        await engine.delete(runs[0]?.log ?? "")
+        // As a node that took it over does: its end, and the log closed.
+        await engine.append(runs[1]?.log ?? "", [{ data: "taken over" }], { close: true })
+        for (const [i, upstream] of [deleted, closed].entries()) {
+          expect(await runs[i]?.ended).toBeUndefined()
+          expect(upstream.state.closed).toBe(true)
+        }
       })
 
       it("keeps a running marker while a generation runs and none once it ended; an end not stored is closed by the next scan", async () => {
