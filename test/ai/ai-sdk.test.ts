@@ -147,6 +147,22 @@ function cutAfter(body: ReadableStream<Uint8Array>, reads: number): ReadableStre
   })
 }
 
+/** A reloaded page: what the app kept (the question), a new Herald transport on `storage`, and a resume. */
+async function resumeReloaded(
+  api: string,
+  chatId: string,
+  storage: ReturnType<typeof pageStorage>["storage"],
+) {
+  const recorder = recordingFetch({})
+  const chat = new TestChat({
+    id: chatId,
+    messages: [userMessage(PROMPT)],
+    transport: new HeraldChatTransport({ api, fetch: recorder.fetch, storage }),
+  })
+  await chat.resumeStream()
+  return { chat, recorder }
+}
+
 /**
  * The second exchange resumed the first from its last event's id: Herald sent what follows only
  * (no `start`, the text after `shown`), and `chat` shows the whole answer once, in one text part
@@ -592,13 +608,7 @@ describe("Herald's transport forgets a kept replay with nothing left to resume",
       "herald.chat.chat-never-seen",
       JSON.stringify({ cursor: "x_0000000000000001", chunks: [{ type: "start" }] }),
     )
-    const recorder = recordingFetch({})
-    const other = new TestChat({
-      id: "chat-never-seen",
-      messages: [userMessage(PROMPT)],
-      transport: new HeraldChatTransport({ api, fetch: recorder.fetch, storage }),
-    })
-    await other.resumeStream()
+    const { recorder } = await resumeReloaded(api, "chat-never-seen", storage)
     expect(recorder.exchanges[0]?.headers.get("last-event-id")).toBe("x_0000000000000001")
     expect(recorder.exchanges[0]?.status).toBe(204)
     expect(kept.size).toBe(0)
@@ -627,13 +637,7 @@ describe("Herald's transport and a kept replay that does not read back", () => {
       })
       await (first.body as ReadableStream<Uint8Array>).cancel()
       kept.set("herald.chat.chat-kept", bad)
-      const recorder = recordingFetch({})
-      const chat = new TestChat({
-        id: "chat-kept",
-        messages: [userMessage(PROMPT)],
-        transport: new HeraldChatTransport({ api, fetch: recorder.fetch, storage }),
-      })
-      await chat.resumeStream()
+      const { chat, recorder } = await resumeReloaded(api, "chat-kept", storage)
       expect(recorder.exchanges[0]?.headers.get("last-event-id")).toBeNull()
       expect(chat.status).toBe("ready")
       expect(textOf(chat.messages[1])).toBe(full)
