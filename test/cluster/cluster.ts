@@ -112,10 +112,14 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     const nodes = setup.nodes.map((args, i) =>
       clusterNode([...args, ...(options.nodeArgs ?? [])], ports.nodes[i] as number, env),
     ) as [ClusterNode, ClusterNode, ClusterNode]
-    for (const node of nodes) {
-      await node.restart()
-      started.push(node)
-    }
+    // Together: a port found free stays unbound until its node listens, and another test's
+    // process may take it meanwhile; one after another left the last one seconds to lose it.
+    await Promise.all(
+      nodes.map(async (node) => {
+        started.push(node)
+        await node.restart()
+      }),
+    )
     const nginx = await startNginx(executable, nginxConfig(ports), [ports.nginx], {
       workerConnections: options.workerConnections ?? 512,
     })
