@@ -244,7 +244,9 @@ export function createGenerations(options: GenerationsOptions): Generations {
     if (owner !== node && (await liveNodes()).includes(owner)) return false
     const log = generationLog(id)
     const head = await engine.head(log)
-    if (head !== undefined && !head.closed && !(await reap(id, head, liveNodes))) {
+    if (head !== undefined && !head.closed) {
+      // Closed here: reap deleted the marker with it.
+      if (await reap(id, head, liveNodes)) return true
       // Not closed by this reap: closed meanwhile by another (a reader, a sweep), or not to close.
       const after = await engine.head(log)
       if (after !== undefined && !after.closed) return false
@@ -302,15 +304,15 @@ export function createGenerations(options: GenerationsOptions): Generations {
   }
 
   /**
-   * Deletes an ended run's marker once its log is closed (or gone). A log left open (its end
-   * could not be stored) keeps it, and so does a failure here: the next dead-node scan, asked
-   * for now, closes that generation and clears its marker.
+   * Deletes an ended run's marker once its log is closed (its end stored, else read) or gone. A
+   * log left open (its end could not be stored) keeps it, and so does a failure here: the next
+   * dead-node scan, asked for now, closes that generation and clears its marker.
    */
   const unmarking = new Set<Promise<void>>()
-  const unmark = async (log: string, marker: string): Promise<void> => {
+  const unmark = async (log: string, marker: string, stored: boolean): Promise<void> => {
     try {
-      const head = await engine.head(log)
-      if (head === undefined || head.closed) {
+      const head = stored ? undefined : await engine.head(log)
+      if (stored || head === undefined || head.closed) {
         await engine.delete(marker)
         return
       }
@@ -382,11 +384,16 @@ export function createGenerations(options: GenerationsOptions): Generations {
       (end) => options.observer?.ended(model, end),
       () => options.observer?.ended(model, undefined),
     )
-    void run.ended.finally(() => {
-      runs.delete(id)
-      const unmarked = unmark(log, marker).finally(() => unmarking.delete(unmarked))
-      unmarking.add(unmarked)
-    })
+    void run.ended
+      .then(
+        (end) => end !== undefined,
+        () => false,
+      )
+      .then((stored) => {
+        runs.delete(id)
+        const unmarked = unmark(log, marker, stored).finally(() => unmarking.delete(unmarked))
+        unmarking.add(unmarked)
+      })
     void run.ended.then((end) =>
       ended.add({
         ...run.summary(),
