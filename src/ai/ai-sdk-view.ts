@@ -39,6 +39,7 @@ export function aiSdkView(context: ViewContext): View {
   const content = (entry: Entry): ViewEvent[] => {
     switch (entry.type) {
       case "text-delta":
+      case "refusal-delta":
         return [...ensure("text"), part({ type: "text-delta", id: open?.id, delta: entry.text })]
       case "reasoning-delta":
         return [...ensure("reasoning"), part({ type: "reasoning-delta", id: open?.id, delta: entry.text })]

@@ -11,6 +11,7 @@ export interface AnswerToolCall {
 /** A content block of an answer, in order: what a non-streaming response lists. */
 export type AnswerBlock =
   | { readonly type: "text"; text: string }
+  | { readonly type: "refusal"; text: string }
   | { readonly type: "thinking"; thinking: string; signature: string }
   | { readonly type: "redacted_thinking"; readonly data: string }
   | ({ readonly type: "tool_call" } & AnswerToolCall)
@@ -42,8 +43,13 @@ export function foldAnswer(entries: Iterable<StoredEntry>): Answer {
         if (last?.type === "text") last.text += entry.text
         else blocks.push({ type: "text", text: entry.text })
         break
+      case "refusal-delta":
+        if (last?.type === "refusal") last.text += entry.text
+        else blocks.push({ type: "refusal", text: entry.text })
+        break
       case "reasoning-delta":
-        if (last?.type === "thinking") last.thinking += entry.text
+        // Reasoning after a signature is the next thinking block: each is signed on its own.
+        if (last?.type === "thinking" && last.signature === "") last.thinking += entry.text
         else blocks.push({ type: "thinking", thinking: entry.text, signature: "" })
         break
       case "reasoning-signature":

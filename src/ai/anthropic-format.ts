@@ -33,6 +33,7 @@ export const anthropicFormat: WireFormat = {
     const content = answer.blocks.map((block) => {
       switch (block.type) {
         case "text":
+        case "refusal":
           return { type: "text", text: block.text }
         case "thinking":
           return { type: "thinking", thinking: block.thinking, signature: block.signature }

@@ -27,14 +27,22 @@ export function anthropicStopReason(finish: FinishEntry): string {
   return STOP_REASON[finish.reason]
 }
 
-/** The kind of content block open: text, thinking, or tool call `index`. */
-type OpenBlock = { readonly kind: "text" | "thinking" } | { readonly kind: "tool"; readonly index: number }
+/**
+ * The kind of content block open: text, thinking (`signed` once its signature came: more
+ * reasoning then is another block), or tool call `index`.
+ */
+type OpenBlock =
+  | { readonly kind: "text" }
+  | { readonly kind: "thinking"; signed: boolean }
+  | { readonly kind: "tool"; readonly index: number }
 
 /**
  * A generation as Anthropic Messages events, as `@anthropic-ai/sdk` reads them: `message_start`
  * (with the input tokens when they are known first), a `ping`, content blocks opened whenever
  * the kind of entry changes (text, thinking, a tool call by index) and closed before the next,
- * then `message_delta` (stop reason, cumulative output tokens) and `message_stop`. Failures,
+ * then `message_delta`. A block cannot be reopened, so a tool call that starts while another
+ * one's block is open (an OpenAI upstream may interleave parallel calls) is sent whole, as one
+ * block, at its end; then `message_delta` (stop reason, cumulative output tokens) and `message_stop`. Failures,
  * cancels and interruptions are `event: error`.
  */
 export function anthropicView(context: ViewContext): View {
@@ -46,6 +54,8 @@ export function anthropicView(context: ViewContext): View {
   let inputTokens: number | undefined
   let outputTokens: number | undefined
   let errorSent = false
+  /** Tool calls started while another one's block was open: sent whole at their end. */
+  const waiting = new Map<number, { readonly id: string; readonly name: string }>()
 
   const event = (type: string, fields: Record<string, unknown> = {}): ViewEvent => ({
     event: type,
@@ -65,38 +75,57 @@ export function anthropicView(context: ViewContext): View {
   }
   const delta = (value: Record<string, unknown>): ViewEvent =>
     event("content_block_delta", { index: nextIndex - 1, delta: value })
-  const ensure = (kind: "text" | "thinking"): ViewEvent[] =>
-    open?.kind === kind
+  const ensureText = (): ViewEvent[] =>
+    open?.kind === "text" ? [] : openBlock({ kind: "text" }, { type: "text", text: "" })
+  /** An open thinking block; `after signature`: a new one if the open one is signed already. */
+  const ensureThinking = (fresh: "after signature" | "never"): ViewEvent[] =>
+    open?.kind === "thinking" && !(fresh === "after signature" && open.signed)
       ? []
-      : openBlock({ kind }, kind === "text" ? { type: "text", text: "" } : { type: "thinking", thinking: "" })
+      : openBlock({ kind: "thinking", signed: false }, { type: "thinking", thinking: "" })
+  const toolUse = (id: string, name: string) => ({ type: "tool_use", id, name, input: {} })
 
   const content = (entry: Entry): ViewEvent[] => {
     switch (entry.type) {
       case "text-delta":
-        return [...ensure("text"), delta({ type: "text_delta", text: entry.text })]
+      case "refusal-delta":
+        // Messages has no refusal text of its own: it is text, and the stop reason says `refusal`.
+        return [...ensureText(), delta({ type: "text_delta", text: entry.text })]
       case "reasoning-delta":
-        return [...ensure("thinking"), delta({ type: "thinking_delta", thinking: entry.text })]
-      case "reasoning-signature":
-        return [...ensure("thinking"), delta({ type: "signature_delta", signature: entry.signature })]
+        return [...ensureThinking("after signature"), delta({ type: "thinking_delta", thinking: entry.text })]
+      case "reasoning-signature": {
+        const events = ensureThinking("never")
+        if (open?.kind === "thinking") open.signed = true
+        return [...events, delta({ type: "signature_delta", signature: entry.signature })]
+      }
       case "reasoning-redacted":
         return [
-          ...openBlock({ kind: "thinking" }, { type: "redacted_thinking", data: entry.data }),
+          ...openBlock({ kind: "thinking", signed: true }, { type: "redacted_thinking", data: entry.data }),
           ...close(),
         ]
       case "citation":
-        return [...ensure("text"), delta({ type: "citations_delta", citation: entry.citation })]
+        return [...ensureText(), delta({ type: "citations_delta", citation: entry.citation })]
       case "tool-call-start":
-        return openBlock(
-          { kind: "tool", index: entry.index },
-          { type: "tool_use", id: entry.id, name: entry.name, input: {} },
-        )
+        if (open?.kind === "tool") {
+          waiting.set(entry.index, { id: entry.id, name: entry.name })
+          return []
+        }
+        return openBlock({ kind: "tool", index: entry.index }, toolUse(entry.id, entry.name))
       case "tool-call-delta":
-        // A block cannot be reopened: a fragment of another call than the open one has no place.
+        // A fragment of a waiting call comes whole with its end.
         return open?.kind === "tool" && open.index === entry.index
           ? [delta({ type: "input_json_delta", partial_json: entry.arguments })]
           : []
-      case "tool-call-end":
-        return open?.kind === "tool" && open.index === entry.index ? close() : []
+      case "tool-call-end": {
+        if (open?.kind === "tool" && open.index === entry.index) return close()
+        const call = waiting.get(entry.index)
+        if (call === undefined) return []
+        waiting.delete(entry.index)
+        return [
+          ...openBlock({ kind: "tool", index: entry.index }, toolUse(call.id, call.name)),
+          delta({ type: "input_json_delta", partial_json: entry.arguments }),
+          ...close(),
+        ]
+      }
       case "usage":
         inputTokens = entry.inputTokens ?? inputTokens
         outputTokens = entry.outputTokens ?? outputTokens

@@ -57,7 +57,12 @@ const FINISH_REASONS: Record<string, FinishReason> = {
 }
 
 /** An open content block: a tool call (its entry index and input so far), or another kind. */
-type OpenBlock = { kind: "tool"; index: number; input: string } | { kind: "other" }
+/**
+ * A content block open in the stream. A tool call's `input` is what its `input_json_delta`s
+ * joined; `startInput`, the input its `content_block_start` gave whole (a server may send it
+ * there, with no deltas), counts when no delta came.
+ */
+type OpenBlock = { kind: "tool"; index: number; input: string; startInput: string } | { kind: "other" }
 
 /** Reads Messages stream events (`event:` named, the `type` repeated in the JSON) into entries. */
 export class AnthropicEventTranslator implements EventTranslator {
@@ -103,19 +108,13 @@ export class AnthropicEventTranslator implements EventTranslator {
     if (frame.type === "content_block_start") return this.startBlock(at, frame.content_block)
     if (frame.type === "content_block_delta")
       return isRecord(frame.delta) ? this.readDelta(at, frame.delta) : []
-    if (frame.type === "content_block_stop") {
-      const block = this.blocks.get(at)
-      this.blocks.delete(at)
-      // "`partial_json` fragments of a tool's input; parse at `content_block_stop`" — the views
-      // parse; the end entry carries the whole input.
-      return block?.kind === "tool"
-        ? [{ type: "tool-call-end", index: block.index, arguments: block.input || "{}" }]
-        : []
-    }
+    if (frame.type === "content_block_stop") return this.stopBlock(at)
     // message_delta: `{"delta": {"stop_reason", "stop_sequence"}, "usage": {"output_tokens"}}`.
     const entries: Translation["entries"] = []
     const delta = isRecord(frame.delta) ? frame.delta : {}
     if (typeof delta.stop_reason === "string") {
+      // A server that leaves out a tool block's `content_block_stop` still ends its call.
+      for (const open of [...this.blocks.keys()]) entries.push(...this.stopBlock(open))
       entries.push({
         type: "finish",
         reason: FINISH_REASONS[delta.stop_reason] ?? "other",
@@ -127,12 +126,33 @@ export class AnthropicEventTranslator implements EventTranslator {
     return entries
   }
 
+  private stopBlock(at: number): Translation["entries"] {
+    const block = this.blocks.get(at)
+    this.blocks.delete(at)
+    if (block?.kind !== "tool") return []
+    // "`partial_json` fragments of a tool's input; parse at `content_block_stop`" — the views
+    // parse; the end entry carries the whole input.
+    if (block.input === "" && block.startInput !== "") {
+      return [
+        { type: "tool-call-delta", index: block.index, arguments: block.startInput },
+        { type: "tool-call-end", index: block.index, arguments: block.startInput },
+      ]
+    }
+    return [{ type: "tool-call-end", index: block.index, arguments: block.input || "{}" }]
+  }
+
   private startBlock(at: number, block: unknown): Translation["entries"] {
     if (!isRecord(block)) return []
     switch (block.type) {
       case "tool_use": {
         const index = this.toolCallCount++
-        this.blocks.set(at, { kind: "tool", index, input: "" })
+        const given = isRecord(block.input) && Object.keys(block.input).length > 0
+        this.blocks.set(at, {
+          kind: "tool",
+          index,
+          input: "",
+          startInput: given ? JSON.stringify(block.input) : "",
+        })
         const name = typeof block.name === "string" ? block.name : ""
         return [{ type: "tool-call-start", index, id: typeof block.id === "string" ? block.id : "", name }]
       }

@@ -3,7 +3,7 @@ import type { Entry } from "./entries.js"
 /**
  * The entries waiting for the next flush of a generation, with token deltas merged: text after
  * text becomes one `text-delta`, reasoning after reasoning one `reasoning-delta`, arguments of
- * the same tool call one `tool-call-delta`, and a usage entry replaces the usage before it
+ * the same tool call one `tool-call-delta` (refusals likewise), and a usage entry replaces the usage before it
  * (usage is cumulative). Nothing is dropped: the merged text is the concatenation, in order.
  * Fewer, larger entries mean fewer appends and fewer SSE events per token at high rates.
  */
@@ -42,6 +42,9 @@ export class PendingEntries {
 function merge(previous: Entry, next: Entry): Entry | undefined {
   if (previous.type === "text-delta" && next.type === "text-delta") {
     return { type: "text-delta", text: previous.text + next.text }
+  }
+  if (previous.type === "refusal-delta" && next.type === "refusal-delta") {
+    return { type: "refusal-delta", text: previous.text + next.text }
   }
   if (previous.type === "reasoning-delta" && next.type === "reasoning-delta") {
     return { type: "reasoning-delta", text: previous.text + next.text }

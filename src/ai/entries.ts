@@ -2,7 +2,7 @@
  * The normalized entries of a generation: what every provider adapter yields and what a
  * generation's log will hold, whatever the upstream spoke. Three views render them later:
  *
- * - **OpenAI chunks** (`chat.completion.chunk`): `text-delta` → `delta.content`; `reasoning-delta`
+ * - **OpenAI chunks** (`chat.completion.chunk`): `text-delta` → `delta.content`; `refusal-delta` → `delta.refusal`; `reasoning-delta`
  *   → `delta.reasoning_content`; `tool-call-start` → `delta.tool_calls[{index, id, type:
  *   "function", function: {name, arguments: ""}}]`; `tool-call-delta` → `delta.tool_calls[{index,
  *   function: {arguments}}]`; `tool-call-end` renders nothing; `finish` → `finish_reason`
@@ -11,7 +11,7 @@
  *   place there and are left out.
  * - **Anthropic events**: the view opens a content block whenever the kind of entry changes
  *   (text, reasoning, a tool call by its `index`) and closes the previous one
- *   (`content_block_stop`): `text-delta` → `text_delta`; `reasoning-delta` → a `thinking` block's
+ *   (`content_block_stop`): `text-delta` and `refusal-delta` → `text_delta`; `reasoning-delta` → a `thinking` block's
  *   `thinking_delta`; `reasoning-signature` → `signature_delta` of the open thinking block;
  *   `reasoning-redacted` → a `redacted_thinking` block; `citation` → `citations_delta`;
  *   `tool-call-start` → `tool_use` block (id, name); `tool-call-delta` → `input_json_delta`;
@@ -19,7 +19,7 @@
  *   cumulative `output_tokens`) then `message_stop`; the first `usage` fills `message_start`;
  *   `error` → `event: error`.
  * - **AI SDK UI message stream**: like Anthropic's blocks, a change of kind closes a part:
- *   `text-start|delta|end`, `reasoning-start|delta|end`; `tool-call-start` → `tool-input-start`
+ *   `text-start|delta|end` (refusals too), `reasoning-start|delta|end`; `tool-call-start` → `tool-input-start`
  *   (toolCallId, toolName); `tool-call-delta` → `tool-input-delta`; `tool-call-end` →
  *   `tool-input-available` with `JSON.parse(arguments)` — which is why the end entry carries the
  *   whole arguments, so no view has to hold them; `finish` → `finish-step` + `finish`; `error`
@@ -34,6 +34,16 @@
 /** A fragment of the answer's visible text. */
 export interface TextDeltaEntry {
   type: "text-delta"
+  text: string
+}
+
+/**
+ * A fragment of the model's refusal to answer (OpenAI's `delta.refusal`, with structured outputs):
+ * text a client shows, kept apart so that an OpenAI client finds it in `refusal`, not in the
+ * content it would parse.
+ */
+export interface RefusalDeltaEntry {
+  type: "refusal-delta"
   text: string
 }
 
@@ -145,6 +155,7 @@ export interface ErrorEntry {
 /** One normalized entry of a generation. */
 export type Entry =
   | TextDeltaEntry
+  | RefusalDeltaEntry
   | ReasoningDeltaEntry
   | ReasoningSignatureEntry
   | ReasoningRedactedEntry

@@ -55,23 +55,29 @@ export function fromOpenAIChatRequest(input: unknown): NormalizedRequest {
     const path = `messages[${at}]`
     const message = object(value, path)
     const role = string(message.role, `${path}.role`)
-    if (role === "system" || role === "developer")
+    if (role === "system" || role === "developer") {
+      onlySupportedFields(message, new Set(["role", "content"]), `${path}.`)
       system.push(textContent(message.content, `${path}.content`))
-    else request.messages.push(fromOpenAIMessage(role, message, path))
+    } else request.messages.push(fromOpenAIMessage(role, message, path))
   })
   if (system.length > 0) request.system = system.join("\n\n")
   if (body.tools !== undefined) {
     request.tools = array(body.tools, "tools").map((value, at) => {
-      const tool = object(value, `tools[${at}]`)
+      const path = `tools[${at}]`
+      const tool = object(value, path)
+      onlySupportedFields(tool, new Set(["type", "function"]), `${path}.`)
       if (tool.type !== "function")
-        throw new RequestFieldError(`tools[${at}].type`, "only function tools are supported")
-      const fn = object(tool.function, `tools[${at}].function`)
-      const description = optionalString(fn.description, `tools[${at}].function.description`)
+        throw new RequestFieldError(`${path}.type`, "only function tools are supported")
+      const fn = object(tool.function, `${path}.function`)
+      onlySupportedFields(fn, new Set(["name", "description", "parameters", "strict"]), `${path}.function.`)
+      const description = optionalString(fn.description, `${path}.function.description`)
+      if (fn.strict !== undefined && fn.strict !== null && typeof fn.strict !== "boolean")
+        throw new RequestFieldError(`${path}.function.strict`, "must be a boolean")
       return {
-        name: string(fn.name, `tools[${at}].function.name`),
+        name: string(fn.name, `${path}.function.name`),
         ...(description !== undefined && { description }),
-        parameters:
-          fn.parameters === undefined ? {} : object(fn.parameters, `tools[${at}].function.parameters`),
+        parameters: fn.parameters === undefined ? {} : object(fn.parameters, `${path}.function.parameters`),
+        ...(fn.strict === true && { strict: true }),
       }
     })
   }
@@ -121,12 +127,22 @@ function fromOpenAIMessage(role: string, message: JsonObject, path: string): Nor
       return { role, content }
     }
     case "assistant": {
-      onlySupportedFields(message, new Set(["role", "content", "tool_calls"]), `${path}.`)
+      // What an answer of Herald's (or OpenAI's) holds besides, so that a client may send its
+      // `choices[0].message` back as it came: reasoning is not sent to a model again, a refusal is
+      // what the model said.
+      onlySupportedFields(
+        message,
+        new Set(["role", "content", "tool_calls", "refusal", "reasoning_content"]),
+        `${path}.`,
+      )
+      optionalString(message.reasoning_content, `${path}.reasoning_content`)
       const content: AssistantMessage["content"] = []
       if (message.content !== undefined && message.content !== null) {
         const text = textContent(message.content, `${path}.content`)
         if (text !== "") content.push({ type: "text", text })
       }
+      const refusal = optionalString(message.refusal, `${path}.refusal`)
+      if (refusal !== undefined && refusal !== "") content.push({ type: "text", text: refusal })
       if (message.tool_calls !== undefined && message.tool_calls !== null) {
         array(message.tool_calls, `${path}.tool_calls`).forEach((value, at) => {
           const callPath = `${path}.tool_calls[${at}]`

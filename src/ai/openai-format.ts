@@ -36,6 +36,7 @@ export const openaiFormat: WireFormat = {
   },
   answer(answer: Answer, { id, meta }) {
     const text = answer.blocks.flatMap((block) => (block.type === "text" ? [block.text] : [])).join("")
+    const refusal = answer.blocks.flatMap((block) => (block.type === "refusal" ? [block.text] : [])).join("")
     const reasoning = answer.blocks
       .flatMap((block) => (block.type === "thinking" ? [block.thinking] : []))
       .join("")
@@ -54,7 +55,8 @@ export const openaiFormat: WireFormat = {
           index: 0,
           message: {
             role: "assistant",
-            content: text === "" && calls.length > 0 ? null : text,
+            content: text === "" && (calls.length > 0 || refusal !== "") ? null : text,
+            ...(refusal === "" ? {} : { refusal }),
             ...(reasoning === "" ? {} : { reasoning_content: reasoning }),
             ...(calls.length === 0 ? {} : { tool_calls: calls }),
           },

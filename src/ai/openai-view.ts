@@ -42,6 +42,8 @@ export function openaiView(context: ViewContext): View {
     switch (entry.type) {
       case "text-delta":
         return [chunk({ content: entry.text })]
+      case "refusal-delta":
+        return [chunk({ refusal: entry.text })]
       case "reasoning-delta":
         return [chunk({ reasoning_content: entry.text })]
       case "tool-call-start":

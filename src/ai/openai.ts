@@ -55,24 +55,37 @@ const FINISH_REASONS: Record<string, FinishReason> = {
   content_filter: "content_filter",
 }
 
-/** A tool call being streamed: its entry index, and its arguments so far. */
-interface OpenToolCall {
-  index: number
+/**
+ * A tool call being streamed. It starts (its `tool-call-start` entry) once its name is known:
+ * some servers send a first fragment with neither id nor name, and those come in a later one.
+ */
+interface StreamedToolCall {
+  /** Its entry index, once started. */
+  index: number | undefined
+  id: string | undefined
+  name: string
   arguments: string
 }
 
 /** Reads `chat.completion.chunk` frames (`data:` only, no `event:`) into entries. Choice 0 only. */
 export class OpenAIChunkTranslator implements EventTranslator {
-  /** Tool calls by the chunk's `tool_calls[].index`. */
-  private readonly toolCalls = new Map<number, OpenToolCall>()
+  /** Tool calls by the chunk's `tool_calls[].index`, or by order of arrival where a server leaves it out. */
+  private readonly toolCalls = new Map<number | string, StreamedToolCall>()
+  /** The key of the call the last fragment belonged to. */
+  private lastToolCallKey: number | string | undefined
   private toolCallCount = 0
+  private unindexedCount = 0
+  private finished = false
 
   /** "`[DONE]` ends iteration." */
   readonly endMarker = "[DONE]"
 
   translate(chunk: Record<string, unknown>): Translation {
-    // Errors after 200: `data: {"error": {...}}`; vLLM: `{"object": "error", "message": ...}`.
+    // Errors after 200: `data: {"error": {...}}`; vLLM: `{"object": "error", "message": ...}`;
+    // TGI and some proxies: `{"error": "message"}`.
     if (isRecord(chunk.error)) return { entries: [upstreamFailure(chunk.error, "upstream_error")], end: true }
+    if (typeof chunk.error === "string")
+      return { entries: [upstreamFailure({ message: chunk.error }, "upstream_error")], end: true }
     if (chunk.object === "error") return { entries: [upstreamFailure(chunk, "upstream_error")], end: true }
 
     const entries: Translation["entries"] = []
@@ -82,13 +95,13 @@ export class OpenAIChunkTranslator implements EventTranslator {
       : undefined
     if (isRecord(choice)) {
       if (isRecord(choice.delta)) this.readDelta(choice.delta, entries)
-      if (typeof choice.finish_reason === "string") {
+      // Ollama and older SGLang send `""` on every chunk before the last; a server may repeat the
+      // reason in its usage chunk. One finish: the first real one.
+      const reason = choice.finish_reason
+      if (typeof reason === "string" && reason !== "" && !this.finished) {
+        this.finished = true
         this.endToolCalls(entries)
-        entries.push({
-          type: "finish",
-          reason: FINISH_REASONS[choice.finish_reason] ?? "other",
-          rawReason: choice.finish_reason,
-        })
+        entries.push({ type: "finish", reason: FINISH_REASONS[reason] ?? "other", rawReason: reason })
       }
     }
     // The usage chunk has `choices: []`; some servers (vLLM's continuous usage) put usage on every
@@ -105,45 +118,90 @@ export class OpenAIChunkTranslator implements EventTranslator {
   }
 
   private readDelta(delta: Record<string, unknown>, entries: Translation["entries"]): void {
-    // Reasoning: `reasoning_content` (vLLM, DeepSeek, llama.cpp), `reasoning` (OpenRouter, Ollama).
-    const reasoning = delta.reasoning_content ?? delta.reasoning
-    if (typeof reasoning === "string" && reasoning !== "")
-      entries.push({ type: "reasoning-delta", text: reasoning })
+    // Reasoning: `reasoning_content` (vLLM, DeepSeek, llama.cpp), `reasoning` (OpenRouter, Ollama);
+    // a server may send both, one of them empty.
+    const reasoning = nonEmpty(delta.reasoning_content) ?? nonEmpty(delta.reasoning)
+    if (reasoning !== undefined) entries.push({ type: "reasoning-delta", text: reasoning })
     // The first chunk's `{"role": "assistant", "content": ""}` carries nothing.
-    if (typeof delta.content === "string" && delta.content !== "") {
-      entries.push({ type: "text-delta", text: delta.content })
-    }
+    const content = nonEmpty(delta.content)
+    if (content !== undefined) entries.push({ type: "text-delta", text: content })
+    const refusal = nonEmpty(delta.refusal)
+    if (refusal !== undefined) entries.push({ type: "refusal-delta", text: refusal })
+    // The deprecated single-function form: one call, `delta.function_call: {name?, arguments}`.
+    if (isRecord(delta.function_call)) this.readToolFragment("function_call", delta.function_call, entries)
     if (!Array.isArray(delta.tool_calls)) return
-    // `delta.tool_calls[{index, id?, type?, function: {name?, arguments}}]`: id and name come with
-    // a call's first fragment, "the arguments as string fragments to concatenate".
+    // `delta.tool_calls[{index, id?, type?, function: {name?, arguments}}]`: id and name usually
+    // come with a call's first fragment, "the arguments as string fragments to concatenate".
     for (const fragment of delta.tool_calls) {
       if (!isRecord(fragment)) continue
-      const upstreamIndex = typeof fragment.index === "number" ? fragment.index : 0
-      const fn = isRecord(fragment.function) ? fragment.function : {}
-      let call = this.toolCalls.get(upstreamIndex)
-      if (call === undefined) {
-        call = { index: this.toolCallCount++, arguments: "" }
-        this.toolCalls.set(upstreamIndex, call)
-        entries.push({
-          type: "tool-call-start",
-          index: call.index,
-          // Some compatible servers leave the id out; the next turn still needs one.
-          id: typeof fragment.id === "string" && fragment.id !== "" ? fragment.id : `call_${call.index}`,
-          name: typeof fn.name === "string" ? fn.name : "",
-        })
-      }
-      if (typeof fn.arguments === "string" && fn.arguments !== "") {
-        call.arguments += fn.arguments
-        entries.push({ type: "tool-call-delta", index: call.index, arguments: fn.arguments })
-      }
+      this.readToolFragment(this.toolCallKey(fragment), fragment, entries)
     }
+  }
+
+  /**
+   * Which call a fragment belongs to: its `index`; without one (Gemini's compatible endpoint
+   * sends whole calls without it), a fragment with a new id starts a call and one without an id
+   * continues the last.
+   */
+  private toolCallKey(fragment: Record<string, unknown>): number | string {
+    if (typeof fragment.index === "number") return fragment.index
+    const lastKey = this.lastToolCallKey
+    const id = nonEmpty(fragment.id)
+    if (lastKey !== undefined && (id === undefined || id === this.toolCalls.get(lastKey)?.id)) return lastKey
+    return `unindexed ${this.unindexedCount++}`
+  }
+
+  /** One fragment of call `key`: `{id?, function: {name?, arguments?}}`, or the legacy `{name?, arguments?}`. */
+  private readToolFragment(
+    key: number | string,
+    fragment: Record<string, unknown>,
+    entries: Translation["entries"],
+  ): void {
+    const fn = isRecord(fragment.function) ? fragment.function : fragment
+    let call = this.toolCalls.get(key)
+    if (call === undefined) {
+      call = { index: undefined, id: undefined, name: "", arguments: "" }
+      this.toolCalls.set(key, call)
+    }
+    this.lastToolCallKey = key
+    call.id ??= nonEmpty(fragment.id)
+    const fragmentArguments = nonEmpty(fn.arguments)
+    if (fragmentArguments !== undefined) {
+      call.arguments += fragmentArguments
+      if (call.index !== undefined)
+        entries.push({ type: "tool-call-delta", index: call.index, arguments: fragmentArguments })
+    }
+    const name = nonEmpty(fn.name)
+    if (call.index === undefined && name !== undefined) {
+      call.name = name
+      this.startToolCall(call, entries)
+    }
+  }
+
+  /** The call's start, and the arguments that came before its name as one fragment. */
+  private startToolCall(call: StreamedToolCall, entries: Translation["entries"]): void {
+    const index = this.toolCallCount++
+    call.index = index
+    // Some compatible servers leave the id out; the next turn still needs one.
+    entries.push({ type: "tool-call-start", index, id: call.id ?? `call_${index}`, name: call.name })
+    if (call.arguments !== "") entries.push({ type: "tool-call-delta", index, arguments: call.arguments })
   }
 
   /** Chat Completions never says a tool call is complete: all of them are, at the finish reason. */
   private endToolCalls(entries: Translation["entries"]): void {
-    for (const call of this.toolCalls.values()) {
-      entries.push({ type: "tool-call-end", index: call.index, arguments: call.arguments || "{}" })
+    // A call whose name never came still starts, nameless, so that its arguments are not lost.
+    for (const call of this.toolCalls.values())
+      if (call.index === undefined) this.startToolCall(call, entries)
+    const calls = [...this.toolCalls.values()].sort((a, b) => (a.index ?? 0) - (b.index ?? 0))
+    for (const call of calls) {
+      entries.push({ type: "tool-call-end", index: call.index ?? 0, arguments: call.arguments || "{}" })
     }
     this.toolCalls.clear()
+    this.lastToolCallKey = undefined
   }
+}
+
+/** `value` when it is a string with something in it. */
+function nonEmpty(value: unknown): string | undefined {
+  return typeof value === "string" && value !== "" ? value : undefined
 }

@@ -54,6 +54,8 @@ export interface ToolDefinition {
   name: string
   description?: string
   parameters: Record<string, unknown>
+  /** OpenAI's `strict`: the arguments must follow `parameters` exactly (structured outputs). */
+  strict?: boolean
 }
 
 /** Whether and which tool the model must call: `auto` (it chooses), `none`, `required` (some tool), or one by name. */

@@ -54,7 +54,8 @@ export const UPSTREAM_IDLE_TIMEOUT_MS = 300_000
  *   it, a connection lost mid-stream.
  * - After the 200, every failure is an error entry, the last one: a connection lost mid-stream,
  *   an event too large, a translator's error (malformed frame, error frame), or a stream that
- *   ends without its final frame and without a `finish` entry ("cut").
+ *   ends without its final frame and without a `finish` entry ("cut"). A connection lost after
+ *   the `finish` entry lost only what follows it (the usage, the end frame): no error.
  * - Aborting `signal` aborts the request, which closes the connection, and throws
  *   `signal.reason`; leaving the iteration early closes it too.
  */
@@ -85,6 +86,8 @@ export async function* streamFromUpstream(
         chunk = await body.next()
       } catch (error) {
         if (signal.aborted) throw signal.reason
+        // After the finish the answer is whole: only the usage chunk or the end frame was lost.
+        if (finished) return
         yield stamp(failure("stream_cut", `the upstream connection failed mid-stream: ${messageOf(error)}`))
         return
       }

@@ -22,6 +22,7 @@ export class StatsRecorder {
       this.#lastOutputAt = now
       if (
         entry.type === "text-delta" ||
+        entry.type === "refusal-delta" ||
         entry.type === "reasoning-delta" ||
         entry.type === "tool-call-delta"
       ) {

@@ -7,8 +7,8 @@ export const DEFAULT_ANTHROPIC_MAX_TOKENS = 4096
 /**
  * The Messages body for a normalized request, without `stream` (the adapter adds it).
  * Throws {@link RequestFieldError} for what Messages cannot express: `response_format`
- * other than text, an image URL that is neither `https:` nor a base64 `data:` URL, tool-call
- * arguments that are not a JSON object.
+ * other than text, an image URL that is neither `http(s):` nor a base64 `data:` URL, tool-call
+ * arguments that are not a JSON object, a `strict` tool.
  */
 export function toAnthropicMessagesRequest(request: NormalizedRequest): Record<string, unknown> {
   if (request.responseFormat !== undefined && request.responseFormat.type !== "text") {
@@ -36,6 +36,13 @@ export function toAnthropicMessagesRequest(request: NormalizedRequest): Record<s
   }
   if (request.system !== undefined) body.system = request.system
   if (request.tools !== undefined) {
+    const strict = request.tools.findIndex((tool) => tool.strict === true)
+    if (strict !== -1) {
+      throw new RequestFieldError(
+        `tools[${strict}].function.strict`,
+        "strict tool schemas are not translated to Anthropic Messages; leave strict out",
+      )
+    }
     body.tools = request.tools.map((tool) => ({
       name: tool.name,
       ...(tool.description !== undefined && { description: tool.description }),

@@ -17,6 +17,7 @@ export function toOpenAIChatRequest(request: NormalizedRequest): Record<string, 
         name: tool.name,
         ...(tool.description !== undefined && { description: tool.description }),
         parameters: tool.parameters,
+        ...(tool.strict === true && { strict: true }),
       },
     }))
   }

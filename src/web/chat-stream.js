@@ -152,7 +152,13 @@ export class GenerationStream {
     const delta = choice?.delta ?? {}
     this.#cursor = event.lastEventId
     this.#handlers.onEvent({
-      text: typeof delta.content === "string" ? delta.content : "",
+      // A refusal (structured outputs) is shown as the answer's text.
+      text:
+        typeof delta.content === "string"
+          ? delta.content
+          : typeof delta.refusal === "string"
+            ? delta.refusal
+            : "",
       reasoning: typeof delta.reasoning_content === "string" ? delta.reasoning_content : "",
       finishReason: choice?.finish_reason ?? undefined,
       cursor: event.lastEventId,

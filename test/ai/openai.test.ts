@@ -200,6 +200,19 @@ describe("openai provider", () => {
     expect(error.status).toBeUndefined()
   })
 
+  it("reads an error given as a string (TGI, some proxies), and reasoning from whichever field has it", async () => {
+    upstream.answer = {
+      chunks: [
+        chunk({ reasoning_content: "", reasoning: "Hmm." }),
+        'data: {"error":"Input validation error"}\n\n',
+      ],
+    }
+    expect(await run()).toEqual([
+      { type: "reasoning-delta", text: "Hmm." },
+      { type: "error", message: "Input validation error", errorType: "upstream_error", afterOutput: true },
+    ])
+  })
+
   it("ends with an error entry on a frame that is not JSON", async () => {
     upstream.answer = { chunks: ['data: {"choices": [\n\n', chunk({ content: "never read" })] }
     const entries = await run()

@@ -213,6 +213,42 @@ describe("request translation", () => {
     )
   })
 
+  it("checks system messages and tools field by field, and keeps a strict tool for OpenAI only", () => {
+    const base = { model: "m", messages: [{ role: "user", content: "Hi" }] }
+    expect(
+      fieldOf(() =>
+        fromOpenAIChatRequest({ ...base, messages: [{ role: "system", content: "S", name: "x" }] }),
+      ),
+    ).toBe("messages[0].name")
+    const tool = { type: "function", function: { name: "weather", parameters: WEATHER_SCHEMA } }
+    expect(fieldOf(() => fromOpenAIChatRequest({ ...base, tools: [{ ...tool, cache: true }] }))).toBe(
+      "tools[0].cache",
+    )
+    expect(
+      fieldOf(() =>
+        fromOpenAIChatRequest({
+          ...base,
+          tools: [{ ...tool, function: { ...tool.function, examples: [] } }],
+        }),
+      ),
+    ).toBe("tools[0].function.examples")
+    const strict = fromOpenAIChatRequest({
+      ...base,
+      tools: [{ ...tool, function: { ...tool.function, strict: true } }],
+    })
+    expect(toOpenAIChatRequest(strict).tools).toEqual([
+      { type: "function", function: { name: "weather", parameters: WEATHER_SCHEMA, strict: true } },
+    ])
+    expect(fieldOf(() => toAnthropicMessagesRequest(strict))).toBe("tools[0].function.strict")
+    const loose = fromOpenAIChatRequest({
+      ...base,
+      tools: [{ ...tool, function: { ...tool.function, strict: false } }],
+    })
+    expect(toAnthropicMessagesRequest(loose).tools).toEqual([
+      { name: "weather", input_schema: WEATHER_SCHEMA },
+    ])
+  })
+
   it("merges consecutive user-side turns for Anthropic, which wants roles to alternate", () => {
     const request: NormalizedRequest = {
       model: "m",

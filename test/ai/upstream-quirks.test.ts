@@ -1,0 +1,315 @@
+// What real OpenAI-compatible and Anthropic servers send besides the documented happy path, fed
+// through Herald, each answer read by the official SDKs in both formats.
+import Anthropic from "@anthropic-ai/sdk"
+import OpenAI from "openai"
+import { afterEach, describe, expect, it } from "vitest"
+import { startAI, type TestAI } from "./ai-server.js"
+import { startUpstream, type Upstream } from "./upstream.js"
+
+let running: TestAI | undefined
+let upstream: Upstream | undefined
+afterEach(async () => {
+  await running?.close()
+  await upstream?.close()
+  running = undefined
+  upstream = undefined
+})
+
+/** An OpenAI-style frame with choice 0's delta; `finishReason` as the server spells it. */
+function openaiChunk(delta: Record<string, unknown>, finishReason: string | null = null): string {
+  return `data: ${JSON.stringify({ id: "up", object: "chat.completion.chunk", choices: [{ index: 0, delta, finish_reason: finishReason }] })}\n\n`
+}
+
+/** An Anthropic-style event. */
+function anthropicEvent(type: string, fields: Record<string, unknown> = {}): string {
+  return `event: ${type}\ndata: ${JSON.stringify({ type, ...fields })}\n\n`
+}
+
+const ANTHROPIC_START = anthropicEvent("message_start", {
+  message: {
+    id: "msg_up",
+    type: "message",
+    role: "assistant",
+    content: [],
+    model: "m",
+    usage: { input_tokens: 3 },
+  },
+})
+
+/** Herald in front of an upstream answering `chunks`; `provider` is the upstream's format. */
+async function heraldOver(provider: "openai" | "anthropic", chunks: string[]): Promise<string> {
+  upstream = await startUpstream()
+  upstream.answer = { chunks }
+  running = await startAI({ models: { up: { provider, baseURL: upstream.baseURL } } })
+  return running.origin
+}
+
+function openai(origin: string): OpenAI {
+  return new OpenAI({ baseURL: `${origin}/v1`, apiKey: "unused", maxRetries: 0 })
+}
+
+function anthropic(origin: string): Anthropic {
+  return new Anthropic({ baseURL: origin, apiKey: "unused", maxRetries: 0 })
+}
+
+/** The streamed answer as openai-node's stream helper accumulates it. */
+async function openaiMessage(origin: string) {
+  const stream = openai(origin).chat.completions.stream({
+    model: "up",
+    messages: [{ role: "user", content: "hi" }],
+  })
+  const completion = await stream.finalChatCompletion()
+  return completion.choices[0]
+}
+
+/** The streamed answer as @anthropic-ai/sdk's MessageStream accumulates it. */
+function anthropicMessage(origin: string) {
+  return anthropic(origin)
+    .messages.stream({ model: "up", max_tokens: 50, messages: [{ role: "user", content: "hi" }] })
+    .finalMessage()
+}
+
+const TWO_CALLS = [
+  { id: "call_a", type: "function", function: { name: "weather", arguments: { city: "Oslo" } } },
+  { id: "call_b", type: "function", function: { name: "time", arguments: { zone: "CET" } } },
+]
+
+describe("OpenAI-compatible upstreams", () => {
+  it("parallel tool calls with interleaved argument fragments reach both SDKs whole", async () => {
+    const origin = await heraldOver("openai", [
+      openaiChunk({
+        tool_calls: [
+          { index: 0, id: "call_a", type: "function", function: { name: "weather", arguments: "" } },
+          { index: 1, id: "call_b", type: "function", function: { name: "time", arguments: "" } },
+        ],
+      }),
+      openaiChunk({
+        tool_calls: [
+          { index: 0, function: { arguments: '{"city":' } },
+          { index: 1, function: { arguments: '{"zone":' } },
+        ],
+      }),
+      openaiChunk({
+        tool_calls: [
+          { index: 0, function: { arguments: '"Oslo"}' } },
+          { index: 1, function: { arguments: '"CET"}' } },
+        ],
+      }),
+      openaiChunk({}, "tool_calls"),
+      "data: [DONE]\n\n",
+    ])
+    const choice = await openaiMessage(origin)
+    expect(
+      choice?.message.tool_calls?.map(
+        (call) => call.type === "function" && JSON.parse(call.function.arguments),
+      ),
+    ).toEqual([{ city: "Oslo" }, { zone: "CET" }])
+    const message = await anthropicMessage(origin)
+    expect(message.content).toMatchObject([
+      { type: "tool_use", id: "call_a", name: "weather", input: { city: "Oslo" } },
+      { type: "tool_use", id: "call_b", name: "time", input: { zone: "CET" } },
+    ])
+    expect(message.stop_reason).toBe("tool_use")
+  })
+
+  it('finish_reason "" on every chunk (Ollama, older SGLang) is no finish; a repeated one counts once', async () => {
+    const origin = await heraldOver("openai", [
+      openaiChunk({ content: "Hello" }, ""),
+      openaiChunk(
+        { tool_calls: [{ index: 0, id: "call_a", function: { name: "f", arguments: '{"x"' } }] },
+        "",
+      ),
+      openaiChunk({ tool_calls: [{ index: 0, function: { arguments: ":1}" } }] }, ""),
+      openaiChunk({ content: "" }, "tool_calls"),
+      `data: ${JSON.stringify({ id: "up", choices: [{ index: 0, delta: {}, finish_reason: "tool_calls" }], usage: { prompt_tokens: 4, completion_tokens: 6 } })}\n\n`,
+      "data: [DONE]\n\n",
+    ])
+    const events: string[] = []
+    const stream = await openai(origin).chat.completions.create({
+      model: "up",
+      stream: true,
+      messages: [{ role: "user", content: "hi" }],
+    })
+    for await (const chunk of stream) {
+      const reason = chunk.choices[0]?.finish_reason
+      if (reason) events.push(reason)
+    }
+    expect(events).toEqual(["tool_calls"])
+    const message = await anthropicMessage(origin)
+    expect(message.content).toMatchObject([
+      { type: "text", text: "Hello" },
+      { type: "tool_use", id: "call_a", name: "f", input: { x: 1 } },
+    ])
+  })
+
+  it("a tool call whose id and name come after its first fragment keeps them", async () => {
+    const origin = await heraldOver("openai", [
+      openaiChunk({ tool_calls: [{ index: 0, function: { arguments: "" } }] }),
+      openaiChunk({ tool_calls: [{ index: 0, function: { arguments: '{"c":' } }] }),
+      openaiChunk({
+        tool_calls: [{ index: 0, id: "call_real", function: { name: "get_weather", arguments: "1}" } }],
+      }),
+      openaiChunk({}, "tool_calls"),
+      "data: [DONE]\n\n",
+    ])
+    const choice = await openaiMessage(origin)
+    expect(choice?.message.tool_calls).toMatchObject([
+      { id: "call_real", function: { name: "get_weather", arguments: '{"c":1}' } },
+    ])
+  })
+
+  it("tool calls without an index (Gemini's compatible endpoint) stay apart", async () => {
+    const origin = await heraldOver("openai", [
+      openaiChunk({
+        tool_calls: TWO_CALLS.map((call) => ({
+          ...call,
+          function: { ...call.function, arguments: JSON.stringify(call.function.arguments) },
+        })),
+      }),
+      openaiChunk({}, "tool_calls"),
+      "data: [DONE]\n\n",
+    ])
+    const message = await anthropicMessage(origin)
+    expect(message.content).toMatchObject([
+      { type: "tool_use", id: "call_a", name: "weather", input: { city: "Oslo" } },
+      { type: "tool_use", id: "call_b", name: "time", input: { zone: "CET" } },
+    ])
+  })
+
+  it("the deprecated delta.function_call is a tool call", async () => {
+    const origin = await heraldOver("openai", [
+      openaiChunk({ function_call: { name: "lookup", arguments: '{"q":' } }),
+      openaiChunk({ function_call: { arguments: '"herald"}' } }),
+      openaiChunk({}, "function_call"),
+      "data: [DONE]\n\n",
+    ])
+    const message = await anthropicMessage(origin)
+    expect(message.content).toMatchObject([{ type: "tool_use", name: "lookup", input: { q: "herald" } }])
+  })
+
+  it("a refusal is the OpenAI answer's refusal, and text with stop reason refusal in Messages", async () => {
+    const origin = await heraldOver("openai", [
+      openaiChunk({ role: "assistant", content: null, refusal: "" }),
+      openaiChunk({ refusal: "I'm sorry, " }),
+      openaiChunk({ refusal: "I can't help with that." }),
+      openaiChunk({}, "content_filter"),
+      "data: [DONE]\n\n",
+    ])
+    const choice = await openaiMessage(origin)
+    expect(choice?.message.refusal).toBe("I'm sorry, I can't help with that.")
+    expect(choice?.message.content ?? "").toBe("")
+    const whole = await openai(origin).chat.completions.create({
+      model: "up",
+      messages: [{ role: "user", content: "hi" }],
+    })
+    expect(whole.choices[0]?.message).toMatchObject({
+      content: null,
+      refusal: "I'm sorry, I can't help with that.",
+    })
+    const message = await anthropicMessage(origin)
+    expect(message.content).toMatchObject([{ type: "text", text: "I'm sorry, I can't help with that." }])
+    expect(message.stop_reason).toBe("refusal")
+  })
+
+  it("an answer sent back as the next turn's history is accepted, its reasoning and refusal included", async () => {
+    const origin = await heraldOver("openai", [
+      openaiChunk({ reasoning_content: "Think." }),
+      openaiChunk({ content: "Answer." }),
+      openaiChunk({}, "stop"),
+      "data: [DONE]\n\n",
+    ])
+    const client = openai(origin)
+    const first = await client.chat.completions.create({
+      model: "up",
+      messages: [{ role: "user", content: "hi" }],
+    })
+    const answer = first.choices[0]?.message
+    expect(answer).toMatchObject({ content: "Answer.", reasoning_content: "Think." })
+    if (answer === undefined) throw new Error("no answer")
+    const next = await client.chat.completions.create({
+      model: "up",
+      messages: [{ role: "user", content: "hi" }, answer, { role: "user", content: "more" }],
+    })
+    expect(next.choices[0]?.message.content).toBe("Answer.")
+    // The reasoning is not sent to the model again; the text is.
+    expect(upstream?.requests[1]?.body.messages).toEqual([
+      { role: "user", content: "hi" },
+      { role: "assistant", content: "Answer." },
+      { role: "user", content: "more" },
+    ])
+  })
+
+  it("a connection cut after the finish, before [DONE], ends the answer done, not failed", async () => {
+    upstream = await startUpstream()
+    upstream.answer = (response, socket) => {
+      response.writeHead(200, { "content-type": "text/event-stream" })
+      response.write(`${openaiChunk({ content: "Whole" })}${openaiChunk({}, "stop")}`, () => socket.destroy())
+    }
+    running = await startAI({ models: { up: { provider: "openai", baseURL: upstream.baseURL } } })
+    const choice = await openaiMessage(running.origin)
+    expect(choice).toMatchObject({ finish_reason: "stop", message: { content: "Whole" } })
+  })
+})
+
+describe("Anthropic upstreams", () => {
+  it("two thinking blocks stay two, each with its own signature", async () => {
+    const thinking = (index: number, text: string, signature: string) => [
+      anthropicEvent("content_block_start", { index, content_block: { type: "thinking", thinking: "" } }),
+      anthropicEvent("content_block_delta", { index, delta: { type: "thinking_delta", thinking: text } }),
+      anthropicEvent("content_block_delta", { index, delta: { type: "signature_delta", signature } }),
+      anthropicEvent("content_block_stop", { index }),
+    ]
+    const origin = await heraldOver("anthropic", [
+      ANTHROPIC_START,
+      ...thinking(0, "First.", "SIG_A"),
+      ...thinking(1, "Second.", "SIG_B"),
+      anthropicEvent("content_block_start", { index: 2, content_block: { type: "text", text: "" } }),
+      anthropicEvent("content_block_delta", { index: 2, delta: { type: "text_delta", text: "Done." } }),
+      anthropicEvent("content_block_stop", { index: 2 }),
+      anthropicEvent("message_delta", { delta: { stop_reason: "end_turn" }, usage: { output_tokens: 9 } }),
+      anthropicEvent("message_stop"),
+    ])
+    const expected = [
+      { type: "thinking", thinking: "First.", signature: "SIG_A" },
+      { type: "thinking", thinking: "Second.", signature: "SIG_B" },
+      { type: "text", text: "Done." },
+    ]
+    expect((await anthropicMessage(origin)).content).toMatchObject(expected)
+    const whole = await anthropic(origin).messages.create({
+      model: "up",
+      max_tokens: 50,
+      messages: [{ role: "user", content: "hi" }],
+    })
+    expect(whole.content).toMatchObject(expected)
+  })
+
+  it("a tool_use block whose input comes whole in its start, and one left open at message_delta", async () => {
+    const origin = await heraldOver("anthropic", [
+      ANTHROPIC_START,
+      anthropicEvent("content_block_start", {
+        index: 0,
+        content_block: { type: "tool_use", id: "toolu_a", name: "weather", input: { city: "Oslo" } },
+      }),
+      anthropicEvent("content_block_stop", { index: 0 }),
+      anthropicEvent("content_block_start", {
+        index: 1,
+        content_block: { type: "tool_use", id: "toolu_b", name: "time", input: {} },
+      }),
+      anthropicEvent("content_block_delta", {
+        index: 1,
+        delta: { type: "input_json_delta", partial_json: '{"zone":"CET"}' },
+      }),
+      anthropicEvent("message_delta", { delta: { stop_reason: "tool_use" }, usage: { output_tokens: 9 } }),
+      anthropicEvent("message_stop"),
+    ])
+    const choice = await openaiMessage(origin)
+    expect(choice?.message.tool_calls).toMatchObject([
+      { id: "toolu_a", function: { name: "weather", arguments: '{"city":"Oslo"}' } },
+      { id: "toolu_b", function: { name: "time", arguments: '{"zone":"CET"}' } },
+    ])
+    expect((await anthropicMessage(origin)).content).toMatchObject([
+      { type: "tool_use", id: "toolu_a", input: { city: "Oslo" } },
+      { type: "tool_use", id: "toolu_b", input: { zone: "CET" } },
+    ])
+  })
+})
