@@ -47,6 +47,13 @@ export function heraldProgram(): Command {
     .addHelpText("after", EXAMPLES)
 }
 
+// A reader that stops early (`herald serve --help | head`, `herald listen … | head -3`) closes
+// the pipe: that ends the output, it is not a failure to print a stack for.
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code !== "EPIPE") throw error
+  process.exit(0)
+})
+
 const program = heraldProgram()
 for (const command of program.commands) command.showHelpAfterError("(add --help for usage)")
 program.exitOverride()

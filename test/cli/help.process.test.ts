@@ -1,9 +1,11 @@
 // The built CLI's help and its answers to bad invocations: every setting documented, and
 // configuration errors reported with the source, the key and what is expected, before any port
 // is opened.
+import { spawn } from "node:child_process"
+import { once } from "node:events"
 import { describe, expect, it } from "vitest"
 import { envOf, FIELDS, flagOf } from "../../src/cli/config.js"
-import { heraldDone, tempCwd, useCliProcesses } from "./cli-helpers.js"
+import { HERALD, heraldDone, tempCwd, useCliProcesses } from "./cli-helpers.js"
 
 useCliProcesses()
 
@@ -22,6 +24,22 @@ describe("herald --help", () => {
     const { code, stdout } = await heraldDone(["--version"], { cwd: tempCwd() })
     expect(code).toBe(0)
     expect(stdout.trim()).toMatch(/^\d+\.\d+\.\d+/)
+  })
+
+  it("ends quietly when its reader stops early (| head)", async () => {
+    const child = spawn(process.execPath, [HERALD, "serve", "--help"], {
+      cwd: tempCwd(),
+      stdio: ["ignore", "pipe", "pipe"],
+    })
+    let stderr = ""
+    child.stderr.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString()
+    })
+    // The reader is gone before the help is written, as after `head -1` read what it wanted.
+    child.stdout.destroy()
+    const [code] = (await once(child, "exit")) as [number | null]
+    expect(stderr).toBe("")
+    expect(code).toBe(0)
   })
 
   it("suggests the nearest command for a typo, exit 2", async () => {
