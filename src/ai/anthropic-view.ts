@@ -1,5 +1,5 @@
 import type { Entry, FinishEntry, FinishReason } from "./entries.js"
-import type { EndEntry, StoredEntry } from "./stored-entry.js"
+import { END_ERROR_TYPE, type EndEntry, type StoredEntry } from "./stored-entry.js"
 import type { View, ViewContext, ViewEvent } from "./view.js"
 
 /** Anthropic's `stop_reason` for each of Herald's finish reasons, when the upstream spoke another format. */
@@ -158,7 +158,7 @@ export function anthropicView(context: ViewContext): View {
       ]
     }
     if (errorSent) return []
-    const type = entry.status === "failed" ? (entry.error?.type ?? "api_error") : entry.status
+    const type = entry.status === "failed" ? (entry.error?.type ?? "api_error") : END_ERROR_TYPE[entry.status]
     return [errorEvent(type, entry.error?.message ?? `the generation ${entry.status}`)]
   }
 

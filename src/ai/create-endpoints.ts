@@ -6,13 +6,19 @@ import { fromOpenAIChatRequest } from "./from-openai-request.js"
 /** `POST /v1/chat/completions`: `stream` and `stream_options.include_usage` choose the answer's form. */
 export const openaiChatEndpoint: CreateEndpoint = {
   format: "openai",
-  maxTokensField: "max_tokens",
   read(body) {
-    const fields = body as { stream?: unknown; stream_options?: { include_usage?: unknown } }
+    const fields = body as {
+      stream?: unknown
+      stream_options?: { include_usage?: unknown }
+      max_completion_tokens?: unknown
+    }
+    // The translation reads `max_completion_tokens` first, `max_tokens` when it is absent or null.
+    const completion = fields.max_completion_tokens !== undefined && fields.max_completion_tokens !== null
     return {
       request: fromOpenAIChatRequest(body),
       streaming: fields.stream === true,
       includeUsage: fields.stream_options?.include_usage === true,
+      maxTokensField: completion ? "max_completion_tokens" : "max_tokens",
     }
   },
 }
@@ -20,12 +26,12 @@ export const openaiChatEndpoint: CreateEndpoint = {
 /** `POST /v1/messages`: `stream` chooses the answer's form. */
 export const anthropicMessagesEndpoint: CreateEndpoint = {
   format: "anthropic",
-  maxTokensField: "max_tokens",
   read(body) {
     return {
       request: fromAnthropicMessagesRequest(body),
       streaming: (body as { stream?: unknown }).stream === true,
       includeUsage: false,
+      maxTokensField: "max_tokens",
     }
   },
 }
@@ -36,13 +42,13 @@ export const anthropicMessagesEndpoint: CreateEndpoint = {
  */
 export const aiSdkChatEndpoint: CreateEndpoint = {
   format: "ai-sdk",
-  maxTokensField: "maxOutputTokens",
   read(body, context) {
     const { chatId, request } = fromAISdkChatRequest(body, context.defaultModel)
     return {
       request,
       streaming: true,
       includeUsage: false,
+      maxTokensField: "maxOutputTokens",
       created: (id, subject) => context.chats.record(subject, chatId, id),
     }
   },

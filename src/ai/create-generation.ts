@@ -17,7 +17,7 @@ import { idempotencyKeyOf, requestFingerprint } from "./idempotency.js"
 import { readJsonBody } from "./json-body.js"
 import type { NormalizedRequest } from "./request.js"
 import { sendClientError, sendFormatError } from "./responses.js"
-import { cursorOf, readCursor, sendStream } from "./send-stream.js"
+import { sendStreamAfterCursor } from "./send-stream.js"
 import { STREAM_FORMATS, type StreamFormat } from "./stream-formats.js"
 import { streamGeneration } from "./stream-generation.js"
 import { isRefusal } from "./subject-limits.js"
@@ -32,6 +32,8 @@ export interface ClientRequest {
   readonly streaming: boolean
   /** The OpenAI client asked for the usage chunk (`stream_options.include_usage`). */
   readonly includeUsage: boolean
+  /** The body field that asked for the most output tokens, to name when it asks too many. */
+  readonly maxTokensField: string
   /** Runs once the generation exists (the AI SDK endpoint records it as its chat's latest). */
   readonly created?: (id: string, subject: string | undefined) => Promise<void>
 }
@@ -39,8 +41,6 @@ export interface ClientRequest {
 /** An endpoint that creates generations: the format it speaks and how it reads its body. */
 export interface CreateEndpoint {
   readonly format: GenerationFormat
-  /** The body field that asks for the most output tokens, to name when it asks too many. */
-  readonly maxTokensField: string
   /** Reads the body; throws `RequestFieldError` naming a field it refuses. */
   read(body: unknown, context: AIContext): ClientRequest
 }
@@ -179,8 +179,8 @@ async function admit(
       response,
       format,
       400,
-      `${endpoint.maxTokensField}: at most ${context.maxOutputTokens} output tokens may be asked for here.`,
-      { param: endpoint.maxTokensField },
+      `${asked.maxTokensField}: at most ${context.maxOutputTokens} output tokens may be asked for here.`,
+      { param: asked.maxTokensField },
     )
     return undefined
   }
@@ -212,10 +212,20 @@ async function admit(
       }
       if (check.kind === "replay") {
         const found = await findLiveGeneration(context, check.id)
-        if (found !== undefined && permits(grants, found, "read") === "allowed")
-          return { kind: "replay", found, streaming: asked.streaming }
         // Gone since it was checked: claim the key again.
-        continue
+        if (found === undefined) continue
+        // The retry repeats a request `generate` allowed, so its own generation needs no `read`.
+        const own = grants.subject !== undefined && found.meta.owner === grants.subject
+        if (own || permits(grants, found, "read") === "allowed")
+          return { kind: "replay", found, streaming: asked.streaming }
+        sendFormatError(
+          response,
+          format,
+          403,
+          "This Idempotency-Key's generation is not this token's own (a token without `sub` owns nothing), and the token does not grant `read` on it; use a token with `read`, or a new key for a new request.",
+          { code: "insufficient_scope", param: IDEMPOTENCY_KEY_HEADER },
+        )
+        return undefined
       }
       claim = () => check.claim(id)
     }
@@ -300,9 +310,7 @@ async function answerAgain(
   const { found } = admitted
   const headers = { [IDEMPOTENT_REPLAYED_HEADER]: "true" }
   if (admitted.streaming) {
-    const given = readCursor(request)
-    const cursor = given === "" ? undefined : cursorOf(given, found)
-    await sendStream(context, request, response, found, stream, cursor, headers)
+    await sendStreamAfterCursor(context, request, response, found, stream, headers)
     return
   }
   await sendWholeAnswer(

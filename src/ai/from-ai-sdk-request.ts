@@ -42,6 +42,9 @@ const TOOL_CHOICES = new Set(["auto", "none", "required"])
 
 const TRIGGERS = new Set(["submit-message", "regenerate-message"])
 
+/** The URL schemes an image file part may use (schemes are case-insensitive). */
+const IMAGE_URL = /^(data|https):/i
+
 /** Longest chat id accepted: it names the chat in `GET /v1/ai-sdk/chat/{chatId}/stream`. */
 const MAX_CHAT_ID = 256
 
@@ -172,7 +175,11 @@ function userMessage(parts: readonly JsonObject[], path: string): UserMessage {
       const mediaType = string(part.mediaType, `${partPath}.mediaType`)
       if (!mediaType.startsWith("image/"))
         throw new RequestFieldError(`${partPath}.mediaType`, "only image files are supported")
-      content.push({ type: "image", url: string(part.url, `${partPath}.url`) })
+      const url = string(part.url, `${partPath}.url`)
+      // A blob: or file: URL means nothing outside the page's browser; http: would travel in clear.
+      if (!IMAGE_URL.test(url))
+        throw new RequestFieldError(`${partPath}.url`, "an image must be a data: or https: URL")
+      content.push({ type: "image", url })
     } else if (!uiOnly(part)) {
       throw new RequestFieldError(`${partPath}.type`, `parts of type ${String(part.type)} are not supported`)
     }

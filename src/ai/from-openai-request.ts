@@ -39,7 +39,7 @@ const OPENAI_FIELDS = new Set([
 
 /**
  * The normalized request for a Chat Completions body. Throws {@link RequestFieldError} naming
- * the first field that is invalid or that Herald does not translate (`n` above 1, `logprobs`,
+ * the first field that is invalid or that Herald does not translate (`n` other than 1, `logprobs`,
  * audio parts, `parallel_tool_calls`…). `stream`, `stream_options` and `user` are read by the
  * endpoint, not the model, and left out here.
  */

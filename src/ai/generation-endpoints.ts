@@ -7,7 +7,7 @@ import { isGenerationFormat } from "./generation-meta.js"
 import { type FoundGeneration, findGeneration, readEnd, stateBody } from "./generation-state.js"
 import { openaiFormat } from "./openai-format.js"
 import { sendClientError, sendFormatError, sendJson } from "./responses.js"
-import { cursorOf, readCursor, sendStream } from "./send-stream.js"
+import { sendStreamAfterCursor } from "./send-stream.js"
 import { STREAM_FORMATS } from "./stream-formats.js"
 import type { WireFormat } from "./wire-format.js"
 
@@ -73,20 +73,7 @@ export async function generationStream(
   const allowed = await authorize(context, request, response, url, id, "read", errors)
   if (allowed === undefined) return
   const { found } = allowed
-  const format = STREAM_FORMATS[asked ?? found.meta.format]
-  const given = readCursor(request)
-  const cursor = given === "" ? undefined : cursorOf(given, found)
-  if (given !== "" && cursor === undefined) {
-    sendFormatError(
-      response,
-      format.errors,
-      400,
-      "The cursor (Last-Event-ID) is not one of this generation's event ids.",
-      { param: "last_event_id" },
-    )
-    return
-  }
-  await sendStream(context, request, response, found, format, cursor)
+  await sendStreamAfterCursor(context, request, response, found, STREAM_FORMATS[asked ?? found.meta.format])
 }
 
 /**

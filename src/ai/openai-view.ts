@@ -1,5 +1,5 @@
 import type { Entry, FinishReason, UsageEntry } from "./entries.js"
-import type { EndEntry, StoredEntry } from "./stored-entry.js"
+import { END_ERROR_TYPE, type EndEntry, type StoredEntry } from "./stored-entry.js"
 import type { View, ViewContext, ViewEvent } from "./view.js"
 
 /** What OpenAI's `finish_reason` says for each of Herald's; it has no word for a paused turn. */
@@ -13,7 +13,6 @@ const FINISH_REASON: Record<FinishReason, string> = {
 }
 
 /** The OpenAI error `type` a generation's end carries when it did not finish. */
-const END_ERROR_TYPE = { cancelled: "generation_cancelled", interrupted: "generation_interrupted" } as const
 
 /**
  * A generation as OpenAI Chat Completions chunks (`chat.completion.chunk`), as the `openai` SDK

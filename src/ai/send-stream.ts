@@ -5,6 +5,7 @@ import type { AIContext } from "./ai-context.js"
 import { GENERATION_ID_HEADER } from "./ai-headers.js"
 import { type Cursor, parseCursor } from "./cursor.js"
 import type { FoundGeneration } from "./generation-state.js"
+import { sendFormatError } from "./responses.js"
 import type { StreamFormat } from "./stream-formats.js"
 import { streamGeneration } from "./stream-generation.js"
 
@@ -49,4 +50,31 @@ export async function sendStream(
     connection,
     context.logger,
   )
+}
+
+/**
+ * Streams `found` in `format` after the request's cursor (from the start without one); a cursor
+ * that is none of its event ids is a 400 naming `last_event_id`.
+ */
+export async function sendStreamAfterCursor(
+  context: AIContext,
+  request: IncomingMessage,
+  response: ServerResponse,
+  found: FoundGeneration,
+  format: StreamFormat,
+  extraHeaders: Readonly<Record<string, string>> = {},
+): Promise<void> {
+  const given = readCursor(request)
+  const cursor = given === "" ? undefined : cursorOf(given, found)
+  if (given !== "" && cursor === undefined) {
+    sendFormatError(
+      response,
+      format.errors,
+      400,
+      "The cursor (Last-Event-ID) is not one of this generation's event ids; send the id of an event it sent, or none to read it from the start.",
+      { param: "last_event_id" },
+    )
+    return
+  }
+  await sendStream(context, request, response, found, format, cursor, extraHeaders)
 }

@@ -7,6 +7,12 @@ import type { Entry, ErrorEntry } from "./entries.js"
  */
 export type GenerationStatus = "done" | "cancelled" | "failed" | "interrupted"
 
+/** The error type every format names a generation's stop or interruption with, so a client tells them from failures. */
+export const END_ERROR_TYPE = {
+  cancelled: "generation_cancelled",
+  interrupted: "generation_interrupted",
+} as const
+
 /** Token counts of a generation, and where they come from. */
 export interface GenerationUsage {
   readonly inputTokens?: number

@@ -3,7 +3,7 @@ import type { AIContext } from "./ai-context.js"
 import { foldAnswer } from "./answer.js"
 import { collectGeneration } from "./collect-generation.js"
 import { sendFormatError, sendJson } from "./responses.js"
-import type { EndEntry } from "./stored-entry.js"
+import { END_ERROR_TYPE, type EndEntry } from "./stored-entry.js"
 import type { ViewContext } from "./view.js"
 import type { WireFormat } from "./wire-format.js"
 
@@ -60,9 +60,9 @@ function endFailure(
   const message = end?.error?.message ?? "the generation ended without an answer"
   switch (end?.status) {
     case "cancelled":
-      return { status: 409, message, type: "generation_cancelled" }
+      return { status: 409, message, type: END_ERROR_TYPE.cancelled }
     case "interrupted":
-      return { status: 503, message, type: "generation_interrupted" }
+      return { status: 503, message, type: END_ERROR_TYPE.interrupted }
     default:
       return { status: end?.error?.status ?? 502, message }
   }

@@ -481,6 +481,45 @@ describe("the AI SDK backend refusing a chat", () => {
     const body = (await response.json()) as { error: { param: string } }
     expect(body.error.param).toBe("messages[0].parts[0].mediaType")
   })
+
+  it("takes an image by a data: or https: URL only, and names the url of any other", async () => {
+    running = await startAI({ models: { demo: FAST } })
+    const post = (url: string) =>
+      fetch(`${running?.origin}/v1/ai-sdk/chat`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({
+          id: "chat-image",
+          messages: [
+            {
+              id: "u",
+              role: "user",
+              parts: [
+                { type: "text", text: "What is in it?" },
+                { type: "file", mediaType: "image/png", url },
+              ],
+            },
+          ],
+        }),
+      })
+    for (const url of [
+      "http://example.com/cat.png",
+      "file:///etc/passwd",
+      "blob:https://app.example/1",
+      "cat.png",
+    ]) {
+      const refused = await post(url)
+      expect(refused.status).toBe(400)
+      expect(await refused.json()).toMatchObject({
+        error: { param: "messages[0].parts[1].url", message: expect.stringContaining("data: or https:") },
+      })
+    }
+    for (const url of ["data:image/png;base64,iVBORw0KGgo=", "HTTPS://example.com/cat.png"]) {
+      const taken = await post(url)
+      expect(taken.status).toBe(200)
+      await taken.text()
+    }
+  })
 })
 
 // The translation of the body's tools, on the memory engine only.

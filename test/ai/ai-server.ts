@@ -96,13 +96,13 @@ export async function startAI(
   }
 }
 
-/** A token with a Herald grant of the `ai` app: `actions` on `resources` (default `*`). */
+/** A token with a Herald grant of the `ai` app: `actions` on `resources` (default `*`); `subject: null`, no `sub`. */
 export async function aiToken(
   actions: string[],
-  options: { subject?: string; resources?: string[]; app?: string } = {},
+  options: { subject?: string | null; resources?: string[]; app?: string } = {},
 ): Promise<string> {
   const now = Math.floor(Date.now() / 1000)
-  return new SignJWT({
+  const token = new SignJWT({
     client_id: "test",
     authorization_details: [
       {
@@ -115,12 +115,12 @@ export async function aiToken(
   })
     .setProtectedHeader({ alg: "HS256", typ: "at+jwt" })
     .setIssuer(ISSUER)
-    .setSubject(options.subject ?? "urn:test:alice")
     .setAudience(RESOURCE)
     .setIssuedAt(now)
     .setExpirationTime(now + 600)
     .setJti(crypto.randomUUID())
-    .sign(new TextEncoder().encode(SECRET))
+  if (options.subject !== null) token.setSubject(options.subject ?? "urn:test:alice")
+  return token.sign(new TextEncoder().encode(SECRET))
 }
 
 /** A stream's events read with Herald's parser, until it ends or `stopAfter` says so. */

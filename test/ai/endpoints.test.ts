@@ -329,6 +329,15 @@ for (const kind of ENGINES) {
         expect(JSON.parse(events.at(-1)?.data ?? "{}")).toMatchObject({
           error: { type: "generation_cancelled" },
         })
+        // The same error type in the Anthropic view of it, as an `event: error`.
+        const anthropicEvents = await readEvents(
+          await fetch(`${running.origin}/v1/generations/${id}/stream?format=anthropic`),
+        )
+        expect(anthropicEvents.at(-1)?.type).toBe("error")
+        expect(JSON.parse(anthropicEvents.at(-1)?.data ?? "{}")).toMatchObject({
+          type: "error",
+          error: { type: "generation_cancelled" },
+        })
       })
 
       it("Herald-On-Disconnect: cancel stops the model when the client leaves; by default it runs on", async () => {

@@ -114,6 +114,65 @@ for (const kind of ENGINES) {
         expect(empty.status).toBe(400)
       })
 
+      it("a token with only `generate` gets its own generation again; one without `sub` needs `read` on it, and is told so", async () => {
+        running = await startAI({ openEngine: kind.open, models: { demo: FAST }, auth: true })
+        const authorization = `Bearer ${await aiToken(["generate"])}`
+        const first = await create(running.origin, { authorization, "idempotency-key": "own" })
+        const id = first.headers.get("herald-generation-id")
+        const text = textOf(await readEvents(first))
+        const retry = await create(running.origin, { authorization, "idempotency-key": "own" })
+        expect(retry.status).toBe(200)
+        expect(retry.headers.get("herald-generation-id")).toBe(id)
+        expect(retry.headers.get("idempotent-replayed")).toBe("true")
+        expect(textOf(await readEvents(retry))).toBe(text)
+        // Reading it otherwise still needs `read`.
+        const read = await fetch(`${running.origin}/v1/generations/${id}/stream`, {
+          headers: { authorization },
+        })
+        expect(read.status).toBe(404)
+        await read.text()
+
+        // A token without `sub` owns nothing: its key's generation may be another such token's.
+        const ownerless = `Bearer ${await aiToken(["generate"], { subject: null })}`
+        await (await create(running.origin, { authorization: ownerless, "idempotency-key": "shared" })).text()
+        const refused = await create(running.origin, {
+          authorization: ownerless,
+          "idempotency-key": "shared",
+        })
+        expect(refused.status).toBe(403)
+        expect(refused.headers.get("retry-after")).toBeNull()
+        expect(await refused.json()).toMatchObject({
+          error: {
+            code: "insufficient_scope",
+            param: "idempotency-key",
+            message: expect.stringContaining("`read`"),
+          },
+        })
+        const reader = `Bearer ${await aiToken(["generate", "read"], { subject: null })}`
+        const replayed = await create(running.origin, { authorization: reader, "idempotency-key": "shared" })
+        expect(replayed.status).toBe(200)
+        expect(replayed.headers.get("idempotent-replayed")).toBe("true")
+        await replayed.text()
+        expect(await generationCount(running.engine)).toBe(2)
+      })
+
+      it("a retry with the key and a cursor gets what follows it; a cursor not of its generation is a 400", async () => {
+        running = await startAI({ openEngine: kind.open, models: { demo: FAST } })
+        const events = await readEvents(await create(running.origin, { "idempotency-key": "cursor" }))
+        const cut = events[2]?.lastEventId as string
+        const rest = await create(running.origin, { "idempotency-key": "cursor", "last-event-id": cut })
+        expect(rest.status).toBe(200)
+        expect(rest.headers.get("idempotent-replayed")).toBe("true")
+        expect(await readEvents(rest)).toEqual(events.slice(3))
+        const refused = await create(running.origin, {
+          "idempotency-key": "cursor",
+          "last-event-id": "abcdefgh_0000000000000001",
+        })
+        expect(refused.status).toBe(400)
+        expect(await refused.json()).toMatchObject({ error: { param: "last_event_id" } })
+        expect(await generationCount(running.engine)).toBe(1)
+      })
+
       it("requests racing with one key on two nodes of one store make one generation", async () => {
         const engine = kind.open()
         // Every request looks the key up before any has claimed it: a real race.

@@ -80,6 +80,17 @@ describe("limits per subject and per app", () => {
     const openai = await post(running.origin, {}, chat("demo", { max_tokens: 101 }))
     expect(openai.status).toBe(400)
     expect(await openai.json()).toMatchObject({ error: { param: "max_tokens" } })
+    // The field the client sent is named, even beside the other one.
+    for (const extra of [{ max_completion_tokens: 101 }, { max_completion_tokens: 101, max_tokens: 10 }]) {
+      const completion = await post(running.origin, {}, chat("demo", extra))
+      expect(completion.status).toBe(400)
+      expect(await completion.json()).toMatchObject({
+        error: {
+          param: "max_completion_tokens",
+          message: "max_completion_tokens: at most 100 output tokens may be asked for here.",
+        },
+      })
+    }
     const aiSdk = await post(
       running.origin,
       {},
