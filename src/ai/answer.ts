@@ -1,4 +1,4 @@
-import type { FinishEntry } from "./entries.js"
+import { type FinishEntry, laterUsage, type UsageEntry } from "./entries.js"
 import type { EndEntry, StoredEntry } from "./stored-entry.js"
 
 /** A tool call of a finished answer, its arguments whole. */
@@ -20,8 +20,8 @@ export type AnswerBlock =
 export interface Answer {
   readonly blocks: readonly AnswerBlock[]
   readonly finish: FinishEntry | undefined
-  readonly inputTokens: number | undefined
-  readonly outputTokens: number | undefined
+  /** The last usage, its counts completed from the end's when the provider sent none. */
+  readonly usage: UsageEntry
   /** The upstream's error entry, if it sent one. */
   readonly error: (StoredEntry & { type: "error" }) | undefined
   readonly end: EndEntry | undefined
@@ -32,8 +32,7 @@ export function foldAnswer(entries: Iterable<StoredEntry>): Answer {
   const blocks: AnswerBlock[] = []
   const calls = new Map<number, AnswerToolCall>()
   let finish: FinishEntry | undefined
-  let inputTokens: number | undefined
-  let outputTokens: number | undefined
+  let usage: UsageEntry | undefined
   let error: Answer["error"]
   let end: EndEntry | undefined
   for (const entry of entries) {
@@ -71,8 +70,7 @@ export function foldAnswer(entries: Iterable<StoredEntry>): Answer {
         break
       }
       case "usage":
-        inputTokens = entry.inputTokens ?? inputTokens
-        outputTokens = entry.outputTokens ?? outputTokens
+        usage = laterUsage(usage, entry)
         break
       case "finish":
         finish = entry
@@ -91,8 +89,12 @@ export function foldAnswer(entries: Iterable<StoredEntry>): Answer {
   return {
     blocks,
     finish,
-    inputTokens: inputTokens ?? end?.stats.usage.inputTokens,
-    outputTokens: outputTokens ?? end?.stats.usage.outputTokens,
+    usage: {
+      ...usage,
+      type: "usage",
+      inputTokens: usage?.inputTokens ?? end?.stats.usage.inputTokens,
+      outputTokens: usage?.outputTokens ?? end?.stats.usage.outputTokens,
+    },
     error,
     end,
   }

@@ -1,5 +1,5 @@
 import type { Answer } from "./answer.js"
-import { anthropicStopReason, anthropicView } from "./anthropic-view.js"
+import { anthropicInputUsage, anthropicStopReason, anthropicView } from "./anthropic-view.js"
 import type { WireFormat } from "./wire-format.js"
 
 /** Anthropic's error `type` for a status (its "Errors" page). */
@@ -51,7 +51,11 @@ export const anthropicFormat: WireFormat = {
       content,
       stop_reason: answer.finish === undefined ? "end_turn" : anthropicStopReason(answer.finish),
       stop_sequence: answer.finish?.stopSequence ?? null,
-      usage: { input_tokens: answer.inputTokens ?? 0, output_tokens: answer.outputTokens ?? 0 },
+      usage: {
+        input_tokens: 0,
+        ...anthropicInputUsage(answer.usage),
+        output_tokens: answer.usage.outputTokens ?? 0,
+      },
     }
   },
 }

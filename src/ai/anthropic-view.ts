@@ -1,4 +1,4 @@
-import type { Entry, FinishEntry, FinishReason } from "./entries.js"
+import { type Entry, type FinishEntry, type FinishReason, laterUsage, type UsageEntry } from "./entries.js"
 import { END_ERROR_TYPE, type EndEntry, type StoredEntry } from "./stored-entry.js"
 import type { View, ViewContext, ViewEvent } from "./view.js"
 
@@ -19,6 +19,23 @@ const ANTHROPIC_STOP_REASONS = new Set([
   "pause_turn",
   "refusal",
 ])
+
+/**
+ * The input counts of Messages' usage: `input_tokens` is only what neither read nor wrote the
+ * prompt cache; those two are counted apart, as Anthropic bills them. Nothing for an unknown count.
+ */
+export function anthropicInputUsage(usage: UsageEntry | undefined): Record<string, number> {
+  if (usage === undefined) return {}
+  const read = usage.cacheReadTokens
+  const written = usage.cacheWriteTokens
+  return {
+    ...(usage.inputTokens !== undefined && {
+      input_tokens: Math.max(0, usage.inputTokens - (read ?? 0) - (written ?? 0)),
+    }),
+    ...(written !== undefined && { cache_creation_input_tokens: written }),
+    ...(read !== undefined && { cache_read_input_tokens: read }),
+  }
+}
 
 /** The stop reason of `finish` in Anthropic's words: the upstream's own when it is Anthropic's. */
 export function anthropicStopReason(finish: FinishEntry): string {
@@ -51,8 +68,7 @@ export function anthropicView(context: ViewContext): View {
   let open: OpenBlock | undefined
   let nextIndex = 0
   let finish: FinishEntry | undefined
-  let inputTokens: number | undefined
-  let outputTokens: number | undefined
+  let usage: UsageEntry | undefined
   let errorSent = false
   /** Tool calls started while another one's block was open: sent whole at their end. */
   const waiting = new Map<number, { readonly id: string; readonly name: string }>()
@@ -127,8 +143,7 @@ export function anthropicView(context: ViewContext): View {
         ]
       }
       case "usage":
-        inputTokens = entry.inputTokens ?? inputTokens
-        outputTokens = entry.outputTokens ?? outputTokens
+        usage = laterUsage(usage, entry)
         return []
       case "finish":
         finish = entry
@@ -150,8 +165,8 @@ export function anthropicView(context: ViewContext): View {
           },
           // Anthropic repeats the input tokens here; an OpenAI upstream only tells them at the end.
           usage: {
-            ...(inputTokens === undefined ? {} : { input_tokens: inputTokens }),
-            output_tokens: outputTokens ?? entry.stats.usage.outputTokens ?? 0,
+            ...anthropicInputUsage(usage),
+            output_tokens: usage?.outputTokens ?? entry.stats.usage.outputTokens ?? 0,
           },
         }),
         event("message_stop"),
@@ -175,7 +190,11 @@ export function anthropicView(context: ViewContext): View {
         model: meta.model,
         stop_reason: null,
         stop_sequence: null,
-        usage: { input_tokens: entry.type === "usage" ? (entry.inputTokens ?? 0) : 0, output_tokens: 0 },
+        usage: {
+          input_tokens: 0,
+          ...anthropicInputUsage(entry.type === "usage" ? entry : undefined),
+          output_tokens: 0,
+        },
       }
       return [event("message_start", { message }), event("ping"), ...events]
     },

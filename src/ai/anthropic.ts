@@ -223,6 +223,12 @@ function usageOf(usage: unknown): Translation["entries"] {
         inputTokens: known.reduce((sum, part) => sum + part, 0),
       }),
       ...(typeof usage.output_tokens === "number" && { outputTokens: usage.output_tokens }),
+      ...(typeof usage.cache_read_input_tokens === "number" && {
+        cacheReadTokens: usage.cache_read_input_tokens,
+      }),
+      ...(typeof usage.cache_creation_input_tokens === "number" && {
+        cacheWriteTokens: usage.cache_creation_input_tokens,
+      }),
     },
   ]
 }

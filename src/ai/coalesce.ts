@@ -1,4 +1,4 @@
-import type { Entry } from "./entries.js"
+import { type Entry, laterUsage } from "./entries.js"
 
 /**
  * The entries waiting for the next flush of a generation, with token deltas merged: text after
@@ -57,15 +57,7 @@ function merge(previous: Entry, next: Entry): Entry | undefined {
     return { type: "tool-call-delta", index: next.index, arguments: previous.arguments + next.arguments }
   }
   if (previous.type === "usage" && next.type === "usage") {
-    // Cumulative: the later counts win; a field the later one leaves out stays known.
-    return { ...previous, ...definedFields(next) }
+    return laterUsage(previous, next)
   }
   return undefined
-}
-
-function definedFields(usage: Entry & { type: "usage" }): Partial<Entry & { type: "usage" }> {
-  const fields: { inputTokens?: number; outputTokens?: number } = {}
-  if (usage.inputTokens !== undefined) fields.inputTokens = usage.inputTokens
-  if (usage.outputTokens !== undefined) fields.outputTokens = usage.outputTokens
-  return fields
 }

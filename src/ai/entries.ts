@@ -113,6 +113,20 @@ export interface UsageEntry {
   type: "usage"
   inputTokens?: number
   outputTokens?: number
+  /** The part of `inputTokens` read from the provider's prompt cache (OpenAI's `cached_tokens`, Anthropic's `cache_read_input_tokens`). */
+  cacheReadTokens?: number
+  /** The part of `inputTokens` written to Anthropic's prompt cache (`cache_creation_input_tokens`), billed apart. */
+  cacheWriteTokens?: number
+}
+
+/** `next` over `previous` (usage is cumulative): its counts win, a count it leaves out stays known. */
+export function laterUsage(previous: UsageEntry | undefined, next: UsageEntry): UsageEntry {
+  const merged: UsageEntry = { ...previous, type: "usage" }
+  if (next.inputTokens !== undefined) merged.inputTokens = next.inputTokens
+  if (next.outputTokens !== undefined) merged.outputTokens = next.outputTokens
+  if (next.cacheReadTokens !== undefined) merged.cacheReadTokens = next.cacheReadTokens
+  if (next.cacheWriteTokens !== undefined) merged.cacheWriteTokens = next.cacheWriteTokens
+  return merged
 }
 
 /**

@@ -63,7 +63,7 @@ export const openaiFormat: WireFormat = {
           finish_reason: answer.finish === undefined ? "stop" : FINISH[answer.finish.reason],
         },
       ],
-      usage: openaiUsage(answer.inputTokens, answer.outputTokens),
+      usage: openaiUsage(answer.usage),
     }
   },
 }

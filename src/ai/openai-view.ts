@@ -1,4 +1,4 @@
-import type { Entry, FinishReason, UsageEntry } from "./entries.js"
+import { type Entry, type FinishReason, laterUsage, type UsageEntry } from "./entries.js"
 import { END_ERROR_TYPE, type EndEntry, type StoredEntry } from "./stored-entry.js"
 import type { View, ViewContext, ViewEvent } from "./view.js"
 
@@ -63,7 +63,7 @@ export function openaiView(context: ViewContext): View {
       case "finish":
         return [chunk({}, FINISH_REASON[entry.reason])]
       case "usage":
-        usage = entry
+        usage = laterUsage(usage, entry)
         return []
       case "error":
         errorSent = true
@@ -83,10 +83,12 @@ export function openaiView(context: ViewContext): View {
               data: JSON.stringify({
                 ...base,
                 choices: [],
-                usage: openaiUsage(
-                  usage?.inputTokens ?? counts.inputTokens,
-                  usage?.outputTokens ?? counts.outputTokens,
-                ),
+                usage: openaiUsage({
+                  type: "usage",
+                  ...usage,
+                  inputTokens: usage?.inputTokens ?? counts.inputTokens,
+                  outputTokens: usage?.outputTokens ?? counts.outputTokens,
+                }),
               }),
             },
           ]
@@ -115,11 +117,21 @@ export function openaiView(context: ViewContext): View {
   }
 }
 
-/** OpenAI's usage object; unknown counts are 0, as an OpenAI client expects numbers. */
-export function openaiUsage(inputTokens: number | undefined, outputTokens: number | undefined) {
-  const prompt = inputTokens ?? 0
-  const completion = outputTokens ?? 0
-  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion }
+/**
+ * OpenAI's usage object; unknown counts are 0, as an OpenAI client expects numbers. The prompt
+ * tokens read from a cache are `prompt_tokens_details.cached_tokens`, when known.
+ */
+export function openaiUsage(usage: UsageEntry) {
+  const prompt = usage.inputTokens ?? 0
+  const completion = usage.outputTokens ?? 0
+  return {
+    prompt_tokens: prompt,
+    completion_tokens: completion,
+    total_tokens: prompt + completion,
+    ...(usage.cacheReadTokens !== undefined && {
+      prompt_tokens_details: { cached_tokens: usage.cacheReadTokens },
+    }),
+  }
 }
 
 function errorEvent(message: string, type: string, code?: string): ViewEvent {

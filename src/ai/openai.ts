@@ -112,6 +112,10 @@ export class OpenAIChunkTranslator implements EventTranslator {
         type: "usage",
         ...(typeof usage.prompt_tokens === "number" && { inputTokens: usage.prompt_tokens }),
         ...(typeof usage.completion_tokens === "number" && { outputTokens: usage.completion_tokens }),
+        ...(isRecord(usage.prompt_tokens_details) &&
+          typeof usage.prompt_tokens_details.cached_tokens === "number" && {
+            cacheReadTokens: usage.prompt_tokens_details.cached_tokens,
+          }),
       })
     }
     return { entries, end: false }

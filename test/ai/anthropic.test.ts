@@ -192,7 +192,7 @@ describe("anthropic provider", () => {
     ])
   })
 
-  it("counts cached prompt tokens as input", async () => {
+  it("counts cached prompt tokens as input, and says how many were read from and written to the cache", async () => {
     const usage = {
       input_tokens: 5,
       cache_creation_input_tokens: 100,
@@ -200,7 +200,9 @@ describe("anthropic provider", () => {
       output_tokens: 1,
     }
     upstream.answer = { chunks: [event("message_start", { message: { usage } }), STOP] }
-    expect(await run()).toEqual([{ type: "usage", inputTokens: 1105, outputTokens: 1 }])
+    expect(await run()).toEqual([
+      { type: "usage", inputTokens: 1105, outputTokens: 1, cacheReadTokens: 1000, cacheWriteTokens: 100 },
+    ])
   })
 
   it("turns event: error after 200 into the last entry", async () => {

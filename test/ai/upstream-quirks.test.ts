@@ -251,6 +251,79 @@ describe("OpenAI-compatible upstreams", () => {
   })
 })
 
+describe("prompt cache counts", () => {
+  it("an Anthropic upstream's cache reads and writes reach an Anthropic client apart, and an OpenAI client as cached_tokens", async () => {
+    const origin = await heraldOver("anthropic", [
+      anthropicEvent("message_start", {
+        message: {
+          id: "msg_up",
+          type: "message",
+          role: "assistant",
+          content: [],
+          model: "m",
+          usage: {
+            input_tokens: 5,
+            cache_creation_input_tokens: 100,
+            cache_read_input_tokens: 1000,
+            output_tokens: 1,
+          },
+        },
+      }),
+      anthropicEvent("content_block_start", { index: 0, content_block: { type: "text", text: "" } }),
+      anthropicEvent("content_block_delta", { index: 0, delta: { type: "text_delta", text: "Hi." } }),
+      anthropicEvent("content_block_stop", { index: 0 }),
+      anthropicEvent("message_delta", { delta: { stop_reason: "end_turn" }, usage: { output_tokens: 2 } }),
+      anthropicEvent("message_stop"),
+    ])
+    const anthropicUsage = {
+      input_tokens: 5,
+      cache_creation_input_tokens: 100,
+      cache_read_input_tokens: 1000,
+      output_tokens: 2,
+    }
+    expect((await anthropicMessage(origin)).usage).toMatchObject(anthropicUsage)
+    const whole = await anthropic(origin).messages.create({
+      model: "up",
+      max_tokens: 50,
+      messages: [{ role: "user", content: "hi" }],
+    })
+    expect(whole.usage).toMatchObject(anthropicUsage)
+    const stream = await openai(origin).chat.completions.create({
+      model: "up",
+      stream: true,
+      stream_options: { include_usage: true },
+      messages: [{ role: "user", content: "hi" }],
+    })
+    let usage: OpenAI.CompletionUsage | undefined | null
+    for await (const chunk of stream) usage = chunk.usage ?? usage
+    expect(usage).toEqual({
+      prompt_tokens: 1105,
+      completion_tokens: 2,
+      total_tokens: 1107,
+      prompt_tokens_details: { cached_tokens: 1000 },
+    })
+  })
+
+  it("an OpenAI upstream's cached_tokens reach an Anthropic client as cache reads", async () => {
+    const origin = await heraldOver("openai", [
+      openaiChunk({ content: "Hi." }),
+      openaiChunk({}, "stop"),
+      `data: ${JSON.stringify({ id: "up", choices: [], usage: { prompt_tokens: 1200, completion_tokens: 2, total_tokens: 1202, prompt_tokens_details: { cached_tokens: 1024 } } })}\n\n`,
+      "data: [DONE]\n\n",
+    ])
+    expect((await anthropicMessage(origin)).usage).toMatchObject({
+      input_tokens: 176,
+      cache_read_input_tokens: 1024,
+      output_tokens: 2,
+    })
+    const whole = await openai(origin).chat.completions.create({
+      model: "up",
+      messages: [{ role: "user", content: "hi" }],
+    })
+    expect(whole.usage?.prompt_tokens_details).toEqual({ cached_tokens: 1024 })
+  })
+})
+
 describe("Anthropic upstreams", () => {
   it("two thinking blocks stay two, each with its own signature", async () => {
     const thinking = (index: number, text: string, signature: string) => [
