@@ -1,7 +1,8 @@
 import { anthropicProvider } from "./anthropic.js"
 import { type DemoProviderOptions, demoProvider } from "./demo.js"
-import { openaiProvider } from "./openai.js"
+import { type OpenAIProviderOptions, openaiProvider } from "./openai.js"
 import type { Provider } from "./provider.js"
+import type { MaxTokensField } from "./to-openai-request.js"
 
 /**
  * One model clients may ask for, by the name they use. Upstream keys stay on the server: clients
@@ -18,6 +19,8 @@ export type ModelConfig =
       readonly headers?: Readonly<Record<string, string>>
       /** How long the upstream may send nothing before its connection is closed, in ms. Default 300 000 (5 minutes). */
       readonly idleTimeoutMs?: number
+      /** openai only: the field the most output tokens go in (see {@link OpenAIProviderOptions.maxTokensField}). */
+      readonly maxTokensField?: MaxTokensField
     }
   | ({ readonly provider: "demo" } & DemoProviderOptions)
 
@@ -64,7 +67,15 @@ function providerOf(name: string, model: ModelConfig): Provider {
         ...(model.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: model.idleTimeoutMs }),
       }
       try {
-        return model.provider === "openai" ? openaiProvider(options) : anthropicProvider(options)
+        if (model.provider === "openai") {
+          return openaiProvider({
+            ...options,
+            ...(model.maxTokensField === undefined ? {} : { maxTokensField: model.maxTokensField }),
+          })
+        }
+        if (model.maxTokensField !== undefined)
+          throw new TypeError("maxTokensField is an openai model's setting: Anthropic reads max_tokens")
+        return anthropicProvider(options)
       } catch (error) {
         throw new TypeError(`model "${name}": ${(error as Error).message}`, { cause: error })
       }

@@ -9,7 +9,7 @@ import {
   type Translation,
   upstreamFailure,
 } from "./sse-over-http.js"
-import { toOpenAIChatRequest } from "./to-openai-request.js"
+import { type MaxTokensField, toOpenAIChatRequest } from "./to-openai-request.js"
 
 /** Where and how to reach an OpenAI-compatible Chat Completions API. */
 export interface OpenAIProviderOptions {
@@ -21,6 +21,12 @@ export interface OpenAIProviderOptions {
   headers?: Record<string, string>
   /** How long the upstream may send nothing (before its answer's head, or between chunks) before its connection is closed, in ms. Default 300 000. */
   idleTimeoutMs?: number
+  /**
+   * The field the most output tokens are sent in. Default: `max_completion_tokens` for OpenAI's
+   * own API (`api.openai.com`: its reasoning models refuse `max_tokens`), `max_tokens` for any
+   * other server (Ollama and LM Studio read no other).
+   */
+  maxTokensField?: MaxTokensField
 }
 
 /**
@@ -29,6 +35,12 @@ export interface OpenAIProviderOptions {
  */
 export function openaiProvider(options: OpenAIProviderOptions): Provider {
   optionalPositiveFinite("idleTimeoutMs", options.idleTimeoutMs)
+  const maxTokensField = options.maxTokensField ?? defaultMaxTokensField(options.baseURL)
+  if (maxTokensField !== "max_tokens" && maxTokensField !== "max_completion_tokens") {
+    throw new TypeError(
+      `maxTokensField must be "max_tokens" or "max_completion_tokens"; got ${JSON.stringify(maxTokensField)}`,
+    )
+  }
   const url = `${options.baseURL.replace(/\/+$/, "")}/chat/completions`
   const headers: Record<string, string> = { ...options.headers }
   if (options.apiKey !== undefined) headers.authorization = `Bearer ${options.apiKey}`
@@ -36,7 +48,11 @@ export function openaiProvider(options: OpenAIProviderOptions): Provider {
     kind: "openai",
     async *stream(request: NormalizedRequest, signal: AbortSignal): AsyncGenerator<Entry, void, undefined> {
       // "The usage chunk (`choices: []`) comes only with `stream_options: {include_usage: true}`."
-      const body = { ...toOpenAIChatRequest(request), stream: true, stream_options: { include_usage: true } }
+      const body = {
+        ...toOpenAIChatRequest(request, maxTokensField),
+        stream: true,
+        stream_options: { include_usage: true },
+      }
       yield* streamFromUpstream(
         { url, headers, body, idleTimeoutMs: options.idleTimeoutMs },
         new OpenAIChunkTranslator(),
@@ -44,6 +60,20 @@ export function openaiProvider(options: OpenAIProviderOptions): Provider {
       )
     },
   }
+}
+
+/** `max_completion_tokens` for OpenAI's own API, `max_tokens` for every other server. */
+export function defaultMaxTokensField(baseURL: string): MaxTokensField {
+  let url: URL | undefined
+  try {
+    url = new URL(baseURL)
+  } catch {}
+  if (url === undefined || (url.protocol !== "http:" && url.protocol !== "https:")) {
+    throw new TypeError(
+      `baseURL must be an http(s) URL such as http://localhost:11434/v1; got ${JSON.stringify(baseURL)}`,
+    )
+  }
+  return url.hostname === "api.openai.com" ? "max_completion_tokens" : "max_tokens"
 }
 
 const FINISH_REASONS: Record<string, FinishReason> = {

@@ -1,11 +1,21 @@
 import type { NormalizedMessage, NormalizedRequest, ToolChoice } from "./request.js"
 
 /**
+ * The field an upstream reads the most output tokens from: `max_tokens` for the compatible servers
+ * (Ollama and LM Studio read no other); `max_completion_tokens` for OpenAI's own API, whose
+ * reasoning models refuse `max_tokens`.
+ */
+export type MaxTokensField = "max_tokens" | "max_completion_tokens"
+
+/**
  * The Chat Completions body for a normalized request, without `stream` (the adapter adds it).
  * Every normalized field has a Chat Completions form, so this direction never fails; only a tool
  * result's `isError` is dropped (Chat Completions has no such flag; the result's text says it).
  */
-export function toOpenAIChatRequest(request: NormalizedRequest): Record<string, unknown> {
+export function toOpenAIChatRequest(
+  request: NormalizedRequest,
+  maxTokensField: MaxTokensField = "max_tokens",
+): Record<string, unknown> {
   const messages: Record<string, unknown>[] = []
   if (request.system !== undefined) messages.push({ role: "system", content: request.system })
   for (const message of request.messages) messages.push(toOpenAIMessage(message))
@@ -23,9 +33,7 @@ export function toOpenAIChatRequest(request: NormalizedRequest): Record<string, 
   }
   if (request.toolChoice !== undefined) body.tool_choice = toOpenAIToolChoice(request.toolChoice)
   if (request.stop !== undefined) body.stop = request.stop
-  // `max_tokens`, not `max_completion_tokens`: the compatible servers (vLLM, Ollama, llama.cpp)
-  // all read it; OpenAI's own reasoning models want the newer name.
-  if (request.maxTokens !== undefined) body.max_tokens = request.maxTokens
+  if (request.maxTokens !== undefined) body[maxTokensField] = request.maxTokens
   if (request.temperature !== undefined) body.temperature = request.temperature
   if (request.topP !== undefined) body.top_p = request.topP
   if (request.responseFormat !== undefined) {

@@ -2,9 +2,10 @@ import { once } from "node:events"
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
 import type { Entry } from "../../src/ai/entries.js"
 import { createModels } from "../../src/ai/models.js"
-import { openaiProvider } from "../../src/ai/openai.js"
+import { defaultMaxTokensField, openaiProvider } from "../../src/ai/openai.js"
 import type { NormalizedRequest } from "../../src/ai/request.js"
 import { UPSTREAM_AGENTS } from "../../src/ai/sse-over-http.js"
+import type { MaxTokensField } from "../../src/ai/to-openai-request.js"
 import { UpstreamRequestError } from "../../src/ai/upstream-error.js"
 import { collect, splitAt, startUpstream, type Upstream } from "./upstream.js"
 
@@ -83,6 +84,33 @@ describe("openai provider", () => {
       stream: true,
       stream_options: { include_usage: true },
     })
+  })
+
+  it("sends the most output tokens as max_tokens to compatible servers, as max_completion_tokens to OpenAI's API", async () => {
+    upstream.answer = { chunks: [DOCUMENTED] }
+    const limited = { ...REQUEST, maxTokens: 50 }
+    await collect(openaiProvider({ baseURL: upstream.baseURL }).stream(limited, new AbortController().signal))
+    await collect(
+      openaiProvider({ baseURL: upstream.baseURL, maxTokensField: "max_completion_tokens" }).stream(
+        limited,
+        new AbortController().signal,
+      ),
+    )
+    expect(
+      upstream.requests.map((request) => [request.body.max_tokens, request.body.max_completion_tokens]),
+    ).toEqual([
+      [50, undefined],
+      [undefined, 50],
+    ])
+    expect(defaultMaxTokensField("https://api.openai.com/v1")).toBe("max_completion_tokens")
+    expect(defaultMaxTokensField("http://localhost:11434/v1")).toBe("max_tokens")
+    expect(() => openaiProvider({ baseURL: "localhost:11434" })).toThrow(/http\(s\) URL/)
+    expect(() =>
+      openaiProvider({ baseURL: upstream.baseURL, maxTokensField: "max_output_tokens" as MaxTokensField }),
+    ).toThrow(/maxTokensField/)
+    expect(() => createModels({ claude: { provider: "anthropic", maxTokensField: "max_tokens" } })).toThrow(
+      /model "claude": maxTokensField is an openai model's setting/,
+    )
   })
 
   it("reads the same entries whatever the byte at which the stream is cut in two", async () => {
