@@ -6,6 +6,7 @@ import type { ModelConfig } from "../ai/models.js"
 import type { Engine } from "../engine/engine.js"
 import type { Logger } from "../logger.js"
 import { appAuth } from "./app-auth.js"
+import { nearest } from "./config/suggest.js"
 import type { HeraldConfig } from "./config.js"
 import type { Mount } from "./router.js"
 
@@ -60,9 +61,16 @@ export function createServedAI(
   }
 }
 
+/** The settings a model of each provider may have in an `--ai-models` file. */
+const MODEL_KEYS = {
+  openai: ["provider", "model", "baseURL", "apiKeyEnv", "headers", "idleTimeoutMs", "maxTokensField"],
+  anthropic: ["provider", "model", "baseURL", "apiKeyEnv", "headers", "idleTimeoutMs"],
+  demo: ["provider", "timeToFirstTokenMs", "tokensPerSecond", "words"],
+} as const satisfies Record<ModelConfig["provider"], readonly string[]>
+
 /**
  * The models of an `--ai-models` file: `{"name": {"provider": …, "baseURL"?, "model"?,
- * "apiKeyEnv"?, "headers"?}}`. Upstream keys come from the environment variable `apiKeyEnv`
+ * "apiKeyEnv"?, "headers"?, …}}` (see `MODEL_KEYS`); an unknown key is an error naming the nearest. Upstream keys come from the environment variable `apiKeyEnv`
  * names, so the file can be committed without secrets.
  */
 function readModels(file: string, env: NodeJS.ProcessEnv): Record<string, ModelConfig> {
@@ -85,8 +93,18 @@ function readModels(file: string, env: NodeJS.ProcessEnv): Record<string, ModelC
     if (typeof value !== "object" || value === null)
       throw new Error(`--ai-models ${file}: "${name}" is not an object`)
     const { apiKeyEnv, ...model } = value as { apiKeyEnv?: unknown; provider?: unknown }
-    if (!["openai", "anthropic", "demo"].includes(String(model.provider))) {
+    const provider = String(model.provider)
+    if (!(provider in MODEL_KEYS)) {
       throw new Error(`--ai-models ${file}: "${name}".provider must be "openai", "anthropic" or "demo"`)
+    }
+    // A misspelt key would be dropped without a word: a misspelt baseURL sends the prompts to the public API.
+    const known: readonly string[] = MODEL_KEYS[provider as keyof typeof MODEL_KEYS]
+    for (const key of Object.keys(value)) {
+      if (known.includes(key)) continue
+      const guess = nearest(key, known)
+      throw new Error(
+        `--ai-models ${file}: "${name}".${key} is not a setting of ${provider} models${guess === undefined ? "" : `; did you mean ${guess}?`} (settings: ${known.join(", ")})`,
+      )
     }
     let apiKey: string | undefined
     if (apiKeyEnv !== undefined) {

@@ -74,6 +74,17 @@ describe("herald serve mounts the AI endpoints", () => {
     const run = herald(["serve", "--engine", "memory", "--port", "0", "--ai-models", "bad.json"], { cwd })
     expect(await run.exited).toBe(2)
     expect(run.stderr() + run.stdout()).toMatch(/broken.{0,4}\.provider must be/)
+
+    // A misspelt baseURL would send the prompts to the provider's public API.
+    writeFileSync(
+      join(cwd, "typo.json"),
+      JSON.stringify({ local: { provider: "openai", baseUrl: "http://localhost:11434/v1" } }),
+    )
+    const typo = herald(["serve", "--engine", "memory", "--port", "0", "--ai-models", "typo.json"], { cwd })
+    expect(await typo.exited).toBe(2)
+    expect(typo.stderr() + typo.stdout()).toMatch(
+      /local.{0,4}\.baseUrl is not a setting of openai models; did you mean baseURL\?/,
+    )
   })
 
   it("on sqlite (the default engine), a generation outlives the process: a restarted server resumes it", async () => {
