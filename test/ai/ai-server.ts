@@ -1,11 +1,15 @@
 import type { Server } from "node:http"
 import { SignJWT } from "jose"
+import { afterEach } from "vitest"
+import { generationLog } from "../../src/ai/generation-id.js"
+import { metaToRecord } from "../../src/ai/generation-meta.js"
 import { type AIHandler, type AIHandlerOptions, createAIHandler } from "../../src/ai/handler.js"
 import { createTokenVerifier } from "../../src/auth/verifier.js"
 import type { Engine } from "../../src/engine/engine.js"
 import { createMemoryEngine } from "../../src/engine/memory.js"
 import { createParser, type ServerSentEvent } from "../../src/protocol/index.js"
 import { listen, stop } from "../server/helpers.js"
+import type { Upstream } from "./upstream.js"
 
 export const SECRET = "ai-test-secret-with-enough-entropy-0123456789"
 export const ISSUER = "https://issuer.test"
@@ -141,4 +145,42 @@ export async function readEvents(
     await reader.cancel().catch(() => {})
   }
   return events
+}
+
+/** What a test started: the AI server and a fake upstream, each closed after the test. */
+export interface TestServers {
+  running?: TestAI
+  upstream?: Upstream
+}
+
+/** Holds what each test of the file starts, and closes it after each test. */
+export function closedAfterEach(): TestServers {
+  const servers: TestServers = {}
+  afterEach(async () => {
+    await servers.running?.close()
+    await servers.upstream?.close()
+    servers.running = undefined
+    servers.upstream = undefined
+  })
+  return servers
+}
+
+/** A generation that `owner` (another node, not the test's server) runs, with `text` stored so far; its log. */
+export async function openGenerationOf(
+  engine: Engine,
+  id: string,
+  owner: string,
+  text: string,
+): Promise<string> {
+  const log = generationLog(id)
+  const meta = {
+    model: "demo",
+    format: "openai" as const,
+    owner: undefined,
+    createdAt: Date.now(),
+    includeUsage: false,
+  }
+  await engine.create(log, { owner, meta: metaToRecord(meta) })
+  await engine.append(log, [{ data: JSON.stringify({ type: "text-delta", text }) }], { fence: { owner } })
+  return log
 }

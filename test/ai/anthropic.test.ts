@@ -4,7 +4,7 @@ import { anthropicProvider } from "../../src/ai/anthropic.js"
 import type { Entry } from "../../src/ai/entries.js"
 import type { NormalizedRequest } from "../../src/ai/request.js"
 import { UpstreamRequestError } from "../../src/ai/upstream-error.js"
-import { collect, splitAt, startUpstream, type Upstream } from "./upstream.js"
+import { anthropicEvent, collect, splitAt, startUpstream, type Upstream } from "./upstream.js"
 
 // The documented stream, frame for frame (shared/specs/ai-wire-formats.md).
 const DOCUMENTED = `event: message_start
@@ -43,10 +43,7 @@ const REQUEST: NormalizedRequest = {
   messages: [{ role: "user", content: [{ type: "text", text: "Hi" }] }],
 }
 
-/** One named event, its `type` repeated in the JSON as Anthropic does. */
-function event(type: string, fields: Record<string, unknown> = {}): string {
-  return `event: ${type}\ndata: ${JSON.stringify({ type, ...fields })}\n\n`
-}
+const event = anthropicEvent
 
 const START = event("message_start", {
   message: {

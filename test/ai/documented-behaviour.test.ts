@@ -1,15 +1,13 @@
 // Claims of docs/ai.md that no other test backs, each asserted as the doc states it.
 import OpenAI from "openai"
 import { afterEach, describe, expect, it, vi } from "vitest"
-import { generationLog } from "../../src/ai/generation-id.js"
-import { metaToRecord } from "../../src/ai/generation-meta.js"
 import type { Provider } from "../../src/ai/provider.js"
 import { type EndEntry, serializeEntry } from "../../src/ai/stored-entry.js"
 import type { Engine } from "../../src/engine/engine.js"
 import type { ServerSentEvent } from "../../src/protocol/index.js"
-import { aiToken, readEvents, startAI, type TestAI } from "./ai-server.js"
+import { aiToken, openGenerationOf, readEvents, startAI, type TestAI } from "./ai-server.js"
 import { testEngines } from "./engines.js"
-import { startUpstream, type Upstream } from "./upstream.js"
+import { OPENAI_ERROR_AFTER_TEXT, openaiChunk, startUpstream, type Upstream } from "./upstream.js"
 
 const FAST_DEMO = {
   provider: "demo" as const,
@@ -43,11 +41,6 @@ function post(
   })
 }
 
-/** An OpenAI-style upstream frame with choice 0's delta. */
-function openaiChunk(delta: Record<string, unknown>, finishReason: string | null = null): string {
-  return `data: ${JSON.stringify({ id: "up", object: "chat.completion.chunk", choices: [{ index: 0, delta, finish_reason: finishReason }] })}\n\n`
-}
-
 /** An upstream that answers 200 with one delta (or, `null`, none), then stalls with the connection open. */
 function stall(target: Upstream, firstDelta: string | null = "Thinking"): void {
   target.answer = (response) => {
@@ -65,19 +58,7 @@ async function runningIds(ai: TestAI, count: number): Promise<string[]> {
 /** An open generation run by node `owner` (not this server), which holds a lease and never answers. */
 async function generationOfSilentNode(engine: Engine, id: string, owner: string): Promise<string> {
   await engine.holdLease(owner, 60_000)
-  const log = generationLog(id)
-  const meta = {
-    model: "demo",
-    format: "openai" as const,
-    owner: undefined,
-    createdAt: Date.now(),
-    includeUsage: false,
-  }
-  await engine.create(log, { owner, meta: metaToRecord(meta) })
-  await engine.append(log, [{ data: JSON.stringify({ type: "text-delta", text: "Half" }) }], {
-    fence: { owner },
-  })
-  return log
+  return openGenerationOf(engine, id, owner, "Half")
 }
 
 describe("a request field the upstream's format cannot express", () => {
@@ -128,12 +109,7 @@ describe("a request field the upstream's format cannot express", () => {
 describe("non-streaming failures, in each endpoint's shape", () => {
   it("an upstream error after the upstream's 200 is a 502", async () => {
     upstream = await startUpstream()
-    upstream.answer = {
-      chunks: [
-        openaiChunk({ content: "Partial" }),
-        `data: ${JSON.stringify({ error: { message: "The server had an error", type: "server_error", code: null } })}\n\n`,
-      ],
-    }
+    upstream.answer = { chunks: OPENAI_ERROR_AFTER_TEXT }
     running = await startAI({ models: { gpt: { provider: "openai", baseURL: upstream.baseURL } } })
     const openai = await post(running.origin, "/v1/chat/completions", { model: "gpt", messages: MESSAGES })
     expect(openai.status).toBe(502)
@@ -152,53 +128,55 @@ describe("non-streaming failures, in each endpoint's shape", () => {
     })
   })
 
-  it("a cancelled generation is a 409 of type generation_cancelled", async () => {
+  /**
+   * A stalled generation asked for whole in each format, `end` done to both once they run; then
+   * each answer must be `status` with error type `type`, in its endpoint's shape.
+   */
+  async function expectWholeAnswersEnded(
+    end: (ids: string[]) => Promise<void>,
+    status: number,
+    type: string,
+  ) {
     upstream = await startUpstream()
     stall(upstream)
-    running = await startAI({ models: { gpt: { provider: "openai", baseURL: upstream.baseURL } } })
-    const openai = post(running.origin, "/v1/chat/completions", { model: "gpt", messages: MESSAGES })
-    const anthropic = post(running.origin, "/v1/messages", {
-      model: "gpt",
-      max_tokens: 50,
-      messages: MESSAGES,
-    })
-    for (const id of await runningIds(running, 2)) {
-      const cancelled = await post(running.origin, `/v1/generations/${id}/cancel`, "")
-      expect(cancelled.status).toBe(200)
-      await cancelled.body?.cancel()
-    }
-    const openaiAnswer = await openai
-    expect(openaiAnswer.status).toBe(409)
-    expect(await openaiAnswer.json()).toMatchObject({ error: { type: "generation_cancelled" } })
-    const anthropicAnswer = await anthropic
-    expect(anthropicAnswer.status).toBe(409)
-    expect(await anthropicAnswer.json()).toMatchObject({
-      type: "error",
-      error: { type: "generation_cancelled" },
-    })
+    const origin = (running = await startAI({
+      models: { gpt: { provider: "openai", baseURL: upstream.baseURL } },
+    })).origin
+    const answers = [
+      post(origin, "/v1/chat/completions", { model: "gpt", messages: MESSAGES }),
+      post(origin, "/v1/messages", { model: "gpt", max_tokens: 50, messages: MESSAGES }),
+    ]
+    await end(await runningIds(running, 2))
+    const [openaiAnswer, anthropicAnswer] = await Promise.all(answers)
+    expect(openaiAnswer?.status).toBe(status)
+    expect(await openaiAnswer?.json()).toMatchObject({ error: { type } })
+    expect(anthropicAnswer?.status).toBe(status)
+    expect(await anthropicAnswer?.json()).toMatchObject({ type: "error", error: { type } })
+  }
+
+  it("a cancelled generation is a 409 of type generation_cancelled", async () => {
+    await expectWholeAnswersEnded(
+      async (ids) => {
+        for (const id of ids) {
+          const cancelled = await post(running?.origin ?? "", `/v1/generations/${id}/cancel`, "")
+          expect(cancelled.status).toBe(200)
+          await cancelled.body?.cancel()
+        }
+      },
+      409,
+      "generation_cancelled",
+    )
   })
 
   it("an interrupted generation (its node shut down) is a 503 of type generation_interrupted", async () => {
-    upstream = await startUpstream()
-    stall(upstream)
-    running = await startAI({ models: { gpt: { provider: "openai", baseURL: upstream.baseURL } } })
-    const openai = post(running.origin, "/v1/chat/completions", { model: "gpt", messages: MESSAGES })
-    const anthropic = post(running.origin, "/v1/messages", {
-      model: "gpt",
-      max_tokens: 50,
-      messages: MESSAGES,
-    })
-    await runningIds(running, 2)
-    const closing = running.ai.close({ deadlineMs: 0 })
-    const openaiAnswer = await openai
-    expect(openaiAnswer.status).toBe(503)
-    expect(await openaiAnswer.json()).toMatchObject({ error: { type: "generation_interrupted" } })
-    const anthropicAnswer = await anthropic
-    expect(anthropicAnswer.status).toBe(503)
-    expect(await anthropicAnswer.json()).toMatchObject({
-      type: "error",
-      error: { type: "generation_interrupted" },
-    })
+    let closing: Promise<void> | undefined
+    await expectWholeAnswersEnded(
+      async () => {
+        closing = running?.ai.close({ deadlineMs: 0 })
+      },
+      503,
+      "generation_interrupted",
+    )
     await closing
   })
 })

@@ -2,15 +2,13 @@ import Anthropic from "@anthropic-ai/sdk"
 import OpenAI from "openai"
 import { afterEach, describe, expect, it } from "vitest"
 import { demoProvider } from "../../src/ai/demo.js"
-import { generationLog } from "../../src/ai/generation-id.js"
-import { metaToRecord } from "../../src/ai/generation-meta.js"
 import { createAIHandler } from "../../src/ai/handler.js"
 import { createRedisEngine } from "../../src/engine/redis.js"
 import { createParser, type ServerSentEvent } from "../../src/protocol/index.js"
 import { listen, recordingLogger, stop } from "../server/helpers.js"
-import { aiToken, readEvents, startAI, type TestAI } from "./ai-server.js"
+import { aiToken, openGenerationOf, readEvents, startAI, type TestAI } from "./ai-server.js"
 import { testEngines } from "./engines.js"
-import { collect, startUpstream, type Upstream } from "./upstream.js"
+import { collect, OPENAI_ERROR_AFTER_TEXT, openaiChunk, startUpstream, type Upstream } from "./upstream.js"
 
 const PROMPT = "Tell me about resumable streams over server-sent events"
 const FAST_DEMO = {
@@ -71,11 +69,6 @@ function anthropicText(events: readonly ServerSentEvent[]): string {
     if (delta.type === "text_delta") text += delta.text ?? ""
   }
   return text
-}
-
-/** An OpenAI-style upstream frame with choice 0's delta. */
-function openaiChunk(delta: Record<string, unknown>, finishReason: string | null = null): string {
-  return `data: ${JSON.stringify({ id: "up", object: "chat.completion.chunk", choices: [{ index: 0, delta, finish_reason: finishReason }] })}\n\n`
 }
 
 const ENGINES = await testEngines("endpoints")
@@ -375,22 +368,6 @@ for (const kind of ENGINES) {
     })
 
     describe("a dead node", () => {
-      /** A generation that `owner` (another node) runs, with `text` stored so far. */
-      async function openGenerationOf(engine: TestAI["engine"], id: string, owner: string, text: string) {
-        const log = generationLog(id)
-        const meta = {
-          model: "demo",
-          format: "openai" as const,
-          owner: undefined,
-          createdAt: Date.now(),
-          includeUsage: false,
-        }
-        await engine.create(log, { owner, meta: metaToRecord(meta) })
-        await engine.append(log, [{ data: JSON.stringify({ type: "text-delta", text }) }], {
-          fence: { owner },
-        })
-        return log
-      }
       async function readToInterrupted(id: string, text: string): Promise<void> {
         const events = await readEvents(await fetch(`${running?.origin}/v1/generations/${id}/stream`))
         expect(openaiText(events)).toBe(text)
@@ -479,12 +456,7 @@ describe("upstreams", () => {
 
   it("an error after 200 becomes the view's error frame (the SDKs throw it)", async () => {
     upstream = await startUpstream()
-    upstream.answer = {
-      chunks: [
-        openaiChunk({ content: "Partial" }),
-        `data: ${JSON.stringify({ error: { message: "The server had an error", type: "server_error", code: null } })}\n\n`,
-      ],
-    }
+    upstream.answer = { chunks: OPENAI_ERROR_AFTER_TEXT }
     running = await startAI({ models: { gpt: { provider: "openai", baseURL: upstream.baseURL } } })
     const stream = await openai(running.origin).chat.completions.create({
       model: "gpt",

@@ -2,45 +2,28 @@
 // through Herald, each answer read by the official SDKs in both formats.
 import Anthropic from "@anthropic-ai/sdk"
 import OpenAI from "openai"
-import { afterEach, describe, expect, it } from "vitest"
-import { startAI, type TestAI } from "./ai-server.js"
-import { startUpstream, type Upstream } from "./upstream.js"
+import { describe, expect, it } from "vitest"
+import { closedAfterEach, startAI } from "./ai-server.js"
+import { anthropicEvent, openaiChunk, startUpstream } from "./upstream.js"
 
-let running: TestAI | undefined
-let upstream: Upstream | undefined
-afterEach(async () => {
-  await running?.close()
-  await upstream?.close()
-  running = undefined
-  upstream = undefined
-})
+const servers = closedAfterEach()
 
-/** An OpenAI-style frame with choice 0's delta; `finishReason` as the server spells it. */
-function openaiChunk(delta: Record<string, unknown>, finishReason: string | null = null): string {
-  return `data: ${JSON.stringify({ id: "up", object: "chat.completion.chunk", choices: [{ index: 0, delta, finish_reason: finishReason }] })}\n\n`
+/** Anthropic's `message_start` with `usage`. */
+function anthropicStart(usage: Record<string, number>): string {
+  return anthropicEvent("message_start", {
+    message: { id: "msg_up", type: "message", role: "assistant", content: [], model: "m", usage },
+  })
 }
 
-/** An Anthropic-style event. */
-function anthropicEvent(type: string, fields: Record<string, unknown> = {}): string {
-  return `event: ${type}\ndata: ${JSON.stringify({ type, ...fields })}\n\n`
-}
-
-const ANTHROPIC_START = anthropicEvent("message_start", {
-  message: {
-    id: "msg_up",
-    type: "message",
-    role: "assistant",
-    content: [],
-    model: "m",
-    usage: { input_tokens: 3 },
-  },
-})
+const ANTHROPIC_START = anthropicStart({ input_tokens: 3 })
 
 /** Herald in front of an upstream answering `chunks`; `provider` is the upstream's format. */
 async function heraldOver(provider: "openai" | "anthropic", chunks: string[]): Promise<string> {
-  upstream = await startUpstream()
+  const upstream = await startUpstream()
+  servers.upstream = upstream
   upstream.answer = { chunks }
-  running = await startAI({ models: { up: { provider, baseURL: upstream.baseURL } } })
+  const running = await startAI({ models: { up: { provider, baseURL: upstream.baseURL } } })
+  servers.running = running
   return running.origin
 }
 
@@ -62,11 +45,20 @@ async function openaiMessage(origin: string) {
   return completion.choices[0]
 }
 
+const ANTHROPIC_REQUEST = {
+  model: "up",
+  max_tokens: 50,
+  messages: [{ role: "user" as const, content: "hi" }],
+}
+
 /** The streamed answer as @anthropic-ai/sdk's MessageStream accumulates it. */
 function anthropicMessage(origin: string) {
-  return anthropic(origin)
-    .messages.stream({ model: "up", max_tokens: 50, messages: [{ role: "user", content: "hi" }] })
-    .finalMessage()
+  return anthropic(origin).messages.stream(ANTHROPIC_REQUEST).finalMessage()
+}
+
+/** The answer when not streaming. */
+function anthropicWholeMessage(origin: string) {
+  return anthropic(origin).messages.create(ANTHROPIC_REQUEST)
 }
 
 const TWO_CALLS = [
@@ -232,7 +224,7 @@ describe("OpenAI-compatible upstreams", () => {
     })
     expect(next.choices[0]?.message.content).toBe("Answer.")
     // The reasoning is not sent to the model again; the text is.
-    expect(upstream?.requests[1]?.body.messages).toEqual([
+    expect(servers.upstream?.requests[1]?.body.messages).toEqual([
       { role: "user", content: "hi" },
       { role: "assistant", content: "Answer." },
       { role: "user", content: "more" },
@@ -240,12 +232,14 @@ describe("OpenAI-compatible upstreams", () => {
   })
 
   it("a connection cut after the finish, before [DONE], ends the answer done, not failed", async () => {
-    upstream = await startUpstream()
+    const upstream = await startUpstream()
+    servers.upstream = upstream
     upstream.answer = (response, socket) => {
       response.writeHead(200, { "content-type": "text/event-stream" })
       response.write(`${openaiChunk({ content: "Whole" })}${openaiChunk({}, "stop")}`, () => socket.destroy())
     }
-    running = await startAI({ models: { up: { provider: "openai", baseURL: upstream.baseURL } } })
+    const running = await startAI({ models: { up: { provider: "openai", baseURL: upstream.baseURL } } })
+    servers.running = running
     const choice = await openaiMessage(running.origin)
     expect(choice).toMatchObject({ finish_reason: "stop", message: { content: "Whole" } })
   })
@@ -254,20 +248,11 @@ describe("OpenAI-compatible upstreams", () => {
 describe("prompt cache counts", () => {
   it("an Anthropic upstream's cache reads and writes reach an Anthropic client apart, and an OpenAI client as cached_tokens", async () => {
     const origin = await heraldOver("anthropic", [
-      anthropicEvent("message_start", {
-        message: {
-          id: "msg_up",
-          type: "message",
-          role: "assistant",
-          content: [],
-          model: "m",
-          usage: {
-            input_tokens: 5,
-            cache_creation_input_tokens: 100,
-            cache_read_input_tokens: 1000,
-            output_tokens: 1,
-          },
-        },
+      anthropicStart({
+        input_tokens: 5,
+        cache_creation_input_tokens: 100,
+        cache_read_input_tokens: 1000,
+        output_tokens: 1,
       }),
       anthropicEvent("content_block_start", { index: 0, content_block: { type: "text", text: "" } }),
       anthropicEvent("content_block_delta", { index: 0, delta: { type: "text_delta", text: "Hi." } }),
@@ -282,11 +267,7 @@ describe("prompt cache counts", () => {
       output_tokens: 2,
     }
     expect((await anthropicMessage(origin)).usage).toMatchObject(anthropicUsage)
-    const whole = await anthropic(origin).messages.create({
-      model: "up",
-      max_tokens: 50,
-      messages: [{ role: "user", content: "hi" }],
-    })
+    const whole = await anthropicWholeMessage(origin)
     expect(whole.usage).toMatchObject(anthropicUsage)
     const stream = await openai(origin).chat.completions.create({
       model: "up",
@@ -348,11 +329,7 @@ describe("Anthropic upstreams", () => {
       { type: "text", text: "Done." },
     ]
     expect((await anthropicMessage(origin)).content).toMatchObject(expected)
-    const whole = await anthropic(origin).messages.create({
-      model: "up",
-      max_tokens: 50,
-      messages: [{ role: "user", content: "hi" }],
-    })
+    const whole = await anthropicWholeMessage(origin)
     expect(whole.content).toMatchObject(expected)
   })
 

@@ -79,3 +79,19 @@ export function splitAt(text: string, at: number): Uint8Array[] {
   const bytes = Buffer.from(text, "utf8")
   return [bytes.subarray(0, at), bytes.subarray(at)]
 }
+
+/** An OpenAI-style `chat.completion.chunk` frame with choice 0's `delta` and `finish_reason`. */
+export function openaiChunk(delta: Record<string, unknown>, finishReason: string | null = null): string {
+  return `data: ${JSON.stringify({ id: "up", object: "chat.completion.chunk", choices: [{ index: 0, delta, finish_reason: finishReason }] })}\n\n`
+}
+
+/** An Anthropic-style named event, its `type` repeated in the JSON as Anthropic does. */
+export function anthropicEvent(type: string, fields: Record<string, unknown> = {}): string {
+  return `event: ${type}\ndata: ${JSON.stringify({ type, ...fields })}\n\n`
+}
+
+/** An OpenAI-style answer that fails after its 200: some text, then an error frame. */
+export const OPENAI_ERROR_AFTER_TEXT = [
+  openaiChunk({ content: "Partial" }),
+  `data: ${JSON.stringify({ error: { message: "The server had an error", type: "server_error", code: null } })}\n\n`,
+]
