@@ -85,6 +85,8 @@ export interface HeraldConfig {
   readonly dataDir: string
   /** Every log's retention unless the log sets its own (the hub's log does not). */
   readonly retention: { readonly maxEvents?: number; readonly maxAgeMs?: number }
+  /** The memory engine's `maxBytes`, when set. */
+  readonly memoryMaxBytes: number | undefined
   readonly sync: "normal" | "full"
   readonly publishKeys: readonly TrustedKey[]
   readonly subscribeKeys: readonly TrustedKey[]
@@ -365,6 +367,7 @@ export function loadConfig(options: LoadConfigOptions): HeraldConfig {
     nodeLeaseMs: get<number>("nodeLease") ?? DEFAULT_NODE_LEASE_MS,
     dataDir,
     retention,
+    memoryMaxBytes: get<number>("memoryMaxBytes"),
     sync: get<"normal" | "full">("sync") ?? "normal",
     publishKeys,
     subscribeKeys,

@@ -259,7 +259,11 @@ async function openEngine(config: HeraldConfig, logger: Logger): Promise<Engine>
   }
   if (config.engine === "memory") {
     const { createMemoryEngine } = await import("../engine/memory.js")
-    return createMemoryEngine({ retention, logger })
+    return createMemoryEngine({
+      retention,
+      logger,
+      ...(config.memoryMaxBytes === undefined ? {} : { maxBytes: config.memoryMaxBytes }),
+    })
   }
   if (config.redis !== undefined) {
     const { createRedisEngine } = await import("../engine/redis.js")

@@ -2,6 +2,13 @@ import type { Entry } from "./engine.js"
 
 /** Slots freed at the front of the buffer before it is compacted (amortized O(1) trimming). */
 const COMPACT_AFTER = 1024
+/** What an entry costs besides its data and key (its object, position string, map slots), about. */
+const ENTRY_OVERHEAD_BYTES = 128
+
+/** About the memory an entry of `data` and `key` holds: a character as a byte, plus its overhead. */
+export function entryBytes(data: string, key: string | undefined): number {
+  return data.length + (key?.length ?? 0) + ENTRY_OVERHEAD_BYTES
+}
 
 /**
  * The entries one log holds, oldest first, with O(1) lookup by seq (seqs are contiguous, so a
@@ -20,6 +27,7 @@ export class EntryRing {
   readonly #newestSeq = new Map<string, number>()
   /** seq → seq of the next held entry with the same key, only for keys held more than once. */
   readonly #nextSameKey = new Map<number, number>()
+  #bytes = 0
 
   /** The seq of the newest entry ever stored, held or not (0 before the first). */
   get lastSeq(): number {
@@ -30,6 +38,11 @@ export class EntryRing {
   get floorSeq(): number {
     const oldest = this.#entries[this.#head]
     return oldest === undefined ? this.#lastSeq : oldest.seq - 1
+  }
+
+  /** About the memory the held entries take ({@link entryBytes}). */
+  get bytes(): number {
+    return this.#bytes
   }
 
   /** How many entries are held. */
@@ -44,6 +57,7 @@ export class EntryRing {
   /** Stores the next entry; its seq must be `lastSeq + 1`. */
   push(entry: Entry): void {
     this.#entries.push(entry)
+    this.#bytes += entryBytes(entry.data, entry.key)
     this.#lastSeq = entry.seq
     const key = entry.key
     if (key === undefined) return
@@ -75,6 +89,7 @@ export class EntryRing {
     if (oldest === undefined) return
     this.#entries[this.#head] = undefined
     this.#head++
+    this.#bytes -= entryBytes(oldest.data, oldest.key)
     const key = oldest.key
     if (key !== undefined) {
       // Trimming goes in seq order, so the entry dropped is always the oldest use of its key.

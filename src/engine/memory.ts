@@ -25,11 +25,12 @@ import type {
   Retention,
   Signal,
 } from "./engine.js"
-import { EntryRing } from "./entry-ring.js"
+import { EntryRing, entryBytes } from "./entry-ring.js"
 import { LocalFeed } from "./local-feed.js"
 import { formatPosition, newEpoch, type Position, parsePosition, START } from "./position.js"
 import { checkProducer, type ProducerState } from "./producer.js"
 import { RETENTION_DEFAULTS, type ResolvedRetention, resolveRetention } from "./retention.js"
+import { EngineUnavailableError } from "./unavailable.js"
 
 /** Options for {@link createMemoryEngine}. */
 export interface MemoryEngineOptions {
@@ -41,6 +42,12 @@ export interface MemoryEngineOptions {
   readonly logger?: Logger
   /** Most logs held at once; creating one more throws a RangeError. Default 100 000. */
   readonly maxLogs?: number
+  /**
+   * Most memory the entries of every log may take, about (a character of data or key as a byte,
+   * plus ~128 bytes per entry); an append past it is refused with an `EngineUnavailableError`
+   * (the hub answers 503) until retention, TTLs or deletes free some. Default 256 MiB.
+   */
+  readonly maxBytes?: number
 }
 
 /** How often the background sweep looks for expired logs and aged entries. */
@@ -81,6 +88,9 @@ class MemoryEngine implements Engine {
   readonly #now: () => number
   readonly #logger: Logger
   readonly #maxLogs: number
+  readonly #maxBytes: number
+  /** What the entries of every log take, about: the sum of their rings' `bytes`. */
+  #heldBytes = 0
   readonly #logs = new Map<string, MemoryLog>()
   readonly #feed: LocalFeed
   readonly #signalHandlers = new Set<(signal: Signal) => void>()
@@ -97,6 +107,8 @@ class MemoryEngine implements Engine {
     this.#logger = options.logger ?? defaultLogger()
     this.#maxLogs = options.maxLogs ?? 100_000
     assertLimit(this.#maxLogs, "maxLogs")
+    this.#maxBytes = options.maxBytes ?? 256 * 1024 * 1024
+    assertLimit(this.#maxBytes, "maxBytes")
     this.#feed = new LocalFeed((error) =>
       this.#logger.error({ err: error }, "herald memory engine: a live-feed sink threw"),
     )
@@ -168,6 +180,7 @@ class MemoryEngine implements Engine {
     assertNewEntries(entries)
     assertAppendOptions(options)
     const create = options.create === undefined ? undefined : checkLogConfig(options.create, this.#retention)
+    this.#assertRoomFor(entries)
     let state = this.#live(log)
     if (state === undefined) {
       if (create === undefined) return { status: "missing" }
@@ -227,6 +240,7 @@ class MemoryEngine implements Engine {
     }
     if (writerSeq !== undefined) state.lastWriterSeq = writerSeq
     const stored: Entry[] = []
+    const bytesBefore = state.entries.bytes
     for (const entry of entries) {
       const seq = state.entries.lastSeq + 1
       const position = formatPosition(state.epoch, seq)
@@ -235,6 +249,7 @@ class MemoryEngine implements Engine {
       stored.push(storedEntry)
     }
     while (state.entries.size > state.retention.maxEntries) state.entries.dropOldest()
+    this.#heldBytes += state.entries.bytes - bytesBefore
     const closing = options.close === true
     if (closing) state.closed = true
     this.#feed.deliver(log, stored, closing)
@@ -414,6 +429,7 @@ class MemoryEngine implements Engine {
 
   /** Forgets a log; its watchers hear they lost the feed, and their next read says "missing". */
   #remove(log: string): void {
+    this.#heldBytes -= this.#logs.get(log)?.entries.bytes ?? 0
     this.#logs.delete(log)
     this.#feed.lost(log)
   }
@@ -433,10 +449,29 @@ class MemoryEngine implements Engine {
     const { maxAgeMs } = state.retention
     if (maxAgeMs === Number.POSITIVE_INFINITY) return
     const cutoff = this.#now() - maxAgeMs
+    const bytesBefore = state.entries.bytes
     for (let oldest = state.entries.oldest(); oldest !== undefined && oldest.time < cutoff; ) {
       state.entries.dropOldest()
       oldest = state.entries.oldest()
     }
+    this.#heldBytes += state.entries.bytes - bytesBefore
+  }
+
+  /** Refuses `entries` when they would take the engine past `maxBytes`, once what has expired or aged is gone. */
+  #assertRoomFor(entries: readonly NewEntry[]): void {
+    let incoming = 0
+    for (const entry of entries) incoming += entryBytes(entry.data, entry.key)
+    if (this.#heldBytes + incoming <= this.#maxBytes) return
+    // Only at the bound: a full pass over the logs (the sweep would get there within a while).
+    for (const state of [...this.#logs.values()]) {
+      if (this.#expired(state)) this.#remove(state.name)
+      else this.#trimByAge(state)
+    }
+    if (this.#heldBytes + incoming <= this.#maxBytes) return
+    throw new EngineUnavailableError(
+      `memory engine: its entries take ${this.#heldBytes} of its maxBytes ${this.#maxBytes}; ` +
+        "retention, TTLs or deletes must free some before more is stored (or raise maxBytes).",
+    )
   }
 
   /** Visits up to `count` logs where the last sweep stopped: removes the expired, ages the rest. */

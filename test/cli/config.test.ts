@@ -182,6 +182,8 @@ describe("value types", () => {
         "2mb",
         "--cors-origins",
         "https://a.example, *",
+        "--memory-max-bytes",
+        "64mb",
       ],
       env: {
         HERALD_RETENTION_MAX_EVENTS: "5000",
@@ -190,6 +192,8 @@ describe("value types", () => {
       },
     })
     expect(config.retention).toEqual({ maxEvents: 5000, maxAgeMs: 30 * 86_400_000 })
+    expect(config.memoryMaxBytes).toBe(64 * 1024 * 1024)
+    expect(load({}).memoryMaxBytes).toBeUndefined()
     expect(config.limits).toEqual({ maxBodyBytes: 2 * 1024 * 1024, maxConnectionMs: 3_600_000 })
     expect(config.corsOrigins).toEqual(["https://a.example", "*"])
     expect(config.algorithms).toEqual(["HS256", "ES256"])

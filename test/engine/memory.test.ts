@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it, vi } from "vitest"
 import type { Entry } from "../../src/engine/engine.js"
 import { createMemoryEngine } from "../../src/engine/memory.js"
 import { START } from "../../src/engine/position.js"
+import { EngineUnavailableError } from "../../src/engine/unavailable.js"
 import { appended, describeEngine, held, newEntries, readAll } from "./suite.js"
 
 describeEngine("memory", (options) => createMemoryEngine(options))
@@ -35,6 +36,37 @@ describe("memory engine", () => {
     clock = 10
     expect((await engine.create("d")).status).toBe("created")
     expect(() => createMemoryEngine({ maxLogs: 0 })).toThrow(/maxLogs/)
+    await engine.close()
+  })
+
+  it("holds at most maxBytes of entries: past it an append is refused as unavailable, until deletes, retention or TTLs free some", async () => {
+    let clock = 0
+    // Each entry: 1,000 characters of data + ~128 bytes.
+    const engine = createMemoryEngine({ maxBytes: 5_000, now: () => clock })
+    const big = (n: number) => Array.from({ length: n }, () => ({ data: "x".repeat(1000) }))
+    await engine.append("a", big(2), { create: { ttlMs: 100 } })
+    await engine.append("b", big(2), { create: { retention: { maxEntries: 1000, maxAgeMs: 50 } } })
+    const refused = engine.append("c", big(1), { create: {} })
+    await expect(refused).rejects.toThrow(EngineUnavailableError)
+    await expect(engine.append("c", big(1), { create: {} })).rejects.toThrow(/maxBytes 5000/)
+    // The refused append changed nothing: no log "c".
+    expect(await engine.head("c")).toBeUndefined()
+    // b's entries age out of its retention: room again.
+    clock = 60
+    await engine.append("c", big(2), { create: {} })
+    await expect(engine.append("c", big(1))).rejects.toThrow(EngineUnavailableError)
+    // a's TTL ends: room again.
+    clock = 200
+    await engine.append("c", big(1))
+    await expect(engine.append("c", big(2))).rejects.toThrow(EngineUnavailableError)
+    // A delete frees its entries.
+    await engine.delete("c")
+    await engine.append("d", big(4), { create: {} })
+    // Trimmed by maxEntries: what a log no longer holds no longer counts.
+    await engine.delete("d")
+    await engine.append("e", big(1), { create: { retention: { maxEntries: 1, maxAgeMs: 10_000 } } })
+    for (let i = 0; i < 20; i++) await engine.append("e", big(1))
+    expect(() => createMemoryEngine({ maxBytes: 0 })).toThrow(/maxBytes/)
     await engine.close()
   })
 

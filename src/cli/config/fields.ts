@@ -233,6 +233,14 @@ export const FIELDS = [
     group: "storage",
   }),
   field({
+    key: "memoryMaxBytes",
+    type: bytes,
+    arg: "<size>",
+    help: "memory engine: most memory its entries may take; past it, writes are refused (503) until retention frees some",
+    shownDefault: "256mb",
+    group: "storage",
+  }),
+  field({
     key: "sync",
     type: oneOf(["normal", "full"] as const),
     arg: "<mode>",
