@@ -63,10 +63,23 @@ export function demoAnswer(prompt: string, words: number): string {
   return sentences.join(" ")
 }
 
+/** How much of the prompt is looked at for topics: its start says what it is about. */
+const TOPIC_SAMPLE_CHARS = 4096
+/** Longer "words" (a pasted hash, `aaaa…`) are not topics: the answer stays about `words` long. */
+const MAX_TOPIC_CHARS = 24
+
 /** The prompt's distinct words worth mentioning, in order of appearance, at most twelve. */
 function topicsOf(prompt: string): string[] {
-  const words = prompt.toLowerCase().match(/[\p{L}\p{N}][\p{L}\p{N}'-]*/gu) ?? []
-  const topics = [...new Set(words.filter((word) => word.length > 2 && !STOP_WORDS.has(word)))].slice(0, 12)
+  const words =
+    prompt
+      .slice(0, TOPIC_SAMPLE_CHARS)
+      .toLowerCase()
+      .match(/[\p{L}\p{N}][\p{L}\p{N}'-]*/gu) ?? []
+  const topics = [
+    ...new Set(
+      words.filter((word) => word.length > 2 && word.length <= MAX_TOPIC_CHARS && !STOP_WORDS.has(word)),
+    ),
+  ].slice(0, 12)
   return topics.length > 0 ? topics : FALLBACK_TOPICS
 }
 

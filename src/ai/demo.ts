@@ -53,8 +53,11 @@ async function* streamDemo(
   const { timeToFirstTokenMs = 300, tokensPerSecond = 40, words = 60, toolCall, failAfterTokens } = options
   const { encode, decodeGenerator } = await untilAborted(loadTokenizer(), signal)
   const text = demoAnswer(lastUserText(request), words)
-  const tokens = encode(text)
-  const inputTokens = encode(promptText(request)).length
+  const answer = encode(text)
+  // "max_tokens": the answer stops there, its finish reason `length`.
+  const cut = request.maxTokens !== undefined && request.maxTokens < answer.length
+  const tokens = cut ? answer.slice(0, request.maxTokens) : answer
+  const inputTokens = countTokens(promptText(request), encode)
   const startedAt = Date.now()
   const intervalMs = 1000 / tokensPerSecond
   const failed = (): Entry => ({
@@ -83,14 +86,24 @@ async function* streamDemo(
   } finally {
     pacer.dispose()
   }
-  if (toolCall !== undefined) {
+  if (toolCall !== undefined && !cut) {
     yield { type: "tool-call-start", index: 0, id: "call_demo_0", name: toolCall.name }
     yield { type: "tool-call-delta", index: 0, arguments: toolCall.arguments }
     yield { type: "tool-call-end", index: 0, arguments: toolCall.arguments }
   }
-  const finishReason = toolCall === undefined ? "stop" : "tool_calls"
+  const finishReason = cut ? "length" : toolCall === undefined ? "stop" : "tool_calls"
   yield { type: "finish", reason: finishReason, rawReason: finishReason }
   yield { type: "usage", inputTokens, outputTokens: tokens.length }
+}
+
+/** Past this many characters the prompt's tokens are estimated from its start: a huge prompt costs no more CPU than this. */
+const COUNTED_PROMPT_CHARS = 65_536
+
+/** `text`'s tokens: counted up to {@link COUNTED_PROMPT_CHARS}, in proportion past it. */
+function countTokens(text: string, encode: Tokenizer["encode"]): number {
+  if (text.length <= COUNTED_PROMPT_CHARS) return encode(text).length
+  const sampled = encode(text.slice(0, COUNTED_PROMPT_CHARS)).length
+  return Math.round((sampled * text.length) / COUNTED_PROMPT_CHARS)
 }
 
 /** The text the answer is about: the last user message's. */

@@ -14,6 +14,7 @@ import {
   object,
   onlySupportedFields,
   optionalNumber,
+  optionalPositiveInteger,
   optionalString,
   string,
 } from "./request-fields.js"
@@ -93,7 +94,7 @@ export function fromAISdkChatRequest(input: unknown, defaultModel: string): AISd
     else throw new RequestFieldError(`${path}.role`, `messages of role ${role} are not supported`)
   })
   if (system.length > 0) request.system = system.join("\n\n")
-  const maxTokens = optionalNumber(body.maxOutputTokens, "maxOutputTokens")
+  const maxTokens = optionalPositiveInteger(body.maxOutputTokens, "maxOutputTokens")
   if (maxTokens !== undefined) request.maxTokens = maxTokens
   const temperature = optionalNumber(body.temperature, "temperature")
   if (temperature !== undefined) request.temperature = temperature

@@ -13,6 +13,7 @@ import {
   object,
   onlySupportedFields,
   optionalNumber,
+  optionalPositiveInteger,
   optionalString,
   string,
   textContent,
@@ -50,7 +51,7 @@ export function fromAnthropicMessagesRequest(input: unknown): NormalizedRequest 
     request.messages.push(...fromAnthropicMessage(object(value, `messages[${at}]`), `messages[${at}]`))
   })
   if (body.system !== undefined) request.system = textContent(body.system, "system")
-  const maxTokens = optionalNumber(body.max_tokens, "max_tokens")
+  const maxTokens = optionalPositiveInteger(body.max_tokens, "max_tokens")
   if (maxTokens !== undefined) request.maxTokens = maxTokens
   if (body.stop_sequences !== undefined) {
     request.stop = array(body.stop_sequences, "stop_sequences").map((each, at) =>

@@ -14,6 +14,7 @@ import {
   object,
   onlySupportedFields,
   optionalNumber,
+  optionalPositiveInteger,
   optionalString,
   string,
   textContent,
@@ -89,8 +90,8 @@ export function fromOpenAIChatRequest(input: unknown): NormalizedRequest {
         : array(body.stop, "stop").map((each, at) => string(each, `stop[${at}]`))
   }
   const maxTokens =
-    optionalNumber(body.max_completion_tokens, "max_completion_tokens") ??
-    optionalNumber(body.max_tokens, "max_tokens")
+    optionalPositiveInteger(body.max_completion_tokens, "max_completion_tokens") ??
+    optionalPositiveInteger(body.max_tokens, "max_tokens")
   if (maxTokens !== undefined) request.maxTokens = maxTokens
   const temperature = optionalNumber(body.temperature, "temperature")
   if (temperature !== undefined) request.temperature = temperature

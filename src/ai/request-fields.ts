@@ -29,6 +29,14 @@ export function optionalString(value: unknown, path: string): string | undefined
   return value === undefined || value === null ? undefined : string(value, path)
 }
 
+/** A count such as the most output tokens: a whole number of at least 1 (an upstream would refuse less, after a round trip). */
+export function optionalPositiveInteger(value: unknown, path: string): number | undefined {
+  const number = optionalNumber(value, path)
+  if (number !== undefined && !(Number.isSafeInteger(number) && number >= 1))
+    throw new RequestFieldError(path, "must be a whole number of at least 1")
+  return number
+}
+
 export function optionalNumber(value: unknown, path: string): number | undefined {
   if (value === undefined || value === null) return undefined
   if (typeof value === "number" && Number.isFinite(value)) return value

@@ -58,6 +58,33 @@ describe("demo provider", () => {
     expect(entries.length - 2).toBeGreaterThan(encode(text).length / 2)
   })
 
+  it("stops at max_tokens, finishing with length", async () => {
+    const prompt = "Explain server-sent events"
+    const entries = await collect(
+      demoProvider(FAST).stream({ ...ask(prompt), maxTokens: 5 }, new AbortController().signal),
+    )
+    const whole = encode(demoAnswer(prompt, 60))
+    expect(encode(textOf(entries))).toEqual(whole.slice(0, 5))
+    expect(entries.slice(-2)).toEqual([
+      { type: "finish", reason: "length", rawReason: "length" },
+      { type: "usage", inputTokens: encode(prompt).length, outputTokens: 5 },
+    ])
+  })
+
+  it("answers a huge or odd prompt as long as any other, and counts its tokens from a bounded sample", async () => {
+    for (const prompt of ["a".repeat(10_000), `${"x".repeat(30)} `.repeat(30_000)]) {
+      const entries = await collect(demoProvider(FAST).stream(ask(prompt), new AbortController().signal))
+      expect(textOf(entries).split(" ").length).toBeLessThan(60 + 25)
+      const usage = entries.at(-1)
+      if (usage?.type !== "usage") throw new Error("no usage")
+      if (prompt.length <= 65_536) expect(usage.inputTokens).toBe(encode(prompt).length)
+      else {
+        const sampled = encode(prompt.slice(0, 65_536)).length
+        expect(usage.inputTokens).toBe(Math.round((sampled * prompt.length) / 65_536))
+      }
+    }
+  })
+
   it("honors the time to first token and the tokens per second", async () => {
     vi.useFakeTimers()
     const provider = demoProvider({ timeToFirstTokenMs: 500, tokensPerSecond: 10, words: 10 })

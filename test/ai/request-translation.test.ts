@@ -172,6 +172,14 @@ describe("request translation", () => {
       ),
     ).toBe("messages[0].content[0].type")
     expect(fieldOf(() => fromOpenAIChatRequest({ ...base, model: 3 }))).toBe("model")
+    for (const bad of [-1, 0, 1.5]) {
+      expect(fieldOf(() => fromOpenAIChatRequest({ ...base, max_tokens: bad }))).toBe("max_tokens")
+      expect(fieldOf(() => fromOpenAIChatRequest({ ...base, max_completion_tokens: bad }))).toBe(
+        "max_completion_tokens",
+      )
+      expect(fieldOf(() => fromAnthropicMessagesRequest({ ...base, max_tokens: bad }))).toBe("max_tokens")
+    }
+    expect(fromOpenAIChatRequest({ ...base, max_tokens: 1 }).maxTokens).toBe(1)
     expect(fieldOf(() => fromAnthropicMessagesRequest({ ...base, top_k: 5 }))).toBe("top_k")
     expect(fieldOf(() => fromAnthropicMessagesRequest({ ...base, thinking: { type: "enabled" } }))).toBe(
       "thinking",
@@ -319,6 +327,9 @@ describe("AI SDK chat requests (useChat's UI messages)", () => {
     expect(request).toEqual({ ...expected, messages })
     // No model in the body: the default one.
     expect(fromAISdkChatRequest({ id: "c", messages: [] }, "default").request.model).toBe("default")
+    expect(
+      fieldOf(() => fromAISdkChatRequest({ id: "c", messages: [], maxOutputTokens: 0 }, "default")),
+    ).toBe("maxOutputTokens")
   })
 
   it("names what it cannot send to the model", () => {
