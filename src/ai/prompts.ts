@@ -6,7 +6,16 @@ import type { NormalizedMessage, NormalizedRequest } from "./request.js"
 export interface StoredPrompt {
   readonly system?: string
   readonly messages: readonly NormalizedMessage[]
+  /** Its texts were cut to keep it within {@link MAX_STORED_PROMPT_CHARS}, each to a like share, ending in `…`. */
+  readonly truncated?: true
 }
+
+/**
+ * The most a kept prompt takes, in characters of JSON: a request body may be 8 MiB for its images
+ * (kept as their media type only), and a subject may start many an hour; 8 MiB of text each would
+ * fill the store.
+ */
+export const MAX_STORED_PROMPT_CHARS = 262_144
 
 /** Where the prompts of generations are kept, apart from their answers. */
 export interface Prompts {
@@ -36,7 +45,7 @@ export function createPrompts(engine: Engine, ttlMs: number): Prompts {
         ...(request.system === undefined ? {} : { system: request.system }),
         messages: request.messages.map(withoutInlineImages),
       }
-      await engine.append(`${PROMPT_LOG_PREFIX}${id}`, [{ data: JSON.stringify(prompt) }], {
+      await engine.append(`${PROMPT_LOG_PREFIX}${id}`, [{ data: boundedJson(prompt) }], {
         create: { ttlMs, retention: { maxEntries: 1, maxAgeMs: ttlMs } },
         close: true,
       })
@@ -60,4 +69,66 @@ function withoutInlineImages(message: NormalizedMessage): NormalizedMessage {
         : part,
     ),
   }
+}
+
+/**
+ * `prompt` as JSON, at most {@link MAX_STORED_PROMPT_CHARS}: when longer, every text is cut to a
+ * like share of its length, and when very many messages are too long even so, the latest that fit
+ * are kept.
+ */
+function boundedJson(prompt: StoredPrompt): string {
+  const whole = JSON.stringify(prompt)
+  if (whole.length <= MAX_STORED_PROMPT_CHARS) return whole
+  let share = MAX_STORED_PROMPT_CHARS / whole.length
+  let cut = prompt
+  // Escaping and structure do not shrink with the texts: a few rounds, each cutting deeper.
+  for (let round = 0; round < 4; round++, share /= 2) {
+    const keep = share * 0.9
+    cut = { ...mapTexts(prompt, (text) => shortened(text, Math.floor(text.length * keep))), truncated: true }
+    const json = JSON.stringify(cut)
+    if (json.length <= MAX_STORED_PROMPT_CHARS) return json
+  }
+  const room = MAX_STORED_PROMPT_CHARS - JSON.stringify({ ...cut, messages: [] }).length
+  let used = 0
+  let from = cut.messages.length
+  while (from > 0) {
+    const size = JSON.stringify(cut.messages[from - 1]).length + 1
+    if (used + size > room) break
+    used += size
+    from--
+  }
+  return JSON.stringify({ ...cut, messages: cut.messages.slice(from) })
+}
+
+/** `prompt` with `change` applied to every text in it: the system prompt, text parts, tool arguments and results. */
+function mapTexts(prompt: StoredPrompt, change: (text: string) => string): StoredPrompt {
+  const messages = prompt.messages.map((message): NormalizedMessage => {
+    if (message.role === "tool") return { ...message, content: change(message.content) }
+    if (message.role === "user") {
+      return {
+        ...message,
+        content: message.content.map((part) =>
+          part.type === "text" ? { ...part, text: change(part.text) } : part,
+        ),
+      }
+    }
+    return {
+      ...message,
+      content: message.content.map((part) =>
+        part.type === "text"
+          ? { ...part, text: change(part.text) }
+          : { ...part, arguments: change(part.arguments) },
+      ),
+    }
+  })
+  return { ...(prompt.system === undefined ? {} : { system: change(prompt.system) }), messages }
+}
+
+/** Texts this short are kept whole: cutting them saves little and leaves nothing to read. */
+const MIN_CUT_CHARS = 32
+
+/** `text` cut to `length` characters (never below {@link MIN_CUT_CHARS}) and `…`, or whole when that is no shorter. */
+function shortened(text: string, length: number): string {
+  const keep = Math.max(MIN_CUT_CHARS, length)
+  return keep >= text.length ? text : `${text.slice(0, keep)}…`
 }
