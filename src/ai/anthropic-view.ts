@@ -44,6 +44,16 @@ export function anthropicStopReason(finish: FinishEntry): string {
   return STOP_REASON[finish.reason]
 }
 
+/** What cannot go in the middle of an open tool call's block, and cannot cut it either (a block cannot be reopened). */
+const HELD_FOR_A_TOOL_BLOCK = new Set<Entry["type"]>([
+  "text-delta",
+  "refusal-delta",
+  "reasoning-delta",
+  "reasoning-signature",
+  "reasoning-redacted",
+  "citation",
+])
+
 /**
  * The kind of content block open: text, thinking (`signed` once its signature came: more
  * reasoning then is another block), or tool call `index`.
@@ -59,7 +69,8 @@ type OpenBlock =
  * the kind of entry changes (text, thinking, a tool call by index) and closed before the next,
  * then `message_delta`. A block cannot be reopened, so a tool call that starts while another
  * one's block is open (an OpenAI upstream may interleave parallel calls) is sent whole, as one
- * block, at its end; then `message_delta` (stop reason, cumulative output tokens) and `message_stop`. Failures,
+ * block, at its end, and text or reasoning that comes while a tool call's block is open follows
+ * that block; then `message_delta` (stop reason, cumulative output tokens) and `message_stop`. Failures,
  * cancels and interruptions are `event: error`.
  */
 export function anthropicView(context: ViewContext): View {
@@ -72,6 +83,8 @@ export function anthropicView(context: ViewContext): View {
   let errorSent = false
   /** Tool calls started while another one's block was open: sent whole at their end. */
   const waiting = new Map<number, { readonly id: string; readonly name: string }>()
+  /** Text, reasoning and citations that came while a tool call's block was open: sent after it. */
+  const held: Entry[] = []
 
   const event = (type: string, fields: Record<string, unknown> = {}): ViewEvent => ({
     event: type,
@@ -100,7 +113,17 @@ export function anthropicView(context: ViewContext): View {
       : openBlock({ kind: "thinking", signed: false }, { type: "thinking", thinking: "" })
   const toolUse = (id: string, name: string) => ({ type: "tool_use", id, name, input: {} })
 
+  /** Closes the open block, then sends what was held for after it. */
+  const closeAndRelease = (): ViewEvent[] => [
+    ...close(),
+    ...held.splice(0).flatMap((entry) => content(entry)),
+  ]
+
   const content = (entry: Entry): ViewEvent[] => {
+    if (open?.kind === "tool" && HELD_FOR_A_TOOL_BLOCK.has(entry.type)) {
+      held.push(entry)
+      return []
+    }
     switch (entry.type) {
       case "text-delta":
       case "refusal-delta":
@@ -132,7 +155,7 @@ export function anthropicView(context: ViewContext): View {
           ? [delta({ type: "input_json_delta", partial_json: entry.arguments })]
           : []
       case "tool-call-end": {
-        if (open?.kind === "tool" && open.index === entry.index) return close()
+        if (open?.kind === "tool" && open.index === entry.index) return closeAndRelease()
         const call = waiting.get(entry.index)
         if (call === undefined) return []
         waiting.delete(entry.index)
@@ -147,16 +170,18 @@ export function anthropicView(context: ViewContext): View {
         return []
       case "finish":
         finish = entry
-        return close()
+        return [...closeAndRelease(), ...close()]
       case "error":
         errorSent = true
-        return [errorEvent(entry.errorType ?? "api_error", entry.message)]
+        return [...closeAndRelease(), errorEvent(entry.errorType ?? "api_error", entry.message)]
     }
   }
 
   const end = (entry: EndEntry): ViewEvent[] => {
+    const released = closeAndRelease()
     if (entry.status === "done") {
       return [
+        ...released,
         ...close(),
         event("message_delta", {
           delta: {
@@ -172,9 +197,9 @@ export function anthropicView(context: ViewContext): View {
         event("message_stop"),
       ]
     }
-    if (errorSent) return []
+    if (errorSent) return released
     const type = entry.status === "failed" ? (entry.error?.type ?? "api_error") : END_ERROR_TYPE[entry.status]
-    return [errorEvent(type, entry.error?.message ?? `the generation ${entry.status}`)]
+    return [...released, errorEvent(type, entry.error?.message ?? `the generation ${entry.status}`)]
   }
 
   return {

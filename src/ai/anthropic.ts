@@ -70,6 +70,7 @@ export class AnthropicEventTranslator implements EventTranslator {
   /** Open content blocks by the event's `index`. */
   private readonly blocks = new Map<number, OpenBlock>()
   private toolCallCount = 0
+  private readonly inputParts: InputParts = {}
 
   translate(frame: Record<string, unknown>): Translation {
     // The JSON's `type` is the event's name repeated; it is the one the SDK reads.
@@ -85,7 +86,10 @@ export class AnthropicEventTranslator implements EventTranslator {
         }
       case "message_start":
         this.started = true
-        return { entries: usageOf(isRecord(frame.message) ? frame.message.usage : undefined), end: false }
+        return {
+          entries: usageOf(isRecord(frame.message) ? frame.message.usage : undefined, this.inputParts),
+          end: false,
+        }
       case "content_block_start":
       case "content_block_delta":
       case "content_block_stop":
@@ -122,7 +126,7 @@ export class AnthropicEventTranslator implements EventTranslator {
         ...(typeof delta.stop_sequence === "string" && { stopSequence: delta.stop_sequence }),
       })
     }
-    entries.push(...usageOf(frame.usage))
+    entries.push(...usageOf(frame.usage, this.inputParts))
     return entries
   }
 
@@ -207,28 +211,39 @@ export class AnthropicEventTranslator implements EventTranslator {
   }
 }
 
+/** The prompt's tokens in Anthropic's three parts, as far as the stream has told them. */
+interface InputParts {
+  fresh?: number
+  cacheRead?: number
+  cacheWrite?: number
+}
+
 /**
  * Usage from `message_start.message.usage` or `message_delta.usage`; both hold totals so far
  * ("`message_delta.usage.output_tokens` is cumulative"). The prompt's tokens are split three ways
- * (fresh, written to the cache, read from it); the entry counts them all.
+ * (fresh, read from the cache, written to it), and a server may tell the parts in different
+ * events: `parts` keeps what the stream told so far, and the entry counts them all.
  */
-function usageOf(usage: unknown): Translation["entries"] {
+function usageOf(usage: unknown, parts: InputParts): Translation["entries"] {
   if (!isRecord(usage)) return []
-  const inputParts = [usage.input_tokens, usage.cache_creation_input_tokens, usage.cache_read_input_tokens]
-  const known = inputParts.filter((part): part is number => typeof part === "number")
+  if (typeof usage.input_tokens === "number") parts.fresh = usage.input_tokens
+  if (typeof usage.cache_read_input_tokens === "number") parts.cacheRead = usage.cache_read_input_tokens
+  if (typeof usage.cache_creation_input_tokens === "number")
+    parts.cacheWrite = usage.cache_creation_input_tokens
+  const { fresh, cacheRead, cacheWrite } = parts
+  // The input counts again only when this event told something of them.
+  const toldInput = [
+    usage.input_tokens,
+    usage.cache_read_input_tokens,
+    usage.cache_creation_input_tokens,
+  ].some((part) => typeof part === "number")
   return [
     {
       type: "usage",
-      ...(typeof usage.input_tokens === "number" && {
-        inputTokens: known.reduce((sum, part) => sum + part, 0),
-      }),
+      ...(toldInput && fresh !== undefined && { inputTokens: fresh + (cacheRead ?? 0) + (cacheWrite ?? 0) }),
       ...(typeof usage.output_tokens === "number" && { outputTokens: usage.output_tokens }),
-      ...(typeof usage.cache_read_input_tokens === "number" && {
-        cacheReadTokens: usage.cache_read_input_tokens,
-      }),
-      ...(typeof usage.cache_creation_input_tokens === "number" && {
-        cacheWriteTokens: usage.cache_creation_input_tokens,
-      }),
+      ...(toldInput && cacheRead !== undefined && { cacheReadTokens: cacheRead }),
+      ...(toldInput && cacheWrite !== undefined && { cacheWriteTokens: cacheWrite }),
     },
   ]
 }

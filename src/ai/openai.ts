@@ -174,15 +174,18 @@ export class OpenAIChunkTranslator implements EventTranslator {
 
   /**
    * Which call a fragment belongs to: its `index`; without one (Gemini's compatible endpoint
-   * sends whole calls without it), a fragment with a new id starts a call and one without an id
-   * continues the last.
+   * sends whole calls without it), its id when it has one, else the last call — unless it names
+   * a function while the last call has its name already: then it is the next call.
    */
   private toolCallKey(fragment: Record<string, unknown>): number | string {
     if (typeof fragment.index === "number") return fragment.index
-    const lastKey = this.lastToolCallKey
     const id = nonEmpty(fragment.id)
-    if (lastKey !== undefined && (id === undefined || id === this.toolCalls.get(lastKey)?.id)) return lastKey
-    return `unindexed ${this.unindexedCount++}`
+    if (id !== undefined) return `id ${id}`
+    const lastKey = this.lastToolCallKey
+    const last = lastKey === undefined ? undefined : this.toolCalls.get(lastKey)
+    const named = isRecord(fragment.function) && nonEmpty(fragment.function.name) !== undefined
+    if (lastKey !== undefined && !(named && last?.index !== undefined)) return lastKey
+    return `unnamed ${this.unindexedCount++}`
   }
 
   /** One fragment of call `key`: `{id?, function: {name?, arguments?}}`, or the legacy `{name?, arguments?}`. */
@@ -221,14 +224,25 @@ export class OpenAIChunkTranslator implements EventTranslator {
     if (call.arguments !== "") entries.push({ type: "tool-call-delta", index, arguments: call.arguments })
   }
 
+  /** At `[DONE]` without a finish reason: the calls still open end there, their arguments kept. */
+  flush(): Translation["entries"] {
+    const entries: Translation["entries"] = []
+    this.endToolCalls(entries)
+    return entries
+  }
+
   /** Chat Completions never says a tool call is complete: all of them are, at the finish reason. */
   private endToolCalls(entries: Translation["entries"]): void {
-    // A call whose name never came still starts, nameless, so that its arguments are not lost.
-    for (const call of this.toolCalls.values())
-      if (call.index === undefined) this.startToolCall(call, entries)
-    const calls = [...this.toolCalls.values()].sort((a, b) => (a.index ?? 0) - (b.index ?? 0))
-    for (const call of calls) {
-      entries.push({ type: "tool-call-end", index: call.index ?? 0, arguments: call.arguments || "{}" })
+    // A call whose name never came still starts, nameless, so that its arguments are not lost; one
+    // with neither (an id alone, a vendor's metadata) is no call.
+    for (const call of this.toolCalls.values()) {
+      if (call.index === undefined && call.arguments !== "") this.startToolCall(call, entries)
+    }
+    const started = [...this.toolCalls.values()].flatMap((call) =>
+      call.index === undefined ? [] : [{ index: call.index, arguments: call.arguments }],
+    )
+    for (const call of started.sort((a, b) => a.index - b.index)) {
+      entries.push({ type: "tool-call-end", index: call.index, arguments: call.arguments || "{}" })
     }
     this.toolCalls.clear()
     this.lastToolCallKey = undefined

@@ -27,6 +27,8 @@ export interface EventTranslator {
    * the JSON's `type`, which is what its SDK reads, and OpenAI sends none.
    */
   translate(frame: Record<string, unknown>): Translation
+  /** What the translator still holds when the end frame comes (tool calls no finish reason ended). */
+  flush?(): Translation["entries"]
 }
 
 /** The POST an adapter sends upstream. */
@@ -152,7 +154,7 @@ export function failure(errorType: string, message: string): UpstreamFailure {
 
 /** A frame that is not a JSON object ends the generation with an error entry, never an exception. */
 function translate(translator: EventTranslator, event: ServerSentEvent): Translation {
-  if (event.data === translator.endMarker) return { entries: [], end: true }
+  if (event.data === translator.endMarker) return { entries: translator.flush?.() ?? [], end: true }
   let frame: unknown
   try {
     frame = JSON.parse(event.data)

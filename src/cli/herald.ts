@@ -47,12 +47,15 @@ export function heraldProgram(): Command {
     .addHelpText("after", EXAMPLES)
 }
 
-// A reader that stops early (`herald serve --help | head`, `herald listen … | head -3`) closes
-// the pipe: that ends the output, it is not a failure to print a stack for.
-process.stdout.on("error", (error: NodeJS.ErrnoException) => {
-  if (error.code !== "EPIPE") throw error
-  process.exit(0)
-})
+// A reader that stops early (`herald --help | head`, `herald listen … | head -3`) closes the
+// pipe: that ends the output, it is not a failure to print a stack for. Not for a running hub,
+// whose stdout is its log: losing it is a failure its supervisor must see.
+if (process.argv[2] !== "serve" || process.argv.includes("--help") || process.argv.includes("-h")) {
+  process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code !== "EPIPE") throw error
+    process.exit(0)
+  })
+}
 
 const program = heraldProgram()
 for (const command of program.commands) command.showHelpAfterError("(add --help for usage)")

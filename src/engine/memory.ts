@@ -91,6 +91,8 @@ class MemoryEngine implements Engine {
   readonly #maxBytes: number
   /** What the entries of every log take, about: the sum of their rings' `bytes`. */
   #heldBytes = 0
+  /** When a refused append last looked at every log for what expired or aged. */
+  #fullPassAt = Number.NEGATIVE_INFINITY
   readonly #logs = new Map<string, MemoryLog>()
   readonly #feed: LocalFeed
   readonly #signalHandlers = new Set<(signal: Signal) => void>()
@@ -462,10 +464,20 @@ class MemoryEngine implements Engine {
     let incoming = 0
     for (const entry of entries) incoming += entryBytes(entry.data, entry.key)
     if (this.#heldBytes + incoming <= this.#maxBytes) return
-    // Only at the bound: a full pass over the logs (the sweep would get there within a while).
-    for (const state of [...this.#logs.values()]) {
-      if (this.#expired(state)) this.#remove(state.name)
-      else this.#trimByAge(state)
+    if (incoming > this.#maxBytes) {
+      throw new RangeError(
+        `memory engine: an append of ${incoming} bytes is larger than its maxBytes ${this.#maxBytes}.`,
+      )
+    }
+    // Only at the bound, and at most once per sweep interval however many appends are refused: a
+    // full pass over the logs (the sweep would get there within a while).
+    const now = this.#now()
+    if (now - this.#fullPassAt >= SWEEP_INTERVAL_MS) {
+      this.#fullPassAt = now
+      for (const state of [...this.#logs.values()]) {
+        if (this.#expired(state)) this.#remove(state.name)
+        else this.#trimByAge(state)
+      }
     }
     if (this.#heldBytes + incoming <= this.#maxBytes) return
     throw new EngineUnavailableError(

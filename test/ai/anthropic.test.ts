@@ -202,6 +202,24 @@ describe("anthropic provider", () => {
     ])
   })
 
+  it("adds up the prompt's parts when a server tells them in different events", async () => {
+    upstream.answer = {
+      chunks: [
+        event("message_start", { message: { usage: { input_tokens: 3602, output_tokens: 1 } } }),
+        event("message_delta", {
+          delta: { stop_reason: "end_turn" },
+          usage: { cache_read_input_tokens: 3604, cache_creation_input_tokens: 0, output_tokens: 878 },
+        }),
+        STOP,
+      ],
+    }
+    expect(await run()).toEqual([
+      { type: "usage", inputTokens: 3602, outputTokens: 1 },
+      { type: "finish", reason: "stop", rawReason: "end_turn" },
+      { type: "usage", inputTokens: 7206, outputTokens: 878, cacheReadTokens: 3604, cacheWriteTokens: 0 },
+    ])
+  })
+
   it("turns event: error after 200 into the last entry", async () => {
     upstream.answer = {
       chunks: [

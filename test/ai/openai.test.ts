@@ -241,6 +241,41 @@ describe("openai provider", () => {
     ])
   })
 
+  it("tells apart unindexed calls without ids by their names, drops a call that never had a name or arguments, and ends calls at [DONE] without a finish", async () => {
+    upstream.answer = {
+      chunks: [
+        chunk({ tool_calls: [{ index: 0, id: "call_x", type: "function" }] }),
+        chunk({ content: "Hi" }),
+        chunk({}, "stop"),
+      ],
+    }
+    expect(await run()).toEqual([
+      { type: "text-delta", text: "Hi" },
+      { type: "finish", reason: "stop", rawReason: "stop" },
+    ])
+    upstream.answer = {
+      chunks: [
+        chunk({
+          tool_calls: [
+            { function: { name: "a", arguments: '{"x":1}' } },
+            { function: { name: "b", arguments: '{"y":' } },
+            { function: { arguments: "2}" } },
+          ],
+        }),
+        "data: [DONE]\n\n",
+      ],
+    }
+    expect(await run()).toEqual([
+      { type: "tool-call-start", index: 0, id: "call_0", name: "a" },
+      { type: "tool-call-delta", index: 0, arguments: '{"x":1}' },
+      { type: "tool-call-start", index: 1, id: "call_1", name: "b" },
+      { type: "tool-call-delta", index: 1, arguments: '{"y":' },
+      { type: "tool-call-delta", index: 1, arguments: "2}" },
+      { type: "tool-call-end", index: 0, arguments: '{"x":1}' },
+      { type: "tool-call-end", index: 1, arguments: '{"y":2}' },
+    ])
+  })
+
   it("ends with an error entry on a frame that is not JSON", async () => {
     upstream.answer = { chunks: ['data: {"choices": [\n\n', chunk({ content: "never read" })] }
     const entries = await run()

@@ -104,6 +104,21 @@ describe("OpenAI-compatible upstreams", () => {
     expect(message.stop_reason).toBe("tool_use")
   })
 
+  it("text that comes in the middle of a tool call's arguments follows its block in Messages", async () => {
+    const origin = await heraldOver("openai", [
+      openaiChunk({ tool_calls: [{ index: 0, id: "call_a", function: { name: "f", arguments: '{"x":' } }] }),
+      openaiChunk({ content: "Note." }),
+      openaiChunk({ tool_calls: [{ index: 0, function: { arguments: "1}" } }] }),
+      openaiChunk({}, "tool_calls"),
+      "data: [DONE]\n\n",
+    ])
+    const message = await anthropicMessage(origin)
+    expect(message.content).toMatchObject([
+      { type: "tool_use", id: "call_a", name: "f", input: { x: 1 } },
+      { type: "text", text: "Note." },
+    ])
+  })
+
   it('finish_reason "" on every chunk (Ollama, older SGLang) is no finish; a repeated one counts once', async () => {
     const origin = await heraldOver("openai", [
       openaiChunk({ content: "Hello" }, ""),

@@ -40,6 +40,14 @@ describe("herald --help", () => {
     const [code] = (await once(child, "exit")) as [number | null]
     expect(stderr).toBe("")
     expect(code).toBe(0)
+    // A running hub whose log (stdout) is gone fails, so that its supervisor restarts it.
+    const hub = spawn(process.execPath, [HERALD, "serve", "--engine", "memory", "--port", "0"], {
+      cwd: tempCwd(),
+      stdio: ["ignore", "pipe", "ignore"],
+    })
+    hub.stdout.destroy()
+    const [hubCode] = (await once(hub, "exit")) as [number | null]
+    expect(hubCode).not.toBe(0)
   })
 
   it("suggests the nearest command for a typo, exit 2", async () => {

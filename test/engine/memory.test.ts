@@ -44,19 +44,20 @@ describe("memory engine", () => {
     // Each entry: 1,000 characters of data + ~128 bytes.
     const engine = createMemoryEngine({ maxBytes: 5_000, now: () => clock })
     const big = (n: number) => Array.from({ length: n }, () => ({ data: "x".repeat(1000) }))
-    await engine.append("a", big(2), { create: { ttlMs: 100 } })
-    await engine.append("b", big(2), { create: { retention: { maxEntries: 1000, maxAgeMs: 50 } } })
+    await engine.append("a", big(2), { create: { ttlMs: 5000 } })
+    await engine.append("b", big(2), { create: { retention: { maxEntries: 1000, maxAgeMs: 2000 } } })
     const refused = engine.append("c", big(1), { create: {} })
     await expect(refused).rejects.toThrow(EngineUnavailableError)
     await expect(engine.append("c", big(1), { create: {} })).rejects.toThrow(/maxBytes 5000/)
     // The refused append changed nothing: no log "c".
     expect(await engine.head("c")).toBeUndefined()
-    // b's entries age out of its retention: room again.
-    clock = 60
+    // b's entries age out of its retention: room again (a refused append looks at every log at
+    // most once per second).
+    clock = 3000
     await engine.append("c", big(2), { create: {} })
     await expect(engine.append("c", big(1))).rejects.toThrow(EngineUnavailableError)
     // a's TTL ends: room again.
-    clock = 200
+    clock = 6000
     await engine.append("c", big(1))
     await expect(engine.append("c", big(2))).rejects.toThrow(EngineUnavailableError)
     // A delete frees its entries.
@@ -67,6 +68,7 @@ describe("memory engine", () => {
     await engine.append("e", big(1), { create: { retention: { maxEntries: 1, maxAgeMs: 10_000 } } })
     for (let i = 0; i < 20; i++) await engine.append("e", big(1))
     expect(() => createMemoryEngine({ maxBytes: 0 })).toThrow(/maxBytes/)
+    await expect(engine.append("e", big(5))).rejects.toThrow(RangeError)
     await engine.close()
   })
 
