@@ -26,6 +26,8 @@ export async function startHeraldNode({ engine, dataDir, modelsFile, nodeId, fla
       "serve",
       ...["--port", String(port), "--host", "127.0.0.1", "--engine", engine, "--data-dir", dataDir],
       ...["--ai-models", modelsFile, "--node-id", nodeId, "--log-level", "warn"],
+      // The load client opens every stream from one address: past the per-address bound (256).
+      ...["--max-connections-per-address", "1000000"],
       ...flags,
     ],
     { stdio: ["ignore", "ignore", "inherit"] },

@@ -6,6 +6,7 @@ import type { AIMetrics } from "./ai-metrics.js"
 import type { ChatGenerations } from "./chat-generations.js"
 import type { Generations } from "./generations.js"
 import type { IdempotencyKeys } from "./idempotency.js"
+import type { JsonBodyLimits } from "./json-body.js"
 import type { Model } from "./models.js"
 import type { Prompts } from "./prompts.js"
 import type { SubjectLimits } from "./subject-limits.js"
@@ -32,7 +33,8 @@ export interface AIContext {
   readonly sse: SSE
   /** How long a new generation's response head waits for the upstream's first answer, in ms. */
   readonly headWaitMs: number
-  readonly maxBodyBytes: number
+  /** What a request body may be: its size, its pauses, its depth. */
+  readonly bodyLimits: JsonBodyLimits
   /** How long a cancel request waits for the generation to end before answering, in ms. */
   readonly cancelWaitMs: number
   readonly logger: Logger

@@ -159,7 +159,7 @@ async function admit(
     })
     return undefined
   }
-  const body = await readJsonBody(request, context.maxBodyBytes)
+  const body = await readJsonBody(request, context.bodyLimits)
   const asked = endpoint.read(body, context)
   const model = context.models.get(asked.request.model)
   if (model === undefined) {

@@ -3,6 +3,9 @@ import type { Registry } from "prom-client"
 import type { Engine } from "../engine/engine.js"
 import { EngineUnavailableError } from "../engine/unavailable.js"
 import { defaultLogger, type Logger } from "../logger.js"
+import { ADMISSION_RETRY_AFTER_SECONDS, type Admission, createAdmission } from "../server/admission.js"
+import { DEFAULT_BODY_IDLE_TIMEOUT_MS } from "../server/body.js"
+import { createClientAddressResolver, type ForwardedHeader } from "../server/client-address.js"
 import { createSSE, DEFAULT_HEARTBEAT_MS, withErrorBoundary } from "../server/index.js"
 import { type AIAuthOptions, createAIAuthenticator } from "./ai-auth.js"
 import type { AIContext } from "./ai-context.js"
@@ -15,6 +18,7 @@ import { cancelGeneration, generationState, generationStream, listModels } from 
 import { isGenerationId } from "./generation-id.js"
 import { createGenerations, type Generations, type GenerationsOptions } from "./generations.js"
 import { createIdempotencyKeys } from "./idempotency.js"
+import { DEFAULT_MAX_BODY_DEPTH } from "./json-body.js"
 import { createModels, type ModelConfig } from "./models.js"
 import { openaiFormat } from "./openai-format.js"
 import { positive } from "./option-checks.js"
@@ -38,6 +42,24 @@ export interface AIHandlerOptions extends Omit<GenerationsOptions, "logger"> {
   readonly heartbeatMs?: number
   /** Largest request body, in bytes (prompts with images are large). Default 8 MiB. */
   readonly maxBodyBytes?: number
+  /** Longest pause in a request body, in ms: past it, 408 and the connection is closed. Default 60 000. */
+  readonly bodyIdleTimeoutMs?: number
+  /** How deep arrays and objects may nest in a request body; deeper is a 400. Default 64. */
+  readonly maxBodyDepth?: number
+  /**
+   * Bounds the open long-lived responses (streams, and create requests waiting on their
+   * generation), in all and per client address: 429 past them. Pass a hub's `admission` to count
+   * them with its subscribers (`herald serve` does). Default: bounds of its own, 50 000 in all and
+   * 256 per address (`createAdmission` of `herald/server`).
+   */
+  readonly admission?: Admission
+  /**
+   * The reverse proxies in front, whose forwarded client address is counted per address; see
+   * `createClientAddressResolver` of `herald/server`. Default none: the TCP peer is the client.
+   */
+  readonly trustedProxies?: readonly string[]
+  /** The header the trusted proxies set: `"x-forwarded-for"` (default) or `"forwarded"` (RFC 7239). */
+  readonly trustedProxyHeader?: ForwardedHeader
   /** Generations one subject (a token's `sub`) may run at once, across the nodes sharing the engine. Default 16. */
   readonly maxConcurrentPerSubject?: number
   /** Generations one subject may start per minute, counted across the nodes of the engine. Default 120. */
@@ -114,6 +136,11 @@ export function createAIHandler(options: AIHandlerOptions): AIHandler {
     logger,
   })
   const models = createModels(options.models)
+  const admission = options.admission ?? createAdmission()
+  const clientAddress = createClientAddressResolver({
+    trustedProxies: options.trustedProxies ?? [],
+    header: options.trustedProxyHeader ?? "x-forwarded-for",
+  })
   const context: AIContext = {
     engine: options.engine,
     generations,
@@ -141,7 +168,14 @@ export function createAIHandler(options: AIHandlerOptions): AIHandler {
     auth: createAIAuthenticator(options.auth),
     sse,
     headWaitMs: options.headWaitMs ?? 2000,
-    maxBodyBytes: positive("maxBodyBytes", options.maxBodyBytes ?? 8 * 1024 * 1024),
+    bodyLimits: {
+      maxBodyBytes: positive("maxBodyBytes", options.maxBodyBytes ?? 8 * 1024 * 1024),
+      bodyIdleTimeoutMs: positive(
+        "bodyIdleTimeoutMs",
+        options.bodyIdleTimeoutMs ?? DEFAULT_BODY_IDLE_TIMEOUT_MS,
+      ),
+      maxBodyDepth: positive("maxBodyDepth", options.maxBodyDepth ?? DEFAULT_MAX_BODY_DEPTH),
+    },
     cancelWaitMs: options.cancelWaitMs ?? 2000,
     logger,
     now: options.now ?? Date.now,
@@ -159,7 +193,9 @@ export function createAIHandler(options: AIHandlerOptions): AIHandler {
     const path = url.pathname
     const endpoint = CREATE_ENDPOINTS.get(path)
     if (endpoint !== undefined) {
-      if (method !== "POST") return notAllowed(response, STREAM_FORMATS[endpoint.format].errors, "POST")
+      const format = STREAM_FORMATS[endpoint.format].errors
+      if (method !== "POST") return notAllowed(response, format, "POST")
+      if (!admitted(request, response, format)) return
       return createGeneration(context, endpoint, request, response, url)
     }
     const resume = AI_SDK_RESUME.exec(path)
@@ -172,10 +208,11 @@ export function createAIHandler(options: AIHandlerOptions): AIHandler {
         sendFormatError(response, openaiFormat, 400, "The chat id in the path is not valid percent-encoding.")
         return
       }
+      if (!admitted(request, response, openaiFormat)) return
       return resumeChat(context, request, response, url, chatId)
     }
     if (path === "/v1/models") {
-      if (method !== "GET" && method !== "HEAD") return notAllowed(response, openaiFormat, "GET")
+      if (method !== "GET" && method !== "HEAD") return notAllowed(response, openaiFormat, "GET, HEAD")
       return listModels(context, request, response, url)
     }
     const [id, action, ...rest] = path.slice(GENERATIONS_PREFIX.length).split("/")
@@ -189,11 +226,12 @@ export function createAIHandler(options: AIHandlerOptions): AIHandler {
       return
     }
     if (action === undefined) {
-      if (method !== "GET" && method !== "HEAD") return notAllowed(response, openaiFormat, "GET")
+      if (method !== "GET" && method !== "HEAD") return notAllowed(response, openaiFormat, "GET, HEAD")
       return generationState(context, request, response, url, id)
     }
     if (action === "stream") {
       if (method !== "GET") return notAllowed(response, openaiFormat, "GET")
+      if (!admitted(request, response, openaiFormat)) return
       return generationStream(context, request, response, url, id)
     }
     if (action === "cancel") {
@@ -206,6 +244,36 @@ export function createAIHandler(options: AIHandlerOptions): AIHandler {
       404,
       "No such generation path: /v1/generations/{id}[/stream|/cancel].",
     )
+  }
+
+  /**
+   * Takes a slot of the admission for a request whose response may last (a stream, a create
+   * waiting on its generation) until the response closes; else answers 429 and returns `false`.
+   * Taken before the request is authenticated: the endpoints' code reads the token and the body
+   * and opens the stream in one piece, and a refused client holds the slot only while refused.
+   */
+  const admitted = (request: IncomingMessage, response: ServerResponse, format: WireFormat): boolean => {
+    const address = clientAddress(request)
+    const refused = admission.admit(address)
+    if (refused === undefined) {
+      response.once("close", () => admission.release(address))
+      return true
+    }
+    const hint =
+      refused.limit === "maxConnectionsPerAddress"
+        ? " Each stream and each create request waiting on its generation counts; close the ones no longer read."
+        : ""
+    sendFormatError(
+      response,
+      format,
+      429,
+      refused.message + hint,
+      { code: "too_many_connections" },
+      {
+        "retry-after": String(ADMISSION_RETRY_AFTER_SECONDS),
+      },
+    )
+    return false
   }
 
   /**
@@ -246,13 +314,7 @@ export function createAIHandler(options: AIHandlerOptions): AIHandler {
   }
 }
 
-function notAllowed(response: ServerResponse, format: WireFormat, allow: "GET" | "POST"): void {
-  sendFormatError(
-    response,
-    format,
-    405,
-    `Use ${allow} here.`,
-    {},
-    { allow: allow === "GET" ? "GET, HEAD" : "POST" },
-  )
+/** A 405 whose `Allow` lists the methods the path answers. */
+function notAllowed(response: ServerResponse, format: WireFormat, allow: "GET" | "GET, HEAD" | "POST"): void {
+  sendFormatError(response, format, 405, `Use ${allow.replace(", ", " or ")} here.`, {}, { allow })
 }

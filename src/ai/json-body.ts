@@ -1,41 +1,78 @@
 import type { IncomingMessage } from "node:http"
+import { type BodyErrors, type BodyLimits, readBody } from "../server/body.js"
 
-/** A request body that cannot be read as JSON: its status (400, 413, 415) and why. */
+/** A request body that cannot be read as JSON: its status (400, 408, 413, 415) and why. */
 export class BodyError extends Error {
   override readonly name = "BodyError"
   constructor(
-    readonly status: 400 | 413 | 415,
+    readonly status: 400 | 408 | 413 | 415,
     message: string,
   ) {
     super(message)
   }
 }
 
+/** Bounds on reading one JSON request body. */
+export interface JsonBodyLimits extends BodyLimits {
+  /** How deep arrays and objects may nest. */
+  readonly maxBodyDepth: number
+}
+
 /**
- * The JSON body of a request, at most `maxBytes` (a body announced larger by `Content-Length` is
- * refused unread; a longer one is cut at the limit). The HTTP server's own timeouts bound a body
- * that stalls.
+ * How deep a body may nest by default. A tool's JSON Schema nested 10 levels (OpenAI's own bound
+ * for structured outputs) is about 25 deep with the request around it, so 64 fits every real
+ * body easily, while the code that walks a body recursively (`JSON.stringify` for the
+ * `Idempotency-Key` fingerprint and the upstream request) stays far from the stack's end.
  */
-export async function readJsonBody(request: IncomingMessage, maxBytes: number): Promise<unknown> {
+export const DEFAULT_MAX_BODY_DEPTH = 64
+
+const JSON_BODY_ERRORS: BodyErrors = {
+  tooLarge: (maxBytes) =>
+    new BodyError(413, `The body is larger than this server accepts (${maxBytes} bytes).`),
+  stalled: (idleMs) =>
+    new BodyError(
+      408,
+      `The request body stopped arriving for ${idleMs} ms, so the server stopped reading it. Send the body without pauses (the limit is the server's body idle timeout, --body-idle-timeout).`,
+    ),
+  abandoned: () => new BodyError(400, "The client closed the connection before the request body ended."),
+}
+
+/**
+ * The JSON body of a request, at most `maxBodyBytes` (a body announced larger by `Content-Length`
+ * is refused unread; a longer one is cut at the limit), arriving without a pause longer than
+ * `bodyIdleTimeoutMs`, nesting at most `maxBodyDepth` deep.
+ */
+export async function readJsonBody(request: IncomingMessage, limits: JsonBodyLimits): Promise<unknown> {
   const type = request.headers["content-type"]?.split(";")[0]?.trim().toLowerCase()
   if (type !== undefined && type !== "application/json") {
     throw new BodyError(415, `The body must be JSON (Content-Type: application/json), not ${type}.`)
   }
-  if (Number(request.headers["content-length"]) > maxBytes) throw tooLarge(maxBytes)
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of request as AsyncIterable<Buffer>) {
-    size += chunk.length
-    if (size > maxBytes) throw tooLarge(maxBytes)
-    chunks.push(chunk)
-  }
+  const bytes = await readBody(request, limits, JSON_BODY_ERRORS)
+  let body: unknown
   try {
-    return JSON.parse(Buffer.concat(chunks, size).toString("utf8"))
+    body = JSON.parse(bytes.toString("utf8"))
   } catch (error) {
     throw new BodyError(400, `The body is not valid JSON: ${(error as Error).message}`)
   }
+  if (nestsDeeper(body, limits.maxBodyDepth)) {
+    throw new BodyError(
+      400,
+      `The body nests arrays and objects more than ${limits.maxBodyDepth} levels deep; no request needs that many.`,
+    )
+  }
+  return body
 }
 
-function tooLarge(maxBytes: number): BodyError {
-  return new BodyError(413, `The body is larger than this server accepts (${maxBytes} bytes).`)
+/** Whether `value` nests arrays and objects more than `max` levels deep (a flat object is 1). Iterative: the walk itself cannot run out of stack. */
+function nestsDeeper(value: unknown, max: number): boolean {
+  const pending: { readonly value: unknown; readonly depth: number }[] = [{ value, depth: 0 }]
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    if (typeof next.value !== "object" || next.value === null) continue
+    const depth = next.depth + 1
+    if (depth > max) return true
+    for (const child of Object.values(next.value)) {
+      if (typeof child === "object" && child !== null) pending.push({ value: child, depth })
+    }
+  }
+  return false
 }

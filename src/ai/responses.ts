@@ -1,17 +1,20 @@
 import type { ServerResponse } from "node:http"
 import { AuthError, bearerChallenge } from "../auth/errors.js"
+import { closeIfBodyUnread } from "../server/body.js"
 import { BodyError } from "./json-body.js"
 import { RequestFieldError } from "./request-field-error.js"
 import type { ErrorDetails, WireFormat } from "./wire-format.js"
 
-/** Answers `body` as JSON with `status`. */
+/** Answers `body` as JSON with `status`; nothing when its client is gone. */
 export function sendJson(
   response: ServerResponse,
   status: number,
   body: unknown,
   headers: Readonly<Record<string, string>> = {},
 ): void {
+  if (response.destroyed) return
   const text = JSON.stringify(body)
+  closeIfBodyUnread(response)
   response.writeHead(status, {
     "content-type": "application/json",
     "content-length": Buffer.byteLength(text),

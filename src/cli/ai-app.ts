@@ -5,6 +5,7 @@ import { type AIHandler, createAIHandler } from "../ai/handler.js"
 import type { ModelConfig } from "../ai/models.js"
 import type { Engine } from "../engine/engine.js"
 import type { Logger } from "../logger.js"
+import type { Admission } from "../server/admission.js"
 import { appAuth } from "./app-auth.js"
 import { nearest } from "./config/suggest.js"
 import type { HeraldConfig } from "./config.js"
@@ -26,14 +27,17 @@ export interface ServedAI {
 /**
  * The AI endpoints of `herald serve`: the models of `--ai-models` (the demo model without it),
  * the same keys as publishers (`--jwt-key`, `--publisher-jwt-key`, `--jwks-url`) and the same
- * dev mode as the hub, on the engine every app shares (a generation is one log of it). Throws an
- * `Error` saying what is wrong with the models file.
+ * dev mode as the hub, on the engine every app shares (a generation is one log of it). Its
+ * streams count against `admission`, the hub's (`--max-connections`, `--max-connections-per-address`),
+ * and its bodies against the hub's `--body-idle-timeout`. Throws an `Error` saying what is wrong
+ * with the models file.
  */
 export function createServedAI(
   config: HeraldConfig,
   engine: Engine,
   logger: Logger,
   env: NodeJS.ProcessEnv,
+  admission: Admission,
 ): ServedAI {
   const ai = createAIHandler({
     engine,
@@ -44,6 +48,12 @@ export function createServedAI(
     ...(config.aiModels === undefined ? {} : { models: readModels(config.aiModels, env) }),
     auth: appAuth(config),
     heartbeatMs: config.heartbeatMs,
+    admission,
+    trustedProxies: config.trustedProxies,
+    trustedProxyHeader: config.trustedProxyHeader,
+    ...(config.limits.bodyIdleTimeoutMs === undefined
+      ? {}
+      : { bodyIdleTimeoutMs: config.limits.bodyIdleTimeoutMs }),
     ...config.aiLimits,
     logger,
   })
@@ -65,7 +75,7 @@ export function createServedAI(
 const MODEL_KEYS = {
   openai: ["provider", "model", "baseURL", "apiKeyEnv", "headers", "idleTimeoutMs", "maxTokensField"],
   anthropic: ["provider", "model", "baseURL", "apiKeyEnv", "headers", "idleTimeoutMs"],
-  demo: ["provider", "timeToFirstTokenMs", "tokensPerSecond", "words"],
+  demo: ["provider", "timeToFirstTokenMs", "tokensPerSecond", "words", "toolCall", "failAfterTokens"],
 } as const satisfies Record<ModelConfig["provider"], readonly string[]>
 
 /**
@@ -94,7 +104,7 @@ function readModels(file: string, env: NodeJS.ProcessEnv): Record<string, ModelC
       throw new Error(`--ai-models ${file}: "${name}" is not an object`)
     const { apiKeyEnv, ...model } = value as { apiKeyEnv?: unknown; provider?: unknown }
     const provider = String(model.provider)
-    if (!(provider in MODEL_KEYS)) {
+    if (!Object.hasOwn(MODEL_KEYS, provider)) {
       throw new Error(`--ai-models ${file}: "${name}".provider must be "openai", "anthropic" or "demo"`)
     }
     // A misspelt key would be dropped without a word: a misspelt baseURL sends the prompts to the public API.

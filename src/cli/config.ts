@@ -396,7 +396,12 @@ export function loadConfig(options: LoadConfigOptions): HeraldConfig {
 export type AILimitSettings = Partial<
   Pick<
     AIHandlerOptions,
-    "maxConcurrentPerSubject" | "maxPerMinutePerSubject" | "maxOutputTokens" | "maxBodyBytes" | "storePrompts"
+    | "maxConcurrentPerSubject"
+    | "maxPerMinutePerSubject"
+    | "maxOutputTokens"
+    | "maxBodyBytes"
+    | "maxBodyDepth"
+    | "storePrompts"
   >
 >
 
@@ -406,6 +411,7 @@ const AI_LIMIT_KEYS: readonly (readonly [keyof AILimitSettings, FieldKey])[] = [
   ["maxPerMinutePerSubject", "aiMaxPerMinute"],
   ["maxOutputTokens", "aiMaxOutputTokens"],
   ["maxBodyBytes", "aiMaxBodyBytes"],
+  ["maxBodyDepth", "aiMaxBodyDepth"],
   ["storePrompts", "aiStorePrompts"],
 ]
 

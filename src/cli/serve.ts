@@ -132,7 +132,7 @@ export async function serve(flags: Readonly<Record<string, unknown>>): Promise<n
   }
   let ai: ServedAI
   try {
-    ai = createServedAI(config, engine, logger, process.env)
+    ai = createServedAI(config, engine, logger, process.env, hub.admission)
   } catch (error) {
     logger.error(`cannot start the AI endpoints: ${(error as Error).message}`)
     server.close()

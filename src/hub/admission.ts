@@ -1,44 +1,35 @@
+import { ADMISSION_RETRY_AFTER_SECONDS, type Admission } from "../server/admission.js"
 import { HttpError } from "./http-error.js"
 
-/** Bounds on open subscriber connections, in all and per client address. */
-export interface Admission {
+/** The hub's side of an {@link Admission} that other apps may share (`herald serve`'s AI endpoints). */
+export interface HubAdmission {
   /** Takes a slot for `address`, or throws a 429 {@link HttpError} saying which limit was hit. */
   admit(address: string): void
   /** Gives a slot back. */
   release(address: string): void
+  /** The hub's own subscriber connections: its figures leave out the other apps' responses. */
   readonly open: number
 }
 
-/** Creates the connection limiter of a hub. */
-export function createAdmission(maxConnections: number, maxPerAddress: number): Admission {
-  const perAddress = new Map<string, number>()
+/** Admits the hub's subscribers through `shared`. */
+export function hubAdmission(shared: Admission): HubAdmission {
   let open = 0
-  const retryAfter = { "retry-after": "5" }
+  const retryAfter = { "retry-after": String(ADMISSION_RETRY_AFTER_SECONDS) }
   return {
     admit(address) {
-      if (open >= maxConnections) {
-        throw new HttpError(
-          429,
-          `The hub holds its maximum of ${maxConnections} subscriber connections; retry later.`,
-          retryAfter,
-        )
+      const refused = shared.admit(address)
+      if (refused === undefined) {
+        open++
+        return
       }
-      const count = perAddress.get(address) ?? 0
-      if (count >= maxPerAddress) {
-        throw new HttpError(
-          429,
-          `Too many open subscriptions from ${address} (at most ${maxPerAddress}). Close unused EventSources, or share one connection with several match parameters.`,
-          retryAfter,
-        )
-      }
-      perAddress.set(address, count + 1)
-      open++
+      const hint =
+        refused.limit === "maxConnectionsPerAddress"
+          ? " Close unused EventSources, or share one connection with several match parameters."
+          : ""
+      throw new HttpError(429, refused.message + hint, retryAfter)
     },
     release(address) {
-      const count = perAddress.get(address)
-      if (count === undefined) return
-      if (count <= 1) perAddress.delete(address)
-      else perAddress.set(address, count - 1)
+      shared.release(address)
       open--
     },
     get open() {

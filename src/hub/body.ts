@@ -1,84 +1,36 @@
 import type { IncomingMessage } from "node:http"
+import { type BodyErrors, type BodyLimits, bodyChunks as chunksOf, readBody as read } from "../server/body.js"
 import { HttpError } from "./http-error.js"
 
-/** Bounds on reading one request body. */
-export interface BodyLimits {
-  readonly maxBodyBytes: number
-  readonly bodyIdleTimeoutMs: number
+export type { BodyLimits } from "../server/body.js"
+
+/** The hub's refusals of a body, as {@link HttpError}s. */
+const HUB_BODY_ERRORS: BodyErrors = {
+  tooLarge: (maxBytes) =>
+    new HttpError(
+      413,
+      `The request body is larger than the hub accepts (${maxBytes} bytes). Send smaller updates, or raise the limit with --max-body-bytes.`,
+    ),
+  // The answer closes the connection (the rest of the body is never read): see closeIfBodyUnread.
+  stalled: (idleMs) =>
+    new HttpError(
+      408,
+      `The request body stopped arriving for ${idleMs} ms, so the hub stopped reading it. Send the body without pauses; a streaming publish with nothing to send can send an empty line to stay open (raise the limit with --body-idle-timeout).`,
+    ),
+  abandoned: () => new HttpError(400, "The client closed the connection before the request body ended."),
 }
 
 /**
- * Reads a request body of at most `maxBodyBytes`. Past the limit it stops reading and throws a
- * 413 {@link HttpError}; a body announced larger by `Content-Length` is refused before reading.
- * A body that stalls is cut as {@link bodyChunks} says.
+ * Reads a request body of at most `maxBodyBytes`: past it, or announced larger, a 413
+ * {@link HttpError}; a body that stalls, a 408 (see `bodyChunks` of `server/body.ts`).
  */
-export async function readBody(request: IncomingMessage, limits: BodyLimits): Promise<Buffer> {
-  const maxBytes = limits.maxBodyBytes
-  const announced = Number(request.headers["content-length"])
-  if (announced > maxBytes) throw tooLarge(maxBytes)
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of bodyChunks(request, limits.bodyIdleTimeoutMs)) {
-    size += chunk.length
-    if (size > maxBytes) throw tooLarge(maxBytes)
-    chunks.push(chunk)
-  }
-  return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size)
+export function readBody(request: IncomingMessage, limits: BodyLimits): Promise<Buffer> {
+  return read(request, limits, HUB_BODY_ERRORS)
 }
 
-/**
- * The chunks of a request body as they arrive. When none arrives for `idleMs` (the clock runs
- * only while waiting for the client, not while the consumer works on a chunk), it throws a 408
- * {@link HttpError} asking to close the connection: what is left of the body will never be read,
- * and a client that stalls on purpose must not keep the socket.
- */
-export async function* bodyChunks(request: IncomingMessage, idleMs: number): AsyncGenerator<Buffer> {
-  const chunks = (request as AsyncIterable<Buffer>)[Symbol.asyncIterator]()
-  let timedOut = false
-  try {
-    while (true) {
-      let timer: ReturnType<typeof setTimeout> | undefined
-      const idle = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(bodyStalled(idleMs)), idleMs)
-      })
-      let next: IteratorResult<Buffer>
-      try {
-        next = await Promise.race([chunks.next(), idle])
-      } catch (error) {
-        timedOut = error instanceof HttpError
-        // The client left mid-body: nobody to answer, and nothing the hub did wrong.
-        if (!timedOut && request.destroyed) throw bodyAbandoned()
-        throw error
-      } finally {
-        clearTimeout(timer)
-      }
-      if (next.done) return
-      yield next.value
-    }
-  } finally {
-    // Ending the iterator destroys the request, and with it the socket: not before the 408 is
-    // sent (the response's `Connection: close` ends the socket then).
-    if (!timedOut) await chunks.return?.()
-  }
-}
-
-function bodyStalled(idleMs: number): HttpError {
-  return new HttpError(
-    408,
-    `The request body stopped arriving for ${idleMs} ms, so the hub stopped reading it. Send the body without pauses; a streaming publish with nothing to send can send an empty line to stay open (raise the limit with --body-idle-timeout).`,
-    { connection: "close" },
-  )
-}
-
-function bodyAbandoned(): HttpError {
-  return new HttpError(400, "The client closed the connection before the request body ended.")
-}
-
-function tooLarge(maxBytes: number): HttpError {
-  return new HttpError(
-    413,
-    `The request body is larger than the hub accepts (${maxBytes} bytes). Send smaller updates, or raise the limit with --max-body-bytes.`,
-  )
+/** The chunks of a request body as they arrive; one that stalls for `idleMs` is a 408 {@link HttpError}. */
+export function bodyChunks(request: IncomingMessage, idleMs: number): AsyncGenerator<Buffer> {
+  return chunksOf(request, idleMs, HUB_BODY_ERRORS)
 }
 
 /** Whether the request's `Content-Type` is `mediaType` (parameters ignored). */

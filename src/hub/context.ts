@@ -2,7 +2,7 @@ import type { Cors } from "../auth/cors.js"
 import type { PreparedTopic } from "../auth/matchers/matcher.js"
 import type { Entry } from "../engine/engine.js"
 import type { ClientAddressResolver, SSE } from "../server/index.js"
-import type { Admission } from "./admission.js"
+import type { HubAdmission } from "./admission.js"
 import type { Authenticator } from "./authenticate.js"
 import type { HubMetrics } from "./metrics.js"
 import type { ReplayGate } from "./replay-gate.js"
@@ -18,7 +18,7 @@ export interface HubContext {
   readonly updates: UpdateLog
   readonly sse: SSE
   readonly auth: Authenticator
-  readonly admission: Admission
+  readonly admission: HubAdmission
   /** Bounds the history reads of resuming subscribers: a subscriber follows through `replays.forFollower()`. */
   readonly replays: ReplayGate
   /** This node's subscriptions. */

@@ -3,10 +3,11 @@ import type { Registry } from "prom-client"
 import { createCors } from "../auth/cors.js"
 import { prepareTopic } from "../auth/matchers/matcher.js"
 import type { Entry } from "../engine/engine.js"
+import { type Admission, createAdmission } from "../server/admission.js"
 import { createClientAddressResolver, createSSE, withErrorBoundary } from "../server/index.js"
 import { sendProblem } from "../server/problem.js"
 import type { HubActivity } from "./activity.js"
-import { createAdmission } from "./admission.js"
+import { hubAdmission } from "./admission.js"
 import { createAuthenticator } from "./authenticate.js"
 import { BATCH_PUBLISH_PATH, publishBatch } from "./batch-publish.js"
 import type { HubContext } from "./context.js"
@@ -48,6 +49,12 @@ export interface Hub {
   readonly metrics: Registry
   /** Open subscriber connections. */
   readonly connections: number
+  /**
+   * The bounds on open connections (`limits.maxConnections`, `limits.maxConnectionsPerAddress`):
+   * give it to other apps on the same server (`createAIHandler`'s `admission`) so that their
+   * long-lived responses count against the same bounds, not beside them.
+   */
+  readonly admission: Admission
   /** What the hub is doing, for a dashboard (`herald serve` shows it at `/`). */
   readonly activity: HubActivity
   /**
@@ -75,7 +82,8 @@ export function createHub(options: HubOptions): Hub {
     lastEventIdParams: [],
     logger: settings.logger,
   })
-  const admission = createAdmission(settings.limits.maxConnections, settings.limits.maxConnectionsPerAddress)
+  const shared = createAdmission(settings.limits.maxConnections, settings.limits.maxConnectionsPerAddress)
+  const admission = hubAdmission(shared)
   const replays = createReplayGate(
     engine,
     settings.limits.maxConcurrentReplays,
@@ -187,6 +195,7 @@ export function createHub(options: HubOptions): Hub {
     get connections() {
       return admission.open
     },
+    admission: shared,
     activity: {
       figures: () => ({
         connections: admission.open,

@@ -1,5 +1,6 @@
 import type { ServerResponse } from "node:http"
 import { type AuthError, bearerChallenge } from "../auth/errors.js"
+import { closeIfBodyUnread } from "../server/body.js"
 import { sendProblem } from "../server/problem.js"
 import { HttpError } from "./http-error.js"
 
@@ -13,6 +14,7 @@ export function sendText(
   headers: Headers = {},
 ): void {
   if (response.headersSent || response.destroyed) return
+  closeIfBodyUnread(response)
   response.writeHead(status, {
     ...headers,
     "content-type": "text/plain; charset=utf-8",
@@ -33,6 +35,7 @@ export function sendJson(
 ): void {
   if (response.headersSent || response.destroyed) return
   const body = JSON.stringify(document)
+  closeIfBodyUnread(response)
   response.writeHead(status, {
     ...headers,
     "content-type": contentType,

@@ -1,5 +1,7 @@
 import { DEFAULT_COOKIE_NAMES } from "../auth/presentation.js"
 import { defaultLogger, type Logger } from "../logger.js"
+import { DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS_PER_ADDRESS } from "../server/admission.js"
+import { DEFAULT_BODY_IDLE_TIMEOUT_MS } from "../server/body.js"
 import { DEFAULT_HEARTBEAT_MS, DEFAULT_MAX_QUEUED_BYTES, DEFAULT_RETRY_MS } from "../server/index.js"
 import type { HubLimits, HubOptions } from "./options.js"
 
@@ -37,13 +39,13 @@ export const DEFAULT_LIMITS: ResolvedLimits = Object.freeze({
   maxUpdatesPerRequest: 10_000,
   maxMatchersPerSubscription: 64,
   maxPatternLength: 1024,
-  maxConnectionsPerAddress: 256,
-  maxConnections: 50_000,
+  maxConnectionsPerAddress: DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
+  maxConnections: DEFAULT_MAX_CONNECTIONS,
   maxQueuedBytes: DEFAULT_MAX_QUEUED_BYTES,
   maxConnectionMs: 24 * 60 * 60 * 1000,
   maxConcurrentReplays: 64,
   maxQueuedReplays: 1024,
-  bodyIdleTimeoutMs: 60_000,
+  bodyIdleTimeoutMs: DEFAULT_BODY_IDLE_TIMEOUT_MS,
 })
 
 export const DEFAULT_SHUTDOWN_RETRY_JITTER_MS = 5000

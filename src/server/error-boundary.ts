@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http"
 import { defaultLogger, type Logger } from "../logger.js"
+import { closeIfBodyUnread } from "./body.js"
 
 /** A `node:http` request handler; the promise it returns settles when it is done with the request. */
 export type RequestHandler = (request: IncomingMessage, response: ServerResponse) => Promise<void> | void
@@ -34,6 +35,7 @@ export function answerFailure(
     }
     // Headers a handler set before failing may be what failed; none of them belong on this answer.
     for (const name of response.getHeaderNames()) response.removeHeader(name)
+    closeIfBodyUnread(response)
     response.writeHead(500, {
       "content-type": "application/problem+json",
       "content-length": String(FAILURE_BODY.length),

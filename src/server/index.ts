@@ -9,6 +9,13 @@
 
 export type { Logger } from "../logger.js"
 export {
+  type Admission,
+  type AdmissionRefusal,
+  createAdmission,
+  DEFAULT_MAX_CONNECTIONS,
+  DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
+} from "./admission.js"
+export {
   type Channel,
   type ChannelOptions,
   createChannel,

@@ -1,4 +1,5 @@
 import type { ServerResponse } from "node:http"
+import { closeIfBodyUnread } from "./body.js"
 
 /**
  * RFC 9457 problem details: the one shape every Herald app answers a refusal in. The `title` is
@@ -36,6 +37,7 @@ export function sendProblem(
   const body = Buffer.from(
     JSON.stringify({ type: "about:blank", title: TITLES[status] ?? "Error", status, detail }),
   )
+  closeIfBodyUnread(response)
   response.writeHead(status, {
     ...headers,
     "content-type": "application/problem+json",

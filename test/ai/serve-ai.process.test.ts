@@ -4,6 +4,7 @@ import Anthropic from "@anthropic-ai/sdk"
 import OpenAI from "openai"
 import { afterEach, describe, expect, it } from "vitest"
 import { bannerTokens, type Hub, herald, startHub, tempCwd } from "../cli/cli-helpers.js"
+import { rawExchange } from "../server/helpers.js"
 
 let serving: Hub | undefined
 afterEach(async () => {
@@ -85,6 +86,54 @@ describe("herald serve mounts the AI endpoints", () => {
     expect(typo.stderr() + typo.stdout()).toMatch(
       /local.{0,4}\.baseUrl is not a setting of openai models; did you mean baseURL\?/,
     )
+    // A provider named like an Object property is no provider either.
+    writeFileSync(join(cwd, "proto.json"), JSON.stringify({ odd: { provider: "constructor" } }))
+    const proto = herald(["serve", "--engine", "memory", "--port", "0", "--ai-models", "proto.json"], { cwd })
+    expect(await proto.exited).toBe(2)
+    expect(proto.stderr() + proto.stdout()).toMatch(/odd.{0,4}\.provider must be/)
+  })
+
+  it("holds the AI requests to the hub's --body-idle-timeout and, with its subscribers, to --max-connections-per-address", async () => {
+    serving = await startHub(
+      [
+        "--engine",
+        "memory",
+        "--port",
+        "0",
+        "--body-idle-timeout",
+        "300ms",
+        "--max-connections-per-address",
+        "1",
+      ],
+      { cwd: tempCwd() },
+    )
+    const origin = `http://localhost:${serving.port}`
+    const { socket, closed } = await rawExchange(
+      serving.port,
+      `POST /v1/chat/completions HTTP/1.1\r\nHost: localhost:${serving.port}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"model":`,
+      "localhost",
+    )
+    const answer = await Promise.race([
+      closed,
+      new Promise((resolve) => setTimeout(resolve, 5000, "still open")),
+    ])
+    socket.destroy()
+    expect(answer).toMatch(/^HTTP\/1\.1 408 /)
+
+    const subscriber = new AbortController()
+    const subscribed = await fetch(`${serving.hubUrl}?match=t`, { signal: subscriber.signal })
+    expect(subscribed.status).toBe(200)
+    const refused = await fetch(`${origin}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "demo", messages: [{ role: "user", content: "hi" }] }),
+    })
+    expect(refused.status).toBe(429)
+    expect(await refused.json()).toMatchObject({ error: { code: "too_many_connections" } })
+    subscriber.abort()
+    serving.child.kill("SIGTERM")
+    expect(await serving.exited).toBe(0)
+    serving = undefined
   })
 
   it("on sqlite (the default engine), a generation outlives the process: a restarted server resumes it", async () => {

@@ -1,13 +1,13 @@
 import { once } from "node:events"
 import { createServer, type RequestListener, request, type Server } from "node:http"
-import { type AddressInfo, connect } from "node:net"
+import type { AddressInfo } from "node:net"
 import { afterEach, describe, expect, it } from "vitest"
 import { createHttpServer, type HttpTimeouts } from "../../src/cli/http-server.js"
 import { createMemoryEngine } from "../../src/engine/memory.js"
 import { createHub, type Hub } from "../../src/hub/hub.js"
-import type { HubLimits } from "../../src/hub/options.js"
+import type { HubLimits, HubOptions } from "../../src/hub/options.js"
 import type { Logger } from "../../src/logger.js"
-import { recordingLogger, stop } from "../server/helpers.js"
+import { rawExchange as openRawExchange, recordingLogger, stop } from "../server/helpers.js"
 
 const cleanups: Array<() => Promise<void>> = []
 afterEach(async () => {
@@ -16,11 +16,12 @@ afterEach(async () => {
 
 const SHORT: HttpTimeouts = { headersTimeoutMs: 200, keepAliveTimeoutMs: 1000 }
 
-/** A hub with anonymous publishing on a server made by `makeServer` (herald serve's by default). */
+/** A hub with anonymous publishing (unless `options` say otherwise) on a server made by `makeServer` (herald serve's by default). */
 async function serveHub(
   limits: HubLimits,
   makeServer: (listener: RequestListener) => Server = (listener) => createHttpServer(listener, SHORT),
   logger?: Logger,
+  options: Partial<HubOptions> = {},
 ): Promise<{ hub: Hub; server: Server; port: number }> {
   let hub: Hub | undefined
   const server = makeServer((req, res) => hub?.handle(req, res))
@@ -34,6 +35,7 @@ async function serveHub(
     heartbeatMs: 0,
     limits,
     ...(logger === undefined ? {} : { logger }),
+    ...options,
   })
   const running = hub
   cleanups.push(async () => {
@@ -43,21 +45,11 @@ async function serveHub(
   return { hub: running, server, port }
 }
 
-/** Opens a raw socket, writes `head`, and collects what comes back until the server closes it. */
+/** {@link openRawExchange}, its socket destroyed after the test. */
 async function rawExchange(port: number, head: string) {
-  const socket = connect(port, "127.0.0.1")
-  await once(socket, "connect")
-  let received = ""
-  socket.setEncoding("utf8")
-  socket.on("data", (text: string) => {
-    received += text
-  })
-  // A reset after the answer (a byte that crossed the server's close) ends the exchange like a close.
-  socket.on("error", () => undefined)
-  const closed = new Promise<string>((resolve) => socket.once("close", () => resolve(received)))
-  socket.write(head)
-  cleanups.push(async () => void socket.destroy())
-  return { socket, closed }
+  const opened = await openRawExchange(port, head)
+  cleanups.push(async () => void opened.socket.destroy())
+  return opened
 }
 
 describe("herald serve's HTTP timeouts", () => {
@@ -115,6 +107,40 @@ describe("herald serve's HTTP timeouts", () => {
     expect(answer).toMatch(/^HTTP\/1\.1 408 /)
     expect(answer.toLowerCase()).toContain("connection: close")
     expect(answer).toContain("--body-idle-timeout")
+  })
+
+  it("closes the connection after a refusal sent before the body was read (401, 413), instead of reading on", async () => {
+    const head =
+      "POST /.well-known/mercure HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 99999999999\r\n\r\ntopic=t&data="
+    const open = await serveHub({}, undefined, undefined, { allowAnonymousPublish: false })
+    const anonymous = await serveHub({ maxBodyBytes: 1000 })
+    for (const [status, port] of [
+      [401, open.port],
+      [413, anonymous.port],
+    ] as const) {
+      const { socket, closed } = await rawExchange(port, head)
+      // Keeps sending, as a client with that much to send would: the hub must not read it all.
+      const more = setInterval(() => socket.writable && socket.write("x".repeat(16_384)), 20)
+      cleanups.push(async () => clearInterval(more))
+      const answer = await Promise.race([
+        closed,
+        new Promise<string>((resolve) => setTimeout(resolve, 2000, "still open")),
+      ])
+      expect(answer).toMatch(new RegExp(`^HTTP/1\\.1 ${status} `))
+      expect(answer.toLowerCase()).toContain("connection: close")
+    }
+  })
+
+  it("answers a body past the limit mid-way (no Content-Length) with 413, and closes the connection", async () => {
+    const { port } = await serveHub({ maxBodyBytes: 1000 })
+    const chunk = `topic=t&data=${"x".repeat(1500)}`
+    const { closed } = await rawExchange(
+      port,
+      `POST /.well-known/mercure HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nTransfer-Encoding: chunked\r\n\r\n${chunk.length.toString(16)}\r\n${chunk}\r\n`,
+    )
+    const answer = await closed
+    expect(answer).toMatch(/^HTTP\/1\.1 413 /)
+    expect(answer.toLowerCase()).toContain("connection: close")
   })
 
   it("stops a streaming publish whose body stalls, saying which updates were stored", async () => {

@@ -129,6 +129,30 @@ export function recordingLogger(): Logger & { readonly entries: LogEntry[] } {
   return { entries, error: at("error"), warn: at("warn"), info: at("info"), debug: at("debug") }
 }
 
+/**
+ * Opens a raw connection to `port` of `host` and writes `text`; `closed` resolves with all that
+ * came back once the server closes the connection, `received()` is what came so far. The caller
+ * destroys the socket when done.
+ */
+export async function rawExchange(
+  port: number,
+  text: string,
+  host = "127.0.0.1",
+): Promise<{ socket: Socket; closed: Promise<string>; received(): string }> {
+  const socket = connect(port, host)
+  await once(socket, "connect")
+  let received = ""
+  socket.setEncoding("utf8")
+  socket.on("data", (chunk: string) => {
+    received += chunk
+  })
+  // A reset after the answer (a byte that crossed the server's close) ends the exchange like a close.
+  socket.on("error", () => undefined)
+  const closed = new Promise<string>((resolve) => socket.once("close", () => resolve(received)))
+  socket.write(text)
+  return { socket, closed, received: () => received }
+}
+
 /** A response head read byte for byte, and the socket, left open, that carries the rest. */
 export interface RawResponse {
   readonly status: number

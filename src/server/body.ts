@@ -1,0 +1,105 @@
+import type { IncomingMessage, ServerResponse } from "node:http"
+
+/** Bounds on reading one request body. */
+export interface BodyLimits {
+  readonly maxBodyBytes: number
+  readonly bodyIdleTimeoutMs: number
+}
+
+/** The longest pause in a request body by default, ms: no honest client pauses a minute mid-body. */
+export const DEFAULT_BODY_IDLE_TIMEOUT_MS = 60_000
+
+/** How an app words a body read that ends early, in its own error type and shape. */
+export interface BodyErrors {
+  /** The body is larger than `maxBytes` (announced so, or once read that far). */
+  tooLarge(maxBytes: number): Error
+  /** No chunk came for `idleMs`: the rest will never be read. */
+  stalled(idleMs: number): Error
+  /** The client closed the connection mid-body: nobody to answer, and nothing the server did wrong. */
+  abandoned(): Error
+}
+
+/**
+ * Reads a request body of at most `maxBodyBytes`. Past the limit it stops reading and throws
+ * `errors.tooLarge`; a body announced larger by `Content-Length` is refused before reading.
+ * A body that stalls is cut as {@link bodyChunks} says.
+ */
+export async function readBody(
+  request: IncomingMessage,
+  limits: BodyLimits,
+  errors: BodyErrors,
+): Promise<Buffer> {
+  const maxBytes = limits.maxBodyBytes
+  if (Number(request.headers["content-length"]) > maxBytes) throw errors.tooLarge(maxBytes)
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of bodyChunks(request, limits.bodyIdleTimeoutMs, errors)) {
+    size += chunk.length
+    if (size > maxBytes) throw errors.tooLarge(maxBytes)
+    chunks.push(chunk)
+  }
+  return chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size)
+}
+
+const STALLED = Symbol("stalled")
+
+/**
+ * The chunks of a request body as they arrive. When none arrives for `idleMs` (the clock runs
+ * only while waiting for the client, not while the consumer works on a chunk), it throws
+ * `errors.stalled`: a client that stalls on purpose must not keep the socket.
+ *
+ * A body left before its end (a stall, or a consumer that stops on a refusal) is not read on:
+ * over HTTP/1 the refusal closes the connection once sent (`closeIfBodyUnread`), whereas ending
+ * the iterator would destroy the request, and the socket with it, before the refusal is sent.
+ */
+export async function* bodyChunks(
+  request: IncomingMessage,
+  idleMs: number,
+  errors: Pick<BodyErrors, "stalled" | "abandoned">,
+): AsyncGenerator<Buffer> {
+  const chunks = (request as AsyncIterable<Buffer>)[Symbol.asyncIterator]()
+  let stalled = false
+  try {
+    while (true) {
+      let timer: ReturnType<typeof setTimeout> | undefined
+      const idle = new Promise<typeof STALLED>((resolve) => {
+        timer = setTimeout(() => resolve(STALLED), idleMs)
+      })
+      let next: IteratorResult<Buffer> | typeof STALLED
+      try {
+        next = await Promise.race([chunks.next(), idle])
+      } catch (error) {
+        if (request.destroyed) throw errors.abandoned()
+        throw error
+      } finally {
+        clearTimeout(timer)
+      }
+      if (next === STALLED) {
+        stalled = true
+        throw errors.stalled(idleMs)
+      }
+      if (next.done) return
+      yield next.value
+    }
+  } finally {
+    // An HTTP/2 stream has no connection to close after the refusal: a consumer that stopped
+    // resets it. A stalled one is left for the 408 to be sent, as over HTTP/1.
+    if (!stalled && request.httpVersionMajor >= 2) await chunks.return?.()
+  }
+}
+
+/**
+ * Sets `Connection: close` on a response to a request whose body has not all arrived (a refusal
+ * before or while reading it). Without it Node, to reach the connection's next request, reads and
+ * drops the rest of the body for as long as the client sends it — a `Content-Length` of 100 GB
+ * included; with it, Node ends the socket once the answer is written. HTTP/1 only: `Connection`
+ * is no HTTP/2 header, and an HTTP/2 stream ends on its own.
+ */
+export function closeIfBodyUnread(response: ServerResponse): void {
+  const request = response.req as IncomingMessage | undefined
+  if (request === undefined || request.httpVersionMajor !== 1 || request.complete) return
+  const { headers } = request
+  if (headers["transfer-encoding"] !== undefined || Number(headers["content-length"]) > 0) {
+    response.setHeader("connection", "close")
+  }
+}

@@ -1,0 +1,296 @@
+// The AI endpoints against clients that hold on, stall, leave or nest: a body that stops arriving,
+// streams past the connection bounds (shared with the hub's), a refusal before the body was read,
+// a body nested 50,000 deep, a client leaving mid-body, HEAD on a stream.
+import { once } from "node:events"
+import type { IncomingMessage, ServerResponse } from "node:http"
+import { connect } from "node:net"
+import { afterEach, describe, expect, it } from "vitest"
+import { createAIHandler } from "../../src/ai/handler.js"
+import { createMemoryEngine } from "../../src/engine/memory.js"
+import { createHub } from "../../src/hub/hub.js"
+import { createAdmission } from "../../src/server/admission.js"
+import { listen, rawExchange, recordingLogger, stop } from "../server/helpers.js"
+import { aiToken, closedAfterEach, startAI } from "./ai-server.js"
+
+const servers = closedAfterEach()
+const cleanups: (() => Promise<void>)[] = []
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup()
+})
+
+/** Runs for about 10 seconds unless cancelled. */
+const SLOW = { provider: "demo" as const, timeToFirstTokenMs: 0, tokensPerSecond: 8 }
+const FAST = { provider: "demo" as const, timeToFirstTokenMs: 0, tokensPerSecond: Number.POSITIVE_INFINITY }
+const CHAT = { model: "demo", stream: true, messages: [{ role: "user", content: "hi" }] }
+const MESSAGES = { ...CHAT, max_tokens: 10 }
+
+/**
+ * Writes `text` on a raw connection, then waits up to `withinMs` for the server to close it.
+ * Resolves with what came back, split into status, head and parsed body, and whether it closed.
+ */
+async function exchange(origin: string, text: string, withinMs = 2000) {
+  const { socket, closed, received } = await rawExchange(Number(new URL(origin).port), text)
+  cleanups.push(async () => void socket.destroy())
+  const wasClosed = await Promise.race([
+    closed.then(() => true),
+    new Promise<boolean>((resolve) => setTimeout(resolve, withinMs, false)),
+  ])
+  const [head = "", body = ""] = received().split("\r\n\r\n", 2)
+  return {
+    closed: wasClosed,
+    status: Number(head.split(" ")[1]),
+    head: head.toLowerCase(),
+    body: body === "" ? undefined : (JSON.parse(body) as unknown),
+  }
+}
+
+const post = (path: string, headers: string, body: string) =>
+  `POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n${headers}\r\n${body}`
+
+function send(
+  origin: string,
+  body: object,
+  path = "/v1/chat/completions",
+  headers: Record<string, string> = {},
+) {
+  return fetch(`${origin}${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: JSON.stringify(body),
+  })
+}
+
+describe("a body that stops arriving", () => {
+  it("is answered 408 in the endpoint's shape after the body idle timeout, and the connection closed", async () => {
+    servers.running = await startAI({ bodyIdleTimeoutMs: 150 })
+    const { origin } = servers.running
+    const openai = await exchange(
+      origin,
+      post("/v1/chat/completions", "Content-Length: 100\r\n", '{"model":'),
+    )
+    expect(openai).toMatchObject({ closed: true, status: 408 })
+    expect(openai.head).toContain("connection: close")
+    expect(openai.body).toMatchObject({
+      error: { type: "invalid_request_error", message: expect.stringMatching(/stopped arriving for 150 ms/) },
+    })
+    const anthropic = await exchange(origin, post("/v1/messages", "Content-Length: 100\r\n", '{"model":'))
+    expect(anthropic).toMatchObject({ closed: true, status: 408 })
+    expect(anthropic.body).toMatchObject({ type: "error", error: { type: "invalid_request_error" } })
+  })
+})
+
+describe("the connection bounds", () => {
+  it("count the AI streams per address: past the bound, 429 in the endpoint's shape; a closed stream gives its place back", async () => {
+    const admission = createAdmission(100, 1)
+    servers.running = await startAI({ models: { demo: SLOW }, admission })
+    const { origin } = servers.running
+    const first = await send(origin, CHAT)
+    expect(first.status).toBe(200)
+    const id = first.headers.get("herald-generation-id")
+    const second = await send(origin, CHAT)
+    expect(second.status).toBe(429)
+    expect(second.headers.get("retry-after")).toBe("5")
+    expect(await second.json()).toMatchObject({
+      error: {
+        type: "rate_limit_exceeded",
+        code: "too_many_connections",
+        message: expect.stringMatching(/Too many open connections from 127\.0\.0\.1 \(at most 1\)/),
+      },
+    })
+    const anthropic = await send(origin, MESSAGES, "/v1/messages")
+    expect(anthropic.status).toBe(429)
+    expect(await anthropic.json()).toMatchObject({ type: "error", error: { type: "rate_limit_error" } })
+    expect((await fetch(`${origin}/v1/generations/${id}/stream`)).status).toBe(429)
+    expect((await fetch(`${origin}/v1/ai-sdk/chat/c1/stream`)).status).toBe(429)
+    // Short answers take no place: the list of models, a generation's state.
+    expect((await fetch(`${origin}/v1/models`)).status).toBe(200)
+    expect((await fetch(`${origin}/v1/generations/${id}`)).status).toBe(200)
+    expect(admission.open).toBe(1)
+    await first.body?.cancel()
+    for (let tries = 0; tries < 200 && admission.open > 0; tries++)
+      await new Promise((r) => setTimeout(r, 10))
+    expect(admission.open).toBe(0)
+    const again = await fetch(`${origin}/v1/generations/${id}/stream`)
+    expect(again.status).toBe(200)
+    await again.body?.cancel()
+  })
+
+  it("are the hub's when it shares them: its subscribers and the AI streams count together", async () => {
+    const engine = createMemoryEngine()
+    const hub = createHub({ engine, allowAnonymousSubscribe: true, limits: { maxConnectionsPerAddress: 1 } })
+    const ai = createAIHandler({ engine, models: { demo: SLOW }, heartbeatMs: 0, admission: hub.admission })
+    const { server, url } = await listen((request: IncomingMessage, response: ServerResponse) => {
+      const path = (request.url ?? "/").split("?", 1)[0] as string
+      void (ai.owns(path) ? ai.handle(request, response) : hub.handle(request, response))
+    })
+    cleanups.push(async () => {
+      await ai.close({ deadlineMs: 100 })
+      await hub.close({ deadlineMs: 100 })
+      await stop(server)
+      await engine.close()
+    })
+    const subscriber = new AbortController()
+    const subscribed = await fetch(`${url}/.well-known/mercure?match=t`, { signal: subscriber.signal })
+    expect(subscribed.status).toBe(200)
+    expect((await send(url, CHAT)).status).toBe(429)
+    subscriber.abort()
+    for (let tries = 0; tries < 200 && hub.admission.open > 0; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 10))
+    }
+    const stream = await send(url, CHAT)
+    expect(stream.status).toBe(200)
+    const refused = await fetch(`${url}/.well-known/mercure?match=t`)
+    expect(refused.status).toBe(429)
+    expect((await refused.json()).detail).toMatch(/Too many open connections from 127\.0\.0\.1 \(at most 1\)/)
+    // The hub's own figure counts its subscribers only.
+    expect([hub.connections, hub.admission.open]).toEqual([0, 1])
+    await stream.body?.cancel()
+  })
+})
+
+describe("a refusal before the body was read", () => {
+  it("closes the connection (401, 413, 415) instead of reading the rest of the body on", async () => {
+    servers.running = await startAI({ auth: true, maxBodyBytes: 1000 })
+    const { origin } = servers.running
+    const huge = "Content-Length: 99999999999\r\n"
+    const unauthorized = await exchange(origin, post("/v1/chat/completions", huge, '{"a":'))
+    expect(unauthorized).toMatchObject({ closed: true, status: 401 })
+    expect(unauthorized.head).toContain("connection: close")
+    expect(unauthorized.body).toMatchObject({ error: { type: "authentication_error" } })
+
+    const token = `Authorization: Bearer ${await aiToken(["generate"])}\r\n`
+    const tooLarge = await exchange(origin, post("/v1/messages", token + huge, '{"a":'))
+    expect(tooLarge).toMatchObject({ closed: true, status: 413 })
+    expect(tooLarge.head).toContain("connection: close")
+    expect(tooLarge.body).toMatchObject({ type: "error", error: { type: "request_too_large" } })
+
+    const notJson = await exchange(
+      origin,
+      post("/v1/chat/completions", `${token}Content-Length: 1000\r\n`, "a=").replace(
+        "application/json",
+        "text/plain",
+      ),
+    )
+    expect(notJson).toMatchObject({ closed: true, status: 415 })
+    expect(notJson.head).toContain("connection: close")
+
+    // Past the limit mid-body (no Content-Length to refuse it by): answered, not cut without a word.
+    const chunk = "x".repeat(1500)
+    const chunked = await exchange(
+      origin,
+      post(
+        "/v1/chat/completions",
+        `${token}Transfer-Encoding: chunked\r\n`,
+        `${chunk.length.toString(16)}\r\n${chunk}\r\n`,
+      ),
+    )
+    expect(chunked).toMatchObject({ closed: true, status: 413 })
+    expect(chunked.head).toContain("connection: close")
+  })
+
+  it("keeps the connection when the body was read to its end", async () => {
+    servers.running = await startAI()
+    const answer = await exchange(
+      servers.running.origin,
+      post("/v1/chat/completions", "Content-Length: 5\r\n", '{"a":'),
+      300,
+    )
+    expect(answer).toMatchObject({ closed: false, status: 400 })
+    expect(answer.head).not.toContain("connection: close")
+  })
+})
+
+describe("a body nested deeper than the bound", () => {
+  const DEPTH = 50_000
+  const deep = `${'{"a":'.repeat(DEPTH)}1${"}".repeat(DEPTH)}`
+
+  it("is a 400 naming the bound, in the endpoint's shape, before any code recurses into it", async () => {
+    servers.running = await startAI({ models: { demo: FAST } })
+    const { origin } = servers.running
+    const tools = `[{"type":"function","function":{"name":"f","parameters":${deep}}}]`
+    for (const key of [undefined, "deep-1"]) {
+      const response = await fetch(`${origin}/v1/chat/completions`, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          ...(key === undefined ? {} : { "idempotency-key": key }),
+        },
+        body: `{"model":"demo","messages":[{"role":"user","content":"hi"}],"tools":${tools}}`,
+      })
+      expect(response.status).toBe(400)
+      expect(await response.json()).toMatchObject({
+        error: {
+          type: "invalid_request_error",
+          message: expect.stringMatching(/nests arrays and objects more than 64 levels deep/),
+        },
+      })
+    }
+    const anthropic = await fetch(`${origin}/v1/messages`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "idempotency-key": "deep-2" },
+      body: `{"model":"demo","max_tokens":5,"messages":[{"role":"user","content":"hi"}],"tools":[{"name":"f","input_schema":${deep}}]}`,
+    })
+    expect(anthropic.status).toBe(400)
+    expect(await anthropic.json()).toMatchObject({ type: "error", error: { type: "invalid_request_error" } })
+  })
+
+  it("is maxBodyDepth: a body that deep passes, one level more does not", async () => {
+    servers.running = await startAI({ models: { demo: FAST }, maxBodyDepth: 5 })
+    // Body, tools, a tool, its function, its parameters: 5 levels.
+    const body = (parameters: object) => ({
+      model: "demo",
+      messages: [{ role: "user", content: "hi" }],
+      tools: [{ type: "function", function: { name: "f", parameters } }],
+    })
+    const passes = await send(servers.running.origin, body({ type: "object" }))
+    expect(passes.status).toBe(200)
+    await passes.body?.cancel()
+    const deeper = await send(servers.running.origin, body({ type: "object", properties: {} }))
+    expect(deeper.status).toBe(400)
+    expect((await deeper.json()).error.message).toMatch(/more than 5 levels deep/)
+  })
+})
+
+describe("a client that leaves mid-body", () => {
+  it("is the client leaving: nothing logged as an error", async () => {
+    const logger = recordingLogger()
+    const engine = createMemoryEngine()
+    const ai = createAIHandler({ engine, logger, heartbeatMs: 0 })
+    let handled: () => void = () => {}
+    const done = new Promise<void>((resolve) => {
+      handled = resolve
+    })
+    const { server, url } = await listen(async (request, response) => {
+      await ai.handle(request, response)
+      handled()
+    })
+    cleanups.push(async () => {
+      await ai.close({ deadlineMs: 100 })
+      await stop(server)
+      await engine.close()
+    })
+    const { hostname, port } = new URL(url)
+    const socket = connect(Number(port), hostname)
+    await once(socket, "connect")
+    socket.write(post("/v1/chat/completions", "Content-Length: 100\r\n", '{"model":'))
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    socket.destroy()
+    await done
+    expect(logger.entries.filter((entry) => entry.level === "error")).toEqual([])
+  })
+})
+
+describe("HEAD on a stream", () => {
+  it("is a 405 whose Allow says GET only; where HEAD is answered, Allow says so", async () => {
+    servers.running = await startAI({ models: { demo: FAST } })
+    const { origin } = servers.running
+    const id = (await send(origin, { ...CHAT, stream: false })).headers.get("herald-generation-id")
+    for (const path of [`/v1/generations/${id}/stream`, "/v1/ai-sdk/chat/c1/stream"]) {
+      const head = await fetch(`${origin}${path}`, { method: "HEAD" })
+      expect([path, head.status, head.headers.get("allow")]).toEqual([path, 405, "GET"])
+    }
+    expect((await fetch(`${origin}/v1/generations/${id}`, { method: "HEAD" })).status).toBe(200)
+    const state = await fetch(`${origin}/v1/generations/${id}`, { method: "PUT" })
+    expect([state.status, state.headers.get("allow")]).toEqual([405, "GET, HEAD"])
+  })
+})
