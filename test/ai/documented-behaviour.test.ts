@@ -139,14 +139,13 @@ describe("non-streaming failures, in each endpoint's shape", () => {
   ) {
     upstream = await startUpstream()
     stall(upstream)
-    const origin = (running = await startAI({
-      models: { gpt: { provider: "openai", baseURL: upstream.baseURL } },
-    })).origin
+    const started = await startAI({ models: { gpt: { provider: "openai", baseURL: upstream.baseURL } } })
+    running = started
     const answers = [
-      post(origin, "/v1/chat/completions", { model: "gpt", messages: MESSAGES }),
-      post(origin, "/v1/messages", { model: "gpt", max_tokens: 50, messages: MESSAGES }),
+      post(started.origin, "/v1/chat/completions", { model: "gpt", messages: MESSAGES }),
+      post(started.origin, "/v1/messages", { model: "gpt", max_tokens: 50, messages: MESSAGES }),
     ]
-    await end(await runningIds(running, 2))
+    await end(await runningIds(started, 2))
     const [openaiAnswer, anthropicAnswer] = await Promise.all(answers)
     expect(openaiAnswer?.status).toBe(status)
     expect(await openaiAnswer?.json()).toMatchObject({ error: { type } })
