@@ -7,6 +7,7 @@ import { ADMISSION_RETRY_AFTER_SECONDS, type Admission, createAdmission } from "
 import { DEFAULT_BODY_IDLE_TIMEOUT_MS } from "../server/body.js"
 import { createClientAddressResolver, type ForwardedHeader } from "../server/client-address.js"
 import { createSSE, DEFAULT_HEARTBEAT_MS, withErrorBoundary } from "../server/index.js"
+import { onResponseGone } from "../server/response-gone.js"
 import { type AIAuthOptions, createAIAuthenticator } from "./ai-auth.js"
 import type { AIContext } from "./ai-context.js"
 import { createAIMetrics } from "./ai-metrics.js"
@@ -256,7 +257,7 @@ export function createAIHandler(options: AIHandlerOptions): AIHandler {
     const address = clientAddress(request)
     const refused = admission.admit(address)
     if (refused === undefined) {
-      response.once("close", () => admission.release(address))
+      onResponseGone(request, response, () => admission.release(address))
       return true
     }
     const hint =

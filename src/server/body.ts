@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http"
+import { type Http2ServerRequest, constants as http2Constants } from "node:http2"
 
 /** Bounds on reading one request body. */
 export interface BodyLimits {
@@ -82,22 +83,30 @@ export async function* bodyChunks(
       yield next.value
     }
   } finally {
-    // An HTTP/2 stream has no connection to close after the refusal: a consumer that stopped
-    // resets it. A stalled one is left for the 408 to be sent, as over HTTP/1.
+    // A consumer that stopped early lets the request go; its HTTP/2 stream is closed once the
+    // refusal is sent (closeIfBodyUnread). A stalled one is left for the 408 to be sent first.
     if (!stalled && request.httpVersionMajor >= 2) await chunks.return?.()
   }
 }
 
 /**
- * Sets `Connection: close` on a response to a request whose body has not all arrived (a refusal
- * before or while reading it). Without it Node, to reach the connection's next request, reads and
- * drops the rest of the body for as long as the client sends it — a `Content-Length` of 100 GB
- * included; with it, Node ends the socket once the answer is written. HTTP/1 only: `Connection`
- * is no HTTP/2 header, and an HTTP/2 stream ends on its own.
+ * Ends the exchange of a request whose body has not all arrived (a refusal before or while
+ * reading it) once its answer is sent. Over HTTP/1, `Connection: close`: without it Node, to reach
+ * the connection's next request, reads and drops the rest of the body for as long as the client
+ * sends it — a `Content-Length` of 100 GB included. Over HTTP/2 (no `Connection` header there),
+ * the stream is closed with `NO_ERROR` after the answer (RFC 9113 §8.1): a stream whose client
+ * side is still open would stay open, holding its connection slot and one of the session's streams.
  */
 export function closeIfBodyUnread(response: ServerResponse): void {
   const request = response.req as IncomingMessage | undefined
-  if (request === undefined || request.httpVersionMajor !== 1 || request.complete) return
+  if (request === undefined || request.complete) return
+  if (request.httpVersionMajor >= 2) {
+    const { stream } = request as unknown as Http2ServerRequest
+    stream.once("finish", () => {
+      if (!request.complete && !stream.closed) stream.close(http2Constants.NGHTTP2_NO_ERROR)
+    })
+    return
+  }
   const { headers } = request
   if (headers["transfer-encoding"] !== undefined || Number(headers["content-length"]) > 0) {
     response.setHeader("connection", "close")

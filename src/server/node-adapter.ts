@@ -1,8 +1,9 @@
-import { type IncomingHttpHeaders, ServerResponse } from "node:http"
+import { type IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http"
 import { type ConnectionSettings, type ConnectionSink, SSEConnection } from "./connection.js"
 import { sseHeaders } from "./headers.js"
 import { http1Chunk } from "./http1-chunk.js"
 import type { Frame } from "./queue.js"
+import { onResponseGone } from "./response-gone.js"
 
 /** The parts of a `node:http` or `node:http2` (compat API) request the adapter reads. */
 export interface NodeRequestLike {
@@ -176,7 +177,9 @@ export function openNodeConnection(
   const sink = socket === undefined ? new NodeResponseSink(response) : new ChunkedSocketSink(response, socket)
   const connection = new SSEConnection(sink, settings)
   ;(response as ResponseWithConnection)[CONNECTION] = connection
-  response.on("close", responseGone)
+  if (request instanceof IncomingMessage && response instanceof ServerResponse) {
+    onResponseGone(request, response, () => responseGone.call(response as ResponseWithConnection))
+  } else response.on("close", responseGone)
   // Only response writes can make the response emit "error" (e.g. write-after-destroy); the fast
   // path writes to the socket, whose errors the HTTP server already handles.
   if (socket === undefined) response.on("error", responseGone)

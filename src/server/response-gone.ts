@@ -1,0 +1,25 @@
+import type { IncomingMessage, ServerResponse } from "node:http"
+
+/**
+ * Calls `listener` once, when `response` is done with: it closed, or, over HTTP/1, its
+ * connection's socket closed. A response queued behind an earlier one on a pipelined HTTP/1
+ * connection has no socket of its own yet, and never emits `close` if the socket dies first: a
+ * slot or a subscription released on `close` alone would stay held for good.
+ */
+export function onResponseGone(
+  request: IncomingMessage,
+  response: ServerResponse,
+  listener: () => void,
+): void {
+  const socket = request.httpVersionMajor === 1 ? (request.socket ?? undefined) : undefined
+  let called = false
+  const gone = (): void => {
+    if (called) return
+    called = true
+    response.off("close", gone)
+    socket?.off("close", gone)
+    listener()
+  }
+  response.once("close", gone)
+  socket?.once("close", gone)
+}
