@@ -1,5 +1,5 @@
 import { type FinishEntry, laterUsage, type UsageEntry } from "./entries.js"
-import type { EndEntry, StoredEntry } from "./stored-entry.js"
+import { completedUsage, type EndEntry, type StoredEntry } from "./stored-entry.js"
 
 /** A tool call of a finished answer, its arguments whole. */
 export interface AnswerToolCall {
@@ -89,12 +89,7 @@ export function foldAnswer(entries: Iterable<StoredEntry>): Answer {
   return {
     blocks,
     finish,
-    usage: {
-      ...usage,
-      type: "usage",
-      inputTokens: usage?.inputTokens ?? end?.stats.usage.inputTokens,
-      outputTokens: usage?.outputTokens ?? end?.stats.usage.outputTokens,
-    },
+    usage: completedUsage(usage, end?.stats.usage),
     error,
     end,
   }

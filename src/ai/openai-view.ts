@@ -1,5 +1,5 @@
 import { type Entry, type FinishReason, laterUsage, type UsageEntry } from "./entries.js"
-import { END_ERROR_TYPE, type EndEntry, type StoredEntry } from "./stored-entry.js"
+import { completedUsage, END_ERROR_TYPE, type EndEntry, type StoredEntry } from "./stored-entry.js"
 import type { View, ViewContext, ViewEvent } from "./view.js"
 
 /** What OpenAI's `finish_reason` says for each of Herald's; it has no word for a paused turn. */
@@ -76,19 +76,13 @@ export function openaiView(context: ViewContext): View {
 
   const end = (entry: EndEntry): ViewEvent[] => {
     if (entry.status === "done") {
-      const counts = entry.stats.usage
       const final = meta.includeUsage
         ? [
             {
               data: JSON.stringify({
                 ...base,
                 choices: [],
-                usage: openaiUsage({
-                  type: "usage",
-                  ...usage,
-                  inputTokens: usage?.inputTokens ?? counts.inputTokens,
-                  outputTokens: usage?.outputTokens ?? counts.outputTokens,
-                }),
+                usage: openaiUsage(completedUsage(usage, entry.stats.usage)),
               }),
             },
           ]

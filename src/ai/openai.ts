@@ -35,7 +35,9 @@ export interface OpenAIProviderOptions {
  */
 export function openaiProvider(options: OpenAIProviderOptions): Provider {
   optionalPositiveFinite("idleTimeoutMs", options.idleTimeoutMs)
-  const maxTokensField = options.maxTokensField ?? defaultMaxTokensField(options.baseURL)
+  // Called whatever the option says: it checks the base URL too.
+  const byURL = defaultMaxTokensField(options.baseURL)
+  const maxTokensField = options.maxTokensField ?? byURL
   if (maxTokensField !== "max_tokens" && maxTokensField !== "max_completion_tokens") {
     throw new TypeError(
       `maxTokensField must be "max_tokens" or "max_completion_tokens"; got ${JSON.stringify(maxTokensField)}`,
@@ -93,18 +95,17 @@ interface StreamedToolCall {
   /** Its entry index, once started. */
   index: number | undefined
   id: string | undefined
-  name: string
   arguments: string
 }
 
 /** Reads `chat.completion.chunk` frames (`data:` only, no `event:`) into entries. Choice 0 only. */
 export class OpenAIChunkTranslator implements EventTranslator {
-  /** Tool calls by the chunk's `tool_calls[].index`, or by order of arrival where a server leaves it out. */
+  /** Tool calls by the chunk's `tool_calls[].index`; where a server leaves it out, by id, or by order of arrival (see {@link toolCallKey}). */
   private readonly toolCalls = new Map<number | string, StreamedToolCall>()
   /** The key of the call the last fragment belonged to. */
   private lastToolCallKey: number | string | undefined
   private toolCallCount = 0
-  private unindexedCount = 0
+  private unnamedCount = 0
   private finished = false
 
   /** "`[DONE]` ends iteration." */
@@ -185,7 +186,7 @@ export class OpenAIChunkTranslator implements EventTranslator {
     const last = lastKey === undefined ? undefined : this.toolCalls.get(lastKey)
     const named = isRecord(fragment.function) && nonEmpty(fragment.function.name) !== undefined
     if (lastKey !== undefined && !(named && last?.index !== undefined)) return lastKey
-    return `unnamed ${this.unindexedCount++}`
+    return `unnamed ${this.unnamedCount++}`
   }
 
   /** One fragment of call `key`: `{id?, function: {name?, arguments?}}`, or the legacy `{name?, arguments?}`. */
@@ -197,7 +198,7 @@ export class OpenAIChunkTranslator implements EventTranslator {
     const fn = isRecord(fragment.function) ? fragment.function : fragment
     let call = this.toolCalls.get(key)
     if (call === undefined) {
-      call = { index: undefined, id: undefined, name: "", arguments: "" }
+      call = { index: undefined, id: undefined, arguments: "" }
       this.toolCalls.set(key, call)
     }
     this.lastToolCallKey = key
@@ -209,18 +210,15 @@ export class OpenAIChunkTranslator implements EventTranslator {
         entries.push({ type: "tool-call-delta", index: call.index, arguments: fragmentArguments })
     }
     const name = nonEmpty(fn.name)
-    if (call.index === undefined && name !== undefined) {
-      call.name = name
-      this.startToolCall(call, entries)
-    }
+    if (call.index === undefined && name !== undefined) this.startToolCall(call, name, entries)
   }
 
   /** The call's start, and the arguments that came before its name as one fragment. */
-  private startToolCall(call: StreamedToolCall, entries: Translation["entries"]): void {
+  private startToolCall(call: StreamedToolCall, name: string, entries: Translation["entries"]): void {
     const index = this.toolCallCount++
     call.index = index
     // Some compatible servers leave the id out; the next turn still needs one.
-    entries.push({ type: "tool-call-start", index, id: call.id ?? `call_${index}`, name: call.name })
+    entries.push({ type: "tool-call-start", index, id: call.id ?? `call_${index}`, name })
     if (call.arguments !== "") entries.push({ type: "tool-call-delta", index, arguments: call.arguments })
   }
 
@@ -236,7 +234,7 @@ export class OpenAIChunkTranslator implements EventTranslator {
     // A call whose name never came still starts, nameless, so that its arguments are not lost; one
     // with neither (an id alone, a vendor's metadata) is no call.
     for (const call of this.toolCalls.values()) {
-      if (call.index === undefined && call.arguments !== "") this.startToolCall(call, entries)
+      if (call.index === undefined && call.arguments !== "") this.startToolCall(call, "", entries)
     }
     const started = [...this.toolCalls.values()].flatMap((call) =>
       call.index === undefined ? [] : [{ index: call.index, arguments: call.arguments }],

@@ -1,4 +1,4 @@
-import type { Entry, ErrorEntry } from "./entries.js"
+import type { Entry, ErrorEntry, UsageEntry } from "./entries.js"
 
 /**
  * How a generation ended: `done` (the model finished), `cancelled` (someone asked it to stop,
@@ -24,6 +24,22 @@ export interface GenerationUsage {
    * batch several. No tokenizer is loaded for it (gpt-tokenizer is the demo model's only).
    */
   readonly source: "provider" | "estimated"
+}
+
+/**
+ * `usage`, the last usage a generation's entries told, with the counts it leaves out taken from
+ * `counted`, its end's (counted locally when the provider sent none).
+ */
+export function completedUsage(
+  usage: UsageEntry | undefined,
+  counted: GenerationUsage | undefined,
+): UsageEntry {
+  return {
+    ...usage,
+    type: "usage",
+    inputTokens: usage?.inputTokens ?? counted?.inputTokens,
+    outputTokens: usage?.outputTokens ?? counted?.outputTokens,
+  }
 }
 
 /** What a generation measured, carried by its terminal entry. */
