@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http"
-import { type Http2ServerRequest, constants as http2Constants } from "node:http2"
+import { constants as http2Constants } from "node:http2"
+import { http2StreamOf } from "./http2-stream.js"
 
 /** Bounds on reading one request body. */
 export interface BodyLimits {
@@ -85,7 +86,7 @@ export async function* bodyChunks(
   } finally {
     // A consumer that stopped early lets the request go; its HTTP/2 stream is closed once the
     // refusal is sent (closeIfBodyUnread). A stalled one is left for the 408 to be sent first.
-    if (!stalled && request.httpVersionMajor >= 2) await chunks.return?.()
+    if (!stalled && http2StreamOf(request) !== undefined) await chunks.return?.()
   }
 }
 
@@ -100,8 +101,8 @@ export async function* bodyChunks(
 export function closeIfBodyUnread(response: ServerResponse): void {
   const request = response.req as IncomingMessage | undefined
   if (request === undefined || request.complete) return
-  if (request.httpVersionMajor >= 2) {
-    const { stream } = request as unknown as Http2ServerRequest
+  const stream = http2StreamOf(request)
+  if (stream !== undefined) {
     stream.once("finish", () => {
       if (!request.complete && !stream.closed) stream.close(http2Constants.NGHTTP2_NO_ERROR)
     })

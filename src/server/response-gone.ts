@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http"
+import { http2StreamOf } from "./http2-stream.js"
 
 /**
  * Calls `listener` once, when `response` is done with: it closed, or, over HTTP/1, its
@@ -11,7 +12,7 @@ export function onResponseGone(
   response: ServerResponse,
   listener: () => void,
 ): void {
-  const socket = request.httpVersionMajor === 1 ? (request.socket ?? undefined) : undefined
+  const socket = http2StreamOf(request) === undefined ? (request.socket ?? undefined) : undefined
   let called = false
   const gone = (): void => {
     if (called) return

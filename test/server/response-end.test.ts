@@ -66,4 +66,28 @@ describe("closeIfBodyUnread", () => {
       server.close()
     }
   })
+
+  it("answers an HTTP/1 request whose line claims HTTP/2.0 and closes its connection", async () => {
+    const server = createHttpServer((request, response) => {
+      closeIfBodyUnread(response)
+      response.writeHead(413, { "content-type": "application/json" })
+      response.end('{"error":"too large"}')
+    })
+    server.listen(0, "127.0.0.1")
+    await once(server, "listening")
+    try {
+      const socket = createConnection((server.address() as AddressInfo).port, "127.0.0.1")
+      await once(socket, "connect")
+      socket.write("POST / HTTP/2.0\r\nhost: x\r\ncontent-length: 1000\r\n\r\n{")
+      const chunks: Buffer[] = []
+      socket.on("data", (chunk: Buffer) => chunks.push(chunk))
+      await once(socket, "close")
+      const answer = Buffer.concat(chunks).toString()
+      expect(answer).toMatch(/^HTTP\/1\.1 413 /)
+      expect(answer.toLowerCase()).toContain("connection: close")
+    } finally {
+      server.closeAllConnections()
+      server.close()
+    }
+  })
 })
