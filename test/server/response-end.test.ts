@@ -68,7 +68,7 @@ describe("closeIfBodyUnread", () => {
   })
 
   it("answers an HTTP/1 request whose line claims HTTP/2.0 and closes its connection", async () => {
-    const server = createHttpServer((request, response) => {
+    const server = createHttpServer((_request, response) => {
       closeIfBodyUnread(response)
       response.writeHead(413, { "content-type": "application/json" })
       response.end('{"error":"too large"}')
