@@ -14,15 +14,19 @@
 //   6. Failover: 1k subscribers of a node killed with SIGKILL resume on the survivors with
 //      their Last-Event-ID; time from the kill to all caught up, exactly once
 //      (bench/redis/failover.js).
+//   7. One command's round trip at a generation's pace (800/s) by its work inside Redis: PUBLISH
+//      (resumable-stream's per token) against Herald's append script, and scripts that store
+//      and notify with a measured amount of Lua work added (bench/redis/round-trip-cost.js).
 // Resume lookup at 1M entries in Redis is hub-resume.bench.js's redis row, not repeated here.
 //
 // Redis: a redis-server of its own (AOF, appendfsync everysec) on a spare loopback port, stopped
 // at the end; HERALD_BENCH_REDIS_URL names another. Every cell uses key prefixes of its own and
 // deletes its keys.
 //
-// `npm run bench -- redis`: 5 runs of each part, about 14 minutes on the shared 2-core machine.
+// `npm run bench -- redis`: 5 runs of each part, about 16 minutes on the shared 2-core machine.
 // Quick look: `HERALD_BENCH_RUNS=1 npm run bench -- redis`; some parts only:
-// HERALD_BENCH_REDIS_PARTS=round-trips,fanout,latency,cluster,unmatched,failover (any of them).
+// HERALD_BENCH_REDIS_PARTS=round-trips,fanout,latency,cluster,unmatched,failover,round-trip-cost
+// (any of them).
 // HERALD_BENCH_SVG=<file> writes the fan-out bar chart there.
 import { writeFileSync } from "node:fs"
 import { cpus, loadavg } from "node:os"
@@ -31,6 +35,7 @@ import { measureCluster } from "./redis/cluster.js"
 import { measureFailover } from "./redis/failover.js"
 import { measureLightLatency } from "./redis/light-latency.js"
 import { startRedis } from "./redis/redis-server.js"
+import { COMMANDS, measureRoundTripCost } from "./redis/round-trip-cost.js"
 import { measureRoundTrips } from "./redis/round-trips.js"
 import { measureUnmatched } from "./redis/unmatched.js"
 import { describeFanoutRun, measureFanout, printFanoutTable, runInterleaved } from "./server/harness.js"
@@ -38,7 +43,8 @@ import { median, printTable } from "./stats.js"
 
 const RUNS = Number(process.env.HERALD_BENCH_RUNS ?? 5)
 const PARTS = (
-  process.env.HERALD_BENCH_REDIS_PARTS ?? "round-trips,fanout,latency,cluster,unmatched,failover"
+  process.env.HERALD_BENCH_REDIS_PARTS ??
+  "round-trips,fanout,latency,cluster,unmatched,failover,round-trip-cost"
 ).split(",")
 const FANOUT_SUBSCRIBERS = 10_000
 const ENGINES = ["hub-sqlite", "hub-redis", "hub"]
@@ -81,6 +87,7 @@ try {
   }
   if (PARTS.includes("unmatched")) await unmatched()
   if (PARTS.includes("failover")) await failover()
+  if (PARTS.includes("round-trip-cost")) await roundTripCost()
 } finally {
   const warnings = await redis.stop()
   console.log(`\nLoad average at the end: ${load()}`)
@@ -364,4 +371,31 @@ function describeCommands(byCommand) {
     .sort(([, a], [, b]) => b - a)
     .map(([command, count]) => `${command} ${Number.isInteger(count) ? count : count.toFixed(2)}`)
     .join(", ")
+}
+
+async function roundTripCost() {
+  const results = await measureRoundTripCost(redis.url, RUNS, (round) =>
+    console.log(`  round ${round} of ${RUNS}: ${COMMANDS.length} commands measured`),
+  )
+  printTable(
+    `One command's round trip at a generation's pace: 16 loops × 50 commands/s, 4 s per command, interleaved (median of ${RUNS} rounds)`,
+    [
+      "command",
+      "Redis's time per call µs",
+      "Redis main-thread CPU per call µs",
+      "round trip p50 ms",
+      "p99 ms",
+    ],
+    results.map((result) => [
+      result.name,
+      result.usecPerCall.toFixed(1),
+      result.cpuPerCall.toFixed(1),
+      result.p50.toFixed(2),
+      result.p99.toFixed(2),
+    ]),
+  )
+  const [publish, append] = results
+  console.log(
+    `\nHerald's append takes ${(append.p50 - publish.p50).toFixed(2)} ms longer than a PUBLISH at p50, for ${(append.usecPerCall - publish.usecPerCall).toFixed(0)} µs more of Redis's time per call.`,
+  )
 }
