@@ -1,5 +1,6 @@
 import type { Entry } from "./entries.js"
 import type { EndEntry, StoredEntry } from "./stored-entry.js"
+import { signatureMetadata } from "./thought-signature.js"
 import type { View, ViewContext, ViewEvent } from "./view.js"
 
 /** The response header the AI SDK's UI message stream is recognized by. */
@@ -19,7 +20,10 @@ export function aiSdkView(context: ViewContext): View {
   let open: { readonly kind: "text" | "reasoning"; readonly id: string } | undefined
   let parts = 0
   let ended = false
-  const tools = new Map<number, { readonly id: string; readonly name: string }>()
+  const tools = new Map<
+    number,
+    { readonly id: string; readonly name: string; readonly thoughtSignature: string | undefined }
+  >()
 
   const part = (fields: Record<string, unknown>): ViewEvent => ({ data: JSON.stringify(fields) })
   const close = (): ViewEvent[] => {
@@ -44,7 +48,7 @@ export function aiSdkView(context: ViewContext): View {
       case "reasoning-delta":
         return [...ensure("reasoning"), part({ type: "reasoning-delta", id: open?.id, delta: entry.text })]
       case "tool-call-start":
-        tools.set(entry.index, { id: entry.id, name: entry.name })
+        tools.set(entry.index, { id: entry.id, name: entry.name, thoughtSignature: entry.thoughtSignature })
         return [...close(), part({ type: "tool-input-start", toolCallId: entry.id, toolName: entry.name })]
       case "tool-call-delta": {
         const tool = tools.get(entry.index)
@@ -62,6 +66,7 @@ export function aiSdkView(context: ViewContext): View {
                 toolCallId: tool.id,
                 toolName: tool.name,
                 input: parseInput(entry.arguments),
+                ...signatureMetadata(entry.thoughtSignature ?? tool.thoughtSignature),
               }),
             ]
       }

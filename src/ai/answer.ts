@@ -6,6 +6,8 @@ export interface AnswerToolCall {
   readonly id: string
   readonly name: string
   arguments: string
+  /** Gemini's thought signature of the call (thought-signature.ts). */
+  thoughtSignature?: string
 }
 
 /** A content block of an answer, in order: what a non-streaming response lists. */
@@ -59,7 +61,13 @@ export function foldAnswer(entries: Iterable<StoredEntry>): Answer {
         blocks.push({ type: "redacted_thinking", data: entry.data })
         break
       case "tool-call-start": {
-        const call = { type: "tool_call" as const, id: entry.id, name: entry.name, arguments: "" }
+        const call: AnswerBlock & { type: "tool_call" } = {
+          type: "tool_call",
+          id: entry.id,
+          name: entry.name,
+          arguments: "",
+          ...(entry.thoughtSignature !== undefined && { thoughtSignature: entry.thoughtSignature }),
+        }
         calls.set(entry.index, call)
         blocks.push(call)
         break
@@ -67,6 +75,8 @@ export function foldAnswer(entries: Iterable<StoredEntry>): Answer {
       case "tool-call-end": {
         const call = calls.get(entry.index)
         if (call !== undefined) call.arguments = entry.arguments
+        if (call !== undefined && entry.thoughtSignature !== undefined)
+          call.thoughtSignature = entry.thoughtSignature
         break
       }
       case "usage":

@@ -85,6 +85,8 @@ export interface ToolCallStartEntry {
   /** The provider's tool call id (`call_…`, `toolu_…`), which the next turn's tool result names. */
   id: string
   name: string
+  /** Gemini's thought signature of the call (thought-signature.ts), when it came with the call's start. */
+  thoughtSignature?: string
 }
 
 /** A fragment of a tool call's arguments, a JSON text once all fragments are concatenated. */
@@ -99,6 +101,8 @@ export interface ToolCallEndEntry {
   type: "tool-call-end"
   index: number
   arguments: string
+  /** Gemini's thought signature of the call, when it came after the call's start. */
+  thoughtSignature?: string
 }
 
 /**

@@ -147,6 +147,17 @@ function toolChoice(value: unknown, declared: readonly ToolDefinition[]): ToolCh
 }
 
 /** Parts the model never sees: they only drive the UI. */
+/**
+ * Gemini's thought signature in a tool part's `callProviderMetadata` (thought-signature.ts); the
+ * metadata of other providers a chat used is not read.
+ */
+function callThoughtSignature(value: unknown, path: string): string | undefined {
+  if (value === undefined || value === null) return undefined
+  const google = object(value, path).google
+  if (google === undefined || google === null) return undefined
+  return optionalString(object(google, `${path}.google`).thoughtSignature, `${path}.google.thoughtSignature`)
+}
+
 function uiOnly(part: JsonObject): boolean {
   const type = String(part.type)
   return (
@@ -214,7 +225,17 @@ function assistantTurns(parts: readonly JsonObject[], path: string): NormalizedM
           "a tool call sent back to the model needs its result (output-available or output-error)",
         )
       }
-      content.push({ type: "tool-call", id, name, arguments: JSON.stringify(part.input ?? {}) })
+      const thoughtSignature = callThoughtSignature(
+        part.callProviderMetadata,
+        `${partPath}.callProviderMetadata`,
+      )
+      content.push({
+        type: "tool-call",
+        id,
+        name,
+        arguments: JSON.stringify(part.input ?? {}),
+        ...(thoughtSignature !== undefined && { thoughtSignature }),
+      })
       results.push(
         part.state === "output-error"
           ? {

@@ -148,12 +148,19 @@ function fromOpenAIMessage(role: string, message: JsonObject, path: string): Nor
         array(message.tool_calls, `${path}.tool_calls`).forEach((value, at) => {
           const callPath = `${path}.tool_calls[${at}]`
           const call = object(value, callPath)
+          onlySupportedFields(
+            call,
+            new Set(["id", "type", "function", "index", "extra_content"]),
+            `${callPath}.`,
+          )
           const fn = object(call.function, `${callPath}.function`)
+          const thoughtSignature = requestThoughtSignature(call.extra_content, `${callPath}.extra_content`)
           content.push({
             type: "tool-call",
             id: string(call.id, `${callPath}.id`),
             name: string(fn.name, `${callPath}.function.name`),
             arguments: string(fn.arguments, `${callPath}.function.arguments`),
+            ...(thoughtSignature !== undefined && { thoughtSignature }),
           })
         })
       }
@@ -169,6 +176,17 @@ function fromOpenAIMessage(role: string, message: JsonObject, path: string): Nor
     default:
       throw new RequestFieldError(`${path}.role`, `messages of role ${role} are not supported`)
   }
+}
+
+/** A tool call's `extra_content` as a client sends it back: Gemini's thought signature only. */
+function requestThoughtSignature(value: unknown, path: string): string | undefined {
+  if (value === undefined || value === null) return undefined
+  const extra = object(value, path)
+  onlySupportedFields(extra, new Set(["google"]), `${path}.`)
+  if (extra.google === undefined) return undefined
+  const google = object(extra.google, `${path}.google`)
+  onlySupportedFields(google, new Set(["thought_signature"]), `${path}.google.`)
+  return optionalString(google.thought_signature, `${path}.google.thought_signature`)
 }
 
 function fromOpenAIToolChoice(value: unknown): ToolChoice {

@@ -1,6 +1,7 @@
 import type { Answer } from "./answer.js"
 import type { FinishReason } from "./entries.js"
 import { openaiUsage, openaiView } from "./openai-view.js"
+import { signatureFields } from "./thought-signature.js"
 import type { WireFormat } from "./wire-format.js"
 
 /** OpenAI's error `type` for a status (its API answers `invalid_request_error` for most 4xx). */
@@ -42,7 +43,14 @@ export const openaiFormat: WireFormat = {
       .join("")
     const calls = answer.blocks.flatMap((block) =>
       block.type === "tool_call"
-        ? [{ id: block.id, type: "function", function: { name: block.name, arguments: block.arguments } }]
+        ? [
+            {
+              id: block.id,
+              type: "function",
+              function: { name: block.name, arguments: block.arguments },
+              ...signatureFields(block.thoughtSignature),
+            },
+          ]
         : [],
     )
     return {

@@ -1,5 +1,6 @@
 import { type Entry, type FinishReason, laterUsage, type UsageEntry } from "./entries.js"
 import { completedUsage, END_ERROR_TYPE, type EndEntry, type StoredEntry } from "./stored-entry.js"
+import { signatureFields } from "./thought-signature.js"
 import type { View, ViewContext, ViewEvent } from "./view.js"
 
 /** What OpenAI's `finish_reason` says for each of Herald's; it has no word for a paused turn. */
@@ -54,12 +55,18 @@ export function openaiView(context: ViewContext): View {
                 id: entry.id,
                 type: "function",
                 function: { name: entry.name, arguments: "" },
+                ...signatureFields(entry.thoughtSignature),
               },
             ],
           }),
         ]
       case "tool-call-delta":
         return [chunk({ tool_calls: [{ index: entry.index, function: { arguments: entry.arguments } }] })]
+      case "tool-call-end":
+        // A signature that came after the call's start follows its last fragment.
+        return entry.thoughtSignature === undefined
+          ? []
+          : [chunk({ tool_calls: [{ index: entry.index, ...signatureFields(entry.thoughtSignature) }] })]
       case "finish":
         return [chunk({}, FINISH_REASON[entry.reason])]
       case "usage":
@@ -69,7 +76,7 @@ export function openaiView(context: ViewContext): View {
         errorSent = true
         return [errorEvent(entry.message, entry.errorType ?? "server_error", entry.code)]
       default:
-        // Signatures, redacted reasoning, citations and a tool call's end have no place in a chunk.
+        // Reasoning signatures, redacted reasoning and citations have no place in a chunk.
         return []
     }
   }

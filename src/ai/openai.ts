@@ -9,6 +9,7 @@ import {
   type Translation,
   upstreamFailure,
 } from "./sse-over-http.js"
+import { thoughtSignatureOf } from "./thought-signature.js"
 import { type MaxTokensField, toOpenAIChatRequest } from "./to-openai-request.js"
 
 /** Where and how to reach an OpenAI-compatible Chat Completions API. */
@@ -96,6 +97,9 @@ interface StreamedToolCall {
   index: number | undefined
   id: string | undefined
   arguments: string
+  /** Its thought signature, and whether its start carried it (else its end does). */
+  signature: string | undefined
+  signatureStored: boolean
 }
 
 /** Reads `chat.completion.chunk` frames (`data:` only, no `event:`) into entries. Choice 0 only. */
@@ -198,11 +202,12 @@ export class OpenAIChunkTranslator implements EventTranslator {
     const fn = isRecord(fragment.function) ? fragment.function : fragment
     let call = this.toolCalls.get(key)
     if (call === undefined) {
-      call = { index: undefined, id: undefined, arguments: "" }
+      call = { index: undefined, id: undefined, arguments: "", signature: undefined, signatureStored: false }
       this.toolCalls.set(key, call)
     }
     this.lastToolCallKey = key
     call.id ??= nonEmpty(fragment.id)
+    call.signature ??= thoughtSignatureOf(fragment)
     const fragmentArguments = nonEmpty(fn.arguments)
     if (fragmentArguments !== undefined) {
       call.arguments += fragmentArguments
@@ -218,7 +223,14 @@ export class OpenAIChunkTranslator implements EventTranslator {
     const index = this.toolCallCount++
     call.index = index
     // Some compatible servers leave the id out; the next turn still needs one.
-    entries.push({ type: "tool-call-start", index, id: call.id ?? `call_${index}`, name })
+    entries.push({
+      type: "tool-call-start",
+      index,
+      id: call.id ?? `call_${index}`,
+      name,
+      ...(call.signature !== undefined && { thoughtSignature: call.signature }),
+    })
+    call.signatureStored = call.signature !== undefined
     if (call.arguments !== "") entries.push({ type: "tool-call-delta", index, arguments: call.arguments })
   }
 
@@ -237,10 +249,15 @@ export class OpenAIChunkTranslator implements EventTranslator {
       if (call.index === undefined && call.arguments !== "") this.startToolCall(call, "", entries)
     }
     const started = [...this.toolCalls.values()].flatMap((call) =>
-      call.index === undefined ? [] : [{ index: call.index, arguments: call.arguments }],
+      call.index === undefined ? [] : [{ ...call, index: call.index }],
     )
     for (const call of started.sort((a, b) => a.index - b.index)) {
-      entries.push({ type: "tool-call-end", index: call.index, arguments: call.arguments || "{}" })
+      entries.push({
+        type: "tool-call-end",
+        index: call.index,
+        arguments: call.arguments || "{}",
+        ...(call.signature !== undefined && !call.signatureStored && { thoughtSignature: call.signature }),
+      })
     }
     this.toolCalls.clear()
     this.lastToolCallKey = undefined

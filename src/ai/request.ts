@@ -24,6 +24,8 @@ export interface ToolCallPart {
   id: string
   name: string
   arguments: string
+  /** Gemini's thought signature of the call, to be given back as it came (thought-signature.ts). */
+  thoughtSignature?: string
 }
 
 /** A user turn: text and images. */

@@ -1,4 +1,5 @@
 import type { NormalizedMessage, NormalizedRequest, ToolChoice } from "./request.js"
+import { signatureFields } from "./thought-signature.js"
 
 /**
  * The field an upstream reads the most output tokens from: `max_tokens` for the compatible servers
@@ -72,7 +73,14 @@ function toOpenAIMessage(message: NormalizedMessage): Record<string, unknown> {
       const text = message.content.flatMap((part) => (part.type === "text" ? [part.text] : [])).join("")
       const toolCalls = message.content.flatMap((part) =>
         part.type === "tool-call"
-          ? [{ id: part.id, type: "function", function: { name: part.name, arguments: part.arguments } }]
+          ? [
+              {
+                id: part.id,
+                type: "function",
+                function: { name: part.name, arguments: part.arguments },
+                ...signatureFields(part.thoughtSignature),
+              },
+            ]
           : [],
       )
       return {

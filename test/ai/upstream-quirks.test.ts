@@ -1,6 +1,13 @@
 // What real OpenAI-compatible and Anthropic servers send besides the documented happy path, fed
 // through Herald, each answer read by the official SDKs in both formats.
 import Anthropic from "@anthropic-ai/sdk"
+import {
+  parseJsonEventStream,
+  readUIMessageStream,
+  type UIMessage,
+  type UIMessageChunk,
+  uiMessageChunkSchema,
+} from "ai"
 import OpenAI from "openai"
 import { describe, expect, it } from "vitest"
 import { closedAfterEach, startAI } from "./ai-server.js"
@@ -257,6 +264,181 @@ describe("OpenAI-compatible upstreams", () => {
     servers.running = running
     const choice = await openaiMessage(running.origin)
     expect(choice).toMatchObject({ finish_reason: "stop", message: { content: "Whole" } })
+  })
+})
+
+/** A tool call as Gemini's OpenAI-compatible endpoint streams it: whole, without an index, signed or not. */
+function geminiCall(id: string, name: string, args: Record<string, unknown>, signature?: string) {
+  return {
+    id,
+    type: "function",
+    function: { name, arguments: JSON.stringify(args) },
+    ...(signature !== undefined && { extra_content: { google: { thought_signature: signature } } }),
+  }
+}
+
+/** `extra_content.google.thought_signature` of an OpenAI-style tool call, if any. */
+function signatureOn(call: unknown): unknown {
+  return (call as { extra_content?: { google?: { thought_signature?: unknown } } }).extra_content?.google
+    ?.thought_signature
+}
+
+/** The signatures on the tool calls of the second upstream request's assistant message. */
+function signaturesSentBack(): unknown[] {
+  const sent = servers.upstream?.requests[1]?.body.messages as Record<string, unknown>[]
+  return ((sent[1]?.tool_calls ?? []) as unknown[]).map(signatureOn)
+}
+
+describe("Gemini's thought signatures on tool calls", () => {
+  const SIGNED_ANSWER = [
+    openaiChunk({
+      tool_calls: [
+        geminiCall("call_a", "weather", { city: "Oslo" }, "sig-A"),
+        geminiCall("call_b", "time", { zone: "CET" }),
+      ],
+    }),
+    openaiChunk({}, "tool_calls"),
+    "data: [DONE]\n\n",
+  ]
+
+  it("reach OpenAI clients on the call they sign, streaming and not", async () => {
+    const origin = await heraldOver("openai", SIGNED_ANSWER)
+    const client = openai(origin)
+    const stream = await client.chat.completions.create({
+      model: "up",
+      stream: true,
+      messages: [{ role: "user", content: "hi" }],
+    })
+    const fragments: unknown[] = []
+    for await (const chunk of stream) fragments.push(...(chunk.choices[0]?.delta.tool_calls ?? []))
+    expect(fragments.filter((fragment) => signatureOn(fragment) !== undefined)).toMatchObject([
+      { index: 0, id: "call_a", function: { name: "weather" } },
+    ])
+    expect(signatureOn(fragments[0])).toBe("sig-A")
+    const whole = await client.chat.completions.create({
+      model: "up",
+      messages: [{ role: "user", content: "hi" }],
+    })
+    const calls = whole.choices[0]?.message.tool_calls ?? []
+    expect(calls.map(signatureOn)).toEqual(["sig-A", undefined])
+  })
+
+  it("go back upstream with the calls when the answer is the next turn's history", async () => {
+    const origin = await heraldOver("openai", SIGNED_ANSWER)
+    const client = openai(origin)
+    const first = await client.chat.completions.create({
+      model: "up",
+      messages: [{ role: "user", content: "hi" }],
+    })
+    const answer = first.choices[0]?.message
+    if (answer === undefined) throw new Error("no answer")
+    await client.chat.completions.create({
+      model: "up",
+      messages: [
+        { role: "user", content: "hi" },
+        answer,
+        { role: "tool", tool_call_id: "call_a", content: "12 °C" },
+        { role: "tool", tool_call_id: "call_b", content: "14:00" },
+      ],
+    })
+    expect(signaturesSentBack()).toEqual(["sig-A", undefined])
+    const sent = servers.upstream?.requests[1]?.body.messages as Record<string, unknown>[]
+    expect(sent[1]?.tool_calls).toMatchObject([{ id: "call_a" }, { id: "call_b" }])
+  })
+
+  it("one that comes after its call's start follows the call's last fragment, and is in the whole answer", async () => {
+    const origin = await heraldOver("openai", [
+      openaiChunk({
+        tool_calls: [{ index: 0, id: "call_a", type: "function", function: { name: "weather" } }],
+      }),
+      openaiChunk({ tool_calls: [{ index: 0, function: { arguments: '{"city":"Oslo"}' } }] }),
+      openaiChunk({
+        tool_calls: [{ index: 0, extra_content: { google: { thought_signature: "sig-late" } } }],
+      }),
+      openaiChunk({}, "tool_calls"),
+      "data: [DONE]\n\n",
+    ])
+    const client = openai(origin)
+    const stream = await client.chat.completions.create({
+      model: "up",
+      stream: true,
+      messages: [{ role: "user", content: "hi" }],
+    })
+    const fragments: unknown[] = []
+    for await (const chunk of stream) fragments.push(...(chunk.choices[0]?.delta.tool_calls ?? []))
+    expect(fragments.map(signatureOn)).toEqual([undefined, undefined, "sig-late"])
+    const whole = await client.chat.completions.create({
+      model: "up",
+      messages: [{ role: "user", content: "hi" }],
+    })
+    expect(whole.choices[0]?.message.tool_calls?.map(signatureOn)).toEqual(["sig-late"])
+  })
+
+  it("reach AI SDK clients as the call's provider metadata, and go back upstream from useChat's messages", async () => {
+    const origin = await heraldOver("openai", SIGNED_ANSWER)
+    const api = `${origin}/v1/ai-sdk/chat`
+    const user: UIMessage = { id: "u1", role: "user", parts: [{ type: "text", text: "hi" }] }
+    const response = await fetch(api, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ id: "chat-signed", messages: [user], trigger: "submit-message" }),
+    })
+    const chunks = parseJsonEventStream({
+      stream: response.body as ReadableStream<Uint8Array>,
+      schema: uiMessageChunkSchema,
+    }).pipeThrough(
+      new TransformStream({
+        transform(parsed, controller) {
+          if (!parsed.success) throw parsed.error
+          controller.enqueue(parsed.value as UIMessageChunk)
+        },
+      }),
+    )
+    let answer: UIMessage | undefined
+    for await (const message of readUIMessageStream({ stream: chunks, terminateOnError: true }))
+      answer = message
+    const tools = (answer?.parts ?? []).filter((part) => part.type.startsWith("tool-")) as {
+      callProviderMetadata?: { google?: { thoughtSignature?: string } }
+    }[]
+    expect(tools.map((part) => part.callProviderMetadata?.google?.thoughtSignature)).toEqual([
+      "sig-A",
+      undefined,
+    ])
+    if (answer === undefined) throw new Error("no answer")
+    // The app ran the tools: each part now has its output, as useChat sends it back.
+    const ran = {
+      ...answer,
+      parts: answer.parts.map((part) =>
+        part.type.startsWith("tool-") ? { ...part, state: "output-available", output: "done" } : part,
+      ),
+    }
+    const next = await fetch(api, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ id: "chat-signed", messages: [user, ran], trigger: "submit-message" }),
+    })
+    expect(next.status).toBe(200)
+    await next.text()
+    expect(signaturesSentBack()).toEqual(["sig-A", undefined])
+  })
+
+  it("a malformed one sent back is a 400 naming it", async () => {
+    const origin = await heraldOver("openai", SIGNED_ANSWER)
+    const call = {
+      ...geminiCall("call_a", "weather", {}),
+      extra_content: { google: { thought_signature: 5 } },
+    }
+    const refused = openai(origin).chat.completions.create({
+      model: "up",
+      messages: [
+        { role: "user", content: "hi" },
+        { role: "assistant", content: null, tool_calls: [call as never] },
+      ],
+    })
+    await expect(refused).rejects.toMatchObject({
+      status: 400,
+      message: expect.stringContaining("messages[1].tool_calls[0].extra_content.google.thought_signature"),
+    })
   })
 })
 

@@ -1,0 +1,29 @@
+/**
+ * Gemini's thought signature on a tool call. Gemini 3 signs the function calls it makes, and
+ * refuses the next turn (400, "Function call is missing a thought_signature") unless each call
+ * comes back with its signature exactly as it was received. Its OpenAI-compatible endpoint
+ * carries it on the call as `extra_content.google.thought_signature`, streaming and not; Herald
+ * keeps it in the call's entries and gives it to OpenAI clients and upstreams in the same place,
+ * and to AI SDK clients as the call's provider metadata, `google.thoughtSignature` (the AI SDK's
+ * Google provider's name), which `useChat` sends back as `callProviderMetadata`.
+ */
+
+/** The signature on an OpenAI-style tool call (or one fragment of it), if it carries one. */
+export function thoughtSignatureOf(call: Record<string, unknown>): string | undefined {
+  const extra = call.extra_content
+  if (typeof extra !== "object" || extra === null) return undefined
+  const google = (extra as Record<string, unknown>).google
+  if (typeof google !== "object" || google === null) return undefined
+  const signature = (google as Record<string, unknown>).thought_signature
+  return typeof signature === "string" && signature !== "" ? signature : undefined
+}
+
+/** The fields that carry `signature` on an OpenAI-style tool call: none when there is none. */
+export function signatureFields(signature: string | undefined): Record<string, unknown> {
+  return signature === undefined ? {} : { extra_content: { google: { thought_signature: signature } } }
+}
+
+/** The AI SDK provider metadata that carries `signature`: none when there is none. */
+export function signatureMetadata(signature: string | undefined): Record<string, unknown> {
+  return signature === undefined ? {} : { providerMetadata: { google: { thoughtSignature: signature } } }
+}
