@@ -4,8 +4,9 @@
  *
  * - **OpenAI chunks** (`chat.completion.chunk`): `text-delta` → `delta.content`; `refusal-delta` → `delta.refusal`; `reasoning-delta`
  *   → `delta.reasoning_content`; `tool-call-start` → `delta.tool_calls[{index, id, type:
- *   "function", function: {name, arguments: ""}}]`; `tool-call-delta` → `delta.tool_calls[{index,
- *   function: {arguments}}]`; `tool-call-end` renders nothing; `finish` → `finish_reason`
+ *   "function", function: {name, arguments: ""}}]` (and a thought signature's `extra_content`);
+ *   `tool-call-delta` → `delta.tool_calls[{index, function: {arguments}}]`; `tool-call-end`
+ *   renders nothing but a late thought signature; `finish` → `finish_reason`
  *   (`pause` and `other` become `stop`); the last `usage` → the `choices: []` usage chunk;
  *   `error` → `data: {"error": {...}}`. Signatures, redacted reasoning and citations have no
  *   place there and are left out.
@@ -21,8 +22,9 @@
  * - **AI SDK UI message stream**: like Anthropic's blocks, a change of kind closes a part:
  *   `text-start|delta|end` (refusals too), `reasoning-start|delta|end`; `tool-call-start` → `tool-input-start`
  *   (toolCallId, toolName); `tool-call-delta` → `tool-input-delta`; `tool-call-end` →
- *   `tool-input-available` with `JSON.parse(arguments)` — which is why the end entry carries the
- *   whole arguments, so no view has to hold them; `finish` → `finish-step` + `finish`; `error`
+ *   `tool-input-available` with `JSON.parse(arguments)` (and a thought signature as provider
+ *   metadata) — which is why the end entry carries the whole arguments, so no view has to hold
+ *   them; `finish` → `finish-step` + `finish`; `error`
  *   → `error` (errorText).
  *
  * Entries carry no ids, model names or timestamps: those belong to the generation's record, and
