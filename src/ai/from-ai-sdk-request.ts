@@ -146,7 +146,6 @@ function toolChoice(value: unknown, declared: readonly ToolDefinition[]): ToolCh
   return { name }
 }
 
-/** Parts the model never sees: they only drive the UI. */
 /**
  * Gemini's thought signature in a tool part's `callProviderMetadata` (thought-signature.ts); the
  * metadata of other providers a chat used is not read.
@@ -158,6 +157,7 @@ function callThoughtSignature(value: unknown, path: string): string | undefined 
   return optionalString(object(google, `${path}.google`).thoughtSignature, `${path}.google.thoughtSignature`)
 }
 
+/** Parts the model never sees: they only drive the UI. */
 function uiOnly(part: JsonObject): boolean {
   const type = String(part.type)
   return (

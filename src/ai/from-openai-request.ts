@@ -148,11 +148,6 @@ function fromOpenAIMessage(role: string, message: JsonObject, path: string): Nor
         array(message.tool_calls, `${path}.tool_calls`).forEach((value, at) => {
           const callPath = `${path}.tool_calls[${at}]`
           const call = object(value, callPath)
-          onlySupportedFields(
-            call,
-            new Set(["id", "type", "function", "index", "extra_content"]),
-            `${callPath}.`,
-          )
           const fn = object(call.function, `${callPath}.function`)
           const thoughtSignature = requestThoughtSignature(call.extra_content, `${callPath}.extra_content`)
           content.push({
@@ -178,15 +173,15 @@ function fromOpenAIMessage(role: string, message: JsonObject, path: string): Nor
   }
 }
 
-/** A tool call's `extra_content` as a client sends it back: Gemini's thought signature only. */
+/** Gemini's thought signature in a tool call's `extra_content`; other vendors' keys are not read. */
 function requestThoughtSignature(value: unknown, path: string): string | undefined {
   if (value === undefined || value === null) return undefined
-  const extra = object(value, path)
-  onlySupportedFields(extra, new Set(["google"]), `${path}.`)
-  if (extra.google === undefined) return undefined
-  const google = object(extra.google, `${path}.google`)
-  onlySupportedFields(google, new Set(["thought_signature"]), `${path}.google.`)
-  return optionalString(google.thought_signature, `${path}.google.thought_signature`)
+  const google = object(value, path).google
+  if (google === undefined || google === null) return undefined
+  return optionalString(
+    object(google, `${path}.google`).thought_signature,
+    `${path}.google.thought_signature`,
+  )
 }
 
 function fromOpenAIToolChoice(value: unknown): ToolChoice {

@@ -21,6 +21,10 @@ export type ModelConfig =
       readonly idleTimeoutMs?: number
       /** openai only: the field the most output tokens go in (see {@link OpenAIProviderOptions.maxTokensField}). */
       readonly maxTokensField?: MaxTokensField
+      /** openai only: whether to ask for the usage chunk (see {@link OpenAIProviderOptions.streamUsage}). */
+      readonly streamUsage?: boolean
+      /** openai only: whether tool calls carry Gemini's thought signatures (see {@link OpenAIProviderOptions.thoughtSignatures}). */
+      readonly thoughtSignatures?: boolean
     }
   | ({ readonly provider: "demo" } & DemoProviderOptions)
 
@@ -71,10 +75,16 @@ function providerOf(name: string, model: ModelConfig): Provider {
           return openaiProvider({
             ...options,
             ...(model.maxTokensField === undefined ? {} : { maxTokensField: model.maxTokensField }),
+            ...(model.streamUsage === undefined ? {} : { streamUsage: model.streamUsage }),
+            ...(model.thoughtSignatures === undefined ? {} : { thoughtSignatures: model.thoughtSignatures }),
           })
         }
         if (model.maxTokensField !== undefined)
           throw new TypeError("maxTokensField is an openai model's setting: Anthropic reads max_tokens")
+        if (model.streamUsage !== undefined)
+          throw new TypeError("streamUsage is an openai model's setting: Anthropic always sends usage")
+        if (model.thoughtSignatures !== undefined)
+          throw new TypeError("thoughtSignatures is an openai model's setting: Anthropic has none")
         return anthropicProvider(options)
       } catch (error) {
         throw new TypeError(`model "${name}": ${(error as Error).message}`, { cause: error })

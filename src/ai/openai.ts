@@ -28,17 +28,35 @@ export interface OpenAIProviderOptions {
    * other server (Ollama and LM Studio read no other).
    */
   maxTokensField?: MaxTokensField
+  /**
+   * Whether to ask for the usage chunk (`stream_options: {include_usage: true}`). Default: yes,
+   * but for Mistral's API (`api.mistral.ai`), which refuses the field (422) and sends the usage
+   * in its last chunk anyway.
+   */
+  streamUsage?: boolean
+  /**
+   * Whether tool calls in a request's history carry Gemini's thought signatures
+   * (`extra_content.google.thought_signature`), which Gemini 3 requires back. Default: for
+   * Google's APIs (a `*.googleapis.com` host) only, since other servers may refuse the field.
+   */
+  thoughtSignatures?: boolean
 }
 
 /**
  * A provider for OpenAI Chat Completions and the servers compatible with it (vLLM, Ollama,
- * llama.cpp server, OpenRouter), streaming with `stream_options.include_usage`.
+ * llama.cpp server, OpenRouter, Mistral), streaming with `stream_options.include_usage` where
+ * the server takes it.
  */
 export function openaiProvider(options: OpenAIProviderOptions): Provider {
   optionalPositiveFinite("idleTimeoutMs", options.idleTimeoutMs)
-  // Called whatever the option says: it checks the base URL too.
-  const byURL = defaultMaxTokensField(options.baseURL)
-  const maxTokensField = options.maxTokensField ?? byURL
+  hostOf(options.baseURL) // Checks the base URL whatever the options say.
+  const maxTokensField = options.maxTokensField ?? defaultMaxTokensField(options.baseURL)
+  const streamUsage = options.streamUsage ?? defaultStreamUsage(options.baseURL)
+  const thoughtSignatures = options.thoughtSignatures ?? defaultThoughtSignatures(options.baseURL)
+  for (const [name, value] of Object.entries({ streamUsage, thoughtSignatures })) {
+    if (typeof value !== "boolean")
+      throw new TypeError(`${name} must be true or false; got ${JSON.stringify(value)}`)
+  }
   if (maxTokensField !== "max_tokens" && maxTokensField !== "max_completion_tokens") {
     throw new TypeError(
       `maxTokensField must be "max_tokens" or "max_completion_tokens"; got ${JSON.stringify(maxTokensField)}`,
@@ -52,9 +70,9 @@ export function openaiProvider(options: OpenAIProviderOptions): Provider {
     async *stream(request: NormalizedRequest, signal: AbortSignal): AsyncGenerator<Entry, void, undefined> {
       // "The usage chunk (`choices: []`) comes only with `stream_options: {include_usage: true}`."
       const body = {
-        ...toOpenAIChatRequest(request, maxTokensField),
+        ...toOpenAIChatRequest(request, { maxTokensField, thoughtSignatures }),
         stream: true,
-        stream_options: { include_usage: true },
+        ...(streamUsage && { stream_options: { include_usage: true } }),
       }
       yield* streamFromUpstream(
         { url, headers, body, idleTimeoutMs: options.idleTimeoutMs },
@@ -65,8 +83,8 @@ export function openaiProvider(options: OpenAIProviderOptions): Provider {
   }
 }
 
-/** `max_completion_tokens` for OpenAI's own API, `max_tokens` for every other server. */
-export function defaultMaxTokensField(baseURL: string): MaxTokensField {
+/** The host of an http(s) `baseURL`; anything else throws a `TypeError` saying what is expected. */
+function hostOf(baseURL: string): string {
   let url: URL | undefined
   try {
     url = new URL(baseURL)
@@ -76,7 +94,22 @@ export function defaultMaxTokensField(baseURL: string): MaxTokensField {
       `baseURL must be an http(s) URL such as http://localhost:11434/v1; got ${JSON.stringify(baseURL)}`,
     )
   }
-  return url.hostname === "api.openai.com" ? "max_completion_tokens" : "max_tokens"
+  return url.hostname
+}
+
+/** `max_completion_tokens` for OpenAI's own API, `max_tokens` for every other server. */
+export function defaultMaxTokensField(baseURL: string): MaxTokensField {
+  return hostOf(baseURL) === "api.openai.com" ? "max_completion_tokens" : "max_tokens"
+}
+
+/** Whether to send thought signatures back: to Google's APIs (Gemini, Vertex AI) only. */
+export function defaultThoughtSignatures(baseURL: string): boolean {
+  return hostOf(baseURL).endsWith(".googleapis.com")
+}
+
+/** Whether to ask for the usage chunk: not from Mistral's API, which refuses `stream_options`. */
+export function defaultStreamUsage(baseURL: string): boolean {
+  return hostOf(baseURL) !== "api.mistral.ai"
 }
 
 const FINISH_REASONS: Record<string, FinishReason> = {
@@ -135,8 +168,19 @@ export class OpenAIChunkTranslator implements EventTranslator {
       const reason = choice.finish_reason
       if (typeof reason === "string" && reason !== "" && !this.finished) {
         this.finished = true
+        // DeepSeek's `insufficient_system_resource`, Mistral's `error`: the answer was cut short.
+        if (FAILED_FINISH_REASONS.has(reason)) {
+          const message = `the upstream ended the answer early (finish_reason "${reason}")`
+          return {
+            entries: [...entries, upstreamFailure({ message, type: reason }, "upstream_error")],
+            end: true,
+          }
+        }
         this.endToolCalls(entries)
-        entries.push({ type: "finish", reason: FINISH_REASONS[reason] ?? "other", rawReason: reason })
+        const mapped = FINISH_REASONS[reason] ?? "other"
+        // A forced tool choice ends with "stop" on OpenAI and vLLM: the answer is its tool calls.
+        const finish = mapped === "stop" && this.toolCallCount > 0 ? "tool_calls" : mapped
+        entries.push({ type: "finish", reason: finish, rawReason: reason })
       }
     }
     // The usage chunk has `choices: []`; some servers (vLLM's continuous usage) put usage on every
@@ -147,10 +191,7 @@ export class OpenAIChunkTranslator implements EventTranslator {
         type: "usage",
         ...(typeof usage.prompt_tokens === "number" && { inputTokens: usage.prompt_tokens }),
         ...(typeof usage.completion_tokens === "number" && { outputTokens: usage.completion_tokens }),
-        ...(isRecord(usage.prompt_tokens_details) &&
-          typeof usage.prompt_tokens_details.cached_tokens === "number" && {
-            cacheReadTokens: usage.prompt_tokens_details.cached_tokens,
-          }),
+        ...(cachedTokensOf(usage) !== undefined && { cacheReadTokens: cachedTokensOf(usage) }),
       })
     }
     return { entries, end: false }
@@ -164,6 +205,7 @@ export class OpenAIChunkTranslator implements EventTranslator {
     // The first chunk's `{"role": "assistant", "content": ""}` carries nothing.
     const content = nonEmpty(delta.content)
     if (content !== undefined) entries.push({ type: "text-delta", text: content })
+    if (Array.isArray(delta.content)) readContentParts(delta.content, entries)
     const refusal = nonEmpty(delta.refusal)
     if (refusal !== undefined) entries.push({ type: "refusal-delta", text: refusal })
     // The deprecated single-function form: one call, `delta.function_call: {name?, arguments}`.
@@ -208,7 +250,9 @@ export class OpenAIChunkTranslator implements EventTranslator {
     this.lastToolCallKey = key
     call.id ??= nonEmpty(fragment.id)
     call.signature ??= thoughtSignatureOf(fragment)
-    const fragmentArguments = nonEmpty(fn.arguments)
+    // llama.cpp's server has sent whole arguments as a JSON object rather than its text.
+    const fragmentArguments =
+      nonEmpty(fn.arguments) ?? (isRecord(fn.arguments) ? JSON.stringify(fn.arguments) : undefined)
     if (fragmentArguments !== undefined) {
       call.arguments += fragmentArguments
       if (call.index !== undefined)
@@ -262,6 +306,38 @@ export class OpenAIChunkTranslator implements EventTranslator {
     this.toolCalls.clear()
     this.lastToolCallKey = undefined
   }
+}
+
+/** Finish reasons that say the answer was cut short by a failure, not ended. */
+const FAILED_FINISH_REASONS = new Set(["error", "insufficient_system_resource"])
+
+/**
+ * `delta.content` as a list of typed parts (Mistral's reasoning models): `{type: "thinking",
+ * thinking: [{type: "text", text}]}` is reasoning, `{type: "text", text}` is text.
+ */
+function readContentParts(parts: unknown[], entries: Translation["entries"]): void {
+  for (const part of parts) {
+    if (!isRecord(part)) continue
+    if (part.type === "text") {
+      const text = nonEmpty(part.text)
+      if (text !== undefined) entries.push({ type: "text-delta", text })
+    } else if (part.type === "thinking") {
+      const pieces = Array.isArray(part.thinking) ? part.thinking : [part.thinking]
+      const text = pieces
+        .map((piece) =>
+          typeof piece === "string" ? piece : isRecord(piece) ? (nonEmpty(piece.text) ?? "") : "",
+        )
+        .join("")
+      if (text !== "") entries.push({ type: "reasoning-delta", text })
+    }
+  }
+}
+
+/** The prompt tokens read from a cache: `prompt_tokens_details.cached_tokens`, or DeepSeek's `prompt_cache_hit_tokens`. */
+function cachedTokensOf(usage: Record<string, unknown>): number | undefined {
+  const details = usage.prompt_tokens_details
+  if (isRecord(details) && typeof details.cached_tokens === "number") return details.cached_tokens
+  return typeof usage.prompt_cache_hit_tokens === "number" ? usage.prompt_cache_hit_tokens : undefined
 }
 
 /** `value` when it is a string with something in it. */

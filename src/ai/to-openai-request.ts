@@ -8,6 +8,17 @@ import { signatureFields } from "./thought-signature.js"
  */
 export type MaxTokensField = "max_tokens" | "max_completion_tokens"
 
+/** How to write a request for one OpenAI-compatible server. */
+export interface OpenAIRequestOptions {
+  /** The field the most output tokens go in. Default `max_tokens`. */
+  readonly maxTokensField?: MaxTokensField
+  /**
+   * Whether tool calls carry their Gemini thought signatures (`extra_content`): Gemini needs them
+   * back, other servers may refuse the unknown field. Default false.
+   */
+  readonly thoughtSignatures?: boolean
+}
+
 /**
  * The Chat Completions body for a normalized request, without `stream` (the adapter adds it).
  * Every normalized field has a Chat Completions form, so this direction never fails; only a tool
@@ -15,11 +26,11 @@ export type MaxTokensField = "max_tokens" | "max_completion_tokens"
  */
 export function toOpenAIChatRequest(
   request: NormalizedRequest,
-  maxTokensField: MaxTokensField = "max_tokens",
+  { maxTokensField = "max_tokens", thoughtSignatures = false }: OpenAIRequestOptions = {},
 ): Record<string, unknown> {
   const messages: Record<string, unknown>[] = []
   if (request.system !== undefined) messages.push({ role: "system", content: request.system })
-  for (const message of request.messages) messages.push(toOpenAIMessage(message))
+  for (const message of request.messages) messages.push(toOpenAIMessage(message, thoughtSignatures))
   const body: Record<string, unknown> = { model: request.model, messages }
   if (request.tools !== undefined) {
     body.tools = request.tools.map((tool) => ({
@@ -54,7 +65,7 @@ export function toOpenAIChatRequest(
   return body
 }
 
-function toOpenAIMessage(message: NormalizedMessage): Record<string, unknown> {
+function toOpenAIMessage(message: NormalizedMessage, thoughtSignatures: boolean): Record<string, unknown> {
   switch (message.role) {
     case "user": {
       const only = message.content[0]
@@ -78,7 +89,7 @@ function toOpenAIMessage(message: NormalizedMessage): Record<string, unknown> {
                 id: part.id,
                 type: "function",
                 function: { name: part.name, arguments: part.arguments },
-                ...signatureFields(part.thoughtSignature),
+                ...signatureFields(thoughtSignatures ? part.thoughtSignature : undefined),
               },
             ]
           : [],

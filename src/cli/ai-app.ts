@@ -73,7 +73,17 @@ export function createServedAI(
 
 /** The settings a model of each provider may have in an `--ai-models` file. */
 const MODEL_KEYS = {
-  openai: ["provider", "model", "baseURL", "apiKeyEnv", "headers", "idleTimeoutMs", "maxTokensField"],
+  openai: [
+    "provider",
+    "model",
+    "baseURL",
+    "apiKeyEnv",
+    "headers",
+    "idleTimeoutMs",
+    "maxTokensField",
+    "streamUsage",
+    "thoughtSignatures",
+  ],
   anthropic: ["provider", "model", "baseURL", "apiKeyEnv", "headers", "idleTimeoutMs"],
   demo: ["provider", "timeToFirstTokenMs", "tokensPerSecond", "words", "toolCall", "failAfterTokens"],
 } as const satisfies Record<ModelConfig["provider"], readonly string[]>

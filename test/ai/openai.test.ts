@@ -2,7 +2,12 @@ import { once } from "node:events"
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
 import type { Entry } from "../../src/ai/entries.js"
 import { createModels } from "../../src/ai/models.js"
-import { defaultMaxTokensField, openaiProvider } from "../../src/ai/openai.js"
+import {
+  defaultMaxTokensField,
+  defaultStreamUsage,
+  defaultThoughtSignatures,
+  openaiProvider,
+} from "../../src/ai/openai.js"
 import type { NormalizedRequest } from "../../src/ai/request.js"
 import { UPSTREAM_AGENTS } from "../../src/ai/sse-over-http.js"
 import type { MaxTokensField } from "../../src/ai/to-openai-request.js"
@@ -406,5 +411,95 @@ describe("openai provider", () => {
     }
     const socket = upstream.lastSocket as NonNullable<Upstream["lastSocket"]>
     if (!socket.destroyed) await once(socket, "close")
+  })
+
+  it("asks for the usage chunk unless the model says not to, or the server is Mistral's API (which refuses it)", async () => {
+    upstream.answer = { chunks: [DOCUMENTED] }
+    const quiet = openaiProvider({ baseURL: upstream.baseURL, streamUsage: false })
+    expect(await collect(quiet.stream(REQUEST, new AbortController().signal))).toEqual(DOCUMENTED_ENTRIES)
+    expect(upstream.requests[0]?.body.stream_options).toBeUndefined()
+    expect(upstream.requests[0]?.body.stream).toBe(true)
+    expect(defaultStreamUsage("https://api.mistral.ai/v1")).toBe(false)
+    expect(defaultStreamUsage("https://api.openai.com/v1")).toBe(true)
+    expect(defaultThoughtSignatures("https://generativelanguage.googleapis.com/v1beta/openai")).toBe(true)
+    expect(defaultThoughtSignatures("https://us-central1-aiplatform.googleapis.com/v1")).toBe(true)
+    expect(defaultThoughtSignatures("https://api.openai.com/v1")).toBe(false)
+    expect(() =>
+      openaiProvider({ baseURL: upstream.baseURL, streamUsage: "no" as unknown as boolean }),
+    ).toThrow(/streamUsage must be true or false/)
+  })
+
+  it("reads Mistral's content lists: thinking parts as reasoning, text parts as text", async () => {
+    upstream.answer = {
+      chunks: [
+        chunk({
+          role: "assistant",
+          content: [{ type: "thinking", thinking: [{ type: "text", text: "Hmm, " }] }],
+        }),
+        chunk({
+          content: [
+            { type: "thinking", thinking: [{ type: "text", text: "yes." }] },
+            { type: "text", text: "A" },
+          ],
+        }),
+        chunk({ content: "B" }, "stop"),
+        "data: [DONE]\n\n",
+      ],
+    }
+    expect(await run()).toEqual([
+      { type: "reasoning-delta", text: "Hmm, " },
+      { type: "reasoning-delta", text: "yes." },
+      { type: "text-delta", text: "A" },
+      { type: "text-delta", text: "B" },
+      { type: "finish", reason: "stop", rawReason: "stop" },
+    ])
+  })
+
+  it('ends an answer of tool calls finished with "stop" (a forced tool choice) as tool_calls', async () => {
+    upstream.answer = {
+      chunks: [
+        chunk({
+          tool_calls: [
+            { index: 0, id: "call_1", type: "function", function: { name: "f", arguments: "{}" } },
+          ],
+        }),
+        chunk({}, "stop"),
+        "data: [DONE]\n\n",
+      ],
+    }
+    expect((await run()).at(-1)).toEqual({ type: "finish", reason: "tool_calls", rawReason: "stop" })
+  })
+
+  it("ends an answer cut short by the server (DeepSeek's insufficient_system_resource, Mistral's error) as an error", async () => {
+    for (const reason of ["insufficient_system_resource", "error"]) {
+      upstream.answer = { chunks: [chunk({ content: "Partial" }), chunk({}, reason), "data: [DONE]\n\n"] }
+      expect(await run()).toEqual([
+        { type: "text-delta", text: "Partial" },
+        {
+          type: "error",
+          message: `the upstream ended the answer early (finish_reason "${reason}")`,
+          errorType: reason,
+          afterOutput: true,
+        },
+      ])
+    }
+  })
+
+  it("reads DeepSeek's prompt_cache_hit_tokens, and tool arguments sent as a JSON object", async () => {
+    upstream.answer = {
+      chunks: [
+        chunk({
+          tool_calls: [
+            { index: 0, id: "call_1", type: "function", function: { name: "f", arguments: { a: 1 } } },
+          ],
+        }),
+        chunk({}, "tool_calls"),
+        `data: ${JSON.stringify({ choices: [], usage: { prompt_tokens: 10, completion_tokens: 2, prompt_cache_hit_tokens: 8 } })}\n\n`,
+        "data: [DONE]\n\n",
+      ],
+    }
+    const entries = await run()
+    expect(entries).toContainEqual({ type: "tool-call-end", index: 0, arguments: '{"a":1}' })
+    expect(entries.at(-1)).toEqual({ type: "usage", inputTokens: 10, outputTokens: 2, cacheReadTokens: 8 })
   })
 })

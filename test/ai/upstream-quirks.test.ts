@@ -24,12 +24,19 @@ function anthropicStart(usage: Record<string, number>): string {
 
 const ANTHROPIC_START = anthropicStart({ input_tokens: 3 })
 
-/** Herald in front of an upstream answering `chunks`; `provider` is the upstream's format. */
-async function heraldOver(provider: "openai" | "anthropic", chunks: string[]): Promise<string> {
+/**
+ * Herald in front of an upstream answering `chunks`; `provider` is the upstream's format,
+ * `settings` more of the model's settings.
+ */
+async function heraldOver(
+  provider: "openai" | "anthropic",
+  chunks: string[],
+  settings: { readonly thoughtSignatures?: boolean } = {},
+): Promise<string> {
   const upstream = await startUpstream()
   servers.upstream = upstream
   upstream.answer = { chunks }
-  const running = await startAI({ models: { up: { provider, baseURL: upstream.baseURL } } })
+  const running = await startAI({ models: { up: { provider, baseURL: upstream.baseURL, ...settings } } })
   servers.running = running
   return running.origin
 }
@@ -323,8 +330,8 @@ describe("Gemini's thought signatures on tool calls", () => {
     expect(calls.map(signatureOn)).toEqual(["sig-A", undefined])
   })
 
-  it("go back upstream with the calls when the answer is the next turn's history", async () => {
-    const origin = await heraldOver("openai", SIGNED_ANSWER)
+  it("go back upstream with the calls when the answer is the next turn's history (a model set to send them)", async () => {
+    const origin = await heraldOver("openai", SIGNED_ANSWER, { thoughtSignatures: true })
     const client = openai(origin)
     const first = await client.chat.completions.create({
       model: "up",
@@ -344,6 +351,27 @@ describe("Gemini's thought signatures on tool calls", () => {
     expect(signaturesSentBack()).toEqual(["sig-A", undefined])
     const sent = servers.upstream?.requests[1]?.body.messages as Record<string, unknown>[]
     expect(sent[1]?.tool_calls).toMatchObject([{ id: "call_a" }, { id: "call_b" }])
+  })
+
+  it("are not sent to a server that is not Google's unless its model says so", async () => {
+    const origin = await heraldOver("openai", SIGNED_ANSWER)
+    const client = openai(origin)
+    const first = await client.chat.completions.create({
+      model: "up",
+      messages: [{ role: "user", content: "hi" }],
+    })
+    const answer = first.choices[0]?.message
+    if (answer === undefined) throw new Error("no answer")
+    expect(answer.tool_calls?.map(signatureOn)).toEqual(["sig-A", undefined])
+    await client.chat.completions.create({
+      model: "up",
+      messages: [
+        { role: "user", content: "hi" },
+        answer,
+        { role: "tool", tool_call_id: "call_a", content: "12 °C" },
+      ],
+    })
+    expect(signaturesSentBack()).toEqual([undefined, undefined])
   })
 
   it("one that comes after its call's start follows the call's last fragment, and is in the whole answer", async () => {
@@ -375,7 +403,7 @@ describe("Gemini's thought signatures on tool calls", () => {
   })
 
   it("reach AI SDK clients as the call's provider metadata, and go back upstream from useChat's messages", async () => {
-    const origin = await heraldOver("openai", SIGNED_ANSWER)
+    const origin = await heraldOver("openai", SIGNED_ANSWER, { thoughtSignatures: true })
     const api = `${origin}/v1/ai-sdk/chat`
     const user: UIMessage = { id: "u1", role: "user", parts: [{ type: "text", text: "hi" }] }
     const response = await fetch(api, {
