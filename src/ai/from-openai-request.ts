@@ -129,14 +129,14 @@ function fromOpenAIMessage(role: string, message: JsonObject, path: string): Nor
     }
     case "assistant": {
       // What an answer of Herald's (or OpenAI's) holds besides, so that a client may send its
-      // `choices[0].message` back as it came: reasoning is not sent to a model again, a refusal is
-      // what the model said.
+      // `choices[0].message` back as it came: reasoning is kept for the servers that want it back,
+      // a refusal is what the model said, openai-node's `finalMessage()` adds `parsed`.
       onlySupportedFields(
         message,
-        new Set(["role", "content", "tool_calls", "refusal", "reasoning_content"]),
+        new Set(["role", "content", "tool_calls", "refusal", "reasoning_content", "parsed"]),
         `${path}.`,
       )
-      optionalString(message.reasoning_content, `${path}.reasoning_content`)
+      const reasoning = optionalString(message.reasoning_content, `${path}.reasoning_content`)
       const content: AssistantMessage["content"] = []
       if (message.content !== undefined && message.content !== null) {
         const text = textContent(message.content, `${path}.content`)
@@ -159,7 +159,7 @@ function fromOpenAIMessage(role: string, message: JsonObject, path: string): Nor
           })
         })
       }
-      return { role, content }
+      return { role, content, ...(reasoning !== undefined && reasoning !== "" && { reasoning }) }
     }
     case "tool":
       onlySupportedFields(message, new Set(["role", "content", "tool_call_id"]), `${path}.`)

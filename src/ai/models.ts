@@ -25,6 +25,8 @@ export type ModelConfig =
       readonly streamUsage?: boolean
       /** openai only: whether tool calls carry Gemini's thought signatures (see {@link OpenAIProviderOptions.thoughtSignatures}). */
       readonly thoughtSignatures?: boolean
+      /** openai only: whether a turn's tool calls carry its reasoning (see {@link OpenAIProviderOptions.reasoningWithToolCalls}). */
+      readonly reasoningWithToolCalls?: boolean
     }
   | ({ readonly provider: "demo" } & DemoProviderOptions)
 
@@ -38,6 +40,14 @@ export interface Model {
 
 /** The model served when none is configured: the offline demo (`npm start` answers with it). */
 export const DEFAULT_MODELS: Readonly<Record<string, ModelConfig>> = { demo: { provider: "demo" } }
+
+/** The settings only an openai model has: each tunes what is sent to a compatible server. */
+const OPENAI_ONLY_SETTINGS = [
+  "maxTokensField",
+  "streamUsage",
+  "thoughtSignatures",
+  "reasoningWithToolCalls",
+] as const
 
 const PUBLIC_BASE_URL = { openai: "https://api.openai.com/v1", anthropic: "https://api.anthropic.com/v1" }
 
@@ -71,20 +81,17 @@ function providerOf(name: string, model: ModelConfig): Provider {
         ...(model.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: model.idleTimeoutMs }),
       }
       try {
+        const openaiOnly = OPENAI_ONLY_SETTINGS.filter((key) => model[key] !== undefined)
         if (model.provider === "openai") {
           return openaiProvider({
             ...options,
-            ...(model.maxTokensField === undefined ? {} : { maxTokensField: model.maxTokensField }),
-            ...(model.streamUsage === undefined ? {} : { streamUsage: model.streamUsage }),
-            ...(model.thoughtSignatures === undefined ? {} : { thoughtSignatures: model.thoughtSignatures }),
+            ...Object.fromEntries(openaiOnly.map((key) => [key, model[key]])),
           })
         }
-        if (model.maxTokensField !== undefined)
-          throw new TypeError("maxTokensField is an openai model's setting: Anthropic reads max_tokens")
-        if (model.streamUsage !== undefined)
-          throw new TypeError("streamUsage is an openai model's setting: Anthropic always sends usage")
-        if (model.thoughtSignatures !== undefined)
-          throw new TypeError("thoughtSignatures is an openai model's setting: Anthropic has none")
+        if (openaiOnly.length > 0)
+          throw new TypeError(
+            `${openaiOnly.join(", ")} ${openaiOnly.length === 1 ? "is a setting" : "are settings"} of openai models only`,
+          )
         return anthropicProvider(options)
       } catch (error) {
         throw new TypeError(`model "${name}": ${(error as Error).message}`, { cause: error })

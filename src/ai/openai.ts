@@ -40,6 +40,12 @@ export interface OpenAIProviderOptions {
    * Google's APIs (a `*.googleapis.com` host) only, since other servers may refuse the field.
    */
   thoughtSignatures?: boolean
+  /**
+   * Whether an assistant turn with tool calls carries its reasoning back (`reasoning_content`),
+   * which DeepSeek's thinking mode requires. Default: for DeepSeek's API (`api.deepseek.com`)
+   * only, since other servers may refuse the field.
+   */
+  reasoningWithToolCalls?: boolean
 }
 
 /**
@@ -53,7 +59,9 @@ export function openaiProvider(options: OpenAIProviderOptions): Provider {
   const maxTokensField = options.maxTokensField ?? defaultMaxTokensField(options.baseURL)
   const streamUsage = options.streamUsage ?? defaultStreamUsage(options.baseURL)
   const thoughtSignatures = options.thoughtSignatures ?? defaultThoughtSignatures(options.baseURL)
-  for (const [name, value] of Object.entries({ streamUsage, thoughtSignatures })) {
+  const reasoningWithToolCalls =
+    options.reasoningWithToolCalls ?? hostOf(options.baseURL) === "api.deepseek.com"
+  for (const [name, value] of Object.entries({ streamUsage, thoughtSignatures, reasoningWithToolCalls })) {
     if (typeof value !== "boolean")
       throw new TypeError(`${name} must be true or false; got ${JSON.stringify(value)}`)
   }
@@ -70,7 +78,7 @@ export function openaiProvider(options: OpenAIProviderOptions): Provider {
     async *stream(request: NormalizedRequest, signal: AbortSignal): AsyncGenerator<Entry, void, undefined> {
       // "The usage chunk (`choices: []`) comes only with `stream_options: {include_usage: true}`."
       const body = {
-        ...toOpenAIChatRequest(request, { maxTokensField, thoughtSignatures }),
+        ...toOpenAIChatRequest(request, { maxTokensField, thoughtSignatures, reasoningWithToolCalls }),
         stream: true,
         ...(streamUsage && { stream_options: { include_usage: true } }),
       }

@@ -38,6 +38,11 @@ export interface UserMessage {
 export interface AssistantMessage {
   role: "assistant"
   content: (TextPart | ToolCallPart)[]
+  /**
+   * The reasoning that came with the turn (OpenAI-style `reasoning_content`), sent back only to
+   * the servers that ask for it with a turn's tool calls (DeepSeek's thinking mode).
+   */
+  reasoning?: string
 }
 
 /** The result of the tool call `toolCallId`, as text. */

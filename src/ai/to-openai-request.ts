@@ -17,6 +17,11 @@ export interface OpenAIRequestOptions {
    * back, other servers may refuse the unknown field. Default false.
    */
   readonly thoughtSignatures?: boolean
+  /**
+   * Whether an assistant turn with tool calls carries its reasoning (`reasoning_content`), as
+   * DeepSeek's thinking mode requires; other servers may refuse the field. Default false.
+   */
+  readonly reasoningWithToolCalls?: boolean
 }
 
 /**
@@ -26,11 +31,11 @@ export interface OpenAIRequestOptions {
  */
 export function toOpenAIChatRequest(
   request: NormalizedRequest,
-  { maxTokensField = "max_tokens", thoughtSignatures = false }: OpenAIRequestOptions = {},
+  options: OpenAIRequestOptions = {},
 ): Record<string, unknown> {
   const messages: Record<string, unknown>[] = []
   if (request.system !== undefined) messages.push({ role: "system", content: request.system })
-  for (const message of request.messages) messages.push(toOpenAIMessage(message, thoughtSignatures))
+  for (const message of request.messages) messages.push(toOpenAIMessage(message, options))
   const body: Record<string, unknown> = { model: request.model, messages }
   if (request.tools !== undefined) {
     body.tools = request.tools.map((tool) => ({
@@ -45,7 +50,7 @@ export function toOpenAIChatRequest(
   }
   if (request.toolChoice !== undefined) body.tool_choice = toOpenAIToolChoice(request.toolChoice)
   if (request.stop !== undefined) body.stop = request.stop
-  if (request.maxTokens !== undefined) body[maxTokensField] = request.maxTokens
+  if (request.maxTokens !== undefined) body[options.maxTokensField ?? "max_tokens"] = request.maxTokens
   if (request.temperature !== undefined) body.temperature = request.temperature
   if (request.topP !== undefined) body.top_p = request.topP
   if (request.responseFormat !== undefined) {
@@ -65,7 +70,7 @@ export function toOpenAIChatRequest(
   return body
 }
 
-function toOpenAIMessage(message: NormalizedMessage, thoughtSignatures: boolean): Record<string, unknown> {
+function toOpenAIMessage(message: NormalizedMessage, options: OpenAIRequestOptions): Record<string, unknown> {
   switch (message.role) {
     case "user": {
       const only = message.content[0]
@@ -89,7 +94,7 @@ function toOpenAIMessage(message: NormalizedMessage, thoughtSignatures: boolean)
                 id: part.id,
                 type: "function",
                 function: { name: part.name, arguments: part.arguments },
-                ...signatureFields(thoughtSignatures ? part.thoughtSignature : undefined),
+                ...signatureFields(options.thoughtSignatures === true ? part.thoughtSignature : undefined),
               },
             ]
           : [],
@@ -98,6 +103,9 @@ function toOpenAIMessage(message: NormalizedMessage, thoughtSignatures: boolean)
         role: "assistant",
         content: text === "" && toolCalls.length > 0 ? null : text,
         ...(toolCalls.length > 0 && { tool_calls: toolCalls }),
+        ...(options.reasoningWithToolCalls === true &&
+          toolCalls.length > 0 &&
+          message.reasoning !== undefined && { reasoning_content: message.reasoning }),
       }
     }
     case "tool":

@@ -83,6 +83,7 @@ const MODEL_KEYS = {
     "maxTokensField",
     "streamUsage",
     "thoughtSignatures",
+    "reasoningWithToolCalls",
   ],
   anthropic: ["provider", "model", "baseURL", "apiKeyEnv", "headers", "idleTimeoutMs"],
   demo: ["provider", "timeToFirstTokenMs", "tokensPerSecond", "words", "toolCall", "failAfterTokens"],

@@ -114,7 +114,7 @@ describe("openai provider", () => {
       openaiProvider({ baseURL: upstream.baseURL, maxTokensField: "max_output_tokens" as MaxTokensField }),
     ).toThrow(/maxTokensField/)
     expect(() => createModels({ claude: { provider: "anthropic", maxTokensField: "max_tokens" } })).toThrow(
-      /model "claude": maxTokensField is an openai model's setting/,
+      /model "claude": maxTokensField is a setting of openai models only/,
     )
   })
 

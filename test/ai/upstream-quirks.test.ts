@@ -31,7 +31,7 @@ const ANTHROPIC_START = anthropicStart({ input_tokens: 3 })
 async function heraldOver(
   provider: "openai" | "anthropic",
   chunks: string[],
-  settings: { readonly thoughtSignatures?: boolean } = {},
+  settings: { readonly thoughtSignatures?: boolean; readonly reasoningWithToolCalls?: boolean } = {},
 ): Promise<string> {
   const upstream = await startUpstream()
   servers.upstream = upstream
@@ -258,6 +258,66 @@ describe("OpenAI-compatible upstreams", () => {
       { role: "assistant", content: "Answer." },
       { role: "user", content: "more" },
     ])
+  })
+
+  it("an answer's reasoning goes back with its tool calls to a model set to take it (DeepSeek's thinking mode), and to no other", async () => {
+    const chunks = [
+      openaiChunk({ reasoning_content: "Weather needs the tool." }),
+      openaiChunk({
+        tool_calls: [
+          { index: 0, id: "call_w", type: "function", function: { name: "weather", arguments: "{}" } },
+        ],
+      }),
+      openaiChunk({}, "tool_calls"),
+      "data: [DONE]\n\n",
+    ]
+    for (const [settings, expected] of [
+      [{ reasoningWithToolCalls: true }, "Weather needs the tool."],
+      [{}, undefined],
+    ] as const) {
+      const origin = await heraldOver("openai", chunks, settings)
+      const client = openai(origin)
+      const first = await client.chat.completions.create({
+        model: "up",
+        messages: [{ role: "user", content: "hi" }],
+      })
+      const answer = first.choices[0]?.message
+      if (answer === undefined) throw new Error("no answer")
+      await client.chat.completions.create({
+        model: "up",
+        messages: [
+          { role: "user", content: "hi" },
+          answer,
+          { role: "tool", tool_call_id: "call_w", content: "sunny" },
+        ],
+      })
+      const sent = servers.upstream?.requests[1]?.body.messages as Record<string, unknown>[]
+      expect(sent[1]?.reasoning_content).toBe(expected)
+      await servers.running?.close()
+      await servers.upstream?.close()
+      servers.running = undefined
+      servers.upstream = undefined
+    }
+  })
+
+  it("the message openai-node's stream helper finishes with is accepted back as history", async () => {
+    const origin = await heraldOver("openai", [
+      openaiChunk({ content: "Answer." }),
+      openaiChunk({}, "stop"),
+      "data: [DONE]\n\n",
+    ])
+    const client = openai(origin)
+    const stream = client.chat.completions.stream({
+      model: "up",
+      messages: [{ role: "user", content: "hi" }],
+    })
+    const message = await stream.finalMessage()
+    expect(message).toHaveProperty("parsed", null)
+    const next = await client.chat.completions.create({
+      model: "up",
+      messages: [{ role: "user", content: "hi" }, message, { role: "user", content: "more" }],
+    })
+    expect(next.choices[0]?.message.content).toBe("Answer.")
   })
 
   it("a connection cut after the finish, before [DONE], ends the answer done, not failed", async () => {
