@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest"
 import { generationLog } from "../../src/ai/generation-id.js"
 import { runningMarker } from "../../src/ai/running-marker.js"
-import { createSubjectLimits, isRefusal } from "../../src/ai/subject-limits.js"
+import { createSubjectLimits, isRefusal, type SubjectLimitSettings } from "../../src/ai/subject-limits.js"
 import type { Engine } from "../../src/engine/engine.js"
 import { createMemoryEngine } from "../../src/engine/index.js"
 import { aiToken, startAI, startNodes, type TestAI, testVerifier } from "./ai-server.js"
@@ -162,6 +162,59 @@ const ENGINES = await testEngines("limits")
 for (const kind of ENGINES) {
   // The starts per minute and the prompts are logs of the engine.
   describe.skipIf(!kind.available)(`on the ${kind.name} engine`, () => {
+    describe("admissions at the same instant on two nodes", () => {
+      /**
+       * Admits `ids` for one subject on two nodes of one store at once, each node's read of the
+       * subject's admissions held until both read them: the race a count-then-append would lose.
+       */
+      const raceOnTwoNodes = async (settings: SubjectLimitSettings) => {
+        const engine = kind.open()
+        let reads = 0
+        let bothRead: () => void = () => {}
+        const barrier = new Promise<void>((resolve) => {
+          bothRead = resolve
+        })
+        const racing = (target: Engine): Engine =>
+          new Proxy(target, {
+            get: (inner, name) => {
+              const value = Reflect.get(inner, name, inner)
+              if (name !== "read") return typeof value === "function" ? value.bind(inner) : value
+              return async (...args: Parameters<Engine["read"]>) => {
+                const result = await inner.read(...args)
+                if (args[0].startsWith("ai/rate/") && reads < 2) {
+                  if (++reads === 2) bothRead()
+                  await barrier
+                }
+                return result
+              }
+            },
+          })
+        const beside = kind.nodeBeside(engine)
+        try {
+          const [a, b] = [engine, beside].map((node) => createSubjectLimits(racing(node), settings, Date.now))
+          return await Promise.all([a?.admit("alice", "gen-a"), b?.admit("alice", "gen-b")])
+        } finally {
+          for (const node of new Set([engine, beside])) await node.close()
+        }
+      }
+
+      it("pass no more generations than the subject may run at once", async () => {
+        const outcomes = await raceOnTwoNodes({ maxConcurrent: 1, maxPerMinute: 100 })
+        expect(outcomes.filter((outcome) => outcome !== undefined && !isRefusal(outcome))).toHaveLength(1)
+        expect(outcomes.find((outcome) => outcome !== undefined && isRefusal(outcome))).toMatchObject({
+          code: "concurrency_limit_exceeded",
+        })
+      })
+
+      it("pass no more starts than the subject may make per minute", async () => {
+        const outcomes = await raceOnTwoNodes({ maxConcurrent: 10, maxPerMinute: 1 })
+        expect(outcomes.filter((outcome) => outcome !== undefined && !isRefusal(outcome))).toHaveLength(1)
+        expect(outcomes.find((outcome) => outcome !== undefined && isRefusal(outcome))).toMatchObject({
+          code: "rate_limit_exceeded",
+        })
+      })
+    })
+
     describe("limits per subject and per app", () => {
       it("starts per minute are counted across the nodes of one store", async () => {
         const { a, b, close } = await twoNodes(kind, { models: { demo: FAST }, maxPerMinutePerSubject: 3 })
