@@ -204,15 +204,19 @@ function assistantTurns(parts: readonly JsonObject[], path: string): NormalizedM
   const turns: NormalizedMessage[] = []
   let content: AssistantMessage["content"] = []
   let results: ToolResultMessage[] = []
+  let reasoning = ""
   const endStep = (): void => {
-    if (content.length > 0) turns.push({ role: "assistant", content }, ...results)
+    if (content.length > 0)
+      turns.push({ role: "assistant", content, ...(reasoning !== "" && { reasoning }) }, ...results)
     content = []
     results = []
+    reasoning = ""
   }
   parts.forEach((part, at) => {
     const partPath = `${path}.parts[${at}]`
     const type = String(part.type)
     if (type === "step-start") endStep()
+    else if (type === "reasoning") reasoning += string(part.text, `${partPath}.text`)
     else if (type === "text") {
       const text = string(part.text, `${partPath}.text`)
       if (text !== "") content.push({ type: "text", text })

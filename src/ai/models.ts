@@ -82,6 +82,8 @@ function providerOf(name: string, model: ModelConfig): Provider {
       }
       try {
         const openaiOnly = OPENAI_ONLY_SETTINGS.filter((key) => model[key] !== undefined)
+        const unset = openaiOnly.find((key) => model[key] === null)
+        if (unset !== undefined) throw new TypeError(`${unset} is null: leave it out for its default`)
         if (model.provider === "openai") {
           return openaiProvider({
             ...options,

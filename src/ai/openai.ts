@@ -60,7 +60,7 @@ export function openaiProvider(options: OpenAIProviderOptions): Provider {
   const streamUsage = options.streamUsage ?? defaultStreamUsage(options.baseURL)
   const thoughtSignatures = options.thoughtSignatures ?? defaultThoughtSignatures(options.baseURL)
   const reasoningWithToolCalls =
-    options.reasoningWithToolCalls ?? hostOf(options.baseURL) === "api.deepseek.com"
+    options.reasoningWithToolCalls ?? defaultReasoningWithToolCalls(options.baseURL)
   for (const [name, value] of Object.entries({ streamUsage, thoughtSignatures, reasoningWithToolCalls })) {
     if (typeof value !== "boolean")
       throw new TypeError(`${name} must be true or false; got ${JSON.stringify(value)}`)
@@ -115,6 +115,11 @@ export function defaultThoughtSignatures(baseURL: string): boolean {
   return hostOf(baseURL).endsWith(".googleapis.com")
 }
 
+/** Whether to send a tool turn's reasoning back: to DeepSeek's API only, whose thinking mode requires it. */
+export function defaultReasoningWithToolCalls(baseURL: string): boolean {
+  return hostOf(baseURL) === "api.deepseek.com"
+}
+
 /** Whether to ask for the usage chunk: not from Mistral's API, which refuses `stream_options`. */
 export function defaultStreamUsage(baseURL: string): boolean {
   return hostOf(baseURL) !== "api.mistral.ai"
@@ -127,6 +132,8 @@ const FINISH_REASONS: Record<string, FinishReason> = {
   // The deprecated single-function form.
   function_call: "tool_calls",
   content_filter: "content_filter",
+  // Mistral's: the model's context window was reached.
+  model_length: "length",
 }
 
 /**
@@ -179,6 +186,8 @@ export class OpenAIChunkTranslator implements EventTranslator {
         // DeepSeek's `insufficient_system_resource`, Mistral's `error`: the answer was cut short.
         if (FAILED_FINISH_REASONS.has(reason)) {
           const message = `the upstream ended the answer early (finish_reason "${reason}")`
+          // Mistral sends its usage in the same chunk: what was used still counts.
+          if (isRecord(chunk.usage)) entries.push(usageEntry(chunk.usage))
           return {
             entries: [...entries, upstreamFailure({ message, type: reason }, "upstream_error")],
             end: true,
@@ -193,15 +202,7 @@ export class OpenAIChunkTranslator implements EventTranslator {
     }
     // The usage chunk has `choices: []`; some servers (vLLM's continuous usage) put usage on every
     // chunk. Either way it holds the totals so far.
-    if (isRecord(chunk.usage)) {
-      const usage = chunk.usage
-      entries.push({
-        type: "usage",
-        ...(typeof usage.prompt_tokens === "number" && { inputTokens: usage.prompt_tokens }),
-        ...(typeof usage.completion_tokens === "number" && { outputTokens: usage.completion_tokens }),
-        ...(cachedTokensOf(usage) !== undefined && { cacheReadTokens: cachedTokensOf(usage) }),
-      })
-    }
+    if (isRecord(chunk.usage)) entries.push(usageEntry(chunk.usage))
     return { entries, end: false }
   }
 
@@ -338,6 +339,16 @@ function readContentParts(parts: unknown[], entries: Translation["entries"]): vo
         .join("")
       if (text !== "") entries.push({ type: "reasoning-delta", text })
     }
+  }
+}
+
+/** A usage object's counts as an entry: the totals so far. */
+function usageEntry(usage: Record<string, unknown>): Translation["entries"][number] {
+  return {
+    type: "usage",
+    ...(typeof usage.prompt_tokens === "number" && { inputTokens: usage.prompt_tokens }),
+    ...(typeof usage.completion_tokens === "number" && { outputTokens: usage.completion_tokens }),
+    ...(cachedTokensOf(usage) !== undefined && { cacheReadTokens: cachedTokensOf(usage) }),
   }
 }
 

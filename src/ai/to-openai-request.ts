@@ -33,6 +33,11 @@ export function toOpenAIChatRequest(
   request: NormalizedRequest,
   options: OpenAIRequestOptions = {},
 ): Record<string, unknown> {
+  if (typeof options !== "object" || options === null) {
+    throw new TypeError(
+      `toOpenAIChatRequest's options must be an object such as { maxTokensField: "max_completion_tokens" }; got ${JSON.stringify(options)}`,
+    )
+  }
   const messages: Record<string, unknown>[] = []
   if (request.system !== undefined) messages.push({ role: "system", content: request.system })
   for (const message of request.messages) messages.push(toOpenAIMessage(message, options))
@@ -103,9 +108,9 @@ function toOpenAIMessage(message: NormalizedMessage, options: OpenAIRequestOptio
         role: "assistant",
         content: text === "" && toolCalls.length > 0 ? null : text,
         ...(toolCalls.length > 0 && { tool_calls: toolCalls }),
+        // DeepSeek refuses a tool turn without the field, even one that had no reasoning.
         ...(options.reasoningWithToolCalls === true &&
-          toolCalls.length > 0 &&
-          message.reasoning !== undefined && { reasoning_content: message.reasoning }),
+          toolCalls.length > 0 && { reasoning_content: message.reasoning ?? "" }),
       }
     }
     case "tool":

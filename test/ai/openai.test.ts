@@ -4,6 +4,7 @@ import type { Entry } from "../../src/ai/entries.js"
 import { createModels } from "../../src/ai/models.js"
 import {
   defaultMaxTokensField,
+  defaultReasoningWithToolCalls,
   defaultStreamUsage,
   defaultThoughtSignatures,
   openaiProvider,
@@ -424,6 +425,11 @@ describe("openai provider", () => {
     expect(defaultThoughtSignatures("https://generativelanguage.googleapis.com/v1beta/openai")).toBe(true)
     expect(defaultThoughtSignatures("https://us-central1-aiplatform.googleapis.com/v1")).toBe(true)
     expect(defaultThoughtSignatures("https://api.openai.com/v1")).toBe(false)
+    expect(defaultReasoningWithToolCalls("https://api.deepseek.com/v1")).toBe(true)
+    expect(defaultReasoningWithToolCalls("https://api.openai.com/v1")).toBe(false)
+    expect(() =>
+      createModels({ m: { provider: "openai", streamUsage: null as unknown as boolean } }),
+    ).toThrow(/model "m": streamUsage is null/)
     expect(() =>
       openaiProvider({ baseURL: upstream.baseURL, streamUsage: "no" as unknown as boolean }),
     ).toThrow(/streamUsage must be true or false/)
@@ -455,6 +461,11 @@ describe("openai provider", () => {
     ])
   })
 
+  it("reads Mistral's model_length as the length finish", async () => {
+    upstream.answer = { chunks: [chunk({ content: "x" }, "model_length"), "data: [DONE]\n\n"] }
+    expect((await run()).at(-1)).toEqual({ type: "finish", reason: "length", rawReason: "model_length" })
+  })
+
   it('ends an answer of tool calls finished with "stop" (a forced tool choice) as tool_calls', async () => {
     upstream.answer = {
       chunks: [
@@ -472,9 +483,17 @@ describe("openai provider", () => {
 
   it("ends an answer cut short by the server (DeepSeek's insufficient_system_resource, Mistral's error) as an error", async () => {
     for (const reason of ["insufficient_system_resource", "error"]) {
-      upstream.answer = { chunks: [chunk({ content: "Partial" }), chunk({}, reason), "data: [DONE]\n\n"] }
+      // Mistral sends its usage in the last chunk, the finish's.
+      const last = {
+        choices: [{ index: 0, delta: {}, finish_reason: reason }],
+        usage: { prompt_tokens: 1200, completion_tokens: 37 },
+      }
+      upstream.answer = {
+        chunks: [chunk({ content: "Partial" }), `data: ${JSON.stringify(last)}\n\n`, "data: [DONE]\n\n"],
+      }
       expect(await run()).toEqual([
         { type: "text-delta", text: "Partial" },
+        { type: "usage", inputTokens: 1200, outputTokens: 37 },
         {
           type: "error",
           message: `the upstream ended the answer early (finish_reason "${reason}")`,

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest"
 import { fromAISdkChatRequest } from "../../src/ai/from-ai-sdk-request.js"
 import { fromAnthropicMessagesRequest } from "../../src/ai/from-anthropic-request.js"
 import { fromOpenAIChatRequest } from "../../src/ai/from-openai-request.js"
-import type { NormalizedRequest } from "../../src/ai/request.js"
+import type { AssistantMessage, NormalizedRequest } from "../../src/ai/request.js"
 import { RequestFieldError } from "../../src/ai/request-field-error.js"
 import { toAnthropicMessagesRequest } from "../../src/ai/to-anthropic-request.js"
 import { toOpenAIChatRequest } from "../../src/ai/to-openai-request.js"
@@ -324,6 +324,8 @@ describe("AI SDK chat requests (useChat's UI messages)", () => {
     const { tools: _tools, toolChoice: _choice, stop: _stop, topP: _topP, ...expected } = NORMALIZED
     const messages = [...expected.messages]
     messages.splice(3, 0, { role: "assistant", content: [{ type: "text", text: "Take one." }] })
+    // The step's reasoning is kept with its turn, for the servers that want it back.
+    messages[1] = { ...(messages[1] as AssistantMessage), reasoning: "Look it up." }
     expect(request).toEqual({ ...expected, messages })
     // No model in the body: the default one.
     expect(fromAISdkChatRequest({ id: "c", messages: [] }, "default").request.model).toBe("default")
@@ -345,5 +347,36 @@ describe("AI SDK chat requests (useChat's UI messages)", () => {
       "messages[0].parts[0].mediaType",
     )
     expect(read([{ role: "tool", parts: [] }])).toBe("messages[0].role")
+  })
+
+  it("sends a tool turn's reasoning back only when asked to, and always then (an empty one too)", () => {
+    const ui = {
+      id: "c",
+      messages: [
+        { id: "u", role: "user", parts: [{ type: "text", text: "Weather?" }] },
+        {
+          id: "a",
+          role: "assistant",
+          parts: [
+            { type: "step-start" },
+            { type: "reasoning", text: "Needs the tool." },
+            { type: "tool-weather", toolCallId: "c1", state: "output-available", input: {}, output: "rain" },
+            { type: "step-start" },
+            { type: "tool-time", toolCallId: "c2", state: "output-available", input: {}, output: "noon" },
+          ],
+        },
+      ],
+    }
+    const { request } = fromAISdkChatRequest(ui, "m")
+    const assistantTurns = (options: Parameters<typeof toOpenAIChatRequest>[1]) =>
+      (toOpenAIChatRequest(request, options).messages as Record<string, unknown>[]).filter(
+        (message) => message.role === "assistant",
+      )
+    expect(assistantTurns({ reasoningWithToolCalls: true }).map((turn) => turn.reasoning_content)).toEqual([
+      "Needs the tool.",
+      "",
+    ])
+    expect(assistantTurns({}).map((turn) => turn.reasoning_content)).toEqual([undefined, undefined])
+    expect(() => toOpenAIChatRequest(request, "max_completion_tokens" as never)).toThrow(/must be an object/)
   })
 })
