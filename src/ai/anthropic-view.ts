@@ -1,3 +1,4 @@
+import { anthropicFinish } from "./anthropic-stop-reasons.js"
 import { type Entry, type FinishEntry, type FinishReason, laterUsage, type UsageEntry } from "./entries.js"
 import { END_ERROR_TYPE, type EndEntry, type StoredEntry } from "./stored-entry.js"
 import type { View, ViewContext, ViewEvent } from "./view.js"
@@ -11,14 +12,6 @@ const STOP_REASON: Record<FinishReason, string> = {
   pause: "pause_turn",
   other: "end_turn",
 }
-const ANTHROPIC_STOP_REASONS = new Set([
-  "end_turn",
-  "max_tokens",
-  "stop_sequence",
-  "tool_use",
-  "pause_turn",
-  "refusal",
-])
 
 /**
  * The input counts of Messages' usage: `input_tokens` is only what neither read nor wrote the
@@ -37,9 +30,9 @@ export function anthropicInputUsage(usage: UsageEntry | undefined): Record<strin
   }
 }
 
-/** The stop reason of `finish` in Anthropic's words: the upstream's own when it is Anthropic's. */
+/** The stop reason of `finish` in Anthropic's words: the upstream's own when it is Anthropic's and still the finish. */
 export function anthropicStopReason(finish: FinishEntry): string {
-  if (ANTHROPIC_STOP_REASONS.has(finish.rawReason)) return finish.rawReason
+  if (anthropicFinish(finish.rawReason) === finish.reason) return finish.rawReason
   if (finish.reason === "stop" && finish.stopSequence !== undefined) return "stop_sequence"
   return STOP_REASON[finish.reason]
 }

@@ -1,4 +1,5 @@
-import type { Entry, FinishReason } from "./entries.js"
+import { anthropicFinish } from "./anthropic-stop-reasons.js"
+import type { Entry } from "./entries.js"
 import { optionalPositiveFinite } from "./option-checks.js"
 import type { Provider } from "./provider.js"
 import type { NormalizedRequest } from "./request.js"
@@ -46,16 +47,6 @@ export function anthropicProvider(options: AnthropicProviderOptions): Provider {
   }
 }
 
-const FINISH_REASONS: Record<string, FinishReason> = {
-  end_turn: "stop",
-  stop_sequence: "stop",
-  max_tokens: "length",
-  model_context_window_exceeded: "length",
-  tool_use: "tool_calls",
-  refusal: "content_filter",
-  pause_turn: "pause",
-}
-
 /** An open content block: a tool call (its entry index and input so far), or another kind. */
 /**
  * A content block open in the stream. A tool call's `input` is what its `input_json_delta`s
@@ -67,6 +58,7 @@ type OpenBlock = { kind: "tool"; index: number; input: string; startInput: strin
 /** Reads Messages stream events (`event:` named, the `type` repeated in the JSON) into entries. */
 export class AnthropicEventTranslator implements EventTranslator {
   private started = false
+  private finished = false
   /** Open content blocks by the event's `index`. */
   private readonly blocks = new Map<number, OpenBlock>()
   private toolCallCount = 0
@@ -100,8 +92,12 @@ export class AnthropicEventTranslator implements EventTranslator {
         }
         return { entries: this.readMessageEvent(frame), end: false }
       case "message_stop":
-        return { entries: [], end: true }
+        // A server that never said why it stopped (Ollama may leave the reason out) still ends the calls it made.
+        return { entries: this.finished || !this.started ? [] : this.finish(""), end: true }
       default:
+        // An error in OpenAI's shape, as some proxies send it: `{"error": {"type", "message"}}`.
+        if (frame.type === undefined && isRecord(frame.error))
+          return { entries: [upstreamFailure(frame.error, "api_error")], end: true }
         // "Unknown event types must be ignored (the versioning policy says new ones will appear)."
         return { entries: [], end: false }
     }
@@ -116,17 +112,28 @@ export class AnthropicEventTranslator implements EventTranslator {
     // message_delta: `{"delta": {"stop_reason", "stop_sequence"}, "usage": {"output_tokens"}}`.
     const entries: Translation["entries"] = []
     const delta = isRecord(frame.delta) ? frame.delta : {}
-    if (typeof delta.stop_reason === "string") {
-      // A server that leaves out a tool block's `content_block_stop` still ends its call.
-      for (const open of [...this.blocks.keys()]) entries.push(...this.stopBlock(open))
-      entries.push({
-        type: "finish",
-        reason: FINISH_REASONS[delta.stop_reason] ?? "other",
-        rawReason: delta.stop_reason,
-        ...(typeof delta.stop_sequence === "string" && { stopSequence: delta.stop_sequence }),
-      })
+    if (typeof delta.stop_reason === "string" && !this.finished) {
+      entries.push(...this.finish(delta.stop_reason, delta.stop_sequence))
     }
     entries.push(...usageOf(frame.usage, this.inputParts))
+    return entries
+  }
+
+  /** The answer's finish, `raw` the upstream's stop reason ("" when it gave none). */
+  private finish(raw: string, stopSequence?: unknown): Translation["entries"] {
+    this.finished = true
+    // A server that leaves out a tool block's `content_block_stop` still ends its call.
+    const entries = [...this.blocks.keys()].flatMap((open) => this.stopBlock(open))
+    // No reason at all is a plain end.
+    const mapped = raw === "" ? "stop" : (anthropicFinish(raw) ?? "other")
+    // Compatible servers may end tool calls with `end_turn` (or with nothing): the answer is its calls.
+    const toolTurn = this.toolCallCount > 0 && mapped === "stop"
+    entries.push({
+      type: "finish",
+      reason: toolTurn ? "tool_calls" : mapped,
+      rawReason: raw,
+      ...(typeof stopSequence === "string" && { stopSequence }),
+    })
     return entries
   }
 

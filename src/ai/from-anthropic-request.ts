@@ -32,6 +32,10 @@ const ANTHROPIC_FIELDS = new Set([
   "tool_choice",
   "stream",
   "metadata",
+  // What tunes Anthropic's bill and placement, not the answer: accepted and not sent on.
+  "cache_control",
+  "service_tier",
+  "inference_geo",
 ])
 
 /** Block fields that only tune Anthropic's own prompt cache: dropping them changes the bill, not the answer. */
@@ -40,7 +44,7 @@ const CACHE_CONTROL = "cache_control"
 /**
  * The normalized request for a Messages body. Throws {@link RequestFieldError} naming the first
  * field that is invalid or that Herald does not translate (`top_k`, `thinking`, server tools,
- * documents, thinking blocks in the history…). `stream` and `metadata` are read by the endpoint.
+ * documents…). `stream` and `metadata` are read by the endpoint.
  * A user turn's tool results become `tool` messages, placed before the turn's other content.
  */
 export function fromAnthropicMessagesRequest(input: unknown): NormalizedRequest {
@@ -98,23 +102,29 @@ function fromAnthropicMessage(message: JsonObject, path: string): NormalizedMess
       ? [{ type: "text", text: message.content }]
       : array(message.content, `${path}.content`).map((each, at) => object(each, `${path}.content[${at}]`))
   if (role === "assistant") {
-    const content: AssistantMessage["content"] = blocks.map((block, at) => {
+    // An answer's thinking blocks (Herald's own answers carry them) are accepted back: their text
+    // is the turn's reasoning, for the servers that want it; a redacted one has none to give.
+    let reasoning = ""
+    const content: AssistantMessage["content"] = []
+    blocks.forEach((block, at) => {
       const blockPath = `${path}.content[${at}]`
-      if (block.type === "text") return { type: "text", text: string(block.text, `${blockPath}.text`) }
-      if (block.type !== "tool_use") {
+      if (block.type === "text") content.push({ type: "text", text: string(block.text, `${blockPath}.text`) })
+      else if (block.type === "thinking") reasoning += string(block.thinking, `${blockPath}.thinking`)
+      else if (block.type === "tool_use") {
+        content.push({
+          type: "tool-call",
+          id: string(block.id, `${blockPath}.id`),
+          name: string(block.name, `${blockPath}.name`),
+          arguments: JSON.stringify(object(block.input, `${blockPath}.input`)),
+        })
+      } else if (block.type !== "redacted_thinking") {
         throw new RequestFieldError(
           `${blockPath}.type`,
           `assistant blocks of type ${String(block.type)} are not supported`,
         )
       }
-      return {
-        type: "tool-call",
-        id: string(block.id, `${blockPath}.id`),
-        name: string(block.name, `${blockPath}.name`),
-        arguments: JSON.stringify(object(block.input, `${blockPath}.input`)),
-      }
     })
-    return [{ role, content }]
+    return [{ role, content, ...(reasoning !== "" && { reasoning }) }]
   }
   const toolResults: NormalizedMessage[] = []
   const content: (TextPart | ImagePart)[] = []

@@ -194,7 +194,7 @@ export class OpenAIChunkTranslator implements EventTranslator {
           }
         }
         this.endToolCalls(entries)
-        const mapped = FINISH_REASONS[reason] ?? "other"
+        const mapped = (Object.hasOwn(FINISH_REASONS, reason) && FINISH_REASONS[reason]) || "other"
         // A forced tool choice ends with "stop" on OpenAI and vLLM: the answer is its tool calls.
         const finish = mapped === "stop" && this.toolCallCount > 0 ? "tool_calls" : mapped
         entries.push({ type: "finish", reason: finish, rawReason: reason })

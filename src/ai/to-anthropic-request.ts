@@ -58,7 +58,8 @@ export function toAnthropicMessagesRequest(request: NormalizedRequest): Record<s
   }
   if (request.stop !== undefined) body.stop_sequences = request.stop
   if (request.temperature !== undefined) body.temperature = request.temperature
-  if (request.topP !== undefined) body.top_p = request.topP
+  // Claude's recent models refuse the two together (400); an OpenAI client may send both.
+  else if (request.topP !== undefined) body.top_p = request.topP
   return body
 }
 

@@ -105,6 +105,8 @@ describe("anthropic provider", () => {
       expect(await run(), `cut at byte ${at}`).toEqual([
         { type: "usage", inputTokens: 3, outputTokens: 1 },
         { type: "text-delta", text: "héllo ✓" },
+        // No message_delta said why it stopped: a plain end.
+        { type: "finish", reason: "stop", rawReason: "" },
       ])
     }
   })
@@ -199,6 +201,7 @@ describe("anthropic provider", () => {
     upstream.answer = { chunks: [event("message_start", { message: { usage } }), STOP] }
     expect(await run()).toEqual([
       { type: "usage", inputTokens: 1105, outputTokens: 1, cacheReadTokens: 1000, cacheWriteTokens: 100 },
+      { type: "finish", reason: "stop", rawReason: "" },
     ])
   })
 

@@ -461,9 +461,11 @@ describe("openai provider", () => {
     ])
   })
 
-  it("reads Mistral's model_length as the length finish", async () => {
+  it("reads Mistral's model_length as the length finish, and a reason named like an Object property as other", async () => {
     upstream.answer = { chunks: [chunk({ content: "x" }, "model_length"), "data: [DONE]\n\n"] }
     expect((await run()).at(-1)).toEqual({ type: "finish", reason: "length", rawReason: "model_length" })
+    upstream.answer = { chunks: [chunk({ content: "x" }, "constructor"), "data: [DONE]\n\n"] }
+    expect((await run()).at(-1)).toEqual({ type: "finish", reason: "other", rawReason: "constructor" })
   })
 
   it('ends an answer of tool calls finished with "stop" (a forced tool choice) as tool_calls', async () => {

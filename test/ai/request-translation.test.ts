@@ -118,14 +118,19 @@ describe("request translation", () => {
     expect(fromAnthropicMessagesRequest(ANTHROPIC_BODY)).toEqual(NORMALIZED)
   })
 
-  it("writes the request back as either body", () => {
+  it("writes the request back as either body; to Anthropic, top_p only without a temperature", () => {
     expect(toOpenAIChatRequest(NORMALIZED)).toEqual(OPENAI_BODY)
-    expect(toAnthropicMessagesRequest(NORMALIZED)).toEqual(ANTHROPIC_BODY)
+    // Claude's recent models refuse temperature and top_p together.
+    const { top_p: _topP, ...anthropicWritten } = ANTHROPIC_BODY
+    expect(toAnthropicMessagesRequest(NORMALIZED)).toEqual(anthropicWritten)
+    const { temperature: _temperature, ...withoutTemperature } = NORMALIZED
+    expect(toAnthropicMessagesRequest(withoutTemperature).top_p).toBe(0.9)
   })
 
-  it("translates an OpenAI request to Anthropic and back", () => {
+  it("translates an OpenAI request to Anthropic and back (top_p left out beside a temperature)", () => {
     const anthropic = toAnthropicMessagesRequest(fromOpenAIChatRequest(OPENAI_BODY))
-    expect(toOpenAIChatRequest(fromAnthropicMessagesRequest(anthropic))).toEqual(OPENAI_BODY)
+    const { top_p: _topP, ...expected } = OPENAI_BODY
+    expect(toOpenAIChatRequest(fromAnthropicMessagesRequest(anthropic))).toEqual(expected)
   })
 
   it("maps tool choices and response formats", () => {

@@ -647,4 +647,108 @@ describe("Anthropic upstreams", () => {
       { type: "tool_use", id: "toolu_b", input: { zone: "CET" } },
     ])
   })
+
+  /** One tool_use block, whole in its start. */
+  const toolUse = (index: number, id: string) =>
+    anthropicEvent("content_block_start", {
+      index,
+      content_block: { type: "tool_use", id, name: "weather", input: { city: "Oslo" } },
+    })
+
+  it("a tool call ended with end_turn, or with no stop reason at all, ends as tool_use and tool_calls", async () => {
+    for (const ending of [
+      [anthropicEvent("message_delta", { delta: { stop_reason: "end_turn" }, usage: { output_tokens: 3 } })],
+      [],
+    ]) {
+      const origin = await heraldOver("anthropic", [
+        ANTHROPIC_START,
+        toolUse(0, "toolu_a"),
+        anthropicEvent("content_block_stop", { index: 0 }),
+        ...ending,
+        anthropicEvent("message_stop"),
+      ])
+      const message = await anthropicMessage(origin)
+      expect(message.stop_reason).toBe("tool_use")
+      expect(message.content).toMatchObject([{ type: "tool_use", id: "toolu_a", input: { city: "Oslo" } }])
+      const choice = await openaiMessage(origin)
+      expect(choice?.finish_reason).toBe("tool_calls")
+      await servers.running?.close()
+      await servers.upstream?.close()
+      servers.running = undefined
+      servers.upstream = undefined
+    }
+  })
+
+  it("model_context_window_exceeded reaches Anthropic clients as it came", async () => {
+    const origin = await heraldOver("anthropic", [
+      ANTHROPIC_START,
+      anthropicEvent("content_block_start", { index: 0, content_block: { type: "text", text: "" } }),
+      anthropicEvent("content_block_delta", { index: 0, delta: { type: "text_delta", text: "Long" } }),
+      anthropicEvent("content_block_stop", { index: 0 }),
+      anthropicEvent("message_delta", {
+        delta: { stop_reason: "model_context_window_exceeded" },
+        usage: { output_tokens: 1 },
+      }),
+      anthropicEvent("message_stop"),
+    ])
+    expect((await anthropicMessage(origin)).stop_reason).toBe("model_context_window_exceeded")
+    expect((await openaiMessage(origin))?.finish_reason).toBe("length")
+  })
+
+  it("an error in OpenAI's shape (no type) is the answer's error, its message kept", async () => {
+    const origin = await heraldOver("anthropic", [
+      ANTHROPIC_START,
+      anthropicEvent("content_block_start", { index: 0, content_block: { type: "text", text: "" } }),
+      anthropicEvent("content_block_delta", { index: 0, delta: { type: "text_delta", text: "Part" } }),
+      `data: ${JSON.stringify({ error: { type: "overloaded_error", message: "Overloaded, try later" } })}\n\n`,
+    ])
+    await expect(anthropicMessage(origin)).rejects.toThrow(/Overloaded, try later/)
+  })
+
+  it("an answer with thinking blocks is accepted back as history, as are top-level cache_control and service_tier", async () => {
+    const origin = await heraldOver("anthropic", [
+      ANTHROPIC_START,
+      anthropicEvent("content_block_start", { index: 0, content_block: { type: "thinking", thinking: "" } }),
+      anthropicEvent("content_block_delta", {
+        index: 0,
+        delta: { type: "thinking_delta", thinking: "Hmm." },
+      }),
+      anthropicEvent("content_block_delta", {
+        index: 0,
+        delta: { type: "signature_delta", signature: "SIG" },
+      }),
+      anthropicEvent("content_block_stop", { index: 0 }),
+      anthropicEvent("content_block_start", {
+        index: 1,
+        content_block: { type: "redacted_thinking", data: "xyz" },
+      }),
+      anthropicEvent("content_block_stop", { index: 1 }),
+      toolUse(2, "toolu_a"),
+      anthropicEvent("content_block_stop", { index: 2 }),
+      anthropicEvent("message_delta", { delta: { stop_reason: "tool_use" }, usage: { output_tokens: 3 } }),
+      anthropicEvent("message_stop"),
+    ])
+    const client = anthropic(origin)
+    const answer = await client.messages.stream(ANTHROPIC_REQUEST).finalMessage()
+    expect(answer.content.map((block) => block.type)).toEqual(["thinking", "redacted_thinking", "tool_use"])
+    const next = await client.messages.create({
+      ...ANTHROPIC_REQUEST,
+      cache_control: { type: "ephemeral" },
+      service_tier: "auto",
+      messages: [
+        ...ANTHROPIC_REQUEST.messages,
+        { role: "assistant", content: answer.content },
+        { role: "user", content: [{ type: "tool_result", tool_use_id: "toolu_a", content: "rain" }] },
+      ],
+    } as Anthropic.MessageCreateParamsNonStreaming)
+    expect(next.content.map((block) => block.type)).toEqual(["thinking", "redacted_thinking", "tool_use"])
+    // What the model said and called goes back; thinking blocks are not sent to a Claude upstream.
+    const sent = servers.upstream?.requests[1]?.body as Record<string, unknown>
+    expect(sent.messages).toMatchObject([
+      { role: "user" },
+      { role: "assistant", content: [{ type: "tool_use", id: "toolu_a" }] },
+      { role: "user", content: [{ type: "tool_result", tool_use_id: "toolu_a" }] },
+    ])
+    expect(sent).not.toHaveProperty("cache_control")
+  })
 })
