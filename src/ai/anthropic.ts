@@ -127,7 +127,8 @@ export class AnthropicEventTranslator implements EventTranslator {
     // No reason at all is a plain end.
     const mapped = raw === "" ? "stop" : (anthropicFinish(raw) ?? "other")
     // Compatible servers may end tool calls with `end_turn` (or with nothing): the answer is its calls.
-    const toolTurn = this.toolCallCount > 0 && mapped === "stop"
+    // A stop sequence may have cut a call's input: that one stays a stop.
+    const toolTurn = this.toolCallCount > 0 && (raw === "end_turn" || raw === "")
     entries.push({
       type: "finish",
       reason: toolTurn ? "tool_calls" : mapped,

@@ -1,6 +1,6 @@
 import type { Engine } from "../engine/engine.js"
 import { parsePosition, START } from "../engine/position.js"
-import { generationLog } from "./generation-id.js"
+import { generationLog, isGenerationId } from "./generation-id.js"
 import { markedGeneration, subjectMarkers } from "./running-marker.js"
 import { subjectScopedLog } from "./subject-scoped-log.js"
 
@@ -51,29 +51,43 @@ const CONCURRENCY_RETRY_MS = 1000
  * is sure to exist: a generation's marker is made as it starts, right after its admission.
  */
 const ADMISSION_COUNTS_MS = 10_000
-/** How many times an admission reads and tries again when another node's admission came first. */
-const MAX_ADMISSION_ROUNDS = 8
+/**
+ * How many times an admission reads and tries again when another node's admission came first
+ * (a node admits one subject's requests one at a time: only other nodes contend).
+ */
+const MAX_ADMISSION_ROUNDS = 16
+/** The most admissions read: a node with a larger `maxPerMinute` may have made the log keep more. */
+const MAX_ADMISSIONS_READ = 1000
 
 /** What a subject's admissions log holds: its recent admissions, and where it ends. */
 interface Admissions {
   readonly tailSeq: number
-  /** Held admissions, oldest first: the last `maxPerMinute` of the last minute. */
+  /** Held admissions, oldest first: those of the last minute, up to the log's `maxEntries`. */
   readonly entries: readonly { readonly id: string; readonly time: number }[]
+}
+
+/** A page of a subject's running markers: the generations they name, and the next page's start. */
+interface MarkerPage {
+  readonly ids: readonly string[]
+  readonly next: string | undefined
 }
 
 /**
  * Per-subject limits, both counted in the engine so that every node sees what every other runs
- * and starts, and exact across nodes: a subject's admissions are one log, each appended with the
- * writer sequence that must follow the log's end as the admission read it. Of two nodes that
- * read the same end, one appends, and the other reads again and counts the first one's
- * admission before it decides (a compare-and-set on the log's end).
+ * and starts, and exact across nodes: a subject's admissions are one log, each appended with a
+ * writer sequence that must follow the last one given, taken from the log's end as the
+ * admission read it (a compare-and-set on the log's end). Of two nodes that read the same end,
+ * one appends, and the other reads again and counts the first one's admission before it decides.
+ * A node admits one subject's requests one at a time, so only other nodes ever contend.
  *
  * - Concurrency: a subject's running generations are its running markers (running-marker.ts)
  *   of generations still open, its admissions of the last {@link ADMISSION_COUNTS_MS} whose
- *   generation is not closed (their marker may not exist yet), and those this node is admitting.
- *   A dead node's open generations count until they are closed, within a lease.
- * - Rate: the admissions log keeps the last `maxPerMinute` admissions: when it is full and its
- *   oldest is less than a minute old, the subject waits until that one is a minute old.
+ *   generation is not closed (their marker may not exist yet; one this node released is not
+ *   counted here, another node counts it until then), and those this node is admitting. A dead
+ *   node's open generations count until they are closed, within a lease.
+ * - Rate: the admissions log keeps the last `maxPerMinute` admissions of the last minute: when
+ *   it is full and its oldest is less than a minute old, the subject waits until that one is a
+ *   minute old. An admission counts whether or not its generation started.
  */
 export function createSubjectLimits(
   engine: Engine,
@@ -82,24 +96,40 @@ export function createSubjectLimits(
 ): SubjectLimits {
   /** By subject: the generations admitted here whose marker may not exist yet. */
   const admitting = new Map<string, Set<string>>()
+  /** By subject: the end of the queue of this node's admissions, one at a time. */
+  const queues = new Map<string, Promise<unknown>>()
+  /** Admissions this node released (their generation never started), until they count no more. */
+  const released = new Map<string, number>()
   const admissionsConfig = {
     ttlMs: RATE_WINDOW_MS,
     retention: { maxEntries: settings.maxPerMinute, maxAgeMs: RATE_WINDOW_MS },
   }
 
   const readAdmissions = async (log: string): Promise<Admissions> => {
-    const read = await engine.read(log, START, settings.maxPerMinute, { touch: false })
+    const read = await engine.read(log, START, MAX_ADMISSIONS_READ, { touch: false })
     if (!read.held) return { tailSeq: 0, entries: [] }
     return {
       tailSeq: parsePosition(read.tail)?.seq ?? 0,
-      entries: read.entries.map((entry) => ({ id: entry.data, time: entry.time })),
+      // An older Herald counted starts in this log with empty entries: no admission to count.
+      entries: read.entries
+        .filter((entry) => isGenerationId(entry.data))
+        .map((entry) => ({ id: entry.data, time: entry.time })),
     }
   }
 
   const rateWait = ({ entries }: Admissions): number => {
-    const oldest = entries[0]
-    if (oldest === undefined || entries.length < settings.maxPerMinute) return 0
-    return Math.max(0, oldest.time + RATE_WINDOW_MS - now())
+    if (entries.length < settings.maxPerMinute) return 0
+    const oldest = entries[entries.length - settings.maxPerMinute]
+    return oldest === undefined ? 0 : Math.max(0, oldest.time + RATE_WINDOW_MS - now())
+  }
+
+  const markerPage = async (subject: string | undefined, after: string | undefined): Promise<MarkerPage> => {
+    const listed = await engine.list({
+      prefix: subjectMarkers(subject),
+      limit: settings.maxConcurrent + 1,
+      ...(after === undefined ? {} : { after }),
+    })
+    return { ids: listed.logs.map((marker) => markedGeneration(marker.name)), next: listed.next }
   }
 
   /**
@@ -117,32 +147,29 @@ export function createSubjectLimits(
     subject: string | undefined,
     here: ReadonlySet<string>,
     admissions: Admissions,
+    firstPage: MarkerPage,
   ): Promise<number> => {
     const since = now() - ADMISSION_COUNTS_MS
+    for (const [id, at] of released) if (at < since) released.delete(id)
     const admitted = new Set(
       admissions.entries
-        .filter((entry) => entry.time >= since && !here.has(entry.id))
+        .filter((entry) => entry.time >= since && !here.has(entry.id) && !released.has(entry.id))
         .map((entry) => entry.id),
     )
     let count = here.size
-    let after: string | undefined
-    for (let page = 0; page < MAX_MARKER_PAGES; page++) {
-      const listed = await engine.list({
-        prefix: subjectMarkers(subject),
-        limit: settings.maxConcurrent + 1,
-        ...(after === undefined ? {} : { after }),
-      })
-      const marked = listed.logs.map((marker) => markedGeneration(marker.name)).filter((id) => !here.has(id))
+    let page = firstPage
+    for (let pages = 1; ; pages++) {
+      const marked = page.ids.filter((id) => !here.has(id))
       for (const id of marked) admitted.delete(id)
-      if (listed.next === undefined && count + marked.length + admitted.size <= settings.maxConcurrent)
+      if (page.next === undefined && count + marked.length + admitted.size <= settings.maxConcurrent)
         return count + marked.length + admitted.size
       // Past the limit, or more to list: a generation that just ended keeps its marker a moment
       // (its node deletes it after storing the end, which its client may have read already), so
       // the generations themselves are asked, and the listing goes on past the closed ones.
       count += await running(marked, "ended")
       if (count > settings.maxConcurrent) return count
-      if (listed.next === undefined) break
-      after = listed.next
+      if (page.next === undefined || pages >= MAX_MARKER_PAGES) break
+      page = await markerPage(subject, page.next)
     }
     return count + (await running([...admitted], "running"))
   }
@@ -153,13 +180,63 @@ export function createSubjectLimits(
     retryAfterMs: CONCURRENCY_RETRY_MS,
   }
 
-  /** Appends admission `id` if the log still ends at `tailSeq`; false when another came first. */
-  const appendAdmission = async (log: string, id: string, tailSeq: number): Promise<boolean> => {
-    const writerSeq = String(tailSeq + 1).padStart(16, "0")
+  /**
+   * Appends admission `id` with writer sequence `seq`: true when appended, else the least
+   * sequence the next try must pass (the log's last one, when another admission came first).
+   */
+  const appendAdmission = async (log: string, id: string, seq: number): Promise<true | number> => {
+    const writerSeq = String(seq).padStart(16, "0")
     let result = await engine.append(log, [{ data: id }], { create: admissionsConfig, writerSeq })
     // Made by a node with other limits: its config stays, the admission is counted.
     if (result.status === "conflict") result = await engine.append(log, [{ data: id }], { writerSeq })
-    return result.status === "appended"
+    if (result.status === "appended") return true
+    return result.status === "writer-seq-conflict" ? Number(result.lastWriterSeq) || 0 : 0
+  }
+
+  /** One admission, while no other of this node's for the subject runs. */
+  const admitNow = async (
+    subject: string | undefined,
+    id: string,
+    here: Set<string>,
+    release: () => void,
+  ): Promise<LimitTicket | LimitRefusal> => {
+    const log = subjectScopedLog(ADMISSIONS_LOG_PREFIX, subject, "")
+    // The last writer sequence seen: after a log expired and was made again, it may be past the end.
+    let lastSeq = 0
+    for (let round = 0; round < MAX_ADMISSION_ROUNDS; round++) {
+      const [admissions, firstPage] = await Promise.all([readAdmissions(log), markerPage(subject, undefined)])
+      if ((await runningCount(subject, here, admissions, firstPage)) > settings.maxConcurrent) {
+        release()
+        return concurrencyRefusal
+      }
+      const waitMs = rateWait(admissions)
+      if (waitMs > 0) {
+        release()
+        return {
+          code: "rate_limit_exceeded",
+          message: `At most ${settings.maxPerMinute} generations may start per minute for one subject.`,
+          retryAfterMs: waitMs,
+        }
+      }
+      const appended = await appendAdmission(log, id, Math.max(admissions.tailSeq, lastSeq) + 1)
+      if (appended === true) {
+        return {
+          // Its marker counts it from now on; its admission counted it until then.
+          started: async () => release(),
+          release: () => {
+            released.set(id, now())
+            release()
+          },
+        }
+      }
+      lastSeq = Math.max(lastSeq, appended)
+    }
+    release()
+    return {
+      code: "concurrency_limit_exceeded",
+      message: "This subject's requests came too many at once to be counted; try again.",
+      retryAfterMs: CONCURRENCY_RETRY_MS,
+    }
   }
 
   return {
@@ -174,40 +251,21 @@ export function createSubjectLimits(
         here.delete(id)
         if (here.size === 0 && admitting.get(key) === here) admitting.delete(key)
       }
-      const log = subjectScopedLog(ADMISSIONS_LOG_PREFIX, subject, "")
+      const previous = queues.get(key) ?? Promise.resolve()
+      const outcome = previous.then(
+        () => admitNow(subject, id, here, release),
+        () => admitNow(subject, id, here, release),
+      )
+      const settled = outcome.catch(() => undefined)
+      queues.set(key, settled)
+      void settled.then(() => {
+        if (queues.get(key) === settled) queues.delete(key)
+      })
       try {
-        for (let round = 0; round < MAX_ADMISSION_ROUNDS; round++) {
-          const admissions = await readAdmissions(log)
-          const waitMs = rateWait(admissions)
-          if ((await runningCount(subject, here, admissions)) > settings.maxConcurrent) {
-            release()
-            return concurrencyRefusal
-          }
-          if (waitMs > 0) {
-            release()
-            return {
-              code: "rate_limit_exceeded",
-              message: `At most ${settings.maxPerMinute} generations may start per minute for one subject.`,
-              retryAfterMs: waitMs,
-            }
-          }
-          if (await appendAdmission(log, id, admissions.tailSeq)) {
-            return {
-              // Its marker counts it from now on; its admission counted it until then.
-              started: async () => release(),
-              release,
-            }
-          }
-        }
+        return await outcome
       } catch (error) {
         release()
         throw error
-      }
-      release()
-      return {
-        code: "concurrency_limit_exceeded",
-        message: "This subject's requests came too many at once to be counted; try again.",
-        retryAfterMs: CONCURRENCY_RETRY_MS,
       }
     },
   }

@@ -191,6 +191,28 @@ describe("anthropic provider", () => {
     ])
   })
 
+  it("keeps a stop sequence's stop after a tool call (its input may be cut), where end_turn becomes tool_calls", async () => {
+    const tool = event("content_block_start", {
+      index: 0,
+      content_block: { type: "tool_use", id: "toolu_1", name: "f", input: {} },
+    })
+    for (const [raw, reason] of [
+      ["stop_sequence", "stop"],
+      ["end_turn", "tool_calls"],
+    ] as const) {
+      upstream.answer = {
+        chunks: [
+          START,
+          tool,
+          event("content_block_stop", { index: 0 }),
+          event("message_delta", { delta: { stop_reason: raw }, usage: { output_tokens: 2 } }),
+          STOP,
+        ],
+      }
+      expect((await run()).find((entry) => entry.type === "finish")).toMatchObject({ reason, rawReason: raw })
+    }
+  })
+
   it("counts cached prompt tokens as input, and says how many were read from and written to the cache", async () => {
     const usage = {
       input_tokens: 5,

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from "vitest"
-import { generationLog } from "../../src/ai/generation-id.js"
+import { generationLog, newGenerationId } from "../../src/ai/generation-id.js"
 import { runningMarker } from "../../src/ai/running-marker.js"
 import { createSubjectLimits, isRefusal, type SubjectLimitSettings } from "../../src/ai/subject-limits.js"
+import { subjectScopedLog } from "../../src/ai/subject-scoped-log.js"
 import type { Engine } from "../../src/engine/engine.js"
 import { createMemoryEngine } from "../../src/engine/index.js"
 import { aiToken, startAI, startNodes, type TestAI, testVerifier } from "./ai-server.js"
@@ -157,6 +158,41 @@ describe("the concurrency count", () => {
   })
 })
 
+describe("admissions on one node", () => {
+  it("a burst of one subject's requests is admitted, one at a time, none refused for contention", async () => {
+    const engine = createMemoryEngine()
+    const limits = createSubjectLimits(engine, { maxConcurrent: 100, maxPerMinute: 1000 }, Date.now)
+    const outcomes = await Promise.all(
+      Array.from({ length: 30 }, () => limits.admit("alice", newGenerationId())),
+    )
+    expect(outcomes.filter(isRefusal)).toEqual([])
+    await engine.close()
+  })
+
+  it("an admission whose generation never started is not counted by its node", async () => {
+    const engine = createMemoryEngine()
+    const limits = createSubjectLimits(engine, { maxConcurrent: 1, maxPerMinute: 100 }, Date.now)
+    const first = await limits.admit("alice", newGenerationId())
+    if (isRefusal(first)) throw new Error("refused")
+    first.release()
+    expect(isRefusal(await limits.admit("alice", newGenerationId()))).toBe(false)
+    await engine.close()
+  })
+
+  it("admits past a writer sequence left ahead of the log's end (a log made again after it expired)", async () => {
+    const engine = createMemoryEngine()
+    const settings = { maxConcurrent: 10, maxPerMinute: 100 }
+    const config = { ttlMs: 60_000, retention: { maxEntries: 100, maxAgeMs: 60_000 } }
+    await engine.append(subjectScopedLog("ai/rate/", "alice", ""), [{ data: newGenerationId() }], {
+      create: config,
+      writerSeq: "0000000000000009",
+    })
+    const limits = createSubjectLimits(engine, settings, Date.now)
+    for (let i = 0; i < 3; i++) expect(isRefusal(await limits.admit("alice", newGenerationId()))).toBe(false)
+    await engine.close()
+  })
+})
+
 const ENGINES = await testEngines("limits")
 
 for (const kind of ENGINES) {
@@ -192,7 +228,10 @@ for (const kind of ENGINES) {
         const beside = kind.nodeBeside(engine)
         try {
           const [a, b] = [engine, beside].map((node) => createSubjectLimits(racing(node), settings, Date.now))
-          return await Promise.all([a?.admit("alice", "gen-a"), b?.admit("alice", "gen-b")])
+          return await Promise.all([
+            a?.admit("alice", newGenerationId()),
+            b?.admit("alice", newGenerationId()),
+          ])
         } finally {
           for (const node of new Set([engine, beside])) await node.close()
         }
