@@ -4,11 +4,7 @@ import {
   type ChatState,
   DefaultChatTransport,
   lastAssistantMessageIsCompleteWithToolCalls,
-  parseJsonEventStream,
-  readUIMessageStream,
   type UIMessage,
-  type UIMessageChunk,
-  uiMessageChunkSchema,
 } from "ai"
 import { afterEach, describe, expect, it } from "vitest"
 import { HeraldChatTransport } from "../../src/ai/ai-sdk/index.js"
@@ -16,6 +12,7 @@ import { demoProvider } from "../../src/ai/demo.js"
 import { createParser, type ServerSentEvent } from "../../src/protocol/index.js"
 import { startAI, type TestAI } from "./ai-server.js"
 import { testEngines } from "./engines.js"
+import { finalUIMessage } from "./ui-message-stream.js"
 import { collect, startUpstream } from "./upstream.js"
 
 const PROMPT = "Explain how a reload resumes a streamed answer"
@@ -257,20 +254,7 @@ for (const kind of ENGINES) {
         await created.text()
         const response = await fetch(`${running.origin}/v1/generations/${id}/stream?format=ai-sdk`)
         expect(response.headers.get("x-vercel-ai-ui-message-stream")).toBe("v1")
-        const chunks = parseJsonEventStream({
-          stream: response.body as ReadableStream<Uint8Array>,
-          schema: uiMessageChunkSchema,
-        }).pipeThrough(
-          new TransformStream({
-            transform(parsed, controller) {
-              if (!parsed.success) throw parsed.error
-              controller.enqueue(parsed.value as UIMessageChunk)
-            },
-          }),
-        )
-        let last: UIMessage | undefined
-        for await (const message of readUIMessageStream({ stream: chunks, terminateOnError: true }))
-          last = message
+        const last = await finalUIMessage(response)
         expect(last?.id).toBe(`msg_${id}`)
         expect(textOf(last)).toBe(await demoAnswer(PROMPT))
         const tool = last?.parts.find((part) => part.type === "tool-lookup") as

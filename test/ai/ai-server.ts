@@ -156,13 +156,16 @@ export interface TestServers {
 /** Holds what each test of the file starts, and closes it after each test. */
 export function closedAfterEach(): TestServers {
   const servers: TestServers = {}
-  afterEach(async () => {
-    await servers.running?.close()
-    await servers.upstream?.close()
-    servers.running = undefined
-    servers.upstream = undefined
-  })
+  afterEach(() => closeServers(servers))
   return servers
+}
+
+/** Closes and forgets `servers`' Herald and upstream (a test that starts several in turn). */
+export async function closeServers(servers: TestServers): Promise<void> {
+  await servers.running?.close()
+  await servers.upstream?.close()
+  servers.running = undefined
+  servers.upstream = undefined
 }
 
 /** A generation that `owner` (another node, not the test's server) runs, with `text` stored so far; its log. */

@@ -1,16 +1,11 @@
 // What real OpenAI-compatible and Anthropic servers send besides the documented happy path, fed
 // through Herald, each answer read by the official SDKs in both formats.
 import Anthropic from "@anthropic-ai/sdk"
-import {
-  parseJsonEventStream,
-  readUIMessageStream,
-  type UIMessage,
-  type UIMessageChunk,
-  uiMessageChunkSchema,
-} from "ai"
+import type { UIMessage } from "ai"
 import OpenAI from "openai"
 import { describe, expect, it } from "vitest"
-import { closedAfterEach, startAI } from "./ai-server.js"
+import { closedAfterEach, closeServers, startAI } from "./ai-server.js"
+import { finalUIMessage } from "./ui-message-stream.js"
 import { anthropicEvent, openaiChunk, startUpstream } from "./upstream.js"
 
 const servers = closedAfterEach()
@@ -57,6 +52,20 @@ async function openaiMessage(origin: string) {
   })
   const completion = await stream.finalChatCompletion()
   return completion.choices[0]
+}
+
+/**
+ * Asks `origin` once (not streaming), then sends the answer back as history followed by `after`
+ * (a tool's results, the next question); resolves with the answer and the next reply.
+ */
+async function askThenSendBack(origin: string, after: OpenAI.ChatCompletionMessageParam[]) {
+  const client = openai(origin)
+  const question = { role: "user" as const, content: "hi" }
+  const first = await client.chat.completions.create({ model: "up", messages: [question] })
+  const answer = first.choices[0]?.message
+  if (answer === undefined) throw new Error("no answer")
+  const next = await client.chat.completions.create({ model: "up", messages: [question, answer, ...after] })
+  return { answer, next }
 }
 
 const ANTHROPIC_REQUEST = {
@@ -239,18 +248,8 @@ describe("OpenAI-compatible upstreams", () => {
       openaiChunk({}, "stop"),
       "data: [DONE]\n\n",
     ])
-    const client = openai(origin)
-    const first = await client.chat.completions.create({
-      model: "up",
-      messages: [{ role: "user", content: "hi" }],
-    })
-    const answer = first.choices[0]?.message
+    const { answer, next } = await askThenSendBack(origin, [{ role: "user", content: "more" }])
     expect(answer).toMatchObject({ content: "Answer.", reasoning_content: "Think." })
-    if (answer === undefined) throw new Error("no answer")
-    const next = await client.chat.completions.create({
-      model: "up",
-      messages: [{ role: "user", content: "hi" }, answer, { role: "user", content: "more" }],
-    })
     expect(next.choices[0]?.message.content).toBe("Answer.")
     // The reasoning is not sent to the model again; the text is.
     expect(servers.upstream?.requests[1]?.body.messages).toEqual([
@@ -276,27 +275,10 @@ describe("OpenAI-compatible upstreams", () => {
       [{}, undefined],
     ] as const) {
       const origin = await heraldOver("openai", chunks, settings)
-      const client = openai(origin)
-      const first = await client.chat.completions.create({
-        model: "up",
-        messages: [{ role: "user", content: "hi" }],
-      })
-      const answer = first.choices[0]?.message
-      if (answer === undefined) throw new Error("no answer")
-      await client.chat.completions.create({
-        model: "up",
-        messages: [
-          { role: "user", content: "hi" },
-          answer,
-          { role: "tool", tool_call_id: "call_w", content: "sunny" },
-        ],
-      })
+      await askThenSendBack(origin, [{ role: "tool", tool_call_id: "call_w", content: "sunny" }])
       const sent = servers.upstream?.requests[1]?.body.messages as Record<string, unknown>[]
       expect(sent[1]?.reasoning_content).toBe(expected)
-      await servers.running?.close()
-      await servers.upstream?.close()
-      servers.running = undefined
-      servers.upstream = undefined
+      await closeServers(servers)
     }
   })
 
@@ -344,6 +326,18 @@ function geminiCall(id: string, name: string, args: Record<string, unknown>, sig
   }
 }
 
+/** The tool call fragments of a streamed answer, as the chunks carry them. */
+async function streamedToolCallFragments(client: OpenAI): Promise<unknown[]> {
+  const stream = await client.chat.completions.create({
+    model: "up",
+    stream: true,
+    messages: [{ role: "user", content: "hi" }],
+  })
+  const fragments: unknown[] = []
+  for await (const chunk of stream) fragments.push(...(chunk.choices[0]?.delta.tool_calls ?? []))
+  return fragments
+}
+
 /** `extra_content.google.thought_signature` of an OpenAI-style tool call, if any. */
 function signatureOn(call: unknown): unknown {
   return (call as { extra_content?: { google?: { thought_signature?: unknown } } }).extra_content?.google
@@ -371,13 +365,7 @@ describe("Gemini's thought signatures on tool calls", () => {
   it("reach OpenAI clients on the call they sign, streaming and not", async () => {
     const origin = await heraldOver("openai", SIGNED_ANSWER)
     const client = openai(origin)
-    const stream = await client.chat.completions.create({
-      model: "up",
-      stream: true,
-      messages: [{ role: "user", content: "hi" }],
-    })
-    const fragments: unknown[] = []
-    for await (const chunk of stream) fragments.push(...(chunk.choices[0]?.delta.tool_calls ?? []))
+    const fragments = await streamedToolCallFragments(client)
     expect(fragments.filter((fragment) => signatureOn(fragment) !== undefined)).toMatchObject([
       { index: 0, id: "call_a", function: { name: "weather" } },
     ])
@@ -392,22 +380,10 @@ describe("Gemini's thought signatures on tool calls", () => {
 
   it("go back upstream with the calls when the answer is the next turn's history (a model set to send them)", async () => {
     const origin = await heraldOver("openai", SIGNED_ANSWER, { thoughtSignatures: true })
-    const client = openai(origin)
-    const first = await client.chat.completions.create({
-      model: "up",
-      messages: [{ role: "user", content: "hi" }],
-    })
-    const answer = first.choices[0]?.message
-    if (answer === undefined) throw new Error("no answer")
-    await client.chat.completions.create({
-      model: "up",
-      messages: [
-        { role: "user", content: "hi" },
-        answer,
-        { role: "tool", tool_call_id: "call_a", content: "12 °C" },
-        { role: "tool", tool_call_id: "call_b", content: "14:00" },
-      ],
-    })
+    await askThenSendBack(origin, [
+      { role: "tool", tool_call_id: "call_a", content: "12 °C" },
+      { role: "tool", tool_call_id: "call_b", content: "14:00" },
+    ])
     expect(signaturesSentBack()).toEqual(["sig-A", undefined])
     const sent = servers.upstream?.requests[1]?.body.messages as Record<string, unknown>[]
     expect(sent[1]?.tool_calls).toMatchObject([{ id: "call_a" }, { id: "call_b" }])
@@ -415,22 +391,10 @@ describe("Gemini's thought signatures on tool calls", () => {
 
   it("are not sent to a server that is not Google's unless its model says so", async () => {
     const origin = await heraldOver("openai", SIGNED_ANSWER)
-    const client = openai(origin)
-    const first = await client.chat.completions.create({
-      model: "up",
-      messages: [{ role: "user", content: "hi" }],
-    })
-    const answer = first.choices[0]?.message
-    if (answer === undefined) throw new Error("no answer")
+    const { answer } = await askThenSendBack(origin, [
+      { role: "tool", tool_call_id: "call_a", content: "12 °C" },
+    ])
     expect(answer.tool_calls?.map(signatureOn)).toEqual(["sig-A", undefined])
-    await client.chat.completions.create({
-      model: "up",
-      messages: [
-        { role: "user", content: "hi" },
-        answer,
-        { role: "tool", tool_call_id: "call_a", content: "12 °C" },
-      ],
-    })
     expect(signaturesSentBack()).toEqual([undefined, undefined])
   })
 
@@ -447,13 +411,7 @@ describe("Gemini's thought signatures on tool calls", () => {
       "data: [DONE]\n\n",
     ])
     const client = openai(origin)
-    const stream = await client.chat.completions.create({
-      model: "up",
-      stream: true,
-      messages: [{ role: "user", content: "hi" }],
-    })
-    const fragments: unknown[] = []
-    for await (const chunk of stream) fragments.push(...(chunk.choices[0]?.delta.tool_calls ?? []))
+    const fragments = await streamedToolCallFragments(client)
     expect(fragments.map(signatureOn)).toEqual([undefined, undefined, "sig-late"])
     const whole = await client.chat.completions.create({
       model: "up",
@@ -471,20 +429,7 @@ describe("Gemini's thought signatures on tool calls", () => {
       headers: { "content-type": "application/json" },
       body: JSON.stringify({ id: "chat-signed", messages: [user], trigger: "submit-message" }),
     })
-    const chunks = parseJsonEventStream({
-      stream: response.body as ReadableStream<Uint8Array>,
-      schema: uiMessageChunkSchema,
-    }).pipeThrough(
-      new TransformStream({
-        transform(parsed, controller) {
-          if (!parsed.success) throw parsed.error
-          controller.enqueue(parsed.value as UIMessageChunk)
-        },
-      }),
-    )
-    let answer: UIMessage | undefined
-    for await (const message of readUIMessageStream({ stream: chunks, terminateOnError: true }))
-      answer = message
+    const answer = await finalUIMessage(response)
     const tools = (answer?.parts ?? []).filter((part) => part.type.startsWith("tool-")) as {
       callProviderMetadata?: { google?: { thoughtSignature?: string } }
     }[]
@@ -672,10 +617,7 @@ describe("Anthropic upstreams", () => {
       expect(message.content).toMatchObject([{ type: "tool_use", id: "toolu_a", input: { city: "Oslo" } }])
       const choice = await openaiMessage(origin)
       expect(choice?.finish_reason).toBe("tool_calls")
-      await servers.running?.close()
-      await servers.upstream?.close()
-      servers.running = undefined
-      servers.upstream = undefined
+      await closeServers(servers)
     }
   })
 
