@@ -16,6 +16,7 @@ import {
   optionalNumber,
   optionalPositiveInteger,
   optionalString,
+  quoted,
   string,
 } from "./request-fields.js"
 
@@ -159,7 +160,7 @@ function callThoughtSignature(value: unknown, path: string): string | undefined 
 
 /** Parts the model never sees: they only drive the UI. */
 function uiOnly(part: JsonObject): boolean {
-  const type = String(part.type)
+  const type = typeof part.type === "string" ? part.type : ""
   return (
     type === "reasoning" ||
     type === "step-start" ||
@@ -193,7 +194,7 @@ function userMessage(parts: readonly JsonObject[], path: string): UserMessage {
         throw new RequestFieldError(`${partPath}.url`, "an image must be a data: or https: URL")
       content.push({ type: "image", url })
     } else if (!uiOnly(part)) {
-      throw new RequestFieldError(`${partPath}.type`, `parts of type ${String(part.type)} are not supported`)
+      throw new RequestFieldError(`${partPath}.type`, `parts of type ${quoted(part.type)} are not supported`)
     }
   })
   return { role: "user", content }
@@ -214,7 +215,7 @@ function assistantTurns(parts: readonly JsonObject[], path: string): NormalizedM
   }
   parts.forEach((part, at) => {
     const partPath = `${path}.parts[${at}]`
-    const type = String(part.type)
+    const type = typeof part.type === "string" ? part.type : ""
     if (type === "step-start") endStep()
     else if (type === "reasoning") reasoning += string(part.text, `${partPath}.text`)
     else if (type === "text") {
@@ -255,7 +256,7 @@ function assistantTurns(parts: readonly JsonObject[], path: string): NormalizedM
             },
       )
     } else if (!uiOnly(part)) {
-      throw new RequestFieldError(`${partPath}.type`, `parts of type ${type} are not supported`)
+      throw new RequestFieldError(`${partPath}.type`, `parts of type ${quoted(part.type)} are not supported`)
     }
   })
   endStep()

@@ -15,6 +15,7 @@ import {
   optionalNumber,
   optionalPositiveInteger,
   optionalString,
+  quoted,
   string,
   textContent,
 } from "./request-fields.js"
@@ -120,7 +121,7 @@ function fromAnthropicMessage(message: JsonObject, path: string): NormalizedMess
       } else if (block.type !== "redacted_thinking") {
         throw new RequestFieldError(
           `${blockPath}.type`,
-          `assistant blocks of type ${String(block.type)} are not supported`,
+          `assistant blocks of type ${quoted(block.type)} are not supported`,
         )
       }
     })
@@ -142,7 +143,7 @@ function fromAnthropicMessage(message: JsonObject, path: string): NormalizedMess
     } else {
       throw new RequestFieldError(
         `${blockPath}.type`,
-        `user blocks of type ${String(block.type)} are not supported`,
+        `user blocks of type ${quoted(block.type)} are not supported`,
       )
     }
   })

@@ -16,6 +16,7 @@ import {
   optionalNumber,
   optionalPositiveInteger,
   optionalString,
+  quoted,
   string,
   textContent,
 } from "./request-fields.js"
@@ -115,7 +116,7 @@ function fromOpenAIMessage(role: string, message: JsonObject, path: string): Nor
         if (part.type !== "image_url") {
           throw new RequestFieldError(
             `${partPath}.type`,
-            `content parts of type ${String(part.type)} are not supported`,
+            `content parts of type ${quoted(part.type)} are not supported`,
           )
         }
         const image = object(part.image_url, `${partPath}.image_url`)

@@ -70,3 +70,12 @@ export function textContent(value: unknown, path: string): string {
     })
     .join("")
 }
+
+/**
+ * A client's value as an error message may quote it: a string as it is, anything else as JSON,
+ * cut at 40 characters. Never `String(value)`: an object with its own `toString` field throws.
+ */
+export function quoted(value: unknown): string {
+  const text = typeof value === "string" ? value : (JSON.stringify(value) ?? "undefined")
+  return text.length > 40 ? `${text.slice(0, 40)}…` : text
+}
