@@ -55,12 +55,12 @@ export interface OpenAIProviderOptions {
  */
 export function openaiProvider(options: OpenAIProviderOptions): Provider {
   optionalPositiveFinite("idleTimeoutMs", options.idleTimeoutMs)
-  hostOf(options.baseURL) // Checks the base URL whatever the options say.
-  const maxTokensField = options.maxTokensField ?? defaultMaxTokensField(options.baseURL)
-  const streamUsage = options.streamUsage ?? defaultStreamUsage(options.baseURL)
-  const thoughtSignatures = options.thoughtSignatures ?? defaultThoughtSignatures(options.baseURL)
-  const reasoningWithToolCalls =
-    options.reasoningWithToolCalls ?? defaultReasoningWithToolCalls(options.baseURL)
+  // Read whatever the options say: it checks the base URL too.
+  const defaults = serverDefaults(options.baseURL)
+  const maxTokensField = options.maxTokensField ?? defaults.maxTokensField
+  const streamUsage = options.streamUsage ?? defaults.streamUsage
+  const thoughtSignatures = options.thoughtSignatures ?? defaults.thoughtSignatures
+  const reasoningWithToolCalls = options.reasoningWithToolCalls ?? defaults.reasoningWithToolCalls
   for (const [name, value] of Object.entries({ streamUsage, thoughtSignatures, reasoningWithToolCalls })) {
     if (typeof value !== "boolean")
       throw new TypeError(`${name} must be true or false; got ${JSON.stringify(value)}`)
@@ -105,24 +105,27 @@ function hostOf(baseURL: string): string {
   return url.hostname
 }
 
-/** `max_completion_tokens` for OpenAI's own API, `max_tokens` for every other server. */
-export function defaultMaxTokensField(baseURL: string): MaxTokensField {
-  return hostOf(baseURL) === "api.openai.com" ? "max_completion_tokens" : "max_tokens"
+/** The settings in which compatible servers differ, as a server's host decides them by default. */
+export interface ServerSettings {
+  readonly maxTokensField: MaxTokensField
+  readonly streamUsage: boolean
+  readonly thoughtSignatures: boolean
+  readonly reasoningWithToolCalls: boolean
 }
 
-/** Whether to send thought signatures back: to Google's APIs (Gemini, Vertex AI) only. */
-export function defaultThoughtSignatures(baseURL: string): boolean {
-  return hostOf(baseURL).endsWith(".googleapis.com")
-}
-
-/** Whether to send a tool turn's reasoning back: to DeepSeek's API only, whose thinking mode requires it. */
-export function defaultReasoningWithToolCalls(baseURL: string): boolean {
-  return hostOf(baseURL) === "api.deepseek.com"
-}
-
-/** Whether to ask for the usage chunk: not from Mistral's API, which refuses `stream_options`. */
-export function defaultStreamUsage(baseURL: string): boolean {
-  return hostOf(baseURL) !== "api.mistral.ai"
+/** What the server at `baseURL` gets unless its model says otherwise (see {@link OpenAIProviderOptions}). */
+export function serverDefaults(baseURL: string): ServerSettings {
+  const host = hostOf(baseURL)
+  return {
+    // OpenAI's reasoning models refuse max_tokens; Ollama and LM Studio read no other.
+    maxTokensField: host === "api.openai.com" ? "max_completion_tokens" : "max_tokens",
+    // Mistral's API refuses stream_options.
+    streamUsage: host !== "api.mistral.ai",
+    // Gemini and Vertex AI want thought signatures back; other servers may refuse the field.
+    thoughtSignatures: host.endsWith(".googleapis.com"),
+    // DeepSeek's thinking mode wants a tool turn's reasoning back.
+    reasoningWithToolCalls: host === "api.deepseek.com",
+  }
 }
 
 const FINISH_REASONS: Record<string, FinishReason> = {

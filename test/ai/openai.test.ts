@@ -2,13 +2,7 @@ import { once } from "node:events"
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
 import type { Entry } from "../../src/ai/entries.js"
 import { createModels } from "../../src/ai/models.js"
-import {
-  defaultMaxTokensField,
-  defaultReasoningWithToolCalls,
-  defaultStreamUsage,
-  defaultThoughtSignatures,
-  openaiProvider,
-} from "../../src/ai/openai.js"
+import { openaiProvider, serverDefaults } from "../../src/ai/openai.js"
 import type { NormalizedRequest } from "../../src/ai/request.js"
 import { UPSTREAM_AGENTS } from "../../src/ai/sse-over-http.js"
 import type { MaxTokensField } from "../../src/ai/to-openai-request.js"
@@ -108,8 +102,8 @@ describe("openai provider", () => {
       [50, undefined],
       [undefined, 50],
     ])
-    expect(defaultMaxTokensField("https://api.openai.com/v1")).toBe("max_completion_tokens")
-    expect(defaultMaxTokensField("http://localhost:11434/v1")).toBe("max_tokens")
+    expect(serverDefaults("https://api.openai.com/v1").maxTokensField).toBe("max_completion_tokens")
+    expect(serverDefaults("http://localhost:11434/v1").maxTokensField).toBe("max_tokens")
     expect(() => openaiProvider({ baseURL: "localhost:11434" })).toThrow(/http\(s\) URL/)
     expect(() =>
       openaiProvider({ baseURL: upstream.baseURL, maxTokensField: "max_output_tokens" as MaxTokensField }),
@@ -420,13 +414,15 @@ describe("openai provider", () => {
     expect(await collect(quiet.stream(REQUEST, new AbortController().signal))).toEqual(DOCUMENTED_ENTRIES)
     expect(upstream.requests[0]?.body.stream_options).toBeUndefined()
     expect(upstream.requests[0]?.body.stream).toBe(true)
-    expect(defaultStreamUsage("https://api.mistral.ai/v1")).toBe(false)
-    expect(defaultStreamUsage("https://api.openai.com/v1")).toBe(true)
-    expect(defaultThoughtSignatures("https://generativelanguage.googleapis.com/v1beta/openai")).toBe(true)
-    expect(defaultThoughtSignatures("https://us-central1-aiplatform.googleapis.com/v1")).toBe(true)
-    expect(defaultThoughtSignatures("https://api.openai.com/v1")).toBe(false)
-    expect(defaultReasoningWithToolCalls("https://api.deepseek.com/v1")).toBe(true)
-    expect(defaultReasoningWithToolCalls("https://api.openai.com/v1")).toBe(false)
+    expect(serverDefaults("https://api.mistral.ai/v1").streamUsage).toBe(false)
+    expect(serverDefaults("https://api.openai.com/v1").streamUsage).toBe(true)
+    expect(serverDefaults("https://generativelanguage.googleapis.com/v1beta/openai").thoughtSignatures).toBe(
+      true,
+    )
+    expect(serverDefaults("https://us-central1-aiplatform.googleapis.com/v1").thoughtSignatures).toBe(true)
+    expect(serverDefaults("https://api.openai.com/v1").thoughtSignatures).toBe(false)
+    expect(serverDefaults("https://api.deepseek.com/v1").reasoningWithToolCalls).toBe(true)
+    expect(serverDefaults("https://api.openai.com/v1").reasoningWithToolCalls).toBe(false)
     expect(() =>
       createModels({ m: { provider: "openai", streamUsage: null as unknown as boolean } }),
     ).toThrow(/model "m": streamUsage is null/)
