@@ -251,11 +251,9 @@ export function createSubjectLimits(
         here.delete(id)
         if (here.size === 0 && admitting.get(key) === here) admitting.delete(key)
       }
+      // The queue's end never rejects (`settled`), so the next admission always runs.
       const previous = queues.get(key) ?? Promise.resolve()
-      const outcome = previous.then(
-        () => admitNow(subject, id, here, release),
-        () => admitNow(subject, id, here, release),
-      )
+      const outcome = previous.then(() => admitNow(subject, id, here, release))
       const settled = outcome.catch(() => undefined)
       queues.set(key, settled)
       void settled.then(() => {
