@@ -16,9 +16,10 @@ import {
   optionalNumber,
   optionalPositiveInteger,
   optionalString,
-  quoted,
   string,
+  typeName,
 } from "./request-fields.js"
+import { sentBackSignature } from "./thought-signature.js"
 
 /**
  * What `useChat` (the AI SDK's `DefaultChatTransport`) posts: `id` (the chat), `messages` (UI
@@ -147,17 +148,6 @@ function toolChoice(value: unknown, declared: readonly ToolDefinition[]): ToolCh
   return { name }
 }
 
-/**
- * Gemini's thought signature in a tool part's `callProviderMetadata` (thought-signature.ts); the
- * metadata of other providers a chat used is not read.
- */
-function callThoughtSignature(value: unknown, path: string): string | undefined {
-  if (value === undefined || value === null) return undefined
-  const google = object(value, path).google
-  if (google === undefined || google === null) return undefined
-  return optionalString(object(google, `${path}.google`).thoughtSignature, `${path}.google.thoughtSignature`)
-}
-
 /** Parts the model never sees: they only drive the UI. */
 function uiOnly(part: JsonObject): boolean {
   const type = typeof part.type === "string" ? part.type : ""
@@ -194,7 +184,10 @@ function userMessage(parts: readonly JsonObject[], path: string): UserMessage {
         throw new RequestFieldError(`${partPath}.url`, "an image must be a data: or https: URL")
       content.push({ type: "image", url })
     } else if (!uiOnly(part)) {
-      throw new RequestFieldError(`${partPath}.type`, `parts of type ${quoted(part.type)} are not supported`)
+      throw new RequestFieldError(
+        `${partPath}.type`,
+        `parts of type ${typeName(part.type)} are not supported`,
+      )
     }
   })
   return { role: "user", content }
@@ -230,9 +223,10 @@ function assistantTurns(parts: readonly JsonObject[], path: string): NormalizedM
           "a tool call sent back to the model needs its result (output-available or output-error)",
         )
       }
-      const thoughtSignature = callThoughtSignature(
+      const thoughtSignature = sentBackSignature(
         part.callProviderMetadata,
         `${partPath}.callProviderMetadata`,
+        "thoughtSignature",
       )
       content.push({
         type: "tool-call",
@@ -256,7 +250,10 @@ function assistantTurns(parts: readonly JsonObject[], path: string): NormalizedM
             },
       )
     } else if (!uiOnly(part)) {
-      throw new RequestFieldError(`${partPath}.type`, `parts of type ${quoted(part.type)} are not supported`)
+      throw new RequestFieldError(
+        `${partPath}.type`,
+        `parts of type ${typeName(part.type)} are not supported`,
+      )
     }
   })
   endStep()

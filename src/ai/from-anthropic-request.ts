@@ -15,9 +15,9 @@ import {
   optionalNumber,
   optionalPositiveInteger,
   optionalString,
-  quoted,
   string,
   textContent,
+  typeName,
 } from "./request-fields.js"
 
 /** The Messages fields {@link fromAnthropicMessagesRequest} reads; any other is refused by name. */
@@ -121,7 +121,7 @@ function fromAnthropicMessage(message: JsonObject, path: string): NormalizedMess
       } else if (block.type !== "redacted_thinking") {
         throw new RequestFieldError(
           `${blockPath}.type`,
-          `assistant blocks of type ${quoted(block.type)} are not supported`,
+          `assistant blocks of type ${typeName(block.type)} are not supported`,
         )
       }
     })
@@ -143,7 +143,7 @@ function fromAnthropicMessage(message: JsonObject, path: string): NormalizedMess
     } else {
       throw new RequestFieldError(
         `${blockPath}.type`,
-        `user blocks of type ${quoted(block.type)} are not supported`,
+        `user blocks of type ${typeName(block.type)} are not supported`,
       )
     }
   })

@@ -16,10 +16,11 @@ import {
   optionalNumber,
   optionalPositiveInteger,
   optionalString,
-  quoted,
   string,
   textContent,
+  typeName,
 } from "./request-fields.js"
+import { sentBackSignature } from "./thought-signature.js"
 
 /** The Chat Completions fields {@link fromOpenAIChatRequest} reads; any other is refused by name. */
 const OPENAI_FIELDS = new Set([
@@ -116,7 +117,7 @@ function fromOpenAIMessage(role: string, message: JsonObject, path: string): Nor
         if (part.type !== "image_url") {
           throw new RequestFieldError(
             `${partPath}.type`,
-            `content parts of type ${quoted(part.type)} are not supported`,
+            `content parts of type ${typeName(part.type)} are not supported`,
           )
         }
         const image = object(part.image_url, `${partPath}.image_url`)
@@ -150,7 +151,11 @@ function fromOpenAIMessage(role: string, message: JsonObject, path: string): Nor
           const callPath = `${path}.tool_calls[${at}]`
           const call = object(value, callPath)
           const fn = object(call.function, `${callPath}.function`)
-          const thoughtSignature = requestThoughtSignature(call.extra_content, `${callPath}.extra_content`)
+          const thoughtSignature = sentBackSignature(
+            call.extra_content,
+            `${callPath}.extra_content`,
+            "thought_signature",
+          )
           content.push({
             type: "tool-call",
             id: string(call.id, `${callPath}.id`),
@@ -172,17 +177,6 @@ function fromOpenAIMessage(role: string, message: JsonObject, path: string): Nor
     default:
       throw new RequestFieldError(`${path}.role`, `messages of role ${role} are not supported`)
   }
-}
-
-/** Gemini's thought signature in a tool call's `extra_content`; other vendors' keys are not read. */
-function requestThoughtSignature(value: unknown, path: string): string | undefined {
-  if (value === undefined || value === null) return undefined
-  const google = object(value, path).google
-  if (google === undefined || google === null) return undefined
-  return optionalString(
-    object(google, `${path}.google`).thought_signature,
-    `${path}.google.thought_signature`,
-  )
 }
 
 function fromOpenAIToolChoice(value: unknown): ToolChoice {

@@ -1,3 +1,4 @@
+import { clip, describe } from "../auth/detail-members.js"
 import { RequestFieldError } from "./request-field-error.js"
 
 /**
@@ -72,10 +73,9 @@ export function textContent(value: unknown, path: string): string {
 }
 
 /**
- * A client's value as an error message may quote it: a string as it is, anything else as JSON,
- * cut at 40 characters. Never `String(value)`: an object with its own `toString` field throws.
+ * A client's `type` as an error names it: a string as it is (clipped), anything else by its kind
+ * (describe). Never `String(value)`: an object with its own `toString` field throws.
  */
-export function quoted(value: unknown): string {
-  const text = typeof value === "string" ? value : (JSON.stringify(value) ?? "undefined")
-  return text.length > 40 ? `${text.slice(0, 40)}…` : text
+export function typeName(value: unknown): string {
+  return typeof value === "string" ? clip(value) : describe(value)
 }

@@ -1,3 +1,5 @@
+import { object, optionalString } from "./request-fields.js"
+
 /**
  * Gemini's thought signature on a tool call. Gemini 3 signs the function calls it makes, and
  * refuses the next turn (400, "Function call is missing a thought_signature") unless each call
@@ -26,4 +28,20 @@ export function signatureFields(signature: string | undefined): Record<string, u
 /** The AI SDK provider metadata that carries `signature`: none when there is none. */
 export function signatureMetadata(signature: string | undefined): Record<string, unknown> {
   return signature === undefined ? {} : { providerMetadata: { google: { thoughtSignature: signature } } }
+}
+
+/**
+ * The signature a client sends back on a tool call, under `google` in `container`: OpenAI's
+ * `extra_content.google.thought_signature`, the AI SDK's `callProviderMetadata.google.thoughtSignature`.
+ * Other vendors' keys are not read; a signature that is not a string is refused by its path.
+ */
+export function sentBackSignature(
+  container: unknown,
+  path: string,
+  field: "thought_signature" | "thoughtSignature",
+): string | undefined {
+  if (container === undefined || container === null) return undefined
+  const google = object(container, path).google
+  if (google === undefined || google === null) return undefined
+  return optionalString(object(google, `${path}.google`)[field], `${path}.google.${field}`)
 }
