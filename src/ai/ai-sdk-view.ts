@@ -13,11 +13,15 @@ export const UI_MESSAGE_STREAM_HEADERS: Readonly<Record<string, string>> = {
  * `start-step`, text and reasoning parts (`*-start`, `*-delta`, `*-end`) opened whenever the
  * kind of entry changes, tool calls as `tool-input-start`, `tool-input-delta` and
  * `tool-input-available` (with the parsed arguments), then `finish-step`, `finish` and `[DONE]`.
- * A failure or an interruption is an `error` part, a cancel an `abort` part.
+ * A failure or an interruption is an `error` part, a cancel an `abort` part. Claude's signature
+ * of a thinking block is its reasoning part's provider metadata `anthropic.signature`, and its
+ * encrypted thinking a reasoning part of its own with `anthropic.redactedData` (the names of the
+ * AI SDK's Anthropic provider), so that `useChat` sends them back with the turn.
  */
 export function aiSdkView(context: ViewContext): View {
   let started = false
-  let open: { readonly kind: "text" | "reasoning"; readonly id: string } | undefined
+  /** The part open; a reasoning part has its signature so far once one came (then it is closed to more reasoning). */
+  let open: { readonly kind: "text" | "reasoning"; readonly id: string; signature?: string } | undefined
   let parts = 0
   let ended = false
   const tools = new Map<
@@ -32,11 +36,11 @@ export function aiSdkView(context: ViewContext): View {
     open = undefined
     return [event]
   }
-  const ensure = (kind: "text" | "reasoning"): ViewEvent[] => {
-    if (open?.kind === kind) return []
+  const ensure = (kind: "text" | "reasoning", fields: Record<string, unknown> = {}): ViewEvent[] => {
+    if (open?.kind === kind && open.signature === undefined) return []
     const events = close()
     open = { kind, id: `${kind}-${parts++}` }
-    events.push(part({ type: `${kind}-start`, id: open.id }))
+    events.push(part({ type: `${kind}-start`, id: open.id, ...fields }))
     return events
   }
 
@@ -47,6 +51,23 @@ export function aiSdkView(context: ViewContext): View {
         return [...ensure("text"), part({ type: "text-delta", id: open?.id, delta: entry.text })]
       case "reasoning-delta":
         return [...ensure("reasoning"), part({ type: "reasoning-delta", id: open?.id, delta: entry.text })]
+      case "reasoning-signature": {
+        const events = open?.kind === "reasoning" ? [] : ensure("reasoning")
+        const reasoning = open as NonNullable<typeof open>
+        reasoning.signature = (reasoning.signature ?? "") + entry.signature
+        // The metadata replaces the part's: the whole signature so far, each time.
+        const metadata = { anthropic: { signature: reasoning.signature } }
+        return [
+          ...events,
+          part({ type: "reasoning-delta", id: reasoning.id, delta: "", providerMetadata: metadata }),
+        ]
+      }
+      case "reasoning-redacted":
+        return [
+          ...close(),
+          ...ensure("reasoning", { providerMetadata: { anthropic: { redactedData: entry.data } } }),
+          ...close(),
+        ]
       case "tool-call-start":
         tools.set(entry.index, { id: entry.id, name: entry.name, thoughtSignature: entry.thoughtSignature })
         return [...close(), part({ type: "tool-input-start", toolCallId: entry.id, toolName: entry.name })]
@@ -76,7 +97,7 @@ export function aiSdkView(context: ViewContext): View {
         ended = true
         return [...close(), part({ type: "error", errorText: entry.message })]
       default:
-        // Usage, signatures, redacted reasoning and citations have no part of their own.
+        // Usage and citations have no part of their own.
         return []
     }
   }

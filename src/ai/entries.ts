@@ -20,7 +20,9 @@
  *   cumulative `output_tokens`) then `message_stop`; the first `usage` fills `message_start`;
  *   `error` → `event: error`.
  * - **AI SDK UI message stream**: like Anthropic's blocks, a change of kind closes a part:
- *   `text-start|delta|end` (refusals too), `reasoning-start|delta|end`; `tool-call-start` → `tool-input-start`
+ *   `text-start|delta|end` (refusals too), `reasoning-start|delta|end`; `reasoning-signature` →
+ *   the reasoning part's provider metadata `anthropic.signature`, `reasoning-redacted` → a
+ *   reasoning part with `anthropic.redactedData`; `tool-call-start` → `tool-input-start`
  *   (toolCallId, toolName); `tool-call-delta` → `tool-input-delta`; `tool-call-end` →
  *   `tool-input-available` with `JSON.parse(arguments)` (and a thought signature as provider
  *   metadata) — which is why the end entry carries the whole arguments, so no view has to hold

@@ -1,3 +1,4 @@
+import { effortRequest } from "./reasoning-settings.js"
 import type {
   AssistantMessage,
   NormalizedMessage,
@@ -34,6 +35,7 @@ const AI_SDK_FIELDS = new Set([
   "system",
   "maxOutputTokens",
   "temperature",
+  "reasoningEffort",
   "tools",
   "toolChoice",
 ])
@@ -61,8 +63,9 @@ export interface AISdkChatRequest {
  * Reads an AI SDK chat body. The model is `model` (set with the transport's `body` option), else
  * `defaultModel`. UI message parts become the request's messages: text, image files, and tool
  * calls with their output (each step of an assistant message is one assistant turn followed by
- * its tool results); reasoning, sources, step markers and data parts are for the UI and are not
- * sent to the model (as the AI SDK's `convertToModelMessages` does). Throws
+ * its tool results), and reasoning with the provider metadata that lets it go back to Claude;
+ * sources, step markers and data parts are for the UI and are not sent to the model (as the AI
+ * SDK's `convertToModelMessages` does). `reasoningEffort` is OpenAI's `reasoning_effort`. Throws
  * {@link RequestFieldError} naming the first field that is invalid or not translated.
  */
 export function fromAISdkChatRequest(input: unknown, defaultModel: string): AISdkChatRequest {
@@ -100,6 +103,7 @@ export function fromAISdkChatRequest(input: unknown, defaultModel: string): AISd
   if (maxTokens !== undefined) request.maxTokens = maxTokens
   const temperature = optionalNumber(body.temperature, "temperature")
   if (temperature !== undefined) request.temperature = temperature
+  Object.assign(request, effortRequest(body.reasoningEffort, "reasoningEffort"))
   const declared = body.tools === undefined ? [] : tools(body.tools)
   if (declared.length > 0) request.tools = declared
   const choice = body.toolChoice === undefined ? undefined : toolChoice(body.toolChoice, declared)
@@ -148,15 +152,33 @@ function toolChoice(value: unknown, declared: readonly ToolDefinition[]): ToolCh
   return { name }
 }
 
+/**
+ * A reasoning part as its turn sends it back: with Claude's signature, or as Claude's encrypted
+ * reasoning, where Herald's view gave it provider metadata (`anthropic.signature`,
+ * `anthropic.redactedData`, the names of the AI SDK's Anthropic provider).
+ */
+function reasoningPart(part: JsonObject, path: string): AssistantMessage["content"][number] {
+  const text = string(part.text, `${path}.text`)
+  const metadataPath = `${path}.providerMetadata`
+  const metadata =
+    part.providerMetadata === undefined || part.providerMetadata === null
+      ? {}
+      : object(part.providerMetadata, metadataPath)
+  const anthropic =
+    metadata.anthropic === undefined || metadata.anthropic === null
+      ? {}
+      : object(metadata.anthropic, `${metadataPath}.anthropic`)
+  const redacted = optionalString(anthropic.redactedData, `${metadataPath}.anthropic.redactedData`)
+  if (redacted !== undefined) return { type: "redacted-reasoning", data: redacted }
+  const signature = optionalString(anthropic.signature, `${metadataPath}.anthropic.signature`)
+  return { type: "reasoning", text, ...(signature !== undefined && signature !== "" && { signature }) }
+}
+
 /** Parts the model never sees: they only drive the UI. */
 function uiOnly(part: JsonObject): boolean {
   const type = typeof part.type === "string" ? part.type : ""
   return (
-    type === "reasoning" ||
-    type === "step-start" ||
-    type === "source-url" ||
-    type === "source-document" ||
-    type.startsWith("data-")
+    type === "step-start" || type === "source-url" || type === "source-document" || type.startsWith("data-")
   )
 }
 
@@ -198,19 +220,18 @@ function assistantTurns(parts: readonly JsonObject[], path: string): NormalizedM
   const turns: NormalizedMessage[] = []
   let content: AssistantMessage["content"] = []
   let results: ToolResultMessage[] = []
-  let reasoning = ""
   const endStep = (): void => {
-    if (content.length > 0)
-      turns.push({ role: "assistant", content, ...(reasoning !== "" && { reasoning }) }, ...results)
+    // A step of reasoning alone (an answer stopped while it thought) is no turn to send back.
+    if (content.some((part) => part.type !== "reasoning" && part.type !== "redacted-reasoning"))
+      turns.push({ role: "assistant", content }, ...results)
     content = []
     results = []
-    reasoning = ""
   }
   parts.forEach((part, at) => {
     const partPath = `${path}.parts[${at}]`
     const type = typeof part.type === "string" ? part.type : ""
     if (type === "step-start") endStep()
-    else if (type === "reasoning") reasoning += string(part.text, `${partPath}.text`)
+    else if (type === "reasoning") content.push(reasoningPart(part, partPath))
     else if (type === "text") {
       const text = string(part.text, `${partPath}.text`)
       if (text !== "") content.push({ type: "text", text })

@@ -1,3 +1,4 @@
+import { outputEffort, thinkingRequest } from "./reasoning-settings.js"
 import type {
   AssistantMessage,
   ImagePart,
@@ -31,6 +32,8 @@ const ANTHROPIC_FIELDS = new Set([
   "top_p",
   "tools",
   "tool_choice",
+  "thinking",
+  "output_config",
   "stream",
   "metadata",
   // What tunes Anthropic's bill and placement, not the answer: accepted and not sent on.
@@ -44,8 +47,7 @@ const CACHE_CONTROL = "cache_control"
 
 /**
  * The normalized request for a Messages body. Throws {@link RequestFieldError} naming the first
- * field that is invalid or that Herald does not translate (`top_k`, `thinking`, server tools,
- * documents…). `stream` and `metadata` are read by the endpoint.
+ * field that is invalid or that Herald does not translate (`top_k`, server tools, documents…). `stream` and `metadata` are read by the endpoint.
  * A user turn's tool results become `tool` messages, placed before the turn's other content.
  */
 export function fromAnthropicMessagesRequest(input: unknown): NormalizedRequest {
@@ -89,6 +91,11 @@ export function fromAnthropicMessagesRequest(input: unknown): NormalizedRequest 
     })
   }
   if (body.tool_choice !== undefined) request.toolChoice = fromAnthropicToolChoice(body.tool_choice)
+  if (body.thinking !== undefined) request.thinking = thinkingRequest(body.thinking, "thinking")
+  if (body.output_config !== undefined) {
+    const effort = outputEffort(body.output_config, "output_config")
+    if (effort !== undefined) request.effort = effort
+  }
   return request
 }
 
@@ -103,29 +110,36 @@ function fromAnthropicMessage(message: JsonObject, path: string): NormalizedMess
       ? [{ type: "text", text: message.content }]
       : array(message.content, `${path}.content`).map((each, at) => object(each, `${path}.content[${at}]`))
   if (role === "assistant") {
-    // An answer's thinking blocks (Herald's own answers carry them) are accepted back: their text
-    // is the turn's reasoning, for the servers that want it; a redacted one has none to give.
-    let reasoning = ""
+    // Thinking blocks are kept in their place with their signatures: Claude wants a tool turn's
+    // back unchanged, and other servers want the reasoning's text.
     const content: AssistantMessage["content"] = []
     blocks.forEach((block, at) => {
       const blockPath = `${path}.content[${at}]`
       if (block.type === "text") content.push({ type: "text", text: string(block.text, `${blockPath}.text`) })
-      else if (block.type === "thinking") reasoning += string(block.thinking, `${blockPath}.thinking`)
-      else if (block.type === "tool_use") {
+      else if (block.type === "thinking") {
+        const signature = optionalString(block.signature, `${blockPath}.signature`)
+        content.push({
+          type: "reasoning",
+          text: string(block.thinking, `${blockPath}.thinking`),
+          ...(signature !== undefined && signature !== "" && { signature }),
+        })
+      } else if (block.type === "redacted_thinking") {
+        content.push({ type: "redacted-reasoning", data: string(block.data, `${blockPath}.data`) })
+      } else if (block.type === "tool_use") {
         content.push({
           type: "tool-call",
           id: string(block.id, `${blockPath}.id`),
           name: string(block.name, `${blockPath}.name`),
           arguments: JSON.stringify(object(block.input, `${blockPath}.input`)),
         })
-      } else if (block.type !== "redacted_thinking") {
+      } else {
         throw new RequestFieldError(
           `${blockPath}.type`,
           `assistant blocks of type ${typeName(block.type)} are not supported`,
         )
       }
     })
-    return [{ role, content, ...(reasoning !== "" && { reasoning }) }]
+    return [{ role, content }]
   }
   const toolResults: NormalizedMessage[] = []
   const content: (TextPart | ImagePart)[] = []

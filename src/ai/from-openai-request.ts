@@ -1,3 +1,4 @@
+import { effortRequest } from "./reasoning-settings.js"
 import type {
   AssistantMessage,
   ImagePart,
@@ -36,6 +37,7 @@ const OPENAI_FIELDS = new Set([
   "tools",
   "tool_choice",
   "response_format",
+  "reasoning_effort",
   "n",
   "user",
 ])
@@ -101,6 +103,7 @@ export function fromOpenAIChatRequest(input: unknown): NormalizedRequest {
   if (topP !== undefined) request.topP = topP
   if (body.response_format !== undefined)
     request.responseFormat = fromOpenAIResponseFormat(body.response_format)
+  Object.assign(request, effortRequest(body.reasoning_effort, "reasoning_effort"))
   return request
 }
 
@@ -140,6 +143,7 @@ function fromOpenAIMessage(role: string, message: JsonObject, path: string): Nor
       )
       const reasoning = optionalString(message.reasoning_content, `${path}.reasoning_content`)
       const content: AssistantMessage["content"] = []
+      if (reasoning !== undefined && reasoning !== "") content.push({ type: "reasoning", text: reasoning })
       if (message.content !== undefined && message.content !== null) {
         const text = textContent(message.content, `${path}.content`)
         if (text !== "") content.push({ type: "text", text })
@@ -165,7 +169,7 @@ function fromOpenAIMessage(role: string, message: JsonObject, path: string): Nor
           })
         })
       }
-      return { role, content, ...(reasoning !== undefined && reasoning !== "" && { reasoning }) }
+      return { role, content }
     }
     case "tool":
       onlySupportedFields(message, new Set(["role", "content", "tool_call_id"]), `${path}.`)

@@ -114,11 +114,10 @@ function mapTexts(prompt: StoredPrompt, change: (text: string) => string): Store
     }
     return {
       ...message,
-      content: message.content.map((part) =>
-        part.type === "text"
-          ? { ...part, text: change(part.text) }
-          : { ...part, arguments: change(part.arguments) },
-      ),
+      content: message.content.map((part) => {
+        if (part.type === "text" || part.type === "reasoning") return { ...part, text: change(part.text) }
+        return part.type === "tool-call" ? { ...part, arguments: change(part.arguments) } : part
+      }),
     }
   })
   return { ...(prompt.system === undefined ? {} : { system: change(prompt.system) }), messages }

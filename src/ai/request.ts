@@ -28,21 +28,33 @@ export interface ToolCallPart {
   thoughtSignature?: string
 }
 
+/**
+ * Reasoning the assistant showed on an earlier turn. Claude signs each thinking block, and takes
+ * it back only with its `signature`, unchanged: an unsigned one is not sent to an Anthropic
+ * upstream.
+ */
+export interface ReasoningPart {
+  type: "reasoning"
+  text: string
+  signature?: string
+}
+
+/** Reasoning an upstream gave only encrypted (Anthropic's `redacted_thinking`), to be sent back as it came. */
+export interface RedactedReasoningPart {
+  type: "redacted-reasoning"
+  data: string
+}
+
 /** A user turn: text and images. */
 export interface UserMessage {
   role: "user"
   content: (TextPart | ImagePart)[]
 }
 
-/** An earlier assistant turn: text and the tool calls it made. */
+/** An earlier assistant turn: its reasoning, text and the tool calls it made, in their order. */
 export interface AssistantMessage {
   role: "assistant"
-  content: (TextPart | ToolCallPart)[]
-  /**
-   * The reasoning that came with the turn (OpenAI-style `reasoning_content`), sent back only to
-   * the servers that ask for it with a turn's tool calls (DeepSeek's thinking mode).
-   */
-  reasoning?: string
+  content: (ReasoningPart | RedactedReasoningPart | TextPart | ToolCallPart)[]
 }
 
 /** The result of the tool call `toolCallId`, as text. */
@@ -74,6 +86,16 @@ export type ResponseFormat =
   | { type: "json_object" }
   | { type: "json_schema"; name: string; schema: Record<string, unknown>; strict?: boolean }
 
+/**
+ * Whether the model thinks before it answers (Anthropic's `thinking`): on with a budget of tokens
+ * for it, on as much as the model judges (`adaptive`), or off. `display` is Anthropic's choice
+ * between summarized thinking and none shown (the signature still comes).
+ */
+export type Thinking =
+  | { type: "enabled"; budgetTokens: number; display?: string }
+  | { type: "adaptive"; display?: string }
+  | { type: "disabled" }
+
 /** A generation request, provider-neutral. Optional fields left out mean the provider's default. */
 export interface NormalizedRequest {
   /** The upstream's model name (a configured alias is resolved before the provider sees it). */
@@ -90,4 +112,10 @@ export interface NormalizedRequest {
   temperature?: number
   topP?: number
   responseFormat?: ResponseFormat
+  thinking?: Thinking
+  /**
+   * How much effort the model spends (OpenAI's `reasoning_effort`, Anthropic's
+   * `output_config.effort`): `low`, `medium`, `high` and the like, as the upstream names them.
+   */
+  effort?: string
 }

@@ -1,7 +1,8 @@
+import { messagesEffort } from "./reasoning-settings.js"
 import type { AssistantMessage, NormalizedRequest, ToolResultMessage, UserMessage } from "./request.js"
 import { RequestFieldError } from "./request-field-error.js"
 
-/** Anthropic requires `max_tokens`; this is used when the request sets none. */
+/** Anthropic requires `max_tokens`; this is used when the request sets none (plus a thinking budget). */
 export const DEFAULT_ANTHROPIC_MAX_TOKENS = 4096
 
 /**
@@ -29,10 +30,13 @@ export function toAnthropicMessagesRequest(request: NormalizedRequest): Record<s
     if (last !== undefined && last.role === role) last.content.push(...blocks)
     else messages.push({ role, content: blocks })
   })
+  const { thinking } = request
+  // The budget is part of max_tokens, which must exceed it: an unset one leaves the answer its default.
+  const budget = thinking?.type === "enabled" ? thinking.budgetTokens : 0
   const body: Record<string, unknown> = {
     model: request.model,
     messages,
-    max_tokens: request.maxTokens ?? DEFAULT_ANTHROPIC_MAX_TOKENS,
+    max_tokens: request.maxTokens ?? DEFAULT_ANTHROPIC_MAX_TOKENS + budget,
   }
   if (request.system !== undefined) body.system = request.system
   if (request.tools !== undefined) {
@@ -60,7 +64,20 @@ export function toAnthropicMessagesRequest(request: NormalizedRequest): Record<s
   if (request.temperature !== undefined) body.temperature = request.temperature
   // Claude's recent models refuse the two together (400); an OpenAI client may send both.
   else if (request.topP !== undefined) body.top_p = request.topP
+  if (thinking !== undefined) {
+    body.thinking =
+      thinking.type === "enabled"
+        ? { type: "enabled", budget_tokens: thinking.budgetTokens, ...displayOf(thinking) }
+        : thinking.type === "adaptive"
+          ? { type: "adaptive", ...displayOf(thinking) }
+          : { type: "disabled" }
+  }
+  if (request.effort !== undefined) body.output_config = { effort: messagesEffort(request.effort) }
   return body
+}
+
+function displayOf(thinking: { display?: string }): Record<string, unknown> {
+  return thinking.display === undefined ? {} : { display: thinking.display }
 }
 
 function userBlocks(message: UserMessage, at: number): Record<string, unknown>[] {
@@ -77,10 +94,20 @@ function userBlocks(message: UserMessage, at: number): Record<string, unknown>[]
   })
 }
 
+/**
+ * An assistant turn's blocks, in their order. Reasoning goes as Claude gave it: a thinking block
+ * with its signature, or the encrypted block; reasoning without a signature (another server's)
+ * cannot be, and is left out.
+ */
 function assistantBlocks(message: AssistantMessage, at: number): Record<string, unknown>[] {
   let toolCallAt = 0
-  return message.content.map((part) => {
-    if (part.type === "text") return { type: "text", text: part.text }
+  return message.content.flatMap((part): Record<string, unknown>[] => {
+    if (part.type === "text") return [{ type: "text", text: part.text }]
+    if (part.type === "reasoning")
+      return part.signature === undefined
+        ? []
+        : [{ type: "thinking", thinking: part.text, signature: part.signature }]
+    if (part.type === "redacted-reasoning") return [{ type: "redacted_thinking", data: part.data }]
     const path = `messages[${at}].tool_calls[${toolCallAt++}].function.arguments`
     let input: unknown
     try {
@@ -91,7 +118,7 @@ function assistantBlocks(message: AssistantMessage, at: number): Record<string, 
     if (typeof input !== "object" || input === null || Array.isArray(input)) {
       throw new RequestFieldError(path, "Anthropic takes a tool call's input as a JSON object")
     }
-    return { type: "tool_use", id: part.id, name: part.name, input }
+    return [{ type: "tool_use", id: part.id, name: part.name, input }]
   })
 }
 

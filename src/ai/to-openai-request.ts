@@ -1,3 +1,4 @@
+import { chatCompletionsEffort } from "./reasoning-settings.js"
 import type { NormalizedMessage, NormalizedRequest, ToolChoice } from "./request.js"
 import { signatureFields } from "./thought-signature.js"
 
@@ -58,6 +59,8 @@ export function toOpenAIChatRequest(
   if (request.maxTokens !== undefined) body[options.maxTokensField ?? "max_tokens"] = request.maxTokens
   if (request.temperature !== undefined) body.temperature = request.temperature
   if (request.topP !== undefined) body.top_p = request.topP
+  const effort = chatCompletionsEffort(request)
+  if (effort !== undefined) body.reasoning_effort = effort
   if (request.responseFormat !== undefined) {
     const format = request.responseFormat
     body.response_format =
@@ -91,7 +94,9 @@ function toOpenAIMessage(message: NormalizedMessage, options: OpenAIRequestOptio
       }
     }
     case "assistant": {
-      const text = message.content.flatMap((part) => (part.type === "text" ? [part.text] : [])).join("")
+      const textOf = (type: "text" | "reasoning") =>
+        message.content.flatMap((part) => (part.type === type ? [part.text] : [])).join("")
+      const text = textOf("text")
       const toolCalls = message.content.flatMap((part) =>
         part.type === "tool-call"
           ? [
@@ -110,7 +115,7 @@ function toOpenAIMessage(message: NormalizedMessage, options: OpenAIRequestOptio
         ...(toolCalls.length > 0 && { tool_calls: toolCalls }),
         // DeepSeek refuses a tool turn without the field, even one that had no reasoning.
         ...(options.reasoningWithToolCalls === true &&
-          toolCalls.length > 0 && { reasoning_content: message.reasoning ?? "" }),
+          toolCalls.length > 0 && { reasoning_content: textOf("reasoning") }),
       }
     }
     case "tool":

@@ -186,8 +186,22 @@ describe("request translation", () => {
     }
     expect(fromOpenAIChatRequest({ ...base, max_tokens: 1 }).maxTokens).toBe(1)
     expect(fieldOf(() => fromAnthropicMessagesRequest({ ...base, top_k: 5 }))).toBe("top_k")
-    expect(fieldOf(() => fromAnthropicMessagesRequest({ ...base, thinking: { type: "enabled" } }))).toBe(
-      "thinking",
+    const thinking = (value: unknown) =>
+      fieldOf(() => fromAnthropicMessagesRequest({ ...base, thinking: value }))
+    expect(thinking({ type: "enabled" })).toBe("thinking.budget_tokens")
+    expect(thinking({ type: "enabled", budget_tokens: 0 })).toBe("thinking.budget_tokens")
+    expect(thinking({ type: "on" })).toBe("thinking.type")
+    expect(thinking({ type: "adaptive", budget_tokens: 2000 })).toBe("thinking.budget_tokens")
+    expect(thinking("enabled")).toBe("thinking")
+    expect(
+      fieldOf(() => fromAnthropicMessagesRequest({ ...base, output_config: { format: { type: "json" } } })),
+    ).toBe("output_config.format")
+    expect(fieldOf(() => fromAnthropicMessagesRequest({ ...base, output_config: { effort: "HIGH" } }))).toBe(
+      "output_config.effort",
+    )
+    expect(fieldOf(() => fromOpenAIChatRequest({ ...base, reasoning_effort: 3 }))).toBe("reasoning_effort")
+    expect(fieldOf(() => fromOpenAIChatRequest({ ...base, reasoning_effort: "high effort" }))).toBe(
+      "reasoning_effort",
     )
     expect(
       fieldOf(() =>
@@ -329,8 +343,9 @@ describe("AI SDK chat requests (useChat's UI messages)", () => {
     const { tools: _tools, toolChoice: _choice, stop: _stop, topP: _topP, ...expected } = NORMALIZED
     const messages = [...expected.messages]
     messages.splice(3, 0, { role: "assistant", content: [{ type: "text", text: "Take one." }] })
-    // The step's reasoning is kept with its turn, for the servers that want it back.
-    messages[1] = { ...(messages[1] as AssistantMessage), reasoning: "Look it up." }
+    // The step's reasoning is kept in its turn, in its place, for the servers that want it back.
+    const turn = messages[1] as AssistantMessage
+    messages[1] = { ...turn, content: [{ type: "reasoning", text: "Look it up." }, ...turn.content] }
     expect(request).toEqual({ ...expected, messages })
     // No model in the body: the default one.
     expect(fromAISdkChatRequest({ id: "c", messages: [] }, "default").request.model).toBe("default")

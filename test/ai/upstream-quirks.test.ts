@@ -684,12 +684,19 @@ describe("Anthropic upstreams", () => {
       ],
     } as Anthropic.MessageCreateParamsNonStreaming)
     expect(next.content.map((block) => block.type)).toEqual(["thinking", "redacted_thinking", "tool_use"])
-    // What the model said and called goes back; thinking blocks are not sent to a Claude upstream.
+    // The turn goes back as Claude gave it: its thinking, signed, and its encrypted thinking first.
     const sent = servers.upstream?.requests[1]?.body as Record<string, unknown>
-    expect(sent.messages).toMatchObject([
-      { role: "user" },
-      { role: "assistant", content: [{ type: "tool_use", id: "toolu_a" }] },
-      { role: "user", content: [{ type: "tool_result", tool_use_id: "toolu_a" }] },
+    expect(sent.messages).toEqual([
+      { role: "user", content: [{ type: "text", text: "hi" }] },
+      {
+        role: "assistant",
+        content: [
+          { type: "thinking", thinking: "Hmm.", signature: "SIG" },
+          { type: "redacted_thinking", data: "xyz" },
+          { type: "tool_use", id: "toolu_a", name: "weather", input: { city: "Oslo" } },
+        ],
+      },
+      { role: "user", content: [{ type: "tool_result", tool_use_id: "toolu_a", content: "rain" }] },
     ])
     expect(sent).not.toHaveProperty("cache_control")
   })

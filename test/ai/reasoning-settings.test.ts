@@ -1,0 +1,262 @@
+// How much a model thinks, asked in one format and sent in the other, and Claude's signed thinking
+// going back with a tool turn: through Herald, from the official SDKs and the `ai` package, to
+// loopback upstreams that record what they were sent.
+import Anthropic from "@anthropic-ai/sdk"
+import type { UIMessage } from "ai"
+import OpenAI from "openai"
+import { describe, expect, it } from "vitest"
+import { toAnthropicMessagesRequest } from "../../src/ai/to-anthropic-request.js"
+import { toOpenAIChatRequest } from "../../src/ai/to-openai-request.js"
+import { closedAfterEach, startAI } from "./ai-server.js"
+import { finalUIMessage } from "./ui-message-stream.js"
+import { anthropicEvent, openaiChunk, startUpstream } from "./upstream.js"
+
+const servers = closedAfterEach()
+
+const ANTHROPIC_TEXT = [
+  anthropicEvent("message_start", {
+    message: { id: "msg_up", type: "message", role: "assistant", content: [], model: "m", usage: {} },
+  }),
+  anthropicEvent("content_block_start", { index: 0, content_block: { type: "text", text: "" } }),
+  anthropicEvent("content_block_delta", { index: 0, delta: { type: "text_delta", text: "Ok." } }),
+  anthropicEvent("content_block_stop", { index: 0 }),
+  anthropicEvent("message_delta", { delta: { stop_reason: "end_turn" }, usage: { output_tokens: 2 } }),
+  anthropicEvent("message_stop"),
+]
+
+const OPENAI_TEXT = [openaiChunk({ content: "Ok." }), openaiChunk({}, "stop"), "data: [DONE]\n\n"]
+
+/** Herald in front of an upstream of `provider`'s format answering `chunks`; its origin. */
+async function heraldOver(provider: "openai" | "anthropic", chunks: string[]): Promise<string> {
+  const upstream = await startUpstream()
+  servers.upstream = upstream
+  upstream.answer = { chunks }
+  const running = await startAI({ models: { up: { provider, baseURL: upstream.baseURL } } })
+  servers.running = running
+  return running.origin
+}
+
+/** The body of the upstream's `n`-th request. */
+function sent(n = 0): Record<string, unknown> {
+  const body = servers.upstream?.requests[n]?.body
+  if (body === undefined) throw new Error(`the upstream got no request ${n}`)
+  return body
+}
+
+function openai(origin: string): OpenAI {
+  return new OpenAI({ baseURL: `${origin}/v1`, apiKey: "unused", maxRetries: 0 })
+}
+
+function anthropic(origin: string): Anthropic {
+  return new Anthropic({ baseURL: origin, apiKey: "unused", maxRetries: 0 })
+}
+
+const HI = [{ role: "user" as const, content: "hi" }]
+
+describe("an OpenAI client's reasoning_effort", () => {
+  it("asks Claude for adaptive thinking at that effort; none turns thinking off", async () => {
+    const origin = await heraldOver("anthropic", ANTHROPIC_TEXT)
+    const ask = (effort: OpenAI.ReasoningEffort) =>
+      openai(origin).chat.completions.create({ model: "up", messages: HI, reasoning_effort: effort })
+    await ask("high")
+    await ask("minimal")
+    await ask("none")
+    expect(sent(0)).toMatchObject({ thinking: { type: "adaptive" }, output_config: { effort: "high" } })
+    // Messages has no `minimal`: its nearest level.
+    expect(sent(1)).toMatchObject({ thinking: { type: "adaptive" }, output_config: { effort: "low" } })
+    expect(sent(2).thinking).toEqual({ type: "disabled" })
+    expect(sent(2)).not.toHaveProperty("output_config")
+  })
+
+  it("reaches an OpenAI-compatible upstream as it came, and is not sent when not asked", async () => {
+    const origin = await heraldOver("openai", OPENAI_TEXT)
+    await openai(origin).chat.completions.create({ model: "up", messages: HI, reasoning_effort: "xhigh" })
+    await openai(origin).chat.completions.create({ model: "up", messages: HI })
+    expect(sent(0).reasoning_effort).toBe("xhigh")
+    expect(sent(1)).not.toHaveProperty("reasoning_effort")
+  })
+})
+
+describe("an Anthropic client's thinking", () => {
+  it("reaches Claude as it was asked, budget, display and effort included", async () => {
+    const origin = await heraldOver("anthropic", ANTHROPIC_TEXT)
+    await anthropic(origin).messages.create({
+      model: "up",
+      max_tokens: 9000,
+      messages: HI,
+      thinking: { type: "enabled", budget_tokens: 5000, display: "omitted" },
+    } as Anthropic.MessageCreateParamsNonStreaming)
+    await anthropic(origin).messages.create({
+      model: "up",
+      max_tokens: 9000,
+      messages: HI,
+      thinking: { type: "adaptive" },
+      output_config: { effort: "max" },
+    } as Anthropic.MessageCreateParamsNonStreaming)
+    expect(sent(0)).toMatchObject({
+      max_tokens: 9000,
+      thinking: { type: "enabled", budget_tokens: 5000, display: "omitted" },
+    })
+    expect(sent(1)).toMatchObject({ thinking: { type: "adaptive" }, output_config: { effort: "max" } })
+  })
+
+  it("asks an OpenAI-compatible upstream for the effort its budget falls in", async () => {
+    const origin = await heraldOver("openai", OPENAI_TEXT)
+    const asked: Anthropic.ThinkingConfigParam[] = [
+      { type: "enabled", budget_tokens: 1024 },
+      { type: "enabled", budget_tokens: 2048 },
+      { type: "enabled", budget_tokens: 16000 },
+      { type: "disabled" },
+      { type: "adaptive" } as never,
+    ]
+    for (const thinking of asked) {
+      await anthropic(origin).messages.create({ model: "up", max_tokens: 20000, messages: HI, thinking })
+    }
+    const efforts = servers.upstream?.requests.map((request) => request.body.reasoning_effort)
+    // Adaptive leaves the effort to the model's default.
+    expect(efforts).toEqual(["low", "medium", "high", "none", undefined])
+    // An effort asked beside the thinking wins.
+    await anthropic(origin).messages.create({
+      model: "up",
+      max_tokens: 9000,
+      messages: HI,
+      thinking: { type: "enabled", budget_tokens: 1024 },
+      output_config: { effort: "high" },
+    } as Anthropic.MessageCreateParamsNonStreaming)
+    expect(sent(5).reasoning_effort).toBe("high")
+  })
+})
+
+describe("writing a request", () => {
+  it("gives Claude a max_tokens above the thinking budget when the request sets none", () => {
+    const request = { model: "m", messages: [] }
+    expect(toAnthropicMessagesRequest(request).max_tokens).toBe(4096)
+    const thinking = { type: "enabled" as const, budgetTokens: 6000 }
+    expect(toAnthropicMessagesRequest({ ...request, thinking }).max_tokens).toBe(10096)
+    expect(toAnthropicMessagesRequest({ ...request, thinking, maxTokens: 8000 }).max_tokens).toBe(8000)
+  })
+
+  it("sends Claude only the reasoning it signed, and another server the reasoning's text", () => {
+    const request = {
+      model: "m",
+      messages: [
+        { role: "user" as const, content: [{ type: "text" as const, text: "hi" }] },
+        {
+          role: "assistant" as const,
+          content: [
+            { type: "reasoning" as const, text: "From another server." },
+            { type: "reasoning" as const, text: "Signed.", signature: "SIG" },
+            { type: "redacted-reasoning" as const, data: "enc" },
+            { type: "tool-call" as const, id: "c1", name: "f", arguments: "{}" },
+          ],
+        },
+      ],
+    }
+    expect((toAnthropicMessagesRequest(request).messages as { content: unknown }[])[1]?.content).toEqual([
+      { type: "thinking", thinking: "Signed.", signature: "SIG" },
+      { type: "redacted_thinking", data: "enc" },
+      { type: "tool_use", id: "c1", name: "f", input: {} },
+    ])
+    const chat = toOpenAIChatRequest(request, { reasoningWithToolCalls: true })
+    expect((chat.messages as Record<string, unknown>[])[1]).toMatchObject({
+      reasoning_content: "From another server.Signed.",
+      content: null,
+    })
+  })
+})
+
+/** Claude's answer: a signed thinking block, an encrypted one, and a tool call. */
+const THINKING_THEN_TOOL = [
+  anthropicEvent("message_start", {
+    message: { id: "msg_up", type: "message", role: "assistant", content: [], model: "m", usage: {} },
+  }),
+  anthropicEvent("content_block_start", { index: 0, content_block: { type: "thinking", thinking: "" } }),
+  anthropicEvent("content_block_delta", {
+    index: 0,
+    delta: { type: "thinking_delta", thinking: "Look it up." },
+  }),
+  anthropicEvent("content_block_delta", { index: 0, delta: { type: "signature_delta", signature: "SIG_1" } }),
+  anthropicEvent("content_block_stop", { index: 0 }),
+  anthropicEvent("content_block_start", {
+    index: 1,
+    content_block: { type: "redacted_thinking", data: "ENC" },
+  }),
+  anthropicEvent("content_block_stop", { index: 1 }),
+  anthropicEvent("content_block_start", {
+    index: 2,
+    content_block: { type: "tool_use", id: "toolu_1", name: "weather", input: {} },
+  }),
+  anthropicEvent("content_block_delta", {
+    index: 2,
+    delta: { type: "input_json_delta", partial_json: '{"city":"Oslo"}' },
+  }),
+  anthropicEvent("content_block_stop", { index: 2 }),
+  anthropicEvent("message_delta", { delta: { stop_reason: "tool_use" }, usage: { output_tokens: 9 } }),
+  anthropicEvent("message_stop"),
+]
+
+describe("Claude's thinking in a useChat conversation", () => {
+  it("reaches the UI message with its signature and encrypted part, and goes back to Claude with the tool turn", async () => {
+    const origin = await heraldOver("anthropic", THINKING_THEN_TOOL)
+    const api = `${origin}/v1/ai-sdk/chat`
+    const user: UIMessage = { id: "u1", role: "user", parts: [{ type: "text", text: "Umbrella?" }] }
+    const post = (messages: UIMessage[]) =>
+      fetch(api, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({
+          id: "chat-think",
+          messages,
+          trigger: "submit-message",
+          reasoningEffort: "low",
+        }),
+      })
+    const answer = await finalUIMessage(await post([user]))
+    if (answer === undefined) throw new Error("no answer")
+    expect(answer.parts.filter((part) => part.type === "reasoning")).toMatchObject([
+      { text: "Look it up.", providerMetadata: { anthropic: { signature: "SIG_1" } } },
+      { text: "", providerMetadata: { anthropic: { redactedData: "ENC" } } },
+    ])
+    expect(sent(0)).toMatchObject({ thinking: { type: "adaptive" }, output_config: { effort: "low" } })
+    // The page ran the tool: useChat sends the message back with the tool's output.
+    const ran = {
+      ...answer,
+      parts: answer.parts.map((part) =>
+        part.type === "tool-weather" ? { ...part, state: "output-available", output: "Rain" } : part,
+      ),
+    } as UIMessage
+    const next = await post([user, ran])
+    expect(next.status).toBe(200)
+    await next.text()
+    expect((sent(1).messages as unknown[])[1]).toEqual({
+      role: "assistant",
+      content: [
+        { type: "thinking", thinking: "Look it up.", signature: "SIG_1" },
+        { type: "redacted_thinking", data: "ENC" },
+        { type: "tool_use", id: "toolu_1", name: "weather", input: { city: "Oslo" } },
+      ],
+    })
+  })
+
+  it("a malformed signature sent back is a 400 naming it", async () => {
+    const origin = await heraldOver("anthropic", ANTHROPIC_TEXT)
+    const assistant = {
+      id: "a1",
+      role: "assistant",
+      parts: [
+        { type: "reasoning", text: "Hmm.", providerMetadata: { anthropic: { signature: 5 } } },
+        { type: "text", text: "Ok." },
+      ],
+    }
+    const response = await fetch(`${origin}/v1/ai-sdk/chat`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        id: "chat-bad",
+        messages: [{ id: "u1", role: "user", parts: [{ type: "text", text: "hi" }] }, assistant],
+      }),
+    })
+    expect(response.status).toBe(400)
+    expect(await response.text()).toContain("messages[1].parts[0].providerMetadata.anthropic.signature")
+  })
+})
