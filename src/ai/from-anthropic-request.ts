@@ -20,6 +20,7 @@ import {
   textContent,
   typeName,
 } from "./request-fields.js"
+import { thinkingBlockPart } from "./thinking-blocks.js"
 
 /** The Messages fields {@link fromAnthropicMessagesRequest} reads; any other is refused by name. */
 const ANTHROPIC_FIELDS = new Set([
@@ -115,17 +116,11 @@ function fromAnthropicMessage(message: JsonObject, path: string): NormalizedMess
     const content: AssistantMessage["content"] = []
     blocks.forEach((block, at) => {
       const blockPath = `${path}.content[${at}]`
-      if (block.type === "text") content.push({ type: "text", text: string(block.text, `${blockPath}.text`) })
-      else if (block.type === "thinking") {
-        const signature = optionalString(block.signature, `${blockPath}.signature`)
-        content.push({
-          type: "reasoning",
-          text: string(block.thinking, `${blockPath}.thinking`),
-          ...(signature !== undefined && signature !== "" && { signature }),
-        })
-      } else if (block.type === "redacted_thinking") {
-        content.push({ type: "redacted-reasoning", data: string(block.data, `${blockPath}.data`) })
-      } else if (block.type === "tool_use") {
+      const thinking = thinkingBlockPart(block, blockPath)
+      if (thinking !== undefined) content.push(thinking)
+      else if (block.type === "text")
+        content.push({ type: "text", text: string(block.text, `${blockPath}.text`) })
+      else if (block.type === "tool_use") {
         content.push({
           type: "tool-call",
           id: string(block.id, `${blockPath}.id`),

@@ -21,6 +21,7 @@ import {
   textContent,
   typeName,
 } from "./request-fields.js"
+import { thinkingBlockPart } from "./thinking-blocks.js"
 import { sentBackSignature } from "./thought-signature.js"
 
 /** The Chat Completions fields {@link fromOpenAIChatRequest} reads; any other is refused by name. */
@@ -134,16 +135,35 @@ function fromOpenAIMessage(role: string, message: JsonObject, path: string): Nor
     }
     case "assistant": {
       // What an answer of Herald's (or OpenAI's) holds besides, so that a client may send its
-      // `choices[0].message` back as it came: reasoning is kept for the servers that want it back,
-      // a refusal is what the model said, openai-node's `finalMessage()` adds `parsed`.
+      // `choices[0].message` back as it came: reasoning is kept for the servers that want it back
+      // (signed, from `thinking_blocks`, when there are any), a refusal is what the model said,
+      // openai-node's `finalMessage()` adds `parsed`.
       onlySupportedFields(
         message,
-        new Set(["role", "content", "tool_calls", "refusal", "reasoning_content", "parsed"]),
+        new Set([
+          "role",
+          "content",
+          "tool_calls",
+          "refusal",
+          "reasoning_content",
+          "thinking_blocks",
+          "parsed",
+        ]),
         `${path}.`,
       )
       const reasoning = optionalString(message.reasoning_content, `${path}.reasoning_content`)
-      const content: AssistantMessage["content"] = []
-      if (reasoning !== undefined && reasoning !== "") content.push({ type: "reasoning", text: reasoning })
+      const content: AssistantMessage["content"] =
+        message.thinking_blocks === undefined || message.thinking_blocks === null
+          ? []
+          : array(message.thinking_blocks, `${path}.thinking_blocks`).map((value, at) => {
+              const blockPath = `${path}.thinking_blocks[${at}]`
+              const block = thinkingBlockPart(object(value, blockPath), blockPath)
+              if (block === undefined)
+                throw new RequestFieldError(`${blockPath}.type`, "must be thinking or redacted_thinking")
+              return block
+            })
+      if (content.length === 0 && reasoning !== undefined && reasoning !== "")
+        content.push({ type: "reasoning", text: reasoning })
       if (message.content !== undefined && message.content !== null) {
         const text = textContent(message.content, `${path}.content`)
         if (text !== "") content.push({ type: "text", text })

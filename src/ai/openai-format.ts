@@ -41,6 +41,11 @@ export const openaiFormat: WireFormat = {
     const reasoning = answer.blocks
       .flatMap((block) => (block.type === "thinking" ? [block.thinking] : []))
       .join("")
+    // Claude's signed and encrypted thinking, in LiteLLM's `thinking_blocks`, for the client to
+    // send back with the turn's tool calls (Claude refuses the turn without them).
+    const thinkingBlocks = answer.blocks.filter(
+      (block) => block.type === "redacted_thinking" || (block.type === "thinking" && block.signature !== ""),
+    )
     const calls = answer.blocks.flatMap((block) =>
       block.type === "tool_call"
         ? [
@@ -66,6 +71,7 @@ export const openaiFormat: WireFormat = {
             content: text === "" && (calls.length > 0 || refusal !== "") ? null : text,
             ...(refusal === "" ? {} : { refusal }),
             ...(reasoning === "" ? {} : { reasoning_content: reasoning }),
+            ...(thinkingBlocks.length === 0 ? {} : { thinking_blocks: thinkingBlocks }),
             ...(calls.length === 0 ? {} : { tool_calls: calls }),
           },
           finish_reason: answer.finish === undefined ? "stop" : FINISH[answer.finish.reason],

@@ -260,3 +260,52 @@ describe("Claude's thinking in a useChat conversation", () => {
     expect(await response.text()).toContain("messages[1].parts[0].providerMetadata.anthropic.signature")
   })
 })
+
+describe("Claude's thinking in an OpenAI client's conversation", () => {
+  it("comes in the whole answer's thinking_blocks (LiteLLM's field), and goes back to Claude with the tool turn", async () => {
+    const origin = await heraldOver("anthropic", THINKING_THEN_TOOL)
+    const client = openai(origin)
+    const question = { role: "user" as const, content: "Umbrella?" }
+    const first = await client.chat.completions.create({
+      model: "up",
+      messages: [question],
+      reasoning_effort: "low",
+    })
+    const answer = first.choices[0]?.message
+    if (answer === undefined) throw new Error("no answer")
+    expect(answer).toMatchObject({
+      reasoning_content: "Look it up.",
+      thinking_blocks: [
+        { type: "thinking", thinking: "Look it up.", signature: "SIG_1" },
+        { type: "redacted_thinking", data: "ENC" },
+      ],
+    })
+    await client.chat.completions.create({
+      model: "up",
+      messages: [question, answer, { role: "tool", tool_call_id: "toolu_1", content: "Rain" }],
+    })
+    expect((sent(1).messages as unknown[])[1]).toEqual({
+      role: "assistant",
+      content: [
+        { type: "thinking", thinking: "Look it up.", signature: "SIG_1" },
+        { type: "redacted_thinking", data: "ENC" },
+        { type: "tool_use", id: "toolu_1", name: "weather", input: { city: "Oslo" } },
+      ],
+    })
+  })
+
+  it("a thinking block of another type sent back is a 400 naming it", async () => {
+    const origin = await heraldOver("anthropic", ANTHROPIC_TEXT)
+    const refused = openai(origin).chat.completions.create({
+      model: "up",
+      messages: [
+        { role: "user", content: "hi" },
+        { role: "assistant", content: "Ok.", thinking_blocks: [{ type: "summary", text: "x" }] } as never,
+      ],
+    })
+    await expect(refused).rejects.toMatchObject({
+      status: 400,
+      message: expect.stringContaining("messages[1].thinking_blocks[0].type"),
+    })
+  })
+})
