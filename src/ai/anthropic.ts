@@ -47,13 +47,16 @@ export function anthropicProvider(options: AnthropicProviderOptions): Provider {
   }
 }
 
-/** An open content block: a tool call (its entry index and input so far), or another kind. */
 /**
  * A content block open in the stream. A tool call's `input` is what its `input_json_delta`s
  * joined; `startInput`, the input its `content_block_start` gave whole (a server may send it
- * there, with no deltas), counts when no delta came.
+ * there, with no deltas), counts when no delta came. Likewise a thinking block's `startSignature`
+ * counts at its stop when no `signature_delta` came.
  */
-type OpenBlock = { kind: "tool"; index: number; input: string; startInput: string } | { kind: "other" }
+type OpenBlock =
+  | { kind: "tool"; index: number; input: string; startInput: string }
+  | { kind: "thinking"; startSignature: string; signed: boolean }
+  | { kind: "other" }
 
 /** Reads Messages stream events (`event:` named, the `type` repeated in the JSON) into entries. */
 export class AnthropicEventTranslator implements EventTranslator {
@@ -141,6 +144,8 @@ export class AnthropicEventTranslator implements EventTranslator {
   private stopBlock(at: number): Translation["entries"] {
     const block = this.blocks.get(at)
     this.blocks.delete(at)
+    if (block?.kind === "thinking" && !block.signed && block.startSignature !== "")
+      return [{ type: "reasoning-signature", signature: block.startSignature }]
     if (block?.kind !== "tool") return []
     // "`partial_json` fragments of a tool's input; parse at `content_block_stop`" — the views
     // parse; the end entry carries the whole input.
@@ -178,7 +183,11 @@ export class AnthropicEventTranslator implements EventTranslator {
           ? [{ type: "text-delta", text: block.text }]
           : []
       case "thinking":
-        this.blocks.set(at, { kind: "other" })
+        this.blocks.set(at, {
+          kind: "thinking",
+          startSignature: typeof block.signature === "string" ? block.signature : "",
+          signed: false,
+        })
         return typeof block.thinking === "string" && block.thinking !== ""
           ? [{ type: "reasoning-delta", text: block.thinking }]
           : []
@@ -200,10 +209,12 @@ export class AnthropicEventTranslator implements EventTranslator {
         return typeof delta.thinking === "string" && delta.thinking !== ""
           ? [{ type: "reasoning-delta", text: delta.thinking }]
           : []
-      case "signature_delta":
-        return typeof delta.signature === "string"
-          ? [{ type: "reasoning-signature", signature: delta.signature }]
-          : []
+      case "signature_delta": {
+        if (typeof delta.signature !== "string") return []
+        const block = this.blocks.get(at)
+        if (block?.kind === "thinking") block.signed = true
+        return [{ type: "reasoning-signature", signature: delta.signature }]
+      }
       case "citations_delta":
         return isRecord(delta.citation) ? [{ type: "citation", citation: delta.citation }] : []
       case "input_json_delta": {

@@ -174,11 +174,15 @@ function reasoningPart(part: JsonObject, path: string): AssistantMessage["conten
   return { type: "reasoning", text, ...(signature !== undefined && signature !== "" && { signature }) }
 }
 
-/** Parts the model never sees: they only drive the UI. */
+/** Parts the model never sees in a user message (an assistant turn's reasoning is read before). */
 function uiOnly(part: JsonObject): boolean {
   const type = typeof part.type === "string" ? part.type : ""
   return (
-    type === "step-start" || type === "source-url" || type === "source-document" || type.startsWith("data-")
+    type === "reasoning" ||
+    type === "step-start" ||
+    type === "source-url" ||
+    type === "source-document" ||
+    type.startsWith("data-")
   )
 }
 

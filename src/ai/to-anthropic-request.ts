@@ -64,7 +64,7 @@ export function toAnthropicMessagesRequest(request: NormalizedRequest): Record<s
   if (request.temperature !== undefined) body.temperature = request.temperature
   // Claude's recent models refuse the two together (400); an OpenAI client may send both.
   else if (request.topP !== undefined) body.top_p = request.topP
-  if (thinking !== undefined) {
+  if (thinking !== undefined && !(thinking.type !== "disabled" && unthoughtToolTurn(messages))) {
     body.thinking =
       thinking.type === "enabled"
         ? { type: "enabled", budget_tokens: thinking.budgetTokens, ...displayOf(thinking) }
@@ -74,6 +74,21 @@ export function toAnthropicMessagesRequest(request: NormalizedRequest): Record<s
   }
   if (request.effort !== undefined) body.output_config = { effort: messagesEffort(request.effort) }
   return body
+}
+
+/**
+ * Whether the conversation is in a tool loop whose assistant turn does not start with thinking.
+ * Claude refuses thinking then ("a final `assistant` message must start with a thinking block"),
+ * and the client cannot give what it did not keep (a streamed OpenAI answer carries no
+ * signatures; another server's reasoning has none): that turn goes without thinking.
+ */
+function unthoughtToolTurn(
+  messages: readonly { role: string; content: Record<string, unknown>[] }[],
+): boolean {
+  const last = messages.filter((message) => message.role === "assistant").at(-1)
+  if (last === undefined || !last.content.some((block) => block.type === "tool_use")) return false
+  const first = last.content[0]?.type
+  return first !== "thinking" && first !== "redacted_thinking"
 }
 
 function displayOf(thinking: { display?: string }): Record<string, unknown> {

@@ -136,6 +136,40 @@ describe("writing a request", () => {
     expect(toAnthropicMessagesRequest({ ...request, thinking, maxTokens: 8000 }).max_tokens).toBe(8000)
   })
 
+  it("sends a tool loop's turn without thinking when the turn's own thinking was not kept (Claude refuses it)", () => {
+    const user = { role: "user" as const, content: [{ type: "text" as const, text: "hi" }] }
+    const call = { type: "tool-call" as const, id: "c1", name: "f", arguments: "{}" }
+    const result = { role: "tool" as const, toolCallId: "c1", content: "done" }
+    const loop = (...first: { type: "reasoning"; text: string; signature?: string }[]) => ({
+      model: "m",
+      messages: [user, { role: "assistant" as const, content: [...first, call] }, result],
+      thinking: { type: "adaptive" as const },
+      effort: "high",
+    })
+    // Reasoning from an OpenAI client, unsigned: no thinking for this turn; the effort stays.
+    expect(toAnthropicMessagesRequest(loop({ type: "reasoning", text: "Hmm." }))).not.toHaveProperty(
+      "thinking",
+    )
+    expect(toAnthropicMessagesRequest(loop()).output_config).toEqual({ effort: "high" })
+    // Signed: thinking as asked.
+    const signed = loop({ type: "reasoning", text: "Hmm.", signature: "SIG" })
+    expect(toAnthropicMessagesRequest(signed).thinking).toEqual({ type: "adaptive" })
+    // A new question after the loop's answer: thinking as asked.
+    const answered = {
+      ...loop(),
+      messages: [
+        ...loop().messages,
+        { role: "assistant" as const, content: [{ type: "text" as const, text: "Done." }] },
+        user,
+      ],
+    }
+    expect(toAnthropicMessagesRequest(answered).thinking).toEqual({ type: "adaptive" })
+    // Thinking turned off is said whatever the history.
+    expect(toAnthropicMessagesRequest({ ...loop(), thinking: { type: "disabled" } }).thinking).toEqual({
+      type: "disabled",
+    })
+  })
+
   it("sends Claude only the reasoning it signed, and another server the reasoning's text", () => {
     const request = {
       model: "m",
@@ -238,6 +272,30 @@ describe("Claude's thinking in a useChat conversation", () => {
     })
   })
 
+  it("a user message's reasoning part is for the UI only, as before", async () => {
+    const origin = await heraldOver("anthropic", ANTHROPIC_TEXT)
+    const response = await fetch(`${origin}/v1/ai-sdk/chat`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        id: "chat-user-reasoning",
+        messages: [
+          {
+            id: "u1",
+            role: "user",
+            parts: [
+              { type: "reasoning", text: "x" },
+              { type: "text", text: "hi" },
+            ],
+          },
+        ],
+      }),
+    })
+    expect(response.status).toBe(200)
+    await response.text()
+    expect(sent(0).messages).toEqual([{ role: "user", content: [{ type: "text", text: "hi" }] }])
+  })
+
   it("a malformed signature sent back is a 400 naming it", async () => {
     const origin = await heraldOver("anthropic", ANTHROPIC_TEXT)
     const assistant = {
@@ -258,6 +316,43 @@ describe("Claude's thinking in a useChat conversation", () => {
     })
     expect(response.status).toBe(400)
     expect(await response.text()).toContain("messages[1].parts[0].providerMetadata.anthropic.signature")
+  })
+})
+
+describe("an Anthropic-compatible upstream", () => {
+  it("that signs a thinking block in its start, with no signature_delta, has it kept and sent back", async () => {
+    const origin = await heraldOver("anthropic", [
+      THINKING_THEN_TOOL[0] as string,
+      anthropicEvent("content_block_start", {
+        index: 0,
+        content_block: { type: "thinking", thinking: "", signature: "msg-uuid" },
+      }),
+      anthropicEvent("content_block_delta", {
+        index: 0,
+        delta: { type: "thinking_delta", thinking: "Hmm." },
+      }),
+      anthropicEvent("content_block_stop", { index: 0 }),
+      ...THINKING_THEN_TOOL.slice(7),
+    ])
+    const client = anthropic(origin)
+    const request = { model: "up", max_tokens: 50, messages: HI }
+    const answer = await client.messages.stream(request).finalMessage()
+    expect(answer.content.slice(0, 1)).toEqual([
+      { type: "thinking", thinking: "Hmm.", signature: "msg-uuid" },
+    ])
+    await client.messages.create({
+      ...request,
+      messages: [
+        ...HI,
+        { role: "assistant", content: answer.content },
+        { role: "user", content: [{ type: "tool_result", tool_use_id: "toolu_1", content: "Rain" }] },
+      ],
+    })
+    expect((sent(1).messages as { content: unknown[] }[])[1]?.content[0]).toEqual({
+      type: "thinking",
+      thinking: "Hmm.",
+      signature: "msg-uuid",
+    })
   })
 })
 
