@@ -1,4 +1,4 @@
-import { type FinishEntry, laterUsage, type UsageEntry } from "./entries.js"
+import { type Entry, type FinishEntry, laterUsage, type UsageEntry } from "./entries.js"
 import { completedUsage, type EndEntry, type StoredEntry } from "./stored-entry.js"
 
 /** A tool call of a finished answer, its arguments whole. */
@@ -29,6 +29,34 @@ export interface Answer {
   readonly end: EndEntry | undefined
 }
 
+/** A reasoning entry, as {@link addReasoning} takes it. */
+export type ReasoningEntry = Extract<
+  Entry,
+  { type: "reasoning-delta" | "reasoning-signature" | "reasoning-redacted" }
+>
+
+/**
+ * Adds a reasoning entry to an answer's `blocks`, the last of which is the answer's latest block:
+ * reasoning goes on its thinking block until a signature closes it (each block is signed on its
+ * own), a signature on the open one; encrypted reasoning is a block of its own.
+ */
+export function addReasoning(blocks: AnswerBlock[], entry: ReasoningEntry): void {
+  const last = blocks.at(-1)
+  if (entry.type === "reasoning-redacted") blocks.push({ type: "redacted_thinking", data: entry.data })
+  else if (entry.type === "reasoning-signature") {
+    if (last?.type === "thinking") last.signature += entry.signature
+    else blocks.push({ type: "thinking", thinking: "", signature: entry.signature })
+  } else if (last?.type === "thinking" && last.signature === "") last.thinking += entry.text
+  else blocks.push({ type: "thinking", thinking: entry.text, signature: "" })
+}
+
+/** Claude's signed and encrypted thinking among `blocks`: what a client sends back with the turn. */
+export function signedThinking(blocks: readonly AnswerBlock[]): AnswerBlock[] {
+  return blocks.filter(
+    (block) => block.type === "redacted_thinking" || (block.type === "thinking" && block.signature !== ""),
+  )
+}
+
 /** Folds a generation's entries into its answer: deltas joined into blocks, the last usage, the end. */
 export function foldAnswer(entries: Iterable<StoredEntry>): Answer {
   const blocks: AnswerBlock[] = []
@@ -49,16 +77,9 @@ export function foldAnswer(entries: Iterable<StoredEntry>): Answer {
         else blocks.push({ type: "refusal", text: entry.text })
         break
       case "reasoning-delta":
-        // Reasoning after a signature is the next thinking block: each is signed on its own.
-        if (last?.type === "thinking" && last.signature === "") last.thinking += entry.text
-        else blocks.push({ type: "thinking", thinking: entry.text, signature: "" })
-        break
       case "reasoning-signature":
-        if (last?.type === "thinking") last.signature += entry.signature
-        else blocks.push({ type: "thinking", thinking: "", signature: entry.signature })
-        break
       case "reasoning-redacted":
-        blocks.push({ type: "redacted_thinking", data: entry.data })
+        addReasoning(blocks, entry)
         break
       case "tool-call-start": {
         const call: AnswerBlock & { type: "tool_call" } = {

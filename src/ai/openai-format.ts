@@ -1,4 +1,4 @@
-import type { Answer } from "./answer.js"
+import { type Answer, signedThinking } from "./answer.js"
 import type { FinishReason } from "./entries.js"
 import { openaiUsage, openaiView } from "./openai-view.js"
 import { signatureFields } from "./thought-signature.js"
@@ -43,9 +43,7 @@ export const openaiFormat: WireFormat = {
       .join("")
     // Claude's signed and encrypted thinking, in LiteLLM's `thinking_blocks`, for the client to
     // send back with the turn's tool calls (Claude refuses the turn without them).
-    const thinkingBlocks = answer.blocks.filter(
-      (block) => block.type === "redacted_thinking" || (block.type === "thinking" && block.signature !== ""),
-    )
+    const thinkingBlocks = signedThinking(answer.blocks)
     const calls = answer.blocks.flatMap((block) =>
       block.type === "tool_call"
         ? [

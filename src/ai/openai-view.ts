@@ -1,3 +1,4 @@
+import { type AnswerBlock, addReasoning, signedThinking } from "./answer.js"
 import { type Entry, type FinishReason, laterUsage, type UsageEntry } from "./entries.js"
 import { completedUsage, END_ERROR_TYPE, type EndEntry, type StoredEntry } from "./stored-entry.js"
 import { signatureFields } from "./thought-signature.js"
@@ -13,13 +14,14 @@ const FINISH_REASON: Record<FinishReason, string> = {
   other: "stop",
 }
 
-/** The OpenAI error `type` a generation's end carries when it did not finish. */
-
 /**
  * A generation as OpenAI Chat Completions chunks (`chat.completion.chunk`), as the `openai` SDK
  * reads them: the assistant role first, `delta.content`, `delta.reasoning_content`,
  * `delta.tool_calls` fragments, the `finish_reason` chunk, the usage chunk (`choices: []`, when
- * asked for with `stream_options.include_usage`), then `[DONE]`. A failure is
+ * asked for with `stream_options.include_usage`), then `[DONE]`. Claude's signed and encrypted
+ * thinking blocks come once, whole, in the finish chunk's `delta.thinking_blocks` (LiteLLM's
+ * field; a stream helper keeps only the last value of a field it does not know, so they cannot
+ * come piece by piece), as far as this view saw them. A failure is
  * `{"error": {...}}`; so are a cancel and an interruption, which OpenAI's format cannot
  * otherwise tell from a finished answer.
  */
@@ -37,8 +39,29 @@ export function openaiView(context: ViewContext): View {
   let started = false
   let usage: UsageEntry | undefined
   let errorSent = false
+  /**
+   * The thinking blocks to give back so far. Text or a call after thinking stands as an empty text
+   * block (only its place matters); a thinking block it closes unsigned is dropped, as it can never
+   * be given back, so that no more than one block's reasoning is held for nothing.
+   */
+  const blocks: AnswerBlock[] = []
 
   const content = (entry: Entry): ViewEvent[] => {
+    if (
+      entry.type === "reasoning-delta" ||
+      entry.type === "reasoning-signature" ||
+      entry.type === "reasoning-redacted"
+    )
+      addReasoning(blocks, entry)
+    else if (
+      entry.type === "text-delta" ||
+      entry.type === "refusal-delta" ||
+      entry.type === "tool-call-start"
+    ) {
+      const last = blocks.at(-1)
+      if (last?.type === "thinking" && last.signature === "") blocks.pop()
+      if (blocks.at(-1)?.type === "thinking") blocks.push({ type: "text", text: "" })
+    }
     switch (entry.type) {
       case "text-delta":
         return [chunk({ content: entry.text })]
@@ -67,8 +90,12 @@ export function openaiView(context: ViewContext): View {
         return entry.thoughtSignature === undefined
           ? []
           : [chunk({ tool_calls: [{ index: entry.index, ...signatureFields(entry.thoughtSignature) }] })]
-      case "finish":
-        return [chunk({}, FINISH_REASON[entry.reason])]
+      case "finish": {
+        const thinking = signedThinking(blocks)
+        return [
+          chunk(thinking.length === 0 ? {} : { thinking_blocks: thinking }, FINISH_REASON[entry.reason]),
+        ]
+      }
       case "usage":
         usage = laterUsage(usage, entry)
         return []
@@ -76,7 +103,7 @@ export function openaiView(context: ViewContext): View {
         errorSent = true
         return [errorEvent(entry.message, entry.errorType ?? "server_error", entry.code)]
       default:
-        // Reasoning signatures, redacted reasoning and citations have no place in a chunk.
+        // Signatures and encrypted reasoning wait for the finish; citations have no place in a chunk.
         return []
     }
   }

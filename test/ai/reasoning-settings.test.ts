@@ -7,7 +7,7 @@ import OpenAI from "openai"
 import { describe, expect, it } from "vitest"
 import { toAnthropicMessagesRequest } from "../../src/ai/to-anthropic-request.js"
 import { toOpenAIChatRequest } from "../../src/ai/to-openai-request.js"
-import { closedAfterEach, startAI } from "./ai-server.js"
+import { closedAfterEach, closeServers, startAI } from "./ai-server.js"
 import { finalUIMessage } from "./ui-message-stream.js"
 import { anthropicEvent, openaiChunk, startUpstream } from "./upstream.js"
 
@@ -387,6 +387,60 @@ describe("Claude's thinking in an OpenAI client's conversation", () => {
         { type: "tool_use", id: "toolu_1", name: "weather", input: { city: "Oslo" } },
       ],
     })
+  })
+
+  it("comes whole in a streamed answer's finish chunk, which openai-node's stream helper keeps, and goes back to Claude", async () => {
+    const origin = await heraldOver("anthropic", THINKING_THEN_TOOL)
+    const client = openai(origin)
+    const question = { role: "user" as const, content: "Umbrella?" }
+    const stream = client.chat.completions.stream({ model: "up", messages: [question] })
+    const answer = await stream.finalMessage()
+    expect((answer as unknown as Record<string, unknown>).thinking_blocks).toEqual([
+      { type: "thinking", thinking: "Look it up.", signature: "SIG_1" },
+      { type: "redacted_thinking", data: "ENC" },
+    ])
+    await client.chat.completions.create({
+      model: "up",
+      messages: [question, answer, { role: "tool", tool_call_id: "toolu_1", content: "Rain" }],
+    })
+    expect((sent(1).messages as { content: unknown[] }[])[1]?.content.slice(0, 2)).toEqual([
+      { type: "thinking", thinking: "Look it up.", signature: "SIG_1" },
+      { type: "redacted_thinking", data: "ENC" },
+    ])
+  })
+
+  it("in a stream, only signed blocks come, each in its place, and none without them", async () => {
+    const signed = (index: number, text: string, signature: string) => [
+      anthropicEvent("content_block_start", { index, content_block: { type: "thinking", thinking: "" } }),
+      anthropicEvent("content_block_delta", { index, delta: { type: "thinking_delta", thinking: text } }),
+      ...(signature === ""
+        ? []
+        : [anthropicEvent("content_block_delta", { index, delta: { type: "signature_delta", signature } })]),
+      anthropicEvent("content_block_stop", { index }),
+    ]
+    const text = (index: number) => [
+      anthropicEvent("content_block_start", { index, content_block: { type: "text", text: "" } }),
+      anthropicEvent("content_block_delta", { index, delta: { type: "text_delta", text: "So." } }),
+      anthropicEvent("content_block_stop", { index }),
+    ]
+    const origin = await heraldOver("anthropic", [
+      ANTHROPIC_TEXT[0] as string,
+      ...signed(0, "A", "SIG_A"),
+      ...text(1),
+      ...signed(2, "Unsigned.", ""),
+      ...text(3),
+      ...signed(4, "B", "SIG_B"),
+      ...ANTHROPIC_TEXT.slice(1),
+    ])
+    const answer = await openai(origin).chat.completions.stream({ model: "up", messages: HI }).finalMessage()
+    expect((answer as unknown as Record<string, unknown>).thinking_blocks).toEqual([
+      { type: "thinking", thinking: "A", signature: "SIG_A" },
+      { type: "thinking", thinking: "B", signature: "SIG_B" },
+    ])
+    await closeServers(servers)
+    const plain = await heraldOver("anthropic", ANTHROPIC_TEXT)
+    const none = await openai(plain).chat.completions.stream({ model: "up", messages: HI }).finalMessage()
+    expect(none).not.toHaveProperty("thinking_blocks")
   })
 
   it("a thinking block of another type sent back is a 400 naming it", async () => {
