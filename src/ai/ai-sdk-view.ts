@@ -16,7 +16,9 @@ export const UI_MESSAGE_STREAM_HEADERS: Readonly<Record<string, string>> = {
  * A failure or an interruption is an `error` part, a cancel an `abort` part. Claude's signature
  * of a thinking block is its reasoning part's provider metadata `anthropic.signature`, and its
  * encrypted thinking a reasoning part of its own with `anthropic.redactedData` (the names of the
- * AI SDK's Anthropic provider), so that `useChat` sends them back with the turn.
+ * AI SDK's Anthropic provider), OpenRouter's reasoning details an empty reasoning part with
+ * `openrouter.reasoning_details` (its provider's name), so that `useChat` sends them back with
+ * the turn.
  */
 export function aiSdkView(context: ViewContext): View {
   let started = false
@@ -66,6 +68,12 @@ export function aiSdkView(context: ViewContext): View {
         return [
           ...close(),
           ...ensure("reasoning", { providerMetadata: { anthropic: { redactedData: entry.data } } }),
+          ...close(),
+        ]
+      case "reasoning-details":
+        return [
+          ...close(),
+          ...ensure("reasoning", { providerMetadata: { openrouter: { reasoning_details: entry.details } } }),
           ...close(),
         ]
       case "tool-call-start":

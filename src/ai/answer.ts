@@ -21,6 +21,8 @@ export type AnswerBlock =
 /** A whole generation folded for a non-streaming response. */
 export interface Answer {
   readonly blocks: readonly AnswerBlock[]
+  /** OpenRouter's reasoning details of the answer (reasoning-details.ts). */
+  readonly reasoningDetails: readonly Record<string, unknown>[]
   readonly finish: FinishEntry | undefined
   /** The last usage, its counts completed from the end's when the provider sent none. */
   readonly usage: UsageEntry
@@ -61,6 +63,7 @@ export function signedThinking(blocks: readonly AnswerBlock[]): AnswerBlock[] {
 export function foldAnswer(entries: Iterable<StoredEntry>): Answer {
   const blocks: AnswerBlock[] = []
   const calls = new Map<number, AnswerToolCall>()
+  const reasoningDetails: Record<string, unknown>[] = []
   let finish: FinishEntry | undefined
   let usage: UsageEntry | undefined
   let error: Answer["error"]
@@ -100,6 +103,9 @@ export function foldAnswer(entries: Iterable<StoredEntry>): Answer {
           call.thoughtSignature = entry.thoughtSignature
         break
       }
+      case "reasoning-details":
+        reasoningDetails.push(...entry.details)
+        break
       case "usage":
         usage = laterUsage(usage, entry)
         break
@@ -119,6 +125,7 @@ export function foldAnswer(entries: Iterable<StoredEntry>): Answer {
   }
   return {
     blocks,
+    reasoningDetails,
     finish,
     usage: completedUsage(usage, end?.stats.usage),
     error,

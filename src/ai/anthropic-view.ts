@@ -167,6 +167,9 @@ export function anthropicView(context: ViewContext): View {
       case "error":
         errorSent = true
         return [...closeAndRelease(), errorEvent(entry.errorType ?? "api_error", entry.message)]
+      case "reasoning-details":
+        // OpenRouter's items have no block of Messages.
+        return []
     }
   }
 

@@ -8,8 +8,9 @@
  *   `tool-call-delta` → `delta.tool_calls[{index, function: {arguments}}]`; `tool-call-end`
  *   renders nothing but a late thought signature; `finish` → `finish_reason`
  *   (`pause` and `other` become `stop`); the last `usage` → the `choices: []` usage chunk;
- *   `error` → `data: {"error": {...}}`. Signatures, redacted reasoning and citations have no
- *   place there and are left out.
+ *   `error` → `data: {"error": {...}}`; signed and encrypted thinking → the finish chunk's
+ *   `thinking_blocks`, `reasoning-details` → `delta.reasoning_details` in one chunk. Citations
+ *   have no place there and are left out.
  * - **Anthropic events**: the view opens a content block whenever the kind of entry changes
  *   (text, reasoning, a tool call by its `index`) and closes the previous one
  *   (`content_block_stop`): `text-delta` and `refusal-delta` → `text_delta`; `reasoning-delta` → a `thinking` block's
@@ -22,7 +23,8 @@
  * - **AI SDK UI message stream**: like Anthropic's blocks, a change of kind closes a part:
  *   `text-start|delta|end` (refusals too), `reasoning-start|delta|end`; `reasoning-signature` →
  *   the reasoning part's provider metadata `anthropic.signature`, `reasoning-redacted` → a
- *   reasoning part with `anthropic.redactedData`; `tool-call-start` → `tool-input-start`
+ *   reasoning part with `anthropic.redactedData`, `reasoning-details` an empty one with
+ *   `openrouter.reasoning_details`; `tool-call-start` → `tool-input-start`
  *   (toolCallId, toolName); `tool-call-delta` → `tool-input-delta`; `tool-call-end` →
  *   `tool-input-available` with `JSON.parse(arguments)` (and a thought signature as provider
  *   metadata) — which is why the end entry carries the whole arguments, so no view has to hold
@@ -70,6 +72,15 @@ export interface ReasoningSignatureEntry {
 export interface ReasoningRedactedEntry {
   type: "reasoning-redacted"
   data: string
+}
+
+/**
+ * OpenRouter's `reasoning_details` of the answer, its fragments joined (reasoning-details.ts):
+ * signed and encrypted reasoning to be sent back with the turn. One entry, before the finish.
+ */
+export interface ReasoningDetailsEntry {
+  type: "reasoning-details"
+  details: Record<string, unknown>[]
 }
 
 /** A citation added to the text before it (Anthropic `citations_delta`), as the provider sent it. */
@@ -181,6 +192,7 @@ export type Entry =
   | ReasoningDeltaEntry
   | ReasoningSignatureEntry
   | ReasoningRedactedEntry
+  | ReasoningDetailsEntry
   | CitationEntry
   | ToolCallStartEntry
   | ToolCallDeltaEntry

@@ -1,3 +1,4 @@
+import { sentBackDetails } from "./reasoning-details.js"
 import { effortRequest } from "./reasoning-settings.js"
 import type {
   AssistantMessage,
@@ -15,6 +16,7 @@ import {
   object,
   onlySupportedFields,
   optionalNumber,
+  optionalObject,
   optionalPositiveInteger,
   optionalString,
   string,
@@ -160,14 +162,16 @@ function toolChoice(value: unknown, declared: readonly ToolDefinition[]): ToolCh
 function reasoningPart(part: JsonObject, path: string): AssistantMessage["content"][number] {
   const text = string(part.text, `${path}.text`)
   const metadataPath = `${path}.providerMetadata`
-  const metadata =
-    part.providerMetadata === undefined || part.providerMetadata === null
-      ? {}
-      : object(part.providerMetadata, metadataPath)
-  const anthropic =
-    metadata.anthropic === undefined || metadata.anthropic === null
-      ? {}
-      : object(metadata.anthropic, `${metadataPath}.anthropic`)
+  const metadata = optionalObject(part.providerMetadata, metadataPath)
+  const anthropic = optionalObject(metadata.anthropic, `${metadataPath}.anthropic`)
+  const openrouter = optionalObject(metadata.openrouter, `${metadataPath}.openrouter`)
+  if (openrouter.reasoning_details !== undefined && openrouter.reasoning_details !== null) {
+    const details = sentBackDetails(
+      openrouter.reasoning_details,
+      `${metadataPath}.openrouter.reasoning_details`,
+    )
+    return { type: "reasoning-details", details }
+  }
   const redacted = optionalString(anthropic.redactedData, `${metadataPath}.anthropic.redactedData`)
   if (redacted !== undefined) return { type: "redacted-reasoning", data: redacted }
   const signature = optionalString(anthropic.signature, `${metadataPath}.anthropic.signature`)
@@ -226,7 +230,7 @@ function assistantTurns(parts: readonly JsonObject[], path: string): NormalizedM
   let results: ToolResultMessage[] = []
   const endStep = (): void => {
     // A step of reasoning alone (an answer stopped while it thought) is no turn to send back.
-    if (content.some((part) => part.type !== "reasoning" && part.type !== "redacted-reasoning"))
+    if (content.some((part) => part.type === "text" || part.type === "tool-call"))
       turns.push({ role: "assistant", content }, ...results)
     content = []
     results = []

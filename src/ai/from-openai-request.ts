@@ -1,3 +1,4 @@
+import { sentBackDetails } from "./reasoning-details.js"
 import { effortRequest } from "./reasoning-settings.js"
 import type {
   AssistantMessage,
@@ -147,6 +148,7 @@ function fromOpenAIMessage(role: string, message: JsonObject, path: string): Nor
           "refusal",
           "reasoning_content",
           "thinking_blocks",
+          "reasoning_details",
           "parsed",
         ]),
         `${path}.`,
@@ -164,6 +166,10 @@ function fromOpenAIMessage(role: string, message: JsonObject, path: string): Nor
             })
       if (content.length === 0 && reasoning !== undefined && reasoning !== "")
         content.push({ type: "reasoning", text: reasoning })
+      if (message.reasoning_details !== undefined && message.reasoning_details !== null) {
+        const details = sentBackDetails(message.reasoning_details, `${path}.reasoning_details`)
+        if (details.length > 0) content.push({ type: "reasoning-details", details })
+      }
       if (message.content !== undefined && message.content !== null) {
         const text = textContent(message.content, `${path}.content`)
         if (text !== "") content.push({ type: "text", text })

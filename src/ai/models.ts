@@ -27,6 +27,8 @@ export type ModelConfig =
       readonly thoughtSignatures?: boolean
       /** openai only: whether a turn's tool calls carry its reasoning (see {@link OpenAIProviderOptions.reasoningWithToolCalls}). */
       readonly reasoningWithToolCalls?: boolean
+      /** openai only: whether a turn carries OpenRouter's reasoning details back (see {@link OpenAIProviderOptions.reasoningDetails}). */
+      readonly reasoningDetails?: boolean
     }
   | ({ readonly provider: "demo" } & DemoProviderOptions)
 
@@ -47,6 +49,7 @@ const OPENAI_ONLY_SETTINGS = [
   "streamUsage",
   "thoughtSignatures",
   "reasoningWithToolCalls",
+  "reasoningDetails",
 ] as const
 
 const PUBLIC_BASE_URL = { openai: "https://api.openai.com/v1", anthropic: "https://api.anthropic.com/v1" }

@@ -70,6 +70,7 @@ export const openaiFormat: WireFormat = {
             ...(refusal === "" ? {} : { refusal }),
             ...(reasoning === "" ? {} : { reasoning_content: reasoning }),
             ...(thinkingBlocks.length === 0 ? {} : { thinking_blocks: thinkingBlocks }),
+            ...(answer.reasoningDetails.length === 0 ? {} : { reasoning_details: answer.reasoningDetails }),
             ...(calls.length === 0 ? {} : { tool_calls: calls }),
           },
           finish_reason: answer.finish === undefined ? "stop" : FINISH[answer.finish.reason],

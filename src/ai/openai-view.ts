@@ -90,6 +90,9 @@ export function openaiView(context: ViewContext): View {
         return entry.thoughtSignature === undefined
           ? []
           : [chunk({ tool_calls: [{ index: entry.index, ...signatureFields(entry.thoughtSignature) }] })]
+      case "reasoning-details":
+        // Whole, in one chunk: a stream helper keeps only the last value of a field it does not know.
+        return [chunk({ reasoning_details: entry.details })]
       case "finish": {
         const thinking = signedThinking(blocks)
         return [

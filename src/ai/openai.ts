@@ -1,6 +1,7 @@
 import type { Entry, FinishReason } from "./entries.js"
 import { optionalPositiveFinite } from "./option-checks.js"
 import type { Provider } from "./provider.js"
+import { addReasoningDetail, type ReasoningDetail } from "./reasoning-details.js"
 import type { NormalizedRequest } from "./request.js"
 import {
   type EventTranslator,
@@ -46,6 +47,12 @@ export interface OpenAIProviderOptions {
    * only, since other servers may refuse the field.
    */
   reasoningWithToolCalls?: boolean
+  /**
+   * Whether an assistant turn carries its `reasoning_details` back, as OpenRouter wants them (for
+   * Gemini 3's tool calls, it refuses the turn without them). Default: for OpenRouter
+   * (`openrouter.ai`) only, since other servers may refuse the field.
+   */
+  reasoningDetails?: boolean
 }
 
 /**
@@ -61,7 +68,9 @@ export function openaiProvider(options: OpenAIProviderOptions): Provider {
   const streamUsage = options.streamUsage ?? defaults.streamUsage
   const thoughtSignatures = options.thoughtSignatures ?? defaults.thoughtSignatures
   const reasoningWithToolCalls = options.reasoningWithToolCalls ?? defaults.reasoningWithToolCalls
-  for (const [name, value] of Object.entries({ streamUsage, thoughtSignatures, reasoningWithToolCalls })) {
+  const reasoningDetails = options.reasoningDetails ?? defaults.reasoningDetails
+  const flags = { streamUsage, thoughtSignatures, reasoningWithToolCalls, reasoningDetails }
+  for (const [name, value] of Object.entries(flags)) {
     if (typeof value !== "boolean")
       throw new TypeError(`${name} must be true or false; got ${JSON.stringify(value)}`)
   }
@@ -78,7 +87,12 @@ export function openaiProvider(options: OpenAIProviderOptions): Provider {
     async *stream(request: NormalizedRequest, signal: AbortSignal): AsyncGenerator<Entry, void, undefined> {
       // "The usage chunk (`choices: []`) comes only with `stream_options: {include_usage: true}`."
       const body = {
-        ...toOpenAIChatRequest(request, { maxTokensField, thoughtSignatures, reasoningWithToolCalls }),
+        ...toOpenAIChatRequest(request, {
+          maxTokensField,
+          thoughtSignatures,
+          reasoningWithToolCalls,
+          reasoningDetails,
+        }),
         stream: true,
         ...(streamUsage && { stream_options: { include_usage: true } }),
       }
@@ -111,6 +125,7 @@ export interface ServerSettings {
   readonly streamUsage: boolean
   readonly thoughtSignatures: boolean
   readonly reasoningWithToolCalls: boolean
+  readonly reasoningDetails: boolean
 }
 
 /** What the server at `baseURL` gets unless its model says otherwise (see {@link OpenAIProviderOptions}). */
@@ -125,6 +140,8 @@ export function serverDefaults(baseURL: string): ServerSettings {
     thoughtSignatures: host.endsWith(".googleapis.com"),
     // DeepSeek's thinking mode wants a tool turn's reasoning back.
     reasoningWithToolCalls: host === "api.deepseek.com",
+    // OpenRouter wants an answer's reasoning_details back.
+    reasoningDetails: host === "openrouter.ai",
   }
 }
 
@@ -162,6 +179,8 @@ export class OpenAIChunkTranslator implements EventTranslator {
   private toolCallCount = 0
   private unnamedCount = 0
   private finished = false
+  /** OpenRouter's `reasoning_details` so far, given as one entry at the end of the answer. */
+  private readonly details: ReasoningDetail[] = []
 
   /** "`[DONE]` ends iteration." */
   readonly endMarker = "[DONE]"
@@ -196,7 +215,7 @@ export class OpenAIChunkTranslator implements EventTranslator {
             end: true,
           }
         }
-        this.endToolCalls(entries)
+        this.endAnswer(entries)
         const mapped = (Object.hasOwn(FINISH_REASONS, reason) && FINISH_REASONS[reason]) || "other"
         // A forced tool choice ends with "stop" on OpenAI and vLLM: the answer is its tool calls.
         const finish = mapped === "stop" && this.toolCallCount > 0 ? "tool_calls" : mapped
@@ -214,6 +233,11 @@ export class OpenAIChunkTranslator implements EventTranslator {
     // a server may send both, one of them empty.
     const reasoning = nonEmpty(delta.reasoning_content) ?? nonEmpty(delta.reasoning)
     if (reasoning !== undefined) entries.push({ type: "reasoning-delta", text: reasoning })
+    // OpenRouter repeats that text in `reasoning_details`, with what must go back with the turn.
+    if (Array.isArray(delta.reasoning_details)) {
+      for (const fragment of delta.reasoning_details)
+        if (isRecord(fragment)) addReasoningDetail(this.details, fragment)
+    }
     // The first chunk's `{"role": "assistant", "content": ""}` carries nothing.
     const content = nonEmpty(delta.content)
     if (content !== undefined) entries.push({ type: "text-delta", text: content })
@@ -293,8 +317,14 @@ export class OpenAIChunkTranslator implements EventTranslator {
   /** At `[DONE]` without a finish reason: the calls still open end there, their arguments kept. */
   flush(): Translation["entries"] {
     const entries: Translation["entries"] = []
-    this.endToolCalls(entries)
+    this.endAnswer(entries)
     return entries
+  }
+
+  /** What the answer's end completes: its tool calls, then its reasoning details. */
+  private endAnswer(entries: Translation["entries"]): void {
+    this.endToolCalls(entries)
+    if (this.details.length > 0) entries.push({ type: "reasoning-details", details: this.details.splice(0) })
   }
 
   /** Chat Completions never says a tool call is complete: all of them are, at the finish reason. */

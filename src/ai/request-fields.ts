@@ -16,6 +16,11 @@ export function object(value: unknown, path: string): JsonObject {
   throw new RequestFieldError(path, "must be an object")
 }
 
+/** An object that may be left out (absent or null: an empty one). */
+export function optionalObject(value: unknown, path: string): JsonObject {
+  return value === undefined || value === null ? {} : object(value, path)
+}
+
 export function array(value: unknown, path: string): unknown[] {
   if (Array.isArray(value)) return value
   throw new RequestFieldError(path, "must be an array")

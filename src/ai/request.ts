@@ -45,6 +45,12 @@ export interface RedactedReasoningPart {
   data: string
 }
 
+/** OpenRouter's `reasoning_details` of an earlier turn, to be sent back unmodified (reasoning-details.ts). */
+export interface ReasoningDetailsPart {
+  type: "reasoning-details"
+  details: Record<string, unknown>[]
+}
+
 /** A user turn: text and images. */
 export interface UserMessage {
   role: "user"
@@ -54,7 +60,7 @@ export interface UserMessage {
 /** An earlier assistant turn: its reasoning, text and the tool calls it made, in their order. */
 export interface AssistantMessage {
   role: "assistant"
-  content: (ReasoningPart | RedactedReasoningPart | TextPart | ToolCallPart)[]
+  content: (ReasoningPart | RedactedReasoningPart | ReasoningDetailsPart | TextPart | ToolCallPart)[]
 }
 
 /** The result of the tool call `toolCallId`, as text. */

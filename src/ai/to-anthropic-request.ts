@@ -123,6 +123,8 @@ function assistantBlocks(message: AssistantMessage, at: number): Record<string, 
         ? []
         : [{ type: "thinking", thinking: part.text, signature: part.signature }]
     if (part.type === "redacted-reasoning") return [{ type: "redacted_thinking", data: part.data }]
+    // OpenRouter's items go back to OpenRouter only.
+    if (part.type === "reasoning-details") return []
     const path = `messages[${at}].tool_calls[${toolCallAt++}].function.arguments`
     let input: unknown
     try {

@@ -23,6 +23,11 @@ export interface OpenAIRequestOptions {
    * DeepSeek's thinking mode requires; other servers may refuse the field. Default false.
    */
   readonly reasoningWithToolCalls?: boolean
+  /**
+   * Whether an assistant turn carries OpenRouter's `reasoning_details` back, as OpenRouter wants
+   * (other servers may refuse the field). Default false.
+   */
+  readonly reasoningDetails?: boolean
 }
 
 /**
@@ -97,6 +102,9 @@ function toOpenAIMessage(message: NormalizedMessage, options: OpenAIRequestOptio
       const textOf = (type: "text" | "reasoning") =>
         message.content.flatMap((part) => (part.type === type ? [part.text] : [])).join("")
       const text = textOf("text")
+      const details = message.content.flatMap((part) =>
+        part.type === "reasoning-details" ? part.details : [],
+      )
       const toolCalls = message.content.flatMap((part) =>
         part.type === "tool-call"
           ? [
@@ -116,6 +124,7 @@ function toOpenAIMessage(message: NormalizedMessage, options: OpenAIRequestOptio
         // DeepSeek refuses a tool turn without the field, even one that had no reasoning.
         ...(options.reasoningWithToolCalls === true &&
           toolCalls.length > 0 && { reasoning_content: textOf("reasoning") }),
+        ...(options.reasoningDetails === true && details.length > 0 && { reasoning_details: details }),
       }
     }
     case "tool":

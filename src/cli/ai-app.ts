@@ -84,6 +84,7 @@ const MODEL_KEYS = {
     "streamUsage",
     "thoughtSignatures",
     "reasoningWithToolCalls",
+    "reasoningDetails",
   ],
   anthropic: ["provider", "model", "baseURL", "apiKeyEnv", "headers", "idleTimeoutMs"],
   demo: ["provider", "timeToFirstTokenMs", "tokensPerSecond", "words", "toolCall", "failAfterTokens"],

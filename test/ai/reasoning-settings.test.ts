@@ -5,6 +5,8 @@ import Anthropic from "@anthropic-ai/sdk"
 import type { UIMessage } from "ai"
 import OpenAI from "openai"
 import { describe, expect, it } from "vitest"
+import { serverDefaults } from "../../src/ai/openai.js"
+import { addReasoningDetail } from "../../src/ai/reasoning-details.js"
 import { toAnthropicMessagesRequest } from "../../src/ai/to-anthropic-request.js"
 import { toOpenAIChatRequest } from "../../src/ai/to-openai-request.js"
 import { closedAfterEach, closeServers, startAI } from "./ai-server.js"
@@ -27,11 +29,15 @@ const ANTHROPIC_TEXT = [
 const OPENAI_TEXT = [openaiChunk({ content: "Ok." }), openaiChunk({}, "stop"), "data: [DONE]\n\n"]
 
 /** Herald in front of an upstream of `provider`'s format answering `chunks`; its origin. */
-async function heraldOver(provider: "openai" | "anthropic", chunks: string[]): Promise<string> {
+async function heraldOver(
+  provider: "openai" | "anthropic",
+  chunks: string[],
+  settings: { readonly reasoningDetails?: boolean } = {},
+): Promise<string> {
   const upstream = await startUpstream()
   servers.upstream = upstream
   upstream.answer = { chunks }
-  const running = await startAI({ models: { up: { provider, baseURL: upstream.baseURL } } })
+  const running = await startAI({ models: { up: { provider, baseURL: upstream.baseURL, ...settings } } })
   servers.running = running
   return running.origin
 }
@@ -455,6 +461,170 @@ describe("Claude's thinking in an OpenAI client's conversation", () => {
     await expect(refused).rejects.toMatchObject({
       status: 400,
       message: expect.stringContaining("messages[1].thinking_blocks[0].type"),
+    })
+  })
+})
+
+/** Claude behind OpenRouter: its thinking in text fragments, the signature a fragment of its own, then a call. */
+const OPENROUTER_CLAUDE = [
+  openaiChunk({
+    role: "assistant",
+    content: "",
+    reasoning: "Look ",
+    reasoning_details: [{ type: "reasoning.text", text: "Look ", format: "anthropic-claude-v1", index: 0 }],
+  }),
+  openaiChunk({
+    reasoning: "it up.",
+    reasoning_details: [{ type: "reasoning.text", text: "it up.", format: "anthropic-claude-v1", index: 0 }],
+  }),
+  openaiChunk({
+    reasoning_details: [
+      { type: "reasoning.text", signature: "SIG", format: "anthropic-claude-v1", index: 0 },
+    ],
+  }),
+  openaiChunk({
+    tool_calls: [
+      {
+        index: 0,
+        id: "toolu_1",
+        type: "function",
+        function: { name: "weather", arguments: '{"city":"Oslo"}' },
+      },
+    ],
+  }),
+  openaiChunk({}, "tool_calls"),
+  "data: [DONE]\n\n",
+]
+
+/** Gemini 3 behind OpenRouter: its thought signature as an encrypted item named after the call. */
+const GEMINI_ITEM = {
+  type: "reasoning.encrypted",
+  data: "EjQK",
+  format: "google-gemini-v1",
+  id: "tool_weather_1",
+  index: 0,
+}
+const OPENROUTER_GEMINI = [
+  openaiChunk({ role: "assistant", content: "", reasoning: null, reasoning_details: [GEMINI_ITEM] }),
+  openaiChunk({
+    tool_calls: [
+      { index: 0, id: "tool_weather_1", type: "function", function: { name: "weather", arguments: "{}" } },
+    ],
+  }),
+  openaiChunk({}, "tool_calls"),
+  "data: [DONE]\n\n",
+]
+
+const CLAUDE_DETAILS = [
+  { type: "reasoning.text", text: "Look it up.", format: "anthropic-claude-v1", index: 0, signature: "SIG" },
+]
+
+describe("OpenRouter's reasoning details", () => {
+  it("join a stream's fragments: text and summary pieces of one item, never items of another type", () => {
+    const details: Record<string, unknown>[] = []
+    for (const fragment of [
+      { type: "reasoning.summary", summary: "Plan", format: "openai-responses-v1", index: 0 },
+      { type: "reasoning.summary", summary: "ning.", format: "openai-responses-v1", index: 0 },
+      { type: "reasoning.encrypted", data: "gAAA", id: "rs_1", format: "openai-responses-v1", index: 0 },
+      { type: "reasoning.text", text: "A", index: 1 },
+      { type: "reasoning.text", text: "B", index: 1, signature: null },
+      { type: "reasoning.text", signature: "S", format: "anthropic-claude-v1", index: 1 },
+      { type: "reasoning.text", text: "C", index: 2 },
+    ]) {
+      addReasoningDetail(details, fragment)
+    }
+    expect(details).toEqual([
+      { type: "reasoning.summary", summary: "Planning.", format: "openai-responses-v1", index: 0 },
+      { type: "reasoning.encrypted", data: "gAAA", id: "rs_1", format: "openai-responses-v1", index: 0 },
+      { type: "reasoning.text", text: "AB", index: 1, signature: "S", format: "anthropic-claude-v1" },
+      { type: "reasoning.text", text: "C", index: 2 },
+    ])
+  })
+
+  it("reach an OpenAI client whole, streamed and not, and go back to OpenRouter with the turn", async () => {
+    const origin = await heraldOver("openai", OPENROUTER_CLAUDE, { reasoningDetails: true })
+    const client = openai(origin)
+    const question = { role: "user" as const, content: "Umbrella?" }
+    const streamed = await client.chat.completions
+      .stream({ model: "up", messages: [question] })
+      .finalMessage()
+    const whole = (await client.chat.completions.create({ model: "up", messages: [question] })).choices[0]
+      ?.message
+    for (const answer of [streamed, whole]) {
+      expect(answer).toMatchObject({ reasoning_details: CLAUDE_DETAILS, reasoning_content: "Look it up." })
+    }
+    if (whole === undefined) throw new Error("no answer")
+    await client.chat.completions.create({
+      model: "up",
+      messages: [question, whole, { role: "tool", tool_call_id: "toolu_1", content: "Rain" }],
+    })
+    expect((sent(2).messages as unknown[])[1]).toMatchObject({
+      role: "assistant",
+      reasoning_details: CLAUDE_DETAILS,
+      tool_calls: [{ id: "toolu_1" }],
+    })
+  })
+
+  it("of Gemini 3 go back from useChat's messages, as it came", async () => {
+    const origin = await heraldOver("openai", OPENROUTER_GEMINI, { reasoningDetails: true })
+    const api = `${origin}/v1/ai-sdk/chat`
+    const user: UIMessage = { id: "u1", role: "user", parts: [{ type: "text", text: "Umbrella?" }] }
+    const post = (messages: UIMessage[]) =>
+      fetch(api, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ id: "chat-gemini", messages, trigger: "submit-message" }),
+      })
+    const answer = await finalUIMessage(await post([user]))
+    if (answer === undefined) throw new Error("no answer")
+    expect(answer.parts.filter((part) => part.type === "reasoning")).toMatchObject([
+      { text: "", providerMetadata: { openrouter: { reasoning_details: [GEMINI_ITEM] } } },
+    ])
+    const ran = {
+      ...answer,
+      parts: answer.parts.map((part) =>
+        part.type === "tool-weather" ? { ...part, state: "output-available", output: "Rain" } : part,
+      ),
+    } as UIMessage
+    const next = await post([user, ran])
+    expect(next.status).toBe(200)
+    await next.text()
+    expect((sent(1).messages as unknown[])[1]).toMatchObject({
+      role: "assistant",
+      reasoning_details: [GEMINI_ITEM],
+      tool_calls: [{ id: "tool_weather_1" }],
+    })
+  })
+
+  it("are sent only to a model set to take them: OpenRouter's by default", async () => {
+    expect(serverDefaults("https://openrouter.ai/api/v1").reasoningDetails).toBe(true)
+    expect(serverDefaults("https://api.openai.com/v1").reasoningDetails).toBe(false)
+    const origin = await heraldOver("openai", OPENROUTER_GEMINI)
+    const client = openai(origin)
+    const question = { role: "user" as const, content: "Umbrella?" }
+    const answer = (await client.chat.completions.create({ model: "up", messages: [question] })).choices[0]
+      ?.message
+    if (answer === undefined) throw new Error("no answer")
+    expect(answer).toMatchObject({ reasoning_details: [GEMINI_ITEM] })
+    await client.chat.completions.create({
+      model: "up",
+      messages: [question, answer, { role: "tool", tool_call_id: "tool_weather_1", content: "Rain" }],
+    })
+    expect((sent(1).messages as unknown[])[1]).not.toHaveProperty("reasoning_details")
+  })
+
+  it("that are not a list of objects are a 400 naming them", async () => {
+    const origin = await heraldOver("openai", OPENAI_TEXT)
+    const refused = openai(origin).chat.completions.create({
+      model: "up",
+      messages: [
+        { role: "user", content: "hi" },
+        { role: "assistant", content: "Ok.", reasoning_details: ["x"] } as never,
+      ],
+    })
+    await expect(refused).rejects.toMatchObject({
+      status: 400,
+      message: expect.stringContaining("messages[1].reasoning_details[0]"),
     })
   })
 })

@@ -1,0 +1,47 @@
+import { array, object } from "./request-fields.js"
+
+/**
+ * OpenRouter's `reasoning_details`: the reasoning of the model behind it as items, some signed or
+ * encrypted (Claude's thinking signature, Gemini 3's thought signatures, OpenAI's encrypted
+ * reasoning), which OpenRouter wants back unmodified with the turn (Gemini 3 refuses a tool turn
+ * without them). A stream sends them in fragments: `reasoning.text` and `reasoning.summary`
+ * pieces to join in order (the signature a fragment of its own at the end), encrypted items
+ * whole. `index` alone does not tell items apart (a summary and an encrypted item may share 0).
+ */
+
+/** One item of `reasoning_details`, as the upstream sent it. */
+export type ReasoningDetail = Record<string, unknown>
+
+/** The `reasoning_details` a client sends back at `path`: a list of objects, kept as they came. */
+export function sentBackDetails(value: unknown, path: string): ReasoningDetail[] {
+  return array(value, path).map((item, at) => ({ ...object(item, `${path}[${at}]`) }))
+}
+
+/** The field a joinable item's fragments add to. */
+const JOINED: Readonly<Record<string, string>> = { "reasoning.text": "text", "reasoning.summary": "summary" }
+
+/**
+ * Adds a streamed fragment to the `details` so far: a text or summary fragment of the same item
+ * as the last one (same type and index) joins it, its other fields (signature, format, id) filling
+ * what the item lacks; anything else is a new item.
+ */
+export function addReasoningDetail(details: ReasoningDetail[], fragment: ReasoningDetail): void {
+  const last = details.at(-1)
+  const field = typeof fragment.type === "string" ? JOINED[fragment.type] : undefined
+  if (
+    field === undefined ||
+    last === undefined ||
+    last.type !== fragment.type ||
+    last.index !== fragment.index
+  ) {
+    details.push({ ...fragment })
+    return
+  }
+  for (const [key, value] of Object.entries(fragment)) {
+    if (key === field) {
+      if (typeof value === "string") last[key] = (typeof last[key] === "string" ? last[key] : "") + value
+    } else if (value !== undefined && value !== null && (last[key] === undefined || last[key] === null)) {
+      last[key] = value
+    }
+  }
+}
