@@ -18,7 +18,10 @@ export function sentBackDetails(value: unknown, path: string): ReasoningDetail[]
 }
 
 /** The field a joinable item's fragments add to. */
-const JOINED: Readonly<Record<string, string>> = { "reasoning.text": "text", "reasoning.summary": "summary" }
+const JOINED: ReadonlyMap<unknown, string> = new Map([
+  ["reasoning.text", "text"],
+  ["reasoning.summary", "summary"],
+])
 
 /**
  * Adds a streamed fragment to the `details` so far: a text or summary fragment of the same item
@@ -27,7 +30,7 @@ const JOINED: Readonly<Record<string, string>> = { "reasoning.text": "text", "re
  */
 export function addReasoningDetail(details: ReasoningDetail[], fragment: ReasoningDetail): void {
   const last = details.at(-1)
-  const field = typeof fragment.type === "string" ? JOINED[fragment.type] : undefined
+  const field = JOINED.get(fragment.type)
   if (
     field === undefined ||
     last === undefined ||
