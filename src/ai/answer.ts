@@ -1,4 +1,5 @@
 import { type Entry, type FinishEntry, laterUsage, type UsageEntry } from "./entries.js"
+import { addReasoningDetail } from "./reasoning-details.js"
 import { completedUsage, type EndEntry, type StoredEntry } from "./stored-entry.js"
 
 /** A tool call of a finished answer, its arguments whole. */
@@ -104,7 +105,7 @@ export function foldAnswer(entries: Iterable<StoredEntry>): Answer {
         break
       }
       case "reasoning-details":
-        reasoningDetails.push(...entry.details)
+        for (const detail of entry.details) addReasoningDetail(reasoningDetails, detail)
         break
       case "usage":
         usage = laterUsage(usage, entry)

@@ -76,7 +76,8 @@ export interface ReasoningRedactedEntry {
 
 /**
  * OpenRouter's `reasoning_details` of the answer, its fragments joined (reasoning-details.ts):
- * signed and encrypted reasoning to be sent back with the turn. One entry, before the finish.
+ * signed and encrypted reasoning to be sent back with the turn. One entry before the finish; what
+ * comes after the finish, another at the stream's end, which consumers join to the first.
  */
 export interface ReasoningDetailsEntry {
   type: "reasoning-details"

@@ -1,5 +1,6 @@
 import { type AnswerBlock, addReasoning, signedThinking } from "./answer.js"
 import { type Entry, type FinishReason, laterUsage, type UsageEntry } from "./entries.js"
+import { addReasoningDetail } from "./reasoning-details.js"
 import { completedUsage, END_ERROR_TYPE, type EndEntry, type StoredEntry } from "./stored-entry.js"
 import { signatureFields } from "./thought-signature.js"
 import type { View, ViewContext, ViewEvent } from "./view.js"
@@ -21,7 +22,7 @@ const FINISH_REASON: Record<FinishReason, string> = {
  * asked for with `stream_options.include_usage`), then `[DONE]`. Claude's signed and encrypted
  * thinking blocks come once, whole, in the finish chunk's `delta.thinking_blocks` (LiteLLM's
  * field; a stream helper keeps only the last value of a field it does not know, so they cannot
- * come piece by piece), as far as this view saw them. A failure is
+ * come piece by piece). A failure is
  * `{"error": {...}}`; so are a cancel and an interruption, which OpenAI's format cannot
  * otherwise tell from a finished answer.
  */
@@ -45,6 +46,8 @@ export function openaiView(context: ViewContext): View {
    * be given back, so that no more than one block's reasoning is held for nothing.
    */
   const blocks: AnswerBlock[] = []
+  /** OpenRouter's reasoning details so far, joined. */
+  const details: Record<string, unknown>[] = []
 
   const content = (entry: Entry): ViewEvent[] => {
     if (
@@ -91,8 +94,9 @@ export function openaiView(context: ViewContext): View {
           ? []
           : [chunk({ tool_calls: [{ index: entry.index, ...signatureFields(entry.thoughtSignature) }] })]
       case "reasoning-details":
-        // Whole, in one chunk: a stream helper keeps only the last value of a field it does not know.
-        return [chunk({ reasoning_details: entry.details })]
+        // All so far, each time: a stream helper keeps only the last value of a field it does not know.
+        for (const detail of entry.details) addReasoningDetail(details, detail)
+        return [chunk({ reasoning_details: details })]
       case "finish": {
         const thinking = signedThinking(blocks)
         return [

@@ -26,16 +26,20 @@ const JOINED: ReadonlyMap<unknown, string> = new Map([
 /**
  * Adds a streamed fragment to the `details` so far: a text or summary fragment of the same item
  * as the last one (same type and index) joins it, its other fields (signature, format, id) filling
- * what the item lacks; anything else is a new item.
+ * what the item lacks; anything else is a new item, and so is text after a signed item (its
+ * signature closed it). The same rule joins what several entries or parts hold, so fragments that
+ * came apart come together again.
  */
 export function addReasoningDetail(details: ReasoningDetail[], fragment: ReasoningDetail): void {
   const last = details.at(-1)
   const field = JOINED.get(fragment.type)
+  const closed = given(last?.signature) && given(field === undefined ? undefined : fragment[field])
   if (
     field === undefined ||
     last === undefined ||
     last.type !== fragment.type ||
-    last.index !== fragment.index
+    last.index !== fragment.index ||
+    closed
   ) {
     details.push({ ...fragment })
     return
@@ -43,8 +47,20 @@ export function addReasoningDetail(details: ReasoningDetail[], fragment: Reasoni
   for (const [key, value] of Object.entries(fragment)) {
     if (key === field) {
       if (typeof value === "string") last[key] = (typeof last[key] === "string" ? last[key] : "") + value
-    } else if (value !== undefined && value !== null && (last[key] === undefined || last[key] === null)) {
+    } else if (given(value) && !given(last[key])) {
       last[key] = value
     }
   }
+}
+
+/** The items of `lists` joined by {@link addReasoningDetail}. */
+export function joinedDetails(lists: Iterable<readonly ReasoningDetail[]>): ReasoningDetail[] {
+  const details: ReasoningDetail[] = []
+  for (const list of lists) for (const item of list) addReasoningDetail(details, item)
+  return details
+}
+
+/** A field that says something: not absent, null or empty. */
+function given(value: unknown): boolean {
+  return value !== undefined && value !== null && value !== ""
 }

@@ -88,8 +88,12 @@ export async function* streamFromUpstream(
         chunk = await body.next()
       } catch (error) {
         if (signal.aborted) throw signal.reason
-        // After the finish the answer is whole: only the usage chunk or the end frame was lost.
-        if (finished) return
+        // After the finish the answer is whole: only the usage chunk or the end frame was lost, and
+        // what the translator still holds is given.
+        if (finished) {
+          for (const entry of translator.flush?.() ?? []) yield stamp(entry)
+          return
+        }
         yield stamp(failure("stream_cut", `the upstream connection failed mid-stream: ${messageOf(error)}`))
         return
       }
@@ -117,6 +121,8 @@ export async function* streamFromUpstream(
     }
     if (!finished) {
       yield stamp(failure("stream_cut", "the upstream stream ended before its final frame"))
+    } else {
+      for (const entry of translator.flush?.() ?? []) yield stamp(entry)
     }
   } finally {
     // Not read to its end (an error, a stop, the consumer left): closing the upstream connection

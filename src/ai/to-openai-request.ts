@@ -1,3 +1,4 @@
+import { joinedDetails } from "./reasoning-details.js"
 import { chatCompletionsEffort } from "./reasoning-settings.js"
 import type { NormalizedMessage, NormalizedRequest, ToolChoice } from "./request.js"
 import { signatureFields } from "./thought-signature.js"
@@ -102,8 +103,9 @@ function toOpenAIMessage(message: NormalizedMessage, options: OpenAIRequestOptio
       const textOf = (type: "text" | "reasoning") =>
         message.content.flatMap((part) => (part.type === type ? [part.text] : [])).join("")
       const text = textOf("text")
-      const details = message.content.flatMap((part) =>
-        part.type === "reasoning-details" ? part.details : [],
+      // Joined again: a stream's late fragments reach a client as a second list.
+      const details = joinedDetails(
+        message.content.flatMap((part) => (part.type === "reasoning-details" ? [part.details] : [])),
       )
       const toolCalls = message.content.flatMap((part) =>
         part.type === "tool-call"

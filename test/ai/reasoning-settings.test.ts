@@ -176,6 +176,28 @@ describe("writing a request", () => {
     })
   })
 
+  it("joins the reasoning details of a turn's parts again, as OpenRouter sent them", () => {
+    const part = (details: Record<string, unknown>[]) => ({ type: "reasoning-details" as const, details })
+    const request = {
+      model: "m",
+      messages: [
+        {
+          role: "assistant" as const,
+          content: [
+            part([{ type: "reasoning.text", text: "Look.", index: 0 }]),
+            { type: "text" as const, text: "Rain." },
+            part([{ type: "reasoning.text", signature: "SIG", index: 0 }]),
+          ],
+        },
+      ],
+    }
+    expect((toOpenAIChatRequest(request, { reasoningDetails: true }).messages as unknown[])[0]).toEqual({
+      role: "assistant",
+      content: "Rain.",
+      reasoning_details: [{ type: "reasoning.text", text: "Look.", index: 0, signature: "SIG" }],
+    })
+  })
+
   it("sends Claude only the reasoning it signed, and another server the reasoning's text", () => {
     const request = {
       model: "m",
@@ -529,7 +551,11 @@ describe("OpenRouter's reasoning details", () => {
       { type: "reasoning.text", text: "A", index: 1 },
       { type: "reasoning.text", text: "B", index: 1, signature: null },
       { type: "reasoning.text", signature: "S", format: "anthropic-claude-v1", index: 1 },
-      { type: "reasoning.text", text: "C", index: 2 },
+      { type: "reasoning.text", text: "C", index: 2, signature: "" },
+      // An empty signature is none: the real one fills it.
+      { type: "reasoning.text", signature: "S2", index: 2 },
+      // Text after a signed item is another item, even at the same index.
+      { type: "reasoning.text", text: "D", index: 2 },
     ]) {
       addReasoningDetail(details, fragment)
     }
@@ -537,8 +563,48 @@ describe("OpenRouter's reasoning details", () => {
       { type: "reasoning.summary", summary: "Planning.", format: "openai-responses-v1", index: 0 },
       { type: "reasoning.encrypted", data: "gAAA", id: "rs_1", format: "openai-responses-v1", index: 0 },
       { type: "reasoning.text", text: "AB", index: 1, signature: "S", format: "anthropic-claude-v1" },
-      { type: "reasoning.text", text: "C", index: 2 },
+      { type: "reasoning.text", text: "C", index: 2, signature: "S2" },
+      { type: "reasoning.text", text: "D", index: 2 },
     ])
+  })
+
+  it("that come after the finish are joined to the rest, with [DONE] and without", async () => {
+    const late = [
+      openaiChunk({
+        reasoning: "Look.",
+        reasoning_details: [
+          { type: "reasoning.text", text: "Look.", format: "anthropic-claude-v1", index: 0 },
+        ],
+      }),
+      openaiChunk({ content: "Rain." }),
+      openaiChunk({}, "stop"),
+      // A usage chunk that still carries a delta, with the item's signature.
+      `data: ${JSON.stringify({
+        choices: [
+          {
+            index: 0,
+            delta: { reasoning_details: [{ type: "reasoning.text", signature: "SIG", index: 0 }] },
+          },
+        ],
+        usage: { prompt_tokens: 1, completion_tokens: 2 },
+      })}\n\n`,
+    ]
+    const whole = [
+      { type: "reasoning.text", text: "Look.", format: "anthropic-claude-v1", index: 0, signature: "SIG" },
+    ]
+    for (const end of [["data: [DONE]\n\n"], []]) {
+      const origin = await heraldOver("openai", [...late, ...end], { reasoningDetails: true })
+      const client = openai(origin)
+      const question = { role: "user" as const, content: "Umbrella?" }
+      const streamed = await client.chat.completions
+        .stream({ model: "up", messages: [question] })
+        .finalMessage()
+      expect(streamed).toMatchObject({ reasoning_details: whole })
+      const answer = (await client.chat.completions.create({ model: "up", messages: [question] })).choices[0]
+        ?.message
+      expect(answer).toMatchObject({ reasoning_details: whole })
+      await closeServers(servers)
+    }
   })
 
   it("reach an OpenAI client whole, streamed and not, and go back to OpenRouter with the turn", async () => {
