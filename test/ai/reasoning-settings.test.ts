@@ -257,47 +257,52 @@ const THINKING_THEN_TOOL = [
   anthropicEvent("message_stop"),
 ]
 
+/**
+ * useChat's round trip on `origin`: the answer to a question, then the chat sent back once the
+ * page ran the answer's weather call (its output on the tool part). Resolves with the answer.
+ */
+async function chatWithWeatherTool(origin: string, body: Record<string, unknown> = {}): Promise<UIMessage> {
+  const user: UIMessage = { id: "u1", role: "user", parts: [{ type: "text", text: "Umbrella?" }] }
+  const post = (messages: UIMessage[]) =>
+    fetch(`${origin}/v1/ai-sdk/chat`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ id: "chat-weather", messages, trigger: "submit-message", ...body }),
+    })
+  const answer = await finalUIMessage(await post([user]))
+  if (answer === undefined) throw new Error("no answer")
+  const ran = {
+    ...answer,
+    parts: answer.parts.map((part) =>
+      part.type === "tool-weather" ? { ...part, state: "output-available", output: "Rain" } : part,
+    ),
+  } as UIMessage
+  const next = await post([user, ran])
+  expect(next.status).toBe(200)
+  await next.text()
+  return answer
+}
+
+/** The assistant turn of {@link THINKING_THEN_TOOL} as Claude wants it back: its thinking first, unchanged. */
+const CLAUDE_TURN_SENT_BACK = {
+  role: "assistant",
+  content: [
+    { type: "thinking", thinking: "Look it up.", signature: "SIG_1" },
+    { type: "redacted_thinking", data: "ENC" },
+    { type: "tool_use", id: "toolu_1", name: "weather", input: { city: "Oslo" } },
+  ],
+}
+
 describe("Claude's thinking in a useChat conversation", () => {
   it("reaches the UI message with its signature and encrypted part, and goes back to Claude with the tool turn", async () => {
     const origin = await heraldOver("anthropic", THINKING_THEN_TOOL)
-    const api = `${origin}/v1/ai-sdk/chat`
-    const user: UIMessage = { id: "u1", role: "user", parts: [{ type: "text", text: "Umbrella?" }] }
-    const post = (messages: UIMessage[]) =>
-      fetch(api, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({
-          id: "chat-think",
-          messages,
-          trigger: "submit-message",
-          reasoningEffort: "low",
-        }),
-      })
-    const answer = await finalUIMessage(await post([user]))
-    if (answer === undefined) throw new Error("no answer")
+    const answer = await chatWithWeatherTool(origin, { reasoningEffort: "low" })
     expect(answer.parts.filter((part) => part.type === "reasoning")).toMatchObject([
       { text: "Look it up.", providerMetadata: { anthropic: { signature: "SIG_1" } } },
       { text: "", providerMetadata: { anthropic: { redactedData: "ENC" } } },
     ])
     expect(sent(0)).toMatchObject({ thinking: { type: "adaptive" }, output_config: { effort: "low" } })
-    // The page ran the tool: useChat sends the message back with the tool's output.
-    const ran = {
-      ...answer,
-      parts: answer.parts.map((part) =>
-        part.type === "tool-weather" ? { ...part, state: "output-available", output: "Rain" } : part,
-      ),
-    } as UIMessage
-    const next = await post([user, ran])
-    expect(next.status).toBe(200)
-    await next.text()
-    expect((sent(1).messages as unknown[])[1]).toEqual({
-      role: "assistant",
-      content: [
-        { type: "thinking", thinking: "Look it up.", signature: "SIG_1" },
-        { type: "redacted_thinking", data: "ENC" },
-        { type: "tool_use", id: "toolu_1", name: "weather", input: { city: "Oslo" } },
-      ],
-    })
+    expect((sent(1).messages as unknown[])[1]).toEqual(CLAUDE_TURN_SENT_BACK)
   })
 
   it("a user message's reasoning part is for the UI only, as before", async () => {
@@ -407,14 +412,7 @@ describe("Claude's thinking in an OpenAI client's conversation", () => {
       model: "up",
       messages: [question, answer, { role: "tool", tool_call_id: "toolu_1", content: "Rain" }],
     })
-    expect((sent(1).messages as unknown[])[1]).toEqual({
-      role: "assistant",
-      content: [
-        { type: "thinking", thinking: "Look it up.", signature: "SIG_1" },
-        { type: "redacted_thinking", data: "ENC" },
-        { type: "tool_use", id: "toolu_1", name: "weather", input: { city: "Oslo" } },
-      ],
-    })
+    expect((sent(1).messages as unknown[])[1]).toEqual(CLAUDE_TURN_SENT_BACK)
   })
 
   it("comes whole in a streamed answer's finish chunk, which openai-node's stream helper keeps, and goes back to Claude", async () => {
@@ -633,28 +631,10 @@ describe("OpenRouter's reasoning details", () => {
 
   it("of Gemini 3 go back from useChat's messages, as it came", async () => {
     const origin = await heraldOver("openai", OPENROUTER_GEMINI, { reasoningDetails: true })
-    const api = `${origin}/v1/ai-sdk/chat`
-    const user: UIMessage = { id: "u1", role: "user", parts: [{ type: "text", text: "Umbrella?" }] }
-    const post = (messages: UIMessage[]) =>
-      fetch(api, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: JSON.stringify({ id: "chat-gemini", messages, trigger: "submit-message" }),
-      })
-    const answer = await finalUIMessage(await post([user]))
-    if (answer === undefined) throw new Error("no answer")
+    const answer = await chatWithWeatherTool(origin)
     expect(answer.parts.filter((part) => part.type === "reasoning")).toMatchObject([
       { text: "", providerMetadata: { openrouter: { reasoning_details: [GEMINI_ITEM] } } },
     ])
-    const ran = {
-      ...answer,
-      parts: answer.parts.map((part) =>
-        part.type === "tool-weather" ? { ...part, state: "output-available", output: "Rain" } : part,
-      ),
-    } as UIMessage
-    const next = await post([user, ran])
-    expect(next.status).toBe(200)
-    await next.text()
     expect((sent(1).messages as unknown[])[1]).toMatchObject({
       role: "assistant",
       reasoning_details: [GEMINI_ITEM],
