@@ -155,9 +155,10 @@ function toolChoice(value: unknown, declared: readonly ToolDefinition[]): ToolCh
 }
 
 /**
- * A reasoning part as its turn sends it back: with Claude's signature, or as Claude's encrypted
- * reasoning, where Herald's view gave it provider metadata (`anthropic.signature`,
- * `anthropic.redactedData`, the names of the AI SDK's Anthropic provider).
+ * A reasoning part as its turn sends it back: with Claude's signature, as Claude's encrypted
+ * reasoning, or as OpenRouter's reasoning details, where Herald's view gave it provider metadata
+ * (`anthropic.signature`, `anthropic.redactedData`, `openrouter.reasoning_details`: the names of
+ * the AI SDK's Anthropic and OpenRouter providers).
  */
 function reasoningPart(part: JsonObject, path: string): AssistantMessage["content"][number] {
   const text = string(part.text, `${path}.text`)
