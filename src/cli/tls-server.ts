@@ -6,7 +6,6 @@ import {
   type Http2ServerResponse,
 } from "node:http2"
 import type { Socket } from "node:net"
-import type { TLSSocket } from "node:tls"
 import type { Logger } from "../logger.js"
 import { type HttpTimeouts, headersCheckIntervalMs } from "./http-server.js"
 import { guardHttp2Sessions, type Http2Limits, http2SessionOptions } from "./http2-guard.js"
@@ -58,18 +57,19 @@ export function createTlsServer(
     connectionsCheckingInterval: headersCheckIntervalMs(timeouts),
   })
   const sessions = guardHttp2Sessions(server, limits, timeouts, logger)
-  const http1Sockets = new Set<Socket>()
-  server.on("secureConnection", (socket: TLSSocket) => {
-    if (socket.alpnProtocol === "h2") return
-    http1Sockets.add(socket)
-    socket.once("close", () => http1Sockets.delete(socket))
+  // Every connection, whatever it became: HTTP/1.1, an HTTP/2 session, or neither yet (its TLS
+  // handshake under way, or cut short by the client), which would hold the shutdown open.
+  const sockets = new Set<Socket>()
+  server.on("connection", (socket: Socket) => {
+    sockets.add(socket)
+    socket.once("close", () => sockets.delete(socket))
   })
   return {
     server,
     goAway: () => sessions.goAway(),
     closeAllConnections() {
       sessions.closeAll()
-      for (const socket of http1Sockets) socket.destroy()
+      for (const socket of sockets) socket.destroy()
     },
   }
 }

@@ -5,6 +5,7 @@ import { once } from "node:events"
 import type { IncomingMessage } from "node:http"
 import { constants } from "node:http2"
 import { get } from "node:https"
+import { connect } from "node:net"
 import { describe, expect, it } from "vitest"
 import { waitUntil } from "../server/helpers.js"
 import { heraldDone, tempCwd, useCliProcesses } from "./cli-helpers.js"
@@ -258,5 +259,20 @@ describe.skipIf(!hasOpenssl())("herald serve over TLS", () => {
       expect(hint).toBeLessThanOrEqual(3000)
     }
     expect(await hub.exited).toBe(0)
+  })
+
+  it("on SIGTERM drops a connection still in its TLS handshake rather than waiting for it, and exits 0", async () => {
+    const { hub, origin } = await startTlsHub(["--shutdown-timeout", "1s"])
+    // A ClientHello's first bytes, the rest never sent: neither HTTP/1.1 nor an HTTP/2 session yet.
+    const stalled = connect({ host: "127.0.0.1", port: Number(new URL(origin).port) })
+    await once(stalled, "connect")
+    stalled.write(Buffer.from([0x16, 0x03, 0x01, 0x01, 0x00, 0x01]))
+    const dropped = once(stalled, "close")
+    // Give the hub the bytes before the signal.
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    hub.child.kill("SIGTERM")
+    // Waiting for the handshake's own timeout (10 s) would overrun the shutdown deadline (1 s, exit 1).
+    expect(await hub.exited, hub.stdout().slice(-2000)).toBe(0)
+    await dropped
   })
 })
