@@ -4,7 +4,9 @@
 // Inputs are random JSON built from the formats' own field names, so they reach deep paths.
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
+import { foldAnswer } from "../../src/ai/answer.js"
 import { AnthropicEventTranslator } from "../../src/ai/anthropic.js"
+import type { Entry } from "../../src/ai/entries.js"
 import { fromAISdkChatRequest } from "../../src/ai/from-ai-sdk-request.js"
 import { fromAnthropicMessagesRequest } from "../../src/ai/from-anthropic-request.js"
 import { fromOpenAIChatRequest } from "../../src/ai/from-openai-request.js"
@@ -12,6 +14,7 @@ import { OpenAIChunkTranslator } from "../../src/ai/openai.js"
 import type { NormalizedRequest } from "../../src/ai/request.js"
 import { RequestFieldError } from "../../src/ai/request-field-error.js"
 import type { EventTranslator } from "../../src/ai/sse-over-http.js"
+import { STREAM_FORMATS } from "../../src/ai/stream-formats.js"
 import { toAnthropicMessagesRequest } from "../../src/ai/to-anthropic-request.js"
 import { toOpenAIChatRequest } from "../../src/ai/to-openai-request.js"
 
@@ -30,6 +33,9 @@ const WORDS = [
   ...["content_block_start", "content_block_delta", "content_block_stop", "message_delta"],
   ...["message_stop", "prompt_tokens", "completion_tokens", "input_tokens", "output_tokens"],
   ...["cache_control", "trigger", "submit-message", "constructor", "__proto__", "toString", "valueOf"],
+  ...["reasoning_effort", "reasoningEffort", "output_config", "effort", "budget_tokens", "adaptive"],
+  ...["thinking_blocks", "reasoning_details", "reasoning.text", "reasoning.encrypted", "providerMetadata"],
+  ...["anthropic", "openrouter", "redactedData", "format", "summary", "reasoning.summary"],
 ]
 
 const json = fc.letrec((tie) => ({
@@ -65,6 +71,7 @@ const SAMPLES: Record<"openai" | "anthropic" | "aiSdk", Record<string, unknown>>
     response_format: { type: "json_schema", json_schema: { name: "x", schema: { type: "object" } } },
     tools: [{ type: "function", function: { name: "f", description: "d", parameters: { type: "object" } } }],
     tool_choice: { type: "function", function: { name: "f" } },
+    reasoning_effort: "high",
     messages: [
       { role: "system", content: "Be brief." },
       {
@@ -78,6 +85,20 @@ const SAMPLES: Record<"openai" | "anthropic" | "aiSdk", Record<string, unknown>>
         role: "assistant",
         content: null,
         reasoning_content: "think",
+        thinking_blocks: [
+          { type: "thinking", thinking: "think", signature: "sig" },
+          { type: "redacted_thinking", data: "enc" },
+        ],
+        reasoning_details: [
+          {
+            type: "reasoning.text",
+            text: "think",
+            signature: "sig",
+            format: "anthropic-claude-v1",
+            index: 0,
+          },
+          { type: "reasoning.encrypted", data: "enc", id: "c1", format: "google-gemini-v1", index: 0 },
+        ],
         tool_calls: [
           {
             id: "c1",
@@ -96,6 +117,8 @@ const SAMPLES: Record<"openai" | "anthropic" | "aiSdk", Record<string, unknown>>
     system: [{ type: "text", text: "Be brief.", cache_control: { type: "ephemeral" } }],
     tools: [{ name: "f", description: "d", input_schema: { type: "object" } }],
     tool_choice: { type: "tool", name: "f" },
+    thinking: { type: "enabled", budget_tokens: 2048, display: "omitted" },
+    output_config: { effort: "medium" },
     messages: [
       {
         role: "user",
@@ -108,6 +131,7 @@ const SAMPLES: Record<"openai" | "anthropic" | "aiSdk", Record<string, unknown>>
         role: "assistant",
         content: [
           { type: "thinking", thinking: "think", signature: "sig" },
+          { type: "redacted_thinking", data: "enc" },
           { type: "tool_use", id: "t1", name: "f", input: { a: 1 } },
         ],
       },
@@ -117,6 +141,7 @@ const SAMPLES: Record<"openai" | "anthropic" | "aiSdk", Record<string, unknown>>
   aiSdk: {
     id: "chat",
     trigger: "submit-message",
+    reasoningEffort: "low",
     messages: [
       {
         id: "u",
@@ -131,7 +156,15 @@ const SAMPLES: Record<"openai" | "anthropic" | "aiSdk", Record<string, unknown>>
         role: "assistant",
         parts: [
           { type: "step-start" },
-          { type: "reasoning", text: "think" },
+          { type: "reasoning", text: "think", providerMetadata: { anthropic: { signature: "sig" } } },
+          { type: "reasoning", text: "", providerMetadata: { anthropic: { redactedData: "enc" } } },
+          {
+            type: "reasoning",
+            text: "",
+            providerMetadata: {
+              openrouter: { reasoning_details: [{ type: "reasoning.encrypted", data: "e" }] },
+            },
+          },
           {
             type: "tool-f",
             toolCallId: "c1",
@@ -187,7 +220,13 @@ function readOrRefuse<T>(read: () => T): T | undefined {
 /** Writes `request` for both upstream formats: each writes it or names what it cannot. */
 function writeBoth(request: NormalizedRequest | undefined): void {
   if (request === undefined) return
-  readOrRefuse(() => toOpenAIChatRequest(request, { thoughtSignatures: true, reasoningWithToolCalls: true }))
+  readOrRefuse(() =>
+    toOpenAIChatRequest(request, {
+      thoughtSignatures: true,
+      reasoningWithToolCalls: true,
+      reasoningDetails: true,
+    }),
+  )
   readOrRefuse(() => toAnthropicMessagesRequest(request))
 }
 
@@ -231,17 +270,30 @@ describe("odd input", () => {
     expect(() => fromAnthropicMessagesRequest(blocks)).toThrow(RequestFieldError)
   })
 
-  it("any sequence of stream frames is translated or skipped, and ends", () => {
+  it("any sequence of stream frames is translated or skipped, and ends; what it gives renders in every view and whole", () => {
+    const context = {
+      id: "gen",
+      meta: { model: "m", format: "openai" as const, owner: undefined, createdAt: 0, includeUsage: true },
+    }
     fc.assert(
       fc.property(fc.array(jsonObject, { maxLength: 8 }), (frames) => {
         const translators: EventTranslator[] = [new OpenAIChunkTranslator(), new AnthropicEventTranslator()]
         for (const translator of translators) {
+          const given: Entry[] = []
           for (const frame of frames) {
             const { entries, end } = translator.translate(frame)
             expect(Array.isArray(entries)).toBe(true)
+            given.push(...(entries as Entry[]))
             if (end) break
           }
-          translator.flush?.()
+          given.push(...((translator.flush?.() ?? []) as Entry[]))
+          for (const format of Object.values(STREAM_FORMATS)) {
+            const view = format.view(context)
+            for (const entry of given) {
+              for (const event of view.render(entry)) expect(typeof event.data).toBe("string")
+            }
+            JSON.stringify(format.errors.answer(foldAnswer(given), context))
+          }
         }
       }),
       { numRuns: RUNS },
