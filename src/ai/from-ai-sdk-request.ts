@@ -166,13 +166,11 @@ function reasoningPart(part: JsonObject, path: string): AssistantMessage["conten
   const metadata = optionalObject(part.providerMetadata, metadataPath)
   const anthropic = optionalObject(metadata.anthropic, `${metadataPath}.anthropic`)
   const openrouter = optionalObject(metadata.openrouter, `${metadataPath}.openrouter`)
-  if (openrouter.reasoning_details !== undefined && openrouter.reasoning_details !== null) {
-    const details = sentBackDetails(
-      openrouter.reasoning_details,
-      `${metadataPath}.openrouter.reasoning_details`,
-    )
-    return { type: "reasoning-details", details }
-  }
+  const details = sentBackDetails(
+    openrouter.reasoning_details,
+    `${metadataPath}.openrouter.reasoning_details`,
+  )
+  if (details.length > 0) return { type: "reasoning-details", details }
   const redacted = optionalString(anthropic.redactedData, `${metadataPath}.anthropic.redactedData`)
   if (redacted !== undefined) return { type: "redacted-reasoning", data: redacted }
   const signature = optionalString(anthropic.signature, `${metadataPath}.anthropic.signature`)

@@ -166,10 +166,8 @@ function fromOpenAIMessage(role: string, message: JsonObject, path: string): Nor
             })
       if (content.length === 0 && reasoning !== undefined && reasoning !== "")
         content.push({ type: "reasoning", text: reasoning })
-      if (message.reasoning_details !== undefined && message.reasoning_details !== null) {
-        const details = sentBackDetails(message.reasoning_details, `${path}.reasoning_details`)
-        if (details.length > 0) content.push({ type: "reasoning-details", details })
-      }
+      const details = sentBackDetails(message.reasoning_details, `${path}.reasoning_details`)
+      if (details.length > 0) content.push({ type: "reasoning-details", details })
       if (message.content !== undefined && message.content !== null) {
         const text = textContent(message.content, `${path}.content`)
         if (text !== "") content.push({ type: "text", text })

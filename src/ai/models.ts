@@ -44,7 +44,7 @@ export interface Model {
 export const DEFAULT_MODELS: Readonly<Record<string, ModelConfig>> = { demo: { provider: "demo" } }
 
 /** The settings only an openai model has: each tunes what is sent to a compatible server. */
-const OPENAI_ONLY_SETTINGS = [
+export const OPENAI_ONLY_SETTINGS = [
   "maxTokensField",
   "streamUsage",
   "thoughtSignatures",

@@ -377,11 +377,12 @@ function readContentParts(parts: unknown[], entries: Translation["entries"]): vo
 
 /** A usage object's counts as an entry: the totals so far. */
 function usageEntry(usage: Record<string, unknown>): Translation["entries"][number] {
+  const cacheReadTokens = cachedTokensOf(usage)
   return {
     type: "usage",
     ...(typeof usage.prompt_tokens === "number" && { inputTokens: usage.prompt_tokens }),
     ...(typeof usage.completion_tokens === "number" && { outputTokens: usage.completion_tokens }),
-    ...(cachedTokensOf(usage) !== undefined && { cacheReadTokens: cachedTokensOf(usage) }),
+    ...(cacheReadTokens !== undefined && { cacheReadTokens }),
   }
 }
 

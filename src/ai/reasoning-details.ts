@@ -12,8 +12,9 @@ import { array, object } from "./request-fields.js"
 /** One item of `reasoning_details`, as the upstream sent it. */
 export type ReasoningDetail = Record<string, unknown>
 
-/** The `reasoning_details` a client sends back at `path`: a list of objects, kept as they came. */
+/** The `reasoning_details` a client sends back at `path`: a list of objects, kept as they came (none when absent). */
 export function sentBackDetails(value: unknown, path: string): ReasoningDetail[] {
+  if (value === undefined || value === null) return []
   return array(value, path).map((item, at) => ({ ...object(item, `${path}[${at}]`) }))
 }
 

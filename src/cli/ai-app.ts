@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs"
 import type { Registry } from "prom-client"
 import type { Generations } from "../ai/generations.js"
 import { type AIHandler, createAIHandler } from "../ai/handler.js"
-import type { ModelConfig } from "../ai/models.js"
+import { type ModelConfig, OPENAI_ONLY_SETTINGS } from "../ai/models.js"
 import type { Engine } from "../engine/engine.js"
 import type { Logger } from "../logger.js"
 import type { Admission } from "../server/admission.js"
@@ -73,19 +73,7 @@ export function createServedAI(
 
 /** The settings a model of each provider may have in an `--ai-models` file. */
 const MODEL_KEYS = {
-  openai: [
-    "provider",
-    "model",
-    "baseURL",
-    "apiKeyEnv",
-    "headers",
-    "idleTimeoutMs",
-    "maxTokensField",
-    "streamUsage",
-    "thoughtSignatures",
-    "reasoningWithToolCalls",
-    "reasoningDetails",
-  ],
+  openai: ["provider", "model", "baseURL", "apiKeyEnv", "headers", "idleTimeoutMs", ...OPENAI_ONLY_SETTINGS],
   anthropic: ["provider", "model", "baseURL", "apiKeyEnv", "headers", "idleTimeoutMs"],
   demo: ["provider", "timeToFirstTokenMs", "tokensPerSecond", "words", "toolCall", "failAfterTokens"],
 } as const satisfies Record<ModelConfig["provider"], readonly string[]>
