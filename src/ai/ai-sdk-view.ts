@@ -1,6 +1,6 @@
 import type { Entry } from "./entries.js"
 import type { EndEntry, StoredEntry } from "./stored-entry.js"
-import { signatureMetadata } from "./thought-signature.js"
+import { idWithSignature, signatureMetadata } from "./thought-signature.js"
 import type { View, ViewContext, ViewEvent } from "./view.js"
 
 /** The response header the AI SDK's UI message stream is recognized by. */
@@ -76,9 +76,11 @@ export function aiSdkView(context: ViewContext): View {
           ...ensure("reasoning", { providerMetadata: { openrouter: { reasoning_details: entry.details } } }),
           ...close(),
         ]
-      case "tool-call-start":
-        tools.set(entry.index, { id: entry.id, name: entry.name, thoughtSignature: entry.thoughtSignature })
-        return [...close(), part({ type: "tool-input-start", toolCallId: entry.id, toolName: entry.name })]
+      case "tool-call-start": {
+        const id = idWithSignature(entry.id, entry.thoughtSignature)
+        tools.set(entry.index, { id, name: entry.name, thoughtSignature: entry.thoughtSignature })
+        return [...close(), part({ type: "tool-input-start", toolCallId: id, toolName: entry.name })]
+      }
       case "tool-call-delta": {
         const tool = tools.get(entry.index)
         return tool === undefined

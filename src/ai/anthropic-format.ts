@@ -1,5 +1,6 @@
 import type { Answer } from "./answer.js"
 import { anthropicInputUsage, anthropicStopReason, anthropicView } from "./anthropic-view.js"
+import { idWithSignature } from "./thought-signature.js"
 import type { WireFormat } from "./wire-format.js"
 
 /** Anthropic's error `type` for a status (its "Errors" page). */
@@ -40,7 +41,12 @@ export const anthropicFormat: WireFormat = {
         case "redacted_thinking":
           return { type: "redacted_thinking", data: block.data }
         default:
-          return { type: "tool_use", id: block.id, name: block.name, input: parseInput(block.arguments) }
+          return {
+            type: "tool_use",
+            id: idWithSignature(block.id, block.thoughtSignature),
+            name: block.name,
+            input: parseInput(block.arguments),
+          }
       }
     })
     return {

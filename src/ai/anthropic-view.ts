@@ -1,6 +1,7 @@
 import { anthropicFinish } from "./anthropic-stop-reasons.js"
 import { type Entry, type FinishEntry, type FinishReason, laterUsage, type UsageEntry } from "./entries.js"
 import { END_ERROR_TYPE, type EndEntry, type StoredEntry } from "./stored-entry.js"
+import { idWithSignature } from "./thought-signature.js"
 import type { View, ViewContext, ViewEvent } from "./view.js"
 
 /** Anthropic's `stop_reason` for each of Herald's finish reasons, when the upstream spoke another format. */
@@ -138,10 +139,16 @@ export function anthropicView(context: ViewContext): View {
         return [...ensureText(), delta({ type: "citations_delta", citation: entry.citation })]
       case "tool-call-start":
         if (open?.kind === "tool") {
-          waiting.set(entry.index, { id: entry.id, name: entry.name })
+          waiting.set(entry.index, {
+            id: idWithSignature(entry.id, entry.thoughtSignature),
+            name: entry.name,
+          })
           return []
         }
-        return openBlock({ kind: "tool", index: entry.index }, toolUse(entry.id, entry.name))
+        return openBlock(
+          { kind: "tool", index: entry.index },
+          toolUse(idWithSignature(entry.id, entry.thoughtSignature), entry.name),
+        )
       case "tool-call-delta":
         // A fragment of a waiting call comes whole with its end.
         return open?.kind === "tool" && open.index === entry.index

@@ -22,7 +22,7 @@ import {
   string,
   typeName,
 } from "./request-fields.js"
-import { sentBackSignature } from "./thought-signature.js"
+import { sentBackId, sentBackSignature } from "./thought-signature.js"
 
 /**
  * What `useChat` (the AI SDK's `DefaultChatTransport`) posts: `id` (the chat), `messages` (UI
@@ -243,7 +243,7 @@ function assistantTurns(parts: readonly JsonObject[], path: string): NormalizedM
       const text = string(part.text, `${partPath}.text`)
       if (text !== "") content.push({ type: "text", text })
     } else if (type === "dynamic-tool" || type.startsWith("tool-")) {
-      const id = string(part.toolCallId, `${partPath}.toolCallId`)
+      const sent = sentBackId(string(part.toolCallId, `${partPath}.toolCallId`))
       const name = type === "dynamic-tool" ? string(part.toolName, `${partPath}.toolName`) : type.slice(5)
       if (part.state !== "output-available" && part.state !== "output-error") {
         throw new RequestFieldError(
@@ -251,14 +251,15 @@ function assistantTurns(parts: readonly JsonObject[], path: string): NormalizedM
           "a tool call sent back to the model needs its result (output-available or output-error)",
         )
       }
-      const thoughtSignature = sentBackSignature(
-        part.callProviderMetadata,
-        `${partPath}.callProviderMetadata`,
-        "thoughtSignature",
-      )
+      const thoughtSignature =
+        sentBackSignature(
+          part.callProviderMetadata,
+          `${partPath}.callProviderMetadata`,
+          "thoughtSignature",
+        ) ?? sent.signature
       content.push({
         type: "tool-call",
-        id,
+        id: sent.id,
         name,
         arguments: JSON.stringify(part.input ?? {}),
         ...(thoughtSignature !== undefined && { thoughtSignature }),
@@ -267,13 +268,13 @@ function assistantTurns(parts: readonly JsonObject[], path: string): NormalizedM
         part.state === "output-error"
           ? {
               role: "tool",
-              toolCallId: id,
+              toolCallId: sent.id,
               content: string(part.errorText, `${partPath}.errorText`),
               isError: true,
             }
           : {
               role: "tool",
-              toolCallId: id,
+              toolCallId: sent.id,
               content: typeof part.output === "string" ? part.output : JSON.stringify(part.output ?? null),
             },
       )

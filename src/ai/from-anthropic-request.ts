@@ -21,6 +21,7 @@ import {
   typeName,
 } from "./request-fields.js"
 import { thinkingBlockPart } from "./thinking-blocks.js"
+import { sentBackId } from "./thought-signature.js"
 
 /** The Messages fields {@link fromAnthropicMessagesRequest} reads; any other is refused by name. */
 const ANTHROPIC_FIELDS = new Set([
@@ -121,11 +122,13 @@ function fromAnthropicMessage(message: JsonObject, path: string): NormalizedMess
       else if (block.type === "text")
         content.push({ type: "text", text: string(block.text, `${blockPath}.text`) })
       else if (block.type === "tool_use") {
+        const sent = sentBackId(string(block.id, `${blockPath}.id`))
         content.push({
           type: "tool-call",
-          id: string(block.id, `${blockPath}.id`),
+          id: sent.id,
           name: string(block.name, `${blockPath}.name`),
           arguments: JSON.stringify(object(block.input, `${blockPath}.input`)),
+          ...(sent.signature !== undefined && { thoughtSignature: sent.signature }),
         })
       } else {
         throw new RequestFieldError(
@@ -145,7 +148,7 @@ function fromAnthropicMessage(message: JsonObject, path: string): NormalizedMess
     else if (block.type === "tool_result") {
       toolResults.push({
         role: "tool",
-        toolCallId: string(block.tool_use_id, `${blockPath}.tool_use_id`),
+        toolCallId: sentBackId(string(block.tool_use_id, `${blockPath}.tool_use_id`)).id,
         content: block.content === undefined ? "" : textContent(block.content, `${blockPath}.content`),
         ...(block.is_error === true && { isError: true }),
       })

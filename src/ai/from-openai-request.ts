@@ -23,7 +23,7 @@ import {
   typeName,
 } from "./request-fields.js"
 import { thinkingBlockPart } from "./thinking-blocks.js"
-import { sentBackSignature } from "./thought-signature.js"
+import { sentBackId, sentBackSignature } from "./thought-signature.js"
 
 /** The Chat Completions fields {@link fromOpenAIChatRequest} reads; any other is refused by name. */
 const OPENAI_FIELDS = new Set([
@@ -179,14 +179,13 @@ function fromOpenAIMessage(role: string, message: JsonObject, path: string): Nor
           const callPath = `${path}.tool_calls[${at}]`
           const call = object(value, callPath)
           const fn = object(call.function, `${callPath}.function`)
-          const thoughtSignature = sentBackSignature(
-            call.extra_content,
-            `${callPath}.extra_content`,
-            "thought_signature",
-          )
+          const sent = sentBackId(string(call.id, `${callPath}.id`))
+          const thoughtSignature =
+            sentBackSignature(call.extra_content, `${callPath}.extra_content`, "thought_signature") ??
+            sent.signature
           content.push({
             type: "tool-call",
-            id: string(call.id, `${callPath}.id`),
+            id: sent.id,
             name: string(fn.name, `${callPath}.function.name`),
             arguments: string(fn.arguments, `${callPath}.function.arguments`),
             ...(thoughtSignature !== undefined && { thoughtSignature }),
@@ -199,7 +198,7 @@ function fromOpenAIMessage(role: string, message: JsonObject, path: string): Nor
       onlySupportedFields(message, new Set(["role", "content", "tool_call_id"]), `${path}.`)
       return {
         role,
-        toolCallId: string(message.tool_call_id, `${path}.tool_call_id`),
+        toolCallId: sentBackId(string(message.tool_call_id, `${path}.tool_call_id`)).id,
         content: textContent(message.content, `${path}.content`),
       }
     default:

@@ -1,7 +1,7 @@
 import { type Answer, signedThinking } from "./answer.js"
 import type { FinishReason } from "./entries.js"
 import { openaiUsage, openaiView } from "./openai-view.js"
-import { signatureFields } from "./thought-signature.js"
+import { idWithSignature, signatureFields } from "./thought-signature.js"
 import type { WireFormat } from "./wire-format.js"
 
 /** OpenAI's error `type` for a status (its API answers `invalid_request_error` for most 4xx). */
@@ -48,7 +48,7 @@ export const openaiFormat: WireFormat = {
       block.type === "tool_call"
         ? [
             {
-              id: block.id,
+              id: idWithSignature(block.id, block.thoughtSignature),
               type: "function",
               function: { name: block.name, arguments: block.arguments },
               ...signatureFields(block.thoughtSignature),

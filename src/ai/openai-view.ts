@@ -2,7 +2,7 @@ import { type AnswerBlock, addReasoning, signedThinking } from "./answer.js"
 import { type Entry, type FinishReason, laterUsage, type UsageEntry } from "./entries.js"
 import { addReasoningDetail } from "./reasoning-details.js"
 import { completedUsage, END_ERROR_TYPE, type EndEntry, type StoredEntry } from "./stored-entry.js"
-import { signatureFields } from "./thought-signature.js"
+import { idWithSignature, signatureFields } from "./thought-signature.js"
 import type { View, ViewContext, ViewEvent } from "./view.js"
 
 /** What OpenAI's `finish_reason` says for each of Herald's; it has no word for a paused turn. */
@@ -78,7 +78,7 @@ export function openaiView(context: ViewContext): View {
             tool_calls: [
               {
                 index: entry.index,
-                id: entry.id,
+                id: idWithSignature(entry.id, entry.thoughtSignature),
                 type: "function",
                 function: { name: entry.name, arguments: "" },
                 ...signatureFields(entry.thoughtSignature),

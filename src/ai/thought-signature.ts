@@ -7,8 +7,31 @@ import { object, optionalString } from "./request-fields.js"
  * carries it on the call as `extra_content.google.thought_signature`, streaming and not; Herald
  * keeps it in the call's entries and gives it to OpenAI clients and upstreams in the same place,
  * and to AI SDK clients as the call's provider metadata, `google.thoughtSignature` (the AI SDK's
- * Google provider's name), which `useChat` sends back as `callProviderMetadata`.
+ * Google provider's name), which `useChat` sends back as `callProviderMetadata`. Every client
+ * also gets it in the call's id ({@link idWithSignature}), the one field of a call that every
+ * client sends back: LangChain drops fields it does not know, and an Anthropic client (Claude
+ * Code) has no place for one.
  */
+
+/**
+ * What joins a call's id and its signature in the id a client is given. Herald's own: LiteLLM
+ * joins them with `__thought__`, and an upstream behind LiteLLM makes ids that carry it, which
+ * must go back to it as they came.
+ */
+const SIGNATURE_IN_ID = "__thought_signature__"
+
+/** The id a client is given for a call: `id` itself when the call is not signed, else `id` with its signature. */
+export function idWithSignature(id: string, signature: string | undefined): string {
+  return signature === undefined ? id : `${id}${SIGNATURE_IN_ID}${signature}`
+}
+
+/** A call's id as a client sent it back: the id the upstream made, and the signature it carried, if any. */
+export function sentBackId(id: string): { readonly id: string; readonly signature: string | undefined } {
+  const at = id.indexOf(SIGNATURE_IN_ID)
+  if (at === -1) return { id, signature: undefined }
+  const signature = id.slice(at + SIGNATURE_IN_ID.length)
+  return { id: id.slice(0, at), signature: signature === "" ? undefined : signature }
+}
 
 /** The signature on an OpenAI-style tool call (or one fragment of it), if it carries one. */
 export function thoughtSignatureOf(call: Record<string, unknown>): string | undefined {

@@ -344,9 +344,9 @@ function signatureOn(call: unknown): unknown {
     ?.thought_signature
 }
 
-/** The signatures on the tool calls of the second upstream request's assistant message. */
-function signaturesSentBack(): unknown[] {
-  const sent = servers.upstream?.requests[1]?.body.messages as Record<string, unknown>[]
+/** The signatures on the tool calls of an upstream request's assistant message, the second request's by default. */
+function signaturesSentBack(request = 1): unknown[] {
+  const sent = servers.upstream?.requests[request]?.body.messages as Record<string, unknown>[]
   return ((sent[1]?.tool_calls ?? []) as unknown[]).map(signatureOn)
 }
 
@@ -367,7 +367,7 @@ describe("Gemini's thought signatures on tool calls", () => {
     const client = openai(origin)
     const fragments = await streamedToolCallFragments(client)
     expect(fragments.filter((fragment) => signatureOn(fragment) !== undefined)).toMatchObject([
-      { index: 0, id: "call_a", function: { name: "weather" } },
+      { index: 0, id: "call_a__thought_signature__sig-A", function: { name: "weather" } },
     ])
     expect(signatureOn(fragments[0])).toBe("sig-A")
     const whole = await client.chat.completions.create({
@@ -453,6 +453,106 @@ describe("Gemini's thought signatures on tool calls", () => {
     expect(next.status).toBe(200)
     await next.text()
     expect(signaturesSentBack()).toEqual(["sig-A", undefined])
+    // An app that stores its messages without provider metadata: the call's id still carries it.
+    const stripped = {
+      ...ran,
+      parts: ran.parts.map((part) => {
+        const { callProviderMetadata: _dropped, ...kept } = part as Record<string, unknown>
+        return kept
+      }),
+    }
+    const again = await fetch(api, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ id: "chat-signed", messages: [user, stripped], trigger: "submit-message" }),
+    })
+    expect(again.status).toBe(200)
+    await again.text()
+    expect(signaturesSentBack(2)).toEqual(["sig-A", undefined])
+    const sent = servers.upstream?.requests[2]?.body.messages as Record<string, unknown>[]
+    expect(sent[1]?.tool_calls).toMatchObject([{ id: "call_a" }, { id: "call_b" }])
+    expect(sent.slice(2).map((message) => message.tool_call_id)).toEqual(["call_a", "call_b"])
+  })
+
+  it("ride in the call's id, so that a client keeping only a call's id, name and arguments (LangChain) sends them back", async () => {
+    const origin = await heraldOver("openai", SIGNED_ANSWER, { thoughtSignatures: true })
+    const client = openai(origin)
+    const question = { role: "user" as const, content: "hi" }
+    const streamed = await client.chat.completions
+      .stream({ model: "up", messages: [question] })
+      .finalChatCompletion()
+    const calls = streamed.choices[0]?.message.tool_calls ?? []
+    expect(calls.map((call) => call.id)).toEqual(["call_a__thought_signature__sig-A", "call_b"])
+    // What a client that knows nothing of extra_content keeps of each call.
+    const bare = calls.map((call) => {
+      if (call.type !== "function") throw new Error("not a function call")
+      return {
+        id: call.id,
+        type: call.type,
+        function: { name: call.function.name, arguments: call.function.arguments },
+      }
+    })
+    await client.chat.completions.create({
+      model: "up",
+      messages: [
+        question,
+        { role: "assistant", content: null, tool_calls: bare },
+        ...bare.map((call) => ({ role: "tool" as const, tool_call_id: call.id, content: "done" })),
+      ],
+    })
+    expect(signaturesSentBack()).toEqual(["sig-A", undefined])
+    const sent = servers.upstream?.requests[1]?.body.messages as Record<string, unknown>[]
+    // The upstream gets back the ids it made, on the calls and on their results.
+    expect(sent[1]?.tool_calls).toMatchObject([{ id: "call_a" }, { id: "call_b" }])
+    expect(sent.slice(2).map((message) => message.tool_call_id)).toEqual(["call_a", "call_b"])
+  })
+
+  it("reach an Anthropic client (Claude Code) in the tool_use id, and go back to Gemini with its tool turn", async () => {
+    const origin = await heraldOver("openai", SIGNED_ANSWER, { thoughtSignatures: true })
+    const client = anthropic(origin)
+    const whole = await anthropicWholeMessage(origin)
+    const streamed = await anthropicMessage(origin)
+    for (const message of [whole, streamed]) {
+      expect(message.content.flatMap((block) => (block.type === "tool_use" ? [block.id] : []))).toEqual([
+        "call_a__thought_signature__sig-A",
+        "call_b",
+      ])
+    }
+    await client.messages.create({
+      ...ANTHROPIC_REQUEST,
+      messages: [
+        ...ANTHROPIC_REQUEST.messages,
+        { role: "assistant", content: streamed.content },
+        {
+          role: "user",
+          content: streamed.content.flatMap((block) =>
+            block.type === "tool_use"
+              ? [{ type: "tool_result" as const, tool_use_id: block.id, content: "done" }]
+              : [],
+          ),
+        },
+      ],
+    })
+    const sent = servers.upstream?.requests[2]?.body.messages as Record<string, unknown>[]
+    const sentCalls = (sent[1]?.tool_calls ?? []) as unknown[]
+    expect(sentCalls.map(signatureOn)).toEqual(["sig-A", undefined])
+    expect(sentCalls).toMatchObject([{ id: "call_a" }, { id: "call_b" }])
+    expect(sent.slice(2).map((message) => message.tool_call_id)).toEqual(["call_a", "call_b"])
+  })
+
+  it("an id an upstream made is given back to it as it came, LiteLLM's `__thought__` in it included", async () => {
+    const origin = await heraldOver("openai", [
+      openaiChunk({ tool_calls: [geminiCall("call_a__thought__bGl0ZWxsbQ==", "weather", { city: "Oslo" })] }),
+      openaiChunk({}, "tool_calls"),
+      "data: [DONE]\n\n",
+    ])
+    const { answer } = await askThenSendBack(origin, [
+      { role: "tool", tool_call_id: "call_a__thought__bGl0ZWxsbQ==", content: "12 °C" },
+    ])
+    expect(answer.tool_calls?.map((call) => call.id)).toEqual(["call_a__thought__bGl0ZWxsbQ=="])
+    const sent = servers.upstream?.requests[1]?.body.messages as Record<string, unknown>[]
+    expect(sent[1]?.tool_calls).toMatchObject([{ id: "call_a__thought__bGl0ZWxsbQ==" }])
+    expect(sent[2]?.tool_call_id).toBe("call_a__thought__bGl0ZWxsbQ==")
   })
 
   it("a malformed one sent back is a 400 naming it", async () => {
