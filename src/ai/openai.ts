@@ -1,7 +1,7 @@
 import type { Entry, FinishReason } from "./entries.js"
 import { optionalPositiveFinite } from "./option-checks.js"
 import type { Provider } from "./provider.js"
-import { addReasoningDetail, type ReasoningDetail } from "./reasoning-details.js"
+import { addReasoningDetail, claudeReasoningEntry, type ReasoningDetail } from "./reasoning-details.js"
 import type { NormalizedRequest } from "./request.js"
 import {
   type EventTranslator,
@@ -181,6 +181,8 @@ export class OpenAIChunkTranslator implements EventTranslator {
   private finished = false
   /** OpenRouter's `reasoning_details` so far, given as one entry at the end of the answer. */
   private readonly details: ReasoningDetail[] = []
+  /** Claude's signatures and encrypted blocks given as entries, once each (a fragment may repeat one). */
+  private readonly claudeSeen = new Set<string>()
 
   /** "`[DONE]` ends iteration." */
   readonly endMarker = "[DONE]"
@@ -233,10 +235,19 @@ export class OpenAIChunkTranslator implements EventTranslator {
     // a server may send both, one of them empty.
     const reasoning = nonEmpty(delta.reasoning_content) ?? nonEmpty(delta.reasoning)
     if (reasoning !== undefined) entries.push({ type: "reasoning-delta", text: reasoning })
-    // OpenRouter repeats that text in `reasoning_details`, with what must go back with the turn.
+    // OpenRouter repeats that text in `reasoning_details`, with what must go back with the turn;
+    // Claude's signatures and encrypted blocks among them are entries too, in their place (one
+    // after the finish is only among the details: its block is closed).
     if (Array.isArray(delta.reasoning_details)) {
-      for (const fragment of delta.reasoning_details)
-        if (isRecord(fragment)) addReasoningDetail(this.details, fragment)
+      for (const fragment of delta.reasoning_details) {
+        if (!isRecord(fragment)) continue
+        addReasoningDetail(this.details, fragment)
+        const claude = claudeReasoningEntry(fragment)
+        const key = claude?.type === "reasoning-signature" ? claude.signature : claude?.data
+        if (claude === undefined || key === undefined || this.finished || this.claudeSeen.has(key)) continue
+        this.claudeSeen.add(key)
+        entries.push(claude)
+      }
     }
     // The first chunk's `{"role": "assistant", "content": ""}` carries nothing.
     const content = nonEmpty(delta.content)

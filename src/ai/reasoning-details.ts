@@ -1,3 +1,5 @@
+import type { ReasoningRedactedEntry, ReasoningSignatureEntry } from "./entries.js"
+import type { AssistantMessage, ReasoningPart, RedactedReasoningPart } from "./request.js"
 import { array, object } from "./request-fields.js"
 
 /**
@@ -7,6 +9,12 @@ import { array, object } from "./request-fields.js"
  * without them). A stream sends them in fragments: `reasoning.text` and `reasoning.summary`
  * pieces to join in order (the signature a fragment of its own at the end), encrypted items
  * whole. `index` alone does not tell items apart (a summary and an encrypted item may share 0).
+ *
+ * Claude's items (format `anthropic-claude-v1`) are Claude's thinking blocks under another name:
+ * a `reasoning.text` item with its signature is a signed `thinking` block, a `reasoning.encrypted`
+ * item a `redacted_thinking` block. Herald reads them as such too, so that Claude's thinking
+ * through OpenRouter reaches Anthropic clients signed, and goes back to Claude whichever way
+ * (OpenRouter or Anthropic) the next turn takes.
  */
 
 /** One item of `reasoning_details`, as the upstream sent it. */
@@ -64,4 +72,63 @@ export function joinedDetails(lists: Iterable<readonly ReasoningDetail[]>): Reas
 /** A field that says something: not absent, null or empty. */
 function given(value: unknown): boolean {
   return value !== undefined && value !== null && value !== ""
+}
+
+/** The format OpenRouter names Claude's reasoning by. */
+const CLAUDE_FORMAT = "anthropic-claude-v1"
+
+function isClaudeItem(detail: ReasoningDetail): boolean {
+  return detail.format === CLAUDE_FORMAT
+}
+
+/**
+ * What a streamed fragment of Claude's says in Claude's own terms: the signature that closes a
+ * thinking block, or an encrypted block. Its text is not here: OpenRouter sends it as
+ * `delta.reasoning` too.
+ */
+export function claudeReasoningEntry(
+  fragment: ReasoningDetail,
+): ReasoningSignatureEntry | ReasoningRedactedEntry | undefined {
+  if (!isClaudeItem(fragment)) return undefined
+  if (
+    fragment.type === "reasoning.text" &&
+    typeof fragment.signature === "string" &&
+    fragment.signature !== ""
+  )
+    return { type: "reasoning-signature", signature: fragment.signature }
+  if (fragment.type === "reasoning.encrypted" && typeof fragment.data === "string" && fragment.data !== "")
+    return { type: "reasoning-redacted", data: fragment.data }
+  return undefined
+}
+
+/** Claude's signed and encrypted thinking among `details`, as the parts Claude takes back. */
+export function claudeThinkingParts(
+  details: readonly ReasoningDetail[],
+): (ReasoningPart | RedactedReasoningPart)[] {
+  return details.flatMap((detail): (ReasoningPart | RedactedReasoningPart)[] => {
+    const entry = claudeReasoningEntry(detail)
+    if (entry?.type === "reasoning-redacted") return [{ type: "redacted-reasoning", data: entry.data }]
+    if (entry?.type === "reasoning-signature")
+      return [
+        {
+          type: "reasoning",
+          text: typeof detail.text === "string" ? detail.text : "",
+          signature: entry.signature,
+        },
+      ]
+    return []
+  })
+}
+
+/** An assistant turn's signed and encrypted thinking (Claude's) as OpenRouter's items, in order. */
+export function claudeDetails(message: AssistantMessage): ReasoningDetail[] {
+  return message.content
+    .flatMap((part): ReasoningDetail[] =>
+      part.type === "redacted-reasoning"
+        ? [{ type: "reasoning.encrypted", data: part.data }]
+        : part.type === "reasoning" && part.signature !== undefined
+          ? [{ type: "reasoning.text", text: part.text, signature: part.signature }]
+          : [],
+    )
+    .map((item, index) => ({ ...item, format: CLAUDE_FORMAT, index }))
 }

@@ -1,5 +1,13 @@
+import { claudeThinkingParts, joinedDetails } from "./reasoning-details.js"
 import { messagesEffort } from "./reasoning-settings.js"
-import type { AssistantMessage, NormalizedRequest, ToolResultMessage, UserMessage } from "./request.js"
+import type {
+  AssistantMessage,
+  NormalizedRequest,
+  ReasoningPart,
+  RedactedReasoningPart,
+  ToolResultMessage,
+  UserMessage,
+} from "./request.js"
 import { RequestFieldError } from "./request-field-error.js"
 
 /** Anthropic requires `max_tokens`; this is used when the request sets none (plus a thinking budget). */
@@ -87,8 +95,8 @@ function unthoughtToolTurn(
 ): boolean {
   const last = messages.filter((message) => message.role === "assistant").at(-1)
   if (last === undefined || !last.content.some((block) => block.type === "tool_use")) return false
-  const first = last.content[0]?.type
-  return first !== "thinking" && first !== "redacted_thinking"
+  const first = last.content[0]
+  return first === undefined || !isThinkingBlock(first)
 }
 
 function displayOf(thinking: { display?: string }): Record<string, unknown> {
@@ -112,18 +120,15 @@ function userBlocks(message: UserMessage, at: number): Record<string, unknown>[]
 /**
  * An assistant turn's blocks, in their order. Reasoning goes as Claude gave it: a thinking block
  * with its signature, or the encrypted block; reasoning without a signature (another server's)
- * cannot be, and is left out.
+ * cannot be, and is left out. A turn that has none of Claude's own blocks but OpenRouter's items
+ * of Claude's (a turn Claude answered through OpenRouter) starts with those as blocks.
  */
 function assistantBlocks(message: AssistantMessage, at: number): Record<string, unknown>[] {
   let toolCallAt = 0
-  return message.content.flatMap((part): Record<string, unknown>[] => {
+  const blocks = message.content.flatMap((part): Record<string, unknown>[] => {
     if (part.type === "text") return [{ type: "text", text: part.text }]
-    if (part.type === "reasoning")
-      return part.signature === undefined
-        ? []
-        : [{ type: "thinking", thinking: part.text, signature: part.signature }]
-    if (part.type === "redacted-reasoning") return [{ type: "redacted_thinking", data: part.data }]
-    // OpenRouter's items go back to OpenRouter only.
+    if (part.type === "reasoning" || part.type === "redacted-reasoning") return thinkingBlocks([part])
+    // OpenRouter's items: Claude's among them go first, below, when the turn has no thinking of its own.
     if (part.type === "reasoning-details") return []
     const path = `messages[${at}].tool_calls[${toolCallAt++}].function.arguments`
     let input: unknown
@@ -137,6 +142,28 @@ function assistantBlocks(message: AssistantMessage, at: number): Record<string, 
     }
     return [{ type: "tool_use", id: part.id, name: part.name, input }]
   })
+  if (blocks.some(isThinkingBlock)) return blocks
+  const details = joinedDetails(
+    message.content.flatMap((part) => (part.type === "reasoning-details" ? [part.details] : [])),
+  )
+  return [...thinkingBlocks(claudeThinkingParts(details)), ...blocks]
+}
+
+/** Reasoning as Claude takes it back: signed thinking, encrypted thinking; unsigned reasoning left out. */
+function thinkingBlocks(
+  parts: readonly (ReasoningPart | RedactedReasoningPart)[],
+): Record<string, unknown>[] {
+  return parts.flatMap((part): Record<string, unknown>[] =>
+    part.type === "redacted-reasoning"
+      ? [{ type: "redacted_thinking", data: part.data }]
+      : part.signature === undefined
+        ? []
+        : [{ type: "thinking", thinking: part.text, signature: part.signature }],
+  )
+}
+
+function isThinkingBlock(block: Record<string, unknown>): boolean {
+  return block.type === "thinking" || block.type === "redacted_thinking"
 }
 
 function toolResultBlock(message: ToolResultMessage): Record<string, unknown> {

@@ -674,3 +674,129 @@ describe("OpenRouter's reasoning details", () => {
     })
   })
 })
+
+describe("Claude's thinking through OpenRouter", () => {
+  const question = { role: "user" as const, content: "Umbrella?" }
+
+  it("reaches an Anthropic client signed, streamed and whole, and goes back to OpenRouter as Claude's items", async () => {
+    const origin = await heraldOver("openai", OPENROUTER_CLAUDE, { reasoningDetails: true })
+    const client = anthropic(origin)
+    const request = { model: "up", max_tokens: 100, messages: [question] }
+    const streamed = await client.messages.stream(request).finalMessage()
+    const whole = await client.messages.create(request)
+    for (const message of [streamed, whole]) {
+      expect(message.content).toMatchObject([
+        { type: "thinking", thinking: "Look it up.", signature: "SIG" },
+        { type: "tool_use", id: "toolu_1", name: "weather" },
+      ])
+    }
+    await client.messages.create({
+      ...request,
+      messages: [
+        question,
+        { role: "assistant", content: streamed.content },
+        { role: "user", content: [{ type: "tool_result", tool_use_id: "toolu_1", content: "Rain" }] },
+      ],
+    })
+    expect((sent(2).messages as unknown[])[1]).toMatchObject({
+      role: "assistant",
+      reasoning_details: CLAUDE_DETAILS,
+      tool_calls: [{ id: "toolu_1" }],
+    })
+  })
+
+  it("reaches an OpenAI client as thinking_blocks too, a repeated signature once, an encrypted item as a redacted block", async () => {
+    const encrypted = { type: "reasoning.encrypted", data: "RED", format: "anthropic-claude-v1", index: 1 }
+    const origin = await heraldOver(
+      "openai",
+      [
+        ...OPENROUTER_CLAUDE.slice(0, 3),
+        OPENROUTER_CLAUDE[2] as string,
+        openaiChunk({ reasoning_details: [encrypted] }),
+        ...OPENROUTER_CLAUDE.slice(3),
+      ],
+      { reasoningDetails: true },
+    )
+    const message = await openai(origin)
+      .chat.completions.stream({ model: "up", messages: [question] })
+      .finalMessage()
+    expect(message).toMatchObject({
+      thinking_blocks: [
+        { type: "thinking", thinking: "Look it up.", signature: "SIG" },
+        { type: "redacted_thinking", data: "RED" },
+      ],
+      reasoning_details: [...CLAUDE_DETAILS, encrypted],
+    })
+  })
+
+  it("goes to Claude itself as thinking blocks, first in the turn, when the conversation moves to an Anthropic upstream", () => {
+    const gemini = { ...GEMINI_ITEM, index: 1 }
+    const turn = (ownThinking: boolean) =>
+      toAnthropicMessagesRequest({
+        model: "claude",
+        thinking: { type: "enabled", budgetTokens: 2048 },
+        messages: [
+          { role: "user", content: [{ type: "text", text: "Umbrella?" }] },
+          {
+            role: "assistant",
+            content: [
+              ...(ownThinking ? [{ type: "reasoning" as const, text: "Mine.", signature: "OWN" }] : []),
+              { type: "tool-call", id: "toolu_1", name: "weather", arguments: '{"city":"Oslo"}' },
+              // Where the AI SDK's view leaves them: after the calls.
+              { type: "reasoning-details", details: [...CLAUDE_DETAILS, gemini] },
+            ],
+          },
+          { role: "tool", toolCallId: "toolu_1", content: "Rain" },
+        ],
+      })
+    const moved = turn(false)
+    expect((moved.messages as { content: unknown[] }[])[1]?.content).toEqual([
+      { type: "thinking", thinking: "Look it up.", signature: "SIG" },
+      { type: "tool_use", id: "toolu_1", name: "weather", input: { city: "Oslo" } },
+    ])
+    // The turn starts with thinking, so thinking stays on.
+    expect(moved.thinking).toEqual({ type: "enabled", budget_tokens: 2048 })
+    // A turn with Claude's own blocks sends those alone.
+    expect((turn(true).messages as { content: unknown[] }[])[1]?.content).toEqual([
+      { type: "thinking", thinking: "Mine.", signature: "OWN" },
+      { type: "tool_use", id: "toolu_1", name: "weather", input: { city: "Oslo" } },
+    ])
+  })
+
+  it("given by an Anthropic client goes to OpenRouter as Claude's items, to a model set to take details only", () => {
+    const request = (details: Record<string, unknown>[]) => ({
+      model: "up",
+      messages: [
+        { role: "user" as const, content: [{ type: "text" as const, text: "Umbrella?" }] },
+        {
+          role: "assistant" as const,
+          content: [
+            { type: "reasoning" as const, text: "Look it up.", signature: "SIG" },
+            { type: "redacted-reasoning" as const, data: "RED" },
+            { type: "reasoning" as const, text: "unsigned" },
+            ...(details.length > 0 ? [{ type: "reasoning-details" as const, details }] : []),
+            { type: "tool-call" as const, id: "toolu_1", name: "weather", arguments: "{}" },
+          ],
+        },
+      ],
+    })
+    const assistantOf = (body: Record<string, unknown>) => (body.messages as Record<string, unknown>[])[1]
+    expect(
+      assistantOf(toOpenAIChatRequest(request([]), { reasoningDetails: true }))?.reasoning_details,
+    ).toEqual([
+      {
+        type: "reasoning.text",
+        text: "Look it up.",
+        signature: "SIG",
+        format: "anthropic-claude-v1",
+        index: 0,
+      },
+      { type: "reasoning.encrypted", data: "RED", format: "anthropic-claude-v1", index: 1 },
+    ])
+    expect(assistantOf(toOpenAIChatRequest(request([]), {}))).not.toHaveProperty("reasoning_details")
+    // The turn's own details win: they are what OpenRouter gave.
+    expect(
+      assistantOf(toOpenAIChatRequest(request([GEMINI_ITEM]), { reasoningDetails: true }))?.reasoning_details,
+    ).toEqual([GEMINI_ITEM])
+  })
+})
