@@ -1,5 +1,12 @@
 import { anthropicFinish } from "./anthropic-stop-reasons.js"
-import { type Entry, type FinishEntry, type FinishReason, laterUsage, type UsageEntry } from "./entries.js"
+import {
+  type Entry,
+  type FinishEntry,
+  type FinishReason,
+  laterUsage,
+  type ToolCallStartEntry,
+  type UsageEntry,
+} from "./entries.js"
 import { END_ERROR_TYPE, type EndEntry, type StoredEntry } from "./stored-entry.js"
 import { idWithSignature } from "./thought-signature.js"
 import type { View, ViewContext, ViewEvent } from "./view.js"
@@ -76,7 +83,7 @@ export function anthropicView(context: ViewContext): View {
   let usage: UsageEntry | undefined
   let errorSent = false
   /** Tool calls started while another one's block was open: sent whole at their end. */
-  const waiting = new Map<number, { readonly id: string; readonly name: string }>()
+  const waiting = new Map<number, ToolCallStartEntry>()
   /** Text, reasoning and citations that came while a tool call's block was open: sent after it. */
   const held: Entry[] = []
 
@@ -139,10 +146,7 @@ export function anthropicView(context: ViewContext): View {
         return [...ensureText(), delta({ type: "citations_delta", citation: entry.citation })]
       case "tool-call-start":
         if (open?.kind === "tool") {
-          waiting.set(entry.index, {
-            id: idWithSignature(entry.id, entry.thoughtSignature),
-            name: entry.name,
-          })
+          waiting.set(entry.index, entry)
           return []
         }
         return openBlock(
@@ -160,7 +164,11 @@ export function anthropicView(context: ViewContext): View {
         if (call === undefined) return []
         waiting.delete(entry.index)
         return [
-          ...openBlock({ kind: "tool", index: entry.index }, toolUse(call.id, call.name)),
+          // Opened at its end, the block's id can carry a signature that came after the start.
+          ...openBlock(
+            { kind: "tool", index: entry.index },
+            toolUse(idWithSignature(call.id, entry.thoughtSignature ?? call.thoughtSignature), call.name),
+          ),
           delta({ type: "input_json_delta", partial_json: entry.arguments }),
           ...close(),
         ]

@@ -4,7 +4,8 @@
  *
  * - **OpenAI chunks** (`chat.completion.chunk`): `text-delta` → `delta.content`; `refusal-delta` → `delta.refusal`; `reasoning-delta`
  *   → `delta.reasoning_content`; `tool-call-start` → `delta.tool_calls[{index, id, type:
- *   "function", function: {name, arguments: ""}}]` (and a thought signature's `extra_content`);
+ *   "function", function: {name, arguments: ""}}]` (and a thought signature's `extra_content`;
+ *   every view gives a signed call's id with its signature, thought-signature.ts);
  *   `tool-call-delta` → `delta.tool_calls[{index, function: {arguments}}]`; `tool-call-end`
  *   renders nothing but a late thought signature; `finish` → `finish_reason`
  *   (`pause` and `other` become `stop`); the last `usage` → the `choices: []` usage chunk;

@@ -25,9 +25,13 @@ export function idWithSignature(id: string, signature: string | undefined): stri
   return signature === undefined ? id : `${id}${SIGNATURE_IN_ID}${signature}`
 }
 
-/** A call's id as a client sent it back: the id the upstream made, and the signature it carried, if any. */
+/**
+ * A call's id as a client sent it back: the id the upstream made, and the signature it carried,
+ * if any. The signature is what follows the last separator: an upstream's own id may hold one
+ * (another Herald's), and goes back to it whole.
+ */
 export function sentBackId(id: string): { readonly id: string; readonly signature: string | undefined } {
-  const at = id.indexOf(SIGNATURE_IN_ID)
+  const at = id.lastIndexOf(SIGNATURE_IN_ID)
   if (at === -1) return { id, signature: undefined }
   const signature = id.slice(at + SIGNATURE_IN_ID.length)
   return { id: id.slice(0, at), signature: signature === "" ? undefined : signature }
@@ -56,7 +60,8 @@ export function signatureMetadata(signature: string | undefined): Record<string,
 /**
  * The signature a client sends back on a tool call, under `google` in `container`: OpenAI's
  * `extra_content.google.thought_signature`, the AI SDK's `callProviderMetadata.google.thoughtSignature`.
- * Other vendors' keys are not read; a signature that is not a string is refused by its path.
+ * Other vendors' keys are not read; a signature that is not a string is refused by its path, and an
+ * empty one is none (the call's id may still carry it).
  */
 export function sentBackSignature(
   container: unknown,
@@ -66,5 +71,6 @@ export function sentBackSignature(
   if (container === undefined || container === null) return undefined
   const google = object(container, path).google
   if (google === undefined || google === null) return undefined
-  return optionalString(object(google, `${path}.google`)[field], `${path}.google.${field}`)
+  const signature = optionalString(object(google, `${path}.google`)[field], `${path}.google.${field}`)
+  return signature === "" ? undefined : signature
 }

@@ -15,6 +15,7 @@ import type { NormalizedRequest } from "../../src/ai/request.js"
 import { RequestFieldError } from "../../src/ai/request-field-error.js"
 import type { EventTranslator } from "../../src/ai/sse-over-http.js"
 import { STREAM_FORMATS } from "../../src/ai/stream-formats.js"
+import { idWithSignature, sentBackId } from "../../src/ai/thought-signature.js"
 import { toAnthropicMessagesRequest } from "../../src/ai/to-anthropic-request.js"
 import { toOpenAIChatRequest } from "../../src/ai/to-openai-request.js"
 
@@ -36,6 +37,7 @@ const WORDS = [
   ...["reasoning_effort", "reasoningEffort", "output_config", "effort", "budget_tokens", "adaptive"],
   ...["thinking_blocks", "reasoning_details", "reasoning.text", "reasoning.encrypted", "providerMetadata"],
   ...["anthropic", "openrouter", "redactedData", "format", "summary", "reasoning.summary"],
+  ...["anthropic-claude-v1", "__thought_signature__", "c1__thought_signature__sig"],
 ]
 
 const json = fc.letrec((tie) => ({
@@ -261,6 +263,18 @@ describe("odd input", () => {
     )
     // Some bodies were read whole: the writers were reached, not only the readers' first checks.
     expect(Math.min(...Object.values(read))).toBeGreaterThan(0)
+  })
+
+  it("a call's id and its signature come back apart from the id a client was given, whatever the id holds", () => {
+    // Gemini's signatures are base64.
+    const signature = fc.base64String({ minLength: 4 })
+    fc.assert(
+      fc.property(fc.oneof(fc.string(), fc.constantFrom(...WORDS)), signature, (id, sig) => {
+        expect(sentBackId(idWithSignature(id, sig))).toEqual({ id, signature: sig })
+        expect(idWithSignature(id, undefined)).toBe(id)
+      }),
+      { numRuns: RUNS },
+    )
   })
 
   it("a type that is an object with its own toString is refused by name, not a crash (it had been a 500)", () => {

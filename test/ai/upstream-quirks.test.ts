@@ -555,6 +555,64 @@ describe("Gemini's thought signatures on tool calls", () => {
     expect(sent[2]?.tool_call_id).toBe("call_a__thought__bGl0ZWxsbQ==")
   })
 
+  it("in an id another Herald made are given back to it whole; an empty signature field leaves the id's", async () => {
+    const inner = "call_a__thought_signature__aW5uZXI="
+    const origin = await heraldOver(
+      "openai",
+      [
+        openaiChunk({ tool_calls: [geminiCall(inner, "weather", { city: "Oslo" }, "sig-A")] }),
+        openaiChunk({}, "tool_calls"),
+        "data: [DONE]\n\n",
+      ],
+      { thoughtSignatures: true },
+    )
+    const client = openai(origin)
+    const question = { role: "user" as const, content: "hi" }
+    const first = await client.chat.completions.create({ model: "up", messages: [question] })
+    const call = first.choices[0]?.message.tool_calls?.[0]
+    if (call?.type !== "function") throw new Error("no function call")
+    expect(call.id).toBe(`${inner}__thought_signature__sig-A`)
+    await client.chat.completions.create({
+      model: "up",
+      messages: [
+        question,
+        {
+          role: "assistant",
+          content: null,
+          tool_calls: [{ ...call, extra_content: { google: { thought_signature: "" } } } as never],
+        },
+        { role: "tool", tool_call_id: call.id, content: "12 °C" },
+      ],
+    })
+    expect(signaturesSentBack()).toEqual(["sig-A"])
+    const sent = servers.upstream?.requests[1]?.body.messages as Record<string, unknown>[]
+    expect(sent[1]?.tool_calls).toMatchObject([{ id: inner }])
+    expect(sent[2]?.tool_call_id).toBe(inner)
+  })
+
+  it("one that comes after the start of a call sent whole in Messages (parallel calls) is in its tool_use id", async () => {
+    const origin = await heraldOver("openai", [
+      openaiChunk({
+        tool_calls: [{ index: 0, id: "call_a", type: "function", function: { name: "weather" } }],
+      }),
+      openaiChunk({ tool_calls: [{ index: 1, id: "call_b", type: "function", function: { name: "time" } }] }),
+      openaiChunk({ tool_calls: [{ index: 0, function: { arguments: "{}" } }] }),
+      openaiChunk({
+        tool_calls: [
+          { index: 1, function: { arguments: "{}" } },
+          { index: 1, extra_content: { google: { thought_signature: "sig-late" } } },
+        ],
+      }),
+      openaiChunk({}, "tool_calls"),
+      "data: [DONE]\n\n",
+    ])
+    const message = await anthropicMessage(origin)
+    expect(message.content.flatMap((block) => (block.type === "tool_use" ? [block.id] : []))).toEqual([
+      "call_a",
+      "call_b__thought_signature__sig-late",
+    ])
+  })
+
   it("a malformed one sent back is a 400 naming it", async () => {
     const origin = await heraldOver("openai", SIGNED_ANSWER)
     const call = {
