@@ -1,7 +1,12 @@
 import type { Entry, FinishReason } from "./entries.js"
 import { optionalPositiveFinite } from "./option-checks.js"
 import type { Provider } from "./provider.js"
-import { addReasoningDetail, claudeReasoningEntry, type ReasoningDetail } from "./reasoning-details.js"
+import {
+  addReasoningDetail,
+  claudeReasoningEntry,
+  geminiSignatureOf,
+  type ReasoningDetail,
+} from "./reasoning-details.js"
 import type { NormalizedRequest } from "./request.js"
 import {
   type EventTranslator,
@@ -313,6 +318,8 @@ export class OpenAIChunkTranslator implements EventTranslator {
   private startToolCall(call: StreamedToolCall, name: string, entries: Translation["entries"]): void {
     const index = this.toolCallCount++
     call.index = index
+    // OpenRouter gives Gemini's signature as an encrypted item named after the call, before it.
+    if (call.id !== undefined) call.signature ??= geminiSignatureOf(this.details, call.id)
     // Some compatible servers leave the id out; the next turn still needs one.
     entries.push({
       type: "tool-call-start",
@@ -349,6 +356,7 @@ export class OpenAIChunkTranslator implements EventTranslator {
       call.index === undefined ? [] : [{ ...call, index: call.index }],
     )
     for (const call of started.sort((a, b) => a.index - b.index)) {
+      if (call.id !== undefined) call.signature ??= geminiSignatureOf(this.details, call.id)
       entries.push({
         type: "tool-call-end",
         index: call.index,

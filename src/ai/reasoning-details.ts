@@ -14,7 +14,9 @@ import { array, object } from "./request-fields.js"
  * a `reasoning.text` item with its signature is a signed `thinking` block, a `reasoning.encrypted`
  * item a `redacted_thinking` block. Herald reads them as such too, so that Claude's thinking
  * through OpenRouter reaches Anthropic clients signed, and goes back to Claude whichever way
- * (OpenRouter or Anthropic) the next turn takes.
+ * (OpenRouter or Anthropic) the next turn takes. Gemini's encrypted item named after a tool call
+ * (format `google-gemini-v1`) is that call's thought signature (thought-signature.ts), and is read
+ * as such too.
  */
 
 /** One item of `reasoning_details`, as the upstream sent it. */
@@ -120,15 +122,34 @@ export function claudeThinkingParts(
   })
 }
 
-/** An assistant turn's signed and encrypted thinking (Claude's) as OpenRouter's items, in order. */
-export function claudeDetails(message: AssistantMessage): ReasoningDetail[] {
+/** The format OpenRouter names Gemini's reasoning by. */
+const GEMINI_FORMAT = "google-gemini-v1"
+
+/** The thought signature of the call `callId` among `details`: Gemini's encrypted item named after it. */
+export function geminiSignatureOf(details: readonly ReasoningDetail[], callId: string): string | undefined {
+  const item = details.find(
+    (detail) =>
+      detail.format === GEMINI_FORMAT && detail.type === "reasoning.encrypted" && detail.id === callId,
+  )
+  return typeof item?.data === "string" && item.data !== "" ? item.data : undefined
+}
+
+/**
+ * An assistant turn's signed reasoning as OpenRouter's items, in order: Claude's signed and
+ * encrypted thinking, then the thought signatures of its tool calls as Gemini's items.
+ */
+export function turnDetails(message: AssistantMessage): ReasoningDetail[] {
   return message.content
-    .flatMap((part): ReasoningDetail[] =>
-      part.type === "redacted-reasoning"
-        ? [{ type: "reasoning.encrypted", data: part.data }]
-        : part.type === "reasoning" && part.signature !== undefined
-          ? [{ type: "reasoning.text", text: part.text, signature: part.signature }]
-          : [],
-    )
-    .map((item, index) => ({ ...item, format: CLAUDE_FORMAT, index }))
+    .flatMap((part): ReasoningDetail[] => {
+      if (part.type === "redacted-reasoning")
+        return [{ type: "reasoning.encrypted", data: part.data, format: CLAUDE_FORMAT }]
+      if (part.type === "reasoning" && part.signature !== undefined)
+        return [{ type: "reasoning.text", text: part.text, signature: part.signature, format: CLAUDE_FORMAT }]
+      if (part.type === "tool-call" && part.thoughtSignature !== undefined)
+        return [
+          { type: "reasoning.encrypted", data: part.thoughtSignature, id: part.id, format: GEMINI_FORMAT },
+        ]
+      return []
+    })
+    .map((item, index) => ({ ...item, index }))
 }

@@ -1,4 +1,4 @@
-import { claudeDetails, joinedDetails } from "./reasoning-details.js"
+import { joinedDetails, turnDetails } from "./reasoning-details.js"
 import { chatCompletionsEffort } from "./reasoning-settings.js"
 import type { NormalizedMessage, NormalizedRequest, ToolChoice } from "./request.js"
 import { signatureFields } from "./thought-signature.js"
@@ -104,11 +104,11 @@ function toOpenAIMessage(message: NormalizedMessage, options: OpenAIRequestOptio
         message.content.flatMap((part) => (part.type === type ? [part.text] : [])).join("")
       const text = textOf("text")
       // Joined again: a stream's late fragments reach a client as a second list. A turn without
-      // them (an Anthropic client's) gives its signed thinking as Claude's items.
+      // them (an Anthropic client's) gives its signed thinking and signed calls as items.
       const sentDetails = joinedDetails(
         message.content.flatMap((part) => (part.type === "reasoning-details" ? [part.details] : [])),
       )
-      const details = sentDetails.length > 0 ? sentDetails : claudeDetails(message)
+      const details = sentDetails.length > 0 ? sentDetails : turnDetails(message)
       const toolCalls = message.content.flatMap((part) =>
         part.type === "tool-call"
           ? [

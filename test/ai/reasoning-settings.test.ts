@@ -800,3 +800,54 @@ describe("Claude's thinking through OpenRouter", () => {
     ).toEqual([GEMINI_ITEM])
   })
 })
+
+describe("Gemini 3's encrypted item through OpenRouter", () => {
+  const question = { role: "user" as const, content: "Umbrella?" }
+
+  it("is its call's thought signature: in the tool_use id an Anthropic client sends back, which goes to OpenRouter as the item", async () => {
+    const origin = await heraldOver("openai", OPENROUTER_GEMINI, { reasoningDetails: true })
+    const client = anthropic(origin)
+    const request = { model: "up", max_tokens: 100, messages: [question] }
+    const streamed = await client.messages.stream(request).finalMessage()
+    expect(streamed.content).toMatchObject([
+      { type: "tool_use", id: "tool_weather_1__thought_signature__EjQK", name: "weather" },
+    ])
+    const call = streamed.content[0]
+    if (call?.type !== "tool_use") throw new Error("no tool call")
+    await client.messages.create({
+      ...request,
+      messages: [
+        question,
+        { role: "assistant", content: streamed.content },
+        { role: "user", content: [{ type: "tool_result", tool_use_id: call.id, content: "Rain" }] },
+      ],
+    })
+    const turn = sent(1).messages as Record<string, unknown>[]
+    expect(turn[1]).toMatchObject({ role: "assistant", tool_calls: [{ id: "tool_weather_1" }] })
+    expect(turn[1]?.reasoning_details).toEqual([GEMINI_ITEM])
+    expect(turn[2]).toMatchObject({ role: "tool", tool_call_id: "tool_weather_1" })
+  })
+
+  it("reaches an OpenAI client on the call as well, for Google's own endpoint, also when the item comes after the call", async () => {
+    const late = [
+      OPENROUTER_GEMINI[1],
+      openaiChunk({ reasoning_details: [GEMINI_ITEM] }),
+      ...OPENROUTER_GEMINI.slice(2),
+    ]
+    for (const chunks of [OPENROUTER_GEMINI, late]) {
+      const origin = await heraldOver("openai", chunks as string[], { reasoningDetails: true })
+      const answer = (await openai(origin).chat.completions.create({ model: "up", messages: [question] }))
+        .choices[0]?.message
+      expect(answer).toMatchObject({
+        reasoning_details: [GEMINI_ITEM],
+        tool_calls: [
+          {
+            id: "tool_weather_1__thought_signature__EjQK",
+            extra_content: { google: { thought_signature: "EjQK" } },
+          },
+        ],
+      })
+      await closeServers(servers)
+    }
+  })
+})
