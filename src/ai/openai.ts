@@ -3,8 +3,9 @@ import { optionalPositiveFinite } from "./option-checks.js"
 import type { Provider } from "./provider.js"
 import {
   addReasoningDetail,
-  claudeReasoningEntry,
+  claudeReasoningEntries,
   geminiSignatureOf,
+  isClaudeText,
   type ReasoningDetail,
 } from "./reasoning-details.js"
 import type { NormalizedRequest } from "./request.js"
@@ -188,6 +189,8 @@ export class OpenAIChunkTranslator implements EventTranslator {
   private readonly details: ReasoningDetail[] = []
   /** Claude's signatures and encrypted blocks given as entries, once each (a fragment may repeat one). */
   private readonly claudeSeen = new Set<string>()
+  /** What the answer's latest output was: none yet, reasoning (its block open), a signature or encrypted block, other. */
+  private reasoningState: "none" | "open" | "closed" | "other" = "none"
 
   /** "`[DONE]` ends iteration." */
   readonly endMarker = "[DONE]"
@@ -238,22 +241,21 @@ export class OpenAIChunkTranslator implements EventTranslator {
   private readDelta(delta: Record<string, unknown>, entries: Translation["entries"]): void {
     // Reasoning: `reasoning_content` (vLLM, DeepSeek, llama.cpp), `reasoning` (OpenRouter, Ollama);
     // a server may send both, one of them empty.
+    // OpenRouter repeats that text in `reasoning_details`, with what must go back with the turn.
+    // Claude's items there give the text in order with the signatures that close each block: read
+    // from them, a chunk's text and signatures keep their order.
+    const fragments = Array.isArray(delta.reasoning_details) ? delta.reasoning_details.filter(isRecord) : []
     const reasoning = nonEmpty(delta.reasoning_content) ?? nonEmpty(delta.reasoning)
-    if (reasoning !== undefined) entries.push({ type: "reasoning-delta", text: reasoning })
-    // OpenRouter repeats that text in `reasoning_details`, with what must go back with the turn;
-    // Claude's signatures and encrypted blocks among them are entries too, in their place (one
-    // after the finish is only among the details: its block is closed).
-    if (Array.isArray(delta.reasoning_details)) {
-      for (const fragment of delta.reasoning_details) {
-        if (!isRecord(fragment)) continue
-        addReasoningDetail(this.details, fragment)
-        const claude = claudeReasoningEntry(fragment)
-        const key = claude?.type === "reasoning-signature" ? claude.signature : claude?.data
-        if (claude === undefined || key === undefined || this.finished || this.claudeSeen.has(key)) continue
-        this.claudeSeen.add(key)
-        entries.push(claude)
-      }
+    if (reasoning !== undefined && !fragments.some(isClaudeText)) {
+      entries.push({ type: "reasoning-delta", text: reasoning })
+      this.reasoningState = "open"
     }
+    for (const fragment of fragments) {
+      addReasoningDetail(this.details, fragment)
+      // After the finish, its block is closed: the details alone keep what comes.
+      if (!this.finished) this.readClaudeFragment(fragment, entries)
+    }
+    const before = entries.length
     // The first chunk's `{"role": "assistant", "content": ""}` carries nothing.
     const content = nonEmpty(delta.content)
     if (content !== undefined) entries.push({ type: "text-delta", text: content })
@@ -262,10 +264,39 @@ export class OpenAIChunkTranslator implements EventTranslator {
     if (refusal !== undefined) entries.push({ type: "refusal-delta", text: refusal })
     // The deprecated single-function form: one call, `delta.function_call: {name?, arguments}`.
     if (isRecord(delta.function_call)) this.readToolFragment("function_call", delta.function_call, entries)
-    if (!Array.isArray(delta.tool_calls)) return
+    if (Array.isArray(delta.tool_calls)) this.readToolCalls(delta.tool_calls, entries)
+    if (entries.length > before) this.reasoningState = "other"
+  }
+
+  /**
+   * Claude's fragment as entries: its text, a signature that closes the block its text went to
+   * (or an empty block before anything else), an encrypted block before other output. A signature
+   * with no open block (after text or a call, or a second one in a row) has no place the entries
+   * can tell, and only the details keep it. Each signature and encrypted block once.
+   */
+  private readClaudeFragment(fragment: ReasoningDetail, entries: Translation["entries"]): void {
+    for (const entry of claudeReasoningEntries(fragment)) {
+      if (entry.type === "reasoning-delta") {
+        entries.push(entry)
+        this.reasoningState = "open"
+        continue
+      }
+      const key = entry.type === "reasoning-signature" ? entry.signature : entry.data
+      const placed =
+        entry.type === "reasoning-signature"
+          ? this.reasoningState === "open" || this.reasoningState === "none"
+          : this.reasoningState !== "other"
+      if (!placed || this.claudeSeen.has(key)) continue
+      this.claudeSeen.add(key)
+      entries.push(entry)
+      this.reasoningState = "closed"
+    }
+  }
+
+  private readToolCalls(toolCalls: unknown[], entries: Translation["entries"]): void {
     // `delta.tool_calls[{index, id?, type?, function: {name?, arguments}}]`: id and name usually
     // come with a call's first fragment, "the arguments as string fragments to concatenate".
-    for (const fragment of delta.tool_calls) {
+    for (const fragment of toolCalls) {
       if (!isRecord(fragment)) continue
       this.readToolFragment(this.toolCallKey(fragment), fragment, entries)
     }

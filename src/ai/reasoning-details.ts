@@ -1,4 +1,4 @@
-import type { ReasoningRedactedEntry, ReasoningSignatureEntry } from "./entries.js"
+import type { ReasoningDeltaEntry, ReasoningRedactedEntry, ReasoningSignatureEntry } from "./entries.js"
 import type { AssistantMessage, ReasoningPart, RedactedReasoningPart } from "./request.js"
 import { array, object } from "./request-fields.js"
 
@@ -83,24 +83,33 @@ function isClaudeItem(detail: ReasoningDetail): boolean {
   return detail.format === CLAUDE_FORMAT
 }
 
+/** A field that holds a string with something in it. */
+function filled(value: unknown): value is string {
+  return typeof value === "string" && value !== ""
+}
+
 /**
- * What a streamed fragment of Claude's says in Claude's own terms: the signature that closes a
- * thinking block, or an encrypted block. Its text is not here: OpenRouter sends it as
- * `delta.reasoning` too.
+ * What a streamed fragment of Claude's says in Claude's own terms, in order: its piece of a
+ * thinking block's text, the signature that closes the block, or an encrypted block.
  */
-export function claudeReasoningEntry(
+export function claudeReasoningEntries(
   fragment: ReasoningDetail,
-): ReasoningSignatureEntry | ReasoningRedactedEntry | undefined {
-  if (!isClaudeItem(fragment)) return undefined
-  if (
-    fragment.type === "reasoning.text" &&
-    typeof fragment.signature === "string" &&
-    fragment.signature !== ""
-  )
-    return { type: "reasoning-signature", signature: fragment.signature }
-  if (fragment.type === "reasoning.encrypted" && typeof fragment.data === "string" && fragment.data !== "")
-    return { type: "reasoning-redacted", data: fragment.data }
-  return undefined
+): (ReasoningDeltaEntry | ReasoningSignatureEntry | ReasoningRedactedEntry)[] {
+  if (!isClaudeItem(fragment)) return []
+  if (fragment.type === "reasoning.encrypted")
+    return filled(fragment.data) ? [{ type: "reasoning-redacted", data: fragment.data }] : []
+  if (fragment.type !== "reasoning.text") return []
+  return [
+    ...(filled(fragment.text) ? [{ type: "reasoning-delta" as const, text: fragment.text }] : []),
+    ...(filled(fragment.signature)
+      ? [{ type: "reasoning-signature" as const, signature: fragment.signature }]
+      : []),
+  ]
+}
+
+/** Whether `fragment` carries a piece of Claude's thinking text. */
+export function isClaudeText(fragment: ReasoningDetail): boolean {
+  return isClaudeItem(fragment) && fragment.type === "reasoning.text" && filled(fragment.text)
 }
 
 /** Claude's signed and encrypted thinking among `details`, as the parts Claude takes back. */
@@ -108,14 +117,15 @@ export function claudeThinkingParts(
   details: readonly ReasoningDetail[],
 ): (ReasoningPart | RedactedReasoningPart)[] {
   return details.flatMap((detail): (ReasoningPart | RedactedReasoningPart)[] => {
-    const entry = claudeReasoningEntry(detail)
-    if (entry?.type === "reasoning-redacted") return [{ type: "redacted-reasoning", data: entry.data }]
-    if (entry?.type === "reasoning-signature")
+    if (!isClaudeItem(detail)) return []
+    if (detail.type === "reasoning.encrypted" && filled(detail.data))
+      return [{ type: "redacted-reasoning", data: detail.data }]
+    if (detail.type === "reasoning.text" && filled(detail.signature))
       return [
         {
           type: "reasoning",
           text: typeof detail.text === "string" ? detail.text : "",
-          signature: entry.signature,
+          signature: detail.signature,
         },
       ]
     return []
@@ -131,7 +141,7 @@ export function geminiSignatureOf(details: readonly ReasoningDetail[], callId: s
     (detail) =>
       detail.format === GEMINI_FORMAT && detail.type === "reasoning.encrypted" && detail.id === callId,
   )
-  return typeof item?.data === "string" && item.data !== "" ? item.data : undefined
+  return filled(item?.data) ? item.data : undefined
 }
 
 /**

@@ -120,8 +120,8 @@ function userBlocks(message: UserMessage, at: number): Record<string, unknown>[]
 /**
  * An assistant turn's blocks, in their order. Reasoning goes as Claude gave it: a thinking block
  * with its signature, or the encrypted block; reasoning without a signature (another server's)
- * cannot be, and is left out. A turn that has none of Claude's own blocks but OpenRouter's items
- * of Claude's (a turn Claude answered through OpenRouter) starts with those as blocks.
+ * cannot be, and is left out. A turn with OpenRouter's items of Claude's (a turn Claude answered
+ * through OpenRouter) starts with those as blocks, in place of its own.
  */
 function assistantBlocks(message: AssistantMessage, at: number): Record<string, unknown>[] {
   let toolCallAt = 0
@@ -142,11 +142,15 @@ function assistantBlocks(message: AssistantMessage, at: number): Record<string, 
     }
     return [{ type: "tool_use", id: part.id, name: part.name, input }]
   })
-  if (blocks.some(isThinkingBlock)) return blocks
   const details = joinedDetails(
     message.content.flatMap((part) => (part.type === "reasoning-details" ? [part.details] : [])),
   )
-  return [...thinkingBlocks(claudeThinkingParts(details)), ...blocks]
+  const fromDetails = thinkingBlocks(claudeThinkingParts(details))
+  // The details are Claude's blocks as OpenRouter joined them, whatever their stream's order was;
+  // the turn's own blocks are the same thinking as a client's view rendered it.
+  return fromDetails.length === 0
+    ? blocks
+    : [...fromDetails, ...blocks.filter((block) => !isThinkingBlock(block))]
 }
 
 /** Reasoning as Claude takes it back: signed thinking, encrypted thinking; unsigned reasoning left out. */

@@ -729,7 +729,78 @@ describe("Claude's thinking through OpenRouter", () => {
     })
   })
 
-  it("goes to Claude itself as thinking blocks, first in the turn, when the conversation moves to an Anthropic upstream", () => {
+  it("keeps a block's bounds: a signature after other output or a second in a row is left to the details, one in a chunk with the next block's text closes its own", async () => {
+    const claude = (fragment: Record<string, unknown>) => ({ ...fragment, format: "anthropic-claude-v1" })
+    const text = (piece: string, index: number) => claude({ type: "reasoning.text", text: piece, index })
+    const signature = (value: string, index: number) =>
+      claude({ type: "reasoning.text", signature: value, index })
+    const call = openaiChunk({
+      tool_calls: [
+        { index: 0, id: "toolu_1", type: "function", function: { name: "weather", arguments: "{}" } },
+      ],
+    })
+    const end = [openaiChunk({}, "tool_calls"), "data: [DONE]\n\n"]
+    const cases = [
+      {
+        // The signature after the answer's text: no place among the blocks the client saw.
+        chunks: [
+          openaiChunk({ reasoning: "Look it up.", reasoning_details: [text("Look it up.", 0)] }),
+          openaiChunk({ content: "Checking." }),
+          openaiChunk({ reasoning_details: [signature("SIG", 0)] }),
+          call,
+          ...end,
+        ],
+        blocks: [],
+        details: [{ ...text("Look it up.", 0), signature: "SIG" }],
+      },
+      {
+        // A second block with no text (its thinking not shown): not merged into the first.
+        chunks: [
+          openaiChunk({ reasoning: "Look it up.", reasoning_details: [text("Look it up.", 0)] }),
+          openaiChunk({ reasoning_details: [signature("S0", 0), signature("S1", 1)] }),
+          call,
+          ...end,
+        ],
+        blocks: [{ type: "thinking", thinking: "Look it up.", signature: "S0" }],
+        details: [{ ...text("Look it up.", 0), signature: "S0" }, signature("S1", 1)],
+      },
+      {
+        // One chunk closing block 0 and starting block 1: `delta.reasoning` alone would put B in block 0.
+        chunks: [
+          openaiChunk({ reasoning: "A", reasoning_details: [text("A", 0)] }),
+          openaiChunk({ reasoning: "B", reasoning_details: [signature("S0", 0), text("B", 1)] }),
+          openaiChunk({ reasoning_details: [signature("S1", 1)] }),
+          call,
+          ...end,
+        ],
+        blocks: [
+          { type: "thinking", thinking: "A", signature: "S0" },
+          { type: "thinking", thinking: "B", signature: "S1" },
+        ],
+        details: [
+          { ...text("A", 0), signature: "S0" },
+          { ...text("B", 1), signature: "S1" },
+        ],
+      },
+    ]
+    for (const { chunks, blocks, details } of cases) {
+      const origin = await heraldOver("openai", chunks, { reasoningDetails: true })
+      const message = (await openai(origin).chat.completions.create({ model: "up", messages: [question] }))
+        .choices[0]?.message as unknown as Record<string, unknown>
+      expect(message.thinking_blocks ?? []).toEqual(blocks)
+      expect(message.reasoning_details).toEqual(details)
+      const streamed = await anthropic(origin)
+        .messages.stream({ model: "up", max_tokens: 100, messages: [question] })
+        .finalMessage()
+      // Signed blocks only: an unsigned one has no signature.
+      expect(
+        streamed.content.filter((block) => block.type === "thinking" && Boolean(block.signature)),
+      ).toEqual(blocks)
+      await closeServers(servers)
+    }
+  })
+
+  it("goes to Claude itself as thinking blocks, first in the turn and in place of its own, when the conversation moves to an Anthropic upstream", () => {
     const gemini = { ...GEMINI_ITEM, index: 1 }
     const turn = (ownThinking: boolean) =>
       toAnthropicMessagesRequest({
@@ -756,11 +827,11 @@ describe("Claude's thinking through OpenRouter", () => {
     ])
     // The turn starts with thinking, so thinking stays on.
     expect(moved.thinking).toEqual({ type: "enabled", budget_tokens: 2048 })
-    // A turn with Claude's own blocks sends those alone.
-    expect((turn(true).messages as { content: unknown[] }[])[1]?.content).toEqual([
-      { type: "thinking", thinking: "Mine.", signature: "OWN" },
-      { type: "tool_use", id: "toolu_1", name: "weather", input: { city: "Oslo" } },
-    ])
+    // The details win over the turn's own blocks: they are Claude's as OpenRouter joined them,
+    // the blocks the same thinking as a view rendered it.
+    expect((turn(true).messages as { content: unknown[] }[])[1]?.content).toEqual(
+      (moved.messages as { content: unknown[] }[])[1]?.content,
+    )
   })
 
   it("given by an Anthropic client goes to OpenRouter as Claude's items, to a model set to take details only", () => {
