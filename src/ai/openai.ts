@@ -275,6 +275,8 @@ export class OpenAIChunkTranslator implements EventTranslator {
    * can tell, and only the details keep it. Each signature and encrypted block once.
    */
   private readClaudeFragment(fragment: ReasoningDetail, entries: Translation["entries"]): void {
+    // A whole item sent again (its signature given already) adds nothing, its text included.
+    if (typeof fragment.signature === "string" && this.claudeSeen.has(fragment.signature)) return
     for (const entry of claudeReasoningEntries(fragment)) {
       if (entry.type === "reasoning-delta") {
         entries.push(entry)

@@ -145,8 +145,9 @@ export function geminiSignatureOf(details: readonly ReasoningDetail[], callId: s
 }
 
 /**
- * An assistant turn's signed reasoning as OpenRouter's items, in order: Claude's signed and
- * encrypted thinking, then the thought signatures of its tool calls as Gemini's items.
+ * An assistant turn's signed reasoning as OpenRouter's items, in the turn's order and numbered
+ * together: Claude's signed and encrypted thinking, and its tool calls' thought signatures as
+ * Gemini's items.
  */
 export function turnDetails(message: AssistantMessage): ReasoningDetail[] {
   return message.content

@@ -145,7 +145,19 @@ function assistantBlocks(message: AssistantMessage, at: number): Record<string, 
   const details = joinedDetails(
     message.content.flatMap((part) => (part.type === "reasoning-details" ? [part.details] : [])),
   )
-  const fromDetails = thinkingBlocks(claudeThinkingParts(details))
+  // An item without its text (given only as `delta.reasoning`) takes it from the turn's own block.
+  const ownText = new Map(
+    message.content.flatMap((part) =>
+      part.type === "reasoning" && part.signature !== undefined ? [[part.signature, part.text]] : [],
+    ),
+  )
+  const fromDetails = thinkingBlocks(
+    claudeThinkingParts(details).map((part) =>
+      part.type === "reasoning" && part.text === ""
+        ? { ...part, text: ownText.get(part.signature ?? "") ?? "" }
+        : part,
+    ),
+  )
   // The details are Claude's blocks as OpenRouter joined them, whatever their stream's order was;
   // the turn's own blocks are the same thinking as a client's view rendered it.
   return fromDetails.length === 0

@@ -800,6 +800,39 @@ describe("Claude's thinking through OpenRouter", () => {
     }
   })
 
+  it("an item sent again adds no text; an item without its text takes the turn's own block's to Claude", async () => {
+    const item = { type: "reasoning.text", format: "anthropic-claude-v1", index: 0 }
+    const origin = await heraldOver("openai", [
+      openaiChunk({ reasoning: "A", reasoning_details: [{ ...item, text: "A" }] }),
+      openaiChunk({ reasoning_details: [{ ...item, signature: "S" }] }),
+      openaiChunk({ reasoning_details: [{ ...item, text: "A", signature: "S" }] }),
+      openaiChunk({ content: "Ok." }),
+      openaiChunk({}, "stop"),
+      "data: [DONE]\n\n",
+    ])
+    const message = (await openai(origin).chat.completions.create({ model: "up", messages: [question] }))
+      .choices[0]?.message as unknown as Record<string, unknown>
+    expect(message.reasoning_content).toBe("A")
+    const body = toAnthropicMessagesRequest({
+      model: "claude",
+      messages: [
+        { role: "user", content: [{ type: "text", text: "Umbrella?" }] },
+        {
+          role: "assistant",
+          content: [
+            { type: "reasoning", text: "Look it up.", signature: "SIG" },
+            { type: "reasoning-details", details: [{ ...item, signature: "SIG" }] },
+            { type: "text", text: "Ok." },
+          ],
+        },
+      ],
+    })
+    expect((body.messages as { content: unknown[] }[])[1]?.content).toEqual([
+      { type: "thinking", thinking: "Look it up.", signature: "SIG" },
+      { type: "text", text: "Ok." },
+    ])
+  })
+
   it("goes to Claude itself as thinking blocks, first in the turn and in place of its own, when the conversation moves to an Anthropic upstream", () => {
     const gemini = { ...GEMINI_ITEM, index: 1 }
     const turn = (ownThinking: boolean) =>
