@@ -13,6 +13,7 @@ import {
   type JsonObject,
   object,
   onlySupportedFields,
+  optionalBoolean,
   optionalNumber,
   optionalPositiveInteger,
   optionalString,
@@ -92,7 +93,14 @@ export function fromAnthropicMessagesRequest(input: unknown): NormalizedRequest 
       }
     })
   }
-  if (body.tool_choice !== undefined) request.toolChoice = fromAnthropicToolChoice(body.tool_choice)
+  if (body.tool_choice !== undefined) {
+    request.toolChoice = fromAnthropicToolChoice(body.tool_choice)
+    const disabled = optionalBoolean(
+      object(body.tool_choice, "tool_choice").disable_parallel_tool_use,
+      "tool_choice.disable_parallel_tool_use",
+    )
+    if (disabled !== undefined) request.parallelToolCalls = !disabled
+  }
   if (body.thinking !== undefined) request.thinking = thinkingRequest(body.thinking, "thinking")
   if (body.output_config !== undefined) {
     const effort = outputEffort(body.output_config, "output_config")
@@ -173,9 +181,6 @@ function imageOf(block: JsonObject, path: string): ImagePart {
 
 function fromAnthropicToolChoice(value: unknown): ToolChoice {
   const choice = object(value, "tool_choice")
-  if (choice.disable_parallel_tool_use === true) {
-    throw new RequestFieldError("tool_choice.disable_parallel_tool_use", "is not supported")
-  }
   switch (choice.type) {
     case "auto":
     case "none":

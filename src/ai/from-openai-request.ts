@@ -15,6 +15,7 @@ import {
   type JsonObject,
   object,
   onlySupportedFields,
+  optionalBoolean,
   optionalNumber,
   optionalPositiveInteger,
   optionalString,
@@ -40,6 +41,7 @@ const OPENAI_FIELDS = new Set([
   "tool_choice",
   "response_format",
   "reasoning_effort",
+  "parallel_tool_calls",
   "n",
   "user",
 ])
@@ -47,7 +49,7 @@ const OPENAI_FIELDS = new Set([
 /**
  * The normalized request for a Chat Completions body. Throws {@link RequestFieldError} naming
  * the first field that is invalid or that Herald does not translate (`n` other than 1, `logprobs`,
- * audio parts, `parallel_tool_calls`…). `stream`, `stream_options` and `user` are read by the
+ * audio parts…). `stream`, `stream_options` and `user` are read by the
  * endpoint, not the model, and left out here.
  */
 export function fromOpenAIChatRequest(input: unknown): NormalizedRequest {
@@ -89,6 +91,8 @@ export function fromOpenAIChatRequest(input: unknown): NormalizedRequest {
     })
   }
   if (body.tool_choice !== undefined) request.toolChoice = fromOpenAIToolChoice(body.tool_choice)
+  const parallelToolCalls = optionalBoolean(body.parallel_tool_calls, "parallel_tool_calls")
+  if (parallelToolCalls !== undefined) request.parallelToolCalls = parallelToolCalls
   if (body.stop !== undefined && body.stop !== null) {
     request.stop =
       typeof body.stop === "string"

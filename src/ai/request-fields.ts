@@ -43,6 +43,12 @@ export function optionalPositiveInteger(value: unknown, path: string): number | 
   return number
 }
 
+export function optionalBoolean(value: unknown, path: string): boolean | undefined {
+  if (value === undefined || value === null) return undefined
+  if (typeof value === "boolean") return value
+  throw new RequestFieldError(path, "must be true or false")
+}
+
 export function optionalNumber(value: unknown, path: string): number | undefined {
   if (value === undefined || value === null) return undefined
   if (typeof value === "number" && Number.isFinite(value)) return value

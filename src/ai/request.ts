@@ -111,6 +111,11 @@ export interface NormalizedRequest {
   messages: NormalizedMessage[]
   tools?: ToolDefinition[]
   toolChoice?: ToolChoice
+  /**
+   * Whether the model may call several tools in one turn (OpenAI's `parallel_tool_calls`,
+   * Anthropic's `tool_choice.disable_parallel_tool_use` the other way round).
+   */
+  parallelToolCalls?: boolean
   /** Sequences that end the answer when produced. */
   stop?: string[]
   /** The most tokens the answer may have. Anthropic requires one: its adapter supplies a default. */

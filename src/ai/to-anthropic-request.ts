@@ -61,12 +61,16 @@ export function toAnthropicMessagesRequest(request: NormalizedRequest): Record<s
       input_schema: tool.parameters,
     }))
   }
-  if (request.toolChoice !== undefined) {
-    const choice = request.toolChoice
-    body.tool_choice =
-      typeof choice === "object"
+  const choice = request.toolChoice
+  // One call at a time is said on the tool choice (none has no such field): `auto` when none was asked.
+  const oneCall = request.parallelToolCalls === false && request.tools !== undefined && choice !== "none"
+  if (choice !== undefined || oneCall) {
+    body.tool_choice = {
+      ...(typeof choice === "object"
         ? { type: "tool", name: choice.name }
-        : { type: choice === "required" ? "any" : choice }
+        : { type: choice === "required" ? "any" : (choice ?? "auto") }),
+      ...(oneCall && { disable_parallel_tool_use: true }),
+    }
   }
   if (request.stop !== undefined) body.stop_sequences = request.stop
   if (request.temperature !== undefined) body.temperature = request.temperature

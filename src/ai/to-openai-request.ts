@@ -61,6 +61,9 @@ export function toOpenAIChatRequest(
     }))
   }
   if (request.toolChoice !== undefined) body.tool_choice = toOpenAIToolChoice(request.toolChoice)
+  // OpenAI refuses the field in a request without tools.
+  if (request.parallelToolCalls !== undefined && request.tools !== undefined)
+    body.parallel_tool_calls = request.parallelToolCalls
   if (request.stop !== undefined) body.stop = request.stop
   if (request.maxTokens !== undefined) body[options.maxTokensField ?? "max_tokens"] = request.maxTokens
   if (request.temperature !== undefined) body.temperature = request.temperature

@@ -143,6 +143,42 @@ describe("request translation", () => {
       "required",
     )
     expect(toAnthropicMessagesRequest({ ...base, toolChoice: "none" }).tool_choice).toEqual({ type: "none" })
+    // One tool call at a time: OpenAI's parallel_tool_calls, Anthropic's disable_parallel_tool_use.
+    const tools = [{ name: "weather", parameters: WEATHER_SCHEMA }]
+    const oneCall = fromOpenAIChatRequest({ ...base, tools: [], parallel_tool_calls: false })
+    expect(oneCall.parallelToolCalls).toBe(false)
+    expect(toAnthropicMessagesRequest({ ...oneCall, tools }).tool_choice).toEqual({
+      type: "auto",
+      disable_parallel_tool_use: true,
+    })
+    expect(
+      toAnthropicMessagesRequest({ ...oneCall, tools, toolChoice: { name: "weather" } }).tool_choice,
+    ).toEqual({ type: "tool", name: "weather", disable_parallel_tool_use: true })
+    expect(toAnthropicMessagesRequest({ ...oneCall, tools, toolChoice: "none" }).tool_choice).toEqual({
+      type: "none",
+    })
+    // Without tools neither format takes it.
+    expect(toAnthropicMessagesRequest({ ...base, parallelToolCalls: false })).not.toHaveProperty(
+      "tool_choice",
+    )
+    expect(toOpenAIChatRequest({ ...base, parallelToolCalls: false })).not.toHaveProperty(
+      "parallel_tool_calls",
+    )
+    const anthropicOneCall = fromAnthropicMessagesRequest({
+      ...base,
+      tool_choice: { type: "any", disable_parallel_tool_use: true },
+    })
+    expect(anthropicOneCall).toMatchObject({ toolChoice: "required", parallelToolCalls: false })
+    expect(toOpenAIChatRequest({ ...anthropicOneCall, tools })).toMatchObject({
+      tool_choice: "required",
+      parallel_tool_calls: false,
+    })
+    expect(
+      fromAnthropicMessagesRequest({
+        ...base,
+        tool_choice: { type: "auto", disable_parallel_tool_use: false },
+      }).parallelToolCalls,
+    ).toBe(true)
     const format = {
       type: "json_schema",
       json_schema: { name: "answer", schema: WEATHER_SCHEMA, strict: true },
@@ -199,6 +235,17 @@ describe("request translation", () => {
     expect(fieldOf(() => fromAnthropicMessagesRequest({ ...base, output_config: { effort: "HIGH" } }))).toBe(
       "output_config.effort",
     )
+    expect(fieldOf(() => fromOpenAIChatRequest({ ...base, parallel_tool_calls: "no" }))).toBe(
+      "parallel_tool_calls",
+    )
+    expect(
+      fieldOf(() =>
+        fromAnthropicMessagesRequest({
+          ...base,
+          tool_choice: { type: "auto", disable_parallel_tool_use: 1 },
+        }),
+      ),
+    ).toBe("tool_choice.disable_parallel_tool_use")
     expect(fieldOf(() => fromOpenAIChatRequest({ ...base, reasoning_effort: 3 }))).toBe("reasoning_effort")
     expect(fieldOf(() => fromOpenAIChatRequest({ ...base, reasoning_effort: "high effort" }))).toBe(
       "reasoning_effort",

@@ -633,6 +633,52 @@ describe("Gemini's thought signatures on tool calls", () => {
   })
 })
 
+describe("one tool call at a time", () => {
+  const WEATHER = {
+    type: "function" as const,
+    function: { name: "weather", parameters: { type: "object", properties: { city: { type: "string" } } } },
+  }
+
+  it("an OpenAI client's parallel_tool_calls reaches Claude as disable_parallel_tool_use, and an Anthropic client's reaches an OpenAI upstream", async () => {
+    const anthropicOrigin = await heraldOver("anthropic", [
+      ANTHROPIC_START,
+      anthropicEvent("content_block_start", { index: 0, content_block: { type: "text", text: "" } }),
+      anthropicEvent("content_block_delta", { index: 0, delta: { type: "text_delta", text: "Ok." } }),
+      anthropicEvent("content_block_stop", { index: 0 }),
+      anthropicEvent("message_delta", { delta: { stop_reason: "end_turn" }, usage: { output_tokens: 1 } }),
+      anthropicEvent("message_stop"),
+    ])
+    const answer = await openai(anthropicOrigin).chat.completions.create({
+      model: "up",
+      messages: [{ role: "user", content: "hi" }],
+      tools: [WEATHER],
+      parallel_tool_calls: false,
+    })
+    expect(answer.choices[0]?.message.content).toBe("Ok.")
+    expect(servers.upstream?.requests[0]?.body.tool_choice).toEqual({
+      type: "auto",
+      disable_parallel_tool_use: true,
+    })
+    await closeServers(servers)
+    const openaiOrigin = await heraldOver("openai", [
+      openaiChunk({ content: "Ok." }),
+      openaiChunk({}, "stop"),
+      "data: [DONE]\n\n",
+    ])
+    await anthropic(openaiOrigin).messages.create({
+      ...ANTHROPIC_REQUEST,
+      tools: [
+        { name: "weather", input_schema: { type: "object", properties: { city: { type: "string" } } } },
+      ],
+      tool_choice: { type: "any", disable_parallel_tool_use: true },
+    })
+    expect(servers.upstream?.requests[0]?.body).toMatchObject({
+      tool_choice: "required",
+      parallel_tool_calls: false,
+    })
+  })
+})
+
 describe("prompt cache counts", () => {
   it("an Anthropic upstream's cache reads and writes reach an Anthropic client apart, and an OpenAI client as cached_tokens", async () => {
     const origin = await heraldOver("anthropic", [
