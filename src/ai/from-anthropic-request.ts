@@ -33,6 +33,7 @@ const ANTHROPIC_FIELDS = new Set([
   "stop_sequences",
   "temperature",
   "top_p",
+  "top_k",
   "tools",
   "tool_choice",
   "thinking",
@@ -50,7 +51,7 @@ const CACHE_CONTROL = "cache_control"
 
 /**
  * The normalized request for a Messages body. Throws {@link RequestFieldError} naming the first
- * field that is invalid or that Herald does not translate (`top_k`, server tools, documents…). `stream` and `metadata` are read by the endpoint.
+ * field that is invalid or that Herald does not translate (server tools, documents…). `stream` and `metadata` are read by the endpoint.
  * A user turn's tool results become `tool` messages, placed before the turn's other content.
  */
 export function fromAnthropicMessagesRequest(input: unknown): NormalizedRequest {
@@ -72,6 +73,8 @@ export function fromAnthropicMessagesRequest(input: unknown): NormalizedRequest 
   if (temperature !== undefined) request.temperature = temperature
   const topP = optionalNumber(body.top_p, "top_p")
   if (topP !== undefined) request.topP = topP
+  const topK = optionalPositiveInteger(body.top_k, "top_k")
+  if (topK !== undefined) request.topK = topK
   if (body.tools !== undefined) {
     request.tools = array(body.tools, "tools").map((value, at) => {
       const path = `tools[${at}]`

@@ -42,6 +42,10 @@ const OPENAI_FIELDS = new Set([
   "response_format",
   "reasoning_effort",
   "parallel_tool_calls",
+  "frequency_penalty",
+  "presence_penalty",
+  "seed",
+  "logit_bias",
   "n",
   "user",
 ])
@@ -107,6 +111,24 @@ export function fromOpenAIChatRequest(input: unknown): NormalizedRequest {
   if (temperature !== undefined) request.temperature = temperature
   const topP = optionalNumber(body.top_p, "top_p")
   if (topP !== undefined) request.topP = topP
+  const frequencyPenalty = optionalNumber(body.frequency_penalty, "frequency_penalty")
+  if (frequencyPenalty !== undefined) request.frequencyPenalty = frequencyPenalty
+  const presencePenalty = optionalNumber(body.presence_penalty, "presence_penalty")
+  if (presencePenalty !== undefined) request.presencePenalty = presencePenalty
+  const seed = optionalNumber(body.seed, "seed")
+  if (seed !== undefined && !Number.isSafeInteger(seed))
+    throw new RequestFieldError("seed", "must be a whole number")
+  if (seed !== undefined) request.seed = seed
+  if (body.logit_bias !== undefined && body.logit_bias !== null) {
+    const bias = object(body.logit_bias, "logit_bias")
+    request.logitBias = Object.fromEntries(
+      Object.entries(bias).map(([token, value]) => {
+        if (typeof value !== "number" || !Number.isFinite(value))
+          throw new RequestFieldError(`logit_bias.${token}`, "must be a number")
+        return [token, value]
+      }),
+    )
+  }
   if (body.response_format !== undefined)
     request.responseFormat = fromOpenAIResponseFormat(body.response_format)
   Object.assign(request, effortRequest(body.reasoning_effort, "reasoning_effort"))

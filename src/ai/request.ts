@@ -122,6 +122,16 @@ export interface NormalizedRequest {
   maxTokens?: number
   temperature?: number
   topP?: number
+  /**
+   * Sampling settings one format has and the other has not: Chat Completions' penalties, `seed`
+   * and `logit_bias`, Messages' `top_k`. They go to an upstream of the format that has them; for
+   * the other, the request is refused naming the field.
+   */
+  frequencyPenalty?: number
+  presencePenalty?: number
+  seed?: number
+  logitBias?: Record<string, number>
+  topK?: number
   responseFormat?: ResponseFormat
   thinking?: Thinking
   /**

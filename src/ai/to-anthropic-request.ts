@@ -17,7 +17,8 @@ export const DEFAULT_ANTHROPIC_MAX_TOKENS = 4096
  * The Messages body for a normalized request, without `stream` (the adapter adds it).
  * Throws {@link RequestFieldError} for what Messages cannot express: `response_format`
  * other than text, an image URL that is neither `http(s):` nor a base64 `data:` URL, tool-call
- * arguments that are not a JSON object, a `strict` tool.
+ * arguments that are not a JSON object, a `strict` tool, Chat Completions' penalties, `seed` and
+ * `logit_bias`.
  */
 export function toAnthropicMessagesRequest(request: NormalizedRequest): Record<string, unknown> {
   if (request.responseFormat !== undefined && request.responseFormat.type !== "text") {
@@ -73,6 +74,20 @@ export function toAnthropicMessagesRequest(request: NormalizedRequest): Record<s
     }
   }
   if (request.stop !== undefined) body.stop_sequences = request.stop
+  const chatCompletionsOnly = (
+    [
+      ["frequency_penalty", request.frequencyPenalty],
+      ["presence_penalty", request.presencePenalty],
+      ["seed", request.seed],
+      ["logit_bias", request.logitBias],
+    ] as const
+  ).find(([, value]) => value !== undefined)
+  if (chatCompletionsOnly !== undefined)
+    throw new RequestFieldError(
+      chatCompletionsOnly[0],
+      "Anthropic Messages has no such setting; leave it out",
+    )
+  if (request.topK !== undefined) body.top_k = request.topK
   if (request.temperature !== undefined) body.temperature = request.temperature
   // Claude's recent models refuse the two together (400); an OpenAI client may send both.
   else if (request.topP !== undefined) body.top_p = request.topP

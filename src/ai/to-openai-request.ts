@@ -1,6 +1,7 @@
 import { joinedDetails, turnDetails } from "./reasoning-details.js"
 import { chatCompletionsEffort } from "./reasoning-settings.js"
 import type { NormalizedMessage, NormalizedRequest, ToolChoice } from "./request.js"
+import { RequestFieldError } from "./request-field-error.js"
 import { signatureFields } from "./thought-signature.js"
 
 /**
@@ -33,8 +34,9 @@ export interface OpenAIRequestOptions {
 
 /**
  * The Chat Completions body for a normalized request, without `stream` (the adapter adds it).
- * Every normalized field has a Chat Completions form, so this direction never fails; only a tool
- * result's `isError` is dropped (Chat Completions has no such flag; the result's text says it).
+ * Every normalized field but Messages' `top_k` has a Chat Completions form: only `top_k` throws
+ * {@link RequestFieldError}, and a tool result's `isError` is dropped (Chat Completions has no
+ * such flag; the result's text says it).
  */
 export function toOpenAIChatRequest(
   request: NormalizedRequest,
@@ -68,6 +70,12 @@ export function toOpenAIChatRequest(
   if (request.maxTokens !== undefined) body[options.maxTokensField ?? "max_tokens"] = request.maxTokens
   if (request.temperature !== undefined) body.temperature = request.temperature
   if (request.topP !== undefined) body.top_p = request.topP
+  if (request.topK !== undefined)
+    throw new RequestFieldError("top_k", "Chat Completions has no top_k; leave it out")
+  if (request.frequencyPenalty !== undefined) body.frequency_penalty = request.frequencyPenalty
+  if (request.presencePenalty !== undefined) body.presence_penalty = request.presencePenalty
+  if (request.seed !== undefined) body.seed = request.seed
+  if (request.logitBias !== undefined) body.logit_bias = request.logitBias
   const effort = chatCompletionsEffort(request)
   if (effort !== undefined) body.reasoning_effort = effort
   if (request.responseFormat !== undefined) {

@@ -37,7 +37,9 @@ const WORDS = [
   ...["reasoning_effort", "reasoningEffort", "output_config", "effort", "budget_tokens", "adaptive"],
   ...["thinking_blocks", "reasoning_details", "reasoning.text", "reasoning.encrypted", "providerMetadata"],
   ...["anthropic", "openrouter", "redactedData", "format", "summary", "reasoning.summary"],
-  ...["anthropic-claude-v1", "__thought_signature__", "c1__thought_signature__sig"],
+  ...["anthropic-claude-v1", "__thought_signature__", "c1__thought_signature__sig", "google-gemini-v1"],
+  ...["parallel_tool_calls", "disable_parallel_tool_use", "seed", "frequency_penalty", "presence_penalty"],
+  ...["logit_bias", "top_k"],
 ]
 
 const json = fc.letrec((tie) => ({

@@ -11,22 +11,9 @@ import { toAnthropicMessagesRequest } from "../../src/ai/to-anthropic-request.js
 import { toOpenAIChatRequest } from "../../src/ai/to-openai-request.js"
 import { closedAfterEach, closeServers, startAI } from "./ai-server.js"
 import { finalUIMessage } from "./ui-message-stream.js"
-import { anthropicEvent, openaiChunk, startUpstream } from "./upstream.js"
+import { ANTHROPIC_OK, anthropicEvent, OPENAI_OK, openaiChunk, startUpstream } from "./upstream.js"
 
 const servers = closedAfterEach()
-
-const ANTHROPIC_TEXT = [
-  anthropicEvent("message_start", {
-    message: { id: "msg_up", type: "message", role: "assistant", content: [], model: "m", usage: {} },
-  }),
-  anthropicEvent("content_block_start", { index: 0, content_block: { type: "text", text: "" } }),
-  anthropicEvent("content_block_delta", { index: 0, delta: { type: "text_delta", text: "Ok." } }),
-  anthropicEvent("content_block_stop", { index: 0 }),
-  anthropicEvent("message_delta", { delta: { stop_reason: "end_turn" }, usage: { output_tokens: 2 } }),
-  anthropicEvent("message_stop"),
-]
-
-const OPENAI_TEXT = [openaiChunk({ content: "Ok." }), openaiChunk({}, "stop"), "data: [DONE]\n\n"]
 
 /** Herald in front of an upstream of `provider`'s format answering `chunks`; its origin. */
 async function heraldOver(
@@ -61,7 +48,7 @@ const HI = [{ role: "user" as const, content: "hi" }]
 
 describe("an OpenAI client's reasoning_effort", () => {
   it("asks Claude for adaptive thinking at that effort; none turns thinking off", async () => {
-    const origin = await heraldOver("anthropic", ANTHROPIC_TEXT)
+    const origin = await heraldOver("anthropic", ANTHROPIC_OK)
     const ask = (effort: OpenAI.ReasoningEffort) =>
       openai(origin).chat.completions.create({ model: "up", messages: HI, reasoning_effort: effort })
     await ask("high")
@@ -75,7 +62,7 @@ describe("an OpenAI client's reasoning_effort", () => {
   })
 
   it("reaches an OpenAI-compatible upstream as it came, and is not sent when not asked", async () => {
-    const origin = await heraldOver("openai", OPENAI_TEXT)
+    const origin = await heraldOver("openai", OPENAI_OK)
     await openai(origin).chat.completions.create({ model: "up", messages: HI, reasoning_effort: "xhigh" })
     await openai(origin).chat.completions.create({ model: "up", messages: HI })
     expect(sent(0).reasoning_effort).toBe("xhigh")
@@ -85,7 +72,7 @@ describe("an OpenAI client's reasoning_effort", () => {
 
 describe("an Anthropic client's thinking", () => {
   it("reaches Claude as it was asked, budget, display and effort included", async () => {
-    const origin = await heraldOver("anthropic", ANTHROPIC_TEXT)
+    const origin = await heraldOver("anthropic", ANTHROPIC_OK)
     await anthropic(origin).messages.create({
       model: "up",
       max_tokens: 9000,
@@ -107,7 +94,7 @@ describe("an Anthropic client's thinking", () => {
   })
 
   it("asks an OpenAI-compatible upstream for the effort its budget falls in", async () => {
-    const origin = await heraldOver("openai", OPENAI_TEXT)
+    const origin = await heraldOver("openai", OPENAI_OK)
     const asked: Anthropic.ThinkingConfigParam[] = [
       { type: "enabled", budget_tokens: 1024 },
       { type: "enabled", budget_tokens: 2048 },
@@ -306,7 +293,7 @@ describe("Claude's thinking in a useChat conversation", () => {
   })
 
   it("a user message's reasoning part is for the UI only, as before", async () => {
-    const origin = await heraldOver("anthropic", ANTHROPIC_TEXT)
+    const origin = await heraldOver("anthropic", ANTHROPIC_OK)
     const response = await fetch(`${origin}/v1/ai-sdk/chat`, {
       method: "POST",
       headers: { "content-type": "application/json" },
@@ -330,7 +317,7 @@ describe("Claude's thinking in a useChat conversation", () => {
   })
 
   it("a malformed signature sent back is a 400 naming it", async () => {
-    const origin = await heraldOver("anthropic", ANTHROPIC_TEXT)
+    const origin = await heraldOver("anthropic", ANTHROPIC_OK)
     const assistant = {
       id: "a1",
       role: "assistant",
@@ -450,13 +437,13 @@ describe("Claude's thinking in an OpenAI client's conversation", () => {
       anthropicEvent("content_block_stop", { index }),
     ]
     const origin = await heraldOver("anthropic", [
-      ANTHROPIC_TEXT[0] as string,
+      ANTHROPIC_OK[0] as string,
       ...signed(0, "A", "SIG_A"),
       ...text(1),
       ...signed(2, "Unsigned.", ""),
       ...text(3),
       ...signed(4, "B", "SIG_B"),
-      ...ANTHROPIC_TEXT.slice(1),
+      ...ANTHROPIC_OK.slice(1),
     ])
     const answer = await openai(origin).chat.completions.stream({ model: "up", messages: HI }).finalMessage()
     expect((answer as unknown as Record<string, unknown>).thinking_blocks).toEqual([
@@ -464,13 +451,13 @@ describe("Claude's thinking in an OpenAI client's conversation", () => {
       { type: "thinking", thinking: "B", signature: "SIG_B" },
     ])
     await closeServers(servers)
-    const plain = await heraldOver("anthropic", ANTHROPIC_TEXT)
+    const plain = await heraldOver("anthropic", ANTHROPIC_OK)
     const none = await openai(plain).chat.completions.stream({ model: "up", messages: HI }).finalMessage()
     expect(none).not.toHaveProperty("thinking_blocks")
   })
 
   it("a thinking block of another type sent back is a 400 naming it", async () => {
-    const origin = await heraldOver("anthropic", ANTHROPIC_TEXT)
+    const origin = await heraldOver("anthropic", ANTHROPIC_OK)
     const refused = openai(origin).chat.completions.create({
       model: "up",
       messages: [
@@ -660,7 +647,7 @@ describe("OpenRouter's reasoning details", () => {
   })
 
   it("that are not a list of objects are a 400 naming them", async () => {
-    const origin = await heraldOver("openai", OPENAI_TEXT)
+    const origin = await heraldOver("openai", OPENAI_OK)
     const refused = openai(origin).chat.completions.create({
       model: "up",
       messages: [

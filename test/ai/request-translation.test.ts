@@ -221,7 +221,31 @@ describe("request translation", () => {
       expect(fieldOf(() => fromAnthropicMessagesRequest({ ...base, max_tokens: bad }))).toBe("max_tokens")
     }
     expect(fromOpenAIChatRequest({ ...base, max_tokens: 1 }).maxTokens).toBe(1)
-    expect(fieldOf(() => fromAnthropicMessagesRequest({ ...base, top_k: 5 }))).toBe("top_k")
+    // Sampling settings one format has: sent where they exist, refused by name where they do not.
+    const sampling = fromOpenAIChatRequest({
+      ...base,
+      frequency_penalty: 0.5,
+      presence_penalty: -0.5,
+      seed: 7,
+      logit_bias: { "50256": -100 },
+    })
+    expect(toOpenAIChatRequest(sampling)).toMatchObject({
+      frequency_penalty: 0.5,
+      presence_penalty: -0.5,
+      seed: 7,
+      logit_bias: { "50256": -100 },
+    })
+    expect(fieldOf(() => toAnthropicMessagesRequest(sampling))).toBe("frequency_penalty")
+    expect(fieldOf(() => toAnthropicMessagesRequest({ ...sampling, frequencyPenalty: undefined }))).toBe(
+      "presence_penalty",
+    )
+    expect(fieldOf(() => toAnthropicMessagesRequest({ model: "m", messages: [], seed: 1 }))).toBe("seed")
+    expect(fieldOf(() => fromOpenAIChatRequest({ ...base, seed: 1.5 }))).toBe("seed")
+    expect(fieldOf(() => fromOpenAIChatRequest({ ...base, logit_bias: { "1": "x" } }))).toBe("logit_bias.1")
+    const topK = fromAnthropicMessagesRequest({ ...base, top_k: 5 })
+    expect(toAnthropicMessagesRequest(topK).top_k).toBe(5)
+    expect(fieldOf(() => toOpenAIChatRequest(topK))).toBe("top_k")
+    expect(fieldOf(() => fromAnthropicMessagesRequest({ ...base, top_k: 0 }))).toBe("top_k")
     const thinking = (value: unknown) =>
       fieldOf(() => fromAnthropicMessagesRequest({ ...base, thinking: value }))
     expect(thinking({ type: "enabled" })).toBe("thinking.budget_tokens")

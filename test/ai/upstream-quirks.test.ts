@@ -6,7 +6,7 @@ import OpenAI from "openai"
 import { describe, expect, it } from "vitest"
 import { closedAfterEach, closeServers, startAI } from "./ai-server.js"
 import { finalUIMessage } from "./ui-message-stream.js"
-import { anthropicEvent, openaiChunk, startUpstream } from "./upstream.js"
+import { ANTHROPIC_OK, anthropicEvent, OPENAI_OK, openaiChunk, startUpstream } from "./upstream.js"
 
 const servers = closedAfterEach()
 
@@ -640,14 +640,7 @@ describe("one tool call at a time", () => {
   }
 
   it("an OpenAI client's parallel_tool_calls reaches Claude as disable_parallel_tool_use, and an Anthropic client's reaches an OpenAI upstream", async () => {
-    const anthropicOrigin = await heraldOver("anthropic", [
-      ANTHROPIC_START,
-      anthropicEvent("content_block_start", { index: 0, content_block: { type: "text", text: "" } }),
-      anthropicEvent("content_block_delta", { index: 0, delta: { type: "text_delta", text: "Ok." } }),
-      anthropicEvent("content_block_stop", { index: 0 }),
-      anthropicEvent("message_delta", { delta: { stop_reason: "end_turn" }, usage: { output_tokens: 1 } }),
-      anthropicEvent("message_stop"),
-    ])
+    const anthropicOrigin = await heraldOver("anthropic", ANTHROPIC_OK)
     const answer = await openai(anthropicOrigin).chat.completions.create({
       model: "up",
       messages: [{ role: "user", content: "hi" }],
@@ -660,11 +653,7 @@ describe("one tool call at a time", () => {
       disable_parallel_tool_use: true,
     })
     await closeServers(servers)
-    const openaiOrigin = await heraldOver("openai", [
-      openaiChunk({ content: "Ok." }),
-      openaiChunk({}, "stop"),
-      "data: [DONE]\n\n",
-    ])
+    const openaiOrigin = await heraldOver("openai", OPENAI_OK)
     await anthropic(openaiOrigin).messages.create({
       ...ANTHROPIC_REQUEST,
       tools: [
@@ -676,6 +665,34 @@ describe("one tool call at a time", () => {
       tool_choice: "required",
       parallel_tool_calls: false,
     })
+  })
+})
+
+describe("sampling settings one format has", () => {
+  it("reach an upstream of that format, and are a 400 naming them for the other", async () => {
+    const openaiOrigin = await heraldOver("openai", OPENAI_OK)
+    const settings = { seed: 7, presence_penalty: 0.5, frequency_penalty: 0.25 }
+    // The SDK's types have no top_k any more; older clients still send it.
+    const withTopK = { ...ANTHROPIC_REQUEST, top_k: 5 }
+    await openai(openaiOrigin).chat.completions.create({
+      model: "up",
+      messages: [{ role: "user", content: "hi" }],
+      ...settings,
+    })
+    expect(servers.upstream?.requests[0]?.body).toMatchObject(settings)
+    const refused = anthropic(openaiOrigin).messages.create(withTopK)
+    await expect(refused).rejects.toMatchObject({ status: 400, message: expect.stringContaining("top_k") })
+    await closeServers(servers)
+    const anthropicOrigin = await heraldOver("anthropic", ANTHROPIC_OK)
+    await anthropic(anthropicOrigin).messages.create(withTopK)
+    expect(servers.upstream?.requests[0]?.body.top_k).toBe(5)
+    const seeded = openai(anthropicOrigin).chat.completions.create({
+      model: "up",
+      messages: [{ role: "user", content: "hi" }],
+      seed: 7,
+    })
+    await expect(seeded).rejects.toMatchObject({ status: 400, message: expect.stringContaining("seed") })
+    expect(servers.upstream?.requests).toHaveLength(1)
   })
 })
 

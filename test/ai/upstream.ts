@@ -90,6 +90,21 @@ export function anthropicEvent(type: string, fields: Record<string, unknown> = {
   return `event: ${type}\ndata: ${JSON.stringify({ type, ...fields })}\n\n`
 }
 
+/** A whole Anthropic answer: the text "Ok." */
+export const ANTHROPIC_OK = [
+  anthropicEvent("message_start", {
+    message: { id: "msg_up", type: "message", role: "assistant", content: [], model: "m", usage: {} },
+  }),
+  anthropicEvent("content_block_start", { index: 0, content_block: { type: "text", text: "" } }),
+  anthropicEvent("content_block_delta", { index: 0, delta: { type: "text_delta", text: "Ok." } }),
+  anthropicEvent("content_block_stop", { index: 0 }),
+  anthropicEvent("message_delta", { delta: { stop_reason: "end_turn" }, usage: { output_tokens: 2 } }),
+  anthropicEvent("message_stop"),
+]
+
+/** A whole OpenAI-style answer: the text "Ok." */
+export const OPENAI_OK = [openaiChunk({ content: "Ok." }), openaiChunk({}, "stop"), "data: [DONE]\n\n"]
+
 /** An OpenAI-style answer that fails after its 200: some text, then an error frame. */
 export const OPENAI_ERROR_AFTER_TEXT = [
   openaiChunk({ content: "Partial" }),
