@@ -17,6 +17,7 @@ import {
   onlySupportedFields,
   optionalBoolean,
   optionalNumber,
+  optionalObject,
   optionalPositiveInteger,
   optionalString,
   string,
@@ -111,16 +112,18 @@ export function fromOpenAIChatRequest(input: unknown): NormalizedRequest {
   if (temperature !== undefined) request.temperature = temperature
   const topP = optionalNumber(body.top_p, "top_p")
   if (topP !== undefined) request.topP = topP
+  // A penalty of 0 and an empty bias are the defaults: clients send them explicitly, and they say
+  // nothing an upstream without them would need.
   const frequencyPenalty = optionalNumber(body.frequency_penalty, "frequency_penalty")
-  if (frequencyPenalty !== undefined) request.frequencyPenalty = frequencyPenalty
+  if (frequencyPenalty !== undefined && frequencyPenalty !== 0) request.frequencyPenalty = frequencyPenalty
   const presencePenalty = optionalNumber(body.presence_penalty, "presence_penalty")
-  if (presencePenalty !== undefined) request.presencePenalty = presencePenalty
+  if (presencePenalty !== undefined && presencePenalty !== 0) request.presencePenalty = presencePenalty
   const seed = optionalNumber(body.seed, "seed")
   if (seed !== undefined && !Number.isSafeInteger(seed))
     throw new RequestFieldError("seed", "must be a whole number")
   if (seed !== undefined) request.seed = seed
-  if (body.logit_bias !== undefined && body.logit_bias !== null) {
-    const bias = object(body.logit_bias, "logit_bias")
+  const bias = optionalObject(body.logit_bias, "logit_bias")
+  if (Object.keys(bias).length > 0) {
     request.logitBias = Object.fromEntries(
       Object.entries(bias).map(([token, value]) => {
         if (typeof value !== "number" || !Number.isFinite(value))

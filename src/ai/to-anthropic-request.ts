@@ -64,7 +64,7 @@ export function toAnthropicMessagesRequest(request: NormalizedRequest): Record<s
   }
   const choice = request.toolChoice
   // One call at a time is said on the tool choice (none has no such field): `auto` when none was asked.
-  const oneCall = request.parallelToolCalls === false && request.tools !== undefined && choice !== "none"
+  const oneCall = request.parallelToolCalls === false && (request.tools?.length ?? 0) > 0 && choice !== "none"
   if (choice !== undefined || oneCall) {
     body.tool_choice = {
       ...(typeof choice === "object"

@@ -63,9 +63,10 @@ export function toOpenAIChatRequest(
     }))
   }
   if (request.toolChoice !== undefined) body.tool_choice = toOpenAIToolChoice(request.toolChoice)
-  // OpenAI refuses the field in a request without tools.
-  if (request.parallelToolCalls !== undefined && request.tools !== undefined)
-    body.parallel_tool_calls = request.parallelToolCalls
+  // Only `false` says anything (one call at a time is not the default); OpenAI refuses the field
+  // in a request without tools, and its o-series models refuse it at all.
+  if (request.parallelToolCalls === false && (request.tools?.length ?? 0) > 0)
+    body.parallel_tool_calls = false
   if (request.stop !== undefined) body.stop = request.stop
   if (request.maxTokens !== undefined) body[options.maxTokensField ?? "max_tokens"] = request.maxTokens
   if (request.temperature !== undefined) body.temperature = request.temperature

@@ -164,6 +164,12 @@ describe("request translation", () => {
     expect(toOpenAIChatRequest({ ...base, parallelToolCalls: false })).not.toHaveProperty(
       "parallel_tool_calls",
     )
+    expect(toOpenAIChatRequest({ ...base, tools: [], parallelToolCalls: false })).not.toHaveProperty(
+      "parallel_tool_calls",
+    )
+    expect(toAnthropicMessagesRequest({ ...base, tools: [], parallelToolCalls: false })).not.toHaveProperty(
+      "tool_choice",
+    )
     const anthropicOneCall = fromAnthropicMessagesRequest({
       ...base,
       tool_choice: { type: "any", disable_parallel_tool_use: true },
@@ -173,12 +179,13 @@ describe("request translation", () => {
       tool_choice: "required",
       parallel_tool_calls: false,
     })
-    expect(
-      fromAnthropicMessagesRequest({
-        ...base,
-        tool_choice: { type: "auto", disable_parallel_tool_use: false },
-      }).parallelToolCalls,
-    ).toBe(true)
+    const parallel = fromAnthropicMessagesRequest({
+      ...base,
+      tool_choice: { type: "auto", disable_parallel_tool_use: false },
+    })
+    expect(parallel.parallelToolCalls).toBe(true)
+    // OpenAI's default: not sent (its o-series models refuse the field whatever its value).
+    expect(toOpenAIChatRequest({ ...parallel, tools })).not.toHaveProperty("parallel_tool_calls")
     const format = {
       type: "json_schema",
       json_schema: { name: "answer", schema: WEATHER_SCHEMA, strict: true },
@@ -240,6 +247,14 @@ describe("request translation", () => {
       "presence_penalty",
     )
     expect(fieldOf(() => toAnthropicMessagesRequest({ model: "m", messages: [], seed: 1 }))).toBe("seed")
+    // The defaults, sent explicitly by many clients, say nothing: they pass to either upstream.
+    const defaults = fromOpenAIChatRequest({
+      ...base,
+      frequency_penalty: 0,
+      presence_penalty: 0,
+      logit_bias: {},
+    })
+    expect(toAnthropicMessagesRequest(defaults)).not.toHaveProperty("frequency_penalty")
     expect(fieldOf(() => fromOpenAIChatRequest({ ...base, seed: 1.5 }))).toBe("seed")
     expect(fieldOf(() => fromOpenAIChatRequest({ ...base, logit_bias: { "1": "x" } }))).toBe("logit_bias.1")
     const topK = fromAnthropicMessagesRequest({ ...base, top_k: 5 })
