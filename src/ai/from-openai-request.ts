@@ -27,6 +27,9 @@ import {
 import { thinkingBlockPart } from "./thinking-blocks.js"
 import { sentBackId, sentBackSignature } from "./thought-signature.js"
 
+/** Fields that tune OpenAI's service, not the answer (see {@link NormalizedRequest.serviceSettings}). */
+const SERVICE_SETTINGS = ["service_tier", "prompt_cache_key", "safety_identifier", "store", "metadata"]
+
 /** The Chat Completions fields {@link fromOpenAIChatRequest} reads; any other is refused by name. */
 const OPENAI_FIELDS = new Set([
   "model",
@@ -47,6 +50,8 @@ const OPENAI_FIELDS = new Set([
   "presence_penalty",
   "seed",
   "logit_bias",
+  "verbosity",
+  ...SERVICE_SETTINGS,
   "n",
   "user",
 ])
@@ -134,8 +139,25 @@ export function fromOpenAIChatRequest(input: unknown): NormalizedRequest {
   }
   if (body.response_format !== undefined)
     request.responseFormat = fromOpenAIResponseFormat(body.response_format)
+  const verbosity = optionalString(body.verbosity, "verbosity")
+  if (verbosity !== undefined) request.verbosity = verbosity
+  const service = Object.fromEntries(
+    SERVICE_SETTINGS.flatMap((field) =>
+      body[field] === undefined || body[field] === null ? [] : [[field, serviceSetting(field, body[field])]],
+    ),
+  )
+  if (Object.keys(service).length > 0) request.serviceSettings = service
   Object.assign(request, effortRequest(body.reasoning_effort, "reasoning_effort"))
   return request
+}
+
+/** A service setting as OpenAI types it: `store` a boolean, `metadata` strings by key, the others a string. */
+function serviceSetting(field: string, value: unknown): unknown {
+  if (field === "store") return optionalBoolean(value, field)
+  if (field !== "metadata") return string(value, field)
+  const metadata = object(value, field)
+  for (const [key, each] of Object.entries(metadata)) string(each, `metadata.${key}`)
+  return metadata
 }
 
 function fromOpenAIMessage(role: string, message: JsonObject, path: string): NormalizedMessage {

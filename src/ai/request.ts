@@ -132,6 +132,15 @@ export interface NormalizedRequest {
   seed?: number
   logitBias?: Record<string, number>
   topK?: number
+  /** GPT-5's `verbosity` (`low`, `medium`, `high`): to a Chat Completions upstream; refused for Messages. */
+  verbosity?: string
+  /**
+   * Chat Completions settings that tune OpenAI's service, not the answer: `service_tier`,
+   * `prompt_cache_key`, `safety_identifier`, `store` and `metadata`, as the client sent them. They
+   * go on to a Chat Completions upstream and are left out for Messages (as Messages' own
+   * `service_tier` is left out for Chat Completions).
+   */
+  serviceSettings?: Record<string, unknown>
   responseFormat?: ResponseFormat
   thinking?: Thinking
   /**

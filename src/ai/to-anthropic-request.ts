@@ -17,8 +17,8 @@ export const DEFAULT_ANTHROPIC_MAX_TOKENS = 4096
  * The Messages body for a normalized request, without `stream` (the adapter adds it).
  * Throws {@link RequestFieldError} for what Messages cannot express: `response_format`
  * other than text, an image URL that is neither `http(s):` nor a base64 `data:` URL, tool-call
- * arguments that are not a JSON object, a `strict` tool, Chat Completions' penalties, `seed` and
- * `logit_bias`.
+ * arguments that are not a JSON object, a `strict` tool, Chat Completions' penalties, `seed`,
+ * `logit_bias` and `verbosity`. Chat Completions' service settings are left out.
  */
 export function toAnthropicMessagesRequest(request: NormalizedRequest): Record<string, unknown> {
   if (request.responseFormat !== undefined && request.responseFormat.type !== "text") {
@@ -80,6 +80,7 @@ export function toAnthropicMessagesRequest(request: NormalizedRequest): Record<s
       ["presence_penalty", request.presencePenalty],
       ["seed", request.seed],
       ["logit_bias", request.logitBias],
+      ["verbosity", request.verbosity],
     ] as const
   ).find(([, value]) => value !== undefined)
   if (chatCompletionsOnly !== undefined)

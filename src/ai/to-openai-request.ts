@@ -77,6 +77,8 @@ export function toOpenAIChatRequest(
   if (request.presencePenalty !== undefined) body.presence_penalty = request.presencePenalty
   if (request.seed !== undefined) body.seed = request.seed
   if (request.logitBias !== undefined) body.logit_bias = request.logitBias
+  if (request.verbosity !== undefined) body.verbosity = request.verbosity
+  Object.assign(body, request.serviceSettings)
   const effort = chatCompletionsEffort(request)
   if (effort !== undefined) body.reasoning_effort = effort
   if (request.responseFormat !== undefined) {

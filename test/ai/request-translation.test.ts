@@ -257,6 +257,23 @@ describe("request translation", () => {
     expect(toAnthropicMessagesRequest(defaults)).not.toHaveProperty("frequency_penalty")
     expect(fieldOf(() => fromOpenAIChatRequest({ ...base, seed: 1.5 }))).toBe("seed")
     expect(fieldOf(() => fromOpenAIChatRequest({ ...base, logit_bias: { "1": "x" } }))).toBe("logit_bias.1")
+    // What tunes OpenAI's service goes on to Chat Completions and is left out for Messages;
+    // GPT-5's verbosity changes the answer, and Messages has none.
+    const service = {
+      service_tier: "flex",
+      prompt_cache_key: "chat-42",
+      safety_identifier: "user-hash",
+      store: true,
+      metadata: { app: "herald" },
+    }
+    const tuned = fromOpenAIChatRequest({ ...base, ...service, verbosity: "low" })
+    expect(toOpenAIChatRequest(tuned)).toMatchObject({ ...service, verbosity: "low" })
+    expect(fieldOf(() => toAnthropicMessagesRequest(tuned))).toBe("verbosity")
+    const untuned = toAnthropicMessagesRequest({ ...tuned, verbosity: undefined })
+    for (const field of Object.keys(service)) expect(untuned).not.toHaveProperty(field)
+    expect(fieldOf(() => fromOpenAIChatRequest({ ...base, store: "yes" }))).toBe("store")
+    expect(fieldOf(() => fromOpenAIChatRequest({ ...base, metadata: { app: 1 } }))).toBe("metadata.app")
+    expect(fieldOf(() => fromOpenAIChatRequest({ ...base, service_tier: 2 }))).toBe("service_tier")
     const topK = fromAnthropicMessagesRequest({ ...base, top_k: 5 })
     expect(toAnthropicMessagesRequest(topK).top_k).toBe(5)
     expect(fieldOf(() => toOpenAIChatRequest(topK))).toBe("top_k")

@@ -671,7 +671,14 @@ describe("one tool call at a time", () => {
 describe("sampling settings one format has", () => {
   it("reach an upstream of that format, and are a 400 naming them for the other", async () => {
     const openaiOrigin = await heraldOver("openai", OPENAI_OK)
-    const settings = { seed: 7, presence_penalty: 0.5, frequency_penalty: 0.25 }
+    const settings = {
+      seed: 7,
+      presence_penalty: 0.5,
+      frequency_penalty: 0.25,
+      verbosity: "low" as const,
+      service_tier: "flex" as const,
+      prompt_cache_key: "chat-42",
+    }
     // The SDK's types have no top_k any more; older clients still send it.
     const withTopK = { ...ANTHROPIC_REQUEST, top_k: 5 }
     await openai(openaiOrigin).chat.completions.create({
