@@ -39,7 +39,7 @@ const WORDS = [
   ...["anthropic", "openrouter", "redactedData", "format", "summary", "reasoning.summary"],
   ...["anthropic-claude-v1", "__thought_signature__", "c1__thought_signature__sig", "google-gemini-v1"],
   ...["parallel_tool_calls", "disable_parallel_tool_use", "seed", "frequency_penalty", "presence_penalty"],
-  ...["logit_bias", "top_k"],
+  ...["logit_bias", "top_k", "verbosity", "service_tier", "prompt_cache_key", "store", "metadata"],
 ]
 
 const json = fc.letrec((tie) => ({
