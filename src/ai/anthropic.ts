@@ -36,6 +36,7 @@ export function anthropicProvider(options: AnthropicProviderOptions): Provider {
   if (options.apiKey !== undefined) headers["x-api-key"] = options.apiKey
   return {
     kind: "anthropic",
+    check: toAnthropicMessagesRequest,
     async *stream(request: NormalizedRequest, signal: AbortSignal): AsyncGenerator<Entry, void, undefined> {
       const body = { ...toAnthropicMessagesRequest(request), stream: true }
       yield* streamFromUpstream(

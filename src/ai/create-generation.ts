@@ -184,6 +184,9 @@ async function admit(
     )
     return undefined
   }
+  // What the upstream's format cannot say is refused now, before anything is counted or kept.
+  const upstreamRequest = { ...asked.request, model: model.upstreamModel }
+  model.provider.check?.(upstreamRequest)
   const graceMs = disconnectGrace(request.headers[ON_DISCONNECT_HEADER])
   if (graceMs === null) {
     sendFormatError(response, format, 400, `${ON_DISCONNECT_HEADER} must be "cancel" or "continue".`, {
@@ -258,7 +261,7 @@ async function admit(
       run = await context.generations.start({
         id,
         provider: model.provider,
-        request: { ...asked.request, model: model.upstreamModel },
+        request: upstreamRequest,
         meta,
         ...(graceMs === undefined ? {} : { disconnectGraceMs: graceMs }),
         ...(claim === undefined ? {} : { claim }),

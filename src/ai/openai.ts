@@ -88,17 +88,20 @@ export function openaiProvider(options: OpenAIProviderOptions): Provider {
   const url = `${options.baseURL.replace(/\/+$/, "")}/chat/completions`
   const headers: Record<string, string> = { ...options.headers }
   if (options.apiKey !== undefined) headers.authorization = `Bearer ${options.apiKey}`
+  const bodyOf = (request: NormalizedRequest) =>
+    toOpenAIChatRequest(request, {
+      maxTokensField,
+      thoughtSignatures,
+      reasoningWithToolCalls,
+      reasoningDetails,
+    })
   return {
     kind: "openai",
+    check: bodyOf,
     async *stream(request: NormalizedRequest, signal: AbortSignal): AsyncGenerator<Entry, void, undefined> {
       // "The usage chunk (`choices: []`) comes only with `stream_options: {include_usage: true}`."
       const body = {
-        ...toOpenAIChatRequest(request, {
-          maxTokensField,
-          thoughtSignatures,
-          reasoningWithToolCalls,
-          reasoningDetails,
-        }),
+        ...bodyOf(request),
         stream: true,
         ...(streamUsage && { stream_options: { include_usage: true } }),
       }

@@ -19,4 +19,9 @@ export interface Provider {
   /** What this provider is, for logs and `/v1/models`: `openai`, `anthropic`, `demo`. */
   readonly kind: string
   stream(request: NormalizedRequest, signal: AbortSignal): AsyncIterable<Entry>
+  /**
+   * Throws the `RequestFieldError` that {@link stream} would for `request`, and does nothing
+   * else: an endpoint refuses such a request before it counts or keeps anything of it.
+   */
+  check?(request: NormalizedRequest): void
 }

@@ -699,6 +699,15 @@ describe("sampling settings one format has", () => {
       seed: 7,
     })
     await expect(seeded).rejects.toMatchObject({ status: 400, message: expect.stringContaining("seed") })
+    // Refused before anything is counted or kept: no generation was made.
+    const raw = await fetch(`${anthropicOrigin}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "up", messages: [{ role: "user", content: "hi" }], seed: 7 }),
+    })
+    expect(raw.status).toBe(400)
+    expect(raw.headers.has("herald-generation-id")).toBe(false)
+    expect(await raw.json()).toMatchObject({ error: { param: "seed" } })
     expect(servers.upstream?.requests).toHaveLength(1)
   })
 })
