@@ -344,6 +344,13 @@ function signatureOn(call: unknown): unknown {
     ?.thought_signature
 }
 
+/** The upstream's own ids of SIGNED_ANSWER's calls came back in request `request`, on the calls and on their results. */
+function expectOwnIdsSentBack(request: number): void {
+  const sent = servers.upstream?.requests[request]?.body.messages as Record<string, unknown>[]
+  expect(sent[1]?.tool_calls).toMatchObject([{ id: "call_a" }, { id: "call_b" }])
+  expect(sent.slice(2).map((message) => message.tool_call_id)).toEqual(["call_a", "call_b"])
+}
+
 /** The signatures on the tool calls of an upstream request's assistant message, the second request's by default. */
 function signaturesSentBack(request = 1): unknown[] {
   const sent = servers.upstream?.requests[request]?.body.messages as Record<string, unknown>[]
@@ -469,9 +476,7 @@ describe("Gemini's thought signatures on tool calls", () => {
     expect(again.status).toBe(200)
     await again.text()
     expect(signaturesSentBack(2)).toEqual(["sig-A", undefined])
-    const sent = servers.upstream?.requests[2]?.body.messages as Record<string, unknown>[]
-    expect(sent[1]?.tool_calls).toMatchObject([{ id: "call_a" }, { id: "call_b" }])
-    expect(sent.slice(2).map((message) => message.tool_call_id)).toEqual(["call_a", "call_b"])
+    expectOwnIdsSentBack(2)
   })
 
   it("ride in the call's id, so that a client keeping only a call's id, name and arguments (LangChain) sends them back", async () => {
@@ -501,10 +506,7 @@ describe("Gemini's thought signatures on tool calls", () => {
       ],
     })
     expect(signaturesSentBack()).toEqual(["sig-A", undefined])
-    const sent = servers.upstream?.requests[1]?.body.messages as Record<string, unknown>[]
-    // The upstream gets back the ids it made, on the calls and on their results.
-    expect(sent[1]?.tool_calls).toMatchObject([{ id: "call_a" }, { id: "call_b" }])
-    expect(sent.slice(2).map((message) => message.tool_call_id)).toEqual(["call_a", "call_b"])
+    expectOwnIdsSentBack(1)
   })
 
   it("reach an Anthropic client (Claude Code) in the tool_use id, and go back to Gemini with its tool turn", async () => {
@@ -533,11 +535,8 @@ describe("Gemini's thought signatures on tool calls", () => {
         },
       ],
     })
-    const sent = servers.upstream?.requests[2]?.body.messages as Record<string, unknown>[]
-    const sentCalls = (sent[1]?.tool_calls ?? []) as unknown[]
-    expect(sentCalls.map(signatureOn)).toEqual(["sig-A", undefined])
-    expect(sentCalls).toMatchObject([{ id: "call_a" }, { id: "call_b" }])
-    expect(sent.slice(2).map((message) => message.tool_call_id)).toEqual(["call_a", "call_b"])
+    expect(signaturesSentBack(2)).toEqual(["sig-A", undefined])
+    expectOwnIdsSentBack(2)
   })
 
   it("an id an upstream made is given back to it as it came, LiteLLM's `__thought__` in it included", async () => {
