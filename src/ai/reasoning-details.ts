@@ -64,10 +64,14 @@ export function addReasoningDetail(details: ReasoningDetail[], fragment: Reasoni
   }
 }
 
-/** The items of `lists` joined by {@link addReasoningDetail}. */
-export function joinedDetails(lists: Iterable<readonly ReasoningDetail[]>): ReasoningDetail[] {
+/**
+ * The details an assistant turn carries, joined by {@link addReasoningDetail}: a stream's late
+ * fragments reach a client as a second list.
+ */
+export function turnSentDetails(message: AssistantMessage): ReasoningDetail[] {
   const details: ReasoningDetail[] = []
-  for (const list of lists) for (const item of list) addReasoningDetail(details, item)
+  for (const part of message.content)
+    if (part.type === "reasoning-details") for (const item of part.details) addReasoningDetail(details, item)
   return details
 }
 

@@ -1,4 +1,4 @@
-import { claudeThinkingParts, joinedDetails } from "./reasoning-details.js"
+import { claudeThinkingParts, turnSentDetails } from "./reasoning-details.js"
 import { messagesEffort } from "./reasoning-settings.js"
 import type {
   AssistantMessage,
@@ -162,9 +162,7 @@ function assistantBlocks(message: AssistantMessage, at: number): Record<string, 
     }
     return [{ type: "tool_use", id: part.id, name: part.name, input }]
   })
-  const details = joinedDetails(
-    message.content.flatMap((part) => (part.type === "reasoning-details" ? [part.details] : [])),
-  )
+  const details = turnSentDetails(message)
   // An item without its text (given only as `delta.reasoning`) takes it from the turn's own block.
   const ownText = new Map(
     message.content.flatMap((part) =>

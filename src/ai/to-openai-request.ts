@@ -1,4 +1,4 @@
-import { joinedDetails, turnDetails } from "./reasoning-details.js"
+import { turnDetails, turnSentDetails } from "./reasoning-details.js"
 import { chatCompletionsEffort } from "./reasoning-settings.js"
 import type { NormalizedMessage, NormalizedRequest, ToolChoice } from "./request.js"
 import { RequestFieldError } from "./request-field-error.js"
@@ -117,11 +117,8 @@ function toOpenAIMessage(message: NormalizedMessage, options: OpenAIRequestOptio
       const textOf = (type: "text" | "reasoning") =>
         message.content.flatMap((part) => (part.type === type ? [part.text] : [])).join("")
       const text = textOf("text")
-      // Joined again: a stream's late fragments reach a client as a second list. A turn without
-      // them (an Anthropic client's) gives its signed thinking and signed calls as items.
-      const sentDetails = joinedDetails(
-        message.content.flatMap((part) => (part.type === "reasoning-details" ? [part.details] : [])),
-      )
+      // A turn without details (an Anthropic client's) gives its signed thinking and signed calls as items.
+      const sentDetails = turnSentDetails(message)
       const details = sentDetails.length > 0 ? sentDetails : turnDetails(message)
       const toolCalls = message.content.flatMap((part) =>
         part.type === "tool-call"
