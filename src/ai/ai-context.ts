@@ -3,12 +3,13 @@ import type { Logger } from "../logger.js"
 import type { SSE } from "../server/index.js"
 import type { AIAuthenticator } from "./ai-auth.js"
 import type { AIMetrics } from "./ai-metrics.js"
-import type { ChatGenerations } from "./chat-generations.js"
 import type { Generations } from "./generations.js"
 import type { IdempotencyKeys } from "./idempotency.js"
 import type { JsonBodyLimits } from "./json-body.js"
+import type { LatestGenerations } from "./latest-generations.js"
 import type { Model } from "./models.js"
 import type { Prompts } from "./prompts.js"
+import type { ReasoningMemory } from "./reasoning-memory.js"
 import type { SubjectLimits } from "./subject-limits.js"
 
 /** What every AI endpoint shares. */
@@ -19,7 +20,7 @@ export interface AIContext {
   /** The model a request that names none gets (the AI SDK endpoint): the first configured. */
   readonly defaultModel: string
   /** The AI SDK chats' latest generations. */
-  readonly chats: ChatGenerations
+  readonly chats: LatestGenerations
   /** The `Idempotency-Key`s of create requests. */
   readonly idempotency: IdempotencyKeys
   readonly metrics: AIMetrics
@@ -29,6 +30,8 @@ export interface AIContext {
   readonly maxOutputTokens: number
   /** Where prompts are kept (or not). */
   readonly prompts: Prompts
+  /** Which generation made each tool call, to give a bare tool turn its reasoning back (or nothing). */
+  readonly reasoning: ReasoningMemory
   readonly auth: AIAuthenticator
   readonly sse: SSE
   /** How long a new generation's response head waits for the upstream's first answer, in ms. */

@@ -184,8 +184,10 @@ async function admit(
     )
     return undefined
   }
+  // A bare tool turn gets back what its model needs with it, before the check that writes it.
+  const restored = await context.reasoning.restore(grants.subject, asked.request)
   // What the upstream's format cannot say is refused now, before anything is counted or kept.
-  const upstreamRequest = { ...asked.request, model: model.upstreamModel }
+  const upstreamRequest = { ...restored, model: model.upstreamModel }
   model.provider.check?.(upstreamRequest)
   const graceMs = disconnectGrace(request.headers[ON_DISCONNECT_HEADER])
   if (graceMs === null) {
@@ -256,6 +258,7 @@ async function admit(
       createdAt: context.now(),
       includeUsage: asked.includeUsage,
     }
+    const recorder = context.reasoning.recorder(grants.subject, id)
     let run: GenerationRun
     try {
       run = await context.generations.start({
@@ -265,6 +268,7 @@ async function admit(
         meta,
         ...(graceMs === undefined ? {} : { disconnectGraceMs: graceMs }),
         ...(claim === undefined ? {} : { claim }),
+        ...(recorder === undefined ? {} : { recorder }),
       })
     } catch (error) {
       ticket?.release()

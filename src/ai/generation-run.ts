@@ -5,6 +5,7 @@ import { DisconnectGrace } from "./disconnect-grace.js"
 import type { Entry } from "./entries.js"
 import type { GenerationSummary } from "./generation-activity.js"
 import type { Provider } from "./provider.js"
+import type { TurnRecorder } from "./reasoning-memory.js"
 import type { NormalizedRequest } from "./request.js"
 import { RequestFieldError } from "./request-field-error.js"
 import { StatsRecorder } from "./stats-recorder.js"
@@ -73,6 +74,7 @@ export class GenerationRun {
   readonly #stats: StatsRecorder
   readonly #grace: DisconnectGrace
   readonly #storeDeadline: StoreDeadline
+  readonly #recorder: TurnRecorder | undefined
   #resolveStarted!: (outcome: StartOutcome) => void
   #stop: Stop | undefined
   #flushQueued = false
@@ -91,6 +93,8 @@ export class GenerationRun {
       readonly model: string
       readonly startedAt: number
       readonly graceMs: number
+      /** Records the generation's tool calls for the reasoning memory; its records are stored before the terminal entry. */
+      readonly recorder?: TurnRecorder
     },
     settings: RunSettings,
   ) {
@@ -101,6 +105,7 @@ export class GenerationRun {
     this.#settings = settings
     this.#stats = new StatsRecorder(spec.startedAt)
     this.#storeDeadline = new StoreDeadline(settings.storeTimeoutMs)
+    this.#recorder = spec.recorder
     this.#grace = new DisconnectGrace(spec.graceMs, () =>
       this.stop("cancelled", "every viewer left and none came back within the disconnect grace period"),
     )
@@ -165,6 +170,7 @@ export class GenerationRun {
           this.#resolveStarted({ kind: "streaming" })
         }
         this.#stats.observe(entry, now())
+        this.#recorder?.observe(entry)
         if (entry.type === "error") status = "failed"
         this.#pending.add(entry)
         // Bounded: when the store lags this far behind, wait for it before reading on.
@@ -202,7 +208,8 @@ export class GenerationRun {
     }
     this.#resolveStarted({ kind: "ended" })
     this.#grace.dispose()
-    await this.#flushNow()
+    // A client may send its next turn as soon as it has seen the end: its calls are found by then.
+    await Promise.all([this.#flushNow(), this.#recorder?.settled()])
     if (this.#stop?.status === "lost") return undefined
     const end: EndEntry = {
       type: "end",

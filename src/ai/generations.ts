@@ -10,6 +10,7 @@ import { GenerationRun } from "./generation-run.js"
 import { LoopLoad } from "./loop-load.js"
 import { nonNegative, positive } from "./option-checks.js"
 import type { Provider } from "./provider.js"
+import type { TurnRecorder } from "./reasoning-memory.js"
 import type { NormalizedRequest } from "./request.js"
 import { markedGeneration, runningMarker } from "./running-marker.js"
 import { type EndEntry, serializeEntry } from "./stored-entry.js"
@@ -77,6 +78,8 @@ export interface GenerationSpec {
    * and {@link Generations.start} throws {@link NotClaimedError}.
    */
   readonly claim?: () => Promise<boolean>
+  /** Records its tool calls for the reasoning memory (reasoning-memory.ts). */
+  readonly recorder?: TurnRecorder
 }
 
 /** A generation not started because its {@link GenerationSpec.claim} went to another request. */
@@ -374,6 +377,7 @@ export function createGenerations(options: GenerationsOptions): Generations {
         model: spec.meta.model,
         startedAt: spec.meta.createdAt,
         graceMs: spec.disconnectGraceMs ?? defaultGraceMs,
+        ...(spec.recorder === undefined ? {} : { recorder: spec.recorder }),
       },
       settings,
     )

@@ -11,7 +11,6 @@ import { onResponseGone } from "../server/response-gone.js"
 import { type AIAuthOptions, createAIAuthenticator } from "./ai-auth.js"
 import type { AIContext } from "./ai-context.js"
 import { createAIMetrics } from "./ai-metrics.js"
-import { createChatGenerations } from "./chat-generations.js"
 import { aiSdkChatEndpoint, anthropicMessagesEndpoint, openaiChatEndpoint } from "./create-endpoints.js"
 import { type CreateEndpoint, createGeneration } from "./create-generation.js"
 import { type GenerationLogAccess, openGenerationLog } from "./generation-access.js"
@@ -20,10 +19,12 @@ import { isGenerationId } from "./generation-id.js"
 import { createGenerations, type Generations, type GenerationsOptions } from "./generations.js"
 import { createIdempotencyKeys } from "./idempotency.js"
 import { DEFAULT_MAX_BODY_DEPTH } from "./json-body.js"
+import { createLatestGenerations } from "./latest-generations.js"
 import { createModels, type ModelConfig } from "./models.js"
 import { openaiFormat } from "./openai-format.js"
 import { positive } from "./option-checks.js"
 import { createPrompts, UNSTORED_PROMPTS } from "./prompts.js"
+import { createReasoningMemory, NO_REASONING_MEMORY } from "./reasoning-memory.js"
 import { sendFormatError } from "./responses.js"
 import { resumeChat } from "./resume-chat.js"
 import { STREAM_FORMATS } from "./stream-formats.js"
@@ -72,6 +73,14 @@ export interface AIHandlerOptions extends Omit<GenerationsOptions, "logger"> {
    * for `GET /v1/generations/{id}?include=prompt`, as long as the generation. Default `true`.
    */
   readonly storePrompts?: boolean
+  /**
+   * Remember which generation made each tool call whose turn a thinking model needs back with
+   * its reasoning (Claude's signed thinking, Gemini's thought signatures, OpenRouter's encrypted
+   * details), and give a tool turn that comes back without it its reasoning again, so that
+   * clients that drop it (LangChain, apps storing plain messages) run those tool loops too.
+   * Costs one small write per such call, and reads for a bare tool turn. Default `true`.
+   */
+  readonly rememberReasoning?: boolean
   /** How long `POST /v1/generations/{id}/cancel` waits for the generation to end, in ms. Default 2000. */
   readonly cancelWaitMs?: number
   /**
@@ -147,7 +156,7 @@ export function createAIHandler(options: AIHandlerOptions): AIHandler {
     generations,
     models,
     defaultModel: models.keys().next().value ?? "demo",
-    chats: createChatGenerations(options.engine, generations.retentionMs),
+    chats: createLatestGenerations(options.engine, "ai/chat/", generations.retentionMs),
     idempotency: createIdempotencyKeys(
       options.engine,
       positive("idempotencyWindowMs", options.idempotencyWindowMs ?? generations.retentionMs),
@@ -166,6 +175,10 @@ export function createAIHandler(options: AIHandlerOptions): AIHandler {
       options.storePrompts === false
         ? UNSTORED_PROMPTS
         : createPrompts(options.engine, generations.retentionMs),
+    reasoning:
+      options.rememberReasoning === false
+        ? NO_REASONING_MEMORY
+        : createReasoningMemory(options.engine, generations.retentionMs, logger),
     auth: createAIAuthenticator(options.auth),
     sse,
     headWaitMs: options.headWaitMs ?? 2000,

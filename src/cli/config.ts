@@ -402,6 +402,7 @@ export type AILimitSettings = Partial<
     | "maxBodyBytes"
     | "maxBodyDepth"
     | "storePrompts"
+    | "rememberReasoning"
   >
 >
 
@@ -413,6 +414,7 @@ const AI_LIMIT_KEYS: readonly (readonly [keyof AILimitSettings, FieldKey])[] = [
   ["maxBodyBytes", "aiMaxBodyBytes"],
   ["maxBodyDepth", "aiMaxBodyDepth"],
   ["storePrompts", "aiStorePrompts"],
+  ["rememberReasoning", "aiRememberReasoning"],
 ]
 
 /** How long a node's lease lasts unless renewed, by default. */

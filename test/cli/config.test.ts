@@ -199,10 +199,13 @@ describe("value types", () => {
     expect(config.algorithms).toEqual(["HS256", "ES256"])
   })
 
-  it("maps the AI limits and prompt storage to the AI handler's options, only those set", () => {
+  it("maps the AI limits, prompt storage and reasoning memory to the AI handler's options, only those set", () => {
     expect(load({}).aiLimits).toEqual({})
     const config = load({
-      argv: ["--ai-max-concurrent", "4", "--ai-max-body-bytes", "20mb", "--no-ai-store-prompts"],
+      argv: [
+        ...["--ai-max-concurrent", "4", "--ai-max-body-bytes", "20mb"],
+        ...["--no-ai-store-prompts", "--no-ai-remember-reasoning"],
+      ],
       env: { HERALD_AI_MAX_PER_MINUTE: "30", HERALD_AI_MAX_OUTPUT_TOKENS: "4096" },
     })
     expect(config.aiLimits).toEqual({
@@ -211,6 +214,7 @@ describe("value types", () => {
       maxOutputTokens: 4096,
       maxBodyBytes: 20 * 1024 * 1024,
       storePrompts: false,
+      rememberReasoning: false,
     })
   })
 

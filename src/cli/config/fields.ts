@@ -552,6 +552,13 @@ export const FIELDS = [
     shownDefault: "on",
     group: "ai",
   }),
+  field({
+    key: "aiRememberReasoning",
+    type: boolean,
+    help: "give a tool turn sent back without its reasoning (LangChain, plain stored messages) the reasoning its thinking model needs, from the generation that made its calls",
+    shownDefault: "on",
+    group: "ai",
+  }),
   // process
   field({
     key: "nodeId",

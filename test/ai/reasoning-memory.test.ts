@@ -1,0 +1,407 @@
+// The reasoning memory (src/ai/reasoning-memory.ts): a tool turn a client sends back without the
+// reasoning its thinking model needs gets it back from the generation that made its calls. Real
+// clients that drop it (LangChain's ChatOpenAI, the `openai` SDK used with plain messages, the
+// Anthropic SDK for a signature Messages has no place for) against loopback upstreams that
+// replay Claude's, OpenRouter's and Gemini's frames and check what comes back, as those models do.
+import Anthropic from "@anthropic-ai/sdk"
+import { type AIMessageChunk, HumanMessage, ToolMessage } from "@langchain/core/messages"
+import { ChatOpenAI } from "@langchain/openai"
+import OpenAI from "openai"
+import { describe, expect, it } from "vitest"
+import type { Answer } from "../../src/ai/answer.js"
+import type { AssistantMessage, NormalizedMessage } from "../../src/ai/request.js"
+import { bareToolTurns, restoredTurn } from "../../src/ai/restored-turn.js"
+import { aiToken, closedAfterEach, closeServers, startAI, startNodes } from "./ai-server.js"
+import { testEngines } from "./engines.js"
+import { ANTHROPIC_OK, anthropicEvent, OPENAI_OK, openaiChunk, startUpstream } from "./upstream.js"
+
+const servers = closedAfterEach()
+
+/** Claude's answer: signed thinking, an encrypted block, and a weather call. */
+const CLAUDE_THINKING_CALL = [
+  anthropicEvent("message_start", {
+    message: { id: "msg_up", type: "message", role: "assistant", content: [], model: "m", usage: {} },
+  }),
+  anthropicEvent("content_block_start", { index: 0, content_block: { type: "thinking", thinking: "" } }),
+  anthropicEvent("content_block_delta", {
+    index: 0,
+    delta: { type: "thinking_delta", thinking: "Look it up." },
+  }),
+  anthropicEvent("content_block_delta", { index: 0, delta: { type: "signature_delta", signature: "SIG_1" } }),
+  anthropicEvent("content_block_stop", { index: 0 }),
+  anthropicEvent("content_block_start", {
+    index: 1,
+    content_block: { type: "redacted_thinking", data: "ENC" },
+  }),
+  anthropicEvent("content_block_stop", { index: 1 }),
+  anthropicEvent("content_block_start", {
+    index: 2,
+    content_block: { type: "tool_use", id: "toolu_1", name: "weather", input: {} },
+  }),
+  anthropicEvent("content_block_delta", {
+    index: 2,
+    delta: { type: "input_json_delta", partial_json: '{"city":"Oslo"}' },
+  }),
+  anthropicEvent("content_block_stop", { index: 2 }),
+  anthropicEvent("message_delta", { delta: { stop_reason: "tool_use" }, usage: { output_tokens: 9 } }),
+  anthropicEvent("message_stop"),
+]
+
+/** The blocks Claude wants back first in the tool turn, as it gave them. */
+const CLAUDE_BLOCKS_BACK = [
+  { type: "thinking", thinking: "Look it up.", signature: "SIG_1" },
+  { type: "redacted_thinking", data: "ENC" },
+  { type: "tool_use", id: "toolu_1", name: "weather", input: { city: "Oslo" } },
+]
+
+/** OpenAI's reasoning through OpenRouter, as it wants it back: a summary and the encrypted item. */
+const OPENROUTER_OPENAI_DETAILS = [
+  { type: "reasoning.summary", summary: "Planning.", format: "openai-responses-v1", index: 0 },
+  { type: "reasoning.encrypted", data: "gAAA", id: "rs_1", format: "openai-responses-v1", index: 0 },
+]
+
+/** That reasoning, then a weather call. */
+const OPENROUTER_OPENAI_CALL = [
+  openaiChunk({ role: "assistant", content: "", reasoning_details: OPENROUTER_OPENAI_DETAILS }),
+  openaiChunk({
+    tool_calls: [
+      {
+        index: 0,
+        id: "call_1",
+        type: "function",
+        function: { name: "weather", arguments: '{"city":"Oslo"}' },
+      },
+    ],
+  }),
+  openaiChunk({}, "tool_calls"),
+  "data: [DONE]\n\n",
+]
+
+/** Gemini 3's call whose thought signature comes after the call's start. */
+const GEMINI_LATE_SIGNATURE = [
+  openaiChunk({ tool_calls: [{ index: 0, id: "call_g", type: "function", function: { name: "weather" } }] }),
+  openaiChunk({ tool_calls: [{ index: 0, function: { arguments: '{"city":"Oslo"}' } }] }),
+  openaiChunk({ tool_calls: [{ index: 0, extra_content: { google: { thought_signature: "sig-late" } } }] }),
+  openaiChunk({}, "tool_calls"),
+  "data: [DONE]\n\n",
+]
+
+/**
+ * Herald in front of an upstream answering `first`, then `then` to every later request; with
+ * `options` for the AI handler (the memory is on by default).
+ */
+async function heraldOver(
+  kind: "anthropic" | "openai",
+  first: string[],
+  then: string[],
+  model: Record<string, unknown> = {},
+  options: Parameters<typeof startAI>[0] = {},
+): Promise<string> {
+  const upstream = await startUpstream()
+  servers.upstream = upstream
+  upstream.answer = (response) => {
+    response.writeHead(200, { "content-type": "text/event-stream" })
+    response.end((upstream.requests.length === 1 ? first : then).join(""))
+  }
+  const running = await startAI({
+    models: { m: { provider: kind, baseURL: upstream.baseURL, ...model } },
+    ...options,
+  })
+  servers.running = running
+  return running.origin
+}
+
+/** The assistant turn of the upstream's request `n` (0-based), as it got it. */
+function turnSentBack(n = 1): Record<string, unknown> {
+  const messages = servers.upstream?.requests[n]?.body.messages as Record<string, unknown>[] | undefined
+  const turn = messages?.find((message) => message.role === "assistant")
+  if (turn === undefined) throw new Error(`the upstream's request ${n} has no assistant turn`)
+  return turn
+}
+
+const WEATHER_PARAMETERS = {
+  type: "object" as const,
+  properties: { city: { type: "string" } },
+  required: ["city"],
+}
+const WEATHER = { type: "function" as const, function: { name: "weather", parameters: WEATHER_PARAMETERS } }
+
+/** LangChain's ChatOpenAI tool loop on `origin` (whole or streamed); resolves with the final answer's text. */
+async function langChainToolLoop(origin: string, streamed: boolean): Promise<unknown> {
+  const model = new ChatOpenAI({
+    model: "m",
+    apiKey: "unused",
+    maxRetries: 0,
+    configuration: { baseURL: `${origin}/v1` },
+  }).bindTools([WEATHER])
+  const question = new HumanMessage("Umbrella in Oslo?")
+  let answer: AIMessageChunk | undefined
+  if (streamed)
+    for await (const chunk of await model.stream([question])) answer = answer?.concat(chunk) ?? chunk
+  else answer = await model.invoke([question])
+  const call = answer?.tool_calls?.[0]
+  if (answer === undefined || call?.id === undefined) throw new Error("no tool call")
+  const next = await model.invoke([
+    question,
+    answer,
+    new ToolMessage({ tool_call_id: call.id, content: "12 °C" }),
+  ])
+  return next.content
+}
+
+/** The `openai` SDK on `origin`, authenticated by `token`. */
+const openai = (origin: string, token = "unused") =>
+  new OpenAI({ baseURL: `${origin}/v1`, apiKey: token, maxRetries: 0 })
+
+const QUESTION = { role: "user" as const, content: "Umbrella in Oslo?" }
+
+/**
+ * Sends a tool turn as an app that stores plain messages does: the assistant turn keeps its
+ * content and calls only. Resolves with the answer's text.
+ */
+async function sendToolTurn(
+  origin: string,
+  call: { id: string; name: string; arguments: string },
+  token?: string,
+): Promise<string | null | undefined> {
+  const next = await openai(origin, token).chat.completions.create({
+    model: "m",
+    tools: [WEATHER],
+    messages: [
+      QUESTION,
+      {
+        role: "assistant",
+        content: null,
+        tool_calls: [
+          { id: call.id, type: "function", function: { name: call.name, arguments: call.arguments } },
+        ],
+      },
+      { role: "tool", tool_call_id: call.id, content: "12 °C" },
+    ],
+  })
+  return next.choices[0]?.message.content
+}
+
+/** The `openai` SDK's tool loop with plain messages: asks on `origin`, sends the tool turn to `sendTo`. */
+async function plainMessagesToolLoop(origin: string, sendTo = origin, token?: string): Promise<unknown> {
+  const first = await openai(origin, token).chat.completions.create({
+    model: "m",
+    messages: [QUESTION],
+    tools: [WEATHER],
+  })
+  const call = first.choices[0]?.message.tool_calls?.[0]
+  if (call?.type !== "function") throw new Error("no tool call")
+  return sendToolTurn(sendTo, { id: call.id, ...call.function }, token)
+}
+
+describe("a tool turn sent back without its reasoning", () => {
+  it("gets Claude's signed and encrypted thinking back for LangChain's ChatOpenAI, whole and streamed", async () => {
+    for (const streamed of [false, true]) {
+      const origin = await heraldOver("anthropic", CLAUDE_THINKING_CALL, ANTHROPIC_OK)
+      expect(await langChainToolLoop(origin, streamed)).toBe("Ok.")
+      expect(turnSentBack().content).toEqual(CLAUDE_BLOCKS_BACK)
+      await closeServers(servers)
+    }
+  })
+
+  it("goes back bare with the memory turned off (what Claude refuses)", async () => {
+    const origin = await heraldOver(
+      "anthropic",
+      CLAUDE_THINKING_CALL,
+      ANTHROPIC_OK,
+      {},
+      { rememberReasoning: false },
+    )
+    await langChainToolLoop(origin, false)
+    expect(turnSentBack().content).toEqual([CLAUDE_BLOCKS_BACK[2]])
+  })
+
+  it("gets a Gemini signature that came after its call's start back for the Anthropic SDK", async () => {
+    const origin = await heraldOver("openai", GEMINI_LATE_SIGNATURE, OPENAI_OK, { thoughtSignatures: true })
+    const client = new Anthropic({ baseURL: origin, apiKey: "unused", maxRetries: 0 })
+    const ask = {
+      model: "m",
+      max_tokens: 100,
+      tools: [{ name: "weather", input_schema: WEATHER_PARAMETERS }],
+    }
+    const question = { role: "user" as const, content: "Umbrella in Oslo?" }
+    const answer = await client.messages.stream({ ...ask, messages: [question] }).finalMessage()
+    const call = answer.content.find((block) => block.type === "tool_use")
+    // Messages has no place for it, and the streamed id was made before it came.
+    expect(call?.id).toBe("call_g")
+    const next = await client.messages.create({
+      ...ask,
+      messages: [
+        question,
+        { role: "assistant", content: answer.content },
+        { role: "user", content: [{ type: "tool_result", tool_use_id: "call_g", content: "12 °C" }] },
+      ],
+    })
+    expect(next.content).toMatchObject([{ type: "text", text: "Ok." }])
+    expect(turnSentBack().tool_calls).toMatchObject([
+      { id: "call_g", extra_content: { google: { thought_signature: "sig-late" } } },
+    ])
+  })
+})
+
+const ENGINES = await testEngines("reasoning-memory")
+
+for (const kind of ENGINES) {
+  // The records are logs of the engine, written by one node and read by any.
+  describe.skipIf(!kind.available)(
+    `on the ${kind.name} engine, a tool turn sent back without its reasoning`,
+    () => {
+      /** Herald over OpenRouter's OpenAI answer on `kind`'s engine; `options` for the handler. */
+      const heraldOverOpenRouter = (options: Parameters<typeof startAI>[0] = {}) =>
+        heraldOver(
+          "openai",
+          OPENROUTER_OPENAI_CALL,
+          OPENAI_OK,
+          { reasoningDetails: true },
+          {
+            openEngine: kind.open,
+            ...options,
+          },
+        )
+
+      it("gets OpenRouter's encrypted OpenAI reasoning back for an app storing plain messages", async () => {
+        const origin = await heraldOverOpenRouter()
+        expect(await plainMessagesToolLoop(origin)).toBe("Ok.")
+        expect(turnSentBack()).toMatchObject({
+          reasoning_details: OPENROUTER_OPENAI_DETAILS,
+          tool_calls: [{ id: "call_1", function: { name: "weather", arguments: '{"city":"Oslo"}' } }],
+        })
+      })
+
+      it("is given back on another node sharing the store", async () => {
+        const upstream = await startUpstream()
+        servers.upstream = upstream
+        upstream.answer = (response) => {
+          response.writeHead(200, { "content-type": "text/event-stream" })
+          response.end((upstream.requests.length === 1 ? OPENROUTER_OPENAI_CALL : OPENAI_OK).join(""))
+        }
+        const engine = kind.open()
+        const cluster = await startNodes([engine, kind.nodeBeside(engine)], {
+          models: { m: { provider: "openai", baseURL: upstream.baseURL, reasoningDetails: true } },
+          heartbeatMs: 0,
+        })
+        try {
+          const [a, b] = cluster.nodes
+          if (a === undefined || b === undefined) throw new Error("two nodes expected")
+          expect(await plainMessagesToolLoop(a.origin, b.origin)).toBe("Ok.")
+          expect(turnSentBack().reasoning_details).toEqual(OPENROUTER_OPENAI_DETAILS)
+        } finally {
+          await cluster.close()
+        }
+      })
+
+      it("is not given another subject's reasoning, nor reasoning for calls that are not the ones made", async () => {
+        const origin = await heraldOverOpenRouter({ auth: true })
+        const alice = await aiToken(["generate"], { subject: "urn:test:alice" })
+        const bob = await aiToken(["generate"], { subject: "urn:test:bob" })
+        await plainMessagesToolLoop(origin, origin, alice)
+        expect(turnSentBack(1).reasoning_details).toEqual(OPENROUTER_OPENAI_DETAILS)
+        // Bob sends a turn naming Alice's call; Alice one whose arguments are not the call's.
+        const made = { id: "call_1", name: "weather", arguments: '{"city":"Oslo"}' }
+        await sendToolTurn(origin, made, bob)
+        expect(turnSentBack(2).reasoning_details).toBeUndefined()
+        await sendToolTurn(origin, { ...made, arguments: '{"city":"Bergen"}' }, alice)
+        expect(turnSentBack(3).reasoning_details).toBeUndefined()
+        await sendToolTurn(origin, made, alice)
+        expect(turnSentBack(4).reasoning_details).toEqual(OPENROUTER_OPENAI_DETAILS)
+      })
+    },
+  )
+}
+
+/** An answer of `blocks`, nothing else. */
+const answerOf = (blocks: Answer["blocks"], reasoningDetails: Answer["reasoningDetails"] = []): Answer => ({
+  blocks,
+  reasoningDetails,
+  finish: undefined,
+  usage: { type: "usage" },
+  error: undefined,
+  end: undefined,
+})
+
+describe("restoredTurn", () => {
+  const call = (id: string, args = "{}") => ({ type: "tool-call" as const, id, name: "f", arguments: args })
+  const made = (id: string, args = "{}") => ({ type: "tool_call" as const, id, name: "f", arguments: args })
+
+  it("puts thinking where it came: before the first call, or after the call it followed", () => {
+    const turn: AssistantMessage = {
+      role: "assistant",
+      content: [{ type: "text", text: "Hm." }, call("a"), call("b")],
+    }
+    const restored = restoredTurn(
+      turn,
+      answerOf([
+        { type: "thinking", thinking: "one", signature: "S1" },
+        { type: "text", text: "Hm." },
+        made("a"),
+        { type: "thinking", thinking: "two", signature: "S2" },
+        { type: "thinking", thinking: "unsigned", signature: "" },
+        made("b"),
+      ]),
+    )
+    expect(restored?.content).toEqual([
+      { type: "reasoning", text: "one", signature: "S1" },
+      { type: "text", text: "Hm." },
+      call("a"),
+      { type: "reasoning", text: "two", signature: "S2" },
+      call("b"),
+    ])
+  })
+
+  it("replaces the client's unsigned reasoning with the signed, and takes re-serialized arguments as the same", () => {
+    const turn: AssistantMessage = {
+      role: "assistant",
+      content: [{ type: "reasoning", text: "one" }, call("a", '{ "x": 1 }')],
+    }
+    const restored = restoredTurn(
+      turn,
+      answerOf([{ type: "thinking", thinking: "one", signature: "S1" }, made("a", '{"x":1}')]),
+    )
+    expect(restored?.content).toEqual([
+      { type: "reasoning", text: "one", signature: "S1" },
+      call("a", '{ "x": 1 }'),
+    ])
+  })
+
+  it("gives calls their signatures and puts details first; gives nothing for other calls or nothing to give", () => {
+    const turn: AssistantMessage = { role: "assistant", content: [call("a")] }
+    const signed = answerOf(
+      [{ ...made("a"), thoughtSignature: "G" }],
+      [{ type: "reasoning.encrypted", data: "e" }],
+    )
+    expect(restoredTurn(turn, signed)?.content).toEqual([
+      { type: "reasoning-details", details: [{ type: "reasoning.encrypted", data: "e" }] },
+      { ...call("a"), thoughtSignature: "G" },
+    ])
+    expect(restoredTurn(turn, answerOf([made("a")]))).toBeUndefined()
+    expect(restoredTurn(turn, answerOf([{ ...made("a", '{"x":2}'), thoughtSignature: "G" }]))).toBeUndefined()
+    expect(restoredTurn(turn, answerOf([{ ...made("a"), thoughtSignature: "G" }, made("b")]))).toBeUndefined()
+    expect(restoredTurn(turn, answerOf([{ ...made("a"), name: "g", thoughtSignature: "G" }]))).toBeUndefined()
+  })
+})
+
+describe("bareToolTurns", () => {
+  const user: NormalizedMessage = { role: "user", content: [{ type: "text", text: "q" }] }
+  const bare: NormalizedMessage = {
+    role: "assistant",
+    content: [{ type: "tool-call", id: "a", name: "f", arguments: "{}" }],
+  }
+  const result: NormalizedMessage = { role: "tool", toolCallId: "a", content: "r" }
+
+  it("are the tool turns of the loop under way that kept nothing to go back", () => {
+    const kept: NormalizedMessage = {
+      role: "assistant",
+      content: [{ type: "redacted-reasoning", data: "E" }, ...(bare.content as AssistantMessage["content"])],
+    }
+    const text: NormalizedMessage = { role: "assistant", content: [{ type: "text", text: "t" }] }
+    expect(bareToolTurns([user, bare, result, user, bare, result, kept, result, text, bare, result])).toEqual(
+      [4, 9],
+    )
+    expect(bareToolTurns([user, bare, result, user])).toEqual([])
+  })
+})
