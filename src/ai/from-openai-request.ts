@@ -40,6 +40,8 @@ const OPENAI_FIELDS = new Set([
   "max_completion_tokens",
   "temperature",
   "top_p",
+  // Not OpenAI's: vLLM's and llama.cpp's, which OpenAI clients send as an extra body field.
+  "top_k",
   "stop",
   "tools",
   "tool_choice",
@@ -117,6 +119,10 @@ export function fromOpenAIChatRequest(input: unknown): NormalizedRequest {
   if (temperature !== undefined) request.temperature = temperature
   const topP = optionalNumber(body.top_p, "top_p")
   if (topP !== undefined) request.topP = topP
+  // vLLM's -1 (and 0) mean every token: its default, left out like the zero penalties below.
+  const topK =
+    body.top_k === -1 || body.top_k === 0 ? undefined : optionalPositiveInteger(body.top_k, "top_k")
+  if (topK !== undefined) request.topK = topK
   // A penalty of 0 and an empty bias are the defaults: clients send them explicitly, and they say
   // nothing an upstream without them would need.
   const frequencyPenalty = optionalNumber(body.frequency_penalty, "frequency_penalty")

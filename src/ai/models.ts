@@ -29,6 +29,8 @@ export type ModelConfig =
       readonly reasoningWithToolCalls?: boolean
       /** openai only: whether a turn carries OpenRouter's reasoning details back (see {@link OpenAIProviderOptions.reasoningDetails}). */
       readonly reasoningDetails?: boolean
+      /** openai only: whether `top_k` goes to the server (see {@link OpenAIProviderOptions.topK}). */
+      readonly topK?: boolean
     }
   | ({ readonly provider: "demo" } & DemoProviderOptions)
 
@@ -50,6 +52,7 @@ export const OPENAI_ONLY_SETTINGS = [
   "thoughtSignatures",
   "reasoningWithToolCalls",
   "reasoningDetails",
+  "topK",
 ] as const
 
 const PUBLIC_BASE_URL = { openai: "https://api.openai.com/v1", anthropic: "https://api.anthropic.com/v1" }

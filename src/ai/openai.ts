@@ -59,6 +59,12 @@ export interface OpenAIProviderOptions {
    * (`openrouter.ai`) only, since other servers may refuse the field.
    */
   reasoningDetails?: boolean
+  /**
+   * Whether a request's `top_k` (Messages', or an OpenAI client's for vLLM) goes to the server,
+   * which vLLM, llama.cpp server and OpenRouter read; OpenAI's own API refuses it. Default: for
+   * OpenRouter (`openrouter.ai`) only; elsewhere a request with it is refused naming it.
+   */
+  topK?: boolean
 }
 
 /**
@@ -75,7 +81,8 @@ export function openaiProvider(options: OpenAIProviderOptions): Provider {
   const thoughtSignatures = options.thoughtSignatures ?? defaults.thoughtSignatures
   const reasoningWithToolCalls = options.reasoningWithToolCalls ?? defaults.reasoningWithToolCalls
   const reasoningDetails = options.reasoningDetails ?? defaults.reasoningDetails
-  const flags = { streamUsage, thoughtSignatures, reasoningWithToolCalls, reasoningDetails }
+  const topK = options.topK ?? defaults.topK
+  const flags = { streamUsage, thoughtSignatures, reasoningWithToolCalls, reasoningDetails, topK }
   for (const [name, value] of Object.entries(flags)) {
     if (typeof value !== "boolean")
       throw new TypeError(`${name} must be true or false; got ${JSON.stringify(value)}`)
@@ -94,6 +101,7 @@ export function openaiProvider(options: OpenAIProviderOptions): Provider {
       thoughtSignatures,
       reasoningWithToolCalls,
       reasoningDetails,
+      topK,
     })
   return {
     kind: "openai",
@@ -135,6 +143,7 @@ export interface ServerSettings {
   readonly thoughtSignatures: boolean
   readonly reasoningWithToolCalls: boolean
   readonly reasoningDetails: boolean
+  readonly topK: boolean
 }
 
 /** What the server at `baseURL` gets unless its model says otherwise (see {@link OpenAIProviderOptions}). */
@@ -151,6 +160,8 @@ export function serverDefaults(baseURL: string): ServerSettings {
     reasoningWithToolCalls: host === "api.deepseek.com",
     // OpenRouter wants an answer's reasoning_details back.
     reasoningDetails: host === "openrouter.ai",
+    // OpenRouter passes top_k on to the models that take it.
+    topK: host === "openrouter.ai",
   }
 }
 

@@ -30,13 +30,18 @@ export interface OpenAIRequestOptions {
    * (other servers may refuse the field). Default false.
    */
   readonly reasoningDetails?: boolean
+  /**
+   * Whether the server takes `top_k`, which Chat Completions has not but vLLM, llama.cpp server
+   * and OpenRouter read. Default false: a request with it is refused naming it.
+   */
+  readonly topK?: boolean
 }
 
 /**
  * The Chat Completions body for a normalized request, without `stream` (the adapter adds it).
  * Every normalized field but Messages' `top_k` has a Chat Completions form: only `top_k` throws
- * {@link RequestFieldError}, and a tool result's `isError` is dropped (Chat Completions has no
- * such flag; the result's text says it).
+ * {@link RequestFieldError}, unless the server takes it (`topK`), and a tool result's `isError`
+ * is dropped (Chat Completions has no such flag; the result's text says it).
  */
 export function toOpenAIChatRequest(
   request: NormalizedRequest,
@@ -71,8 +76,12 @@ export function toOpenAIChatRequest(
   if (request.maxTokens !== undefined) body[options.maxTokensField ?? "max_tokens"] = request.maxTokens
   if (request.temperature !== undefined) body.temperature = request.temperature
   if (request.topP !== undefined) body.top_p = request.topP
-  if (request.topK !== undefined)
-    throw new RequestFieldError("top_k", "Chat Completions has no top_k; leave it out")
+  if (request.topK !== undefined && options.topK !== true)
+    throw new RequestFieldError(
+      "top_k",
+      "Chat Completions has no top_k; leave it out, or set the model's `topK` if its server takes it (vLLM, llama.cpp server)",
+    )
+  if (request.topK !== undefined) body.top_k = request.topK
   if (request.frequencyPenalty !== undefined) body.frequency_penalty = request.frequencyPenalty
   if (request.presencePenalty !== undefined) body.presence_penalty = request.presencePenalty
   if (request.seed !== undefined) body.seed = request.seed

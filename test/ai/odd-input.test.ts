@@ -229,6 +229,7 @@ function writeBoth(request: NormalizedRequest | undefined): void {
       thoughtSignatures: true,
       reasoningWithToolCalls: true,
       reasoningDetails: true,
+      topK: true,
     }),
   )
   readOrRefuse(() => toAnthropicMessagesRequest(request))

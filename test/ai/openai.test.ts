@@ -423,6 +423,8 @@ describe("openai provider", () => {
     expect(serverDefaults("https://api.openai.com/v1").thoughtSignatures).toBe(false)
     expect(serverDefaults("https://api.deepseek.com/v1").reasoningWithToolCalls).toBe(true)
     expect(serverDefaults("https://api.openai.com/v1").reasoningWithToolCalls).toBe(false)
+    expect(serverDefaults("https://openrouter.ai/api/v1").topK).toBe(true)
+    expect(serverDefaults("https://api.openai.com/v1").topK).toBe(false)
     expect(() =>
       createModels({ m: { provider: "openai", streamUsage: null as unknown as boolean } }),
     ).toThrow(/model "m": streamUsage is null/)

@@ -277,6 +277,13 @@ describe("request translation", () => {
     const topK = fromAnthropicMessagesRequest({ ...base, top_k: 5 })
     expect(toAnthropicMessagesRequest(topK).top_k).toBe(5)
     expect(fieldOf(() => toOpenAIChatRequest(topK))).toBe("top_k")
+    expect(toOpenAIChatRequest(topK, { topK: true }).top_k).toBe(5)
+    // An OpenAI client's top_k, as vLLM reads it: -1 and 0 are its default, every token.
+    expect(fromOpenAIChatRequest({ ...base, top_k: 40 }).topK).toBe(40)
+    expect(fromOpenAIChatRequest({ ...base, top_k: -1 })).not.toHaveProperty("topK")
+    expect(fromOpenAIChatRequest({ ...base, top_k: 0 })).not.toHaveProperty("topK")
+    expect(fieldOf(() => fromOpenAIChatRequest({ ...base, top_k: 2.5 }))).toBe("top_k")
+    expect(fieldOf(() => fromOpenAIChatRequest({ ...base, top_k: -2 }))).toBe("top_k")
     expect(fieldOf(() => fromAnthropicMessagesRequest({ ...base, top_k: 0 }))).toBe("top_k")
     const thinking = (value: unknown) =>
       fieldOf(() => fromAnthropicMessagesRequest({ ...base, thinking: value }))

@@ -26,7 +26,11 @@ const ANTHROPIC_START = anthropicStart({ input_tokens: 3 })
 async function heraldOver(
   provider: "openai" | "anthropic",
   chunks: string[],
-  settings: { readonly thoughtSignatures?: boolean; readonly reasoningWithToolCalls?: boolean } = {},
+  settings: {
+    readonly thoughtSignatures?: boolean
+    readonly reasoningWithToolCalls?: boolean
+    readonly topK?: boolean
+  } = {},
 ): Promise<string> {
   const upstream = await startUpstream()
   servers.upstream = upstream
@@ -708,6 +712,21 @@ describe("sampling settings one format has", () => {
     expect(raw.headers.has("herald-generation-id")).toBe(false)
     expect(await raw.json()).toMatchObject({ error: { param: "seed" } })
     expect(servers.upstream?.requests).toHaveLength(1)
+  })
+
+  it("top_k reaches a Chat Completions server whose model says it takes it, from either client", async () => {
+    const origin = await heraldOver("openai", OPENAI_OK, { topK: true })
+    const withTopK = { ...ANTHROPIC_REQUEST, top_k: 5 }
+    await anthropic(origin).messages.create(withTopK)
+    expect(servers.upstream?.requests[0]?.body.top_k).toBe(5)
+    // vLLM's clients send it as a field beside OpenAI's.
+    const vllm = { model: "up", messages: [{ role: "user" as const, content: "hi" }], top_k: 40 }
+    await openai(origin).chat.completions.create(vllm)
+    expect(servers.upstream?.requests[1]?.body.top_k).toBe(40)
+    await closeServers(servers)
+    const claude = await heraldOver("anthropic", ANTHROPIC_OK)
+    await openai(claude).chat.completions.create(vllm)
+    expect(servers.upstream?.requests[0]?.body.top_k).toBe(40)
   })
 })
 
