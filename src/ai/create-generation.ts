@@ -184,10 +184,8 @@ async function admit(
     )
     return undefined
   }
-  // A bare tool turn gets back what its model needs with it, before the check that writes it.
-  const restored = await context.reasoning.restore(grants.subject, asked.request)
   // What the upstream's format cannot say is refused now, before anything is counted or kept.
-  const upstreamRequest = { ...restored, model: model.upstreamModel }
+  const upstreamRequest = { ...asked.request, model: model.upstreamModel }
   model.provider.check?.(upstreamRequest)
   const graceMs = disconnectGrace(request.headers[ON_DISCONNECT_HEADER])
   if (graceMs === null) {
@@ -258,13 +256,20 @@ async function admit(
       createdAt: context.now(),
       includeUsage: asked.includeUsage,
     }
-    const recorder = context.reasoning.recorder(grants.subject, id)
+    // A token without `sub` owns nothing (outside dev mode), so it has no reasoning to remember.
+    const remembers = grants.subject !== undefined || grants === LOCAL_DEV_CLIENT
+    const recorder = remembers ? context.reasoning.recorder(grants.subject, id) : undefined
     let run: GenerationRun
     try {
+      // A bare tool turn gets back what its model needs with it; only once admitted, as its
+      // reads are work the subject's limits bound.
+      const request = remembers
+        ? await context.reasoning.restore(grants.subject, upstreamRequest)
+        : upstreamRequest
       run = await context.generations.start({
         id,
         provider: model.provider,
-        request: upstreamRequest,
+        request,
         meta,
         ...(graceMs === undefined ? {} : { disconnectGraceMs: graceMs }),
         ...(claim === undefined ? {} : { claim }),

@@ -208,8 +208,9 @@ export class GenerationRun {
     }
     this.#resolveStarted({ kind: "ended" })
     this.#grace.dispose()
-    // A client may send its next turn as soon as it has seen the end: its calls are found by then.
-    await Promise.all([this.#flushNow(), this.#recorder?.settled()])
+    // A client may send its next turn as soon as it has seen the end: its calls are found by then
+    // (or a store that does not answer has had the time an append has).
+    await Promise.all([this.#flushNow(), this.#recorded()])
     if (this.#stop?.status === "lost") return undefined
     const end: EndEntry = {
       type: "end",
@@ -222,6 +223,20 @@ export class GenerationRun {
     const stored = await this.#append([{ data: serializeEntry(end) }], true)
     this.#storeDeadline.dispose()
     return stored ? end : undefined
+  }
+
+  /** Settles once the recorder's records are stored or failed, or after `storeTimeoutMs`. */
+  async #recorded(): Promise<void> {
+    if (this.#recorder === undefined) return
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const late = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, this.#settings.storeTimeoutMs)
+    })
+    try {
+      await Promise.race([this.#recorder.settled(), late])
+    } finally {
+      clearTimeout(timer)
+    }
   }
 
   /**

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto"
 import type { Entry, FinishReason } from "./entries.js"
 import { optionalPositiveFinite } from "./option-checks.js"
 import type { Provider } from "./provider.js"
@@ -197,6 +198,11 @@ export class OpenAIChunkTranslator implements EventTranslator {
   /** The key of the call the last fragment belonged to. */
   private lastToolCallKey: number | string | undefined
   private toolCallCount = 0
+  /**
+   * How the ids this answer makes up begin (`call_` and 12 random characters): unique to it, so
+   * that a made-up id names one call of one answer (the reasoning memory looks calls up by id).
+   */
+  private readonly madeUpIds = `call_${randomBytes(9).toString("base64url")}`
   private unnamedCount = 0
   private finished = false
   /** OpenRouter's `reasoning_details` so far, given as one entry at the end of the answer. */
@@ -371,7 +377,7 @@ export class OpenAIChunkTranslator implements EventTranslator {
     entries.push({
       type: "tool-call-start",
       index,
-      id: call.id ?? `call_${index}`,
+      id: call.id ?? `${this.madeUpIds}${index}`,
       name,
       ...(call.signature !== undefined && { thoughtSignature: call.signature }),
     })

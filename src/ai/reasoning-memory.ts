@@ -1,5 +1,6 @@
 import type { Engine } from "../engine/engine.js"
 import { type Position, START } from "../engine/position.js"
+import { EngineUnavailableError } from "../engine/unavailable.js"
 import type { Logger } from "../logger.js"
 import { foldAnswer } from "./answer.js"
 import type { Entry } from "./entries.js"
@@ -38,26 +39,16 @@ export const NO_REASONING_MEMORY: ReasoningMemory = {
 
 /** Most calls of one generation recorded: each is a write to the store. */
 export const MAX_RECORDED_CALLS = 128
-/** Most entries of a generation read to restore a turn from it; a longer one is not used. */
+/**
+ * Most entries read from the store to restore one request's turns, all its generations
+ * together; a generation that would pass it is not used.
+ */
 export const MAX_ENTRIES_READ = 100_000
 const PAGE = 1000
 
 /** The memory on `engine`, each record kept `ttlMs` (the generations' retention). */
 export function createReasoningMemory(engine: Engine, ttlMs: number, logger: Logger): ReasoningMemory {
   const origins = createLatestGenerations(engine, "ai/call/", ttlMs)
-
-  /** The turn as generation `id` gave it, or `undefined` when it cannot be restored from it. */
-  const fromGeneration = async (
-    subject: string | undefined,
-    turn: AssistantMessage,
-  ): Promise<AssistantMessage | undefined> => {
-    const callId = firstCallId(turn)
-    const id = callId === undefined ? undefined : await origins.latest(subject, callId)
-    const found = id === undefined ? undefined : await findGeneration(engine, id)
-    if (found === undefined || found.meta.owner !== subject) return undefined
-    const entries = await readAll(engine, found.log)
-    return entries === undefined ? undefined : restoredTurn(turn, foldAnswer(entries))
-  }
 
   return {
     recorder(subject, id) {
@@ -91,32 +82,58 @@ export function createReasoningMemory(engine: Engine, ttlMs: number, logger: Log
       const bare = bareToolTurns(request.messages)
       if (bare.length === 0) return request
       const messages = [...request.messages]
-      const restored = await Promise.all(
-        bare.map((i) => fromGeneration(subject, messages[i] as AssistantMessage)),
-      )
+      // One after the other, latest first, within one budget of entries read.
+      const budget = { entries: MAX_ENTRIES_READ }
       let changed = false
-      bare.forEach((i, n) => {
-        const turn = restored[n]
-        if (turn === undefined) return
-        messages[i] = turn
+      for (const i of bare.reverse()) {
+        const turn = messages[i] as AssistantMessage
+        let restored: AssistantMessage | undefined
+        try {
+          restored = await fromGeneration(turn)
+        } catch (error) {
+          // The store is away: the request cannot start either, and says so (503).
+          if (error instanceof EngineUnavailableError) throw error
+          logger.warn({ err: error }, "could not restore a tool turn's reasoning; it goes as it came")
+        }
+        if (restored === undefined) continue
+        messages[i] = restored
         changed = true
-      })
+      }
       return changed ? { ...request, messages } : request
+
+      /** The turn as the generation that made its calls gave it, or `undefined`. */
+      async function fromGeneration(turn: AssistantMessage): Promise<AssistantMessage | undefined> {
+        const callId = firstCallId(turn)
+        const id = callId === undefined ? undefined : await origins.latest(subject, callId)
+        const found = id === undefined ? undefined : await findGeneration(engine, id)
+        if (found === undefined || found.meta.owner !== subject) return undefined
+        const entries = await readAll(engine, found.log, budget)
+        return entries === undefined ? undefined : restoredTurn(turn, foldAnswer(entries))
+      }
     },
   }
 }
 
-/** Every entry of a generation's log as stored now, or `undefined` when it is gone or too long. */
-async function readAll(engine: Engine, log: string): Promise<StoredEntry[] | undefined> {
+/**
+ * Every entry of a generation's log as stored now, counted against `budget`; `undefined` when
+ * it is gone or would pass the budget.
+ */
+async function readAll(
+  engine: Engine,
+  log: string,
+  budget: { entries: number },
+): Promise<StoredEntry[] | undefined> {
   const entries: StoredEntry[] = []
   let after: Position = START
   for (;;) {
-    const read = await engine.read(log, after, PAGE, { touch: false })
+    if (budget.entries <= 0) return undefined
+    const read = await engine.read(log, after, Math.min(PAGE, budget.entries + 1), { touch: false })
     if (!read.held) return undefined
+    budget.entries -= read.entries.length
+    if (budget.entries < 0) return undefined
     for (const entry of read.entries) entries.push(parseEntry(entry.data))
     const last = read.entries.at(-1)
     if (!read.more || last === undefined) return entries
-    if (entries.length >= MAX_ENTRIES_READ) return undefined
     after = last.position
   }
 }

@@ -16,7 +16,7 @@ import type {
  * thinking ("a final `assistant` message must start with a thinking block"), Gemini 3 each call's
  * thought signature, OpenRouter the encrypted `reasoning_details`. Clients that keep only a
  * turn's text and calls (LangChain, apps that store plain messages) send the turn back without
- * them. The SDKs that keep them send back exactly what the answer gave; so is a restored turn.
+ * them. The SDKs that keep them send back what the answer gave; a restored turn carries the same.
  */
 
 /** Whether an entry is something the model needs back with the turn (signed, encrypted, a call's signature). */
@@ -34,17 +34,22 @@ export function goesBackWithTurn(entry: Entry): boolean {
   }
 }
 
+/** Most bare turns restored in one request (the latest): each costs reads of the store. */
+export const MAX_RESTORED_TURNS = 32
+
 /**
- * The indexes of the assistant turns a model checks and the client sent bare: those with tool
- * calls after the last user message (the tool loop under way; a model validates that loop's
- * turns, not older ones), with neither signed nor encrypted reasoning, nor details, nor a
- * signed call — a client that kept any of them is trusted to have kept what it needs.
+ * The indexes of the assistant turns a model checks and the client sent bare, the latest
+ * {@link MAX_RESTORED_TURNS}: those with tool calls in the tool loop under way (since the last
+ * user message that does not ride along with tool results, as text beside them does; a model
+ * validates that loop's turns, not older ones), with neither signed nor encrypted reasoning,
+ * nor details, nor a signed call — a client that kept any of them is trusted to have kept what
+ * it needs.
  */
 export function bareToolTurns(messages: readonly NormalizedMessage[]): number[] {
   const bare: number[] = []
-  for (let i = messages.length - 1; i >= 0; i--) {
+  for (let i = messages.length - 1; i >= 0 && bare.length < MAX_RESTORED_TURNS; i--) {
     const message = messages[i]
-    if (message?.role === "user") break
+    if (message?.role === "user" && messages[i - 1]?.role !== "tool") break
     if (message?.role !== "assistant") continue
     const hasCall = message.content.some((part) => part.type === "tool-call")
     const kept = message.content.some(
@@ -67,15 +72,17 @@ export function firstCallId(turn: AssistantMessage): string | undefined {
 /**
  * `turn` with what `answer` gave to go back with it, or `undefined` when the answer is not the
  * one that made the turn (not the same calls: ids, names and arguments) or gave nothing to go
- * back. Signed and encrypted thinking goes where it came: before the first call, or after the
- * call it followed (interleaved thinking); the client's unsigned reasoning, the same text
- * unsigned, gives way to it. Details go first; each call takes its thought signature.
+ * back. Signed and encrypted thinking that came before the first call opens the turn, as Claude
+ * wants it; what came after a call follows that call (interleaved thinking). The client's
+ * unsigned reasoning, the same text unsigned, gives way to it. Details go first; each call takes
+ * its thought signature.
  */
 export function restoredTurn(turn: AssistantMessage, answer: Answer): AssistantMessage | undefined {
   const answered = new Map<string, Extract<Answer["blocks"][number], { type: "tool_call" }>>()
   for (const block of answer.blocks) if (block.type === "tool_call") answered.set(block.id, block)
   const calls = turn.content.filter((part): part is ToolCallPart => part.type === "tool-call")
-  if (calls.length !== answered.size) return undefined
+  if (calls.length !== answered.size || new Set(calls.map((call) => call.id)).size !== calls.length)
+    return undefined
   for (const call of calls) {
     const made = answered.get(call.id)
     if (made === undefined || made.name !== call.name || !sameArguments(made.arguments, call.arguments))

@@ -100,6 +100,8 @@ export function toAnthropicMessagesRequest(request: NormalizedRequest): Record<s
           ? { type: "adaptive", ...displayOf(thinking) }
           : { type: "disabled" }
   }
+  const thinks = body.thinking !== undefined && (body.thinking as { type: string }).type !== "disabled"
+  if (!thinks) withoutLoopThinking(messages)
   if (request.effort !== undefined) body.output_config = { effort: messagesEffort(request.effort) }
   return body
 }
@@ -117,6 +119,22 @@ function unthoughtToolTurn(
   if (last === undefined || !last.content.some((block) => block.type === "tool_use")) return false
   const first = last.content[0]
   return first === undefined || !isThinkingBlock(first)
+}
+
+/**
+ * Takes the thinking out of the tool loop under way (its assistant turns since the last user
+ * turn that is not tool results), for a request that does not think: Claude refuses it there
+ * then ("When thinking is disabled, an `assistant` message in the final position cannot contain
+ * `thinking`"). Earlier turns keep theirs, which Claude ignores. A turn of thinking alone stays.
+ */
+function withoutLoopThinking(messages: { role: string; content: Record<string, unknown>[] }[]): void {
+  for (let i = messages.length - 1; i >= 0; i--) {
+    const message = messages[i] as (typeof messages)[number]
+    if (message.role === "user" && !message.content.some((block) => block.type === "tool_result")) return
+    if (message.role !== "assistant") continue
+    const kept = message.content.filter((block) => !isThinkingBlock(block))
+    if (kept.length > 0) message.content = kept
+  }
 }
 
 function displayOf(thinking: { display?: string }): Record<string, unknown> {

@@ -9,6 +9,7 @@ import { runningMarker } from "../../src/ai/running-marker.js"
 import { StatsRecorder } from "../../src/ai/stats-recorder.js"
 import { parseEntry, type StoredEntry, serializeEntry } from "../../src/ai/stored-entry.js"
 import type { Engine, LogHead } from "../../src/engine/engine.js"
+import { createMemoryEngine } from "../../src/engine/memory.js"
 import { START } from "../../src/engine/position.js"
 import { recordingLogger } from "../server/helpers.js"
 import { testEngines } from "./engines.js"
@@ -626,5 +627,34 @@ describe("a generation's measures", () => {
       durationMs: 50,
       usage: { outputTokens: 0, source: "estimated" },
     })
+  })
+})
+
+describe("a generation's tool calls recorded for the reasoning memory", () => {
+  it("are waited for before the end, no longer than an append may take", async () => {
+    const engine = opened(createMemoryEngine())
+    const observed: Entry["type"][] = []
+    let settledCalls = 0
+    const recorder = {
+      observe: (entry: Entry) => void observed.push(entry.type),
+      settled: () => {
+        settledCalls++
+        return new Promise<void>(() => {})
+      },
+    }
+    const { provider } = endless({ count: 3 })
+    const started = performance.now()
+    const run = await generationsOn(engine, { storeTimeoutMs: 300 }).start({
+      provider,
+      request: REQUEST,
+      meta: META,
+      recorder,
+    })
+    expect(await run.ended).toMatchObject({ type: "end", status: "done" })
+    const took = performance.now() - started
+    expect(took).toBeGreaterThanOrEqual(290)
+    expect(took).toBeLessThan(5_000)
+    expect(settledCalls).toBe(1)
+    expect(observed.filter((type) => type === "text-delta")).toHaveLength(3)
   })
 })

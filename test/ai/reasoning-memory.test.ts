@@ -10,7 +10,7 @@ import OpenAI from "openai"
 import { describe, expect, it } from "vitest"
 import type { Answer } from "../../src/ai/answer.js"
 import type { AssistantMessage, NormalizedMessage } from "../../src/ai/request.js"
-import { bareToolTurns, restoredTurn } from "../../src/ai/restored-turn.js"
+import { bareToolTurns, MAX_RESTORED_TURNS, restoredTurn } from "../../src/ai/restored-turn.js"
 import { aiToken, closedAfterEach, closeServers, startAI, startNodes } from "./ai-server.js"
 import { testEngines } from "./engines.js"
 import { ANTHROPIC_OK, anthropicEvent, OPENAI_OK, openaiChunk, startUpstream } from "./upstream.js"
@@ -126,13 +126,17 @@ const WEATHER_PARAMETERS = {
 }
 const WEATHER = { type: "function" as const, function: { name: "weather", parameters: WEATHER_PARAMETERS } }
 
-/** LangChain's ChatOpenAI tool loop on `origin` (whole or streamed); resolves with the final answer's text. */
+/**
+ * LangChain's ChatOpenAI tool loop on `origin` (whole or streamed), asking for thinking
+ * (`reasoning_effort`, which Claude gets as adaptive thinking); resolves with the final answer's text.
+ */
 async function langChainToolLoop(origin: string, streamed: boolean): Promise<unknown> {
   const model = new ChatOpenAI({
     model: "m",
     apiKey: "unused",
     maxRetries: 0,
     configuration: { baseURL: `${origin}/v1` },
+    modelKwargs: { reasoning_effort: "high" },
   }).bindTools([WEATHER])
   const question = new HumanMessage("Umbrella in Oslo?")
   let answer: AIMessageChunk | undefined
@@ -200,11 +204,12 @@ describe("a tool turn sent back without its reasoning", () => {
       const origin = await heraldOver("anthropic", CLAUDE_THINKING_CALL, ANTHROPIC_OK)
       expect(await langChainToolLoop(origin, streamed)).toBe("Ok.")
       expect(turnSentBack().content).toEqual(CLAUDE_BLOCKS_BACK)
+      expect(servers.upstream?.requests[1]?.body.thinking).toEqual({ type: "adaptive" })
       await closeServers(servers)
     }
   })
 
-  it("goes back bare with the memory turned off (what Claude refuses)", async () => {
+  it("goes back bare with the memory turned off, and Claude is asked without thinking", async () => {
     const origin = await heraldOver(
       "anthropic",
       CLAUDE_THINKING_CALL,
@@ -214,6 +219,8 @@ describe("a tool turn sent back without its reasoning", () => {
     )
     await langChainToolLoop(origin, false)
     expect(turnSentBack().content).toEqual([CLAUDE_BLOCKS_BACK[2]])
+    // Claude would refuse thinking with this turn ("must start with a thinking block").
+    expect(servers.upstream?.requests[1]?.body.thinking).toBeUndefined()
   })
 
   it("gets a Gemini signature that came after its call's start back for the Anthropic SDK", async () => {
@@ -293,6 +300,68 @@ for (const kind of ENGINES) {
         } finally {
           await cluster.close()
         }
+      })
+
+      it("gives each bare turn of a loop its own generation's reasoning", async () => {
+        const upstream = await startUpstream()
+        servers.upstream = upstream
+        const secondDetails = [
+          { type: "reasoning.encrypted", data: "gBBB", id: "rs_2", format: "openai-responses-v1", index: 0 },
+        ]
+        const secondCall = [
+          openaiChunk({ role: "assistant", content: "", reasoning_details: secondDetails }),
+          openaiChunk({
+            tool_calls: [
+              {
+                index: 0,
+                id: "call_2",
+                type: "function",
+                function: { name: "weather", arguments: '{"city":"Bergen"}' },
+              },
+            ],
+          }),
+          openaiChunk({}, "tool_calls"),
+          "data: [DONE]\n\n",
+        ]
+        upstream.answer = (response) => {
+          response.writeHead(200, { "content-type": "text/event-stream" })
+          const answers = [OPENROUTER_OPENAI_CALL, secondCall, OPENAI_OK]
+          response.end((answers[upstream.requests.length - 1] ?? OPENAI_OK).join(""))
+        }
+        const running = await startAI({
+          openEngine: kind.open,
+          models: { m: { provider: "openai", baseURL: upstream.baseURL, reasoningDetails: true } },
+        })
+        servers.running = running
+        const client = openai(running.origin)
+        const messages: OpenAI.ChatCompletionMessageParam[] = [QUESTION]
+        for (let step = 0; step < 3; step++) {
+          const answer = await client.chat.completions.create({ model: "m", messages, tools: [WEATHER] })
+          const call = answer.choices[0]?.message.tool_calls?.[0]
+          if (call?.type !== "function") break
+          // Kept as plain messages: the calls only.
+          messages.push(
+            {
+              role: "assistant",
+              content: null,
+              tool_calls: [{ id: call.id, type: "function", function: call.function }],
+            },
+            { role: "tool", tool_call_id: call.id, content: "12 °C" },
+          )
+        }
+        const last = servers.upstream?.requests[2]?.body.messages as Record<string, unknown>[]
+        const turns = last.filter((message) => message.role === "assistant")
+        expect(turns.map((turn) => turn.reasoning_details)).toEqual([
+          OPENROUTER_OPENAI_DETAILS,
+          secondDetails,
+        ])
+      })
+
+      it("is not remembered for a token without a subject, which owns nothing", async () => {
+        const origin = await heraldOverOpenRouter({ auth: true })
+        const anonymous = await aiToken(["generate"], { subject: null })
+        await plainMessagesToolLoop(origin, origin, anonymous)
+        expect(turnSentBack(1).reasoning_details).toBeUndefined()
       })
 
       it("is not given another subject's reasoning, nor reasoning for calls that are not the ones made", async () => {
@@ -382,6 +451,10 @@ describe("restoredTurn", () => {
     expect(restoredTurn(turn, answerOf([{ ...made("a", '{"x":2}'), thoughtSignature: "G" }]))).toBeUndefined()
     expect(restoredTurn(turn, answerOf([{ ...made("a"), thoughtSignature: "G" }, made("b")]))).toBeUndefined()
     expect(restoredTurn(turn, answerOf([{ ...made("a"), name: "g", thoughtSignature: "G" }]))).toBeUndefined()
+    // Two calls naming one: not the answer's two calls.
+    const twice: AssistantMessage = { role: "assistant", content: [call("a"), call("a")] }
+    const two = answerOf([{ ...made("a"), thoughtSignature: "G" }, made("b")])
+    expect(restoredTurn(twice, two)).toBeUndefined()
   })
 })
 
@@ -399,9 +472,19 @@ describe("bareToolTurns", () => {
       content: [{ type: "redacted-reasoning", data: "E" }, ...(bare.content as AssistantMessage["content"])],
     }
     const text: NormalizedMessage = { role: "assistant", content: [{ type: "text", text: "t" }] }
-    expect(bareToolTurns([user, bare, result, user, bare, result, kept, result, text, bare, result])).toEqual(
-      [4, 9],
+    expect(bareToolTurns([user, bare, result, text, user, bare, result, kept, result, bare, result])).toEqual(
+      [5, 9],
     )
-    expect(bareToolTurns([user, bare, result, user])).toEqual([])
+    expect(bareToolTurns([user, bare, result, text, user])).toEqual([])
+    // Text beside tool results (a user message right after them) does not end the loop.
+    expect(bareToolTurns([user, bare, result, user, bare, result])).toEqual([1, 4])
+  })
+
+  it("are at most the latest MAX_RESTORED_TURNS", () => {
+    const loop = Array.from({ length: MAX_RESTORED_TURNS + 8 }, () => [bare, result]).flat()
+    const turns = bareToolTurns([user, ...loop])
+    expect(turns).toHaveLength(MAX_RESTORED_TURNS)
+    expect(turns.at(-1)).toBe(loop.length - 1)
+    expect(turns[0]).toBe(loop.length - 1 - 2 * (MAX_RESTORED_TURNS - 1))
   })
 })

@@ -185,9 +185,65 @@ describe("writing a request", () => {
     })
   })
 
+  it("takes the thinking out of the tool loop under way when the request to Claude does not think", () => {
+    const user = (text: string) => ({ role: "user" as const, content: [{ type: "text" as const, text }] })
+    const signed = { type: "reasoning" as const, text: "Hmm.", signature: "SIG" }
+    const call = (id: string) => ({ type: "tool-call" as const, id, name: "f", arguments: "{}" })
+    const result = (id: string) => ({ role: "tool" as const, toolCallId: id, content: "r" })
+    const earlier = {
+      role: "assistant" as const,
+      content: [signed, { type: "text" as const, text: "Done." }],
+    }
+    const loop = [
+      user("q"),
+      { role: "assistant" as const, content: [signed, call("a")] },
+      result("a"),
+      // Text beside the tool results (Claude Code's reminders) is still the loop's.
+      user("note"),
+      {
+        role: "assistant" as const,
+        content: [{ type: "redacted-reasoning" as const, data: "E" }, call("b")],
+      },
+      result("b"),
+    ]
+    const blocks = (
+      thinking: Parameters<typeof toAnthropicMessagesRequest>[0]["thinking"],
+      messages = loop,
+    ) =>
+      (
+        toAnthropicMessagesRequest({
+          model: "m",
+          messages: [user("before"), earlier, ...messages],
+          ...(thinking === undefined ? {} : { thinking }),
+        }).messages as { role: string; content: { type: string }[] }[]
+      ).map((message) => message.content.map((block) => block.type))
+    const bare = [
+      ["text"],
+      ["thinking", "text"],
+      ["text"],
+      ["tool_use"],
+      ["tool_result", "text"],
+      ["tool_use"],
+      ["tool_result"],
+    ]
+    // Claude: "When thinking is disabled, an `assistant` message in the final position cannot contain `thinking`".
+    expect(blocks(undefined)).toEqual(bare)
+    expect(blocks({ type: "disabled" })).toEqual(bare)
+    expect(blocks({ type: "adaptive" })[3]).toEqual(["thinking", "tool_use"])
+    expect(blocks({ type: "adaptive" })[5]).toEqual(["redacted_thinking", "tool_use"])
+    // A last turn that does not open with thinking makes Herald drop thinking: its thinking goes too.
+    const interleaved = [
+      user("q"),
+      { role: "assistant" as const, content: [call("a"), signed, call("b")] },
+      result("a"),
+    ]
+    expect(blocks({ type: "adaptive" }, interleaved)[3]).toEqual(["tool_use", "tool_use"])
+  })
+
   it("sends Claude only the reasoning it signed, and another server the reasoning's text", () => {
     const request = {
       model: "m",
+      thinking: { type: "adaptive" as const },
       messages: [
         { role: "user" as const, content: [{ type: "text" as const, text: "hi" }] },
         {
@@ -362,6 +418,8 @@ describe("an Anthropic-compatible upstream", () => {
     ])
     await client.messages.create({
       ...request,
+      max_tokens: 2048,
+      thinking: { type: "enabled", budget_tokens: 1024 },
       messages: [
         ...HI,
         { role: "assistant", content: answer.content },
@@ -398,6 +456,7 @@ describe("Claude's thinking in an OpenAI client's conversation", () => {
     await client.chat.completions.create({
       model: "up",
       messages: [question, answer, { role: "tool", tool_call_id: "toolu_1", content: "Rain" }],
+      reasoning_effort: "low",
     })
     expect((sent(1).messages as unknown[])[1]).toEqual(CLAUDE_TURN_SENT_BACK)
   })
@@ -415,6 +474,7 @@ describe("Claude's thinking in an OpenAI client's conversation", () => {
     await client.chat.completions.create({
       model: "up",
       messages: [question, answer, { role: "tool", tool_call_id: "toolu_1", content: "Rain" }],
+      reasoning_effort: "low",
     })
     expect((sent(1).messages as { content: unknown[] }[])[1]?.content.slice(0, 2)).toEqual([
       { type: "thinking", thinking: "Look it up.", signature: "SIG_1" },
@@ -802,6 +862,7 @@ describe("Claude's thinking through OpenRouter", () => {
     expect(message.reasoning_content).toBe("A")
     const body = toAnthropicMessagesRequest({
       model: "claude",
+      thinking: { type: "adaptive" },
       messages: [
         { role: "user", content: [{ type: "text", text: "Umbrella?" }] },
         {

@@ -932,6 +932,8 @@ describe("Anthropic upstreams", () => {
       ...ANTHROPIC_REQUEST,
       cache_control: { type: "ephemeral" },
       service_tier: "auto",
+      max_tokens: 2048,
+      thinking: { type: "enabled", budget_tokens: 1024 },
       messages: [
         ...ANTHROPIC_REQUEST.messages,
         { role: "assistant", content: answer.content },
