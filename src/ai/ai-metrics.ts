@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry } from "prom-client"
+import type { RestoreOutcome } from "./reasoning-memory.js"
 import type { EndEntry } from "./stored-entry.js"
 
 /** What a node's generations tell whoever watches them (the metrics). */
@@ -19,6 +20,8 @@ export interface AIMetrics extends GenerationObserver {
   readonly registry: Registry
   /** A create request refused by a limit (`concurrency_limit_exceeded`, `rate_limit_exceeded`, `max_tokens`). */
   refused(reason: string): void
+  /** What came of a tool turn sent back without its reasoning (reasoning-memory.ts). */
+  restored(outcome: RestoreOutcome): void
 }
 
 /** The metrics of one AI handler. Labels are the configured model names (a bounded set) and statuses. */
@@ -77,6 +80,12 @@ export function createAIMetrics(): AIMetrics {
     labelNames: ["reason"],
     registers: [registry],
   })
+  const restores = new Counter({
+    name: "herald_ai_bare_tool_turns_total",
+    help: "Tool turns sent back without the reasoning their model needs, by what the reasoning memory did: restored, unknown (no record, or the generation is gone), other (not the calls that generation made), failed.",
+    labelNames: ["outcome"],
+    registers: [registry],
+  })
   return {
     registry,
     started(model) {
@@ -99,6 +108,9 @@ export function createAIMetrics(): AIMetrics {
     },
     refused(reason) {
       refusals.inc({ reason })
+    },
+    restored(outcome) {
+      restores.inc({ outcome })
     },
   }
 }

@@ -178,7 +178,9 @@ export function createAIHandler(options: AIHandlerOptions): AIHandler {
     reasoning:
       options.rememberReasoning === false
         ? NO_REASONING_MEMORY
-        : createReasoningMemory(options.engine, generations.retentionMs, logger),
+        : createReasoningMemory(options.engine, generations.retentionMs, logger, (outcome) =>
+            metrics.restored(outcome),
+          ),
     auth: createAIAuthenticator(options.auth),
     sse,
     headWaitMs: options.headWaitMs ?? 2000,

@@ -31,6 +31,13 @@ export interface TurnRecorder {
   settled(): Promise<void>
 }
 
+/**
+ * What came of one bare tool turn: `restored`; `unknown` (no record of its calls, or their
+ * generation is gone); `other` (the generation found did not make these calls, or gave nothing
+ * to go back); `failed` (the lookup failed; the turn went as it came).
+ */
+export type RestoreOutcome = "restored" | "unknown" | "other" | "failed"
+
 /** The memory turned off: nothing recorded, nothing restored. */
 export const NO_REASONING_MEMORY: ReasoningMemory = {
   recorder: () => undefined,
@@ -46,8 +53,16 @@ export const MAX_RECORDED_CALLS = 128
 export const MAX_ENTRIES_READ = 100_000
 const PAGE = 1000
 
-/** The memory on `engine`, each record kept `ttlMs` (the generations' retention). */
-export function createReasoningMemory(engine: Engine, ttlMs: number, logger: Logger): ReasoningMemory {
+/**
+ * The memory on `engine`, each record kept `ttlMs` (the generations' retention); `observe` is
+ * told what came of each bare turn (the metrics count it).
+ */
+export function createReasoningMemory(
+  engine: Engine,
+  ttlMs: number,
+  logger: Logger,
+  observe: (outcome: RestoreOutcome) => void = () => {},
+): ReasoningMemory {
   const origins = createLatestGenerations(engine, "ai/call/", ttlMs)
 
   return {
@@ -87,28 +102,32 @@ export function createReasoningMemory(engine: Engine, ttlMs: number, logger: Log
       let changed = false
       for (const i of bare.reverse()) {
         const turn = messages[i] as AssistantMessage
-        let restored: AssistantMessage | undefined
+        let restored: AssistantMessage | RestoreOutcome
         try {
           restored = await fromGeneration(turn)
         } catch (error) {
           // The store is away: the request cannot start either, and says so (503).
           if (error instanceof EngineUnavailableError) throw error
           logger.warn({ err: error }, "could not restore a tool turn's reasoning; it goes as it came")
+          restored = "failed"
         }
-        if (restored === undefined) continue
+        observe(typeof restored === "string" ? restored : "restored")
+        if (typeof restored === "string") continue
         messages[i] = restored
         changed = true
       }
       return changed ? { ...request, messages } : request
 
-      /** The turn as the generation that made its calls gave it, or `undefined`. */
-      async function fromGeneration(turn: AssistantMessage): Promise<AssistantMessage | undefined> {
+      /** The turn as the generation that made its calls gave it, or why not. */
+      async function fromGeneration(turn: AssistantMessage): Promise<AssistantMessage | RestoreOutcome> {
         const callId = firstCallId(turn)
         const id = callId === undefined ? undefined : await origins.latest(subject, callId)
         const found = id === undefined ? undefined : await findGeneration(engine, id)
-        if (found === undefined || found.meta.owner !== subject) return undefined
+        if (found === undefined) return "unknown"
+        if (found.meta.owner !== subject) return "other"
         const entries = await readAll(engine, found.log, budget)
-        return entries === undefined ? undefined : restoredTurn(turn, foldAnswer(entries))
+        if (entries === undefined) return "failed"
+        return restoredTurn(turn, foldAnswer(entries)) ?? "other"
       }
     },
   }

@@ -378,6 +378,15 @@ for (const kind of ENGINES) {
         expect(turnSentBack(3).reasoning_details).toBeUndefined()
         await sendToolTurn(origin, made, alice)
         expect(turnSentBack(4).reasoning_details).toEqual(OPENROUTER_OPENAI_DETAILS)
+        // What the memory did, for an operator: the metric counts each bare turn's outcome.
+        const metrics = (await servers.running?.ai.metrics.metrics()) ?? ""
+        const count = (outcome: string) =>
+          Number(
+            metrics.match(
+              new RegExp(`herald_ai_bare_tool_turns_total\\{outcome="${outcome}"\\} (\\d+)`),
+            )?.[1] ?? 0,
+          )
+        expect(["restored", "unknown", "other", "failed"].map(count)).toEqual([2, 1, 1, 0])
       })
     },
   )
