@@ -6,6 +6,7 @@
 import Anthropic from "@anthropic-ai/sdk"
 import { type AIMessageChunk, HumanMessage, ToolMessage } from "@langchain/core/messages"
 import { ChatOpenAI } from "@langchain/openai"
+import type { UIMessage } from "ai"
 import OpenAI from "openai"
 import { describe, expect, it } from "vitest"
 import type { Answer } from "../../src/ai/answer.js"
@@ -13,6 +14,7 @@ import type { AssistantMessage, NormalizedMessage } from "../../src/ai/request.j
 import { bareToolTurns, MAX_RESTORED_TURNS, restoredTurn } from "../../src/ai/restored-turn.js"
 import { aiToken, closedAfterEach, closeServers, startAI, startNodes } from "./ai-server.js"
 import { testEngines } from "./engines.js"
+import { finalUIMessage } from "./ui-message-stream.js"
 import { ANTHROPIC_OK, anthropicEvent, OPENAI_OK, openaiChunk, startUpstream } from "./upstream.js"
 
 const servers = closedAfterEach()
@@ -221,6 +223,42 @@ describe("a tool turn sent back without its reasoning", () => {
     expect(turnSentBack().content).toEqual([CLAUDE_BLOCKS_BACK[2]])
     // Claude would refuse thinking with this turn ("must start with a thinking block").
     expect(servers.upstream?.requests[1]?.body.thinking).toBeUndefined()
+  })
+
+  it("gets Claude's thinking back for useChat messages an app stored without their provider metadata", async () => {
+    const origin = await heraldOver("anthropic", CLAUDE_THINKING_CALL, ANTHROPIC_OK)
+    const user: UIMessage = { id: "u1", role: "user", parts: [{ type: "text", text: "Umbrella in Oslo?" }] }
+    const post = (messages: unknown[]) =>
+      fetch(`${origin}/v1/ai-sdk/chat`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({
+          id: "chat-stored",
+          messages,
+          trigger: "submit-message",
+          reasoningEffort: "high",
+        }),
+      })
+    const answer = await finalUIMessage(await post([user]))
+    if (answer === undefined) throw new Error("no answer")
+    // As stored in a table of plain parts: the reasoning's text, the call and its output, no metadata.
+    const stored = {
+      ...answer,
+      parts: answer.parts.map((part) => {
+        const {
+          providerMetadata: _meta,
+          callProviderMetadata: _callMeta,
+          ...plain
+        } = part as Record<string, unknown>
+        return part.type === "tool-weather" ? { ...plain, state: "output-available", output: "12 °C" } : plain
+      }),
+    }
+    expect(JSON.stringify(stored)).not.toContain("SIG_1")
+    const next = await post([user, stored])
+    expect(next.status).toBe(200)
+    await next.text()
+    expect(turnSentBack().content).toEqual(CLAUDE_BLOCKS_BACK)
+    expect(servers.upstream?.requests[1]?.body.thinking).toEqual({ type: "adaptive" })
   })
 
   it("gets a Gemini signature that came after its call's start back for the Anthropic SDK", async () => {
