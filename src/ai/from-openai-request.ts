@@ -120,8 +120,9 @@ export function fromOpenAIChatRequest(input: unknown): NormalizedRequest {
   const topP = optionalNumber(body.top_p, "top_p")
   if (topP !== undefined) request.topP = topP
   // vLLM's -1 (and 0) mean every token: its default, left out like the zero penalties below.
-  const topK =
-    body.top_k === -1 || body.top_k === 0 ? undefined : optionalPositiveInteger(body.top_k, "top_k")
+  const topK = body.top_k === -1 || body.top_k === 0 ? undefined : optionalNumber(body.top_k, "top_k")
+  if (topK !== undefined && !(Number.isSafeInteger(topK) && topK >= 1))
+    throw new RequestFieldError("top_k", "must be -1 or 0 (every token), or a whole number of at least 1")
   if (topK !== undefined) request.topK = topK
   // A penalty of 0 and an empty bias are the defaults: clients send them explicitly, and they say
   // nothing an upstream without them would need.

@@ -124,8 +124,9 @@ export interface NormalizedRequest {
   topP?: number
   /**
    * Sampling settings one format has and the other has not: Chat Completions' penalties, `seed`
-   * and `logit_bias`, Messages' `top_k`. They go to an upstream of the format that has them; for
-   * the other, the request is refused naming the field.
+   * and `logit_bias`, Messages' `top_k` (which vLLM's clients send in Chat Completions bodies
+   * too). They go to an upstream of the format that has them (`top_k` also to a Chat Completions
+   * server whose model takes it); for the other, the request is refused naming the field.
    */
   frequencyPenalty?: number
   presencePenalty?: number

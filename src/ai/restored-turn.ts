@@ -38,18 +38,18 @@ export function goesBackWithTurn(entry: Entry): boolean {
 export const MAX_RESTORED_TURNS = 32
 
 /**
- * The indexes of the assistant turns a model checks and the client sent bare, the latest
- * {@link MAX_RESTORED_TURNS}: those with tool calls in the tool loop under way (since the last
- * user message that does not ride along with tool results, as text beside them does; a model
- * validates that loop's turns, not older ones), with neither signed nor encrypted reasoning,
- * nor details, nor a signed call — a client that kept any of them is trusted to have kept what
- * it needs.
+ * The indexes of the assistant turns a model checks and the client sent bare: those with tool
+ * calls in the tool loop under way (since the last user message that does not ride along with
+ * tool results, as text beside them does; a model validates that loop's turns, not older ones),
+ * with neither signed nor encrypted reasoning, nor details, nor a signed call — a client that
+ * kept any of them is trusted to have kept what it needs. At most {@link MAX_RESTORED_TURNS}:
+ * the loop's first (where Claude looks for its thinking) and the latest.
  */
 export function bareToolTurns(messages: readonly NormalizedMessage[]): number[] {
   const bare: number[] = []
-  for (let i = messages.length - 1; i >= 0 && bare.length < MAX_RESTORED_TURNS; i--) {
+  for (let i = messages.length - 1; i >= 0; i--) {
     const message = messages[i]
-    if (message?.role === "user" && messages[i - 1]?.role !== "tool") break
+    if (message?.role === "user" && !ridesWithToolResults(messages, i)) break
     if (message?.role !== "assistant") continue
     const hasCall = message.content.some((part) => part.type === "tool-call")
     const kept = message.content.some(
@@ -61,7 +61,14 @@ export function bareToolTurns(messages: readonly NormalizedMessage[]): number[] 
     )
     if (hasCall && !kept) bare.unshift(i)
   }
-  return bare
+  return bare.length <= MAX_RESTORED_TURNS ? bare : [bare[0] as number, ...bare.slice(1 - MAX_RESTORED_TURNS)]
+}
+
+/** Whether user message `at` follows tool results, with only user messages between: it goes with them. */
+function ridesWithToolResults(messages: readonly NormalizedMessage[], at: number): boolean {
+  let i = at - 1
+  while (messages[i]?.role === "user") i--
+  return messages[i]?.role === "tool"
 }
 
 /** The first tool call's id of a turn: the name its answer was recorded under. */

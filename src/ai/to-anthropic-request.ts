@@ -92,7 +92,8 @@ export function toAnthropicMessagesRequest(request: NormalizedRequest): Record<s
   if (request.temperature !== undefined) body.temperature = request.temperature
   // Claude's recent models refuse the two together (400); an OpenAI client may send both.
   else if (request.topP !== undefined) body.top_p = request.topP
-  if (thinking !== undefined && !(thinking.type !== "disabled" && unthoughtToolTurn(messages))) {
+  const dropped = thinking !== undefined && thinking.type !== "disabled" && unthoughtToolTurn(messages)
+  if (thinking !== undefined && !dropped) {
     body.thinking =
       thinking.type === "enabled"
         ? { type: "enabled", budget_tokens: thinking.budgetTokens, ...displayOf(thinking) }
@@ -100,37 +101,51 @@ export function toAnthropicMessagesRequest(request: NormalizedRequest): Record<s
           ? { type: "adaptive", ...displayOf(thinking) }
           : { type: "disabled" }
   }
-  const thinks = body.thinking !== undefined && (body.thinking as { type: string }).type !== "disabled"
-  if (!thinks) withoutLoopThinking(messages)
+  // A request that leaves thinking out leaves it to the model (the newest think by default).
+  if (thinking?.type === "disabled" || dropped) withoutLoopThinking(messages)
   if (request.effort !== undefined) body.output_config = { effort: messagesEffort(request.effort) }
   return body
 }
 
+/** A request's messages as Messages takes them: user and assistant alternating. */
+type MessagesTurns = { role: string; content: Record<string, unknown>[] }[]
+
 /**
- * Whether the conversation is in a tool loop whose assistant turn does not start with thinking.
- * Claude refuses thinking then ("a final `assistant` message must start with a thinking block"),
- * and the client cannot give what it did not keep (a streamed OpenAI answer carries no
- * signatures; another server's reasoning has none): that turn goes without thinking.
+ * Where the tool loop under way starts: after the last user turn that is not tool results.
+ * Claude sees the assistant turns from there on as one ("the final `assistant` message").
  */
-function unthoughtToolTurn(
-  messages: readonly { role: string; content: Record<string, unknown>[] }[],
-): boolean {
-  const last = messages.filter((message) => message.role === "assistant").at(-1)
-  if (last === undefined || !last.content.some((block) => block.type === "tool_use")) return false
-  const first = last.content[0]
+function loopStart(messages: MessagesTurns): number {
+  for (let i = messages.length - 1; i >= 0; i--) {
+    const message = messages[i] as MessagesTurns[number]
+    if (message.role === "user" && !message.content.some((block) => block.type === "tool_result"))
+      return i + 1
+  }
+  return 0
+}
+
+/**
+ * Whether the conversation is in a tool loop that does not start with thinking. Claude thinks at
+ * a loop's start (and, interleaving, between its steps), and refuses thinking on a loop that did
+ * not ("a final `assistant` message must start with a thinking block"); the client cannot give
+ * what it did not keep (a streamed OpenAI answer carries no signatures; another server's
+ * reasoning has none): that loop goes without thinking.
+ */
+function unthoughtToolTurn(messages: MessagesTurns): boolean {
+  const loop = messages.slice(loopStart(messages)).filter((message) => message.role === "assistant")
+  if (!loop.some((message) => message.content.some((block) => block.type === "tool_use"))) return false
+  const first = loop[0]?.content[0]
   return first === undefined || !isThinkingBlock(first)
 }
 
 /**
- * Takes the thinking out of the tool loop under way (its assistant turns since the last user
- * turn that is not tool results), for a request that does not think: Claude refuses it there
- * then ("When thinking is disabled, an `assistant` message in the final position cannot contain
- * `thinking`"). Earlier turns keep theirs, which Claude ignores. A turn of thinking alone stays.
+ * Takes the thinking out of the tool loop under way, for a request that does not think (the
+ * client said `disabled`, or the loop did not start with thinking): Claude refuses it there then
+ * ("When thinking is disabled, an `assistant` message in the final position cannot contain
+ * `thinking`"). Earlier turns keep theirs, which Claude ignores. A turn of thinking alone stays
+ * (it would be empty), and Claude's refusal comes back.
  */
-function withoutLoopThinking(messages: { role: string; content: Record<string, unknown>[] }[]): void {
-  for (let i = messages.length - 1; i >= 0; i--) {
-    const message = messages[i] as (typeof messages)[number]
-    if (message.role === "user" && !message.content.some((block) => block.type === "tool_result")) return
+function withoutLoopThinking(messages: MessagesTurns): void {
+  for (const message of messages.slice(loopStart(messages))) {
     if (message.role !== "assistant") continue
     const kept = message.content.filter((block) => !isThinkingBlock(block))
     if (kept.length > 0) message.content = kept

@@ -523,15 +523,17 @@ describe("bareToolTurns", () => {
       [5, 9],
     )
     expect(bareToolTurns([user, bare, result, text, user])).toEqual([])
-    // Text beside tool results (a user message right after them) does not end the loop.
+    // Text beside tool results (user messages right after them) does not end the loop.
     expect(bareToolTurns([user, bare, result, user, bare, result])).toEqual([1, 4])
+    expect(bareToolTurns([user, bare, result, user, user, bare, result])).toEqual([1, 5])
   })
 
-  it("are at most the latest MAX_RESTORED_TURNS", () => {
+  it("are at most MAX_RESTORED_TURNS: the loop's first, where Claude looks for its thinking, and the latest", () => {
     const loop = Array.from({ length: MAX_RESTORED_TURNS + 8 }, () => [bare, result]).flat()
     const turns = bareToolTurns([user, ...loop])
     expect(turns).toHaveLength(MAX_RESTORED_TURNS)
+    expect(turns[0]).toBe(1)
     expect(turns.at(-1)).toBe(loop.length - 1)
-    expect(turns[0]).toBe(loop.length - 1 - 2 * (MAX_RESTORED_TURNS - 1))
+    expect(turns[1]).toBe(loop.length - 1 - 2 * (MAX_RESTORED_TURNS - 2))
   })
 })

@@ -226,18 +226,45 @@ describe("writing a request", () => {
       ["tool_use"],
       ["tool_result"],
     ]
+    const request = (thinking: Parameters<typeof blocks>[0]) =>
+      toAnthropicMessagesRequest({
+        model: "m",
+        messages: [user("before"), earlier, ...loop],
+        ...(thinking === undefined ? {} : { thinking }),
+      })
     // Claude: "When thinking is disabled, an `assistant` message in the final position cannot contain `thinking`".
-    expect(blocks(undefined)).toEqual(bare)
     expect(blocks({ type: "disabled" })).toEqual(bare)
+    expect(request({ type: "disabled" }).thinking).toEqual({ type: "disabled" })
     expect(blocks({ type: "adaptive" })[3]).toEqual(["thinking", "tool_use"])
     expect(blocks({ type: "adaptive" })[5]).toEqual(["redacted_thinking", "tool_use"])
-    // A last turn that does not open with thinking makes Herald drop thinking: its thinking goes too.
-    const interleaved = [
+    // Left out, thinking is the model's call (the newest think by default): the turns go as they came.
+    expect(blocks(undefined)[3]).toEqual(["thinking", "tool_use"])
+    expect(request(undefined)).not.toHaveProperty("thinking")
+    // A loop that does not open with thinking makes Herald drop thinking: its thinking goes too.
+    const unthought = [
       user("q"),
       { role: "assistant" as const, content: [call("a"), signed, call("b")] },
       result("a"),
     ]
-    expect(blocks({ type: "adaptive" }, interleaved)[3]).toEqual(["tool_use", "tool_use"])
+    expect(blocks({ type: "adaptive" }, unthought)[3]).toEqual(["tool_use", "tool_use"])
+    // Claude thinks at a loop's start only (without interleaving): the later steps' turns have
+    // none, and the loop keeps its thinking.
+    const steps = [
+      user("q"),
+      { role: "assistant" as const, content: [signed, call("a")] },
+      result("a"),
+      { role: "assistant" as const, content: [call("b")] },
+      result("b"),
+    ]
+    const stepped = toAnthropicMessagesRequest({
+      model: "m",
+      messages: steps,
+      thinking: { type: "adaptive" },
+    })
+    expect(stepped.thinking).toEqual({ type: "adaptive" })
+    expect(
+      (stepped.messages as { content: { type: string }[] }[])[1]?.content.map((block) => block.type),
+    ).toEqual(["thinking", "tool_use"])
   })
 
   it("sends Claude only the reasoning it signed, and another server the reasoning's text", () => {
