@@ -4,8 +4,6 @@
 // Anthropic SDK for a signature Messages has no place for) against loopback upstreams that
 // replay Claude's, OpenRouter's and Gemini's frames and check what comes back, as those models do.
 import Anthropic from "@anthropic-ai/sdk"
-import { type AIMessageChunk, HumanMessage, ToolMessage } from "@langchain/core/messages"
-import { ChatOpenAI } from "@langchain/openai"
 import type { UIMessage } from "ai"
 import OpenAI from "openai"
 import { describe, expect, it } from "vitest"
@@ -14,47 +12,31 @@ import type { AssistantMessage, NormalizedMessage } from "../../src/ai/request.j
 import { bareToolTurns, MAX_RESTORED_TURNS, restoredTurn } from "../../src/ai/restored-turn.js"
 import { aiToken, closedAfterEach, closeServers, startAI, startNodes } from "./ai-server.js"
 import { testEngines } from "./engines.js"
+import { langChainToolLoop, WEATHER_PARAMETERS } from "./langchain-tool-loop.js"
 import { finalUIMessage } from "./ui-message-stream.js"
-import { ANTHROPIC_OK, anthropicEvent, OPENAI_OK, openaiChunk, startUpstream } from "./upstream.js"
+import {
+  ANTHROPIC_OK,
+  answerInTurn,
+  CLAUDE_BLOCKS_BACK,
+  CLAUDE_THINKING_THEN_TOOL,
+  OPENAI_OK,
+  openaiChunk,
+  startUpstream,
+} from "./upstream.js"
 
 const servers = closedAfterEach()
 
-/** Claude's answer: signed thinking, an encrypted block, and a weather call. */
-const CLAUDE_THINKING_CALL = [
-  anthropicEvent("message_start", {
-    message: { id: "msg_up", type: "message", role: "assistant", content: [], model: "m", usage: {} },
-  }),
-  anthropicEvent("content_block_start", { index: 0, content_block: { type: "thinking", thinking: "" } }),
-  anthropicEvent("content_block_delta", {
-    index: 0,
-    delta: { type: "thinking_delta", thinking: "Look it up." },
-  }),
-  anthropicEvent("content_block_delta", { index: 0, delta: { type: "signature_delta", signature: "SIG_1" } }),
-  anthropicEvent("content_block_stop", { index: 0 }),
-  anthropicEvent("content_block_start", {
-    index: 1,
-    content_block: { type: "redacted_thinking", data: "ENC" },
-  }),
-  anthropicEvent("content_block_stop", { index: 1 }),
-  anthropicEvent("content_block_start", {
-    index: 2,
-    content_block: { type: "tool_use", id: "toolu_1", name: "weather", input: {} },
-  }),
-  anthropicEvent("content_block_delta", {
-    index: 2,
-    delta: { type: "input_json_delta", partial_json: '{"city":"Oslo"}' },
-  }),
-  anthropicEvent("content_block_stop", { index: 2 }),
-  anthropicEvent("message_delta", { delta: { stop_reason: "tool_use" }, usage: { output_tokens: 9 } }),
-  anthropicEvent("message_stop"),
-]
-
-/** The blocks Claude wants back first in the tool turn, as it gave them. */
-const CLAUDE_BLOCKS_BACK = [
-  { type: "thinking", thinking: "Look it up.", signature: "SIG_1" },
-  { type: "redacted_thinking", data: "ENC" },
-  { type: "tool_use", id: "toolu_1", name: "weather", input: { city: "Oslo" } },
-]
+/** OpenRouter's answer of `details`, then the weather call `id` with `args`. */
+function openRouterCall(details: Record<string, unknown>[], id: string, args: string): string[] {
+  return [
+    openaiChunk({ role: "assistant", content: "", reasoning_details: details }),
+    openaiChunk({
+      tool_calls: [{ index: 0, id, type: "function", function: { name: "weather", arguments: args } }],
+    }),
+    openaiChunk({}, "tool_calls"),
+    "data: [DONE]\n\n",
+  ]
+}
 
 /** OpenAI's reasoning through OpenRouter, as it wants it back: a summary and the encrypted item. */
 const OPENROUTER_OPENAI_DETAILS = [
@@ -63,21 +45,7 @@ const OPENROUTER_OPENAI_DETAILS = [
 ]
 
 /** That reasoning, then a weather call. */
-const OPENROUTER_OPENAI_CALL = [
-  openaiChunk({ role: "assistant", content: "", reasoning_details: OPENROUTER_OPENAI_DETAILS }),
-  openaiChunk({
-    tool_calls: [
-      {
-        index: 0,
-        id: "call_1",
-        type: "function",
-        function: { name: "weather", arguments: '{"city":"Oslo"}' },
-      },
-    ],
-  }),
-  openaiChunk({}, "tool_calls"),
-  "data: [DONE]\n\n",
-]
+const OPENROUTER_OPENAI_CALL = openRouterCall(OPENROUTER_OPENAI_DETAILS, "call_1", '{"city":"Oslo"}')
 
 /** Gemini 3's call whose thought signature comes after the call's start. */
 const GEMINI_LATE_SIGNATURE = [
@@ -101,10 +69,7 @@ async function heraldOver(
 ): Promise<string> {
   const upstream = await startUpstream()
   servers.upstream = upstream
-  upstream.answer = (response) => {
-    response.writeHead(200, { "content-type": "text/event-stream" })
-    response.end((upstream.requests.length === 1 ? first : then).join(""))
-  }
+  answerInTurn(upstream, first, then)
   const running = await startAI({
     models: { m: { provider: kind, baseURL: upstream.baseURL, ...model } },
     ...options,
@@ -121,39 +86,11 @@ function turnSentBack(n = 1): Record<string, unknown> {
   return turn
 }
 
-const WEATHER_PARAMETERS = {
-  type: "object" as const,
-  properties: { city: { type: "string" } },
-  required: ["city"],
-}
 const WEATHER = { type: "function" as const, function: { name: "weather", parameters: WEATHER_PARAMETERS } }
 
-/**
- * LangChain's ChatOpenAI tool loop on `origin` (whole or streamed), asking for thinking
- * (`reasoning_effort`, which Claude gets as adaptive thinking); resolves with the final answer's text.
- */
-async function langChainToolLoop(origin: string, streamed: boolean): Promise<unknown> {
-  const model = new ChatOpenAI({
-    model: "m",
-    apiKey: "unused",
-    maxRetries: 0,
-    configuration: { baseURL: `${origin}/v1` },
-    modelKwargs: { reasoning_effort: "high" },
-  }).bindTools([WEATHER])
-  const question = new HumanMessage("Umbrella in Oslo?")
-  let answer: AIMessageChunk | undefined
-  if (streamed)
-    for await (const chunk of await model.stream([question])) answer = answer?.concat(chunk) ?? chunk
-  else answer = await model.invoke([question])
-  const call = answer?.tool_calls?.[0]
-  if (answer === undefined || call?.id === undefined) throw new Error("no tool call")
-  const next = await model.invoke([
-    question,
-    answer,
-    new ToolMessage({ tool_call_id: call.id, content: "12 °C" }),
-  ])
-  return next.content
-}
+/** LangChain's tool loop asking for thinking (`reasoning_effort`, which Claude gets as adaptive thinking). */
+const thinkingLangChainLoop = (origin: string, streamed: boolean) =>
+  langChainToolLoop(origin, { model: "m", streamed, modelKwargs: { reasoning_effort: "high" } })
 
 /** The `openai` SDK on `origin`, authenticated by `token`. */
 const openai = (origin: string, token = "unused") =>
@@ -203,8 +140,8 @@ async function plainMessagesToolLoop(origin: string, sendTo = origin, token?: st
 describe("a tool turn sent back without its reasoning", () => {
   it("gets Claude's signed and encrypted thinking back for LangChain's ChatOpenAI, whole and streamed", async () => {
     for (const streamed of [false, true]) {
-      const origin = await heraldOver("anthropic", CLAUDE_THINKING_CALL, ANTHROPIC_OK)
-      expect(await langChainToolLoop(origin, streamed)).toBe("Ok.")
+      const origin = await heraldOver("anthropic", CLAUDE_THINKING_THEN_TOOL, ANTHROPIC_OK)
+      expect(await thinkingLangChainLoop(origin, streamed)).toBe("Ok.")
       expect(turnSentBack().content).toEqual(CLAUDE_BLOCKS_BACK)
       expect(servers.upstream?.requests[1]?.body.thinking).toEqual({ type: "adaptive" })
       await closeServers(servers)
@@ -214,19 +151,19 @@ describe("a tool turn sent back without its reasoning", () => {
   it("goes back bare with the memory turned off, and Claude is asked without thinking", async () => {
     const origin = await heraldOver(
       "anthropic",
-      CLAUDE_THINKING_CALL,
+      CLAUDE_THINKING_THEN_TOOL,
       ANTHROPIC_OK,
       {},
       { rememberReasoning: false },
     )
-    await langChainToolLoop(origin, false)
+    await thinkingLangChainLoop(origin, false)
     expect(turnSentBack().content).toEqual([CLAUDE_BLOCKS_BACK[2]])
     // Claude would refuse thinking with this turn ("must start with a thinking block").
     expect(servers.upstream?.requests[1]?.body.thinking).toBeUndefined()
   })
 
   it("gets Claude's thinking back for useChat messages an app stored without their provider metadata", async () => {
-    const origin = await heraldOver("anthropic", CLAUDE_THINKING_CALL, ANTHROPIC_OK)
+    const origin = await heraldOver("anthropic", CLAUDE_THINKING_THEN_TOOL, ANTHROPIC_OK)
     const user: UIMessage = { id: "u1", role: "user", parts: [{ type: "text", text: "Umbrella in Oslo?" }] }
     const post = (messages: unknown[]) =>
       fetch(`${origin}/v1/ai-sdk/chat`, {
@@ -321,10 +258,7 @@ for (const kind of ENGINES) {
       it("is given back on another node sharing the store", async () => {
         const upstream = await startUpstream()
         servers.upstream = upstream
-        upstream.answer = (response) => {
-          response.writeHead(200, { "content-type": "text/event-stream" })
-          response.end((upstream.requests.length === 1 ? OPENROUTER_OPENAI_CALL : OPENAI_OK).join(""))
-        }
+        answerInTurn(upstream, OPENROUTER_OPENAI_CALL, OPENAI_OK)
         const engine = kind.open()
         const cluster = await startNodes([engine, kind.nodeBeside(engine)], {
           models: { m: { provider: "openai", baseURL: upstream.baseURL, reasoningDetails: true } },
@@ -346,26 +280,8 @@ for (const kind of ENGINES) {
         const secondDetails = [
           { type: "reasoning.encrypted", data: "gBBB", id: "rs_2", format: "openai-responses-v1", index: 0 },
         ]
-        const secondCall = [
-          openaiChunk({ role: "assistant", content: "", reasoning_details: secondDetails }),
-          openaiChunk({
-            tool_calls: [
-              {
-                index: 0,
-                id: "call_2",
-                type: "function",
-                function: { name: "weather", arguments: '{"city":"Bergen"}' },
-              },
-            ],
-          }),
-          openaiChunk({}, "tool_calls"),
-          "data: [DONE]\n\n",
-        ]
-        upstream.answer = (response) => {
-          response.writeHead(200, { "content-type": "text/event-stream" })
-          const answers = [OPENROUTER_OPENAI_CALL, secondCall, OPENAI_OK]
-          response.end((answers[upstream.requests.length - 1] ?? OPENAI_OK).join(""))
-        }
+        const secondCall = openRouterCall(secondDetails, "call_2", '{"city":"Bergen"}')
+        answerInTurn(upstream, OPENROUTER_OPENAI_CALL, secondCall, OPENAI_OK)
         const running = await startAI({
           openEngine: kind.open,
           models: { m: { provider: "openai", baseURL: upstream.baseURL, reasoningDetails: true } },

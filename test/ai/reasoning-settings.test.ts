@@ -11,7 +11,15 @@ import { toAnthropicMessagesRequest } from "../../src/ai/to-anthropic-request.js
 import { toOpenAIChatRequest } from "../../src/ai/to-openai-request.js"
 import { closedAfterEach, closeServers, startAI } from "./ai-server.js"
 import { finalUIMessage } from "./ui-message-stream.js"
-import { ANTHROPIC_OK, anthropicEvent, OPENAI_OK, openaiChunk, startUpstream } from "./upstream.js"
+import {
+  ANTHROPIC_OK,
+  anthropicEvent,
+  CLAUDE_BLOCKS_BACK,
+  CLAUDE_THINKING_THEN_TOOL,
+  OPENAI_OK,
+  openaiChunk,
+  startUpstream,
+} from "./upstream.js"
 
 const servers = closedAfterEach()
 
@@ -297,36 +305,6 @@ describe("writing a request", () => {
   })
 })
 
-/** Claude's answer: a signed thinking block, an encrypted one, and a tool call. */
-const THINKING_THEN_TOOL = [
-  anthropicEvent("message_start", {
-    message: { id: "msg_up", type: "message", role: "assistant", content: [], model: "m", usage: {} },
-  }),
-  anthropicEvent("content_block_start", { index: 0, content_block: { type: "thinking", thinking: "" } }),
-  anthropicEvent("content_block_delta", {
-    index: 0,
-    delta: { type: "thinking_delta", thinking: "Look it up." },
-  }),
-  anthropicEvent("content_block_delta", { index: 0, delta: { type: "signature_delta", signature: "SIG_1" } }),
-  anthropicEvent("content_block_stop", { index: 0 }),
-  anthropicEvent("content_block_start", {
-    index: 1,
-    content_block: { type: "redacted_thinking", data: "ENC" },
-  }),
-  anthropicEvent("content_block_stop", { index: 1 }),
-  anthropicEvent("content_block_start", {
-    index: 2,
-    content_block: { type: "tool_use", id: "toolu_1", name: "weather", input: {} },
-  }),
-  anthropicEvent("content_block_delta", {
-    index: 2,
-    delta: { type: "input_json_delta", partial_json: '{"city":"Oslo"}' },
-  }),
-  anthropicEvent("content_block_stop", { index: 2 }),
-  anthropicEvent("message_delta", { delta: { stop_reason: "tool_use" }, usage: { output_tokens: 9 } }),
-  anthropicEvent("message_stop"),
-]
-
 /**
  * useChat's round trip on `origin`: the answer to a question, then the chat sent back once the
  * page ran the answer's weather call (its output on the tool part). Resolves with the answer.
@@ -353,19 +331,12 @@ async function chatWithWeatherTool(origin: string, body: Record<string, unknown>
   return answer
 }
 
-/** The assistant turn of {@link THINKING_THEN_TOOL} as Claude wants it back: its thinking first, unchanged. */
-const CLAUDE_TURN_SENT_BACK = {
-  role: "assistant",
-  content: [
-    { type: "thinking", thinking: "Look it up.", signature: "SIG_1" },
-    { type: "redacted_thinking", data: "ENC" },
-    { type: "tool_use", id: "toolu_1", name: "weather", input: { city: "Oslo" } },
-  ],
-}
+/** The assistant turn of {@link CLAUDE_THINKING_THEN_TOOL} as Claude wants it back. */
+const CLAUDE_TURN_SENT_BACK = { role: "assistant", content: CLAUDE_BLOCKS_BACK }
 
 describe("Claude's thinking in a useChat conversation", () => {
   it("reaches the UI message with its signature and encrypted part, and goes back to Claude with the tool turn", async () => {
-    const origin = await heraldOver("anthropic", THINKING_THEN_TOOL)
+    const origin = await heraldOver("anthropic", CLAUDE_THINKING_THEN_TOOL)
     const answer = await chatWithWeatherTool(origin, { reasoningEffort: "low" })
     expect(answer.parts.filter((part) => part.type === "reasoning")).toMatchObject([
       { text: "Look it up.", providerMetadata: { anthropic: { signature: "SIG_1" } } },
@@ -425,7 +396,7 @@ describe("Claude's thinking in a useChat conversation", () => {
 describe("an Anthropic-compatible upstream", () => {
   it("that signs a thinking block in its start, with no signature_delta, has it kept and sent back", async () => {
     const origin = await heraldOver("anthropic", [
-      THINKING_THEN_TOOL[0] as string,
+      CLAUDE_THINKING_THEN_TOOL[0] as string,
       anthropicEvent("content_block_start", {
         index: 0,
         content_block: { type: "thinking", thinking: "", signature: "msg-uuid" },
@@ -435,7 +406,7 @@ describe("an Anthropic-compatible upstream", () => {
         delta: { type: "thinking_delta", thinking: "Hmm." },
       }),
       anthropicEvent("content_block_stop", { index: 0 }),
-      ...THINKING_THEN_TOOL.slice(7),
+      ...CLAUDE_THINKING_THEN_TOOL.slice(7),
     ])
     const client = anthropic(origin)
     const request = { model: "up", max_tokens: 50, messages: HI }
@@ -463,7 +434,7 @@ describe("an Anthropic-compatible upstream", () => {
 
 describe("Claude's thinking in an OpenAI client's conversation", () => {
   it("comes in the whole answer's thinking_blocks (LiteLLM's field), and goes back to Claude with the tool turn", async () => {
-    const origin = await heraldOver("anthropic", THINKING_THEN_TOOL)
+    const origin = await heraldOver("anthropic", CLAUDE_THINKING_THEN_TOOL)
     const client = openai(origin)
     const question = { role: "user" as const, content: "Umbrella?" }
     const first = await client.chat.completions.create({
@@ -489,7 +460,7 @@ describe("Claude's thinking in an OpenAI client's conversation", () => {
   })
 
   it("comes whole in a streamed answer's finish chunk, which openai-node's stream helper keeps, and goes back to Claude", async () => {
-    const origin = await heraldOver("anthropic", THINKING_THEN_TOOL)
+    const origin = await heraldOver("anthropic", CLAUDE_THINKING_THEN_TOOL)
     const client = openai(origin)
     const question = { role: "user" as const, content: "Umbrella?" }
     const stream = client.chat.completions.stream({ model: "up", messages: [question] })

@@ -2,12 +2,11 @@
 // and arguments: LangChain's ChatOpenAI and the AI SDK's openai-compatible provider, each running
 // a real tool loop against Herald in front of a loopback upstream that replays Gemini's frames.
 import { createOpenAICompatible } from "@ai-sdk/openai-compatible"
-import { type AIMessageChunk, HumanMessage, ToolMessage } from "@langchain/core/messages"
-import { ChatOpenAI } from "@langchain/openai"
 import { generateText, jsonSchema, stepCountIs, streamText, tool } from "ai"
 import { describe, expect, it } from "vitest"
 import { closedAfterEach, closeServers, startAI } from "./ai-server.js"
-import { openaiChunk, startUpstream } from "./upstream.js"
+import { langChainToolLoop, WEATHER_PARAMETERS } from "./langchain-tool-loop.js"
+import { answerInTurn, openaiChunk, startUpstream } from "./upstream.js"
 
 const servers = closedAfterEach()
 
@@ -32,10 +31,7 @@ const TEXT = [openaiChunk({ content: "Rain." }), openaiChunk({}, "stop"), "data:
 async function heraldOverGemini(): Promise<string> {
   const upstream = await startUpstream()
   servers.upstream = upstream
-  upstream.answer = (response) => {
-    response.writeHead(200, { "content-type": "text/event-stream" })
-    response.end((upstream.requests.length === 1 ? SIGNED_CALL : TEXT).join(""))
-  }
+  answerInTurn(upstream, SIGNED_CALL, TEXT)
   const running = await startAI({
     models: { gemini: { provider: "openai", baseURL: upstream.baseURL, thoughtSignatures: true } },
   })
@@ -64,32 +60,11 @@ function expectSignatureSentBack(): void {
   expect(result.tool_call_id).toBe("function-call-1")
 }
 
-const WEATHER_PARAMETERS = {
-  type: "object",
-  properties: { city: { type: "string" } },
-  required: ["city"],
-} as const
-
 describe("Gemini's thought signature through clients that keep only a call's id", () => {
   it("goes back with LangChain's ChatOpenAI tool loop, whole and streamed (its chunks joined)", async () => {
     for (const streamed of [false, true]) {
       const origin = await heraldOverGemini()
-      const model = new ChatOpenAI({
-        model: "gemini",
-        apiKey: "unused",
-        maxRetries: 0,
-        configuration: { baseURL: `${origin}/v1` },
-      }).bindTools([{ type: "function", function: { name: "weather", parameters: WEATHER_PARAMETERS } }])
-      const question = new HumanMessage("Umbrella in Oslo?")
-      let answer: AIMessageChunk | undefined
-      if (streamed)
-        for await (const chunk of await model.stream([question])) answer = answer?.concat(chunk) ?? chunk
-      else answer = await model.invoke([question])
-      const call = answer?.tool_calls?.[0]
-      if (answer === undefined || call?.id === undefined) throw new Error("no tool call")
-      const result = new ToolMessage({ tool_call_id: call.id, content: "12 °C, rain" })
-      const next = await model.invoke([question, answer, result])
-      expect(next.content).toBe("Rain.")
+      expect(await langChainToolLoop(origin, { model: "gemini", streamed })).toBe("Rain.")
       expectSignatureSentBack()
       await closeServers(servers)
     }

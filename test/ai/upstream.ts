@@ -110,3 +110,48 @@ export const OPENAI_ERROR_AFTER_TEXT = [
   openaiChunk({ content: "Partial" }),
   `data: ${JSON.stringify({ error: { message: "The server had an error", type: "server_error", code: null } })}\n\n`,
 ]
+
+/** Claude's answer to a weather question: a signed thinking block, an encrypted one, and a tool call. */
+export const CLAUDE_THINKING_THEN_TOOL = [
+  anthropicEvent("message_start", {
+    message: { id: "msg_up", type: "message", role: "assistant", content: [], model: "m", usage: {} },
+  }),
+  anthropicEvent("content_block_start", { index: 0, content_block: { type: "thinking", thinking: "" } }),
+  anthropicEvent("content_block_delta", {
+    index: 0,
+    delta: { type: "thinking_delta", thinking: "Look it up." },
+  }),
+  anthropicEvent("content_block_delta", { index: 0, delta: { type: "signature_delta", signature: "SIG_1" } }),
+  anthropicEvent("content_block_stop", { index: 0 }),
+  anthropicEvent("content_block_start", {
+    index: 1,
+    content_block: { type: "redacted_thinking", data: "ENC" },
+  }),
+  anthropicEvent("content_block_stop", { index: 1 }),
+  anthropicEvent("content_block_start", {
+    index: 2,
+    content_block: { type: "tool_use", id: "toolu_1", name: "weather", input: {} },
+  }),
+  anthropicEvent("content_block_delta", {
+    index: 2,
+    delta: { type: "input_json_delta", partial_json: '{"city":"Oslo"}' },
+  }),
+  anthropicEvent("content_block_stop", { index: 2 }),
+  anthropicEvent("message_delta", { delta: { stop_reason: "tool_use" }, usage: { output_tokens: 9 } }),
+  anthropicEvent("message_stop"),
+]
+
+/** The blocks of {@link CLAUDE_THINKING_THEN_TOOL}'s turn as Claude wants them back: its thinking first, unchanged. */
+export const CLAUDE_BLOCKS_BACK = [
+  { type: "thinking", thinking: "Look it up.", signature: "SIG_1" },
+  { type: "redacted_thinking", data: "ENC" },
+  { type: "tool_use", id: "toolu_1", name: "weather", input: { city: "Oslo" } },
+]
+
+/** Makes `upstream` answer its first request with `answers[0]`, its second with `answers[1]`…, and every later one with the last. */
+export function answerInTurn(upstream: Upstream, ...answers: string[][]): void {
+  upstream.answer = (response) => {
+    response.writeHead(200, { "content-type": "text/event-stream" })
+    response.end((answers[upstream.requests.length - 1] ?? answers.at(-1) ?? []).join(""))
+  }
+}
