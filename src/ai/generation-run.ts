@@ -75,6 +75,8 @@ export class GenerationRun {
   readonly #grace: DisconnectGrace
   readonly #storeDeadline: StoreDeadline
   readonly #recorder: TurnRecorder | undefined
+  /** The recorder's records took longer than an append may: they are not waited for again. */
+  #recordsLate = false
   #resolveStarted!: (outcome: StartOutcome) => void
   #stop: Stop | undefined
   #flushQueued = false
@@ -171,6 +173,9 @@ export class GenerationRun {
         }
         this.#stats.observe(entry, now())
         this.#recorder?.observe(entry)
+        // A client may send its next turn on seeing the finish (an OpenAI chunk's finish_reason):
+        // the calls' records are stored first. They began with the calls, so this rarely waits.
+        if (entry.type === "finish") await this.#recorded()
         if (entry.type === "error") status = "failed"
         this.#pending.add(entry)
         // Bounded: when the store lags this far behind, wait for it before reading on.
@@ -208,8 +213,8 @@ export class GenerationRun {
     }
     this.#resolveStarted({ kind: "ended" })
     this.#grace.dispose()
-    // A client may send its next turn as soon as it has seen the end: its calls are found by then
-    // (or a store that does not answer has had the time an append has).
+    // And what came after the finish (OpenRouter's last details) is recorded before the end; a
+    // store that does not answer has the time an append has.
     await Promise.all([this.#flushNow(), this.#recorded()])
     if (this.#stop?.status === "lost") return undefined
     const end: EndEntry = {
@@ -225,15 +230,18 @@ export class GenerationRun {
     return stored ? end : undefined
   }
 
-  /** Settles once the recorder's records are stored or failed, or after `storeTimeoutMs`. */
+  /**
+   * Settles once the recorder's records are stored or failed, or after `storeTimeoutMs`; once
+   * they took that long, at once (a store that does not answer is not waited for twice).
+   */
   async #recorded(): Promise<void> {
-    if (this.#recorder === undefined) return
+    if (this.#recorder === undefined || this.#recordsLate) return
     let timer: ReturnType<typeof setTimeout> | undefined
-    const late = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, this.#settings.storeTimeoutMs)
+    const late = new Promise<"late">((resolve) => {
+      timer = setTimeout(() => resolve("late"), this.#settings.storeTimeoutMs)
     })
     try {
-      await Promise.race([this.#recorder.settled(), late])
+      this.#recordsLate = (await Promise.race([this.#recorder.settled(), late])) === "late"
     } finally {
       clearTimeout(timer)
     }

@@ -631,6 +631,34 @@ describe("a generation's measures", () => {
 })
 
 describe("a generation's tool calls recorded for the reasoning memory", () => {
+  it("are stored before its finish, which a client may act on before the end", async () => {
+    const engine = opened(createMemoryEngine())
+    let release!: () => void
+    const records = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    const provider: Provider = {
+      kind: "test",
+      async *stream() {
+        yield { type: "tool-call-start", index: 0, id: "call_a", name: "f" } satisfies Entry
+        yield { type: "tool-call-end", index: 0, arguments: "{}" } satisfies Entry
+        yield { type: "finish", reason: "tool_calls", rawReason: "tool_calls" } satisfies Entry
+      },
+    }
+    const run = await generationsOn(engine, { storeTimeoutMs: 10_000 }).start({
+      provider,
+      request: REQUEST,
+      meta: META,
+      recorder: { observe: () => {}, settled: () => records },
+    })
+    await sleep(150)
+    const types = async () => (await entriesOf(engine, run.log)).map((entry) => entry.type)
+    expect(await types()).toEqual(["tool-call-start", "tool-call-end"])
+    release()
+    await run.ended
+    expect(await types()).toEqual(["tool-call-start", "tool-call-end", "finish", "end"])
+  })
+
   it("are waited for before the end, no longer than an append may take", async () => {
     const engine = opened(createMemoryEngine())
     const observed: Entry["type"][] = []
@@ -654,6 +682,7 @@ describe("a generation's tool calls recorded for the reasoning memory", () => {
     const took = performance.now() - started
     expect(took).toBeGreaterThanOrEqual(290)
     expect(took).toBeLessThan(5_000)
+    // Waited for at the finish, in vain: not again before the end.
     expect(settledCalls).toBe(1)
     expect(observed.filter((type) => type === "text-delta")).toHaveLength(3)
   })
