@@ -10,6 +10,9 @@ import { describe, expect, it } from "vitest"
 import type { Answer } from "../../src/ai/answer.js"
 import type { AssistantMessage, NormalizedMessage } from "../../src/ai/request.js"
 import { bareToolTurns, MAX_RESTORED_TURNS, restoredTurn } from "../../src/ai/restored-turn.js"
+import { createMemoryEngine } from "../../src/engine/memory.js"
+import { EngineUnavailableError } from "../../src/engine/unavailable.js"
+import { recordingLogger } from "../server/helpers.js"
 import { aiToken, closedAfterEach, closeServers, startAI, startNodes } from "./ai-server.js"
 import { testEngines } from "./engines.js"
 import { langChainToolLoop, WEATHER_PARAMETERS } from "./langchain-tool-loop.js"
@@ -196,6 +199,38 @@ describe("a tool turn sent back without its reasoning", () => {
     await next.text()
     expect(turnSentBack().content).toEqual(CLAUDE_BLOCKS_BACK)
     expect(servers.upstream?.requests[1]?.body.thinking).toEqual({ type: "adaptive" })
+  })
+
+  it("makes a request a 503 when the store is out of reach for its lookup, and nothing else", async () => {
+    const engine = createMemoryEngine()
+    let away = false
+    // The store goes away for the memory's records only: the rest of the request would go through.
+    const head = engine.head.bind(engine)
+    engine.head = async (log) => {
+      if (away && log.startsWith("ai/call/")) throw new EngineUnavailableError("connection refused")
+      return head(log)
+    }
+    const origin = await heraldOver(
+      "openai",
+      OPENROUTER_OPENAI_CALL,
+      OPENAI_OK,
+      { reasoningDetails: true },
+      { openEngine: () => engine, logger: recordingLogger() },
+    )
+    const first = await openai(origin).chat.completions.create({
+      model: "m",
+      messages: [QUESTION],
+      tools: [WEATHER],
+    })
+    const call = first.choices[0]?.message.tool_calls?.[0]
+    if (call?.type !== "function") throw new Error("no tool call")
+    away = true
+    const refused = sendToolTurn(origin, { id: call.id, ...call.function })
+    await expect(refused).rejects.toMatchObject({ status: 503 })
+    expect(servers.upstream?.requests).toHaveLength(1)
+    away = false
+    expect(await sendToolTurn(origin, { id: call.id, ...call.function })).toBe("Ok.")
+    expect(turnSentBack(1).reasoning_details).toEqual(OPENROUTER_OPENAI_DETAILS)
   })
 
   it("gets a Gemini signature that came after its call's start back for the Anthropic SDK", async () => {
