@@ -10,7 +10,7 @@ import {
 import { findLiveGeneration, permits } from "./generation-access.js"
 import { generationPath, newGenerationId } from "./generation-id.js"
 import type { GenerationFormat, GenerationMeta } from "./generation-meta.js"
-import type { GenerationRun, StartOutcome } from "./generation-run.js"
+import type { GenerationRun } from "./generation-run.js"
 import { type FoundGeneration, readEnd } from "./generation-state.js"
 import { NotClaimedError, ShuttingDownError } from "./generations.js"
 import { idempotencyKeyOf, requestFingerprint } from "./idempotency.js"
@@ -18,6 +18,7 @@ import { readJsonBody } from "./json-body.js"
 import type { NormalizedRequest } from "./request.js"
 import { sendClientError, sendFormatError } from "./responses.js"
 import { sendStreamAfterCursor } from "./send-stream.js"
+import { settledWithin } from "./settled-within.js"
 import { STREAM_FORMATS, type StreamFormat } from "./stream-formats.js"
 import { streamGeneration } from "./stream-generation.js"
 import { isRefusal } from "./subject-limits.js"
@@ -105,7 +106,8 @@ export async function createGeneration(
   // The request's client is the first viewer: disconnect is not cancel, the grace period decides.
   const leave = run.attachViewer()
   response.once("close", leave)
-  const outcome = await firstAnswer(run, context.headWaitMs)
+  // The run's first answer, or `undefined` when it takes longer than the head may wait.
+  const outcome = await settledWithin(run.started, context.headWaitMs)
   if (outcome?.kind === "refused") {
     const error = outcome.error
     const status =
@@ -336,19 +338,6 @@ async function answerAgain(
       [GENERATION_ID_HEADER]: found.id,
     },
   )
-}
-
-/** The run's first answer, or `undefined` when it takes longer than `ms`. */
-async function firstAnswer(run: GenerationRun, ms: number): Promise<StartOutcome | undefined> {
-  let timer: ReturnType<typeof setTimeout> | undefined
-  const late = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), ms)
-  })
-  try {
-    return await Promise.race([run.started, late])
-  } finally {
-    clearTimeout(timer)
-  }
 }
 
 /** The grace a `Herald-On-Disconnect` value asks for: `undefined` the default, `null` not a valid value. */

@@ -8,6 +8,7 @@ import type { Provider } from "./provider.js"
 import type { TurnRecorder } from "./reasoning-memory.js"
 import type { NormalizedRequest } from "./request.js"
 import { RequestFieldError } from "./request-field-error.js"
+import { settledWithin } from "./settled-within.js"
 import { StatsRecorder } from "./stats-recorder.js"
 import { StoreDeadline } from "./store-deadline.js"
 import { type EndEntry, type EndError, type GenerationStatus, serializeEntry } from "./stored-entry.js"
@@ -236,15 +237,8 @@ export class GenerationRun {
    */
   async #recorded(): Promise<void> {
     if (this.#recorder === undefined || this.#recordsLate) return
-    let timer: ReturnType<typeof setTimeout> | undefined
-    const late = new Promise<"late">((resolve) => {
-      timer = setTimeout(() => resolve("late"), this.#settings.storeTimeoutMs)
-    })
-    try {
-      this.#recordsLate = (await Promise.race([this.#recorder.settled(), late])) === "late"
-    } finally {
-      clearTimeout(timer)
-    }
+    const stored = this.#recorder.settled().then(() => true)
+    this.#recordsLate = (await settledWithin(stored, this.#settings.storeTimeoutMs)) === undefined
   }
 
   /**

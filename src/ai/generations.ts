@@ -13,6 +13,7 @@ import type { Provider } from "./provider.js"
 import type { TurnRecorder } from "./reasoning-memory.js"
 import type { NormalizedRequest } from "./request.js"
 import { markedGeneration, runningMarker } from "./running-marker.js"
+import { settledWithin } from "./settled-within.js"
 import { type EndEntry, serializeEntry } from "./stored-entry.js"
 
 /** The signal asking the node that runs a generation to stop it; payload: the generation id. */
@@ -452,13 +453,10 @@ export function createGenerations(options: GenerationsOptions): Generations {
     },
     async close(closeOptions = {}) {
       closing = true
-      const ended = Promise.all([...runs.values()].map((run) => run.ended))
-      let timer: ReturnType<typeof setTimeout> | undefined
-      const deadline = new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, closeOptions.deadlineMs ?? 10_000)
-      })
-      await Promise.race([ended, deadline])
-      clearTimeout(timer)
+      await settledWithin(
+        Promise.all([...runs.values()].map((run) => run.ended)),
+        closeOptions.deadlineMs ?? 10_000,
+      )
       for (const run of runs.values()) run.stop("interrupted", "the node running the generation shut down")
       await Promise.all([...runs.values()].map((run) => run.ended))
       await Promise.all(unmarking)

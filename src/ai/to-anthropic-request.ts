@@ -92,7 +92,8 @@ export function toAnthropicMessagesRequest(request: NormalizedRequest): Record<s
   if (request.temperature !== undefined) body.temperature = request.temperature
   // Claude's recent models refuse the two together (400); an OpenAI client may send both.
   else if (request.topP !== undefined) body.top_p = request.topP
-  const dropped = thinking !== undefined && thinking.type !== "disabled" && unthoughtToolTurn(messages)
+  const loop = toolLoop(messages)
+  const dropped = thinking !== undefined && thinking.type !== "disabled" && unthought(loop)
   if (thinking !== undefined && !dropped) {
     body.thinking =
       thinking.type === "enabled"
@@ -102,7 +103,7 @@ export function toAnthropicMessagesRequest(request: NormalizedRequest): Record<s
           : { type: "disabled" }
   }
   // A request that leaves thinking out leaves it to the model (the newest think by default).
-  if (thinking?.type === "disabled" || dropped) withoutLoopThinking(messages)
+  if (thinking?.type === "disabled" || dropped) withoutThinking(loop)
   if (request.effort !== undefined) body.output_config = { effort: messagesEffort(request.effort) }
   return body
 }
@@ -111,16 +112,17 @@ export function toAnthropicMessagesRequest(request: NormalizedRequest): Record<s
 type MessagesTurns = { role: string; content: Record<string, unknown>[] }[]
 
 /**
- * Where the tool loop under way starts: after the last user turn that is not tool results.
- * Claude sees the assistant turns from there on as one ("the final `assistant` message").
+ * The assistant turns of the tool loop under way: those after the last user turn that is not
+ * tool results. Claude sees them as one ("the final `assistant` message").
  */
-function loopStart(messages: MessagesTurns): number {
+function toolLoop(messages: MessagesTurns): MessagesTurns {
+  const loop: MessagesTurns = []
   for (let i = messages.length - 1; i >= 0; i--) {
     const message = messages[i] as MessagesTurns[number]
-    if (message.role === "user" && !message.content.some((block) => block.type === "tool_result"))
-      return i + 1
+    if (message.role === "user" && !message.content.some((block) => block.type === "tool_result")) break
+    if (message.role === "assistant") loop.unshift(message)
   }
-  return 0
+  return loop
 }
 
 /**
@@ -130,8 +132,7 @@ function loopStart(messages: MessagesTurns): number {
  * what it did not keep (a streamed OpenAI answer carries no signatures; another server's
  * reasoning has none): that loop goes without thinking.
  */
-function unthoughtToolTurn(messages: MessagesTurns): boolean {
-  const loop = messages.slice(loopStart(messages)).filter((message) => message.role === "assistant")
+function unthought(loop: MessagesTurns): boolean {
   if (!loop.some((message) => message.content.some((block) => block.type === "tool_use"))) return false
   const first = loop[0]?.content[0]
   return first === undefined || !isThinkingBlock(first)
@@ -144,9 +145,8 @@ function unthoughtToolTurn(messages: MessagesTurns): boolean {
  * `thinking`"). Earlier turns keep theirs, which Claude ignores. A turn of thinking alone stays
  * (it would be empty), and Claude's refusal comes back.
  */
-function withoutLoopThinking(messages: MessagesTurns): void {
-  for (const message of messages.slice(loopStart(messages))) {
-    if (message.role !== "assistant") continue
+function withoutThinking(loop: MessagesTurns): void {
+  for (const message of loop) {
     const kept = message.content.filter((block) => !isThinkingBlock(block))
     if (kept.length > 0) message.content = kept
   }
