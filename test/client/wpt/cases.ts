@@ -452,6 +452,7 @@ const connectionCases: WptCase[] = [
   },
   {
     name: "eventsource-request-cancellation: close() aborts the request",
+    timeoutMs: 12_000,
     async run(context) {
       const source = context.open(context.url("/hang"))
       await nextEvent(source, "open")
