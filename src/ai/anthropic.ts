@@ -1,5 +1,5 @@
 import { anthropicFinish } from "./anthropic-stop-reasons.js"
-import type { Entry } from "./entries.js"
+import { type Entry, tokenCount } from "./entries.js"
 import { optionalPositiveFinite } from "./option-checks.js"
 import type { Provider } from "./provider.js"
 import type { NormalizedRequest } from "./request.js"
@@ -246,22 +246,23 @@ interface InputParts {
  */
 function usageOf(usage: unknown, parts: InputParts): Translation["entries"] {
   if (!isRecord(usage)) return []
-  if (typeof usage.input_tokens === "number") parts.fresh = usage.input_tokens
-  if (typeof usage.cache_read_input_tokens === "number") parts.cacheRead = usage.cache_read_input_tokens
-  if (typeof usage.cache_creation_input_tokens === "number")
-    parts.cacheWrite = usage.cache_creation_input_tokens
+  const told = {
+    fresh: tokenCount(usage.input_tokens),
+    cacheRead: tokenCount(usage.cache_read_input_tokens),
+    cacheWrite: tokenCount(usage.cache_creation_input_tokens),
+  }
+  if (told.fresh !== undefined) parts.fresh = told.fresh
+  if (told.cacheRead !== undefined) parts.cacheRead = told.cacheRead
+  if (told.cacheWrite !== undefined) parts.cacheWrite = told.cacheWrite
   const { fresh, cacheRead, cacheWrite } = parts
   // The input counts again only when this event told something of them.
-  const toldInput = [
-    usage.input_tokens,
-    usage.cache_read_input_tokens,
-    usage.cache_creation_input_tokens,
-  ].some((part) => typeof part === "number")
+  const toldInput = Object.values(told).some((part) => part !== undefined)
+  const outputTokens = tokenCount(usage.output_tokens)
   return [
     {
       type: "usage",
       ...(toldInput && fresh !== undefined && { inputTokens: fresh + (cacheRead ?? 0) + (cacheWrite ?? 0) }),
-      ...(typeof usage.output_tokens === "number" && { outputTokens: usage.output_tokens }),
+      ...(outputTokens !== undefined && { outputTokens }),
       ...(toldInput && cacheRead !== undefined && { cacheReadTokens: cacheRead }),
       ...(toldInput && cacheWrite !== undefined && { cacheWriteTokens: cacheWrite }),
     },

@@ -140,6 +140,14 @@ export interface UsageEntry {
   cacheWriteTokens?: number
 }
 
+/**
+ * A token count as an upstream gave it: a whole number of at least 0, else unknown. A server
+ * that sends `-7` or `1e999` has not told how many tokens it used, and the metrics cannot count it.
+ */
+export function tokenCount(value: unknown): number | undefined {
+  return Number.isSafeInteger(value) && (value as number) >= 0 ? (value as number) : undefined
+}
+
 /** `next` over `previous` (usage is cumulative): its counts win, a count it leaves out stays known. */
 export function laterUsage(previous: UsageEntry | undefined, next: UsageEntry): UsageEntry {
   const merged: UsageEntry = { ...previous, type: "usage" }

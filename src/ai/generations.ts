@@ -385,10 +385,14 @@ export function createGenerations(options: GenerationsOptions): Generations {
     runs.set(id, run)
     const model = spec.meta.model
     options.observer?.started(model)
-    void run.ended.then(
-      (end) => options.observer?.ended(model, end),
-      () => options.observer?.ended(model, undefined),
-    )
+    void run.ended
+      .then(
+        (end) => options.observer?.ended(model, end),
+        () => options.observer?.ended(model, undefined),
+      )
+      .catch((error: unknown) =>
+        logger.error({ err: error, generation: id }, "could not count a generation's end"),
+      )
     void run.ended
       .then(
         (end) => end !== undefined,

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto"
-import type { Entry, FinishReason } from "./entries.js"
+import { type Entry, type FinishReason, tokenCount } from "./entries.js"
 import { optionalPositiveFinite } from "./option-checks.js"
 import type { Provider } from "./provider.js"
 import {
@@ -449,11 +449,13 @@ function readContentParts(parts: unknown[], entries: Translation["entries"]): vo
 
 /** A usage object's counts as an entry: the totals so far. */
 function usageEntry(usage: Record<string, unknown>): Translation["entries"][number] {
+  const inputTokens = tokenCount(usage.prompt_tokens)
+  const outputTokens = tokenCount(usage.completion_tokens)
   const cacheReadTokens = cachedTokensOf(usage)
   return {
     type: "usage",
-    ...(typeof usage.prompt_tokens === "number" && { inputTokens: usage.prompt_tokens }),
-    ...(typeof usage.completion_tokens === "number" && { outputTokens: usage.completion_tokens }),
+    ...(inputTokens !== undefined && { inputTokens }),
+    ...(outputTokens !== undefined && { outputTokens }),
     ...(cacheReadTokens !== undefined && { cacheReadTokens }),
   }
 }
@@ -461,8 +463,10 @@ function usageEntry(usage: Record<string, unknown>): Translation["entries"][numb
 /** The prompt tokens read from a cache: `prompt_tokens_details.cached_tokens`, or DeepSeek's `prompt_cache_hit_tokens`. */
 function cachedTokensOf(usage: Record<string, unknown>): number | undefined {
   const details = usage.prompt_tokens_details
-  if (isRecord(details) && typeof details.cached_tokens === "number") return details.cached_tokens
-  return typeof usage.prompt_cache_hit_tokens === "number" ? usage.prompt_cache_hit_tokens : undefined
+  return (
+    tokenCount(isRecord(details) ? details.cached_tokens : undefined) ??
+    tokenCount(usage.prompt_cache_hit_tokens)
+  )
 }
 
 /** `value` when it is a string with something in it. */

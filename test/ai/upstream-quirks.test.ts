@@ -790,6 +790,75 @@ describe("prompt cache counts", () => {
   })
 })
 
+describe("usage counts that are no counts", () => {
+  /** The generations' output-token counter as `/metrics` shows it. */
+  async function outputTokensCounted(running: {
+    ai: { metrics: { getSingleMetricAsString(name: string): Promise<string> } }
+  }) {
+    const text = await running.ai.metrics.getSingleMetricAsString("herald_ai_output_tokens_total")
+    return text.split("\n").find((line) => line.startsWith("herald_ai_output_tokens_total{"))
+  }
+
+  it("a negative or endless count from either upstream is unknown: the answer's count is estimated and the metrics count on", async () => {
+    for (const [provider, chunks] of [
+      [
+        "openai",
+        [
+          openaiChunk({ content: "Hi" }),
+          openaiChunk({ content: "." }),
+          openaiChunk({}, "stop"),
+          `data: {"id":"up","choices":[],"usage":{"prompt_tokens":-5,"completion_tokens":1e999,"prompt_tokens_details":{"cached_tokens":-1}}}\n\n`,
+          "data: [DONE]\n\n",
+        ],
+      ],
+      [
+        "anthropic",
+        [
+          anthropicEvent("message_start", {
+            message: {
+              id: "msg_up",
+              type: "message",
+              role: "assistant",
+              content: [],
+              model: "m",
+              usage: { input_tokens: -3 },
+            },
+          }),
+          anthropicEvent("content_block_start", { index: 0, content_block: { type: "text", text: "" } }),
+          anthropicEvent("content_block_delta", { index: 0, delta: { type: "text_delta", text: "Hi" } }),
+          anthropicEvent("content_block_delta", { index: 0, delta: { type: "text_delta", text: "." } }),
+          anthropicEvent("content_block_stop", { index: 0 }),
+          `event: message_delta\ndata: {"type":"message_delta","delta":{"stop_reason":"end_turn"},"usage":{"output_tokens":-7.5}}\n\n`,
+          anthropicEvent("message_stop"),
+        ],
+      ],
+    ] as const) {
+      const upstream = await startUpstream()
+      servers.upstream = upstream
+      upstream.answer = { chunks: [...chunks] }
+      const running = await startAI({ models: { up: { provider, baseURL: upstream.baseURL } } })
+      servers.running = running
+      const { data: whole, response } = await openai(running.origin)
+        .chat.completions.create({ model: "up", messages: [{ role: "user", content: "hi" }] })
+        .withResponse()
+      // Two text deltas, each a token: the estimate, since the upstream's own counts are none.
+      expect(whole.usage, provider).toEqual({ prompt_tokens: 0, completion_tokens: 2, total_tokens: 2 })
+      const generation = await fetch(
+        `${running.origin}/v1/generations/${response.headers.get("herald-generation-id")}`,
+      )
+      expect((await generation.json()).stats.usage, provider).toEqual({
+        outputTokens: 2,
+        source: "estimated",
+      })
+      // The count reached the metrics (where a negative one used to throw and end the process).
+      await expect
+        .poll(() => outputTokensCounted(running))
+        .toBe('herald_ai_output_tokens_total{model="up"} 2')
+      await closeServers(servers)
+    }
+  })
+})
+
 describe("Anthropic upstreams", () => {
   it("two thinking blocks stay two, each with its own signature", async () => {
     const thinking = (index: number, text: string, signature: string) => [
