@@ -65,8 +65,9 @@ export interface Follower {
   readonly after: Position | undefined
   /**
    * Starts delivery: the replay, then live entries, in log order, each exactly once. When
-   * `deliver` returns `false` (the reader is backpressured) the replay waits for
-   * `whenWritable()` before reading on. Resolves once the follower is live or has ended. Call
+   * `deliver` returns `false` (the reader is backpressured), nothing more is delivered until
+   * `whenWritable()` resolves: not the rest of a replay page, nor of a feed batch (a live entry
+   * that comes alone is the transport's to queue). Resolves once the follower is live or has ended. Call
    * once. Once live, a feed batch of several new entries goes to `deliverBatch` when given —
    * the same array for every follower of the node, so a reader taking all of it can write one
    * shared frame — instead of to `deliver` one by one.
@@ -145,7 +146,7 @@ class LogFollower implements Follower {
   /** Delivering straight from the feed; otherwise the catch-up owns delivery. */
   #live = false
   #catchingUp = false
-  /** The reader asked to wait during the current catch-up step. */
+  /** The reader asked to wait: the catch-up delivers nothing more until `whenWritable()` resolves. */
   #blocked = false
   #started = false
   #stopped = false
@@ -281,13 +282,28 @@ class LogFollower implements Follower {
 
   /** The hot path: entries that all continue the watermark, straight from the feed. */
   #deliverLive(entries: readonly Entry[], closed: boolean): void {
-    this.#seq = (entries[entries.length - 1] as Entry).seq
     const deliver = this.#deliver as Deliver
     const batch = this.#deliverBatch
     try {
-      // Appended together: one call for the lot, with the feed's own array.
-      if (batch !== undefined && entries.length > 1) batch(entries)
-      else for (let i = 0; i < entries.length && !this.#stopped; i++) deliver(entries[i] as Entry)
+      if (batch !== undefined && entries.length > 1) {
+        // Appended together: one call for the lot, with the feed's own array.
+        this.#seq = (entries[entries.length - 1] as Entry).seq
+        batch(entries)
+      } else {
+        for (let i = 0; i < entries.length && !this.#stopped; i++) {
+          const entry = entries[i] as Entry
+          this.#seq = entry.seq
+          if (deliver(entry) === false && i + 1 < entries.length) {
+            // The reader's transport is full mid-batch: the rest waits for it on the catch-up's
+            // path, so that one large batch does not overflow a reader that keeps up.
+            this.#live = false
+            this.#blocked = true
+            this.#hold(entries.slice(i + 1), closed)
+            void this.#catchUp()
+            return
+          }
+        }
+      }
     } catch (error) {
       this.#end("error", error)
       return
@@ -335,17 +351,22 @@ class LogFollower implements Follower {
       let readNothing = false
       for (;;) {
         if (this.#stopped) return
-        this.#blocked = false
+        if (this.#blocked) {
+          await whenWritable()
+          this.#blocked = false
+          continue
+        }
         if (page.length > 0) {
-          // A read page: the watermark's successors by contract, delivered whole.
-          if (this.#deliverRun(page, page.length, deliver) < page.length) this.#end("gap")
-          page = []
+          // A read page: the watermark's successors by contract, all delivered unless the reader waits.
+          const used = this.#deliverRun(page, page.length, deliver)
+          if (used < page.length && !this.#blocked) this.#end("gap")
+          page = page.slice(used)
         } else {
           // Held feed entries, a page at a time so a slow reader still paces us.
           const want = Math.min(this.#pageSize, this.#pending.length)
           const used = this.#deliverRun(this.#pending, want, deliver)
           this.#pending.splice(0, used)
-          if (used < want && !this.#stopped) {
+          if (used < want && !this.#blocked && !this.#stopped) {
             // A hole: read it, unless the last read said the log holds nothing more.
             if (readNothing) this.#end("gap")
             this.#mustRead = true
@@ -357,10 +378,7 @@ class LogFollower implements Follower {
           this.#end("closed")
           return
         }
-        if (this.#blocked) {
-          await whenWritable()
-          continue
-        }
+        if (this.#blocked || page.length > 0) continue
         if (!this.#mustRead) {
           if (this.#pending.length > 0) continue
           // No await between "nothing pending" and going live: no entry can slip in between.
@@ -405,13 +423,13 @@ class LogFollower implements Follower {
   }
 
   /**
-   * Delivers `entries[0..limit)` that continue the watermark, in order, up to the first hole:
-   * repeats are skipped, another epoch ends the follower. Returns how many it consumed; sets
-   * #blocked when `deliver` asks to wait.
+   * Delivers `entries[0..limit)` that continue the watermark, in order, up to the first hole or
+   * the first entry after which `deliver` asks to wait (it sets #blocked): repeats are skipped,
+   * another epoch ends the follower. Returns how many it consumed.
    */
   #deliverRun(entries: readonly Entry[], limit: number, deliver: Deliver): number {
     let used = 0
-    for (; used < limit && !this.#stopped; used++) {
+    for (; used < limit && !this.#stopped && !this.#blocked; used++) {
       const entry = entries[used] as Entry
       if (this.#epoch === undefined) this.#setWatermark(formatPosition(this.#epochOf(entry), 0))
       if (!entry.position.startsWith(this.#epochPrefix)) {

@@ -131,6 +131,26 @@ describe("OpenAI-compatible upstreams", () => {
     expect(message.stop_reason).toBe("tool_use")
   })
 
+  it("a burst that renders to more than a reader's queue (3,000 calls in one write) reaches a reader that keeps up whole, in both formats", async () => {
+    const calls = Array.from({ length: 3000 }, (_, index) => ({
+      index,
+      id: `call_${index}`,
+      type: "function",
+      function: { name: "lookup", arguments: `{"n":${index}}` },
+    }))
+    const origin = await heraldOver("openai", [
+      openaiChunk({ tool_calls: calls }) + openaiChunk({}, "tool_calls") + "data: [DONE]\n\n",
+    ])
+    const choice = await openaiMessage(origin)
+    expect(choice?.finish_reason).toBe("tool_calls")
+    expect(choice?.message.tool_calls?.map((call) => call.id)).toEqual(calls.map((call) => call.id))
+    const message = await anthropicMessage(origin)
+    expect(message.stop_reason).toBe("tool_use")
+    expect(message.content.map((block) => block.type === "tool_use" && block.input)).toEqual(
+      calls.map((_, n) => ({ n })),
+    )
+  })
+
   it("text that comes in the middle of a tool call's arguments follows its block in Messages", async () => {
     const origin = await heraldOver("openai", [
       openaiChunk({ tool_calls: [{ index: 0, id: "call_a", function: { name: "f", arguments: '{"x":' } }] }),
