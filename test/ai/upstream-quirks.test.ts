@@ -139,7 +139,8 @@ describe("OpenAI-compatible upstreams", () => {
       function: { name: "lookup", arguments: `{"n":${index}}` },
     }))
     const origin = await heraldOver("openai", [
-      openaiChunk({ tool_calls: calls }) + openaiChunk({}, "tool_calls") + "data: [DONE]\n\n",
+      // One write: the chunks joined.
+      [openaiChunk({ tool_calls: calls }), openaiChunk({}, "tool_calls"), "data: [DONE]\n\n"].join(""),
     ])
     const choice = await openaiMessage(origin)
     expect(choice?.finish_reason).toBe("tool_calls")
