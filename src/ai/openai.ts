@@ -197,6 +197,8 @@ export class OpenAIChunkTranslator implements EventTranslator {
   private readonly toolCalls = new Map<number | string, StreamedToolCall>()
   /** The key of the call the last fragment belonged to. */
   private lastToolCallKey: number | string | undefined
+  /** The key of the latest call at an index that a server gave to more than one call. */
+  private readonly reusedIndexKeys = new Map<number, string>()
   private toolCallCount = 0
   /**
    * How the ids this answer makes up begin (`call_` and 12 random characters): unique to it, so
@@ -325,13 +327,22 @@ export class OpenAIChunkTranslator implements EventTranslator {
   }
 
   /**
-   * Which call a fragment belongs to: its `index`; without one (Gemini's compatible endpoint
-   * sends whole calls without it), its id when it has one, else the last call — unless it names
-   * a function while the last call has its name already: then it is the next call.
+   * Which call a fragment belongs to: its `index`, unless it brings an id other than the id of
+   * the call at that index (Ollama numbers every call 0): then it is the next call at that index.
+   * Without an index (Gemini's compatible endpoint sends whole calls without it), its id when it
+   * has one, else the last call — unless it names a function while the last call has its name
+   * already: then it is the next call.
    */
   private toolCallKey(fragment: Record<string, unknown>): number | string {
-    if (typeof fragment.index === "number") return fragment.index
     const id = nonEmpty(fragment.id)
+    if (typeof fragment.index === "number") {
+      const key = this.reusedIndexKeys.get(fragment.index) ?? fragment.index
+      const knownId = this.toolCalls.get(key)?.id
+      if (id === undefined || knownId === undefined || knownId === id) return key
+      const next = `index ${fragment.index} again ${this.unnamedCount++}`
+      this.reusedIndexKeys.set(fragment.index, next)
+      return next
+    }
     if (id !== undefined) return `id ${id}`
     const lastKey = this.lastToolCallKey
     const last = lastKey === undefined ? undefined : this.toolCalls.get(lastKey)

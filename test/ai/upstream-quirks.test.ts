@@ -213,6 +213,39 @@ describe("OpenAI-compatible upstreams", () => {
     ])
   })
 
+  it("tool calls that all say index 0 (Ollama) stay apart by their ids, their fragments each to its own", async () => {
+    const origin = await heraldOver("openai", [
+      openaiChunk({
+        tool_calls: [
+          { index: 0, id: "call_a", type: "function", function: { name: "weather", arguments: '{"city":' } },
+        ],
+      }),
+      openaiChunk({ tool_calls: [{ index: 0, function: { arguments: '"Oslo"}' } }] }),
+      openaiChunk({
+        tool_calls: [
+          { index: 0, id: "call_b", type: "function", function: { name: "time", arguments: '{"zone":' } },
+        ],
+      }),
+      openaiChunk({ tool_calls: [{ index: 0, id: "call_b", function: { arguments: '"CET"}' } }] }),
+      openaiChunk({}, "tool_calls"),
+      "data: [DONE]\n\n",
+    ])
+    const choice = await openaiMessage(origin)
+    expect(
+      choice?.message.tool_calls?.map(
+        (call) => call.type === "function" && [call.id, JSON.parse(call.function.arguments)],
+      ),
+    ).toEqual([
+      ["call_a", { city: "Oslo" }],
+      ["call_b", { zone: "CET" }],
+    ])
+    const message = await anthropicWholeMessage(origin)
+    expect(message.content).toMatchObject([
+      { type: "tool_use", id: "call_a", name: "weather", input: { city: "Oslo" } },
+      { type: "tool_use", id: "call_b", name: "time", input: { zone: "CET" } },
+    ])
+  })
+
   it("tool calls without an index (Gemini's compatible endpoint) stay apart", async () => {
     const origin = await heraldOver("openai", [
       openaiChunk({
