@@ -1,4 +1,5 @@
 import type { Entry } from "./entries.js"
+import { DEFAULT_MAX_JSON_DEPTH, nestsDeeper } from "./json-depth.js"
 import type { EndEntry, StoredEntry } from "./stored-entry.js"
 import { idWithSignature, signatureMetadata } from "./thought-signature.js"
 import type { View, ViewContext, ViewEvent } from "./view.js"
@@ -138,10 +139,11 @@ export function aiSdkView(context: ViewContext): View {
   }
 }
 
-/** A tool call's input: its arguments parsed, or the text itself when it is not JSON. */
+/** A tool call's input: its arguments parsed, or the text itself when it is not JSON (or nests too deep to write back). */
 function parseInput(text: string): unknown {
   try {
-    return JSON.parse(text === "" ? "{}" : text)
+    const value: unknown = JSON.parse(text === "" ? "{}" : text)
+    return nestsDeeper(value, DEFAULT_MAX_JSON_DEPTH) ? text : value
   } catch {
     return text
   }

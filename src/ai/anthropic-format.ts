@@ -1,5 +1,6 @@
 import type { Answer } from "./answer.js"
 import { anthropicInputUsage, anthropicStopReason, anthropicView } from "./anthropic-view.js"
+import { DEFAULT_MAX_JSON_DEPTH, nestsDeeper } from "./json-depth.js"
 import { idWithSignature } from "./thought-signature.js"
 import type { WireFormat } from "./wire-format.js"
 
@@ -66,11 +67,12 @@ export const anthropicFormat: WireFormat = {
   },
 }
 
-/** A tool call's input object; arguments that are not a JSON object become `{}` rather than a broken message. */
+/** A tool call's input object; arguments that are not a JSON object (or nest too deep to write back) become `{}` rather than a broken message. */
 function parseInput(text: string): unknown {
   try {
     const value: unknown = JSON.parse(text === "" ? "{}" : text)
-    return typeof value === "object" && value !== null && !Array.isArray(value) ? value : {}
+    const object = typeof value === "object" && value !== null && !Array.isArray(value)
+    return object && !nestsDeeper(value, DEFAULT_MAX_JSON_DEPTH) ? value : {}
   } catch {
     return {}
   }

@@ -2,22 +2,22 @@ import type { CreateEndpoint } from "./create-generation.js"
 import { fromAISdkChatRequest } from "./from-ai-sdk-request.js"
 import { fromAnthropicMessagesRequest } from "./from-anthropic-request.js"
 import { fromOpenAIChatRequest } from "./from-openai-request.js"
+import { type JsonObject, optionalBoolean, optionalObject } from "./request-fields.js"
 
 /** `POST /v1/chat/completions`: `stream` and `stream_options.include_usage` choose the answer's form. */
 export const openaiChatEndpoint: CreateEndpoint = {
   format: "openai",
   read(body) {
-    const fields = body as {
-      stream?: unknown
-      stream_options?: { include_usage?: unknown }
-      max_completion_tokens?: unknown
-    }
+    // First: it checks that the body is an object.
+    const request = fromOpenAIChatRequest(body)
+    const fields = body as JsonObject
+    const streamOptions = optionalObject(fields.stream_options, "stream_options")
     // The translation reads `max_completion_tokens` first, `max_tokens` when it is absent or null.
     const completion = fields.max_completion_tokens !== undefined && fields.max_completion_tokens !== null
     return {
-      request: fromOpenAIChatRequest(body),
-      streaming: fields.stream === true,
-      includeUsage: fields.stream_options?.include_usage === true,
+      request,
+      streaming: optionalBoolean(fields.stream, "stream") === true,
+      includeUsage: optionalBoolean(streamOptions.include_usage, "stream_options.include_usage") === true,
       maxTokensField: completion ? "max_completion_tokens" : "max_tokens",
     }
   },
@@ -27,9 +27,10 @@ export const openaiChatEndpoint: CreateEndpoint = {
 export const anthropicMessagesEndpoint: CreateEndpoint = {
   format: "anthropic",
   read(body) {
+    const request = fromAnthropicMessagesRequest(body)
     return {
-      request: fromAnthropicMessagesRequest(body),
-      streaming: (body as { stream?: unknown }).stream === true,
+      request,
+      streaming: optionalBoolean((body as JsonObject).stream, "stream") === true,
       includeUsage: false,
       maxTokensField: "max_tokens",
     }

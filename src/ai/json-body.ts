@@ -1,5 +1,6 @@
 import type { IncomingMessage } from "node:http"
 import { type BodyErrors, type BodyLimits, readBody } from "../server/body.js"
+import { DEFAULT_MAX_JSON_DEPTH, nestsDeeper } from "./json-depth.js"
 
 /** A request body that cannot be read as JSON: its status (400, 408, 413, 415) and why. */
 export class BodyError extends Error {
@@ -18,13 +19,8 @@ export interface JsonBodyLimits extends BodyLimits {
   readonly maxBodyDepth: number
 }
 
-/**
- * How deep a body may nest by default. A tool's JSON Schema nested 10 levels (OpenAI's own bound
- * for structured outputs) is about 25 deep with the request around it, so 64 fits every real
- * body easily, while the code that walks a body recursively (`JSON.stringify` for the
- * `Idempotency-Key` fingerprint and the upstream request) stays far from the stack's end.
- */
-export const DEFAULT_MAX_BODY_DEPTH = 64
+/** How deep a body may nest by default. */
+export const DEFAULT_MAX_BODY_DEPTH = DEFAULT_MAX_JSON_DEPTH
 
 const JSON_BODY_ERRORS: BodyErrors = {
   tooLarge: (maxBytes) =>
@@ -61,18 +57,4 @@ export async function readJsonBody(request: IncomingMessage, limits: JsonBodyLim
     )
   }
   return body
-}
-
-/** Whether `value` nests arrays and objects more than `max` levels deep (a flat object is 1). Iterative: the walk itself cannot run out of stack. */
-function nestsDeeper(value: unknown, max: number): boolean {
-  const pending: { readonly value: unknown; readonly depth: number }[] = [{ value, depth: 0 }]
-  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
-    if (typeof next.value !== "object" || next.value === null) continue
-    const depth = next.depth + 1
-    if (depth > max) return true
-    for (const child of Object.values(next.value)) {
-      if (typeof child === "object" && child !== null) pending.push({ value: child, depth })
-    }
-  }
-  return false
 }

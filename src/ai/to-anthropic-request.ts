@@ -1,3 +1,4 @@
+import { DEFAULT_MAX_JSON_DEPTH, nestsDeeper } from "./json-depth.js"
 import { claudeThinkingParts, turnSentDetails } from "./reasoning-details.js"
 import { messagesEffort } from "./reasoning-settings.js"
 import type {
@@ -192,6 +193,12 @@ function assistantBlocks(message: AssistantMessage, at: number): Record<string, 
     }
     if (typeof input !== "object" || input === null || Array.isArray(input)) {
       throw new RequestFieldError(path, "Anthropic takes a tool call's input as a JSON object")
+    }
+    if (nestsDeeper(input, DEFAULT_MAX_JSON_DEPTH)) {
+      throw new RequestFieldError(
+        path,
+        `nests arrays and objects more than ${DEFAULT_MAX_JSON_DEPTH} levels deep`,
+      )
     }
     return [{ type: "tool_use", id: part.id, name: part.name, input }]
   })

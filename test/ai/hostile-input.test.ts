@@ -11,6 +11,7 @@ import { createHub } from "../../src/hub/hub.js"
 import { createAdmission } from "../../src/server/admission.js"
 import { listen, rawExchange, recordingLogger, stop } from "../server/helpers.js"
 import { aiToken, closedAfterEach, startAI } from "./ai-server.js"
+import { ANTHROPIC_OK, startUpstream } from "./upstream.js"
 
 const servers = closedAfterEach()
 const cleanups: (() => Promise<void>)[] = []
@@ -200,6 +201,39 @@ describe("a refusal before the body was read", () => {
   })
 })
 
+describe("a body of the wrong shape", () => {
+  it("JSON that is no object, or a stream flag that is no boolean, is a 400 naming it in the endpoint's shape", async () => {
+    servers.running = await startAI({ models: { demo: FAST } })
+    const { origin } = servers.running
+    const post = (path: string, body: string) =>
+      fetch(`${origin}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body })
+    const messages = '"messages":[{"role":"user","content":"hi"}]'
+    for (const [body, param] of [
+      ["null", "body"],
+      ["[]", "body"],
+      ["7", "body"],
+      [`{"model":"demo",${messages},"stream":"true"}`, "stream"],
+      [
+        `{"model":"demo",${messages},"stream":true,"stream_options":{"include_usage":1}}`,
+        "stream_options.include_usage",
+      ],
+      [`{"model":"demo",${messages},"stream_options":"yes"}`, "stream_options"],
+    ]) {
+      const response = await post("/v1/chat/completions", body as string)
+      expect(response.status, body).toBe(400)
+      expect(await response.json(), body).toMatchObject({ error: { type: "invalid_request_error", param } })
+    }
+    for (const body of ["null", `{"model":"demo","max_tokens":5,${messages},"stream":1}`]) {
+      const response = await post("/v1/messages", body)
+      expect(response.status, body).toBe(400)
+      expect(await response.json(), body).toMatchObject({
+        type: "error",
+        error: { type: "invalid_request_error" },
+      })
+    }
+  })
+})
+
 describe("a body nested deeper than the bound", () => {
   const DEPTH = 50_000
   const deep = `${'{"a":'.repeat(DEPTH)}1${"}".repeat(DEPTH)}`
@@ -232,6 +266,42 @@ describe("a body nested deeper than the bound", () => {
     })
     expect(anthropic.status).toBe(400)
     expect(await anthropic.json()).toMatchObject({ type: "error", error: { type: "invalid_request_error" } })
+  })
+
+  it("in a tool call's arguments (a string) is a 400 naming them for an Anthropic upstream, before the upstream is asked", async () => {
+    const upstream = await startUpstream()
+    servers.upstream = upstream
+    upstream.answer = { chunks: ANTHROPIC_OK }
+    servers.running = await startAI({
+      models: { claude: { provider: "anthropic", baseURL: upstream.baseURL } },
+    })
+    const argumentsText = `{"a":${"[".repeat(DEPTH)}${"]".repeat(DEPTH)}}`
+    const response = await fetch(`${servers.running.origin}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        model: "claude",
+        messages: [
+          { role: "user", content: "hi" },
+          {
+            role: "assistant",
+            tool_calls: [
+              { id: "call_1", type: "function", function: { name: "f", arguments: argumentsText } },
+            ],
+          },
+          { role: "tool", tool_call_id: "call_1", content: "ok" },
+        ],
+      }),
+    })
+    expect(response.status).toBe(400)
+    expect(await response.json()).toMatchObject({
+      error: {
+        type: "invalid_request_error",
+        param: "messages[1].tool_calls[0].function.arguments",
+        message: expect.stringMatching(/nests arrays and objects more than 64 levels deep/),
+      },
+    })
+    expect(upstream.requests).toHaveLength(0)
   })
 
   it("is maxBodyDepth: a body that deep passes, one level more does not", async () => {

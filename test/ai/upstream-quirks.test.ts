@@ -246,6 +246,35 @@ describe("OpenAI-compatible upstreams", () => {
     ])
   })
 
+  it("arguments nested too deep to write back reach an Anthropic client as {} and an AI SDK client as their text, the answers whole", async () => {
+    const deep = `{"a":${"[".repeat(100_000)}${"]".repeat(100_000)}}`
+    const origin = await heraldOver("openai", [
+      openaiChunk({
+        tool_calls: [{ index: 0, id: "call_a", type: "function", function: { name: "f", arguments: deep } }],
+      }),
+      openaiChunk({}, "tool_calls"),
+      "data: [DONE]\n\n",
+    ])
+    const whole = await anthropicWholeMessage(origin)
+    expect(whole.content).toEqual([{ type: "tool_use", id: "call_a", name: "f", input: {} }])
+    const response = await fetch(`${origin}/v1/ai-sdk/chat`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({
+        id: "chat-deep",
+        messages: [{ id: "u1", role: "user", parts: [{ type: "text", text: "hi" }] }],
+        trigger: "submit-message",
+      }),
+    })
+    // Read raw: the `ai` package's own reader parses the input's deltas into objects as deep and overflows.
+    const available = (await response.text())
+      .split("\n")
+      .filter((line) => line.startsWith("data: {"))
+      .map((line) => JSON.parse(line.slice(6)))
+      .find((chunk) => chunk.type === "tool-input-available")
+    expect(available).toMatchObject({ toolCallId: "call_a", input: deep })
+  })
+
   it("tool calls without an index (Gemini's compatible endpoint) stay apart", async () => {
     const origin = await heraldOver("openai", [
       openaiChunk({
