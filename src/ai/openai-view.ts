@@ -38,6 +38,7 @@ export function openaiView(context: ViewContext): View {
     data: JSON.stringify({ ...base, choices: [{ index: 0, delta, finish_reason: finishReason }] }),
   })
   let started = false
+  let finished = false
   let usage: UsageEntry | undefined
   let errorSent = false
   /**
@@ -97,12 +98,8 @@ export function openaiView(context: ViewContext): View {
         // All so far, each time: a stream helper keeps only the last value of a field it does not know.
         for (const detail of entry.details) addReasoningDetail(details, detail)
         return [chunk({ reasoning_details: details })]
-      case "finish": {
-        const thinking = signedThinking(blocks)
-        return [
-          chunk(thinking.length === 0 ? {} : { thinking_blocks: thinking }, FINISH_REASON[entry.reason]),
-        ]
-      }
+      case "finish":
+        return [finishChunk(FINISH_REASON[entry.reason])]
       case "usage":
         usage = laterUsage(usage, entry)
         return []
@@ -115,8 +112,17 @@ export function openaiView(context: ViewContext): View {
     }
   }
 
+  const finishChunk = (reason: string): ViewEvent => {
+    finished = true
+    const thinking = signedThinking(blocks)
+    return chunk(thinking.length === 0 ? {} : { thinking_blocks: thinking }, reason)
+  }
+
   const end = (entry: EndEntry): ViewEvent[] => {
     if (entry.status === "done") {
+      // A server that ended without a reason still ended its answer, as the whole answer says:
+      // an OpenAI client wants a finish_reason before [DONE].
+      const finish = finished ? [] : [finishChunk("stop")]
       const final = meta.includeUsage
         ? [
             {
@@ -128,7 +134,7 @@ export function openaiView(context: ViewContext): View {
             },
           ]
         : []
-      return [...final, { data: "[DONE]" }]
+      return [...finish, ...final, { data: "[DONE]" }]
     }
     if (errorSent) return []
     if (entry.status === "failed") {
@@ -144,7 +150,8 @@ export function openaiView(context: ViewContext): View {
   return {
     render(entry: StoredEntry) {
       const events = entry.type === "end" ? end(entry) : content(entry)
-      if (started || entry.type === "end" || entry.type === "error") return events
+      const failure = entry.type === "error" || (entry.type === "end" && entry.status !== "done")
+      if (started || failure) return events
       started = true
       // OpenAI's first chunk names the role; every stream starts with it.
       return [chunk({ role: "assistant", content: "" }), ...events]

@@ -396,10 +396,18 @@ export class OpenAIChunkTranslator implements EventTranslator {
     if (call.arguments !== "") entries.push({ type: "tool-call-delta", index, arguments: call.arguments })
   }
 
-  /** At `[DONE]` without a finish reason: the calls still open end there, their arguments kept. */
+  /**
+   * At `[DONE]`, or a cut after the finish: the calls still open end there, their arguments kept.
+   * An answer that never said why it stopped ends as its calls say (a client runs its tools on
+   * `tool_calls`), else as a plain stop.
+   */
   flush(): Translation["entries"] {
     const entries: Translation["entries"] = []
     this.endAnswer(entries)
+    if (!this.finished) {
+      this.finished = true
+      entries.push({ type: "finish", reason: this.toolCallCount > 0 ? "tool_calls" : "stop", rawReason: "" })
+    }
     return entries
   }
 

@@ -197,6 +197,40 @@ describe("OpenAI-compatible upstreams", () => {
     ])
   })
 
+  it("an answer that ends with [DONE] and no finish_reason ends as its calls say, streamed and whole, the role chunk first", async () => {
+    const call = {
+      index: 0,
+      id: "call_a",
+      type: "function",
+      function: { name: "weather", arguments: '{"city":"Oslo"}' },
+    }
+    for (const [chunks, reason] of [
+      [[openaiChunk({ content: "Hi." }), "data: [DONE]\n\n"], "stop"],
+      [[openaiChunk({ tool_calls: [call] }), "data: [DONE]\n\n"], "tool_calls"],
+      [
+        ['data: {"id":"up","choices":[]}\n\n', 'data: {"id":"up","choices":[]}\n\n', "data: [DONE]\n\n"],
+        "stop",
+      ],
+    ] as const) {
+      const origin = await heraldOver("openai", [...chunks])
+      // openai-node's stream helper throws without a role chunk or a finish_reason.
+      const streamed = await openaiMessage(origin)
+      expect(streamed?.finish_reason).toBe(reason)
+      const whole = await openai(origin).chat.completions.create({
+        model: "up",
+        messages: [{ role: "user", content: "hi" }],
+      })
+      expect(whole.choices[0]?.finish_reason).toBe(reason)
+      expect(whole.choices[0]?.message.tool_calls ?? []).toHaveLength(reason === "tool_calls" ? 1 : 0)
+      const message = await anthropicMessage(origin)
+      expect(message.stop_reason).toBe(reason === "tool_calls" ? "tool_use" : "end_turn")
+      await closeServers(servers)
+    }
+    // A Messages stream of nothing but its end: the OpenAI stream still has its role and finish.
+    const origin = await heraldOver("anthropic", [anthropicEvent("message_stop")])
+    expect((await openaiMessage(origin))?.finish_reason).toBe("stop")
+  })
+
   it("a tool call whose id and name come after its first fragment keeps them", async () => {
     const origin = await heraldOver("openai", [
       openaiChunk({ tool_calls: [{ index: 0, function: { arguments: "" } }] }),
