@@ -281,6 +281,8 @@ describe("openai provider", () => {
       { type: "tool-call-delta", index: 1, arguments: "2}" },
       { type: "tool-call-end", index: 0, arguments: '{"x":1}' },
       { type: "tool-call-end", index: 1, arguments: '{"y":2}' },
+      // No reason given: the answer is its calls.
+      { type: "finish", reason: "tool_calls", rawReason: "" },
     ])
   })
 
