@@ -7,6 +7,8 @@ import type { Logger } from "pino"
 import { createDevTokens } from "../auth/dev-tokens.js"
 import type { Engine } from "../engine/engine.js"
 import { holdNodeLease, type NodeLease } from "../engine/node-lease.js"
+import { SqliteNotWritableError } from "../engine/sqlite-file.js"
+import { DatabaseLockedError } from "../engine/sqlite-lock.js"
 import { DEFAULT_HUB_LOG, toUpdateEntry } from "../hub/update-log.js"
 import { sendProblem } from "../server/problem.js"
 import { createServedAI, type ServedAI } from "./ai-app.js"
@@ -91,7 +93,8 @@ export async function serve(flags: Readonly<Record<string, unknown>>): Promise<n
   try {
     engine = await openEngine(config, logger)
   } catch (error) {
-    logger.error({ err: error }, `cannot open the ${config.engine} engine ${engineLocation(config)}`)
+    const { message, err } = cannotOpenEngine(error, config)
+    logger.error(err === undefined ? {} : { err }, message)
     return 1
   }
   // Held whatever the engine: one node is a cluster of one (a restart is a new node, which
@@ -238,6 +241,31 @@ function cannotListen(error: unknown, host: string | undefined, port: number, fl
     : code === "EACCES"
       ? `no permission to bind ${where} (ports below 1024 need privileges); pick another with ${flag}`
       : `cannot listen on ${where}: ${(error as Error).message}`
+}
+
+/**
+ * What to log when the engine cannot be opened. A problem with the data directory or its files
+ * (a path that is a file, no permission, another process holding it) is the operator's to fix:
+ * one line saying what to do, no stack. Anything else may be a bug: the stack goes with it.
+ */
+function cannotOpenEngine(error: unknown, config: HeraldConfig): { message: string; err?: unknown } {
+  const what = `cannot open the ${config.engine} engine ${engineLocation(config)}`
+  if (error instanceof SqliteNotWritableError) {
+    return {
+      message: `${error.path} is not writable by this process: ${error.reason}; fix its permissions or pick another --data-dir`,
+    }
+  }
+  // Its message names the holder and what to do.
+  if (error instanceof DatabaseLockedError) return { message: `${what}: ${error.message}` }
+  if (config.engine === "sqlite" && isFileError(error))
+    return { message: `${what}: ${(error as Error).message}; fix that, or pick another --data-dir` }
+  return { message: what, err: error }
+}
+
+/** An error the system returned for a file operation (EEXIST, EACCES, ENOTDIR, …), or SQLite's for a file it cannot use. */
+function isFileError(error: unknown): boolean {
+  const { syscall, name } = error as { syscall?: unknown; name?: unknown }
+  return typeof syscall === "string" || name === "SqliteError"
 }
 
 /** Where the engine is, for messages (a Redis URL's password masked). */

@@ -27,6 +27,8 @@ export interface Database {
   transaction<F extends (...args: never[]) => unknown>(fn: F): F
   close(): void
   readonly open: boolean
+  /** Whether a transaction is open on this connection. */
+  readonly inTransaction: boolean
 }
 
 /** Opens (creating if needed) the database file at `path`. */

@@ -60,6 +60,9 @@ export function openHeraldFile(path: string, options: HeraldFileOptions): Databa
         `sqlite engine: ${path} is not a Herald database (application_id ${applicationId}, expected ${SQLITE_APPLICATION_ID}).`,
       )
     }
+    // SQLite opens a file it may not write read-only, silently: without this, such a file
+    // would open, and every append and maintenance step fail later.
+    assertWritable(db, path)
     // WAL: readers never block the writer and a commit is one append to the log. Its durability
     // is the point of `synchronous`: NORMAL syncs at checkpoints only (a process crash loses
     // nothing committed, power loss may lose the last commits); FULL syncs every commit.
@@ -77,6 +80,51 @@ export function openHeraldFile(path: string, options: HeraldFileOptions): Databa
     return db
   } catch (error) {
     db.close()
+    throw error
+  }
+}
+
+/**
+ * A database file (or its lock file) that this process may read but not write: its mode, its
+ * owner, a read-only mount. `path` is the file, `reason` what SQLite said.
+ */
+export class SqliteNotWritableError extends Error {
+  constructor(
+    readonly path: string,
+    readonly reason: string,
+    options?: ErrorOptions,
+  ) {
+    super(
+      `sqlite engine: ${path} is not writable by this process: ${reason}; fix its permissions or open another file`,
+      options,
+    )
+    this.name = "SqliteNotWritableError"
+  }
+}
+
+/** Whether SQLite refused a write for want of permission (`SQLITE_READONLY*`, `SQLITE_PERM`). */
+export function isNotWritable(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code
+  return typeof code === "string" && (code.startsWith("SQLITE_READONLY") || code === "SQLITE_PERM")
+}
+
+/**
+ * Writes the header's `user_version` back unchanged in a transaction it rolls back: a page write,
+ * which a file SQLite could only open read-only refuses (taking the write lock alone succeeds on
+ * such a file in WAL mode). Throws {@link SqliteNotWritableError}.
+ */
+export function assertWritable(db: Database, path: string): void {
+  try {
+    db.exec("BEGIN IMMEDIATE")
+    try {
+      const version = db.pragma("user_version", { simple: true }) as number
+      db.pragma(`user_version = ${version}`)
+    } finally {
+      if (db.inTransaction) db.exec("ROLLBACK")
+    }
+  } catch (error) {
+    if (isNotWritable(error))
+      throw new SqliteNotWritableError(path, (error as Error).message, { cause: error })
     throw error
   }
 }

@@ -1,5 +1,6 @@
 import { hostname } from "node:os"
 import { type Database, openDatabase } from "./sqlite-driver.js"
+import { isNotWritable, SqliteNotWritableError } from "./sqlite-file.js"
 
 /**
  * One process per database file. The lock is a tiny SQLite database beside the data file,
@@ -49,7 +50,10 @@ const BUSY_WAIT_MS = 250
 /** Rounds of "write my row, then hold" lost to a simultaneous starter before giving up. */
 const ATTEMPTS = 5
 
-/** Takes the lock of the database file at `databasePath`, or throws {@link DatabaseLockedError}. */
+/**
+ * Takes the lock of the database file at `databasePath`, or throws {@link DatabaseLockedError}
+ * (another process holds it) or {@link SqliteNotWritableError} (this one may not write the lock file).
+ */
 export function lockDatabaseFile(databasePath: string): DatabaseLock {
   const path = `${databasePath}.lock`
   const db = openDatabase(path, { timeout: BUSY_WAIT_MS })
@@ -77,6 +81,8 @@ export function lockDatabaseFile(databasePath: string): DatabaseLock {
     throw new DatabaseLockedError(databasePath, path, holderOf(readHolder))
   } catch (error) {
     db.close()
+    if (isNotWritable(error))
+      throw new SqliteNotWritableError(path, (error as Error).message, { cause: error })
     throw error
   }
 }

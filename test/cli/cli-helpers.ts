@@ -66,6 +66,9 @@ export interface RunOptions {
   nodeArgs?: readonly string[]
   /** Open an IPC channel to the process (`child.send`, `child.on("message")`). */
   ipc?: boolean
+  /** Run as this user and group (the test runs as root and needs an unprivileged process). */
+  uid?: number
+  gid?: number
 }
 
 /** Spawns `herald …args` in `cwd`. */
@@ -74,6 +77,8 @@ export function herald(args: readonly string[], options: RunOptions): Run {
     cwd: options.cwd,
     env: cleanEnv(options.env ?? {}),
     stdio: options.ipc ? ["pipe", "pipe", "pipe", "ipc"] : ["pipe", "pipe", "pipe"],
+    ...(options.uid === undefined ? {} : { uid: options.uid }),
+    ...(options.gid === undefined ? {} : { gid: options.gid }),
   })
   running.push(child)
   let stdout = ""
@@ -126,7 +131,7 @@ function withTimeout<T>(promise: Promise<T>, ms: number, message: () => string):
 /** Runs `herald …args` to its end. */
 export async function heraldDone(
   args: readonly string[],
-  options: { cwd: string; env?: Record<string, string>; stdin?: string },
+  options: Omit<RunOptions, "nodeArgs" | "ipc">,
 ): Promise<{ code: number | string; stdout: string; stderr: string }> {
   const run = herald(args, options)
   const code = await run.exited
