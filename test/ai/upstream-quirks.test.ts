@@ -309,6 +309,32 @@ describe("OpenAI-compatible upstreams", () => {
     expect(available).toMatchObject({ toolCallId: "call_a", input: deep })
   })
 
+  it("arguments that are no JSON object reach an Anthropic client as {}, streamed as whole, a parallel call's too", async () => {
+    const start = (index: number, id: string, args: string) =>
+      openaiChunk({ tool_calls: [{ index, id, type: "function", function: { name: "f", arguments: args } }] })
+    const more = (index: number, args: string) =>
+      openaiChunk({ tool_calls: [{ index, function: { arguments: args } }] })
+    const origin = await heraldOver("openai", [
+      start(0, "call_text", "not "),
+      more(0, "json"),
+      // Started while the first call's block is open: sent whole at its end.
+      start(1, "call_list", "[1,"),
+      more(1, "2]"),
+      start(2, "call_ok", ' {"a":'),
+      more(2, "1}"),
+      openaiChunk({}, "tool_calls"),
+      "data: [DONE]\n\n",
+    ])
+    const expected = [
+      { type: "tool_use", id: "call_text", input: {} },
+      { type: "tool_use", id: "call_list", input: {} },
+      { type: "tool_use", id: "call_ok", input: { a: 1 } },
+    ]
+    // The SDK parses what the stream gives: it threw on "not json", and gave [1,2] as the input.
+    expect((await anthropicMessage(origin)).content).toMatchObject(expected)
+    expect((await anthropicWholeMessage(origin)).content).toMatchObject(expected)
+  })
+
   it("tool calls without an index (Gemini's compatible endpoint) stay apart", async () => {
     const origin = await heraldOver("openai", [
       openaiChunk({
