@@ -41,7 +41,7 @@ const EXIT_GRACE_MS = 5000
 const EXAMPLES = `
 Settings come from flags, then HERALD_* environment variables, then the JSON file
 given by --config / HERALD_CONFIG (keys are the camelCase option names), then defaults.
-Durations take "250ms", "15s", "1h", "30d" or milliseconds; sizes "256kb", "1mb" or bytes.
+Durations need a unit: "250ms", "15s", "1h", "30d"; sizes take "256kb", "1mb" or bytes.
 
 Examples:
   $ herald serve

@@ -108,7 +108,7 @@ describe("precedence: flags > env > file > defaults", () => {
     const cwd = tempDir()
     writeFileSync(
       join(cwd, "herald.json"),
-      JSON.stringify({ port: 1000, engine: "memory", heartbeat: "1m", logLevel: "debug", retry: 1234 }),
+      JSON.stringify({ port: 1000, engine: "memory", heartbeat: "1m", logLevel: "debug", retry: "1234ms" }),
     )
     const env = { HERALD_CONFIG: "herald.json", HERALD_PORT: "2000", HERALD_HEARTBEAT: "30s" }
     const config = load({ cwd, env, argv: ["--port", "3000"] })
@@ -253,6 +253,28 @@ describe("error messages name the source and the key and say what is expected", 
     expect(errorOf({ argv: ["--heartbeat", "soon"] }).message).toMatch(
       /^--heartbeat "soon": expected a duration/,
     )
+  })
+
+  it("a duration without a unit, from any source, names the units it may have meant", () => {
+    const cwd = tempDir()
+    writeFileSync(join(cwd, "herald.json"), JSON.stringify({ heartbeat: 15, nodeLease: "20" }))
+    const error = errorOf({
+      cwd,
+      env: { HERALD_CONFIG: "herald.json", HERALD_RETRY: "3" },
+      argv: ["--shutdown-timeout", "10", "--retention-max-age", "1.5"],
+    })
+    const expected = 'expected a duration with a unit, such as "30d", "1h", "15s" or "250ms", of at least 1ms'
+    expect(error.issues).toEqual([
+      { where: '--retention-max-age "1.5"', message: `${expected}: give a unit, e.g. 1.5s or 1.5ms` },
+      { where: "herald.json: heartbeat = 15", message: `${expected}: give a unit, e.g. 15s or 15ms` },
+      { where: 'HERALD_RETRY="3"', message: `${expected}: give a unit, e.g. 3s or 3ms` },
+      { where: 'herald.json: nodeLease = "20"', message: `${expected}: give a unit, e.g. 20s or 20ms` },
+      { where: '--shutdown-timeout "10"', message: `${expected}: give a unit, e.g. 10s or 10ms` },
+    ])
+    expect(load({ cwd: tempDir(), argv: ["--heartbeat", "5s", "--retry", "250ms"] })).toMatchObject({
+      heartbeatMs: 5000,
+      retryMs: 250,
+    })
   })
 
   it("file value", () => {

@@ -232,6 +232,17 @@ describe("herald serve", () => {
     }
   })
 
+  it("a duration without a unit: refused with the units it may have meant (exit 2)", async () => {
+    const { code, stderr } = await heraldDone(
+      ["serve", "--engine", "memory", "--port", "0", "--heartbeat", "5", "--shutdown-timeout", "10s"],
+      { cwd: tempCwd() },
+    )
+    expect(code).toBe(2)
+    expect(stderr).toContain('--heartbeat "5": expected a duration with a unit')
+    expect(stderr).toContain("give a unit, e.g. 5s or 5ms")
+    expect(stderr).not.toContain("--shutdown-timeout")
+  })
+
   it("answers a request that arrives the moment the port opens (none is left hanging at start-up)", async () => {
     const port = await freePort()
     const hub = herald(["serve", "--engine", "memory", "--port", String(port)], { cwd: tempCwd() })

@@ -228,7 +228,7 @@ export const FIELDS = [
     key: "retentionMaxAge",
     type: duration,
     arg: "<duration>",
-    help: 'oldest update kept for replay ("30d", "1h", ms)',
+    help: 'oldest update kept for replay ("30d", "1h")',
     shownDefault: "sqlite 30d, memory 1h, redis 1h",
     group: "storage",
   }),

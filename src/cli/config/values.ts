@@ -75,10 +75,32 @@ export const port: ValueType<number> = integer(0, 65535, "a port number 0–6553
 /** A count of at least 1, below 2^31 so that it stays a sane bound. */
 export const count: ValueType<number> = integer(1, 2 ** 31 - 1, "a whole number ≥ 1")
 
-/** A duration: `"30d"`, `"1h"`, `"15s"`, `"250ms"` or milliseconds as a number. */
+const BARE_NUMBER = /^\s*\d+(\.\d+)?\s*$/
+
+/** A duration as {@link duration} read it from text: a wrapper, so that a JSON number, which has no unit, is refused. */
+interface ParsedDuration {
+  readonly ms: number
+}
+
+/**
+ * A duration with a unit: `"30d"`, `"1h"`, `"15s"`, `"250ms"`. A bare number (`5`, `"5"`) is
+ * refused in every source: `--heartbeat 5` meant five seconds far more often than five
+ * milliseconds, and `herald bench` refuses it too.
+ */
 export const duration: ValueType<number> = {
-  schema: z.preprocess(fromText(parseDuration), z.number().int().min(1)),
-  expected: 'a duration such as "30d", "1h", "15s", "250ms", or a number of milliseconds ≥ 1',
+  schema: z.preprocess(
+    (value): unknown => {
+      if (typeof value !== "string" || BARE_NUMBER.test(value)) return value
+      const ms = parseDuration(value)
+      return ms === undefined ? value : ({ ms } satisfies ParsedDuration)
+    },
+    z.object({ ms: z.number().int().min(1) }).transform(({ ms }) => ms),
+  ),
+  expected: 'a duration with a unit, such as "30d", "1h", "15s" or "250ms", of at least 1ms',
+  problem: (value) => {
+    const text = typeof value === "number" ? String(value) : typeof value === "string" ? value.trim() : ""
+    return BARE_NUMBER.test(text) ? `give a unit, e.g. ${text}s or ${text}ms` : undefined
+  },
 }
 
 /** A size in bytes: `"1mb"`, `"256kb"` or a number of bytes (units are powers of 1024). */
