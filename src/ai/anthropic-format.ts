@@ -1,6 +1,5 @@
 import type { Answer } from "./answer.js"
-import { anthropicInputUsage, anthropicStopReason, anthropicView } from "./anthropic-view.js"
-import { DEFAULT_MAX_JSON_DEPTH, nestsDeeper } from "./json-depth.js"
+import { anthropicInputUsage, anthropicStopReason, anthropicView, toolInputOf } from "./anthropic-view.js"
 import { idWithSignature } from "./thought-signature.js"
 import type { WireFormat } from "./wire-format.js"
 
@@ -46,7 +45,7 @@ export const anthropicFormat: WireFormat = {
             type: "tool_use",
             id: idWithSignature(block.id, block.thoughtSignature),
             name: block.name,
-            input: parseInput(block.arguments),
+            input: toolInputOf(block.arguments) ?? {},
           }
       }
     })
@@ -65,15 +64,4 @@ export const anthropicFormat: WireFormat = {
       },
     }
   },
-}
-
-/** A tool call's input object; arguments that are not a JSON object (or nest too deep to write back) become `{}` rather than a broken message. */
-function parseInput(text: string): unknown {
-  try {
-    const value: unknown = JSON.parse(text === "" ? "{}" : text)
-    const object = typeof value === "object" && value !== null && !Array.isArray(value)
-    return object && !nestsDeeper(value, DEFAULT_MAX_JSON_DEPTH) ? value : {}
-  } catch {
-    return {}
-  }
 }

@@ -7,6 +7,7 @@ import {
   type ToolCallStartEntry,
   type UsageEntry,
 } from "./entries.js"
+import { DEFAULT_MAX_JSON_DEPTH, nestsDeeper } from "./json-depth.js"
 import { END_ERROR_TYPE, type EndEntry, type StoredEntry } from "./stored-entry.js"
 import { idWithSignature } from "./thought-signature.js"
 import type { View, ViewContext, ViewEvent } from "./view.js"
@@ -45,6 +46,24 @@ export function anthropicStopReason(finish: FinishEntry): string {
   return STOP_REASON[finish.reason]
 }
 
+/**
+ * A tool call's arguments as Messages' `input`: the JSON object they hold (`{}` for none), else
+ * `undefined`: not JSON, not an object, or nested too deep to write back. Claude's input is always
+ * an object, and the SDK parses what a stream gives: an upstream's other arguments go as `{}`.
+ */
+export function toolInputOf(text: string): Record<string, unknown> | undefined {
+  let value: unknown
+  try {
+    value = JSON.parse(text === "" ? "{}" : text)
+  } catch {
+    return undefined
+  }
+  const object = typeof value === "object" && value !== null && !Array.isArray(value)
+  return object && !nestsDeeper(value, DEFAULT_MAX_JSON_DEPTH)
+    ? (value as Record<string, unknown>)
+    : undefined
+}
+
 /** What cannot go in the middle of an open tool call's block, and cannot cut it either (a block cannot be reopened). */
 const HELD_FOR_A_TOOL_BLOCK = new Set<Entry["type"]>([
   "text-delta",
@@ -62,7 +81,12 @@ const HELD_FOR_A_TOOL_BLOCK = new Set<Entry["type"]>([
 type OpenBlock =
   | { readonly kind: "text" }
   | { readonly kind: "thinking"; signed: boolean }
-  | { readonly kind: "tool"; readonly index: number }
+  | {
+      readonly kind: "tool"
+      readonly index: number
+      /** What its arguments are so far: nothing yet, an object's start (streamed), or other (held back, sent as `{}`). */
+      input: "none" | "object" | "other"
+    }
 
 /**
  * A generation as Anthropic Messages events, as `@anthropic-ai/sdk` reads them: `message_start`
@@ -150,26 +174,39 @@ export function anthropicView(context: ViewContext): View {
           return []
         }
         return openBlock(
-          { kind: "tool", index: entry.index },
+          { kind: "tool", index: entry.index, input: "none" },
           toolUse(idWithSignature(entry.id, entry.thoughtSignature), entry.name),
         )
-      case "tool-call-delta":
+      case "tool-call-delta": {
         // A fragment of a waiting call comes whole with its end.
-        return open?.kind === "tool" && open.index === entry.index
-          ? [delta({ type: "input_json_delta", partial_json: entry.arguments })]
-          : []
+        if (open?.kind !== "tool" || open.index !== entry.index) return []
+        if (open.input === "none") {
+          const first = entry.arguments.trimStart()[0]
+          if (first !== undefined) open.input = first === "{" ? "object" : "other"
+        }
+        return open.input === "other"
+          ? []
+          : [delta({ type: "input_json_delta", partial_json: entry.arguments })]
+      }
       case "tool-call-end": {
-        if (open?.kind === "tool" && open.index === entry.index) return closeAndRelease()
+        if (open?.kind === "tool" && open.index === entry.index) {
+          const replaced =
+            open.input === "other" ? [delta({ type: "input_json_delta", partial_json: "{}" })] : []
+          return [...replaced, ...closeAndRelease()]
+        }
         const call = waiting.get(entry.index)
         if (call === undefined) return []
         waiting.delete(entry.index)
         return [
           // Opened at its end, the block's id can carry a signature that came after the start.
           ...openBlock(
-            { kind: "tool", index: entry.index },
+            { kind: "tool", index: entry.index, input: "object" },
             toolUse(idWithSignature(call.id, entry.thoughtSignature ?? call.thoughtSignature), call.name),
           ),
-          delta({ type: "input_json_delta", partial_json: entry.arguments }),
+          delta({
+            type: "input_json_delta",
+            partial_json: toolInputOf(entry.arguments) === undefined ? "{}" : entry.arguments,
+          }),
           ...close(),
         ]
       }
