@@ -21,6 +21,7 @@
 import { createHash } from "node:crypto"
 import { createRequire } from "node:module"
 import type { Cluster, ClusterNode, RedisOptions, Redis as RedisType } from "ioredis"
+import { defaultLogger, type Logger } from "../logger.js"
 import { EngineUnavailableError } from "./unavailable.js"
 
 /** A standalone or Sentinel connection, or a Cluster. */
@@ -42,6 +43,30 @@ export interface RedisConnectionOptions {
   readonly commandTimeoutMs?: number
   /** How long a command waits for a Redis that is reconnecting before it rejects. Default 1 000 ms. */
   readonly connectWaitMs?: number
+  /** How messages name the settings to change (herald serve names its flags). */
+  readonly settingNames?: RedisSettingNames
+}
+
+/** How the messages of a {@link RedisSetupError} name the settings an operator changes. */
+export interface RedisSettingNames {
+  /** Where the password, user, database and TLS are given. Default "the `url` option". */
+  readonly url?: string
+  /** What asks for a Cluster. Default "the `nodes` option". */
+  readonly cluster?: string
+}
+
+/**
+ * Redis answers but refuses how it is connected to: a wrong or missing password, a database it
+ * does not have, a Cluster that is none. Reconnecting does not fix it; the message names the
+ * setting to change. An {@link EngineUnavailableError}, so a call refused for it is a 503 too.
+ */
+export class RedisSetupError extends EngineUnavailableError {
+  constructor(message: string) {
+    super(message)
+    Object.defineProperty(this, "name", { value: "RedisSetupError" })
+    // Where the engine noticed says nothing: the message names what to change.
+    this.stack = `${this.name}: ${message}`
+  }
 }
 
 /** The connections of one engine. */
@@ -61,8 +86,14 @@ type Ioredis = typeof import("ioredis")
 /** Replies that mean "not now" rather than "wrong": the store is loading, failing over, full. */
 const UNAVAILABLE_REPLY = /^(LOADING|CLUSTERDOWN|TRYAGAIN|READONLY|MASTERDOWN|OOM|BUSY|NOREPLICAS)\b/
 
-/** Opens the engine's connections (they connect in the background and reconnect by themselves). */
-export function openRedis(options: RedisConnectionOptions): RedisConnections {
+/**
+ * Opens the engine's connections (they connect in the background and reconnect by themselves);
+ * `logger` hears of losses, recoveries and settings Redis refuses.
+ */
+export function openRedis(
+  options: RedisConnectionOptions,
+  logger: Logger = defaultLogger(),
+): RedisConnections {
   const ioredis = loadIoredis()
   const given = [options.url, options.nodes, options.sentinels].filter((where) => where !== undefined)
   if (given.length > 1) {
@@ -77,6 +108,12 @@ export function openRedis(options: RedisConnectionOptions): RedisConnections {
     commandTimeout,
   } satisfies RedisOptions
   const safe: RedisOptions = { ...common, enableOfflineQueue: false }
+  const names = {
+    url: options.settingNames?.url ?? "the `url` option",
+    cluster: options.settingNames?.cluster ?? "the `nodes` option",
+  }
+  const link = (client: RedisClient, role: string, address: string) =>
+    new RedisLink(client, waitMs, { role, address, names, logger })
   if (options.nodes !== undefined) {
     // ioredis gives a Cluster's node connections an offline queue whatever the options say.
     const cluster = new ioredis.Cluster(options.nodes as ClusterNode[], {
@@ -85,8 +122,9 @@ export function openRedis(options: RedisConnectionOptions): RedisConnections {
       retryDelayOnFailover: 0,
       shardedSubscribers: true,
     })
-    const link = new RedisLink(cluster, waitMs)
-    return { command: link, subscriber: link, cluster: true }
+    const seeds = options.nodes.map((node) => (typeof node === "string" ? node : `${node.host}:${node.port}`))
+    const both = link(cluster, "connections", `the Cluster of ${seeds.join(",")}`)
+    return { command: both, subscriber: both, cluster: true }
   }
   let command: RedisType
   if (options.sentinels !== undefined) {
@@ -104,9 +142,13 @@ export function openRedis(options: RedisConnectionOptions): RedisConnections {
   }
   // The engine resubscribes itself after a reconnect, so it knows when the feed is whole again.
   const subscriber = command.duplicate({ autoResubscribe: false })
+  const address =
+    options.sentinels === undefined
+      ? `${command.options.host}:${command.options.port}`
+      : `master "${options.name}"`
   return {
-    command: new RedisLink(command, waitMs),
-    subscriber: new RedisLink(subscriber, waitMs),
+    command: link(command, "commands", address),
+    subscriber: link(subscriber, "subscriptions", address),
     cluster: false,
   }
 }
@@ -122,6 +164,19 @@ export function luaScript(source: string): LuaScript {
   return { source, sha: createHash("sha1").update(source).digest("hex") }
 }
 
+/** What a {@link RedisLink} says in its messages and logs. */
+export interface LinkContext {
+  /** What the connection carries, for log lines: "commands", "subscriptions". */
+  readonly role: string
+  /** Where Redis is: host:port, the Sentinel master's name, or a Cluster's seeds. */
+  readonly address: string
+  readonly names: Required<RedisSettingNames>
+  readonly logger: Logger
+}
+
+/** How often a problem that lasts is logged again: once, then at most this often. */
+const REPEAT_LOG_MS = 30_000
+
 /**
  * One ioredis client with a bounded wait for readiness and errors mapped to the engine's. On a
  * standalone or Sentinel connection, the first command of a turn of the event loop is written at
@@ -129,27 +184,77 @@ export function luaScript(source: string): LuaScript {
  * a lone append waits for nothing, and many generations' appends made in one turn (the replies of
  * one read waking them all) still go out together. Holding the first one back as well would make
  * it wait for every microtask the turn runs after it.
+ *
+ * It also tells operators what happens to the connection, one line per event rather than per
+ * command: the loss (warn), a Redis still unreachable (warn, at most every 30 s, with the cause),
+ * the recovery (info), and settings Redis refuses ({@link RedisSetupError}: error, at most every
+ * 30 s). Calls refused meanwhile carry the same cause, without a stack: the outage is the news.
  */
 export class RedisLink {
   readonly client: RedisClient
   readonly #waitMs: number
+  readonly #context: LinkContext
   /** Settles when the client is next ready; shared by every waiter of one outage. */
   #ready: Promise<void> | undefined
   /** A command was written in this turn: the next ones are held back until its end. */
   #wroteThisTurn = false
   /** The connection holding this turn's later commands back, to write them at once at its end. */
   #held: { uncork(): void } | undefined
+  /** The connection was ready and has not closed since. */
+  #up = false
+  #everUp = false
+  /** Since when Redis has been away, and when that was last logged. */
+  #outage: { readonly since: number; loggedAt: number } | undefined
+  /** The last connection error: the cause a refused call names. */
+  #lastError: Error | undefined
+  /** A setting Redis refused on the current connection attempt. */
+  #attemptProblem: RedisSetupError | undefined
+  /** A setting Redis refused, until a connection is ready without one: calls fail with it. */
+  #setupError: RedisSetupError | undefined
+  #setupLoggedAt = Number.NEGATIVE_INFINITY
+  /** The first outcome of connecting, while {@link opened} waits for it. */
+  #opening: ((problem?: RedisSetupError) => void) | undefined
+  #closing = false
 
-  constructor(client: RedisClient, waitMs: number) {
+  constructor(client: RedisClient, waitMs: number, context: LinkContext) {
     this.client = client
     this.#waitMs = waitMs
+    this.#context = context
+    client.on("connecting", () => {
+      this.#attemptProblem = undefined
+    })
+    client.on("ready", () => this.#onReady())
+    client.on("close", () => this.#onClose())
+    client.on("error", (error: Error) => this.#onError(error, context.address))
+    // A Cluster names the node that failed; its "error" then only sums the round up.
+    client.on("node error", (error: Error, node: string) => this.#onError(error, node))
+  }
+
+  /**
+   * Settles on the first outcome of connecting: resolves once ready, once Redis proves merely
+   * away (a connection error: it reconnects as ever), or after `boundMs` without either; rejects
+   * with {@link RedisSetupError} when Redis refuses this connection's settings. Call it before
+   * the client's first events (right after opening): those it misses are logged instead.
+   */
+  opened(boundMs: number): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => settle(), boundMs)
+      const settle = (problem?: RedisSetupError) => {
+        clearTimeout(timer)
+        this.#opening = undefined
+        if (problem === undefined) resolve()
+        else reject(problem)
+      }
+      this.#opening = settle
+    })
   }
 
   /** Resolves once the client is ready, or rejects with {@link EngineUnavailableError} after `connectWaitMs`. */
   async ready(): Promise<void> {
     const { client } = this
+    if (this.#setupError !== undefined) throw this.#setupError
     if (client.status === "ready") return
-    if (client.status === "end") throw new EngineUnavailableError("redis engine: the connection is closed.")
+    if (client.status === "end") throw outage("redis engine: the connection is closed.")
     this.#ready ??= new Promise<void>((resolve) => {
       client.once("ready", () => {
         this.#ready = undefined
@@ -161,9 +266,10 @@ export class RedisLink {
       timer = setTimeout(
         () =>
           reject(
-            new EngineUnavailableError(
-              `redis engine: Redis is unreachable (not ready within ${this.#waitMs} ms; ${client.status}).`,
-            ),
+            this.#setupError ??
+              outage(
+                `redis engine: Redis at ${this.#context.address} is unreachable (not ready within ${this.#waitMs} ms; ${client.status}): ${this.#lastError?.message ?? "no answer yet"}`,
+              ),
           ),
         this.#waitMs,
       )
@@ -173,16 +279,101 @@ export class RedisLink {
     } finally {
       clearTimeout(timer)
     }
+    // Ready, on a connection whose settings Redis refused (a database it lacks leaves it on 0).
+    if (this.#setupError !== undefined) throw this.#setupError
   }
 
   /** Runs `command` once the client is ready; a connection failure becomes {@link EngineUnavailableError}. */
   async call<T>(what: string, command: (client: RedisClient) => Promise<T>): Promise<T> {
-    if (this.client.status !== "ready") await this.ready()
+    if (this.client.status !== "ready" || this.#setupError !== undefined) await this.ready()
     this.#cork()
     try {
       return await command(this.client)
     } catch (error) {
       throw engineError(error, what)
+    }
+  }
+
+  /** Closes the connection, quietly: a loss asked for is no news. */
+  async close(): Promise<void> {
+    this.#closing = true
+    this.#opening?.()
+    await this.client.quit().catch(() => this.client.disconnect())
+  }
+
+  #onReady(): void {
+    const problem = this.#attemptProblem
+    this.#setupError = problem
+    if (problem !== undefined) return
+    this.#lastError = undefined
+    this.#setupLoggedAt = Number.NEGATIVE_INFINITY
+    this.#opening?.()
+    const { role, address, logger } = this.#context
+    if (this.#outage !== undefined) {
+      const seconds = ((Date.now() - this.#outage.since) / 1000).toFixed(1)
+      const verb = this.#everUp ? "reconnected to" : "connected to"
+      logger.info({ role }, `redis engine: ${verb} Redis at ${address} (${role}) after ${seconds} s`)
+      this.#outage = undefined
+    }
+    this.#up = true
+    this.#everUp = true
+  }
+
+  #onClose(): void {
+    if (!this.#up) return
+    this.#up = false
+    if (this.#closing) return
+    const now = Date.now()
+    this.#outage = { since: now, loggedAt: now }
+    const { role, address, logger } = this.#context
+    // An error just before the close is its cause (a reset); a Redis that shut down sends none.
+    const cause = this.#lastError === undefined ? "" : `: ${this.#lastError.message}`
+    logger.warn(
+      { role },
+      `redis engine: lost the connection to Redis at ${address} (${role})${cause}; reconnecting`,
+    )
+  }
+
+  #onError(error: Error, address: string): void {
+    const { role, logger } = this.#context
+    // The message only: ioredis puts the arguments of a failed AUTH, the password, on its error.
+    logger.debug({ role, error: error.message }, "redis engine: connection error")
+    if (this.#closing) return
+    const refused = (error as { lastNodeError?: unknown }).lastNodeError ?? error
+    const problem =
+      refused instanceof Error ? setupProblem(refused, address, this.client, this.#context) : undefined
+    if (problem !== undefined) {
+      // A Cluster's round-up repeats what its node error said, with a vaguer address.
+      if (this.#attemptProblem !== undefined) return
+      this.#attemptProblem = problem
+      this.#setupError = problem
+      if (this.#opening !== undefined) {
+        this.#opening(problem)
+        return
+      }
+      const now = Date.now()
+      if (now - this.#setupLoggedAt < REPEAT_LOG_MS) return
+      this.#setupLoggedAt = now
+      logger.error({ role }, problem.message)
+      return
+    }
+    this.#lastError = error
+    this.#opening?.()
+    if (this.#up) return
+    const now = Date.now()
+    if (this.#outage === undefined) {
+      this.#outage = { since: now, loggedAt: now }
+      logger.warn(
+        { role },
+        `redis engine: Redis at ${address} is unreachable (${role}): ${error.message}; reconnecting`,
+      )
+    } else if (now - this.#outage.loggedAt >= REPEAT_LOG_MS) {
+      this.#outage.loggedAt = now
+      const seconds = Math.round((now - this.#outage.since) / 1000)
+      logger.warn(
+        { role },
+        `redis engine: Redis at ${address} is still unreachable after ${seconds} s (${role}): ${error.message}; reconnecting`,
+      )
     }
   }
 
@@ -223,10 +414,43 @@ export class RedisLink {
 /** `error` as the engine reports it: the store being away is {@link EngineUnavailableError}. */
 function engineError(error: unknown, what: string): Error {
   if (!(error instanceof Error)) return new Error(String(error))
+  if (error instanceof EngineUnavailableError) return error
   if (error.name === "ReplyError" && !UNAVAILABLE_REPLY.test(error.message)) return error
-  return new EngineUnavailableError(`redis engine: ${what} failed, Redis is unavailable: ${error.message}`, {
-    cause: error,
-  })
+  return outage(`redis engine: ${what} failed, Redis is unavailable: ${error.message}`)
+}
+
+/**
+ * An {@link EngineUnavailableError} whose stack is its message: where in the engine the outage
+ * was met says nothing, and every caller that logs it would print the same frames again.
+ */
+function outage(message: string): EngineUnavailableError {
+  const error = new EngineUnavailableError(message)
+  error.stack = `${error.name}: ${message}`
+  return error
+}
+
+/** The setting to change when `error` is Redis refusing this connection's settings, else `undefined`. */
+function setupProblem(
+  error: Error,
+  address: string,
+  client: RedisClient,
+  { names }: LinkContext,
+): RedisSetupError | undefined {
+  const reply = error.message
+  let fix: string | undefined
+  if (/^(WRONGPASS|ERR invalid password)/.test(reply))
+    fix = `refused the user name or password: correct them in ${names.url}`
+  else if (reply.startsWith("NOAUTH"))
+    fix = `needs a password: give it in ${names.url} (redis://:password@host:port, or user:password@ for an ACL user)`
+  else if (reply.startsWith("ERR DB index is out of range")) {
+    const db = "options" in client && "db" in client.options ? ` ${client.options.db}` : ""
+    fix = `has no database${db}: give one it has in ${names.url} (0 to its \`databases\` setting minus 1; 0 to 15 by default)`
+  } else if (reply.includes("cluster support disabled"))
+    fix = `is not a Cluster: drop ${names.cluster}, or give a Cluster node`
+  else if (reply.includes("not allowed in cluster mode"))
+    fix = `is a Cluster node: ask for a Cluster with ${names.cluster} (database 0 only)`
+  if (fix === undefined) return undefined
+  return new RedisSetupError(`redis engine: Redis at ${address} ${fix} (Redis said: ${reply})`)
 }
 
 function loadIoredis(): Ioredis {

@@ -148,9 +148,6 @@ export class RedisFeed {
         this.#settleOwn()
       })
     }
-    client.on("error", (error: Error) =>
-      this.#logger.debug({ err: error }, "herald redis engine: subscriber connection error"),
-    )
     // Held from the start, so that this node hears signals sent from now on.
     this.signalsActive().catch(() => {})
   }

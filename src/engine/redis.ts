@@ -54,7 +54,13 @@ import type {
 } from "./engine.js"
 import type { EngineHealth, HealthCapability } from "./health.js"
 import { formatPosition, type Position, parsePosition, START } from "./position.js"
-import { luaScript, openRedis, type RedisConnectionOptions, type RedisConnections } from "./redis-client.js"
+import {
+  luaScript,
+  openRedis,
+  type RedisConnectionOptions,
+  type RedisConnections,
+  RedisSetupError,
+} from "./redis-client.js"
 import {
   appendedEntries,
   decodeEntry,
@@ -79,7 +85,7 @@ import {
 import { RETENTION_DEFAULTS, type ResolvedRetention, resolveRetention } from "./retention.js"
 import { EngineUnavailableError } from "./unavailable.js"
 
-export { EngineUnavailableError }
+export { EngineUnavailableError, RedisSetupError }
 
 /** Options of {@link createRedisEngine}: where Redis is (default `redis://127.0.0.1:6379`), and more. */
 export interface RedisEngineOptions extends RedisConnectionOptions {
@@ -92,7 +98,10 @@ export interface RedisEngineOptions extends RedisConnectionOptions {
    * sharing a Redis must agree on the time (NTP): each stamps with its own. Default `Date.now`.
    */
   readonly now?: () => number
-  /** Receives what a live-feed sink or signal handler throws. Default: {@link defaultLogger}. */
+  /**
+   * Receives what a live-feed sink or signal handler throws, and the connections' news: lost,
+   * reconnected, settings Redis refuses. Default: {@link defaultLogger}.
+   */
   readonly logger?: Logger
 }
 
@@ -112,6 +121,25 @@ const SCRIPTS = {
  */
 export function createRedisEngine(options: RedisEngineOptions = {}): Engine & HealthCapability {
   return new RedisEngine(options)
+}
+
+/**
+ * {@link createRedisEngine}, once its connections have had a first answer. Rejects with
+ * {@link RedisSetupError}, the engine closed, when Redis refuses how it is connected to — a wrong
+ * or missing password, a database it does not have, a Cluster that is none, or the other way
+ * round — which no reconnect fixes. A Redis that is merely away (refused, timing out) does not
+ * stop it: the engine reconnects by itself, as one from createRedisEngine does. Waits at most
+ * `commandTimeoutMs` for that first answer.
+ */
+export async function openRedisEngine(options: RedisEngineOptions = {}): Promise<Engine & HealthCapability> {
+  const engine = new RedisEngine(options)
+  try {
+    await engine.opened(options.commandTimeoutMs ?? 2_000)
+  } catch (error) {
+    await engine.close()
+    throw error
+  }
+  return engine
 }
 
 class RedisEngine implements Engine, HealthCapability {
@@ -140,11 +168,8 @@ class RedisEngine implements Engine, HealthCapability {
     // Redis keeps times as whole milliseconds: every node must see the same entry time.
     this.#now = () => Math.trunc(clock())
     this.#logger = options.logger ?? defaultLogger()
-    this.#redis = openRedis(options)
+    this.#redis = openRedis(options, this.#logger)
     this.#publish = this.#redis.cluster ? "SPUBLISH" : "PUBLISH"
-    this.#redis.command.client.on("error", (error: Error) =>
-      this.#logger.debug({ err: error }, "herald redis engine: connection error"),
-    )
     this.#feed = new RedisFeed({
       subscriber: this.#redis.subscriber,
       cluster: this.#redis.cluster,
@@ -378,13 +403,19 @@ class RedisEngine implements Engine, HealthCapability {
     }
   }
 
+  /** Settles on the connections' first outcome ({@link RedisLink.opened}). */
+  async opened(boundMs: number): Promise<void> {
+    const links = new Set([this.#redis.command, this.#redis.subscriber])
+    await Promise.all([...links].map((link) => link.opened(boundMs)))
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
     await Promise.allSettled([...this.#inFlight])
     this.#feed.close()
-    const clients = new Set([this.#redis.command.client, this.#redis.subscriber.client])
-    await Promise.all([...clients].map((client) => client.quit().catch(() => client.disconnect())))
+    const links = new Set([this.#redis.command, this.#redis.subscriber])
+    await Promise.all([...links].map((link) => link.close()))
   }
 
   #keys(log: string): LogKeys {

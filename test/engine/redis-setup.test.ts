@@ -1,0 +1,220 @@
+// The redis engine tells settings Redis refuses (a database it lacks, a wrong or missing password,
+// a Cluster that is none) from a Redis that is merely away: the first fail openRedisEngine, name
+// the setting and are logged once at error level when they appear later; the second keep the
+// engine reconnecting, with one line on loss and one on recovery per connection, naming host:port.
+// On a redis-server of its own, which the tests stop, start and set a password on.
+import { Redis } from "ioredis"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import {
+  createRedisEngine,
+  EngineUnavailableError,
+  openRedisEngine,
+  RedisSetupError,
+} from "../../src/engine/redis.js"
+import type { Logger } from "../../src/logger.js"
+import { type RedisServer, redisServerInstalled, STRICT, startRedis, waitFor } from "./redis-servers.js"
+
+const installed = await redisServerInstalled()
+
+/** A logger that keeps every line, by level. */
+function recordingLogger() {
+  const lines: { level: string; message: string; fields: Record<string, unknown> }[] = []
+  const at =
+    (level: string) =>
+    (fields: object, message: string): void => {
+      lines.push({ level, message, fields: fields as Record<string, unknown> })
+    }
+  const logger: Logger = { error: at("error"), warn: at("warn"), info: at("info"), debug: at("debug") }
+  /** The messages logged at `level` that match `pattern`. */
+  const matching = (level: string, pattern: RegExp) =>
+    lines.filter((line) => line.level === level && pattern.test(line.message)).map((line) => line.message)
+  return { logger, matching }
+}
+
+/** Whether `call` succeeds now. */
+async function succeeds(call: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await call()
+    return true
+  } catch {
+    return false
+  }
+}
+
+describe.skipIf(!installed && !STRICT)("redis engine: settings Redis refuses, and outages", () => {
+  let redis: RedisServer
+  let admin: Redis
+  let address: string
+  const keyPrefix = "herald-setup-test"
+
+  beforeAll(async () => {
+    redis = await startRedis()
+    address = `127.0.0.1:${redis.port}`
+    admin = new Redis(redis.url, { maxRetriesPerRequest: 0 })
+    admin.on("error", () => {})
+  })
+  afterAll(async () => {
+    admin?.disconnect()
+    await redis?.destroy()
+  })
+
+  it("has redis-server installed (HERALD_TEST_STRICT=1)", () => {
+    expect(installed, "redis-server is not installed").toBe(true)
+  })
+
+  it("refuses a database Redis does not have at open, naming it; writes nothing to database 0 instead", async () => {
+    const url = `${redis.url}/99`
+    const { logger, matching } = recordingLogger()
+    const opening = openRedisEngine({ url, keyPrefix, logger })
+    await expect(opening).rejects.toBeInstanceOf(RedisSetupError)
+    await expect(opening).rejects.toThrow(
+      new RegExp(`Redis at ${address} has no database 99: give one it has in the \`url\` option`),
+    )
+
+    // Created without waiting, the engine refuses every call rather than using database 0.
+    const engine = createRedisEngine({ url, keyPrefix, logger })
+    try {
+      await expect(engine.create("log")).rejects.toBeInstanceOf(RedisSetupError)
+      await expect(engine.append("log", [{ data: "x" }], { create: {} })).rejects.toThrow(/no database 99/)
+      expect(await admin.dbsize()).toBe(0)
+      expect(matching("error", /has no database 99/).length).toBeGreaterThan(0)
+    } finally {
+      await engine.close()
+    }
+  })
+
+  it("refuses a wrong password and a missing one at open, naming the setting as the caller calls it", async () => {
+    await admin.config("SET", "requirepass", "s3cret")
+    try {
+      const settingNames = { url: "--engine" }
+      await expect(
+        openRedisEngine({ url: redis.url.replace("redis://", "redis://:wrong@"), keyPrefix, settingNames }),
+      ).rejects.toThrow(
+        new RegExp(
+          `^redis engine: Redis at ${address} refused the user name or password: correct them in --engine`,
+        ),
+      )
+      await expect(openRedisEngine({ url: redis.url, keyPrefix, settingNames })).rejects.toThrow(
+        new RegExp(`^redis engine: Redis at ${address} needs a password: give it in --engine .*NOAUTH`),
+      )
+      const engine = await openRedisEngine({
+        url: redis.url.replace("redis://", "redis://:s3cret@"),
+        keyPrefix,
+      })
+      try {
+        expect((await engine.create("log")).status).toBe("created")
+      } finally {
+        await engine.close()
+      }
+    } finally {
+      await admin.config("SET", "requirepass", "")
+      await admin.flushall()
+    }
+  })
+
+  it("refuses a Cluster that is none at open", async () => {
+    const opening = openRedisEngine({ nodes: [{ host: "127.0.0.1", port: redis.port }], keyPrefix })
+    await expect(opening).rejects.toBeInstanceOf(RedisSetupError)
+    await expect(opening).rejects.toThrow(
+      new RegExp(`Redis at ${address} is not a Cluster: drop the \`nodes\` option.*cluster support disabled`),
+    )
+  })
+
+  it("opens on a Redis that is down, says once where and why, and when it connects, loses and regains it", async () => {
+    await redis.stop()
+    const { logger, matching } = recordingLogger()
+    const started = Date.now()
+    const engine = await openRedisEngine({ url: redis.url, keyPrefix, logger })
+    try {
+      expect(Date.now() - started).toBeLessThan(1000)
+      const refused = await engine.create("log").then(
+        () => undefined,
+        (error: unknown) => error,
+      )
+      expect(refused).toBeInstanceOf(EngineUnavailableError)
+      expect((refused as Error).message).toContain(`Redis at ${address} is unreachable`)
+      expect((refused as Error).message).toContain("ECONNREFUSED")
+      // The outage is the news: no stack frames for every caller that logs it to repeat.
+      expect((refused as Error).stack).not.toMatch(/\n\s+at /)
+      // ioredis retried several times meanwhile: still one line per connection.
+      const unreachable = new RegExp(
+        `Redis at ${address} is unreachable \\((commands|subscriptions)\\): .*ECONNREFUSED`,
+      )
+      expect(matching("warn", unreachable)).toHaveLength(2)
+
+      await redis.start()
+      await waitFor(() => succeeds(() => engine.create("log")), "the engine to connect")
+      await waitFor(
+        () =>
+          matching("info", new RegExp(`connected to Redis at ${address} \\(subscriptions\\) after`))
+            .length === 1,
+        "the subscriptions' connected line",
+      )
+      expect(
+        matching(
+          "info",
+          new RegExp(`^redis engine: connected to Redis at ${address} \\(commands\\) after \\d+\\.\\d s$`),
+        ),
+      ).toHaveLength(1)
+
+      await redis.stop()
+      const lost = (role: string) =>
+        matching("warn", new RegExp(`lost the connection to Redis at ${address} \\(${role}\\)`))
+      await waitFor(
+        () => lost("commands").length === 1 && lost("subscriptions").length === 1,
+        "the loss lines",
+      )
+      // Calls made while away add no line of their own.
+      for (let i = 0; i < 3; i++)
+        await expect(engine.head("log")).rejects.toBeInstanceOf(EngineUnavailableError)
+      await redis.start()
+      const back = (role: string) =>
+        matching("info", new RegExp(`reconnected to Redis at ${address} \\(${role}\\) after \\d+\\.\\d s`))
+      await waitFor(
+        () => back("commands").length === 1 && back("subscriptions").length === 1,
+        "the recovery lines",
+      )
+      // Answered (no AOF: the Redis came back empty).
+      await expect(engine.head("log")).resolves.toBeUndefined()
+      expect(lost("commands")).toHaveLength(1)
+      expect(matching("error", /./)).toEqual([])
+    } finally {
+      await engine.close()
+      await admin.flushall()
+    }
+  })
+
+  it("a password set while running: calls refused naming it, one error line per connection, back once lifted", async () => {
+    const { logger, matching } = recordingLogger()
+    const engine = await openRedisEngine({ url: redis.url, keyPrefix, logger })
+    try {
+      expect((await engine.create("log")).status).toBe("created")
+      await admin.config("SET", "requirepass", "s3cret")
+      // Redis keeps connections authenticated before: cut them (the admin's own is skipped).
+      await admin.client("KILL", "TYPE", "normal")
+      await admin.client("KILL", "TYPE", "pubsub")
+      await waitFor(
+        () =>
+          engine.head("log").then(
+            () => false,
+            (error: unknown) => error instanceof RedisSetupError,
+          ),
+        "calls refused with the setting named",
+      )
+      await expect(engine.head("log")).rejects.toThrow(new RegExp(`Redis at ${address} needs a password`))
+      // ioredis retries every few hundred ms: a second more, still one line per connection.
+      await new Promise((resolve) => setTimeout(resolve, 1000))
+      expect(matching("error", /needs a password/).sort()).toEqual([
+        expect.stringContaining("needs a password"),
+        expect.stringContaining("needs a password"),
+      ])
+
+      await admin.config("SET", "requirepass", "")
+      await waitFor(() => succeeds(() => engine.head("log")), "calls to succeed again")
+    } finally {
+      await admin.config("SET", "requirepass", "")
+      await engine.close()
+      await admin.flushall()
+    }
+  })
+})
