@@ -8,14 +8,16 @@ import type { RedisTarget } from "./config.js"
  */
 export function redisConnection(target: RedisTarget): RedisConnectionOptions {
   const { url, sentinels, clusterSeeds } = target
-  if (sentinels === undefined && clusterSeeds === undefined) return { url: url.url }
+  const settingNames = { url: "--engine", cluster: "--redis-cluster" }
+  if (sentinels === undefined && clusterSeeds === undefined) return { url: url.url, settingNames }
   const redisOptions = {
     ...(url.username === undefined ? {} : { username: url.username }),
     ...(url.password === undefined ? {} : { password: url.password }),
     ...(url.tls ? { tls: {} } : {}),
   }
-  if (clusterSeeds !== undefined) return { nodes: clusterSeeds, redisOptions }
+  if (clusterSeeds !== undefined) return { nodes: clusterSeeds, redisOptions, settingNames }
   return {
+    settingNames,
     sentinels: sentinels?.nodes,
     name: sentinels?.name,
     redisOptions: { ...redisOptions, db: url.db },

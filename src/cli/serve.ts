@@ -294,8 +294,9 @@ async function openEngine(config: HeraldConfig, logger: Logger): Promise<Engine>
     })
   }
   if (config.redis !== undefined) {
-    const { createRedisEngine } = await import("../engine/redis.js")
-    return createRedisEngine({
+    // Fails here, before listening, when Redis refuses the settings (password, database, Cluster).
+    const { openRedisEngine } = await import("../engine/redis.js")
+    return await openRedisEngine({
       ...redisConnection(config.redis),
       keyPrefix: config.redis.keyPrefix,
       retention,

@@ -1,0 +1,54 @@
+// `herald serve` on a Redis that refuses its settings exits 1 before it listens, with the cause and
+// the flag to change; nothing is written to the Redis meanwhile (a database Redis lacks used to
+// leave the connection on database 0, and the hub served from there).
+import { Redis } from "ioredis"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { type RedisServer, redisServerInstalled, STRICT, startRedis } from "../engine/redis-servers.js"
+import { heraldDone, tempCwd, useCliProcesses } from "./cli-helpers.js"
+
+useCliProcesses()
+
+const installed = await redisServerInstalled()
+
+describe.skipIf(!installed && !STRICT)("herald serve on a Redis that refuses its settings", () => {
+  let redis: RedisServer
+  beforeAll(async () => {
+    redis = await startRedis()
+  })
+  afterAll(async () => {
+    await redis?.destroy()
+  })
+
+  it("has redis-server installed (HERALD_TEST_STRICT=1)", () => {
+    expect(installed, "redis-server is not installed").toBe(true)
+  })
+
+  it.each([
+    {
+      case: "a database it does not have",
+      flags: (url: string) => ["--engine", `${url}/99`],
+      says: /has no database 99: give one it has in --engine/,
+    },
+    {
+      case: "--redis-cluster on a Redis that is no Cluster",
+      flags: (url: string) => ["--engine", url, "--redis-cluster"],
+      says: /is not a Cluster: drop --redis-cluster/,
+    },
+  ])("exits 1 before listening on $case, naming the cause and the flag", async ({ flags, says }) => {
+    const { code, stdout, stderr } = await heraldDone(["serve", ...flags(redis.url), "--port", "0"], {
+      cwd: tempCwd(),
+    })
+    const output = stdout + stderr
+    expect(code, output).toBe(1)
+    expect(output).toContain(`cannot open the redis engine at ${redis.url}`)
+    expect(output).toContain(`Redis at 127.0.0.1:${redis.port} `)
+    expect(output).toMatch(says)
+    expect(output).not.toContain("listening")
+    const client = new Redis(redis.url, { maxRetriesPerRequest: 0 })
+    try {
+      expect(await client.dbsize()).toBe(0)
+    } finally {
+      client.disconnect()
+    }
+  })
+})
