@@ -247,6 +247,24 @@ function kidOf(token: string): string {
   }
 }
 
+/**
+ * Why `key` can verify no token signed with any of `algorithms` (what it is, and which algorithms
+ * it takes), or `undefined` when it can verify some: a key that fits none of them refuses every
+ * token, so a configuration holding one is an error.
+ */
+export function unusableKeyProblem(key: PreparedKey, algorithms: readonly string[]): string | undefined {
+  if (algorithms.some((alg) => key.fits(alg))) return undefined
+  return key.family === undefined
+    ? `it is ${key.label}, whose keys take ${asymmetricAlgorithms()}`
+    : `it is ${describeFamily(key.family)}`
+}
+
+function asymmetricAlgorithms(): string {
+  return Object.keys(ALGORITHM_FAMILY)
+    .filter((alg) => ALGORITHM_FAMILY[alg] !== "hmac")
+    .join(", ")
+}
+
 /** A description of the keys of `family`, for the algorithm-confusion error. */
 export function describeFamily(family: KeyFamily): string {
   return `${FAMILY_NAME[family]}, which takes ${algorithmsOf(family)}`

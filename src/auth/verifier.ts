@@ -10,6 +10,7 @@ import {
   type PreparedKey,
   prepareKey,
   type TrustedKey,
+  unusableKeyProblem,
 } from "./keys.js"
 import { parseLegacyClaim } from "./legacy-claim.js"
 import type { MatcherContext } from "./matchers/matcher.js"
@@ -39,9 +40,9 @@ export interface VerifierOptions {
    * Tell clients why their token was refused (default `true`). draft-08 notes that a uniform
    * `invalid_token` "avoids disclosing why validation failed"; Herald reveals the reason by
    * default because an unexplained 401 is the most common Mercure support question. Even then, a
-   * token whose signature did not verify learns only what it says itself, never the hub's
-   * trusted issuers, key ids, key types, JWK Set URLs or allowed algorithms; the reasons never
-   * include key material. With `false`, clients read a generic description. Either way the full
+   * token whose signature did not verify learns only what it says itself and the allowed
+   * algorithms (which every client must know to sign), never the hub's trusted issuers, key ids,
+   * key types or JWK Set URLs; the reasons never include key material. With `false`, clients read a generic description. Either way the full
    * reason stays in {@link AuthError.reason} for the hub's logs.
    */
   readonly revealReasons?: boolean
@@ -73,7 +74,8 @@ const GENERIC_REASON = "the access token is invalid"
 
 /**
  * Creates the verifier of one role's tokens. Throws a plain `Error` for a bad configuration (a
- * key that does not parse, `none` or an unknown algorithm in the allowlist, no resource).
+ * key that does not parse or fits none of the allowed algorithms, `none` or an unknown algorithm
+ * in the allowlist, no resource).
  */
 export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
   const algorithms = checkAlgorithms(options.algorithms ?? DEFAULT_ALGORITHMS)
@@ -81,11 +83,19 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
     throw new Error("createTokenVerifier: `resource` is required (the identifier tokens must carry in `aud`)")
   }
   const keys = options.keys.map((key, index) => {
+    let prepared: PreparedKey
     try {
-      return prepareKey(key, index, options.jwks)
+      prepared = prepareKey(key, index, options.jwks)
     } catch (error) {
       throw new Error(`createTokenVerifier: ${(error as Error).message}`)
     }
+    const problem = unusableKeyProblem(prepared, algorithms)
+    if (problem !== undefined) {
+      throw new Error(
+        `createTokenVerifier: keys[${index}] fits none of the allowed algorithms (${algorithms.join(", ")}): ${problem}; allow one of these, or configure a key for an allowed algorithm`,
+      )
+    }
+    return prepared
   })
   const issuers = new Set(keys.flatMap((key) => (key.issuer === undefined ? [] : [key.issuer])))
   const limits: DetailLimits = {
@@ -147,7 +157,7 @@ async function verifyToken(token: string, role: Role, settings: Settings): Promi
     throw invalid('algorithm "none" (an unsigned token) is never accepted; sign the token')
   if (!settings.algorithms.includes(alg)) {
     throw unverified(
-      `algorithm "${clip(alg)}" is not accepted by this hub; sign with one it accepts (by default ${DEFAULT_ALGORITHMS.join(", ")})`,
+      `algorithm "${clip(alg)}" is not accepted by this hub; sign with one it accepts: ${settings.algorithms.join(", ")}`,
       `algorithm "${clip(alg)}" is not allowed (allowed: ${settings.algorithms.join(", ")}); sign with one of them or allow it in the hub's configuration (--algorithms)`,
     )
   }
@@ -461,7 +471,8 @@ function invalid(reason: string): AuthError {
  * A refusal that would tell something about the hub's configuration, before the signature
  * verified: the caller may be anyone, so `description` says only what the token itself says (its
  * `alg`, `typ`, `iss`, `kid`), never what the hub trusts (issuers, key ids, key types, JWK Set
- * URLs, allowed algorithms). `reason`, for the hub's logs, has it all.
+ * URLs). The allowed algorithms are no secret: a client must know them to sign. `reason`, for the
+ * hub's logs, has it all.
  */
 function unverified(description: string, reason: string): AuthError {
   return new AuthError(401, "invalid_token", description, reason)

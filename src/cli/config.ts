@@ -4,7 +4,7 @@ import { resolve } from "node:path"
 import type { Logger } from "pino"
 import type { AIHandlerOptions } from "../ai/handler.js"
 import { jwksUrlProblem } from "../auth/jwks-url.js"
-import type { TrustedKey } from "../auth/keys.js"
+import { prepareKey, type TrustedKey, unusableKeyProblem } from "../auth/keys.js"
 import { isLoopbackHost } from "../auth/loopback.js"
 import type { Engine } from "../engine/engine.js"
 import type { NodeLeaseView } from "../engine/node-lease.js"
@@ -230,6 +230,27 @@ export function loadConfig(options: LoadConfigOptions): HeraldConfig {
   if (jwksProblem !== undefined) issues.push({ where: sources.jwksUrl ?? "jwksUrl", message: jwksProblem })
   const jwks: TrustedKey[] =
     jwksUrl === undefined ? [] : [{ kind: "jwks", url: jwksUrl, ...(issuer === undefined ? {} : { issuer }) }]
+  const algorithms = get<string[]>("algorithms")
+  // The default algorithms take every kind of key; a narrowed list may leave a key that
+  // verifies nothing, and a hub that refuses every token.
+  if (algorithms !== undefined && jwksProblem === undefined) {
+    const given = [
+      ["jwtKey", shared],
+      ["publisherJwtKey", publisherOwn],
+      ["subscriberJwtKey", subscriberOwn],
+      ["jwksUrl", jwks],
+    ] as const
+    for (const [setting, keys] of given) {
+      for (const key of keys) {
+        const problem = unusableKeyProblem(prepareKey(key, 0), algorithms)
+        if (problem === undefined) continue
+        issues.push({
+          where: names[setting] ?? setting,
+          message: `${problem}, and ${sources.algorithms} allows none of them: add one to ${flagOf("algorithms")}, or give a key for ${algorithms.join(", ")}`,
+        })
+      }
+    }
+  }
   let publishKeys = [...(publisherOwn.length > 0 ? publisherOwn : shared), ...jwks]
   let subscribeKeys = [...(subscriberOwn.length > 0 ? subscriberOwn : shared), ...jwks]
   const publisherKeyGiven =
@@ -371,7 +392,7 @@ export function loadConfig(options: LoadConfigOptions): HeraldConfig {
     sync: get<"normal" | "full">("sync") ?? "normal",
     publishKeys,
     subscribeKeys,
-    algorithms: get<string[]>("algorithms"),
+    algorithms,
     anonymous: get<boolean>("anonymous") ?? false,
     anonymousPublish,
     cookieNames: get<string[]>("cookieNames"),

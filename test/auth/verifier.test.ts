@@ -140,6 +140,25 @@ describe("token verification: algorithms", () => {
     expect(() => verifier({ algorithms: [] })).toThrow(/empty/)
   })
 
+  it("refuses a key that fits none of the allowed algorithms: it would refuse every token", async () => {
+    expect(() => verifier({ algorithms: ["RS256", "ES256"] })).toThrow(
+      "createTokenVerifier: keys[0] fits none of the allowed algorithms (RS256, ES256): it is a shared secret, which takes HS256, HS384, HS512; allow one of these, or configure a key for an allowed algorithm",
+    )
+    const pem = await exportSPKI((await generateKeyPair("RS256", { extractable: true })).publicKey)
+    const rsa: TrustedKey = { kind: "pem", pem }
+    expect(() =>
+      verifier({ keys: [{ kind: "secret", secret: SECRET }, rsa], algorithms: ["HS256"] }),
+    ).toThrow(
+      /keys\[1\] fits none of the allowed algorithms \(HS256\): it is an RSA public key, which takes RS256/,
+    )
+    expect(() =>
+      verifier({ keys: [{ kind: "jwks", url: "https://idp.example/jwks.json" }], algorithms: ["HS256"] }),
+    ).toThrow(
+      /keys\[0\] fits none of the allowed algorithms \(HS256\): it is the JWK Set at https:\/\/idp.example\/jwks.json, whose keys take RS256/,
+    )
+    expect(() => verifier({ keys: [rsa], algorithms: ["HS256", "PS256"] })).not.toThrow()
+  })
+
   it("defeats algorithm confusion: an HS256 token signed with the RSA public key as secret", async () => {
     const { publicKey, privateKey } = await generateKeyPair("RS256", { extractable: true })
     const pem = await exportSPKI(publicKey)
@@ -461,10 +480,11 @@ describe("what a caller without a valid signature learns", () => {
     keys: [{ kind: "secret", secret: SECRET, issuer: ISSUER, kid: KID }],
     algorithms: ["HS256", "PS512"],
   })
-  // The trusted issuer is checked separately: a token that names it may read it back.
-  const secrets = [KID, "PS512", "mercure", "--publisher-jwt-key", "--subscriber-jwt-key"]
+  // The trusted issuer is checked separately: a token that names it may read it back. The allowed
+  // algorithms are no secret: a client must know them to sign.
+  const secrets = [KID, "mercure", "--publisher-jwt-key", "--subscriber-jwt-key"]
 
-  it("no trusted issuer, key id, key type, allowed algorithm or legacy setting", async () => {
+  it("no trusted issuer, key id, key type or legacy setting", async () => {
     const refusals = [
       await rejection(bound.verify(await sign(claims({ iss: "https://unknown.test" })), "subscribe")),
       await rejection(bound.verify(await sign(claims(), { kid: "guess" }), "subscribe")),
@@ -487,7 +507,7 @@ describe("what a caller without a valid signature learns", () => {
     expect(refusals[0]?.reason).toContain(`trusted issuers: "${ISSUER}"`)
     expect(refusals[1]?.reason).toContain(`(configured: "${KID}")`)
     expect(refusals[2]?.description).toBe(
-      'algorithm "HS512" is not accepted by this hub; sign with one it accepts (by default HS256, RS256, ES256, EdDSA)',
+      'algorithm "HS512" is not accepted by this hub; sign with one it accepts: HS256, PS512',
     )
     expect(refusals[2]?.reason).toContain("(allowed: HS256, PS512)")
   })

@@ -425,6 +425,31 @@ describe("keys", () => {
     ])
   })
 
+  it("refuses a key that fits none of --algorithms, naming the key and the setting", () => {
+    const cwd = tempDir()
+    const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 })
+    writeFileSync(join(cwd, "rsa.pem"), privateKey.export({ type: "pkcs8", format: "pem" }))
+    expect(errorOf({ env: { HERALD_JWT_KEY: SECRET }, argv: ["--algorithms", "RS256"] }).issues).toEqual([
+      {
+        where: "HERALD_JWT_KEY",
+        message:
+          'it is a shared secret, which takes HS256, HS384, HS512, and --algorithms "RS256" allows none of them: add one to --algorithms, or give a key for RS256',
+      },
+    ])
+    expect(
+      errorOf({ cwd, env: { HERALD_ALGORITHMS: "ES256" }, argv: ["--jwt-key", "./rsa.pem"] }).issues,
+    ).toEqual([
+      {
+        where: "--jwt-key",
+        message:
+          'it is an RSA public key, which takes RS256, RS384, RS512, PS256, PS384, PS512, and HERALD_ALGORITHMS="ES256" allows none of them: add one to --algorithms, or give a key for ES256',
+      },
+    ])
+    expect(
+      load({ cwd, env: { HERALD_JWT_KEY: SECRET }, argv: ["--algorithms", "RS256,HS256"] }).algorithms,
+    ).toEqual(["RS256", "HS256"])
+  })
+
   it("warns about a short secret", () => {
     const config = load({ env: { HERALD_JWT_KEY: "short" } })
     expect(config.warnings).toEqual([

@@ -243,6 +243,20 @@ describe("herald serve", () => {
     expect(stderr).not.toContain("--shutdown-timeout")
   })
 
+  it("a key that fits none of --algorithms: refused at start, naming both (exit 2)", async () => {
+    const { code, stderr } = await heraldDone(
+      ["serve", "--engine", "memory", "--port", "0", "--algorithms", "RS256"],
+      {
+        cwd: tempCwd(),
+        env: { HERALD_JWT_KEY: "a-production-secret-of-at-least-32-bytes!" },
+      },
+    )
+    expect(code).toBe(2)
+    expect(stderr).toContain(
+      'HERALD_JWT_KEY: it is a shared secret, which takes HS256, HS384, HS512, and --algorithms "RS256" allows none of them',
+    )
+  })
+
   it("answers a request that arrives the moment the port opens (none is left hanging at start-up)", async () => {
     const port = await freePort()
     const hub = herald(["serve", "--engine", "memory", "--port", String(port)], { cwd: tempCwd() })
