@@ -22,7 +22,7 @@ import { settledWithin } from "./settled-within.js"
 import { STREAM_FORMATS, type StreamFormat } from "./stream-formats.js"
 import { streamGeneration } from "./stream-generation.js"
 import { isRefusal } from "./subject-limits.js"
-import { upstreamErrorMessage } from "./upstream-message.js"
+import { upstreamErrorMessage, upstreamRefusalStatus } from "./upstream-message.js"
 import { sendWholeAnswer } from "./whole-answer.js"
 
 /** How a client asked for a generation, read from its request body. */
@@ -110,13 +110,11 @@ export async function createGeneration(
   const outcome = await settledWithin(run.started, context.headWaitMs)
   if (outcome?.kind === "refused") {
     const error = outcome.error
-    const status =
-      "status" in error ? (error.status !== undefined && error.status >= 400 ? error.status : 502) : 400
     sendFormatError(
       response,
       format,
-      status,
-      "field" in error ? error.message : upstreamErrorMessage(error),
+      "field" in error ? 400 : upstreamRefusalStatus(error),
+      "field" in error ? error.message : upstreamErrorMessage(error, meta.model),
       "field" in error ? { param: error.field } : {},
       { ...("headers" in error ? error.headers : {}), [GENERATION_ID_HEADER]: id },
     )

@@ -387,7 +387,12 @@ export function createGenerations(options: GenerationsOptions): Generations {
     options.observer?.started(model)
     void run.ended
       .then(
-        (end) => options.observer?.ended(model, end),
+        (end) => {
+          // The operator's to see: a refused key, an upstream down, a stream cut (a client's own bad field is not).
+          if (end?.status === "failed" && end.error?.type !== "invalid_request")
+            logger.warn({ generation: id, model, error: end.error }, "a generation failed")
+          options.observer?.ended(model, end)
+        },
         () => options.observer?.ended(model, undefined),
       )
       .catch((error: unknown) =>

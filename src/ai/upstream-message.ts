@@ -1,20 +1,45 @@
 import type { UpstreamRequestError } from "./upstream-error.js"
 
 /**
- * What to tell a client whose request the upstream refused: the upstream's own message when its
- * error body has one (OpenAI's and Anthropic's `error.message`, vLLM's `message`), else ours.
+ * The status a client gets for its upstream's refusal: the upstream's own when it is about the
+ * request (a 4xx or 5xx a client can act on: a bad field, a rate limit), 502 when it is not: no
+ * answer, an answer that is no refusal, or a refusal of the server's own key (401, 403, 407),
+ * which an SDK would otherwise take for its own token's.
  */
-export function upstreamErrorMessage(error: UpstreamRequestError): string {
-  const body = error.body
-  if (typeof body === "object" && body !== null) {
-    const inner = (body as { error?: unknown }).error
-    const message =
-      typeof inner === "object" && inner !== null
-        ? (inner as { message?: unknown }).message
-        : (body as { message?: unknown }).message
-    if (typeof message === "string" && message !== "") return `The upstream refused the request: ${message}`
-  }
-  return error.status === undefined
-    ? `The upstream could not be reached: ${error.message}`
-    : `The upstream refused the request (HTTP ${error.status}).`
+export function upstreamRefusalStatus(error: UpstreamRequestError): number {
+  const status = error.status
+  if (status === undefined || status < 400 || status === 401 || status === 403 || status === 407) return 502
+  return status
+}
+
+/**
+ * What to tell a client whose request the upstream of `model` refused: the upstream's own message
+ * when its error body has one (OpenAI's and Anthropic's `error.message`, vLLM's `message`), else
+ * ours; a refused key is the operator's to fix, and the message says so.
+ */
+export function upstreamErrorMessage(error: UpstreamRequestError, model: string): string {
+  const upstream = `The upstream of model "${model}"`
+  if (error.status === undefined) return `${upstream} could not be reached: ${causeOf(error)}.`
+  if (error.status < 400) return `${upstream} sent no event stream: ${error.message}.`
+  const said = upstreamMessageOf(error.body)
+  const saying = said === undefined ? "" : `: ${said}`
+  return upstreamRefusalStatus(error) === 502
+    ? `${upstream} refused the key the server sent it (HTTP ${error.status}), which only the server's operator can fix${saying}`
+    : `${upstream} refused the request (HTTP ${error.status})${saying || "."}`
+}
+
+function upstreamMessageOf(body: unknown): string | undefined {
+  if (typeof body !== "object" || body === null) return undefined
+  const inner = (body as { error?: unknown }).error
+  const message =
+    typeof inner === "object" && inner !== null
+      ? (inner as { message?: unknown }).message
+      : (body as { message?: unknown }).message
+  return typeof message === "string" && message !== "" ? message : undefined
+}
+
+/** Why the upstream could not be reached: the connection's own error, without our wrapping. */
+function causeOf(error: UpstreamRequestError): string {
+  const cause = error.cause
+  return cause instanceof Error && cause.message !== "" ? cause.message : error.message
 }

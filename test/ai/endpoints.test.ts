@@ -507,6 +507,61 @@ describe("upstreams", () => {
   })
 })
 
+describe("an upstream that refuses the server's key, or cannot be reached", () => {
+  it("is a 502 naming the model and whose fix it is, never the upstream's 401 an SDK would take for its own token's; the log says why", async () => {
+    upstream = await startUpstream()
+    upstream.answer = (response) => {
+      response.writeHead(401, { "content-type": "application/json" })
+      response.end(
+        JSON.stringify({ error: { message: "Incorrect API key provided", type: "invalid_request_error" } }),
+      )
+    }
+    const logger = recordingLogger()
+    running = await startAI({
+      logger,
+      models: {
+        gpt: { provider: "openai", baseURL: upstream.baseURL },
+        gone: { provider: "openai", baseURL: "http://127.0.0.1:1/v1" },
+      },
+    })
+    const refused = await fetch(`${running.origin}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "gpt", messages: [{ role: "user", content: "hi" }] }),
+    })
+    expect(refused.status).toBe(502)
+    expect((await refused.json()).error.message).toBe(
+      'The upstream of model "gpt" refused the key the server sent it (HTTP 401), which only the server\'s operator can fix: Incorrect API key provided',
+    )
+    await expect(
+      anthropic(running.origin).messages.create({
+        model: "gone",
+        max_tokens: 10,
+        messages: [{ role: "user", content: "hi" }],
+      }),
+    ).rejects.toMatchObject({
+      status: 502,
+      error: {
+        error: {
+          message: expect.stringMatching(
+            /^The upstream of model "gone" could not be reached: connect ECONNREFUSED 127\.0\.0\.1:1\.$/,
+          ),
+        },
+      },
+    })
+    await expect
+      .poll(() =>
+        logger.entries.filter((entry) => entry.level === "warn" && entry.message === "a generation failed"),
+      )
+      .toEqual([
+        expect.objectContaining({
+          fields: expect.objectContaining({ model: "gpt", error: expect.objectContaining({ status: 401 }) }),
+        }),
+        expect.objectContaining({ fields: expect.objectContaining({ model: "gone" }) }),
+      ])
+  })
+})
+
 describe("a slow first token", () => {
   it("the head goes out after headWaitMs, and heartbeats keep the stream open until the first token", async () => {
     upstream = await startUpstream()
