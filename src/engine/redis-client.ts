@@ -20,6 +20,7 @@
 
 import { createHash } from "node:crypto"
 import { createRequire } from "node:module"
+import { connect } from "node:net"
 import type { Cluster, ClusterNode, RedisOptions, Redis as RedisType } from "ioredis"
 import { defaultLogger, type Logger } from "../logger.js"
 import { EngineUnavailableError } from "./unavailable.js"
@@ -238,15 +239,37 @@ export class RedisLink {
    */
   opened(boundMs: number): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => settle(), boundMs)
       const settle = (problem?: RedisSetupError) => {
+        if (this.#opening !== settle) return
         clearTimeout(timer)
         this.#opening = undefined
         if (problem === undefined) resolve()
         else reject(problem)
       }
+      const timer = setTimeout(() => {
+        this.#withoutTls().then(settle, () => settle())
+      }, boundMs)
       this.#opening = settle
     })
+  }
+
+  /**
+   * A TLS handshake with a Redis that has no TLS hangs (Redis waits for a line that never comes)
+   * until ioredis's connect timeout, like a host that does not answer. A plain PING tells them
+   * apart: a Redis without TLS answers it.
+   */
+  async #withoutTls(): Promise<RedisSetupError | undefined> {
+    const { client } = this
+    // A Cluster's and Sentinels' own connections are not this one client's: left to time out.
+    const options = client.isCluster ? undefined : (client as RedisType).options
+    if (client.status === "ready" || !options?.tls || options.sentinels) return undefined
+    if (!(await answersPlainPing(options.host ?? "localhost", options.port ?? 6379))) return undefined
+    const { address, names } = this.#context
+    const problem = new RedisSetupError(
+      `redis engine: Redis at ${address} answers without TLS: give redis://, not rediss://, in ${names.url}`,
+    )
+    this.#setupError = problem
+    return problem
   }
 
   /** Resolves once the client is ready, or rejects with {@link EngineUnavailableError} after `connectWaitMs`. */
@@ -409,6 +432,23 @@ export class RedisLink {
       }
     })
   }
+}
+
+/** Whether something at `host:port` answers a plain-text PING as Redis does, within a second. */
+function answersPlainPing(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ host, port })
+    const done = (answer: boolean) => {
+      clearTimeout(timer)
+      socket.destroy()
+      resolve(answer)
+    }
+    const timer = setTimeout(() => done(false), 1_000)
+    socket.once("connect", () => socket.write("PING\r\n"))
+    // "+PONG", or "-NOAUTH …" from one that needs a password; a TLS server answers binary.
+    socket.once("data", (data: Buffer) => done(/^[+-]/.test(data.toString("latin1"))))
+    socket.once("error", () => done(false))
+  })
 }
 
 /** `error` as the engine reports it: the store being away is {@link EngineUnavailableError}. */

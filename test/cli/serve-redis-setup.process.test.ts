@@ -34,13 +34,20 @@ describe.skipIf(!installed && !STRICT)("herald serve on a Redis that refuses its
       flags: (url: string) => ["--engine", url, "--redis-cluster"],
       says: /is not a Cluster: drop --redis-cluster/,
     },
+    {
+      case: "rediss:// on a Redis without TLS",
+      flags: (url: string) => ["--engine", url.replace("redis://", "rediss://")],
+      says: /answers without TLS: give redis:\/\/, not rediss:\/\/, in --engine/,
+    },
   ])("exits 1 before listening on $case, naming the cause and the flag", async ({ flags, says }) => {
     const { code, stdout, stderr } = await heraldDone(["serve", ...flags(redis.url), "--port", "0"], {
       cwd: tempCwd(),
     })
     const output = stdout + stderr
     expect(code, output).toBe(1)
-    expect(output).toContain(`cannot open the redis engine at ${redis.url}`)
+    expect(output).toMatch(
+      new RegExp(`cannot open the redis engine at rediss?://127\\.0\\.0\\.1:${redis.port}`),
+    )
     expect(output).toContain(`Redis at 127.0.0.1:${redis.port} `)
     expect(output).toMatch(says)
     expect(output).not.toContain("listening")

@@ -28,7 +28,7 @@ function recordingLogger() {
   /** The messages logged at `level` that match `pattern`. */
   const matching = (level: string, pattern: RegExp) =>
     lines.filter((line) => line.level === level && pattern.test(line.message)).map((line) => line.message)
-  return { logger, matching }
+  return { logger, lines, matching }
 }
 
 /** Whether `call` succeeds now. */
@@ -87,13 +87,22 @@ describe.skipIf(!installed && !STRICT)("redis engine: settings Redis refuses, an
     await admin.config("SET", "requirepass", "s3cret")
     try {
       const settingNames = { url: "--engine" }
+      const { logger, lines } = recordingLogger()
       await expect(
-        openRedisEngine({ url: redis.url.replace("redis://", "redis://:wrong@"), keyPrefix, settingNames }),
+        openRedisEngine({
+          url: redis.url.replace("redis://", "redis://:never-logged@"),
+          keyPrefix,
+          settingNames,
+          logger,
+        }),
       ).rejects.toThrow(
         new RegExp(
           `^redis engine: Redis at ${address} refused the user name or password: correct them in --engine`,
         ),
       )
+      // ioredis puts a failed AUTH's arguments on its error: they reach no line, not even at debug.
+      expect(lines.length).toBeGreaterThan(0)
+      expect(JSON.stringify(lines)).not.toContain("never-logged")
       await expect(openRedisEngine({ url: redis.url, keyPrefix, settingNames })).rejects.toThrow(
         new RegExp(`^redis engine: Redis at ${address} needs a password: give it in --engine .*NOAUTH`),
       )
@@ -117,6 +126,15 @@ describe.skipIf(!installed && !STRICT)("redis engine: settings Redis refuses, an
     await expect(opening).rejects.toBeInstanceOf(RedisSetupError)
     await expect(opening).rejects.toThrow(
       new RegExp(`Redis at ${address} is not a Cluster: drop the \`nodes\` option.*cluster support disabled`),
+    )
+  })
+
+  it("refuses rediss:// on a Redis without TLS at open, where the handshake would hang like a lost host", async () => {
+    const url = redis.url.replace("redis://", "rediss://")
+    const opening = openRedisEngine({ url, keyPrefix, commandTimeoutMs: 300 })
+    await expect(opening).rejects.toBeInstanceOf(RedisSetupError)
+    await expect(opening).rejects.toThrow(
+      `Redis at ${address} answers without TLS: give redis://, not rediss://, in the \`url\` option`,
     )
   })
 
