@@ -201,16 +201,38 @@ export async function serve(flags: Readonly<Record<string, unknown>>): Promise<n
         process.exit(1)
       }
       stopping = true
-      logger.info(`${signal}: shutting down (open subscribers get ${config.shutdownTimeoutMs} ms)`)
+      const deadlineMs = config.shutdownTimeoutMs
+      const subscribers = hub.connections
+      const generations = ai.generations.activity().running.length
+      logger.info(
+        { subscribers, generations, deadlineMs },
+        `${signal}: shutting down: closing ${count(subscribers, "subscriber connection")} now (each told to come back after its retry); ` +
+          (generations === 0
+            ? "no AI generation in progress"
+            : `waiting up to ${deadlineMs} ms for ${count(generations, "AI generation")} in progress, then interrupting what is left`),
+      )
+      // Set before the apps' own deadline timers, so it fires first: what is still running then
+      // is what the AI endpoints interrupt.
+      let unfinished = 0
+      const atDeadline = setTimeout(() => {
+        unfinished = ai.generations.activity().running.length
+      }, deadlineMs)
+      const started = Date.now()
       const force = setTimeout(() => {
         logger.error("shutdown took too long: exiting now")
         process.exit(1)
-      }, config.shutdownTimeoutMs + EXIT_GRACE_MS)
+      }, deadlineMs + EXIT_GRACE_MS)
       // Kept referenced: if what shutdown waits on can never settle and nothing else is left
       // running, the process ends here with a reason, not with Node's silent exit code 13.
-      void shutdown(servers, apps, lease, engine, config.shutdownTimeoutMs, logger).then((code) => {
+      void shutdown(servers, apps, lease, engine, deadlineMs, logger).then((code) => {
         clearTimeout(force)
-        logger.info("stopped")
+        clearTimeout(atDeadline)
+        const ms = Date.now() - started
+        logger.info(
+          { ms, interrupted: unfinished },
+          `stopped in ${ms} ms` +
+            (generations === 0 ? "" : `; ${count(unfinished, "AI generation")} interrupted at the deadline`),
+        )
         resolve(code)
       })
     }
@@ -230,6 +252,11 @@ export async function serve(flags: Readonly<Record<string, unknown>>): Promise<n
   )
   if (config.dev !== undefined) await printDevBanner(config, logger)
   return await stopped
+}
+
+/** `1 subscriber connection`, `3 subscriber connections`. */
+function count(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? "" : "s"}`
 }
 
 /** Why a server could not listen, saying which setting to change. */

@@ -3,7 +3,7 @@
 
 import { execFileSync } from "node:child_process"
 import { once } from "node:events"
-import { readFileSync, statSync } from "node:fs"
+import { readFileSync, statSync, writeFileSync } from "node:fs"
 import { connect, createServer, type Socket } from "node:net"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
@@ -213,6 +213,39 @@ describe("herald serve", () => {
     const { code } = await terminate(hub)
     expect(code).toBe(0)
     expect(hub.stdout()).toContain("SIGTERM: shutting down")
+  })
+
+  it("on SIGTERM, logs the subscribers it closes and the AI generations it waits for, then those it interrupted", async () => {
+    const cwd = tempCwd()
+    // A demo answer of minutes: still running at the deadline.
+    writeFileSync(
+      join(cwd, "models.json"),
+      JSON.stringify({ slow: { provider: "demo", words: 1000, tokensPerSecond: 5 } }),
+    )
+    const hub = await startHub(
+      ["--engine", "memory", "--port", "0", "--ai-models", "models.json", "--shutdown-timeout", "500ms"],
+      { cwd },
+    )
+    const origin = new URL(hub.hubUrl).origin
+    const cancel = new AbortController()
+    const subscriber = await fetch(`${hub.hubUrl}?topic=t`, { signal: cancel.signal })
+    expect(subscriber.status).toBe(200)
+    const generation = await fetch(`${origin}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "slow", stream: true, messages: [{ role: "user", content: "hi" }] }),
+      signal: cancel.signal,
+    })
+    expect(generation.status).toBe(200)
+    try {
+      expect((await terminate(hub)).code).toBe(0)
+    } finally {
+      cancel.abort()
+    }
+    expect(hub.stdout()).toContain(
+      "SIGTERM: shutting down: closing 1 subscriber connection now (each told to come back after its retry); waiting up to 500 ms for 1 AI generation in progress, then interrupting what is left",
+    )
+    expect(hub.stdout()).toMatch(/stopped in \d+ ms; 1 AI generation interrupted at the deadline/)
   })
 
   it("port in use: a clear error and exit 1", async () => {

@@ -594,7 +594,7 @@ export const FIELDS = [
     key: "shutdownTimeout",
     type: duration,
     arg: "<duration>",
-    help: "on SIGTERM, how long open subscribers get before they are closed",
+    help: "on SIGTERM, how long AI generations in progress get to finish (then they are interrupted) and slow readers to take their last bytes; subscribers are closed at once",
     shownDefault: "10s",
     group: "process",
   }),
