@@ -127,7 +127,7 @@ export async function serve(flags: Readonly<Record<string, unknown>>): Promise<n
   try {
     hub = createHub(toHubOptions(config, engine, logger, lease))
   } catch (error) {
-    // The hub checks what the config cannot (a key unusable with every allowed algorithm, …).
+    // The hub checks its options again (keys, algorithms, limits): what the config let through stops here.
     logger.error(`cannot start the hub: ${(error as Error).message}`)
     server.close()
     await closeEngine(lease, engine)
