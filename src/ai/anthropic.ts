@@ -10,6 +10,7 @@ import {
   streamFromUpstream,
   type Translation,
   upstreamFailure,
+  upstreamURL,
 } from "./sse-over-http.js"
 import { toAnthropicMessagesRequest } from "./to-anthropic-request.js"
 
@@ -31,6 +32,7 @@ export const ANTHROPIC_VERSION = "2023-06-01"
 /** A provider for Anthropic Messages, streaming. */
 export function anthropicProvider(options: AnthropicProviderOptions): Provider {
   optionalPositiveFinite("idleTimeoutMs", options.idleTimeoutMs)
+  upstreamURL(options.baseURL)
   const url = `${options.baseURL.replace(/\/+$/, "")}/messages`
   const headers: Record<string, string> = { "anthropic-version": ANTHROPIC_VERSION, ...options.headers }
   if (options.apiKey !== undefined) headers["x-api-key"] = options.apiKey

@@ -2,6 +2,7 @@ import { anthropicProvider } from "./anthropic.js"
 import { type DemoProviderOptions, demoProvider } from "./demo.js"
 import { type OpenAIProviderOptions, openaiProvider } from "./openai.js"
 import type { Provider } from "./provider.js"
+import { upstreamURL } from "./sse-over-http.js"
 import type { MaxTokensField } from "./to-openai-request.js"
 
 /**
@@ -80,6 +81,11 @@ function providerOf(name: string, model: ModelConfig): Provider {
     }
     case "openai":
     case "anthropic": {
+      try {
+        checkUpstreamFields(model)
+      } catch (error) {
+        throw new TypeError(`model "${name}": ${(error as Error).message}`, { cause: error })
+      }
       const options = {
         baseURL: model.baseURL ?? PUBLIC_BASE_URL[model.provider],
         ...(model.apiKey === undefined ? {} : { apiKey: model.apiKey }),
@@ -90,17 +96,22 @@ function providerOf(name: string, model: ModelConfig): Provider {
         const openaiOnly = OPENAI_ONLY_SETTINGS.filter((key) => model[key] !== undefined)
         const unset = openaiOnly.find((key) => model[key] === null)
         if (unset !== undefined) throw new TypeError(`${unset} is null: leave it out for its default`)
-        if (model.provider === "openai") {
-          return openaiProvider({
-            ...options,
-            ...Object.fromEntries(openaiOnly.map((key) => [key, model[key]])),
-          })
-        }
-        if (openaiOnly.length > 0)
+        if (model.provider === "anthropic" && openaiOnly.length > 0)
           throw new TypeError(
             `${openaiOnly.join(", ")} ${openaiOnly.length === 1 ? "is a setting" : "are settings"} of openai models only`,
           )
-        return anthropicProvider(options)
+        const provider =
+          model.provider === "openai"
+            ? openaiProvider({
+                ...options,
+                ...Object.fromEntries(openaiOnly.map((key) => [key, model[key]])),
+              })
+            : anthropicProvider(options)
+        if (needsKey(options.baseURL) && options.apiKey === undefined && !sendsKey(options.headers))
+          throw new TypeError(
+            `${upstreamURL(options.baseURL).hostname} refuses every request without a key: give the model one (apiKeyEnv in an --ai-models file)`,
+          )
+        return provider
       } catch (error) {
         throw new TypeError(`model "${name}": ${(error as Error).message}`, { cause: error })
       }
@@ -110,4 +121,34 @@ function providerOf(name: string, model: ModelConfig): Provider {
         `model "${name}": provider must be "openai", "anthropic" or "demo"; got ${JSON.stringify((model as { provider: unknown }).provider)}`,
       )
   }
+}
+
+/** The fields of an upstream model that the providers take as they are: each of its type, or absent. */
+function checkUpstreamFields(model: Record<string, unknown>): void {
+  for (const field of ["model", "apiKey"]) {
+    const value = model[field]
+    if (value !== undefined && (typeof value !== "string" || value === ""))
+      throw new TypeError(`${field} must be a non-empty string; got ${JSON.stringify(value)}`)
+  }
+  const headers = model.headers
+  if (headers === undefined) return
+  const valid =
+    typeof headers === "object" &&
+    headers !== null &&
+    !Array.isArray(headers) &&
+    Object.values(headers).every((value) => typeof value === "string")
+  if (!valid) throw new TypeError(`headers must be an object of strings; got ${JSON.stringify(headers)}`)
+}
+
+/** Whether `baseURL` is one of the public APIs, which answer nothing without a key. */
+function needsKey(baseURL: string): boolean {
+  const host = upstreamURL(baseURL).hostname
+  return Object.values(PUBLIC_BASE_URL).some((url) => new URL(url).hostname === host)
+}
+
+/** Whether `headers` carry a key themselves (a gateway's own scheme). */
+function sendsKey(headers: Readonly<Record<string, string>> | undefined): boolean {
+  return Object.keys(headers ?? {}).some((name) =>
+    ["authorization", "x-api-key"].includes(name.toLowerCase()),
+  )
 }

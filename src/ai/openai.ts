@@ -16,6 +16,7 @@ import {
   streamFromUpstream,
   type Translation,
   upstreamFailure,
+  upstreamURL,
 } from "./sse-over-http.js"
 import { thoughtSignatureOf } from "./thought-signature.js"
 import { type MaxTokensField, toOpenAIChatRequest } from "./to-openai-request.js"
@@ -123,20 +124,6 @@ export function openaiProvider(options: OpenAIProviderOptions): Provider {
   }
 }
 
-/** The host of an http(s) `baseURL`; anything else throws a `TypeError` saying what is expected. */
-function hostOf(baseURL: string): string {
-  let url: URL | undefined
-  try {
-    url = new URL(baseURL)
-  } catch {}
-  if (url === undefined || (url.protocol !== "http:" && url.protocol !== "https:")) {
-    throw new TypeError(
-      `baseURL must be an http(s) URL such as http://localhost:11434/v1; got ${JSON.stringify(baseURL)}`,
-    )
-  }
-  return url.hostname
-}
-
 /** The settings in which compatible servers differ, as a server's host decides them by default. */
 export interface ServerSettings {
   readonly maxTokensField: MaxTokensField
@@ -149,7 +136,7 @@ export interface ServerSettings {
 
 /** What the server at `baseURL` gets unless its model says otherwise (see {@link OpenAIProviderOptions}). */
 export function serverDefaults(baseURL: string): ServerSettings {
-  const host = hostOf(baseURL)
+  const host = upstreamURL(baseURL).hostname
   return {
     // OpenAI's reasoning models refuse max_tokens; Ollama and LM Studio read no other.
     maxTokensField: host === "api.openai.com" ? "max_completion_tokens" : "max_tokens",

@@ -173,6 +173,20 @@ function translate(translator: EventTranslator, event: ServerSentEvent): Transla
 }
 
 /** Whether a JSON value is an object (not null, not an array). */
+/** An upstream's http(s) `baseURL`, parsed; anything else throws a `TypeError` saying what is expected. */
+export function upstreamURL(baseURL: unknown): URL {
+  let url: URL | undefined
+  try {
+    url = typeof baseURL === "string" ? new URL(baseURL) : undefined
+  } catch {}
+  if (url === undefined || (url.protocol !== "http:" && url.protocol !== "https:")) {
+    throw new TypeError(
+      `baseURL must be an http(s) URL such as http://localhost:11434/v1; got ${JSON.stringify(baseURL)}`,
+    )
+  }
+  return url
+}
+
 export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value)
 }

@@ -113,6 +113,35 @@ describe("openai provider", () => {
     )
   })
 
+  it("a model's fields of the wrong type, and a public API without a key, are refused when the models are made", () => {
+    const local = { baseURL: "http://localhost:11434/v1" }
+    const refused: [Record<string, unknown>, RegExp][] = [
+      [{ provider: "openai", ...local, model: 42 }, /model "m": model must be a non-empty string; got 42/],
+      [{ provider: "anthropic", ...local, apiKey: true }, /model "m": apiKey must be a non-empty string/],
+      [
+        { provider: "openai", ...local, headers: { "x-org": 1 } },
+        /model "m": headers must be an object of strings/,
+      ],
+      [{ provider: "anthropic", baseURL: 7 }, /model "m": baseURL must be an http\(s\) URL/],
+      [{ provider: "openai" }, /model "m": api\.openai\.com refuses every request without a key/],
+      [
+        { provider: "anthropic", baseURL: "https://api.anthropic.com/v1" },
+        /api\.anthropic\.com refuses every request without a key/,
+      ],
+    ]
+    for (const [config, message] of refused) {
+      expect(() => createModels({ m: config as never }), JSON.stringify(config)).toThrow(message)
+    }
+    // A key, or headers that carry one, or a server of one's own: no key needed.
+    for (const config of [
+      { provider: "openai", apiKey: "sk-test" },
+      { provider: "anthropic", headers: { "X-Api-Key": "k" } },
+      { provider: "openai", ...local },
+    ]) {
+      expect(createModels({ m: config as never }).get("m")?.provider.kind).toBe(config.provider)
+    }
+  })
+
   it("reads the same entries whatever the byte at which the stream is cut in two", async () => {
     const short = `${chunk({ content: "héllo ✓" })}${chunk({}, "stop")}data: [DONE]\n\n`
     const length = Buffer.byteLength(short)
