@@ -1,4 +1,5 @@
 import type { Engine, LogHead } from "../engine/engine.js"
+import { EngineUnavailableError } from "../engine/unavailable.js"
 import type { Logger } from "../logger.js"
 import { RUNNING_MARKER_PREFIX } from "./running-marker.js"
 
@@ -50,7 +51,10 @@ export class DeadNodeScan {
     this.#running ??= this.#look()
       .catch((error: unknown) => {
         this.#rescan = true
-        this.#logger.warn({ err: error }, "could not look for the generations of dead nodes")
+        // The store out of reach is the engine's to report (on loss, and while it lasts); not once a scan.
+        if (error instanceof EngineUnavailableError)
+          this.#logger.debug({ err: error }, "could not look for the generations of dead nodes")
+        else this.#logger.warn({ err: error }, "could not look for the generations of dead nodes")
       })
       .finally(() => {
         this.#running = undefined

@@ -56,7 +56,8 @@ export {
   type ProducerFence,
   type ProducerState,
 } from "./producer.js"
-export { createRedisEngine, type RedisEngineOptions } from "./redis.js"
+export { createRedisEngine, openRedisEngine, type RedisEngineOptions } from "./redis.js"
+export { RedisSetupError } from "./redis-client.js"
 export { RETENTION_DEFAULTS, type ResolvedRetention, resolveRetention } from "./retention.js"
 export { createSqliteEngine, SQLITE_RETENTION_DEFAULTS, type SqliteEngineOptions } from "./sqlite.js"
 export { type CheckpointPolicy, SQLITE_CHECKPOINT_DEFAULTS } from "./sqlite-checkpointer.js"

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest"
 import { DeadNodeScan } from "../../src/ai/dead-node-scan.js"
 import { markedGeneration } from "../../src/ai/running-marker.js"
 import type { Engine, LogHead, LogList } from "../../src/engine/engine.js"
+import { EngineUnavailableError } from "../../src/engine/unavailable.js"
 import { recordingLogger } from "../server/helpers.js"
 
 /** The running marker of generation `id`, owned by node `owner`. */
@@ -112,5 +113,20 @@ describe("the dead-node scan", () => {
     expect(calls.lists).toBe(3)
     await scan.tick()
     expect(calls.lists).toBe(3)
+  })
+
+  it("leaves a store out of reach to the engine's own log lines: a failed look is a debug line then, else a warning", async () => {
+    const { engine } = scripted(
+      [["a"], ["a"]],
+      [new EngineUnavailableError("redis engine: 127.0.0.1:6390 is unreachable"), new Error("bug")],
+    )
+    const logger = recordingLogger()
+    const scan = new DeadNodeScan(engine, "self", recording([]), logger)
+    await scan.tick()
+    await scan.tick() // a rescan, since the first failed
+    expect(logger.entries.map((entry) => [entry.level, (entry.fields.err as Error).message])).toEqual([
+      ["debug", "redis engine: 127.0.0.1:6390 is unreachable"],
+      ["warn", "bug"],
+    ])
   })
 })
