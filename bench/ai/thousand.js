@@ -29,7 +29,7 @@ let cells = 0
 /** Herald's JS heap in use, from its /metrics (prom-client's default metrics). */
 async function heraldHeap(port) {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()
-  return Number(/^herald_process_nodejs_heap_size_used_bytes (\S+)/m.exec(text)?.[1])
+  return Number(/^herald_nodejs_heap_size_used_bytes (\S+)/m.exec(text)?.[1])
 }
 
 /** Starts the server of `contender` (herald-sqlite, herald-redis, resumable); resolves with what the cell reads of it. */

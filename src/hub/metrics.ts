@@ -35,7 +35,7 @@ export interface HubGauges {
 /** Creates the hub's Prometheus metrics on a registry of their own (several hubs can share a process). */
 export function createHubMetrics(gauges: HubGauges): HubMetrics {
   const registry = new Registry()
-  collectDefaultMetrics({ register: registry, prefix: "herald_process_" })
+  collectDefaultMetrics({ register: registry, prefix: "herald_" })
   // Plain numbers beside the Prometheus counters: read every second by the dashboard, cheaply.
   let deliveries = 0
   let reportedDeliveries = 0

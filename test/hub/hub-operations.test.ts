@@ -87,6 +87,10 @@ describe("operations", () => {
     expect(metrics).toMatch(/^herald_updates_published_total 1$/m)
     expect(metrics).toMatch(/^herald_updates_delivered_total 1$/m)
     expect(metrics).toMatch(/^herald_publish_duration_seconds_count 1$/m)
+    // The process's own series under the one prefix, as dashboards name them after it.
+    expect(metrics).toMatch(/^herald_process_cpu_seconds_total \d/m)
+    expect(metrics).toMatch(/^herald_nodejs_heap_size_used_bytes \d/m)
+    expect(metrics).not.toMatch(/^herald_process_(process|nodejs)_/m)
     stream.close()
 
     const metadata = await (
