@@ -73,7 +73,8 @@ export function onlySupportedFields(body: JsonObject, supported: ReadonlySet<str
  */
 export function textContent(value: unknown, path: string): string {
   if (typeof value === "string") return value
-  return array(value, path)
+  if (!Array.isArray(value)) throw new RequestFieldError(path, "must be a string or an array of text parts")
+  return value
     .map((each, at) => {
       const part = object(each, `${path}[${at}]`)
       if (part.type !== "text")

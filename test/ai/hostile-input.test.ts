@@ -223,12 +223,19 @@ describe("a body of the wrong shape", () => {
       expect(response.status, body).toBe(400)
       expect(await response.json(), body).toMatchObject({ error: { type: "invalid_request_error", param } })
     }
-    for (const body of ["null", `{"model":"demo","max_tokens":5,${messages},"stream":1}`]) {
+    for (const [body, message] of [
+      ["null", /body/],
+      [`{"model":"demo","max_tokens":5,${messages},"stream":1}`, /stream/],
+      [
+        `{"model":"demo","max_tokens":5,${messages},"system":null}`,
+        /system: must be a string or an array of text parts/,
+      ],
+    ] as const) {
       const response = await post("/v1/messages", body)
       expect(response.status, body).toBe(400)
       expect(await response.json(), body).toMatchObject({
         type: "error",
-        error: { type: "invalid_request_error" },
+        error: { type: "invalid_request_error", message: expect.stringMatching(message) },
       })
     }
   })
