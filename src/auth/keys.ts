@@ -46,6 +46,13 @@ const FAMILY_NAME: Record<KeyFamily, string> = {
   okp: "an Ed25519 public key",
 }
 
+/** The algorithm of each EC curve Herald verifies, by Node's name of the curve. */
+const EC_CURVES: Readonly<Record<string, { readonly alg: string; readonly name: string }>> = {
+  prime256v1: { alg: "ES256", name: "P-256" },
+  secp384r1: { alg: "ES384", name: "P-384" },
+  secp521r1: { alg: "ES512", name: "P-521" },
+}
+
 /** Algorithms that fit `family`, for error messages. */
 function algorithmsOf(family: KeyFamily): string {
   return Object.keys(ALGORITHM_FAMILY)
@@ -68,6 +75,8 @@ export interface PreparedKey {
   readonly family: KeyFamily | undefined
   /** A description for error messages, e.g. `the RSA public key keys[1]`. */
   readonly label: string
+  /** What it is and the algorithms it takes, e.g. `an EC public key on P-384, which takes ES384`. */
+  readonly description: string
   /** Whether a token signed with `alg` can be verified with this key at all. */
   fits(alg: string): boolean
   /** Verifies `token`'s signature with this key and `alg` (already allowlisted). Never throws. */
@@ -117,6 +126,7 @@ function secretKey(
     kid,
     family: "hmac",
     label: `the secret ${name}`,
+    description: describeFamily("hmac"),
     fits: (alg) => ALGORITHM_FAMILY[alg] === "hmac",
     attempt: (token, alg) => verifyWith(token, alg, bytes),
   }
@@ -125,10 +135,12 @@ function secretKey(
 function pemKey(pem: string, issuer: string | undefined, kid: string | undefined, name: string): PreparedKey {
   let spki: string
   let type: string | undefined
+  let curve: string | undefined
   try {
     // Node reads SPKI, PKCS#1 and X.509 certificates alike, so one import path serves them all.
     const key = createPublicKey(pem)
     type = key.asymmetricKeyType
+    curve = key.asymmetricKeyDetails?.namedCurve
     spki = key.export({ type: "spki", format: "pem" }).toString()
   } catch (error) {
     throw new Error(`${name}: not a PEM public key or certificate (${(error as Error).message})`)
@@ -143,6 +155,12 @@ function pemKey(pem: string, issuer: string | undefined, kid: string | undefined
           : undefined
   if (family === undefined)
     throw new Error(`${name}: ${type ?? "this"} keys are not supported (use RSA, EC or Ed25519)`)
+  // An EC key verifies the one algorithm of its curve (RFC 7518 §3.4): ES256 is P-256 only.
+  const curveAlgorithm = family === "ec" ? EC_CURVES[curve ?? ""] : undefined
+  if (family === "ec" && curveAlgorithm === undefined)
+    throw new Error(
+      `${name}: EC keys on curve ${curve ?? "(unknown)"} are not supported (use P-256, P-384 or P-521)`,
+    )
   // WebCrypto keys are bound to one algorithm: import once per algorithm actually used.
   const imported = new Map<string, Promise<CryptoKey | Error>>()
   const importFor = (alg: string) => {
@@ -158,10 +176,14 @@ function pemKey(pem: string, issuer: string | undefined, kid: string | undefined
     kid,
     family,
     label: `${FAMILY_NAME[family]} (${name})`,
-    fits: (alg) => ALGORITHM_FAMILY[alg] === family,
+    description:
+      curveAlgorithm === undefined
+        ? describeFamily(family)
+        : `an EC public key on ${curveAlgorithm.name}, which takes ${curveAlgorithm.alg}`,
+    fits: (alg) =>
+      ALGORITHM_FAMILY[alg] === family && (curveAlgorithm === undefined || alg === curveAlgorithm.alg),
     async attempt(token, alg) {
       const key = await importFor(alg)
-      // An EC key on another curve than `alg` names (P-384 for ES256…) fails here.
       if (key instanceof Error)
         return { ok: false, why: "unfit", detail: `${alg} cannot use it: ${key.message}` }
       return verifyWith(token, alg, key)
@@ -184,6 +206,7 @@ function jwksKey(url: string, issuer: string | undefined, name: string, options:
     kid: undefined,
     family: undefined,
     label: where,
+    description: "a JWK Set (asymmetric keys only)",
     // A JWK Set never holds a shared secret the hub would trust (jose refuses `oct` keys from it).
     fits: (alg) => ALGORITHM_FAMILY[alg] !== undefined && ALGORITHM_FAMILY[alg] !== "hmac",
     async attempt(token, alg) {
@@ -254,18 +277,10 @@ function kidOf(token: string): string {
  */
 export function unusableKeyProblem(key: PreparedKey, algorithms: readonly string[]): string | undefined {
   if (algorithms.some((alg) => key.fits(alg))) return undefined
-  return key.family === undefined
-    ? `it is ${key.label}, whose keys take ${asymmetricAlgorithms()}`
-    : `it is ${describeFamily(key.family)}`
-}
-
-function asymmetricAlgorithms(): string {
-  return Object.keys(ALGORITHM_FAMILY)
-    .filter((alg) => ALGORITHM_FAMILY[alg] !== "hmac")
-    .join(", ")
+  return `it is ${key.description}`
 }
 
 /** A description of the keys of `family`, for the algorithm-confusion error. */
-export function describeFamily(family: KeyFamily): string {
+function describeFamily(family: KeyFamily): string {
   return `${FAMILY_NAME[family]}, which takes ${algorithmsOf(family)}`
 }

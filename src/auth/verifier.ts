@@ -5,7 +5,6 @@ import { createGrants, type GrantDetail, type Grants, type Role } from "./grants
 import {
   ALGORITHM_FAMILY,
   type Attempt,
-  describeFamily,
   type JwksOptions,
   type PreparedKey,
   prepareKey,
@@ -310,13 +309,11 @@ async function verifySignature(
   // algorithm-confusion attacks)": an HS256 token is never checked against a public key.
   const fitting = byKid.filter((key) => key.fits(alg))
   if (fitting.length === 0) {
-    const families = [...new Set(byKid.map((key) => key.family))].flatMap((family) =>
-      family === undefined ? ["a JWK Set (asymmetric keys only)"] : [describeFamily(family)],
-    )
+    const kinds = [...new Set(byKid.map((key) => key.description))]
     const family = ALGORITHM_FAMILY[alg]
     const needs = family === "hmac" ? `; ${alg} needs a shared secret: ${hint}` : ""
     throw noKey(
-      `algorithm "${alg}" does not fit the key configured for ${owner}: it is ${families.join("; ")}${needs}`,
+      `algorithm "${alg}" does not fit the key configured for ${owner}: it is ${kinds.join("; ")}${needs}`,
     )
   }
   const failures: Attempt[] = []

@@ -4,8 +4,9 @@ import { resolve } from "node:path"
 import type { Logger } from "pino"
 import type { AIHandlerOptions } from "../ai/handler.js"
 import { jwksUrlProblem } from "../auth/jwks-url.js"
-import { prepareKey, type TrustedKey, unusableKeyProblem } from "../auth/keys.js"
+import { type PreparedKey, prepareKey, type TrustedKey, unusableKeyProblem } from "../auth/keys.js"
 import { isLoopbackHost } from "../auth/loopback.js"
+import { DEFAULT_ALGORITHMS } from "../auth/verifier.js"
 import type { Engine } from "../engine/engine.js"
 import type { NodeLeaseView } from "../engine/node-lease.js"
 import type { HubLimits, HubOptions } from "../hub/options.js"
@@ -231,24 +232,31 @@ export function loadConfig(options: LoadConfigOptions): HeraldConfig {
   const jwks: TrustedKey[] =
     jwksUrl === undefined ? [] : [{ kind: "jwks", url: jwksUrl, ...(issuer === undefined ? {} : { issuer }) }]
   const algorithms = get<string[]>("algorithms")
-  // The default algorithms take every kind of key; a narrowed list may leave a key that
-  // verifies nothing, and a hub that refuses every token.
-  if (algorithms !== undefined && jwksProblem === undefined) {
-    const given = [
-      ["jwtKey", shared],
-      ["publisherJwtKey", publisherOwn],
-      ["subscriberJwtKey", subscriberOwn],
-      ["jwksUrl", jwks],
-    ] as const
-    for (const [setting, keys] of given) {
-      for (const key of keys) {
-        const problem = unusableKeyProblem(prepareKey(key, 0), algorithms)
-        if (problem === undefined) continue
-        issues.push({
-          where: names[setting] ?? setting,
-          message: `${problem}, and ${sources.algorithms} allows none of them: add one to ${flagOf("algorithms")}, or give a key for ${algorithms.join(", ")}`,
-        })
+  const allowed = algorithms ?? DEFAULT_ALGORITHMS
+  // A key that fits none of the allowed algorithms (an HMAC secret with --algorithms RS256, a
+  // P-384 key with the defaults) would make a hub that refuses every token.
+  const given = [
+    ["jwtKey", shared],
+    ["publisherJwtKey", publisherOwn],
+    ["subscriberJwtKey", subscriberOwn],
+    ["jwksUrl", jwksProblem === undefined ? jwks : []],
+  ] as const
+  for (const [setting, keys] of given) {
+    for (const key of keys) {
+      const where = names[setting] ?? setting
+      let prepared: PreparedKey
+      try {
+        prepared = prepareKey(key, 0)
+      } catch (error) {
+        issues.push({ where, message: (error as Error).message.replace(/^keys\[0\]: /, "") })
+        continue
       }
+      const problem = unusableKeyProblem(prepared, allowed)
+      if (problem === undefined) continue
+      issues.push({
+        where,
+        message: `${problem}, and ${sources.algorithms ?? `the default ${flagOf("algorithms")} ${allowed.join(",")}`} allows none of them: add one to ${flagOf("algorithms")}, or give a key for ${allowed.join(", ")}`,
+      })
     }
   }
   let publishKeys = [...(publisherOwn.length > 0 ? publisherOwn : shared), ...jwks]

@@ -154,9 +154,18 @@ describe("token verification: algorithms", () => {
     expect(() =>
       verifier({ keys: [{ kind: "jwks", url: "https://idp.example/jwks.json" }], algorithms: ["HS256"] }),
     ).toThrow(
-      /keys\[0\] fits none of the allowed algorithms \(HS256\): it is the JWK Set at https:\/\/idp.example\/jwks.json, whose keys take RS256/,
+      /keys\[0\] fits none of the allowed algorithms \(HS256\): it is a JWK Set \(asymmetric keys only\)/,
+    )
+    // An EC key takes the one algorithm of its curve.
+    const p384: TrustedKey = {
+      kind: "pem",
+      pem: await exportSPKI((await generateKeyPair("ES384", { extractable: true })).publicKey),
+    }
+    expect(() => verifier({ keys: [p384], algorithms: ["ES256"] })).toThrow(
+      /keys\[0\] fits none of the allowed algorithms \(ES256\): it is an EC public key on P-384, which takes ES384;/,
     )
     expect(() => verifier({ keys: [rsa], algorithms: ["HS256", "PS256"] })).not.toThrow()
+    expect(() => verifier({ keys: [p384], algorithms: ["ES384"] })).not.toThrow()
   })
 
   it("defeats algorithm confusion: an HS256 token signed with the RSA public key as secret", async () => {
@@ -630,12 +639,16 @@ describe("token verification: asymmetric keys", () => {
     const es384 = await new SignJWT(claims())
       .setProtectedHeader({ alg: "ES384", typ: "at+jwt" })
       .sign(p384.privateKey)
-    expect(await reason(v.verify(es384, "subscribe"))).toContain("could not be checked")
+    expect(await reason(v.verify(es384, "subscribe"))).toBe(
+      'algorithm "ES384" does not fit the key configured for subscribers: it is an EC public key on P-256, which takes ES256',
+    )
     const ed = await generateKeyPair("EdDSA")
     const eddsa = await new SignJWT(claims())
       .setProtectedHeader({ alg: "EdDSA", typ: "at+jwt" })
       .sign(ed.privateKey)
-    expect(await reason(v.verify(eddsa, "subscribe"))).toContain("an EC public key, which takes ES256")
+    expect(await reason(v.verify(eddsa, "subscribe"))).toContain(
+      "an EC public key on P-256, which takes ES256",
+    )
   })
 
   it("verifies with the public key of an X.509 certificate", async () => {

@@ -448,6 +448,24 @@ describe("keys", () => {
     expect(
       load({ cwd, env: { HERALD_JWT_KEY: SECRET }, argv: ["--algorithms", "RS256,HS256"] }).algorithms,
     ).toEqual(["RS256", "HS256"])
+    // An EC key takes its curve's algorithm only: ES384 is not among the defaults.
+    const pem = (curve: string) =>
+      generateKeyPairSync("ec", { namedCurve: curve })
+        .publicKey.export({ type: "spki", format: "pem" })
+        .toString()
+    expect(errorOf({ env: { HERALD_PUBLISHER_JWT_KEY: pem("P-384") } }).issues).toEqual([
+      {
+        where: "HERALD_PUBLISHER_JWT_KEY",
+        message:
+          "it is an EC public key on P-384, which takes ES384, and the default --algorithms HS256,RS256,ES256,EdDSA allows none of them: add one to --algorithms, or give a key for HS256, RS256, ES256, EdDSA",
+      },
+    ])
+    expect(errorOf({ env: { HERALD_JWT_KEY: pem("secp256k1") } }).issues).toEqual([
+      {
+        where: "HERALD_JWT_KEY",
+        message: "EC keys on curve secp256k1 are not supported (use P-256, P-384 or P-521)",
+      },
+    ])
   })
 
   it("warns about a short secret", () => {
