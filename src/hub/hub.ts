@@ -109,10 +109,12 @@ export function createHub(options: HubOptions): Hub {
     acrossNodes?.changed,
   )
   const directory = acrossNodes ?? localDirectory(subscriptions)
+  const engineReady = engineReadiness(engine, updates.name)
   const metrics = createHubMetrics({
     connections: () => admission.open,
     subscriptions: () => subscriptions.size,
     replaysWaiting: () => replays.waiting,
+    engineUp: async () => (await engineReady()) === undefined,
   })
   let closing: Promise<void> | undefined
   const cors = createCors(settings.corsOrigins, settings.hubUrl.origin)
@@ -140,7 +142,6 @@ export function createHub(options: HubOptions): Hub {
     closing: () => closing !== undefined,
   }
   const subscriptionsPrefix = subscriptionsPath(settings.hubPath)
-  const engineReady = engineReadiness(engine, updates.name)
 
   const owns = (path: string): boolean =>
     path === settings.hubPath ||

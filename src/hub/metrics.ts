@@ -30,6 +30,8 @@ export interface HubGauges {
   connections(): number
   subscriptions(): number
   replaysWaiting(): number
+  /** Whether the engine can serve now: the check `/readyz` makes (cached, so a scrape costs the store little). */
+  engineUp(): Promise<boolean>
 }
 
 /** Creates the hub's Prometheus metrics on a registry of their own (several hubs can share a process). */
@@ -63,6 +65,14 @@ export function createHubMetrics(gauges: HubGauges): HubMetrics {
     registers: [registry],
     collect() {
       this.set(gauges.replaysWaiting())
+    },
+  })
+  new Gauge({
+    name: "herald_engine_up",
+    help: "1 while the engine answers (the check /readyz makes), 0 while its store is out of reach.",
+    registers: [registry],
+    async collect() {
+      this.set((await gauges.engineUp()) ? 1 : 0)
     },
   })
   new Counter({

@@ -111,14 +111,17 @@ describe("the hub while its engine is unavailable", () => {
     open.close()
   })
 
-  it("says so on /readyz while the engine's health is down, and is ready again without a restart", async () => {
+  it("says so on /readyz and in herald_engine_up while the engine's health is down, and is ready again without a restart", async () => {
     const { engine, setDown } = switchableEngine()
     const hub = await hubOn(engine)
     const readyz = async () => {
       const response = await fetch(`${hub.origin}/readyz`)
       return { status: response.status, text: await response.text() }
     }
+    const engineUp = async () =>
+      /^herald_engine_up (\d)$/m.exec(await (await fetch(`${hub.origin}/metrics`)).text())?.[1]
     expect((await readyz()).status).toBe(200)
+    expect(await engineUp()).toBe("1")
     setDown(true)
     // The answer is cached for a second: wait for the next probe to see it (bounded).
     let answer = await readyz()
@@ -127,12 +130,14 @@ describe("the hub while its engine is unavailable", () => {
       answer = await readyz()
     }
     expect(answer).toEqual({ status: 503, text: "the memory engine is unavailable: the store is away" })
+    expect(await engineUp()).toBe("0")
     setDown(false)
     for (let i = 0; i < 40 && answer.status === 503; i++) {
       await new Promise((resolve) => setTimeout(resolve, 100))
       answer = await readyz()
     }
     expect(answer).toEqual({ status: 200, text: "ready" })
+    expect(await engineUp()).toBe("1")
   })
 })
 
