@@ -36,6 +36,8 @@ export interface HubContext {
   readonly preparedTopics: (update: StoredUpdate) => readonly PreparedTopic[]
   /** The frames of a batch of entries appended together, joined once per batch and shared, like {@link preparedTopics}. */
   readonly joinedFrames: (entries: readonly Entry[]) => string
+  /** Counts a subscriber stream closed because its next updates are gone from the store (lost-history-report.ts). */
+  readonly reportLostHistory: () => void
   /** `true` once a graceful shutdown began. */
   readonly closing: () => boolean
 }

@@ -13,6 +13,7 @@ import { BATCH_PUBLISH_PATH, publishBatch } from "./batch-publish.js"
 import type { HubContext } from "./context.js"
 import { protectedResourceMetadata } from "./discovery.js"
 import { engineReadiness } from "./engine-readiness.js"
+import { lostHistoryReport } from "./lost-history-report.js"
 import { createHubMetrics } from "./metrics.js"
 import { createNodeSubscriptions } from "./node-subscriptions.js"
 import type { HubOptions } from "./options.js"
@@ -136,6 +137,7 @@ export function createHub(options: HubOptions): Hub {
     preparedTopics: oncePerObject((update: StoredUpdate) =>
       update.topics.map((topic) => prepareTopic(topic, settings.hubUrl, settings.limits.maxPatternLength)),
     ),
+    reportLostHistory: lostHistoryReport(settings.logger),
     joinedFrames: oncePerObject((entries: readonly Entry[]) =>
       entries.map((entry) => updates.decode(entry).frame).join(""),
     ),

@@ -84,6 +84,8 @@ export async function subscribe(
                 { err: error },
                 "the engine is unavailable; closing the subscriber's stream (it resumes from its cursor)",
               )
+            } else if (reason === "gap" || reason === "deleted") {
+              context.reportLostHistory()
             } else if (reason === "error") {
               settings.logger.error(
                 { err: error },

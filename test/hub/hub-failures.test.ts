@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from "vitest"
 import type { Engine, Entry } from "../../src/engine/engine.js"
 import { createMemoryEngine } from "../../src/engine/memory.js"
 import { createHub, type Hub } from "../../src/hub/hub.js"
+import { DEFAULT_HUB_LOG } from "../../src/hub/update-log.js"
 import { listen, openStream, recordingLogger, stop, waitUntil } from "../server/helpers.js"
 import { publish, SECRET, startHub, subscribeUrl, type TestHub, token } from "./hub-helpers.js"
 
@@ -129,5 +130,33 @@ describe("a failure after admission", () => {
     expect(logger.entries.filter((entry) => entry.message === "request handler failed")).toHaveLength(3)
     expect(String(logger.entries[0]?.fields.err)).toContain("injected")
     expect(logger.entries[0]?.fields.path).toBe("/.well-known/mercure")
+  })
+})
+
+describe("a store emptied under the subscribers (a Redis restarted without persistence)", () => {
+  it("closes their streams and says so in one warning with their count, not one line each", async () => {
+    const engine = createMemoryEngine()
+    const { hub, logger } = await hubWith(engine)
+    const bearer = await token(hub.hubUrl, { publish: ["*"] })
+    expect((await publish(hub.hubUrl, { topic: "t", data: "before" }, bearer)).status).toBe(200)
+    const streams = await Promise.all(
+      [1, 2, 3].map(() => openStream(subscribeUrl(hub.hubUrl, [["match", "t"]]))),
+    )
+    await waitUntil(
+      () => hub.hub.connections === 3,
+      () => undefined,
+    )
+    await engine.delete(DEFAULT_HUB_LOG)
+    await within(Promise.all(streams.map((stream) => stream.ended)), 5000, "the streams' ends")
+    await waitUntil(
+      () => logger.entries.some((entry) => entry.level === "warn"),
+      () => undefined,
+    )
+    expect(logger.entries.filter((entry) => entry.level === "warn" || entry.level === "error")).toEqual([
+      expect.objectContaining({
+        fields: { subscribers: 3 },
+        message: expect.stringMatching(/gone from the store/),
+      }),
+    ])
   })
 })
