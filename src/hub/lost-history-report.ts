@@ -14,7 +14,8 @@ export function lostHistoryReport(logger: Logger): () => void {
   let timer: NodeJS.Timeout | undefined
   return () => {
     closed++
-    timer ??= setTimeout(() => {
+    if (timer !== undefined) return
+    timer = setTimeout(() => {
       logger.warn(
         { subscribers: closed },
         "closed subscriber streams whose next updates are gone from the store (emptied, as by a Redis restarted without persistence, or trimmed under a slow replay); their clients resume from their cursors",
