@@ -268,7 +268,12 @@ export function loadConfig(options: LoadConfigOptions): HeraldConfig {
   const anonymousPublish = get<boolean>("anonymousPublish") ?? false
   let dev: DevSecret | undefined
   if (!publisherKeyGiven && devSetting !== false) {
-    if (issues.length === 0) {
+    if (!allowed.includes("HS256")) {
+      issues.push({
+        where: sources.algorithms ?? flagOf("algorithms"),
+        message: `dev mode signs its tokens with HS256, which ${allowed.join(",")} leaves out: add HS256, or give a key (${flagOf("jwtKey")}) for the algorithms you allow`,
+      })
+    } else if (issues.length === 0) {
       try {
         dev = loadOrCreateDevSecret(dataDir)
       } catch (error) {

@@ -425,6 +425,20 @@ describe("keys", () => {
     ])
   })
 
+  it("refuses dev mode with --algorithms that leave out HS256, which its tokens are signed with", () => {
+    expect(errorOf({ cwd: tempDir(), argv: ["--algorithms", "RS256"] }).issues).toEqual([
+      {
+        where: '--algorithms "RS256"',
+        message:
+          "dev mode signs its tokens with HS256, which RS256 leaves out: add HS256, or give a key (--jwt-key) for the algorithms you allow",
+      },
+    ])
+    expect(load({ cwd: tempDir(), argv: ["--algorithms", "RS256,HS256"] }).algorithms).toEqual([
+      "RS256",
+      "HS256",
+    ])
+  })
+
   it("refuses a key that fits none of --algorithms, naming the key and the setting", () => {
     const cwd = tempDir()
     const { privateKey } = generateKeyPairSync("rsa", { modulusLength: 2048 })
