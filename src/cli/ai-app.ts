@@ -118,7 +118,11 @@ function readModels(file: string, env: NodeJS.ProcessEnv): Record<string, ModelC
     }
     let apiKey: string | undefined
     if (apiKeyEnv !== undefined) {
-      apiKey = typeof apiKeyEnv === "string" ? env[apiKeyEnv] : undefined
+      if (typeof apiKeyEnv !== "string" || apiKeyEnv === "")
+        throw new Error(
+          `--ai-models ${file}: "${name}".apiKeyEnv must name an environment variable, such as "OPENAI_API_KEY"; got ${JSON.stringify(apiKeyEnv)}`,
+        )
+      apiKey = env[apiKeyEnv]
       if (apiKey === undefined || apiKey === "") {
         throw new Error(
           `--ai-models ${file}: "${name}".apiKeyEnv names ${JSON.stringify(apiKeyEnv)}, which is not set`,

@@ -91,6 +91,20 @@ describe("herald serve mounts the AI endpoints", () => {
     const proto = herald(["serve", "--engine", "memory", "--port", "0", "--ai-models", "proto.json"], { cwd })
     expect(await proto.exited).toBe(2)
     expect(proto.stderr() + proto.stdout()).toMatch(/odd.{0,4}\.provider must be/)
+    // A key's variable given as no name; a public API without any key.
+    for (const [file, model, message] of [
+      ["keyless.json", { provider: "openai" }, /gpt.{0,4}: api\.openai\.com refuses every request without a key/],
+      [
+        "keytype.json",
+        { provider: "openai", apiKeyEnv: true },
+        /gpt.{0,4}\.apiKeyEnv must name an environment variable/,
+      ],
+    ] as const) {
+      writeFileSync(join(cwd, file), JSON.stringify({ gpt: model }))
+      const run = herald(["serve", "--engine", "memory", "--port", "0", "--ai-models", file], { cwd })
+      expect(await run.exited, file).toBe(2)
+      expect(run.stderr() + run.stdout(), file).toMatch(message)
+    }
   })
 
   it("holds the AI requests to the hub's --body-idle-timeout and, with its subscribers, to --max-connections-per-address", async () => {
