@@ -314,8 +314,10 @@ export class OpenAIChunkTranslator implements EventTranslator {
   }
 
   /**
-   * Which call a fragment belongs to: its `index`, unless it brings an id other than the id of
-   * the call at that index (Ollama numbers every call 0): then it is the next call at that index.
+   * Which call a fragment belongs to: its `index`, unless it starts a call (it names a function)
+   * with an id other than the id of the call at that index (Ollama numbers every call 0): then it
+   * is the next call at that index. A new id on a fragment that names nothing is the same call
+   * (Poolside, some vLLM builds: an id per chunk).
    * Without an index (Gemini's compatible endpoint sends whole calls without it), its id when it
    * has one, else the last call — unless it names a function while the last call has its name
    * already: then it is the next call.
@@ -325,7 +327,8 @@ export class OpenAIChunkTranslator implements EventTranslator {
     if (typeof fragment.index === "number") {
       const key = this.reusedIndexKeys.get(fragment.index) ?? fragment.index
       const knownId = this.toolCalls.get(key)?.id
-      if (id === undefined || knownId === undefined || knownId === id) return key
+      const starts = isRecord(fragment.function) && nonEmpty(fragment.function.name) !== undefined
+      if (!starts || id === undefined || knownId === undefined || knownId === id) return key
       const next = `index ${fragment.index} again ${this.unnamedCount++}`
       this.reusedIndexKeys.set(fragment.index, next)
       return next

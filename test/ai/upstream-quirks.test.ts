@@ -280,6 +280,25 @@ describe("OpenAI-compatible upstreams", () => {
     ])
   })
 
+  it("a call whose later fragments bring another id (Poolside, some vLLM builds) stays one call", async () => {
+    const origin = await heraldOver("openai", [
+      openaiChunk({
+        tool_calls: [
+          { index: 0, id: "call_1", type: "function", function: { name: "weather", arguments: '{"city":' } },
+        ],
+      }),
+      openaiChunk({ tool_calls: [{ index: 0, id: "call_2", function: { arguments: '"Oslo"}' } }] }),
+      openaiChunk({}, "tool_calls"),
+      "data: [DONE]\n\n",
+    ])
+    const choice = await openaiMessage(origin)
+    expect(
+      choice?.message.tool_calls?.map(
+        (call) => call.type === "function" && [call.id, call.function.arguments],
+      ),
+    ).toEqual([["call_1", '{"city":"Oslo"}']])
+  })
+
   it("arguments nested too deep to write back reach an Anthropic client as {} and an AI SDK client as their text, the answers whole", async () => {
     const deep = `{"a":${"[".repeat(100_000)}${"]".repeat(100_000)}}`
     const origin = await heraldOver("openai", [
