@@ -22,7 +22,7 @@ import { settledWithin } from "./settled-within.js"
 import { STREAM_FORMATS, type StreamFormat } from "./stream-formats.js"
 import { streamGeneration } from "./stream-generation.js"
 import { isRefusal } from "./subject-limits.js"
-import { upstreamErrorMessage, upstreamRefusalStatus } from "./upstream-message.js"
+import { keyRefused, upstreamErrorMessage, upstreamRefusalStatus } from "./upstream-message.js"
 import { sendWholeAnswer } from "./whole-answer.js"
 
 /** How a client asked for a generation, read from its request body. */
@@ -116,7 +116,12 @@ export async function createGeneration(
       "field" in error ? 400 : upstreamRefusalStatus(error),
       "field" in error ? error.message : upstreamErrorMessage(error, meta.model),
       "field" in error ? { param: error.field } : {},
-      { ...("headers" in error ? error.headers : {}), [GENERATION_ID_HEADER]: id },
+      {
+        ...("headers" in error ? error.headers : {}),
+        // The SDKs retry a 5xx twice; a refused key is refused again (openai-node and the Anthropic SDK read this first).
+        ...("status" in error && keyRefused(error) ? { "x-should-retry": "false" } : {}),
+        [GENERATION_ID_HEADER]: id,
+      },
     )
     return
   }

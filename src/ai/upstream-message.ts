@@ -1,15 +1,22 @@
 import type { UpstreamRequestError } from "./upstream-error.js"
 
 /**
+ * Whether the upstream refused the server's own key (401, or a proxy's 407): only the operator
+ * can fix it. A 403 is not always about the key (OpenRouter's moderation, OpenAI's regions).
+ */
+export function keyRefused(error: UpstreamRequestError): boolean {
+  return error.status === 401 || error.status === 407
+}
+
+/**
  * The status a client gets for its upstream's refusal: the upstream's own when it is about the
  * request (a 4xx or 5xx a client can act on: a bad field, a rate limit), 502 when it is not: no
- * answer, an answer that is no refusal, or a refusal of the server's own key (401, 403, 407),
- * which an SDK would otherwise take for its own token's.
+ * answer, an answer that is no refusal, or a refused key, which an SDK would otherwise take for
+ * its own token's.
  */
 export function upstreamRefusalStatus(error: UpstreamRequestError): number {
   const status = error.status
-  if (status === undefined || status < 400 || status === 401 || status === 403 || status === 407) return 502
-  return status
+  return status === undefined || status < 400 || keyRefused(error) ? 502 : status
 }
 
 /**
@@ -23,7 +30,7 @@ export function upstreamErrorMessage(error: UpstreamRequestError, model: string)
   if (error.status < 400) return `${upstream} sent no event stream: ${error.message}.`
   const said = upstreamMessageOf(error.body)
   const saying = said === undefined ? "" : `: ${said}`
-  return upstreamRefusalStatus(error) === 502
+  return keyRefused(error)
     ? `${upstream} refused the key the server sent it (HTTP ${error.status}), which only the server's operator can fix${saying}`
     : `${upstream} refused the request (HTTP ${error.status})${saying || "."}`
 }

@@ -524,15 +524,18 @@ describe("an upstream that refuses the server's key, or cannot be reached", () =
         gone: { provider: "openai", baseURL: "http://127.0.0.1:1/v1" },
       },
     })
-    const refused = await fetch(`${running.origin}/v1/chat/completions`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ model: "gpt", messages: [{ role: "user", content: "hi" }] }),
+    // The SDK's own retries left on: a 502 it would retry twice, unless told not to.
+    const retrying = new OpenAI({ baseURL: `${running.origin}/v1`, apiKey: "unused" })
+    await expect(
+      retrying.chat.completions.create({ model: "gpt", messages: [{ role: "user", content: "hi" }] }),
+    ).rejects.toMatchObject({
+      status: 502,
+      error: {
+        message:
+          'The upstream of model "gpt" refused the key the server sent it (HTTP 401), which only the server\'s operator can fix: Incorrect API key provided',
+      },
     })
-    expect(refused.status).toBe(502)
-    expect((await refused.json()).error.message).toBe(
-      'The upstream of model "gpt" refused the key the server sent it (HTTP 401), which only the server\'s operator can fix: Incorrect API key provided',
-    )
+    expect(upstream.requests).toHaveLength(1)
     await expect(
       anthropic(running.origin).messages.create({
         model: "gone",
@@ -559,6 +562,26 @@ describe("an upstream that refuses the server's key, or cannot be reached", () =
         }),
         expect.objectContaining({ fields: expect.objectContaining({ model: "gone" }) }),
       ])
+  })
+
+  it("a 403, which is not always about the key (a moderation flag, a region), passes through as it came", async () => {
+    upstream = await startUpstream()
+    upstream.answer = (response) => {
+      response.writeHead(403, { "content-type": "application/json" })
+      response.end(JSON.stringify({ error: { message: "Your input was flagged", code: 403 } }))
+    }
+    running = await startAI({ models: { gpt: { provider: "openai", baseURL: upstream.baseURL } } })
+    await expect(
+      openai(running.origin).chat.completions.create({
+        model: "gpt",
+        messages: [{ role: "user", content: "hi" }],
+      }),
+    ).rejects.toMatchObject({
+      status: 403,
+      error: {
+        message: 'The upstream of model "gpt" refused the request (HTTP 403): Your input was flagged',
+      },
+    })
   })
 })
 
