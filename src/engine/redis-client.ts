@@ -228,7 +228,7 @@ export class RedisLink {
     client.on("close", () => this.#onClose())
     client.on("error", (error: Error) => this.#onError(error, context.address))
     // A Cluster names the node that failed; its "error" then only sums the round up.
-    client.on("node error", (error: Error, node: string) => this.#onError(error, node))
+    client.on("node error", (error: Error, node: string) => this.#onError(error, node, true))
   }
 
   /**
@@ -357,7 +357,8 @@ export class RedisLink {
     )
   }
 
-  #onError(error: Error, address: string): void {
+  /** `ofNode`: the error of one node of a Cluster, not of the connection as a whole. */
+  #onError(error: Error, address: string, ofNode = false): void {
     const { role, logger } = this.#context
     // The message only: ioredis puts the arguments of a failed AUTH, the password, on its error.
     logger.debug({ role, error: error.message }, "redis engine: connection error")
@@ -366,13 +367,17 @@ export class RedisLink {
     const problem =
       refused instanceof Error ? setupProblem(refused, address, this.client, this.#context) : undefined
     if (problem !== undefined) {
-      // A Cluster's round-up repeats what its node error said, with a vaguer address.
-      if (this.#attemptProblem !== undefined) return
-      this.#attemptProblem = problem
-      this.#setupError = problem
-      if (this.#opening !== undefined) {
-        this.#opening(problem)
-        return
+      // One node of a Cluster that serves refusing its settings (restarted with another password)
+      // is that node's to fix: logged, while the other nodes' slots go on being served.
+      if (!(ofNode && this.#up)) {
+        // A Cluster's round-up repeats what its node error said, with a vaguer address.
+        if (this.#attemptProblem !== undefined) return
+        this.#attemptProblem = problem
+        this.#setupError = problem
+        if (this.#opening !== undefined) {
+          this.#opening(problem)
+          return
+        }
       }
       const now = Date.now()
       if (now - this.#setupLoggedAt < REPEAT_LOG_MS) return

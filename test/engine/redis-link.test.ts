@@ -1,8 +1,16 @@
 // RedisLink's writes on a real Redis: the first command of a turn leaves at once, the later ones
-// of the same turn leave together in one write at its end.
+// of the same turn leave together in one write at its end. And on a Cluster (its events played by
+// a stand-in client), what one node's refused settings do to the connection.
+import { EventEmitter } from "node:events"
 import type { Socket } from "node:net"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { openRedis, type RedisConnections } from "../../src/engine/redis-client.js"
+import {
+  openRedis,
+  type RedisClient,
+  type RedisConnections,
+  RedisLink,
+} from "../../src/engine/redis-client.js"
+import type { Logger } from "../../src/logger.js"
 import { redisAnswers, SHARED_REDIS_URL, STRICT } from "./redis-servers.js"
 
 const sharedUp = await redisAnswers(SHARED_REDIS_URL)
@@ -64,5 +72,45 @@ describe.skipIf(!sharedUp && !STRICT)("RedisLink writes", () => {
     const next = echo("c")
     expect(writes.at(-1)).toEqual(["c"])
     expect(await next).toBe("c")
+  })
+})
+
+describe("RedisLink on a Cluster", () => {
+  /** A Cluster client as RedisLink sees it: its status and events, and commands that answer. */
+  function fakeCluster() {
+    const client = Object.assign(new EventEmitter(), { status: "connecting", isCluster: true })
+    const lines: { level: string; message: string }[] = []
+    const at = (level: string) => (_fields: object, message: string) => void lines.push({ level, message })
+    const logger = { error: at("error"), warn: at("warn"), info: at("info"), debug: at("debug") }
+    const link = new RedisLink(client as unknown as RedisClient, 100, {
+      role: "connections",
+      address: "10.0.0.1:7000",
+      names: { url: "--engine", cluster: "--redis-cluster" },
+      logger: logger as unknown as Logger,
+    })
+    const ready = () => {
+      client.status = "ready"
+      client.emit("ready")
+    }
+    return { client, link, lines, ready }
+  }
+
+  it("goes on serving when one node of a Cluster that serves refuses its settings, and says so", async () => {
+    const { client, link, lines, ready } = fakeCluster()
+    ready()
+    client.emit("node error", new Error("NOAUTH Authentication required."), "10.0.0.7:7000")
+    expect(await link.call("get", async () => "served")).toBe("served")
+    expect(lines.filter((line) => line.level === "error").map((line) => line.message)).toEqual([
+      expect.stringMatching(/^redis engine: Redis at 10\.0\.0\.7:7000 needs a password/),
+    ])
+  })
+
+  it("refuses every call for a refusal while the Cluster connects, until it is ready without one", async () => {
+    const { client, link, ready } = fakeCluster()
+    client.emit("node error", new Error("NOAUTH Authentication required."), "10.0.0.7:7000")
+    await expect(link.call("get", async () => "served")).rejects.toThrow(/needs a password/)
+    client.emit("connecting")
+    ready()
+    expect(await link.call("get", async () => "served")).toBe("served")
   })
 })
