@@ -7,6 +7,7 @@ import type { Logger } from "pino"
 import { createDevTokens } from "../auth/dev-tokens.js"
 import type { Engine } from "../engine/engine.js"
 import { holdNodeLease, type NodeLease } from "../engine/node-lease.js"
+import { RedisSetupError } from "../engine/redis-client.js"
 import { SqliteNotWritableError } from "../engine/sqlite-file.js"
 import { DatabaseLockedError } from "../engine/sqlite-lock.js"
 import { DEFAULT_HUB_LOG, toUpdateEntry } from "../hub/update-log.js"
@@ -282,8 +283,9 @@ function cannotOpenEngine(error: unknown, config: HeraldConfig): { message: stri
       message: `${error.path} is not writable by this process: ${error.reason}; fix its permissions or pick another --data-dir`,
     }
   }
-  // Its message names the holder and what to do.
-  if (error instanceof DatabaseLockedError) return { message: `${what}: ${error.message}` }
+  // Their messages say what to change (the holder, the Redis setting): no stack.
+  if (error instanceof DatabaseLockedError || error instanceof RedisSetupError)
+    return { message: `${what}: ${error.message}` }
   if (config.engine === "sqlite" && isFileError(error))
     return { message: `${what}: ${(error as Error).message}; fix that, or pick another --data-dir` }
   return { message: what, err: error }
