@@ -93,7 +93,11 @@ describe("herald serve mounts the AI endpoints", () => {
     expect(proto.stderr() + proto.stdout()).toMatch(/odd.{0,4}\.provider must be/)
     // A key's variable given as no name; a public API without any key.
     for (const [file, model, message] of [
-      ["keyless.json", { provider: "openai" }, /gpt.{0,4}: api\.openai\.com refuses every request without a key/],
+      [
+        "keyless.json",
+        { provider: "openai" },
+        /gpt.{0,4}: api\.openai\.com refuses every request without a key/,
+      ],
       [
         "keytype.json",
         { provider: "openai", apiKeyEnv: true },
