@@ -66,9 +66,6 @@ export interface RunOptions {
   nodeArgs?: readonly string[]
   /** Open an IPC channel to the process (`child.send`, `child.on("message")`). */
   ipc?: boolean
-  /** Run as this user and group (the test runs as root and needs an unprivileged process). */
-  uid?: number
-  gid?: number
 }
 
 /** Spawns `herald …args` in `cwd`. */
@@ -77,8 +74,6 @@ export function herald(args: readonly string[], options: RunOptions): Run {
     cwd: options.cwd,
     env: cleanEnv(options.env ?? {}),
     stdio: options.ipc ? ["pipe", "pipe", "pipe", "ipc"] : ["pipe", "pipe", "pipe"],
-    ...(options.uid === undefined ? {} : { uid: options.uid }),
-    ...(options.gid === undefined ? {} : { gid: options.gid }),
   })
   running.push(child)
   let stdout = ""
