@@ -47,21 +47,60 @@ export function anthropicStopReason(finish: FinishEntry): string {
 }
 
 /**
- * A tool call's arguments as Messages' `input`: the JSON object they hold (`{}` for none), else
- * `undefined`: not JSON, not an object, or nested too deep to write back. Claude's input is always
- * an object, and the SDK parses what a stream gives: an upstream's other arguments go as `{}`.
+ * How far a tool call's arguments, read fragment by fragment, are the text of one JSON object:
+ * nothing yet, inside it (streamed as it comes), past its end (what follows is left out), or
+ * other (not an object: sent as `{}`).
+ */
+interface InputScan {
+  state: "none" | "object" | "closed" | "other"
+  depth: number
+  inString: boolean
+  escaped: boolean
+}
+
+const newInputScan = (): InputScan => ({ state: "none", depth: 0, inString: false, escaped: false })
+
+/** The part of `fragment` that belongs to the arguments' first object: all of it, up to its end, or none. */
+function objectPart(scan: InputScan, fragment: string): string {
+  if (scan.state === "none") {
+    const first = fragment.trimStart()[0]
+    if (first === undefined) return fragment
+    scan.state = first === "{" ? "object" : "other"
+  }
+  if (scan.state !== "object") return ""
+  for (let at = 0; at < fragment.length; at++) {
+    const char = fragment[at]
+    if (scan.inString) {
+      if (scan.escaped) scan.escaped = false
+      else if (char === "\\") scan.escaped = true
+      else if (char === '"') scan.inString = false
+    } else if (char === '"') scan.inString = true
+    else if (char === "{" || char === "[") scan.depth++
+    else if ((char === "}" || char === "]") && --scan.depth === 0) {
+      scan.state = "closed"
+      return fragment.slice(0, at + 1)
+    }
+  }
+  return fragment
+}
+
+/**
+ * A tool call's arguments as Messages' `input`: the first JSON object they hold (`{}` for none;
+ * what follows it is left out, as the stream leaves it out), else `undefined`: not an object, not
+ * JSON, or nested too deep to write back. Claude's input is always an object, and the SDK parses
+ * what a stream gives: an upstream's other arguments go as `{}`.
  */
 export function toolInputOf(text: string): Record<string, unknown> | undefined {
+  const scan = newInputScan()
+  const part = objectPart(scan, text === "" ? "{}" : text)
+  if (scan.state !== "closed") return undefined
   let value: unknown
   try {
-    value = JSON.parse(text === "" ? "{}" : text)
+    value = JSON.parse(part)
   } catch {
     return undefined
   }
-  const object = typeof value === "object" && value !== null && !Array.isArray(value)
-  return object && !nestsDeeper(value, DEFAULT_MAX_JSON_DEPTH)
-    ? (value as Record<string, unknown>)
-    : undefined
+  return nestsDeeper(value, DEFAULT_MAX_JSON_DEPTH) ? undefined : (value as Record<string, unknown>)
 }
 
 /** What cannot go in the middle of an open tool call's block, and cannot cut it either (a block cannot be reopened). */
@@ -84,8 +123,8 @@ type OpenBlock =
   | {
       readonly kind: "tool"
       readonly index: number
-      /** What its arguments are so far: nothing yet, an object's start (streamed), or other (held back, sent as `{}`). */
-      input: "none" | "object" | "other"
+      /** How far its arguments are an object's text. */
+      readonly input: InputScan
     }
 
 /**
@@ -174,24 +213,19 @@ export function anthropicView(context: ViewContext): View {
           return []
         }
         return openBlock(
-          { kind: "tool", index: entry.index, input: "none" },
+          { kind: "tool", index: entry.index, input: newInputScan() },
           toolUse(idWithSignature(entry.id, entry.thoughtSignature), entry.name),
         )
       case "tool-call-delta": {
         // A fragment of a waiting call comes whole with its end.
         if (open?.kind !== "tool" || open.index !== entry.index) return []
-        if (open.input === "none") {
-          const first = entry.arguments.trimStart()[0]
-          if (first !== undefined) open.input = first === "{" ? "object" : "other"
-        }
-        return open.input === "other"
-          ? []
-          : [delta({ type: "input_json_delta", partial_json: entry.arguments })]
+        const part = objectPart(open.input, entry.arguments)
+        return part === "" ? [] : [delta({ type: "input_json_delta", partial_json: part })]
       }
       case "tool-call-end": {
         if (open?.kind === "tool" && open.index === entry.index) {
           const replaced =
-            open.input === "other" ? [delta({ type: "input_json_delta", partial_json: "{}" })] : []
+            open.input.state === "other" ? [delta({ type: "input_json_delta", partial_json: "{}" })] : []
           return [...replaced, ...closeAndRelease()]
         }
         const call = waiting.get(entry.index)
@@ -200,12 +234,12 @@ export function anthropicView(context: ViewContext): View {
         return [
           // Opened at its end, the block's id can carry a signature that came after the start.
           ...openBlock(
-            { kind: "tool", index: entry.index, input: "object" },
+            { kind: "tool", index: entry.index, input: newInputScan() },
             toolUse(idWithSignature(call.id, entry.thoughtSignature ?? call.thoughtSignature), call.name),
           ),
           delta({
             type: "input_json_delta",
-            partial_json: toolInputOf(entry.arguments) === undefined ? "{}" : entry.arguments,
+            partial_json: JSON.stringify(toolInputOf(entry.arguments) ?? {}),
           }),
           ...close(),
         ]

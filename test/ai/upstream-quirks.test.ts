@@ -354,6 +354,28 @@ describe("OpenAI-compatible upstreams", () => {
     expect((await anthropicWholeMessage(origin)).content).toMatchObject(expected)
   })
 
+  it("arguments that hold an object and then more reach an Anthropic client as that object, streamed as whole", async () => {
+    for (const [fragments, input] of [
+      [['{"a":', "1}", '{"a":1}'], { a: 1 }],
+      [['{"b":"}{\\"', '"} </tool_call>'], { b: '}{"' }],
+    ] as const) {
+      const origin = await heraldOver("openai", [
+        openaiChunk({
+          tool_calls: [{ index: 0, id: "call_a", type: "function", function: { name: "f", arguments: "" } }],
+        }),
+        ...fragments.map((text) =>
+          openaiChunk({ tool_calls: [{ index: 0, function: { arguments: text } }] }),
+        ),
+        openaiChunk({}, "tool_calls"),
+        "data: [DONE]\n\n",
+      ])
+      const expected = [{ type: "tool_use", id: "call_a", input }]
+      expect((await anthropicMessage(origin)).content, fragments.join("")).toMatchObject(expected)
+      expect((await anthropicWholeMessage(origin)).content, fragments.join("")).toMatchObject(expected)
+      await closeServers(servers)
+    }
+  })
+
   it("tool calls without an index (Gemini's compatible endpoint) stay apart", async () => {
     const origin = await heraldOver("openai", [
       openaiChunk({
