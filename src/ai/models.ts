@@ -140,10 +140,12 @@ function checkUpstreamFields(model: Record<string, unknown>): void {
   if (!valid) throw new TypeError(`headers must be an object of strings; got ${JSON.stringify(headers)}`)
 }
 
-/** Whether `baseURL` is one of the public APIs, which answer nothing without a key. */
+/** The hosts of the public APIs, which answer nothing without a key. */
+const PUBLIC_HOSTS = new Set(Object.values(PUBLIC_BASE_URL).map((url) => new URL(url).hostname))
+
+/** Whether `baseURL` is one of the public APIs. */
 function needsKey(baseURL: string): boolean {
-  const host = upstreamURL(baseURL).hostname
-  return Object.values(PUBLIC_BASE_URL).some((url) => new URL(url).hostname === host)
+  return PUBLIC_HOSTS.has(upstreamURL(baseURL).hostname)
 }
 
 /** Whether `headers` carry a key themselves (a gateway's own scheme). */

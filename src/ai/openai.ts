@@ -324,11 +324,11 @@ export class OpenAIChunkTranslator implements EventTranslator {
    */
   private toolCallKey(fragment: Record<string, unknown>): number | string {
     const id = nonEmpty(fragment.id)
+    const named = isRecord(fragment.function) && nonEmpty(fragment.function.name) !== undefined
     if (typeof fragment.index === "number") {
       const key = this.reusedIndexKeys.get(fragment.index) ?? fragment.index
       const knownId = this.toolCalls.get(key)?.id
-      const starts = isRecord(fragment.function) && nonEmpty(fragment.function.name) !== undefined
-      if (!starts || id === undefined || knownId === undefined || knownId === id) return key
+      if (!named || id === undefined || knownId === undefined || knownId === id) return key
       const next = `index ${fragment.index} again ${this.unnamedCount++}`
       this.reusedIndexKeys.set(fragment.index, next)
       return next
@@ -336,7 +336,6 @@ export class OpenAIChunkTranslator implements EventTranslator {
     if (id !== undefined) return `id ${id}`
     const lastKey = this.lastToolCallKey
     const last = lastKey === undefined ? undefined : this.toolCalls.get(lastKey)
-    const named = isRecord(fragment.function) && nonEmpty(fragment.function.name) !== undefined
     if (lastKey !== undefined && !(named && last?.index !== undefined)) return lastKey
     return `unnamed ${this.unnamedCount++}`
   }

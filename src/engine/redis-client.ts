@@ -84,6 +84,9 @@ export interface RedisConnections {
 
 type Ioredis = typeof import("ioredis")
 
+/** How long a command may take by default ({@link RedisConnectionOptions.commandTimeoutMs}). */
+export const DEFAULT_COMMAND_TIMEOUT_MS = 2_000
+
 /** Replies that mean "not now" rather than "wrong": the store is loading, failing over, full. */
 const UNAVAILABLE_REPLY = /^(LOADING|CLUSTERDOWN|TRYAGAIN|READONLY|MASTERDOWN|OOM|BUSY|NOREPLICAS)\b/
 
@@ -101,7 +104,7 @@ export function openRedis(
     throw new TypeError("redis engine: give one of `url`, `nodes` (Cluster) or `sentinels`, not several.")
   }
   const waitMs = options.connectWaitMs ?? 1_000
-  const commandTimeout = options.commandTimeoutMs ?? 2_000
+  const commandTimeout = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS
   const common = {
     ...options.redisOptions,
     autoResendUnfulfilledCommands: false,

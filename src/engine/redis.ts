@@ -55,6 +55,7 @@ import type {
 import type { EngineHealth, HealthCapability } from "./health.js"
 import { formatPosition, type Position, parsePosition, START } from "./position.js"
 import {
+  DEFAULT_COMMAND_TIMEOUT_MS,
   luaScript,
   openRedis,
   type RedisConnectionOptions,
@@ -134,7 +135,7 @@ export function createRedisEngine(options: RedisEngineOptions = {}): Engine & He
 export async function openRedisEngine(options: RedisEngineOptions = {}): Promise<Engine & HealthCapability> {
   const engine = new RedisEngine(options)
   try {
-    await engine.opened(options.commandTimeoutMs ?? 2_000)
+    await engine.opened(options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS)
   } catch (error) {
     await engine.close()
     throw error

@@ -102,10 +102,14 @@ export class SqliteNotWritableError extends Error {
   }
 }
 
-/** Whether SQLite refused a write for want of permission (`SQLITE_READONLY*`, `SQLITE_PERM`). */
-export function isNotWritable(error: unknown): boolean {
+/**
+ * `error` as a {@link SqliteNotWritableError} of `path` when SQLite refused a write for want of
+ * permission (`SQLITE_READONLY*`, `SQLITE_PERM`), else as it is: what to throw.
+ */
+export function notWritableOr(error: unknown, path: string): unknown {
   const code = (error as { code?: unknown }).code
-  return typeof code === "string" && (code.startsWith("SQLITE_READONLY") || code === "SQLITE_PERM")
+  const refused = typeof code === "string" && (code.startsWith("SQLITE_READONLY") || code === "SQLITE_PERM")
+  return refused ? new SqliteNotWritableError(path, (error as Error).message, { cause: error }) : error
 }
 
 /**
@@ -123,9 +127,7 @@ export function assertWritable(db: Database, path: string): void {
       if (db.inTransaction) db.exec("ROLLBACK")
     }
   } catch (error) {
-    if (isNotWritable(error))
-      throw new SqliteNotWritableError(path, (error as Error).message, { cause: error })
-    throw error
+    throw notWritableOr(error, path)
   }
 }
 

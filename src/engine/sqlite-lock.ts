@@ -1,6 +1,6 @@
 import { hostname } from "node:os"
 import { type Database, openDatabase } from "./sqlite-driver.js"
-import { isNotWritable, SqliteNotWritableError } from "./sqlite-file.js"
+import { notWritableOr, type SqliteNotWritableError } from "./sqlite-file.js"
 
 /**
  * One process per database file. The lock is a tiny SQLite database beside the data file,
@@ -81,9 +81,7 @@ export function lockDatabaseFile(databasePath: string): DatabaseLock {
     throw new DatabaseLockedError(databasePath, path, holderOf(readHolder))
   } catch (error) {
     db.close()
-    if (isNotWritable(error))
-      throw new SqliteNotWritableError(path, (error as Error).message, { cause: error })
-    throw error
+    throw notWritableOr(error, path)
   }
 }
 

@@ -45,28 +45,23 @@ function expectOneLine(stdout: string, message: string): void {
 }
 
 describe("herald serve's data directory", () => {
-  it("refuses a database file it may only read, naming it (exit 1)", async () => {
-    const { cwd, dir } = await withDatabase()
-    const writable = readOnly(join(dir, "herald.db"))
-    try {
-      const { code, stdout } = await heraldDone(SERVE, { cwd, env: KEY })
-      expect(code).toBe(1)
-      expectOneLine(
-        stdout,
+  it.each([
+    {
+      file: "herald.db",
+      says: (dir: string) =>
         `${join(dir, "herald.db")} is not writable by this process: attempt to write a readonly database; fix its permissions or pick another --data-dir`,
-      )
-    } finally {
-      writable()
-    }
-  })
-
-  it("refuses a lock file it may only read, naming it (exit 1)", async () => {
+    },
+    {
+      file: "herald.db.lock",
+      says: (dir: string) => `${join(dir, "herald.db.lock")} is not writable by this process`,
+    },
+  ])("refuses a $file it may only read, naming it (exit 1)", async ({ file, says }) => {
     const { cwd, dir } = await withDatabase()
-    const writable = readOnly(join(dir, "herald.db.lock"))
+    const writable = readOnly(join(dir, file))
     try {
       const { code, stdout } = await heraldDone(SERVE, { cwd, env: KEY })
       expect(code).toBe(1)
-      expectOneLine(stdout, `${join(dir, "herald.db.lock")} is not writable by this process`)
+      expectOneLine(stdout, says(dir))
     } finally {
       writable()
     }
