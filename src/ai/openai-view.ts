@@ -18,7 +18,8 @@ const FINISH_REASON: Record<FinishReason, string> = {
 /**
  * A generation as OpenAI Chat Completions chunks (`chat.completion.chunk`), as the `openai` SDK
  * reads them: the assistant role first, `delta.content`, `delta.reasoning_content`,
- * `delta.tool_calls` fragments, the `finish_reason` chunk, the usage chunk (`choices: []`, when
+ * `delta.tool_calls` fragments, the `finish_reason` chunk (last, even when an upstream sent more
+ * after its reason), the usage chunk (`choices: []`, when
  * asked for with `stream_options.include_usage`), then `[DONE]`. Claude's signed and encrypted
  * thinking blocks come once, whole, in the finish chunk's `delta.thinking_blocks` (LiteLLM's
  * field; a stream helper keeps only the last value of a field it does not know, so they cannot
@@ -38,7 +39,8 @@ export function openaiView(context: ViewContext): View {
     data: JSON.stringify({ ...base, choices: [{ index: 0, delta, finish_reason: finishReason }] }),
   })
   let started = false
-  let finished = false
+  /** The finish reason, held until the end: an upstream may send text or calls after it (last wins). */
+  let finishReason: string | undefined
   let usage: UsageEntry | undefined
   let errorSent = false
   /**
@@ -99,13 +101,14 @@ export function openaiView(context: ViewContext): View {
         for (const detail of entry.details) addReasoningDetail(details, detail)
         return [chunk({ reasoning_details: details })]
       case "finish":
-        return [finishChunk(FINISH_REASON[entry.reason])]
+        finishReason = FINISH_REASON[entry.reason]
+        return []
       case "usage":
         usage = laterUsage(usage, entry)
         return []
       case "error":
         errorSent = true
-        return [errorEvent(entry.message, entry.errorType ?? "server_error", entry.code)]
+        return [...heldFinish(), errorEvent(entry.message, entry.errorType ?? "server_error", entry.code)]
       default:
         // Signatures and encrypted reasoning wait for the finish; citations have no place in a chunk.
         return []
@@ -113,16 +116,23 @@ export function openaiView(context: ViewContext): View {
   }
 
   const finishChunk = (reason: string): ViewEvent => {
-    finished = true
     const thinking = signedThinking(blocks)
     return chunk(thinking.length === 0 ? {} : { thinking_blocks: thinking }, reason)
+  }
+
+  /** The finish chunk once, before a failure, when the upstream had given its reason. */
+  const heldFinish = (): ViewEvent[] => {
+    if (finishReason === undefined) return []
+    const reason = finishReason
+    finishReason = undefined
+    return [finishChunk(reason)]
   }
 
   const end = (entry: EndEntry): ViewEvent[] => {
     if (entry.status === "done") {
       // A server that ended without a reason still ended its answer, as the whole answer says:
       // an OpenAI client wants a finish_reason before [DONE].
-      const finish = finished ? [] : [finishChunk("stop")]
+      const finish = finishChunk(finishReason ?? "stop")
       const final = meta.includeUsage
         ? [
             {
@@ -134,15 +144,17 @@ export function openaiView(context: ViewContext): View {
             },
           ]
         : []
-      return [...finish, ...final, { data: "[DONE]" }]
+      return [finish, ...final, { data: "[DONE]" }]
     }
     if (errorSent) return []
     if (entry.status === "failed") {
       return [
+        ...heldFinish(),
         errorEvent(entry.error?.message ?? "the generation failed", entry.error?.type ?? "server_error"),
       ]
     }
     return [
+      ...heldFinish(),
       errorEvent(entry.error?.message ?? `the generation was ${entry.status}`, END_ERROR_TYPE[entry.status]),
     ]
   }

@@ -502,6 +502,32 @@ describe("OpenAI-compatible upstreams", () => {
     const choice = await openaiMessage(running.origin)
     expect(choice).toMatchObject({ finish_reason: "stop", message: { content: "Whole" } })
   })
+
+  it("text and calls an upstream sends after its finish_reason come before the OpenAI stream's finish chunk, which is last", async () => {
+    const call = { index: 0, id: "call_a", type: "function", function: { name: "f", arguments: "{}" } }
+    const origin = await heraldOver("openai", [
+      openaiChunk({ content: "Hi" }),
+      openaiChunk({}, "tool_calls"),
+      openaiChunk({ content: " again" }),
+      openaiChunk({ tool_calls: [call] }),
+      "data: [DONE]\n\n",
+    ])
+    const stream = await openai(origin).chat.completions.create({
+      model: "up",
+      stream: true,
+      messages: [{ role: "user", content: "hi" }],
+    })
+    const choices: OpenAI.ChatCompletionChunk.Choice[] = []
+    for await (const chunk of stream) choices.push(...chunk.choices)
+    expect(choices.map((choice) => choice.finish_reason)).toEqual([
+      ...choices.slice(1).map(() => null),
+      "tool_calls",
+    ])
+    expect(choices.map((choice) => choice.delta.content ?? "").join("")).toBe("Hi again")
+    const streamed = await openaiMessage(origin)
+    expect(streamed).toMatchObject({ finish_reason: "tool_calls", message: { content: "Hi again" } })
+    expect(streamed?.message.tool_calls).toHaveLength(1)
+  })
 })
 
 /** A tool call as Gemini's OpenAI-compatible endpoint streams it: whole, without an index, signed or not. */
