@@ -1,6 +1,7 @@
 import type { Answer } from "./answer.js"
-import { anthropicInputUsage, anthropicStopReason, anthropicView, toolInputOf } from "./anthropic-view.js"
+import { anthropicInputUsage, anthropicStopReason, anthropicView } from "./anthropic-view.js"
 import { idWithSignature } from "./thought-signature.js"
+import { toolInputOf } from "./tool-input.js"
 import type { WireFormat } from "./wire-format.js"
 
 /** Anthropic's error `type` for a status (its "Errors" page). */
@@ -45,7 +46,7 @@ export const anthropicFormat: WireFormat = {
             type: "tool_use",
             id: idWithSignature(block.id, block.thoughtSignature),
             name: block.name,
-            input: toolInputOf(block.arguments) ?? {},
+            input: toolInputOf(block.arguments),
           }
       }
     })

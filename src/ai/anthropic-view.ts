@@ -7,9 +7,9 @@ import {
   type ToolCallStartEntry,
   type UsageEntry,
 } from "./entries.js"
-import { DEFAULT_MAX_JSON_DEPTH, nestsDeeper } from "./json-depth.js"
 import { END_ERROR_TYPE, type EndEntry, type StoredEntry } from "./stored-entry.js"
 import { idWithSignature } from "./thought-signature.js"
+import { type InputScan, inputEnd, newInputScan, scanInput } from "./tool-input.js"
 import type { View, ViewContext, ViewEvent } from "./view.js"
 
 /** Anthropic's `stop_reason` for each of Herald's finish reasons, when the upstream spoke another format. */
@@ -46,63 +46,6 @@ export function anthropicStopReason(finish: FinishEntry): string {
   return STOP_REASON[finish.reason]
 }
 
-/**
- * How far a tool call's arguments, read fragment by fragment, are the text of one JSON object:
- * nothing yet, inside it (streamed as it comes), past its end (what follows is left out), or
- * other (not an object: sent as `{}`).
- */
-interface InputScan {
-  state: "none" | "object" | "closed" | "other"
-  depth: number
-  inString: boolean
-  escaped: boolean
-}
-
-const newInputScan = (): InputScan => ({ state: "none", depth: 0, inString: false, escaped: false })
-
-/** The part of `fragment` that belongs to the arguments' first object: all of it, up to its end, or none. */
-function objectPart(scan: InputScan, fragment: string): string {
-  if (scan.state === "none") {
-    const first = fragment.trimStart()[0]
-    if (first === undefined) return fragment
-    scan.state = first === "{" ? "object" : "other"
-  }
-  if (scan.state !== "object") return ""
-  for (let at = 0; at < fragment.length; at++) {
-    const char = fragment[at]
-    if (scan.inString) {
-      if (scan.escaped) scan.escaped = false
-      else if (char === "\\") scan.escaped = true
-      else if (char === '"') scan.inString = false
-    } else if (char === '"') scan.inString = true
-    else if (char === "{" || char === "[") scan.depth++
-    else if ((char === "}" || char === "]") && --scan.depth === 0) {
-      scan.state = "closed"
-      return fragment.slice(0, at + 1)
-    }
-  }
-  return fragment
-}
-
-/**
- * A tool call's arguments as Messages' `input`: the first JSON object they hold (`{}` for none;
- * what follows it is left out, as the stream leaves it out), else `undefined`: not an object, not
- * JSON, or nested too deep to write back. Claude's input is always an object, and the SDK parses
- * what a stream gives: an upstream's other arguments go as `{}`.
- */
-export function toolInputOf(text: string): Record<string, unknown> | undefined {
-  const scan = newInputScan()
-  const part = objectPart(scan, text === "" ? "{}" : text)
-  if (scan.state !== "closed") return undefined
-  let value: unknown
-  try {
-    value = JSON.parse(part)
-  } catch {
-    return undefined
-  }
-  return nestsDeeper(value, DEFAULT_MAX_JSON_DEPTH) ? undefined : (value as Record<string, unknown>)
-}
-
 /** What cannot go in the middle of an open tool call's block, and cannot cut it either (a block cannot be reopened). */
 const HELD_FOR_A_TOOL_BLOCK = new Set<Entry["type"]>([
   "text-delta",
@@ -123,7 +66,7 @@ type OpenBlock =
   | {
       readonly kind: "tool"
       readonly index: number
-      /** How far its arguments are an object's text. */
+      /** Its arguments read so far, as Messages' object input. */
       readonly input: InputScan
     }
 
@@ -154,10 +97,13 @@ export function anthropicView(context: ViewContext): View {
     event: type,
     data: JSON.stringify({ type, ...fields }),
   })
+  /** Closes the open block; a tool call's input first gets what makes it one JSON object. */
   const close = (): ViewEvent[] => {
     if (open === undefined) return []
+    const rest = open.kind === "tool" ? inputEnd(open.input) : ""
     open = undefined
-    return [event("content_block_stop", { index: nextIndex - 1 })]
+    const stop = event("content_block_stop", { index: nextIndex - 1 })
+    return rest === "" ? [stop] : [delta({ type: "input_json_delta", partial_json: rest }), stop]
   }
   const openBlock = (block: OpenBlock, contentBlock: Record<string, unknown>): ViewEvent[] => {
     const events = close()
@@ -219,30 +165,23 @@ export function anthropicView(context: ViewContext): View {
       case "tool-call-delta": {
         // A fragment of a waiting call comes whole with its end.
         if (open?.kind !== "tool" || open.index !== entry.index) return []
-        const part = objectPart(open.input, entry.arguments)
+        const part = scanInput(open.input, entry.arguments)
         return part === "" ? [] : [delta({ type: "input_json_delta", partial_json: part })]
       }
       case "tool-call-end": {
-        if (open?.kind === "tool" && open.index === entry.index) {
-          const replaced =
-            open.input.state === "other" ? [delta({ type: "input_json_delta", partial_json: "{}" })] : []
-          return [...replaced, ...closeAndRelease()]
-        }
+        if (open?.kind === "tool" && open.index === entry.index) return closeAndRelease()
         const call = waiting.get(entry.index)
         if (call === undefined) return []
         waiting.delete(entry.index)
-        return [
-          // Opened at its end, the block's id can carry a signature that came after the start.
-          ...openBlock(
-            { kind: "tool", index: entry.index, input: newInputScan() },
-            toolUse(idWithSignature(call.id, entry.thoughtSignature ?? call.thoughtSignature), call.name),
-          ),
-          delta({
-            type: "input_json_delta",
-            partial_json: JSON.stringify(toolInputOf(entry.arguments) ?? {}),
-          }),
-          ...close(),
-        ]
+        const input = newInputScan()
+        // Opened at its end, the block's id can carry a signature that came after the start.
+        const events = openBlock(
+          { kind: "tool", index: entry.index, input },
+          toolUse(idWithSignature(call.id, entry.thoughtSignature ?? call.thoughtSignature), call.name),
+        )
+        const part = scanInput(input, entry.arguments)
+        if (part !== "") events.push(delta({ type: "input_json_delta", partial_json: part }))
+        return [...events, ...close()]
       }
       case "usage":
         usage = laterUsage(usage, entry)

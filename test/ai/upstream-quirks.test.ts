@@ -299,7 +299,7 @@ describe("OpenAI-compatible upstreams", () => {
     ).toEqual([["call_1", '{"city":"Oslo"}']])
   })
 
-  it("arguments nested too deep to write back reach an Anthropic client as {} and an AI SDK client as their text, the answers whole", async () => {
+  it("arguments nested too deep to write back reach an Anthropic client closed at 64 levels, streamed as whole, and an AI SDK client as their text", async () => {
     const deep = `{"a":${"[".repeat(100_000)}${"]".repeat(100_000)}}`
     const origin = await heraldOver("openai", [
       openaiChunk({
@@ -308,8 +308,10 @@ describe("OpenAI-compatible upstreams", () => {
       openaiChunk({}, "tool_calls"),
       "data: [DONE]\n\n",
     ])
-    const whole = await anthropicWholeMessage(origin)
-    expect(whole.content).toEqual([{ type: "tool_use", id: "call_a", name: "f", input: {} }])
+    const closed = JSON.parse(`{"a":${"[".repeat(63)}${"]".repeat(63)}}`)
+    const expected = [{ type: "tool_use", id: "call_a", name: "f", input: closed }]
+    expect((await anthropicWholeMessage(origin)).content).toEqual(expected)
+    expect((await anthropicMessage(origin)).content).toEqual(expected)
     const response = await fetch(`${origin}/v1/ai-sdk/chat`, {
       method: "POST",
       headers: { "content-type": "application/json" },
@@ -352,6 +354,33 @@ describe("OpenAI-compatible upstreams", () => {
     // The SDK parses what the stream gives: it threw on "not json", and gave [1,2] as the input.
     expect((await anthropicMessage(origin)).content).toMatchObject(expected)
     expect((await anthropicWholeMessage(origin)).content).toMatchObject(expected)
+  })
+
+  it("arguments broken inside or cut short reach an Anthropic client as their valid part, closed, streamed as whole", async () => {
+    for (const [fragments, input] of [
+      [['{"a": 1, "b": no', "pe}"], { a: 1 }],
+      [['{"city": "Os', 'lo", "days": [1, 2'], { city: "Oslo", days: [1, 2] }],
+      [["{'a': 1}"], {}],
+    ] as const) {
+      const origin = await heraldOver("openai", [
+        ...fragments.map((text, index) =>
+          openaiChunk({
+            tool_calls: [
+              index === 0
+                ? { index: 0, id: "call_a", type: "function", function: { name: "f", arguments: text } }
+                : { index: 0, function: { arguments: text } },
+            ],
+          }),
+        ),
+        openaiChunk({}, "length"),
+        "data: [DONE]\n\n",
+      ])
+      const expected = [{ type: "tool_use", id: "call_a", input }]
+      // The SDK parses the input_json_delta text: it threw on `no`, and the whole answer said {}.
+      expect((await anthropicMessage(origin)).content, fragments.join("")).toMatchObject(expected)
+      expect((await anthropicWholeMessage(origin)).content, fragments.join("")).toMatchObject(expected)
+      await closeServers(servers)
+    }
   })
 
   it("arguments that hold an object and then more reach an Anthropic client as that object, streamed as whole", async () => {
