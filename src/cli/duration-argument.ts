@@ -2,25 +2,25 @@ import { InvalidArgumentError } from "commander"
 import { parseDuration } from "./config/values.js"
 
 /**
- * A commander argument parser for a duration between `minMs` and `maxMs` ("10s", "1500ms", "1h";
- * a bare number is milliseconds). A bare number under the minimum is almost always a forgotten
- * unit (`--duration 10` meaning ten seconds), so the message says which unit to add.
+ * A commander argument parser for a duration with a unit ("10s", "1500ms", "1h") between `minMs`
+ * and `maxMs`. A bare number other than 0 is refused, as `herald serve` refuses it: `--duration 10`
+ * meant ten seconds far more often than ten milliseconds.
  */
 export function durationArgument(minMs: number, maxMs: number): (value: string) => number {
   return (value) => {
+    const text = value.trim()
+    if (BARE_NUMBER.test(text) && Number(text) !== 0) {
+      throw new InvalidArgumentError(`a duration needs a unit: give ${text}s or ${text}ms`)
+    }
     const ms = parseDuration(value)
     if (ms === undefined) throw new InvalidArgumentError('expected a duration such as "10s" or "1500ms"')
-    if (ms < minMs) {
-      throw new InvalidArgumentError(
-        /^\s*\d+(\.\d+)?\s*$/.test(value)
-          ? `${ms} ms is under the ${formatMs(minMs)} minimum (a bare number is milliseconds): add a unit, e.g. "${value.trim()}s"`
-          : `under the ${formatMs(minMs)} minimum`,
-      )
-    }
+    if (ms < minMs) throw new InvalidArgumentError(`under the ${formatMs(minMs)} minimum`)
     if (ms > maxMs) throw new InvalidArgumentError(`at most ${formatMs(maxMs)}`)
     return ms
   }
 }
+
+const BARE_NUMBER = /^\d+(\.\d+)?$/
 
 function formatMs(ms: number): string {
   if (ms === 0) return "0"

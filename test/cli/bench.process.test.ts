@@ -72,7 +72,7 @@ describe("herald bench", () => {
     const cwd = tempCwd()
     const bareNumber = await heraldDone(["bench", "http://localhost:1", "-d", "10"], { cwd })
     expect(bareNumber.code).toBe(2)
-    expect(bareNumber.stderr).toContain('add a unit, e.g. "10s"')
+    expect(bareNumber.stderr).toContain("a duration needs a unit: give 10s or 10ms")
     const tooMany = await heraldDone(["bench", "http://localhost:1", "-n", "20001"], { cwd })
     expect(tooMany.code).toBe(2)
     expect(tooMany.stderr).toContain("at most 20,000")

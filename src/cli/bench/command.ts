@@ -27,7 +27,7 @@ its own, unique to the run), publishes --rate updates a second for --duration af
 --warmup, waits up to --drain for the last deliveries, and measures each delivery's
 publish→receive latency. Every socket is closed at the end.
 
-Durations take a unit: "10s", "250ms", "1m"; a bare number is milliseconds.
+Durations take a unit: "10s", "250ms", "1m" (a bare number other than 0 is refused).
 The publisher token is --publisher-token, else --token, else HERALD_TOKEN, else one
 minted from the dev secret of a dev-mode \`herald serve\` in this directory (the
 same for the subscriber token with --subscriber-token).

@@ -34,7 +34,7 @@ const UNITS_BYTES: Readonly<Record<string, number>> = {
   gib: 1024 ** 3,
 }
 
-/** Parses `"30d"`, `"1h"`, `"1.5s"`, `"250ms"`, or a plain count of milliseconds. */
+/** Parses `"30d"`, `"1h"`, `"1.5s"`, `"250ms"`, or a plain count of milliseconds (callers refuse those). */
 export function parseDuration(text: string): number | undefined {
   const match = /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?$/i.exec(text.trim())
   if (!match) return undefined
@@ -85,7 +85,7 @@ interface ParsedDuration {
 /**
  * A duration with a unit: `"30d"`, `"1h"`, `"15s"`, `"250ms"`. A bare number (`5`, `"5"`) is
  * refused in every source: `--heartbeat 5` meant five seconds far more often than five
- * milliseconds, and `herald bench` refuses it too.
+ * milliseconds, and `herald bench` and `herald doctor` refuse it too.
  */
 export const duration: ValueType<number> = {
   schema: z.preprocess(
