@@ -21,6 +21,7 @@
 import { createHash } from "node:crypto"
 import { createRequire } from "node:module"
 import { connect } from "node:net"
+import { connect as tlsConnect } from "node:tls"
 import type { Cluster, ClusterNode, RedisOptions, Redis as RedisType } from "ioredis"
 import { defaultLogger, type Logger } from "../logger.js"
 import { EngineUnavailableError } from "./unavailable.js"
@@ -219,6 +220,8 @@ export class RedisLink {
   /** The first outcome of connecting, while {@link opened} waits for it. */
   #opening: ((problem?: RedisSetupError) => void) | undefined
   #closing = false
+  /** A reset while opening is being looked into ({@link RedisLink.#wrongTransport}). */
+  #checkingTransport = false
 
   constructor(client: RedisClient, waitMs: number, context: LinkContext) {
     this.client = client
@@ -250,27 +253,33 @@ export class RedisLink {
         else reject(problem)
       }
       const timer = setTimeout(() => {
-        this.#withoutTls().then(settle, () => settle())
+        this.#wrongTransport().then(settle, () => settle())
       }, boundMs)
       this.#opening = settle
     })
   }
 
   /**
-   * A TLS handshake with a Redis that has no TLS hangs (Redis waits for a line that never comes)
-   * until ioredis's connect timeout, like a host that does not answer. A plain PING tells them
-   * apart: a Redis without TLS answers it.
+   * Whether Redis is asked with the wrong transport, which looks like an outage: a TLS handshake
+   * with a Redis that has no TLS hangs (Redis waits for a line that never comes) until ioredis's
+   * connect timeout, like a host that does not answer, and a TLS port resets a plain connection
+   * at once, like a Redis restarting. A plain PING, or a TLS handshake, tells them apart.
    */
-  async #withoutTls(): Promise<RedisSetupError | undefined> {
+  async #wrongTransport(): Promise<RedisSetupError | undefined> {
     const { client } = this
     // A Cluster's and Sentinels' own connections are not this one client's: left to time out.
     const options = client.isCluster ? undefined : (client as RedisType).options
-    if (client.status === "ready" || !options?.tls || options.sentinels) return undefined
-    if (!(await answersPlainPing(options.host ?? "localhost", options.port ?? 6379))) return undefined
+    if (client.status === "ready" || options === undefined || options.sentinels) return undefined
+    const host = options.host ?? "localhost"
+    const port = options.port ?? 6379
     const { address, names } = this.#context
-    const problem = new RedisSetupError(
-      `redis engine: Redis at ${address} answers without TLS: give redis://, not rediss://, in ${names.url}`,
-    )
+    let fix: string | undefined
+    if (options.tls && (await answersPlainPing(host, port)))
+      fix = `answers without TLS: give redis://, not rediss://, in ${names.url}`
+    else if (!options.tls && (await completesTlsHandshake(host, port)))
+      fix = `answers only with TLS: give rediss://, not redis://, in ${names.url}`
+    if (fix === undefined) return undefined
+    const problem = new RedisSetupError(`redis engine: Redis at ${address} ${fix}`)
     this.#setupError = problem
     return problem
   }
@@ -307,6 +316,16 @@ export class RedisLink {
     }
     // Ready, on a connection whose settings Redis refused (a database it lacks leaves it on 0).
     if (this.#setupError !== undefined) throw this.#setupError
+  }
+
+  /**
+   * Redis refuses how this connection uses it, as `fix` (given the settings' names) says: every
+   * later call fails with the returned error, as with a refusal met while connecting.
+   */
+  refused(fix: (names: Required<RedisSettingNames>) => string, reply: string): RedisSetupError {
+    const problem = setupError(this.#context.address, fix(this.#context.names), reply)
+    this.#setupError = problem
+    return problem
   }
 
   /** Runs `command` once the client is ready; a connection failure becomes {@link EngineUnavailableError}. */
@@ -389,7 +408,17 @@ export class RedisLink {
       return
     }
     this.#lastError = error
-    this.#opening?.()
+    const opening = this.#opening
+    if (opening !== undefined) {
+      // A reset right after connecting may be a TLS port: found out before it counts as away.
+      if (this.#checkingTransport) return
+      if (/ECONNRESET|EPIPE/.test(error.message)) {
+        this.#checkingTransport = true
+        this.#wrongTransport().then(opening, () => opening())
+        return
+      }
+      opening()
+    }
     if (this.#up) return
     const now = Date.now()
     if (this.#outage === undefined) {
@@ -459,6 +488,21 @@ function answersPlainPing(host: string, port: number): Promise<boolean> {
   })
 }
 
+/** Whether something at `host:port` completes a TLS handshake (any certificate), within a second. */
+function completesTlsHandshake(host: string, port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = tlsConnect({ host, port, rejectUnauthorized: false })
+    const done = (answer: boolean) => {
+      clearTimeout(timer)
+      socket.destroy()
+      resolve(answer)
+    }
+    const timer = setTimeout(() => done(false), 1_000)
+    socket.once("secureConnect", () => done(true))
+    socket.once("error", () => done(false))
+  })
+}
+
 /** `error` as the engine reports it: the store being away is {@link EngineUnavailableError}. */
 function engineError(error: unknown, what: string): Error {
   if (!(error instanceof Error)) return new Error(String(error))
@@ -497,7 +541,10 @@ function setupProblem(
     fix = `is not a Cluster: drop ${names.cluster}, or give a Cluster node`
   else if (reply.includes("not allowed in cluster mode"))
     fix = `is a Cluster node: ask for a Cluster with ${names.cluster} (database 0 only)`
-  if (fix === undefined) return undefined
+  return fix === undefined ? undefined : setupError(address, fix, reply)
+}
+
+function setupError(address: string, fix: string, reply: string): RedisSetupError {
   return new RedisSetupError(`redis engine: Redis at ${address} ${fix} (Redis said: ${reply})`)
 }
 

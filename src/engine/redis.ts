@@ -74,6 +74,7 @@ import {
 } from "./redis-codec.js"
 import { RedisFeed } from "./redis-feed.js"
 import { assertKeyPrefix, type GlobalKeys, globalKeys, type LogKeys, logKeys } from "./redis-keys.js"
+import { probeRedis } from "./redis-probe.js"
 import {
   APPEND_LUA,
   CREATE_LUA,
@@ -408,6 +409,11 @@ class RedisEngine implements Engine, HealthCapability {
   async opened(boundMs: number): Promise<void> {
     const links = new Set([this.#redis.command, this.#redis.subscriber])
     await Promise.all([...links].map((link) => link.opened(boundMs)))
+    await probeRedis(this.#redis.command, () => this.#feed.signalsActive(), {
+      prefix: this.#prefix,
+      global: this.#global,
+      cluster: this.#redis.cluster,
+    })
   }
 
   async close(): Promise<void> {

@@ -4,7 +4,7 @@ import { randomBytes } from "node:crypto"
 import { Redis } from "ioredis"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { Engine } from "../../src/engine/engine.js"
-import { createRedisEngine } from "../../src/engine/redis.js"
+import { createRedisEngine, openRedisEngine, RedisSetupError } from "../../src/engine/redis.js"
 import { logKeys } from "../../src/engine/redis-keys.js"
 import { type RedisCluster, redisServerInstalled, STRICT, startCluster } from "./redis-servers.js"
 import { appended, describeEngine, readAll } from "./suite.js"
@@ -26,6 +26,18 @@ describe.skipIf(!installed && !STRICT)("redis engine on a 3-master Cluster", () 
     if (cluster === undefined) throw new Error("the cluster did not start")
     return createRedisEngine({ nodes: cluster.nodes, keyPrefix: `${RUN}-${++engines}`, ...options })
   }
+
+  it("opens on its nodes, and refuses one of them given as a lone Redis, whose other slots would answer MOVED", async () => {
+    if (cluster === undefined) throw new Error("the cluster did not start")
+    const engine = await openRedisEngine({ nodes: cluster.nodes, keyPrefix: `${RUN}-${++engines}` })
+    await engine.close()
+    const node = cluster.nodes[0] as { host: string; port: number }
+    const opening = openRedisEngine({ url: `redis://${node.host}:${node.port}`, keyPrefix: RUN })
+    await expect(opening).rejects.toBeInstanceOf(RedisSetupError)
+    await expect(opening).rejects.toThrow(
+      `Redis at ${node.host}:${node.port} is a Cluster node: ask for a Cluster with the \`nodes\` option`,
+    )
+  })
 
   it("spreads logs over every master, each log's keys in one slot", async () => {
     const engine = engineOnCluster()

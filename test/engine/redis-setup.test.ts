@@ -3,6 +3,7 @@
 // the setting and are logged once at error level when they appear later; the second keep the
 // engine reconnecting, with one line on loss and one on recovery per connection, naming host:port.
 // On a redis-server of its own, which the tests stop, start and set a password on.
+import { readFileSync } from "node:fs"
 import { Redis } from "ioredis"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import {
@@ -12,7 +13,16 @@ import {
   RedisSetupError,
 } from "../../src/engine/redis.js"
 import type { Logger } from "../../src/logger.js"
-import { type RedisServer, redisServerInstalled, STRICT, startRedis, waitFor } from "./redis-servers.js"
+import { hasOpenssl, makeCertificate } from "../cli/tls-helpers.js"
+import {
+  freePort,
+  type RedisServer,
+  redisServerInstalled,
+  STRICT,
+  startRedis,
+  waitFor,
+} from "./redis-servers.js"
+import { describeEngine } from "./suite.js"
 
 const installed = await redisServerInstalled()
 
@@ -138,6 +148,75 @@ describe.skipIf(!installed && !STRICT)("redis engine: settings Redis refuses, an
     )
   })
 
+  it.runIf(hasOpenssl())(
+    "refuses redis:// on a TLS port at open, where its resets would look like a Redis restarting; opens with rediss://",
+    async () => {
+      const certificate = makeCertificate(redis.dir)
+      const tlsPort = await freePort()
+      const withTls = await startRedis({
+        args: [
+          "--tls-port",
+          String(tlsPort),
+          "--tls-cert-file",
+          certificate.certFile,
+          "--tls-key-file",
+          certificate.keyFile,
+          "--tls-ca-cert-file",
+          certificate.certFile,
+          "--tls-auth-clients",
+          "no",
+        ],
+      })
+      try {
+        const { logger, matching } = recordingLogger()
+        const opening = openRedisEngine({ url: `redis://127.0.0.1:${tlsPort}`, keyPrefix, logger })
+        await expect(opening).rejects.toBeInstanceOf(RedisSetupError)
+        await expect(opening).rejects.toThrow(
+          `Redis at 127.0.0.1:${tlsPort} answers only with TLS: give rediss://, not redis://, in the \`url\` option`,
+        )
+        expect(matching("warn", /unreachable/)).toEqual([])
+        const engine = await openRedisEngine({
+          url: `rediss://127.0.0.1:${tlsPort}`,
+          redisOptions: { tls: { ca: certificate.ca } },
+          keyPrefix,
+        })
+        try {
+          expect((await engine.create("log")).status).toBe("created")
+        } finally {
+          await engine.close()
+        }
+      } finally {
+        await withTls.destroy()
+      }
+    },
+  )
+
+  it("refuses a user that may not run a command the engine runs, or not on its keys or channels, with Redis's reply", async () => {
+    const url = redis.url.replace("redis://", "redis://limited:pw@")
+    try {
+      for (const [rule, reply] of [
+        [["~*", "&*", "+@all", "-xadd"], /NOPERM.*'xadd'/],
+        [["~*", "&*", "+@all", "-zrangebylex"], /NOPERM.*'zrangebylex'/],
+        [["~*", "&*", "+@all", "-subscribe"], /NOPERM.*'subscribe'/],
+        [["~other:*", "&*", "+@all"], /NOPERM.*keys/],
+        [["~*", "resetchannels", "+@all"], /NOPERM.*channels/],
+      ] as const) {
+        await admin.call("ACL", "SETUSER", "limited", "reset", "on", ">pw", ...rule)
+        const opening = openRedisEngine({ url, keyPrefix })
+        await expect(opening, rule.join(" ")).rejects.toBeInstanceOf(RedisSetupError)
+        await expect(opening, rule.join(" ")).rejects.toThrow(reply)
+        await expect(opening).rejects.toThrow(
+          `Redis at ${address} does not let the user of the \`url\` option run what the engine needs`,
+        )
+      }
+      // The probe, refused or passed, leaves nothing behind.
+      await (await openRedisEngine({ url: redis.url, keyPrefix })).close()
+      expect(await admin.dbsize()).toBe(0)
+    } finally {
+      await admin.call("ACL", "DELUSER", "limited")
+    }
+  })
+
   it("opens on a Redis that is down, says once where and why, and when it connects, loses and regains it", async () => {
     await redis.stop()
     const { logger, matching } = recordingLogger()
@@ -235,4 +314,44 @@ describe.skipIf(!installed && !STRICT)("redis engine: settings Redis refuses, an
       await admin.flushall()
     }
   })
+})
+
+/** The ACL rule docs/engines.md gives, its key and channel patterns for `prefix` instead of `herald`. */
+function documentedRule(prefix: string): string[] {
+  const doc = readFileSync(new URL("../../docs/engines.md", import.meta.url), "utf8")
+  const line = /^redis-cli ACL SETUSER herald (.*)$/m.exec(doc)?.[1]
+  if (line === undefined) throw new Error("docs/engines.md gives no ACL SETUSER line")
+  return line
+    .split(" ")
+    .map((word) => word.replace(/^'(.*)'$/, "$1"))
+    .map((word) => (/^[~&]/.test(word) ? word.replace("herald", prefix) : word))
+}
+
+describe.skipIf(!installed && !STRICT)("redis engine as the user docs/engines.md describes", () => {
+  let redis: RedisServer
+  let engines = 0
+  beforeAll(async () => {
+    redis = await startRedis()
+    const admin = new Redis(redis.url, { maxRetriesPerRequest: 0 })
+    try {
+      await admin.call("ACL", "SETUSER", "herald", ...documentedRule("acl-*"))
+    } finally {
+      admin.disconnect()
+    }
+  })
+  afterAll(async () => {
+    await redis?.destroy()
+  })
+
+  it("has the rule", () => {
+    expect(documentedRule("acl-*")).toContain("~acl-*:*")
+  })
+
+  describeEngine("redis, as that user", (options) =>
+    openRedisEngine({
+      url: redis.url.replace("redis://", "redis://herald:s3cret@"),
+      keyPrefix: `acl-${++engines}`,
+      ...options,
+    }),
+  )
 })

@@ -1,0 +1,104 @@
+/**
+ * What the redis engine asks of a Redis it has reached before it takes it, so that a setting
+ * that would fail every call later stops {@link openRedisEngine} now and names what to change:
+ * a Cluster node reached without asking for a Cluster (its other slots' keys would answer MOVED),
+ * and a user (Redis ACL) that may not run a command the engine runs, on keys and channels named
+ * as the engine names them. Each command is one the engine sends, on a log no one has; none
+ * leaves anything behind. Runs once, at open: a Redis that is away then is left to reconnect.
+ */
+
+import { randomBytes } from "node:crypto"
+import type { RedisLink } from "./redis-client.js"
+import { type GlobalKeys, logKeys } from "./redis-keys.js"
+
+/** What the probe needs to know of the engine. */
+export interface ProbeTarget {
+  readonly prefix: string
+  readonly global: GlobalKeys
+  readonly cluster: boolean
+}
+
+/** A refusal for the user's permissions, whether the command was sent alone or from a script. */
+const NOT_PERMITTED = /NOPERM|The user executing the script can't/
+
+/** `return 1`, as EVAL and EVALSHA run it. */
+const TRIVIAL_SCRIPT = "return 1"
+const TRIVIAL_SHA = "e0e1f9fabfc9d4800c877a703b823ac0578ff8db"
+
+/**
+ * Rejects with the link's {@link RedisSetupError} when Redis refuses how it is used; resolves
+ * when it does not, or when it cannot tell (Redis away, or a refusal that is no setting's).
+ */
+export async function probeRedis(
+  command: RedisLink,
+  signalsActive: () => Promise<void>,
+  target: ProbeTarget,
+): Promise<void> {
+  const { client } = command
+  if (client.status !== "ready") return
+  if (!target.cluster && (await clusterEnabled(command))) {
+    throw command.refused(
+      (names) => `is a Cluster node: ask for a Cluster with ${names.cluster}`,
+      "CLUSTER MYID answered: cluster mode is on",
+    )
+  }
+  const keys = logKeys(target.prefix, `herald-probe-${randomBytes(6).toString("hex")}`)
+  const member = "\0herald-probe"
+  const sent: [string, (string | number)[]][] = [
+    ["PING", []],
+    ["EVAL", [TRIVIAL_SCRIPT, 0]],
+    ["EVALSHA", [TRIVIAL_SHA, 0]],
+    ["XADD", [keys.stream, "NOMKSTREAM", "1-1", "d", ""]],
+    ["XRANGE", [keys.stream, "-", "+", "COUNT", 1]],
+    ["XTRIM", [keys.stream, "MAXLEN", 0]],
+    ["HSET", [keys.meta, "probe", 1]],
+    ["HGET", [keys.meta, "probe"]],
+    ["HMGET", [keys.meta, "probe"]],
+    ["HDEL", [keys.meta, "probe"]],
+    ["PEXPIRE", [keys.stream, 1_000]],
+    ["EXISTS", [keys.stream]],
+    ["DEL", [keys.stream, keys.meta]],
+    [target.cluster ? "SPUBLISH" : "PUBLISH", [keys.channel, ""]],
+    ["ZADD", [target.global.logs, "XX", 0, member]],
+    ["ZSCORE", [target.global.logs, member]],
+    ["ZRANGEBYLEX", [target.global.logs, "-", "+", "LIMIT", 0, 1]],
+    ["ZRANGEBYSCORE", [target.global.leases, "-inf", "+inf", "LIMIT", 0, 1]],
+    ["ZREM", [target.global.leases, member]],
+  ]
+  // The lease is renewed in a transaction; ZREMRANGEBYSCORE from 1 to 0 removes nothing.
+  const lease = client.multi().zremrangebyscore(target.global.leases, 1, 0).exec()
+  const refusals = await Promise.all([
+    ...sent.map(([name, args]) => refusal(client.call(name, ...args))),
+    refusal(lease),
+    refusal(signalsActive()),
+  ])
+  const refused = refusals.find((reply) => reply !== undefined)
+  if (refused !== undefined) {
+    throw command.refused(
+      (names) =>
+        `does not let the user of ${names.url} run what the engine needs: grant it as docs/engines.md, "A Redis user for Herald", says`,
+      refused,
+    )
+  }
+}
+
+/** Whether the server answers CLUSTER MYID (cluster mode on); a refusal of it tells nothing. */
+async function clusterEnabled(command: RedisLink): Promise<boolean> {
+  try {
+    await command.client.call("CLUSTER", "MYID")
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** Redis's reply when `call` is refused for the user's permissions, else `undefined`. */
+async function refusal(call: Promise<unknown>): Promise<string | undefined> {
+  try {
+    await call
+    return undefined
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error)
+    return NOT_PERMITTED.test(message) ? message : undefined
+  }
+}
