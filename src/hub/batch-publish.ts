@@ -99,7 +99,9 @@ async function streamLines(
 ): Promise<void> {
   const { maxBodyBytes, bodyIdleTimeoutMs } = context.settings.limits
   const decoder = new TextDecoder("utf-8", { fatal: true })
-  let pending = ""
+  /** The line not yet ended, in the pieces it came in, and its length. */
+  let pending: string[] = []
+  let pendingLength = 0
   let line = 0
   let count = 0
   const parseLine = (text: string): NewUpdate | undefined => {
@@ -123,10 +125,17 @@ async function streamLines(
     }
   }
   for await (const chunk of bodyChunks(request, bodyIdleTimeoutMs)) {
-    const text = pending + decode(chunk)
-    const lines = text.split("\n")
-    pending = lines.pop() ?? ""
-    if (pending.length > maxBodyBytes) {
+    const text = decode(chunk)
+    const end = text.indexOf("\n")
+    let lines: string[] = []
+    // Only the new text is searched: a long line arriving in many small chunks costs its length once.
+    if (end === -1) pending.push(text)
+    else {
+      lines = [pending.join("") + text.slice(0, end), ...text.slice(end + 1).split("\n")]
+      pending = [lines.pop() ?? ""]
+    }
+    pendingLength = end === -1 ? pendingLength + text.length : (pending[0] as string).length
+    if (pendingLength > maxBodyBytes) {
       throw new HttpError(413, `line ${line + lines.length + 1} is longer than ${maxBodyBytes} bytes.`)
     }
     const updates: NewUpdate[] = []
@@ -140,7 +149,7 @@ async function streamLines(
       if (updates.length > 0) await store(updates)
     }
   }
-  const last = parseLine(pending + decode())
+  const last = parseLine(pending.join("") + decode())
   if (last !== undefined) await store([last])
 }
 

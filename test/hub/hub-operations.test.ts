@@ -248,6 +248,36 @@ describe("Herald's batch and streaming publish", () => {
     stream.close()
   })
 
+  it("stores an NDJSON line that arrives in many small pieces, a character cut between two of them, whole", async () => {
+    hub = await startHub({ allowAnonymousSubscribe: true })
+    const publisher = await token(hub.hubUrl, { publish: ["*"] })
+    const stream = await openStream(subscribeUrl(hub.hubUrl, [["match", "t"]]))
+    const long = `${"x".repeat(100_000)}中`
+    const bytes = Buffer.from(
+      `{"topic":"t","data":"first"}\n{"topic":"t","data":"${long}"}\n{"topic":"t","data":"last"}`,
+    )
+    // 997 bytes a piece: the pieces cut lines, and "中" (3 bytes) somewhere, at other places than the lines do.
+    const pieces = Array.from({ length: Math.ceil(bytes.length / 997) }, (_, i) =>
+      bytes.subarray(i * 997, (i + 1) * 997),
+    )
+    const body = new ReadableStream<Uint8Array>({
+      pull(controller) {
+        const next = pieces.shift()
+        if (next === undefined) controller.close()
+        else controller.enqueue(next)
+      },
+    })
+    const response = await fetch(`${hub.origin}/herald/v1/publish`, {
+      method: "POST",
+      body,
+      duplex: "half",
+      headers: { authorization: `Bearer ${publisher}`, "content-type": "application/x-ndjson" },
+    } as RequestInit)
+    expect(response.status).toBe(200)
+    expect((await stream.waitForEvents(3)).map((e) => e.data)).toEqual(["first", long, "last"])
+    stream.close()
+  })
+
   it("refuses an NDJSON body that ends inside a character with 400, after storing the lines before it", async () => {
     hub = await startHub()
     const publisher = await token(hub.hubUrl, { publish: ["*"] })
