@@ -1,10 +1,11 @@
 import type { Engine, Entry } from "../engine/engine.js"
-import { follow } from "../engine/follow.js"
+import { type FollowEnd, follow } from "../engine/follow.js"
 import { START } from "../engine/position.js"
 import type { Logger } from "../logger.js"
 import { encode } from "../protocol/index.js"
 import type { SSEConnection } from "../server/index.js"
 import { type Cursor, eventId } from "./cursor.js"
+import type { ErrorEntry } from "./entries.js"
 import { parseEntry } from "./stored-entry.js"
 import type { View } from "./view.js"
 
@@ -27,7 +28,14 @@ export async function streamGeneration(
   const follower = await follow(engine, log, START, {
     notHeld: "end",
     onEnd: (reason, error) => {
-      if (reason !== "closed") logger.warn({ err: error, log, reason }, "a generation's stream ended early")
+      if (reason !== "closed") {
+        logger.warn({ err: error, log, reason }, "a generation's stream ended early")
+        // Said in the view's own error shape, without an id: a client that cannot resume (the
+        // official SDKs) would otherwise take what it got for the whole answer.
+        let frame = ""
+        for (const event of view.render(earlyEnd(reason))) frame += encode(event)
+        connection.writeFrame(frame)
+      }
       connection.close()
     },
   })
@@ -55,4 +63,24 @@ export async function streamGeneration(
 function skipped(seq: number, cursor: Cursor, count: number): number {
   if (seq < cursor.seq) return count
   return cursor.eventsSeen ?? count
+}
+
+/** Why a stream ended before its generation's end, as an error entry the views render. */
+function earlyEnd(reason: Exclude<FollowEnd, "closed">): ErrorEntry {
+  if (reason === "gap" || reason === "deleted") {
+    return {
+      type: "error",
+      errorType: "generation_lost",
+      afterOutput: true,
+      message:
+        "the generation's log is gone from the store (deleted, expired, or lost by the store): its answer cannot be read on",
+    }
+  }
+  return {
+    type: "error",
+    errorType: "stream_interrupted",
+    afterOutput: true,
+    message:
+      "this stream stopped before the generation's end: resume it from the last event id received (GET /v1/generations/{id}/stream with Last-Event-ID)",
+  }
 }

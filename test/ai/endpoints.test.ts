@@ -400,6 +400,33 @@ for (const kind of ENGINES) {
         expect(Date.now() - started).toBeGreaterThanOrEqual(250)
       })
     })
+
+    it("a log that goes away under its readers ends each format's stream with its error event, not a bare end", async () => {
+      running = await startAI({ openEngine: kind.open })
+      await running.engine.holdLease("live-node", 60_000)
+      const log = await openGenerationOf(running.engine, "CCCCCCCCCCCCCCCCCCCCCC", "live-node", "Half")
+      const url = `${running.origin}/v1/generations/CCCCCCCCCCCCCCCCCCCCCC/stream`
+      // Each answers its head once its reader follows the log.
+      const [openaiStream, anthropicStream, aiSdkStream] = await Promise.all(
+        ["openai", "anthropic", "ai-sdk"].map((format) => fetch(`${url}?format=${format}`)),
+      )
+      await running.engine.delete(log)
+      const lastOf = async (response: Response | undefined) => {
+        const events = await readEvents(response as Response)
+        const last = events.at(-1)
+        // It has no id of its own: a client resumes after what it was shown.
+        expect(last?.lastEventId).toBe(events.at(-2)?.lastEventId)
+        return { event: last?.type, data: JSON.parse(last?.data ?? "{}") }
+      }
+      expect(await lastOf(openaiStream)).toMatchObject({ data: { error: { type: "generation_lost" } } })
+      expect(await lastOf(anthropicStream)).toMatchObject({
+        event: "error",
+        data: { type: "error", error: { type: "generation_lost" } },
+      })
+      expect(await lastOf(aiSdkStream)).toMatchObject({
+        data: { type: "error", errorText: expect.stringContaining("gone from the store") },
+      })
+    })
   })
 }
 
