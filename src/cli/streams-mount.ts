@@ -24,7 +24,8 @@ export interface ServedStreams {
  * The Durable Streams app of `herald serve`, on the engine every app shares: a stream is one log
  * of it, kept whole until the stream is deleted or expires (the protocol has no retention).
  * Tokens are checked with the publisher keys (Herald grants of app `streams`); in dev mode a
- * local client needs none, by the rule every app follows (`appAuth`).
+ * local client needs none, by the rule every app follows (`appAuth`). A request body that stops
+ * arriving for `--body-idle-timeout` is answered 408, as the hub's.
  */
 export function createServedStreams(
   config: HeraldConfig,
@@ -37,6 +38,11 @@ export function createServedStreams(
     engine,
     prefix: STREAMS_PREFIX,
     retention: { maxEntries: Number.MAX_SAFE_INTEGER, maxAgeMs: Number.POSITIVE_INFINITY },
+    // A body that stops arriving is cut as the hub's and the AI endpoints' are (--body-idle-timeout):
+    // Node's own requestTimeout is off (http-server.ts).
+    ...(config.limits.bodyIdleTimeoutMs === undefined
+      ? {}
+      : { limits: { bodyIdleTimeoutMs: config.limits.bodyIdleTimeoutMs } }),
     auth: { verifier, trustLocalClients, localTrust },
     // A generation's own entries (JSON), read with the AI app's `read` grant on it.
     views: [

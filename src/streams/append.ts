@@ -21,7 +21,7 @@ export async function appendToStream(context: StreamsContext, request: StreamReq
   const writerSeq = header(headers, "stream-seq")
   const stream = await requireStream(context, request.path)
   request.caller.require("append", request.path, stream.owner)
-  const body = await readBody(request.request, context.limits.maxBodyBytes)
+  const body = await readBody(request.request, context.limits)
   if (body.length === 0 && !close) {
     throw new StreamsError(
       400,

@@ -1,54 +1,32 @@
 import type { IncomingMessage } from "node:http"
+import { type BodyErrors, type BodyLimits, readBody as read } from "../server/body.js"
 import { StreamsError } from "./errors.js"
 
 /**
- * Reads a request body whole, refusing with 413 past `maxBytes` (before reading it, when
- * `Content-Length` says so). Events rather than `for await`: an append is mostly this, and the
- * async iterator costs more than the small body it reads.
+ * The streams' refusals of a body, as {@link StreamsError}s. One sent before the body's end closes
+ * the connection once sent, the rest never read (`closeIfBodyUnread` of `server/body.ts`, by way
+ * of `sendProblem`: `Connection: close` over HTTP/1, the stream closed over HTTP/2).
  */
-export function readBody(request: IncomingMessage, maxBytes: number): Promise<Buffer> {
-  const tooLarge = () =>
+const STREAMS_BODY_ERRORS: BodyErrors = {
+  tooLarge: (maxBytes) =>
     new StreamsError(
       413,
       `The body is larger than this server accepts (${maxBytes} bytes); append it in parts.`,
-      // The rest of the body is not read: the connection cannot carry another request.
-      { connection: "close" },
-    )
-  const declared = Number(request.headers["content-length"])
-  if (declared > maxBytes) return Promise.reject(tooLarge())
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = []
-    let size = 0
-    const onData = (chunk: Buffer) => {
-      size += chunk.length
-      if (size > maxBytes) {
-        finish()
-        request.pause()
-        reject(tooLarge())
-        return
-      }
-      chunks.push(chunk)
-    }
-    const onEnd = () => {
-      finish()
-      resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size))
-    }
-    const onFailure = (error?: Error) => {
-      finish()
-      reject(error ?? new Error("The request ended before its body was read."))
-    }
-    const onClose = () => {
-      if (!request.complete) onFailure()
-    }
-    const finish = () => {
-      request.off("data", onData)
-      request.off("end", onEnd)
-      request.off("error", onFailure)
-      request.off("close", onClose)
-    }
-    request.on("data", onData)
-    request.on("end", onEnd)
-    request.on("error", onFailure)
-    request.on("close", onClose)
-  })
+    ),
+  stalled: (idleMs) =>
+    new StreamsError(
+      408,
+      `The request body stopped arriving for ${idleMs} ms, so the server stopped reading it. Send the body without pauses (the limit is the streams' bodyIdleTimeoutMs; herald serve's --body-idle-timeout).`,
+    ),
+  // Nobody is left to answer, and the server did nothing wrong: not a failure to log.
+  abandoned: () => new StreamsError(400, "The client closed the connection before the request body ended."),
+}
+
+/**
+ * Reads a request body whole, at most `maxBodyBytes` (past it, or announced larger by
+ * `Content-Length`, a 413 before reading on), arriving without a pause longer than
+ * `bodyIdleTimeoutMs` (a 408): see `readBody` of `server/body.ts`.
+ */
+export function readBody(request: IncomingMessage, limits: BodyLimits): Promise<Buffer> {
+  return read(request, limits, STREAMS_BODY_ERRORS)
 }

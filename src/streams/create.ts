@@ -45,7 +45,7 @@ export async function createStream(context: StreamsContext, request: StreamReque
   }
   request.caller.require("create", request.path, undefined)
   const expiry = expiryHeaders(headers)
-  const body = await readBody(request.request, context.limits.maxBodyBytes)
+  const body = await readBody(request.request, context.limits)
   const owner: Record<string, string> =
     request.caller.subject === undefined ? {} : { [META.owner]: request.caller.subject }
   const creation =

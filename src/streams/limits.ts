@@ -1,7 +1,15 @@
+import { DEFAULT_BODY_IDLE_TIMEOUT_MS } from "../server/body.js"
+
 /** Bounds of a streams handler: what one request or one client may hold. */
 export interface StreamsLimits {
   /** Largest request body (PUT or POST), in bytes; past it a 413. Default 8 MiB. */
   readonly maxBodyBytes: number
+  /**
+   * Longest pause in a request body (PUT or POST), ms; past it a 408 and the connection is
+   * closed, so a client cannot hold a socket and a part-read body by stopping. Default 60 s
+   * (`herald serve`: `--body-idle-timeout`, the hub's).
+   */
+  readonly bodyIdleTimeoutMs: number
   /**
    * Most streams (per node: counted from the engine when the bound is near, so it holds across
    * restarts, but nodes creating at once may each pass it by a few). Default 100 000.
@@ -29,6 +37,7 @@ export interface StreamsLimits {
 
 export const DEFAULT_LIMITS: StreamsLimits = Object.freeze({
   maxBodyBytes: 8 * 1024 * 1024,
+  bodyIdleTimeoutMs: DEFAULT_BODY_IDLE_TIMEOUT_MS,
   maxStreams: 100_000,
   maxPathLength: 500,
   longPollTimeoutMs: 20_000,
