@@ -10,6 +10,9 @@ import { StreamsError } from "./errors.js"
 
 const DEFAULT_CONTENT_TYPE = "application/octet-stream"
 
+/** UTF-8 that refuses what is not: a replaced character would change a message unnoticed. */
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true })
+
 /** A `Content-Type` as stored and compared: trimmed and lowercased (media types are case-insensitive). */
 export function normalizeContentType(header: string | undefined): string | undefined {
   const value = header?.trim().toLowerCase()
@@ -38,13 +41,24 @@ export function isTextual(contentType: string): boolean {
 }
 
 /**
- * The entries a request body appends: none for an empty body. JSON mode validates the body and
- * flattens one level of array (an empty array is refused on POST, `allowEmptyArray` on PUT).
+ * The entries a request body appends: none for an empty body. JSON mode validates the body (UTF-8,
+ * as RFC 8259 requires, then JSON) and flattens one level of array (an empty array is refused on
+ * POST, `allowEmptyArray` on PUT). Any other stream keeps the bytes as sent, `text/*` included: a
+ * text stream is bytes too (its charset is the writer's, and a character may be split across
+ * appends).
  */
 export function bodyToEntries(json: boolean, body: Buffer, allowEmptyArray: boolean): NewEntry[] {
   if (body.length === 0) return []
   if (!json) return [{ data: body.toString("latin1") }]
-  const text = body.toString("utf8")
+  let text: string
+  try {
+    text = strictUtf8.decode(body)
+  } catch {
+    throw new StreamsError(
+      400,
+      "The body is not valid UTF-8: JSON must be UTF-8 (RFC 8259), and a replaced character would change the data unnoticed.",
+    )
+  }
   let value: unknown
   try {
     value = JSON.parse(text)
