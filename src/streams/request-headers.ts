@@ -30,7 +30,10 @@ export function decimalHeader(value: string, name: string): number {
   return Number(value)
 }
 
-/** `Stream-TTL` and `Stream-Expires-At` as the engine's `ttlMs` / `expiresAt`; a 400 for both, or a malformed one. */
+/**
+ * `Stream-TTL` and `Stream-Expires-At` as the engine's `ttlMs` / `expiresAt`; a 400 for both, a
+ * malformed one, or one that has already run out.
+ */
 export function expiryHeaders(headers: IncomingHttpHeaders): { ttlMs?: number; expiresAt?: number } {
   const ttl = header(headers, "stream-ttl")
   const expires = header(headers, "stream-expires-at")
@@ -49,6 +52,10 @@ export function expiryHeaders(headers: IncomingHttpHeaders): { ttlMs?: number; e
     const time = RFC3339.test(expires) ? Date.parse(expires) : Number.NaN
     if (Number.isNaN(time)) {
       throw new StreamsError(400, "`Stream-Expires-At` must be an RFC 3339 timestamp (2030-01-01T00:00:00Z).")
+    }
+    // A stream that has expired already would be created only to answer 404 (as Stream-TTL: 0).
+    if (time <= Date.now()) {
+      throw new StreamsError(400, `\`Stream-Expires-At\` must be in the future; ${expires} has passed.`)
     }
     return { expiresAt: time }
   }

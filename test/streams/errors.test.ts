@@ -1,7 +1,7 @@
 // Refusals that are the engine's, answered in the protocol's terms: an engine that cannot reach
 // its store is a 503 with Retry-After on every operation (on a switchable engine, and on a real
 // Redis client whose server is not there), never a 500 or a false success; an expiry the engine
-// cannot keep is a 400 naming the header.
+// cannot keep, or one that has passed, is a 400 naming the header.
 import { afterEach, describe, expect, it } from "vitest"
 import { createRedisEngine } from "../../src/engine/redis.js"
 import { freePort } from "../engine/redis-servers.js"
@@ -84,6 +84,28 @@ describe("expiry headers the engine cannot keep", () => {
     expect(response.status).toBe(400)
     expect(((await response.json()) as { detail: string }).detail).toContain("`Stream-TTL` must be 1 to")
     expect((await fetch(`${served.baseUrl}/v1/stream/ttl`, { method: "HEAD" })).status).toBe(404)
+  })
+
+  it("refuses a Stream-Expires-At that has passed with a 400 naming the header, creating nothing", async () => {
+    served = await serveStreams(switchableEngine().engine)
+    const url = `${served.baseUrl}/v1/stream/expired`
+    const response = await fetch(url, {
+      method: "PUT",
+      headers: { "stream-expires-at": "2000-01-01T00:00:00Z" },
+    })
+    expect(response.status).toBe(400)
+    expect(((await response.json()) as { detail: string }).detail).toContain(
+      "`Stream-Expires-At` must be in the future",
+    )
+    expect((await fetch(url, { method: "HEAD" })).status).toBe(404)
+    // A fork asks the same of its own expiry.
+    expect((await fetch(url, { method: "PUT" })).status).toBe(201)
+    const fork = await fetch(`${url}-fork`, {
+      method: "PUT",
+      headers: { "stream-forked-from": "/v1/stream/expired", "stream-expires-at": "2000-01-01T00:00:00Z" },
+    })
+    expect(fork.status).toBe(400)
+    expect((await fetch(`${url}-fork`, { method: "HEAD" })).status).toBe(404)
   })
 
   it("takes Stream-TTL: 1", async () => {
