@@ -508,15 +508,21 @@ function engineError(error: unknown, what: string): Error {
   if (!(error instanceof Error)) return new Error(String(error))
   if (error instanceof EngineUnavailableError) return error
   if (error.name === "ReplyError" && !UNAVAILABLE_REPLY.test(error.message)) return error
-  return outage(`redis engine: ${what} failed, Redis is unavailable: ${error.message}`)
+  return outage(
+    `redis engine: ${what} failed, Redis is unavailable: ${error.message}`,
+    IN_FLIGHT.test(error.message),
+  )
 }
+
+/** ioredis's errors for a command that was sent and got no answer: a timeout, a connection lost under it. */
+const IN_FLIGHT = /timed out|max retries per request|Connection is closed/
 
 /**
  * An {@link EngineUnavailableError} whose stack is its message: where in the engine the outage
  * was met says nothing, and every caller that logs it would print the same frames again.
  */
-function outage(message: string): EngineUnavailableError {
-  const error = new EngineUnavailableError(message)
+function outage(message: string, maybeApplied = false): EngineUnavailableError {
+  const error = new EngineUnavailableError(message, { maybeApplied })
   error.stack = `${error.name}: ${message}`
   return error
 }

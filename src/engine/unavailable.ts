@@ -6,8 +6,14 @@
  */
 export class EngineUnavailableError extends Error {
   override readonly name = "EngineUnavailableError"
+  /**
+   * The call reached the store and its answer was lost (a timeout, a connection broken
+   * mid-command): a write may have been applied. False when it was never sent.
+   */
+  readonly maybeApplied: boolean
 
-  constructor(message: string, options?: { cause?: unknown }) {
+  constructor(message: string, options?: { cause?: unknown; maybeApplied?: boolean }) {
     super(message, options)
+    this.maybeApplied = options?.maybeApplied ?? false
   }
 }

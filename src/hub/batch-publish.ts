@@ -55,7 +55,7 @@ export async function publishBatch(
     context.metrics.published(ids.length, (performance.now() - started) / 1000)
     sendJson(response, 200, { ids }, cors)
   } catch (thrown) {
-    const error = withEngineUnavailable(context, thrown)
+    const error = withEngineUnavailable(context, thrown, "publish")
     if (ids.length > 0 && error instanceof HttpError) {
       // Part of a stream was stored: say which, so nothing is published twice or lost.
       context.metrics.refused(error.status)
@@ -68,7 +68,7 @@ export async function publishBatch(
       )
       return
     }
-    refuse(context, response, error, cors)
+    refuse(context, response, error, cors, "publish")
   }
 }
 

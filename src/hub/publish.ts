@@ -41,7 +41,7 @@ export async function publishForm(
     context.metrics.published(1, (performance.now() - started) / 1000)
     sendText(response, 200, stored?.id ?? "", cors)
   } catch (error) {
-    refuse(context, response, error, cors)
+    refuse(context, response, error, cors, "publish")
   }
 }
 

@@ -1,7 +1,7 @@
 import type { ServerResponse } from "node:http"
 import { AuthError } from "../auth/errors.js"
 import type { HubContext } from "./context.js"
-import { withEngineUnavailable } from "./engine-unavailable.js"
+import { type HubRequestKind, withEngineUnavailable } from "./engine-unavailable.js"
 import { sendAuthError, sendError } from "./responses.js"
 
 /**
@@ -13,8 +13,9 @@ export function refuse(
   response: ServerResponse,
   thrown: unknown,
   headers: Readonly<Record<string, string>> = {},
+  asked: HubRequestKind = "other",
 ): void {
-  const error = withEngineUnavailable(context, thrown)
+  const error = withEngineUnavailable(context, thrown, asked)
   if (error instanceof AuthError) {
     context.metrics.refused(error.status)
     // The client may read less than the reason (nothing of the hub's keys before its signature

@@ -6,6 +6,7 @@
 import { readFileSync } from "node:fs"
 import { Redis } from "ioredis"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { START } from "../../src/engine/position.js"
 import {
   createRedisEngine,
   EngineUnavailableError,
@@ -214,6 +215,47 @@ describe.skipIf(!installed && !STRICT)("redis engine: settings Redis refuses, an
       expect(await admin.dbsize()).toBe(0)
     } finally {
       await admin.call("ACL", "DELUSER", "limited")
+    }
+  })
+
+  it("says an append whose answer was lost may have been applied, and one never sent was not", async () => {
+    const engine = await openRedisEngine({ url: redis.url, keyPrefix, commandTimeoutMs: 200 })
+    try {
+      // The first append has Redis cache the script: the one paused is sent once (no NOSCRIPT retry).
+      await engine.append("paused", [{ data: "first" }], { create: {} })
+      // Writes wait while Redis is paused, then run: the timed-out append is stored after all.
+      await admin.call("CLIENT", "PAUSE", "600", "WRITE")
+      const timedOut = await engine.append("paused", [{ data: "late" }]).then(
+        () => undefined,
+        (error: unknown) => error,
+      )
+      expect(timedOut).toBeInstanceOf(EngineUnavailableError)
+      expect((timedOut as EngineUnavailableError).maybeApplied).toBe(true)
+      const stored = async () => {
+        const read = await engine.read("paused", START, 10)
+        return read.held ? read.entries.map((entry) => entry.data) : []
+      }
+      await waitFor(
+        () =>
+          stored().then(
+            (data) => data.length > 1,
+            () => false,
+          ),
+        "the late append to land",
+      )
+      expect(await stored()).toEqual(["first", "late"])
+
+      await redis.stop()
+      const refused = await engine.append("paused", [{ data: "never" }]).then(
+        () => undefined,
+        (error: unknown) => error,
+      )
+      expect(refused).toBeInstanceOf(EngineUnavailableError)
+      expect((refused as EngineUnavailableError).maybeApplied).toBe(false)
+    } finally {
+      await engine.close()
+      await redis.start()
+      await admin.flushall()
     }
   })
 

@@ -6,13 +6,15 @@ import { EngineUnavailableError } from "../../src/engine/unavailable.js"
 /** A memory engine whose store can be switched off: every call then rejects as Redis's do. */
 export function switchableEngine(): {
   engine: Engine & HealthCapability
-  setDown(down: boolean): void
+  /** `answerLost`: calls are refused as a write whose answer was lost (a timeout) is. */
+  setDown(down: boolean, answerLost?: boolean): void
   probes(): number
 } {
   const engine = createMemoryEngine() as Engine & HealthCapability
   let down = false
+  let maybeApplied = false
   let probes = 0
-  const away = () => new EngineUnavailableError("switchable engine: the store is away.")
+  const away = () => new EngineUnavailableError("switchable engine: the store is away.", { maybeApplied })
   for (const method of ["append", "read", "head", "locate", "watch", "create"] as const) {
     const original = (engine[method] as (...args: unknown[]) => Promise<unknown>).bind(engine)
     ;(engine as unknown as Record<string, unknown>)[method] = (...args: unknown[]) =>
@@ -24,8 +26,9 @@ export function switchableEngine(): {
   }
   return {
     engine,
-    setDown(value) {
+    setDown(value, answerLost = false) {
       down = value
+      maybeApplied = answerLost
     },
     probes: () => probes,
   }

@@ -52,6 +52,28 @@ describe("the hub while its engine is unavailable", () => {
     expect((await publish(hub.hubUrl, { topic: "t", data: "back" }, bearer)).status).toBe(200)
   })
 
+  it("tells a publisher whose publish's answer was lost that it may have been stored, form or batch", async () => {
+    const { engine, setDown } = switchableEngine()
+    const hub = await hubOn(engine)
+    const bearer = await token(hub.hubUrl, { publish: ["*"] })
+    setDown(true, true)
+    const answers = [
+      await publish(hub.hubUrl, { topic: "t", data: "form" }, bearer),
+      await fetch(`${new URL(hub.hubUrl).origin}/herald/v1/publish`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${bearer}`, "content-type": "application/json" },
+        body: JSON.stringify([{ topic: "t", data: "json" }]),
+      }),
+    ]
+    for (const response of answers) {
+      expect(response.status).toBe(503)
+      const { detail } = (await response.json()) as { detail: string }
+      expect(detail).toContain("its answer was lost, so the update may have been stored")
+      expect(detail).toContain("publishing it again may deliver it twice")
+      expect(detail).not.toContain("nothing was acknowledged")
+    }
+  })
+
   it("tells a streaming publish that stopped midway which updates were stored", async () => {
     const { engine, setDown } = switchableEngine()
     const hub = await hubOn(engine)
