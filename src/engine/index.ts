@@ -42,6 +42,12 @@ export { type EngineHealth, type HealthCapability, hasHealth } from "./health.js
 export { LocalFeed } from "./local-feed.js"
 export { createMemoryEngine, type MemoryEngineOptions } from "./memory.js"
 export {
+  holdNodeLease,
+  type NodeLease,
+  type NodeLeaseOptions,
+  type NodeLeaseView,
+} from "./node-lease.js"
+export {
   formatPosition,
   newEpoch,
   type ParsedPosition,
