@@ -1,4 +1,5 @@
-import { isAbsolute, relative, sep } from "node:path"
+import { existsSync } from "node:fs"
+import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path"
 import { fileURLToPath } from "node:url"
 import type { DevTokens } from "../auth/dev-tokens.js"
 import { isLoopbackHost } from "../auth/loopback.js"
@@ -23,14 +24,29 @@ const HERALD_SCRIPT = fileURLToPath(new URL("./herald.js", import.meta.url))
 /**
  * The command that runs this CLI from `cwd` at once. In a clone it is `node dist/cli/herald.js`:
  * there `npx herald` first installs the package into npx's cache (seconds, and an interrupted
- * install leaves a broken cache). Where the package is a dependency (`node_modules`), or
- * elsewhere, `npx herald` finds the installed bin.
+ * install leaves a broken cache). Where the package is installed (a `node_modules/.bin/herald` in
+ * `cwd` or a directory above it), `npx herald` runs that bin. Anywhere else npx would fetch
+ * whatever the registry calls `herald`: this CLI's absolute path is given instead.
  */
 export function heraldCommand(cwd: string, script: string = HERALD_SCRIPT): string {
   const path = relative(cwd, script)
-  if (path.startsWith("..") || isAbsolute(path) || path.split(sep).includes("node_modules"))
-    return "npx herald"
-  return `node ${path}`
+  const inside = !path.startsWith("..") && !isAbsolute(path)
+  if (inside && !path.split(sep).includes("node_modules")) return `node ${shellWord(path)}`
+  if (installedBinAbove(cwd)) return "npx herald"
+  return `node ${shellWord(script)}`
+}
+
+/** `text` as one shell word: as it is when it needs no quoting, else in single quotes. */
+function shellWord(text: string): string {
+  return /^[\w./:@%+=,-]+$/.test(text) ? text : `'${text.replaceAll("'", `'\\''`)}'`
+}
+
+/** Whether `dir` or a directory above it has `node_modules/.bin/herald`, which npx runs. */
+function installedBinAbove(dir: string): boolean {
+  for (let at = resolve(dir); ; at = dirname(at)) {
+    if (existsSync(join(at, "node_modules", ".bin", "herald"))) return true
+    if (dirname(at) === at) return false
+  }
 }
 
 /**
