@@ -11,7 +11,7 @@ import { formatPosition, type Position, parsePosition, type START } from "./posi
 export type FollowEnd =
   /** The log was closed and its last entry delivered. */
   | "closed"
-  /** More than `maxPending` live entries piled up while the follower was catching up. */
+  /** More than `maxPending` live entries (or `maxPendingBytes`) piled up while the follower was catching up. */
   | "pending"
   /** Entries the follower had yet to deliver are gone (trimmed, another epoch). */
   | "gap"
@@ -28,13 +28,27 @@ export type NotHeldReason = Extract<ReadResult, { held: false }>["reason"]
 
 /** Options for {@link follow}. */
 export interface FollowOptions {
-  /** Entries read per page while replaying or filling a hole. Default 256. */
+  /** Most entries read per page while replaying or filling a hole. Default 256. */
   readonly pageSize?: number
+  /**
+   * Most bytes of entries (their `data`, in UTF-16 code units) a page keeps, at least one entry:
+   * a reader that asks to wait holds no more than one page. The engines read by count, so each
+   * read asks for as many entries as fit by the sizes of those it last read (the first asks for
+   * a few), and whatever a read returns past the bound is dropped and read again later.
+   * Default 256 KiB.
+   */
+  readonly maxPageBytes?: number
   /**
    * Most live entries held back while the follower catches up (the replay, a hole being
    * filled). Past it the follower ends with `"pending"`. Default 10 000.
    */
   readonly maxPending?: number
+  /**
+   * Most bytes of live entries held back while the follower catches up; past it the follower
+   * ends with `"pending"`. The feed's entries are the same objects for every follower of a log
+   * on this node, so this also bounds what all of them hold of it. Default 16 MiB.
+   */
+  readonly maxPendingBytes?: number
   /**
    * What to do when the position given is not held: `"live"` (default) follows live from the
    * tail, as Mercure does with an unknown id; `"end"` ends at once — `start()` resolves and
@@ -94,22 +108,37 @@ export async function follow(
   from: Position | typeof START | undefined,
   options: FollowOptions = {},
 ): Promise<Follower> {
-  const pageSize = options.pageSize ?? 256
-  const maxPending = options.maxPending ?? 10_000
-  for (const [name, value] of [
-    ["pageSize", pageSize],
-    ["maxPending", maxPending],
-  ] as const) {
+  const bounds: Bounds = {
+    pageSize: options.pageSize ?? 256,
+    maxPageBytes: options.maxPageBytes ?? 256 * 1024,
+    maxPending: options.maxPending ?? 10_000,
+    maxPendingBytes: options.maxPendingBytes ?? 16 * 1024 * 1024,
+  }
+  for (const [name, value] of Object.entries(bounds)) {
     if (!Number.isSafeInteger(value) || value < 1) {
       throw new RangeError(`follow(): ${name} must be a positive integer; got ${String(value)}.`)
     }
   }
-  const follower = new LogFollower(engine, log, pageSize, maxPending, options.onEnd)
+  const follower = new LogFollower(engine, log, bounds, options.onEnd)
   await follower.open(from, options.notHeld ?? "live")
   return follower
 }
 
 type Deliver = (entry: Entry) => boolean
+
+/** The bounds of one follower: {@link FollowOptions} with their defaults. */
+interface Bounds {
+  readonly pageSize: number
+  readonly maxPageBytes: number
+  readonly maxPending: number
+  readonly maxPendingBytes: number
+}
+
+/**
+ * Entries asked of the engine by a follower's first read, before it knows how large the log's
+ * entries are: few, so that a log of large entries is not read far past `maxPageBytes`.
+ */
+const FIRST_READ = 4
 
 class LogFollower implements Follower {
   status: Follower["status"] = "live"
@@ -117,9 +146,10 @@ class LogFollower implements Follower {
   after: Position | undefined
   readonly #engine: FollowSource
   readonly #log: string
-  readonly #pageSize: number
-  readonly #maxPending: number
+  readonly #bounds: Bounds
   readonly #onEnd: FollowOptions["onEnd"]
+  /** The mean size of the entries the last read returned; `undefined` before any did. */
+  #entryBytes: number | undefined
   #unwatch: (() => void) | undefined
 
   /**
@@ -135,6 +165,8 @@ class LogFollower implements Follower {
 
   /** Feed entries received while catching up, oldest first (not yet checked). */
   #pending: Entry[] = []
+  /** The bytes of `#pending`'s entries. */
+  #pendingBytes = 0
   /** The catch-up must read the log (a replay page left, a hole, a lost feed, a bare close). */
   #mustRead = false
   /** The page read by `open`, delivered first. */
@@ -153,17 +185,10 @@ class LogFollower implements Follower {
   /** An end found before `start`, reported by `start`. */
   #endBeforeStart: { readonly reason: FollowEnd; readonly error: unknown } | undefined
 
-  constructor(
-    engine: FollowSource,
-    log: string,
-    pageSize: number,
-    maxPending: number,
-    onEnd: FollowOptions["onEnd"],
-  ) {
+  constructor(engine: FollowSource, log: string, bounds: Bounds, onEnd: FollowOptions["onEnd"]) {
     this.#engine = engine
     this.#log = log
-    this.#pageSize = pageSize
-    this.#maxPending = maxPending
+    this.#bounds = bounds
     this.#onEnd = onEnd
   }
 
@@ -179,16 +204,12 @@ class LogFollower implements Follower {
         await this.#startAtTail()
         return
       }
-      const result = await this.#engine.read(this.#log, from, this.#pageSize)
+      const result = await this.#engine.read(this.#log, from, this.#readLimit())
       if (result.held) {
         this.status = "held"
         this.after = result.after
         this.#setWatermark(result.after)
-        this.#firstPage = result.entries
-        // Sticky: a loss or a bare close heard while reading still needs its own read.
-        if (result.more) this.#mustRead = true
-        if (result.closed && !result.more)
-          this.#closedAt = result.entries[result.entries.length - 1]?.seq ?? this.#seq
+        this.#firstPage = this.#keep(result)
         return
       }
       this.status = "not-held"
@@ -230,6 +251,7 @@ class LogFollower implements Follower {
     this.#unwatch?.()
     this.#unwatch = undefined
     this.#pending = []
+    this.#pendingBytes = 0
     this.#firstPage = []
     this.#deliver = undefined
     this.#whenWritable = undefined
@@ -320,16 +342,20 @@ class LogFollower implements Follower {
     }
   }
 
-  /** Keeps feed entries for the catch-up; ends the follower when too many pile up. */
+  /** Keeps feed entries for the catch-up; ends the follower when too many (or too large) pile up. */
   #hold(entries: readonly Entry[], closed: boolean): void {
-    for (const entry of entries) this.#pending.push(entry)
+    for (const entry of entries) {
+      this.#pending.push(entry)
+      this.#pendingBytes += entry.data.length
+    }
     if (closed) {
       const last = entries[entries.length - 1]
       // A close with entries closed the log at its last one; a bare close says not where.
       if (last !== undefined && this.#isOfEpoch(last)) this.#closedAt = last.seq
       else this.#mustRead = true
     }
-    if (this.#pending.length > this.#maxPending) this.#end("pending")
+    const { maxPending, maxPendingBytes } = this.#bounds
+    if (this.#pending.length > maxPending || this.#pendingBytes > maxPendingBytes) this.#end("pending")
   }
 
   // --- Catching up: replay, holes, lost feeds ------------------------------------------------
@@ -363,9 +389,9 @@ class LogFollower implements Follower {
           page = page.slice(used)
         } else {
           // Held feed entries, a page at a time so a slow reader still paces us.
-          const want = Math.min(this.#pageSize, this.#pending.length)
+          const want = Math.min(this.#bounds.pageSize, this.#pending.length)
           const used = this.#deliverRun(this.#pending, want, deliver)
-          this.#pending.splice(0, used)
+          for (const entry of this.#pending.splice(0, used)) this.#pendingBytes -= entry.data.length
           if (used < want && !this.#blocked && !this.#stopped) {
             // A hole: read it, unless the last read said the log holds nothing more.
             if (readNothing) this.#end("gap")
@@ -387,10 +413,10 @@ class LogFollower implements Follower {
           return
         }
         this.#mustRead = false
-        const read = await this.#readPage()
-        if (read === undefined) return
-        page = read
-        readNothing = read.length === 0
+        // Straight into `page`: a local holding the read would keep it whole while the reader waits.
+        page = await this.#readPage()
+        if (this.#stopped) return
+        readNothing = page.length === 0
       }
     } catch (error) {
       this.#end("error", error)
@@ -399,27 +425,54 @@ class LogFollower implements Follower {
     }
   }
 
-  /** The page after the watermark, or `undefined` when it is not held (the follower ended). */
-  async #readPage(): Promise<readonly Entry[] | undefined> {
+  /** The page after the watermark; none when it is not held (the follower then ended) or the follower stopped. */
+  async #readPage(): Promise<readonly Entry[]> {
     if (this.#epoch === undefined) {
       // A log created since the follower started: everything in it came after.
       const head = await this.#engine.head(this.#log)
-      if (this.#stopped) return undefined
-      if (head === undefined) return []
+      if (this.#stopped || head === undefined) return []
       if (this.#epoch === undefined) this.#setWatermark(formatPosition(head.epoch, 0))
     }
     const after = formatPosition(this.#epoch as string, this.#seq)
-    const result = await this.#engine.read(this.#log, after, this.#pageSize)
-    if (this.#stopped) return undefined
+    const result = await this.#engine.read(this.#log, after, this.#readLimit())
+    if (this.#stopped) return []
     if (!result.held) {
       this.#end(result.reason === "missing" ? "deleted" : "gap")
-      return undefined
+      return []
     }
+    return this.#keep(result)
+  }
+
+  /** How many entries to ask a read for: as many as fit in a page by the sizes last read. */
+  #readLimit(): number {
+    const { pageSize, maxPageBytes } = this.#bounds
+    if (this.#entryBytes === undefined) return Math.min(pageSize, FIRST_READ)
+    return Math.max(1, Math.min(pageSize, Math.floor(maxPageBytes / Math.max(1, this.#entryBytes))))
+  }
+
+  /**
+   * The page of a held read: its entries up to `maxPageBytes` (at least one), the rest dropped
+   * to be read again. Notes what the read says of the log: more to read, or closed at its end.
+   */
+  #keep(result: Extract<ReadResult, { held: true }>): readonly Entry[] {
+    const { entries } = result
+    let bytes = 0
+    let kept = 0
+    for (; kept < entries.length; kept++) {
+      const size = (entries[kept] as Entry).data.length
+      if (kept > 0 && bytes + size > this.#bounds.maxPageBytes) break
+      bytes += size
+    }
+    if (entries.length > 0) {
+      let total = bytes
+      for (let i = kept; i < entries.length; i++) total += (entries[i] as Entry).data.length
+      this.#entryBytes = total / entries.length
+    }
+    const more = result.more || kept < entries.length
     // Sticky: a loss or a bare close heard while this read was in flight needs another read.
-    if (result.more) this.#mustRead = true
-    if (result.closed && !result.more)
-      this.#closedAt = result.entries[result.entries.length - 1]?.seq ?? this.#seq
-    return result.entries
+    if (more) this.#mustRead = true
+    else if (result.closed) this.#closedAt = entries[entries.length - 1]?.seq ?? this.#seq
+    return kept < entries.length ? entries.slice(0, kept) : entries
   }
 
   /**

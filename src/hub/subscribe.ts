@@ -73,8 +73,11 @@ export async function subscribe(
       const { updates } = context
       const from = parsed.cursor === undefined ? undefined : await updates.locate(parsed.cursor)
       follower = await follow(context.replays.forFollower(), updates.name, from, {
+        ...replayBounds(settings.limits.maxQueuedBytes),
         onEnd: (reason, error) => {
-          if (reason === "pending") connection?.close("overflow")
+          // Cut, not ended: a subscriber too far behind may not be reading at all, and a stream
+          // ended gracefully would wait for it to read what its socket holds, for ever.
+          if (reason === "pending") connection?.destroy("overflow")
           else {
             // The follower stopped (its history was trimmed mid-replay, a delivery failed, the
             // engine could not read): end the stream, or it would carry heartbeats and nothing
@@ -243,6 +246,19 @@ function closeAtExpiry(connection: SSEConnection, grants: Grants, maxConnectionM
   const timer = setTimeout(() => connection.close(), delay)
   timer.unref()
   return timer
+}
+
+/**
+ * What a subscriber's follower may hold, from the bound on what is queued for a slow subscriber
+ * (docs/hub.md, Limits). The rest of a replay page is what waits for a subscriber that stops
+ * reading mid-replay, so a page is a quarter of that bound: with what its socket took, a stalled
+ * resumer stays within it (or holds one update, when an update is larger). Live updates held
+ * back while a subscriber catches up are the feed's own objects, the same for every subscriber
+ * of the node, so they get a wider bound (16 MiB by default); past it the subscriber is cut as
+ * an overflow and resumes from its cursor.
+ */
+function replayBounds(maxQueuedBytes: number): { maxPageBytes: number; maxPendingBytes: number } {
+  return { maxPageBytes: Math.max(1, Math.floor(maxQueuedBytes / 4)), maxPendingBytes: 64 * maxQueuedBytes }
 }
 
 /**

@@ -19,8 +19,13 @@ describe("engine failures", () => {
     // The first page is read; the second read fails.
     const read = engine.read.bind(engine)
     let reads = 0
-    engine.read = (log, after, limit) =>
-      ++reads === 1 ? read(log, after, limit) : Promise.reject(new Error("disk gone"))
+    let firstPage = 0
+    engine.read = async (log, after, limit) => {
+      if (++reads > 1) throw new Error("disk gone")
+      const result = await read(log, after, limit)
+      firstPage = result.held ? result.entries.length : 0
+      return result
+    }
     hub = await startHub({ engine, allowAnonymousSubscribe: true })
     const stream = await openStream(
       subscribeUrl(hub.hubUrl, [
@@ -29,7 +34,8 @@ describe("engine failures", () => {
       ]),
     )
     await stream.ended
-    expect(stream.events).toHaveLength(256)
+    expect(firstPage).toBeGreaterThan(0)
+    expect(stream.events).toHaveLength(firstPage)
     expect((await fetch(`${hub.origin}/healthz`)).status).toBe(200)
   })
 })
