@@ -21,6 +21,7 @@ import { resolveKey } from "./config/keys.js"
 import { type RawSetting, readEnv, readFile, readFlags, type SourceReading } from "./config/sources.js"
 import { DEFAULT_HTTP_TIMEOUTS, type HttpTimeouts } from "./http-server.js"
 import { DEFAULT_HTTP2_LIMITS, type Http2Limits } from "./http2-guard.js"
+import { isBareOrigin, MERCURE_PATH, normalizeHubUrl } from "./hub-url.js"
 import { loadTlsCredentials, type TlsCredentials } from "./tls.js"
 
 export { DEV_SECRET_FILE, type DevSecret, readDevSecret } from "./config/dev-secret.js"
@@ -42,8 +43,8 @@ export const DEV_HOST = "127.0.0.1"
  */
 const DEFAULT_LISTEN_BACKLOG = 4096
 
-/** The hub path of the Mercure protocol, used in the default hub URL. */
-export const DEFAULT_HUB_PATH = "/.well-known/mercure"
+/** The hub path of the Mercure protocol, used in the default hub URL and given to a bare origin. */
+export const DEFAULT_HUB_PATH = MERCURE_PATH
 
 /** `herald serve`'s configuration: every source merged, validated, keys read, defaults applied. */
 export interface HeraldConfig {
@@ -52,7 +53,10 @@ export interface HeraldConfig {
   readonly listenBacklog: number
   /** Address to bind; `undefined` binds all interfaces (IPv6 and IPv4). Loopback in dev mode unless set. */
   readonly host: string | undefined
-  /** The hub's public URL. Follows the port when it was not set (see {@link withBoundPort}). */
+  /**
+   * The hub's public URL, as a URL writes it (a bare origin given /.well-known/mercure: see
+   * normalizeHubUrl). Follows the port when it was not set (see {@link withBoundPort}).
+   */
   readonly hubUrl: string
   /** Whether {@link hubUrl} was derived from the port rather than set. */
   readonly hubUrlDerived: boolean
@@ -206,7 +210,14 @@ export function loadConfig(options: LoadConfigOptions): HeraldConfig {
 
   const port = get<number>("port") ?? 8080
   const listenBacklog = get<number>("listenBacklog") ?? DEFAULT_LISTEN_BACKLOG
-  const hubUrl = get<string>("hubUrl")
+  const hubUrlSetting = get<string>("hubUrl")
+  const hubUrl = hubUrlSetting === undefined ? undefined : normalizeHubUrl(hubUrlSetting)
+  if (hubUrlSetting !== undefined && hubUrl !== undefined && isBareOrigin(hubUrlSetting)) {
+    const aud = get<string>("resource") === undefined ? ", the URL tokens' aud must name" : ""
+    warnings.push(
+      `${sources.hubUrl}: a bare origin: the hub answers at ${hubUrl}${aud} (give the URL with its path to silence this)`,
+    )
+  }
   const dataDir = resolve(cwd, get<string>("dataDir") ?? "./herald-data")
   const issuer = get<string>("jwtIssuer")
   const aiModels = get<string>("aiModels")

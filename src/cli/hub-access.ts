@@ -1,6 +1,7 @@
 import { resolve } from "node:path"
 import { createDevTokens } from "../auth/dev-tokens.js"
 import { readDevSecret } from "./config/dev-secret.js"
+import { normalizeHubUrl } from "./hub-url.js"
 
 /** The issuer of dev tokens when none is configured. */
 export const DEV_ISSUER = "urn:herald:dev"
@@ -28,7 +29,8 @@ export interface HubAccessOptions {
 }
 
 /**
- * The hub URL and the token for a client command. The token is `--token`, else `HERALD_TOKEN`,
+ * The hub URL (a bare origin given the Mercure path, see {@link normalizeHubUrl}) and the token
+ * for a client command. The token is `--token`, else `HERALD_TOKEN`,
  * else — in dev mode — one minted for `role` from the dev secret that `herald serve` keeps in
  * the data directory (same cwd, same `--data-dir`), else none.
  */
@@ -38,12 +40,13 @@ export async function resolveHubAccess(
   env: Readonly<Record<string, string | undefined>>,
   cwd: string,
 ): Promise<HubAccess> {
-  const hubUrl = options.hub ?? (env.HERALD_HUB_URL?.trim() || DEFAULT_CLIENT_HUB_URL)
-  try {
-    const url = new URL(hubUrl)
-    if (url.protocol !== "http:" && url.protocol !== "https:") throw new Error("not http")
-  } catch {
-    throw new UsageError(`--hub "${hubUrl}": expected an absolute http:// or https:// URL`)
+  const given = options.hub ?? (env.HERALD_HUB_URL?.trim() || DEFAULT_CLIENT_HUB_URL)
+  // As `herald serve` reads its --hub-url: a bare origin is the hub at /.well-known/mercure, and
+  // the minted token's aud is the URL as the hub names itself.
+  const hubUrl = normalizeHubUrl(given)
+  if (hubUrl === undefined) {
+    const where = options.hub === undefined ? "HERALD_HUB_URL" : "--hub"
+    throw new UsageError(`${where} "${given}": expected an absolute http:// or https:// URL`)
   }
   if (options.token !== undefined) return { hubUrl, token: options.token, tokenSource: "--token" }
   const fromEnv = env.HERALD_TOKEN?.trim()

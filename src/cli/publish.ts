@@ -48,7 +48,10 @@ export function publishCommand(): Command {
 /** Shared by the client commands. */
 export function hubOption(): Option {
   // No commander default: HERALD_HUB_URL applies when the flag is absent (see resolveHubAccess).
-  return new Option("--hub <url>", `the hub URL (default: ${DEFAULT_CLIENT_HUB_URL}) [env: HERALD_HUB_URL]`)
+  return new Option(
+    "--hub <url>",
+    `the hub URL; a bare origin gets /.well-known/mercure (default: ${DEFAULT_CLIENT_HUB_URL}) [env: HERALD_HUB_URL]`,
+  )
 }
 
 /** Shared by the client commands. */

@@ -2,6 +2,7 @@ import { writeFileSync } from "node:fs"
 import { Command, InvalidArgumentError, Option } from "commander"
 import { durationArgument } from "../duration-argument.js"
 import { type HubAccess, resolveHubAccess, UsageError } from "../hub-access.js"
+import { normalizeHubUrl } from "../hub-url.js"
 import { dataDirOption, positiveInteger, tokenOption } from "../publish.js"
 import { openFileLimit } from "./fd-limit.js"
 import { createBenchProgress } from "./progress.js"
@@ -178,15 +179,9 @@ function checkLimits(options: BenchOptions): void {
 
 /** The hub URL without query or fragment; a bare origin gets the well-known path. */
 function mercureUrl(hub: string): URL {
-  let url: URL
-  try {
-    url = new URL(hub)
-  } catch {
-    throw new UsageError(`"${hub}": expected an absolute http:// or https:// URL`)
-  }
-  if (url.protocol !== "http:" && url.protocol !== "https:")
-    throw new UsageError(`"${hub}": expected an absolute http:// or https:// URL`)
-  if (url.pathname === "/") url.pathname = "/.well-known/mercure"
+  const href = normalizeHubUrl(hub)
+  if (href === undefined) throw new UsageError(`"${hub}": expected an absolute http:// or https:// URL`)
+  const url = new URL(href)
   url.search = ""
   url.hash = ""
   return url

@@ -80,7 +80,7 @@ export const FIELDS = [
     key: "hubUrl",
     type: httpUrl,
     arg: "<url>",
-    help: "the hub's public URL; its path is where the hub answers",
+    help: "the hub's public URL; its path is where the hub answers; a bare origin gets /.well-known/mercure",
     shownDefault: "http(s)://localhost:<port>/.well-known/mercure (https with --tls-cert)",
     group: "server",
   }),
