@@ -59,6 +59,7 @@ export async function probeRedis(
     ["EXISTS", [keys.stream]],
     ["DEL", [keys.stream, keys.meta]],
     [target.cluster ? "SPUBLISH" : "PUBLISH", [keys.channel, ""]],
+    ...(target.cluster ? [["CLUSTER", ["INFO"]] as [string, string[]]] : []),
     ["ZADD", [target.global.logs, "XX", 0, member]],
     ["ZSCORE", [target.global.logs, member]],
     ["ZRANGEBYLEX", [target.global.logs, "-", "+", "LIMIT", 0, 1]],

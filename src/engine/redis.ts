@@ -27,6 +27,7 @@
  */
 
 import { randomBytes } from "node:crypto"
+import type { Cluster } from "ioredis"
 import { defaultLogger, type Logger } from "../logger.js"
 import {
   assertAppendOptions,
@@ -394,11 +395,17 @@ class RedisEngine implements Engine, HealthCapability {
     return nodes.sort()
   }
 
-  /** One PING: its round trip, or why Redis did not answer. */
+  /**
+   * One PING: its round trip, or why Redis did not answer. On a Cluster, a PING goes to any node
+   * that answers, so every master is asked, and the Cluster's own state (`cluster_state`): a
+   * master away leaves its slots unserved, and the logs there refused.
+   */
   async health(): Promise<EngineHealth> {
     const started = performance.now()
     try {
-      await this.#redis.command.call("health", (client) => client.ping())
+      await this.#redis.command.call<unknown>("health", (client) =>
+        client.isCluster ? clusterServes(client as Cluster) : client.ping(),
+      )
       return { status: "up", latencyMs: performance.now() - started }
     } catch (error) {
       return { status: "down", reason: error instanceof Error ? error.message : String(error) }
@@ -510,4 +517,37 @@ class RedisEngine implements Engine, HealthCapability {
   #assertOpen(): void {
     if (this.#closed) throw new Error("redis engine: the engine is closed.")
   }
+}
+
+/**
+ * Resolves when every master that serves slots answers and the Cluster says it serves every
+ * slot. The masters come from `CLUSTER SLOTS`: ioredis drops a node whose connection broke from
+ * the ones it knows, where the Cluster still gives it the slots.
+ */
+async function clusterServes(cluster: Cluster): Promise<void> {
+  const slots = await cluster.cluster("SLOTS")
+  const masters = new Set(slots.map(([, , master]) => `${master?.[0]}:${master?.[1]}`))
+  const known = new Map(
+    cluster.nodes("master").map((node) => [`${node.options.host}:${node.options.port}`, node]),
+  )
+  await Promise.all(
+    [...masters].map(async (address) => {
+      const node = known.get(address)
+      // Learnt again once it answers: ioredis does not look for a node it dropped by itself.
+      if (node === undefined) cluster.refreshSlotsCache()
+      const answered =
+        node === undefined
+          ? new Error("not connected")
+          : await node.ping().then(
+              () => undefined,
+              (error: unknown) => error,
+            )
+      if (answered === undefined) return
+      const reason = answered instanceof Error ? answered.message : String(answered)
+      throw new Error(`the Cluster's master at ${address} does not answer: ${reason}`)
+    }),
+  )
+  const info = String(await cluster.cluster("INFO"))
+  const state = /cluster_state:(\w+)/.exec(info)?.[1]
+  if (state !== "ok") throw new Error(`the Cluster does not serve every slot (cluster_state:${state})`)
 }

@@ -4,9 +4,17 @@ import { randomBytes } from "node:crypto"
 import { Redis } from "ioredis"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { Engine } from "../../src/engine/engine.js"
+import type { HealthCapability } from "../../src/engine/health.js"
 import { createRedisEngine, openRedisEngine, RedisSetupError } from "../../src/engine/redis.js"
 import { logKeys } from "../../src/engine/redis-keys.js"
-import { type RedisCluster, redisServerInstalled, STRICT, startCluster } from "./redis-servers.js"
+import {
+  type RedisCluster,
+  type RedisServer,
+  redisServerInstalled,
+  STRICT,
+  startCluster,
+  waitFor,
+} from "./redis-servers.js"
 import { appended, describeEngine, readAll } from "./suite.js"
 
 const RUN = `herald-cluster-${randomBytes(4).toString("hex")}`
@@ -104,5 +112,25 @@ describe.skipIf(!installed && !STRICT)("redis engine on a 3-master Cluster", () 
   describeEngine("redis cluster", (options) => engineOnCluster(options), {
     largeHistory: 20_000,
     propertyRuns: 10,
+  })
+
+  // Last: it stops a master of the Cluster the tests above share.
+  it("is down while a master is away, naming it, though a PING to another node answers; up once it is back", async () => {
+    if (cluster === undefined) throw new Error("the cluster did not start")
+    const engine = engineOnCluster() as Engine & HealthCapability
+    try {
+      expect(await engine.health()).toMatchObject({ status: "up" })
+      const away = cluster.servers[2] as RedisServer
+      await away.stop()
+      const health = await engine.health()
+      expect(health.status).toBe("down")
+      expect(health.status === "down" && health.reason).toContain(
+        `the Cluster's master at 127.0.0.1:${away.port} does not answer`,
+      )
+      await away.start()
+      await waitFor(async () => (await engine.health()).status === "up", "the Cluster to serve again", 20_000)
+    } finally {
+      await engine.close()
+    }
   })
 })
