@@ -1,4 +1,4 @@
-import { InvalidArgumentError } from "commander"
+import { InvalidArgumentError, Option } from "commander"
 import { parseDuration } from "./config/values.js"
 
 /**
@@ -14,16 +14,34 @@ export function durationArgument(minMs: number, maxMs: number): (value: string) 
     }
     const ms = parseDuration(value)
     if (ms === undefined) throw new InvalidArgumentError('expected a duration such as "10s" or "1500ms"')
-    if (ms < minMs) throw new InvalidArgumentError(`under the ${formatMs(minMs)} minimum`)
-    if (ms > maxMs) throw new InvalidArgumentError(`at most ${formatMs(maxMs)}`)
+    if (ms < minMs) throw new InvalidArgumentError(`under the ${formatDuration(minMs)} minimum`)
+    if (ms > maxMs) throw new InvalidArgumentError(`at most ${formatDuration(maxMs)}`)
     return ms
   }
 }
 
+/**
+ * An option taking a duration (see {@link durationArgument}), whose value is in ms, and whose
+ * default, if any, `--help` shows with its unit: `(default: 20s)`, not `(default: 20000)`, which
+ * the option itself would refuse.
+ */
+export function durationOption(
+  flags: string,
+  description: string,
+  bounds: { readonly minMs: number; readonly maxMs: number; readonly defaultMs?: number },
+): Option {
+  const option = new Option(flags, description).argParser(durationArgument(bounds.minMs, bounds.maxMs))
+  return bounds.defaultMs === undefined
+    ? option
+    : option.default(bounds.defaultMs, formatDuration(bounds.defaultMs))
+}
+
 const BARE_NUMBER = /^\d+(\.\d+)?$/
 
-function formatMs(ms: number): string {
+/** `ms` in the largest unit that divides it: "20s", "1h", "7d", "1500ms"; "0" for none. */
+export function formatDuration(ms: number): string {
   if (ms === 0) return "0"
+  if (ms % 86_400_000 === 0) return `${ms / 86_400_000}d`
   if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`
   if (ms % 60_000 === 0) return `${ms / 60_000}m`
   if (ms % 1000 === 0) return `${ms / 1000}s`

@@ -1,5 +1,6 @@
 import { Command } from "commander"
 import { EventSource, EventSourceErrorEvent, EventSourceResponseError } from "../client/index.js"
+import { durationOption } from "./duration-argument.js"
 import { formatEvent } from "./event-format.js"
 import { describeFailure } from "./http-errors.js"
 import { type HubAccessOptions, resolveHubAccess } from "./hub-access.js"
@@ -26,7 +27,8 @@ interface ListenOptions extends HubAccessOptions {
   readonly urlpattern?: boolean
   readonly json?: boolean
   readonly count?: number
-  readonly maxRetryDelay?: number
+  /** ms. */
+  readonly maxRetryDelay: number
   readonly lastEventId?: string
 }
 
@@ -42,16 +44,21 @@ export function listenCommand(): Command {
     .option("--last-event-id <id>", 'resume after this event id ("earliest": everything the hub holds)')
     .option("--json", "print one JSON object per update ({time, id, type, data}) instead of pretty text")
     .option("--count <n>", "exit after n updates", positiveInteger)
-    .option(
-      "--max-retry-delay <ms>",
-      "longest wait between reconnection attempts, which back off from the hub's retry hint (default: 30000)",
-      positiveInteger,
+    .addOption(
+      durationOption(
+        "--max-retry-delay <duration>",
+        "longest wait between reconnection attempts, which back off from the hub's retry hint",
+        { minMs: 1, maxMs: MAX_RETRY_DELAY_MS, defaultMs: 30_000 },
+      ),
     )
     .addHelpText("after", EXAMPLES)
     .action(async (targets: string[], options: ListenOptions) => {
       process.exitCode = await listen(targets, options)
     })
 }
+
+/** The longest --max-retry-delay: a day, within what a timer can wait (2^31 - 1 ms). */
+const MAX_RETRY_DELAY_MS = 86_400_000
 
 /**
  * Subscription URLs longer than this are sent as a `QUERY` with the matchers in the body
@@ -116,7 +123,7 @@ async function listen(targets: string[], options: ListenOptions): Promise<number
     ...(options.lastEventId === undefined ? {} : { lastEventId: options.lastEventId }),
     signal: controller.signal,
     // Back off while the hub is away (restart, deploy), and come back on 5xx/429 too.
-    reconnect: { backoff: 2, maxDelay: options.maxRetryDelay ?? 30_000, jitter: 0.2, retryOnStatus: true },
+    reconnect: { backoff: 2, maxDelay: options.maxRetryDelay, jitter: 0.2, retryOnStatus: true },
   })
   let lastId = options.lastEventId ?? ""
   let dropped = false

@@ -1,9 +1,16 @@
 import { Command, InvalidArgumentError, Option } from "commander"
+import { durationOption } from "./duration-argument.js"
 import { describeFailure, hubUnreachable } from "./http-errors.js"
 import { DEFAULT_CLIENT_HUB_URL, type HubAccessOptions, resolveHubAccess } from "./hub-access.js"
 
 /** The most `-` reads from stdin: far above any hub's body limit, but bounded. */
 const MAX_STDIN_BYTES = 64 * 1024 * 1024
+
+/** The longest `--retry` hint: a week (a longer one is a mistake, and EventSource clamps it anyway). */
+const MAX_RETRY_MS = 7 * 86_400_000
+
+/** The longest `--timeout`: a day, within what a timer can wait (2^31 - 1 ms; past it Node fires at once). */
+const MAX_TIMEOUT_MS = 86_400_000
 
 const EXAMPLES = `
 The token is --token, else HERALD_TOKEN, else one minted from the dev secret that
@@ -19,8 +26,10 @@ interface PublishOptions extends HubAccessOptions {
   readonly topic?: string[]
   readonly id?: string
   readonly type?: string
+  /** ms. */
   readonly retry?: number
   readonly private?: boolean
+  /** ms. */
   readonly timeout: number
 }
 
@@ -36,9 +45,20 @@ export function publishCommand(): Command {
     .option("--topic <topic>", "an alternate topic (repeatable)", collect)
     .option("--id <id>", "the update's id (default: the hub generates one)")
     .option("--type <type>", "the SSE event type")
-    .option("--retry <ms>", "the SSE retry hint sent with the update, ms", positiveInteger)
+    .addOption(
+      durationOption("--retry <duration>", "the SSE retry hint sent with the update (e.g. 5s, 1500ms)", {
+        minMs: 1,
+        maxMs: MAX_RETRY_MS,
+      }),
+    )
     .option("--private", "deliver only to subscribers authorized for the topic")
-    .option("--timeout <ms>", "give up after this long, ms", positiveInteger, 30_000)
+    .addOption(
+      durationOption("--timeout <duration>", "give up after this long (e.g. 10s, 1m)", {
+        minMs: 1,
+        maxMs: MAX_TIMEOUT_MS,
+        defaultMs: 30_000,
+      }),
+    )
     .addHelpText("after", EXAMPLES)
     .action(async (topic: string, data: string, options: PublishOptions) => {
       process.exitCode = await publish(topic, data, options)

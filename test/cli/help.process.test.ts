@@ -92,7 +92,8 @@ describe("herald serve --help", () => {
         "--token <jwt>",
         "--id <id>",
         "--type <type>",
-        "--retry <ms>",
+        "--retry <duration>",
+        "--timeout <duration>",
         "--private",
         "--topic <topic>",
       ],
@@ -102,7 +103,7 @@ describe("herald serve --help", () => {
         "--urlpattern",
         "--json",
         "--count <n>",
-        "--max-retry-delay <ms>",
+        "--max-retry-delay <duration>",
         "--last-event-id",
       ],
     }

@@ -252,7 +252,7 @@ describe("herald listen across a hub restart (sqlite)", () => {
     const hubArg = ["--hub", hub.hubUrl]
     // A capped backoff, so the listener is back soon after the hub is, however long the pause took.
     const listen = herald(
-      ["listen", ...hubArg, "--json", "--count", "3", "--max-retry-delay", "1000", "orders"],
+      ["listen", ...hubArg, "--json", "--count", "3", "--max-retry-delay", "1s", "orders"],
       { cwd },
     )
     await listen.waitFor(/listening on /)

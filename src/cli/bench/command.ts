@@ -1,6 +1,6 @@
 import { writeFileSync } from "node:fs"
 import { Command, InvalidArgumentError, Option } from "commander"
-import { durationArgument } from "../duration-argument.js"
+import { durationOption } from "../duration-argument.js"
 import { type HubAccess, resolveHubAccess, UsageError } from "../hub-access.js"
 import { normalizeHubUrl } from "../hub-url.js"
 import { dataDirOption, positiveInteger, tokenOption } from "../publish.js"
@@ -78,23 +78,26 @@ export function benchCommand(): Command {
       1,
     )
     .option("-r, --rate <n>", `publishes a second (at most ${MAX_RATE})`, bounded(MAX_RATE), 10)
-    .option(
-      "-d, --duration <duration>",
-      "how long to publish, measured (at least 1s)",
-      durationArgument(1000, MAX_DURATION_MS),
-      10_000,
+    .addOption(
+      durationOption("-d, --duration <duration>", "how long to publish, measured (at least 1s)", {
+        minMs: 1000,
+        maxMs: MAX_DURATION_MS,
+        defaultMs: 10_000,
+      }),
     )
-    .option(
-      "--warmup <duration>",
-      "publish this long first, not measured (0 for none)",
-      durationArgument(0, MAX_WARMUP_OR_DRAIN_MS),
-      1000,
+    .addOption(
+      durationOption("--warmup <duration>", "publish this long first, not measured (0 for none)", {
+        minMs: 0,
+        maxMs: MAX_WARMUP_OR_DRAIN_MS,
+        defaultMs: 1000,
+      }),
     )
-    .option(
-      "--drain <duration>",
-      "longest wait for deliveries after the last publish",
-      durationArgument(0, MAX_WARMUP_OR_DRAIN_MS),
-      5000,
+    .addOption(
+      durationOption("--drain <duration>", "longest wait for deliveries after the last publish", {
+        minMs: 0,
+        maxMs: MAX_WARMUP_OR_DRAIN_MS,
+        defaultMs: 5000,
+      }),
     )
     .option(
       "--connect-concurrency <n>",

@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError } from "commander"
-import { durationArgument } from "../duration-argument.js"
+import { durationOption } from "../duration-argument.js"
 import { resolveHubAccess } from "../hub-access.js"
 import { dataDirOption, tokenOption } from "../publish.js"
 import { diagnose, type MercureAccess } from "./diagnose.js"
@@ -42,17 +42,23 @@ export function doctorCommand(): Command {
   return new Command("doctor")
     .description("diagnose any SSE endpoint and say what to change (headers, proxies, heartbeats, resume)")
     .argument("<url>", "the event stream (http:// or https://)", absoluteUrl)
-    .option(
-      "--duration <duration>",
-      "how long to watch the stream (e.g. 20s, 1500ms)",
-      durationArgument(1000, 3_600_000),
-      20_000,
+    .addOption(
+      durationOption("--duration <duration>", "how long to watch the stream (e.g. 20s, 1500ms)", {
+        minMs: 1000,
+        maxMs: 3_600_000,
+        defaultMs: 20_000,
+      }),
     )
-    .option(
-      "--timeout <duration>",
-      "longest wait for the headers, and for the replay after resuming",
-      durationArgument(100, 600_000),
-      10_000,
+    .addOption(
+      durationOption(
+        "--timeout <duration>",
+        "longest wait for the headers, and for the replay after resuming",
+        {
+          minMs: 100,
+          maxMs: 600_000,
+          defaultMs: 10_000,
+        },
+      ),
     )
     .option("--json", "print the report as one JSON object")
     .option("-k, --insecure", "accept any TLS certificate (self-signed test servers)")
