@@ -68,6 +68,12 @@ export class GenerationRun {
   readonly started: Promise<StartOutcome>
   /** The terminal entry once written; `undefined` if the log was lost to another writer or the store. */
   readonly ended: Promise<EndEntry | undefined>
+  #unstoredEnd: EndEntry | undefined
+
+  /** The end the run came to but could not store (the store away): whoever closes the log later writes it. */
+  get unstoredEnd(): EndEntry | undefined {
+    return this.#unstoredEnd
+  }
 
   readonly #settings: RunSettings
   readonly #abort = new AbortController()
@@ -228,6 +234,7 @@ export class GenerationRun {
     // open log of a node without a lease closes it as `interrupted`.
     const stored = await this.#append([{ data: serializeEntry(end) }], true)
     this.#storeDeadline.dispose()
+    if (!stored) this.#unstoredEnd = end
     return stored ? end : undefined
   }
 

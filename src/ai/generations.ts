@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto"
 import type { Engine, LogHead, Signal } from "../engine/engine.js"
+import { failureStreak } from "../failure-streak.js"
 import { defaultLogger, type Logger } from "../logger.js"
 import type { GenerationObserver } from "./ai-metrics.js"
 import { DeadNodeScan } from "./dead-node-scan.js"
@@ -156,17 +157,31 @@ export function createGenerations(options: GenerationsOptions): Generations {
     now,
   }
   const runs = new Map<string, GenerationRun>()
+  /** Ends this node's runs came to but could not store, by generation: written when the log is closed (reap). */
+  const unstoredEnds = new Map<string, EndEntry>()
   const ended = new RecentGenerations(RECENT_KEPT)
   let closing = false
   let leaseTimer: ReturnType<typeof setInterval> | undefined
 
+  const renewals = failureStreak(
+    logger,
+    "error",
+    {
+      failed: "could not renew this node's lease; other nodes may take its generations over",
+      recovered: "renewed this node's lease again",
+    },
+    { node },
+  )
   const renewLease = (): Promise<void> =>
-    engine.holdLease(node, leaseMs).catch((error: unknown) => {
-      logger.error(
-        { err: error, node },
-        "could not renew this node's lease; other nodes may take its generations over",
-      )
-    })
+    engine.holdLease(node, leaseMs).then(renewals.succeeded, renewals.failed)
+  const stopChecks = failureStreak(logger, "warn", {
+    failed: "could not read the stop flags of the quiet generations",
+    recovered: "read the stop flags of the quiet generations again",
+  })
+  const sweeps = failureStreak(logger, "warn", {
+    failed: "could not check whether the nodes of followed generations are alive",
+    recovered: "checked the nodes of followed generations again",
+  })
   /** Stops the generations, quiet for `stopCheckMs`, whose stop flag is set (see `stopCheckMs`). */
   let checkingStops = false
   const checkStopFlags = async (): Promise<void> => {
@@ -186,8 +201,9 @@ export function createGenerations(options: GenerationsOptions): Generations {
             run.stop("interrupted", "another node closed the generation while this one ran it")
         })
       }
+      stopChecks.succeeded()
     } catch (error) {
-      logger.warn({ err: error }, "could not read the stop flags of the quiet generations")
+      stopChecks.failed(error)
     } finally {
       checkingStops = false
     }
@@ -215,19 +231,34 @@ export function createGenerations(options: GenerationsOptions): Generations {
     if (head.closed || owner === undefined || runs.has(id) || starting.has(id)) return false
     const own = owner === node
     if (!own && (await liveNodes()).includes(owner)) return false
-    const end: EndEntry = {
+    const unstored = own ? unstoredEnds.get(id) : undefined
+    const end: EndEntry = unstored ?? {
       type: "end",
       status: "interrupted",
       stats: { durationMs: now() - head.createdAt, usage: { source: "estimated" } },
-      error: { type: "interrupted", message: `the node running the generation (${owner}) stopped` },
+      error: {
+        type: "interrupted",
+        message: own
+          ? `the node running the generation (${owner}) stopped running it`
+          : `the node running the generation (${owner}) stopped, or could not reach the store for longer than its lease`,
+      },
     }
     const result = await engine.append(generationLog(id), [{ data: serializeEntry(end) }], {
       fence: own ? { owner: node } : { takeOver: node, from: owner },
       close: true,
     })
     if (result.status !== "appended") return false
+    unstoredEnds.delete(id)
     const meta = metaFromRecord(head.config.meta)
-    logger.warn({ generation: id, owner }, "a generation's node died; closed it as interrupted")
+    if (unstored !== undefined)
+      logger.info({ generation: id }, "stored the end of a generation this node ran, once the store was back")
+    else
+      logger.warn(
+        { generation: id, owner },
+        own
+          ? "closed a generation of this node's that no run here ends, as interrupted"
+          : "closed a generation whose node stopped renewing its lease, as interrupted",
+      )
     options.observer?.reaped(meta?.model ?? "unknown")
     // Its marker goes too (whoever closed it: a reader, a sweep or a scan), or it would count.
     await engine.delete(runningMarker(head.config.meta?.owner, id)).catch((error: unknown) => {
@@ -291,9 +322,7 @@ export function createGenerations(options: GenerationsOptions): Generations {
           sweepTimer = undefined
           return
         }
-        sweep().catch((error: unknown) => {
-          logger.warn({ err: error }, "could not check whether the nodes of followed generations are alive")
-        })
+        sweep().then(sweeps.succeeded, sweeps.failed)
       }, leaseTickMs)
       sweepTimer.unref()
     }
@@ -404,6 +433,14 @@ export function createGenerations(options: GenerationsOptions): Generations {
         () => false,
       )
       .then((stored) => {
+        // Kept before the run is gone, so that whoever closes its log here writes the end it came to.
+        const unstored = run.unstoredEnd
+        if (unstored !== undefined) {
+          // The oldest goes first: one never written back is closed as interrupted.
+          if (unstoredEnds.size >= UNSTORED_ENDS_KEPT)
+            unstoredEnds.delete(unstoredEnds.keys().next().value as string)
+          unstoredEnds.set(id, unstored)
+        }
         runs.delete(id)
         const unmarked = unmark(log, marker, stored).finally(() => unmarking.delete(unmarked))
         unmarking.add(unmarked)
@@ -491,6 +528,8 @@ const STOP_CHECK_BATCH = 32
 
 /** How many ended generations {@link Generations.activity} remembers. */
 const RECENT_KEPT = 20
+/** Ends kept for their logs to be closed with (see `unstoredEnds`): enough for every run of an outage. */
+const UNSTORED_ENDS_KEPT = 10_000
 
 /** The most entries a generation's log keeps: far beyond any answer, so retention never trims one. */
 const MAX_ENTRIES = 10_000_000

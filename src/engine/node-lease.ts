@@ -5,6 +5,7 @@
  * node from a live one, and take a dead node's work over with a fence (engine.ts).
  */
 
+import { failureStreak } from "../failure-streak.js"
 import { defaultLogger, type Logger } from "../logger.js"
 import { assertDuration, assertNodeName } from "./checks.js"
 import type { Engine } from "./engine.js"
@@ -54,6 +55,12 @@ export function holdNodeLease(
   /** When the last renewal that succeeded was sent. */
   let renewedAt: number | undefined
   let failing = false
+  const renewals = failureStreak(
+    logger,
+    "warn",
+    { failed: "node lease: renewal failed; retrying", recovered: "node lease: renewed again" },
+    { node },
+  )
   let timer: NodeJS.Timeout | undefined
   let renewal: Promise<void> | undefined
   let released = false
@@ -67,11 +74,11 @@ export function holdNodeLease(
       if (released) return
       if (lapsed(sent)) heldSince = sent
       renewedAt = sent
-      if (failing) logger.info({ node }, "node lease: renewed again")
       failing = false
+      renewals.succeeded()
     } catch (error) {
-      if (!failing) logger.warn({ err: error, node }, "node lease: renewal failed; retrying")
       failing = true
+      renewals.failed(error)
     }
   }
   const schedule = () => {

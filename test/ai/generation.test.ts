@@ -455,7 +455,7 @@ for (const kind of ENGINES) {
         }
       })
 
-      it("keeps a running marker while a generation runs and none once it ended; an end not stored is closed by the next scan", async () => {
+      it("keeps a running marker while a generation runs and none once it ended; an end not stored is written by the next scan", async () => {
         const engine = opened(kind.open())
         const markers = async () =>
           (await engine.list({ prefix: "ai/run/", limit: 10 })).logs.map((log) => log.name)
@@ -477,7 +477,8 @@ for (const kind of ENGINES) {
         expect(await markers()).toEqual([runningMarker(META.owner, running.id)])
         // Past the node's first look for dead nodes, which found it running.
         await sleep(200)
-        // Its end is refused once: the log stays open, and so does its marker, until the scan.
+        // Its end is refused once: the log stays open, and so does its marker, until the scan,
+        // which writes the end the run came to, not that its node stopped.
         running.stop("cancelled", "test")
         expect(await running.ended).toBeUndefined()
         await expect
@@ -485,7 +486,8 @@ for (const kind of ENGINES) {
           .toBe(true)
         expect((await entriesOf(engine, running.log)).at(-1)).toMatchObject({
           type: "end",
-          status: "interrupted",
+          status: "cancelled",
+          error: { message: "test" },
         })
         await expect.poll(markers, { timeout: 3000, interval: 10 }).toEqual([])
         // One that ends well takes its marker along.
