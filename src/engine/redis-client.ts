@@ -235,6 +235,21 @@ export class RedisLink {
     client.on("error", (error: Error) => this.#onError(error, context.address))
     // A Cluster names the node that failed; its "error" then only sums the round up.
     client.on("node error", (error: Error, node: string) => this.#onError(error, node, true))
+    // A node lost while the Cluster serves: its slots are refused until it returns or fails over.
+    client.on("-node", (node: RedisType) => {
+      if (this.#closing || !this.#up) return
+      context.logger.warn(
+        { role: context.role },
+        `redis engine: lost the Cluster's node at ${node.options.host}:${node.options.port}; the logs in its slots are refused until it is back or replaced`,
+      )
+    })
+    client.on("+node", (node: RedisType) => {
+      if (this.#closing || !this.#up) return
+      context.logger.info(
+        { role: context.role },
+        `redis engine: the Cluster's node at ${node.options.host}:${node.options.port} is known again`,
+      )
+    })
   }
 
   /**

@@ -115,9 +115,12 @@ describe.skipIf(!installed && !STRICT)("redis engine on a 3-master Cluster", () 
   })
 
   // Last: it stops a master of the Cluster the tests above share.
-  it("is down while a master is away, naming it, though a PING to another node answers; up once it is back", async () => {
+  it("is down while a master is away, naming it, though a PING to another node answers, and logs it; up once it is back", async () => {
     if (cluster === undefined) throw new Error("the cluster did not start")
-    const engine = engineOnCluster() as Engine & HealthCapability
+    const lines: string[] = []
+    const at = (level: string) => (_fields: object, message: string) => lines.push(`${level} ${message}`)
+    const logger = { error: at("error"), warn: at("warn"), info: at("info"), debug: at("debug") }
+    const engine = engineOnCluster({ logger }) as Engine & HealthCapability
     try {
       expect(await engine.health()).toMatchObject({ status: "up" })
       const away = cluster.servers[2] as RedisServer
@@ -127,8 +130,14 @@ describe.skipIf(!installed && !STRICT)("redis engine on a 3-master Cluster", () 
       expect(health.status === "down" && health.reason).toContain(
         `the Cluster's master at 127.0.0.1:${away.port} does not answer`,
       )
+      expect(lines).toContain(
+        `warn redis engine: lost the Cluster's node at 127.0.0.1:${away.port}; the logs in its slots are refused until it is back or replaced`,
+      )
       await away.start()
       await waitFor(async () => (await engine.health()).status === "up", "the Cluster to serve again", 20_000)
+      expect(lines).toContain(
+        `info redis engine: the Cluster's node at 127.0.0.1:${away.port} is known again`,
+      )
     } finally {
       await engine.close()
     }
