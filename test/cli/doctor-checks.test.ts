@@ -185,6 +185,59 @@ describe("retry, headers, timing, HTTP version", () => {
   })
 })
 
+describe("a response that is not 200: no stream to judge", () => {
+  const problem = observation({
+    status: 404,
+    headers: { "content-type": "application/problem+json" },
+    errorBody: JSON.stringify({
+      type: "about:blank",
+      title: "Not Found",
+      status: 404,
+      detail: "Nothing here. The hub answers at /.well-known/mercure.",
+    }),
+    endedMs: 8,
+    watchedMs: 3,
+  })
+
+  it("fails the response with what the server said, and skips every check of the stream", () => {
+    const checks = runChecks({ observation: problem, probe: undefined, resume: undefined })
+    const response = checks.find((check) => check.id === "response")
+    expect(response?.verdict).toBe("fail")
+    expect(response?.reason).toBe(
+      '404: EventSource fails on any status but 200 and never reconnects (204 is how a server says "stop"); the server says: Nothing here. The hub answers at /.well-known/mercure.',
+    )
+    // Not "closed after 3 ms with no event: EventSource reconnects…", nor warnings about the error document's headers.
+    for (const check of checks.filter((check) => check.id !== "response")) {
+      expect(check, check.id).toMatchObject({
+        verdict: "skip",
+        reason: "no stream to judge: the response was 404, not 200",
+        fixes: [],
+      })
+    }
+  })
+
+  it("quotes a page's text without its markup, and at most 300 characters", () => {
+    const page = observation({
+      status: 502,
+      headers: { "content-type": "text/html" },
+      errorBody: `<html><head><title>502</title><style>p{}</style></head><body><h1>Bad Gateway</h1>\n<p>${"x".repeat(400)}</p></body></html>`,
+    })
+    const reason = runChecks({ observation: page, probe: undefined, resume: undefined })[0]?.reason ?? ""
+    const said = reason.split("; the server says: ")[1] ?? ""
+    expect(said.startsWith("502 Bad Gateway xxx")).toBe(true)
+    expect(said).toHaveLength(300)
+    expect(said.endsWith("…")).toBe(true)
+    const plain = observation({ status: 401, headers: {}, errorBody: "  go\n away " })
+    expect(runChecks({ observation: plain, probe: undefined, resume: undefined })[0]?.reason).toMatch(
+      /; the server says: go away$/,
+    )
+    const empty = observation({ status: 500, headers: {}, errorBody: "" })
+    expect(runChecks({ observation: empty, probe: undefined, resume: undefined })[0]?.reason).not.toContain(
+      "the server says",
+    )
+  })
+})
+
 describe("docs", () => {
   it("docs/operations.md shows the nginx directives exactly as the nginx test runs them", () => {
     const docs = readFileSync(join(import.meta.dirname, "..", "..", "docs", "operations.md"), "utf8")

@@ -145,6 +145,24 @@ describe("herald doctor: one fault per server", () => {
     expect(stdout).not.toContain("\x1b[")
     expect(code).toBe(1)
   })
+
+  it("a 404: the response fails with what the server says, the stream's checks are skipped, exit 1", async () => {
+    const hub = await startHub(["--engine", "memory", "--port", "0"], { cwd: tempCwd() })
+    try {
+      const nope = new URL("/nope", hub.hubUrl).href
+      const { code, report, verdicts, reason } = await doctor(nope)
+      expect(report.response.status).toBe(404)
+      expect(reason("response")).toMatch(/^404: EventSource fails .*; the server says: \S/)
+      for (const [id, verdict] of Object.entries(verdicts)) {
+        if (id !== "response") expect(verdict, id).toBe("skip")
+      }
+      expect(reason("lifetime")).toBe("no stream to judge: the response was 404, not 200")
+      expect(code).toBe(1)
+    } finally {
+      hub.child.kill("SIGTERM")
+      await hub.exited
+    }
+  })
 })
 
 describe("herald doctor over HTTP/2 (node:http2 with TLS, a self-signed certificate made by openssl)", () => {

@@ -36,4 +36,9 @@ export interface Observation {
   readonly bodyError: string | undefined
   /** How long the stream was watched (until the deadline or its end). */
   readonly watchedMs: number
+  /**
+   * The start of the body of a response that is not 200, where servers say why (a problem
+   * document's `detail`, an error page); such a response is not watched as a stream.
+   */
+  readonly errorBody?: string
 }

@@ -58,6 +58,25 @@ export async function observe(
     return { ...EMPTY, url, connectError: describeError(error), watchedMs: now() }
   }
   const headersMs = now()
+  if (opened.status !== 200) {
+    // No stream: EventSource gives up on it. What the server says is read, not watched.
+    const errorBody = await readErrorBody(
+      decode(opened.body, opened.headers["content-encoding"]),
+      settings.timeoutMs,
+    )
+    opened.close()
+    return {
+      ...EMPTY,
+      url,
+      connectError: undefined,
+      httpVersion: opened.httpVersion,
+      status: opened.status,
+      headers: opened.headers,
+      headersMs,
+      watchedMs: now() - headersMs,
+      errorBody,
+    }
+  }
   const chunks: { atMs: number; bytes: number }[] = []
   const events: ArrivedEvent[] = []
   const commentsMs: number[] = []
@@ -135,6 +154,35 @@ const EMPTY: Omit<Observation, "url" | "connectError" | "watchedMs"> = {
   retries: [],
   endedMs: undefined,
   bodyError: undefined,
+}
+
+/** The most of a refusal's body the doctor reads: enough for a problem document, not a whole page. */
+export const MAX_ERROR_BODY_BYTES = 16 * 1024
+
+/**
+ * The start of `body` as text: up to {@link MAX_ERROR_BODY_BYTES}, what came within `timeoutMs`
+ * (a body that never ends is not waited for), what came before an error.
+ */
+function readErrorBody(body: Readable, timeoutMs: number): Promise<string> {
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = []
+    let size = 0
+    const finish = () => {
+      clearTimeout(timer)
+      body.off("data", onData)
+      resolve(new TextDecoder().decode(Buffer.concat(chunks).subarray(0, MAX_ERROR_BODY_BYTES)))
+    }
+    const onData = (chunk: Buffer) => {
+      chunks.push(chunk)
+      size += chunk.length
+      if (size >= MAX_ERROR_BODY_BYTES) finish()
+    }
+    const timer = setTimeout(finish, timeoutMs)
+    body.on("data", onData)
+    body.once("end", finish)
+    body.once("close", finish)
+    body.on("error", finish)
+  })
 }
 
 /** The body as the parser must see it: decompressed when the server compressed it. */

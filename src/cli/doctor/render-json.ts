@@ -14,7 +14,13 @@ export function renderJson(diagnosis: Diagnosis): string {
     response:
       observation.status === undefined
         ? { error: observation.connectError }
-        : { httpVersion: observation.httpVersion, status: observation.status, headers: observation.headers },
+        : {
+            httpVersion: observation.httpVersion,
+            status: observation.status,
+            headers: observation.headers,
+            // A refusal's reason, as the server gave it (its first 16 KiB).
+            body: observation.errorBody,
+          },
     timings: { headersMs: observation.headersMs, firstEventMs: observation.events[0]?.atMs },
     watched: {
       ms: observation.watchedMs,

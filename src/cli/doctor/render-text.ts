@@ -13,12 +13,12 @@ export function renderText(diagnosis: Diagnosis, options: { color: boolean }): s
   if (observation.status !== undefined) {
     const type = observation.headers["content-type"] ?? "no content-type"
     const heartbeats = observation.commentsMs.length
-    lines.push(
-      paint(
-        "2",
-        `HTTP/${observation.httpVersion} ${observation.status} · ${type} · watched ${seconds(observation.watchedMs)}: ${observation.events.length} event(s), ${heartbeats} heartbeat(s)`,
-      ),
-    )
+    // A response that is not 200 is not watched: there is no stream to count.
+    const watched =
+      observation.status === 200
+        ? ` · watched ${seconds(observation.watchedMs)}: ${observation.events.length} event(s), ${heartbeats} heartbeat(s)`
+        : ""
+    lines.push(paint("2", `HTTP/${observation.httpVersion} ${observation.status} · ${type}${watched}`))
   }
   lines.push("")
   const width = Math.max(...checks.map((check) => check.id.length)) + 2

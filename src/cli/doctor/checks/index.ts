@@ -1,5 +1,5 @@
 import type { Evidence } from "../evidence.js"
-import type { CheckResult } from "../verdict.js"
+import { type CheckResult, result } from "../verdict.js"
 import { checkAccelBuffering } from "./accel-buffering.js"
 import { checkBursts } from "./bursts.js"
 import { checkCacheControl } from "./cache-control.js"
@@ -35,7 +35,15 @@ const CHECKS: readonly ((evidence: Evidence) => CheckResult)[] = [
   checkDelivery,
 ]
 
-/** Judges the evidence with every check. */
+/**
+ * Judges the evidence with every check. A response that is not 200 is no stream (EventSource
+ * gives up on it): the response check says so, with what the server said, and the checks of a
+ * stream are skipped rather than judge an error document's headers and end.
+ */
 export function runChecks(evidence: Evidence): CheckResult[] {
-  return CHECKS.map((check) => check(evidence))
+  const results = CHECKS.map((check) => check(evidence))
+  const { status } = evidence.observation
+  if (status === undefined || status === 200) return results
+  const reason = `no stream to judge: the response was ${status}, not 200`
+  return results.map((check) => (check.id === "response" ? check : result(check.id, "skip", reason)))
 }

@@ -1,5 +1,9 @@
 import type { Evidence } from "../evidence.js"
+import type { Observation } from "../observation.js"
 import { type CheckResult, result } from "../verdict.js"
+
+/** The most of what the server says about a refusal that the reason quotes. */
+export const MAX_DETAIL_CHARS = 300
 
 /** The status: EventSource accepts exactly 200 and fails for good on anything else. */
 export function checkResponse({ observation }: Evidence): CheckResult {
@@ -12,9 +16,45 @@ export function checkResponse({ observation }: Evidence): CheckResult {
       "warn",
       `${status}, redirecting to ${headers.location}: EventSource follows it, the doctor does not — run it on that URL`,
     )
+  const detail = serverSays(observation)
   return result(
     "response",
     "fail",
-    `${status}: EventSource fails on any status but 200 and never reconnects (204 is how a server says "stop")`,
+    `${status}: EventSource fails on any status but 200 and never reconnects (204 is how a server says "stop")` +
+      (detail === undefined ? "" : `; the server says: ${detail}`),
   )
+}
+
+/**
+ * Why the server refused, from the body of its answer: a problem document's (RFC 9457) `detail`
+ * (else its `title`), a JSON error's `message` or `error`, else the text (an HTML page's without
+ * its tags), on one line, at most {@link MAX_DETAIL_CHARS} characters.
+ */
+export function serverSays(observation: Pick<Observation, "errorBody" | "headers">): string | undefined {
+  const body = observation.errorBody
+  if (body === undefined || body.trim() === "") return undefined
+  const type = observation.headers["content-type"]?.toLowerCase() ?? ""
+  let text = body
+  if (type.includes("json")) text = jsonReason(body) ?? body
+  else if (type.includes("html"))
+    text = body.replace(/<(script|style)\b[\s\S]*?<\/\1\s*>/gi, " ").replace(/<[^>]*>/g, " ")
+  const line = text.replace(/\s+/g, " ").trim()
+  if (line === "") return undefined
+  return line.length <= MAX_DETAIL_CHARS ? line : `${line.slice(0, MAX_DETAIL_CHARS - 1)}…`
+}
+
+function jsonReason(body: string): string | undefined {
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(body)
+  } catch {
+    return undefined
+  }
+  if (typeof parsed !== "object" || parsed === null) return undefined
+  const fields = parsed as Record<string, unknown>
+  for (const name of ["detail", "title", "message", "error_description", "error"]) {
+    const value = fields[name]
+    if (typeof value === "string" && value.trim() !== "") return value
+  }
+  return undefined
 }
