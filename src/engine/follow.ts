@@ -61,6 +61,15 @@ export interface FollowOptions {
    * close (and not at all if it calls `stop` instead).
    */
   readonly onEnd?: (reason: FollowEnd, error?: unknown) => void
+  /**
+   * Given, a log found recreated while followed — gone (deleted, expired, lost with its store),
+   * and maybe created again, in a new epoch — no longer ends the follower with `"gap"` or
+   * `"deleted"`: this is called, and the follower goes on with the log's new incarnation, from
+   * its first entry held (or, while there is none, from the first entry of the one to come).
+   * What the old incarnation held past the last entry delivered is gone; the caller says so.
+   * A trim within the epoch still ends with `"gap"`.
+   */
+  readonly onRecreated?: () => void
 }
 
 /** One reader's ordered view of a log: the entries after a position, then live ones. */
@@ -119,7 +128,7 @@ export async function follow(
       throw new RangeError(`follow(): ${name} must be a positive integer; got ${String(value)}.`)
     }
   }
-  const follower = new LogFollower(engine, log, bounds, options.onEnd)
+  const follower = new LogFollower(engine, log, bounds, options.onEnd, options.onRecreated)
   await follower.open(from, options.notHeld ?? "live")
   return follower
 }
@@ -148,6 +157,7 @@ class LogFollower implements Follower {
   readonly #log: string
   readonly #bounds: Bounds
   readonly #onEnd: FollowOptions["onEnd"]
+  readonly #onRecreated: FollowOptions["onRecreated"]
   /** The mean size of the entries the last read returned; `undefined` before any did. */
   #entryBytes: number | undefined
   #unwatch: (() => void) | undefined
@@ -162,6 +172,8 @@ class LogFollower implements Follower {
   #seq = 0
   /** The seq the log was closed at, once known: the follower ends after delivering it. */
   #closedAt: number | undefined
+  /** The log was found recreated: the watermark to come is the new incarnation's floor. */
+  #fromFloor = false
 
   /** Feed entries received while catching up, oldest first (not yet checked). */
   #pending: Entry[] = []
@@ -185,11 +197,18 @@ class LogFollower implements Follower {
   /** An end found before `start`, reported by `start`. */
   #endBeforeStart: { readonly reason: FollowEnd; readonly error: unknown } | undefined
 
-  constructor(engine: FollowSource, log: string, bounds: Bounds, onEnd: FollowOptions["onEnd"]) {
+  constructor(
+    engine: FollowSource,
+    log: string,
+    bounds: Bounds,
+    onEnd: FollowOptions["onEnd"],
+    onRecreated: FollowOptions["onRecreated"],
+  ) {
     this.#engine = engine
     this.#log = log
     this.#bounds = bounds
     this.#onEnd = onEnd
+    this.#onRecreated = onRecreated
   }
 
   async open(from: Position | typeof START | undefined, notHeld: "live" | "end"): Promise<void> {
@@ -425,22 +444,51 @@ class LogFollower implements Follower {
     }
   }
 
-  /** The page after the watermark; none when it is not held (the follower then ended) or the follower stopped. */
+  /**
+   * The page after the watermark; none when it is not held (the follower then ended, or went on
+   * with the log recreated: see `onRecreated`) or the follower stopped.
+   */
   async #readPage(): Promise<readonly Entry[]> {
-    if (this.#epoch === undefined) {
-      // A log created since the follower started: everything in it came after.
-      const head = await this.#engine.head(this.#log)
-      if (this.#stopped || head === undefined) return []
-      if (this.#epoch === undefined) this.#setWatermark(formatPosition(head.epoch, 0))
+    // Bounded by the log's incarnations: each turn but the last finds the log recreated.
+    for (;;) {
+      if (this.#epoch === undefined) {
+        // A log created since the follower started: everything in it came after. One recreated
+        // under it: what it holds came after what the follower delivered.
+        const head = await this.#engine.head(this.#log)
+        if (this.#stopped || head === undefined) return []
+        if (this.#epoch === undefined)
+          this.#setWatermark(this.#fromFloor ? head.floor : formatPosition(head.epoch, 0))
+        this.#fromFloor = false
+      }
+      const after = formatPosition(this.#epoch as string, this.#seq)
+      const result = await this.#engine.read(this.#log, after, this.#readLimit())
+      if (this.#stopped) return []
+      if (result.held) return this.#keep(result)
+      if (
+        this.#onRecreated === undefined ||
+        (result.reason !== "missing" && result.reason !== "other-epoch")
+      ) {
+        this.#end(result.reason === "missing" ? "deleted" : "gap")
+        return []
+      }
+      this.#recreated()
+      if (this.#stopped) return []
     }
-    const after = formatPosition(this.#epoch as string, this.#seq)
-    const result = await this.#engine.read(this.#log, after, this.#readLimit())
-    if (this.#stopped) return []
-    if (!result.held) {
-      this.#end(result.reason === "missing" ? "deleted" : "gap")
-      return []
-    }
-    return this.#keep(result)
+  }
+
+  /**
+   * The log is gone or another incarnation of it: forgets the old one (the watermark, a close,
+   * the feed entries held, of either), tells the caller, and follows the new one from its floor.
+   */
+  #recreated(): void {
+    this.#epoch = undefined
+    this.#epochPrefix = ""
+    this.#seq = 0
+    this.#closedAt = undefined
+    this.#pending = []
+    this.#pendingBytes = 0
+    this.#fromFloor = true
+    ;(this.#onRecreated as () => void)()
   }
 
   /** How many entries to ask a read for: as many as fit in a page by the sizes last read. */
@@ -478,7 +526,8 @@ class LogFollower implements Follower {
   /**
    * Delivers `entries[0..limit)` that continue the watermark, in order, up to the first hole or
    * the first entry after which `deliver` asks to wait (it sets #blocked): repeats are skipped,
-   * another epoch ends the follower. Returns how many it consumed.
+   * another epoch ends the follower (or, with `onRecreated`, is skipped and the log read, which
+   * says whether it was recreated). Returns how many it consumed.
    */
   #deliverRun(entries: readonly Entry[], limit: number, deliver: Deliver): number {
     let used = 0
@@ -486,6 +535,10 @@ class LogFollower implements Follower {
       const entry = entries[used] as Entry
       if (this.#epoch === undefined) this.#setWatermark(formatPosition(this.#epochOf(entry), 0))
       if (!entry.position.startsWith(this.#epochPrefix)) {
+        if (this.#onRecreated !== undefined) {
+          this.#mustRead = true
+          continue
+        }
         this.#end("gap")
         break
       }

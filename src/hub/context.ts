@@ -4,6 +4,7 @@ import type { Entry } from "../engine/engine.js"
 import type { ClientAddressResolver, SSE } from "../server/index.js"
 import type { HubAdmission } from "./admission.js"
 import type { Authenticator } from "./authenticate.js"
+import type { LostHistoryOutcome } from "./lost-history-report.js"
 import type { HubMetrics } from "./metrics.js"
 import type { ReplayGate } from "./replay-gate.js"
 import type { HubSettings } from "./settings.js"
@@ -36,8 +37,11 @@ export interface HubContext {
   readonly preparedTopics: (update: StoredUpdate) => readonly PreparedTopic[]
   /** The frames of a batch of entries appended together, joined once per batch and shared, like {@link preparedTopics}. */
   readonly joinedFrames: (entries: readonly Entry[]) => string
-  /** Counts a subscriber stream closed because its next updates are gone from the store (lost-history-report.ts). */
-  readonly reportLostHistory: () => void
+  /**
+   * Counts a subscriber stream whose next updates are gone from the store: closed (trimmed under
+   * it), or continued with the updates of a log started over (lost-history-report.ts).
+   */
+  readonly reportLostHistory: (outcome: LostHistoryOutcome) => void
   /** `true` once a graceful shutdown began. */
   readonly closing: () => boolean
 }

@@ -20,6 +20,20 @@ import { EARLIEST, type StoredUpdate } from "./update.js"
 /** The event telling a resuming subscriber that the hub no longer holds its cursor. */
 export const CURSOR_NOT_FOUND_EVENT = TOO_OLD_EVENT
 
+/** What a subscriber's stream has delivered, as far as a resume from it goes. */
+interface Seen {
+  /** The id of the last update delivered; before any, the cursor resumed from (or `earliest`). */
+  lastEventId: string
+}
+
+/**
+ * The {@link CURSOR_NOT_FOUND_EVENT} for a client whose last update is `lastEventId`: the hub no
+ * longer holds what came after it (never a silent gap: the app reloads its state).
+ */
+function tooOldFrame(lastEventId: string): string {
+  return encode({ event: CURSOR_NOT_FOUND_EVENT, data: JSON.stringify({ lastEventId }) })
+}
+
 /**
  * Answers a subscribe request (draft-08 "Subscription"): checks the matchers and the token,
  * admits the connection, resumes from the cursor, and streams every matching update the token
@@ -68,6 +82,8 @@ export async function subscribe(
   }
   let connection: SSEConnection | undefined
   let cursorHeld = false
+  // What the client would resume from now: its cursor, then the id of each update delivered.
+  const seen: Seen = { lastEventId: parsed.cursor ?? EARLIEST }
   try {
     try {
       const { updates } = context
@@ -88,7 +104,7 @@ export async function subscribe(
                 "the engine is unavailable; closing the subscriber's stream (it resumes from its cursor)",
               )
             } else if (reason === "gap" || reason === "deleted") {
-              context.reportLostHistory()
+              context.reportLostHistory("closed")
             } else if (reason === "error") {
               settings.logger.error(
                 { err: error },
@@ -97,6 +113,15 @@ export async function subscribe(
             }
             connection?.close()
           }
+        },
+        onRecreated: () => {
+          // The log started over (a Redis restarted empty): the updates it held past this
+          // subscriber's last one are gone, the ones stored since are not. Say so, as for a
+          // cursor not found, and go on in this stream with every update stored since, once
+          // each: ended, the client would resume from a cursor of the old log, not found, and
+          // go live from its return, without the updates stored in between.
+          context.reportLostHistory("continued")
+          connection?.writeFrame(tooOldFrame(seen.lastEventId))
         },
       })
       cursorHeld = from !== undefined && follower.status === "held"
@@ -151,11 +176,9 @@ export async function subscribe(
     lifetime = closeAtExpiry(open, grants, settings.limits.maxConnectionMs)
     if (parsed.cursor !== undefined && !cursorHeld) {
       // Never a silent gap: say so, so the app reloads its state instead of trusting a stream with a hole.
-      open.writeFrame(
-        encode({ event: CURSOR_NOT_FOUND_EVENT, data: JSON.stringify({ lastEventId: parsed.cursor }) }),
-      )
+      open.writeFrame(tooOldFrame(parsed.cursor))
     }
-    await stream(context, open, follower, parsed, grants)
+    await stream(context, open, follower, parsed, grants, seen)
   } catch (error) {
     // Nothing stays held: the stream, if open, is cut, and the request's error boundary answers and logs.
     connection?.destroy()
@@ -171,6 +194,7 @@ async function stream(
   follower: Follower,
   parsed: ReturnType<typeof parseSubscriptionRequest>,
   grants: Grants,
+  seen: Seen,
 ): Promise<void> {
   const { settings, metrics } = context
   const matchers = parsed.subscriptions.map((subscription) => subscription.matcher)
@@ -184,6 +208,7 @@ async function stream(
     const update = updates.decode(entry)
     if (!wanted(update)) return true
     metrics.delivered(1)
+    seen.lastEventId = update.id
     return open.writeFrame(update.frame)
   }
   const deliverBatch = (entries: readonly Entry[]): void => {
@@ -195,6 +220,7 @@ async function stream(
     }
     // The subscriber takes the whole batch: one frame, the same string for every such subscriber.
     metrics.delivered(entries.length)
+    seen.lastEventId = updates.decode(entries[entries.length - 1] as Entry).id
     open.writeFrame(context.joinedFrames(entries))
   }
   try {
