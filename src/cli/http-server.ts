@@ -29,8 +29,10 @@ export function headersCheckIntervalMs(timeouts: HttpTimeouts): number {
 /**
  * The HTTP server of `herald serve`. Node's `requestTimeout` (5 minutes by default, counted
  * from the request's start) is off: it would cut a streaming (NDJSON) publish that is still
- * sending. A body that stalls is cut by the hub's body idle timeout instead, and a subscriber's
- * stream is a response, which no server timeout covers.
+ * sending. A body that stalls is cut by the body idle timeout instead (`--body-idle-timeout`),
+ * which every app applies to the bodies it reads: the hub's publishes, the AI endpoints'
+ * requests, Durable Streams writes. A subscriber's stream is a response, which no server
+ * timeout covers.
  */
 export function createHttpServer(listener: RequestListener, timeouts: HttpTimeouts): Server {
   const server = createServer(

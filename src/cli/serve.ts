@@ -16,6 +16,8 @@ import { createServedAI, type ServedAI } from "./ai-app.js"
 import {
   addConfigOptions,
   ConfigError,
+  envOf,
+  flagOf,
   type HeraldConfig,
   loadConfig,
   resourceOf,
@@ -117,7 +119,7 @@ export async function serve(flags: Readonly<Record<string, unknown>>): Promise<n
   try {
     await listen(server, config.port, config.host, config.listenBacklog)
   } catch (error) {
-    logger.error(cannotListen(error, config.host, config.port, "--port"))
+    logger.error(cannotListen(error, config.host, config.port, "port"))
     await closeEngine(lease, engine)
     return 1
   }
@@ -180,7 +182,7 @@ export async function serve(flags: Readonly<Record<string, unknown>>): Promise<n
     try {
       await listen(metricsServer, config.metricsPort, host, config.listenBacklog)
     } catch (error) {
-      logger.error(cannotListen(error, host, config.metricsPort, "--metrics-port"))
+      logger.error(cannotListen(error, host, config.metricsPort, "metricsPort"))
       server.close()
       await Promise.all(apps.map((app) => app.close({ deadlineMs: 0 })))
       await closeEngine(lease, engine)
@@ -260,14 +262,20 @@ function count(n: number, noun: string): string {
   return `${n} ${noun}${n === 1 ? "" : "s"}`
 }
 
-/** Why a server could not listen, saying which setting to change. */
-function cannotListen(error: unknown, host: string | undefined, port: number, flag: string): string {
+/** Why a server could not listen, saying which setting to change (its flag and its variable). */
+export function cannotListen(
+  error: unknown,
+  host: string | undefined,
+  port: number,
+  setting: "port" | "metricsPort",
+): string {
   const code = (error as NodeJS.ErrnoException).code
   const where = `${host ?? "all interfaces"} port ${port}`
+  const change = `pick another with ${flagOf(setting)} or ${envOf(setting)}`
   return code === "EADDRINUSE"
-    ? `port ${port} is already in use (another herald serve?); pick another with ${flag}`
+    ? `port ${port} is already in use (another herald serve?); ${change}`
     : code === "EACCES"
-      ? `no permission to bind ${where} (ports below 1024 need privileges); pick another with ${flag}`
+      ? `no permission to bind ${where} (ports below 1024 need privileges); ${change}`
       : `cannot listen on ${where}: ${(error as Error).message}`
 }
 

@@ -259,7 +259,7 @@ describe("herald serve", () => {
       })
       expect(code).toBe(1)
       expect(stdout).toContain(`port ${port} is already in use`)
-      expect(stdout).toContain("--port")
+      expect(stdout).toContain("pick another with --port or HERALD_PORT")
     } finally {
       await new Promise<void>((resolve) => blocker.close(() => resolve()))
     }
