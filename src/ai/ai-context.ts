@@ -8,6 +8,7 @@ import type { IdempotencyKeys } from "./idempotency.js"
 import type { JsonBodyLimits } from "./json-body.js"
 import type { LatestGenerations } from "./latest-generations.js"
 import type { Model } from "./models.js"
+import type { OpenStreams } from "./open-streams.js"
 import type { Prompts } from "./prompts.js"
 import type { ReasoningMemory } from "./reasoning-memory.js"
 import type { SubjectLimits } from "./subject-limits.js"
@@ -34,6 +35,8 @@ export interface AIContext {
   readonly reasoning: ReasoningMemory
   readonly auth: AIAuthenticator
   readonly sse: SSE
+  /** The generation streams open on this node, interrupted at shutdown. */
+  readonly streams: OpenStreams
   /** How long a new generation's response head waits for the upstream's first answer, in ms. */
   readonly headWaitMs: number
   /** What a request body may be: its size, its pauses, its depth. */

@@ -140,6 +140,7 @@ export async function createGeneration(
     stream.view(viewContext),
     undefined,
     connection,
+    context.streams,
     context.logger,
   )
 }

@@ -21,6 +21,7 @@ import { createIdempotencyKeys } from "./idempotency.js"
 import { DEFAULT_MAX_BODY_DEPTH } from "./json-body.js"
 import { createLatestGenerations } from "./latest-generations.js"
 import { createModels, type ModelConfig } from "./models.js"
+import { OpenStreams } from "./open-streams.js"
 import { openaiFormat } from "./openai-format.js"
 import { positive } from "./option-checks.js"
 import { createPrompts, UNSTORED_PROMPTS } from "./prompts.js"
@@ -183,6 +184,7 @@ export function createAIHandler(options: AIHandlerOptions): AIHandler {
           ),
     auth: createAIAuthenticator(options.auth),
     sse,
+    streams: new OpenStreams(),
     headWaitMs: options.headWaitMs ?? 2000,
     bodyLimits: {
       maxBodyBytes: positive("maxBodyBytes", options.maxBodyBytes ?? 8 * 1024 * 1024),
@@ -324,7 +326,9 @@ export function createAIHandler(options: AIHandlerOptions): AIHandler {
     openGenerationLog: (id, request, url) => openGenerationLog(context, request, url, id),
     async close(closeOptions = {}) {
       await generations.close(closeOptions)
-      // Every generation has ended: its readers got the terminal entry; the rest are told to come back.
+      // Every generation of this node has ended, and its readers got the terminal entry; a stream
+      // still open (its end not stored, or another node's generation) is told in its format.
+      context.streams.interruptAll()
       await sse.close({ deadlineMs: 1000 })
     },
   }

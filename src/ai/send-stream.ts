@@ -48,6 +48,7 @@ export async function sendStream(
     format.view({ id: found.id, meta: found.meta }),
     cursor,
     connection,
+    context.streams,
     context.logger,
   )
 }

@@ -6,6 +6,7 @@ import { encode } from "../protocol/index.js"
 import type { SSEConnection } from "../server/index.js"
 import { type Cursor, eventId } from "./cursor.js"
 import type { ErrorEntry } from "./entries.js"
+import type { OpenStreams } from "./open-streams.js"
 import { parseEntry } from "./stored-entry.js"
 import type { View } from "./view.js"
 
@@ -23,22 +24,28 @@ export async function streamGeneration(
   view: View,
   cursor: Cursor | undefined,
   connection: SSEConnection,
+  open: OpenStreams,
   logger: Logger,
 ): Promise<void> {
+  // Said in the view's own error shape, without an id: a client that cannot resume (the
+  // official SDKs) would otherwise take what it got for the whole answer.
+  const endEarly = (reason: EarlyEnd) => {
+    let frame = ""
+    for (const event of view.render(earlyEnd(reason))) frame += encode(event)
+    connection.writeFrame(frame)
+    connection.close()
+  }
   const follower = await follow(engine, log, START, {
     notHeld: "end",
     onEnd: (reason, error) => {
-      if (reason !== "closed") {
+      if (reason === "closed") connection.close()
+      else {
         logger.warn({ err: error, log, reason }, "a generation's stream ended early")
-        // Said in the view's own error shape, without an id: a client that cannot resume (the
-        // official SDKs) would otherwise take what it got for the whole answer.
-        let frame = ""
-        for (const event of view.render(earlyEnd(reason))) frame += encode(event)
-        connection.writeFrame(frame)
+        endEarly(reason)
       }
-      connection.close()
     },
   })
+  connection.onClose(open.add(() => endEarly("shutdown")))
   connection.onClose(() => follower.stop())
   if (follower.status === "not-held") {
     connection.close()
@@ -65,8 +72,11 @@ function skipped(seq: number, cursor: Cursor, count: number): number {
   return cursor.eventsSeen ?? count
 }
 
+/** Why a stream may end before its generation's end. */
+type EarlyEnd = Exclude<FollowEnd, "closed"> | "shutdown"
+
 /** Why a stream ended before its generation's end, as an error entry the views render. */
-function earlyEnd(reason: Exclude<FollowEnd, "closed">): ErrorEntry {
+function earlyEnd(reason: EarlyEnd): ErrorEntry {
   if (reason === "gap" || reason === "deleted") {
     return {
       type: "error",
@@ -74,6 +84,15 @@ function earlyEnd(reason: Exclude<FollowEnd, "closed">): ErrorEntry {
       afterOutput: true,
       message:
         "the generation's log is gone from the store (deleted, expired, or lost by the store): its answer cannot be read on",
+    }
+  }
+  if (reason === "shutdown") {
+    return {
+      type: "error",
+      errorType: "stream_interrupted",
+      afterOutput: true,
+      message:
+        "this server shut down before the generation's end: resume it on another from the last event id received (GET /v1/generations/{id}/stream with Last-Event-ID)",
     }
   }
   return {

@@ -401,6 +401,26 @@ for (const kind of ENGINES) {
       })
     })
 
+    it("a stream still open when the server shuts down is told so in its format before it ends", async () => {
+      running = await startAI({ openEngine: kind.open })
+      await running.engine.holdLease("live-node", 60_000)
+      await openGenerationOf(running.engine, "DDDDDDDDDDDDDDDDDDDDDD", "live-node", "Half")
+      const response = await fetch(`${running.origin}/v1/generations/DDDDDDDDDDDDDDDDDDDDDD/stream`)
+      const events: ServerSentEvent[] = []
+      const parser = createParser({ onEvent: (event) => events.push(event) })
+      const reader = (response.body as ReadableStream<Uint8Array>).getReader()
+      const reading = (async () => {
+        for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read())
+          parser.feed(chunk.value)
+      })()
+      await expect.poll(() => openaiText(events), { timeout: 3000, interval: 10 }).toBe("Half")
+      await running.ai.close({ deadlineMs: 200 })
+      await reading
+      expect(JSON.parse(events.at(-1)?.data ?? "{}")).toMatchObject({
+        error: { type: "stream_interrupted", message: expect.stringContaining("shut down") },
+      })
+    })
+
     it("a log that goes away under its readers ends each format's stream with its error event, not a bare end", async () => {
       running = await startAI({ openEngine: kind.open })
       await running.engine.holdLease("live-node", 60_000)
