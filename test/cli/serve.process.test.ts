@@ -11,6 +11,7 @@ import { openStream } from "../server/helpers.js"
 import {
   bannerTokens,
   freePort,
+  HERALD,
   herald,
   heraldDone,
   startHub,
@@ -47,8 +48,10 @@ describe("herald serve", () => {
     expect(output).toContain("development only")
     expect(output).toContain(`curl -X POST '${hub.hubUrl}'`)
     expect(output).toContain(`curl -N -G '${hub.hubUrl}'`)
-    // Run from outside the clone, so the banner's herald commands go through npx.
-    expect(output).toContain(`npx herald listen --hub ${hub.hubUrl} https://example.com/books/1`)
+    // Run from outside the clone, where no node_modules/.bin/herald is: npx would fetch whatever
+    // the registry calls herald, so the banner's commands run this CLI by its absolute path.
+    expect(output).toContain(`node ${HERALD} listen --hub ${hub.hubUrl} https://example.com/books/1`)
+    expect(output).not.toContain("npx herald")
     const { publisher, subscriber } = bannerTokens(output)
 
     const health = await fetch(new URL("/healthz", hub.hubUrl))
