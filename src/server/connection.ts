@@ -29,12 +29,24 @@ export type CloseReason =
   /** A graceful shutdown ended it. */
   | "shutdown"
 
+/** A connection's bounds: its queue's, and how long its end may take to flush. */
+export interface ConnectionLimits extends FrameQueueLimits {
+  /**
+   * How long the frames of a connection ended with `close()` may take to reach its client before
+   * it is cut, ms. Default {@link DEFAULT_CLOSE_FLUSH_MS}.
+   */
+  readonly closeFlushMs?: number
+}
+
+/** How long a closed stream may take to flush to its client before it is cut, when not given. */
+export const DEFAULT_CLOSE_FLUSH_MS = 10_000
+
 /** Per-connection settings an adapter passes in. */
 export interface ConnectionSettings {
   /** The client's resume cursor (`Last-Event-ID`), `""` for a fresh subscription. */
   lastEventId: string
   /** Queue bounds; one object shared by every connection of an `SSE` (kept by reference, not copied). */
-  limits: FrameQueueLimits
+  limits: ConnectionLimits
   /** Receives what a close listener throws. Default: {@link defaultLogger}. */
   logger?: Logger | undefined
 }
@@ -60,7 +72,7 @@ export class SSEConnection {
   closeReason: CloseReason | undefined = undefined
 
   readonly #sink: ConnectionSink
-  readonly #limits: FrameQueueLimits
+  readonly #limits: ConnectionLimits
   readonly #logger: Logger | undefined
   /** Non-null exactly while the transport is applying backpressure. */
   #queue: FrameQueue | null = null
@@ -207,6 +219,15 @@ export class SSEConnection {
     if (queue !== null)
       for (let frame = queue.shift(); frame !== undefined; frame = queue.shift()) this.#sink.write(frame)
     this.#finish(reason, false)
+    if (this.#transportGone) return
+    // A client that stopped reading never takes the end: cut it after the flush bound.
+    const cut = setTimeout(
+      () => this.#markTransportGone(true),
+      this.#limits.closeFlushMs ?? DEFAULT_CLOSE_FLUSH_MS,
+    )
+    cut.unref()
+    this.#transportWaiters ??= []
+    this.#transportWaiters.push(() => clearTimeout(cut))
   }
 
   /**

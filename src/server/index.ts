@@ -33,8 +33,10 @@ export {
 } from "./client-address.js"
 export {
   type CloseReason,
+  type ConnectionLimits,
   type ConnectionSettings,
   type ConnectionSink,
+  DEFAULT_CLOSE_FLUSH_MS,
   SSEConnection,
 } from "./connection.js"
 export { answerFailure, type RequestHandler, withErrorBoundary } from "./error-boundary.js"

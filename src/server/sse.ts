@@ -1,11 +1,16 @@
 import { defaultLogger, type Logger } from "../logger.js"
 import { encode } from "../protocol/index.js"
-import type { CloseListener, SSEConnection } from "./connection.js"
+import {
+  type CloseListener,
+  type ConnectionLimits,
+  DEFAULT_CLOSE_FLUSH_MS,
+  type SSEConnection,
+} from "./connection.js"
 import { openFetchConnection } from "./fetch-adapter.js"
 import { createHeartbeat, HEARTBEAT_FRAME } from "./heartbeat.js"
 import { DEFAULT_LAST_EVENT_ID_PARAMS, readLastEventId } from "./last-event-id.js"
 import { type NodeRequestLike, type NodeResponseLike, openNodeConnection } from "./node-adapter.js"
-import type { FrameQueueLimits, OverflowPolicy } from "./queue.js"
+import type { OverflowPolicy } from "./queue.js"
 import { type ShutdownOptions, shutdownConnections } from "./shutdown.js"
 
 /** Options for {@link createSSE}. Every limit has a bounded default. */
@@ -18,6 +23,12 @@ export interface SSEOptions {
   maxQueuedBytes?: number
   /** What happens when a client's queue is full. Default `"disconnect"`. */
   overflow?: OverflowPolicy
+  /**
+   * How long a stream ended with `close()` may take to send its last frames before it is cut, ms:
+   * a client that stopped reading would otherwise hold its socket and those frames for good.
+   * Default 10 000.
+   */
+  closeFlushMs?: number
   /** Query parameters read for the resume cursor when there is no `Last-Event-ID` header. Default `lastEventId`, `lastEventID`. */
   lastEventIdParams?: readonly string[]
   /** Extra response headers for every stream (CORS and the like). */
@@ -82,7 +93,8 @@ export function createSSE(options: SSEOptions = {}): SSE {
   const firstFrame = retryMs === null ? HEARTBEAT_FRAME : encode({ retry: retryMs })
 
   // Shared by every connection (kept by reference), so an idle connection carries no copy.
-  const limits: FrameQueueLimits = Object.freeze({ maxBytes, policy })
+  const closeFlushMs = nonNegativeInteger("closeFlushMs", options.closeFlushMs ?? DEFAULT_CLOSE_FLUSH_MS)
+  const limits: ConnectionLimits = Object.freeze({ maxBytes, policy, closeFlushMs })
   const connections = new Set<SSEConnection>()
   const heartbeat = createHeartbeat(heartbeatMs, connections)
   let shutdown: Promise<void> | undefined

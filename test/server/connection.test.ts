@@ -70,6 +70,35 @@ describe("SSEConnection", () => {
     expect(connection.writeFrame("late")).toBe(false)
   })
 
+  it("close() cuts a client that does not take the end within closeFlushMs; one that does is left alone", async () => {
+    const stalled = fakeSink(1)
+    const closing = new SSEConnection(stalled.sink, {
+      lastEventId: "",
+      limits: { ...limits, closeFlushMs: 50 },
+    })
+    let gone = false
+    void closing.whenTransportClosed().then(() => {
+      gone = true
+    })
+    closing.writeFrame("unread")
+    closing.close()
+    expect(stalled.events).toEqual(["end"])
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    expect(stalled.events).toEqual(["end", "destroy"])
+    expect(gone).toBe(true)
+
+    const reading = fakeSink(10)
+    const closed = new SSEConnection(reading.sink, {
+      lastEventId: "",
+      limits: { ...limits, closeFlushMs: 50 },
+    })
+    closed.close()
+    // The adapter reports the transport gone once the end was sent.
+    closed.destroy("client-gone")
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    expect(reading.events).toEqual(["end"])
+  })
+
   it("runs every close listener once, even when one throws (reported to the logger), and honours offClose", async () => {
     const { sink } = fakeSink(10)
     const logger = recordingLogger()
