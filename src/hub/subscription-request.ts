@@ -78,7 +78,7 @@ export function parseSubscriptionRequest(
     if (subscriptions.length > settings.limits.maxMatchersPerSubscription) {
       throw new HttpError(
         400,
-        `Too many topic matchers: the hub accepts at most ${settings.limits.maxMatchersPerSubscription} per subscription.`,
+        `Too many topic matchers: the hub accepts at most ${settings.limits.maxMatchersPerSubscription} per subscription (--max-matchers-per-subscription).`,
       )
     }
   }

@@ -58,7 +58,7 @@ export function validateUpdate(draft: UpdateDraft, rules: UpdateRules, where = "
   if (topics.length > rules.limits.maxTopicsPerUpdate) {
     fail(
       413,
-      `The update has ${topics.length} topics; the hub accepts at most ${rules.limits.maxTopicsPerUpdate}.`,
+      `The update has ${topics.length} topics; the hub accepts at most ${rules.limits.maxTopicsPerUpdate} (--max-topics-per-update).`,
     )
   }
   for (const topic of topics) checkTopic(topic, rules, fail)
@@ -132,7 +132,7 @@ function checkLength(
   if (value.length > rules.limits.maxPatternLength) {
     fail(
       413,
-      `"${field}" is ${value.length} characters long; the hub accepts at most ${rules.limits.maxPatternLength}.`,
+      `"${field}" is ${value.length} characters long; the hub accepts at most ${rules.limits.maxPatternLength} (--max-pattern-length).`,
     )
   }
 }

@@ -159,7 +159,7 @@ describe("herald publish + herald listen (dev mode: both read the dev secret)", 
     expect(refused.stderr).toContain("400 Bad Request")
     // The problem document's detail, not the raw JSON.
     expect(refused.stderr).toContain(
-      "\n  Too many topic matchers: the hub accepts at most 64 per subscription.",
+      "\n  Too many topic matchers: the hub accepts at most 64 per subscription (--max-matchers-per-subscription).",
     )
     expect(refused.stderr).not.toContain('"status"')
     hub.child.kill("SIGTERM")

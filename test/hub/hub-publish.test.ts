@@ -140,9 +140,14 @@ describe("publish validation (draft-08 Publication and Security Considerations)"
         ["topic", "d"],
       ],
       413,
-      /at most 3/,
+      /at most 3 \(--max-topics-per-update\)/,
     ],
-    ["a topic over the length limit", [["topic", "x".repeat(201)]], 413, /at most 200/],
+    [
+      "a topic over the length limit",
+      [["topic", "x".repeat(201)]],
+      413,
+      /at most 200 \(--max-pattern-length\)/,
+    ],
   ])("refuses %s", async (_name, fields, status, detail) => {
     const response = await publish(hub.hubUrl, fields, publisher)
     expect(response.status).toBe(status)
