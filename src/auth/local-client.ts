@@ -32,9 +32,24 @@ export interface LocalTrust {
  * from the address alone.
  */
 export function isTrustedLocalRequest(request: IncomingMessage, trust: LocalTrust): boolean {
-  if (!isLocalClient(request)) return false
   const origin = request.headers.origin
-  if (origin !== undefined && !trust.trusts(origin)) return false
+  return (origin === undefined || trust.trusts(origin)) && isLocalToThisServer(request, trust)
+}
+
+/**
+ * The `Origin` that alone keeps `request` from being trusted as local (a page of a dev server on
+ * another port, say), else `undefined`: what to add to the trusted origins. The browser tells
+ * any page the same thing, in the answer to its preflight.
+ */
+export function untrustedLocalOrigin(request: IncomingMessage, trust: LocalTrust): string | undefined {
+  const origin = request.headers.origin
+  if (origin === undefined || trust.trusts(origin) || !isLocalToThisServer(request, trust)) return undefined
+  return origin
+}
+
+/** A client on this machine that names this server (a loopback host, or the hub's own) as its host. */
+function isLocalToThisServer(request: IncomingMessage, trust: LocalTrust): boolean {
+  if (!isLocalClient(request)) return false
   // HTTP/2 names the host in `:authority`; browsers send no `Host` there (RFC 9113 §8.3.1).
   const authority = request.headers[":authority"]
   const host = hostnameOf(request.headers.host ?? (typeof authority === "string" ? authority : undefined))

@@ -148,6 +148,26 @@ describe("dev mode: local clients need no token", () => {
     // The hub's own origin is trusted like the hub itself.
     expect((await publish(hub.hubUrl, { topic: "t" }, undefined, { origin: hub.origin })).status).toBe(200)
   })
+
+  it("tells a page of another local origin (a dev server) that its origin is what is not trusted, and how to trust it", async () => {
+    hub = await startHub({ trustLocalClients: true })
+    const page = "http://localhost:5173"
+    const refused = await fetch(subscribeUrl(hub.hubUrl, [["match", "t"]]), { headers: { origin: page } })
+    expect(refused.status).toBe(401)
+    expect((await refused.json()).detail).toBe(
+      `This hub trusts clients on this machine without a token, but not pages of ${page}: start it with --cors-origins ${page}, or send a token.`,
+    )
+    // A client that is not local is told only that a token is needed.
+    const remote = await fetch(subscribeUrl(hub.hubUrl, [["match", "t"]]), {
+      headers: { origin: page, "x-forwarded-for": "203.0.113.7" },
+    })
+    expect((await remote.json()).detail).toMatch(/^This hub needs an access token to subscribe/)
+    await hub.close()
+    hub = await startHub({ trustLocalClients: true, corsOrigins: [page] })
+    const trusted = await openStream(subscribeUrl(hub.hubUrl, [["match", "t"]]), { origin: page })
+    expect(trusted.status).toBe(200)
+    trusted.close()
+  })
 })
 
 describe("Herald grants on the hub", () => {
