@@ -1,7 +1,6 @@
 import { randomBytes } from "node:crypto"
 import type { Engine, LogHead, Signal } from "../engine/engine.js"
-import { failureStreak } from "../failure-streak.js"
-import { defaultLogger, type Logger } from "../logger.js"
+import { defaultLogger, failureStreak, type Logger } from "../logger.js"
 import type { GenerationObserver } from "./ai-metrics.js"
 import { DeadNodeScan } from "./dead-node-scan.js"
 import { type GenerationActivity, RecentGenerations } from "./generation-activity.js"

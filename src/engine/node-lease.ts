@@ -5,8 +5,7 @@
  * node from a live one, and take a dead node's work over with a fence (engine.ts).
  */
 
-import { failureStreak } from "../failure-streak.js"
-import { defaultLogger, type Logger } from "../logger.js"
+import { defaultLogger, failureStreak, type Logger } from "../logger.js"
 import { assertDuration, assertNodeName } from "./checks.js"
 import type { Engine } from "./engine.js"
 

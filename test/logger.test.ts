@@ -1,6 +1,5 @@
 import { describe, expect, it } from "vitest"
-import { failureStreak } from "../src/failure-streak.js"
-import type { Logger } from "../src/logger.js"
+import { failureStreak, type Logger } from "../src/logger.js"
 
 describe("failureStreak", () => {
   it("logs a streak of failures once at its level, the rest at debug, and its end once", () => {
