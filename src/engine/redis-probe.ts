@@ -66,8 +66,13 @@ export async function probeRedis(
     ["ZRANGEBYSCORE", [target.global.leases, "-inf", "+inf", "LIMIT", 0, 1]],
     ["ZREM", [target.global.leases, member]],
   ]
-  // The lease is renewed in a transaction; ZREMRANGEBYSCORE from 1 to 0 removes nothing.
-  const lease = client.multi().zremrangebyscore(target.global.leases, 1, 0).exec()
+  // The lease is renewed in a transaction, as holdLease sends it: ZADD XX of a member none has
+  // and ZREMRANGEBYSCORE from 1 to 0 change nothing.
+  const lease = client
+    .multi()
+    .zadd(target.global.leases, "XX", 0, member)
+    .zremrangebyscore(target.global.leases, 1, 0)
+    .exec()
   const refusals = await Promise.all([
     ...sent.map(([name, args]) => refusal(client.call(name, ...args))),
     refusal(lease),
@@ -93,13 +98,18 @@ async function clusterEnabled(command: RedisLink): Promise<boolean> {
   }
 }
 
-/** Redis's reply when `call` is refused for the user's permissions, else `undefined`. */
+/**
+ * Redis's reply when `call` is refused for the user's permissions, else `undefined`. A
+ * transaction's refusals (of MULTI, or of a command in it) are in the errors before its EXEC's.
+ */
 async function refusal(call: Promise<unknown>): Promise<string | undefined> {
   try {
     await call
     return undefined
   } catch (error) {
-    const message = error instanceof Error ? error.message : String(error)
-    return NOT_PERMITTED.test(message) ? message : undefined
+    const replies = [error, ...((error as { previousErrors?: unknown[] }).previousErrors ?? [])].map(
+      (each) => (each instanceof Error ? each.message : String(each)),
+    )
+    return replies.find((reply) => NOT_PERMITTED.test(reply))
   }
 }

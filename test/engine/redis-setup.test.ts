@@ -199,6 +199,9 @@ describe.skipIf(!installed && !STRICT)("redis engine: settings Redis refuses, an
         [["~*", "&*", "+@all", "-xadd"], /NOPERM.*'xadd'/],
         [["~*", "&*", "+@all", "-zrangebylex"], /NOPERM.*'zrangebylex'/],
         [["~*", "&*", "+@all", "-subscribe"], /NOPERM.*'subscribe'/],
+        // The lease's transaction: a refusal inside it, and of its MULTI.
+        [["~*", "&*", "+@all", "-zremrangebyscore"], /NOPERM.*'zremrangebyscore'/],
+        [["~*", "&*", "+@all", "-multi"], /NOPERM.*'multi'/],
         [["~other:*", "&*", "+@all"], /NOPERM.*keys/],
         [["~*", "resetchannels", "+@all"], /NOPERM.*channels/],
       ] as const) {
