@@ -227,6 +227,8 @@ export function createGenerations(options: GenerationsOptions): Generations {
    */
   const reap = async (id: string, head: LogHead, liveNodes: () => Promise<readonly string[]>) => {
     const owner = head.config.owner
+    // Closed by another node meanwhile: an end kept for it has nothing left to close.
+    if (head.closed) unstoredEnds.delete(id)
     if (head.closed || owner === undefined || runs.has(id) || starting.has(id)) return false
     const own = owner === node
     if (!own && (await liveNodes()).includes(owner)) return false
@@ -249,16 +251,18 @@ export function createGenerations(options: GenerationsOptions): Generations {
     if (result.status !== "appended") return false
     unstoredEnds.delete(id)
     const meta = metaFromRecord(head.config.meta)
+    // A run whose end waited was counted when it ended (as lost): not once more.
     if (unstored !== undefined)
       logger.info({ generation: id }, "stored the end of a generation this node ran, once the store was back")
-    else
+    else {
       logger.warn(
         { generation: id, owner },
         own
           ? "closed a generation of this node's that no run here ends, as interrupted"
           : "closed a generation whose node stopped renewing its lease, as interrupted",
       )
-    options.observer?.reaped(meta?.model ?? "unknown")
+      options.observer?.reaped(meta?.model ?? "unknown")
+    }
     // Its marker goes too (whoever closed it: a reader, a sweep or a scan), or it would count.
     await engine.delete(runningMarker(head.config.meta?.owner, id)).catch((error: unknown) => {
       logger.warn({ err: error, generation: id }, "could not clear a closed generation's marker")

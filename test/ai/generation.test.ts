@@ -460,6 +460,7 @@ for (const kind of ENGINES) {
         const markers = async () =>
           (await engine.list({ prefix: "ai/run/", limit: 10 })).logs.map((log) => log.name)
         let refuseOneEnd = true
+        const counted: string[] = []
         const node = generationsOn(
           replacing(engine, {
             append: (log, entries, options) => {
@@ -470,7 +471,14 @@ for (const kind of ENGINES) {
               return engine.append(log, entries, options)
             },
           }),
-          { leaseMs: 150 },
+          {
+            leaseMs: 150,
+            observer: {
+              started: () => counted.push("started"),
+              ended: (_model, end) => counted.push(end?.status ?? "lost"),
+              reaped: () => counted.push("reaped"),
+            },
+          },
         )
         const stalled = endless({ everyMs: 60_000 })
         const running = await node.start({ provider: stalled.provider, request: REQUEST, meta: META })
@@ -489,6 +497,8 @@ for (const kind of ENGINES) {
           status: "cancelled",
           error: { message: "test" },
         })
+        // Counted once, when it ended: the scan that stored its end adds no interrupted one.
+        expect(counted).toEqual(["started", "lost"])
         await expect.poll(markers, { timeout: 3000, interval: 10 }).toEqual([])
         // One that ends well takes its marker along.
         const short = await node.start({
