@@ -326,13 +326,16 @@ export function createAIHandler(options: AIHandlerOptions): AIHandler {
     openGenerationLog: (id, request, url) => openGenerationLog(context, request, url, id),
     async close(closeOptions = {}) {
       await generations.close(closeOptions)
-      // Every generation of this node has ended, and its readers got the terminal entry; a stream
-      // still open (its end not stored, or another node's generation) is told in its format.
-      context.streams.interruptAll()
+      // Every generation of this node has ended; its readers get the terminal entry in a moment.
+      // A stream still open then (its end not stored, or another node's generation) is told so.
+      await context.streams.interruptAll(STREAM_DRAIN_MS)
       await sse.close({ deadlineMs: 1000 })
     },
   }
 }
+
+/** How long a shutdown waits for generation streams to deliver the ends just stored, ms. */
+const STREAM_DRAIN_MS = 500
 
 /** A 405 whose `Allow` lists the methods the path answers. */
 function notAllowed(response: ServerResponse, format: WireFormat, allow: "GET" | "GET, HEAD" | "POST"): void {
