@@ -94,6 +94,8 @@ export function createSSE(options: SSEOptions = {}): SSE {
 
   // Shared by every connection (kept by reference), so an idle connection carries no copy.
   const closeFlushMs = nonNegativeInteger("closeFlushMs", options.closeFlushMs ?? DEFAULT_CLOSE_FLUSH_MS)
+  // 0 would drop every stream's last frames: unlike heartbeatMs, there is no "off".
+  if (closeFlushMs === 0) throw new RangeError("closeFlushMs must be at least 1; got 0.")
   const limits: ConnectionLimits = Object.freeze({ maxBytes, policy, closeFlushMs })
   const connections = new Set<SSEConnection>()
   const heartbeat = createHeartbeat(heartbeatMs, connections)

@@ -194,6 +194,7 @@ describe("node:http adapter", () => {
 
   it("rejects nonsense options with the option named", () => {
     expect(() => createSSE({ heartbeatMs: -1 })).toThrow(/heartbeatMs must be a non-negative integer/)
+    expect(() => createSSE({ closeFlushMs: 0 })).toThrow(/closeFlushMs must be at least 1/)
     expect(() => createSSE({ overflow: "block" as never })).toThrow(/overflow must be/)
   })
 })
