@@ -223,6 +223,7 @@ describe.skipIf(!installed && !STRICT)("redis engine: settings Redis refuses, an
 
   it("says an append whose answer was lost may have been applied, and one never sent was not", async () => {
     const engine = await openRedisEngine({ url: redis.url, keyPrefix, commandTimeoutMs: 200 })
+    let stopped = false
     try {
       // The first append has Redis cache the script: the one paused is sent once (no NOSCRIPT retry).
       await engine.append("paused", [{ data: "first" }], { create: {} })
@@ -249,6 +250,7 @@ describe.skipIf(!installed && !STRICT)("redis engine: settings Redis refuses, an
       expect(await stored()).toEqual(["first", "late"])
 
       await redis.stop()
+      stopped = true
       const refused = await engine.append("paused", [{ data: "never" }]).then(
         () => undefined,
         (error: unknown) => error,
@@ -257,7 +259,7 @@ describe.skipIf(!installed && !STRICT)("redis engine: settings Redis refuses, an
       expect((refused as EngineUnavailableError).maybeApplied).toBe(false)
     } finally {
       await engine.close()
-      await redis.start()
+      if (stopped) await redis.start()
       await admin.flushall()
     }
   })
