@@ -160,6 +160,13 @@ async function verifyToken(token: string, role: Role, settings: Settings): Promi
       `algorithm "${clip(alg)}" is not allowed (allowed: ${settings.algorithms.join(", ")}); sign with one of them or allow it in the hub's configuration (--algorithms)`,
     )
   }
+  // RFC 7515 §4.1.11: "If any of the listed extension Header Parameters are not understood and
+  // supported by the recipient, then the JWS is invalid." This hub understands none.
+  if (header.crit !== undefined) {
+    throw invalid(
+      `the token header lists critical extensions this hub does not support (crit: ${clip(JSON.stringify(header.crit))}); sign it without "crit"`,
+    )
+  }
 
   // A pre-standardization token: "the `mercure` JWT claim", "any signed JWT". One that also
   // carries a Mercure authorization detail or a Herald grant is a draft-08 token and is held to
