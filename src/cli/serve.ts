@@ -146,7 +146,7 @@ export async function serve(flags: Readonly<Record<string, unknown>>): Promise<n
     await closeEngine(lease, engine)
     return 2
   }
-  const streams = createServedStreams(config, engine, logger, ai)
+  const streams = createServedStreams(config, engine, logger, ai, hub.admission)
   const dashboard = createDashboard(
     config,
     engine,

@@ -1,5 +1,6 @@
 import type { Engine } from "../engine/engine.js"
 import type { Logger } from "../logger.js"
+import type { Admission } from "../server/admission.js"
 import { createStreamsHandler, type StreamsHandler } from "../streams/index.js"
 import type { ServedAI } from "./ai-app.js"
 import { appAuth } from "./app-auth.js"
@@ -32,6 +33,7 @@ export function createServedStreams(
   engine: Engine,
   logger: Logger,
   ai: Pick<ServedAI, "openGenerationLog">,
+  admission: Admission,
 ): ServedStreams {
   const { verifier, trustLocalClients, localTrust } = appAuth(config)
   const streams = createStreamsHandler({
@@ -44,6 +46,10 @@ export function createServedStreams(
       ? {}
       : { limits: { bodyIdleTimeoutMs: config.limits.bodyIdleTimeoutMs } }),
     auth: { verifier, trustLocalClients, localTrust },
+    // Live reads count against the hub's connection bounds, as subscriptions and AI streams do.
+    admission,
+    trustedProxies: config.trustedProxies,
+    trustedProxyHeader: config.trustedProxyHeader,
     // A generation's own entries (JSON), read with the AI app's `read` grant on it.
     views: [
       {

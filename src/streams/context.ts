@@ -24,6 +24,8 @@ export interface StreamsContext {
   readonly liveFrames: LiveFrames
   /** Owns `path`: a stream path of this handler (fork sources must be). */
   owns(path: string): boolean
+  /** Takes a connection slot for a live read until its response is gone; throws a 429 at a bound. */
+  admit(request: IncomingMessage, response: ServerResponse): void
 }
 
 /** One request to a stream. */

@@ -2,8 +2,11 @@ import type { IncomingMessage, ServerResponse } from "node:http"
 import type { Engine, Retention } from "../engine/engine.js"
 import { EngineUnavailableError } from "../engine/unavailable.js"
 import { defaultLogger, type Logger } from "../logger.js"
+import { ADMISSION_RETRY_AFTER_SECONDS, type Admission, createAdmission } from "../server/admission.js"
+import { createClientAddressResolver } from "../server/client-address.js"
 import { createSSE, withErrorBoundary } from "../server/index.js"
 import { sendProblem } from "../server/problem.js"
+import { onResponseGone } from "../server/response-gone.js"
 import { appendToStream } from "./append.js"
 import { authenticate, OPEN_CALLER, type StreamsAuthOptions } from "./auth.js"
 import type { Reply, StreamRequest, StreamsContext } from "./context.js"
@@ -45,6 +48,16 @@ export interface StreamsOptions {
    * handler's `auth` does not apply to them.
    */
   readonly views?: readonly LogView[]
+  /**
+   * Bounds on open live reads (SSE, long-poll), in all and per client address: 429 past them.
+   * Pass a hub's `admission` to count both (`herald serve` does). Default: 50 000, and 256 per
+   * address (`createAdmission` of `herald/server`).
+   */
+  readonly admission?: Admission
+  /** Proxies whose forwarding header names the client, for the per-address bound. Default: none. */
+  readonly trustedProxies?: readonly string[]
+  /** Which header those proxies set. Default `x-forwarded-for`. */
+  readonly trustedProxyHeader?: "x-forwarded-for" | "forwarded"
   readonly logger?: Logger
 }
 
@@ -96,6 +109,13 @@ export function createStreamsHandler(options: StreamsOptions): StreamsHandler {
     sse: createSSE({ retryMs: null, maxQueuedBytes: limits.maxQueuedBytes, logger }),
     liveFrames: new LiveFrames(),
     owns,
+    admit: admitter(
+      options.admission ?? createAdmission(),
+      createClientAddressResolver({
+        trustedProxies: options.trustedProxies ?? [],
+        header: options.trustedProxyHeader ?? "x-forwarded-for",
+      }),
+    ),
   }
 
   // The security headers with each CORS answer, merged once: the answers are a few fixed objects.
@@ -182,4 +202,26 @@ function unavailable(engine: Engine, error: EngineUnavailableError): StreamsErro
     `The streams' ${engine.name} engine is unavailable (${error.message}). Retry in ${RETRY_AFTER_SECONDS} s; an append may have been stored, so retry appends with the same Producer-Id, Producer-Epoch and Producer-Seq to be safe from duplicates.`,
     { "retry-after": String(RETRY_AFTER_SECONDS) },
   )
+}
+
+/**
+ * Takes a slot of `admission` for a live read until its response is gone; throws a 429 with
+ * `Retry-After` at a bound.
+ */
+function admitter(
+  admission: Admission,
+  clientAddress: (request: IncomingMessage) => string,
+): StreamsContext["admit"] {
+  return (request, response) => {
+    const address = clientAddress(request)
+    const refused = admission.admit(address)
+    if (refused !== undefined) {
+      throw new StreamsError(
+        429,
+        `${refused.message} Each live read (SSE, long-poll) counts; close the ones no longer read.`,
+        { "retry-after": String(ADMISSION_RETRY_AFTER_SECONDS) },
+      )
+    }
+    onResponseGone(request, response, () => admission.release(address))
+  }
 }

@@ -31,6 +31,7 @@ export async function readStream(
   if (live !== null && query.start === undefined) {
     throw new StreamsError(400, "A live read needs an `offset` (-1 for the beginning, now for the tail).")
   }
+  if (live !== null) context.admit(request.request, request.response)
   const stream = await open()
   if (live === "sse") {
     await serveSse(context, request, stream, query.start as ReadStart)

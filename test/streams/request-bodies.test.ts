@@ -16,6 +16,7 @@ import { loadConfig } from "../../src/cli/config.js"
 import { createServedStreams } from "../../src/cli/streams-mount.js"
 import { createMemoryEngine } from "../../src/engine/memory.js"
 import type { Logger } from "../../src/logger.js"
+import { createAdmission } from "../../src/server/admission.js"
 import { createStreamsHandler, type StreamsLimits } from "../../src/streams/index.js"
 import { rawExchange, recordingLogger, stop } from "../server/helpers.js"
 
@@ -151,11 +152,17 @@ describe("a request body that stops arriving", () => {
     const config = loadConfig({ argv: ["--body-idle-timeout", `${IDLE_MS}ms`], env: {}, cwd })
     const engine = createMemoryEngine()
     cleanups.push(() => engine.close())
-    const served = createServedStreams(config, engine, recordingLogger(), {
-      openGenerationLog: async () => {
-        throw new Error("no generation is read here")
+    const served = createServedStreams(
+      config,
+      engine,
+      recordingLogger(),
+      {
+        openGenerationLog: async () => {
+          throw new Error("no generation is read here")
+        },
       },
-    })
+      createAdmission(),
+    )
     const { port } = await listen(served.mount.handle)
     const answer = await answerTo(
       port,

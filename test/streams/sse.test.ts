@@ -7,6 +7,7 @@ import { afterAll, afterEach, describe, expect, it } from "vitest"
 import type { Engine, Entry } from "../../src/engine/engine.js"
 import { createMemoryEngine } from "../../src/engine/memory.js"
 import { createRedisEngine } from "../../src/engine/redis.js"
+import { createAdmission } from "../../src/server/admission.js"
 import { LiveFrames } from "../../src/streams/sse-events.js"
 import type { Stream } from "../../src/streams/stream.js"
 import { deleteKeys, redisAnswers, SHARED_REDIS_URL, STRICT } from "../engine/redis-servers.js"
@@ -178,5 +179,39 @@ describe("LiveFrames", () => {
     // The next batch takes the slot.
     const next = entry(2)
     expect(frames.frameOf(stream, encoding, next, "7")).not.toBe(shared)
+  })
+})
+
+describe("live reads and the connection bounds", () => {
+  it("count against the admission, SSE and long-poll alike: past the per-address bound a 429 with Retry-After, a slot back once one closes", async () => {
+    served = await serveStreams(createMemoryEngine(), { admission: createAdmission(100, 2) })
+    const url = `${served.baseUrl}/v1/stream/bounded`
+    expect(
+      (await fetch(url, { method: "PUT", headers: { "content-type": "application/json" } })).status,
+    ).toBe(201)
+    const first = await openReader(`${url}?offset=-1&live=sse`)
+    const polling = new AbortController()
+    const poll = fetch(`${url}?offset=now&live=long-poll`, { signal: polling.signal }).catch(() => undefined)
+    // The long-poll holds its slot while it waits.
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    const refused = await fetch(`${url}?offset=-1&live=sse`)
+    expect(refused.status).toBe(429)
+    expect(refused.headers.get("retry-after")).toBe("5")
+    expect(await refused.text()).toContain("Each live read (SSE, long-poll) counts")
+    // A catch-up read is no live read: not counted.
+    expect((await fetch(`${url}?offset=-1`)).status).toBe(200)
+    polling.abort()
+    await poll
+    await expect
+      .poll(
+        async () =>
+          await fetch(`${url}?offset=-1&live=sse`, { signal: AbortSignal.timeout(500) }).then(
+            (r) => r.status,
+            () => 0,
+          ),
+        { timeout: 3000 },
+      )
+      .toBe(200)
+    first.close()
   })
 })
