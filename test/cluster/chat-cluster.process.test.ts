@@ -103,7 +103,9 @@ describe.skipIf(unavailable !== undefined || executablePath === undefined)(
 
       const ended = await waitForEnd(page, 60_000)
       expect(ended).toMatchObject({ id, status: "interrupted" })
-      expect(ended.endMessage).toMatch(/^Interrupted: the node running the generation \(n\d\) stopped, or could not reach the store/)
+      expect(ended.endMessage).toMatch(
+        /^Interrupted: the node running the generation \(n\d\) stopped, or could not reach the store/,
+      )
       const auth = { authorization: `Bearer ${aiToken}` }
       // Nothing the page showed was lost, nothing is there twice: its text is the log's, which
       // holds the start of the whole answer and stops where the dead node stopped writing.
