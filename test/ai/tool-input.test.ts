@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest"
 import { inputEnd, newInputScan, scanInput, toolInputOf } from "../../src/ai/tool-input.js"
+import { seededRandom } from "../engine/lagging-feed.js"
 
 /** What a stream of `fragments` gives: each part streamed, then the closing text. */
 function streamed(fragments: readonly string[]): { parts: string[]; text: string } {
@@ -14,17 +15,6 @@ function cuts(text: string): string[][] {
   const ways = [[text], [...text]]
   for (let at = 1; at < text.length; at++) ways.push([text.slice(0, at), text.slice(at)])
   return ways
-}
-
-/** A small seeded generator (mulberry32), so that a failure can be replayed. */
-function random(seed: number): () => number {
-  let state = seed
-  return () => {
-    state = (state + 0x6d2b79f5) | 0
-    let t = Math.imul(state ^ (state >>> 15), 1 | state)
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
 }
 
 function randomValue(next: () => number, depth: number): unknown {
@@ -112,7 +102,7 @@ describe("a tool call's arguments as Messages' input", () => {
   })
 
   it("random objects: whole they are themselves; cut anywhere, a valid object that the stream and the whole answer agree on", () => {
-    const next = random(12)
+    const next = seededRandom(12)
     for (let round = 0; round < 500; round++) {
       const object = randomObject(next, 0)
       const text = JSON.stringify(object, null, next() < 0.5 ? 0 : 1)
