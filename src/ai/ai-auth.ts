@@ -1,7 +1,7 @@
 import type { IncomingMessage } from "node:http"
 import { AuthError, noKeyConfigured } from "../auth/errors.js"
 import { type Grants, LOCAL_DEV_CLIENT } from "../auth/grants.js"
-import { isTrustedLocalRequest, type LocalTrust } from "../auth/local-client.js"
+import { isTrustedLocalRequest, type LocalTrust, untrustedPageMessage } from "../auth/local-client.js"
 import { findToken } from "../auth/presentation.js"
 import type { TokenVerifier } from "../auth/verifier.js"
 
@@ -52,7 +52,10 @@ export function createAIAuthenticator(options: AIAuthOptions | undefined): AIAut
         throw new AuthError(
           401,
           undefined,
-          `This endpoint needs an access token: send it as Authorization: Bearer <token>${apiKeyHeader ? " or x-api-key: <token>" : ""}.`,
+          (options.trustLocalClients === true && localTrust !== undefined
+            ? untrustedPageMessage(request, localTrust)
+            : undefined) ??
+            `This endpoint needs an access token: send it as Authorization: Bearer <token>${apiKeyHeader ? " or x-api-key: <token>" : ""}.`,
         )
       }
       if (verifier === undefined) {

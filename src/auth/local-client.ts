@@ -47,6 +47,17 @@ export function untrustedLocalOrigin(request: IncomingMessage, trust: LocalTrust
   return origin
 }
 
+/**
+ * What a request refused for want of a token is told when its `Origin` alone kept it from being
+ * trusted as local ({@link untrustedLocalOrigin}), else `undefined`: the app's own message then.
+ */
+export function untrustedPageMessage(request: IncomingMessage, trust: LocalTrust): string | undefined {
+  const page = untrustedLocalOrigin(request, trust)
+  return page === undefined
+    ? undefined
+    : `This server trusts clients on this machine without a token, but not pages of ${page}: start it with --cors-origins ${page}, or send a token.`
+}
+
 /** A client on this machine that names this server (a loopback host, or the hub's own) as its host. */
 function isLocalToThisServer(request: IncomingMessage, trust: LocalTrust): boolean {
   if (!isLocalClient(request)) return false

@@ -2,7 +2,7 @@ import type { IncomingMessage } from "node:http"
 import type { Cors } from "../auth/cors.js"
 import { AuthError } from "../auth/errors.js"
 import { type Action, ANONYMOUS, type App, type Grants, LOCAL_DEV_CLIENT, type Role } from "../auth/grants.js"
-import { isTrustedLocalRequest, untrustedLocalOrigin } from "../auth/local-client.js"
+import { isTrustedLocalRequest, untrustedPageMessage } from "../auth/local-client.js"
 import { findToken, type TokenSource } from "../auth/presentation.js"
 import { cacheVerifications } from "../auth/token-cache.js"
 import { createTokenVerifier, type TokenVerifier } from "../auth/verifier.js"
@@ -71,20 +71,13 @@ export function createAuthenticator(
         if (role === "publish" && settings.allowAnonymousPublish) {
           return { grants: ANONYMOUS_PUBLISHER, source: undefined }
         }
-        const page = settings.trustLocalClients ? untrustedLocalOrigin(request, localTrust) : undefined
-        if (page !== undefined) {
-          throw new AuthError(
-            401,
-            undefined,
-            `This hub trusts clients on this machine without a token, but not pages of ${page}: start it with --cors-origins ${page}, or send a token.`,
-          )
-        }
         throw new AuthError(
           401,
           undefined,
-          role === "publish"
-            ? "Publishing needs an access token: send it as Authorization: Bearer <token>."
-            : `This hub needs an access token to subscribe: send it as Authorization: Bearer <token> or in the ${cookies} cookie.`,
+          (settings.trustLocalClients ? untrustedPageMessage(request, localTrust) : undefined) ??
+            (role === "publish"
+              ? "Publishing needs an access token: send it as Authorization: Bearer <token>."
+              : `This hub needs an access token to subscribe: send it as Authorization: Bearer <token> or in the ${cookies} cookie.`),
         )
       }
       const verifier = verifiers[role]

@@ -3,6 +3,7 @@ import OpenAI from "openai"
 import { afterEach, describe, expect, it } from "vitest"
 import { demoProvider } from "../../src/ai/demo.js"
 import { createAIHandler } from "../../src/ai/handler.js"
+import { createMemoryEngine } from "../../src/engine/memory.js"
 import { createRedisEngine } from "../../src/engine/redis.js"
 import { createParser, type ServerSentEvent } from "../../src/protocol/index.js"
 import { listen, recordingLogger, stop } from "../server/helpers.js"
@@ -733,6 +734,41 @@ describe("auth", () => {
       headers: { authorization: `Bearer ${reader}` },
     })
     expect(cancelOnly.status).toBe(403)
+  })
+})
+
+describe("dev mode", () => {
+  it("tells a local page of an origin it does not trust that its origin is what is refused, in the endpoint's shape", async () => {
+    const engine = createMemoryEngine()
+    const ai = createAIHandler({
+      engine,
+      heartbeatMs: 0,
+      logger: recordingLogger(),
+      auth: {
+        verifier: undefined,
+        trustLocalClients: true,
+        localTrust: { trusts: (origin) => origin === "http://localhost:5173", hostname: "localhost" },
+      },
+    })
+    const { server, url } = await listen((request, response) => void ai.handle(request, response))
+    try {
+      const ask = (origin: string) =>
+        fetch(`${url}/v1/chat/completions`, {
+          method: "POST",
+          headers: { "content-type": "application/json", origin },
+          body: JSON.stringify({ model: "demo", messages: [{ role: "user", content: "hi" }] }),
+        })
+      const refused = await ask("http://localhost:4000")
+      expect(refused.status).toBe(401)
+      expect(((await refused.json()) as { error: { message: string } }).error.message).toBe(
+        "This server trusts clients on this machine without a token, but not pages of http://localhost:4000: start it with --cors-origins http://localhost:4000, or send a token.",
+      )
+      expect((await ask("http://localhost:5173")).status).toBe(200)
+    } finally {
+      await ai.close({ deadlineMs: 200 })
+      await stop(server)
+      await engine.close()
+    }
   })
 })
 

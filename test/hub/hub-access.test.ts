@@ -155,7 +155,7 @@ describe("dev mode: local clients need no token", () => {
     const refused = await fetch(subscribeUrl(hub.hubUrl, [["match", "t"]]), { headers: { origin: page } })
     expect(refused.status).toBe(401)
     expect((await refused.json()).detail).toBe(
-      `This hub trusts clients on this machine without a token, but not pages of ${page}: start it with --cors-origins ${page}, or send a token.`,
+      `This server trusts clients on this machine without a token, but not pages of ${page}: start it with --cors-origins ${page}, or send a token.`,
     )
     // A client that is not local is told only that a token is needed.
     const remote = await fetch(subscribeUrl(hub.hubUrl, [["match", "t"]]), {

@@ -138,7 +138,12 @@ describe("auth", () => {
     expect((await fetch(url, { method: "PUT", headers: { origin: "http://localhost:5173" } })).status).toBe(
       201,
     )
-    expect((await fetch(url, { headers: { origin: "http://localhost:4000" } })).status).toBe(401)
+    const untrusted = await fetch(url, { headers: { origin: "http://localhost:4000" } })
+    expect(untrusted.status).toBe(401)
+    // Told that its origin is what is not trusted, and how to trust it.
+    expect((await untrusted.json()).detail).toBe(
+      "This server trusts clients on this machine without a token, but not pages of http://localhost:4000: start it with --cors-origins http://localhost:4000, or send a token.",
+    )
     // No key configured: a token cannot be checked, and says so.
     const withToken = await fetch(url, { headers: { authorization: "Bearer abc.def.ghi" } })
     expect(withToken.status).toBe(401)
