@@ -59,7 +59,8 @@ export function serverReason(body: string, contentType: string | null): string |
   return reason.length > MAX_REASON_LENGTH ? `${reason.slice(0, MAX_REASON_LENGTH - 1)}…` : reason
 }
 
-function jsonReason(text: string): string | undefined {
+/** The reason a JSON error document gives (most specific field first), if any. */
+export function jsonReason(text: string): string | undefined {
   let document: unknown
   try {
     document = JSON.parse(text)

@@ -58,6 +58,14 @@ export async function observe(
     return { ...EMPTY, url, connectError: describeError(error), watchedMs: now() }
   }
   const headersMs = now()
+  const response = {
+    url,
+    connectError: undefined,
+    httpVersion: opened.httpVersion,
+    status: opened.status,
+    headers: opened.headers,
+    headersMs,
+  }
   if (opened.status !== 200) {
     // No stream: EventSource gives up on it. What the server says is read, not watched.
     const errorBody = await readErrorBody(
@@ -65,17 +73,7 @@ export async function observe(
       settings.timeoutMs,
     )
     opened.close()
-    return {
-      ...EMPTY,
-      url,
-      connectError: undefined,
-      httpVersion: opened.httpVersion,
-      status: opened.status,
-      headers: opened.headers,
-      headersMs,
-      watchedMs: now() - headersMs,
-      errorBody,
-    }
+    return { ...EMPTY, ...response, watchedMs: now() - headersMs, errorBody }
   }
   const chunks: { atMs: number; bytes: number }[] = []
   const events: ArrivedEvent[] = []
@@ -127,12 +125,7 @@ export async function observe(
   const watchedMs = (endedMs ?? now()) - headersMs
   opened.close()
   return {
-    url,
-    connectError: undefined,
-    httpVersion: opened.httpVersion,
-    status: opened.status,
-    headers: opened.headers,
-    headersMs,
+    ...response,
     chunks,
     events,
     commentsMs,

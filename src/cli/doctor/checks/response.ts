@@ -1,3 +1,4 @@
+import { jsonReason } from "../../../client/refusal.js"
 import type { Evidence } from "../evidence.js"
 import type { Observation } from "../observation.js"
 import { type CheckResult, result } from "../verdict.js"
@@ -41,20 +42,4 @@ export function serverSays(observation: Pick<Observation, "errorBody" | "headers
   const line = text.replace(/\s+/g, " ").trim()
   if (line === "") return undefined
   return line.length <= MAX_DETAIL_CHARS ? line : `${line.slice(0, MAX_DETAIL_CHARS - 1)}…`
-}
-
-function jsonReason(body: string): string | undefined {
-  let parsed: unknown
-  try {
-    parsed = JSON.parse(body)
-  } catch {
-    return undefined
-  }
-  if (typeof parsed !== "object" || parsed === null) return undefined
-  const fields = parsed as Record<string, unknown>
-  for (const name of ["detail", "title", "message", "error_description", "error"]) {
-    const value = fields[name]
-    if (typeof value === "string" && value.trim() !== "") return value
-  }
-  return undefined
 }
