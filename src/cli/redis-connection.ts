@@ -8,7 +8,7 @@ import type { RedisTarget } from "./config.js"
  */
 export function redisConnection(target: RedisTarget): RedisConnectionOptions {
   const { url, sentinels, clusterSeeds } = target
-  const settingNames = { url: "--engine", cluster: "--redis-cluster" }
+  const settingNames = { url: "--engine", cluster: "--redis-cluster", sentinelName: "--redis-sentinel-name" }
   if (sentinels === undefined && clusterSeeds === undefined) return { url: url.url, settingNames }
   const redisOptions = {
     ...(url.username === undefined ? {} : { username: url.username }),

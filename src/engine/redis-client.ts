@@ -55,6 +55,8 @@ export interface RedisSettingNames {
   readonly url?: string
   /** What asks for a Cluster. Default "the `nodes` option". */
   readonly cluster?: string
+  /** What names the Sentinels' master. Default "the `name` option". */
+  readonly sentinelName?: string
 }
 
 /**
@@ -116,6 +118,7 @@ export function openRedis(
   const names = {
     url: options.settingNames?.url ?? "the `url` option",
     cluster: options.settingNames?.cluster ?? "the `nodes` option",
+    sentinelName: options.settingNames?.sentinelName ?? "the `name` option",
   }
   const link = (client: RedisClient, role: string, address: string) =>
     new RedisLink(client, waitMs, { role, address, names, logger })
@@ -562,6 +565,9 @@ function setupProblem(
     fix = `is not a Cluster: drop ${names.cluster}, or give a Cluster node`
   else if (reply.includes("not allowed in cluster mode"))
     fix = `is a Cluster node: ask for a Cluster with ${names.cluster} (database 0 only)`
+  // What ioredis reports when the last Sentinel it asked has no master of that name.
+  else if (reply.includes("No such master with that name"))
+    fix = `is not a master the Sentinels know: give the name they monitor in ${names.sentinelName}`
   return fix === undefined ? undefined : setupError(address, fix, reply)
 }
 

@@ -3,7 +3,13 @@
 // leave the connection on database 0, and the hub served from there).
 import { Redis } from "ioredis"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { type RedisServer, redisServerInstalled, STRICT, startRedis } from "../engine/redis-servers.js"
+import {
+  type RedisServer,
+  redisServerInstalled,
+  STRICT,
+  startRedis,
+  startSentinelSet,
+} from "../engine/redis-servers.js"
 import { heraldDone, tempCwd, useCliProcesses } from "./cli-helpers.js"
 
 useCliProcesses()
@@ -60,4 +66,33 @@ describe.skipIf(!installed && !STRICT)("herald serve on a Redis that refuses its
       client.disconnect()
     }
   })
+
+  it("exits 1 before listening on a master name the Sentinels do not know, naming the flag", async () => {
+    const set = await startSentinelSet()
+    try {
+      const { code, stdout, stderr } = await heraldDone(
+        [
+          "serve",
+          ...["--engine", "redis://127.0.0.1", "--port", "0"],
+          ...[
+            "--redis-sentinels",
+            `127.0.0.1:${set.sentinel.port}`,
+            "--redis-sentinel-name",
+            "no-such-master",
+          ],
+        ],
+        { cwd: tempCwd() },
+      )
+      const output = stdout + stderr
+      expect(code, output).toBe(1)
+      expect(output).toMatch(
+        // The log line is JSON: the quotes around the name come escaped.
+        /Redis at master \\?"no-such-master\\?" is not a master the Sentinels know: give the name they monitor in --redis-sentinel-name/,
+      )
+      expect(output).not.toMatch(/"stack"|\n\s+at \S/)
+      expect(output).not.toContain("listening")
+    } finally {
+      await set.destroy()
+    }
+  }, 30_000)
 })

@@ -85,7 +85,7 @@ describe("RedisLink on a Cluster", () => {
     const link = new RedisLink(client as unknown as RedisClient, 100, {
       role: "connections",
       address: "10.0.0.1:7000",
-      names: { url: "--engine", cluster: "--redis-cluster" },
+      names: { url: "--engine", cluster: "--redis-cluster", sentinelName: "--redis-sentinel-name" },
       logger: logger as unknown as Logger,
     })
     const ready = () => {

@@ -2,7 +2,7 @@
 // servers on free loopback ports (killed and restarted by the tests), and a 3-master Cluster.
 // Every wait is bounded; every process started here is stopped by its own pid.
 import { type ChildProcess, execFile, spawn } from "node:child_process"
-import { mkdtempSync, rmSync } from "node:fs"
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -188,6 +188,75 @@ export async function startCluster(masters = 3): Promise<RedisCluster> {
       await Promise.all(servers.map((server) => server.destroy()))
     },
   }
+}
+
+/** A master, its replica and a Sentinel watching them, all started by this test. */
+export interface RedisSentinelSet {
+  /** The master's name the Sentinel knows. */
+  readonly name: string
+  readonly sentinel: { readonly host: string; readonly port: number }
+  readonly master: RedisServer
+  readonly replica: RedisServer
+  /** Where the Sentinel says the master is now. */
+  masterPort(): Promise<number>
+  destroy(): Promise<void>
+}
+
+/**
+ * Starts a master, a replica of it and one Sentinel (quorum 1, so that `SENTINEL FAILOVER` needs
+ * no other) watching them as `name`; resolves once the Sentinel knows the replica, which a
+ * failover needs.
+ */
+export async function startSentinelSet(name = "herald"): Promise<RedisSentinelSet> {
+  const master = await startRedis()
+  const replica = await startRedis({ args: ["--replicaof", "127.0.0.1", String(master.port)] })
+  const port = await freePort()
+  const dir = mkdtempSync(join(tmpdir(), "herald-sentinel-"))
+  // A Sentinel rewrites its configuration file: it must have one of its own.
+  const config = join(dir, "sentinel.conf")
+  writeFileSync(
+    config,
+    [
+      `port ${port}`,
+      "bind 127.0.0.1",
+      `dir ${dir}`,
+      `sentinel monitor ${name} 127.0.0.1 ${master.port} 1`,
+      `sentinel down-after-milliseconds ${name} 1000`,
+      `sentinel failover-timeout ${name} 10000`,
+      "",
+    ].join("\n"),
+  )
+  const child = spawn("redis-server", [config, "--sentinel"], { stdio: "ignore" })
+  const admin = new Redis({ host: "127.0.0.1", port, maxRetriesPerRequest: 0, lazyConnect: true })
+  admin.on("error", () => {})
+  const destroy = async () => {
+    admin.disconnect()
+    if (child.exitCode === null && child.signalCode === null) {
+      const exited = new Promise((resolve) => child.once("exit", resolve))
+      child.kill("SIGKILL")
+      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000))])
+    }
+    rmSync(dir, { recursive: true, force: true })
+    await Promise.all([master.destroy(), replica.destroy()])
+  }
+  const masterPort = async () => {
+    const [, masterAt] = (await admin.call("SENTINEL", "GET-MASTER-ADDR-BY-NAME", name)) as [string, string]
+    return Number(masterAt)
+  }
+  try {
+    await waitFor(() => redisAnswers(`redis://127.0.0.1:${port}`, 200), `the Sentinel on port ${port}`)
+    await waitFor(async () => {
+      const replicas = (await admin.call("SENTINEL", "REPLICAS", name)) as string[][]
+      return replicas.some((fields) => {
+        const flags = fields[fields.indexOf("flags") + 1] ?? ""
+        return flags === "slave"
+      })
+    }, `the Sentinel to know the replica on port ${replica.port}`)
+  } catch (error) {
+    await destroy()
+    throw error
+  }
+  return { name, sentinel: { host: "127.0.0.1", port }, master, replica, masterPort, destroy }
 }
 
 /** Deletes every key of `url` that starts with `keyPrefix` (bare, or inside a hash tag). */
