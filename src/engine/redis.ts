@@ -19,7 +19,8 @@
  * acknowledged append to survive a power loss; `everysec` loses up to a second), and
  * `maxmemory-policy noeviction` — an evicted meta hash would make a log silently start over.
  * Replication is asynchronous: a failover may lose acknowledged appends (the promoted replica
- * then has an older tail; the epoch stays, so positions past it read as "ahead").
+ * then has an older tail; the epoch stays, so positions past it read as "ahead" until new
+ * appends take the lost seqs again).
  *
  * The log index behind `list` (a sorted set under its own key, so one Cluster slot) is kept
  * beside the log's own keys, not atomically with them: a creation adds the name after its script,
