@@ -138,6 +138,8 @@ export interface UsageEntry {
   cacheReadTokens?: number
   /** The part of `inputTokens` written to Anthropic's prompt cache (`cache_creation_input_tokens`), billed apart. */
   cacheWriteTokens?: number
+  /** The part of `outputTokens` the model spent reasoning (OpenAI's `completion_tokens_details.reasoning_tokens`). */
+  reasoningTokens?: number
 }
 
 /**
@@ -155,6 +157,7 @@ export function laterUsage(previous: UsageEntry | undefined, next: UsageEntry): 
   if (next.outputTokens !== undefined) merged.outputTokens = next.outputTokens
   if (next.cacheReadTokens !== undefined) merged.cacheReadTokens = next.cacheReadTokens
   if (next.cacheWriteTokens !== undefined) merged.cacheWriteTokens = next.cacheWriteTokens
+  if (next.reasoningTokens !== undefined) merged.reasoningTokens = next.reasoningTokens
   return merged
 }
 

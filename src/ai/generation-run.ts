@@ -212,7 +212,7 @@ export class GenerationRun {
     this.#reading = false
     const stop = this.#stop
     if (stop !== undefined) {
-      if (stop.status === "cancelled" || stop.status === "interrupted") this.#stats.cancelled(now() - stop.at)
+      if (stop.status === "cancelled") this.#stats.cancelled(now() - stop.at)
       if (stop.status !== "lost") {
         status = stop.status
         error = { message: stop.message, type: stop.status === "failed" ? "store_failed" : stop.status }

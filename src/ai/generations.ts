@@ -15,6 +15,7 @@ import type { NormalizedRequest } from "./request.js"
 import { markedGeneration, runningMarker } from "./running-marker.js"
 import { settledWithin } from "./settled-within.js"
 import { type EndEntry, serializeEntry } from "./stored-entry.js"
+import { storedStats } from "./stored-stats.js"
 
 /** The signal asking the node that runs a generation to stop it; payload: the generation id. */
 export const CANCEL_SIGNAL = "ai.cancel"
@@ -236,7 +237,7 @@ export function createGenerations(options: GenerationsOptions): Generations {
     const end: EndEntry = unstored ?? {
       type: "end",
       status: "interrupted",
-      stats: { durationMs: now() - head.createdAt, usage: { source: "estimated" } },
+      stats: await storedStats(engine, generationLog(id), head.createdAt),
       error: {
         type: "interrupted",
         message: own

@@ -173,7 +173,8 @@ export function openaiView(context: ViewContext): View {
 
 /**
  * OpenAI's usage object; unknown counts are 0, as an OpenAI client expects numbers. The prompt
- * tokens read from a cache are `prompt_tokens_details.cached_tokens`, when known.
+ * tokens read from a cache are `prompt_tokens_details.cached_tokens`, and the output tokens spent
+ * reasoning `completion_tokens_details.reasoning_tokens`, when known.
  */
 export function openaiUsage(usage: UsageEntry) {
   const prompt = usage.inputTokens ?? 0
@@ -184,6 +185,9 @@ export function openaiUsage(usage: UsageEntry) {
     total_tokens: prompt + completion,
     ...(usage.cacheReadTokens !== undefined && {
       prompt_tokens_details: { cached_tokens: usage.cacheReadTokens },
+    }),
+    ...(usage.reasoningTokens !== undefined && {
+      completion_tokens_details: { reasoning_tokens: usage.reasoningTokens },
     }),
   }
 }

@@ -460,11 +460,14 @@ function usageEntry(usage: Record<string, unknown>): Translation["entries"][numb
   const inputTokens = tokenCount(usage.prompt_tokens)
   const outputTokens = tokenCount(usage.completion_tokens)
   const cacheReadTokens = cachedTokensOf(usage)
+  const details = usage.completion_tokens_details
+  const reasoningTokens = tokenCount(isRecord(details) ? details.reasoning_tokens : undefined)
   return {
     type: "usage",
     ...(inputTokens !== undefined && { inputTokens }),
     ...(outputTokens !== undefined && { outputTokens }),
     ...(cacheReadTokens !== undefined && { cacheReadTokens }),
+    ...(reasoningTokens !== undefined && { reasoningTokens }),
   }
 }
 

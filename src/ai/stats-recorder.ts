@@ -7,8 +7,11 @@ export class StatsRecorder {
   #firstOutputAt: number | undefined
   #lastOutputAt: number | undefined
   #outputDeltas = 0
+  /** A reasoning delta came: the reasoning was streamed, within the output's time. */
+  #reasoningShown = false
   #inputTokens: number | undefined
   #outputTokens: number | undefined
+  #reasoningTokens: number | undefined
   #cancelLatencyMs: number | undefined
 
   /** `startedAt`: when the request arrived, in ms (the clock of `observe`'s `now`). */
@@ -28,9 +31,11 @@ export class StatsRecorder {
       ) {
         this.#outputDeltas++
       }
+      if (entry.type === "reasoning-delta") this.#reasoningShown = true
     } else if (entry.type === "usage") {
       this.#inputTokens = entry.inputTokens ?? this.#inputTokens
       this.#outputTokens = entry.outputTokens ?? this.#outputTokens
+      this.#reasoningTokens = entry.reasoningTokens ?? this.#reasoningTokens
     }
   }
 
@@ -50,17 +55,22 @@ export class StatsRecorder {
   }
 
   #measure(now: number, rateEnd: number | undefined): GenerationStats {
-    const usage: GenerationUsage =
-      this.#outputTokens === undefined
-        ? { ...this.#input(), outputTokens: this.#outputDeltas, source: "estimated" }
-        : { ...this.#input(), outputTokens: this.#outputTokens, source: "provider" }
+    // A provider's count below the deltas received is one told before the end (Anthropic's
+    // `message_start` says 1) of a stream cut before its final count: the deltas say more.
+    const counted = this.#outputTokens !== undefined && this.#outputTokens >= this.#outputDeltas
+    const usage: GenerationUsage = counted
+      ? { ...this.#input(), outputTokens: this.#outputTokens, source: "provider" }
+      : { ...this.#input(), outputTokens: this.#outputDeltas, source: "estimated" }
     const first = this.#firstOutputAt
     const streamingMs = first === undefined || rateEnd === undefined ? 0 : rateEnd - first
+    // Reasoning the provider counted but did not stream was made before the first output.
+    const hidden = counted && !this.#reasoningShown ? (this.#reasoningTokens ?? 0) : 0
+    const streamed = (usage.outputTokens ?? 0) - hidden
     return {
       ...(first === undefined ? {} : { timeToFirstTokenMs: first - this.#startedAt }),
       // Tokens after the first, over the time they took: one token alone has no rate.
-      ...(streamingMs > 0 && (usage.outputTokens ?? 0) > 1
-        ? { tokensPerSecond: round(((usage.outputTokens ?? 0) - 1) / (streamingMs / 1000)) }
+      ...(streamingMs > 0 && streamed > 1
+        ? { tokensPerSecond: round((streamed - 1) / (streamingMs / 1000)) }
         : {}),
       durationMs: now - this.#startedAt,
       usage,

@@ -300,6 +300,14 @@ for (const kind of ENGINES) {
         const entries = await entriesOf(engine, run.log)
         expect(entries.filter((entry) => entry.type === "end")).toHaveLength(1)
         expect(entries.at(-1)).toMatchObject({ status: "interrupted", error: { type: "interrupted" } })
+        // Its end says how far it got, measured from what its log holds: the node that wrote
+        // it saw none of it.
+        const deltas = entries.filter((entry) => entry.type === "text-delta").length
+        expect(deltas).toBeGreaterThan(1)
+        const { stats } = entries.at(-1) as Extract<StoredEntry, { type: "end" }>
+        expect(stats.usage).toEqual({ outputTokens: deltas, source: "estimated" })
+        expect(stats.timeToFirstTokenMs).toBeGreaterThanOrEqual(0)
+        expect(stats.tokensPerSecond).toBeGreaterThan(0)
       })
 
       it("closes a dead node's generation that nobody reads: on a node started after it died, and on one beside it", async () => {
@@ -639,6 +647,35 @@ describe("a generation's measures", () => {
       durationMs: 50,
       usage: { outputTokens: 0, source: "estimated" },
     })
+  })
+
+  it("counts the deltas when the provider's count is one told before a cut: Anthropic's message_start says 1", () => {
+    const stats = new StatsRecorder(0)
+    stats.observe({ type: "usage", inputTokens: 25, outputTokens: 1 }, 10)
+    for (let i = 0; i < 17; i++) stats.observe({ type: "text-delta", text: "x" }, 100 + i * 50)
+    expect(stats.finish(1_000)).toMatchObject({
+      usage: { inputTokens: 25, outputTokens: 17, source: "estimated" },
+      tokensPerSecond: 20,
+    })
+    // The final count, once it came, is the provider's.
+    stats.observe({ type: "usage", outputTokens: 30 }, 950)
+    expect(stats.finish(1_000).usage).toEqual({ inputTokens: 25, outputTokens: 30, source: "provider" })
+  })
+
+  it("leaves reasoning the provider counted but never streamed out of the rate: it came before the first output", () => {
+    const hidden = new StatsRecorder(0)
+    for (let i = 0; i < 21; i++) hidden.observe({ type: "text-delta", text: "x" }, 2_000 + i * 50)
+    hidden.observe({ type: "usage", outputTokens: 421, reasoningTokens: 400 }, 3_000)
+    expect(hidden.finish(3_000)).toMatchObject({
+      usage: { outputTokens: 421, source: "provider" },
+      tokensPerSecond: 20,
+    })
+    // Streamed reasoning is part of the output's time: counted.
+    const shown = new StatsRecorder(0)
+    shown.observe({ type: "reasoning-delta", text: "hmm" }, 1_000)
+    shown.observe({ type: "text-delta", text: "x" }, 2_000)
+    shown.observe({ type: "usage", outputTokens: 101, reasoningTokens: 80 }, 2_000)
+    expect(shown.finish(2_000).tokensPerSecond).toBe(100)
   })
 })
 
