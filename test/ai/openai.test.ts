@@ -1,8 +1,9 @@
 import { once } from "node:events"
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
-import type { Entry } from "../../src/ai/entries.js"
+import type { Entry, UsageEntry } from "../../src/ai/entries.js"
 import { createModels } from "../../src/ai/models.js"
 import { openaiProvider, serverDefaults } from "../../src/ai/openai.js"
+import { openaiUsage } from "../../src/ai/openai-view.js"
 import type { NormalizedRequest } from "../../src/ai/request.js"
 import { UPSTREAM_AGENTS } from "../../src/ai/sse-over-http.js"
 import type { MaxTokensField } from "../../src/ai/to-openai-request.js"
@@ -559,5 +560,24 @@ describe("openai provider", () => {
     const entries = await run()
     expect(entries).toContainEqual({ type: "tool-call-end", index: 0, arguments: '{"a":1}' })
     expect(entries.at(-1)).toEqual({ type: "usage", inputTokens: 10, outputTokens: 2, cacheReadTokens: 8 })
+  })
+
+  it("reads the output tokens spent reasoning, which an OpenAI client gets back as they came", async () => {
+    const usage = {
+      prompt_tokens: 5,
+      completion_tokens: 420,
+      completion_tokens_details: { reasoning_tokens: 400 },
+    }
+    upstream.answer = {
+      chunks: [
+        chunk({ content: "Hi" }),
+        chunk({}, "stop"),
+        `data: ${JSON.stringify({ choices: [], usage })}\n\n`,
+      ],
+    }
+    const entries = await run()
+    const entry = entries.at(-1)
+    expect(entry).toEqual({ type: "usage", inputTokens: 5, outputTokens: 420, reasoningTokens: 400 })
+    expect(openaiUsage(entry as UsageEntry)).toEqual({ ...usage, total_tokens: 425 })
   })
 })
