@@ -22,6 +22,7 @@ import { settledWithin } from "./settled-within.js"
 import { STREAM_FORMATS, type StreamFormat } from "./stream-formats.js"
 import { streamGeneration } from "./stream-generation.js"
 import { isRefusal } from "./subject-limits.js"
+import { anthropicMaxTokens, DEFAULT_ANTHROPIC_MAX_TOKENS } from "./to-anthropic-request.js"
 import { keyRefused, upstreamErrorMessage, upstreamRefusalStatus } from "./upstream-message.js"
 import { sendWholeAnswer } from "./whole-answer.js"
 
@@ -178,16 +179,10 @@ async function admit(
     )
     return undefined
   }
-  const maxTokens = asked.request.maxTokens
-  if (maxTokens !== undefined && maxTokens > context.maxOutputTokens) {
+  const tooMany = tooManyOutputTokens(asked, context.maxOutputTokens)
+  if (tooMany !== undefined) {
     context.metrics.refused("max_tokens")
-    sendFormatError(
-      response,
-      format,
-      400,
-      `${asked.maxTokensField}: at most ${context.maxOutputTokens} output tokens may be asked for here.`,
-      { param: asked.maxTokensField },
-    )
+    sendFormatError(response, format, 400, tooMany.message, { param: tooMany.field })
     return undefined
   }
   // What the upstream's format cannot say is refused now, before anything is counted or kept.
@@ -299,6 +294,34 @@ async function admit(
     return { kind: "run", run, meta, streaming: asked.streaming }
   }
   throw new NotClaimedError("every round of claiming the Idempotency-Key went to another request")
+}
+
+/** The field a thinking budget comes in: only Messages has one. */
+const THINKING_BUDGET_FIELD = "thinking.budget_tokens"
+
+/**
+ * The field of a request that asks for more than `limit` output tokens, and why, or `undefined`
+ * when it asks for no more. A thinking budget is output tokens too, and without a most of its own
+ * a request with one asks Claude for the budget and a default beside it (anthropicMaxTokens): the
+ * limit holds for what goes upstream, named by the field the client sent.
+ */
+function tooManyOutputTokens(
+  asked: ClientRequest,
+  limit: number,
+): { field: string; message: string } | undefined {
+  const { maxTokens, thinking } = asked.request
+  const most = `at most ${limit} output tokens may be asked for here.`
+  if (maxTokens !== undefined && maxTokens > limit)
+    return { field: asked.maxTokensField, message: `${asked.maxTokensField}: ${most}` }
+  if (thinking?.type !== "enabled") return undefined
+  if (thinking.budgetTokens > limit)
+    return { field: THINKING_BUDGET_FIELD, message: `${THINKING_BUDGET_FIELD}: ${most}` }
+  const upstream = anthropicMaxTokens(asked.request)
+  if (upstream <= limit) return undefined
+  return {
+    field: THINKING_BUDGET_FIELD,
+    message: `${THINKING_BUDGET_FIELD}: ${most} Without ${asked.maxTokensField}, a budget asks for ${DEFAULT_ANTHROPIC_MAX_TOKENS} more for the answer (${upstream} in all); set ${asked.maxTokensField} to at most ${limit}.`,
+  }
 }
 
 /**

@@ -41,12 +41,10 @@ export function toAnthropicMessagesRequest(request: NormalizedRequest): Record<s
     else messages.push({ role, content: blocks })
   })
   const { thinking } = request
-  // The budget is part of max_tokens, which must exceed it: an unset one leaves the answer its default.
-  const budget = thinking?.type === "enabled" ? thinking.budgetTokens : 0
   const body: Record<string, unknown> = {
     model: request.model,
     messages,
-    max_tokens: request.maxTokens ?? DEFAULT_ANTHROPIC_MAX_TOKENS + budget,
+    max_tokens: anthropicMaxTokens(request),
   }
   if (request.system !== undefined) body.system = request.system
   if (request.tools !== undefined) {
@@ -107,6 +105,16 @@ export function toAnthropicMessagesRequest(request: NormalizedRequest): Record<s
   if (thinking?.type === "disabled" || dropped) withoutThinking(loop)
   if (request.effort !== undefined) body.output_config = { effort: messagesEffort(request.effort) }
   return body
+}
+
+/**
+ * The `max_tokens` Messages gets for `request`, which requires one: the request's own, else
+ * {@link DEFAULT_ANTHROPIC_MAX_TOKENS} plus the thinking budget (the budget is part of
+ * `max_tokens`, which must exceed it: the answer keeps its default beside it).
+ */
+export function anthropicMaxTokens(request: NormalizedRequest): number {
+  const budget = request.thinking?.type === "enabled" ? request.thinking.budgetTokens : 0
+  return request.maxTokens ?? DEFAULT_ANTHROPIC_MAX_TOKENS + budget
 }
 
 /** A request's messages as Messages takes them: user and assistant alternating. */

@@ -109,6 +109,47 @@ describe("limits per subject and per app", () => {
     await within.text()
   })
 
+  it("a thinking budget counts towards the output tokens: the 400 names thinking.budget_tokens", async () => {
+    running = await startAI({ models: { demo: FAST }, maxOutputTokens: 65_536 })
+    const messages = (extra: Record<string, unknown>) => ({
+      model: "demo",
+      messages: [{ role: "user", content: "hi" }],
+      ...extra,
+    })
+    // Without max_tokens, Claude would be asked for the budget and 4096 more (1,004,096 here).
+    for (const extra of [
+      { thinking: { type: "enabled", budget_tokens: 1_000_000 } },
+      { thinking: { type: "enabled", budget_tokens: 1_000_000 }, max_tokens: 1000 },
+      { thinking: { type: "enabled", budget_tokens: 62_000 } },
+    ]) {
+      const refused = await post(running.origin, {}, messages(extra), "/v1/messages")
+      expect(refused.status).toBe(400)
+      expect(await refused.json()).toMatchObject({
+        type: "error",
+        error: {
+          type: "invalid_request_error",
+          message: expect.stringMatching(/^thinking\.budget_tokens: at most 65536 output tokens/),
+        },
+      })
+    }
+    // max_tokens beyond the limit is named first; within it, a budget below it is the client's to choose.
+    const both = await post(
+      running.origin,
+      {},
+      messages({ thinking: { type: "enabled", budget_tokens: 1_000_000 }, max_tokens: 70_000 }),
+      "/v1/messages",
+    )
+    expect(await both.json()).toMatchObject({ error: { message: expect.stringMatching(/^max_tokens:/) } })
+    for (const extra of [
+      { thinking: { type: "enabled", budget_tokens: 61_000 } },
+      { thinking: { type: "enabled", budget_tokens: 62_000 }, max_tokens: 65_536 },
+    ]) {
+      const within = await post(running.origin, {}, messages(extra), "/v1/messages")
+      expect(within.status).toBe(200)
+      await within.text()
+    }
+  })
+
   it("bodies past the app's size are refused with 413; a local client without a token is not counted", async () => {
     running = await startAI({ models: { demo: SLOW }, maxBodyBytes: 2000, maxConcurrentPerSubject: 1 })
     const big = await post(
