@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry } from "prom-client"
 import type { RestoreOutcome } from "./reasoning-memory.js"
-import type { EndEntry } from "./stored-entry.js"
+import type { EndEntry, GenerationStats } from "./stored-entry.js"
 
 /** What a node's generations tell whoever watches them (the metrics). */
 export interface GenerationObserver {
@@ -8,9 +8,10 @@ export interface GenerationObserver {
   started(model: string): void
   /**
    * A generation that ran on this node ended: its terminal entry, or `undefined` when another
-   * node closed it, took it over, or the store failed it for good.
+   * node closed it, took it over, or the store failed it for good; then `measured` is what this
+   * node measured of it (its output was made for this node's request all the same).
    */
-  ended(model: string, end: EndEntry | undefined): void
+  ended(model: string, end: EndEntry | undefined, measured?: GenerationStats): void
   /** This node closed a dead node's generation of `model` as `interrupted`. */
   reaped(model: string): void
 }
@@ -92,10 +93,14 @@ export function createAIMetrics(): AIMetrics {
       running++
       started.inc({ model })
     },
-    ended(model, end) {
+    ended(model, end, measured) {
       running--
       ended.inc({ model, status: end?.status ?? "lost" })
-      if (end === undefined) return
+      if (end === undefined) {
+        const made = measured?.usage.outputTokens
+        if (made !== undefined) outputTokens.inc({ model }, made)
+        return
+      }
       const { stats } = end
       if (stats.timeToFirstTokenMs !== undefined)
         firstToken.observe({ model }, stats.timeToFirstTokenMs / 1000)

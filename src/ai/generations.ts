@@ -424,9 +424,9 @@ export function createGenerations(options: GenerationsOptions): Generations {
           // The operator's to see: a refused key, an upstream down, a stream cut (a client's own bad field is not).
           if (end?.status === "failed" && end.error?.type !== "invalid_request")
             logger.warn({ generation: id, model, error: end.error }, "a generation failed")
-          options.observer?.ended(model, end)
+          options.observer?.ended(model, end, end === undefined ? run.summary().stats : undefined)
         },
-        () => options.observer?.ended(model, undefined),
+        () => options.observer?.ended(model, undefined, run.summary().stats),
       )
       .catch((error: unknown) =>
         logger.error({ err: error, generation: id }, "could not count a generation's end"),

@@ -8,7 +8,7 @@ const PAGE = 1_000
 const MOST_READ = 100_000
 
 /**
- * What a generation measured up to its last stored entry, read back from its log: for one whose
+ * What a generation measured, read back from its log (as far as it goes when read): for one whose
  * node died before writing its end, so that the end another node writes says how far it got —
  * its time to first token, its output (counted from its deltas when the provider's count never
  * came), its rate — and lasts until its last entry rather than until it was noticed. Each entry
