@@ -1,3 +1,4 @@
+import { readFrom } from "./client-fields.js"
 import { outputEffort, thinkingRequest } from "./reasoning-settings.js"
 import type {
   AssistantMessage,
@@ -134,13 +135,19 @@ function fromAnthropicMessage(message: JsonObject, path: string): NormalizedMess
         content.push({ type: "text", text: string(block.text, `${blockPath}.text`) })
       else if (block.type === "tool_use") {
         const sent = sentBackId(string(block.id, `${blockPath}.id`))
-        content.push({
-          type: "tool-call",
-          id: sent.id,
-          name: string(block.name, `${blockPath}.name`),
-          arguments: JSON.stringify(object(block.input, `${blockPath}.input`)),
-          ...(sent.signature !== undefined && { thoughtSignature: sent.signature }),
-        })
+        const inputField = `${blockPath}.input`
+        content.push(
+          readFrom(
+            {
+              type: "tool-call",
+              id: sent.id,
+              name: string(block.name, `${blockPath}.name`),
+              arguments: JSON.stringify(object(block.input, inputField)),
+              ...(sent.signature !== undefined && { thoughtSignature: sent.signature }),
+            },
+            inputField,
+          ),
+        )
       } else {
         throw new RequestFieldError(
           `${blockPath}.type`,
@@ -173,13 +180,21 @@ function fromAnthropicMessage(message: JsonObject, path: string): NormalizedMess
   return content.length > 0 ? [...toolResults, { role, content }] : toolResults
 }
 
-/** `{"type": "image", "source": {"type": "base64", media_type, data} | {"type": "url", url}}` as a URL. */
+/**
+ * `{"type": "image", "source": {"type": "base64", media_type, data} | {"type": "url", url}}` as a
+ * URL, read from the field a bad one is named by (a base64 source's URL is bad for its media type).
+ */
 function imageOf(block: JsonObject, path: string): ImagePart {
   const source = object(block.source, `${path}.source`)
-  if (source.type === "url") return { type: "image", url: string(source.url, `${path}.source.url`) }
+  if (source.type === "url") {
+    const urlField = `${path}.source.url`
+    return readFrom({ type: "image", url: string(source.url, urlField) }, urlField)
+  }
   if (source.type !== "base64") throw new RequestFieldError(`${path}.source.type`, "must be base64 or url")
-  const mediaType = string(source.media_type, `${path}.source.media_type`)
-  return { type: "image", url: `data:${mediaType};base64,${string(source.data, `${path}.source.data`)}` }
+  const mediaTypeField = `${path}.source.media_type`
+  const mediaType = string(source.media_type, mediaTypeField)
+  const url = `data:${mediaType};base64,${string(source.data, `${path}.source.data`)}`
+  return readFrom({ type: "image", url }, mediaTypeField)
 }
 
 function fromAnthropicToolChoice(value: unknown): ToolChoice {

@@ -1,3 +1,4 @@
+import { readFrom } from "./client-fields.js"
 import { sentBackDetails } from "./reasoning-details.js"
 import { effortRequest } from "./reasoning-settings.js"
 import type {
@@ -188,7 +189,8 @@ function fromOpenAIMessage(role: string, message: JsonObject, path: string): Nor
         if (image.detail !== undefined && image.detail !== "auto") {
           throw new RequestFieldError(`${partPath}.image_url.detail`, "only auto is supported")
         }
-        return { type: "image", url: string(image.url, `${partPath}.image_url.url`) }
+        const urlField = `${partPath}.image_url.url`
+        return readFrom({ type: "image", url: string(image.url, urlField) }, urlField)
       })
       return { role, content }
     }
@@ -241,13 +243,19 @@ function fromOpenAIMessage(role: string, message: JsonObject, path: string): Nor
           const thoughtSignature =
             sentBackSignature(call.extra_content, `${callPath}.extra_content`, "thought_signature") ??
             sent.signature
-          content.push({
-            type: "tool-call",
-            id: sent.id,
-            name: string(fn.name, `${callPath}.function.name`),
-            arguments: string(fn.arguments, `${callPath}.function.arguments`),
-            ...(thoughtSignature !== undefined && { thoughtSignature }),
-          })
+          const argumentsField = `${callPath}.function.arguments`
+          content.push(
+            readFrom(
+              {
+                type: "tool-call",
+                id: sent.id,
+                name: string(fn.name, `${callPath}.function.name`),
+                arguments: string(fn.arguments, argumentsField),
+                ...(thoughtSignature !== undefined && { thoughtSignature }),
+              },
+              argumentsField,
+            ),
+          )
         })
       }
       return { role, content }

@@ -1,3 +1,4 @@
+import { clientField } from "./client-fields.js"
 import { DEFAULT_MAX_JSON_DEPTH, nestsDeeper } from "./json-depth.js"
 import { claudeThinkingParts, turnSentDetails } from "./reasoning-details.js"
 import { messagesEffort } from "./reasoning-settings.js"
@@ -165,6 +166,7 @@ function displayOf(thinking: { display?: string }): Record<string, unknown> {
   return thinking.display === undefined ? {} : { display: thinking.display }
 }
 
+/** A user turn's blocks; a bad image is named by its client's field (`at`, the message's index here, if it has none). */
 function userBlocks(message: UserMessage, at: number): Record<string, unknown>[] {
   return message.content.map((part, partAt) => {
     if (part.type === "text") return { type: "text", text: part.text }
@@ -173,7 +175,7 @@ function userBlocks(message: UserMessage, at: number): Record<string, unknown>[]
       return { type: "image", source: { type: "base64", media_type: data[1], data: data[2] } }
     if (/^https?:/i.test(part.url)) return { type: "image", source: { type: "url", url: part.url } }
     throw new RequestFieldError(
-      `messages[${at}].content[${partAt}].image_url.url`,
+      clientField(part, `messages[${at}].content[${partAt}].image_url.url`),
       "an image for Anthropic must be an http(s) URL or a base64 data: URL",
     )
   })
@@ -183,7 +185,8 @@ function userBlocks(message: UserMessage, at: number): Record<string, unknown>[]
  * An assistant turn's blocks, in their order. Reasoning goes as Claude gave it: a thinking block
  * with its signature, or the encrypted block; reasoning without a signature (another server's)
  * cannot be, and is left out. A turn with OpenRouter's items of Claude's (a turn Claude answered
- * through OpenRouter) starts with those as blocks, in place of its own.
+ * through OpenRouter) starts with those as blocks, in place of its own. A call's arguments that
+ * are no JSON object are named by the client's field (`at`, the message's index here, if it has none).
  */
 function assistantBlocks(message: AssistantMessage, at: number): Record<string, unknown>[] {
   let toolCallAt = 0
@@ -192,7 +195,7 @@ function assistantBlocks(message: AssistantMessage, at: number): Record<string, 
     if (part.type === "reasoning" || part.type === "redacted-reasoning") return thinkingBlocks([part])
     // OpenRouter's items: Claude's among them go first, below, when the turn has no thinking of its own.
     if (part.type === "reasoning-details") return []
-    const path = `messages[${at}].tool_calls[${toolCallAt++}].function.arguments`
+    const path = clientField(part, `messages[${at}].tool_calls[${toolCallAt++}].function.arguments`)
     let input: unknown
     try {
       input = JSON.parse(part.arguments === "" ? "{}" : part.arguments)

@@ -350,6 +350,52 @@ describe("request translation", () => {
     )
   })
 
+  it("names a field the upstream's format cannot take as the client wrote it: its indices, its field names", () => {
+    const svg = "data:image/svg+xml;utf8,<svg/>"
+    // System and developer messages leave the normalized list; the client's index is named.
+    const openai = fromOpenAIChatRequest({
+      model: "m",
+      messages: [
+        { role: "system", content: "S" },
+        { role: "developer", content: "D" },
+        {
+          role: "user",
+          content: [
+            { type: "text", text: "What is this?" },
+            { type: "image_url", image_url: { url: svg } },
+          ],
+        },
+        {
+          role: "assistant",
+          content: null,
+          tool_calls: [{ id: "a", type: "function", function: { name: "t", arguments: "[1]" } }],
+        },
+      ],
+    })
+    expect(fieldOf(() => toAnthropicMessagesRequest(openai))).toBe("messages[2].content[1].image_url.url")
+    const { messages } = openai
+    expect(fieldOf(() => toAnthropicMessagesRequest({ ...openai, messages: messages.slice(1) }))).toBe(
+      "messages[3].tool_calls[0].function.arguments",
+    )
+    // An Anthropic turn's tool results become messages of their own; its blocks keep their names.
+    const anthropic = fromAnthropicMessagesRequest({
+      model: "m",
+      messages: [
+        { role: "user", content: "Read it" },
+        { role: "assistant", content: [{ type: "tool_use", id: "a", name: "read", input: {} }] },
+        {
+          role: "user",
+          content: [
+            { type: "tool_result", tool_use_id: "a", content: "done" },
+            { type: "image", source: { type: "base64", media_type: "image/png", data: "iVBORw0KGgo=" } },
+            { type: "image", source: { type: "url", url: "file:///etc/passwd" } },
+          ],
+        },
+      ],
+    })
+    expect(fieldOf(() => toAnthropicMessagesRequest(anthropic))).toBe("messages[2].content[2].source.url")
+  })
+
   it("checks system messages and tools field by field, and keeps a strict tool for OpenAI only", () => {
     const base = { model: "m", messages: [{ role: "user", content: "Hi" }] }
     expect(
