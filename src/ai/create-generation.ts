@@ -77,6 +77,12 @@ export async function createGeneration(
 ): Promise<void> {
   const stream = STREAM_FORMATS[endpoint.format]
   const format = stream.errors
+  // A client may leave while its request is admitted (auth, limits, the store's round trips):
+  // its viewer then leaves as soon as it is attached, or nothing would ever end the generation.
+  let gone = false
+  response.once("close", () => {
+    gone = true
+  })
   let admitted: Admitted | undefined
   try {
     admitted = await admit(context, endpoint, request, response, url)
@@ -106,7 +112,8 @@ export async function createGeneration(
   const id = run.id
   // The request's client is the first viewer: disconnect is not cancel, the grace period decides.
   const leave = run.attachViewer()
-  response.once("close", leave)
+  if (gone) leave()
+  else response.once("close", leave)
   // The run's first answer, or `undefined` when it takes longer than the head may wait.
   const outcome = await settledWithin(run.started, context.headWaitMs)
   if (outcome?.kind === "refused") {

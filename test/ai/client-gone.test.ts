@@ -1,0 +1,76 @@
+// A create request whose client is gone before its generation has a viewer: the generation must
+// still follow the disconnect rule (Herald-On-Disconnect, the grace period), not run to its end
+// unread while holding its subject's slot.
+import { connect } from "node:net"
+import { afterEach, describe, expect, it } from "vitest"
+import type { Engine } from "../../src/engine/engine.js"
+import { createMemoryEngine } from "../../src/engine/memory.js"
+import { startAI, type TestAI } from "./ai-server.js"
+
+/** A demo model that answers for a long while. */
+const LONG = { provider: "demo" as const, timeToFirstTokenMs: 0, tokensPerSecond: 20 }
+
+let running: TestAI | undefined
+afterEach(async () => {
+  await running?.close()
+  running = undefined
+})
+
+/** A memory engine whose log creations take `ms`: the window in which a client may leave. */
+function slowCreating(ms: number): () => Engine {
+  return () => {
+    const engine = createMemoryEngine()
+    const create = engine.create.bind(engine)
+    engine.create = async (...args) => {
+      await new Promise((resolve) => setTimeout(resolve, ms))
+      return create(...args)
+    }
+    return engine
+  }
+}
+
+/** The value of one sample of the Prometheus text, 0 when absent. */
+function sample(text: string, name: string): number {
+  const line = text.split("\n").find((each) => each.startsWith(`${name} `))
+  return line === undefined ? 0 : Number(line.slice(name.length + 1))
+}
+
+/** Sends a whole create request on a raw socket and destroys it `afterMs` later, before any answer. */
+async function sendAndLeave(origin: string, headers: Record<string, string>, afterMs: number): Promise<void> {
+  const { hostname, port } = new URL(origin)
+  const body = JSON.stringify({
+    model: "long",
+    stream: true,
+    messages: [{ role: "user", content: "Tell me everything about server-sent events" }],
+  })
+  const extra = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`)
+  const socket = connect(Number(port), hostname)
+  await new Promise((resolve) => socket.once("connect", resolve))
+  socket.write(
+    `POST /v1/chat/completions HTTP/1.1\r\nhost: ${hostname}\r\ncontent-type: application/json\r\n` +
+      `content-length: ${Buffer.byteLength(body)}\r\n${extra.join("")}\r\n${body}`,
+  )
+  await new Promise((resolve) => setTimeout(resolve, afterMs))
+  socket.destroy()
+}
+
+describe("a create request whose client left before its generation had a viewer", () => {
+  it("is cancelled at once with Herald-On-Disconnect: cancel, and after the grace period by default", async () => {
+    running = await startAI({
+      openEngine: slowCreating(150),
+      models: { long: LONG },
+      disconnectGraceMs: 300,
+    })
+    const { origin, ai } = running
+    const cancelled = () =>
+      ai.metrics
+        .metrics()
+        .then((text) => sample(text, 'herald_ai_generations_ended_total{model="long",status="cancelled"}'))
+    await sendAndLeave(origin, { "herald-on-disconnect": "cancel" }, 30)
+    // Started once the store answered, after the client left; cancelled then, with no grace.
+    await expect.poll(cancelled, { timeout: 1_000 }).toBe(1)
+    await sendAndLeave(origin, {}, 30)
+    await expect.poll(cancelled, { timeout: 3_000 }).toBe(2)
+    expect(sample(await ai.metrics.metrics(), "herald_ai_generations_running")).toBe(0)
+  })
+})
