@@ -106,7 +106,7 @@ export async function createGeneration(
     throw error
   }
   if (admitted === undefined) return
-  if (admitted.kind === "replay") return answerAgain(context, request, response, admitted, stream)
+  if (admitted.kind === "replay") return answerAgain(context, request, response, admitted, stream, gone)
 
   const { run, meta } = admitted
   const id = run.id
@@ -354,6 +354,7 @@ async function answerAgain(
   response: ServerResponse,
   admitted: Admitted & { kind: "replay" },
   stream: StreamFormat,
+  gone: boolean,
 ): Promise<void> {
   const { found } = admitted
   const headers = { [IDEMPOTENT_REPLAYED_HEADER]: "true" }
@@ -361,6 +362,9 @@ async function answerAgain(
     await sendStreamAfterCursor(context, request, response, found, stream, headers)
     return
   }
+  // A retry waiting for the whole answer is a viewer, as a stream is: the client that came back
+  // after a lost connection keeps the disconnect grace from cancelling what it waits for.
+  if (!found.head.closed && !gone) response.once("close", context.generations.watch(found.id))
   await sendWholeAnswer(
     context,
     stream.errors,

@@ -74,3 +74,31 @@ describe("a create request whose client left before its generation had a viewer"
     expect(sample(await ai.metrics.metrics(), "herald_ai_generations_running")).toBe(0)
   })
 })
+
+describe("an Idempotency-Key retry of a whole answer, after its client left", () => {
+  it("is a viewer: the grace period does not cancel the generation it waits for", async () => {
+    running = await startAI({ models: { long: { ...LONG, tokensPerSecond: 50 } }, disconnectGraceMs: 200 })
+    const { origin } = running
+    const ask = (signal?: AbortSignal) =>
+      fetch(`${origin}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "idempotency-key": "retry-me" },
+        body: JSON.stringify({
+          model: "long",
+          max_tokens: 30,
+          messages: [{ role: "user", content: "Tell me everything about server-sent events" }],
+        }),
+        ...(signal === undefined ? {} : { signal }),
+      })
+    const first = new AbortController()
+    const lost = ask(first.signal).catch(() => undefined)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    first.abort()
+    await lost
+    const retry = await ask()
+    expect(retry.headers.get("idempotent-replayed")).toBe("true")
+    expect(retry.status).toBe(200)
+    const answer = (await retry.json()) as { choices: { finish_reason: string }[] }
+    expect(answer.choices[0]?.finish_reason).toBe("length")
+  })
+})
