@@ -19,7 +19,9 @@ import {
   optionalPositiveInteger,
   optionalString,
   string,
-  textContent,
+  systemPrompt,
+  textBlocks,
+  toolResultContent,
   typeName,
 } from "./request-fields.js"
 import { thinkingBlockPart } from "./thinking-blocks.js"
@@ -62,7 +64,7 @@ export function fromAnthropicMessagesRequest(input: unknown): NormalizedRequest 
   array(body.messages, "messages").forEach((value, at) => {
     request.messages.push(...fromAnthropicMessage(object(value, `messages[${at}]`), `messages[${at}]`))
   })
-  if (body.system !== undefined) request.system = textContent(body.system, "system")
+  if (body.system !== undefined) Object.assign(request, systemPrompt(textBlocks(body.system, "system")))
   const maxTokens = optionalPositiveInteger(body.max_tokens, "max_tokens")
   if (maxTokens !== undefined) request.maxTokens = maxTokens
   if (body.stop_sequences !== undefined) {
@@ -167,7 +169,9 @@ function fromAnthropicMessage(message: JsonObject, path: string): NormalizedMess
       toolResults.push({
         role: "tool",
         toolCallId: sentBackId(string(block.tool_use_id, `${blockPath}.tool_use_id`)).id,
-        content: block.content === undefined ? "" : textContent(block.content, `${blockPath}.content`),
+        ...toolResultContent(
+          block.content === undefined ? [""] : textBlocks(block.content, `${blockPath}.content`),
+        ),
         ...(block.is_error === true && { isError: true }),
       })
     } else {

@@ -22,7 +22,9 @@ import {
   optionalPositiveInteger,
   optionalString,
   string,
-  textContent,
+  systemPrompt,
+  textBlocks,
+  toolResultContent,
   typeName,
 } from "./request-fields.js"
 import { thinkingBlockPart } from "./thinking-blocks.js"
@@ -79,10 +81,10 @@ export function fromOpenAIChatRequest(input: unknown): NormalizedRequest {
     const role = string(message.role, `${path}.role`)
     if (role === "system" || role === "developer") {
       onlySupportedFields(message, new Set(["role", "content"]), `${path}.`)
-      system.push(textContent(message.content, `${path}.content`))
+      system.push(...textBlocks(message.content, `${path}.content`))
     } else request.messages.push(fromOpenAIMessage(role, message, path))
   })
-  if (system.length > 0) request.system = system.join("\n\n")
+  Object.assign(request, systemPrompt(system))
   if (body.tools !== undefined) {
     request.tools = array(body.tools, "tools").map((value, at) => {
       const path = `tools[${at}]`
@@ -229,8 +231,8 @@ function fromOpenAIMessage(role: string, message: JsonObject, path: string): Nor
       const details = sentBackDetails(message.reasoning_details, `${path}.reasoning_details`)
       if (details.length > 0) content.push({ type: "reasoning-details", details })
       if (message.content !== undefined && message.content !== null) {
-        const text = textContent(message.content, `${path}.content`)
-        if (text !== "") content.push({ type: "text", text })
+        for (const text of textBlocks(message.content, `${path}.content`))
+          if (text !== "") content.push({ type: "text", text })
       }
       const refusal = optionalString(message.refusal, `${path}.refusal`)
       if (refusal !== undefined && refusal !== "") content.push({ type: "text", text: refusal })
@@ -265,7 +267,7 @@ function fromOpenAIMessage(role: string, message: JsonObject, path: string): Nor
       return {
         role,
         toolCallId: sentBackId(string(message.tool_call_id, `${path}.tool_call_id`)).id,
-        content: textContent(message.content, `${path}.content`),
+        ...toolResultContent(textBlocks(message.content, `${path}.content`)),
       }
     default:
       throw new RequestFieldError(`${path}.role`, `messages of role ${role} are not supported`)

@@ -1,4 +1,5 @@
 import { clip, describe } from "../auth/detail-members.js"
+import { joinTexts, type NormalizedRequest, type ToolResultMessage } from "./request.js"
 import { RequestFieldError } from "./request-field-error.js"
 
 /**
@@ -68,20 +69,29 @@ export function onlySupportedFields(body: JsonObject, supported: ReadonlySet<str
 }
 
 /**
- * A content that must be text: a string, or `{"type": "text", "text"}` parts joined (OpenAI's
- * content parts and Anthropic's text blocks have the same shape).
+ * A content that must be text, as its texts: a string, or the texts of `{"type": "text", "text"}`
+ * parts (OpenAI's content parts and Anthropic's text blocks have the same shape).
  */
-export function textContent(value: unknown, path: string): string {
-  if (typeof value === "string") return value
+export function textBlocks(value: unknown, path: string): string[] {
+  if (typeof value === "string") return [value]
   if (!Array.isArray(value)) throw new RequestFieldError(path, "must be a string or an array of text parts")
-  return value
-    .map((each, at) => {
-      const part = object(each, `${path}[${at}]`)
-      if (part.type !== "text")
-        throw new RequestFieldError(`${path}[${at}].type`, "only text is supported here")
-      return string(part.text, `${path}[${at}].text`)
-    })
-    .join("")
+  return value.map((each, at) => {
+    const part = object(each, `${path}[${at}]`)
+    if (part.type !== "text")
+      throw new RequestFieldError(`${path}[${at}].type`, "only text is supported here")
+    return string(part.text, `${path}[${at}].text`)
+  })
+}
+
+/** The system prompt of `texts`: joined, and kept apart too when there are several. */
+export function systemPrompt(texts: string[]): Pick<NormalizedRequest, "system" | "systemBlocks"> {
+  if (texts.length === 0) return {}
+  return { system: joinTexts(texts), ...(texts.length > 1 && { systemBlocks: texts }) }
+}
+
+/** A tool result's content of `texts`: joined, and kept apart too when there are several. */
+export function toolResultContent(texts: string[]): Pick<ToolResultMessage, "content" | "contentBlocks"> {
+  return { content: joinTexts(texts), ...(texts.length > 1 && { contentBlocks: texts }) }
 }
 
 /**

@@ -67,7 +67,10 @@ export interface AssistantMessage {
 export interface ToolResultMessage {
   role: "tool"
   toolCallId: string
+  /** The result's text: its {@link contentBlocks} joined when it came in several. */
   content: string
+  /** The result's texts as the client gave them apart (text blocks or parts), when several: Messages keeps them apart. */
+  contentBlocks?: string[]
   isError?: boolean
 }
 
@@ -106,8 +109,13 @@ export type Thinking =
 export interface NormalizedRequest {
   /** The upstream's model name (a configured alias is resolved before the provider sees it). */
   model: string
-  /** The system prompt (OpenAI `system`/`developer` messages; Anthropic `system`). */
+  /** The system prompt (OpenAI `system`/`developer` messages; Anthropic `system`): its {@link systemBlocks} joined when it came in several. */
   system?: string
+  /**
+   * The system prompt's texts as the client gave them apart (Anthropic's text blocks, OpenAI's
+   * messages and their text parts), when several: Messages keeps them apart, as blocks.
+   */
+  systemBlocks?: string[]
   messages: NormalizedMessage[]
   tools?: ToolDefinition[]
   toolChoice?: ToolChoice
@@ -149,4 +157,12 @@ export interface NormalizedRequest {
    * `output_config.effort`): `low`, `medium`, `high` and the like, as the upstream names them.
    */
   effort?: string
+}
+
+/**
+ * Texts a client gave apart (blocks, parts, messages) as one, for a field that takes one text: as
+ * paragraphs, so that they do not run together.
+ */
+export function joinTexts(texts: readonly string[]): string {
+  return texts.join("\n\n")
 }

@@ -1,6 +1,6 @@
 import { turnDetails, turnSentDetails } from "./reasoning-details.js"
 import { chatCompletionsEffort } from "./reasoning-settings.js"
-import type { NormalizedMessage, NormalizedRequest, ToolChoice } from "./request.js"
+import { joinTexts, type NormalizedMessage, type NormalizedRequest, type ToolChoice } from "./request.js"
 import { RequestFieldError } from "./request-field-error.js"
 import { signatureFields } from "./thought-signature.js"
 
@@ -123,9 +123,9 @@ function toOpenAIMessage(message: NormalizedMessage, options: OpenAIRequestOptio
       }
     }
     case "assistant": {
-      const textOf = (type: "text" | "reasoning") =>
-        message.content.flatMap((part) => (part.type === type ? [part.text] : [])).join("")
-      const text = textOf("text")
+      const textsOf = (type: "text" | "reasoning") =>
+        message.content.flatMap((part) => (part.type === type ? [part.text] : []))
+      const text = joinTexts(textsOf("text"))
       // A turn without details (an Anthropic client's) gives its signed thinking and signed calls as items.
       const sentDetails = turnSentDetails(message)
       const details = sentDetails.length > 0 ? sentDetails : turnDetails(message)
@@ -147,7 +147,7 @@ function toOpenAIMessage(message: NormalizedMessage, options: OpenAIRequestOptio
         ...(toolCalls.length > 0 && { tool_calls: toolCalls }),
         // DeepSeek refuses a tool turn without the field, even one that had no reasoning.
         ...(options.reasoningWithToolCalls === true &&
-          toolCalls.length > 0 && { reasoning_content: textOf("reasoning") }),
+          toolCalls.length > 0 && { reasoning_content: textsOf("reasoning").join("") }),
         ...(options.reasoningDetails === true && details.length > 0 && { reasoning_details: details }),
       }
     }

@@ -396,6 +396,70 @@ describe("request translation", () => {
     expect(fieldOf(() => toAnthropicMessagesRequest(anthropic))).toBe("messages[2].content[2].source.url")
   })
 
+  it("keeps texts given apart apart: blocks where Messages takes blocks, paragraphs where one text", () => {
+    const system = [
+      { type: "text", text: "You are Claude Code." },
+      { type: "text", text: "Always answer in French." },
+    ]
+    const results = [
+      { type: "text", text: "line 1" },
+      { type: "text", text: "line 2" },
+    ]
+    const anthropic = fromAnthropicMessagesRequest({
+      model: "m",
+      system,
+      messages: [
+        { role: "user", content: "List" },
+        {
+          role: "assistant",
+          content: [
+            { type: "text", text: "Reading." },
+            { type: "tool_use", id: "a", name: "ls", input: {} },
+            { type: "text", text: "Done." },
+          ],
+        },
+        { role: "user", content: [{ type: "tool_result", tool_use_id: "a", content: results }] },
+      ],
+    })
+    expect(anthropic.system).toBe("You are Claude Code.\n\nAlways answer in French.")
+    const toClaude = toAnthropicMessagesRequest(anthropic)
+    expect(toClaude.system).toEqual(system)
+    expect(toClaude.messages).toContainEqual({
+      role: "user",
+      content: [{ type: "tool_result", tool_use_id: "a", content: results }],
+    })
+    const toOpenAI = toOpenAIChatRequest(anthropic)
+    expect(toOpenAI.messages).toEqual([
+      { role: "system", content: "You are Claude Code.\n\nAlways answer in French." },
+      { role: "user", content: "List" },
+      {
+        role: "assistant",
+        content: "Reading.\n\nDone.",
+        tool_calls: [{ id: "a", type: "function", function: { name: "ls", arguments: "{}" } }],
+      },
+      { role: "tool", tool_call_id: "a", content: "line 1\n\nline 2" },
+    ])
+    // An OpenAI client's system messages and text parts are blocks too, and paragraphs again for OpenAI.
+    const openai = fromOpenAIChatRequest({
+      model: "m",
+      messages: [
+        { role: "system", content: system },
+        { role: "developer", content: "Be brief." },
+        { role: "user", content: "List" },
+        { role: "assistant", content: results },
+      ],
+    })
+    expect(toAnthropicMessagesRequest(openai).system).toEqual([
+      ...system,
+      { type: "text", text: "Be brief." },
+    ])
+    expect(toOpenAIChatRequest(openai).messages).toEqual([
+      { role: "system", content: "You are Claude Code.\n\nAlways answer in French.\n\nBe brief." },
+      { role: "user", content: "List" },
+      { role: "assistant", content: "line 1\n\nline 2" },
+    ])
+  })
+
   it("checks system messages and tools field by field, and keeps a strict tool for OpenAI only", () => {
     const base = { model: "m", messages: [{ role: "user", content: "Hi" }] }
     expect(
