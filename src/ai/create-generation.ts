@@ -204,103 +204,107 @@ async function admit(
   }
   const key = idempotencyKeyOf(request.headers[IDEMPOTENCY_KEY_HEADER])
   const fingerprint = key === undefined ? "" : requestFingerprint(endpoint.format, body)
-  for (let round = 1; round <= MAX_CLAIM_ROUNDS; round++) {
-    const id = newGenerationId()
-    let claim: (() => Promise<boolean>) | undefined
-    if (key !== undefined) {
-      const check = await context.idempotency.check(grants.subject, key, fingerprint, (earlier) =>
-        reusable(context, earlier),
-      )
-      if (check.kind === "mismatch") {
+  const startOrReplay = async (): Promise<Admitted | undefined> => {
+    for (let round = 1; round <= MAX_CLAIM_ROUNDS; round++) {
+      const id = newGenerationId()
+      let claim: (() => Promise<boolean>) | undefined
+      if (key !== undefined) {
+        const check = await context.idempotency.check(grants.subject, key, fingerprint, (earlier) =>
+          reusable(context, earlier),
+        )
+        if (check.kind === "mismatch") {
+          sendFormatError(
+            response,
+            format,
+            422,
+            "This Idempotency-Key was used with another request; use a new key for a new request.",
+            { param: IDEMPOTENCY_KEY_HEADER },
+          )
+          return undefined
+        }
+        if (check.kind === "replay") {
+          const found = await findLiveGeneration(context, check.id)
+          // Gone since it was checked: claim the key again.
+          if (found === undefined) continue
+          // The retry repeats a request `generate` allowed, so its own generation needs no `read`.
+          const own = grants.subject !== undefined && found.meta.owner === grants.subject
+          if (own || permits(grants, found, "read") === "allowed")
+            return { kind: "replay", found, streaming: asked.streaming }
+          sendFormatError(
+            response,
+            format,
+            403,
+            "This Idempotency-Key's generation is not this token's own (a token without `sub` owns nothing), and the token does not grant `read` on it; use a token with `read`, or a new key for a new request.",
+            { code: "insufficient_scope", param: IDEMPOTENCY_KEY_HEADER },
+          )
+          return undefined
+        }
+        claim = () => check.claim(id)
+      }
+      // Trusted local clients (dev mode, no auth in front) have no subject to count.
+      const ticket = grants === LOCAL_DEV_CLIENT ? undefined : await context.limits.admit(grants.subject, id)
+      if (ticket !== undefined && isRefusal(ticket)) {
+        context.metrics.refused(ticket.code)
         sendFormatError(
           response,
           format,
-          422,
-          "This Idempotency-Key was used with another request; use a new key for a new request.",
-          { param: IDEMPOTENCY_KEY_HEADER },
+          429,
+          ticket.message,
+          { code: ticket.code },
+          {
+            "retry-after": String(Math.ceil(ticket.retryAfterMs / 1000)),
+            "retry-after-ms": String(Math.ceil(ticket.retryAfterMs)),
+          },
         )
         return undefined
       }
-      if (check.kind === "replay") {
-        const found = await findLiveGeneration(context, check.id)
-        // Gone since it was checked: claim the key again.
-        if (found === undefined) continue
-        // The retry repeats a request `generate` allowed, so its own generation needs no `read`.
-        const own = grants.subject !== undefined && found.meta.owner === grants.subject
-        if (own || permits(grants, found, "read") === "allowed")
-          return { kind: "replay", found, streaming: asked.streaming }
-        sendFormatError(
-          response,
-          format,
-          403,
-          "This Idempotency-Key's generation is not this token's own (a token without `sub` owns nothing), and the token does not grant `read` on it; use a token with `read`, or a new key for a new request.",
-          { code: "insufficient_scope", param: IDEMPOTENCY_KEY_HEADER },
-        )
-        return undefined
+      const meta: GenerationMeta = {
+        model: model.name,
+        format: endpoint.format,
+        owner: grants.subject,
+        createdAt: context.now(),
+        includeUsage: asked.includeUsage,
       }
-      claim = () => check.claim(id)
+      // A token without `sub` owns nothing (outside dev mode), so it has no reasoning to remember.
+      const remembers = grants.subject !== undefined || grants === LOCAL_DEV_CLIENT
+      const recorder = remembers ? context.reasoning.recorder(grants.subject, id) : undefined
+      let run: GenerationRun
+      try {
+        // A bare tool turn gets back what its model needs with it; only once admitted, as its
+        // reads are work the subject's limits bound.
+        const request = remembers
+          ? await context.reasoning.restore(grants.subject, upstreamRequest)
+          : upstreamRequest
+        run = await context.generations.start({
+          id,
+          provider: model.provider,
+          request,
+          meta,
+          ...(graceMs === undefined ? {} : { disconnectGraceMs: graceMs }),
+          ...(claim === undefined ? {} : { claim }),
+          ...(recorder === undefined ? {} : { recorder }),
+        })
+      } catch (error) {
+        ticket?.release()
+        // Another request with the key won the claim: answer its generation (next round).
+        if (error instanceof NotClaimedError) continue
+        throw error
+      }
+      // Records about the generation, not the generation: one that fails is logged, and it runs on.
+      const noted = (what: string) => (error: unknown) => {
+        context.logger.warn({ err: error, generation: id }, `could not record ${what}`)
+      }
+      await Promise.all([
+        ticket?.started().catch(noted("a generation's start for its subject's rate")),
+        asked.created?.(id, grants.subject).catch(noted("a chat's latest generation")),
+        context.prompts.store(id, asked.request).catch(noted("a generation's prompt")),
+      ])
+      return { kind: "run", run, meta, streaming: asked.streaming }
     }
-    // Trusted local clients (dev mode, no auth in front) have no subject to count.
-    const ticket = grants === LOCAL_DEV_CLIENT ? undefined : await context.limits.admit(grants.subject, id)
-    if (ticket !== undefined && isRefusal(ticket)) {
-      context.metrics.refused(ticket.code)
-      sendFormatError(
-        response,
-        format,
-        429,
-        ticket.message,
-        { code: ticket.code },
-        {
-          "retry-after": String(Math.ceil(ticket.retryAfterMs / 1000)),
-          "retry-after-ms": String(Math.ceil(ticket.retryAfterMs)),
-        },
-      )
-      return undefined
-    }
-    const meta: GenerationMeta = {
-      model: model.name,
-      format: endpoint.format,
-      owner: grants.subject,
-      createdAt: context.now(),
-      includeUsage: asked.includeUsage,
-    }
-    // A token without `sub` owns nothing (outside dev mode), so it has no reasoning to remember.
-    const remembers = grants.subject !== undefined || grants === LOCAL_DEV_CLIENT
-    const recorder = remembers ? context.reasoning.recorder(grants.subject, id) : undefined
-    let run: GenerationRun
-    try {
-      // A bare tool turn gets back what its model needs with it; only once admitted, as its
-      // reads are work the subject's limits bound.
-      const request = remembers
-        ? await context.reasoning.restore(grants.subject, upstreamRequest)
-        : upstreamRequest
-      run = await context.generations.start({
-        id,
-        provider: model.provider,
-        request,
-        meta,
-        ...(graceMs === undefined ? {} : { disconnectGraceMs: graceMs }),
-        ...(claim === undefined ? {} : { claim }),
-        ...(recorder === undefined ? {} : { recorder }),
-      })
-    } catch (error) {
-      ticket?.release()
-      // Another request with the key won the claim: answer its generation (next round).
-      if (error instanceof NotClaimedError) continue
-      throw error
-    }
-    // Records about the generation, not the generation: one that fails is logged, and it runs on.
-    const noted = (what: string) => (error: unknown) => {
-      context.logger.warn({ err: error, generation: id }, `could not record ${what}`)
-    }
-    await Promise.all([
-      ticket?.started().catch(noted("a generation's start for its subject's rate")),
-      asked.created?.(id, grants.subject).catch(noted("a chat's latest generation")),
-      context.prompts.store(id, asked.request).catch(noted("a generation's prompt")),
-    ])
-    return { kind: "run", run, meta, streaming: asked.streaming }
+    throw new NotClaimedError("every round of claiming the Idempotency-Key went to another request")
   }
-  throw new NotClaimedError("every round of claiming the Idempotency-Key went to another request")
+  // Requests racing for one key on this node take turns: the first claims it, the others replay it.
+  return key === undefined ? startOrReplay() : context.idempotency.inTurn(grants.subject, key, startOrReplay)
 }
 
 /** The field a thinking budget comes in: only Messages has one. */

@@ -32,6 +32,13 @@ export interface IdempotencyKeys {
     fingerprint: string,
     reusable: (id: string) => Promise<boolean>,
   ): Promise<IdempotencyCheck>
+  /**
+   * Runs `work` once every earlier call of this node for the same subject and key has settled:
+   * of requests racing for a key on one node, the first claims it and the others find its
+   * generation, before any of them takes a place under the subject's limits. Requests on other
+   * nodes still race in the store, where one claim wins.
+   */
+  inTurn<T>(subject: string | undefined, key: string, work: () => Promise<T>): Promise<T>
 }
 
 /**
@@ -42,7 +49,20 @@ export interface IdempotencyKeys {
  * winner's generation.
  */
 export function createIdempotencyKeys(engine: Engine, windowMs: number): IdempotencyKeys {
+  /** The last turn taken for each subject and key on this node; it never rejects. */
+  const turns = new Map<string, Promise<unknown>>()
   return {
+    async inTurn(subject, key, work) {
+      const name = subjectScopedLog(IDEMPOTENCY_LOG_PREFIX, subject, key)
+      const previous = turns.get(name) ?? Promise.resolve()
+      const outcome = previous.then(work)
+      const settled = outcome.catch(() => undefined)
+      turns.set(name, settled)
+      void settled.then(() => {
+        if (turns.get(name) === settled) turns.delete(name)
+      })
+      return outcome
+    },
     async check(subject, key, fingerprint, reusable) {
       const log = subjectScopedLog(IDEMPOTENCY_LOG_PREFIX, subject, key)
       const head = await engine.head(log)

@@ -187,3 +187,16 @@ export async function openGenerationOf(
   await engine.append(log, [{ data: JSON.stringify({ type: "text-delta", text }) }], { fence: { owner } })
   return log
 }
+
+/** A memory engine whose log creations take `ms`: a window in which requests overlap, or a client leaves. */
+export function slowCreating(ms: number): () => Engine {
+  return () => {
+    const engine = createMemoryEngine()
+    const create = engine.create.bind(engine)
+    engine.create = async (...args) => {
+      await new Promise((resolve) => setTimeout(resolve, ms))
+      return create(...args)
+    }
+    return engine
+  }
+}

@@ -3,9 +3,7 @@
 // unread while holding its subject's slot.
 import { connect } from "node:net"
 import { afterEach, describe, expect, it } from "vitest"
-import type { Engine } from "../../src/engine/engine.js"
-import { createMemoryEngine } from "../../src/engine/memory.js"
-import { startAI, type TestAI } from "./ai-server.js"
+import { slowCreating, startAI, type TestAI } from "./ai-server.js"
 
 /** A demo model that answers for a long while. */
 const LONG = { provider: "demo" as const, timeToFirstTokenMs: 0, tokensPerSecond: 20 }
@@ -15,19 +13,6 @@ afterEach(async () => {
   await running?.close()
   running = undefined
 })
-
-/** A memory engine whose log creations take `ms`: the window in which a client may leave. */
-function slowCreating(ms: number): () => Engine {
-  return () => {
-    const engine = createMemoryEngine()
-    const create = engine.create.bind(engine)
-    engine.create = async (...args) => {
-      await new Promise((resolve) => setTimeout(resolve, ms))
-      return create(...args)
-    }
-    return engine
-  }
-}
 
 /** The value of one sample of the Prometheus text, 0 when absent. */
 function sample(text: string, name: string): number {
