@@ -100,7 +100,7 @@ export function fromOpenAIChatRequest(input: unknown): NormalizedRequest {
       return {
         name: string(fn.name, `${path}.function.name`),
         ...(description !== undefined && { description }),
-        parameters: fn.parameters === undefined ? {} : object(fn.parameters, `${path}.function.parameters`),
+        parameters: toolParameters(fn.parameters, `${path}.function.parameters`),
         ...(fn.strict === true && { strict: true }),
       }
     })
@@ -159,6 +159,15 @@ export function fromOpenAIChatRequest(input: unknown): NormalizedRequest {
   if (Object.keys(service).length > 0) request.serviceSettings = service
   Object.assign(request, effortRequest(body.reasoning_effort, "reasoning_effort"))
   return request
+}
+
+/**
+ * A function tool's `parameters`. One left out (or empty) takes no arguments: that is an object
+ * schema without properties, the form Messages requires (`type: "object"`; it refuses `{}`).
+ */
+function toolParameters(value: unknown, path: string): Record<string, unknown> {
+  const schema = optionalObject(value, path)
+  return Object.keys(schema).length === 0 ? { type: "object", properties: {} } : schema
 }
 
 /** A service setting as OpenAI types it: `store` a boolean, `metadata` strings by key, the others a string. */

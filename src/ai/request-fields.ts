@@ -83,15 +83,22 @@ export function textBlocks(value: unknown, path: string): string[] {
   })
 }
 
-/** The system prompt of `texts`: joined, and kept apart too when there are several. */
+/** The system prompt of `texts`: joined, and kept apart too when there are several (see {@link saying}). */
 export function systemPrompt(texts: string[]): Pick<NormalizedRequest, "system" | "systemBlocks"> {
   if (texts.length === 0) return {}
-  return { system: joinTexts(texts), ...(texts.length > 1 && { systemBlocks: texts }) }
+  const kept = saying(texts)
+  return { system: joinTexts(kept), ...(kept.length > 1 && { systemBlocks: kept }) }
 }
 
-/** A tool result's content of `texts`: joined, and kept apart too when there are several. */
+/** A tool result's content of `texts`: joined, and kept apart too when there are several (see {@link saying}). */
 export function toolResultContent(texts: string[]): Pick<ToolResultMessage, "content" | "contentBlocks"> {
-  return { content: joinTexts(texts), ...(texts.length > 1 && { contentBlocks: texts }) }
+  const kept = saying(texts)
+  return { content: joinTexts(kept), ...(kept.length > 1 && { contentBlocks: kept }) }
+}
+
+/** The texts that say something: an empty block adds nothing, and Messages refuses one. */
+function saying(texts: string[]): string[] {
+  return texts.filter((text) => text !== "")
 }
 
 /**

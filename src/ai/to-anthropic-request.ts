@@ -37,6 +37,8 @@ export function toAnthropicMessagesRequest(request: NormalizedRequest): Record<s
         : message.role === "assistant"
           ? assistantBlocks(message, at)
           : [toolResultBlock(message)]
+    // A turn that says nothing (empty text) is left out, as Messages refuses empty turns and blocks.
+    if (blocks.length === 0) return
     const last = messages.at(-1)
     if (last !== undefined && last.role === role) last.content.push(...blocks)
     else messages.push({ role, content: blocks })
@@ -47,7 +49,8 @@ export function toAnthropicMessagesRequest(request: NormalizedRequest): Record<s
     messages,
     max_tokens: anthropicMaxTokens(request),
   }
-  if (request.system !== undefined) body.system = request.systemBlocks?.map(textBlock) ?? request.system
+  if (request.system !== undefined)
+    body.system = request.systemBlocks === undefined ? request.system : textBlocks(request.systemBlocks)
   if (request.tools !== undefined) {
     const strict = request.tools.findIndex((tool) => tool.strict === true)
     if (strict !== -1) {
@@ -168,8 +171,8 @@ function displayOf(thinking: { display?: string }): Record<string, unknown> {
 
 /** A user turn's blocks; a bad image is named by its client's field (`at`, the message's index here, if it has none). */
 function userBlocks(message: UserMessage, at: number): Record<string, unknown>[] {
-  return message.content.map((part, partAt) => {
-    if (part.type === "text") return textBlock(part.text)
+  return message.content.flatMap((part, partAt) => {
+    if (part.type === "text") return textBlocks([part.text])
     const data = /^data:([^;,]+);base64,(.*)$/s.exec(part.url)
     if (data !== null)
       return { type: "image", source: { type: "base64", media_type: data[1], data: data[2] } }
@@ -191,7 +194,7 @@ function userBlocks(message: UserMessage, at: number): Record<string, unknown>[]
 function assistantBlocks(message: AssistantMessage, at: number): Record<string, unknown>[] {
   let toolCallAt = 0
   const blocks = message.content.flatMap((part): Record<string, unknown>[] => {
-    if (part.type === "text") return [textBlock(part.text)]
+    if (part.type === "text") return textBlocks([part.text])
     if (part.type === "reasoning" || part.type === "redacted-reasoning") return thinkingBlocks([part])
     // OpenRouter's items: Claude's among them go first, below, when the turn has no thinking of its own.
     if (part.type === "reasoning-details") return []
@@ -251,16 +254,16 @@ function isThinkingBlock(block: Record<string, unknown>): boolean {
   return block.type === "thinking" || block.type === "redacted_thinking"
 }
 
-/** A text as a block, where Messages keeps texts a client gave apart as blocks. */
-function textBlock(text: string): Record<string, unknown> {
-  return { type: "text", text }
+/** Texts as blocks, where Messages keeps texts a client gave apart as blocks; an empty one, which it refuses, left out. */
+function textBlocks(texts: readonly string[]): Record<string, unknown>[] {
+  return texts.flatMap((text) => (text === "" ? [] : [{ type: "text", text }]))
 }
 
 function toolResultBlock(message: ToolResultMessage): Record<string, unknown> {
   return {
     type: "tool_result",
     tool_use_id: message.toolCallId,
-    content: message.contentBlocks?.map(textBlock) ?? message.content,
+    content: message.contentBlocks === undefined ? message.content : textBlocks(message.contentBlocks),
     ...(message.isError === true && { is_error: true }),
   }
 }

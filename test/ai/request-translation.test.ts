@@ -460,6 +460,74 @@ describe("request translation", () => {
     ])
   })
 
+  it("writes no body Messages refuses: a tool without parameters, empty texts and turns", () => {
+    const noArguments = { type: "object", properties: {} }
+    const request = fromOpenAIChatRequest({
+      model: "m",
+      messages: [
+        {
+          role: "system",
+          content: [
+            { type: "text", text: "" },
+            { type: "text", text: "S" },
+          ],
+        },
+        { role: "user", content: "" },
+        { role: "assistant", content: "" },
+        {
+          role: "user",
+          content: [
+            { type: "text", text: "" },
+            { type: "text", text: "Hi" },
+          ],
+        },
+        {
+          role: "assistant",
+          content: null,
+          tool_calls: [{ id: "a", type: "function", function: { name: "now", arguments: "" } }],
+        },
+        {
+          role: "tool",
+          tool_call_id: "a",
+          content: [
+            { type: "text", text: "" },
+            { type: "text", text: "noon" },
+          ],
+        },
+      ],
+      tools: [
+        { type: "function", function: { name: "now" } },
+        { type: "function", function: { name: "today", parameters: {} } },
+        { type: "function", function: { name: "later", parameters: null } },
+      ],
+    })
+    const toClaude = toAnthropicMessagesRequest(request)
+    expect(toClaude).toMatchObject({
+      system: "S",
+      messages: [
+        { role: "user", content: [{ type: "text", text: "Hi" }] },
+        { role: "assistant", content: [{ type: "tool_use", id: "a", name: "now", input: {} }] },
+        { role: "user", content: [{ type: "tool_result", tool_use_id: "a", content: "noon" }] },
+      ],
+      tools: [
+        { name: "now", input_schema: noArguments },
+        { name: "today", input_schema: noArguments },
+        { name: "later", input_schema: noArguments },
+      ],
+    })
+    // Chat Completions takes empty turns; a tool without parameters gets the same schema, not {}.
+    const toOpenAI = toOpenAIChatRequest(request)
+    expect((toOpenAI.messages as unknown[]).slice(1, 3)).toEqual([
+      { role: "user", content: "" },
+      { role: "assistant", content: "" },
+    ])
+    expect((toOpenAI.tools as { function: unknown }[]).map((tool) => tool.function)).toEqual([
+      { name: "now", parameters: noArguments },
+      { name: "today", parameters: noArguments },
+      { name: "later", parameters: noArguments },
+    ])
+  })
+
   it("checks system messages and tools field by field, and keeps a strict tool for OpenAI only", () => {
     const base = { model: "m", messages: [{ role: "user", content: "Hi" }] }
     expect(
