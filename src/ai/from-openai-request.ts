@@ -68,7 +68,7 @@ const OPENAI_FIELDS = new Set([
  * endpoint, not the model, and left out here.
  */
 export function fromOpenAIChatRequest(input: unknown): NormalizedRequest {
-  const body = object(input, "body")
+  const body = askedFields(object(input, "body"))
   onlySupportedFields(body, OPENAI_FIELDS)
   if (body.n !== undefined && body.n !== null && body.n !== 1) {
     throw new RequestFieldError("n", "only one choice per request is supported")
@@ -168,6 +168,19 @@ export function fromOpenAIChatRequest(input: unknown): NormalizedRequest {
 function toolParameters(value: unknown, path: string): Record<string, unknown> {
   const schema = optionalObject(value, path)
   return Object.keys(schema).length === 0 ? { type: "object", properties: {} } : schema
+}
+
+/**
+ * The fields of `body` that ask for something. Chat Completions reads a null field as one not
+ * set, and clients send them so (`"tools": null`, `"response_format": null`); `logprobs: false`
+ * is its default: each is left out, not refused as a field Herald does not translate.
+ */
+function askedFields(body: JsonObject): JsonObject {
+  return Object.fromEntries(
+    Object.entries(body).filter(
+      ([field, value]) => value !== null && !(field === "logprobs" && value === false),
+    ),
+  )
 }
 
 /** A service setting as OpenAI types it: `store` a boolean, `metadata` strings by key, the others a string. */

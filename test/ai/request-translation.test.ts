@@ -528,6 +528,27 @@ describe("request translation", () => {
     ])
   })
 
+  it("reads a null Chat Completions field (and logprobs false) as not set, as OpenAI does", () => {
+    const base = { model: "m", messages: [{ role: "user", content: "Hi" }] }
+    const unset = Object.fromEntries(
+      [
+        "logprobs",
+        "top_logprobs",
+        "tools",
+        "tool_choice",
+        "response_format",
+        "modalities",
+        "audio",
+        "prediction",
+      ].map((field) => [field, null]),
+    )
+    expect(fromOpenAIChatRequest({ ...base, ...unset })).toEqual(fromOpenAIChatRequest(base))
+    expect(fromOpenAIChatRequest({ ...base, logprobs: false })).toEqual(fromOpenAIChatRequest(base))
+    // What asks for something is still refused by name.
+    expect(fieldOf(() => fromOpenAIChatRequest({ ...base, top_logprobs: 2 }))).toBe("top_logprobs")
+    expect(fieldOf(() => fromOpenAIChatRequest({ ...base, modalities: ["audio"] }))).toBe("modalities")
+  })
+
   it("checks system messages and tools field by field, and keeps a strict tool for OpenAI only", () => {
     const base = { model: "m", messages: [{ role: "user", content: "Hi" }] }
     expect(
