@@ -39,10 +39,15 @@ export function anthropicInputUsage(usage: UsageEntry | undefined): Record<strin
   }
 }
 
-/** The stop reason of `finish` in Anthropic's words: the upstream's own when it is Anthropic's and still the finish. */
-export function anthropicStopReason(finish: FinishEntry): string {
+/**
+ * The stop reason of `finish` in Anthropic's words: the upstream's own when it is Anthropic's and
+ * still the finish. An answer that `refused` (a Chat Completions refusal, which OpenAI ends with
+ * `stop`) stopped for its refusal: Messages has no refusal text, only this reason to tell it.
+ */
+export function anthropicStopReason(finish: FinishEntry, refused = false): string {
   if (anthropicFinish(finish.rawReason) === finish.reason) return finish.rawReason
   if (finish.reason === "stop" && finish.stopSequence !== undefined) return "stop_sequence"
+  if (finish.reason === "stop" && refused) return STOP_REASON.content_filter
   return STOP_REASON[finish.reason]
 }
 
@@ -88,6 +93,8 @@ export function anthropicView(context: ViewContext): View {
   let finish: FinishEntry | undefined
   let usage: UsageEntry | undefined
   let errorSent = false
+  /** Whether the answer holds a refusal, which its stop reason tells. */
+  let refused = false
   /** Tool calls started while another one's block was open: sent whole at their end. */
   const waiting = new Map<number, ToolCallStartEntry>()
   /** Text, reasoning and citations that came while a tool call's block was open: sent after it. */
@@ -135,9 +142,11 @@ export function anthropicView(context: ViewContext): View {
       return []
     }
     switch (entry.type) {
-      case "text-delta":
       case "refusal-delta":
         // Messages has no refusal text of its own: it is text, and the stop reason says `refusal`.
+        refused = true
+        return [...ensureText(), delta({ type: "text_delta", text: entry.text })]
+      case "text-delta":
         return [...ensureText(), delta({ type: "text_delta", text: entry.text })]
       case "reasoning-delta":
         return [...ensureThinking("after signature"), delta({ type: "thinking_delta", thinking: entry.text })]
@@ -206,7 +215,7 @@ export function anthropicView(context: ViewContext): View {
         ...close(),
         event("message_delta", {
           delta: {
-            stop_reason: finish === undefined ? "end_turn" : anthropicStopReason(finish),
+            stop_reason: finish === undefined ? "end_turn" : anthropicStopReason(finish, refused),
             stop_sequence: finish?.stopSequence ?? null,
           },
           // Anthropic repeats the input tokens here; an OpenAI upstream only tells them at the end.

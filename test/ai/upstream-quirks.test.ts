@@ -458,6 +458,18 @@ describe("OpenAI-compatible upstreams", () => {
     expect(message.stop_reason).toBe("refusal")
   })
 
+  it("a refusal that ends with stop, as OpenAI ends one, has stop reason refusal in a Messages stream", async () => {
+    const origin = await heraldOver("openai", [
+      openaiChunk({ role: "assistant", content: null, refusal: "" }),
+      openaiChunk({ refusal: "I can't help with that." }),
+      openaiChunk({}, "stop"),
+      "data: [DONE]\n\n",
+    ])
+    const message = await anthropicMessage(origin)
+    expect(message.content).toMatchObject([{ type: "text", text: "I can't help with that." }])
+    expect(message.stop_reason).toBe("refusal")
+  })
+
   it("an answer sent back as the next turn's history is accepted, its reasoning and refusal included", async () => {
     const origin = await heraldOver("openai", [
       openaiChunk({ reasoning_content: "Think." }),
