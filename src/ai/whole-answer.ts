@@ -35,27 +35,24 @@ export async function sendWholeAnswer(
     sendJson(response, 200, format.answer(answer, view), headers)
     return
   }
-  const failure = endFailure(end, answer.error)
-  sendFormatError(
-    response,
-    format,
-    failure.status,
-    failure.message,
-    failure.type === undefined ? {} : { type: failure.type },
-    headers,
-  )
+  const { status, message, ...details } = endFailure(end, answer.error)
+  sendFormatError(response, format, status, message, details, headers)
 }
 
-/** The status and error of a generation that did not finish: what a non-streaming client gets. */
+/**
+ * The status and error of a generation that did not finish: what a non-streaming client gets,
+ * with the upstream's error type and code as a streaming client gets them.
+ */
 function endFailure(
   end: EndEntry | undefined,
-  error: { message: string; errorType?: string } | undefined,
-): { status: number; message: string; type?: string } {
+  error: { message: string; errorType?: string; code?: string } | undefined,
+): { status: number; message: string; type?: string; code?: string } {
   if (error !== undefined)
     return {
       status: 502,
       message: error.message,
       ...(error.errorType === undefined ? {} : { type: error.errorType }),
+      ...(error.code === undefined ? {} : { code: error.code }),
     }
   const message = end?.error?.message ?? "the generation ended without an answer"
   switch (end?.status) {

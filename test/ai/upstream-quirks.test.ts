@@ -470,6 +470,22 @@ describe("OpenAI-compatible upstreams", () => {
     expect(message.stop_reason).toBe("refusal")
   })
 
+  it("a streamed error's code reaches a client that asked for the whole answer", async () => {
+    const origin = await heraldOver("openai", [
+      openaiChunk({ role: "assistant", content: "Part" }),
+      `data: ${JSON.stringify({ error: { message: "boom", type: "server_error", code: "internal" } })}\n\n`,
+    ])
+    const whole = await fetch(`${origin}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "up", messages: [{ role: "user", content: "hi" }] }),
+    })
+    expect(whole.status).toBe(502)
+    expect(await whole.json()).toMatchObject({
+      error: { message: "boom", type: "server_error", code: "internal" },
+    })
+  })
+
   it("an answer sent back as the next turn's history is accepted, its reasoning and refusal included", async () => {
     const origin = await heraldOver("openai", [
       openaiChunk({ reasoning_content: "Think." }),
