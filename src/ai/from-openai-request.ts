@@ -314,9 +314,11 @@ function fromOpenAIResponseFormat(value: unknown): ResponseFormat {
   if (strict !== undefined && strict !== null && typeof strict !== "boolean") {
     throw new RequestFieldError("response_format.json_schema.strict", "must be a boolean")
   }
+  const description = optionalString(jsonSchema.description, "response_format.json_schema.description")
   return {
     type,
     name: string(jsonSchema.name, "response_format.json_schema.name"),
+    ...(description !== undefined && { description }),
     schema: object(jsonSchema.schema ?? {}, "response_format.json_schema.schema"),
     ...(typeof strict === "boolean" && { strict }),
   }

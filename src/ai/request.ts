@@ -93,7 +93,14 @@ export type ToolChoice = "auto" | "none" | "required" | { name: string }
 export type ResponseFormat =
   | { type: "text" }
   | { type: "json_object" }
-  | { type: "json_schema"; name: string; schema: Record<string, unknown>; strict?: boolean }
+  | {
+      type: "json_schema"
+      name: string
+      /** What the answer is for: the model reads it to decide how to answer. */
+      description?: string
+      schema: Record<string, unknown>
+      strict?: boolean
+    }
 
 /**
  * Whether the model thinks before it answers (Anthropic's `thinking`): on with a budget of tokens

@@ -98,6 +98,7 @@ export function toOpenAIChatRequest(
             type: "json_schema",
             json_schema: {
               name: format.name,
+              ...(format.description !== undefined && { description: format.description }),
               schema: format.schema,
               ...(format.strict !== undefined && { strict: format.strict }),
             },

@@ -204,6 +204,15 @@ describe("request translation", () => {
     expect(toOpenAIChatRequest(request).response_format).toEqual(format)
   })
 
+  it("keeps a JSON schema response format's description", () => {
+    const format = {
+      type: "json_schema",
+      json_schema: { name: "answer", description: "The city's weather", schema: WEATHER_SCHEMA },
+    }
+    const request = fromOpenAIChatRequest({ model: "m", messages: [], response_format: format })
+    expect(toOpenAIChatRequest(request).response_format).toEqual(format)
+  })
+
   it("names the field that cannot be translated or is invalid", () => {
     const base = { model: "m", messages: [{ role: "user", content: "Hi" }] }
     expect(fieldOf(() => fromOpenAIChatRequest({ ...base, logprobs: true }))).toBe("logprobs")
