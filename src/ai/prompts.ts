@@ -43,7 +43,7 @@ export function createPrompts(engine: Engine, ttlMs: number): Prompts {
     async store(id, request) {
       const prompt: StoredPrompt = {
         ...(request.system === undefined ? {} : { system: request.system }),
-        messages: request.messages.map(withoutInlineImages),
+        messages: request.messages.map(keptMessage),
       }
       await engine.append(`${PROMPT_LOG_PREFIX}${id}`, [{ data: boundedJson(prompt) }], {
         create: { ttlMs, retention: { maxEntries: 1, maxAgeMs: ttlMs } },
@@ -58,8 +58,15 @@ export function createPrompts(engine: Engine, ttlMs: number): Prompts {
   }
 }
 
-/** `message` with each `data:` image URL cut to its media type: `data:image/png;base64,…` → `data:image/png`. */
-function withoutInlineImages(message: NormalizedMessage): NormalizedMessage {
+/**
+ * `message` as kept: each `data:` image URL cut to its media type (`data:image/png;base64,…` →
+ * `data:image/png`), and a tool result's text once (its blocks are the same text, apart).
+ */
+function keptMessage(message: NormalizedMessage): NormalizedMessage {
+  if (message.role === "tool") {
+    const { contentBlocks: _sameText, ...kept } = message
+    return kept
+  }
   if (message.role !== "user") return message
   return {
     ...message,

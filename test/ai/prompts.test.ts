@@ -22,6 +22,18 @@ describe("kept prompts", () => {
     expect(JSON.parse(await storedJson(request))).toEqual({ system: "Be brief.", messages: [user("Hi")] })
   })
 
+  it("keep a tool result's text once, though it came in blocks", async () => {
+    const result = {
+      role: "tool" as const,
+      toolCallId: "call_1",
+      content: "one\n\ntwo",
+      contentBlocks: ["one", "two"],
+    }
+    expect(JSON.parse(await storedJson({ model: "m", messages: [result] })).messages).toEqual([
+      { role: "tool", toolCallId: "call_1", content: "one\n\ntwo" },
+    ])
+  })
+
   it("take at most MAX_STORED_PROMPT_CHARS: long texts are cut alike, marked truncated", async () => {
     const system = "s".repeat(1_000_000)
     const text = `${"q".repeat(2_000_000)}"\\`
