@@ -1,13 +1,14 @@
 import { sentBackDetails } from "./reasoning-details.js"
 import { effortRequest } from "./reasoning-settings.js"
-import type {
-  AssistantMessage,
-  NormalizedMessage,
-  NormalizedRequest,
-  ToolChoice,
-  ToolDefinition,
-  ToolResultMessage,
-  UserMessage,
+import {
+  type AssistantMessage,
+  joinTexts,
+  type NormalizedMessage,
+  type NormalizedRequest,
+  type ToolChoice,
+  type ToolDefinition,
+  type ToolResultMessage,
+  type UserMessage,
 } from "./request.js"
 import { RequestFieldError } from "./request-field-error.js"
 import {
@@ -190,12 +191,12 @@ function uiOnly(part: JsonObject): boolean {
 }
 
 function systemText(parts: readonly JsonObject[], path: string): string {
-  return parts
-    .map((part, at) => {
+  return joinTexts(
+    parts.map((part, at) => {
       if (part.type !== "text") throw new RequestFieldError(`${path}.parts[${at}].type`, "must be text")
       return string(part.text, `${path}.parts[${at}].text`)
-    })
-    .join("")
+    }),
+  )
 }
 
 function userMessage(parts: readonly JsonObject[], path: string): UserMessage {

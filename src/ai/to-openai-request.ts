@@ -148,7 +148,7 @@ function toOpenAIMessage(message: NormalizedMessage, options: OpenAIRequestOptio
         ...(toolCalls.length > 0 && { tool_calls: toolCalls }),
         // DeepSeek refuses a tool turn without the field, even one that had no reasoning.
         ...(options.reasoningWithToolCalls === true &&
-          toolCalls.length > 0 && { reasoning_content: textsOf("reasoning").join("") }),
+          toolCalls.length > 0 && { reasoning_content: joinTexts(textsOf("reasoning")) }),
         ...(options.reasoningDetails === true && details.length > 0 && { reasoning_details: details }),
       }
     }

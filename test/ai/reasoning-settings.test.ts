@@ -299,7 +299,7 @@ describe("writing a request", () => {
     ])
     const chat = toOpenAIChatRequest(request, { reasoningWithToolCalls: true })
     expect((chat.messages as Record<string, unknown>[])[1]).toMatchObject({
-      reasoning_content: "From another server.Signed.",
+      reasoning_content: "From another server.\n\nSigned.",
       content: null,
     })
   })

@@ -667,6 +667,13 @@ describe("AI SDK chat requests (useChat's UI messages)", () => {
     expect(request).toEqual({ ...expected, messages })
     // No model in the body: the default one.
     expect(fromAISdkChatRequest({ id: "c", messages: [] }, "default").request.model).toBe("default")
+    // A system message's parts, as paragraphs.
+    const parts = [
+      { type: "text", text: "Be brief." },
+      { type: "text", text: "Answer in French." },
+    ]
+    const system = fromAISdkChatRequest({ id: "c", messages: [{ id: "s", role: "system", parts }] }, "m")
+    expect(system.request.system).toBe("Be brief.\n\nAnswer in French.")
     expect(
       fieldOf(() => fromAISdkChatRequest({ id: "c", messages: [], maxOutputTokens: 0 }, "default")),
     ).toBe("maxOutputTokens")
