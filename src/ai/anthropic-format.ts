@@ -56,7 +56,13 @@ export const anthropicFormat: WireFormat = {
       role: "assistant",
       model: meta.model,
       content,
-      stop_reason: answer.finish === undefined ? "end_turn" : anthropicStopReason(answer.finish),
+      stop_reason:
+        answer.finish === undefined
+          ? "end_turn"
+          : anthropicStopReason(
+              answer.finish,
+              answer.blocks.some((block) => block.type === "refusal"),
+            ),
       stop_sequence: answer.finish?.stopSequence ?? null,
       usage: {
         input_tokens: 0,

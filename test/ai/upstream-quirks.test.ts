@@ -458,7 +458,7 @@ describe("OpenAI-compatible upstreams", () => {
     expect(message.stop_reason).toBe("refusal")
   })
 
-  it("a refusal that ends with stop, as OpenAI ends one, has stop reason refusal in a Messages stream", async () => {
+  it("a refusal that ends with stop, as OpenAI ends one, has stop reason refusal in a Messages stream and whole answer", async () => {
     const origin = await heraldOver("openai", [
       openaiChunk({ role: "assistant", content: null, refusal: "" }),
       openaiChunk({ refusal: "I can't help with that." }),
@@ -468,6 +468,8 @@ describe("OpenAI-compatible upstreams", () => {
     const message = await anthropicMessage(origin)
     expect(message.content).toMatchObject([{ type: "text", text: "I can't help with that." }])
     expect(message.stop_reason).toBe("refusal")
+    // And in the whole answer.
+    expect((await anthropicWholeMessage(origin)).stop_reason).toBe("refusal")
   })
 
   it("a streamed error's code reaches a client that asked for the whole answer", async () => {
