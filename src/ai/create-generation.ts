@@ -23,7 +23,12 @@ import { STREAM_FORMATS, type StreamFormat } from "./stream-formats.js"
 import { streamGeneration } from "./stream-generation.js"
 import { isRefusal } from "./subject-limits.js"
 import { anthropicMaxTokens, DEFAULT_ANTHROPIC_MAX_TOKENS } from "./to-anthropic-request.js"
-import { keyRefused, upstreamErrorMessage, upstreamRefusalStatus } from "./upstream-message.js"
+import {
+  keyRefused,
+  upstreamErrorFields,
+  upstreamErrorMessage,
+  upstreamRefusalStatus,
+} from "./upstream-message.js"
 import { sendWholeAnswer } from "./whole-answer.js"
 
 /** How a client asked for a generation, read from its request body. */
@@ -118,12 +123,17 @@ export async function createGeneration(
   const outcome = await settledWithin(run.started, context.headWaitMs)
   if (outcome?.kind === "refused") {
     const error = outcome.error
+    // The field an upstream of the client's own format names is the client's field too; a
+    // refused key is the operator's, whatever code came with it.
+    const sameFormat =
+      context.models.get(meta.model)?.provider.kind === endpoint.format &&
+      !("status" in error && keyRefused(error))
     sendFormatError(
       response,
       format,
       "field" in error ? 400 : upstreamRefusalStatus(error),
       "field" in error ? error.message : upstreamErrorMessage(error, meta.model),
-      "field" in error ? { param: error.field } : {},
+      "field" in error ? { param: error.field } : sameFormat ? upstreamErrorFields(error) : {},
       {
         ...("headers" in error ? error.headers : {}),
         // The SDKs retry a 5xx twice; a refused key is refused again (openai-node and the Anthropic SDK read this first).

@@ -35,6 +35,22 @@ export function upstreamErrorMessage(error: UpstreamRequestError, model: string)
     : `${upstream} refused the request (HTTP ${error.status})${saying || "."}`
 }
 
+/**
+ * The field and code an upstream's refusal names (OpenAI's `error.param` and `error.code`), for
+ * a client that speaks the upstream's format: the names are the upstream's request's, which is
+ * then the client's own.
+ */
+export function upstreamErrorFields(error: UpstreamRequestError): { param?: string; code?: string } {
+  const body = error.body
+  const inner = typeof body === "object" && body !== null ? (body as { error?: unknown }).error : undefined
+  if (typeof inner !== "object" || inner === null) return {}
+  const { param, code } = inner as { param?: unknown; code?: unknown }
+  return {
+    ...(typeof param === "string" && param !== "" && { param }),
+    ...(typeof code === "string" && code !== "" && { code }),
+  }
+}
+
 function upstreamMessageOf(body: unknown): string | undefined {
   if (typeof body !== "object" || body === null) return undefined
   const inner = (body as { error?: unknown }).error

@@ -472,6 +472,24 @@ describe("OpenAI-compatible upstreams", () => {
     expect((await anthropicWholeMessage(origin)).stop_reason).toBe("refusal")
   })
 
+  it("a refusal's param and code reach a client of the upstream's own format", async () => {
+    const origin = await heraldOver("openai", [])
+    const refusal = {
+      error: { message: "bad messages", type: "invalid_request_error", param: "messages", code: "bad" },
+    }
+    if (servers.upstream !== undefined)
+      servers.upstream.answer = {
+        chunks: [JSON.stringify(refusal)],
+        status: 400,
+        headers: { "content-type": "application/json" },
+      }
+    const error = await openai(origin)
+      .chat.completions.create({ model: "up", messages: [{ role: "user", content: "hi" }] })
+      .catch((thrown: unknown) => thrown)
+    expect(error).toBeInstanceOf(OpenAI.BadRequestError)
+    expect(error).toMatchObject({ param: "messages", code: "bad" })
+  })
+
   it("a streamed error's code reaches a client that asked for the whole answer", async () => {
     const origin = await heraldOver("openai", [
       openaiChunk({ role: "assistant", content: "Part" }),
