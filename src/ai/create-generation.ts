@@ -25,7 +25,7 @@ import { isRefusal } from "./subject-limits.js"
 import { anthropicMaxTokens, DEFAULT_ANTHROPIC_MAX_TOKENS } from "./to-anthropic-request.js"
 import {
   keyRefused,
-  upstreamErrorFields,
+  upstreamErrorCode,
   upstreamErrorMessage,
   upstreamRefusalStatus,
 } from "./upstream-message.js"
@@ -123,8 +123,8 @@ export async function createGeneration(
   const outcome = await settledWithin(run.started, context.headWaitMs)
   if (outcome?.kind === "refused") {
     const error = outcome.error
-    // The field an upstream of the client's own format names is the client's field too; a
-    // refused key is the operator's, whatever code came with it.
+    // An upstream of the client's own format gives codes the client knows; a refused key is the
+    // operator's, whatever code came with it.
     const sameFormat =
       context.models.get(meta.model)?.provider.kind === endpoint.format &&
       !("status" in error && keyRefused(error))
@@ -133,7 +133,7 @@ export async function createGeneration(
       format,
       "field" in error ? 400 : upstreamRefusalStatus(error),
       "field" in error ? error.message : upstreamErrorMessage(error, meta.model),
-      "field" in error ? { param: error.field } : sameFormat ? upstreamErrorFields(error) : {},
+      "field" in error ? { param: error.field } : sameFormat ? upstreamErrorCode(error) : {},
       {
         ...("headers" in error ? error.headers : {}),
         // The SDKs retry a 5xx twice; a refused key is refused again (openai-node and the Anthropic SDK read this first).

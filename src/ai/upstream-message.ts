@@ -29,35 +29,33 @@ export function upstreamErrorMessage(error: UpstreamRequestError, model: string)
   if (error.status === undefined) return `${upstream} could not be reached: ${causeOf(error)}.`
   if (error.status < 400) return `${upstream} sent no event stream: ${error.message}.`
   const said = upstreamMessageOf(error.body)
-  const saying = said === undefined ? "" : `: ${said}`
+  const param = innerError(error.body)?.param
+  const field = typeof param === "string" && param !== "" ? ` (its field \`${param}\`)` : ""
+  const saying = said === undefined ? (field === "" ? "" : `${field}.`) : `: ${said}${field}`
   return keyRefused(error)
     ? `${upstream} refused the key the server sent it (HTTP ${error.status}), which only the server's operator can fix${saying}`
     : `${upstream} refused the request (HTTP ${error.status})${saying || "."}`
 }
 
 /**
- * The field and code an upstream's refusal names (OpenAI's `error.param` and `error.code`), for
- * a client that speaks the upstream's format: the names are the upstream's request's, which is
- * then the client's own.
+ * The code an upstream's refusal gives (OpenAI's `error.code`), for a client that speaks the
+ * upstream's format. Not its `param`: that names a field of the request Herald sent, whose
+ * indices and names need not be the client's (system messages joined, `max_tokens` renamed);
+ * the message says it instead.
  */
-export function upstreamErrorFields(error: UpstreamRequestError): { param?: string; code?: string } {
-  const body = error.body
+export function upstreamErrorCode(error: UpstreamRequestError): { code?: string } {
+  const code = innerError(error.body)?.code
+  return typeof code === "string" && code !== "" ? { code } : {}
+}
+
+/** The `error` object of an OpenAI- or Anthropic-shaped error body. */
+function innerError(body: unknown): Record<string, unknown> | undefined {
   const inner = typeof body === "object" && body !== null ? (body as { error?: unknown }).error : undefined
-  if (typeof inner !== "object" || inner === null) return {}
-  const { param, code } = inner as { param?: unknown; code?: unknown }
-  return {
-    ...(typeof param === "string" && param !== "" && { param }),
-    ...(typeof code === "string" && code !== "" && { code }),
-  }
+  return typeof inner === "object" && inner !== null ? (inner as Record<string, unknown>) : undefined
 }
 
 function upstreamMessageOf(body: unknown): string | undefined {
-  if (typeof body !== "object" || body === null) return undefined
-  const inner = (body as { error?: unknown }).error
-  const message =
-    typeof inner === "object" && inner !== null
-      ? (inner as { message?: unknown }).message
-      : (body as { message?: unknown }).message
+  const message = innerError(body)?.message ?? (body as { message?: unknown } | null)?.message
   return typeof message === "string" && message !== "" ? message : undefined
 }
 

@@ -472,7 +472,7 @@ describe("OpenAI-compatible upstreams", () => {
     expect((await anthropicWholeMessage(origin)).stop_reason).toBe("refusal")
   })
 
-  it("a refusal's param and code reach a client of the upstream's own format", async () => {
+  it("a refusal's code reaches a client of the upstream's own format, and the upstream's field is named in the message", async () => {
     const origin = await heraldOver("openai", [])
     const refusal = {
       error: { message: "bad messages", type: "invalid_request_error", param: "messages", code: "bad" },
@@ -487,7 +487,9 @@ describe("OpenAI-compatible upstreams", () => {
       .chat.completions.create({ model: "up", messages: [{ role: "user", content: "hi" }] })
       .catch((thrown: unknown) => thrown)
     expect(error).toBeInstanceOf(OpenAI.BadRequestError)
-    expect(error).toMatchObject({ param: "messages", code: "bad" })
+    // Not as `param`: the upstream's indices and names are those of the request Herald sent.
+    expect(error).toMatchObject({ param: null, code: "bad" })
+    expect((error as Error).message).toContain("bad messages (its field `messages`)")
   })
 
   it("a streamed error's code reaches a client that asked for the whole answer", async () => {
