@@ -1,10 +1,10 @@
 /**
  * The field of the client's request body that a part of a normalized request was read from
- * (`messages[2].content[1].image_url.url`), so that a part the upstream's format cannot take is
- * named as the client wrote it: in its format's field names, at its indices (which normalizing
- * shifts: system messages leave the list, an Anthropic turn's tool results become messages of
- * their own). Kept beside the parts, not in them, so that the normalized request (a stored
- * prompt, a comparison) holds only what the client asked.
+ * (`messages[2].content[1].image_url.url`; a turn's `messages[3].content`), so that a part the
+ * upstream's format cannot take is named as the client wrote it: in its format's field names, at
+ * its indices (which normalizing shifts: system messages leave the list, an Anthropic turn's
+ * tool results become messages of their own). Kept beside the parts, not in them, so that the
+ * normalized request (a stored prompt, a comparison) holds only what the client asked.
  *
  * @packageDocumentation
  */

@@ -1,3 +1,4 @@
+import { readFrom } from "./client-fields.js"
 import { sentBackDetails } from "./reasoning-details.js"
 import { effortRequest } from "./reasoning-settings.js"
 import {
@@ -220,7 +221,7 @@ function userMessage(parts: readonly JsonObject[], path: string): UserMessage {
       )
     }
   })
-  return { role: "user", content }
+  return readFrom({ role: "user", content }, `${path}.parts`)
 }
 
 /** An assistant UI message: one assistant turn per step, each followed by its tool results. */

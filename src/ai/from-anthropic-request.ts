@@ -157,7 +157,7 @@ function fromAnthropicMessage(message: JsonObject, path: string): NormalizedMess
         )
       }
     })
-    return [{ role, content }]
+    return [readFrom({ role, content }, `${path}.content`)]
   }
   const toolResults: NormalizedMessage[] = []
   const content: (TextPart | ImagePart)[] = []
@@ -181,7 +181,7 @@ function fromAnthropicMessage(message: JsonObject, path: string): NormalizedMess
       )
     }
   })
-  return content.length > 0 ? [...toolResults, { role, content }] : toolResults
+  return content.length > 0 ? [...toolResults, readFrom({ role, content }, `${path}.content`)] : toolResults
 }
 
 /**

@@ -82,7 +82,7 @@ export function fromOpenAIChatRequest(input: unknown): NormalizedRequest {
     if (role === "system" || role === "developer") {
       onlySupportedFields(message, new Set(["role", "content"]), `${path}.`)
       system.push(...textBlocks(message.content, `${path}.content`))
-    } else request.messages.push(fromOpenAIMessage(role, message, path))
+    } else request.messages.push(readFrom(fromOpenAIMessage(role, message, path), `${path}.content`))
   })
   Object.assign(request, systemPrompt(system))
   if (body.tools !== undefined) {

@@ -4,6 +4,7 @@ import { claudeThinkingParts, turnSentDetails } from "./reasoning-details.js"
 import { messagesEffort } from "./reasoning-settings.js"
 import type {
   AssistantMessage,
+  NormalizedMessage,
   NormalizedRequest,
   ReasoningPart,
   RedactedReasoningPart,
@@ -38,7 +39,10 @@ export function toAnthropicMessagesRequest(request: NormalizedRequest): Record<s
           ? assistantBlocks(message, at)
           : [toolResultBlock(message)]
     // A turn that says nothing (empty text) is left out, as Messages refuses empty turns and blocks.
-    if (blocks.length === 0) return
+    if (blocks.length === 0) {
+      if (at === request.messages.length - 1) throw emptyLastTurn(message, at)
+      return
+    }
     const last = messages.at(-1)
     if (last !== undefined && last.role === role) last.content.push(...blocks)
     else messages.push({ role, content: blocks })
@@ -119,6 +123,18 @@ export function toAnthropicMessagesRequest(request: NormalizedRequest): Record<s
 export function anthropicMaxTokens(request: NormalizedRequest): number {
   const budget = request.thinking?.type === "enabled" ? request.thinking.budgetTokens : 0
   return request.maxTokens ?? DEFAULT_ANTHROPIC_MAX_TOKENS + budget
+}
+
+/**
+ * The refusal of a last turn that says nothing, named by its client's field (`at`, the message's
+ * index here, if it has none). It cannot be left out as an earlier one is: the turn before it
+ * would be the one answered, and an assistant's would be continued instead of answered.
+ */
+function emptyLastTurn(message: NormalizedMessage, at: number): RequestFieldError {
+  return new RequestFieldError(
+    clientField(message, `messages[${at}].content`),
+    "the last turn is empty, and Anthropic Messages refuses empty turns; give it some text",
+  )
 }
 
 /** A request's messages as Messages takes them: user and assistant alternating. */

@@ -537,6 +537,61 @@ describe("request translation", () => {
     ])
   })
 
+  it("refuses an empty last turn for Messages, by the client's field, instead of leaving it out", () => {
+    // Left out, "Autumn" would be the last turn: Claude would continue it instead of answering.
+    const haiku = [
+      { role: "user", content: "Write a haiku" },
+      { role: "assistant", content: "Autumn" },
+    ]
+    const openai = (last: unknown) =>
+      fromOpenAIChatRequest({ model: "m", messages: [{ role: "system", content: "S" }, ...haiku, last] })
+    expect(fieldOf(() => toAnthropicMessagesRequest(openai({ role: "user", content: "" })))).toBe(
+      "messages[3].content",
+    )
+    expect(
+      fieldOf(() =>
+        toAnthropicMessagesRequest(openai({ role: "user", content: [{ type: "text", text: "" }] })),
+      ),
+    ).toBe("messages[3].content")
+    const anthropic = fromAnthropicMessagesRequest({
+      model: "m",
+      messages: [...haiku, { role: "user", content: [{ type: "text", text: "" }] }],
+    })
+    expect(fieldOf(() => toAnthropicMessagesRequest(anthropic))).toBe("messages[2].content")
+    const { request: aiSdk } = fromAISdkChatRequest(
+      {
+        id: "c",
+        messages: [
+          { id: "s", role: "system", parts: [{ type: "text", text: "S" }] },
+          { id: "u", role: "user", parts: [{ type: "text", text: "Write a haiku" }] },
+          { id: "a", role: "assistant", parts: [{ type: "text", text: "Autumn" }] },
+          { id: "e", role: "user", parts: [{ type: "text", text: "" }] },
+        ],
+      },
+      "m",
+    )
+    expect(fieldOf(() => toAnthropicMessagesRequest(aiSdk))).toBe("messages[3].parts")
+    // An empty last assistant turn too; a request built without a client's body is named at its index.
+    expect(
+      fieldOf(() =>
+        toAnthropicMessagesRequest({
+          model: "m",
+          messages: [
+            { role: "user", content: [{ type: "text", text: "Hi" }] },
+            { role: "assistant", content: [{ type: "text", text: "" }] },
+          ],
+        }),
+      ),
+    ).toBe("messages[1].content")
+    // Chat Completions takes the empty turn as it came.
+    expect((toOpenAIChatRequest(openai({ role: "user", content: "" })).messages as unknown[]).at(-1)).toEqual(
+      {
+        role: "user",
+        content: "",
+      },
+    )
+  })
+
   it("reads a null Chat Completions field (and logprobs false) as not set, as OpenAI does", () => {
     const base = { model: "m", messages: [{ role: "user", content: "Hi" }] }
     const unset = Object.fromEntries(
