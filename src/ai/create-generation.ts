@@ -90,7 +90,7 @@ export async function createGeneration(
   })
   let admitted: Admitted | undefined
   try {
-    admitted = await admit(context, endpoint, request, response, url)
+    admitted = await admit(context, endpoint, request, response, url, () => gone)
   } catch (error) {
     if (sendClientError(response, format, error)) return
     if (error instanceof ShuttingDownError) {
@@ -166,7 +166,8 @@ export async function createGeneration(
 /**
  * Authenticates and reads the request, then starts its generation — or finds the one an earlier
  * request with the same `Idempotency-Key` started. Answers a refusal itself and returns
- * `undefined` then; throws what `sendClientError` answers.
+ * `undefined` then, as it does for a client `gone` before its turn for a key came; throws what
+ * `sendClientError` answers.
  */
 async function admit(
   context: AIContext,
@@ -174,6 +175,7 @@ async function admit(
   request: IncomingMessage,
   response: ServerResponse,
   url: URL,
+  gone: () => boolean,
 ): Promise<Admitted | undefined> {
   const format = STREAM_FORMATS[endpoint.format].errors
   const grants = await context.auth.authenticate(request, url, endpoint.format === "anthropic")
@@ -215,6 +217,7 @@ async function admit(
   const key = idempotencyKeyOf(request.headers[IDEMPOTENCY_KEY_HEADER])
   const fingerprint = key === undefined ? "" : requestFingerprint(endpoint.format, body)
   const startOrReplay = async (): Promise<Admitted | undefined> => {
+    if (gone()) return undefined
     for (let round = 1; round <= MAX_CLAIM_ROUNDS; round++) {
       const id = newGenerationId()
       let claim: (() => Promise<boolean>) | undefined

@@ -8,6 +8,8 @@ import { subjectScopedLog } from "./subject-scoped-log.js"
 const IDEMPOTENCY_LOG_PREFIX = "ai/idempotency/"
 /** Longest key accepted (the SDKs send about 60 characters). */
 const MAX_KEY_LENGTH = 256
+/** The longest a request waits for the turn before its own for the same key (see `inTurn`). */
+export const TURN_WAIT_MS = 2_000
 /** Claim numbers as writer seqs: fixed width, so that string order is numeric order. */
 const CLAIM_DIGITS = 12
 
@@ -33,10 +35,12 @@ export interface IdempotencyKeys {
     reusable: (id: string) => Promise<boolean>,
   ): Promise<IdempotencyCheck>
   /**
-   * Runs `work` once every earlier call of this node for the same subject and key has settled:
-   * of requests racing for a key on one node, the first claims it and the others find its
-   * generation, before any of them takes a place under the subject's limits. Requests on other
-   * nodes still race in the store, where one claim wins.
+   * Runs `work` once every earlier call of this node for the same subject and key has settled,
+   * or after {@link TURN_WAIT_MS} of waiting for the one before it: of requests racing for a key
+   * on one node, the first claims it and the others find its generation, before any of them
+   * takes a place under the subject's limits. A turn that takes longer (a store that does not
+   * answer) lets the next one go: they race in the store then, where one claim still wins, as
+   * requests on other nodes always do.
    */
   inTurn<T>(subject: string | undefined, key: string, work: () => Promise<T>): Promise<T>
 }
@@ -55,7 +59,14 @@ export function createIdempotencyKeys(engine: Engine, windowMs: number): Idempot
     async inTurn(subject, key, work) {
       const name = subjectScopedLog(IDEMPOTENCY_LOG_PREFIX, subject, key)
       const previous = turns.get(name) ?? Promise.resolve()
-      const outcome = previous.then(work)
+      let timer: NodeJS.Timeout | undefined
+      const waited = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, TURN_WAIT_MS)
+      })
+      const outcome = Promise.race([previous, waited]).then(() => {
+        clearTimeout(timer)
+        return work()
+      })
       const settled = outcome.catch(() => undefined)
       turns.set(name, settled)
       void settled.then(() => {
