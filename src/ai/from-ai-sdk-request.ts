@@ -1,15 +1,14 @@
 import { readFrom } from "./client-fields.js"
 import { sentBackDetails } from "./reasoning-details.js"
 import { effortRequest } from "./reasoning-settings.js"
-import {
-  type AssistantMessage,
-  joinTexts,
-  type NormalizedMessage,
-  type NormalizedRequest,
-  type ToolChoice,
-  type ToolDefinition,
-  type ToolResultMessage,
-  type UserMessage,
+import type {
+  AssistantMessage,
+  NormalizedMessage,
+  NormalizedRequest,
+  ToolChoice,
+  ToolDefinition,
+  ToolResultMessage,
+  UserMessage,
 } from "./request.js"
 import { RequestFieldError } from "./request-field-error.js"
 import {
@@ -22,6 +21,8 @@ import {
   optionalPositiveInteger,
   optionalString,
   string,
+  systemPrompt,
+  textBlocks,
   typeName,
 } from "./request-fields.js"
 import { sentBackId, sentBackSignature } from "./thought-signature.js"
@@ -97,12 +98,12 @@ export function fromAISdkChatRequest(input: unknown, defaultModel: string): AISd
       object(part, `${path}.parts[${index}]`),
     )
     const role = string(message.role, `${path}.role`)
-    if (role === "system") system.push(systemText(parts, path))
+    if (role === "system") system.push(...textBlocks(parts, `${path}.parts`))
     else if (role === "user") request.messages.push(userMessage(parts, path))
     else if (role === "assistant") request.messages.push(...assistantTurns(parts, path))
     else throw new RequestFieldError(`${path}.role`, `messages of role ${role} are not supported`)
   })
-  if (system.length > 0) request.system = system.join("\n\n")
+  Object.assign(request, systemPrompt(system))
   const maxTokens = optionalPositiveInteger(body.maxOutputTokens, "maxOutputTokens")
   if (maxTokens !== undefined) request.maxTokens = maxTokens
   const temperature = optionalNumber(body.temperature, "temperature")
@@ -191,15 +192,6 @@ function uiOnly(part: JsonObject): boolean {
   )
 }
 
-function systemText(parts: readonly JsonObject[], path: string): string {
-  return joinTexts(
-    parts.map((part, at) => {
-      if (part.type !== "text") throw new RequestFieldError(`${path}.parts[${at}].type`, "must be text")
-      return string(part.text, `${path}.parts[${at}].text`)
-    }),
-  )
-}
-
 function userMessage(parts: readonly JsonObject[], path: string): UserMessage {
   const content: UserMessage["content"] = []
   parts.forEach((part, at) => {
@@ -209,11 +201,12 @@ function userMessage(parts: readonly JsonObject[], path: string): UserMessage {
       const mediaType = string(part.mediaType, `${partPath}.mediaType`)
       if (!mediaType.startsWith("image/"))
         throw new RequestFieldError(`${partPath}.mediaType`, "only image files are supported")
-      const url = string(part.url, `${partPath}.url`)
+      const urlField = `${partPath}.url`
+      const url = string(part.url, urlField)
       // A blob: or file: URL means nothing outside the page's browser; http: would travel in clear.
       if (!IMAGE_URL.test(url))
-        throw new RequestFieldError(`${partPath}.url`, "an image must be a data: or https: URL")
-      content.push({ type: "image", url })
+        throw new RequestFieldError(urlField, "an image must be a data: or https: URL")
+      content.push(readFrom({ type: "image", url }, urlField))
     } else if (!uiOnly(part)) {
       throw new RequestFieldError(
         `${partPath}.type`,
@@ -259,13 +252,18 @@ function assistantTurns(parts: readonly JsonObject[], path: string): NormalizedM
           `${partPath}.callProviderMetadata`,
           "thoughtSignature",
         ) ?? sent.signature
-      content.push({
-        type: "tool-call",
-        id: sent.id,
-        name,
-        arguments: JSON.stringify(part.input ?? {}),
-        ...(thoughtSignature !== undefined && { thoughtSignature }),
-      })
+      content.push(
+        readFrom(
+          {
+            type: "tool-call",
+            id: sent.id,
+            name,
+            arguments: JSON.stringify(part.input ?? {}),
+            ...(thoughtSignature !== undefined && { thoughtSignature }),
+          },
+          `${partPath}.input`,
+        ),
+      )
       results.push(
         part.state === "output-error"
           ? {

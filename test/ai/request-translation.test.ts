@@ -403,6 +403,31 @@ describe("request translation", () => {
       ],
     })
     expect(fieldOf(() => toAnthropicMessagesRequest(anthropic))).toBe("messages[2].content[2].source.url")
+    // An AI SDK system message leaves the list too; a step's call is named by its own part.
+    const aiSdk = (call: Record<string, unknown>) =>
+      fromAISdkChatRequest(
+        {
+          id: "c",
+          messages: [
+            { id: "s", role: "system", parts: [{ type: "text", text: "S" }] },
+            {
+              id: "u",
+              role: "user",
+              parts: [
+                { type: "text", text: "What is this?" },
+                { type: "file", mediaType: "image/svg+xml", url: svg },
+              ],
+            },
+            { id: "a", role: "assistant", parts: [{ type: "step-start" }, call] },
+          ],
+        },
+        "m",
+      ).request
+    const call = { type: "tool-t", toolCallId: "a", state: "output-available", input: [1], output: "" }
+    expect(fieldOf(() => toAnthropicMessagesRequest(aiSdk(call)))).toBe("messages[1].parts[1].url")
+    const withoutImage = aiSdk(call)
+    withoutImage.messages.shift()
+    expect(fieldOf(() => toAnthropicMessagesRequest(withoutImage))).toBe("messages[2].parts[1].input")
   })
 
   it("keeps texts given apart apart: blocks where Messages takes blocks, paragraphs where one text", () => {
@@ -722,13 +747,22 @@ describe("AI SDK chat requests (useChat's UI messages)", () => {
     expect(request).toEqual({ ...expected, messages })
     // No model in the body: the default one.
     expect(fromAISdkChatRequest({ id: "c", messages: [] }, "default").request.model).toBe("default")
-    // A system message's parts, as paragraphs.
+    // A system message's parts, as paragraphs, and apart for Messages; an empty one says nothing.
     const parts = [
       { type: "text", text: "Be brief." },
+      { type: "text", text: "" },
       { type: "text", text: "Answer in French." },
     ]
-    const system = fromAISdkChatRequest({ id: "c", messages: [{ id: "s", role: "system", parts }] }, "m")
-    expect(system.request.system).toBe("Be brief.\n\nAnswer in French.")
+    const system = fromAISdkChatRequest(
+      { id: "c", system: "Be kind.", messages: [{ id: "s", role: "system", parts }] },
+      "m",
+    )
+    expect(system.request.system).toBe("Be kind.\n\nBe brief.\n\nAnswer in French.")
+    expect(toAnthropicMessagesRequest(system.request).system).toEqual([
+      { type: "text", text: "Be kind." },
+      parts[0],
+      parts[2],
+    ])
     expect(
       fieldOf(() => fromAISdkChatRequest({ id: "c", messages: [], maxOutputTokens: 0 }, "default")),
     ).toBe("maxOutputTokens")
