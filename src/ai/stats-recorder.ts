@@ -11,6 +11,8 @@ export class StatsRecorder {
   #reasoningShown = false
   #inputTokens: number | undefined
   #outputTokens: number | undefined
+  /** How many output deltas had come when the provider last gave its output count. */
+  #deltasAtCount = 0
   #reasoningTokens: number | undefined
   #cancelLatencyMs: number | undefined
 
@@ -34,7 +36,10 @@ export class StatsRecorder {
       if (entry.type === "reasoning-delta") this.#reasoningShown = true
     } else if (entry.type === "usage") {
       this.#inputTokens = entry.inputTokens ?? this.#inputTokens
-      this.#outputTokens = entry.outputTokens ?? this.#outputTokens
+      if (entry.outputTokens !== undefined) {
+        this.#outputTokens = entry.outputTokens
+        this.#deltasAtCount = this.#outputDeltas
+      }
       this.#reasoningTokens = entry.reasoningTokens ?? this.#reasoningTokens
     }
   }
@@ -55,9 +60,12 @@ export class StatsRecorder {
   }
 
   #measure(now: number, rateEnd: number | undefined): GenerationStats {
-    // A provider's count below the deltas received is one told before the end (Anthropic's
-    // `message_start` says 1) of a stream cut before its final count: the deltas say more.
-    const counted = this.#outputTokens !== undefined && this.#outputTokens >= this.#outputDeltas
+    // A provider's count told before deltas that it falls short of is not the final one
+    // (Anthropic's `message_start` says 1) of a stream cut before it: the deltas say more. One
+    // told after the last delta is final, though chunks smaller than tokens outnumber it.
+    const counted =
+      this.#outputTokens !== undefined &&
+      (this.#deltasAtCount === this.#outputDeltas || this.#outputTokens >= this.#outputDeltas)
     const usage: GenerationUsage = counted
       ? { ...this.#input(), outputTokens: this.#outputTokens, source: "provider" }
       : { ...this.#input(), outputTokens: this.#outputDeltas, source: "estimated" }

@@ -681,6 +681,11 @@ describe("a generation's measures", () => {
     // The final count, once it came, is the provider's.
     stats.observe({ type: "usage", outputTokens: 30 }, 950)
     expect(stats.finish(1_000).usage).toEqual({ inputTokens: 25, outputTokens: 30, source: "provider" })
+    // Also below the deltas, when chunks smaller than tokens outnumber it: it came after them.
+    const small = new StatsRecorder(0)
+    for (let i = 0; i < 8; i++) small.observe({ type: "tool-call-delta", index: 0, arguments: "{" }, 10 + i)
+    small.observe({ type: "usage", outputTokens: 6 }, 20)
+    expect(small.finish(20).usage).toEqual({ outputTokens: 6, source: "provider" })
   })
 
   it("leaves reasoning the provider counted but never streamed out of the rate: it came before the first output", () => {
