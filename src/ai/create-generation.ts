@@ -198,7 +198,7 @@ async function admit(
     )
     return undefined
   }
-  const tooMany = tooManyOutputTokens(asked, context.maxOutputTokens)
+  const tooMany = tooManyOutputTokens(asked, context.maxOutputTokens, model.provider.kind)
   if (tooMany !== undefined) {
     context.metrics.refused("max_tokens")
     sendFormatError(response, format, 400, tooMany.message, { param: tooMany.field })
@@ -332,6 +332,7 @@ const THINKING_BUDGET_FIELD = "thinking.budget_tokens"
 function tooManyOutputTokens(
   asked: ClientRequest,
   limit: number,
+  upstream: string,
 ): { field: string; message: string } | undefined {
   const { maxTokens, thinking } = asked.request
   const most = `at most ${limit} output tokens may be asked for here.`
@@ -340,11 +341,13 @@ function tooManyOutputTokens(
   if (thinking?.type !== "enabled") return undefined
   if (thinking.budgetTokens > limit)
     return { field: THINKING_BUDGET_FIELD, message: `${THINKING_BUDGET_FIELD}: ${most}` }
-  const upstream = anthropicMaxTokens(asked.request)
-  if (upstream <= limit) return undefined
+  // Only Claude is asked for the budget and more beside it; other upstreams get an effort.
+  if (upstream !== "anthropic") return undefined
+  const sent = anthropicMaxTokens(asked.request)
+  if (sent <= limit) return undefined
   return {
     field: THINKING_BUDGET_FIELD,
-    message: `${THINKING_BUDGET_FIELD}: ${most} Without ${asked.maxTokensField}, a budget asks for ${DEFAULT_ANTHROPIC_MAX_TOKENS} more for the answer (${upstream} in all); set ${asked.maxTokensField} to at most ${limit}.`,
+    message: `${THINKING_BUDGET_FIELD}: ${most} Without ${asked.maxTokensField}, a budget asks for ${DEFAULT_ANTHROPIC_MAX_TOKENS} more for the answer (${sent} in all); set ${asked.maxTokensField} to at most ${limit}.`,
   }
 }
 

@@ -7,6 +7,7 @@ import type { Engine } from "../../src/engine/engine.js"
 import { createMemoryEngine } from "../../src/engine/index.js"
 import { aiToken, startAI, startNodes, type TestAI, testVerifier } from "./ai-server.js"
 import { type EngineKind, testEngines } from "./engines.js"
+import { ANTHROPIC_OK, startUpstream } from "./upstream.js"
 
 const FAST = { provider: "demo" as const, timeToFirstTokenMs: 0, tokensPerSecond: Number.POSITIVE_INFINITY }
 /** Runs for about 10 seconds unless cancelled. */
@@ -110,9 +111,14 @@ describe("limits per subject and per app", () => {
   })
 
   it("a thinking budget counts towards the output tokens: the 400 names thinking.budget_tokens", async () => {
-    running = await startAI({ models: { demo: FAST }, maxOutputTokens: 65_536 })
-    const messages = (extra: Record<string, unknown>) => ({
-      model: "demo",
+    const upstream = await startUpstream()
+    upstream.answer = { chunks: ANTHROPIC_OK }
+    running = await startAI({
+      models: { claude: { provider: "anthropic", baseURL: upstream.baseURL }, demo: FAST },
+      maxOutputTokens: 65_536,
+    })
+    const messages = (extra: Record<string, unknown>, model = "claude") => ({
+      model,
       messages: [{ role: "user", content: "hi" }],
       ...extra,
     })
@@ -148,6 +154,16 @@ describe("limits per subject and per app", () => {
       expect(within.status).toBe(200)
       await within.text()
     }
+    // Another upstream is asked for no 4096 beside the budget: nothing to refuse.
+    const elsewhere = await post(
+      running.origin,
+      {},
+      messages({ thinking: { type: "enabled", budget_tokens: 62_000 } }, "demo"),
+      "/v1/messages",
+    )
+    expect(elsewhere.status).toBe(200)
+    await elsewhere.text()
+    await upstream.close()
   })
 
   it("bodies past the app's size are refused with 413; a local client without a token is not counted", async () => {
