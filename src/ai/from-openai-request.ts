@@ -70,14 +70,14 @@ const OPENAI_FIELDS = new Set([
 export function fromOpenAIChatRequest(input: unknown): NormalizedRequest {
   const body = askedFields(object(input, "body"))
   onlySupportedFields(body, OPENAI_FIELDS)
-  if (body.n !== undefined && body.n !== null && body.n !== 1) {
+  if (body.n !== undefined && body.n !== 1) {
     throw new RequestFieldError("n", "only one choice per request is supported")
   }
   const request: NormalizedRequest = { model: string(body.model, "model"), messages: [] }
   const system: string[] = []
   array(body.messages, "messages").forEach((value, at) => {
     const path = `messages[${at}]`
-    const message = object(value, path)
+    const message = setFields(object(value, path))
     const role = string(message.role, `${path}.role`)
     if (role === "system" || role === "developer") {
       onlySupportedFields(message, new Set(["role", "content"]), `${path}.`)
@@ -108,7 +108,7 @@ export function fromOpenAIChatRequest(input: unknown): NormalizedRequest {
   if (body.tool_choice !== undefined) request.toolChoice = fromOpenAIToolChoice(body.tool_choice)
   const parallelToolCalls = optionalBoolean(body.parallel_tool_calls, "parallel_tool_calls")
   if (parallelToolCalls !== undefined) request.parallelToolCalls = parallelToolCalls
-  if (body.stop !== undefined && body.stop !== null) {
+  if (body.stop !== undefined) {
     request.stop =
       typeof body.stop === "string"
         ? [body.stop]
@@ -171,16 +171,22 @@ function toolParameters(value: unknown, path: string): Record<string, unknown> {
 }
 
 /**
- * The fields of `body` that ask for something. Chat Completions reads a null field as one not
- * set, and clients send them so (`"tools": null`, `"response_format": null`); `logprobs: false`
- * is its default: each is left out, not refused as a field Herald does not translate.
+ * The fields of `body` that ask for something: the set ones ({@link setFields}), less
+ * `logprobs: false`, which is its default.
  */
 function askedFields(body: JsonObject): JsonObject {
-  return Object.fromEntries(
-    Object.entries(body).filter(
-      ([field, value]) => value !== null && !(field === "logprobs" && value === false),
-    ),
-  )
+  const asked = setFields(body)
+  if (asked.logprobs === false) delete asked.logprobs
+  return asked
+}
+
+/**
+ * The fields of a body or a message that are set. Chat Completions reads a null field as one not
+ * set, and clients send them so (`"tools": null`, a message's `"name": null`, an assistant's
+ * `"function_call": null`): left out, not refused as a field Herald does not translate.
+ */
+function setFields(fields: JsonObject): JsonObject {
+  return Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== null))
 }
 
 /** A service setting as OpenAI types it: `store` a boolean, `metadata` strings by key, the others a string. */
@@ -239,7 +245,7 @@ function fromOpenAIMessage(role: string, message: JsonObject, path: string): Nor
       )
       const reasoning = optionalString(message.reasoning_content, `${path}.reasoning_content`)
       const content: AssistantMessage["content"] =
-        message.thinking_blocks === undefined || message.thinking_blocks === null
+        message.thinking_blocks === undefined
           ? []
           : array(message.thinking_blocks, `${path}.thinking_blocks`).map((value, at) => {
               const blockPath = `${path}.thinking_blocks[${at}]`
@@ -252,13 +258,13 @@ function fromOpenAIMessage(role: string, message: JsonObject, path: string): Nor
         content.push({ type: "reasoning", text: reasoning })
       const details = sentBackDetails(message.reasoning_details, `${path}.reasoning_details`)
       if (details.length > 0) content.push({ type: "reasoning-details", details })
-      if (message.content !== undefined && message.content !== null) {
+      if (message.content !== undefined) {
         for (const text of textBlocks(message.content, `${path}.content`))
           if (text !== "") content.push({ type: "text", text })
       }
       const refusal = optionalString(message.refusal, `${path}.refusal`)
       if (refusal !== undefined && refusal !== "") content.push({ type: "text", text: refusal })
-      if (message.tool_calls !== undefined && message.tool_calls !== null) {
+      if (message.tool_calls !== undefined) {
         array(message.tool_calls, `${path}.tool_calls`).forEach((value, at) => {
           const callPath = `${path}.tool_calls[${at}]`
           const call = object(value, callPath)

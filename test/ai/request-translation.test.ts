@@ -636,6 +636,34 @@ describe("request translation", () => {
     // What asks for something is still refused by name.
     expect(fieldOf(() => fromOpenAIChatRequest({ ...base, top_logprobs: 2 }))).toBe("top_logprobs")
     expect(fieldOf(() => fromOpenAIChatRequest({ ...base, modalities: ["audio"] }))).toBe("modalities")
+    // A message's fields too: what an OpenAI client's history holds of them, as the answer gave it.
+    const history = [
+      { role: "system", content: "S" },
+      { role: "user", content: "Hi" },
+      {
+        role: "assistant",
+        content: "Hello",
+        tool_calls: [{ id: "a", type: "function", function: { name: "t", arguments: "{}" } }],
+      },
+      { role: "tool", tool_call_id: "a", content: "done" },
+    ]
+    const nulls = [
+      { name: null },
+      { name: null },
+      { function_call: null, audio: null, refusal: null },
+      { name: null },
+    ]
+    expect(
+      fromOpenAIChatRequest({
+        ...base,
+        messages: history.map((message, at) => ({ ...message, ...nulls[at] })),
+      }),
+    ).toEqual(fromOpenAIChatRequest({ ...base, messages: history }))
+    expect(
+      fieldOf(() =>
+        fromOpenAIChatRequest({ ...base, messages: [{ role: "user", content: "Hi", name: "ann" }] }),
+      ),
+    ).toBe("messages[0].name")
   })
 
   it("checks system messages and tools field by field, and keeps a strict tool for OpenAI only", () => {
