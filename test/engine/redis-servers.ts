@@ -208,8 +208,32 @@ export interface RedisSentinelSet {
  * failover needs.
  */
 export async function startSentinelSet(name = "herald"): Promise<RedisSentinelSet> {
-  const master = await startRedis()
-  const replica = await startRedis({ args: ["--replicaof", "127.0.0.1", String(master.port)] })
+  const started: RedisServer[] = []
+  try {
+    const master = await startRedis()
+    started.push(master)
+    const replica = await startRedis({ args: ["--replicaof", "127.0.0.1", String(master.port)] })
+    started.push(replica)
+    const sentinel = await startSentinel(name, master, replica)
+    return {
+      name,
+      sentinel: sentinel.address,
+      master,
+      replica,
+      masterPort: sentinel.masterPort,
+      destroy: async () => {
+        await sentinel.stop()
+        await Promise.all(started.map((server) => server.destroy()))
+      },
+    }
+  } catch (error) {
+    await Promise.all(started.map((server) => server.destroy()))
+    throw error
+  }
+}
+
+/** A Sentinel watching `master` as `name`, once it knows `replica`; stopped again if it fails to. */
+async function startSentinel(name: string, master: RedisServer, replica: RedisServer) {
   const port = await freePort()
   const dir = mkdtempSync(join(tmpdir(), "herald-sentinel-"))
   // A Sentinel rewrites its configuration file: it must have one of its own.
@@ -229,7 +253,7 @@ export async function startSentinelSet(name = "herald"): Promise<RedisSentinelSe
   const child = spawn("redis-server", [config, "--sentinel"], { stdio: "ignore" })
   const admin = new Redis({ host: "127.0.0.1", port, maxRetriesPerRequest: 0, lazyConnect: true })
   admin.on("error", () => {})
-  const destroy = async () => {
+  const stop = async () => {
     admin.disconnect()
     if (child.exitCode === null && child.signalCode === null) {
       const exited = new Promise((resolve) => child.once("exit", resolve))
@@ -237,7 +261,6 @@ export async function startSentinelSet(name = "herald"): Promise<RedisSentinelSe
       await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000))])
     }
     rmSync(dir, { recursive: true, force: true })
-    await Promise.all([master.destroy(), replica.destroy()])
   }
   const masterPort = async () => {
     const [, masterAt] = (await admin.call("SENTINEL", "GET-MASTER-ADDR-BY-NAME", name)) as [string, string]
@@ -247,16 +270,13 @@ export async function startSentinelSet(name = "herald"): Promise<RedisSentinelSe
     await waitFor(() => redisAnswers(`redis://127.0.0.1:${port}`, 200), `the Sentinel on port ${port}`)
     await waitFor(async () => {
       const replicas = (await admin.call("SENTINEL", "REPLICAS", name)) as string[][]
-      return replicas.some((fields) => {
-        const flags = fields[fields.indexOf("flags") + 1] ?? ""
-        return flags === "slave"
-      })
+      return replicas.some((fields) => fields[fields.indexOf("flags") + 1] === "slave")
     }, `the Sentinel to know the replica on port ${replica.port}`)
   } catch (error) {
-    await destroy()
+    await stop()
     throw error
   }
-  return { name, sentinel: { host: "127.0.0.1", port }, master, replica, masterPort, destroy }
+  return { address: { host: "127.0.0.1", port }, masterPort, stop }
 }
 
 /** Deletes every key of `url` that starts with `keyPrefix` (bare, or inside a hash tag). */
