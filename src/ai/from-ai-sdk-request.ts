@@ -13,6 +13,7 @@ import type {
 import { RequestFieldError } from "./request-field-error.js"
 import {
   array,
+  contentTexts,
   type JsonObject,
   object,
   onlySupportedFields,
@@ -22,7 +23,6 @@ import {
   optionalString,
   string,
   systemPrompt,
-  textBlocks,
   typeName,
 } from "./request-fields.js"
 import { sentBackId, sentBackSignature } from "./thought-signature.js"
@@ -98,7 +98,7 @@ export function fromAISdkChatRequest(input: unknown, defaultModel: string): AISd
       object(part, `${path}.parts[${index}]`),
     )
     const role = string(message.role, `${path}.role`)
-    if (role === "system") system.push(...textBlocks(parts, `${path}.parts`))
+    if (role === "system") system.push(...contentTexts(parts, `${path}.parts`))
     else if (role === "user") request.messages.push(userMessage(parts, path))
     else if (role === "assistant") request.messages.push(...assistantTurns(parts, path))
     else throw new RequestFieldError(`${path}.role`, `messages of role ${role} are not supported`)

@@ -11,6 +11,7 @@ import type {
 import { RequestFieldError } from "./request-field-error.js"
 import {
   array,
+  contentTexts,
   type JsonObject,
   object,
   onlySupportedFields,
@@ -20,7 +21,6 @@ import {
   optionalString,
   string,
   systemPrompt,
-  textBlocks,
   toolResultContent,
   typeName,
 } from "./request-fields.js"
@@ -64,7 +64,7 @@ export function fromAnthropicMessagesRequest(input: unknown): NormalizedRequest 
   array(body.messages, "messages").forEach((value, at) => {
     request.messages.push(...fromAnthropicMessage(object(value, `messages[${at}]`), `messages[${at}]`))
   })
-  if (body.system !== undefined) Object.assign(request, systemPrompt(textBlocks(body.system, "system")))
+  if (body.system !== undefined) Object.assign(request, systemPrompt(contentTexts(body.system, "system")))
   const maxTokens = optionalPositiveInteger(body.max_tokens, "max_tokens")
   if (maxTokens !== undefined) request.maxTokens = maxTokens
   if (body.stop_sequences !== undefined) {
@@ -170,7 +170,7 @@ function fromAnthropicMessage(message: JsonObject, path: string): NormalizedMess
         role: "tool",
         toolCallId: sentBackId(string(block.tool_use_id, `${blockPath}.tool_use_id`)).id,
         ...toolResultContent(
-          block.content === undefined ? [""] : textBlocks(block.content, `${blockPath}.content`),
+          block.content === undefined ? [""] : contentTexts(block.content, `${blockPath}.content`),
         ),
         ...(block.is_error === true && { isError: true }),
       })

@@ -1,18 +1,20 @@
 import { readFrom } from "./client-fields.js"
 import { sentBackDetails } from "./reasoning-details.js"
 import { effortRequest } from "./reasoning-settings.js"
-import type {
-  AssistantMessage,
-  ImagePart,
-  NormalizedMessage,
-  NormalizedRequest,
-  ResponseFormat,
-  TextPart,
-  ToolChoice,
+import {
+  type AssistantMessage,
+  type ImagePart,
+  type NormalizedMessage,
+  type NormalizedRequest,
+  nonEmptyTexts,
+  type ResponseFormat,
+  type TextPart,
+  type ToolChoice,
 } from "./request.js"
 import { RequestFieldError } from "./request-field-error.js"
 import {
   array,
+  contentTexts,
   type JsonObject,
   object,
   onlySupportedFields,
@@ -23,7 +25,6 @@ import {
   optionalString,
   string,
   systemPrompt,
-  textBlocks,
   toolResultContent,
   typeName,
 } from "./request-fields.js"
@@ -81,7 +82,7 @@ export function fromOpenAIChatRequest(input: unknown): NormalizedRequest {
     const role = string(message.role, `${path}.role`)
     if (role === "system" || role === "developer") {
       onlySupportedFields(message, new Set(["role", "content"]), `${path}.`)
-      system.push(...textBlocks(message.content, `${path}.content`))
+      system.push(...contentTexts(message.content, `${path}.content`))
     } else request.messages.push(readFrom(fromOpenAIMessage(role, message, path), `${path}.content`))
   })
   Object.assign(request, systemPrompt(system))
@@ -259,8 +260,8 @@ function fromOpenAIMessage(role: string, message: JsonObject, path: string): Nor
       const details = sentBackDetails(message.reasoning_details, `${path}.reasoning_details`)
       if (details.length > 0) content.push({ type: "reasoning-details", details })
       if (message.content !== undefined) {
-        for (const text of textBlocks(message.content, `${path}.content`))
-          if (text !== "") content.push({ type: "text", text })
+        for (const text of nonEmptyTexts(contentTexts(message.content, `${path}.content`)))
+          content.push({ type: "text", text })
       }
       const refusal = optionalString(message.refusal, `${path}.refusal`)
       if (refusal !== undefined && refusal !== "") content.push({ type: "text", text: refusal })
@@ -295,7 +296,7 @@ function fromOpenAIMessage(role: string, message: JsonObject, path: string): Nor
       return {
         role,
         toolCallId: sentBackId(string(message.tool_call_id, `${path}.tool_call_id`)).id,
-        ...toolResultContent(textBlocks(message.content, `${path}.content`)),
+        ...toolResultContent(contentTexts(message.content, `${path}.content`)),
       }
     default:
       throw new RequestFieldError(`${path}.role`, `messages of role ${role} are not supported`)

@@ -1,5 +1,5 @@
 import { clip, describe } from "../auth/detail-members.js"
-import { joinTexts, type NormalizedRequest, type ToolResultMessage } from "./request.js"
+import { joinTexts, type NormalizedRequest, nonEmptyTexts, type ToolResultMessage } from "./request.js"
 import { RequestFieldError } from "./request-field-error.js"
 
 /**
@@ -72,7 +72,7 @@ export function onlySupportedFields(body: JsonObject, supported: ReadonlySet<str
  * A content that must be text, as its texts: a string, or the texts of `{"type": "text", "text"}`
  * parts (OpenAI's content parts and Anthropic's text blocks have the same shape).
  */
-export function textBlocks(value: unknown, path: string): string[] {
+export function contentTexts(value: unknown, path: string): string[] {
   if (typeof value === "string") return [value]
   if (!Array.isArray(value)) throw new RequestFieldError(path, "must be a string or an array of text parts")
   return value.map((each, at) => {
@@ -83,22 +83,17 @@ export function textBlocks(value: unknown, path: string): string[] {
   })
 }
 
-/** The system prompt of `texts`: joined, and kept apart too when there are several (see {@link saying}). */
+/** The system prompt of `texts`: joined, and kept apart too when there are several (see {@link nonEmptyTexts}). */
 export function systemPrompt(texts: string[]): Pick<NormalizedRequest, "system" | "systemBlocks"> {
   if (texts.length === 0) return {}
-  const kept = saying(texts)
+  const kept = nonEmptyTexts(texts)
   return { system: joinTexts(kept), ...(kept.length > 1 && { systemBlocks: kept }) }
 }
 
-/** A tool result's content of `texts`: joined, and kept apart too when there are several (see {@link saying}). */
+/** A tool result's content of `texts`: joined, and kept apart too when there are several (see {@link nonEmptyTexts}). */
 export function toolResultContent(texts: string[]): Pick<ToolResultMessage, "content" | "contentBlocks"> {
-  const kept = saying(texts)
+  const kept = nonEmptyTexts(texts)
   return { content: joinTexts(kept), ...(kept.length > 1 && { contentBlocks: kept }) }
-}
-
-/** The texts that say something: an empty block adds nothing, and Messages refuses one. */
-function saying(texts: string[]): string[] {
-  return texts.filter((text) => text !== "")
 }
 
 /**

@@ -173,3 +173,8 @@ export interface NormalizedRequest {
 export function joinTexts(texts: readonly string[]): string {
   return texts.join("\n\n")
 }
+
+/** The texts that say something: an empty one adds nothing, and Messages refuses an empty text block. */
+export function nonEmptyTexts(texts: readonly string[]): string[] {
+  return texts.filter((text) => text !== "")
+}

@@ -2,14 +2,15 @@ import { clientField } from "./client-fields.js"
 import { DEFAULT_MAX_JSON_DEPTH, nestsDeeper } from "./json-depth.js"
 import { claudeThinkingParts, turnSentDetails } from "./reasoning-details.js"
 import { messagesEffort } from "./reasoning-settings.js"
-import type {
-  AssistantMessage,
-  NormalizedMessage,
-  NormalizedRequest,
-  ReasoningPart,
-  RedactedReasoningPart,
-  ToolResultMessage,
-  UserMessage,
+import {
+  type AssistantMessage,
+  type NormalizedMessage,
+  type NormalizedRequest,
+  nonEmptyTexts,
+  type ReasoningPart,
+  type RedactedReasoningPart,
+  type ToolResultMessage,
+  type UserMessage,
 } from "./request.js"
 import { RequestFieldError } from "./request-field-error.js"
 
@@ -270,9 +271,9 @@ function isThinkingBlock(block: Record<string, unknown>): boolean {
   return block.type === "thinking" || block.type === "redacted_thinking"
 }
 
-/** Texts as blocks, where Messages keeps texts a client gave apart as blocks; an empty one, which it refuses, left out. */
+/** Texts as Messages' text blocks, where it keeps texts a client gave apart as blocks (see {@link nonEmptyTexts}). */
 function textBlocks(texts: readonly string[]): Record<string, unknown>[] {
-  return texts.flatMap((text) => (text === "" ? [] : [{ type: "text", text }]))
+  return nonEmptyTexts(texts).map((text) => ({ type: "text", text }))
 }
 
 function toolResultBlock(message: ToolResultMessage): Record<string, unknown> {
