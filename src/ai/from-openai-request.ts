@@ -229,7 +229,8 @@ function fromOpenAIMessage(role: string, message: JsonObject, path: string): Nor
       // What an answer of Herald's (or OpenAI's) holds besides, so that a client may send its
       // `choices[0].message` back as it came: reasoning is kept for the servers that want it back
       // (signed, from `thinking_blocks`, when there are any), a refusal is what the model said,
-      // openai-node's `finalMessage()` adds `parsed`.
+      // openai-node's `finalMessage()` adds `parsed`, and `annotations` (an answer's URL
+      // citations) only point into its text, which goes as it is.
       onlySupportedFields(
         message,
         new Set([
@@ -241,6 +242,7 @@ function fromOpenAIMessage(role: string, message: JsonObject, path: string): Nor
           "thinking_blocks",
           "reasoning_details",
           "parsed",
+          "annotations",
         ]),
         `${path}.`,
       )

@@ -724,6 +724,26 @@ describe("request translation", () => {
   })
 })
 
+describe("an OpenAI answer sent back as history", () => {
+  it("is taken as the API returns it, its annotations (URL citations) and null refusal included", () => {
+    const citation = { url: "https://html.spec.whatwg.org", start_index: 4, end_index: 12 }
+    const answer = {
+      role: "assistant",
+      content: "See the spec.",
+      refusal: null,
+      annotations: [{ type: "url_citation", url_citation: citation }],
+    }
+    const request = fromOpenAIChatRequest({
+      model: "m",
+      messages: [{ role: "user", content: "SSE?" }, answer, { role: "user", content: "More." }],
+    })
+    expect(request.messages[1]).toEqual({
+      role: "assistant",
+      content: [{ type: "text", text: "See the spec." }],
+    })
+  })
+})
+
 describe("AI SDK chat requests (useChat's UI messages)", () => {
   it("reads the same conversation as UI messages: a step per assistant turn, tool outputs as results", () => {
     const body = {
