@@ -4,6 +4,7 @@ import { formatPosition, parsePosition } from "../engine/position.js"
 import { IDEMPOTENCY_KEY_HEADER } from "./ai-headers.js"
 import { RequestFieldError } from "./request-field-error.js"
 import { subjectScopedLog } from "./subject-scoped-log.js"
+import { createTurns } from "./turns.js"
 
 const IDEMPOTENCY_LOG_PREFIX = "ai/idempotency/"
 /** Longest key accepted (the SDKs send about 60 characters). */
@@ -53,27 +54,10 @@ export interface IdempotencyKeys {
  * winner's generation.
  */
 export function createIdempotencyKeys(engine: Engine, windowMs: number): IdempotencyKeys {
-  /** The last turn taken for each subject and key on this node; it never rejects. */
-  const turns = new Map<string, Promise<unknown>>()
+  const turns = createTurns()
   return {
-    async inTurn(subject, key, work) {
-      const name = subjectScopedLog(IDEMPOTENCY_LOG_PREFIX, subject, key)
-      const previous = turns.get(name) ?? Promise.resolve()
-      let timer: NodeJS.Timeout | undefined
-      const waited = new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, TURN_WAIT_MS)
-      })
-      const outcome = Promise.race([previous, waited]).then(() => {
-        clearTimeout(timer)
-        return work()
-      })
-      const settled = outcome.catch(() => undefined)
-      turns.set(name, settled)
-      void settled.then(() => {
-        if (turns.get(name) === settled) turns.delete(name)
-      })
-      return outcome
-    },
+    inTurn: (subject, key, work) =>
+      turns.take(subjectScopedLog(IDEMPOTENCY_LOG_PREFIX, subject, key), work, TURN_WAIT_MS),
     async check(subject, key, fingerprint, reusable) {
       const log = subjectScopedLog(IDEMPOTENCY_LOG_PREFIX, subject, key)
       const head = await engine.head(log)

@@ -3,6 +3,7 @@ import { parsePosition, START } from "../engine/position.js"
 import { generationLog, isGenerationId } from "./generation-id.js"
 import { markedGeneration, subjectMarkers } from "./running-marker.js"
 import { subjectScopedLog } from "./subject-scoped-log.js"
+import { createTurns } from "./turns.js"
 
 /** How much one subject may ask for. Every limit is bounded. */
 export interface SubjectLimitSettings {
@@ -96,8 +97,8 @@ export function createSubjectLimits(
 ): SubjectLimits {
   /** By subject: the generations admitted here whose marker may not exist yet. */
   const admitting = new Map<string, Set<string>>()
-  /** By subject: the end of the queue of this node's admissions, one at a time. */
-  const queues = new Map<string, Promise<unknown>>()
+  /** By subject: this node's admissions, one at a time. */
+  const queues = createTurns()
   /** Admissions this node released (their generation never started), until they count no more. */
   const released = new Map<string, number>()
   const admissionsConfig = {
@@ -251,16 +252,8 @@ export function createSubjectLimits(
         here.delete(id)
         if (here.size === 0 && admitting.get(key) === here) admitting.delete(key)
       }
-      // The queue's end never rejects (`settled`), so the next admission always runs.
-      const previous = queues.get(key) ?? Promise.resolve()
-      const outcome = previous.then(() => admitNow(subject, id, here, release))
-      const settled = outcome.catch(() => undefined)
-      queues.set(key, settled)
-      void settled.then(() => {
-        if (queues.get(key) === settled) queues.delete(key)
-      })
       try {
-        return await outcome
+        return await queues.take(key, () => admitNow(subject, id, here, release))
       } catch (error) {
         release()
         throw error
