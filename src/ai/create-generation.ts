@@ -58,6 +58,8 @@ type Admitted =
       readonly kind: "run"
       readonly run: GenerationRun
       readonly meta: GenerationMeta
+      /** The format its upstream speaks (its provider's kind). */
+      readonly upstream: string
       readonly streaming: boolean
     }
   | { readonly kind: "replay"; readonly found: FoundGeneration; readonly streaming: boolean }
@@ -125,9 +127,7 @@ export async function createGeneration(
     const error = outcome.error
     // An upstream of the client's own format gives codes the client knows; a refused key is the
     // operator's, whatever code came with it.
-    const sameFormat =
-      context.models.get(meta.model)?.provider.kind === endpoint.format &&
-      !("status" in error && keyRefused(error))
+    const sameFormat = admitted.upstream === endpoint.format && !("status" in error && keyRefused(error))
     sendFormatError(
       response,
       format,
@@ -312,7 +312,7 @@ async function admit(
         asked.created?.(id, grants.subject).catch(noted("a chat's latest generation")),
         context.prompts.store(id, asked.request).catch(noted("a generation's prompt")),
       ])
-      return { kind: "run", run, meta, streaming: asked.streaming }
+      return { kind: "run", run, meta, upstream: model.provider.kind, streaming: asked.streaming }
     }
     throw new NotClaimedError("every round of claiming the Idempotency-Key went to another request")
   }

@@ -83,17 +83,23 @@ export function contentTexts(value: unknown, path: string): string[] {
   })
 }
 
-/** The system prompt of `texts`: joined, and kept apart too when there are several (see {@link nonEmptyTexts}). */
-export function systemPrompt(texts: string[]): Pick<NormalizedRequest, "system" | "systemBlocks"> {
-  if (texts.length === 0) return {}
+/** `texts` that say something, joined, and kept apart too when there are several (see {@link nonEmptyTexts}). */
+function textsApart(texts: string[]): { joined: string; apart?: string[] } {
   const kept = nonEmptyTexts(texts)
-  return { system: joinTexts(kept), ...(kept.length > 1 && { systemBlocks: kept }) }
+  return { joined: joinTexts(kept), ...(kept.length > 1 && { apart: kept }) }
 }
 
-/** A tool result's content of `texts`: joined, and kept apart too when there are several (see {@link nonEmptyTexts}). */
+/** The system prompt of `texts` (none when there are none). */
+export function systemPrompt(texts: string[]): Pick<NormalizedRequest, "system" | "systemBlocks"> {
+  if (texts.length === 0) return {}
+  const { joined, apart } = textsApart(texts)
+  return { system: joined, ...(apart !== undefined && { systemBlocks: apart }) }
+}
+
+/** A tool result's content of `texts`. */
 export function toolResultContent(texts: string[]): Pick<ToolResultMessage, "content" | "contentBlocks"> {
-  const kept = nonEmptyTexts(texts)
-  return { content: joinTexts(kept), ...(kept.length > 1 && { contentBlocks: kept }) }
+  const { joined, apart } = textsApart(texts)
+  return { content: joined, ...(apart !== undefined && { contentBlocks: apart }) }
 }
 
 /**

@@ -54,8 +54,7 @@ export function toAnthropicMessagesRequest(request: NormalizedRequest): Record<s
     messages,
     max_tokens: anthropicMaxTokens(request),
   }
-  if (request.system !== undefined)
-    body.system = request.systemBlocks === undefined ? request.system : textBlocks(request.systemBlocks)
+  if (request.system !== undefined) body.system = textOrBlocks(request.system, request.systemBlocks)
   if (request.tools !== undefined) {
     const strict = request.tools.findIndex((tool) => tool.strict === true)
     if (strict !== -1) {
@@ -276,11 +275,19 @@ function textBlocks(texts: readonly string[]): Record<string, unknown>[] {
   return nonEmptyTexts(texts).map((text) => ({ type: "text", text }))
 }
 
+/** A text the client gave as one, or as the blocks it gave apart: Messages keeps them apart. */
+function textOrBlocks(
+  joined: string,
+  apart: readonly string[] | undefined,
+): string | Record<string, unknown>[] {
+  return apart === undefined ? joined : textBlocks(apart)
+}
+
 function toolResultBlock(message: ToolResultMessage): Record<string, unknown> {
   return {
     type: "tool_result",
     tool_use_id: message.toolCallId,
-    content: message.contentBlocks === undefined ? message.content : textBlocks(message.contentBlocks),
+    content: textOrBlocks(message.content, message.contentBlocks),
     ...(message.isError === true && { is_error: true }),
   }
 }

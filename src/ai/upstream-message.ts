@@ -1,3 +1,4 @@
+import { isRecord } from "./sse-over-http.js"
 import type { UpstreamRequestError } from "./upstream-error.js"
 
 /**
@@ -50,12 +51,11 @@ export function upstreamErrorCode(error: UpstreamRequestError): { code?: string 
 
 /** The `error` object of an OpenAI- or Anthropic-shaped error body. */
 function innerError(body: unknown): Record<string, unknown> | undefined {
-  const inner = typeof body === "object" && body !== null ? (body as { error?: unknown }).error : undefined
-  return typeof inner === "object" && inner !== null ? (inner as Record<string, unknown>) : undefined
+  return isRecord(body) && isRecord(body.error) ? body.error : undefined
 }
 
 function upstreamMessageOf(body: unknown): string | undefined {
-  const message = innerError(body)?.message ?? (body as { message?: unknown } | null)?.message
+  const message = innerError(body)?.message ?? (isRecord(body) ? body.message : undefined)
   return typeof message === "string" && message !== "" ? message : undefined
 }
 
