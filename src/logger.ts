@@ -30,6 +30,8 @@ export interface FailureStreak {
   failed(error: unknown): void
   /** The task succeeded: after failures, one line says it works again. */
   succeeded(): void
+  /** It failed last time it ran. */
+  readonly failing: boolean
 }
 
 /**
@@ -53,6 +55,9 @@ export function failureStreak(
     succeeded() {
       if (failing) logger.info(fields, messages.recovered)
       failing = false
+    },
+    get failing() {
+      return failing
     },
   }
 }

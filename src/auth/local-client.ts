@@ -41,7 +41,7 @@ export function isTrustedLocalRequest(request: IncomingMessage, trust: LocalTrus
  * another port, say), else `undefined`: what to add to the trusted origins. The browser tells
  * any page the same thing, in the answer to its preflight.
  */
-export function untrustedLocalOrigin(request: IncomingMessage, trust: LocalTrust): string | undefined {
+function untrustedLocalOrigin(request: IncomingMessage, trust: LocalTrust): string | undefined {
   const origin = request.headers.origin
   if (origin === undefined || trust.trusts(origin) || !isLocalToThisServer(request, trust)) return undefined
   return origin

@@ -1,6 +1,9 @@
 import { InvalidArgumentError, Option } from "commander"
 import { parseDuration } from "./config/values.js"
 
+/** The longest duration a flag may ask for: a day, within what a timer can wait (2^31 - 1 ms; past it Node fires at once). */
+export const MAX_TIMER_MS = 86_400_000
+
 /**
  * A commander argument parser for a duration with a unit ("10s", "1500ms", "1h") between `minMs`
  * and `maxMs`. A bare number other than 0 is refused, as `herald serve` refuses it: `--duration 10`
@@ -39,7 +42,7 @@ export function durationOption(
 const BARE_NUMBER = /^\d+(\.\d+)?$/
 
 /** `ms` in the largest unit that divides it: "20s", "1h", "7d", "1500ms"; "0" for none. */
-export function formatDuration(ms: number): string {
+function formatDuration(ms: number): string {
   if (ms === 0) return "0"
   if (ms % 86_400_000 === 0) return `${ms / 86_400_000}d`
   if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`

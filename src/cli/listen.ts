@@ -1,6 +1,6 @@
 import { Command } from "commander"
 import { EventSource, EventSourceErrorEvent, EventSourceResponseError } from "../client/index.js"
-import { durationOption } from "./duration-argument.js"
+import { durationOption, MAX_TIMER_MS } from "./duration-argument.js"
 import { formatEvent } from "./event-format.js"
 import { describeFailure } from "./http-errors.js"
 import { type HubAccessOptions, resolveHubAccess } from "./hub-access.js"
@@ -48,7 +48,7 @@ export function listenCommand(): Command {
       durationOption(
         "--max-retry-delay <duration>",
         "longest wait between reconnection attempts, which back off from the hub's retry hint",
-        { minMs: 1, maxMs: MAX_RETRY_DELAY_MS, defaultMs: 30_000 },
+        { minMs: 1, maxMs: MAX_TIMER_MS, defaultMs: 30_000 },
       ),
     )
     .addHelpText("after", EXAMPLES)
@@ -56,9 +56,6 @@ export function listenCommand(): Command {
       process.exitCode = await listen(targets, options)
     })
 }
-
-/** The longest --max-retry-delay: a day, within what a timer can wait (2^31 - 1 ms). */
-const MAX_RETRY_DELAY_MS = 86_400_000
 
 /**
  * Subscription URLs longer than this are sent as a `QUERY` with the matchers in the body

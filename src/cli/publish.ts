@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError, Option } from "commander"
-import { durationOption } from "./duration-argument.js"
+import { durationOption, MAX_TIMER_MS } from "./duration-argument.js"
 import { describeFailure, hubUnreachable } from "./http-errors.js"
 import { DEFAULT_CLIENT_HUB_URL, type HubAccessOptions, resolveHubAccess } from "./hub-access.js"
 
@@ -8,9 +8,6 @@ const MAX_STDIN_BYTES = 64 * 1024 * 1024
 
 /** The longest `--retry` hint: a week (a longer one is a mistake, and EventSource clamps it anyway). */
 const MAX_RETRY_MS = 7 * 86_400_000
-
-/** The longest `--timeout`: a day, within what a timer can wait (2^31 - 1 ms; past it Node fires at once). */
-const MAX_TIMEOUT_MS = 86_400_000
 
 const EXAMPLES = `
 The token is --token, else HERALD_TOKEN, else one minted from the dev secret that
@@ -55,7 +52,7 @@ export function publishCommand(): Command {
     .addOption(
       durationOption("--timeout <duration>", "give up after this long (e.g. 10s, 1m)", {
         minMs: 1,
-        maxMs: MAX_TIMEOUT_MS,
+        maxMs: MAX_TIMER_MS,
         defaultMs: 30_000,
       }),
     )

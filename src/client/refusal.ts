@@ -56,6 +56,11 @@ export function serverReason(body: string, contentType: string | null): string |
   }
   reason = reason?.trim()
   if (!reason) return undefined
+  return clippedReason(reason)
+}
+
+/** A reason cut to at most 300 characters, ending in `…` when cut: one line of a message. */
+export function clippedReason(reason: string): string {
   return reason.length > MAX_REASON_LENGTH ? `${reason.slice(0, MAX_REASON_LENGTH - 1)}…` : reason
 }
 

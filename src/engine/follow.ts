@@ -488,7 +488,7 @@ class LogFollower implements Follower {
     this.#pending = []
     this.#pendingBytes = 0
     this.#fromFloor = true
-    ;(this.#onRecreated as () => void)()
+    this.#onRecreated?.()
   }
 
   /** How many entries to ask a read for: as many as fit in a page by the sizes last read. */

@@ -53,7 +53,6 @@ export function holdNodeLease(
   let heldSince: number | undefined
   /** When the last renewal that succeeded was sent. */
   let renewedAt: number | undefined
-  let failing = false
   const renewals = failureStreak(
     logger,
     "warn",
@@ -73,17 +72,15 @@ export function holdNodeLease(
       if (released) return
       if (lapsed(sent)) heldSince = sent
       renewedAt = sent
-      failing = false
       renewals.succeeded()
     } catch (error) {
-      failing = true
       renewals.failed(error)
     }
   }
   const schedule = () => {
     if (released) return
     // A failed renewal is retried sooner: the lease may still be saved before it expires.
-    timer = setTimeout(tick, failing ? ttlMs / 10 : ttlMs / 3)
+    timer = setTimeout(tick, renewals.failing ? ttlMs / 10 : ttlMs / 3)
     timer.unref()
   }
   const tick = () => {

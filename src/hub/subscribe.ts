@@ -212,15 +212,18 @@ async function stream(
     return open.writeFrame(update.frame)
   }
   const deliverBatch = (entries: readonly Entry[]): void => {
+    let last: string | undefined
     for (const entry of entries) {
-      if (!wanted(updates.decode(entry))) {
+      const update = updates.decode(entry)
+      if (!wanted(update)) {
         for (const each of entries) deliver(each)
         return
       }
+      last = update.id
     }
     // The subscriber takes the whole batch: one frame, the same string for every such subscriber.
     metrics.delivered(entries.length)
-    seen.lastEventId = updates.decode(entries[entries.length - 1] as Entry).id
+    if (last !== undefined) seen.lastEventId = last
     open.writeFrame(context.joinedFrames(entries))
   }
   try {

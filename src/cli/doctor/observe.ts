@@ -150,7 +150,7 @@ const EMPTY: Omit<Observation, "url" | "connectError" | "watchedMs"> = {
 }
 
 /** The most of a refusal's body the doctor reads: enough for a problem document, not a whole page. */
-export const MAX_ERROR_BODY_BYTES = 16 * 1024
+const MAX_ERROR_BODY_BYTES = 16 * 1024
 
 /**
  * The start of `body` as text: up to {@link MAX_ERROR_BODY_BYTES}, what came within `timeoutMs`

@@ -1,10 +1,7 @@
-import { jsonReason } from "../../../client/refusal.js"
+import { clippedReason, jsonReason } from "../../../client/refusal.js"
 import type { Evidence } from "../evidence.js"
 import type { Observation } from "../observation.js"
 import { type CheckResult, result } from "../verdict.js"
-
-/** The most of what the server says about a refusal that the reason quotes. */
-export const MAX_DETAIL_CHARS = 300
 
 /** The status: EventSource accepts exactly 200 and fails for good on anything else. */
 export function checkResponse({ observation }: Evidence): CheckResult {
@@ -29,9 +26,9 @@ export function checkResponse({ observation }: Evidence): CheckResult {
 /**
  * Why the server refused, from the body of its answer: a problem document's (RFC 9457) `detail`
  * (else its `title`), a JSON error's `message` or `error`, else the text (an HTML page's without
- * its tags), on one line, at most {@link MAX_DETAIL_CHARS} characters.
+ * its tags), on one line, cut as the client cuts a reason ({@link clippedReason}).
  */
-export function serverSays(observation: Pick<Observation, "errorBody" | "headers">): string | undefined {
+function serverSays(observation: Pick<Observation, "errorBody" | "headers">): string | undefined {
   const body = observation.errorBody
   if (body === undefined || body.trim() === "") return undefined
   const type = observation.headers["content-type"]?.toLowerCase() ?? ""
@@ -41,5 +38,5 @@ export function serverSays(observation: Pick<Observation, "errorBody" | "headers
     text = body.replace(/<(script|style)\b[\s\S]*?<\/\1\s*>/gi, " ").replace(/<[^>]*>/g, " ")
   const line = text.replace(/\s+/g, " ").trim()
   if (line === "") return undefined
-  return line.length <= MAX_DETAIL_CHARS ? line : `${line.slice(0, MAX_DETAIL_CHARS - 1)}…`
+  return clippedReason(line)
 }
