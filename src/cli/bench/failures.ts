@@ -1,6 +1,6 @@
 import { STATUS_CODES } from "node:http"
 import type { Readable } from "node:stream"
-import { describeError } from "../doctor/observe.js"
+import { describeError, readBodyStart } from "../doctor/observe.js"
 import { describeFailure } from "../http-errors.js"
 
 /** The most of a refusal's body read for its message: a reason, not a page. */
@@ -31,7 +31,8 @@ export async function refusal(
   response: { status: number; headers: Record<string, string | string[] | undefined>; body: Readable },
   tokenSource: string | undefined,
 ): Promise<Failure> {
-  const body = await readSome(response.body)
+  const body = await readBodyStart(response.body, MAX_REFUSAL_BYTES, REFUSAL_BODY_TIMEOUT_MS)
+  response.body.destroy()
   const headers = new Headers()
   for (const [name, value] of Object.entries(response.headers))
     if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(", ") : value)
@@ -40,23 +41,4 @@ export async function refusal(
     kind: `${action}: HTTP ${response.status}`,
     message: describeFailure({ status: response.status, statusText, headers }, body, tokenSource),
   }
-}
-
-function readSome(body: Readable): Promise<string> {
-  return new Promise((resolve) => {
-    let text = ""
-    const done = () => {
-      clearTimeout(timer)
-      body.destroy()
-      resolve(text)
-    }
-    const timer = setTimeout(done, REFUSAL_BODY_TIMEOUT_MS)
-    body.setEncoding("utf8")
-    body.on("data", (chunk: string) => {
-      text += chunk
-      if (text.length >= MAX_REFUSAL_BYTES) done()
-    })
-    body.on("end", done)
-    body.on("error", done)
-  })
 }

@@ -68,8 +68,9 @@ export async function observe(
   }
   if (opened.status !== 200) {
     // No stream: EventSource gives up on it. What the server says is read, not watched.
-    const errorBody = await readErrorBody(
+    const errorBody = await readBodyStart(
       decode(opened.body, opened.headers["content-encoding"]),
+      MAX_ERROR_BODY_BYTES,
       settings.timeoutMs,
     )
     opened.close()
@@ -153,22 +154,22 @@ const EMPTY: Omit<Observation, "url" | "connectError" | "watchedMs"> = {
 const MAX_ERROR_BODY_BYTES = 16 * 1024
 
 /**
- * The start of `body` as text: up to {@link MAX_ERROR_BODY_BYTES}, what came within `timeoutMs`
- * (a body that never ends is not waited for), what came before an error.
+ * The start of `body` as text: up to `maxBytes`, what came within `timeoutMs` (a body that never
+ * ends is not waited for), what came before an error.
  */
-function readErrorBody(body: Readable, timeoutMs: number): Promise<string> {
+export function readBodyStart(body: Readable, maxBytes: number, timeoutMs: number): Promise<string> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = []
     let size = 0
     const finish = () => {
       clearTimeout(timer)
       body.off("data", onData)
-      resolve(new TextDecoder().decode(Buffer.concat(chunks).subarray(0, MAX_ERROR_BODY_BYTES)))
+      resolve(new TextDecoder().decode(Buffer.concat(chunks).subarray(0, maxBytes)))
     }
     const onData = (chunk: Buffer) => {
       chunks.push(chunk)
       size += chunk.length
-      if (size >= MAX_ERROR_BODY_BYTES) finish()
+      if (size >= maxBytes) finish()
     }
     const timer = setTimeout(finish, timeoutMs)
     body.on("data", onData)
