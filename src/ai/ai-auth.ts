@@ -31,7 +31,9 @@ export interface AIAuthenticator {
 /** The authenticator of the AI endpoints; `undefined` options: open to everyone (a library user's own auth in front). */
 export function createAIAuthenticator(options: AIAuthOptions | undefined): AIAuthenticator {
   if (options === undefined) return { authenticate: async () => LOCAL_DEV_CLIENT }
-  const { verifier, localTrust } = options
+  const { verifier } = options
+  /** Whom to trust as local without a token: dev mode's pages and clients. */
+  const localTrust = options.trustLocalClients === true ? options.localTrust : undefined
   return {
     async authenticate(request, url, apiKeyHeader) {
       // No cookie and no query parameter: API clients send a header, and an ambient cookie
@@ -42,19 +44,11 @@ export function createAIAuthenticator(options: AIAuthOptions | undefined): AIAut
         apiKeyHeader,
       })
       if (found === undefined) {
-        if (
-          options.trustLocalClients === true &&
-          localTrust !== undefined &&
-          isTrustedLocalRequest(request, localTrust)
-        ) {
-          return LOCAL_DEV_CLIENT
-        }
+        if (localTrust !== undefined && isTrustedLocalRequest(request, localTrust)) return LOCAL_DEV_CLIENT
         throw new AuthError(
           401,
           undefined,
-          (options.trustLocalClients === true && localTrust !== undefined
-            ? untrustedPageMessage(request, localTrust)
-            : undefined) ??
+          (localTrust === undefined ? undefined : untrustedPageMessage(request, localTrust)) ??
             `This endpoint needs an access token: send it as Authorization: Bearer <token>${apiKeyHeader ? " or x-api-key: <token>" : ""}.`,
         )
       }

@@ -170,7 +170,7 @@ function fromAnthropicMessage(message: JsonObject, path: string): NormalizedMess
         role: "tool",
         toolCallId: sentBackId(string(block.tool_use_id, `${blockPath}.tool_use_id`)).id,
         ...toolResultContent(
-          block.content === undefined ? [""] : contentTexts(block.content, `${blockPath}.content`),
+          block.content === undefined ? [] : contentTexts(block.content, `${blockPath}.content`),
         ),
         ...(block.is_error === true && { isError: true }),
       })
