@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http"
-import { parsePosition } from "../engine/position.js"
+import { formatPosition, parsePosition } from "../engine/position.js"
 import { readLastEventId } from "../server/index.js"
 import type { AIContext } from "./ai-context.js"
 import { GENERATION_ID_HEADER } from "./ai-headers.js"
@@ -17,12 +17,18 @@ export function readCursor(request: IncomingMessage): string {
   return readLastEventId(request.headers["last-event-id"], request.url, CURSOR_PARAMS)
 }
 
-/** The cursor `given` names in `found`, or `undefined` when it is none of its event ids. */
+/**
+ * The cursor `given` names in `found`, or `undefined` when it is none of its event ids. One of a
+ * former epoch that the current one continues names the same event in the current epoch.
+ */
 export function cursorOf(given: string, found: FoundGeneration): Cursor | undefined {
   const cursor = parseCursor(given)
   const tail = parsePosition(found.head.tail)
-  if (cursor === undefined || cursor.epoch !== tail?.epoch || cursor.seq > tail.seq) return undefined
-  return cursor
+  if (cursor === undefined || tail === undefined || cursor.seq > tail.seq) return undefined
+  if (cursor.epoch === tail.epoch) return cursor
+  const former = found.head.formerEpochs?.find((earlier) => earlier.epoch === cursor.epoch)
+  if (former === undefined || cursor.seq > former.sharedUntil) return undefined
+  return { ...cursor, epoch: tail.epoch, position: formatPosition(tail.epoch, cursor.seq) }
 }
 
 /**

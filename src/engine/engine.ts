@@ -94,6 +94,18 @@ export interface LogHead {
   /** When the log will disappear unless touched (ms since the Unix epoch), if it expires. */
   readonly expiresAt: number | undefined
   readonly config: LogConfig
+  /**
+   * Earlier epochs this one continues, oldest first (the redis engine's, after a failover or a
+   * restart that lost acknowledged appends; see docs/engines.md): a position of one of them up
+   * to `sharedUntil` names the same entry in this epoch, and reads as such.
+   */
+  readonly formerEpochs?: readonly FormerEpoch[]
+}
+
+/** An earlier epoch of a log, and the last seq it has in common with the current one. */
+export interface FormerEpoch {
+  readonly epoch: string
+  readonly sharedUntil: number
 }
 
 /** Options of one {@link Engine.append}, all checked in the same atomic step as the write. */
@@ -158,7 +170,10 @@ export interface ReadOptions {
 export type ReadResult =
   | {
       readonly held: true
-      /** The position read after (`START` resolved to the log's floor). */
+      /**
+       * The position read after (`START` resolved to the log's floor, a former epoch's position
+       * to the current epoch's: see {@link LogHead.formerEpochs}).
+       */
       readonly after: Position
       /** Up to `limit` entries, oldest first, the first being the successor of `after`. */
       readonly entries: readonly Entry[]

@@ -4,8 +4,8 @@
  * honestly when a hole cannot be filled.
  */
 
-import type { Engine, Entry, ReadResult } from "./engine.js"
-import { formatPosition, type Position, parsePosition, type START } from "./position.js"
+import type { Engine, Entry, LogHead, ReadResult } from "./engine.js"
+import { formatPosition, type ParsedPosition, type Position, parsePosition, type START } from "./position.js"
 
 /** Why a follower ended. */
 export type FollowEnd =
@@ -172,8 +172,13 @@ class LogFollower implements Follower {
   #seq = 0
   /** The seq the log was closed at, once known: the follower ends after delivering it. */
   #closedAt: number | undefined
-  /** The log was found recreated: the watermark to come is the new incarnation's floor. */
+  /**
+   * The log was found recreated, or in an epoch that does not continue the watermark's that far:
+   * the watermark to come is in the new epoch (see {@link resumeAfterLoss}).
+   */
   #fromFloor = false
+  /** The watermark that was lost when `#fromFloor` was set. */
+  #lost: ParsedPosition | undefined
 
   /** Feed entries received while catching up, oldest first (not yet checked). */
   #pending: Entry[] = []
@@ -457,13 +462,19 @@ class LogFollower implements Follower {
         const head = await this.#engine.head(this.#log)
         if (this.#stopped || head === undefined) return []
         if (this.#epoch === undefined)
-          this.#setWatermark(this.#fromFloor ? head.floor : formatPosition(head.epoch, 0))
+          this.#setWatermark(
+            this.#fromFloor ? resumeAfterLoss(head, this.#lost) : formatPosition(head.epoch, 0),
+          )
         this.#fromFloor = false
       }
       const after = formatPosition(this.#epoch as string, this.#seq)
       const result = await this.#engine.read(this.#log, after, this.#readLimit())
       if (this.#stopped) return []
-      if (result.held) return this.#keep(result)
+      if (result.held) {
+        // A former epoch's position read as the current epoch's: the log went on under it.
+        if (!result.after.startsWith(this.#epochPrefix)) this.#setWatermark(result.after)
+        return this.#keep(result)
+      }
       if (
         this.#onRecreated === undefined ||
         (result.reason !== "missing" && result.reason !== "other-epoch")
@@ -478,9 +489,11 @@ class LogFollower implements Follower {
 
   /**
    * The log is gone or another incarnation of it: forgets the old one (the watermark, a close,
-   * the feed entries held, of either), tells the caller, and follows the new one from its floor.
+   * the feed entries held, of either), tells the caller, and follows the new one from its floor,
+   * or from where it continues the old one.
    */
   #recreated(): void {
+    this.#lost = this.#epoch === undefined ? undefined : { epoch: this.#epoch, seq: this.#seq }
     this.#epoch = undefined
     this.#epochPrefix = ""
     this.#seq = 0
@@ -526,8 +539,9 @@ class LogFollower implements Follower {
   /**
    * Delivers `entries[0..limit)` that continue the watermark, in order, up to the first hole or
    * the first entry after which `deliver` asks to wait (it sets #blocked): repeats are skipped,
-   * another epoch ends the follower (or, with `onRecreated`, is skipped and the log read, which
-   * says whether it was recreated). Returns how many it consumed.
+   * and so is another epoch's entry, after which the log is read (it says whether that epoch
+   * continues this one, the log was recreated, or a gap ends the follower). Returns how many it
+   * consumed.
    */
   #deliverRun(entries: readonly Entry[], limit: number, deliver: Deliver): number {
     let used = 0
@@ -535,12 +549,10 @@ class LogFollower implements Follower {
       const entry = entries[used] as Entry
       if (this.#epoch === undefined) this.#setWatermark(formatPosition(this.#epochOf(entry), 0))
       if (!entry.position.startsWith(this.#epochPrefix)) {
-        if (this.#onRecreated !== undefined) {
-          this.#mustRead = true
-          continue
-        }
-        this.#end("gap")
-        break
+        // Another epoch: the read says whether it continues this one, the log was recreated, or
+        // the entries after the watermark are lost.
+        this.#mustRead = true
+        continue
       }
       if (entry.seq <= this.#seq) continue
       if (entry.seq > this.#seq + 1) break
@@ -568,4 +580,17 @@ class LogFollower implements Follower {
     if (this.#started) this.#onEnd?.(reason, error)
     else this.#endBeforeStart = { reason, error }
   }
+}
+
+/**
+ * Where a follower goes on in `head`'s epoch once its watermark `lost` is not held there: after
+ * the last entry the current epoch shares with the lost one's (a replication fork, see
+ * {@link LogHead.formerEpochs}), else after the floor (a log recreated).
+ */
+function resumeAfterLoss(head: LogHead, lost: ParsedPosition | undefined): Position {
+  const former =
+    lost === undefined ? undefined : head.formerEpochs?.find((earlier) => earlier.epoch === lost.epoch)
+  const floor = parsePosition(head.floor)
+  if (former === undefined || floor === undefined) return head.floor
+  return formatPosition(head.epoch, Math.max(floor.seq, former.sharedUntil))
 }

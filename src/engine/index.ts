@@ -21,6 +21,7 @@ export type {
   Engine,
   Entry,
   FeedSink,
+  FormerEpoch,
   LogConfig,
   LogHead,
   LogList,

@@ -51,12 +51,24 @@ function sortedFields<T extends object>(value: T): T {
 
 /**
  * A head as the scripts reply it: epoch, tail, floor, closed, stop, created, expires, config,
- * owner. The config is the one given at creation, except its owner: a takeover changes it.
+ * owner, former epochs ("epoch:seq …"). The config is the one given at creation, except its
+ * owner: a takeover changes it.
  */
 export function decodeHead(name: string, reply: readonly string[]): LogHead {
-  const [epoch = "", tail, floor, closed, stop, createdAt, expiresAt, config = "{}", owner = ""] = reply
+  const [
+    epoch = "",
+    tail,
+    floor,
+    closed,
+    stop,
+    createdAt,
+    expiresAt,
+    config = "{}",
+    owner = "",
+    former = "",
+  ] = reply
   const created = decodeConfig(config)
-  return {
+  const head = {
     name,
     epoch,
     tail: formatPosition(epoch, Number(tail)),
@@ -67,6 +79,12 @@ export function decodeHead(name: string, reply: readonly string[]): LogHead {
     expiresAt: expiresAt === "" || expiresAt === undefined ? undefined : Number(expiresAt),
     config: owner === "" || owner === created.owner ? created : { ...created, owner },
   }
+  if (former === "") return head
+  const formerEpochs = former.split(" ").map((pair) => {
+    const [formerEpoch = "", seq] = pair.split(":")
+    return { epoch: formerEpoch, sharedUntil: Number(seq) }
+  })
+  return { ...head, formerEpochs }
 }
 
 /** A stream entry as XRANGE gives it: `[id, [field, value, …]]`. */

@@ -9,7 +9,8 @@
  * requested, `o` owner, `w` last writer seq (hex of its UTF-16 code units, so that byte order is
  * JavaScript's string order), `cfg` the config as canonical JSON, `ca` created at, `x` expires at
  * (absent: never), `ttl` sliding TTL in ms, `px` when Redis expires the log's keys (see below),
- * `mn` most entries kept, `ma` oldest age kept in ms ("" = no age bound).
+ * `mn` most entries kept, `ma` oldest age kept in ms ("" = no age bound), `r` the replication id
+ * of the Redis that last appended, `f` the former epochs this one continues (see `fork`).
  *
  * Stream entry `seq` has the id `<seq>-0` and the fields `t` time, `d` data, and `k` key when it
  * has one.
@@ -24,6 +25,9 @@
  * The meta is read with one HMGET of the fields a script needs (`cfg`, the longest, only where it
  * is compared or replied) and written with at most one HSET per script.
  */
+
+/** How many former epochs a log keeps readable after replication forks (see `fork`). */
+export const MAX_FORMER_EPOCHS = 8
 
 /** How far past a sliding TTL's expiry Redis's own expiry of the log's keys may lie. */
 export const EXPIRY_SLACK_MS = 60_000
@@ -71,7 +75,7 @@ local function drop()
 end
 
 -- The meta fields the scripts read; the last, the config, only by those that need it.
-local META_FIELDS = {'e', 't', 'c', 'st', 'o', 'w', 'ca', 'x', 'ttl', 'px', 'mn', 'ma', 'cfg'}
+local META_FIELDS = {'e', 't', 'c', 'st', 'o', 'w', 'ca', 'x', 'ttl', 'px', 'mn', 'ma', 'r', 'f', 'cfg'}
 
 -- The log's meta as a table (with \`cfg\` when \`with_config\`), or nil when there is no such log. A
 -- log past its expiry is dropped here: it is missing from this instant on, whether or not Redis
@@ -226,9 +230,41 @@ local function trim(m, now)
   redis.call('XTRIM', K_STREAM, 'MINID', str(keep) .. '-0')
 end
 
--- What head() reports: epoch, tail, floor, closed, stop, created at, expires at, config, owner.
+-- What head() reports: epoch, tail, floor, closed, stop, created at, expires at, config, owner,
+-- former epochs.
 local function head_reply(m)
-  return {m.e, m.t, str(floor_of(m)), m.c or '', m.st or '', m.ca, m.x or '', m.cfg, m.o or ''}
+  return {m.e, m.t, str(floor_of(m)), m.c or '', m.st or '', m.ca, m.x or '', m.cfg, m.o or '', m.f or ''}
+end
+
+-- Replication forks. Redis replicates asynchronously, so a failover to a replica that had not
+-- received the last appends, or a restart that lost the AOF's last second, brings back an older
+-- tail: new appends would take the lost entries' seqs, and a reader that saw a lost entry would
+-- skip its replacement unawares. Every such server run has a new replication id. An append that
+-- finds its log last written under another one first starts a new epoch, which continues the old
+-- one up to the tail it found: positions up to there still read, later ones are another epoch's.
+-- \`f\` lists the former epochs as "epoch:seq", the last seq each shares with the current one,
+-- oldest first, at most ${MAX_FORMER_EPOCHS}.
+local function replication_id()
+  return string.match(redis.call('INFO', 'replication'), 'master_replid:(%w+)')
+end
+
+local function fork(m, id)
+  local shared = tonumber(m.t)
+  local former = {}
+  for epoch, seq in string.gmatch(m.f or '', '(%w+):(%d+)') do
+    former[#former + 1] = epoch .. ':' .. str(math.min(tonumber(seq), shared))
+  end
+  former[#former + 1] = m.e .. ':' .. m.t
+  while #former > ${MAX_FORMER_EPOCHS} do table.remove(former, 1) end
+  change(m, 'f', table.concat(former, ' '))
+  change(m, 'e', string.sub(redis.sha1hex(m.e .. ':' .. id .. ':' .. m.t), 1, 8))
+  change(m, 'r', id)
+end
+
+-- The last seq of the former epoch \`epoch\` that is one of the current epoch's, or nil.
+local function shared_until(m, epoch)
+  if not m.f then return nil end
+  return tonumber(string.match(' ' .. m.f .. ' ', ' ' .. epoch .. ':(%d+) '))
 end
 
 -- Reads \`count\` field/value pairs from ARGV starting at \`at\`.
@@ -319,6 +355,15 @@ if producer then
   fresh[#fresh + 1] = K_PROD
 end
 
+if n > 0 then
+  local id = replication_id()
+  if not m.r then
+    change(m, 'r', id)
+  elseif m.r ~= id then
+    fork(m, id)
+  end
+end
+
 local tail = tonumber(m.t)
 local first = tail + 1
 local time = str(now)
@@ -361,8 +406,10 @@ return {'appended', m.e, str(first), m.t, m.c or '', m.st or '', created and '1'
 
 /**
  * read. ARGV: now, the epoch of the position read after ("" for START), its seq, the most
- * entries to return, "1" to slide a TTL ("" for a read that must not). Replies `{status}` for missing, other-epoch, ahead, trimmed, or `{"held",
- * epoch, after seq, tail, closed, entries}` with entries as XRANGE gives them.
+ * entries to return, "1" to slide a TTL ("" for a read that must not). A position of a former
+ * epoch up to where the current one continues it reads as the current epoch's. Replies `{status}`
+ * for missing, other-epoch, ahead, trimmed, or `{"held", epoch, after seq, tail, closed, entries}`
+ * with entries as XRANGE gives them.
  */
 export const READ_LUA = `${PRELUDE}
 local now = tonumber(ARGV[1])
@@ -377,8 +424,11 @@ end
 local floor, tail = floor_of(m), tonumber(m.t)
 local after = floor
 if ARGV[2] ~= '' then
-  if ARGV[2] ~= m.e then return {'other-epoch'} end
   after = tonumber(ARGV[3])
+  if ARGV[2] ~= m.e then
+    local shared = shared_until(m, ARGV[2])
+    if not shared or after > shared then return {'other-epoch'} end
+  end
   if after > tail then return {'ahead'} end
   if after < floor then return {'trimmed'} end
 end

@@ -1,0 +1,228 @@
+// Acknowledged appends lost with a Redis (a failover to a replica that had not received them, or
+// a restart that lost the AOF's last second) must not be replaced silently: the new appends that
+// take their seqs start a new epoch, which continues the old one up to the tail that survived.
+// A master and its replica of the test's own: the replica is cut off, the master takes three
+// more appends, and the writer then moves to the replica, as a failover would move it.
+import { Redis } from "ioredis"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import type { FoundGeneration } from "../../src/ai/generation-state.js"
+import { cursorOf } from "../../src/ai/send-stream.js"
+import type { Engine, Entry, FeedSink, ReadResult } from "../../src/engine/engine.js"
+import { follow } from "../../src/engine/follow.js"
+import { formatPosition, parsePosition, START } from "../../src/engine/position.js"
+import { createRedisEngine } from "../../src/engine/redis.js"
+import { type RedisServer, redisServerInstalled, STRICT, startRedis, waitFor } from "./redis-servers.js"
+
+const installed = await redisServerInstalled()
+
+async function infoReplication(url: string): Promise<string> {
+  const client = new Redis(url, { maxRetriesPerRequest: 0 })
+  client.on("error", () => {})
+  try {
+    return (await client.info("replication")) as string
+  } finally {
+    client.disconnect()
+  }
+}
+
+const offsetOf = (info: string) => Number(/master_repl_offset:(\d+)/.exec(info)?.[1])
+
+async function appendEach(engine: Engine, log: string, texts: readonly string[]): Promise<string[]> {
+  const positions: string[] = []
+  for (const data of texts) {
+    const result = await engine.append(log, [{ data }])
+    if (result.status !== "appended") throw new Error(`append ${data}: ${result.status}`)
+    positions.push(result.entries[0]?.position as string)
+  }
+  return positions
+}
+
+describe.skipIf(!installed && !STRICT)("redis engine: appends lost with a Redis", () => {
+  let master: RedisServer
+  let replica: RedisServer
+  let onMaster: Engine
+  let onReplica: Engine
+  const keyPrefix = `herald-test-fork-${process.pid}`
+  const log = "answer"
+  /** What a reader saw before the writer moved: positions of entries 1–8 (6–8 are lost). */
+  let seen: string[]
+  /** The master's answer to a read of everything, before the writer moved. */
+  let readBeforeLoss: ReadResult
+
+  beforeAll(async () => {
+    master = await startRedis()
+    replica = await startRedis({ args: ["--replicaof", "127.0.0.1", String(master.port)] })
+    await waitFor(
+      async () => (await infoReplication(replica.url)).includes("master_link_status:up"),
+      "the replica's link",
+    )
+    onMaster = createRedisEngine({ url: master.url, keyPrefix })
+    await onMaster.create(log, {})
+    seen = await appendEach(onMaster, log, ["1", "2", "3", "4", "5"])
+    const masterOffset = offsetOf(await infoReplication(master.url))
+    await waitFor(
+      async () => offsetOf(await infoReplication(replica.url)) >= masterOffset,
+      "the replica to have entries 1-5",
+    )
+    // Cut off: entries 6-8 are acknowledged by the master and never reach the replica.
+    const replicaClient = new Redis(replica.url)
+    await replicaClient.replicaof("NO", "ONE")
+    replicaClient.disconnect()
+    seen.push(...(await appendEach(onMaster, log, ["6", "7", "8"])))
+    readBeforeLoss = await onMaster.read(log, START, 100)
+    onReplica = createRedisEngine({ url: replica.url, keyPrefix })
+  }, 30_000)
+
+  afterAll(async () => {
+    await onMaster?.close()
+    await onReplica?.close()
+    await master?.destroy()
+    await replica?.destroy()
+  })
+
+  it("has redis-server installed (HERALD_TEST_STRICT=1)", () => {
+    expect(installed).toBe(true)
+  })
+
+  it("starts a new epoch at the first append after the loss, continuing the old one up to what survived", async () => {
+    const before = await onReplica.head(log)
+    expect(parsePosition(before?.tail as string)?.seq).toBe(5)
+    // A follower on the new master since before the loss was found: it goes on across the fork.
+    const live: Entry[] = []
+    let ended: string | undefined
+    const follower = await follow(onReplica, log, seen[2] as string, { onEnd: (reason) => (ended = reason) })
+    expect(follower.status).toBe("held")
+    const started = follower.start(
+      (entry) => {
+        live.push(entry)
+        return true
+      },
+      async () => {},
+    )
+    await waitFor(() => live.length === 2, "the follower to read 4 and 5")
+
+    const replaced = await appendEach(onReplica, log, ["6'", "7'", "8'", "9'"])
+    const oldEpoch = parsePosition(seen[0] as string)?.epoch as string
+    const newEpoch = parsePosition(replaced[0] as string)?.epoch as string
+    expect(newEpoch).not.toBe(oldEpoch)
+    expect(replaced.map((position) => parsePosition(position)?.seq)).toEqual([6, 7, 8, 9])
+    const head = await onReplica.head(log)
+    expect(head?.epoch).toBe(newEpoch)
+    expect(head?.formerEpochs).toEqual([{ epoch: oldEpoch, sharedUntil: 5 }])
+
+    await waitFor(() => live.length === 6, "the follower to get the new appends")
+    expect(live.map((entry) => entry.data)).toEqual(["4", "5", "6'", "7'", "8'", "9'"])
+    expect(live[2]?.position).toBe(replaced[0])
+    follower.stop()
+    await started
+    expect(ended).toBeUndefined()
+  })
+
+  it("reads a position that survived as the new epoch's, and one of a lost entry as another epoch's", async () => {
+    const fromSurvivor = await onReplica.read(log, seen[4] as string, 10)
+    expect(fromSurvivor.held).toBe(true)
+    if (!fromSurvivor.held) return
+    expect(fromSurvivor.entries.map((entry) => entry.data)).toEqual(["6'", "7'", "8'", "9'"])
+    const head = await onReplica.head(log)
+    expect(fromSurvivor.after).toBe(formatPosition(head?.epoch as string, 5))
+
+    // The reader that saw lost entry 8 is told so, not handed 9' as if 6'-8' were what it saw.
+    const fromLost = await onReplica.read(log, seen[7] as string, 10)
+    expect(fromLost).toMatchObject({ held: false, reason: "other-epoch" })
+    const resumed = await follow(onReplica, log, seen[7] as string, { notHeld: "end" })
+    expect(resumed.status).toBe("not-held")
+  })
+
+  it("keeps appending in the new epoch without another fork", async () => {
+    const head = await onReplica.head(log)
+    const [next] = await appendEach(onReplica, log, ["10'"])
+    expect(parsePosition(next as string)).toEqual({ epoch: head?.epoch, seq: 10 })
+    expect((await onReplica.head(log))?.formerEpochs).toHaveLength(1)
+  })
+
+  it("goes on after what the new epoch shares with a follower that had delivered lost entries, when it may", async () => {
+    // A hub-like follower (onRecreated) that delivered 1-8 from the old master, then lost its
+    // feed: its re-read on the new master finds 8 lost. It goes on after 5, with no repeats.
+    let sink: FeedSink | undefined
+    let reads = 0
+    const source = {
+      watch: async (_log: string, given: FeedSink) => {
+        sink = given
+        return () => {}
+      },
+      head: (name: string) => onReplica.head(name),
+      read: (name: string, after: string, limit: number) =>
+        reads++ === 0 ? Promise.resolve(readBeforeLoss) : onReplica.read(name, after, limit),
+    }
+    const delivered: string[] = []
+    let recreated = 0
+    const follower = await follow(source, log, START, { onRecreated: () => recreated++ })
+    const started = follower.start(
+      (entry) => {
+        delivered.push(entry.data)
+        return true
+      },
+      async () => {},
+    )
+    await waitFor(() => delivered.length === 8, "the old master's entries")
+    sink?.onLost()
+    await waitFor(() => delivered.length === 13, "the new master's entries")
+    expect(delivered).toEqual(["1", "2", "3", "4", "5", "6", "7", "8", "6'", "7'", "8'", "9'", "10'"])
+    expect(recreated).toBe(1)
+    follower.stop()
+    await started
+  })
+
+  it("takes an AI cursor of the old epoch up to what survived, in the new epoch", async () => {
+    const head = await onReplica.head(log)
+    if (head === undefined) throw new Error("no head")
+    const found = { id: "g", log, head } as FoundGeneration
+    const survivor = cursorOf(`${seen[3] as string}.1`, found)
+    expect(survivor).toMatchObject({ epoch: head.epoch, seq: 4, eventsSeen: 2 })
+    expect(survivor?.position).toBe(formatPosition(head.epoch, 4))
+    expect(cursorOf(seen[6] as string, found)).toBeUndefined()
+  })
+})
+
+describe.skipIf(!installed && !STRICT)("redis engine: a Redis restarted with its AOF", () => {
+  it("forks harmlessly: every position from before the restart still reads, and a follower goes on", async () => {
+    const server = await startRedis({ aof: true })
+    const keyPrefix = `herald-test-restart-fork-${process.pid}`
+    const engine = createRedisEngine({ url: server.url, keyPrefix })
+    try {
+      await engine.create("log", {})
+      const before = await appendEach(engine, "log", ["1", "2", "3"])
+      const live: string[] = []
+      let ended: string | undefined
+      const follower = await follow(engine, "log", before[2] as string, {
+        onEnd: (reason) => (ended = reason),
+      })
+      const started = follower.start(
+        (entry) => {
+          live.push(entry.data)
+          return true
+        },
+        async () => {},
+      )
+      await server.stop("SIGTERM")
+      await server.start()
+      // The engine reconnects by itself; the first append after it finds a new replication id.
+      await waitFor(
+        async () => (await engine.head("log").catch(() => undefined)) !== undefined,
+        "the engine back",
+      )
+      const after = await appendEach(engine, "log", ["4"])
+      expect(parsePosition(after[0] as string)?.epoch).not.toBe(parsePosition(before[0] as string)?.epoch)
+      const read = await engine.read("log", before[0] as string, 10)
+      expect(read.held && read.entries.map((entry) => entry.data)).toEqual(["2", "3", "4"])
+      await waitFor(() => live.length === 1, "the follower to get 4")
+      expect(live).toEqual(["4"])
+      expect(ended).toBeUndefined()
+      follower.stop()
+      await started
+    } finally {
+      await engine.close()
+      await server.destroy()
+    }
+  })
+})
