@@ -471,8 +471,12 @@ class LogFollower implements Follower {
       const result = await this.#engine.read(this.#log, after, this.#readLimit())
       if (this.#stopped) return []
       if (result.held) {
-        // A former epoch's position read as the current epoch's: the log went on under it.
-        if (!result.after.startsWith(this.#epochPrefix)) this.#setWatermark(result.after)
+        if (!result.after.startsWith(this.#epochPrefix)) {
+          // A former epoch's position read as the current epoch's: the log went on under it. A
+          // close heard from the former epoch may have been lost with it; the read says.
+          this.#setWatermark(result.after)
+          this.#closedAt = undefined
+        }
         return this.#keep(result)
       }
       if (

@@ -236,16 +236,33 @@ local function head_reply(m)
   return {m.e, m.t, str(floor_of(m)), m.c or '', m.st or '', m.ca, m.x or '', m.cfg, m.o or '', m.f or ''}
 end
 
--- Replication forks. Redis replicates asynchronously, so a failover to a replica that had not
--- received the last appends, or a restart that lost the AOF's last second, brings back an older
--- tail: new appends would take the lost entries' seqs, and a reader that saw a lost entry would
--- skip its replacement unawares. Every such server run has a new replication id. An append that
--- finds its log last written under another one first starts a new epoch, which continues the old
--- one up to the tail it found: positions up to there still read, later ones are another epoch's.
--- \`f\` lists the former epochs as "epoch:seq", the last seq each shares with the current one,
--- oldest first, at most ${MAX_FORMER_EPOCHS}.
-local function replication_id()
-  return string.match(redis.call('INFO', 'replication'), 'master_replid:(%w+)')
+-- Replication forks. Redis replicates asynchronously, so a replica promoted in a failover may
+-- lack its former master's last appends, though they were acknowledged: new appends would take
+-- the lost entries' seqs, and a reader that saw a lost entry would skip its replacement unawares.
+-- A promoted replica keeps its former master's replication id as its second one. An append that
+-- finds its log last written under that id starts a new epoch first, which continues the old one
+-- up to the tail it found: positions up to there still read, later ones are another epoch's.
+-- (A restart, or a slot moved to another master, changes the id too, but leaves no second one:
+-- the new id is noted, with no fork.) \`f\` lists the former epochs as "epoch:seq", the last seq
+-- each shares with the current one, oldest first, at most ${MAX_FORMER_EPOCHS}.
+local function replication_ids()
+  local info = redis.call('INFO', 'replication')
+  return string.match(info, 'master_replid:(%w+)'), string.match(info, 'master_replid2:(%w+)')
+end
+
+-- An epoch after \`epoch\` (8 base-36 digits) by a step drawn from \`salt\`, so that positions
+-- keep their string order across a fork; one within 36^4 of the last epoch wraps around.
+local BASE36 = '0123456789abcdefghijklmnopqrstuvwxyz'
+local function later_epoch(epoch, salt)
+  local n = tonumber(epoch, 36) + 1 + tonumber(string.sub(redis.sha1hex(salt), 1, 5), 16) % 1679616
+  n = n % 2821109907456
+  local digits = {}
+  for i = 8, 1, -1 do
+    local digit = n % 36
+    digits[i] = string.sub(BASE36, digit + 1, digit + 1)
+    n = (n - digit) / 36
+  end
+  return table.concat(digits)
 end
 
 local function fork(m, id)
@@ -257,7 +274,7 @@ local function fork(m, id)
   former[#former + 1] = m.e .. ':' .. m.t
   while #former > ${MAX_FORMER_EPOCHS} do table.remove(former, 1) end
   change(m, 'f', table.concat(former, ' '))
-  change(m, 'e', string.sub(redis.sha1hex(m.e .. ':' .. id .. ':' .. m.t), 1, 8))
+  change(m, 'e', later_epoch(m.e, m.e .. ':' .. id .. ':' .. m.t))
   change(m, 'r', id)
 end
 
@@ -356,11 +373,9 @@ if producer then
 end
 
 if n > 0 then
-  local id = replication_id()
-  if not m.r then
-    change(m, 'r', id)
-  elseif m.r ~= id then
-    fork(m, id)
+  local id, former_id = replication_ids()
+  if id and m.r ~= id then
+    if m.r and m.r == former_id then fork(m, id) else change(m, 'r', id) end
   end
 end
 

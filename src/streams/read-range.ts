@@ -69,6 +69,9 @@ async function readInto(
     await readInto(engine, source, after, Math.min(until, fork.at.seq), limits, out, false)
     out.closed = false
     const reached = parsePosition(out.next)
+    // The inherited range's offsets are the fork point's epoch's, though the source's log may
+    // have gone on under a later one (a replication fork: the engine reads the former as it).
+    if (reached !== undefined) out.next = formatPosition(fork.at.epoch, reached.seq)
     if (reached === undefined || reached.seq < fork.at.seq || until <= fork.at.seq) return
     if (out.more) return
     await readOwn(engine, stream, formatPosition(stream.head.epoch, 0), until, limits, out, top)

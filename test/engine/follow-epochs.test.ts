@@ -1,0 +1,70 @@
+// follow() across a log's move to a later epoch that continues its own (a replication fork): a
+// scripted source answers as the redis engine does after one, so that the order of the feed and
+// the reads is exact.
+import { describe, expect, it } from "vitest"
+import type { Entry, FeedSink, ReadResult } from "../../src/engine/engine.js"
+import { follow } from "../../src/engine/follow.js"
+import { formatPosition } from "../../src/engine/position.js"
+
+const OLD = "aaaaaaaa"
+const NEW = "bbbbbbbb"
+const entry = (epoch: string, seq: number, data: string): Entry => ({
+  position: formatPosition(epoch, seq),
+  seq,
+  time: 0,
+  data,
+  key: undefined,
+})
+
+describe("follow across a replication fork", () => {
+  it("forgets a close heard from the former epoch when the read lands on the later one", async () => {
+    let sink: FeedSink | undefined
+    let reads = 0
+    const source = {
+      watch: async (_log: string, given: FeedSink) => {
+        sink = given
+        return () => {}
+      },
+      head: async () => undefined,
+      read: async (_log: string, _after: string, limit: number): Promise<ReadResult> => {
+        reads++
+        if (reads === 1) {
+          const at = formatPosition(OLD, 5)
+          return { held: true, after: at, entries: [], more: false, tail: at, closed: false }
+        }
+        // The new master: the old epoch's 5 read as the new one's, 6'-9' appended there, open.
+        const entries = [6, 7, 8, 9].map((seq) => entry(NEW, seq, `${seq}'`)).slice(0, limit)
+        return {
+          held: true,
+          after: formatPosition(NEW, 5),
+          entries,
+          more: false,
+          tail: formatPosition(NEW, 9),
+          closed: false,
+        }
+      },
+    }
+    const delivered: string[] = []
+    let ended: string | undefined
+    const follower = await follow(source, "log", formatPosition(OLD, 5), {
+      onEnd: (reason) => (ended = reason),
+    })
+    await follower.start(
+      (given) => {
+        delivered.push(given.data)
+        return true
+      },
+      async () => {},
+    )
+    // The old master's feed brought 7 and 8 with a close (6 missed): a hole, read on the new master.
+    sink?.onAppend([entry(OLD, 7, "7"), entry(OLD, 8, "8")], true)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    expect(delivered).toEqual(["6'", "7'", "8'", "9'"])
+    expect(ended).toBeUndefined()
+    sink?.onAppend([entry(NEW, 10, "10'")], false)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+    expect(delivered).toEqual(["6'", "7'", "8'", "9'", "10'"])
+    expect(ended).toBeUndefined()
+    follower.stop()
+  })
+})
