@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http"
+import { inCurrentEpoch } from "../engine/former-epochs.js"
 import { formatPosition, parsePosition } from "../engine/position.js"
 import { readLastEventId } from "../server/index.js"
 import type { AIContext } from "./ai-context.js"
@@ -25,10 +26,11 @@ export function cursorOf(given: string, found: FoundGeneration): Cursor | undefi
   const cursor = parseCursor(given)
   const tail = parsePosition(found.head.tail)
   if (cursor === undefined || tail === undefined || cursor.seq > tail.seq) return undefined
-  if (cursor.epoch === tail.epoch) return cursor
-  const former = found.head.formerEpochs?.find((earlier) => earlier.epoch === cursor.epoch)
-  if (former === undefined || cursor.seq > former.sharedUntil) return undefined
-  return { ...cursor, epoch: tail.epoch, position: formatPosition(tail.epoch, cursor.seq) }
+  const current = inCurrentEpoch(found.head, cursor)
+  if (current === undefined) return undefined
+  return current === cursor
+    ? cursor
+    : { ...cursor, ...current, position: formatPosition(current.epoch, current.seq) }
 }
 
 /**

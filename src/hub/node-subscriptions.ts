@@ -1,4 +1,5 @@
 import type { Engine } from "../engine/engine.js"
+import { inCurrentEpoch } from "../engine/former-epochs.js"
 import type { NodeLeaseView } from "../engine/node-lease.js"
 import { parsePosition, START } from "../engine/position.js"
 import { EngineUnavailableError } from "../engine/unavailable.js"
@@ -130,17 +131,25 @@ export function createNodeSubscriptions(options: NodeSubscriptionsOptions): Node
       return
     }
     const epoch = parsePosition(result.tail)?.epoch
-    const retaken = ownEpoch !== undefined && epoch !== ownEpoch
+    const retaken = ownEpoch !== undefined && epoch !== ownEpoch && !(await continues(ownEpoch))
     ownEpoch = epoch
     // The log was taken over and deleted, so these were announced inactive: they are not.
     if (retaken) await announce(documents)
+  }
+
+  /** Whether this node's log is in `epoch` or one that continues it (a replication fork). */
+  const continues = async (epoch: string): Promise<boolean> => {
+    const head = await engine.head(ownLog)
+    return head !== undefined && inCurrentEpoch(head, { epoch, seq: 0 }) !== undefined
   }
 
   /** Whether this node's log is still its own (an outage may have let another node take it). */
   const checkOwnLog = async (): Promise<void> => {
     if (ownEpoch === undefined || dirty) return
     const head = await engine.head(ownLog)
-    if (head === undefined || head.epoch !== ownEpoch || head.config.owner !== self) dirty = true
+    const mine =
+      head?.config.owner === self && inCurrentEpoch(head, { epoch: ownEpoch, seq: 0 }) !== undefined
+    if (!mine) dirty = true
   }
 
   const sweep = async (): Promise<void> => {

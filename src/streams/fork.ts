@@ -11,6 +11,7 @@
  * its slot. A fork's own log cannot: it is found by its own path alone.
  */
 
+import { inCurrentEpoch } from "../engine/former-epochs.js"
 import { formatPosition, type ParsedPosition, START } from "../engine/position.js"
 import { prefixOf } from "./content.js"
 import type { StreamsContext } from "./context.js"
@@ -38,18 +39,6 @@ export function startOf(stream: Stream): ParsedPosition {
 }
 
 /**
- * `offset` in the epoch of the source's log today when it is of a former one that log continues
- * (a replication fork, see LogHead.formerEpochs), else as given.
- */
-function continuedOffset(source: Stream, offset: ParsedPosition): ParsedPosition {
-  if (source.fork !== undefined) return offset
-  const former = source.head.formerEpochs?.find((earlier) => earlier.epoch === offset.epoch)
-  return former !== undefined && offset.seq <= former.sharedUntil
-    ? { epoch: source.head.epoch, seq: offset.seq }
-    : offset
-}
-
-/**
  * Resolves `Stream-Fork-Offset` (default: the source's tail) and `Stream-Fork-Sub-Offset`
  * against the source. Throws a 400 for an offset past the tail or of another stream, a
  * malformed sub-offset, or one past the next append's end.
@@ -65,7 +54,9 @@ export async function resolveForkPoint(
   let at: ParsedPosition = tail
   if (offsetHeader !== undefined) {
     const given = parseOffset(offsetHeader, "Stream-Fork-Offset", false)
-    at = given === START ? start : continuedOffset(source, given as ParsedPosition)
+    at = given === START ? start : (given as ParsedPosition)
+    // An offset from before a replication fork of the source's log, in the epoch it has now.
+    if (source.fork === undefined) at = inCurrentEpoch(source.head, at) ?? at
   }
   if (at.epoch !== start.epoch || at.seq > tail.seq) {
     throw new StreamsError(400, "`Stream-Fork-Offset` is not an offset of the source stream up to its tail.")
