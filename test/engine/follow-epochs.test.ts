@@ -2,9 +2,10 @@
 // scripted source answers as the redis engine does after one, so that the order of the feed and
 // the reads is exact.
 import { describe, expect, it } from "vitest"
-import type { Entry, FeedSink, ReadResult } from "../../src/engine/engine.js"
+import type { Entry, ReadResult } from "../../src/engine/engine.js"
 import { follow } from "../../src/engine/follow.js"
 import { formatPosition } from "../../src/engine/position.js"
+import { scriptedSource } from "./scripted-source.js"
 
 const OLD = "aaaaaaaa"
 const NEW = "bbbbbbbb"
@@ -18,15 +19,10 @@ const entry = (epoch: string, seq: number, data: string): Entry => ({
 
 describe("follow across a replication fork", () => {
   it("forgets a close heard from the former epoch when the read lands on the later one", async () => {
-    let sink: FeedSink | undefined
     let reads = 0
-    const source = {
-      watch: async (_log: string, given: FeedSink) => {
-        sink = given
-        return () => {}
-      },
-      head: async () => undefined,
-      read: async (_log: string, _after: string, limit: number): Promise<ReadResult> => {
+    const { source, sink } = scriptedSource(
+      async () => undefined,
+      async (_log, _after, limit): Promise<ReadResult> => {
         reads++
         if (reads === 1) {
           const at = formatPosition(OLD, 5)
@@ -43,7 +39,7 @@ describe("follow across a replication fork", () => {
           closed: false,
         }
       },
-    }
+    )
     const delivered: string[] = []
     let ended: string | undefined
     const follower = await follow(source, "log", formatPosition(OLD, 5), {
@@ -57,11 +53,11 @@ describe("follow across a replication fork", () => {
       async () => {},
     )
     // The old master's feed brought 7 and 8 with a close (6 missed): a hole, read on the new master.
-    sink?.onAppend([entry(OLD, 7, "7"), entry(OLD, 8, "8")], true)
+    sink().onAppend([entry(OLD, 7, "7"), entry(OLD, 8, "8")], true)
     await new Promise((resolve) => setTimeout(resolve, 20))
     expect(delivered).toEqual(["6'", "7'", "8'", "9'"])
     expect(ended).toBeUndefined()
-    sink?.onAppend([entry(NEW, 10, "10'")], false)
+    sink().onAppend([entry(NEW, 10, "10'")], false)
     await new Promise((resolve) => setTimeout(resolve, 20))
     expect(delivered).toEqual(["6'", "7'", "8'", "9'", "10'"])
     expect(ended).toBeUndefined()

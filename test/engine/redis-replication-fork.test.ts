@@ -10,13 +10,14 @@ import { Redis } from "ioredis"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import type { FoundGeneration } from "../../src/ai/generation-state.js"
 import { cursorOf } from "../../src/ai/send-stream.js"
-import type { Engine, Entry, FeedSink, ReadResult } from "../../src/engine/engine.js"
+import type { Engine, Entry, ReadResult } from "../../src/engine/engine.js"
 import { follow } from "../../src/engine/follow.js"
 import { formatPosition, parsePosition, START } from "../../src/engine/position.js"
 import { createRedisEngine } from "../../src/engine/redis.js"
 import type { Logger } from "../../src/logger.js"
 import { createStreamsHandler } from "../../src/streams/index.js"
 import { type RedisServer, redisServerInstalled, STRICT, startRedis, waitFor } from "./redis-servers.js"
+import { scriptedSource } from "./scripted-source.js"
 
 const installed = await redisServerInstalled()
 const quiet: Logger = { error: () => {}, warn: () => {}, info: () => {}, debug: () => {} }
@@ -151,17 +152,12 @@ describe.skipIf(!installed && !STRICT)("redis engine: appends lost with a Redis"
   it("goes on after what the new epoch shares with a follower that had delivered lost entries, when it may", async () => {
     // A hub-like follower (onRecreated) that delivered 1-8 from the old master, then lost its
     // feed: its re-read on the new master finds 8 lost. It goes on after 5, with no repeats.
-    let sink: FeedSink | undefined
     let reads = 0
-    const source = {
-      watch: async (_log: string, given: FeedSink) => {
-        sink = given
-        return () => {}
-      },
-      head: (name: string) => onReplica.head(name),
-      read: (name: string, after: string, limit: number) =>
+    const { source, sink } = scriptedSource(
+      (name) => onReplica.head(name),
+      (name, after, limit) =>
         reads++ === 0 ? Promise.resolve(readBeforeLoss) : onReplica.read(name, after, limit),
-    }
+    )
     const delivered: string[] = []
     let recreated = 0
     const follower = await follow(source, log, START, { onRecreated: () => recreated++ })
@@ -173,7 +169,7 @@ describe.skipIf(!installed && !STRICT)("redis engine: appends lost with a Redis"
       async () => {},
     )
     await waitFor(() => delivered.length === 8, "the old master's entries")
-    sink?.onLost()
+    sink().onLost()
     await waitFor(() => delivered.length === 13, "the new master's entries")
     expect(delivered).toEqual(["1", "2", "3", "4", "5", "6", "7", "8", "6'", "7'", "8'", "9'", "10'"])
     expect(recreated).toBe(1)
