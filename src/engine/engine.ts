@@ -95,8 +95,8 @@ export interface LogHead {
   readonly expiresAt: number | undefined
   readonly config: LogConfig
   /**
-   * Earlier epochs this one continues, oldest first (the redis engine's, after a failover or a
-   * restart that lost acknowledged appends; see docs/engines.md): a position of one of them up
+   * Earlier epochs this one continues, oldest first (the redis engine's, after a failover that
+   * may have lost acknowledged appends; see docs/engines.md): a position of one of them up
    * to `sharedUntil` names the same entry in this epoch, and reads as such.
    */
   readonly formerEpochs?: readonly FormerEpoch[]

@@ -65,8 +65,9 @@ export interface FollowOptions {
    * Given, a log found recreated while followed — gone (deleted, expired, lost with its store),
    * and maybe created again, in a new epoch — no longer ends the follower with `"gap"` or
    * `"deleted"`: this is called, and the follower goes on with the log's new incarnation, from
-   * its first entry held (or, while there is none, from the first entry of the one to come).
-   * What the old incarnation held past the last entry delivered is gone; the caller says so.
+   * its first entry held (or, while there is none, from the first entry of the one to come), or,
+   * when the new epoch continues the old one (a replication fork), after the last entry they
+   * share. What the old incarnation held past that is gone; the caller says so.
    * A trim within the epoch still ends with `"gap"`.
    */
   readonly onRecreated?: () => void

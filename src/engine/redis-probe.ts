@@ -46,6 +46,8 @@ export async function probeRedis(
   const member = "\0herald-probe"
   const sent: [string, (string | number)[]][] = [
     ["PING", []],
+    // The append script asks it (replication forks, redis-scripts.ts).
+    ["INFO", ["replication"]],
     ["EVAL", [TRIVIAL_SCRIPT, 0]],
     ["EVALSHA", [TRIVIAL_SHA, 0]],
     ["XADD", [keys.stream, "NOMKSTREAM", "1-1", "d", ""]],

@@ -251,7 +251,7 @@ local function replication_ids()
 end
 
 -- An epoch after \`epoch\` (8 base-36 digits) by a step drawn from \`salt\`, so that positions
--- keep their string order across a fork; one within 36^4 of the last epoch wraps around.
+-- keep their string order across a fork; one within 16^5 of the last epoch may wrap around.
 local BASE36 = '0123456789abcdefghijklmnopqrstuvwxyz'
 local function later_epoch(epoch, salt)
   local n = tonumber(epoch, 36) + 1 + tonumber(string.sub(redis.sha1hex(salt), 1, 5), 16) % 1679616

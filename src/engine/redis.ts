@@ -18,9 +18,9 @@
  * Durability is Redis's: run it with `appendonly yes` (and `appendfsync always` for every
  * acknowledged append to survive a power loss; `everysec` loses up to a second), and
  * `maxmemory-policy noeviction` — an evicted meta hash would make a log silently start over.
- * Replication is asynchronous: a failover may lose acknowledged appends (the promoted replica
- * then has an older tail; the epoch stays, so positions past it read as "ahead" until new
- * appends take the lost seqs again).
+ * Replication is asynchronous: a failover may lose acknowledged appends. The promoted replica
+ * then has an older tail, and a log written before the failover moves to a later epoch at its
+ * next append, one that continues the old epoch up to that tail (redis-scripts.ts, `fork`).
  *
  * The log index behind `list` (a sorted set under its own key, so one Cluster slot) is kept
  * beside the log's own keys, not atomically with them: a creation adds the name after its script,

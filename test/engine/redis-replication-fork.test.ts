@@ -1,6 +1,6 @@
-// Acknowledged appends lost with a Redis (a failover to a replica that had not received them, or
-// a restart that lost the AOF's last second) must not be replaced silently: the new appends that
-// take their seqs start a new epoch, which continues the old one up to the tail that survived.
+// Acknowledged appends lost in a failover (to a replica that had not received them) must not be
+// replaced silently: the new appends that take their seqs start a new epoch, which continues the
+// old one up to the tail that survived.
 // A master and its replica of the test's own: the replica is cut off, the master takes three
 // more appends, and the writer then moves to the replica, as a failover would move it.
 import { once } from "node:events"

@@ -199,6 +199,8 @@ describe.skipIf(!installed && !STRICT)("redis engine: settings Redis refuses, an
         [["~*", "&*", "+@all", "-xadd"], /NOPERM.*'xadd'/],
         [["~*", "&*", "+@all", "-zrangebylex"], /NOPERM.*'zrangebylex'/],
         [["~*", "&*", "+@all", "-subscribe"], /NOPERM.*'subscribe'/],
+        // A common hardened rule: INFO is one of them, and every append asks it.
+        [["~*", "&*", "+@all", "-@dangerous"], /NOPERM.*'info'/],
         // The lease's transaction: a refusal inside it, and of its MULTI.
         [["~*", "&*", "+@all", "-zremrangebyscore"], /NOPERM.*'zremrangebyscore'/],
         [["~*", "&*", "+@all", "-multi"], /NOPERM.*'multi'/],
