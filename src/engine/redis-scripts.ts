@@ -420,6 +420,20 @@ return {'appended', m.e, str(first), m.t, m.c or '', m.st or '', created and '1'
 `
 
 /**
+ * fork. ARGV: now. Moves a log last written under the master this Redis was promoted from to a
+ * later epoch now, as its next append would (see `fork`). Replies 1 when it did, else 0.
+ */
+export const FORK_LUA = `${PRELUDE}
+local m = load(tonumber(ARGV[1]), false)
+if not m or not m.r then return 0 end
+local id, former_id = replication_ids()
+if not id or m.r == id or m.r ~= former_id then return 0 end
+fork(m, id)
+save()
+return 1
+`
+
+/**
  * read. ARGV: now, the epoch of the position read after ("" for START), its seq, the most
  * entries to return, "1" to slide a TTL ("" for a read that must not). A position of a former
  * epoch up to where the current one continues it reads as the current epoch's. Replies `{status}`

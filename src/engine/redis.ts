@@ -81,6 +81,7 @@ import {
   APPEND_LUA,
   CREATE_LUA,
   DELETE_LUA,
+  FORK_LUA,
   HEAD_LUA,
   LOCATE_LUA,
   READ_LUA,
@@ -117,7 +118,11 @@ const SCRIPTS = {
   locate: luaScript(LOCATE_LUA),
   stop: luaScript(STOP_LUA),
   delete: luaScript(DELETE_LUA),
+  fork: luaScript(FORK_LUA),
 }
+
+/** Logs asked at a time by the look for logs written before a failover. */
+const FORK_SWEEP_PAGE = 100
 
 /**
  * The distributed engine on Redis. Connects in the background; calls made before Redis answers
@@ -162,6 +167,8 @@ class RedisEngine implements Engine, HealthCapability {
   #appends = 0
   readonly #inFlight = new Set<Promise<unknown>>()
   #closed = false
+  /** A look for logs written before a failover is under way; another was asked meanwhile. */
+  #forkSweep: { again: boolean } | undefined
 
   constructor(options: RedisEngineOptions) {
     this.#prefix = options.keyPrefix ?? "herald"
@@ -180,6 +187,10 @@ class RedisEngine implements Engine, HealthCapability {
       signalsChannel: this.#global.signals,
       logger: this.#logger,
     })
+    const { client } = this.#redis.command
+    client.on("ready", () => this.#forkAfterFailover())
+    // A Cluster's replica promoted in a failover joins as a node of its own.
+    if (this.#redis.cluster) client.on("+node", () => this.#forkAfterFailover())
   }
 
   async create(log: string, config: LogConfig = {}): Promise<CreateResult> {
@@ -437,6 +448,69 @@ class RedisEngine implements Engine, HealthCapability {
     this.#assertOpen()
     assertLogName(log)
     return logKeys(this.#prefix, log)
+  }
+
+  /**
+   * Once connected to a Redis promoted in a failover, moves every log last written under its
+   * former master to a later epoch (redis-scripts.ts, `fork`) rather than at the log's next
+   * append: a log idle until its new master changes id again (a restart) would then find neither
+   * id, and the seqs of the entries the failover lost would be taken again unnoticed.
+   */
+  #forkAfterFailover(): void {
+    if (this.#closed) return
+    if (this.#forkSweep !== undefined) {
+      this.#forkSweep.again = true
+      return
+    }
+    const sweep = { again: false }
+    this.#forkSweep = sweep
+    void this.#forkSweepRound()
+      .catch((error: unknown) => {
+        this.#logger.warn(
+          { err: error },
+          "herald redis engine: could not look for logs written before a failover; each is checked at its next append",
+        )
+      })
+      .finally(() => {
+        this.#forkSweep = undefined
+        if (sweep.again) this.#forkAfterFailover()
+      })
+  }
+
+  async #forkSweepRound(): Promise<void> {
+    if (!this.#redis.cluster) {
+      // A Cluster's commands go to many masters: there each log's script asks its own.
+      const info = await this.#redis.command.call("read the replication ids", (client) =>
+        client.info("replication"),
+      )
+      const former = /master_replid2:(\w+)/.exec(info)?.[1]
+      if (former === undefined || !/[^0]/.test(former)) return
+    }
+    let forked = 0
+    let from = "-"
+    for (;;) {
+      if (this.#closed) return
+      const names = await this.#redis.command.call("list logs", (client) =>
+        client.zrangebylex(this.#global.logs, from, "+", "LIMIT", 0, FORK_SWEEP_PAGE),
+      )
+      const replies = await Promise.all(
+        names.map((name) =>
+          this.#script("fork a log after a failover", SCRIPTS.fork, logKeys(this.#prefix, name), [
+            this.#now(),
+          ]),
+        ),
+      )
+      forked += replies.filter((reply) => reply === 1).length
+      const last = names[names.length - 1]
+      if (names.length < FORK_SWEEP_PAGE || last === undefined) break
+      from = `(${last}`
+    }
+    if (forked > 0) {
+      this.#logger.warn(
+        { forked },
+        `herald redis engine: Redis failed over; ${forked} logs written before it moved to a later epoch, so that entries it may have lost are never replaced unnoticed`,
+      )
+    }
   }
 
   /** Adds `log` to the index behind `list`. A failure is logged: the log itself is stored. */

@@ -312,3 +312,60 @@ describe.skipIf(!installed && !STRICT)(
     })
   },
 )
+
+describe.skipIf(!installed && !STRICT)("redis engine: a log idle across a failover and a restart", () => {
+  it("moves to a later epoch when a node connects to the promoted Redis, before any append", async () => {
+    const master = await startRedis()
+    // Made a replica at run time, so that it restarts as a master.
+    const replica = await startRedis({ aof: true })
+    const keyPrefix = `herald-test-idle-fork-${process.pid}`
+    const onMaster = createRedisEngine({ url: master.url, keyPrefix })
+    let onReplica: Engine | undefined
+    try {
+      const toReplica = new Redis(replica.url)
+      await toReplica.replicaof("127.0.0.1", master.port)
+      toReplica.disconnect()
+      await waitFor(
+        async () => (await infoReplication(replica.url)).includes("master_link_status:up"),
+        "the replica's link",
+      )
+      await onMaster.create("idle", {})
+      const seen = await appendEach(onMaster, "idle", ["1", "2", "3", "4", "5"])
+      const masterOffset = offsetOf(await infoReplication(master.url))
+      await waitFor(async () => offsetOf(await infoReplication(replica.url)) >= masterOffset, "the replica")
+      const replicaClient = new Redis(replica.url)
+      await replicaClient.replicaof("NO", "ONE")
+      replicaClient.disconnect()
+      seen.push(...(await appendEach(onMaster, "idle", ["6", "7", "8"])))
+
+      // A node connects to the promoted Redis; nobody appends to the log before it restarts,
+      // which forgets the id it was promoted from.
+      onReplica = createRedisEngine({ url: replica.url, keyPrefix })
+      const engine = onReplica
+      await waitFor(async () => (await engine.head("idle"))?.formerEpochs !== undefined, "the log's fork")
+      await replica.stop("SIGTERM")
+      await replica.start()
+      await waitFor(
+        async () => (await engine.head("idle").catch(() => undefined)) !== undefined,
+        "the engine back",
+      )
+      await appendEach(engine, "idle", ["6'", "7'", "8'", "9'"])
+      expect(await engine.read("idle", seen[7] as string, 10)).toMatchObject({
+        held: false,
+        reason: "other-epoch",
+      })
+      const fromSurvivor = await engine.read("idle", seen[4] as string, 10)
+      expect(fromSurvivor.held && fromSurvivor.entries.map((entry) => entry.data)).toEqual([
+        "6'",
+        "7'",
+        "8'",
+        "9'",
+      ])
+    } finally {
+      await onMaster.close()
+      await onReplica?.close()
+      await master.destroy()
+      await replica.destroy()
+    }
+  })
+})
