@@ -466,6 +466,7 @@ class RedisEngine implements Engine, HealthCapability {
     this.#forkSweep = sweep
     void this.#forkSweepRound()
       .catch((error: unknown) => {
+        if (this.#closed) return
         this.#logger.warn(
           { err: error },
           "herald redis engine: could not look for logs written before a failover; each is checked at its next append",
