@@ -19,8 +19,9 @@
  * acknowledged append to survive a power loss; `everysec` loses up to a second), and
  * `maxmemory-policy noeviction` — an evicted meta hash would make a log silently start over.
  * Replication is asynchronous: a failover may lose acknowledged appends. The promoted replica
- * then has an older tail, and a log written before the failover moves to a later epoch at its
- * next append, one that continues the old epoch up to that tail (redis-scripts.ts, `fork`).
+ * then has an older tail, and a log written before the failover moves to a later epoch, one
+ * that continues the old epoch up to that tail (redis-scripts.ts, `fork`): when a node connects
+ * to the promoted Redis, or at its next append.
  *
  * The log index behind `list` (a sorted set under its own key, so one Cluster slot) is kept
  * beside the log's own keys, not atomically with them: a creation adds the name after its script,
