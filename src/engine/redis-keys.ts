@@ -46,6 +46,8 @@ export interface GlobalKeys {
   readonly leases: string
   /** The channel of cross-node signals (a shard channel on a Cluster: see redis-feed.ts). */
   readonly signals: string
+  /** A hash: `id` → the replication id of the last Redis whose logs were all checked for forks. */
+  readonly forkSweep: string
 }
 
 /** Rejects a key prefix that would break the hash tags. */
@@ -73,7 +75,12 @@ export function logKeys(prefix: string, log: string): LogKeys {
 
 /** The keys shared by every log under `prefix`. */
 export function globalKeys(prefix: string): GlobalKeys {
-  return { logs: `${prefix}:logs`, leases: `${prefix}:leases`, signals: `${prefix}:signals` }
+  return {
+    logs: `${prefix}:logs`,
+    leases: `${prefix}:leases`,
+    signals: `${prefix}:signals`,
+    forkSweep: `${prefix}:fork-sweep`,
+  }
 }
 
 /** The tag a log name chooses (Redis's rule: between its first `{` and the next `}`, if not empty). */

@@ -425,7 +425,8 @@ return {'appended', m.e, str(first), m.t, m.c or '', m.st or '', created and '1'
  */
 export const FORK_LUA = `${PRELUDE}
 local m = load(tonumber(ARGV[1]), false)
-if not m or not m.r then return 0 end
+-- A close is a log's last write: one that reached the replica lost nothing before it.
+if not m or not m.r or m.c == '1' then return 0 end
 local id, former_id = replication_ids()
 if not id or m.r == id or m.r ~= former_id then return 0 end
 fork(m, id)

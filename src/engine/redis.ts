@@ -188,10 +188,9 @@ class RedisEngine implements Engine, HealthCapability {
       signalsChannel: this.#global.signals,
       logger: this.#logger,
     })
-    const { client } = this.#redis.command
-    client.on("ready", () => this.#forkAfterFailover())
-    // A Cluster's replica promoted in a failover joins as a node of its own.
-    if (this.#redis.cluster) client.on("+node", () => this.#forkAfterFailover())
+    // A Cluster tells no failover to its client (a promoted replica stays in its pool, the
+    // client ready): there a log forks at its next append only.
+    if (!this.#redis.cluster) this.#redis.command.client.on("ready", () => this.#forkAfterFailover())
   }
 
   async create(log: string, config: LogConfig = {}): Promise<CreateResult> {
@@ -455,7 +454,8 @@ class RedisEngine implements Engine, HealthCapability {
    * Once connected to a Redis promoted in a failover, moves every log last written under its
    * former master to a later epoch (redis-scripts.ts, `fork`) rather than at the log's next
    * append: a log idle until its new master changes id again (a restart) would then find neither
-   * id, and the seqs of the entries the failover lost would be taken again unnoticed.
+   * id, and the seqs of the entries the failover lost would be taken again unnoticed. The first
+   * node to finish notes the Redis's id, so the others, and later reconnects, skip the look.
    */
   #forkAfterFailover(): void {
     if (this.#closed) return
@@ -480,14 +480,18 @@ class RedisEngine implements Engine, HealthCapability {
   }
 
   async #forkSweepRound(): Promise<void> {
-    if (!this.#redis.cluster) {
-      // A Cluster's commands go to many masters: there each log's script asks its own.
-      const info = await this.#redis.command.call("read the replication ids", (client) =>
-        client.info("replication"),
-      )
-      const former = /master_replid2:(\w+)/.exec(info)?.[1]
-      if (former === undefined || !/[^0]/.test(former)) return
-    }
+    const info = await this.#redis.command.call("read the replication ids", (client) =>
+      client.info("replication"),
+    )
+    const id = /master_replid:(\w+)/.exec(info)?.[1]
+    const former = /master_replid2:(\w+)/.exec(info)?.[1]
+    if (id === undefined || former === undefined || !/[^0]/.test(former)) return
+    // Once per promoted Redis: every node reconnects, and each look reads every log.
+    const checked = this.#global.forkSweep
+    const done = await this.#redis.command.call("read the last fork check", (client) =>
+      client.hget(checked, "id"),
+    )
+    if (done === id) return
     let forked = 0
     let from = "-"
     for (;;) {
@@ -507,6 +511,7 @@ class RedisEngine implements Engine, HealthCapability {
       if (names.length < FORK_SWEEP_PAGE || last === undefined) break
       from = `(${last}`
     }
+    await this.#redis.command.call("note the fork check", (client) => client.hset(checked, "id", id))
     if (forked > 0) {
       this.#logger.warn(
         { forked },

@@ -331,6 +331,9 @@ describe.skipIf(!installed && !STRICT)("redis engine: a log idle across a failov
       )
       await onMaster.create("idle", {})
       const seen = await appendEach(onMaster, "idle", ["1", "2", "3", "4", "5"])
+      // A log closed before the failover lost nothing: its close was its last write.
+      await onMaster.create("done", {})
+      await onMaster.append("done", [{ data: "all" }], { close: true })
       const masterOffset = offsetOf(await infoReplication(master.url))
       await waitFor(async () => offsetOf(await infoReplication(replica.url)) >= masterOffset, "the replica")
       const replicaClient = new Redis(replica.url)
@@ -343,6 +346,19 @@ describe.skipIf(!installed && !STRICT)("redis engine: a log idle across a failov
       onReplica = createRedisEngine({ url: replica.url, keyPrefix })
       const engine = onReplica
       await waitFor(async () => (await engine.head("idle"))?.formerEpochs !== undefined, "the log's fork")
+      expect((await engine.head("done"))?.formerEpochs).toBeUndefined()
+      // Another node connecting to the same promoted Redis finds the logs checked, and reads none.
+      const admin = new Redis(replica.url)
+      try {
+        await admin.config("RESETSTAT")
+        const other = createRedisEngine({ url: replica.url, keyPrefix })
+        const stats = async () => (await admin.info("commandstats")) as string
+        await waitFor(async () => (await stats()).includes("cmdstat_hget:"), "the other node's look")
+        await other.close()
+        expect(await stats()).not.toMatch(/cmdstat_(evalsha|zrangebylex):/)
+      } finally {
+        admin.disconnect()
+      }
       await replica.stop("SIGTERM")
       await replica.start()
       await waitFor(
