@@ -254,7 +254,7 @@ end
 -- keep their string order across a fork; one within 16^5 of the last epoch may wrap around.
 local BASE36 = '0123456789abcdefghijklmnopqrstuvwxyz'
 local function later_epoch(epoch, salt)
-  local n = tonumber(epoch, 36) + 1 + tonumber(string.sub(redis.sha1hex(salt), 1, 5), 16) % 1679616
+  local n = tonumber(epoch, 36) + 1 + tonumber(string.sub(redis.sha1hex(salt), 1, 5), 16)
   n = n % 2821109907456
   local digits = {}
   for i = 8, 1, -1 do
