@@ -63,11 +63,13 @@ export interface FollowOptions {
   readonly onEnd?: (reason: FollowEnd, error?: unknown) => void
   /**
    * Given, a log found recreated while followed — gone (deleted, expired, lost with its store),
-   * and maybe created again, in a new epoch — no longer ends the follower with `"gap"` or
+   * and maybe created again, in a new epoch, or holding less than was delivered (a store that
+   * lost its last appends) — no longer ends the follower with `"gap"` or
    * `"deleted"`: this is called, and the follower goes on with the log's new incarnation, from
    * its first entry held (or, while there is none, from the first entry of the one to come), or,
    * when the new epoch continues the old one (a replication fork), after the last entry they
-   * share. What the old incarnation held past that is gone; the caller says so.
+   * share, or after the tail of the same epoch. What the old incarnation held past that is gone;
+   * the caller says so.
    * A trim within the epoch still ends with `"gap"`.
    */
   readonly onRecreated?: () => void
@@ -480,9 +482,11 @@ class LogFollower implements Follower {
         }
         return this.#keep(result)
       }
+      // "ahead": what the follower delivered is gone though the epoch stayed (a Redis that lost
+      // its last appends, before the log moves to a later epoch).
       if (
         this.#onRecreated === undefined ||
-        (result.reason !== "missing" && result.reason !== "other-epoch")
+        (result.reason !== "missing" && result.reason !== "other-epoch" && result.reason !== "ahead")
       ) {
         this.#end(result.reason === "missing" ? "deleted" : "gap")
         return []
@@ -589,10 +593,12 @@ class LogFollower implements Follower {
 
 /**
  * Where a follower goes on in `head`'s epoch once its watermark `lost` is not held there: after
- * the last entry the current epoch shares with the lost one's (a replication fork, see
- * {@link LogHead.formerEpochs}), else after the floor (a log recreated).
+ * the tail when the epoch is the same (the entries past it were lost), after the last entry the
+ * current epoch shares with the lost one's (a replication fork, see {@link LogHead.formerEpochs}),
+ * else after the floor (a log recreated).
  */
 function resumeAfterLoss(head: LogHead, lost: ParsedPosition | undefined): Position {
+  if (lost?.epoch === head.epoch) return head.tail
   const former =
     lost === undefined ? undefined : head.formerEpochs?.find((earlier) => earlier.epoch === lost.epoch)
   const floor = parsePosition(head.floor)
