@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest"
 import type { Entry, ReadResult } from "../../src/engine/engine.js"
 import { follow } from "../../src/engine/follow.js"
 import { formatPosition, START } from "../../src/engine/position.js"
-import { scriptedSource } from "./scripted-source.js"
+import { collect, scriptedSource } from "./scripted-source.js"
 
 const OLD = "aaaaaaaa"
 const NEW = "bbbbbbbb"
@@ -40,26 +40,20 @@ describe("follow across a replication fork", () => {
         }
       },
     )
-    const delivered: string[] = []
     let ended: string | undefined
     const follower = await follow(source, "log", formatPosition(OLD, 5), {
       onEnd: (reason) => (ended = reason),
     })
-    await follower.start(
-      (given) => {
-        delivered.push(given.data)
-        return true
-      },
-      async () => {},
-    )
+    const { entries: delivered, started } = collect(follower)
+    await started
     // The old master's feed brought 7 and 8 with a close (6 missed): a hole, read on the new master.
     sink().onAppend([entry(OLD, 7, "7"), entry(OLD, 8, "8")], true)
     await new Promise((resolve) => setTimeout(resolve, 20))
-    expect(delivered).toEqual(["6'", "7'", "8'", "9'"])
+    expect(delivered.map((given) => given.data)).toEqual(["6'", "7'", "8'", "9'"])
     expect(ended).toBeUndefined()
     sink().onAppend([entry(NEW, 10, "10'")], false)
     await new Promise((resolve) => setTimeout(resolve, 20))
-    expect(delivered).toEqual(["6'", "7'", "8'", "9'", "10'"])
+    expect(delivered.map((given) => given.data)).toEqual(["6'", "7'", "8'", "9'", "10'"])
     expect(ended).toBeUndefined()
     follower.stop()
   })
@@ -102,23 +96,17 @@ describe("follow across a replication fork", () => {
         return { held: true, after, entries, more: false, tail: formatPosition(OLD, 7), closed: false }
       },
     )
-    const delivered: string[] = []
     let recreated = 0
     let ended: string | undefined
     const follower = await follow(source, "log", START, {
       onRecreated: () => recreated++,
       onEnd: (reason) => (ended = reason),
     })
-    await follower.start(
-      (given) => {
-        delivered.push(given.data)
-        return true
-      },
-      async () => {},
-    )
+    const { entries: delivered, started } = collect(follower)
+    await started
     sink().onLost()
     await new Promise((resolve) => setTimeout(resolve, 20))
-    expect(delivered).toEqual(["1", "2", "3", "4", "5", "6", "7", "8", "6'", "7'"])
+    expect(delivered.map((given) => given.data)).toEqual(["1", "2", "3", "4", "5", "6", "7", "8", "6'", "7'"])
     expect(recreated).toBe(1)
     expect(ended).toBeUndefined()
     follower.stop()

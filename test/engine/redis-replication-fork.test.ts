@@ -17,7 +17,7 @@ import { createRedisEngine } from "../../src/engine/redis.js"
 import type { Logger } from "../../src/logger.js"
 import { createStreamsHandler } from "../../src/streams/index.js"
 import { type RedisServer, redisServerInstalled, STRICT, startRedis, waitFor } from "./redis-servers.js"
-import { scriptedSource } from "./scripted-source.js"
+import { collect, scriptedSource } from "./scripted-source.js"
 
 const installed = await redisServerInstalled()
 const quiet: Logger = { error: () => {}, warn: () => {}, info: () => {}, debug: () => {} }
@@ -31,6 +31,10 @@ async function infoReplication(url: string): Promise<string> {
     client.disconnect()
   }
 }
+
+/** Waits until `engine` answers again (it reconnects by itself after its Redis restarted). */
+const reconnected = (engine: Engine, log: string) =>
+  waitFor(async () => (await engine.head(log).catch(() => undefined)) !== undefined, "the engine back")
 
 const offsetOf = (info: string) => Number(/master_repl_offset:(\d+)/.exec(info)?.[1])
 
@@ -95,17 +99,10 @@ describe.skipIf(!installed && !STRICT)("redis engine: appends lost with a Redis"
     const before = await onReplica.head(log)
     expect(parsePosition(before?.tail as string)?.seq).toBe(5)
     // A follower on the new master since before the loss was found: it goes on across the fork.
-    const live: Entry[] = []
     let ended: string | undefined
     const follower = await follow(onReplica, log, seen[2] as string, { onEnd: (reason) => (ended = reason) })
     expect(follower.status).toBe("held")
-    const started = follower.start(
-      (entry) => {
-        live.push(entry)
-        return true
-      },
-      async () => {},
-    )
+    const { entries: live, started } = collect(follower)
     await waitFor(() => live.length === 2, "the follower to read 4 and 5")
 
     const replaced = await appendEach(onReplica, log, ["6'", "7'", "8'", "9'"])
@@ -158,20 +155,27 @@ describe.skipIf(!installed && !STRICT)("redis engine: appends lost with a Redis"
       (name, after, limit) =>
         reads++ === 0 ? Promise.resolve(readBeforeLoss) : onReplica.read(name, after, limit),
     )
-    const delivered: string[] = []
     let recreated = 0
     const follower = await follow(source, log, START, { onRecreated: () => recreated++ })
-    const started = follower.start(
-      (entry) => {
-        delivered.push(entry.data)
-        return true
-      },
-      async () => {},
-    )
+    const { entries: delivered, started } = collect(follower)
     await waitFor(() => delivered.length === 8, "the old master's entries")
     sink().onLost()
     await waitFor(() => delivered.length === 13, "the new master's entries")
-    expect(delivered).toEqual(["1", "2", "3", "4", "5", "6", "7", "8", "6'", "7'", "8'", "9'", "10'"])
+    expect(delivered.map((entry) => entry.data)).toEqual([
+      "1",
+      "2",
+      "3",
+      "4",
+      "5",
+      "6",
+      "7",
+      "8",
+      "6'",
+      "7'",
+      "8'",
+      "9'",
+      "10'",
+    ])
     expect(recreated).toBe(1)
     follower.stop()
     await started
@@ -198,33 +202,23 @@ describe.skipIf(!installed && !STRICT)("redis engine: a Redis restarted with its
     try {
       await engine.create("log", {})
       const before = await appendEach(engine, "log", ["1", "2", "3"])
-      const live: string[] = []
       let ended: string | undefined
       const follower = await follow(engine, "log", before[2] as string, {
         onEnd: (reason) => (ended = reason),
       })
-      const started = follower.start(
-        (entry) => {
-          live.push(entry.data)
-          return true
-        },
-        async () => {},
-      )
+      const { entries: live, started } = collect(follower)
       await server.stop("SIGTERM")
       await server.start()
       // The engine reconnects by itself; the first append after it finds a new replication id,
       // but no former one it was promoted from: no fork.
-      await waitFor(
-        async () => (await engine.head("log").catch(() => undefined)) !== undefined,
-        "the engine back",
-      )
+      await reconnected(engine, "log")
       const after = await appendEach(engine, "log", ["4"])
       expect(parsePosition(after[0] as string)?.epoch).toBe(parsePosition(before[0] as string)?.epoch)
       expect((await engine.head("log"))?.formerEpochs).toBeUndefined()
       const read = await engine.read("log", before[0] as string, 10)
       expect(read.held && read.entries.map((entry) => entry.data)).toEqual(["2", "3", "4"])
       await waitFor(() => live.length === 1, "the follower to get 4")
-      expect(live).toEqual(["4"])
+      expect(live.map((entry) => entry.data)).toEqual(["4"])
       expect(ended).toBeUndefined()
       follower.stop()
       await started
@@ -361,10 +355,7 @@ describe.skipIf(!installed && !STRICT)("redis engine: a log idle across a failov
       }
       await replica.stop("SIGTERM")
       await replica.start()
-      await waitFor(
-        async () => (await engine.head("idle").catch(() => undefined)) !== undefined,
-        "the engine back",
-      )
+      await reconnected(engine, "idle")
       await appendEach(engine, "idle", ["6'", "7'", "8'", "9'"])
       expect(await engine.read("idle", seen[7] as string, 10)).toMatchObject({
         held: false,

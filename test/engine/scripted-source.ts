@@ -1,5 +1,5 @@
-import type { FeedSink } from "../../src/engine/engine.js"
-import type { FollowSource } from "../../src/engine/follow.js"
+import type { Entry, FeedSink } from "../../src/engine/engine.js"
+import type { Follower, FollowSource } from "../../src/engine/follow.js"
 
 /**
  * A source for follow() whose heads and reads the test answers and whose feed it drives:
@@ -20,4 +20,17 @@ export function scriptedSource(head: FollowSource["head"], read: FollowSource["r
     return watching
   }
   return { source, sink }
+}
+
+/** Starts `follower` with a reader that keeps up and keeps every entry delivered, in order. */
+export function collect(follower: Follower): { readonly entries: Entry[]; readonly started: Promise<void> } {
+  const entries: Entry[] = []
+  const started = follower.start(
+    (entry) => {
+      entries.push(entry)
+      return true
+    },
+    async () => {},
+  )
+  return { entries, started }
 }
