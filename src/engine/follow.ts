@@ -5,6 +5,7 @@
  */
 
 import type { Engine, Entry, LogHead, ReadResult } from "./engine.js"
+import { sharedUntil } from "./former-epochs.js"
 import { formatPosition, type ParsedPosition, type Position, parsePosition, type START } from "./position.js"
 
 /** Why a follower ended. */
@@ -598,10 +599,10 @@ class LogFollower implements Follower {
  * else after the floor (a log recreated).
  */
 function resumeAfterLoss(head: LogHead, lost: ParsedPosition | undefined): Position {
-  if (lost?.epoch === head.epoch) return head.tail
-  const former =
-    lost === undefined ? undefined : head.formerEpochs?.find((earlier) => earlier.epoch === lost.epoch)
+  if (lost === undefined) return head.floor
+  if (lost.epoch === head.epoch) return head.tail
+  const shared = sharedUntil(head, lost.epoch)
   const floor = parsePosition(head.floor)
-  if (former === undefined || floor === undefined) return head.floor
-  return formatPosition(head.epoch, Math.max(floor.seq, former.sharedUntil))
+  if (shared === undefined || floor === undefined) return head.floor
+  return formatPosition(head.epoch, Math.max(floor.seq, shared))
 }

@@ -1,5 +1,5 @@
 import type { Engine } from "../engine/engine.js"
-import { inCurrentEpoch } from "../engine/former-epochs.js"
+import { continuesEpoch } from "../engine/former-epochs.js"
 import type { NodeLeaseView } from "../engine/node-lease.js"
 import { parsePosition, START } from "../engine/position.js"
 import { EngineUnavailableError } from "../engine/unavailable.js"
@@ -140,15 +140,14 @@ export function createNodeSubscriptions(options: NodeSubscriptionsOptions): Node
   /** Whether this node's log is in `epoch` or one that continues it (a replication fork). */
   const continues = async (epoch: string): Promise<boolean> => {
     const head = await engine.head(ownLog)
-    return head !== undefined && inCurrentEpoch(head, { epoch, seq: 0 }) !== undefined
+    return head !== undefined && continuesEpoch(head, epoch)
   }
 
   /** Whether this node's log is still its own (an outage may have let another node take it). */
   const checkOwnLog = async (): Promise<void> => {
     if (ownEpoch === undefined || dirty) return
     const head = await engine.head(ownLog)
-    const mine =
-      head?.config.owner === self && inCurrentEpoch(head, { epoch: ownEpoch, seq: 0 }) !== undefined
+    const mine = head?.config.owner === self && continuesEpoch(head, ownEpoch)
     if (!mine) dirty = true
   }
 
