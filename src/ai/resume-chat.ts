@@ -3,7 +3,7 @@ import type { Grants } from "../auth/grants.js"
 import type { AIContext } from "./ai-context.js"
 import { findLiveGeneration, permits } from "./generation-access.js"
 import { sendClientError } from "./responses.js"
-import { cursorOf, readCursor, sendStream } from "./send-stream.js"
+import { cursorOf, readCursor, sendEventsLost, sendStream } from "./send-stream.js"
 import { STREAM_FORMATS } from "./stream-formats.js"
 
 /**
@@ -11,7 +11,8 @@ import { STREAM_FORMATS } from "./stream-formats.js"
  * `reconnectToStream`): the chat's latest generation as a UI message stream. With a cursor of
  * that generation (`Last-Event-ID`, which Herald's transport sends), what follows it, whether
  * the generation still runs or has ended since; without one (the stock transport), the running
- * generation from its start. 204 when there is nothing to resume.
+ * generation from its start. 204 when there is nothing to resume; 410 for a cursor of the
+ * generation's events that its log lost (see `cursorOf`).
  */
 export async function resumeChat(
   context: AIContext,
@@ -38,6 +39,11 @@ export async function resumeChat(
   if (found === undefined || !readable || (cursor === undefined && found.head.closed)) {
     response.writeHead(204, { "cache-control": "no-store" })
     response.end()
+    return
+  }
+  // Not from the start instead: the client shows the lost events, and would show the rest twice.
+  if (cursor === "lost") {
+    sendEventsLost(response, format)
     return
   }
   await sendStream(context, request, response, found, format, cursor)

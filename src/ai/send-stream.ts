@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http"
-import { inCurrentEpoch } from "../engine/former-epochs.js"
+import { continuesEpoch, inCurrentEpoch } from "../engine/former-epochs.js"
 import { formatPosition, parsePosition } from "../engine/position.js"
 import { readLastEventId } from "../server/index.js"
 import type { AIContext } from "./ai-context.js"
@@ -19,18 +19,32 @@ export function readCursor(request: IncomingMessage): string {
 }
 
 /**
- * The cursor `given` names in `found`, or `undefined` when it is none of its event ids. One of a
- * former epoch that the current one continues names the same event in the current epoch.
+ * What a resume cursor names in a generation: one of its events, as a {@link Cursor} (one of a
+ * former epoch that the current one continues names the same event in the current epoch);
+ * `"lost"`, one of its events that its log no longer holds (a Redis failover to a replica that
+ * had not received it: replication is asynchronous); or `undefined`, none of its events.
  */
-export function cursorOf(given: string, found: FoundGeneration): Cursor | undefined {
+export function cursorOf(given: string, found: FoundGeneration): Cursor | "lost" | undefined {
   const cursor = parseCursor(given)
   const tail = parsePosition(found.head.tail)
-  if (cursor === undefined || tail === undefined || cursor.seq > tail.seq) return undefined
+  if (cursor === undefined || tail === undefined || !continuesEpoch(found.head, cursor.epoch))
+    return undefined
   const current = inCurrentEpoch(found.head, cursor)
-  if (current === undefined) return undefined
+  if (current === undefined || current.seq > tail.seq) return "lost"
   return current === cursor
     ? cursor
     : { ...cursor, ...current, position: formatPosition(current.epoch, current.seq) }
+}
+
+/** The refusal of a cursor whose events the log lost (see {@link cursorOf}), in `format`. */
+export function sendEventsLost(response: ServerResponse, format: StreamFormat): void {
+  sendFormatError(
+    response,
+    format.errors,
+    410,
+    "The events up to this cursor (Last-Event-ID) were lost: the store failed over to a replica that had not received them, and the generation went on without them. Read it again from the start (no Last-Event-ID) for the answer as it is kept.",
+    { param: "last_event_id", code: "events_lost" },
+  )
 }
 
 /**
@@ -63,7 +77,7 @@ export async function sendStream(
 
 /**
  * Streams `found` in `format` after the request's cursor (from the start without one); a cursor
- * that is none of its event ids is a 400 naming `last_event_id`.
+ * that is none of its event ids is a 400 naming `last_event_id`, one of its lost events a 410.
  */
 export async function sendStreamAfterCursor(
   context: AIContext,
@@ -75,6 +89,10 @@ export async function sendStreamAfterCursor(
 ): Promise<void> {
   const given = readCursor(request)
   const cursor = given === "" ? undefined : cursorOf(given, found)
+  if (cursor === "lost") {
+    sendEventsLost(response, format)
+    return
+  }
   if (given !== "" && cursor === undefined) {
     sendFormatError(
       response,

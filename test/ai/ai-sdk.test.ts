@@ -9,8 +9,9 @@ import {
 import { afterEach, describe, expect, it } from "vitest"
 import { HeraldChatTransport } from "../../src/ai/ai-sdk/index.js"
 import { demoProvider } from "../../src/ai/demo.js"
+import { formatPosition, parsePosition } from "../../src/engine/position.js"
 import { createParser, type ServerSentEvent } from "../../src/protocol/index.js"
-import { startAI, type TestAI } from "./ai-server.js"
+import { readEvents, startAI, type TestAI } from "./ai-server.js"
 import { testEngines } from "./engines.js"
 import { finalUIMessage } from "./ui-message-stream.js"
 import { collect, startUpstream } from "./upstream.js"
@@ -398,6 +399,33 @@ for (const kind of ENGINES) {
         expect(chat.status).toBe("ready")
         expect(recorder.exchanges[1]?.status).toBe(200)
         expect(textOf(chat.messages[1])).toBe(await demoAnswer(PROMPT))
+      })
+
+      it("a cursor of the answer's events that its log lost (a store failover) is a 410, where another answer's cursor finds nothing to resume", async () => {
+        running = await startAI({
+          openEngine: kind.open,
+          models: { demo: FAST },
+          disconnectGraceMs: Number.POSITIVE_INFINITY,
+        })
+        const origin = running.origin
+        const recorder = recordingFetch({ after: 1 })
+        const chat = new TestChat({
+          id: "chat-lost",
+          transport: new HeraldChatTransport({ api: `${origin}/v1/ai-sdk/chat`, fetch: recorder.fetch }),
+        })
+        await chat.sendMessage({ text: PROMPT })
+        const id = (recorder.exchanges[0] as Exchange).responseHeaders.get("herald-generation-id")
+        const ended = await fetch(`${origin}/v1/generations/${id}/stream?format=ai-sdk`)
+        const lastId = (await readEvents(ended)).at(-1)?.lastEventId as string
+        const last = parsePosition(lastId)
+        if (last === undefined) throw new Error(`the last event's id ${lastId} is no position`)
+        const resume = (cursor: string) =>
+          fetch(`${origin}/v1/ai-sdk/chat/chat-lost/stream`, { headers: { "last-event-id": cursor } })
+        const lost = await resume(formatPosition(last.epoch, last.seq + 2))
+        expect(lost.status).toBe(410)
+        expect(JSON.stringify(await lost.json())).toContain("were lost")
+        // The answer ended: another answer's cursor has nothing to resume.
+        expect((await resume(formatPosition("zzzzzzzz", last.seq + 2))).status).toBe(204)
       })
 
       it("Herald's transport cancels the generation on stop; the stock one only disconnects", async () => {

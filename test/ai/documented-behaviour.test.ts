@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it, vi } from "vitest"
 import type { Provider } from "../../src/ai/provider.js"
 import { type EndEntry, serializeEntry } from "../../src/ai/stored-entry.js"
 import type { Engine } from "../../src/engine/engine.js"
+import { formatPosition, parsePosition } from "../../src/engine/position.js"
 import type { ServerSentEvent } from "../../src/protocol/index.js"
 import { aiToken, openGenerationOf, readEvents, startAI, type TestAI } from "./ai-server.js"
 import { testEngines } from "./engines.js"
@@ -263,6 +264,19 @@ for (const kind of ENGINES) {
       const refused = await stream(origin, id, { last_event_id: "abcdefgh_0000000000000001" })
       expect(refused.status).toBe(400)
       expect(await refused.json()).toMatchObject({ error: { param: "last_event_id" } })
+    })
+
+    it("a cursor past what the generation's log holds (events a store failover lost) is a 410, not a read from the start", async () => {
+      const { origin, id } = await finishedGeneration()
+      const all = await eventsOf(await stream(origin, id, {}))
+      const last = parsePosition((all.at(-1) as ServerSentEvent).lastEventId)
+      if (last === undefined) throw new Error("the last event's id is no position")
+      const lost = formatPosition(last.epoch, last.seq + 3)
+      for (const format of ["openai", "anthropic", "ai-sdk"]) {
+        const refused = await stream(origin, id, { format }, { "last-event-id": `${lost}.1` })
+        expect(refused.status).toBe(410)
+        expect(JSON.stringify(await refused.json())).toContain("were lost")
+      }
     })
 
     it("resuming after any event, the first one's {position}.0 included, gives exactly the events after it (OpenAI and Anthropic views)", async () => {
