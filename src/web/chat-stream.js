@@ -40,6 +40,8 @@ const END_OF_ERROR_TYPE = { generation_cancelled: "cancelled", generation_interr
  * @property {(state: ConnectionState) => void} onConnection
  * @property {(status: EndStatus, message?: string) => void} onEnd
  * @property {(status: number, message: string) => void} onRefused  401 or 403: the stream stops, a token may help
+ * @property {() => void} onRestart  the server lost events the page has (a Redis failover): drop the
+ *   answer's text; the answer as it is kept follows from its first event
  */
 
 /** Reads one generation until its terminal event; `close()` leaves it (the generation runs on). */
@@ -183,6 +185,10 @@ export class GenerationStream {
       this.#handlers.onRefused(status, message ?? "")
     } else if (status === 404) {
       this.#end("lost", "This generation is not kept any more (it expired), or never existed.")
+    } else if (status === 410 && this.#id !== undefined && this.#cursor !== undefined) {
+      // Resuming after the cursor would join the kept answer to text it no longer holds.
+      this.#handlers.onRestart()
+      this.follow(this.#id)
     } else if (status !== undefined && (created || status < 500)) {
       this.#end("failed", message)
     } else if (created && this.#id !== undefined) {

@@ -4,7 +4,10 @@
 /** The display closes this fraction of its lag per millisecond: about 150 ms behind the stream. */
 const CATCH_UP_PER_MS = 1 / 150
 
-/** Shows a growing text in `element`, typed out; the text only grows (a reader never rewrites what it showed). */
+/**
+ * Shows a growing text in `element`, typed out; the text only grows (a reader never rewrites what
+ * it showed), unless cleared.
+ */
 export class Typewriter {
   /** @type {Text} */
   #node
@@ -44,6 +47,15 @@ export class Typewriter {
       this.#last = performance.now()
       this.#frame = requestAnimationFrame((now) => this.#tick(now))
     }
+  }
+
+  /** Withdraws all the text shown, to start over (the server no longer holds it). */
+  clear() {
+    if (this.#frame !== undefined) cancelAnimationFrame(this.#frame)
+    this.#frame = undefined
+    this.#target = ""
+    this.#shown = 0
+    this.#node.data = ""
   }
 
   /** Shows everything received at once, and stops typing. */

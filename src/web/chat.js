@@ -218,6 +218,15 @@ function stream(view, body) {
       view.connection = state
       view.render()
     },
+    onRestart() {
+      turn.text = ""
+      turn.reasoning = ""
+      delete turn.cursor
+      delete turn.finishReason
+      save()
+      view.typewriter.clear()
+      view.render()
+    },
     onEnd(status, message) {
       view.stream = undefined
       view.stopping = false

@@ -89,6 +89,47 @@ describe.skipIf(executablePath === undefined)("the chat page in dev mode", () =>
   )
 
   it(
+    "a reload whose kept cursor names events the server lost (a Redis failover) shows the answer as kept, from its start, once",
+    async () => {
+      context = await browser.newContext()
+      const page = await openChat(context, `${origin}/chat`)
+      const prompt = "Why is the sky blue?"
+      await send(page, prompt)
+      const before = await waitForAnswer(
+        page,
+        (answer) => answer.status === "running" && answer.text.length >= 20,
+        "showed 20 characters",
+      )
+      // What a lossy failover leaves in the tab: text the log lost, and a cursor past its tail.
+      await page.addInitScript(() => {
+        const key = "herald.chat.conversation"
+        const turns = JSON.parse(sessionStorage.getItem(key) ?? "[]")
+        const turn = turns.at(-1)
+        const [epoch, seq] =
+          String(turn?.cursor ?? "")
+            .split(".")[0]
+            ?.split("_") ?? []
+        if (turn === undefined || seq === undefined || turn.text.startsWith("LOST ")) return
+        turn.text = `LOST ${turn.text}`
+        turn.cursor = `${epoch}_${String(Number(seq) + 500).padStart(seq.length, "0")}`
+        sessionStorage.setItem(key, JSON.stringify(turns))
+      })
+      const statuses: number[] = []
+      page.on("response", (response) => {
+        if (response.url().includes(`/v1/generations/${before.id}/stream`)) statuses.push(response.status())
+      })
+      await page.reload()
+      const reloaded = await waitForEnd(page)
+
+      const whole = await wholeAnswer(origin, prompt)
+      expect(statuses.slice(0, 2)).toEqual([410, 200])
+      expect(reloaded).toMatchObject({ id: before.id, status: "done", text: whole })
+      expect(pageErrors(page)).toEqual([])
+    },
+    TEST_MS,
+  )
+
+  it(
     "a second tab opened on the watch link follows the same answer live; both end with the same text",
     async () => {
       context = await browser.newContext()
