@@ -1,6 +1,7 @@
 /** GET `live=long-poll` (protocol section 5.7): data at once if there is some, else wait for it (bounded), else 204. */
 
 import { parsePosition } from "../engine/position.js"
+import { onResponseGone } from "../server/response-gone.js"
 import type { Reply, StreamRequest, StreamsContext } from "./context.js"
 import { nextCursor } from "./cursor.js"
 import { NO_STORE } from "./headers.js"
@@ -20,13 +21,13 @@ export async function longPoll(
   // Watch first: an append between the read and the wait still wakes it.
   const wake = await watchLog(context.engine, stream.log)
   const unwatch = stream.watch?.()
-  const { response } = request
   let gone = false
-  const onClose = () => {
+  // Not the response's close alone: one queued behind another on a pipelined connection never
+  // emits it when the socket dies, and would hold its watch until the timeout.
+  const forget = onResponseGone(request.request, request.response, () => {
     gone = true
     wake.interrupt()
-  }
-  response.once("close", onClose)
+  })
   try {
     let after = liveStart(stream, query.start as ReadStart)
     const deadline = Date.now() + context.limits.longPollTimeoutMs
@@ -51,7 +52,7 @@ export async function longPoll(
       after = parsePosition(read.next) ?? after
     }
   } finally {
-    response.off("close", onClose)
+    forget()
     wake.stop()
     unwatch?.()
   }
