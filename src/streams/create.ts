@@ -1,6 +1,6 @@
 /** PUT: create a stream, idempotently (protocol section 5.1), or a fork (section 4.2). */
 
-import type { LogConfig, NewEntry } from "../engine/engine.js"
+import type { CreateResult, LogConfig, NewEntry } from "../engine/engine.js"
 import { readBody } from "./body.js"
 import { bodyToEntries, defaultContentType, isJsonMode, mediaType, normalizeContentType } from "./content.js"
 import type { Reply, StreamRequest, StreamsContext } from "./context.js"
@@ -61,9 +61,16 @@ export async function createStream(context: StreamsContext, request: StreamReque
     context.retention === undefined ? creation.config : { ...creation.config, retention: context.retention }
 
   const log = logOf(request.path)
-  await context.streamCount.reserve()
-  const marked = creation.source !== undefined && (await addMarker(context, creation.source, request.path))
-  const result = await context.engine.create(log, config)
+  const place = await context.streamCount.reserve()
+  let marked = false
+  let result: CreateResult | undefined
+  try {
+    marked = creation.source !== undefined && (await addMarker(context, creation.source, request.path))
+    result = await context.engine.create(log, config)
+  } finally {
+    if (result?.status === "created") place.created()
+    else place.release()
+  }
   if (result.status !== "created") {
     if (marked && result.status === "conflict")
       await context.engine.delete(markerOf(creation.source as string, request.path))
@@ -73,7 +80,6 @@ export async function createStream(context: StreamsContext, request: StreamReque
     }
     return { status: 200, headers: createdHeaders(existing, existing.head.closed, tailOffset(existing)) }
   }
-  context.streamCount.created()
   const stream = streamOf(request.path, log, result.head)
   let tail = result.head.tail
   if (creation.initial.length > 0 || closed) {

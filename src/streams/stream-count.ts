@@ -4,10 +4,20 @@ import { STREAM_LOG_PREFIX } from "./stream.js"
 
 /** The `maxStreams` bound: a count kept as streams are created and deleted, recounted from the engine near the bound. */
 export interface StreamCount {
-  /** Throws a 429 when creating one more stream would pass the bound. */
-  reserve(): Promise<void>
-  created(): void
+  /**
+   * Takes a place for one more stream, or throws a 429 when it would pass the bound. The place
+   * counts from now on, so that creates at once on one node cannot all pass the same count.
+   */
+  reserve(): Promise<StreamPlace>
   deleted(): void
+}
+
+/** A place taken by {@link StreamCount.reserve}: one of the two is called, once. */
+export interface StreamPlace {
+  /** The stream was made: the place is its. */
+  created(): void
+  /** No stream was made: the place is given back. */
+  release(): void
 }
 
 const PAGE = 1000
@@ -17,7 +27,10 @@ const PAGE = 1000
  * without telling this node, and other nodes create them), so the common create costs nothing.
  */
 export function createStreamCount(engine: Engine, max: number): StreamCount {
+  /** Streams in the engine, as last counted and kept since. */
   let count: number | undefined
+  /** Places taken whose create has not finished: not in the engine yet, nor in a recount. */
+  let pending = 0
   const recount = async (): Promise<number> => {
     let total = 0
     let after: string | undefined
@@ -36,13 +49,26 @@ export function createStreamCount(engine: Engine, max: number): StreamCount {
   }
   return {
     async reserve() {
-      if (count === undefined || count >= max) count = await recount()
-      if (count >= max) {
+      if (count === undefined || count + pending >= max) count = await recount()
+      // No await from this check to the place taken.
+      if (count + pending >= max) {
         throw new StreamsError(429, `This server holds its maximum of ${max} streams; delete some first.`)
       }
-    },
-    created() {
-      if (count !== undefined) count++
+      pending++
+      let settled = false
+      return {
+        created() {
+          if (settled) return
+          settled = true
+          pending--
+          if (count !== undefined) count++
+        },
+        release() {
+          if (settled) return
+          settled = true
+          pending--
+        },
+      }
     },
     deleted() {
       if (count !== undefined && count > 0) count--
