@@ -11,6 +11,7 @@ import type { Engine } from "../engine/engine.js"
 import type { NodeLeaseView } from "../engine/node-lease.js"
 import type { HubLimits, HubOptions } from "../hub/options.js"
 import { DEFAULT_SHUTDOWN_RETRY_JITTER_MS } from "../hub/settings.js"
+import { DEFAULT_MAX_PIPELINED_REQUESTS } from "../server/http1-pipelining.js"
 import { DEFAULT_HEARTBEAT_MS, DEFAULT_RETRY_MS } from "../server/index.js"
 import { type DevSecret, loadOrCreateDevSecret } from "./config/dev-secret.js"
 import { type EngineSetting, maskCredentials, parseHostPort, type RedisUrl } from "./config/engine-setting.js"
@@ -73,6 +74,8 @@ export interface HeraldConfig {
   readonly tls: TlsCredentials | undefined
   /** Bounds on each HTTP/2 connection (with {@link tls} only). */
   readonly http2: Http2Limits
+  /** HTTP/1.1 requests one connection may send ahead of their answers. */
+  readonly maxPipelinedRequests: number
   /** The bearer token `/metrics` requires, if any. */
   readonly metricsToken: string | undefined
   /** A port of its own for `/metrics` (and the health probes), if set. */
@@ -403,6 +406,7 @@ export function loadConfig(options: LoadConfigOptions): HeraldConfig {
       maxStreamResetsPerSecond:
         get<number>("maxStreamResetsPerSecond") ?? DEFAULT_HTTP2_LIMITS.maxStreamResetsPerSecond,
     },
+    maxPipelinedRequests: get<number>("maxPipelinedRequests") ?? DEFAULT_MAX_PIPELINED_REQUESTS,
     metricsToken: get<string>("metricsToken"),
     metricsPort,
     metricsHost: get<string>("metricsHost"),

@@ -11,6 +11,7 @@ import { RedisSetupError } from "../engine/redis-client.js"
 import { SqliteNotWritableError } from "../engine/sqlite-file.js"
 import { DatabaseLockedError } from "../engine/sqlite-lock.js"
 import { DEFAULT_HUB_LOG, toUpdateEntry } from "../hub/update-log.js"
+import { limitPipelining } from "../server/http1-pipelining.js"
 import { sendProblem } from "../server/problem.js"
 import { createServedAI, type ServedAI } from "./ai-app.js"
 import {
@@ -110,7 +111,10 @@ export async function serve(flags: Readonly<Record<string, unknown>>): Promise<n
   // (port 0) before it exists, and a request arriving meanwhile with no listener would hang.
   let handle: RequestListener = (_request, response) =>
     sendProblem(response, 503, "The hub is starting; retry in a moment.", { "retry-after": "1" })
-  const listener: RequestListener = (request, response) => handle(request, response)
+  const listener = limitPipelining(
+    (request, response) => handle(request, response),
+    config.maxPipelinedRequests,
+  )
   const main: ServingServer =
     config.tls === undefined
       ? plainServer(createHttpServer(listener, config.timeouts))
@@ -177,7 +181,10 @@ export async function serve(flags: Readonly<Record<string, unknown>>): Promise<n
   let metricsServer: Server | undefined
   // The metrics port stays plain HTTP/1.1: scrapers reach it on a private network.
   if (config.metricsPort !== undefined && mounts.metrics !== undefined) {
-    metricsServer = createHttpServer(createRouter(mounts.metrics, logger), config.timeouts)
+    metricsServer = createHttpServer(
+      limitPipelining(createRouter(mounts.metrics, logger), config.maxPipelinedRequests),
+      config.timeouts,
+    )
     const host = config.metricsHost ?? config.host
     try {
       await listen(metricsServer, config.metricsPort, host, config.listenBacklog)

@@ -45,6 +45,7 @@ export { fromHeaderValue, toHeaderValue } from "./header-value.js"
 export { sseHeaders } from "./headers.js"
 export { createHeartbeat, HEARTBEAT_FRAME, type Heartbeat, type HeartbeatTarget } from "./heartbeat.js"
 export { createEventHistory, type EventHistory, type HistoryLimits, type ReplayResult } from "./history.js"
+export { DEFAULT_MAX_PIPELINED_REQUESTS, limitPipelining } from "./http1-pipelining.js"
 export { readLastEventId } from "./last-event-id.js"
 export {
   type NodeConnectionSettings,

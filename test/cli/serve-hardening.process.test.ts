@@ -1,6 +1,7 @@
 // `herald serve` as a process, against what used to end it or expose it: a non-Latin-1 event id
 // echoed into response headers, and /metrics reachable by anyone.
 
+import { connect } from "node:net"
 import { describe, expect, it } from "vitest"
 import { SECRET } from "../hub/hub-helpers.js"
 import { rawRequest } from "../server/helpers.js"
@@ -45,6 +46,34 @@ describe("herald serve, hardened", () => {
     hub.child.kill("SIGTERM")
     expect(await hub.exited).toBe(0)
     expect(hub.stdout()).not.toMatch(/unhandledRejection|uncaughtException/)
+  })
+
+  it("answers a handful of pipelined HTTP/1.1 requests, and closes a connection that pipelines past --max-pipelined-requests", async () => {
+    const hub = await startHub(["--engine", "memory", "--port", "0", "--max-pipelined-requests", "8"], {
+      cwd: tempCwd(),
+    })
+    const { port } = new URL(hub.hubUrl)
+    const pipelined = (count: number) =>
+      new Promise<{ answers: number; closed: boolean }>((resolve) => {
+        const socket = connect(Number(port), "127.0.0.1")
+        let text = ""
+        const done = (closed: boolean) => {
+          socket.destroy()
+          resolve({ answers: text.match(/HTTP\/1\.1 200 /g)?.length ?? 0, closed })
+        }
+        socket.on("data", (chunk: Buffer) => {
+          text += chunk.toString("latin1")
+          if ((text.match(/HTTP\/1\.1 200 /g)?.length ?? 0) === count) done(false)
+        })
+        socket.on("close", () => done(true))
+        socket.on("error", () => {})
+        socket.write("GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n".repeat(count))
+      })
+    expect(await pipelined(8)).toEqual({ answers: 8, closed: false })
+    const past = await pipelined(200)
+    expect(past.closed).toBe(true)
+    expect(past.answers).toBeLessThanOrEqual(8)
+    expect((await fetch(`${new URL(hub.hubUrl).origin}/healthz`)).status).toBe(200)
   })
 
   it("keeps /metrics to loopback clients outside dev mode, and answers 404 naming what is served", async () => {

@@ -471,6 +471,14 @@ export const FIELDS = [
     shownDefault: "200",
     group: "limits",
   }),
+  field({
+    key: "maxPipelinedRequests",
+    type: count,
+    arg: "<n>",
+    help: "HTTP/1.1: requests one connection may send ahead of their answers (pipelining); past it the connection is closed",
+    shownDefault: "16",
+    group: "limits",
+  }),
   // timeouts
   field({
     key: "headersTimeout",
