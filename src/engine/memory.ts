@@ -79,7 +79,17 @@ interface MemoryLog {
   /** The owner now: a takeover changes it (the config keeps the owner it was created with). */
   owner: string | undefined
   readonly producers: Map<string, ProducerState>
+  /** About the memory `producers` holds ({@link producerBytes}): counted against `maxBytes` with the entries. */
+  producerBytes: number
   lastWriterSeq: string | undefined
+}
+
+/** What a producer's state costs besides its id (its object, its map slot), about. */
+const PRODUCER_OVERHEAD_BYTES = 64
+
+/** About the memory the state of producer `id` holds: a character as a byte, plus its overhead. */
+function producerBytes(id: string): number {
+  return id.length + PRODUCER_OVERHEAD_BYTES
 }
 
 class MemoryEngine implements Engine {
@@ -182,7 +192,7 @@ class MemoryEngine implements Engine {
     assertNewEntries(entries)
     assertAppendOptions(options)
     const create = options.create === undefined ? undefined : checkLogConfig(options.create, this.#retention)
-    this.#assertRoomFor(entries)
+    this.#assertRoomFor(entries, options.producer?.id)
     let state = this.#live(log)
     if (state === undefined) {
       if (create === undefined) return { status: "missing" }
@@ -238,6 +248,10 @@ class MemoryEngine implements Engine {
 
     if (fence !== undefined && "takeOver" in fence) state.owner = fence.takeOver
     if (producer !== undefined && producerCheck?.status === "accepted") {
+      if (!state.producers.has(producer.id)) {
+        state.producerBytes += producerBytes(producer.id)
+        this.#heldBytes += producerBytes(producer.id)
+      }
       state.producers.set(producer.id, producerCheck.next)
     }
     if (writerSeq !== undefined) state.lastWriterSeq = writerSeq
@@ -423,6 +437,7 @@ class MemoryEngine implements Engine {
       stopRequested: false,
       owner: checked.config.owner,
       producers: new Map(),
+      producerBytes: 0,
       lastWriterSeq: undefined,
     }
     this.#logs.set(log, state)
@@ -431,7 +446,8 @@ class MemoryEngine implements Engine {
 
   /** Forgets a log; its watchers hear they lost the feed, and their next read says "missing". */
   #remove(log: string): void {
-    this.#heldBytes -= this.#logs.get(log)?.entries.bytes ?? 0
+    const state = this.#logs.get(log)
+    if (state !== undefined) this.#heldBytes -= state.entries.bytes + state.producerBytes
     this.#logs.delete(log)
     this.#feed.lost(log)
   }
@@ -459,9 +475,12 @@ class MemoryEngine implements Engine {
     this.#heldBytes += state.entries.bytes - bytesBefore
   }
 
-  /** Refuses `entries` when they would take the engine past `maxBytes`, once what has expired or aged is gone. */
-  #assertRoomFor(entries: readonly NewEntry[]): void {
-    let incoming = 0
+  /**
+   * Refuses `entries` (and the state of `producer`, new or not) when they would take the engine
+   * past `maxBytes`, once what has expired or aged is gone.
+   */
+  #assertRoomFor(entries: readonly NewEntry[], producer: string | undefined): void {
+    let incoming = producer === undefined ? 0 : producerBytes(producer)
     for (const entry of entries) incoming += entryBytes(entry.data, entry.key)
     if (this.#heldBytes + incoming <= this.#maxBytes) return
     if (incoming > this.#maxBytes) {
@@ -481,7 +500,7 @@ class MemoryEngine implements Engine {
     }
     if (this.#heldBytes + incoming <= this.#maxBytes) return
     throw new EngineUnavailableError(
-      `memory engine: its entries take ${this.#heldBytes} of its maxBytes ${this.#maxBytes}; ` +
+      `memory engine: its entries and producers take ${this.#heldBytes} of its maxBytes ${this.#maxBytes}; ` +
         "retention, TTLs or deletes must free some before more is stored (or raise maxBytes).",
     )
   }

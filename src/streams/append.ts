@@ -51,6 +51,9 @@ export async function appendToStream(context: StreamsContext, request: StreamReq
   return replyTo(stream, result, producer)
 }
 
+/** The longest `Producer-Id` taken. */
+export const MAX_PRODUCER_ID_LENGTH = 256
+
 /** `Producer-Id`, `Producer-Epoch`, `Producer-Seq`: all three or none (a 400 otherwise). */
 function producerHeaders(headers: IncomingHttpHeaders): ProducerFence | undefined {
   const id = header(headers, "producer-id")
@@ -64,6 +67,13 @@ function producerHeaders(headers: IncomingHttpHeaders): ProducerFence | undefine
     )
   }
   if (id === "") throw new StreamsError(400, "`Producer-Id` must not be empty.")
+  // Each producer's state is kept with its stream: a bound on what one id may cost.
+  if (id.length > MAX_PRODUCER_ID_LENGTH) {
+    throw new StreamsError(
+      400,
+      `\`Producer-Id\` is longer than ${MAX_PRODUCER_ID_LENGTH} characters; use a shorter id (a UUID is 36).`,
+    )
+  }
   return { id, epoch: decimalHeader(epoch, "Producer-Epoch"), seq: decimalHeader(seq, "Producer-Seq") }
 }
 

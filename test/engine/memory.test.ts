@@ -39,6 +39,29 @@ describe("memory engine", () => {
     await engine.close()
   })
 
+  it("counts each producer's state in maxBytes, so that new producers cannot grow it past the bound; a delete frees them", async () => {
+    const engine = createMemoryEngine({ maxBytes: 10_000 })
+    // One entry held at a time: what grows is the producers' state (~164 bytes each here).
+    const create = { retention: { maxEntries: 1, maxAgeMs: 60_000 } }
+    const producer = (n: number) => ({ id: `producer-${String(n).padStart(91, "0")}`, epoch: 0, seq: 0 })
+    let accepted = 0
+    let refused: unknown
+    for (let n = 0; n < 200 && refused === undefined; n++) {
+      try {
+        await engine.append("log", [{ data: "x" }], { create, producer: producer(n) })
+        accepted++
+      } catch (error) {
+        refused = error
+      }
+    }
+    expect(refused).toBeInstanceOf(EngineUnavailableError)
+    expect(accepted).toBeGreaterThan(40)
+    expect(accepted).toBeLessThan(61)
+    await engine.delete("log")
+    await engine.append("other", [{ data: "x" }], { create, producer: producer(0) })
+    await engine.close()
+  })
+
   it("holds at most maxBytes of entries: past it an append is refused as unavailable, until deletes, retention or TTLs free some", async () => {
     let clock = 0
     // Each entry: 1,000 characters of data + ~128 bytes.

@@ -1,6 +1,6 @@
 // What one client can make the streams handler hold: live reads queued on a pipelined HTTP/1
 // connection that dies give back their engine watches at once (not at the long-poll timeout), and
-// streams created at once stay within `maxStreams`.
+// streams created at once stay within `maxStreams`; a `Producer-Id` has a bounded length.
 import { mkdtempSync, rmSync } from "node:fs"
 import { connect } from "node:net"
 import { tmpdir } from "node:os"
@@ -91,5 +91,27 @@ describe("a hostile client of the streams", () => {
     expect((await fetch(`${baseUrl}/v1/stream/race-${created}`, { method: "DELETE" })).status).toBe(204)
     expect((await fetch(`${baseUrl}/v1/stream/one-more`, { method: "PUT" })).status).toBe(201)
     expect((await fetch(`${baseUrl}/v1/stream/too-many`, { method: "PUT" })).status).toBe(429)
+  })
+
+  it("refuses a Producer-Id longer than 256 characters with a 400 naming it, storing nothing", async () => {
+    served = await serveStreams(createMemoryEngine())
+    const url = `${served.baseUrl}/v1/stream/produced`
+    expect((await fetch(url, { method: "PUT" })).status).toBe(201)
+    const append = (id: string) =>
+      fetch(url, {
+        method: "POST",
+        headers: {
+          "content-type": "application/octet-stream",
+          "producer-id": id,
+          "producer-epoch": "0",
+          "producer-seq": "0",
+        },
+        body: "x",
+      })
+    const refused = await append("p".repeat(257))
+    expect(refused.status).toBe(400)
+    expect(await refused.text()).toContain("Producer-Id")
+    expect(await (await fetch(`${url}?offset=-1`)).text()).toBe("")
+    expect((await append("p".repeat(256))).status).toBe(200)
   })
 })
