@@ -29,6 +29,8 @@ export interface AIContext {
   readonly limits: SubjectLimits
   /** The most output tokens a request may ask for. */
   readonly maxOutputTokens: number
+  /** The most messages a request may send. */
+  readonly maxMessages: number
   /** Where prompts are kept (or not). */
   readonly prompts: Prompts
   /** Which generation made each tool call, to give a bare tool turn its reasoning back (or nothing). */

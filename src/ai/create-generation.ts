@@ -15,20 +15,16 @@ import { type FoundGeneration, readEnd } from "./generation-state.js"
 import { NotClaimedError, ShuttingDownError } from "./generations.js"
 import { idempotencyKeyOf, requestFingerprint } from "./idempotency.js"
 import { readJsonBody } from "./json-body.js"
+import { checkMessageBounds } from "./message-bounds.js"
 import type { NormalizedRequest } from "./request.js"
 import { sendClientError, sendFormatError } from "./responses.js"
+import { sendRefusal } from "./send-refusal.js"
 import { sendStreamAfterCursor } from "./send-stream.js"
 import { settledWithin } from "./settled-within.js"
 import { STREAM_FORMATS, type StreamFormat } from "./stream-formats.js"
 import { streamGeneration } from "./stream-generation.js"
 import { isRefusal } from "./subject-limits.js"
 import { anthropicMaxTokens, DEFAULT_ANTHROPIC_MAX_TOKENS } from "./to-anthropic-request.js"
-import {
-  keyRefused,
-  upstreamErrorCode,
-  upstreamErrorMessage,
-  upstreamRefusalStatus,
-} from "./upstream-message.js"
 import { sendWholeAnswer } from "./whole-answer.js"
 
 /** How a client asked for a generation, read from its request body. */
@@ -70,10 +66,10 @@ const MAX_CLAIM_ROUNDS = 3
 /**
  * Starts a generation on the model a request names and answers in the endpoint's format,
  * whatever the upstream speaks — streaming from the generation's log, or the whole answer once
- * it ended. The response head waits up to `headWaitMs` for the upstream's first answer, so a
- * refusal passes through with its status (and `retry-after`) in the format's error shape; later
- * failures are error events. A retry with the same `Idempotency-Key` is answered from the
- * generation the first request started.
+ * it ended. A stream's head waits up to `headWaitMs` for the upstream's first answer (a whole
+ * answer for it however late), so a refusal passes through with its status (and `retry-after`)
+ * in the format's error shape; a stream's later failures are error events. A retry with the
+ * same `Idempotency-Key` is answered from the generation the first request started.
  */
 export async function createGeneration(
   context: AIContext,
@@ -121,26 +117,16 @@ export async function createGeneration(
   const leave = run.attachViewer()
   if (gone) leave()
   else response.once("close", leave)
-  // The run's first answer, or `undefined` when it takes longer than the head may wait.
-  const outcome = await settledWithin(run.started, context.headWaitMs)
+  // The run's first answer, or `undefined` when it takes longer than a stream's head may wait. A
+  // whole answer sends no head before its end, so it waits for the first answer however late: a
+  // refusal is then answered as the same refusal, never as a failed generation's 502 or the
+  // upstream's own status.
+  const outcome = admitted.streaming
+    ? await settledWithin(run.started, context.headWaitMs)
+    : await run.started
   if (outcome?.kind === "refused") {
-    const error = outcome.error
-    // An upstream of the client's own format gives codes the client knows; a refused key is the
-    // operator's, whatever code came with it.
-    const sameFormat = admitted.upstream === endpoint.format && !("status" in error && keyRefused(error))
-    sendFormatError(
-      response,
-      format,
-      "field" in error ? 400 : upstreamRefusalStatus(error),
-      "field" in error ? error.message : upstreamErrorMessage(error, meta.model),
-      "field" in error ? { param: error.field } : sameFormat ? upstreamErrorCode(error) : {},
-      {
-        ...("headers" in error ? error.headers : {}),
-        // The SDKs retry a 5xx twice; a refused key is refused again (openai-node and the Anthropic SDK read this first).
-        ...("status" in error && keyRefused(error) ? { "x-should-retry": "false" } : {}),
-        [GENERATION_ID_HEADER]: id,
-      },
-    )
+    const clientFormat = admitted.upstream === endpoint.format
+    sendRefusal(response, format, outcome.error, meta.model, clientFormat, { [GENERATION_ID_HEADER]: id })
     return
   }
   const viewContext = { id, meta }
@@ -186,6 +172,7 @@ async function admit(
     return undefined
   }
   const body = await readJsonBody(request, context.bodyLimits)
+  checkMessageBounds(body, context.maxMessages)
   const asked = endpoint.read(body, context)
   const model = context.models.get(asked.request.model)
   if (model === undefined) {

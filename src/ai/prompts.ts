@@ -87,11 +87,25 @@ function boundedJson(prompt: StoredPrompt): string {
   const whole = JSON.stringify(prompt)
   if (whole.length <= MAX_STORED_PROMPT_CHARS) return whole
   let share = MAX_STORED_PROMPT_CHARS / whole.length
-  let cut = prompt
-  // Escaping and structure do not shrink with the texts: a few rounds, each cutting deeper.
-  for (let round = 0; round < 4; round++, share /= 2) {
+  let cut: StoredPrompt = { ...prompt, truncated: true }
+  // Escaping and structure do not shrink with the texts: a few rounds, each cutting deeper, for
+  // as long as a round can cut deeper than the last. Texts cut to MIN_CUT_CHARS stay there, so a
+  // prompt of short texts (many tiny messages) goes straight to dropping messages, and no round
+  // is sized unless it cut something.
+  let deeper = true
+  for (let round = 0; round < 4 && deeper; round++, share /= 2) {
     const keep = share * 0.9
-    cut = { ...mapTexts(prompt, (text) => shortened(text, Math.floor(text.length * keep))), truncated: true }
+    let cutSome = false
+    deeper = false
+    const texts = mapTexts(prompt, (text) => {
+      const length = Math.floor(text.length * keep)
+      if (length > MIN_CUT_CHARS) deeper = true
+      const short = shortened(text, length)
+      if (short.length < text.length) cutSome = true
+      return short
+    })
+    if (!cutSome) break
+    cut = { ...texts, truncated: true }
     const json = JSON.stringify(cut)
     if (json.length <= MAX_STORED_PROMPT_CHARS) return json
   }

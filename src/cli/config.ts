@@ -448,6 +448,7 @@ export type AILimitSettings = Partial<
     | "maxConcurrentPerSubject"
     | "maxPerMinutePerSubject"
     | "maxOutputTokens"
+    | "maxMessages"
     | "maxBodyBytes"
     | "maxBodyDepth"
     | "storePrompts"
@@ -460,6 +461,7 @@ const AI_LIMIT_KEYS: readonly (readonly [keyof AILimitSettings, FieldKey])[] = [
   ["maxConcurrentPerSubject", "aiMaxConcurrent"],
   ["maxPerMinutePerSubject", "aiMaxPerMinute"],
   ["maxOutputTokens", "aiMaxOutputTokens"],
+  ["maxMessages", "aiMaxMessages"],
   ["maxBodyBytes", "aiMaxBodyBytes"],
   ["maxBodyDepth", "aiMaxBodyDepth"],
   ["storePrompts", "aiStorePrompts"],

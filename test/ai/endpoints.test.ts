@@ -678,6 +678,82 @@ describe("a slow first token", () => {
   })
 })
 
+describe("a whole answer whose upstream refuses after the head wait", () => {
+  /** Upstream answers `status` with an OpenAI error body once `headWaitMs` (20) passed. */
+  async function refusingLate(status: number, headers: Record<string, string> = {}): Promise<TestAI> {
+    upstream = await startUpstream()
+    upstream.answer = (response) => {
+      setTimeout(() => {
+        response.writeHead(status, { "content-type": "application/json", ...headers })
+        response.end(JSON.stringify({ error: { message: `Refused ${status}`, code: "refused_late" } }))
+      }, 150)
+    }
+    return startAI({ models: { gpt: { provider: "openai", baseURL: upstream.baseURL } }, headWaitMs: 20 })
+  }
+
+  /** A non-streaming request to each create endpoint, and (with one Idempotency-Key) its replay. */
+  async function askWhole(origin: string): Promise<[Response, Response, Response]> {
+    const post = (path: string, body: Record<string, unknown>, key: string) =>
+      fetch(`${origin}${path}`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "idempotency-key": key },
+        body: JSON.stringify({ model: "gpt", messages: [{ role: "user", content: "hi" }], ...body }),
+      })
+    return Promise.all([
+      post("/v1/chat/completions", {}, "openai"),
+      post("/v1/chat/completions", {}, "openai"),
+      post("/v1/messages", { max_tokens: 10 }, "anthropic"),
+    ])
+  }
+
+  it("a 401 is the 502 a fast one is, naming the model, with x-should-retry: false (a replay too), in each shape", async () => {
+    running = await refusingLate(401)
+    const [openaiRefused, replayed, anthropicRefused] = await askWhole(running.origin)
+    const message =
+      'The upstream of model "gpt" refused the key the server sent it (HTTP 401), which only the server\'s operator can fix: Refused 401'
+    expect(openaiRefused.status).toBe(502)
+    expect(openaiRefused.headers.get("x-should-retry")).toBe("false")
+    expect(await openaiRefused.json()).toEqual({
+      error: { message, type: "server_error", param: null, code: null },
+    })
+    expect(anthropicRefused.status).toBe(502)
+    expect(anthropicRefused.headers.get("x-should-retry")).toBe("false")
+    expect(await anthropicRefused.json()).toMatchObject({ type: "error", error: { message } })
+    // The replay reads the refusal back from the log, where the upstream's body is not kept.
+    expect(replayed.headers.get("idempotent-replayed")).toBe("true")
+    expect(replayed.status).toBe(502)
+    expect(replayed.headers.get("x-should-retry")).toBe("false")
+    expect(await replayed.json()).toMatchObject({
+      error: {
+        message: expect.stringMatching(
+          /^The upstream of model "gpt" refused the key the server sent it \(HTTP 401\)/,
+        ),
+      },
+    })
+  })
+
+  it("a 429 passes with its retry-after, in each shape", async () => {
+    running = await refusingLate(429, { "retry-after": "7" })
+    const [openaiRefused, replayed, anthropicRefused] = await askWhole(running.origin)
+    expect(openaiRefused.status).toBe(429)
+    expect(openaiRefused.headers.get("retry-after")).toBe("7")
+    expect(await openaiRefused.json()).toMatchObject({
+      error: {
+        message: 'The upstream of model "gpt" refused the request (HTTP 429): Refused 429',
+        code: "refused_late",
+      },
+    })
+    expect(anthropicRefused.status).toBe(429)
+    expect(anthropicRefused.headers.get("retry-after")).toBe("7")
+    expect(await anthropicRefused.json()).toMatchObject({
+      type: "error",
+      error: { type: "rate_limit_error" },
+    })
+    expect(replayed.headers.get("idempotent-replayed")).toBe("true")
+    expect(replayed.status).toBe(429)
+  })
+})
+
 describe("auth", () => {
   it("401 without a token, 403 without the grant, x-api-key on /v1/messages, owners read their own", async () => {
     running = await startAI({ auth: true, models: { demo: FAST_DEMO } })

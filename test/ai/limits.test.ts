@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest"
 import { generationLog, newGenerationId } from "../../src/ai/generation-id.js"
+import { DEFAULT_MAX_MESSAGES, MAX_CONTENT_PARTS } from "../../src/ai/message-bounds.js"
 import { runningMarker } from "../../src/ai/running-marker.js"
 import { createSubjectLimits, isRefusal, type SubjectLimitSettings } from "../../src/ai/subject-limits.js"
 import { subjectScopedLog } from "../../src/ai/subject-scoped-log.js"
@@ -108,6 +109,65 @@ describe("limits per subject and per app", () => {
     const within = await post(running.origin, {}, chat("demo", { max_tokens: 100 }))
     expect(within.status).toBe(200)
     await within.text()
+  })
+
+  it("more messages than allowed, or more content parts in all than MAX_CONTENT_PARTS, is a 400 naming the client's field", async () => {
+    const tiny = (count: number) => Array.from({ length: count }, () => ({ role: "user", content: "a" }))
+    running = await startAI({ models: { demo: FAST } })
+    // The default: 2000 messages pass, one more does not.
+    const most = await post(running.origin, {}, { model: "demo", messages: tiny(DEFAULT_MAX_MESSAGES) })
+    expect(most.status).toBe(200)
+    await most.text()
+    const openai = await post(running.origin, {}, { model: "demo", messages: tiny(DEFAULT_MAX_MESSAGES + 1) })
+    expect(openai.status).toBe(400)
+    expect(await openai.json()).toMatchObject({
+      error: {
+        param: "messages",
+        message: `messages: at most ${DEFAULT_MAX_MESSAGES} messages may be sent in one request; this one has ${DEFAULT_MAX_MESSAGES + 1}.`,
+      },
+    })
+    await running.close()
+    running = await startAI({ models: { demo: FAST }, maxMessages: 3 })
+    const anthropic = await post(
+      running.origin,
+      {},
+      { model: "demo", max_tokens: 10, messages: tiny(4) },
+      "/v1/messages",
+    )
+    expect(anthropic.status).toBe(400)
+    expect(await anthropic.json()).toEqual({
+      type: "error",
+      error: {
+        type: "invalid_request_error",
+        message: "messages: at most 3 messages may be sent in one request; this one has 4.",
+      },
+    })
+    // Parts are counted over all the messages, and named where the count passed the bound.
+    const half = Array.from({ length: MAX_CONTENT_PARTS / 2 }, () => ({ type: "text", text: "a" }))
+    const aiSdk = await post(
+      running.origin,
+      {},
+      {
+        id: "c",
+        messages: [
+          { id: "u1", role: "user", parts: half },
+          { id: "u2", role: "user", parts: [...half, { type: "text", text: "a" }] },
+        ],
+      },
+      "/v1/ai-sdk/chat",
+    )
+    expect(aiSdk.status).toBe(400)
+    expect(await aiSdk.json()).toMatchObject({ error: { param: "messages[1].parts" } })
+    const blocks = await post(
+      running.origin,
+      {},
+      { model: "demo", max_tokens: 10, messages: [{ role: "user", content: [...half, ...half, ...half] }] },
+      "/v1/messages",
+    )
+    expect(blocks.status).toBe(400)
+    expect(await blocks.json()).toMatchObject({
+      error: { message: /^messages\[0\]\.content: at most 10000 content parts/ },
+    })
   })
 
   it("a thinking budget counts towards the output tokens: the 400 names thinking.budget_tokens", async () => {

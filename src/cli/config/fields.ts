@@ -538,6 +538,14 @@ export const FIELDS = [
     group: "ai",
   }),
   field({
+    key: "aiMaxMessages",
+    type: count,
+    arg: "<n>",
+    help: "the most messages one AI request may send (400 past it)",
+    shownDefault: "2000",
+    group: "ai",
+  }),
+  field({
     key: "aiMaxBodyBytes",
     type: bytes,
     arg: "<size>",
