@@ -1,6 +1,6 @@
 import { resolve } from "node:path"
 import { createDevTokens } from "../auth/dev-tokens.js"
-import { readDevSecret } from "./config/dev-secret.js"
+import { readDevHub, readDevSecret } from "./config/dev-secret.js"
 import { normalizeHubUrl } from "./hub-url.js"
 
 /** The issuer of dev tokens when none is configured. */
@@ -54,11 +54,13 @@ export async function resolveHubAccess(
   const dataDir = resolve(cwd, options.dataDir ?? (env.HERALD_DATA_DIR?.trim() || "./herald-data"))
   const secret = readDevSecret(dataDir)
   if (secret === undefined) return { hubUrl, token: undefined, tokenSource: undefined }
+  // What the hub serving from that directory checks tokens for (it notes them at start), else
+  // its configured resource (else its URL) and issuer as this process's environment says.
+  const hub = readDevHub(dataDir)
   const tokens = await createDevTokens({
     secret,
-    // The hub checks `aud` against its resource: its configured one, else its URL.
-    resource: env.HERALD_RESOURCE?.trim() || hubUrl,
-    issuer: env.HERALD_JWT_ISSUER?.trim() || DEV_ISSUER,
+    resource: hub?.resource ?? (env.HERALD_RESOURCE?.trim() || hubUrl),
+    issuer: hub?.issuer ?? (env.HERALD_JWT_ISSUER?.trim() || DEV_ISSUER),
     ttlSec: 3600,
   })
   return { hubUrl, token: tokens[role], tokenSource: `the dev secret in ${dataDir}` }

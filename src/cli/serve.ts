@@ -14,6 +14,7 @@ import { DEFAULT_HUB_LOG, toUpdateEntry } from "../hub/update-log.js"
 import { limitPipelining } from "../server/http1-pipelining.js"
 import { sendProblem } from "../server/problem.js"
 import { createServedAI, type ServedAI } from "./ai-app.js"
+import { writeDevHub } from "./config/dev-secret.js"
 import {
   addConfigOptions,
   ConfigError,
@@ -420,13 +421,17 @@ async function shutdown(
 async function printDevBanner(config: HeraldConfig, logger: Logger): Promise<void> {
   const dev = config.dev
   if (dev === undefined) return
+  const hub = { resource: resourceOf(config), issuer: config.issuer ?? DEV_ISSUER }
   try {
-    const tokens = await createDevTokens({
-      secret: dev.secret,
-      resource: resourceOf(config),
-      issuer: config.issuer ?? DEV_ISSUER,
-      ttlSec: DEV_TOKEN_TTL_SEC,
-    })
+    writeDevHub(config.dataDir, hub)
+  } catch (error) {
+    logger.warn(
+      { err: error },
+      "dev mode: cannot note the hub's resource beside its secret; `herald publish` and `listen` then mint tokens for the --hub URL they are given",
+    )
+  }
+  try {
+    const tokens = await createDevTokens({ secret: dev.secret, ...hub, ttlSec: DEV_TOKEN_TTL_SEC })
     process.stdout.write(
       devBanner({
         hubUrl: config.hubUrl,

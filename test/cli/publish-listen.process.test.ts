@@ -53,6 +53,24 @@ describe("herald publish + herald listen (dev mode: both read the dev secret)", 
     expect(await hub.exited).toBe(0)
   })
 
+  it("a dev token is minted for what the hub checks, whatever name of it --hub gives and whatever issuer it was started with", async () => {
+    const cwd = tempCwd()
+    const hub = await startHub(["--engine", "memory", "--port", "0", "--jwt-issuer", "urn:example:custom"], {
+      cwd,
+    })
+    await hub.waitFor(/Subscriber token/)
+    // The hub names itself http://localhost:<port>; its log says it listens on 127.0.0.1.
+    const other = new URL(hub.hubUrl)
+    other.hostname = "127.0.0.1"
+    const published = await heraldDone(["publish", "--hub", other.href, "https://example.com/t", "x"], {
+      cwd,
+    })
+    expect(published.stderr).toBe("")
+    expect(published.code).toBe(0)
+    hub.child.kill("SIGTERM")
+    expect(await hub.exited).toBe(0)
+  })
+
   it("pretty output: JSON data indented, a header with the id and the type", async () => {
     const cwd = tempCwd()
     const hub = await startHub(["--engine", "memory", "--port", "0"], { cwd })

@@ -50,3 +50,36 @@ export function readDevSecret(dataDir: string): string | undefined {
     throw error
   }
 }
+
+/** The file, beside the dev secret, naming the resource and issuer the dev hub checks tokens for. */
+export const DEV_HUB_FILE = "dev-hub.json"
+
+/** What a dev hub checks its tokens for: what client commands mint theirs for. */
+export interface DevHub {
+  /** The `aud` it asks. */
+  readonly resource: string
+  /** The `iss` it asks. */
+  readonly issuer: string
+}
+
+/**
+ * Notes in `<dataDir>/dev-hub.json` the resource and issuer of the dev hub now serving from
+ * `dataDir`: a client command given another name of the hub (`http://127.0.0.1:8080` for a hub
+ * that calls itself `http://localhost:8080`) or run without the hub's config still mints a
+ * token it takes.
+ */
+export function writeDevHub(dataDir: string, hub: DevHub): void {
+  writeFileSync(join(dataDir, DEV_HUB_FILE), `${JSON.stringify(hub)}\n`)
+}
+
+/** The dev hub noted in `dataDir`, or `undefined` when none is (or the note is unreadable). */
+export function readDevHub(dataDir: string): DevHub | undefined {
+  try {
+    const hub = JSON.parse(readFileSync(join(dataDir, DEV_HUB_FILE), "utf8")) as Partial<DevHub>
+    return typeof hub.resource === "string" && typeof hub.issuer === "string"
+      ? { resource: hub.resource, issuer: hub.issuer }
+      : undefined
+  } catch {
+    return undefined
+  }
+}
