@@ -90,6 +90,8 @@ export async function startMisbehavingServers(): Promise<{ url: string; close():
     "/no-ids": (_req, res) => ticking(res, PLAIN_SSE, (n) => encode({ data: `${n}` })),
     "/text-plain": (_req, res) =>
       ticking(res, { "content-type": "text/plain" }, (n) => encode({ id: String(n), data: `${n}` })),
+    // Headers never flushed: what a client sees of a server, or a buffering proxy, holding them.
+    "/holds-headers": () => {},
     "/closes": (_req, res) => {
       res.writeHead(200, PLAIN_SSE)
       res.end()

@@ -115,6 +115,17 @@ describe("herald doctor: one fault per server", () => {
     const { code, verdicts, report } = await doctor(`http://127.0.0.1:${await freePort()}/`)
     expect(verdicts.response).toBe("fail")
     expect(report.response.error).toMatch(/ECONNREFUSED/)
+    expect(report.checks.find((check) => check.id === "response")?.fixes).toEqual([])
+    expect(code).toBe(1)
+  })
+
+  it("headers held back past the timeout (a buffering proxy, or no flush): response fails with the flush and buffering fixes", async () => {
+    const { code, verdicts, report } = await doctor(`${servers.url}/holds-headers`)
+    expect(verdicts.response).toBe("fail")
+    const response = report.checks.find((check) => check.id === "response")
+    expect(response?.reason).toMatch(/no response headers within 2000 ms.*proxy_buffering/)
+    expect(response?.fixes.map((fix) => fix.target)).toEqual(["server", "server", "nginx", "Caddy"])
+    expect(response?.fixes.find((fix) => fix.target === "nginx")?.snippet).toContain("proxy_buffering off;")
     expect(code).toBe(1)
   })
 

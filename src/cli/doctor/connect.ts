@@ -26,6 +26,14 @@ export interface OpenedStream {
   close(): void
 }
 
+/** No response headers came within the doctor's timeout. */
+export class HeadersTimeoutError extends Error {
+  override name = "HeadersTimeoutError"
+  constructor(timeoutMs: number) {
+    super(`no response headers within ${timeoutMs} ms`)
+  }
+}
+
 /**
  * GETs `url` the way a browser's EventSource would, on a connection of its own, and resolves
  * once the headers are in. Raw `node:http`/`node:http2` rather than fetch: the doctor needs
@@ -36,7 +44,7 @@ export async function openStream(url: URL, options: OpenOptions): Promise<Opened
   // Not AbortSignal.timeout: the request holds on to its signal, and the body must outlive it.
   const controller = new AbortController()
   const timer = setTimeout(
-    () => controller.abort(new Error(`no response headers within ${options.timeoutMs} ms`)),
+    () => controller.abort(new HeadersTimeoutError(options.timeoutMs)),
     options.timeoutMs,
   )
   try {

@@ -18,6 +18,8 @@ export interface Observation {
   readonly url: URL
   /** Why no response came (refused, reset, TLS, timeout); the other fields are then empty. */
   readonly connectError: string | undefined
+  /** Whether that was no response headers within the timeout (a server or proxy holding them). */
+  readonly headersTimedOut?: boolean
   readonly httpVersion: HttpVersion | undefined
   readonly status: number | undefined
   /** Response headers, names lower-cased, repeated ones joined with `, `. */

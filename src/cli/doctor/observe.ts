@@ -2,7 +2,7 @@ import { performance } from "node:perf_hooks"
 import type { Readable } from "node:stream"
 import { createBrotliDecompress, createGunzip, createInflate } from "node:zlib"
 import { createParser } from "../../protocol/index.js"
-import { openStream } from "./connect.js"
+import { HeadersTimeoutError, openStream } from "./connect.js"
 import type { ArrivedEvent, Observation } from "./observation.js"
 
 /** How to watch one stream. */
@@ -55,7 +55,8 @@ export async function observe(
       insecure: settings.insecure,
     })
   } catch (error) {
-    return { ...EMPTY, url, connectError: describeError(error), watchedMs: now() }
+    const headersTimedOut = causes(error).some((cause) => cause instanceof HeadersTimeoutError)
+    return { ...EMPTY, url, connectError: describeError(error), headersTimedOut, watchedMs: now() }
   }
   const headersMs = now()
   const response = {
@@ -197,10 +198,16 @@ const DECOMPRESSORS: Readonly<Record<string, () => Readable & NodeJS.WritableStr
 
 /** The innermost reason: fetch-style wrappers and aborts keep it in `cause`. */
 export function describeError(error: unknown): string {
-  let current = error
-  for (let depth = 0; depth < 5 && current instanceof Error && current.cause !== undefined; depth++)
-    current = current.cause
+  const current = causes(error).at(-1)
   const message = current instanceof Error ? current.message : String(current)
   const code = (current as { code?: unknown }).code
   return typeof code === "string" && !message.includes(code) ? `${message} (${code})` : message
+}
+
+/** `error` and its causes, outermost first, at most 6 deep. */
+function causes(error: unknown): unknown[] {
+  const chain = [error]
+  for (let current = error; chain.length < 6 && current instanceof Error && current.cause !== undefined; )
+    chain.push((current = current.cause))
+  return chain
 }

@@ -1,11 +1,19 @@
 import { clippedReason, jsonReason } from "../../../client/refusal.js"
 import type { Evidence } from "../evidence.js"
+import { BUFFERING_FIXES, FLUSH_FIX } from "../fixes.js"
 import type { Observation } from "../observation.js"
 import { type CheckResult, result } from "../verdict.js"
 
 /** The status: EventSource accepts exactly 200 and fails for good on anything else. */
 export function checkResponse({ observation }: Evidence): CheckResult {
   const { status, connectError, headers } = observation
+  if (connectError !== undefined && observation.headersTimedOut === true)
+    return result(
+      "response",
+      "fail",
+      `no response: ${connectError}. A proxy that buffers (nginx's proxy_buffering is on by default) holds the headers with the first events until its buffer fills, or the server has not flushed them`,
+      [FLUSH_FIX, ...BUFFERING_FIXES],
+    )
   if (connectError !== undefined) return result("response", "fail", `no response: ${connectError}`)
   if (status === 200) return result("response", "pass", "200")
   if (status !== undefined && status >= 300 && status < 400 && headers.location !== undefined)
