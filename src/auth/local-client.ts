@@ -7,11 +7,14 @@ const FORWARDING_HEADERS = ["forwarded", "x-forwarded-for", "x-real-ip"] as cons
 /**
  * Whether `request` comes from a client on this machine: its peer is a loopback address and no
  * proxy forwarded it (a reverse proxy on the same machine connects from loopback on behalf of
- * anyone). The hub's one answer to "is this a local client?", so that a client-address resolver
- * for trusted proxies can take its place.
+ * anyone). A proxy says so with a forwarding header; nginx's bare `proxy_pass` adds none, but
+ * speaks HTTP/1.0 unless told otherwise, which no browser or HTTP client of today does. The hub's
+ * one answer to "is this a local client?", so that a client-address resolver for trusted proxies
+ * can take its place.
  */
 export function isLocalClient(request: IncomingMessage): boolean {
   if (FORWARDING_HEADERS.some((name) => request.headers[name] !== undefined)) return false
+  if (request.httpVersion === "1.0") return false
   const address = request.socket.remoteAddress
   return address !== undefined && isLoopbackHost(address)
 }

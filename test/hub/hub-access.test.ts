@@ -3,7 +3,7 @@
 import { request as httpRequest } from "node:http"
 import pino from "pino"
 import { afterEach, describe, expect, it } from "vitest"
-import { openStream } from "../server/helpers.js"
+import { openStream, rawRequest } from "../server/helpers.js"
 import { publish, SECRET, startHub, subscribeUrl, type TestHub, token } from "./hub-helpers.js"
 
 let hub: TestHub | undefined
@@ -147,6 +147,25 @@ describe("dev mode: local clients need no token", () => {
     }
     // The hub's own origin is trusted like the hub itself.
     expect((await publish(hub.hubUrl, { topic: "t" }, undefined, { origin: hub.origin })).status).toBe(200)
+  })
+
+  it("a request in HTTP/1.0, as nginx's bare proxy_pass sends it (no forwarding header), is not a local client", async () => {
+    hub = await startHub({ trustLocalClients: true })
+    const { host, pathname } = new URL(hub.hubUrl)
+    const body = "topic=t&data=x"
+    const publishIn = async (version: string) => {
+      const response = await rawRequest(
+        hub?.origin as string,
+        Buffer.from(
+          `POST ${pathname} HTTP/${version}\r\nHost: ${host}\r\nConnection: close\r\n` +
+            `Content-Type: application/x-www-form-urlencoded\r\nContent-Length: ${body.length}\r\n\r\n${body}`,
+        ),
+      )
+      response.socket.destroy()
+      return response.status
+    }
+    expect(await publishIn("1.0")).toBe(401)
+    expect(await publishIn("1.1")).toBe(200)
   })
 
   it("tells a page of another local origin (a dev server) that its origin is what is not trusted, and how to trust it", async () => {
