@@ -340,6 +340,26 @@ export function loadConfig(options: LoadConfigOptions): HeraldConfig {
 
   const engine = typeof engineSetting === "string" ? engineSetting : "redis"
   if (engine === "memory") warnings.push("engine memory: updates are lost when the hub stops")
+  // Accepted, but for a setup this one is not: say so rather than let it be thought in force.
+  const ignored = (key: FieldKey, because: string) => {
+    if (values[key] !== undefined) warnings.push(`${sources[key]}: ignored, ${because}`)
+  }
+  if (engine !== "memory")
+    ignored("memoryMaxBytes", `it bounds the memory engine, and the engine is ${engine}`)
+  if (engine !== "sqlite")
+    ignored("sync", `it sets the sqlite engine's durability, and the engine is ${engine}`)
+  if (get<string[]>("trustedProxies") === undefined)
+    ignored(
+      "trustedProxyHeader",
+      `it is read only from the proxies ${flagOf("trustedProxies")} names, and none is set`,
+    )
+  if (tls === undefined) {
+    for (const key of ["maxConcurrentStreams", "maxStreamResetsPerSecond"] as const)
+      ignored(
+        key,
+        `it bounds HTTP/2, which herald serve speaks only with TLS (${flagOf("tlsCert")}), not set`,
+      )
+  }
   if (anonymousPublish) warnings.push("anonymous publishing is on: anyone who can reach the hub can publish")
   const host = get<string>("host")
   if (dev !== undefined && host !== undefined && !isLoopbackHost(host)) {

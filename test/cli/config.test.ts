@@ -518,6 +518,37 @@ describe("warnings", () => {
   })
 })
 
+describe("settings for a setup this one is not", () => {
+  it("says each is ignored, and why", () => {
+    const config = load({
+      argv: [
+        "--memory-max-bytes",
+        "1mb",
+        "--trusted-proxy-header",
+        "forwarded",
+        "--max-concurrent-streams",
+        "10",
+      ],
+      env: { HERALD_SYNC: "full", HERALD_MAX_STREAM_RESETS_PER_SECOND: "50" },
+    })
+    expect(config.warnings).toEqual([
+      '--memory-max-bytes "1mb": ignored, it bounds the memory engine, and the engine is sqlite',
+      '--trusted-proxy-header "forwarded": ignored, it is read only from the proxies --trusted-proxies names, and none is set',
+      '--max-concurrent-streams "10": ignored, it bounds HTTP/2, which herald serve speaks only with TLS (--tls-cert), not set',
+      'HERALD_MAX_STREAM_RESETS_PER_SECOND="50": ignored, it bounds HTTP/2, which herald serve speaks only with TLS (--tls-cert), not set',
+    ])
+    expect(
+      load({ argv: ["--engine", "memory", "--memory-max-bytes", "1mb", "--sync", "full"] }).warnings,
+    ).toEqual([
+      "engine memory: updates are lost when the hub stops",
+      '--sync "full": ignored, it sets the sqlite engine\'s durability, and the engine is memory',
+    ])
+    expect(
+      load({ argv: ["--trusted-proxies", "10.0.0.1", "--trusted-proxy-header", "forwarded"] }).warnings,
+    ).toEqual([])
+  })
+})
+
 describe("toHubOptions and withBoundPort", () => {
   it("maps the configuration onto HubOptions", () => {
     const engine = { name: "memory" } as Engine
