@@ -8,6 +8,7 @@ import type { Verdict } from "../../src/cli/doctor/verdict.js"
 import { findNginx, type Nginx, startNginx } from "../support/nginx.js"
 import { freePort, heraldDone, startHub, tempCwd, useCliProcesses } from "./cli-helpers.js"
 import { startHttp2Server, startMisbehavingServers } from "./doctor-servers.js"
+import { hasOpenssl, startTlsHub } from "./tls-helpers.js"
 
 useCliProcesses()
 
@@ -269,6 +270,20 @@ describe("herald doctor on a Mercure hub (herald serve, dev mode): probes end to
       expect(["pass", "warn"], reasons).toContain(verdicts.delivery)
       expect(reason("delivery")).toMatch(/^5 probes, publish → receive median \d+ ms/)
       expect(code, reasons).toBe(0)
+    } finally {
+      hub.child.kill("SIGTERM")
+      await hub.exited
+    }
+  })
+
+  it("with -k, publishes its probes to a hub on a self-signed certificate too", async () => {
+    if (!hasOpenssl()) return
+    const { hub, cwd } = await startTlsHub(["--heartbeat", "300ms"])
+    try {
+      const { verdicts, reason, report } = await doctor(hub.hubUrl, ["-k", "--duration", "2400ms"], cwd)
+      const reasons = JSON.stringify(report.checks, null, 1)
+      expect(reason("delivery"), reasons).toMatch(/^5 probes, publish → receive median \d+ ms/)
+      expect(verdicts.resume, reasons).toBe("pass")
     } finally {
       hub.child.kill("SIGTERM")
       await hub.exited

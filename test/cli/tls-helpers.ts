@@ -163,5 +163,5 @@ export async function startTlsHub(extra: readonly string[] = []) {
     ],
     { cwd },
   )
-  return { hub, certificate, origin: new URL(hub.hubUrl).origin }
+  return { hub, certificate, origin: new URL(hub.hubUrl).origin, cwd }
 }

@@ -62,6 +62,7 @@ export async function diagnose(settings: DoctorSettings): Promise<Diagnosis> {
           topic,
           intervalMs,
           timeoutMs: settings.timeoutMs,
+          insecure: settings.insecure,
         },
         now,
       )

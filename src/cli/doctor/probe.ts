@@ -1,4 +1,6 @@
 import { randomUUID } from "node:crypto"
+import { request as httpRequest } from "node:http"
+import { request as httpsRequest } from "node:https"
 import { setTimeout as sleep } from "node:timers/promises"
 import { describeFailure } from "../http-errors.js"
 import type { ProbeRun, SentProbe } from "./evidence.js"
@@ -19,6 +21,8 @@ export interface ProbeSettings {
   /** Time between two probes: spread over the watch, so a buffering path shows as bunched arrivals. */
   readonly intervalMs: number
   readonly timeoutMs: number
+  /** Accept any TLS certificate, as the watch does (`-k`). */
+  readonly insecure: boolean
 }
 
 /** A topic no one else uses. */
@@ -40,19 +44,72 @@ export async function publishProbes(settings: ProbeSettings, now: () => number):
     const data = `herald doctor probe ${index}/${PROBE_COUNT}`
     const sentMs = now()
     try {
-      const response = await fetch(settings.hubUrl, {
-        method: "POST",
-        headers,
-        body: new URLSearchParams({ topic: settings.topic, data }),
-        signal: AbortSignal.timeout(settings.timeoutMs),
-      })
-      const text = await response.text()
-      if (!response.ok)
-        return { topic: settings.topic, sent, error: describeFailure(response, text, settings.tokenSource) }
+      const body = new URLSearchParams({ topic: settings.topic, data }).toString()
+      const response = await post(settings.hubUrl, headers, body, settings)
+      if (response.status < 200 || response.status > 299)
+        return {
+          topic: settings.topic,
+          sent,
+          error: describeFailure(response, response.text, settings.tokenSource),
+        }
     } catch (error) {
       return { topic: settings.topic, sent, error: describeError(error) }
     }
     sent.push({ data, sentMs })
   }
   return { topic: settings.topic, sent, error: undefined }
+}
+
+/** An answer to {@link post}: what `describeFailure` reads of a fetch `Response`, and the body. */
+interface PostAnswer {
+  readonly status: number
+  readonly statusText: string
+  readonly headers: Headers
+  readonly text: string
+}
+
+/**
+ * POSTs `body` to `url` with node:http(s) rather than fetch, whose certificate check cannot be
+ * turned off without a dependency: with `insecure`, a self-signed hub takes the probes the watch
+ * already reads.
+ */
+function post(
+  url: string,
+  headers: Readonly<Record<string, string>>,
+  body: string,
+  { timeoutMs, insecure }: Pick<ProbeSettings, "timeoutMs" | "insecure">,
+): Promise<PostAnswer> {
+  const target = new URL(url)
+  const send = target.protocol === "https:" ? httpsRequest : httpRequest
+  return new Promise((resolve, reject) => {
+    const request = send(
+      target,
+      {
+        method: "POST",
+        headers: { ...headers, "content-length": String(Buffer.byteLength(body)) },
+        timeout: timeoutMs,
+        ...(target.protocol === "https:" ? { rejectUnauthorized: !insecure } : {}),
+      },
+      (response) => {
+        const chunks: Buffer[] = []
+        response.on("data", (chunk: Buffer) => chunks.push(chunk))
+        response.on("error", reject)
+        response.on("end", () => {
+          const answerHeaders = new Headers()
+          for (const [name, value] of Object.entries(response.headers)) {
+            if (value !== undefined) answerHeaders.set(name, Array.isArray(value) ? value.join(", ") : value)
+          }
+          resolve({
+            status: response.statusCode ?? 0,
+            statusText: response.statusMessage ?? "",
+            headers: answerHeaders,
+            text: Buffer.concat(chunks).toString("utf8"),
+          })
+        })
+      },
+    )
+    request.on("timeout", () => request.destroy(new Error(`no answer within ${timeoutMs} ms`)))
+    request.on("error", reject)
+    request.end(body)
+  })
 }
