@@ -44,9 +44,38 @@ export function describeFailure(
   return lines.join("\n")
 }
 
+/** Node's codes for a TLS certificate it does not trust. */
+const UNTRUSTED_CERTIFICATE_CODES = new Set([
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "CERT_HAS_EXPIRED",
+  "CERT_NOT_YET_VALID",
+  "ERR_TLS_CERT_ALTNAME_INVALID",
+])
+
+/**
+ * What to say when `error` (or one of its causes) is the hub's TLS certificate not trusted, else
+ * `undefined`. No retry fixes that: the command should stop and say how to trust it.
+ */
+export function untrustedCertificate(url: string, error: unknown): string | undefined {
+  let current = error
+  for (let depth = 0; depth < 6 && current instanceof Error; depth++) {
+    const code = (current as { code?: unknown }).code
+    if (typeof code === "string" && UNTRUSTED_CERTIFICATE_CODES.has(code))
+      return `the TLS certificate of ${url} is not trusted (${code}: ${current.message}). For a certificate of your own (self-signed, or from a private CA), run with NODE_EXTRA_CA_CERTS=<its PEM file>`
+    current = current.cause
+  }
+  return undefined
+}
+
 /** One line for a request that got no answer. */
 export function hubUnreachable(url: string, error: unknown): string {
   if ((error as Error).name === "TimeoutError") return `no answer from ${url} in time`
+  const certificate = untrustedCertificate(url, error)
+  if (certificate !== undefined) return certificate
   // fetch wraps the socket's error in `cause`; with several addresses (localhost: ::1 and
   // 127.0.0.1) the cause is an AggregateError whose `errors` carry the codes.
   const cause = (error as { cause?: { code?: string; message?: string; errors?: { code?: string }[] } }).cause

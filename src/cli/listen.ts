@@ -2,7 +2,7 @@ import { Command } from "commander"
 import { EventSource, EventSourceErrorEvent, EventSourceResponseError } from "../client/index.js"
 import { durationOption, MAX_TIMER_MS } from "./duration-argument.js"
 import { formatEvent } from "./event-format.js"
-import { describeFailure } from "./http-errors.js"
+import { describeFailure, untrustedCertificate } from "./http-errors.js"
 import { type HubAccessOptions, resolveHubAccess } from "./hub-access.js"
 import { dataDirOption, hubOption, positiveInteger, tokenOption } from "./publish.js"
 
@@ -135,6 +135,13 @@ async function listen(targets: string[], options: ListenOptions): Promise<number
   })
   source.addEventListener("error", (event) => {
     const error = event instanceof EventSourceErrorEvent ? event.error : undefined
+    const certificate = untrustedCertificate(access.hubUrl, error)
+    if (certificate !== undefined) {
+      failure = 1
+      process.stderr.write(`herald listen: ${certificate}\n`)
+      controller.abort()
+      return
+    }
     if (source.readyState === EventSource.CONNECTING) {
       if (!dropped)
         process.stderr.write(`connection lost (${error?.message ?? "the stream ended"}); reconnecting…\n`)

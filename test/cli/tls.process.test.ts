@@ -75,6 +75,29 @@ describe.skipIf(!hasOpenssl())("herald serve over TLS", () => {
     expect(await hub.exited).toBe(0)
   })
 
+  it("publish and listen stop at a certificate they do not trust, saying how to trust it; with NODE_EXTRA_CA_CERTS they go on", async () => {
+    const { hub, certificate, cwd } = await startTlsHub()
+    await hub.waitFor(/Subscriber token/)
+    const hubArg = ["--hub", hub.hubUrl]
+    const refused = await heraldDone(["publish", ...hubArg, TOPIC, "x"], { cwd })
+    expect(refused.code).toBe(1)
+    expect(refused.stderr).toMatch(/TLS certificate of .* is not trusted \(DEPTH_ZERO_SELF_SIGNED_CERT/)
+    expect(refused.stderr).toContain("NODE_EXTRA_CA_CERTS=")
+    // Not retried for ever as an outage: it ends at once.
+    const listened = await heraldDone(["listen", ...hubArg, TOPIC], { cwd })
+    expect(listened.code).toBe(1)
+    expect(listened.stderr).toContain("NODE_EXTRA_CA_CERTS=")
+    expect(listened.stderr).not.toContain("reconnecting")
+    const trusted = await heraldDone(["publish", ...hubArg, TOPIC, "x"], {
+      cwd,
+      env: { NODE_EXTRA_CA_CERTS: certificate.certFile },
+    })
+    expect(trusted.stderr).toBe("")
+    expect(trusted.code).toBe(0)
+    hub.child.kill("SIGTERM")
+    expect(await hub.exited).toBe(0)
+  })
+
   it("refuses at startup a certificate without its key, and a key that is not the certificate's", async () => {
     const cwd = tempCwd()
     const certificate = makeCertificate(cwd)
