@@ -231,6 +231,19 @@ describe("a response that is not 200: no stream to judge", () => {
     expect(runChecks({ observation: plain, probe: undefined, resume: undefined })[0]?.reason).toMatch(
       /; the server says: go away$/,
     )
+    // A Bearer challenge's reason comes first: where Mercure hubs put it, beside a terse body.
+    const challenged = observation({
+      status: 401,
+      headers: {
+        "www-authenticate":
+          'Bearer realm="hub", error="invalid_token", error_description="the token has expired"',
+        "content-type": "application/json",
+      },
+      errorBody: '{"error":"unauthorized"}',
+    })
+    expect(runChecks({ observation: challenged, probe: undefined, resume: undefined })[0]?.reason).toMatch(
+      /; the server says: the token has expired$/,
+    )
     const empty = observation({ status: 500, headers: {}, errorBody: "" })
     expect(runChecks({ observation: empty, probe: undefined, resume: undefined })[0]?.reason).not.toContain(
       "the server says",

@@ -1,4 +1,5 @@
 import { clippedReason, jsonReason } from "../../../client/refusal.js"
+import { bearerParams } from "../../http-errors.js"
 import type { Evidence } from "../evidence.js"
 import { BUFFERING_FIXES, FLUSH_FIX } from "../fixes.js"
 import type { Observation } from "../observation.js"
@@ -32,11 +33,16 @@ export function checkResponse({ observation }: Evidence): CheckResult {
 }
 
 /**
- * Why the server refused, from the body of its answer: a problem document's (RFC 9457) `detail`
- * (else its `title`), a JSON error's `message` or `error`, else the text (an HTML page's without
- * its tags), on one line, cut as the client cuts a reason ({@link clippedReason}).
+ * Why the server refused: the `error_description` (else `error`) of a Bearer challenge in
+ * `WWW-Authenticate`, where Mercure hubs and OAuth servers say it (RFC 6750 §3), else from the
+ * body of its answer: a problem document's (RFC 9457) `detail` (else its `title`), a JSON error's
+ * `message` or `error`, else the text (an HTML page's without its tags), on one line, cut as the
+ * client cuts a reason ({@link clippedReason}).
  */
 function serverSays(observation: Pick<Observation, "errorBody" | "headers">): string | undefined {
+  const challenge = bearerParams(observation.headers["www-authenticate"] ?? null)
+  const challenged = challenge.error_description ?? challenge.error
+  if (challenged !== undefined && challenged.trim() !== "") return clippedReason(challenged.trim())
   const body = observation.errorBody
   if (body === undefined || body.trim() === "") return undefined
   const type = observation.headers["content-type"]?.toLowerCase() ?? ""
