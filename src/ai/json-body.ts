@@ -39,9 +39,27 @@ const JSON_BODY_ERRORS: BodyErrors = {
  * `bodyIdleTimeoutMs`, nesting at most `maxBodyDepth` deep.
  */
 export async function readJsonBody(request: IncomingMessage, limits: JsonBodyLimits): Promise<unknown> {
-  const type = request.headers["content-type"]?.split(";")[0]?.trim().toLowerCase()
-  if (type !== undefined && type !== "application/json") {
+  const [media, ...parameters] = (request.headers["content-type"] ?? "").split(";")
+  const type = media?.trim().toLowerCase()
+  if (type !== "" && type !== "application/json") {
     throw new BodyError(415, `The body must be JSON (Content-Type: application/json), not ${type}.`)
+  }
+  // JSON is UTF-8 (RFC 8259 §8.1): a body said to be another charset would be read wrong.
+  const charset = parameters
+    .map((parameter) => parameter.split("="))
+    .find(([name]) => name?.trim().toLowerCase() === "charset")?.[1]
+    ?.trim()
+    .replace(/^"(.*)"$/, "$1")
+    .toLowerCase()
+  if (charset !== undefined && charset !== "utf-8" && charset !== "utf8") {
+    throw new BodyError(415, `The body must be JSON in UTF-8, not ${charset}.`)
+  }
+  const encoding = request.headers["content-encoding"]?.trim().toLowerCase()
+  if (encoding !== undefined && encoding !== "" && encoding !== "identity") {
+    throw new BodyError(
+      415,
+      `The body must be sent uncompressed: this server does not read Content-Encoding ${encoding}.`,
+    )
   }
   const bytes = await readBody(request, limits, JSON_BODY_ERRORS)
   let body: unknown

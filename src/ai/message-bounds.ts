@@ -16,7 +16,7 @@ export const DEFAULT_MAX_MESSAGES = 2_000
 export const MAX_CONTENT_PARTS = 10_000
 
 /**
- * Refuses a create request's body with more than `maxMessages` messages, or more than
+ * Refuses a create request's body with no message, more than `maxMessages` messages, or more than
  * {@link MAX_CONTENT_PARTS} content parts in all, with a {@link RequestFieldError} naming the
  * client's field (`messages`, or the `content` or `parts` of the message where the count passed
  * the bound). Checked on the body as parsed, before it is translated: the count costs one step
@@ -27,6 +27,8 @@ export const MAX_CONTENT_PARTS = 10_000
 export function checkMessageBounds(body: unknown, maxMessages: number): void {
   const messages = isRecord(body) ? body.messages : undefined
   if (!Array.isArray(messages)) return
+  // What every upstream refuses: nothing to answer.
+  if (messages.length === 0) throw new RequestFieldError("messages", "at least one message is needed.")
   if (messages.length > maxMessages)
     throw new RequestFieldError(
       "messages",

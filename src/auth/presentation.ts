@@ -111,7 +111,7 @@ function bearerToken(value: string): string {
   // "As with every HTTP authentication scheme, the scheme name is matched case-insensitively."
   if (scheme.toLowerCase() !== "bearer") {
     throw invalidRequest(
-      `the Authorization header uses the "${clip(scheme)}" scheme; the hub takes "Authorization: Bearer <token>"`,
+      `the Authorization header uses the "${clip(scheme)}" scheme; send "Authorization: Bearer <token>"`,
     )
   }
   const token = (match[2] ?? "").trim()

@@ -218,7 +218,7 @@ function decode(
     throw invalid(`the token is ${token.length} characters long, over the hub's limit of ${maxLength}`)
   const parts = token.split(".")
   if (parts.length === 5)
-    throw invalid("the token is encrypted (JWE); the hub takes signed JWTs (JWS compact serialization)")
+    throw invalid("the token is encrypted (JWE); this server takes signed JWTs (JWS compact serialization)")
   if (parts.length !== 3) {
     throw invalid(
       "the token is not a JWT: expected three base64url parts separated by dots (header.payload.signature)",

@@ -241,6 +241,45 @@ describe("a body of the wrong shape", () => {
   })
 })
 
+describe("a body the endpoints cannot read as sent", () => {
+  it("compressed, or in a charset other than UTF-8, is a 415 naming it; no message at all is a 400 naming messages", async () => {
+    servers.running = await startAI({ models: { demo: FAST } })
+    const { origin } = servers.running
+    const post = (path: string, body: object, headers: Record<string, string>) =>
+      fetch(`${origin}${path}`, { method: "POST", headers, body: JSON.stringify(body) })
+    for (const [headers, said] of [
+      [{ "content-type": "application/json", "content-encoding": "gzip" }, /Content-Encoding gzip/],
+      [{ "content-type": "application/json; charset=utf-16" }, /UTF-8, not utf-16/],
+    ] as const) {
+      const response = await post("/v1/chat/completions", CHAT, headers)
+      expect(response.status, JSON.stringify(headers)).toBe(415)
+      expect(JSON.stringify(await response.json())).toMatch(said)
+    }
+    const utf8 = await post(
+      "/v1/chat/completions",
+      { ...CHAT, stream: false },
+      {
+        "content-type": 'application/json; charset="UTF-8"',
+      },
+    )
+    expect(utf8.status).toBe(200)
+    const none = await post(
+      "/v1/chat/completions",
+      { ...CHAT, messages: [] },
+      { "content-type": "application/json" },
+    )
+    expect(none.status).toBe(400)
+    expect(await none.json()).toMatchObject({ error: { param: "messages" } })
+    const noneToClaude = await post(
+      "/v1/messages",
+      { ...MESSAGES, messages: [] },
+      { "content-type": "application/json" },
+    )
+    expect(noneToClaude.status).toBe(400)
+    expect(JSON.stringify(await noneToClaude.json())).toContain("at least one message")
+  })
+})
+
 describe("a body nested deeper than the bound", () => {
   const DEPTH = 50_000
   const deep = `${'{"a":'.repeat(DEPTH)}1${"}".repeat(DEPTH)}`
