@@ -5,6 +5,15 @@ import { StreamsError } from "./errors.js"
 const DECIMAL = /^(0|[1-9]\d{0,15})$/
 /** The longest `Stream-TTL`, in seconds: 100 years. */
 const MAX_TTL_SECONDS = 100 * 365 * 24 * 3600
+/**
+ * Whether the date of an RFC 3339 timestamp is one of the calendar's: `Date.parse` takes
+ * 2030-02-31 for March 3rd.
+ */
+function isCalendarDate(timestamp: string): boolean {
+  const [year, month, day] = timestamp.slice(0, 10).split("-").map(Number) as [number, number, number]
+  return new Date(Date.UTC(year, month - 1, day)).getUTCDate() === day
+}
+
 /** RFC 3339 date-time. */
 const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/
 
@@ -49,7 +58,7 @@ export function expiryHeaders(headers: IncomingHttpHeaders): { ttlMs?: number; e
     return { ttlMs: seconds * 1000 }
   }
   if (expires !== undefined) {
-    const time = RFC3339.test(expires) ? Date.parse(expires) : Number.NaN
+    const time = RFC3339.test(expires) && isCalendarDate(expires) ? Date.parse(expires) : Number.NaN
     if (Number.isNaN(time)) {
       throw new StreamsError(400, "`Stream-Expires-At` must be an RFC 3339 timestamp (2030-01-01T00:00:00Z).")
     }

@@ -108,6 +108,20 @@ describe("expiry headers the engine cannot keep", () => {
     expect((await fetch(`${url}-fork`, { method: "HEAD" })).status).toBe(404)
   })
 
+  it("refuses a Stream-Expires-At whose date is none of the calendar's (February 31st), and takes February 29th of a leap year", async () => {
+    served = await serveStreams(switchableEngine().engine)
+    const put = (name: string, expires: string) =>
+      fetch(`${served?.baseUrl}/v1/stream/${name}`, {
+        method: "PUT",
+        headers: { "stream-expires-at": expires },
+      })
+    const refused = await put("no-such-day", "2099-02-31T00:00:00Z")
+    expect(refused.status).toBe(400)
+    expect(((await refused.json()) as { detail: string }).detail).toContain("RFC 3339")
+    expect((await put("not-leap", "2099-02-29T00:00:00Z")).status).toBe(400)
+    expect((await put("leap", "2096-02-29T00:00:00+02:00")).status).toBe(201)
+  })
+
   it("takes Stream-TTL: 1", async () => {
     served = await serveStreams(switchableEngine().engine)
     const url = `${served.baseUrl}/v1/stream/ttl`
