@@ -226,6 +226,11 @@ export class RedisLink {
   /** A reset while opening is being looked into ({@link RedisLink.#wrongTransport}). */
   #checkingTransport = false
 
+  /** Where Redis is, as the link's messages name it. */
+  get address(): string {
+    return this.#context.address
+  }
+
   constructor(client: RedisClient, waitMs: number, context: LinkContext) {
     this.client = client
     this.#waitMs = waitMs

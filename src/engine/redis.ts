@@ -88,6 +88,7 @@ import {
   READ_LUA,
   STOP_LUA,
 } from "./redis-scripts.js"
+import { riskySettings } from "./redis-settings.js"
 import { RETENTION_DEFAULTS, type ResolvedRetention, resolveRetention } from "./retention.js"
 import { EngineUnavailableError } from "./unavailable.js"
 
@@ -433,6 +434,9 @@ class RedisEngine implements Engine, HealthCapability {
       global: this.#global,
       cluster: this.#redis.cluster,
     })
+    const { client, address } = this.#redis.command
+    if (client.status !== "ready") return
+    for (const note of await riskySettings(client, address)) this.#logger[note.level]({}, note.message)
   }
 
   async close(): Promise<void> {

@@ -94,6 +94,30 @@ describe.skipIf(!installed && !STRICT)("redis engine: settings Redis refuses, an
     }
   })
 
+  it("tells at open of a Redis that evicts keys (warn) and of one that keeps no AOF (info); of one set as docs/deployment.md says, nothing", async () => {
+    await admin.config("SET", "maxmemory-policy", "allkeys-lru")
+    try {
+      const { logger, matching } = recordingLogger()
+      const engine = await openRedisEngine({ url: redis.url, keyPrefix, logger })
+      await engine.close()
+      expect(matching("warn", /maxmemory-policy allkeys-lru/)).toEqual([
+        `redis engine: Redis at ${address} evicts keys when full (maxmemory-policy allkeys-lru): a log whose keys it evicts starts over, its updates lost; set maxmemory-policy noeviction, and a full Redis then refuses writes (503) instead`,
+      ])
+      expect(matching("info", /appendonly no/)).toHaveLength(1)
+    } finally {
+      await admin.config("SET", "maxmemory-policy", "noeviction")
+    }
+    await admin.config("SET", "appendonly", "yes")
+    try {
+      const { logger, lines } = recordingLogger()
+      const engine = await openRedisEngine({ url: redis.url, keyPrefix, logger })
+      await engine.close()
+      expect(lines.filter((line) => /maxmemory-policy|appendonly/.test(line.message))).toEqual([])
+    } finally {
+      await admin.config("SET", "appendonly", "no")
+    }
+  })
+
   it("refuses a wrong password and a missing one at open, naming the setting as the caller calls it", async () => {
     await admin.config("SET", "requirepass", "s3cret")
     try {
