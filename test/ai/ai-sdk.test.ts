@@ -370,6 +370,36 @@ for (const kind of ENGINES) {
         expect([...kept.keys()]).toEqual([])
       })
 
+      it("Herald's transport, resuming from a kept cursor of events the server lost (410), shows the answer as kept from its start, once", async () => {
+        running = await startAI({ openEngine: kind.open, models: { demo: PACED } })
+        const api = `${running.origin}/v1/ai-sdk/chat`
+        const { kept, storage } = pageStorage()
+        const recorder = recordingFetch({ after: 4 })
+        const before = new TestChat({
+          id: "chat-lost-cursor",
+          transport: new HeraldChatTransport({ api, fetch: recorder.fetch, storage }),
+        })
+        await before.sendMessage({ text: PROMPT })
+        expect(before.status).toBe("error")
+        // What a lossy failover leaves: a kept cursor past what the log holds.
+        const [key, value] = [...kept.entries()][0] as [string, string]
+        const saved = JSON.parse(value) as { cursor: string }
+        const at = parsePosition(saved.cursor.split(".")[0] as string)
+        if (at === undefined) throw new Error(`no position in ${saved.cursor}`)
+        kept.set(key, JSON.stringify({ ...saved, cursor: formatPosition(at.epoch, at.seq + 500) }))
+
+        const after = new TestChat({
+          id: "chat-lost-cursor",
+          messages: [userMessage(PROMPT)],
+          transport: new HeraldChatTransport({ api, fetch: recorder.fetch, storage }),
+        })
+        await after.resumeStream()
+        expect(after.status).toBe("ready")
+        const resumes = recorder.exchanges.filter((exchange) => exchange.method === "GET")
+        expect(resumes.map((exchange) => exchange.status)).toEqual([410, 200])
+        expect(textOf(after.messages[1])).toBe(await demoAnswer(PROMPT))
+      })
+
       it("Herald's transport resumes after the answer ended, from its cursor", async () => {
         running = await startAI({
           openEngine: kind.open,

@@ -103,12 +103,26 @@ export class HeraldChatTransport<
   override async reconnectToStream(
     options: ReconnectOptions<UI_MESSAGE>,
   ): Promise<ReadableStream<UIMessageChunk> | null> {
-    const replay =
+    let replay =
       this.#replays.get(options.chatId) ?? (await this.#saved.load(options.chatId)) ?? new MessageReplay()
-    const cursor = replay.cursor
-    const headers = new Headers(options.headers)
-    if (cursor !== undefined) headers.set("last-event-id", cursor)
-    const stream = await super.reconnectToStream({ ...options, headers: Object.fromEntries(headers) })
+    let cursor = replay.cursor
+    const reconnect = (after: string | undefined) => {
+      const headers = new Headers(options.headers)
+      if (after !== undefined) headers.set("last-event-id", after)
+      return super.reconnectToStream({ ...options, headers: Object.fromEntries(headers) })
+    }
+    let stream: ReadableStream<UIMessageChunk> | null
+    try {
+      stream = await reconnect(cursor)
+    } catch (error) {
+      if (cursor === undefined || !eventsLost(error)) throw error
+      // The server lost events this chat shows (a Redis failover, a 410): the answer as kept, from
+      // its start, which the chat starts the message over for (resumeStreamIsReplay).
+      this.#saved.ended(options.chatId)
+      replay = new MessageReplay()
+      cursor = undefined
+      stream = await reconnect(undefined)
+    }
     if (stream === null) {
       // No answer runs for the chat (204): nothing to resume from this cursor again.
       this.#saved.ended(options.chatId)
@@ -270,4 +284,9 @@ function asNetworkError(error: unknown): unknown {
 
 function isAbort(error: unknown): boolean {
   return error instanceof Error && error.name === "AbortError"
+}
+
+/** Whether `error` is the AI SDK's for Herald's 410 `events_lost` (it throws the body as its message). */
+function eventsLost(error: unknown): boolean {
+  return error instanceof Error && error.message.includes('"events_lost"')
 }
