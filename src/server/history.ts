@@ -43,7 +43,8 @@ export function createEventHistory(limits: HistoryLimits = {}): EventHistory {
   const maxBytes = limits.maxBytes ?? DEFAULT_HISTORY_BYTES
   assertPositiveInteger("maxEvents", maxEvents)
   assertPositiveInteger("maxBytes", maxBytes)
-  let entries: Entry[] = []
+  /** Held entries are `entries[head..]`; the slots before are emptied, so that evicted frames go. */
+  let entries: (Entry | undefined)[] = []
   let head = 0
   /** Sequence number of entries[head]. */
   let firstSeq = 0
@@ -56,6 +57,7 @@ export function createEventHistory(limits: HistoryLimits = {}): EventHistory {
     // A later event may reuse the id; only forget the mapping if it still points here.
     if (seqById.get(oldest.id) === firstSeq) seqById.delete(oldest.id)
     bytes -= oldest.frame.length
+    entries[head] = undefined
     head++
     firstSeq++
     if (head > 1024 && head * 2 > entries.length) {
