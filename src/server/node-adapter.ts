@@ -183,5 +183,15 @@ export function openNodeConnection(
   // Only response writes can make the response emit "error" (e.g. write-after-destroy); the fast
   // path writes to the socket, whose errors the HTTP server already handles.
   if (socket === undefined) response.on("error", responseGone)
+  // A client that left while the app was still deciding (an auth or database lookup before the
+  // stream) closed the response before any listener was there to hear it: none would fire now.
+  if (goneAlready(request, response)) connection.destroy("client-gone")
   return connection
+}
+
+/** Whether the response's client has left already: the response, its HTTP/2 stream or its socket is destroyed. */
+function goneAlready(request: NodeRequestLike, response: NodeResponseLike): boolean {
+  const { destroyed, stream } = response as { destroyed?: boolean; stream?: { destroyed?: boolean } }
+  const socket = (request as { socket?: { destroyed?: boolean } | null }).socket
+  return destroyed === true || stream?.destroyed === true || socket?.destroyed === true
 }

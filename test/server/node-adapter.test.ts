@@ -119,6 +119,36 @@ describe("node:http adapter", () => {
     expect(connection.send({ data: "into the void" })).toBe(false)
   })
 
+  it("closes at once a connection opened after its client left (the app looked something up first)", async () => {
+    const sse = createSSE()
+    let handling: () => void = () => {}
+    const handled = new Promise<void>((resolve) => {
+      handling = resolve
+    })
+    const opened: SSEConnection[] = []
+    const { server, url } = await listen(async (req, res) => {
+      handling()
+      // The lookup: it ends only once the client has gone.
+      await once(req.socket, "close")
+      opened.push(sse.connect(req, res))
+    })
+    cleanups.push(() => stop(server))
+    cleanups.push(() => sse.close({ deadlineMs: 100 }))
+    const socket = connect(Number(new URL(url).port), "127.0.0.1")
+    socket.write("GET / HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n")
+    await handled
+    socket.destroy()
+    await waitUntil(
+      () => opened.length === 1,
+      () => undefined,
+      2000,
+    )
+    const connection = opened[0] as SSEConnection
+    expect(connection.closeReason).toBe("client-gone")
+    expect(connection.signal.aborted).toBe(true)
+    expect(sse.connections.size).toBe(0)
+  })
+
   it("disconnects a stalled reader once its bounded queue fills (the default policy)", async () => {
     const { server, opened } = await sseServer(createSSE({ maxQueuedBytes: 64 * 1024 }))
     // A raw client that sends the request and then never reads.
