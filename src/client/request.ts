@@ -40,11 +40,20 @@ export async function buildRequestInit(
 }
 
 /**
+ * Controls but tab, which an SSE id may hold (only NUL, CR and LF are barred there) and HTTP
+ * stacks refuse in a header value: Node's fetch fails the request, every retry alike.
+ */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching controls is the point.
+const CONTROLS = /[\u0000-\u0008\u000a-\u001f\u007f]/g
+
+/**
  * Header values are byte strings in the Fetch API: one character per byte. Writing the UTF-8
- * bytes that way puts the exact UTF-8 encoding on the wire, so a non-ASCII id round-trips.
+ * bytes that way puts the exact UTF-8 encoding on the wire, so a non-ASCII id round-trips. A
+ * control goes as U+FFFD, as Herald's server writes and reads one (`toHeaderValue`).
  */
 function utf8ByteString(text: string): string {
   let bytes = ""
-  for (const byte of new TextEncoder().encode(text)) bytes += String.fromCharCode(byte)
+  for (const byte of new TextEncoder().encode(text.replace(CONTROLS, "\ufffd")))
+    bytes += String.fromCharCode(byte)
   return bytes
 }

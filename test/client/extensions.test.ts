@@ -86,6 +86,22 @@ describe("request options", () => {
     expect(server.requests[0]?.headers["last-event-id"]).toBe("42")
   })
 
+  it("sends an id holding controls (an SSE id may; a header may not) with each as U+FFFD, instead of failing every reconnection", async () => {
+    const first = sse("id: a\u0001b\u007fc\td\ndata: x\n\n")
+    const later = sse("data: y\n\n")
+    let answered = 0
+    server.handle((req, res) => (answered++ === 0 ? first : later)(req, res))
+    const source = new EventSource(server.url, { reconnect: { initialDelay: 10, maxAttempts: 3 } })
+    expect((await next<MessageEvent>(source, "message")).lastEventId).toBe("a\u0001b\u007fc\td")
+    expect((await next<MessageEvent>(source, "message")).data).toBe("y")
+    source.close()
+    // The header as the server read it: its bytes, one character each; U+FFFD is EF BF BD.
+    const sent = Buffer.from(server.requests[1]?.headers["last-event-id"] as string, "latin1").toString(
+      "utf8",
+    )
+    expect(sent).toBe("a\ufffdb\ufffdc\td")
+  })
+
   it("uses an injected fetch, and events take the origin of the URL when the Response has none", async () => {
     const calls: Array<{ url: string; init: RequestInit }> = []
     const fetch = async (url: string, init: RequestInit) => {
