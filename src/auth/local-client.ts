@@ -7,14 +7,11 @@ const FORWARDING_HEADERS = ["forwarded", "x-forwarded-for", "x-real-ip"] as cons
 /**
  * Whether `request` comes from a client on this machine: its peer is a loopback address and no
  * proxy forwarded it (a reverse proxy on the same machine connects from loopback on behalf of
- * anyone). A proxy says so with a forwarding header; nginx's bare `proxy_pass` adds none, but
- * speaks HTTP/1.0 unless told otherwise, which no browser or HTTP client of today does. The hub's
- * one answer to "is this a local client?", so that a client-address resolver for trusted proxies
- * can take its place.
+ * anyone). The hub's one answer to "is this a local client?", so that a client-address resolver
+ * for trusted proxies can take its place.
  */
 export function isLocalClient(request: IncomingMessage): boolean {
   if (FORWARDING_HEADERS.some((name) => request.headers[name] !== undefined)) return false
-  if (request.httpVersion === "1.0") return false
   const address = request.socket.remoteAddress
   return address !== undefined && isLoopbackHost(address)
 }
@@ -61,9 +58,14 @@ export function untrustedPageMessage(request: IncomingMessage, trust: LocalTrust
     : `This server trusts clients on this machine without a token, but not pages of ${page}: start it with --cors-origins ${page}, or send a token.`
 }
 
-/** A client on this machine that names this server (a loopback host, or the hub's own) as its host. */
+/**
+ * A client on this machine that names this server (a loopback host, or the hub's own) as its
+ * host. Not one in HTTP/1.0: nginx's bare `proxy_pass` adds no forwarding header, but speaks
+ * HTTP/1.0 unless told otherwise, which no browser or HTTP client of today does (a monitoring
+ * check may, which the metrics' own loopback rule lets in).
+ */
 function isLocalToThisServer(request: IncomingMessage, trust: LocalTrust): boolean {
-  if (!isLocalClient(request)) return false
+  if (!isLocalClient(request) || request.httpVersion === "1.0") return false
   // HTTP/2 names the host in `:authority`; browsers send no `Host` there (RFC 9113 §8.3.1).
   const authority = request.headers[":authority"]
   const host = hostnameOf(request.headers.host ?? (typeof authority === "string" ? authority : undefined))

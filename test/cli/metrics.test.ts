@@ -2,7 +2,7 @@ import { Counter, Registry } from "prom-client"
 import { afterEach, describe, expect, it } from "vitest"
 import { type MetricsAccess, metricsMount } from "../../src/cli/metrics.js"
 import { createRouter } from "../../src/cli/router.js"
-import { listen, recordingLogger, stop } from "../server/helpers.js"
+import { listen, rawRequest, recordingLogger, stop } from "../server/helpers.js"
 
 const servers: (() => Promise<void>)[] = []
 afterEach(async () => {
@@ -47,6 +47,14 @@ describe("/metrics access", () => {
     expect(relayed.status).toBe(403)
     const forwarded = await fetch(await metricsServer(access), { headers: { forwarded: "for=203.0.113.7" } })
     expect(forwarded.status).toBe(403)
+
+    // A monitoring check in HTTP/1.0 on this machine is a local client here (dev mode's stricter rule aside).
+    const check = await rawRequest(
+      new URL(await metricsServer(access)).origin,
+      Buffer.from("GET /metrics HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n"),
+    )
+    check.socket.destroy()
+    expect(check.status).toBe(200)
   })
 
   it("with a token, requires it from everyone, loopback included", async () => {
