@@ -79,7 +79,7 @@ interface MemoryLog {
   /** The owner now: a takeover changes it (the config keeps the owner it was created with). */
   owner: string | undefined
   readonly producers: Map<string, ProducerState>
-  /** About the memory `producers` holds ({@link producerBytes}): counted against `maxBytes` with the entries. */
+  /** About the memory `producers` holds ({@link producerStateBytes}): counted against `maxBytes` with the entries. */
   producerBytes: number
   lastWriterSeq: string | undefined
 }
@@ -88,7 +88,7 @@ interface MemoryLog {
 const PRODUCER_OVERHEAD_BYTES = 64
 
 /** About the memory the state of producer `id` holds: a character as a byte, plus its overhead. */
-function producerBytes(id: string): number {
+function producerStateBytes(id: string): number {
   return id.length + PRODUCER_OVERHEAD_BYTES
 }
 
@@ -192,8 +192,11 @@ class MemoryEngine implements Engine {
     assertNewEntries(entries)
     assertAppendOptions(options)
     const create = options.create === undefined ? undefined : checkLogConfig(options.create, this.#retention)
-    this.#assertRoomFor(entries, options.producer?.id)
     let state = this.#live(log)
+    // Only a producer the log does not know yet takes more room.
+    const producerId = options.producer?.id
+    const newProducer = producerId !== undefined && state?.producers.has(producerId) !== true
+    this.#assertRoomFor(entries, newProducer ? producerId : undefined)
     if (state === undefined) {
       if (create === undefined) return { status: "missing" }
       state = this.#add(log, create)
@@ -249,8 +252,8 @@ class MemoryEngine implements Engine {
     if (fence !== undefined && "takeOver" in fence) state.owner = fence.takeOver
     if (producer !== undefined && producerCheck?.status === "accepted") {
       if (!state.producers.has(producer.id)) {
-        state.producerBytes += producerBytes(producer.id)
-        this.#heldBytes += producerBytes(producer.id)
+        state.producerBytes += producerStateBytes(producer.id)
+        this.#heldBytes += producerStateBytes(producer.id)
       }
       state.producers.set(producer.id, producerCheck.next)
     }
@@ -476,11 +479,11 @@ class MemoryEngine implements Engine {
   }
 
   /**
-   * Refuses `entries` (and the state of `producer`, new or not) when they would take the engine
+   * Refuses `entries` (and the state of `producer`, a new one) when they would take the engine
    * past `maxBytes`, once what has expired or aged is gone.
    */
   #assertRoomFor(entries: readonly NewEntry[], producer: string | undefined): void {
-    let incoming = producer === undefined ? 0 : producerBytes(producer)
+    let incoming = producer === undefined ? 0 : producerStateBytes(producer)
     for (const entry of entries) incoming += entryBytes(entry.data, entry.key)
     if (this.#heldBytes + incoming <= this.#maxBytes) return
     if (incoming > this.#maxBytes) {

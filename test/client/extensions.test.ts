@@ -90,8 +90,8 @@ describe("request options", () => {
     const first = sse("id: a\u0001b\u007fc\td\ndata: x\n\n")
     const later = sse("data: y\n\n")
     let answered = 0
-    server.handle((req, res) => (answered++ === 0 ? first : later)(req, res))
-    const source = new EventSource(server.url, { reconnect: { initialDelay: 10, maxAttempts: 3 } })
+    server.handle((req, res, body) => (answered++ === 0 ? first : later)(req, res, body))
+    const source = new EventSource(server.url, { reconnect: { delay: 10, maxAttempts: 3 } })
     expect((await next<MessageEvent>(source, "message")).lastEventId).toBe("a\u0001b\u007fc\td")
     expect((await next<MessageEvent>(source, "message")).data).toBe("y")
     source.close()
