@@ -31,6 +31,8 @@ export interface AIContext {
   readonly maxOutputTokens: number
   /** The most messages a request may send. */
   readonly maxMessages: number
+  /** The most content parts all of a request's messages may have together. */
+  readonly maxContentParts: number
   /** Where prompts are kept (or not). */
   readonly prompts: Prompts
   /** Which generation made each tool call, to give a bare tool turn its reasoning back (or nothing). */

@@ -172,7 +172,7 @@ async function admit(
     return undefined
   }
   const body = await readJsonBody(request, context.bodyLimits)
-  checkMessageBounds(body, context.maxMessages)
+  checkMessageBounds(body, context.maxMessages, context.maxContentParts)
   const asked = endpoint.read(body, context)
   const model = context.models.get(asked.request.model)
   if (model === undefined) {

@@ -20,7 +20,7 @@ import { createGenerations, type Generations, type GenerationsOptions } from "./
 import { createIdempotencyKeys } from "./idempotency.js"
 import { DEFAULT_MAX_BODY_DEPTH } from "./json-body.js"
 import { createLatestGenerations } from "./latest-generations.js"
-import { DEFAULT_MAX_MESSAGES } from "./message-bounds.js"
+import { DEFAULT_MAX_CONTENT_PARTS, DEFAULT_MAX_MESSAGES } from "./message-bounds.js"
 import { createModels, type ModelConfig } from "./models.js"
 import { OpenStreams } from "./open-streams.js"
 import { openaiFormat } from "./openai-format.js"
@@ -70,11 +70,13 @@ export interface AIHandlerOptions extends Omit<GenerationsOptions, "logger"> {
   readonly maxPerMinutePerSubject?: number
   /** The most output tokens a request may ask for (`max_tokens`); more is a 400. Default 65 536. */
   readonly maxOutputTokens?: number
-  /**
-   * The most messages a request may send (`messages`); more is a 400 naming the field. Default
-   * 2000. Their content parts are bounded too: 10 000 in all.
-   */
+  /** The most messages a request may send (`messages`); more is a 400 naming the field. Default 2000. */
   readonly maxMessages?: number
+  /**
+   * The most content parts (content parts, blocks, a UI message's parts) all of a request's
+   * messages may have together; more is a 400 naming the message's field. Default 10 000.
+   */
+  readonly maxContentParts?: number
   /**
    * Keep each generation's prompt (system and messages; inline images as their media type only)
    * for `GET /v1/generations/{id}?include=prompt`, as long as the generation. Default `true`.
@@ -179,6 +181,7 @@ export function createAIHandler(options: AIHandlerOptions): AIHandler {
     ),
     maxOutputTokens: positive("maxOutputTokens", options.maxOutputTokens ?? 65_536),
     maxMessages: positive("maxMessages", options.maxMessages ?? DEFAULT_MAX_MESSAGES),
+    maxContentParts: positive("maxContentParts", options.maxContentParts ?? DEFAULT_MAX_CONTENT_PARTS),
     prompts:
       options.storePrompts === false
         ? UNSTORED_PROMPTS

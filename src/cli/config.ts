@@ -469,6 +469,7 @@ export type AILimitSettings = Partial<
     | "maxPerMinutePerSubject"
     | "maxOutputTokens"
     | "maxMessages"
+    | "maxContentParts"
     | "maxBodyBytes"
     | "maxBodyDepth"
     | "storePrompts"
@@ -482,6 +483,7 @@ const AI_LIMIT_KEYS: readonly (readonly [keyof AILimitSettings, FieldKey])[] = [
   ["maxPerMinutePerSubject", "aiMaxPerMinute"],
   ["maxOutputTokens", "aiMaxOutputTokens"],
   ["maxMessages", "aiMaxMessages"],
+  ["maxContentParts", "aiMaxContentParts"],
   ["maxBodyBytes", "aiMaxBodyBytes"],
   ["maxBodyDepth", "aiMaxBodyDepth"],
   ["storePrompts", "aiStorePrompts"],

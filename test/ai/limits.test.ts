@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest"
 import { generationLog, newGenerationId } from "../../src/ai/generation-id.js"
-import { DEFAULT_MAX_MESSAGES, MAX_CONTENT_PARTS } from "../../src/ai/message-bounds.js"
+import { DEFAULT_MAX_CONTENT_PARTS, DEFAULT_MAX_MESSAGES } from "../../src/ai/message-bounds.js"
 import { runningMarker } from "../../src/ai/running-marker.js"
 import { createSubjectLimits, isRefusal, type SubjectLimitSettings } from "../../src/ai/subject-limits.js"
 import { subjectScopedLog } from "../../src/ai/subject-scoped-log.js"
@@ -111,7 +111,7 @@ describe("limits per subject and per app", () => {
     await within.text()
   })
 
-  it("more messages than allowed, or more content parts in all than MAX_CONTENT_PARTS, is a 400 naming the client's field", async () => {
+  it("more messages than allowed, or more content parts in all than allowed, is a 400 naming the client's field", async () => {
     const tiny = (count: number) => Array.from({ length: count }, () => ({ role: "user", content: "a" }))
     running = await startAI({ models: { demo: FAST } })
     // The default: 2000 messages pass, one more does not.
@@ -143,7 +143,7 @@ describe("limits per subject and per app", () => {
       },
     })
     // Parts are counted over all the messages, and named where the count passed the bound.
-    const half = Array.from({ length: MAX_CONTENT_PARTS / 2 }, () => ({ type: "text", text: "a" }))
+    const half = Array.from({ length: DEFAULT_MAX_CONTENT_PARTS / 2 }, () => ({ type: "text", text: "a" }))
     const aiSdk = await post(
       running.origin,
       {},
@@ -168,6 +168,25 @@ describe("limits per subject and per app", () => {
     expect(await blocks.json()).toMatchObject({
       error: { message: /^messages\[0\]\.content: at most 10000 content parts/ },
     })
+
+    // Both arrays count, whichever the endpoint reads: an empty `content` slips no `parts` past.
+    const slipped = await post(
+      running.origin,
+      {},
+      { id: "c", messages: [{ id: "u1", role: "user", content: [], parts: [...half, ...half, ...half] }] },
+      "/v1/ai-sdk/chat",
+    )
+    expect(slipped.status).toBe(400)
+    expect(await slipped.json()).toMatchObject({ error: { param: "messages[0].parts" } })
+    await running.close()
+    running = await startAI({ models: { demo: FAST }, maxContentParts: 2 })
+    const few = await post(
+      running.origin,
+      {},
+      { model: "demo", messages: [{ role: "user", content: [...half.slice(0, 3)] }] },
+    )
+    expect(few.status).toBe(400)
+    expect(await few.json()).toMatchObject({ error: { param: "messages[0].content" } })
   })
 
   it("a thinking budget counts towards the output tokens: the 400 names thinking.budget_tokens", async () => {

@@ -546,6 +546,14 @@ export const FIELDS = [
     group: "ai",
   }),
   field({
+    key: "aiMaxContentParts",
+    type: count,
+    arg: "<n>",
+    help: "the most content parts all the messages of one AI request may have together (400 past it)",
+    shownDefault: "10000",
+    group: "ai",
+  }),
+  field({
     key: "aiMaxBodyBytes",
     type: bytes,
     arg: "<size>",
