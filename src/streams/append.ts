@@ -17,7 +17,7 @@ const REFUSED: readonly NewEntry[] = [{ data: "" }]
 export async function appendToStream(context: StreamsContext, request: StreamRequest): Promise<Reply> {
   const headers = request.request.headers
   const close = closedHeader(headers)
-  const producer = producerHeaders(headers)
+  const producer = producerHeaders(headers, context.limits.maxProducerIdLength)
   const writerSeq = header(headers, "stream-seq")
   const stream = await requireStream(context, request.path)
   request.caller.require("append", request.path, stream.owner)
@@ -51,11 +51,8 @@ export async function appendToStream(context: StreamsContext, request: StreamReq
   return replyTo(stream, result, producer)
 }
 
-/** The longest `Producer-Id` taken. */
-export const MAX_PRODUCER_ID_LENGTH = 256
-
 /** `Producer-Id`, `Producer-Epoch`, `Producer-Seq`: all three or none (a 400 otherwise). */
-function producerHeaders(headers: IncomingHttpHeaders): ProducerFence | undefined {
+function producerHeaders(headers: IncomingHttpHeaders, maxIdLength: number): ProducerFence | undefined {
   const id = header(headers, "producer-id")
   const epoch = header(headers, "producer-epoch")
   const seq = header(headers, "producer-seq")
@@ -67,11 +64,10 @@ function producerHeaders(headers: IncomingHttpHeaders): ProducerFence | undefine
     )
   }
   if (id === "") throw new StreamsError(400, "`Producer-Id` must not be empty.")
-  // Each producer's state is kept with its stream: a bound on what one id may cost.
-  if (id.length > MAX_PRODUCER_ID_LENGTH) {
+  if (id.length > maxIdLength) {
     throw new StreamsError(
       400,
-      `\`Producer-Id\` is longer than ${MAX_PRODUCER_ID_LENGTH} characters; use a shorter id (a UUID is 36).`,
+      `\`Producer-Id\` is longer than ${maxIdLength} characters; use a shorter id (a UUID is 36).`,
     )
   }
   return { id, epoch: decimalHeader(epoch, "Producer-Epoch"), seq: decimalHeader(seq, "Producer-Seq") }

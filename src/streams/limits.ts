@@ -17,6 +17,11 @@ export interface StreamsLimits {
   readonly maxStreams: number
   /** Longest stream path (the URL path), in characters; past it a 414. Default 500. */
   readonly maxPathLength: number
+  /**
+   * Longest `Producer-Id`, in characters; past it a 400. Each producer's state stays with its
+   * stream, so this bounds what one id may cost. Default 256 (a UUID is 36).
+   */
+  readonly maxProducerIdLength: number
   /** How long a long-poll waits for data before its 204. Default 20 s. */
   readonly longPollTimeoutMs: number
   /**
@@ -40,6 +45,7 @@ export const DEFAULT_LIMITS: StreamsLimits = Object.freeze({
   bodyIdleTimeoutMs: DEFAULT_BODY_IDLE_TIMEOUT_MS,
   maxStreams: 100_000,
   maxPathLength: 500,
+  maxProducerIdLength: 256,
   longPollTimeoutMs: 20_000,
   sseLifetimeMs: 60_000,
   maxQueuedBytes: 256 * 1024,

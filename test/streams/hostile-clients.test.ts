@@ -99,7 +99,7 @@ describe("a hostile client of the streams", () => {
     expect((await fetch(`${baseUrl}/v1/stream/too-many`, { method: "PUT" })).status).toBe(429)
   })
 
-  it("refuses a Producer-Id longer than 256 characters with a 400 naming it, storing nothing", async () => {
+  it("refuses a Producer-Id longer than maxProducerIdLength (256 by default) with a 400 naming it, storing nothing", async () => {
     served = await serveStreams(createMemoryEngine())
     const url = `${served.baseUrl}/v1/stream/produced`
     expect((await fetch(url, { method: "PUT" })).status).toBe(201)
@@ -119,5 +119,20 @@ describe("a hostile client of the streams", () => {
     expect(await refused.text()).toContain("Producer-Id")
     expect(await (await fetch(`${url}?offset=-1`)).text()).toBe("")
     expect((await append("p".repeat(256))).status).toBe(200)
+    await served.close()
+    served = await serveStreams(createMemoryEngine(), { limits: { maxProducerIdLength: 8 } })
+    const bounded = `${served.baseUrl}/v1/stream/produced`
+    expect((await fetch(bounded, { method: "PUT" })).status).toBe(201)
+    const longer = await fetch(bounded, {
+      method: "POST",
+      headers: {
+        "content-type": "application/octet-stream",
+        "producer-id": "p".repeat(9),
+        "producer-epoch": "0",
+        "producer-seq": "0",
+      },
+      body: "x",
+    })
+    expect(longer.status).toBe(400)
   })
 })
