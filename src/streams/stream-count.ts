@@ -31,6 +31,8 @@ export function createStreamCount(engine: Engine, max: number): StreamCount {
   let count: number | undefined
   /** Places taken whose create has not finished: not in the engine yet, nor in a recount. */
   let pending = 0
+  /** Creates finished on this node, ever: those finished while a recount was out are added to it. */
+  let createdEver = 0
   const recount = async (): Promise<number> => {
     let total = 0
     let after: string | undefined
@@ -49,7 +51,13 @@ export function createStreamCount(engine: Engine, max: number): StreamCount {
   }
   return {
     async reserve() {
-      if (count === undefined || count + pending >= max) count = await recount()
+      if (count === undefined || count + pending >= max) {
+        // A create that finished while the engine was listed may be in its total or not: counted
+        // once more rather than missed (the next recount sets it right).
+        const createdBefore = createdEver
+        const total = await recount()
+        count = total + (createdEver - createdBefore)
+      }
       // No await from this check to the place taken.
       if (count + pending >= max) {
         throw new StreamsError(429, `This server holds its maximum of ${max} streams; delete some first.`)
@@ -61,6 +69,7 @@ export function createStreamCount(engine: Engine, max: number): StreamCount {
           if (settled) return
           settled = true
           pending--
+          createdEver++
           if (count !== undefined) count++
         },
         release() {

@@ -1,0 +1,40 @@
+// The maxStreams count of one node: places are taken as creates pass the check, and a create
+// that finishes while the engine is being recounted is not lost from the count.
+import { describe, expect, it } from "vitest"
+import type { Engine, LogHead } from "../../src/engine/engine.js"
+import { createStreamCount } from "../../src/streams/stream-count.js"
+
+/** An engine whose listing the test answers: each `list` waits for `answer(logs)`. */
+function listedEngine() {
+  const waiting: ((logs: LogHead[]) => void)[] = []
+  const engine = {
+    list: () =>
+      new Promise((resolve) => {
+        waiting.push((logs) => resolve({ logs, next: undefined }))
+      }),
+  } as unknown as Engine
+  const answer = (logs: LogHead[] = []) => (waiting.shift() as (logs: LogHead[]) => void)(logs)
+  return { engine, answer, waiting: () => waiting.length }
+}
+
+describe("the maxStreams count", () => {
+  it("counts a create that finished while the engine was listed, so that no more streams than the bound pass", async () => {
+    const { engine, answer, waiting } = listedEngine()
+    const count = createStreamCount(engine, 3)
+    const first = count.reserve()
+    answer()
+    const places = [await first, await count.reserve(), await count.reserve()]
+    // At the bound: the next create recounts, and one of the three finishes meanwhile, after the
+    // engine answered the listing without it.
+    const fourth = count.reserve()
+    expect(waiting()).toBe(1)
+    places[0]?.created()
+    answer()
+    await expect(fourth).rejects.toMatchObject({ status: 429 })
+    places[1]?.created()
+    places[2]?.release()
+    // Two streams made, one place given back: one more fits, without a recount, and no other.
+    await expect(count.reserve()).resolves.toBeDefined()
+    expect(waiting()).toBe(0)
+  })
+})
