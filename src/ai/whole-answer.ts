@@ -43,9 +43,12 @@ export async function sendWholeAnswer(
   const refused = end?.error
   if (refused?.status !== undefined) {
     // An upstream's refusal read back from the log (an Idempotency-Key replay), mapped as the
-    // request that met it mapped it; only its status and message are stored, not the upstream's
-    // body, code and headers.
-    const error = new UpstreamRequestError(refused.message, { status: refused.status })
+    // request that met it mapped it; only its status and message are stored (the message as what
+    // the upstream said), not the upstream's body, code and headers.
+    const error = new UpstreamRequestError(refused.message, {
+      status: refused.status,
+      body: { error: { message: refused.message } },
+    })
     sendRefusal(response, format, error, view.meta.model, false, headers)
     return
   }

@@ -751,6 +751,10 @@ describe("a whole answer whose upstream refuses after the head wait", () => {
     })
     expect(replayed.headers.get("idempotent-replayed")).toBe("true")
     expect(replayed.status).toBe(429)
+    // What the upstream said is kept in the log with the status, and said again.
+    expect(await replayed.json()).toMatchObject({
+      error: { message: expect.stringContaining("Refused 429") },
+    })
   })
 })
 
