@@ -54,9 +54,10 @@ export async function resolveHubAccess(
   const dataDir = resolve(cwd, options.dataDir ?? (env.HERALD_DATA_DIR?.trim() || "./herald-data"))
   const secret = readDevSecret(dataDir)
   if (secret === undefined) return { hubUrl, token: undefined, tokenSource: undefined }
-  // What the hub serving from that directory checks tokens for (it notes them at start), else
-  // its configured resource (else its URL) and issuer as this process's environment says.
-  const hub = readDevHub(dataDir)
+  // What the hub serving from that directory on that port checks tokens for (it notes them at
+  // start), else its configured resource (else its URL) and issuer as this environment says.
+  const noted = readDevHub(dataDir)
+  const hub = noted?.port === portOf(hubUrl) ? noted : undefined
   const tokens = await createDevTokens({
     secret,
     resource: hub?.resource ?? (env.HERALD_RESOURCE?.trim() || hubUrl),
@@ -69,4 +70,10 @@ export async function resolveHubAccess(
 /** A mistake in how a command was called: printed without a stack, exit code 2. */
 export class UsageError extends Error {
   override name = "UsageError"
+}
+
+/** The port of `url`, its scheme's when it names none. */
+function portOf(url: string): number {
+  const { port, protocol } = new URL(url)
+  return port === "" ? (protocol === "https:" ? 443 : 80) : Number(port)
 }

@@ -423,7 +423,7 @@ async function printDevBanner(config: HeraldConfig, logger: Logger): Promise<voi
   if (dev === undefined) return
   const hub = { resource: resourceOf(config), issuer: config.issuer ?? DEV_ISSUER }
   try {
-    writeDevHub(config.dataDir, hub)
+    writeDevHub(config.dataDir, { ...hub, port: config.port })
   } catch (error) {
     logger.warn(
       { err: error },

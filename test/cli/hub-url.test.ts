@@ -7,8 +7,10 @@ import { createServer, type Server } from "node:http"
 import type { AddressInfo } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { decodeJwt } from "jose"
 import pino from "pino"
 import { afterEach, describe, expect, it } from "vitest"
+import { loadOrCreateDevSecret, writeDevHub } from "../../src/cli/config/dev-secret.js"
 import { loadConfig, toHubOptions } from "../../src/cli/config.js"
 import { resolveHubAccess, UsageError } from "../../src/cli/hub-access.js"
 import { normalizeHubUrl } from "../../src/cli/hub-url.js"
@@ -69,6 +71,26 @@ describe("publish and listen --hub", () => {
     expect(flag.hubUrl).toBe("http://localhost:7219/.well-known/mercure")
     const env = await resolveHubAccess({}, "subscriber", { HERALD_HUB_URL: "http://localhost:7219/" }, cwd)
     expect(env.hubUrl).toBe("http://localhost:7219/.well-known/mercure")
+  })
+
+  it("mints a dev token for what the hub on that port noted beside the secret, and for the URL otherwise", async () => {
+    const cwd = tempDir()
+    const dataDir = join(cwd, "herald-data")
+    loadOrCreateDevSecret(dataDir)
+    writeDevHub(dataDir, { resource: "urn:example:hub", issuer: "urn:example:issuer", port: 7219 })
+    const claims = async (hub: string) => {
+      const { token } = await resolveHubAccess({ hub }, "publisher", {}, cwd)
+      return decodeJwt(token as string)
+    }
+    expect(await claims("http://127.0.0.1:7219")).toMatchObject({
+      aud: "urn:example:hub",
+      iss: "urn:example:issuer",
+    })
+    // Another hub sharing the directory, on another port: the note is not its.
+    expect(await claims("http://localhost:7220")).toMatchObject({
+      aud: "http://localhost:7220/.well-known/mercure",
+      iss: "urn:herald:dev",
+    })
   })
 
   it("names the source of a hub URL that is not one", async () => {

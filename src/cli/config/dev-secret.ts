@@ -60,6 +60,8 @@ export interface DevHub {
   readonly resource: string
   /** The `iss` it asks. */
   readonly issuer: string
+  /** The port it listens on: the note is its for a `--hub` URL of that port only. */
+  readonly port: number
 }
 
 /**
@@ -76,8 +78,8 @@ export function writeDevHub(dataDir: string, hub: DevHub): void {
 export function readDevHub(dataDir: string): DevHub | undefined {
   try {
     const hub = JSON.parse(readFileSync(join(dataDir, DEV_HUB_FILE), "utf8")) as Partial<DevHub>
-    return typeof hub.resource === "string" && typeof hub.issuer === "string"
-      ? { resource: hub.resource, issuer: hub.issuer }
+    return typeof hub.resource === "string" && typeof hub.issuer === "string" && typeof hub.port === "number"
+      ? { resource: hub.resource, issuer: hub.issuer, port: hub.port }
       : undefined
   } catch {
     return undefined
