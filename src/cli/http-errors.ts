@@ -61,14 +61,21 @@ const UNTRUSTED_CERTIFICATE_CODES = new Set([
  * `undefined`. No retry fixes that: the command should stop and say how to trust it.
  */
 export function untrustedCertificate(url: string, error: unknown): string | undefined {
-  let current = error
-  for (let depth = 0; depth < 6 && current instanceof Error; depth++) {
-    const code = (current as { code?: unknown }).code
+  for (const cause of errorCauses(error)) {
+    if (!(cause instanceof Error)) continue
+    const code = (cause as { code?: unknown }).code
     if (typeof code === "string" && UNTRUSTED_CERTIFICATE_CODES.has(code))
-      return `the TLS certificate of ${url} is not trusted (${code}: ${current.message}). For a certificate of your own (self-signed, or from a private CA), run with NODE_EXTRA_CA_CERTS=<its PEM file>`
-    current = current.cause
+      return `the TLS certificate of ${url} is not trusted (${code}: ${cause.message}). For a certificate of your own (self-signed, or from a private CA), run with NODE_EXTRA_CA_CERTS=<its PEM file>`
   }
   return undefined
+}
+
+/** `error` and its causes, outermost first, at most 6 deep (fetch wraps a socket's error twice). */
+export function errorCauses(error: unknown): unknown[] {
+  const chain = [error]
+  for (let current = error; chain.length < 6 && current instanceof Error && current.cause !== undefined; )
+    chain.push((current = current.cause))
+  return chain
 }
 
 /** One line for a request that got no answer. */

@@ -139,7 +139,8 @@ async function openHttp2(
   }
 }
 
-function joinHeaders(
+/** Response headers as Node gives them, names lower-cased, repeated ones joined with `, `. */
+export function joinHeaders(
   headers: Record<string, string | string[] | number | undefined>,
 ): Record<string, string> {
   const joined: Record<string, string> = {}

@@ -2,6 +2,7 @@ import { performance } from "node:perf_hooks"
 import type { Readable } from "node:stream"
 import { createBrotliDecompress, createGunzip, createInflate } from "node:zlib"
 import { createParser } from "../../protocol/index.js"
+import { errorCauses } from "../http-errors.js"
 import { HeadersTimeoutError, openStream } from "./connect.js"
 import type { ArrivedEvent, Observation } from "./observation.js"
 
@@ -55,7 +56,7 @@ export async function observe(
       insecure: settings.insecure,
     })
   } catch (error) {
-    const headersTimedOut = causes(error).some((cause) => cause instanceof HeadersTimeoutError)
+    const headersTimedOut = errorCauses(error).some((cause) => cause instanceof HeadersTimeoutError)
     return { ...EMPTY, url, connectError: describeError(error), headersTimedOut, watchedMs: now() }
   }
   const headersMs = now()
@@ -198,16 +199,8 @@ const DECOMPRESSORS: Readonly<Record<string, () => Readable & NodeJS.WritableStr
 
 /** The innermost reason: fetch-style wrappers and aborts keep it in `cause`. */
 export function describeError(error: unknown): string {
-  const current = causes(error).at(-1)
+  const current = errorCauses(error).at(-1)
   const message = current instanceof Error ? current.message : String(current)
   const code = (current as { code?: unknown }).code
   return typeof code === "string" && !message.includes(code) ? `${message} (${code})` : message
-}
-
-/** `error` and its causes, outermost first, at most 6 deep. */
-function causes(error: unknown): unknown[] {
-  const chain = [error]
-  for (let current = error; chain.length < 6 && current instanceof Error && current.cause !== undefined; )
-    chain.push((current = current.cause))
-  return chain
 }

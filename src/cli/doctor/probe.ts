@@ -3,6 +3,7 @@ import { request as httpRequest } from "node:http"
 import { request as httpsRequest } from "node:https"
 import { setTimeout as sleep } from "node:timers/promises"
 import { describeFailure } from "../http-errors.js"
+import { joinHeaders } from "./connect.js"
 import type { ProbeRun, SentProbe } from "./evidence.js"
 import { describeError } from "./observe.js"
 
@@ -87,29 +88,35 @@ function post(
       {
         method: "POST",
         headers: { ...headers, "content-length": String(Buffer.byteLength(body)) },
-        timeout: timeoutMs,
         ...(target.protocol === "https:" ? { rejectUnauthorized: !insecure } : {}),
       },
       (response) => {
         const chunks: Buffer[] = []
         response.on("data", (chunk: Buffer) => chunks.push(chunk))
-        response.on("error", reject)
+        response.on("error", (error) => {
+          clearTimeout(deadline)
+          reject(error)
+        })
         response.on("end", () => {
-          const answerHeaders = new Headers()
-          for (const [name, value] of Object.entries(response.headers)) {
-            if (value !== undefined) answerHeaders.set(name, Array.isArray(value) ? value.join(", ") : value)
-          }
+          clearTimeout(deadline)
           resolve({
             status: response.statusCode ?? 0,
             statusText: response.statusMessage ?? "",
-            headers: answerHeaders,
+            headers: new Headers(joinHeaders(response.headers)),
             text: Buffer.concat(chunks).toString("utf8"),
           })
         })
       },
     )
-    request.on("timeout", () => request.destroy(new Error(`no answer within ${timeoutMs} ms`)))
-    request.on("error", reject)
+    // The whole exchange, as fetch's signal bounded it: not only a quiet socket.
+    const deadline = setTimeout(
+      () => request.destroy(new Error(`no answer within ${timeoutMs} ms`)),
+      timeoutMs,
+    )
+    request.on("error", (error) => {
+      clearTimeout(deadline)
+      reject(error)
+    })
     request.end(body)
   })
 }
