@@ -16,27 +16,23 @@ import { formatPosition, parsePosition, START } from "../../src/engine/position.
 import { createRedisEngine } from "../../src/engine/redis.js"
 import type { Logger } from "../../src/logger.js"
 import { createStreamsHandler } from "../../src/streams/index.js"
-import { type RedisServer, redisServerInstalled, STRICT, startRedis, waitFor } from "./redis-servers.js"
+import {
+  infoReplication,
+  type RedisServer,
+  redisServerInstalled,
+  replicaCaughtUp,
+  STRICT,
+  startRedis,
+  waitFor,
+} from "./redis-servers.js"
 import { collect, scriptedSource } from "./scripted-source.js"
 
 const installed = await redisServerInstalled()
 const quiet: Logger = { error: () => {}, warn: () => {}, info: () => {}, debug: () => {} }
 
-async function infoReplication(url: string): Promise<string> {
-  const client = new Redis(url, { maxRetriesPerRequest: 0 })
-  client.on("error", () => {})
-  try {
-    return (await client.info("replication")) as string
-  } finally {
-    client.disconnect()
-  }
-}
-
 /** Waits until `engine` answers again (it reconnects by itself after its Redis restarted). */
 const reconnected = (engine: Engine, log: string) =>
   waitFor(async () => (await engine.head(log).catch(() => undefined)) !== undefined, "the engine back")
-
-const offsetOf = (info: string) => Number(/master_repl_offset:(\d+)/.exec(info)?.[1])
 
 async function appendEach(engine: Engine, log: string, texts: readonly string[]): Promise<string[]> {
   const positions: string[] = []
@@ -70,11 +66,7 @@ describe.skipIf(!installed && !STRICT)("redis engine: appends lost with a Redis"
     onMaster = createRedisEngine({ url: master.url, keyPrefix })
     await onMaster.create(log, {})
     seen = await appendEach(onMaster, log, ["1", "2", "3", "4", "5"])
-    const masterOffset = offsetOf(await infoReplication(master.url))
-    await waitFor(
-      async () => offsetOf(await infoReplication(replica.url)) >= masterOffset,
-      "the replica to have entries 1-5",
-    )
+    await replicaCaughtUp(master.url, replica.url)
     // Cut off: entries 6-8 are acknowledged by the master and never reach the replica.
     const replicaClient = new Redis(replica.url)
     await replicaClient.replicaof("NO", "ONE")
@@ -273,8 +265,7 @@ describe.skipIf(!installed && !STRICT)(
         for (const data of ["a", "b", "c"])
           offsets.push((await before("POST", "/src", {}, data)).next as string)
         expect((await before("PUT", "/fk", { "stream-forked-from": "/v1/stream/src" })).status).toBe(201)
-        const masterOffset = offsetOf(await infoReplication(master.url))
-        await waitFor(async () => offsetOf(await infoReplication(replica.url)) >= masterOffset, "the replica")
+        await replicaCaughtUp(master.url, replica.url)
         const replicaClient = new Redis(replica.url)
         await replicaClient.replicaof("NO", "ONE")
         replicaClient.disconnect()
@@ -331,8 +322,7 @@ describe.skipIf(!installed && !STRICT)("redis engine: a log idle across a failov
       // A log closed before the failover lost nothing: its close was its last write.
       await onMaster.create("done", {})
       await onMaster.append("done", [{ data: "all" }], { close: true })
-      const masterOffset = offsetOf(await infoReplication(master.url))
-      await waitFor(async () => offsetOf(await infoReplication(replica.url)) >= masterOffset, "the replica")
+      await replicaCaughtUp(master.url, replica.url)
       const replicaClient = new Redis(replica.url)
       await replicaClient.replicaof("NO", "ONE")
       replicaClient.disconnect()

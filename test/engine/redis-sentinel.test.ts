@@ -12,6 +12,7 @@ import type { Logger } from "../../src/logger.js"
 import {
   type RedisSentinelSet,
   redisServerInstalled,
+  replicaCaughtUp,
   STRICT,
   startSentinelSet,
   waitFor,
@@ -19,18 +20,6 @@ import {
 
 const installed = await redisServerInstalled()
 const quiet: Logger = { error: () => {}, warn: () => {}, info: () => {}, debug: () => {} }
-
-/** The replication offset a server reports in INFO replication. */
-async function replicationOffset(port: number): Promise<number> {
-  const client = new Redis({ host: "127.0.0.1", port, maxRetriesPerRequest: 0 })
-  client.on("error", () => {})
-  try {
-    const info = (await client.info("replication")) as string
-    return Number(/master_repl_offset:(\d+)/.exec(info)?.[1] ?? Number.NaN)
-  } finally {
-    client.disconnect()
-  }
-}
 
 describe.skipIf(!installed && !STRICT)("redis engine through Sentinels", () => {
   let set: RedisSentinelSet
@@ -82,11 +71,7 @@ describe.skipIf(!installed && !STRICT)("redis engine through Sentinels", () => {
         async () => {},
       )
       // Nothing acknowledged is lost to the failover: the replica has every write first.
-      const written = await replicationOffset(set.master.port)
-      await waitFor(
-        async () => (await replicationOffset(set.replica.port)) >= written,
-        "the replica to catch up",
-      )
+      await replicaCaughtUp(`redis://127.0.0.1:${set.master.port}`, `redis://127.0.0.1:${set.replica.port}`)
 
       const sentinel = new Redis({ ...set.sentinel, maxRetriesPerRequest: 0 })
       sentinel.on("error", () => {})

@@ -69,6 +69,25 @@ export async function waitFor(
   }
 }
 
+/** The `INFO replication` section of the Redis at `url`. */
+export async function infoReplication(url: string): Promise<string> {
+  const client = new Redis(url, { maxRetriesPerRequest: 0 })
+  client.on("error", () => {})
+  try {
+    return (await client.info("replication")) as string
+  } finally {
+    client.disconnect()
+  }
+}
+
+const offsetOf = (info: string) => Number(/master_repl_offset:(\d+)/.exec(info)?.[1] ?? Number.NaN)
+
+/** Waits until the replica at `replicaUrl` has all that the master at `masterUrl` has written so far. */
+export async function replicaCaughtUp(masterUrl: string, replicaUrl: string): Promise<void> {
+  const written = offsetOf(await infoReplication(masterUrl))
+  await waitFor(async () => offsetOf(await infoReplication(replicaUrl)) >= written, "the replica to catch up")
+}
+
 /** A redis-server this test started. */
 export interface RedisServer {
   readonly port: number

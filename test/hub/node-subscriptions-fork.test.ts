@@ -17,6 +17,7 @@ import type { SubscriptionDocument } from "../../src/hub/subscriptions.js"
 import {
   type RedisServer,
   redisServerInstalled,
+  replicaCaughtUp,
   STRICT,
   startRedis,
   waitFor,
@@ -24,18 +25,6 @@ import {
 import { recordingLogger } from "../server/helpers.js"
 
 const installed = await redisServerInstalled()
-
-const replicationOffset = async (url: string): Promise<number> => {
-  const client = new Redis(url, { maxRetriesPerRequest: 0 })
-  client.on("error", () => {})
-  try {
-    const info = (await client.info("replication")) as string
-    if (!info.includes("role:master") && !info.includes("master_link_status:up")) return -1
-    return Number(/master_repl_offset:(\d+)/.exec(info)?.[1])
-  } finally {
-    client.disconnect()
-  }
-}
 
 /** An engine whose calls go to `target.current`, which the test moves (a failover's reconnect). */
 function movableEngine(target: { current: Engine }): Engine {
@@ -103,11 +92,7 @@ describe.skipIf(!installed && !STRICT)(
       await directory.maintain()
       const before = await onMaster.head(ownLog)
       expect(before).toBeDefined()
-      const masterOffset = await replicationOffset(master.url)
-      await waitFor(
-        async () => (await replicationOffset(replica.url)) >= masterOffset,
-        "the replica to have the snapshot",
-      )
+      await replicaCaughtUp(master.url, replica.url)
 
       // The failover: the replica is promoted, and the node's engine now reaches it.
       const promote = new Redis(replica.url)
