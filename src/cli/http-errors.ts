@@ -73,8 +73,11 @@ export function untrustedCertificate(url: string, error: unknown): string | unde
 /** `error` and its causes, outermost first, at most 6 deep (fetch wraps a socket's error twice). */
 export function errorCauses(error: unknown): unknown[] {
   const chain = [error]
-  for (let current = error; chain.length < 6 && current instanceof Error && current.cause !== undefined; )
-    chain.push((current = current.cause))
+  let current = error
+  while (chain.length < 6 && current instanceof Error && current.cause !== undefined) {
+    current = current.cause
+    chain.push(current)
+  }
   return chain
 }
 
