@@ -1,3 +1,4 @@
+import { toHeaderValue } from "../protocol/header-value.js"
 import type { EventSourceInit } from "./types.js"
 
 /** RFC 9110 §9.2.2: methods a client may safely repeat; and QUERY, "safe and idempotent" (RFC 10008). */
@@ -24,8 +25,9 @@ export async function buildRequestInit(
   const headers = new Headers(typeof init.headers === "function" ? await init.headers() : init.headers)
   headers.set("Accept", "text/event-stream")
   // "If the event source's last event ID string is not the empty string, set `Last-Event-ID`
-  // to the last event ID string, encoded as UTF-8."
-  if (lastEventId !== "") headers.set("Last-Event-ID", utf8ByteString(lastEventId))
+  // to the last event ID string, encoded as UTF-8." A control but tab (which an id may hold, and
+  // a header may not: Node's fetch would refuse every retry) goes as U+FFFD.
+  if (lastEventId !== "") headers.set("Last-Event-ID", toHeaderValue(lastEventId))
   const body = typeof init.body === "function" ? await init.body() : init.body
   return {
     method: init.method ?? "GET",
@@ -37,23 +39,4 @@ export async function buildRequestInit(
     redirect: "follow",
     signal,
   }
-}
-
-/**
- * Controls but tab, which an SSE id may hold (only NUL, CR and LF are barred there) and HTTP
- * stacks refuse in a header value: Node's fetch fails the request, every retry alike.
- */
-// biome-ignore lint/suspicious/noControlCharactersInRegex: matching controls is the point.
-const CONTROLS = /[\u0000-\u0008\u000a-\u001f\u007f]/g
-
-/**
- * Header values are byte strings in the Fetch API: one character per byte. Writing the UTF-8
- * bytes that way puts the exact UTF-8 encoding on the wire, so a non-ASCII id round-trips. A
- * control goes as U+FFFD, as Herald's server writes and reads one (`toHeaderValue`).
- */
-function utf8ByteString(text: string): string {
-  let bytes = ""
-  for (const byte of new TextEncoder().encode(text.replace(CONTROLS, "\ufffd")))
-    bytes += String.fromCharCode(byte)
-  return bytes
 }

@@ -8,6 +8,7 @@
  */
 
 export type { Logger } from "../logger.js"
+export { fromHeaderValue, toHeaderValue } from "../protocol/header-value.js"
 export {
   type Admission,
   type AdmissionRefusal,
@@ -41,7 +42,6 @@ export {
 } from "./connection.js"
 export { answerFailure, type RequestHandler, withErrorBoundary } from "./error-boundary.js"
 export { type FetchConnectionSettings, openFetchConnection } from "./fetch-adapter.js"
-export { fromHeaderValue, toHeaderValue } from "./header-value.js"
 export { sseHeaders } from "./headers.js"
 export { createHeartbeat, HEARTBEAT_FRAME, type Heartbeat, type HeartbeatTarget } from "./heartbeat.js"
 export { createEventHistory, type EventHistory, type HistoryLimits, type ReplayResult } from "./history.js"

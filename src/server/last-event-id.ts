@@ -1,4 +1,4 @@
-import { fromHeaderValue } from "./header-value.js"
+import { fromHeaderValue } from "../protocol/header-value.js"
 
 /** Query parameters read when a client could not send the `Last-Event-ID` header (e.g. a first connection from a fresh EventSource). */
 export const DEFAULT_LAST_EVENT_ID_PARAMS: readonly string[] = Object.freeze(["lastEventId", "lastEventID"])

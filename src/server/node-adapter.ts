@@ -160,7 +160,7 @@ export function openNodeConnection(
   response.writeHead(200, sseHeaders(request.httpVersion, settings.headers))
   const socket = directSocket(request, response)
   // Node writes the head joined to the first body chunk when that is a string, and then as
-  // UTF-8, which would mangle header values that already hold UTF-8 bytes (see header-value.ts);
+  // UTF-8, which would mangle header values that already hold UTF-8 bytes (see protocol/header-value.ts);
   // before bytes, it writes the head on its own, as Latin-1: byte for byte. So the first write is
   // bytes: the first frame's, through the response (so middleware wrapping write() sees it) …
   if (socket === undefined) response.write(toBytes(settings.firstFrame))
