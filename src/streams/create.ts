@@ -61,7 +61,7 @@ export async function createStream(context: StreamsContext, request: StreamReque
     context.retention === undefined ? creation.config : { ...creation.config, retention: context.retention }
 
   const log = logOf(request.path)
-  const place = await context.streamCount.reserve()
+  const place = await context.streamCount.reserve(async () => (await context.engine.head(log)) !== undefined)
   let marked = false
   let result: CreateResult | undefined
   try {

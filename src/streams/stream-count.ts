@@ -7,8 +7,10 @@ export interface StreamCount {
   /**
    * Takes a place for one more stream, or throws a 429 when it would pass the bound. The place
    * counts from now on, so that creates at once on one node cannot all pass the same count.
+   * At the bound, `exists` is asked: a create of a stream that exists makes none (an idempotent
+   * re-PUT answers 200), so it gets its place all the same.
    */
-  reserve(): Promise<StreamPlace>
+  reserve(exists: () => Promise<boolean>): Promise<StreamPlace>
   deleted(): void
 }
 
@@ -50,7 +52,7 @@ export function createStreamCount(engine: Engine, max: number): StreamCount {
     return total
   }
   return {
-    async reserve() {
+    async reserve(exists) {
       if (count === undefined || count + pending >= max) {
         // A create that finished while the engine was listed may be in its total or not: counted
         // once more rather than missed (the next recount sets it right).
@@ -58,8 +60,9 @@ export function createStreamCount(engine: Engine, max: number): StreamCount {
         const total = await recount()
         count = total + (createdEver - createdBefore)
       }
-      // No await from this check to the place taken.
-      if (count + pending >= max) {
+      // No await from this check to the place taken, but for a stream that exists: should it go
+      // meanwhile, its create passes the bound by one.
+      if (count + pending >= max && !(await exists())) {
         throw new StreamsError(429, `This server holds its maximum of ${max} streams; delete some first.`)
       }
       pending++

@@ -17,16 +17,18 @@ function listedEngine() {
   return { engine, answer, waiting: () => waiting.length }
 }
 
+const none = async () => false
+
 describe("the maxStreams count", () => {
   it("counts a create that finished while the engine was listed, so that no more streams than the bound pass", async () => {
     const { engine, answer, waiting } = listedEngine()
     const count = createStreamCount(engine, 3)
-    const first = count.reserve()
+    const first = count.reserve(none)
     answer()
-    const places = [await first, await count.reserve(), await count.reserve()]
+    const places = [await first, await count.reserve(none), await count.reserve(none)]
     // At the bound: the next create recounts, and one of the three finishes meanwhile, after the
     // engine answered the listing without it.
-    const fourth = count.reserve()
+    const fourth = count.reserve(none)
     expect(waiting()).toBe(1)
     places[0]?.created()
     answer()
@@ -34,7 +36,29 @@ describe("the maxStreams count", () => {
     places[1]?.created()
     places[2]?.release()
     // Two streams made, one place given back: one more fits, without a recount, and no other.
-    await expect(count.reserve()).resolves.toBeDefined()
+    await expect(count.reserve(none)).resolves.toBeDefined()
     expect(waiting()).toBe(0)
+  })
+
+  it("gives a place at the bound to a create of a stream that exists, and asks only at the bound", async () => {
+    const { engine, answer } = listedEngine()
+    const count = createStreamCount(engine, 1)
+    let asked = 0
+    const exists = async () => {
+      asked++
+      return true
+    }
+    const first = count.reserve(exists)
+    answer()
+    ;(await first).created()
+    expect(asked).toBe(0)
+    const again = count.reserve(exists)
+    answer([{} as LogHead])
+    const place = await again
+    expect(asked).toBe(1)
+    place.release()
+    const other = count.reserve(none)
+    answer([{} as LogHead])
+    await expect(other).rejects.toMatchObject({ status: 429 })
   })
 })

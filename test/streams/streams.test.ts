@@ -223,11 +223,14 @@ describe("limits", () => {
     expect(counted.limits.length).toBeLessThan(40)
   })
 
-  it("holds at most maxStreams streams (429), and makes room again on delete", async () => {
+  it("holds at most maxStreams streams (429), answers a re-PUT of one at the bound (200), and makes room again on delete", async () => {
     const { baseUrl } = await start({ limits: { maxStreams: 2 } })
     const put = (name: string) => fetch(`${baseUrl}/v1/stream/${name}`, { method: "PUT" })
     expect((await put("a")).status).toBe(201)
     expect((await put("b")).status).toBe(201)
+    expect((await put("c")).status).toBe(429)
+    // A re-PUT of a stream that exists makes none: idempotent, at the bound too.
+    expect((await put("b")).status).toBe(200)
     expect((await put("c")).status).toBe(429)
     expect((await fetch(`${baseUrl}/v1/stream/a`, { method: "DELETE" })).status).toBe(204)
     expect((await put("c")).status).toBe(201)
