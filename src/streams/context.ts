@@ -3,6 +3,7 @@ import type { Engine, Retention } from "../engine/engine.js"
 import type { Logger } from "../logger.js"
 import type { SSE } from "../server/index.js"
 import type { StreamsCaller } from "./auth.js"
+import type { ForkMarkerSweep } from "./fork-marker-sweep.js"
 import type { StreamsLimits } from "./limits.js"
 import type { LiveFrames } from "./sse-events.js"
 import type { StreamCount } from "./stream-count.js"
@@ -18,6 +19,8 @@ export interface StreamsContext {
   /** The retention of every stream's log (`undefined`: the engine's). */
   readonly retention: Retention | undefined
   readonly streamCount: StreamCount
+  /** Removes stale fork markers a few at each new fork. */
+  readonly forkMarkers: ForkMarkerSweep
   /** The open SSE responses: their bounded queues, heartbeats and shutdown. */
   readonly sse: SSE
   /** The frame of the last live batch, shared by its stream's SSE readers. */

@@ -6,7 +6,8 @@
  * A source must outlive its forks' reads: each fork is recorded by an empty marker log
  * `streams-fork:{<source's log>} <fork's path>`, and deleting a source that has live forks only
  * soft-deletes it. Markers are checked against the forks they name (a fork that expired leaves a
- * stale marker, removed when found), so the count never keeps a source alive for nothing. The
+ * stale marker, removed when found: at the source's delete, and a few at each new fork of it, see
+ * fork-marker-sweep.ts), so the count never keeps a source alive for nothing. The
  * braces are a hash tag (engine/redis-keys.ts): on a Redis Cluster a source's markers live in
  * its slot. A fork's own log cannot: it is found by its own path alone.
  */
@@ -77,14 +78,24 @@ export function markerOf(source: string, fork: string): string {
 }
 
 /** What the names of `source`'s markers start with; the source's log is their hash tag. */
-function markersOf(source: string): string {
+export function markersOf(source: string): string {
   return `${MARKER_PREFIX}{${logOf(source)}}${SEPARATOR}`
 }
 
 /** Records a fork of `source`; `true` when this call created the record. */
 export async function addMarker(context: StreamsContext, source: string, fork: string): Promise<boolean> {
   const result = await context.engine.create(markerOf(source, fork))
-  return result.status === "created"
+  if (result.status !== "created") return false
+  try {
+    await context.forkMarkers.sweep(context, source, result.head.createdAt)
+  } catch (error) {
+    // Housekeeping: the next fork's sweep, or the source's delete, finds what this one left.
+    context.logger.warn(
+      { err: error, source },
+      "a sweep of stale fork markers failed; the fork is made all the same",
+    )
+  }
+  return true
 }
 
 /** Whether a live fork still reads from `source` (stale markers found on the way are removed). */
@@ -94,13 +105,18 @@ export async function hasLiveForks(context: StreamsContext, source: string): Pro
   for (;;) {
     const page = await context.engine.list({ prefix, limit: PAGE, ...(after === undefined ? {} : { after }) })
     for (const marker of page.logs) {
-      const fork = await loadStream(context.engine, marker.name.slice(prefix.length))
-      if (fork?.fork?.source === source) return true
+      if (await namesLiveFork(context, source, marker.name)) return true
       await context.engine.delete(marker.name)
     }
     if (page.next === undefined) return false
     after = page.next
   }
+}
+
+/** Whether the marker `name` of `source` names a fork of it that is there. */
+export async function namesLiveFork(context: StreamsContext, source: string, name: string): Promise<boolean> {
+  const fork = await loadStream(context.engine, name.slice(markersOf(source).length))
+  return fork?.fork?.source === source
 }
 
 /**

@@ -15,6 +15,7 @@ import { createStreamsCors, type StreamsCorsOptions } from "./cors.js"
 import { createStream } from "./create.js"
 import { deleteStream } from "./delete.js"
 import { StreamsError } from "./errors.js"
+import { createForkMarkerSweep } from "./fork-marker-sweep.js"
 import { SECURITY_HEADERS } from "./headers.js"
 import { resolveLimits, type StreamsLimits } from "./limits.js"
 import { openForRead } from "./lookup.js"
@@ -105,6 +106,7 @@ export function createStreamsHandler(options: StreamsOptions): StreamsHandler {
     authenticated: auth !== undefined,
     retention: options.retention,
     streamCount: createStreamCount(options.engine, limits.maxStreams),
+    forkMarkers: createForkMarkerSweep(),
     // No `retry` field: Durable Streams clients resume from their offsets, on their own schedule.
     sse: createSSE({ retryMs: null, maxQueuedBytes: limits.maxQueuedBytes, logger }),
     liveFrames: new LiveFrames(),

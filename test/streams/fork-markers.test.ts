@@ -1,10 +1,12 @@
 // The records of a stream's forks (src/streams/fork.ts) carry the stream's log as their hash tag:
-// on a Redis Cluster they live in the stream's slot.
-import { expect, it } from "vitest"
+// on a Redis Cluster they live in the stream's slot; those of forks gone are swept as new forks come.
+import { describe, expect, it } from "vitest"
+import { createMemoryEngine } from "../../src/engine/memory.js"
 import { logKeys } from "../../src/engine/redis-keys.js"
 import { markerOf } from "../../src/streams/fork.js"
 import { logOf } from "../../src/streams/stream.js"
 import { hashTag } from "../engine/hash-tag.js"
+import { serveStreams } from "./serve-streams.js"
 
 it("puts the markers of a stream's forks in the stream's Redis slot", () => {
   const source = "/v1/stream/chat/1"
@@ -17,4 +19,64 @@ it("puts the markers of a stream's forks in the stream's Redis slot", () => {
   expect(hashTag(logKeys("herald", markerOf("/v1/stream/chat/2", "/v1/stream/chat/1-a")).meta)).not.toBe(
     sourceTag,
   )
+})
+
+describe("stale markers", () => {
+  it("are swept as new forks come: a source forked by forks that expire keeps a bounded number of them", async () => {
+    let now = Date.UTC(2026, 0, 1)
+    const served = await serveStreams(createMemoryEngine({ now: () => now }))
+    try {
+      const source = `${served.baseUrl}/v1/stream/source`
+      expect((await fetch(source, { method: "PUT" })).status).toBe(201)
+      const fork = (name: string, ttlSeconds?: number) =>
+        fetch(`${served.baseUrl}/v1/stream/${name}`, {
+          method: "PUT",
+          headers: {
+            "stream-forked-from": "/v1/stream/source",
+            ...(ttlSeconds === undefined ? {} : { "stream-ttl": String(ttlSeconds) }),
+          },
+        })
+      const markers = async () =>
+        (await served.engine.list({ prefix: "streams-fork:", limit: 1000 })).logs.map((log) =>
+          log.name.slice(log.name.lastIndexOf(" ") + 1),
+        )
+      // Three forks that live on, then forks of one second each, a fork every ten seconds.
+      for (const name of ["kept-a", "kept-b", "kept-c"]) expect((await fork(name)).status).toBe(201)
+      for (let i = 0; i < 60; i++) {
+        expect((await fork(`brief-${String(i).padStart(2, "0")}`, 1)).status).toBe(201)
+        now += 10_000
+      }
+      const left = await markers()
+      // Every live fork keeps its marker; of the 60 expired forks' markers, a few young ones at most.
+      expect(left.filter((name) => name.includes("kept-"))).toHaveLength(3)
+      expect(left.length).toBeLessThanOrEqual(3 + 10)
+      // The three live forks still hold their deleted source: it is only soft-deleted.
+      expect((await fetch(source, { method: "DELETE" })).status).toBe(204)
+      expect((await fetch(`${served.baseUrl}/v1/stream/kept-a`)).status).toBe(200)
+    } finally {
+      await served.close()
+    }
+  })
+
+  it("leaves a young marker whose fork is not made yet (a fork being created) alone", async () => {
+    let now = Date.UTC(2026, 0, 1)
+    const served = await serveStreams(createMemoryEngine({ now: () => now }))
+    try {
+      expect((await fetch(`${served.baseUrl}/v1/stream/source`, { method: "PUT" })).status).toBe(201)
+      // A marker whose fork's log is not there yet: another node is between the two creates.
+      await served.engine.create(markerOf("/v1/stream/source", "/v1/stream/coming"))
+      now += 1_000
+      const forked = await fetch(`${served.baseUrl}/v1/stream/next`, {
+        method: "PUT",
+        headers: { "stream-forked-from": "/v1/stream/source" },
+      })
+      expect(forked.status).toBe(201)
+      const names = (await served.engine.list({ prefix: "streams-fork:", limit: 10 })).logs.map(
+        (log) => log.name,
+      )
+      expect(names).toContain(markerOf("/v1/stream/source", "/v1/stream/coming"))
+    } finally {
+      await served.close()
+    }
+  })
 })
