@@ -11,6 +11,9 @@ class StreamControllerSink implements ConnectionSink {
   controller: ReadableStreamDefaultController<Uint8Array> | undefined
   drainListener: (() => void) | undefined
   clientGone = false
+  /** Called once the body ended and the runtime took its last byte: the transport is done. */
+  onceRead: (() => void) | undefined
+  ending = false
   write(frame: Frame): boolean {
     const controller = this.controller
     if (controller === undefined) return false
@@ -21,6 +24,24 @@ class StreamControllerSink implements ConnectionSink {
     this.drainListener = listener
   }
   end(): void {
+    this.ending = true
+    this.closeOnceRead()
+  }
+  /**
+   * Ends the body once the runtime has read every queued byte; the runtime tells nothing else
+   * of a body read to its end, and a graceful shutdown waits for exactly that.
+   */
+  closeOnceRead(): void {
+    const controller = this.controller
+    if (!this.ending || controller === undefined || (controller.desiredSize ?? 0) < BODY_HIGH_WATER_MARK)
+      return
+    this.ending = false
+    this.close()
+    const read = this.onceRead
+    this.onceRead = undefined
+    read?.()
+  }
+  close(): void {
     try {
       this.controller?.close()
     } catch {
@@ -30,7 +51,7 @@ class StreamControllerSink implements ConnectionSink {
   destroy(): void {
     // The client left: end quietly. Erroring the body would make the runtime log a failure.
     if (this.clientGone) {
-      this.end()
+      this.close()
       return
     }
     try {
@@ -69,6 +90,8 @@ export function openFetchConnection(
         const listener = sink.drainListener
         sink.drainListener = undefined
         listener?.()
+        // Each read that leaves room calls this: the one that empties the queue ends the body.
+        sink.closeOnceRead()
       },
       cancel() {
         sink.clientGone = true
@@ -81,6 +104,8 @@ export function openFetchConnection(
     sink.clientGone = true
     connection.destroy("client-gone")
   }
+  // After a graceful end, "client-gone" only notes that the transport closed (see destroy).
+  sink.onceRead = () => connection.destroy("client-gone")
   const signal = request.signal
   if (signal.aborted) clientGone()
   else signal.addEventListener("abort", clientGone, { once: true })

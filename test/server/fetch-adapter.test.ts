@@ -98,6 +98,36 @@ describe("Fetch adapter", () => {
     await reader.cancel()
   })
 
+  it("lets a graceful shutdown end once the bodies are read to their end, not at its deadline", async () => {
+    const closing = createSSE({ heartbeatMs: 0 })
+    let connection: SSEConnection | undefined
+    const response = closing.response(new Request("http://app/"), (opened) => {
+      connection = opened
+    })
+    const open = connection as SSEConnection
+    // More than the body buffers: its end waits for the reader.
+    while (open.send({ data: "x".repeat(1000) })) {}
+    let finished = false
+    const done = closing.close({ deadlineMs: 60_000 }).then(() => {
+      finished = true
+    })
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    expect(finished).toBe(false)
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader()
+    let bytes = 0
+    for (;;) {
+      const { value, done: ended } = await reader.read()
+      if (ended) break
+      bytes += value.byteLength
+    }
+    expect(bytes).toBeGreaterThan(64 * 1024)
+    const outcome = await Promise.race([
+      done.then(() => "ended"),
+      new Promise((resolve) => setTimeout(() => resolve("still waiting"), 2000)),
+    ])
+    expect(outcome).toBe("ended")
+  })
+
   it("closes the stream when the handler fails, reports it to the logger, and the process lives on", async () => {
     const logger = recordingLogger()
     const logged = createSSE({ heartbeatMs: 0, logger })
