@@ -10,12 +10,17 @@ import { assertProducerFence } from "./producer.js"
 /** Longest log name accepted, in UTF-16 code units. */
 export const MAX_LOG_NAME = 1024
 
-/** Rejects a log name that is not a string of 1 to {@link MAX_LOG_NAME} characters. */
+/**
+ * Rejects a log name that is not a string of 1 to {@link MAX_LOG_NAME} characters, or that holds
+ * a lone surrogate: UTF-8 cannot store one, so two such names would be one log in sqlite and Redis.
+ */
 export function assertLogName(log: string): void {
   if (typeof log !== "string") throw new TypeError(`The log name must be a string; got ${typeof log}.`)
   if (log.length === 0 || log.length > MAX_LOG_NAME) {
     throw new RangeError(`The log name must be 1 to ${MAX_LOG_NAME} characters long; got ${log.length}.`)
   }
+  if (!log.isWellFormed())
+    throw new RangeError("The log name must not hold a lone surrogate (not text in UTF-8).")
 }
 
 /** Rejects a page size (`field`) that is not a positive integer. */
@@ -37,16 +42,29 @@ export function assertDuration(ms: number, field: string): void {
   }
 }
 
-/** Rejects a batch that is not an array of `{ data: string, key?: string }`, naming the entry. */
-export function assertNewEntries(entries: readonly NewEntry[]): void {
+/**
+ * Rejects a batch that is not an array of `{ data: string, key?: string }`, naming the entry, and
+ * returns it as stored: a lone surrogate (which UTF-8 cannot hold) as U+FFFD, as sqlite and Redis
+ * keep it and the wire carries it, so that an entry reads the same live and replayed. The batch
+ * itself when every string is well formed.
+ */
+export function checkedNewEntries(entries: readonly NewEntry[]): readonly NewEntry[] {
   if (!Array.isArray(entries)) throw new TypeError("append() takes an array of entries.")
+  let stored: NewEntry[] | undefined
   entries.forEach((entry: NewEntry, i) => {
     if (typeof entry !== "object" || entry === null) {
       throw new TypeError(`entries[${i}] must be an object { data, key? }; got ${String(entry)}.`)
     }
     assertString(entry.data, `entries[${i}].data`)
     if (entry.key !== undefined) assertString(entry.key, `entries[${i}].key`)
+    if (entry.data.isWellFormed() && (entry.key === undefined || entry.key.isWellFormed())) return
+    stored ??= entries.slice()
+    stored[i] =
+      entry.key === undefined
+        ? { data: entry.data.toWellFormed() }
+        : { data: entry.data.toWellFormed(), key: entry.key.toWellFormed() }
   })
+  return stored ?? entries
 }
 
 /** Rejects malformed append options, naming the field (the `create` config is checked apart). */

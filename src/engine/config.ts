@@ -26,7 +26,11 @@ export function checkLogConfig(
     for (const [name, value] of Object.entries(meta)) assertString(value, `meta.${name}`)
   }
   const copy: Record<string, unknown> = {}
-  if (retention !== undefined) copy.retention = Object.freeze(withoutUndefined({ ...retention }))
+  // Only the fields that mean something: every engine then compares the same config.
+  if (retention !== undefined)
+    copy.retention = Object.freeze(
+      withoutUndefined({ maxEntries: retention.maxEntries, maxAgeMs: retention.maxAgeMs }),
+    )
   if (ttlMs !== undefined) copy.ttlMs = ttlMs
   if (expiresAt !== undefined) copy.expiresAt = expiresAt
   if (owner !== undefined) copy.owner = owner

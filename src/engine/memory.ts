@@ -4,9 +4,9 @@ import {
   assertDuration,
   assertLimit,
   assertLogName,
-  assertNewEntries,
   assertNodeName,
   assertString,
+  checkedNewEntries,
 } from "./checks.js"
 import { checkLogConfig, sameConfig } from "./config.js"
 import type {
@@ -169,9 +169,14 @@ class MemoryEngine implements Engine {
     assertString(prefix, "prefix")
     if (after !== undefined) assertString(after, "after")
     assertLimit(limit)
+    // In UTF-8 byte order, as sqlite and Redis list (UTF-16 order differs past U+FFFF).
+    const afterBytes = after === undefined ? undefined : Buffer.from(after)
     const names = [...this.#logs.keys()]
-      .filter((name) => name.startsWith(prefix) && (after === undefined || name > after))
-      .sort()
+      .filter((name) => name.startsWith(prefix))
+      .map((name) => ({ name, bytes: Buffer.from(name) }))
+      .filter(({ bytes }) => afterBytes === undefined || Buffer.compare(bytes, afterBytes) > 0)
+      .sort((a, b) => Buffer.compare(a.bytes, b.bytes))
+      .map(({ name }) => name)
     const logs: LogHead[] = []
     for (const name of names) {
       const state = this.#live(name)
@@ -182,14 +187,10 @@ class MemoryEngine implements Engine {
     return { logs }
   }
 
-  async append(
-    log: string,
-    entries: readonly NewEntry[],
-    options: AppendOptions = {},
-  ): Promise<AppendResult> {
+  async append(log: string, batch: readonly NewEntry[], options: AppendOptions = {}): Promise<AppendResult> {
     this.#assertOpen()
     assertLogName(log)
-    assertNewEntries(entries)
+    const entries = checkedNewEntries(batch)
     assertAppendOptions(options)
     const create = options.create === undefined ? undefined : checkLogConfig(options.create, this.#retention)
     let state = this.#live(log)
@@ -204,7 +205,6 @@ class MemoryEngine implements Engine {
       return { status: "conflict", head: this.#headOf(state) }
     }
     const now = this.#now()
-    state.touchedAt = now
     this.#trimByAge(state)
     const priorTail = () => formatPosition(state.epoch, state.entries.lastSeq)
 
@@ -249,6 +249,8 @@ class MemoryEngine implements Engine {
       return { status: "writer-seq-conflict", lastWriterSeq: state.lastWriterSeq }
     }
 
+    // Only a write that passed every check moves a sliding TTL on, as on the other engines.
+    state.touchedAt = now
     if (fence !== undefined && "takeOver" in fence) state.owner = fence.takeOver
     if (producer !== undefined && producerCheck?.status === "accepted") {
       if (!state.producers.has(producer.id)) {
@@ -524,6 +526,8 @@ class MemoryEngine implements Engine {
   }
 
   #headOf(state: MemoryLog): LogHead {
+    // The floor must read as held: what aged out since the last write goes first.
+    this.#trimByAge(state)
     const { entries } = state
     return {
       name: state.name,

@@ -309,6 +309,11 @@ export class RedisFeed {
     }
   }
 
+  /** The log is gone without a notification (Redis expired it): its local sinks re-read. */
+  lost(log: string): void {
+    this.#local.lost(log)
+  }
+
   /** Drops every subscription and sink. */
   close(): void {
     this.#closed = true

@@ -33,11 +33,12 @@ import type { Cluster } from "ioredis"
 import { defaultLogger, type Logger } from "../logger.js"
 import {
   assertAppendOptions,
+  assertDuration,
   assertLimit,
   assertLogName,
-  assertNewEntries,
   assertNodeName,
   assertString,
+  checkedNewEntries,
 } from "./checks.js"
 import { checkLogConfig } from "./config.js"
 import type {
@@ -75,6 +76,7 @@ import {
   notificationEntries,
   type StreamEntry,
 } from "./redis-codec.js"
+import { createExpiryWatch, type ExpiryWatch } from "./redis-expiry-watch.js"
 import { RedisFeed } from "./redis-feed.js"
 import { assertKeyPrefix, type GlobalKeys, globalKeys, type LogKeys, logKeys } from "./redis-keys.js"
 import { probeRedis } from "./redis-probe.js"
@@ -162,6 +164,7 @@ class RedisEngine implements Engine, HealthCapability {
   readonly #logger: Logger
   readonly #redis: RedisConnections
   readonly #feed: RedisFeed
+  readonly #expiry: ExpiryWatch
   /** Publishes a log's notification: SPUBLISH on a Cluster, so it stays on the log's shard. */
   readonly #publish: "PUBLISH" | "SPUBLISH"
   /** Starts this engine's append tokens, unique across nodes: a notification names its append. */
@@ -187,6 +190,12 @@ class RedisEngine implements Engine, HealthCapability {
       subscriber: this.#redis.subscriber,
       cluster: this.#redis.cluster,
       signalsChannel: this.#global.signals,
+      logger: this.#logger,
+    })
+    this.#expiry = createExpiryWatch({
+      head: (log) => this.head(log),
+      lost: (log) => this.#feed.lost(log),
+      now: this.#now,
       logger: this.#logger,
     })
     // A Cluster tells no failover to its client (a promoted replica stays in its pool, the
@@ -223,6 +232,8 @@ class RedisEngine implements Engine, HealthCapability {
       keys.channel,
     ])
     await this.#redis.command.call("unlist a log", (client) => client.zrem(this.#global.logs, log))
+    // A create on another node may have listed the log again between the script and the ZREM.
+    if ((await this.head(log)) !== undefined) await this.#index(log)
     return deleted === 1
   }
 
@@ -253,13 +264,9 @@ class RedisEngine implements Engine, HealthCapability {
     return (more && last !== undefined ? { logs, next: last.name } : { logs }) satisfies LogList
   }
 
-  async append(
-    log: string,
-    entries: readonly NewEntry[],
-    options: AppendOptions = {},
-  ): Promise<AppendResult> {
+  async append(log: string, batch: readonly NewEntry[], options: AppendOptions = {}): Promise<AppendResult> {
     const keys = this.#keys(log)
-    assertNewEntries(entries)
+    const entries = checkedNewEntries(batch)
     assertAppendOptions(options)
     const { producer, writerSeq, fence, create } = options
     const checked = create === undefined ? undefined : checkLogConfig(create, this.#retention)
@@ -303,6 +310,8 @@ class RedisEngine implements Engine, HealthCapability {
     this.#feed.expectOwn(token, keys.channel, entries)
     try {
       const reply = (await this.#script("append", SCRIPTS.append, keys, args)) as unknown[]
+      // A refused append may still have made its log (the checks run on the log it creates).
+      if (checked !== undefined && reply[0] !== "appended" && reply[0] !== "conflict") await this.#index(log)
       return await this.#appendResult(log, token, now, entries, reply)
     } finally {
       this.#feed.forgetOwn(token)
@@ -357,10 +366,15 @@ class RedisEngine implements Engine, HealthCapability {
     return (await this.#script("requestStop", SCRIPTS.stop, this.#keys(log), [this.#now()])) === 1
   }
 
-  watch(log: string, sink: FeedSink): Promise<() => void> {
+  async watch(log: string, sink: FeedSink): Promise<() => void> {
     const keys = this.#keys(log)
     this.#assertOpen()
-    return this.#feed.watch(log, keys.channel, sink)
+    const release = await this.#feed.watch(log, keys.channel, sink)
+    const forgetExpiry = this.#expiry.watch(log)
+    return () => {
+      forgetExpiry()
+      release()
+    }
   }
 
   async signal(signal: Signal): Promise<void> {
@@ -383,7 +397,7 @@ class RedisEngine implements Engine, HealthCapability {
 
   async holdLease(node: string, ttlMs: number): Promise<void> {
     assertNodeName(node, "node")
-    assertLimit(ttlMs, "ttlMs")
+    assertDuration(ttlMs, "ttlMs")
     const now = this.#now()
     await this.#redis.command.call("hold a lease", (client) =>
       client
@@ -443,6 +457,7 @@ class RedisEngine implements Engine, HealthCapability {
     if (this.#closed) return
     this.#closed = true
     await Promise.allSettled([...this.#inFlight])
+    this.#expiry.close()
     this.#feed.close()
     const links = new Set([this.#redis.command, this.#redis.subscriber])
     await Promise.all([...links].map((link) => link.close()))

@@ -14,9 +14,12 @@ export function encodeConfig(config: LogConfig): string {
 
 /** The config {@link encodeConfig} stored. */
 export function decodeConfig(json: string): LogConfig {
-  return JSON.parse(json, (key, value) =>
-    key === "maxAgeMs" && value === "Infinity" ? Number.POSITIVE_INFINITY : value,
-  ) as LogConfig
+  const config = JSON.parse(json) as LogConfig
+  // Only retention's: a meta field of that name is the caller's string.
+  if (config.retention?.maxAgeMs === ("Infinity" as unknown)) {
+    return { ...config, retention: { ...config.retention, maxAgeMs: Number.POSITIVE_INFINITY } }
+  }
+  return config
 }
 
 /** The fields of `config` that mean something, in canonical order; absent ones left out. */

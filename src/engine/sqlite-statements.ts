@@ -16,9 +16,11 @@ export type LogRow = [
   config: string,
   createdAt: number,
   expiresAt: number | null,
+  owner: string | null,
 ]
 
-const LOG_COLUMNS = "id, name, epoch, tail, floor, closed, stop, writer_seq, config, created_at, expires_at"
+const LOG_COLUMNS =
+  "id, name, epoch, tail, floor, closed, stop, writer_seq, config, created_at, expires_at, owner"
 
 /** A row of `entries` as `entriesAfter` selects it, raw. */
 export type EntryRow = [seq: number, data: string, key: string | null, time: number]
@@ -38,7 +40,7 @@ export function prepareStatements(db: Database) {
     updateLog: db.prepare(
       "UPDATE logs SET tail = ?, closed = ?, writer_seq = ?, expires_at = ? WHERE id = ?",
     ),
-    setOwner: db.prepare("UPDATE logs SET owner = ?, config = ? WHERE id = ?"),
+    setOwner: db.prepare("UPDATE logs SET owner = ? WHERE id = ?"),
     setStop: db.prepare("UPDATE logs SET stop = 1 WHERE id = ?"),
     setFloor: db.prepare("UPDATE logs SET floor = ? WHERE id = ?"),
     setExpiry: db.prepare("UPDATE logs SET expires_at = ? WHERE id = ?"),

@@ -6,9 +6,9 @@ import {
   assertDuration,
   assertLimit,
   assertLogName,
-  assertNewEntries,
   assertNodeName,
   assertString,
+  checkedNewEntries,
 } from "./checks.js"
 import { checkLogConfig } from "./config.js"
 import type {
@@ -115,8 +115,11 @@ interface LogState {
   readonly closed: boolean
   readonly stop: boolean
   readonly writerSeq: string | undefined
+  /** As created: a takeover changes `owner`, not this (create() compares it, as on every engine). */
   readonly config: LogConfig
   readonly configJson: string
+  /** Who writes the log now: the config's owner until a takeover. */
+  readonly owner: string | undefined
   readonly createdAt: number
   readonly retention: ResolvedRetention
   /** A trim is due once this many entries past retention are still in the file. */
@@ -333,14 +336,10 @@ class SqliteEngine implements Engine {
     return found.length > limit ? { logs, next: (page[page.length - 1] as LogState).name } : { logs }
   }
 
-  async append(
-    log: string,
-    entries: readonly NewEntry[],
-    options: AppendOptions = {},
-  ): Promise<AppendResult> {
+  async append(log: string, batch: readonly NewEntry[], options: AppendOptions = {}): Promise<AppendResult> {
     this.#assertOpen()
     assertLogName(log)
-    assertNewEntries(entries)
+    const entries = checkedNewEntries(batch)
     assertAppendOptions(options)
     const { create, close = false, producer, writerSeq, fence } = options
     const createJson =
@@ -353,7 +352,7 @@ class SqliteEngine implements Engine {
       } else if (createJson !== undefined && createJson !== state.configJson) {
         return { status: "conflict", head: this.#headOf(state, time) }
       }
-      const { owner } = state.config
+      const { owner } = state
       let takeOver: string | undefined
       if (fence !== undefined) {
         if ("owner" in fence) {
@@ -394,10 +393,8 @@ class SqliteEngine implements Engine {
       let next: LogState = { ...state, tail: seq, closed: close, writerSeq: writerSeq ?? state.writerSeq }
       stage.markDirty(log)
       if (takeOver !== undefined) {
-        // The owner is part of the config: head() reports it, and create() compares it.
-        const config = { ...state.config, owner: takeOver }
-        next = { ...next, config, configJson: encodeConfig(config) }
-        this.#sql.setOwner.run(takeOver, next.configJson, state.id)
+        next = { ...next, owner: takeOver }
+        this.#sql.setOwner.run(takeOver, state.id)
       }
       if (producerNext !== undefined) {
         this.#sql.putProducer.run(
@@ -689,6 +686,7 @@ class SqliteEngine implements Engine {
       configJson,
       time,
       expiresAt ?? null,
+      config.owner ?? null,
     ]
     const state = hydrate(row, this.#retention)
     stage.set(log, state)
@@ -730,7 +728,7 @@ class SqliteEngine implements Engine {
       stopRequested: state.stop,
       createdAt: state.createdAt,
       expiresAt: state.hints.expiresAt,
-      config: state.config,
+      config: state.owner === state.config.owner ? state.config : { ...state.config, owner: state.owner },
     }
   }
 
@@ -875,7 +873,7 @@ class SqliteEngine implements Engine {
 }
 
 function hydrate(row: LogRow, defaults: ResolvedRetention): LogState {
-  const [id, name, epoch, tail, floor, closed, stop, writerSeq, configJson, createdAt, expiresAt] = row
+  const [id, name, epoch, tail, floor, closed, stop, writerSeq, configJson, createdAt, expiresAt, owner] = row
   const config = decodeConfig(configJson)
   const retention = resolveRetention(config.retention, defaults, "log config")
   return {
@@ -889,6 +887,7 @@ function hydrate(row: LogRow, defaults: ResolvedRetention): LogState {
     writerSeq: writerSeq ?? undefined,
     config,
     configJson,
+    owner: owner ?? undefined,
     createdAt,
     retention,
     // Trims run every 1% of the count bound (at least 1, at most 1000 entries).

@@ -81,6 +81,21 @@ describe.skipIf(!sharedUp && !STRICT)("redis engine on the shared Redis", () => 
   afterEach(async () => {
     await Promise.all(open.splice(0).map((engine) => engine.close()))
   })
+  it("keeps a log in the list when another node creates it again while it is deleted", async () => {
+    const engine = engineOnShared()
+    const other = nodeBeside(engine)
+    let unlisted = 0
+    for (let i = 0; i < 200; i++) {
+      const log = `race/${i}`
+      await engine.create(log)
+      await Promise.all([engine.delete(log), other.create(log)])
+      const there = (await engine.head(log)) !== undefined
+      const listed = (await engine.list({ prefix: log, limit: 2 })).logs.some((head) => head.name === log)
+      if (there && !listed) unlisted++
+    }
+    expect(unlisted).toBe(0)
+  })
+
   it("runs the producer fence in Lua exactly as checkProducer does", async () => {
     const client = new Redis(SHARED_REDIS_URL)
     try {

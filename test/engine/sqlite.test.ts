@@ -113,6 +113,22 @@ describe("sqlite engine: a file outlives the process", () => {
     await second.close()
   })
 
+  it("keeps a takeover's owner across a reopen, beside the config the log was created with", async () => {
+    const path = newPath()
+    const first = createSqliteEngine({ path })
+    await first.create("owned", { owner: "node-a", meta: { m: "1" } })
+    appended(await first.append("owned", [{ data: "x" }], { fence: { takeOver: "node-b", from: "node-a" } }))
+    await first.close()
+    const second = createSqliteEngine({ path })
+    expect((await second.head("owned"))?.config).toEqual({ owner: "node-b", meta: { m: "1" } })
+    expect((await second.create("owned", { owner: "node-a", meta: { m: "1" } })).status).toBe("exists")
+    expect(await second.append("owned", [{ data: "y" }], { fence: { owner: "node-a" } })).toEqual({
+      status: "fenced",
+      owner: "node-b",
+    })
+    await second.close()
+  })
+
   it("stores the schema it claims: WAL, Herald's application id, version 2; creates the file's directory", async () => {
     const path = join(root, "deep", "er", "herald.db")
     const engine = createSqliteEngine({ path, synchronous: "full" })

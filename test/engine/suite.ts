@@ -466,6 +466,15 @@ export function describeEngine(
         expect(held(await engine.read(LOG, START, 10)).entries).toEqual([fresh])
       })
 
+      it("reports a floor that reads as held once entries aged out, with no write since", async () => {
+        const { engine, clock } = await makeClocked({ retention: { maxAgeMs: 1000 } })
+        appended(await engine.append(LOG, newEntries(2), { create: {} }))
+        clock.now += 1001
+        const head = await engine.head(LOG)
+        expect(head?.floor).toBe(head?.tail)
+        expect(held(await engine.read(LOG, head?.floor as string, 10)).entries).toEqual([])
+      })
+
       it("lets a log's own retention override the engine's", async () => {
         const engine = await make({ retention: { maxEntries: 5 } })
         await engine.create("suite/short", { retention: { maxEntries: 2 } })
@@ -494,6 +503,30 @@ export function describeEngine(
     })
 
     describe("many logs", () => {
+      it("lists a log that an append made, even when a check then refused the append", async () => {
+        const engine = await make()
+        expect(
+          (
+            await engine.append("suite/fenced", newEntries(1), {
+              create: { owner: "a" },
+              fence: { owner: "b" },
+            })
+          ).status,
+        ).toBe("fenced")
+        expect(
+          (
+            await engine.append("suite/gap", newEntries(1), {
+              create: {},
+              producer: { id: "p", epoch: 0, seq: 3 },
+            })
+          ).status,
+        ).toBe("sequence-gap")
+        expect((await engine.list({ prefix: "suite/", limit: 10 })).logs.map((log) => log.name)).toEqual([
+          "suite/fenced",
+          "suite/gap",
+        ])
+      })
+
       it("keeps 200 logs apart while their appends interleave", async () => {
         const engine = await make()
         const names = Array.from({ length: 200 }, (_, i) => `many/${String(i).padStart(3, "0")}`)
@@ -606,6 +639,26 @@ export function describeEngine(
         expect(await engine.delete(LOG)).toBe(false)
       })
 
+      it("does not slide ttlMs on a refused append", async () => {
+        const { engine, clock } = await makeClocked()
+        await engine.create(LOG, { ttlMs: 1000 })
+        await engine.append(LOG, newEntries(1), { close: true })
+        clock.now += 900
+        expect((await engine.append(LOG, newEntries(1))).status).toBe("closed")
+        expect((await engine.append(LOG, newEntries(1), { fence: { owner: "n9" } })).status).toBe("fenced")
+        clock.now += 101
+        expect(await engine.head(LOG)).toBeUndefined()
+      })
+
+      it("tells the watchers of a log that expires while nobody writes it", async () => {
+        const engine = await make()
+        await engine.create(LOG, { expiresAt: Date.now() + 300 })
+        const sink = recordingSink()
+        await engine.watch(LOG, sink)
+        await until(() => sink.lost > 0, "onLost after the log expired", 4000)
+        expect(await engine.head(LOG)).toBeUndefined()
+      })
+
       it("does not slide ttlMs on a read with touch: false", async () => {
         const { engine, clock } = await makeClocked()
         await engine.create(LOG, { ttlMs: 1000 })
@@ -689,6 +742,50 @@ export function describeEngine(
         const conflict = await engine.append("suite/new", newEntries(1), { create: {} })
         expect(conflict.status).toBe("conflict")
         expect(seqs(await readAll(engine, "suite/new"))).toEqual([1, 2])
+      })
+    })
+
+    describe("what a config holds", () => {
+      it("keeps a meta field named like a retention field as the string it is", async () => {
+        const engine = await make()
+        await engine.create(LOG, { meta: { maxAgeMs: "Infinity" } })
+        expect((await engine.head(LOG))?.config.meta).toEqual({ maxAgeMs: "Infinity" })
+      })
+
+      it("compares only the retention fields that mean something", async () => {
+        const engine = await make()
+        const extra = { maxEntries: 5, extra: 1 } as unknown as Retention
+        await engine.create(LOG, { retention: extra })
+        expect((await engine.create(LOG, { retention: { maxEntries: 5 } })).status).toBe("exists")
+      })
+    })
+
+    describe("text the store cannot hold", () => {
+      it("stores a lone surrogate as U+FFFD, the same in the append's result, live and read back", async () => {
+        const engine = await make()
+        await engine.create(LOG)
+        const sink = recordingSink()
+        await engine.watch(LOG, sink)
+        const [entry] = appended(await engine.append(LOG, [{ data: "x\ud800y", key: "k\udc00" }])).entries
+        expect(entry).toMatchObject({ data: "x\ufffdy", key: "k\ufffd" })
+        await until(() => sink.batches.length > 0, "the live entry")
+        expect(sink.batches[0]?.entries[0]).toMatchObject({ data: "x\ufffdy", key: "k\ufffd" })
+        expect((await readAll(engine, LOG))[0]).toMatchObject({ data: "x\ufffdy", key: "k\ufffd" })
+        expect(await engine.locate(LOG, "k\ufffd")).toBe(entry?.position)
+      })
+
+      it("refuses a log name holding a lone surrogate, and lists names in UTF-8 byte order", async () => {
+        const engine = await make()
+        await expect(engine.create("a\ud800")).rejects.toThrow(/surrogate/)
+        for (const name of ["a", "\u{1f600}", "\uff61"]) await engine.create(name)
+        expect((await engine.list({ limit: 10 })).logs.map((log) => log.name)).toEqual([
+          "a",
+          "\uff61",
+          "\u{1f600}",
+        ])
+        expect((await engine.list({ after: "\uff61", limit: 10 })).logs.map((log) => log.name)).toEqual([
+          "\u{1f600}",
+        ])
       })
     })
 
@@ -820,6 +917,19 @@ export function describeEngine(
         appended(await engine.append(LOG, newEntries(1), { fence: { owner: "n2" } }))
         expect((await engine.head(LOG))?.config.owner).toBe("n2")
         expect(seqs(await readAll(engine, LOG))).toEqual([1, 2, 3])
+        // Creates compare the config the log was created with; the old owner's create-and-append
+        // is fenced, not a conflict.
+        expect((await engine.create(LOG, { owner: "n1" })).status).toBe("exists")
+        expect((await engine.create(LOG, { owner: "n2" })).status).toBe("conflict")
+        expect(
+          await engine.append(LOG, newEntries(1), { create: { owner: "n1" }, fence: { owner: "n1" } }),
+        ).toEqual({ status: "fenced", owner: "n2" })
+      })
+
+      it("takes a lease of a fractional number of milliseconds", async () => {
+        const { engine } = await makeClocked()
+        await engine.holdLease("n1", 1500.5)
+        expect(await engine.liveNodes()).toEqual(["n1"])
       })
 
       it("keeps the owner when a takeover is refused by a later check", async () => {

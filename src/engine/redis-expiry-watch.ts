@@ -1,0 +1,90 @@
+/**
+ * Redis expires a log's keys without a word, so the watchers of an expiring log that nobody
+ * writes again would wait for ever, where the memory and sqlite engines tell them when they drop
+ * it. So for each expiring log watched on this node, one timer at its expiry: then its head is
+ * read again. A log gone has its sinks told `onLost` (they re-read and find it missing, as on
+ * the other engines); one still there (a sliding TTL moved on) gets its timer again, for its new
+ * expiry. A log that never expires costs one head read when its first watch begins.
+ */
+
+import type { Logger } from "../logger.js"
+import type { LogHead } from "./engine.js"
+
+/** The longest `setTimeout` takes; a later expiry is looked at again then. */
+const MAX_TIMER_MS = 2 ** 31 - 1
+/** After a failed head read, the next look. */
+const RETRY_MS = 5_000
+
+/** What {@link createExpiryWatch} needs of the engine. */
+export interface ExpiryWatchOptions {
+  head(log: string): Promise<LogHead | undefined>
+  /** The log is gone: its local sinks re-read. */
+  lost(log: string): void
+  /** The engine's clock. */
+  now(): number
+  logger: Logger
+}
+
+/** Keeps one expiry timer per watched log; `watch` returns the function that lets go of it. */
+export interface ExpiryWatch {
+  watch(log: string): () => void
+  close(): void
+}
+
+interface Watched {
+  count: number
+  timer: NodeJS.Timeout | undefined
+}
+
+export function createExpiryWatch(options: ExpiryWatchOptions): ExpiryWatch {
+  const watched = new Map<string, Watched>()
+  const arm = (log: string, entry: Watched, ms: number) => {
+    entry.timer = setTimeout(() => void look(log, entry), Math.min(Math.max(0, ms), MAX_TIMER_MS))
+    entry.timer.unref()
+  }
+  const look = async (log: string, entry: Watched) => {
+    entry.timer = undefined
+    let head: LogHead | undefined
+    try {
+      head = await options.head(log)
+    } catch (error) {
+      options.logger.debug(
+        { err: error, log },
+        "herald redis engine: a watched log's expiry could not be read",
+      )
+      if (watched.get(log) === entry) arm(log, entry, RETRY_MS)
+      return
+    }
+    if (watched.get(log) !== entry) return
+    if (head === undefined) {
+      watched.delete(log)
+      options.lost(log)
+      return
+    }
+    if (head.expiresAt !== undefined) arm(log, entry, head.expiresAt - options.now())
+  }
+  return {
+    watch(log) {
+      let entry = watched.get(log)
+      if (entry === undefined) {
+        entry = { count: 0, timer: undefined }
+        watched.set(log, entry)
+        void look(log, entry)
+      }
+      entry.count++
+      const held = entry
+      let released = false
+      return () => {
+        if (released) return
+        released = true
+        if (--held.count > 0 || watched.get(log) !== held) return
+        clearTimeout(held.timer)
+        watched.delete(log)
+      }
+    },
+    close() {
+      for (const entry of watched.values()) clearTimeout(entry.timer)
+      watched.clear()
+    },
+  }
+}
