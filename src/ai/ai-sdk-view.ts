@@ -1,4 +1,4 @@
-import type { Entry } from "./entries.js"
+import type { Entry, FinishReason } from "./entries.js"
 import { DEFAULT_MAX_JSON_DEPTH, nestsDeeper } from "./json-depth.js"
 import type { EndEntry, StoredEntry } from "./stored-entry.js"
 import { idWithSignature, signatureMetadata } from "./thought-signature.js"
@@ -21,12 +21,24 @@ export const UI_MESSAGE_STREAM_HEADERS: Readonly<Record<string, string>> = {
  * `openrouter.reasoning_details` (its provider's name), so that `useChat` sends them back with
  * the turn.
  */
+/** The AI SDK's names of the reasons a model stops. */
+const UI_FINISH_REASON: Record<FinishReason, string> = {
+  stop: "stop",
+  length: "length",
+  tool_calls: "tool-calls",
+  content_filter: "content-filter",
+  pause: "other",
+  other: "other",
+}
+
 export function aiSdkView(context: ViewContext): View {
   let started = false
   /** The part open; a reasoning part has its signature so far once one came (then it is closed to more reasoning). */
   let open: { readonly kind: "text" | "reasoning"; readonly id: string; signature?: string } | undefined
   let parts = 0
   let ended = false
+  /** Why the model stopped, as the last finish entry said. */
+  let finishReason: FinishReason | undefined
   const tools = new Map<
     number,
     { readonly id: string; readonly name: string; readonly thoughtSignature: string | undefined }
@@ -103,6 +115,7 @@ export function aiSdkView(context: ViewContext): View {
             ]
       }
       case "finish":
+        finishReason = entry.reason
         return close()
       case "error":
         ended = true
@@ -115,8 +128,11 @@ export function aiSdkView(context: ViewContext): View {
 
   const end = (entry: EndEntry): ViewEvent[] => {
     const events = close()
-    if (entry.status === "done") events.push(part({ type: "finish-step" }), part({ type: "finish" }))
-    else if (entry.status === "cancelled") events.push(part({ type: "abort" }))
+    if (entry.status === "done") {
+      // `useChat`'s onFinish reports it: a page can tell an answer cut at its length from a whole one.
+      const reason = finishReason === undefined ? {} : { finishReason: UI_FINISH_REASON[finishReason] }
+      events.push(part({ type: "finish-step" }), part({ type: "finish", ...reason }))
+    } else if (entry.status === "cancelled") events.push(part({ type: "abort" }))
     else if (!ended)
       events.push(
         part({ type: "error", errorText: entry.error?.message ?? `the generation ${entry.status}` }),

@@ -98,8 +98,11 @@ export class AnthropicEventTranslator implements EventTranslator {
         }
         return { entries: this.readMessageEvent(frame), end: false }
       case "message_stop":
+        // A stop before any message is no answer, not an empty one.
+        if (!this.started)
+          return { entries: [failure("protocol_error", "message_stop before message_start")], end: true }
         // A server that never said why it stopped (Ollama may leave the reason out) still ends the calls it made.
-        return { entries: this.finished || !this.started ? [] : this.finish(""), end: true }
+        return { entries: this.finished ? [] : this.finish(""), end: true }
       default:
         // An error in OpenAI's shape, as some proxies send it: `{"error": {"type", "message"}}`.
         if (frame.type === undefined && isRecord(frame.error))

@@ -9,13 +9,16 @@ export interface DemoProviderOptions {
   timeToFirstTokenMs?: number
   /** Tokens per second after the first; `Infinity` sends them as fast as they can go. Default 40. */
   tokensPerSecond?: number
-  /** About how many words the answer has. Default 60. */
+  /** About how many words the answer has, 1 to {@link MAX_DEMO_WORDS}. Default 60. */
   words?: number
   /** For tests: after the text, call this tool (one delta with the whole arguments) and finish with `tool_calls`. */
   toolCall?: { name: string; arguments: string }
   /** For tests: end with an error entry once this many tokens were sent (0: before any). */
   failAfterTokens?: number
 }
+
+/** The longest demo answer, in words. */
+export const MAX_DEMO_WORDS = 10_000
 
 type Tokenizer = typeof import("gpt-tokenizer/encoding/r50k_base")
 
@@ -39,6 +42,22 @@ function loadTokenizer(): Promise<Tokenizer> {
 export function demoProvider(options: DemoProviderOptions = {}): Provider {
   if (!((options.tokensPerSecond ?? 1) > 0)) throw new RangeError("tokensPerSecond must be above 0")
   if (!((options.timeToFirstTokenMs ?? 0) >= 0)) throw new RangeError("timeToFirstTokenMs must be 0 or more")
+  // The answer is built whole before its first token: a huge one would hold the event loop.
+  const { words = 1, failAfterTokens = 0, toolCall } = options
+  if (!Number.isInteger(words) || words < 1 || words > MAX_DEMO_WORDS)
+    throw new RangeError(`words must be a whole number from 1 to ${MAX_DEMO_WORDS}`)
+  if (!Number.isInteger(failAfterTokens) || failAfterTokens < 0)
+    throw new RangeError("failAfterTokens must be a whole number, 0 or more")
+  if (
+    toolCall !== undefined &&
+    (typeof toolCall !== "object" ||
+      toolCall === null ||
+      typeof toolCall.name !== "string" ||
+      typeof toolCall.arguments !== "string")
+  )
+    throw new TypeError(
+      'toolCall must be { "name": string, "arguments": string } (the arguments as JSON text)',
+    )
   return {
     kind: "demo",
     stream: (request, signal) => streamDemo(request, signal, options),

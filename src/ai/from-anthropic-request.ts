@@ -49,12 +49,15 @@ const ANTHROPIC_FIELDS = new Set([
   "inference_geo",
 ])
 
+/** What Messages' `metadata` holds. */
+const METADATA_FIELDS: ReadonlySet<string> = new Set(["user_id"])
+
 /** Block fields that only tune Anthropic's own prompt cache: dropping them changes the bill, not the answer. */
 const CACHE_CONTROL = "cache_control"
 
 /**
  * The normalized request for a Messages body. Throws {@link RequestFieldError} naming the first
- * field that is invalid or that Herald does not translate (server tools, documents…). `stream` and `metadata` are read by the endpoint.
+ * field that is invalid or that Herald does not translate (server tools, documents…). `stream` is read by the endpoint.
  * A user turn's tool results become `tool` messages, placed before the turn's other content.
  */
 export function fromAnthropicMessagesRequest(input: unknown): NormalizedRequest {
@@ -65,6 +68,12 @@ export function fromAnthropicMessagesRequest(input: unknown): NormalizedRequest 
     request.messages.push(...fromAnthropicMessage(object(value, `messages[${at}]`), `messages[${at}]`))
   })
   if (body.system !== undefined) Object.assign(request, systemPrompt(contentTexts(body.system, "system")))
+  if (body.metadata !== undefined && body.metadata !== null) {
+    const metadata = object(body.metadata, "metadata")
+    onlySupportedFields(metadata, METADATA_FIELDS, "metadata.")
+    const endUser = optionalString(metadata.user_id, "metadata.user_id")
+    if (endUser !== undefined) request.endUser = endUser
+  }
   const maxTokens = optionalPositiveInteger(body.max_tokens, "max_tokens")
   if (maxTokens !== undefined) request.maxTokens = maxTokens
   if (body.stop_sequences !== undefined) {

@@ -65,7 +65,7 @@ const OPENAI_FIELDS = new Set([
 /**
  * The normalized request for a Chat Completions body. Throws {@link RequestFieldError} naming
  * the first field that is invalid or that Herald does not translate (`n` other than 1, `logprobs`,
- * audio parts…). `stream`, `stream_options` and `user` are read by the
+ * audio parts…). `stream` and `stream_options` are read by the
  * endpoint, not the model, and left out here.
  */
 export function fromOpenAIChatRequest(input: unknown): NormalizedRequest {
@@ -152,6 +152,8 @@ export function fromOpenAIChatRequest(input: unknown): NormalizedRequest {
     request.responseFormat = fromOpenAIResponseFormat(body.response_format)
   const verbosity = optionalString(body.verbosity, "verbosity")
   if (verbosity !== undefined) request.verbosity = verbosity
+  const endUser = optionalString(body.user, "user")
+  if (endUser !== undefined) request.endUser = endUser
   const service = Object.fromEntries(
     SERVICE_SETTINGS.flatMap((field) =>
       body[field] === undefined || body[field] === null ? [] : [[field, serviceSetting(field, body[field])]],

@@ -77,7 +77,11 @@ function providerOf(name: string, model: ModelConfig): Provider {
   switch (model.provider) {
     case "demo": {
       const { provider: _, ...options } = model
-      return demoProvider(options)
+      try {
+        return demoProvider(options)
+      } catch (error) {
+        throw new TypeError(`model "${name}": ${(error as Error).message}`, { cause: error })
+      }
     }
     case "openai":
     case "anthropic": {

@@ -51,6 +51,8 @@ export function openaiView(context: ViewContext): View {
   const blocks: AnswerBlock[] = []
   /** OpenRouter's reasoning details so far, joined. */
   const details: Record<string, unknown>[] = []
+  /** The calls (by index) whose arguments went out in fragments. */
+  const streamedArguments = new Set<number>()
 
   const content = (entry: Entry): ViewEvent[] => {
     if (
@@ -90,12 +92,17 @@ export function openaiView(context: ViewContext): View {
           }),
         ]
       case "tool-call-delta":
+        if (entry.arguments !== "") streamedArguments.add(entry.index)
         return [chunk({ tool_calls: [{ index: entry.index, function: { arguments: entry.arguments } }] })]
-      case "tool-call-end":
+      case "tool-call-end": {
+        // A call whose arguments came whole (Anthropic's call without input streams none): they
+        // go out here, or a client would parse "" where the whole answer says "{}".
+        const whole = !streamedArguments.has(entry.index) && entry.arguments !== ""
         // A signature that came after the call's start follows its last fragment.
-        return entry.thoughtSignature === undefined
-          ? []
-          : [chunk({ tool_calls: [{ index: entry.index, ...signatureFields(entry.thoughtSignature) }] })]
+        if (!whole && entry.thoughtSignature === undefined) return []
+        const call = { index: entry.index, ...(whole ? { function: { arguments: entry.arguments } } : {}) }
+        return [chunk({ tool_calls: [{ ...call, ...signatureFields(entry.thoughtSignature) }] })]
+      }
       case "reasoning-details":
         // All so far, each time: a stream helper keeps only the last value of a field it does not know.
         for (const detail of entry.details) addReasoningDetail(details, detail)

@@ -157,6 +157,11 @@ export interface NormalizedRequest {
    * `service_tier` is left out for Chat Completions).
    */
   serviceSettings?: Record<string, unknown>
+  /**
+   * Who the client's end user is, for the provider's abuse monitoring: OpenAI's `user`,
+   * Anthropic's `metadata.user_id`; it goes on as the upstream's own field.
+   */
+  endUser?: string
   responseFormat?: ResponseFormat
   thinking?: Thinking
   /**

@@ -55,6 +55,7 @@ export function toAnthropicMessagesRequest(request: NormalizedRequest): Record<s
     max_tokens: anthropicMaxTokens(request),
   }
   if (request.system !== undefined) body.system = textOrBlocks(request.system, request.systemBlocks)
+  if (request.endUser !== undefined) body.metadata = { user_id: request.endUser }
   if (request.tools !== undefined) {
     const strict = request.tools.findIndex((tool) => tool.strict === true)
     if (strict !== -1) {

@@ -88,6 +88,7 @@ export function toOpenAIChatRequest(
   if (request.logitBias !== undefined) body.logit_bias = request.logitBias
   if (request.verbosity !== undefined) body.verbosity = request.verbosity
   Object.assign(body, request.serviceSettings)
+  if (request.endUser !== undefined) body.user = request.endUser
   const effort = chatCompletionsEffort(request)
   if (effort !== undefined) body.reasoning_effort = effort
   if (request.responseFormat !== undefined) {

@@ -237,6 +237,23 @@ for (const kind of ENGINES) {
         expect(events.at(-1)?.data).toBe("[DONE]")
       })
 
+      it("useChat's onFinish says why the answer ended: stop, or tool-calls when the model calls a tool", async () => {
+        running = await startAI({
+          openEngine: kind.open,
+          models: { demo: FAST, tools: { ...FAST, toolCall: { name: "lookup", arguments: '{"q":"sse"}' } } },
+        })
+        const reasons: (string | undefined)[] = []
+        for (const model of ["demo", "tools"]) {
+          const chat = new TestChat({
+            id: `chat-finish-${model}`,
+            transport: new DefaultChatTransport({ api: `${running.origin}/v1/ai-sdk/chat`, body: { model } }),
+            onFinish: ({ finishReason }) => void reasons.push(finishReason),
+          })
+          await chat.sendMessage({ text: PROMPT })
+        }
+        expect(reasons).toEqual(["stop", "tool-calls"])
+      })
+
       it("readUIMessageStream reads Herald's view of a generation made elsewhere: text, a tool call, the end", async () => {
         running = await startAI({
           openEngine: kind.open,

@@ -272,6 +272,18 @@ describe("anthropic provider", () => {
     ])
   })
 
+  it("ends with an error entry on a stream of message_stop alone: no answer, not an empty one", async () => {
+    upstream.answer = { chunks: [event("ping"), STOP] }
+    expect(await run()).toEqual([
+      {
+        type: "error",
+        message: "message_stop before message_start",
+        errorType: "protocol_error",
+        afterOutput: false,
+      },
+    ])
+  })
+
   it("throws a typed error carrying status, body and retry-after on a 429 before streaming", async () => {
     const body = {
       type: "error",

@@ -137,6 +137,19 @@ describe("demo provider", () => {
     expect(() => demoProvider({ timeToFirstTokenMs: -1 })).toThrow(RangeError)
   })
 
+  it("refuses an answer too long to build without holding the event loop, and a malformed tool call", () => {
+    expect(() => demoProvider({ words: 1e9 })).toThrow(/words must be a whole number from 1 to 10000/)
+    expect(() => demoProvider({ words: 0 })).toThrow(RangeError)
+    expect(() => demoProvider({ words: 2.5 })).toThrow(RangeError)
+    expect(() => demoProvider({ failAfterTokens: -1 })).toThrow(RangeError)
+    const objectArguments = { name: "f", arguments: { city: "Oslo" } } as unknown as {
+      name: string
+      arguments: string
+    }
+    expect(() => demoProvider({ toolCall: objectArguments })).toThrow(/toolCall/)
+    expect(() => demoProvider({ words: 10_000 })).not.toThrow()
+  })
+
   it("can call a tool after its text", async () => {
     const toolCall = { name: "weather", arguments: '{"city":"Oslo"}' }
     const entries = await collect(

@@ -152,6 +152,32 @@ describe("OpenAI-compatible upstreams", () => {
     )
   })
 
+  it("a Claude call that takes no input reaches an OpenAI client's stream helper with arguments {}, as in the whole answer", async () => {
+    const origin = await heraldOver("anthropic", [
+      ANTHROPIC_START,
+      anthropicEvent("content_block_start", {
+        index: 0,
+        content_block: { type: "tool_use", id: "toolu_1", name: "get_time", input: {} },
+      }),
+      anthropicEvent("content_block_delta", {
+        index: 0,
+        delta: { type: "input_json_delta", partial_json: "" },
+      }),
+      anthropicEvent("content_block_stop", { index: 0 }),
+      anthropicEvent("message_delta", { delta: { stop_reason: "tool_use" }, usage: { output_tokens: 5 } }),
+      anthropicEvent("message_stop"),
+    ])
+    const streamed = await openaiMessage(origin)
+    expect(streamed?.message.tool_calls?.[0]).toMatchObject({
+      function: { name: "get_time", arguments: "{}" },
+    })
+    const whole = await openai(origin).chat.completions.create({
+      model: "up",
+      messages: [{ role: "user", content: "hi" }],
+    })
+    expect(whole.choices[0]?.message.tool_calls?.[0]).toMatchObject({ function: { arguments: "{}" } })
+  })
+
   it("text that comes in the middle of a tool call's arguments follows its block in Messages", async () => {
     const origin = await heraldOver("openai", [
       openaiChunk({ tool_calls: [{ index: 0, id: "call_a", function: { name: "f", arguments: '{"x":' } }] }),
@@ -226,8 +252,8 @@ describe("OpenAI-compatible upstreams", () => {
       expect(message.stop_reason).toBe(reason === "tool_calls" ? "tool_use" : "end_turn")
       await closeServers(servers)
     }
-    // A Messages stream of nothing but its end: the OpenAI stream still has its role and finish.
-    const origin = await heraldOver("anthropic", [anthropicEvent("message_stop")])
+    // A Messages stream of an empty message: the OpenAI stream still has its role and finish.
+    const origin = await heraldOver("anthropic", [ANTHROPIC_START, anthropicEvent("message_stop")])
     expect((await openaiMessage(origin))?.finish_reason).toBe("stop")
   })
 
@@ -1001,6 +1027,45 @@ describe("sampling settings one format has", () => {
     expect(raw.headers.has("herald-generation-id")).toBe(false)
     expect(await raw.json()).toMatchObject({ error: { param: "seed" } })
     expect(servers.upstream?.requests).toHaveLength(1)
+  })
+
+  it("the end user a client names reaches either upstream in its own field; a malformed one is a 400 naming it", async () => {
+    const openaiOrigin = await heraldOver("openai", OPENAI_OK)
+    await openai(openaiOrigin).chat.completions.create({
+      model: "up",
+      messages: [{ role: "user", content: "hi" }],
+      user: "user-123",
+    })
+    await anthropic(openaiOrigin).messages.create({ ...ANTHROPIC_REQUEST, metadata: { user_id: "user-456" } })
+    expect(servers.upstream?.requests.map((request) => request.body.user)).toEqual(["user-123", "user-456"])
+    await closeServers(servers)
+    const anthropicOrigin = await heraldOver("anthropic", ANTHROPIC_OK)
+    await anthropic(anthropicOrigin).messages.create({
+      ...ANTHROPIC_REQUEST,
+      metadata: { user_id: "user-456" },
+    })
+    await openai(anthropicOrigin).chat.completions.create({
+      model: "up",
+      messages: [{ role: "user", content: "hi" }],
+      user: "user-123",
+    })
+    expect(servers.upstream?.requests.map((request) => request.body.metadata)).toEqual([
+      { user_id: "user-456" },
+      { user_id: "user-123" },
+    ])
+    for (const [path, body, field] of [
+      ["/v1/messages", { ...ANTHROPIC_REQUEST, metadata: 42 }, "metadata"],
+      ["/v1/messages", { ...ANTHROPIC_REQUEST, metadata: { team: "a" } }, "metadata.team"],
+      ["/v1/chat/completions", { model: "up", messages: [{ role: "user", content: "hi" }], user: 7 }, "user"],
+    ] as const) {
+      const refused = await fetch(`${anthropicOrigin}${path}`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify(body),
+      })
+      expect(refused.status).toBe(400)
+      expect(JSON.stringify(await refused.json())).toContain(field)
+    }
   })
 
   it("top_k reaches a Chat Completions server whose model says it takes it, from either client", async () => {
