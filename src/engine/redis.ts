@@ -621,12 +621,28 @@ class RedisEngine implements Engine, HealthCapability {
 }
 
 /**
+ * `CLUSTER <what>` of the first node that answers: the Cluster's own command goes to any one node,
+ * and one that is away would make the whole Cluster look down.
+ */
+async function askAnyNode(cluster: Cluster, what: "SLOTS" | "INFO"): Promise<unknown> {
+  let failure: unknown = new Error("no node of the Cluster is known")
+  for (const node of cluster.nodes("all")) {
+    try {
+      return await node.call("CLUSTER", what)
+    } catch (error) {
+      failure = error
+    }
+  }
+  throw failure
+}
+
+/**
  * Resolves when every master that serves slots answers and the Cluster says it serves every
  * slot. The masters come from `CLUSTER SLOTS`: ioredis drops a node whose connection broke from
  * the ones it knows, where the Cluster still gives it the slots.
  */
 async function clusterServes(cluster: Cluster): Promise<void> {
-  const slots = await cluster.cluster("SLOTS")
+  const slots = (await askAnyNode(cluster, "SLOTS")) as [number, number, [string, number]][]
   const masters = new Set(slots.map(([, , master]) => `${master?.[0]}:${master?.[1]}`))
   const known = new Map(
     cluster.nodes("master").map((node) => [`${node.options.host}:${node.options.port}`, node]),
@@ -648,7 +664,7 @@ async function clusterServes(cluster: Cluster): Promise<void> {
       throw new Error(`the Cluster's master at ${address} does not answer: ${reason}`)
     }),
   )
-  const info = String(await cluster.cluster("INFO"))
+  const info = String(await askAnyNode(cluster, "INFO"))
   const state = /cluster_state:(\w+)/.exec(info)?.[1]
   if (state !== "ok") throw new Error(`the Cluster does not serve every slot (cluster_state:${state})`)
 }
