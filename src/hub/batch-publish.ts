@@ -43,7 +43,7 @@ export async function publishBatch(
     }
     if (isMediaType(request, "application/json")) {
       const body = await readBody(request, context.settings.limits)
-      await store(parseJsonBatch(body.toString("utf8"), context))
+      await store(parseJsonBatch(utf8Text(body), context))
     } else if (isMediaType(request, "application/x-ndjson")) {
       await streamLines(request, context, store)
     } else {
@@ -190,5 +190,14 @@ function draftFromJson(item: unknown, where: string): UpdateDraft {
     id: string("id"),
     type: string("type"),
     retry: retry === undefined ? undefined : String(retry),
+  }
+}
+
+/** The body as text; not valid UTF-8 is a 400, as for NDJSON and forms (never U+FFFD in a topic). */
+function utf8Text(body: Buffer): string {
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(body)
+  } catch {
+    throw new HttpError(400, "The body is not valid UTF-8.")
   }
 }

@@ -200,10 +200,12 @@ async function stream(
   const matchers = parsed.subscriptions.map((subscription) => subscription.matcher)
   const exactOnly = matchers.every((matcher) => matcher.type === "exact" || matcher.type === "wildcard")
   const { updates } = context
+  // The private check first: the subscriber's own patterns cost more than the token's grants, and
+  // are not evaluated on an update it may not read.
   const wanted = (update: StoredUpdate): boolean =>
-    matchesAny(matchers, exactOnly ? update.topics : context.preparedTopics(update)) &&
     // "If an update is marked as private, the hub MUST NOT dispatch it to subscribers not authorized to receive it."
-    (!update.private || mayRead(grants, update.topics))
+    (!update.private || mayRead(grants, update.topics)) &&
+    matchesAny(matchers, exactOnly ? update.topics : context.preparedTopics(update))
   const deliver = (entry: Entry): boolean => {
     const update = updates.decode(entry)
     if (!wanted(update)) return true
@@ -240,13 +242,15 @@ async function stream(
  * ... MUST be encoded as application/x-www-form-urlencoded", for matcher lists too long for a URL.
  */
 async function readMatcherBody(request: IncomingMessage, limits: BodyLimits): Promise<Uint8Array> {
-  if (!isMediaType(request, "application/x-www-form-urlencoded")) {
+  const body = await readBody(request, limits)
+  // A QUERY with its matchers in the URL only has no body, and no type to give it.
+  if (body.length > 0 && !isMediaType(request, "application/x-www-form-urlencoded")) {
     throw new HttpError(
       415,
       "A QUERY subscription carries its matchers as Content-Type: application/x-www-form-urlencoded (match=…&match=…).",
     )
   }
-  return await readBody(request, limits)
+  return body
 }
 
 function matchesAny(matchers: readonly TopicMatcher[], topics: readonly (string | PreparedTopic)[]): boolean {

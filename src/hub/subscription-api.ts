@@ -1,6 +1,6 @@
+import { createHash } from "node:crypto"
 import type { IncomingMessage, ServerResponse } from "node:http"
 import { AuthError } from "../auth/errors.js"
-import { toHeaderValue } from "../server/index.js"
 import type { HubContext } from "./context.js"
 import { mercureLink } from "./discovery.js"
 import { HttpError } from "./http-error.js"
@@ -56,7 +56,8 @@ export async function subscriptionApi(
         type: "mercure",
         "content-type": "application/json",
       }),
-      etag: toHeaderValue(JSON.stringify(lastId)),
+      // Opaque: an id may hold what an entity-tag cannot (a quote, a space).
+      etag: `"${createHash("sha256").update(lastId).digest("base64url")}"`,
       "cache-control": "must-revalidate",
     }
     const [matchType, match, subscriber] = segments.map(decodeSegment)

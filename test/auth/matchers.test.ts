@@ -180,6 +180,12 @@ describe("compileMatcher: urlpattern", () => {
     ["/:a(a|aa):b(a|aa)*", "repeated"],
     ["/:a(a|aa):b(a|aa):c(a|aa)x", "can each end at many places"], // alternations are variable too
     [`/${Array.from({ length: 17 }, (_, i) => `:g${i}`).join("/")}`, "17 wildcards and groups"],
+    // Alternatives that match the same text, each of one length: every one doubles the ways on.
+    [`/:x(${"(?:a|a)b".repeat(24)})`, "can each end at many places"],
+    ["/:x((?:ab|ac)(?:ab|ac))", "can each end at many places"],
+    // Optional parts that what follows them can also start: (a?)^n a^n.
+    [`/${"{a}?".repeat(24)}${"a".repeat(24)}b`, "can each end at many places"],
+    ["/{a}?{a}?a", "can each end at many places"],
   ])("rejects the costly %j", (pattern, reason) => {
     const error = errorOf(() => compileMatcher("urlpattern", pattern, context))
     expect(error.message).toContain(reason)
@@ -201,13 +207,17 @@ describe("compileMatcher: urlpattern", () => {
     "/:a(a|b)/:b(c|d)/*",
     "/*/*",
     "/files/*.json",
+    "/images/:name.:ext(jpg|png|gif)", // alternatives each start with their own character
+    "/books{/:id}?", // an optional part at the end
+    "/books{/:id}?/edit", // ... or followed by what it cannot start with... the same "/": one
+    "/:lang{-:region}?/*",
   ])("accepts the ordinary %j", (pattern) => {
     expect(compileMatcher("urlpattern", pattern, context).type).toBe("urlpattern")
   })
 
   it("evaluates the worst accepted shapes quickly on the longest topics", () => {
     const topic = `/${"a".repeat(1000)}`
-    for (const pattern of ["/*a*b", "/:a(\\d+)a*", "/*/*", "/:a(a+)a:b(a+)b"]) {
+    for (const pattern of ["/*a*b", "/:a(\\d+)a*", "/*/*", "/:a(a+)a:b(a+)b", "/{a}?a*b", "/{x}?/:y/*"]) {
       const matcher = compileMatcher("urlpattern", pattern, context)
       const start = performance.now()
       expect(matcher.matches(topic)).toBe(false)

@@ -284,6 +284,23 @@ describe("Herald's batch and streaming publish", () => {
     stream.close()
   })
 
+  it("refuses a JSON batch that is not valid UTF-8 with 400", async () => {
+    hub = await startHub()
+    const publisher = await token(hub.hubUrl, { publish: ["*"] })
+    const body = Buffer.concat([
+      Buffer.from('[{"topic":"https://example.com/caf'),
+      Buffer.from([0xff]),
+      Buffer.from('","data":"d"}]'),
+    ])
+    const response = await fetch(`${hub.origin}/herald/v1/publish`, {
+      method: "POST",
+      body,
+      headers: { authorization: `Bearer ${publisher}`, "content-type": "application/json" },
+    })
+    expect(response.status).toBe(400)
+    expect((await response.json()).detail).toMatch(/not valid UTF-8/)
+  })
+
   it("refuses an NDJSON body that ends inside a character with 400, after storing the lines before it", async () => {
     hub = await startHub()
     const publisher = await token(hub.hubUrl, { publish: ["*"] })

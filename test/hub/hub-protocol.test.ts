@@ -338,6 +338,14 @@ describe("QUERY subscriptions (matchers in the body, for lists too long for a UR
     for (const stream of [fromBody, queryWins, headerWins]) stream.close()
   })
 
+  it("takes a QUERY with its matchers in the URL only, no body and no Content-Type", async () => {
+    const stream = await openStream(subscribeUrl(hub.hubUrl, [["match", "q"]]), {}, { method: "QUERY" })
+    expect(stream.status).toBe(200)
+    await publish(hub.hubUrl, { topic: "q", data: "found" }, publisher)
+    expect((await stream.waitForEvents(1)).map((e) => e.data)).toEqual(["found"])
+    stream.close()
+  })
+
   it("refuses a body that is not a form (415), too large (413), not UTF-8 or without matchers (400)", async () => {
     const send = (body: string | Uint8Array<ArrayBuffer>, headers: Record<string, string> = FORM) =>
       fetch(hub.hubUrl, { method: "QUERY", headers, body })

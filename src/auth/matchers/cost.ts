@@ -68,6 +68,11 @@ type Item =
   | { readonly kind: "fixed" }
   /** A variable-length part; `extra` counts ambiguous parts nested in it. */
   | { readonly kind: "variable"; readonly matches: CharTest; readonly extra: number }
+  /**
+   * Where an optional part (`?`) of `length` items begins; `first` is its first character when
+   * that is a literal. Taking the part and skipping it are two ways on.
+   */
+  | { readonly kind: "optional"; readonly first: string | undefined; readonly length: number }
 
 // ---------------------------------------------------------------------------------------------
 // URL Pattern tokens (the standard's tokenizer, lenient: the pattern already compiled).
@@ -266,6 +271,27 @@ function countQuantified(group: Alternatives): number {
   return count
 }
 
+/** A regexp atom that stands for one character, itself (escaped or not). */
+const LITERAL = /^(?:[^\\^$.|?*+()[\]{}]|\\[^A-Za-z0-9])$/u
+
+/** A literal single-character atom's character, else undefined. */
+function literalChar(atom: Atom | undefined): string | undefined {
+  if (atom === undefined || atom.quantified || atom.assertion || atom.source === undefined) return undefined
+  return LITERAL.test(atom.source) ? atom.source.replace(/^\\/, "") : undefined
+}
+
+/**
+ * Ambiguous parts an alternation adds by itself: none when each alternative starts with its own
+ * literal character (at most one can go on from a position), else one. Alternatives that can match
+ * the same text (`(?:a|a)`) each make another way on, and a row of them backtracks exponentially
+ * even where every alternative has one length.
+ */
+function alternationCost(alternatives: Alternatives): number {
+  const firsts = alternatives.map((sequence) => literalChar(sequence[0]))
+  const distinct = new Set(firsts)
+  return firsts.every((char) => char !== undefined) && distinct.size === firsts.length ? 0 : 1
+}
+
 /** Flattens one alternative of a regexp body into items. */
 function flattenSequence(sequence: Atom[], items: Item[]): void {
   for (const atom of sequence) {
@@ -282,12 +308,12 @@ function flattenSequence(sequence: Atom[], items: Item[]): void {
         items.push({
           kind: "variable",
           matches: unionTest(groupTests(atom.group)),
-          extra: countQuantified(atom.group),
+          extra: countQuantified(atom.group) + alternationCost(atom.group),
         })
       }
     } else {
       const source = atom.source as string
-      const literal = /^(?:[^\\^$.|?*+()[\]{}]|\\[^A-Za-z0-9])$/u.test(source)
+      const literal = LITERAL.test(source)
       if (atom.quantified) items.push({ kind: "variable", matches: atomTest(source), extra: 0 })
       else if (literal) items.push({ kind: "literal", char: source.replace(/^\\/, ""), optional: false })
       else items.push({ kind: "fixed" })
@@ -302,7 +328,7 @@ function flattenRegexp(body: string, items: Item[]): void {
     items.push({
       kind: "variable",
       matches: unionTest(groupTests(alternatives)),
-      extra: countQuantified(alternatives),
+      extra: countQuantified(alternatives) + alternationCost(alternatives),
     })
 }
 
@@ -343,7 +369,7 @@ function itemsTest(items: Item[]): CharTest {
   for (const item of items) {
     if (item.kind === "variable") tests.push(item.matches)
     else if (item.kind === "fixed") tests.push(ANY)
-    else tests.push((char) => char === item.char)
+    else if (item.kind === "literal") tests.push((char) => char === item.char)
   }
   return unionTest(tests)
 }
@@ -356,6 +382,12 @@ function itemsTest(items: Item[]): CharTest {
 function applyModifier(modifier: string, prefix: Item[], group: Item[], suffix: Item[], items: Item[]): void {
   const all = [...prefix, ...group, ...suffix]
   if (modifier === "?") {
+    const first = all[0]
+    items.push({
+      kind: "optional",
+      first: first?.kind === "literal" ? first.char : undefined,
+      length: all.length,
+    })
     for (const item of all) items.push(item.kind === "literal" ? { ...item, optional: true } : item)
     return
   }
@@ -372,17 +404,35 @@ function applyModifier(modifier: string, prefix: Item[], group: Item[], suffix: 
   items.push({ kind: "variable", matches: itemsTest(all), extra: countAmbiguous(group, false) })
 }
 
-/** Ambiguous variable parts in `items`; `endForces` when the end of `items` ends the input. */
+/**
+ * Whether both ways past the optional part at `at` (taking it, skipping it) can go on: unless it
+ * starts with a literal that what follows it cannot start with (the end of the component, or a
+ * required literal of another character), in which case the character decides.
+ */
+function optionalAmbiguous(items: Item[], at: number): boolean {
+  const optional = items[at] as Extract<Item, { kind: "optional" }>
+  if (optional.first === undefined) return true
+  const after = items[at + 1 + optional.length]
+  if (after === undefined) return false
+  return !(after.kind === "literal" && !after.optional && after.char !== optional.first)
+}
+
+/** Ambiguous parts in `items`; `endForces` when the end of `items` ends the input. */
 function countAmbiguous(items: Item[], endForces: boolean): number {
   let count = 0
   for (let i = 0; i < items.length; i++) {
     const item = items[i] as Item
+    if (item.kind === "optional") {
+      if (optionalAmbiguous(items, i)) count++
+      continue
+    }
     if (item.kind !== "variable") continue
     count += item.extra
     let forced = false
     let j = i + 1
     for (; j < items.length; j++) {
       const next = items[j] as Item
+      if (next.kind === "optional") continue
       if (next.kind !== "literal" || next.optional) break
       if (!item.matches(next.char)) {
         forced = true
