@@ -1,5 +1,5 @@
+import { DEFAULT_MAX_JSON_DEPTH, nestsDeeper } from "../protocol/json-depth.js"
 import type { Entry, FinishReason } from "./entries.js"
-import { DEFAULT_MAX_JSON_DEPTH, nestsDeeper } from "./json-depth.js"
 import type { EndEntry, StoredEntry } from "./stored-entry.js"
 import { idWithSignature, signatureMetadata } from "./thought-signature.js"
 import type { View, ViewContext, ViewEvent } from "./view.js"

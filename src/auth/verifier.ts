@@ -1,3 +1,4 @@
+import { DEFAULT_MAX_JSON_DEPTH, nestsDeeper } from "../protocol/json-depth.js"
 import { hasRecognizedDetail, parseAuthorizationDetails } from "./authorization-details.js"
 import { clip, type DetailLimits, describe, isObject } from "./detail-members.js"
 import { AuthError } from "./errors.js"
@@ -238,6 +239,9 @@ function parsePart(part: string, name: string): Record<string, unknown> {
     throw invalid(`the token's ${name} is not base64url-encoded JSON`)
   }
   if (!isObject(value)) throw invalid(`the token's ${name} is ${describe(value)}, expected a JSON object`)
+  // Its claims (a payload) are written into subscription documents: no depth that JSON.stringify cannot take.
+  if (nestsDeeper(value, DEFAULT_MAX_JSON_DEPTH))
+    throw invalid(`the token's ${name} nests more than ${DEFAULT_MAX_JSON_DEPTH} levels deep`)
   return value
 }
 

@@ -284,6 +284,27 @@ describe("token verification: type and claims", () => {
     ).toContain("over the hub's limit of 10")
   })
 
+  it("refuses a signed token whose payload nests too deep to be written back (a subscription's payload)", async () => {
+    let payload: unknown = "x"
+    for (let i = 0; i < 200; i++) payload = [payload]
+    const deep = claims({
+      authorization_details: [
+        { type: DETAIL, actions: ["subscribe"], topics: [{ match: "*" }], payload: { a: payload } },
+      ],
+    })
+    expect(await reason(verifier().verify(await sign(deep), "subscribe"))).toContain(
+      "payload nests more than 64 levels deep",
+    )
+    let shallow: unknown = "x"
+    for (let i = 0; i < 50; i++) shallow = [shallow]
+    const fine = claims({
+      authorization_details: [
+        { type: DETAIL, actions: ["subscribe"], topics: [{ match: "*" }], payload: { a: shallow } },
+      ],
+    })
+    await expect(verifier().verify(await sign(fine), "subscribe")).resolves.toBeTruthy()
+  })
+
   it("refuses a token whose signature does not verify", async () => {
     const token = await sign(claims(), {}, new TextEncoder().encode("another-secret-of-at-least-32-bytes!!"))
     expect(await reason(verifier().verify(token, "subscribe"))).toBe(

@@ -1,8 +1,9 @@
 /**
- * How deep JSON may nest before the code that recurses into it (`JSON.stringify` for a stored
- * entry, an upstream request or an answer) could run out of stack. A tool's JSON Schema nested
- * 10 levels (OpenAI's own bound for structured outputs) is about 25 deep with the request around
- * it, so 64 fits every real body and every real tool call's arguments easily.
+ * How deep JSON from a client may nest before the code that recurses into it (`JSON.stringify` for
+ * a stored entry, an upstream request, an answer, a token's payload in a subscription document)
+ * could run out of stack. A tool's JSON Schema nested 10 levels (OpenAI's own bound for structured
+ * outputs) is about 25 deep with the request around it, so 64 fits every real body, every real
+ * tool call's arguments and every real token easily.
  */
 export const DEFAULT_MAX_JSON_DEPTH = 64
 
