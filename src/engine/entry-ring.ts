@@ -5,10 +5,17 @@ const COMPACT_AFTER = 1024
 /** What an entry costs besides its data and key (its object, position string, map slots), about. */
 const ENTRY_OVERHEAD_BYTES = 128
 
-/** About the memory an entry of `data` and `key` holds: a character as a byte, plus its overhead. */
+/** About the memory an entry of `data` and `key` holds: its strings as V8 holds them, plus its overhead. */
 export function entryBytes(data: string, key: string | undefined): number {
-  return data.length + (key?.length ?? 0) + ENTRY_OVERHEAD_BYTES
+  return stringBytes(data) + (key === undefined ? 0 : stringBytes(key)) + ENTRY_OVERHEAD_BYTES
 }
+
+/** What V8 holds a string in: a byte per character when all are Latin-1, else two. */
+export function stringBytes(text: string): number {
+  return TWO_BYTE.test(text) ? text.length * 2 : text.length
+}
+
+const TWO_BYTE = /[\u0100-\uffff]/
 
 /**
  * The entries one log holds, oldest first, with O(1) lookup by seq (seqs are contiguous, so a

@@ -25,7 +25,7 @@ import type {
   Retention,
   Signal,
 } from "./engine.js"
-import { EntryRing, entryBytes } from "./entry-ring.js"
+import { EntryRing, entryBytes, stringBytes } from "./entry-ring.js"
 import { LocalFeed } from "./local-feed.js"
 import { formatPosition, newEpoch, type Position, parsePosition, START } from "./position.js"
 import { checkProducer, type ProducerState } from "./producer.js"
@@ -89,7 +89,7 @@ const PRODUCER_OVERHEAD_BYTES = 64
 
 /** About the memory the state of producer `id` holds: a character as a byte, plus its overhead. */
 function producerStateBytes(id: string): number {
-  return id.length + PRODUCER_OVERHEAD_BYTES
+  return stringBytes(id) + PRODUCER_OVERHEAD_BYTES
 }
 
 class MemoryEngine implements Engine {

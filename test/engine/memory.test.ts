@@ -65,6 +65,15 @@ describe("memory engine", () => {
     await engine.close()
   })
 
+  it("counts text as V8 holds it: two bytes a character past Latin-1", async () => {
+    const engine = createMemoryEngine({ maxBytes: 3_000 })
+    // 1,000 Latin-1 characters: ~1,128 bytes, twice fits; 1,000 CJK characters: ~2,128, once only.
+    await engine.append("latin", [{ data: "é".repeat(1000) }, { data: "é".repeat(1000) }], { create: {} })
+    await engine.delete("latin")
+    await engine.append("cjk", [{ data: "中".repeat(1000) }], { create: {} })
+    await expect(engine.append("cjk", [{ data: "中".repeat(1000) }])).rejects.toThrow(EngineUnavailableError)
+  })
+
   it("holds at most maxBytes of entries: past it an append is refused as unavailable, until deletes, retention or TTLs free some", async () => {
     let clock = 0
     // Each entry: 1,000 characters of data + ~128 bytes.
