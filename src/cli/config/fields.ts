@@ -509,7 +509,7 @@ export const FIELDS = [
     key: "aiModels",
     type: text("the path of a JSON file"),
     arg: "<file>",
-    help: 'models served at /v1: a JSON file {"name": {"provider": "openai"|"anthropic"|"demo", "baseURL", "model", "apiKeyEnv"}}',
+    help: 'models served at /v1: a JSON file {"name": {"provider": "openai"|"anthropic"|"demo", "baseURL", "model", "apiKeyEnv", …}}; an unknown key is refused',
     shownDefault: "the offline demo model, named demo",
     group: "ai",
   }),
