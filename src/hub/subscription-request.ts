@@ -83,9 +83,10 @@ export function parseSubscriptionRequest(
     }
   }
   if (subscriptions.length === 0) {
+    const legacyOnly = !settings.legacy && fields.some(([name]) => name === "topic")
     throw new HttpError(
       400,
-      "The subscription has no topic matcher. Add match=<topic> or match_urlpattern=<URL pattern> to the query, or to the body of a QUERY request (match=* for every topic).",
+      `The subscription has no topic matcher${legacyOnly ? ": this hub does not read the pre-draft topic= (its legacy support is off)" : ""}. Add match=<topic> or match_urlpattern=<URL pattern> to the query, or to the body of a QUERY request (match=* for every topic).`,
     )
   }
   // "If both the Last-Event-ID HTTP header and the last_event_id query parameter are present,

@@ -253,28 +253,36 @@ ${NGINX_SSE_DIRECTIVES}
 })
 
 describe("herald doctor on a Mercure hub (herald serve, dev mode): probes end to end", () => {
-  it("publishes its probes with the dev token, sees each arrive on its own, and resumes them", async () => {
-    const cwd = tempCwd()
-    const hub = await startHub(["--engine", "memory", "--port", "0", "--heartbeat", "300ms"], { cwd })
-    try {
-      // Probes 400 ms apart: on a loaded 2-core machine a stalled process must not bunch them.
-      const { code, verdicts, reason, report } = await doctor(hub.hubUrl, ["--duration", "2400ms"], cwd)
-      const reasons = JSON.stringify(report.checks, null, 1)
-      expect(verdicts, reasons).toMatchObject({
-        bursts: "pass",
-        resume: "pass",
-        ids: "pass",
-        heartbeat: "pass",
+  it.each([
+    ["with legacy support", []],
+    ["without legacy support (no topic=)", ["--no-legacy"]],
+  ])(
+    "publishes its probes with the dev token, sees each arrive on its own, and resumes them: a hub %s",
+    async (_, extra) => {
+      const cwd = tempCwd()
+      const hub = await startHub(["--engine", "memory", "--port", "0", "--heartbeat", "300ms", ...extra], {
+        cwd,
       })
-      // Latency warns past 500 ms, which a loaded machine can reach; missing, doubled or late probes fail.
-      expect(["pass", "warn"], reasons).toContain(verdicts.delivery)
-      expect(reason("delivery")).toMatch(/^5 probes, publish → receive median \d+ ms/)
-      expect(code, reasons).toBe(0)
-    } finally {
-      hub.child.kill("SIGTERM")
-      await hub.exited
-    }
-  })
+      try {
+        // Probes 400 ms apart: on a loaded 2-core machine a stalled process must not bunch them.
+        const { code, verdicts, reason, report } = await doctor(hub.hubUrl, ["--duration", "2400ms"], cwd)
+        const reasons = JSON.stringify(report.checks, null, 1)
+        expect(verdicts, reasons).toMatchObject({
+          bursts: "pass",
+          resume: "pass",
+          ids: "pass",
+          heartbeat: "pass",
+        })
+        // Latency warns past 500 ms, which a loaded machine can reach; missing, doubled or late probes fail.
+        expect(["pass", "warn"], reasons).toContain(verdicts.delivery)
+        expect(reason("delivery")).toMatch(/^5 probes, publish → receive median \d+ ms/)
+        expect(code, reasons).toBe(0)
+      } finally {
+        hub.child.kill("SIGTERM")
+        await hub.exited
+      }
+    },
+  )
 
   it("with -k, publishes its probes to a hub on a self-signed certificate too", async () => {
     if (!hasOpenssl()) return

@@ -79,6 +79,7 @@ describe("legacy Mercure clients", () => {
     hub = await startHub({ legacy: false, allowAnonymousSubscribe: true })
     const response = await fetch(subscribeUrl(hub.hubUrl, [["topic", "t"]]))
     expect(response.status).toBe(400)
+    expect((await response.json()).detail).toContain("does not read the pre-draft topic=")
     const legacy = await publish(hub.hubUrl, { topic: "t" }, await legacyToken({ publish: ["*"] }))
     expect(legacy.status).toBe(401)
   })

@@ -81,6 +81,11 @@ export async function diagnose(settings: DoctorSettings): Promise<Diagnosis> {
 /** The hub's subscription URL for the probe topic alone. */
 function subscriptionUrl(hubUrl: string, topic: string): URL {
   const url = new URL(hubUrl)
-  url.search = new URLSearchParams({ topic }).toString()
+  // draft-08's match=, and the topic= of hubs before it: a hub reads the one it knows (Herald
+  // with legacy support, both: an update goes once however many matchers match it).
+  url.search = new URLSearchParams([
+    ["match", topic],
+    ["topic", topic],
+  ]).toString()
   return url
 }
