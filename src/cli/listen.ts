@@ -3,7 +3,7 @@ import { EventSource, EventSourceErrorEvent, EventSourceResponseError } from "..
 import { durationOption, MAX_TIMER_MS } from "./duration-argument.js"
 import { formatEvent } from "./event-format.js"
 import { describeFailure, untrustedCertificate } from "./http-errors.js"
-import { type HubAccessOptions, resolveHubAccess } from "./hub-access.js"
+import { DEFAULT_CLIENT_HUB_URL, type HubAccessOptions, resolveHubAccess } from "./hub-access.js"
 import { dataDirOption, hubOption, positiveInteger, tokenOption } from "./publish.js"
 
 const EXAMPLES = `
@@ -93,6 +93,18 @@ export function subscriptionRequest(
   return { method: "QUERY", url: hubUrl, body: matchers }
 }
 
+/**
+ * The hub a lone full subscription URL is on (its origin and path), when nothing else says which:
+ * the token is minted for that hub, not for the default one.
+ */
+function hubOfSubscriptionUrl(targets: readonly string[]): string | undefined {
+  const [first] = targets
+  if (targets.length !== 1 || first === undefined || !isSubscriptionUrl(first, DEFAULT_CLIENT_HUB_URL))
+    return undefined
+  const url = new URL(first)
+  return `${url.origin}${url.pathname}`
+}
+
 function isSubscriptionUrl(target: string, hubUrl: string): boolean {
   let url: URL
   try {
@@ -106,7 +118,13 @@ function isSubscriptionUrl(target: string, hubUrl: string): boolean {
 }
 
 async function listen(targets: string[], options: ListenOptions): Promise<number> {
-  const access = await resolveHubAccess(options, "subscriber", process.env, process.cwd())
+  const hub = options.hub ?? (process.env.HERALD_HUB_URL?.trim() || hubOfSubscriptionUrl(targets))
+  const access = await resolveHubAccess(
+    { ...options, ...(hub === undefined ? {} : { hub }) },
+    "subscriber",
+    process.env,
+    process.cwd(),
+  )
   const subscription = subscriptionRequest(access.hubUrl, targets, options.urlpattern === true)
   const where =
     subscription.method === "GET"

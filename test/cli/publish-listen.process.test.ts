@@ -135,16 +135,21 @@ describe("herald publish + herald listen (dev mode: both read the dev secret)", 
     expect(await hub.exited).toBe(0)
   })
 
-  it("a full subscription URL is used as given", async () => {
+  it("a full subscription URL is used as given, its token minted for its hub when no --hub says which", async () => {
     const cwd = tempCwd()
     const hub = await startHub(["--engine", "memory", "--port", "0"], { cwd })
     const url = `${hub.hubUrl}?match=${encodeURIComponent("a/b")}`
     const listen = herald(["listen", "--hub", hub.hubUrl, "--json", "--count", "1", url], { cwd })
+    // The dev secret is in cwd: without --hub, a token for the default hub (port 8080) was a 401.
+    const bare = herald(["listen", "--json", "--count", "1", url], { cwd })
     await listen.waitFor(/listening on /)
+    await bare.waitFor(/listening on /)
     expect(listen.stderr()).toContain(`listening on ${url}`)
     await heraldDone(["publish", "--hub", hub.hubUrl, "a/b", "given"], { cwd })
     expect(await listen.exited).toBe(0)
+    expect(await bare.exited).toBe(0)
     expect(lines(listen.stdout())[0]?.data).toBe("given")
+    expect(lines(bare.stdout())[0]?.data).toBe("given")
     hub.child.kill("SIGTERM")
     await hub.exited
   })
