@@ -8,7 +8,7 @@ import { createDevTokens } from "../auth/dev-tokens.js"
 import type { Engine } from "../engine/engine.js"
 import { holdNodeLease, type NodeLease } from "../engine/node-lease.js"
 import { RedisSetupError } from "../engine/redis-client.js"
-import { SqliteNotWritableError } from "../engine/sqlite-file.js"
+import { NotHeraldDatabaseError, SqliteNotWritableError } from "../engine/sqlite-file.js"
 import { DatabaseLockedError } from "../engine/sqlite-lock.js"
 import { DEFAULT_HUB_LOG, toUpdateEntry } from "../hub/update-log.js"
 import { limitPipelining } from "../server/http1-pipelining.js"
@@ -297,6 +297,11 @@ function cannotOpenEngine(error: unknown, config: HeraldConfig): { message: stri
   if (error instanceof SqliteNotWritableError) {
     return {
       message: `${error.path} is not writable by this process: ${error.reason}; fix its permissions or pick another --data-dir`,
+    }
+  }
+  if (error instanceof NotHeraldDatabaseError) {
+    return {
+      message: `${error.path} is not a Herald database (${error.reason}); move it aside, or pick another --data-dir`,
     }
   }
   // Their messages say what to change (the holder, the Redis setting): no stack.

@@ -38,26 +38,19 @@ export function openHeraldFile(path: string, options: HeraldFileOptions): Databa
       version = db.pragma("user_version", { simple: true }) as number
     } catch (error) {
       if ((error as { code?: string }).code === "SQLITE_NOTADB") {
-        throw new Error(
-          `sqlite engine: ${path} is not a Herald database (it is not an SQLite file at all).`,
-          {
-            cause: error,
-          },
-        )
+        throw new NotHeraldDatabaseError(path, "it is not an SQLite file at all", { cause: error })
       }
       throw error
     }
     if (applicationId === 0 && version === 0) {
       const tables = db.prepare("SELECT count(*) AS n FROM sqlite_master").get() as { n: number }
       if (tables.n > 0) {
-        throw new Error(
-          `sqlite engine: ${path} is an SQLite database but not a Herald one (it has tables Herald did not create). ` +
-            "Point the engine at a new file.",
-        )
+        throw new NotHeraldDatabaseError(path, "it is an SQLite database with tables Herald did not create")
       }
     } else if (applicationId !== SQLITE_APPLICATION_ID) {
-      throw new Error(
-        `sqlite engine: ${path} is not a Herald database (application_id ${applicationId}, expected ${SQLITE_APPLICATION_ID}).`,
+      throw new NotHeraldDatabaseError(
+        path,
+        `its application_id is ${applicationId}, where Herald's is ${SQLITE_APPLICATION_ID}`,
       )
     }
     // SQLite opens a file it may not write read-only, silently: without this, such a file
@@ -81,6 +74,21 @@ export function openHeraldFile(path: string, options: HeraldFileOptions): Databa
   } catch (error) {
     db.close()
     throw error
+  }
+}
+
+/** A file that is not a Herald database (another program's, or not SQLite): `reason` says how it differs. */
+export class NotHeraldDatabaseError extends Error {
+  constructor(
+    readonly path: string,
+    readonly reason: string,
+    options?: ErrorOptions,
+  ) {
+    super(
+      `sqlite engine: ${path} is not a Herald database (${reason}); move it aside or open another file`,
+      options,
+    )
+    this.name = "NotHeraldDatabaseError"
   }
 }
 

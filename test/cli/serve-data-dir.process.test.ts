@@ -67,6 +67,18 @@ describe("herald serve's data directory", () => {
     }
   })
 
+  it("a database file that is not Herald's: what it is and what to do, in one line (exit 1)", async () => {
+    const cwd = tempCwd()
+    mkdirSync(join(cwd, "data"))
+    writeFileSync(join(cwd, "data", "herald.db"), "hello\n")
+    const { code, stdout } = await heraldDone(SERVE, { cwd, env: KEY })
+    expect(code).toBe(1)
+    expectOneLine(
+      stdout,
+      `${join(cwd, "data", "herald.db")} is not a Herald database (it is not an SQLite file at all); move it aside, or pick another --data-dir`,
+    )
+  })
+
   it("a data directory that is a file: the system's reason in one line (exit 1)", async () => {
     const cwd = tempCwd()
     writeFileSync(join(cwd, "data"), "")

@@ -169,7 +169,9 @@ describe("sqlite engine: a file outlives the process", () => {
     )
     const other = join(root, "other-app.db")
     inspect(other, (db) => db.exec("CREATE TABLE users (name TEXT)"))
-    expect(() => createSqliteEngine({ path: other })).toThrow(/SQLite database but not a Herald one/)
+    expect(() => createSqliteEngine({ path: other })).toThrow(
+      /not a Herald database \(it is an SQLite database with tables Herald did not create\)/,
+    )
     const future = newPath()
     await createSqliteEngine({ path: future }).close()
     inspect(future, (db) => db.pragma("user_version = 99"))
