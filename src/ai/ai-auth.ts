@@ -1,7 +1,7 @@
 import type { IncomingMessage } from "node:http"
 import { AuthError, noKeyConfigured } from "../auth/errors.js"
 import { type Grants, LOCAL_DEV_CLIENT } from "../auth/grants.js"
-import { isTrustedLocalRequest, type LocalTrust, untrustedPageMessage } from "../auth/local-client.js"
+import { isTrustedLocalRequest, type LocalTrust, untrustedLocalMessage } from "../auth/local-client.js"
 import { findToken } from "../auth/presentation.js"
 import type { TokenVerifier } from "../auth/verifier.js"
 
@@ -48,7 +48,7 @@ export function createAIAuthenticator(options: AIAuthOptions | undefined): AIAut
         throw new AuthError(
           401,
           undefined,
-          (localTrust === undefined ? undefined : untrustedPageMessage(request, localTrust)) ??
+          (localTrust === undefined ? undefined : untrustedLocalMessage(request, localTrust)) ??
             `This endpoint needs an access token: send it as Authorization: Bearer <token>${apiKeyHeader ? " or x-api-key: <token>" : ""}.`,
         )
       }

@@ -37,25 +37,23 @@ export function isTrustedLocalRequest(request: IncomingMessage, trust: LocalTrus
 }
 
 /**
- * The `Origin` that alone keeps `request` from being trusted as local (a page of a dev server on
- * another port, say), else `undefined`: what to add to the trusted origins. The browser tells
- * any page the same thing, in the answer to its preflight.
+ * What a client on this machine, refused for want of a token, is told when dev mode's rule is
+ * what kept it from being trusted (docs/authorization.md, "Dev mode"), else `undefined`: the app's
+ * own message then. A page of another origin (a dev server on another port) is told to trust its
+ * origin; a client naming the server by another host (a name in /etc/hosts, or a DNS-rebinding
+ * page) to use localhost. A request a proxy forwarded, or one in HTTP/1.0 (nginx's bare
+ * `proxy_pass`), may come from anyone: it is told only that a token is needed.
  */
-function untrustedLocalOrigin(request: IncomingMessage, trust: LocalTrust): string | undefined {
-  const origin = request.headers.origin
-  if (origin === undefined || trust.trusts(origin) || !isLocalToThisServer(request, trust)) return undefined
-  return origin
-}
-
-/**
- * What a request refused for want of a token is told when its `Origin` alone kept it from being
- * trusted as local ({@link untrustedLocalOrigin}), else `undefined`: the app's own message then.
- */
-export function untrustedPageMessage(request: IncomingMessage, trust: LocalTrust): string | undefined {
-  const page = untrustedLocalOrigin(request, trust)
-  return page === undefined
-    ? undefined
-    : `This server trusts clients on this machine without a token, but not pages of ${page}: start it with --cors-origins ${page}, or send a token.`
+export function untrustedLocalMessage(request: IncomingMessage, trust: LocalTrust): string | undefined {
+  if (!isLocalClient(request) || request.httpVersion === "1.0") return undefined
+  const trusted = "This server trusts clients on this machine without a token"
+  if (!isLocalToThisServer(request, trust)) {
+    const host = request.headers.host ?? request.headers[":authority"] ?? "none"
+    return `${trusted} when they name it by a loopback host or its own, not ${host}: use localhost, or send a token.`
+  }
+  const page = request.headers.origin
+  if (page === undefined || trust.trusts(page)) return undefined
+  return `${trusted}, but not pages of ${page}: start it with --cors-origins ${page}, or send a token.`
 }
 
 /**

@@ -232,8 +232,12 @@ class RedisEngine implements Engine, HealthCapability {
       keys.channel,
     ])
     await this.#redis.command.call("unlist a log", (client) => client.zrem(this.#global.logs, log))
-    // A create on another node may have listed the log again between the script and the ZREM.
-    if ((await this.head(log)) !== undefined) await this.#index(log)
+    // A create on another node may have listed the log again between the script and the ZREM;
+    // a look that fails (the engine closing) leaves the listing as the ZREM left it.
+    const again = (await this.#script("head", SCRIPTS.head, keys, [this.#now()]).catch(() => null)) as
+      | string[]
+      | null
+    if (again !== null) await this.#index(log)
     return deleted === 1
   }
 

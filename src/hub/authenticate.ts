@@ -2,7 +2,7 @@ import type { IncomingMessage } from "node:http"
 import type { Cors } from "../auth/cors.js"
 import { AuthError } from "../auth/errors.js"
 import { type Action, ANONYMOUS, type App, type Grants, LOCAL_DEV_CLIENT, type Role } from "../auth/grants.js"
-import { isTrustedLocalRequest, untrustedPageMessage } from "../auth/local-client.js"
+import { isTrustedLocalRequest, untrustedLocalMessage } from "../auth/local-client.js"
 import { findToken, type TokenSource } from "../auth/presentation.js"
 import { cacheVerifications } from "../auth/token-cache.js"
 import { createTokenVerifier, type TokenVerifier } from "../auth/verifier.js"
@@ -74,7 +74,7 @@ export function createAuthenticator(
         throw new AuthError(
           401,
           undefined,
-          (settings.trustLocalClients ? untrustedPageMessage(request, localTrust) : undefined) ??
+          (settings.trustLocalClients ? untrustedLocalMessage(request, localTrust) : undefined) ??
             (role === "publish"
               ? "Publishing needs an access token: send it as Authorization: Bearer <token>."
               : `This hub needs an access token to subscribe: send it as Authorization: Bearer <token> or in the ${cookies} cookie.`),

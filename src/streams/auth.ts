@@ -1,7 +1,7 @@
 import type { IncomingMessage } from "node:http"
 import { AuthError, bearerChallenge, noKeyConfigured } from "../auth/errors.js"
 import { type Grants, LOCAL_DEV_CLIENT } from "../auth/grants.js"
-import { isTrustedLocalRequest, type LocalTrust, untrustedPageMessage } from "../auth/local-client.js"
+import { isTrustedLocalRequest, type LocalTrust, untrustedLocalMessage } from "../auth/local-client.js"
 import { isLoopbackHost } from "../auth/loopback.js"
 import { findToken, type PresentationOptions } from "../auth/presentation.js"
 import type { TokenVerifier } from "../auth/verifier.js"
@@ -69,7 +69,7 @@ export async function authenticate(
         401,
         undefined,
         (options.trustLocalClients === true
-          ? untrustedPageMessage(request, options.localTrust ?? LOOPBACK_PAGES)
+          ? untrustedLocalMessage(request, options.localTrust ?? LOOPBACK_PAGES)
           : undefined) ?? "These streams need an access token: send Authorization: Bearer <token>.",
       )
     }

@@ -181,6 +181,18 @@ describe("dev mode: local clients need no token", () => {
       headers: { origin: page, "x-forwarded-for": "203.0.113.7" },
     })
     expect((await remote.json()).detail).toMatch(/^This hub needs an access token to subscribe/)
+    // A client on this machine naming the hub by another host (a name in /etc/hosts, or a
+    // DNS-rebinding page) is told to use localhost.
+    const { pathname } = new URL(hub.hubUrl)
+    const named = await rawRequest(
+      hub.origin,
+      Buffer.from(`GET ${pathname}?match=t HTTP/1.1\r\nHost: myapp.test:8080\r\nConnection: close\r\n\r\n`),
+    )
+    named.socket.destroy()
+    expect(named.status).toBe(401)
+    expect(named.bodyStart.toString("utf8")).toContain(
+      "This server trusts clients on this machine without a token when they name it by a loopback host or its own, not myapp.test:8080: use localhost, or send a token.",
+    )
     await hub.close()
     hub = await startHub({ trustLocalClients: true, corsOrigins: [page] })
     const trusted = await openStream(subscribeUrl(hub.hubUrl, [["match", "t"]]), { origin: page })
