@@ -312,7 +312,7 @@ export function loadConfig(options: LoadConfigOptions): HeraldConfig {
       message:
         "dev mode is off and no publisher key is set, so nobody could publish. Set a key " +
         `(${flagOf("jwtKey")} / ${envOf("jwtKey")}, ${flagOf("publisherJwtKey")}, or ${flagOf("jwksUrl")}), ` +
-        `allow ${flagOf("anonymousPublish")} on a trusted network, or drop ${sources.dev ?? "--no-dev"} for dev mode`,
+        `allow ${flagOf("anonymousPublish")} (with ${flagOf("anonymous")} for tokenless subscribers) on a trusted network, or drop ${sources.dev ?? "--no-dev"} for dev mode`,
     })
   } else if (devSetting === true) {
     warnings.push(`${sources.dev}: ignored, a publisher key is set (dev mode only applies without keys)`)
@@ -361,6 +361,12 @@ export function loadConfig(options: LoadConfigOptions): HeraldConfig {
       )
   }
   if (anonymousPublish) warnings.push("anonymous publishing is on: anyone who can reach the hub can publish")
+  if (dev === undefined && subscribeKeys.length === 0 && get<boolean>("anonymous") !== true) {
+    warnings.push(
+      `no key verifies subscriber tokens and ${flagOf("anonymous")} is off: nobody can subscribe. Set a key ` +
+        `(${flagOf("jwtKey")}, ${flagOf("subscriberJwtKey")} or ${flagOf("jwksUrl")}), or ${flagOf("anonymous")} for public updates`,
+    )
+  }
   const host = get<string>("host")
   if (dev !== undefined && host !== undefined && !isLoopbackHost(host)) {
     warnings.push(

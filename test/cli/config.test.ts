@@ -549,6 +549,17 @@ describe("settings for a setup this one is not", () => {
   })
 })
 
+describe("a hub nobody could use", () => {
+  it("says so when no key verifies subscriber tokens and subscribing needs one", () => {
+    const warning =
+      "no key verifies subscriber tokens and --anonymous is off: nobody can subscribe. Set a key (--jwt-key, --subscriber-jwt-key or --jwks-url), or --anonymous for public updates"
+    expect(load({ argv: ["--no-dev", "--anonymous-publish"] }).warnings).toContain(warning)
+    expect(load({ argv: ["--no-dev", "--anonymous-publish", "--anonymous"] }).warnings).not.toContain(warning)
+    expect(load({ argv: ["--no-dev"], env: { HERALD_JWT_KEY: SECRET } }).warnings).not.toContain(warning)
+    expect(load({ argv: [] }).warnings).not.toContain(warning)
+  })
+})
+
 describe("toHubOptions and withBoundPort", () => {
   it("maps the configuration onto HubOptions", () => {
     const engine = { name: "memory" } as Engine
