@@ -244,6 +244,12 @@ describe("a response that is not 200: no stream to judge", () => {
     expect(runChecks({ observation: challenged, probe: undefined, resume: undefined })[0]?.reason).toMatch(
       /; the server says: the token has expired$/,
     )
+    // On a Mercure hub the doctor sends a token: the fix says how to give it one.
+    const [onHub] = runChecks({ observation: challenged, probe: undefined, resume: undefined, mercure: true })
+    expect(onHub?.fixes.map((fix) => `${fix.target}: ${fix.snippet}`)).toEqual([
+      "doctor: pass --token <a token that may subscribe and publish on this hub>, or set HERALD_TOKEN",
+    ])
+    expect(runChecks({ observation: challenged, probe: undefined, resume: undefined })[0]?.fixes).toEqual([])
     const empty = observation({ status: 500, headers: {}, errorBody: "" })
     expect(runChecks({ observation: empty, probe: undefined, resume: undefined })[0]?.reason).not.toContain(
       "the server says",

@@ -74,7 +74,7 @@ export async function diagnose(settings: DoctorSettings): Promise<Diagnosis> {
     observation.status === 200
       ? await resumeAfter(observation, { ...watch, durationMs: settings.timeoutMs })
       : undefined
-  const evidence: Evidence = { observation, probe, resume }
+  const evidence: Evidence = { observation, probe, resume, mercure: mercure !== undefined }
   return { ...evidence, checks: runChecks(evidence) }
 }
 

@@ -28,8 +28,10 @@ export interface ResumeRun {
 /** Everything the checks judge. */
 export interface Evidence {
   readonly observation: Observation
-  /** Present for a Mercure hub. */
+  /** Present for a Mercure hub whose stream opened. */
   readonly probe: ProbeRun | undefined
+  /** The URL is a Mercure hub's: the doctor subscribes with the token it found (`--token`…), if any. */
+  readonly mercure?: boolean
   /** Present when the stream gave at least two events with ids to resume between. */
   readonly resume: ResumeRun | undefined
 }

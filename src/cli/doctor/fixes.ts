@@ -19,6 +19,12 @@ ${NGINX_SSE_DIRECTIVES.split("\n")
   .join("\n")}
 }`
 
+/** A hub that wants a token the doctor did not have, or one it refused. */
+export const TOKEN_FIX: Fix = {
+  target: "doctor",
+  snippet: "pass --token <a token that may subscribe and publish on this hub>, or set HERALD_TOKEN",
+}
+
 /** Something between the server and the client holds events back. */
 export const BUFFERING_FIXES: readonly Fix[] = [
   {

@@ -2,7 +2,7 @@
 export type Verdict = "pass" | "warn" | "fail" | "skip"
 
 /** Where a fix goes: a proxy or platform in front of the server, or the server itself. */
-export type FixTarget = "server" | "nginx" | "Caddy" | "AWS ALB" | "Cloudflare"
+export type FixTarget = "server" | "nginx" | "Caddy" | "AWS ALB" | "Cloudflare" | "doctor"
 
 /** A change that makes a check pass, for one place in the path. */
 export interface Fix {
