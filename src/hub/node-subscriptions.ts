@@ -50,6 +50,14 @@ export interface NodeSubscriptions extends SubscriptionDirectory {
   maintain(): Promise<void>
 }
 
+/**
+ * A snapshot holds every subscription of the node, and writing it costs in proportion: thousands
+ * of subscriptions with long matchers take seconds to serialize. The next write waits this many
+ * times as long as the last one took, so that snapshots take at most about a twentieth of the
+ * node's time, however many subscribers churn; other nodes then see changes later.
+ */
+const SNAPSHOT_PACE = 19
+
 /** Pages of the logs listed per sweep, and logs per page: a bound, not a limit on nodes in practice. */
 const SWEEP_PAGES = 100
 const SWEEP_PAGE_SIZE = 100
@@ -72,6 +80,8 @@ export function createNodeSubscriptions(options: NodeSubscriptionsOptions): Node
   /** The epoch of this node's log as last written: another one means the log was taken over. */
   let ownEpoch: string | undefined
   let delay: NodeJS.Timeout | undefined
+  /** When the next snapshot may be written (performance.now()): see SNAPSHOT_PACE. */
+  let notBefore = 0
   let work: Promise<void> = Promise.resolve()
   let closed = false
 
@@ -99,9 +109,24 @@ export function createNodeSubscriptions(options: NodeSubscriptionsOptions): Node
     }
   }
 
+  /** Writes the snapshot `ms` from now, unless a write is already scheduled. */
+  const schedule = (ms: number): void => {
+    if (delay !== undefined || closed) return
+    delay = setTimeout(() => {
+      delay = undefined
+      void serial(writeSnapshot)
+    }, ms)
+    delay.unref()
+  }
+
   const writeSnapshot = async (): Promise<void> => {
     // Without a lease the others may take the log over at any moment: wait until it is held.
     if (!dirty || closed || node.heldForMs() === 0) return
+    const early = notBefore - performance.now()
+    if (early > 0) {
+      schedule(early)
+      return
+    }
     if (ownEpoch === undefined) {
       // A previous run under this id may have left subscriptions that ended with it.
       const left = await readSnapshot(ownLog)
@@ -110,6 +135,7 @@ export function createNodeSubscriptions(options: NodeSubscriptionsOptions): Node
     // Cleared before the write: a change during it makes the next one.
     dirty = false
     const documents = current()
+    const started = performance.now()
     let result: Awaited<ReturnType<Engine["append"]>>
     try {
       result = await engine.append(ownLog, [{ data: JSON.stringify(documents) }], {
@@ -119,6 +145,9 @@ export function createNodeSubscriptions(options: NodeSubscriptionsOptions): Node
     } catch (error) {
       dirty = true
       throw error
+    } finally {
+      const now = performance.now()
+      notBefore = now + (now - started) * SNAPSHOT_PACE
     }
     if (result.status !== "appended") {
       // "fenced": another node took the log over and will delete it; write again after that.
@@ -209,12 +238,7 @@ export function createNodeSubscriptions(options: NodeSubscriptionsOptions): Node
   return {
     changed() {
       dirty = true
-      if (delay !== undefined || closed) return
-      delay = setTimeout(() => {
-        delay = undefined
-        void serial(writeSnapshot)
-      }, snapshotDelayMs)
-      delay.unref()
+      schedule(Math.max(snapshotDelayMs, notBefore - performance.now()))
     },
     maintain,
     async list(matchType, match) {
