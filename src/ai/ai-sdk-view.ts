@@ -1,4 +1,4 @@
-import { DEFAULT_MAX_JSON_DEPTH, nestsDeeper } from "../protocol/json-depth.js"
+import { DEFAULT_MAX_JSON_DEPTH, nestsDeeper } from "../auth/json-depth.js"
 import type { Entry, FinishReason } from "./entries.js"
 import type { EndEntry, StoredEntry } from "./stored-entry.js"
 import { idWithSignature, signatureMetadata } from "./thought-signature.js"

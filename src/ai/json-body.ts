@@ -1,5 +1,5 @@
 import type { IncomingMessage } from "node:http"
-import { DEFAULT_MAX_JSON_DEPTH, nestsDeeper } from "../protocol/json-depth.js"
+import { DEFAULT_MAX_JSON_DEPTH, nestsDeeper } from "../auth/json-depth.js"
 import { type BodyErrors, type BodyLimits, readBody } from "../server/body.js"
 
 /** A request body that cannot be read as JSON: its status (400, 408, 413, 415) and why. */

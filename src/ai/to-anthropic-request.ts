@@ -1,4 +1,4 @@
-import { DEFAULT_MAX_JSON_DEPTH, nestsDeeper } from "../protocol/json-depth.js"
+import { DEFAULT_MAX_JSON_DEPTH, nestsDeeper } from "../auth/json-depth.js"
 import { clientField } from "./client-fields.js"
 import { claudeThinkingParts, turnSentDetails } from "./reasoning-details.js"
 import { messagesEffort } from "./reasoning-settings.js"

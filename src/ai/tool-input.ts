@@ -1,4 +1,4 @@
-import { DEFAULT_MAX_JSON_DEPTH } from "../protocol/json-depth.js"
+import { DEFAULT_MAX_JSON_DEPTH } from "../auth/json-depth.js"
 
 /**
  * A tool call's arguments as Messages' `input`, read fragment by fragment. Claude's input is

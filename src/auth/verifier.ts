@@ -1,8 +1,8 @@
-import { DEFAULT_MAX_JSON_DEPTH, nestsDeeper } from "../protocol/json-depth.js"
 import { hasRecognizedDetail, parseAuthorizationDetails } from "./authorization-details.js"
 import { clip, type DetailLimits, describe, isObject } from "./detail-members.js"
 import { AuthError } from "./errors.js"
 import { createGrants, type GrantDetail, type Grants, type Role } from "./grants.js"
+import { DEFAULT_MAX_JSON_DEPTH, nestsDeeper } from "./json-depth.js"
 import {
   ALGORITHM_FAMILY,
   type Attempt,

@@ -3,7 +3,6 @@ import type { Engine, Retention } from "../engine/engine.js"
 import type { Logger } from "../logger.js"
 import type { SSE } from "../server/index.js"
 import type { StreamsCaller } from "./auth.js"
-import type { ForkMarkerSweep } from "./fork-marker-sweep.js"
 import type { StreamsLimits } from "./limits.js"
 import type { LiveFrames } from "./sse-events.js"
 import type { StreamCount } from "./stream-count.js"
@@ -29,6 +28,15 @@ export interface StreamsContext {
   owns(path: string): boolean
   /** Takes a connection slot for a live read until its response is gone; throws a 429 at a bound. */
   admit(request: IncomingMessage, response: ServerResponse): void
+}
+
+/** Sweeps a source's stale fork markers a few at a time (fork-marker-sweep.ts); one per streams handler. */
+export interface ForkMarkerSweep {
+  /**
+   * Looks at the next markers of `source` after those looked at last. `now` is the engine's time,
+   * as a marker made now has it in its `createdAt`.
+   */
+  sweep(context: StreamsContext, source: string, now: number): Promise<void>
 }
 
 /** One request to a stream. */

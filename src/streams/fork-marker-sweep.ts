@@ -5,7 +5,7 @@
  * more than one, stale markers cannot pile up past a fraction of the live ones.
  */
 
-import type { StreamsContext } from "./context.js"
+import type { ForkMarkerSweep } from "./context.js"
 import { markersOf, namesLiveFork } from "./fork.js"
 
 /** Markers looked at per fork created. */
@@ -17,15 +17,6 @@ const MARKERS_PER_FORK = 2
 const MARKER_GRACE_MS = 60_000
 /** Sources whose place in the round this node keeps; a forgotten one starts over. */
 const SOURCES_KEPT = 1000
-
-/** Sweeps a source's stale markers a few at a time; one per streams handler. */
-export interface ForkMarkerSweep {
-  /**
-   * Looks at the next markers of `source` after those looked at last. `now` is the engine's time,
-   * as a marker made now has it in its `createdAt`.
-   */
-  sweep(context: StreamsContext, source: string, now: number): Promise<void>
-}
 
 export function createForkMarkerSweep(): ForkMarkerSweep {
   /** Per source, the last marker looked at; in the order sources were swept last, oldest first. */
