@@ -170,13 +170,9 @@ class MemoryEngine implements Engine {
     if (after !== undefined) assertString(after, "after")
     assertLimit(limit)
     // In UTF-8 byte order, as sqlite and Redis list (UTF-16 order differs past U+FFFF).
-    const afterBytes = after === undefined ? undefined : Buffer.from(after)
     const names = [...this.#logs.keys()]
-      .filter((name) => name.startsWith(prefix))
-      .map((name) => ({ name, bytes: Buffer.from(name) }))
-      .filter(({ bytes }) => afterBytes === undefined || Buffer.compare(bytes, afterBytes) > 0)
-      .sort((a, b) => Buffer.compare(a.bytes, b.bytes))
-      .map(({ name }) => name)
+      .filter((name) => name.startsWith(prefix) && (after === undefined || utf8Order(name, after) > 0))
+      .sort(utf8Order)
     const logs: LogHead[] = []
     for (const name of names) {
       const state = this.#live(name)
@@ -541,4 +537,23 @@ class MemoryEngine implements Engine {
       config: state.owner === state.config.owner ? state.config : { ...state.config, owner: state.owner },
     }
   }
+}
+
+/**
+ * Compares two well-formed strings in UTF-8 byte order, which is code point order, without
+ * encoding them: UTF-16 order differs from it only where a surrogate (of a character past U+FFFF)
+ * meets a unit of U+E000–U+FFFF.
+ */
+function utf8Order(a: string, b: string): number {
+  const length = Math.min(a.length, b.length)
+  for (let i = 0; i < length; i++) {
+    const x = a.charCodeAt(i)
+    const y = b.charCodeAt(i)
+    if (x === y) continue
+    const xSurrogate = x >= 0xd800 && x <= 0xdfff
+    const ySurrogate = y >= 0xd800 && y <= 0xdfff
+    if (xSurrogate !== ySurrogate && (x >= 0xe000 || y >= 0xe000)) return xSurrogate ? 1 : -1
+    return x - y
+  }
+  return a.length - b.length
 }

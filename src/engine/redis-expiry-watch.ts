@@ -4,7 +4,8 @@
  * it. So for each expiring log watched on this node, one timer at its expiry: then its head is
  * read again. A log gone has its sinks told `onLost` (they re-read and find it missing, as on
  * the other engines); one still there (a sliding TTL moved on) gets its timer again, for its new
- * expiry. A log that never expires costs one head read when its first watch begins.
+ * expiry. A log that never expires costs one head read when its first watch begins; one not made
+ * yet (the hub's log before its first update) is looked at again every few seconds until it is.
  */
 
 import type { Logger } from "../logger.js"
@@ -12,7 +13,7 @@ import type { LogHead } from "./engine.js"
 
 /** The longest `setTimeout` takes; a later expiry is looked at again then. */
 const MAX_TIMER_MS = 2 ** 31 - 1
-/** After a failed head read, the next look. */
+/** After a failed head read, or while the log is not made yet, the next look. */
 const RETRY_MS = 5_000
 
 /** What {@link createExpiryWatch} needs of the engine. */
@@ -34,6 +35,8 @@ export interface ExpiryWatch {
 interface Watched {
   count: number
   timer: NodeJS.Timeout | undefined
+  /** A look found the log: its absence later means it is gone. */
+  seen: boolean
 }
 
 export function createExpiryWatch(options: ExpiryWatchOptions): ExpiryWatch {
@@ -57,17 +60,23 @@ export function createExpiryWatch(options: ExpiryWatchOptions): ExpiryWatch {
     }
     if (watched.get(log) !== entry) return
     if (head === undefined) {
+      // Watched before it is made: it may be made, with an expiry, later.
+      if (!entry.seen) {
+        arm(log, entry, RETRY_MS)
+        return
+      }
       watched.delete(log)
       options.lost(log)
       return
     }
+    entry.seen = true
     if (head.expiresAt !== undefined) arm(log, entry, head.expiresAt - options.now())
   }
   return {
     watch(log) {
       let entry = watched.get(log)
       if (entry === undefined) {
-        entry = { count: 0, timer: undefined }
+        entry = { count: 0, timer: undefined, seen: false }
         watched.set(log, entry)
         void look(log, entry)
       }

@@ -259,8 +259,12 @@ class RedisEngine implements Engine, HealthCapability {
       const batch = matching.slice(0, want)
       const heads = await Promise.all(batch.map((name) => this.head(name)))
       const gone = batch.filter((_, i) => heads[i] === undefined)
-      if (gone.length > 0)
+      if (gone.length > 0) {
         await this.#redis.command.call("unlist logs", (client) => client.zrem(this.#global.logs, ...gone))
+        // One another node made again between its head and the ZREM is listed again.
+        const again = await Promise.all(gone.map((name) => this.head(name)))
+        for (const [i, name] of gone.entries()) if (again[i] !== undefined) await this.#index(name)
+      }
       for (const head of heads) if (head !== undefined) logs.push(head)
       if (batch.length > 0) from = `(${batch[batch.length - 1]}`
     }

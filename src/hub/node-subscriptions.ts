@@ -51,10 +51,12 @@ export interface NodeSubscriptions extends SubscriptionDirectory {
 }
 
 /**
- * A snapshot holds every subscription of the node, and writing it costs in proportion: thousands
- * of subscriptions with long matchers take seconds to serialize. The next write waits this many
- * times as long as the last one took, so that snapshots take at most about a twentieth of the
- * node's time, however many subscribers churn; other nodes then see changes later.
+ * A snapshot holds every subscription of the node, and serializing it costs in proportion:
+ * thousands of subscriptions with long matchers take seconds. The next write waits this many
+ * times as long as the last serialization took (at most a third of the lease), so that snapshots
+ * take at most about a twentieth of the node's time however many subscribers churn; other nodes
+ * then see changes later. The engine's own time does not count: a slow store is not a reason to
+ * write less often once it answers again.
  */
 const SNAPSHOT_PACE = 19
 
@@ -136,19 +138,19 @@ export function createNodeSubscriptions(options: NodeSubscriptionsOptions): Node
     dirty = false
     const documents = current()
     const started = performance.now()
+    const snapshot = JSON.stringify(documents)
+    const pause = Math.min((performance.now() - started) * SNAPSHOT_PACE, node.ttlMs / 3)
     let result: Awaited<ReturnType<Engine["append"]>>
     try {
-      result = await engine.append(ownLog, [{ data: JSON.stringify(documents) }], {
+      result = await engine.append(ownLog, [{ data: snapshot }], {
         create: { owner: self, retention: { maxEntries: 1 } },
         fence: { owner: self },
       })
     } catch (error) {
       dirty = true
       throw error
-    } finally {
-      const now = performance.now()
-      notBefore = now + (now - started) * SNAPSHOT_PACE
     }
+    notBefore = performance.now() + pause
     if (result.status !== "appended") {
       // "fenced": another node took the log over and will delete it; write again after that.
       dirty = true

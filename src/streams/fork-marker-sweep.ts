@@ -6,7 +6,7 @@
  */
 
 import type { ForkMarkerSweep } from "./context.js"
-import { markersOf, namesLiveFork } from "./fork.js"
+import { dropStaleMarker, markersOf, namesLiveFork } from "./fork.js"
 
 /** Markers looked at per fork created. */
 const MARKERS_PER_FORK = 2
@@ -32,7 +32,8 @@ export function createForkMarkerSweep(): ForkMarkerSweep {
       })
       for (const marker of page.logs) {
         if (now - marker.createdAt < MARKER_GRACE_MS) continue
-        if (!(await namesLiveFork(context, source, marker.name))) await context.engine.delete(marker.name)
+        if (!(await namesLiveFork(context, source, marker.name)))
+          await dropStaleMarker(context, source, marker.name)
       }
       const last = page.logs[page.logs.length - 1]
       // The last page: the next sweep starts over from the first marker.

@@ -106,7 +106,7 @@ export async function hasLiveForks(context: StreamsContext, source: string): Pro
     const page = await context.engine.list({ prefix, limit: PAGE, ...(after === undefined ? {} : { after }) })
     for (const marker of page.logs) {
       if (await namesLiveFork(context, source, marker.name)) return true
-      await context.engine.delete(marker.name)
+      if (await dropStaleMarker(context, source, marker.name)) return true
     }
     if (page.next === undefined) return false
     after = page.next
@@ -117,6 +117,21 @@ export async function hasLiveForks(context: StreamsContext, source: string): Pro
 export async function namesLiveFork(context: StreamsContext, source: string, name: string): Promise<boolean> {
   const fork = await loadStream(context.engine, name.slice(markersOf(source).length))
   return fork?.fork?.source === source
+}
+
+/**
+ * Deletes `source`'s marker `name`, found naming no fork. A fork made again at its path in the
+ * meantime (which found the marker there, and made none) gets it back: `true` then.
+ */
+export async function dropStaleMarker(
+  context: StreamsContext,
+  source: string,
+  name: string,
+): Promise<boolean> {
+  await context.engine.delete(name)
+  if (!(await namesLiveFork(context, source, name))) return false
+  await context.engine.create(name)
+  return true
 }
 
 /**

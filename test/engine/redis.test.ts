@@ -81,6 +81,21 @@ describe.skipIf(!sharedUp && !STRICT)("redis engine on the shared Redis", () => 
   afterEach(async () => {
     await Promise.all(open.splice(0).map((engine) => engine.close()))
   })
+  it("reads a log's head once for many watches of it before it is made, and tells them nothing", async () => {
+    const engine = engineOnShared()
+    let heads = 0
+    const head = engine.head.bind(engine)
+    engine.head = (log: string) => {
+      heads++
+      return head(log)
+    }
+    const sinks = Array.from({ length: 100 }, () => recordingSink())
+    for (const sink of sinks) await engine.watch("not-yet", sink)
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    expect(heads).toBe(1)
+    expect(sinks.reduce((lost, sink) => lost + sink.lost, 0)).toBe(0)
+  })
+
   it("keeps a log in the list when another node creates it again while it is deleted", async () => {
     const engine = engineOnShared()
     const other = nodeBeside(engine)

@@ -15,25 +15,29 @@ afterEach(async () => {
   await directory?.close()
 })
 
-it("writes the next snapshot no sooner than about 19 times the last one took", async () => {
+it("writes the next snapshot no sooner than about 19 times the last one took to serialize", async () => {
   const memory = createMemoryEngine()
   const writes: number[] = []
-  // Each snapshot write takes 40 ms: the next may come some 760 ms after it.
   const engine = new Proxy(memory, {
-    get: (target, name) =>
-      name === "append"
-        ? async (...args: Parameters<Engine["append"]>) => {
-            await new Promise((resolve) => setTimeout(resolve, 40))
-            writes.push(performance.now())
-            return await target.append(...args)
-          }
-        : (() => {
-            const value = Reflect.get(target, name)
-            return typeof value === "function" ? value.bind(target) : value
-          })(),
+    get: (target, name) => {
+      const value = Reflect.get(target, name)
+      if (name !== "append") return typeof value === "function" ? value.bind(target) : value
+      return async (...args: Parameters<Engine["append"]>) => {
+        writes.push(performance.now())
+        return await target.append(...args)
+      }
+    },
   }) as Engine
   const node: NodeLeaseView = { node: "node-a", ttlMs: 60_000, heldForMs: () => 60_000 }
-  const documents: SubscriptionDocument[] = []
+  // One document takes 40 ms to serialize: the next snapshot may come some 760 ms after it.
+  const slow = {
+    toJSON() {
+      const until = performance.now() + 40
+      while (performance.now() < until) {}
+      return { id: "/s/slow", type: "subscription", active: true }
+    },
+  } as unknown as SubscriptionDocument
+  const documents: SubscriptionDocument[] = [slow]
   directory = createNodeSubscriptions({
     engine,
     hubLog: "hub",
@@ -59,5 +63,5 @@ it("writes the next snapshot no sooner than about 19 times the last one took", a
   expect(writes).toHaveLength(2)
   expect((writes[1] as number) - (writes[0] as number)).toBeGreaterThanOrEqual(700)
   const snapshot = await memory.read("hub/nodes/node-a", START, 1)
-  expect(snapshot.held && JSON.parse(snapshot.entries[0]?.data as string)).toHaveLength(25)
+  expect(snapshot.held && JSON.parse(snapshot.entries[0]?.data as string)).toHaveLength(26)
 })

@@ -1,6 +1,7 @@
 // The records of a stream's forks (src/streams/fork.ts) carry the stream's log as their hash tag:
 // on a Redis Cluster they live in the stream's slot; those of forks gone are swept as new forks come.
 import { describe, expect, it } from "vitest"
+import type { Engine } from "../../src/engine/engine.js"
 import { createMemoryEngine } from "../../src/engine/memory.js"
 import { logKeys } from "../../src/engine/redis-keys.js"
 import { markerOf } from "../../src/streams/fork.js"
@@ -75,6 +76,61 @@ describe("stale markers", () => {
         (log) => log.name,
       )
       expect(names).toContain(markerOf("/v1/stream/source", "/v1/stream/coming"))
+    } finally {
+      await served.close()
+    }
+  })
+
+  it("keeps the marker of a fork made again at an expired fork's path while a sweep looks at it", async () => {
+    let now = Date.UTC(2026, 0, 1)
+    const memory = createMemoryEngine({ now: () => now })
+    const forkLog = logOf("/v1/stream/f")
+    /** Set while the next look at f's log is to wait: called once it is reached. */
+    let onLook: (() => void) | undefined
+    let release: () => void = () => {}
+    // The sweep's look at f's marker finds no fork, and waits there while f is made again.
+    const engine = new Proxy(memory, {
+      get(target, name) {
+        if (name === "head")
+          return async (log: string) => {
+            const head = await target.head(log)
+            const reached = onLook
+            if (reached !== undefined && log === forkLog) {
+              onLook = undefined
+              await new Promise<void>((resolve) => {
+                release = resolve
+                reached()
+              })
+            }
+            return head
+          }
+        const value = Reflect.get(target, name)
+        return typeof value === "function" ? value.bind(target) : value
+      },
+    }) as Engine
+    const served = await serveStreams(engine)
+    try {
+      const base = served.baseUrl
+      const fork = (name: string, headers: Record<string, string> = {}) =>
+        fetch(`${base}/v1/stream/${name}`, {
+          method: "PUT",
+          headers: { "stream-forked-from": "/v1/stream/source", ...headers },
+        })
+      expect((await fetch(`${base}/v1/stream/source`, { method: "PUT" })).status).toBe(201)
+      expect((await fork("f", { "stream-ttl": "1" })).status).toBe(201)
+      now += 120_000
+      const looked = new Promise<void>((reached) => {
+        onLook = reached
+      })
+      const g = fork("g")
+      await looked
+      expect((await fork("f")).status).toBe(201)
+      release()
+      expect((await g).status).toBe(201)
+      expect((await fetch(`${base}/v1/stream/g`, { method: "DELETE" })).status).toBe(204)
+      // f reads from the source: deleting the source keeps it for f.
+      expect((await fetch(`${base}/v1/stream/source`, { method: "DELETE" })).status).toBe(204)
+      expect((await fetch(`${base}/v1/stream/f?offset=-1`)).status).toBe(200)
     } finally {
       await served.close()
     }

@@ -22,11 +22,19 @@
  *    to the input length, and the last part scans it once more: one keeps the worst case quadratic
  *    (under a millisecond on 1024 characters), two make it cubic (half a second, measured);
  * 4. more than {@link MAX_GROUPS} wildcards and groups in the whole pattern (a component that is
- *    exactly `*` — the default for unspecified ones — is not counted).
+ *    exactly `*` — the default for unspecified ones — is not counted);
+ * 5. branches that multiply the ways to match one text past {@link MAX_BRANCHES} in one component,
+ *    or any inside a repeated part: an alternation whose alternatives do not each start with a
+ *    character of their own (`(?:a|a)`, `(jpg|jpeg)`: as many ways as alternatives), and an
+ *    optional part that what follows it can also start (`{a}?a`: two). Each multiplies the work by
+ *    a constant, but a row of them backtracks exponentially (`(?:a|a)b` 24 times took 0.9 s).
  */
 
 /** Most variable-length parts per component whose end is not forced: the degree of the worst case. */
 export const MAX_AMBIGUOUS_PARTS = 1
+
+/** Most ways one component may match one text through its branches (alternations, optional parts). */
+export const MAX_BRANCHES = 16
 
 /** Most wildcards, named groups and regexp groups per pattern. */
 export const MAX_GROUPS = 16
@@ -48,6 +56,8 @@ export interface ComponentCost {
   readonly groups: number
   /** Variable-length parts whose end position is not forced. */
   readonly ambiguous: number
+  /** The ways its branches give to match one text (1: none branch). */
+  readonly branches: number
 }
 
 /** Why a pattern is too costly to accept. */
@@ -73,6 +83,8 @@ type Item =
    * that is a literal. Taking the part and skipping it are two ways on.
    */
   | { readonly kind: "optional"; readonly first: string | undefined; readonly length: number }
+  /** Where an alternation of `ways` alternatives that may match the same text begins. */
+  | { readonly kind: "branch"; readonly ways: number }
 
 // ---------------------------------------------------------------------------------------------
 // URL Pattern tokens (the standard's tokenizer, lenient: the pattern already compiled).
@@ -281,15 +293,26 @@ function literalChar(atom: Atom | undefined): string | undefined {
 }
 
 /**
- * Ambiguous parts an alternation adds by itself: none when each alternative starts with its own
- * literal character (at most one can go on from a position), else one. Alternatives that can match
- * the same text (`(?:a|a)`) each make another way on, and a row of them backtracks exponentially
- * even where every alternative has one length.
+ * An alternation's ways to match one text: one when each alternative starts with its own literal
+ * character (at most one can go on from a position), else as many as it has alternatives.
  */
-function alternationCost(alternatives: Alternatives): number {
+function alternationWays(alternatives: Alternatives): number {
   const firsts = alternatives.map((sequence) => literalChar(sequence[0]))
   const distinct = new Set(firsts)
-  return firsts.every((char) => char !== undefined) && distinct.size === firsts.length ? 0 : 1
+  return firsts.every((char) => char !== undefined) && distinct.size === firsts.length
+    ? 1
+    : alternatives.length
+}
+
+/** An alternation: one variable part (quantifiers inside count as ambiguous), after its branch point. */
+function pushAlternation(alternatives: Alternatives, items: Item[]): void {
+  const ways = alternationWays(alternatives)
+  if (ways > 1) items.push({ kind: "branch", ways })
+  items.push({
+    kind: "variable",
+    matches: unionTest(groupTests(alternatives)),
+    extra: countQuantified(alternatives),
+  })
 }
 
 /** Flattens one alternative of a regexp body into items. */
@@ -304,12 +327,7 @@ function flattenSequence(sequence: Atom[], items: Item[]): void {
       } else if (atom.group.length === 1) {
         flattenSequence(atom.group[0] as Atom[], items)
       } else {
-        // An alternation: one variable part; quantifiers inside it count as ambiguous.
-        items.push({
-          kind: "variable",
-          matches: unionTest(groupTests(atom.group)),
-          extra: countQuantified(atom.group) + alternationCost(atom.group),
-        })
+        pushAlternation(atom.group, items)
       }
     } else {
       const source = atom.source as string
@@ -324,12 +342,7 @@ function flattenSequence(sequence: Atom[], items: Item[]): void {
 function flattenRegexp(body: string, items: Item[]): void {
   const alternatives = new RegexpReader(body).read()
   if (alternatives.length === 1) flattenSequence(alternatives[0] as Atom[], items)
-  else
-    items.push({
-      kind: "variable",
-      matches: unionTest(groupTests(alternatives)),
-      extra: countQuantified(alternatives) + alternationCost(alternatives),
-    })
+  else pushAlternation(alternatives, items)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -391,6 +404,12 @@ function applyModifier(modifier: string, prefix: Item[], group: Item[], suffix: 
     for (const item of all) items.push(item.kind === "literal" ? { ...item, optional: true } : item)
     return
   }
+  if (group.some((item) => item.kind === "branch")) {
+    throw new CostError(
+      `a repeated ("${modifier}") part with alternatives that can match the same text multiplies its ways ` +
+        "with every repetition; give each alternative its own first character",
+    )
+  }
   if (group.some((item) => item.kind === "variable")) {
     const inner = itemsTest(group)
     const separated = [...prefix, ...suffix].some((item) => item.kind === "literal" && !inner(item.char))
@@ -422,17 +441,13 @@ function countAmbiguous(items: Item[], endForces: boolean): number {
   let count = 0
   for (let i = 0; i < items.length; i++) {
     const item = items[i] as Item
-    if (item.kind === "optional") {
-      if (optionalAmbiguous(items, i)) count++
-      continue
-    }
     if (item.kind !== "variable") continue
     count += item.extra
     let forced = false
     let j = i + 1
     for (; j < items.length; j++) {
       const next = items[j] as Item
-      if (next.kind === "optional") continue
+      if (next.kind === "optional" || next.kind === "branch") continue
       if (next.kind !== "literal" || next.optional) break
       if (!item.matches(next.char)) {
         forced = true
@@ -445,12 +460,23 @@ function countAmbiguous(items: Item[], endForces: boolean): number {
   return count
 }
 
+/** The ways `items` may match one text through their branch points and ambiguous optional parts. */
+function countBranches(items: Item[]): number {
+  let ways = 1
+  for (let i = 0; i < items.length; i++) {
+    const item = items[i] as Item
+    if (item.kind === "branch") ways *= item.ways
+    else if (item.kind === "optional" && optionalAmbiguous(items, i)) ways *= 2
+  }
+  return ways
+}
+
 /**
  * The cost of one component pattern (as normalized by URLPattern, e.g. `pattern.pathname`).
  * Throws {@link CostError} for a regexp group or part shape that can backtrack exponentially.
  */
 export function componentCost(pattern: string, options: ComponentOptions): ComponentCost {
-  if (pattern === "*") return { groups: 0, ambiguous: 0 }
+  if (pattern === "*") return { groups: 0, ambiguous: 0, branches: 1 }
   const tokens = tokenize(pattern)
   const items: Item[] = []
   let groups = 0
@@ -508,5 +534,5 @@ export function componentCost(pattern: string, options: ComponentOptions): Compo
       i++
     }
   }
-  return { groups, ambiguous: countAmbiguous(items, true) }
+  return { groups, ambiguous: countAmbiguous(items, true), branches: countBranches(items) }
 }

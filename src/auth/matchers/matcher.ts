@@ -8,10 +8,12 @@
 import { URLPattern } from "urlpattern-polyfill/urlpattern"
 import {
   type Component,
+  type ComponentCost,
   type ComponentOptions,
   CostError,
   componentCost,
   MAX_AMBIGUOUS_PARTS,
+  MAX_BRANCHES,
   MAX_GROUPS,
 } from "./cost.js"
 import { templateMatcher, templateSyntaxError, templateVariableCount } from "./template.js"
@@ -285,7 +287,7 @@ function malformed(pattern: string, error: unknown): MatcherError {
 function checkCost(pattern: string, compiled: URLPattern): void {
   let groups = 0
   for (const component of COMPONENTS) {
-    let cost: { groups: number; ambiguous: number }
+    let cost: ComponentCost
     try {
       cost = componentCost(compiled[component], componentOptions(component, compiled))
     } catch (error) {
@@ -297,6 +299,13 @@ function checkCost(pattern: string, compiled: URLPattern): void {
         `URL pattern "${pattern}" is too costly to evaluate: its ${component} has ${cost.ambiguous} wildcards or ` +
           `groups that can each end at many places (at most ${MAX_AMBIGUOUS_PARTS}); separate them with a ` +
           `character they cannot match, like "/" after ":name"`,
+      )
+    }
+    if (cost.branches > MAX_BRANCHES) {
+      throw new MatcherError(
+        `URL pattern "${pattern}" is too costly to evaluate: its ${component} has alternatives or optional ` +
+          `parts that give ${cost.branches} ways to match one text (at most ${MAX_BRANCHES}); give each ` +
+          "alternative its own first character, or end an optional part with one",
       )
     }
     groups += cost.groups
