@@ -633,15 +633,14 @@ class RedisEngine implements Engine, HealthCapability {
  * and one that is away would make the whole Cluster look down.
  */
 async function askAnyNode(cluster: Cluster, what: "SLOTS" | "INFO"): Promise<unknown> {
-  let failure: unknown = new Error("no node of the Cluster is known")
-  for (const node of cluster.nodes("all")) {
-    try {
-      return await node.call("CLUSTER", what)
-    } catch (error) {
-      failure = error
-    }
+  const nodes = cluster.nodes("all")
+  if (nodes.length === 0) throw new Error("no node of the Cluster is known")
+  // All at once: one that is away may take a command timeout to fail.
+  try {
+    return await Promise.any(nodes.map((node) => node.call("CLUSTER", what)))
+  } catch (error) {
+    throw error instanceof AggregateError ? error.errors[0] : error
   }
-  throw failure
 }
 
 /**
