@@ -9,18 +9,6 @@ export const UI_MESSAGE_STREAM_HEADERS: Readonly<Record<string, string>> = {
   "x-vercel-ai-ui-message-stream": "v1",
 }
 
-/**
- * A generation as the Vercel AI SDK's UI message stream (what `useChat` reads): `start` and
- * `start-step`, text and reasoning parts (`*-start`, `*-delta`, `*-end`) opened whenever the
- * kind of entry changes, tool calls as `tool-input-start`, `tool-input-delta` and
- * `tool-input-available` (with the parsed arguments), then `finish-step`, `finish` and `[DONE]`.
- * A failure or an interruption is an `error` part, a cancel an `abort` part. Claude's signature
- * of a thinking block is its reasoning part's provider metadata `anthropic.signature`, and its
- * encrypted thinking a reasoning part of its own with `anthropic.redactedData` (the names of the
- * AI SDK's Anthropic provider), OpenRouter's reasoning details an empty reasoning part with
- * `openrouter.reasoning_details` (its provider's name), so that `useChat` sends them back with
- * the turn.
- */
 /** The AI SDK's names of the reasons a model stops. */
 const UI_FINISH_REASON: Record<FinishReason, string> = {
   stop: "stop",
@@ -31,6 +19,18 @@ const UI_FINISH_REASON: Record<FinishReason, string> = {
   other: "other",
 }
 
+/**
+ * A generation as the Vercel AI SDK's UI message stream (what `useChat` reads): `start` and
+ * `start-step`, text and reasoning parts (`*-start`, `*-delta`, `*-end`) opened whenever the
+ * kind of entry changes, tool calls as `tool-input-start`, `tool-input-delta` and
+ * `tool-input-available` (with the parsed arguments), then `finish-step`, `finish` (with its `finishReason`) and `[DONE]`.
+ * A failure or an interruption is an `error` part, a cancel an `abort` part. Claude's signature
+ * of a thinking block is its reasoning part's provider metadata `anthropic.signature`, and its
+ * encrypted thinking a reasoning part of its own with `anthropic.redactedData` (the names of the
+ * AI SDK's Anthropic provider), OpenRouter's reasoning details an empty reasoning part with
+ * `openrouter.reasoning_details` (its provider's name), so that `useChat` sends them back with
+ * the turn.
+ */
 export function aiSdkView(context: ViewContext): View {
   let started = false
   /** The part open; a reasoning part has its signature so far once one came (then it is closed to more reasoning). */

@@ -43,10 +43,10 @@ export function demoProvider(options: DemoProviderOptions = {}): Provider {
   if (!((options.tokensPerSecond ?? 1) > 0)) throw new RangeError("tokensPerSecond must be above 0")
   if (!((options.timeToFirstTokenMs ?? 0) >= 0)) throw new RangeError("timeToFirstTokenMs must be 0 or more")
   // The answer is built whole before its first token: a huge one would hold the event loop.
-  const { words = 1, failAfterTokens = 0, toolCall } = options
-  if (!Number.isInteger(words) || words < 1 || words > MAX_DEMO_WORDS)
+  const { words, failAfterTokens, toolCall } = options
+  if (words !== undefined && !(Number.isInteger(words) && words >= 1 && words <= MAX_DEMO_WORDS))
     throw new RangeError(`words must be a whole number from 1 to ${MAX_DEMO_WORDS}`)
-  if (!Number.isInteger(failAfterTokens) || failAfterTokens < 0)
+  if (failAfterTokens !== undefined && !(Number.isInteger(failAfterTokens) && failAfterTokens >= 0))
     throw new RangeError("failAfterTokens must be a whole number, 0 or more")
   if (
     toolCall !== undefined &&

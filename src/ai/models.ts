@@ -64,65 +64,60 @@ export function createModels(
 ): ReadonlyMap<string, Model> {
   const models = new Map<string, Model>()
   for (const [name, model] of Object.entries(config)) {
+    let provider: Provider
+    try {
+      provider = providerOf(model)
+    } catch (error) {
+      throw new TypeError(`model "${name}": ${(error as Error).message}`, { cause: error })
+    }
     models.set(name, {
       name,
-      provider: providerOf(name, model),
+      provider,
       upstreamModel: (model.provider !== "demo" && model.model) || name,
     })
   }
   return models
 }
 
-function providerOf(name: string, model: ModelConfig): Provider {
+/** The provider of one model's settings; throws what is wrong with them (its name is added by the caller). */
+function providerOf(model: ModelConfig): Provider {
   switch (model.provider) {
     case "demo": {
       const { provider: _, ...options } = model
-      try {
-        return demoProvider(options)
-      } catch (error) {
-        throw new TypeError(`model "${name}": ${(error as Error).message}`, { cause: error })
-      }
+      return demoProvider(options)
     }
     case "openai":
     case "anthropic": {
-      try {
-        checkUpstreamFields(model)
-      } catch (error) {
-        throw new TypeError(`model "${name}": ${(error as Error).message}`, { cause: error })
-      }
+      checkUpstreamFields(model)
       const options = {
         baseURL: model.baseURL ?? PUBLIC_BASE_URL[model.provider],
         ...(model.apiKey === undefined ? {} : { apiKey: model.apiKey }),
         ...(model.headers === undefined ? {} : { headers: { ...model.headers } }),
         ...(model.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: model.idleTimeoutMs }),
       }
-      try {
-        const openaiOnly = OPENAI_ONLY_SETTINGS.filter((key) => model[key] !== undefined)
-        const unset = openaiOnly.find((key) => model[key] === null)
-        if (unset !== undefined) throw new TypeError(`${unset} is null: leave it out for its default`)
-        if (model.provider === "anthropic" && openaiOnly.length > 0)
-          throw new TypeError(
-            `${openaiOnly.join(", ")} ${openaiOnly.length === 1 ? "is a setting" : "are settings"} of openai models only`,
-          )
-        const provider =
-          model.provider === "openai"
-            ? openaiProvider({
-                ...options,
-                ...Object.fromEntries(openaiOnly.map((key) => [key, model[key]])),
-              })
-            : anthropicProvider(options)
-        if (needsKey(options.baseURL) && options.apiKey === undefined && !sendsKey(options.headers))
-          throw new TypeError(
-            `${upstreamURL(options.baseURL).hostname} refuses every request without a key: give the model one (apiKeyEnv in an --ai-models file)`,
-          )
-        return provider
-      } catch (error) {
-        throw new TypeError(`model "${name}": ${(error as Error).message}`, { cause: error })
-      }
+      const openaiOnly = OPENAI_ONLY_SETTINGS.filter((key) => model[key] !== undefined)
+      const unset = openaiOnly.find((key) => model[key] === null)
+      if (unset !== undefined) throw new TypeError(`${unset} is null: leave it out for its default`)
+      if (model.provider === "anthropic" && openaiOnly.length > 0)
+        throw new TypeError(
+          `${openaiOnly.join(", ")} ${openaiOnly.length === 1 ? "is a setting" : "are settings"} of openai models only`,
+        )
+      const provider =
+        model.provider === "openai"
+          ? openaiProvider({
+              ...options,
+              ...Object.fromEntries(openaiOnly.map((key) => [key, model[key]])),
+            })
+          : anthropicProvider(options)
+      if (needsKey(options.baseURL) && options.apiKey === undefined && !sendsKey(options.headers))
+        throw new TypeError(
+          `${upstreamURL(options.baseURL).hostname} refuses every request without a key: give the model one (apiKeyEnv in an --ai-models file)`,
+        )
+      return provider
     }
     default:
       throw new TypeError(
-        `model "${name}": provider must be "openai", "anthropic" or "demo"; got ${JSON.stringify((model as { provider: unknown }).provider)}`,
+        `provider must be "openai", "anthropic" or "demo"; got ${JSON.stringify((model as { provider: unknown }).provider)}`,
       )
   }
 }

@@ -45,9 +45,9 @@ export function isTrustedLocalRequest(request: IncomingMessage, trust: LocalTrus
  * `proxy_pass`), may come from anyone: it is told only that a token is needed.
  */
 export function untrustedLocalMessage(request: IncomingMessage, trust: LocalTrust): string | undefined {
-  if (!isLocalClient(request) || request.httpVersion === "1.0") return undefined
+  if (!isDirectLocalClient(request)) return undefined
   const trusted = "This server trusts clients on this machine without a token"
-  if (!isLocalToThisServer(request, trust)) {
+  if (!namesThisServer(request, trust)) {
     const host = request.headers.host ?? request.headers[":authority"] ?? "none"
     return `${trusted} when they name it by a loopback host or its own, not ${host}: use localhost, or send a token.`
   }
@@ -63,7 +63,16 @@ export function untrustedLocalMessage(request: IncomingMessage, trust: LocalTrus
  * check may, which the metrics' own loopback rule lets in).
  */
 function isLocalToThisServer(request: IncomingMessage, trust: LocalTrust): boolean {
-  if (!isLocalClient(request) || request.httpVersion === "1.0") return false
+  return isDirectLocalClient(request) && namesThisServer(request, trust)
+}
+
+/** A local client (no proxy forwarded it) not in HTTP/1.0, which nginx's bare `proxy_pass` speaks. */
+function isDirectLocalClient(request: IncomingMessage): boolean {
+  return isLocalClient(request) && request.httpVersion !== "1.0"
+}
+
+/** Whether `request` names this server as its host: a loopback name, or the server's own. */
+function namesThisServer(request: IncomingMessage, trust: LocalTrust): boolean {
   // HTTP/2 names the host in `:authority`; browsers send no `Host` there (RFC 9113 §8.3.1).
   const authority = request.headers[":authority"]
   const host = hostnameOf(request.headers.host ?? (typeof authority === "string" ? authority : undefined))

@@ -32,15 +32,17 @@ export interface HubAccessOptions {
  * The hub URL (a bare origin given the Mercure path, see {@link normalizeHubUrl}) and the token
  * for a client command. The token is `--token`, else `HERALD_TOKEN`,
  * else — in dev mode — one minted for `role` from the dev secret that `herald serve` keeps in
- * the data directory (same cwd, same `--data-dir`), else none.
+ * the data directory (same cwd, same `--data-dir`), else none. The hub is `--hub`, else
+ * `HERALD_HUB_URL`, else `fallbackHub` (what the command's arguments name, or the default).
  */
 export async function resolveHubAccess(
   options: HubAccessOptions,
   role: "publisher" | "subscriber",
   env: Readonly<Record<string, string | undefined>>,
   cwd: string,
+  fallbackHub = DEFAULT_CLIENT_HUB_URL,
 ): Promise<HubAccess> {
-  const given = options.hub ?? (env.HERALD_HUB_URL?.trim() || DEFAULT_CLIENT_HUB_URL)
+  const given = options.hub ?? (env.HERALD_HUB_URL?.trim() || fallbackHub)
   // As `herald serve` reads its --hub-url: a bare origin is the hub at /.well-known/mercure, and
   // the minted token's aud is the URL as the hub names itself.
   const hubUrl = normalizeHubUrl(given)

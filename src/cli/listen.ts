@@ -118,12 +118,12 @@ function isSubscriptionUrl(target: string, hubUrl: string): boolean {
 }
 
 async function listen(targets: string[], options: ListenOptions): Promise<number> {
-  const hub = options.hub ?? (process.env.HERALD_HUB_URL?.trim() || hubOfSubscriptionUrl(targets))
   const access = await resolveHubAccess(
-    { ...options, ...(hub === undefined ? {} : { hub }) },
+    options,
     "subscriber",
     process.env,
     process.cwd(),
+    hubOfSubscriptionUrl(targets),
   )
   const subscription = subscriptionRequest(access.hubUrl, targets, options.urlpattern === true)
   const where =

@@ -57,3 +57,21 @@ function withoutUndefined<T extends object>(value: T): T {
   for (const key of Object.keys(value) as (keyof T)[]) if (value[key] === undefined) delete value[key]
   return value
 }
+
+/**
+ * A config an engine stored as JSON, read back: JSON has no Infinity, so a retention's `maxAgeMs`
+ * of Infinity (entries kept by count only) is stored as the string "Infinity". Only retention's:
+ * a meta field of that name is the caller's string.
+ */
+export function parseStoredConfig(json: string): LogConfig {
+  const config = JSON.parse(json) as LogConfig
+  if (config.retention?.maxAgeMs === ("Infinity" as unknown)) {
+    return { ...config, retention: { ...config.retention, maxAgeMs: Number.POSITIVE_INFINITY } }
+  }
+  return config
+}
+
+/** The config a head reports: as the log was created, with the owner it has now (a takeover changes it). */
+export function withOwner(config: LogConfig, owner: string | undefined): LogConfig {
+  return owner === config.owner ? config : { ...config, owner }
+}

@@ -8,7 +8,7 @@ import {
   assertString,
   checkedNewEntries,
 } from "./checks.js"
-import { checkLogConfig, sameConfig } from "./config.js"
+import { checkLogConfig, sameConfig, withOwner } from "./config.js"
 import type {
   AppendOptions,
   AppendResult,
@@ -534,7 +534,7 @@ class MemoryEngine implements Engine {
       stopRequested: state.stopRequested,
       createdAt: state.createdAt,
       expiresAt: this.#expiresAt(state),
-      config: state.owner === state.config.owner ? state.config : { ...state.config, owner: state.owner },
+      config: withOwner(state.config, state.owner),
     }
   }
 }

@@ -3,6 +3,7 @@
  * a head, stream entries, writer seqs. The layout is described in redis-scripts.ts.
  */
 
+import { parseStoredConfig, withOwner } from "./config.js"
 import type { Entry, LogConfig, LogHead, NewEntry } from "./engine.js"
 import { formatPosition, newEpoch } from "./position.js"
 import type { ResolvedRetention } from "./retention.js"
@@ -34,15 +35,6 @@ export function encodeConfig(config: LogConfig): string {
   return JSON.stringify(sortedFields(plain))
 }
 
-/** The config {@link encodeConfig} encoded. */
-export function decodeConfig(json: string): LogConfig {
-  const config = JSON.parse(json) as LogConfig
-  if (config.retention?.maxAgeMs === ("Infinity" as unknown)) {
-    return { ...config, retention: { ...config.retention, maxAgeMs: Number.POSITIVE_INFINITY } }
-  }
-  return config
-}
-
 function sortedFields<T extends object>(value: T): T {
   const sorted: Record<string, unknown> = {}
   for (const key of Object.keys(value).sort()) sorted[key] = (value as Record<string, unknown>)[key]
@@ -67,7 +59,7 @@ export function decodeHead(name: string, reply: readonly string[]): LogHead {
     owner = "",
     former = "",
   ] = reply
-  const created = decodeConfig(config)
+  const created = parseStoredConfig(config)
   const head = {
     name,
     epoch,
@@ -77,7 +69,7 @@ export function decodeHead(name: string, reply: readonly string[]): LogHead {
     stopRequested: stop === "1",
     createdAt: Number(createdAt),
     expiresAt: expiresAt === "" || expiresAt === undefined ? undefined : Number(expiresAt),
-    config: owner === "" || owner === created.owner ? created : { ...created, owner },
+    config: owner === "" ? created : withOwner(created, owner),
   }
   if (former === "") return head
   const formerEpochs = former.split(" ").map((pair) => {

@@ -12,16 +12,6 @@ export function encodeConfig(config: LogConfig): string {
   )
 }
 
-/** The config {@link encodeConfig} stored. */
-export function decodeConfig(json: string): LogConfig {
-  const config = JSON.parse(json) as LogConfig
-  // Only retention's: a meta field of that name is the caller's string.
-  if (config.retention?.maxAgeMs === ("Infinity" as unknown)) {
-    return { ...config, retention: { ...config.retention, maxAgeMs: Number.POSITIVE_INFINITY } }
-  }
-  return config
-}
-
 /** The fields of `config` that mean something, in canonical order; absent ones left out. */
 function canonical(config: LogConfig): LogConfig {
   const { retention, ttlMs, expiresAt, owner, meta } = config

@@ -10,7 +10,7 @@ import {
   assertString,
   checkedNewEntries,
 } from "./checks.js"
-import { checkLogConfig } from "./config.js"
+import { checkLogConfig, parseStoredConfig, withOwner } from "./config.js"
 import type {
   AppendOptions,
   AppendResult,
@@ -38,7 +38,7 @@ import {
   createCheckpointer,
   resolveCheckpointPolicy,
 } from "./sqlite-checkpointer.js"
-import { decodeConfig, encodeConfig } from "./sqlite-config.js"
+import { encodeConfig } from "./sqlite-config.js"
 import type { Database } from "./sqlite-driver.js"
 import { openHeraldFile } from "./sqlite-file.js"
 import { type DatabaseLock, lockDatabaseFile } from "./sqlite-lock.js"
@@ -662,7 +662,7 @@ class SqliteEngine implements Engine {
         `sqlite engine: cannot create ${JSON.stringify(log)}: the engine holds its maximum of ${this.#maxLogs} logs (maxLogs).`,
       )
     }
-    const config = decodeConfig(configJson)
+    const config = parseStoredConfig(configJson)
     const expiresAt = config.expiresAt ?? (config.ttlMs === undefined ? undefined : time + config.ttlMs)
     const epoch = newEpoch()
     const { lastInsertRowid } = this.#sql.insertLog.run(
@@ -728,7 +728,7 @@ class SqliteEngine implements Engine {
       stopRequested: state.stop,
       createdAt: state.createdAt,
       expiresAt: state.hints.expiresAt,
-      config: state.owner === state.config.owner ? state.config : { ...state.config, owner: state.owner },
+      config: withOwner(state.config, state.owner),
     }
   }
 
@@ -874,7 +874,7 @@ class SqliteEngine implements Engine {
 
 function hydrate(row: LogRow, defaults: ResolvedRetention): LogState {
   const [id, name, epoch, tail, floor, closed, stop, writerSeq, configJson, createdAt, expiresAt, owner] = row
-  const config = decodeConfig(configJson)
+  const config = parseStoredConfig(configJson)
   const retention = resolveRetention(config.retention, defaults, "log config")
   return {
     id,

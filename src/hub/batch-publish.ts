@@ -193,10 +193,12 @@ function draftFromJson(item: unknown, where: string): UpdateDraft {
   }
 }
 
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true })
+
 /** The body as text; not valid UTF-8 is a 400, as for NDJSON and forms (never U+FFFD in a topic). */
 function utf8Text(body: Buffer): string {
   try {
-    return new TextDecoder("utf-8", { fatal: true }).decode(body)
+    return strictUtf8.decode(body)
   } catch {
     throw new HttpError(400, "The body is not valid UTF-8.")
   }

@@ -80,9 +80,10 @@ export async function createStream(context: StreamsContext, request: StreamReque
     }
     return { status: 200, headers: createdHeaders(existing, existing.head.closed, tailOffset(existing)) }
   }
-  // Its marker again, now that the fork is there to be found: a sweep that looked before it was
-  // may have taken the marker, which another fork of that path left, for a stale one.
-  if (creation.source !== undefined) await context.engine.create(markerOf(creation.source, request.path))
+  // A marker another fork of this path left (this create made none, and it is past the sweep's
+  // grace) may have been taken for a stale one by a sweep that looked before the fork was there.
+  if (creation.source !== undefined && !marked)
+    await context.engine.create(markerOf(creation.source, request.path))
   const stream = streamOf(request.path, log, result.head)
   let tail = result.head.tail
   if (creation.initial.length > 0 || closed) {
