@@ -54,7 +54,7 @@ export interface AIHandlerOptions extends Omit<GenerationsOptions, "logger"> {
    * Bounds the open long-lived responses (streams, and create requests waiting on their
    * generation), in all and per client address: 429 past them. Pass a hub's `admission` to count
    * them with its subscribers (`herald serve` does). Default: bounds of its own, 50 000 in all and
-   * 256 per address (`createAdmission` of `herald/server`).
+   * 256 per address, an IPv6 client's /64 as one (`createAdmission` of `herald/server`).
    */
   readonly admission?: Admission
   /**

@@ -392,6 +392,7 @@ export function loadConfig(options: LoadConfigOptions): HeraldConfig {
     "maxMatchersPerSubscription",
     "maxPatternLength",
     "maxConnectionsPerAddress",
+    "ipv6PrefixLength",
     "maxConnections",
     "maxQueuedBytes",
     "maxConcurrentReplays",

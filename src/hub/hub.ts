@@ -83,7 +83,11 @@ export function createHub(options: HubOptions): Hub {
     lastEventIdParams: [],
     logger: settings.logger,
   })
-  const shared = createAdmission(settings.limits.maxConnections, settings.limits.maxConnectionsPerAddress)
+  const shared = createAdmission(
+    settings.limits.maxConnections,
+    settings.limits.maxConnectionsPerAddress,
+    settings.limits.ipv6PrefixLength,
+  )
   const admission = hubAdmission(shared)
   const replays = createReplayGate(
     engine,

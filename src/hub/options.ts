@@ -24,8 +24,13 @@ export interface HubLimits {
   readonly maxMatchersPerSubscription?: number
   /** Longest matcher or topic, characters. Default 1024. */
   readonly maxPatternLength?: number
-  /** Open subscriber connections per client address. Default 256 (429 past it). */
+  /** Open subscriber connections per client address (an IPv6 client: per network, see `ipv6PrefixLength`). Default 256 (429 past it). */
   readonly maxConnectionsPerAddress?: number
+  /**
+   * How many leading bits of an IPv6 address name one client for `maxConnectionsPerAddress`,
+   * 1 to 128. Default 64: a home or a cloud VM commonly holds a whole /64.
+   */
+  readonly ipv6PrefixLength?: number
   /** Open subscriber connections in all. Default 50 000 (429 past it). */
   readonly maxConnections?: number
   /** Bytes queued for one slow subscriber before it is disconnected. Default 256 KiB. */

@@ -2,6 +2,7 @@ import { DEFAULT_COOKIE_NAMES } from "../auth/presentation.js"
 import { defaultLogger, type Logger } from "../logger.js"
 import { DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS_PER_ADDRESS } from "../server/admission.js"
 import { DEFAULT_BODY_IDLE_TIMEOUT_MS } from "../server/body.js"
+import { DEFAULT_IPV6_PREFIX_LENGTH } from "../server/client-network.js"
 import { DEFAULT_HEARTBEAT_MS, DEFAULT_MAX_QUEUED_BYTES, DEFAULT_RETRY_MS } from "../server/index.js"
 import type { HubLimits, HubOptions } from "./options.js"
 
@@ -40,6 +41,7 @@ export const DEFAULT_LIMITS: ResolvedLimits = Object.freeze({
   maxMatchersPerSubscription: 64,
   maxPatternLength: 1024,
   maxConnectionsPerAddress: DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
+  ipv6PrefixLength: DEFAULT_IPV6_PREFIX_LENGTH,
   maxConnections: DEFAULT_MAX_CONNECTIONS,
   maxQueuedBytes: DEFAULT_MAX_QUEUED_BYTES,
   maxConnectionMs: 24 * 60 * 60 * 1000,
@@ -66,6 +68,9 @@ export function resolveSettings(options: HubOptions): HubSettings {
     if (value === undefined) continue
     if (!Number.isSafeInteger(value) || value <= 0) {
       throw new RangeError(`limits.${name} must be a positive integer; got ${value}.`)
+    }
+    if (name === "ipv6PrefixLength" && value > 128) {
+      throw new RangeError(`limits.ipv6PrefixLength is a number of bits, 1 to 128; got ${value}.`)
     }
     limits[name as keyof ResolvedLimits] = value
   }

@@ -32,6 +32,7 @@ export {
   type ForwardedHeader,
   isProxyRange,
 } from "./client-address.js"
+export { DEFAULT_IPV6_PREFIX_LENGTH } from "./client-network.js"
 export {
   type CloseReason,
   type ConnectionLimits,

@@ -52,7 +52,7 @@ export interface StreamsOptions {
   /**
    * Bounds on open live reads (SSE, long-poll), in all and per client address: 429 past them.
    * Pass a hub's `admission` to count both (`herald serve` does). Default: 50 000, and 256 per
-   * address (`createAdmission` of `herald/server`).
+   * address, an IPv6 client's /64 as one (`createAdmission` of `herald/server`).
    */
   readonly admission?: Admission
   /** Proxies whose forwarding header names the client, for the per-address bound. Default: none. */

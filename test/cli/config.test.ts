@@ -189,12 +189,17 @@ describe("value types", () => {
         HERALD_RETENTION_MAX_EVENTS: "5000",
         HERALD_MAX_CONNECTION_TIME: "1h",
         HERALD_ALGORITHMS: "HS256,ES256",
+        HERALD_IPV6_PREFIX_LENGTH: "56",
       },
     })
     expect(config.retention).toEqual({ maxEvents: 5000, maxAgeMs: 30 * 86_400_000 })
     expect(config.memoryMaxBytes).toBe(64 * 1024 * 1024)
     expect(load({}).memoryMaxBytes).toBeUndefined()
-    expect(config.limits).toEqual({ maxBodyBytes: 2 * 1024 * 1024, maxConnectionMs: 3_600_000 })
+    expect(config.limits).toEqual({
+      maxBodyBytes: 2 * 1024 * 1024,
+      maxConnectionMs: 3_600_000,
+      ipv6PrefixLength: 56,
+    })
     expect(config.corsOrigins).toEqual(["https://a.example", "*"])
     expect(config.algorithms).toEqual(["HS256", "ES256"])
   })
@@ -252,6 +257,9 @@ describe("error messages name the source and the key and say what is expected", 
     )
     expect(errorOf({ argv: ["--heartbeat", "soon"] }).message).toMatch(
       /^--heartbeat "soon": expected a duration/,
+    )
+    expect(errorOf({ argv: ["--ipv6-prefix-length", "129"] }).message).toBe(
+      '--ipv6-prefix-length "129": expected a number of bits from 1 to 128',
     )
   })
 

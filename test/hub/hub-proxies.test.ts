@@ -38,6 +38,38 @@ describe("the per-address connection limit behind a proxy", () => {
     expect((await again.json()).detail).toContain("from 198.51.100.1 ")
   })
 
+  it("counts an IPv6 client by its /64, or by the prefix length it is given", async () => {
+    hub = await startHub({
+      allowAnonymousSubscribe: true,
+      trustedProxies: ["127.0.0.1"],
+      limits: { maxConnectionsPerAddress: 1 },
+    })
+    expect((await subscribeVia("2001:db8:1:2::1")).status).toBe(200)
+    // Another address of the same /64, spelled long: the same client.
+    const sameNetwork = await fetch(subscribeUrl(hub.hubUrl, [["match", "t"]]), {
+      headers: { "x-forwarded-for": "2001:0db8:0001:0002:ffff:0:0:7" },
+    })
+    expect(sameNetwork.status).toBe(429)
+    expect((await sameNetwork.json()).detail).toContain("from 2001:db8:1:2::/64 ")
+    expect((await subscribeVia("2001:db8:1:3::1")).status).toBe(200)
+    await hub.close()
+
+    hub = await startHub({
+      allowAnonymousSubscribe: true,
+      trustedProxies: ["127.0.0.1"],
+      limits: { maxConnectionsPerAddress: 1, ipv6PrefixLength: 128 },
+    })
+    expect((await subscribeVia("2001:db8:1:2::1")).status).toBe(200)
+    expect((await subscribeVia("2001:db8:1:2::2")).status).toBe(200)
+    expect(hub.hub.connections).toBe(2)
+  })
+
+  it("refuses an IPv6 prefix length past 128 bits", () => {
+    expect(() => createHub({ engine: createMemoryEngine(), limits: { ipv6PrefixLength: 129 } })).toThrow(
+      /ipv6PrefixLength is a number of bits, 1 to 128/,
+    )
+  })
+
   it("without trusted proxies, counts the proxy's address whatever the header says", async () => {
     hub = await startHub({ allowAnonymousSubscribe: true, limits: { maxConnectionsPerAddress: 1 } })
     expect((await subscribeVia("198.51.100.1")).status).toBe(200)

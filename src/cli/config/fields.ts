@@ -9,6 +9,7 @@ import {
   count,
   duration,
   httpUrl,
+  integer,
   list,
   oneOf,
   origin,
@@ -413,6 +414,14 @@ export const FIELDS = [
     arg: "<n>",
     help: "open subscriber connections, AI streams and Durable Streams live reads per client address, together (429 past it)",
     shownDefault: "256",
+    group: "limits",
+  }),
+  field({
+    key: "ipv6PrefixLength",
+    type: integer(1, 128, "a number of bits from 1 to 128"),
+    arg: "<bits>",
+    help: "leading bits of an IPv6 address that name one client for --max-connections-per-address (1-128; 128: each address apart)",
+    shownDefault: "64",
     group: "limits",
   }),
   field({
