@@ -13,7 +13,10 @@ export type OverflowPolicy = "disconnect" | "drop-oldest"
 
 /** Bounds of a {@link FrameQueue}. */
 export interface FrameQueueLimits {
-  /** Most bytes held (strings counted by UTF-16 length, a close upper bound for event text). */
+  /**
+   * Most bytes held: what the frames take on the wire, strings in UTF-8 (which is at least what
+   * V8 holds them in).
+   */
   maxBytes: number
   policy: OverflowPolicy
 }
@@ -44,7 +47,9 @@ interface SharedFrame {
 type Entry = Frame | SharedFrame
 
 const isShared = (entry: Entry): entry is SharedFrame => typeof entry === "object" && "shared" in entry
-const countedSize = (entry: Entry): number => (isShared(entry) ? 0 : entry.length)
+const frameBytes = (frame: Frame): number =>
+  typeof frame === "string" ? Buffer.byteLength(frame, "utf8") : frame.byteLength
+const countedSize = (entry: Entry): number => (isShared(entry) ? 0 : frameBytes(entry))
 
 /** Creates an empty, bounded frame queue. */
 export function createFrameQueue(limits: FrameQueueLimits): FrameQueue {
@@ -71,7 +76,7 @@ export function createFrameQueue(limits: FrameQueueLimits): FrameQueue {
 
   return {
     push(frame) {
-      const size = frame.length
+      const size = frameBytes(frame)
       if (bytes + size > limits.maxBytes) {
         if (limits.policy === "disconnect") return false
         while (head < entries.length && bytes + size > limits.maxBytes) take()

@@ -11,6 +11,16 @@ describe("createFrameQueue", () => {
     expect(queue.bytes).toBe(10)
   })
 
+  it("counts text by its UTF-8 bytes, as it goes on the wire", () => {
+    const queue = createFrameQueue({ maxBytes: 10, policy: "disconnect" })
+    expect(queue.push("語語")).toBe(true)
+    expect(queue.push("é")).toBe(true)
+    expect(queue.bytes).toBe(8)
+    expect(queue.push("😀")).toBe(false)
+    queue.shift()
+    expect(queue.bytes).toBe(2)
+  })
+
   it("drops the oldest frames to make room under drop-oldest", () => {
     const queue = createFrameQueue({ maxBytes: 10, policy: "drop-oldest" })
     for (const frame of ["aaaa", "bbbb", "cccc"]) expect(queue.push(frame)).toBe(true)
