@@ -210,20 +210,21 @@ export class GenerationRun {
       }
     }
     this.#reading = false
-    const stop = this.#stop
-    if (stop !== undefined) {
-      if (stop.status === "cancelled") this.#stats.cancelled(now() - stop.at)
-      if (stop.status !== "lost") {
-        status = stop.status
-        error = { message: stop.message, type: stop.status === "failed" ? "store_failed" : stop.status }
-      }
-    }
+    const stopWhileReading = this.#stop
+    if (stopWhileReading?.status === "cancelled") this.#stats.cancelled(now() - stopWhileReading.at)
     this.#resolveStarted({ kind: "ended" })
     this.#grace.dispose()
     // And what came after the finish (OpenRouter's last details) is recorded before the end; a
     // store that does not answer has the time an append has.
     await Promise.all([this.#flushNow(), this.#recorded()])
-    if (this.#stop?.status === "lost") return undefined
+    // Read after the last flush: a store that failed on it dropped the answer's last entries,
+    // so the end must not say `done`.
+    const stop = this.#stop
+    if (stop?.status === "lost") return undefined
+    if (stop !== undefined) {
+      status = stop.status
+      error = { message: stop.message, type: stop.status === "failed" ? "store_failed" : stop.status }
+    }
     const end: EndEntry = {
       type: "end",
       status,

@@ -185,6 +185,33 @@ for (const kind of ENGINES) {
         expect(state.pulled).toBe(pulled)
       })
 
+      it("ends failed, not done, when the store fails on the answer's last entries after the provider finished", async () => {
+        const engine = opened(kind.open())
+        let failing = false
+        const flaky = replacing(engine, {
+          append: (...args) =>
+            failing && args[2]?.close !== true
+              ? Promise.reject(new Error("connection reset"))
+              : engine.append(...args),
+        })
+        const provider: Provider = {
+          kind: "test",
+          async *stream() {
+            yield { type: "text-delta", text: "Hello" } satisfies Entry
+            await sleep(30)
+            failing = true
+            yield { type: "text-delta", text: " world" } satisfies Entry
+            yield { type: "finish", reason: "length", rawReason: "length" } satisfies Entry
+          },
+        }
+        const run = await generationsOn(flaky).start({ provider, request: REQUEST, meta: META })
+        const end = await run.ended
+        expect(end).toMatchObject({ status: "failed", error: { type: "store_failed" } })
+        const stored = await entriesOf(engine, run.log)
+        expect(textOf(stored)).toBe("Hello")
+        expect(stored.at(-1)).toMatchObject({ type: "end", status: "failed" })
+      })
+
       it("waits for a slow store instead of reading on without bound", async () => {
         const engine = opened(kind.open())
         let release: () => void = () => {}
