@@ -394,8 +394,8 @@ async function roundTripCost() {
       result.p99.toFixed(2),
     ]),
   )
-  const [publish, append] = results
+  const [publish, append, xadd] = results
   console.log(
-    `\nHerald's append takes ${(append.p50 - publish.p50).toFixed(2)} ms longer than a PUBLISH at p50, for ${(append.usecPerCall - publish.usecPerCall).toFixed(0)} µs more of Redis's time per call.`,
+    `\nHerald's append takes ${(append.p50 - publish.p50).toFixed(2)} ms longer than a PUBLISH at p50, for ${(append.usecPerCall - publish.usecPerCall).toFixed(0)} µs more of Redis's time per call; a bare XADD, the least a store can send, ${(xadd.p50 - publish.p50).toFixed(2)} ms longer.`,
   )
 }

@@ -1,8 +1,9 @@
 // What one Redis command's round trip costs at a generation's pace, by how much work the command
 // does inside Redis: 16 loops each sending one command every 20 ms (800/s, as 16 answers at 50
 // tokens/s), for PUBLISH (what resumable-stream sends per token), Herald's append script (what a
-// token costs Herald on the redis engine), and scripts that store and notify with nothing checked,
-// plus a measured amount of Lua work. Round trip: call → reply on this process's clock; Redis's
+// token costs Herald on the redis engine), a bare XADD (the least any store can send: one native
+// command, no script, nothing checked or notified), and scripts that store and notify with
+// nothing checked, plus a measured amount of Lua work. Round trip: call → reply on this process's clock; Redis's
 // time per call from INFO commandstats, its main-thread CPU per call from INFO cpu.
 import { Redis } from "ioredis"
 import { createRedisEngine } from "../../dist/engine/index.js"
@@ -25,6 +26,7 @@ return 1`
 export const COMMANDS = [
   { name: "PUBLISH (resumable-stream, per token)", kind: "publish" },
   { name: "Herald's append script (the redis engine, per token)", kind: "append" },
+  { name: "XADD alone: stores, no script, nothing checked or notified", kind: "xadd" },
   { name: "a script: XADD + PUBLISH, nothing checked", kind: "store", turns: 0 },
   { name: "the same + 1,000 turns of a Lua loop", kind: "store", turns: 1000 },
   { name: "the same + 3,000 turns of a Lua loop", kind: "store", turns: 3000 },
@@ -44,6 +46,7 @@ export async function measureRoundTripCost(url, rounds, onRound) {
   const send = {
     publish: (i) => client.publish(`${prefix}:channel:${i}`, data),
     append: (i) => engine.append(`log-${i}`, [{ data }]),
+    xadd: (i) => client.xadd(`${prefix}:bare:${i}`, "*", "d", data),
     store: (i, turns) => client.evalsha(storeSha, 1, `${prefix}:stream:${i}`, turns, data),
   }
   const byCommand = new Map(COMMANDS.map((command) => [command.name, []]))
@@ -51,7 +54,7 @@ export async function measureRoundTripCost(url, rounds, onRound) {
     for (let i = 0; i < LOOPS; i++) await engine.create(`log-${i}`)
     for (let round = 1; round <= rounds; round++) {
       for (const command of COMMANDS) {
-        const stat = command.kind === "publish" ? "cmdstat_publish" : "cmdstat_evalsha"
+        const stat = `cmdstat_${command.kind === "publish" || command.kind === "xadd" ? command.kind : "evalsha"}`
         const run = await phase(client, stat, (i) => send[command.kind](i, command.turns ?? 0))
         byCommand.get(command.name).push(run)
       }

@@ -388,6 +388,9 @@ export function createGenerations(options: GenerationsOptions): Generations {
       if (foreignLog) throw new Error(`a new generation's log exists already (${created.value.status})`)
       if (spec.claim !== undefined && !(await spec.claim()))
         throw new NotClaimedError(`generation ${id} was not started: another request claimed its work`)
+      // A shutdown that began during the creates has already counted the runs it waits for and
+      // stops: a run added now would go on past it, without a lease.
+      if (closing) throw new ShuttingDownError("this node is shutting down and takes no new generations")
     } catch (error) {
       // Undone, log first: an open generation nobody runs would keep readers waiting, and a
       // marker would count for its subject. What cannot be undone now, the next scan does, when

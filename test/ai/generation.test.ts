@@ -619,6 +619,36 @@ for (const kind of ENGINES) {
         )
       })
 
+      it("refuses a start that a shutdown overtook while its logs were being made, and leaves none behind", async () => {
+        const engine = opened(kind.open())
+        const slowCreates = replacing(engine, {
+          create: async (...args) => {
+            await sleep(40)
+            return engine.create(...args)
+          },
+        })
+        const node = generationsOn(slowCreates)
+        // The lease first, so that the start below is past the shutdown's first check.
+        const first = await node.start({
+          provider: endless({ count: 1 }).provider,
+          request: REQUEST,
+          meta: META,
+        })
+        await first.ended
+        const { provider, state } = endless({ everyMs: 1 })
+        const starting = node.start({ provider, request: REQUEST, meta: META, id: "overtaken" })
+        const outcome = starting.then(
+          () => "started",
+          (error: Error) => error.message,
+        )
+        await sleep(10)
+        await node.close({ deadlineMs: 0 })
+        expect(await outcome).toMatch(/shutting down/)
+        expect(node.running("overtaken")).toBeUndefined()
+        expect(state.pulled).toBe(0)
+        expect(await engine.head(generationLog("overtaken"))).toBeUndefined()
+      })
+
       it("stops after the disconnect grace when the last viewer left and none came back", async () => {
         const engine = opened(kind.open())
         const node = generationsOn(engine, { disconnectGraceMs: 40 })
