@@ -192,7 +192,11 @@ async function admit(
     return undefined
   }
   // What the upstream's format cannot say is refused now, before anything is counted or kept.
-  const upstreamRequest = { ...asked.request, model: model.upstreamModel }
+  const upstreamRequest = heldToLimit(
+    { ...asked.request, model: model.upstreamModel },
+    context.maxOutputTokens,
+    model.provider.kind,
+  )
   model.provider.check?.(upstreamRequest)
   const graceMs = disconnectGrace(request.headers[ON_DISCONNECT_HEADER])
   if (graceMs === null) {
@@ -336,6 +340,17 @@ function tooManyOutputTokens(
     field: THINKING_BUDGET_FIELD,
     message: `${THINKING_BUDGET_FIELD}: ${most} Without ${asked.maxTokensField}, a budget asks for ${DEFAULT_ANTHROPIC_MAX_TOKENS} more for the answer (${sent} in all); set ${asked.maxTokensField} to at most ${limit}.`,
   }
+}
+
+/**
+ * `request` as it goes upstream: Messages requires a most of output tokens, and when the client
+ * set none the adapter's default (anthropicMaxTokens) must not pass the operator's limit either.
+ * (With a thinking budget, tooManyOutputTokens has refused what would pass it.)
+ */
+function heldToLimit(request: NormalizedRequest, limit: number, upstream: string): NormalizedRequest {
+  if (upstream !== "anthropic" || request.maxTokens !== undefined || anthropicMaxTokens(request) <= limit)
+    return request
+  return { ...request, maxTokens: limit }
 }
 
 /**

@@ -245,6 +245,28 @@ describe("limits per subject and per app", () => {
     await upstream.close()
   })
 
+  it("a request to Claude without a most of output tokens asks for the adapter's default only up to the limit", async () => {
+    const upstream = await startUpstream()
+    upstream.answer = { chunks: ANTHROPIC_OK }
+    running = await startAI({
+      models: { claude: { provider: "anthropic", baseURL: upstream.baseURL } },
+      maxOutputTokens: 1000,
+    })
+    const openai = await post(running.origin, {}, chat("claude"))
+    expect(openai.status).toBe(200)
+    await openai.text()
+    await running.close()
+    running = await startAI({
+      models: { claude: { provider: "anthropic", baseURL: upstream.baseURL } },
+      maxOutputTokens: 10_000,
+    })
+    const roomy = await post(running.origin, {}, chat("claude"))
+    expect(roomy.status).toBe(200)
+    await roomy.text()
+    expect(upstream.requests.map((request) => request.body.max_tokens)).toEqual([1000, 4096])
+    await upstream.close()
+  })
+
   it("bodies past the app's size are refused with 413; a local client without a token is not counted", async () => {
     running = await startAI({ models: { demo: SLOW }, maxBodyBytes: 2000, maxConcurrentPerSubject: 1 })
     const big = await post(
