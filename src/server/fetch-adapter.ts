@@ -81,6 +81,12 @@ export function openFetchConnection(
 ): { connection: SSEConnection; response: Response } {
   const sink = new StreamControllerSink()
   const connection = new SSEConnection(sink, settings)
+  const headers = sseHeaders(undefined, settings.headers)
+  if (request.method === "HEAD") {
+    // A HEAD response has no body, so no stream to keep open: its head alone is the answer.
+    connection.destroy("closed")
+    return { connection, response: new Response(null, { status: 200, headers }) }
+  }
   const body = new ReadableStream<Uint8Array>(
     {
       start(controller) {
@@ -111,6 +117,6 @@ export function openFetchConnection(
   else signal.addEventListener("abort", clientGone, { once: true })
   connection.writeFrame(settings.firstFrame)
   // The runtime decides the HTTP version, so no Connection header (forbidden on HTTP/2).
-  const response = new Response(body, { status: 200, headers: sseHeaders(undefined, settings.headers) })
+  const response = new Response(body, { status: 200, headers })
   return { connection, response }
 }

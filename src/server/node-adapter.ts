@@ -183,9 +183,12 @@ export function openNodeConnection(
   // Only response writes can make the response emit "error" (e.g. write-after-destroy); the fast
   // path writes to the socket, whose errors the HTTP server already handles.
   if (socket === undefined) response.on("error", responseGone)
+  // A HEAD response has no body, so no stream to keep open: its head alone is the answer (Node
+  // sends nothing of it before the end), as a monitor checking the endpoint expects.
+  if (request.method === "HEAD") connection.close()
   // A client that left while the app was still deciding (an auth or database lookup before the
   // stream) closed the response before any listener was there to hear it: none would fire now.
-  if (goneAlready(request, response)) connection.destroy("client-gone")
+  else if (goneAlready(request, response)) connection.destroy("client-gone")
   return connection
 }
 

@@ -37,6 +37,22 @@ describe("Fetch adapter", () => {
     await reader.cancel()
   })
 
+  it("answers HEAD with the headers, no body, and no stream kept open", async () => {
+    const reasons: string[] = []
+    let sent: boolean | undefined
+    const response = sse.response(new Request("http://app/events", { method: "HEAD" }), (connection) => {
+      connection.onClose((reason) => reasons.push(reason))
+      sent = connection.send({ data: "never read" })
+    })
+    expect(response.status).toBe(200)
+    expect(response.headers.get("content-type")).toBe("text/event-stream; charset=utf-8")
+    expect(response.body).toBeNull()
+    expect(sent).toBe(false)
+    expect(sse.connections.size).toBe(0)
+    await Promise.resolve()
+    expect(reasons).toEqual(["closed"])
+  })
+
   it("reads Last-Event-ID from the request header or query", () => {
     const seen: string[] = []
     sse.response(

@@ -329,6 +329,30 @@ describe("node:http adapter wire format", () => {
     const afterHead = both.slice(both.indexOf("\r\n\r\n") + 4)
     expect(afterHead.slice(0, afterHead.indexOf("HTTP/1.1 200"))).toBe("")
   })
+
+  it("answers HEAD with the stream's head alone and keeps no stream open, though the app never closes it", async () => {
+    const sse = createSSE({ retryMs: null })
+    const reasons: string[] = []
+    const { server } = await listen((req, res) => {
+      if (req.url === "/plain") {
+        res.end("plain answer")
+        return
+      }
+      sse.connect(req, res).onClose((reason) => reasons.push(reason))
+    })
+    servers.push(() => stop(server))
+    const port = (server.address() as { port: number }).port
+    const both = await rawExchange(
+      port,
+      "HEAD /events HTTP/1.1\r\nHost: x\r\n\r\nGET /plain HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+      (text) => text.includes("plain answer"),
+    )
+    expect(both).toMatch(/^HTTP\/1\.1 200 OK\r\n/)
+    expect(both).toMatch(/content-type: text\/event-stream/i)
+    expect(both.indexOf("HTTP/1.1 200", 1)).toBeGreaterThan(0)
+    expect(sse.connections.size).toBe(0)
+    expect(reasons).toEqual(["closed"])
+  })
 })
 
 describe("node:http adapter write coalescing", () => {
