@@ -44,7 +44,9 @@ export function createReconnectPolicy(options: ReconnectOptions = {}, random = M
       attempts++
       // "Wait a delay equal to the reconnection time of the event source" — the user agent "may
       // wait longer", which is what backoff and jitter do; they never wait less.
-      const grown = Math.min(maxDelay, reconnectionTime * backoff ** (attempts - 1))
+      // Grown from 1 ms at least: from a `retry: 0`, a backoff would stay 0, a hot loop.
+      const base = backoff > 1 ? Math.max(reconnectionTime, 1) : reconnectionTime
+      const grown = Math.min(maxDelay, base * backoff ** (attempts - 1))
       let delay = Math.max(reconnectionTime, grown)
       delay += delay * jitter * random()
       if (retryAfter !== undefined) delay = Math.max(delay, Math.min(retryAfter, maxRetryAfter))

@@ -16,7 +16,8 @@ export interface ReconnectOptions {
   /**
    * Multiply the wait by this after each failed attempt in a row (exponential backoff).
    * Default 1: a constant wait, as the standard describes. The wait never drops below the
-   * reconnection time, and goes back to it once a connection opens.
+   * reconnection time, and goes back to it once a connection opens; from a reconnection time of
+   * 0 (a server's `retry: 0`), it grows from 1 ms.
    */
   backoff?: number
   /** The most the backoff may grow the wait to, in milliseconds. Default 30000. */

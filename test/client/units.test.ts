@@ -26,6 +26,18 @@ describe("reconnect policy", () => {
     expect(policy.nextDelay()).toBe(1000)
   })
 
+  it("backs off from a server's retry: 0 too, instead of reconnecting in a hot loop", () => {
+    const policy = createReconnectPolicy({ backoff: 2, maxDelay: 500 })
+    policy.setReconnectionTime(0)
+    expect(Array.from({ length: 11 }, () => policy.nextDelay())).toEqual([
+      1, 2, 4, 8, 16, 32, 64, 128, 256, 500, 500,
+    ])
+    // Without a backoff, the standard's wait: the reconnection time, 0.
+    const standard = createReconnectPolicy()
+    standard.setReconnectionTime(0)
+    expect([standard.nextDelay(), standard.nextDelay()]).toEqual([0, 0])
+  })
+
   it("adds at most `jitter` of the wait, never less than the wait", () => {
     expect(createReconnectPolicy({ delay: 100, jitter: 0.5 }, () => 0.999).nextDelay()).toBeCloseTo(149.95)
     expect(createReconnectPolicy({ delay: 100, jitter: 0.5 }, () => 0).nextDelay()).toBe(100)
