@@ -135,7 +135,9 @@ export class SSEConnection {
 
   /**
    * Writes an already-serialized frame (from `encode`). Channels use it to write the same bytes
-   * to every subscriber. Same return value as {@link send}.
+   * to every subscriber. Same return value as {@link send}. A `Uint8Array` frame is kept by
+   * reference until sent (queued for a slow reader, as a socket write keeps its buffer): do not
+   * change its bytes in the same turn of the event loop, or while this returns `false`.
    */
   writeFrame(frame: Frame): boolean {
     if (this.closeReason !== undefined) return false

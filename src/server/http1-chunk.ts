@@ -3,9 +3,17 @@ import type { Frame } from "./queue.js"
 const CRLF_LENGTH = 2
 
 // One-entry memo: a channel writes the same frame to thousands of sockets in a row, so the
-// chunk is built once per frame, not once per subscriber.
+// chunk is built once per frame, not once per subscriber. Kept for one turn of the event loop
+// (see forgetLastChunk): a frame's bytes may be reused by its owner after that, and a large one
+// is not held on for ever.
 let lastFrame: Frame | undefined
 let lastChunk: Buffer | undefined
+
+/** Ends the memo; the writer calls it at the end of each turn that wrote. */
+export function forgetLastChunk(): void {
+  lastFrame = undefined
+  lastChunk = undefined
+}
 
 /**
  * A frame as one HTTP/1.1 chunk (RFC 9112 §7.1: `chunk-size CRLF chunk-data CRLF`), ready to

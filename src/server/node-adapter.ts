@@ -1,7 +1,7 @@
 import { type IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http"
 import { type ConnectionSettings, type ConnectionSink, SSEConnection } from "./connection.js"
 import { sseHeaders } from "./headers.js"
-import { http1Chunk } from "./http1-chunk.js"
+import { forgetLastChunk, http1Chunk } from "./http1-chunk.js"
 import type { Frame } from "./queue.js"
 import { onResponseGone } from "./response-gone.js"
 
@@ -63,6 +63,7 @@ function endTurn(): void {
   turnEndScheduled = false
   for (const socket of corkedThisTurn) socket.uncork()
   corkedThisTurn.length = 0
+  forgetLastChunk()
 }
 
 /**

@@ -253,6 +253,24 @@ describe("node:http adapter wire format", () => {
     }
   }
 
+  it("sends a reused byte frame's new bytes in a later turn", async () => {
+    const sse = createSSE({ retryMs: null })
+    const { server, url } = await listen((req, res) => {
+      const connection = sse.connect(req, res)
+      const frame = new TextEncoder().encode("data: A\n\n")
+      connection.writeFrame(frame)
+      setImmediate(() => {
+        frame.set(new TextEncoder().encode("data: B\n\n"))
+        connection.writeFrame(frame)
+        connection.close()
+      })
+    })
+    servers.push(() => stop(server))
+    const stream = await openStream(url)
+    await stream.ended
+    expect(stream.events.map((event) => event.data)).toEqual(["A", "B"])
+  })
+
   it("frames multi-byte UTF-8 events as exact HTTP/1.1 chunks", async () => {
     const sse = createSSE({ retryMs: null })
     const { server, url } = await listen((req, res) => {
