@@ -17,9 +17,8 @@ export function createEventQueue<T>(maxBuffered: number): EventQueue<T> {
   const limit = Math.max(1, maxBuffered)
   const buffer: T[] = []
   let finished: { error?: unknown } | undefined
-  let waitingConsumer:
-    | { resolve(result: IteratorResult<T, undefined>): void; reject(error: unknown): void }
-    | undefined
+  /** `next()` calls waiting for a value, oldest first: the protocol lets a consumer ask ahead. */
+  const waitingConsumers: Consumer<T>[] = []
   let waitingProducers: Array<() => void> = []
 
   function releaseProducers(): void {
@@ -28,19 +27,14 @@ export function createEventQueue<T>(maxBuffered: number): EventQueue<T> {
     for (const resolve of producers) resolve()
   }
 
-  function settleConsumer(): void {
-    if (!waitingConsumer) return
-    const consumer = waitingConsumer
-    if (buffer.length > 0) {
-      waitingConsumer = undefined
-      consumer.resolve({ done: false, value: buffer.shift() as T })
-    } else if (finished) {
-      waitingConsumer = undefined
-      settleFinished(consumer)
+  function settleConsumers(): void {
+    while (waitingConsumers.length > 0 && buffer.length > 0) {
+      ;(waitingConsumers.shift() as Consumer<T>).resolve({ done: false, value: buffer.shift() as T })
     }
+    if (finished) for (const consumer of waitingConsumers.splice(0)) settleFinished(consumer)
   }
 
-  function settleFinished(consumer: NonNullable<typeof waitingConsumer>): void {
+  function settleFinished(consumer: Consumer<T>): void {
     if (finished && "error" in finished) {
       const { error } = finished
       // The error is thrown once; later calls just report the end.
@@ -55,12 +49,12 @@ export function createEventQueue<T>(maxBuffered: number): EventQueue<T> {
     push(value) {
       if (finished) return
       buffer.push(value)
-      settleConsumer()
+      settleConsumers()
     },
     finish(error) {
       if (finished) return
       finished = error === undefined ? {} : { error }
-      settleConsumer()
+      settleConsumers()
       releaseProducers()
     },
     room() {
@@ -75,9 +69,14 @@ export function createEventQueue<T>(maxBuffered: number): EventQueue<T> {
         } else if (finished) {
           settleFinished({ resolve, reject })
         } else {
-          waitingConsumer = { resolve, reject }
+          waitingConsumers.push({ resolve, reject })
         }
       })
     },
   }
+}
+
+interface Consumer<T> {
+  resolve(result: IteratorResult<T, undefined>): void
+  reject(error: unknown): void
 }

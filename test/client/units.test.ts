@@ -145,6 +145,21 @@ describe("event queue", () => {
     expect(await queue.next()).toEqual({ done: true, value: undefined })
   })
 
+  it("answers next() calls made ahead of the values in the order they were made, and ends them all", async () => {
+    const queue = createEventQueue<number>(10)
+    const asked = [queue.next(), queue.next(), queue.next(), queue.next()]
+    queue.push(1)
+    queue.push(2)
+    queue.finish(new Error("boom"))
+    const settled = await Promise.allSettled(asked)
+    expect(settled.slice(0, 2)).toEqual([
+      { status: "fulfilled", value: { done: false, value: 1 } },
+      { status: "fulfilled", value: { done: false, value: 2 } },
+    ])
+    expect(settled[2]).toMatchObject({ status: "rejected", reason: { message: "boom" } })
+    expect(settled[3]).toEqual({ status: "fulfilled", value: { done: true, value: undefined } })
+  })
+
   it("buffers at least one value, whatever the limit", async () => {
     const queue = createEventQueue<number>(0)
     await queue.room()
