@@ -179,9 +179,12 @@ export class SSEConnection {
    * Streams events from an async iterable or a `ReadableStream` (an LLM stream, a database
    * cursor), waiting for the client whenever it falls behind. Strings are sent as `data`.
    *
-   * If the client leaves, the source is cancelled (`reader.cancel()` / `iterator.return()`), and
-   * the promise resolves. It rejects if the source throws; the connection stays open, so the
-   * caller can send an error event. It does not close the connection when the source ends.
+   * If the client leaves, the promise resolves at once and the source is cancelled
+   * (`reader.cancel()` / `iterator.return()`). An async generator takes the cancel only once the
+   * step it is waiting on settles: pass {@link signal} to what it waits on (`fetch`, a database
+   * call) so that it stops too. The promise rejects if the source throws; the connection stays
+   * open, so the caller can send an error event. It does not close the connection when the
+   * source ends.
    */
   pipe(source: EventStreamSource): Promise<void> {
     return pipeSource(this, source)

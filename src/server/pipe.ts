@@ -30,9 +30,14 @@ interface SourceCursor {
 export async function pipeSource(connection: PipeTarget, source: EventStreamSource): Promise<void> {
   const cursor = openCursor(source)
   let finished = false
+  let clientLeft: (left: undefined) => void = () => {}
+  const left = new Promise<undefined>((resolve) => {
+    clientLeft = resolve
+  })
   const cancel = (): void => {
     if (finished) return
     finished = true
+    clientLeft(undefined)
     // The client is gone: propagate to the producer (an LLM request, a DB cursor) so it stops working.
     cursor.cancel().catch(() => {})
   }
@@ -40,7 +45,15 @@ export async function pipeSource(connection: PipeTarget, source: EventStreamSour
   connection.onClose(cancel)
   try {
     while (!finished) {
-      const step = await cursor.next()
+      // Raced with the client's leaving: a source waiting on a stalled upstream would otherwise
+      // hold this promise, and what the caller keeps for it, for as long as the stall lasts.
+      const pending = cursor.next()
+      const step = await Promise.race([pending, left])
+      if (step === undefined) {
+        // What the abandoned step ends with is nobody's now, an error included.
+        pending.catch(() => {})
+        break
+      }
       if (step.done) {
         finished = true
         break

@@ -61,6 +61,33 @@ describe("SSEConnection.pipe", () => {
     await piped
   })
 
+  it("resolves when the client goes away while the source waits on a stalled upstream", async () => {
+    let piped: Promise<void> | undefined
+    let stalled: (error: Error) => void = () => {}
+    const url = await serve((connection) => {
+      piped = connection.pipe(
+        (async function* () {
+          yield "first"
+          // An upstream that never answers, until the test fails it at the end.
+          await new Promise((_resolve, reject) => {
+            stalled = reject
+          })
+        })(),
+      )
+    })
+    const stream = await openStream(url)
+    await stream.waitForEvents(1)
+    stream.close()
+    const outcome = await Promise.race([
+      (piped as Promise<void>).then(() => "resolved"),
+      new Promise((resolve) => setTimeout(() => resolve("still pending"), 2000)),
+    ])
+    expect(outcome).toBe("resolved")
+    // The abandoned step's failure is nobody's: no unhandled rejection.
+    stalled(new Error("upstream reset"))
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  })
+
   it("stops an async generator (its finally runs) when the client goes away", async () => {
     let cleanedUp = false
     const url = await serve((connection) => {
