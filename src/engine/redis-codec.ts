@@ -8,11 +8,21 @@ import type { Entry, LogConfig, LogHead, NewEntry } from "./engine.js"
 import { formatPosition, newEpoch } from "./position.js"
 import type { ResolvedRetention } from "./retention.js"
 
+/** A retention as the scripts read it: most entries, and oldest age in ms ("" = none). */
+export function retentionArgs(retention: ResolvedRetention): [string, string] {
+  return [
+    String(retention.maxEntries),
+    retention.maxAgeMs === Number.POSITIVE_INFINITY ? "" : String(retention.maxAgeMs),
+  ]
+}
+
 /** The field/value pairs of a new incarnation's meta hash, created at `now`. */
 export function newLogMeta(config: LogConfig, retention: ResolvedRetention, now: number): string[] {
   const fields = ["e", newEpoch(), "t", "0", "cfg", encodeConfig(config), "ca", String(now)]
-  fields.push("mn", String(retention.maxEntries))
-  fields.push("ma", retention.maxAgeMs === Number.POSITIVE_INFINITY ? "" : String(retention.maxAgeMs))
+  if (config.retention !== undefined) {
+    const [mostEntries, oldestAge] = retentionArgs(retention)
+    fields.push("mn", mostEntries, "ma", oldestAge)
+  }
   if (config.owner !== undefined) fields.push("o", config.owner)
   if (config.ttlMs !== undefined) fields.push("ttl", String(config.ttlMs), "x", String(now + config.ttlMs))
   else if (config.expiresAt !== undefined) fields.push("x", String(config.expiresAt))

@@ -4,12 +4,15 @@
  * in one atomic step (ENGINE-NOTES lesson 4) and cost one round trip.
  *
  * KEYS, in every script: meta, stream, keyFirst, keyLast, keyNext, producers (see LogKeys).
+ * ARGV, in every script, after its own: the engine's default retention, most entries and oldest
+ * age in ms ("" = none), for the logs created without a retention of their own (no `mn`).
  *
  * Meta hash fields: `e` epoch, `t` tail seq, `c` "1" once closed, `st` "1" once a stop was
  * requested, `o` owner, `w` last writer seq (hex of its UTF-16 code units, so that byte order is
  * JavaScript's string order), `cfg` the config as canonical JSON, `ca` created at, `x` expires at
  * (absent: never), `ttl` sliding TTL in ms, `px` when Redis expires the log's keys (see below),
- * `mn` most entries kept, `ma` oldest age kept in ms ("" = no age bound), `r` the replication id
+ * `mn` most entries kept, `ma` oldest age kept in ms ("" = no age bound), both only for a log
+ * created with a retention of its own (the others follow the engine's, as it is now), `r` the replication id
  * of the Redis that last appended, `f` the former epochs this one continues (see `fork`).
  *
  * Stream entry `seq` has the id `<seq>-0` and the fields `t` time, `d` data, and `k` key when it
@@ -57,6 +60,13 @@ end
 /** What every log script starts with: its keys, and the helpers over them. */
 const PRELUDE = `
 local K_META, K_STREAM, K_FIRST, K_LAST, K_NEXT, K_PROD = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local DEFAULT_MN, DEFAULT_MA = ARGV[#ARGV - 1], ARGV[#ARGV]
+
+-- A log created without a retention of its own keeps what the engine keeps now.
+local function with_retention(m)
+  if not m.mn then m.mn, m.ma = DEFAULT_MN, DEFAULT_MA end
+  return m
+end
 
 -- Numbers go to Redis as strings made here: Lua's own conversion writes 1e+15 for a large one.
 local function str(n) return string.format('%d', n) end
@@ -88,6 +98,7 @@ local function load(now, with_config)
   for i = 1, count do
     if values[i] then m[META_FIELDS[i]] = values[i] end
   end
+  with_retention(m)
   if m.x and tonumber(m.x) <= now then
     drop()
     return nil
@@ -133,7 +144,7 @@ local function create(fields, now)
   end
   redis.call('HSET', K_META, unpack(fields))
   if m.x then pexpire({K_META}, m, now) end
-  return m
+  return with_retention(m)
 end
 
 -- A write, or a read that asks to, moves a sliding TTL on.

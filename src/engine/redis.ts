@@ -74,6 +74,7 @@ import {
   encodeWriterSeq,
   newLogMeta,
   notificationEntries,
+  retentionArgs,
   type StreamEntry,
 } from "./redis-codec.js"
 import { createExpiryWatch, type ExpiryWatch } from "./redis-expiry-watch.js"
@@ -160,6 +161,8 @@ class RedisEngine implements Engine, HealthCapability {
   readonly #prefix: string
   readonly #global: GlobalKeys
   readonly #retention: ResolvedRetention
+  /** The engine's retention as every log script takes it last (redis-scripts.ts). */
+  readonly #defaultRetention: [string, string]
   readonly #now: () => number
   readonly #logger: Logger
   readonly #redis: RedisConnections
@@ -180,6 +183,7 @@ class RedisEngine implements Engine, HealthCapability {
     assertKeyPrefix(this.#prefix)
     this.#global = globalKeys(this.#prefix)
     this.#retention = resolveRetention(options.retention, RETENTION_DEFAULTS, "redis engine")
+    this.#defaultRetention = retentionArgs(this.#retention)
     const clock = options.now ?? Date.now
     // Redis keeps times as whole milliseconds: every node must see the same entry time.
     this.#now = () => Math.trunc(clock())
@@ -568,7 +572,7 @@ class RedisEngine implements Engine, HealthCapability {
       what,
       script,
       [meta, stream, keyFirst, keyLast, keyNext, producers],
-      args,
+      [...args, ...this.#defaultRetention],
     )
     this.#inFlight.add(run)
     const forget = () => this.#inFlight.delete(run)

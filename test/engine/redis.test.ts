@@ -96,6 +96,29 @@ describe.skipIf(!sharedUp && !STRICT)("redis engine on the shared Redis", () => 
     expect(sinks.reduce((lost, sink) => lost + sink.lost, 0)).toBe(0)
   })
 
+  it("trims a log made without a retention of its own by the engine's retention as it is now, after a restart with another", async () => {
+    const before = engineOnShared({ retention: { maxEntries: 3 } })
+    await before.create("hub")
+    await before.create("own", { retention: { maxEntries: 2 } })
+    for (const log of ["hub", "own"])
+      for (let i = 0; i < 5; i++) await before.append(log, [{ data: `a${i}` }])
+    await before.close()
+    const after = createRedisEngine({
+      url: SHARED_REDIS_URL,
+      keyPrefix: before.prefix,
+      retention: { maxEntries: 10 },
+    })
+    open.push(after)
+    for (const log of ["hub", "own"])
+      for (let i = 0; i < 10; i++) await after.append(log, [{ data: `b${i}` }])
+    const kept = async (log: string) => {
+      const read = await after.read(log, START, 100)
+      return read.held ? read.entries.length : -1
+    }
+    expect(await kept("hub")).toBe(10)
+    expect(await kept("own")).toBe(2)
+  })
+
   it("keeps a log in the list when another node creates it again while it is deleted", async () => {
     const engine = engineOnShared()
     const other = nodeBeside(engine)
