@@ -76,6 +76,17 @@ export function assertAppendOptions(options: AppendOptions): void {
   }
   if (options.producer !== undefined) assertProducerFence(options.producer)
   if (options.writerSeq !== undefined) assertString(options.writerSeq, "writerSeq")
+  if (options.epoch !== undefined) {
+    assertString(options.epoch, "epoch")
+    if (!/^[0-9a-z]{1,16}$/.test(options.epoch))
+      throw new RangeError(
+        `\`epoch\` must be a log's epoch, as a position has it; got ${JSON.stringify(options.epoch)}.`,
+      )
+    if (options.create !== undefined)
+      throw new TypeError(
+        "append() takes `epoch` (this incarnation only) or `create` (make it if missing), not both.",
+      )
+  }
   const fence = options.fence
   if (fence === undefined) return
   if ("owner" in fence) {

@@ -128,6 +128,13 @@ export interface AppendOptions {
    * back and renews its lease.
    */
   readonly fence?: { readonly owner: string } | { readonly takeOver: string; readonly from: string }
+  /**
+   * Appends only to the incarnation of the log in this epoch (or one that continues it after a
+   * replication fork: {@link LogHead.formerEpochs}); a log deleted and made again since `epoch`
+   * was read answers `missing`, so that what was checked against the old one (its owner, its
+   * content type) never lands in the new one. Not with `create`.
+   */
+  readonly epoch?: string
 }
 
 /** What an append did. Refusals are results, not exceptions: each is a normal outcome. */

@@ -199,6 +199,8 @@ class MemoryEngine implements Engine {
       state = this.#add(log, create)
     } else if (create !== undefined && !sameConfig(state.config, create.config)) {
       return { status: "conflict", head: this.#headOf(state) }
+    } else if (options.epoch !== undefined && options.epoch !== state.epoch) {
+      return { status: "missing" }
     }
     const now = this.#now()
     this.#trimByAge(state)

@@ -317,7 +317,7 @@ end
  * fence kind ("", "owner", "takeover"), fence owner or new owner, the number K of option ARGVs,
  * those K (the rarer options, as name/value pairs: \`p\` producer id, \`pe\` its epoch, \`ps\` its
  * seq, \`w\` writer seq hex, \`from\` the owner a takeover is from, \`leased\` "1" when that owner
- * holds a lease), the number N of create meta ARGVs (0: no create), those N, the number of
+ * holds a lease, \`ep\` the only epoch appended to), the number N of create meta ARGVs (0: no create), those N, the number of
  * entries, then per entry its data and its key ("" for none, else "k" + the key), and last the
  * entries as the notification carries them, JSON made by the caller (\`,"d":[data…],"k":[key or
  * false…]\`; "" for none). A token's append thus takes few arguments: each costs the client and
@@ -350,6 +350,8 @@ if not m then
 elseif create_count > 0 and m.cfg ~= field(pairs_at(create_at, create_count), 'cfg') then
   trim(m, now)
   return {'conflict', head_reply(m)}
+elseif options.ep and options.ep ~= m.e and not shared_until(m, options.ep) then
+  return {'missing'}
 end
 
 -- Every check before anything changes: a refused append leaves the log as it was.

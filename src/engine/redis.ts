@@ -289,6 +289,7 @@ class RedisEngine implements Engine, HealthCapability {
     if (producer !== undefined)
       rare.push("p", producer.id, "pe", String(producer.epoch), "ps", String(producer.seq))
     if (writerSeq !== undefined) rare.push("w", encodeWriterSeq(writerSeq))
+    if (options.epoch !== undefined) rare.push("ep", options.epoch)
     let fenceArgs = ["", ""]
     if (fence !== undefined && "takeOver" in fence) {
       // The lease lives outside the log's slot, so it is read before the script, not in it: a

@@ -351,6 +351,8 @@ class SqliteEngine implements Engine {
         state = this.#createIn(stage, log, createJson, time)
       } else if (createJson !== undefined && createJson !== state.configJson) {
         return { status: "conflict", head: this.#headOf(state, time) }
+      } else if (options.epoch !== undefined && options.epoch !== state.epoch) {
+        return { status: "missing" }
       }
       const { owner } = state
       let takeOver: string | undefined

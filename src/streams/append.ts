@@ -47,7 +47,13 @@ export async function appendToStream(context: StreamsContext, request: StreamReq
       entries = bodyToEntries(stream.json, body, false)
     }
   }
-  const result = await context.engine.append(stream.log, entries, { close, producer, writerSeq })
+  // Only to the stream checked above: one deleted and made again while the body came is another.
+  const result = await context.engine.append(stream.log, entries, {
+    close,
+    producer,
+    writerSeq,
+    epoch: stream.head.epoch,
+  })
   return replyTo(stream, result, producer)
 }
 

@@ -87,7 +87,10 @@ export async function createStream(context: StreamsContext, request: StreamReque
   const stream = streamOf(request.path, log, result.head)
   let tail = result.head.tail
   if (creation.initial.length > 0 || closed) {
-    const appended = await context.engine.append(log, creation.initial, { close: closed })
+    const appended = await context.engine.append(log, creation.initial, {
+      close: closed,
+      epoch: result.head.epoch,
+    })
     if (appended.status !== "appended")
       throw new StreamsError(409, "The stream changed while it was created; retry.")
     tail = appended.tail

@@ -9,7 +9,7 @@ export async function deleteStream(context: StreamsContext, request: StreamReque
   request.caller.require("delete", request.path, stream.owner)
   if (await hasLiveForks(context, request.path)) {
     // Closed first, so that no append lands after the delete; the stop flag marks it deleted.
-    await context.engine.append(stream.log, [], { close: true })
+    await context.engine.append(stream.log, [], { close: true, epoch: stream.head.epoch })
     await context.engine.requestStop(stream.log)
   } else {
     await deleteForGood(context, stream)

@@ -714,6 +714,27 @@ export function describeEngine(
           reason: "other-epoch",
         })
       })
+
+      it("appends with an epoch only to that incarnation: one made again answers missing and takes nothing", async () => {
+        const engine = await make()
+        await engine.create(LOG)
+        const first = (await engine.head(LOG))?.epoch as string
+        expect(appended(await engine.append(LOG, newEntries(1), { epoch: first })).entries).toHaveLength(1)
+        await engine.delete(LOG)
+        await engine.create(LOG)
+        const second = (await engine.head(LOG))?.epoch as string
+        expect(await engine.append(LOG, newEntries(1, "late"), { epoch: first, close: true })).toEqual({
+          status: "missing",
+        })
+        expect(await engine.head(LOG)).toMatchObject({ closed: false, tail: formatPosition(second, 0) })
+        expect(appended(await engine.append(LOG, newEntries(1), { epoch: second })).tail).toBe(
+          formatPosition(second, 1),
+        )
+        await expect(engine.append(LOG, newEntries(1), { epoch: second, create: {} })).rejects.toThrow(
+          /not both/,
+        )
+        await expect(engine.append(LOG, newEntries(1), { epoch: "Not An Epoch" })).rejects.toThrow(/epoch/)
+      })
     })
 
     describe("create", () => {
