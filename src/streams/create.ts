@@ -5,7 +5,7 @@ import { readBody } from "./body.js"
 import { bodyToEntries, defaultContentType, isJsonMode, mediaType, normalizeContentType } from "./content.js"
 import type { Reply, StreamRequest, StreamsContext } from "./context.js"
 import { StreamsError } from "./errors.js"
-import { addMarker, formatForkPoint, markerOf, resolveForkPoint } from "./fork.js"
+import { addMarker, forkStillHeld, formatForkPoint, markerOf, resolveForkPoint } from "./fork.js"
 import { NO_STORE } from "./headers.js"
 import { closedHeader, decimalHeader, expiryHeaders, header } from "./request-headers.js"
 import {
@@ -23,8 +23,9 @@ import {
 interface Creation {
   readonly config: LogConfig
   readonly initial: NewEntry[]
-  /** The source's path, for a fork. */
+  /** The source's path and its log's epoch, for a fork. */
   readonly source: string | undefined
+  readonly sourceEpoch?: string
 }
 
 export async function createStream(context: StreamsContext, request: StreamRequest): Promise<Reply> {
@@ -84,6 +85,15 @@ export async function createStream(context: StreamsContext, request: StreamReque
   // grace) may have been taken for a stale one by a sweep that looked before the fork was there.
   if (creation.source !== undefined && !marked)
     await context.engine.create(markerOf(creation.source, request.path))
+  if (
+    creation.source !== undefined &&
+    !(await forkStillHeld(context, creation.source, creation.sourceEpoch as string, request.path))
+  ) {
+    // Its source was deleted meanwhile (first, or taking this fork's marker for a stale one).
+    if (await context.engine.delete(log)) context.streamCount.deleted()
+    await context.engine.delete(markerOf(creation.source, request.path))
+    throw new StreamsError(404, `The stream at ${creation.source} was deleted while this fork was made.`)
+  }
   const stream = streamOf(request.path, log, result.head)
   let tail = result.head.tail
   if (creation.initial.length > 0 || closed) {
@@ -147,11 +157,17 @@ async function forkCreation(
     ...owner,
     [META.forkOf]: sourcePath,
     [META.forkAt]: formatForkPoint(point.at),
+    [META.forkSourceEpoch]: source.head.epoch,
     ...(sub === 0 ? {} : { [META.forkSub]: String(sub) }),
   }
   const initial = bodyToEntries(source.json, body, true)
   if (point.prefix !== undefined) initial.unshift({ data: point.prefix })
-  return { config: streamConfig(source.contentType, inherited, fork), initial, source: sourcePath }
+  return {
+    config: streamConfig(source.contentType, inherited, fork),
+    initial,
+    source: sourcePath,
+    sourceEpoch: source.head.epoch,
+  }
 }
 
 function conflictReason(existing: Stream, configDiffers: boolean): string {

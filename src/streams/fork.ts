@@ -19,7 +19,7 @@ import type { StreamsContext } from "./context.js"
 import { StreamsError } from "./errors.js"
 import { parseOffset } from "./offsets.js"
 import { readRange } from "./read-range.js"
-import { loadStream, logOf, type Stream, tailOffset } from "./stream.js"
+import { isSourceOf, loadStream, logOf, type Stream, tailOffset } from "./stream.js"
 
 const MARKER_PREFIX = "streams-fork:"
 /** A space cannot appear in a URL path, so it separates the source's path from the fork's. */
@@ -113,10 +113,31 @@ export async function hasLiveForks(context: StreamsContext, source: string): Pro
   }
 }
 
-/** Whether the marker `name` of `source` names a fork of it that is there. */
+/** Whether the marker `name` of `source` names a fork of the stream there now that is there. */
 export async function namesLiveFork(context: StreamsContext, source: string, name: string): Promise<boolean> {
   const fork = await loadStream(context.engine, name.slice(markersOf(source).length))
-  return fork?.fork?.source === source
+  if (fork?.fork?.source !== source) return false
+  if (fork.fork.sourceEpoch === undefined) return true
+  const current = await loadStream(context.engine, source)
+  return current !== undefined && isSourceOf(fork.fork, current)
+}
+
+/**
+ * Whether the fork `forkPath` just made still has its source `source` (as `sourceEpoch`) and its
+ * marker: a delete of the source that ran meanwhile took it for a stale fork, or went first.
+ */
+export async function forkStillHeld(
+  context: StreamsContext,
+  source: string,
+  sourceEpoch: string,
+  forkPath: string,
+): Promise<boolean> {
+  const [current, marker] = await Promise.all([
+    loadStream(context.engine, source),
+    context.engine.head(markerOf(source, forkPath)),
+  ])
+  const point = { source, at: { epoch: sourceEpoch, seq: 0 }, sourceEpoch }
+  return current !== undefined && marker !== undefined && isSourceOf(point, current)
 }
 
 /**
@@ -147,7 +168,9 @@ export async function deleteForGood(context: StreamsContext, stream: Stream): Pr
     if (fork === undefined) return
     await context.engine.delete(markerOf(fork.source, current.path))
     const source = await loadStream(context.engine, fork.source)
-    if (source === undefined || !source.softDeleted || (await hasLiveForks(context, source.path))) return
+    // Another stream made at the source's path since is not this fork's to collect.
+    if (source === undefined || !isSourceOf(fork, source) || !source.softDeleted) return
+    if (await hasLiveForks(context, source.path)) return
     current = source
   }
 }

@@ -8,7 +8,7 @@ import type { Engine } from "../engine/engine.js"
 import { formatPosition, type ParsedPosition, parsePosition, START } from "../engine/position.js"
 import { StreamsError } from "./errors.js"
 import type { StreamsLimits } from "./limits.js"
-import { exposedOffset, loadStream, ownPosition, type Stream } from "./stream.js"
+import { exposedOffset, isSourceOf, loadStream, ownPosition, type Stream } from "./stream.js"
 
 /** What a read returned. */
 export interface RangeRead {
@@ -63,8 +63,13 @@ async function readInto(
   const fork = stream.fork
   if (fork !== undefined && (after === START || (after.epoch === fork.at.epoch && after.seq < fork.at.seq))) {
     const source = await loadStream(engine, fork.source)
-    if (source === undefined) {
-      throw new StreamsError(410, "The data this fork inherits is gone: its source stream expired.")
+    // A stream made at the source's path since is another one: reading it would show its data,
+    // and could loop back to this fork.
+    if (source === undefined || !isSourceOf(fork, source)) {
+      throw new StreamsError(
+        410,
+        "The data this fork inherits is gone: its source stream was deleted or expired.",
+      )
     }
     await readInto(engine, source, after, Math.min(until, fork.at.seq), limits, out, false)
     out.closed = false

@@ -6,6 +6,7 @@
  */
 
 import type { Engine, LogConfig, LogHead } from "../engine/engine.js"
+import { continuesEpoch } from "../engine/former-epochs.js"
 import { formatPosition, type ParsedPosition, type Position, parsePosition } from "../engine/position.js"
 import { isJsonMode } from "./content.js"
 
@@ -19,6 +20,8 @@ export const META = {
   forkOf: "forkOf",
   forkAt: "forkAt",
   forkSub: "forkSub",
+  /** The epoch of the source's log when the fork was made: which stream at that path it forked. */
+  forkSourceEpoch: "forkSrc",
 } as const
 
 /** Where a fork diverges from its source. */
@@ -27,6 +30,8 @@ export interface ForkPoint {
   readonly source: string
   /** The offset (of the source) after which the fork's own appends go. */
   readonly at: ParsedPosition
+  /** The epoch of the source's log when the fork was made (forks made before it was kept: none). */
+  readonly sourceEpoch: string | undefined
 }
 
 /** A stream as one request sees it. */
@@ -74,9 +79,23 @@ export function streamOf(path: string, log: string, head: LogHead): Stream {
     contentType,
     json: isJsonMode(contentType),
     owner: meta[META.owner],
-    fork: forkOf === undefined || forkAt === undefined ? undefined : { source: forkOf, at: forkAt },
+    fork:
+      forkOf === undefined || forkAt === undefined
+        ? undefined
+        : { source: forkOf, at: forkAt, sourceEpoch: meta[META.forkSourceEpoch] },
     softDeleted: head.stopRequested,
   }
+}
+
+/**
+ * Whether `source` is the stream `fork` was made from, and not another made at its path since
+ * (its log deleted or expired, and made again): that one's data is not the fork's to read.
+ */
+export function isSourceOf(fork: ForkPoint, source: Stream): boolean {
+  return (
+    source.path === fork.source &&
+    (fork.sourceEpoch === undefined || continuesEpoch(source.head, fork.sourceEpoch))
+  )
 }
 
 /**

@@ -2,6 +2,8 @@
 // the old one (its owner, its content type, its data) must never reach the new one, on any engine.
 import { request as httpRequest } from "node:http"
 import { afterEach, describe, expect, it } from "vitest"
+import type { Engine } from "../../src/engine/engine.js"
+import { logOf } from "../../src/streams/stream.js"
 import { testEngines } from "../ai/engines.js"
 import { type ServedStreams, serveStreams } from "./serve-streams.js"
 
@@ -29,6 +31,31 @@ function slowPost(url: string, contentType: string, length: number) {
   return { status, finish: (body: Buffer) => post.end(body), start: (part: Buffer) => post.write(part) }
 }
 
+/** `engine` whose `create` of the log `name` waits for `gate` first. */
+function holdingCreate(engine: Engine, name: string, gate: Promise<void>): Engine {
+  return new Proxy(engine, {
+    get(target, property) {
+      if (property === "create")
+        return async (
+          log: string,
+          ...rest: Parameters<Engine["create"]> extends [string, ...infer R] ? R : never
+        ) => {
+          if (log === name) await gate
+          return target.create(log, ...rest)
+        }
+      const value = Reflect.get(target, property, target)
+      return typeof value === "function" ? value.bind(target) : value
+    },
+  })
+}
+
+const put = (url: string, headers: Record<string, string> = {}, body?: string) =>
+  fetch(url, {
+    method: "PUT",
+    headers: { "content-type": "text/plain", ...headers },
+    ...(body === undefined ? {} : { body }),
+  })
+
 for (const kind of ENGINES) {
   describe.skipIf(!kind.available)(`on the ${kind.name} engine`, () => {
     it("refuses an append whose stream was deleted and made again while its body came (404), and stores none of it", async () => {
@@ -52,6 +79,49 @@ for (const kind of ENGINES) {
       expect(await post.status).toBe(404)
       const read = await fetch(`${url}?offset=-1`)
       expect(await read.json()).toEqual([{ ok: 1 }])
+    })
+
+    it("reads a fork's inherited data only from the stream it forked, not from one made at its source's path since (410), and never loops", async () => {
+      const engine = kind.open()
+      served = await serveStreams(engine)
+      const source = `${served.baseUrl}/v1/stream/s`
+      const fork = `${served.baseUrl}/v1/stream/f`
+      expect((await put(source, {}, "old source data|")).status).toBe(201)
+      expect((await put(fork, { "stream-forked-from": "/v1/stream/s" }, "fork data")).status).toBe(201)
+      expect(await (await fetch(`${fork}?offset=-1`)).text()).toBe("old source data|fork data")
+      // The source's log goes as an expiry takes it, and another stream is made at its path.
+      await engine.delete(logOf("/v1/stream/s"))
+      expect((await put(source, {}, "SECRET of another stream")).status).toBe(201)
+      const stale = await fetch(`${fork}?offset=-1`)
+      expect(stale.status).toBe(410)
+      expect(await stale.text()).not.toContain("SECRET")
+      // A stream made at the source's path as a fork of the fork: each refers to the other now.
+      await engine.delete(logOf("/v1/stream/s"))
+      expect((await put(source, { "stream-forked-from": "/v1/stream/f" })).status).toBe(201)
+      const started = performance.now()
+      expect((await fetch(`${fork}?offset=-1`)).status).toBe(410)
+      expect((await fetch(`${source}?offset=-1`)).status).toBe(410)
+      expect(performance.now() - started).toBeLessThan(5000)
+    })
+
+    it("undoes a fork whose source a delete took meanwhile, answering 404, instead of a fork that reads 410 for ever", async () => {
+      let open: () => void = () => {}
+      const gate = new Promise<void>((resolve) => {
+        open = resolve
+      })
+      const engine = kind.open()
+      served = await serveStreams(holdingCreate(engine, logOf("/v1/stream/late-fork"), gate))
+      const source = `${served.baseUrl}/v1/stream/doomed`
+      const fork = `${served.baseUrl}/v1/stream/late-fork`
+      expect((await put(source, {}, "data")).status).toBe(201)
+      // The fork's marker is made, its log waits: the delete sees a marker naming no fork yet.
+      const forking = put(fork, { "stream-forked-from": "/v1/stream/doomed" })
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      expect((await fetch(source, { method: "DELETE" })).status).toBe(204)
+      open()
+      expect((await forking).status).toBe(404)
+      expect((await fetch(`${fork}?offset=-1`)).status).toBe(404)
+      expect((await fetch(source, { method: "HEAD" })).status).toBe(404)
     })
   })
 }
