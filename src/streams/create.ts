@@ -1,6 +1,6 @@
 /** PUT: create a stream, idempotently (protocol section 5.1), or a fork (section 4.2). */
 
-import type { CreateResult, LogConfig, NewEntry } from "../engine/engine.js"
+import type { AppendResult, CreateResult, LogConfig, NewEntry } from "../engine/engine.js"
 import { readBody } from "./body.js"
 import { bodyToEntries, defaultContentType, isJsonMode, mediaType, normalizeContentType } from "./content.js"
 import type { Reply, StreamRequest, StreamsContext } from "./context.js"
@@ -9,6 +9,7 @@ import { addMarker, forkStillHeld, formatForkPoint, markerOf, resolveForkPoint }
 import { NO_STORE } from "./headers.js"
 import { closedHeader, decimalHeader, expiryHeaders, header } from "./request-headers.js"
 import {
+  describedBy,
   exposedOffset,
   loadStream,
   logOf,
@@ -62,24 +63,35 @@ export async function createStream(context: StreamsContext, request: StreamReque
     context.retention === undefined ? creation.config : { ...creation.config, retention: context.retention }
 
   const log = logOf(request.path)
+  // A stream that is there is compared, never written: the config decides 200 or 409.
+  const before = await context.engine.head(log)
+  if (before !== undefined)
+    return existingReply(request.path, await context.engine.create(log, config), closed)
   const place = await context.streamCount.reserve(async () => (await context.engine.head(log)) !== undefined)
   let marked = false
-  let result: CreateResult | undefined
+  let made: AppendResult | undefined
   try {
     marked = creation.source !== undefined && (await addMarker(context, creation.source, request.path))
-    result = await context.engine.create(log, config)
+    // Made with its first appends and its close in one step, so that no one sees it empty. The
+    // creator's fence makes an identical PUT racing this one find it made (a duplicate) instead
+    // of appending the same body again.
+    made = await context.engine.append(log, creation.initial, {
+      create: config,
+      close: closed,
+      producer: CREATOR,
+    })
   } finally {
-    if (result?.status === "created") place.created()
+    if (made?.status === "appended") place.created()
     else place.release()
   }
-  if (result.status !== "created") {
-    if (marked && result.status === "conflict")
+  if (made.status !== "appended") {
+    if (marked && made.status === "conflict")
       await context.engine.delete(markerOf(creation.source as string, request.path))
-    const existing = streamOf(request.path, log, result.head)
-    if (result.status === "conflict" || existing.softDeleted || existing.head.closed !== closed) {
-      throw new StreamsError(409, conflictReason(existing, result.status === "conflict"))
-    }
-    return { status: 200, headers: createdHeaders(existing, existing.head.closed, tailOffset(existing)) }
+    if (made.status === "conflict") return existingReply(request.path, made, closed)
+    const head = await context.engine.head(log)
+    if (made.status !== "duplicate" || head === undefined)
+      throw new StreamsError(409, "The stream changed while it was created; retry.")
+    return existingReply(request.path, { status: "exists", head }, closed)
   }
   // A marker another fork of this path left (this create made none, and it is past the sweep's
   // grace) may have been taken for a stale one by a sweep that looked before the fork was there.
@@ -94,24 +106,29 @@ export async function createStream(context: StreamsContext, request: StreamReque
     await context.engine.delete(markerOf(creation.source, request.path))
     throw new StreamsError(404, `The stream at ${creation.source} was deleted while this fork was made.`)
   }
-  const stream = streamOf(request.path, log, result.head)
-  let tail = result.head.tail
-  if (creation.initial.length > 0 || closed) {
-    const appended = await context.engine.append(log, creation.initial, {
-      close: closed,
-      epoch: result.head.epoch,
-    })
-    if (appended.status !== "appended")
-      throw new StreamsError(409, "The stream changed while it was created; retry.")
-    tail = appended.tail
-  }
+  const stream = describedBy(config)
   return {
     status: 201,
     headers: {
-      ...createdHeaders(stream, closed, exposedOffset(stream, tail)),
+      ...createdHeaders(stream, closed, exposedOffset(stream, made.tail)),
       location: new URL(request.path, request.target.url).href,
     },
   }
+}
+
+/**
+ * The producer fence of a stream's creation: its id holds a line break, which no header (so no
+ * client's `Producer-Id`) can.
+ */
+const CREATOR = Object.freeze({ id: "herald:create\n", epoch: 0, seq: 0 })
+
+/** The answer to a PUT of a stream that exists: 200 when it asks for the same one, else 409. */
+function existingReply(path: string, result: CreateResult, closed: boolean): Reply {
+  const existing = streamOf(path, logOf(path), result.head)
+  if (result.status === "conflict" || existing.softDeleted || existing.head.closed !== closed) {
+    throw new StreamsError(409, conflictReason(existing, result.status === "conflict"))
+  }
+  return { status: 200, headers: createdHeaders(existing, existing.head.closed, tailOffset(existing)) }
 }
 
 function plainCreation(
@@ -178,7 +195,11 @@ function conflictReason(existing: Stream, configDiffers: boolean): string {
     : "The stream exists and is open: Stream-Closed: true does not match it."
 }
 
-function createdHeaders(stream: Stream, closed: boolean, nextOffset: string): Record<string, string> {
+function createdHeaders(
+  stream: Pick<Stream, "contentType">,
+  closed: boolean,
+  nextOffset: string,
+): Record<string, string> {
   return {
     "content-type": stream.contentType,
     "stream-next-offset": nextOffset,

@@ -65,17 +65,17 @@ export async function loadStream(engine: Engine, path: string): Promise<Stream |
   return head === undefined ? undefined : streamOf(path, log, head)
 }
 
-/** The stream a log head describes. */
-export function streamOf(path: string, log: string, head: LogHead): Stream {
-  const meta = head.config.meta ?? {}
+/** What a stream's log config says of it: its content type, owner and fork point. */
+export type StreamDescription = Pick<Stream, "contentType" | "json" | "owner" | "fork">
+
+/** Reads a stream's description from its log's config. */
+export function describedBy(config: LogConfig): StreamDescription {
+  const meta = config.meta ?? {}
   const contentType = meta[META.contentType] ?? "application/octet-stream"
   const forkOf = meta[META.forkOf]
   const forkAtText = meta[META.forkAt]
   const forkAt = forkAtText === undefined ? undefined : parsePosition(forkAtText)
   return {
-    path,
-    log,
-    head,
     contentType,
     json: isJsonMode(contentType),
     owner: meta[META.owner],
@@ -83,8 +83,12 @@ export function streamOf(path: string, log: string, head: LogHead): Stream {
       forkOf === undefined || forkAt === undefined
         ? undefined
         : { source: forkOf, at: forkAt, sourceEpoch: meta[META.forkSourceEpoch] },
-    softDeleted: head.stopRequested,
   }
+}
+
+/** The stream a log head describes. */
+export function streamOf(path: string, log: string, head: LogHead): Stream {
+  return { path, log, head, ...describedBy(head.config), softDeleted: head.stopRequested }
 }
 
 /**
@@ -103,7 +107,7 @@ export function isSourceOf(fork: ForkPoint, source: Stream): boolean {
  * fork the fork point's epoch with the seq counted on from the fork point, so that a fork's
  * offsets continue its source's and sort after the fork point.
  */
-export function exposedOffset(stream: Stream, position: Position): Position {
+export function exposedOffset(stream: Pick<Stream, "fork">, position: Position): Position {
   const fork = stream.fork
   if (fork === undefined) return position
   const own = parsePosition(position)

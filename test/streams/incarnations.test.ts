@@ -31,18 +31,18 @@ function slowPost(url: string, contentType: string, length: number) {
   return { status, finish: (body: Buffer) => post.end(body), start: (part: Buffer) => post.write(part) }
 }
 
-/** `engine` whose `create` of the log `name` waits for `gate` first. */
-function holdingCreate(engine: Engine, name: string, gate: Promise<void>): Engine {
+/** `engine` whose writes to the log `name` (its making) wait for `gate` first. */
+function holdingWrites(engine: Engine, name: string, gate: Promise<void>): Engine {
+  const held =
+    <A extends unknown[], R>(write: (log: string, ...rest: A) => Promise<R>) =>
+    async (log: string, ...rest: A): Promise<R> => {
+      if (log === name) await gate
+      return write(log, ...rest)
+    }
   return new Proxy(engine, {
     get(target, property) {
-      if (property === "create")
-        return async (
-          log: string,
-          ...rest: Parameters<Engine["create"]> extends [string, ...infer R] ? R : never
-        ) => {
-          if (log === name) await gate
-          return target.create(log, ...rest)
-        }
+      if (property === "create") return held(target.create.bind(target))
+      if (property === "append") return held(target.append.bind(target))
       const value = Reflect.get(target, property, target)
       return typeof value === "function" ? value.bind(target) : value
     },
@@ -104,13 +104,33 @@ for (const kind of ENGINES) {
       expect(performance.now() - started).toBeLessThan(5000)
     })
 
+    it("makes a stream with its first body and its close in one step: an identical PUT racing it gets 200, and the body is stored once", async () => {
+      let open: () => void = () => {}
+      const gate = new Promise<void>((resolve) => {
+        open = resolve
+      })
+      served = await serveStreams(holdingWrites(kind.open(), logOf("/v1/stream/both"), gate))
+      const url = `${served.baseUrl}/v1/stream/both`
+      const headers = { "stream-closed": "true" }
+      const first = put(url, headers, "the whole story")
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      const second = put(url, headers, "the whole story")
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      open()
+      const answers = await Promise.all([first, second])
+      expect(answers.map((answer) => answer.status).sort()).toEqual([200, 201])
+      expect(answers[0].headers.get("stream-next-offset")).toBe(answers[1].headers.get("stream-next-offset"))
+      expect(answers.map((answer) => answer.headers.get("stream-closed"))).toEqual(["true", "true"])
+      expect(await (await fetch(`${url}?offset=-1`)).text()).toBe("the whole story")
+    })
+
     it("undoes a fork whose source a delete took meanwhile, answering 404, instead of a fork that reads 410 for ever", async () => {
       let open: () => void = () => {}
       const gate = new Promise<void>((resolve) => {
         open = resolve
       })
       const engine = kind.open()
-      served = await serveStreams(holdingCreate(engine, logOf("/v1/stream/late-fork"), gate))
+      served = await serveStreams(holdingWrites(engine, logOf("/v1/stream/late-fork"), gate))
       const source = `${served.baseUrl}/v1/stream/doomed`
       const fork = `${served.baseUrl}/v1/stream/late-fork`
       expect((await put(source, {}, "data")).status).toBe(201)
