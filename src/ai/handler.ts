@@ -1,7 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http"
 import type { Registry } from "prom-client"
 import type { Engine } from "../engine/engine.js"
-import { EngineUnavailableError } from "../engine/unavailable.js"
 import { defaultLogger, type Logger } from "../logger.js"
 import { ADMISSION_RETRY_AFTER_SECONDS, type Admission, createAdmission } from "../server/admission.js"
 import { DEFAULT_BODY_IDLE_TIMEOUT_MS } from "../server/body.js"
@@ -13,6 +12,7 @@ import type { AIContext } from "./ai-context.js"
 import { createAIMetrics } from "./ai-metrics.js"
 import { aiSdkChatEndpoint, anthropicMessagesEndpoint, openaiChatEndpoint } from "./create-endpoints.js"
 import { type CreateEndpoint, createGeneration } from "./create-generation.js"
+import { sendEngineRefusal } from "./engine-refusal.js"
 import { type GenerationLogAccess, openGenerationLog } from "./generation-access.js"
 import { cancelGeneration, generationState, generationStream, listModels } from "./generation-endpoints.js"
 import { isGenerationId } from "./generation-id.js"
@@ -125,9 +125,6 @@ export interface AIHandler {
    */
   close(options?: { readonly deadlineMs?: number }): Promise<void>
 }
-
-/** What a 503 for an unreachable store asks a client to wait, in seconds. */
-const UNAVAILABLE_RETRY_SECONDS = 1
 
 const GENERATIONS_PREFIX = "/v1/generations/"
 /** The endpoints that create generations, by path. */
@@ -305,26 +302,17 @@ export function createAIHandler(options: AIHandlerOptions): AIHandler {
   }
 
   /**
-   * An engine that cannot reach its store (Redis down, failing over) is a 503 with `Retry-After`
-   * in the endpoint's error shape, as the hub and the streams answer it: the same request may
-   * succeed in a moment. Anything else goes to the error boundary.
+   * An engine's refusal (its store unreachable, or its maximum of logs) is a 503 in the
+   * endpoint's error shape (engine-refusal.ts). Anything else goes to the error boundary.
    */
   const routeOrUnavailable = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
     try {
       await route(request, response)
     } catch (error) {
-      if (!(error instanceof EngineUnavailableError) || response.headersSent) throw error
+      if (response.headersSent) throw error
       const path = (request.url ?? "").split("?", 1)[0] as string
-      logger.warn({ err: error, path }, "the AI endpoints' engine is unavailable")
       const format = STREAM_FORMATS[CREATE_ENDPOINTS.get(path)?.format ?? "openai"].errors
-      sendFormatError(
-        response,
-        format,
-        503,
-        `The AI endpoints' ${options.engine.name} engine is unavailable (${error.message}). Retry in ${UNAVAILABLE_RETRY_SECONDS} s; a generation may have started, so retry a create with the same Idempotency-Key to be safe from a second one.`,
-        {},
-        { "retry-after": String(UNAVAILABLE_RETRY_SECONDS) },
-      )
+      if (!sendEngineRefusal(response, format, options.engine, error, logger, path)) throw error
     }
   }
 

@@ -243,7 +243,10 @@ export interface Engine {
   /** `"memory"`, `"sqlite"`, `"redis"`. */
   readonly name: string
 
-  /** Creates a log; idempotent for an equal config. */
+  /**
+   * Creates a log; idempotent for an equal config. An engine with a bound on its logs rejects
+   * with a `TooManyLogsError` (too-many-logs.ts) at it, and so does an `append` that creates.
+   */
   create(log: string, config?: LogConfig): Promise<CreateResult>
   /**
    * What the engine holds of a log, or `undefined` when there is no such log (or it expired).

@@ -71,4 +71,5 @@ export { type CheckpointPolicy, SQLITE_CHECKPOINT_DEFAULTS } from "./sqlite-chec
 export { NotHeraldDatabaseError, SQLITE_APPLICATION_ID, SqliteNotWritableError } from "./sqlite-file.js"
 export { DatabaseLockedError } from "./sqlite-lock.js"
 export { SQLITE_SCHEMA_VERSION, type SqliteMigrations, type V1Update } from "./sqlite-schema.js"
+export { TooManyLogsError } from "./too-many-logs.js"
 export { EngineUnavailableError } from "./unavailable.js"

@@ -30,6 +30,7 @@ import { LocalFeed } from "./local-feed.js"
 import { formatPosition, newEpoch, type Position, parsePosition, START } from "./position.js"
 import { checkProducer, type ProducerState } from "./producer.js"
 import { RETENTION_DEFAULTS, type ResolvedRetention, resolveRetention } from "./retention.js"
+import { TooManyLogsError } from "./too-many-logs.js"
 import { EngineUnavailableError } from "./unavailable.js"
 
 /** Options for {@link createMemoryEngine}. */
@@ -40,7 +41,7 @@ export interface MemoryEngineOptions {
   readonly now?: () => number
   /** Receives what a feed sink or signal handler throws (a bug in its owner). Default: {@link defaultLogger}. */
   readonly logger?: Logger
-  /** Most logs held at once; creating one more throws a RangeError. Default 100 000. */
+  /** Most logs held at once; creating one more throws a `TooManyLogsError`. Default 100 000. */
   readonly maxLogs?: number
   /**
    * Most memory the entries of every log may take, about (a character of data or key as a byte,
@@ -422,9 +423,7 @@ class MemoryEngine implements Engine {
       // Expired logs do not count: look for them before refusing (a full pass, only at the bound).
       for (const state of [...this.#logs.values()]) if (this.#expired(state)) this.#remove(state.name)
       if (this.#logs.size >= this.#maxLogs) {
-        throw new RangeError(
-          `memory engine: it holds ${this.#maxLogs} logs, its maxLogs; delete some or raise maxLogs.`,
-        )
+        throw new TooManyLogsError(this.name, log, this.#maxLogs)
       }
     }
     const now = this.#now()

@@ -45,6 +45,7 @@ import { type DatabaseLock, lockDatabaseFile } from "./sqlite-lock.js"
 import { type SqliteMigrations, setUpSchema } from "./sqlite-schema.js"
 import { Stage } from "./sqlite-stage.js"
 import { type EntryRow, type LogRow, prepareStatements } from "./sqlite-statements.js"
+import { TooManyLogsError } from "./too-many-logs.js"
 
 /** Options for {@link createSqliteEngine}. */
 export interface SqliteEngineOptions {
@@ -67,7 +68,7 @@ export interface SqliteEngineOptions {
    * connection (commits never checkpoint). Default: `SQLITE_CHECKPOINT_DEFAULTS`.
    */
   readonly checkpoint?: Partial<CheckpointPolicy>
-  /** Most logs held at once; creating one more throws a `RangeError`. Default 100 000. */
+  /** Most logs held at once; creating one more throws a `TooManyLogsError`. Default 100 000. */
   readonly maxLogs?: number
   /** Converts a file of an older schema in place; without it such a file is refused. */
   readonly migrate?: SqliteMigrations
@@ -660,9 +661,7 @@ class SqliteEngine implements Engine {
       this.#dropExpired(stage, time)
     }
     if (this.#logCount + stage.logDelta >= this.#maxLogs) {
-      throw new RangeError(
-        `sqlite engine: cannot create ${JSON.stringify(log)}: the engine holds its maximum of ${this.#maxLogs} logs (maxLogs).`,
-      )
+      throw new TooManyLogsError(this.name, log, this.#maxLogs)
     }
     const config = parseStoredConfig(configJson)
     const expiresAt = config.expiresAt ?? (config.ttlMs === undefined ? undefined : time + config.ttlMs)

@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http"
 import { performance } from "node:perf_hooks"
 import { bodyChunks, isMediaType, readBody } from "./body.js"
 import type { HubContext } from "./context.js"
-import { withEngineUnavailable } from "./engine-unavailable.js"
+import { withEngineRefusal } from "./engine-refusal.js"
 import { HttpError } from "./http-error.js"
 import { admitPublisher, authorizePublish } from "./publish.js"
 import { refuse } from "./refuse.js"
@@ -55,7 +55,7 @@ export async function publishBatch(
     context.metrics.published(ids.length, (performance.now() - started) / 1000)
     sendJson(response, 200, { ids }, cors)
   } catch (thrown) {
-    const error = withEngineUnavailable(context, thrown, "publish")
+    const error = withEngineRefusal(context, thrown, "publish")
     if (ids.length > 0 && error instanceof HttpError) {
       // Part of a stream was stored: say which, so nothing is published twice or lost.
       context.metrics.refused(error.status)

@@ -1,11 +1,11 @@
 import type { ServerResponse } from "node:http"
 import { AuthError } from "../auth/errors.js"
 import type { HubContext } from "./context.js"
-import { type HubRequestKind, withEngineUnavailable } from "./engine-unavailable.js"
+import { type HubRequestKind, withEngineRefusal } from "./engine-refusal.js"
 import { sendAuthError, sendError } from "./responses.js"
 
 /**
- * Answers a refused request — an `AuthError` with its Bearer challenge, an engine away as 503,
+ * Answers a refused request — an `AuthError` with its Bearer challenge, an engine refusal (away, or at its maximum of logs) as 503,
  * anything else as its HTTP error — and counts it.
  */
 export function refuse(
@@ -15,7 +15,7 @@ export function refuse(
   headers: Readonly<Record<string, string>> = {},
   asked: HubRequestKind = "other",
 ): void {
-  const error = withEngineUnavailable(context, thrown, asked)
+  const error = withEngineRefusal(context, thrown, asked)
   if (error instanceof AuthError) {
     context.metrics.refused(error.status)
     // The client may read less than the reason (nothing of the hub's keys before its signature

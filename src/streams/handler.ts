@@ -1,6 +1,5 @@
 import type { IncomingMessage, ServerResponse } from "node:http"
 import type { Engine, Retention } from "../engine/engine.js"
-import { EngineUnavailableError } from "../engine/unavailable.js"
 import { defaultLogger, type Logger } from "../logger.js"
 import { ADMISSION_RETRY_AFTER_SECONDS, type Admission, createAdmission } from "../server/admission.js"
 import { createClientAddressResolver } from "../server/client-address.js"
@@ -14,6 +13,7 @@ import { sendReply } from "./context.js"
 import { createStreamsCors, type StreamsCorsOptions } from "./cors.js"
 import { createStream } from "./create.js"
 import { deleteStream } from "./delete.js"
+import { engineRefusal } from "./engine-refusal.js"
 import { StreamsError } from "./errors.js"
 import { createForkMarkerSweep } from "./fork-marker-sweep.js"
 import { SECURITY_HEADERS } from "./headers.js"
@@ -158,7 +158,7 @@ export function createStreamsHandler(options: StreamsOptions): StreamsHandler {
           : await serveView(context, view, streamRequest)
       if (reply !== undefined) sendReply(streamRequest, reply)
     } catch (error) {
-      const refusal = error instanceof EngineUnavailableError ? unavailable(context.engine, error) : error
+      const refusal = engineRefusal(context.engine, error)
       if (!(refusal instanceof StreamsError)) throw error
       sendProblem(response, refusal.status, refusal.message, { ...baseHeaders, ...refusal.headers })
     }
@@ -188,22 +188,6 @@ function dispatch(context: StreamsContext, request: StreamRequest): Promise<Repl
         allow: "GET, HEAD, PUT, POST, DELETE, OPTIONS",
       })
   }
-}
-
-/** Seconds a client waits before retrying while the engine cannot reach its store (a Redis failing over). */
-const RETRY_AFTER_SECONDS = 1
-
-/**
- * A 503 with `Retry-After`: the engine cannot reach its store right now, and the same request
- * may succeed in a moment. An append may or may not have been stored when the connection broke,
- * so the detail says how to retry it without a duplicate.
- */
-function unavailable(engine: Engine, error: EngineUnavailableError): StreamsError {
-  return new StreamsError(
-    503,
-    `The streams' ${engine.name} engine is unavailable (${error.message}). Retry in ${RETRY_AFTER_SECONDS} s; an append may have been stored, so retry appends with the same Producer-Id, Producer-Epoch and Producer-Seq to be safe from duplicates.`,
-    { "retry-after": String(RETRY_AFTER_SECONDS) },
-  )
 }
 
 /**

@@ -12,7 +12,9 @@ export interface StreamsLimits {
   readonly bodyIdleTimeoutMs: number
   /**
    * Most streams (per node: counted from the engine when the bound is near, so it holds across
-   * restarts, but nodes creating at once may each pass it by a few). Default 100 000.
+   * restarts, but nodes creating at once may each pass it by a few). Default 40 000: streams
+   * and their forks' records take at most twice as many logs, which keeps a fifth of the memory
+   * and sqlite engines' 100 000 (`maxLogs`) for the hub and the AI generations sharing them.
    */
   readonly maxStreams: number
   /** Longest stream path (the URL path), in characters; past it a 414. Default 500. */
@@ -43,7 +45,7 @@ export interface StreamsLimits {
 export const DEFAULT_LIMITS: StreamsLimits = Object.freeze({
   maxBodyBytes: 8 * 1024 * 1024,
   bodyIdleTimeoutMs: DEFAULT_BODY_IDLE_TIMEOUT_MS,
-  maxStreams: 100_000,
+  maxStreams: 40_000,
   maxPathLength: 500,
   maxProducerIdLength: 256,
   longPollTimeoutMs: 20_000,

@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it, vi } from "vitest"
 import type { Entry } from "../../src/engine/engine.js"
 import { createMemoryEngine } from "../../src/engine/memory.js"
 import { START } from "../../src/engine/position.js"
+import { TooManyLogsError } from "../../src/engine/too-many-logs.js"
 import { EngineUnavailableError } from "../../src/engine/unavailable.js"
 import { appended, describeEngine, held, newEntries, readAll } from "./suite.js"
 
@@ -30,7 +31,7 @@ describe("memory engine", () => {
     await engine.create("a", { ttlMs: 10 })
     await engine.create("b")
     await engine.create("c")
-    await expect(engine.create("d")).rejects.toThrow(RangeError)
+    await expect(engine.create("d")).rejects.toThrow(TooManyLogsError)
     await expect(engine.append("d", newEntries(1), { create: {} })).rejects.toThrow(/maxLogs/)
     expect((await engine.create("b")).status).toBe("exists")
     clock = 10

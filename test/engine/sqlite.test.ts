@@ -9,6 +9,7 @@ import { createSqliteEngine } from "../../src/engine/sqlite.js"
 import { SQLITE_APPLICATION_ID } from "../../src/engine/sqlite-file.js"
 import { DatabaseLockedError } from "../../src/engine/sqlite-lock.js"
 import { SQLITE_SCHEMA_VERSION, type V1Update } from "../../src/engine/sqlite-schema.js"
+import { TooManyLogsError } from "../../src/engine/too-many-logs.js"
 import { recordingLogger } from "../server/helpers.js"
 import { v1LastId, writeV1Database } from "./fixtures/v1-database.js"
 import { walCommits } from "./sqlite-wal.js"
@@ -417,7 +418,7 @@ describe("sqlite engine: retention, expiry and delete", () => {
     const engine = createSqliteEngine({ path: ":memory:", maxLogs: 2, now: () => clock })
     await engine.create("a")
     await engine.append("b", [], { create: { ttlMs: 100 } })
-    await expect(engine.create("c")).rejects.toThrow(RangeError)
+    await expect(engine.create("c")).rejects.toThrow(TooManyLogsError)
     await expect(engine.append("c", [{ data: "x" }], { create: {} })).rejects.toThrow(/maximum of 2 logs/)
     await engine.delete("a")
     expect((await engine.create("c")).status).toBe("created")

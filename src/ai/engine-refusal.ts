@@ -1,0 +1,52 @@
+import type { ServerResponse } from "node:http"
+import type { Engine } from "../engine/engine.js"
+import { TooManyLogsError } from "../engine/too-many-logs.js"
+import { EngineUnavailableError } from "../engine/unavailable.js"
+import type { Logger } from "../logger.js"
+import { sendFormatError } from "./responses.js"
+import type { WireFormat } from "./wire-format.js"
+
+/** What a 503 for an unreachable store asks a client to wait, in seconds. */
+const UNAVAILABLE_RETRY_SECONDS = 1
+
+/**
+ * Answers an engine's refusal as a 503 in the endpoint's error shape, as the hub and the
+ * streams answer it; `false` for anything else, which the caller rethrows.
+ *
+ * - The engine cannot reach its store (Redis down, failing over): with `Retry-After`, since the
+ *   same request may succeed in a moment.
+ * - The engine holds its maximum of logs (shared with the hub and the streams): without, since
+ *   it lasts until logs are deleted or expire.
+ */
+export function sendEngineRefusal(
+  response: ServerResponse,
+  format: WireFormat,
+  engine: Engine,
+  error: unknown,
+  logger: Logger,
+  path: string,
+): boolean {
+  if (error instanceof EngineUnavailableError) {
+    logger.warn({ err: error, path }, "the AI endpoints' engine is unavailable")
+    sendFormatError(
+      response,
+      format,
+      503,
+      `The AI endpoints' ${engine.name} engine is unavailable (${error.message}). Retry in ${UNAVAILABLE_RETRY_SECONDS} s; a generation may have started, so retry a create with the same Idempotency-Key to be safe from a second one.`,
+      {},
+      { "retry-after": String(UNAVAILABLE_RETRY_SECONDS) },
+    )
+    return true
+  }
+  if (error instanceof TooManyLogsError) {
+    logger.warn({ err: error, path }, "the AI endpoints' engine holds its maximum of logs")
+    sendFormatError(
+      response,
+      format,
+      503,
+      `The AI endpoints' ${engine.name} engine holds its maximum of ${error.maxLogs} logs, shared with the hub and the streams, so no generation was started. An operator can free logs (delete streams) or raise the engine's maxLogs.`,
+    )
+    return true
+  }
+  return false
+}

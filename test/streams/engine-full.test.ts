@@ -1,0 +1,77 @@
+// An engine at its maximum of logs (maxLogs), shared by every app: creating a stream or a fork
+// is a 507 that says what to do, a hub publish that needs its log and an AI generation are 503s
+// in their own shapes — never a 500 — on the memory and sqlite engines.
+import { afterEach, describe, expect, it } from "vitest"
+import { createAIHandler } from "../../src/ai/handler.js"
+import type { Engine } from "../../src/engine/engine.js"
+import { createMemoryEngine } from "../../src/engine/memory.js"
+import { createSqliteEngine } from "../../src/engine/sqlite.js"
+import { publish, startHub, token } from "../hub/hub-helpers.js"
+import { listen, recordingLogger, stop } from "../server/helpers.js"
+import { type ServedStreams, serveStreams } from "./serve-streams.js"
+
+let served: ServedStreams | undefined
+const cleanups: (() => Promise<void>)[] = []
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0)) await cleanup()
+  await served?.close()
+  served = undefined
+})
+
+const engines: Record<string, (maxLogs: number) => Engine> = {
+  memory: (maxLogs) => createMemoryEngine({ maxLogs }),
+  sqlite: (maxLogs) => createSqliteEngine({ path: ":memory:", maxLogs }),
+}
+
+describe.each(Object.entries(engines))("an engine at its maximum of logs (%s)", (name, open) => {
+  it("answers a stream's create and fork 507, a hub publish and an AI generation 503, never 500", async () => {
+    // Two streams and the record of a fork fill it.
+    served = await serveStreams(open(3))
+    const { baseUrl, engine } = served
+    const text = { "content-type": "text/plain" }
+    expect((await fetch(`${baseUrl}/v1/stream/a`, { method: "PUT", headers: text })).status).toBe(201)
+    const fork = { ...text, "stream-forked-from": "/v1/stream/a" }
+    expect((await fetch(`${baseUrl}/v1/stream/b`, { method: "PUT", headers: fork })).status).toBe(201)
+
+    for (const refused of [
+      await fetch(`${baseUrl}/v1/stream/c`, { method: "PUT", headers: text }),
+      await fetch(`${baseUrl}/v1/stream/d`, { method: "PUT", headers: fork }),
+    ]) {
+      expect(refused.status).toBe(507)
+      expect(refused.headers.get("content-type")).toBe("application/problem+json")
+      const { detail } = (await refused.json()) as { detail: string }
+      expect(detail).toContain(`${name} engine holds its maximum of 3 logs`)
+      expect(detail).toContain("Delete streams")
+    }
+    // A stream that exists is still served.
+    expect((await fetch(`${baseUrl}/v1/stream/a`, { method: "POST", headers: text, body: "x" })).status).toBe(
+      204,
+    )
+
+    const hub = await startHub({ engine })
+    cleanups.push(() => hub.close())
+    const published = await publish(
+      hub.hubUrl,
+      { topic: "t", data: "d" },
+      await token(hub.hubUrl, { publish: ["*"] }),
+    )
+    expect(published.status).toBe(503)
+    expect(((await published.json()) as { detail: string }).detail).toContain("maximum of 3 logs")
+
+    const ai = createAIHandler({ engine, heartbeatMs: 0, logger: recordingLogger() })
+    const { server, url } = await listen((request, response) => void ai.handle(request, response))
+    cleanups.push(async () => {
+      await ai.close({ deadlineMs: 0 })
+      await stop(server)
+    })
+    const answer = await fetch(`${url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "demo", stream: true, messages: [{ role: "user", content: "hi" }] }),
+    })
+    expect(answer.status).toBe(503)
+    expect(((await answer.json()) as { error: { message: string } }).error.message).toContain(
+      "maximum of 3 logs",
+    )
+  })
+})
