@@ -4,6 +4,7 @@ import type { Logger } from "../logger.js"
 import type { SSE } from "../server/index.js"
 import type { StreamsCaller } from "./auth.js"
 import type { StreamsLimits } from "./limits.js"
+import type { LiveReaderTtl } from "./live-reader-ttl.js"
 import type { LiveFrames } from "./sse-events.js"
 import type { StreamCount } from "./stream-count.js"
 import type { RequestTarget } from "./target.js"
@@ -24,6 +25,8 @@ export interface StreamsContext {
   readonly sse: SSE
   /** The frame of the last live batch, shared by its stream's SSE readers. */
   readonly liveFrames: LiveFrames
+  /** Keeps the streams that live reads (long-poll, SSE) hold open from expiring by their TTL. */
+  readonly liveReaderTtl: LiveReaderTtl
   /** Owns `path`: a stream path of this handler (fork sources must be). */
   owns(path: string): boolean
   /** Takes a connection slot for a live read until its response is gone; throws a 429 at a bound. */

@@ -18,6 +18,7 @@ import { StreamsError } from "./errors.js"
 import { createForkMarkerSweep } from "./fork-marker-sweep.js"
 import { SECURITY_HEADERS } from "./headers.js"
 import { resolveLimits, type StreamsLimits } from "./limits.js"
+import { createLiveReaderTtl } from "./live-reader-ttl.js"
 import { openForRead } from "./lookup.js"
 import { streamMetadata } from "./metadata.js"
 import { type StreamsOverview, streamsOverview } from "./overview.js"
@@ -110,6 +111,7 @@ export function createStreamsHandler(options: StreamsOptions): StreamsHandler {
     // No `retry` field: Durable Streams clients resume from their offsets, on their own schedule.
     sse: createSSE({ retryMs: null, maxQueuedBytes: limits.maxQueuedBytes, logger }),
     liveFrames: new LiveFrames(),
+    liveReaderTtl: createLiveReaderTtl(options.engine, logger),
     owns,
     admit: admitter(
       options.admission ?? createAdmission(),

@@ -21,6 +21,7 @@ export async function longPoll(
   // Watch first: an append between the read and the wait still wakes it.
   const wake = await watchLog(context.engine, stream.log)
   const unwatch = stream.watch?.()
+  const release = context.liveReaderTtl.hold(stream)
   let gone = false
   // Not the response's close alone: one queued behind another on a pipelined connection never
   // emits it when the socket dies, and would hold its watch until the timeout.
@@ -55,5 +56,6 @@ export async function longPoll(
     forget()
     wake.stop()
     unwatch?.()
+    release()
   }
 }

@@ -52,9 +52,11 @@ export async function serveSse(
   if (connection.closed) return
   const lifetime = setTimeout(() => connection.close(), context.limits.sseLifetimeMs)
   const unwatch = stream.watch?.()
+  const release = context.liveReaderTtl.hold(stream)
   connection.onClose(() => {
     clearTimeout(lifetime)
     unwatch?.()
+    release()
   })
   const reader: SseReader = {
     context,
