@@ -24,7 +24,7 @@ import { DEFAULT_MAX_CONTENT_PARTS, DEFAULT_MAX_MESSAGES } from "./message-bound
 import { createModels, type ModelConfig } from "./models.js"
 import { OpenStreams } from "./open-streams.js"
 import { openaiFormat } from "./openai-format.js"
-import { positive } from "./option-checks.js"
+import { positive, positiveTimerDelay } from "./option-checks.js"
 import { createPrompts, UNSTORED_PROMPTS } from "./prompts.js"
 import { createReasoningMemory, NO_REASONING_MEMORY } from "./reasoning-memory.js"
 import { sendFormatError } from "./responses.js"
@@ -195,7 +195,7 @@ export function createAIHandler(options: AIHandlerOptions): AIHandler {
     headWaitMs: options.headWaitMs ?? 2000,
     bodyLimits: {
       maxBodyBytes: positive("maxBodyBytes", options.maxBodyBytes ?? 8 * 1024 * 1024),
-      bodyIdleTimeoutMs: positive(
+      bodyIdleTimeoutMs: positiveTimerDelay(
         "bodyIdleTimeoutMs",
         options.bodyIdleTimeoutMs ?? DEFAULT_BODY_IDLE_TIMEOUT_MS,
       ),

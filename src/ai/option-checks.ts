@@ -1,3 +1,5 @@
+import { assertTimerDelay } from "../timer-delay.js"
+
 /** `value`, or a `RangeError` naming option `name` when it is not above 0. */
 export function positive(name: string, value: number): number {
   if (!(value > 0)) throw new RangeError(`${name} must be above 0; got ${String(value)}.`)
@@ -14,4 +16,10 @@ export function nonNegative(name: string, value: number): number {
 export function optionalPositiveFinite(name: string, value: number | undefined): number | undefined {
   if (value === undefined || (value > 0 && Number.isFinite(value))) return value
   throw new RangeError(`${name} must be a finite number above 0; got ${String(value)}.`)
+}
+
+/** `value`, or a `RangeError` naming option `name` when it is not above 0 or longer than a timer can wait. */
+export function positiveTimerDelay(name: string, value: number): number {
+  assertTimerDelay(name, positive(name, value))
+  return value
 }

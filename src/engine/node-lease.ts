@@ -6,6 +6,7 @@
  */
 
 import { defaultLogger, failureStreak, type Logger } from "../logger.js"
+import { assertTimerDelay } from "../timer-delay.js"
 import { assertDuration, assertNodeName } from "./checks.js"
 import type { Engine } from "./engine.js"
 
@@ -47,6 +48,8 @@ export function holdNodeLease(
 ): NodeLease {
   assertNodeName(node, "node")
   assertDuration(ttlMs, "ttlMs")
+  // Renewals are timed in thirds of it: a longer lease would renew every millisecond.
+  assertTimerDelay("ttlMs", ttlMs)
   const logger = options.logger ?? defaultLogger()
   const now = options.now ?? Date.now
   /** When the current unbroken run of renewals began. */

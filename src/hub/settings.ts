@@ -4,6 +4,7 @@ import { DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS_PER_ADDRESS } from "..
 import { DEFAULT_BODY_IDLE_TIMEOUT_MS } from "../server/body.js"
 import { DEFAULT_IPV6_PREFIX_LENGTH } from "../server/client-network.js"
 import { DEFAULT_HEARTBEAT_MS, DEFAULT_MAX_QUEUED_BYTES, DEFAULT_RETRY_MS } from "../server/index.js"
+import { assertTimerDelay } from "../timer-delay.js"
 import type { HubLimits, HubOptions } from "./options.js"
 
 /** {@link HubLimits} with every default applied. */
@@ -72,6 +73,7 @@ export function resolveSettings(options: HubOptions): HubSettings {
     if (name === "ipv6PrefixLength" && value > 128) {
       throw new RangeError(`limits.ipv6PrefixLength is a number of bits, 1 to 128; got ${value}.`)
     }
+    if (name === "bodyIdleTimeoutMs") assertTimerDelay("limits.bodyIdleTimeoutMs", value)
     limits[name as keyof ResolvedLimits] = value
   }
   const heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS

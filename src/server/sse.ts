@@ -1,5 +1,6 @@
 import { defaultLogger, type Logger } from "../logger.js"
 import { encode } from "../protocol/index.js"
+import { assertTimerDelay } from "../timer-delay.js"
 import {
   type CloseListener,
   type ConnectionLimits,
@@ -77,6 +78,7 @@ export const DEFAULT_MAX_QUEUED_BYTES = 256 * 1024
 /** Creates an {@link SSE}: the entry point of `herald/server`. */
 export function createSSE(options: SSEOptions = {}): SSE {
   const heartbeatMs = nonNegativeInteger("heartbeatMs", options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS)
+  assertTimerDelay("heartbeatMs", heartbeatMs)
   const retryMs =
     options.retryMs === null ? null : nonNegativeInteger("retryMs", options.retryMs ?? DEFAULT_RETRY_MS)
   const maxBytes = nonNegativeInteger("maxQueuedBytes", options.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES)

@@ -1,4 +1,5 @@
 import { DEFAULT_BODY_IDLE_TIMEOUT_MS } from "../server/body.js"
+import { assertTimerDelay } from "../timer-delay.js"
 
 /** Bounds of a streams handler: what one request or one client may hold. */
 export interface StreamsLimits {
@@ -62,6 +63,8 @@ export function resolveLimits(given: Partial<StreamsLimits> = {}): StreamsLimits
     if (!Number.isSafeInteger(value) || value <= 0) {
       throw new RangeError(`The streams limit \`${name}\` must be a positive integer; got ${String(value)}.`)
     }
+    // The limits in ms are the delays of timers.
+    if (name.endsWith("Ms")) assertTimerDelay(`The streams limit \`${name}\``, value)
   }
   return Object.freeze(limits)
 }
