@@ -1,5 +1,5 @@
 import { InvalidArgumentError, Option } from "commander"
-import { parseDuration } from "./config/values.js"
+import { parseDuration, shownDuration } from "./config/values.js"
 
 /** The longest duration a flag may ask for: a day, within what a timer can wait (2^31 - 1 ms; past it Node fires at once). */
 export const MAX_TIMER_MS = 86_400_000
@@ -17,8 +17,8 @@ export function durationArgument(minMs: number, maxMs: number): (value: string) 
     }
     const ms = parseDuration(value)
     if (ms === undefined) throw new InvalidArgumentError('expected a duration such as "10s" or "1500ms"')
-    if (ms < minMs) throw new InvalidArgumentError(`under the ${formatDuration(minMs)} minimum`)
-    if (ms > maxMs) throw new InvalidArgumentError(`at most ${formatDuration(maxMs)}`)
+    if (ms < minMs) throw new InvalidArgumentError(`under the ${shownDuration(minMs)} minimum`)
+    if (ms > maxMs) throw new InvalidArgumentError(`at most ${shownDuration(maxMs)}`)
     return ms
   }
 }
@@ -36,17 +36,7 @@ export function durationOption(
   const option = new Option(flags, description).argParser(durationArgument(bounds.minMs, bounds.maxMs))
   return bounds.defaultMs === undefined
     ? option
-    : option.default(bounds.defaultMs, formatDuration(bounds.defaultMs))
+    : option.default(bounds.defaultMs, shownDuration(bounds.defaultMs))
 }
 
 const BARE_NUMBER = /^\d+(\.\d+)?$/
-
-/** `ms` in the largest unit that divides it: "20s", "1h", "7d", "1500ms"; "0" for none. */
-function formatDuration(ms: number): string {
-  if (ms === 0) return "0"
-  if (ms % 86_400_000 === 0) return `${ms / 86_400_000}d`
-  if (ms % 3_600_000 === 0) return `${ms / 3_600_000}h`
-  if (ms % 60_000 === 0) return `${ms / 60_000}m`
-  if (ms % 1000 === 0) return `${ms / 1000}s`
-  return `${ms}ms`
-}

@@ -271,18 +271,51 @@ describe("error messages name the source and the key and say what is expected", 
       env: { HERALD_CONFIG: "herald.json", HERALD_RETRY: "3" },
       argv: ["--shutdown-timeout", "10", "--retention-max-age", "1.5"],
     })
-    const expected = 'expected a duration with a unit, such as "30d", "1h", "15s" or "250ms", of at least 1ms'
+    const expected = 'expected a duration with a unit, such as "30d", "1h", "15s" or "250ms",'
+    const timer = `${expected} from 1ms to 24d`
     expect(error.issues).toEqual([
-      { where: '--retention-max-age "1.5"', message: `${expected}: give a unit, e.g. 1.5s or 1.5ms` },
-      { where: "herald.json: heartbeat = 15", message: `${expected}: give a unit, e.g. 15s or 15ms` },
-      { where: 'HERALD_RETRY="3"', message: `${expected}: give a unit, e.g. 3s or 3ms` },
-      { where: 'herald.json: nodeLease = "20"', message: `${expected}: give a unit, e.g. 20s or 20ms` },
-      { where: '--shutdown-timeout "10"', message: `${expected}: give a unit, e.g. 10s or 10ms` },
+      {
+        where: '--retention-max-age "1.5"',
+        message: `${expected} of at least 1ms: give a unit, e.g. 1.5s or 1.5ms`,
+      },
+      { where: "herald.json: heartbeat = 15", message: `${timer}: give a unit, e.g. 15s or 15ms` },
+      { where: 'HERALD_RETRY="3"', message: `${timer}: give a unit, e.g. 3s or 3ms` },
+      {
+        where: 'herald.json: nodeLease = "20"',
+        message: `${expected} from 1s to 24d: give a unit, e.g. 20s or 20ms`,
+      },
+      { where: '--shutdown-timeout "10"', message: `${timer}: give a unit, e.g. 10s or 10ms` },
     ])
     expect(load({ cwd: tempDir(), argv: ["--heartbeat", "5s", "--retry", "250ms"] })).toMatchObject({
       heartbeatMs: 5000,
       retryMs: 250,
     })
+  })
+
+  it("a duration a timer waits is at most 24d (past 2^31 - 1 ms Node fires at once); a node lease at least 1s", () => {
+    const error = errorOf({
+      argv: [
+        "--heartbeat",
+        "30d",
+        "--shutdown-timeout",
+        "25d",
+        "--body-idle-timeout",
+        "30d",
+        "--node-lease",
+        "999ms",
+      ],
+    })
+    const expected = 'expected a duration with a unit, such as "30d", "1h", "15s" or "250ms",'
+    expect(error.issues).toEqual([
+      { where: '--heartbeat "30d"', message: `${expected} from 1ms to 24d` },
+      { where: '--body-idle-timeout "30d"', message: `${expected} from 1ms to 24d` },
+      { where: '--node-lease "999ms"', message: `${expected} from 1s to 24d` },
+      { where: '--shutdown-timeout "25d"', message: `${expected} from 1ms to 24d` },
+    ])
+    // Compared with timestamps, not waited on: a retention age may be longer.
+    const config = load({ argv: ["--heartbeat", "24d", "--node-lease", "1s", "--retention-max-age", "90d"] })
+    expect(config).toMatchObject({ heartbeatMs: 24 * 86_400_000, nodeLeaseMs: 1000 })
+    expect(config.retention.maxAgeMs).toBe(90 * 86_400_000)
   })
 
   it("file value", () => {

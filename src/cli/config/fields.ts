@@ -227,7 +227,8 @@ export const FIELDS = [
   }),
   field({
     key: "retentionMaxAge",
-    type: duration,
+    // Compared with timestamps, never waited on by a timer: it may be longer than one holds.
+    type: duration({ maxMs: Number.POSITIVE_INFINITY }),
     arg: "<duration>",
     help: 'oldest update kept for replay ("30d", "1h")',
     shownDefault: "sqlite 30d, memory 1h, redis 1h",
@@ -353,7 +354,7 @@ export const FIELDS = [
   }),
   field({
     key: "heartbeat",
-    type: duration,
+    type: duration(),
     arg: "<duration>",
     help: "interval of the keep-alive comment on idle streams",
     shownDefault: `${DEFAULT_HEARTBEAT_MS / 1000}s`,
@@ -361,7 +362,7 @@ export const FIELDS = [
   }),
   field({
     key: "retry",
-    type: duration,
+    type: duration(),
     arg: "<duration>",
     help: "reconnection delay (retry:) sent to subscribers",
     shownDefault: `${DEFAULT_RETRY_MS / 1000}s`,
@@ -442,7 +443,7 @@ export const FIELDS = [
   }),
   field({
     key: "maxConnectionTime",
-    type: duration,
+    type: duration(),
     arg: "<duration>",
     help: "longest a subscriber connection stays open",
     shownDefault: "24h",
@@ -491,7 +492,7 @@ export const FIELDS = [
   // timeouts
   field({
     key: "headersTimeout",
-    type: duration,
+    type: duration(),
     arg: "<duration>",
     help: "a client that has not sent its request headers by then is cut (slowloris); with TLS, also the handshake",
     shownDefault: "10s",
@@ -499,7 +500,7 @@ export const FIELDS = [
   }),
   field({
     key: "bodyIdleTimeout",
-    type: duration,
+    type: duration(),
     arg: "<duration>",
     help: "a request body (publish, AI request, Durable Streams write) that stops arriving for this long gets 408 and is cut",
     shownDefault: "60s",
@@ -507,7 +508,7 @@ export const FIELDS = [
   }),
   field({
     key: "keepAliveTimeout",
-    type: duration,
+    type: duration(),
     arg: "<duration>",
     help: "how long an idle keep-alive connection (HTTP/2: one with no open stream) waits for its next request",
     shownDefault: "65s",
@@ -609,7 +610,9 @@ export const FIELDS = [
   }),
   field({
     key: "nodeLease",
-    type: duration,
+    // Renewed every third of it, retried every tenth after a failure: a shorter lease would
+    // renew in a busy loop, and lapse on any pause of the event loop or the store.
+    type: duration({ minMs: 1000 }),
     arg: "<duration>",
     help: "this node's lease in the engine, renewed every third of it; once it lapses, other nodes take its work over",
     shownDefault: "10s",
@@ -625,7 +628,7 @@ export const FIELDS = [
   }),
   field({
     key: "shutdownTimeout",
-    type: duration,
+    type: duration(),
     arg: "<duration>",
     help: "on SIGTERM, how long AI generations in progress get to finish (then they are interrupted) and slow readers to take their last bytes; subscribers are closed at once",
     shownDefault: "10s",
@@ -633,7 +636,7 @@ export const FIELDS = [
   }),
   field({
     key: "shutdownRetryJitter",
-    type: duration,
+    type: duration(),
     arg: "<duration>",
     help: "on SIGTERM, subscribers come back after --retry plus a random share of this window",
     shownDefault: "5s",

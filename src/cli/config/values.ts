@@ -82,25 +82,57 @@ interface ParsedDuration {
   readonly ms: number
 }
 
+const DAY_MS = 86_400_000
+
 /**
- * A duration with a unit: `"30d"`, `"1h"`, `"15s"`, `"250ms"`. A bare number (`5`, `"5"`) is
- * refused in every source: `--heartbeat 5` meant five seconds far more often than five
- * milliseconds, and `herald bench` and `herald doctor` refuse it too.
+ * The longest duration a setting waited on by a timer takes: 24 days, in whole days under what a
+ * timer holds (about 24.8), with room left for the 5 s grace added to `--shutdown-timeout`.
  */
-export const duration: ValueType<number> = {
-  schema: z.preprocess(
-    (value): unknown => {
-      if (typeof value !== "string" || BARE_NUMBER.test(value)) return value
-      const ms = parseDuration(value)
-      return ms === undefined ? value : ({ ms } satisfies ParsedDuration)
+export const MAX_TIMER_DURATION_MS = 24 * DAY_MS
+
+/** Bounds of a {@link duration}, ms. */
+export interface DurationBounds {
+  /** Default 1. */
+  readonly minMs?: number
+  /** Default {@link MAX_TIMER_DURATION_MS}; a duration no timer waits (an age) may lift it. */
+  readonly maxMs?: number
+}
+
+/**
+ * A duration with a unit: `"30d"`, `"1h"`, `"15s"`, `"250ms"`, within `bounds`. A bare number
+ * (`5`, `"5"`) is refused in every source: `--heartbeat 5` meant five seconds far more often than
+ * five milliseconds, and `herald bench` and `herald doctor` refuse it too.
+ */
+export function duration(bounds: DurationBounds = {}): ValueType<number> {
+  const { minMs = 1, maxMs = MAX_TIMER_DURATION_MS } = bounds
+  const range = Number.isSafeInteger(maxMs)
+    ? `from ${shownDuration(minMs)} to ${shownDuration(maxMs)}`
+    : `of at least ${shownDuration(minMs)}`
+  return {
+    schema: z.preprocess(
+      (value): unknown => {
+        if (typeof value !== "string" || BARE_NUMBER.test(value)) return value
+        const ms = parseDuration(value)
+        return ms === undefined ? value : ({ ms } satisfies ParsedDuration)
+      },
+      z.object({ ms: z.number().int().min(minMs).max(maxMs) }).transform(({ ms }) => ms),
+    ),
+    expected: `a duration with a unit, such as "30d", "1h", "15s" or "250ms", ${range}`,
+    problem: (value) => {
+      const text = typeof value === "number" ? String(value) : typeof value === "string" ? value.trim() : ""
+      return BARE_NUMBER.test(text) ? `give a unit, e.g. ${text}s or ${text}ms` : undefined
     },
-    z.object({ ms: z.number().int().min(1) }).transform(({ ms }) => ms),
-  ),
-  expected: 'a duration with a unit, such as "30d", "1h", "15s" or "250ms", of at least 1ms',
-  problem: (value) => {
-    const text = typeof value === "number" ? String(value) : typeof value === "string" ? value.trim() : ""
-    return BARE_NUMBER.test(text) ? `give a unit, e.g. ${text}s or ${text}ms` : undefined
-  },
+  }
+}
+
+/** `ms` in the largest unit that divides it: "24d", "20s", "1500ms"; "0" for none. */
+export function shownDuration(ms: number): string {
+  if (ms === 0) return "0"
+  for (const unit of ["d", "h", "m", "s"] as const) {
+    const size = UNITS_MS[unit] as number
+    if (ms % size === 0) return `${ms / size}${unit}`
+  }
+  return `${ms}ms`
 }
 
 /** A size in bytes: `"1mb"`, `"256kb"` or a number of bytes (units are powers of 1024). */
