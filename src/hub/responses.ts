@@ -6,7 +6,10 @@ import { HttpError } from "./http-error.js"
 
 type Headers = Readonly<Record<string, string>>
 
-/** Sends a short `text/plain; charset=utf-8` body. */
+/**
+ * Sends a short text body: `text/plain; charset=utf-8`, unless `headers` gives another
+ * `content-type` (Prometheus's exposition format names its version in it).
+ */
 export function sendText(
   response: ServerResponse,
   status: number,
@@ -16,8 +19,8 @@ export function sendText(
   if (response.headersSent || response.destroyed) return
   closeIfBodyUnread(response)
   response.writeHead(status, {
-    ...headers,
     "content-type": "text/plain; charset=utf-8",
+    ...headers,
     "content-length": String(Buffer.byteLength(text)),
     "cache-control": "no-store",
   })

@@ -34,6 +34,12 @@ describe("/metrics access", () => {
     expect(await response.text()).toContain("herald_test_total 1")
   })
 
+  it("names the exposition format's version, as prom-client gives it, for scrapers that check", async () => {
+    const response = await fetch(await metricsServer({ token: undefined, loopbackOnly: false }))
+    expect(response.headers.get("content-type")).toBe(new Registry().contentType)
+    expect(response.headers.get("content-type")).toContain("version=0.0.4")
+  })
+
   it("by default answers loopback clients only, and not what a proxy relays", async () => {
     const access = { token: undefined, loopbackOnly: true }
     expect((await fetch(await metricsServer(access))).status).toBe(200)
