@@ -167,9 +167,9 @@ export async function serve(flags: Readonly<Record<string, unknown>>): Promise<n
     hubPath: new URL(config.hubUrl).pathname,
     metricsAccess: {
       token: config.metricsToken,
-      // Dev mode is open by design; a port of its own is the operator's to guard (bind it
-      // privately, or set a token too). Otherwise only this host may read them.
-      loopbackOnly: config.dev === undefined && config.metricsPort === undefined,
+      // Only this host may read them, in dev mode too: its --host may open the hub to the
+      // network. A port of its own is the operator's to guard (bind it privately, or set a token).
+      loopbackOnly: config.metricsPort === undefined,
     },
     separateMetricsPort: config.metricsPort !== undefined,
     streams: streams.mount,

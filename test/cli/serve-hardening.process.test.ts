@@ -91,6 +91,18 @@ describe("herald serve, hardened", () => {
     expect(await hub.exited).toBe(0)
   })
 
+  it("keeps /metrics to loopback clients in dev mode too, where --host 0.0.0.0 lets the network reach the hub", async () => {
+    const hub = await startHub(["--engine", "memory", "--port", "0", "--host", "0.0.0.0"], { cwd: tempCwd() })
+    const metrics = `http://127.0.0.1:${hub.port}/metrics`
+    expect((await fetch(metrics)).status).toBe(200)
+    // What a proxy relays may come from any machine: the loopback rule refuses it, as outside dev mode.
+    const relayed = await fetch(metrics, { headers: { "x-forwarded-for": "203.0.113.7" } })
+    expect(relayed.status).toBe(403)
+    expect((await relayed.json()).detail).toContain("--metrics-token")
+    hub.child.kill("SIGTERM")
+    expect(await hub.exited).toBe(0)
+  })
+
   it("serves /metrics on --metrics-port behind --metrics-token, and not on the main port", async () => {
     const hub = await startHub(
       ["--engine", "memory", "--port", "0", "--metrics-port", "0", "--metrics-token", "scrape-0123456789"],

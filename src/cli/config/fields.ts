@@ -134,7 +134,7 @@ export const FIELDS = [
     type: text("a token"),
     arg: "<token>",
     help: "bearer token /metrics requires (Authorization: Bearer <token>)",
-    shownDefault: "none: open in dev mode, else to loopback clients only",
+    shownDefault: "none: open to loopback clients only",
     group: "server",
   }),
   field({
