@@ -115,14 +115,20 @@ export interface HeraldConfig {
   readonly logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent"
   readonly shutdownTimeoutMs: number
   readonly shutdownRetryJitterMs: number
-  /** Dev mode's secret (used for both roles), when dev mode is on. */
-  readonly dev: DevSecret | undefined
+  /** Dev mode's secret, when dev mode is on. */
+  readonly dev: DevMode | undefined
   /** The config file read, absolute, if any. */
   readonly configFile: string | undefined
   /** Where each setting that was given came from (`--port 9000`, `HERALD_ENGINE="memory"`, …). */
   readonly sources: Readonly<Partial<Record<FieldKey, string>>>
   /** Things worth logging at startup: ignored variables, weak secrets, risky choices. */
   readonly warnings: readonly string[]
+}
+
+/** Dev mode: its secret, trusted for publishers, and for subscribers unless they have a key of their own. */
+export interface DevMode extends DevSecret {
+  /** Whether subscriber tokens signed with the secret are taken: not with `--subscriber-jwt-key`. */
+  readonly subscriberTokens: boolean
 }
 
 /** A Redis node's address. */
@@ -280,7 +286,7 @@ export function loadConfig(options: LoadConfigOptions): HeraldConfig {
 
   const devSetting = get<boolean>("dev")
   const anonymousPublish = get<boolean>("anonymousPublish") ?? false
-  let dev: DevSecret | undefined
+  let dev: DevMode | undefined
   if (!publisherKeyGiven && devSetting !== false) {
     if (!allowed.includes("HS256")) {
       issues.push({
@@ -289,7 +295,7 @@ export function loadConfig(options: LoadConfigOptions): HeraldConfig {
       })
     } else if (issues.length === 0) {
       try {
-        dev = loadOrCreateDevSecret(dataDir)
+        dev = { ...loadOrCreateDevSecret(dataDir), subscriberTokens: subscriberOwn.length === 0 }
       } catch (error) {
         issues.push({
           where: sources.dataDir ?? `data directory ${dataDir}`,
@@ -304,7 +310,7 @@ export function loadConfig(options: LoadConfigOptions): HeraldConfig {
         ...(issuer === undefined ? {} : { issuer }),
       }
       publishKeys = [key]
-      if (subscriberOwn.length === 0) subscribeKeys = [key]
+      if (dev.subscriberTokens) subscribeKeys = [key]
     }
   } else if (!publisherKeyGiven && !anonymousPublish) {
     issues.push({

@@ -11,6 +11,8 @@ export interface DevBannerInput {
   /** The address bound (`undefined`: all interfaces). */
   readonly host: string | undefined
   readonly tokens: DevTokens
+  /** Whether the hub takes the subscriber token: not when `--subscriber-jwt-key` verifies them. */
+  readonly subscriberTokens: boolean
   readonly secretFile: string
   readonly secretCreated: boolean
   readonly cwd: string
@@ -51,8 +53,9 @@ function installedBinAbove(dir: string): boolean {
 
 /**
  * The dev-mode banner: what dev mode means (who gets in without a token, who can reach the hub),
- * where the secret is, a publisher and a subscriber token for tools that send one, and curl
- * commands that work as pasted. Plain text (not a log line) so that it can be copied from.
+ * where the secret is, a publisher and a subscriber token for tools that send one (the subscriber
+ * one only if the hub takes it), and curl commands that work as pasted. Plain text (not a log
+ * line) so that it can be copied from.
  */
 export function devBanner(input: DevBannerInput): string {
   const { hubUrl, tokens } = input
@@ -63,7 +66,7 @@ export function devBanner(input: DevBannerInput): string {
   const herald = heraldCommand(input.cwd)
   return [
     rule,
-    " Herald is in DEV MODE (no key is configured): for development only.",
+    " Herald is in DEV MODE (no publisher key is configured): for development only.",
     "  - Clients on this machine need no token: they may publish, subscribe (private updates",
     "    included) and read the subscription API. A request forwarded by a proxy, or sent by a",
     "    web page of a site not in --cors-origins, is not one of them; a proxy on this machine",
@@ -76,19 +79,13 @@ export function devBanner(input: DevBannerInput): string {
     " Publisher token (publish on any topic):",
     `   ${tokens.publisher}`,
     "",
-    " Subscriber token (subscribe to any topic, private updates included):",
-    `   ${tokens.subscriber}`,
-    "",
+    ...subscriberToken(input),
     " Publish:",
     `   curl -X POST '${hubUrl}' \\`,
     `     -H 'Authorization: Bearer ${tokens.publisher}' \\`,
     `     --data-urlencode 'topic=${EXAMPLE_TOPIC}' --data-urlencode 'data={"title":"Hello"}'`,
     "",
-    " Subscribe:",
-    `   curl -N -G '${hubUrl}' \\`,
-    `     -H 'Authorization: Bearer ${tokens.subscriber}' \\`,
-    `     --data-urlencode 'match=${EXAMPLE_TOPIC}'`,
-    "",
+    ...subscribeCommand(input),
     " Or, from this directory (the CLI reads the dev secret):",
     `   ${herald} listen${hub} ${EXAMPLE_TOPIC}`,
     `   ${herald} publish${hub} ${EXAMPLE_TOPIC} '{"title":"Hello"}'`,
@@ -98,6 +95,34 @@ export function devBanner(input: DevBannerInput): string {
     rule,
     "",
   ].join("\n")
+}
+
+/** The subscriber token's lines, or why there is none: the hub would refuse it. */
+function subscriberToken({ tokens, subscriberTokens }: DevBannerInput): string[] {
+  if (!subscriberTokens) {
+    return [
+      " No subscriber token: --subscriber-jwt-key verifies subscriber tokens, not the dev secret.",
+      " Sign one with that key, or subscribe from this machine without one.",
+      "",
+    ]
+  }
+  return [
+    " Subscriber token (subscribe to any topic, private updates included):",
+    `   ${tokens.subscriber}`,
+    "",
+  ]
+}
+
+/** The curl command subscribing with the subscriber token, when the hub takes it. */
+function subscribeCommand({ hubUrl, tokens, subscriberTokens }: DevBannerInput): string[] {
+  if (!subscriberTokens) return []
+  return [
+    " Subscribe:",
+    `   curl -N -G '${hubUrl}' \\`,
+    `     -H 'Authorization: Bearer ${tokens.subscriber}' \\`,
+    `     --data-urlencode 'match=${EXAMPLE_TOPIC}'`,
+    "",
+  ]
 }
 
 /** Who can reach the hub, in the banner's words. */

@@ -32,7 +32,8 @@ export interface HubAccessOptions {
  * The hub URL (a bare origin given the Mercure path, see {@link normalizeHubUrl}) and the token
  * for a client command. The token is `--token`, else `HERALD_TOKEN`,
  * else — in dev mode — one minted for `role` from the dev secret that `herald serve` keeps in
- * the data directory (same cwd, same `--data-dir`), else none. The hub is `--hub`, else
+ * the data directory (same cwd, same `--data-dir`), unless the hub noted there does not take it
+ * for that role, else none. The hub is `--hub`, else
  * `HERALD_HUB_URL`, else `fallbackHub` (what the command's arguments name, or the default).
  */
 export async function resolveHubAccess(
@@ -60,6 +61,11 @@ export async function resolveHubAccess(
   // start), else its configured resource (else its URL) and issuer as this environment says.
   const noted = readDevHub(dataDir)
   const hub = noted?.port === portOf(hubUrl) ? noted : undefined
+  // That hub checks subscriber tokens with --subscriber-jwt-key: it would refuse one from the dev
+  // secret, where a client on its machine gets in with none.
+  if (role === "subscriber" && hub?.subscriberTokens === false) {
+    return { hubUrl, token: undefined, tokenSource: undefined }
+  }
   const tokens = await createDevTokens({
     secret,
     resource: hub?.resource ?? (env.HERALD_RESOURCE?.trim() || hubUrl),

@@ -428,7 +428,7 @@ async function printDevBanner(config: HeraldConfig, logger: Logger): Promise<voi
   if (dev === undefined) return
   const hub = { resource: resourceOf(config), issuer: config.issuer ?? DEV_ISSUER }
   try {
-    writeDevHub(config.dataDir, { ...hub, port: config.port })
+    writeDevHub(config.dataDir, { ...hub, port: config.port, subscriberTokens: dev.subscriberTokens })
   } catch (error) {
     logger.warn(
       { err: error },
@@ -442,6 +442,7 @@ async function printDevBanner(config: HeraldConfig, logger: Logger): Promise<voi
         hubUrl: config.hubUrl,
         host: config.host,
         tokens,
+        subscriberTokens: dev.subscriberTokens,
         secretFile: dev.file,
         secretCreated: dev.created,
         cwd: process.cwd(),

@@ -77,7 +77,12 @@ describe("publish and listen --hub", () => {
     const cwd = tempDir()
     const dataDir = join(cwd, "herald-data")
     loadOrCreateDevSecret(dataDir)
-    writeDevHub(dataDir, { resource: "urn:example:hub", issuer: "urn:example:issuer", port: 7219 })
+    writeDevHub(dataDir, {
+      resource: "urn:example:hub",
+      issuer: "urn:example:issuer",
+      port: 7219,
+      subscriberTokens: true,
+    })
     const claims = async (hub: string) => {
       const { token } = await resolveHubAccess({ hub }, "publisher", {}, cwd)
       return decodeJwt(token as string)
@@ -91,6 +96,24 @@ describe("publish and listen --hub", () => {
       aud: "http://localhost:7220/.well-known/mercure",
       iss: "urn:herald:dev",
     })
+  })
+
+  it("mints no subscriber token for a hub that verifies them with --subscriber-jwt-key (it would refuse it)", async () => {
+    const cwd = tempDir()
+    const dataDir = join(cwd, "herald-data")
+    loadOrCreateDevSecret(dataDir)
+    const hub = "http://localhost:7219"
+    writeDevHub(dataDir, {
+      resource: `${hub}/.well-known/mercure`,
+      issuer: "urn:herald:dev",
+      port: 7219,
+      subscriberTokens: false,
+    })
+    expect(await resolveHubAccess({ hub }, "subscriber", {}, cwd)).toMatchObject({
+      token: undefined,
+      tokenSource: undefined,
+    })
+    expect((await resolveHubAccess({ hub }, "publisher", {}, cwd)).tokenSource).toContain("dev secret")
   })
 
   it("names the source of a hub URL that is not one", async () => {

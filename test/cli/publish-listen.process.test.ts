@@ -71,6 +71,26 @@ describe("herald publish + herald listen (dev mode: both read the dev secret)", 
     expect(await hub.exited).toBe(0)
   })
 
+  it("with --subscriber-jwt-key, the banner prints no subscriber token (the hub would refuse it) and listen gets in without one", async () => {
+    const cwd = tempCwd()
+    const hub = await startHub(
+      ["--engine", "memory", "--port", "0", "--subscriber-jwt-key", "subscriber-secret-0123456789abcdef0123"],
+      { cwd },
+    )
+    await hub.waitFor(/No subscriber token: --subscriber-jwt-key verifies subscriber tokens/)
+    expect(hub.stdout()).toContain("DEV MODE (no publisher key is configured)")
+    expect(hub.stdout()).not.toContain("Subscriber token")
+    const listen = herald(["listen", "--hub", hub.hubUrl, "--json", "--count", "1", "t"], { cwd })
+    await listen.waitFor(/listening on /)
+    expect((await heraldDone(["publish", "--hub", hub.hubUrl, "t", "x"], { cwd })).code).toBe(0)
+    expect(await listen.exited).toBe(0)
+    expect(lines(listen.stdout())).toEqual([
+      { time: expect.any(String), id: expect.any(String), type: "message", data: "x" },
+    ])
+    hub.child.kill("SIGTERM")
+    expect(await hub.exited).toBe(0)
+  })
+
   it("pretty output: JSON data indented, a header with the id and the type", async () => {
     const cwd = tempCwd()
     const hub = await startHub(["--engine", "memory", "--port", "0"], { cwd })

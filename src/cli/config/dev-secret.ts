@@ -62,10 +62,16 @@ export interface DevHub {
   readonly issuer: string
   /** The port it listens on: the note is its for a `--hub` URL of that port only. */
   readonly port: number
+  /**
+   * Whether it takes subscriber tokens signed with the dev secret: not when
+   * `--subscriber-jwt-key` verifies them (a note without it, from an older hub, says yes).
+   */
+  readonly subscriberTokens: boolean
 }
 
 /**
- * Notes in `<dataDir>/dev-hub.json` the resource and issuer of the dev hub now serving from
+ * Notes in `<dataDir>/dev-hub.json` the resource and issuer (and the roles the dev secret signs
+ * for) of the dev hub now serving from
  * `dataDir`: a client command given another name of the hub (`http://127.0.0.1:8080` for a hub
  * that calls itself `http://localhost:8080`) or run without the hub's config still mints a
  * token it takes.
@@ -79,7 +85,12 @@ export function readDevHub(dataDir: string): DevHub | undefined {
   try {
     const hub = JSON.parse(readFileSync(join(dataDir, DEV_HUB_FILE), "utf8")) as Partial<DevHub>
     return typeof hub.resource === "string" && typeof hub.issuer === "string" && typeof hub.port === "number"
-      ? { resource: hub.resource, issuer: hub.issuer, port: hub.port }
+      ? {
+          resource: hub.resource,
+          issuer: hub.issuer,
+          port: hub.port,
+          subscriberTokens: hub.subscriberTokens !== false,
+        }
       : undefined
   } catch {
     return undefined
