@@ -251,7 +251,7 @@ export async function serve(flags: Readonly<Record<string, unknown>>): Promise<n
     process.on("SIGINT", stop)
   })
 
-  const origin = `${config.tls === undefined ? "http" : "https"}://${config.host === undefined || config.host.includes(":") ? "localhost" : config.host}:${port}`
+  const origin = `${config.tls === undefined ? "http" : "https"}://${shownHost(config.host)}:${port}`
   logger.info(
     {
       hubUrl: config.hubUrl,
@@ -263,6 +263,14 @@ export async function serve(flags: Readonly<Record<string, unknown>>): Promise<n
   )
   if (config.dev !== undefined) await printDevBanner(config, logger)
   return await stopped
+}
+
+/**
+ * The host the `listening on` line names: `localhost` for all interfaces (no --host, `0.0.0.0`)
+ * and for an IPv6 address (which a URL would need in brackets), a URL that works from here.
+ */
+function shownHost(host: string | undefined): string {
+  return host === undefined || host === "0.0.0.0" || host.includes(":") ? "localhost" : host
 }
 
 /** `1 subscriber connection`, `3 subscriber connections`. */

@@ -144,6 +144,13 @@ describe("herald serve", () => {
     expect((await terminate(hub)).code).toBe(0)
   })
 
+  it("names localhost in the listening line for --host 0.0.0.0 (all interfaces), a URL that works from here", async () => {
+    const hub = await startHub(["--engine", "memory", "--port", "0", "--host", "0.0.0.0"], { cwd: tempCwd() })
+    await hub.waitFor(/"msg":"listening on /)
+    expect(hub.stdout()).toMatch(/"msg":"listening on http:\/\/localhost:\d+"/)
+    expect((await terminate(hub)).code).toBe(0)
+  })
+
   it("listens with the backlog --listen-backlog gives (4096 by default), as the kernel reports it", async () => {
     // `ss` shows a listening socket's backlog as its Send-Q.
     const backlogOf = (port: number) =>
