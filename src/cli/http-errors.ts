@@ -34,14 +34,15 @@ export function describeFailure(
   // The hub puts the same reason in its challenge and its body: say it once.
   if (text !== "" && text !== challenge.error_description)
     lines.push(...text.split("\n").map((line) => `  ${line}`))
-  if (response.status === 401) {
-    lines.push(
-      tokenSource === undefined
-        ? "  no token was sent: pass --token or HERALD_TOKEN (or run from the directory of a dev-mode herald serve)"
-        : `  the token came from ${tokenSource}`,
-    )
-  }
+  if (response.status === 401) lines.push(`  ${whereTheTokenCameFrom(tokenSource)}`)
   return lines.join("\n")
+}
+
+/** Where the token a refused request sent came from (`tokenSource`), or that none was sent and how to send one. */
+export function whereTheTokenCameFrom(tokenSource: string | undefined): string {
+  return tokenSource === undefined
+    ? "no token was sent: pass --token or HERALD_TOKEN (or run from the directory of a dev-mode herald serve)"
+    : `the token came from ${tokenSource}`
 }
 
 /** Node's codes for a TLS certificate it does not trust. */

@@ -250,6 +250,20 @@ describe("a response that is not 200: no stream to judge", () => {
       "doctor: pass --token <a token that may subscribe and publish on this hub>, or set HERALD_TOKEN",
     ])
     expect(runChecks({ observation: challenged, probe: undefined, resume: undefined })[0]?.fixes).toEqual([])
+    // And it says where the token it sent came from, as publish and listen do, or that it sent none.
+    expect(onHub?.reason).toMatch(/the token has expired; no token was sent: pass --token or HERALD_TOKEN/)
+    const devToken = { subscriberTokenSource: "the dev secret in /srv/herald-data" }
+    const forbidden = observation({ status: 403, headers: {}, errorBody: "" })
+    for (const refused of [challenged, forbidden]) {
+      const [check] = runChecks({
+        observation: refused,
+        probe: undefined,
+        resume: undefined,
+        mercure: true,
+        ...devToken,
+      })
+      expect(check?.reason).toMatch(/; the token came from the dev secret in \/srv\/herald-data$/)
+    }
     const empty = observation({ status: 500, headers: {}, errorBody: "" })
     expect(runChecks({ observation: empty, probe: undefined, resume: undefined })[0]?.reason).not.toContain(
       "the server says",

@@ -104,7 +104,8 @@ async function mercureAccess(url: URL, options: DoctorOptions): Promise<MercureA
     hubUrl: hub,
     publisherToken: publisher.token,
     subscriberToken: subscriber.token,
-    tokenSource: publisher.tokenSource,
+    publisherTokenSource: publisher.tokenSource,
+    subscriberTokenSource: subscriber.tokenSource,
   }
 }
 

@@ -11,7 +11,9 @@ export interface MercureAccess {
   readonly hubUrl: string
   readonly publisherToken: string | undefined
   readonly subscriberToken: string | undefined
-  readonly tokenSource: string | undefined
+  /** Where each token came from (`--token`, `the dev secret in …`), for a refusal's message. */
+  readonly publisherTokenSource: string | undefined
+  readonly subscriberTokenSource: string | undefined
 }
 
 /** What to diagnose and for how long. */
@@ -58,7 +60,7 @@ export async function diagnose(settings: DoctorSettings): Promise<Diagnosis> {
         {
           hubUrl: mercure.hubUrl,
           token: mercure.publisherToken,
-          tokenSource: mercure.tokenSource,
+          tokenSource: mercure.publisherTokenSource,
           topic,
           intervalMs,
           timeoutMs: settings.timeoutMs,
@@ -74,7 +76,15 @@ export async function diagnose(settings: DoctorSettings): Promise<Diagnosis> {
     observation.status === 200
       ? await resumeAfter(observation, { ...watch, durationMs: settings.timeoutMs })
       : undefined
-  const evidence: Evidence = { observation, probe, resume, mercure: mercure !== undefined }
+  const evidence: Evidence = {
+    observation,
+    probe,
+    resume,
+    mercure: mercure !== undefined,
+    ...(mercure?.subscriberTokenSource === undefined
+      ? {}
+      : { subscriberTokenSource: mercure.subscriberTokenSource }),
+  }
   return { ...evidence, checks: runChecks(evidence) }
 }
 

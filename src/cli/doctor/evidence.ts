@@ -32,6 +32,8 @@ export interface Evidence {
   readonly probe: ProbeRun | undefined
   /** The URL is a Mercure hub's: the doctor subscribes with the token it found (`--token`…), if any. */
   readonly mercure?: boolean
+  /** Where the token the doctor subscribed with came from (`--token`, `the dev secret in …`); absent: none sent. */
+  readonly subscriberTokenSource?: string
   /** Present when the stream gave at least two events with ids to resume between. */
   readonly resume: ResumeRun | undefined
 }

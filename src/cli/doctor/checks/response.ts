@@ -1,12 +1,12 @@
 import { clippedReason, jsonReason } from "../../../client/refusal.js"
-import { bearerParams } from "../../http-errors.js"
+import { bearerParams, whereTheTokenCameFrom } from "../../http-errors.js"
 import type { Evidence } from "../evidence.js"
 import { BUFFERING_FIXES, FLUSH_FIX, TOKEN_FIX } from "../fixes.js"
 import type { Observation } from "../observation.js"
 import { type CheckResult, result } from "../verdict.js"
 
 /** The status: EventSource accepts exactly 200 and fails for good on anything else. */
-export function checkResponse({ observation, mercure }: Evidence): CheckResult {
+export function checkResponse({ observation, mercure, subscriberTokenSource }: Evidence): CheckResult {
   const { status, connectError, headers } = observation
   if (connectError !== undefined && observation.headersTimedOut === true)
     return result(
@@ -24,12 +24,14 @@ export function checkResponse({ observation, mercure }: Evidence): CheckResult {
       `${status}, redirecting to ${headers.location}: EventSource follows it, the doctor does not — run it on that URL`,
     )
   const detail = serverSays(observation)
+  const refused = mercure === true && (status === 401 || status === 403)
   return result(
     "response",
     "fail",
     `${status}: EventSource fails on any status but 200 and never reconnects (204 is how a server says "stop")` +
-      (detail === undefined ? "" : `; the server says: ${detail}`),
-    mercure === true && (status === 401 || status === 403) ? [TOKEN_FIX] : [],
+      (detail === undefined ? "" : `; the server says: ${detail}`) +
+      (refused ? `; ${whereTheTokenCameFrom(subscriberTokenSource)}` : ""),
+    refused ? [TOKEN_FIX] : [],
   )
 }
 
