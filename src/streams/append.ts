@@ -11,6 +11,13 @@ import { requireStream } from "./lookup.js"
 import { closedHeader, decimalHeader, header } from "./request-headers.js"
 import { exposedOffset, type Stream } from "./stream.js"
 
+/** What the producer fence refuses; on a closed stream, the closed answer comes first. */
+const PRODUCER_REFUSALS: ReadonlySet<AppendResult["status"]> = new Set([
+  "stale-epoch",
+  "invalid-epoch-seq",
+  "sequence-gap",
+])
+
 /** Stands in for the body of an append to a closed stream: the engine refuses it (or finds it a retry) and writes nothing. */
 const REFUSED: readonly NewEntry[] = [{ data: "" }]
 
@@ -54,6 +61,9 @@ export async function appendToStream(context: StreamsContext, request: StreamReq
     writerSeq,
     epoch: stream.head.epoch,
   })
+  // Section 5.2.1: a producer's append to a closed stream is answered as closed, unless it is a
+  // retry of the close (a duplicate), whatever its epoch and seq say.
+  if (stream.head.closed && PRODUCER_REFUSALS.has(result.status)) throw closedError(stream, stream.head.tail)
   return replyTo(stream, result, producer)
 }
 

@@ -353,3 +353,37 @@ describe("the official client (@durable-streams/client)", () => {
     expect(await read.text()).toBe("héllo 👋")
   })
 })
+
+describe("producers on a closed stream", () => {
+  it("answers 409 with Stream-Closed to any producer's append but a retry of the close, whatever its epoch and seq", async () => {
+    const { baseUrl } = await start()
+    const url = `${baseUrl}/v1/stream/finished`
+    expect((await fetch(url, { method: "PUT", headers: { "content-type": "text/plain" } })).status).toBe(201)
+    const append = (epoch: number, seq: number, extra: Record<string, string> = {}) =>
+      fetch(url, {
+        method: "POST",
+        headers: {
+          "content-type": "text/plain",
+          "producer-id": "writer",
+          "producer-epoch": String(epoch),
+          "producer-seq": String(seq),
+          ...extra,
+        },
+        body: "words",
+      })
+    expect((await append(1, 0)).status).toBe(200)
+    const closing = await append(1, 1, { "stream-closed": "true" })
+    expect(closing.status).toBe(200)
+    // A retry of the close is answered as it was.
+    expect((await append(1, 1, { "stream-closed": "true" })).status).toBe(204)
+    for (const [epoch, seq] of [
+      [1, 5],
+      [0, 0],
+      [2, 3],
+    ] as const) {
+      const refused = await append(epoch, seq)
+      expect(refused.status).toBe(409)
+      expect(refused.headers.get("stream-closed")).toBe("true")
+    }
+  })
+})
