@@ -59,10 +59,10 @@ describe("imports", () => {
   it.each([
     ["protocol", []],
     ["client", ["protocol"]],
-    ["server", ["protocol", "logger.js"]],
+    ["server", ["protocol", "logger.js", "timer-delay.js"]],
     ["auth", []],
-    ["engine", ["logger.js"]],
-    ["ai", ["protocol", "server", "engine", "auth", "logger.js"]],
+    ["engine", ["logger.js", "timer-delay.js"]],
+    ["ai", ["protocol", "server", "engine", "auth", "logger.js", "timer-delay.js"]],
   ])("src/%s imports only from %j", (folder, allowed) => {
     const { folders } = importsOf(folder)
     expect([...folders].filter((each) => !allowed.includes(each))).toEqual([])

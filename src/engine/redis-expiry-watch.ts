@@ -9,10 +9,9 @@
  */
 
 import type { Logger } from "../logger.js"
+import { MAX_TIMER_DELAY_MS } from "../timer-delay.js"
 import type { LogHead } from "./engine.js"
 
-/** The longest `setTimeout` takes; a later expiry is looked at again then. */
-const MAX_TIMER_MS = 2 ** 31 - 1
 /** After a failed head read, or while the log is not made yet, the next look. */
 const RETRY_MS = 5_000
 
@@ -42,7 +41,8 @@ interface Watched {
 export function createExpiryWatch(options: ExpiryWatchOptions): ExpiryWatch {
   const watched = new Map<string, Watched>()
   const arm = (log: string, entry: Watched, ms: number) => {
-    entry.timer = setTimeout(() => void look(log, entry), Math.min(Math.max(0, ms), MAX_TIMER_MS))
+    // An expiry later than the longest timer is looked at again when that one fires.
+    entry.timer = setTimeout(() => void look(log, entry), Math.min(Math.max(0, ms), MAX_TIMER_DELAY_MS))
     entry.timer.unref()
   }
   const look = async (log: string, entry: Watched) => {
