@@ -30,14 +30,12 @@ interface SourceCursor {
 export async function pipeSource(connection: PipeTarget, source: EventStreamSource): Promise<void> {
   const cursor = openCursor(source)
   let finished = false
-  let clientLeft: (left: undefined) => void = () => {}
-  const left = new Promise<undefined>((resolve) => {
-    clientLeft = resolve
-  })
+  /** Ends the wait of the step under way; each step has its own, so that none holds on to the events sent before. */
+  let clientLeft = (): void => {}
   const cancel = (): void => {
     if (finished) return
     finished = true
-    clientLeft(undefined)
+    clientLeft()
     // The client is gone: propagate to the producer (an LLM request, a DB cursor) so it stops working.
     cursor.cancel().catch(() => {})
   }
@@ -48,6 +46,9 @@ export async function pipeSource(connection: PipeTarget, source: EventStreamSour
       // Raced with the client's leaving: a source waiting on a stalled upstream would otherwise
       // hold this promise, and what the caller keeps for it, for as long as the stall lasts.
       const pending = cursor.next()
+      const left = new Promise<undefined>((resolve) => {
+        clientLeft = () => resolve(undefined)
+      })
       const step = await Promise.race([pending, left])
       if (step === undefined) {
         // What the abandoned step ends with is nobody's now, an error included.
