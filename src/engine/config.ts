@@ -1,6 +1,6 @@
 import { assertDuration, assertNodeName, assertString } from "./checks.js"
 import type { LogConfig } from "./engine.js"
-import { type ResolvedRetention, resolveRetention } from "./retention.js"
+import { RETENTION_DEFAULTS, type ResolvedRetention, resolveRetention } from "./retention.js"
 
 /**
  * Checks a log's config (naming the field at fault) and returns a frozen copy without absent
@@ -41,6 +41,15 @@ export function checkLogConfig(
 /** Whether two configs say the same (create is idempotent for an equal config). */
 export function sameConfig(a: LogConfig, b: LogConfig): boolean {
   return deepEqual(a, b)
+}
+
+/**
+ * Whether `asked` is the config a log was created with (`created`, as its head reports it): what
+ * `create` would answer `exists` to, without creating anything. Throws for a config `create`
+ * would refuse.
+ */
+export function isCreationConfig(created: LogConfig, asked: LogConfig): boolean {
+  return sameConfig(created, checkLogConfig(asked, RETENTION_DEFAULTS).config)
 }
 
 function deepEqual(a: unknown, b: unknown): boolean {

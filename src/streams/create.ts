@@ -1,5 +1,6 @@
 /** PUT: create a stream, idempotently (protocol section 5.1), or a fork (section 4.2). */
 
+import { isCreationConfig } from "../engine/config.js"
 import type { AppendResult, CreateResult, LogConfig, NewEntry } from "../engine/engine.js"
 import { readBody } from "./body.js"
 import { bodyToEntries, defaultContentType, isJsonMode, mediaType, normalizeContentType } from "./content.js"
@@ -65,8 +66,10 @@ export async function createStream(context: StreamsContext, request: StreamReque
   const log = logOf(request.path)
   // A stream that is there is compared, never written: the config decides 200 or 409.
   const before = await context.engine.head(log)
-  if (before !== undefined)
-    return existingReply(request.path, await context.engine.create(log, config), closed)
+  if (before !== undefined) {
+    const status = isCreationConfig(before.config, config) ? "exists" : "conflict"
+    return existingReply(request.path, { status, head: before }, closed)
+  }
   const place = await context.streamCount.reserve(async () => (await context.engine.head(log)) !== undefined)
   let marked = false
   let made: AppendResult | undefined

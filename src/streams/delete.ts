@@ -1,6 +1,7 @@
 /** DELETE (protocol section 5.4): for good, or a soft delete while forks still read the stream. */
 
 import type { Reply, StreamRequest, StreamsContext } from "./context.js"
+import { StreamsError } from "./errors.js"
 import { deleteForGood, hasLiveForks } from "./fork.js"
 import { requireStream } from "./lookup.js"
 
@@ -9,7 +10,9 @@ export async function deleteStream(context: StreamsContext, request: StreamReque
   request.caller.require("delete", request.path, stream.owner)
   if (await hasLiveForks(context, request.path)) {
     // Closed first, so that no append lands after the delete; the stop flag marks it deleted.
-    await context.engine.append(stream.log, [], { close: true, epoch: stream.head.epoch })
+    const closed = await context.engine.append(stream.log, [], { close: true, epoch: stream.head.epoch })
+    // Deleted meanwhile, and perhaps made again: that one is not this request's to mark.
+    if (closed.status === "missing") throw new StreamsError(404, `There is no stream at ${request.path}.`)
     await context.engine.requestStop(stream.log)
   } else {
     await deleteForGood(context, stream)

@@ -124,6 +124,64 @@ for (const kind of ENGINES) {
       expect(await (await fetch(`${url}?offset=-1`)).text()).toBe("the whole story")
     })
 
+    it("answers a PUT of a stream that goes right after the look from that look, and makes no empty stream", async () => {
+      const engine = kind.open()
+      let vanish = false
+      served = await serveStreams(
+        new Proxy(engine, {
+          get(target, property) {
+            if (property === "head")
+              return async (log: string) => {
+                const head = await target.head(log)
+                // Deleted (or expired) just after this request looked.
+                if (vanish && log === logOf("/v1/stream/brief")) await target.delete(log)
+                return head
+              }
+            const value = Reflect.get(target, property, target)
+            return typeof value === "function" ? value.bind(target) : value
+          },
+        }),
+      )
+      const url = `${served.baseUrl}/v1/stream/brief`
+      expect((await put(url, {}, "body")).status).toBe(201)
+      vanish = true
+      expect((await put(url, {}, "body")).status).toBe(200)
+      vanish = false
+      expect(await engine.head(logOf("/v1/stream/brief"))).toBeUndefined()
+    })
+
+    it("does not mark deleted a stream made again at the path while a delete of the old one closed it (404)", async () => {
+      const engine = kind.open()
+      const log = logOf("/v1/stream/src")
+      let replace = false
+      served = await serveStreams(
+        new Proxy(engine, {
+          get(target, property) {
+            if (property === "append")
+              return async (...args: Parameters<Engine["append"]>) => {
+                if (replace && args[0] === log && args[2]?.close === true) {
+                  replace = false
+                  await target.delete(log)
+                  await target.create(log, (await engine.head(logOf("/v1/stream/template")))?.config)
+                }
+                return target.append(...args)
+              }
+            const value = Reflect.get(target, property, target)
+            return typeof value === "function" ? value.bind(target) : value
+          },
+        }),
+      )
+      const source = `${served.baseUrl}/v1/stream/src`
+      expect((await put(`${served.baseUrl}/v1/stream/template`)).status).toBe(201)
+      expect((await put(source, {}, "data")).status).toBe(201)
+      expect(
+        (await put(`${served.baseUrl}/v1/stream/child`, { "stream-forked-from": "/v1/stream/src" })).status,
+      ).toBe(201)
+      replace = true
+      expect((await fetch(source, { method: "DELETE" })).status).toBe(404)
+      expect(await engine.head(log)).toMatchObject({ closed: false, stopRequested: false })
+    })
+
     it("undoes a fork whose source a delete took meanwhile, answering 404, instead of a fork that reads 410 for ever", async () => {
       let open: () => void = () => {}
       const gate = new Promise<void>((resolve) => {
