@@ -7,6 +7,7 @@ import { type Follower, follow } from "../engine/follow.js"
 import { EngineUnavailableError } from "../engine/unavailable.js"
 import { encode } from "../protocol/index.js"
 import { jitteredRetryFrame, type SSEConnection, TOO_OLD_EVENT, toHeaderValue } from "../server/index.js"
+import { MAX_TIMER_DELAY_MS } from "../timer-delay.js"
 import { type BodyLimits, isMediaType, readBody } from "./body.js"
 import type { HubContext } from "./context.js"
 import { mercureLink } from "./discovery.js"
@@ -275,7 +276,7 @@ function closeAtExpiry(connection: SSEConnection, grants: Grants, maxConnectionM
   const untilExpiry =
     grants.expiresAt === undefined ? Number.POSITIVE_INFINITY : grants.expiresAt - Date.now()
   // setTimeout caps delays at 2^31 - 1 ms (~24.8 days).
-  const delay = Math.max(0, Math.min(untilExpiry, maxConnectionMs, 2_147_483_647))
+  const delay = Math.max(0, Math.min(untilExpiry, maxConnectionMs, MAX_TIMER_DELAY_MS))
   const timer = setTimeout(() => connection.close(), delay)
   timer.unref()
   return timer

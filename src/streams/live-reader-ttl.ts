@@ -8,6 +8,7 @@
 
 import type { Engine } from "../engine/engine.js"
 import type { Logger } from "../logger.js"
+import { MAX_TIMER_DELAY_MS } from "../timer-delay.js"
 import type { Stream } from "./stream.js"
 
 /** Slides the TTLs of the streams that live readers hold open on this node. */
@@ -18,8 +19,6 @@ export interface LiveReaderTtl {
 
 /** How often, in parts of the TTL, a held stream is touched: well under half of it, so that a late timer still makes it. */
 const TOUCHES_PER_TTL = 3
-/** The longest interval `setInterval` keeps (a longer one would fire at once, again and again). */
-const MAX_INTERVAL_MS = 2 ** 31 - 1
 
 interface Held {
   readers: number
@@ -49,7 +48,7 @@ export function createLiveReaderTtl(engine: Engine, logger: Logger): LiveReaderT
       let entry = held.get(key)
       if (entry === undefined) {
         const created: Held = { readers: 0, timer: undefined }
-        const every = Math.min(ttlMs / TOUCHES_PER_TTL, MAX_INTERVAL_MS)
+        const every = Math.min(ttlMs / TOUCHES_PER_TTL, MAX_TIMER_DELAY_MS)
         created.timer = setInterval(() => void touch(stream, created), every)
         created.timer.unref()
         held.set(key, created)

@@ -15,6 +15,15 @@ describe("clientNetwork", () => {
     expect(clientNetwork("::1")).toBe("::/64")
   })
 
+  it("counts an IPv4 client seen through IPv6 (mapped, or NAT64's 64:ff9b::/96) as its own address", () => {
+    expect(clientNetwork("::ffff:1.2.3.4")).toBe("1.2.3.4")
+    expect(clientNetwork("::ffff:0506:0708")).toBe("5.6.7.8")
+    expect(clientNetwork("64:ff9b::1.2.3.4")).toBe("64:ff9b::102:304")
+    expect(clientNetwork("64:ff9b::5.6.7.8")).toBe("64:ff9b::506:708")
+    // A spelling that is not canonical still names its /64.
+    expect(clientNetwork("2001:DB8:0:0:1::1")).toBe("2001:db8::/64")
+  })
+
   it("cuts inside a group, and keeps every group at 128", () => {
     expect(clientNetwork("2001:db8:abcd:ffff::1", 56)).toBe("2001:db8:abcd:ff00::/56")
     expect(clientNetwork("2001:db8:abcd:12ff::1", 52)).toBe("2001:db8:abcd:1000::/52")

@@ -362,7 +362,8 @@ export const FIELDS = [
   }),
   field({
     key: "retry",
-    type: duration(),
+    // Sent to clients, never waited on here.
+    type: duration({ maxMs: Number.POSITIVE_INFINITY }),
     arg: "<duration>",
     help: "reconnection delay (retry:) sent to subscribers",
     shownDefault: `${DEFAULT_RETRY_MS / 1000}s`,
@@ -443,7 +444,8 @@ export const FIELDS = [
   }),
   field({
     key: "maxConnectionTime",
-    type: duration(),
+    // The hub's timer waits at most what a timer holds, and looks again then.
+    type: duration({ maxMs: Number.POSITIVE_INFINITY }),
     arg: "<duration>",
     help: "longest a subscriber connection stays open",
     shownDefault: "24h",
