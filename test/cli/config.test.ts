@@ -279,7 +279,7 @@ describe("error messages name the source and the key and say what is expected", 
         message: `${expected} of at least 1ms: give a unit, e.g. 1.5s or 1.5ms`,
       },
       { where: "herald.json: heartbeat = 15", message: `${timer}: give a unit, e.g. 15s or 15ms` },
-      { where: 'HERALD_RETRY="3"', message: `${timer}: give a unit, e.g. 3s or 3ms` },
+      { where: 'HERALD_RETRY="3"', message: `${expected} of at least 1ms: give a unit, e.g. 3s or 3ms` },
       {
         where: 'herald.json: nodeLease = "20"',
         message: `${expected} from 1s to 24d: give a unit, e.g. 20s or 20ms`,
