@@ -20,3 +20,35 @@ export function nestsDeeper(value: unknown, max: number): boolean {
   }
   return false
 }
+
+/**
+ * Walks JSON text without parsing it: calls `visit` with the index of each `,` `[` `]` `{` `}`
+ * outside strings and the nesting depth after it, until `visit` returns true (then returns true).
+ * One loop, no allocation: whatever the depth, it neither recurses nor builds the value.
+ */
+export function walkJsonText(text: string, visit: (index: number, depth: number) => boolean): boolean {
+  let depth = 0
+  let inString = false
+  for (let index = 0; index < text.length; index++) {
+    const char = text[index]
+    if (inString) {
+      if (char === "\\") index++
+      else if (char === '"') inString = false
+    } else if (char === '"') inString = true
+    else if (char === "[" || char === "{") {
+      if (visit(index, ++depth)) return true
+    } else if (char === "]" || char === "}") {
+      if (visit(index, --depth)) return true
+    } else if (char === "," && visit(index, depth)) return true
+  }
+  return false
+}
+
+/**
+ * Whether JSON text nests arrays and objects more than `max` levels deep, read before it is parsed:
+ * `JSON.parse` of 8 MiB of `[` takes seconds and hundreds of MB. Text that is not JSON may be
+ * answered either way; its parse refuses it.
+ */
+export function textNestsDeeper(text: string, max: number): boolean {
+  return walkJsonText(text, (_, depth) => depth > max)
+}

@@ -5,6 +5,7 @@
  * messages as JSON text joined by commas, so a read is `[` + entries joined by `,` + `]`.
  */
 
+import { textNestsDeeper, walkJsonText } from "../auth/json-depth.js"
 import type { NewEntry } from "../engine/engine.js"
 import { StreamsError } from "./errors.js"
 
@@ -42,12 +43,17 @@ export function isTextual(contentType: string): boolean {
 
 /**
  * The entries a request body appends: none for an empty body. JSON mode validates the body (UTF-8,
- * as RFC 8259 requires, then JSON) and flattens one level of array (an empty array is refused on
- * POST, `allowEmptyArray` on PUT). Any other stream keeps the bytes as sent, `text/*` included: a
- * text stream is bytes too (its charset is the writer's, and a character may be split across
- * appends).
+ * as RFC 8259 requires, nesting at most `maxDepth` deep, then JSON) and flattens one level of
+ * array (an empty array is refused on POST, `allowEmptyArray` on PUT). Any other stream keeps the
+ * bytes as sent, `text/*` included: a text stream is bytes too (its charset is the writer's, and a
+ * character may be split across appends).
  */
-export function bodyToEntries(json: boolean, body: Buffer, allowEmptyArray: boolean): NewEntry[] {
+export function bodyToEntries(
+  json: boolean,
+  body: Buffer,
+  allowEmptyArray: boolean,
+  maxDepth: number,
+): NewEntry[] {
   if (body.length === 0) return []
   if (!json) return [{ data: body.toString("latin1") }]
   let text: string
@@ -57,6 +63,12 @@ export function bodyToEntries(json: boolean, body: Buffer, allowEmptyArray: bool
     throw new StreamsError(
       400,
       "The body is not valid UTF-8: JSON must be UTF-8 (RFC 8259), and a replaced character would change the data unnoticed.",
+    )
+  }
+  if (textNestsDeeper(text, maxDepth)) {
+    throw new StreamsError(
+      400,
+      `The body nests arrays and objects more than ${maxDepth} levels deep (the streams' maxBodyDepth); send messages that nest less.`,
     )
   }
   let value: unknown
@@ -86,6 +98,16 @@ export function renderBody(json: boolean, chunks: readonly string[]): Buffer {
  */
 export function prefixOf(json: boolean, data: string, count: number): string | undefined {
   if (!json) return count <= data.length ? data.slice(0, count) : undefined
-  const messages = JSON.parse(`[${data}]`) as unknown[]
-  return count <= messages.length ? JSON.stringify(messages.slice(0, count)).slice(1, -1) : undefined
+  // Cut at a comma between messages, found without parsing: an append stored before the depth
+  // bound may nest deeper than JSON.stringify can recurse.
+  let messages = 1
+  let cut: number | undefined
+  walkJsonText(data, (index, depth) => {
+    if (depth !== 0 || data[index] !== ",") return false
+    if (messages === count) cut = index
+    else messages++
+    return cut !== undefined
+  })
+  if (cut !== undefined) return data.slice(0, cut)
+  return count <= messages ? data : undefined
 }

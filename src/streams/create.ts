@@ -58,6 +58,7 @@ export async function createStream(context: StreamsContext, request: StreamReque
           expiry,
           owner,
           body,
+          context.limits.maxBodyDepth,
         )
       : await forkCreation(context, request, forkedFrom, forkOffset, sub, expiry, owner, body)
   const config =
@@ -139,10 +140,11 @@ function plainCreation(
   expiry: { ttlMs?: number; expiresAt?: number },
   owner: Record<string, string>,
   body: Buffer,
+  maxDepth: number,
 ): Creation {
   return {
     config: streamConfig(contentType, expiry, owner),
-    initial: bodyToEntries(isJsonMode(contentType), body, true),
+    initial: bodyToEntries(isJsonMode(contentType), body, true, maxDepth),
     source: undefined,
   }
 }
@@ -180,7 +182,7 @@ async function forkCreation(
     [META.forkSourceEpoch]: source.head.epoch,
     ...(sub === 0 ? {} : { [META.forkSub]: String(sub) }),
   }
-  const initial = bodyToEntries(source.json, body, true)
+  const initial = bodyToEntries(source.json, body, true, context.limits.maxBodyDepth)
   if (point.prefix !== undefined) initial.unshift({ data: point.prefix })
   return {
     config: streamConfig(source.contentType, inherited, fork),

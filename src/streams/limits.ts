@@ -1,3 +1,4 @@
+import { DEFAULT_MAX_JSON_DEPTH } from "../auth/json-depth.js"
 import { DEFAULT_BODY_IDLE_TIMEOUT_MS } from "../server/body.js"
 import { assertTimerDelay } from "../timer-delay.js"
 
@@ -5,6 +6,11 @@ import { assertTimerDelay } from "../timer-delay.js"
 export interface StreamsLimits {
   /** Largest request body (PUT or POST), in bytes; past it a 413. Default 8 MiB. */
   readonly maxBodyBytes: number
+  /**
+   * How deep arrays and objects may nest in a JSON stream's body (PUT or POST); past it a 400.
+   * Stored messages are written back with `JSON.stringify`, which recurses. Default 64.
+   */
+  readonly maxBodyDepth: number
   /**
    * Longest pause in a request body (PUT or POST), ms; past it a 408 and the connection is
    * closed, so a client cannot hold a socket and a part-read body by stopping. Default 60 s
@@ -45,6 +51,7 @@ export interface StreamsLimits {
 
 export const DEFAULT_LIMITS: StreamsLimits = Object.freeze({
   maxBodyBytes: 8 * 1024 * 1024,
+  maxBodyDepth: DEFAULT_MAX_JSON_DEPTH,
   bodyIdleTimeoutMs: DEFAULT_BODY_IDLE_TIMEOUT_MS,
   maxStreams: 40_000,
   maxPathLength: 500,

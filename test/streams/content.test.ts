@@ -73,3 +73,95 @@ describe("a text stream", () => {
     expect(read).toEqual(bytes("a\\xffb\\xe2\\x82\\xac"))
   })
 })
+
+// JSON.stringify recurses: a body nested past the bound is refused before it is parsed, with a
+// 400 that says so, instead of a 500 "Maximum call stack size exceeded".
+describe("a JSON body nested deeper than maxBodyDepth", () => {
+  const deepArray = `${"[".repeat(200_000)}${"]".repeat(200_000)}`
+  const deepObjectWithNewline = `${'{"a":'.repeat(100_000)}\n1${"}".repeat(100_000)}`
+
+  async function expectTooDeep(response: Response, maxDepth: number): Promise<void> {
+    expect(response.status).toBe(400)
+    const { detail } = (await response.json()) as { detail: string }
+    expect(detail).toContain(`more than ${maxDepth} levels deep`)
+  }
+
+  it.each([
+    ["an array 200 000 deep", deepArray],
+    ["an object 100 000 deep with a line break", deepObjectWithNewline],
+  ])("refuses %s with a 400 on POST and on PUT, storing nothing", async (_, body) => {
+    served = await serveStreams(createMemoryEngine())
+    const url = `${served.baseUrl}/v1/stream/deep`
+    await expectTooDeep(await fetch(url, { method: "PUT", headers: JSON_TYPE, body }), 64)
+    expect((await fetch(url, { method: "HEAD" })).status).toBe(404)
+    expect((await fetch(url, { method: "PUT", headers: JSON_TYPE })).status).toBe(201)
+    await expectTooDeep(await fetch(url, { method: "POST", headers: JSON_TYPE, body }), 64)
+    expect(await (await fetch(`${url}?offset=-1`)).text()).toBe("[]")
+  })
+
+  it("takes the bound from the limits, and does not count brackets inside strings", async () => {
+    served = await serveStreams(createMemoryEngine(), { limits: { maxBodyDepth: 3 } })
+    const url = `${served.baseUrl}/v1/stream/deep`
+    expect((await fetch(url, { method: "PUT", headers: JSON_TYPE })).status).toBe(201)
+    const post = (body: string) => fetch(url, { method: "POST", headers: JSON_TYPE, body })
+    expect((await post('[[[1]], "[[[[\\"[["]')).status).toBe(204)
+    await expectTooDeep(await post("[[[[1]]]]"), 3)
+    expect(await (await fetch(`${url}?offset=-1`)).json()).toEqual([[[1]], '[[[["[['])
+  })
+
+  it("forks at a sub-offset inside an append however deep its messages nest", async () => {
+    // A bound raised past what JSON.stringify can take (as an append stored before the bound
+    // existed): the fork cuts the append's text between messages without parsing it.
+    served = await serveStreams(createMemoryEngine(), { limits: { maxBodyDepth: 1_000_000 } })
+    const source = `${served.baseUrl}/v1/stream/deep`
+    const deep = `${'{"a":'.repeat(100_000)}1${"}".repeat(100_000)}`
+    expect((await fetch(source, { method: "PUT", headers: JSON_TYPE, body: deep })).status).toBe(201)
+    const fork = await fetch(`${served.baseUrl}/v1/stream/deep-fork`, {
+      method: "PUT",
+      headers: {
+        ...JSON_TYPE,
+        "stream-forked-from": "/v1/stream/deep",
+        "stream-fork-offset": "-1",
+        "stream-fork-sub-offset": "1",
+      },
+    })
+    expect(fork.status).toBe(201)
+    const read = await (await fetch(`${served.baseUrl}/v1/stream/deep-fork?offset=-1`)).text()
+    expect(read).toBe(`[${deep}]`)
+  })
+
+  it("forks at a sub-offset between messages, strings with commas and brackets kept whole", async () => {
+    served = await serveStreams(createMemoryEngine())
+    const source = `${served.baseUrl}/v1/stream/messages`
+    const body = '[{"a":[1,2]},"x,]y\\"",3]'
+    expect((await fetch(source, { method: "PUT", headers: JSON_TYPE, body })).status).toBe(201)
+    for (const [sub, expected] of [
+      ["1", [{ a: [1, 2] }]],
+      ["2", [{ a: [1, 2] }, 'x,]y"']],
+      ["3", [{ a: [1, 2] }, 'x,]y"', 3]],
+    ] as const) {
+      const fork = `${served.baseUrl}/v1/stream/messages-${sub}`
+      const created = await fetch(fork, {
+        method: "PUT",
+        headers: {
+          ...JSON_TYPE,
+          "stream-forked-from": "/v1/stream/messages",
+          "stream-fork-offset": "-1",
+          "stream-fork-sub-offset": sub,
+        },
+      })
+      expect(created.status).toBe(201)
+      expect(await (await fetch(`${fork}?offset=-1`)).json()).toEqual(expected)
+    }
+    const past = await fetch(`${served.baseUrl}/v1/stream/messages-4`, {
+      method: "PUT",
+      headers: {
+        ...JSON_TYPE,
+        "stream-forked-from": "/v1/stream/messages",
+        "stream-fork-offset": "-1",
+        "stream-fork-sub-offset": "4",
+      },
+    })
+    expect(past.status).toBe(400)
+  })
+})
