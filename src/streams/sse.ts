@@ -45,7 +45,8 @@ export async function serveSse(
     headers: {
       ...request.baseHeaders,
       "content-type": "text/event-stream",
-      "cache-control": "no-cache",
+      // Cache-Control is the server library's, `no-cache, no-transform`: a proxy that may
+      // transform the body buffers it.
       ...(encoding.base64 ? { "stream-sse-data-encoding": "base64" } : {}),
     },
   })

@@ -215,3 +215,17 @@ describe("live reads and the connection bounds", () => {
     first.close()
   })
 })
+
+describe("an SSE response", () => {
+  it("says no-transform beside no-cache, so that a proxy or compression middleware does not buffer it", async () => {
+    served = await serveStreams(createMemoryEngine())
+    const url = `${served.baseUrl}/v1/stream/headers`
+    expect((await fetch(url, { method: "PUT", headers: { "content-type": "text/plain" } })).status).toBe(201)
+    const controller = new AbortController()
+    const response = await fetch(`${url}?offset=-1&live=sse`, { signal: controller.signal })
+    expect(response.status).toBe(200)
+    expect(response.headers.get("content-type")).toMatch(/^text\/event-stream/)
+    expect(response.headers.get("cache-control")).toBe("no-cache, no-transform")
+    controller.abort()
+  })
+})
