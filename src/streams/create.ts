@@ -34,6 +34,11 @@ export async function createStream(context: StreamsContext, request: StreamReque
   const headers = request.request.headers
   const closed = closedHeader(headers)
   const forkedFrom = header(headers, "stream-forked-from")
+  if (forkedFrom !== undefined && forkedFrom.length > context.limits.maxPathLength)
+    throw new StreamsError(
+      400,
+      `\`Stream-Forked-From\` names no stream: stream paths are at most ${context.limits.maxPathLength} characters.`,
+    )
   const subOffset = header(headers, "stream-fork-sub-offset")
   const forkOffset = header(headers, "stream-fork-offset")
   if (forkedFrom === undefined && (subOffset !== undefined || forkOffset !== undefined)) {

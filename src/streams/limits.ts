@@ -1,6 +1,14 @@
 import { DEFAULT_MAX_JSON_DEPTH } from "../auth/json-depth.js"
+import { MAX_LOG_NAME } from "../engine/checks.js"
 import { DEFAULT_BODY_IDLE_TIMEOUT_MS } from "../server/body.js"
 import { assertTimerDelay } from "../timer-delay.js"
+
+/**
+ * The longest `maxPathLength` the engine can hold: a fork's marker log names its source's path
+ * and its own with 24 characters more (`markerOf` of fork.ts; test/streams/streams.test.ts pins
+ * it), and the engine refuses a log name longer than {@link MAX_LOG_NAME}.
+ */
+export const MAX_PATH_LENGTH = Math.floor((MAX_LOG_NAME - 24) / 2)
 
 /** Bounds of a streams handler: what one request or one client may hold. */
 export interface StreamsLimits {
@@ -24,7 +32,10 @@ export interface StreamsLimits {
    * and sqlite engines' 100 000 (`maxLogs`) for the hub and the AI generations sharing them.
    */
   readonly maxStreams: number
-  /** Longest stream path (the URL path), in characters; past it a 414. Default 500. */
+  /**
+   * Longest stream path (the URL path), in characters; past it a 414 (a `Stream-Forked-From`
+   * past it, a 400). Default 500, the most the engine's log names allow ({@link MAX_PATH_LENGTH}).
+   */
   readonly maxPathLength: number
   /**
    * Longest `Producer-Id`, in characters; past it a 400. Each producer's state stays with its
@@ -63,7 +74,10 @@ export const DEFAULT_LIMITS: StreamsLimits = Object.freeze({
   readPageEntries: 1000,
 })
 
-/** The defaults overridden by `given`; throws a RangeError naming a limit that is not a positive integer. */
+/**
+ * The defaults overridden by `given`; throws a RangeError naming a limit that is not a positive
+ * integer, or a `maxPathLength` past {@link MAX_PATH_LENGTH}.
+ */
 export function resolveLimits(given: Partial<StreamsLimits> = {}): StreamsLimits {
   const limits = { ...DEFAULT_LIMITS, ...given }
   for (const [name, value] of Object.entries(limits)) {
@@ -72,6 +86,11 @@ export function resolveLimits(given: Partial<StreamsLimits> = {}): StreamsLimits
     }
     // The limits in ms are the delays of timers.
     if (name.endsWith("Ms")) assertTimerDelay(`The streams limit \`${name}\``, value)
+  }
+  if (limits.maxPathLength > MAX_PATH_LENGTH) {
+    throw new RangeError(
+      `The streams limit \`maxPathLength\` is at most ${MAX_PATH_LENGTH}: a fork's log names its source's path and its own, and the engine holds names of ${MAX_LOG_NAME} characters at most; got ${limits.maxPathLength}.`,
+    )
   }
   return Object.freeze(limits)
 }

@@ -6,8 +6,11 @@ import { DurableStream } from "@durable-streams/client"
 import { SignJWT } from "jose"
 import { afterEach, describe, expect, it } from "vitest"
 import { createTokenVerifier } from "../../src/auth/verifier.js"
+import { MAX_LOG_NAME } from "../../src/engine/checks.js"
 import { createMemoryEngine } from "../../src/engine/memory.js"
+import { markerOf } from "../../src/streams/fork.js"
 import type { StreamsOptions } from "../../src/streams/index.js"
+import { MAX_PATH_LENGTH, resolveLimits } from "../../src/streams/limits.js"
 import { countingReads } from "./counting-reads.js"
 import { type ServedStreams, serveStreams } from "./serve-streams.js"
 
@@ -163,6 +166,33 @@ describe("limits", () => {
     expect(await (await fetch(url)).text()).toBe("x".repeat(16))
     const long = await fetch(`${baseUrl}/v1/stream/${"p".repeat(40)}`, { method: "PUT" })
     expect(long.status).toBe(414)
+  })
+
+  it("refuses a Stream-Forked-From past maxPathLength with a 400 naming the header, the default bound and one past the engine's longest log name alike", async () => {
+    for (const maxPathLength of [40, undefined]) {
+      const { baseUrl } = await start(maxPathLength === undefined ? {} : { limits: { maxPathLength } })
+      for (const length of [maxPathLength ?? 600, 1100]) {
+        const fork = await fetch(`${baseUrl}/v1/stream/fork-longsrc`, {
+          method: "PUT",
+          headers: { "stream-forked-from": `/v1/stream/${"a".repeat(length)}` },
+        })
+        expect(fork.status).toBe(400)
+        expect(((await fork.json()) as { detail: string }).detail).toContain("`Stream-Forked-From`")
+      }
+      await served?.close()
+      served = undefined
+    }
+  })
+
+  it("takes no maxPathLength whose fork marker logs the engine could not name", () => {
+    // The longest fork of the longest source names a marker log the engine holds, and one more is too long.
+    const longest = "/".repeat(MAX_PATH_LENGTH)
+    expect(markerOf(longest, longest).length).toBeLessThanOrEqual(MAX_LOG_NAME)
+    expect(markerOf(`${longest}/`, `${longest}/`).length).toBeGreaterThan(MAX_LOG_NAME)
+    expect(resolveLimits({ maxPathLength: MAX_PATH_LENGTH }).maxPathLength).toBe(MAX_PATH_LENGTH)
+    expect(() => resolveLimits({ maxPathLength: MAX_PATH_LENGTH + 1 })).toThrow(
+      /`maxPathLength` is at most 500/,
+    )
   })
 
   it("answers 413 to a chunked body that grows past maxBodyBytes, without reading the rest", async () => {
