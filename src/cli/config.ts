@@ -13,6 +13,7 @@ import type { HubLimits, HubOptions } from "../hub/options.js"
 import { DEFAULT_SHUTDOWN_RETRY_JITTER_MS } from "../hub/settings.js"
 import { DEFAULT_MAX_PIPELINED_REQUESTS } from "../server/http1-pipelining.js"
 import { DEFAULT_HEARTBEAT_MS, DEFAULT_RETRY_MS } from "../server/index.js"
+import type { StreamsLimits } from "../streams/limits.js"
 import { type DevSecret, loadOrCreateDevSecret } from "./config/dev-secret.js"
 import { type EngineSetting, maskCredentials, parseHostPort, type RedisUrl } from "./config/engine-setting.js"
 import { ConfigError, type ConfigIssue } from "./config/errors.js"
@@ -110,6 +111,8 @@ export interface HeraldConfig {
   readonly aiModels: string | undefined
   /** The AI endpoints' limits and prompt storage that were set; the AI handler's defaults otherwise. */
   readonly aiLimits: AILimitSettings
+  /** The Durable Streams' limits that were set (`--streams-*`); the streams handler's defaults otherwise. */
+  readonly streamsLimits: StreamsLimitSettings
   /** Only the limits that were set; the hub applies its defaults to the others. */
   readonly limits: HubLimits
   readonly logLevel: "fatal" | "error" | "warn" | "info" | "debug" | "trace" | "silent"
@@ -385,11 +388,14 @@ export function loadConfig(options: LoadConfigOptions): HeraldConfig {
     )
   }
 
-  const aiLimits: Record<string, number | boolean> = {}
-  for (const [option, key] of AI_LIMIT_KEYS) {
-    const value = get<number | boolean>(key)
-    if (value !== undefined) aiLimits[option] = value
-  }
+  /** The options `keys` map settings to, those set only. */
+  const optionsSet = (keys: readonly (readonly [string, FieldKey])[]): Record<string, number | boolean> =>
+    Object.fromEntries(
+      keys.flatMap(([option, key]) => {
+        const value = get<number | boolean>(key)
+        return value === undefined ? [] : [[option, value]]
+      }),
+    )
   const limits: Record<string, number> = {}
   for (const key of [
     "maxBodyBytes",
@@ -462,7 +468,8 @@ export function loadConfig(options: LoadConfigOptions): HeraldConfig {
     heartbeatMs: get<number>("heartbeat") ?? DEFAULT_HEARTBEAT_MS,
     retryMs: get<number>("retry") ?? DEFAULT_RETRY_MS,
     aiModels: aiModels === undefined ? undefined : resolve(cwd, aiModels),
-    aiLimits,
+    aiLimits: optionsSet(AI_LIMIT_KEYS),
+    streamsLimits: optionsSet(STREAMS_LIMIT_KEYS),
     limits,
     logLevel: get<HeraldConfig["logLevel"]>("logLevel") ?? "info",
     shutdownTimeoutMs: get<number>("shutdownTimeout") ?? 10_000,
@@ -501,6 +508,31 @@ const AI_LIMIT_KEYS: readonly (readonly [keyof AILimitSettings, FieldKey])[] = [
   ["maxBodyDepth", "aiMaxBodyDepth"],
   ["storePrompts", "aiStorePrompts"],
   ["rememberReasoning", "aiRememberReasoning"],
+]
+
+/** The streams handler's limits the `--streams-*` settings set. */
+export type StreamsLimitSettings = Partial<
+  Pick<
+    StreamsLimits,
+    | "maxStreams"
+    | "maxBodyBytes"
+    | "maxBodyDepth"
+    | "longPollTimeoutMs"
+    | "sseLifetimeMs"
+    | "maxQueuedBytes"
+    | "maxReadBytes"
+  >
+>
+
+/** Each streams limit of {@link StreamsLimitSettings} and the setting that sets it. */
+const STREAMS_LIMIT_KEYS: readonly (readonly [keyof StreamsLimitSettings, FieldKey])[] = [
+  ["maxStreams", "streamsMaxStreams"],
+  ["maxBodyBytes", "streamsMaxBodyBytes"],
+  ["maxBodyDepth", "streamsMaxBodyDepth"],
+  ["longPollTimeoutMs", "streamsLongPollTimeout"],
+  ["sseLifetimeMs", "streamsSseLifetime"],
+  ["maxQueuedBytes", "streamsMaxQueuedBytes"],
+  ["maxReadBytes", "streamsMaxReadBytes"],
 ]
 
 /** How long a node's lease lasts unless renewed, by default. */

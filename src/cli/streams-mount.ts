@@ -26,7 +26,8 @@ export interface ServedStreams {
  * of it, kept whole until the stream is deleted or expires (the protocol has no retention).
  * Tokens are checked with the publisher keys (Herald grants of app `streams`); in dev mode a
  * local client needs none, by the rule every app follows (`appAuth`). A request body that stops
- * arriving for `--body-idle-timeout` is answered 408, as the hub's.
+ * arriving for `--body-idle-timeout` is answered 408, as the hub's; the other limits are the
+ * `--streams-*` settings (the hub's `--max-body-bytes` and `--max-queued-bytes` are not theirs).
  */
 export function createServedStreams(
   config: HeraldConfig,
@@ -40,11 +41,14 @@ export function createServedStreams(
     engine,
     prefix: STREAMS_PREFIX,
     retention: { maxEntries: Number.MAX_SAFE_INTEGER, maxAgeMs: Number.POSITIVE_INFINITY },
-    // A body that stops arriving is cut as the hub's and the AI endpoints' are (--body-idle-timeout):
-    // Node's own requestTimeout is off (http-server.ts).
-    ...(config.limits.bodyIdleTimeoutMs === undefined
-      ? {}
-      : { limits: { bodyIdleTimeoutMs: config.limits.bodyIdleTimeoutMs } }),
+    limits: {
+      // A body that stops arriving is cut as the hub's and the AI endpoints' are (--body-idle-timeout):
+      // Node's own requestTimeout is off (http-server.ts).
+      ...(config.limits.bodyIdleTimeoutMs === undefined
+        ? {}
+        : { bodyIdleTimeoutMs: config.limits.bodyIdleTimeoutMs }),
+      ...config.streamsLimits,
+    },
     auth: { verifier, trustLocalClients, localTrust },
     // Live reads count against the hub's connection bounds, as subscriptions and AI streams do.
     admission,

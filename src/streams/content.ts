@@ -68,7 +68,7 @@ export function bodyToEntries(
   if (textNestsDeeper(text, maxDepth)) {
     throw new StreamsError(
       400,
-      `The body nests arrays and objects more than ${maxDepth} levels deep (the streams' maxBodyDepth); send messages that nest less.`,
+      `The body nests arrays and objects more than ${maxDepth} levels deep (the streams' maxBodyDepth; herald serve's --streams-max-body-depth); send messages that nest less.`,
     )
   }
   let value: unknown

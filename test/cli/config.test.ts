@@ -223,6 +223,33 @@ describe("value types", () => {
     })
   })
 
+  it("maps the --streams-* settings to the streams handler's limits, only those set", () => {
+    expect(load({}).streamsLimits).toEqual({})
+    const config = load({
+      argv: [
+        ...[
+          "--streams-max-streams",
+          "10",
+          "--streams-max-body-bytes",
+          "1mb",
+          "--streams-max-body-depth",
+          "8",
+        ],
+        ...["--streams-long-poll-timeout", "5s", "--streams-sse-lifetime", "30s"],
+      ],
+      env: { HERALD_STREAMS_MAX_QUEUED_BYTES: "64kb", HERALD_STREAMS_MAX_READ_BYTES: "2mb" },
+    })
+    expect(config.streamsLimits).toEqual({
+      maxStreams: 10,
+      maxBodyBytes: 1024 * 1024,
+      maxBodyDepth: 8,
+      longPollTimeoutMs: 5000,
+      sseLifetimeMs: 30_000,
+      maxQueuedBytes: 64 * 1024,
+      maxReadBytes: 2 * 1024 * 1024,
+    })
+  })
+
   it("takes typed values from a JSON file (numbers, booleans, arrays)", () => {
     const cwd = tempDir()
     writeFileSync(

@@ -77,6 +77,7 @@ describe("herald serve --help", () => {
       "Storage:",
       "Authorization:",
       "Protocol:",
+      "Durable Streams:",
       "Limits:",
       "Process:",
       "Examples:",

@@ -60,6 +60,27 @@ function serveStreams(limits: Partial<StreamsLimits>, logger?: Logger) {
   return listen(streams.handle)
 }
 
+/** The streams as herald serve mounts them with `argv` (memory engine, dev mode: a loopback client needs no token), served. */
+async function serveAsHerald(argv: readonly string[]) {
+  const cwd = mkdtempSync(join(tmpdir(), "herald-streams-bodies-"))
+  cleanups.push(() => rmSync(cwd, { recursive: true, force: true }))
+  const config = loadConfig({ argv: [...argv], env: {}, cwd })
+  const engine = createMemoryEngine()
+  cleanups.push(() => engine.close())
+  const served = createServedStreams(
+    config,
+    engine,
+    recordingLogger(),
+    {
+      openGenerationLog: async () => {
+        throw new Error("no generation is read here")
+      },
+    },
+    createAdmission(),
+  )
+  return await listen(served.mount.handle)
+}
+
 /** Sends `head` and what follows raw; the whole answer once the server closes, or "still open" after `waitMs`. */
 async function answerTo(port: number, text: string, waitMs = 3000): Promise<string> {
   const { socket, closed } = await rawExchange(port, text)
@@ -146,30 +167,31 @@ describe("a request body that stops arriving", () => {
   })
 
   it("is cut by herald serve's --body-idle-timeout", async () => {
-    const cwd = mkdtempSync(join(tmpdir(), "herald-streams-bodies-"))
-    cleanups.push(() => rmSync(cwd, { recursive: true, force: true }))
-    // Dev mode (no key): a loopback client needs no token.
-    const config = loadConfig({ argv: ["--body-idle-timeout", `${IDLE_MS}ms`], env: {}, cwd })
-    const engine = createMemoryEngine()
-    cleanups.push(() => engine.close())
-    const served = createServedStreams(
-      config,
-      engine,
-      recordingLogger(),
-      {
-        openGenerationLog: async () => {
-          throw new Error("no generation is read here")
-        },
-      },
-      createAdmission(),
-    )
-    const { port } = await listen(served.mount.handle)
+    const { port } = await serveAsHerald(["--body-idle-timeout", `${IDLE_MS}ms`])
     const answer = await answerTo(
       port,
       "PUT /v1/stream/new HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: text/plain\r\nContent-Length: 100\r\n\r\nbcd",
     )
     expectStalled(answer)
     expect(answer).toContain("--body-idle-timeout")
+  })
+})
+
+describe("herald serve's streams limits", () => {
+  it("bound a write by --streams-max-body-bytes and --streams-max-body-depth, not by the hub's --max-body-bytes", async () => {
+    const { baseUrl } = await serveAsHerald([
+      ...["--max-body-bytes", "8"],
+      ...["--streams-max-body-bytes", "16", "--streams-max-body-depth", "2"],
+    ])
+    const url = `${baseUrl}/v1/stream/bounded`
+    const json = { "content-type": "application/json" }
+    expect((await fetch(url, { method: "PUT", headers: json })).status).toBe(201)
+    const post = (body: string) => fetch(url, { method: "POST", headers: json, body })
+    expect((await post(`"${"x".repeat(14)}"`)).status).toBe(204)
+    expect((await post(`"${"x".repeat(15)}"`)).status).toBe(413)
+    const deep = await post("[[[1]]]")
+    expect(deep.status).toBe(400)
+    expect(await deep.text()).toContain("--streams-max-body-depth")
   })
 })
 

@@ -2,6 +2,7 @@ import { z } from "zod"
 import { DEFAULT_COOKIE_NAMES } from "../../auth/presentation.js"
 import { isProxyRange } from "../../server/client-address.js"
 import { DEFAULT_HEARTBEAT_MS, DEFAULT_RETRY_MS } from "../../server/index.js"
+import { DEFAULT_LIMITS as STREAMS_DEFAULTS } from "../../streams/limits.js"
 import { engineSetting, maskCredentials, parseHostPort } from "./engine-setting.js"
 import {
   boolean,
@@ -44,7 +45,16 @@ export interface Field<T = unknown> {
 }
 
 /** Sections of the settings, in help order. */
-export type FieldGroup = "server" | "storage" | "auth" | "protocol" | "ai" | "limits" | "timeouts" | "process"
+export type FieldGroup =
+  | "server"
+  | "storage"
+  | "auth"
+  | "protocol"
+  | "ai"
+  | "streams"
+  | "limits"
+  | "timeouts"
+  | "process"
 
 const field = <T>(spec: Field<T>): Field<T> => spec
 
@@ -594,6 +604,63 @@ export const FIELDS = [
     help: "give a tool turn sent back without its reasoning (LangChain, plain stored messages) the reasoning its thinking model needs, from the generation that made its calls",
     shownDefault: "on",
     group: "ai",
+  }),
+  // streams
+  field({
+    key: "streamsMaxStreams",
+    type: count,
+    arg: "<n>",
+    help: "Durable Streams held, counted per node (429 past it)",
+    shownDefault: String(STREAMS_DEFAULTS.maxStreams),
+    group: "streams",
+  }),
+  field({
+    key: "streamsMaxBodyBytes",
+    type: bytes,
+    arg: "<size>",
+    help: "largest Durable Streams write body, PUT or POST (413 past it; the hub's --max-body-bytes is for publishing)",
+    shownDefault: "8mb",
+    group: "streams",
+  }),
+  field({
+    key: "streamsMaxBodyDepth",
+    type: count,
+    arg: "<n>",
+    help: "how deep arrays and objects may nest in a JSON stream's write body (400 past it)",
+    shownDefault: String(STREAMS_DEFAULTS.maxBodyDepth),
+    group: "streams",
+  }),
+  field({
+    key: "streamsLongPollTimeout",
+    type: duration,
+    arg: "<duration>",
+    help: "how long a Durable Streams long-poll waits for data before its 204",
+    shownDefault: `${STREAMS_DEFAULTS.longPollTimeoutMs / 1000}s`,
+    group: "streams",
+  }),
+  field({
+    key: "streamsSseLifetime",
+    type: duration,
+    arg: "<duration>",
+    help: "how long a Durable Streams SSE read lasts before the server ends it and the client resumes from its offset (the protocol asks about 60s, for CDN collapsing)",
+    shownDefault: `${STREAMS_DEFAULTS.sseLifetimeMs / 1000}s`,
+    group: "streams",
+  }),
+  field({
+    key: "streamsMaxQueuedBytes",
+    type: bytes,
+    arg: "<size>",
+    help: "bytes waiting for one slow Durable Streams SSE reader before its response ends and it resumes from its offset (the hub's --max-queued-bytes is for subscribers)",
+    shownDefault: "256kb",
+    group: "streams",
+  }),
+  field({
+    key: "streamsMaxReadBytes",
+    type: bytes,
+    arg: "<size>",
+    help: "stream data in one Durable Streams read response (at least one append is sent; the rest on the next read)",
+    shownDefault: "1mb",
+    group: "streams",
   }),
   // process
   field({

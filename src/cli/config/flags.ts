@@ -9,6 +9,7 @@ export const GROUP_TITLES: Readonly<Record<FieldGroup, string>> = {
   auth: "Authorization",
   protocol: "Protocol",
   ai: "AI generations",
+  streams: "Durable Streams",
   limits: "Limits",
   timeouts: "Timeouts",
   process: "Process",
