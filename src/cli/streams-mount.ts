@@ -28,6 +28,7 @@ export interface ServedStreams {
  * local client needs none, by the rule every app follows (`appAuth`). A request body that stops
  * arriving for `--body-idle-timeout` is answered 408, as the hub's; the other limits are the
  * `--streams-*` settings (the hub's `--max-body-bytes` and `--max-queued-bytes` are not theirs).
+ * Pages of the origins `--cors-origins` names may call them, as they may call the hub.
  */
 export function createServedStreams(
   config: HeraldConfig,
@@ -50,6 +51,9 @@ export function createServedStreams(
       ...config.streamsLimits,
     },
     auth: { verifier, trustLocalClients, localTrust },
+    // One CORS policy for every app (--cors-origins): none named, no page of another origin
+    // reads them, as the hub's; the library's default of any origin is not herald serve's.
+    cors: { origins: config.corsOrigins },
     // Live reads count against the hub's connection bounds, as subscriptions and AI streams do.
     admission,
     trustedProxies: config.trustedProxies,

@@ -97,7 +97,7 @@ export function createStreamsCors(options: StreamsCorsOptions = {}): StreamsCors
         response.end(
           origin === undefined
             ? "A CORS preflight needs an Origin header."
-            : `Origin ${origin} may not call these streams: add it to the streams' CORS origins.`,
+            : `Origin ${origin} may not call these streams: add it to the streams' CORS origins (option cors.origins; herald serve's --cors-origins).`,
         )
         return
       }
