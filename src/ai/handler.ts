@@ -10,6 +10,7 @@ import { onResponseGone } from "../server/response-gone.js"
 import { type AIAuthOptions, createAIAuthenticator } from "./ai-auth.js"
 import type { AIContext } from "./ai-context.js"
 import { createAIMetrics } from "./ai-metrics.js"
+import { type AICorsOptions, createAICors } from "./cors.js"
 import { aiSdkChatEndpoint, anthropicMessagesEndpoint, openaiChatEndpoint } from "./create-endpoints.js"
 import { type CreateEndpoint, createGeneration } from "./create-generation.js"
 import { sendEngineRefusal } from "./engine-refusal.js"
@@ -40,6 +41,8 @@ export interface AIHandlerOptions extends Omit<GenerationsOptions, "logger"> {
   readonly models?: Readonly<Record<string, ModelConfig>>
   /** Who may use the endpoints. `undefined`: everyone (put your own auth in front). */
   readonly auth?: AIAuthOptions
+  /** Which pages of other origins may call the endpoints. Default: none (same-origin pages only). */
+  readonly cors?: AICorsOptions
   /** How long a new generation's response head waits for the upstream's first answer, in ms. Default 2000. */
   readonly headWaitMs?: number
   /** Heartbeat comments on open streams (until the first token, and between slow ones), in ms. Default 15 000. */
@@ -212,10 +215,16 @@ export function createAIHandler(options: AIHandlerOptions): AIHandler {
     path.startsWith(GENERATIONS_PREFIX) ||
     AI_SDK_RESUME.test(path)
 
+  const cors = createAICors(options.cors)
+
   const route = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
     const url = new URL(request.url ?? "/", "http://localhost")
     const method = request.method ?? "GET"
     const path = url.pathname
+    if (method === "OPTIONS") return cors.preflight(request, response)
+    // Set before any answer (an error, a stream, the error boundary's 500): writeHead keeps them.
+    for (const [name, value] of Object.entries(cors.headersFor(request.headers.origin)))
+      response.setHeader(name, value)
     const endpoint = CREATE_ENDPOINTS.get(path)
     if (endpoint !== undefined) {
       const format = STREAM_FORMATS[endpoint.format].errors

@@ -29,7 +29,8 @@ export interface ServedAI {
  * the same keys as publishers (`--jwt-key`, `--publisher-jwt-key`, `--jwks-url`) and the same
  * dev mode as the hub, on the engine every app shares (a generation is one log of it). Its
  * streams count against `admission`, the hub's (`--max-connections`, `--max-connections-per-address`),
- * and its bodies against the hub's `--body-idle-timeout`. Throws an `Error` saying what is wrong
+ * and its bodies against the hub's `--body-idle-timeout`; pages of the origins `--cors-origins`
+ * names may call it, as they may call the hub. Throws an `Error` saying what is wrong
  * with the models file.
  */
 export function createServedAI(
@@ -47,6 +48,8 @@ export function createServedAI(
     leaseMs: config.nodeLeaseMs,
     ...(config.aiModels === undefined ? {} : { models: readModels(config.aiModels, env) }),
     auth: appAuth(config),
+    // One CORS policy for every app: the origins --cors-origins names (none without it).
+    cors: { origins: config.corsOrigins },
     heartbeatMs: config.heartbeatMs,
     admission,
     trustedProxies: config.trustedProxies,

@@ -115,7 +115,7 @@ export const FIELDS = [
     key: "corsOrigins",
     type: list("a comma-separated list of origins (scheme://host[:port]) or *", origin),
     arg: "<origins>",
-    help: "origins allowed by CORS on the hub and the Durable Streams, comma-separated, or * for any (without credentials)",
+    help: "origins allowed by CORS on the hub, the Durable Streams and the AI endpoints, comma-separated, or * for any (without credentials)",
     shownDefault: "none",
     group: "server",
   }),
