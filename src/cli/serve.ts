@@ -34,7 +34,7 @@ import { createLogger } from "./logger.js"
 import { serveMounts } from "./mounts.js"
 import { redisConnection } from "./redis-connection.js"
 import { createRouter } from "./router.js"
-import { createServedStreams } from "./streams-mount.js"
+import { createServedStreams, type ServedStreams } from "./streams-mount.js"
 import { createTlsServer } from "./tls-server.js"
 
 /** The database file inside the data directory. */
@@ -151,7 +151,18 @@ export async function serve(flags: Readonly<Record<string, unknown>>): Promise<n
     await closeEngine(lease, engine)
     return 2
   }
-  const streams = createServedStreams(config, engine, logger, ai, hub.admission)
+  let streams: ServedStreams
+  try {
+    streams = createServedStreams(config, engine, logger, ai, hub.admission)
+  } catch (error) {
+    // The streams check their limits again (a timer Node cannot keep): what the config let through stops here.
+    logger.error(`cannot start the Durable Streams: ${(error as Error).message}`)
+    server.close()
+    await ai.close({ deadlineMs: 0 })
+    await hub.close({ deadlineMs: 0 })
+    await closeEngine(lease, engine)
+    return 2
+  }
   const dashboard = createDashboard(
     config,
     engine,

@@ -128,6 +128,17 @@ describe("herald serve refuses a bad configuration before listening (exit 2)", (
     expect(stdout).not.toContain("listening")
   })
 
+  it("says which streams limit Node cannot keep, and exits", async () => {
+    const { code, stdout } = await heraldDone(
+      ["serve", "--engine", "memory", "--port", "0", "--streams-sse-lifetime", "30d"],
+      { cwd: tempCwd() },
+    )
+    expect(code).toBe(2)
+    // The log, on stdout.
+    expect(stdout).toContain("cannot start the Durable Streams")
+    expect(stdout).toContain("`sseLifetimeMs` is at most 2147483647 ms")
+  })
+
   it("suggests the nearest flag for an unknown one", async () => {
     const { code, stderr } = await heraldDone(["serve", "--prot", "80"], { cwd: tempCwd() })
     expect(code).toBe(2)

@@ -195,6 +195,16 @@ describe("limits", () => {
     )
   })
 
+  it("takes no timeout longer than Node's longest timer, which would fire at once", () => {
+    const longest = 2 ** 31 - 1
+    for (const name of ["bodyIdleTimeoutMs", "longPollTimeoutMs", "sseLifetimeMs"] as const) {
+      expect(resolveLimits({ [name]: longest })[name]).toBe(longest)
+      expect(() => resolveLimits({ [name]: longest + 1 })).toThrow(
+        new RegExp(`\`${name}\` is at most ${longest} ms`),
+      )
+    }
+  })
+
   it("answers 413 to a chunked body that grows past maxBodyBytes, without reading the rest", async () => {
     const { baseUrl } = await start({ limits: { maxBodyBytes: 1024 } })
     const url = `${baseUrl}/v1/stream/chunked`
