@@ -10,9 +10,6 @@ import { assertTimerDelay } from "../timer-delay.js"
  */
 export const MAX_PATH_LENGTH = Math.floor((MAX_LOG_NAME - 24) / 2)
 
-/** The longest delay `setTimeout` keeps, in ms. */
-const MAX_TIMER_MS = 2 ** 31 - 1
-
 /** Bounds of a streams handler: what one request or one client may hold. */
 export interface StreamsLimits {
   /** Largest request body (PUT or POST), in bytes; past it a 413. Default 8 MiB. */
@@ -94,14 +91,6 @@ export function resolveLimits(given: Partial<StreamsLimits> = {}): StreamsLimits
     throw new RangeError(
       `The streams limit \`maxPathLength\` is at most ${MAX_PATH_LENGTH}: a fork's log names its source's path and its own, and the engine holds names of ${MAX_LOG_NAME} characters at most; got ${limits.maxPathLength}.`,
     )
-  }
-  // A longer timer fires at once (Node's TimeoutOverflowWarning): every SSE read would end as it began.
-  for (const name of ["bodyIdleTimeoutMs", "longPollTimeoutMs", "sseLifetimeMs"] as const) {
-    if (limits[name] > MAX_TIMER_MS) {
-      throw new RangeError(
-        `The streams limit \`${name}\` is at most ${MAX_TIMER_MS} ms (about 24 days), the longest timer Node keeps; got ${limits[name]}.`,
-      )
-    }
   }
   return Object.freeze(limits)
 }

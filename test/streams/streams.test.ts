@@ -200,7 +200,7 @@ describe("limits", () => {
     for (const name of ["bodyIdleTimeoutMs", "longPollTimeoutMs", "sseLifetimeMs"] as const) {
       expect(resolveLimits({ [name]: longest })[name]).toBe(longest)
       expect(() => resolveLimits({ [name]: longest + 1 })).toThrow(
-        new RegExp(`\`${name}\` is at most ${longest} ms`),
+        new RegExp(`\`${name}\` must be at most ${longest} ms`),
       )
     }
   })

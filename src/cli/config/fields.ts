@@ -632,7 +632,7 @@ export const FIELDS = [
   }),
   field({
     key: "streamsLongPollTimeout",
-    type: duration,
+    type: duration(),
     arg: "<duration>",
     help: "how long a Durable Streams long-poll waits for data before its 204",
     shownDefault: `${STREAMS_DEFAULTS.longPollTimeoutMs / 1000}s`,
@@ -640,7 +640,7 @@ export const FIELDS = [
   }),
   field({
     key: "streamsSseLifetime",
-    type: duration,
+    type: duration(),
     arg: "<duration>",
     help: "how long a Durable Streams SSE read lasts before the server ends it and the client resumes from its offset (the protocol asks about 60s, for CDN collapsing)",
     shownDefault: `${STREAMS_DEFAULTS.sseLifetimeMs / 1000}s`,
