@@ -19,10 +19,10 @@ export function retentionArgs(retention: ResolvedRetention): [string, string] {
 /** The field/value pairs of a new incarnation's meta hash, created at `now`. */
 export function newLogMeta(config: LogConfig, retention: ResolvedRetention, now: number): string[] {
   const fields = ["e", newEpoch(), "t", "0", "cfg", encodeConfig(config), "ca", String(now)]
-  if (config.retention !== undefined) {
-    const [mostEntries, oldestAge] = retentionArgs(retention)
-    fields.push("mn", mostEntries, "ma", oldestAge)
-  }
+  const [mostEntries, oldestAge] = retentionArgs(retention)
+  // Written for every log, so that a node still on an older version can trim it (as it did).
+  fields.push("mn", mostEntries, "ma", oldestAge)
+  if (config.retention === undefined) fields.push("dr", "1")
   if (config.owner !== undefined) fields.push("o", config.owner)
   if (config.ttlMs !== undefined) fields.push("ttl", String(config.ttlMs), "x", String(now + config.ttlMs))
   else if (config.expiresAt !== undefined) fields.push("x", String(config.expiresAt))

@@ -5,14 +5,15 @@
  *
  * KEYS, in every script: meta, stream, keyFirst, keyLast, keyNext, producers (see LogKeys).
  * ARGV, in every script, after its own: the engine's default retention, most entries and oldest
- * age in ms ("" = none), for the logs created without a retention of their own (no `mn`).
+ * age in ms ("" = none), for the logs created without a retention of their own (`dr`).
  *
  * Meta hash fields: `e` epoch, `t` tail seq, `c` "1" once closed, `st` "1" once a stop was
  * requested, `o` owner, `w` last writer seq (hex of its UTF-16 code units, so that byte order is
  * JavaScript's string order), `cfg` the config as canonical JSON, `ca` created at, `x` expires at
  * (absent: never), `ttl` sliding TTL in ms, `px` when Redis expires the log's keys (see below),
- * `mn` most entries kept, `ma` oldest age kept in ms ("" = no age bound), both only for a log
- * created with a retention of its own (the others follow the engine's, as it is now), `r` the replication id
+ * `mn` most entries kept, `ma` oldest age kept in ms ("" = no age bound), `dr` "1" for a log
+ * created without a retention of its own, which keeps the engine's as it is now instead (its `mn`
+ * and `ma` are the engine's at its creation, for nodes of older versions), `r` the replication id
  * of the Redis that last appended, `f` the former epochs this one continues (see `fork`).
  *
  * Stream entry `seq` has the id `<seq>-0` and the fields `t` time, `d` data, and `k` key when it
@@ -64,7 +65,7 @@ local DEFAULT_MN, DEFAULT_MA = ARGV[#ARGV - 1], ARGV[#ARGV]
 
 -- A log created without a retention of its own keeps what the engine keeps now.
 local function with_retention(m)
-  if not m.mn then m.mn, m.ma = DEFAULT_MN, DEFAULT_MA end
+  if m.dr then m.mn, m.ma = DEFAULT_MN, DEFAULT_MA end
   return m
 end
 
@@ -85,7 +86,7 @@ local function drop()
 end
 
 -- The meta fields the scripts read; the last, the config, only by those that need it.
-local META_FIELDS = {'e', 't', 'c', 'st', 'o', 'w', 'ca', 'x', 'ttl', 'px', 'mn', 'ma', 'r', 'f', 'cfg'}
+local META_FIELDS = {'e', 't', 'c', 'st', 'o', 'w', 'ca', 'x', 'ttl', 'px', 'mn', 'ma', 'dr', 'r', 'f', 'cfg'}
 
 -- The log's meta as a table (with \`cfg\` when \`with_config\`), or nil when there is no such log. A
 -- log past its expiry is dropped here: it is missing from this instant on, whether or not Redis
@@ -117,6 +118,15 @@ end
 
 local function save()
   if #changes > 0 then redis.call('HSET', K_META, unpack(changes)) end
+end
+
+-- A log made before \`dr\` was kept (the engine's retention then frozen in its \`mn\` and \`ma\`),
+-- whose config has no retention of its own, follows the engine's from now on. Only where the
+-- config is read: a create, and an append that may create (the hub's every publish).
+local function adopt_engine_retention(m)
+  if m.dr or not m.cfg or string.find(m.cfg, '"retention":{', 1, true) then return end
+  change(m, 'dr', '1')
+  with_retention(m)
 end
 
 -- When Redis is to expire the keys of a log expiring at \`m.x\`.
@@ -353,6 +363,7 @@ elseif create_count > 0 and m.cfg ~= field(pairs_at(create_at, create_count), 'c
 elseif options.ep and options.ep ~= m.e and not shared_until(m, options.ep) then
   return {'missing'}
 end
+if create_count > 0 and not created then adopt_engine_retention(m) end
 
 -- Every check before anything changes: a refused append leaves the log as it was.
 if fence == 'owner' then
@@ -503,6 +514,8 @@ if not m then
   m = create(fields, now)
   return {'created', head_reply(m)}
 end
+adopt_engine_retention(m)
+save()
 trim(m, now)
 if m.cfg == field(fields, 'cfg') then return {'exists', head_reply(m)} end
 return {'conflict', head_reply(m)}

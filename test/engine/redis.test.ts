@@ -119,6 +119,33 @@ describe.skipIf(!sharedUp && !STRICT)("redis engine on the shared Redis", () => 
     expect(await kept("own")).toBe(2)
   })
 
+  it("keeps a log's retention where a node of an older version reads it, and brings a log made by one to the engine's at its next create", async () => {
+    const engine = engineOnShared({ retention: { maxEntries: 3 } })
+    await engine.create("new")
+    const meta = (log: string) => logKeys(engine.prefix, log).meta
+    const redis = new Redis(SHARED_REDIS_URL)
+    try {
+      // An older script trims by these fields: they are there for a log made without its own.
+      expect(await redis.hmget(meta("new"), "mn", "ma", "dr")).toEqual(["3", "3600000", "1"])
+      // A log as an older version made it: its default retention frozen, and no mark.
+      await engine.create("old")
+      await redis.hdel(meta("old"), "dr")
+      await engine.close()
+      const later = createRedisEngine({
+        url: SHARED_REDIS_URL,
+        keyPrefix: engine.prefix,
+        retention: { maxEntries: 10 },
+      })
+      open.push(later)
+      for (let i = 0; i < 10; i++) await later.append("old", [{ data: `${i}` }], { create: {} })
+      const read = await later.read("old", START, 100)
+      expect(read.held ? read.entries.length : -1).toBe(10)
+      expect(await redis.hget(meta("old"), "dr")).toBe("1")
+    } finally {
+      redis.disconnect()
+    }
+  })
+
   it("keeps a log in the list when another node creates it again while it is deleted", async () => {
     const engine = engineOnShared()
     const other = nodeBeside(engine)
