@@ -34,6 +34,8 @@ export interface HeaderTokenCors {
 }
 
 const NONE: Readonly<Record<string, string>> = Object.freeze({})
+/** No grant, from a policy whose answer depends on the origin: caches must key on it. */
+const NONE_BY_ORIGIN: Readonly<Record<string, string>> = Object.freeze({ vary: "Origin" })
 
 /**
  * Creates the CORS policy of an app whose tokens travel in headers: no credentials, so `*` lets
@@ -67,9 +69,10 @@ export function createHeaderTokenCors(grants: CorsGrants, options: HeaderTokenCo
       }),
     ]),
   )
+  const refused = any || allowlist.size === 0 ? NONE : NONE_BY_ORIGIN
   const headersFor = (origin: string | undefined): Readonly<Record<string, string>> => {
-    if (origin === undefined) return NONE
-    return echoed.get(origin) ?? (any ? anyHeaders : NONE)
+    if (origin === undefined) return refused
+    return echoed.get(origin) ?? (any ? anyHeaders : refused)
   }
   return {
     headersFor,

@@ -65,7 +65,7 @@ local DEFAULT_MN, DEFAULT_MA = ARGV[#ARGV - 1], ARGV[#ARGV]
 
 -- A log created without a retention of its own keeps what the engine keeps now.
 local function with_retention(m)
-  if m.dr then m.mn, m.ma = DEFAULT_MN, DEFAULT_MA end
+  if m.dr or not m.mn then m.mn, m.ma = DEFAULT_MN, DEFAULT_MA end
   return m
 end
 

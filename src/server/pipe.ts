@@ -45,10 +45,11 @@ export async function pipeSource(connection: PipeTarget, source: EventStreamSour
     while (!finished) {
       // Raced with the client's leaving: a source waiting on a stalled upstream would otherwise
       // hold this promise, and what the caller keeps for it, for as long as the stall lasts.
-      const pending = cursor.next()
+      // Made before the step starts: a source's first synchronous part may close the connection.
       const left = new Promise<undefined>((resolve) => {
         clientLeft = () => resolve(undefined)
       })
+      const pending = cursor.next()
       const step = await Promise.race([pending, left])
       if (step === undefined) {
         // What the abandoned step ends with is nobody's now, an error included.

@@ -146,6 +146,20 @@ describe.skipIf(!sharedUp && !STRICT)("redis engine on the shared Redis", () => 
     }
   })
 
+  it("trims a log whose meta has no retention fields at all by the engine's", async () => {
+    const engine = engineOnShared({ retention: { maxEntries: 2 } })
+    await engine.create("bare")
+    const redis = new Redis(SHARED_REDIS_URL)
+    try {
+      await redis.hdel(logKeys(engine.prefix, "bare").meta, "mn", "ma", "dr")
+    } finally {
+      redis.disconnect()
+    }
+    for (let i = 0; i < 4; i++) await engine.append("bare", [{ data: `${i}` }])
+    const read = await engine.read("bare", START, 10)
+    expect(read.held ? read.entries.map((entry) => entry.data) : read).toEqual(["2", "3"])
+  })
+
   it("keeps a log in the list when another node creates it again while it is deleted", async () => {
     const engine = engineOnShared()
     const other = nodeBeside(engine)

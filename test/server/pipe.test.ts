@@ -191,4 +191,29 @@ describe("SSEConnection.pipe", () => {
     // 50 MB went through: what stays is the pipe's own few objects, not the events.
     expect(held).toBeLessThan(8 * 1024 * 1024)
   })
+
+  it("resolves when the source's first synchronous part closes the connection and then waits on a stalled upstream", async () => {
+    let leave: () => void = () => {}
+    const target = {
+      closed: false,
+      send: () => true,
+      whenWritable: async () => {},
+      onClose: (listener: () => void) => {
+        leave = listener
+      },
+      offClose: () => {},
+    }
+    async function* source() {
+      // Before its first await: as a send over the queue's bound would, the connection closes.
+      target.closed = true
+      leave()
+      await new Promise(() => {})
+      yield "never"
+    }
+    const outcome = await Promise.race([
+      pipeSource(target, source()).then(() => "resolved"),
+      new Promise((resolve) => setTimeout(() => resolve("still pending"), 1000)),
+    ])
+    expect(outcome).toBe("resolved")
+  })
 })

@@ -454,7 +454,7 @@ export const FIELDS = [
   }),
   field({
     key: "maxConnectionTime",
-    // The hub's timer waits at most what a timer holds, and looks again then.
+    // The hub's timer is clamped to the longest a timer waits (about 24.8 days).
     type: duration({ maxMs: Number.POSITIVE_INFINITY }),
     arg: "<duration>",
     help: "longest a subscriber connection stays open",
