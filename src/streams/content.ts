@@ -77,13 +77,17 @@ export function bodyToEntries(
   } catch (error) {
     throw new StreamsError(400, `The body is not valid JSON: ${(error as Error).message}.`)
   }
-  // Stored text never holds a line break, so an SSE data line carries it as is.
-  if (!Array.isArray(value)) return [{ data: /[\r\n]/.test(text) ? JSON.stringify(value) : text.trim() }]
+  // The messages are stored as sent, not parsed and written again: a number past 2^53 or 1e400
+  // would not survive that. A line break in valid JSON is whitespace (a string cannot hold one
+  // raw), so it becomes a space: stored text never holds one, and an SSE data line carries it.
+  const stored = text.trim().replace(/[\r\n]+/g, " ")
+  if (!Array.isArray(value)) return [{ data: stored }]
   if (value.length === 0) {
     if (allowEmptyArray) return []
     throw new StreamsError(400, "An empty JSON array appends nothing: send at least one message.")
   }
-  return [{ data: JSON.stringify(value).slice(1, -1) }]
+  // An array's messages, flattened one level: the text between its brackets.
+  return [{ data: stored.slice(1, -1).trim() }]
 }
 
 /** The body of a read: a JSON array of the messages, or the bytes. */

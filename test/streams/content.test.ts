@@ -165,3 +165,22 @@ describe("a JSON body nested deeper than maxBodyDepth", () => {
     expect(past.status).toBe(400)
   })
 })
+
+describe("a JSON stream's messages", () => {
+  it("are stored as sent, so that a number past 2^53 or 1e400 survives; a line break between tokens becomes a space", async () => {
+    served = await serveStreams(createMemoryEngine())
+    const url = `${served.baseUrl}/v1/stream/numbers`
+    const json = { "content-type": "application/json" }
+    expect((await fetch(url, { method: "PUT", headers: json })).status).toBe(201)
+    const bodies = [
+      "[12345678901234567890, 1e400]",
+      '{"id":\n 98765432109876543210}\r\n',
+      '[{"a": "line\\nbreak"}]',
+    ]
+    for (const body of bodies)
+      expect((await fetch(url, { method: "POST", headers: json, body })).status).toBe(204)
+    const text = await (await fetch(`${url}?offset=-1`)).text()
+    expect(text).toBe('[12345678901234567890, 1e400,{"id":  98765432109876543210},{"a": "line\\nbreak"}]')
+    expect(JSON.parse(text)).toHaveLength(4)
+  })
+})
