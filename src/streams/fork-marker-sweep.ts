@@ -7,6 +7,7 @@
 
 import type { ForkMarkerSweep } from "./context.js"
 import { dropStaleMarker, markersOf, namesLiveFork } from "./fork.js"
+import { loadStream, type Stream } from "./stream.js"
 
 /** Markers looked at per fork created. */
 const MARKERS_PER_FORK = 2
@@ -30,10 +31,13 @@ export function createForkMarkerSweep(): ForkMarkerSweep {
         limit: MARKERS_PER_FORK,
         ...(after === undefined ? {} : { after }),
       })
+      // The stream at the source's path, read once for the markers looked at.
+      let current: Promise<Stream | undefined> | undefined
       for (const marker of page.logs) {
         if (now - marker.createdAt < MARKER_GRACE_MS) continue
-        if (!(await namesLiveFork(context, source, marker.name)))
-          await dropStaleMarker(context, source, marker.name)
+        current ??= loadStream(context.engine, source)
+        if (!(await namesLiveFork(context, source, marker.name, await current)))
+          await dropStaleMarker(context, source, marker.name, await current)
       }
       const last = page.logs[page.logs.length - 1]
       // The last page: the next sweep starts over from the first marker.

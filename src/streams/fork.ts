@@ -12,7 +12,7 @@
  * its slot. A fork's own log cannot: it is found by its own path alone.
  */
 
-import { inCurrentEpoch } from "../engine/former-epochs.js"
+import { continuesEpoch, inCurrentEpoch } from "../engine/former-epochs.js"
 import { formatPosition, type ParsedPosition, START } from "../engine/position.js"
 import { prefixOf } from "./content.js"
 import type { StreamsContext } from "./context.js"
@@ -101,25 +101,33 @@ export async function addMarker(context: StreamsContext, source: string, fork: s
 /** Whether a live fork still reads from `source` (stale markers found on the way are removed). */
 export async function hasLiveForks(context: StreamsContext, source: string): Promise<boolean> {
   const prefix = markersOf(source)
+  const current = await loadStream(context.engine, source)
   let after: string | undefined
   for (;;) {
     const page = await context.engine.list({ prefix, limit: PAGE, ...(after === undefined ? {} : { after }) })
     for (const marker of page.logs) {
-      if (await namesLiveFork(context, source, marker.name)) return true
-      if (await dropStaleMarker(context, source, marker.name)) return true
+      if (await namesLiveFork(context, source, marker.name, current)) return true
+      if (await dropStaleMarker(context, source, marker.name, current)) return true
     }
     if (page.next === undefined) return false
     after = page.next
   }
 }
 
-/** Whether the marker `name` of `source` names a fork of the stream there now that is there. */
-export async function namesLiveFork(context: StreamsContext, source: string, name: string): Promise<boolean> {
+/**
+ * Whether the marker `name` of `source` names a fork that is there, of `current`: the stream at
+ * `source` now, read once by the caller for all the markers it looks at.
+ */
+export async function namesLiveFork(
+  context: StreamsContext,
+  source: string,
+  name: string,
+  current: Stream | undefined,
+): Promise<boolean> {
   const fork = await loadStream(context.engine, name.slice(markersOf(source).length))
   if (fork?.fork?.source !== source) return false
-  if (fork.fork.sourceEpoch === undefined) return true
-  const current = await loadStream(context.engine, source)
-  return current !== undefined && isSourceOf(fork.fork, current)
+  // A fork made before forks recorded their source's epoch counts for whatever is there.
+  return current === undefined ? fork.fork.sourceEpoch === undefined : isSourceOf(fork.fork, current)
 }
 
 /**
@@ -136,8 +144,7 @@ export async function forkStillHeld(
     loadStream(context.engine, source),
     context.engine.head(markerOf(source, forkPath)),
   ])
-  const point = { source, at: { epoch: sourceEpoch, seq: 0 }, sourceEpoch }
-  return current !== undefined && marker !== undefined && isSourceOf(point, current)
+  return current !== undefined && marker !== undefined && continuesEpoch(current.head, sourceEpoch)
 }
 
 /**
@@ -148,9 +155,10 @@ export async function dropStaleMarker(
   context: StreamsContext,
   source: string,
   name: string,
+  current: Stream | undefined,
 ): Promise<boolean> {
   await context.engine.delete(name)
-  if (!(await namesLiveFork(context, source, name))) return false
+  if (!(await namesLiveFork(context, source, name, current))) return false
   await context.engine.create(name)
   return true
 }
