@@ -4,7 +4,7 @@
  * results (engine.ts).
  */
 
-import type { AppendOptions, NewEntry } from "./engine.js"
+import type { AppendOptions, NewEntry, StopOptions } from "./engine.js"
 import { assertProducerFence } from "./producer.js"
 
 /** Longest log name accepted, in UTF-16 code units. */
@@ -77,11 +77,7 @@ export function assertAppendOptions(options: AppendOptions): void {
   if (options.producer !== undefined) assertProducerFence(options.producer)
   if (options.writerSeq !== undefined) assertString(options.writerSeq, "writerSeq")
   if (options.epoch !== undefined) {
-    assertString(options.epoch, "epoch")
-    if (!/^[0-9a-z]{1,16}$/.test(options.epoch))
-      throw new RangeError(
-        `\`epoch\` must be a log's epoch, as a position has it; got ${JSON.stringify(options.epoch)}.`,
-      )
+    assertEpoch(options.epoch)
     if (options.create !== undefined)
       throw new TypeError(
         "append() takes `epoch` (this incarnation only) or `create` (make it if missing), not both.",
@@ -95,6 +91,22 @@ export function assertAppendOptions(options: AppendOptions): void {
     assertNodeName(fence.takeOver, "fence.takeOver")
     assertNodeName(fence.from, "fence.from")
   }
+}
+
+/** Rejects malformed requestStop options, naming the field. */
+export function assertStopOptions(options: StopOptions): void {
+  if (typeof options !== "object" || options === null)
+    throw new TypeError("requestStop() options must be an object.")
+  if (options.epoch !== undefined) assertEpoch(options.epoch)
+}
+
+/** Rejects an `epoch` option that is not a log's epoch (what a position holds before its `_`). */
+function assertEpoch(epoch: string): void {
+  assertString(epoch, "epoch")
+  if (!/^[0-9a-z]{1,16}$/.test(epoch))
+    throw new RangeError(
+      `\`epoch\` must be a log's epoch, as a position has it; got ${JSON.stringify(epoch)}.`,
+    )
 }
 
 /** Rejects a node name (`field`) that is not a non-empty string. */

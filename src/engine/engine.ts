@@ -137,6 +137,17 @@ export interface AppendOptions {
   readonly epoch?: string
 }
 
+/** Options of one {@link Engine.requestStop}. */
+export interface StopOptions {
+  /**
+   * Marks only the incarnation of the log in this epoch (or one that continues it after a
+   * replication fork: {@link LogHead.formerEpochs}), as {@link AppendOptions.epoch} appends only
+   * to it: a log deleted and made again since `epoch` was read is not marked, and the request
+   * answers `false` as for a missing log.
+   */
+  readonly epoch?: string
+}
+
 /** What an append did. Refusals are results, not exceptions: each is a normal outcome. */
 export type AppendResult =
   | {
@@ -272,8 +283,11 @@ export interface Engine {
   read(log: string, after: Position, limit: number, options?: ReadOptions): Promise<ReadResult>
   /** The position of the oldest held entry with this key, or `undefined`. */
   locate(log: string, key: string): Promise<Position | undefined>
-  /** Sets the log's durable stop flag (an append then reports it). `false` when there is no such log. */
-  requestStop(log: string): Promise<boolean>
+  /**
+   * Sets the log's durable stop flag (an append then reports it). `false` when there is no such
+   * log, or none in `options.epoch` (see {@link StopOptions.epoch}): then nothing is marked.
+   */
+  requestStop(log: string, options?: StopOptions): Promise<boolean>
 
   /**
    * Starts delivering the log's live appends on this node to `sink`. Resolves once the feed is

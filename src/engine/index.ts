@@ -30,6 +30,7 @@ export type {
   ReadResult,
   Retention,
   Signal,
+  StopOptions,
 } from "./engine.js"
 export {
   type FollowEnd,

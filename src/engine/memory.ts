@@ -5,6 +5,7 @@ import {
   assertLimit,
   assertLogName,
   assertNodeName,
+  assertStopOptions,
   assertString,
   checkedNewEntries,
 } from "./checks.js"
@@ -24,6 +25,7 @@ import type {
   ReadResult,
   Retention,
   Signal,
+  StopOptions,
 } from "./engine.js"
 import { EntryRing, entryBytes, stringBytes } from "./entry-ring.js"
 import { LocalFeed } from "./local-feed.js"
@@ -325,11 +327,13 @@ class MemoryEngine implements Engine {
     return seq === undefined ? undefined : formatPosition(state.epoch, seq)
   }
 
-  async requestStop(log: string): Promise<boolean> {
+  async requestStop(log: string, options: StopOptions = {}): Promise<boolean> {
     this.#assertOpen()
     assertLogName(log)
+    assertStopOptions(options)
     const state = this.#live(log)
     if (state === undefined) return false
+    if (options.epoch !== undefined && options.epoch !== state.epoch) return false
     state.stopRequested = true
     return true
   }

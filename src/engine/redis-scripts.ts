@@ -532,10 +532,16 @@ if not seq then return false end
 return {m.e, seq}
 `
 
-/** requestStop. ARGV: now. Replies 1, or 0 when there is no such log. */
+/**
+ * requestStop. ARGV: now, the only epoch to mark ("" for any; as append's \`ep\`, a former epoch
+ * the current one continues counts as it). Replies 1, or 0 when there is no such log (in that
+ * epoch): then nothing is marked.
+ */
 export const STOP_LUA = `${PRELUDE}
 local m = load(tonumber(ARGV[1]), false)
 if not m then return 0 end
+local ep = ARGV[2]
+if ep ~= '' and ep ~= m.e and not shared_until(m, ep) then return 0 end
 redis.call('HSET', K_META, 'st', '1')
 return 1
 `

@@ -37,6 +37,7 @@ import {
   assertLimit,
   assertLogName,
   assertNodeName,
+  assertStopOptions,
   assertString,
   checkedNewEntries,
 } from "./checks.js"
@@ -55,6 +56,7 @@ import type {
   ReadResult,
   Retention,
   Signal,
+  StopOptions,
 } from "./engine.js"
 import type { EngineHealth, HealthCapability } from "./health.js"
 import { formatPosition, type Position, parsePosition, START } from "./position.js"
@@ -375,8 +377,10 @@ class RedisEngine implements Engine, HealthCapability {
     return reply === null ? undefined : formatPosition(reply[0], Number(reply[1]))
   }
 
-  async requestStop(log: string): Promise<boolean> {
-    return (await this.#script("requestStop", SCRIPTS.stop, this.#keys(log), [this.#now()])) === 1
+  async requestStop(log: string, options: StopOptions = {}): Promise<boolean> {
+    const keys = this.#keys(log)
+    assertStopOptions(options)
+    return (await this.#script("requestStop", SCRIPTS.stop, keys, [this.#now(), options.epoch ?? ""])) === 1
   }
 
   async watch(log: string, sink: FeedSink): Promise<() => void> {

@@ -7,6 +7,7 @@ import {
   assertLimit,
   assertLogName,
   assertNodeName,
+  assertStopOptions,
   assertString,
   checkedNewEntries,
 } from "./checks.js"
@@ -26,6 +27,7 @@ import type {
   ReadResult,
   Retention,
   Signal,
+  StopOptions,
 } from "./engine.js"
 import { GroupCommit, type Outcome } from "./group-commit.js"
 import { LocalFeed } from "./local-feed.js"
@@ -470,12 +472,15 @@ class SqliteEngine implements Engine {
     return row === undefined ? undefined : formatPosition(state.epoch, row[0])
   }
 
-  async requestStop(log: string): Promise<boolean> {
+  async requestStop(log: string, options: StopOptions = {}): Promise<boolean> {
     this.#assertOpen()
     assertLogName(log)
+    assertStopOptions(options)
+    const { epoch } = options
     return this.#write((stage, time) => {
       const state = this.#liveIn(stage, log, time)
       if (state === undefined) return false
+      if (epoch !== undefined && epoch !== state.epoch) return false
       this.#sql.setStop.run(state.id)
       stage.set(log, { ...state, stop: true })
       return true

@@ -10,10 +10,13 @@ export async function deleteStream(context: StreamsContext, request: StreamReque
   request.caller.require("delete", request.path, stream.owner)
   if (await hasLiveForks(context, request.path)) {
     // Closed first, so that no append lands after the delete; the stop flag marks it deleted.
-    const closed = await context.engine.append(stream.log, [], { close: true, epoch: stream.head.epoch })
-    // Deleted meanwhile, and perhaps made again: that one is not this request's to mark.
-    if (closed.status === "missing") throw new StreamsError(404, `There is no stream at ${request.path}.`)
-    await context.engine.requestStop(stream.log)
+    // Both only in the incarnation this request read: deleted meanwhile, and perhaps made again
+    // (before the close or between the two), that one is not this request's to close or mark.
+    const { epoch } = stream.head
+    const closed = await context.engine.append(stream.log, [], { close: true, epoch })
+    const missing = () => new StreamsError(404, `There is no stream at ${request.path}.`)
+    if (closed.status === "missing") throw missing()
+    if (!(await context.engine.requestStop(stream.log, { epoch }))) throw missing()
   } else {
     await deleteForGood(context, stream)
   }

@@ -10,6 +10,7 @@ import type {
   LogConfig,
   NewEntry,
   Signal,
+  StopOptions,
 } from "../../src/engine/engine.js"
 import type { Position } from "../../src/engine/position.js"
 
@@ -181,8 +182,8 @@ export class LaggingFeed implements Engine {
   locate(log: string, key: string) {
     return this.#inner.locate(log, key)
   }
-  requestStop(log: string) {
-    return this.#inner.requestStop(log)
+  requestStop(log: string, options?: StopOptions) {
+    return this.#inner.requestStop(log, options)
   }
   signal(signal: Signal) {
     return this.#inner.signal(signal)

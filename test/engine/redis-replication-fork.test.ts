@@ -185,6 +185,15 @@ describe.skipIf(!installed && !STRICT)("redis engine: appends lost with a Redis"
     expect(cursorOf(seen[6] as string, found)).toBe("lost")
     expect(cursorOf(formatPosition("zzzzzzzz", 2), found)).toBeUndefined()
   })
+
+  // Last: the stop flag stays.
+  it("takes a stop request for the old epoch as one for the epoch that continues it, as an append's epoch", async () => {
+    const oldEpoch = parsePosition(seen[0] as string)?.epoch as string
+    expect(await onReplica.requestStop(log, { epoch: "zzzzzzzz" })).toBe(false)
+    expect((await onReplica.head(log))?.stopRequested).toBe(false)
+    expect(await onReplica.requestStop(log, { epoch: oldEpoch })).toBe(true)
+    expect((await onReplica.head(log))?.stopRequested).toBe(true)
+  })
 })
 
 describe.skipIf(!installed && !STRICT)("redis engine: a Redis restarted with its AOF", () => {

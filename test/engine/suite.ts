@@ -1000,6 +1000,23 @@ export function describeEngine(
         expect(appended(await engine.append(LOG, newEntries(1))).stopRequested).toBe(true)
         expect((await engine.head(LOG))?.stopRequested).toBe(true)
       })
+
+      it("with an epoch marks only that incarnation: one made again is not marked and answers false", async () => {
+        const engine = await make()
+        await engine.create(LOG)
+        const first = (await engine.head(LOG))?.epoch as string
+        await engine.delete(LOG)
+        expect(await engine.requestStop(LOG, { epoch: first })).toBe(false)
+        await engine.create(LOG)
+        const second = (await engine.head(LOG))?.epoch as string
+        expect(await engine.requestStop(LOG, { epoch: first })).toBe(false)
+        expect((await engine.head(LOG))?.stopRequested).toBe(false)
+        expect(appended(await engine.append(LOG, newEntries(1))).stopRequested).toBe(false)
+        expect(await engine.requestStop(LOG, { epoch: second })).toBe(true)
+        expect((await engine.head(LOG))?.stopRequested).toBe(true)
+        expect(appended(await engine.append(LOG, newEntries(1))).stopRequested).toBe(true)
+        await expect(engine.requestStop(LOG, { epoch: "Not An Epoch" })).rejects.toThrow(/epoch/)
+      })
     })
 
     describe("signals", () => {

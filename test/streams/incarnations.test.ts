@@ -182,6 +182,42 @@ for (const kind of ENGINES) {
       expect(await engine.head(log)).toMatchObject({ closed: false, stopRequested: false })
     })
 
+    it("does not mark deleted a stream made again at the path between a delete's close of the old one and its stop flag (404)", async () => {
+      const engine = kind.open()
+      const log = logOf("/v1/stream/src")
+      let replace = false
+      served = await serveStreams(
+        new Proxy(engine, {
+          get(target, property) {
+            if (property === "append")
+              return async (...args: Parameters<Engine["append"]>) => {
+                const result = await target.append(...args)
+                if (replace && args[0] === log && args[2]?.close === true) {
+                  // Deleted for good by another request, and made again, right after this close.
+                  replace = false
+                  await target.delete(log)
+                  await target.create(log, (await engine.head(logOf("/v1/stream/template")))?.config)
+                }
+                return result
+              }
+            const value = Reflect.get(target, property, target)
+            return typeof value === "function" ? value.bind(target) : value
+          },
+        }),
+      )
+      const source = `${served.baseUrl}/v1/stream/src`
+      expect((await put(`${served.baseUrl}/v1/stream/template`)).status).toBe(201)
+      expect((await put(source, {}, "data")).status).toBe(201)
+      expect(
+        (await put(`${served.baseUrl}/v1/stream/child`, { "stream-forked-from": "/v1/stream/src" })).status,
+      ).toBe(201)
+      replace = true
+      expect((await fetch(source, { method: "DELETE" })).status).toBe(404)
+      expect(replace).toBe(false)
+      expect(await engine.head(log)).toMatchObject({ closed: false, stopRequested: false })
+      expect((await fetch(`${source}?offset=-1`)).status).toBe(200)
+    })
+
     it("undoes a fork whose source a delete took meanwhile, answering 404, instead of a fork that reads 410 for ever", async () => {
       let open: () => void = () => {}
       const gate = new Promise<void>((resolve) => {
