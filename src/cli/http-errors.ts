@@ -22,7 +22,7 @@ export function bearerParams(header: string | null): Record<string, string> {
 export function describeFailure(
   response: Pick<Response, "status" | "statusText" | "headers">,
   body: string,
-  tokenSource: string | undefined,
+  tokenSource: TokenSource | undefined,
 ): string {
   const lines = [`${response.status} ${response.statusText}`.trim()]
   const challenge = bearerParams(response.headers.get("www-authenticate"))
@@ -38,11 +38,22 @@ export function describeFailure(
   return lines.join("\n")
 }
 
+/**
+ * Where the token a request sent came from, for a refusal's message: `--token`, `HERALD_TOKEN`,
+ * `the dev secret in …`; or why none was sent although a dev hub was found: the one noted in
+ * `dataDir` signs no subscriber tokens with its dev secret (`--subscriber-jwt-key` verifies them).
+ * `undefined`: none was sent, and no dev hub was found to mint one.
+ */
+export type TokenSource =
+  | string
+  | { readonly kind: "dev hub without subscriber tokens"; readonly dataDir: string }
+
 /** Where the token a refused request sent came from (`tokenSource`), or that none was sent and how to send one. */
-export function whereTheTokenCameFrom(tokenSource: string | undefined): string {
-  return tokenSource === undefined
-    ? "no token was sent: pass --token or HERALD_TOKEN (or run from the directory of a dev-mode herald serve)"
-    : `the token came from ${tokenSource}`
+export function whereTheTokenCameFrom(tokenSource: TokenSource | undefined): string {
+  if (tokenSource === undefined)
+    return "no token was sent: pass --token or HERALD_TOKEN (or run from the directory of a dev-mode herald serve)"
+  if (typeof tokenSource === "string") return `the token came from ${tokenSource}`
+  return `no token was sent: the dev-mode herald serve of ${tokenSource.dataDir} gives no subscriber tokens (its --subscriber-jwt-key verifies them, not its dev secret): pass one signed with that key with --token or HERALD_TOKEN`
 }
 
 /** Node's codes for a TLS certificate it does not trust. */

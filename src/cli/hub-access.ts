@@ -1,6 +1,7 @@
 import { resolve } from "node:path"
 import { createDevTokens } from "../auth/dev-tokens.js"
 import { readDevHub, readDevSecret } from "./config/dev-secret.js"
+import type { TokenSource } from "./http-errors.js"
 import { normalizeHubUrl } from "./hub-url.js"
 
 /** The issuer of dev tokens when none is configured. */
@@ -17,8 +18,11 @@ export interface HubAccess {
   readonly hubUrl: string
   /** The bearer token, if any (none: anonymous). */
   readonly token: string | undefined
-  /** Where the token came from, for messages: `--token`, `HERALD_TOKEN`, `dev secret in …`. */
-  readonly tokenSource: string | undefined
+  /**
+   * Where the token came from, for messages: `--token`, `HERALD_TOKEN`, `the dev secret in …`;
+   * or, for none, the dev hub found that gives no subscriber tokens (else `undefined`).
+   */
+  readonly tokenSource: TokenSource | undefined
 }
 
 /** The options both client commands share. */
@@ -62,9 +66,10 @@ export async function resolveHubAccess(
   const noted = readDevHub(dataDir)
   const hub = noted?.port === portOf(hubUrl) ? noted : undefined
   // That hub checks subscriber tokens with --subscriber-jwt-key: it would refuse one from the dev
-  // secret, where a client on its machine gets in with none.
+  // secret, where a client on its machine gets in with none. A refusal says so, not "run from
+  // the directory of a dev-mode herald serve": this is one.
   if (role === "subscriber" && hub?.subscriberTokens === false) {
-    return { hubUrl, token: undefined, tokenSource: undefined }
+    return { hubUrl, token: undefined, tokenSource: { kind: "dev hub without subscriber tokens", dataDir } }
   }
   const tokens = await createDevTokens({
     secret,

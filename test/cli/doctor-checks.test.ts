@@ -264,6 +264,18 @@ describe("a response that is not 200: no stream to judge", () => {
       })
       expect(check?.reason).toMatch(/; the token came from the dev secret in \/srv\/herald-data$/)
     }
+    // None sent, from the directory of a dev hub whose --subscriber-jwt-key verifies subscriber
+    // tokens: the dev secret gives none, so running from there is no advice.
+    const [keyed] = runChecks({
+      observation: challenged,
+      probe: undefined,
+      resume: undefined,
+      mercure: true,
+      subscriberTokenSource: { kind: "dev hub without subscriber tokens", dataDir: "/srv/herald-data" },
+    })
+    expect(keyed?.reason).toMatch(
+      /; no token was sent: the dev-mode herald serve of \/srv\/herald-data gives no subscriber tokens \(its --subscriber-jwt-key verifies them, not its dev secret\): pass one signed with that key with --token or HERALD_TOKEN$/,
+    )
     const empty = observation({ status: 500, headers: {}, errorBody: "" })
     expect(runChecks({ observation: empty, probe: undefined, resume: undefined })[0]?.reason).not.toContain(
       "the server says",

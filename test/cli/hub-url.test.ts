@@ -12,6 +12,7 @@ import pino from "pino"
 import { afterEach, describe, expect, it } from "vitest"
 import { loadOrCreateDevSecret, writeDevHub } from "../../src/cli/config/dev-secret.js"
 import { loadConfig, toHubOptions } from "../../src/cli/config.js"
+import { whereTheTokenCameFrom } from "../../src/cli/http-errors.js"
 import { resolveHubAccess, UsageError } from "../../src/cli/hub-access.js"
 import { normalizeHubUrl } from "../../src/cli/hub-url.js"
 import { createMemoryEngine } from "../../src/engine/memory.js"
@@ -109,11 +110,40 @@ describe("publish and listen --hub", () => {
       port: 7219,
       subscriberTokens: false,
     })
-    expect(await resolveHubAccess({ hub }, "subscriber", {}, cwd)).toMatchObject({
-      token: undefined,
-      tokenSource: undefined,
-    })
+    const subscriber = await resolveHubAccess({ hub }, "subscriber", {}, cwd)
+    expect(subscriber.token).toBeUndefined()
     expect((await resolveHubAccess({ hub }, "publisher", {}, cwd)).tokenSource).toContain("dev secret")
+    // A refusal says why none was sent: running from the dev hub's directory (what it would
+    // otherwise advise) is what was done; a token signed with its subscriber key is what it takes.
+    const hint = whereTheTokenCameFrom(subscriber.tokenSource)
+    expect(hint).toBe(
+      `no token was sent: the dev-mode herald serve of ${dataDir} gives no subscriber tokens (its --subscriber-jwt-key verifies them, not its dev secret): pass one signed with that key with --token or HERALD_TOKEN`,
+    )
+    expect(hint).not.toContain("run from the directory")
+  })
+
+  it("a refusal says where the token came from, or that none was sent and how to send one", async () => {
+    const cwd = tempDir()
+    const hub = "http://localhost:7219"
+    // No dev hub here: running from one's directory would mint a token.
+    const none = await resolveHubAccess({ hub }, "subscriber", {}, cwd)
+    expect(whereTheTokenCameFrom(none.tokenSource)).toBe(
+      "no token was sent: pass --token or HERALD_TOKEN (or run from the directory of a dev-mode herald serve)",
+    )
+    const flag = await resolveHubAccess({ hub, token: "t" }, "subscriber", {}, cwd)
+    expect(whereTheTokenCameFrom(flag.tokenSource)).toBe("the token came from --token")
+    const dataDir = join(cwd, "herald-data")
+    loadOrCreateDevSecret(dataDir)
+    // A dev hub noted on another port says nothing of this one: the dev secret mints a token.
+    writeDevHub(dataDir, {
+      resource: "http://localhost:7300/.well-known/mercure",
+      issuer: "urn:herald:dev",
+      port: 7300,
+      subscriberTokens: false,
+    })
+    const minted = await resolveHubAccess({ hub }, "subscriber", {}, cwd)
+    expect(minted.token).toBeDefined()
+    expect(whereTheTokenCameFrom(minted.tokenSource)).toBe(`the token came from the dev secret in ${dataDir}`)
   })
 
   it("names the source of a hub URL that is not one", async () => {

@@ -1,7 +1,7 @@
 import { STATUS_CODES } from "node:http"
 import type { Readable } from "node:stream"
 import { describeError, readBodyStart } from "../doctor/observe.js"
-import { describeFailure } from "../http-errors.js"
+import { describeFailure, type TokenSource } from "../http-errors.js"
 
 /** The most of a refusal's body read for its message: a reason, not a page. */
 const MAX_REFUSAL_BYTES = 4096
@@ -29,7 +29,7 @@ export function requestFailure(action: string, error: unknown): Failure {
 export async function refusal(
   action: string,
   response: { status: number; headers: Record<string, string | string[] | undefined>; body: Readable },
-  tokenSource: string | undefined,
+  tokenSource: TokenSource | undefined,
 ): Promise<Failure> {
   const body = await readBodyStart(response.body, MAX_REFUSAL_BYTES, REFUSAL_BODY_TIMEOUT_MS)
   response.body.destroy()

@@ -1,5 +1,6 @@
 import * as http from "node:http"
 import * as https from "node:https"
+import type { TokenSource } from "../http-errors.js"
 import { type Failure, refusal, requestFailure } from "./failures.js"
 
 /**
@@ -12,7 +13,7 @@ const PUBLISH_CONNECTIONS = 16
 export interface PublisherSettings {
   readonly hubUrl: URL
   readonly token: string | undefined
-  readonly tokenSource: string | undefined
+  readonly tokenSource: TokenSource | undefined
   /** Aborts every publish still in flight (the end of the drain). */
   readonly signal: AbortSignal
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto"
 import { setTimeout as sleep } from "node:timers/promises"
+import type { TokenSource } from "../http-errors.js"
 import { subscriptionRequest } from "../listen.js"
 import { type ErrorCount, ErrorTally } from "./error-tally.js"
 import { LatencyHistogram } from "./histogram.js"
@@ -15,9 +16,9 @@ export interface BenchSettings {
   readonly hubUrl: URL
   readonly publisherToken: string | undefined
   /** Where the token came from, for a refusal's message. */
-  readonly publisherTokenSource: string | undefined
+  readonly publisherTokenSource: TokenSource | undefined
   readonly subscriberToken: string | undefined
-  readonly subscriberTokenSource: string | undefined
+  readonly subscriberTokenSource: TokenSource | undefined
   readonly subscribers: number
   readonly topics: number
   /** Publishes a second, spread evenly over the topics (round robin). */

@@ -1,5 +1,6 @@
 import { createParser } from "../../protocol/index.js"
 import { type OpenedStream, openStream } from "../doctor/connect.js"
+import type { TokenSource } from "../http-errors.js"
 import type { ErrorTally } from "./error-tally.js"
 import { type Failure, refusal, requestFailure } from "./failures.js"
 
@@ -16,7 +17,7 @@ export interface SubscriberSettings {
   /** The subscription URL (hub URL with its matcher). */
   readonly url: URL
   readonly token: string | undefined
-  readonly tokenSource: string | undefined
+  readonly tokenSource: TokenSource | undefined
   readonly errors: ErrorTally
   /** Called with the data of every event received, as it arrives. */
   onData(data: string): void

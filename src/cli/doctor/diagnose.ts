@@ -1,3 +1,4 @@
+import type { TokenSource } from "../http-errors.js"
 import { runChecks } from "./checks/index.js"
 import type { Evidence, ProbeRun } from "./evidence.js"
 import { observe, type WatchHooks } from "./observe.js"
@@ -12,8 +13,8 @@ export interface MercureAccess {
   readonly publisherToken: string | undefined
   readonly subscriberToken: string | undefined
   /** Where each token came from (`--token`, `the dev secret in …`), for a refusal's message. */
-  readonly publisherTokenSource: string | undefined
-  readonly subscriberTokenSource: string | undefined
+  readonly publisherTokenSource: TokenSource | undefined
+  readonly subscriberTokenSource: TokenSource | undefined
 }
 
 /** What to diagnose and for how long. */

@@ -1,3 +1,4 @@
+import type { TokenSource } from "../http-errors.js"
 import type { Observation } from "./observation.js"
 
 /** A probe event the doctor published, and when (on the watch's clock). */
@@ -32,8 +33,11 @@ export interface Evidence {
   readonly probe: ProbeRun | undefined
   /** The URL is a Mercure hub's: the doctor subscribes with the token it found (`--token`…), if any. */
   readonly mercure?: boolean
-  /** Where the token the doctor subscribed with came from (`--token`, `the dev secret in …`); absent: none sent. */
-  readonly subscriberTokenSource?: string
+  /**
+   * Where the token the doctor subscribed with came from (`--token`, `the dev secret in …`), or why
+   * none was sent (a dev hub that gives no subscriber tokens); absent: none sent.
+   */
+  readonly subscriberTokenSource?: TokenSource
   /** Present when the stream gave at least two events with ids to resume between. */
   readonly resume: ResumeRun | undefined
 }

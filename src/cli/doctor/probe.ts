@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto"
 import { request as httpRequest } from "node:http"
 import { request as httpsRequest } from "node:https"
 import { setTimeout as sleep } from "node:timers/promises"
-import { describeFailure } from "../http-errors.js"
+import { describeFailure, type TokenSource } from "../http-errors.js"
 import { joinHeaders } from "./connect.js"
 import type { ProbeRun, SentProbe } from "./evidence.js"
 import { describeError } from "./observe.js"
@@ -16,7 +16,7 @@ export interface ProbeSettings {
   readonly hubUrl: string
   readonly token: string | undefined
   /** Where the token came from, for a refusal's message. */
-  readonly tokenSource: string | undefined
+  readonly tokenSource: TokenSource | undefined
   /** The topic, unique to this run, so no other subscriber sees the probes and no other update counts. */
   readonly topic: string
   /** Time between two probes: spread over the watch, so a buffering path shows as bunched arrivals. */
