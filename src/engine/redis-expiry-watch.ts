@@ -5,7 +5,9 @@
  * read again. A log gone has its sinks told `onLost` (they re-read and find it missing, as on
  * the other engines); one still there (a sliding TTL moved on) gets its timer again, for its new
  * expiry. A log that never expires costs one head read when its first watch begins; one not made
- * yet (the hub's log before its first update) is looked at again every few seconds until it is.
+ * yet (the hub's log before its first update) is looked at again every few seconds until it is,
+ * and at once when the engine learns it was made ({@link ExpiryWatch.made}: this node made it, or
+ * the log's channel carried an append): one made and expired between two looks is told too.
  */
 
 import type { Logger } from "../logger.js"
@@ -28,14 +30,27 @@ export interface ExpiryWatchOptions {
 /** Keeps one expiry timer per watched log; `watch` returns the function that lets go of it. */
 export interface ExpiryWatch {
   watch(log: string): () => void
+  /**
+   * `log` exists (or did a moment ago): a watch that has not found it yet looks at once, not at
+   * its next retry, and counts it made, so that its absence then means it is gone. Costs nothing
+   * for a log not watched here or already found.
+   */
+  made(log: string): void
   close(): void
 }
 
 interface Watched {
   count: number
   timer: NodeJS.Timeout | undefined
-  /** A look found the log: its absence later means it is gone. */
+  /**
+   * A look found the log, or it was made before the look under way began: its absence later
+   * means it is gone.
+   */
   seen: boolean
+  /** A head read is under way. */
+  looking: boolean
+  /** Made while a head read was under way, which may have read before: the next look counts it seen. */
+  madeMeanwhile: boolean
 }
 
 export function createExpiryWatch(options: ExpiryWatchOptions): ExpiryWatch {
@@ -47,10 +62,16 @@ export function createExpiryWatch(options: ExpiryWatchOptions): ExpiryWatch {
   }
   const look = async (log: string, entry: Watched) => {
     entry.timer = undefined
+    entry.looking = true
+    if (entry.madeMeanwhile) {
+      entry.seen = true
+      entry.madeMeanwhile = false
+    }
     let head: LogHead | undefined
     try {
       head = await options.head(log)
     } catch (error) {
+      entry.looking = false
       options.logger.debug(
         { err: error, log },
         "herald redis engine: a watched log's expiry could not be read",
@@ -58,11 +79,14 @@ export function createExpiryWatch(options: ExpiryWatchOptions): ExpiryWatch {
       if (watched.get(log) === entry) arm(log, entry, RETRY_MS)
       return
     }
+    entry.looking = false
     if (watched.get(log) !== entry) return
     if (head === undefined) {
-      // Watched before it is made: it may be made, with an expiry, later.
+      // Watched before it is made: it may be made, with an expiry, later. Made while this read
+      // was under way: it may have read before, so look again at once.
       if (!entry.seen) {
-        arm(log, entry, RETRY_MS)
+        if (entry.madeMeanwhile) void look(log, entry)
+        else arm(log, entry, RETRY_MS)
         return
       }
       watched.delete(log)
@@ -76,7 +100,7 @@ export function createExpiryWatch(options: ExpiryWatchOptions): ExpiryWatch {
     watch(log) {
       let entry = watched.get(log)
       if (entry === undefined) {
-        entry = { count: 0, timer: undefined, seen: false }
+        entry = { count: 0, timer: undefined, seen: false, looking: false, madeMeanwhile: false }
         watched.set(log, entry)
         void look(log, entry)
       }
@@ -90,6 +114,17 @@ export function createExpiryWatch(options: ExpiryWatchOptions): ExpiryWatch {
         clearTimeout(held.timer)
         watched.delete(log)
       }
+    },
+    made(log) {
+      const entry = watched.get(log)
+      if (entry === undefined || entry.seen) return
+      if (entry.looking) {
+        entry.madeMeanwhile = true
+        return
+      }
+      clearTimeout(entry.timer)
+      entry.seen = true
+      void look(log, entry)
     },
     close() {
       for (const entry of watched.values()) clearTimeout(entry.timer)

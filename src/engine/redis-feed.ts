@@ -95,6 +95,8 @@ export interface RedisFeedOptions {
   readonly cluster: boolean
   readonly signalsChannel: string
   readonly logger: Logger
+  /** An append to `log` (watched here) was delivered, from any node: the log exists. */
+  readonly appended: (log: string) => void
 }
 
 /** A node's subscriptions to log channels and to signals. */
@@ -104,6 +106,7 @@ export class RedisFeed {
   readonly #cluster: boolean
   readonly #signalsChannel: string
   readonly #logger: Logger
+  readonly #appended: (log: string) => void
   readonly #subscriptions = new Map<string, Subscription>()
   readonly #signalHandlers = new Set<(signal: Signal) => void>()
   #signals: Promise<void> | undefined
@@ -119,6 +122,7 @@ export class RedisFeed {
     this.#cluster = options.cluster
     this.#signalsChannel = options.signalsChannel
     this.#logger = options.logger
+    this.#appended = options.appended
     this.#local = new LocalFeed((error) =>
       this.#logger.error({ err: error }, "herald redis engine: a live-feed sink threw"),
     )
@@ -396,6 +400,7 @@ export class RedisFeed {
       subscription.last = { epoch, seq: first + entries.length - 1 }
     }
     this.#local.deliver(subscription.log, entries, closed)
+    this.#appended(subscription.log)
   }
 
   /** Stops the waits of this node's appends (to `channel`, or all): no notification will come. */

@@ -197,6 +197,9 @@ class RedisEngine implements Engine, HealthCapability {
       cluster: this.#redis.cluster,
       signalsChannel: this.#global.signals,
       logger: this.#logger,
+      // A log watched here before it was made is looked at again every few seconds: one made on
+      // another node (its append's notification says so) must be found before it expires.
+      appended: (log) => this.#expiry.made(log),
     })
     this.#expiry = createExpiryWatch({
       head: (log) => this.head(log),
@@ -219,6 +222,8 @@ class RedisEngine implements Engine, HealthCapability {
       string[],
     ]
     const [status, head] = reply
+    // Whatever the status, the log is there now: a watch here waiting for it to be made looks at once.
+    this.#expiry.made(log)
     if (status !== "conflict") await this.#index(log)
     return { status, head: decodeHead(log, head) }
   }
@@ -325,6 +330,8 @@ class RedisEngine implements Engine, HealthCapability {
     this.#feed.expectOwn(token, keys.channel, entries)
     try {
       const reply = (await this.#script("append", SCRIPTS.append, keys, args)) as unknown[]
+      // Any answer but missing means the log is there (an append of nothing notifies nobody).
+      if (reply[0] !== "missing") this.#expiry.made(log)
       // A refused append may still have made its log (the checks run on the log it creates).
       if (checked !== undefined && reply[0] !== "appended" && reply[0] !== "conflict") await this.#index(log)
       return await this.#appendResult(log, token, now, entries, reply)

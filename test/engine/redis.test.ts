@@ -23,7 +23,7 @@ import {
   startRedis,
   waitFor,
 } from "./redis-servers.js"
-import { describeEngine } from "./suite.js"
+import { describeEngine, newEntries } from "./suite.js"
 
 const RUN = `herald-test-${randomBytes(4).toString("hex")}`
 const sharedUp = await redisAnswers(SHARED_REDIS_URL)
@@ -94,6 +94,84 @@ describe.skipIf(!sharedUp && !STRICT)("redis engine on the shared Redis", () => 
     await new Promise((resolve) => setTimeout(resolve, 300))
     expect(heads).toBe(1)
     expect(sinks.reduce((lost, sink) => lost + sink.lost, 0)).toBe(0)
+  })
+
+  // A watched log not made yet is looked at again every few seconds: one made and expired in
+  // between must still be told, as on the memory and sqlite engines. Real time (the watch's
+  // timers are real ones; the engine's clock only dates its logs), a log living 400 ms, and a
+  // wait well short of the watch's next look.
+  describe("tells the watchers of a log made after the watch began and expired before its next look", () => {
+    const LIFE_MS = 400
+    const TOLD_WITHIN_MS = 3000
+
+    /** An engine whose head reads are counted, and held back while `gate` is set. */
+    function countingHeads(engine: Engine) {
+      const heads = { started: 0, done: 0, gate: undefined as Promise<void> | undefined }
+      const head = engine.head.bind(engine)
+      engine.head = async (log: string) => {
+        heads.started++
+        try {
+          const found = await head(log)
+          await heads.gate
+          return found
+        } finally {
+          heads.done++
+        }
+      }
+      return heads
+    }
+
+    /** Watches `log` on `engine`, and waits until the watch's first look found nothing. */
+    async function watchedBeforeMade(engine: Engine, log: string) {
+      const heads = countingHeads(engine)
+      const sink = recordingSink()
+      await engine.watch(log, sink)
+      await waitFor(() => heads.done === 1, "the watch's first look")
+      return sink
+    }
+
+    const made: [string, (node: Engine, other: Engine, log: string) => Promise<unknown>][] = [
+      ["made here by create", (node, _, log) => node.create(log, { expiresAt: Date.now() + LIFE_MS })],
+      [
+        "made here by an append of nothing (which notifies nobody)",
+        (node, _, log) => node.append(log, [], { create: { expiresAt: Date.now() + LIFE_MS } }),
+      ],
+      [
+        "made on another node by an append",
+        (_, other, log) => other.append(log, newEntries(1), { create: { expiresAt: Date.now() + LIFE_MS } }),
+      ],
+    ]
+    for (const [how, make] of made) {
+      it(how, async () => {
+        const engine = engineOnShared()
+        const other = nodeBeside(engine)
+        const log = "expiry/made-later"
+        const sink = await watchedBeforeMade(engine, log)
+        await make(engine, other, log)
+        await waitFor(() => sink.lost > 0, "onLost after the log expired", TOLD_WITHIN_MS)
+        expect(await engine.head(log)).toBeUndefined()
+      })
+    }
+
+    it("made while the watch's first look was under way (which read before it was made)", async () => {
+      const engine = engineOnShared()
+      const log = "expiry/made-during-look"
+      const heads = countingHeads(engine)
+      let open = () => {}
+      heads.gate = new Promise<void>((resolve) => {
+        open = resolve
+      })
+      const sink = recordingSink()
+      await engine.watch(log, sink)
+      await waitFor(() => heads.started === 1, "the watch's first look")
+      // Let the read reach Redis before the log is made.
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      await engine.create(log, { expiresAt: Date.now() + LIFE_MS })
+      heads.gate = undefined
+      open()
+      await waitFor(() => sink.lost > 0, "onLost after the log expired", TOLD_WITHIN_MS)
+      expect(await engine.head(log)).toBeUndefined()
+    })
   })
 
   it("trims a log made without a retention of its own by the engine's retention as it is now, after a restart with another", async () => {
