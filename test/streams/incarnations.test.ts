@@ -150,54 +150,28 @@ for (const kind of ENGINES) {
       expect(await engine.head(logOf("/v1/stream/brief"))).toBeUndefined()
     })
 
-    it("does not mark deleted a stream made again at the path while a delete of the old one closed it (404)", async () => {
+    it.each([
+      ["while a delete of the old one closed it", "before"],
+      ["between a delete's close of the old one and its stop flag", "after"],
+    ] as const)("does not mark deleted a stream made again at the path %s (404)", async (_, when) => {
       const engine = kind.open()
       const log = logOf("/v1/stream/src")
       let replace = false
+      // Deleted for good by another request, and made again, just before or just after this close.
+      const replaceOnce = async (args: Parameters<Engine["append"]>) => {
+        if (!replace || args[0] !== log || args[2]?.close !== true) return
+        replace = false
+        await engine.delete(log)
+        await engine.create(log, (await engine.head(logOf("/v1/stream/template")))?.config)
+      }
       served = await serveStreams(
         new Proxy(engine, {
           get(target, property) {
             if (property === "append")
               return async (...args: Parameters<Engine["append"]>) => {
-                if (replace && args[0] === log && args[2]?.close === true) {
-                  replace = false
-                  await target.delete(log)
-                  await target.create(log, (await engine.head(logOf("/v1/stream/template")))?.config)
-                }
-                return target.append(...args)
-              }
-            const value = Reflect.get(target, property, target)
-            return typeof value === "function" ? value.bind(target) : value
-          },
-        }),
-      )
-      const source = `${served.baseUrl}/v1/stream/src`
-      expect((await put(`${served.baseUrl}/v1/stream/template`)).status).toBe(201)
-      expect((await put(source, {}, "data")).status).toBe(201)
-      expect(
-        (await put(`${served.baseUrl}/v1/stream/child`, { "stream-forked-from": "/v1/stream/src" })).status,
-      ).toBe(201)
-      replace = true
-      expect((await fetch(source, { method: "DELETE" })).status).toBe(404)
-      expect(await engine.head(log)).toMatchObject({ closed: false, stopRequested: false })
-    })
-
-    it("does not mark deleted a stream made again at the path between a delete's close of the old one and its stop flag (404)", async () => {
-      const engine = kind.open()
-      const log = logOf("/v1/stream/src")
-      let replace = false
-      served = await serveStreams(
-        new Proxy(engine, {
-          get(target, property) {
-            if (property === "append")
-              return async (...args: Parameters<Engine["append"]>) => {
+                if (when === "before") await replaceOnce(args)
                 const result = await target.append(...args)
-                if (replace && args[0] === log && args[2]?.close === true) {
-                  // Deleted for good by another request, and made again, right after this close.
-                  replace = false
-                  await target.delete(log)
-                  await target.create(log, (await engine.head(logOf("/v1/stream/template")))?.config)
-                }
+                if (when === "after") await replaceOnce(args)
                 return result
               }
             const value = Reflect.get(target, property, target)
