@@ -24,12 +24,14 @@ const UI_FINISH_REASON: Record<FinishReason, string> = {
  * `start-step`, text and reasoning parts (`*-start`, `*-delta`, `*-end`) opened whenever the
  * kind of entry changes, tool calls as `tool-input-start`, `tool-input-delta` and
  * `tool-input-available` (with the parsed arguments), then `finish-step`, `finish` (with its `finishReason`) and `[DONE]`.
- * A failure or an interruption is an `error` part, a cancel an `abort` part. Claude's signature
- * of a thinking block is its reasoning part's provider metadata `anthropic.signature`, and its
- * encrypted thinking a reasoning part of its own with `anthropic.redactedData` (the names of the
- * AI SDK's Anthropic provider), OpenRouter's reasoning details an empty reasoning part with
- * `openrouter.reasoning_details` (its provider's name), so that `useChat` sends them back with
- * the turn.
+ * The `start` part's `messageId` is the continued assistant message's id when the generation has
+ * one (so the chat adds the answer to that message, as the AI SDK's `toUIMessageStreamResponse`
+ * with `originalMessages` does), else `msg_<id>`. A failure or an interruption is an `error`
+ * part, a cancel an `abort` part. Claude's signature of a thinking block is its reasoning part's
+ * provider metadata `anthropic.signature`, and its encrypted thinking a reasoning part of its own
+ * with `anthropic.redactedData` (the names of the AI SDK's Anthropic provider), OpenRouter's
+ * reasoning details an empty reasoning part with `openrouter.reasoning_details` (its provider's
+ * name), so that `useChat` sends them back with the turn.
  */
 export function aiSdkView(context: ViewContext): View {
   let started = false
@@ -147,7 +149,7 @@ export function aiSdkView(context: ViewContext): View {
       if (started) return events
       started = true
       return [
-        part({ type: "start", messageId: `msg_${context.id}` }),
+        part({ type: "start", messageId: context.meta.messageId ?? `msg_${context.id}` }),
         part({ type: "start-step" }),
         ...events,
       ]

@@ -39,16 +39,18 @@ export const anthropicMessagesEndpoint: CreateEndpoint = {
 
 /**
  * `POST /v1/ai-sdk/chat`: what `useChat` sends, always answered as a UI message stream; the
- * generation becomes its chat's latest, which `GET /v1/ai-sdk/chat/{chatId}/stream` resumes.
+ * generation becomes its chat's latest, which `GET /v1/ai-sdk/chat/{chatId}/stream` resumes. A
+ * request that continues an assistant message answers in that message (its id is the stream's).
  */
 export const aiSdkChatEndpoint: CreateEndpoint = {
   format: "ai-sdk",
   read(body, context) {
-    const { chatId, request } = fromAISdkChatRequest(body, context.defaultModel)
+    const { chatId, request, continuedMessageId } = fromAISdkChatRequest(body, context.defaultModel)
     return {
       request,
       streaming: true,
       includeUsage: false,
+      ...(continuedMessageId !== undefined && { messageId: continuedMessageId }),
       maxTokensField: "maxOutputTokens",
       created: (id, subject) => context.chats.record(subject, chatId, id),
     }

@@ -35,6 +35,8 @@ export interface ClientRequest {
   readonly streaming: boolean
   /** The OpenAI client asked for the usage chunk (`stream_options.include_usage`). */
   readonly includeUsage: boolean
+  /** The UI message the answer belongs to, for the AI SDK's view (see {@link GenerationMeta.messageId}). */
+  readonly messageId?: string
   /** The body field that asked for the most output tokens, to name when it asks too many. */
   readonly maxTokensField: string
   /** Runs once the generation exists (the AI SDK endpoint records it as its chat's latest). */
@@ -268,6 +270,7 @@ async function admit(
         owner: grants.subject,
         createdAt: context.now(),
         includeUsage: asked.includeUsage,
+        ...(asked.messageId !== undefined && { messageId: asked.messageId }),
       }
       // A token without `sub` owns nothing (outside dev mode), so it has no reasoning to remember.
       const remembers = grants.subject !== undefined || grants === LOCAL_DEV_CLIENT

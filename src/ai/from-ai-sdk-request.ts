@@ -58,10 +58,20 @@ const IMAGE_URL = /^(data|https):/i
 /** Longest chat id accepted: it names the chat in `GET /v1/ai-sdk/chat/{chatId}/stream`. */
 const MAX_CHAT_ID = 256
 
+/** Longest id of a continued assistant message accepted: it is stored with the generation. */
+const MAX_MESSAGE_ID = 256
+
 /** An AI SDK chat request: the chat it belongs to and the request for the model. */
 export interface AISdkChatRequest {
   readonly chatId: string
   readonly request: NormalizedRequest
+  /**
+   * The id of the assistant message the request continues (the last UI message is the
+   * assistant's, as after `addToolOutput`): the answer's `messageId`, so that the chat adds the
+   * answer to that message instead of showing a second one. `undefined` when the last message is
+   * not the assistant's or has no id.
+   */
+  readonly continuedMessageId?: string
 }
 
 /**
@@ -70,7 +80,8 @@ export interface AISdkChatRequest {
  * calls with their output (each step of an assistant message is one assistant turn followed by
  * its tool results), and reasoning with the provider metadata that lets it go back to Claude;
  * sources, step markers and data parts are for the UI and are not sent to the model (as the AI
- * SDK's `convertToModelMessages` does). `reasoningEffort` is OpenAI's `reasoning_effort`. Throws
+ * SDK's `convertToModelMessages` does). `reasoningEffort` is OpenAI's `reasoning_effort`. When the
+ * last message is the assistant's, its id is the answer's (see {@link AISdkChatRequest}). Throws
  * {@link RequestFieldError} naming the first field that is invalid or not translated.
  */
 export function fromAISdkChatRequest(input: unknown, defaultModel: string): AISdkChatRequest {
@@ -91,7 +102,9 @@ export function fromAISdkChatRequest(input: unknown, defaultModel: string): AISd
   const system: string[] = []
   const bodySystem = optionalString(body.system, "system")
   if (bodySystem !== undefined) system.push(bodySystem)
-  array(body.messages, "messages").forEach((value, at) => {
+  const messages = array(body.messages, "messages")
+  let continuedMessageId: string | undefined
+  messages.forEach((value, at) => {
     const path = `messages[${at}]`
     const message = object(value, path)
     const parts = array(message.parts, `${path}.parts`).map((part, index) =>
@@ -100,8 +113,10 @@ export function fromAISdkChatRequest(input: unknown, defaultModel: string): AISd
     const role = string(message.role, `${path}.role`)
     if (role === "system") system.push(...contentTexts(parts, `${path}.parts`))
     else if (role === "user") request.messages.push(userMessage(parts, path))
-    else if (role === "assistant") request.messages.push(...assistantTurns(parts, path))
-    else throw new RequestFieldError(`${path}.role`, `messages of role ${role} are not supported`)
+    else if (role === "assistant") {
+      request.messages.push(...assistantTurns(parts, path))
+      if (at === messages.length - 1) continuedMessageId = messageId(message.id, `${path}.id`)
+    } else throw new RequestFieldError(`${path}.role`, `messages of role ${role} are not supported`)
   })
   Object.assign(request, systemPrompt(system))
   const maxTokens = optionalPositiveInteger(body.maxOutputTokens, "maxOutputTokens")
@@ -113,7 +128,18 @@ export function fromAISdkChatRequest(input: unknown, defaultModel: string): AISd
   if (declared.length > 0) request.tools = declared
   const choice = body.toolChoice === undefined ? undefined : toolChoice(body.toolChoice, declared)
   if (choice !== undefined) request.toolChoice = choice
-  return { chatId, request }
+  return { chatId, request, ...(continuedMessageId !== undefined && { continuedMessageId }) }
+}
+
+/**
+ * A continued message's id: a string of 1 to {@link MAX_MESSAGE_ID} characters, or `undefined`
+ * when left out (the AI SDK always sends one; a hand-written client may not).
+ */
+function messageId(value: unknown, path: string): string | undefined {
+  const id = optionalString(value, path)
+  if (id !== undefined && (id === "" || id.length > MAX_MESSAGE_ID))
+    throw new RequestFieldError(path, `must be 1 to ${MAX_MESSAGE_ID} characters`)
+  return id
 }
 
 /**

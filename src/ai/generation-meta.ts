@@ -22,6 +22,12 @@ export interface GenerationMeta {
   readonly createdAt: number
   /** The OpenAI client asked for the usage chunk (`stream_options.include_usage`). */
   readonly includeUsage: boolean
+  /**
+   * The id of the UI message the answer belongs to, which the AI SDK's view sends in its `start`
+   * part: the assistant message an AI SDK chat request continued (after a tool's output, say).
+   * `undefined` for a new message (and in a generation stored before it was kept): `msg_<id>`.
+   */
+  readonly messageId?: string
 }
 
 /** `meta` as the engine stores it: strings only. */
@@ -32,6 +38,7 @@ export function metaToRecord(meta: GenerationMeta): Record<string, string> {
     ...(meta.owner === undefined ? {} : { owner: meta.owner }),
     createdAt: String(meta.createdAt),
     includeUsage: meta.includeUsage ? "true" : "false",
+    ...(meta.messageId === undefined ? {} : { messageId: meta.messageId }),
   }
 }
 
@@ -48,5 +55,6 @@ export function metaFromRecord(
     owner: record.owner,
     createdAt: Number(record.createdAt),
     includeUsage: record.includeUsage === "true",
+    ...(record.messageId === undefined ? {} : { messageId: record.messageId }),
   }
 }

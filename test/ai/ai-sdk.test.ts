@@ -193,6 +193,16 @@ function pageStorage() {
   return { kept, storage }
 }
 
+/** A chunk of an OpenAI chat completion stream, as the fake upstream writes it. */
+function openaiFrame(delta: Record<string, unknown>, finish: string | null = null): string {
+  const chunk = {
+    id: "chatcmpl-1",
+    object: "chat.completion.chunk",
+    choices: [{ index: 0, delta, finish_reason: finish }],
+  }
+  return `data: ${JSON.stringify(chunk)}\n\n`
+}
+
 /** The text the UI message chunks of `events` carry. */
 function textOfEvents(events: readonly ServerSentEvent[]): string {
   let text = ""
@@ -252,6 +262,123 @@ for (const kind of ENGINES) {
           await chat.sendMessage({ text: PROMPT })
         }
         expect(reasons).toEqual(["stop", "tool-calls"])
+      })
+
+      it("the page's tool loop stays in one assistant message: the answer after the output continues it, with its id (both transports, and a replay)", async () => {
+        const upstream = await startUpstream()
+        try {
+          running = await startAI({
+            openEngine: kind.open,
+            models: { up: { provider: "openai", baseURL: upstream.baseURL } },
+          })
+          const origin = running.origin
+          // A question: a few words and a call of the tool; its output: the answer; the next question: a word.
+          upstream.answer = (response) => {
+            const messages = upstream.requests.at(-1)?.body.messages as { role: string; content: unknown }[]
+            const last = messages.at(-1)
+            const call = {
+              index: 0,
+              id: `call_${upstream.requests.length}`,
+              type: "function",
+              function: { name: "weather", arguments: '{"city":"Oslo"}' },
+            }
+            const chunks =
+              last?.role === "tool"
+                ? [
+                    openaiFrame({ role: "assistant", content: "It is 4 °C in Oslo." }),
+                    openaiFrame({}, "stop"),
+                  ]
+                : last?.content === "And tomorrow?"
+                  ? [openaiFrame({ role: "assistant", content: "Colder." }), openaiFrame({}, "stop")]
+                  : [
+                      openaiFrame({ role: "assistant", content: "Let me check. " }),
+                      openaiFrame({ tool_calls: [call] }),
+                      openaiFrame({}, "tool_calls"),
+                    ]
+            response.writeHead(200, { "content-type": "text/event-stream" })
+            response.end(`${chunks.join("")}data: [DONE]\n\n`)
+          }
+          const inputSchema = { type: "object", properties: { city: { type: "string" } }, required: ["city"] }
+          for (const Transport of [HeraldChatTransport, DefaultChatTransport]) {
+            const recorder = recordingFetch({})
+            const posted: { messages: UIMessage[] }[] = []
+            const fetchFn = (input: RequestInfo | URL, init?: RequestInit) => {
+              if (init?.method === "POST" && String(input).endsWith("/chat"))
+                posted.push(JSON.parse(String(init.body)) as { messages: UIMessage[] })
+              return recorder.fetch(input, init)
+            }
+            const chatId = `chat-tool-loop-${Transport.name}`
+            const chat: TestChat = new TestChat({
+              id: chatId,
+              transport: new Transport({
+                api: `${origin}/v1/ai-sdk/chat`,
+                fetch: fetchFn as typeof fetch,
+                body: { model: "up", tools: { weather: { inputSchema } } },
+              }),
+              sendAutomaticallyWhen: lastAssistantMessageIsCompleteWithToolCalls,
+              onToolCall: ({ toolCall }) => {
+                void chat.addToolOutput({
+                  tool: "weather",
+                  toolCallId: toolCall.toolCallId,
+                  output: { celsius: 4 },
+                })
+              },
+            })
+            await chat.sendMessage({ text: "Weather in Oslo?" })
+            await expect
+              .poll(() => chat.status === "ready" && textOf(chat.messages.at(-1)).includes("4 °C"), {
+                timeout: 5000,
+              })
+              .toBe(true)
+            // One assistant message holds both steps, each once.
+            expect(chat.messages.map((message) => message.role)).toEqual(["user", "assistant"])
+            const answer = chat.messages[1] as UIMessage
+            expect(answer.parts.map((part) => part.type)).toEqual([
+              "step-start",
+              "text",
+              "tool-weather",
+              "step-start",
+              "text",
+            ])
+            expect(textOf(answer)).toBe("Let me check. It is 4 °C in Oslo.")
+            // The first answer is a new message (msg_<generation>); the second names the message it continues.
+            const [first, second] = recorder.exchanges as [Exchange, Exchange]
+            const start = async (exchange: Exchange) => JSON.parse((await exchange.events)[0]?.data ?? "{}")
+            expect(await start(first)).toEqual({
+              type: "start",
+              messageId: `msg_${first.responseHeaders.get("herald-generation-id")}`,
+            })
+            expect(posted[1]?.messages.at(-1)).toMatchObject({ id: answer.id, role: "assistant" })
+            expect(await start(second)).toEqual({ type: "start", messageId: answer.id })
+            // Stored with the generation: a replay of the second answer names the same message.
+            const secondId = second.responseHeaders.get("herald-generation-id")
+            const replay = await fetch(`${origin}/v1/generations/${secondId}/stream?format=ai-sdk`)
+            expect((await finalUIMessage(replay))?.id).toBe(answer.id)
+
+            // The next question carries the conversation once: the model sees the call once.
+            await chat.sendMessage({ text: "And tomorrow?" })
+            await expect.poll(() => chat.status, { timeout: 5000 }).toBe("ready")
+            expect(posted).toHaveLength(3)
+            expect(posted[2]?.messages.map((message) => message.role)).toEqual(["user", "assistant", "user"])
+            expect(chat.messages.map((message) => message.role)).toEqual([
+              "user",
+              "assistant",
+              "user",
+              "assistant",
+            ])
+            const sent = upstream.requests.at(-1)?.body.messages as { role: string; tool_calls?: unknown[] }[]
+            expect(sent.map((message) => message.role)).toEqual([
+              "user",
+              "assistant",
+              "tool",
+              "assistant",
+              "user",
+            ])
+            expect(sent.filter((message) => message.tool_calls !== undefined)).toHaveLength(1)
+          }
+        } finally {
+          await upstream.close()
+        }
       })
 
       it("readUIMessageStream reads Herald's view of a generation made elsewhere: text, a tool call, the end", async () => {
@@ -683,6 +810,73 @@ describe("the AI SDK backend with tools the page runs", () => {
         expect(response.status).toBe(400)
         expect(((await response.json()) as { error: { param: string } }).error.param).toBe(param)
       }
+    } finally {
+      await upstream.close()
+    }
+  })
+})
+
+describe("an answer that continues the chat's assistant message", () => {
+  it("keeps the message's id when resumed and replayed; a message id past 256 characters is a 400 naming it", async () => {
+    const upstream = await startUpstream()
+    try {
+      running = await startAI({ models: { up: { provider: "openai", baseURL: upstream.baseURL } } })
+      const api = `${running.origin}/v1/ai-sdk/chat`
+      // The answer runs until released: a resume finds it running and sends it from its start.
+      let release = () => {}
+      const released = new Promise<void>((resolve) => {
+        release = resolve
+      })
+      upstream.answer = (response) => {
+        response.writeHead(200, { "content-type": "text/event-stream" })
+        response.write(openaiFrame({ role: "assistant", content: "It is 4 °C " }))
+        void released.then(() =>
+          response.end(`${openaiFrame({ content: "in Oslo." }, "stop")}data: [DONE]\n\n`),
+        )
+      }
+      const post = (id: string) =>
+        fetch(api, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({
+            id: "chat-continued",
+            model: "up",
+            messages: [
+              userMessage("Weather in Oslo?"),
+              {
+                id,
+                role: "assistant",
+                parts: [
+                  { type: "step-start" },
+                  {
+                    type: "tool-weather",
+                    toolCallId: "call_w",
+                    state: "output-available",
+                    input: { city: "Oslo" },
+                    output: { celsius: 4 },
+                  },
+                ],
+              },
+            ],
+          }),
+        })
+      const tooLong = await post("a".repeat(257))
+      expect(tooLong.status).toBe(400)
+      expect(((await tooLong.json()) as { error: { param: string } }).error.param).toBe("messages[1].id")
+
+      const firstPart = async (response: Response) =>
+        JSON.parse((await readEvents(response, (events) => events.length > 0))[0]?.data ?? "{}")
+      const posted = await post("answer-1")
+      expect(await firstPart(posted)).toEqual({ type: "start", messageId: "answer-1" })
+      const resumed = await fetch(`${api}/chat-continued/stream`)
+      expect(resumed.status).toBe(200)
+      expect(await firstPart(resumed)).toEqual({ type: "start", messageId: "answer-1" })
+      // And once it ended, a replay of it.
+      release()
+      const id = posted.headers.get("herald-generation-id")
+      const replayed = await finalUIMessage(await fetch(`${running.origin}/v1/generations/${id}/stream`))
+      expect(replayed?.id).toBe("answer-1")
+      expect(textOf(replayed)).toBe("It is 4 °C in Oslo.")
     } finally {
       await upstream.close()
     }

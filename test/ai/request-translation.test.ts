@@ -831,6 +831,26 @@ describe("AI SDK chat requests (useChat's UI messages)", () => {
     expect(read([{ role: "tool", parts: [] }])).toBe("messages[0].role")
   })
 
+  it("takes the id of the assistant message a request continues (the last message), for the answer", () => {
+    const user = { id: "u", role: "user", parts: [{ type: "text", text: "Weather?" }] }
+    const assistant = (id: unknown) => ({
+      id,
+      role: "assistant",
+      parts: [
+        { type: "tool-weather", toolCallId: "c1", state: "output-available", input: {}, output: "rain" },
+      ],
+    })
+    const read = (messages: unknown[]) => fromAISdkChatRequest({ id: "c", messages }, "m").continuedMessageId
+    expect(read([user, assistant("a1")])).toBe("a1")
+    // An earlier assistant message is not continued; a message without an id names none.
+    expect(read([user, assistant("a1"), user])).toBeUndefined()
+    expect(read([user, assistant(undefined)])).toBeUndefined()
+    expect(read([user, assistant("x".repeat(256))])).toBe("x".repeat(256))
+    for (const id of ["", "x".repeat(257), 7]) {
+      expect(fieldOf(() => read([user, assistant(id)]))).toBe("messages[1].id")
+    }
+  })
+
   it("sends a tool turn's reasoning back only when asked to, and always then (an empty one too)", () => {
     const ui = {
       id: "c",
