@@ -190,6 +190,12 @@ class LogFollower implements Follower {
   #pendingBytes = 0
   /** The catch-up must read the log (a replay page left, a hole, a lost feed, a bare close). */
   #mustRead = false
+  /**
+   * How many of `#pending`'s entries were held when the last read (or head) was sent: stored
+   * before it ran, so that a read finding nothing after the watermark proves a hole before one of
+   * them. An entry held since may have been stored after it ran, as may those it follows.
+   */
+  #heldAtRead = 0
   /** The page read by `open`, delivered first. */
   #firstPage: readonly Entry[] = []
 
@@ -421,8 +427,10 @@ class LogFollower implements Follower {
           const used = this.#deliverRun(this.#pending, want, deliver)
           for (const entry of this.#pending.splice(0, used)) this.#pendingBytes -= entry.data.length
           if (used < want && !this.#blocked && !this.#stopped) {
-            // A hole: read it, unless the last read said the log holds nothing more.
-            if (readNothing) this.#end("gap")
+            // A hole: read it, unless the last read said the log holds nothing more though the
+            // entry after the hole was stored before it ran (held before it was sent). One held
+            // since, its predecessors' notices lost, may have been stored after: read again.
+            if (readNothing && used < this.#heldAtRead) this.#end("gap")
             this.#mustRead = true
           }
           readNothing = false
@@ -463,6 +471,7 @@ class LogFollower implements Follower {
       if (this.#epoch === undefined) {
         // A log created since the follower started: everything in it came after. One recreated
         // under it: what it holds came after what the follower delivered.
+        this.#heldAtRead = this.#pending.length
         const head = await this.#engine.head(this.#log)
         if (this.#stopped || head === undefined) return []
         if (this.#epoch === undefined)
@@ -472,6 +481,7 @@ class LogFollower implements Follower {
         this.#fromFloor = false
       }
       const after = formatPosition(this.#epoch as string, this.#seq)
+      this.#heldAtRead = this.#pending.length
       const result = await this.#engine.read(this.#log, after, this.#readLimit())
       if (this.#stopped) return []
       if (result.held) {
@@ -510,6 +520,7 @@ class LogFollower implements Follower {
     this.#closedAt = undefined
     this.#pending = []
     this.#pendingBytes = 0
+    this.#heldAtRead = 0
     this.#fromFloor = true
     this.#onRecreated?.()
   }

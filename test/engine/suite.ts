@@ -1243,6 +1243,52 @@ export function describeEngine(
         expect(r.ends.map((end) => end.reason)).toEqual(["closed"])
       })
 
+      // A fill read that finds nothing proves a hole only before entries stored when it ran: the
+      // entry after the hole here was appended after it ran, its predecessor's notice lost (with a
+      // loss heard, or silently), so the follower reads again instead of ending with a gap.
+      const lostDuringEmptyRead: [string, boolean][] = [
+        ["the feed lost and regained meanwhile", true],
+        ["the notice of the entry before it dropped silently", false],
+      ]
+      for (const [how, lossHeard] of lostDuringEmptyRead) {
+        it(`reads again when a fill read finds nothing and an entry after a hole comes while it is under way: ${how}`, async () => {
+          const inner = await make()
+          appended(await inner.append(LOG, newEntries(3), { create: {} }))
+          let duringRead: (() => Promise<void>) | undefined
+          const sinks: FeedSink[] = []
+          class SlowRead extends LaggingFeed {
+            override watch(log: string, sink: FeedSink) {
+              sinks.push(sink)
+              return super.watch(log, sink)
+            }
+            override async read(log: string, after: string, limit: number) {
+              const result = await super.read(log, after, limit)
+              const hook = duringRead
+              duringRead = undefined
+              await hook?.()
+              return result
+            }
+          }
+          // Every batch of the inner feed is dropped: the test hands the follower what it hears.
+          const engine = new SlowRead(inner, 1, { ...FAITHFUL_FEED, droppedSilently: 1 })
+          const r = await followAndRecord(engine, LOG, undefined)
+          await r.started
+          duringRead = async () => {
+            appended(await inner.append(LOG, newEntries(1, "fourth")))
+            if (lossHeard) for (const sink of sinks) sink.onLost()
+            const [fifth] = appended(await inner.append(LOG, newEntries(1, "fifth"))).entries
+            engine.inject(LOG, [fifth as Entry])
+          }
+          // A loss while live: the follower reads after 3 and finds nothing (4 comes after the read).
+          for (const sink of sinks) sink.onLost()
+          await until(() => r.got.length === 2 || r.ends.length > 0, "4 and 5, or an end")
+          await settleTurns()
+          expect(seqs(r.got)).toEqual([4, 5])
+          expect(r.ends).toEqual([])
+          r.follower.stop()
+        })
+      }
+
       it("ends with gap when entries still to replay are trimmed meanwhile", async () => {
         const engine = await make({ retention: { maxEntries: 10 } })
         appended(await engine.append(LOG, newEntries(10), { create: {} }))
