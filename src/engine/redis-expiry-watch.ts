@@ -89,7 +89,11 @@ export function createExpiryWatch(options: ExpiryWatchOptions): ExpiryWatch {
         else arm(log, entry, RETRY_MS)
         return
       }
-      watched.delete(log)
+      // Gone, but still watched: the log may be made again, with an expiry of its own, and its
+      // watchers told again when that one goes. Armed first: a sink that lets go of the last
+      // watch as it is told clears the timer.
+      entry.seen = false
+      arm(log, entry, RETRY_MS)
       options.lost(log)
       return
     }

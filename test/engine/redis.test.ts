@@ -172,6 +172,23 @@ describe.skipIf(!sharedUp && !STRICT)("redis engine on the shared Redis", () => 
       await waitFor(() => sink.lost > 0, "onLost after the log expired", TOLD_WITHIN_MS)
       expect(await engine.head(log)).toBeUndefined()
     })
+
+    // A watch held across a log's incarnations (a follower with onRecreated): the first expiry
+    // must not make the watch forget the log.
+    for (const [how, make] of made) {
+      it(`made again, ${how}, after an expiry the same watch was told of`, async () => {
+        const engine = engineOnShared()
+        const other = nodeBeside(engine)
+        const log = "expiry/made-again"
+        await engine.create(log, { expiresAt: Date.now() + LIFE_MS })
+        const sink = recordingSink()
+        await engine.watch(log, sink)
+        await waitFor(() => sink.lost === 1, "onLost after the first incarnation expired", TOLD_WITHIN_MS)
+        await make(engine, other, log)
+        await waitFor(() => sink.lost === 2, "onLost after the second incarnation expired", TOLD_WITHIN_MS)
+        expect(await engine.head(log)).toBeUndefined()
+      })
+    }
   })
 
   it("trims a log made without a retention of its own by the engine's retention as it is now, after a restart with another", async () => {
