@@ -27,6 +27,13 @@ const RECONNECT = {
 const END_OF_ERROR_TYPE = { generation_cancelled: "cancelled", generation_interrupted: "interrupted" }
 
 /**
+ * The error type of a stream that ended before its generation did (the node serving it shut down,
+ * say, while the generation runs on another): not an end of the generation, a connection to make
+ * again, from the cursor.
+ */
+const STREAM_INTERRUPTED = "stream_interrupted"
+
+/**
  * @typedef {"done" | "cancelled" | "interrupted" | "failed" | "lost"} EndStatus
  * @typedef {"connecting" | "live" | "reconnecting" | "offline"} ConnectionState
  * @typedef {object} StreamEvent
@@ -57,6 +64,10 @@ export class GenerationStream {
   #ended = false
   /** @type {ReturnType<typeof setTimeout> | undefined} */
   #silence
+  /** Streams interrupted in a row, with no event of the answer between them (see {@link #readOn}). */
+  #interruptions = 0
+  /** @type {ReturnType<typeof setTimeout> | undefined} */
+  #pause
 
   /** @param {StreamHandlers} handlers */
   constructor(handlers) {
@@ -145,6 +156,7 @@ export class GenerationStream {
     }
     if (chunk?.error !== undefined) {
       const type = String(chunk.error?.type ?? "")
+      if (type === STREAM_INTERRUPTED && this.#id !== undefined) return this.#readOn(this.#id)
       return this.#end(
         END_OF_ERROR_TYPE[type] ?? "failed",
         String(chunk.error?.message ?? "the generation failed"),
@@ -153,6 +165,7 @@ export class GenerationStream {
     const choice = chunk?.choices?.[0]
     const delta = choice?.delta ?? {}
     this.#cursor = event.lastEventId
+    this.#interruptions = 0
     this.#handlers.onEvent({
       // A refusal (structured outputs) is shown as the answer's text.
       text:
@@ -202,6 +215,30 @@ export class GenerationStream {
     }
   }
 
+  /**
+   * The server ended this stream before the generation's end (`stream_interrupted`): as after a
+   * dropped connection, follow generation `id` again from the cursor, through whichever node
+   * answers now. At once the first time; a stream interrupted again before any new event (a node
+   * still shutting down answers so) is followed again after a wait that grows as a dropped
+   * follow's does, and given up (`offline`, the Reconnect button) after as many attempts.
+   * @param {string} id
+   */
+  #readOn(id) {
+    this.#stop()
+    if (this.#interruptions >= RECONNECT.maxAttempts) {
+      this.#interruptions = 0
+      this.#handlers.onConnection("offline")
+      return
+    }
+    const delay =
+      this.#interruptions === 0
+        ? 0
+        : Math.min(RECONNECT.maxDelay, RECONNECT.delay * RECONNECT.backoff ** (this.#interruptions - 1))
+    this.#interruptions++
+    this.#handlers.onConnection("reconnecting")
+    this.#pause = setTimeout(() => this.follow(id, this.#cursor), delay)
+  }
+
   /** Re-arms the silence check. */
   #watch() {
     clearTimeout(this.#silence)
@@ -231,6 +268,7 @@ export class GenerationStream {
 
   #stop() {
     clearTimeout(this.#silence)
+    clearTimeout(this.#pause)
     this.#source?.close()
     this.#source = undefined
   }
