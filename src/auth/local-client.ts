@@ -32,8 +32,43 @@ export interface LocalTrust {
  * from the address alone.
  */
 export function isTrustedLocalRequest(request: IncomingMessage, trust: LocalTrust): boolean {
+  return isTrustedPage(request, trust) && isLocalToThisServer(request, trust)
+}
+
+/**
+ * Whether the page that sent `request`, if a page did, may act with the developer's rights: none
+ * (no `Origin`), an origin `trust` trusts, or the request's own origin on a loopback host — a
+ * page this server served, opened by another loopback name than the hub URL's (the banner's
+ * http://127.0.0.1:PORT where the hub URL says localhost). A page of another loopback port, or of
+ * any other origin, is not one; nor is a page reached by a name an attacker pointed at
+ * 127.0.0.1 (its `Host` is that name, not a loopback one).
+ */
+function isTrustedPage(request: IncomingMessage, trust: LocalTrust): boolean {
   const origin = request.headers.origin
-  return (origin === undefined || trust.trusts(origin)) && isLocalToThisServer(request, trust)
+  return origin === undefined || trust.trusts(origin) || origin === ownLoopbackOrigin(request)
+}
+
+/** The origin `request` names itself by (its scheme and `Host`) when its host is a loopback one, else `undefined`. */
+function ownLoopbackOrigin(request: IncomingMessage): string | undefined {
+  const host = hostOf(request)
+  if (host === undefined) return undefined
+  // HTTP/2 says its scheme; HTTP/1.1 is https on a TLS socket.
+  const said = request.headers[":scheme"]
+  const scheme =
+    typeof said === "string"
+      ? said
+      : (request.socket as { encrypted?: boolean } | undefined)?.encrypted === true
+        ? "https"
+        : "http"
+  // Another scheme has an opaque origin, `null`, as a sandboxed page's `Origin` says.
+  if (scheme !== "http" && scheme !== "https") return undefined
+  let url: URL
+  try {
+    url = new URL(`${scheme}://${host}`)
+  } catch {
+    return undefined
+  }
+  return isLoopbackHost(url.hostname) ? url.origin : undefined
 }
 
 /**
@@ -52,7 +87,7 @@ export function untrustedLocalMessage(request: IncomingMessage, trust: LocalTrus
     return `${trusted} when they name it by a loopback host or its own, not ${host}: use localhost, or send a token.`
   }
   const page = request.headers.origin
-  if (page === undefined || trust.trusts(page)) return undefined
+  if (page === undefined || isTrustedPage(request, trust)) return undefined
   return `${trusted}, but not pages of ${page}: start it with --cors-origins ${page}, or send a token.`
 }
 
@@ -73,10 +108,15 @@ function isDirectLocalClient(request: IncomingMessage): boolean {
 
 /** Whether `request` names this server as its host: a loopback name, or the server's own. */
 function namesThisServer(request: IncomingMessage, trust: LocalTrust): boolean {
+  const host = hostnameOf(hostOf(request))
+  return host !== undefined && (isLoopbackHost(host) || host === trust.hostname)
+}
+
+/** The host `request` names, port included: its `Host`, or HTTP/2's `:authority`. */
+function hostOf(request: IncomingMessage): string | undefined {
   // HTTP/2 names the host in `:authority`; browsers send no `Host` there (RFC 9113 §8.3.1).
   const authority = request.headers[":authority"]
-  const host = hostnameOf(request.headers.host ?? (typeof authority === "string" ? authority : undefined))
-  return host !== undefined && (isLoopbackHost(host) || host === trust.hostname)
+  return request.headers.host ?? (typeof authority === "string" ? authority : undefined)
 }
 
 /** The host name of a `Host` header (`example.com:8080`, `[::1]:80`), or `undefined` when it is not one. */
