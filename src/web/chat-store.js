@@ -9,10 +9,19 @@ const MODEL_KEY = "herald.chat.model"
 const SAVE_EVERY_MS = 100
 
 /**
+ * The longest request (as JSON) a turn keeps until the server names its generation, to send it
+ * again after a reload: each request carries the conversation so far, and sessionStorage holds
+ * a few MB for the whole conversation, written again at every save.
+ */
+const MAX_KEPT_REQUEST_CHARS = 128 * 1024
+
+/**
  * @typedef {"starting" | "running" | "done" | "cancelled" | "interrupted" | "failed" | "lost"} TurnStatus
  * @typedef {object} Turn
- * @property {string} key            this page's own id for the turn
+ * @property {string} key            this page's own id for the turn, and its request's Idempotency-Key
  * @property {string} [id]           the generation's id, once the server named it
+ * @property {object} [request]      the request that creates the generation, kept until the server
+ *   names it (to send again with the same key after a reload); absent when too large to keep
  * @property {string} model
  * @property {string} [prompt]       absent for a generation watched from a link
  * @property {string} text           the answer received so far
@@ -23,6 +32,11 @@ const SAVE_EVERY_MS = 100
  * @property {string} [finishReason]
  * @property {object} [stats]        the generation's numbers, once it ended
  */
+
+/** `request` if a turn may keep it (see {@link MAX_KEPT_REQUEST_CHARS}), else `undefined`. */
+export function requestToKeep(/** @type {object} */ request) {
+  return JSON.stringify(request).length <= MAX_KEPT_REQUEST_CHARS ? request : undefined
+}
 
 /** The turns kept for this tab, oldest first. @returns {Turn[]} */
 export function loadTurns() {

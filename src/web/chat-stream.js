@@ -34,6 +34,19 @@ const END_OF_ERROR_TYPE = { generation_cancelled: "cancelled", generation_interr
 const STREAM_INTERRUPTED = "stream_interrupted"
 
 /**
+ * Whether the page is going away (a reload, a navigation): the unload cuts the page's requests,
+ * and a request cut so says nothing of its generation. What the page kept is read again after
+ * the reload. A page restored from the back/forward cache shows again.
+ */
+let leaving = false
+addEventListener("pagehide", () => {
+  leaving = true
+})
+addEventListener("pageshow", () => {
+  leaving = false
+})
+
+/**
  * @typedef {"done" | "cancelled" | "interrupted" | "failed" | "lost"} EndStatus
  * @typedef {"connecting" | "live" | "reconnecting" | "offline"} ConnectionState
  * @typedef {object} StreamEvent
@@ -75,15 +88,18 @@ export class GenerationStream {
   }
 
   /**
-   * Creates a generation (`POST /v1/chat/completions`) and reads its answer. A POST is never sent
-   * twice: once the head named the id, a dropped response is followed from the last cursor.
+   * Creates a generation (`POST /v1/chat/completions`) and reads its answer. Once the head named
+   * the id, a dropped response is followed from the last cursor. The POST carries `key` as its
+   * `Idempotency-Key`: the same body sent again with it (after a reload before the head) answers
+   * the generation the first one started, from its start, and starts no second one.
    * @param {object} body  an OpenAI Chat Completions request
+   * @param {string} key  the turn's key
    */
-  create(body) {
+  create(body, key) {
     this.#open("/v1/chat/completions", {
       method: "POST",
       body: JSON.stringify({ ...body, stream: true }),
-      headers: () => ({ "content-type": "application/json", ...authHeaders() }),
+      headers: () => ({ "content-type": "application/json", "idempotency-key": key, ...authHeaders() }),
       reconnect: false,
       onResponse: (response) => {
         const id = response.headers.get("herald-generation-id")
@@ -191,6 +207,8 @@ export class GenerationStream {
       return
     }
     this.#stop()
+    // Cut by the unload: the turn stays as it was kept, and the reload goes on from there.
+    if (leaving) return
     const status = failure?.status
     const message = status === undefined ? undefined : errorMessage(status, failure?.body ?? "")
     if (status === 401 || status === 403) {

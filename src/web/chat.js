@@ -5,7 +5,7 @@
 // the start, and Stop cancels it on whichever node runs it.
 
 import { cancelGeneration, currentToken, generationState, listModels, storeToken } from "./chat-api.js"
-import { flushSave, loadTurns, savedModel, saveModel, saveTurns } from "./chat-store.js"
+import { flushSave, loadTurns, requestToKeep, savedModel, saveModel, saveTurns } from "./chat-store.js"
 import { GenerationStream } from "./chat-stream.js"
 import { Typewriter } from "./chat-typewriter.js"
 
@@ -141,9 +141,13 @@ function endMessage(turn) {
   }
 }
 
-/** The key of a new turn: unique in this tab. */
+/**
+ * The key of a new turn: unique in this tab, and sent as its request's Idempotency-Key, which the
+ * server scopes to the token's subject only (tabs and users with one share them): 96 random bits.
+ */
 function newKey() {
-  return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`
+  const random = crypto.getRandomValues(new Uint8Array(12))
+  return `${Date.now().toString(36)}-${Array.from(random, (byte) => byte.toString(16).padStart(2, "0")).join("")}`
 }
 
 /** @param {Turn} turn */
@@ -197,6 +201,7 @@ function stream(view, body) {
   const reader = new GenerationStream({
     onId(id) {
       turn.id = id
+      delete turn.request
       turn.status = "running"
       showInUrl(id)
       save()
@@ -230,6 +235,7 @@ function stream(view, body) {
     onEnd(status, message) {
       view.stream = undefined
       view.stopping = false
+      delete turn.request
       turn.status = status
       if (message !== undefined) turn.message = message
       save()
@@ -252,7 +258,7 @@ function stream(view, body) {
     },
   })
   view.stream = reader
-  if (body !== undefined) reader.create(body)
+  if (body !== undefined) reader.create(body, turn.key)
   else reader.follow(/** @type {string} */ (turn.id), turn.cursor)
   updateComposer()
 }
@@ -318,15 +324,17 @@ function send(text) {
     return
   }
   hideBanner()
-  const messages = messagesWith(text)
+  const body = { model, messages: messagesWith(text) }
   /** @type {Turn} */
   const turn = { key: newKey(), model, prompt: text, text: "", reasoning: "", status: "starting" }
+  const request = requestToKeep(body)
+  if (request !== undefined) turn.request = request
   turns.push(turn)
   save()
   const view = addTurn(turn)
   stickToBottom = true
   scrollToBottom()
-  stream(view, { model, messages })
+  stream(view, body)
 }
 
 /** Follows the generation a link names (a second tab on the same answer), unless it is here already. */
@@ -507,12 +515,17 @@ byId("token-button").classList.toggle("has-token", currentToken() !== undefined)
 for (const turn of turns) {
   const view = addTurn(turn)
   if (!view.running) continue
-  if (turn.id === undefined) {
-    // The page went away before the server named the generation: there is nothing to follow.
+  if (turn.id !== undefined) stream(view)
+  else if (turn.request !== undefined) {
+    // The page went away before the server named the generation: the same request with the same
+    // key answers the generation the first one started (or starts it, if that one never arrived).
+    stream(view, turn.request)
+  } else {
     turn.status = "lost"
-    turn.message = "The page was reloaded before the answer started; it cannot be followed."
+    turn.message =
+      "The page was reloaded before the answer started, and its request was too large to keep for sending again: this answer cannot be followed."
     view.render()
-  } else stream(view)
+  }
 }
 save()
 watchFromUrl()

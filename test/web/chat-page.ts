@@ -7,13 +7,26 @@ import { createParser } from "../../src/protocol/index.js"
 
 /**
  * The models of the tests' `--ai-models` file. `demo` (the page's default) is slow, so that a
- * reload, a second tab, a Stop or a kill lands mid-answer; `demo-fast` writes the same text (same
- * prompt, same `words`) at once: the whole answer to compare with.
+ * reload, a second tab, a Stop or a kill lands mid-answer; `demo-slow-start` is as slow, and waits
+ * 1.5 s for its first token, so that a reload lands before the response head (which waits for
+ * it); `demo-fast` writes the same text (same prompt, same `words`) at once: the whole answer to
+ * compare with.
  */
 export const MODELS = {
   demo: { provider: "demo", timeToFirstTokenMs: 200, tokensPerSecond: 12, words: 80 },
+  "demo-slow-start": { provider: "demo", timeToFirstTokenMs: 1500, tokensPerSecond: 12, words: 80 },
   "demo-fast": { provider: "demo", timeToFirstTokenMs: 0, tokensPerSecond: 100_000, words: 80 },
 } as const
+
+/** How many generations of `model` the server at `origin` started (its metrics; dev mode lets a local client read them). */
+export async function startedGenerations(origin: string, model: string): Promise<number> {
+  const response = await fetch(`${origin}/metrics`, { signal: AbortSignal.timeout(5000) })
+  const text = await response.text()
+  const line = text
+    .split("\n")
+    .find((row) => row.startsWith(`herald_ai_generations_started_total{model="${model}"} `))
+  return line === undefined ? 0 : Number(line.split(" ").at(-1))
+}
 
 /** Writes {@link MODELS} as an `--ai-models` file in `directory`; returns its path. */
 export function writeModels(directory: string): string {

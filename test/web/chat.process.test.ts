@@ -12,6 +12,7 @@ import {
   openChat,
   pageErrors,
   send,
+  startedGenerations,
   waitForAnswer,
   waitForEnd,
   wholeAnswer,
@@ -24,6 +25,15 @@ const executablePath = findChromium()
 
 /** A test's own bound: its waits fail first, saying what they waited for. */
 const TEST_MS = 90_000
+
+/** Polls `check` until it holds; fails after `timeoutMs`, saying that the server never did `what`. */
+async function waitForServer(check: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`the server never ${what} within ${timeoutMs} ms`)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+}
 
 let browser: Browser
 let context: BrowserContext | undefined
@@ -124,6 +134,87 @@ describe.skipIf(executablePath === undefined)("the chat page in dev mode", () =>
       const whole = await wholeAnswer(origin, prompt)
       expect(statuses.slice(0, 2)).toEqual([410, 200])
       expect(reloaded).toMatchObject({ id: before.id, status: "done", text: whole })
+      expect(pageErrors(page)).toEqual([])
+    },
+    TEST_MS,
+  )
+
+  it(
+    "a reload before the response head sends the request again with its Idempotency-Key: the same generation, from its start, once",
+    async () => {
+      context = await browser.newContext()
+      const page = await openChat(context, `${origin}/chat`)
+      const isCreate = (url: string, method: string) =>
+        method === "POST" && url.endsWith("/v1/chat/completions")
+      const keys: (string | undefined)[] = []
+      const replayed: (string | undefined)[] = []
+      page.on("request", (request) => {
+        if (isCreate(request.url(), request.method())) keys.push(request.headers()["idempotency-key"])
+      })
+      page.on("response", (response) => {
+        if (isCreate(response.url(), response.request().method()))
+          replayed.push(response.headers()["idempotent-replayed"])
+      })
+      const model = "demo-slow-start"
+      const started = await startedGenerations(origin, model)
+      await page.waitForSelector("#model:not([disabled])", { timeout: 15_000 })
+      await page.selectOption("#model", model)
+      const prompt = "What makes a good cursor?"
+      await send(page, prompt)
+      // The server started the generation; its first token, and so the response head, is to come.
+      await waitForServer(async () => (await startedGenerations(origin, model)) === started + 1, "started it")
+      expect(await lastAnswer(page)).toMatchObject({ status: "starting", id: undefined })
+      await page.reload()
+      const ended = await waitForEnd(page)
+
+      const whole = await wholeAnswer(origin, prompt)
+      expect(ended).toMatchObject({ status: "done", text: whole, endMessage: "" })
+      expect(await loggedGeneration(origin, ended.id as string)).toEqual({ text: whole, end: "done" })
+      // Sent twice with one key, answered once by the generation the first request started.
+      expect(keys).toHaveLength(2)
+      expect(keys[0]).toMatch(/\w/)
+      expect(keys[1]).toBe(keys[0])
+      expect(replayed).toEqual(["true"])
+      expect(await startedGenerations(origin, model)).toBe(started + 1)
+      // Once the server named the generation, the tab keeps its id, not the request.
+      const kept = await page.evaluate(() =>
+        JSON.parse(sessionStorage.getItem("herald.chat.conversation") ?? "[]"),
+      )
+      expect(kept.at(-1)).toMatchObject({ id: ended.id, status: "done" })
+      expect(kept.at(-1).request).toBeUndefined()
+      expect(pageErrors(page)).toEqual([])
+    },
+    TEST_MS,
+  )
+
+  it(
+    "a reload before the response head of a request too large to keep says so, and sends it no second time",
+    async () => {
+      context = await browser.newContext()
+      const page = await openChat(context, `${origin}/chat`)
+      const posts: string[] = []
+      page.on("request", (request) => {
+        if (request.method() === "POST" && request.url().endsWith("/v1/chat/completions"))
+          posts.push(request.url())
+      })
+      const model = "demo-slow-start"
+      const started = await startedGenerations(origin, model)
+      await page.waitForSelector("#model:not([disabled])", { timeout: 15_000 })
+      await page.selectOption("#model", model)
+      await send(page, `Why? ${"Tell me more about cursors. ".repeat(6000)}`)
+      await waitForServer(async () => (await startedGenerations(origin, model)) === started + 1, "started it")
+      const kept = await page.evaluate(() =>
+        JSON.parse(sessionStorage.getItem("herald.chat.conversation") ?? "[]"),
+      )
+      expect(kept.at(-1)).toMatchObject({ status: "starting" })
+      expect(kept.at(-1).request).toBeUndefined()
+      await page.reload()
+      const ended = await waitForEnd(page)
+      expect(ended).toMatchObject({ status: "lost", text: "" })
+      expect(ended.endMessage).toMatch(/^The page was reloaded before the answer started/)
+      expect(posts).toHaveLength(1)
+      await page.waitForTimeout(500)
+      expect(await startedGenerations(origin, model)).toBe(started + 1)
       expect(pageErrors(page)).toEqual([])
     },
     TEST_MS,
