@@ -35,7 +35,7 @@ const UI_FINISH_REASON: Record<FinishReason, string> = {
  */
 export function aiSdkView(context: ViewContext): View {
   let started = false
-  /** The part open; a reasoning part has its signature so far once one came (then it is closed to more reasoning). */
+  /** The part open; a reasoning part has its signature once it came (then it is closed to more reasoning, and to another signature). */
   let open: { readonly kind: "text" | "reasoning"; readonly id: string; signature?: string } | undefined
   let parts = 0
   let ended = false
@@ -69,10 +69,10 @@ export function aiSdkView(context: ViewContext): View {
       case "reasoning-delta":
         return [...ensure("reasoning"), part({ type: "reasoning-delta", id: open?.id, delta: entry.text })]
       case "reasoning-signature": {
-        const events = open?.kind === "reasoning" ? [] : ensure("reasoning")
+        // A signature comes whole: one after a signed part is the next part's (a block with no text).
+        const events = ensure("reasoning")
         const reasoning = open as NonNullable<typeof open>
-        reasoning.signature = (reasoning.signature ?? "") + entry.signature
-        // The metadata replaces the part's: the whole signature so far, each time.
+        reasoning.signature = entry.signature
         const metadata = { anthropic: { signature: reasoning.signature } }
         return [
           ...events,

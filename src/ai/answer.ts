@@ -41,13 +41,15 @@ export type ReasoningEntry = Extract<
 /**
  * Adds a reasoning entry to an answer's `blocks`, the last of which is the answer's latest block:
  * reasoning goes on its thinking block until a signature closes it (each block is signed on its
- * own), a signature on the open one; encrypted reasoning is a block of its own.
+ * own), a signature on the open one; encrypted reasoning is a block of its own. A signature comes
+ * whole, so one after a signed block is another block's, one with no text (Claude's thinking with
+ * `display: "omitted"`, two such blocks with only a server tool's between them).
  */
 export function addReasoning(blocks: AnswerBlock[], entry: ReasoningEntry): void {
   const last = blocks.at(-1)
   if (entry.type === "reasoning-redacted") blocks.push({ type: "redacted_thinking", data: entry.data })
   else if (entry.type === "reasoning-signature") {
-    if (last?.type === "thinking") last.signature += entry.signature
+    if (last?.type === "thinking" && last.signature === "") last.signature = entry.signature
     else blocks.push({ type: "thinking", thinking: "", signature: entry.signature })
   } else if (last?.type === "thinking" && last.signature === "") last.thinking += entry.text
   else blocks.push({ type: "thinking", thinking: entry.text, signature: "" })

@@ -63,7 +63,7 @@ const HELD_FOR_A_TOOL_BLOCK = new Set<Entry["type"]>([
 
 /**
  * The kind of content block open: text, thinking (`signed` once its signature came: more
- * reasoning then is another block), or tool call `index`.
+ * reasoning, or another signature, then is another block), or tool call `index`.
  */
 type OpenBlock =
   | { readonly kind: "text" }
@@ -123,9 +123,9 @@ export function anthropicView(context: ViewContext): View {
     event("content_block_delta", { index: nextIndex - 1, delta: value })
   const ensureText = (): ViewEvent[] =>
     open?.kind === "text" ? [] : openBlock({ kind: "text" }, { type: "text", text: "" })
-  /** An open thinking block; `after signature`: a new one if the open one is signed already. */
-  const ensureThinking = (fresh: "after signature" | "never"): ViewEvent[] =>
-    open?.kind === "thinking" && !(fresh === "after signature" && open.signed)
+  /** An open thinking block not yet signed: a new one if the open one is signed already. */
+  const ensureThinking = (): ViewEvent[] =>
+    open?.kind === "thinking" && !open.signed
       ? []
       : openBlock({ kind: "thinking", signed: false }, { type: "thinking", thinking: "" })
   const toolUse = (id: string, name: string) => ({ type: "tool_use", id, name, input: {} })
@@ -149,9 +149,11 @@ export function anthropicView(context: ViewContext): View {
       case "text-delta":
         return [...ensureText(), delta({ type: "text_delta", text: entry.text })]
       case "reasoning-delta":
-        return [...ensureThinking("after signature"), delta({ type: "thinking_delta", thinking: entry.text })]
+        return [...ensureThinking(), delta({ type: "thinking_delta", thinking: entry.text })]
       case "reasoning-signature": {
-        const events = ensureThinking("never")
+        // A signature comes whole: one after a signed block is the next block's (a block with no
+        // text, as Claude's omitted thinking), which the SDK would otherwise keep in place of the first.
+        const events = ensureThinking()
         if (open?.kind === "thinking") open.signed = true
         return [...events, delta({ type: "signature_delta", signature: entry.signature })]
       }

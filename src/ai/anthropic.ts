@@ -216,7 +216,8 @@ export class AnthropicEventTranslator implements EventTranslator {
           ? [{ type: "reasoning-delta", text: delta.thinking }]
           : []
       case "signature_delta": {
-        if (typeof delta.signature !== "string") return []
+        // An empty signature signs nothing (the block's start may still give one).
+        if (typeof delta.signature !== "string" || delta.signature === "") return []
         const block = this.blocks.get(at)
         if (block?.kind === "thinking") block.signed = true
         return [{ type: "reasoning-signature", signature: delta.signature }]

@@ -15,7 +15,7 @@
  * - **Anthropic events**: the view opens a content block whenever the kind of entry changes
  *   (text, reasoning, a tool call by its `index`) and closes the previous one
  *   (`content_block_stop`): `text-delta` and `refusal-delta` → `text_delta`; `reasoning-delta` → a `thinking` block's
- *   `thinking_delta`; `reasoning-signature` → `signature_delta` of the open thinking block;
+ *   `thinking_delta`; `reasoning-signature` → `signature_delta` of the open thinking block (of a new one after a signature);
  *   `reasoning-redacted` → a `redacted_thinking` block; `citation` → `citations_delta`;
  *   `tool-call-start` → `tool_use` block (id, name); `tool-call-delta` → `input_json_delta`;
  *   `finish` and the last `usage` → `message_delta` (stop_reason mapped back, `stop_sequence`,
@@ -61,8 +61,9 @@ export interface ReasoningDeltaEntry {
 }
 
 /**
- * A fragment of the signature that closes an Anthropic thinking block (`signature_delta`); it
- * belongs to the reasoning before it and must be sent back with it on the next turn.
+ * The signature that closes an Anthropic thinking block (its one `signature_delta`), whole; it
+ * belongs to the reasoning before it and must be sent back with it on the next turn. One after a
+ * signed block is the next block's, a block with no text.
  */
 export interface ReasoningSignatureEntry {
   type: "reasoning-signature"

@@ -191,6 +191,29 @@ describe("anthropic provider", () => {
     ])
   })
 
+  it("reads an empty signature_delta as no signature: the block's start signs it, no empty one follows a signed block", async () => {
+    upstream.answer = {
+      chunks: [
+        START,
+        event("content_block_start", {
+          index: 0,
+          content_block: { type: "thinking", thinking: "", signature: "c2ln" },
+        }),
+        delta(0, { type: "signature_delta", signature: "" }),
+        event("content_block_stop", { index: 0 }),
+        event("content_block_start", { index: 1, content_block: { type: "thinking", thinking: "" } }),
+        delta(1, { type: "signature_delta", signature: "b3Ro" }),
+        delta(1, { type: "signature_delta", signature: "" }),
+        event("content_block_stop", { index: 1 }),
+        STOP,
+      ],
+    }
+    expect((await run()).slice(1, -1)).toEqual([
+      { type: "reasoning-signature", signature: "c2ln" },
+      { type: "reasoning-signature", signature: "b3Ro" },
+    ])
+  })
+
   it("keeps a stop sequence's stop after a tool call (its input may be cut), where end_turn becomes tool_calls", async () => {
     const tool = event("content_block_start", {
       index: 0,

@@ -21,6 +21,8 @@ import {
   ANTHROPIC_OK,
   answerInTurn,
   CLAUDE_BLOCKS_BACK,
+  CLAUDE_OMITTED_THINKING_BACK,
+  CLAUDE_OMITTED_THINKING_THEN_TOOL,
   CLAUDE_THINKING_THEN_TOOL,
   OPENAI_OK,
   openaiChunk,
@@ -199,6 +201,15 @@ describe("a tool turn sent back without its reasoning", () => {
     await next.text()
     expect(turnSentBack().content).toEqual(CLAUDE_BLOCKS_BACK)
     expect(servers.upstream?.requests[1]?.body.thinking).toEqual({ type: "adaptive" })
+  })
+
+  it("gets Claude's omitted thinking back as the blocks it came in, each with its own signature", async () => {
+    const origin = await heraldOver("anthropic", CLAUDE_OMITTED_THINKING_THEN_TOOL, ANTHROPIC_OK)
+    expect(await plainMessagesToolLoop(origin)).toBe("Ok.")
+    expect(turnSentBack().content).toEqual([
+      ...CLAUDE_OMITTED_THINKING_BACK,
+      { type: "tool_use", id: "toolu_1", name: "weather", input: { city: "Oslo" } },
+    ])
   })
 
   it("makes a request a 503 when the store is out of reach for its lookup, and nothing else", async () => {

@@ -15,6 +15,8 @@ import {
   ANTHROPIC_OK,
   anthropicEvent,
   CLAUDE_BLOCKS_BACK,
+  CLAUDE_OMITTED_THINKING_BACK,
+  CLAUDE_OMITTED_THINKING_THEN_TOOL,
   CLAUDE_THINKING_THEN_TOOL,
   OPENAI_OK,
   openaiChunk,
@@ -390,6 +392,57 @@ describe("Claude's thinking in a useChat conversation", () => {
     })
     expect(response.status).toBe(400)
     expect(await response.text()).toContain("messages[1].parts[0].providerMetadata.anthropic.signature")
+  })
+})
+
+describe("Claude's thinking with display omitted, a server tool between two blocks", () => {
+  /** The thinking blocks among `content`. */
+  const thinking = (content: readonly { type: string }[] | undefined) =>
+    content?.filter((block) => block.type === "thinking")
+  const WEATHER = { name: "weather", input_schema: { type: "object" as const } }
+
+  it("keeps each block's signature apart for the Anthropic SDK, streamed and whole, and sends both back", async () => {
+    const origin = await heraldOver("anthropic", CLAUDE_OMITTED_THINKING_THEN_TOOL)
+    const client = anthropic(origin)
+    const request = { model: "up", max_tokens: 50, messages: HI, tools: [WEATHER] }
+    const streamed = await client.messages.stream(request).finalMessage()
+    expect(thinking(streamed.content)).toEqual(CLAUDE_OMITTED_THINKING_BACK)
+    const whole = await client.messages.create(request)
+    expect(thinking(whole.content)).toEqual(CLAUDE_OMITTED_THINKING_BACK)
+    await client.messages.create({
+      ...request,
+      messages: [
+        ...HI,
+        { role: "assistant", content: whole.content },
+        { role: "user", content: [{ type: "tool_result", tool_use_id: "toolu_1", content: "Rain" }] },
+      ],
+    })
+    expect(thinking((sent(2).messages as { content: { type: string }[] }[])[1]?.content)).toEqual(
+      CLAUDE_OMITTED_THINKING_BACK,
+    )
+  })
+
+  it("keeps each block's signature apart in an OpenAI client's thinking_blocks, streamed and whole", async () => {
+    const origin = await heraldOver("anthropic", CLAUDE_OMITTED_THINKING_THEN_TOOL)
+    const client = openai(origin)
+    const streamed = await client.chat.completions.stream({ model: "up", messages: HI }).finalMessage()
+    expect((streamed as unknown as Record<string, unknown>).thinking_blocks).toEqual(
+      CLAUDE_OMITTED_THINKING_BACK,
+    )
+    const whole = await client.chat.completions.create({ model: "up", messages: HI })
+    expect(whole.choices[0]?.message).toHaveProperty("thinking_blocks", CLAUDE_OMITTED_THINKING_BACK)
+  })
+
+  it("gives useChat a reasoning part per block, each with its signature, and sends both back", async () => {
+    const origin = await heraldOver("anthropic", CLAUDE_OMITTED_THINKING_THEN_TOOL)
+    const answer = await chatWithWeatherTool(origin)
+    expect(answer.parts.filter((part) => part.type === "reasoning")).toMatchObject([
+      { text: "", providerMetadata: { anthropic: { signature: "SIG_ONE" } } },
+      { text: "", providerMetadata: { anthropic: { signature: "SIG_TWO" } } },
+    ])
+    expect(thinking((sent(1).messages as { content: { type: string }[] }[])[1]?.content)).toEqual(
+      CLAUDE_OMITTED_THINKING_BACK,
+    )
   })
 })
 

@@ -148,6 +148,64 @@ export const CLAUDE_BLOCKS_BACK = [
   { type: "tool_use", id: "toolu_1", name: "weather", input: { city: "Oslo" } },
 ]
 
+/**
+ * Claude thinking with `display: "omitted"` (no text, only signatures) before and after its web
+ * search (a server tool's blocks, which Herald skips), then a weather call: two blocks, each
+ * signed on its own.
+ */
+export const CLAUDE_OMITTED_THINKING_THEN_TOOL = [
+  CLAUDE_THINKING_THEN_TOOL[0] as string,
+  anthropicEvent("content_block_start", {
+    index: 0,
+    content_block: { type: "thinking", thinking: "", signature: "" },
+  }),
+  anthropicEvent("content_block_delta", {
+    index: 0,
+    delta: { type: "signature_delta", signature: "SIG_ONE" },
+  }),
+  anthropicEvent("content_block_stop", { index: 0 }),
+  anthropicEvent("content_block_start", {
+    index: 1,
+    content_block: { type: "server_tool_use", id: "srvtoolu_1", name: "web_search", input: {} },
+  }),
+  anthropicEvent("content_block_delta", {
+    index: 1,
+    delta: { type: "input_json_delta", partial_json: '{"query":"oslo weather"}' },
+  }),
+  anthropicEvent("content_block_stop", { index: 1 }),
+  anthropicEvent("content_block_start", {
+    index: 2,
+    content_block: { type: "web_search_tool_result", tool_use_id: "srvtoolu_1", content: [] },
+  }),
+  anthropicEvent("content_block_stop", { index: 2 }),
+  anthropicEvent("content_block_start", {
+    index: 3,
+    content_block: { type: "thinking", thinking: "", signature: "" },
+  }),
+  anthropicEvent("content_block_delta", {
+    index: 3,
+    delta: { type: "signature_delta", signature: "SIG_TWO" },
+  }),
+  anthropicEvent("content_block_stop", { index: 3 }),
+  anthropicEvent("content_block_start", {
+    index: 4,
+    content_block: { type: "tool_use", id: "toolu_1", name: "weather", input: {} },
+  }),
+  anthropicEvent("content_block_delta", {
+    index: 4,
+    delta: { type: "input_json_delta", partial_json: '{"city":"Oslo"}' },
+  }),
+  anthropicEvent("content_block_stop", { index: 4 }),
+  anthropicEvent("message_delta", { delta: { stop_reason: "tool_use" }, usage: { output_tokens: 40 } }),
+  anthropicEvent("message_stop"),
+]
+
+/** The thinking blocks of {@link CLAUDE_OMITTED_THINKING_THEN_TOOL}, as Claude wants them back. */
+export const CLAUDE_OMITTED_THINKING_BACK = [
+  { type: "thinking", thinking: "", signature: "SIG_ONE" },
+  { type: "thinking", thinking: "", signature: "SIG_TWO" },
+]
+
 /** Makes `upstream` answer its first request with `answers[0]`, its second with `answers[1]`…, and every later one with the last. */
 export function answerInTurn(upstream: Upstream, ...answers: string[][]): void {
   upstream.answer = (response) => {
