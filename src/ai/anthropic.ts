@@ -78,10 +78,7 @@ export class AnthropicEventTranslator implements EventTranslator {
         return { entries: [], end: false }
       case "error":
         // `event: error` / `data: {"type":"error","error":{"type":"overloaded_error",...}}`
-        return {
-          entries: [upstreamFailure(isRecord(frame.error) ? frame.error : {}, "api_error")],
-          end: true,
-        }
+        return { entries: [upstreamFailure(errorOf(frame.error) ?? {}, "api_error")], end: true }
       case "message_start":
         this.started = true
         return {
@@ -103,12 +100,14 @@ export class AnthropicEventTranslator implements EventTranslator {
           return { entries: [failure("protocol_error", "message_stop before message_start")], end: true }
         // A server that never said why it stopped (Ollama may leave the reason out) still ends the calls it made.
         return { entries: this.finished ? [] : this.finish(""), end: true }
-      default:
-        // An error in OpenAI's shape, as some proxies send it: `{"error": {"type", "message"}}`.
-        if (frame.type === undefined && isRecord(frame.error))
-          return { entries: [upstreamFailure(frame.error, "api_error")], end: true }
+      default: {
+        // An error in OpenAI's shape, as some proxies send it: `{"error": {"type", "message"}}`
+        // (or `{"error": "message"}`, TGI's).
+        const error = frame.type === undefined ? errorOf(frame.error) : undefined
+        if (error !== undefined) return { entries: [upstreamFailure(error, "api_error")], end: true }
         // "Unknown event types must be ignored (the versioning policy says new ones will appear)."
         return { entries: [], end: false }
+      }
     }
   }
 
@@ -235,6 +234,12 @@ export class AnthropicEventTranslator implements EventTranslator {
         return []
     }
   }
+}
+
+/** An error frame's `error`: an object (`type`, `message`), or its message alone as a string; else none. */
+function errorOf(error: unknown): Record<string, unknown> | undefined {
+  if (isRecord(error)) return error
+  return typeof error === "string" ? { message: error } : undefined
 }
 
 /** The prompt's tokens in Anthropic's three parts, as far as the stream has told them. */

@@ -283,6 +283,18 @@ describe("anthropic provider", () => {
     ])
   })
 
+  it("keeps the message of an error sent as a string, with a type or in OpenAI's shape without one", async () => {
+    for (const frame of [
+      event("error", { error: "Overloaded" }),
+      `data: ${JSON.stringify({ error: "Overloaded" })}\n\n`,
+    ]) {
+      upstream.answer = { chunks: [START, frame] }
+      expect((await run()).slice(1)).toEqual([
+        { type: "error", message: "Overloaded", errorType: "api_error", afterOutput: false },
+      ])
+    }
+  })
+
   it("ends with an error entry on a delta before message_start", async () => {
     upstream.answer = { chunks: [event("ping"), delta(0, { type: "text_delta", text: "Hel" }), STOP] }
     expect(await run()).toEqual([
