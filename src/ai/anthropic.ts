@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto"
 import { anthropicFinish } from "./anthropic-stop-reasons.js"
 import { type Entry, tokenCount } from "./entries.js"
 import { optionalPositiveFinite } from "./option-checks.js"
@@ -68,6 +69,11 @@ export class AnthropicEventTranslator implements EventTranslator {
   /** Open content blocks by the event's `index`. */
   private readonly blocks = new Map<number, OpenBlock>()
   private toolCallCount = 0
+  /**
+   * How the ids this answer makes up begin (`toolu_` and 12 random characters), as the OpenAI
+   * adapter's: unique to it, so that a made-up id names one call of one answer.
+   */
+  private readonly madeUpIds = `toolu_${randomBytes(9).toString("base64url")}`
   private readonly inputParts: InputParts = {}
 
   translate(frame: Record<string, unknown>): Translation {
@@ -176,7 +182,10 @@ export class AnthropicEventTranslator implements EventTranslator {
           startInput: given ? JSON.stringify(block.input) : "",
         })
         const name = typeof block.name === "string" ? block.name : ""
-        return [{ type: "tool-call-start", index, id: typeof block.id === "string" ? block.id : "", name }]
+        // A compatible server may leave the id out; the next turn still needs one, the same in
+        // every view (the OpenAI SDK's stream helper would make up its own).
+        const id = typeof block.id === "string" && block.id !== "" ? block.id : `${this.madeUpIds}${index}`
+        return [{ type: "tool-call-start", index, id, name }]
       }
       case "redacted_thinking":
         this.blocks.set(at, { kind: "other" })

@@ -155,6 +155,23 @@ describe("anthropic provider", () => {
     ])
   })
 
+  it("makes up an id for a tool_use block without one: unique to the answer, numbered within it", async () => {
+    const call = (index: number, id?: string) => [
+      event("content_block_start", {
+        index,
+        content_block: { type: "tool_use", ...(id !== undefined && { id }), name: "f", input: {} },
+      }),
+      event("content_block_stop", { index }),
+    ]
+    upstream.answer = { chunks: [START, ...call(0), ...call(1, ""), ...call(2, "toolu_given"), STOP] }
+    const idsOf = (entries: Entry[]) =>
+      entries.flatMap((entry) => (entry.type === "tool-call-start" ? [entry.id] : []))
+    const ids = idsOf(await run())
+    expect(ids[0]).toMatch(/^toolu_[\w-]{12}0$/)
+    expect(ids).toEqual([ids[0], `${ids[0]?.slice(0, -1)}1`, "toolu_given"])
+    expect(idsOf(await run())[0]).not.toBe(ids[0])
+  })
+
   it("reads thinking, signatures, redacted thinking, citations and the stop sequence", async () => {
     const citation = { type: "char_location", cited_text: "sky", document_index: 0 }
     upstream.answer = {

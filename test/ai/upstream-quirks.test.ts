@@ -1315,6 +1315,29 @@ describe("Anthropic upstreams", () => {
     expect((await openaiMessage(origin))?.finish_reason).toBe("length")
   })
 
+  it("a tool_use block without an id reaches every client with the id Herald made up, not one of the SDK's", async () => {
+    const origin = await heraldOver("anthropic", [
+      ANTHROPIC_START,
+      anthropicEvent("content_block_start", {
+        index: 0,
+        content_block: { type: "tool_use", name: "weather", input: {} },
+      }),
+      anthropicEvent("content_block_delta", {
+        index: 0,
+        delta: { type: "input_json_delta", partial_json: '{"city":"Oslo"}' },
+      }),
+      anthropicEvent("content_block_stop", { index: 0 }),
+      anthropicEvent("message_delta", { delta: { stop_reason: "tool_use" }, usage: { output_tokens: 5 } }),
+      anthropicEvent("message_stop"),
+    ])
+    const madeUp = /^toolu_[\w-]{12}0$/
+    expect((await openaiMessage(origin))?.message.tool_calls?.[0]?.id).toMatch(madeUp)
+    expect((await anthropicMessage(origin)).content[0]).toMatchObject({
+      type: "tool_use",
+      id: expect.stringMatching(madeUp),
+    })
+  })
+
   it("an error in OpenAI's shape (no type) is the answer's error, its message kept", async () => {
     const origin = await heraldOver("anthropic", [
       ANTHROPIC_START,
