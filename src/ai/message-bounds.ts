@@ -10,23 +10,31 @@ export const DEFAULT_MAX_MESSAGES = 2_000
 
 /**
  * The most content parts (OpenAI's content parts, Anthropic's blocks, a UI message's parts) all
- * the messages of one request may have together by default: five per message at the default
- * message count, and bounded alike whether a body has many messages or few long ones.
+ * the messages of one request may have together by default, with the other lists a request's
+ * translation reads item by item (see {@link checkMessageBounds}): five per message at the
+ * default message count, and bounded alike whether a body has many messages or few long ones.
  */
 export const DEFAULT_MAX_CONTENT_PARTS = 10_000
+
+/** The lists of a message the translation reads item by item, besides its content or parts. */
+const MESSAGE_LISTS = ["content", "parts", "tool_calls", "thinking_blocks", "reasoning_details"] as const
 
 /**
  * Refuses a create request's body with no message, more than `maxMessages` messages, or more than
  * `maxContentParts` content parts in all, with a {@link RequestFieldError} naming the
- * client's field (`messages`, or the `content` or `parts` of the message where the count passed
- * the bound). Checked on the body as parsed, before it is translated: the count costs one step
- * per message, the translation far more. The three formats send `messages` at the top level, and
- * their parts as a message's `content` (OpenAI, Anthropic) or `parts` (the AI SDK); anything else
- * is left to the translation to refuse.
+ * client's field (`messages`, or the list where the count passed the bound). Checked on the body
+ * as parsed, before it is translated: the count costs one step per message and per item counted
+ * (it stops at the bound), the translation far more. The three formats send `messages` at the top
+ * level, and their parts as a message's `content` (OpenAI, Anthropic) or `parts` (the AI SDK);
+ * anything else is left to the translation to refuse. Counted with the parts, as each is
+ * translated item by item too: a message's `tool_calls`, `thinking_blocks` and
+ * `reasoning_details` (OpenAI), a block's or part's own `content` (an Anthropic `tool_result`'s)
+ * and `providerMetadata.openrouter.reasoning_details` (a UI message's reasoning part), and the
+ * body's `system` blocks (Anthropic) and `tools` (a list, or the AI SDK's object of them).
  */
 export function checkMessageBounds(body: unknown, maxMessages: number, maxContentParts: number): void {
   const messages = isRecord(body) ? body.messages : undefined
-  if (!Array.isArray(messages)) return
+  if (!isRecord(body) || !Array.isArray(messages)) return
   // What every upstream refuses: nothing to answer.
   if (messages.length === 0) throw new RequestFieldError("messages", "at least one message is needed.")
   if (messages.length > maxMessages)
@@ -35,18 +43,35 @@ export function checkMessageBounds(body: unknown, maxMessages: number, maxConten
       `at most ${maxMessages} messages may be sent in one request; this one has ${messages.length}.`,
     )
   let parts = 0
+  /** Counts `list`'s items, when it is a list; `field` names it if they pass the bound. */
+  const count = (list: unknown, field: string): list is unknown[] => {
+    if (!Array.isArray(list)) return false
+    parts += list.length
+    if (parts > maxContentParts)
+      throw new RequestFieldError(
+        field,
+        `at most ${maxContentParts} content parts may be sent in one request, in all its messages, ` +
+          "their tool calls and thinking blocks, its system blocks and tools.",
+      )
+    return true
+  }
+  count(body.system, "system")
+  if (!count(body.tools, "tools") && isRecord(body.tools)) count(Object.keys(body.tools), "tools")
   for (const [at, message] of messages.entries()) {
     if (!isRecord(message)) continue
-    // Both, whichever the format reads: a body may send one empty to slip the other past.
-    for (const field of ["content", "parts"] as const) {
+    // `content` and `parts` both, whichever the format reads: a body may send one empty to slip the other past.
+    for (const field of MESSAGE_LISTS) {
       const list = message[field]
-      if (!Array.isArray(list)) continue
-      parts += list.length
-      if (parts > maxContentParts)
-        throw new RequestFieldError(
-          `messages[${at}].${field}`,
-          `at most ${maxContentParts} content parts may be sent in one request, in all its messages.`,
-        )
+      if (!count(list, `messages[${at}].${field}`) || (field !== "content" && field !== "parts")) continue
+      // Their items were counted first: this reads no more of them than the bound.
+      for (const [item, each] of list.entries()) {
+        if (!isRecord(each)) continue
+        const path = `messages[${at}].${field}[${item}]`
+        count(each.content, `${path}.content`)
+        const metadata = isRecord(each.providerMetadata) ? each.providerMetadata : {}
+        const openrouter = isRecord(metadata.openrouter) ? metadata.openrouter : {}
+        count(openrouter.reasoning_details, `${path}.providerMetadata.openrouter.reasoning_details`)
+      }
     }
   }
 }

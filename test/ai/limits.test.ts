@@ -189,6 +189,76 @@ describe("limits per subject and per app", () => {
     expect(await few.json()).toMatchObject({ error: { param: "messages[0].content" } })
   })
 
+  it("counts the other lists a request's translation reads item by item with the content parts", async () => {
+    running = await startAI({ models: { demo: FAST }, maxContentParts: 4 })
+    const five = <T>(item: (at: number) => T) => Array.from({ length: 5 }, (_, at) => item(at))
+    const call = (at: number) => ({
+      id: `c${at}`,
+      type: "function",
+      function: { name: "f", arguments: "{}" },
+    })
+    const question = { role: "user", content: "q" }
+    const text = { type: "text", text: "a" }
+    const openai = (extra: Record<string, unknown>, assistant: Record<string, unknown> = {}) => ({
+      body: {
+        model: "demo",
+        messages: [question, { role: "assistant", content: null, ...assistant }],
+        ...extra,
+      },
+      path: "/v1/chat/completions",
+    })
+    const anthropic = (extra: Record<string, unknown>, messages: unknown[] = [question]) => ({
+      body: { model: "demo", max_tokens: 10, messages, ...extra },
+      path: "/v1/messages",
+    })
+    const reasoning = {
+      type: "reasoning",
+      text: "",
+      providerMetadata: { openrouter: { reasoning_details: five(() => ({ type: "reasoning.text" })) } },
+    }
+    const aiSdk = (extra: Record<string, unknown>, parts: unknown[] = [text]) => ({
+      body: { id: "c", messages: [{ id: "u1", role: "user", parts }], ...extra },
+      path: "/v1/ai-sdk/chat",
+    })
+    const toolResult = { type: "tool_result", tool_use_id: "t", content: five(() => text) }
+    const cases: [{ body: Record<string, unknown>; path: string }, string][] = [
+      [openai({}, { tool_calls: five(call) }), "messages[1].tool_calls"],
+      [
+        openai({}, { thinking_blocks: five(() => ({ type: "thinking", thinking: "", signature: "S" })) }),
+        "messages[1].thinking_blocks",
+      ],
+      [
+        openai({}, { reasoning_details: five(() => ({ type: "reasoning.text" })) }),
+        "messages[1].reasoning_details",
+      ],
+      // Added to what came before: one content part and four calls are five.
+      [openai({}, { content: [text], tool_calls: five(call).slice(1) }), "messages[1].tool_calls"],
+      [openai({ tools: five((at) => ({ type: "function", function: { name: `f${at}` } })) }), "tools"],
+      [anthropic({ system: five(() => text) }), "system"],
+      [anthropic({ tools: five((at) => ({ name: `f${at}`, input_schema: {} })) }), "tools"],
+      [anthropic({}, [question, { role: "user", content: [toolResult] }]), "messages[1].content[0].content"],
+      [aiSdk({ tools: Object.fromEntries(five((at) => [`f${at}`, { inputSchema: {} }])) }), "tools"],
+      [aiSdk({}, [reasoning]), "messages[0].parts[0].providerMetadata.openrouter.reasoning_details"],
+    ]
+    for (const [{ body, path }, field] of cases) {
+      const refused = await post(running.origin, {}, body, path)
+      expect(refused.status, field).toBe(400)
+      const { error } = (await refused.json()) as { error: { message: string } }
+      expect(error.message, field).toMatch(
+        new RegExp(`^${field.replace(/[[\].]/g, "\\$&")}: at most 4 content parts`),
+      )
+    }
+    // At the bound, what the translation reads goes through.
+    const within = await post(
+      running.origin,
+      {},
+      anthropic({ system: [text, text] }, [{ role: "user", content: [text, text] }]).body,
+      "/v1/messages",
+    )
+    expect(within.status).toBe(200)
+    await within.text()
+  })
+
   it("a thinking budget counts towards the output tokens: the 400 names thinking.budget_tokens", async () => {
     const upstream = await startUpstream()
     upstream.answer = { chunks: ANTHROPIC_OK }
