@@ -135,6 +135,7 @@ export class RedisFeed {
       // also says so twice while the Cluster first connects, before "ready".
       client.once("ready", () => {
         this.#connected = true
+        this.#holdSignals()
       })
       client.on("subscribersReady", () => {
         if (this.#connected) this.#recover()
@@ -142,6 +143,7 @@ export class RedisFeed {
     } else {
       client.on("ready", () => {
         if (this.#connected) this.#recover()
+        else this.#holdSignals()
         this.#connected = true
       })
       client.on("close", () => {
@@ -154,6 +156,17 @@ export class RedisFeed {
     }
     // Held from the start, so that this node hears signals sent from now on.
     this.signalsActive().catch(() => {})
+  }
+
+  /**
+   * The first "ready": hold the signals channel if the subscription asked at start failed (Redis
+   * was away longer than the link waits); a later "ready" resubscribes in {@link #recover}.
+   */
+  #holdSignals(): void {
+    if (this.#closed) return
+    this.signalsActive().catch((error: unknown) =>
+      this.#logger.debug({ err: error }, "herald redis engine: subscribing to signals failed"),
+    )
   }
 
   /** Delivers `log`'s live appends to `sink` once the subscription to `channel` is active. */

@@ -10,7 +10,12 @@ import type { Engine, Entry, FeedSink } from "../../src/engine/engine.js"
 import { hasHealth } from "../../src/engine/health.js"
 import { formatPosition, parsePosition, START } from "../../src/engine/position.js"
 import { checkProducer, type ProducerState } from "../../src/engine/producer.js"
-import { createRedisEngine, EngineUnavailableError, type RedisEngineOptions } from "../../src/engine/redis.js"
+import {
+  createRedisEngine,
+  EngineUnavailableError,
+  openRedisEngine,
+  type RedisEngineOptions,
+} from "../../src/engine/redis.js"
 import { logKeys } from "../../src/engine/redis-keys.js"
 import { EXPIRY_SLACK_MS, PRODUCER_CHECK_LUA } from "../../src/engine/redis-scripts.js"
 import {
@@ -543,6 +548,36 @@ describe.skipIf(!serverInstalled && !STRICT)("redis engine when Redis goes away"
     const before = sink.batches.length
     await engine.append(log, [{ data: "after" }])
     await waitFor(() => sink.batches.length > before, "a live batch after the reconnect")
+  })
+
+  it("hears signals on a node started while Redis was away, once Redis comes", async () => {
+    const redis = server as RedisServer
+    await redis.stop("SIGKILL")
+    // The outage's warnings are expected here.
+    const logger = { error() {}, warn() {}, info() {}, debug() {} }
+    const options = { url: redis.url, keyPrefix: `${RUN}-away`, connectWaitMs: 200, logger }
+    const heard: Record<string, string[]> = { created: [], opened: [] }
+    try {
+      const created = createRedisEngine(options)
+      open.push(created)
+      created.onSignal((signal) => heard.created?.push(signal.payload))
+      // openRedisEngine's probe, which holds the signals channel too, does not run on a Redis away.
+      const opened = await openRedisEngine(options)
+      open.push(opened)
+      opened.onSignal((signal) => heard.opened?.push(signal.payload))
+      // Longer than connectWaitMs: the subscription each asked at start has failed.
+      await new Promise((resolve) => setTimeout(resolve, 500))
+    } finally {
+      await redis.start()
+    }
+    const sender = createRedisEngine(options)
+    open.push(sender)
+    let sent = 0
+    await waitFor(async () => {
+      await sender.signal({ topic: "cancel", payload: String(++sent) })
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      return (heard.created?.length ?? 0) > 0 && (heard.opened?.length ?? 0) > 0
+    }, "both nodes to hear a signal of another node")
   })
 
   it("gives honest gaps when Redis comes back empty: a new epoch, old positions not held", async () => {
