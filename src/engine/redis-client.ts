@@ -16,6 +16,14 @@
  * A Cluster connects to each node lazily, on its first command, so there the offline queues stay
  * on: they hold only commands not yet sent, for a node that is connecting. A node that does not
  * connect within `commandTimeoutMs` is closed, which rejects what waited for it.
+ *
+ * A connection that goes silent without closing (half-open: a NAT or load balancer dropped its
+ * state, a frozen peer) would pass for alive until the system's TCP keepalive gives up, hours
+ * later: commands would time out one by one, and a subscriber would hear nothing, with nothing
+ * said. So a connection that answers nothing for `socketTimeoutMs` while it owes a reply is
+ * closed and reconnected (ioredis's `socketTimeout`), TCP keepalive probes start after a short
+ * idle time, and the subscriber connection of a standalone or Sentinel Redis, which otherwise
+ * owes no reply for as long as its channels are quiet, is PINGed every `socketTimeoutMs`.
  */
 
 import { createHash } from "node:crypto"
@@ -45,6 +53,12 @@ export interface RedisConnectionOptions {
   readonly commandTimeoutMs?: number
   /** How long a command waits for a Redis that is reconnecting before it rejects. Default 1 000 ms. */
   readonly connectWaitMs?: number
+  /**
+   * A connection that owes a reply and receives nothing for this long is taken for dead, closed
+   * and reconnected; the subscriber connection is PINGed this often, so that its silence counts
+   * too. Default `commandTimeoutMs` + 1 000 ms; 0 turns both off.
+   */
+  readonly socketTimeoutMs?: number
   /** How messages name the settings to change (herald serve names its flags). */
   readonly settingNames?: RedisSettingNames
 }
@@ -90,6 +104,12 @@ type Ioredis = typeof import("ioredis")
 /** How long a command may take by default ({@link RedisConnectionOptions.commandTimeoutMs}). */
 export const DEFAULT_COMMAND_TIMEOUT_MS = 2_000
 
+/** How much longer than a command's timeout a silent connection is given by default. */
+const SOCKET_TIMEOUT_SLACK_MS = 1_000
+
+/** The idle time after which TCP keepalive probes a connection (the system's default is 2 hours). */
+const KEEP_ALIVE_MS = 10_000
+
 /** Replies that mean "not now" rather than "wrong": the store is loading, failing over, full. */
 const UNAVAILABLE_REPLY = /^(LOADING|CLUSTERDOWN|TRYAGAIN|READONLY|MASTERDOWN|OOM|BUSY|NOREPLICAS)\b/
 
@@ -108,11 +128,14 @@ export function openRedis(
   }
   const waitMs = options.connectWaitMs ?? 1_000
   const commandTimeout = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS
+  const socketTimeout = options.socketTimeoutMs ?? commandTimeout + SOCKET_TIMEOUT_SLACK_MS
   const common = {
+    keepAlive: KEEP_ALIVE_MS,
     ...options.redisOptions,
     autoResendUnfulfilledCommands: false,
     maxRetriesPerRequest: 0,
     commandTimeout,
+    socketTimeout: socketTimeout > 0 ? socketTimeout : undefined,
   } satisfies RedisOptions
   const safe: RedisOptions = { ...common, enableOfflineQueue: false }
   const names = {
@@ -154,11 +177,9 @@ export function openRedis(
     options.sentinels === undefined
       ? `${command.options.host}:${command.options.port}`
       : `master "${options.name}"`
-  return {
-    command: link(command, "commands", address),
-    subscriber: link(subscriber, "subscriptions", address),
-    cluster: false,
-  }
+  const subscriptions = link(subscriber, "subscriptions", address)
+  if (socketTimeout > 0) subscriptions.pingEvery(socketTimeout)
+  return { command: link(command, "commands", address), subscriber: subscriptions, cluster: false }
 }
 
 /** A Lua script with its SHA-1, for EVALSHA. */
@@ -225,6 +246,8 @@ export class RedisLink {
   #closing = false
   /** A reset while opening is being looked into ({@link RedisLink.#wrongTransport}). */
   #checkingTransport = false
+  /** The timer of {@link pingEvery}. */
+  #pinger: NodeJS.Timeout | undefined
 
   /** Where Redis is, as the link's messages name it. */
   get address(): string {
@@ -362,9 +385,25 @@ export class RedisLink {
     }
   }
 
+  /**
+   * PINGs the connection every `ms` while it is ready (PING is allowed in subscribe mode), so
+   * that one that owes no reply otherwise, a subscriber on quiet channels, still expects one:
+   * gone silent, it trips the socket timeout and reconnects, instead of hearing nothing unnoticed.
+   */
+  pingEvery(ms: number): void {
+    clearInterval(this.#pinger)
+    this.#pinger = setInterval(() => {
+      const { client } = this
+      // A failure is the connection's: its close, logged, follows.
+      if (client.status === "ready") client.ping().catch(() => {})
+    }, ms)
+    this.#pinger.unref()
+  }
+
   /** Closes the connection, quietly: a loss asked for is no news. */
   async close(): Promise<void> {
     this.#closing = true
+    clearInterval(this.#pinger)
     this.#opening?.()
     await this.client.quit().catch(() => this.client.disconnect())
   }

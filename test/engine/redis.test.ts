@@ -3,6 +3,7 @@
 // trips per append, the Lua producer fence against producer.ts, two nodes on one Redis, a Redis
 // restarted from its AOF, a Redis that comes back empty.
 import { randomBytes } from "node:crypto"
+import { connect, createServer, type Socket } from "node:net"
 import fc from "fast-check"
 import { Redis } from "ioredis"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
@@ -65,6 +66,44 @@ function recordingSink() {
     },
   } satisfies FeedSink & Record<string, unknown>
   return sink
+}
+
+/**
+ * A TCP proxy to the Redis on `port` whose connections can go silent without closing (a NAT or
+ * load balancer that dropped their state): `blackHole` stops them passing anything either way,
+ * open still; connections made later pass.
+ */
+async function blackHoleProxy(port: number) {
+  const pairs: { readonly sockets: readonly Socket[]; silent: boolean }[] = []
+  const proxy = createServer((client) => {
+    const upstream = connect(port, "127.0.0.1")
+    const pair = { sockets: [client, upstream], silent: false }
+    pairs.push(pair)
+    client.on("data", (data) => pair.silent || upstream.write(data))
+    upstream.on("data", (data) => pair.silent || client.write(data))
+    for (const socket of pair.sockets) {
+      socket.on("error", () => {})
+      socket.on("close", () => {
+        client.destroy()
+        upstream.destroy()
+      })
+    }
+  })
+  await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve))
+  const address = proxy.address()
+  if (address === null || typeof address === "string") throw new Error("no port")
+  return {
+    url: `redis://127.0.0.1:${address.port}`,
+    /** Connections made so far. */
+    connections: () => pairs.length,
+    blackHole() {
+      for (const pair of pairs) pair.silent = true
+    },
+    close() {
+      proxy.close()
+      for (const pair of pairs) for (const socket of pair.sockets) socket.destroy()
+    },
+  }
 }
 
 afterAll(async () => {
@@ -548,6 +587,53 @@ describe.skipIf(!serverInstalled && !STRICT)("redis engine when Redis goes away"
     const before = sink.batches.length
     await engine.append(log, [{ data: "after" }])
     await waitFor(() => sink.batches.length > before, "a live batch after the reconnect")
+  })
+
+  it("takes connections gone silent without closing for lost: reconnects, and its watchers re-read", async () => {
+    const redis = server as RedisServer
+    const proxy = await blackHoleProxy(redis.port)
+    try {
+      const logger = { error() {}, warn() {}, info() {}, debug() {} }
+      const engine = createRedisEngine({
+        url: proxy.url,
+        keyPrefix: RUN,
+        commandTimeoutMs: 200,
+        connectWaitMs: 200,
+        socketTimeoutMs: 300,
+        logger,
+      })
+      open.push(engine)
+      const writer = createRedisEngine({ url: redis.url, keyPrefix: RUN })
+      open.push(writer)
+      const log = "half-open/log"
+      await writer.create(log)
+      const sink = recordingSink()
+      await engine.watch(log, sink)
+      await writer.append(log, [{ data: "before" }])
+      await waitFor(() => sink.batches.length === 1, "the append before")
+      const connections = proxy.connections()
+      proxy.blackHole()
+      // The subscriber hears nothing now, though its channel carries appends: its PING, unanswered,
+      // closes it; the reconnect resubscribes and tells the sinks they may have missed some.
+      await writer.append(log, [{ data: "unheard" }])
+      await waitFor(() => sink.lost > 0, "onLost after the subscriber went silent", 5000)
+      // Commands time out, and the silent connection is replaced by one that answers.
+      await waitFor(
+        () =>
+          engine.head(log).then(
+            (head) => head !== undefined,
+            () => false,
+          ),
+        "a command answered on a new connection",
+        5000,
+      )
+      expect(proxy.connections()).toBeGreaterThanOrEqual(connections + 2)
+      const heard = sink.batches.length
+      await writer.append(log, [{ data: "after" }])
+      await waitFor(() => sink.batches.length > heard, "a live batch after the reconnect")
+    } finally {
+      proxy.close()
+    }
   })
 
   it("hears signals on a node started while Redis was away, once Redis comes", async () => {
