@@ -55,12 +55,14 @@ interface Watched {
 
 export function createExpiryWatch(options: ExpiryWatchOptions): ExpiryWatch {
   const watched = new Map<string, Watched>()
+  let closed = false
   const arm = (log: string, entry: Watched, ms: number) => {
     // An expiry later than the longest timer is looked at again when that one fires.
     entry.timer = setTimeout(() => void look(log, entry), Math.min(Math.max(0, ms), MAX_TIMER_DELAY_MS))
     entry.timer.unref()
   }
   const look = async (log: string, entry: Watched) => {
+    if (closed) return
     entry.timer = undefined
     entry.looking = true
     if (entry.madeMeanwhile) {
@@ -102,6 +104,7 @@ export function createExpiryWatch(options: ExpiryWatchOptions): ExpiryWatch {
   }
   return {
     watch(log) {
+      if (closed) return () => {}
       let entry = watched.get(log)
       if (entry === undefined) {
         entry = { count: 0, timer: undefined, seen: false, looking: false, madeMeanwhile: false }
@@ -131,6 +134,7 @@ export function createExpiryWatch(options: ExpiryWatchOptions): ExpiryWatch {
       void look(log, entry)
     },
     close() {
+      closed = true
       for (const entry of watched.values()) clearTimeout(entry.timer)
       watched.clear()
     },

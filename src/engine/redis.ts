@@ -394,6 +394,11 @@ class RedisEngine implements Engine, HealthCapability {
     const keys = this.#keys(log)
     this.#assertOpen()
     const release = await this.#feed.watch(log, keys.channel, sink)
+    // Closed while the subscription was confirmed: nothing will come, and nothing is to be held.
+    if (this.#closed) {
+      release()
+      this.#assertOpen() // throws that the engine is closed
+    }
     const forgetExpiry = this.#expiry.watch(log)
     return () => {
       forgetExpiry()

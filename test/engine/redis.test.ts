@@ -17,6 +17,7 @@ import {
   openRedisEngine,
   type RedisEngineOptions,
 } from "../../src/engine/redis.js"
+import { createExpiryWatch } from "../../src/engine/redis-expiry-watch.js"
 import { logKeys } from "../../src/engine/redis-keys.js"
 import { EXPIRY_SLACK_MS, PRODUCER_CHECK_LUA } from "../../src/engine/redis-scripts.js"
 import {
@@ -521,6 +522,59 @@ return check_producer(state, tonumber(ARGV[2]), tonumber(ARGV[3]))`
     const health = await engine.health()
     expect(health.status).toBe("up")
     if (health.status === "up") expect(health.latencyMs).toBeGreaterThanOrEqual(0)
+  })
+})
+
+describe.skipIf(!serverInstalled && !STRICT)("redis engine closed while a watch subscribes", () => {
+  let server: RedisServer | undefined
+  beforeAll(async () => {
+    server = await startRedis()
+  })
+  afterAll(async () => {
+    await server?.destroy()
+  })
+
+  it("rejects the watch, and looks at the log's expiry neither then nor later", async () => {
+    const looks: string[] = []
+    const logger = {
+      error() {},
+      warn() {},
+      info() {},
+      debug(_fields: object, message: string) {
+        if (/expiry/.test(message)) looks.push(message)
+      },
+    }
+    const engine = createRedisEngine({ url: (server as RedisServer).url, keyPrefix: RUN, logger })
+    const sink = recordingSink()
+    // The subscriber connection is ready: the next SUBSCRIBE is answered before the QUIT.
+    await engine.watch("closing/first", sink)
+    const watching = expect(engine.watch("closing/log", sink)).rejects.toThrow(
+      "redis engine: the engine is closed.",
+    )
+    await engine.close()
+    await watching
+    // A look would fail at once on the closed engine, and say so.
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    expect(looks).toEqual([])
+  })
+
+  it("has the expiry watch look at nothing once closed", async () => {
+    const heads: string[] = []
+    const expiry = createExpiryWatch({
+      head: async (log) => {
+        heads.push(log)
+        return undefined
+      },
+      lost() {},
+      now: Date.now,
+      logger: { error() {}, warn() {}, info() {}, debug() {} },
+    })
+    expiry.close()
+    const release = expiry.watch("closed/log")
+    expiry.made("closed/log")
+    release()
+    await new Promise((resolve) => setTimeout(resolve, 10))
+    expect(heads).toEqual([])
   })
 })
 
