@@ -203,6 +203,9 @@ export interface LinkContext {
   readonly logger: Logger
 }
 
+/** How ioredis names a Cluster's subscriber connection for SSUBSCRIBE (cluster/util.js). */
+const SHARDED_SUBSCRIBER = "ioredis-cluster(ssubscriber)"
+
 /** How often a problem that lasts is logged again: once, then at most this often. */
 const REPEAT_LOG_MS = 30_000
 
@@ -234,6 +237,8 @@ export class RedisLink {
   #everUp = false
   /** Since when Redis has been away, and when that was last logged. */
   #outage: { readonly since: number; loggedAt: number } | undefined
+  /** A Cluster's subscriber connections lost (their nodes), since when, until they are replaced. */
+  #lostSubscribers: { readonly since: number; readonly nodes: Set<string> } | undefined
   /** The last connection error: the cause a refused call names. */
   #lastError: Error | undefined
   /** A setting Redis refused on the current connection attempt. */
@@ -267,8 +272,20 @@ export class RedisLink {
     // A Cluster names the node that failed; its "error" then only sums the round up.
     client.on("node error", (error: Error, node: string) => this.#onError(error, node, true))
     // A node lost while the Cluster serves: its slots are refused until it returns or fails over.
+    // ioredis says the same of a subscriber connection of its own (SSUBSCRIBE, one per master)
+    // that ended, the node perhaps still serving: it is replaced, then "subscribersReady".
     client.on("-node", (node: RedisType) => {
       if (this.#closing || !this.#up) return
+      const at = `${node.options.host}:${node.options.port}`
+      if (node.options.connectionName?.startsWith(SHARDED_SUBSCRIBER) === true) {
+        this.#lostSubscribers ??= { since: Date.now(), nodes: new Set() }
+        this.#lostSubscribers.nodes.add(at)
+        context.logger.warn(
+          { role: context.role },
+          `redis engine: lost the subscriptions' connection to the Cluster's node at ${at}; the followers of the logs in its slots re-read once it is replaced`,
+        )
+        return
+      }
       context.logger.warn(
         { role: context.role },
         `redis engine: lost the Cluster's node at ${node.options.host}:${node.options.port}; the logs in its slots are refused until it is back or replaced`,
@@ -279,6 +296,23 @@ export class RedisLink {
       context.logger.info(
         { role: context.role },
         `redis engine: the Cluster's node at ${node.options.host}:${node.options.port} is known again`,
+      )
+    })
+    client.on("subscribersReady", () => {
+      const lost = this.#lostSubscribers
+      if (lost === undefined || this.#closing) return
+      // Said also when a replacement failed to connect (ioredis tries again, and says it again).
+      const group = (client as { shardedSubscribers?: { hasUnhealthySubscribers?(): boolean } })
+        .shardedSubscribers
+      if (group?.hasUnhealthySubscribers?.() === true) return
+      this.#lostSubscribers = undefined
+      const nodes = [...lost.nodes]
+      const seconds = ((Date.now() - lost.since) / 1000).toFixed(1)
+      context.logger.info(
+        { role: context.role },
+        nodes.length === 1
+          ? `redis engine: the subscriptions' connection to the Cluster's node at ${nodes[0]} is replaced after ${seconds} s`
+          : `redis engine: the subscriptions' connections to the Cluster's nodes at ${nodes.join(", ")} are replaced after ${seconds} s`,
       )
     })
   }

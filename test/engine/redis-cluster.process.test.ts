@@ -114,6 +114,38 @@ describe.skipIf(!installed && !STRICT)("redis engine on a 3-master Cluster", () 
     propertyRuns: 10,
   })
 
+  it("tells a lost subscriptions' connection from a lost node, says when it is replaced, and its watchers re-read", async () => {
+    if (cluster === undefined) throw new Error("the cluster did not start")
+    const lines: string[] = []
+    const at = (level: string) => (_fields: object, message: string) => lines.push(`${level} ${message}`)
+    const logger = { error: at("error"), warn: at("warn"), info: at("info"), debug: at("debug") }
+    const engine = engineOnCluster({ logger })
+    const admins = cluster.servers.map((server) => new Redis(server.url, { maxRetriesPerRequest: 0 }))
+    try {
+      let lost = 0
+      await engine.watch("subscriber-lost", { onAppend() {}, onLost: () => lost++ })
+      // Every master drops its pub/sub clients: the engine's subscriber connections end, the nodes serve on.
+      for (const admin of admins) await admin.client("KILL", "TYPE", "pubsub")
+      const lostLine =
+        /^warn redis engine: lost the subscriptions' connection to the Cluster's node at 127\.0\.0\.1:\d+; the followers of the logs in its slots re-read once it is replaced$/
+      await waitFor(() => lines.some((line) => lostLine.test(line)), "the subscriber's loss line")
+      await waitFor(
+        () =>
+          lines.some((line) =>
+            /^info redis engine: the subscriptions' connections? to the Cluster's nodes? at .+ (is|are) replaced after \d+\.\d s$/.test(
+              line,
+            ),
+          ),
+        "the subscriber's replacement line",
+      )
+      await waitFor(() => lost > 0, "onLost after the resubscribe")
+      expect(lines.filter((line) => /the logs in its slots are refused/.test(line))).toEqual([])
+    } finally {
+      for (const admin of admins) admin.disconnect()
+      await engine.close()
+    }
+  })
+
   // Last: it stops a master of the Cluster the tests above share.
   it("is down while a master is away, naming it, though a PING to another node answers, and logs it; up once it is back", async () => {
     if (cluster === undefined) throw new Error("the cluster did not start")
