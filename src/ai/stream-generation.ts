@@ -8,6 +8,7 @@ import { type Cursor, eventId } from "./cursor.js"
 import type { ErrorEntry } from "./entries.js"
 import type { OpenStreams } from "./open-streams.js"
 import { parseEntry } from "./stored-entry.js"
+import { STREAM_INTERRUPTED } from "./stream-interrupted.js"
 import type { View } from "./view.js"
 
 /**
@@ -91,15 +92,13 @@ function earlyEnd(reason: EarlyEnd): ErrorEntry {
       type: "error",
       errorType: "stream_interrupted",
       afterOutput: true,
-      message:
-        "this server shut down before the generation's end: resume it on another from the last event id received (GET /v1/generations/{id}/stream with Last-Event-ID)",
+      message: STREAM_INTERRUPTED.shutdown,
     }
   }
   return {
     type: "error",
     errorType: "stream_interrupted",
     afterOutput: true,
-    message:
-      "this stream stopped before the generation's end: resume it from the last event id received (GET /v1/generations/{id}/stream with Last-Event-ID)",
+    message: STREAM_INTERRUPTED.stopped,
   }
 }

@@ -9,9 +9,10 @@ import {
 import { afterEach, describe, expect, it } from "vitest"
 import { HeraldChatTransport } from "../../src/ai/ai-sdk/index.js"
 import { demoProvider } from "../../src/ai/demo.js"
+import { generationLog } from "../../src/ai/generation-id.js"
 import { formatPosition, parsePosition } from "../../src/engine/position.js"
 import { createParser, type ServerSentEvent } from "../../src/protocol/index.js"
-import { readEvents, startAI, type TestAI } from "./ai-server.js"
+import { readEvents, startAI, startNodes, type TestAI } from "./ai-server.js"
 import { testEngines } from "./engines.js"
 import { finalUIMessage } from "./ui-message-stream.js"
 import { collect, startUpstream } from "./upstream.js"
@@ -20,6 +21,8 @@ const PROMPT = "Explain how a reload resumes a streamed answer"
 const FAST = { provider: "demo" as const, timeToFirstTokenMs: 0, tokensPerSecond: Number.POSITIVE_INFINITY }
 /** Slow enough to be cut in the middle: about 80 tokens over a second. */
 const PACED = { provider: "demo" as const, timeToFirstTokenMs: 0, tokensPerSecond: 80 }
+/** Slower: still running after a node's shutdown, which waits half a second for its streams to end. */
+const SLOW = { provider: "demo" as const, timeToFirstTokenMs: 0, tokensPerSecond: 30 }
 
 let running: TestAI | undefined
 afterEach(async () => {
@@ -485,6 +488,72 @@ for (const kind of ENGINES) {
         await expectResumedFromCursor(recorder.exchanges, chat, shown, full)
       })
 
+      it("Herald's transport resumes an answer whose stream's node shut down (a rolling deploy) from its cursor on another node, as a cut", async () => {
+        const engine = kind.open()
+        const cluster = await startNodes([engine, kind.nodeBeside(engine)], {
+          heartbeatMs: 0,
+          flushMs: 5,
+          models: { demo: SLOW },
+        })
+        try {
+          const [a, b] = cluster.nodes as [(typeof cluster.nodes)[0], (typeof cluster.nodes)[0]]
+          // The answer runs on node a; the page that asked for it reloaded.
+          const first = await fetch(`${a.origin}/v1/ai-sdk/chat`, {
+            method: "POST",
+            headers: { "content-type": "application/json" },
+            body: JSON.stringify({
+              id: "chat-deploy",
+              messages: [userMessage(PROMPT)],
+              trigger: "submit-message",
+            }),
+          })
+          await (first.body as ReadableStream<Uint8Array>).cancel()
+          // The reloaded page resumes through a balancer, which sends it to node b.
+          let node = b.origin
+          const recorder = recordingFetch({})
+          const balanced = (input: RequestInfo | URL, init?: RequestInit) =>
+            recorder.fetch(String(input).replace(/^http:\/\/[^/]+/, node), init)
+          const errors: Error[] = []
+          const chat = new TestChat({
+            id: "chat-deploy",
+            messages: [userMessage(PROMPT)],
+            transport: new HeraldChatTransport({
+              api: `${a.origin}/v1/ai-sdk/chat`,
+              fetch: balanced,
+              storage: null,
+            }),
+            onError: (error) => errors.push(error),
+          })
+          const resumed = chat.resumeStream()
+          await expect.poll(() => textOf(chat.messages[1]).length, { timeout: 5000 }).toBeGreaterThan(0)
+          // Node b shuts down: its stream ends with stream_interrupted, the answer runs on on a.
+          await b.ai.close({ deadlineMs: 200 })
+          await resumed
+          const events = await (recorder.exchanges[0] as Exchange).events
+          expect(JSON.parse(events.at(-1)?.data ?? "{}")).toMatchObject({
+            type: "error",
+            errorText: expect.stringContaining("shut down"),
+          })
+          // A disconnect to the SDK, not the answer's error, with part of the answer shown.
+          expect(chat.status).toBe("error")
+          expect(errors).toHaveLength(1)
+          expect(errors[0]).toBeInstanceOf(TypeError)
+          expect(chat.messages[1]?.parts.some((part) => (part.type as string) === "error")).toBe(false)
+          const shown = textOf(chat.messages[1])
+          const full = await demoAnswer(PROMPT)
+          expect(full.startsWith(shown)).toBe(true)
+          expect(shown.length).toBeLessThan(full.length)
+
+          // The balancer sends the resume to node a: the rest only, the whole answer once.
+          node = a.origin
+          await chat.resumeStream()
+          expect(chat.status).toBe("ready")
+          await expectResumedFromCursor(recorder.exchanges, chat, shown, full)
+        } finally {
+          await cluster.close()
+        }
+      })
+
       it("Herald's transport resumes a reloaded page from the cursor kept in its storage, and forgets it once the answer ended", async () => {
         running = await startAI({ openEngine: kind.open, models: { demo: PACED } })
         const api = `${running.origin}/v1/ai-sdk/chat`
@@ -904,6 +973,29 @@ describe("Herald's transport forgets a kept replay with nothing left to resume",
     expect(recorder.exchanges[0]?.headers.get("last-event-id")).toBe("x_0000000000000001")
     expect(recorder.exchanges[0]?.status).toBe(204)
     expect(kept.size).toBe(0)
+  })
+})
+
+describe("Herald's transport and a stream that ends early for good", () => {
+  it("shows the error of a log gone under the answer (generation_lost): no resume can read it on", async () => {
+    running = await startAI({ models: { demo: PACED } })
+    const engine = running.engine
+    const recorder = recordingFetch({})
+    const errors: Error[] = []
+    const chat = new TestChat({
+      id: "chat-lost-log",
+      transport: new HeraldChatTransport({ api: `${running.origin}/v1/ai-sdk/chat`, fetch: recorder.fetch }),
+      onError: (error) => errors.push(error),
+    })
+    const sent = chat.sendMessage({ text: PROMPT })
+    await expect.poll(() => textOf(chat.messages[1]).length, { timeout: 5000 }).toBeGreaterThan(0)
+    const id = (recorder.exchanges[0] as Exchange).responseHeaders.get("herald-generation-id") as string
+    await engine.delete(generationLog(id))
+    await sent
+    expect(chat.status).toBe("error")
+    expect(errors).toHaveLength(1)
+    expect(errors[0]).not.toBeInstanceOf(TypeError)
+    expect(errors[0]?.message).toContain("gone from the store")
   })
 })
 

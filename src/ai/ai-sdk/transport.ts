@@ -7,6 +7,7 @@ import {
   uiMessageChunkSchema,
 } from "ai"
 import { createParser } from "../../protocol/index.js"
+import { isStreamInterrupted } from "../stream-interrupted.js"
 import { MessageReplay } from "./message-replay.js"
 import { type ChatStorage, defaultChatStorage, SavedReplays } from "./saved-replays.js"
 
@@ -68,7 +69,10 @@ interface Binding {
  *
  * Everything else is `DefaultChatTransport`'s (headers, body, credentials, fetch, the `prepare*`
  * hooks); `api` defaults to `/v1/ai-sdk/chat`. A failure while reading a response is reported as
- * a network error (`TypeError`), which the AI SDK treats as a disconnect to resume from.
+ * a network error (`TypeError`), which the AI SDK treats as a disconnect to resume from; so is a
+ * stream the server ended before the answer's end, the generation running on (its error part of
+ * `stream_interrupted`: the node serving it shut down, say in a rolling deploy), where a stock
+ * transport shows an error.
  */
 export class HeraldChatTransport<
   UI_MESSAGE extends UIMessage = UIMessage,
@@ -208,37 +212,72 @@ function chunkStream(
 ): ReadableStream<UIMessageChunk> {
   const schema = asSchema(uiMessageChunkSchema)
   const reader = bytes.getReader()
-  const parsed: { data: string; id: string }[] = []
+  const parsed: { data: string; id: string | undefined }[] = []
+  let lastId = ""
   const parser = createParser({
     onEvent: (event) => {
-      if (event.data !== "[DONE]") parsed.push({ data: event.data, id: event.lastEventId })
+      // The parser repeats the last id on an event without one: Herald gives each its own.
+      const own = event.lastEventId !== lastId && event.lastEventId !== ""
+      lastId = event.lastEventId
+      if (event.data !== "[DONE]") parsed.push({ data: event.data, id: own ? event.lastEventId : undefined })
     },
   })
-  const next = async (): Promise<ChunkEvent | undefined> => {
+  /** The response's next event, its `id:` only if it had one of its own. */
+  const read = async (): Promise<ChunkEvent | undefined> => {
     while (parsed.length === 0) {
-      let read: ReadableStreamReadResult<Uint8Array>
+      let result: ReadableStreamReadResult<Uint8Array>
       try {
-        read = await reader.read()
+        result = await reader.read()
       } catch (error) {
-        if (isAbort(error)) {
-          // Stopped: nothing to resume.
-          if (binding.chatId !== undefined) saved.ended(binding.chatId)
-        } else {
-          // Cut: what the chat has is what a resume, in this page or a reloaded one, starts from.
-          saved.flush()
-        }
-        throw asNetworkError(error)
+        if (!isAbort(error)) throw cut(error)
+        // Stopped: nothing to resume.
+        if (binding.chatId !== undefined) saved.ended(binding.chatId)
+        throw error
       }
-      if (read.done) return undefined
-      parser.feed(read.value)
+      if (result.done) return undefined
+      parser.feed(result.value)
     }
-    const event = parsed.shift() as { data: string; id: string }
+    const event = parsed.shift() as { data: string; id: string | undefined }
     const value: unknown = JSON.parse(event.data)
     const validation = await schema.validate?.(value)
     if (validation !== undefined && !validation.success) throw validation.error
-    return {
-      chunk: (validation === undefined ? value : validation.value) as UIMessageChunk,
-      id: event.id || undefined,
+    return { chunk: (validation === undefined ? value : validation.value) as UIMessageChunk, id: event.id }
+  }
+  /** Cut: what the chat has is what a resume, in this page or a reloaded one, starts from. */
+  const cut = (error: unknown): unknown => {
+    saved.flush()
+    return asNetworkError(error)
+  }
+
+  // Every event of an answer Herald streams has an id; those without, once ids came (or after a
+  // cursor), are the stream's early end: the parts it closes, then its error. They are held until
+  // that error says whether the answer goes on.
+  let ids = false
+  const held: ChunkEvent[] = []
+  let released: ChunkEvent[] = []
+  const next = async (): Promise<ChunkEvent | undefined> => {
+    for (;;) {
+      const ready = released.shift()
+      if (ready !== undefined) return ready
+      const event = await read()
+      if (event === undefined) {
+        if (held.length === 0) return undefined
+        released = held.splice(0)
+      } else if (
+        event.id === undefined &&
+        event.chunk.type === "error" &&
+        isStreamInterrupted(event.chunk.errorText)
+      ) {
+        // Not the answer's end: the server's stream stopped before it (its node shut down, the
+        // reader fell behind) and the generation runs on. A cut, which the chat resumes.
+        reader.cancel().catch(() => {})
+        throw cut(new Error(event.chunk.errorText))
+      } else if (event.id === undefined && (ids || binding.afterCursor) && event.chunk.type !== "error") {
+        held.push(event)
+      } else {
+        if (event.id !== undefined) ids = true
+        released = [...held.splice(0), event]
+      }
     }
   }
 
