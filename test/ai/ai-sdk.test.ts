@@ -148,11 +148,22 @@ function cutAfter(body: ReadableStream<Uint8Array>, reads: number): ReadableStre
   })
 }
 
+/** A page posts chat `chatId`'s question and goes away (a reload) once the answer started; its id. */
+async function postAndLeave(api: string, chatId: string): Promise<string> {
+  const response = await fetch(api, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ id: chatId, messages: [userMessage(PROMPT)], trigger: "submit-message" }),
+  })
+  await (response.body as ReadableStream<Uint8Array>).cancel()
+  return response.headers.get("herald-generation-id") as string
+}
+
 /** A reloaded page: what the app kept (the question), a new Herald transport on `storage`, and a resume. */
 async function resumeReloaded(
   api: string,
   chatId: string,
-  storage: ReturnType<typeof pageStorage>["storage"],
+  storage: ReturnType<typeof pageStorage>["storage"] | null,
 ) {
   const recorder = recordingFetch({})
   const chat = new TestChat({
@@ -709,6 +720,63 @@ for (const kind of ENGINES) {
         // The default disconnect grace (30 s) keeps it running: nothing told the server to stop.
         expect(await statusOf(ids[1] as string)).toBe("running")
         expect(headersSeen).toHaveLength(1)
+      })
+
+      it("Herald's transport cancels a resumed answer on stop too, and a reload then finds nothing to resume", async () => {
+        running = await startAI({ openEngine: kind.open, models: { demo: PACED } })
+        const origin = running.origin
+        const api = `${origin}/v1/ai-sdk/chat`
+        const id = await postAndLeave(api, "chat-stop-resumed")
+        const chat = new TestChat({
+          id: "chat-stop-resumed",
+          messages: [userMessage(PROMPT)],
+          transport: new HeraldChatTransport({ api, storage: null }),
+        })
+        const resumed = chat.resumeStream()
+        await expect.poll(() => textOf(chat.messages[1]).length, { timeout: 5000 }).toBeGreaterThan(0)
+        await chat.stop()
+        await resumed
+        await expect
+          .poll(async () => (await (await fetch(`${origin}/v1/generations/${id}`)).json()).status, {
+            timeout: 2000,
+          })
+          .toBe("cancelled")
+        // The stopped answer does not come back.
+        const { chat: reloaded, recorder } = await resumeReloaded(api, "chat-stop-resumed", null)
+        expect(recorder.exchanges[0]?.status).toBe(204)
+        expect(reloaded.messages).toHaveLength(1)
+      })
+
+      it("Herald's transport cancels nothing when a resume replaces another (resumeStream() again, React's double effect)", async () => {
+        running = await startAI({ openEngine: kind.open, models: { demo: PACED } })
+        const origin = running.origin
+        const api = `${origin}/v1/ai-sdk/chat`
+        const full = await demoAnswer(PROMPT)
+        const cancels: string[] = []
+        const watching = (input: RequestInfo | URL, init?: RequestInit) => {
+          if (String(input).endsWith("/cancel")) cancels.push(String(input))
+          return fetch(input, init)
+        }
+        // Replaced before its answer's head, then while it reads the answer.
+        for (const when of ["asked", "reading"] as const) {
+          const chatId = `chat-resumed-twice-${when}`
+          const id = await postAndLeave(api, chatId)
+          const chat = new TestChat({
+            id: chatId,
+            messages: [userMessage(PROMPT)],
+            transport: new HeraldChatTransport({ api, fetch: watching, storage: null }),
+          })
+          const first = chat.resumeStream()
+          if (when === "reading")
+            await expect.poll(() => textOf(chat.messages[1]).length, { timeout: 5000 }).toBeGreaterThan(0)
+          await Promise.all([first, chat.resumeStream()])
+          expect(chat.status).toBe("ready")
+          expect(textOf(chat.messages[1])).toBe(full)
+          expect(
+            ((await (await fetch(`${origin}/v1/generations/${id}`)).json()) as { status: string }).status,
+          ).toBe("done")
+        }
+        expect(cancels).toEqual([])
       })
     })
   })

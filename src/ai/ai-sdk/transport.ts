@@ -26,8 +26,9 @@ export type HeraldChatTransportOptions<UI_MESSAGE extends UIMessage> =
   HttpChatTransportInitOptions<UI_MESSAGE> & {
     /**
      * Whether `stop()` cancels the generation on the server (`POST /v1/generations/{id}/cancel`,
-     * with the request's headers and credentials), so the model stops at once. Without it, a stop
-     * is a disconnect and the server's disconnect grace decides. Default `true`.
+     * with the request's headers and credentials), so the model stops at once: the one a request
+     * posted, or the one a resume reads. Without it, a stop is a disconnect and the server's
+     * disconnect grace decides. Default `true`.
      */
     readonly stopCancels?: boolean
     /**
@@ -64,8 +65,9 @@ interface Binding {
  * cursor too; without one, Herald sends the running answer from its start, as with the stock
  * transport.
  *
- * `stop()` cancels the generation on the server (unless `stopCancels: false`): a stock transport's
- * stop only drops the connection, and the model runs on.
+ * `stop()` cancels the generation on the server (unless `stopCancels: false`), whether the chat
+ * posted it or resumed it: a stock transport's stop only drops the connection, and the model runs
+ * on (and a reload brings the answer back). A resume the chat replaces with another is no stop.
  *
  * Everything else is `DefaultChatTransport`'s (headers, body, credentials, fetch, the `prepare*`
  * hooks); `api` defaults to `/v1/ai-sdk/chat`. A failure while reading a response is reported as
@@ -80,6 +82,13 @@ export class HeraldChatTransport<
   readonly #replays = new Map<string, MessageReplay>()
   readonly #bindings = new WeakMap<ReadableStream<UIMessageChunk>, Binding>()
   readonly #saved: SavedReplays
+  readonly #stopCancels: boolean
+  /**
+   * Per chat, the resume aborted a moment ago, while it is not yet known whether that was a stop:
+   * the AI SDK aborts a chat's resume when it starts another (`resumeStream()` again, React's
+   * double effect of `resume: true`), which must not cancel the answer.
+   */
+  readonly #abortedResumes = new Map<string, { replaced: boolean }>()
 
   constructor(options: HeraldChatTransportOptions<UI_MESSAGE> = {}) {
     const { stopCancels = true, generationsApi, storage, ...rest } = options
@@ -94,6 +103,7 @@ export class HeraldChatTransport<
       resumeStreamIsReplay: true,
     })
     this.#saved = new SavedReplays(storage === undefined ? defaultChatStorage() : (storage ?? undefined))
+    this.#stopCancels = stopCancels
   }
 
   override async sendMessages(options: SendOptions<UI_MESSAGE>): Promise<ReadableStream<UIMessageChunk>> {
@@ -107,13 +117,19 @@ export class HeraldChatTransport<
   override async reconnectToStream(
     options: ReconnectOptions<UI_MESSAGE>,
   ): Promise<ReadableStream<UIMessageChunk> | null> {
+    // The SDK aborted the chat's resume just before asking this one: that was no stop.
+    const aborted = this.#abortedResumes.get(options.chatId)
+    if (aborted !== undefined) aborted.replaced = true
+    const abortSignal = this.#stopCancels
+      ? this.#stopSignal(options.chatId, options.abortSignal)
+      : options.abortSignal
     let replay =
       this.#replays.get(options.chatId) ?? (await this.#saved.load(options.chatId)) ?? new MessageReplay()
     let cursor = replay.cursor
     const reconnect = (after: string | undefined) => {
       const headers = new Headers(options.headers)
       if (after !== undefined) headers.set("last-event-id", after)
-      return super.reconnectToStream({ ...options, headers: Object.fromEntries(headers) })
+      return super.reconnectToStream({ ...options, abortSignal, headers: Object.fromEntries(headers) })
     }
     let stream: ReadableStream<UIMessageChunk> | null
     try {
@@ -147,6 +163,27 @@ export class HeraldChatTransport<
     return chunks
   }
 
+  /**
+   * A signal for a resume of chat `chatId` that aborts a moment after `signal` does: with a
+   * {@link replacedReason} when the chat asked for another resume meanwhile (the SDK aborts the
+   * resume it replaces), so that only a stop cancels the answer.
+   */
+  #stopSignal(chatId: string, signal: AbortSignal | undefined): AbortSignal | undefined {
+    if (signal === undefined) return undefined
+    const stop = new AbortController()
+    const aborted = () => {
+      const mark = { replaced: false }
+      this.#abortedResumes.set(chatId, mark)
+      setTimeout(() => {
+        if (this.#abortedResumes.get(chatId) === mark) this.#abortedResumes.delete(chatId)
+        stop.abort(mark.replaced ? replacedReason() : signal.reason)
+      }, 0)
+    }
+    if (signal.aborted) aborted()
+    else signal.addEventListener("abort", aborted, { once: true })
+    return stop.signal
+  }
+
   #bind(stream: ReadableStream<UIMessageChunk>, binding: Binding): void {
     const pending = this.#bindings.get(stream)
     if (pending === undefined) return
@@ -158,20 +195,33 @@ export class HeraldChatTransport<
 
 type FetchFunction = (input: RequestInfo | URL, init?: RequestInit) => Promise<Response>
 
+/** The reasons of the aborts of resumes that another resume replaced (no stop). */
+const replacedReasons = new WeakSet<object>()
+
+/** An abort's reason saying that another resume of the chat replaced this one. */
+function replacedReason(): DOMException {
+  const reason = new DOMException("another resume of the chat replaced this one", "AbortError")
+  replacedReasons.add(reason)
+  return reason
+}
+
 /**
- * `fetchFn`, and when a chat request's signal aborts after Herald named the generation, a cancel
- * of that generation with the request's headers and credentials. A failed cancel changes nothing
- * the chat shows: the stop already happened there.
+ * `fetchFn`, and when a chat request's signal aborts after Herald named the generation (the
+ * `herald-generation-id` of a POST's answer or of a resume's), a cancel of that generation with
+ * the request's headers and credentials, unless another resume replaced this one. A failed
+ * cancel changes nothing the chat shows: the stop already happened there.
  */
 function cancellingOnAbort(fetchFn: FetchFunction, generationsApi: string): FetchFunction {
   return async (input, init) => {
     const response = await fetchFn(input, init)
     const id = response.headers.get("herald-generation-id")
     const signal = init?.signal
-    if (id === null || signal == null || init?.method !== "POST") return response
+    if (id === null || init === undefined || signal == null) return response
     const cancel = () => {
+      if (replacedReasons.has(signal.reason)) return
       const headers = new Headers(init.headers)
       headers.delete("content-type")
+      headers.delete("last-event-id")
       fetchFn(`${generationsApi}/${encodeURIComponent(id)}/cancel`, {
         method: "POST",
         headers,
