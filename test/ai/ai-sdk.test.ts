@@ -21,6 +21,8 @@ const PROMPT = "Explain how a reload resumes a streamed answer"
 const FAST = { provider: "demo" as const, timeToFirstTokenMs: 0, tokensPerSecond: Number.POSITIVE_INFINITY }
 /** Slow enough to be cut in the middle: about 80 tokens over a second. */
 const PACED = { provider: "demo" as const, timeToFirstTokenMs: 0, tokensPerSecond: 80 }
+/** A second and a half before its first token, which Herald holds the response's head for (headWaitMs: 2 s). */
+const LATE = { provider: "demo" as const, timeToFirstTokenMs: 1500, tokensPerSecond: 80 }
 /** Slower: still running after a node's shutdown, which waits half a second for its streams to end. */
 const SLOW = { provider: "demo" as const, timeToFirstTokenMs: 0, tokensPerSecond: 30 }
 
@@ -743,6 +745,44 @@ for (const kind of ENGINES) {
           .toBe("cancelled")
         // The stopped answer does not come back.
         const { chat: reloaded, recorder } = await resumeReloaded(api, "chat-stop-resumed", null)
+        expect(recorder.exchanges[0]?.status).toBe(204)
+        expect(reloaded.messages).toHaveLength(1)
+      })
+
+      it("Herald's transport cancels an answer stopped before its first token: the chat stops at once, the cancel follows the head", async () => {
+        running = await startAI({ openEngine: kind.open, models: { demo: LATE } })
+        const origin = running.origin
+        const api = `${origin}/v1/ai-sdk/chat`
+        let requests = 0
+        const ids: string[] = []
+        const recordId = async (input: RequestInfo | URL, init?: RequestInit) => {
+          if (!String(input).endsWith("/cancel")) requests++
+          const response = await fetch(input, init)
+          const id = response.headers.get("herald-generation-id")
+          if (id !== null) ids.push(id)
+          return response
+        }
+        const chat = new TestChat({
+          id: "chat-stop-early",
+          transport: new HeraldChatTransport({ api, fetch: recordId, storage: null }),
+        })
+        const sent = chat.sendMessage({ text: PROMPT })
+        // Stopped once the request went out, while the server holds its head.
+        await expect.poll(() => requests, { timeout: 2000, interval: 5 }).toBe(1)
+        const stopped = Date.now()
+        await chat.stop()
+        await sent
+        expect(Date.now() - stopped).toBeLessThan(1000)
+        expect(chat.status).toBe("ready")
+        expect(ids).toEqual([])
+        // The head named the generation after the stop; the cancel followed.
+        await expect.poll(() => ids.length, { timeout: 5000 }).toBe(1)
+        await expect
+          .poll(async () => (await (await fetch(`${origin}/v1/generations/${ids[0]}`)).json()).status, {
+            timeout: 2000,
+          })
+          .toBe("cancelled")
+        const { chat: reloaded, recorder } = await resumeReloaded(api, "chat-stop-early", null)
         expect(recorder.exchanges[0]?.status).toBe(204)
         expect(reloaded.messages).toHaveLength(1)
       })

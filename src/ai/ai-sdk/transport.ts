@@ -67,7 +67,9 @@ interface Binding {
  *
  * `stop()` cancels the generation on the server (unless `stopCancels: false`), whether the chat
  * posted it or resumed it: a stock transport's stop only drops the connection, and the model runs
- * on (and a reload brings the answer back). A resume the chat replaces with another is no stop.
+ * on (and a reload brings the answer back). A stop before the answer's head (which Herald holds
+ * for the model's first answer) ends the chat's request at once and cancels once the head names
+ * the generation. A resume the chat replaces with another is no stop.
  *
  * Everything else is `DefaultChatTransport`'s (headers, body, credentials, fetch, the `prepare*`
  * hooks); `api` defaults to `/v1/ai-sdk/chat`. A failure while reading a response is reported as
@@ -206,19 +208,27 @@ function replacedReason(): DOMException {
 }
 
 /**
- * `fetchFn`, and when a chat request's signal aborts after Herald named the generation (the
- * `herald-generation-id` of a POST's answer or of a resume's), a cancel of that generation with
- * the request's headers and credentials, unless another resume replaced this one. A failed
- * cancel changes nothing the chat shows: the stop already happened there.
+ * How long a request stopped before its answer's head waits for it, to learn the generation to
+ * cancel, ms: Herald holds the head of a new answer up to its `headWaitMs` (2 s by default) for
+ * the model's first answer.
+ */
+const STOP_HEAD_WAIT_MS = 10_000
+
+/**
+ * `fetchFn`, and when a chat request's signal aborts, a cancel of the generation Herald names in
+ * the answer's head (the `herald-generation-id` of a POST's answer or of a resume's), with the
+ * request's headers and credentials, unless another resume replaced this one. The caller is
+ * answered at once with the abort, but the request itself runs on until its head came (within
+ * {@link STOP_HEAD_WAIT_MS}), so that a stop before the model's first token cancels too; its body
+ * is dropped then. A failed cancel changes nothing the chat shows: the stop already happened
+ * there.
  */
 function cancellingOnAbort(fetchFn: FetchFunction, generationsApi: string): FetchFunction {
-  return async (input, init) => {
-    const response = await fetchFn(input, init)
-    const id = response.headers.get("herald-generation-id")
+  return (input, init) => {
     const signal = init?.signal
-    if (id === null || init === undefined || signal == null) return response
-    const cancel = () => {
-      if (replacedReasons.has(signal.reason)) return
+    if (init === undefined || signal == null) return fetchFn(input, init)
+    if (signal.aborted) return Promise.reject(signal.reason)
+    const cancel = (id: string) => {
       const headers = new Headers(init.headers)
       headers.delete("content-type")
       headers.delete("last-event-id")
@@ -231,9 +241,25 @@ function cancellingOnAbort(fetchFn: FetchFunction, generationsApi: string): Fetc
         () => {},
       )
     }
-    if (signal.aborted) cancel()
-    else signal.addEventListener("abort", cancel, { once: true })
-    return response
+    const request = new AbortController()
+    const answered = fetchFn(input, { ...init, signal: request.signal })
+    const stop = () => {
+      const bound = setTimeout(() => request.abort(signal.reason), STOP_HEAD_WAIT_MS)
+      answered.then(
+        (response) => {
+          clearTimeout(bound)
+          const id = response.headers.get("herald-generation-id")
+          if (id !== null && !replacedReasons.has(signal.reason)) cancel(id)
+          request.abort(signal.reason)
+        },
+        () => clearTimeout(bound),
+      )
+    }
+    signal.addEventListener("abort", stop, { once: true })
+    return new Promise<Response>((resolve, reject) => {
+      signal.addEventListener("abort", () => reject(signal.reason), { once: true })
+      answered.then(resolve, reject)
+    })
   }
 }
 
