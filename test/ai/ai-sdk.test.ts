@@ -1084,6 +1084,39 @@ describe("Herald's transport forgets a kept replay with nothing left to resume",
   })
 })
 
+describe("Herald's transport forgets an answer that ended or was stopped, in memory too", () => {
+  it("a later resume sends no cursor and finds nothing (204): the message is not replayed, onFinish fires once", async () => {
+    running = await startAI({ models: { fast: FAST, paced: PACED } })
+    const api = `${running.origin}/v1/ai-sdk/chat`
+    for (const model of ["fast", "paced"]) {
+      const recorder = recordingFetch({})
+      const finished: UIMessage[] = []
+      const chat = new TestChat({
+        id: `chat-over-${model}`,
+        transport: new HeraldChatTransport({ api, fetch: recorder.fetch, body: { model }, storage: null }),
+        onFinish: ({ message }) => void finished.push(message),
+      })
+      const sent = chat.sendMessage({ text: PROMPT })
+      if (model === "paced") {
+        // Stopped mid-answer.
+        await expect.poll(() => textOf(chat.messages[1]).length, { timeout: 5000 }).toBeGreaterThan(0)
+        await chat.stop()
+      }
+      await sent
+      const shown = textOf(chat.messages[1])
+      expect(finished).toHaveLength(1)
+
+      await chat.resumeStream()
+      const resume = recorder.exchanges.find((exchange) => exchange.method === "GET")
+      expect(resume?.headers.get("last-event-id")).toBeNull()
+      expect(resume?.status).toBe(204)
+      expect(finished).toHaveLength(1)
+      expect(chat.messages).toHaveLength(2)
+      expect(textOf(chat.messages[1])).toBe(shown)
+    }
+  })
+})
+
 describe("Herald's transport and a stream that ends early for good", () => {
   it("shows the error of a log gone under the answer (generation_lost): no resume can read it on", async () => {
     running = await startAI({ models: { demo: PACED } })

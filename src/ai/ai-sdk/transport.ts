@@ -63,7 +63,8 @@ interface Binding {
  * continued, so no text is fetched or shown twice. The cursor and those chunks are kept in the
  * page's `sessionStorage` as well (the `storage` option), so a reloaded page resumes from the
  * cursor too; without one, Herald sends the running answer from its start, as with the stock
- * transport.
+ * transport. Both are kept only while there may be something to resume: once the answer ended or
+ * was stopped, or none runs (204), they are dropped, and a later resume finds nothing.
  *
  * `stop()` cancels the generation on the server (unless `stopCancels: false`), whether the chat
  * posted it or resumed it: a stock transport's stop only drops the connection, and the model runs
@@ -147,7 +148,7 @@ export class HeraldChatTransport<
     }
     if (stream === null) {
       // No answer runs for the chat (204): nothing to resume from this cursor again.
-      this.#saved.ended(options.chatId)
+      this.#ended(options.chatId, replay)
       return null
     }
     this.#replays.set(options.chatId, replay)
@@ -160,7 +161,7 @@ export class HeraldChatTransport<
   ): ReadableStream<UIMessageChunk> {
     // The chat is bound once super's call returns, before anyone reads the stream.
     const binding: Binding = { replay: new MessageReplay(), afterCursor: false, chatId: undefined }
-    const chunks = chunkStream(stream, binding, this.#saved)
+    const chunks = chunkStream(stream, binding, this.#saved, (chatId, replay) => this.#ended(chatId, replay))
     this.#bindings.set(chunks, binding)
     return chunks
   }
@@ -184,6 +185,15 @@ export class HeraldChatTransport<
     if (signal.aborted) aborted()
     else signal.addEventListener("abort", aborted, { once: true })
     return stop.signal
+  }
+
+  /**
+   * Chat `chatId` has nothing to resume from `replay` (its answer ended, was stopped, or none
+   * runs): forgotten in memory, unless the chat has another since, and in the storage.
+   */
+  #ended(chatId: string, replay: MessageReplay): void {
+    if (this.#replays.get(chatId) === replay) this.#replays.delete(chatId)
+    this.#saved.ended(chatId)
   }
 
   #bind(stream: ReadableStream<UIMessageChunk>, binding: Binding): void {
@@ -285,6 +295,7 @@ function chunkStream(
   bytes: ReadableStream<Uint8Array<ArrayBufferLike>>,
   binding: Binding,
   saved: SavedReplays,
+  ended: (chatId: string, replay: MessageReplay) => void,
 ): ReadableStream<UIMessageChunk> {
   const schema = asSchema(uiMessageChunkSchema)
   const reader = bytes.getReader()
@@ -307,7 +318,7 @@ function chunkStream(
       } catch (error) {
         if (!isAbort(error)) throw cut(error)
         // Stopped: nothing to resume.
-        if (binding.chatId !== undefined) saved.ended(binding.chatId)
+        if (binding.chatId !== undefined) ended(binding.chatId, binding.replay)
         throw error
       }
       if (result.done) return undefined
@@ -376,7 +387,7 @@ function chunkStream(
         const event = ahead ?? (await next())
         ahead = undefined
         if (event === undefined) {
-          if (binding.chatId !== undefined) saved.ended(binding.chatId)
+          if (binding.chatId !== undefined) ended(binding.chatId, binding.replay)
           controller.close()
           return
         }
