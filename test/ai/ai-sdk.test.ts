@@ -2,6 +2,7 @@ import {
   AbstractChat,
   type ChatInit,
   type ChatState,
+  type ChatTransport,
   DefaultChatTransport,
   lastAssistantMessageIsCompleteWithToolCalls,
   type UIMessage,
@@ -15,7 +16,7 @@ import { createParser, type ServerSentEvent } from "../../src/protocol/index.js"
 import { readEvents, startAI, startNodes, type TestAI } from "./ai-server.js"
 import { testEngines } from "./engines.js"
 import { finalUIMessage } from "./ui-message-stream.js"
-import { collect, startUpstream } from "./upstream.js"
+import { collect, openaiChunk, startUpstream } from "./upstream.js"
 
 const PROMPT = "Explain how a reload resumes a streamed answer"
 const FAST = { provider: "demo" as const, timeToFirstTokenMs: 0, tokensPerSecond: Number.POSITIVE_INFINITY }
@@ -63,6 +64,26 @@ class TestChat extends AbstractChat<UIMessage> {
     }
     super({ ...init, state })
   }
+}
+
+/**
+ * A chat whose page runs the weather tool: it answers every call with 4 °C, and sends the output
+ * on by itself once the last assistant message's calls all have theirs.
+ */
+function weatherToolChat(id: string, transport: ChatTransport<UIMessage>): TestChat {
+  const chat: TestChat = new TestChat({
+    id,
+    transport,
+    sendAutomaticallyWhen: lastAssistantMessageIsCompleteWithToolCalls,
+    onToolCall: ({ toolCall }) => {
+      void chat.addToolOutput({
+        tool: "weather",
+        toolCallId: toolCall.toolCallId,
+        output: { celsius: 4 },
+      })
+    },
+  })
+  return chat
 }
 
 function userMessage(text: string): UIMessage {
@@ -177,6 +198,18 @@ async function resumeReloaded(
   return { chat, recorder }
 }
 
+/** A reloaded page of chat `chatId`, with no storage, finds no answer to resume (204) and shows the question alone. */
+async function expectNothingToResume(api: string, chatId: string): Promise<void> {
+  const { chat, recorder } = await resumeReloaded(api, chatId, null)
+  expect(recorder.exchanges[0]?.status).toBe(204)
+  expect(chat.messages).toHaveLength(1)
+}
+
+/** The status of generation `id` on the server at `origin`. */
+async function generationStatus(origin: string, id: string): Promise<string> {
+  return ((await (await fetch(`${origin}/v1/generations/${id}`)).json()) as { status: string }).status
+}
+
 /**
  * The second exchange resumed the first from its last event's id: Herald sent what follows only
  * (no `start`, the text after `shown`), and `chat` shows the whole answer once, in one text part
@@ -207,16 +240,6 @@ function pageStorage() {
     removeItem: (key: string) => void kept.delete(key),
   }
   return { kept, storage }
-}
-
-/** A chunk of an OpenAI chat completion stream, as the fake upstream writes it. */
-function openaiFrame(delta: Record<string, unknown>, finish: string | null = null): string {
-  const chunk = {
-    id: "chatcmpl-1",
-    object: "chat.completion.chunk",
-    choices: [{ index: 0, delta, finish_reason: finish }],
-  }
-  return `data: ${JSON.stringify(chunk)}\n\n`
 }
 
 /** The text the UI message chunks of `events` carry. */
@@ -301,15 +324,15 @@ for (const kind of ENGINES) {
             const chunks =
               last?.role === "tool"
                 ? [
-                    openaiFrame({ role: "assistant", content: "It is 4 °C in Oslo." }),
-                    openaiFrame({}, "stop"),
+                    openaiChunk({ role: "assistant", content: "It is 4 °C in Oslo." }),
+                    openaiChunk({}, "stop"),
                   ]
                 : last?.content === "And tomorrow?"
-                  ? [openaiFrame({ role: "assistant", content: "Colder." }), openaiFrame({}, "stop")]
+                  ? [openaiChunk({ role: "assistant", content: "Colder." }), openaiChunk({}, "stop")]
                   : [
-                      openaiFrame({ role: "assistant", content: "Let me check. " }),
-                      openaiFrame({ tool_calls: [call] }),
-                      openaiFrame({}, "tool_calls"),
+                      openaiChunk({ role: "assistant", content: "Let me check. " }),
+                      openaiChunk({ tool_calls: [call] }),
+                      openaiChunk({}, "tool_calls"),
                     ]
             response.writeHead(200, { "content-type": "text/event-stream" })
             response.end(`${chunks.join("")}data: [DONE]\n\n`)
@@ -324,22 +347,14 @@ for (const kind of ENGINES) {
               return recorder.fetch(input, init)
             }
             const chatId = `chat-tool-loop-${Transport.name}`
-            const chat: TestChat = new TestChat({
-              id: chatId,
-              transport: new Transport({
+            const chat = weatherToolChat(
+              chatId,
+              new Transport({
                 api: `${origin}/v1/ai-sdk/chat`,
                 fetch: fetchFn as typeof fetch,
                 body: { model: "up", tools: { weather: { inputSchema } } },
               }),
-              sendAutomaticallyWhen: lastAssistantMessageIsCompleteWithToolCalls,
-              onToolCall: ({ toolCall }) => {
-                void chat.addToolOutput({
-                  tool: "weather",
-                  toolCallId: toolCall.toolCallId,
-                  output: { celsius: 4 },
-                })
-              },
-            })
+            )
             await chat.sendMessage({ text: "Weather in Oslo?" })
             await expect
               .poll(() => chat.status === "ready" && textOf(chat.messages.at(-1)).includes("4 °C"), {
@@ -511,16 +526,7 @@ for (const kind of ENGINES) {
         try {
           const [a, b] = cluster.nodes as [(typeof cluster.nodes)[0], (typeof cluster.nodes)[0]]
           // The answer runs on node a; the page that asked for it reloaded.
-          const first = await fetch(`${a.origin}/v1/ai-sdk/chat`, {
-            method: "POST",
-            headers: { "content-type": "application/json" },
-            body: JSON.stringify({
-              id: "chat-deploy",
-              messages: [userMessage(PROMPT)],
-              trigger: "submit-message",
-            }),
-          })
-          await (first.body as ReadableStream<Uint8Array>).cancel()
+          await postAndLeave(`${a.origin}/v1/ai-sdk/chat`, "chat-deploy")
           // The reloaded page resumes through a balancer, which sends it to node b.
           let node = b.origin
           const recorder = recordingFetch({})
@@ -687,8 +693,6 @@ for (const kind of ENGINES) {
       it("Herald's transport cancels the generation on stop; the stock one only disconnects", async () => {
         running = await startAI({ openEngine: kind.open, models: { demo: PACED } })
         const origin = running.origin
-        const statusOf = async (id: string) =>
-          ((await (await fetch(`${origin}/v1/generations/${id}`)).json()) as { status: string }).status
         const stopMidAnswer = async (transport: DefaultChatTransport<UIMessage>, chatId: string) => {
           const chat = new TestChat({ id: chatId, transport })
           const sent = chat.sendMessage({ text: PROMPT })
@@ -714,13 +718,15 @@ for (const kind of ENGINES) {
           new HeraldChatTransport({ api, fetch: recordId, headers: { "x-app": "chat-test" } }),
           "chat-stop",
         )
-        await expect.poll(() => statusOf(ids[0] as string), { timeout: 2000 }).toBe("cancelled")
+        await expect
+          .poll(() => generationStatus(origin, ids[0] as string), { timeout: 2000 })
+          .toBe("cancelled")
         expect(headersSeen[0]?.get("x-app")).toBe("chat-test")
 
         await stopMidAnswer(new DefaultChatTransport({ api, fetch: recordId }), "chat-stop-stock")
         await new Promise((resolve) => setTimeout(resolve, 200))
         // The default disconnect grace (30 s) keeps it running: nothing told the server to stop.
-        expect(await statusOf(ids[1] as string)).toBe("running")
+        expect(await generationStatus(origin, ids[1] as string)).toBe("running")
         expect(headersSeen).toHaveLength(1)
       })
 
@@ -738,15 +744,9 @@ for (const kind of ENGINES) {
         await expect.poll(() => textOf(chat.messages[1]).length, { timeout: 5000 }).toBeGreaterThan(0)
         await chat.stop()
         await resumed
-        await expect
-          .poll(async () => (await (await fetch(`${origin}/v1/generations/${id}`)).json()).status, {
-            timeout: 2000,
-          })
-          .toBe("cancelled")
+        await expect.poll(() => generationStatus(origin, id), { timeout: 2000 }).toBe("cancelled")
         // The stopped answer does not come back.
-        const { chat: reloaded, recorder } = await resumeReloaded(api, "chat-stop-resumed", null)
-        expect(recorder.exchanges[0]?.status).toBe(204)
-        expect(reloaded.messages).toHaveLength(1)
+        await expectNothingToResume(api, "chat-stop-resumed")
       })
 
       it("Herald's transport cancels an answer stopped before its first token: the chat stops at once, the cancel follows the head", async () => {
@@ -778,13 +778,9 @@ for (const kind of ENGINES) {
         // The head named the generation after the stop; the cancel followed.
         await expect.poll(() => ids.length, { timeout: 5000 }).toBe(1)
         await expect
-          .poll(async () => (await (await fetch(`${origin}/v1/generations/${ids[0]}`)).json()).status, {
-            timeout: 2000,
-          })
+          .poll(() => generationStatus(origin, ids[0] as string), { timeout: 2000 })
           .toBe("cancelled")
-        const { chat: reloaded, recorder } = await resumeReloaded(api, "chat-stop-early", null)
-        expect(recorder.exchanges[0]?.status).toBe(204)
-        expect(reloaded.messages).toHaveLength(1)
+        await expectNothingToResume(api, "chat-stop-early")
       })
 
       it("Herald's transport cancels nothing when a resume replaces another (resumeStream() again, React's double effect)", async () => {
@@ -812,9 +808,7 @@ for (const kind of ENGINES) {
           await Promise.all([first, chat.resumeStream()])
           expect(chat.status).toBe("ready")
           expect(textOf(chat.messages[1])).toBe(full)
-          expect(
-            ((await (await fetch(`${origin}/v1/generations/${id}`)).json()) as { status: string }).status,
-          ).toBe("done")
+          expect(await generationStatus(origin, id)).toBe("done")
         }
         expect(cancels).toEqual([])
       })
@@ -918,9 +912,9 @@ describe("the AI SDK backend with tools the page runs", () => {
       }
       const inputSchema = { type: "object", properties: { city: { type: "string" } }, required: ["city"] }
       const api = `${running.origin}/v1/ai-sdk/chat`
-      const chat: TestChat = new TestChat({
-        id: "chat-tools",
-        transport: new HeraldChatTransport({
+      const chat = weatherToolChat(
+        "chat-tools",
+        new HeraldChatTransport({
           api,
           body: {
             model: "up",
@@ -928,15 +922,7 @@ describe("the AI SDK backend with tools the page runs", () => {
             toolChoice: "auto",
           },
         }),
-        sendAutomaticallyWhen: lastAssistantMessageIsCompleteWithToolCalls,
-        onToolCall: ({ toolCall }) => {
-          void chat.addToolOutput({
-            tool: "weather",
-            toolCallId: toolCall.toolCallId,
-            output: { celsius: 4 },
-          })
-        },
-      })
+      )
       await chat.sendMessage({ text: "Weather in Oslo?" })
       await expect.poll(() => upstream.requests.length, { timeout: 5000 }).toBe(2)
       await expect.poll(() => chat.status, { timeout: 5000 }).toBe("ready")
@@ -1006,9 +992,9 @@ describe("an answer that continues the chat's assistant message", () => {
       })
       upstream.answer = (response) => {
         response.writeHead(200, { "content-type": "text/event-stream" })
-        response.write(openaiFrame({ role: "assistant", content: "It is 4 °C " }))
+        response.write(openaiChunk({ role: "assistant", content: "It is 4 °C " }))
         void released.then(() =>
-          response.end(`${openaiFrame({ content: "in Oslo." }, "stop")}data: [DONE]\n\n`),
+          response.end(`${openaiChunk({ content: "in Oslo." }, "stop")}data: [DONE]\n\n`),
         )
       }
       const post = (id: string) =>

@@ -6,7 +6,15 @@ import OpenAI from "openai"
 import { describe, expect, it } from "vitest"
 import { closedAfterEach, closeServers, startAI } from "./ai-server.js"
 import { finalUIMessage } from "./ui-message-stream.js"
-import { ANTHROPIC_OK, anthropicEvent, OPENAI_OK, openaiChunk, startUpstream } from "./upstream.js"
+import {
+  ANTHROPIC_OK,
+  anthropicBlock,
+  anthropicEnd,
+  anthropicEvent,
+  OPENAI_OK,
+  openaiChunk,
+  startUpstream,
+} from "./upstream.js"
 
 const servers = closedAfterEach()
 
@@ -1318,17 +1326,12 @@ describe("Anthropic upstreams", () => {
   it("a tool_use block without an id reaches every client with the id Herald made up, not one of the SDK's", async () => {
     const origin = await heraldOver("anthropic", [
       ANTHROPIC_START,
-      anthropicEvent("content_block_start", {
-        index: 0,
-        content_block: { type: "tool_use", name: "weather", input: {} },
-      }),
-      anthropicEvent("content_block_delta", {
-        index: 0,
-        delta: { type: "input_json_delta", partial_json: '{"city":"Oslo"}' },
-      }),
-      anthropicEvent("content_block_stop", { index: 0 }),
-      anthropicEvent("message_delta", { delta: { stop_reason: "tool_use" }, usage: { output_tokens: 5 } }),
-      anthropicEvent("message_stop"),
+      ...anthropicBlock(
+        0,
+        { type: "tool_use", name: "weather", input: {} },
+        { type: "input_json_delta", partial_json: '{"city":"Oslo"}' },
+      ),
+      ...anthropicEnd("tool_use", 5),
     ])
     const madeUp = /^toolu_[\w-]{12}0$/
     expect((await openaiMessage(origin))?.message.tool_calls?.[0]?.id).toMatch(madeUp)

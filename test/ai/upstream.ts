@@ -90,16 +90,40 @@ export function anthropicEvent(type: string, fields: Record<string, unknown> = {
   return `event: ${type}\ndata: ${JSON.stringify({ type, ...fields })}\n\n`
 }
 
+/** Anthropic's `message_start` of the fixtures' answers. */
+export const ANTHROPIC_MESSAGE_START = anthropicEvent("message_start", {
+  message: { id: "msg_up", type: "message", role: "assistant", content: [], model: "m", usage: {} },
+})
+
+/** An Anthropic content block at `index`: its `content_block_start`, a `content_block_delta` per delta, its `content_block_stop`. */
+export function anthropicBlock(
+  index: number,
+  contentBlock: Record<string, unknown>,
+  ...deltas: Record<string, unknown>[]
+): string[] {
+  return [
+    anthropicEvent("content_block_start", { index, content_block: contentBlock }),
+    ...deltas.map((delta) => anthropicEvent("content_block_delta", { index, delta })),
+    anthropicEvent("content_block_stop", { index }),
+  ]
+}
+
+/** The end of an Anthropic answer: `message_delta` with its stop reason and output tokens, then `message_stop`. */
+export function anthropicEnd(stopReason: string, outputTokens: number): string[] {
+  return [
+    anthropicEvent("message_delta", {
+      delta: { stop_reason: stopReason },
+      usage: { output_tokens: outputTokens },
+    }),
+    anthropicEvent("message_stop"),
+  ]
+}
+
 /** A whole Anthropic answer: the text "Ok." */
 export const ANTHROPIC_OK = [
-  anthropicEvent("message_start", {
-    message: { id: "msg_up", type: "message", role: "assistant", content: [], model: "m", usage: {} },
-  }),
-  anthropicEvent("content_block_start", { index: 0, content_block: { type: "text", text: "" } }),
-  anthropicEvent("content_block_delta", { index: 0, delta: { type: "text_delta", text: "Ok." } }),
-  anthropicEvent("content_block_stop", { index: 0 }),
-  anthropicEvent("message_delta", { delta: { stop_reason: "end_turn" }, usage: { output_tokens: 2 } }),
-  anthropicEvent("message_stop"),
+  ANTHROPIC_MESSAGE_START,
+  ...anthropicBlock(0, { type: "text", text: "" }, { type: "text_delta", text: "Ok." }),
+  ...anthropicEnd("end_turn", 2),
 ]
 
 /** A whole OpenAI-style answer: the text "Ok." */
@@ -111,34 +135,27 @@ export const OPENAI_ERROR_AFTER_TEXT = [
   `data: ${JSON.stringify({ error: { message: "The server had an error", type: "server_error", code: null } })}\n\n`,
 ]
 
+/** Claude's weather call at block `index`: `{"city":"Oslo"}`, streamed as one fragment. */
+function weatherCall(index: number): string[] {
+  return anthropicBlock(
+    index,
+    { type: "tool_use", id: "toolu_1", name: "weather", input: {} },
+    { type: "input_json_delta", partial_json: '{"city":"Oslo"}' },
+  )
+}
+
 /** Claude's answer to a weather question: a signed thinking block, an encrypted one, and a tool call. */
 export const CLAUDE_THINKING_THEN_TOOL = [
-  anthropicEvent("message_start", {
-    message: { id: "msg_up", type: "message", role: "assistant", content: [], model: "m", usage: {} },
-  }),
-  anthropicEvent("content_block_start", { index: 0, content_block: { type: "thinking", thinking: "" } }),
-  anthropicEvent("content_block_delta", {
-    index: 0,
-    delta: { type: "thinking_delta", thinking: "Look it up." },
-  }),
-  anthropicEvent("content_block_delta", { index: 0, delta: { type: "signature_delta", signature: "SIG_1" } }),
-  anthropicEvent("content_block_stop", { index: 0 }),
-  anthropicEvent("content_block_start", {
-    index: 1,
-    content_block: { type: "redacted_thinking", data: "ENC" },
-  }),
-  anthropicEvent("content_block_stop", { index: 1 }),
-  anthropicEvent("content_block_start", {
-    index: 2,
-    content_block: { type: "tool_use", id: "toolu_1", name: "weather", input: {} },
-  }),
-  anthropicEvent("content_block_delta", {
-    index: 2,
-    delta: { type: "input_json_delta", partial_json: '{"city":"Oslo"}' },
-  }),
-  anthropicEvent("content_block_stop", { index: 2 }),
-  anthropicEvent("message_delta", { delta: { stop_reason: "tool_use" }, usage: { output_tokens: 9 } }),
-  anthropicEvent("message_stop"),
+  ANTHROPIC_MESSAGE_START,
+  ...anthropicBlock(
+    0,
+    { type: "thinking", thinking: "" },
+    { type: "thinking_delta", thinking: "Look it up." },
+    { type: "signature_delta", signature: "SIG_1" },
+  ),
+  ...anthropicBlock(1, { type: "redacted_thinking", data: "ENC" }),
+  ...weatherCall(2),
+  ...anthropicEnd("tool_use", 9),
 ]
 
 /** The blocks of {@link CLAUDE_THINKING_THEN_TOOL}'s turn as Claude wants them back: its thinking first, unchanged. */
@@ -148,56 +165,32 @@ export const CLAUDE_BLOCKS_BACK = [
   { type: "tool_use", id: "toolu_1", name: "weather", input: { city: "Oslo" } },
 ]
 
+/** A thinking block with `display: "omitted"` at `index`: no text, only its signature. */
+function omittedThinking(index: number, signature: string): string[] {
+  return anthropicBlock(
+    index,
+    { type: "thinking", thinking: "", signature: "" },
+    { type: "signature_delta", signature },
+  )
+}
+
 /**
  * Claude thinking with `display: "omitted"` (no text, only signatures) before and after its web
  * search (a server tool's blocks, which Herald skips), then a weather call: two blocks, each
  * signed on its own.
  */
 export const CLAUDE_OMITTED_THINKING_THEN_TOOL = [
-  CLAUDE_THINKING_THEN_TOOL[0] as string,
-  anthropicEvent("content_block_start", {
-    index: 0,
-    content_block: { type: "thinking", thinking: "", signature: "" },
-  }),
-  anthropicEvent("content_block_delta", {
-    index: 0,
-    delta: { type: "signature_delta", signature: "SIG_ONE" },
-  }),
-  anthropicEvent("content_block_stop", { index: 0 }),
-  anthropicEvent("content_block_start", {
-    index: 1,
-    content_block: { type: "server_tool_use", id: "srvtoolu_1", name: "web_search", input: {} },
-  }),
-  anthropicEvent("content_block_delta", {
-    index: 1,
-    delta: { type: "input_json_delta", partial_json: '{"query":"oslo weather"}' },
-  }),
-  anthropicEvent("content_block_stop", { index: 1 }),
-  anthropicEvent("content_block_start", {
-    index: 2,
-    content_block: { type: "web_search_tool_result", tool_use_id: "srvtoolu_1", content: [] },
-  }),
-  anthropicEvent("content_block_stop", { index: 2 }),
-  anthropicEvent("content_block_start", {
-    index: 3,
-    content_block: { type: "thinking", thinking: "", signature: "" },
-  }),
-  anthropicEvent("content_block_delta", {
-    index: 3,
-    delta: { type: "signature_delta", signature: "SIG_TWO" },
-  }),
-  anthropicEvent("content_block_stop", { index: 3 }),
-  anthropicEvent("content_block_start", {
-    index: 4,
-    content_block: { type: "tool_use", id: "toolu_1", name: "weather", input: {} },
-  }),
-  anthropicEvent("content_block_delta", {
-    index: 4,
-    delta: { type: "input_json_delta", partial_json: '{"city":"Oslo"}' },
-  }),
-  anthropicEvent("content_block_stop", { index: 4 }),
-  anthropicEvent("message_delta", { delta: { stop_reason: "tool_use" }, usage: { output_tokens: 40 } }),
-  anthropicEvent("message_stop"),
+  ANTHROPIC_MESSAGE_START,
+  ...omittedThinking(0, "SIG_ONE"),
+  ...anthropicBlock(
+    1,
+    { type: "server_tool_use", id: "srvtoolu_1", name: "web_search", input: {} },
+    { type: "input_json_delta", partial_json: '{"query":"oslo weather"}' },
+  ),
+  ...anthropicBlock(2, { type: "web_search_tool_result", tool_use_id: "srvtoolu_1", content: [] }),
+  ...omittedThinking(3, "SIG_TWO"),
+  ...weatherCall(4),
+  ...anthropicEnd("tool_use", 40),
 ]
 
 /** The thinking blocks of {@link CLAUDE_OMITTED_THINKING_THEN_TOOL}, as Claude wants them back. */

@@ -172,6 +172,33 @@ function stalledReader() {
   }
 }
 
+/**
+ * `inner` behind a feed that drops every batch (the test hands the follower what it hears, with
+ * `inject`), whose next read runs `duringRead` once, after reading and before answering: the read
+ * answers from before what the hook did. `sinks` are the sinks it was given to watch with.
+ */
+class SlowRead extends LaggingFeed {
+  duringRead: (() => Promise<void>) | undefined
+  readonly sinks: FeedSink[] = []
+
+  constructor(inner: Engine) {
+    super(inner, 1, { ...FAITHFUL_FEED, droppedSilently: 1 })
+  }
+
+  override watch(log: string, sink: FeedSink) {
+    this.sinks.push(sink)
+    return super.watch(log, sink)
+  }
+
+  override async read(log: string, after: string, limit: number) {
+    const result = await super.read(log, after, limit)
+    const hook = this.duringRead
+    this.duringRead = undefined
+    await hook?.()
+    return result
+  }
+}
+
 /** Checks the contract of src/engine/engine.ts (and follow) on the engines `makeEngine` makes. */
 export function describeEngine(
   name: string,
@@ -1218,22 +1245,11 @@ export function describeEngine(
         // The read answers from before the close; the close notice must still cause a read.
         const inner = await make()
         appended(await inner.append(LOG, newEntries(3), { create: {} }))
-        let duringRead: (() => Promise<void>) | undefined
-        class SlowRead extends LaggingFeed {
-          override async read(log: string, after: string, limit: number) {
-            const result = await super.read(log, after, limit)
-            const hook = duringRead
-            duringRead = undefined
-            await hook?.()
-            return result
-          }
-        }
-        // Every batch of the inner feed is dropped: the test hands the follower what it hears.
-        const engine = new SlowRead(inner, 1, { ...FAITHFUL_FEED, droppedSilently: 1 })
+        const engine = new SlowRead(inner)
         const r = await followAndRecord(engine, LOG, undefined)
         await r.started
         const [, fifth] = appended(await inner.append(LOG, newEntries(2))).entries
-        duringRead = async () => {
+        engine.duringRead = async () => {
           appended(await inner.append(LOG, [], { close: true }))
           engine.inject(LOG, [], true)
         }
@@ -1254,33 +1270,17 @@ export function describeEngine(
         it(`reads again when a fill read finds nothing and an entry after a hole comes while it is under way: ${how}`, async () => {
           const inner = await make()
           appended(await inner.append(LOG, newEntries(3), { create: {} }))
-          let duringRead: (() => Promise<void>) | undefined
-          const sinks: FeedSink[] = []
-          class SlowRead extends LaggingFeed {
-            override watch(log: string, sink: FeedSink) {
-              sinks.push(sink)
-              return super.watch(log, sink)
-            }
-            override async read(log: string, after: string, limit: number) {
-              const result = await super.read(log, after, limit)
-              const hook = duringRead
-              duringRead = undefined
-              await hook?.()
-              return result
-            }
-          }
-          // Every batch of the inner feed is dropped: the test hands the follower what it hears.
-          const engine = new SlowRead(inner, 1, { ...FAITHFUL_FEED, droppedSilently: 1 })
+          const engine = new SlowRead(inner)
           const r = await followAndRecord(engine, LOG, undefined)
           await r.started
-          duringRead = async () => {
+          engine.duringRead = async () => {
             appended(await inner.append(LOG, newEntries(1, "fourth")))
-            if (lossHeard) for (const sink of sinks) sink.onLost()
+            if (lossHeard) for (const sink of engine.sinks) sink.onLost()
             const [fifth] = appended(await inner.append(LOG, newEntries(1, "fifth"))).entries
             engine.inject(LOG, [fifth as Entry])
           }
           // A loss while live: the follower reads after 3 and finds nothing (4 comes after the read).
-          for (const sink of sinks) sink.onLost()
+          for (const sink of engine.sinks) sink.onLost()
           await until(() => r.got.length === 2 || r.ends.length > 0, "4 and 5, or an end")
           await settleTurns()
           expect(seqs(r.got)).toEqual([4, 5])

@@ -5,15 +5,15 @@
 // on from its cursor through the other node and shows the whole answer, once.
 import { createServer, request as httpRequest, type Server } from "node:http"
 import type { AddressInfo } from "node:net"
-import type { Browser, BrowserContext } from "playwright-core"
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { startHub, tempCwd, useCliProcesses } from "../cli/cli-helpers.js"
-import { findChromium, launchChromium } from "../client/browser.js"
+import { findChromium } from "../client/browser.js"
 import { type RedisServer, redisServerInstalled, STRICT, startRedis } from "../engine/redis-servers.js"
 import {
   loggedGeneration,
   openChat,
   pageErrors,
+  useChatBrowser,
   waitForAnswer,
   waitForEnd,
   wholeAnswer,
@@ -77,8 +77,7 @@ describe.skipIf(executablePath === undefined || !installed)("the chat page on tw
   let redis: RedisServer
   let runner: Node
   let reader: Node
-  let browser: Browser
-  let context: BrowserContext | undefined
+  const browser = useChatBrowser(executablePath)
 
   beforeAll(async () => {
     redis = await startRedis()
@@ -86,14 +85,8 @@ describe.skipIf(executablePath === undefined || !installed)("the chat page on tw
     const start = () =>
       startHub(["--engine", redis.url, "--port", "0", "--ai-models", models], { cwd: tempCwd() })
     ;[runner, reader] = await Promise.all([start(), start()])
-    browser = await launchChromium(executablePath as string)
-  })
-  afterEach(async () => {
-    await context?.close()
-    context = undefined
   })
   afterAll(async () => {
-    await browser?.close()
     runner?.child.kill("SIGKILL")
     reader?.child.kill("SIGKILL")
     await redis?.destroy()
@@ -116,7 +109,7 @@ describe.skipIf(executablePath === undefined || !installed)("the chat page on tw
       await created.body?.cancel()
       expect(id).toMatch(/\w/)
 
-      context = await browser.newContext()
+      const context = await browser.newContext()
       const follows: (string | undefined)[] = []
       context.on("request", (request) => {
         if (request.url().includes(`/v1/generations/${id}/stream`))

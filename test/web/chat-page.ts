@@ -2,8 +2,10 @@
 // from the server (its log, replayed from the start), so a test compares the page with the truth.
 import { writeFileSync } from "node:fs"
 import { join } from "node:path"
-import type { BrowserContext, Page } from "playwright-core"
+import type { Browser, BrowserContext, Page } from "playwright-core"
+import { afterAll, afterEach, beforeAll } from "vitest"
 import { createParser } from "../../src/protocol/index.js"
+import { launchChromium } from "../client/browser.js"
 
 /**
  * The models of the tests' `--ai-models` file. `demo` (the page's default) is slow, so that a
@@ -49,6 +51,35 @@ export interface ShownAnswer {
   readonly busy: boolean
   /** The end's explanation, when it ended otherwise than done. */
   readonly endMessage: string
+}
+
+/**
+ * Chromium at `executablePath` for the tests of the file or `describe` that calls this: launched
+ * before them (not at all without one: those tests skip), closed after them. `newContext()` gives
+ * a test a new context, closed after that test.
+ */
+export function useChatBrowser(executablePath: string | undefined): {
+  newContext(): Promise<BrowserContext>
+} {
+  let browser: Browser | undefined
+  let context: BrowserContext | undefined
+  beforeAll(async () => {
+    if (executablePath !== undefined) browser = await launchChromium(executablePath)
+  })
+  afterEach(async () => {
+    await context?.close()
+    context = undefined
+  })
+  afterAll(async () => {
+    await browser?.close()
+  })
+  return {
+    async newContext() {
+      if (browser === undefined) throw new Error("no Chromium launched")
+      context = await browser.newContext()
+      return context
+    },
+  }
 }
 
 /** Opens the chat page in a new tab of `context`; page errors fail the test that reads them. */

@@ -1,10 +1,10 @@
 // The chat page (/chat) in Chromium against a real `herald serve` with a slowed demo model: a
 // reload mid-answer resumes from the page's cursor with the exact answer, a second tab follows the
 // same answer live, Stop ends it cancelled, and outside dev mode the page asks for a token.
-import type { Browser, BrowserContext } from "playwright-core"
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
+import type { Page } from "playwright-core"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { startHub, tempCwd, useCliProcesses } from "../cli/cli-helpers.js"
-import { findChromium, launchChromium } from "../client/browser.js"
+import { findChromium } from "../client/browser.js"
 import { SECRET, token } from "../hub/hub-helpers.js"
 import {
   lastAnswer,
@@ -13,6 +13,7 @@ import {
   pageErrors,
   send,
   startedGenerations,
+  useChatBrowser,
   waitForAnswer,
   waitForEnd,
   wholeAnswer,
@@ -35,19 +36,40 @@ async function waitForServer(check: () => Promise<boolean>, what: string, timeou
   }
 }
 
-let browser: Browser
-let context: BrowserContext | undefined
+/** A request that creates a generation: the page's POST to /v1/chat/completions. */
+function isCreate(url: string, method: string): boolean {
+  return method === "POST" && url.endsWith("/v1/chat/completions")
+}
 
-beforeAll(async () => {
-  if (executablePath !== undefined) browser = await launchChromium(executablePath)
-})
-afterEach(async () => {
-  await context?.close()
-  context = undefined
-})
-afterAll(async () => {
-  await browser?.close()
-})
+/** The model that waits 1.5 s for its first token, and so for the response head: a reload lands before it. */
+const SLOW_START = "demo-slow-start"
+
+/**
+ * Sends `prompt` from `page` to {@link SLOW_START}, and returns once the server at `origin`
+ * started its generation, the response head still to come; how many it had started before.
+ */
+async function sendBeforeHead(page: Page, origin: string, prompt: string): Promise<number> {
+  const started = await startedGenerations(origin, SLOW_START)
+  await page.waitForSelector("#model:not([disabled])", { timeout: 15_000 })
+  await page.selectOption("#model", SLOW_START)
+  await send(page, prompt)
+  // The server started the generation; its first token, and so the response head, is to come.
+  await waitForServer(
+    async () => (await startedGenerations(origin, SLOW_START)) === started + 1,
+    "started it",
+  )
+  return started
+}
+
+/** The last turn of the conversation the page keeps for the tab (its sessionStorage). */
+async function lastKeptTurn(page: Page): Promise<Record<string, unknown> | undefined> {
+  const kept = await page.evaluate(() =>
+    JSON.parse(sessionStorage.getItem("herald.chat.conversation") ?? "[]"),
+  )
+  return (kept as Record<string, unknown>[]).at(-1)
+}
+
+const browser = useChatBrowser(executablePath)
 
 describe.skipIf(executablePath === undefined)("the chat page in dev mode", () => {
   let hub: Awaited<ReturnType<typeof startHub>>
@@ -65,7 +87,7 @@ describe.skipIf(executablePath === undefined)("the chat page in dev mode", () =>
   it(
     "a reload mid-answer follows the same generation from the page's cursor: the text is the whole answer, once",
     async () => {
-      context = await browser.newContext()
+      const context = await browser.newContext()
       const page = await openChat(context, `${origin}/chat`)
       const prompt = "How do tides work?"
       await send(page, prompt)
@@ -101,7 +123,7 @@ describe.skipIf(executablePath === undefined)("the chat page in dev mode", () =>
   it(
     "a reload whose kept cursor names events the server lost (a Redis failover) shows the answer as kept, from its start, once",
     async () => {
-      context = await browser.newContext()
+      const context = await browser.newContext()
       const page = await openChat(context, `${origin}/chat`)
       const prompt = "Why is the sky blue?"
       await send(page, prompt)
@@ -142,10 +164,8 @@ describe.skipIf(executablePath === undefined)("the chat page in dev mode", () =>
   it(
     "a reload before the response head sends the request again with its Idempotency-Key: the same generation, from its start, once",
     async () => {
-      context = await browser.newContext()
+      const context = await browser.newContext()
       const page = await openChat(context, `${origin}/chat`)
-      const isCreate = (url: string, method: string) =>
-        method === "POST" && url.endsWith("/v1/chat/completions")
       const keys: (string | undefined)[] = []
       const replayed: (string | undefined)[] = []
       page.on("request", (request) => {
@@ -155,14 +175,8 @@ describe.skipIf(executablePath === undefined)("the chat page in dev mode", () =>
         if (isCreate(response.url(), response.request().method()))
           replayed.push(response.headers()["idempotent-replayed"])
       })
-      const model = "demo-slow-start"
-      const started = await startedGenerations(origin, model)
-      await page.waitForSelector("#model:not([disabled])", { timeout: 15_000 })
-      await page.selectOption("#model", model)
       const prompt = "What makes a good cursor?"
-      await send(page, prompt)
-      // The server started the generation; its first token, and so the response head, is to come.
-      await waitForServer(async () => (await startedGenerations(origin, model)) === started + 1, "started it")
+      const started = await sendBeforeHead(page, origin, prompt)
       expect(await lastAnswer(page)).toMatchObject({ status: "starting", id: undefined })
       await page.reload()
       const ended = await waitForEnd(page)
@@ -175,13 +189,11 @@ describe.skipIf(executablePath === undefined)("the chat page in dev mode", () =>
       expect(keys[0]).toMatch(/\w/)
       expect(keys[1]).toBe(keys[0])
       expect(replayed).toEqual(["true"])
-      expect(await startedGenerations(origin, model)).toBe(started + 1)
+      expect(await startedGenerations(origin, SLOW_START)).toBe(started + 1)
       // Once the server named the generation, the tab keeps its id, not the request.
-      const kept = await page.evaluate(() =>
-        JSON.parse(sessionStorage.getItem("herald.chat.conversation") ?? "[]"),
-      )
-      expect(kept.at(-1)).toMatchObject({ id: ended.id, status: "done" })
-      expect(kept.at(-1).request).toBeUndefined()
+      const kept = await lastKeptTurn(page)
+      expect(kept).toMatchObject({ id: ended.id, status: "done" })
+      expect(kept?.request).toBeUndefined()
       expect(pageErrors(page)).toEqual([])
     },
     TEST_MS,
@@ -190,31 +202,27 @@ describe.skipIf(executablePath === undefined)("the chat page in dev mode", () =>
   it(
     "a reload before the response head of a request too large to keep says so, and sends it no second time",
     async () => {
-      context = await browser.newContext()
+      const context = await browser.newContext()
       const page = await openChat(context, `${origin}/chat`)
       const posts: string[] = []
       page.on("request", (request) => {
-        if (request.method() === "POST" && request.url().endsWith("/v1/chat/completions"))
-          posts.push(request.url())
+        if (isCreate(request.url(), request.method())) posts.push(request.url())
       })
-      const model = "demo-slow-start"
-      const started = await startedGenerations(origin, model)
-      await page.waitForSelector("#model:not([disabled])", { timeout: 15_000 })
-      await page.selectOption("#model", model)
-      await send(page, `Why? ${"Tell me more about cursors. ".repeat(6000)}`)
-      await waitForServer(async () => (await startedGenerations(origin, model)) === started + 1, "started it")
-      const kept = await page.evaluate(() =>
-        JSON.parse(sessionStorage.getItem("herald.chat.conversation") ?? "[]"),
+      const started = await sendBeforeHead(
+        page,
+        origin,
+        `Why? ${"Tell me more about cursors. ".repeat(6000)}`,
       )
-      expect(kept.at(-1)).toMatchObject({ status: "starting" })
-      expect(kept.at(-1).request).toBeUndefined()
+      const kept = await lastKeptTurn(page)
+      expect(kept).toMatchObject({ status: "starting" })
+      expect(kept?.request).toBeUndefined()
       await page.reload()
       const ended = await waitForEnd(page)
       expect(ended).toMatchObject({ status: "lost", text: "" })
       expect(ended.endMessage).toMatch(/^The page was reloaded before the answer started/)
       expect(posts).toHaveLength(1)
       await page.waitForTimeout(500)
-      expect(await startedGenerations(origin, model)).toBe(started + 1)
+      expect(await startedGenerations(origin, SLOW_START)).toBe(started + 1)
       expect(pageErrors(page)).toEqual([])
     },
     TEST_MS,
@@ -223,7 +231,7 @@ describe.skipIf(executablePath === undefined)("the chat page in dev mode", () =>
   it(
     "a second tab opened on the watch link follows the same answer live; both end with the same text",
     async () => {
-      context = await browser.newContext()
+      const context = await browser.newContext()
       const first = await openChat(context, `${origin}/chat`)
       const prompt = "Explain Server-Sent Events to a new developer"
       await send(first, prompt)
@@ -252,7 +260,7 @@ describe.skipIf(executablePath === undefined)("the chat page in dev mode", () =>
   it(
     "Stop cancels the generation: it ends cancelled, and the text stops where the log stops",
     async () => {
-      context = await browser.newContext()
+      const context = await browser.newContext()
       const page = await openChat(context, `${origin}/chat`)
       const prompt = "Why do streams need cursors?"
       await send(page, prompt)
@@ -299,7 +307,7 @@ describe.skipIf(executablePath === undefined)("the chat page outside dev mode", 
   it(
     "asks for a token (401), says why a bad one is refused, and streams with a good one kept for the tab",
     async () => {
-      context = await browser.newContext()
+      const context = await browser.newContext()
       const page = await openChat(context, `${origin}/chat`)
       await page.waitForSelector("#token-panel:not([hidden])", { timeout: 15_000 })
       expect(await page.textContent("#token-reason")).toMatch(/token/i)
