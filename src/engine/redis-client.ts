@@ -56,7 +56,7 @@ export interface RedisConnectionOptions {
   /**
    * A connection that owes a reply and receives nothing for this long is taken for dead, closed
    * and reconnected; the subscriber connection is PINGed this often, so that its silence counts
-   * too. Default `commandTimeoutMs` + 1 000 ms; 0 turns both off.
+   * too (every 5 s, or this often when shorter). Default 15 000 ms; 0 turns both off.
    */
   readonly socketTimeoutMs?: number
   /** How messages name the settings to change (herald serve names its flags). */
@@ -104,8 +104,15 @@ type Ioredis = typeof import("ioredis")
 /** How long a command may take by default ({@link RedisConnectionOptions.commandTimeoutMs}). */
 export const DEFAULT_COMMAND_TIMEOUT_MS = 2_000
 
-/** How much longer than a command's timeout a silent connection is given by default. */
-const SOCKET_TIMEOUT_SLACK_MS = 1_000
+/**
+ * How long a connection that owes a reply may stay silent by default: past Redis's own
+ * `busy-reply-threshold` (5 s) and the stalls of a fork or a slow disk, which only time commands
+ * out, so that a busy Redis does not cost every node its subscriptions and every follower a re-read.
+ */
+const DEFAULT_SOCKET_TIMEOUT_MS = 15_000
+
+/** How often, at most, the subscriber connection is PINGed so that its silence counts. */
+const SUBSCRIBER_PING_MS = 5_000
 
 /** The idle time after which TCP keepalive probes a connection (the system's default is 2 hours). */
 const KEEP_ALIVE_MS = 10_000
@@ -128,7 +135,7 @@ export function openRedis(
   }
   const waitMs = options.connectWaitMs ?? 1_000
   const commandTimeout = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS
-  const socketTimeout = options.socketTimeoutMs ?? commandTimeout + SOCKET_TIMEOUT_SLACK_MS
+  const socketTimeout = options.socketTimeoutMs ?? DEFAULT_SOCKET_TIMEOUT_MS
   const common = {
     keepAlive: KEEP_ALIVE_MS,
     ...options.redisOptions,
@@ -178,7 +185,7 @@ export function openRedis(
       ? `${command.options.host}:${command.options.port}`
       : `master "${options.name}"`
   const subscriptions = link(subscriber, "subscriptions", address)
-  if (socketTimeout > 0) subscriptions.pingEvery(socketTimeout)
+  if (socketTimeout > 0) subscriptions.pingEvery(Math.min(socketTimeout, SUBSCRIBER_PING_MS))
   return { command: link(command, "commands", address), subscriber: subscriptions, cluster: false }
 }
 
@@ -267,7 +274,12 @@ export class RedisLink {
       this.#attemptProblem = undefined
     })
     client.on("ready", () => this.#onReady())
-    client.on("close", () => this.#onClose())
+    client.on("close", () => {
+      forgetSocketDeadline(client)
+      this.#onClose()
+    })
+    // A Cluster's commands go through a connection per node, each with its own deadline.
+    client.on("+node", (node: RedisType) => node.on("close", () => forgetSocketDeadline(node)))
     client.on("error", (error: Error) => this.#onError(error, context.address))
     // A Cluster names the node that failed; its "error" then only sums the round up.
     client.on("node error", (error: Error, node: string) => this.#onError(error, node, true))
@@ -282,7 +294,7 @@ export class RedisLink {
         this.#lostSubscribers.nodes.add(at)
         context.logger.warn(
           { role: context.role },
-          `redis engine: lost the subscriptions' connection to the Cluster's node at ${at}; the followers of the logs in its slots re-read once it is replaced`,
+          `redis engine: lost the subscriptions' connection to the Cluster's node at ${at}; every follower on this node re-reads once it is replaced`,
         )
         return
       }
@@ -662,4 +674,15 @@ function loadIoredis(): Ioredis {
       { cause: error },
     )
   }
+}
+
+/**
+ * Drops the deadline ioredis's `socketTimeout` set for a connection that closed. ioredis 5 arms one
+ * timer per client when it sends a command and clears it only on data from that socket, so a
+ * deadline the old socket left would destroy the reconnected one (redis/ioredis#2147).
+ */
+function forgetSocketDeadline(client: RedisClient): void {
+  const held = client as { socketTimeoutTimer?: NodeJS.Timeout }
+  clearTimeout(held.socketTimeoutTimer)
+  held.socketTimeoutTimer = undefined
 }

@@ -100,6 +100,10 @@ async function blackHoleProxy(port: number) {
     blackHole() {
       for (const pair of pairs) pair.silent = true
     },
+    /** Closes every connection made so far. */
+    cut() {
+      for (const pair of pairs) for (const socket of pair.sockets) socket.destroy()
+    },
     close() {
       proxy.close()
       for (const pair of pairs) for (const socket of pair.sockets) socket.destroy()
@@ -689,6 +693,84 @@ describe.skipIf(!serverInstalled && !STRICT)("redis engine when Redis goes away"
       proxy.close()
     }
   })
+
+  it("keeps a reconnected connection whose old one closed owing a reply: the old deadline dies with it", async () => {
+    const redis = server as RedisServer
+    const proxy = await blackHoleProxy(redis.port)
+    try {
+      const lost: string[] = []
+      const logger = {
+        error() {},
+        warn: (_: unknown, message: string) => lost.push(message),
+        info() {},
+        debug() {},
+      }
+      const engine = createRedisEngine({
+        url: proxy.url,
+        keyPrefix: RUN,
+        commandTimeoutMs: 300,
+        connectWaitMs: 300,
+        socketTimeoutMs: 800,
+        logger,
+      })
+      open.push(engine)
+      const log = "stale-deadline/log"
+      await engine.create(log)
+      proxy.blackHole()
+      // A command owes a reply when its connection closes: ioredis armed its 800 ms deadline.
+      await expect(engine.head(log)).rejects.toThrow()
+      proxy.cut()
+      await waitFor(
+        () =>
+          engine.head(log).then(
+            (head) => head !== undefined,
+            () => false,
+          ),
+        "a command answered on the new connection",
+        3000,
+      )
+      const connections = proxy.connections()
+      const losses = lost.length
+      // Past the old deadline: the new connection, which owes nothing, stays.
+      await new Promise((resolve) => setTimeout(resolve, 1000))
+      expect(await engine.head(log)).toBeDefined()
+      expect(proxy.connections()).toBe(connections)
+      expect(lost.slice(losses)).toEqual([])
+    } finally {
+      proxy.close()
+    }
+  })
+
+  it("keeps its connections through a Redis busy for seconds (a long script), by default", async () => {
+    const redis = server as RedisServer
+    const warnings: string[] = []
+    const logger = {
+      error() {},
+      warn: (_: unknown, message: string) => warnings.push(message),
+      info() {},
+      debug() {},
+    }
+    const engine = createRedisEngine({ url: redis.url, keyPrefix: RUN, logger })
+    open.push(engine)
+    const log = "busy/log"
+    await engine.create(log)
+    const sink = recordingSink()
+    await engine.watch(log, sink)
+    // Two scripts of 4.9 s each (under Redis's busy-reply-threshold, so nothing answers meanwhile),
+    // back to back: a PING of the subscriber waits up to 4.9 s for its reply.
+    const busy = new Redis(redis.url)
+    const script =
+      "local t = redis.call('TIME') repeat local n = redis.call('TIME') until (n[1] - t[1]) * 1000000 + n[2] - t[2] >= 4900000 return 1"
+    try {
+      await Promise.all([busy.eval(script, 0), busy.eval(script, 0)])
+    } finally {
+      busy.disconnect()
+    }
+    await engine.append(log, [{ data: "after" }])
+    await waitFor(() => sink.batches.length === 1, "the append after")
+    expect(sink.lost).toBe(0)
+    expect(warnings).toEqual([])
+  }, 20_000)
 
   it("hears signals on a node started while Redis was away, once Redis comes", async () => {
     const redis = server as RedisServer
