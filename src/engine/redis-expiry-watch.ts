@@ -36,6 +36,12 @@ export interface ExpiryWatch {
    * for a log not watched here or already found.
    */
   made(log: string): void
+  /**
+   * `log` was deleted: a watch still held looks at once, for its next incarnation's expiry, and
+   * from then on as for a log not made yet (at once when {@link made} says it is), not at the
+   * deleted one's expiry.
+   */
+  gone(log: string): void
   close(): void
 }
 
@@ -51,6 +57,8 @@ interface Watched {
   looking: boolean
   /** Made while a head read was under way, which may have read before: the next look counts it seen. */
   madeMeanwhile: boolean
+  /** Deleted while a head read was under way, which may have read the deleted log: looked at again. */
+  deletedMeanwhile: boolean
 }
 
 export function createExpiryWatch(options: ExpiryWatchOptions): ExpiryWatch {
@@ -83,6 +91,12 @@ export function createExpiryWatch(options: ExpiryWatchOptions): ExpiryWatch {
     }
     entry.looking = false
     if (watched.get(log) !== entry) return
+    if (entry.deletedMeanwhile) {
+      entry.deletedMeanwhile = false
+      entry.seen = false
+      void look(log, entry)
+      return
+    }
     if (head === undefined) {
       // Watched before it is made: it may be made, with an expiry, later. Made while this read
       // was under way: it may have read before, so look again at once.
@@ -92,10 +106,14 @@ export function createExpiryWatch(options: ExpiryWatchOptions): ExpiryWatch {
         return
       }
       // Gone, but still watched: the log may be made again, with an expiry of its own, and its
-      // watchers told again when that one goes. Armed first: a sink that lets go of the last
-      // watch as it is told clears the timer.
+      // watchers told again when that one goes. Made while this read was under way: perhaps again
+      // after it read, so look at once (as for a log not made yet: not found, nothing is told).
+      // The next look is set first: a sink that lets go of the last watch as it is told ends it.
       entry.seen = false
-      arm(log, entry, RETRY_MS)
+      const madeAgain = entry.madeMeanwhile
+      entry.madeMeanwhile = false
+      if (madeAgain) void look(log, entry)
+      else arm(log, entry, RETRY_MS)
       options.lost(log)
       return
     }
@@ -107,7 +125,14 @@ export function createExpiryWatch(options: ExpiryWatchOptions): ExpiryWatch {
       if (closed) return () => {}
       let entry = watched.get(log)
       if (entry === undefined) {
-        entry = { count: 0, timer: undefined, seen: false, looking: false, madeMeanwhile: false }
+        entry = {
+          count: 0,
+          timer: undefined,
+          seen: false,
+          looking: false,
+          madeMeanwhile: false,
+          deletedMeanwhile: false,
+        }
         watched.set(log, entry)
         void look(log, entry)
       }
@@ -124,13 +149,26 @@ export function createExpiryWatch(options: ExpiryWatchOptions): ExpiryWatch {
     },
     made(log) {
       const entry = watched.get(log)
-      if (entry === undefined || entry.seen) return
+      if (entry === undefined) return
       if (entry.looking) {
         entry.madeMeanwhile = true
         return
       }
+      if (entry.seen) return
       clearTimeout(entry.timer)
       entry.seen = true
+      void look(log, entry)
+    },
+    gone(log) {
+      const entry = watched.get(log)
+      if (entry === undefined) return
+      entry.seen = false
+      if (entry.looking) {
+        entry.deletedMeanwhile = true
+        return
+      }
+      // A look, not a wait: the delete's notification may come after the log was made again.
+      clearTimeout(entry.timer)
       void look(log, entry)
     },
     close() {

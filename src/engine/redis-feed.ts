@@ -97,6 +97,8 @@ export interface RedisFeedOptions {
   readonly logger: Logger
   /** An append to `log` (watched here) was delivered, from any node: the log exists. */
   readonly appended: (log: string) => void
+  /** `log` (watched here) was deleted, on any node. */
+  readonly deleted: (log: string) => void
 }
 
 /** A node's subscriptions to log channels and to signals. */
@@ -107,6 +109,7 @@ export class RedisFeed {
   readonly #signalsChannel: string
   readonly #logger: Logger
   readonly #appended: (log: string) => void
+  readonly #deleted: (log: string) => void
   readonly #subscriptions = new Map<string, Subscription>()
   readonly #signalHandlers = new Set<(signal: Signal) => void>()
   #signals: Promise<void> | undefined
@@ -123,6 +126,7 @@ export class RedisFeed {
     this.#signalsChannel = options.signalsChannel
     this.#logger = options.logger
     this.#appended = options.appended
+    this.#deleted = options.deleted
     this.#local = new LocalFeed((error) =>
       this.#logger.error({ err: error }, "herald redis engine: a live-feed sink threw"),
     )
@@ -368,6 +372,7 @@ export class RedisFeed {
       return
     }
     if (notification.x === 1) {
+      this.#deleted(subscription.log)
       this.#local.lost(subscription.log)
       return
     }

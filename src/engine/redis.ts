@@ -200,6 +200,8 @@ class RedisEngine implements Engine, HealthCapability {
       // A log watched here before it was made is looked at again every few seconds: one made on
       // another node (its append's notification says so) must be found before it expires.
       appended: (log) => this.#expiry.made(log),
+      // One deleted is looked for as not made yet: its next incarnation has an expiry of its own.
+      deleted: (log) => this.#expiry.gone(log),
     })
     this.#expiry = createExpiryWatch({
       head: (log) => this.head(log),
@@ -242,6 +244,7 @@ class RedisEngine implements Engine, HealthCapability {
       this.#publish,
       keys.channel,
     ])
+    this.#expiry.gone(log)
     await this.#redis.command.call("unlist a log", (client) => client.zrem(this.#global.logs, log))
     // A create on another node may have listed the log again between the script and the ZREM;
     // a look that fails (the engine closing) leaves the listing as the ZREM left it.

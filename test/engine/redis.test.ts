@@ -238,6 +238,60 @@ describe.skipIf(!sharedUp && !STRICT)("redis engine on the shared Redis", () => 
         expect(await engine.head(log)).toBeUndefined()
       })
     }
+
+    it("made again while the look that found the first incarnation gone was under way", async () => {
+      const engine = engineOnShared()
+      const log = "expiry/made-during-loss-look"
+      await engine.create(log, { expiresAt: Date.now() + LIFE_MS })
+      const heads = countingHeads(engine)
+      const sink = recordingSink()
+      await engine.watch(log, sink)
+      await waitFor(() => heads.done === 1, "the watch's first look")
+      let open = () => {}
+      heads.gate = new Promise<void>((resolve) => {
+        open = resolve
+      })
+      await waitFor(() => heads.started >= 2, "the look at the first incarnation's expiry", TOLD_WITHIN_MS)
+      // Let the read reach Redis, and find the first incarnation gone, before the second is made.
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      await engine.create(log, { expiresAt: Date.now() + LIFE_MS })
+      heads.gate = undefined
+      open()
+      await waitFor(() => sink.lost === 2, "onLost after the second incarnation expired", TOLD_WITHIN_MS)
+      expect(await engine.head(log)).toBeUndefined()
+    })
+
+    // A delete tells the watchers at once; the log made again then has an expiry of its own. (One
+    // made again on another node by a create alone, which notifies nobody, is found at the next look.)
+    const remakes: [string, (node: Engine, other: Engine, log: string) => Promise<unknown>][] = [
+      [
+        "here, made again by create",
+        async (node, _, log) => {
+          await node.delete(log)
+          await node.create(log, { expiresAt: Date.now() + LIFE_MS })
+        },
+      ],
+      [
+        "on another node, made again by an append",
+        async (_, other, log) => {
+          await other.delete(log)
+          await other.append(log, newEntries(1), { create: { expiresAt: Date.now() + LIFE_MS } })
+        },
+      ],
+    ]
+    for (const [where, remake] of remakes) {
+      it(`made again after a delete ${where}, with an expiry of its own`, async () => {
+        const engine = engineOnShared()
+        const other = nodeBeside(engine)
+        const log = "expiry/deleted"
+        await engine.create(log)
+        const sink = await watchedBeforeMade(engine, log)
+        await remake(engine, other, log)
+        await waitFor(() => sink.lost === 1, "onLost for the delete", TOLD_WITHIN_MS)
+        await waitFor(() => sink.lost === 2, "onLost after the new incarnation expired", TOLD_WITHIN_MS)
+        expect(await engine.head(log)).toBeUndefined()
+      })
+    }
   })
 
   it("trims a log made without a retention of its own by the engine's retention as it is now, after a restart with another", async () => {
