@@ -79,7 +79,7 @@ export interface AIHandlerOptions extends Omit<GenerationsOptions, "logger"> {
    * The most content parts (content parts, blocks, a UI message's parts) all of a request's
    * messages may have together, counted with the other lists its translation reads item by item
    * (tool calls, thinking blocks, a tool result's blocks, system blocks, tools); more is a 400
-   * naming the field where the count passed it. Default 10 000.
+   * naming the field where the count passed it. Default 20 000.
    */
   readonly maxContentParts?: number
   /**

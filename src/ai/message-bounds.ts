@@ -11,10 +11,13 @@ export const DEFAULT_MAX_MESSAGES = 2_000
 /**
  * The most content parts (OpenAI's content parts, Anthropic's blocks, a UI message's parts) all
  * the messages of one request may have together by default, with the other lists a request's
- * translation reads item by item (see {@link checkMessageBounds}): five per message at the
+ * translation reads item by item (see {@link checkMessageBounds}): ten per message at the
  * default message count, and bounded alike whether a body has many messages or few long ones.
+ * An agent transcript at the message bound counts about 11 per round of two messages (thinking,
+ * text and three parallel tool calls; their results, each with its text block); translating
+ * 20 000 items takes tens of milliseconds, not the seconds of an 8 MiB body of them.
  */
-export const DEFAULT_MAX_CONTENT_PARTS = 10_000
+export const DEFAULT_MAX_CONTENT_PARTS = 20_000
 
 /** The lists of a message the translation reads item by item, besides its content or parts. */
 const MESSAGE_LISTS = ["content", "parts", "tool_calls", "thinking_blocks", "reasoning_details"] as const

@@ -166,7 +166,9 @@ describe("limits per subject and per app", () => {
     )
     expect(blocks.status).toBe(400)
     expect(await blocks.json()).toMatchObject({
-      error: { message: /^messages\[0\]\.content: at most 10000 content parts/ },
+      error: {
+        message: new RegExp(`^messages\\[0\\]\\.content: at most ${DEFAULT_MAX_CONTENT_PARTS} content parts`),
+      },
     })
 
     // Both arrays count, whichever the endpoint reads: an empty `content` slips no `parts` past.
@@ -187,6 +189,55 @@ describe("limits per subject and per app", () => {
     )
     expect(few.status).toBe(400)
     expect(await few.json()).toMatchObject({ error: { param: "messages[0].content" } })
+  })
+
+  it("takes an agent transcript at the message bound at the default, and refuses one past the parts bound", async () => {
+    // As the Anthropic SDK sends a long agent loop: each assistant turn thinking, text and
+    // `calls` parallel tool calls, each user turn their results with a text block each; 20 tools,
+    // two system blocks. 999 rounds are 1999 messages, under the message bound.
+    const transcript = (calls: number) => {
+      const text = (value: string) => ({ type: "text", text: value })
+      const messages: unknown[] = [{ role: "user", content: [text("Refactor the repo.")] }]
+      for (let round = 0; round < 999; round++) {
+        const ids = Array.from({ length: calls }, (_, at) => `toolu_${round}_${at}`)
+        messages.push({
+          role: "assistant",
+          content: [
+            { type: "thinking", thinking: "…", signature: "sig" },
+            text("Looking."),
+            ...ids.map((id) => ({ type: "tool_use", id, name: "read", input: { path: `f${round}` } })),
+          ],
+        })
+        messages.push({
+          role: "user",
+          content: ids.map((id) => ({ type: "tool_result", tool_use_id: id, content: [text("ok")] })),
+        })
+      }
+      return {
+        model: "demo",
+        max_tokens: 10,
+        system: [text("You are…"), { ...text("env"), cache_control: { type: "ephemeral" } }],
+        tools: Array.from({ length: 20 }, (_, at) => ({ name: `t${at}`, input_schema: { type: "object" } })),
+        messages,
+      }
+    }
+    running = await startAI({ models: { demo: FAST } })
+    // 3 calls a round: 11 items a round, 11 012 in all (7993 content blocks).
+    const legit = await post(running.origin, {}, transcript(3), "/v1/messages")
+    expect(legit.status).toBe(200)
+    await legit.text()
+    // 6 calls a round: 20 a round, 20 003 in all; the bound passes at the last tool result's text.
+    const past = await post(running.origin, {}, transcript(6), "/v1/messages")
+    expect(past.status).toBe(400)
+    expect(await past.json()).toMatchObject({
+      error: {
+        message: expect.stringMatching(
+          new RegExp(
+            `^messages\\[1998\\]\\.content\\[3\\]\\.content: at most ${DEFAULT_MAX_CONTENT_PARTS} content parts`,
+          ),
+        ),
+      },
+    })
   })
 
   it("counts the other lists a request's translation reads item by item with the content parts", async () => {

@@ -572,7 +572,7 @@ export const FIELDS = [
     type: count,
     arg: "<n>",
     help: "the most content parts all the messages of one AI request may have together (400 past it)",
-    shownDefault: "10000",
+    shownDefault: "20000",
     group: "ai",
   }),
   field({
