@@ -290,6 +290,14 @@ describe("limits per subject and per app", () => {
       [anthropic({}, [question, { role: "user", content: [toolResult] }]), "messages[1].content[0].content"],
       [aiSdk({ tools: Object.fromEntries(five((at) => [`f${at}`, { inputSchema: {} }])) }), "tools"],
       [aiSdk({}, [reasoning]), "messages[0].parts[0].providerMetadata.openrouter.reasoning_details"],
+      // The body's other lists and objects translated item by item.
+      [openai({ stop: five((at) => `s${at}`) }), "stop"],
+      [anthropic({ stop_sequences: five((at) => `s${at}`) }), "stop_sequences"],
+      [openai({ logit_bias: Object.fromEntries(five((at) => [`${at}`, 1])) }), "logit_bias"],
+      [openai({ metadata: Object.fromEntries(five((at) => [`k${at}`, "v"])) }), "metadata"],
+      [anthropic({ metadata: Object.fromEntries(five((at) => [`k${at}`, "v"])) }), "metadata"],
+      // Added to what came before: two stop sequences and three biases are five.
+      [openai({ stop: ["a", "b"], logit_bias: { 1: 1, 2: 1, 3: 1 } }), "logit_bias"],
     ]
     for (const [{ body, path }, field] of cases) {
       const refused = await post(running.origin, {}, body, path)
@@ -308,6 +316,13 @@ describe("limits per subject and per app", () => {
     )
     expect(within.status).toBe(200)
     await within.text()
+    const withinOpenAI = await post(
+      running.origin,
+      {},
+      openai({ stop: ["a"], logit_bias: { 1: 1 }, metadata: { k: "v" } }, { content: "a" }).body,
+    )
+    expect(withinOpenAI.status).toBe(200)
+    await withinOpenAI.text()
   })
 
   it("a thinking budget counts towards the output tokens: the 400 names thinking.budget_tokens", async () => {
