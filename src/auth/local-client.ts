@@ -41,14 +41,20 @@ export function isTrustedLocalRequest(request: IncomingMessage, trust: LocalTrus
  * page this server served, opened by another loopback name than the hub URL's (the banner's
  * http://127.0.0.1:PORT where the hub URL says localhost). A page of another loopback port, or of
  * any other origin, is not one; nor is a page reached by a name an attacker pointed at
- * 127.0.0.1 (its `Host` is that name, not a loopback one).
+ * 127.0.0.1 (its `Host` is that name, not a loopback one), nor a page of another port whose
+ * requests a proxy on this machine passes on with their `Host` (Vite's `server.proxy` by
+ * default: its `Host` names the proxy's port, not the one the request reached).
  */
 function isTrustedPage(request: IncomingMessage, trust: LocalTrust): boolean {
   const origin = request.headers.origin
   return origin === undefined || trust.trusts(origin) || origin === ownLoopbackOrigin(request)
 }
 
-/** The origin `request` names itself by (its scheme and `Host`) when its host is a loopback one, else `undefined`. */
+/**
+ * The origin `request` names itself by (its scheme and `Host`) when its host is a loopback one
+ * and its port (80 or 443 when left out) the one of the socket the request reached, else
+ * `undefined`.
+ */
 function ownLoopbackOrigin(request: IncomingMessage): string | undefined {
   const host = hostOf(request)
   if (host === undefined) return undefined
@@ -68,7 +74,10 @@ function ownLoopbackOrigin(request: IncomingMessage): string | undefined {
   } catch {
     return undefined
   }
-  return isLoopbackHost(url.hostname) ? url.origin : undefined
+  if (!isLoopbackHost(url.hostname)) return undefined
+  // A URL leaves out its scheme's default port.
+  const port = url.port === "" ? (scheme === "https" ? 443 : 80) : Number(url.port)
+  return request.socket?.localPort === port ? url.origin : undefined
 }
 
 /**
