@@ -22,6 +22,8 @@ const MAX_KEPT_REQUEST_CHARS = 128 * 1024
  * @property {string} [id]           the generation's id, once the server named it
  * @property {object} [request]      the request that creates the generation, kept until the server
  *   names it (to send again with the same key after a reload); absent when too large to keep
+ * @property {true} [stopRequested]  Stop was pressed and the answer has not ended yet: kept at once,
+ *   so that a reload sends the cancel (once the re-sent request's head names the generation)
  * @property {string} model
  * @property {string} [prompt]       absent for a generation watched from a link
  * @property {string} text           the answer received so far

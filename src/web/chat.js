@@ -236,6 +236,7 @@ function stream(view, body) {
       view.stream = undefined
       view.stopping = false
       delete turn.request
+      delete turn.stopRequested
       turn.status = status
       if (message !== undefined) turn.message = message
       save()
@@ -290,11 +291,20 @@ async function stop(view) {
   view.stopping = true
   view.render()
   updateComposer()
+  if (view.turn.stopRequested !== true) {
+    // Kept at once: a reload before the cancel is sent (before the head names the generation, and
+    // the re-sent request brings it back) sends it then.
+    view.turn.stopRequested = true
+    save()
+    flushSave()
+  }
   // Without an id yet, the stop is sent as soon as the server names the generation (onId).
   if (view.turn.id === undefined) return
   try {
     await cancelGeneration(view.turn.id)
   } catch (error) {
+    delete view.turn.stopRequested
+    save()
     view.stopping = false
     view.render()
     updateComposer()
@@ -521,11 +531,14 @@ for (const turn of turns) {
     // key answers the generation the first one started (or starts it, if that one never arrived).
     stream(view, turn.request)
   } else {
+    delete turn.stopRequested
     turn.status = "lost"
     turn.message =
       "The page was reloaded before the answer started, and its request was too large to keep for sending again: this answer cannot be followed."
     view.render()
   }
+  // Stopped before the page went away: the stop goes on (sent once the generation is named).
+  if (view.running && turn.stopRequested === true) void stop(view)
 }
 save()
 watchFromUrl()

@@ -229,6 +229,38 @@ describe.skipIf(executablePath === undefined)("the chat page in dev mode", () =>
   )
 
   it(
+    "a Stop before the response head, then a reload: the stop is kept, and the generation the request started ends cancelled",
+    async () => {
+      const context = await browser.newContext()
+      const page = await openChat(context, `${origin}/chat`)
+      const cancels: string[] = []
+      page.on("request", (request) => {
+        if (request.method() === "POST" && request.url().endsWith("/cancel")) cancels.push(request.url())
+      })
+      const started = await sendBeforeHead(page, origin, "Stop me before you start")
+      await page.click("#stop")
+      // Kept at once, not at the next throttled save: the reload may come any moment.
+      expect(await lastKeptTurn(page)).toMatchObject({ status: "starting", stopRequested: true })
+      await page.reload()
+      const ended = await waitForEnd(page)
+
+      expect(ended).toMatchObject({ status: "cancelled" })
+      expect(ended.endMessage).toMatch(/^Stopped/)
+      const id = ended.id as string
+      const state = (await (await fetch(`${origin}/v1/generations/${id}`)).json()) as { status: string }
+      expect(state.status).toBe("cancelled")
+      expect((await loggedGeneration(origin, id)).end).toBe("generation_cancelled")
+      expect(cancels).toEqual([`${origin}/v1/generations/${id}/cancel`])
+      expect(await startedGenerations(origin, SLOW_START)).toBe(started + 1)
+      const kept = await lastKeptTurn(page)
+      expect(kept).toMatchObject({ id, status: "cancelled" })
+      expect(kept?.stopRequested).toBeUndefined()
+      expect(pageErrors(page)).toEqual([])
+    },
+    TEST_MS,
+  )
+
+  it(
     "a second tab opened on the watch link follows the same answer live; both end with the same text",
     async () => {
       const context = await browser.newContext()
