@@ -180,8 +180,11 @@ export class GenerationStream {
     }
     const choice = chunk?.choices?.[0]
     const delta = choice?.delta ?? {}
+    // An event without an id of its own (the parser repeats the last one) is not the answer
+    // going on: a stream's early end sends the parts it closes so (a finish stored without its
+    // end), then its stream_interrupted, and a retry's backoff and bound must hold through it.
+    if (event.lastEventId !== this.#cursor) this.#interruptions = 0
     this.#cursor = event.lastEventId
-    this.#interruptions = 0
     this.#handlers.onEvent({
       // A refusal (structured outputs) is shown as the answer's text.
       text:
