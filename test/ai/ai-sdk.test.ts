@@ -783,6 +783,58 @@ for (const kind of ENGINES) {
         await expectNothingToResume(api, "chat-stop-early")
       })
 
+      it("Herald's transport keeps a stop made before the answer's head: a page reloaded before the head cancels the answer on its resume, and resumes nothing", async () => {
+        running = await startAI({ openEngine: kind.open, models: { demo: LATE } })
+        const origin = running.origin
+        const api = `${origin}/v1/ai-sdk/chat`
+        const { kept, storage } = pageStorage()
+        // The first page's requests, which its going away cuts.
+        const page = new AbortController()
+        let posts = 0
+        const firstPage = (input: RequestInfo | URL, init?: RequestInit) => {
+          if (!String(input).endsWith("/cancel")) posts++
+          const signal = init?.signal == null ? page.signal : AbortSignal.any([init.signal, page.signal])
+          return fetch(input, { ...init, signal })
+        }
+        const chat = new TestChat({
+          id: "chat-stop-reload",
+          transport: new HeraldChatTransport({ api, fetch: firstPage, storage }),
+        })
+        const sent = chat.sendMessage({ text: PROMPT })
+        await expect.poll(() => posts, { timeout: 2000, interval: 5 }).toBe(1)
+        // The server started the generation (its first token 1.5 s away, and so the head).
+        await new Promise((resolve) => setTimeout(resolve, 300))
+        await chat.stop()
+        await sent
+        // Reloaded while the server still holds the head: the first page's wait for it ends.
+        page.abort()
+
+        const ids: string[] = []
+        const reloaded = new TestChat({
+          id: "chat-stop-reload",
+          messages: [userMessage(PROMPT)],
+          transport: new HeraldChatTransport({
+            api,
+            storage,
+            fetch: async (input, init) => {
+              const response = await fetch(input, init)
+              const id = response.headers.get("herald-generation-id")
+              if (id !== null) ids.push(id)
+              return response
+            },
+          }),
+        })
+        await reloaded.resumeStream()
+        expect(reloaded.status).toBe("ready")
+        expect(reloaded.messages).toHaveLength(1)
+        expect(ids).toHaveLength(1)
+        await expect
+          .poll(() => generationStatus(origin, ids[0] as string), { timeout: 2000 })
+          .toBe("cancelled")
+        expect(kept.size).toBe(0)
+        await expectNothingToResume(api, "chat-stop-reload")
+      })
+
       it("Herald's transport cancels nothing when a resume replaces another (resumeStream() again, React's double effect)", async () => {
         running = await startAI({ openEngine: kind.open, models: { demo: PACED } })
         const origin = running.origin

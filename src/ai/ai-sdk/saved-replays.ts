@@ -13,6 +13,8 @@ interface SavedReplay {
 /** How often a chat's replay is saved while chunks come, at most, in ms: each save writes the whole message so far. */
 const SAVE_EVERY_MS = 100
 const KEY_PREFIX = "herald.chat."
+/** A chat's pending stop (see {@link SavedReplays.stopPending}): apart from the replays' keys. */
+const STOP_PREFIX = "herald.chat-stop."
 
 /**
  * The chats' replays (message-replay.ts) kept in a storage, so that a reloaded page, which has
@@ -76,6 +78,24 @@ export class SavedReplays {
   ended(chatId: string): void {
     this.#unsaved.delete(chatId)
     this.#attempt(() => this.#storage?.removeItem(KEY_PREFIX + chatId))
+  }
+
+  /**
+   * Chat `chatId` was stopped before its answer's head named the generation, and the cancel waits
+   * for that head: kept at once, so that a page reloaded meanwhile sends it on its resume.
+   */
+  stopPending(chatId: string): void {
+    this.#attempt(() => this.#storage?.setItem(STOP_PREFIX + chatId, "1"))
+  }
+
+  /** Whether chat `chatId` has a pending stop to send. */
+  stopIsPending(chatId: string): boolean {
+    return this.#attempt(() => this.#storage?.getItem(STOP_PREFIX + chatId)) != null
+  }
+
+  /** Chat `chatId`'s pending stop was sent (or is not the chat's to send any more). */
+  stopSent(chatId: string): void {
+    this.#attempt(() => this.#storage?.removeItem(STOP_PREFIX + chatId))
   }
 
   /**

@@ -70,7 +70,9 @@ interface Binding {
  * posted it or resumed it: a stock transport's stop only drops the connection, and the model runs
  * on (and a reload brings the answer back). A stop before the answer's head (which Herald holds
  * for the model's first answer) ends the chat's request at once and cancels once the head names
- * the generation. A resume the chat replaces with another is no stop.
+ * the generation; such a stop is kept in the storage until then, so a page reloaded meanwhile
+ * sends the cancel on its resume (which the resume's head names) and resumes nothing. A resume
+ * the chat replaces with another is no stop.
  *
  * Everything else is `DefaultChatTransport`'s (headers, body, credentials, fetch, the `prepare*`
  * hooks); `api` defaults to `/v1/ai-sdk/chat`. A failure while reading a response is reported as
@@ -92,25 +94,48 @@ export class HeraldChatTransport<
    * double effect of `resume: true`), which must not cancel the answer.
    */
   readonly #abortedResumes = new Map<string, { replaced: boolean }>()
+  /**
+   * Per chat request's signal, what to do once the answer's head came after a stop (the cancel
+   * sent, or nothing to cancel): forget the chat's pending stop (see {@link sendMessages}).
+   */
+  readonly #stoppedHeads: WeakMap<AbortSignal, () => void>
 
   constructor(options: HeraldChatTransportOptions<UI_MESSAGE> = {}) {
     const { stopCancels = true, generationsApi, storage, ...rest } = options
     const api = rest.api ?? DEFAULT_CHAT_API
     const fetchFn = rest.fetch ?? ((input, init) => globalThis.fetch(input, init))
+    const stoppedHeads = new WeakMap<AbortSignal, () => void>()
     super({
       ...rest,
       api,
-      ...(stopCancels ? { fetch: cancellingOnAbort(fetchFn, generationsApi ?? generationsApiOf(api)) } : {}),
+      ...(stopCancels
+        ? { fetch: cancellingOnAbort(fetchFn, generationsApi ?? generationsApiOf(api), stoppedHeads) }
+        : {}),
       // A resumed stream starts with the message so far (replayed here, or sent from its start by
       // Herald), so the chat must start the message over on its first `start` chunk.
       resumeStreamIsReplay: true,
     })
     this.#saved = new SavedReplays(storage === undefined ? defaultChatStorage() : (storage ?? undefined))
     this.#stopCancels = stopCancels
+    this.#stoppedHeads = stoppedHeads
   }
 
   override async sendMessages(options: SendOptions<UI_MESSAGE>): Promise<ReadableStream<UIMessageChunk>> {
-    const stream = await super.sendMessages(options)
+    const { chatId, abortSignal } = options
+    // A new request of the chat: an earlier answer's pending stop is no longer the chat's to send.
+    this.#saved.stopSent(chatId)
+    let stream: ReadableStream<UIMessageChunk>
+    try {
+      stream = await super.sendMessages(options)
+    } catch (error) {
+      if (this.#stopCancels && abortSignal?.aborted === true) {
+        // Stopped before the head named the generation: the cancel waits for the head in the
+        // background, which a reload ends. Kept, so that the next page's resume sends it instead.
+        this.#saved.stopPending(chatId)
+        this.#stoppedHeads.set(abortSignal, () => this.#saved.stopSent(chatId))
+      }
+      throw error
+    }
     const replay = new MessageReplay()
     this.#replays.set(options.chatId, replay)
     this.#bind(stream, { replay, afterCursor: false, chatId: options.chatId })
@@ -123,6 +148,7 @@ export class HeraldChatTransport<
     // The SDK aborted the chat's resume just before asking this one: that was no stop.
     const aborted = this.#abortedResumes.get(options.chatId)
     if (aborted !== undefined) aborted.replaced = true
+    if (this.#stopCancels && this.#saved.stopIsPending(options.chatId)) return this.#sendPendingStop(options)
     const abortSignal = this.#stopCancels
       ? this.#stopSignal(options.chatId, options.abortSignal)
       : options.abortSignal
@@ -154,6 +180,27 @@ export class HeraldChatTransport<
     this.#replays.set(options.chatId, replay)
     this.#bind(stream, { replay, afterCursor: cursor !== undefined, chatId: options.chatId })
     return stream
+  }
+
+  /**
+   * Chat `chatId` was stopped before its answer's head, and the page went away before the head
+   * named the generation (a reload): the resume's head names it now, the cancel is sent, and
+   * nothing is resumed (the stopped answer does not come back).
+   */
+  async #sendPendingStop(options: ReconnectOptions<UI_MESSAGE>): Promise<null> {
+    const { chatId } = options
+    this.#saved.stopSent(chatId)
+    // Aborted once the head came: the cancelling fetch cancels the generation the head names.
+    const stop = new AbortController()
+    try {
+      const stream = await super.reconnectToStream({ ...options, abortSignal: stop.signal })
+      stop.abort()
+      await stream?.cancel().catch(() => {})
+    } catch {
+      // No head, or an error's: nothing named to cancel.
+    }
+    this.#ended(chatId, this.#replays.get(chatId) ?? new MessageReplay())
+    return null
   }
 
   protected override processResponseStream(
@@ -233,7 +280,11 @@ const STOP_HEAD_WAIT_MS = 10_000
  * is dropped then. A failed cancel changes nothing the chat shows: the stop already happened
  * there.
  */
-function cancellingOnAbort(fetchFn: FetchFunction, generationsApi: string): FetchFunction {
+function cancellingOnAbort(
+  fetchFn: FetchFunction,
+  generationsApi: string,
+  stoppedHeads: WeakMap<AbortSignal, () => void>,
+): FetchFunction {
   return (input, init) => {
     const signal = init?.signal
     if (init === undefined || signal == null) return fetchFn(input, init)
@@ -260,6 +311,7 @@ function cancellingOnAbort(fetchFn: FetchFunction, generationsApi: string): Fetc
           clearTimeout(bound)
           const id = response.headers.get("herald-generation-id")
           if (id !== null && !replacedReasons.has(signal.reason)) cancel(id)
+          stoppedHeads.get(signal)?.()
           request.abort(signal.reason)
         },
         () => clearTimeout(bound),
