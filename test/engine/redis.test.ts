@@ -54,6 +54,26 @@ function nodeBeside(engine: { readonly prefix: string }): Engine {
   return other
 }
 
+/** A logger that keeps its warnings' messages, and says nothing. */
+function warningsLogger() {
+  const warnings: string[] = []
+  const logger = {
+    error() {},
+    warn: (_: unknown, message: string) => warnings.push(message),
+    info() {},
+    debug() {},
+  }
+  return { logger, warnings }
+}
+
+/** Whether `engine` reads `log`'s head now (false while its connection fails). */
+function answersHead(engine: Engine, log: string): Promise<boolean> {
+  return engine.head(log).then(
+    (head) => head !== undefined,
+    () => false,
+  )
+}
+
 /** A sink that records what the feed gives it. */
 function recordingSink() {
   const sink = {
@@ -730,15 +750,7 @@ describe.skipIf(!serverInstalled && !STRICT)("redis engine when Redis goes away"
       await writer.append(log, [{ data: "unheard" }])
       await waitFor(() => sink.lost > 0, "onLost after the subscriber went silent", 5000)
       // Commands time out, and the silent connection is replaced by one that answers.
-      await waitFor(
-        () =>
-          engine.head(log).then(
-            (head) => head !== undefined,
-            () => false,
-          ),
-        "a command answered on a new connection",
-        5000,
-      )
+      await waitFor(() => answersHead(engine, log), "a command answered on a new connection", 5000)
       expect(proxy.connections()).toBeGreaterThanOrEqual(connections + 2)
       const heard = sink.batches.length
       await writer.append(log, [{ data: "after" }])
@@ -752,13 +764,7 @@ describe.skipIf(!serverInstalled && !STRICT)("redis engine when Redis goes away"
     const redis = server as RedisServer
     const proxy = await blackHoleProxy(redis.port)
     try {
-      const lost: string[] = []
-      const logger = {
-        error() {},
-        warn: (_: unknown, message: string) => lost.push(message),
-        info() {},
-        debug() {},
-      }
+      const { logger, warnings: lost } = warningsLogger()
       const engine = createRedisEngine({
         url: proxy.url,
         keyPrefix: RUN,
@@ -774,15 +780,7 @@ describe.skipIf(!serverInstalled && !STRICT)("redis engine when Redis goes away"
       // A command owes a reply when its connection closes: ioredis armed its 800 ms deadline.
       await expect(engine.head(log)).rejects.toThrow()
       proxy.cut()
-      await waitFor(
-        () =>
-          engine.head(log).then(
-            (head) => head !== undefined,
-            () => false,
-          ),
-        "a command answered on the new connection",
-        3000,
-      )
+      await waitFor(() => answersHead(engine, log), "a command answered on the new connection", 3000)
       const connections = proxy.connections()
       const losses = lost.length
       // Past the old deadline: the new connection, which owes nothing, stays.
@@ -797,13 +795,7 @@ describe.skipIf(!serverInstalled && !STRICT)("redis engine when Redis goes away"
 
   it("keeps its connections through a Redis busy for seconds (a long script), by default", async () => {
     const redis = server as RedisServer
-    const warnings: string[] = []
-    const logger = {
-      error() {},
-      warn: (_: unknown, message: string) => warnings.push(message),
-      info() {},
-      debug() {},
-    }
+    const { logger, warnings } = warningsLogger()
     const engine = createRedisEngine({ url: redis.url, keyPrefix: RUN, logger })
     open.push(engine)
     const log = "busy/log"
