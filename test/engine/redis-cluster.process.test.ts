@@ -127,7 +127,7 @@ describe.skipIf(!installed && !STRICT)("redis engine on a 3-master Cluster", () 
       // Every master drops its pub/sub clients: the engine's subscriber connections end, the nodes serve on.
       for (const admin of admins) await admin.client("KILL", "TYPE", "pubsub")
       const lostLine =
-        /^warn redis engine: lost the subscriptions' connection to the Cluster's node at 127\.0\.0\.1:\d+; the followers of the logs in its slots re-read once it is replaced$/
+        /^warn redis engine: lost the subscriptions' connection to the Cluster's node at 127\.0\.0\.1:\d+; every follower on this node re-reads once it is replaced$/
       await waitFor(() => lines.some((line) => lostLine.test(line)), "the subscriber's loss line")
       await waitFor(
         () =>
