@@ -93,6 +93,7 @@ export function createExpiryWatch(options: ExpiryWatchOptions): ExpiryWatch {
     if (watched.get(log) !== entry) return
     if (entry.deletedMeanwhile) {
       entry.deletedMeanwhile = false
+      entry.madeMeanwhile = false
       entry.seen = false
       void look(log, entry)
       return
@@ -117,7 +118,9 @@ export function createExpiryWatch(options: ExpiryWatchOptions): ExpiryWatch {
       options.lost(log)
       return
     }
+    // Found: a make told meanwhile is this incarnation's, not a later one to count seen.
     entry.seen = true
+    entry.madeMeanwhile = false
     if (head.expiresAt !== undefined) arm(log, entry, head.expiresAt - options.now())
   }
   return {
@@ -167,7 +170,9 @@ export function createExpiryWatch(options: ExpiryWatchOptions): ExpiryWatch {
         entry.deletedMeanwhile = true
         return
       }
-      // A look, not a wait: the delete's notification may come after the log was made again.
+      // A look, not a wait: the delete's notification may come after the log was made again. What
+      // it finds is the next incarnation, or nothing: the delete itself told the watchers.
+      entry.madeMeanwhile = false
       clearTimeout(entry.timer)
       void look(log, entry)
     },

@@ -97,7 +97,7 @@ export interface RedisFeedOptions {
   readonly logger: Logger
   /** An append to `log` (watched here) was delivered, from any node: the log exists. */
   readonly appended: (log: string) => void
-  /** `log` (watched here) was deleted, on any node. */
+  /** `log` (watched here) was deleted, on any node (this one's own delete is notified here too). */
   readonly deleted: (log: string) => void
 }
 

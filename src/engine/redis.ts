@@ -244,7 +244,6 @@ class RedisEngine implements Engine, HealthCapability {
       this.#publish,
       keys.channel,
     ])
-    this.#expiry.gone(log)
     await this.#redis.command.call("unlist a log", (client) => client.zrem(this.#global.logs, log))
     // A create on another node may have listed the log again between the script and the ZREM;
     // a look that fails (the engine closing) leaves the listing as the ZREM left it.

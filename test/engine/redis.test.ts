@@ -175,12 +175,13 @@ describe.skipIf(!sharedUp && !STRICT)("redis engine on the shared Redis", () => 
 
     /** An engine whose head reads are counted, and held back while `gate` is set. */
     function countingHeads(engine: Engine) {
-      const heads = { started: 0, done: 0, gate: undefined as Promise<void> | undefined }
+      const heads = { started: 0, read: 0, done: 0, gate: undefined as Promise<void> | undefined }
       const head = engine.head.bind(engine)
       engine.head = async (log: string) => {
         heads.started++
         try {
           const found = await head(log)
+          heads.read++
           await heads.gate
           return found
         } finally {
@@ -232,9 +233,8 @@ describe.skipIf(!sharedUp && !STRICT)("redis engine on the shared Redis", () => 
       })
       const sink = recordingSink()
       await engine.watch(log, sink)
-      await waitFor(() => heads.started === 1, "the watch's first look")
-      // Let the read reach Redis before the log is made.
-      await new Promise((resolve) => setTimeout(resolve, 100))
+      // The look's read found nothing before the log is made.
+      await waitFor(() => heads.read === 1, "the watch's first read")
       await engine.create(log, { expiresAt: Date.now() + LIFE_MS })
       heads.gate = undefined
       open()
@@ -271,14 +271,37 @@ describe.skipIf(!sharedUp && !STRICT)("redis engine on the shared Redis", () => 
       heads.gate = new Promise<void>((resolve) => {
         open = resolve
       })
-      await waitFor(() => heads.started >= 2, "the look at the first incarnation's expiry", TOLD_WITHIN_MS)
-      // Let the read reach Redis, and find the first incarnation gone, before the second is made.
-      await new Promise((resolve) => setTimeout(resolve, 100))
+      // The look's read found the first incarnation gone before the second is made.
+      await waitFor(() => heads.read >= 2, "the read at the first incarnation's expiry", TOLD_WITHIN_MS)
       await engine.create(log, { expiresAt: Date.now() + LIFE_MS })
       heads.gate = undefined
       open()
       await waitFor(() => sink.lost === 2, "onLost after the second incarnation expired", TOLD_WITHIN_MS)
       expect(await engine.head(log)).toBeUndefined()
+    })
+
+    it("tells a delete once, though an append came while an earlier look was under way", async () => {
+      const engine = engineOnShared()
+      const other = nodeBeside(engine)
+      const log = "expiry/deleted-once"
+      await engine.create(log)
+      const heads = countingHeads(engine)
+      let open = () => {}
+      heads.gate = new Promise<void>((resolve) => {
+        open = resolve
+      })
+      const sink = recordingSink()
+      await engine.watch(log, sink)
+      await waitFor(() => heads.started === 1, "the watch's first look")
+      await other.append(log, newEntries(1))
+      await waitFor(() => sink.batches.length === 1, "the append, told while the look was under way")
+      heads.gate = undefined
+      open()
+      await waitFor(() => heads.done === 1, "the first look's end")
+      await other.delete(log)
+      await waitFor(() => heads.done === 2, "the look after the delete")
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      expect(sink.lost).toBe(1)
     })
 
     // A delete tells the watchers at once; the log made again then has an expiry of its own. (One

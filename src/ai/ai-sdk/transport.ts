@@ -189,8 +189,8 @@ export class HeraldChatTransport<
    */
   async #sendPendingStop(options: ReconnectOptions<UI_MESSAGE>): Promise<null> {
     const { chatId } = options
-    this.#saved.stopSent(chatId)
-    // Aborted once the head came: the cancelling fetch cancels the generation the head names.
+    // Aborted once the head came: the cancelling fetch cancels the generation the head names. The
+    // stop stays kept until then, so a page reloaded again meanwhile still sends it.
     const stop = new AbortController()
     try {
       const stream = await super.reconnectToStream({ ...options, abortSignal: stop.signal })
@@ -199,6 +199,7 @@ export class HeraldChatTransport<
     } catch {
       // No head, or an error's: nothing named to cancel.
     }
+    this.#saved.stopSent(chatId)
     this.#ended(chatId, this.#replays.get(chatId) ?? new MessageReplay())
     return null
   }
