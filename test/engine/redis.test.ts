@@ -173,9 +173,24 @@ describe.skipIf(!sharedUp && !STRICT)("redis engine on the shared Redis", () => 
     const LIFE_MS = 400
     const TOLD_WITHIN_MS = 3000
 
-    /** An engine whose head reads are counted, and held back while `gate` is set. */
+    /** An engine whose head reads are counted, and held back (once read) from `hold()` to its release. */
     function countingHeads(engine: Engine) {
-      const heads = { started: 0, read: 0, done: 0, gate: undefined as Promise<void> | undefined }
+      const heads = {
+        started: 0,
+        read: 0,
+        done: 0,
+        gate: undefined as Promise<void> | undefined,
+        hold() {
+          let open = () => {}
+          heads.gate = new Promise<void>((resolve) => {
+            open = resolve
+          })
+          return () => {
+            heads.gate = undefined
+            open()
+          }
+        },
+      }
       const head = engine.head.bind(engine)
       engine.head = async (log: string) => {
         heads.started++
@@ -227,17 +242,13 @@ describe.skipIf(!sharedUp && !STRICT)("redis engine on the shared Redis", () => 
       const engine = engineOnShared()
       const log = "expiry/made-during-look"
       const heads = countingHeads(engine)
-      let open = () => {}
-      heads.gate = new Promise<void>((resolve) => {
-        open = resolve
-      })
+      const release = heads.hold()
       const sink = recordingSink()
       await engine.watch(log, sink)
       // The look's read found nothing before the log is made.
       await waitFor(() => heads.read === 1, "the watch's first read")
       await engine.create(log, { expiresAt: Date.now() + LIFE_MS })
-      heads.gate = undefined
-      open()
+      release()
       await waitFor(() => sink.lost > 0, "onLost after the log expired", TOLD_WITHIN_MS)
       expect(await engine.head(log)).toBeUndefined()
     })
@@ -267,15 +278,11 @@ describe.skipIf(!sharedUp && !STRICT)("redis engine on the shared Redis", () => 
       const sink = recordingSink()
       await engine.watch(log, sink)
       await waitFor(() => heads.done === 1, "the watch's first look")
-      let open = () => {}
-      heads.gate = new Promise<void>((resolve) => {
-        open = resolve
-      })
+      const release = heads.hold()
       // The look's read found the first incarnation gone before the second is made.
       await waitFor(() => heads.read >= 2, "the read at the first incarnation's expiry", TOLD_WITHIN_MS)
       await engine.create(log, { expiresAt: Date.now() + LIFE_MS })
-      heads.gate = undefined
-      open()
+      release()
       await waitFor(() => sink.lost === 2, "onLost after the second incarnation expired", TOLD_WITHIN_MS)
       expect(await engine.head(log)).toBeUndefined()
     })
@@ -286,17 +293,13 @@ describe.skipIf(!sharedUp && !STRICT)("redis engine on the shared Redis", () => 
       const log = "expiry/deleted-once"
       await engine.create(log)
       const heads = countingHeads(engine)
-      let open = () => {}
-      heads.gate = new Promise<void>((resolve) => {
-        open = resolve
-      })
+      const release = heads.hold()
       const sink = recordingSink()
       await engine.watch(log, sink)
       await waitFor(() => heads.started === 1, "the watch's first look")
       await other.append(log, newEntries(1))
       await waitFor(() => sink.batches.length === 1, "the append, told while the look was under way")
-      heads.gate = undefined
-      open()
+      release()
       await waitFor(() => heads.done === 1, "the first look's end")
       await other.delete(log)
       await waitFor(() => heads.done === 2, "the look after the delete")
