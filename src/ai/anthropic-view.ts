@@ -81,8 +81,9 @@ type OpenBlock =
  * the kind of entry changes (text, thinking, a tool call by index) and closed before the next,
  * then `message_delta`. A block cannot be reopened, so a tool call that starts while another
  * one's block is open (an OpenAI upstream may interleave parallel calls) is sent whole, as one
- * block, at its end, and text or reasoning that comes while a tool call's block is open follows
- * that block; then `message_delta` (stop reason, cumulative output tokens) and `message_stop`. Failures,
+ * block, at its end — or after that block, when it ends first (an Anthropic upstream's blocks may
+ * overlap) — and text or reasoning that comes while a tool call's block is open follows that
+ * block; then `message_delta` (stop reason, cumulative output tokens) and `message_stop`. Failures,
  * cancels and interruptions are `event: error`.
  */
 export function anthropicView(context: ViewContext): View {
@@ -95,9 +96,13 @@ export function anthropicView(context: ViewContext): View {
   let errorSent = false
   /** Whether the answer holds a refusal, which its stop reason tells. */
   let refused = false
-  /** Tool calls started while another one's block was open: sent whole at their end. */
+  /** Tool calls started while another one's block was open: sent whole at their end, or after that block. */
   const waiting = new Map<number, ToolCallStartEntry>()
-  /** Text, reasoning and citations that came while a tool call's block was open: sent after it. */
+  /**
+   * Text, reasoning, citations and the ends of waiting calls that came while a tool call's block
+   * was open: sent after it, in the order they came. A waiting call's end carries its whole
+   * arguments, so the view holds none of its deltas.
+   */
   const held: Entry[] = []
 
   const event = (type: string, fields: Record<string, unknown> = {}): ViewEvent => ({
@@ -136,8 +141,16 @@ export function anthropicView(context: ViewContext): View {
     ...held.splice(0).flatMap((entry) => content(entry)),
   ]
 
+  /**
+   * Whether `entry` belongs to another block than the open tool call's (text, reasoning, or the
+   * end of a waiting call, which sends that call whole): it waits for the open block's end.
+   */
+  const waitsForToolBlock = (entry: Entry): boolean =>
+    open?.kind === "tool" &&
+    (HELD_FOR_A_TOOL_BLOCK.has(entry.type) || (entry.type === "tool-call-end" && entry.index !== open.index))
+
   const content = (entry: Entry): ViewEvent[] => {
-    if (open?.kind === "tool" && HELD_FOR_A_TOOL_BLOCK.has(entry.type)) {
+    if (waitsForToolBlock(entry)) {
       held.push(entry)
       return []
     }

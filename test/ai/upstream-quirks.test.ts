@@ -4,7 +4,8 @@ import Anthropic from "@anthropic-ai/sdk"
 import type { UIMessage } from "ai"
 import OpenAI from "openai"
 import { describe, expect, it } from "vitest"
-import { closedAfterEach, closeServers, startAI } from "./ai-server.js"
+import { closedAfterEach, closeServers, readEvents, startAI } from "./ai-server.js"
+import { builtBlocks } from "./anthropic-events.js"
 import { finalUIMessage } from "./ui-message-stream.js"
 import {
   ANTHROPIC_OK,
@@ -1405,5 +1406,93 @@ describe("Anthropic upstreams", () => {
       { role: "user", content: [{ type: "tool_result", tool_use_id: "toolu_a", content: "rain" }] },
     ])
     expect(sent).not.toHaveProperty("cache_control")
+  })
+})
+
+describe("tool calls that overlap", () => {
+  const WEATHER = { id: "call_a", name: "weather", input: { city: "Oslo" } }
+  const TIME = { id: "call_b", name: "time", input: { zone: "CET" } }
+
+  /**
+   * Every client's answer has both calls, each whole: the Anthropic SDK's streamed and whole
+   * message, a replay of the Messages stream read strictly (blocks one after the other), the
+   * OpenAI SDK's, and the AI SDK's UI message.
+   */
+  async function expectBothCallsWhole(origin: string): Promise<void> {
+    const calls = [WEATHER, TIME]
+    const toolUse = calls.map((call) => ({ type: "tool_use", ...call }))
+    const stream = anthropic(origin).messages.stream(ANTHROPIC_REQUEST)
+    const { response } = await stream.withResponse()
+    const message = await stream.finalMessage()
+    expect(message.content).toEqual(toolUse)
+    expect(message.stop_reason).toBe("tool_use")
+    const id = response.headers.get("herald-generation-id")
+    const replay = await readEvents(await fetch(`${origin}/v1/generations/${id}/stream?format=anthropic`))
+    expect(builtBlocks(replay)).toEqual(toolUse)
+    expect((await anthropicWholeMessage(origin)).content).toEqual(toolUse)
+    const asOpenAI = calls.map((call) => ({
+      id: call.id,
+      function: { name: call.name, arguments: JSON.stringify(call.input) },
+    }))
+    expect((await openaiMessage(origin))?.message.tool_calls).toMatchObject(asOpenAI)
+    const whole = await openai(origin).chat.completions.create({
+      model: "up",
+      messages: [{ role: "user", content: "hi" }],
+    })
+    expect(whole.choices[0]?.message.tool_calls).toMatchObject(asOpenAI)
+    const user: UIMessage = { id: "u1", role: "user", parts: [{ type: "text", text: "hi" }] }
+    const ui = await finalUIMessage(
+      await fetch(`${origin}/v1/ai-sdk/chat`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ id: "chat-overlap", messages: [user], trigger: "submit-message" }),
+      }),
+    )
+    expect(ui?.parts.filter((part) => part.type.startsWith("tool-"))).toMatchObject(
+      calls.map((call) => ({ type: `tool-${call.name}`, toolCallId: call.id, input: call.input })),
+    )
+  }
+
+  const inputDelta = (index: number, partialJson: string) =>
+    anthropicEvent("content_block_delta", {
+      index,
+      delta: { type: "input_json_delta", partial_json: partialJson },
+    })
+
+  it("an Anthropic upstream's tool_use blocks that overlap, the later one stopping first, reach every client whole", async () => {
+    const origin = await heraldOver("anthropic", [
+      ANTHROPIC_START,
+      anthropicEvent("content_block_start", {
+        index: 0,
+        content_block: { type: "tool_use", ...WEATHER, input: {} },
+      }),
+      anthropicEvent("content_block_start", {
+        index: 1,
+        content_block: { type: "tool_use", ...TIME, input: {} },
+      }),
+      inputDelta(0, '{"city":'),
+      inputDelta(1, '{"zone":"CET"}'),
+      anthropicEvent("content_block_stop", { index: 1 }),
+      // Before, the Messages stream had closed the first block for the second: this was lost.
+      inputDelta(0, '"Oslo"}'),
+      anthropicEvent("content_block_stop", { index: 0 }),
+      ...anthropicEnd("tool_use", 9),
+    ])
+    await expectBothCallsWhole(origin)
+  })
+
+  it("an OpenAI-compatible upstream's parallel calls, their fragments interleaved, reach every client whole", async () => {
+    const fragment = (index: number, fields: Record<string, unknown>) =>
+      openaiChunk({ tool_calls: [{ index, ...fields }] })
+    const origin = await heraldOver("openai", [
+      fragment(0, { id: WEATHER.id, type: "function", function: { name: WEATHER.name, arguments: "" } }),
+      fragment(0, { function: { arguments: '{"city":' } }),
+      fragment(1, { id: TIME.id, type: "function", function: { name: TIME.name, arguments: '{"zone":' } }),
+      fragment(0, { function: { arguments: '"Oslo"}' } }),
+      fragment(1, { function: { arguments: '"CET"}' } }),
+      openaiChunk({}, "tool_calls"),
+      "data: [DONE]\n\n",
+    ])
+    await expectBothCallsWhole(origin)
   })
 })
