@@ -7,7 +7,8 @@
  * expiry. A log that never expires costs one head read when its first watch begins; one not made
  * yet (the hub's log before its first update) is looked at again every few seconds until it is,
  * and at once when the engine learns it was made ({@link ExpiryWatch.made}: this node made it, or
- * the log's channel carried an append): one made and expired between two looks is told too.
+ * the log's channel carried an append or said it was made): one made and expired between two
+ * looks is told too.
  */
 
 import type { Logger } from "../logger.js"

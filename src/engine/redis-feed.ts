@@ -33,10 +33,16 @@ import { LocalFeed } from "./local-feed.js"
 import type { RedisLink } from "./redis-client.js"
 import { appendedEntries } from "./redis-codec.js"
 
-/** A log's notification as the append and delete scripts publish it. */
+/** A log's notification as the append, create and delete scripts publish it. */
 interface Notification {
   /** Deleted: the watchers re-read (and find the log missing). */
   readonly x?: 1
+  /**
+   * Made (by a create or an append; an append's entries follow in a notification of their own):
+   * only the expiry watch hears of it. (A node of an older version reads it as an append of no
+   * entries, which reaches no sink.)
+   */
+  readonly m?: 1
   /** The appending node's token (first), epoch, first seq, time, closed, data and keys (false: none). */
   readonly o: string
   readonly e: string
@@ -95,8 +101,11 @@ export interface RedisFeedOptions {
   readonly cluster: boolean
   readonly signalsChannel: string
   readonly logger: Logger
-  /** An append to `log` (watched here) was delivered, from any node: the log exists. */
-  readonly appended: (log: string) => void
+  /**
+   * `log` (watched here) exists: an append to it was delivered, or its channel said it was made,
+   * from any node.
+   */
+  readonly made: (log: string) => void
   /** `log` (watched here) was deleted, on any node (this one's own delete is notified here too). */
   readonly deleted: (log: string) => void
 }
@@ -108,7 +117,7 @@ export class RedisFeed {
   readonly #cluster: boolean
   readonly #signalsChannel: string
   readonly #logger: Logger
-  readonly #appended: (log: string) => void
+  readonly #made: (log: string) => void
   readonly #deleted: (log: string) => void
   readonly #subscriptions = new Map<string, Subscription>()
   readonly #signalHandlers = new Set<(signal: Signal) => void>()
@@ -125,7 +134,7 @@ export class RedisFeed {
     this.#cluster = options.cluster
     this.#signalsChannel = options.signalsChannel
     this.#logger = options.logger
-    this.#appended = options.appended
+    this.#made = options.made
     this.#deleted = options.deleted
     this.#local = new LocalFeed((error) =>
       this.#logger.error({ err: error }, "herald redis engine: a live-feed sink threw"),
@@ -376,6 +385,10 @@ export class RedisFeed {
       this.#local.lost(subscription.log)
       return
     }
+    if (notification.m === 1) {
+      this.#made(subscription.log)
+      return
+    }
     const { e: epoch, f: first, t: time, c: closed, d: data = [], k: keys = [] } = notification
     const given = data.map(
       (payload, i): NewEntry => ({ data: payload, key: keys[i] === false ? undefined : keys[i] }),
@@ -418,7 +431,7 @@ export class RedisFeed {
       subscription.last = { epoch, seq: first + entries.length - 1 }
     }
     this.#local.deliver(subscription.log, entries, closed)
-    this.#appended(subscription.log)
+    this.#made(subscription.log)
   }
 
   /** Stops the waits of this node's appends (to `channel`, or all): no notification will come. */

@@ -157,6 +157,13 @@ local function create(fields, now)
   return with_retention(m)
 end
 
+-- A log made says so on its channel, whether or not entries follow: a node watching it before it
+-- was made then looks at its expiry at once (redis-feed.ts), not at its next look a few seconds
+-- on, perhaps after the log expired unseen. \`command\` is PUBLISH or SPUBLISH.
+local function publish_made(command, channel)
+  redis.call(command, channel, '{"m":1}')
+end
+
 -- A write, or a read that asks to, moves a sliding TTL on.
 local function touch(m, now)
   if m.ttl then change(m, 'x', str(now + tonumber(m.ttl))) end
@@ -334,7 +341,11 @@ end
  * Redis some work. The caller encodes the notification's entries because JSON made in the script
  * (cjson) was the costliest step of an append in Redis.
  *
- * Replies `{status, ...}`: appended (epoch, first seq, tail, closed, stop, created, published), duplicate
+ * An append that makes its log first publishes that it was made (`publish_made`), whatever it then
+ * does.
+ *
+ * Replies `{status, ...}`: appended (epoch, first seq, tail, closed, stop, created, published: its
+ * entries or its close were published, so this node's feed delivers them), duplicate
  * (last producer seq, epoch, tail, closed), missing, closed (epoch, tail), stale-epoch (epoch),
  * invalid-epoch-seq, sequence-gap (expected, received), writer-seq-conflict (hex), fenced
  * (owner or ""), conflict (head).
@@ -356,6 +367,8 @@ local created = false
 if not m then
   if create_count == 0 then return {'missing'} end
   m = create(pairs_at(create_at, create_count), now)
+  -- Said now: the checks below may refuse the append and leave the log made, unannounced.
+  publish_made(ARGV[3], ARGV[4])
   created = true
 elseif create_count > 0 and m.cfg ~= field(pairs_at(create_at, create_count), 'cfg') then
   trim(m, now)
@@ -503,15 +516,17 @@ return head_reply(m)
 `
 
 /**
- * create. ARGV: now, the number N of meta ARGVs, those N (field/value pairs). Replies
- * `{created | exists | conflict, head}`.
+ * create. ARGV: now, publish command (PUBLISH or SPUBLISH), channel, the number N of meta ARGVs,
+ * those N (field/value pairs). A log it makes says so on its channel (`publish_made`); one it
+ * finds does not. Replies `{created | exists | conflict, head}`.
  */
 export const CREATE_LUA = `${PRELUDE}
 local now = tonumber(ARGV[1])
-local fields = pairs_at(3, tonumber(ARGV[2]))
+local fields = pairs_at(5, tonumber(ARGV[4]))
 local m = load(now, true)
 if not m then
   m = create(fields, now)
+  publish_made(ARGV[2], ARGV[3])
   return {'created', head_reply(m)}
 end
 adopt_engine_retention(m)

@@ -198,8 +198,9 @@ class RedisEngine implements Engine, HealthCapability {
       signalsChannel: this.#global.signals,
       logger: this.#logger,
       // A log watched here before it was made is looked at again every few seconds: one made on
-      // another node (its append's notification says so) must be found before it expires.
-      appended: (log) => this.#expiry.made(log),
+      // another node (its append's notification, or its create's, says so) must be found before
+      // it expires.
+      made: (log) => this.#expiry.made(log),
       // One deleted is looked for as not made yet: its next incarnation has an expiry of its own.
       deleted: (log) => this.#expiry.gone(log),
     })
@@ -219,10 +220,13 @@ class RedisEngine implements Engine, HealthCapability {
     const checked = checkLogConfig(config, this.#retention)
     const now = this.#now()
     const meta = newLogMeta(checked.config, checked.retention, now)
-    const reply = (await this.#script("create", SCRIPTS.create, keys, [now, meta.length, ...meta])) as [
-      CreateResult["status"],
-      string[],
-    ]
+    const reply = (await this.#script("create", SCRIPTS.create, keys, [
+      now,
+      this.#publish,
+      keys.channel,
+      meta.length,
+      ...meta,
+    ])) as [CreateResult["status"], string[]]
     const [status, head] = reply
     // Whatever the status, the log is there now: a watch here waiting for it to be made looks at once.
     this.#expiry.made(log)
@@ -332,7 +336,8 @@ class RedisEngine implements Engine, HealthCapability {
     this.#feed.expectOwn(token, keys.channel, entries)
     try {
       const reply = (await this.#script("append", SCRIPTS.append, keys, args)) as unknown[]
-      // Any answer but missing means the log is there (an append of nothing notifies nobody).
+      // Any answer but missing means the log is there: told now, not on a notification (an append
+      // of nothing to a log already there, or a refused one, publishes none).
       if (reply[0] !== "missing") this.#expiry.made(log)
       // A refused append may still have made its log (the checks run on the log it creates).
       if (checked !== undefined && reply[0] !== "appended" && reply[0] !== "conflict") await this.#index(log)

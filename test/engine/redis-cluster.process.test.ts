@@ -114,6 +114,29 @@ describe.skipIf(!installed && !STRICT)("redis engine on a 3-master Cluster", () 
     propertyRuns: 10,
   })
 
+  // The create script says so on the log's shard channel (SPUBLISH, in the log's slot): a watch on
+  // another node looks at once, not at its next look 5 s on, when the log is gone already.
+  it("tells the watchers on one node of a log another node made by create, and that expired", async () => {
+    const engine = engineOnCluster()
+    const other = createRedisEngine({
+      nodes: (cluster as RedisCluster).nodes,
+      keyPrefix: `${RUN}-${engines}`,
+    })
+    try {
+      let looks = 0
+      const head = engine.head.bind(engine)
+      engine.head = (log: string) => head(log).finally(() => looks++)
+      let lost = 0
+      await engine.watch("made-elsewhere", { onAppend() {}, onLost: () => lost++ })
+      await waitFor(() => looks === 1, "the watch's first look, before the log is made")
+      expect((await other.create("made-elsewhere", { expiresAt: Date.now() + 400 })).status).toBe("created")
+      await waitFor(() => lost > 0, "onLost after the log expired", 3000)
+    } finally {
+      await other.close()
+      await engine.close()
+    }
+  })
+
   it("tells a lost subscriptions' connection from a lost node, says when it is replaced, and its watchers re-read", async () => {
     if (cluster === undefined) throw new Error("the cluster did not start")
     const lines: string[] = []

@@ -227,12 +227,29 @@ describe.skipIf(!sharedUp && !STRICT)("redis engine on the shared Redis", () => 
     const made: [string, (node: Engine, other: Engine, log: string) => Promise<unknown>][] = [
       ["made here by create", (node, _, log) => node.create(log, { expiresAt: Date.now() + LIFE_MS })],
       [
-        "made here by an append of nothing (which notifies nobody)",
+        "made here by an append of nothing",
         (node, _, log) => node.append(log, [], { create: { expiresAt: Date.now() + LIFE_MS } }),
       ],
       [
         "made on another node by an append",
         (_, other, log) => other.append(log, newEntries(1), { create: { expiresAt: Date.now() + LIFE_MS } }),
+      ],
+      // No entries to carry: the log's channel tells only that it was made.
+      [
+        "made on another node by create",
+        (_, other, log) => other.create(log, { expiresAt: Date.now() + LIFE_MS }),
+      ],
+      [
+        "made on another node by an append of nothing (a Durable Streams PUT with no body)",
+        (_, other, log) => other.append(log, [], { create: { expiresAt: Date.now() + LIFE_MS } }),
+      ],
+      [
+        "made on another node by an append its producer check then refused",
+        (_, other, log) =>
+          other.append(log, newEntries(1), {
+            create: { expiresAt: Date.now() + LIFE_MS },
+            producer: { id: "p", epoch: 0, seq: 3 },
+          }),
       ],
     ]
     for (const [how, make] of made) {
@@ -246,6 +263,37 @@ describe.skipIf(!sharedUp && !STRICT)("redis engine on the shared Redis", () => 
         expect(await engine.head(log)).toBeUndefined()
       })
     }
+
+    it("is told by the log's channel once, when another node makes it, and its sinks get nothing from it", async () => {
+      const engine = engineOnShared()
+      const other = nodeBeside(engine)
+      const log = "expiry/made-told"
+      const listener = new Redis(SHARED_REDIS_URL)
+      try {
+        const messages: string[] = []
+        listener.on("message", (_, message: string) => messages.push(message))
+        await listener.subscribe(logKeys(engine.prefix, log).channel)
+        const heads = countingHeads(engine)
+        const sink = recordingSink()
+        await engine.watch(log, sink)
+        await waitFor(() => heads.done === 1, "the watch's first look")
+        const config = { expiresAt: Date.now() + 60_000 }
+        expect((await other.create(log, config)).status).toBe("created")
+        // Looked at on the channel's word, well before its next look.
+        await waitFor(() => heads.done === 2, "the look after the create", TOLD_WITHIN_MS)
+        // Found there already: nothing said.
+        expect((await other.create(log, config)).status).toBe("exists")
+        expect((await other.append(log, [], { create: config })).status).toBe("appended")
+        // An append after them, on the same connection: what they published has come before it.
+        await other.append(log, newEntries(1))
+        await waitFor(() => messages.length === 2, "the append's notification")
+        expect(messages[0]).toBe('{"m":1}')
+        expect(sink.batches.map((batch) => batch.entries.map((entry) => entry.seq))).toEqual([[1]])
+        expect(sink.lost).toBe(0)
+      } finally {
+        listener.disconnect()
+      }
+    })
 
     it("made while the watch's first look was under way (which read before it was made)", async () => {
       const engine = engineOnShared()
@@ -317,8 +365,7 @@ describe.skipIf(!sharedUp && !STRICT)("redis engine on the shared Redis", () => 
       expect(sink.lost).toBe(1)
     })
 
-    // A delete tells the watchers at once; the log made again then has an expiry of its own. (One
-    // made again on another node by a create alone, which notifies nobody, is found at the next look.)
+    // A delete tells the watchers at once; the log made again then has an expiry of its own.
     const remakes: [string, (node: Engine, other: Engine, log: string) => Promise<unknown>][] = [
       [
         "here, made again by create",
@@ -332,6 +379,13 @@ describe.skipIf(!sharedUp && !STRICT)("redis engine on the shared Redis", () => 
         async (_, other, log) => {
           await other.delete(log)
           await other.append(log, newEntries(1), { create: { expiresAt: Date.now() + LIFE_MS } })
+        },
+      ],
+      [
+        "on another node, made again by create",
+        async (_, other, log) => {
+          await other.delete(log)
+          await other.create(log, { expiresAt: Date.now() + LIFE_MS })
         },
       ],
     ]
