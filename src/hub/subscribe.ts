@@ -125,7 +125,7 @@ export async function subscribe(
           connection?.writeFrame(tooOldFrame(seen.lastEventId))
         },
       })
-      cursorHeld = from !== undefined && follower.status === "held"
+      cursorHeld = from !== undefined && (follower.status === "held" || isLogToCome(parsed.cursor, follower))
     } catch (error) {
       release()
       if (error instanceof ReplaysBusyError) {
@@ -186,6 +186,16 @@ export async function subscribe(
     release()
     throw error
   }
+}
+
+/**
+ * Whether `earliest` was asked of a log not made yet (before the first publish; a memory engine
+ * after every restart): nothing was lost, and the follower delivers the log from its first update
+ * once it is made. Not when the log was made between the follower's read and its look at the tail
+ * (`after` is that tail): the updates before it are skipped, so the subscriber is told.
+ */
+function isLogToCome(cursor: string | undefined, follower: Follower): boolean {
+  return cursor === EARLIEST && follower.reason === "missing" && follower.after === undefined
 }
 
 /** Delivers the follower's updates that the subscription matches and the token may read, until the stream ends. */

@@ -1,16 +1,30 @@
 // A store that loses the hub's log under open subscribers (a Redis restarted without persistence,
 // here also the memory engine's log deleted): the subscribers are told (herald-id-too-old) and
-// get, in the same stream, every update stored after the log started over, once each.
+// get, in the same stream, every update stored after the log started over, once each. A log not
+// made yet (before the first publish; a memory engine after every restart) lost nothing: a
+// subscriber asking for `earliest` gets the log from its first update, with no such event.
 
 import { randomBytes } from "node:crypto"
-import { afterEach, describe, expect, it } from "vitest"
+import { mkdtempSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { afterAll, afterEach, describe, expect, it } from "vitest"
 import type { Engine, Entry } from "../../src/engine/engine.js"
 import { type FollowEnd, follow } from "../../src/engine/follow.js"
 import { createMemoryEngine } from "../../src/engine/memory.js"
 import { START } from "../../src/engine/position.js"
 import { createRedisEngine } from "../../src/engine/redis.js"
+import { createSqliteEngine } from "../../src/engine/sqlite.js"
 import { DEFAULT_HUB_LOG } from "../../src/hub/update-log.js"
-import { type RedisServer, redisServerInstalled, STRICT, startRedis } from "../engine/redis-servers.js"
+import {
+  deleteKeys,
+  type RedisServer,
+  redisAnswers,
+  redisServerInstalled,
+  SHARED_REDIS_URL,
+  STRICT,
+  startRedis,
+} from "../engine/redis-servers.js"
 import {
   type LogEntry,
   openStream,
@@ -21,6 +35,13 @@ import {
 import { publish, startHub, subscribeUrl, type TestHub, token } from "./hub-helpers.js"
 
 const serverInstalled = await redisServerInstalled()
+const sharedRedisUp = await redisAnswers(SHARED_REDIS_URL)
+const RUN = `herald-restart-${randomBytes(4).toString("hex")}`
+const root = mkdtempSync(join(tmpdir(), "herald-store-restart-"))
+afterAll(async () => {
+  rmSync(root, { recursive: true, force: true })
+  if (sharedRedisUp) await deleteKeys(SHARED_REDIS_URL, RUN)
+})
 
 const cleanups: (() => Promise<void>)[] = []
 afterEach(async () => {
@@ -138,6 +159,71 @@ describe.skipIf(!serverInstalled && !STRICT)("hubs on a Redis restarted empty", 
       ["message old-3", ...after],
     ])
     expect(nodes.map((node) => node.hub.connections)).toEqual([1, 2])
+  })
+})
+
+/** Hubs on one store whose hub log is not made yet: one node, or two on one Redis. */
+const emptyStores: [string, boolean, () => Engine[]][] = [
+  ["memory", true, () => [createMemoryEngine()]],
+  [
+    "sqlite",
+    true,
+    () => [createSqliteEngine({ path: join(root, randomBytes(4).toString("hex"), "herald.db") })],
+  ],
+  [
+    "redis, two nodes",
+    sharedRedisUp || STRICT,
+    () => {
+      const keyPrefix = `${RUN}-${randomBytes(3).toString("hex")}`
+      return [1, 2].map(() => createRedisEngine({ url: SHARED_REDIS_URL, keyPrefix }))
+    },
+  ],
+]
+
+describe.each(emptyStores)(
+  "last_event_id=earliest on a hub whose log is not made yet (%s)",
+  (_name, runs, open) => {
+    it.skipIf(!runs)(
+      "lost nothing: no herald-id-too-old, and the stream gets the log from its first update, published on any node",
+      async () => {
+        const engines = open()
+        for (const engine of engines) cleanups.push(() => engine.close())
+        const nodes: TestHub[] = []
+        for (const engine of engines) nodes.push(await hubOn(engine))
+        const streams = await Promise.all(nodes.map((node) => subscribe(node, "earliest")))
+        for (const stream of streams) expect(stream.headers["mercure-last-event-id"]).toBe("earliest")
+        // The log is made by the first publish, on the first node: the other node's subscriber hears of it too.
+        for (const id of ["first-1", "first-2"]) await publishAcknowledged(nodes[0] as TestHub, id)
+        await Promise.all(streams.map((stream) => stream.waitForEvents(2)))
+        // A little longer: nothing more (no duplicate) arrives.
+        await new Promise((resolve) => setTimeout(resolve, 100))
+        for (const stream of streams) expect(seen(stream)).toEqual(["message first-1", "message first-2"])
+      },
+    )
+  },
+)
+
+describe("last_event_id=earliest on a hub log made while the subscriber looks", () => {
+  it("says herald-id-too-old when an update is stored between the read that found no log and the look at its tail", async () => {
+    const engine = createMemoryEngine()
+    cleanups.push(() => engine.close())
+    const hub = await hubOn(engine)
+    // The first read of the hub's log finds none; an update is stored before the follower looks
+    // at the tail, which it then starts after: that update is skipped, so the subscriber is told.
+    const read = engine.read.bind(engine)
+    let raced = false
+    engine.read = async (log, after, limit, options) => {
+      const result = await read(log, after, limit, options)
+      if (log === DEFAULT_HUB_LOG && !raced) {
+        raced = true
+        await publishAcknowledged(hub, "raced")
+      }
+      return result
+    }
+    const stream = await subscribe(hub, "earliest")
+    await publishAcknowledged(hub, "after")
+    await stream.waitForEvents(2)
+    expect(seen(stream)).toEqual(["herald-id-too-old earliest", "message after"])
   })
 })
 
