@@ -66,6 +66,14 @@ export function validateUpdate(draft: UpdateDraft, rules: UpdateRules, where = "
   const id = draft.id === "" ? undefined : draft.id
   if (id !== undefined) {
     checkLength("id", id, rules, fail)
+    // A field value's edge whitespace (RFC 9110 OWS: SP, HTAB) is stripped by every HTTP parser.
+    // Checked before the characters, so that an edge tab gets this message, not "a C0 control".
+    if (/^[ \t]|[ \t]$/.test(id)) {
+      fail(
+        400,
+        `"id" ${quote(id)} starts or ends with a space or tab, which HTTP strips from the Last-Event-ID header that a reconnecting client sends back: the hub could not find the update, and subscribers could not resume from it. Trim the id.`,
+      )
+    }
     checkCharacters("id", id, fail)
     if (id.startsWith("#"))
       fail(400, `"id" must not start with "#" (reserved for ids the hub generates); got ${quote(id)}.`)

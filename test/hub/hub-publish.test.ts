@@ -86,6 +86,15 @@ describe("publish validation (draft-08 Publication and Security Considerations)"
       400,
       /earliest/,
     ],
+    ...[" a1", "a1 ", "\ta1", "a1\t"].map((id): [string, Array<[string, string]>, number, RegExp] => [
+      `the id ${JSON.stringify(id)}, which a Last-Event-ID header cannot carry (HTTP strips its edge spaces and tabs)`,
+      [
+        ["topic", "t"],
+        ["id", id],
+      ],
+      400,
+      /"id" .* starts or ends with a space or tab.*Last-Event-ID.*Trim the id/,
+    ]),
     [
       "an id with LF (field injection)",
       [
@@ -209,6 +218,30 @@ describe("publish validation (draft-08 Publication and Security Considerations)"
       { type: "message", data: "😀 ok", lastEventId: "urn:id:ü" },
     ])
     stream.close()
+  })
+
+  it("accepts an id with spaces inside, and a client resumes from it by Last-Event-ID", async () => {
+    const id = "urn:id:a 1"
+    expect(await (await publish(hub.hubUrl, { topic: "t", id, data: "one" }, publisher)).text()).toBe(id)
+    await publish(hub.hubUrl, { topic: "t", data: "two" }, publisher)
+    const stream = await openStream(subscribeUrl(hub.hubUrl, [["match", "t"]]), { "last-event-id": id })
+    expect((await stream.waitForEvents(1)).map((event) => [event.type, event.data])).toEqual([
+      ["message", "two"],
+    ])
+    stream.close()
+  })
+
+  it("refuses an id with an edge space in a batch too, naming the update", async () => {
+    const response = await fetch(`${hub.origin}/herald/v1/publish`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${publisher}`, "content-type": "application/json" },
+      body: JSON.stringify([
+        { topic: "t", data: "x" },
+        { topic: "t", data: "y", id: "a1 " },
+      ]),
+    })
+    expect(response.status).toBe(400)
+    expect((await response.json()).detail).toMatch(/^update 1: "id" "a1 " starts or ends with a space or tab/)
   })
 
   it("keeps the process alive through a client that aborts mid-body", async () => {
