@@ -30,7 +30,7 @@
 import type { Logger } from "../logger.js"
 import type { Entry, FeedSink, NewEntry, Signal } from "./engine.js"
 import { LocalFeed } from "./local-feed.js"
-import type { RedisLink } from "./redis-client.js"
+import type { RedisClient, RedisLink } from "./redis-client.js"
 import { appendedEntries } from "./redis-codec.js"
 
 /** A log's notification as the append, create and delete scripts publish it. */
@@ -232,10 +232,9 @@ export class RedisFeed {
 
   /** Resolves once this node holds the signals channel (subscribing again after a failure). */
   signalsActive(): Promise<void> {
+    // A failed attempt may have reached ioredis's record all the same (see #ask).
     this.#signals ??= this.#link
-      .call("subscribe to signals", (client) =>
-        this.#cluster ? client.ssubscribe(this.#signalsChannel) : client.subscribe(this.#signalsChannel),
-      )
+      .call("subscribe to signals", (client) => this.#ask(client, this.#signalsChannel, true))
       .then(
         () => {},
         (error: unknown) => {
@@ -356,8 +355,22 @@ export class RedisFeed {
 
   #subscribe(channel: string): Promise<void> {
     return this.#link.call("subscribe to a log", async (client) => {
-      await (this.#cluster ? client.ssubscribe(channel) : client.subscribe(channel))
+      await this.#ask(client, channel, false)
     })
+  }
+
+  /**
+   * Subscribes to `channel`; `again`: it may have been asked before. A Cluster's ioredis records
+   * a channel at each SSUBSCRIBE, once more when it holds it already, and asks every replaced
+   * subscriber connection for all it recorded; SUNSUBSCRIBE drops every copy. So a channel asked
+   * again is let go first: the SSUBSCRIBE follows on the same connection, and what the moment
+   * between the two missed, the re-read after a replacement finds.
+   */
+  #ask(client: RedisClient, channel: string, again: boolean): Promise<unknown> {
+    if (!this.#cluster) return client.subscribe(channel)
+    // A failure is the connection's: the SSUBSCRIBE after it fails too, and says so.
+    if (again) client.sunsubscribe(channel).catch(() => {})
+    return client.ssubscribe(channel)
   }
 
   #onMessage(channel: string, message: string): void {
@@ -464,21 +477,22 @@ export class RedisFeed {
    */
   #recover(): void {
     if (this.#closed) return
-    const channels = [...this.#subscriptions.keys()]
-    this.#signals = undefined
+    const held = [...this.#subscriptions]
+    // A Cluster's ioredis asks the new connections for the channels it recorded, signals too:
+    // they are asked again here only to know when that is done (or after a failure, signals).
+    if (!this.#cluster) this.#signals = undefined
     const client = this.#link.client
     const resubscribed = Promise.all([
       this.signalsActive(),
-      ...channels.map((channel) => (this.#cluster ? client.ssubscribe(channel) : client.subscribe(channel))),
+      ...held.map(([channel]) => this.#ask(client, channel, true)),
     ])
     resubscribed.then(
       () => {
-        for (const channel of channels) {
-          const subscription = this.#subscriptions.get(channel)
-          if (subscription !== undefined) {
-            subscription.confirmed = true
-            subscription.last = undefined
-          }
+        for (const [channel, subscription] of held) {
+          // Let go meanwhile, perhaps watched anew: that subscription's own SUBSCRIBE confirms it.
+          if (this.#subscriptions.get(channel) !== subscription) continue
+          subscription.confirmed = true
+          subscription.last = undefined
         }
         this.#local.lostAll()
       },

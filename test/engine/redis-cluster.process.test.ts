@@ -169,6 +169,68 @@ describe.skipIf(!installed && !STRICT)("redis engine on a 3-master Cluster", () 
     }
   })
 
+  it("asks each watched channel once of a replaced subscriptions' connection, and never one it let go", async () => {
+    if (cluster === undefined) throw new Error("the cluster did not start")
+    const engine = engineOnCluster({ logger: { error() {}, warn() {}, info() {}, debug() {} } })
+    const prefix = `${RUN}-${engines}`
+    const admins = cluster.servers.map((server) => new Redis(server.url, { maxRetriesPerRequest: 0 }))
+    const monitors: Redis[] = []
+    const channel = (log: string) => logKeys(prefix, log).channel
+    /** How many connections each master has subscribed to `log`'s channel. */
+    const subscribers = (log: string) =>
+      Promise.all(
+        admins.map(async (admin) => {
+          const [, count] = (await admin.call("PUBSUB", "SHARDNUMSUB", channel(log))) as [string, number]
+          return count
+        }),
+      )
+    try {
+      const logs = Array.from({ length: 6 }, (_, i) => `resubscribe/log-${i}`)
+      const heard = new Map<string, number>()
+      const lost = new Map<string, number>()
+      const stops: (() => void)[] = []
+      for (const log of logs) {
+        const sink = {
+          onAppend: () => heard.set(log, (heard.get(log) ?? 0) + 1),
+          onLost: () => lost.set(log, (lost.get(log) ?? 0) + 1),
+        }
+        stops.push(await engine.watch(log, sink))
+      }
+      const [letGo, ...held] = logs as [string, ...string[]]
+      stops[0]?.()
+      const holder = admins[(await subscribers(held[0] as string)).indexOf(1)] as Redis
+      // What every master is asked to SSUBSCRIBE: ioredis re-asks its own record of the channels.
+      const asked: string[][] = []
+      for (const server of cluster.servers) {
+        const monitor = await new Redis(server.url).monitor()
+        monitor.on("monitor", (_time: string, args: string[]) => {
+          if (args[0]?.toLowerCase() === "ssubscribe") asked.push(args.slice(1))
+        })
+        monitors.push(monitor)
+      }
+      for (let round = 1; round <= 3; round++) {
+        // One master drops its pub/sub clients: its subscriptions' connection is replaced, and
+        // ioredis asks every subscriber connection again for what it recorded of its channels.
+        await holder.client("KILL", "TYPE", "pubsub")
+        await waitFor(
+          () => held.every((log) => (lost.get(log) ?? 0) >= round),
+          `every watcher told of replacement ${round}`,
+        )
+      }
+      for (const log of held) await engine.append(log, [{ data: "after" }], { create: {} })
+      await waitFor(() => held.every((log) => (heard.get(log) ?? 0) > 0), "the appends after, live")
+      expect(asked.filter((channels) => new Set(channels).size < channels.length)).toEqual([])
+      expect(asked.flat()).not.toContain(channel(letGo))
+      const sum = (counts: number[]) => counts.reduce((total, count) => total + count, 0)
+      expect(await Promise.all(logs.map(async (log) => sum(await subscribers(log))))).toEqual([
+        0, 1, 1, 1, 1, 1,
+      ])
+    } finally {
+      for (const client of [...monitors, ...admins]) client.disconnect()
+      await engine.close()
+    }
+  })
+
   // Last: it stops a master of the Cluster the tests above share.
   it("is down while a master is away, naming it, though a PING to another node answers, and logs it; up once it is back", async () => {
     if (cluster === undefined) throw new Error("the cluster did not start")
