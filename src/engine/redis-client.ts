@@ -22,8 +22,9 @@
  * later: commands would time out one by one, and a subscriber would hear nothing, with nothing
  * said. So a connection that answers nothing for `socketTimeoutMs` while it owes a reply is
  * closed and reconnected (ioredis's `socketTimeout`), TCP keepalive probes start after a short
- * idle time, and the subscriber connection of a standalone or Sentinel Redis, which otherwise
- * owes no reply for as long as its channels are quiet, is PINGed every `socketTimeoutMs`.
+ * idle time, and the subscriber connections, which otherwise owe no reply for as long as their
+ * channels are quiet, are PINGed every 5 s (every `socketTimeoutMs` when shorter): the dedicated
+ * one of a standalone or Sentinel Redis, and on a Cluster ioredis's own, one per master.
  */
 
 import { createHash } from "node:crypto"
@@ -55,8 +56,9 @@ export interface RedisConnectionOptions {
   readonly connectWaitMs?: number
   /**
    * A connection that owes a reply and receives nothing for this long is taken for dead, closed
-   * and reconnected; the subscriber connection is PINGed this often, so that its silence counts
-   * too (every 5 s, or this often when shorter). Default 15 000 ms; 0 turns both off.
+   * and reconnected; the subscriber connections (on a Cluster, one per master) are PINGed so that
+   * their silence counts too (every 5 s, or this often when shorter). Default 15 000 ms; 0 turns
+   * both off.
    */
   readonly socketTimeoutMs?: number
   /** How messages name the settings to change (herald serve names its flags). */
@@ -162,6 +164,7 @@ export function openRedis(
     })
     const seeds = options.nodes.map((node) => (typeof node === "string" ? node : `${node.host}:${node.port}`))
     const both = link(cluster, "connections", `the Cluster of ${seeds.join(",")}`)
+    if (socketTimeout > 0) both.pingEvery(Math.min(socketTimeout, SUBSCRIBER_PING_MS))
     return { command: both, subscriber: both, cluster: true }
   }
   let command: RedisType
@@ -212,6 +215,43 @@ export interface LinkContext {
 
 /** How ioredis names a Cluster's subscriber connection for SSUBSCRIBE (cluster/util.js). */
 const SHARDED_SUBSCRIBER = "ioredis-cluster(ssubscriber)"
+
+/** What ioredis 5 keeps of a Cluster's subscribers for SSUBSCRIBE, in private fields. */
+interface SubscriberGroup {
+  hasUnhealthySubscribers?: () => boolean
+  shardedSubscribers?: unknown
+}
+
+/**
+ * A Cluster's own subscriber connections for SSUBSCRIBE (ioredis 5, one per master), which ioredis
+ * tells of only by events without them: read from its private `Cluster.shardedSubscribers` (a
+ * ClusterSubscriberGroup, cluster/ClusterSubscriberGroup.js). Every read of it is here, and each
+ * answers "not known" when a later ioredis has moved what it reads: then a replacement is said
+ * at every "subscribersReady", and the connections are not PINGed (TCP keepalive notices one
+ * that is gone, not one gone silent).
+ */
+const shardedSubscribers = {
+  /** Whether one is still to be replaced, if known. */
+  replacing(cluster: RedisClient): boolean | undefined {
+    return subscriberGroup(cluster)?.hasUnhealthySubscribers?.()
+  },
+  /** Their connections, as many as are known. */
+  connections(cluster: RedisClient): RedisType[] {
+    const subscribers = subscriberGroup(cluster)?.shardedSubscribers
+    if (!(subscribers instanceof Map)) return []
+    const connections: RedisType[] = []
+    for (const subscriber of subscribers.values()) {
+      const connection = (subscriber as { getInstance?: () => RedisType | null }).getInstance?.()
+      if (connection != null) connections.push(connection)
+    }
+    return connections
+  },
+}
+
+/** ioredis's ClusterSubscriberGroup of `cluster`, if it has one where ioredis 5 keeps it. */
+function subscriberGroup(cluster: RedisClient): SubscriberGroup | undefined {
+  return (cluster as { shardedSubscribers?: SubscriberGroup }).shardedSubscribers
+}
 
 /** How often a problem that lasts is logged again: once, then at most this often. */
 const REPEAT_LOG_MS = 30_000
@@ -314,9 +354,7 @@ export class RedisLink {
       const lost = this.#lostSubscribers
       if (lost === undefined || this.#closing) return
       // Said also when a replacement failed to connect (ioredis tries again, and says it again).
-      const group = (client as { shardedSubscribers?: { hasUnhealthySubscribers?(): boolean } })
-        .shardedSubscribers
-      if (group?.hasUnhealthySubscribers?.() === true) return
+      if (shardedSubscribers.replacing(client) === true) return
       this.#lostSubscribers = undefined
       const nodes = [...lost.nodes]
       const seconds = ((Date.now() - lost.since) / 1000).toFixed(1)
@@ -435,13 +473,18 @@ export class RedisLink {
    * PINGs the connection every `ms` while it is ready (PING is allowed in subscribe mode), so
    * that one that owes no reply otherwise, a subscriber on quiet channels, still expects one:
    * gone silent, it trips the socket timeout and reconnects, instead of hearing nothing unnoticed.
+   * On a Cluster, whose commands owe their replies, its subscriber connections are PINGed: one
+   * closed that way is replaced by ioredis, as one that broke.
    */
   pingEvery(ms: number): void {
     clearInterval(this.#pinger)
     this.#pinger = setInterval(() => {
       const { client } = this
-      // A failure is the connection's: its close, logged, follows.
-      if (client.status === "ready") client.ping().catch(() => {})
+      const connections = client.isCluster ? shardedSubscribers.connections(client) : [client]
+      for (const connection of connections) {
+        // A failure is the connection's: its close, logged, follows.
+        if (connection.status === "ready") connection.ping().catch(() => {})
+      }
     }, ms)
     this.#pinger.unref()
   }

@@ -18,6 +18,7 @@ import {
 import { appended, describeEngine, readAll } from "./suite.js"
 
 const RUN = `herald-cluster-${randomBytes(4).toString("hex")}`
+const quiet = { error() {}, warn() {}, info() {}, debug() {} }
 const installed = await redisServerInstalled()
 
 describe.skipIf(!installed && !STRICT)("redis engine on a 3-master Cluster", () => {
@@ -171,7 +172,7 @@ describe.skipIf(!installed && !STRICT)("redis engine on a 3-master Cluster", () 
 
   it("asks each watched channel once of a replaced subscriptions' connection, and never one it let go", async () => {
     if (cluster === undefined) throw new Error("the cluster did not start")
-    const engine = engineOnCluster({ logger: { error() {}, warn() {}, info() {}, debug() {} } })
+    const engine = engineOnCluster({ logger: quiet })
     const prefix = `${RUN}-${engines}`
     const admins = cluster.servers.map((server) => new Redis(server.url, { maxRetriesPerRequest: 0 }))
     const monitors: Redis[] = []
@@ -228,6 +229,46 @@ describe.skipIf(!installed && !STRICT)("redis engine on a 3-master Cluster", () 
     } finally {
       for (const client of [...monitors, ...admins]) client.disconnect()
       await engine.close()
+    }
+  })
+
+  it("takes a subscriptions' connection gone silent without closing for lost: replaced, its watchers re-read, and hear appends after", async () => {
+    // A Cluster of its own, each master behind a proxy that can silence the connections through it.
+    const silent = await startCluster(3, { proxied: true })
+    const lines: string[] = []
+    const at = (level: string) => (_fields: object, message: string) => lines.push(`${level} ${message}`)
+    const logger = { error: at("error"), warn: at("warn"), info: at("info"), debug: at("debug") }
+    const keyPrefix = `${RUN}-${++engines}`
+    const engine = createRedisEngine({ nodes: silent.nodes, keyPrefix, socketTimeoutMs: 500, logger })
+    const writer = createRedisEngine({ nodes: silent.nodes, keyPrefix, logger: quiet })
+    try {
+      const log = "half-open/log"
+      await writer.create(log)
+      const batches: string[][] = []
+      let lost = 0
+      await engine.watch(log, {
+        onAppend: (entries) => batches.push(entries.map((entry) => entry.data)),
+        onLost: () => lost++,
+      })
+      await writer.append(log, [{ data: "before" }])
+      await waitFor(() => batches.length === 1, "the append before")
+      // The subscriptions' connections hear nothing now, and owe nothing: only a PING can tell.
+      for (const proxy of silent.proxies) proxy.blackHole((sent) => sent.includes("ssubscriber"))
+      await writer.append(log, [{ data: "unheard" }])
+      await waitFor(() => lost > 0, "onLost after the subscriptions' connection went silent", 5000)
+      expect(lines).toContainEqual(
+        expect.stringMatching(
+          /^info redis engine: the subscriptions' connections? to the Cluster's nodes? at .+ (is|are) replaced after \d+\.\d s$/,
+        ),
+      )
+      const heard = batches.length
+      await writer.append(log, [{ data: "after" }])
+      await waitFor(() => batches.length > heard, "a live batch after the replacement")
+      expect(batches.at(-1)).toEqual(["after"])
+    } finally {
+      await engine.close()
+      await writer.close()
+      await silent.destroy()
     }
   })
 

@@ -1,9 +1,10 @@
 // Real Redis processes for the redis engine's tests: the shared server on 127.0.0.1:6379, spare
-// servers on free loopback ports (killed and restarted by the tests), and a 3-master Cluster.
+// servers on free loopback ports (killed and restarted by the tests), a 3-master Cluster, and a
+// TCP proxy whose connections can go silent without closing.
 // Every wait is bounded; every process started here is stopped by its own pid.
 import { type ChildProcess, execFile, spawn } from "node:child_process"
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
-import { createServer } from "node:net"
+import { connect, createServer, type Socket } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { promisify } from "node:util"
@@ -88,6 +89,66 @@ export async function replicaCaughtUp(masterUrl: string, replicaUrl: string): Pr
   await waitFor(async () => offsetOf(await infoReplication(replicaUrl)) >= written, "the replica to catch up")
 }
 
+/** A TCP proxy made by {@link blackHoleProxy}. */
+export interface BlackHoleProxy {
+  readonly port: number
+  readonly url: string
+  /** Connections made so far. */
+  connections(): number
+  /**
+   * Silences the connections made so far, or those whose client's first bytes `which` picks
+   * (ioredis names a connection there: `CLIENT SETNAME ioredis-cluster(ssubscriber)`): nothing
+   * passes either way any more, and they stay open. Connections made later pass.
+   */
+  blackHole(which?: (sent: string) => boolean): void
+  /** Closes every connection made so far. */
+  cut(): void
+  close(): void
+}
+
+/**
+ * A TCP proxy to the Redis on `port` whose connections can go silent without closing (a NAT or
+ * load balancer that dropped their state, a frozen peer).
+ */
+export async function blackHoleProxy(port: number): Promise<BlackHoleProxy> {
+  const pairs: { readonly sockets: readonly Socket[]; sent: string; silent: boolean }[] = []
+  const proxy = createServer((client) => {
+    const upstream = connect(port, "127.0.0.1")
+    const pair = { sockets: [client, upstream], sent: "", silent: false }
+    pairs.push(pair)
+    client.on("data", (data: Buffer) => {
+      if (pair.sent.length < 1024) pair.sent += data.toString("latin1")
+      if (!pair.silent) upstream.write(data)
+    })
+    upstream.on("data", (data) => pair.silent || client.write(data))
+    for (const socket of pair.sockets) {
+      socket.on("error", () => {})
+      socket.on("close", () => {
+        client.destroy()
+        upstream.destroy()
+      })
+    }
+  })
+  await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve))
+  const address = proxy.address()
+  if (address === null || typeof address === "string") throw new Error("no port")
+  return {
+    port: address.port,
+    url: `redis://127.0.0.1:${address.port}`,
+    connections: () => pairs.length,
+    blackHole(which = () => true) {
+      for (const pair of pairs) if (which(pair.sent)) pair.silent = true
+    },
+    cut() {
+      for (const pair of pairs) for (const socket of pair.sockets) socket.destroy()
+    },
+    close() {
+      proxy.close()
+      for (const pair of pairs) for (const socket of pair.sockets) socket.destroy()
+    },
+  }
+}
+
 /** A redis-server this test started. */
 export interface RedisServer {
   readonly port: number
@@ -103,9 +164,9 @@ export interface RedisServer {
 
 /** Starts a redis-server on a free loopback port; `aof`: append-only file, fsync on every write. */
 export async function startRedis(
-  options: { aof?: boolean; args?: readonly string[] } = {},
+  options: { aof?: boolean; args?: readonly string[]; port?: number } = {},
 ): Promise<RedisServer> {
-  const port = await freePort()
+  const port = options.port ?? (await freePort())
   const dir = mkdtempSync(join(tmpdir(), "herald-redis-"))
   const url = `redis://127.0.0.1:${port}`
   const args = [
@@ -151,18 +212,39 @@ export async function startRedis(
 
 /** A Redis Cluster of masters this test started. */
 export interface RedisCluster {
+  /** Where clients reach its masters (through {@link proxies} when there are some). */
   readonly nodes: readonly { host: string; port: number }[]
   readonly servers: readonly RedisServer[]
+  /** With `proxied`: one per master, in the order of {@link servers}. */
+  readonly proxies: readonly BlackHoleProxy[]
   destroy(): Promise<void>
 }
 
-/** Starts `masters` cluster-enabled servers and joins them into one Cluster (no replicas). */
-export async function startCluster(masters = 3): Promise<RedisCluster> {
+/**
+ * Starts `masters` cluster-enabled servers and joins them into one Cluster (no replicas);
+ * `proxied`: each master announces a {@link blackHoleProxy} in front of it as its address, so
+ * that every client connection passes through one (the masters talk to each other directly).
+ */
+export async function startCluster(masters = 3, options: { proxied?: boolean } = {}): Promise<RedisCluster> {
   const servers: RedisServer[] = []
+  const proxies: BlackHoleProxy[] = []
+  const destroy = async () => {
+    for (const proxy of proxies) proxy.close()
+    await Promise.all(servers.map((server) => server.destroy()))
+  }
   try {
     for (let i = 0; i < masters; i++) {
+      const port = await freePort()
+      const announced: string[] = []
+      if (options.proxied === true) {
+        const proxy = await blackHoleProxy(port)
+        proxies.push(proxy)
+        announced.push("--cluster-announce-port", String(proxy.port))
+        announced.push("--cluster-announce-bus-port", String(port + 10_000))
+      }
       servers.push(
         await startRedis({
+          port,
           args: [
             "--cluster-enabled",
             "yes",
@@ -170,6 +252,7 @@ export async function startCluster(masters = 3): Promise<RedisCluster> {
             `nodes-${i}.conf`,
             "--cluster-node-timeout",
             "5000",
+            ...announced,
           ],
         }),
       )
@@ -197,16 +280,12 @@ export async function startCluster(masters = 3): Promise<RedisCluster> {
       }, `cluster state ok on port ${server.port}`)
     }
   } catch (error) {
-    await Promise.all(servers.map((server) => server.destroy()))
+    await destroy()
     throw error
   }
-  return {
-    nodes: servers.map((server) => ({ host: "127.0.0.1", port: server.port })),
-    servers,
-    destroy: async () => {
-      await Promise.all(servers.map((server) => server.destroy()))
-    },
-  }
+  const clientPorts =
+    options.proxied === true ? proxies.map((proxy) => proxy.port) : servers.map((server) => server.port)
+  return { nodes: clientPorts.map((port) => ({ host: "127.0.0.1", port })), servers, proxies, destroy }
 }
 
 /** A master, its replica and a Sentinel watching them, all started by this test. */

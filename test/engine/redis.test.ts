@@ -3,7 +3,6 @@
 // trips per append, the Lua producer fence against producer.ts, two nodes on one Redis, a Redis
 // restarted from its AOF, a Redis that comes back empty.
 import { randomBytes } from "node:crypto"
-import { connect, createServer, type Socket } from "node:net"
 import fc from "fast-check"
 import { Redis } from "ioredis"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
@@ -21,6 +20,7 @@ import { createExpiryWatch } from "../../src/engine/redis-expiry-watch.js"
 import { logKeys } from "../../src/engine/redis-keys.js"
 import { EXPIRY_SLACK_MS, PRODUCER_CHECK_LUA } from "../../src/engine/redis-scripts.js"
 import {
+  blackHoleProxy,
   deleteKeys,
   type RedisServer,
   redisAnswers,
@@ -87,48 +87,6 @@ function recordingSink() {
     },
   } satisfies FeedSink & Record<string, unknown>
   return sink
-}
-
-/**
- * A TCP proxy to the Redis on `port` whose connections can go silent without closing (a NAT or
- * load balancer that dropped their state): `blackHole` stops them passing anything either way,
- * open still; connections made later pass.
- */
-async function blackHoleProxy(port: number) {
-  const pairs: { readonly sockets: readonly Socket[]; silent: boolean }[] = []
-  const proxy = createServer((client) => {
-    const upstream = connect(port, "127.0.0.1")
-    const pair = { sockets: [client, upstream], silent: false }
-    pairs.push(pair)
-    client.on("data", (data) => pair.silent || upstream.write(data))
-    upstream.on("data", (data) => pair.silent || client.write(data))
-    for (const socket of pair.sockets) {
-      socket.on("error", () => {})
-      socket.on("close", () => {
-        client.destroy()
-        upstream.destroy()
-      })
-    }
-  })
-  await new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve))
-  const address = proxy.address()
-  if (address === null || typeof address === "string") throw new Error("no port")
-  return {
-    url: `redis://127.0.0.1:${address.port}`,
-    /** Connections made so far. */
-    connections: () => pairs.length,
-    blackHole() {
-      for (const pair of pairs) pair.silent = true
-    },
-    /** Closes every connection made so far. */
-    cut() {
-      for (const pair of pairs) for (const socket of pair.sockets) socket.destroy()
-    },
-    close() {
-      proxy.close()
-      for (const pair of pairs) for (const socket of pair.sockets) socket.destroy()
-    },
-  }
 }
 
 afterAll(async () => {
