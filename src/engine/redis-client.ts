@@ -226,9 +226,9 @@ interface SubscriberGroup {
  * A Cluster's own subscriber connections for SSUBSCRIBE (ioredis 5, one per master), which ioredis
  * tells of only by events without them: read from its private `Cluster.shardedSubscribers` (a
  * ClusterSubscriberGroup, cluster/ClusterSubscriberGroup.js). Every read of it is here, and each
- * answers "not known" when a later ioredis has moved what it reads: then a replacement is said
- * at every "subscribersReady", and the connections are not PINGed (TCP keepalive notices one
- * that is gone, not one gone silent).
+ * answers "not known" when a later ioredis has moved what it reads: then every "subscribersReady"
+ * counts as a replacement (said, and every follower re-reads), and the connections are not
+ * PINGed (TCP keepalive notices one that is gone, not one gone silent).
  */
 const shardedSubscribers = {
   /** Whether one is still to be replaced, if known. */
@@ -246,6 +246,11 @@ const shardedSubscribers = {
     }
     return connections
   },
+}
+
+/** `host:port` of a connection. */
+function addressOf(connection: RedisType): string {
+  return `${connection.options.host}:${connection.options.port}`
 }
 
 /** ioredis's ClusterSubscriberGroup of `cluster`, if it has one where ioredis 5 keeps it. */
@@ -300,6 +305,10 @@ export class RedisLink {
   #checkingTransport = false
   /** The timer of {@link pingEvery}. */
   #pinger: NodeJS.Timeout | undefined
+  /** Told when a Cluster's subscriber connections are renewed ({@link onSubscribersRenewed}). */
+  #renewed: (() => void) | undefined
+  /** A Cluster's subscriber connections that were ready when ioredis last said "subscribersReady". */
+  #readySubscribers = new Set<RedisType>()
 
   /** Where Redis is, as the link's messages name it. */
   get address(): string {
@@ -328,9 +337,11 @@ export class RedisLink {
     // that ended, the node perhaps still serving: it is replaced, then "subscribersReady".
     client.on("-node", (node: RedisType) => {
       if (this.#closing || !this.#up) return
-      const at = `${node.options.host}:${node.options.port}`
+      const at = addressOf(node)
       if (node.options.connectionName?.startsWith(SHARDED_SUBSCRIBER) === true) {
         this.#lostSubscribers ??= { since: Date.now(), nodes: new Set() }
+        // Each failed attempt to replace it ends another connection to the node: said once.
+        if (this.#lostSubscribers.nodes.has(at)) return
         this.#lostSubscribers.nodes.add(at)
         context.logger.warn(
           { role: context.role },
@@ -351,10 +362,20 @@ export class RedisLink {
       )
     })
     client.on("subscribersReady", () => {
+      if (this.#closing) return
+      // Said also when a replacement failed to connect: ioredis tries again at once, many times a
+      // second while the node is away, and says it again each time. Only an attempt that left
+      // none to replace, or brought one to a node whose connection was lost, renews anything.
       const lost = this.#lostSubscribers
-      if (lost === undefined || this.#closing) return
-      // Said also when a replacement failed to connect (ioredis tries again, and says it again).
-      if (shardedSubscribers.replacing(client) === true) return
+      const replacing = shardedSubscribers.replacing(client) === true
+      const ready = shardedSubscribers.connections(client).filter((node) => node.status === "ready")
+      const brought = ready.some(
+        (node) => !this.#readySubscribers.has(node) && lost?.nodes.has(addressOf(node)) === true,
+      )
+      this.#readySubscribers = new Set(ready)
+      if (replacing && !brought) return
+      this.#renewed?.()
+      if (lost === undefined || replacing) return
       this.#lostSubscribers = undefined
       const nodes = [...lost.nodes]
       const seconds = ((Date.now() - lost.since) / 1000).toFixed(1)
@@ -365,6 +386,15 @@ export class RedisLink {
           : `redis engine: the subscriptions' connections to the Cluster's nodes at ${nodes.join(", ")} are replaced after ${seconds} s`,
       )
     })
+  }
+
+  /**
+   * On a Cluster, has `listener` (one: the live feed's) called once ioredis has replaced or re-made
+   * its subscriber connections and asked them again for the channels it recorded: after an
+   * attempt that brought a new connection or left none to replace, not after each one that failed.
+   */
+  onSubscribersRenewed(listener: () => void): void {
+    this.#renewed = listener
   }
 
   /**

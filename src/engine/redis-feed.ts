@@ -144,13 +144,14 @@ export class RedisFeed {
       this.#onMessage(channel, message),
     )
     if (this.#cluster) {
-      // ioredis re-creates the per-master subscribers after a topology change or a lost node; it
-      // also says so twice while the Cluster first connects, before "ready".
+      // ioredis re-creates the per-master subscribers after a topology change or a lost node (the
+      // link tells once one is renewed); it also does so while the Cluster first connects, before
+      // "ready".
       client.once("ready", () => {
         this.#connected = true
         this.#holdSignals()
       })
-      client.on("subscribersReady", () => {
+      this.#link.onSubscribersRenewed(() => {
         if (this.#connected) this.#recover()
       })
     } else {

@@ -272,6 +272,54 @@ describe.skipIf(!installed && !STRICT)("redis engine on a 3-master Cluster", () 
     }
   })
 
+  it("says a master's subscriptions' connection lost once while the master is away, and has its watchers re-read once it is back or another is replaced, not at each of ioredis's attempts", async () => {
+    const own = await startCluster(3)
+    const lines: string[] = []
+    const at = (level: string) => (_fields: object, message: string) => lines.push(`${level} ${message}`)
+    const logger = { error: at("error"), warn: at("warn"), info: at("info"), debug: at("debug") }
+    const keyPrefix = `${RUN}-${++engines}`
+    const engine = createRedisEngine({ nodes: own.nodes, keyPrefix, logger })
+    const admin = new Redis(own.servers[0]?.url as string, { maxRetriesPerRequest: 0 })
+    try {
+      // A log on each master, so that each has a subscriptions' connection to lose.
+      const logs: string[] = []
+      const mastersHeld = new Set<number>()
+      const slots = (await admin.call("CLUSTER", "SLOTS")) as [number, number, [string, number]][]
+      for (let i = 0; mastersHeld.size < own.servers.length && i < 1000; i++) {
+        const log = `away/log-${i}`
+        const slot = (await admin.call("CLUSTER", "KEYSLOT", logKeys(keyPrefix, log).channel)) as number
+        const master = slots.find(([first, last]) => slot >= first && slot <= last)?.[2][1] as number
+        if (mastersHeld.has(master)) continue
+        mastersHeld.add(master)
+        logs.push(log)
+      }
+      let lost = 0
+      for (const log of logs) await engine.watch(log, { onAppend() {}, onLost: () => lost++ })
+      const away = own.servers[2] as RedisServer
+      await away.stop()
+      // ioredis tries to replace the subscriptions' connection to the master that is away over
+      // and over, each time saying its subscribers are ready again.
+      await new Promise((resolve) => setTimeout(resolve, 2000))
+      const lossLine = `warn redis engine: lost the subscriptions' connection to the Cluster's node at 127.0.0.1:${away.port}; every follower on this node re-reads once it is replaced`
+      expect(lines.filter((line) => line === lossLine)).toEqual([lossLine])
+      expect(lost).toBe(0)
+      // Another master's is replaced meanwhile: the watchers re-read at once, not once all are.
+      const other = new Redis(own.servers[0]?.url as string, { maxRetriesPerRequest: 0 })
+      await other.client("KILL", "TYPE", "pubsub").finally(() => other.disconnect())
+      await waitFor(() => lost >= logs.length, "every watcher told of the other master's replacement")
+      await new Promise((resolve) => setTimeout(resolve, 1000))
+      expect(lost).toBe(logs.length)
+      await away.start()
+      await waitFor(() => lost >= 2 * logs.length, "every watcher told once the master is back", 15_000)
+      await new Promise((resolve) => setTimeout(resolve, 500))
+      expect(lost).toBe(2 * logs.length)
+    } finally {
+      admin.disconnect()
+      await engine.close()
+      await own.destroy()
+    }
+  })
+
   // Last: it stops a master of the Cluster the tests above share.
   it("is down while a master is away, naming it, though a PING to another node answers, and logs it; up once it is back", async () => {
     if (cluster === undefined) throw new Error("the cluster did not start")
