@@ -9,14 +9,16 @@ export async function deleteStream(context: StreamsContext, request: StreamReque
   const stream = await requireStream(context, request.path)
   request.caller.require("delete", request.path, stream.owner)
   if (await hasLiveForks(context, request.path)) {
-    // Closed first, so that no append lands after the delete; the stop flag marks it deleted.
-    // Both only in the incarnation this request read: deleted meanwhile, and perhaps made again
-    // (before the close or between the two), that one is not this request's to close or mark.
+    // The stop flag marks it deleted; the close, before the answer, keeps any append from
+    // landing after the delete. The flag first: a live reader that sees the close asks whether
+    // it was this delete, and must find the flag (lookup.ts requireUndeleted). Both only in the
+    // incarnation this request read: deleted meanwhile, and perhaps made again (before the mark
+    // or between the two), that one is not this request's to mark or close.
     const { epoch } = stream.head
-    const closed = await context.engine.append(stream.log, [], { close: true, epoch })
     const missing = () => new StreamsError(404, `There is no stream at ${request.path}.`)
-    if (closed.status === "missing") throw missing()
     if (!(await context.engine.requestStop(stream.log, { epoch }))) throw missing()
+    const closed = await context.engine.append(stream.log, [], { close: true, epoch })
+    if (closed.status === "missing") throw missing()
   } else {
     await deleteForGood(context, stream)
   }

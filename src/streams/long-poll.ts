@@ -5,6 +5,7 @@ import { onResponseGone } from "../server/response-gone.js"
 import type { Reply, StreamRequest, StreamsContext } from "./context.js"
 import { nextCursor } from "./cursor.js"
 import { NO_STORE } from "./headers.js"
+import { requireUndeleted } from "./lookup.js"
 import type { ReadStart } from "./offsets.js"
 import { readRange } from "./read-range.js"
 import { liveStart, type ReadQuery, readReply } from "./read-reply.js"
@@ -35,6 +36,8 @@ export async function longPoll(
     // Bounded by the deadline: each turn waits for a wake or for the time left.
     for (;;) {
       const read = await readRange(context.engine, stream, after, context.limits)
+      // Closed since the request found it: perhaps by a delete, answered as a read of it is.
+      if (read.closed && !stream.head.closed) await requireUndeleted(context, stream)
       if (read.chunks.length > 0) return readReply(context, request, stream, read, query.offsetText, cursor)
       const left = deadline - Date.now()
       if (read.closed || left <= 0) {

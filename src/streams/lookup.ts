@@ -1,7 +1,8 @@
+import { continuesEpoch } from "../engine/former-epochs.js"
 import type { StreamRequest, StreamsContext } from "./context.js"
 import { StreamsError } from "./errors.js"
 import { deleteForGood, hasLiveForks } from "./fork.js"
-import { loadStream, type Stream } from "./stream.js"
+import { loadStream, logOf, type Stream } from "./stream.js"
 
 /**
  * The stream at `path` for a client operation: a 404 when there is none, a 410 when it is
@@ -24,4 +25,21 @@ export async function openForRead(context: StreamsContext, request: StreamReques
   const stream = await requireStream(context, request.path)
   request.caller.require("read", request.path, stream.owner)
   return stream
+}
+
+/**
+ * Throws what a read of `stream` is answered now (410, 404) if it was deleted since the request
+ * found it. A live read that saw the stream's log close asks this before it reports the end of
+ * the stream, after which clients stop reading: a delete while forks read the stream closes its
+ * log too (delete.ts). Not for a view's log (view.ts): its stop flag is the app's, not a delete.
+ */
+export async function requireUndeleted(context: StreamsContext, stream: Stream): Promise<void> {
+  if (stream.log !== logOf(stream.path)) return
+  const now = await requireStream(context, stream.path)
+  if (!continuesEpoch(now.head, stream.head.epoch)) {
+    throw new StreamsError(
+      410,
+      `The stream this read followed was deleted; ${stream.path} is another one now.`,
+    )
+  }
 }

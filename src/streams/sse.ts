@@ -16,6 +16,7 @@ import { isTextual } from "./content.js"
 import type { StreamRequest, StreamsContext } from "./context.js"
 import { responseCursors } from "./cursor.js"
 import { StreamsError } from "./errors.js"
+import { requireUndeleted } from "./lookup.js"
 import type { ReadStart } from "./offsets.js"
 import { readRange } from "./read-range.js"
 import { liveStart } from "./read-reply.js"
@@ -102,6 +103,8 @@ async function catchUp(
   let read = first
   // Bounded by the stream's length past the offset, a page per turn (and by the lifetime).
   for (;;) {
+    // Closed since the request found it: perhaps by a delete, which is not the stream's end.
+    if (read.closed && !stream.head.closed) await requireUndeleted(context, stream)
     const control = { next: read.next, cursor: reader.cursor(), upToDate: !read.more, closed: read.closed }
     const written = connection.writeFrame(eventsFrame(encoding, read.chunks, control))
     if (read.closed) {
@@ -127,10 +130,10 @@ async function followLive(reader: SseReader, from: string, next: string): Promis
   let last: Entry | undefined
   const onEnd = (reason: FollowEnd, error?: unknown): void => {
     if (reason === "closed") {
-      const at = last === undefined ? next : exposedOffset(stream, last.position)
-      const control = { next: at, cursor: "", upToDate: true, closed: true }
-      connection.writeFrame(eventsFrame(encoding, [], control))
-    } else if (reason === "error") reportFailure(context, error)
+      void endAtClose(reader, last === undefined ? next : exposedOffset(stream, last.position))
+      return
+    }
+    if (reason === "error") reportFailure(context, error)
     // A gap or a deleted stream: the reader's next request is answered honestly (410, 404).
     connection.close(reason === "pending" ? "overflow" : "closed")
   }
@@ -151,4 +154,20 @@ async function followLive(reader: SseReader, from: string, next: string): Promis
     connection.writeFrame(context.liveFrames.frameOf(stream, encoding, entries, reader.cursor()))
   }
   await follower.start(deliver, () => connection.whenWritable(), deliverBatch)
+}
+
+/**
+ * Ends the response at the close of the stream's log, at the offset `at`: with the final control
+ * event, unless the close was the stream's delete (a soft delete closes the log), which ends it
+ * as a delete does — without, so that the reader's next request hears of the delete (410).
+ */
+async function endAtClose(reader: SseReader, at: string): Promise<void> {
+  const { context, stream, connection, encoding } = reader
+  try {
+    await requireUndeleted(context, stream)
+    connection.writeFrame(eventsFrame(encoding, [], { next: at, cursor: "", upToDate: true, closed: true }))
+  } catch (error) {
+    reportFailure(context, error)
+  }
+  connection.close()
 }

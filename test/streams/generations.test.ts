@@ -139,6 +139,36 @@ describe("a generation as a Durable Stream", () => {
     },
   )
 
+  it("ends a live read of a generation cancelled meanwhile with the end of the stream: its stop flag is the cancel, not a delete", async () => {
+    const { origin } = await serve({
+      models: { demo: { provider: "demo", timeToFirstTokenMs: 0, tokensPerSecond: 20, words: 1000 } },
+    })
+    const id = await startGeneration(origin)
+    const url = `${origin}${PREFIX}${id}`
+    const tail = (await fetch(url, { method: "HEAD" })).headers.get("stream-next-offset") as string
+    // One SSE response and one long-poll, both live at the tail when the cancel closes the log.
+    const sse = fetch(`${url}?offset=${tail}&live=sse`, { signal: AbortSignal.timeout(5000) }).then((r) =>
+      r.text(),
+    )
+    const polls: string[] = []
+    const polling = (async () => {
+      let offset = tail
+      // Bounded: the generation's end comes within a few polls (and the test's timeout).
+      for (let i = 0; i < 100; i++) {
+        const polled = await fetch(`${url}?offset=${offset}&live=long-poll`)
+        polls.push(`${polled.status} ${polled.headers.get("stream-closed")}`)
+        await polled.arrayBuffer()
+        if (polled.status >= 300 || polled.headers.get("stream-closed") === "true") return
+        offset = polled.headers.get("stream-next-offset") ?? offset
+      }
+    })()
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    expect((await fetch(`${origin}/v1/generations/${id}/cancel`, { method: "POST" })).status).toBe(200)
+    expect(await sse).toContain('"streamClosed":true')
+    await polling
+    expect(polls.at(-1)).toMatch(/^20[04] true$/)
+  })
+
   it("answers HEAD and catch-up reads with the log's offsets, closure and JSON mode; refuses writes with 405", async () => {
     const { origin } = await serve({
       models: {

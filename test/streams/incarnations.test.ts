@@ -151,15 +151,15 @@ for (const kind of ENGINES) {
     })
 
     it.each([
-      ["while a delete of the old one closed it", "before"],
-      ["between a delete's close of the old one and its stop flag", "after"],
+      ["while a delete of the old one marked it", "before"],
+      ["between a delete's stop flag on the old one and its close", "after"],
     ] as const)("does not mark deleted a stream made again at the path %s (404)", async (_, when) => {
       const engine = kind.open()
       const log = logOf("/v1/stream/src")
       let replace = false
-      // Deleted for good by another request, and made again, just before or just after this close.
-      const replaceOnce = async (args: Parameters<Engine["append"]>) => {
-        if (!replace || args[0] !== log || args[2]?.close !== true) return
+      // Deleted for good by another request, and made again, just before or just after this mark.
+      const replaceOnce = async (args: Parameters<Engine["requestStop"]>) => {
+        if (!replace || args[0] !== log) return
         replace = false
         await engine.delete(log)
         await engine.create(log, (await engine.head(logOf("/v1/stream/template")))?.config)
@@ -167,10 +167,10 @@ for (const kind of ENGINES) {
       served = await serveStreams(
         new Proxy(engine, {
           get(target, property) {
-            if (property === "append")
-              return async (...args: Parameters<Engine["append"]>) => {
+            if (property === "requestStop")
+              return async (...args: Parameters<Engine["requestStop"]>) => {
                 if (when === "before") await replaceOnce(args)
-                const result = await target.append(...args)
+                const result = await target.requestStop(...args)
                 if (when === "after") await replaceOnce(args)
                 return result
               }
