@@ -38,7 +38,7 @@ export async function longPoll(
       const read = await readRange(context.engine, stream, after, context.limits)
       // Closed since the request found it: perhaps by a delete, answered as a read of it is.
       if (read.closed && !stream.head.closed) await requireUndeleted(context, stream)
-      if (read.chunks.length > 0) return readReply(context, request, stream, read, query.offsetText, cursor)
+      if (read.chunks.length > 0) return readReply(context, request, stream, read, query, cursor)
       const left = deadline - Date.now()
       if (read.closed || left <= 0) {
         return {

@@ -22,16 +22,18 @@ export function readReply(
   request: StreamRequest,
   stream: Stream,
   read: RangeRead,
-  offsetText: string,
+  query: ReadQuery,
   cursor: string | undefined,
 ): Reply {
-  const tag = entityTag(offsetText, read.next, read.closed ? "closed" : read.more ? "more" : "tail")
+  const tag = entityTag(query.offsetText, read.next, read.closed ? "closed" : read.more ? "more" : "tail")
   const headers: Record<string, string> = {
     "content-type": stream.contentType,
     "stream-next-offset": read.next,
     etag: tag,
+    // A read from `now` (a long-poll's) answers what came after the time it was asked: a
+    // cache would hand a later reader of the same URL data from before its `now`.
     "cache-control":
-      read.chunks.length > 0
+      read.chunks.length > 0 && query.start !== NOW
         ? dataCacheControl(
             read.more || read.closed || cursor !== undefined,
             context.authenticated || stream.private === true,

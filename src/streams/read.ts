@@ -63,5 +63,5 @@ async function catchUp(
     }
   }
   const read = await readRange(context.engine, stream, query.start ?? START, context.limits)
-  return readReply(context, request, stream, read, query.offsetText, undefined)
+  return readReply(context, request, stream, read, query, undefined)
 }

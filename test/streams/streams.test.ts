@@ -346,6 +346,21 @@ describe("caching", () => {
     expect(end.headers.get("stream-closed")).toBe("true")
     expect(end.headers.get("cache-control")).toMatch(/^public, max-age=60/)
   })
+
+  it("lets no cache keep a long-poll from now: what it answers depends on when it was asked", async () => {
+    const { baseUrl } = await start()
+    const url = `${baseUrl}/v1/stream/from-now`
+    const text = { "content-type": "text/plain" }
+    await fetch(url, { method: "PUT", headers: text })
+    // Clients send no cursor on their first request: a later joiner asks the same URL.
+    const poll = fetch(`${url}?offset=now&live=long-poll`)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    await fetch(url, { method: "POST", headers: text, body: "old news" })
+    const polled = await poll
+    expect(polled.status).toBe(200)
+    expect(await polled.text()).toBe("old news")
+    expect(polled.headers.get("cache-control")).toBe("no-store")
+  })
 })
 
 describe("the official client (@durable-streams/client)", () => {
