@@ -1,7 +1,7 @@
 /** PUT: create a stream, idempotently (protocol section 5.1), or a fork (section 4.2). */
 
 import { isCreationConfig } from "../engine/config.js"
-import type { AppendResult, CreateResult, LogConfig, NewEntry } from "../engine/engine.js"
+import type { AppendResult, CreateResult, LogConfig, LogHead, NewEntry } from "../engine/engine.js"
 import { readBody } from "./body.js"
 import { bodyToEntries, defaultContentType, isJsonMode, mediaType, normalizeContentType } from "./content.js"
 import type { Reply, StreamRequest, StreamsContext } from "./context.js"
@@ -73,8 +73,7 @@ export async function createStream(context: StreamsContext, request: StreamReque
   // A stream that is there is compared, never written: the config decides 200 or 409.
   const before = await context.engine.head(log)
   if (before !== undefined) {
-    const status = isCreationConfig(before.config, config) ? "exists" : "conflict"
-    return existingReply(request.path, { status, head: before }, closed)
+    return existingReply(request.path, compared(before, config), closed)
   }
   const place = await context.streamCount.reserve(async () => (await context.engine.head(log)) !== undefined)
   let marked = false
@@ -96,7 +95,7 @@ export async function createStream(context: StreamsContext, request: StreamReque
   if (made.status !== "appended") {
     if (marked && made.status === "conflict")
       await context.engine.delete(markerOf(creation.source as string, request.path))
-    if (made.status === "conflict") return existingReply(request.path, made, closed)
+    if (made.status === "conflict") return existingReply(request.path, compared(made.head, config), closed)
     const head = await context.engine.head(log)
     if (made.status !== "duplicate" || head === undefined)
       throw new StreamsError(409, "The stream changed while it was created; retry.")
@@ -130,6 +129,20 @@ export async function createStream(context: StreamsContext, request: StreamReque
  * client's `Producer-Id`) can.
  */
 const CREATOR = Object.freeze({ id: "herald:create\n", epoch: 0, seq: 0 })
+
+/**
+ * What a PUT asking for `asked` finds in the stream whose log head is `head`: the stream it asks
+ * for, or another. The content type is compared by its media type alone, as appends compare it
+ * (fetch adds `;charset=UTF-8` to a string body's type of its own accord); the engine's create,
+ * comparing configs whole, answers `conflict` for a parameter.
+ */
+function compared(head: LogHead, asked: LogConfig): CreateResult {
+  const had = head.config.meta?.[META.contentType]
+  const wants = asked.meta?.[META.contentType]
+  const sameType = had !== undefined && wants !== undefined && mediaType(had) === mediaType(wants)
+  const normalized = sameType ? { ...asked, meta: { ...asked.meta, [META.contentType]: had } } : asked
+  return { status: isCreationConfig(head.config, normalized) ? "exists" : "conflict", head }
+}
 
 /** The answer to a PUT of a stream that exists: 200 when it asks for the same one, else 409. */
 function existingReply(path: string, result: CreateResult, closed: boolean): Reply {

@@ -124,6 +124,31 @@ for (const kind of ENGINES) {
       expect(await (await fetch(`${url}?offset=-1`)).text()).toBe("the whole story")
     })
 
+    it("answers 200 to a PUT whose content type differs only in its parameters, made before it or racing it, as appends ignore them", async () => {
+      let open: () => void = () => {}
+      const gate = new Promise<void>((resolve) => {
+        open = resolve
+      })
+      served = await serveStreams(holdingWrites(kind.open(), logOf("/v1/stream/typed"), gate))
+      const url = `${served.baseUrl}/v1/stream/typed`
+      const first = put(url, { "content-type": "application/json" })
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      // fetch sends a string body as `text/plain;charset=UTF-8` of its own accord.
+      const second = put(url, { "content-type": "application/json; charset=utf-8" })
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      open()
+      const answers = await Promise.all([first, second])
+      expect(answers.map((answer) => answer.status).sort()).toEqual([200, 201])
+      expect((await put(url, { "content-type": "application/json;charset=UTF-8" })).status).toBe(200)
+      expect((await put(url, { "content-type": "text/plain; charset=utf-8" })).status).toBe(409)
+      const append = await fetch(url, {
+        method: "POST",
+        headers: { "content-type": "application/json; charset=utf-8" },
+        body: "1",
+      })
+      expect(append.status).toBe(204)
+    })
+
     it("answers a PUT of a stream that goes right after the look from that look, and makes no empty stream", async () => {
       const engine = kind.open()
       let vanish = false
