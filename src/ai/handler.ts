@@ -19,7 +19,7 @@ import { cancelGeneration, generationState, generationStream, listModels } from 
 import { isGenerationId } from "./generation-id.js"
 import { createGenerations, type Generations, type GenerationsOptions } from "./generations.js"
 import { createIdempotencyKeys } from "./idempotency.js"
-import { DEFAULT_MAX_BODY_DEPTH } from "./json-body.js"
+import { DEFAULT_MAX_BODY_DEPTH, DEFAULT_MAX_BODY_KEYS } from "./json-body.js"
 import { createLatestGenerations } from "./latest-generations.js"
 import { DEFAULT_MAX_CONTENT_PARTS, DEFAULT_MAX_MESSAGES } from "./message-bounds.js"
 import { createModels, type ModelConfig } from "./models.js"
@@ -53,6 +53,8 @@ export interface AIHandlerOptions extends Omit<GenerationsOptions, "logger"> {
   readonly bodyIdleTimeoutMs?: number
   /** How deep arrays and objects may nest in a request body; deeper is a 400. Default 64. */
   readonly maxBodyDepth?: number
+  /** How many keys one object of a request body may have; more is a 400. Default 10 000. */
+  readonly maxBodyKeys?: number
   /**
    * Bounds the open long-lived responses (streams, and create requests waiting on their
    * generation), in all and per client address: 429 past them. Pass a hub's `admission` to count
@@ -205,6 +207,7 @@ export function createAIHandler(options: AIHandlerOptions): AIHandler {
         options.bodyIdleTimeoutMs ?? DEFAULT_BODY_IDLE_TIMEOUT_MS,
       ),
       maxBodyDepth: positive("maxBodyDepth", options.maxBodyDepth ?? DEFAULT_MAX_BODY_DEPTH),
+      maxBodyKeys: positive("maxBodyKeys", options.maxBodyKeys ?? DEFAULT_MAX_BODY_KEYS),
     },
     cancelWaitMs: options.cancelWaitMs ?? 2000,
     logger,

@@ -1,5 +1,5 @@
 import type { IncomingMessage } from "node:http"
-import { DEFAULT_MAX_JSON_DEPTH, nestsDeeper } from "../auth/json-depth.js"
+import { DEFAULT_MAX_JSON_DEPTH, DEFAULT_MAX_JSON_KEYS, textPassesBound } from "../auth/json-depth.js"
 import { type BodyErrors, type BodyLimits, readBody } from "../server/body.js"
 
 /** A request body that cannot be read as JSON: its status (400, 408, 413, 415) and why. */
@@ -17,10 +17,15 @@ export class BodyError extends Error {
 export interface JsonBodyLimits extends BodyLimits {
   /** How deep arrays and objects may nest. */
   readonly maxBodyDepth: number
+  /** How many keys one object may have. */
+  readonly maxBodyKeys: number
 }
 
 /** How deep a body may nest by default. */
 export const DEFAULT_MAX_BODY_DEPTH = DEFAULT_MAX_JSON_DEPTH
+
+/** How many keys one object of a body may have by default. */
+export const DEFAULT_MAX_BODY_KEYS = DEFAULT_MAX_JSON_KEYS
 
 const JSON_BODY_ERRORS: BodyErrors = {
   tooLarge: (maxBytes) =>
@@ -36,7 +41,8 @@ const JSON_BODY_ERRORS: BodyErrors = {
 /**
  * The JSON body of a request, at most `maxBodyBytes` (a body announced larger by `Content-Length`
  * is refused unread; a longer one is cut at the limit), arriving without a pause longer than
- * `bodyIdleTimeoutMs`, nesting at most `maxBodyDepth` deep.
+ * `bodyIdleTimeoutMs`, nesting at most `maxBodyDepth` deep, with at most `maxBodyKeys` keys in
+ * any object: both are measured on the text, before it is parsed.
  */
 export async function readJsonBody(request: IncomingMessage, limits: JsonBodyLimits): Promise<unknown> {
   const [media, ...parameters] = (request.headers["content-type"] ?? "").split(";")
@@ -61,18 +67,23 @@ export async function readJsonBody(request: IncomingMessage, limits: JsonBodyLim
       `The body must be sent uncompressed: this server does not read Content-Encoding ${encoding}.`,
     )
   }
-  const bytes = await readBody(request, limits, JSON_BODY_ERRORS)
-  let body: unknown
-  try {
-    body = JSON.parse(bytes.toString("utf8"))
-  } catch (error) {
-    throw new BodyError(400, `The body is not valid JSON: ${(error as Error).message}`)
-  }
-  if (nestsDeeper(body, limits.maxBodyDepth)) {
+  const text = (await readBody(request, limits, JSON_BODY_ERRORS)).toString("utf8")
+  const passed = textPassesBound(text, { maxDepth: limits.maxBodyDepth, maxKeys: limits.maxBodyKeys })
+  if (passed === "depth") {
     throw new BodyError(
       400,
       `The body nests arrays and objects more than ${limits.maxBodyDepth} levels deep; no request needs that many.`,
     )
   }
-  return body
+  if (passed === "keys") {
+    throw new BodyError(
+      400,
+      `An object in the body has more than ${limits.maxBodyKeys} keys, the most this server takes (maxBodyKeys; herald serve's --ai-max-body-keys); no request needs that many: send objects with fewer keys.`,
+    )
+  }
+  try {
+    return JSON.parse(text)
+  } catch (error) {
+    throw new BodyError(400, `The body is not valid JSON: ${(error as Error).message}`)
+  }
 }

@@ -1,4 +1,4 @@
-import { DEFAULT_MAX_JSON_DEPTH, nestsDeeper } from "../auth/json-depth.js"
+import { DEFAULT_MAX_JSON_DEPTH, DEFAULT_MAX_JSON_KEYS, textPassesBound } from "../auth/json-depth.js"
 import { clientField } from "./client-fields.js"
 import { claudeThinkingParts, turnSentDetails } from "./reasoning-details.js"
 import { messagesEffort } from "./reasoning-settings.js"
@@ -216,20 +216,29 @@ function assistantBlocks(message: AssistantMessage, at: number): Record<string, 
     // OpenRouter's items: Claude's among them go first, below, when the turn has no thinking of its own.
     if (part.type === "reasoning-details") return []
     const path = clientField(part, `messages[${at}].tool_calls[${toolCallAt++}].function.arguments`)
+    const text = part.arguments === "" ? "{}" : part.arguments
+    // Bounded as a body is, before the parse (see textPassesBound): these are the client's JSON too.
+    const passed = textPassesBound(text, { maxDepth: DEFAULT_MAX_JSON_DEPTH, maxKeys: DEFAULT_MAX_JSON_KEYS })
+    if (passed === "depth") {
+      throw new RequestFieldError(
+        path,
+        `nests arrays and objects more than ${DEFAULT_MAX_JSON_DEPTH} levels deep`,
+      )
+    }
+    if (passed === "keys") {
+      throw new RequestFieldError(
+        path,
+        `has an object of more than ${DEFAULT_MAX_JSON_KEYS} keys; no tool takes that many`,
+      )
+    }
     let input: unknown
     try {
-      input = JSON.parse(part.arguments === "" ? "{}" : part.arguments)
+      input = JSON.parse(text)
     } catch {
       input = undefined
     }
     if (typeof input !== "object" || input === null || Array.isArray(input)) {
       throw new RequestFieldError(path, "Anthropic takes a tool call's input as a JSON object")
-    }
-    if (nestsDeeper(input, DEFAULT_MAX_JSON_DEPTH)) {
-      throw new RequestFieldError(
-        path,
-        `nests arrays and objects more than ${DEFAULT_MAX_JSON_DEPTH} levels deep`,
-      )
     }
     return [{ type: "tool_use", id: part.id, name: part.name, input }]
   })

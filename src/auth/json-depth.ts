@@ -22,20 +22,37 @@ export function nestsDeeper(value: unknown, max: number): boolean {
 }
 
 /**
+ * How many keys one JSON object from a client may have by default. An object of more than about
+ * a hundred keys costs several times more per key to parse, walk and copy (V8 makes it a hash
+ * table), and a huge one more again: one of 500 000 keys (5.6 MiB) held the event loop 1.5 to
+ * 3 s in an AI request's parse, depth walk and translation. Real objects have tens to hundreds (a
+ * tool's JSON Schema `properties`, metadata; OpenAI's structured outputs take 5 000 properties
+ * in a whole schema), so 10 000 is past every real one; a lower bound would cost no less, as
+ * objects of 1 000 keys cost as much per key as objects of 10 000 (an 8 MiB body of either
+ * parses in about 150 to 200 ms).
+ */
+export const DEFAULT_MAX_JSON_KEYS = 10_000
+
+/**
  * Walks JSON text without parsing it: calls `visit` with the index of each `,` `[` `]` `{` `}`
  * outside strings and the nesting depth after it, until `visit` returns true (then returns true).
  * One loop, no allocation: whatever the depth, it neither recurses nor builds the value.
  */
 export function walkJsonText(text: string, visit: (index: number, depth: number) => boolean): boolean {
   let depth = 0
-  let inString = false
   for (let index = 0; index < text.length; index++) {
     const char = text[index]
-    if (inString) {
-      if (char === "\\") index++
-      else if (char === '"') inString = false
-    } else if (char === '"') inString = true
-    else if (char === "[" || char === "{") {
+    if (char === '"') {
+      // To the string's end, found by indexOf (a long text or an image's base64 costs microseconds,
+      // not a step per character): the next quote after an even run of backslashes.
+      for (;;) {
+        index = text.indexOf('"', index + 1)
+        if (index === -1) return false
+        let backslashes = 0
+        while (text[index - 1 - backslashes] === "\\") backslashes++
+        if (backslashes % 2 === 0) break
+      }
+    } else if (char === "[" || char === "{") {
       if (visit(index, ++depth)) return true
     } else if (char === "]" || char === "}") {
       if (visit(index, --depth)) return true
@@ -44,11 +61,39 @@ export function walkJsonText(text: string, visit: (index: number, depth: number)
   return false
 }
 
+/** Bounds on JSON from a client, checked on its text by {@link textPassesBound}. */
+export interface JsonTextBounds {
+  /** How deep arrays and objects may nest (a flat object is 1). */
+  readonly maxDepth: number
+  /** How many keys one object may have. */
+  readonly maxKeys: number
+}
+
 /**
- * Whether JSON text nests arrays and objects more than `max` levels deep, read before it is parsed:
- * `JSON.parse` of 8 MiB of `[` takes seconds and hundreds of MB. Text that is not JSON may be
- * answered either way; its parse refuses it.
+ * The first of `bounds` that JSON text passes (`"depth"`, `"keys"`), or `undefined`: read before
+ * it is parsed, as `JSON.parse` is the cost it bounds (of 8 MiB of `[`, seconds and hundreds of
+ * MB; of an object of 500 000 keys, 400 ms). It stops where the bound is passed: an object of a
+ * million keys is refused after its first `maxKeys`. Text that is not JSON may be answered
+ * either way; its parse refuses it.
  */
-export function textNestsDeeper(text: string, max: number): boolean {
-  return walkJsonText(text, (_, depth) => depth > max)
+export function textPassesBound(text: string, bounds: JsonTextBounds): "depth" | "keys" | undefined {
+  // Per open container, by depth: the commas seen in it if it is an object, -1 if an array.
+  const commas: number[] = []
+  let passed: "depth" | "keys" | undefined
+  walkJsonText(text, (index, depth) => {
+    const char = text[index]
+    if (char === "{" || char === "[") {
+      if (depth > bounds.maxDepth) passed = "depth"
+      else commas[depth] = char === "{" ? 0 : -1
+    } else if (char === ",") {
+      const seen = commas[depth]
+      // In an object, n commas part n + 1 keys.
+      if (seen !== undefined && seen >= 0) {
+        commas[depth] = seen + 1
+        if (seen + 1 >= bounds.maxKeys) passed = "keys"
+      }
+    }
+    return passed !== undefined
+  })
+  return passed
 }

@@ -492,6 +492,7 @@ export type AILimitSettings = Partial<
     | "maxContentParts"
     | "maxBodyBytes"
     | "maxBodyDepth"
+    | "maxBodyKeys"
     | "storePrompts"
     | "rememberReasoning"
   >
@@ -506,6 +507,7 @@ const AI_LIMIT_KEYS: readonly (readonly [keyof AILimitSettings, FieldKey])[] = [
   ["maxContentParts", "aiMaxContentParts"],
   ["maxBodyBytes", "aiMaxBodyBytes"],
   ["maxBodyDepth", "aiMaxBodyDepth"],
+  ["maxBodyKeys", "aiMaxBodyKeys"],
   ["storePrompts", "aiStorePrompts"],
   ["rememberReasoning", "aiRememberReasoning"],
 ]
@@ -517,6 +519,7 @@ export type StreamsLimitSettings = Partial<
     | "maxStreams"
     | "maxBodyBytes"
     | "maxBodyDepth"
+    | "maxBodyKeys"
     | "longPollTimeoutMs"
     | "sseLifetimeMs"
     | "maxQueuedBytes"
@@ -529,6 +532,7 @@ const STREAMS_LIMIT_KEYS: readonly (readonly [keyof StreamsLimitSettings, FieldK
   ["maxStreams", "streamsMaxStreams"],
   ["maxBodyBytes", "streamsMaxBodyBytes"],
   ["maxBodyDepth", "streamsMaxBodyDepth"],
+  ["maxBodyKeys", "streamsMaxBodyKeys"],
   ["longPollTimeoutMs", "streamsLongPollTimeout"],
   ["sseLifetimeMs", "streamsSseLifetime"],
   ["maxQueuedBytes", "streamsMaxQueuedBytes"],

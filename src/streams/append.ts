@@ -51,7 +51,7 @@ export async function appendToStream(context: StreamsContext, request: StreamReq
           `This stream's content type is ${stream.contentType}, not ${contentType}.`,
         )
       }
-      entries = bodyToEntries(stream.json, body, false, context.limits.maxBodyDepth)
+      entries = bodyToEntries(stream.json, body, false, context.limits)
     }
   }
   // Only to the stream checked above: one deleted and made again while the body came is another.

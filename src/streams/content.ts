@@ -5,9 +5,10 @@
  * messages as JSON text joined by commas, so a read is `[` + entries joined by `,` + `]`.
  */
 
-import { textNestsDeeper, walkJsonText } from "../auth/json-depth.js"
+import { textPassesBound, walkJsonText } from "../auth/json-depth.js"
 import type { NewEntry } from "../engine/engine.js"
 import { StreamsError } from "./errors.js"
+import type { StreamsLimits } from "./limits.js"
 
 const DEFAULT_CONTENT_TYPE = "application/octet-stream"
 
@@ -43,16 +44,16 @@ export function isTextual(contentType: string): boolean {
 
 /**
  * The entries a request body appends: none for an empty body. JSON mode validates the body (UTF-8,
- * as RFC 8259 requires, nesting at most `maxDepth` deep, then JSON) and flattens one level of
- * array (an empty array is refused on POST, `allowEmptyArray` on PUT). Any other stream keeps the
- * bytes as sent, `text/*` included: a text stream is bytes too (its charset is the writer's, and a
- * character may be split across appends).
+ * as RFC 8259 requires, nesting at most `maxBodyDepth` deep with at most `maxBodyKeys` keys in any
+ * object, then JSON) and flattens one level of array (an empty array is refused on POST,
+ * `allowEmptyArray` on PUT). Any other stream keeps the bytes as sent, `text/*` included: a text
+ * stream is bytes too (its charset is the writer's, and a character may be split across appends).
  */
 export function bodyToEntries(
   json: boolean,
   body: Buffer,
   allowEmptyArray: boolean,
-  maxDepth: number,
+  limits: Pick<StreamsLimits, "maxBodyDepth" | "maxBodyKeys">,
 ): NewEntry[] {
   if (body.length === 0) return []
   if (!json) return [{ data: body.toString("latin1") }]
@@ -65,10 +66,17 @@ export function bodyToEntries(
       "The body is not valid UTF-8: JSON must be UTF-8 (RFC 8259), and a replaced character would change the data unnoticed.",
     )
   }
-  if (textNestsDeeper(text, maxDepth)) {
+  const passed = textPassesBound(text, { maxDepth: limits.maxBodyDepth, maxKeys: limits.maxBodyKeys })
+  if (passed === "depth") {
     throw new StreamsError(
       400,
-      `The body nests arrays and objects more than ${maxDepth} levels deep (the streams' maxBodyDepth; herald serve's --streams-max-body-depth); send messages that nest less.`,
+      `The body nests arrays and objects more than ${limits.maxBodyDepth} levels deep (the streams' maxBodyDepth; herald serve's --streams-max-body-depth); send messages that nest less.`,
+    )
+  }
+  if (passed === "keys") {
+    throw new StreamsError(
+      400,
+      `An object in the body has more than ${limits.maxBodyKeys} keys (the streams' maxBodyKeys; herald serve's --streams-max-body-keys); send messages whose objects have fewer keys.`,
     )
   }
   let value: unknown

@@ -8,6 +8,7 @@ import type { Reply, StreamRequest, StreamsContext } from "./context.js"
 import { StreamsError } from "./errors.js"
 import { addMarker, forkStillHeld, formatForkPoint, markerOf, resolveForkPoint } from "./fork.js"
 import { NO_STORE } from "./headers.js"
+import type { StreamsLimits } from "./limits.js"
 import { closedHeader, decimalHeader, expiryHeaders, header } from "./request-headers.js"
 import {
   describedBy,
@@ -63,7 +64,7 @@ export async function createStream(context: StreamsContext, request: StreamReque
           expiry,
           owner,
           body,
-          context.limits.maxBodyDepth,
+          context.limits,
         )
       : await forkCreation(context, request, forkedFrom, forkOffset, sub, expiry, owner, body)
   const config =
@@ -158,11 +159,11 @@ function plainCreation(
   expiry: { ttlMs?: number; expiresAt?: number },
   owner: Record<string, string>,
   body: Buffer,
-  maxDepth: number,
+  limits: StreamsLimits,
 ): Creation {
   return {
     config: streamConfig(contentType, expiry, owner),
-    initial: bodyToEntries(isJsonMode(contentType), body, true, maxDepth),
+    initial: bodyToEntries(isJsonMode(contentType), body, true, limits),
     source: undefined,
   }
 }
@@ -200,7 +201,7 @@ async function forkCreation(
     [META.forkSourceEpoch]: source.head.epoch,
     ...(sub === 0 ? {} : { [META.forkSub]: String(sub) }),
   }
-  const initial = bodyToEntries(source.json, body, true, context.limits.maxBodyDepth)
+  const initial = bodyToEntries(source.json, body, true, context.limits)
   if (point.prefix !== undefined) initial.unshift({ data: point.prefix })
   return {
     config: streamConfig(source.contentType, inherited, fork),

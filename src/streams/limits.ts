@@ -1,4 +1,4 @@
-import { DEFAULT_MAX_JSON_DEPTH } from "../auth/json-depth.js"
+import { DEFAULT_MAX_JSON_DEPTH, DEFAULT_MAX_JSON_KEYS } from "../auth/json-depth.js"
 import { MAX_LOG_NAME } from "../engine/checks.js"
 import { DEFAULT_BODY_IDLE_TIMEOUT_MS } from "../server/body.js"
 import { assertTimerDelay } from "../timer-delay.js"
@@ -19,6 +19,11 @@ export interface StreamsLimits {
    * Stored messages are written back with `JSON.stringify`, which recurses. Default 64.
    */
   readonly maxBodyDepth: number
+  /**
+   * How many keys one object of a JSON stream's body (PUT or POST) may have; past it a 400.
+   * `JSON.parse` of one object of 500 000 keys holds the event loop for a second. Default 10 000.
+   */
+  readonly maxBodyKeys: number
   /**
    * Longest pause in a request body (PUT or POST), ms; past it a 408 and the connection is
    * closed, so a client cannot hold a socket and a part-read body by stopping. Default 60 s
@@ -63,6 +68,7 @@ export interface StreamsLimits {
 export const DEFAULT_LIMITS: StreamsLimits = Object.freeze({
   maxBodyBytes: 8 * 1024 * 1024,
   maxBodyDepth: DEFAULT_MAX_JSON_DEPTH,
+  maxBodyKeys: DEFAULT_MAX_JSON_KEYS,
   bodyIdleTimeoutMs: DEFAULT_BODY_IDLE_TIMEOUT_MS,
   maxStreams: 40_000,
   maxPathLength: 500,

@@ -1,6 +1,6 @@
 // The AI endpoints against clients that hold on, stall, leave or nest: a body that stops arriving,
 // streams past the connection bounds (shared with the hub's), a refusal before the body was read,
-// a body nested 50,000 deep, a client leaving mid-body, HEAD on a stream.
+// a body nested 50,000 deep, an object of 500,000 keys, a client leaving mid-body, HEAD on a stream.
 import { once } from "node:events"
 import type { IncomingMessage, ServerResponse } from "node:http"
 import { connect } from "node:net"
@@ -364,6 +364,105 @@ describe("a body nested deeper than the bound", () => {
     const deeper = await send(servers.running.origin, body({ type: "object", properties: {} }))
     expect(deeper.status).toBe(400)
     expect((await deeper.json()).error.message).toMatch(/more than 5 levels deep/)
+  })
+})
+
+describe("a body with an object of more keys than the bound", () => {
+  /** An object's members `"k0":0,"k1":0,…`, `count` of them. */
+  const members = (count: number) => Array.from({ length: count }, (_, at) => `"k${at}":0`).join(",")
+  // 5.6 MB, within the body bound: parsed, walked and translated, it held the event loop 1.5 to 3 s.
+  const MANY = members(500_000)
+  const tooMany = /An object in the body has more than 10000 keys.*--ai-max-body-keys/
+
+  it("is a 400 naming the bound, in each endpoint's shape, whether the keys are the body's or a message's", async () => {
+    servers.running = await startAI({ models: { demo: FAST } })
+    const { origin } = servers.running
+    const post = (path: string, body: string) =>
+      fetch(`${origin}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body })
+    const user = '{"role":"user","content":"hi"}'
+    const uiUser = '{"id":"m1","role":"user","parts":[{"type":"text","text":"hi"}]}'
+    for (const [path, head, message] of [
+      ["/v1/chat/completions", '"model":"demo"', user],
+      ["/v1/messages", '"model":"demo","max_tokens":5', user],
+      ["/v1/ai-sdk/chat", '"id":"chat-1"', uiUser],
+    ] as const) {
+      for (const body of [
+        `{${head},"messages":[${message.slice(0, -1)},${MANY}}]}`,
+        `{${head},"messages":[${message}],${MANY}}`,
+      ]) {
+        const response = await post(path, body)
+        expect(response.status, path).toBe(400)
+        const error = { type: "invalid_request_error", message: expect.stringMatching(tooMany) }
+        expect(await response.json(), path).toMatchObject(
+          path === "/v1/messages" ? { type: "error", error } : { error },
+        )
+      }
+    }
+  })
+
+  it("is at most maxBodyKeys, 10 000 by default: a tool schema of that many properties passes, one more does not", async () => {
+    servers.running = await startAI({ models: { demo: FAST } })
+    const body = (count: number) =>
+      `{"model":"demo","stream":false,"messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object","properties":{${members(count)}}}}}]}`
+    const post = (count: number) =>
+      fetch(`${servers.running?.origin}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: body(count),
+      })
+    const passes = await post(10_000)
+    expect(passes.status).toBe(200)
+    await passes.body?.cancel()
+    const more = await post(10_001)
+    expect(more.status).toBe(400)
+    expect((await more.json()).error.message).toMatch(tooMany)
+  })
+
+  it("takes maxBodyKeys from the options", async () => {
+    servers.running = await startAI({ models: { demo: FAST }, maxBodyKeys: 3 })
+    // The body's own keys are 3: model, messages, stream.
+    const passes = await send(servers.running.origin, CHAT)
+    expect(passes.status).toBe(200)
+    await passes.body?.cancel()
+    const more = await send(servers.running.origin, MESSAGES)
+    expect(more.status).toBe(400)
+    expect((await more.json()).error.message).toMatch(/more than 3 keys/)
+  })
+
+  it("in a tool call's arguments (a string) is a 400 naming them for an Anthropic upstream, before the upstream is asked", async () => {
+    const upstream = await startUpstream()
+    servers.upstream = upstream
+    upstream.answer = { chunks: ANTHROPIC_OK }
+    servers.running = await startAI({
+      models: { claude: { provider: "anthropic", baseURL: upstream.baseURL } },
+    })
+    const call = (count: number) => ({
+      model: "claude",
+      messages: [
+        { role: "user", content: "hi" },
+        {
+          role: "assistant",
+          tool_calls: [
+            { id: "call_1", type: "function", function: { name: "f", arguments: `{${members(count)}}` } },
+          ],
+        },
+        { role: "tool", tool_call_id: "call_1", content: "ok" },
+      ],
+    })
+    const refused = await send(servers.running.origin, call(500_000))
+    expect(refused.status).toBe(400)
+    expect(await refused.json()).toMatchObject({
+      error: {
+        type: "invalid_request_error",
+        param: "messages[1].tool_calls[0].function.arguments",
+        message: expect.stringMatching(/has an object of more than 10000 keys/),
+      },
+    })
+    expect(upstream.requests).toHaveLength(0)
+    const passes = await send(servers.running.origin, call(10_000))
+    expect(passes.status).toBe(200)
+    await passes.body?.cancel()
+    expect(upstream.requests).toHaveLength(1)
   })
 })
 

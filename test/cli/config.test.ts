@@ -208,7 +208,7 @@ describe("value types", () => {
     expect(load({}).aiLimits).toEqual({})
     const config = load({
       argv: [
-        ...["--ai-max-concurrent", "4", "--ai-max-body-bytes", "20mb"],
+        ...["--ai-max-concurrent", "4", "--ai-max-body-bytes", "20mb", "--ai-max-body-keys", "500"],
         ...["--no-ai-store-prompts", "--no-ai-remember-reasoning"],
       ],
       env: { HERALD_AI_MAX_PER_MINUTE: "30", HERALD_AI_MAX_OUTPUT_TOKENS: "4096" },
@@ -218,6 +218,7 @@ describe("value types", () => {
       maxPerMinutePerSubject: 30,
       maxOutputTokens: 4096,
       maxBodyBytes: 20 * 1024 * 1024,
+      maxBodyKeys: 500,
       storePrompts: false,
       rememberReasoning: false,
     })
@@ -237,12 +238,17 @@ describe("value types", () => {
         ],
         ...["--streams-long-poll-timeout", "5s", "--streams-sse-lifetime", "30s"],
       ],
-      env: { HERALD_STREAMS_MAX_QUEUED_BYTES: "64kb", HERALD_STREAMS_MAX_READ_BYTES: "2mb" },
+      env: {
+        HERALD_STREAMS_MAX_QUEUED_BYTES: "64kb",
+        HERALD_STREAMS_MAX_READ_BYTES: "2mb",
+        HERALD_STREAMS_MAX_BODY_KEYS: "300",
+      },
     })
     expect(config.streamsLimits).toEqual({
       maxStreams: 10,
       maxBodyBytes: 1024 * 1024,
       maxBodyDepth: 8,
+      maxBodyKeys: 300,
       longPollTimeoutMs: 5000,
       sseLifetimeMs: 30_000,
       maxQueuedBytes: 64 * 1024,

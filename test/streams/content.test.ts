@@ -166,6 +166,44 @@ describe("a JSON body nested deeper than maxBodyDepth", () => {
   })
 })
 
+// JSON.parse of an object of 500 000 keys holds the event loop for half a second: a body with an
+// object of more keys than the bound is refused before it is parsed, with a 400 that says so.
+describe("a JSON body with an object of more keys than maxBodyKeys", () => {
+  /** An object of `count` keys. */
+  const keys = (count: number) => `{${Array.from({ length: count }, (_, at) => `"k${at}":0`).join(",")}}`
+
+  async function expectTooManyKeys(response: Response, maxKeys: number): Promise<void> {
+    expect(response.status).toBe(400)
+    const { detail } = (await response.json()) as { detail: string }
+    expect(detail).toContain(`more than ${maxKeys} keys`)
+    expect(detail).toContain("--streams-max-body-keys")
+  }
+
+  it("refuses one of 500 000 keys with a 400 on POST and on PUT, storing nothing; one of 10 000 is stored", async () => {
+    served = await serveStreams(createMemoryEngine())
+    const url = `${served.baseUrl}/v1/stream/keys`
+    const many = `[1,${keys(500_000)}]`
+    await expectTooManyKeys(await fetch(url, { method: "PUT", headers: JSON_TYPE, body: many }), 10_000)
+    expect((await fetch(url, { method: "HEAD" })).status).toBe(404)
+    expect((await fetch(url, { method: "PUT", headers: JSON_TYPE })).status).toBe(201)
+    await expectTooManyKeys(await fetch(url, { method: "POST", headers: JSON_TYPE, body: many }), 10_000)
+    expect(await (await fetch(`${url}?offset=-1`)).text()).toBe("[]")
+    const most = keys(10_000)
+    expect((await fetch(url, { method: "POST", headers: JSON_TYPE, body: most })).status).toBe(204)
+    expect(await (await fetch(`${url}?offset=-1`)).text()).toBe(`[${most}]`)
+  })
+
+  it("takes the bound from the limits, and counts neither an array's items nor commas inside strings", async () => {
+    served = await serveStreams(createMemoryEngine(), { limits: { maxBodyKeys: 2 } })
+    const url = `${served.baseUrl}/v1/stream/keys`
+    expect((await fetch(url, { method: "PUT", headers: JSON_TYPE })).status).toBe(201)
+    const post = (body: string) => fetch(url, { method: "POST", headers: JSON_TYPE, body })
+    expect((await post('[1,2,3,{"a":",,,","b":{"c":1,"d":2}}]')).status).toBe(204)
+    await expectTooManyKeys(await post('{"a":1,"b":2,"c":3}'), 2)
+    expect(await (await fetch(`${url}?offset=-1`)).json()).toEqual([1, 2, 3, { a: ",,,", b: { c: 1, d: 2 } }])
+  })
+})
+
 describe("a JSON stream's messages", () => {
   it("are stored as sent, so that a number past 2^53 or 1e400 survives; a line break between tokens becomes a space", async () => {
     served = await serveStreams(createMemoryEngine())

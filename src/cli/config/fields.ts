@@ -592,6 +592,14 @@ export const FIELDS = [
     group: "ai",
   }),
   field({
+    key: "aiMaxBodyKeys",
+    type: count,
+    arg: "<n>",
+    help: "how many keys one object of an AI request body may have (400 past it)",
+    shownDefault: "10000",
+    group: "ai",
+  }),
+  field({
     key: "aiStorePrompts",
     type: boolean,
     help: "keep each AI generation's prompt as long as its answer (GET /v1/generations/{id}?include=prompt)",
@@ -628,6 +636,14 @@ export const FIELDS = [
     arg: "<n>",
     help: "how deep arrays and objects may nest in a JSON stream's write body (400 past it)",
     shownDefault: String(STREAMS_DEFAULTS.maxBodyDepth),
+    group: "streams",
+  }),
+  field({
+    key: "streamsMaxBodyKeys",
+    type: count,
+    arg: "<n>",
+    help: "how many keys one object of a JSON stream's write body may have (400 past it)",
+    shownDefault: String(STREAMS_DEFAULTS.maxBodyKeys),
     group: "streams",
   }),
   field({
