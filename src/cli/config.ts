@@ -402,6 +402,7 @@ export function loadConfig(options: LoadConfigOptions): HeraldConfig {
     "maxTopicsPerUpdate",
     "maxUpdatesPerRequest",
     "maxMatchersPerSubscription",
+    "maxPatternMatchersPerAddress",
     "maxPatternLength",
     "maxConnectionsPerAddress",
     "ipv6PrefixLength",

@@ -88,7 +88,7 @@ export function createHub(options: HubOptions): Hub {
     settings.limits.maxConnectionsPerAddress,
     settings.limits.ipv6PrefixLength,
   )
-  const admission = hubAdmission(shared)
+  const admission = hubAdmission(shared, settings.limits)
   const replays = createReplayGate(
     engine,
     settings.limits.maxConcurrentReplays,

@@ -22,6 +22,13 @@ export interface HubLimits {
   readonly maxUpdatesPerRequest?: number
   /** Matchers per subscription request. Default 64 (400 past it). */
   readonly maxMatchersPerSubscription?: number
+  /**
+   * URL pattern and URI template matchers of one client address (as `maxConnectionsPerAddress`
+   * counts it), across its subscriber connections. Default 256 (429 past it). Every update is
+   * tested against each such matcher, at microseconds apiece; exact matchers and `*` cost a
+   * comparison, and are not counted.
+   */
+  readonly maxPatternMatchersPerAddress?: number
   /** Longest matcher or topic, characters. Default 1024. */
   readonly maxPatternLength?: number
   /** Open subscriber connections per client address (an IPv6 client: per network, see `ipv6PrefixLength`). Default 256 (429 past it). */

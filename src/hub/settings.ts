@@ -40,6 +40,7 @@ export const DEFAULT_LIMITS: ResolvedLimits = Object.freeze({
   maxTopicsPerUpdate: 64,
   maxUpdatesPerRequest: 10_000,
   maxMatchersPerSubscription: 64,
+  maxPatternMatchersPerAddress: 256,
   maxPatternLength: 1024,
   maxConnectionsPerAddress: DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
   ipv6PrefixLength: DEFAULT_IPV6_PREFIX_LENGTH,

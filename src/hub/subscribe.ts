@@ -8,6 +8,7 @@ import { EngineUnavailableError } from "../engine/unavailable.js"
 import { encode } from "../protocol/index.js"
 import { jitteredRetryFrame, type SSEConnection, TOO_OLD_EVENT, toHeaderValue } from "../server/index.js"
 import { MAX_TIMER_DELAY_MS } from "../timer-delay.js"
+import type { SubscriberSlot } from "./admission.js"
 import { type BodyLimits, isMediaType, readBody } from "./body.js"
 import type { HubContext } from "./context.js"
 import { mercureLink } from "./discovery.js"
@@ -60,9 +61,17 @@ export async function subscribe(
     return
   }
   const address = context.clientAddress(request)
+  let slot: SubscriberSlot
   try {
-    context.admission.admit(address)
+    slot = context.admission.admit(address)
   } catch (error) {
+    refuse(context, response, error, cors)
+    return
+  }
+  try {
+    slot.holdPatterns(parsed.patterns)
+  } catch (error) {
+    slot.release()
     refuse(context, response, error, cors)
     return
   }
@@ -78,7 +87,7 @@ export async function subscribe(
     released = true
     clearTimeout(lifetime)
     follower?.stop()
-    context.admission.release(address)
+    slot.release()
     if (documents !== undefined) context.subscriptions.remove(documents)
   }
   let connection: SSEConnection | undefined

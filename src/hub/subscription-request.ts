@@ -23,6 +23,8 @@ export interface SubscriptionRequest {
   readonly subscriptions: readonly RequestedSubscription[]
   /** The resume cursor (`undefined` for live only), and whether the client asked for one. */
   readonly cursor: string | undefined
+  /** How many of the matchers are URL patterns or URI templates: what `maxPatternMatchersPerAddress` counts. */
+  readonly patterns: number
 }
 
 /**
@@ -93,7 +95,10 @@ export function parseSubscriptionRequest(
   // the HTTP header MUST take precedence."
   const header = readLastEventId(request.headers["last-event-id"], undefined, [])
   const cursor = header !== "" ? header : (queryCursor ?? legacyCursor)
-  return { subscriptions, cursor: cursor === "" ? undefined : cursor }
+  const patterns = subscriptions.filter(
+    ({ matcher }) => matcher.type === "urlpattern" || matcher.type === "template",
+  ).length
+  return { subscriptions, cursor: cursor === "" ? undefined : cursor, patterns }
 }
 
 function compile(parameter: string, build: () => TopicMatcher): TopicMatcher {

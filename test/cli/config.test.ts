@@ -190,6 +190,7 @@ describe("value types", () => {
         HERALD_MAX_CONNECTION_TIME: "1h",
         HERALD_ALGORITHMS: "HS256,ES256",
         HERALD_IPV6_PREFIX_LENGTH: "56",
+        HERALD_MAX_PATTERN_MATCHERS_PER_ADDRESS: "32",
       },
     })
     expect(config.retention).toEqual({ maxEvents: 5000, maxAgeMs: 30 * 86_400_000 })
@@ -199,6 +200,7 @@ describe("value types", () => {
       maxBodyBytes: 2 * 1024 * 1024,
       maxConnectionMs: 3_600_000,
       ipv6PrefixLength: 56,
+      maxPatternMatchersPerAddress: 32,
     })
     expect(config.corsOrigins).toEqual(["https://a.example", "*"])
     expect(config.algorithms).toEqual(["HS256", "ES256"])

@@ -130,6 +130,46 @@ describe("operations", () => {
     again.close()
   })
 
+  it("bounds the URL patterns and URI templates of a client address across its connections with 429; exact matchers do not count", async () => {
+    hub = await startHub({ allowAnonymousSubscribe: true, limits: { maxPatternMatchersPerAddress: 3 } })
+    const open = hub.hub
+    const patterns = (prefix: string, count: number): [string, string][] =>
+      Array.from({ length: count }, (_, i) => ["match_urlpattern", `http{s}?://:host/${prefix}${i}/*`])
+    const first = await openStream(subscribeUrl(hub.hubUrl, [...patterns("a", 2), ["match", "t"]]))
+    expect(first.status).toBe(200)
+    // A URL pattern and a legacy URI template would make 4: refused, holding nothing.
+    const over = await fetch(
+      subscribeUrl(hub.hubUrl, [...patterns("b", 1), ["topic", "https://example.com/{id}"]]),
+    )
+    expect(over.status).toBe(429)
+    expect(over.headers.get("retry-after")).toBe("5")
+    expect((await over.json()).detail).toMatch(
+      /at most 3 per client address .*--max-pattern-matchers-per-address.* exact match= topics/,
+    )
+    expect(open.connections).toBe(1)
+    // Exact matchers and the wildcard cost a comparison: not counted.
+    const exact = await openStream(
+      subscribeUrl(hub.hubUrl, [
+        ["match", "u"],
+        ["match_urlpattern", "*"],
+        ["topic", "https://example.com/v"],
+      ]),
+    )
+    expect(exact.status).toBe(200)
+    const template = await openStream(subscribeUrl(hub.hubUrl, [["topic", "https://example.com/{id}"]]))
+    expect(template.status).toBe(200)
+    expect((await fetch(subscribeUrl(hub.hubUrl, patterns("c", 1)))).status).toBe(429)
+    // A closed connection gives its patterns back.
+    first.close()
+    await waitUntil(
+      () => open.connections === 2,
+      () => 0,
+    )
+    const again = await openStream(subscribeUrl(hub.hubUrl, patterns("d", 2)))
+    expect(again.status).toBe(200)
+    for (const stream of [exact, template, again]) stream.close()
+  })
+
   it("closes a subscriber's connection when its token expires", async () => {
     hub = await startHub()
     const shortLived = await token(hub.hubUrl, { subscribe: ["*"], expiresInSec: 1 })

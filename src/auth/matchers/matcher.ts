@@ -86,13 +86,22 @@ export interface PreparedTopic {
   readonly url: ParsedTopicUrl | undefined
 }
 
-/** The components of a resolved topic, as URL Pattern matches them. */
+/**
+ * The components of a resolved topic, as URL Pattern matches them: the input a URL pattern tests
+ * (a `URLPatternInit`), so that each test does not parse the topic again.
+ */
 export interface ParsedTopicUrl {
   readonly href: string
   readonly protocol: string
+  readonly username: string
+  readonly password: string
   readonly hostname: string
   readonly port: string
   readonly pathname: string
+  /** Without its `?`. */
+  readonly search: string
+  /** Without its `#`. */
+  readonly hash: string
 }
 
 /**
@@ -121,9 +130,13 @@ function parseTopic(topic: string, hubUrl: URL, maxLength: number): ParsedTopicU
   return {
     href: url.href,
     protocol: url.protocol.slice(0, -1),
+    username: url.username,
+    password: url.password,
     hostname: url.hostname,
     port: url.port,
     pathname: url.pathname,
+    search: url.search.slice(1),
+    hash: url.hash.slice(1),
   }
 }
 
@@ -252,7 +265,9 @@ function urlPatternMatcher(pattern: string, context: MatcherContext): TopicMatch
           : parseTopic(topicString(topic), context.hubUrl, maxLength)
       if (url === undefined || !prefilter(url)) return false
       try {
-        return compiled.test(url.href)
+        // The components, not `url.href`: given a string, the test parses it into them again
+        // (a third of its cost, once per subscriber's pattern per update).
+        return compiled.test(url)
       } catch {
         return false
       }

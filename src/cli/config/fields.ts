@@ -413,6 +413,14 @@ export const FIELDS = [
     group: "limits",
   }),
   field({
+    key: "maxPatternMatchersPerAddress",
+    type: count,
+    arg: "<n>",
+    help: "URL pattern and URI template matchers per client address, across its subscriptions (429 past it); each is tested against every update, exact matchers are not counted",
+    shownDefault: "256",
+    group: "limits",
+  }),
+  field({
     key: "maxPatternLength",
     type: count,
     arg: "<n>",
