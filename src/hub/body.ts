@@ -28,6 +28,24 @@ export function readBody(request: IncomingMessage, limits: BodyLimits): Promise<
   return read(request, limits, HUB_BODY_ERRORS)
 }
 
+/** {@link HUB_BODY_ERRORS}, but for a body that must arrive whole within the timeout. */
+const WHOLE_BODY_ERRORS: BodyErrors = {
+  ...HUB_BODY_ERRORS,
+  stalled: (timeoutMs) =>
+    new HttpError(
+      408,
+      `The request body did not arrive whole within ${timeoutMs} ms, so the hub stopped reading it. A QUERY subscription sends its matchers at once (raise the limit with --body-idle-timeout).`,
+    ),
+}
+
+/**
+ * {@link readBody} for a body that never needs to stream (a QUERY subscription's matchers):
+ * `bodyIdleTimeoutMs` bounds the whole of it, so one byte now and then does not keep it open.
+ */
+export function readWholeBody(request: IncomingMessage, limits: BodyLimits): Promise<Buffer> {
+  return read(request, limits, WHOLE_BODY_ERRORS, "whole")
+}
+
 /** The chunks of a request body as they arrive; one that stalls for `idleMs` is a 408 {@link HttpError}. */
 export function bodyChunks(request: IncomingMessage, idleMs: number): AsyncGenerator<Buffer> {
   return chunksOf(request, idleMs, HUB_BODY_ERRORS)

@@ -54,6 +54,7 @@ export interface HubLimits {
   /**
    * Longest pause in a request body, ms. Default 60 000: past it, 408 and the connection is
    * closed. A streaming publish with nothing to say can keep itself alive with an empty line.
+   * A `QUERY` subscription's body (its matchers, sent at once) must arrive whole within it.
    */
   readonly bodyIdleTimeoutMs?: number
 }

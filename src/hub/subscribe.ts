@@ -9,7 +9,7 @@ import { encode } from "../protocol/index.js"
 import { jitteredRetryFrame, type SSEConnection, TOO_OLD_EVENT, toHeaderValue } from "../server/index.js"
 import { MAX_TIMER_DELAY_MS } from "../timer-delay.js"
 import type { SubscriberSlot } from "./admission.js"
-import { type BodyLimits, isMediaType, readBody } from "./body.js"
+import { type BodyLimits, isMediaType, readWholeBody } from "./body.js"
 import type { HubContext } from "./context.js"
 import { mercureLink } from "./discovery.js"
 import { HttpError } from "./http-error.js"
@@ -37,8 +37,8 @@ function tooOldFrame(lastEventId: string): string {
 }
 
 /**
- * Answers a subscribe request (draft-08 "Subscription"): checks the matchers and the token,
- * admits the connection, resumes from the cursor, and streams every matching update the token
+ * Answers a subscribe request (draft-08 "Subscription"): checks the token, admits the
+ * connection, reads the matchers, resumes from the cursor, and streams every matching update the token
  * may read until the client leaves, the token expires or the hub shuts down.
  */
 export async function subscribe(
@@ -49,26 +49,22 @@ export async function subscribe(
 ): Promise<void> {
   const { settings, metrics } = context
   const cors = context.cors.headersFor(request.headers.origin)
+  const address = context.clientAddress(request)
   let grants: Grants
-  let parsed: ReturnType<typeof parseSubscriptionRequest>
+  let slot: SubscriberSlot
   try {
     // Authentication first: a caller the hub refuses costs it neither a body read nor compiled patterns.
     grants = (await context.auth.authenticate(request, url, "subscribe")).grants
-    const body = request.method === "QUERY" ? await readMatcherBody(request, settings.limits) : undefined
-    parsed = parseSubscriptionRequest(request, url, settings, body)
-  } catch (error) {
-    refuse(context, response, error, cors)
-    return
-  }
-  const address = context.clientAddress(request)
-  let slot: SubscriberSlot
-  try {
+    // Then a slot, before the body: a QUERY whose body is on its way holds what a stream holds.
     slot = context.admission.admit(address)
   } catch (error) {
     refuse(context, response, error, cors)
     return
   }
+  let parsed: ReturnType<typeof parseSubscriptionRequest>
   try {
+    const body = request.method === "QUERY" ? await readMatcherBody(request, settings.limits) : undefined
+    parsed = parseSubscriptionRequest(request, url, settings, body)
     slot.holdPatterns(parsed.patterns)
   } catch (error) {
     slot.release()
@@ -260,9 +256,10 @@ async function stream(
 /**
  * The body of a `QUERY` subscribe request: "the topic matcher parameters ... in the request body
  * ... MUST be encoded as application/x-www-form-urlencoded", for matcher lists too long for a URL.
+ * A list sent at once: it must arrive whole within the body timeout.
  */
 async function readMatcherBody(request: IncomingMessage, limits: BodyLimits): Promise<Uint8Array> {
-  const body = await readBody(request, limits)
+  const body = await readWholeBody(request, limits)
   // A QUERY with its matchers in the URL only has no body, and no type to give it.
   if (body.length > 0 && !isMediaType(request, "application/x-www-form-urlencoded")) {
     throw new HttpError(

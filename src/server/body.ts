@@ -27,8 +27,18 @@ export interface BodyErrors {
  * A body that stalls is cut as {@link bodyChunks} says. Read from the request's events, one idle
  * timer restarted per chunk: the hot path of every append and publish, where an async iterator
  * and a timer per chunk cost more than the read.
+ *
+ * With `timeout` `"whole"`, `bodyIdleTimeoutMs` bounds the whole body instead of each pause, and
+ * `errors.stalled` is thrown once it passes: for a body that never needs to stream, which a
+ * client sending a byte now and then must not hold open for ever.
  */
-export function readBody(request: IncomingMessage, limits: BodyLimits, errors: BodyErrors): Promise<Buffer> {
+export function readBody(
+  request: IncomingMessage,
+  limits: BodyLimits,
+  errors: BodyErrors,
+  timeout: "idle" | "whole" = "idle",
+): Promise<Buffer> {
+  const restartPerChunk = timeout === "idle"
   const maxBytes = limits.maxBodyBytes
   if (Number(request.headers["content-length"]) > maxBytes) return Promise.reject(errors.tooLarge(maxBytes))
   // Events already past would never come again: a client gone, or a body read before.
@@ -38,7 +48,7 @@ export function readBody(request: IncomingMessage, limits: BodyLimits, errors: B
     const chunks: Buffer[] = []
     let size = 0
     const onData = (chunk: Buffer) => {
-      idle.refresh()
+      if (restartPerChunk) idle.refresh()
       size += chunk.length
       if (size > maxBytes) stop(errors.tooLarge(maxBytes), true)
       else chunks.push(chunk)

@@ -7,7 +7,13 @@ import { createMemoryEngine } from "../../src/engine/memory.js"
 import { createHub, type Hub } from "../../src/hub/hub.js"
 import type { HubLimits, HubOptions } from "../../src/hub/options.js"
 import type { Logger } from "../../src/logger.js"
-import { rawExchange as openRawExchange, recordingLogger, stop } from "../server/helpers.js"
+import {
+  rawExchange as openRawExchange,
+  openStream,
+  recordingLogger,
+  stop,
+  waitUntil,
+} from "../server/helpers.js"
 
 const cleanups: Array<() => Promise<void>> = []
 afterEach(async () => {
@@ -141,6 +147,45 @@ describe("herald serve's HTTP timeouts", () => {
     const answer = await closed
     expect(answer).toMatch(/^HTTP\/1\.1 413 /)
     expect(answer.toLowerCase()).toContain("connection: close")
+  })
+
+  it("admits a QUERY subscription before reading its body, and cuts a body that trickles at the body timeout", async () => {
+    const { hub, port } = await serveHub(
+      { maxConnectionsPerAddress: 1, bodyIdleTimeoutMs: 300 },
+      undefined,
+      undefined,
+      { allowAnonymousSubscribe: true },
+    )
+    const head =
+      "QUERY /.well-known/mercure HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 1000\r\n\r\nmatch=a"
+    const trickling = await rawExchange(port, head)
+    // A byte every 50 ms: each within the 300 ms, never the whole body.
+    const trickle = setInterval(() => trickling.socket.writable && trickling.socket.write("a"), 50)
+    cleanups.push(async () => clearInterval(trickle))
+    // Its body on its way, it holds the address's one slot: the next is refused at once.
+    await waitUntil(
+      () => hub.connections === 1,
+      () => 0,
+    )
+    const refused = await rawExchange(port, head)
+    const answer = await Promise.race([
+      refused.closed,
+      new Promise<string>((resolve) => setTimeout(resolve, 2000, "still open")),
+    ])
+    expect(answer).toMatch(/^HTTP\/1\.1 429 /)
+    expect(answer.toLowerCase()).toContain("connection: close")
+    const cut = await Promise.race([
+      trickling.closed,
+      new Promise<string>((resolve) => setTimeout(resolve, 3000, "still open")),
+    ])
+    expect(cut).toMatch(/^HTTP\/1\.1 408 /)
+    expect(cut).toContain("did not arrive whole within 300 ms")
+    expect(cut).toContain("--body-idle-timeout")
+    // The slot is given back.
+    expect(hub.connections).toBe(0)
+    const stream = await openStream(`http://127.0.0.1:${port}/.well-known/mercure?match=t`)
+    expect(stream.status).toBe(200)
+    stream.close()
   })
 
   it("stops a streaming publish whose body stalls, saying which updates were stored", async () => {

@@ -522,7 +522,7 @@ export const FIELDS = [
     key: "bodyIdleTimeout",
     type: duration(),
     arg: "<duration>",
-    help: "a request body (publish, AI request, Durable Streams write) that stops arriving for this long gets 408 and is cut",
+    help: "a request body (publish, AI request, Durable Streams write) that stops arriving for this long gets 408 and is cut; a QUERY subscription's body must arrive whole within it",
     shownDefault: "60s",
     group: "timeouts",
   }),
