@@ -103,17 +103,18 @@ export function createHub(options: HubOptions): Hub {
           node: options.node,
           current: () => subscriptions.all(),
           announce: (documents) => publishSubscriptionEvents(updates, documents),
+          settled: () => subscriptions.settled(),
           logger: settings.logger,
         })
       : undefined
   const subscriptions = createSubscriptionRegistry(
     settings.hubPath,
-    updates,
+    acrossNodes?.publish ?? ((documents) => publishSubscriptionEvents(updates, documents)),
     settings.subscriptions,
     (error) => settings.logger.error({ err: error }, "could not publish a subscription event"),
     acrossNodes?.changed,
   )
-  const directory = acrossNodes ?? localDirectory(subscriptions)
+  const directory = acrossNodes ?? localDirectory(subscriptions, updates)
   const engineReady = engineReadiness(engine, updates.name)
   const metrics = createHubMetrics({
     connections: () => admission.open,
@@ -230,7 +231,6 @@ export function createHub(options: HubOptions): Hub {
           deadlineMs: closeOptions.deadlineMs ?? 10_000,
         })
         // The subscribers' last events are stored before this node's snapshot goes.
-        .then(() => subscriptions.settled())
         .then(() => directory.close())
       return closing
     },

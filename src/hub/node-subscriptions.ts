@@ -1,18 +1,39 @@
-import type { Engine } from "../engine/engine.js"
-import { continuesEpoch } from "../engine/former-epochs.js"
+import type { Engine, LogHead } from "../engine/engine.js"
+import { continuesEpoch, inCurrentEpoch } from "../engine/former-epochs.js"
 import type { NodeLeaseView } from "../engine/node-lease.js"
 import { parsePosition, START } from "../engine/position.js"
 import { EngineUnavailableError } from "../engine/unavailable.js"
 import type { Logger } from "../logger.js"
-import { matching, type SubscriptionDirectory, type SubscriptionDocument } from "./subscriptions.js"
+import {
+  type Listed,
+  matching,
+  type SubscriptionDirectory,
+  type SubscriptionDocument,
+} from "./subscriptions.js"
+import { EARLIEST } from "./update.js"
+import { openUpdateLog, type UpdateMark } from "./update-log.js"
 
 /**
  * The subscription API and subscription events across every node sharing the engine (one hub
  * on one Redis). Each node keeps a snapshot of its active subscriptions in a log of its own,
  * `<hub log>/nodes/<node>`, whose one entry (retention: 1) is the JSON array of its documents,
  * rewritten shortly after each change. The API lists this node's subscriptions as they are and
- * every other live node's (those holding a lease) from their snapshots, so another node's
- * subscriber shows up within the snapshot delay.
+ * every other node's from their snapshots, so another node's subscriber shows up within the
+ * snapshot delay.
+ *
+ * The cursor the API gives out with its list (draft-08: a client reads the list, then the
+ * subscription events after the cursor) must not pass an event the list does not reflect, and a
+ * snapshot lags its node's events. So each snapshot is stamped (its entry's key) with the hub
+ * log's newest update, read just before the node's subscriptions are: an event of the node up
+ * to that update is of a change made before, which the snapshot holds. The cursor is the oldest
+ * stamp of the snapshots listed, or this node's newest update, read before its own
+ * subscriptions. A node with no change stamps its snapshot again every third of the lease once
+ * the hub log moved on (the same serialized snapshot), so the cursor is about that recent.
+ *
+ * A snapshot is listed for as long as it is its node's, lease or not: its subscriptions end
+ * with events stored after its stamp, by its node or by the node that takes it over (which
+ * then lists it no more: the events follow). A node publishes no subscription event before its
+ * first snapshot is written: none is stored while its subscriptions are listed nowhere.
  *
  * A node that dies leaves its snapshot behind. Live nodes look for such logs every third of the
  * lease: one of them takes the log over (an append with the fence `{ takeOver, from }`, which
@@ -37,15 +58,22 @@ export interface NodeSubscriptionsOptions {
   readonly current: () => readonly SubscriptionDocument[]
   /** Publishes subscription events; resolves once they are stored. */
   readonly announce: (documents: readonly SubscriptionDocument[]) => Promise<void>
+  /** Resolves once the events of this node's subscriptions published so far are stored (or failed). */
+  readonly settled: () => Promise<void>
   readonly logger: Logger
   /** How long after a change the snapshot is written (changes meanwhile share the write). Default 250 ms. */
   readonly snapshotDelayMs?: number
 }
 
-/** A directory of every live node's subscriptions, and the upkeep of this node's snapshot. */
+/** A directory of every node's subscriptions, and the upkeep of this node's snapshot. */
 export interface NodeSubscriptions extends SubscriptionDirectory {
   /** This node's subscriptions changed: its snapshot is written after the delay. */
   changed(): void
+  /**
+   * Publishes the events of this node's subscriptions, once its snapshot was first written (or
+   * could not be for good, or the directory closes); resolves once they are stored.
+   */
+  publish(documents: readonly SubscriptionDocument[]): Promise<void>
   /** Runs one round of upkeep at once: the snapshot if due, a check of this node's log, a sweep of dead nodes'. */
   maintain(): Promise<void>
 }
@@ -69,11 +97,33 @@ export function nodeLogPrefix(hubLog: string): string {
   return `${hubLog}/nodes/`
 }
 
+/** A node's snapshot as read: its subscriptions, and its stamp (`undefined`: before any update). */
+interface Snapshot {
+  readonly documents: SubscriptionDocument[]
+  readonly stamp: UpdateMark | undefined
+}
+
+/** The key of a snapshot's entry: its stamp's position, a space, its id (a position has no space). */
+function stampKey(stamp: UpdateMark): string {
+  return `${stamp.position} ${stamp.id}`
+}
+
+/** The stamp a snapshot entry's key holds; `undefined` for none (an empty hub log, or an older Herald's). */
+function parseStamp(key: string | undefined): UpdateMark | undefined {
+  if (key === undefined) return undefined
+  const space = key.indexOf(" ")
+  const position = key.slice(0, space)
+  return space < 0 || parsePosition(position) === undefined
+    ? undefined
+    : { position, id: key.slice(space + 1) }
+}
+
 /** Creates the hub-wide directory and starts its upkeep. */
 export function createNodeSubscriptions(options: NodeSubscriptionsOptions): NodeSubscriptions {
   const { engine, node, current, announce, logger } = options
   const self = node.node
   const prefix = nodeLogPrefix(options.hubLog)
+  const updates = openUpdateLog(engine, options.hubLog)
   const ownLog = `${prefix}${self}`
   const snapshotDelayMs = options.snapshotDelayMs ?? 250
 
@@ -81,6 +131,13 @@ export function createNodeSubscriptions(options: NodeSubscriptionsOptions): Node
   let dirty = true
   /** The epoch of this node's log as last written: another one means the log was taken over. */
   let ownEpoch: string | undefined
+  /** What was last written to this node's log, kept to stamp it again without serializing. */
+  let written: { readonly snapshot: string; readonly stamp: UpdateMark | undefined } | undefined
+  /** Opens the gate of {@link NodeSubscriptions.publish}. */
+  let openGate: () => void = () => {}
+  const gate = new Promise<void>((resolve) => {
+    openGate = resolve
+  })
   let delay: NodeJS.Timeout | undefined
   /** When the next snapshot may be written (performance.now()): see SNAPSHOT_PACE. */
   let notBefore = 0
@@ -97,17 +154,19 @@ export function createNodeSubscriptions(options: NodeSubscriptionsOptions): Node
     return work
   }
 
-  const readSnapshot = async (log: string): Promise<SubscriptionDocument[]> => {
+  /** A node's snapshot, or `undefined` when its log is gone (or holds none). */
+  const readSnapshot = async (log: string): Promise<Snapshot | undefined> => {
     // Retention keeps one entry: the first held is the newest.
     const read = await engine.read(log, START, 1, { touch: false })
     const entry = read.held ? read.entries[0] : undefined
-    if (entry === undefined) return []
+    if (entry === undefined) return undefined
+    const stamp = parseStamp(entry.key)
     try {
       const documents = JSON.parse(entry.data) as unknown
-      return Array.isArray(documents) ? (documents as SubscriptionDocument[]) : []
+      return { documents: Array.isArray(documents) ? (documents as SubscriptionDocument[]) : [], stamp }
     } catch {
       logger.warn({ log }, "subscriptions across nodes: an unreadable snapshot is ignored")
-      return []
+      return { documents: [], stamp }
     }
   }
 
@@ -121,51 +180,76 @@ export function createNodeSubscriptions(options: NodeSubscriptionsOptions): Node
     delay.unref()
   }
 
+  /**
+   * Writes this node's snapshot when its subscriptions changed, or stamps it again when the hub
+   * log moved on since (the same subscriptions, not serialized again).
+   */
   const writeSnapshot = async (): Promise<void> => {
-    // Without a lease the others may take the log over at any moment: wait until it is held.
-    if (!dirty || closed || node.heldForMs() === 0) return
-    const early = notBefore - performance.now()
-    if (early > 0) {
-      schedule(early)
+    if (closed) return
+    // Without a lease the others may take the log over at any moment: wait until it is held,
+    // soon when this node's subscription events wait for its first snapshot.
+    if (node.heldForMs() === 0) {
+      if (ownEpoch === undefined) schedule(snapshotDelayMs)
       return
     }
-    if (ownEpoch === undefined) {
-      // A previous run under this id may have left subscriptions that ended with it.
-      const left = await readSnapshot(ownLog)
-      if (left.length > 0) await announce(left.map((document) => ({ ...document, active: false })))
-    }
-    // Cleared before the write: a change during it makes the next one.
-    dirty = false
-    const documents = current()
-    const started = performance.now()
-    const snapshot = JSON.stringify(documents)
-    const pause = Math.min((performance.now() - started) * SNAPSHOT_PACE, node.ttlMs / 3)
+    if (!dirty && written === undefined) return
+    // Read before the subscriptions: every event of theirs up to it is of a change made before.
+    const stamp = await updates.newest()
+    let snapshot: string
+    let pause: number | undefined
+    if (dirty) {
+      const early = notBefore - performance.now()
+      if (early > 0) {
+        schedule(early)
+        return
+      }
+      if (ownEpoch === undefined) {
+        // A previous run under this id may have left subscriptions that ended with it.
+        const left = (await readSnapshot(ownLog))?.documents ?? []
+        if (left.length > 0) await announce(left.map((document) => ({ ...document, active: false })))
+      }
+      // Cleared before the write: a change during it makes the next one.
+      dirty = false
+      const started = performance.now()
+      snapshot = JSON.stringify(current())
+      pause = Math.min((performance.now() - started) * SNAPSHOT_PACE, node.ttlMs / 3)
+    } else if (written !== undefined && stamp?.position !== written.stamp?.position) {
+      snapshot = written.snapshot
+    } else return
     let result: Awaited<ReturnType<Engine["append"]>>
     try {
-      result = await engine.append(ownLog, [{ data: snapshot }], {
-        create: { owner: self, retention: { maxEntries: 1 } },
-        fence: { owner: self },
-      })
+      result = await engine.append(
+        ownLog,
+        [{ data: snapshot, ...(stamp === undefined ? {} : { key: stampKey(stamp) }) }],
+        { create: { owner: self, retention: { maxEntries: 1 } }, fence: { owner: self } },
+      )
     } catch (error) {
       dirty = true
+      // An engine away may take the write later; one refusing it (too many logs) will not.
+      if (!(error instanceof EngineUnavailableError)) openGate()
       throw error
     }
-    notBefore = performance.now() + pause
+    if (pause !== undefined) notBefore = performance.now() + pause
     if (result.status !== "appended") {
       // "fenced": another node took the log over and will delete it; write again after that.
       dirty = true
-      if (result.status !== "fenced")
+      if (result.status !== "fenced") {
+        openGate()
         logger.error(
           { status: result.status, log: ownLog },
           "subscriptions across nodes: the snapshot was refused",
         )
+      }
       return
     }
+    written = { snapshot, stamp }
+    openGate()
     const epoch = parsePosition(result.tail)?.epoch
     const retaken = ownEpoch !== undefined && epoch !== ownEpoch && !(await continues(ownEpoch))
     ownEpoch = epoch
-    // The log was taken over and deleted, so these were announced inactive: they are not.
-    if (retaken) await announce(documents)
+    // The log was taken over and deleted, so its subscriptions were announced inactive: those
+    // active now are not (one ended since the write has its own event, not to be undone).
+    if (retaken) await announce(current())
   }
 
   /** Whether this node's log is in `epoch` or one that continues it (a replication fork). */
@@ -182,9 +266,8 @@ export function createNodeSubscriptions(options: NodeSubscriptionsOptions): Node
     if (!mine) dirty = true
   }
 
-  const sweep = async (): Promise<void> => {
-    if (node.heldForMs() < node.ttlMs) return
-    const live = new Set(await engine.liveNodes())
+  /** The heads of the nodes' logs, a page at a time (at most SWEEP_PAGES of them). */
+  async function* nodeLogs(): AsyncGenerator<LogHead> {
     let after: string | undefined
     for (let page = 0; page < SWEEP_PAGES && !closed; page++) {
       const listed = await engine.list({
@@ -192,16 +275,22 @@ export function createNodeSubscriptions(options: NodeSubscriptionsOptions): Node
         limit: SWEEP_PAGE_SIZE,
         ...(after === undefined ? {} : { after }),
       })
-      for (const head of listed.logs) {
-        const owner = head.config.owner
-        // A live owner: its node, or a node that took it over and is finishing the job. This
-        // node's own log, or one it took over and could not finish with: finish now.
-        if (owner === undefined || (owner === self && head.name === ownLog)) continue
-        if (owner !== self && live.has(owner)) continue
-        await takeOver(head.name, owner)
-      }
-      if (listed.next === undefined) break
+      yield* listed.logs
+      if (listed.next === undefined) return
       after = listed.next
+    }
+  }
+
+  const sweep = async (): Promise<void> => {
+    if (node.heldForMs() < node.ttlMs) return
+    const live = new Set(await engine.liveNodes())
+    for await (const head of nodeLogs()) {
+      const owner = head.config.owner
+      // A live owner: its node, or a node that took it over and is finishing the job. This
+      // node's own log, or one it took over and could not finish with: finish now.
+      if (owner === undefined || (owner === self && head.name === ownLog)) continue
+      if (owner !== self && live.has(owner)) continue
+      await takeOver(head.name, owner)
     }
   }
 
@@ -212,7 +301,7 @@ export function createNodeSubscriptions(options: NodeSubscriptionsOptions): Node
       // Another node won, or the owner came back: either way, not this node's job.
       if (taken.status !== "appended") return
     }
-    const documents = await readSnapshot(log)
+    const documents = (await readSnapshot(log))?.documents ?? []
     await announce(documents.map((document) => ({ ...document, active: false })))
     await engine.delete(log)
     logger.info(
@@ -230,11 +319,49 @@ export function createNodeSubscriptions(options: NodeSubscriptionsOptions): Node
     })
   const upkeep = setInterval(() => void maintain(), node.ttlMs / 3)
   upkeep.unref()
+  // The first snapshot at once: this node's subscription events wait for it.
+  schedule(0)
 
-  const others = async (): Promise<SubscriptionDocument[]> => {
-    const nodes = (await engine.liveNodes()).filter((name) => name !== self)
-    const snapshots = await Promise.all(nodes.map((name) => readSnapshot(`${prefix}${name}`)))
-    return snapshots.flat()
+  /**
+   * Every node's subscriptions: this node's as they are, the others' from their snapshots (a
+   * dead node's too, until another takes its log over to end them), with the cursor that goes
+   * with them.
+   */
+  const everyNode = async (): Promise<Listed<SubscriptionDocument[]>> => {
+    const own = await updates.newest()
+    const logs: string[] = []
+    for await (const head of nodeLogs()) {
+      // One taken over is being ended by the node that took it: their inactive events follow.
+      if (head.name !== ownLog && head.config.owner === head.name.slice(prefix.length)) logs.push(head.name)
+    }
+    // One deleted since it was listed had its subscriptions' last events stored first: skipped.
+    const snapshots = (await Promise.all(logs.map(readSnapshot))).filter((snapshot) => snapshot !== undefined)
+    return {
+      value: [...current(), ...snapshots.flatMap((snapshot) => snapshot.documents)],
+      lastEventId: await oldest([own, ...snapshots.map((snapshot) => snapshot.stamp)]),
+    }
+  }
+
+  /**
+   * The cursor of the oldest of `stamps` (`undefined`: before any update): its id, or `earliest`
+   * when one is not of the hub log's current incarnation, nor of one it continues (a log made
+   * again): then nothing of the current one is known to be in its snapshot.
+   */
+  const oldest = async (stamps: readonly (UpdateMark | undefined)[]): Promise<string> => {
+    const at = stamps.map((stamp) => (stamp === undefined ? undefined : parsePosition(stamp.position)))
+    let seqs = at.map((position) => position?.seq)
+    if (seqs.includes(undefined)) return EARLIEST
+    if (at.some((position) => position?.epoch !== at[0]?.epoch)) {
+      // Stamped in different incarnations (a Redis failover forked the log): compared in the current one.
+      const head = await engine.head(updates.name)
+      seqs = at.map((position) => (head && position && inCurrentEpoch(head, position))?.seq)
+    }
+    let oldestAt = 0
+    for (const [i, seq] of seqs.entries()) {
+      if (seq === undefined) return EARLIEST
+      if (seq < (seqs[oldestAt] as number)) oldestAt = i
+    }
+    return stamps[oldestAt]?.id ?? EARLIEST
   }
 
   return {
@@ -242,21 +369,27 @@ export function createNodeSubscriptions(options: NodeSubscriptionsOptions): Node
       dirty = true
       schedule(Math.max(snapshotDelayMs, notBefore - performance.now()))
     },
+    async publish(documents) {
+      await gate
+      await announce(documents)
+    },
     maintain,
     async list(matchType, match) {
-      return matching([...current(), ...(await others())], matchType, match)
+      const { value, lastEventId } = await everyNode()
+      return { value: matching(value, matchType, match), lastEventId }
     },
     async get(id) {
-      return (
-        current().find((document) => document.id === id) ??
-        (await others()).find((document) => document.id === id)
-      )
+      const { value, lastEventId } = await everyNode()
+      return { value: value.find((document) => document.id === id), lastEventId }
     },
     async close() {
       closed = true
+      // Events held for a first snapshot that will not come now go out, and are waited for.
+      openGate()
       clearInterval(upkeep)
       clearTimeout(delay)
       await work
+      await options.settled()
       // Its subscribers are gone (announced inactive as each left): nothing left to list.
       if (ownEpoch !== undefined) {
         try {

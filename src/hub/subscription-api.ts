@@ -6,8 +6,7 @@ import { mercureLink } from "./discovery.js"
 import { HttpError } from "./http-error.js"
 import { refuse } from "./refuse.js"
 import { sendJson } from "./responses.js"
-import { encodeTemplateValue, subscriptionsPath } from "./subscriptions.js"
-import { EARLIEST } from "./update.js"
+import { encodeTemplateValue, type Listed, subscriptionsPath } from "./subscriptions.js"
 
 /**
  * Answers the subscription API (draft-08 "Subscription API"): `<hub>/subscriptions`,
@@ -48,33 +47,29 @@ export async function subscriptionApi(
         `No such resource. Use ${prefix}, ${prefix}/{match_type}/{match} or ${prefix}/{match_type}/{match}/{subscriber}.`,
       )
     }
-    const lastId = (await context.updates.lastId()) ?? EARLIEST
-    const headers = {
+    // The cursor comes with the subscriptions: they reflect every subscription event up to it.
+    const headers = ({ lastEventId }: Listed<unknown>) => ({
       ...cors,
       link: mercureLink(context.settings, {
-        "last-event-id": lastId,
+        "last-event-id": lastEventId,
         type: "mercure",
         "content-type": "application/json",
       }),
       // Opaque: an id may hold what an entity-tag cannot (a quote, a space).
-      etag: `"${createHash("sha256").update(lastId).digest("base64url")}"`,
+      etag: `"${createHash("sha256").update(lastEventId).digest("base64url")}"`,
       "cache-control": "must-revalidate",
-    }
+    })
     const [matchType, match, subscriber] = segments.map(decodeSegment)
     if (subscriber !== undefined) {
       // Looked up by the canonical spelling, whatever percent-encoding case the client used.
       const id = `${prefix}/${encodeTemplateValue(matchType ?? "")}/${encodeTemplateValue(match ?? "")}/${encodeTemplateValue(subscriber)}`
-      const document = await context.directory.get(id)
-      if (document === undefined) throw new HttpError(404, `No active subscription ${path}.`)
-      sendJson(response, 200, document, headers)
+      const found = await context.directory.get(id)
+      if (found.value === undefined) throw new HttpError(404, `No active subscription ${path}.`)
+      sendJson(response, 200, found.value, headers(found))
       return
     }
-    sendJson(
-      response,
-      200,
-      { id: path, type: "subscriptions", subscriptions: await context.directory.list(matchType, match) },
-      headers,
-    )
+    const listed = await context.directory.list(matchType, match)
+    sendJson(response, 200, { id: path, type: "subscriptions", subscriptions: listed.value }, headers(listed))
   } catch (error) {
     refuse(context, response, error, cors)
   }

@@ -1,5 +1,6 @@
 import type { Grants } from "../auth/grants.js"
 import type { RequestedSubscription } from "./subscription-request.js"
+import { EARLIEST } from "./update.js"
 import type { UpdateLog } from "./update-log.js"
 
 /** The subscription document of draft-08 "Subscription Events". */
@@ -40,13 +41,30 @@ export interface MatcherCount {
   readonly subscriptions: number
 }
 
-/** What the subscription API lists: this node's subscriptions, or every live node's (node-subscriptions.ts). */
+/**
+ * What the subscription API answers, with the cursor it gives out: draft-08's client reads the
+ * list, then subscribes to the subscription events from that cursor.
+ */
+export interface Listed<T> {
+  readonly value: T
+  /**
+   * The id of an update of the hub's log, or `earliest`: `value` reflects every subscription
+   * event up to it (and maybe some after it), so that the events after it, applied in order,
+   * bring `value` up to date — none is missing, a few may come twice.
+   */
+  readonly lastEventId: string
+}
+
+/** What the subscription API lists: this node's subscriptions, or every node's (node-subscriptions.ts). */
 export interface SubscriptionDirectory {
   /** Active subscriptions, all or for one matcher (`matchType` and `match` both given). */
-  list(matchType?: string, match?: string): Promise<SubscriptionDocument[]>
+  list(matchType?: string, match?: string): Promise<Listed<SubscriptionDocument[]>>
   /** One subscription by its topic path, or `undefined`. */
-  get(id: string): Promise<SubscriptionDocument | undefined>
-  /** Stops what it runs in the background and removes what it keeps in the engine. */
+  get(id: string): Promise<Listed<SubscriptionDocument | undefined>>
+  /**
+   * Stops what it runs in the background and, once the subscription events published so far
+   * are stored (or failed), removes what it keeps in the engine.
+   */
   close(): Promise<void>
 }
 
@@ -61,11 +79,16 @@ export function matching(
 }
 
 /** The directory of a hub alone on its engine: the registry's own subscriptions. */
-export function localDirectory(registry: SubscriptionRegistry): SubscriptionDirectory {
+export function localDirectory(registry: SubscriptionRegistry, updates: UpdateLog): SubscriptionDirectory {
+  // The log is read first: a subscription's event is stored after the registry changed.
+  const asOfNow = async <T>(read: () => T): Promise<Listed<T>> => {
+    const mark = await updates.newest()
+    return { value: read(), lastEventId: mark?.id ?? EARLIEST }
+  }
   return {
-    list: async (matchType, match) => matching(registry.all(), matchType, match),
-    get: async (id) => registry.get(id),
-    close: async () => {},
+    list: (matchType, match) => asOfNow(() => matching(registry.all(), matchType, match)),
+    get: (id) => asOfNow(() => registry.get(id)),
+    close: () => registry.settled(),
   }
 }
 
@@ -102,12 +125,13 @@ export function encodeTemplateValue(value: string): string {
 /**
  * Creates the registry. `events` turns the active subscriptions feature on: "the hub MUST
  * publish an update every time a subscription is created or terminated", private, with the SSE
- * event type `mercure`, on the topic `<hub path>/subscriptions/{match_type}/{match}/{subscriber}`.
+ * event type `mercure`, on the topic `<hub path>/subscriptions/{match_type}/{match}/{subscriber}`;
+ * `publish` stores them ({@link publishSubscriptionEvents}, or a hub-wide directory's).
  * `onChange` hears of every change (a hub-wide directory keeps the engine's copy up to date).
  */
 export function createSubscriptionRegistry(
   hubPath: string,
-  updates: UpdateLog,
+  publish: (documents: readonly SubscriptionDocument[]) => Promise<void>,
   events: boolean,
   onPublishError: (error: unknown) => void,
   onChange: () => void = () => {},
@@ -119,7 +143,7 @@ export function createSubscriptionRegistry(
   const announce = (documents: readonly SubscriptionDocument[]): void => {
     onChange()
     if (!events) return
-    const published = publishSubscriptionEvents(updates, documents)
+    const published = publish(documents)
       .catch(onPublishError)
       .finally(() => publishing.delete(published))
     publishing.add(published)

@@ -25,10 +25,16 @@ export interface UpdateLog {
    * the oldest held update with that id, or `undefined` when the hub holds no such update.
    */
   locate(cursor: string): Promise<Position | undefined>
-  /** The id of the newest update held, or `undefined` when the log holds none. */
-  lastId(): Promise<string | undefined>
+  /** The newest update held (appended on any node), or `undefined` when the log holds none. */
+  newest(): Promise<UpdateMark | undefined>
   /** Up to `limit` of the newest updates held (appended on any node), newest first. */
   recent(limit: number): Promise<readonly StoredUpdate[]>
+}
+
+/** An update of the hub's log, by its Mercure id and its position: where the log stood. */
+export interface UpdateMark {
+  readonly id: string
+  readonly position: Position
 }
 
 /** Field order of an entry's JSON array: topics, data, private (0/1), type, retry. */
@@ -47,6 +53,18 @@ export function openUpdateLog(engine: Engine, name: string = DEFAULT_HUB_LOG): U
     const stored: StoredUpdate = { position: entry.position, time: entry.time, ...update }
     decoded.set(entry, stored)
     return stored
+  }
+  /** Up to `limit` of the newest entries held, oldest first. */
+  const newestEntries = async (limit: number): Promise<readonly Entry[]> => {
+    const head = await engine.head(name)
+    const tail = head === undefined ? undefined : parsePosition(head.tail)
+    const floor = head === undefined ? undefined : parsePosition(head.floor)
+    if (tail === undefined || floor === undefined || limit < 1) return []
+    const after = Math.max(floor.seq, tail.seq - limit)
+    if (after >= tail.seq) return []
+    // Not held when retention trimmed past `after` meanwhile: nothing this time.
+    const read = await engine.read(name, formatPosition(tail.epoch, after), limit)
+    return read.held ? read.entries : []
   }
   return {
     engine,
@@ -69,19 +87,12 @@ export function openUpdateLog(engine: Engine, name: string = DEFAULT_HUB_LOG): U
       if (cursor === EARLIEST) return START
       return await engine.locate(name, cursor)
     },
-    async lastId() {
-      return (await this.recent(1))[0]?.id
+    async newest() {
+      const [entry] = await newestEntries(1)
+      return entry === undefined ? undefined : { id: updateId(entry), position: entry.position }
     },
     async recent(limit) {
-      const head = await engine.head(name)
-      const tail = head === undefined ? undefined : parsePosition(head.tail)
-      const floor = head === undefined ? undefined : parsePosition(head.floor)
-      if (tail === undefined || floor === undefined || limit < 1) return []
-      const after = Math.max(floor.seq, tail.seq - limit)
-      if (after >= tail.seq) return []
-      // Not held when retention trimmed past `after` meanwhile: nothing this time.
-      const read = await engine.read(name, formatPosition(tail.epoch, after), limit)
-      return read.held ? read.entries.map((entry) => this.decode(entry)).reverse() : []
+      return (await newestEntries(limit)).map((entry) => this.decode(entry)).reverse()
     },
   }
 }
@@ -106,7 +117,7 @@ export function toUpdateEntry(
 /** Rebuilds an update from another node's (or an earlier run's) entry. */
 function decodeFields(entry: Entry): PreparedUpdate {
   const [topics, data, isPrivate, type, retry] = JSON.parse(entry.data) as EncodedUpdate
-  const id = entry.key ?? entry.position
+  const id = updateId(entry)
   return {
     id,
     topics: Object.freeze(topics),
@@ -116,4 +127,9 @@ function decodeFields(entry: Entry): PreparedUpdate {
     retry: retry ?? undefined,
     frame: encode({ id, event: type ?? undefined, retry: retry ?? undefined, data }),
   }
+}
+
+/** The Mercure id of the update an entry holds: its key, else its position. */
+function updateId(entry: Entry): string {
+  return entry.key ?? entry.position
 }

@@ -1,14 +1,16 @@
 // Two hubs sharing one engine as one hub across nodes, each with its node lease: the subscription
-// API of either lists both nodes' subscribers; the subscriptions a dead node left behind are
-// announced inactive exactly once (the takeover fence) and leave the API; a node restarted under
-// its old id ends its previous run's. On the memory engine (two hubs on one engine) and on the
-// real Redis at 127.0.0.1:6379 (one engine per hub, a unique key prefix and hub log name).
+// API of either lists both nodes' subscribers, with a cursor past no subscription event the list
+// does not reflect, however late the other node's snapshot; the subscriptions a dead node left
+// behind are announced inactive exactly once (the takeover fence) and leave the API; a node
+// restarted under its old id ends its previous run's. On the memory engine (two hubs on one engine)
+// and on the real Redis at 127.0.0.1:6379 (one engine per hub, a unique key prefix and hub log
+// name).
 
 import { randomBytes } from "node:crypto"
 import { afterAll, afterEach, describe, expect, it } from "vitest"
 import type { Engine } from "../../src/engine/engine.js"
 import { createMemoryEngine } from "../../src/engine/memory.js"
-import { holdNodeLease, type NodeLease } from "../../src/engine/node-lease.js"
+import { holdNodeLease, type NodeLease, type NodeLeaseView } from "../../src/engine/node-lease.js"
 import { START } from "../../src/engine/position.js"
 import { createRedisEngine } from "../../src/engine/redis.js"
 import { nodeLogPrefix } from "../../src/hub/node-subscriptions.js"
@@ -16,7 +18,7 @@ import type { SubscriptionDocument } from "../../src/hub/subscriptions.js"
 import { openUpdateLog } from "../../src/hub/update-log.js"
 import { deleteKeys, redisAnswers, SHARED_REDIS_URL, STRICT } from "../engine/redis-servers.js"
 import { openStream, recordingLogger, type StreamReader } from "../server/helpers.js"
-import { startHub, subscribeUrl, type TestHub, token } from "./hub-helpers.js"
+import { publish, startHub, subscribeUrl, type TestHub, token } from "./hub-helpers.js"
 
 const RUN = `herald-nodes-${randomBytes(4).toString("hex")}`
 const redisUp = await redisAnswers(SHARED_REDIS_URL)
@@ -77,15 +79,16 @@ describe.each(engines)("subscriptions across nodes (%s)", (_name, runs, store) =
     return engine
   }
 
-  /** One node: its engine, its lease, its hub on the shared hub log. */
+  /** One node: its engine, its lease, its hub (seeing its lease through `view`) on the shared hub log. */
   async function node(
     on: Store,
     log: string,
     id: string,
+    view: (lease: NodeLease) => NodeLeaseView = (lease) => lease,
   ): Promise<{ hub: TestHub; lease: NodeLease; engine: Engine }> {
     const engine = opened(on)
     const lease = holdNodeLease(engine, id, LEASE_MS, { logger: recordingLogger() })
-    const hub = await startHub({ engine, log, node: lease, subscriptions: true })
+    const hub = await startHub({ engine, log, node: view(lease), subscriptions: true })
     cleanups.push(async () => {
       await hub.close()
       await lease.release()
@@ -109,6 +112,8 @@ describe.each(engines)("subscriptions across nodes (%s)", (_name, runs, store) =
   ): Promise<{
     status: number
     body: { subscriptions?: SubscriptionDocument[] } & Partial<SubscriptionDocument>
+    /** The Link header's `last-event-id`. */
+    cursor: string | undefined
   }> {
     const bearer = await token(hub.hubUrl, {
       subscribe: [{ match: "/.well-known/mercure/subscriptions{/*}?", match_type: "urlpattern" }],
@@ -116,8 +121,43 @@ describe.each(engines)("subscriptions across nodes (%s)", (_name, runs, store) =
     const response = await fetch(`${hub.hubUrl}/subscriptions${path}`, {
       headers: { authorization: `Bearer ${bearer}` },
     })
-    return { status: response.status, body: await response.json() }
+    const cursor = /last-event-id="([^"]*)"/.exec(response.headers.get("link") ?? "")?.[1]
+    return { status: response.status, body: await response.json(), cursor }
   }
+
+  /**
+   * The matchers of the subscriptions draft-08's client ends up with: `hub`'s list, then the
+   * subscription events after its cursor, each replacing its subscription's state.
+   */
+  async function reconciled(hub: TestHub, engine: Engine, log: string): Promise<string[]> {
+    const { body, cursor } = await listed(hub)
+    const view = new Map((body.subscriptions ?? []).map((document) => [document.id, document]))
+    const updates = openUpdateLog(engine, log)
+    const from = await updates.locate(cursor as string)
+    expect(from, `the cursor ${cursor} is held`).toBeDefined()
+    const read = await engine.read(log, from as string, 1000)
+    for (const entry of read.held ? read.entries : []) {
+      const update = updates.decode(entry)
+      if (update.type !== "mercure") continue
+      const document = JSON.parse(update.data) as SubscriptionDocument
+      if (document.active) view.set(document.id, document)
+      else view.delete(document.id)
+    }
+    return [...view.values()].map((document) => document.match).sort()
+  }
+
+  /**
+   * A node's view of its lease that says it lapsed while `stale()`: the node then writes no
+   * snapshot (the engine still lists it live), as a busy node paced to one snapshot every few
+   * seconds has not written it yet.
+   */
+  const staleWhile =
+    (stale: () => boolean) =>
+    (lease: NodeLease): NodeLeaseView => ({
+      node: lease.node,
+      ttlMs: lease.ttlMs,
+      heldForMs: () => (stale() ? 0 : lease.heldForMs()),
+    })
 
   const matches = async (hub: TestHub) =>
     ((await listed(hub)).body.subscriptions ?? []).map((document) => document.match).sort()
@@ -179,6 +219,158 @@ describe.each(engines)("subscriptions across nodes (%s)", (_name, runs, store) =
       expect(await b.engine.head(`${nodeLogPrefix(log)}node-b`)).toBeUndefined()
       const ended = (await events(b.engine, log)).filter((event) => event.match.endsWith("on-b-again"))
       expect(ended.map((event) => event.active)).toEqual([true, false])
+    },
+  )
+
+  it.runIf(runs)(
+    "the API's cursor misses no event its list does not reflect, however late another node's snapshot",
+    async () => {
+      const on = store()
+      const log = `hub-${randomBytes(3).toString("hex")}`
+      const a = await node(on, log, "node-a")
+      let stale = false
+      const b = await node(
+        on,
+        log,
+        "node-b",
+        staleWhile(() => stale),
+      )
+      const bLog = `${nodeLogPrefix(log)}node-b`
+      await eventually(async () => ((await b.engine.head(bLog)) ? true : undefined), "B's first snapshot")
+      const onB = "https://example.com/on-b"
+      const statesOnB = async () =>
+        (await events(b.engine, log)).filter((event) => event.match === onB).map((event) => event.active)
+
+      // Opened on B just before the client reads A's list: not in B's snapshot yet.
+      stale = true
+      const subscriberOnB = await subscriber(b.hub, onB)
+      await eventually(async () => ((await statesOnB()).length === 1 ? true : undefined), "B's event stored")
+      expect(await reconciled(a.hub, a.engine, log)).toEqual([onB])
+
+      // Closed on B just before the client reads A's list: still in B's snapshot.
+      stale = false
+      await eventually(
+        async () => ((await matches(a.hub)).includes(onB) ? true : undefined),
+        "B's snapshot with it",
+      )
+      stale = true
+      subscriberOnB.close()
+      await eventually(async () => ((await statesOnB()).length === 2 ? true : undefined), "B's event stored")
+      expect(await statesOnB()).toEqual([true, false])
+      expect(await reconciled(a.hub, a.engine, log)).toEqual([])
+    },
+  )
+
+  it.runIf(runs)(
+    "a node publishes no subscription event before its first snapshot, which no list would reflect",
+    async () => {
+      const on = store()
+      const log = `hub-${randomBytes(3).toString("hex")}`
+      const a = await node(on, log, "node-a")
+      let stale = true
+      const b = await node(
+        on,
+        log,
+        "node-b",
+        staleWhile(() => stale),
+      )
+      const onB = "https://example.com/on-b"
+      const statesOnB = async () =>
+        (await events(b.engine, log)).filter((event) => event.match === onB).map((event) => event.active)
+      await subscriber(b.hub, onB)
+      // Three of B's upkeep rounds (a third of the lease each) without a snapshot: no event either.
+      await new Promise((resolve) => setTimeout(resolve, LEASE_MS))
+      expect(await statesOnB()).toEqual([])
+      expect(await reconciled(a.hub, a.engine, log)).toEqual([])
+      stale = false
+      await eventually(async () => ((await statesOnB()).length === 1 ? true : undefined), "B's event stored")
+      expect(await reconciled(a.hub, a.engine, log)).toEqual([onB])
+    },
+  )
+
+  it.runIf(runs)(
+    "a node whose lease lapsed stays listed until its subscriptions' inactive events are stored",
+    async () => {
+      const on = store()
+      const log = `hub-${randomBytes(3).toString("hex")}`
+      // A never sweeps (it thinks its lease lapsed): nobody ends B's subscriptions.
+      const a = await node(
+        on,
+        log,
+        "node-a",
+        staleWhile(() => true),
+      )
+      const b = await node(on, log, "node-b")
+      const onB = "https://example.com/on-b"
+      await subscriber(b.hub, onB)
+      await eventually(async () => ((await matches(a.hub)).includes(onB) ? true : undefined), "B's snapshot")
+      // B's lease lapses (a node cut off from the engine for a while, which may come back).
+      await b.lease.release()
+      expect(await a.engine.liveNodes()).not.toContain("node-b")
+      expect(await matches(a.hub)).toEqual([onB])
+      expect(await reconciled(a.hub, a.engine, log)).toEqual([onB])
+    },
+  )
+
+  it.runIf(runs)("a node with no change stamps its snapshot again: the cursor keeps up", async () => {
+    const on = store()
+    const log = `hub-${randomBytes(3).toString("hex")}`
+    const a = await node(on, log, "node-a")
+    const b = await node(on, log, "node-b")
+    await eventually(
+      async () => ((await b.engine.head(`${nodeLogPrefix(log)}node-b`)) ? true : undefined),
+      "B's first snapshot",
+    )
+    const bearer = await token(a.hub.hubUrl, { publish: ["*"] })
+    for (const id of ["u1", "u2", "u3"]) {
+      const published = await publish(a.hub.hubUrl, { topic: "https://example.com/t", data: id, id }, bearer)
+      expect(published.status).toBe(200)
+    }
+    // B's snapshot, older than them, is stamped again within a third of the lease.
+    await eventually(
+      async () => ((await listed(a.hub)).cursor === "u3" ? true : undefined),
+      "the cursor at u3",
+    )
+  })
+
+  it.runIf(runs)(
+    "the cursor is the oldest snapshot's stamp; earliest for one stamped in another incarnation or not at all",
+    async () => {
+      const on = store()
+      const log = `hub-${randomBytes(3).toString("hex")}`
+      const writer = opened(on)
+      // A never sweeps (it thinks its lease lapsed): the ghost's snapshot stays.
+      const a = await node(
+        on,
+        log,
+        "node-a",
+        staleWhile(() => true),
+      )
+      const bearer = await token(a.hub.hubUrl, { publish: ["*"] })
+      for (const id of ["u1", "u2"]) {
+        const published = await publish(
+          a.hub.hubUrl,
+          { topic: "https://example.com/t", data: id, id },
+          bearer,
+        )
+        expect(published.status).toBe(200)
+      }
+      const [, u1] = await openUpdateLog(writer, log).recent(2)
+      const snapshot = (key?: string) =>
+        writer.append(`${nodeLogPrefix(log)}ghost`, [{ data: "[]", ...(key === undefined ? {} : { key }) }], {
+          create: { owner: "ghost", retention: { maxEntries: 1 } },
+          fence: { owner: "ghost" },
+        })
+      const cursor = async () => (await listed(a.hub)).cursor
+      expect(await cursor()).toBe("u2")
+      await snapshot(`${u1?.position} u1`)
+      expect(await cursor()).toBe("u1")
+      // An older Herald's snapshot, without a stamp.
+      await snapshot()
+      expect(await cursor()).toBe("earliest")
+      // Stamped in an incarnation of the hub log that the current one does not continue.
+      await snapshot("zzzzzzzz_0000000000000001 gone")
+      expect(await cursor()).toBe("earliest")
     },
   )
 

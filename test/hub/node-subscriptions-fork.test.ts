@@ -85,6 +85,7 @@ describe.skipIf(!installed && !STRICT)(
         announce: async (each) => {
           announced.push([...each])
         },
+        settled: async () => {},
         logger: recordingLogger(),
       })
       const ownLog = `${nodeLogPrefix("hub")}node-a`

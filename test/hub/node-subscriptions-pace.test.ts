@@ -44,6 +44,7 @@ it("writes the next snapshot no sooner than about 19 times the last one took to 
     node,
     current: () => documents,
     announce: async () => {},
+    settled: async () => {},
     logger: recordingLogger(),
     snapshotDelayMs: 10,
   })
