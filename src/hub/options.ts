@@ -24,9 +24,9 @@ export interface HubLimits {
   readonly maxMatchersPerSubscription?: number
   /**
    * URL pattern and URI template matchers of one client address (as `maxConnectionsPerAddress`
-   * counts it), across its subscriber connections. Default 256 (429 past it). Every update is
-   * tested against each such matcher, at microseconds apiece; exact matchers and `*` cost a
-   * comparison, and are not counted.
+   * counts it), across its subscriber connections. Default 4 × `maxConnectionsPerAddress` (1024;
+   * 429 past it). Every update is tested against each such matcher, at microseconds apiece; exact
+   * matchers and `*` cost a comparison, and are not counted.
    */
   readonly maxPatternMatchersPerAddress?: number
   /** Longest matcher or topic, characters. Default 1024. */

@@ -35,12 +35,19 @@ export interface HubSettings {
 
 export const DEFAULT_HUB_URL = "http://localhost:8080/.well-known/mercure"
 
+/**
+ * The default `maxPatternMatchersPerAddress` per connection an address may open: it follows a
+ * raised `maxConnectionsPerAddress` (a proxy or a server-side renderer opening many streams from
+ * one address, each with a template or two) without a second setting to raise.
+ */
+const PATTERN_MATCHERS_PER_CONNECTION = 4
+
 export const DEFAULT_LIMITS: ResolvedLimits = Object.freeze({
   maxBodyBytes: 1024 * 1024,
   maxTopicsPerUpdate: 64,
   maxUpdatesPerRequest: 10_000,
   maxMatchersPerSubscription: 64,
-  maxPatternMatchersPerAddress: 256,
+  maxPatternMatchersPerAddress: PATTERN_MATCHERS_PER_CONNECTION * DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
   maxPatternLength: 1024,
   maxConnectionsPerAddress: DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
   ipv6PrefixLength: DEFAULT_IPV6_PREFIX_LENGTH,
@@ -76,6 +83,9 @@ export function resolveSettings(options: HubOptions): HubSettings {
     }
     if (name === "bodyIdleTimeoutMs") assertTimerDelay("limits.bodyIdleTimeoutMs", value)
     limits[name as keyof ResolvedLimits] = value
+  }
+  if (options.limits?.maxPatternMatchersPerAddress === undefined) {
+    limits.maxPatternMatchersPerAddress = PATTERN_MATCHERS_PER_CONNECTION * limits.maxConnectionsPerAddress
   }
   const heartbeatMs = options.heartbeatMs ?? DEFAULT_HEARTBEAT_MS
   const retryMs = options.retryMs ?? DEFAULT_RETRY_MS

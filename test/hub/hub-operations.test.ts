@@ -170,6 +170,18 @@ describe("operations", () => {
     for (const stream of [exact, template, again]) stream.close()
   })
 
+  it("bounds the patterns of an address by default at 4 per connection it may open, following a raised or lowered connection bound", async () => {
+    hub = await startHub({ allowAnonymousSubscribe: true, limits: { maxConnectionsPerAddress: 1 } })
+    const patterns = (count: number): [string, string][] =>
+      Array.from({ length: count }, (_, i) => ["match_urlpattern", `http{s}?://:host/p${i}/*`])
+    const over = await fetch(subscribeUrl(hub.hubUrl, patterns(5)))
+    expect(over.status).toBe(429)
+    expect((await over.json()).detail).toMatch(/at most 4 per client address/)
+    const within = await openStream(subscribeUrl(hub.hubUrl, patterns(4)))
+    expect(within.status).toBe(200)
+    within.close()
+  })
+
   it("closes a subscriber's connection when its token expires", async () => {
     hub = await startHub()
     const shortLived = await token(hub.hubUrl, { subscribe: ["*"], expiresInSec: 1 })

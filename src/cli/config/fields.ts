@@ -417,7 +417,7 @@ export const FIELDS = [
     type: count,
     arg: "<n>",
     help: "URL pattern and URI template matchers per client address, across its subscriptions (429 past it); each is tested against every update, exact matchers are not counted",
-    shownDefault: "256",
+    shownDefault: "4 × --max-connections-per-address",
     group: "limits",
   }),
   field({
