@@ -1,5 +1,6 @@
 import type { ServerResponse } from "node:http"
 import type { Engine } from "../engine/engine.js"
+import { StorageFullError } from "../engine/storage-full.js"
 import { TooManyLogsError } from "../engine/too-many-logs.js"
 import { EngineUnavailableError } from "../engine/unavailable.js"
 import type { Logger } from "../logger.js"
@@ -10,13 +11,15 @@ import type { WireFormat } from "./wire-format.js"
 const UNAVAILABLE_RETRY_SECONDS = 1
 
 /**
- * Answers an engine's refusal as a 503 in the endpoint's error shape, as the hub and the
- * streams answer it; `false` for anything else, which the caller rethrows.
+ * Answers an engine's refusal in the endpoint's error shape, as the hub and the streams answer
+ * it; `false` for anything else, which the caller rethrows.
  *
- * - The engine cannot reach its store (Redis down, failing over): with `Retry-After`, since the
- *   same request may succeed in a moment.
- * - The engine holds its maximum of logs (shared with the hub and the streams): without, since
- *   it lasts until logs are deleted or expire.
+ * - The engine cannot reach its store (Redis down, failing over): a 503 with `Retry-After`,
+ *   since the same request may succeed in a moment.
+ * - The engine holds its maximum of logs (shared with the hub and the streams): a 503 without,
+ *   since it lasts until logs are deleted or expire.
+ * - The engine's disk is full: a 507, which lasts until space is freed. Not logged here: the
+ *   engine says it once, as it starts.
  */
 export function sendEngineRefusal(
   response: ServerResponse,
@@ -45,6 +48,15 @@ export function sendEngineRefusal(
       format,
       503,
       `The AI endpoints' ${engine.name} engine holds its maximum of ${error.maxLogs} logs, shared with the hub and the streams, so no generation was started. An operator can free logs (delete streams) or raise the engine's maxLogs.`,
+    )
+    return true
+  }
+  if (error instanceof StorageFullError) {
+    sendFormatError(
+      response,
+      format,
+      507,
+      `The AI endpoints' ${error.engine} engine has no room: the disk holding ${error.path} is full, so nothing was stored. An operator can free space on it, or have the hub keep fewer updates (herald serve's --retention-max-events and --retention-max-age).`,
     )
     return true
   }

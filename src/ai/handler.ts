@@ -113,7 +113,7 @@ export interface AIHandler {
   owns(path: string): boolean
   /**
    * Answers a request; resolves once answered (a stream: once it is live). Never rejects: a store
-   * out of reach is a 503 with `Retry-After` in the endpoint's error shape; any other failure is
+   * out of reach is a 503 with `Retry-After` in the endpoint's error shape, a full one a 507; any other failure is
    * answered as `withErrorBoundary` does (a 500, or the connection cut) and logged.
    */
   handle(request: IncomingMessage, response: ServerResponse): Promise<void>
@@ -316,8 +316,9 @@ export function createAIHandler(options: AIHandlerOptions): AIHandler {
   }
 
   /**
-   * An engine's refusal (its store unreachable, or its maximum of logs) is a 503 in the
-   * endpoint's error shape (engine-refusal.ts). Anything else goes to the error boundary.
+   * An engine's refusal (its store unreachable, or its maximum of logs: a 503; its disk full: a
+   * 507) is answered in the endpoint's error shape (engine-refusal.ts). Anything else goes to
+   * the error boundary.
    */
   const routeOrUnavailable = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
     try {

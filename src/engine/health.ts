@@ -1,7 +1,7 @@
 /**
  * The optional health capability of an engine (ENGINE-NOTES lesson 8: optional capabilities are
  * probed, so the core contract stays small). The dashboard shows it; `/readyz` fails while the
- * store is down.
+ * store is down, and `herald_engine_full` says when it is full.
  */
 
 import type { Engine } from "./engine.js"
@@ -10,6 +10,11 @@ import type { Engine } from "./engine.js"
 export type EngineHealth =
   /** The store answered; `latencyMs` is one round trip to it. */
   | { readonly status: "up"; readonly latencyMs: number }
+  /**
+   * The store answered, but has no room for writes (a full disk): a write failed for that
+   * reason, and none has succeeded since. Reads are still served; `reason` says what is full.
+   */
+  | { readonly status: "full"; readonly latencyMs: number; readonly reason: string }
   /** The store did not answer; `reason` says why, for an operator. */
   | { readonly status: "down"; readonly reason: string }
 

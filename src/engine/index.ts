@@ -6,7 +6,7 @@
  * (in-process), sqlite (durable, one process per file; needs the optional better-sqlite3) and
  * redis (distributed: standalone, Sentinel or Cluster; needs the optional ioredis). Each driver
  * is loaded when its engine is created, not when this module is imported. `hasHealth` probes an
- * engine for the optional health capability (redis has it). Use it to build an app on logs, or
+ * engine for the optional health capability (redis and sqlite have it). Use it to build an app on logs, or
  * to write an engine of your own: `LocalFeed` fans a node's live appends out to its watchers,
  * `checkProducer` runs the idempotent-producer fence.
  *
@@ -72,5 +72,6 @@ export { type CheckpointPolicy, SQLITE_CHECKPOINT_DEFAULTS } from "./sqlite-chec
 export { NotHeraldDatabaseError, SQLITE_APPLICATION_ID, SqliteNotWritableError } from "./sqlite-file.js"
 export { DatabaseLockedError } from "./sqlite-lock.js"
 export { SQLITE_SCHEMA_VERSION, type SqliteMigrations, type V1Update } from "./sqlite-schema.js"
+export { StorageFullError } from "./storage-full.js"
 export { TooManyLogsError } from "./too-many-logs.js"
 export { EngineUnavailableError } from "./unavailable.js"

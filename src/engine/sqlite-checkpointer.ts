@@ -1,7 +1,7 @@
 import { statSync } from "node:fs"
 import { createRequire } from "node:module"
 import { Worker } from "node:worker_threads"
-import type { Logger } from "../logger.js"
+import { failureStreak, type Logger } from "../logger.js"
 
 /** When the checkpointer copies the WAL back into the database file. */
 export interface CheckpointPolicy {
@@ -51,27 +51,28 @@ export interface Checkpointer {
 // so it works from the TypeScript sources, the build and a bundle alike). Its connection is
 // not the writer's: a PASSIVE checkpoint never blocks the writer, and it runs off the event
 // loop that serves publishes. A RESTART waits for readers to move off the old WAL, at most
-// RESTART_WAIT_MS, and answers either way.
+// RESTART_WAIT_MS, and answers either way. Failures are reported, and the first success after
+// them: one that lasts (a full disk) fails every tick.
 const RESTART_WAIT_MS = 200
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require("node:worker_threads")
 const Driver = require(workerData.driver)
 const db = new Driver(workerData.path, { timeout: ${RESTART_WAIT_MS}, fileMustExist: true })
-const report = (error) => parentPort.postMessage({ failed: String(error && error.message) })
-const timer = setInterval(() => {
+let failing = false
+const checkpoint = (mode) => {
   try {
-    db.pragma("wal_checkpoint(PASSIVE)")
+    db.pragma("wal_checkpoint(" + mode + ")")
+    if (failing) parentPort.postMessage({ recovered: true })
+    failing = false
   } catch (error) {
-    report(error)
+    failing = true
+    parentPort.postMessage({ failed: String(error && error.message) })
   }
-}, workerData.everyMs)
+}
+const timer = setInterval(() => checkpoint("PASSIVE"), workerData.everyMs)
 parentPort.on("message", (message) => {
   if (message === "restart") {
-    try {
-      db.pragma("wal_checkpoint(RESTART)")
-    } catch (error) {
-      report(error)
-    }
+    checkpoint("RESTART")
     parentPort.postMessage({ restarted: true })
     return
   }
@@ -102,6 +103,11 @@ export function createCheckpointer(path: string, policy: CheckpointPolicy, logge
   let gone = false
   let exited: Promise<void> = Promise.resolve()
   let restarted: (() => void) | undefined
+  // Once as checkpoints start failing, once as they work again: not every tick of an outage.
+  const checkpoints = failureStreak(logger, "error", {
+    failed: "herald sqlite engine: a checkpoint failed; the WAL grows until one succeeds",
+    recovered: "herald sqlite engine: checkpoints work again",
+  })
   const settleRestart = () => {
     restarted?.()
     restarted = undefined
@@ -112,13 +118,10 @@ export function createCheckpointer(path: string, policy: CheckpointPolicy, logge
     const started = new Worker(WORKER_SOURCE, { eval: true, workerData: { driver, path, ...policy } })
     // A checkpointer never keeps the process alive.
     started.unref()
-    started.on("message", (message: { failed?: string; restarted?: true }) => {
+    started.on("message", (message: { failed?: string; recovered?: true; restarted?: true }) => {
       if (message.restarted) settleRestart()
-      else
-        logger.error(
-          { err: message.failed },
-          "herald sqlite engine: a checkpoint failed; the WAL grows until one succeeds",
-        )
+      else if (message.recovered) checkpoints.succeeded()
+      else checkpoints.failed(message.failed)
     })
     started.on("error", (error) =>
       logger.error(

@@ -1,4 +1,5 @@
 import { type Database, openDatabase } from "./sqlite-driver.js"
+import { StorageFullError } from "./storage-full.js"
 
 /** `PRAGMA application_id` of a Herald database: "HRLD". Tells Herald's files from others. */
 export const SQLITE_APPLICATION_ID = 0x48524c44
@@ -118,6 +119,17 @@ export function notWritableOr(error: unknown, path: string): unknown {
   const code = (error as { code?: unknown }).code
   const refused = typeof code === "string" && (code.startsWith("SQLITE_READONLY") || code === "SQLITE_PERM")
   return refused ? new SqliteNotWritableError(path, (error as Error).message, { cause: error }) : error
+}
+
+/**
+ * `error` as a {@link StorageFullError} of `path` when SQLite refused a write for want of room
+ * (`SQLITE_FULL`: the disk is full, or the file at its `max_page_count`), else as it is: what to
+ * throw.
+ */
+export function fullOr(error: unknown, path: string): unknown {
+  return (error as { code?: unknown }).code === "SQLITE_FULL"
+    ? new StorageFullError("sqlite", path, { cause: error })
+    : error
 }
 
 /**

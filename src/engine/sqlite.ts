@@ -1,6 +1,6 @@
 import { mkdirSync } from "node:fs"
 import { dirname, resolve } from "node:path"
-import { defaultLogger, type Logger } from "../logger.js"
+import { defaultLogger, type FailureStreak, failureStreak, type Logger } from "../logger.js"
 import {
   assertAppendOptions,
   assertDuration,
@@ -30,6 +30,7 @@ import type {
   StopOptions,
 } from "./engine.js"
 import { GroupCommit, type Outcome } from "./group-commit.js"
+import type { EngineHealth, HealthCapability } from "./health.js"
 import { LocalFeed } from "./local-feed.js"
 import { formatPosition, newEpoch, type Position, parsePosition, START } from "./position.js"
 import { checkProducer, type ProducerState } from "./producer.js"
@@ -41,12 +42,13 @@ import {
   resolveCheckpointPolicy,
 } from "./sqlite-checkpointer.js"
 import { encodeConfig } from "./sqlite-config.js"
-import type { Database } from "./sqlite-driver.js"
-import { openHeraldFile } from "./sqlite-file.js"
+import type { Database, Statement } from "./sqlite-driver.js"
+import { fullOr, openHeraldFile } from "./sqlite-file.js"
 import { type DatabaseLock, lockDatabaseFile } from "./sqlite-lock.js"
 import { type SqliteMigrations, setUpSchema } from "./sqlite-schema.js"
 import { Stage } from "./sqlite-stage.js"
 import { type EntryRow, type LogRow, prepareStatements } from "./sqlite-statements.js"
+import { StorageFullError } from "./storage-full.js"
 import { TooManyLogsError } from "./too-many-logs.js"
 
 /** Options for {@link createSqliteEngine}. */
@@ -63,7 +65,11 @@ export interface SqliteEngineOptions {
   readonly synchronous?: "normal" | "full"
   /** The clock stamping entries, ageing them out and expiring logs (ms since the epoch). Default `Date.now`. */
   readonly now?: () => number
-  /** Receives what a feed sink or signal handler throws, and failed maintenance and checkpoints. Default: {@link defaultLogger}. */
+  /**
+   * Receives what a feed sink or signal handler throws, failed maintenance and checkpoints, and
+   * a full disk (once when writes start failing for it, once when they work again). Default:
+   * {@link defaultLogger}.
+   */
   readonly logger?: Logger
   /**
    * When the WAL is copied back into the database file, by a worker thread on its own
@@ -91,15 +97,23 @@ const EXPIRY_BATCH = 100
 const SWEEP_EVERY_MS = 1000
 /** Logs whose age retention one step of the age walk checks. */
 const AGE_WALK_PAGE = 500
+/**
+ * How long after a write found the disk full the engine still says so, whatever succeeds: a
+ * small write fits where a large one did not (in WAL space the failed commit took), and the
+ * state would flap with every publish.
+ */
+const NO_ROOM_HOLD_MS = 30_000
 
 /**
  * The embedded durable engine: better-sqlite3 in WAL mode, many logs in one file. An append
  * resolves once committed, so an acknowledged entry survives a crash of the process; reopening
  * the file keeps every log, epoch, position and producer state. One process per file, enforced
  * by a lock file beside it (sqlite-lock.ts); appends arriving together share a transaction
- * (group-commit.ts); the WAL is checkpointed off the event loop (sqlite-checkpointer.ts).
+ * (group-commit.ts); the WAL is checkpointed off the event loop (sqlite-checkpointer.ts). A write
+ * that finds the disk full rejects with a `StorageFullError`, and `health()` reports `full` until
+ * a write succeeds again.
  */
-export function createSqliteEngine(options: SqliteEngineOptions): Engine {
+export function createSqliteEngine(options: SqliteEngineOptions): Engine & HealthCapability {
   return new SqliteEngine(options)
 }
 
@@ -154,8 +168,9 @@ type Write = (stage: Stage<LogState>, time: number) => unknown
 /** Runs a group of writes in one transaction, and answers each one's outcome. */
 type GroupTransaction = (writes: readonly Write[], group: Stage<LogState>, time: number) => Outcome<unknown>[]
 
-class SqliteEngine implements Engine {
+class SqliteEngine implements Engine, HealthCapability {
   readonly name = "sqlite"
+  readonly #path: string
   readonly #retention: ResolvedRetention
   readonly #now: () => number
   readonly #logger: Logger
@@ -186,6 +201,15 @@ class SqliteEngine implements Engine {
   #ageWalkAfter = 0
   #ageWalkScheduled: NodeJS.Immediate | undefined
   #closed = false
+  /** Writes failing for want of room: logged once when they start, once when they work again. */
+  readonly #noRoom: FailureStreak
+  /** When a write last found no room (the engine's clock). */
+  #noRoomAt = 0
+  /** `total_changes()` then: more since means writes have been committed since. */
+  #changesAtNoRoom = 0
+  readonly #totalChanges: Statement
+  /** What health() reads: the header, from the file (or the page cache). */
+  readonly #probe: Statement
 
   constructor(options: SqliteEngineOptions) {
     if (
@@ -218,6 +242,11 @@ class SqliteEngine implements Engine {
     )
     const checkpoint = resolveCheckpointPolicy(options.checkpoint)
     const path = options.path
+    this.#path = path
+    this.#noRoom = failureStreak(logger, "error", {
+      failed: `herald sqlite engine: the disk holding ${path} is full: writes fail until it has room again (free space on it, or keep less: a lower retention); reads go on`,
+      recovered: `herald sqlite engine: writes work again: the disk holding ${path} has room`,
+    })
     const inMemory = path === ":memory:"
     if (!inMemory) mkdirSync(dirname(resolve(path)), { recursive: true })
     // The lock first: a refused second process must not touch the file at all.
@@ -234,6 +263,8 @@ class SqliteEngine implements Engine {
     }
     const db = this.#db
     this.#sql = prepareStatements(db)
+    this.#totalChanges = db.prepare("SELECT total_changes()").raw(true)
+    this.#probe = db.prepare("PRAGMA user_version").raw(true)
     this.#logCount = (db.prepare("SELECT count(*) AS n FROM logs").get() as { n: number }).n
     this.#savepoint = db.transaction((write: Write, stage: Stage<LogState>, time: number) =>
       write(stage, time),
@@ -252,6 +283,9 @@ class SqliteEngine implements Engine {
             stage.merge()
             return { ok: true, value }
           } catch (error) {
+            // SQLite may roll the whole transaction back (it does on SQLITE_FULL): then nothing
+            // of the group can commit, and every write of it fails with this error.
+            if (!db.inTransaction) throw error
             return { ok: false, error }
           }
         })
@@ -545,6 +579,28 @@ class SqliteEngine implements Engine {
     return (this.#sql.liveNodes.all(this.#now()) as [string][]).map(([node]) => node)
   }
 
+  /**
+   * One read of the file's header: its time, or why it failed. `full` from a write that found
+   * the disk full until one succeeds again, 30 s or more after the last that did not (the node
+   * lease renews every few seconds in `herald serve`): reads are still served meanwhile.
+   */
+  async health(): Promise<EngineHealth> {
+    if (this.#closed) return { status: "down", reason: "the engine is closed" }
+    const started = performance.now()
+    try {
+      this.#probe.get()
+    } catch (error) {
+      return { status: "down", reason: (error as Error).message }
+    }
+    const latencyMs = performance.now() - started
+    if (!this.#noRoom.failing) return { status: "up", latencyMs }
+    return {
+      status: "full",
+      latencyMs,
+      reason: `the disk holding ${this.#path} is full: writes fail until it has room again; reads are served`,
+    }
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
@@ -585,7 +641,22 @@ class SqliteEngine implements Engine {
       // each write in a savepoint, so that only the writes that throw fail. Savepoints for every
       // group would cost two more statements per write.
       group = new Stage<LogState>((name) => this.#committed(name))
-      outcomes = this.#isolatedTransaction(writes, group, time)
+      try {
+        outcomes = this.#isolatedTransaction(writes, group, time).map((outcome) =>
+          outcome.ok ? outcome : { ok: false, error: this.#noRoomOr(outcome.error) },
+        )
+      } catch (error) {
+        // The commit itself failed: in WAL mode a full disk fails the commit, not the statements.
+        throw this.#noRoomOr(error)
+      }
+    }
+    // Writes committed since the last that found the disk full, 30 s ago or more: there is room again.
+    if (
+      this.#noRoom.failing &&
+      time - this.#noRoomAt >= NO_ROOM_HOLD_MS &&
+      (this.#totalChanges.get() as [number])[0] > this.#changesAtNoRoom
+    ) {
+      this.#noRoom.succeeded()
     }
     const { states, effects, logDelta } = group.outcome()
     for (const [name, state] of states) {
@@ -597,6 +668,17 @@ class SqliteEngine implements Engine {
     const checkpointing = this.#checkpointer?.afterCommit()
     if (checkpointing !== undefined) this.#commits.pause(checkpointing)
     return outcomes
+  }
+
+  /** `error` as callers get it: a {@link StorageFullError} when SQLite found no room (noted for health()). */
+  #noRoomOr(error: unknown): unknown {
+    const refusal = fullOr(error, this.#path)
+    if (refusal instanceof StorageFullError) {
+      this.#noRoom.failed((error as Error).message)
+      this.#noRoomAt = this.#now()
+      this.#changesAtNoRoom = (this.#totalChanges.get() as [number])[0]
+    }
+    return refusal
   }
 
   /** Each log a group appended to gets its row written once, as the group leaves it. */
@@ -787,6 +869,8 @@ class SqliteEngine implements Engine {
       },
       (error: unknown) => {
         this.#maintenanceQueued = false
+        // A full disk is logged once, as it starts, not at every step that retries.
+        if (error instanceof StorageFullError) return
         // Nothing is lost: what was due stays due, and the next step retries.
         this.#logger.error(
           { err: error },

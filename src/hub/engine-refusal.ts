@@ -1,3 +1,4 @@
+import { StorageFullError } from "../engine/storage-full.js"
 import { TooManyLogsError } from "../engine/too-many-logs.js"
 import { EngineUnavailableError } from "../engine/unavailable.js"
 import type { HubContext } from "./context.js"
@@ -9,7 +10,8 @@ import { HttpError } from "./http-error.js"
  * succeed in a moment. A publish whose answer was lost may have been stored: the publisher is
  * told that publishing it again may deliver it twice. An engine at its maximum of logs (shared
  * with the streams and the AI endpoints) is a 503 too, without `Retry-After`: it lasts until
- * logs are deleted or expire. Anything else is returned as it is.
+ * logs are deleted or expire. An engine whose disk is full is a 507, without `Retry-After`: it
+ * lasts until an operator frees space. Anything else is returned as it is.
  */
 export function withEngineRefusal(
   context: HubContext,
@@ -20,6 +22,12 @@ export function withEngineRefusal(
     return new HttpError(
       503,
       `The hub's ${context.updates.engine.name} engine holds its maximum of ${error.maxLogs} logs, shared with the streams and the AI endpoints, so the hub's log cannot be created; nothing was stored. An operator can free logs (delete streams) or raise the engine's maxLogs.`,
+    )
+  }
+  if (error instanceof StorageFullError) {
+    return new HttpError(
+      507,
+      `The hub's ${error.engine} engine has no room: the disk holding ${error.path} is full, so nothing was stored. An operator can free space on it, or have the hub keep fewer updates (herald serve's --retention-max-events and --retention-max-age).`,
     )
   }
   if (!(error instanceof EngineUnavailableError)) return error

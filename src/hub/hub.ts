@@ -120,7 +120,8 @@ export function createHub(options: HubOptions): Hub {
     connections: () => admission.open,
     subscriptions: () => subscriptions.size,
     replaysWaiting: () => replays.waiting,
-    engineUp: async () => (await engineReady()) === undefined,
+    engineUp: async () => (await engineReady()).problem === undefined,
+    engineFull: async () => (await engineReady()).full !== undefined,
   })
   let closing: Promise<void> | undefined
   const cors = createCors(settings.corsOrigins, settings.hubUrl.origin)
@@ -198,7 +199,7 @@ export function createHub(options: HubOptions): Hub {
     // Its own error boundary, so that the hub mounted alone never lets a request end the process.
     handle: withErrorBoundary(route, settings.logger),
     owns,
-    ready: async () => (closing !== undefined ? "shutting down" : await engineReady()),
+    ready: async () => (closing !== undefined ? "shutting down" : (await engineReady()).problem),
     metrics: metrics.registry,
     get connections() {
       return admission.open

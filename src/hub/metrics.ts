@@ -32,6 +32,8 @@ export interface HubGauges {
   replaysWaiting(): number
   /** Whether the engine can serve now: the check `/readyz` makes (cached, so a scrape costs the store little). */
   engineUp(): Promise<boolean>
+  /** Whether the engine's writes fail for want of room (a full disk): from the same check. */
+  engineFull(): Promise<boolean>
 }
 
 /** Creates the hub's Prometheus metrics on a registry of their own (several hubs can share a process). */
@@ -73,6 +75,14 @@ export function createHubMetrics(gauges: HubGauges): HubMetrics {
     registers: [registry],
     async collect() {
       this.set((await gauges.engineUp()) ? 1 : 0)
+    },
+  })
+  new Gauge({
+    name: "herald_engine_full",
+    help: "1 while the engine's writes fail for want of room (the sqlite engine's disk is full; reads are still served), else 0.",
+    registers: [registry],
+    async collect() {
+      this.set((await gauges.engineFull()) ? 1 : 0)
     },
   })
   new Counter({

@@ -5,7 +5,7 @@ import { type HubRequestKind, withEngineRefusal } from "./engine-refusal.js"
 import { sendAuthError, sendError } from "./responses.js"
 
 /**
- * Answers a refused request — an `AuthError` with its Bearer challenge, an engine refusal (away, or at its maximum of logs) as 503,
+ * Answers a refused request — an `AuthError` with its Bearer challenge, an engine refusal (away, or at its maximum of logs: 503; its disk full: 507),
  * anything else as its HTTP error — and counts it.
  */
 export function refuse(

@@ -21,6 +21,7 @@ const TITLES: Readonly<Record<number, string>> = {
   429: "Too Many Requests",
   500: "Internal Server Error",
   503: "Service Unavailable",
+  507: "Insufficient Storage",
 }
 
 /**

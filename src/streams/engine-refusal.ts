@@ -1,4 +1,5 @@
 import type { Engine } from "../engine/engine.js"
+import { StorageFullError } from "../engine/storage-full.js"
 import { TooManyLogsError } from "../engine/too-many-logs.js"
 import { EngineUnavailableError } from "../engine/unavailable.js"
 import { StreamsError } from "./errors.js"
@@ -15,6 +16,7 @@ const RETRY_AFTER_SECONDS = 1
  *   connection broke, so the detail says how to retry it without a duplicate.
  * - The engine holds its maximum of logs (shared with the hub and the AI endpoints): a 507
  *   Insufficient Storage, which lasts until streams are deleted or expire.
+ * - The engine's disk is full: a 507 too, which lasts until space is freed.
  */
 export function engineRefusal(engine: Engine, error: unknown): unknown {
   if (error instanceof EngineUnavailableError) {
@@ -28,6 +30,12 @@ export function engineRefusal(engine: Engine, error: unknown): unknown {
     return new StreamsError(
       507,
       `The server's ${engine.name} engine holds its maximum of ${error.maxLogs} logs (streams, fork records, the hub's and AI generations share them): nothing was created. Delete streams you no longer need (or give them a Stream-TTL), then retry; an operator can raise the engine's maxLogs or lower the streams' maxStreams.`,
+    )
+  }
+  if (error instanceof StorageFullError) {
+    return new StreamsError(
+      507,
+      `The server's ${error.engine} engine has no room: the disk holding ${error.path} is full, so nothing was stored. Delete streams you no longer need, then retry; an operator can free space on the disk, or have the hub keep fewer updates (herald serve's --retention-max-events and --retention-max-age).`,
     )
   }
   return error

@@ -149,14 +149,15 @@ function setFigure(name, text, value) {
 /** @param {any} engine */
 function renderEngine(engine) {
   byId("engine-name").textContent = engine.name
-  const up = engine.health.status === "up"
+  const { status } = engine.health
   const badge = byId("engine-badge")
-  badge.textContent = up ? "healthy" : "down"
-  badge.dataset.tone = up ? "good" : "bad"
+  // "full": reads are served, writes fail until space is freed.
+  badge.textContent = status === "up" ? "healthy" : status
+  badge.dataset.tone = status === "up" ? "good" : "bad"
   /** @type {Array<[string, string]>} */
   const facts = [["Name", engine.name]]
-  if (up) facts.push(["Round trip", `${rates.format(engine.health.latencyMs)} ms`])
-  else facts.push(["Problem", engine.health.reason])
+  if (status !== "down") facts.push(["Round trip", `${rates.format(engine.health.latencyMs)} ms`])
+  if (status !== "up") facts.push(["Problem", engine.health.reason])
   if (engine.file !== undefined) {
     facts.push(["Database", engine.file.path])
     facts.push(["Size", `${bytes(engine.file.bytes)} + ${bytes(engine.file.walBytes)} WAL`])

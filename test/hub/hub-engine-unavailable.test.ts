@@ -1,12 +1,13 @@
 // An engine that cannot reach its store (Redis down): publishes answer 503 with Retry-After and
 // never a false 200, a new subscriber is told to come back, an open one keeps its stream and
-// gets what is published once the store is back, and /readyz follows the engine's health.
+// gets what is published once the store is back, and /readyz follows the engine's health. An
+// engine whose disk is full: publishes answer 507 saying so, and the hub stays ready (reads work).
 
 import { afterEach, describe, expect, it } from "vitest"
 import type { Engine } from "../../src/engine/engine.js"
 import { createMemoryEngine } from "../../src/engine/memory.js"
 import { engineReadiness } from "../../src/hub/engine-readiness.js"
-import { switchableEngine } from "../engine/switchable-engine.js"
+import { FULL_PATH, switchableEngine } from "../engine/switchable-engine.js"
 import { openStream, waitUntil } from "../server/helpers.js"
 import { publish, startHub, subscribeUrl, type TestHub, token } from "./hub-helpers.js"
 
@@ -163,19 +164,80 @@ describe("the hub while its engine is unavailable", () => {
   })
 })
 
+describe("the hub while its engine's disk is full", () => {
+  it("answers every kind of publish 507 naming the full disk, stays ready for subscribers, says it in herald_engine_full, and takes publishes again once there is room", async () => {
+    const { engine, setFull } = switchableEngine()
+    const hub = await hubOn(engine)
+    const bearer = await token(hub.hubUrl, { publish: ["*"] })
+    const batch = (body: string, type: string) =>
+      fetch(`${hub.origin}/herald/v1/publish`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${bearer}`, "content-type": type },
+        body,
+      })
+    const gauge = async (name: string) =>
+      new RegExp(`^${name} (\\d)$`, "m").exec(await (await fetch(`${hub.origin}/metrics`)).text())?.[1]
+    expect((await publish(hub.hubUrl, { topic: "t", data: "before" }, bearer)).status).toBe(200)
+    expect(await gauge("herald_engine_full")).toBe("0")
+    setFull(true)
+    const answers = [
+      await publish(hub.hubUrl, { topic: "t", data: "form" }, bearer),
+      await batch(JSON.stringify([{ topic: "t", data: "json" }]), "application/json"),
+      await batch(`${JSON.stringify({ topic: "t", data: "ndjson" })}\n`, "application/x-ndjson"),
+    ]
+    for (const response of answers) {
+      expect(response.status).toBe(507)
+      expect(response.headers.get("retry-after")).toBeNull()
+      const problem = (await response.json()) as { title: string; detail: string }
+      expect(problem.title).toBe("Insufficient Storage")
+      expect(problem.detail).toContain(`the disk holding ${FULL_PATH} is full, so nothing was stored`)
+      expect(problem.detail).toContain("--retention-max-events")
+    }
+    // Reads work: a subscriber still gets the history, and the node stays in its load balancer.
+    const open = await openStream(
+      subscribeUrl(hub.hubUrl, [
+        ["match", "t"],
+        ["lastEventID", "earliest"],
+      ]),
+    )
+    expect((await open.waitForEvents(1)).map((event) => event.data)).toEqual(["before"])
+    open.close()
+    // The readiness answer is cached for a second: wait for the next probe to see it (bounded).
+    let full = await gauge("herald_engine_full")
+    for (let i = 0; i < 40 && full === "0"; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100))
+      full = await gauge("herald_engine_full")
+    }
+    expect(full).toBe("1")
+    expect(await gauge("herald_engine_up")).toBe("1")
+    const readyz = await fetch(`${hub.origin}/readyz`)
+    expect({ status: readyz.status, text: await readyz.text() }).toEqual({ status: 200, text: "ready" })
+    setFull(false)
+    expect((await publish(hub.hubUrl, { topic: "t", data: "after" }, bearer)).status).toBe(200)
+  })
+})
+
 describe("engineReadiness", () => {
   it("probes the engine's health once per period, however many ask", async () => {
     const { engine, setDown, probes } = switchableEngine()
     let clock = 0
     const ready = engineReadiness(engine, "log", 1000, () => clock)
-    expect(await Promise.all([ready(), ready(), ready()])).toEqual([undefined, undefined, undefined])
+    expect(await Promise.all([ready(), ready(), ready()])).toEqual([{}, {}, {}])
     expect(probes()).toBe(1)
     setDown(true)
     clock = 999
-    expect(await ready()).toBeUndefined()
+    expect(await ready()).toEqual({})
     clock = 2000
-    expect(await ready()).toBe("the memory engine is unavailable: the store is away")
+    expect(await ready()).toEqual({ problem: "the memory engine is unavailable: the store is away" })
     expect(probes()).toBe(2)
+  })
+
+  it("tells a full engine from one that cannot serve: it serves", async () => {
+    const { engine, setFull } = switchableEngine()
+    setFull(true)
+    expect(await engineReadiness(engine, "log")()).toEqual({
+      full: `the memory engine is full: the disk holding ${FULL_PATH} is full`,
+    })
   })
 
   it("asks an engine without the health capability for a head", async () => {
@@ -185,9 +247,9 @@ describe("engineReadiness", () => {
     engine.head = (log) => (fail ? Promise.reject(new Error("disk gone")) : head(log))
     let clock = 0
     const ready = engineReadiness(engine, "log", 1000, () => clock)
-    expect(await ready()).toBeUndefined()
+    expect(await ready()).toEqual({})
     fail = true
     clock = 5000
-    expect(await ready()).toBe("the memory engine does not answer: disk gone")
+    expect(await ready()).toEqual({ problem: "the memory engine does not answer: disk gone" })
   })
 })

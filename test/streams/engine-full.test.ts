@@ -1,11 +1,13 @@
 // An engine at its maximum of logs (maxLogs), shared by every app: creating a stream or a fork
 // is a 507 that says what to do, a hub publish that needs its log and an AI generation are 503s
-// in their own shapes — never a 500 — on the memory and sqlite engines.
+// in their own shapes — never a 500 — on the memory and sqlite engines. An engine whose disk is
+// full: every app's writes are 507s naming it (the hub's: hub-engine-unavailable.test.ts).
 import { afterEach, describe, expect, it } from "vitest"
 import { createAIHandler } from "../../src/ai/handler.js"
 import type { Engine } from "../../src/engine/engine.js"
 import { createMemoryEngine } from "../../src/engine/memory.js"
 import { createSqliteEngine } from "../../src/engine/sqlite.js"
+import { FULL_PATH, switchableEngine } from "../engine/switchable-engine.js"
 import { publish, startHub, token } from "../hub/hub-helpers.js"
 import { listen, recordingLogger, stop } from "../server/helpers.js"
 import { type ServedStreams, serveStreams } from "./serve-streams.js"
@@ -73,5 +75,48 @@ describe.each(Object.entries(engines))("an engine at its maximum of logs (%s)", 
     expect(((await answer.json()) as { error: { message: string } }).error.message).toContain(
       "maximum of 3 logs",
     )
+  })
+})
+
+describe("an engine whose disk is full", () => {
+  it("answers a stream's create and append 507 and an AI generation 507 in its shape, never 500; reads go on", async () => {
+    const { engine, setFull } = switchableEngine()
+    served = await serveStreams(engine)
+    const { baseUrl } = served
+    const text = { "content-type": "text/plain" }
+    expect((await fetch(`${baseUrl}/v1/stream/a`, { method: "PUT", headers: text })).status).toBe(201)
+    expect((await fetch(`${baseUrl}/v1/stream/a`, { method: "POST", headers: text, body: "x" })).status).toBe(
+      204,
+    )
+    setFull(true)
+    for (const refused of [
+      await fetch(`${baseUrl}/v1/stream/b`, { method: "PUT", headers: text }),
+      await fetch(`${baseUrl}/v1/stream/a`, { method: "POST", headers: text, body: "y" }),
+    ]) {
+      expect(refused.status).toBe(507)
+      const problem = (await refused.json()) as { title: string; detail: string }
+      expect(problem.title).toBe("Insufficient Storage")
+      expect(problem.detail).toContain(`the disk holding ${FULL_PATH} is full, so nothing was stored`)
+      expect(problem.detail).toContain("Delete streams")
+    }
+    const read = await fetch(`${baseUrl}/v1/stream/a?offset=-1`)
+    expect(read.status).toBe(200)
+    expect(await read.text()).toBe("x")
+
+    const ai = createAIHandler({ engine, heartbeatMs: 0, logger: recordingLogger() })
+    const { server, url } = await listen((request, response) => void ai.handle(request, response))
+    cleanups.push(async () => {
+      await ai.close({ deadlineMs: 0 })
+      await stop(server)
+    })
+    const answer = await fetch(`${url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ model: "demo", stream: true, messages: [{ role: "user", content: "hi" }] }),
+    })
+    expect(answer.status).toBe(507)
+    const { error } = (await answer.json()) as { error: { message: string; type: string } }
+    expect(error.message).toContain(`the disk holding ${FULL_PATH} is full, so nothing was stored`)
+    expect(error.type).toBe("server_error")
   })
 })
