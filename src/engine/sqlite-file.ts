@@ -1,3 +1,6 @@
+import { accessSync, constants } from "node:fs"
+import { userInfo } from "node:os"
+import { basename, dirname } from "node:path"
 import { type Database, openDatabase } from "./sqlite-driver.js"
 import { StorageFullError } from "./storage-full.js"
 
@@ -29,6 +32,8 @@ export function openHeraldFile(path: string, options: HeraldFileOptions): Databa
   try {
     db = openDatabase(path)
   } catch (error) {
+    const refusal = notWritableOr(error, path)
+    if (refusal !== error) throw refusal
     throw new Error(`sqlite engine: cannot open ${path}: ${(error as Error).message}`, { cause: error })
   }
   try {
@@ -95,7 +100,8 @@ export class NotHeraldDatabaseError extends Error {
 
 /**
  * A database file (or its lock file) that this process may read but not write: its mode, its
- * owner, a read-only mount. `path` is the file, `reason` what SQLite said.
+ * owner, a read-only mount. `path` is the file, `reason` what SQLite said; or the directory that
+ * should hold it, when this process may not create files there.
  */
 export class SqliteNotWritableError extends Error {
   constructor(
@@ -112,13 +118,41 @@ export class SqliteNotWritableError extends Error {
 }
 
 /**
- * `error` as a {@link SqliteNotWritableError} of `path` when SQLite refused a write for want of
- * permission (`SQLITE_READONLY*`, `SQLITE_PERM`), else as it is: what to throw.
+ * `error` as a {@link SqliteNotWritableError} when SQLite refused a write for want of permission:
+ * of `path`'s directory when this process may not create files there, which SQLite must do for
+ * the file, its journal or its WAL (`SQLITE_CANTOPEN`, "unable to open database file", says
+ * neither what nor why; `SQLITE_READONLY_DIRECTORY` blames the file); of `path` for the other
+ * `SQLITE_READONLY*` and `SQLITE_PERM`. Else `error` as it is: what to throw.
  */
 export function notWritableOr(error: unknown, path: string): unknown {
   const code = (error as { code?: unknown }).code
+  if (code === "SQLITE_CANTOPEN" || code === "SQLITE_READONLY_DIRECTORY") {
+    const dir = dirname(path)
+    try {
+      accessSync(dir, constants.W_OK)
+    } catch (denied) {
+      const why = (denied as NodeJS.ErrnoException).code ?? (denied as Error).message
+      return new SqliteNotWritableError(
+        dir,
+        `${processUser()} may not create files in it (${why}), which SQLite needs to open ${basename(path)}`,
+        { cause: error },
+      )
+    }
+  }
   const refused = typeof code === "string" && (code.startsWith("SQLITE_READONLY") || code === "SQLITE_PERM")
   return refused ? new SqliteNotWritableError(path, (error as Error).message, { cause: error }) : error
+}
+
+/** Who this process runs as, for a refusal: `user nobody (uid 65534)`, or what is known of it. */
+function processUser(): string {
+  const uid = process.getuid?.()
+  try {
+    const { username } = userInfo()
+    return uid === undefined ? `user ${username}` : `user ${username} (uid ${uid})`
+  } catch {
+    // A uid with no entry in the user database (a container's): userInfo() throws.
+    return uid === undefined ? "this process's user" : `uid ${uid}`
+  }
 }
 
 /**

@@ -56,7 +56,12 @@ const ATTEMPTS = 5
  */
 export function lockDatabaseFile(databasePath: string): DatabaseLock {
   const path = `${databasePath}.lock`
-  const db = openDatabase(path, { timeout: BUSY_WAIT_MS })
+  let db: Database
+  try {
+    db = openDatabase(path, { timeout: BUSY_WAIT_MS })
+  } catch (error) {
+    throw notWritableOr(error, path)
+  }
   try {
     // The holder row need not survive a power loss: no fsync. The journal stays, so a process
     // killed while writing the row leaves a file the next starter can still read.

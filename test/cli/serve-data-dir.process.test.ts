@@ -2,7 +2,8 @@
 // fix: never a hub that reports ready and then fails every write.
 
 import { execFileSync } from "node:child_process"
-import { chmodSync, mkdirSync, writeFileSync } from "node:fs"
+import { chmodSync, mkdirSync, statSync, writeFileSync } from "node:fs"
+import { userInfo } from "node:os"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
 import { createSqliteEngine } from "../../src/engine/sqlite.js"
@@ -23,14 +24,16 @@ async function withDatabase(): Promise<{ cwd: string; dir: string }> {
 }
 
 /**
- * Makes `path` read-only to this user until the returned function undoes it. Root writes through
- * a mode of 444, so as root the file is bound read-only over itself (a read-only mount stops
- * root too); running the hub as another user instead would need it to reach the checkout.
+ * Makes `path` (a file, or a directory: no file can be created in it) read-only to this user
+ * until the returned function undoes it. Root writes through a mode of 444 (555), so as root the
+ * path is bound read-only over itself (a read-only mount stops root too); running the hub as
+ * another user instead would need it to reach the checkout.
  */
 function readOnly(path: string): () => void {
   if (process.getuid?.() !== 0) {
-    chmodSync(path, 0o444)
-    return () => chmodSync(path, 0o644)
+    const mode = statSync(path).mode & 0o777
+    chmodSync(path, statSync(path).isDirectory() ? 0o555 : 0o444)
+    return () => chmodSync(path, mode)
   }
   execFileSync("mount", ["--bind", path, path])
   execFileSync("mount", ["-o", "remount,ro,bind", path])
@@ -62,6 +65,27 @@ describe("herald serve's data directory", () => {
       const { code, stdout } = await heraldDone(SERVE, { cwd, env: KEY })
       expect(code).toBe(1)
       expectOneLine(stdout, says(dir))
+    } finally {
+      writable()
+    }
+  })
+
+  it("refuses a data directory it may not create files in, naming it and the user (exit 1)", async () => {
+    const cwd = tempCwd()
+    const dir = join(cwd, "data")
+    mkdirSync(dir)
+    const writable = readOnly(dir)
+    try {
+      const { code, stdout } = await heraldDone(SERVE, { cwd, env: KEY })
+      expect(code).toBe(1)
+      const user = `user ${userInfo().username} (uid ${process.getuid?.()})`
+      // EACCES for a mode of 555, EROFS for root's read-only mount.
+      const errno = /may not create files in it \((E[A-Z]+)\)/.exec(stdout)?.[1]
+      expect(["EACCES", "EROFS"]).toContain(errno)
+      expectOneLine(
+        stdout,
+        `${dir} is not writable by this process: ${user} may not create files in it (${errno}), which SQLite needs to open herald.db.lock; fix its permissions or pick another --data-dir`,
+      )
     } finally {
       writable()
     }
