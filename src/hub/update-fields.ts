@@ -1,4 +1,5 @@
 import { addressesReservedNamespace, invalidCharacterReason } from "../auth/matchers/validate.js"
+import { hasEdgeWhitespace } from "../protocol/header-value.js"
 import type { FormFields } from "./form.js"
 import { HttpError } from "./http-error.js"
 import type { ResolvedLimits } from "./settings.js"
@@ -66,9 +67,8 @@ export function validateUpdate(draft: UpdateDraft, rules: UpdateRules, where = "
   const id = draft.id === "" ? undefined : draft.id
   if (id !== undefined) {
     checkLength("id", id, rules, fail)
-    // A field value's edge whitespace (RFC 9110 OWS: SP, HTAB) is stripped by every HTTP parser.
     // Checked before the characters, so that an edge tab gets this message, not "a C0 control".
-    if (/^[ \t]|[ \t]$/.test(id)) {
+    if (hasEdgeWhitespace(id)) {
       fail(
         400,
         `"id" ${quote(id)} starts or ends with a space or tab, which HTTP strips from the Last-Event-ID header that a reconnecting client sends back: the hub could not find the update, and subscribers could not resume from it. Trim the id.`,

@@ -41,6 +41,15 @@ export function toHeaderValue(text: string): string {
 }
 
 /**
+ * Whether `text` starts or ends with a space or a tab (RFC 9110 OWS), which every HTTP parser
+ * strips from a header value it receives: an event id that does comes back as `Last-Event-ID`
+ * without it, and is found nowhere.
+ */
+export function hasEdgeWhitespace(text: string): boolean {
+  return /^[ \t]|[ \t]$/.test(text)
+}
+
+/**
  * A received header value (one character per byte, as HTTP stacks hand it over) as the text it
  * stands for: its bytes decoded as UTF-8 — the inverse of {@link toHeaderValue}. Bytes that are
  * not valid UTF-8 are read as Latin-1, which is what they most likely are (and what Herald wrote

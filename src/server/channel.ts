@@ -1,3 +1,4 @@
+import { hasEdgeWhitespace } from "../protocol/header-value.js"
 import { type EventFields, encode } from "../protocol/index.js"
 import type { CloseListener, SSEConnection } from "./connection.js"
 import { createEventHistory, type EventHistory, type HistoryLimits } from "./history.js"
@@ -32,7 +33,10 @@ export interface Channel {
   /**
    * Serializes `fields` once and writes the bytes to every subscriber. With history on and no
    * `id` given, assigns one (unique to this channel instance, so a cursor from an earlier process
-   * is reported as too old rather than misread).
+   * is reported as too old rather than misread). Throws a `TypeError` for an `event` or `id`
+   * holding CR, LF or NUL (`encode`), and, with history on, for an `id` that starts or ends with
+   * a space or tab: HTTP strips those from the `Last-Event-ID` a reconnecting client sends back,
+   * so the history could never find it.
    *
    * @returns the id the event carries (`undefined` if none) and how many subscribers took it
    *   without queueing.
@@ -91,6 +95,11 @@ export function createChannel(options: ChannelOptions = {}): Channel {
 
   /** Gives the event its id and serializes it once, to bytes (DESIGN.md invariant 5). Throws on a bad `event`/`id`. */
   const serialize = (fields: EventFields): { id: string | undefined; frame: Uint8Array } => {
+    if (history !== undefined && fields.id !== undefined && hasEdgeWhitespace(fields.id)) {
+      throw new TypeError(
+        `SSE id ${JSON.stringify(fields.id)} starts or ends with a space or tab, which HTTP strips from the Last-Event-ID header a reconnecting client sends back: the channel's history could never find it, and the client would be told it is too old. Trim the id.`,
+      )
+    }
     const id = fields.id ?? (history === undefined ? undefined : `${epoch}-${++sequence}`)
     return { id, frame: utf8.encode(encode(id === fields.id ? fields : { ...fields, id })) }
   }

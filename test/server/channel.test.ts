@@ -80,6 +80,26 @@ describe("createChannel (in memory)", () => {
     )
   })
 
+  it.each([" a1", "a1 ", "\ta1", "a1\t", " "])(
+    "with history, refuses an id that starts or ends with a space or tab (%j): it could not come back as Last-Event-ID",
+    (id) => {
+      const channel = createChannel({ history: true })
+      const { connection, frames } = recordingConnection()
+      channel.subscribe(connection)
+      expect(() => channel.publish({ id, data: "x" })).toThrow(
+        new TypeError(
+          `SSE id ${JSON.stringify(id)} starts or ends with a space or tab, which HTTP strips from the Last-Event-ID header a reconnecting client sends back: the channel's history could never find it, and the client would be told it is too old. Trim the id.`,
+        ),
+      )
+      expect(() => channel.publishBatch([{ data: "fine" }, { id, data: "x" }])).toThrow(TypeError)
+      expect(frames).toEqual([])
+      expect(channel.history?.size).toBe(0)
+      // Inside an id they stay; without history nothing resumes from it.
+      expect(channel.publish({ id: "a 1\tb", data: "x" }).id).toBe("a 1\tb")
+      expect(createChannel().publish({ id, data: "x" }).id).toBe(id)
+    },
+  )
+
   it("keeps ids the publisher gives, and generated ids differ between channel instances", () => {
     const channel = createChannel({ history: true })
     expect(channel.publish({ id: "mine", data: "x" }).id).toBe("mine")
