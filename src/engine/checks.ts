@@ -4,7 +4,7 @@
  * results (engine.ts).
  */
 
-import type { AppendOptions, NewEntry, StopOptions } from "./engine.js"
+import type { AppendOptions, NewEntry, ReadOptions, StopOptions } from "./engine.js"
 import { assertProducerFence } from "./producer.js"
 
 /** Longest log name accepted, in UTF-16 code units. */
@@ -28,6 +28,20 @@ export function assertLimit(limit: number, field = "limit"): void {
   if (!Number.isSafeInteger(limit) || limit < 1) {
     throw new RangeError(`\`${field}\` must be a positive integer; got ${String(limit)}.`)
   }
+}
+
+/** Rejects read options whose `maxBytes`, when given, is not a positive integer. */
+export function assertReadOptions(options: ReadOptions): void {
+  if (options.maxBytes !== undefined) assertLimit(options.maxBytes, "maxBytes")
+}
+
+/**
+ * Whether a read that took `count` entries holding `bytes` takes the next, of `size`, under a
+ * `maxBytes` bound ({@link ReadOptions.maxBytes}): the first always, another only while those
+ * taken hold less than `maxBytes` and it keeps them within it.
+ */
+export function takesEntry(count: number, bytes: number, size: number, maxBytes: number): boolean {
+  return count === 0 || (bytes < maxBytes && bytes + size <= maxBytes)
 }
 
 /** Rejects a string argument (`field`) of another type. */

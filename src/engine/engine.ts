@@ -182,6 +182,16 @@ export type AppendResult =
 export interface ReadOptions {
   /** Whether the read slides the log's `ttlMs`. Default `true`. */
   readonly touch?: boolean
+  /**
+   * Most bytes of `data` the entries returned hold together (a positive integer), so that a
+   * reader that can send only so much makes the store load little more: the first entry is
+   * returned whatever its size (a read always moves on), each next one only while those before
+   * it hold less than `maxBytes` and it keeps them within it. A byte is a UTF-16 code unit of
+   * `data` (`data.length`); an engine may count an entry as larger, never smaller, and then
+   * returns fewer (redis counts the UTF-8 bytes it stores, up to three times as many). `more`
+   * says whether entries follow, whichever bound ended the read. Default: only `limit` bounds it.
+   */
+  readonly maxBytes?: number
 }
 
 /** What a read returned. */
@@ -193,7 +203,10 @@ export type ReadResult =
        * to the current epoch's: see {@link LogHead.formerEpochs}).
        */
       readonly after: Position
-      /** Up to `limit` entries, oldest first, the first being the successor of `after`. */
+      /**
+       * Up to `limit` entries (and about {@link ReadOptions.maxBytes}), oldest first, the first
+       * being the successor of `after`.
+       */
       readonly entries: readonly Entry[]
       /** More entries follow the last one returned. */
       readonly more: boolean
@@ -276,7 +289,8 @@ export interface Engine {
   /** Appends a batch atomically, with its checks. See {@link AppendResult}. */
   append(log: string, entries: readonly NewEntry[], options?: AppendOptions): Promise<AppendResult>
   /**
-   * Up to `limit` entries after `after` (a position or `START`), oldest first. A read touches a
+   * Up to `limit` entries after `after` (a position or `START`), oldest first, and about
+   * `options.maxBytes` of data when given ({@link ReadOptions.maxBytes}). A read touches a
    * sliding `ttlMs` unless `options.touch` is `false` (a Durable Streams fork reading the source
    * it inherits from: that is not a read of the source).
    */

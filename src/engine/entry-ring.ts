@@ -1,3 +1,4 @@
+import { takesEntry } from "./checks.js"
 import type { Entry } from "./engine.js"
 
 /** Slots freed at the front of the buffer before it is compacted (amortized O(1) trimming). */
@@ -79,10 +80,25 @@ export class EntryRing {
     this.#newestSeq.set(key, entry.seq)
   }
 
-  /** Up to `limit` entries after `seq` (at least the floor seq), oldest first. */
-  after(seq: number, limit: number): Entry[] {
+  /**
+   * Up to `limit` entries after `seq` (at least the floor seq), oldest first, holding at most
+   * `maxBytes` of data as a read takes them ({@link takesEntry}).
+   */
+  after(seq: number, limit: number, maxBytes = Number.POSITIVE_INFINITY): Entry[] {
     const from = this.#head + (seq - this.floorSeq)
-    return this.#entries.slice(from, Math.min(from + limit, this.#entries.length)) as Entry[]
+    let end = Math.min(from + limit, this.#entries.length)
+    if (maxBytes !== Number.POSITIVE_INFINITY) {
+      let bytes = 0
+      for (let i = from; i < end; i++) {
+        const size = (this.#entries[i] as Entry).data.length
+        if (!takesEntry(i - from, bytes, size, maxBytes)) {
+          end = i
+          break
+        }
+        bytes += size
+      }
+    }
+    return this.#entries.slice(from, end) as Entry[]
   }
 
   /** The seq of the oldest held entry with `key`. */

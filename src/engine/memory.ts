@@ -5,6 +5,7 @@ import {
   assertLimit,
   assertLogName,
   assertNodeName,
+  assertReadOptions,
   assertStopOptions,
   assertString,
   checkedNewEntries,
@@ -290,6 +291,7 @@ class MemoryEngine implements Engine {
     assertLogName(log)
     assertString(after, "after")
     assertLimit(limit)
+    assertReadOptions(options)
     const state = this.#live(log)
     if (state === undefined) return { held: false, after, reason: "missing" }
     if (options.touch !== false) state.touchedAt = this.#now()
@@ -304,7 +306,7 @@ class MemoryEngine implements Engine {
       if (parsed.seq < entries.floorSeq) return { held: false, after, reason: "trimmed" }
       afterSeq = parsed.seq
     }
-    const page = entries.after(afterSeq, limit)
+    const page = entries.after(afterSeq, limit, options.maxBytes)
     const more = afterSeq + page.length < entries.lastSeq
     return {
       held: true,

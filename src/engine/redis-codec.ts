@@ -18,7 +18,8 @@ export function retentionArgs(retention: ResolvedRetention): [string, string] {
 
 /** The field/value pairs of a new incarnation's meta hash, created at `now`. */
 export function newLogMeta(config: LogConfig, retention: ResolvedRetention, now: number): string[] {
-  const fields = ["e", newEpoch(), "t", "0", "cfg", encodeConfig(config), "ca", String(now)]
+  // `sz` "0": the sizes of all its entries are noted (redis-scripts.ts).
+  const fields = ["e", newEpoch(), "t", "0", "sz", "0", "cfg", encodeConfig(config), "ca", String(now)]
   const [mostEntries, oldestAge] = retentionArgs(retention)
   // Written for every log, so that a node still on an older version can trim it (as it did).
   fields.push("mn", mostEntries, "ma", oldestAge)

@@ -14,7 +14,9 @@
  * `mn` most entries kept, `ma` oldest age kept in ms ("" = no age bound), `dr` "1" for a log
  * created without a retention of its own, which keeps the engine's as it is now instead (its `mn`
  * and `ma` are the engine's at its creation, for nodes of older versions), `r` the replication id
- * of the Redis that last appended, `f` the former epochs this one continues (see `fork`).
+ * of the Redis that last appended, `f` the former epochs this one continues (see `fork`), `sz`
+ * the sizes of its entries, so that a read bounded by bytes loads none it cannot return (see
+ * `note_sizes`).
  *
  * Stream entry `seq` has the id `<seq>-0` and the fields `t` time, `d` data, and `k` key when it
  * has one.
@@ -32,6 +34,13 @@
 
 /** How many former epochs a log keeps readable after replication forks (see `fork`). */
 export const MAX_FORMER_EPOCHS = 8
+
+/**
+ * The smallest size class `sz` notes (see `note_sizes`): entries under 2^this bytes are not
+ * noted, so a log of small entries (the hub's, a generation's) never writes it, and a read
+ * bounded by bytes asks for as many of them at once as fit at this size.
+ */
+const MIN_SIZE_CLASS = 10
 
 /** How far past a sliding TTL's expiry Redis's own expiry of the log's keys may lie. */
 export const EXPIRY_SLACK_MS = 60_000
@@ -86,7 +95,7 @@ local function drop()
 end
 
 -- The meta fields the scripts read; the last, the config, only by those that need it.
-local META_FIELDS = {'e', 't', 'c', 'st', 'o', 'w', 'ca', 'x', 'ttl', 'px', 'mn', 'ma', 'dr', 'r', 'f', 'cfg'}
+local META_FIELDS = {'e', 't', 'c', 'st', 'o', 'w', 'ca', 'x', 'ttl', 'px', 'mn', 'ma', 'dr', 'r', 'f', 'sz', 'cfg'}
 
 -- The log's meta as a table (with \`cfg\` when \`with_config\`), or nil when there is no such log. A
 -- log past its expiry is dropped here: it is missing from this instant on, whether or not Redis
@@ -312,6 +321,61 @@ local function shared_until(m, epoch)
   return tonumber(string.match(' ' .. m.f .. ' ', ' ' .. epoch .. ':(%d+) '))
 end
 
+-- Entry sizes. \`sz\` is "<known> <class>:<seq> …": the sizes of the entries after the seq <known>
+-- are noted (0 for a log made with \`sz\`; for one made before, the tail at its first append
+-- since). Each pair names the last entry of a size class, 2^class to 2^(class + 1) - 1 bytes,
+-- from class ${MIN_SIZE_CLASS} up (smaller entries are not noted); an entry ends the pairs of
+-- classes up to its own, so classes fall along the list, and every entry after a seq is at most
+-- of the class of the first pair past that seq, or under 2^${MIN_SIZE_CLASS} bytes when there is
+-- none. At most one pair per class: the list stays short. (A node of an older version appends
+-- without noting: a bound may then be short, and a read load past its budget, up to its limit.)
+local function load_sizes(m)
+  local known, rest = string.match(m.sz or '', '^(%d+)(.*)$')
+  if not known then return nil end
+  local sizes = {known = tonumber(known), classes = {}, seqs = {}}
+  for class, seq in string.gmatch(rest, '(%d+):(%d+)') do
+    sizes.classes[#sizes.classes + 1] = tonumber(class)
+    sizes.seqs[#sizes.seqs + 1] = tonumber(seq)
+  end
+  return sizes
+end
+
+-- Notes the sizes of the \`n\` entries appended after seq \`tail\`, their data in ARGV from \`at\`
+-- on, every other one.
+local function note_sizes(m, tail, n, at)
+  local sizes = load_sizes(m)
+  local changed = not sizes
+  sizes = sizes or {known = tail, classes = {}, seqs = {}}
+  local classes, seqs = sizes.classes, sizes.seqs
+  for i = 1, n do
+    local size = #ARGV[at + 2 * (i - 1)]
+    if size >= 2 ^ ${MIN_SIZE_CLASS} then
+      local class, top = ${MIN_SIZE_CLASS}, 2 ^ ${MIN_SIZE_CLASS + 1}
+      while size >= top do class, top = class + 1, top * 2 end
+      while #classes > 0 and classes[#classes] <= class do
+        classes[#classes] = nil
+        seqs[#seqs] = nil
+      end
+      classes[#classes + 1] = class
+      seqs[#seqs + 1] = tail + i
+      changed = true
+    end
+  end
+  if not changed then return end
+  local parts = {str(sizes.known)}
+  for i = 1, #classes do parts[#parts + 1] = str(classes[i]) .. ':' .. str(seqs[i]) end
+  change(m, 'sz', table.concat(parts, ' '))
+end
+
+-- The most bytes an entry after seq \`after\` may hold; nil when not known.
+local function size_bound(sizes, after)
+  if not sizes or after < sizes.known then return nil end
+  for i = 1, #sizes.seqs do
+    if sizes.seqs[i] > after then return 2 ^ (sizes.classes[i] + 1) - 1 end
+  end
+  return 2 ^ ${MIN_SIZE_CLASS} - 1
+end
+
 -- Reads \`count\` field/value pairs from ARGV starting at \`at\`.
 local function pairs_at(at, count)
   local fields = {}
@@ -439,7 +503,10 @@ if indexed then
   fresh[#fresh + 1] = K_LAST
   fresh[#fresh + 1] = K_NEXT
 end
-if n > 0 then change(m, 't', str(tail + n)) end
+if n > 0 then
+  change(m, 't', str(tail + n))
+  note_sizes(m, tail, n, at + 1)
+end
 if close then change(m, 'c', '1') end
 trim(m, now)
 touch(m, now)
@@ -473,10 +540,11 @@ return 1
 
 /**
  * read. ARGV: now, the epoch of the position read after ("" for START), its seq, the most
- * entries to return, "1" to slide a TTL ("" for a read that must not). A position of a former
- * epoch up to where the current one continues it reads as the current epoch's. Replies `{status}`
- * for missing, other-epoch, ahead, trimmed, or `{"held", epoch, after seq, tail, closed, entries}`
- * with entries as XRANGE gives them.
+ * entries to return, "1" to slide a TTL ("" for a read that must not), the most bytes of data
+ * to return ("" for no bound; ReadOptions.maxBytes, in the UTF-8 bytes stored). A position of a
+ * former epoch up to where the current one continues it reads as the current epoch's. Replies
+ * `{status}` for missing, other-epoch, ahead, trimmed, or `{"held", epoch, after seq, tail,
+ * closed, entries}` with entries as XRANGE gives them.
  */
 export const READ_LUA = `${PRELUDE}
 local now = tonumber(ARGV[1])
@@ -488,8 +556,10 @@ if ARGV[5] == '1' then
   expire_keys(m, now, {})
   save()
 end
-local floor, tail = floor_of(m), tonumber(m.t)
-local after = floor
+local tail = tonumber(m.t)
+-- The position read after; for START, the floor, which the first entry read says: no entry is
+-- loaded only to learn it (an entry loaded here costs Redis as much as one replied).
+local after = nil
 if ARGV[2] ~= '' then
   after = tonumber(ARGV[3])
   if ARGV[2] ~= m.e then
@@ -497,11 +567,42 @@ if ARGV[2] ~= '' then
     if not shared or after > shared then return {'other-epoch'} end
   end
   if after > tail then return {'ahead'} end
-  if after < floor then return {'trimmed'} end
 end
 local entries = {}
-if after < tail then
-  entries = redis.call('XRANGE', K_STREAM, str(after + 1) .. '-0', '+', 'COUNT', ARGV[4])
+local limit, budget = tonumber(ARGV[4]), tonumber(ARGV[6])
+local from = after and str(after + 1) .. '-0' or '-'
+if (after or -1) < tail and not budget then
+  entries = redis.call('XRANGE', K_STREAM, from, '+', 'COUNT', limit)
+elseif (after or -1) < tail then
+  -- Each page asks for no more entries than fit by the largest size those ahead may have (one
+  -- where that is not known), so that the only entry loaded past the bound is one that ends
+  -- the read.
+  local sizes, bytes, last, full = load_sizes(m), 0, after or 0, false
+  while not full and #entries < limit and last < tail and bytes < budget do
+    local bound = size_bound(sizes, last)
+    local count = bound and math.max(1, math.floor((budget - bytes) / bound)) or 1
+    local page = redis.call('XRANGE', K_STREAM, from, '+', 'COUNT', math.min(count, limit - #entries))
+    if #page == 0 then break end
+    for _, entry in ipairs(page) do
+      local size = #field(entry[2], 'd')
+      if #entries > 0 and bytes + size > budget then
+        full = true
+        break
+      end
+      entries[#entries + 1] = entry
+      bytes = bytes + size
+    end
+    last = seq_of(entries[#entries][1])
+    from = str(last + 1) .. '-0'
+  end
+end
+-- Entries run from the floor to the tail with none missing (a trim drops the oldest): a first
+-- entry past the successor of \`after\`, or none before the tail, means it was trimmed.
+local first = entries[1] and seq_of(entries[1][1])
+if not after then
+  after = first and first - 1 or tail
+elseif (first or tail + 1) ~= after + 1 and after < tail then
+  return {'trimmed'}
 end
 return {'held', m.e, str(after), m.t, m.c or '', entries}
 `

@@ -37,6 +37,7 @@ import {
   assertLimit,
   assertLogName,
   assertNodeName,
+  assertReadOptions,
   assertStopOptions,
   assertString,
   checkedNewEntries,
@@ -350,6 +351,7 @@ class RedisEngine implements Engine, HealthCapability {
   async read(log: string, after: Position, limit: number, options: ReadOptions = {}): Promise<ReadResult> {
     const keys = this.#keys(log)
     assertLimit(limit)
+    assertReadOptions(options)
     let at = { epoch: "", seq: 0 }
     if (after !== START) {
       const parsed = typeof after === "string" ? parsePosition(after) : undefined
@@ -360,22 +362,20 @@ class RedisEngine implements Engine, HealthCapability {
       this.#now(),
       at.epoch,
       at.seq,
-      limit + 1,
+      limit,
       options.touch === false ? "" : "1",
+      options.maxBytes ?? "",
     ])) as [string, string, string, string, string, StreamEntry[]]
     const [status, epoch, afterSeq, tail, closed, stream] = reply
     if (status !== "held") return { held: false, after, reason: status as "missing" }
     const from = Number(afterSeq)
-    const first = stream[0]
-    // Held means contiguous (lesson 3): the first entry must be the successor of `after`.
-    if (first !== undefined && Number.parseInt(first[0], 10) !== from + 1) {
-      return { held: false, after, reason: "trimmed" }
-    }
-    const more = stream.length > limit
+    const entries = stream.map((entry) => decodeEntry(epoch, entry))
+    // Whether others follow, from the tail: an entry more than asked for may be a large one.
+    const more = (entries[entries.length - 1]?.seq ?? from) < Number(tail)
     return {
       held: true,
       after: formatPosition(epoch, from),
-      entries: stream.slice(0, limit).map((entry) => decodeEntry(epoch, entry)),
+      entries,
       more,
       tail: formatPosition(epoch, Number(tail)),
       closed: closed === "1" && !more,

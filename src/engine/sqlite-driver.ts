@@ -15,6 +15,8 @@ export interface Statement {
   run(...params: unknown[]): RunResult
   get(...params: unknown[]): unknown
   all(...params: unknown[]): unknown[]
+  /** The rows one at a time: each is read from the database as the loop asks for it. */
+  iterate(...params: unknown[]): IterableIterator<unknown>
   /** Rows come back as arrays of column values rather than objects (much cheaper to read: 209 → 124 µs per 100-row page in the resume bench). */
   raw(toggle?: boolean): this
 }

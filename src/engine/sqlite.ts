@@ -7,9 +7,11 @@ import {
   assertLimit,
   assertLogName,
   assertNodeName,
+  assertReadOptions,
   assertStopOptions,
   assertString,
   checkedNewEntries,
+  takesEntry,
 } from "./checks.js"
 import { checkLogConfig, parseStoredConfig, withOwner } from "./config.js"
 import type {
@@ -457,6 +459,7 @@ class SqliteEngine implements Engine, HealthCapability {
     assertLogName(log)
     assertString(after, "after")
     assertLimit(limit)
+    assertReadOptions(options)
     const now = this.#now()
     const state = this.#live(log, now)
     if (state === undefined) return { held: false, after, reason: "missing" }
@@ -471,10 +474,12 @@ class SqliteEngine implements Engine, HealthCapability {
       if (position.seq < floor) return { held: false, after, reason: "trimmed" }
       afterSeq = position.seq
     }
-    // One row more than asked tells whether others follow.
-    const rows = this.#sql.entriesAfter.all(state.id, afterSeq, limit + 1) as EntryRow[]
-    const more = rows.length > limit
-    if (more) rows.pop()
+    const rows =
+      options.maxBytes === undefined
+        ? (this.#sql.entriesAfter.all(state.id, afterSeq, limit) as EntryRow[])
+        : this.#rowsWithin(state.id, afterSeq, limit, options.maxBytes)
+    // Whether others follow, from the tail: a row more than asked for may be a large one.
+    const more = (rows[rows.length - 1]?.[0] ?? afterSeq) < state.tail
     const { epoch } = state
     const entries = rows.map(
       ([seq, data, key, time]): Entry => ({
@@ -493,6 +498,23 @@ class SqliteEngine implements Engine, HealthCapability {
       tail: formatPosition(epoch, state.tail),
       closed: state.closed && !more,
     }
+  }
+
+  /**
+   * Up to `limit` entries of the log `id` after `seq`, as a read bounded by `maxBytes` takes them
+   * ({@link takesEntry}): stepped one row at a time, so that of the rows past the bound only the
+   * one that ends the read is loaded.
+   */
+  #rowsWithin(id: number, seq: number, limit: number, maxBytes: number): EntryRow[] {
+    const rows: EntryRow[] = []
+    let bytes = 0
+    for (const row of this.#sql.entriesAfter.iterate(id, seq, limit) as IterableIterator<EntryRow>) {
+      if (!takesEntry(rows.length, bytes, row[1].length, maxBytes)) break
+      rows.push(row)
+      bytes += row[1].length
+      if (bytes >= maxBytes) break
+    }
+    return rows
   }
 
   async locate(log: string, key: string): Promise<Position | undefined> {

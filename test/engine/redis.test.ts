@@ -6,7 +6,7 @@ import { randomBytes } from "node:crypto"
 import fc from "fast-check"
 import { Redis } from "ioredis"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
-import type { Engine, Entry, FeedSink } from "../../src/engine/engine.js"
+import type { Engine, Entry, FeedSink, ReadResult } from "../../src/engine/engine.js"
 import { hasHealth } from "../../src/engine/health.js"
 import { formatPosition, parsePosition, START } from "../../src/engine/position.js"
 import { checkProducer, type ProducerState } from "../../src/engine/producer.js"
@@ -30,7 +30,7 @@ import {
   startRedis,
   waitFor,
 } from "./redis-servers.js"
-import { describeEngine, newEntries } from "./suite.js"
+import { appended, describeEngine, newEntries } from "./suite.js"
 
 const RUN = `herald-test-${randomBytes(4).toString("hex")}`
 const sharedUp = await redisAnswers(SHARED_REDIS_URL)
@@ -519,6 +519,114 @@ return check_producer(state, tonumber(ARGV[2]), tonumber(ARGV[3]))`
     } finally {
       monitor.disconnect()
     }
+  })
+
+  describe("a read bounded by bytes loads no entry it does not return but the one that ends it", () => {
+    /**
+     * The entries `read` has the read script load from the stream of `log` (the COUNTs of its
+     * XRANGEs, as MONITOR shows the commands a script runs), and what it returned.
+     */
+    async function loads(
+      engine: Engine & { readonly prefix: string },
+      log: string,
+      read: () => Promise<ReadResult>,
+    ) {
+      const stream = logKeys(engine.prefix, log).stream
+      const monitor = await new Redis(SHARED_REDIS_URL).monitor()
+      const counts: number[] = []
+      let done = false
+      const marker = `${stream}:done`
+      monitor.on("monitor", (_time: string, args: string[], source: string) => {
+        if (source === "lua" && args[0]?.toLowerCase() === "xrange" && args[1] === stream) {
+          counts.push(Number(args[args.indexOf("COUNT") + 1]))
+        }
+        if (args[0]?.toLowerCase() === "exists" && args[1] === marker) done = true
+      })
+      try {
+        const result = await read()
+        // MONITOR output may trail the replies: a command sent after the read marks its end.
+        const client = new Redis(SHARED_REDIS_URL)
+        await client.exists(marker)
+        client.disconnect()
+        await waitFor(() => done, "the monitor to pass the read")
+        if (!result.held) throw new Error(`not held: ${result.reason}`)
+        return {
+          loaded: counts.reduce((sum, count) => sum + count, 0),
+          pages: counts,
+          returned: result.entries.length,
+        }
+      } finally {
+        monitor.disconnect()
+      }
+    }
+
+    it("on a log of large entries, where the first read's page asked for 16 and one more before", async () => {
+      const engine = engineOnShared()
+      const big = "x".repeat(100 * 1024)
+      await engine.append(
+        "big",
+        Array.from({ length: 20 }, () => ({ data: big })),
+        { create: {} },
+      )
+      const read = await loads(engine, "big", () => engine.read("big", START, 16, { maxBytes: 250_000 }))
+      expect(read).toMatchObject({ returned: 2, loaded: 3 })
+      const one = await loads(engine, "big", () => engine.read("big", START, 16, { maxBytes: 1 }))
+      expect(one).toMatchObject({ returned: 1, loaded: 1 })
+    })
+
+    it("on small entries before and after a large one, asking for many at once only where none is large", async () => {
+      const engine = engineOnShared()
+      const small = (count: number) =>
+        Array.from({ length: count }, (_, i) => ({ data: `${i}`.padEnd(100, ".") }))
+      await engine.append("mixed", small(200), { create: {} })
+      const [large] = appended(await engine.append("mixed", [{ data: "L".repeat(100 * 1024) }])).entries
+      await engine.append("mixed", small(200))
+      // Before the large entry, each may be it: one at a time, and the one that does not fit.
+      const before = await loads(engine, "mixed", () => engine.read("mixed", START, 1000, { maxBytes: 5050 }))
+      expect(before).toMatchObject({ returned: 50, loaded: 51 })
+      // After it, none is large: as many at once as fit at the smallest size noted; a read that
+      // ends exactly full loads none past it.
+      const after = await loads(engine, "mixed", () =>
+        engine.read("mixed", large?.position as string, 1000, { maxBytes: 5000 }),
+      )
+      expect(after).toMatchObject({ returned: 50, loaded: 50 })
+      expect(after.pages[0]).toBe(4)
+      const all = await loads(engine, "mixed", () =>
+        engine.read("mixed", large?.position as string, 200, { maxBytes: 256 * 1024 }),
+      )
+      expect(all).toEqual({ returned: 200, loaded: 200, pages: [200] })
+    })
+
+    it("on a log an older version wrote: one at a time until its sizes are known, from its next append on", async () => {
+      const engine = engineOnShared()
+      await engine.append(
+        "old",
+        Array.from({ length: 10 }, (_, i) => ({ data: `${i}` })),
+        { create: {} },
+      )
+      const meta = logKeys(engine.prefix, "old").meta
+      const redis = new Redis(SHARED_REDIS_URL)
+      try {
+        expect(await redis.hget(meta, "sz")).toBe("0")
+        await redis.hdel(meta, "sz")
+        const unknown = await loads(engine, "old", () =>
+          engine.read("old", START, 10, { maxBytes: 64 * 1024 }),
+        )
+        expect(unknown).toEqual({ returned: 10, loaded: 10, pages: Array(10).fill(1) })
+        await engine.append(
+          "old",
+          Array.from({ length: 10 }, (_, i) => ({ data: `${10 + i}` })),
+        )
+        expect(await redis.hget(meta, "sz")).toBe("10")
+        const head = await engine.head("old")
+        const known = await loads(engine, "old", () =>
+          engine.read("old", formatPosition(head?.epoch as string, 10), 10, { maxBytes: 64 * 1024 }),
+        )
+        expect(known).toEqual({ returned: 10, loaded: 10, pages: [10] })
+      } finally {
+        redis.disconnect()
+      }
+    })
   })
 
   it("keeps every key of a log under one hash tag, bounded for long or braced names", () => {

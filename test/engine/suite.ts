@@ -393,6 +393,57 @@ export function describeEngine(
         const longest = "n".repeat(1024)
         expect(appended(await engine.append(longest, newEntries(1), { create: {} })).entries).toHaveLength(1)
       })
+
+      it("bounds a read by maxBytes: the first entry whatever its size, the next ones while they fit, `more` and `closed` right", async () => {
+        const engine = await make()
+        const sizes = [300, 300, 300, 50, 1000]
+        const data = sizes.map((size, i) => `${i}`.padEnd(size, "x"))
+        const stored = appended(
+          await engine.append(
+            LOG,
+            data.map((d) => ({ data: d })),
+            { create: {}, close: true },
+          ),
+        ).entries
+        const pos = (i: number) => stored[i]?.position as string
+        const read = async (after: string, limit: number, maxBytes: number) => {
+          const result = held(await engine.read(LOG, after, limit, { maxBytes }))
+          return { seqs: seqs(result.entries), more: result.more, closed: result.closed }
+        }
+        // Exactly full, one byte short, and less than the first entry (which comes anyway).
+        expect(await read(START, 10, 600)).toEqual({ seqs: [1, 2], more: true, closed: false })
+        expect(await read(START, 10, 599)).toEqual({ seqs: [1], more: true, closed: false })
+        expect(await read(START, 10, 1)).toEqual({ seqs: [1], more: true, closed: false })
+        // A small entry still fits after a large one; the next, too large, waits for the next read.
+        expect(await read(pos(1), 10, 400)).toEqual({ seqs: [3, 4], more: true, closed: false })
+        // The tail reached by bytes, by count, and not reached one entry before it.
+        expect(await read(pos(2), 10, 1050)).toEqual({ seqs: [4, 5], more: false, closed: true })
+        expect(await read(pos(2), 2, 5000)).toEqual({ seqs: [4, 5], more: false, closed: true })
+        expect(await read(pos(2), 1, 5000)).toEqual({ seqs: [4], more: true, closed: false })
+        expect(await read(pos(2), 10, 1049)).toEqual({ seqs: [4], more: true, closed: false })
+        expect(await read(pos(3), 10, 1)).toEqual({ seqs: [5], more: false, closed: true })
+        expect(await read(pos(4), 10, 1)).toEqual({ seqs: [], more: false, closed: true })
+        // The bound does not change what a read answers otherwise.
+        expect(held(await engine.read(LOG, pos(0), 10, { maxBytes: 5000 })).entries).toEqual(stored.slice(1))
+        for (const maxBytes of [0, -1, 1.5, Number.NaN]) {
+          await expect(engine.read(LOG, START, 10, { maxBytes })).rejects.toThrow(/maxBytes/)
+        }
+      })
+
+      it("counts maxBytes as data.length or more, never less: a read of wide characters returns no more", async () => {
+        const engine = await make()
+        // 100 characters, 99 of them 2 bytes in UTF-8: an engine counting what it stores finds 199.
+        const stored = appended(
+          await engine.append(LOG, newEntries(5, "é".repeat(99)), { create: {} }),
+        ).entries
+        const read = held(await engine.read(LOG, START, 10, { maxBytes: 250 }))
+        const bytes = read.entries.reduce((sum, entry) => sum + entry.data.length, 0)
+        expect(read.entries.length).toBeGreaterThanOrEqual(1)
+        expect(read.entries.length).toBeLessThanOrEqual(2)
+        expect(bytes).toBeLessThanOrEqual(250)
+        expect(read.entries).toEqual(stored.slice(0, read.entries.length))
+        expect(read.more).toBe(true)
+      })
     })
 
     describe("locate", () => {
