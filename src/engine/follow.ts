@@ -4,7 +4,7 @@
  * honestly when a hole cannot be filled.
  */
 
-import type { Engine, Entry, LogHead, ReadResult } from "./engine.js"
+import type { Engine, Entry, LogHead, ReadOptions, ReadResult } from "./engine.js"
 import { sharedUntil } from "./former-epochs.js"
 import { formatPosition, type ParsedPosition, type Position, parsePosition, type START } from "./position.js"
 
@@ -33,10 +33,9 @@ export interface FollowOptions {
   readonly pageSize?: number
   /**
    * Most bytes of entries (their `data`, in UTF-16 code units) a page keeps, at least one entry:
-   * a reader that asks to wait holds no more than one page. The engines read by count, so each
-   * read asks for as many entries as fit by the sizes of those it last read (the first asks for
-   * a few), and whatever a read returns past the bound is dropped and read again later.
-   * Default 256 KiB.
+   * a reader that asks to wait holds no more than one page. Each read gives it to the engine as
+   * its `maxBytes`, so the store loads no more (and a source that returns more has the rest
+   * dropped, to be read again later). Default 256 KiB.
    */
   readonly maxPageBytes?: number
   /**
@@ -147,12 +146,6 @@ interface Bounds {
   readonly maxPendingBytes: number
 }
 
-/**
- * Entries asked of the engine by a follower's first read, before it knows how large the log's
- * entries are: few, so that a log of large entries is not read far past `maxPageBytes`.
- */
-const FIRST_READ = 4
-
 class LogFollower implements Follower {
   status: Follower["status"] = "live"
   reason: NotHeldReason | undefined
@@ -162,8 +155,8 @@ class LogFollower implements Follower {
   readonly #bounds: Bounds
   readonly #onEnd: FollowOptions["onEnd"]
   readonly #onRecreated: FollowOptions["onRecreated"]
-  /** The mean size of the entries the last read returned; `undefined` before any did. */
-  #entryBytes: number | undefined
+  /** What each read asks of the engine besides its position: a page's worth. */
+  readonly #readOptions: ReadOptions
   #unwatch: (() => void) | undefined
 
   /**
@@ -224,6 +217,7 @@ class LogFollower implements Follower {
     this.#bounds = bounds
     this.#onEnd = onEnd
     this.#onRecreated = onRecreated
+    this.#readOptions = { maxBytes: bounds.maxPageBytes }
   }
 
   async open(from: Position | typeof START | undefined, notHeld: "live" | "end"): Promise<void> {
@@ -238,7 +232,7 @@ class LogFollower implements Follower {
         await this.#startAtTail()
         return
       }
-      const result = await this.#engine.read(this.#log, from, this.#readLimit())
+      const result = await this.#engine.read(this.#log, from, this.#bounds.pageSize, this.#readOptions)
       if (result.held) {
         this.status = "held"
         this.after = result.after
@@ -482,7 +476,7 @@ class LogFollower implements Follower {
       }
       const after = formatPosition(this.#epoch as string, this.#seq)
       this.#heldAtRead = this.#pending.length
-      const result = await this.#engine.read(this.#log, after, this.#readLimit())
+      const result = await this.#engine.read(this.#log, after, this.#bounds.pageSize, this.#readOptions)
       if (this.#stopped) return []
       if (result.held) {
         if (!result.after.startsWith(this.#epochPrefix)) {
@@ -525,16 +519,10 @@ class LogFollower implements Follower {
     this.#onRecreated?.()
   }
 
-  /** How many entries to ask a read for: as many as fit in a page by the sizes last read. */
-  #readLimit(): number {
-    const { pageSize, maxPageBytes } = this.#bounds
-    if (this.#entryBytes === undefined) return Math.min(pageSize, FIRST_READ)
-    return Math.max(1, Math.min(pageSize, Math.floor(maxPageBytes / Math.max(1, this.#entryBytes))))
-  }
-
   /**
    * The page of a held read: its entries up to `maxPageBytes` (at least one), the rest dropped
-   * to be read again. Notes what the read says of the log: more to read, or closed at its end.
+   * to be read again (a source that did not bound the read). Notes what the read says of the
+   * log: more to read, or closed at its end.
    */
   #keep(result: Extract<ReadResult, { held: true }>): readonly Entry[] {
     const { entries } = result
@@ -544,11 +532,6 @@ class LogFollower implements Follower {
       const size = (entries[kept] as Entry).data.length
       if (kept > 0 && bytes + size > this.#bounds.maxPageBytes) break
       bytes += size
-    }
-    if (entries.length > 0) {
-      let total = bytes
-      for (let i = kept; i < entries.length; i++) total += (entries[i] as Entry).data.length
-      this.#entryBytes = total / entries.length
     }
     const more = result.more || kept < entries.length
     // Sticky: a loss or a bare close heard while this read was in flight needs another read.

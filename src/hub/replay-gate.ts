@@ -67,10 +67,10 @@ export function createReplayGate(engine: Engine, maxConcurrent: number, maxQueue
       return {
         watch: (log, sink) => engine.watch(log, sink),
         head: (log) => engine.head(log),
-        read: (log, after, limit) => {
+        read: (log, after, limit, options) => {
           const queue = started ? continuing : starting
           started = true
-          return gated(queue, () => engine.read(log, after, limit))
+          return gated(queue, () => engine.read(log, after, limit, options))
         },
       }
     },

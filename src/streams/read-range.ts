@@ -24,8 +24,6 @@ export interface RangeRead {
   closed: boolean
 }
 
-const NOT_TOUCHING = Object.freeze({ touch: false })
-
 const REASONS = {
   missing: [404, "The stream does not exist."],
   trimmed: [410, "The data after this offset is no longer retained; read from -1 or now."],
@@ -88,14 +86,10 @@ async function readInto(
 }
 
 /**
- * Entries asked of the engine by a read's first page. Small, so that a stream of large entries
- * does not load far past `maxReadBytes`; the next pages are sized from what it found.
- */
-const FIRST_PAGE = 16
-
-/**
- * Reads the stream's own log after the engine position `after`, page after page, until
- * `limits.readPageEntries` appends or about `limits.maxReadBytes`, or the tail, or `until`.
+ * Reads the stream's own log after the engine position `after`, in one engine read: up to
+ * `limits.readPageEntries` appends in all and about `limits.maxReadBytes`, or to the tail, or to
+ * `until`. The engine is given the bytes left, so that it loads no more than the response holds
+ * (and at most one append past them).
  */
 async function readOwn(
   engine: Engine,
@@ -107,48 +101,40 @@ async function readOwn(
   top: boolean,
 ): Promise<void> {
   const shift = stream.fork?.at.seq ?? 0
-  let from = after
-  let page = FIRST_PAGE
-  // Bounded: each turn takes a whole page of entries, or ends the read.
-  for (;;) {
-    const start = from === START ? undefined : parsePosition(from)
-    let limit = Math.min(page, limits.readPageEntries - out.chunks.length)
-    if (start !== undefined && Number.isFinite(until)) limit = Math.min(limit, until - shift - start.seq)
-    if (limit <= 0) {
-      out.more = true
-      return
-    }
-    // A fork reading its source does not keep the source alive: only the fork was read.
-    const result = await engine.read(stream.log, from, limit, top ? undefined : NOT_TOUCHING)
-    if (!result.held) throw notHeld(result.reason, top)
-    let taken = 0
-    let last = result.after
-    let capped = false
-    let full = false
-    for (const entry of result.entries) {
-      if (entry.seq + shift > until) {
-        capped = true
-        break
-      }
-      if (out.chunks.length > 0 && out.bytes + entry.data.length > limits.maxReadBytes) {
-        full = true
-        break
-      }
-      out.chunks.push(entry.data)
-      out.bytes += entry.data.length
-      last = entry.position
-      taken++
-    }
-    out.next = exposedOffset(stream, last)
-    const reachedUntil = capped || (parsePosition(last)?.seq ?? 0) + shift >= until
-    out.more = !reachedUntil && (taken < result.entries.length || result.more)
-    out.closed = result.closed && !out.more
-    if (!out.more || full || taken < result.entries.length) return
-    // The page was taken whole and more follow: size the next from the entries seen so far.
-    const average = Math.max(1, out.bytes / out.chunks.length)
-    page = Math.max(1, Math.ceil((limits.maxReadBytes - out.bytes) / average))
-    from = last
+  const start = after === START ? undefined : parsePosition(after)
+  let limit = limits.readPageEntries - out.chunks.length
+  if (start !== undefined && Number.isFinite(until)) limit = Math.min(limit, until - shift - start.seq)
+  if (limit <= 0) {
+    out.more = true
+    return
   }
+  // At least a byte: an inherited range that filled the response still learns whether the fork's
+  // own log follows it.
+  const maxBytes = Math.max(1, limits.maxReadBytes - out.bytes)
+  // A fork reading its source does not keep the source alive: only the fork was read.
+  const options = top ? { maxBytes } : { maxBytes, touch: false }
+  const result = await engine.read(stream.log, after, limit, options)
+  if (!result.held) throw notHeld(result.reason, top)
+  let taken = 0
+  let last = result.after
+  let capped = false
+  for (const entry of result.entries) {
+    if (entry.seq + shift > until) {
+      capped = true
+      break
+    }
+    // The engine returns a first entry whatever its size: one that does not fit after an
+    // inherited range waits for the next read.
+    if (out.chunks.length > 0 && out.bytes + entry.data.length > limits.maxReadBytes) break
+    out.chunks.push(entry.data)
+    out.bytes += entry.data.length
+    last = entry.position
+    taken++
+  }
+  out.next = exposedOffset(stream, last)
+  const reachedUntil = capped || (parsePosition(last)?.seq ?? 0) + shift >= until
+  out.more = !reachedUntil && (taken < result.entries.length || result.more)
+  out.closed = result.closed && !out.more
 }
 
 function notHeld(reason: keyof typeof REASONS, top: boolean): StreamsError {

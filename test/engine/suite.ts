@@ -11,7 +11,13 @@ import type {
   ReadResult,
   Retention,
 } from "../../src/engine/engine.js"
-import { type FollowEnd, type Follower, type FollowOptions, follow } from "../../src/engine/follow.js"
+import {
+  type FollowEnd,
+  type Follower,
+  type FollowOptions,
+  type FollowSource,
+  follow,
+} from "../../src/engine/follow.js"
 import { formatPosition, newEpoch, parsePosition, START } from "../../src/engine/position.js"
 import type { Logger } from "../../src/logger.js"
 import { recordingLogger } from "../server/helpers.js"
@@ -1183,6 +1189,33 @@ export function describeEngine(
         expect(seqs(r.got)).toEqual([3, 4, 5, 6, 7, 8])
         expect(r.ends).toEqual([])
         r.follower.stop()
+      })
+
+      it("has each read return no more than maxPageBytes, the first read too", async () => {
+        const engine = await make()
+        const sizes = [3000, 3000, 3000, 100, 100, 5000, 3000]
+        const entries = sizes.map((size, i) => ({ data: `${i}`.padEnd(size, ".") }))
+        appended(await engine.append(LOG, entries, { create: {} }))
+        const returned: number[] = []
+        const source: FollowSource = {
+          watch: (log, sink) => engine.watch(log, sink),
+          head: (log) => engine.head(log),
+          read: async (log, after, limit, options) => {
+            const result = await engine.read(log, after, limit, options)
+            if (result.held) returned.push(result.entries.reduce((sum, entry) => sum + entry.data.length, 0))
+            return result
+          },
+        }
+        const got: Entry[] = []
+        const follower = await follow(source, LOG, START, { maxPageBytes: 6200 })
+        await follower.start(
+          (entry) => got.push(entry) > 0,
+          async () => {},
+        )
+        expect(seqs(got)).toEqual([1, 2, 3, 4, 5, 6, 7])
+        // What fits in a page, and an entry that does not fit with the next alone.
+        expect(returned).toEqual([6000, 3200, 5000, 3000])
+        follower.stop()
       })
 
       it("replays everything held from START, and nothing old when live only", async () => {
