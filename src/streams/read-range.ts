@@ -75,8 +75,12 @@ async function readInto(
     // The inherited range's offsets are the fork point's epoch's, though the source's log may
     // have gone on under a later one (a replication fork: the engine reads the former as it).
     if (reached !== undefined) out.next = formatPosition(fork.at.epoch, reached.seq)
-    if (reached === undefined || reached.seq < fork.at.seq || until <= fork.at.seq) return
-    if (out.more) return
+    if (reached === undefined || reached.seq < fork.at.seq || until <= fork.at.seq || out.more) {
+      // A read of the fork all the same (section 5.1: it slides the fork's TTL), though it stayed
+      // in the range the fork inherits and read none of its own log.
+      if (top) await engine.read(stream.log, stream.head.tail, 1)
+      return
+    }
     await readOwn(engine, stream, formatPosition(stream.head.epoch, 0), until, limits, out, top)
     return
   }
