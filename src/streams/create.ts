@@ -1,7 +1,9 @@
 /** PUT: create a stream, idempotently (protocol section 5.1), or a fork (section 4.2). */
 
+import type { IncomingHttpHeaders } from "node:http"
 import { isCreationConfig } from "../engine/config.js"
 import type { AppendResult, CreateResult, LogConfig, LogHead, NewEntry } from "../engine/engine.js"
+import { type ParsedPosition, START } from "../engine/position.js"
 import { readBody } from "./body.js"
 import { bodyToEntries, defaultContentType, isJsonMode, mediaType, normalizeContentType } from "./content.js"
 import type { Reply, StreamRequest, StreamsContext } from "./context.js"
@@ -9,6 +11,7 @@ import { StreamsError } from "./errors.js"
 import { addMarker, forkStillHeld, formatForkPoint, markerOf, resolveForkPoint } from "./fork.js"
 import { NO_STORE } from "./headers.js"
 import type { StreamsLimits } from "./limits.js"
+import { parseOffset } from "./offsets.js"
 import { closedHeader, decimalHeader, expiryHeaders, header } from "./request-headers.js"
 import {
   describedBy,
@@ -57,6 +60,19 @@ export async function createStream(context: StreamsContext, request: StreamReque
   const body = await readBody(request.request, context.limits)
   const owner: Record<string, string> =
     request.caller.subject === undefined ? {} : { [META.owner]: request.caller.subject }
+  const retained = (config: LogConfig): LogConfig =>
+    context.retention === undefined ? config : { ...config, retention: context.retention }
+  const log = logOf(request.path)
+  // A stream that is there is compared, never written: the config decides 200 or 409. A fork is
+  // compared with what the request says, not with its source now: a retry finds the fork it made
+  // though the source has grown since (moving the default fork point, its tail) or been deleted.
+  const before = await context.engine.head(log)
+  if (before !== undefined && forkedFrom !== undefined) {
+    const asked = askedFork(before.config, forkedFrom, forkOffset, sub, expiry, owner, headers)
+    const found =
+      asked === undefined ? { status: "conflict" as const, head: before } : compared(before, retained(asked))
+    return existingReply(request.path, found, closed)
+  }
   const creation =
     forkedFrom === undefined
       ? plainCreation(
@@ -67,12 +83,7 @@ export async function createStream(context: StreamsContext, request: StreamReque
           context.limits,
         )
       : await forkCreation(context, request, forkedFrom, forkOffset, sub, expiry, owner, body)
-  const config =
-    context.retention === undefined ? creation.config : { ...creation.config, retention: context.retention }
-
-  const log = logOf(request.path)
-  // A stream that is there is compared, never written: the config decides 200 or 409.
-  const before = await context.engine.head(log)
+  const config = retained(creation.config)
   if (before !== undefined) {
     return existingReply(request.path, compared(before, config), closed)
   }
@@ -188,27 +199,77 @@ async function forkCreation(
     throw new StreamsError(409, `A fork has its source's content type, ${source.contentType}.`)
   }
   const point = await resolveForkPoint(context, source, forkOffset, sub)
-  const { ttlMs, expiresAt } = source.head.config
-  // Protocol section 4.2: a fork without its own expiry inherits its source's.
-  const inherited =
-    expiry.ttlMs !== undefined || expiry.expiresAt !== undefined
-      ? expiry
-      : { ...(ttlMs === undefined ? {} : { ttlMs }), ...(expiresAt === undefined ? {} : { expiresAt }) }
-  const fork = {
-    ...owner,
-    [META.forkOf]: sourcePath,
-    [META.forkAt]: formatForkPoint(point.at),
-    [META.forkSourceEpoch]: source.head.epoch,
-    ...(sub === 0 ? {} : { [META.forkSub]: String(sub) }),
-  }
   const initial = bodyToEntries(source.json, body, true, context.limits)
   if (point.prefix !== undefined) initial.unshift({ data: point.prefix })
   return {
-    config: streamConfig(source.contentType, inherited, fork),
+    config: forkConfig(source.contentType, expiryOr(expiry, source.head.config), owner, {
+      source: sourcePath,
+      at: formatForkPoint(point.at),
+      sourceEpoch: source.head.epoch,
+      sub,
+    }),
     initial,
     source: sourcePath,
     sourceEpoch: source.head.epoch,
   }
+}
+
+/**
+ * The config a PUT of the fork that is at its path asks for, read without its source: what the
+ * source decided when the fork was made (the fork point when the request names none, the content
+ * type, an expiry the request does not set, the source's epoch) is taken from the fork's config
+ * `made`, the rest from the request. `undefined` when `made` is no fork's, or the request asks
+ * for another content type.
+ */
+function askedFork(
+  made: LogConfig,
+  sourcePath: string,
+  forkOffset: string | undefined,
+  sub: number,
+  expiry: { ttlMs?: number; expiresAt?: number },
+  owner: Record<string, string>,
+  headers: IncomingHttpHeaders,
+): LogConfig | undefined {
+  const { fork, contentType } = describedBy(made)
+  if (fork === undefined) return undefined
+  const requested = normalizeContentType(header(headers, "content-type"))
+  if (requested !== undefined && mediaType(requested) !== mediaType(contentType)) return undefined
+  const given = forkOffset === undefined ? undefined : parseOffset(forkOffset, "Stream-Fork-Offset", false)
+  // `-1` is the beginning of the source, in the epoch of its offsets (and so of the fork point).
+  const at = given === undefined ? fork.at : given === START ? { epoch: fork.at.epoch, seq: 0 } : given
+  return forkConfig(contentType, expiryOr(expiry, made), owner, {
+    source: sourcePath,
+    at: formatForkPoint(at as ParsedPosition),
+    sourceEpoch: fork.sourceEpoch,
+    sub,
+  })
+}
+
+/** A fork's config: its source's content type, its expiry, owner, and where it forks which stream. */
+function forkConfig(
+  contentType: string,
+  expiry: { ttlMs?: number; expiresAt?: number },
+  owner: Record<string, string>,
+  fork: { source: string; at: string; sourceEpoch: string | undefined; sub: number },
+): LogConfig {
+  return streamConfig(contentType, expiry, {
+    ...owner,
+    [META.forkOf]: fork.source,
+    [META.forkAt]: fork.at,
+    // Forks made before the source's epoch was kept have none.
+    ...(fork.sourceEpoch === undefined ? {} : { [META.forkSourceEpoch]: fork.sourceEpoch }),
+    ...(fork.sub === 0 ? {} : { [META.forkSub]: String(fork.sub) }),
+  })
+}
+
+/** The expiry a request asks for, or when it asks for none, `config`'s (section 4.2: a fork inherits its source's). */
+function expiryOr(
+  expiry: { ttlMs?: number; expiresAt?: number },
+  config: LogConfig,
+): { ttlMs?: number; expiresAt?: number } {
+  if (expiry.ttlMs !== undefined || expiry.expiresAt !== undefined) return expiry
+  const { ttlMs, expiresAt } = config
+  return { ...(ttlMs === undefined ? {} : { ttlMs }), ...(expiresAt === undefined ? {} : { expiresAt }) }
 }
 
 function conflictReason(existing: Stream, configDiffers: boolean): string {

@@ -43,5 +43,29 @@ for (const kind of ENGINES) {
         offset = read.headers.get("stream-next-offset") as string
       }
     })
+
+    it("answers a retried fork PUT 200 though its source has grown or been deleted since, and 409 to another fork", async () => {
+      served = await serveStreams(kind.open())
+      const source = `${served.baseUrl}/v1/stream/src`
+      const fork = `${served.baseUrl}/v1/stream/fork`
+      expect((await fetch(source, { method: "PUT", headers: TEXT, body: "s1" })).status).toBe(201)
+      const point = (await fetch(source, { method: "HEAD" })).headers.get("stream-next-offset") as string
+      const put = (headers: Record<string, string>) =>
+        fetch(fork, { method: "PUT", headers: { "stream-forked-from": "/v1/stream/src", ...headers } })
+      expect((await put({})).status).toBe(201)
+      // The source's tail, the default fork point, moves on.
+      expect((await fetch(source, { method: "POST", headers: TEXT, body: "s2" })).status).toBe(204)
+      expect((await put({})).status).toBe(200)
+      expect((await put({ "stream-fork-offset": point, ...TEXT })).status).toBe(200)
+      expect((await put({ "stream-fork-offset": "-1" })).status).toBe(409)
+      expect((await put({ "stream-ttl": "60" })).status).toBe(409)
+      expect((await put({ "content-type": "application/json" })).status).toBe(409)
+      // Deleted: the fork still reads it (a soft delete), and a retry still finds the fork.
+      expect((await fetch(source, { method: "DELETE" })).status).toBe(204)
+      const retried = await put({ "stream-fork-offset": point })
+      expect(retried.status).toBe(200)
+      expect(retried.headers.get("stream-next-offset")).toBe(point)
+      expect(await (await fetch(`${fork}?offset=-1`)).text()).toBe("s1")
+    })
   })
 }
