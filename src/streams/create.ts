@@ -3,7 +3,7 @@
 import type { IncomingHttpHeaders } from "node:http"
 import { isCreationConfig } from "../engine/config.js"
 import type { AppendResult, CreateResult, LogConfig, LogHead, NewEntry } from "../engine/engine.js"
-import { type ParsedPosition, START } from "../engine/position.js"
+import { START } from "../engine/position.js"
 import { readBody } from "./body.js"
 import { bodyToEntries, defaultContentType, isJsonMode, mediaType, normalizeContentType } from "./content.js"
 import type { Reply, StreamRequest, StreamsContext } from "./context.js"
@@ -11,7 +11,7 @@ import { StreamsError } from "./errors.js"
 import { addMarker, forkStillHeld, formatForkPoint, markerOf, resolveForkPoint } from "./fork.js"
 import { NO_STORE } from "./headers.js"
 import type { StreamsLimits } from "./limits.js"
-import { parseOffset } from "./offsets.js"
+import { parseOffset, type StreamOffset } from "./offsets.js"
 import { closedHeader, decimalHeader, expiryHeaders, header } from "./request-headers.js"
 import {
   describedBy,
@@ -239,7 +239,7 @@ function askedFork(
   const at = given === undefined ? fork.at : given === START ? { epoch: fork.at.epoch, seq: 0 } : given
   return forkConfig(contentType, expiryOr(expiry, made), owner, {
     source: sourcePath,
-    at: formatForkPoint(at as ParsedPosition),
+    at: formatForkPoint(at as StreamOffset),
     sourceEpoch: fork.sourceEpoch,
     sub,
   })

@@ -13,11 +13,11 @@
  */
 
 import { continuesEpoch, inCurrentEpoch } from "../engine/former-epochs.js"
-import { formatPosition, type ParsedPosition, START } from "../engine/position.js"
+import { type ParsedPosition, START } from "../engine/position.js"
 import { prefixOf } from "./content.js"
 import type { StreamsContext } from "./context.js"
 import { StreamsError } from "./errors.js"
-import { parseOffset } from "./offsets.js"
+import { formatOffset, parseOffset, type StreamOffset } from "./offsets.js"
 import { readRange } from "./read-range.js"
 import { isSourceOf, loadStream, logOf, type Stream, tailOffset } from "./stream.js"
 
@@ -28,7 +28,7 @@ const PAGE = 100
 
 /** Where a new fork starts: its fork point, and the part of the next append it inherits (a sub-offset). */
 export interface ResolvedForkPoint {
-  readonly at: ParsedPosition
+  readonly at: StreamOffset
   readonly prefix: string | undefined
 }
 
@@ -50,17 +50,16 @@ export async function resolveForkPoint(
   offsetHeader: string | undefined,
   sub: number,
 ): Promise<ResolvedForkPoint> {
-  const tail = parseOffset(tailOffset(source), "tail") as ParsedPosition
+  const tail = parseOffset(tailOffset(source), "tail") as StreamOffset
   const start = startOf(source)
-  let at: ParsedPosition = tail
+  let at: StreamOffset = tail
   if (offsetHeader !== undefined) {
     const given = parseOffset(offsetHeader, "Stream-Fork-Offset", false)
-    at = given === START ? start : (given as ParsedPosition)
+    at = given === START ? start : (given as StreamOffset)
     // An offset from before a replication fork of the source's log, in the epoch it has now.
-    if (source.fork === undefined) at = inCurrentEpoch(source.head, at) ?? at
-  }
-  if (at.epoch !== start.epoch || at.seq > tail.seq) {
-    throw new StreamsError(400, "`Stream-Fork-Offset` is not an offset of the source stream up to its tail.")
+    if (source.fork === undefined && at.forkEpoch === undefined) at = inCurrentEpoch(source.head, at) ?? at
+    if (at.epoch !== start.epoch || at.seq > tail.seq) throw notAForkOffset()
+    at = await offsetOfSource(context, source, at)
   }
   if (sub === 0) return { at, prefix: undefined }
   const next = await readRange(context.engine, source, at, { ...context.limits, readPageEntries: 1 })
@@ -70,6 +69,47 @@ export async function resolveForkPoint(
     throw new StreamsError(400, "`Stream-Fork-Sub-Offset` names a position past the end of the next append.")
   }
   return { at, prefix }
+}
+
+/**
+ * `at` as the offset `source` gives there, or a 400 when it gives none: an append of a fork's own
+ * log names that log's epoch (made the current one when it is a former one the log continues), and
+ * a fork point is the offset its source gave it. An offset the fork inherits is its source's: checked
+ * there, up the chain, as far as that source is still there (past it, reads answer 410 anyway).
+ */
+async function offsetOfSource(
+  context: StreamsContext,
+  source: Stream,
+  at: StreamOffset,
+): Promise<StreamOffset> {
+  let stream = source
+  // Bounded by the chain of forks: each turn goes one source up, to one made before it (isSourceOf).
+  for (;;) {
+    const fork = stream.fork
+    if (fork === undefined) {
+      if (at.forkEpoch !== undefined) throw notAForkOffset()
+      return at
+    }
+    if (at.seq === fork.at.seq) {
+      if (at.forkEpoch !== fork.at.forkEpoch) throw notAForkOffset()
+      return at
+    }
+    if (at.seq > fork.at.seq) {
+      const own =
+        at.forkEpoch === undefined
+          ? undefined
+          : inCurrentEpoch(stream.head, { epoch: at.forkEpoch, seq: at.seq - fork.at.seq })
+      if (own === undefined) throw notAForkOffset()
+      return { ...at, forkEpoch: own.epoch }
+    }
+    const above = await loadStream(context.engine, fork.source)
+    if (above === undefined || !isSourceOf(fork, above)) return at
+    stream = above
+  }
+}
+
+function notAForkOffset(): StreamsError {
+  return new StreamsError(400, "`Stream-Fork-Offset` is not an offset of the source stream up to its tail.")
 }
 
 /** The marker log recording that `fork` reads from `source`. */
@@ -184,6 +224,6 @@ export async function deleteForGood(context: StreamsContext, stream: Stream): Pr
 }
 
 /** The fork point as stored in the fork's `meta`. */
-export function formatForkPoint(at: ParsedPosition): string {
-  return formatPosition(at.epoch, at.seq)
+export function formatForkPoint(at: StreamOffset): string {
+  return formatOffset(at)
 }

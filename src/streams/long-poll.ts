@@ -1,12 +1,11 @@
 /** GET `live=long-poll` (protocol section 5.7): data at once if there is some, else wait for it (bounded), else 204. */
 
-import { parsePosition } from "../engine/position.js"
 import { onResponseGone } from "../server/response-gone.js"
 import type { Reply, StreamRequest, StreamsContext } from "./context.js"
 import { nextCursor } from "./cursor.js"
 import { NO_STORE } from "./headers.js"
 import { requireUndeleted } from "./lookup.js"
-import type { ReadStart } from "./offsets.js"
+import { parseStreamOffset, type ReadStart } from "./offsets.js"
 import { readRange } from "./read-range.js"
 import { liveStart, type ReadQuery, readReply } from "./read-reply.js"
 import type { Stream } from "./stream.js"
@@ -53,7 +52,7 @@ export async function longPoll(
       }
       await wake.next(left)
       if (gone) return undefined
-      after = parsePosition(read.next) ?? after
+      after = parseStreamOffset(read.next) ?? after
     }
   } finally {
     forget()

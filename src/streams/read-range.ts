@@ -5,9 +5,10 @@
  */
 
 import type { Engine } from "../engine/engine.js"
-import { formatPosition, type ParsedPosition, parsePosition, START } from "../engine/position.js"
+import { formatPosition, parsePosition, START } from "../engine/position.js"
 import { StreamsError } from "./errors.js"
 import type { StreamsLimits } from "./limits.js"
+import { formatOffset, parseStreamOffset, type StreamOffset } from "./offsets.js"
 import { exposedOffset, isSourceOf, loadStream, ownPosition, type Stream } from "./stream.js"
 
 /** What a read returned. */
@@ -40,7 +41,7 @@ const REASONS = {
 export async function readRange(
   engine: Engine,
   stream: Stream,
-  after: typeof START | ParsedPosition,
+  after: typeof START | StreamOffset,
   limits: StreamsLimits,
 ): Promise<RangeRead> {
   const out: RangeRead = { chunks: [], bytes: 0, next: "", more: false, closed: false }
@@ -52,7 +53,7 @@ export async function readRange(
 async function readInto(
   engine: Engine,
   stream: Stream,
-  after: typeof START | ParsedPosition,
+  after: typeof START | StreamOffset,
   until: number,
   limits: StreamsLimits,
   out: RangeRead,
@@ -71,10 +72,12 @@ async function readInto(
     }
     await readInto(engine, source, after, Math.min(until, fork.at.seq), limits, out, false)
     out.closed = false
-    const reached = parsePosition(out.next)
+    const reached = parseStreamOffset(out.next)
     // The inherited range's offsets are the fork point's epoch's, though the source's log may
-    // have gone on under a later one (a replication fork: the engine reads the former as it).
-    if (reached !== undefined) out.next = formatPosition(fork.at.epoch, reached.seq)
+    // have gone on under a later one (a replication fork: the engine reads the former as it);
+    // its end is the fork point, as the fork has it.
+    if (reached !== undefined)
+      out.next = formatOffset(reached.seq === fork.at.seq ? fork.at : { ...reached, epoch: fork.at.epoch })
     if (reached === undefined || reached.seq < fork.at.seq || until <= fork.at.seq || out.more) {
       // A read of the fork all the same (section 5.1: it slides the fork's TTL), though it stayed
       // in the range the fork inherits and read none of its own log.

@@ -1,11 +1,10 @@
 /** The reply of a read that found data, and where a live read starts: shared by catch-up, long-poll and SSE. */
 
-import type { ParsedPosition, START } from "../engine/position.js"
-import { parsePosition } from "../engine/position.js"
+import type { START } from "../engine/position.js"
 import { renderBody } from "./content.js"
 import type { Reply, StreamRequest, StreamsContext } from "./context.js"
 import { dataCacheControl, entityTag, matchesEntityTag, NO_STORE } from "./headers.js"
-import { NOW, type ReadStart } from "./offsets.js"
+import { NOW, parseStreamOffset, type ReadStart, type StreamOffset } from "./offsets.js"
 import type { RangeRead } from "./read-range.js"
 import { type Stream, tailOffset } from "./stream.js"
 
@@ -48,6 +47,6 @@ export function readReply(
 }
 
 /** The position a live read starts after: `now` is the tail when the request began. */
-export function liveStart(stream: Stream, start: ReadStart): typeof START | ParsedPosition {
-  return start === NOW ? (parsePosition(tailOffset(stream)) as ParsedPosition) : start
+export function liveStart(stream: Stream, start: ReadStart): typeof START | StreamOffset {
+  return start === NOW ? (parseStreamOffset(tailOffset(stream)) as StreamOffset) : start
 }

@@ -9,7 +9,6 @@
 
 import type { Entry } from "../engine/engine.js"
 import { type FollowEnd, follow } from "../engine/follow.js"
-import { type ParsedPosition, parsePosition } from "../engine/position.js"
 import { EngineUnavailableError } from "../engine/unavailable.js"
 import type { SSEConnection } from "../server/index.js"
 import { isTextual } from "./content.js"
@@ -17,7 +16,7 @@ import type { StreamRequest, StreamsContext } from "./context.js"
 import { responseCursors } from "./cursor.js"
 import { StreamsError } from "./errors.js"
 import { requireUndeleted } from "./lookup.js"
-import type { ReadStart } from "./offsets.js"
+import { parseStreamOffset, type ReadStart, type StreamOffset } from "./offsets.js"
 import { readRange } from "./read-range.js"
 import { liveStart } from "./read-reply.js"
 import { eventsFrame, type SseEncoding } from "./sse-events.js"
@@ -98,7 +97,7 @@ function reportFailure(context: StreamsContext, error: unknown): void {
 async function catchUp(
   reader: SseReader,
   first: Awaited<ReturnType<typeof readRange>>,
-): Promise<{ readonly after: ParsedPosition; readonly next: string } | undefined> {
+): Promise<{ readonly after: StreamOffset; readonly next: string } | undefined> {
   const { context, stream, connection, encoding } = reader
   let read = first
   // Bounded by the stream's length past the offset, a page per turn (and by the lifetime).
@@ -111,7 +110,7 @@ async function catchUp(
       connection.close()
       return undefined
     }
-    const after = parsePosition(read.next)
+    const after = parseStreamOffset(read.next)
     if (after === undefined) throw new Error(`A read ended at a malformed offset: ${read.next}.`)
     if (!read.more) return { after, next: read.next }
     if (!written) await connection.whenWritable()

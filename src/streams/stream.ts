@@ -7,8 +7,9 @@
 
 import type { Engine, LogConfig, LogHead } from "../engine/engine.js"
 import { continuesEpoch } from "../engine/former-epochs.js"
-import { formatPosition, type ParsedPosition, type Position, parsePosition } from "../engine/position.js"
+import { formatPosition, type Position, parsePosition } from "../engine/position.js"
 import { isJsonMode } from "./content.js"
+import { formatOffset, parseStreamOffset, type StreamOffset } from "./offsets.js"
 
 /** The prefix of the engine log names of streams. */
 export const STREAM_LOG_PREFIX = "streams:"
@@ -29,7 +30,7 @@ export interface ForkPoint {
   /** The source stream's path. */
   readonly source: string
   /** The offset (of the source) after which the fork's own appends go. */
-  readonly at: ParsedPosition
+  readonly at: StreamOffset
   /** The epoch of the source's log when the fork was made (forks made before it was kept: none). */
   readonly sourceEpoch: string | undefined
 }
@@ -74,7 +75,7 @@ export function describedBy(config: LogConfig): StreamDescription {
   const contentType = meta[META.contentType] ?? "application/octet-stream"
   const forkOf = meta[META.forkOf]
   const forkAtText = meta[META.forkAt]
-  const forkAt = forkAtText === undefined ? undefined : parsePosition(forkAtText)
+  const forkAt = forkAtText === undefined ? undefined : parseStreamOffset(forkAtText)
   return {
     contentType,
     json: isJsonMode(contentType),
@@ -104,27 +105,36 @@ export function isSourceOf(fork: ForkPoint, source: Stream): boolean {
 
 /**
  * The offset clients see for a position of the stream's own log: the position itself, or for a
- * fork the fork point's epoch with the seq counted on from the fork point, so that a fork's
- * offsets continue its source's and sort after the fork point.
+ * fork the fork point's epoch with the seq counted on from the fork point and the epoch of the
+ * fork's log after it (offsets.ts), so that a fork's offsets continue its source's, sort after the
+ * fork point, and are no other fork's. Before its first append a fork is at its fork point: the
+ * end of the range it inherits, the offset its source gave it.
  */
 export function exposedOffset(stream: Pick<Stream, "fork">, position: Position): Position {
   const fork = stream.fork
   if (fork === undefined) return position
   const own = parsePosition(position)
   if (own === undefined) return position
-  return formatPosition(fork.at.epoch, fork.at.seq + own.seq)
+  if (own.seq === 0) return formatOffset(fork.at)
+  return formatOffset({ epoch: fork.at.epoch, seq: fork.at.seq + own.seq, forkEpoch: own.epoch })
 }
 
 /**
  * The position of the stream's own log that an offset of its own range means (the inverse of
- * {@link exposedOffset}), or `undefined` for an offset of another epoch, or of a fork's
- * inherited range.
+ * {@link exposedOffset}; the engine's read then checks its epoch), or `undefined` for an offset
+ * of another epoch or of another fork, or of a fork's inherited range.
  */
-export function ownPosition(stream: Stream, offset: ParsedPosition): Position | undefined {
+export function ownPosition(stream: Stream, offset: StreamOffset): Position | undefined {
   const fork = stream.fork
-  if (fork === undefined) return formatPosition(offset.epoch, offset.seq)
+  if (fork === undefined)
+    return offset.forkEpoch === undefined ? formatPosition(offset.epoch, offset.seq) : undefined
   if (offset.epoch !== fork.at.epoch || offset.seq < fork.at.seq) return undefined
-  return formatPosition(stream.head.epoch, offset.seq - fork.at.seq)
+  if (offset.seq === fork.at.seq) {
+    return offset.forkEpoch === fork.at.forkEpoch ? formatPosition(stream.head.epoch, 0) : undefined
+  }
+  return offset.forkEpoch === undefined
+    ? undefined
+    : formatPosition(offset.forkEpoch, offset.seq - fork.at.seq)
 }
 
 /** The stream's tail as clients see it (`Stream-Next-Offset` of HEAD and appends). */

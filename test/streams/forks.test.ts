@@ -67,5 +67,89 @@ for (const kind of ENGINES) {
       expect(retried.headers.get("stream-next-offset")).toBe(point)
       expect(await (await fetch(`${fork}?offset=-1`)).text()).toBe("s1")
     })
+
+    it("answers 410 to an offset of a fork deleted and made again at its URL from the same point, and no 304 to its ETag", async () => {
+      served = await serveStreams(kind.open())
+      const source = `${served.baseUrl}/v1/stream/src`
+      const fork = `${served.baseUrl}/v1/stream/fork`
+      expect((await fetch(source, { method: "PUT", headers: TEXT, body: "S1" })).status).toBe(201)
+      const made = await fetch(fork, { method: "PUT", headers: { "stream-forked-from": "/v1/stream/src" } })
+      const point = made.headers.get("stream-next-offset") as string
+      const append = async (body: string) => {
+        const appended = await fetch(fork, { method: "POST", headers: TEXT, body })
+        expect(appended.status).toBe(204)
+        return appended.headers.get("stream-next-offset") as string
+      }
+      const afterA1 = await append("a1")
+      await append("a2")
+      const first = await fetch(`${fork}?offset=${point}`)
+      expect(await first.text()).toBe("a1a2")
+      const etag = first.headers.get("etag") as string
+      // Made again from the same point, and appended to as much.
+      expect((await fetch(fork, { method: "DELETE" })).status).toBe(204)
+      const again = await fetch(fork, {
+        method: "PUT",
+        headers: { "stream-forked-from": "/v1/stream/src", "stream-fork-offset": point },
+      })
+      expect(again.status).toBe(201)
+      expect(again.headers.get("stream-next-offset")).toBe(point)
+      await append("B1")
+      await append("B2")
+      const revalidated = await fetch(`${fork}?offset=${point}`, { headers: { "if-none-match": etag } })
+      expect(revalidated.status).toBe(200)
+      expect(await revalidated.text()).toBe("B1B2")
+      const resumed = await fetch(`${fork}?offset=${afterA1}`)
+      expect(resumed.status).toBe(410)
+      expect(await resumed.text()).not.toContain("B2")
+    })
+
+    it("gives a fork of a fork offsets that sort, each resuming where it was given", async () => {
+      // A response of one append: each read gives the next offset.
+      served = await serveStreams(kind.open(), { limits: { maxReadBytes: 1 } })
+      const url = (name: string) => `${served?.baseUrl}/v1/stream/${name}`
+      const fork = (name: string, from: string, offset?: string) =>
+        fetch(url(name), {
+          method: "PUT",
+          headers: {
+            "stream-forked-from": `/v1/stream/${from}`,
+            ...(offset === undefined ? {} : { "stream-fork-offset": offset }),
+          },
+        })
+      const append = (name: string, body: string) => fetch(url(name), { method: "POST", headers: TEXT, body })
+      expect((await fetch(url("a"), { method: "PUT", headers: TEXT, body: "1" })).status).toBe(201)
+      await append("a", "2")
+      expect((await fork("b", "a")).status).toBe(201)
+      await append("b", "3")
+      const inB = (await append("b", "4")).headers.get("stream-next-offset") as string
+      await append("b", "5")
+      // Not b's offsets there: without the epoch of b's log, or with another's.
+      expect((await fork("c", "b", inB.slice(0, inB.lastIndexOf("_")))).status).toBe(400)
+      expect((await fork("c", "b", `${inB.slice(0, inB.lastIndexOf("_"))}_zzzzzzzz`)).status).toBe(400)
+      // c forks b inside b's own appends, then appends its own.
+      expect((await fork("c", "b", inB)).status).toBe(201)
+      await append("c", "6")
+      await append("c", "7")
+      const offsets = ["-1"]
+      let text = ""
+      for (let i = 0; i < 8; i++) {
+        const read = await fetch(`${url("c")}?offset=${offsets[offsets.length - 1]}`)
+        expect(read.status).toBe(200)
+        text += await read.text()
+        offsets.push(read.headers.get("stream-next-offset") as string)
+        if (read.headers.get("stream-up-to-date") === "true") break
+      }
+      expect(text).toBe("123467")
+      const given = offsets.slice(1)
+      expect(given).toEqual([...given].sort())
+      expect(new Set(given).size).toBe(given.length)
+      for (const [i, offset] of given.entries()) {
+        const rest = await fetch(`${url("c")}?offset=${offset}`, { headers: {} })
+        expect(rest.status).toBe(200)
+        expect(await rest.text(), offset).toBe("123467".slice(i + 1, i + 2))
+      }
+      // b's offset past c's fork point is not one of c's.
+      const past = (await fetch(url("b"), { method: "HEAD" })).headers.get("stream-next-offset") as string
+      expect((await fetch(`${url("c")}?offset=${past}`)).status).toBe(410)
+    })
   })
 }
