@@ -61,6 +61,8 @@ export async function appendToStream(context: StreamsContext, request: StreamReq
     writerSeq,
     epoch: stream.head.epoch,
   })
+  // The append slid the stream's TTL: a fork's marker goes on with it.
+  await context.forkMarkerTtl.touched(stream)
   // Section 5.2.1: a producer's append to a closed stream is answered as closed, unless it is a
   // retry of the close (a duplicate), whatever its epoch and seq say.
   if (stream.head.closed && PRODUCER_REFUSALS.has(result.status)) throw closedError(stream, stream.head.tail)

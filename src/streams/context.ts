@@ -6,6 +6,7 @@ import type { StreamsCaller } from "./auth.js"
 import type { StreamsLimits } from "./limits.js"
 import type { LiveReaderTtl } from "./live-reader-ttl.js"
 import type { LiveFrames } from "./sse-events.js"
+import type { Stream } from "./stream.js"
 import type { StreamCount } from "./stream-count.js"
 import type { RequestTarget } from "./target.js"
 
@@ -21,6 +22,8 @@ export interface StreamsContext {
   readonly streamCount: StreamCount
   /** Removes stale fork markers a few at each new fork. */
   readonly forkMarkers: ForkMarkerSweep
+  /** Renews the markers of forks with a sliding TTL as requests touch the forks. */
+  readonly forkMarkerTtl: ForkMarkerTtl
   /** The open SSE responses: their bounded queues, heartbeats and shutdown. */
   readonly sse: SSE
   /** The frame of the last live batch, shared by its stream's SSE readers. */
@@ -40,6 +43,15 @@ export interface ForkMarkerSweep {
    * as a marker made now has it in its `createdAt`.
    */
   sweep(context: StreamsContext, source: string, now: number): Promise<void>
+}
+
+/** Renews the markers of the forks this node's requests touch (fork-marker-ttl.ts); one per streams handler. */
+export interface ForkMarkerTtl {
+  /**
+   * Called once a request touched `stream` (slid its TTL): renews its marker if it is a fork with
+   * a sliding TTL and this node did not lately.
+   */
+  touched(stream: Stream): Promise<void>
 }
 
 /** One request to a stream. */

@@ -8,7 +8,7 @@ import { readBody } from "./body.js"
 import { bodyToEntries, defaultContentType, isJsonMode, mediaType, normalizeContentType } from "./content.js"
 import type { Reply, StreamRequest, StreamsContext } from "./context.js"
 import { StreamsError } from "./errors.js"
-import { addMarker, forkStillHeld, formatForkPoint, markerOf, resolveForkPoint } from "./fork.js"
+import { addMarker, forkStillHeld, formatForkPoint, keepMarker, markerOf, resolveForkPoint } from "./fork.js"
 import { NO_STORE } from "./headers.js"
 import type { StreamsLimits } from "./limits.js"
 import { parseOffset, type StreamOffset } from "./offsets.js"
@@ -91,7 +91,8 @@ export async function createStream(context: StreamsContext, request: StreamReque
   let marked = false
   let made: AppendResult | undefined
   try {
-    marked = creation.source !== undefined && (await addMarker(context, creation.source, request.path))
+    marked =
+      creation.source !== undefined && (await addMarker(context, creation.source, request.path, config))
     // Made with its first appends and its close in one step, so that no one sees it empty. The
     // creator's fence makes an identical PUT racing this one find it made (a duplicate) instead
     // of appending the same body again.
@@ -114,9 +115,10 @@ export async function createStream(context: StreamsContext, request: StreamReque
     return existingReply(request.path, { status: "exists", head }, closed)
   }
   // A marker another fork of this path left (this create made none, and it is past the sweep's
-  // grace) may have been taken for a stale one by a sweep that looked before the fork was there.
+  // grace) may have been taken for a stale one by a sweep that looked before the fork was there,
+  // and has that fork's expiry.
   if (creation.source !== undefined && !marked)
-    await context.engine.create(markerOf(creation.source, request.path))
+    await keepMarker(context, creation.source, request.path, config)
   if (
     creation.source !== undefined &&
     !(await forkStillHeld(context, creation.source, creation.sourceEpoch as string, request.path))

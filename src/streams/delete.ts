@@ -19,6 +19,8 @@ export async function deleteStream(context: StreamsContext, request: StreamReque
     if (!(await context.engine.requestStop(stream.log, { epoch }))) throw missing()
     const closed = await context.engine.append(stream.log, [], { close: true, epoch })
     if (closed.status === "missing") throw missing()
+    // The close slid the stream's TTL: if it is a fork, its forks still read it through its marker.
+    await context.forkMarkerTtl.touched(stream)
   } else {
     await deleteForGood(context, stream)
   }

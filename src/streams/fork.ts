@@ -5,13 +5,15 @@
  *
  * A source must outlive its forks' reads: each fork is recorded by an empty marker log
  * `streams-fork:{<source's log>} <fork's path>`, and deleting a source that has live forks only
- * soft-deletes it. Markers are checked against the forks they name (a fork that expired leaves a
- * stale marker, removed when found: at the source's delete, and a few at each new fork of it, see
- * fork-marker-sweep.ts), so the count never keeps a source alive for nothing. The
- * braces are a hash tag (engine/redis-keys.ts): on a Redis Cluster a source's markers live in
- * its slot. A fork's own log cannot: it is found by its own path alone.
+ * soft-deletes it. A marker expires with its fork (fork-marker-ttl.ts), so that forks and sources
+ * that expire leave none. Markers are checked against the forks they name (a fork deleted or
+ * expired may leave a stale marker for a while, removed when found: at the source's delete, and a
+ * few at each new fork of it, see fork-marker-sweep.ts), so the count never keeps a source alive
+ * for nothing. The braces are a hash tag (engine/redis-keys.ts): on a Redis Cluster a source's
+ * markers live in its slot. A fork's own log cannot: it is found by its own path alone.
  */
 
+import type { LogConfig } from "../engine/engine.js"
 import { continuesEpoch, inCurrentEpoch } from "../engine/former-epochs.js"
 import { type ParsedPosition, START } from "../engine/position.js"
 import { prefixOf } from "./content.js"
@@ -25,6 +27,11 @@ const MARKER_PREFIX = "streams-fork:"
 /** A space cannot appear in a URL path, so it separates the source's path from the fork's. */
 const SEPARATOR = " "
 const PAGE = 100
+/**
+ * A marker's sliding TTL, in fork TTLs: renewed when its fork is touched (at most every half of the
+ * fork's TTL), it outlives the fork's next touches by half a TTL or more (fork-marker-ttl.ts).
+ */
+const MARKER_TTL_FACTOR = 2
 
 /** Where a new fork starts: its fork point, and the part of the next append it inherits (a sub-offset). */
 export interface ResolvedForkPoint {
@@ -63,6 +70,8 @@ export async function resolveForkPoint(
   }
   if (sub === 0) return { at, prefix: undefined }
   const next = await readRange(context.engine, source, at, { ...context.limits, readPageEntries: 1 })
+  // The read slid the source's TTL: if it is a fork, its marker goes on with it.
+  await context.forkMarkerTtl.touched(source)
   const data = next.chunks[0]
   const prefix = data === undefined ? undefined : prefixOf(source.json, data, sub)
   if (prefix === undefined) {
@@ -122,9 +131,27 @@ export function markersOf(source: string): string {
   return `${MARKER_PREFIX}{${logOf(source)}}${SEPARATOR}`
 }
 
-/** Records a fork of `source`; `true` when this call created the record. */
-export async function addMarker(context: StreamsContext, source: string, fork: string): Promise<boolean> {
-  const result = await context.engine.create(markerOf(source, fork))
+/**
+ * The config of the marker of a fork whose log has the config `fork`: it expires with the fork, at
+ * the fork's `expiresAt`, or by a sliding TTL that the fork's touches renew (fork-marker-ttl.ts).
+ */
+export function markerConfig(fork: LogConfig): LogConfig | undefined {
+  if (fork.expiresAt !== undefined) return { expiresAt: fork.expiresAt }
+  if (fork.ttlMs !== undefined) return { ttlMs: fork.ttlMs * MARKER_TTL_FACTOR }
+  return undefined
+}
+
+/**
+ * Records a fork of `source` whose log has the config `config`; `true` when this call created the
+ * record (`false` when one is there: this fork's, or one another fork of this path left).
+ */
+export async function addMarker(
+  context: StreamsContext,
+  source: string,
+  fork: string,
+  config: LogConfig,
+): Promise<boolean> {
+  const result = await context.engine.create(markerOf(source, fork), markerConfig(config))
   if (result.status !== "created") return false
   try {
     await context.forkMarkers.sweep(context, source, result.head.createdAt)
@@ -136,6 +163,23 @@ export async function addMarker(context: StreamsContext, source: string, fork: s
     )
   }
   return true
+}
+
+/**
+ * Makes sure the fork `fork` of `source`, whose log has the config `config`, has its marker, with
+ * its expiry: a marker another fork of this path left, with another expiry, is replaced.
+ */
+export async function keepMarker(
+  context: StreamsContext,
+  source: string,
+  fork: string,
+  config: LogConfig,
+): Promise<void> {
+  const name = markerOf(source, fork)
+  const wanted = markerConfig(config)
+  if ((await context.engine.create(name, wanted)).status !== "conflict") return
+  await context.engine.delete(name)
+  await context.engine.create(name, wanted)
 }
 
 /** Whether a live fork still reads from `source` (stale markers found on the way are removed). */
@@ -164,10 +208,21 @@ export async function namesLiveFork(
   name: string,
   current: Stream | undefined,
 ): Promise<boolean> {
+  return (await liveForkOf(context, source, name, current)) !== undefined
+}
+
+/** The fork the marker `name` of `source` names, if it is there (see {@link namesLiveFork}). */
+async function liveForkOf(
+  context: StreamsContext,
+  source: string,
+  name: string,
+  current: Stream | undefined,
+): Promise<Stream | undefined> {
   const fork = await loadStream(context.engine, name.slice(markersOf(source).length))
-  if (fork?.fork?.source !== source) return false
+  if (fork?.fork?.source !== source) return undefined
   // A fork made before forks recorded their source's epoch counts for whatever is there.
-  return current === undefined ? fork.fork.sourceEpoch === undefined : isSourceOf(fork.fork, current)
+  const live = current === undefined ? fork.fork.sourceEpoch === undefined : isSourceOf(fork.fork, current)
+  return live ? fork : undefined
 }
 
 /**
@@ -198,8 +253,9 @@ export async function dropStaleMarker(
   current: Stream | undefined,
 ): Promise<boolean> {
   await context.engine.delete(name)
-  if (!(await namesLiveFork(context, source, name, current))) return false
-  await context.engine.create(name)
+  const fork = await liveForkOf(context, source, name, current)
+  if (fork === undefined) return false
+  await context.engine.create(name, markerConfig(fork.head.config))
   return true
 }
 

@@ -16,6 +16,7 @@ import { deleteStream } from "./delete.js"
 import { engineRefusal } from "./engine-refusal.js"
 import { StreamsError } from "./errors.js"
 import { createForkMarkerSweep } from "./fork-marker-sweep.js"
+import { createForkMarkerTtl } from "./fork-marker-ttl.js"
 import { SECURITY_HEADERS } from "./headers.js"
 import { resolveLimits, type StreamsLimits } from "./limits.js"
 import { createLiveReaderTtl } from "./live-reader-ttl.js"
@@ -100,6 +101,7 @@ export function createStreamsHandler(options: StreamsOptions): StreamsHandler {
   const reserved = (path: string) =>
     path.startsWith(reservedPrefix) &&
     (path.length === reservedPrefix.length || path[reservedPrefix.length] === "/")
+  const forkMarkerTtl = createForkMarkerTtl(options.engine)
   const context: StreamsContext = {
     engine: options.engine,
     limits,
@@ -108,10 +110,11 @@ export function createStreamsHandler(options: StreamsOptions): StreamsHandler {
     retention: options.retention,
     streamCount: createStreamCount(options.engine, limits.maxStreams),
     forkMarkers: createForkMarkerSweep(),
+    forkMarkerTtl,
     // No `retry` field: Durable Streams clients resume from their offsets, on their own schedule.
     sse: createSSE({ retryMs: null, maxQueuedBytes: limits.maxQueuedBytes, logger }),
     liveFrames: new LiveFrames(),
-    liveReaderTtl: createLiveReaderTtl(options.engine, logger),
+    liveReaderTtl: createLiveReaderTtl(options.engine, logger, (stream) => forkMarkerTtl.touched(stream)),
     owns,
     admit: admitter(
       options.admission ?? createAdmission(),

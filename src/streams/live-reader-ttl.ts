@@ -3,7 +3,8 @@
  * or SSE response resets the sliding TTL when it begins, and a reader may then wait longer than
  * the TTL with nothing appended. So while a live read is open on this node, its stream's log is
  * read (which slides the TTL on every engine) every third of the TTL: one timer per stream
- * incarnation, however many of its readers are open here.
+ * incarnation, however many of its readers are open here. A fork's marker is renewed with it
+ * (fork-marker-ttl.ts).
  */
 
 import type { Engine } from "../engine/engine.js"
@@ -25,7 +26,12 @@ interface Held {
   timer: NodeJS.Timeout | undefined
 }
 
-export function createLiveReaderTtl(engine: Engine, logger: Logger): LiveReaderTtl {
+/** `touched` is told of each stream the timer touched (ForkMarkerTtl's). */
+export function createLiveReaderTtl(
+  engine: Engine,
+  logger: Logger,
+  touched: (stream: Stream) => Promise<void>,
+): LiveReaderTtl {
   const held = new Map<string, Held>()
   const touch = async (stream: Stream, entry: Held): Promise<void> => {
     try {
@@ -34,7 +40,9 @@ export function createLiveReaderTtl(engine: Engine, logger: Logger): LiveReaderT
       if (!read.held && (read.reason === "missing" || read.reason === "other-epoch")) {
         clearInterval(entry.timer)
         entry.timer = undefined
+        return
       }
+      await touched(stream)
     } catch (error) {
       // The next touch may reach the engine; a reader's own request reports an engine away.
       logger.debug({ err: error, log: stream.log }, "a live reader's stream could not be touched")

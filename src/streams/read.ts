@@ -33,6 +33,8 @@ export async function readStream(
   }
   if (live !== null) context.admit(request.request, request.response)
   const stream = await open()
+  // Every read below slides the stream's TTL (section 5.1): a fork's marker goes on with it.
+  await context.forkMarkerTtl.touched(stream)
   if (live === "sse") {
     await serveSse(context, request, stream, query.start as ReadStart)
     return undefined

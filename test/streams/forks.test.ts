@@ -1,6 +1,7 @@
 // Forks (protocol section 4.2) on every engine: what a fork's reads, offsets, re-creations and
 // expiry promise, whatever its source does meanwhile.
 import { afterEach, describe, expect, it } from "vitest"
+import { markerOf } from "../../src/streams/fork.js"
 import { testEngines } from "../ai/engines.js"
 import { type ServedStreams, serveStreams } from "./serve-streams.js"
 
@@ -150,6 +151,67 @@ for (const kind of ENGINES) {
       // b's offset past c's fork point is not one of c's.
       const past = (await fetch(url("b"), { method: "HEAD" })).headers.get("stream-next-offset") as string
       expect((await fetch(`${url("c")}?offset=${past}`)).status).toBe(410)
+    })
+
+    it("leaves no fork marker once a fork and its source have expired", async () => {
+      const engine = kind.open()
+      served = await serveStreams(engine)
+      const url = (name: string) => `${served?.baseUrl}/v1/stream/${name}`
+      const expiresAt = new Date(Date.now() + 1500).toISOString()
+      // A marker an earlier fork at a path left, which expires never (as they all did once).
+      await engine.create(markerOf("/v1/stream/again", "/v1/stream/again-fork"))
+      for (const [name, expiry] of [
+        ["sliding", { "stream-ttl": "1" }],
+        ["fixed", { "stream-expires-at": expiresAt }],
+        ["again", { "stream-ttl": "1" }],
+      ] as const) {
+        expect((await fetch(url(name), { method: "PUT", headers: { ...TEXT, ...expiry } })).status).toBe(201)
+        // The fork inherits its source's expiry.
+        const forked = await fetch(url(`${name}-fork`), {
+          method: "PUT",
+          headers: { "stream-forked-from": `/v1/stream/${name}` },
+        })
+        expect(forked.status).toBe(201)
+      }
+      const markers = async () => (await engine.list({ prefix: "streams-fork:", limit: 10 })).logs.length
+      expect(await markers()).toBe(3)
+      // Past both expiries and the marker's sliding TTL (twice the fork's, fork-marker-ttl.ts).
+      await sleep(2200)
+      expect((await engine.list({ prefix: "streams:", limit: 10 })).logs).toHaveLength(0)
+      expect(await markers()).toBe(0)
+    })
+
+    it("keeps the marker of a fork touched for longer than its TTL, live readers' touches too: its source's delete is soft", async () => {
+      served = await serveStreams(kind.open(), { limits: { sseLifetimeMs: 2600 } })
+      const url = (name: string) => `${served?.baseUrl}/v1/stream/${name}`
+      for (const name of ["read", "followed"]) {
+        expect((await fetch(url(name), { method: "PUT", headers: TEXT, body: `${name}|` })).status).toBe(201)
+        const forked = await fetch(url(`${name}-fork`), {
+          method: "PUT",
+          headers: { "stream-forked-from": `/v1/stream/${name}`, "stream-ttl": "1" },
+        })
+        expect(forked.status).toBe(201)
+      }
+      // One fork read and appended to in turn, the other held by an SSE response, for more than
+      // the marker's own TTL (2 s).
+      const followed = fetch(`${url("followed-fork")}?offset=now&live=sse`).then((response) =>
+        response.text(),
+      )
+      for (let i = 0; i < 7; i++) {
+        await sleep(400)
+        const touch =
+          i % 2 === 0
+            ? await fetch(`${url("read-fork")}?offset=now`)
+            : await fetch(url("read-fork"), { method: "POST", headers: TEXT, body: String(i) })
+        expect(touch.status).toBeLessThan(300)
+      }
+      await followed
+      for (const name of ["read", "followed"]) {
+        expect((await fetch(url(name), { method: "DELETE" })).status).toBe(204)
+        const read = await fetch(`${url(`${name}-fork`)}?offset=-1`)
+        expect(read.status, name).toBe(200)
+        expect(await read.text()).toMatch(new RegExp(`^${name}\\|`))
+      }
     })
   })
 }
