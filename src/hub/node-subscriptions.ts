@@ -28,7 +28,11 @@ import { openUpdateLog, type UpdateMark } from "./update-log.js"
  * to that update is of a change made before, which the snapshot holds. The cursor is the oldest
  * stamp of the snapshots listed, or this node's newest update, read before its own
  * subscriptions. A node with no change stamps its snapshot again every third of the lease once
- * the hub log moved on (the same serialized snapshot), so the cursor is about that recent.
+ * the hub log moved on, so the cursor is about that recent: not in the snapshot's log (that
+ * would write every subscription again for a new key), but in a companion log of one entry,
+ * `<node log> stamp` (no node id has a space, so it names no node), which goes with its node's
+ * log: fenced alike, taken over and deleted with it. A node alone writes no re-stamp: nobody
+ * reads its snapshot (the list reads this node's newest update instead).
  *
  * A snapshot is listed for as long as it is its node's, lease or not: its subscriptions end
  * with events stored after its stamp, by its node or by the node that takes it over (which
@@ -103,6 +107,9 @@ interface Snapshot {
   readonly stamp: UpdateMark | undefined
 }
 
+/** Ends the name of a node's companion log of re-stamps (a node id has no space). */
+const RESTAMP_SUFFIX = " stamp"
+
 /** The key of a snapshot's entry: its stamp's position, a space, its id (a position has no space). */
 function stampKey(stamp: UpdateMark): string {
   return `${stamp.position} ${stamp.id}`
@@ -118,6 +125,21 @@ function parseStamp(key: string | undefined): UpdateMark | undefined {
     : { position, id: key.slice(space + 1) }
 }
 
+/**
+ * The newer of a snapshot's stamp and a re-stamp read before it (both valid for it): the
+ * re-stamp when the snapshot has none (the hub log was empty) or it is later in the same
+ * incarnation of the hub log; else the snapshot's.
+ */
+function newer(stamp: UpdateMark | undefined, restamp: UpdateMark | undefined): UpdateMark | undefined {
+  if (restamp === undefined) return stamp
+  if (stamp === undefined) return restamp
+  const at = parsePosition(stamp.position)
+  const again = parsePosition(restamp.position)
+  return at !== undefined && again !== undefined && again.epoch === at.epoch && again.seq > at.seq
+    ? restamp
+    : stamp
+}
+
 /** Creates the hub-wide directory and starts its upkeep. */
 export function createNodeSubscriptions(options: NodeSubscriptionsOptions): NodeSubscriptions {
   const { engine, node, current, announce, logger } = options
@@ -125,14 +147,15 @@ export function createNodeSubscriptions(options: NodeSubscriptionsOptions): Node
   const prefix = nodeLogPrefix(options.hubLog)
   const updates = openUpdateLog(engine, options.hubLog)
   const ownLog = `${prefix}${self}`
+  const ownRestampLog = `${ownLog}${RESTAMP_SUFFIX}`
   const snapshotDelayMs = options.snapshotDelayMs ?? 250
 
   /** The snapshot in the engine may differ from the subscriptions now. */
   let dirty = true
   /** The epoch of this node's log as last written: another one means the log was taken over. */
   let ownEpoch: string | undefined
-  /** What was last written to this node's log, kept to stamp it again without serializing. */
-  let written: { readonly snapshot: string; readonly stamp: UpdateMark | undefined } | undefined
+  /** The stamp last written for this node's snapshot (its own or a re-stamp); unset before the first. */
+  let stamped: { readonly stamp: UpdateMark | undefined } | undefined
   /** Opens the gate of {@link NodeSubscriptions.publish}. */
   let openGate: () => void = () => {}
   const gate = new Promise<void>((resolve) => {
@@ -154,13 +177,29 @@ export function createNodeSubscriptions(options: NodeSubscriptionsOptions): Node
     return work
   }
 
-  /** A node's snapshot, or `undefined` when its log is gone (or holds none). */
-  const readSnapshot = async (log: string): Promise<Snapshot | undefined> => {
-    // Retention keeps one entry: the first held is the newest.
+  /** The one entry of `log` (retention 1: the first held is the newest), if any. */
+  const readOnly = async (log: string) => {
     const read = await engine.read(log, START, 1, { touch: false })
-    const entry = read.held ? read.entries[0] : undefined
+    return read.held ? read.entries[0] : undefined
+  }
+
+  /**
+   * A node's snapshot, or `undefined` when its log is gone (or holds none), with the newer of
+   * its own stamp and its node's re-stamp.
+   *
+   * The stamp given out must never be newer than what the snapshot read reflects. A re-stamp is
+   * written only while the node's subscriptions are those of its last snapshot, and it was read
+   * before that was checked: the snapshot it was written for reflects every event of the node
+   * up to it, and so does any snapshot written after it (serialized later). So the re-stamp is
+   * read BEFORE the snapshot: the snapshot then read is the one it was written for or a later
+   * one. Read the other way round, the snapshot could be older than a re-stamp written after a
+   * change it lacks.
+   */
+  const readSnapshot = async (log: string): Promise<Snapshot | undefined> => {
+    const again = parseStamp((await readOnly(`${log}${RESTAMP_SUFFIX}`))?.key)
+    const entry = await readOnly(log)
     if (entry === undefined) return undefined
-    const stamp = parseStamp(entry.key)
+    const stamp = newer(parseStamp(entry.key), again)
     try {
       const documents = JSON.parse(entry.data) as unknown
       return { documents: Array.isArray(documents) ? (documents as SubscriptionDocument[]) : [], stamp }
@@ -182,7 +221,7 @@ export function createNodeSubscriptions(options: NodeSubscriptionsOptions): Node
 
   /**
    * Writes this node's snapshot when its subscriptions changed, or stamps it again when the hub
-   * log moved on since (the same subscriptions, not serialized again).
+   * log moved on since (in the companion log: see {@link readSnapshot}).
    */
   const writeSnapshot = async (): Promise<void> => {
     if (closed) return
@@ -192,30 +231,26 @@ export function createNodeSubscriptions(options: NodeSubscriptionsOptions): Node
       if (ownEpoch === undefined) schedule(snapshotDelayMs)
       return
     }
-    if (!dirty && written === undefined) return
+    if (!dirty && stamped === undefined) return
     // Read before the subscriptions: every event of theirs up to it is of a change made before.
     const stamp = await updates.newest()
-    let snapshot: string
-    let pause: number | undefined
-    if (dirty) {
-      const early = notBefore - performance.now()
-      if (early > 0) {
-        schedule(early)
-        return
-      }
-      if (ownEpoch === undefined) {
-        // A previous run under this id may have left subscriptions that ended with it.
-        const left = (await readSnapshot(ownLog))?.documents ?? []
-        if (left.length > 0) await announce(left.map((document) => ({ ...document, active: false })))
-      }
-      // Cleared before the write: a change during it makes the next one.
-      dirty = false
-      const started = performance.now()
-      snapshot = JSON.stringify(current())
-      pause = Math.min((performance.now() - started) * SNAPSHOT_PACE, node.ttlMs / 3)
-    } else if (written !== undefined && stamp?.position !== written.stamp?.position) {
-      snapshot = written.snapshot
-    } else return
+    // No change since the last snapshot, checked after the stamp was read: it holds them all.
+    if (!dirty) return await restamp(stamp)
+    const early = notBefore - performance.now()
+    if (early > 0) {
+      schedule(early)
+      return
+    }
+    if (ownEpoch === undefined) {
+      // A previous run under this id may have left subscriptions that ended with it.
+      const left = (await readSnapshot(ownLog))?.documents ?? []
+      if (left.length > 0) await announce(left.map((document) => ({ ...document, active: false })))
+    }
+    // Cleared before the write: a change during it makes the next one.
+    dirty = false
+    const started = performance.now()
+    const snapshot = JSON.stringify(current())
+    const pause = Math.min((performance.now() - started) * SNAPSHOT_PACE, node.ttlMs / 3)
     let result: Awaited<ReturnType<Engine["append"]>>
     try {
       result = await engine.append(
@@ -229,7 +264,7 @@ export function createNodeSubscriptions(options: NodeSubscriptionsOptions): Node
       if (!(error instanceof EngineUnavailableError)) openGate()
       throw error
     }
-    if (pause !== undefined) notBefore = performance.now() + pause
+    notBefore = performance.now() + pause
     if (result.status !== "appended") {
       // "fenced": another node took the log over and will delete it; write again after that.
       dirty = true
@@ -242,7 +277,7 @@ export function createNodeSubscriptions(options: NodeSubscriptionsOptions): Node
       }
       return
     }
-    written = { snapshot, stamp }
+    stamped = { stamp }
     openGate()
     const epoch = parsePosition(result.tail)?.epoch
     const retaken = ownEpoch !== undefined && epoch !== ownEpoch && !(await continues(ownEpoch))
@@ -250,6 +285,22 @@ export function createNodeSubscriptions(options: NodeSubscriptionsOptions): Node
     // The log was taken over and deleted, so its subscriptions were announced inactive: those
     // active now are not (one ended since the write has its own event, not to be undone).
     if (retaken) await announce(current())
+  }
+
+  /**
+   * Stamps this node's unchanged snapshot again with `stamp` in its companion log, when the hub
+   * log moved on since the last stamp and another live node may read it.
+   */
+  const restamp = async (stamp: UpdateMark | undefined): Promise<void> => {
+    if (stamp === undefined || stamp.position === stamped?.stamp?.position) return
+    if (!(await engine.liveNodes()).some((other) => other !== self)) return
+    const result = await engine.append(ownRestampLog, [{ data: "", key: stampKey(stamp) }], {
+      create: { owner: self, retention: { maxEntries: 1 } },
+      fence: { owner: self },
+    })
+    if (result.status === "appended") stamped = { stamp }
+    // "fenced": taken over with this node's log, which is then written again.
+    else dirty = true
   }
 
   /** Whether this node's log is in `epoch` or one that continues it (a replication fork). */
@@ -288,21 +339,38 @@ export function createNodeSubscriptions(options: NodeSubscriptionsOptions): Node
       const owner = head.config.owner
       // A live owner: its node, or a node that took it over and is finishing the job. This
       // node's own log, or one it took over and could not finish with: finish now.
-      if (owner === undefined || (owner === self && head.name === ownLog)) continue
+      if (owner === undefined || (owner === self && (head.name === ownLog || head.name === ownRestampLog)))
+        continue
       if (owner !== self && live.has(owner)) continue
       await takeOver(head.name, owner)
     }
   }
 
-  /** Ends a dead node's subscriptions: takes its log over, announces them inactive, deletes it. */
+  /** Takes `log` over from `owner`: whether this node won it (or holds it already). */
+  const fenceOut = async (log: string, owner: string): Promise<boolean> => {
+    if (owner === self) return true
+    const taken = await engine.append(log, [], { fence: { takeOver: self, from: owner } })
+    return taken.status === "appended"
+  }
+
+  /**
+   * Ends a dead node's subscriptions: takes its log and its companion over, announces them
+   * inactive, deletes both. A companion left alone (its node log gone) is just deleted.
+   */
   const takeOver = async (log: string, owner: string): Promise<void> => {
-    if (owner !== self) {
-      const taken = await engine.append(log, [], { fence: { takeOver: self, from: owner } })
-      // Another node won, or the owner came back: either way, not this node's job.
-      if (taken.status !== "appended") return
+    // Another node won, or the owner came back: either way, not this node's job.
+    if (!(await fenceOut(log, owner))) return
+    if (log.endsWith(RESTAMP_SUFFIX)) {
+      await engine.delete(log)
+      return
     }
+    // The dead node's re-stamps are refused too, should it come back.
+    const restampLog = `${log}${RESTAMP_SUFFIX}`
+    const restampHead = await engine.head(restampLog)
+    if (restampHead?.config.owner !== undefined) await fenceOut(restampLog, restampHead.config.owner)
     const documents = (await readSnapshot(log))?.documents ?? []
     await announce(documents.map((document) => ({ ...document, active: false })))
+    await engine.delete(restampLog)
     await engine.delete(log)
     logger.info(
       { log, subscriptions: documents.length },
@@ -393,6 +461,7 @@ export function createNodeSubscriptions(options: NodeSubscriptionsOptions): Node
       // Its subscribers are gone (announced inactive as each left): nothing left to list.
       if (ownEpoch !== undefined) {
         try {
+          await engine.delete(ownRestampLog)
           await engine.delete(ownLog)
         } catch (error) {
           logger.warn(

@@ -355,7 +355,7 @@ describe.each(engines)("subscriptions across nodes (%s)", (_name, runs, store) =
         )
         expect(published.status).toBe(200)
       }
-      const [, u1] = await openUpdateLog(writer, log).recent(2)
+      const [u2, u1] = await openUpdateLog(writer, log).recent(2)
       const snapshot = (key?: string) =>
         writer.append(`${nodeLogPrefix(log)}ghost`, [{ data: "[]", ...(key === undefined ? {} : { key }) }], {
           create: { owner: "ghost", retention: { maxEntries: 1 } },
@@ -365,6 +365,20 @@ describe.each(engines)("subscriptions across nodes (%s)", (_name, runs, store) =
       expect(await cursor()).toBe("u2")
       await snapshot(`${u1?.position} u1`)
       expect(await cursor()).toBe("u1")
+      // Stamped again, in the companion log: the newer stamp counts.
+      const restampLog = `${nodeLogPrefix(log)}ghost stamp`
+      const restamp = (key: string) =>
+        writer.append(restampLog, [{ data: "", key }], {
+          create: { owner: "ghost", retention: { maxEntries: 1 } },
+          fence: { owner: "ghost" },
+        })
+      await restamp(`${u2?.position} u2`)
+      expect(await cursor()).toBe("u2")
+      // An older re-stamp than the snapshot's stamp (the snapshot was written since) does not.
+      await snapshot(`${u2?.position} u2`)
+      await restamp(`${u1?.position} u1`)
+      expect(await cursor()).toBe("u2")
+      await writer.delete(restampLog)
       // An older Herald's snapshot, without a stamp.
       await snapshot()
       expect(await cursor()).toBe("earliest")
@@ -396,13 +410,21 @@ describe.each(engines)("subscriptions across nodes (%s)", (_name, runs, store) =
         create: { owner: "ghost", retention: { maxEntries: 1 } },
         fence: { owner: "ghost" },
       })
+      // Its re-stamp goes with its snapshot.
+      await writer.append(`${ghostLog} stamp`, [{ data: "", key: "x" }], {
+        create: { owner: "ghost", retention: { maxEntries: 1 } },
+        fence: { owner: "ghost" },
+      })
       // Two live nodes race to end them: the fence lets one do it.
       const a = await node(on, log, "node-a")
       const b = await node(on, log, "node-b")
       await subscriber(a.hub, "https://example.com/alive")
       const inactive = await eventually(async () => {
         const found = (await events(writer, log)).filter((event) => event.subscriber === "urn:ghost")
-        return found.length >= 2 && (await writer.head(ghostLog)) === undefined ? found : undefined
+        const gone =
+          (await writer.head(ghostLog)) === undefined &&
+          (await writer.head(`${ghostLog} stamp`)) === undefined
+        return found.length >= 2 && gone ? found : undefined
       }, "the ghost's subscriptions ended")
       // Give a second (wrong) takeover the time to happen before counting.
       await new Promise((resolve) => setTimeout(resolve, LEASE_MS))
