@@ -410,24 +410,40 @@ export function createNodeSubscriptions(options: NodeSubscriptionsOptions): Node
     }
   }
 
+  /** When a cursor trimmed from the hub log was last logged at warn (performance.now()). */
+  let trimmedWarnedAt: number | undefined
+
   /**
    * The cursor of the oldest of `stamps` (`undefined`: before any update): its id, or `earliest`
    * when one is not of the hub log's current incarnation, nor of one it continues (a log made
-   * again): then nothing of the current one is known to be in its snapshot.
+   * again): then nothing of the current one is known to be in its snapshot. `earliest` too when
+   * the oldest is below the log's first held update: the id of an update the log no longer holds
+   * would answer a subscription with herald-id-too-old.
    */
   const oldest = async (stamps: readonly (UpdateMark | undefined)[]): Promise<string> => {
-    const at = stamps.map((stamp) => (stamp === undefined ? undefined : parsePosition(stamp.position)))
-    let seqs = at.map((position) => position?.seq)
-    if (seqs.includes(undefined)) return EARLIEST
-    if (at.some((position) => position?.epoch !== at[0]?.epoch)) {
-      // Stamped in different incarnations (a Redis failover forked the log): compared in the current one.
-      const head = await engine.head(updates.name)
-      seqs = at.map((position) => (head && position && inCurrentEpoch(head, position))?.seq)
-    }
+    if (stamps.includes(undefined)) return EARLIEST
+    // Compared in the current incarnation (a Redis failover may have forked the log).
+    const head = await engine.head(updates.name)
+    const seqs = stamps.map((stamp) => {
+      const position = stamp === undefined ? undefined : parsePosition(stamp.position)
+      return (head && position && inCurrentEpoch(head, position))?.seq
+    })
     let oldestAt = 0
     for (const [i, seq] of seqs.entries()) {
       if (seq === undefined) return EARLIEST
       if (seq < (seqs[oldestAt] as number)) oldestAt = i
+    }
+    const floor = head === undefined ? undefined : parsePosition(head.floor)?.seq
+    if (floor !== undefined && (seqs[oldestAt] as number) < floor) {
+      // Once a minute at warn: a hub log too short for the lease says so on every list.
+      const now = performance.now()
+      const warn = trimmedWarnedAt === undefined || now - trimmedWarnedAt >= 60_000
+      if (warn) trimmedWarnedAt = now
+      logger[warn ? "warn" : "debug"](
+        { log: updates.name, stamp: stamps[oldestAt]?.id },
+        "subscription API: a node's snapshot is older than the hub log's oldest update, so the cursor is earliest; a retention that holds a lease's worth of updates avoids it",
+      )
+      return EARLIEST
     }
     return stamps[oldestAt]?.id ?? EARLIEST
   }

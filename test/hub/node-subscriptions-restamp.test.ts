@@ -1,10 +1,11 @@
-// What re-stamping a node's unchanged snapshot costs, and that the cursor still moves on.
+// What re-stamping a node's unchanged snapshot costs, and that the cursor given out is held.
 import { randomBytes } from "node:crypto"
 import { afterEach, expect, it } from "vitest"
 import type { Engine } from "../../src/engine/engine.js"
 import { createMemoryEngine } from "../../src/engine/memory.js"
 import { holdNodeLease } from "../../src/engine/node-lease.js"
 import { nodeLogPrefix } from "../../src/hub/node-subscriptions.js"
+import { openUpdateLog } from "../../src/hub/update-log.js"
 import { openStream, recordingLogger } from "../server/helpers.js"
 import { publish, startHub, subscribeUrl, type TestHub, token } from "./hub-helpers.js"
 
@@ -112,4 +113,45 @@ it("a node alone writes no re-stamp: nobody reads it", async () => {
   await publishSlowly(a, 15)
   expect([...counts.keys()]).toEqual([])
   expect(await cursorOf(a)).toBe("u14")
+})
+
+it("on a busy hub with short retention, the API's cursor is one the hub log holds", async () => {
+  // Two nodes; the hub log keeps 50 updates; leases of 3 s (re-stamps every 1 s).
+  const engine = createMemoryEngine({ retention: { maxEntries: 50 } })
+  cleanups.push(() => engine.close())
+  const log = `hub-${randomBytes(3).toString("hex")}`
+  const a = await node(engine, log, "node-a", 3000)
+  await node(engine, log, "node-b", 3000)
+  await new Promise((resolve) => setTimeout(resolve, 500))
+  const bearer = await token(a.hubUrl, { publish: ["*"] })
+  // 300 updates in well under a re-stamp: b's stamp falls out of the log.
+  for (let i = 0; i < 300; i += 10) {
+    await Promise.all(
+      Array.from({ length: 10 }, (_, j) =>
+        publish(a.hubUrl, { topic: "https://example.com/t", data: "x", id: `u${i + j}` }, bearer),
+      ),
+    )
+  }
+  const cursor = await cursorOf(a)
+  expect(cursor).toBeDefined()
+  expect(
+    await openUpdateLog(engine, log).locate(cursor as string),
+    `the cursor ${cursor} is held`,
+  ).toBeDefined()
+  // What draft-08's client does next: the subscription events from the cursor, not an error.
+  const stream = await openStream(
+    subscribeUrl(a.hubUrl, [
+      ["match_urlpattern", "/.well-known/mercure/subscriptions{/*}?"],
+      ["last_event_id", cursor as string],
+    ]),
+    {
+      authorization: `Bearer ${await token(a.hubUrl, {
+        subscribe: [{ match: "/.well-known/mercure/subscriptions{/*}?", match_type: "urlpattern" }],
+      })}`,
+    },
+  )
+  cleanups.push(async () => stream.close())
+  const [first] = await stream.waitForEvents(1)
+  expect(first?.type).toBe("mercure")
+  expect(JSON.stringify(first)).not.toContain("too-old")
 })
