@@ -156,11 +156,27 @@ export function createNodeSubscriptions(options: NodeSubscriptionsOptions): Node
   let ownEpoch: string | undefined
   /** The stamp last written for this node's snapshot (its own or a re-stamp); unset before the first. */
   let stamped: { readonly stamp: UpdateMark | undefined } | undefined
+  /** Subscription events waiting at the gate of {@link NodeSubscriptions.publish}. */
+  let held = 0
   /** Opens the gate of {@link NodeSubscriptions.publish}. */
   let openGate: () => void = () => {}
   const gate = new Promise<void>((resolve) => {
-    openGate = resolve
+    openGate = () => {
+      clearTimeout(gateDeadline)
+      resolve()
+    }
   })
+  // Not for ever: a node that cannot hold its lease (or write its snapshot) would keep its
+  // subscription events, and their memory, without bound. After a lease they go out; a list may
+  // miss them until the snapshot is written.
+  const gateDeadline = setTimeout(() => {
+    logger[held > 0 ? "warn" : "debug"](
+      { held, leaseMs: node.ttlMs },
+      "subscriptions across nodes: no snapshot written within a lease; subscription events are published without one, so the subscription API may miss them until it is",
+    )
+    openGate()
+  }, node.ttlMs)
+  gateDeadline.unref()
   let delay: NodeJS.Timeout | undefined
   /** When the next snapshot may be written (performance.now()): see SNAPSHOT_PACE. */
   let notBefore = 0
@@ -454,7 +470,12 @@ export function createNodeSubscriptions(options: NodeSubscriptionsOptions): Node
       schedule(Math.max(snapshotDelayMs, notBefore - performance.now()))
     },
     async publish(documents) {
-      await gate
+      held++
+      try {
+        await gate
+      } finally {
+        held--
+      }
       await announce(documents)
     },
     maintain,
