@@ -239,10 +239,21 @@ function renderTopics(topics) {
 }
 
 /**
- * @param {any[]} updates
+ * What a panel shows when the engine failed to give its list (a snapshot's `{ unavailable, reason }`):
+ * not "nothing yet", which would be false.
+ * @param {{ reason: string }} failed
+ */
+const unavailableText = (failed) => `Unavailable: the engine did not answer (${failed.reason}).`
+
+/**
+ * @param {any} updates
  * @param {number} now
  */
 function renderRecent(updates, now) {
+  if (updates.unavailable) {
+    rows("recent", [], 4, unavailableText(updates))
+    return
+  }
   rows(
     "recent",
     updates.map((update) =>
@@ -323,6 +334,11 @@ function renderStreams(streams, now) {
   if (streams === null) {
     byId("streams-count").textContent = "not served"
     rows("streams", [], 4, "Durable Streams are not served.")
+    return
+  }
+  if (streams.unavailable) {
+    byId("streams-count").textContent = "unavailable"
+    rows("streams", [], 4, unavailableText(streams))
     return
   }
   byId("streams-count").textContent = `${numbers.format(streams.count)}${streams.more ? "+" : ""} streams`

@@ -7,11 +7,14 @@ import { DEFAULT_COOKIE_NAMES } from "../../src/auth/presentation.js"
 import { createTokenVerifier } from "../../src/auth/verifier.js"
 import { createAdminAccess } from "../../src/cli/admin/admin-access.js"
 import { ADMIN_SNAPSHOT_PATH, ADMIN_STREAM_PATH, createAdminApp } from "../../src/cli/admin/admin-app.js"
-import type { Snapshot } from "../../src/cli/admin/snapshot.js"
+import type { AdminSources, Snapshot } from "../../src/cli/admin/snapshot.js"
 import { metricsMount } from "../../src/cli/metrics.js"
 import { createRouter } from "../../src/cli/router.js"
+import type { Engine } from "../../src/engine/engine.js"
 import { createMemoryEngine } from "../../src/engine/memory.js"
+import type { RecentUpdate } from "../../src/hub/activity.js"
 import { createHub } from "../../src/hub/hub.js"
+import { streamsOverview } from "../../src/streams/overview.js"
 import { publish, SECRET, subscribeUrl, token } from "../hub/hub-helpers.js"
 import { listen, openStream, recordingLogger, stop, waitUntil } from "../server/helpers.js"
 
@@ -29,8 +32,14 @@ const ADMIN_GRANT = { type: HERALD_GRANT_TYPE, app: "admin", actions: ["admin"],
 /**
  * A hub, /metrics and the admin app behind one router. `dev`: dev mode's trust of local clients.
  * `clientAddress` plays the peer's address, so that a remote client is tried without leaving loopback.
+ * `engine`: the hub's (a memory engine by default); `streams`: the Durable Streams shown, if any.
  */
-async function adminServer(options: { dev: boolean; clientAddress?: string }) {
+async function adminServer(options: {
+  dev: boolean
+  clientAddress?: string
+  engine?: Engine
+  streams?: AdminSources["streams"]
+}) {
   let router: ReturnType<typeof createRouter> | undefined
   const { server, url } = await listen((req, res) => {
     if (options.clientAddress !== undefined) {
@@ -40,7 +49,7 @@ async function adminServer(options: { dev: boolean; clientAddress?: string }) {
   })
   const hubUrl = `${url}/.well-known/mercure`
   const key = { kind: "secret" as const, secret: SECRET }
-  const engine = createMemoryEngine()
+  const engine = options.engine ?? createMemoryEngine()
   const logger = recordingLogger()
   const hub = createHub({
     engine,
@@ -62,7 +71,13 @@ async function adminServer(options: { dev: boolean; clientAddress?: string }) {
     cookieNames: DEFAULT_COOKIE_NAMES,
   })
   const admin = createAdminApp({
-    sources: { node: "node-a", hubPath: "/.well-known/mercure", hub: hub.activity, engine },
+    sources: {
+      node: "node-a",
+      hubPath: "/.well-known/mercure",
+      hub: hub.activity,
+      engine,
+      ...(options.streams === undefined ? {} : { streams: options.streams }),
+    },
     access,
     logger,
     intervalMs: 50,
@@ -220,8 +235,9 @@ describe("the admin stream", () => {
       { match: topic, subscriptions: 2 },
       { match: "https://example.com/other", subscriptions: 1 },
     ])
-    expect(snapshot.hub.recentUpdates.map((update) => update.id)).toEqual(["id-2", "id-1", "id-0"])
-    expect(snapshot.hub.recentUpdates[0]).toMatchObject({ topics: [topic], private: false, bytes: 8 })
+    const recentUpdates = snapshot.hub.recentUpdates as readonly RecentUpdate[]
+    expect(recentUpdates.map((update) => update.id)).toEqual(["id-2", "id-1", "id-0"])
+    expect(recentUpdates[0]).toMatchObject({ topics: [topic], private: false, bytes: 8 })
     expect(snapshot.nodes).toEqual([
       expect.objectContaining({ node: "node-a", connections: 3, subscriptions: 3 }),
     ])
@@ -279,5 +295,21 @@ describe("the admin snapshot", () => {
     expect(body.node).toBe("node-a")
     expect(body.samples.length).toBeGreaterThanOrEqual(1)
     expect(body.samples[0]).toEqual({ time: expect.any(Number), in: 0, out: 0 })
+  })
+
+  it("says the lists the engine failed to give are unavailable: neither empty nor unserved", async () => {
+    const engine = createMemoryEngine()
+    const refuse = () => Promise.reject(new Error("connect ECONNREFUSED 127.0.0.1:6379"))
+    Object.assign(engine, { read: refuse, list: refuse, head: refuse })
+    const { url } = await adminServer({
+      dev: true,
+      engine,
+      streams: { overview: (bounds) => streamsOverview(engine, "/v1/stream/", bounds) },
+    })
+    const body = (await (await fetch(`${url}${ADMIN_SNAPSHOT_PATH}`)).json()) as Snapshot
+    const failed = { unavailable: true, reason: "connect ECONNREFUSED 127.0.0.1:6379" }
+    expect(body.hub.recentUpdates).toEqual(failed)
+    expect(body.streams).toEqual(failed)
+    expect(body.engine.health).toEqual({ status: "down", reason: failed.reason })
   })
 })

@@ -1,7 +1,8 @@
 // The dashboard at `/` of a real `herald serve`, in Chromium: after a scripted load its figures
 // are /metrics', its chart moves, its publish form publishes and its tail tails; outside dev
 // mode its admin stream refuses a request without a token (401) or without the admin grant (403),
-// and the page says so and takes a token.
+// and the page says so and takes a token. While Redis is away, the lists it could not read say
+// so (never "nothing published yet" or "not served").
 
 import type { Browser, Page } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -9,12 +10,14 @@ import { MERCURE_DETAIL_TYPE } from "../../src/auth/authorization-details.js"
 import { type AccessTokenOptions, signAccessToken } from "../../src/auth/dev-tokens.js"
 import { HERALD_GRANT_TYPE } from "../../src/auth/herald-grant.js"
 import { findChromium, launchChromium } from "../client/browser.js"
+import { redisServerInstalled, startRedis } from "../engine/redis-servers.js"
 import { openStream, type StreamReader } from "../server/helpers.js"
 import { type Hub, startHub, tempCwd, useCliProcesses } from "./cli-helpers.js"
 
 useCliProcesses()
 
 const executablePath = findChromium()
+const redisInstalled = await redisServerInstalled()
 const ADMIN_STREAM = "/_herald/admin/stream"
 /** Subscribers and publishes of the scripted load. */
 const SUBSCRIBERS = 6
@@ -220,6 +223,42 @@ describe.skipIf(executablePath === undefined)("the dashboard in Chromium", () =>
       await page.close()
     } finally {
       await stopHub(hub)
+    }
+  })
+})
+
+describe.skipIf(executablePath === undefined || !redisInstalled)("the dashboard while Redis is away", () => {
+  it("says the newest updates and the Durable Streams are unavailable, not that there are none", async () => {
+    const redis = await startRedis()
+    const hub = await startHub(["--engine", redis.url, "--port", "0"], { cwd: tempCwd() })
+    try {
+      const { page, errors } = await openDashboard(new URL(hub.hubUrl).origin)
+      await page.waitForSelector('#status[data-state="live"]')
+      await page.waitForFunction(() =>
+        document.querySelector("#streams")?.textContent?.includes("No stream yet"),
+      )
+      expect(await page.textContent("#recent")).toContain("Nothing published yet")
+
+      await redis.stop()
+      // The streams' listing is refreshed every 5 s; a page that never says so fails within the test's time.
+      const within = { timeout: 12_000 }
+      await page.waitForFunction(
+        () => document.querySelector("#recent")?.textContent?.includes("Unavailable"),
+        undefined,
+        within,
+      )
+      await page.waitForFunction(
+        () => document.querySelector("#streams")?.textContent?.includes("Unavailable"),
+        undefined,
+        within,
+      )
+      expect(await page.textContent("#recent")).toMatch(/^Unavailable: the engine did not answer \(.+\)\.$/)
+      expect(await page.textContent("#streams-count")).toBe("unavailable")
+      expect(errors).toEqual([])
+      await page.close()
+    } finally {
+      await stopHub(hub)
+      await redis.destroy()
     }
   })
 })

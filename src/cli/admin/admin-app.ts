@@ -11,7 +11,14 @@ import type { AdminAccess } from "./admin-access.js"
 import { createNodeCensus } from "./node-census.js"
 import { ProcessProbe } from "./process-probe.js"
 import { RateHistory } from "./rate-history.js"
-import { type AdminSources, SNAPSHOT_LIMITS, type Snapshot, takeSnapshot } from "./snapshot.js"
+import {
+  type AdminSources,
+  SNAPSHOT_LIMITS,
+  type Snapshot,
+  takeSnapshot,
+  type Unavailable,
+  unavailable,
+} from "./snapshot.js"
 
 /** Where the admin app answers. */
 export const ADMIN_PREFIX = "/_herald/admin/"
@@ -74,15 +81,15 @@ export function createAdminApp(options: AdminAppOptions): AdminApp {
     logger,
   )
 
-  let streams: { overview: StreamsOverview | null; at: number } | undefined
-  const streamsOverview = async (time: number): Promise<StreamsOverview | null> => {
+  let streams: { overview: StreamsOverview | Unavailable | null; at: number } | undefined
+  const streamsOverview = async (time: number): Promise<StreamsOverview | Unavailable | null> => {
     if (sources.streams === undefined) return null
     if (streams !== undefined && time - streams.at < STREAMS_EVERY_MS) return streams.overview
     const overview = await sources.streams
       .overview({ maxCount: SNAPSHOT_LIMITS.streamsCounted, newest: SNAPSHOT_LIMITS.newestStreams })
       .catch((error: unknown) => {
         logger.warn({ err: error }, "dashboard: listing the Durable Streams failed")
-        return null
+        return unavailable(error)
       })
     streams = { overview, at: time }
     return overview

@@ -29,6 +29,21 @@ export interface AdminSources {
   }
 }
 
+/**
+ * A part of a snapshot that the engine failed to give (Redis down, say): the dashboard says so,
+ * rather than showing an empty list that reads as "nothing published" or "not served".
+ */
+export interface Unavailable {
+  readonly unavailable: true
+  /** The engine's error. */
+  readonly reason: string
+}
+
+/** The {@link Unavailable} of a failed read. */
+export function unavailable(error: unknown): Unavailable {
+  return { unavailable: true, reason: error instanceof Error ? error.message : String(error) }
+}
+
 /** One second of Herald, as the admin stream sends it (`event: snapshot`, JSON). */
 export interface Snapshot {
   /** When it was taken, in ms since the Unix epoch. */
@@ -41,7 +56,7 @@ export interface Snapshot {
   readonly hub: HubFigures & {
     readonly rate: RateSample
     readonly mostSubscribed: readonly MatcherCount[]
-    readonly recentUpdates: readonly RecentUpdate[]
+    readonly recentUpdates: readonly RecentUpdate[] | Unavailable
   }
   /** Every node heard from, this one first. */
   readonly nodes: readonly NodeFigures[]
@@ -50,8 +65,8 @@ export interface Snapshot {
   readonly process: ProcessStatus
   /** `null` when the AI endpoints are not served. */
   readonly generations: GenerationActivity | null
-  /** `null` when Durable Streams are not served, or their listing failed. */
-  readonly streams: StreamsOverview | null
+  /** `null` when Durable Streams are not served. */
+  readonly streams: StreamsOverview | Unavailable | null
 }
 
 /** How much of each list a snapshot carries. */
@@ -71,7 +86,7 @@ export interface SnapshotInputs {
   readonly nodes: readonly NodeFigures[]
   readonly process: ProcessStatus
   /** The streams overview: refreshed less often than every snapshot (it lists logs). */
-  readonly streams: StreamsOverview | null
+  readonly streams: StreamsOverview | Unavailable | null
 }
 
 /** Takes a snapshot: the synchronous figures now, then the engine's answers. Rejects only on a bug. */
@@ -84,8 +99,8 @@ export async function takeSnapshot(sources: AdminSources, inputs: SnapshotInputs
       ? null
       : { running: activity.running, recent: activity.recent.slice(0, SNAPSHOT_LIMITS.recentGenerations) }
   const [recentUpdates, engine] = await Promise.all([
-    // A store that fails shows as down in the engine's status: the list is then empty, not an error.
-    sources.hub.recentUpdates(SNAPSHOT_LIMITS.recentUpdates).catch(() => []),
+    // A store that fails shows as down in the engine's status, and the list as unavailable.
+    sources.hub.recentUpdates(SNAPSHOT_LIMITS.recentUpdates).catch(unavailable),
     engineStatus(sources.engine, sources.engineFile),
   ])
   return {
