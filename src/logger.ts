@@ -61,3 +61,47 @@ export function failureStreak(
     },
   }
 }
+
+/** How often a {@link repeatedWarning} says how many more times it happened: at most this often. */
+export const REPEATED_WARNING_MS = 30_000
+
+/** The lines of a {@link repeatedWarning}. */
+export interface RepeatedWarningMessages {
+  /** The first time, with its own fields. */
+  readonly once: string
+  /** The ones since the last line: `count` of them over about `seconds`. */
+  readonly more: (count: number, seconds: number) => string
+}
+
+/**
+ * The log of a warning that every request repeats while its cause lasts (the store away: every
+ * subscriber told to come back, every AI request refused): the first at once, the next ones at
+ * debug and counted, and at most one warning every 30 s saying how many there were (with the last
+ * one's fields, and the count as `count`) — not a line per client, thousands of them retrying
+ * every few seconds, that buries the line saying why. Nothing is logged while it does not happen.
+ */
+export function repeatedWarning(logger: Logger, messages: RepeatedWarningMessages): (fields: object) => void {
+  let count = 0
+  let last: object = {}
+  /** Counting since the last warning: until it fires, the next ones are only counted. */
+  let window: NodeJS.Timeout | undefined
+  const close = (): void => {
+    if (count === 0) {
+      window = undefined
+      return
+    }
+    logger.warn({ ...last, count }, messages.more(count, REPEATED_WARNING_MS / 1000))
+    count = 0
+    window = setTimeout(close, REPEATED_WARNING_MS).unref()
+  }
+  return (fields) => {
+    if (window === undefined) {
+      logger.warn(fields, messages.once)
+      window = setTimeout(close, REPEATED_WARNING_MS).unref()
+      return
+    }
+    logger.debug(fields, messages.once)
+    count++
+    last = fields
+  }
+}

@@ -1,6 +1,6 @@
 import { randomBytes } from "node:crypto"
 import type { Engine, LogHead, Signal } from "../engine/engine.js"
-import { defaultLogger, failureStreak, type Logger } from "../logger.js"
+import { defaultLogger, failureStreak, type Logger, repeatedWarning } from "../logger.js"
 import type { GenerationObserver } from "./ai-metrics.js"
 import { DeadNodeScan } from "./dead-node-scan.js"
 import { type GenerationActivity, RecentGenerations } from "./generation-activity.js"
@@ -181,6 +181,12 @@ export function createGenerations(options: GenerationsOptions): Generations {
   const sweeps = failureStreak(logger, "warn", {
     failed: "could not check whether the nodes of followed generations are alive",
     recovered: "checked the nodes of followed generations again",
+  })
+  // Every create of an outage fails its undo too: a line now, and one with a count every 30 s.
+  const undoFailed = repeatedWarning(logger, {
+    once: "could not undo a generation's failed start",
+    more: (count, seconds) =>
+      `could not undo ${count} more generations' failed starts in the last ${seconds} s (the dead-node scan retries)`,
   })
   /** Stops the generations, quiet for `stopCheckMs`, whose stop flag is set (see `stopCheckMs`). */
   let checkingStops = false
@@ -400,7 +406,7 @@ export function createGenerations(options: GenerationsOptions): Generations {
         if (!foreignLog) await engine.delete(log)
         if (!foreignMarker) await engine.delete(marker)
       } catch (undoing) {
-        logger.warn({ err: undoing, generation: id }, "could not undo a generation's failed start")
+        undoFailed({ err: undoing, generation: id })
         deadNodes.rescan()
       }
       throw error

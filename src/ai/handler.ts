@@ -13,7 +13,7 @@ import { createAIMetrics } from "./ai-metrics.js"
 import { type AICorsOptions, createAICors } from "./cors.js"
 import { aiSdkChatEndpoint, anthropicMessagesEndpoint, openaiChatEndpoint } from "./create-endpoints.js"
 import { type CreateEndpoint, createGeneration } from "./create-generation.js"
-import { sendEngineRefusal } from "./engine-refusal.js"
+import { engineRefusals } from "./engine-refusal.js"
 import { type GenerationLogAccess, openGenerationLog } from "./generation-access.js"
 import { cancelGeneration, generationState, generationStream, listModels } from "./generation-endpoints.js"
 import { isGenerationId } from "./generation-id.js"
@@ -320,6 +320,7 @@ export function createAIHandler(options: AIHandlerOptions): AIHandler {
    * 507) is answered in the endpoint's error shape (engine-refusal.ts). Anything else goes to
    * the error boundary.
    */
+  const sendEngineRefusal = engineRefusals(options.engine, logger)
   const routeOrUnavailable = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
     try {
       await route(request, response)
@@ -327,7 +328,7 @@ export function createAIHandler(options: AIHandlerOptions): AIHandler {
       if (response.headersSent) throw error
       const path = (request.url ?? "").split("?", 1)[0] as string
       const format = STREAM_FORMATS[CREATE_ENDPOINTS.get(path)?.format ?? "openai"].errors
-      if (!sendEngineRefusal(response, format, options.engine, error, logger, path)) throw error
+      if (!sendEngineRefusal(response, format, error, path)) throw error
     }
   }
 

@@ -4,6 +4,7 @@ import type { Entry } from "../engine/engine.js"
 import type { ClientAddressResolver, SSE } from "../server/index.js"
 import type { HubAdmission } from "./admission.js"
 import type { Authenticator } from "./authenticate.js"
+import type { EngineAwayWarnings } from "./engine-away-warnings.js"
 import type { LostHistoryOutcome } from "./lost-history-report.js"
 import type { HubMetrics } from "./metrics.js"
 import type { ReplayGate } from "./replay-gate.js"
@@ -42,6 +43,8 @@ export interface HubContext {
    * it), or continued with the updates of a log started over (lost-history-report.ts).
    */
   readonly reportLostHistory: (outcome: LostHistoryOutcome) => void
+  /** The warnings each subscriber would repeat while the engine is away: a few lines with counts. */
+  readonly engineAway: EngineAwayWarnings
   /** `true` once a graceful shutdown began. */
   readonly closing: () => boolean
 }

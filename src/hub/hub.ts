@@ -12,6 +12,7 @@ import { createAuthenticator } from "./authenticate.js"
 import { BATCH_PUBLISH_PATH, publishBatch } from "./batch-publish.js"
 import type { HubContext } from "./context.js"
 import { protectedResourceMetadata } from "./discovery.js"
+import { engineAwayWarnings } from "./engine-away-warnings.js"
 import { engineReadiness } from "./engine-readiness.js"
 import { lostHistoryReport } from "./lost-history-report.js"
 import { createHubMetrics } from "./metrics.js"
@@ -144,6 +145,7 @@ export function createHub(options: HubOptions): Hub {
       update.topics.map((topic) => prepareTopic(topic, settings.hubUrl, settings.limits.maxPatternLength)),
     ),
     reportLostHistory: lostHistoryReport(settings.logger),
+    engineAway: engineAwayWarnings(settings.logger),
     joinedFrames: oncePerObject((entries: readonly Entry[]) =>
       entries.map((entry) => updates.decode(entry).frame).join(""),
     ),

@@ -11,9 +11,17 @@ export interface HubMetrics {
   overflowed(): void
   /** A refused request, by status code. */
   refused(status: number): void
+  /** A subscribe request told to come back after `retry` instead of served, and why. */
+  deferred(reason: DeferralReason): void
   /** The counters' values now: the same numbers `/metrics` reports. */
   totals(): HubTotals
 }
+
+/**
+ * Why a subscriber was told to come back: its store out of reach (`engine_unavailable`), or as many
+ * resuming subscribers already waiting to read history as allowed (`replays_busy`, `maxQueuedReplays`).
+ */
+export type DeferralReason = "engine_unavailable" | "replays_busy"
 
 /** What the hub's counters hold since it started. */
 export interface HubTotals {
@@ -110,6 +118,12 @@ export function createHubMetrics(gauges: HubGauges): HubMetrics {
     labelNames: ["status"],
     registers: [registry],
   })
+  const deferrals = new Counter({
+    name: "herald_subscribes_deferred_total",
+    help: "Subscribe requests told to come back after `retry` instead of served, by reason: engine_unavailable (the store out of reach), replays_busy (as many resuming subscribers already wait to read history as --max-queued-replays allows).",
+    labelNames: ["reason"],
+    registers: [registry],
+  })
   const publishLatency = new Histogram({
     name: "herald_publish_duration_seconds",
     help: "Time from a publish request's arrival to its acknowledgement (stored, and handed to subscribers).",
@@ -132,6 +146,9 @@ export function createHubMetrics(gauges: HubGauges): HubMetrics {
     },
     refused(status) {
       refusals.inc({ status: String(status) })
+    },
+    deferred(reason) {
+      deferrals.inc({ reason })
     },
     totals: () => ({ published: publishedUpdates, delivered: deliveries, overflows: overflowCount }),
   }

@@ -13,6 +13,7 @@ import { type BodyLimits, isMediaType, readWholeBody } from "./body.js"
 import type { HubContext } from "./context.js"
 import { mercureLink } from "./discovery.js"
 import { HttpError } from "./http-error.js"
+import type { DeferralReason } from "./metrics.js"
 import { refuse } from "./refuse.js"
 import { ReplaysBusyError } from "./replay-gate.js"
 import { parseSubscriptionRequest } from "./subscription-request.js"
@@ -104,12 +105,8 @@ export async function subscribe(
             // The follower stopped (its history was trimmed mid-replay, a delivery failed, the
             // engine could not read): end the stream, or it would carry heartbeats and nothing
             // else. The client resumes from its cursor, and that resume answers honestly.
-            if (error instanceof EngineUnavailableError) {
-              settings.logger.warn(
-                { err: error },
-                "the engine is unavailable; closing the subscriber's stream (it resumes from its cursor)",
-              )
-            } else if (reason === "gap" || reason === "deleted") {
+            if (error instanceof EngineUnavailableError) context.engineAway.closed({ err: error })
+            else if (reason === "gap" || reason === "deleted") {
               context.reportLostHistory("closed")
             } else if (reason === "error") {
               settings.logger.error(
@@ -134,16 +131,13 @@ export async function subscribe(
     } catch (error) {
       release()
       if (error instanceof ReplaysBusyError) {
-        askToComeBackLater(context, request, response, cors)
+        askToComeBackLater(context, request, response, cors, "replays_busy")
         return
       }
       if (error instanceof EngineUnavailableError) {
         // Not a 503, which EventSource takes as final: the client comes back after `retry`.
-        settings.logger.warn(
-          { err: error, client: address },
-          "the engine is unavailable; a subscriber is told to come back",
-        )
-        askToComeBackLater(context, request, response, cors)
+        context.engineAway.deferred({ err: error, client: address })
+        askToComeBackLater(context, request, response, cors, "engine_unavailable")
         return
       }
       settings.logger.error(
@@ -321,8 +315,10 @@ function askToComeBackLater(
   request: IncomingMessage,
   response: ServerResponse,
   headers: Readonly<Record<string, string>>,
+  reason: DeferralReason,
 ): void {
   const { settings } = context
+  context.metrics.deferred(reason)
   const connection = context.sse.connect(request, response, { headers })
   connection.writeFrame(jitteredRetryFrame(settings.retryMs, settings.shutdownRetryJitterMs))
   connection.close()

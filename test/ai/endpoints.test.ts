@@ -6,6 +6,7 @@ import { createAIHandler } from "../../src/ai/handler.js"
 import { createMemoryEngine } from "../../src/engine/memory.js"
 import { createRedisEngine } from "../../src/engine/redis.js"
 import { createParser, type ServerSentEvent } from "../../src/protocol/index.js"
+import { switchableEngine } from "../engine/switchable-engine.js"
 import { listen, recordingLogger, stop } from "../server/helpers.js"
 import { aiToken, openGenerationOf, readEvents, startAI, type TestAI } from "./ai-server.js"
 import { testEngines } from "./engines.js"
@@ -888,6 +889,41 @@ describe("a store that is away", () => {
       await expect(Promise.all(handled)).resolves.toBeDefined()
     } finally {
       await ai.close({ deadlineMs: 0 })
+      await stop(server)
+      await engine.close()
+    }
+  })
+
+  it("warns once for a burst of requests it refuses, not once (or twice) per request", async () => {
+    const { engine, setDown } = switchableEngine()
+    // As on Redis: the undo of a failed start is refused as well.
+    const remove = engine.delete.bind(engine)
+    let down = false
+    engine.delete = (log) => (down ? engine.head(log).then(() => remove(log)) : remove(log))
+    const logger = recordingLogger()
+    const ai = createAIHandler({ engine, heartbeatMs: 0, logger })
+    const { server, url } = await listen((request, response) => void ai.handle(request, response))
+    try {
+      setDown(true)
+      down = true
+      for (let request = 0; request < 5; request++) {
+        const response = await fetch(`${url}/v1/chat/completions`, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ model: "demo", messages: [{ role: "user", content: "hi" }] }),
+        })
+        expect(response.status).toBe(503)
+        await response.body?.cancel()
+      }
+      // One line each now; the next ones are counted into one every 30 s (logger.test.ts).
+      expect(logger.entries.filter((entry) => entry.level === "warn").map((entry) => entry.message)).toEqual([
+        "could not undo a generation's failed start",
+        "the AI endpoints' engine is unavailable",
+      ])
+    } finally {
+      setDown(false)
+      down = false
+      await ai.close({ deadlineMs: 200 })
       await stop(server)
       await engine.close()
     }

@@ -8,7 +8,7 @@ import type { Engine } from "../../src/engine/engine.js"
 import { createMemoryEngine } from "../../src/engine/memory.js"
 import { engineReadiness } from "../../src/hub/engine-readiness.js"
 import { FULL_PATH, switchableEngine } from "../engine/switchable-engine.js"
-import { openStream, waitUntil } from "../server/helpers.js"
+import { openStream, recordingLogger, waitUntil } from "../server/helpers.js"
 import { publish, startHub, subscribeUrl, type TestHub, token } from "./hub-helpers.js"
 
 const cleanups: (() => Promise<void>)[] = []
@@ -16,8 +16,8 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0)) await cleanup()
 })
 
-async function hubOn(engine: Engine): Promise<TestHub> {
-  const hub = await startHub({ engine, allowAnonymousSubscribe: true, retryMs: 2500 })
+async function hubOn(engine: Engine, logger = recordingLogger()): Promise<TestHub> {
+  const hub = await startHub({ engine, allowAnonymousSubscribe: true, retryMs: 2500, logger })
   cleanups.push(() => hub.close())
   return hub
 }
@@ -132,6 +132,25 @@ describe("the hub while its engine is unavailable", () => {
     expect((await publish(hub.hubUrl, { topic: "t", data: "after" }, bearer)).status).toBe(200)
     expect((await open.waitForEvents(1)).map((event) => event.data)).toEqual(["after"])
     open.close()
+  })
+
+  it("counts the subscribers told to come back in herald_subscribes_deferred_total, and warns once for a burst of them", async () => {
+    const { engine, setDown } = switchableEngine()
+    const logger = recordingLogger()
+    const hub = await hubOn(engine, logger)
+    const url = subscribeUrl(hub.hubUrl, [["match", "t"]])
+    setDown(true)
+    for (let client = 0; client < 5; client++) await (await openStream(url)).ended
+    const deferred = /^herald_subscribes_deferred_total\{reason="engine_unavailable"\} (\d+)$/m.exec(
+      await (await fetch(`${hub.origin}/metrics`)).text(),
+    )?.[1]
+    expect(deferred).toBe("5")
+    // One line now; the next ones are counted into one every 30 s (logger.test.ts).
+    expect(
+      logger.entries
+        .filter((entry) => entry.level === "warn")
+        .map((entry) => [entry.message, entry.fields.client]),
+    ).toEqual([["the engine is unavailable; a subscriber is told to come back", expect.any(String)]])
   })
 
   it("says so on /readyz and in herald_engine_up while the engine's health is down, and is ready again without a restart", async () => {

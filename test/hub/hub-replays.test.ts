@@ -67,6 +67,8 @@ describe("replays after a reconnect storm", () => {
     const comeBackIn = refused.retries.at(-1) as number
     expect(comeBackIn).toBeGreaterThanOrEqual(1000)
     expect(comeBackIn).toBeLessThanOrEqual(1500)
+    const deferred = await hub.hub.metrics.getSingleMetric("herald_subscribes_deferred_total")?.get()
+    expect(deferred?.values).toEqual([{ labels: { reason: "replays_busy" }, value: 1 }])
     // Still only the two first reads were let in.
     expect(held).toHaveLength(2)
     expect(hub.hub.connections).toBe(2 + 1)
