@@ -263,14 +263,20 @@ export async function serve(flags: Readonly<Record<string, unknown>>): Promise<n
   })
 
   const origin = `${config.tls === undefined ? "http" : "https"}://${shownHost(config.host)}:${port}`
+  // Said outright: the URL names localhost for all interfaces, and an operator checking what is
+  // exposed must not read it as loopback only.
+  const { address } = server.address() as AddressInfo
+  const allInterfaces = address === "::" || address === "0.0.0.0"
   logger.info(
     {
       hubUrl: config.hubUrl,
       engine: config.redis?.shown ?? engine.name,
       dataDir: config.engine === "sqlite" ? config.dataDir : undefined,
       node: config.nodeId,
+      address,
+      allInterfaces,
     },
-    `listening on ${origin}`,
+    `listening on ${origin}${allInterfaces ? " (all interfaces)" : ""}`,
   )
   if (config.dev !== undefined) await printDevBanner(config, logger)
   return await stopped

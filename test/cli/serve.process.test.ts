@@ -141,15 +141,24 @@ describe("herald serve", () => {
     await hub.waitFor(/Subscriber token/)
     expect(hub.stdout()).toContain("The hub listens on 127.0.0.1 only")
     expect(hub.stdout()).toMatch(/"msg":"listening on http:\/\/127\.0\.0\.1:\d+"/)
+    expect(hub.stdout()).toContain('"address":"127.0.0.1","allInterfaces":false')
     expect((await terminate(hub)).code).toBe(0)
   })
 
-  it("names localhost in the listening line for --host 0.0.0.0 (all interfaces), a URL that works from here", async () => {
-    const hub = await startHub(["--engine", "memory", "--port", "0", "--host", "0.0.0.0"], { cwd: tempCwd() })
-    await hub.waitFor(/"msg":"listening on /)
-    expect(hub.stdout()).toMatch(/"msg":"listening on http:\/\/localhost:\d+"/)
-    expect((await terminate(hub)).code).toBe(0)
-  })
+  it.each([
+    ["--host 0.0.0.0", ["--host", "0.0.0.0"], "0.0.0.0"],
+    ["--host ::", ["--host", "::"], "::"],
+  ])(
+    "names localhost in the listening line for %s, a URL that works from here, and says it is every interface",
+    async (_name, flags, address) => {
+      const hub = await startHub(["--engine", "memory", "--port", "0", ...flags], { cwd: tempCwd() })
+      await hub.waitFor(/"msg":"listening on /)
+      // An operator checking what is exposed must not read localhost as loopback only.
+      expect(hub.stdout()).toMatch(/"msg":"listening on http:\/\/localhost:\d+ \(all interfaces\)"/)
+      expect(hub.stdout()).toContain(`"address":"${address}","allInterfaces":true`)
+      expect((await terminate(hub)).code).toBe(0)
+    },
+  )
 
   it("listens with the backlog --listen-backlog gives (4096 by default), as the kernel reports it", async () => {
     // `ss` shows a listening socket's backlog as its Send-Q.
