@@ -1,6 +1,6 @@
 import { Counter, Gauge, Histogram, Registry } from "prom-client"
 import type { RestoreOutcome } from "./reasoning-memory.js"
-import type { EndEntry, GenerationStats } from "./stored-entry.js"
+import { type EndEntry, type GenerationStats, UPSTREAM_REFUSED } from "./stored-entry.js"
 
 /** What a node's generations tell whoever watches them (the metrics). */
 export interface GenerationObserver {
@@ -69,6 +69,18 @@ export function createAIMetrics(): AIMetrics {
     labelNames: ["model"],
     registers: [registry],
   })
+  const inputTokens = new Counter({
+    name: "herald_ai_input_tokens_total",
+    help: "Input (prompt) tokens of ended generations, as the provider counted them (cache reads and writes included), by model.",
+    labelNames: ["model"],
+    registers: [registry],
+  })
+  const upstreamRefusals = new Counter({
+    name: "herald_ai_upstream_refusals_total",
+    help: "Generations the upstream refused before streaming, by model and the upstream's HTTP status (401 or 403: it refuses Herald's key; 429: its rate limit; 5xx: its own failure; 2xx: an answer that is not an event stream), or unreachable (no answer: connection refused, DNS, TLS).",
+    labelNames: ["model", "status"],
+    registers: [registry],
+  })
   const cancelLatency = new Histogram({
     name: "herald_ai_cancel_latency_seconds",
     help: "From the moment the node running a generation learnt of its cancel to the upstream request's abort.",
@@ -96,11 +108,14 @@ export function createAIMetrics(): AIMetrics {
     ended(model, end, measured) {
       running--
       ended.inc({ model, status: end?.status ?? "lost" })
+      const usage = end?.stats.usage ?? measured?.usage
+      if (usage?.inputTokens !== undefined) inputTokens.inc({ model }, usage.inputTokens)
       if (end === undefined) {
-        const made = measured?.usage.outputTokens
-        if (made !== undefined) outputTokens.inc({ model }, made)
+        if (usage?.outputTokens !== undefined) outputTokens.inc({ model }, usage.outputTokens)
         return
       }
+      if (end.error?.type === UPSTREAM_REFUSED)
+        upstreamRefusals.inc({ model, status: String(end.error.status ?? "unreachable") })
       const { stats } = end
       if (stats.timeToFirstTokenMs !== undefined)
         firstToken.observe({ model }, stats.timeToFirstTokenMs / 1000)

@@ -11,7 +11,13 @@ import { RequestFieldError } from "./request-field-error.js"
 import { settledWithin } from "./settled-within.js"
 import { StatsRecorder } from "./stats-recorder.js"
 import { StoreDeadline } from "./store-deadline.js"
-import { type EndEntry, type EndError, type GenerationStatus, serializeEntry } from "./stored-entry.js"
+import {
+  type EndEntry,
+  type EndError,
+  type GenerationStatus,
+  serializeEntry,
+  UPSTREAM_REFUSED,
+} from "./stored-entry.js"
 import { UpstreamRequestError } from "./upstream-error.js"
 
 /** How a node runs its generations. */
@@ -198,7 +204,7 @@ export class GenerationRun {
           this.#resolveStarted({ kind: "refused", error: thrown })
           error = {
             message: thrown.message,
-            type: thrown instanceof RequestFieldError ? "invalid_request" : "upstream_refused",
+            type: thrown instanceof RequestFieldError ? "invalid_request" : UPSTREAM_REFUSED,
             ...(thrown instanceof UpstreamRequestError && thrown.status !== undefined
               ? { status: thrown.status }
               : {}),

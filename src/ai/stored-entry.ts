@@ -55,6 +55,9 @@ export interface GenerationStats {
   readonly cancelLatencyMs?: number
 }
 
+/** The {@link EndError} type of a generation whose upstream refused before streaming (its `status`, if it answered). */
+export const UPSTREAM_REFUSED = "upstream_refused"
+
 /** Why a generation failed or stopped, when no `error` entry of the upstream says it already. */
 export interface EndError {
   readonly message: string

@@ -1,15 +1,19 @@
 import { afterEach, describe, expect, it } from "vitest"
 import { readEvents, startAI, type TestAI } from "./ai-server.js"
 import { testEngines } from "./engines.js"
+import { startUpstream, type Upstream } from "./upstream.js"
 
 const FAST = { provider: "demo" as const, timeToFirstTokenMs: 0, tokensPerSecond: 400 }
 const SLOW = { provider: "demo" as const, timeToFirstTokenMs: 0, tokensPerSecond: 8 }
 const FAILING = { ...FAST, failAfterTokens: 3 }
 
 let running: TestAI | undefined
+let upstream: Upstream | undefined
 afterEach(async () => {
   await running?.close()
   running = undefined
+  await upstream?.close()
+  upstream = undefined
 })
 
 function create(origin: string, model: string, extra: Record<string, unknown> = {}): Promise<Response> {
@@ -57,9 +61,46 @@ describe("/metrics of the generations", () => {
         expect(sample(text, 'herald_ai_time_to_first_token_seconds_count{model="fast"}')).toBe(1)
         expect(sample(text, 'herald_ai_tokens_per_second_count{model="fast"}')).toBe(1)
         expect(sample(text, 'herald_ai_output_tokens_total{model="fast"}')).toBeGreaterThan(10)
+        // The demo model counts the prompt's tokens as a provider does.
+        expect(sample(text, 'herald_ai_input_tokens_total{model="fast"}')).toBeGreaterThan(0)
         expect(sample(text, "herald_ai_cancel_latency_seconds_count")).toBe(1)
         expect(sample(text, 'herald_ai_requests_refused_total{reason="max_tokens"}')).toBe(1)
       })
     })
   }
+})
+
+describe("/metrics of the upstream's refusals", () => {
+  it("counts them by the upstream's status, or unreachable: a key it refuses is told from an upstream away", async () => {
+    upstream = await startUpstream()
+    const closed = await startUpstream()
+    const unreachable = closed.baseURL
+    await closed.close()
+    running = await startAI({
+      models: {
+        up: { provider: "openai", baseURL: upstream.baseURL },
+        away: { provider: "openai", baseURL: unreachable },
+      },
+    })
+    const { origin, ai } = running
+    const refusal = (status: number) => ({
+      status,
+      headers: { "content-type": "application/json" },
+      chunks: [JSON.stringify({ error: { message: "no", type: "invalid_request_error" } })],
+    })
+    for (const status of [401, 401, 429]) {
+      upstream.answer = refusal(status)
+      expect((await create(origin, "up")).status).toBeGreaterThanOrEqual(400)
+    }
+    expect((await create(origin, "away")).status).toBe(502)
+    // Counted as the generations end, which may come just after the answers.
+    const sampled = async (name: string) => sample(await ai.metrics.metrics(), name)
+    await expect
+      .poll(() => sampled('herald_ai_generations_ended_total{model="away",status="failed"}'))
+      .toBe(1)
+    await expect.poll(() => sampled('herald_ai_generations_ended_total{model="up",status="failed"}')).toBe(3)
+    expect(await sampled('herald_ai_upstream_refusals_total{model="up",status="401"}')).toBe(2)
+    expect(await sampled('herald_ai_upstream_refusals_total{model="up",status="429"}')).toBe(1)
+    expect(await sampled('herald_ai_upstream_refusals_total{model="away",status="unreachable"}')).toBe(1)
+  })
 })
