@@ -260,6 +260,9 @@ export async function serve(flags: Readonly<Record<string, unknown>>): Promise<n
     }
     process.on("SIGTERM", stop)
     process.on("SIGINT", stop)
+    // The terminal it ran in closed (an ssh session ended, a nohup forgotten): Node's default
+    // would end the process at once, without a word, its subscribers cut and its node lease held.
+    process.on("SIGHUP", stop)
   })
 
   const origin = `${config.tls === undefined ? "http" : "https"}://${shownHost(config.host)}:${port}`

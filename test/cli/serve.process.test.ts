@@ -234,6 +234,20 @@ describe("herald serve", () => {
     expect(hub.stdout()).toContain("SIGTERM: shutting down")
   })
 
+  it("shuts down cleanly on SIGHUP (its terminal closed) as on SIGTERM: exit 0, the shutdown logged", async () => {
+    const hub = await startHub(["--engine", "memory", "--port", "0"], { cwd: tempCwd() })
+    await hub.waitFor(/Subscriber token/)
+    const stream = await openStream(`${hub.hubUrl}?topic=t`)
+    expect(stream.status).toBe(200)
+    hub.child.kill("SIGHUP")
+    expect(await hub.exited).toBe(0)
+    expect(hub.stdout()).toContain("SIGHUP: shutting down: closing 1 subscriber connection now")
+    expect(hub.stdout()).toMatch(/"msg":"stopped in \d+ ms"/)
+    // Told to come back, as on SIGTERM, not cut.
+    await stream.ended
+    expect(stream.retries.length).toBeGreaterThan(0)
+  })
+
   it("on SIGTERM, logs the subscribers it closes and the AI generations it waits for, then those it interrupted", async () => {
     const cwd = tempCwd()
     // A demo answer of minutes: still running at the deadline.
