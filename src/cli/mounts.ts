@@ -1,8 +1,9 @@
 import { Registry } from "prom-client"
 import type { Hub } from "../hub/hub.js"
+import { sendProblem } from "../server/problem.js"
 import { healthMount } from "./health.js"
 import { type MetricsAccess, metricsMount } from "./metrics.js"
-import type { Mount } from "./router.js"
+import { exactPaths, type Mount } from "./router.js"
 
 /** What {@link serveMounts} mounts. */
 export interface ServedApps {
@@ -12,8 +13,11 @@ export interface ServedApps {
   /** The hub's path, for the 404 that lists what is served. */
   readonly hubPath: string
   readonly metricsAccess: MetricsAccess
-  /** `/metrics` goes on a port of its own (with the health probes) rather than on the main one. */
-  readonly separateMetricsPort: boolean
+  /**
+   * `/metrics` goes on this port of its own (with the health probes) rather than on the main one;
+   * 0: one the system picks.
+   */
+  readonly metricsPort: number | undefined
   /** Durable Streams (cli/streams-mount.ts), when served. */
   readonly streams?: Mount
   /** The dashboard's admin API (cli/admin/), when served. */
@@ -43,6 +47,21 @@ export function serveMounts(apps: ServedApps): { main: Mount[]; metrics: Mount[]
     ...(apps.admin === undefined ? [] : [apps.admin]),
   ]
   const pages = apps.web === undefined ? [] : [apps.web]
-  if (!apps.separateMetricsPort) return { main: [...main, metrics, ...pages], metrics: undefined }
-  return { main: [...main, ...pages], metrics: [metrics, health] }
+  if (apps.metricsPort === undefined) return { main: [...main, metrics, ...pages], metrics: undefined }
+  return { main: [...main, elsewhere(apps.metricsPort), ...pages], metrics: [metrics, health] }
+}
+
+/**
+ * `/metrics` on the main port when it is served on a port of its own: a 404 that says where, not
+ * the "Nothing here" a scraper left pointing at the main port would get.
+ */
+function elsewhere(port: number): Mount {
+  const where = `on the metrics port${port === 0 ? "" : `, ${port}`} (--metrics-port)`
+  return {
+    serves: `/metrics ${where}`,
+    owns: exactPaths("/metrics"),
+    handle(_request, response) {
+      sendProblem(response, 404, `/metrics is served ${where}, not on this port.`)
+    },
+  }
 }

@@ -182,7 +182,7 @@ export async function serve(flags: Readonly<Record<string, unknown>>): Promise<n
       // network. A port of its own is the operator's to guard (bind it privately, or set a token).
       loopbackOnly: config.metricsPort === undefined,
     },
-    separateMetricsPort: config.metricsPort !== undefined,
+    metricsPort: config.metricsPort,
     streams: streams.mount,
     admin: dashboard.admin.mount,
     web: dashboard.web,

@@ -486,7 +486,7 @@ class RedisEngine implements Engine, HealthCapability {
     })
     const { client, address } = this.#redis.command
     if (client.status !== "ready") return
-    for (const note of await riskySettings(client, address)) this.#logger[note.level]({}, note.message)
+    for (const warning of await riskySettings(client, address)) this.#logger.warn({}, warning)
   }
 
   async close(): Promise<void> {

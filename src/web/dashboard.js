@@ -551,7 +551,5 @@ fetch("/chat", { method: "HEAD" })
   })
   .catch(() => {})
 
-byId("local-url").textContent =
-  `${location.protocol}//localhost${location.port === "" ? "" : `:${location.port}`}/`
 byId("forget-token").hidden = token === undefined
 connect()

@@ -147,7 +147,10 @@ describe("admin access", () => {
     const none = await fetch(`${url}${ADMIN_STREAM_PATH}`)
     expect(none.status).toBe(401)
     expect(none.headers.get("www-authenticate")).toMatch(/^Bearer/)
-    expect((await none.json()).detail).toContain('"app": "admin"')
+    const refusal = (await none.json()).detail
+    expect(refusal).toContain('"app": "admin"')
+    // Dev mode is not this server's: its rule is not offered.
+    expect(refusal).not.toMatch(/dev mode/i)
 
     const publisher = await token(hubUrl, { publish: ["*"], subscribe: ["*"] })
     const notAdmin = await fetch(`${url}${ADMIN_STREAM_PATH}`, {
@@ -193,7 +196,12 @@ describe("admin access", () => {
       expect(await statusOf(`${local.url}${ADMIN_SNAPSHOT_PATH}`, headers), JSON.stringify(headers)).toBe(401)
     }
     const remote = await adminServer({ dev: true, clientAddress: "203.0.113.7" })
-    expect((await fetch(`${remote.url}${ADMIN_STREAM_PATH}`)).status).toBe(401)
+    const remoteRefused = await fetch(`${remote.url}${ADMIN_STREAM_PATH}`)
+    expect(remoteRefused.status).toBe(401)
+    // The way in dev mode gives, which the page shows: it cannot know dev mode by itself.
+    expect((await remoteRefused.json()).detail).toContain(
+      "This server runs in dev mode: a client on the machine that runs it needs none",
+    )
   })
 
   it("answers only GET, and 404 off its two paths", async () => {

@@ -384,6 +384,20 @@ describe("error messages name the source and the key and say what is expected", 
     )
   })
 
+  it("points another server's name for a setting at Herald's: the Redis URL is the engine", () => {
+    expect(errorOf({ argv: ["--redis-url", "redis://127.0.0.1:6379"] }).message).toBe(
+      "command line: unknown option '--redis-url'\n(the Redis URL is the engine: --engine redis://host:port)",
+    )
+    expect(load({ env: { HERALD_REDIS_URL: "redis://127.0.0.1:6379" } }).warnings).toEqual([
+      "HERALD_REDIS_URL is not a Herald setting and is ignored (the Redis URL is the engine: HERALD_ENGINE=redis://host:port)",
+    ])
+    const cwd = tempDir()
+    writeFileSync(join(cwd, "herald.json"), JSON.stringify({ redisPassword: "secret" }))
+    expect(errorOf({ cwd, argv: ["--config", "herald.json"] }).message).toBe(
+      'herald.json: redisPassword: unknown key (the Redis password is in the engine\'s URL: "engine": "redis://:password@host:port")',
+    )
+  })
+
   it("unknown flag or missing flag value", () => {
     expect(errorOf({ argv: ["--prot", "1"] }).message).toMatch(/^command line: unknown option '--prot'/)
     expect(errorOf({ argv: ["--prot", "1"] }).message).toContain("--port")

@@ -200,6 +200,8 @@ describe.skipIf(executablePath === undefined)("the dashboard in Chromium", () =>
       expect(await page.isVisible("#token-panel")).toBe(true)
       expect(await page.textContent("#status-text")).toBe("Token needed")
       expect(await page.textContent("#token-reason")).toContain("admin")
+      // Not in dev mode: the page does not offer its rule (a local client needs no token).
+      expect(await page.textContent("#token-panel")).not.toMatch(/dev mode|no token|needs none/i)
 
       await page.fill("#token-input", publisher)
       await page.click('#token-form button[type="submit"]')

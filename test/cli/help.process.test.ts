@@ -145,6 +145,16 @@ describe("herald serve refuses a bad configuration before listening (exit 2)", (
     expect(stderr).toContain("--port")
   })
 
+  it("points --redis-url, another server's flag, at --engine", async () => {
+    const { code, stderr } = await heraldDone(["serve", "--redis-url", "redis://127.0.0.1:6379"], {
+      cwd: tempCwd(),
+    })
+    expect(code).toBe(2)
+    expect(stderr).toContain(
+      "unknown option '--redis-url'\n(the Redis URL is the engine: --engine redis://host:port)",
+    )
+  })
+
   it("lists every issue of a config file at once", async () => {
     const cwd = tempCwd()
     const { writeFileSync } = await import("node:fs")

@@ -110,7 +110,12 @@ describe("herald serve, hardened", () => {
     )
     const [, port] = await hub.waitFor(/"metricsPort":(\d+)/)
     const metricsUrl = `http://127.0.0.1:${port}/metrics`
-    expect((await fetch(new URL("/metrics", hub.hubUrl))).status).toBe(404)
+    const onMain = await fetch(new URL("/metrics", hub.hubUrl))
+    expect(onMain.status).toBe(404)
+    // Says where they are, for a scraper left pointing at the main port.
+    expect((await onMain.json()).detail).toBe(
+      "/metrics is served on the metrics port (--metrics-port), not on this port.",
+    )
     expect((await fetch(metricsUrl)).status).toBe(401)
     const scraped = await fetch(metricsUrl, { headers: { authorization: "Bearer scrape-0123456789" } })
     expect(scraped.status).toBe(200)

@@ -44,7 +44,7 @@ export async function startHub(options: Partial<HubOptions> = {}): Promise<TestH
     hub,
     hubPath: "/.well-known/mercure",
     metricsAccess: { token: undefined, loopbackOnly: false },
-    separateMetricsPort: false,
+    metricsPort: undefined,
   })
   router = createRouter(mounts.main, logger)
   return {

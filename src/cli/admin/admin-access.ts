@@ -25,6 +25,10 @@ const HOW =
   'Send a token granting {"app": "admin", "actions": ["admin"]} (docs/operations.md, "Dashboard") ' +
   "as Authorization: Bearer <token> or in a cookie"
 
+/** What a client refused in dev mode is told besides: the page says only what the server says. */
+const DEV_MODE =
+  "This server runs in dev mode: a client on the machine that runs it needs none (open this page there, at localhost)."
+
 /**
  * The admin app's rule (docs/authorization.md): a token whose grants include the `admin` action
  * of the `admin` app on the requested path (`*` grants every one), by the `Authorization: Bearer`
@@ -41,7 +45,8 @@ export function createAdminAccess(options: AdminAccessOptions): AdminAccess {
     })
     if (found === undefined) {
       if (options.trustLocalClients && isTrustedLocalRequest(request, options.localTrust)) return
-      throw new AuthError(401, undefined, `The admin API needs an access token. ${HOW}.`)
+      const devMode = options.trustLocalClients ? ` ${DEV_MODE}` : ""
+      throw new AuthError(401, undefined, `The admin API needs an access token.${devMode} ${HOW}.`)
     }
     if (verifier === undefined) {
       throw noKeyConfigured("admin")

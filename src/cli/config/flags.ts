@@ -1,6 +1,7 @@
 import { Command, CommanderError, Option } from "commander"
 import type { ConfigIssue } from "./errors.js"
 import { envOf, FIELDS, type FieldGroup, flagOf } from "./fields.js"
+import { settingInstead } from "./suggest.js"
 
 /** Help headings of the setting groups. */
 export const GROUP_TITLES: Readonly<Record<FieldGroup, string>> = {
@@ -21,6 +22,7 @@ export const GROUP_TITLES: Readonly<Record<FieldGroup, string>> = {
  * option stays `undefined`, so that the environment and the config file can fill it in.
  */
 export function addConfigOptions(command: Command): Command {
+  command.configureOutput({ outputError: (text, write) => write(withSettingInstead(text)) })
   command.addOption(
     new Option("-c, --config <file>", "read settings from a JSON file [env: HERALD_CONFIG]").helpGroup(
       "Config file:",
@@ -39,6 +41,19 @@ export function addConfigOptions(command: Command): Command {
     }
   }
   return command
+}
+
+/**
+ * Commander's message for an unknown option, with the flag to use instead when the option is
+ * another server's name for a setting (`--redis-url`: `--engine redis://host:port`), which its
+ * "did you mean" (typos only) does not find.
+ */
+function withSettingInstead(message: string): string {
+  const option = /unknown option '([^'=]+)/.exec(message)?.[1]
+  const instead = option === undefined ? undefined : settingInstead(option, flagOf)
+  if (instead === undefined) return message
+  const hint = `(${instead.why}: ${flagOf(instead.key)} ${instead.example})`
+  return message.endsWith("\n") ? `${message}${hint}\n` : `${message}\n${hint}`
 }
 
 /** Command-line settings, parsed. */
@@ -62,7 +77,9 @@ export function parseArgv(argv: readonly string[]): ParsedArgv {
     if (error instanceof CommanderError) {
       return {
         flags: {},
-        issues: [{ where: "command line", message: error.message.replace(/^error: /, "") }],
+        issues: [
+          { where: "command line", message: withSettingInstead(error.message.replace(/^error: /, "")) },
+        ],
       }
     }
     throw error

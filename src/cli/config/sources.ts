@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs"
 import { relative, resolve } from "node:path"
 import type { ConfigIssue } from "./errors.js"
 import { envOf, FIELDS, type FieldKey, fieldByKey, flagOf } from "./fields.js"
-import { nearest } from "./suggest.js"
+import { nearest, settingInstead } from "./suggest.js"
 
 /**
  * The three places settings come from — flags, `HERALD_*` environment variables, a JSON file —
@@ -70,8 +70,15 @@ export function readEnv(env: Readonly<Record<string, string | undefined>>): Sour
       continue
     }
     if (OTHER_HERALD_ENV.has(name)) continue
+    const instead = settingInstead(name, envOf)
     const guess = nearest(name, [...known.keys()])
-    warnings.push(`${name} is not a Herald setting and is ignored${guess ? ` (did you mean ${guess}?)` : ""}`)
+    const hint =
+      instead !== undefined
+        ? ` (${instead.why}: ${envOf(instead.key)}=${instead.example})`
+        : guess !== undefined
+          ? ` (did you mean ${guess}?)`
+          : ""
+    warnings.push(`${name} is not a Herald setting and is ignored${hint}`)
   }
   return { settings, issues: [], warnings }
 }
@@ -118,11 +125,15 @@ export function readFile(file: string, cwd: string): SourceReading {
     if (key === "$schema") continue
     const field = fieldByKey(key)
     if (field === undefined) {
+      const instead = settingInstead(key, (other) => other)
       const guess = nearest(key, KEYS)
-      issues.push({
-        where: `${label}: ${key}`,
-        message: `unknown key${guess ? ` (did you mean "${guess}"?)` : ""}`,
-      })
+      const hint =
+        instead !== undefined
+          ? ` (${instead.why}: "${instead.key}": "${instead.example}")`
+          : guess !== undefined
+            ? ` (did you mean "${guess}"?)`
+            : ""
+      issues.push({ where: `${label}: ${key}`, message: `unknown key${hint}` })
       continue
     }
     if (value === null) continue

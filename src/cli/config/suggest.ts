@@ -27,3 +27,38 @@ function editDistance(a: string, b: string): number {
   }
   return previous[b.length] ?? 0
 }
+
+/** The Herald setting that takes what another server's setting holds. */
+export interface SettingInstead {
+  /** The setting's key (`engine`). */
+  readonly key: string
+  /** What its value looks like. */
+  readonly example: string
+  readonly why: string
+}
+
+/**
+ * Other servers' names for what Herald's settings hold, by key (`redisUrl`: `--redis-url`,
+ * `HERALD_REDIS_URL`): no typo finder matches them to the setting that takes their value.
+ */
+const SPELLED_OTHERWISE: Readonly<Record<string, SettingInstead>> = {
+  redisUrl: { key: "engine", example: "redis://host:port", why: "the Redis URL is the engine" },
+  redisHost: { key: "engine", example: "redis://host:port", why: "the Redis host is in the engine's URL" },
+  redisPort: { key: "engine", example: "redis://host:port", why: "the Redis port is in the engine's URL" },
+  redisPassword: {
+    key: "engine",
+    example: "redis://:password@host:port",
+    why: "the Redis password is in the engine's URL",
+  },
+}
+
+/**
+ * The setting to use instead of `name`, another server's setting as `form` spells a key (a flag,
+ * a variable, a file's key), or `undefined` when it is none of those.
+ */
+export function settingInstead(name: string, form: (key: string) => string): SettingInstead | undefined {
+  for (const [other, instead] of Object.entries(SPELLED_OTHERWISE)) {
+    if (form(other) === name) return instead
+  }
+  return undefined
+}
