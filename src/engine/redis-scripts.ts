@@ -42,6 +42,12 @@ export const MAX_FORMER_EPOCHS = 8
  */
 const MIN_SIZE_CLASS = 10
 
+/**
+ * The most entries the first page of a read bounded by bytes asks XRANGE for, whatever `sz`
+ * says; each later page asks for at most the entries read so far plus this many.
+ */
+const FIRST_READ_PAGE = 16
+
 /** How far past a sliding TTL's expiry Redis's own expiry of the log's keys may lie. */
 export const EXPIRY_SLACK_MS = 60_000
 
@@ -328,7 +334,7 @@ end
 -- classes up to its own, so classes fall along the list, and every entry after a seq is at most
 -- of the class of the first pair past that seq, or under 2^${MIN_SIZE_CLASS} bytes when there is
 -- none. At most one pair per class: the list stays short. (A node of an older version appends
--- without noting: a bound may then be short, and a read load past its budget, up to its limit.)
+-- without noting: a bound may then be short, so a read trusts it for one growing page at a time.)
 local function load_sizes(m)
   local known, rest = string.match(m.sz or '', '^(%d+)(.*)$')
   if not known then return nil end
@@ -576,12 +582,16 @@ if (after or -1) < tail and not budget then
 elseif (after or -1) < tail then
   -- Each page asks for no more entries than fit by the largest size those ahead may have (one
   -- where that is not known), so that the only entry loaded past the bound is one that ends
-  -- the read.
+  -- the read. A node of an older version appends without noting sizes, so that bound may be
+  -- short: a page is also no larger than the entries read so far plus ${FIRST_READ_PAGE}, so a read
+  -- loads past its bound at most one such page (with a limit of 1000, unnoted 256 KiB entries
+  -- were all loaded at once, 50 MiB for a 1 MiB read).
   local sizes, bytes, last, full = load_sizes(m), 0, after or 0, false
   while not full and #entries < limit and last < tail and bytes < budget do
     local bound = size_bound(sizes, last)
     local count = bound and math.max(1, math.floor((budget - bytes) / bound)) or 1
-    local page = redis.call('XRANGE', K_STREAM, from, '+', 'COUNT', math.min(count, limit - #entries))
+    count = math.min(count, #entries + ${FIRST_READ_PAGE}, limit - #entries)
+    local page = redis.call('XRANGE', K_STREAM, from, '+', 'COUNT', count)
     if #page == 0 then break end
     for _, entry in ipairs(page) do
       local size = #field(entry[2], 'd')

@@ -594,7 +594,48 @@ return check_producer(state, tonumber(ARGV[2]), tonumber(ARGV[3]))`
       const all = await loads(engine, "mixed", () =>
         engine.read("mixed", large?.position as string, 200, { maxBytes: 256 * 1024 }),
       )
-      expect(all).toEqual({ returned: 200, loaded: 200, pages: [200] })
+      // Pages grow from 16 by what was read: sz is trusted for one page at a time.
+      expect(all).toEqual({ returned: 200, loaded: 200, pages: [16, 32, 64, 88] })
+    })
+
+    it("on large entries a node of an older version appended unnoted, no more than 16 past those that fit", async () => {
+      const engine = engineOnShared()
+      await engine.append("upgraded", [{ data: "hello" }], { create: {} })
+      const meta = logKeys(engine.prefix, "upgraded").meta
+      const redis = new Redis(SHARED_REDIS_URL)
+      try {
+        expect(await redis.hget(meta, "sz")).toBe("0")
+        const big = "x".repeat(256 * 1024)
+        for (let i = 0; i < 20; i++)
+          await engine.append(
+            "upgraded",
+            Array.from({ length: 10 }, () => ({ data: big })),
+          )
+        // An older node appends as this one does but leaves sz as it was.
+        await redis.hset(meta, "sz", "0")
+        const read = await loads(engine, "upgraded", () =>
+          engine.read("upgraded", START, 1000, { maxBytes: 1024 * 1024 }),
+        )
+        // "hello" and three of 256 KiB fit; the first page asked for 1000 (50 MiB loaded).
+        expect(read).toEqual({ returned: 4, loaded: 16, pages: [16] })
+        // After small entries, a page of unnoted large ones is no larger than those read + 16.
+        await engine.append(
+          "mixed-upgraded",
+          Array.from({ length: 100 }, (_, i) => ({ data: `${i}`.padEnd(100, ".") })),
+          { create: {} },
+        )
+        await engine.append(
+          "mixed-upgraded",
+          Array.from({ length: 50 }, () => ({ data: big })),
+        )
+        await redis.hset(logKeys(engine.prefix, "mixed-upgraded").meta, "sz", "0")
+        const mixed = await loads(engine, "mixed-upgraded", () =>
+          engine.read("mixed-upgraded", START, 1000, { maxBytes: 1024 * 1024 }),
+        )
+        expect(mixed).toEqual({ returned: 103, loaded: 112, pages: [16, 32, 64] })
+      } finally {
+        redis.disconnect()
+      }
     })
 
     it("on a log an older version wrote: one at a time until its sizes are known, from its next append on", async () => {
