@@ -3,7 +3,7 @@
 import type { Reply, StreamRequest, StreamsContext } from "./context.js"
 import { StreamsError } from "./errors.js"
 import { deleteForGood, hasLiveForks } from "./fork.js"
-import { requireStream } from "./lookup.js"
+import { closeDeleted, requireStream } from "./lookup.js"
 
 export async function deleteStream(context: StreamsContext, request: StreamRequest): Promise<Reply> {
   const stream = await requireStream(context, request.path)
@@ -17,10 +17,8 @@ export async function deleteStream(context: StreamsContext, request: StreamReque
     const { epoch } = stream.head
     const missing = () => new StreamsError(404, `There is no stream at ${request.path}.`)
     if (!(await context.engine.requestStop(stream.log, { epoch }))) throw missing()
-    const closed = await context.engine.append(stream.log, [], { close: true, epoch })
-    if (closed.status === "missing") throw missing()
-    // The close slid the stream's TTL: if it is a fork, its forks still read it through its marker.
-    await context.forkMarkerTtl.touched(stream)
+    // If the close fails, the next request that finds the stream finishes it (requireStream).
+    if (!(await closeDeleted(context, stream))) throw missing()
   } else {
     await deleteForGood(context, stream)
   }

@@ -7,17 +7,33 @@ import { loadStream, logOf, type Stream } from "./stream.js"
 /**
  * The stream at `path` for a client operation: a 404 when there is none, a 410 when it is
  * soft-deleted (section 4.2). A soft-deleted stream whose forks are all gone is collected here
- * (then a 404), so a source whose last fork expired does not linger.
+ * (then a 404), so a source whose last fork expired does not linger; one whose log is still open
+ * (its delete failed between the mark and the close) has its log closed here, so a retried
+ * DELETE (or any request) finishes that delete and its live readers end.
  */
 export async function requireStream(context: StreamsContext, path: string): Promise<Stream> {
   const stream = await loadStream(context.engine, path)
   if (stream === undefined) throw new StreamsError(404, `There is no stream at ${path}.`)
   if (!stream.softDeleted) return stream
   if (await hasLiveForks(context, path)) {
+    if (!stream.head.closed) await closeDeleted(context, stream)
     throw new StreamsError(410, `The stream at ${path} was deleted; only its forks still read its data.`)
   }
   await deleteForGood(context, stream)
   throw new StreamsError(404, `There is no stream at ${path}.`)
+}
+
+/**
+ * Closes the log of `stream`, marked deleted, so no append lands after the delete and its live
+ * readers see the end. Only in the incarnation `stream` is: one made at its path since is not
+ * this delete's to close. False when that incarnation is gone.
+ */
+export async function closeDeleted(context: StreamsContext, stream: Stream): Promise<boolean> {
+  const closed = await context.engine.append(stream.log, [], { close: true, epoch: stream.head.epoch })
+  if (closed.status === "missing") return false
+  // The close slid the stream's TTL: if it is a fork, its forks still read it through its marker.
+  await context.forkMarkerTtl.touched(stream)
+  return true
 }
 
 /** The stream a request reads (GET, HEAD): found as {@link requireStream} does, and the caller's `read` checked. */

@@ -2,6 +2,7 @@
 // readers it is deleted, not ended: the protocol's end of stream (the SSE `streamClosed` control
 // event, a long-poll's `Stream-Closed: true`) tells a client to stop reading for good. On every engine.
 import { afterEach, describe, expect, it } from "vitest"
+import { createMemoryEngine } from "../../src/engine/memory.js"
 import { testEngines } from "../ai/engines.js"
 import { type ServedStreams, serveStreams } from "./serve-streams.js"
 
@@ -88,3 +89,24 @@ for (const kind of ENGINES) {
     })
   })
 }
+
+it("finishes a soft delete whose close failed when the DELETE is retried: its log closes and its live readers end", async () => {
+  const engine = createMemoryEngine()
+  const append = engine.append.bind(engine)
+  let failures = 0
+  // The delete's close (an empty append that closes) fails once, after the stop flag was set.
+  engine.append = async (log, entries, options) => {
+    if (options?.close === true && entries.length === 0 && failures++ === 0)
+      throw new Error("engine unavailable (simulated)")
+    return append(log, entries, options)
+  }
+  served = await serveStreams(engine, { logger: { error() {}, warn() {}, info() {}, debug() {} } })
+  const { source, sse, longPoll } = await readersAtTail(served.baseUrl)
+  expect((await fetch(source, { method: "DELETE" })).status).toBe(500)
+  expect((await engine.head("streams:/v1/stream/source"))?.closed).toBe(false)
+  // Repeated, a DELETE of a soft-deleted stream is a 410 (protocol section 5.4), and closes its log.
+  expect((await fetch(source, { method: "DELETE" })).status).toBe(410)
+  expect((await engine.head("streams:/v1/stream/source"))?.closed).toBe(true)
+  expect(await sse.ended).toBe("ended")
+  expect((await longPoll).status).toBe(410)
+})
