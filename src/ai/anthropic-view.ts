@@ -215,18 +215,27 @@ export function anthropicView(context: ViewContext): View {
         return [...closeAndRelease(), ...close()]
       case "error":
         errorSent = true
-        return [...closeAndRelease(), errorEvent(entry.errorType ?? "api_error", entry.message)]
+        return endWithError(entry.errorType ?? "api_error", entry.message)
       case "reasoning-details":
         // OpenRouter's items have no block of Messages.
         return []
     }
   }
 
+  /**
+   * The error event, after every block is stopped: the open one, and the one the held text is
+   * released into. Nothing may follow the error to stop them.
+   */
+  const endWithError = (type: string, message: string): ViewEvent[] => [
+    ...closeAndRelease(),
+    ...close(),
+    errorEvent(type, message),
+  ]
+
   const end = (entry: EndEntry): ViewEvent[] => {
-    const released = closeAndRelease()
     if (entry.status === "done") {
       return [
-        ...released,
+        ...closeAndRelease(),
         ...close(),
         event("message_delta", {
           delta: {
@@ -242,13 +251,14 @@ export function anthropicView(context: ViewContext): View {
         event("message_stop"),
       ]
     }
-    if (errorSent) return released
     const type = entry.status === "failed" ? (entry.error?.type ?? "api_error") : END_ERROR_TYPE[entry.status]
-    return [...released, errorEvent(type, entry.error?.message ?? `the generation ${entry.status}`)]
+    return endWithError(type, entry.error?.message ?? `the generation ${entry.status}`)
   }
 
   return {
     render(entry: StoredEntry) {
+      // The error event ended the stream for its clients.
+      if (errorSent) return []
       const events = entry.type === "end" ? end(entry) : content(entry)
       if (started) return events
       started = true

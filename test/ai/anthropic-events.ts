@@ -24,14 +24,17 @@ const DELTAS: Record<string, readonly string[]> = {
  * failing the test unless the stream starts with `message_start`, its blocks are strictly one
  * after the other (indexes 0, 1, 2…, each started once, its deltas of its own kind, stopped
  * before the next starts and before `message_delta`), and each tool_use block's `partial_json`s
- * join into one JSON object.
+ * join into one JSON object, and nothing follows `message_stop` or `error`.
  */
 export function builtBlocks(events: readonly { readonly data: string }[]): BuiltBlock[] {
   const blocks: BuiltBlock[] = []
   let open: { type: string; json: string; text: string; start: Record<string, unknown> } | undefined
   const types = events.map((event) => JSON.parse(event.data) as Record<string, unknown>)
   expect(types[0]?.type).toBe("message_start")
+  let last: unknown
   for (const event of types) {
+    expect(last === "message_stop" || last === "error", `${event.type} after ${last}`).toBe(false)
+    last = event.type
     switch (event.type) {
       case "content_block_start": {
         expect(open, "a block started while another was open").toBeUndefined()

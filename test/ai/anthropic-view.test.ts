@@ -89,3 +89,30 @@ describe("the Anthropic view of tool calls that overlap", () => {
     }
   })
 })
+
+describe("the Anthropic view cut by an error", () => {
+  it("stops every block before the error event, the text held behind an open tool call's too, and sends nothing after it", () => {
+    const view = anthropicView(CONTEXT)
+    const entries: StoredEntry[] = [
+      { type: "tool-call-start", index: 0, id: "call_0", name: "t" },
+      { type: "tool-call-delta", index: 0, arguments: '{"a":' },
+      { type: "text-delta", text: "held" },
+      { type: "error", message: "boom", errorType: "overloaded_error", afterOutput: true },
+      {
+        type: "end",
+        status: "failed",
+        error: { type: "overloaded_error", message: "boom" },
+        stats: { durationMs: 1, usage: { source: "provider" } },
+      },
+    ]
+    const events = entries.flatMap((entry) => view.render(entry))
+    const types = events.map((event) => (JSON.parse(event.data) as { type: string }).type)
+    expect(types.at(-1)).toBe("error")
+    expect(types.filter((type) => type === "error")).toHaveLength(1)
+    // Strict: every block stopped before the error, nothing after it, the tool input one JSON object.
+    expect(builtBlocks(events)).toEqual([
+      { type: "tool_use", id: "call_0", name: "t", input: {} },
+      { type: "text", text: "held" },
+    ])
+  })
+})
