@@ -19,7 +19,7 @@ import { cancelGeneration, generationState, generationStream, listModels } from 
 import { isGenerationId } from "./generation-id.js"
 import { createGenerations, type Generations, type GenerationsOptions } from "./generations.js"
 import { createIdempotencyKeys } from "./idempotency.js"
-import { DEFAULT_MAX_BODY_DEPTH, DEFAULT_MAX_BODY_KEYS } from "./json-body.js"
+import { DEFAULT_MAX_BODY_DEPTH, DEFAULT_MAX_BODY_KEYS, DEFAULT_MAX_BODY_VALUES } from "./json-body.js"
 import { createLatestGenerations } from "./latest-generations.js"
 import { DEFAULT_MAX_CONTENT_PARTS, DEFAULT_MAX_MESSAGES } from "./message-bounds.js"
 import { createModels, type ModelConfig } from "./models.js"
@@ -55,6 +55,11 @@ export interface AIHandlerOptions extends Omit<GenerationsOptions, "logger"> {
   readonly maxBodyDepth?: number
   /** How many keys one object of a request body may have; more is a 400. Default 10 000. */
   readonly maxBodyKeys?: number
+  /**
+   * How many values (array items and object members, at any depth) a request body may hold; more
+   * is a 400. Default 200 000.
+   */
+  readonly maxBodyValues?: number
   /**
    * Bounds the open long-lived responses (streams, and create requests waiting on their
    * generation), in all and per client address: 429 past them. Pass a hub's `admission` to count
@@ -208,6 +213,7 @@ export function createAIHandler(options: AIHandlerOptions): AIHandler {
       ),
       maxBodyDepth: positive("maxBodyDepth", options.maxBodyDepth ?? DEFAULT_MAX_BODY_DEPTH),
       maxBodyKeys: positive("maxBodyKeys", options.maxBodyKeys ?? DEFAULT_MAX_BODY_KEYS),
+      maxBodyValues: positive("maxBodyValues", options.maxBodyValues ?? DEFAULT_MAX_BODY_VALUES),
     },
     cancelWaitMs: options.cancelWaitMs ?? 2000,
     logger,

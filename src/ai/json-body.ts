@@ -1,5 +1,10 @@
 import type { IncomingMessage } from "node:http"
-import { DEFAULT_MAX_JSON_DEPTH, DEFAULT_MAX_JSON_KEYS, textPassesBound } from "../auth/json-depth.js"
+import {
+  DEFAULT_MAX_JSON_DEPTH,
+  DEFAULT_MAX_JSON_KEYS,
+  DEFAULT_MAX_JSON_VALUES,
+  textPassesBound,
+} from "../auth/json-depth.js"
 import { type BodyErrors, type BodyLimits, readBody } from "../server/body.js"
 
 /** A request body that cannot be read as JSON: its status (400, 408, 413, 415) and why. */
@@ -19,6 +24,8 @@ export interface JsonBodyLimits extends BodyLimits {
   readonly maxBodyDepth: number
   /** How many keys one object may have. */
   readonly maxBodyKeys: number
+  /** How many values (array items and object members, at any depth) the body may hold. */
+  readonly maxBodyValues: number
 }
 
 /** How deep a body may nest by default. */
@@ -26,6 +33,9 @@ export const DEFAULT_MAX_BODY_DEPTH = DEFAULT_MAX_JSON_DEPTH
 
 /** How many keys one object of a body may have by default. */
 export const DEFAULT_MAX_BODY_KEYS = DEFAULT_MAX_JSON_KEYS
+
+/** How many values a body may hold by default. */
+export const DEFAULT_MAX_BODY_VALUES = DEFAULT_MAX_JSON_VALUES
 
 const JSON_BODY_ERRORS: BodyErrors = {
   tooLarge: (maxBytes) =>
@@ -42,7 +52,7 @@ const JSON_BODY_ERRORS: BodyErrors = {
  * The JSON body of a request, at most `maxBodyBytes` (a body announced larger by `Content-Length`
  * is refused unread; a longer one is cut at the limit), arriving without a pause longer than
  * `bodyIdleTimeoutMs`, nesting at most `maxBodyDepth` deep, with at most `maxBodyKeys` keys in
- * any object: both are measured on the text, before it is parsed.
+ * any object and `maxBodyValues` values in all: each is measured on the text, before it is parsed.
  */
 export async function readJsonBody(request: IncomingMessage, limits: JsonBodyLimits): Promise<unknown> {
   const [media, ...parameters] = (request.headers["content-type"] ?? "").split(";")
@@ -68,7 +78,11 @@ export async function readJsonBody(request: IncomingMessage, limits: JsonBodyLim
     )
   }
   const text = (await readBody(request, limits, JSON_BODY_ERRORS)).toString("utf8")
-  const passed = textPassesBound(text, { maxDepth: limits.maxBodyDepth, maxKeys: limits.maxBodyKeys })
+  const passed = textPassesBound(text, {
+    maxDepth: limits.maxBodyDepth,
+    maxKeys: limits.maxBodyKeys,
+    maxValues: limits.maxBodyValues,
+  })
   if (passed === "depth") {
     throw new BodyError(
       400,
@@ -79,6 +93,12 @@ export async function readJsonBody(request: IncomingMessage, limits: JsonBodyLim
     throw new BodyError(
       400,
       `An object in the body has more than ${limits.maxBodyKeys} keys, the most this server takes (maxBodyKeys; herald serve's --ai-max-body-keys); no request needs that many: send objects with fewer keys.`,
+    )
+  }
+  if (passed === "values") {
+    throw new BodyError(
+      400,
+      `The body holds more than ${limits.maxBodyValues} values (array items and object members, at any depth), the most this server takes (maxBodyValues; herald serve's --ai-max-body-values); no request needs that many: send fewer or smaller messages, tools or fields.`,
     )
   }
   try {

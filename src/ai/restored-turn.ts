@@ -1,3 +1,4 @@
+import { DEFAULT_JSON_TEXT_BOUNDS, textPassesBound } from "../auth/json-depth.js"
 import type { Answer } from "./answer.js"
 import type { Entry } from "./entries.js"
 import type {
@@ -90,9 +91,15 @@ export function restoredTurn(turn: AssistantMessage, answer: Answer): AssistantM
   const calls = turn.content.filter((part): part is ToolCallPart => part.type === "tool-call")
   if (calls.length !== answered.size || new Set(calls.map((call) => call.id)).size !== calls.length)
     return undefined
+  // The values of the arguments parsed to compare them, the turn's calls' together.
+  const argumentValues = { values: 0 }
   for (const call of calls) {
     const made = answered.get(call.id)
-    if (made === undefined || made.name !== call.name || !sameArguments(made.arguments, call.arguments))
+    if (
+      made === undefined ||
+      made.name !== call.name ||
+      !sameArguments(made.arguments, call.arguments, argumentValues)
+    )
       return undefined
   }
   // The reasoning to go back, by the call it followed ("" for none: before every call).
@@ -129,9 +136,17 @@ export function restoredTurn(turn: AssistantMessage, answer: Answer): AssistantM
   return { ...turn, content }
 }
 
-/** Whether two calls' arguments say the same: equal JSON once parsed (a client may re-serialize them), else equal text. */
-function sameArguments(a: string, b: string): boolean {
+/**
+ * Whether two calls' arguments say the same: equal JSON once parsed (a client may re-serialize
+ * them), else equal text. Arguments past the bounds on a client's JSON are not parsed (a parse of
+ * them would hold the event loop), and not the same; `argumentValues` counts the values of the
+ * arguments compared so far, which share one bound.
+ */
+function sameArguments(a: string, b: string, argumentValues: { values: number }): boolean {
   if (a === b) return true
+  const bounds = DEFAULT_JSON_TEXT_BOUNDS
+  if (textPassesBound(a, bounds, argumentValues) !== undefined) return false
+  if (textPassesBound(b, bounds, argumentValues) !== undefined) return false
   try {
     return JSON.stringify(JSON.parse(a)) === JSON.stringify(JSON.parse(b))
   } catch {

@@ -1,4 +1,4 @@
-import { DEFAULT_MAX_JSON_DEPTH, DEFAULT_MAX_JSON_KEYS, textPassesBound } from "../auth/json-depth.js"
+import { DEFAULT_JSON_TEXT_BOUNDS, textPassesBound } from "../auth/json-depth.js"
 import { clientField } from "./client-fields.js"
 import { claudeThinkingParts, turnSentDetails } from "./reasoning-details.js"
 import { messagesEffort } from "./reasoning-settings.js"
@@ -29,6 +29,8 @@ export function toAnthropicMessagesRequest(request: NormalizedRequest): Record<s
     throw new RequestFieldError("response_format", "Anthropic Messages has no JSON response format")
   }
   const messages: { role: "user" | "assistant"; content: Record<string, unknown>[] }[] = []
+  // The values of all the calls' arguments, under one bound as a body's are: see assistantBlocks.
+  const argumentValues = { values: 0 }
   request.messages.forEach((message, at) => {
     // Tool results are blocks of a user turn; consecutive user-side turns merge, since Messages
     // wants user and assistant to alternate.
@@ -37,7 +39,7 @@ export function toAnthropicMessagesRequest(request: NormalizedRequest): Record<s
       message.role === "user"
         ? userBlocks(message, at)
         : message.role === "assistant"
-          ? assistantBlocks(message, at)
+          ? assistantBlocks(message, at, argumentValues)
           : [toolResultBlock(message)]
     // A turn that says nothing (empty text) is left out, as Messages refuses empty turns and blocks.
     if (blocks.length === 0) {
@@ -207,8 +209,13 @@ function userBlocks(message: UserMessage, at: number): Record<string, unknown>[]
  * cannot be, and is left out. A turn with OpenRouter's items of Claude's (a turn Claude answered
  * through OpenRouter) starts with those as blocks, in place of its own. A call's arguments that
  * are no JSON object are named by the client's field (`at`, the message's index here, if it has none).
+ * `argumentValues` counts the values of the request's calls' arguments so far.
  */
-function assistantBlocks(message: AssistantMessage, at: number): Record<string, unknown>[] {
+function assistantBlocks(
+  message: AssistantMessage,
+  at: number,
+  argumentValues: { values: number },
+): Record<string, unknown>[] {
   let toolCallAt = 0
   const blocks = message.content.flatMap((part): Record<string, unknown>[] => {
     if (part.type === "text") return textBlocks([part.text])
@@ -217,18 +224,24 @@ function assistantBlocks(message: AssistantMessage, at: number): Record<string, 
     if (part.type === "reasoning-details") return []
     const path = clientField(part, `messages[${at}].tool_calls[${toolCallAt++}].function.arguments`)
     const text = part.arguments === "" ? "{}" : part.arguments
-    // Bounded as a body is, before the parse (see textPassesBound): these are the client's JSON too.
-    const passed = textPassesBound(text, { maxDepth: DEFAULT_MAX_JSON_DEPTH, maxKeys: DEFAULT_MAX_JSON_KEYS })
+    // Bounded as a body is, before the parse (see textPassesBound): these are the client's JSON
+    // too, and strings, whose values the body's bound did not count, so all the calls' together
+    // are under one bound of values.
+    const bounds = DEFAULT_JSON_TEXT_BOUNDS
+    const passed = textPassesBound(text, bounds, argumentValues)
     if (passed === "depth") {
-      throw new RequestFieldError(
-        path,
-        `nests arrays and objects more than ${DEFAULT_MAX_JSON_DEPTH} levels deep`,
-      )
+      throw new RequestFieldError(path, `nests arrays and objects more than ${bounds.maxDepth} levels deep`)
     }
     if (passed === "keys") {
       throw new RequestFieldError(
         path,
-        `has an object of more than ${DEFAULT_MAX_JSON_KEYS} keys; no tool takes that many`,
+        `has an object of more than ${bounds.maxKeys} keys; no tool takes that many`,
+      )
+    }
+    if (passed === "values") {
+      throw new RequestFieldError(
+        path,
+        `brings the values of the tool calls' arguments (array items and object members) past ${bounds.maxValues}; no tool takes that many`,
       )
     }
     let input: unknown

@@ -61,31 +61,67 @@ export function walkJsonText(text: string, visit: (index: number, depth: number)
   return false
 }
 
+/**
+ * How many values JSON from a client may hold by default, at any depth: every item of an array
+ * and every member of an object (a key and its value) is one. Parsing costs per value, and an
+ * empty object or array, or a key of an object of hundreds of keys, costs the most: an 8 MiB
+ * body of `{}` (2.8 million values) held the event loop 1 to 2.5 s in an AI request's parse, and
+ * 8 MiB of messages of 10 000 keys (680 000 values) half a second to 1.5 s with its translation.
+ * 200 000 hold it 30 ms as `{}`, at most 0.15 s as keys of such messages. The longest real AI
+ * request, an agent transcript at the message bounds (2 000 messages of thinking, text and tool
+ * calls, 11 000 content parts) with 50 tool schemas, holds 90 000 (a schema of 5 000 properties,
+ * 22 000).
+ */
+export const DEFAULT_MAX_JSON_VALUES = 200_000
+
 /** Bounds on JSON from a client, checked on its text by {@link textPassesBound}. */
 export interface JsonTextBounds {
   /** How deep arrays and objects may nest (a flat object is 1). */
   readonly maxDepth: number
   /** How many keys one object may have. */
   readonly maxKeys: number
+  /** How many values (array items and object members, at any depth) the text may hold. */
+  readonly maxValues: number
 }
 
+/** A bound of {@link JsonTextBounds} that JSON text passes. */
+export type JsonTextBound = "depth" | "keys" | "values"
+
+/** The bounds on a client's JSON inside a request (a tool call's arguments, a string): the defaults. */
+export const DEFAULT_JSON_TEXT_BOUNDS: JsonTextBounds = Object.freeze({
+  maxDepth: DEFAULT_MAX_JSON_DEPTH,
+  maxKeys: DEFAULT_MAX_JSON_KEYS,
+  maxValues: DEFAULT_MAX_JSON_VALUES,
+})
+
 /**
- * The first of `bounds` that JSON text passes (`"depth"`, `"keys"`), or `undefined`: read before
- * it is parsed, as `JSON.parse` is the cost it bounds (of 8 MiB of `[`, seconds and hundreds of
- * MB; of an object of 500 000 keys, 400 ms). It stops where the bound is passed: an object of a
- * million keys is refused after its first `maxKeys`. Text that is not JSON may be answered
- * either way; its parse refuses it.
+ * The first of `bounds` that JSON text passes, or `undefined`: read before it is parsed, as
+ * `JSON.parse` is the cost it bounds (of 8 MiB of `[`, seconds and hundreds of MB; of an object
+ * of 500 000 keys, 400 ms; of 8 MiB of `{}`, a second). It stops where a bound is passed: an
+ * object of a million keys is refused after its first `maxKeys`, a body of a million values after
+ * its first `maxValues`. Texts that share one `maxValues` (the tool calls of one request) pass
+ * one `tally`: each adds the values it holds to it. Text that is not JSON may be answered either
+ * way; its parse refuses it.
  */
-export function textPassesBound(text: string, bounds: JsonTextBounds): "depth" | "keys" | undefined {
+export function textPassesBound(
+  text: string,
+  bounds: JsonTextBounds,
+  tally: { values: number } = { values: 0 },
+): JsonTextBound | undefined {
   // Per open container, by depth: the commas seen in it if it is an object, -1 if an array.
   const commas: number[] = []
-  let passed: "depth" | "keys" | undefined
+  let passed: JsonTextBound | undefined
   walkJsonText(text, (index, depth) => {
     const char = text[index]
     if (char === "{" || char === "[") {
       if (depth > bounds.maxDepth) passed = "depth"
-      else commas[depth] = char === "{" ? 0 : -1
+      else {
+        commas[depth] = char === "{" ? 0 : -1
+        // A container holds a first value unless it closes at once; each comma parts one more.
+        if (text[nextToken(text, index + 1)] !== (char === "{" ? "}" : "]")) tally.values++
+      }
     } else if (char === ",") {
+      tally.values++
       const seen = commas[depth]
       // In an object, n commas part n + 1 keys.
       if (seen !== undefined && seen >= 0) {
@@ -93,7 +129,15 @@ export function textPassesBound(text: string, bounds: JsonTextBounds): "depth" |
         if (seen + 1 >= bounds.maxKeys) passed = "keys"
       }
     }
+    if (passed === undefined && tally.values > bounds.maxValues) passed = "values"
     return passed !== undefined
   })
   return passed
+}
+
+/** The index of the first character from `index` on that is not JSON whitespace. */
+function nextToken(text: string, index: number): number {
+  let at = index
+  while (text[at] === " " || text[at] === "\n" || text[at] === "\r" || text[at] === "\t") at++
+  return at
 }

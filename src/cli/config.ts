@@ -399,6 +399,9 @@ export function loadConfig(options: LoadConfigOptions): HeraldConfig {
   const limits: Record<string, number> = {}
   for (const key of [
     "maxBodyBytes",
+    "maxBodyDepth",
+    "maxBodyKeys",
+    "maxBodyValues",
     "maxTopicsPerUpdate",
     "maxUpdatesPerRequest",
     "maxMatchersPerSubscription",
@@ -494,6 +497,7 @@ export type AILimitSettings = Partial<
     | "maxBodyBytes"
     | "maxBodyDepth"
     | "maxBodyKeys"
+    | "maxBodyValues"
     | "storePrompts"
     | "rememberReasoning"
   >
@@ -509,6 +513,7 @@ const AI_LIMIT_KEYS: readonly (readonly [keyof AILimitSettings, FieldKey])[] = [
   ["maxBodyBytes", "aiMaxBodyBytes"],
   ["maxBodyDepth", "aiMaxBodyDepth"],
   ["maxBodyKeys", "aiMaxBodyKeys"],
+  ["maxBodyValues", "aiMaxBodyValues"],
   ["storePrompts", "aiStorePrompts"],
   ["rememberReasoning", "aiRememberReasoning"],
 ]
@@ -521,6 +526,7 @@ export type StreamsLimitSettings = Partial<
     | "maxBodyBytes"
     | "maxBodyDepth"
     | "maxBodyKeys"
+    | "maxBodyValues"
     | "longPollTimeoutMs"
     | "sseLifetimeMs"
     | "maxQueuedBytes"
@@ -534,6 +540,7 @@ const STREAMS_LIMIT_KEYS: readonly (readonly [keyof StreamsLimitSettings, FieldK
   ["maxBodyBytes", "streamsMaxBodyBytes"],
   ["maxBodyDepth", "streamsMaxBodyDepth"],
   ["maxBodyKeys", "streamsMaxBodyKeys"],
+  ["maxBodyValues", "streamsMaxBodyValues"],
   ["longPollTimeoutMs", "streamsLongPollTimeout"],
   ["sseLifetimeMs", "streamsSseLifetime"],
   ["maxQueuedBytes", "streamsMaxQueuedBytes"],

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http"
 import { performance } from "node:perf_hooks"
+import { textPassesBound } from "../auth/json-depth.js"
 import { bodyChunks, isMediaType, readBody } from "./body.js"
 import type { HubContext } from "./context.js"
 import { withEngineRefusal } from "./engine-refusal.js"
@@ -7,6 +8,7 @@ import { HttpError } from "./http-error.js"
 import { admitPublisher, authorizePublish } from "./publish.js"
 import { refuse } from "./refuse.js"
 import { sendJson } from "./responses.js"
+import type { ResolvedLimits } from "./settings.js"
 import type { NewUpdate } from "./update.js"
 import { type UpdateDraft, validateUpdate } from "./update-fields.js"
 
@@ -73,6 +75,7 @@ export async function publishBatch(
 }
 
 function parseJsonBatch(text: string, context: HubContext): NewUpdate[] {
+  checkJsonBounds(text, context.settings.limits, "The body")
   let document: unknown
   try {
     document = JSON.parse(text)
@@ -107,6 +110,7 @@ async function streamLines(
   const parseLine = (text: string): NewUpdate | undefined => {
     line++
     if (text.trim() === "") return undefined
+    checkJsonBounds(text, context.settings.limits, `line ${line}: the line`)
     let item: unknown
     try {
       item = JSON.parse(text)
@@ -151,6 +155,37 @@ async function streamLines(
   }
   const last = parseLine(pending.join("") + decode())
   if (last !== undefined) await store([last])
+}
+
+/**
+ * Refuses JSON text past the publish bounds (`maxBodyDepth`, `maxBodyKeys`, `maxBodyValues`)
+ * with a 400, before it is parsed: its parse is the cost they bound (see textPassesBound).
+ * `subject` names the text in the message.
+ */
+function checkJsonBounds(text: string, limits: ResolvedLimits, subject: string): void {
+  const passed = textPassesBound(text, {
+    maxDepth: limits.maxBodyDepth,
+    maxKeys: limits.maxBodyKeys,
+    maxValues: limits.maxBodyValues,
+  })
+  if (passed === "depth") {
+    throw new HttpError(
+      400,
+      `${subject} nests arrays and objects more than ${limits.maxBodyDepth} levels deep (the hub's maxBodyDepth; herald serve's --max-body-depth); send updates that nest less.`,
+    )
+  }
+  if (passed === "keys") {
+    throw new HttpError(
+      400,
+      `${subject} has an object of more than ${limits.maxBodyKeys} keys (the hub's maxBodyKeys; herald serve's --max-body-keys); send updates with their fields only.`,
+    )
+  }
+  if (passed === "values") {
+    throw new HttpError(
+      400,
+      `${subject} holds more than ${limits.maxBodyValues} values, array items and object members at any depth (the hub's maxBodyValues; herald serve's --max-body-values); send fewer or smaller updates.`,
+    )
+  }
 }
 
 function checkCount(count: number, context: HubContext): void {

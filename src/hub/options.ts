@@ -16,6 +16,20 @@ export interface RoleAuthOptions {
 export interface HubLimits {
   /** Publish request body, bytes. Default 1 MiB (413 past it). */
   readonly maxBodyBytes?: number
+  /**
+   * How deep arrays and objects may nest in a JSON publish body (or one NDJSON line); deeper is a
+   * 400. Default 64, as for the AI endpoints and the streams: an update nests three.
+   */
+  readonly maxBodyDepth?: number
+  /** How many keys one object of a JSON publish body (or NDJSON line) may have; more is a 400. Default 10 000. */
+  readonly maxBodyKeys?: number
+  /**
+   * How many values (array items and object members, at any depth) a JSON publish body (or one
+   * NDJSON line) may hold; more is a 400. Default 200 000: 10 000 updates (the most one request
+   * takes) of a few topics each hold 100 000, and 200 000 parse in under 100 ms, where a body
+   * raised with `maxBodyBytes` could hold the event loop for seconds (8 MiB of `{}`: two).
+   */
+  readonly maxBodyValues?: number
   /** `topic` fields per update. Default 64 (413 past it). */
   readonly maxTopicsPerUpdate?: number
   /** Updates per batch or streaming publish request. Default 10 000. */

@@ -1,3 +1,4 @@
+import { DEFAULT_MAX_JSON_DEPTH, DEFAULT_MAX_JSON_KEYS, DEFAULT_MAX_JSON_VALUES } from "../auth/json-depth.js"
 import { DEFAULT_COOKIE_NAMES } from "../auth/presentation.js"
 import { defaultLogger, type Logger } from "../logger.js"
 import { DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS_PER_ADDRESS } from "../server/admission.js"
@@ -44,6 +45,9 @@ const PATTERN_MATCHERS_PER_CONNECTION = 4
 
 export const DEFAULT_LIMITS: ResolvedLimits = Object.freeze({
   maxBodyBytes: 1024 * 1024,
+  maxBodyDepth: DEFAULT_MAX_JSON_DEPTH,
+  maxBodyKeys: DEFAULT_MAX_JSON_KEYS,
+  maxBodyValues: DEFAULT_MAX_JSON_VALUES,
   maxTopicsPerUpdate: 64,
   maxUpdatesPerRequest: 10_000,
   maxMatchersPerSubscription: 64,

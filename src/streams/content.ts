@@ -45,15 +45,15 @@ export function isTextual(contentType: string): boolean {
 /**
  * The entries a request body appends: none for an empty body. JSON mode validates the body (UTF-8,
  * as RFC 8259 requires, nesting at most `maxBodyDepth` deep with at most `maxBodyKeys` keys in any
- * object, then JSON) and flattens one level of array (an empty array is refused on POST,
- * `allowEmptyArray` on PUT). Any other stream keeps the bytes as sent, `text/*` included: a text
+ * object and `maxBodyValues` values in all, then JSON) and flattens one level of array (an empty
+ * array is refused on POST, `allowEmptyArray` on PUT). Any other stream keeps the bytes as sent, `text/*` included: a text
  * stream is bytes too (its charset is the writer's, and a character may be split across appends).
  */
 export function bodyToEntries(
   json: boolean,
   body: Buffer,
   allowEmptyArray: boolean,
-  limits: Pick<StreamsLimits, "maxBodyDepth" | "maxBodyKeys">,
+  limits: Pick<StreamsLimits, "maxBodyDepth" | "maxBodyKeys" | "maxBodyValues">,
 ): NewEntry[] {
   if (body.length === 0) return []
   if (!json) return [{ data: body.toString("latin1") }]
@@ -66,7 +66,11 @@ export function bodyToEntries(
       "The body is not valid UTF-8: JSON must be UTF-8 (RFC 8259), and a replaced character would change the data unnoticed.",
     )
   }
-  const passed = textPassesBound(text, { maxDepth: limits.maxBodyDepth, maxKeys: limits.maxBodyKeys })
+  const passed = textPassesBound(text, {
+    maxDepth: limits.maxBodyDepth,
+    maxKeys: limits.maxBodyKeys,
+    maxValues: limits.maxBodyValues,
+  })
   if (passed === "depth") {
     throw new StreamsError(
       400,
@@ -77,6 +81,12 @@ export function bodyToEntries(
     throw new StreamsError(
       400,
       `An object in the body has more than ${limits.maxBodyKeys} keys (the streams' maxBodyKeys; herald serve's --streams-max-body-keys); send messages whose objects have fewer keys.`,
+    )
+  }
+  if (passed === "values") {
+    throw new StreamsError(
+      400,
+      `The body holds more than ${limits.maxBodyValues} values, array items and object members at any depth (the streams' maxBodyValues; herald serve's --streams-max-body-values); send fewer messages per append, or smaller ones.`,
     )
   }
   let value: unknown

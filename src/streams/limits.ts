@@ -25,6 +25,15 @@ export interface StreamsLimits {
    */
   readonly maxBodyKeys: number
   /**
+   * How many values (array items and object members, at any depth) a JSON stream's body (PUT or
+   * POST) may hold; past it a 400. Its parse costs per value: 8 MiB of `{}` (2.8 million) held
+   * the event loop a second and more. Default 400 000, twice the AI endpoints' bound, as a
+   * stream's body is parsed and not translated: 400 000 hold the loop 70 ms as `{}`, at most
+   * 0.13 s as keys of objects of 10 000, and an append of 65 000 messages of five fields (4.4 MiB,
+   * four times a Durable Streams client's 1 MiB batch of them) passes.
+   */
+  readonly maxBodyValues: number
+  /**
    * Longest pause in a request body (PUT or POST), ms; past it a 408 and the connection is
    * closed, so a client cannot hold a socket and a part-read body by stopping. Default 60 s
    * (`herald serve`: `--body-idle-timeout`, the hub's).
@@ -69,6 +78,7 @@ export const DEFAULT_LIMITS: StreamsLimits = Object.freeze({
   maxBodyBytes: 8 * 1024 * 1024,
   maxBodyDepth: DEFAULT_MAX_JSON_DEPTH,
   maxBodyKeys: DEFAULT_MAX_JSON_KEYS,
+  maxBodyValues: 400_000,
   bodyIdleTimeoutMs: DEFAULT_BODY_IDLE_TIMEOUT_MS,
   maxStreams: 40_000,
   maxPathLength: 500,

@@ -1,6 +1,7 @@
 // The AI endpoints against clients that hold on, stall, leave or nest: a body that stops arriving,
 // streams past the connection bounds (shared with the hub's), a refusal before the body was read,
-// a body nested 50,000 deep, an object of 500,000 keys, a client leaving mid-body, HEAD on a stream.
+// a body nested 50,000 deep, an object of 500,000 keys, a body of 300,000 values, a client leaving
+// mid-body, HEAD on a stream.
 import { once } from "node:events"
 import type { IncomingMessage, ServerResponse } from "node:http"
 import { connect } from "node:net"
@@ -460,6 +461,110 @@ describe("a body with an object of more keys than the bound", () => {
     })
     expect(upstream.requests).toHaveLength(0)
     const passes = await send(servers.running.origin, call(10_000))
+    expect(passes.status).toBe(200)
+    await passes.body?.cancel()
+    expect(upstream.requests).toHaveLength(1)
+  })
+})
+
+describe("a body of more values than the bound", () => {
+  /** `count` JSON values `item`, comma-separated. */
+  const items = (count: number, item = "{}") => Array(count).fill(item).join(",")
+  // 0.9 MB: parsed, 8 MiB of them (2.8 million) held the event loop 1 to 2.5 s.
+  const MANY = `[${items(300_000)}]`
+  const tooMany = /The body holds more than 200000 values.*--ai-max-body-values/
+
+  it("is a 400 naming the bound, in each endpoint's shape, whether the values are the body's or a message's", async () => {
+    servers.running = await startAI({ models: { demo: FAST } })
+    const { origin } = servers.running
+    const post = (path: string, body: string) =>
+      fetch(`${origin}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body })
+    const user = '{"role":"user","content":"hi"}'
+    const uiUser = '{"id":"m1","role":"user","parts":[{"type":"text","text":"hi"}]}'
+    for (const [path, head, message] of [
+      ["/v1/chat/completions", '"model":"demo"', user],
+      ["/v1/messages", '"model":"demo","max_tokens":5', user],
+      ["/v1/ai-sdk/chat", '"id":"chat-1"', uiUser],
+    ] as const) {
+      for (const body of [
+        `{${head},"messages":[${message.slice(0, -1)},"x":${MANY}}]}`,
+        `{${head},"messages":[${message}],"x":${MANY}}`,
+      ]) {
+        const response = await post(path, body)
+        expect(response.status, path).toBe(400)
+        const error = { type: "invalid_request_error", message: expect.stringMatching(tooMany) }
+        expect(await response.json(), path).toMatchObject(
+          path === "/v1/messages" ? { type: "error", error } : { error },
+        )
+      }
+    }
+  })
+
+  it("is at most maxBodyValues, 200 000 by default: a body of that many passes, one more does not", async () => {
+    servers.running = await startAI({ models: { demo: FAST } })
+    // 14 values around the enum's items: model, stream, messages, tools; the message and its 2;
+    // the tool and its 2, its function's 2, the parameters' 2.
+    const body = (count: number) =>
+      `{"model":"demo","stream":false,"messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object","enum":[${items(count - 14, "0")}]}}}]}`
+    const post = (count: number) =>
+      fetch(`${servers.running?.origin}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: body(count),
+      })
+    const passes = await post(200_000)
+    expect(passes.status).toBe(200)
+    await passes.body?.cancel()
+    const more = await post(200_001)
+    expect(more.status).toBe(400)
+    expect((await more.json()).error.message).toMatch(tooMany)
+  })
+
+  it("takes maxBodyValues from the options", async () => {
+    servers.running = await startAI({ models: { demo: FAST }, maxBodyValues: 6 })
+    // model, stream, messages; the message and its role and content: 6. Then max_tokens, a 7th.
+    const passes = await send(servers.running.origin, CHAT)
+    expect(passes.status).toBe(200)
+    await passes.body?.cancel()
+    const more = await send(servers.running.origin, MESSAGES)
+    expect(more.status).toBe(400)
+    expect((await more.json()).error.message).toMatch(/more than 6 values/)
+  })
+
+  it("in tool calls' arguments (strings) for an Anthropic upstream: all the calls' together, a 400 naming the call that passes the bound, before the upstream is asked", async () => {
+    const upstream = await startUpstream()
+    servers.upstream = upstream
+    upstream.answer = { chunks: ANTHROPIC_OK }
+    servers.running = await startAI({
+      models: { claude: { provider: "anthropic", baseURL: upstream.baseURL } },
+    })
+    /** Two calls, each of arguments of `count` values: `x` and its items. */
+    const calls = (count: number) => {
+      const toolCalls = ["call_1", "call_2"].map((id) => ({
+        id,
+        type: "function",
+        function: { name: "f", arguments: `{"x":[${items(count - 1, "0")}]}` },
+      }))
+      return {
+        model: "claude",
+        messages: [
+          { role: "user", content: "hi" },
+          { role: "assistant", tool_calls: toolCalls },
+          ...toolCalls.map(({ id }) => ({ role: "tool", tool_call_id: id, content: "ok" })),
+        ],
+      }
+    }
+    const refused = await send(servers.running.origin, calls(100_001))
+    expect(refused.status).toBe(400)
+    expect(await refused.json()).toMatchObject({
+      error: {
+        type: "invalid_request_error",
+        param: "messages[1].tool_calls[1].function.arguments",
+        message: expect.stringMatching(/tool calls' arguments .*past 200000/),
+      },
+    })
+    expect(upstream.requests).toHaveLength(0)
+    const passes = await send(servers.running.origin, calls(100_000))
     expect(passes.status).toBe(200)
     await passes.body?.cancel()
     expect(upstream.requests).toHaveLength(1)

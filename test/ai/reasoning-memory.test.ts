@@ -446,6 +446,31 @@ describe("restoredTurn", () => {
     ])
   })
 
+  it("parses no arguments past the bounds on a client's JSON: the turn's calls' arguments, the model's and the client's, hold 200 000 values at most", () => {
+    /** Arguments of `count` values (`x` and its items), re-serialized with `separator`. */
+    const args = (count: number, separator = ",") =>
+      `{"x":[${Array(count - 1)
+        .fill("0")
+        .join(separator)}]}`
+    /** A turn of calls `a`, `b`… whose arguments hold `counts` values, and the answer that made them. */
+    const compare = (...counts: number[]) => {
+      const ids = counts.map((_, at) => String.fromCharCode(97 + at))
+      const turn: AssistantMessage = {
+        role: "assistant",
+        content: counts.map((count, at) => call(ids[at] as string, args(count, ", "))),
+      }
+      const answer = answerOf(
+        counts.map((count, at) => ({ ...made(ids[at] as string, args(count)), thoughtSignature: "G" })),
+      )
+      return restoredTurn(turn, answer)
+    }
+    // The same once parsed: compared, 100 000 values a side are the same, 100 001 are not read.
+    expect(compare(100_000)).toBeDefined()
+    expect(compare(100_001)).toBeUndefined()
+    expect(compare(50_000, 50_000)).toBeDefined()
+    expect(compare(50_000, 50_001)).toBeUndefined()
+  })
+
   it("gives calls their signatures and puts details first; gives nothing for other calls or nothing to give", () => {
     const turn: AssistantMessage = { role: "assistant", content: [call("a")] }
     const signed = answerOf(

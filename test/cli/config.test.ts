@@ -184,6 +184,7 @@ describe("value types", () => {
         "https://a.example, *",
         "--memory-max-bytes",
         "64mb",
+        ...["--max-body-depth", "16", "--max-body-values", "1000000"],
       ],
       env: {
         HERALD_RETENTION_MAX_EVENTS: "5000",
@@ -191,6 +192,7 @@ describe("value types", () => {
         HERALD_ALGORITHMS: "HS256,ES256",
         HERALD_IPV6_PREFIX_LENGTH: "56",
         HERALD_MAX_PATTERN_MATCHERS_PER_ADDRESS: "32",
+        HERALD_MAX_BODY_KEYS: "100",
       },
     })
     expect(config.retention).toEqual({ maxEvents: 5000, maxAgeMs: 30 * 86_400_000 })
@@ -198,6 +200,9 @@ describe("value types", () => {
     expect(load({}).memoryMaxBytes).toBeUndefined()
     expect(config.limits).toEqual({
       maxBodyBytes: 2 * 1024 * 1024,
+      maxBodyDepth: 16,
+      maxBodyKeys: 100,
+      maxBodyValues: 1_000_000,
       maxConnectionMs: 3_600_000,
       ipv6PrefixLength: 56,
       maxPatternMatchersPerAddress: 32,
@@ -211,6 +216,7 @@ describe("value types", () => {
     const config = load({
       argv: [
         ...["--ai-max-concurrent", "4", "--ai-max-body-bytes", "20mb", "--ai-max-body-keys", "500"],
+        ...["--ai-max-body-values", "90000"],
         ...["--no-ai-store-prompts", "--no-ai-remember-reasoning"],
       ],
       env: { HERALD_AI_MAX_PER_MINUTE: "30", HERALD_AI_MAX_OUTPUT_TOKENS: "4096" },
@@ -221,6 +227,7 @@ describe("value types", () => {
       maxOutputTokens: 4096,
       maxBodyBytes: 20 * 1024 * 1024,
       maxBodyKeys: 500,
+      maxBodyValues: 90_000,
       storePrompts: false,
       rememberReasoning: false,
     })
@@ -244,6 +251,7 @@ describe("value types", () => {
         HERALD_STREAMS_MAX_QUEUED_BYTES: "64kb",
         HERALD_STREAMS_MAX_READ_BYTES: "2mb",
         HERALD_STREAMS_MAX_BODY_KEYS: "300",
+        HERALD_STREAMS_MAX_BODY_VALUES: "700000",
       },
     })
     expect(config.streamsLimits).toEqual({
@@ -251,6 +259,7 @@ describe("value types", () => {
       maxBodyBytes: 1024 * 1024,
       maxBodyDepth: 8,
       maxBodyKeys: 300,
+      maxBodyValues: 700_000,
       longPollTimeoutMs: 5000,
       sseLifetimeMs: 30_000,
       maxQueuedBytes: 64 * 1024,

@@ -373,6 +373,72 @@ describe("Herald's batch and streaming publish", () => {
   })
 })
 
+// A JSON publish body is read for its nesting, the keys of each object and its values in all
+// before it is parsed: a parse of 8 MiB of `{}` (with --max-body-bytes raised) held the event loop
+// two seconds. A body past a bound is a 400 that names it and its flag.
+describe("the bounds on a JSON publish body", () => {
+  /** Posts `body` to the batch publish as `contentType`. */
+  async function publishRaw(body: string, contentType = "application/json") {
+    const publisher = await token(hub?.hubUrl as string, { publish: ["*"] })
+    return fetch(`${hub?.origin}/herald/v1/publish`, {
+      method: "POST",
+      body,
+      headers: { authorization: `Bearer ${publisher}`, "content-type": contentType },
+    })
+  }
+  /** The problem's detail, after checking the 400. */
+  async function refusal(response: Response): Promise<{ detail: string; ids?: string[] }> {
+    expect(response.status).toBe(400)
+    return response.json()
+  }
+  const items = (count: number, item = "0") => Array(count).fill(item).join(",")
+  /** `count` keys for an update, after its topic. */
+  const extraKeys = (count: number) => Array.from({ length: count }, (_, at) => `,"k${at}":0`).join("")
+
+  it("are 64 levels, 10 000 keys in one object and 200 000 values by default: a body at each passes, one past it is a 400 naming the bound, storing nothing", async () => {
+    hub = await startHub({ allowAnonymousSubscribe: true })
+    const stream = await openStream(subscribeUrl(hub.hubUrl, [["match", "t"]]))
+    // The object, `updates`, the update: 3 levels; `x` nests the rest.
+    const nested = (depth: number) =>
+      `{"updates":[{"topic":"t","data":"deep","x":${"[".repeat(depth - 3)}${"]".repeat(depth - 3)}}]}`
+    expect((await publishRaw(nested(64))).status).toBe(200)
+    expect((await refusal(await publishRaw(nested(65)))).detail).toMatch(
+      /^The body nests arrays and objects more than 64 levels deep .*--max-body-depth/,
+    )
+    const keyed = (count: number) => `[{"topic":"t","data":"keys"${extraKeys(count - 2)}}]`
+    expect((await publishRaw(keyed(10_000))).status).toBe(200)
+    expect((await refusal(await publishRaw(keyed(10_001)))).detail).toMatch(
+      /^The body has an object of more than 10000 keys .*--max-body-keys/,
+    )
+    // updates, its item, the topic, the data and x: 5 values around x's items.
+    const valued = (count: number) => `{"updates":[{"topic":"t","data":"values"}],"x":[${items(count - 5)}]}`
+    expect((await publishRaw(valued(200_000))).status).toBe(200)
+    expect((await refusal(await publishRaw(valued(200_001)))).detail).toMatch(
+      /^The body holds more than 200000 values.*--max-body-values/,
+    )
+    expect((await stream.waitForEvents(3)).map((e) => e.data)).toEqual(["deep", "keys", "values"])
+    stream.close()
+  })
+
+  it("are taken from the limits, and bound each line of an NDJSON body: a 400 at the line past one, with the ids stored before it", async () => {
+    hub = await startHub({ limits: { maxBodyDepth: 3, maxBodyKeys: 3, maxBodyValues: 6 } })
+    // The update, its 2 members, the topics' 2 items: 5 values, 2 levels deep, 2 keys.
+    const good = '{"topic":["t","u"],"data":"d"}'
+    expect((await publishRaw(`[${good}]`)).status).toBe(200)
+    expect((await refusal(await publishRaw(`[${good},${good}]`))).detail).toMatch(/more than 6 values/)
+    expect((await refusal(await publishRaw('[{"topic":"t","data":"d","a":0,"b":0}]'))).detail).toMatch(
+      /more than 3 keys/,
+    )
+    expect((await refusal(await publishRaw('[{"topic":"t","x":[[]]}]'))).detail).toMatch(
+      /more than 3 levels deep/,
+    )
+    const ndjson = `${good}\n${good}\n{"topic":["t","u","v","w","x","y"]}\n${good}\n`
+    const problem = await refusal(await publishRaw(ndjson, "application/x-ndjson"))
+    expect(problem.detail).toMatch(/^line 3: the line holds more than 6 values.*--max-body-values/)
+    expect(problem.ids).toHaveLength(2)
+  })
+})
+
 describe("active subscriptions", () => {
   it("publishes subscription events and lists subscriptions through the API", async () => {
     hub = await startHub({ subscriptions: true })

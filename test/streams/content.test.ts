@@ -204,6 +204,45 @@ describe("a JSON body with an object of more keys than maxBodyKeys", () => {
   })
 })
 
+// JSON.parse of 8 MiB of `{}` (2.8 million values) holds the event loop for a second: a body of
+// more values than the bound is refused before it is parsed, with a 400 that says so.
+describe("a JSON body of more values than maxBodyValues", () => {
+  /** `count` empty objects, comma-separated. */
+  const empties = (count: number) => Array(count).fill("{}").join(",")
+
+  async function expectTooManyValues(response: Response, maxValues: number): Promise<void> {
+    expect(response.status).toBe(400)
+    const { detail } = (await response.json()) as { detail: string }
+    expect(detail).toContain(`more than ${maxValues} values`)
+    expect(detail).toContain("--streams-max-body-values")
+  }
+
+  it("refuses 400 001 with a 400 on POST and on PUT, storing nothing; 400 000 are stored", async () => {
+    served = await serveStreams(createMemoryEngine())
+    const url = `${served.baseUrl}/v1/stream/values`
+    const many = `[${empties(400_001)}]`
+    await expectTooManyValues(await fetch(url, { method: "PUT", headers: JSON_TYPE, body: many }), 400_000)
+    expect((await fetch(url, { method: "HEAD" })).status).toBe(404)
+    expect((await fetch(url, { method: "PUT", headers: JSON_TYPE })).status).toBe(201)
+    await expectTooManyValues(await fetch(url, { method: "POST", headers: JSON_TYPE, body: many }), 400_000)
+    expect(await (await fetch(`${url}?offset=-1`)).text()).toBe("[]")
+    const most = `[${empties(400_000)}]`
+    expect((await fetch(url, { method: "POST", headers: JSON_TYPE, body: most })).status).toBe(204)
+    expect(await (await fetch(`${url}?offset=-1`)).text()).toBe(most)
+  })
+
+  it("takes the bound from the limits, and counts every item and member at any depth, none inside strings", async () => {
+    served = await serveStreams(createMemoryEngine(), { limits: { maxBodyValues: 6 } })
+    const url = `${served.baseUrl}/v1/stream/values`
+    expect((await fetch(url, { method: "PUT", headers: JSON_TYPE })).status).toBe(201)
+    const post = (body: string) => fetch(url, { method: "POST", headers: JSON_TYPE, body })
+    // 3 items, the object's 2 members, the inner array's 1 item.
+    expect((await post('[1,"[2,3]",{"a":"{,}","b":[{}]}]')).status).toBe(204)
+    await expectTooManyValues(await post('[1,2,{"a":3,"b":[4,5]}]'), 6)
+    expect(await (await fetch(`${url}?offset=-1`)).json()).toEqual([1, "[2,3]", { a: "{,}", b: [{}] }])
+  })
+})
+
 describe("a JSON stream's messages", () => {
   it("are stored as sent, so that a number past 2^53 or 1e400 survives; a line break between tokens becomes a space", async () => {
     served = await serveStreams(createMemoryEngine())
