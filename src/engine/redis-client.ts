@@ -300,6 +300,14 @@ export class RedisLink {
   #setupLoggedAt = Number.NEGATIVE_INFINITY
   /** The first outcome of connecting, while {@link opened} waits for it. */
   #opening: ((problem?: RedisSetupError) => void) | undefined
+  /** The look at the Redis reached that runs at every ready, and what follows it ({@link checkOnReady}). */
+  #check: { readonly look: () => Promise<void>; readonly then: () => void } | undefined
+  /** Counts the looks, so that one a later ready overtook decides nothing. */
+  #checks = 0
+  /** What the look refused: calls fail with it, across reconnects, until a look passes. */
+  #refusal: RedisSetupError | undefined
+  /** The next look while refused. */
+  #recheck: NodeJS.Timeout | undefined
   #closing = false
   /** A reset while opening is being looked into ({@link RedisLink.#wrongTransport}). */
   #checkingTransport = false
@@ -479,13 +487,31 @@ export class RedisLink {
   }
 
   /**
-   * Redis refuses how this connection uses it, as `fix` (given the settings' names) says: every
-   * later call fails with the returned error, as with a refusal met while connecting.
+   * The error for Redis refusing how this connection uses it, as `fix` (given the settings' names)
+   * says, with Redis's `reply`: what a look of {@link checkOnReady} throws, and a call Redis
+   * refuses for the user's permissions.
    */
   refused(fix: (names: Required<RedisSettingNames>) => string, reply: string): RedisSetupError {
-    const problem = setupError(this.#context.address, fix(this.#context.names), reply)
-    this.#setupError = problem
-    return problem
+    return setupError(this.#context.address, fix(this.#context.names), reply)
+  }
+
+  /**
+   * Has `check` look at the Redis reached each time this connection is ready (Redis may have
+   * been down when the engine opened, restarted with other settings, or failed over), before
+   * {@link opened} settles. It rejects with a {@link RedisSetupError} when Redis refuses how it
+   * is used, with another error when it cannot tell (Redis away meanwhile). A refusal then fails
+   * every call, across reconnects, as a refused setting does, and is logged at error (once, then
+   * at most every 30 s as the look, repeated that often, finds it again) until a look passes.
+   * `then` runs after each look that leaves no refusal standing: what needs Redis usable. Call
+   * it before the client's first events (right after opening).
+   */
+  checkOnReady(check: () => Promise<void>, then: () => void = () => {}): void {
+    this.#check = { look: check, then }
+  }
+
+  /** What the last look of {@link checkOnReady} refused, until one passes. */
+  get refusal(): RedisSetupError | undefined {
+    return this.#refusal
   }
 
   /** Runs `command` once the client is ready; a connection failure becomes {@link EngineUnavailableError}. */
@@ -495,6 +521,10 @@ export class RedisLink {
     try {
       return await command(this.client)
     } catch (error) {
+      // A command the user may not run, met before a look found it (or after its permissions
+      // changed): the setting to change, not a failure of the engine's.
+      const reply = error instanceof Error && error.name === "ReplyError" ? error.message : ""
+      if (NOT_PERMITTED.test(reply)) throw this.refused(permissionsFix, reply)
       throw engineError(error, what)
     }
   }
@@ -523,17 +553,18 @@ export class RedisLink {
   async close(): Promise<void> {
     this.#closing = true
     clearInterval(this.#pinger)
+    clearTimeout(this.#recheck)
     this.#opening?.()
     await this.client.quit().catch(() => this.client.disconnect())
   }
 
   #onReady(): void {
     const problem = this.#attemptProblem
-    this.#setupError = problem
+    this.#setupError = problem ?? this.#refusal
     if (problem !== undefined) return
     this.#lastError = undefined
-    this.#setupLoggedAt = Number.NEGATIVE_INFINITY
-    this.#opening?.()
+    if (this.#refusal === undefined) this.#setupLoggedAt = Number.NEGATIVE_INFINITY
+    this.#lookAtRedis()
     const { role, address, logger } = this.#context
     if (this.#outage !== undefined) {
       const seconds = ((Date.now() - this.#outage.since) / 1000).toFixed(1)
@@ -543,6 +574,65 @@ export class RedisLink {
     }
     this.#up = true
     this.#everUp = true
+  }
+
+  /** Runs the look of {@link checkOnReady}, if any, then settles {@link opened}'s wait. */
+  #lookAtRedis(): void {
+    clearTimeout(this.#recheck)
+    const check = this.#check
+    if (check === undefined) {
+      this.#opening?.()
+      return
+    }
+    const round = ++this.#checks
+    check.look().then(
+      () => {
+        if (round !== this.#checks || this.#closing) return
+        const lifted = this.#refusal
+        if (lifted !== undefined) {
+          this.#refusal = undefined
+          if (this.#setupError === lifted) this.#setupError = undefined
+          this.#setupLoggedAt = Number.NEGATIVE_INFINITY
+          const { role, address, logger } = this.#context
+          logger.info(
+            { role },
+            `redis engine: Redis at ${address} no longer refuses how it is used; calls are served again`,
+          )
+        }
+        check.then()
+        this.#opening?.()
+      },
+      (error: unknown) => {
+        if (round !== this.#checks || this.#closing) return
+        if (error instanceof RedisSetupError) {
+          this.#refusal = error
+          this.#setupError = error
+        } else {
+          this.#context.logger.debug(
+            { role: this.#context.role, error: error instanceof Error ? error.message : String(error) },
+            "redis engine: could not look at what Redis lets this connection do",
+          )
+        }
+        if (this.#refusal === undefined) check.then()
+        else {
+          this.#recheck = setTimeout(() => {
+            if (this.client.status === "ready" && !this.#closing) this.#lookAtRedis()
+          }, REPEAT_LOG_MS)
+          this.#recheck.unref()
+        }
+        // Opening, the refusal is the caller's to report (openRedisEngine rejects with it).
+        if (this.#opening !== undefined) this.#opening(error instanceof RedisSetupError ? error : undefined)
+        else if (error instanceof RedisSetupError) this.#logSetupProblem(error)
+      },
+    )
+  }
+
+  /** Logs a refused setting at error: once, then at most every {@link REPEAT_LOG_MS}. */
+  #logSetupProblem(problem: RedisSetupError): void {
+    const now = Date.now()
+    if (now - this.#setupLoggedAt < REPEAT_LOG_MS) return
+    this.#setupLoggedAt = now
+    this.#context.logger.error({ role: this.#context.role }, problem.message)
   }
 
   #onClose(): void {
@@ -582,10 +672,7 @@ export class RedisLink {
           return
         }
       }
-      const now = Date.now()
-      if (now - this.#setupLoggedAt < REPEAT_LOG_MS) return
-      this.#setupLoggedAt = now
-      logger.error({ role }, problem.message)
+      this.#logSetupProblem(problem)
       return
     }
     this.#lastError = error
@@ -693,6 +780,14 @@ function engineError(error: unknown, what: string): Error {
     `redis engine: ${what} failed, Redis is unavailable: ${error.message}`,
     IN_FLIGHT.test(error.message),
   )
+}
+
+/** A refusal for the user's permissions, whether the command was sent alone or from a script. */
+export const NOT_PERMITTED = /NOPERM|The user executing the script can't/
+
+/** What to change when Redis refuses the user a command or a key the engine needs. */
+export function permissionsFix(names: Required<RedisSettingNames>): string {
+  return `does not let the user of ${names.url} run what the engine needs: grant it as docs/engines.md, "A Redis user for Herald", says`
 }
 
 /** ioredis's errors for a command that was sent and got no answer: a timeout, a connection lost under it. */

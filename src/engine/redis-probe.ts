@@ -4,11 +4,13 @@
  * a Cluster node reached without asking for a Cluster (its other slots' keys would answer MOVED),
  * and a user (Redis ACL) that may not run a command the engine runs, on keys and channels named
  * as the engine names them. Each command is one the engine sends, on a log no one has; none
- * leaves anything behind. Runs once, at open: a Redis that is away then is left to reconnect.
+ * leaves anything behind. Runs whenever the command connection is ready: at open, or once Redis
+ * comes (Herald may start first), and after every reconnect (a restart may have loaded other
+ * settings, a failover reached another server).
  */
 
 import { randomBytes } from "node:crypto"
-import type { RedisLink } from "./redis-client.js"
+import { NOT_PERMITTED, permissionsFix, type RedisLink, RedisSetupError } from "./redis-client.js"
 import { type GlobalKeys, logKeys } from "./redis-keys.js"
 
 /** What the probe needs to know of the engine. */
@@ -18,16 +20,13 @@ export interface ProbeTarget {
   readonly cluster: boolean
 }
 
-/** A refusal for the user's permissions, whether the command was sent alone or from a script. */
-const NOT_PERMITTED = /NOPERM|The user executing the script can't/
-
 /** `return 1`, as EVAL and EVALSHA run it. */
 const TRIVIAL_SCRIPT = "return 1"
 const TRIVIAL_SHA = "e0e1f9fabfc9d4800c877a703b823ac0578ff8db"
 
 /**
- * Rejects with the link's {@link RedisSetupError} when Redis refuses how it is used; resolves
- * when it does not, or when it cannot tell (Redis away, or a refusal that is no setting's).
+ * Resolves when Redis lets the engine do what it does; rejects with a {@link RedisSetupError}
+ * when it refuses how it is used, and with another error when it cannot tell (Redis away).
  */
 export async function probeRedis(
   command: RedisLink,
@@ -35,7 +34,7 @@ export async function probeRedis(
   target: ProbeTarget,
 ): Promise<void> {
   const { client } = command
-  if (client.status !== "ready") return
+  if (client.status !== "ready") throw new Error(`the connection is ${client.status}`)
   if (!target.cluster && (await clusterEnabled(command))) {
     throw command.refused(
       (names) => `is a Cluster node: ask for a Cluster with ${names.cluster}`,
@@ -75,19 +74,24 @@ export async function probeRedis(
     .zadd(target.global.leases, "XX", 0, member)
     .zremrangebyscore(target.global.leases, 1, 0)
     .exec()
-  const refusals = await Promise.all([
-    ...sent.map(([name, args]) => refusal(client.call(name, ...args))),
-    refusal(lease),
-    refusal(signalsActive()),
+  const outcomes = await Promise.allSettled([
+    ...sent.map(([name, args]) => client.call(name, ...args)),
+    lease,
+    signalsActive(),
   ])
-  const refused = refusals.find((reply) => reply !== undefined)
-  if (refused !== undefined) {
-    throw command.refused(
-      (names) =>
-        `does not let the user of ${names.url} run what the engine needs: grant it as docs/engines.md, "A Redis user for Herald", says`,
-      refused,
-    )
-  }
+  // On a Cluster the subscriber link is this one: refused by the last look, it tells nothing new.
+  const failures = outcomes.flatMap((outcome) =>
+    outcome.status === "rejected" && outcome.reason !== command.refusal ? [outcome.reason] : [],
+  )
+  // The subscriber link names the setting itself.
+  const named = failures.find((failure) => failure instanceof RedisSetupError)
+  if (named !== undefined) throw named
+  const refused = failures.map(refusal).find((reply) => reply !== undefined)
+  if (refused !== undefined) throw command.refused(permissionsFix, refused)
+  // Any other reply (NOSCRIPT from another Cluster node, OOM from a full Redis) is a command
+  // the user may run; what got none (a connection lost) leaves the question open.
+  const unanswered = failures.find((failure) => !(failure instanceof Error && failure.name === "ReplyError"))
+  if (unanswered !== undefined) throw unanswered
 }
 
 /** Whether the server answers CLUSTER MYID (cluster mode on); a refusal of it tells nothing. */
@@ -101,17 +105,12 @@ async function clusterEnabled(command: RedisLink): Promise<boolean> {
 }
 
 /**
- * Redis's reply when `call` is refused for the user's permissions, else `undefined`. A
+ * Redis's reply when `error` is a refusal for the user's permissions, else `undefined`. A
  * transaction's refusals (of MULTI, or of a command in it) are in the errors before its EXEC's.
  */
-async function refusal(call: Promise<unknown>): Promise<string | undefined> {
-  try {
-    await call
-    return undefined
-  } catch (error) {
-    const replies = [error, ...((error as { previousErrors?: unknown[] }).previousErrors ?? [])].map(
-      (each) => (each instanceof Error ? each.message : String(each)),
-    )
-    return replies.find((reply) => NOT_PERMITTED.test(reply))
-  }
+function refusal(error: unknown): string | undefined {
+  const replies = [error, ...((error as { previousErrors?: unknown[] }).previousErrors ?? [])].map((each) =>
+    each instanceof Error ? each.message : String(each),
+  )
+  return replies.find((reply) => NOT_PERMITTED.test(reply))
 }

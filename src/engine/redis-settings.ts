@@ -1,6 +1,6 @@
 /**
- * Settings of a reached Redis that put the logs it holds at risk, warned of at open
- * (docs/engines.md, "What the guarantee needs from Redis"): nothing the engine can refuse to run
+ * Settings of a reached Redis that put the logs it holds at risk, warned of when the engine
+ * reaches it (docs/engines.md, "What the guarantee needs from Redis"): nothing the engine can refuse to run
  * with, since a Redis for development may well keep no AOF, but what a production one must not
  * be left with unawares (docs/deployment.md says it needs both).
  */

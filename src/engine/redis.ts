@@ -180,6 +180,8 @@ class RedisEngine implements Engine, HealthCapability {
   #closed = false
   /** A look for logs written before a failover is under way; another was asked meanwhile. */
   #forkSweep: { again: boolean } | undefined
+  /** What the last look at Redis warned of its settings ({@link riskySettings}). */
+  #settingWarnings = new Set<string>()
 
   constructor(options: RedisEngineOptions) {
     this.#prefix = options.keyPrefix ?? "herald"
@@ -211,9 +213,14 @@ class RedisEngine implements Engine, HealthCapability {
       now: this.#now,
       logger: this.#logger,
     })
-    // A Cluster tells no failover to its client (a promoted replica stays in its pool, the
-    // client ready): there a log forks at its next append only.
-    if (!this.#redis.cluster) this.#redis.command.client.on("ready", () => this.#forkAfterFailover())
+    // Whenever the command connection is ready (Herald may have started before Redis), then,
+    // with Redis found usable, the look for a failover. A Cluster tells no failover to its client
+    // (a promoted replica stays in its pool, the client ready): there a log forks at its next
+    // append only.
+    this.#redis.command.checkOnReady(
+      () => this.#lookAtRedis(),
+      this.#redis.cluster ? undefined : () => this.#forkAfterFailover(),
+    )
   }
 
   async create(log: string, config: LogConfig = {}): Promise<CreateResult> {
@@ -475,18 +482,27 @@ class RedisEngine implements Engine, HealthCapability {
     }
   }
 
-  /** Settles on the connections' first outcome ({@link RedisLink.opened}). */
+  /** Settles on the connections' first outcome ({@link RedisLink.opened}), the look at Redis included. */
   async opened(boundMs: number): Promise<void> {
     const links = new Set([this.#redis.command, this.#redis.subscriber])
     await Promise.all([...links].map((link) => link.opened(boundMs)))
+  }
+
+  /**
+   * What the command connection's every ready looks at ({@link RedisLink.checkOnReady}): what
+   * Redis lets the engine do, then the settings that put the logs at risk, each told when it is
+   * first found (not again at each reconnect to the same settings).
+   */
+  async #lookAtRedis(): Promise<void> {
     await probeRedis(this.#redis.command, () => this.#feed.signalsActive(), {
       prefix: this.#prefix,
       global: this.#global,
       cluster: this.#redis.cluster,
     })
     const { client, address } = this.#redis.command
-    if (client.status !== "ready") return
-    for (const warning of await riskySettings(client, address)) this.#logger.warn({}, warning)
+    const warnings = await riskySettings(client, address)
+    for (const warning of warnings) if (!this.#settingWarnings.has(warning)) this.#logger.warn({}, warning)
+    this.#settingWarnings = new Set(warnings)
   }
 
   async close(): Promise<void> {

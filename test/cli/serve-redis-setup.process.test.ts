@@ -10,7 +10,7 @@ import {
   startRedis,
   startSentinelSet,
 } from "../engine/redis-servers.js"
-import { heraldDone, tempCwd, useCliProcesses } from "./cli-helpers.js"
+import { heraldDone, startHub, tempCwd, useCliProcesses } from "./cli-helpers.js"
 
 useCliProcesses()
 
@@ -64,6 +64,46 @@ describe.skipIf(!installed && !STRICT)("herald serve on a Redis that refuses its
       expect(await client.dbsize()).toBe(0)
     } finally {
       client.disconnect()
+    }
+  })
+
+  it("answers 503 naming the refusal, and /readyz says it, when a Redis that comes after the start refuses the user a command", async () => {
+    const late = await startRedis({
+      args: ["--user", "late", "on", ">pw", "~*", "&*", "+@all", "-eval", "-evalsha"],
+    })
+    await late.stop()
+    try {
+      const hub = await startHub(
+        ["--engine", late.url.replace("redis://", "redis://late:pw@"), "--port", "0"],
+        {
+          cwd: tempCwd(),
+        },
+      )
+      await late.start()
+      const refusal = /does not let the user of --engine run what the engine needs: .*NOPERM/
+      await hub.waitFor(new RegExp(`"level":50,[^\n]*${refusal.source}`))
+      const origin = new URL(hub.hubUrl).origin
+      const readyz = await fetch(`${origin}/readyz`)
+      expect(readyz.status).toBe(503)
+      expect(await readyz.text()).toMatch(refusal)
+      for (let i = 0; i < 3; i++) {
+        const published = await fetch(hub.hubUrl, {
+          method: "POST",
+          body: new URLSearchParams({ topic: "https://example.com/late", data: "x" }),
+        })
+        expect(published.status).toBe(503)
+        expect(await published.text()).toMatch(refusal)
+      }
+      hub.child.kill("SIGTERM")
+      expect(await hub.exited).toBe(0)
+      // One line for the refusal, not one per request.
+      const errors = hub
+        .stdout()
+        .split("\n")
+        .filter((line) => line.includes('"level":50'))
+      expect(errors, hub.stdout()).toHaveLength(1)
+    } finally {
+      await late.destroy()
     }
   })
 

@@ -249,6 +249,65 @@ describe.skipIf(!installed && !STRICT)("redis engine: settings Redis refuses, an
     }
   })
 
+  it("looks at a Redis that comes after the engine opened: a command the user may not run refuses every call, naming it, until granted", async () => {
+    const late = await startRedis({
+      args: ["--user", "late", "on", ">pw", "~*", "&*", "+@all", "-eval", "-evalsha"],
+    })
+    const lateAdmin = new Redis(late.url, { maxRetriesPerRequest: 0 })
+    lateAdmin.on("error", () => {})
+    await late.stop()
+    const { logger, matching } = recordingLogger()
+    const engine = await openRedisEngine({
+      url: late.url.replace("redis://", "redis://late:pw@"),
+      keyPrefix,
+      logger,
+    })
+    try {
+      await late.start()
+      const refusal = new RegExp(
+        `Redis at 127\\.0\\.0\\.1:${late.port} does not let the user of the \`url\` option run what the engine needs: .*NOPERM.*'eval(sha)?'`,
+      )
+      await waitFor(async () => {
+        const health = await engine.health()
+        return health.status === "down" && refusal.test(health.reason)
+      }, "health to name the refusal")
+      // Refused as a setting (a 503 naming it), not Redis's NOPERM on each call (a 500).
+      for (const call of [
+        () => engine.append("log", [{ data: "x" }], { create: {} }),
+        () => engine.head("log"),
+      ]) {
+        const refused = await call().then(
+          () => undefined,
+          (error: unknown) => error,
+        )
+        expect(refused).toBeInstanceOf(RedisSetupError)
+        expect((refused as Error).message).toMatch(refusal)
+      }
+      expect(matching("error", refusal)).toHaveLength(1)
+
+      // Granted, then connected again: the next look passes, and calls are served.
+      await lateAdmin.call("ACL", "SETUSER", "late", "+eval", "+evalsha")
+      await lateAdmin.call("CLIENT", "KILL", "USER", "late")
+      await waitFor(
+        () => succeeds(() => engine.append("log", [{ data: "x" }], { create: {} })),
+        "calls served",
+      )
+      expect(await engine.health()).toMatchObject({ status: "up" })
+      expect(matching("info", /no longer refuses how it is used/)).toHaveLength(1)
+      expect(matching("error", refusal)).toHaveLength(1)
+      // The look for a failover waited for a usable Redis: it found no refusal to complain of.
+      expect(matching("warn", /could not look for logs written before a failover/)).toEqual([])
+
+      // A grant taken back while connected: the call is refused naming it too.
+      await lateAdmin.call("ACL", "SETUSER", "late", "-evalsha", "-eval")
+      await expect(engine.head("log")).rejects.toThrow(refusal)
+    } finally {
+      await engine.close()
+      lateAdmin.disconnect()
+      await late.destroy()
+    }
+  })
+
   it("says an append whose answer was lost may have been applied, and one never sent was not", async () => {
     const engine = await openRedisEngine({ url: redis.url, keyPrefix, commandTimeoutMs: 200 })
     let stopped = false
