@@ -775,11 +775,25 @@ function completesTlsHandshake(host: string, port: number): Promise<boolean> {
 function engineError(error: unknown, what: string): Error {
   if (!(error instanceof Error)) return new Error(String(error))
   if (error instanceof EngineUnavailableError) return error
-  if (error.name === "ReplyError" && !UNAVAILABLE_REPLY.test(error.message)) return error
+  if (error.name === "ReplyError" && !UNAVAILABLE_REPLY.test(error.message)) return withoutArguments(error)
   return outage(
     `redis engine: ${what} failed, Redis is unavailable: ${error.message}`,
     IN_FLIGHT.test(error.message),
   )
+}
+
+/**
+ * `error` without the arguments ioredis puts on a reply error (`command.args`, on each of a
+ * transaction's `previousErrors` too): an append's hold the entries, private updates included,
+ * and a logger (pino's error serializer) prints them. The command's name stays.
+ */
+function withoutArguments(error: Error): Error {
+  for (const each of [error, ...((error as { previousErrors?: unknown[] }).previousErrors ?? [])]) {
+    const replied = each as { command?: { name?: unknown } }
+    if (typeof replied.command === "object" && replied.command !== null)
+      replied.command = { name: replied.command.name }
+  }
+  return error
 }
 
 /** A refusal for the user's permissions, whether the command was sent alone or from a script. */

@@ -5,6 +5,7 @@
 // On a redis-server of its own, which the tests stop, start and set a password on.
 import { readFileSync } from "node:fs"
 import { Redis } from "ioredis"
+import pino from "pino"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { START } from "../../src/engine/position.js"
 import {
@@ -13,6 +14,7 @@ import {
   openRedisEngine,
   RedisSetupError,
 } from "../../src/engine/redis.js"
+import { logKeys } from "../../src/engine/redis-keys.js"
 import type { Logger } from "../../src/logger.js"
 import { hasOpenssl, makeCertificate } from "../cli/tls-helpers.js"
 import {
@@ -305,6 +307,30 @@ describe.skipIf(!installed && !STRICT)("redis engine: settings Redis refuses, an
       await engine.close()
       lateAdmin.disconnect()
       await late.destroy()
+    }
+  })
+
+  it("passes a reply error on without the call's arguments: an entry's data and a log's name reach no log line", async () => {
+    const lines: string[] = []
+    const logger = pino({}, { write: (line: string) => lines.push(line) })
+    const engine = await openRedisEngine({ url: redis.url, keyPrefix })
+    try {
+      // A log's metadata of another type: WRONGTYPE, a reply the engine passes on as it is.
+      await admin.set(logKeys(keyPrefix, "private-log").meta, "not a hash")
+      const failed = await engine.append("private-log", [{ data: "private-data" }]).then(
+        () => undefined,
+        (error: unknown) => error,
+      )
+      expect((failed as Error).message).toMatch(/^WRONGTYPE/)
+      expect((failed as { command?: unknown }).command).toEqual({ name: expect.stringMatching(/^eval/) })
+      // As the router logs a request that failed.
+      logger.error({ err: failed }, "request failed")
+      expect(lines).toHaveLength(1)
+      expect(lines[0]).toContain("WRONGTYPE")
+      expect(lines[0]).not.toMatch(/private-data|private-log/)
+    } finally {
+      await engine.close()
+      await admin.flushall()
     }
   })
 
