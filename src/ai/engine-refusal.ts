@@ -27,8 +27,8 @@ export type SendEngineRefusal = (
  *   since the same request may succeed in a moment.
  * - The engine holds its maximum of logs (shared with the hub and the streams): a 503 without,
  *   since it lasts until logs are deleted or expire.
- * - The engine's disk is full: a 507, which lasts until space is freed. Not logged here: the
- *   engine says it once, as it starts.
+ * - The engine's storage is full (a disk, Redis's maxmemory): a 507, which lasts until room is
+ *   made. Not logged here: the engine says it.
  */
 export function engineRefusals(engine: Engine, logger: Logger): SendEngineRefusal {
   const unavailable = repeatedWarning(logger, {
@@ -69,7 +69,7 @@ export function engineRefusals(engine: Engine, logger: Logger): SendEngineRefusa
         response,
         format,
         507,
-        `The AI endpoints' ${error.engine} engine has no room: the disk holding ${error.path} is full, so nothing was stored. An operator can free space on it, or have the hub keep fewer updates (herald serve's --retention-max-events and --retention-max-age).`,
+        `The AI endpoints' ${error.engine} engine has no room: ${error.store} is full, so nothing was stored. An operator can ${error.remedy}, or have the hub keep fewer updates (herald serve's --retention-max-events and --retention-max-age).`,
       )
       return true
     }

@@ -33,6 +33,7 @@ import { connect } from "node:net"
 import { connect as tlsConnect } from "node:tls"
 import type { Cluster, ClusterNode, RedisOptions, Redis as RedisType } from "ioredis"
 import { defaultLogger, type Logger } from "../logger.js"
+import { StorageFullError } from "./storage-full.js"
 import { EngineUnavailableError } from "./unavailable.js"
 
 /** A standalone or Sentinel connection, or a Cluster. */
@@ -119,8 +120,8 @@ const SUBSCRIBER_PING_MS = 5_000
 /** The idle time after which TCP keepalive probes a connection (the system's default is 2 hours). */
 const KEEP_ALIVE_MS = 10_000
 
-/** Replies that mean "not now" rather than "wrong": the store is loading, failing over, full. */
-const UNAVAILABLE_REPLY = /^(LOADING|CLUSTERDOWN|TRYAGAIN|READONLY|MASTERDOWN|OOM|BUSY|NOREPLICAS)\b/
+/** Replies that mean "not now" rather than "wrong": the store is loading, failing over, busy. */
+const UNAVAILABLE_REPLY = /^(LOADING|CLUSTERDOWN|TRYAGAIN|READONLY|MASTERDOWN|BUSY|NOREPLICAS)\b/
 
 /**
  * Opens the engine's connections (they connect in the background and reconnect by themselves);
@@ -261,6 +262,24 @@ function subscriberGroup(cluster: RedisClient): SubscriberGroup | undefined {
 /** How often a problem that lasts is logged again: once, then at most this often. */
 const REPEAT_LOG_MS = 30_000
 
+/** The lines of a problem that lasts: the first at once, then at most one every {@link REPEAT_LOG_MS}. */
+class RepeatedLine {
+  #loggedAt = Number.NEGATIVE_INFINITY
+
+  /** Whether a line is due now; if it is, it counts as written. */
+  due(): boolean {
+    const now = Date.now()
+    if (now - this.#loggedAt < REPEAT_LOG_MS) return false
+    this.#loggedAt = now
+    return true
+  }
+
+  /** The problem is over: the next one's first line is due at once. */
+  reset(): void {
+    this.#loggedAt = Number.NEGATIVE_INFINITY
+  }
+}
+
 /**
  * One ioredis client with a bounded wait for readiness and errors mapped to the engine's. On a
  * standalone or Sentinel connection, the first command of a turn of the event loop is written at
@@ -297,7 +316,11 @@ export class RedisLink {
   #attemptProblem: RedisSetupError | undefined
   /** A setting Redis refused, until a connection is ready without one: calls fail with it. */
   #setupError: RedisSetupError | undefined
-  #setupLoggedAt = Number.NEGATIVE_INFINITY
+  readonly #setupLine = new RepeatedLine()
+  /** Redis refusing writes for want of memory: told at most every {@link REPEAT_LOG_MS}. */
+  readonly #fullLine = new RepeatedLine()
+  /** When Redis last refused a write for want of memory. */
+  #fullAt = Number.NEGATIVE_INFINITY
   /** The first outcome of connecting, while {@link opened} waits for it. */
   #opening: ((problem?: RedisSetupError) => void) | undefined
   /** The look at the Redis reached that runs at every ready, and what follows it ({@link checkOnReady}). */
@@ -523,10 +546,37 @@ export class RedisLink {
     } catch (error) {
       // A command the user may not run, met before a look found it (or after its permissions
       // changed): the setting to change, not a failure of the engine's.
-      const reply = error instanceof Error && error.name === "ReplyError" ? error.message : ""
+      const reply = error instanceof Error && error.name === "ReplyError" ? replyOf(error) : ""
       if (NOT_PERMITTED.test(reply)) throw this.refused(permissionsFix, reply)
+      if (reply.startsWith("OOM")) throw this.#full(error as Error, reply)
       throw engineError(error, what)
     }
+  }
+
+  /**
+   * Why writes fail, while they do: Redis refused one for want of memory in the last
+   * {@link REPEAT_LOG_MS} (it reads as it did; a write that fits may still pass).
+   */
+  get full(): string | undefined {
+    if (Date.now() - this.#fullAt >= REPEAT_LOG_MS) return undefined
+    return `Redis at ${this.#context.address} is past its maxmemory: writes fail until it has room again (raise its maxmemory, or keep less); reads are served`
+  }
+
+  /**
+   * Redis's refusal of a write for want of memory (`maxmemory`, `noeviction`) as the apps answer
+   * a full store (507), told to the operator at most every {@link REPEAT_LOG_MS}: clients are
+   * told each time, and retrying does not help until memory is freed or the bound raised.
+   */
+  #full(error: Error, reply: string): StorageFullError {
+    this.#fullAt = Date.now()
+    const { role, address, logger } = this.#context
+    const full = new StorageFullError("redis", `Redis at ${address}`, "raise its maxmemory", {
+      cause: withoutArguments(error),
+    })
+    // A script's refusal names its line: nothing an operator acts on.
+    const said = reply.replace(/ script: [\s\S]*$/, "")
+    if (this.#fullLine.due()) logger.error({ role }, `${full.message} (Redis said: ${said})`)
+    return full
   }
 
   /**
@@ -563,7 +613,7 @@ export class RedisLink {
     this.#setupError = problem ?? this.#refusal
     if (problem !== undefined) return
     this.#lastError = undefined
-    if (this.#refusal === undefined) this.#setupLoggedAt = Number.NEGATIVE_INFINITY
+    if (this.#refusal === undefined) this.#setupLine.reset()
     this.#lookAtRedis()
     const { role, address, logger } = this.#context
     if (this.#outage !== undefined) {
@@ -592,7 +642,7 @@ export class RedisLink {
         if (lifted !== undefined) {
           this.#refusal = undefined
           if (this.#setupError === lifted) this.#setupError = undefined
-          this.#setupLoggedAt = Number.NEGATIVE_INFINITY
+          this.#setupLine.reset()
           const { role, address, logger } = this.#context
           logger.info(
             { role },
@@ -629,10 +679,7 @@ export class RedisLink {
 
   /** Logs a refused setting at error: once, then at most every {@link REPEAT_LOG_MS}. */
   #logSetupProblem(problem: RedisSetupError): void {
-    const now = Date.now()
-    if (now - this.#setupLoggedAt < REPEAT_LOG_MS) return
-    this.#setupLoggedAt = now
-    this.#context.logger.error({ role: this.#context.role }, problem.message)
+    if (this.#setupLine.due()) this.#context.logger.error({ role: this.#context.role }, problem.message)
   }
 
   #onClose(): void {
@@ -775,9 +822,10 @@ function completesTlsHandshake(host: string, port: number): Promise<boolean> {
 function engineError(error: unknown, what: string): Error {
   if (!(error instanceof Error)) return new Error(String(error))
   if (error instanceof EngineUnavailableError) return error
-  if (error.name === "ReplyError" && !UNAVAILABLE_REPLY.test(error.message)) return withoutArguments(error)
+  const reply = error.name === "ReplyError" ? replyOf(error) : undefined
+  if (reply !== undefined && !UNAVAILABLE_REPLY.test(reply)) return withoutArguments(error)
   return outage(
-    `redis engine: ${what} failed, Redis is unavailable: ${error.message}`,
+    `redis engine: ${what} failed, Redis is unavailable: ${reply ?? error.message}`,
     IN_FLIGHT.test(error.message),
   )
 }
@@ -802,6 +850,12 @@ export const NOT_PERMITTED = /NOPERM|The user executing the script can't/
 /** What to change when Redis refuses the user a command or a key the engine needs. */
 export function permissionsFix(names: Required<RedisSettingNames>): string {
   return `does not let the user of ${names.url} run what the engine needs: grant it as docs/engines.md, "A Redis user for Herald", says`
+}
+
+/** Redis's reply in `error`; of a transaction Redis refused whole (EXECABORT), its first command's refusal. */
+function replyOf(error: Error): string {
+  const first = (error as { previousErrors?: unknown[] }).previousErrors?.[0]
+  return error.message.startsWith("EXECABORT") && first instanceof Error ? first.message : error.message
 }
 
 /** ioredis's errors for a command that was sent and got no answer: a timeout, a connection lost under it. */

@@ -468,7 +468,8 @@ class RedisEngine implements Engine, HealthCapability {
   /**
    * One PING: its round trip, or why Redis did not answer. On a Cluster, a PING goes to any node
    * that answers, so every master is asked, and the Cluster's own state (`cluster_state`): a
-   * master away leaves its slots unserved, and the logs there refused.
+   * master away leaves its slots unserved, and the logs there refused. `full` while Redis
+   * refuses writes for want of memory ({@link RedisLink.full}).
    */
   async health(): Promise<EngineHealth> {
     const started = performance.now()
@@ -476,7 +477,9 @@ class RedisEngine implements Engine, HealthCapability {
       await this.#redis.command.call<unknown>("health", (client) =>
         client.isCluster ? clusterServes(client as Cluster) : client.ping(),
       )
-      return { status: "up", latencyMs: performance.now() - started }
+      const latencyMs = performance.now() - started
+      const full = this.#redis.command.full
+      return full === undefined ? { status: "up", latencyMs } : { status: "full", latencyMs, reason: full }
     } catch (error) {
       return { status: "down", reason: error instanceof Error ? error.message : String(error) }
     }

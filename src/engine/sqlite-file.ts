@@ -162,7 +162,7 @@ function processUser(): string {
  */
 export function fullOr(error: unknown, path: string): unknown {
   return (error as { code?: unknown }).code === "SQLITE_FULL"
-    ? new StorageFullError("sqlite", path, { cause: error })
+    ? new StorageFullError("sqlite", `the disk holding ${path}`, "free space on it", { cause: error })
     : error
 }
 

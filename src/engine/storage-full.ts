@@ -1,21 +1,23 @@
 /**
- * The engine's storage has no room left (the sqlite engine's disk is full), so a write failed:
- * nothing of it was stored. Unlike an `EngineUnavailableError` it lasts until space is freed, so
- * retrying at once does not help; reads are still served. Every app answers it 507 Insufficient
- * Storage.
+ * The engine's storage has no room left, so a write failed: nothing of it was stored. The sqlite
+ * engine's disk is full, or Redis is past its `maxmemory` (with `maxmemory-policy noeviction`).
+ * Unlike an `EngineUnavailableError` it lasts until room is made, so retrying at once does not
+ * help; reads are still served. Every app answers it 507 Insufficient Storage.
  */
 export class StorageFullError extends Error {
   override readonly name = "StorageFullError"
 
   constructor(
-    /** The engine's name (`sqlite`). */
+    /** The engine's name (`sqlite`, `redis`). */
     readonly engine: string,
-    /** The file that could not grow: the disk holding it is full. */
-    readonly path: string,
+    /** What is full, as a sentence names it: "the disk holding /data/herald.db", "Redis at 10.0.0.5:6379". */
+    readonly store: string,
+    /** What makes room, for an operator: "free space on it", "raise its maxmemory". */
+    readonly remedy: string,
     options?: ErrorOptions,
   ) {
     super(
-      `${engine} engine: the disk holding ${path} is full, so nothing was stored; free space on it, or keep less (a lower retention).`,
+      `${engine} engine: ${store} is full, so nothing was stored; ${remedy}, or keep less (a lower retention).`,
       options,
     )
   }

@@ -10,7 +10,7 @@ import { HttpError } from "./http-error.js"
  * succeed in a moment. A publish whose answer was lost may have been stored: the publisher is
  * told that publishing it again may deliver it twice. An engine at its maximum of logs (shared
  * with the streams and the AI endpoints) is a 503 too, without `Retry-After`: it lasts until
- * logs are deleted or expire. An engine whose disk is full is a 507, without `Retry-After`: it
+ * logs are deleted or expire. An engine whose storage is full (a disk, Redis's maxmemory) is a 507, without `Retry-After`: it
  * lasts until an operator frees space. Anything else is returned as it is.
  */
 export function withEngineRefusal(
@@ -27,7 +27,7 @@ export function withEngineRefusal(
   if (error instanceof StorageFullError) {
     return new HttpError(
       507,
-      `The hub's ${error.engine} engine has no room: the disk holding ${error.path} is full, so nothing was stored. An operator can free space on it, or have the hub keep fewer updates (herald serve's --retention-max-events and --retention-max-age).`,
+      `The hub's ${error.engine} engine has no room: ${error.store} is full, so nothing was stored. An operator can ${error.remedy}, or have the hub keep fewer updates (herald serve's --retention-max-events and --retention-max-age).`,
     )
   }
   if (!(error instanceof EngineUnavailableError)) return error

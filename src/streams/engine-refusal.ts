@@ -16,7 +16,8 @@ const RETRY_AFTER_SECONDS = 1
  *   connection broke, so the detail says how to retry it without a duplicate.
  * - The engine holds its maximum of logs (shared with the hub and the AI endpoints): a 507
  *   Insufficient Storage, which lasts until streams are deleted or expire.
- * - The engine's disk is full: a 507 too, which lasts until space is freed.
+ * - The engine's storage is full (a disk, Redis's maxmemory): a 507 too, which lasts until room
+ *   is made.
  */
 export function engineRefusal(engine: Engine, error: unknown): unknown {
   if (error instanceof EngineUnavailableError) {
@@ -35,7 +36,7 @@ export function engineRefusal(engine: Engine, error: unknown): unknown {
   if (error instanceof StorageFullError) {
     return new StreamsError(
       507,
-      `The server's ${error.engine} engine has no room: the disk holding ${error.path} is full, so nothing was stored. Delete streams you no longer need, then retry; an operator can free space on the disk, or have the hub keep fewer updates (herald serve's --retention-max-events and --retention-max-age).`,
+      `The server's ${error.engine} engine has no room: ${error.store} is full, so nothing was stored. Delete streams you no longer need, then retry; an operator can ${error.remedy}, or have the hub keep fewer updates (herald serve's --retention-max-events and --retention-max-age).`,
     )
   }
   return error

@@ -15,6 +15,7 @@ import {
   RedisSetupError,
 } from "../../src/engine/redis.js"
 import { logKeys } from "../../src/engine/redis-keys.js"
+import { StorageFullError } from "../../src/engine/storage-full.js"
 import type { Logger } from "../../src/logger.js"
 import { hasOpenssl, makeCertificate } from "../cli/tls-helpers.js"
 import {
@@ -329,6 +330,42 @@ describe.skipIf(!installed && !STRICT)("redis engine: settings Redis refuses, an
       expect(lines[0]).toContain("WRONGTYPE")
       expect(lines[0]).not.toMatch(/private-data|private-log/)
     } finally {
+      await engine.close()
+      await admin.flushall()
+    }
+  })
+
+  it("tells a full Redis (maxmemory, noeviction) from one that is away: its writes are refused as full, health says it, the operator is told once", async () => {
+    const { logger, matching } = recordingLogger()
+    const engine = await openRedisEngine({ url: redis.url, keyPrefix, logger })
+    try {
+      await engine.append("log", [{ data: "x" }], { create: {} })
+      await admin.config("SET", "maxmemory", "1")
+      // A script's refusal, and a transaction's (the lease's: refused whole, EXECABORT).
+      for (const write of [
+        () => engine.append("log", [{ data: "y" }]),
+        () => engine.holdLease("node", 1000),
+      ]) {
+        const refused = await write().then(
+          () => undefined,
+          (error: unknown) => error,
+        )
+        expect(refused).toBeInstanceOf(StorageFullError)
+        expect((refused as Error).message).toBe(
+          `redis engine: Redis at ${address} is full, so nothing was stored; raise its maxmemory, or keep less (a lower retention).`,
+        )
+      }
+      // Reads go on.
+      expect(await engine.read("log", START, 10)).toMatchObject({ held: true, entries: [{ data: "x" }] })
+      expect(await engine.health()).toMatchObject({
+        status: "full",
+        reason: `Redis at ${address} is past its maxmemory: writes fail until it has room again (raise its maxmemory, or keep less); reads are served`,
+      })
+      expect(matching("error", /is full/)).toEqual([
+        `redis engine: Redis at ${address} is full, so nothing was stored; raise its maxmemory, or keep less (a lower retention). (Redis said: OOM command not allowed when used memory > 'maxmemory'.)`,
+      ])
+    } finally {
+      await admin.config("SET", "maxmemory", "0")
       await engine.close()
       await admin.flushall()
     }

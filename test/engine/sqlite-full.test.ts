@@ -61,7 +61,7 @@ describe("the sqlite engine on a full disk", () => {
     for (const outcome of group) {
       const refusal = (outcome as PromiseRejectedResult).reason as StorageFullError
       expect(refusal).toBeInstanceOf(StorageFullError)
-      expect(refusal.path).toBe(path)
+      expect(refusal.store).toBe(`the disk holding ${path}`)
       expect(refusal.message).toBe(
         `sqlite engine: the disk holding ${path} is full, so nothing was stored; free space on it, or keep less (a lower retention).`,
       )

@@ -32,7 +32,9 @@ export function switchableEngine(): {
       down
         ? Promise.reject(away())
         : full && writes
-          ? Promise.reject(new StorageFullError(engine.name, FULL_PATH))
+          ? Promise.reject(
+              new StorageFullError(engine.name, `the disk holding ${FULL_PATH}`, "free space on it"),
+            )
           : original(...args)
   }
   engine.health = async (): Promise<EngineHealth> => {

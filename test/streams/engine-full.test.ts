@@ -1,12 +1,16 @@
 // An engine at its maximum of logs (maxLogs), shared by every app: creating a stream or a fork
 // is a 507 that says what to do, a hub publish that needs its log and an AI generation are 503s
 // in their own shapes — never a 500 — on the memory and sqlite engines. An engine whose disk is
-// full: every app's writes are 507s naming it (the hub's: hub-engine-unavailable.test.ts).
+// full: every app's writes are 507s naming it (the hub's: hub-engine-unavailable.test.ts), and so
+// are a Redis's past its maxmemory.
+import { Redis } from "ioredis"
 import { afterEach, describe, expect, it } from "vitest"
 import { createAIHandler } from "../../src/ai/handler.js"
 import type { Engine } from "../../src/engine/engine.js"
 import { createMemoryEngine } from "../../src/engine/memory.js"
+import { openRedisEngine } from "../../src/engine/redis.js"
 import { createSqliteEngine } from "../../src/engine/sqlite.js"
+import { redisServerInstalled, STRICT, startRedis } from "../engine/redis-servers.js"
 import { FULL_PATH, switchableEngine } from "../engine/switchable-engine.js"
 import { publish, startHub, token } from "../hub/hub-helpers.js"
 import { listen, recordingLogger, stop } from "../server/helpers.js"
@@ -118,5 +122,42 @@ describe("an engine whose disk is full", () => {
     const { error } = (await answer.json()) as { error: { message: string; type: string } }
     expect(error.message).toContain(`the disk holding ${FULL_PATH} is full, so nothing was stored`)
     expect(error.type).toBe("server_error")
+  })
+})
+
+const redisInstalled = await redisServerInstalled()
+
+describe.skipIf(!redisInstalled && !STRICT)("a Redis past its maxmemory (noeviction)", () => {
+  it("answers a stream's append and a hub publish 507 naming it, never a 503 to retry in a moment; reads go on", async () => {
+    const redis = await startRedis()
+    cleanups.push(() => redis.destroy())
+    const logger = recordingLogger()
+    served = await serveStreams(await openRedisEngine({ url: redis.url, keyPrefix: "full", logger }))
+    const { baseUrl, engine } = served
+    const text = { "content-type": "text/plain" }
+    expect((await fetch(`${baseUrl}/v1/stream/a`, { method: "PUT", headers: text })).status).toBe(201)
+    const hub = await startHub({ engine })
+    cleanups.push(() => hub.close())
+    const publisher = await token(hub.hubUrl, { publish: ["*"] })
+    expect((await publish(hub.hubUrl, { topic: "t", data: "before" }, publisher)).status).toBe(200)
+    const admin = new Redis(redis.url, { maxRetriesPerRequest: 0 })
+    cleanups.push(async () => admin.disconnect())
+    await admin.config("SET", "maxmemory", "1")
+
+    const full = new RegExp(
+      `redis engine has no room: Redis at 127\\.0\\.0\\.1:${redis.port} is full, so nothing was stored\\. .*raise its maxmemory`,
+    )
+    for (const refused of [
+      await fetch(`${baseUrl}/v1/stream/a`, { method: "POST", headers: text, body: "x" }),
+      await publish(hub.hubUrl, { topic: "t", data: "d" }, publisher),
+    ]) {
+      expect(refused.status).toBe(507)
+      expect(refused.headers.get("retry-after")).toBeNull()
+      expect(((await refused.json()) as { detail: string }).detail).toMatch(full)
+    }
+    expect((await fetch(`${baseUrl}/v1/stream/a?offset=-1`)).status).toBe(200)
+    // The operator is told, once for both.
+    const told = logger.entries.filter((entry) => entry.level === "error" && /is full/.test(entry.message))
+    expect(told).toHaveLength(1)
   })
 })
