@@ -722,6 +722,9 @@ export class RedisLink {
       this.#logSetupProblem(problem)
       return
     }
+    // What follows a refusal on the same attempt (ioredis failing the commands it had queued)
+    // is its echo, not an outage.
+    if (this.#attemptProblem !== undefined) return
     this.#lastError = error
     const opening = this.#opening
     if (opening !== undefined) {
@@ -879,6 +882,16 @@ function setupProblem(
   { names }: LinkContext,
 ): RedisSetupError | undefined {
   const reply = error.message
+  // ioredis's parser met a reply no Redis sends: something else listens there (an HTTP server
+  // answers "HTTP/1.1 400" to the first command, or, taking it for HTTP/0.9, an HTML page).
+  const notRedis = /^Protocol error, got "([\s\S])" as reply type byte/.exec(reply)
+  if (notRedis !== null) {
+    const first = JSON.stringify(notRedis[1]).slice(1, -1)
+    const http = first === "H" || first === "<" ? ", as an HTTP server's does" : ""
+    return new RedisSetupError(
+      `redis engine: the server at ${address} answered, but not as Redis (its reply began with '${first}'${http}): check the host and port in ${names.url}`,
+    )
+  }
   let fix: string | undefined
   if (/^(WRONGPASS|ERR invalid password)/.test(reply))
     fix = `refused the user name or password: correct them in ${names.url}`

@@ -1,6 +1,8 @@
 // `herald serve` on a Redis that refuses its settings exits 1 before it listens, with the cause and
 // the flag to change; nothing is written to the Redis meanwhile (a database Redis lacks used to
 // leave the connection on database 0, and the hub served from there).
+import { createServer } from "node:http"
+import type { AddressInfo } from "node:net"
 import { Redis } from "ioredis"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import {
@@ -64,6 +66,28 @@ describe.skipIf(!installed && !STRICT)("herald serve on a Redis that refuses its
       expect(await client.dbsize()).toBe(0)
     } finally {
       client.disconnect()
+    }
+  })
+
+  it("exits 1 before listening when --engine names a server that is not Redis (an HTTP server)", async () => {
+    const http = createServer((_request, response) => response.end("hi"))
+    await new Promise<void>((resolve) => http.listen(0, "127.0.0.1", resolve))
+    const { port } = http.address() as AddressInfo
+    try {
+      const { code, stdout, stderr } = await heraldDone(
+        ["serve", "--engine", `redis://127.0.0.1:${port}`, "--port", "0"],
+        { cwd: tempCwd() },
+      )
+      const output = stdout + stderr
+      expect(code, output).toBe(1)
+      expect(output).toContain(
+        `cannot open the redis engine at redis://127.0.0.1:${port}: redis engine: the server at 127.0.0.1:${port} answered, but not as Redis (its reply began with 'H', as an HTTP server's does): check the host and port in --engine`,
+      )
+      expect(output).not.toMatch(/"stack"|\n\s+at \S|unreachable/)
+      expect(output).not.toContain("listening")
+    } finally {
+      http.closeAllConnections()
+      await new Promise((resolve) => http.close(resolve))
     }
   })
 

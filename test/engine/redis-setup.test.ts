@@ -4,6 +4,8 @@
 // engine reconnecting, with one line on loss and one on recovery per connection, naming host:port.
 // On a redis-server of its own, which the tests stop, start and set a password on.
 import { readFileSync } from "node:fs"
+import { createServer } from "node:http"
+import { type AddressInfo, createServer as createNetServer } from "node:net"
 import { Redis } from "ioredis"
 import pino from "pino"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -176,6 +178,53 @@ describe.skipIf(!installed && !STRICT)("redis engine: settings Redis refuses, an
     await expect(opening).rejects.toThrow(
       `Redis at ${address} answers without TLS: give redis://, not rediss://, in the \`url\` option`,
     )
+  })
+
+  it("refuses at open a server that answers, but not as Redis (an HTTP server), naming where; created anyway, refuses every call", async () => {
+    // One answers its first command as HTTP/1.1, the other as HTTP/0.9 (an HTML page, no head).
+    const http = createServer((_request, response) => response.end("hi"))
+    const html = createNetServer((socket) =>
+      socket.once("data", () => socket.end("<!DOCTYPE HTML>\n<html></html>\n")),
+    )
+    try {
+      for (const [server, first] of [
+        [http, "H"],
+        [html, "<"],
+      ] as const) {
+        await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+        const { port } = server.address() as AddressInfo
+        const { logger, matching } = recordingLogger()
+        const url = `redis://127.0.0.1:${port}`
+        const says = `redis engine: the server at 127.0.0.1:${port} answered, but not as Redis (its reply began with '${first}', as an HTTP server's does): check the host and port in the \`url\` option`
+        const opening = openRedisEngine({ url, keyPrefix, logger })
+        await expect(opening).rejects.toBeInstanceOf(RedisSetupError)
+        await expect(opening).rejects.toThrow(says)
+        expect(matching("warn", /unreachable/)).toEqual([])
+
+        const engine = createRedisEngine({ url, keyPrefix, logger })
+        try {
+          await waitFor(
+            () =>
+              engine.head("log").then(
+                () => false,
+                (error: unknown) => error instanceof RedisSetupError && error.message === says,
+              ),
+            "calls refused naming the server",
+          )
+          expect(await engine.health()).toEqual({ status: "down", reason: says })
+          // One line per connection (commands, subscriptions).
+          await waitFor(() => matching("error", /not as Redis/).length >= 2, "both connections' lines")
+          expect(matching("error", /not as Redis/)).toEqual([says, says])
+          // Not an outage: ioredis failing the commands it had queued adds no line of its own.
+          expect(matching("warn", /unreachable/)).toEqual([])
+        } finally {
+          await engine.close()
+          await new Promise((resolve) => server.close(resolve))
+        }
+      }
+    } finally {
+      http.closeAllConnections()
+    }
   })
 
   it.runIf(hasOpenssl())(
