@@ -396,13 +396,12 @@ export class RedisLink {
       if (this.#closing) return
       // Said also when a replacement failed to connect: ioredis tries again at once, many times a
       // second while the node is away, and says it again each time. Only an attempt that left
-      // none to replace, or brought one to a node whose connection was lost, renews anything.
+      // none to replace, or brought a connection not ready before (to the lost node, or to a
+      // replica or master taking over another node's slots meanwhile), renews anything.
       const lost = this.#lostSubscribers
       const replacing = shardedSubscribers.replacing(client) === true
       const ready = shardedSubscribers.connections(client).filter((node) => node.status === "ready")
-      const brought = ready.some(
-        (node) => !this.#readySubscribers.has(node) && lost?.nodes.has(addressOf(node)) === true,
-      )
+      const brought = ready.some((node) => !this.#readySubscribers.has(node))
       this.#readySubscribers = new Set(ready)
       if (replacing && !brought) return
       this.#renewed?.()
@@ -593,7 +592,11 @@ export class RedisLink {
       const connections = client.isCluster ? shardedSubscribers.connections(client) : [client]
       for (const connection of connections) {
         // A failure is the connection's: its close, logged, follows.
-        if (connection.status === "ready") connection.ping().catch(() => {})
+        // Guarded: a later ioredis may hand back something else from its private fields, and a
+        // throw in this timer would end the process.
+        if (connection.status === "ready" && typeof connection.ping === "function") {
+          connection.ping().catch(() => {})
+        }
       }
     }, ms)
     this.#pinger.unref()
