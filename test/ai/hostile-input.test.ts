@@ -62,6 +62,87 @@ function send(
   })
 }
 
+/** Starts the AI endpoints on the instant demo model (and `options`); resolves with their origin. */
+async function startDemo(options: Partial<Parameters<typeof startAI>[0]> = {}) {
+  servers.running = await startAI({ models: { demo: FAST }, ...options })
+  return servers.running.origin
+}
+
+/** POSTs JSON text as it is, e.g. a body too large to build as an object. */
+function sendText(origin: string, body: string, path = "/v1/chat/completions") {
+  return fetch(`${origin}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body })
+}
+
+/**
+ * That each endpoint refuses with a 400 in its own shape whose message matches `refusal` a body
+ * holding `members` (object members, JSON text) in a message or beside the messages.
+ */
+async function expectRefusedInEveryShape(origin: string, members: string, refusal: RegExp) {
+  const user = '{"role":"user","content":"hi"}'
+  const uiUser = '{"id":"m1","role":"user","parts":[{"type":"text","text":"hi"}]}'
+  for (const [path, head, message] of [
+    ["/v1/chat/completions", '"model":"demo"', user],
+    ["/v1/messages", '"model":"demo","max_tokens":5', user],
+    ["/v1/ai-sdk/chat", '"id":"chat-1"', uiUser],
+  ] as const) {
+    for (const body of [
+      `{${head},"messages":[${message.slice(0, -1)},${members}}]}`,
+      `{${head},"messages":[${message}],${members}}`,
+    ]) {
+      const response = await sendText(origin, body, path)
+      expect(response.status, path).toBe(400)
+      const error = { type: "invalid_request_error", message: expect.stringMatching(refusal) }
+      expect(await response.json(), path).toMatchObject(
+        path === "/v1/messages" ? { type: "error", error } : { error },
+      )
+    }
+  }
+}
+
+/** That `attempt(limit)` is answered 200 and `attempt(limit + 1)` 400 with a message matching `refusal`. */
+async function expectBoundAt(limit: number, attempt: (count: number) => Promise<Response>, refusal: RegExp) {
+  const passes = await attempt(limit)
+  expect(passes.status).toBe(200)
+  await passes.body?.cancel()
+  const more = await attempt(limit + 1)
+  expect(more.status).toBe(400)
+  expect((await more.json()).error.message).toMatch(refusal)
+}
+
+/** An AI handler whose model `claude` is an Anthropic upstream that answers every request. */
+async function startBehindAnthropic() {
+  const upstream = await startUpstream()
+  servers.upstream = upstream
+  upstream.answer = { chunks: ANTHROPIC_OK }
+  servers.running = await startAI({
+    models: { claude: { provider: "anthropic", baseURL: upstream.baseURL } },
+  })
+  return { upstream, origin: servers.running.origin }
+}
+
+/**
+ * That `refused` (a request whose tool calls' arguments pass a bound) is a 400 naming `param`
+ * with a message matching `refusal`, the upstream not asked, and `passes` goes through to it.
+ */
+async function expectArgumentsRefused(
+  behind: { upstream: { requests: unknown[] }; origin: string },
+  refused: object,
+  passes: object,
+  param: string,
+  refusal: RegExp,
+) {
+  const response = await send(behind.origin, refused)
+  expect(response.status).toBe(400)
+  expect(await response.json()).toMatchObject({
+    error: { type: "invalid_request_error", param, message: expect.stringMatching(refusal) },
+  })
+  expect(behind.upstream.requests).toHaveLength(0)
+  const passing = await send(behind.origin, passes)
+  expect(passing.status).toBe(200)
+  await passing.body?.cancel()
+  expect(behind.upstream.requests).toHaveLength(1)
+}
+
 describe("a body that stops arriving", () => {
   it("is answered 408 in the endpoint's shape after the body idle timeout, and the connection closed", async () => {
     servers.running = await startAI({ bodyIdleTimeoutMs: 150 })
@@ -376,67 +457,24 @@ describe("a body with an object of more keys than the bound", () => {
   const tooMany = /An object in the body has more than 10000 keys.*--ai-max-body-keys/
 
   it("is a 400 naming the bound, in each endpoint's shape, whether the keys are the body's or a message's", async () => {
-    servers.running = await startAI({ models: { demo: FAST } })
-    const { origin } = servers.running
-    const post = (path: string, body: string) =>
-      fetch(`${origin}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body })
-    const user = '{"role":"user","content":"hi"}'
-    const uiUser = '{"id":"m1","role":"user","parts":[{"type":"text","text":"hi"}]}'
-    for (const [path, head, message] of [
-      ["/v1/chat/completions", '"model":"demo"', user],
-      ["/v1/messages", '"model":"demo","max_tokens":5', user],
-      ["/v1/ai-sdk/chat", '"id":"chat-1"', uiUser],
-    ] as const) {
-      for (const body of [
-        `{${head},"messages":[${message.slice(0, -1)},${MANY}}]}`,
-        `{${head},"messages":[${message}],${MANY}}`,
-      ]) {
-        const response = await post(path, body)
-        expect(response.status, path).toBe(400)
-        const error = { type: "invalid_request_error", message: expect.stringMatching(tooMany) }
-        expect(await response.json(), path).toMatchObject(
-          path === "/v1/messages" ? { type: "error", error } : { error },
-        )
-      }
-    }
+    await expectRefusedInEveryShape(await startDemo(), MANY, tooMany)
   })
 
   it("is at most maxBodyKeys, 10 000 by default: a tool schema of that many properties passes, one more does not", async () => {
-    servers.running = await startAI({ models: { demo: FAST } })
+    const origin = await startDemo()
     const body = (count: number) =>
       `{"model":"demo","stream":false,"messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object","properties":{${members(count)}}}}}]}`
-    const post = (count: number) =>
-      fetch(`${servers.running?.origin}/v1/chat/completions`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: body(count),
-      })
-    const passes = await post(10_000)
-    expect(passes.status).toBe(200)
-    await passes.body?.cancel()
-    const more = await post(10_001)
-    expect(more.status).toBe(400)
-    expect((await more.json()).error.message).toMatch(tooMany)
+    await expectBoundAt(10_000, (count) => sendText(origin, body(count)), tooMany)
   })
 
   it("takes maxBodyKeys from the options", async () => {
-    servers.running = await startAI({ models: { demo: FAST }, maxBodyKeys: 3 })
-    // The body's own keys are 3: model, messages, stream.
-    const passes = await send(servers.running.origin, CHAT)
-    expect(passes.status).toBe(200)
-    await passes.body?.cancel()
-    const more = await send(servers.running.origin, MESSAGES)
-    expect(more.status).toBe(400)
-    expect((await more.json()).error.message).toMatch(/more than 3 keys/)
+    const origin = await startDemo({ maxBodyKeys: 3 })
+    // The body's own keys are 3: model, messages, stream; then max_tokens, a 4th.
+    await expectBoundAt(3, (count) => send(origin, count === 3 ? CHAT : MESSAGES), /more than 3 keys/)
   })
 
   it("in a tool call's arguments (a string) is a 400 naming them for an Anthropic upstream, before the upstream is asked", async () => {
-    const upstream = await startUpstream()
-    servers.upstream = upstream
-    upstream.answer = { chunks: ANTHROPIC_OK }
-    servers.running = await startAI({
-      models: { claude: { provider: "anthropic", baseURL: upstream.baseURL } },
-    })
+    const behind = await startBehindAnthropic()
     const call = (count: number) => ({
       model: "claude",
       messages: [
@@ -450,20 +488,13 @@ describe("a body with an object of more keys than the bound", () => {
         { role: "tool", tool_call_id: "call_1", content: "ok" },
       ],
     })
-    const refused = await send(servers.running.origin, call(500_000))
-    expect(refused.status).toBe(400)
-    expect(await refused.json()).toMatchObject({
-      error: {
-        type: "invalid_request_error",
-        param: "messages[1].tool_calls[0].function.arguments",
-        message: expect.stringMatching(/has an object of more than 10000 keys/),
-      },
-    })
-    expect(upstream.requests).toHaveLength(0)
-    const passes = await send(servers.running.origin, call(10_000))
-    expect(passes.status).toBe(200)
-    await passes.body?.cancel()
-    expect(upstream.requests).toHaveLength(1)
+    await expectArgumentsRefused(
+      behind,
+      call(500_000),
+      call(10_000),
+      "messages[1].tool_calls[0].function.arguments",
+      /has an object of more than 10000 keys/,
+    )
   })
 })
 
@@ -475,69 +506,26 @@ describe("a body of more values than the bound", () => {
   const tooMany = /The body holds more than 200000 values.*--ai-max-body-values/
 
   it("is a 400 naming the bound, in each endpoint's shape, whether the values are the body's or a message's", async () => {
-    servers.running = await startAI({ models: { demo: FAST } })
-    const { origin } = servers.running
-    const post = (path: string, body: string) =>
-      fetch(`${origin}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body })
-    const user = '{"role":"user","content":"hi"}'
-    const uiUser = '{"id":"m1","role":"user","parts":[{"type":"text","text":"hi"}]}'
-    for (const [path, head, message] of [
-      ["/v1/chat/completions", '"model":"demo"', user],
-      ["/v1/messages", '"model":"demo","max_tokens":5', user],
-      ["/v1/ai-sdk/chat", '"id":"chat-1"', uiUser],
-    ] as const) {
-      for (const body of [
-        `{${head},"messages":[${message.slice(0, -1)},"x":${MANY}}]}`,
-        `{${head},"messages":[${message}],"x":${MANY}}`,
-      ]) {
-        const response = await post(path, body)
-        expect(response.status, path).toBe(400)
-        const error = { type: "invalid_request_error", message: expect.stringMatching(tooMany) }
-        expect(await response.json(), path).toMatchObject(
-          path === "/v1/messages" ? { type: "error", error } : { error },
-        )
-      }
-    }
+    await expectRefusedInEveryShape(await startDemo(), `"x":${MANY}`, tooMany)
   })
 
   it("is at most maxBodyValues, 200 000 by default: a body of that many passes, one more does not", async () => {
-    servers.running = await startAI({ models: { demo: FAST } })
+    const origin = await startDemo()
     // 14 values around the enum's items: model, stream, messages, tools; the message and its 2;
     // the tool and its 2, its function's 2, the parameters' 2.
     const body = (count: number) =>
       `{"model":"demo","stream":false,"messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f","parameters":{"type":"object","enum":[${items(count - 14, "0")}]}}}]}`
-    const post = (count: number) =>
-      fetch(`${servers.running?.origin}/v1/chat/completions`, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: body(count),
-      })
-    const passes = await post(200_000)
-    expect(passes.status).toBe(200)
-    await passes.body?.cancel()
-    const more = await post(200_001)
-    expect(more.status).toBe(400)
-    expect((await more.json()).error.message).toMatch(tooMany)
+    await expectBoundAt(200_000, (count) => sendText(origin, body(count)), tooMany)
   })
 
   it("takes maxBodyValues from the options", async () => {
-    servers.running = await startAI({ models: { demo: FAST }, maxBodyValues: 6 })
+    const origin = await startDemo({ maxBodyValues: 6 })
     // model, stream, messages; the message and its role and content: 6. Then max_tokens, a 7th.
-    const passes = await send(servers.running.origin, CHAT)
-    expect(passes.status).toBe(200)
-    await passes.body?.cancel()
-    const more = await send(servers.running.origin, MESSAGES)
-    expect(more.status).toBe(400)
-    expect((await more.json()).error.message).toMatch(/more than 6 values/)
+    await expectBoundAt(6, (count) => send(origin, count === 6 ? CHAT : MESSAGES), /more than 6 values/)
   })
 
   it("in tool calls' arguments (strings) for an Anthropic upstream: all the calls' together, a 400 naming the call that passes the bound, before the upstream is asked", async () => {
-    const upstream = await startUpstream()
-    servers.upstream = upstream
-    upstream.answer = { chunks: ANTHROPIC_OK }
-    servers.running = await startAI({
-      models: { claude: { provider: "anthropic", baseURL: upstream.baseURL } },
-    })
+    const behind = await startBehindAnthropic()
     /** Two calls, each of arguments of `count` values: `x` and its items. */
     const calls = (count: number) => {
       const toolCalls = ["call_1", "call_2"].map((id) => ({
@@ -554,20 +542,13 @@ describe("a body of more values than the bound", () => {
         ],
       }
     }
-    const refused = await send(servers.running.origin, calls(100_001))
-    expect(refused.status).toBe(400)
-    expect(await refused.json()).toMatchObject({
-      error: {
-        type: "invalid_request_error",
-        param: "messages[1].tool_calls[1].function.arguments",
-        message: expect.stringMatching(/tool calls' arguments .*past 200000/),
-      },
-    })
-    expect(upstream.requests).toHaveLength(0)
-    const passes = await send(servers.running.origin, calls(100_000))
-    expect(passes.status).toBe(200)
-    await passes.body?.cancel()
-    expect(upstream.requests).toHaveLength(1)
+    await expectArgumentsRefused(
+      behind,
+      calls(100_001),
+      calls(100_000),
+      "messages[1].tool_calls[1].function.arguments",
+      /tool calls' arguments .*past 200000/,
+    )
   })
 })
 

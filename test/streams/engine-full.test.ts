@@ -64,23 +64,28 @@ describe.each(Object.entries(engines))("an engine at its maximum of logs (%s)", 
     expect(published.status).toBe(503)
     expect(((await published.json()) as { detail: string }).detail).toContain("maximum of 3 logs")
 
-    const ai = createAIHandler({ engine, heartbeatMs: 0, logger: recordingLogger() })
-    const { server, url } = await listen((request, response) => void ai.handle(request, response))
-    cleanups.push(async () => {
-      await ai.close({ deadlineMs: 0 })
-      await stop(server)
-    })
-    const answer = await fetch(`${url}/v1/chat/completions`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ model: "demo", stream: true, messages: [{ role: "user", content: "hi" }] }),
-    })
+    const answer = await askForAnswer(engine)
     expect(answer.status).toBe(503)
     expect(((await answer.json()) as { error: { message: string } }).error.message).toContain(
       "maximum of 3 logs",
     )
   })
 })
+
+/** Asks the AI endpoints on `engine` for a streamed answer of the demo model. */
+async function askForAnswer(engine: Engine): Promise<Response> {
+  const ai = createAIHandler({ engine, heartbeatMs: 0, logger: recordingLogger() })
+  const { server, url } = await listen((request, response) => void ai.handle(request, response))
+  cleanups.push(async () => {
+    await ai.close({ deadlineMs: 0 })
+    await stop(server)
+  })
+  return fetch(`${url}/v1/chat/completions`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ model: "demo", stream: true, messages: [{ role: "user", content: "hi" }] }),
+  })
+}
 
 describe("an engine whose disk is full", () => {
   it("answers a stream's create and append 507 and an AI generation 507 in its shape, never 500; reads go on", async () => {
@@ -107,17 +112,7 @@ describe("an engine whose disk is full", () => {
     expect(read.status).toBe(200)
     expect(await read.text()).toBe("x")
 
-    const ai = createAIHandler({ engine, heartbeatMs: 0, logger: recordingLogger() })
-    const { server, url } = await listen((request, response) => void ai.handle(request, response))
-    cleanups.push(async () => {
-      await ai.close({ deadlineMs: 0 })
-      await stop(server)
-    })
-    const answer = await fetch(`${url}/v1/chat/completions`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ model: "demo", stream: true, messages: [{ role: "user", content: "hi" }] }),
-    })
+    const answer = await askForAnswer(engine)
     expect(answer.status).toBe(507)
     const { error } = (await answer.json()) as { error: { message: string; type: string } }
     expect(error.message).toContain(`the disk holding ${FULL_PATH} is full, so nothing was stored`)
