@@ -302,17 +302,26 @@ describe.skipIf(!installed && !STRICT)("redis engine on a 3-master Cluster", () 
       await new Promise((resolve) => setTimeout(resolve, 2000))
       const lossLine = `warn redis engine: lost the subscriptions' connection to the Cluster's node at 127.0.0.1:${away.port}; every follower on this node re-reads once it is replaced`
       expect(lines.filter((line) => line === lossLine)).toEqual([lossLine])
-      expect(lost).toBe(0)
+      // Not at each attempt: at most once (a connection ioredis made anew to another master renews).
+      const whileAway = lost
+      expect(whileAway).toBeLessThanOrEqual(logs.length)
       // Another master's is replaced meanwhile: the watchers re-read at once, not once all are.
       const other = new Redis(own.servers[0]?.url as string, { maxRetriesPerRequest: 0 })
       await other.client("KILL", "TYPE", "pubsub").finally(() => other.disconnect())
-      await waitFor(() => lost >= logs.length, "every watcher told of the other master's replacement")
+      await waitFor(
+        () => lost >= whileAway + logs.length,
+        "every watcher told of the other master's replacement",
+      )
       await new Promise((resolve) => setTimeout(resolve, 1000))
-      expect(lost).toBe(logs.length)
+      expect(lost).toBe(whileAway + logs.length)
       await away.start()
-      await waitFor(() => lost >= 2 * logs.length, "every watcher told once the master is back", 15_000)
+      await waitFor(
+        () => lost >= whileAway + 2 * logs.length,
+        "every watcher told once the master is back",
+        15_000,
+      )
       await new Promise((resolve) => setTimeout(resolve, 500))
-      expect(lost).toBe(2 * logs.length)
+      expect(lost).toBe(whileAway + 2 * logs.length)
     } finally {
       admin.disconnect()
       await engine.close()
