@@ -1,9 +1,9 @@
 import type { IncomingMessage } from "node:http"
 import {
+  bodyPassesBound,
   DEFAULT_MAX_JSON_DEPTH,
   DEFAULT_MAX_JSON_KEYS,
   DEFAULT_MAX_JSON_VALUES,
-  textPassesBound,
 } from "../auth/json-depth.js"
 import { type BodyErrors, type BodyLimits, readBody } from "../server/body.js"
 
@@ -78,28 +78,14 @@ export async function readJsonBody(request: IncomingMessage, limits: JsonBodyLim
     )
   }
   const text = (await readBody(request, limits, JSON_BODY_ERRORS)).toString("utf8")
-  const passed = textPassesBound(text, {
-    maxDepth: limits.maxBodyDepth,
-    maxKeys: limits.maxBodyKeys,
-    maxValues: limits.maxBodyValues,
-  })
-  if (passed === "depth") {
-    throw new BodyError(
-      400,
-      `The body nests arrays and objects more than ${limits.maxBodyDepth} levels deep; no request needs that many.`,
-    )
-  }
-  if (passed === "keys") {
-    throw new BodyError(
-      400,
-      `An object in the body has more than ${limits.maxBodyKeys} keys, the most this server takes (maxBodyKeys; herald serve's --ai-max-body-keys); no request needs that many: send objects with fewer keys.`,
-    )
-  }
-  if (passed === "values") {
-    throw new BodyError(
-      400,
-      `The body holds more than ${limits.maxBodyValues} values (array items and object members, at any depth), the most this server takes (maxBodyValues; herald serve's --ai-max-body-values); no request needs that many: send fewer or smaller messages, tools or fields.`,
-    )
+  const passed = bodyPassesBound(text, limits)
+  if (passed !== undefined) {
+    const refusals = {
+      depth: `The body nests arrays and objects more than ${limits.maxBodyDepth} levels deep; no request needs that many.`,
+      keys: `An object in the body has more than ${limits.maxBodyKeys} keys, the most this server takes (maxBodyKeys; herald serve's --ai-max-body-keys); no request needs that many: send objects with fewer keys.`,
+      values: `The body holds more than ${limits.maxBodyValues} values (array items and object members, at any depth), the most this server takes (maxBodyValues; herald serve's --ai-max-body-values); no request needs that many: send fewer or smaller messages, tools or fields.`,
+    }
+    throw new BodyError(400, refusals[passed])
   }
   try {
     return JSON.parse(text)

@@ -94,6 +94,22 @@ export const DEFAULT_JSON_TEXT_BOUNDS: JsonTextBounds = Object.freeze({
   maxValues: DEFAULT_MAX_JSON_VALUES,
 })
 
+/** An app's bounds on a JSON request body, as its settings name them. */
+export interface JsonBodyBounds {
+  readonly maxBodyDepth: number
+  readonly maxBodyKeys: number
+  readonly maxBodyValues: number
+}
+
+/** {@link textPassesBound} for a whole request body, with the app's body bounds. */
+export function bodyPassesBound(text: string, limits: JsonBodyBounds): JsonTextBound | undefined {
+  return textPassesBound(text, {
+    maxDepth: limits.maxBodyDepth,
+    maxKeys: limits.maxBodyKeys,
+    maxValues: limits.maxBodyValues,
+  })
+}
+
 /**
  * The first of `bounds` that JSON text passes, or `undefined`: read before it is parsed, as
  * `JSON.parse` is the cost it bounds (of 8 MiB of `[`, seconds and hundreds of MB; of an object

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http"
 import { performance } from "node:perf_hooks"
-import { textPassesBound } from "../auth/json-depth.js"
+import { bodyPassesBound } from "../auth/json-depth.js"
 import { bodyChunks, isMediaType, readBody } from "./body.js"
 import type { HubContext } from "./context.js"
 import { withEngineRefusal } from "./engine-refusal.js"
@@ -159,32 +159,18 @@ async function streamLines(
 
 /**
  * Refuses JSON text past the publish bounds (`maxBodyDepth`, `maxBodyKeys`, `maxBodyValues`)
- * with a 400, before it is parsed: its parse is the cost they bound (see textPassesBound).
+ * with a 400, before it is parsed: its parse is the cost they bound (see bodyPassesBound).
  * `subject` names the text in the message.
  */
 function checkJsonBounds(text: string, limits: ResolvedLimits, subject: string): void {
-  const passed = textPassesBound(text, {
-    maxDepth: limits.maxBodyDepth,
-    maxKeys: limits.maxBodyKeys,
-    maxValues: limits.maxBodyValues,
-  })
-  if (passed === "depth") {
-    throw new HttpError(
-      400,
-      `${subject} nests arrays and objects more than ${limits.maxBodyDepth} levels deep (the hub's maxBodyDepth; herald serve's --max-body-depth); send updates that nest less.`,
-    )
-  }
-  if (passed === "keys") {
-    throw new HttpError(
-      400,
-      `${subject} has an object of more than ${limits.maxBodyKeys} keys (the hub's maxBodyKeys; herald serve's --max-body-keys); send updates with their fields only.`,
-    )
-  }
-  if (passed === "values") {
-    throw new HttpError(
-      400,
-      `${subject} holds more than ${limits.maxBodyValues} values, array items and object members at any depth (the hub's maxBodyValues; herald serve's --max-body-values); send fewer or smaller updates.`,
-    )
+  const passed = bodyPassesBound(text, limits)
+  if (passed !== undefined) {
+    const refusals = {
+      depth: `${subject} nests arrays and objects more than ${limits.maxBodyDepth} levels deep (the hub's maxBodyDepth; herald serve's --max-body-depth); send updates that nest less.`,
+      keys: `${subject} has an object of more than ${limits.maxBodyKeys} keys (the hub's maxBodyKeys; herald serve's --max-body-keys); send updates with their fields only.`,
+      values: `${subject} holds more than ${limits.maxBodyValues} values, array items and object members at any depth (the hub's maxBodyValues; herald serve's --max-body-values); send fewer or smaller updates.`,
+    }
+    throw new HttpError(400, refusals[passed])
   }
 }
 

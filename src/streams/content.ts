@@ -5,7 +5,7 @@
  * messages as JSON text joined by commas, so a read is `[` + entries joined by `,` + `]`.
  */
 
-import { textPassesBound, walkJsonText } from "../auth/json-depth.js"
+import { bodyPassesBound, walkJsonText } from "../auth/json-depth.js"
 import type { NewEntry } from "../engine/engine.js"
 import { StreamsError } from "./errors.js"
 import type { StreamsLimits } from "./limits.js"
@@ -66,28 +66,14 @@ export function bodyToEntries(
       "The body is not valid UTF-8: JSON must be UTF-8 (RFC 8259), and a replaced character would change the data unnoticed.",
     )
   }
-  const passed = textPassesBound(text, {
-    maxDepth: limits.maxBodyDepth,
-    maxKeys: limits.maxBodyKeys,
-    maxValues: limits.maxBodyValues,
-  })
-  if (passed === "depth") {
-    throw new StreamsError(
-      400,
-      `The body nests arrays and objects more than ${limits.maxBodyDepth} levels deep (the streams' maxBodyDepth; herald serve's --streams-max-body-depth); send messages that nest less.`,
-    )
-  }
-  if (passed === "keys") {
-    throw new StreamsError(
-      400,
-      `An object in the body has more than ${limits.maxBodyKeys} keys (the streams' maxBodyKeys; herald serve's --streams-max-body-keys); send messages whose objects have fewer keys.`,
-    )
-  }
-  if (passed === "values") {
-    throw new StreamsError(
-      400,
-      `The body holds more than ${limits.maxBodyValues} values, array items and object members at any depth (the streams' maxBodyValues; herald serve's --streams-max-body-values); send fewer messages per append, or smaller ones.`,
-    )
+  const passed = bodyPassesBound(text, limits)
+  if (passed !== undefined) {
+    const refusals = {
+      depth: `The body nests arrays and objects more than ${limits.maxBodyDepth} levels deep (the streams' maxBodyDepth; herald serve's --streams-max-body-depth); send messages that nest less.`,
+      keys: `An object in the body has more than ${limits.maxBodyKeys} keys (the streams' maxBodyKeys; herald serve's --streams-max-body-keys); send messages whose objects have fewer keys.`,
+      values: `The body holds more than ${limits.maxBodyValues} values, array items and object members at any depth (the streams' maxBodyValues; herald serve's --streams-max-body-values); send fewer messages per append, or smaller ones.`,
+    }
+    throw new StreamsError(400, refusals[passed])
   }
   let value: unknown
   try {
