@@ -1143,6 +1143,16 @@ describe("Herald's transport forgets an answer that ended or was stopped, in mem
       await sent
       const shown = textOf(chat.messages[1])
       expect(finished).toHaveLength(1)
+      if (model === "paced") {
+        // The stop's cancel leaves as the chat stops; the generation ends on the server a moment later.
+        const id = recorder.exchanges
+          .find((exchange) => exchange.method === "POST" && exchange.url === api)
+          ?.responseHeaders.get("herald-generation-id")
+        const status = async () =>
+          ((await (await fetch(`${running?.origin}/v1/generations/${id}`)).json()) as { status: string })
+            .status
+        await expect.poll(status, { timeout: 5000 }).not.toBe("running")
+      }
 
       await chat.resumeStream()
       const resume = recorder.exchanges.find((exchange) => exchange.method === "GET")
