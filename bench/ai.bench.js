@@ -25,6 +25,7 @@
 // HERALD_BENCH_AI_PARTS=latency,resume,load (any of them); the load part's servers only:
 // HERALD_BENCH_AI_LOAD=herald-sqlite,herald-redis,resumable (any of them). HERALD_BENCH_AI_SEED (default 12)
 // seeds the resume part's cut points. HERALD_BENCH_SVG=<file> writes the latency bar chart there.
+// HERALD_BENCH_HERALD_CLI=<another checkout>/dist/cli/herald.js runs that build's nodes instead.
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { cpus, loadavg, tmpdir } from "node:os"
 import { join } from "node:path"

@@ -7,7 +7,12 @@ import { dirname, join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { sparePort } from "../redis/redis-server.js"
 
-const herald = join(dirname(fileURLToPath(import.meta.url)), "../../dist/cli/herald.js")
+const thisCheckout = join(dirname(fileURLToPath(import.meta.url)), "../../dist/cli/herald.js")
+/**
+ * The `herald` CLI the nodes run: HERALD_BENCH_HERALD_CLI when set (another build's
+ * `dist/cli/herald.js`, to measure two builds in one run), else this checkout's.
+ */
+const heraldCli = () => process.env.HERALD_BENCH_HERALD_CLI ?? thisCheckout
 const START_LIMIT_MS = 15_000
 /** More Node.js flags for the servers under test, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile them. */
 const NODE_ARGS = (process.env.HERALD_BENCH_NODE_ARGS ?? "").split(" ").filter((flag) => flag !== "")
@@ -22,7 +27,7 @@ export async function startHeraldNode({ engine, dataDir, modelsFile, nodeId, fla
     process.execPath,
     [
       ...NODE_ARGS,
-      herald,
+      heraldCli(),
       "serve",
       ...["--port", String(port), "--host", "127.0.0.1", "--engine", engine, "--data-dir", dataDir],
       ...["--ai-models", modelsFile, "--node-id", nodeId, "--log-level", "warn"],
