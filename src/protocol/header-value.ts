@@ -49,6 +49,20 @@ export function hasEdgeWhitespace(text: string): boolean {
   return /^[ \t]|[ \t]$/.test(text)
 }
 
+/** What no header value carries back as itself (see {@link indexOfUncarried}). */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching controls is the point.
+const UNCARRIED = /[\u0000-\u0008\u000a-\u001f\u007f]|\p{Cs}/u
+
+/**
+ * The index of the first character of `text` that no received header value can hold, or -1: an
+ * ASCII control other than tab (node:http answers 400 to a request carrying one) or a lone
+ * surrogate (UTF-8 has no bytes for it: it is written as U+FFFD). An event id holding one never
+ * comes back as `Last-Event-ID` as it was sent.
+ */
+export function indexOfUncarried(text: string): number {
+  return text.search(UNCARRIED)
+}
+
 /**
  * A received header value (one character per byte, as HTTP stacks hand it over) as the text it
  * stands for: its bytes decoded as UTF-8 — the inverse of {@link toHeaderValue}. Bytes that are

@@ -1,4 +1,4 @@
-import { hasEdgeWhitespace } from "../protocol/header-value.js"
+import { hasEdgeWhitespace, indexOfUncarried } from "../protocol/header-value.js"
 import { type EventFields, encode } from "../protocol/index.js"
 import type { CloseListener, SSEConnection } from "./connection.js"
 import { createEventHistory, type EventHistory, type HistoryLimits } from "./history.js"
@@ -34,9 +34,10 @@ export interface Channel {
    * Serializes `fields` once and writes the bytes to every subscriber. With history on and no
    * `id` given, assigns one (unique to this channel instance, so a cursor from an earlier process
    * is reported as too old rather than misread). Throws a `TypeError` for an `event` or `id`
-   * holding CR, LF or NUL (`encode`), and, with history on, for an `id` that starts or ends with
-   * a space or tab: HTTP strips those from the `Last-Event-ID` a reconnecting client sends back,
-   * so the history could never find it.
+   * holding CR, LF or NUL (`encode`), and, with history on, for an `id` that the `Last-Event-ID`
+   * a reconnecting client sends back could never match: one that starts or ends with a space or
+   * tab (HTTP strips them), or holds another ASCII control or a lone surrogate (no header carries
+   * them).
    *
    * @returns the id the event carries (`undefined` if none) and how many subscribers took it
    *   without queueing.
@@ -71,6 +72,22 @@ export const TOO_OLD_EVENT = "herald-id-too-old"
 
 const utf8 = new TextEncoder()
 
+/** Throws a `TypeError` for an id that a reconnecting client's `Last-Event-ID` could never match. */
+function assertResumable(id: string): void {
+  if (hasEdgeWhitespace(id)) {
+    throw new TypeError(
+      `SSE id ${JSON.stringify(id)} starts or ends with a space or tab, which HTTP strips from the Last-Event-ID header a reconnecting client sends back: the channel's history could never find it, and the client would be told it is too old. Trim the id.`,
+    )
+  }
+  const at = indexOfUncarried(id)
+  if (at !== -1) {
+    const codePoint = `U+${id.charCodeAt(at).toString(16).toUpperCase().padStart(4, "0")}`
+    throw new TypeError(
+      `SSE id ${JSON.stringify(id)} holds ${codePoint} at index ${at}, which the Last-Event-ID header a reconnecting client sends back cannot carry (an HTTP server answers 400 to an ASCII control other than tab; a lone surrogate has no UTF-8 bytes and arrives as U+FFFD): the channel's history could never find it. Remove or encode that character.`,
+    )
+  }
+}
+
 /** Creates a {@link Channel}. */
 export function createChannel(options: ChannelOptions = {}): Channel {
   const subscribers = new Set<SSEConnection>()
@@ -95,13 +112,11 @@ export function createChannel(options: ChannelOptions = {}): Channel {
 
   /** Gives the event its id and serializes it once, to bytes (DESIGN.md invariant 5). Throws on a bad `event`/`id`. */
   const serialize = (fields: EventFields): { id: string | undefined; frame: Uint8Array } => {
-    if (history !== undefined && fields.id !== undefined && hasEdgeWhitespace(fields.id)) {
-      throw new TypeError(
-        `SSE id ${JSON.stringify(fields.id)} starts or ends with a space or tab, which HTTP strips from the Last-Event-ID header a reconnecting client sends back: the channel's history could never find it, and the client would be told it is too old. Trim the id.`,
-      )
-    }
     const id = fields.id ?? (history === undefined ? undefined : `${epoch}-${++sequence}`)
-    return { id, frame: utf8.encode(encode(id === fields.id ? fields : { ...fields, id })) }
+    // encode first: CR, LF and NUL get its message, with history or without.
+    const frame = utf8.encode(encode(id === fields.id ? fields : { ...fields, id }))
+    if (history !== undefined && fields.id !== undefined) assertResumable(fields.id)
+    return { id, frame }
   }
 
   const record = ({ id, frame }: { id: string | undefined; frame: Uint8Array }): void => {

@@ -100,6 +100,42 @@ describe("createChannel (in memory)", () => {
     },
   )
 
+  it.each([
+    ["a\u0001b", "U+0001", 1],
+    ["\u001b[31m", "U+001B", 0],
+    ["a\u000bb", "U+000B", 1],
+    ["del\u007f", "U+007F", 3],
+    ["half \ud83d of an emoji", "U+D83D", 5],
+  ])(
+    "with history, refuses an id holding %j (%s), which no Last-Event-ID header carries back",
+    (id, codePoint, index) => {
+      const channel = createChannel({ history: true })
+      const { connection, frames } = recordingConnection()
+      channel.subscribe(connection)
+      expect(() => channel.publish({ id, data: "x" })).toThrow(
+        new TypeError(
+          `SSE id ${JSON.stringify(id)} holds ${codePoint} at index ${index}, which the Last-Event-ID header a reconnecting client sends back cannot carry (an HTTP server answers 400 to an ASCII control other than tab; a lone surrogate has no UTF-8 bytes and arrives as U+FFFD): the channel's history could never find it. Remove or encode that character.`,
+        ),
+      )
+      expect(() => channel.publishBatch([{ data: "fine" }, { id, data: "x" }])).toThrow(TypeError)
+      expect(frames).toEqual([])
+      expect(channel.history?.size).toBe(0)
+      // Without history nothing resumes from it.
+      expect(createChannel().publish({ id, data: "x" }).id).toBe(id)
+    },
+  )
+
+  it("with history, still refuses CR, LF and NUL as encode does, and keeps ids a header carries back", () => {
+    const channel = createChannel({ history: true })
+    for (const id of ["a\rb", "a\nb", "a\u0000b"]) {
+      expect(() => channel.publish({ id, data: "x" })).toThrow(/must not contain CR, LF or NUL/)
+    }
+    for (const id of ["a\tb", "caf\u00e9", "\u0085next-line", "zero\u200bwidth", "\ud83d\ude00"]) {
+      expect(channel.publish({ id, data: "x" }).id).toBe(id)
+    }
+    expect(channel.history?.size).toBe(5)
+  })
+
   it("keeps ids the publisher gives, and generated ids differ between channel instances", () => {
     const channel = createChannel({ history: true })
     expect(channel.publish({ id: "mine", data: "x" }).id).toBe("mine")
