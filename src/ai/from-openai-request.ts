@@ -23,6 +23,7 @@ import {
   optionalObject,
   optionalPositiveInteger,
   optionalString,
+  setSupportedFields,
   string,
   systemPrompt,
   toolResultContent,
@@ -62,6 +63,37 @@ const OPENAI_FIELDS = new Set([
   "user",
 ])
 
+/** {@link OPENAI_FIELDS} and `logprobs`, for a body whose `logprobs` is false, its default. */
+const OPENAI_FIELDS_AND_LOGPROBS = new Set([...OPENAI_FIELDS, "logprobs"])
+
+/** The fields a message of each role Herald translates may set; any other is refused by name. */
+const MESSAGE_FIELDS = {
+  system: new Set(["role", "content"]),
+  developer: new Set(["role", "content"]),
+  user: new Set(["role", "content"]),
+  // What an answer of Herald's (or OpenAI's) holds besides, so that a client may send its
+  // `choices[0].message` back as it came: reasoning is kept for the servers that want it back
+  // (signed, from `thinking_blocks`, when there are any), a refusal is what the model said,
+  // openai-node's `finalMessage()` adds `parsed`, and `annotations` (an answer's URL
+  // citations) only point into its text, which goes as it is.
+  assistant: new Set([
+    "role",
+    "content",
+    "tool_calls",
+    "refusal",
+    "reasoning_content",
+    "thinking_blocks",
+    "reasoning_details",
+    "parsed",
+    "annotations",
+  ]),
+  tool: new Set(["role", "content", "tool_call_id"]),
+}
+
+type MessageRole = keyof typeof MESSAGE_FIELDS
+
+const isMessageRole = (role: string): role is MessageRole => Object.hasOwn(MESSAGE_FIELDS, role)
+
 /**
  * The normalized request for a Chat Completions body. Throws {@link RequestFieldError} naming
  * the first field that is invalid or that Herald does not translate (`n` other than 1, `logprobs`,
@@ -70,7 +102,6 @@ const OPENAI_FIELDS = new Set([
  */
 export function fromOpenAIChatRequest(input: unknown): NormalizedRequest {
   const body = askedFields(object(input, "body"))
-  onlySupportedFields(body, OPENAI_FIELDS)
   if (body.n !== undefined && body.n !== 1) {
     throw new RequestFieldError("n", "only one choice per request is supported")
   }
@@ -78,12 +109,15 @@ export function fromOpenAIChatRequest(input: unknown): NormalizedRequest {
   const system: string[] = []
   array(body.messages, "messages").forEach((value, at) => {
     const path = `messages[${at}]`
-    const message = setFields(object(value, path))
-    const role = string(message.role, `${path}.role`)
-    if (role === "system" || role === "developer") {
-      onlySupportedFields(message, new Set(["role", "content"]), `${path}.`)
+    const sent = object(value, path)
+    const role = string(sent.role, `${path}.role`)
+    if (!isMessageRole(role))
+      throw new RequestFieldError(`${path}.role`, `messages of role ${role} are not supported`)
+    // A message's null fields are not set either (`"name": null`, an assistant's `"function_call": null`).
+    const message = setSupportedFields(sent, MESSAGE_FIELDS[role], `${path}.`)
+    if (role === "system" || role === "developer")
       system.push(...contentTexts(message.content, `${path}.content`))
-    } else request.messages.push(readFrom(fromOpenAIMessage(role, message, path), `${path}.content`))
+    else request.messages.push(readFrom(fromOpenAIMessage(role, message, path), `${path}.content`))
   })
   Object.assign(request, systemPrompt(system))
   if (body.tools !== undefined) {
@@ -174,22 +208,15 @@ function toolParameters(value: unknown, path: string): Record<string, unknown> {
 }
 
 /**
- * The fields of `body` that ask for something: the set ones ({@link setFields}), less
- * `logprobs: false`, which is its default.
+ * The fields of `body` that ask for something, each one of {@link OPENAI_FIELDS}: the set ones
+ * ({@link setSupportedFields}: Chat Completions reads a null field as one not set, and clients
+ * send them so, `"tools": null`; left out, not refused as a field Herald does not translate),
+ * less `logprobs: false`, which is its default.
  */
 function askedFields(body: JsonObject): JsonObject {
-  const asked = setFields(body)
-  if (asked.logprobs === false) delete asked.logprobs
+  const asked = setSupportedFields(body, body.logprobs === false ? OPENAI_FIELDS_AND_LOGPROBS : OPENAI_FIELDS)
+  delete asked.logprobs
   return asked
-}
-
-/**
- * The fields of a body or a message that are set. Chat Completions reads a null field as one not
- * set, and clients send them so (`"tools": null`, a message's `"name": null`, an assistant's
- * `"function_call": null`): left out, not refused as a field Herald does not translate.
- */
-function setFields(fields: JsonObject): JsonObject {
-  return Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== null))
 }
 
 /** A service setting as OpenAI types it: `store` a boolean, `metadata` strings by key, the others a string. */
@@ -201,10 +228,14 @@ function serviceSetting(field: string, value: unknown): unknown {
   return metadata
 }
 
-function fromOpenAIMessage(role: string, message: JsonObject, path: string): NormalizedMessage {
+/** A message of `role`, its `message` fields checked against {@link MESSAGE_FIELDS}. */
+function fromOpenAIMessage(
+  role: Exclude<MessageRole, "system" | "developer">,
+  message: JsonObject,
+  path: string,
+): NormalizedMessage {
   switch (role) {
     case "user": {
-      onlySupportedFields(message, new Set(["role", "content"]), `${path}.`)
       if (typeof message.content === "string")
         return { role, content: [{ type: "text", text: message.content }] }
       const content = array(message.content, `${path}.content`).map((value, at): TextPart | ImagePart => {
@@ -228,26 +259,6 @@ function fromOpenAIMessage(role: string, message: JsonObject, path: string): Nor
       return { role, content }
     }
     case "assistant": {
-      // What an answer of Herald's (or OpenAI's) holds besides, so that a client may send its
-      // `choices[0].message` back as it came: reasoning is kept for the servers that want it back
-      // (signed, from `thinking_blocks`, when there are any), a refusal is what the model said,
-      // openai-node's `finalMessage()` adds `parsed`, and `annotations` (an answer's URL
-      // citations) only point into its text, which goes as it is.
-      onlySupportedFields(
-        message,
-        new Set([
-          "role",
-          "content",
-          "tool_calls",
-          "refusal",
-          "reasoning_content",
-          "thinking_blocks",
-          "reasoning_details",
-          "parsed",
-          "annotations",
-        ]),
-        `${path}.`,
-      )
       const reasoning = optionalString(message.reasoning_content, `${path}.reasoning_content`)
       const content: AssistantMessage["content"] =
         message.thinking_blocks === undefined
@@ -296,14 +307,11 @@ function fromOpenAIMessage(role: string, message: JsonObject, path: string): Nor
       return { role, content }
     }
     case "tool":
-      onlySupportedFields(message, new Set(["role", "content", "tool_call_id"]), `${path}.`)
       return {
         role,
         toolCallId: sentBackId(string(message.tool_call_id, `${path}.tool_call_id`)).id,
         ...toolResultContent(contentTexts(message.content, `${path}.content`)),
       }
-    default:
-      throw new RequestFieldError(`${path}.role`, `messages of role ${role} are not supported`)
   }
 }
 

@@ -61,12 +61,32 @@ export function optionalNumber(value: unknown, path: string): number | undefined
  * not know would otherwise be dropped without a word.
  */
 export function onlySupportedFields(body: JsonObject, supported: ReadonlySet<string>, prefix = ""): void {
-  for (const field of Object.keys(body)) {
-    if (!supported.has(field)) {
-      throw new RequestFieldError(`${prefix}${field}`, "is not supported by Herald's request translation")
-    }
-  }
+  for (const field of Object.keys(body)) if (!supported.has(field)) throw unsupported(`${prefix}${field}`)
 }
+
+/**
+ * The fields of `body` that are set, for a format that reads a null field as one not set: null
+ * ones are left out, and any other not in `supported` is refused as {@link onlySupportedFields}
+ * does. Only what is set is copied, at most one field per name in `supported`, so a null costs a
+ * look, however many the body holds.
+ */
+export function setSupportedFields(
+  body: JsonObject,
+  supported: ReadonlySet<string>,
+  prefix = "",
+): JsonObject {
+  const set: JsonObject = {}
+  for (const field of Object.keys(body)) {
+    const value = body[field]
+    if (value === null) continue
+    if (!supported.has(field)) throw unsupported(`${prefix}${field}`)
+    set[field] = value
+  }
+  return set
+}
+
+const unsupported = (path: string): RequestFieldError =>
+  new RequestFieldError(path, "is not supported by Herald's request translation")
 
 /**
  * A content that must be text, as its texts: a string, or the texts of `{"type": "text", "text"}`

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest"
 import { fromAISdkChatRequest } from "../../src/ai/from-ai-sdk-request.js"
 import { fromAnthropicMessagesRequest } from "../../src/ai/from-anthropic-request.js"
 import { fromOpenAIChatRequest } from "../../src/ai/from-openai-request.js"
+import { DEFAULT_MAX_BODY_KEYS, DEFAULT_MAX_BODY_VALUES } from "../../src/ai/json-body.js"
 import type { AssistantMessage, NormalizedRequest } from "../../src/ai/request.js"
 import { RequestFieldError } from "../../src/ai/request-field-error.js"
 import { toAnthropicMessagesRequest } from "../../src/ai/to-anthropic-request.js"
@@ -664,6 +665,36 @@ describe("request translation", () => {
         fromOpenAIChatRequest({ ...base, messages: [{ role: "user", content: "Hi", name: "ann" }] }),
       ),
     ).toBe("messages[0].name")
+  })
+
+  it("leaves null fields out at the cost of a look each, not of a copy of every field", () => {
+    // At the bounds (DEFAULT_MAX_BODY_KEYS keys per object, DEFAULT_MAX_BODY_VALUES in all): 200 000 nulls.
+    const nulls = Object.fromEntries(
+      Array.from({ length: DEFAULT_MAX_BODY_KEYS - 10 }, (_, at) => [`unset_${at}`, null]),
+    )
+    const messages = Array.from({ length: DEFAULT_MAX_BODY_VALUES / DEFAULT_MAX_BODY_KEYS - 1 }, () => ({
+      role: "user",
+      content: "Hi",
+    }))
+    const text = JSON.stringify({
+      model: "m",
+      messages: messages.map((message) => ({ ...message, ...nulls })),
+      ...nulls,
+    })
+    let parsing = Number.POSITIVE_INFINITY
+    let translating = Number.POSITIVE_INFINITY
+    let translated: NormalizedRequest | undefined
+    for (let round = 0; round < 5; round++) {
+      const started = performance.now()
+      const body = JSON.parse(text)
+      const parsed = performance.now()
+      translated = fromOpenAIChatRequest(body)
+      parsing = Math.min(parsing, parsed - started)
+      translating = Math.min(translating, performance.now() - parsed)
+    }
+    expect(translated).toEqual(fromOpenAIChatRequest({ model: "m", messages }))
+    // Copying every field to drop the nulls cost more than parsing them (~1.2 times), a look each ~0.3.
+    expect(translating).toBeLessThan(parsing / 2)
   })
 
   it("checks system messages and tools field by field, and keeps a strict tool for OpenAI only", () => {
