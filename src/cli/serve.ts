@@ -1,6 +1,6 @@
 import { mkdirSync } from "node:fs"
 import type { RequestListener, Server } from "node:http"
-import type { AddressInfo, Server as NetServer } from "node:net"
+import { type AddressInfo, isIPv6, type Server as NetServer } from "node:net"
 import { join } from "node:path"
 import { Command } from "commander"
 import type { Logger } from "pino"
@@ -265,11 +265,11 @@ export async function serve(flags: Readonly<Record<string, unknown>>): Promise<n
     process.on("SIGHUP", stop)
   })
 
-  const origin = `${config.tls === undefined ? "http" : "https"}://${shownHost(config.host)}:${port}`
   // Said outright: the URL names localhost for all interfaces, and an operator checking what is
   // exposed must not read it as loopback only.
   const { address } = server.address() as AddressInfo
   const allInterfaces = address === "::" || address === "0.0.0.0"
+  const origin = `${config.tls === undefined ? "http" : "https"}://${shownHost(config.host, address, allInterfaces)}:${port}`
   logger.info(
     {
       hubUrl: config.hubUrl,
@@ -286,11 +286,13 @@ export async function serve(flags: Readonly<Record<string, unknown>>): Promise<n
 }
 
 /**
- * The host the `listening on` line names: `localhost` for all interfaces (no --host, `0.0.0.0`)
- * and for an IPv6 address (which a URL would need in brackets), a URL that works from here.
+ * The host the `listening on` line names, so that its URL works from here: `localhost` for all
+ * interfaces (no --host, `0.0.0.0`, `::`), the `address` bound in brackets for an IPv6 --host
+ * (`[::1]`: localhost may not reach it, and a URL needs the brackets), else --host as given.
  */
-function shownHost(host: string | undefined): string {
-  return host === undefined || host === "0.0.0.0" || host.includes(":") ? "localhost" : host
+function shownHost(host: string | undefined, address: string, allInterfaces: boolean): string {
+  if (allInterfaces || host === undefined) return "localhost"
+  return isIPv6(host) ? `[${address}]` : host
 }
 
 /** `1 subscriber connection`, `3 subscriber connections`. */

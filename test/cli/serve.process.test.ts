@@ -160,6 +160,24 @@ describe("herald serve", () => {
     },
   )
 
+  it.each([
+    ["::1", 43100],
+    ["0:0:0:0:0:0:0:1", 43101],
+  ])(
+    "names a specific IPv6 address in brackets in the listening line for --host %s, a URL that opens",
+    async (host, port) => {
+      const hub = await startHub(["--engine", "memory", "--port", String(port), "--host", host], {
+        cwd: tempCwd(),
+      })
+      await hub.waitFor(/"msg":"listening on /)
+      const url = /"msg":"listening on (\S+)"/.exec(hub.stdout())?.[1]
+      expect(url).toBe(`http://[::1]:${port}`)
+      expect(hub.stdout()).toContain('"address":"::1","allInterfaces":false')
+      expect((await fetch(`${url}/healthz`)).status).toBe(200)
+      expect((await terminate(hub)).code).toBe(0)
+    },
+  )
+
   it("listens with the backlog --listen-backlog gives (4096 by default), as the kernel reports it", async () => {
     // `ss` shows a listening socket's backlog as its Send-Q.
     const backlogOf = (port: number) =>
