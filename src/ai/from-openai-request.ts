@@ -249,8 +249,9 @@ function fromOpenAIMessage(
           )
         }
         const image = object(part.image_url, `${partPath}.image_url`)
-        // `detail` tunes OpenAI's own image resolution; no other format can say it.
-        if (image.detail !== undefined && image.detail !== "auto") {
+        // `detail` tunes OpenAI's own image resolution; no other format can say it. Null is unset,
+        // as for every optional field.
+        if (image.detail != null && image.detail !== "auto") {
           throw new RequestFieldError(`${partPath}.image_url.detail`, "only auto is supported")
         }
         const urlField = `${partPath}.image_url.url`
