@@ -104,9 +104,10 @@ end
 local META_FIELDS = {'e', 't', 'c', 'st', 'o', 'w', 'ca', 'x', 'ttl', 'px', 'mn', 'ma', 'dr', 'r', 'f', 'sz', 'cfg'}
 
 -- The log's meta as a table (with \`cfg\` when \`with_config\`), or nil when there is no such log. A
--- log past its expiry is dropped here: it is missing from this instant on, whether or not Redis
--- has expired its keys yet.
-local function load(now, with_config)
+-- log past its expiry is missing from this instant on, whether or not Redis has expired its keys
+-- yet: it is dropped here, unless the script makes the log anew when missing (\`to_create\`), whose
+-- create drops it after a write a full Redis refuses (see create).
+local function load(now, with_config, to_create)
   local count = with_config and #META_FIELDS or #META_FIELDS - 1
   local values = redis.call('HMGET', K_META, unpack(META_FIELDS, 1, count))
   if not values[1] then return nil end
@@ -116,7 +117,7 @@ local function load(now, with_config)
   end
   with_retention(m)
   if m.x and tonumber(m.x) <= now then
-    drop()
+    if not to_create then drop() end
     return nil
   end
   return m
@@ -157,8 +158,11 @@ local function pexpire(keys, m, now)
 end
 
 -- A new incarnation: what an expired one left (Redis expires keys one by one) goes first, or the
--- stream would refuse the new seq 1. \`fields\` are the meta's field/value pairs (epoch included).
+-- stream would refuse the new seq 1. \`fields\` are the meta's field/value pairs, epoch first.
 local function create(fields, now)
+  -- Redis past its maxmemory refuses a script's write that may grow it (HSET, not DEL) only while
+  -- the script has written nothing: the first write is the epoch, so a full Redis makes no log.
+  redis.call('HSET', K_META, fields[1], fields[2])
   drop()
   local m = {}
   for i = 1, #fields, 2 do m[fields[i]] = fields[i + 1] end
@@ -432,7 +436,7 @@ local create_count = tonumber(ARGV[create_at - 1])
 local at = create_at + create_count
 local n = tonumber(ARGV[at])
 
-local m = load(now, create_count > 0)
+local m = load(now, create_count > 0, create_count > 0)
 local created = false
 if not m then
   if create_count == 0 then return {'missing'} end
@@ -634,7 +638,7 @@ return head_reply(m)
 export const CREATE_LUA = `${PRELUDE}
 local now = tonumber(ARGV[1])
 local fields = pairs_at(5, tonumber(ARGV[4]))
-local m = load(now, true)
+local m = load(now, true, true)
 if not m then
   m = create(fields, now)
   publish_made(ARGV[2], ARGV[3])

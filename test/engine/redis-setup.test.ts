@@ -420,6 +420,40 @@ describe.skipIf(!installed && !STRICT)("redis engine: settings Redis refuses, an
     }
   })
 
+  it("refuses a new log on a full Redis as well, making none of it: a create, an append that creates, over an expired log's keys", async () => {
+    let now = Date.now()
+    const engine = await openRedisEngine({ url: redis.url, keyPrefix, now: () => now })
+    const keysOf = (log: string) => {
+      const { channel: _, ...stored } = logKeys(keyPrefix, log)
+      return Object.values(stored)
+    }
+    try {
+      await engine.append("expired", [{ data: "x", key: "k" }], { create: { ttlMs: 1000 } })
+      now += 2000
+      // The keys each log has: none for the new one; the expired one's, which Redis expires (or a read drops).
+      const held = { new: 0, expired: await admin.exists(...keysOf("expired")) }
+      await admin.config("SET", "maxmemory", "1")
+      for (const [log, keys] of Object.entries(held)) {
+        for (const make of [
+          () => engine.create(log),
+          () => engine.append(log, [{ data: "y" }], { create: {} }),
+        ]) {
+          await expect(make()).rejects.toBeInstanceOf(StorageFullError)
+        }
+        expect(await admin.exists(...keysOf(log))).toBe(keys)
+        expect(await engine.head(log)).toBeUndefined()
+      }
+      await admin.config("SET", "maxmemory", "0")
+      expect((await engine.create("new")).status).toBe("created")
+      await engine.append("expired", [{ data: "z" }], { create: {} })
+      expect(await engine.read("expired", START, 10)).toMatchObject({ entries: [{ data: "z" }] })
+    } finally {
+      await admin.config("SET", "maxmemory", "0")
+      await engine.close()
+      await admin.flushall()
+    }
+  })
+
   it("says an append whose answer was lost may have been applied, and one never sent was not", async () => {
     const engine = await openRedisEngine({ url: redis.url, keyPrefix, commandTimeoutMs: 200 })
     let stopped = false

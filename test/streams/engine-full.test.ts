@@ -123,7 +123,7 @@ describe("an engine whose disk is full", () => {
 const redisInstalled = await redisServerInstalled()
 
 describe.skipIf(!redisInstalled && !STRICT)("a Redis past its maxmemory (noeviction)", () => {
-  it("answers a stream's append and a hub publish 507 naming it, never a 503 to retry in a moment; reads go on", async () => {
+  it("answers a stream's append, a new stream and a hub publish 507 naming it, never a 503 to retry in a moment; reads go on", async () => {
     const redis = await startRedis()
     cleanups.push(() => redis.destroy())
     const logger = recordingLogger()
@@ -144,6 +144,8 @@ describe.skipIf(!redisInstalled && !STRICT)("a Redis past its maxmemory (noevict
     )
     for (const refused of [
       await fetch(`${baseUrl}/v1/stream/a`, { method: "POST", headers: text, body: "x" }),
+      // A new stream: none is made.
+      await fetch(`${baseUrl}/v1/stream/b`, { method: "PUT", headers: text }),
       await publish(hub.hubUrl, { topic: "t", data: "d" }, publisher),
     ]) {
       expect(refused.status).toBe(507)
@@ -151,6 +153,7 @@ describe.skipIf(!redisInstalled && !STRICT)("a Redis past its maxmemory (noevict
       expect(((await refused.json()) as { detail: string }).detail).toMatch(full)
     }
     expect((await fetch(`${baseUrl}/v1/stream/a?offset=-1`)).status).toBe(200)
+    expect((await fetch(`${baseUrl}/v1/stream/b?offset=-1`)).status).toBe(404)
     // The operator is told, once for both.
     const told = logger.entries.filter((entry) => entry.level === "error" && /is full/.test(entry.message))
     expect(told).toHaveLength(1)
