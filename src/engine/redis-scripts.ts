@@ -225,37 +225,39 @@ local function unindex(key, seq)
   end
 end
 
-local function oldest_seq()
-  local first = redis.call('XRANGE', K_STREAM, '-', '+', 'COUNT', 1)
-  if #first == 0 then return nil end
-  return seq_of(first[1][1])
+local function oldest_entry()
+  return redis.call('XRANGE', K_STREAM, '-', '+', 'COUNT', 1)[1]
 end
 
 -- The seq before the oldest entry held: reading after it is held.
 local function floor_of(m)
-  local first = oldest_seq()
-  if first then return first - 1 end
+  local oldest = oldest_entry()
+  if oldest then return seq_of(oldest[1]) - 1 end
   return tonumber(m.t)
 end
 
 -- Drops what retention no longer keeps: past \`mn\` entries, then older than \`ma\` ms. Entries are
 -- in time order, so the age scan stops at the first one young enough; its cost is paid once per
 -- entry dropped. The first look reads one entry (almost every append finds it young), later ones
--- a page. The dropped entries' keys leave the index.
+-- a page. The dropped entries' keys leave the index. Returns the floor it leaves (see floor_of)
+-- when it read the stream, so that a head needs no other read; nil when it did not.
 local function trim(m, now)
   -- Nothing can be trimmed while the log holds no more entries than it keeps and is younger than
   -- its age bound (every entry came after its creation): no stream read then.
-  if tonumber(m.t) <= tonumber(m.mn) and (m.ma == '' or now - tonumber(m.ca) < tonumber(m.ma)) then return end
-  local first = oldest_seq()
-  if not first then return end
+  if tonumber(m.t) <= tonumber(m.mn) and (m.ma == '' or now - tonumber(m.ca) < tonumber(m.ma)) then return nil end
+  local oldest = oldest_entry()
   local tail = tonumber(m.t)
+  if not oldest then return tail end
+  local first = seq_of(oldest[1])
   local keep = math.max(first, tail - tonumber(m.mn) + 1)
   if m.ma ~= '' then
     local cutoff = now - tonumber(m.ma)
     local young = false
     local count = 1
+    -- The first look, where the count bound keeps the oldest, is at the oldest: loaded already.
+    local page = keep == first and {oldest} or nil
     while not young and keep <= tail do
-      local page = redis.call('XRANGE', K_STREAM, str(keep) .. '-0', '+', 'COUNT', count)
+      page = page or redis.call('XRANGE', K_STREAM, str(keep) .. '-0', '+', 'COUNT', count)
       count = 64
       if #page == 0 then break end
       for _, entry in ipairs(page) do
@@ -265,9 +267,10 @@ local function trim(m, now)
         end
         keep = seq_of(entry[1]) + 1
       end
+      page = nil
     end
   end
-  if keep <= first then return end
+  if keep <= first then return first - 1 end
   if redis.call('EXISTS', K_FIRST) == 1 then
     for _, entry in ipairs(redis.call('XRANGE', K_STREAM, '-', str(keep - 1) .. '-0')) do
       local key = field(entry[2], 'k')
@@ -275,12 +278,14 @@ local function trim(m, now)
     end
   end
   redis.call('XTRIM', K_STREAM, 'MINID', str(keep) .. '-0')
+  -- Entries run from the floor to the tail with none missing: the oldest left is \`keep\`.
+  return keep - 1
 end
 
--- What head() reports: epoch, tail, floor, closed, stop, created at, expires at, config, owner,
--- former epochs.
-local function head_reply(m)
-  return {m.e, m.t, str(floor_of(m)), m.c or '', m.st or '', m.ca, m.x or '', m.cfg, m.o or '', m.f or ''}
+-- What head() reports: epoch, tail, floor (\`floor\` when known, as trim returns it), closed, stop,
+-- created at, expires at, config, owner, former epochs.
+local function head_reply(m, floor)
+  return {m.e, m.t, str(floor or floor_of(m)), m.c or '', m.st or '', m.ca, m.x or '', m.cfg, m.o or '', m.f or ''}
 end
 
 -- Replication forks. Redis replicates asynchronously, so a replica promoted in a failover may
@@ -445,8 +450,7 @@ if not m then
   publish_made(ARGV[3], ARGV[4])
   created = true
 elseif create_count > 0 and m.cfg ~= field(pairs_at(create_at, create_count), 'cfg') then
-  trim(m, now)
-  return {'conflict', head_reply(m)}
+  return {'conflict', head_reply(m, trim(m, now))}
 elseif options.ep and options.ep ~= m.e and not shared_until(m, options.ep) then
   return {'missing'}
 end
@@ -626,8 +630,7 @@ export const HEAD_LUA = `${PRELUDE}
 local now = tonumber(ARGV[1])
 local m = load(now, true)
 if not m then return false end
-trim(m, now)
-return head_reply(m)
+return head_reply(m, trim(m, now))
 `
 
 /**
@@ -642,13 +645,14 @@ local m = load(now, true, true)
 if not m then
   m = create(fields, now)
   publish_made(ARGV[2], ARGV[3])
-  return {'created', head_reply(m)}
+  -- Made just now, it holds no entry: its floor is its tail.
+  return {'created', head_reply(m, tonumber(m.t))}
 end
 adopt_engine_retention(m)
 save()
-trim(m, now)
-if m.cfg == field(fields, 'cfg') then return {'exists', head_reply(m)} end
-return {'conflict', head_reply(m)}
+local floor = trim(m, now)
+if m.cfg == field(fields, 'cfg') then return {'exists', head_reply(m, floor)} end
+return {'conflict', head_reply(m, floor)}
 `
 
 /** locate. ARGV: now, key. Replies `{epoch, seq}` of the oldest held entry with the key, or nil. */

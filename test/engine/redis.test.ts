@@ -54,6 +54,39 @@ function nodeBeside(engine: { readonly prefix: string }): Engine {
   return other
 }
 
+/**
+ * What `call` returned, and the COUNT of each XRANGE a script ran on the stream of `log` meanwhile
+ * (as MONITOR shows the commands a script runs): the entries it loaded from the stream.
+ */
+async function streamLoads<T>(
+  engine: { readonly prefix: string },
+  log: string,
+  call: () => Promise<T>,
+): Promise<{ result: T; pages: number[] }> {
+  const stream = logKeys(engine.prefix, log).stream
+  const monitor = await new Redis(SHARED_REDIS_URL).monitor()
+  const pages: number[] = []
+  let done = false
+  const marker = `${stream}:done`
+  monitor.on("monitor", (_time: string, args: string[], source: string) => {
+    if (source === "lua" && args[0]?.toLowerCase() === "xrange" && args[1] === stream) {
+      pages.push(Number(args[args.indexOf("COUNT") + 1]))
+    }
+    if (args[0]?.toLowerCase() === "exists" && args[1] === marker) done = true
+  })
+  try {
+    const result = await call()
+    // MONITOR output may trail the replies: a command sent after the call marks its end.
+    const client = new Redis(SHARED_REDIS_URL)
+    await client.exists(marker)
+    client.disconnect()
+    await waitFor(() => done, "the monitor to pass the call")
+    return { result, pages }
+  } finally {
+    monitor.disconnect()
+  }
+}
+
 /** A logger that keeps its warnings' messages, and says nothing. */
 function warningsLogger() {
   const warnings: string[] = []
@@ -485,6 +518,33 @@ return check_producer(state, tonumber(ARGV[2]), tonumber(ARGV[3]))`
     }
   })
 
+  it("loads the oldest entry once where trim and head both need it (a log older than its age bound), none to make a log", async () => {
+    let now = Date.now()
+    const engine = engineOnShared({ now: () => now })
+    const log = "aged"
+    // Connected first: a MONITOR started while the engine subscribes may take its lines for replies.
+    await engine.head(log)
+    // A log made just now holds no entry: none is looked for.
+    const create = await streamLoads(engine, log, () =>
+      engine.create(log, { retention: { maxAgeMs: 60_000 } }),
+    )
+    expect(create.pages).toEqual([])
+    now += 100_000
+    await engine.append(log, [{ data: "a" }])
+    now += 20_000
+    // The log is past its age bound, its entries young: the oldest says nothing is trimmed.
+    const append = await streamLoads(engine, log, () => engine.append(log, [{ data: "b" }]))
+    expect(append.pages).toEqual([1])
+    const head = await streamLoads(engine, log, () => engine.head(log))
+    expect(head.pages).toEqual([1])
+    expect(head.result).toMatchObject({ floor: formatPosition(head.result?.epoch as string, 0) })
+    // Once the oldest is past the bound, it goes: the floor is the entry it was.
+    now += 45_000
+    expect(await engine.head(log)).toMatchObject({
+      floor: formatPosition(head.result?.epoch as string, 1),
+    })
+  })
+
   it("costs one round trip per append, for one entry and for a batch", async () => {
     const engine = engineOnShared()
     const log = "rt/log"
@@ -522,41 +582,18 @@ return check_producer(state, tonumber(ARGV[2]), tonumber(ARGV[3]))`
   })
 
   describe("a read bounded by bytes loads no entry it does not return but the one that ends it", () => {
-    /**
-     * The entries `read` has the read script load from the stream of `log` (the COUNTs of its
-     * XRANGEs, as MONITOR shows the commands a script runs), and what it returned.
-     */
+    /** The entries `read` has the read script load, in all and per XRANGE, and how many it returned. */
     async function loads(
       engine: Engine & { readonly prefix: string },
       log: string,
       read: () => Promise<ReadResult>,
     ) {
-      const stream = logKeys(engine.prefix, log).stream
-      const monitor = await new Redis(SHARED_REDIS_URL).monitor()
-      const counts: number[] = []
-      let done = false
-      const marker = `${stream}:done`
-      monitor.on("monitor", (_time: string, args: string[], source: string) => {
-        if (source === "lua" && args[0]?.toLowerCase() === "xrange" && args[1] === stream) {
-          counts.push(Number(args[args.indexOf("COUNT") + 1]))
-        }
-        if (args[0]?.toLowerCase() === "exists" && args[1] === marker) done = true
-      })
-      try {
-        const result = await read()
-        // MONITOR output may trail the replies: a command sent after the read marks its end.
-        const client = new Redis(SHARED_REDIS_URL)
-        await client.exists(marker)
-        client.disconnect()
-        await waitFor(() => done, "the monitor to pass the read")
-        if (!result.held) throw new Error(`not held: ${result.reason}`)
-        return {
-          loaded: counts.reduce((sum, count) => sum + count, 0),
-          pages: counts,
-          returned: result.entries.length,
-        }
-      } finally {
-        monitor.disconnect()
+      const { result, pages } = await streamLoads(engine, log, read)
+      if (!result.held) throw new Error(`not held: ${result.reason}`)
+      return {
+        loaded: pages.reduce((sum, count) => sum + count, 0),
+        pages,
+        returned: result.entries.length,
       }
     }
 
