@@ -27,7 +27,7 @@ export type SendEngineRefusal = (
  *   since the same request may succeed in a moment.
  * - The engine holds its maximum of logs (shared with the hub and the streams): a 503 without,
  *   since it lasts until logs are deleted or expire.
- * - The engine's storage is full (a disk, Redis's maxmemory): a 507, which lasts until room is
+ * - The engine's storage is full (a disk, Redis's maxmemory, the memory engine's maxBytes): a 507, which lasts until room is
  *   made. Not logged here: the engine says it.
  */
 export function engineRefusals(engine: Engine, logger: Logger): SendEngineRefusal {

@@ -286,7 +286,10 @@ export interface Engine {
     readonly limit: number
   }): Promise<LogList>
 
-  /** Appends a batch atomically, with its checks. See {@link AppendResult}. */
+  /**
+   * Appends a batch atomically, with its checks. See {@link AppendResult}. An engine whose storage
+   * has no room for it rejects with a `StorageFullError` (storage-full.ts): nothing was stored.
+   */
   append(log: string, entries: readonly NewEntry[], options?: AppendOptions): Promise<AppendResult>
   /**
    * Up to `limit` entries after `after` (a position or `START`), oldest first, and about

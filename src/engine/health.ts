@@ -11,8 +11,9 @@ export type EngineHealth =
   /** The store answered; `latencyMs` is one round trip to it. */
   | { readonly status: "up"; readonly latencyMs: number }
   /**
-   * The store answered, but has no room for writes (a full disk): a write failed for that
-   * reason, and none has succeeded since. Reads are still served; `reason` says what is full.
+   * The store answered, but has no room for writes (a full disk, Redis's maxmemory, the memory
+   * engine's maxBytes): a write failed for that reason lately (each engine says how long it holds
+   * the state). Reads are still served; `reason` says what is full.
    */
   | { readonly status: "full"; readonly latencyMs: number; readonly reason: string }
   /** The store did not answer; `reason` says why, for an operator. */

@@ -1,4 +1,4 @@
-import { defaultLogger, type Logger } from "../logger.js"
+import { defaultLogger, type FailureStreak, failureStreak, type Logger } from "../logger.js"
 import {
   assertAppendOptions,
   assertDuration,
@@ -29,12 +29,13 @@ import type {
   StopOptions,
 } from "./engine.js"
 import { EntryRing, entryBytes, stringBytes } from "./entry-ring.js"
+import type { EngineHealth, HealthCapability } from "./health.js"
 import { LocalFeed } from "./local-feed.js"
 import { formatPosition, newEpoch, type Position, parsePosition, START } from "./position.js"
 import { checkProducer, type ProducerState } from "./producer.js"
 import { RETENTION_DEFAULTS, type ResolvedRetention, resolveRetention } from "./retention.js"
+import { StorageFullError } from "./storage-full.js"
 import { TooManyLogsError } from "./too-many-logs.js"
-import { EngineUnavailableError } from "./unavailable.js"
 
 /** Options for {@link createMemoryEngine}. */
 export interface MemoryEngineOptions {
@@ -42,14 +43,17 @@ export interface MemoryEngineOptions {
   readonly retention?: Retention
   /** The clock: entry times, age retention, TTLs, leases (ms since the epoch). Default `Date.now`. */
   readonly now?: () => number
-  /** Receives what a feed sink or signal handler throws (a bug in its owner). Default: {@link defaultLogger}. */
+  /**
+   * Receives what a feed sink or signal handler throws (a bug in its owner), and appends refused
+   * at `maxBytes` (once as refusals start, once as appends fit again). Default: {@link defaultLogger}.
+   */
   readonly logger?: Logger
   /** Most logs held at once; creating one more throws a `TooManyLogsError`. Default 100 000. */
   readonly maxLogs?: number
   /**
    * Most memory the entries of every log may take, about (a character of data or key as a byte,
-   * plus ~128 bytes per entry); an append past it is refused with an `EngineUnavailableError`
-   * (the hub answers 503) until retention, TTLs or deletes free some. Default 256 MiB.
+   * plus ~128 bytes per entry); an append past it is refused with a `StorageFullError` (every app
+   * answers 507) until retention, TTLs or deletes free some, and `health()` says `full`. Default 256 MiB.
    */
   readonly maxBytes?: number
 }
@@ -58,13 +62,22 @@ export interface MemoryEngineOptions {
 const SWEEP_INTERVAL_MS = 1000
 /** Logs the background sweep visits per run: its work per tick stays bounded. */
 const SWEEP_BATCH = 1000
+/**
+ * How long after an append was refused at `maxBytes` the engine still says it is full, whatever
+ * fits meanwhile: a small append fits where a large one did not, and the state and its log lines
+ * would flap with every append at the bound (as sqlite's disk).
+ */
+const NO_ROOM_HOLD_MS = 30_000
+/** What makes room when the bound is reached, as a `StorageFullError` names it. */
+const RAISE_MAX_BYTES = "raise maxBytes (herald serve's --memory-max-bytes)"
 
 /**
  * The in-process engine: every log a ring of entries with O(1) lookup by position and key.
  * Nothing survives the process; for tests, development, or a single node whose clients can live
- * with a fresh start (their positions then answer "other-epoch", never a wrong entry).
+ * with a fresh start (their positions then answer "other-epoch", never a wrong entry). `health()`
+ * says `full` while appends are refused at `maxBytes`; the store itself always answers.
  */
-export function createMemoryEngine(options: MemoryEngineOptions = {}): Engine {
+export function createMemoryEngine(options: MemoryEngineOptions = {}): Engine & HealthCapability {
   return new MemoryEngine(options)
 }
 
@@ -96,7 +109,7 @@ function producerStateBytes(id: string): number {
   return stringBytes(id) + PRODUCER_OVERHEAD_BYTES
 }
 
-class MemoryEngine implements Engine {
+class MemoryEngine implements Engine, HealthCapability {
   readonly name = "memory"
   readonly #retention: ResolvedRetention
   readonly #now: () => number
@@ -107,6 +120,12 @@ class MemoryEngine implements Engine {
   #heldBytes = 0
   /** When a refused append last looked at every log for what expired or aged. */
   #fullPassAt = Number.NEGATIVE_INFINITY
+  /** "its bound of N bytes (maxBytes)": what is full, as a `StorageFullError` and the log name it. */
+  readonly #bound: string
+  /** Appends refused at `maxBytes`: one line as refusals start, one as appends fit again. */
+  readonly #noRoom: FailureStreak
+  /** The last append refused at `maxBytes` (when, and the bytes it needed), until appends fit again. */
+  #refused: { readonly at: number; readonly bytes: number } | undefined
   readonly #logs = new Map<string, MemoryLog>()
   readonly #feed: LocalFeed
   readonly #signalHandlers = new Set<(signal: Signal) => void>()
@@ -125,6 +144,11 @@ class MemoryEngine implements Engine {
     assertLimit(this.#maxLogs, "maxLogs")
     this.#maxBytes = options.maxBytes ?? 256 * 1024 * 1024
     assertLimit(this.#maxBytes, "maxBytes")
+    this.#bound = `its bound of ${this.#maxBytes} bytes (maxBytes)`
+    this.#noRoom = failureStreak(this.#logger, "error", {
+      failed: `herald memory engine: ${this.#bound} is full: appends fail until retention, TTLs or deletes free some (raise maxBytes, or keep less: a lower retention); reads go on`,
+      recovered: `herald memory engine: appends fit again under ${this.#bound}`,
+    })
     this.#feed = new LocalFeed((error) =>
       this.#logger.error({ err: error }, "herald memory engine: a live-feed sink threw"),
     )
@@ -273,6 +297,7 @@ class MemoryEngine implements Engine {
     }
     while (state.entries.size > state.retention.maxEntries) state.entries.dropOldest()
     this.#heldBytes += state.entries.bytes - bytesBefore
+    if (stored.length > 0) this.#endNoRoom(true)
     const closing = options.close === true
     if (closing) state.closed = true
     this.#feed.deliver(log, stored, closing)
@@ -396,6 +421,18 @@ class MemoryEngine implements Engine {
     return live
   }
 
+  /** In the process, so no round trip; `full` while appends are refused at `maxBytes`. */
+  async health(): Promise<EngineHealth> {
+    if (this.#closed) return { status: "down", reason: "the engine is closed" }
+    this.#endNoRoom(false)
+    if (this.#refused === undefined) return { status: "up", latencyMs: 0 }
+    return {
+      status: "full",
+      latencyMs: 0,
+      reason: `${this.#bound} is full: appends fail until retention, TTLs or deletes free some; reads are served`,
+    }
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
@@ -492,8 +529,12 @@ class MemoryEngine implements Engine {
     for (const entry of entries) incoming += entryBytes(entry.data, entry.key)
     if (this.#heldBytes + incoming <= this.#maxBytes) return
     if (incoming > this.#maxBytes) {
-      throw new RangeError(
-        `memory engine: an append of ${incoming} bytes is larger than its maxBytes ${this.#maxBytes}.`,
+      // Only a larger bound makes room for it, so it is refused as lastingly as at a full store
+      // (507: the server cannot store it), but the store is not full: other appends fit.
+      throw new StorageFullError(
+        this.name,
+        this.#bound,
+        `${RAISE_MAX_BYTES} past this append's ${incoming} bytes`,
       )
     }
     // Only at the bound, and at most once per sweep interval however many appends are refused: a
@@ -507,10 +548,22 @@ class MemoryEngine implements Engine {
       }
     }
     if (this.#heldBytes + incoming <= this.#maxBytes) return
-    throw new EngineUnavailableError(
-      `memory engine: its entries and producers take ${this.#heldBytes} of its maxBytes ${this.#maxBytes}; ` +
-        "retention, TTLs or deletes must free some before more is stored (or raise maxBytes).",
-    )
+    const refusal = new StorageFullError(this.name, this.#bound, RAISE_MAX_BYTES)
+    this.#noRoom.failed(refusal.message)
+    this.#refused = { at: now, bytes: incoming }
+    throw refusal
+  }
+
+  /**
+   * Ends the full state once appends fit again, {@link NO_ROOM_HOLD_MS} after the last refusal:
+   * an append was stored, or there is room for the one refused.
+   */
+  #endNoRoom(appended: boolean): void {
+    const refused = this.#refused
+    if (refused === undefined || this.#now() - refused.at < NO_ROOM_HOLD_MS) return
+    if (!appended && this.#heldBytes + refused.bytes > this.#maxBytes) return
+    this.#refused = undefined
+    this.#noRoom.succeeded()
   }
 
   /** Visits up to `count` logs where the last sweep stopped: removes the expired, ages the rest. */
@@ -526,6 +579,8 @@ class MemoryEngine implements Engine {
       if (this.#expired(state)) this.#remove(state.name)
       else this.#trimByAge(state)
     }
+    // Room made by the sweep is told without waiting for an append or a health probe.
+    this.#endNoRoom(false)
   }
 
   #headOf(state: MemoryLog): LogHead {

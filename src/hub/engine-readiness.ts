@@ -11,7 +11,7 @@ export interface EngineReadiness {
   /**
    * Why its writes fail (its storage is full), when they do. Not a reason to be unready: reads
    * and open subscribers are still served, a publisher gets a 507 saying what is full, and
-   * there is no other node to send them to (the engine that says it, sqlite, has one process).
+   * there is no other node to send them to (a sqlite file or a memory engine has one process).
    */
   readonly full?: string
 }

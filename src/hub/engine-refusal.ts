@@ -10,7 +10,7 @@ import { HttpError } from "./http-error.js"
  * succeed in a moment. A publish whose answer was lost may have been stored: the publisher is
  * told that publishing it again may deliver it twice. An engine at its maximum of logs (shared
  * with the streams and the AI endpoints) is a 503 too, without `Retry-After`: it lasts until
- * logs are deleted or expire. An engine whose storage is full (a disk, Redis's maxmemory) is a 507, without `Retry-After`: it
+ * logs are deleted or expire. An engine whose storage is full (a disk, Redis's maxmemory, the memory engine's maxBytes) is a 507, without `Retry-After`: it
  * lasts until an operator frees space. Anything else is returned as it is.
  */
 export function withEngineRefusal(

@@ -40,7 +40,7 @@ export interface HubGauges {
   replaysWaiting(): number
   /** Whether the engine can serve now: the check `/readyz` makes (cached, so a scrape costs the store little). */
   engineUp(): Promise<boolean>
-  /** Whether the engine's writes fail for want of room (a full disk): from the same check. */
+  /** Whether the engine's writes fail for want of room (a full disk, maxmemory, maxBytes): from the same check. */
   engineFull(): Promise<boolean>
 }
 
@@ -87,7 +87,7 @@ export function createHubMetrics(gauges: HubGauges): HubMetrics {
   })
   new Gauge({
     name: "herald_engine_full",
-    help: "1 while the engine's writes fail for want of room (the sqlite engine's disk is full; reads are still served), else 0.",
+    help: "1 while the engine's writes fail for want of room (the sqlite engine's disk, Redis's maxmemory, the memory engine's maxBytes; reads are still served), else 0.",
     registers: [registry],
     async collect() {
       this.set((await gauges.engineFull()) ? 1 : 0)

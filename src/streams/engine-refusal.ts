@@ -16,7 +16,7 @@ const RETRY_AFTER_SECONDS = 1
  *   connection broke, so the detail says how to retry it without a duplicate.
  * - The engine holds its maximum of logs (shared with the hub and the AI endpoints): a 507
  *   Insufficient Storage, which lasts until streams are deleted or expire.
- * - The engine's storage is full (a disk, Redis's maxmemory): a 507 too, which lasts until room
+ * - The engine's storage is full (a disk, Redis's maxmemory, the memory engine's maxBytes): a 507 too, which lasts until room
  *   is made.
  */
 export function engineRefusal(engine: Engine, error: unknown): unknown {

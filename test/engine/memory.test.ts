@@ -2,8 +2,9 @@ import { afterEach, describe, expect, it, vi } from "vitest"
 import type { Entry } from "../../src/engine/engine.js"
 import { createMemoryEngine } from "../../src/engine/memory.js"
 import { START } from "../../src/engine/position.js"
+import { StorageFullError } from "../../src/engine/storage-full.js"
 import { TooManyLogsError } from "../../src/engine/too-many-logs.js"
-import { EngineUnavailableError } from "../../src/engine/unavailable.js"
+import { recordingLogger } from "../server/helpers.js"
 import { appended, describeEngine, held, newEntries, readAll } from "./suite.js"
 
 describeEngine("memory", (options) => createMemoryEngine(options))
@@ -55,7 +56,7 @@ describe("memory engine", () => {
         refused = error
       }
     }
-    expect(refused).toBeInstanceOf(EngineUnavailableError)
+    expect(refused).toBeInstanceOf(StorageFullError)
     expect(accepted).toBeGreaterThan(50)
     expect(accepted).toBeLessThan(62)
     // A producer the log knows takes no more room: its bare close passes at the bound.
@@ -72,10 +73,10 @@ describe("memory engine", () => {
     await engine.append("latin", [{ data: "é".repeat(1000) }, { data: "é".repeat(1000) }], { create: {} })
     await engine.delete("latin")
     await engine.append("cjk", [{ data: "中".repeat(1000) }], { create: {} })
-    await expect(engine.append("cjk", [{ data: "中".repeat(1000) }])).rejects.toThrow(EngineUnavailableError)
+    await expect(engine.append("cjk", [{ data: "中".repeat(1000) }])).rejects.toThrow(StorageFullError)
   })
 
-  it("holds at most maxBytes of entries: past it an append is refused as unavailable, until deletes, retention or TTLs free some", async () => {
+  it("holds at most maxBytes of entries: past it an append is refused as a full store, until deletes, retention or TTLs free some", async () => {
     let clock = 0
     // Each entry: 1,000 characters of data + ~128 bytes.
     const engine = createMemoryEngine({ maxBytes: 5_000, now: () => clock })
@@ -83,19 +84,21 @@ describe("memory engine", () => {
     await engine.append("a", big(2), { create: { ttlMs: 5000 } })
     await engine.append("b", big(2), { create: { retention: { maxEntries: 1000, maxAgeMs: 2000 } } })
     const refused = engine.append("c", big(1), { create: {} })
-    await expect(refused).rejects.toThrow(EngineUnavailableError)
-    await expect(engine.append("c", big(1), { create: {} })).rejects.toThrow(/maxBytes 5000/)
+    await expect(refused).rejects.toThrow(StorageFullError)
+    await expect(engine.append("c", big(1), { create: {} })).rejects.toThrow(
+      /bound of 5000 bytes \(maxBytes\) is full/,
+    )
     // The refused append changed nothing: no log "c".
     expect(await engine.head("c")).toBeUndefined()
     // b's entries age out of its retention: room again (a refused append looks at every log at
     // most once per second).
     clock = 3000
     await engine.append("c", big(2), { create: {} })
-    await expect(engine.append("c", big(1))).rejects.toThrow(EngineUnavailableError)
+    await expect(engine.append("c", big(1))).rejects.toThrow(StorageFullError)
     // a's TTL ends: room again.
     clock = 6000
     await engine.append("c", big(1))
-    await expect(engine.append("c", big(2))).rejects.toThrow(EngineUnavailableError)
+    await expect(engine.append("c", big(2))).rejects.toThrow(StorageFullError)
     // A delete frees its entries.
     await engine.delete("c")
     await engine.append("d", big(4), { create: {} })
@@ -104,7 +107,75 @@ describe("memory engine", () => {
     await engine.append("e", big(1), { create: { retention: { maxEntries: 1, maxAgeMs: 10_000 } } })
     for (let i = 0; i < 20; i++) await engine.append("e", big(1))
     expect(() => createMemoryEngine({ maxBytes: 0 })).toThrow(/maxBytes/)
-    await expect(engine.append("e", big(5))).rejects.toThrow(RangeError)
+    await engine.close()
+  })
+
+  it("says a full store as sqlite and Redis do: a StorageFullError naming its bound and what makes room, health full, one error line, one as appends fit again", async () => {
+    let clock = 0
+    const logger = recordingLogger()
+    const engine = createMemoryEngine({ maxBytes: 5_000, now: () => clock, logger })
+    const big = (n: number) => Array.from({ length: n }, () => ({ data: "x".repeat(1000) }))
+    expect(await engine.health()).toMatchObject({ status: "up" })
+    await engine.append("a", big(4), { create: { retention: { maxEntries: 1000, maxAgeMs: 60_000 } } })
+    const refusal = (await engine.append("a", big(1)).catch((error: unknown) => error)) as StorageFullError
+    expect(refusal).toBeInstanceOf(StorageFullError)
+    expect(refusal.engine).toBe("memory")
+    expect(refusal.store).toBe("its bound of 5000 bytes (maxBytes)")
+    expect(refusal.message).toBe(
+      "memory engine: its bound of 5000 bytes (maxBytes) is full, so nothing was stored; raise maxBytes (herald serve's --memory-max-bytes), or keep less (a lower retention).",
+    )
+    expect(await engine.health()).toEqual({
+      status: "full",
+      latencyMs: 0,
+      reason:
+        "its bound of 5000 bytes (maxBytes) is full: appends fail until retention, TTLs or deletes free some; reads are served",
+    })
+    // More refusals, and a small append that fits, are logged at debug only.
+    await expect(engine.append("a", big(2))).rejects.toThrow(StorageFullError)
+    await engine.append("a", [{ data: "fits" }])
+    const said = () => logger.entries.filter(({ level }) => level !== "debug")
+    expect(said()).toEqual([
+      expect.objectContaining({
+        level: "error",
+        message:
+          "herald memory engine: its bound of 5000 bytes (maxBytes) is full: appends fail until retention, TTLs or deletes free some (raise maxBytes, or keep less: a lower retention); reads go on",
+      }),
+    ])
+    // Held 30 s after the last refusal, so that the state does not flap with every append at the bound.
+    clock = 29_999
+    await engine.delete("a")
+    expect((await engine.health()).status).toBe("full")
+    clock = 30_000
+    expect(await engine.health()).toEqual({ status: "up", latencyMs: 0 })
+    expect(said().map(({ level, message }) => [level, message])).toEqual([
+      ["error", expect.stringContaining("is full")],
+      ["info", "herald memory engine: appends fit again under its bound of 5000 bytes (maxBytes)"],
+    ])
+    await engine.close()
+  })
+
+  it("stays full past the hold while the append it refused still does not fit, and refuses one larger than maxBytes as a full store without saying it is full", async () => {
+    let clock = 0
+    const logger = recordingLogger()
+    const engine = createMemoryEngine({ maxBytes: 5_000, now: () => clock, logger })
+    const big = (n: number) => Array.from({ length: n }, () => ({ data: "x".repeat(1000) }))
+    await engine.append("a", big(4), { create: {} })
+    await expect(engine.append("a", big(1))).rejects.toThrow(StorageFullError)
+    clock = 60_000
+    expect((await engine.health()).status).toBe("full")
+    await engine.delete("a")
+    expect((await engine.health()).status).toBe("up")
+
+    // Larger than the whole bound: no retention makes room, only a larger bound; the store is not full.
+    const oversized = (await engine
+      .append("b", big(5), { create: {} })
+      .catch((error: unknown) => error)) as StorageFullError
+    expect(oversized).toBeInstanceOf(StorageFullError)
+    expect(oversized.message).toBe(
+      "memory engine: its bound of 5000 bytes (maxBytes) is full, so nothing was stored; raise maxBytes (herald serve's --memory-max-bytes) past this append's 5640 bytes, or keep less (a lower retention).",
+    )
+    expect((await engine.health()).status).toBe("up")
+    expect(logger.entries.filter(({ level }) => level === "error")).toHaveLength(1)
     await engine.close()
   })
 

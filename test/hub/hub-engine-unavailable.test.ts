@@ -260,7 +260,9 @@ describe("engineReadiness", () => {
   })
 
   it("asks an engine without the health capability for a head", async () => {
-    const engine = createMemoryEngine()
+    const engine: Engine = createMemoryEngine()
+    // The memory engine has the capability: taken away, it is an engine without it.
+    Object.assign(engine, { health: undefined })
     const head = engine.head.bind(engine)
     let fail = false
     engine.head = (log) => (fail ? Promise.reject(new Error("disk gone")) : head(log))

@@ -2,7 +2,7 @@
 // is a 507 that says what to do, a hub publish that needs its log and an AI generation are 503s
 // in their own shapes — never a 500 — on the memory and sqlite engines. An engine whose disk is
 // full: every app's writes are 507s naming it (the hub's: hub-engine-unavailable.test.ts), and so
-// are a Redis's past its maxmemory.
+// are a Redis's past its maxmemory and the memory engine's at its maxBytes.
 import { Redis } from "ioredis"
 import { afterEach, describe, expect, it } from "vitest"
 import { createAIHandler } from "../../src/ai/handler.js"
@@ -117,6 +117,36 @@ describe("an engine whose disk is full", () => {
     const { error } = (await answer.json()) as { error: { message: string; type: string } }
     expect(error.message).toContain(`the disk holding ${FULL_PATH} is full, so nothing was stored`)
     expect(error.type).toBe("server_error")
+  })
+})
+
+describe("a memory engine at its maxBytes", () => {
+  it("answers a stream's append and a hub publish 507 naming its bound and the flag that raises it, never a 503 to retry in a moment; reads go on", async () => {
+    served = await serveStreams(createMemoryEngine({ maxBytes: 20_000 }))
+    const { baseUrl, engine } = served
+    const text = { "content-type": "text/plain" }
+    expect((await fetch(`${baseUrl}/v1/stream/a`, { method: "PUT", headers: text })).status).toBe(201)
+    const hub = await startHub({ engine })
+    cleanups.push(() => hub.close())
+    const publisher = await token(hub.hubUrl, { publish: ["*"] })
+    expect((await publish(hub.hubUrl, { topic: "t", data: "before" }, publisher)).status).toBe(200)
+    const body = "x".repeat(5_000)
+    let appended = 0
+    let refused: Response | undefined
+    while (refused === undefined) {
+      const answer = await fetch(`${baseUrl}/v1/stream/a`, { method: "POST", headers: text, body })
+      if (answer.status === 204) appended++
+      else refused = answer
+    }
+    expect(appended).toBeGreaterThan(0)
+    const full =
+      /memory engine has no room: its bound of 20000 bytes \(maxBytes\) is full, so nothing was stored\. .*raise maxBytes \(herald serve's --memory-max-bytes\)/
+    for (const answer of [refused, await publish(hub.hubUrl, { topic: "t", data: body }, publisher)]) {
+      expect(answer.status).toBe(507)
+      expect(answer.headers.get("retry-after")).toBeNull()
+      expect(((await answer.json()) as { detail: string }).detail).toMatch(full)
+    }
+    expect((await fetch(`${baseUrl}/v1/stream/a?offset=-1`)).status).toBe(200)
   })
 })
 

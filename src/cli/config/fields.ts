@@ -248,7 +248,7 @@ export const FIELDS = [
     key: "memoryMaxBytes",
     type: bytes,
     arg: "<size>",
-    help: "memory engine: most memory its entries may take; past it, writes are refused (503) until retention frees some",
+    help: "memory engine: most memory its entries may take; past it, writes are refused (507) until retention frees some",
     shownDefault: "256mb",
     group: "storage",
   }),
