@@ -35,7 +35,10 @@ export interface ServedApps {
  */
 export function serveMounts(apps: ServedApps): { main: Mount[]; metrics: Mount[] | undefined } {
   const { hub } = apps
-  const health = healthMount(() => hub.ready())
+  const health = healthMount(
+    () => hub.ready(),
+    () => hub.full(),
+  )
   const registries = apps.registries ?? []
   const registry = registries.length === 0 ? hub.metrics : Registry.merge([hub.metrics, ...registries])
   const metrics = metricsMount(registry, apps.metricsAccess)

@@ -13,7 +13,7 @@ export type EngineHealth =
   /**
    * The store answered, but has no room for writes (a full disk, Redis's maxmemory, the memory
    * engine's maxBytes): a write failed for that reason lately (each engine says how long it holds
-   * the state). Reads are still served; `reason` says what is full.
+   * the state). Reads are still served; `reason` says what is full and what makes room.
    */
   | { readonly status: "full"; readonly latencyMs: number; readonly reason: string }
   /** The store did not answer; `reason` says why, for an operator. */

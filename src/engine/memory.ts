@@ -429,7 +429,7 @@ class MemoryEngine implements Engine, HealthCapability {
     return {
       status: "full",
       latencyMs: 0,
-      reason: `${this.#bound} is full: appends fail until retention, TTLs or deletes free some; reads are served`,
+      reason: `${this.#bound} is full: appends fail until retention, TTLs or deletes free some, or maxBytes is raised (herald serve's --memory-max-bytes); reads are served`,
     }
   }
 

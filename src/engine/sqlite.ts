@@ -619,7 +619,7 @@ class SqliteEngine implements Engine, HealthCapability {
     return {
       status: "full",
       latencyMs,
-      reason: `the disk holding ${this.#path} is full: writes fail until it has room again; reads are served`,
+      reason: `the disk holding ${this.#path} is full: writes fail until it has room again (free space on it, or keep less: a lower retention); reads are served`,
     }
   }
 

@@ -47,6 +47,11 @@ export interface Hub {
   owns(path: string): boolean
   /** Why the hub cannot serve now (shutting down, the engine does not answer), or `undefined` when it can. */
   ready(): Promise<string | undefined>
+  /**
+   * Why publishes fail while the hub is ready: its engine's storage is full (what is full, and
+   * what makes room), from the same cached check as {@link ready}; `undefined` when it is not.
+   */
+  full(): Promise<string | undefined>
   /** Prometheus registry holding the hub's metrics (`herald serve` serves them at `/metrics`). */
   readonly metrics: Registry
   /** Open subscriber connections. */
@@ -202,6 +207,7 @@ export function createHub(options: HubOptions): Hub {
     handle: withErrorBoundary(route, settings.logger),
     owns,
     ready: async () => (closing !== undefined ? "shutting down" : (await engineReady()).problem),
+    full: async () => (await engineReady()).full,
     metrics: metrics.registry,
     get connections() {
       return admission.open

@@ -128,7 +128,7 @@ describe("memory engine", () => {
       status: "full",
       latencyMs: 0,
       reason:
-        "its bound of 5000 bytes (maxBytes) is full: appends fail until retention, TTLs or deletes free some; reads are served",
+        "its bound of 5000 bytes (maxBytes) is full: appends fail until retention, TTLs or deletes free some, or maxBytes is raised (herald serve's --memory-max-bytes); reads are served",
     })
     // More refusals, and a small append that fits, are logged at debug only.
     await expect(engine.append("a", big(2))).rejects.toThrow(StorageFullError)

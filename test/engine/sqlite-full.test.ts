@@ -70,7 +70,7 @@ describe("the sqlite engine on a full disk", () => {
     expect(read.held && read.entries.map((entry) => entry.data)).toEqual(["first"])
     expect(await engine.health()).toMatchObject({
       status: "full",
-      reason: `the disk holding ${path} is full: writes fail until it has room again; reads are served`,
+      reason: `the disk holding ${path} is full: writes fail until it has room again (free space on it, or keep less: a lower retention); reads are served`,
     })
 
     // The outage goes on: more refusals, and a small write that fits, are logged at debug only.

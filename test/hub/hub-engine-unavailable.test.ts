@@ -229,8 +229,12 @@ describe("the hub while its engine's disk is full", () => {
     }
     expect(full).toBe("1")
     expect(await gauge("herald_engine_up")).toBe("1")
+    // Ready (reads are served), and saying what is full: an operator looking at the probe learns why publishes fail.
     const readyz = await fetch(`${hub.origin}/readyz`)
-    expect({ status: readyz.status, text: await readyz.text() }).toEqual({ status: 200, text: "ready" })
+    expect({ status: readyz.status, text: await readyz.text() }).toEqual({
+      status: 200,
+      text: `ready, but writes fail: the memory engine is full: the disk holding ${FULL_PATH} is full`,
+    })
     setFull(false)
     expect((await publish(hub.hubUrl, { topic: "t", data: "after" }, bearer)).status).toBe(200)
   })

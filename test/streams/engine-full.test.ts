@@ -147,6 +147,17 @@ describe("a memory engine at its maxBytes", () => {
       expect(((await answer.json()) as { detail: string }).detail).toMatch(full)
     }
     expect((await fetch(`${baseUrl}/v1/stream/a?offset=-1`)).status).toBe(200)
+    // /readyz stays 200 and says what is full and what makes room (its answer is cached for a second).
+    let ready = ""
+    for (let i = 0; i < 30 && !ready.includes("full"); i++) {
+      if (i > 0) await new Promise((resolve) => setTimeout(resolve, 100))
+      const answer = await fetch(`${hub.origin}/readyz`)
+      expect(answer.status).toBe(200)
+      ready = await answer.text()
+    }
+    expect(ready).toBe(
+      "ready, but writes fail: the memory engine is full: its bound of 20000 bytes (maxBytes) is full: appends fail until retention, TTLs or deletes free some, or maxBytes is raised (herald serve's --memory-max-bytes); reads are served",
+    )
   })
 })
 
