@@ -19,7 +19,10 @@ export interface GenerationObserver {
 /** The AI endpoints' Prometheus metrics, on a registry of their own, and the observer that feeds them. */
 export interface AIMetrics extends GenerationObserver {
   readonly registry: Registry
-  /** A create request refused by a limit (`concurrency_limit_exceeded`, `rate_limit_exceeded`, `max_tokens`). */
+  /**
+   * A request refused: a create by a limit (`concurrency_limit_exceeded`, `rate_limit_exceeded`,
+   * `max_tokens`), or any request by the engine (`engine_unavailable`, `engine_max_logs`, `engine_full`).
+   */
   refused(reason: string): void
   /** What came of a tool turn sent back without its reasoning (reasoning-memory.ts). */
   restored(outcome: RestoreOutcome): void
@@ -89,7 +92,7 @@ export function createAIMetrics(): AIMetrics {
   })
   const refusals = new Counter({
     name: "herald_ai_requests_refused_total",
-    help: "Create requests refused by a limit, by reason.",
+    help: "AI requests refused, by reason: a create by a limit (concurrency_limit_exceeded, rate_limit_exceeded, max_tokens), or any request by the engine (engine_unavailable: its store out of reach, a 503; engine_max_logs: at its maximum of logs, a 503; engine_full: its storage full, a 507).",
     labelNames: ["reason"],
     registers: [registry],
   })

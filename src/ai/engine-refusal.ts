@@ -10,6 +10,9 @@ import type { WireFormat } from "./wire-format.js"
 /** What a 503 for an unreachable store asks a client to wait, in seconds. */
 const UNAVAILABLE_RETRY_SECONDS = 1
 
+/** Why the engine refused an AI request, as the metrics label it. */
+export type EngineRefusalReason = "engine_unavailable" | "engine_max_logs" | "engine_full"
+
 /** Answers an engine's refusal of an AI request: see {@link engineRefusals}. */
 export type SendEngineRefusal = (
   response: ServerResponse,
@@ -29,8 +32,15 @@ export type SendEngineRefusal = (
  *   since it lasts until logs are deleted or expire.
  * - The engine's storage is full (a disk, Redis's maxmemory, the memory engine's maxBytes): a 507, which lasts until room is
  *   made. Not logged here: the engine says it.
+ *
+ * Each refusal is also told to `counted` by its reason (`engine_unavailable`, `engine_max_logs`,
+ * `engine_full`): the metrics count what the log only samples.
  */
-export function engineRefusals(engine: Engine, logger: Logger): SendEngineRefusal {
+export function engineRefusals(
+  engine: Engine,
+  logger: Logger,
+  counted: (reason: EngineRefusalReason) => void,
+): SendEngineRefusal {
   const unavailable = repeatedWarning(logger, {
     once: "the AI endpoints' engine is unavailable",
     more: (count, seconds) =>
@@ -43,6 +53,7 @@ export function engineRefusals(engine: Engine, logger: Logger): SendEngineRefusa
   })
   return (response, format, error, path) => {
     if (error instanceof EngineUnavailableError) {
+      counted("engine_unavailable")
       unavailable({ err: error, path })
       sendFormatError(
         response,
@@ -55,6 +66,7 @@ export function engineRefusals(engine: Engine, logger: Logger): SendEngineRefusa
       return true
     }
     if (error instanceof TooManyLogsError) {
+      counted("engine_max_logs")
       full({ err: error, path })
       sendFormatError(
         response,
@@ -65,6 +77,7 @@ export function engineRefusals(engine: Engine, logger: Logger): SendEngineRefusa
       return true
     }
     if (error instanceof StorageFullError) {
+      counted("engine_full")
       sendFormatError(
         response,
         format,

@@ -326,7 +326,7 @@ export function createAIHandler(options: AIHandlerOptions): AIHandler {
    * 507) is answered in the endpoint's error shape (engine-refusal.ts). Anything else goes to
    * the error boundary.
    */
-  const sendEngineRefusal = engineRefusals(options.engine, logger)
+  const sendEngineRefusal = engineRefusals(options.engine, logger, (reason) => metrics.refused(reason))
   const routeOrUnavailable = async (request: IncomingMessage, response: ServerResponse): Promise<void> => {
     try {
       await route(request, response)

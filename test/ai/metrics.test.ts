@@ -1,4 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest"
+import { createMemoryEngine } from "../../src/engine/memory.js"
+import { switchableEngine } from "../engine/switchable-engine.js"
+import { recordingLogger } from "../server/helpers.js"
 import { readEvents, startAI, type TestAI } from "./ai-server.js"
 import { testEngines } from "./engines.js"
 import { startUpstream, type Upstream } from "./upstream.js"
@@ -68,6 +71,36 @@ describe("/metrics of the generations", () => {
       })
     })
   }
+})
+
+describe("/metrics of the requests the engine refused", () => {
+  it("counts them in herald_ai_requests_refused_total by the engine's reason: unavailable, full, at its maximum of logs; reads too", async () => {
+    const { engine, setDown, setFull } = switchableEngine()
+    running = await startAI({ openEngine: () => engine, models: { fast: FAST }, logger: recordingLogger() })
+    const { origin, ai } = running
+    const done = await create(origin, "fast")
+    await readEvents(done)
+    setDown(true)
+    expect((await create(origin, "fast")).status).toBe(503)
+    const stream = `${origin}/v1/generations/${done.headers.get("herald-generation-id")}/stream`
+    expect((await fetch(stream)).status).toBe(503)
+    setDown(false)
+    setFull(true)
+    expect((await create(origin, "fast")).status).toBe(507)
+    setFull(false)
+    const text = await ai.metrics.metrics()
+    expect(sample(text, 'herald_ai_requests_refused_total{reason="engine_unavailable"}')).toBe(2)
+    expect(sample(text, 'herald_ai_requests_refused_total{reason="engine_full"}')).toBe(1)
+    await running.close()
+
+    // An engine at its maximum of logs: a generation finds no room for its own.
+    const oneLog = createMemoryEngine({ maxLogs: 1 })
+    await oneLog.create("filler")
+    running = await startAI({ openEngine: () => oneLog, models: { fast: FAST }, logger: recordingLogger() })
+    expect((await create(running.origin, "fast")).status).toBe(503)
+    const counted = await running.ai.metrics.metrics()
+    expect(sample(counted, 'herald_ai_requests_refused_total{reason="engine_max_logs"}')).toBe(1)
+  })
 })
 
 describe("/metrics of the upstream's refusals", () => {
