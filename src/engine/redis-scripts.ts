@@ -136,6 +136,15 @@ local function save()
   if #changes > 0 then redis.call('HSET', K_META, unpack(changes)) end
 end
 
+-- save for a read, whose one write is a sliding TTL's move: Redis past its maxmemory refuses it
+-- when it is the script's first write (see create), and the read answers all the same, its TTL
+-- left where it was until a read finds room again.
+local function save_unless_full()
+  if #changes == 0 then return end
+  local reply = redis.pcall('HSET', K_META, unpack(changes))
+  if type(reply) == 'table' and reply.err and string.sub(reply.err, 1, 4) ~= 'OOM ' then error(reply) end
+end
+
 -- A log made before \`dr\` was kept (the engine's retention then frozen in its \`mn\` and \`ma\`),
 -- whose config has no retention of its own, follows the engine's from now on. Only where the
 -- config is read: a create, and an append that may create (the hub's every publish).
@@ -271,13 +280,14 @@ local function trim(m, now)
     end
   end
   if keep <= first then return first - 1 end
-  if redis.call('EXISTS', K_FIRST) == 1 then
-    for _, entry in ipairs(redis.call('XRANGE', K_STREAM, '-', str(keep - 1) .. '-0')) do
-      local key = field(entry[2], 'k')
-      if key then unindex(key, str(seq_of(entry[1]))) end
-    end
-  end
+  local dropped = redis.call('EXISTS', K_FIRST) == 1 and redis.call('XRANGE', K_STREAM, '-', str(keep - 1) .. '-0')
+  -- The XTRIM goes before the index's writes: Redis past its maxmemory lets it through, and after
+  -- it a script's HSET too (see create), so a read or a head that trims still answers when full.
   redis.call('XTRIM', K_STREAM, 'MINID', str(keep) .. '-0')
+  for _, entry in ipairs(dropped or {}) do
+    local key = field(entry[2], 'k')
+    if key then unindex(key, str(seq_of(entry[1]))) end
+  end
   -- Entries run from the floor to the tail with none missing: the oldest left is \`keep\`.
   return keep - 1
 end
@@ -568,7 +578,7 @@ trim(m, now)
 if ARGV[5] == '1' then
   touch(m, now)
   expire_keys(m, now, {})
-  save()
+  save_unless_full()
 end
 local tail = tonumber(m.t)
 -- The position read after; for START, the floor, which the first entry read says: no entry is

@@ -454,6 +454,47 @@ describe.skipIf(!installed && !STRICT)("redis engine: settings Redis refuses, an
     }
   })
 
+  it("reads a log with a sliding TTL on a full Redis as well, its TTL sliding on once Redis has room again", async () => {
+    let now = Date.now()
+    const engine = await openRedisEngine({ url: redis.url, keyPrefix, now: () => now })
+    try {
+      await engine.append("ttl", [{ data: "x" }], { create: { ttlMs: 10_000 } })
+      const expiresAt = (await engine.head("ttl"))?.expiresAt
+      await admin.config("SET", "maxmemory", "1")
+      now += 5000
+      // The TTL's slide is the read's first write, which a full Redis refuses: the read answers all the same.
+      expect(await engine.read("ttl", START, 10)).toMatchObject({ held: true, entries: [{ data: "x" }] })
+      expect((await engine.head("ttl"))?.expiresAt).toBe(expiresAt)
+      await admin.config("SET", "maxmemory", "0")
+      await engine.read("ttl", START, 10)
+      expect((await engine.head("ttl"))?.expiresAt).toBe(now + 10_000)
+    } finally {
+      await admin.config("SET", "maxmemory", "0")
+      await engine.close()
+      await admin.flushall()
+    }
+  })
+
+  it("reads, heads and locates on a full Redis a log whose oldest keyed entry ages out, its key then found at its later entry", async () => {
+    let now = Date.now()
+    const engine = await openRedisEngine({ url: redis.url, keyPrefix, now: () => now })
+    try {
+      await engine.append("aged", [{ data: "old", key: "k" }], { create: { retention: { maxAgeMs: 2000 } } })
+      now += 1500
+      await engine.append("aged", [{ data: "new", key: "k" }])
+      now += 1000
+      await admin.config("SET", "maxmemory", "1")
+      // The trim of "old" moves the key's index on to "new": a write after the trim's.
+      expect(await engine.read("aged", START, 10)).toMatchObject({ held: true, entries: [{ data: "new" }] })
+      expect(await engine.head("aged")).toMatchObject({ tail: expect.stringMatching(/_0*2$/) })
+      expect(await engine.locate("aged", "k")).toMatch(/_0*2$/)
+    } finally {
+      await admin.config("SET", "maxmemory", "0")
+      await engine.close()
+      await admin.flushall()
+    }
+  })
+
   it("says an append whose answer was lost may have been applied, and one never sent was not", async () => {
     const engine = await openRedisEngine({ url: redis.url, keyPrefix, commandTimeoutMs: 200 })
     let stopped = false

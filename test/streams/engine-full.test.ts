@@ -172,6 +172,10 @@ describe.skipIf(!redisInstalled && !STRICT)("a Redis past its maxmemory (noevict
     const { baseUrl, engine } = served
     const text = { "content-type": "text/plain" }
     expect((await fetch(`${baseUrl}/v1/stream/a`, { method: "PUT", headers: text })).status).toBe(201)
+    const ttl = { ...text, "stream-ttl": "3600" }
+    expect(
+      (await fetch(`${baseUrl}/v1/stream/ttl`, { method: "PUT", headers: ttl, body: "kept" })).status,
+    ).toBe(201)
     const hub = await startHub({ engine })
     cleanups.push(() => hub.close())
     const publisher = await token(hub.hubUrl, { publish: ["*"] })
@@ -194,6 +198,10 @@ describe.skipIf(!redisInstalled && !STRICT)("a Redis past its maxmemory (noevict
       expect(((await refused.json()) as { detail: string }).detail).toMatch(full)
     }
     expect((await fetch(`${baseUrl}/v1/stream/a?offset=-1`)).status).toBe(200)
+    // A read that would slide a Stream-TTL too: the TTL stays where it was.
+    const read = await fetch(`${baseUrl}/v1/stream/ttl?offset=-1`)
+    expect(read.status).toBe(200)
+    expect(await read.text()).toBe("kept")
     expect((await fetch(`${baseUrl}/v1/stream/b?offset=-1`)).status).toBe(404)
     // The operator is told, once for both.
     const told = logger.entries.filter((entry) => entry.level === "error" && /is full/.test(entry.message))
