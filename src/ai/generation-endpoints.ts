@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http"
 import type { Grants } from "../auth/grants.js"
 import { follow } from "../engine/follow.js"
+import { StorageFullError } from "../engine/storage-full.js"
 import type { AIContext } from "./ai-context.js"
 import { checkGenerationAccess, type GenerationAction } from "./generation-access.js"
 import { isGenerationFormat } from "./generation-meta.js"
@@ -79,7 +80,8 @@ export async function generationStream(
 /**
  * `POST /v1/generations/{id}/cancel`: stops the generation on whichever node runs it, waits a
  * moment (`cancelWaitMs`) for it to end, and answers its state: 200 once ended, 202 if it is
- * still stopping.
+ * still stopping. On a full store it is stopped all the same, but neither its stop nor its end can
+ * be stored: a 507 says so.
  */
 export async function cancelGeneration(
   context: AIContext,
@@ -93,7 +95,18 @@ export async function cancelGeneration(
   const { found } = allowed
   if (!found.head.closed) {
     const ended = untilClosed(context, found.log)
-    await context.generations.cancel(id)
+    try {
+      await context.generations.cancel(id)
+    } catch (error) {
+      if (!(error instanceof StorageFullError)) throw error
+      sendFormatError(
+        response,
+        openaiFormat,
+        507,
+        `Generation ${id} was told to stop (the node running it aborts its upstream request), but the AI endpoints' ${error.engine} engine has no room: ${error.store} is full, so neither its stop nor its end is stored, and it reads as running until there is room again (an operator can ${error.remedy}).`,
+      )
+      return
+    }
     await ended
   }
   const now = await findGeneration(context.engine, id)

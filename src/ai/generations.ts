@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto"
 import type { Engine, LogHead, Signal } from "../engine/engine.js"
+import { StorageFullError } from "../engine/storage-full.js"
 import { defaultLogger, failureStreak, type Logger, repeatedWarning } from "../logger.js"
 import type { GenerationObserver } from "./ai-metrics.js"
 import { DeadNodeScan } from "./dead-node-scan.js"
@@ -110,6 +111,8 @@ export interface Generations {
   /**
    * Asks the generation to stop, on whichever node runs it: a durable flag its next append
    * sees, and a signal that reaches its node at once. `false` when there is no such generation.
+   * Rejects with a {@link StorageFullError} when the store is full: the flag is not stored, but the
+   * signal is sent all the same (a Redis past its maxmemory still publishes), so the run stops.
    */
   cancel(id: string): Promise<boolean>
   /**
@@ -493,7 +496,13 @@ export function createGenerations(options: GenerationsOptions): Generations {
     running: (id) => runs.get(id),
     async cancel(id) {
       runs.get(id)?.stop("cancelled", "the generation was cancelled")
-      if (!(await engine.requestStop(generationLog(id)))) return false
+      const flagged = await engine.requestStop(generationLog(id)).catch(async (error: unknown) => {
+        // A full store refuses only the flag: the signal still stops a run on another node, whose
+        // upstream may send nothing for long, so that no append of its own fails to stop it.
+        if (error instanceof StorageFullError) await engine.signal({ topic: CANCEL_SIGNAL, payload: id })
+        throw error
+      })
+      if (!flagged) return false
       await engine.signal({ topic: CANCEL_SIGNAL, payload: id })
       return true
     },

@@ -2,7 +2,9 @@
 // is a 507 that says what to do, a hub publish that needs its log and an AI generation are 503s
 // in their own shapes — never a 500 — on the memory and sqlite engines. An engine whose disk is
 // full: every app's writes are 507s naming it (the hub's: hub-engine-unavailable.test.ts), and so
-// are a Redis's past its maxmemory and the memory engine's at its maxBytes.
+// are a Redis's past its maxmemory, where reads go on (a stream's with a Stream-TTL too) and a
+// generation's Stop still stops its model, and the memory engine's at its maxBytes.
+import { setTimeout as sleep } from "node:timers/promises"
 import { Redis } from "ioredis"
 import { afterEach, describe, expect, it } from "vitest"
 import { createAIHandler } from "../../src/ai/handler.js"
@@ -10,6 +12,8 @@ import type { Engine } from "../../src/engine/engine.js"
 import { createMemoryEngine } from "../../src/engine/memory.js"
 import { openRedisEngine } from "../../src/engine/redis.js"
 import { createSqliteEngine } from "../../src/engine/sqlite.js"
+import { startNodes } from "../ai/ai-server.js"
+import { openaiChunk, startUpstream } from "../ai/upstream.js"
 import { redisServerInstalled, STRICT, startRedis } from "../engine/redis-servers.js"
 import { FULL_PATH, switchableEngine } from "../engine/switchable-engine.js"
 import { publish, startHub, token } from "../hub/hub-helpers.js"
@@ -206,5 +210,58 @@ describe.skipIf(!redisInstalled && !STRICT)("a Redis past its maxmemory (noevict
     // The operator is told, once for both.
     const told = logger.entries.filter((entry) => entry.level === "error" && /is full/.test(entry.message))
     expect(told).toHaveLength(1)
+  })
+
+  it("stops a generation when Stop is pressed, on its node and on another: its upstream request is aborted, the cancel answers 507 saying so", async () => {
+    const redis = await startRedis()
+    cleanups.push(() => redis.destroy())
+    const upstream = await startUpstream()
+    cleanups.unshift(() => upstream.close())
+    // One delta, then silence: no append of the run's own comes to fail on the full Redis.
+    upstream.answer = (response) => {
+      response.writeHead(200, { "content-type": "text/event-stream" })
+      response.write(openaiChunk({ content: "Thinking" }))
+    }
+    const open = () => openRedisEngine({ url: redis.url, keyPrefix: "cancel", logger: recordingLogger() })
+    const { nodes, close } = await startNodes([await open(), await open()], {
+      models: { gpt: { provider: "openai", baseURL: upstream.baseURL } },
+      heartbeatMs: 0,
+      cancelWaitMs: 100,
+      logger: recordingLogger(),
+    })
+    cleanups.unshift(close)
+    const [runner, other] = nodes.map((node) => node.origin)
+    /** Starts a generation on the runner; resolves once its first delta is stored, with its upstream socket's close. */
+    const generation = async () => {
+      const response = await fetch(`${runner}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ model: "gpt", stream: true, messages: [{ role: "user", content: "hi" }] }),
+      })
+      cleanups.unshift(async () => response.body?.cancel())
+      const socket = upstream.lastSocket
+      const aborted = new Promise<boolean>((resolve) => socket?.once("close", () => resolve(true)))
+      return { id: response.headers.get("herald-generation-id") as string, aborted }
+    }
+    const here = await generation()
+    const elsewhere = await generation()
+    const admin = new Redis(redis.url, { maxRetriesPerRequest: 0 })
+    cleanups.unshift(async () => admin.disconnect())
+    await admin.config("SET", "maxmemory", "1")
+
+    for (const [origin, { id, aborted }] of [
+      [other, elsewhere],
+      [runner, here],
+    ] as const) {
+      const cancelled = await fetch(`${origin}/v1/generations/${id}/cancel`, { method: "POST" })
+      expect(await Promise.race([aborted, sleep(3000, false)])).toBe(true)
+      expect(cancelled.status).toBe(507)
+      const { error } = (await cancelled.json()) as { error: { message: string } }
+      expect(error.message).toMatch(
+        new RegExp(
+          `^Generation ${id} was told to stop .* Redis at 127\\.0\\.0\\.1:${redis.port} is full, so neither its stop nor its end is stored`,
+        ),
+      )
+    }
   })
 })
