@@ -171,7 +171,13 @@ end
 local function create(fields, now)
   -- Redis past its maxmemory refuses a script's write that may grow it (HSET, not DEL) only while
   -- the script has written nothing: the first write is the epoch, so a full Redis makes no log.
-  redis.call('HSET', K_META, fields[1], fields[2])
+  -- Refused, it still drops what an expired incarnation left (a DEL passes), so that a retry may
+  -- find the room that held.
+  local first = redis.pcall('HSET', K_META, fields[1], fields[2])
+  if type(first) == 'table' and first.err then
+    drop()
+    error(first)
+  end
   drop()
   local m = {}
   for i = 1, #fields, 2 do m[fields[i]] = fields[i + 1] end
