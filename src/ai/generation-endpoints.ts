@@ -99,6 +99,7 @@ export async function cancelGeneration(
       await context.generations.cancel(id)
     } catch (error) {
       if (!(error instanceof StorageFullError)) throw error
+      context.metrics.refused("engine_full")
       sendFormatError(
         response,
         openaiFormat,

@@ -76,7 +76,11 @@ describe("/metrics of the generations", () => {
 describe("/metrics of the requests the engine refused", () => {
   it("counts them in herald_ai_requests_refused_total by the engine's reason: unavailable, full, at its maximum of logs; reads too", async () => {
     const { engine, setDown, setFull } = switchableEngine()
-    running = await startAI({ openEngine: () => engine, models: { fast: FAST }, logger: recordingLogger() })
+    running = await startAI({
+      openEngine: () => engine,
+      models: { fast: FAST, slow: SLOW },
+      logger: recordingLogger(),
+    })
     const { origin, ai } = running
     const done = await create(origin, "fast")
     await readEvents(done)
@@ -85,12 +89,21 @@ describe("/metrics of the requests the engine refused", () => {
     const stream = `${origin}/v1/generations/${done.headers.get("herald-generation-id")}/stream`
     expect((await fetch(stream)).status).toBe(503)
     setDown(false)
+    const slow = await create(origin, "slow")
     setFull(true)
+    // A Stop the store has no room to record: the generation is told to stop, the request refused.
+    const cancel = `${origin}/v1/generations/${slow.headers.get("herald-generation-id")}/cancel`
+    const cancelled = await fetch(cancel, { method: "POST" })
+    expect(cancelled.status).toBe(507)
+    expect(((await cancelled.json()) as { error: { message: string } }).error.message).toMatch(
+      /was told to stop/,
+    )
     expect((await create(origin, "fast")).status).toBe(507)
     setFull(false)
+    await slow.body?.cancel()
     const text = await ai.metrics.metrics()
     expect(sample(text, 'herald_ai_requests_refused_total{reason="engine_unavailable"}')).toBe(2)
-    expect(sample(text, 'herald_ai_requests_refused_total{reason="engine_full"}')).toBe(1)
+    expect(sample(text, 'herald_ai_requests_refused_total{reason="engine_full"}')).toBe(2)
     await running.close()
 
     // An engine at its maximum of logs: a generation finds no room for its own.

@@ -15,7 +15,7 @@ export function switchableEngine(): {
   engine: Engine & HealthCapability
   /** `answerLost`: calls are refused as a write whose answer was lost (a timeout) is. */
   setDown(down: boolean, answerLost?: boolean): void
-  /** Writes (`append`, `create`) reject with a `StorageFullError` naming {@link FULL_PATH}; reads go on. */
+  /** Writes (`append`, `create`, `requestStop`) reject with a `StorageFullError` naming {@link FULL_PATH}; reads go on. */
   setFull(full: boolean): void
   probes(): number
 } {
@@ -25,9 +25,9 @@ export function switchableEngine(): {
   let maybeApplied = false
   let probes = 0
   const away = () => new EngineUnavailableError("switchable engine: the store is away.", { maybeApplied })
-  for (const method of ["append", "read", "head", "locate", "watch", "create"] as const) {
+  for (const method of ["append", "read", "head", "locate", "watch", "create", "requestStop"] as const) {
     const original = (engine[method] as (...args: unknown[]) => Promise<unknown>).bind(engine)
-    const writes = method === "append" || method === "create"
+    const writes = method === "append" || method === "create" || method === "requestStop"
     ;(engine as unknown as Record<string, unknown>)[method] = (...args: unknown[]) =>
       down
         ? Promise.reject(away())
