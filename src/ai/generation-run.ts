@@ -31,6 +31,8 @@ export interface RunSettings {
   readonly maxPendingEntries: number
   /** An append that takes longer counts as a failed store, in ms. */
   readonly storeTimeoutMs: number
+  /** Whether generation `id` has had a viewer on another node (its mark); `false` when that cannot be read. */
+  readonly watchedElsewhere: (id: string) => Promise<boolean>
   readonly logger: Logger
   readonly now: () => number
 }
@@ -121,8 +123,10 @@ export class GenerationRun {
     this.#stats = new StatsRecorder(spec.startedAt)
     this.#storeDeadline = new StoreDeadline(settings.storeTimeoutMs)
     this.#recorder = spec.recorder
-    this.#grace = new DisconnectGrace(spec.graceMs, () =>
-      this.stop("cancelled", "every viewer left and none came back within the disconnect grace period"),
+    this.#grace = new DisconnectGrace(
+      spec.graceMs,
+      () => this.stop("cancelled", "every viewer left and none came back within the disconnect grace period"),
+      () => settings.watchedElsewhere(spec.id),
     )
     this.started = new Promise((resolve) => {
       this.#resolveStarted = resolve

@@ -12,6 +12,7 @@ import { LoopLoad } from "./loop-load.js"
 import { nonNegative, positive } from "./option-checks.js"
 import type { Provider } from "./provider.js"
 import type { TurnRecorder } from "./reasoning-memory.js"
+import { remoteViewerMark } from "./remote-viewer-mark.js"
 import type { NormalizedRequest } from "./request.js"
 import { markedGeneration, runningMarker } from "./running-marker.js"
 import { settledWithin } from "./settled-within.js"
@@ -124,7 +125,9 @@ export interface Generations {
   /**
    * A viewer of `id` on this node; call the returned function when it leaves. While a viewer
    * follows a generation that another node runs, this node checks that node's lease every third
-   * of `leaseMs` and closes the generation as `interrupted` once it died.
+   * of `leaseMs` and closes the generation as `interrupted` once it died. That node is told of
+   * the viewers here once (the `ai.viewer` signal, and a mark that outlasts a lost signal), and
+   * then never stops the generation for a disconnect.
    */
   watch(id: string): () => void
   /** What this node runs now, and what ended here lately (for a dashboard). */
@@ -156,6 +159,18 @@ export function createGenerations(options: GenerationsOptions): Generations {
     mergeWindowMs: () => (saturatedFlushMs > flushMs && loopLoad.saturated() ? saturatedFlushMs : flushMs),
     maxPendingEntries: positive("maxPendingEntries", options.maxPendingEntries ?? 1024),
     storeTimeoutMs: positive("storeTimeoutMs", options.storeTimeoutMs ?? 10_000),
+    watchedElsewhere: (id: string) =>
+      engine.head(remoteViewerMark(id)).then(
+        (mark) => mark !== undefined,
+        (error: unknown) => {
+          // The disconnect is known, a viewer elsewhere is not: the client's choice stands.
+          logger.warn(
+            { err: error, generation: id },
+            "could not read whether a generation is watched on another node",
+          )
+          return false
+        },
+      ),
     logger,
     now,
   }
@@ -326,8 +341,23 @@ export function createGenerations(options: GenerationsOptions): Generations {
       })
     }
   }
+  /**
+   * Tells the node running generation `id` that it has a viewer here (once per node, not per
+   * viewer): its signal at once, and its mark, which that node finds before it stops the
+   * generation for a disconnect, were the signal lost.
+   */
+  const tellOfViewer = (id: string): void => {
+    engine.create(remoteViewerMark(id), { ttlMs: retentionMs }).catch((error: unknown) => {
+      logger.warn({ err: error, generation: id }, "could not mark a generation as watched on this node")
+    })
+    engine.signal({ topic: VIEWER_SIGNAL, payload: id }).catch((error: unknown) => {
+      logger.warn({ err: error, generation: id }, "could not tell the generation's node about a viewer")
+    })
+  }
   const follow = (id: string): (() => void) => {
-    followedElsewhere.set(id, (followedElsewhere.get(id) ?? 0) + 1)
+    const followers = followedElsewhere.get(id) ?? 0
+    followedElsewhere.set(id, followers + 1)
+    if (followers === 0) tellOfViewer(id)
     if (sweepTimer === undefined) {
       sweepTimer = setInterval(() => {
         if (followedElsewhere.size === 0) {
@@ -514,9 +544,6 @@ export function createGenerations(options: GenerationsOptions): Generations {
     watch(id) {
       const run = runs.get(id)
       if (run !== undefined) return run.attachViewer()
-      engine.signal({ topic: VIEWER_SIGNAL, payload: id }).catch((error: unknown) => {
-        logger.warn({ err: error, generation: id }, "could not tell the generation's node about a viewer")
-      })
       return follow(id)
     },
     async close(closeOptions = {}) {
