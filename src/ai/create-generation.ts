@@ -148,6 +148,7 @@ export async function createGeneration(
     connection,
     context.streams,
     context.logger,
+    run.storeFailed,
   )
 }
 

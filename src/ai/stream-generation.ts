@@ -17,7 +17,9 @@ import type { View } from "./view.js"
  * view's state (open blocks, the role chunk) is the same on every node and every resume; events
  * up to `cursor` are rendered but not sent. The stream ends after the terminal entry; a follower
  * that ends otherwise (the log deleted or expired) closes it too, and the client resumes.
- * Resolves once the follower is live.
+ * `storeFailed`, given while this node runs the generation, ends it early too: its run's store
+ * failed, and a follower waiting on a store that does not answer (a frozen Redis) would hear
+ * neither an entry nor an error until it answers again. Resolves once the follower is live.
  */
 export async function streamGeneration(
   engine: Engine,
@@ -27,10 +29,13 @@ export async function streamGeneration(
   connection: SSEConnection,
   open: OpenStreams,
   logger: Logger,
+  storeFailed?: Promise<void>,
 ): Promise<void> {
   // Said in the view's own error shape, without an id: a client that cannot resume (the
   // official SDKs) would otherwise take what it got for the whole answer.
   const endEarly = (reason: EarlyEnd) => {
+    // A stream that ended already (its end delivered, its client gone) says nothing more.
+    if (connection.closed) return
     let frame = ""
     for (const event of view.render(earlyEnd(reason))) frame += encode(event)
     connection.writeFrame(frame)
@@ -47,6 +52,7 @@ export async function streamGeneration(
     },
   })
   connection.onClose(open.add(() => endEarly("shutdown")))
+  void storeFailed?.then(() => endEarly("store-failed"))
   connection.onClose(() => follower.stop())
   if (follower.status === "not-held") {
     connection.close()
@@ -74,7 +80,7 @@ function skipped(seq: number, cursor: Cursor, count: number): number {
 }
 
 /** Why a stream may end before its generation's end. */
-type EarlyEnd = Exclude<FollowEnd, "closed"> | "shutdown"
+type EarlyEnd = Exclude<FollowEnd, "closed"> | "shutdown" | "store-failed"
 
 /** Why a stream ended before its generation's end, as an error entry the views render. */
 function earlyEnd(reason: EarlyEnd): ErrorEntry {
