@@ -102,6 +102,8 @@ export interface Generations {
   readonly engine: Engine
   /** How long a generation is kept after its last write or read, in ms. */
   readonly retentionMs: number
+  /** An append slower than this counts as a failed store, in ms. */
+  readonly storeTimeoutMs: number
   /**
    * Creates the generation's log and starts it. Throws {@link ShuttingDownError} while closing,
    * {@link NotClaimedError} when its claim fails.
@@ -504,6 +506,7 @@ export function createGenerations(options: GenerationsOptions): Generations {
     node,
     engine,
     retentionMs,
+    storeTimeoutMs: settings.storeTimeoutMs,
     async start(spec) {
       if (closing) throw new ShuttingDownError("this node is shutting down and takes no new generations")
       // Once, however many first generations start together: the timers are made after the lease.

@@ -203,7 +203,8 @@ export function createAIHandler(options: AIHandlerOptions): AIHandler {
           ),
     auth: createAIAuthenticator(options.auth),
     sse,
-    streams: new OpenStreams(),
+    // A store that does not answer for as long as an append may take ends the streams here.
+    streams: new OpenStreams({ engine: options.engine, boundMs: generations.storeTimeoutMs }),
     headWaitMs: options.headWaitMs ?? 2000,
     bodyLimits: {
       maxBodyBytes: positive("maxBodyBytes", options.maxBodyBytes ?? 8 * 1024 * 1024),

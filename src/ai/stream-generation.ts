@@ -6,7 +6,7 @@ import { encode } from "../protocol/index.js"
 import type { SSEConnection } from "../server/index.js"
 import { type Cursor, eventId } from "./cursor.js"
 import type { ErrorEntry } from "./entries.js"
-import type { OpenStreams } from "./open-streams.js"
+import type { OpenStreams, StreamInterruption } from "./open-streams.js"
 import { parseEntry } from "./stored-entry.js"
 import { STREAM_INTERRUPTED } from "./stream-interrupted.js"
 import type { View } from "./view.js"
@@ -19,7 +19,8 @@ import type { View } from "./view.js"
  * that ends otherwise (the log deleted or expired) closes it too, and the client resumes.
  * `storeFailed`, given while this node runs the generation, ends it early too: its run's store
  * failed, and a follower waiting on a store that does not answer (a frozen Redis) would hear
- * neither an entry nor an error until it answers again. Resolves once the follower is live.
+ * neither an entry nor an error until it answers again; `open` ends it when the store does not
+ * answer for long, whichever node runs it. Resolves once the follower is live.
  */
 export async function streamGeneration(
   engine: Engine,
@@ -51,7 +52,7 @@ export async function streamGeneration(
       }
     },
   })
-  connection.onClose(open.add(() => endEarly("shutdown")))
+  connection.onClose(open.add(endEarly))
   void storeFailed?.then(() => endEarly("store-failed"))
   connection.onClose(() => follower.stop())
   if (follower.status === "not-held") {
@@ -80,7 +81,7 @@ function skipped(seq: number, cursor: Cursor, count: number): number {
 }
 
 /** Why a stream may end before its generation's end. */
-type EarlyEnd = Exclude<FollowEnd, "closed"> | "shutdown" | "store-failed"
+type EarlyEnd = Exclude<FollowEnd, "closed"> | StreamInterruption
 
 /** Why a stream ended before its generation's end, as an error entry the views render. */
 function earlyEnd(reason: EarlyEnd): ErrorEntry {

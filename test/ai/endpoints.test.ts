@@ -949,6 +949,36 @@ describe("a store that is away", () => {
     }
   })
 
+  it("the streams of a generation another node runs end with stream_interrupted in each format once the store has not answered for storeTimeoutMs", async () => {
+    const { engine, setDown } = switchableEngine()
+    running = await startAI({ openEngine: () => engine, storeTimeoutMs: 300, logger: recordingLogger() })
+    await engine.holdLease("live-node", 60_000)
+    await openGenerationOf(engine, "EEEEEEEEEEEEEEEEEEEEEE", "live-node", "Half")
+    const url = `${running.origin}/v1/generations/EEEEEEEEEEEEEEEEEEEEEE/stream`
+    const signal = AbortSignal.timeout(5_000)
+    const streams = await Promise.all(
+      ["openai", "anthropic", "ai-sdk"].map((format) => fetch(`${url}?format=${format}`, { signal })),
+    )
+    const ends = streams.map(async (response) => {
+      const events = await readEvents(response)
+      return JSON.parse(events.at(-1)?.data ?? "{}") as unknown
+    })
+    // Its followers are live, on a feed that hears nothing from a store away.
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    setDown(true)
+    const away = performance.now()
+    try {
+      const [openaiEnd, anthropicEnd, aiSdkEnd] = await Promise.all(ends)
+      expect(performance.now() - away).toBeGreaterThanOrEqual(290)
+      const interrupted = { error: { type: "stream_interrupted", message: STREAM_INTERRUPTED.stopped } }
+      expect(openaiEnd).toMatchObject(interrupted)
+      expect(anthropicEnd).toMatchObject({ type: "error", ...interrupted })
+      expect(aiSdkEnd).toMatchObject({ type: "error", errorText: STREAM_INTERRUPTED.stopped })
+    } finally {
+      setDown(false)
+    }
+  })
+
   it("warns once for a burst of requests it refuses, not once (or twice) per request", async () => {
     const { engine, setDown } = switchableEngine()
     // As on Redis: the undo of a failed start is refused as well.

@@ -1,5 +1,8 @@
 import { describe, expect, it } from "vitest"
 import { OpenStreams } from "../../src/ai/open-streams.js"
+import type { Engine } from "../../src/engine/engine.js"
+import type { EngineHealth, HealthCapability } from "../../src/engine/health.js"
+import { createMemoryEngine } from "../../src/engine/memory.js"
 
 describe("OpenStreams at shutdown", () => {
   it("interrupts only the streams still open after the grace, and at once one opened during the shutdown", async () => {
@@ -27,5 +30,54 @@ describe("OpenStreams at shutdown", () => {
     leave()
     await closing
     expect(Date.now() - started).toBeLessThan(5_000)
+  })
+})
+
+describe("OpenStreams while the store does not answer", () => {
+  /** A memory engine whose health probes answer as `answer` says, counted. */
+  function probed(answer: () => Promise<EngineHealth>) {
+    const engine = createMemoryEngine() as Engine & HealthCapability
+    let probes = 0
+    engine.health = () => {
+      probes++
+      return answer()
+    }
+    return { engine, probes: () => probes }
+  }
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+  it("interrupts every open stream once, as store-failed, when its probes go unanswered for the bound", async () => {
+    const { engine } = probed(() => new Promise(() => {}))
+    const streams = new OpenStreams({ engine, boundMs: 200 })
+    const interrupted: string[] = []
+    const leaves = ["a", "b"].map((name) => streams.add((why) => interrupted.push(`${name} ${why}`)))
+    await sleep(60)
+    expect(interrupted).toEqual([])
+    await sleep(500)
+    expect(interrupted).toEqual(["a store-failed", "b store-failed"])
+    for (const leave of leaves) leave()
+    await streams.interruptAll(0)
+  })
+
+  it("leaves them open while the store answers, down only for less than the bound, and probes nothing with no stream open", async () => {
+    let down = false
+    const { engine, probes } = probed(async () =>
+      down ? { status: "down", reason: "away" } : { status: "up", latencyMs: 0 },
+    )
+    // Probed every 200 ms: the first probe finds it down, the next one up again.
+    const streams = new OpenStreams({ engine, boundMs: 400 })
+    const leave = streams.add(() => {
+      throw new Error("not to be interrupted")
+    })
+    down = true
+    await sleep(250)
+    down = false
+    await sleep(500)
+    expect(probes()).toBeGreaterThan(2)
+    leave()
+    const after = probes()
+    await sleep(400)
+    expect(probes()).toBe(after)
+    await streams.interruptAll(0)
   })
 })
