@@ -2,7 +2,6 @@ import { setTimeout as sleep } from "node:timers/promises"
 import { afterEach, describe, expect, it } from "vitest"
 import type { Entry } from "../../src/ai/entries.js"
 import { generationLog } from "../../src/ai/generation-id.js"
-import type { GenerationMeta } from "../../src/ai/generation-meta.js"
 import { createGenerations, type Generations } from "../../src/ai/generations.js"
 import type { Provider } from "../../src/ai/provider.js"
 import { runningMarker } from "../../src/ai/running-marker.js"
@@ -18,18 +17,7 @@ import { createMemoryEngine } from "../../src/engine/memory.js"
 import { START } from "../../src/engine/position.js"
 import { recordingLogger } from "../server/helpers.js"
 import { testEngines } from "./engines.js"
-
-const REQUEST = {
-  model: "m",
-  messages: [{ role: "user" as const, content: [{ type: "text" as const, text: "hi" }] }],
-}
-const META: GenerationMeta = {
-  model: "m",
-  format: "openai",
-  owner: "urn:test",
-  createdAt: Date.now(),
-  includeUsage: false,
-}
+import { META, REQUEST } from "./generation-fixtures.js"
 
 /** A provider that yields text deltas one by one until aborted (or `count`), and reports what it did. */
 function endless(options: { count?: number; everyMs?: number } = {}) {

@@ -7,7 +7,6 @@ import { Redis } from "ioredis"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest"
 import { DisconnectGrace } from "../../src/ai/disconnect-grace.js"
 import type { Entry } from "../../src/ai/entries.js"
-import type { GenerationMeta } from "../../src/ai/generation-meta.js"
 import { createGenerations, type Generations, VIEWER_SIGNAL } from "../../src/ai/generations.js"
 import type { Provider } from "../../src/ai/provider.js"
 import type { Engine } from "../../src/engine/engine.js"
@@ -15,18 +14,7 @@ import { createMemoryEngine } from "../../src/engine/memory.js"
 import { createRedisEngine } from "../../src/engine/redis.js"
 import { type RedisServer, redisServerInstalled, STRICT, startRedis } from "../engine/redis-servers.js"
 import { recordingLogger } from "../server/helpers.js"
-
-const REQUEST = {
-  model: "m",
-  messages: [{ role: "user" as const, content: [{ type: "text" as const, text: "hi" }] }],
-}
-const META: GenerationMeta = {
-  model: "m",
-  format: "openai",
-  owner: "urn:test",
-  createdAt: Date.now(),
-  includeUsage: false,
-}
+import { META, REQUEST } from "./generation-fixtures.js"
 
 /** A slow upstream: a text delta every 5 ms until aborted. */
 const slow: Provider = {
