@@ -148,7 +148,6 @@ export async function createGeneration(
     connection,
     context.streams,
     context.logger,
-    run.storeFailed,
   )
 }
 

@@ -76,12 +76,6 @@ export class GenerationRun {
   readonly started: Promise<StartOutcome>
   /** The terminal entry once written; `undefined` if the log was lost to another writer or the store. */
   readonly ended: Promise<EndEntry | undefined>
-  /**
-   * Settles when the store fails one of its appends (an error, or no answer within
-   * `storeTimeoutMs`; not a refusal): what is stored may then be all anyone can read of it until
-   * the store is back, its end included, and a reader waiting on the store may hear nothing.
-   */
-  readonly storeFailed: Promise<void>
   #unstoredEnd: EndEntry | undefined
 
   /** The end the run came to but could not store (the store away): whoever closes the log later writes it. */
@@ -99,7 +93,6 @@ export class GenerationRun {
   /** The recorder's records took longer than an append may: they are not waited for again. */
   #recordsLate = false
   #resolveStarted!: (outcome: StartOutcome) => void
-  #resolveStoreFailed!: () => void
   #stop: Stop | undefined
   #flushQueued = false
   #appending: Promise<void> = Promise.resolve()
@@ -137,9 +130,6 @@ export class GenerationRun {
     )
     this.started = new Promise((resolve) => {
       this.#resolveStarted = resolve
-    })
-    this.storeFailed = new Promise((resolve) => {
-      this.#resolveStoreFailed = resolve
     })
     this.ended = this.#run(spec.provider, spec.request)
   }
@@ -313,7 +303,6 @@ export class GenerationRun {
       )
     } catch (thrown) {
       logger.error({ err: thrown, generation: this.id }, "storing a generation's entries failed; stopping it")
-      this.#resolveStoreFailed()
       this.#halt({ status: "failed", message: `the store failed: ${(thrown as Error).message}`, at: now() })
       return false
     }

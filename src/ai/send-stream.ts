@@ -49,8 +49,7 @@ export function sendEventsLost(response: ServerResponse, format: StreamFormat): 
 
 /**
  * Streams `found` in `format` after `cursor` (from the start without one). A reader of a
- * running generation keeps it from being stopped for a disconnect, and one on the node running
- * it is told when the store failed under its run (see `streamGeneration`).
+ * running generation keeps it from being stopped for a disconnect.
  */
 export async function sendStream(
   context: AIContext,
@@ -73,7 +72,6 @@ export async function sendStream(
     connection,
     context.streams,
     context.logger,
-    found.head.closed ? undefined : context.generations.running(found.id)?.storeFailed,
   )
 }
 

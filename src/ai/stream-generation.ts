@@ -17,10 +17,9 @@ import type { View } from "./view.js"
  * view's state (open blocks, the role chunk) is the same on every node and every resume; events
  * up to `cursor` are rendered but not sent. The stream ends after the terminal entry; a follower
  * that ends otherwise (the log deleted or expired) closes it too, and the client resumes.
- * `storeFailed`, given while this node runs the generation, ends it early too: its run's store
- * failed, and a follower waiting on a store that does not answer (a frozen Redis) would hear
- * neither an entry nor an error until it answers again; `open` ends it when the store does not
- * answer for long, whichever node runs it. Resolves once the follower is live.
+ * `open` ends it when the store does not answer for long, whichever node runs it (a follower
+ * waiting on a store that does not answer, a frozen Redis, hears neither an entry nor an error).
+ * Resolves once the follower is live.
  */
 export async function streamGeneration(
   engine: Engine,
@@ -30,7 +29,6 @@ export async function streamGeneration(
   connection: SSEConnection,
   open: OpenStreams,
   logger: Logger,
-  storeFailed?: Promise<void>,
 ): Promise<void> {
   // Said in the view's own error shape, without an id: a client that cannot resume (the
   // official SDKs) would otherwise take what it got for the whole answer.
@@ -53,7 +51,6 @@ export async function streamGeneration(
     },
   })
   connection.onClose(open.add(endEarly))
-  void storeFailed?.then(() => endEarly("store-failed"))
   connection.onClose(() => follower.stop())
   if (follower.status === "not-held") {
     connection.close()
