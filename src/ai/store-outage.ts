@@ -13,6 +13,9 @@ export class StoreOutage {
   readonly #boundMs: number
   readonly #onOutage: () => void
   #timer: ReturnType<typeof setInterval> | undefined
+  readonly #tickMs: number
+  /** When the last tick ran, on `performance.now()`'s clock. */
+  #tickedAt = 0
   /** The probe in flight: when it was sent, on `performance.now()`'s clock. */
   #probe: { readonly sentAt: number } | undefined
   /** When the first probe of an outage was sent: the store has not answered since. */
@@ -22,12 +25,14 @@ export class StoreOutage {
     this.#engine = hasHealth(engine) ? engine : undefined
     this.#boundMs = boundMs
     this.#onOutage = onOutage
+    this.#tickMs = Math.min(PROBE_MS, Math.ceil(boundMs / 2))
   }
 
   /** Starts probing (idempotent). */
   start(): void {
     if (this.#engine === undefined || this.#timer !== undefined) return
-    this.#timer = setInterval(() => this.#tick(), Math.min(PROBE_MS, Math.ceil(this.#boundMs / 2)))
+    this.#tickedAt = performance.now()
+    this.#timer = setInterval(() => this.#tick(), this.#tickMs)
     this.#timer.unref()
   }
 
@@ -46,6 +51,11 @@ export class StoreOutage {
 
   #tick(): void {
     const now = performance.now()
+    const late = now - this.#tickedAt > 2 * this.#tickMs
+    this.#tickedAt = now
+    // After a stall of this process, timers run before the answers that waited meanwhile are
+    // read: a late tick judges nothing, and the next one finds the probe's answer heard.
+    if (late) return
     // A probe that does not come back counts as the store's silence too.
     const silentSince = this.#downSince ?? this.#probe?.sentAt
     if (silentSince !== undefined && now - silentSince >= this.#boundMs) {

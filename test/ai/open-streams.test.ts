@@ -1,3 +1,4 @@
+import { type AddressInfo, connect, createServer } from "node:net"
 import { describe, expect, it } from "vitest"
 import { OpenStreams } from "../../src/ai/open-streams.js"
 import type { Engine } from "../../src/engine/engine.js"
@@ -59,6 +60,42 @@ describe("OpenStreams while the store does not answer", () => {
     await streams.interruptAll(0)
   })
 
+  it("takes a stall of this process for no outage: the store's answer, read after the stall, is heard", async () => {
+    // An echo over loopback TCP: the probe's answer comes in the event loop's poll phase, after
+    // the timers that a stall made late.
+    const echo = createServer((socket) => socket.pipe(socket))
+    await new Promise<void>((resolve) => echo.listen(0, "127.0.0.1", resolve))
+    const client = connect((echo.address() as AddressInfo).port, "127.0.0.1")
+    await new Promise((resolve) => client.once("connect", resolve))
+    let stalled = false
+    const { engine } = probed(async () => {
+      client.write("?")
+      if (!stalled) {
+        stalled = true
+        // Busy longer than the bound right after the probe left.
+        setImmediate(() => {
+          const until = performance.now() + 350
+          while (performance.now() < until) {}
+        })
+      }
+      await new Promise((resolve) => client.once("data", resolve))
+      return { status: "up", latencyMs: 0 }
+    })
+    const streams = new OpenStreams({ engine, boundMs: 300 })
+    const interrupted: string[] = []
+    const leave = streams.add((why) => interrupted.push(why))
+    try {
+      await sleep(900)
+      expect(stalled).toBe(true)
+      expect(interrupted).toEqual([])
+    } finally {
+      leave()
+      await streams.interruptAll(0)
+      client.destroy()
+      await new Promise((resolve) => echo.close(resolve))
+    }
+  })
+
   it("leaves them open while the store answers, down only for less than the bound, and probes nothing with no stream open", async () => {
     let down = false
     const { engine, probes } = probed(async () =>
@@ -66,14 +103,14 @@ describe("OpenStreams while the store does not answer", () => {
     )
     // Probed every 200 ms: the first probe finds it down, the next one up again.
     const streams = new OpenStreams({ engine, boundMs: 400 })
-    const leave = streams.add(() => {
-      throw new Error("not to be interrupted")
-    })
+    const interrupted: string[] = []
+    const leave = streams.add((why) => interrupted.push(why))
     down = true
     await sleep(250)
     down = false
     await sleep(500)
     expect(probes()).toBeGreaterThan(2)
+    expect(interrupted).toEqual([])
     leave()
     const after = probes()
     await sleep(400)
