@@ -52,8 +52,10 @@ export async function streamGeneration(
   })
   connection.onClose(open.add(endEarly))
   connection.onClose(() => follower.stop())
+  // From the start, a log not held is gone: deleted or expired since it was found, before its
+  // follower was live (the response's head is out already), said as when it goes under a reader.
   if (follower.status === "not-held") {
-    connection.close()
+    endEarly("deleted")
     return
   }
   const deliver = (entry: Entry): boolean => {

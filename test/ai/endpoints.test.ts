@@ -429,7 +429,7 @@ for (const kind of ENGINES) {
       await running.engine.holdLease("live-node", 60_000)
       const log = await openGenerationOf(running.engine, "CCCCCCCCCCCCCCCCCCCCCC", "live-node", "Half")
       const url = `${running.origin}/v1/generations/CCCCCCCCCCCCCCCCCCCCCC/stream`
-      // Each answers its head once its reader follows the log.
+      // Their heads come at once: the delete may come before their readers follow the log or after.
       const [openaiStream, anthropicStream, aiSdkStream] = await Promise.all(
         ["openai", "anthropic", "ai-sdk"].map((format) => fetch(`${url}?format=${format}`)),
       )
@@ -437,8 +437,9 @@ for (const kind of ENGINES) {
       const lastOf = async (response: Response | undefined) => {
         const events = await readEvents(response as Response)
         const last = events.at(-1)
-        // It has no id of its own: a client resumes after what it was shown.
-        expect(last?.lastEventId).toBe(events.at(-2)?.lastEventId)
+        // It has no id of its own: a client resumes after what it was shown (from the start when
+        // the log went before its reader followed it).
+        expect(last?.lastEventId).toBe(events.at(-2)?.lastEventId ?? "")
         return { event: last?.type, data: JSON.parse(last?.data ?? "{}") }
       }
       expect(await lastOf(openaiStream)).toMatchObject({ data: { error: { type: "generation_lost" } } })
@@ -452,6 +453,26 @@ for (const kind of ENGINES) {
     })
   })
 }
+
+describe("a generation's log gone between its lookup and its reader", () => {
+  it("ends the stream with the format's error event, not a bare end that reads as a whole answer", async () => {
+    const engine = createMemoryEngine()
+    const read = engine.read.bind(engine)
+    // The follower's first read finds the log deleted since the request found it.
+    engine.read = async (log, ...rest) => {
+      if (log.startsWith("ai/gen/")) await engine.delete(log)
+      return read(log, ...rest)
+    }
+    running = await startAI({ openEngine: () => engine })
+    await engine.holdLease("live-node", 60_000)
+    await openGenerationOf(engine, "DDDDDDDDDDDDDDDDDDDDDD", "live-node", "Half")
+    const response = await fetch(`${running.origin}/v1/generations/DDDDDDDDDDDDDDDDDDDDDD/stream`)
+    const events = await readEvents(response)
+    expect(events.map((event) => JSON.parse(event.data))).toMatchObject([
+      { error: { type: "generation_lost" } },
+    ])
+  })
+})
 
 // What an engine does not change, on the memory engine only: refusals before any generation,
 // translation from upstreams, heartbeats before the first token, auth.
