@@ -3,21 +3,12 @@
 // the engine for 16 appends to send one (and the redis and sqlite engines loaded one more to
 // learn whether others followed). On memory, sqlite and redis (the shared Redis at
 // 127.0.0.1:6379, under a key prefix of this run, deleted afterwards).
-import { randomBytes } from "node:crypto"
-import { afterAll, afterEach, describe, expect, it } from "vitest"
+import { afterEach, describe, expect, it } from "vitest"
 import type { Engine } from "../../src/engine/engine.js"
-import { createMemoryEngine } from "../../src/engine/memory.js"
-import { createRedisEngine } from "../../src/engine/redis.js"
-import { createSqliteEngine } from "../../src/engine/sqlite.js"
-import { deleteKeys, redisAnswers, SHARED_REDIS_URL, STRICT, waitFor } from "../engine/redis-servers.js"
+import { testEngines } from "../ai/engines.js"
+import { waitFor } from "../engine/redis-servers.js"
 import { countingReads } from "./counting-reads.js"
 import { type ServedStreams, serveStreams } from "./serve-streams.js"
-
-const keyPrefix = `herald-catch-up-${randomBytes(4).toString("hex")}`
-const redisUp = await redisAnswers(SHARED_REDIS_URL)
-afterAll(async () => {
-  if (redisUp) await deleteKeys(SHARED_REDIS_URL, keyPrefix)
-})
 
 let served: ServedStreams | undefined
 afterEach(async () => {
@@ -25,11 +16,9 @@ afterEach(async () => {
   served = undefined
 })
 
-const engines: [string, () => Engine][] = [
-  ["memory", () => createMemoryEngine()],
-  ["sqlite", () => createSqliteEngine({ path: ":memory:" })],
-]
-if (redisUp || STRICT) engines.push(["redis", () => createRedisEngine({ url: SHARED_REDIS_URL, keyPrefix })])
+const engines = (await testEngines("catch-up"))
+  .filter((kind) => kind.available)
+  .map((kind): [string, () => Engine] => [kind.name, kind.open])
 
 const APPEND = 100 * 1024
 const APPENDS = 8

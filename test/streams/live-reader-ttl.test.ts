@@ -2,20 +2,10 @@
 // response that stay open longer than the stream's Stream-TTL keep it, and once they end it
 // expires by its TTL again. On memory, sqlite and redis (the shared Redis at 127.0.0.1:6379,
 // under a key prefix of this run, deleted afterwards).
-import { randomBytes } from "node:crypto"
-import { afterAll, afterEach, describe, expect, it } from "vitest"
+import { afterEach, describe, expect, it } from "vitest"
 import type { Engine } from "../../src/engine/engine.js"
-import { createMemoryEngine } from "../../src/engine/memory.js"
-import { createRedisEngine } from "../../src/engine/redis.js"
-import { createSqliteEngine } from "../../src/engine/sqlite.js"
-import { deleteKeys, redisAnswers, SHARED_REDIS_URL, STRICT } from "../engine/redis-servers.js"
+import { testEngines } from "../ai/engines.js"
 import { type ServedStreams, serveStreams } from "./serve-streams.js"
-
-const keyPrefix = `herald-live-ttl-${randomBytes(4).toString("hex")}`
-const redisUp = await redisAnswers(SHARED_REDIS_URL)
-afterAll(async () => {
-  if (redisUp) await deleteKeys(SHARED_REDIS_URL, keyPrefix)
-})
 
 let served: ServedStreams | undefined
 afterEach(async () => {
@@ -23,11 +13,9 @@ afterEach(async () => {
   served = undefined
 })
 
-const engines: [string, () => Engine][] = [
-  ["memory", () => createMemoryEngine()],
-  ["sqlite", () => createSqliteEngine({ path: ":memory:" })],
-]
-if (redisUp || STRICT) engines.push(["redis", () => createRedisEngine({ url: SHARED_REDIS_URL, keyPrefix })])
+const engines = (await testEngines("live-ttl"))
+  .filter((kind) => kind.available)
+  .map((kind): [string, () => Engine] => [kind.name, kind.open])
 
 /** How long the live reads stay open: more than twice the streams' TTL of 1 s. */
 const OPEN_MS = 2500
