@@ -49,11 +49,6 @@ export function hasEdgeWhitespace(text: string): boolean {
   return /^[ \t]|[ \t]$/.test(text)
 }
 
-/** `U+XXXX`, at least four hex digits: a character named in an error message. */
-export function formatCodePoint(codePoint: number): string {
-  return `U+${codePoint.toString(16).toUpperCase().padStart(4, "0")}`
-}
-
 /** What no header value carries back as itself (see {@link indexOfUncarried}). */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching controls is the point.
 const UNCARRIED = /[\u0000-\u0008\u000a-\u001f\u007f]|\p{Cs}/u

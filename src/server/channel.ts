@@ -1,4 +1,4 @@
-import { formatCodePoint, hasEdgeWhitespace, indexOfUncarried } from "../protocol/header-value.js"
+import { hasEdgeWhitespace, indexOfUncarried } from "../protocol/header-value.js"
 import { type EventFields, encode } from "../protocol/index.js"
 import type { CloseListener, SSEConnection } from "./connection.js"
 import { createEventHistory, type EventHistory, type HistoryLimits } from "./history.js"
@@ -81,8 +81,9 @@ function assertResumable(id: string): void {
   }
   const at = indexOfUncarried(id)
   if (at !== -1) {
+    const codePoint = `U+${id.charCodeAt(at).toString(16).toUpperCase().padStart(4, "0")}`
     throw new TypeError(
-      `SSE id ${JSON.stringify(id)} holds ${formatCodePoint(id.charCodeAt(at))} at index ${at}, which the Last-Event-ID header a reconnecting client sends back cannot carry (an HTTP server answers 400 to an ASCII control other than tab; a lone surrogate has no UTF-8 bytes and arrives as U+FFFD): the channel's history could never find it. Remove or encode that character.`,
+      `SSE id ${JSON.stringify(id)} holds ${codePoint} at index ${at}, which the Last-Event-ID header a reconnecting client sends back cannot carry (an HTTP server answers 400 to an ASCII control other than tab; a lone surrogate has no UTF-8 bytes and arrives as U+FFFD): the channel's history could never find it. Remove or encode that character.`,
     )
   }
 }

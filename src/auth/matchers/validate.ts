@@ -3,8 +3,6 @@
  * reserved hub namespace rule (draft-08 "Publication").
  */
 
-import { formatCodePoint } from "../../protocol/header-value.js"
-
 /** Printable ASCII only: the common case, valid without a closer look. */
 const PRINTABLE_ASCII = /^[\x20-\x7e]*$/
 
@@ -31,6 +29,11 @@ export function invalidCharacterReason(value: string): string | undefined {
   const codePoint = found[0].codePointAt(0) as number
   const position = codePointCount(value, found.index)
   return `contains ${formatCodePoint(codePoint)} (${describe(codePoint)}) at position ${position}`
+}
+
+/** `U+XXXX`, at least four hex digits. */
+export function formatCodePoint(codePoint: number): string {
+  return `U+${codePoint.toString(16).toUpperCase().padStart(4, "0")}`
 }
 
 function describe(codePoint: number): string {
